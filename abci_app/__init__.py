@@ -1,0 +1,1 @@
+"""gridledger's ABCI 2.0 application: the consortium's deterministic state machine."""

@@ -1,0 +1,47 @@
+"""`python -m abci_app --address tcp://127.0.0.1:26658 --home DIR`: run the ABCI app."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+
+import structlog
+
+from abci_app.app import GridLedgerApp
+from abci_app.logging_setup import configure_logging
+from abci_app.server import serve
+from abci_app.store.backend import CorruptStateError
+from abci_app.store.sqlite import SQLiteBackend
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m abci_app", description=__doc__)
+    parser.add_argument("--address", default="tcp://127.0.0.1:26658", help="tcp://host:port or unix:///path")
+    parser.add_argument("--home", type=Path, required=True, help="folder for the app's state database")
+    parser.add_argument("--log-format", choices=["console", "json"], default="console")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    args = parser.parse_args(argv)
+
+    configure_logging(args.log_format, args.log_level)
+    log = structlog.get_logger("gridledger")
+    args.home.mkdir(parents=True, exist_ok=True)
+    db = args.home / "state.sqlite"
+    try:
+        app = GridLedgerApp(SQLiteBackend(db))
+    except CorruptStateError as exc:
+        log.error("refusing_to_start", reason=str(exc), database=str(db))
+        return 3
+    except OSError as exc:
+        log.error("refusing_to_start", reason=f"cannot open the state database: {exc}", database=str(db))
+        return 3
+    log.info("starting", height=app.state.height, app_hash=app.state.app_hash.hex()[:16], database=str(db))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(app, args.address))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Money accounts in integer minor units: mint, burn, transfer, supply."""

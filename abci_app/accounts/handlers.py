@@ -1,0 +1,54 @@
+"""Account message handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from abci_app.accounts import keeper
+from abci_app.accounts.messages import Burn, Mint, Transfer
+from abci_app.auth import require_member, require_role
+from abci_app.context import TxContext
+from abci_app.errors import Code, TxError
+from abci_app.identity.keeper import get_member
+from abci_app.identity.roles import Role
+
+__all__ = ["HANDLERS"]
+
+
+def _require_recipient(ctx: TxContext, address: bytes) -> None:
+    member = get_member(ctx.store, address)
+    if member is None:
+        raise TxError(Code.UNKNOWN_ACCOUNT, f"recipient {address.hex()} is not an enrolled member")
+    if member.revoked:
+        raise TxError(Code.MEMBER_REVOKED, f"recipient {address.hex()} is revoked")
+
+
+def mint(ctx: TxContext, msg: Mint) -> None:
+    require_role(ctx, Role.ISSUER)
+    _require_recipient(ctx, msg.to)
+    keeper.add(ctx.store, msg.to, msg.amount)
+    keeper.add_supply(ctx.store, "minted", msg.amount)
+    ctx.emit("mint", issuer=ctx.signer_address.hex(), recipient=msg.to.hex(), amount=msg.amount)
+
+
+def burn(ctx: TxContext, msg: Burn) -> None:
+    issuer = require_role(ctx, Role.ISSUER)
+    keeper.subtract(ctx.store, issuer.address, msg.amount)
+    keeper.add_supply(ctx.store, "burned", msg.amount)
+    ctx.emit("burn", issuer=issuer.address.hex(), amount=msg.amount)
+
+
+def transfer(ctx: TxContext, msg: Transfer) -> None:
+    sender = require_member(ctx)
+    _require_recipient(ctx, msg.to)
+    keeper.subtract(ctx.store, sender.address, msg.amount)
+    keeper.add(ctx.store, msg.to, msg.amount)
+    ctx.emit("transfer", sender=sender.address.hex(), recipient=msg.to.hex(), amount=msg.amount)
+
+
+HANDLERS: dict[type, Callable[[TxContext, Any], None]] = {
+    Mint: mint,
+    Burn: burn,
+    Transfer: transfer,
+}

@@ -1,0 +1,302 @@
+"""The ABCI 2.0 application: lifecycle, mempool checks, block execution, queries.
+
+Lifecycle (CometBFT's kvstore pattern): FinalizeBlock executes the block on a branch of
+the committed state and stages its writes, returning the app hash; Commit is the only
+writer, persisting state, trie, height and app hash in one atomic write. CheckTx runs on
+its own branch, reset after every Commit; RECHECK reuses the decoded, signature-checked
+tx from the cache instead of verifying again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+import structlog
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from abci_app import faults, keys
+from abci_app.codec import DecodedTx, tx_hash
+from abci_app.domain import QueryResult
+from abci_app.domains import DOMAINS, QUERIES
+from abci_app.errors import CODESPACE, Code, TxError
+from abci_app.executor import TxOutcome, execute
+from abci_app.genesis import apply_genesis
+from abci_app.params import load_params
+from abci_app.pb import abci, crypto_keys, crypto_proof, state_pb2
+from abci_app.store.backend import Backend
+from abci_app.store.branch import Branch
+from abci_app.store.state import CommittedState
+from abci_app.types import BlockInfo, Event, ValidatorUpdate
+
+__all__ = ["APP_VERSION", "GridLedgerApp"]
+
+APP_VERSION = 1
+PROOF_OP_TYPE = "gridledger:trie16"
+VERIFIED_CACHE_LIMIT = 200_000
+
+log = structlog.get_logger("gridledger.app")
+
+
+def _events(events: tuple[Event, ...] | list[Event]) -> list[abci.Event]:
+    return [
+        abci.Event(type=e.type, attributes=[abci.EventAttribute(key=k, value=v, index=True) for k, v in e.attributes])
+        for e in events
+    ]
+
+
+def _time_ns(ts: Timestamp) -> int:
+    return int(ts.seconds) * 1_000_000_000 + int(ts.nanos)
+
+
+class GridLedgerApp:
+    def __init__(self, backend: Backend) -> None:
+        self.state = CommittedState(backend)
+        self._genesis: Branch | None = None  # InitChain's writes until the first Commit
+        self._block: Branch | None = None
+        self._block_height = 0
+        self._block_txs = 0
+        self._block_failed = 0
+        self._block_started = 0.0
+        self.check_state = Branch(self.state)
+        # tx hash → decoded tx whose signature this node verified (CheckTx); FinalizeBlock and
+        # RECHECK skip signature checks for these. Only a cache: a miss re-verifies.
+        self._verified: OrderedDict[bytes, DecodedTx] = OrderedDict()
+
+    # -- connection: info ----------------------------------------------------------------
+
+    def info(self, req: abci.RequestInfo) -> abci.ResponseInfo:
+        return abci.ResponseInfo(
+            data="gridledger",
+            version="0.1.0",
+            app_version=APP_VERSION,
+            last_block_height=self.state.height,
+            last_block_app_hash=self.state.app_hash,
+        )
+
+    def query(self, req: abci.RequestQuery) -> abci.ResponseQuery:
+        height = self.state.height
+        if req.height not in (0, height):
+            return abci.ResponseQuery(
+                code=Code.QUERY_HEIGHT_UNAVAILABLE,
+                log=f"only the latest committed height ({height}) can be queried",
+                height=height,
+                codespace=CODESPACE,
+            )
+        parts = [p for p in req.path.split("/") if p]
+        try:
+            result = self._route_query(parts, req.data)
+        except TxError as exc:
+            return abci.ResponseQuery(code=exc.code, log=exc.log, height=height, codespace=CODESPACE)
+        resp = abci.ResponseQuery(height=height, value=result.value or b"")
+        if result.key is not None:
+            resp.key = result.key
+            if result.value is None:
+                resp.code = Code.QUERY_NOT_FOUND
+                resp.codespace = CODESPACE
+                resp.log = "not found"
+            if req.prove:
+                proof = self.state.prove(result.key)
+                data = state_pb2.TrieProof(
+                    levels=list(proof.levels),
+                    other_key_hash=proof.other_key_hash,
+                    other_value_hash=proof.other_value_hash,
+                ).SerializeToString()
+                resp.proof_ops.CopyFrom(
+                    crypto_proof.ProofOps(ops=[crypto_proof.ProofOp(type=PROOF_OP_TYPE, key=result.key, data=data)])
+                )
+        return resp
+
+    def _route_query(self, parts: list[str], data: bytes) -> QueryResult:
+        if not parts:
+            raise TxError(Code.QUERY_UNKNOWN_PATH, f"empty query path; paths: {sorted(QUERIES)} and store")
+        if parts[0] == "store":
+            key = data
+            if len(parts) == 2:
+                try:
+                    key = bytes.fromhex(parts[1])
+                except ValueError as exc:
+                    raise TxError(Code.QUERY_BAD_REQUEST, "store key must be hex") from exc
+            return QueryResult(self.state.get(key), key)
+        handler = QUERIES.get(parts[0])
+        if handler is None:
+            raise TxError(Code.QUERY_UNKNOWN_PATH, f"unknown query path /{parts[0]}; paths: {sorted(QUERIES)}")
+        result: QueryResult = handler(self.state, parts[1:])
+        return result
+
+    # -- connection: mempool ---------------------------------------------------------------
+
+    def check_tx(self, req: abci.RequestCheckTx) -> abci.ResponseCheckTx:
+        raw = req.tx
+        digest = tx_hash(raw)
+        # RECHECK finds the tx here and skips decoding and the signature; a cache miss (never
+        # seen, or evicted) decodes and verifies.
+        verified = self._verified.get(digest)
+        block = BlockInfo(self._chain_id(), self.state.height + 1, self._last_block_time_ns())
+        branch = self.check_state.branch()
+        out = execute(branch, block, raw, verified=verified, digest=digest)
+        if not out.ok:
+            if verified is not None:
+                del self._verified[digest]
+            return abci.ResponseCheckTx(code=out.code, log=out.log, codespace=CODESPACE)
+        branch.merge_into(self.check_state)
+        if verified is None and out.tx is not None:
+            self._remember(out.tx)
+        return abci.ResponseCheckTx(code=0, gas_wanted=1, gas_used=1)
+
+    def _remember(self, tx: DecodedTx) -> None:
+        self._verified[tx.hash] = tx
+        while len(self._verified) > VERIFIED_CACHE_LIMIT:
+            self._verified.popitem(last=False)
+
+    # -- connection: consensus ---------------------------------------------------------------
+
+    def init_chain(self, req: abci.RequestInitChain) -> abci.ResponseInitChain:
+        self.state.discard_staged()
+        branch = Branch(self.state)
+        branch.set(keys.meta("chain_id"), req.chain_id.encode())
+        time_ns = _time_ns(req.time)
+        branch.set(keys.meta("block_time_ns"), time_ns.to_bytes(8, "big"))
+        block = BlockInfo(req.chain_id, req.initial_height, time_ns)
+        validators = [ValidatorUpdate(v.pub_key.ed25519, v.power) for v in req.validators]
+        apply_genesis(branch, block, req.app_state_bytes, validators)
+        self._genesis = branch
+        self.check_state = Branch(branch)
+        app_hash = self.state.stage(branch.writes)
+        log.info("init_chain", chain_id=req.chain_id, validators=len(validators), app_hash=app_hash.hex()[:16])
+        return abci.ResponseInitChain(app_hash=app_hash)
+
+    def prepare_proposal(self, req: abci.RequestPrepareProposal) -> abci.ResponsePrepareProposal:
+        limit = self._params_max_tx_bytes()
+        total = 0
+        txs = []
+        for tx in req.txs:
+            if len(tx) > limit:
+                continue
+            total += len(tx)
+            if total > req.max_tx_bytes:
+                break
+            txs.append(tx)
+        return abci.ResponsePrepareProposal(txs=txs)
+
+    def process_proposal(self, req: abci.RequestProcessProposal) -> abci.ResponseProcessProposal:
+        limit = self._params_max_tx_bytes()
+        ok = all(len(tx) <= limit for tx in req.txs)
+        status = abci.ResponseProcessProposal.ACCEPT if ok else abci.ResponseProcessProposal.REJECT
+        return abci.ResponseProcessProposal(status=status)
+
+    def finalize_block(self, req: abci.RequestFinalizeBlock) -> abci.ResponseFinalizeBlock:
+        self._block_started = time.perf_counter()
+        faults.set_height(req.height)
+        self.state.discard_staged()
+        base = self._genesis if self._genesis is not None else self.state
+        branch = Branch(base)
+        time_ns = _time_ns(req.time)
+        block = BlockInfo(self._chain_id(base), req.height, time_ns)
+        branch.set(keys.meta("block_time_ns"), time_ns.to_bytes(8, "big"))
+
+        block_events: list[Event] = []
+        for d in DOMAINS:
+            if d.begin_block is not None:
+                block_events.extend(d.begin_block(branch, block))
+
+        results = []
+        updates: list[ValidatorUpdate] = []
+        failed = 0
+        verified = self._verified
+        for raw in req.txs:
+            digest = tx_hash(raw)
+            out: TxOutcome = execute(branch, block, raw, verified=verified.pop(digest, None), digest=digest)
+            if out.ok:
+                results.append(abci.ExecTxResult(code=0, events=_events(out.events)))
+                updates.extend(out.validator_updates)
+            else:
+                failed += 1
+                results.append(abci.ExecTxResult(code=out.code, log=out.log, codespace=CODESPACE))
+
+        for d in DOMAINS:
+            if d.end_block is not None:
+                block_events.extend(d.end_block(branch, block))
+
+        if self._genesis is not None:
+            branch.merge_into(self._genesis)
+            branch = self._genesis
+        app_hash = self.state.stage(branch.writes)
+        self._block = branch
+        self._block_height = req.height
+        self._block_txs = len(req.txs)
+        self._block_failed = failed
+        faults.fault_point("after_finalize_block")
+        return abci.ResponseFinalizeBlock(
+            events=_events(block_events),
+            tx_results=results,
+            validator_updates=[
+                abci.ValidatorUpdate(pub_key=crypto_keys.PublicKey(ed25519=u.pub_key), power=u.power)
+                for u in _last_update_per_key(updates)
+            ],
+            app_hash=app_hash,
+        )
+
+    def commit(self, req: abci.RequestCommit) -> abci.ResponseCommit:
+        if self._block is None:
+            raise RuntimeError("Commit without a finalized block")
+        faults.fault_point("commit_before_write")
+        app_hash = self.state.commit(self._block_height)
+        faults.fault_point("commit_after_write")
+        self._genesis = None
+        self._block = None
+        self.check_state = Branch(self.state)
+        log.info(
+            "block",
+            height=self._block_height,
+            txs=self._block_txs,
+            failed=self._block_failed,
+            ms=round((time.perf_counter() - self._block_started) * 1000, 1),
+            app_hash=app_hash.hex()[:16],
+        )
+        return abci.ResponseCommit(retain_height=0)
+
+    # -- vote extensions (not used: empty, and only empty ones are accepted) -------------------
+
+    def extend_vote(self, req: abci.RequestExtendVote) -> abci.ResponseExtendVote:
+        return abci.ResponseExtendVote(vote_extension=b"")
+
+    def verify_vote_extension(self, req: abci.RequestVerifyVoteExtension) -> abci.ResponseVerifyVoteExtension:
+        ok = not req.vote_extension
+        status = abci.ResponseVerifyVoteExtension.ACCEPT if ok else abci.ResponseVerifyVoteExtension.REJECT
+        return abci.ResponseVerifyVoteExtension(status=status)
+
+    # -- connection: snapshot (state sync is not offered: nodes sync by replaying blocks) ----
+
+    def list_snapshots(self, req: abci.RequestListSnapshots) -> abci.ResponseListSnapshots:
+        return abci.ResponseListSnapshots()
+
+    def offer_snapshot(self, req: abci.RequestOfferSnapshot) -> abci.ResponseOfferSnapshot:
+        return abci.ResponseOfferSnapshot(result=abci.ResponseOfferSnapshot.REJECT)
+
+    def load_snapshot_chunk(self, req: abci.RequestLoadSnapshotChunk) -> abci.ResponseLoadSnapshotChunk:
+        return abci.ResponseLoadSnapshotChunk()
+
+    def apply_snapshot_chunk(self, req: abci.RequestApplySnapshotChunk) -> abci.ResponseApplySnapshotChunk:
+        return abci.ResponseApplySnapshotChunk(result=abci.ResponseApplySnapshotChunk.ABORT)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _chain_id(self, store: Branch | CommittedState | None = None) -> str:
+        raw = (store or self.check_state).get(keys.meta("chain_id"))
+        return "" if raw is None else raw.decode()
+
+    def _last_block_time_ns(self) -> int:
+        raw = self.check_state.get(keys.meta("block_time_ns"))
+        return 0 if raw is None else int.from_bytes(raw, "big")
+
+    def _params_max_tx_bytes(self) -> int:
+        return load_params(self.check_state).max_tx_bytes
+
+
+def _last_update_per_key(updates: list[ValidatorUpdate]) -> list[ValidatorUpdate]:
+    """CometBFT rejects two updates of one key in a block: keep the last, in first-seen order."""
+    last: dict[bytes, ValidatorUpdate] = {}
+    for u in updates:
+        last[u.pub_key] = u
+    return list(last.values())

@@ -1,0 +1,138 @@
+"""Runs one transaction against a state branch: envelope checks, authorisation, messages.
+
+Order (authorisation first): size → decode → chain id / timeout / limits → signature →
+signer membership (revocation, certificate validity, org) → nonce → messages. A tx that
+fails before the nonce step changes nothing. Once the envelope is accepted the signer's
+nonce is consumed even if a message then fails (so the signed bytes can never be
+replayed later), while every write of the messages is discarded together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from abci_app import crypto, keys
+from abci_app.codec import DecodedTx, decode_tx
+from abci_app.context import TxContext
+from abci_app.domains import HANDLERS
+from abci_app.errors import Code, TxError
+from abci_app.identity.keeper import get_member, get_org
+from abci_app.identity.messages import EnrollMember
+from abci_app.identity.records import Member
+from abci_app.params import Params, load_params
+from abci_app.store.branch import Branch
+from abci_app.types import BlockInfo, Event, ValidatorUpdate
+
+__all__ = ["TxOutcome", "check_envelope", "check_limits", "execute"]
+
+
+@dataclass(frozen=True, slots=True)
+class TxOutcome:
+    code: int
+    log: str
+    events: tuple[Event, ...] = ()
+    validator_updates: tuple[ValidatorUpdate, ...] = ()
+    tx: DecodedTx | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+
+def _fail(exc: TxError, tx: DecodedTx | None = None) -> TxOutcome:
+    return TxOutcome(int(exc.code), exc.log, tx=tx)
+
+
+def check_limits(tx: DecodedTx, size: int, params: Params, chain_id: str, height: int) -> None:
+    """Stateless checks against the chain id and the current parameters."""
+    if size > params.max_tx_bytes:
+        raise TxError(Code.TX_TOO_LARGE, f"tx is {size} bytes, the limit is {params.max_tx_bytes}")
+    if tx.chain_id != chain_id:
+        raise TxError(Code.WRONG_CHAIN_ID, f"tx is for chain {tx.chain_id!r}, this is {chain_id!r}")
+    if not tx.messages:
+        raise TxError(Code.NO_MESSAGES, "tx has no messages")
+    if len(tx.messages) > params.max_msgs_per_tx:
+        raise TxError(
+            Code.TOO_MANY_MESSAGES, f"tx has {len(tx.messages)} messages, the limit is {params.max_msgs_per_tx}"
+        )
+    if len(tx.memo.encode()) > params.max_memo_bytes:
+        raise TxError(Code.MEMO_TOO_LONG, f"memo is longer than {params.max_memo_bytes} bytes")
+    if tx.timeout_height and height > tx.timeout_height:
+        raise TxError(Code.TX_TIMED_OUT, f"tx timed out at height {tx.timeout_height}, this is {height}")
+
+
+def check_envelope(raw: bytes, params: Params, chain_id: str, height: int, digest: bytes | None) -> DecodedTx:
+    """Size first (before any decoding), then decode and the stateless checks; no signature."""
+    if len(raw) > params.max_tx_bytes:
+        raise TxError(Code.TX_TOO_LARGE, f"tx is {len(raw)} bytes, the limit is {params.max_tx_bytes}")
+    tx = decode_tx(raw, digest)
+    check_limits(tx, len(raw), params, chain_id, height)
+    return tx
+
+
+def _signer(store: Branch, tx: DecodedTx, now: int) -> Member | None:
+    member = get_member(store, tx.signer_address)
+    if member is None:
+        # Only a key enrolling itself may sign before it is a member.
+        if len(tx.messages) == 1 and isinstance(tx.messages[0], EnrollMember):
+            return None
+        raise TxError(Code.UNKNOWN_SIGNER, f"signer {tx.signer_address.hex()} is not an enrolled member")
+    if member.revoked:
+        raise TxError(Code.MEMBER_REVOKED, f"signer {member.address.hex()} has been revoked")
+    if now > member.not_after:
+        raise TxError(Code.CERT_EXPIRED, f"signer's certificate expired at {member.not_after}")
+    if now < member.not_before:
+        raise TxError(Code.CERT_NOT_YET_VALID, f"signer's certificate is valid from {member.not_before}")
+    org = get_org(store, member.org_id)
+    if org is None or not org.active:
+        raise TxError(Code.ORG_INACTIVE, f"signer's org {member.org_id} is not an active org")
+    return member
+
+
+def execute(
+    store: Branch,
+    block: BlockInfo,
+    raw: bytes,
+    *,
+    verified: DecodedTx | None = None,
+    digest: bytes | None = None,
+) -> TxOutcome:
+    """Apply `raw` to `store` (only if it succeeds, plus the nonce once accepted).
+
+    `verified` is this tx already decoded with its signature checked (the CheckTx cache);
+    otherwise the tx is decoded and its signature verified here.
+    """
+    params = load_params(store)
+    chain_id = _chain_id(store)
+    tx = verified
+    try:
+        if tx is None:
+            tx = check_envelope(raw, params, chain_id, block.height, digest)
+            if not crypto.verify(tx.signer, tx.signature, tx.body):
+                raise TxError(Code.BAD_SIGNATURE, "signature does not verify against the signer's key")
+        else:
+            check_limits(tx, len(raw), params, chain_id, block.height)
+        signer = _signer(store, tx, block.time)
+        nonce_key = keys.nonce(tx.signer_address)
+        last = store.get(nonce_key)
+        if last is not None and tx.nonce <= int.from_bytes(last, "big"):
+            raise TxError(
+                Code.NONCE_TOO_LOW, f"nonce {tx.nonce} is not above the last used {int.from_bytes(last, 'big')}"
+            )
+    except TxError as exc:
+        return _fail(exc, tx)
+
+    store.set(nonce_key, tx.nonce.to_bytes(8, "big"))
+    ctx = TxContext(store.branch(), block, params, tx.signer, tx.signer_address, signer)
+    try:
+        for msg in tx.messages:
+            HANDLERS[type(msg)](ctx, msg)
+    except TxError as exc:
+        return _fail(exc, tx)
+    ctx.store.merge_into(store)
+    return TxOutcome(0, "", tuple(ctx.events), tuple(ctx.validator_updates), tx)
+
+
+def _chain_id(store: Branch) -> str:
+    raw = store.get(keys.meta("chain_id"))
+    return "" if raw is None else raw.decode()

@@ -1,0 +1,1 @@
+"""Proposals by org admins (admit/remove orgs, validators, parameters), one vote per org."""

@@ -1,0 +1,170 @@
+"""Governance: submit, vote, tally, execute; proposals expire at their deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from abci_app.auth import require_role
+from abci_app.context import TxContext
+from abci_app.errors import Code, TxError
+from abci_app.governance import keeper
+from abci_app.governance.messages import (
+    Action,
+    AdmitOrg,
+    ChangeParam,
+    RemoveOrg,
+    SubmitProposal,
+    UpdateValidator,
+    Vote,
+    action_from_proto,
+)
+from abci_app.governance.records import Proposal, Status
+from abci_app.identity import keeper as identity
+from abci_app.identity.msp import parse_ca_cert
+from abci_app.identity.records import Org
+from abci_app.identity.roles import Role
+from abci_app.params import load_params, save_params
+from abci_app.pb import tx_pb2
+from abci_app.store.branch import Branch
+from abci_app.types import BlockInfo, Event, OrgId, ValidatorUpdate
+
+__all__ = ["HANDLERS", "expire_due_proposals"]
+
+
+def _check_action(ctx: TxContext, action: Action) -> None:
+    """Raise INVALID_PROPOSAL if `action` cannot be executed against the current state."""
+    store = ctx.store
+    if isinstance(action, AdmitOrg):
+        if identity.get_org(store, action.org_id) is not None:
+            raise TxError(Code.ORG_EXISTS, f"org {action.org_id!r} already exists")
+        parse_ca_cert(action.root_ca_der)
+    elif isinstance(action, RemoveOrg):
+        org = identity.get_org(store, action.org_id)
+        if org is None or not org.active:
+            raise TxError(Code.UNKNOWN_ORG, f"no active org {action.org_id!r}")
+        if len(identity.active_org_ids(store)) <= 1:
+            raise TxError(Code.INVALID_PROPOSAL, "cannot remove the last org")
+    elif isinstance(action, UpdateValidator):
+        current = dict(keeper.iter_validators(store))
+        if action.power == 0 and action.pub_key not in current:
+            raise TxError(Code.INVALID_PROPOSAL, f"validator {action.pub_key.hex()} is not in the set")
+        remaining = {k: p for k, p in current.items() if k != action.pub_key}
+        if action.power == 0 and not remaining:
+            raise TxError(Code.INVALID_PROPOSAL, "cannot remove the last validator")
+    else:
+        load_params(store).with_value(action.name, action.value)
+
+
+def _execute(ctx: TxContext, action: Action) -> None:
+    _check_action(ctx, action)
+    store = ctx.store
+    if isinstance(action, AdmitOrg):
+        org = Org(OrgId(action.org_id), action.name, action.root_ca_der, True, ctx.block.time)
+        identity.put_org(store, org)
+        ctx.emit("org_admitted", org=org.org_id, name=org.name)
+    elif isinstance(action, RemoveOrg):
+        removed = identity.get_org(store, action.org_id)
+        assert removed is not None
+        identity.put_org(store, replace(removed, active=False))
+        ctx.emit("org_removed", org=removed.org_id)
+    elif isinstance(action, UpdateValidator):
+        keeper.set_validator(store, action.pub_key, action.power)
+        ctx.validator_updates.append(ValidatorUpdate(action.pub_key, action.power))
+        ctx.emit("validator_updated", pub_key=action.pub_key.hex(), power=action.power)
+    elif isinstance(action, ChangeParam):
+        params = load_params(store).with_value(action.name, action.value)
+        save_params(store, params)
+        ctx.emit("param_changed", name=action.name, value=action.value)
+
+
+def submit_proposal(ctx: TxContext, msg: SubmitProposal) -> None:
+    admin = require_role(ctx, Role.ADMIN)
+    _check_action(ctx, msg.action)
+    pid = keeper.next_proposal_id(ctx.store)
+    proposal = Proposal(
+        id=pid,
+        proposer=admin.address,
+        proposer_org=admin.org_id,
+        title=msg.title,
+        action=msg.raw,
+        submitted_at=ctx.block.time,
+        deadline=ctx.block.time + ctx.params.voting_period_seconds,
+        status=Status.VOTING,
+        yes_orgs=(),
+        no_orgs=(),
+        result="",
+    )
+    keeper.put_proposal(ctx.store, proposal)
+    ctx.emit(
+        "proposal_submitted",
+        proposal_id=pid,
+        proposer=admin.address.hex(),
+        org=admin.org_id,
+        action=type(msg.action).__name__,
+        deadline=proposal.deadline,
+    )
+
+
+def vote(ctx: TxContext, msg: Vote) -> None:
+    admin = require_role(ctx, Role.ADMIN)
+    proposal = keeper.get_proposal(ctx.store, msg.proposal_id)
+    if proposal is None:
+        raise TxError(Code.UNKNOWN_PROPOSAL, f"no proposal {msg.proposal_id}")
+    if proposal.status != Status.VOTING or ctx.block.time >= proposal.deadline:
+        raise TxError(Code.PROPOSAL_CLOSED, f"proposal {msg.proposal_id} is {proposal.status.name.lower()}")
+    org = admin.org_id
+    if org in proposal.yes_orgs or org in proposal.no_orgs:
+        raise TxError(Code.ALREADY_VOTED, f"org {org} has already voted on proposal {msg.proposal_id}")
+    if msg.approve:
+        proposal = replace(proposal, yes_orgs=tuple(sorted((*proposal.yes_orgs, org))))
+    else:
+        proposal = replace(proposal, no_orgs=tuple(sorted((*proposal.no_orgs, org))))
+    ctx.emit("proposal_vote", proposal_id=proposal.id, org=org, approve=msg.approve)
+    keeper.put_proposal(ctx.store, _tally(ctx, proposal))
+
+
+def _tally(ctx: TxContext, proposal: Proposal) -> Proposal:
+    active = set(identity.active_org_ids(ctx.store))
+    n = len(active)
+    yes = len(active.intersection(proposal.yes_orgs))
+    no = len(active.intersection(proposal.no_orgs))
+    num, den = ctx.params.quorum_numerator, ctx.params.quorum_denominator
+    if yes * den > num * n:
+        action = action_from_proto(tx_pb2.SubmitProposal.FromString(proposal.action))
+        # Execute on a branch: a failed execution leaves no writes, and the vote still counts.
+        outer = ctx.store
+        ctx.store = outer.branch()
+        try:
+            _execute(ctx, action)
+        except TxError as exc:
+            ctx.store = outer
+            ctx.emit("proposal_failed", proposal_id=proposal.id, code=int(exc.code), reason=exc.log)
+            return replace(proposal, status=Status.FAILED, result=exc.log)
+        ctx.store.merge_into(outer)
+        ctx.store = outer
+        ctx.emit("proposal_passed", proposal_id=proposal.id)
+        return replace(proposal, status=Status.PASSED, result="executed")
+    if (n - no) * den <= num * n:
+        ctx.emit("proposal_rejected", proposal_id=proposal.id)
+        return replace(proposal, status=Status.REJECTED, result="threshold unreachable")
+    return proposal
+
+
+def expire_due_proposals(store: Branch, block: BlockInfo) -> list[Event]:
+    """Close every open proposal whose voting deadline has passed (run before a block's txs)."""
+    events = []
+    for pid in keeper.due_proposal_ids(store, block.time):
+        proposal = keeper.get_proposal(store, pid)
+        if proposal is None or proposal.status != Status.VOTING:
+            continue
+        keeper.put_proposal(store, replace(proposal, status=Status.EXPIRED, result="deadline passed"))
+        events.append(Event.of("proposal_expired", proposal_id=pid))
+    return events
+
+
+HANDLERS: dict[type, Callable[[TxContext, Any], None]] = {
+    SubmitProposal: submit_proposal,
+    Vote: vote,
+}

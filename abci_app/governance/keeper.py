@@ -1,0 +1,64 @@
+"""State access for proposals and the validator set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from abci_app import keys
+from abci_app.governance.records import Proposal, Status
+from abci_app.store.branch import Branch, KVReader
+
+__all__ = [
+    "due_proposal_ids",
+    "get_proposal",
+    "iter_proposals",
+    "iter_validators",
+    "next_proposal_id",
+    "put_proposal",
+    "set_validator",
+]
+
+
+def get_proposal(store: KVReader, proposal_id: int) -> Proposal | None:
+    raw = store.get(keys.proposal(proposal_id))
+    return None if raw is None else Proposal.decode(raw)
+
+
+def put_proposal(store: Branch, p: Proposal) -> None:
+    store.set(keys.proposal(p.id), p.encode())
+    index = keys.proposal_deadline(p.deadline, p.id)
+    if p.status == Status.VOTING:
+        store.set(index, b"")
+    else:
+        store.delete(index)
+
+
+def next_proposal_id(store: Branch) -> int:
+    raw = store.get(keys.proposal_seq())
+    n = 1 if raw is None else int.from_bytes(raw, "big") + 1
+    store.set(keys.proposal_seq(), n.to_bytes(8, "big"))
+    return n
+
+
+def iter_proposals(store: KVReader) -> Iterator[Proposal]:
+    for _k, v in store.iter_range(keys.PROPOSAL, keys.PROPOSAL_DEADLINE):
+        yield Proposal.decode(v)
+
+
+def due_proposal_ids(store: KVReader, now: int) -> list[int]:
+    """Ids of open proposals whose deadline is at or before `now`, in deadline order."""
+    start = keys.proposal_deadline_prefix()
+    end = keys.proposal_deadline(now + 1, 0)
+    return [int.from_bytes(k[9:17], "big") for k, _v in store.iter_range(start, end)]
+
+
+def set_validator(store: Branch, pub_key: bytes, power: int) -> None:
+    if power == 0:
+        store.delete(keys.validator(pub_key))
+    else:
+        store.set(keys.validator(pub_key), power.to_bytes(8, "big"))
+
+
+def iter_validators(store: KVReader) -> Iterator[tuple[bytes, int]]:
+    for k, v in store.iter_range(keys.VALIDATOR, keys.VALIDATOR[:-1] + bytes((keys.VALIDATOR[-1] + 1,))):
+        yield k[1:], int.from_bytes(v, "big")

@@ -1,0 +1,1 @@
+"""Organisations, their CAs (MSP style), members, roles and revocation."""

@@ -1,0 +1,84 @@
+"""Org and member records (frozen) and their stored encoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from abci_app.pb import state_pb2
+from abci_app.types import Address, OrgId
+
+__all__ = ["Member", "Org", "decode_member", "decode_org"]
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    org_id: OrgId
+    name: str
+    root_ca_der: bytes
+    active: bool
+    admitted_at: int
+
+    def encode(self) -> bytes:
+        return state_pb2.Org(
+            org_id=self.org_id,
+            name=self.name,
+            root_ca_der=self.root_ca_der,
+            active=self.active,
+            admitted_at=self.admitted_at,
+        ).SerializeToString()
+
+
+@lru_cache(maxsize=4096)
+def decode_org(raw: bytes) -> Org:
+    pb = state_pb2.Org.FromString(raw)
+    return Org(OrgId(pb.org_id), pb.name, pb.root_ca_der, pb.active, pb.admitted_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    address: Address
+    public_key: bytes
+    org_id: OrgId
+    roles: tuple[str, ...]  # sorted, unique
+    cert_serial: bytes
+    not_before: int
+    not_after: int
+    revoked: bool
+    common_name: str
+    enrolled_at: int
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def encode(self) -> bytes:
+        return state_pb2.Member(
+            address=self.address,
+            public_key=self.public_key,
+            org_id=self.org_id,
+            roles=self.roles,
+            cert_serial=self.cert_serial,
+            not_before=self.not_before,
+            not_after=self.not_after,
+            revoked=self.revoked,
+            common_name=self.common_name,
+            enrolled_at=self.enrolled_at,
+        ).SerializeToString()
+
+
+@lru_cache(maxsize=65536)
+def decode_member(raw: bytes) -> Member:
+    """Decoded members are cached by their bytes: the hot path reads the signer every tx."""
+    pb = state_pb2.Member.FromString(raw)
+    return Member(
+        address=Address(pb.address),
+        public_key=pb.public_key,
+        org_id=OrgId(pb.org_id),
+        roles=tuple(pb.roles),
+        cert_serial=pb.cert_serial,
+        not_before=pb.not_before,
+        not_after=pb.not_after,
+        revoked=pb.revoked,
+        common_name=pb.common_name,
+        enrolled_at=pb.enrolled_at,
+    )

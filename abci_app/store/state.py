@@ -1,0 +1,70 @@
+"""The committed state: a backend, a read cache and the commitment trie, written once per block."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from abci_app.store.backend import Backend, CommitBatch, CommitMeta, CorruptStateError
+from abci_app.store.commitment import Proof, Trie
+
+__all__ = ["CommittedState"]
+
+_MISSING = object()
+
+
+class CommittedState:
+    """Read view of the last committed block, plus the block staged for the next Commit."""
+
+    def __init__(self, backend: Backend, *, cache_limit: int = 1_000_000) -> None:
+        self.backend = backend
+        self.trie = Trie(backend.get_node)
+        self._cache: dict[bytes, bytes | None] = {}
+        self._cache_limit = cache_limit
+        self._staged: Mapping[bytes, bytes | None] | None = None
+        meta = backend.meta()
+        self.height = 0 if meta is None else meta.height
+        self.app_hash = b"" if meta is None else meta.app_hash
+        if meta is not None and meta.app_hash != self.trie.committed_root:
+            raise CorruptStateError(
+                f"stored app hash {meta.app_hash.hex()} does not match the state trie root "
+                f"{self.trie.committed_root.hex()} at height {meta.height}"
+            )
+
+    def get(self, key: bytes) -> bytes | None:
+        v = self._cache.get(key, _MISSING)
+        if v is _MISSING:
+            v = self.backend.get(key)
+            if len(self._cache) >= self._cache_limit:
+                self._cache.clear()
+            self._cache[key] = v
+        return v  # type: ignore[return-value]
+
+    def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        return self.backend.iter_range(start, end)
+
+    def stage(self, writes: Mapping[bytes, bytes | None]) -> bytes:
+        """Stage a finalized block's writes; returns the app hash the block results in."""
+        self.trie.discard_staged()
+        self._staged = writes
+        return self.trie.apply(writes)
+
+    def commit(self, height: int) -> bytes:
+        """Persist the staged block (state, trie nodes, height, app hash) in one atomic write."""
+        writes = self._staged if self._staged is not None else {}
+        app_hash = self.trie.root_hash()
+        nodes = self.trie.take_staged()
+        self.backend.commit(CommitBatch(kv=writes, nodes=nodes, meta=CommitMeta(height, app_hash)))
+        for k, v in writes.items():
+            if k in self._cache or len(self._cache) < self._cache_limit:
+                self._cache[k] = v
+        self._staged = None
+        self.height = height
+        self.app_hash = app_hash
+        return app_hash
+
+    def discard_staged(self) -> None:
+        self._staged = None
+        self.trie.discard_staged()
+
+    def prove(self, key: bytes) -> Proof:
+        return self.trie.prove(key)

@@ -1,0 +1,1 @@
+"""gridledger clients: transaction signing, CometBFT RPC, proofs, the gridctl CLI, localnet tooling."""

@@ -1,0 +1,93 @@
+"""A consortium's founding material: org CAs, member identities and the genesis app_state.
+
+`demo_consortium()` is the localnet's cast: a utility, the grid operator, a certificate
+issuer and two prosumer communities, each with an admin and a few members.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clients.pki import Identity, OrgCA, load_identity, new_org_ca
+
+__all__ = ["DEMO_ORGS", "Consortium", "demo_consortium"]
+
+# org id → (display name, [(member name, roles)])
+DEMO_ORGS: dict[str, tuple[str, list[tuple[str, list[str]]]]] = {
+    "utility": ("City Utility", [("admin", ["admin"]), ("treasury", ["issuer"]), ("ops", ["operator"])]),
+    "gridop": ("Grid Operator", [("admin", ["admin"]), ("control", ["operator", "auditor"])]),
+    "certissuer": ("Certificate Issuer", [("admin", ["admin"]), ("registry", ["issuer", "auditor"])]),
+    "community-a": (
+        "Solar Community A",
+        [("admin", ["admin"]), ("alice", ["prosumer"]), ("bob", ["prosumer"]), ("gateway", ["gateway"])],
+    ),
+    "community-b": (
+        "Wind Community B",
+        [("admin", ["admin"]), ("carol", ["prosumer"]), ("dave", ["prosumer"]), ("gateway", ["gateway"])],
+    ),
+}
+DEMO_BALANCE = 1_000_000  # minor units for every prosumer at genesis
+
+
+@dataclass
+class Consortium:
+    cas: dict[str, OrgCA] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    members: dict[str, Identity] = field(default_factory=dict)  # "org/name" → identity
+    balances: dict[str, int] = field(default_factory=dict)  # "org/name" → genesis balance
+
+    def member(self, ref: str) -> Identity:
+        return self.members[ref]
+
+    def app_state(self, params: dict[str, int] | None = None) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "orgs": [
+                {"org_id": org_id, "name": self.names[org_id], "root_ca_pem": ca.cert_pem}
+                for org_id, ca in sorted(self.cas.items())
+            ],
+            "members": [{"certificate_pem": m.cert_pem} for _ref, m in sorted(self.members.items())],
+            "balances": [
+                {"address": self.members[ref].address.hex(), "amount": amount}
+                for ref, amount in sorted(self.balances.items())
+            ],
+        }
+        if params:
+            state["params"] = params
+        return state
+
+    def save(self, folder: Path) -> None:
+        for org_id, ca in self.cas.items():
+            ca.save(folder / org_id)
+        for ref, ident in self.members.items():
+            org_id, name = ref.split("/")
+            ident.save(folder / org_id / "members", name)
+        index = {"names": self.names, "members": sorted(self.members), "balances": self.balances}
+        (folder / "consortium.json").write_text(json.dumps(index, indent=2, sort_keys=True))
+
+    @staticmethod
+    def load(folder: Path) -> Consortium:
+        index = json.loads((folder / "consortium.json").read_text())
+        c = Consortium(names=index["names"], balances=index["balances"])
+        for org_id in index["names"]:
+            c.cas[org_id] = OrgCA.load(folder / org_id, org_id)
+        for ref in index["members"]:
+            org_id, name = ref.split("/")
+            c.members[ref] = load_identity(folder / org_id / "members", name)
+        return c
+
+
+def demo_consortium() -> Consortium:
+    c = Consortium()
+    for org_id, (name, members) in DEMO_ORGS.items():
+        ca = new_org_ca(org_id, name=f"{name} root CA")
+        c.cas[org_id] = ca
+        c.names[org_id] = name
+        for member_name, roles in members:
+            ref = f"{org_id}/{member_name}"
+            c.members[ref] = ca.issue(f"{member_name}.{org_id}", roles)
+            if "prosumer" in roles or "issuer" in roles:
+                c.balances[ref] = DEMO_BALANCE
+    return c

@@ -1,0 +1,460 @@
+"""The localnet: N validators (CometBFT node + gridledger app) on 127.0.0.1, and its supervisor.
+
+    python -m clients.localnet start  --home .localnet   # init if needed, start, wait, print endpoints
+    python -m clients.localnet stop   --home .localnet
+    python -m clients.localnet status --home .localnet
+
+Node i listens on p2p base+100i, rpc base+1+100i, abci base+2+100i (base 26656). An app and
+its node are started, and restarted, together. Tests use the `Localnet` class directly with
+their own folder and a free port range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clients.consortium import Consortium, demo_consortium
+from clients.rpc import CometRPC, RPCError
+
+__all__ = ["Localnet", "NodePorts", "free_base_port"]
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_BASE_PORT = 26656
+DEFAULT_CHAIN_ID = "gridledger-localnet"
+
+
+@dataclass(frozen=True)
+class NodePorts:
+    p2p: int
+    rpc: int
+    abci: int
+
+
+def free_base_port(n: int = 4, *, start: int = 30000, stop: int = 60000) -> int:
+    """A base port (below `stop`, away from the localnet's 26656-26958) whose node ports are all free."""
+    base = start + (os.getpid() * 37) % 1000 * 10
+    for _ in range(400):
+        if base + 100 * n > stop:
+            base = start
+        if all(_port_free(base + 100 * i + k) for i in range(n) for k in range(4)):
+            return base
+        base += 310
+    raise RuntimeError("no free port range found")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def set_toml(text: str, section: str, key: str, value: str) -> str:
+    """Replace `key = ...` inside `[section]` ("" = top level) of a CometBFT config.toml."""
+    lines = text.split("\n")
+    current = ""
+    for i, line in enumerate(lines):
+        header = re.match(r"^\[([^\]]+)\]\s*$", line)
+        if header:
+            current = header.group(1)
+            continue
+        if current == section and re.match(rf"^{re.escape(key)}\s*=", line):
+            lines[i] = f"{key} = {value}"
+            return "\n".join(lines)
+    raise KeyError(f"{section}.{key} not found in config.toml")
+
+
+def node_id(node_home: Path) -> str:
+    key = json.loads((node_home / "config" / "node_key.json").read_text())
+    raw = base64.b64decode(key["priv_key"]["value"])
+    return hashlib.sha256(raw[32:]).digest()[:20].hex()
+
+
+class Localnet:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        n: int = 4,
+        base_port: int = DEFAULT_BASE_PORT,
+        chain_id: str = DEFAULT_CHAIN_ID,
+        cometbft: Path | None = None,
+        timeout_commit: str = "500ms",
+        python: str = sys.executable,
+    ) -> None:
+        self.home = home.resolve()
+        self.n = n
+        self.base_port = base_port
+        self.chain_id = chain_id
+        self.cometbft = str(cometbft or shutil.which("cometbft") or REPO / "bin" / "cometbft")
+        self.timeout_commit = timeout_commit
+        self.python = python
+        self.apps: dict[int, subprocess.Popen[bytes]] = {}
+        self.nodes: dict[int, subprocess.Popen[bytes]] = {}
+
+    # -- layout ------------------------------------------------------------------------
+
+    def ports(self, i: int) -> NodePorts:
+        base = self.base_port + 100 * i
+        return NodePorts(p2p=base, rpc=base + 1, abci=base + 2)
+
+    def node_home(self, i: int) -> Path:
+        return self.home / f"node{i}"
+
+    def app_home(self, i: int) -> Path:
+        return self.home / f"node{i}" / "app"
+
+    def rpc(self, i: int, timeout: float = 10.0) -> CometRPC:
+        return CometRPC(f"http://127.0.0.1:{self.ports(i).rpc}", timeout=timeout)
+
+    def log_path(self, i: int, what: str) -> Path:
+        return self.home / "logs" / f"node{i}.{what}.log"
+
+    @property
+    def initialized(self) -> bool:
+        return (self.home / "localnet.json").exists()
+
+    def consortium(self) -> Consortium:
+        return Consortium.load(self.home / "consortium")
+
+    # -- init --------------------------------------------------------------------------
+
+    def init(self, *, params: dict[str, int] | None = None, consortium: Consortium | None = None) -> None:
+        """Create the testnet folders, configure every node, and write the genesis app_state."""
+        if self.initialized:
+            raise RuntimeError(f"{self.home} already holds a localnet")
+        self.home.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [self.cometbft, "testnet", "--v", str(self.n), "--o", str(self.home), "--populate-persistent-peers=false"],
+            check=True,
+            capture_output=True,
+        )
+        ids = [node_id(self.node_home(i)) for i in range(self.n)]
+        for i in range(self.n):
+            self._configure(i, ids)
+        c = consortium or demo_consortium()
+        c.save(self.home / "consortium")
+        genesis_path = self.node_home(0) / "config" / "genesis.json"
+        genesis = json.loads(genesis_path.read_text())
+        genesis["chain_id"] = self.chain_id
+        genesis["app_state"] = c.app_state(params)
+        for i in range(self.n):
+            (self.node_home(i) / "config" / "genesis.json").write_text(json.dumps(genesis, indent=2))
+        (self.home / "logs").mkdir(exist_ok=True)
+        meta = {"n": self.n, "base_port": self.base_port, "chain_id": self.chain_id}
+        (self.home / "localnet.json").write_text(json.dumps(meta, indent=2))
+
+    def _configure(self, i: int, ids: list[str], *, peers: bool = True) -> None:
+        path = self.node_home(i) / "config" / "config.toml"
+        text = path.read_text()
+        p = self.ports(i)
+        peer_list = ",".join(f"{ids[j]}@127.0.0.1:{self.ports(j).p2p}" for j in range(self.n) if j != i and peers)
+        settings = [
+            ("", "proxy_app", f'"tcp://127.0.0.1:{p.abci}"'),
+            ("", "moniker", f'"node{i}"'),
+            ("", "log_level", '"main:info,state:info,consensus:error,p2p:error,*:error"'),
+            ("rpc", "laddr", f'"tcp://127.0.0.1:{p.rpc}"'),
+            ("rpc", "max_open_connections", "1000"),
+            ("rpc", "timeout_broadcast_tx_commit", '"30s"'),
+            ("p2p", "laddr", f'"tcp://127.0.0.1:{p.p2p}"'),
+            ("p2p", "persistent_peers", f'"{peer_list}"'),
+            ("p2p", "allow_duplicate_ip", "true"),
+            ("p2p", "addr_book_strict", "false"),
+            ("p2p", "pex", "false"),
+            ("p2p", "flush_throttle_timeout", '"10ms"'),
+            ("p2p", "send_rate", "52428800"),
+            ("p2p", "recv_rate", "52428800"),
+            ("mempool", "size", "50000"),
+            ("mempool", "cache_size", "100000"),
+            ("consensus", "timeout_propose", '"1s"'),
+            ("consensus", "timeout_commit", f'"{self.timeout_commit}"'),
+            ("tx_index", "indexer", '"kv"'),
+        ]
+        for section, key, value in settings:
+            text = set_toml(text, section, key, value)
+        path.write_text(text)
+
+    def isolate(self, i: int, isolated: bool) -> None:
+        """Rewrite node i's peer list: empty (cut off from its peers at its next start) or full."""
+        ids = [node_id(self.node_home(j)) for j in range(self.n)]
+        self._configure(i, ids, peers=not isolated)
+
+    # -- processes -----------------------------------------------------------------------
+
+    def start_app(self, i: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        p = self.ports(i)
+        log = open(self.log_path(i, "app"), "ab")  # noqa: SIM115 - owned by the child process
+        cmd = [self.python, "-m", "abci_app", "--address", f"tcp://127.0.0.1:{p.abci}"]
+        cmd += ["--home", str(self.app_home(i)), "--log-format", "json"]
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, **(env or {})})
+        log.close()
+        self.apps[i] = proc
+        self._write_pid(f"node{i}.app", proc.pid)
+        deadline = time.monotonic() + 30
+        while not _port_open(p.abci):
+            if proc.poll() is not None:
+                raise RuntimeError(f"app {i} exited with {proc.returncode}; see {self.log_path(i, 'app')}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"app {i} did not listen on {p.abci} within 30s")
+            time.sleep(0.05)
+        return proc
+
+    def start_node(self, i: int) -> subprocess.Popen[bytes]:
+        log = open(self.log_path(i, "cometbft"), "ab")  # noqa: SIM115 - owned by the child process
+        proc = subprocess.Popen(
+            [self.cometbft, "node", "--home", str(self.node_home(i))], stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        self.nodes[i] = proc
+        self._write_pid(f"node{i}.cometbft", proc.pid)
+        return proc
+
+    def start_pair(self, i: int, app_env: dict[str, str] | None = None) -> None:
+        self.start_app(i, app_env)
+        self.start_node(i)
+
+    def start(self, nodes: Iterable[int] | None = None) -> None:
+        for i in nodes if nodes is not None else range(self.n):
+            self.start_pair(i)
+
+    def signal_pair(self, i: int, sig: int) -> None:
+        for proc in (self.nodes.get(i), self.apps.get(i)):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(sig)
+
+    def kill_app(self, i: int) -> None:
+        proc = self.apps.get(i)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def stop_pair(self, i: int, *, kill: bool = False, timeout: float = 15.0) -> None:
+        """Stop node i and its app (SIGKILL with `kill`, else SIGTERM then SIGKILL)."""
+        for table in (self.nodes, self.apps):
+            proc = table.pop(i, None)
+            if proc is None or proc.poll() is not None:
+                continue
+            if kill:
+                proc.kill()
+            else:
+                proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def stop(self) -> None:
+        for i in sorted(set(self.nodes) | set(self.apps)):
+            self.stop_pair(i)
+
+    def pair_alive(self, i: int) -> bool:
+        node, app = self.nodes.get(i), self.apps.get(i)
+        return node is not None and app is not None and node.poll() is None and app.poll() is None
+
+    def _write_pid(self, name: str, pid: int) -> None:
+        folder = self.home / "pids"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{name}.pid").write_text(str(pid))
+
+    # -- observation ----------------------------------------------------------------------
+
+    def height(self, i: int) -> int | None:
+        try:
+            return self.rpc(i, timeout=2).height()
+        except (RPCError, KeyError, ValueError):
+            return None
+
+    def wait_height(self, height: int, nodes: Iterable[int] | None = None, *, timeout: float = 60.0) -> None:
+        wanted = list(nodes) if nodes is not None else list(range(self.n))
+        deadline = time.monotonic() + timeout
+        while True:
+            heights = {i: self.height(i) for i in wanted}
+            if all(h is not None and h >= height for h in heights.values()):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nodes did not reach height {height} in {timeout}s: {heights}")
+            time.sleep(0.2)
+
+    def app_hashes(self, height: int, nodes: Iterable[int] | None = None) -> dict[int, str]:
+        """The app hash each node's header at `height` carries."""
+        return {i: self.rpc(i).app_hash_at(height).hex() for i in (nodes if nodes is not None else range(self.n))}
+
+
+# -- the supervisor behind `make localnet` --------------------------------------------------------
+
+
+def _load(home: Path) -> Localnet:
+    meta = json.loads((home / "localnet.json").read_text())
+    return Localnet(home, n=meta["n"], base_port=meta["base_port"], chain_id=meta["chain_id"])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _supervisor_pid(home: Path) -> int | None:
+    path = home / "pids" / "supervisor.pid"
+    if not path.exists():
+        return None
+    pid = int(path.read_text())
+    return pid if _pid_alive(pid) else None
+
+
+def supervise(home: Path) -> int:
+    """Run every node pair; restart a pair together when either of its processes exits."""
+    net = _load(home)
+    net._write_pid("supervisor", os.getpid())
+    stopping = False
+
+    def on_term(_sig: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    restarts: dict[int, list[float]] = {i: [] for i in range(net.n)}
+    net.start()
+    print(f"supervisor: started {net.n} validators", flush=True)
+    while not stopping:
+        time.sleep(0.5)
+        for i in range(net.n):
+            if stopping or net.pair_alive(i):
+                continue
+            now = time.monotonic()
+            recent = [t for t in restarts[i] if now - t < 60]
+            if len(recent) >= 5:
+                continue  # crash-looping: leave it down, the operator reads the logs
+            restarts[i] = [*recent, now]
+            print(f"supervisor: node{i} pair exited; restarting both", flush=True)
+            net.stop_pair(i)
+            try:
+                net.start_pair(i)
+            except RuntimeError as exc:
+                print(f"supervisor: restart of node{i} failed: {exc}", flush=True)
+    net.stop()
+    (home / "pids" / "supervisor.pid").unlink(missing_ok=True)
+    print("supervisor: stopped", flush=True)
+    return 0
+
+
+def start(home: Path, *, wait_height: int = 3) -> int:
+    if not (home / "localnet.json").exists():
+        print(f"initialising a 4-validator localnet in {home}")
+        Localnet(home).init()
+    net = _load(home)
+    if _supervisor_pid(home) is None:
+        log = open(home / "logs" / "supervisor.log", "ab")  # noqa: SIM115 - owned by the child process
+        subprocess.Popen(
+            [sys.executable, "-m", "clients.localnet", "supervise", "--home", str(home)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+        )
+        log.close()
+    print(f"waiting for all {net.n} validators to reach height {wait_height} ...", flush=True)
+    try:
+        net.wait_height(wait_height, timeout=120)
+    except TimeoutError as exc:
+        print(f"localnet did not come up: {exc}; logs in {home / 'logs'}", file=sys.stderr)
+        return 1
+    print_endpoints(net)
+    return 0
+
+
+def print_endpoints(net: Localnet) -> None:
+    print(f"\ngridledger localnet '{net.chain_id}' is up ({net.home})")
+    for i in range(net.n):
+        p = net.ports(i)
+        print(
+            f"  node{i}: rpc http://127.0.0.1:{p.rpc}  p2p 127.0.0.1:{p.p2p}  "
+            f"abci tcp://127.0.0.1:{p.abci}  height {net.height(i)}"
+        )
+    print(f"  keys and certificates: {net.home / 'consortium'}")
+    print(f"  logs: {net.home / 'logs'}    stop: make localnet-stop")
+
+
+def stop(home: Path) -> int:
+    pid = _supervisor_pid(home)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 40
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    # Anything the supervisor left behind (it was killed, say): only our own processes.
+    for pidfile in (home / "pids").glob("*.pid") if (home / "pids").exists() else []:
+        try:
+            child = int(pidfile.read_text())
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            pidfile.unlink(missing_ok=True)
+            continue
+        if str(home).encode() in cmdline:
+            os.kill(child, signal.SIGKILL)
+        pidfile.unlink(missing_ok=True)
+    print("localnet stopped")
+    return 0
+
+
+def status(home: Path) -> int:
+    if not (home / "localnet.json").exists():
+        print(f"no localnet in {home}")
+        return 1
+    net = _load(home)
+    for i in range(net.n):
+        h = net.height(i)
+        app_hash = "-"
+        if h:
+            with contextlib.suppress(RPCError):
+                app_hash = net.rpc(i).status()["sync_info"]["latest_app_hash"][:16]
+        print(f"node{i}: height {h if h is not None else 'down'}  app_hash {app_hash}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m clients.localnet")
+    parser.add_argument("command", choices=["start", "stop", "status", "supervise"])
+    parser.add_argument("--home", type=Path, default=Path(".localnet"))
+    args = parser.parse_args(argv)
+    home = args.home.resolve()
+    if args.command == "start":
+        return start(home)
+    if args.command == "stop":
+        return stop(home) if home.exists() else 0
+    if args.command == "status":
+        return status(home)
+    return supervise(home)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

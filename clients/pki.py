@@ -1,0 +1,154 @@
+"""Org certificate authorities and member certificates (MSP style), for operators and tests.
+
+An org's root CA signs Ed25519 member certificates with subject O=<org id>, CN=<name>
+and one OU per role. Keys are Ed25519 throughout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
+
+from abci_app.crypto import address_of
+
+__all__ = ["Identity", "OrgCA", "load_identity", "new_org_ca"]
+
+DEFAULT_VALIDITY = dt.timedelta(days=3650)
+
+
+def _raw_public(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A member's key and certificate."""
+
+    key: Ed25519PrivateKey
+    cert: x509.Certificate
+
+    @property
+    def public_key(self) -> bytes:
+        return _raw_public(self.key)
+
+    @property
+    def address(self) -> bytes:
+        return address_of(self.public_key)
+
+    @property
+    def cert_der(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.DER)
+
+    @property
+    def cert_pem(self) -> str:
+        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    def save(self, folder: Path, name: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        key_pem = self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        (folder / f"{name}.key.pem").write_bytes(key_pem)
+        (folder / f"{name}.key.pem").chmod(0o600)
+        (folder / f"{name}.cert.pem").write_text(self.cert_pem)
+
+
+def load_identity(folder: Path, name: str) -> Identity:
+    key = serialization.load_pem_private_key((folder / f"{name}.key.pem").read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{folder / name}.key.pem is not an Ed25519 key")
+    cert = x509.load_pem_x509_certificate((folder / f"{name}.cert.pem").read_bytes())
+    return Identity(key, cert)
+
+
+@dataclass(frozen=True)
+class OrgCA:
+    org_id: str
+    key: Ed25519PrivateKey
+    cert: x509.Certificate
+
+    @property
+    def cert_der(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.DER)
+
+    @property
+    def cert_pem(self) -> str:
+        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    def issue(
+        self,
+        common_name: str,
+        roles: list[str],
+        *,
+        key: Ed25519PrivateKey | None = None,
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+        serial: int | None = None,
+        org_override: str | None = None,
+    ) -> Identity:
+        """Issue a member certificate (the keyword arguments exist for tests of bad certs)."""
+        key = key or Ed25519PrivateKey.generate()
+        start = not_before or dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        end = not_after or start + DEFAULT_VALIDITY * 2
+        attrs = [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_override or self.org_id),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            *(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, r) for r in roles),
+        ]
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name(attrs))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(serial if serial is not None else x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(self.key, algorithm=None)
+        )
+        return Identity(key, cert)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        key_pem = self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        (folder / "ca.key.pem").write_bytes(key_pem)
+        (folder / "ca.key.pem").chmod(0o600)
+        (folder / "ca.cert.pem").write_text(self.cert_pem)
+
+    @staticmethod
+    def load(folder: Path, org_id: str) -> OrgCA:
+        key = serialization.load_pem_private_key((folder / "ca.key.pem").read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{folder}/ca.key.pem is not an Ed25519 key")
+        return OrgCA(org_id, key, x509.load_pem_x509_certificate((folder / "ca.cert.pem").read_bytes()))
+
+
+def new_org_ca(org_id: str, *, name: str | None = None) -> OrgCA:
+    key = Ed25519PrivateKey.generate()
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_id),
+            x509.NameAttribute(NameOID.COMMON_NAME, name or f"{org_id} root CA"),
+        ]
+    )
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + DEFAULT_VALIDITY * 3)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, algorithm=None)
+    )
+    return OrgCA(org_id, key, cert)

@@ -1,0 +1,1 @@
+"""Device gateway and simulated devices (later issues)."""
