@@ -1,0 +1,148 @@
+"""Typed client library: sign and submit gridledger transactions, read typed state.
+
+client = GridClient(CometRPC("http://127.0.0.1:26657"), chain_id, key)
+client.transfer(bob_address, 250)          # waits for the commit, raises TxFailedError on error
+client.account(bob_address).balance
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from abci_app.crypto import address_of
+from abci_app.errors import Code
+from abci_app.pb import query_pb2, state_pb2, tx_pb2
+from clients.proof import ProvenValue, fetch_proven
+from clients.rpc import BroadcastResult, CometRPC
+from clients.tx import msg, sign_tx
+
+__all__ = ["GridClient", "QueryFailedError", "TxFailedError"]
+
+
+class TxFailedError(RuntimeError):
+    def __init__(self, result: BroadcastResult) -> None:
+        name = Code(result.code).name if result.code in Code._value2member_map_ else "?"
+        super().__init__(f"tx {result.hash} failed with code {result.code} ({name}): {result.log}")
+        self.result = result
+
+
+class QueryFailedError(RuntimeError):
+    def __init__(self, path: str, code: int, log: str) -> None:
+        super().__init__(f"query {path} failed with code {code}: {log}")
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Account:
+    address: bytes
+    balance: int
+    nonce: int
+
+
+class GridClient:
+    def __init__(self, rpc: CometRPC, chain_id: str, key: Ed25519PrivateKey | None = None) -> None:
+        self.rpc = rpc
+        self.chain_id = chain_id
+        self.key = key
+        self._next_nonce: int | None = None
+
+    @property
+    def public_key(self) -> bytes:
+        if self.key is None:
+            raise RuntimeError("this client has no signing key")
+        return self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    @property
+    def address(self) -> bytes:
+        return address_of(self.public_key)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def query_raw(self, path: str) -> bytes:
+        r = self.rpc.abci_query(path)
+        if int(r.get("code", 0)) != 0:
+            raise QueryFailedError(path, int(r["code"]), r.get("log", ""))
+        return base64.b64decode(r.get("value") or "")
+
+    def account(self, address: bytes) -> Account:
+        v = query_pb2.AccountView.FromString(self.query_raw(f"/account/{address.hex()}"))
+        return Account(address, v.balance, v.nonce)
+
+    def proven_balance(self, address: bytes) -> int:
+        """The balance, verified with a Merkle proof against the next block header's app hash."""
+        proven: ProvenValue = fetch_proven(self.rpc, f"/balance/{address.hex()}")
+        return 0 if proven.value is None else int.from_bytes(proven.value, "big")
+
+    def member(self, address: bytes) -> state_pb2.Member:
+        return state_pb2.Member.FromString(self.query_raw(f"/member/{address.hex()}"))
+
+    def orgs(self) -> list[state_pb2.Org]:
+        return list(query_pb2.OrgList.FromString(self.query_raw("/orgs")).orgs)
+
+    def members(self, org_id: str) -> list[state_pb2.Member]:
+        return list(query_pb2.MemberList.FromString(self.query_raw(f"/members/{org_id}")).members)
+
+    def proposal(self, proposal_id: int) -> state_pb2.Proposal:
+        return state_pb2.Proposal.FromString(self.query_raw(f"/proposal/{proposal_id}"))
+
+    def proposals(self) -> list[state_pb2.Proposal]:
+        return list(query_pb2.ProposalList.FromString(self.query_raw("/proposals")).proposals)
+
+    def supply(self) -> query_pb2.SupplyView:
+        return query_pb2.SupplyView.FromString(self.query_raw("/supply"))
+
+    def params(self) -> state_pb2.Params:
+        return state_pb2.Params.FromString(self.query_raw("/params"))
+
+    # -- transactions -----------------------------------------------------------------------
+
+    def nonce(self) -> int:
+        """The next nonce: the chain's last used nonce + 1 (tracked locally afterwards)."""
+        if self._next_nonce is None:
+            self._next_nonce = self.account(self.address).nonce + 1
+        return self._next_nonce
+
+    def submit(self, messages: list[tx_pb2.Msg], *, memo: str = "", wait: bool = True) -> BroadcastResult:
+        if self.key is None:
+            raise RuntimeError("this client has no signing key")
+        nonce = self.nonce()
+        raw = sign_tx(self.key, self.chain_id, nonce, messages, memo=memo)
+        result = self.rpc.broadcast_commit(raw) if wait else self.rpc.broadcast_sync(raw)
+        if result.code == Code.NONCE_TOO_LOW:
+            self._next_nonce = None  # someone else used the key; re-read next time
+        elif result.code == 0 or result.height:
+            self._next_nonce = nonce + 1  # committed (even a failed message consumes the nonce)
+        if result.code != 0:
+            raise TxFailedError(result)
+        return result
+
+    def transfer(self, to: bytes, amount: int, *, memo: str = "") -> BroadcastResult:
+        return self.submit([msg(transfer=tx_pb2.Transfer(to=to, amount=amount))], memo=memo)
+
+    def mint(self, to: bytes, amount: int) -> BroadcastResult:
+        return self.submit([msg(mint=tx_pb2.Mint(to=to, amount=amount))])
+
+    def burn(self, amount: int) -> BroadcastResult:
+        return self.submit([msg(burn=tx_pb2.Burn(amount=amount))])
+
+    def enroll(self, certificate_der: bytes) -> BroadcastResult:
+        return self.submit([msg(enroll_member=tx_pb2.EnrollMember(certificate_der=certificate_der))])
+
+    def revoke_member(self, member: bytes, reason: str) -> BroadcastResult:
+        return self.submit([msg(revoke_member=tx_pb2.RevokeMember(member=member, reason=reason))])
+
+    def grant_role(self, member: bytes, role: str) -> BroadcastResult:
+        return self.submit([msg(grant_role=tx_pb2.GrantRole(member=member, role=role))])
+
+    def revoke_role(self, member: bytes, role: str) -> BroadcastResult:
+        return self.submit([msg(revoke_role=tx_pb2.RevokeRole(member=member, role=role))])
+
+    def propose(self, proposal: tx_pb2.SubmitProposal) -> BroadcastResult:
+        return self.submit([msg(submit_proposal=proposal)])
+
+    def vote(self, proposal_id: int, approve: bool) -> BroadcastResult:
+        return self.submit([msg(vote=tx_pb2.Vote(proposal_id=proposal_id, approve=approve))])
