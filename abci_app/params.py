@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 
 from abci_app import keys
 from abci_app.errors import Code, TxError
@@ -37,8 +38,7 @@ class Params:
 
     @staticmethod
     def decode(raw: bytes) -> Params:
-        pb = state_pb2.Params.FromString(raw)
-        return Params(**{f.name: getattr(pb, f.name) for f in fields(Params)})
+        return _decode(raw)
 
 
 # Inclusive bounds for every governable parameter.
@@ -50,6 +50,13 @@ PARAM_BOUNDS: dict[str, tuple[int, int]] = {
     "quorum_denominator": (1, 1_000),
     "max_memo_bytes": (0, 4_096),
 }
+
+
+@lru_cache(maxsize=64)
+def _decode(raw: bytes) -> Params:
+    """Cached by the stored bytes: every transaction reads the parameters."""
+    pb = state_pb2.Params.FromString(raw)
+    return Params(**{f.name: getattr(pb, f.name) for f in fields(Params)})
 
 
 def load_params(store: KVReader) -> Params:
