@@ -9,6 +9,7 @@ replayed later), while every write of the messages is discarded together.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from abci_app import crypto, keys
@@ -24,6 +25,9 @@ from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event, ValidatorUpdate
 
 __all__ = ["TxOutcome", "check_envelope", "check_limits", "execute"]
+
+# record type → snake_case action name, as in the `Msg` oneof (e.g. Transfer → transfer)
+_ACTION_NAMES = {t: re.sub(r"(?<!^)(?=[A-Z])", "_", t.__name__).lower() for t in HANDLERS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +134,10 @@ def execute(
     except TxError as exc:
         return _fail(exc, tx)
     ctx.store.merge_into(store)
-    return TxOutcome(0, "", tuple(ctx.events), tuple(ctx.validator_updates), tx)
+    # One `message` event per tx, so a member's txs are found by `message.sender='<address>'`.
+    actions = ",".join(sorted({_ACTION_NAMES[type(m)] for m in tx.messages}))
+    events = (Event.of("message", sender=tx.signer_address.hex(), action=actions), *ctx.events)
+    return TxOutcome(0, "", events, tuple(ctx.validator_updates), tx)
 
 
 def _chain_id(store: Branch) -> str:

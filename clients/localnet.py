@@ -1,5 +1,6 @@
 """The localnet: N validators (CometBFT node + gridledger app) on 127.0.0.1, and its supervisor.
 
+    python -m clients.localnet init   --home .localnet   # testnet folders, demo consortium, genesis
     python -m clients.localnet start  --home .localnet   # init if needed, start, wait, print endpoints
     python -m clients.localnet stop   --home .localnet
     python -m clients.localnet status --home .localnet
@@ -443,10 +444,15 @@ def status(home: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m clients.localnet")
-    parser.add_argument("command", choices=["start", "stop", "status", "supervise"])
+    parser.add_argument("command", choices=["init", "start", "stop", "status", "supervise"])
     parser.add_argument("--home", type=Path, default=Path(".localnet"))
     args = parser.parse_args(argv)
     home = args.home.resolve()
+    if args.command == "init":
+        # Testnet folders, node configs, demo org CAs, member keys and the genesis app_state.
+        Localnet(home).init()
+        print(f"localnet initialised in {home}; genesis app_state in node*/config/genesis.json")
+        return 0
     if args.command == "start":
         return start(home)
     if args.command == "stop":
