@@ -10,8 +10,14 @@
 
 from __future__ import annotations
 
+import base64
+import calendar
 import json
+import re
+import sys
+from collections.abc import Iterator
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -141,3 +147,52 @@ def apply_genesis(store: Branch, block: BlockInfo, app_state_bytes: bytes, valid
             accounts.add_supply(store, "minted", amount)
         except TxError as exc:
             raise GenesisError(f"{where}: {exc.log}") from exc
+
+
+class _Empty:
+    def get(self, key: bytes) -> bytes | None:
+        return None
+
+    def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        return iter(())
+
+
+def _genesis_seconds(text: str) -> int:
+    """'2026-01-01T00:00:00.123456789Z' → whole Unix seconds (no floats)."""
+    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})", text)
+    if match is None:
+        raise GenesisError(f"genesis_time {text!r} is not RFC 3339")
+    return calendar.timegm((*(int(g) for g in match.groups()), 0, 0, 0))
+
+
+def validate_genesis_file(path: Path) -> str:
+    """Apply a CometBFT genesis file's app_state to an empty state; a summary, or GenesisError."""
+    doc = json.loads(path.read_text())
+    validators = [
+        ValidatorUpdate(base64.b64decode(v["pub_key"]["value"]), int(v["power"])) for v in doc.get("validators", [])
+    ]
+    time_ns = _genesis_seconds(str(doc.get("genesis_time", ""))) * 1_000_000_000
+    block = BlockInfo(str(doc.get("chain_id", "")), int(doc.get("initial_height", 1) or 1), time_ns)
+    store = Branch(_Empty())
+    apply_genesis(store, block, json.dumps(doc.get("app_state") or {}).encode(), validators)
+    orgs = len(doc["app_state"].get("orgs", []))
+    members = len(doc["app_state"].get("members", []))
+    return f"{path}: genesis OK ({orgs} orgs, {members} members, {len(validators)} validators)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m abci_app.genesis GENESIS.json`: validate a genesis file before starting a chain."""
+    args = argv if argv is not None else sys.argv[1:]
+    if len(args) != 1:
+        print("usage: python -m abci_app.genesis GENESIS.json", file=sys.stderr)  # noqa: T201
+        return 2
+    try:
+        print(validate_genesis_file(Path(args[0])))  # noqa: T201
+    except (GenesisError, KeyError, ValueError) as exc:
+        print(f"invalid genesis: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
