@@ -200,6 +200,34 @@ class Localnet:
             text = set_toml(text, section, key, value)
         path.write_text(text)
 
+    def add_node(self) -> int:
+        """Create node `n` (a full node, not a validator) for the running net: same genesis, peers to all; its index.
+
+        Pick the net's base port with room for it (`free_base_port(n + 1)`). It becomes a
+        validator only through a governance proposal (UpdateValidator with `validator_pub_key`).
+        """
+        i = self.n
+        home = self.node_home(i)
+        subprocess.run([self.cometbft, "init", "--home", str(home)], check=True, capture_output=True)
+        shutil.copyfile(self.node_home(0) / "config" / "genesis.json", home / "config" / "genesis.json")
+        self.n += 1
+        self._configure(i, [node_id(self.node_home(j)) for j in range(self.n)])
+        meta_path = self.home / "localnet.json"
+        meta = json.loads(meta_path.read_text())
+        meta["n"] = self.n
+        meta_path.write_text(json.dumps(meta, indent=2))
+        return i
+
+    def validator_pub_key(self, i: int) -> bytes:
+        """Node i's 32-byte Ed25519 consensus public key."""
+        key = json.loads((self.node_home(i) / "config" / "priv_validator_key.json").read_text())
+        return base64.b64decode(key["pub_key"]["value"])
+
+    def validator_address(self, i: int) -> str:
+        """Node i's validator address (upper-case hex, as CometBFT's RPC prints it)."""
+        key = json.loads((self.node_home(i) / "config" / "priv_validator_key.json").read_text())
+        return str(key["address"]).upper()
+
     def isolate(self, i: int, isolated: bool) -> None:
         """Rewrite node i's peer list: empty (cut off from its peers at its next start) or full."""
         ids = [node_id(self.node_home(j)) for j in range(self.n)]
@@ -368,10 +396,10 @@ def supervise(home: Path) -> int:
     return 0
 
 
-def start(home: Path, *, wait_height: int = 3) -> int:
+def start(home: Path, *, wait_height: int = 3, base_port: int = DEFAULT_BASE_PORT, n: int = 4) -> int:
     if not (home / "localnet.json").exists():
-        print(f"initialising a 4-validator localnet in {home}")
-        Localnet(home).init()
+        print(f"initialising a {n}-validator localnet in {home}")
+        Localnet(home, n=n, base_port=base_port).init()
     net = _load(home)
     if _supervisor_pid(home) is None:
         log = open(home / "logs" / "supervisor.log", "ab")  # noqa: SIM115 - owned by the child process
@@ -446,15 +474,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m clients.localnet")
     parser.add_argument("command", choices=["init", "start", "stop", "status", "supervise"])
     parser.add_argument("--home", type=Path, default=Path(".localnet"))
+    parser.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT, help="p2p port of node0 (init only)")
+    parser.add_argument("--validators", type=int, default=4, help="number of validators (init only)")
     args = parser.parse_args(argv)
     home = args.home.resolve()
     if args.command == "init":
         # Testnet folders, node configs, demo org CAs, member keys and the genesis app_state.
-        Localnet(home).init()
+        Localnet(home, n=args.validators, base_port=args.base_port).init()
         print(f"localnet initialised in {home}; genesis app_state in node*/config/genesis.json")
         return 0
     if args.command == "start":
-        return start(home)
+        return start(home, base_port=args.base_port, n=args.validators)
     if args.command == "stop":
         return stop(home) if home.exists() else 0
     if args.command == "status":
