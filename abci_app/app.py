@@ -291,7 +291,11 @@ class GridLedgerApp:
         return 0 if raw is None else int.from_bytes(raw, "big")
 
     def _params_max_tx_bytes(self) -> int:
-        return load_params(self.check_state).max_tx_bytes
+        # From committed state, never the mempool's branch: a governance vote checked into the
+        # mempool may already have changed parameters there, and proposals must be judged the
+        # same way on every node.
+        committed = self._genesis if self._genesis is not None else self.state
+        return load_params(committed).max_tx_bytes
 
 
 def _last_update_per_key(updates: list[ValidatorUpdate]) -> list[ValidatorUpdate]:
