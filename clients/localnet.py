@@ -5,9 +5,9 @@
     python -m clients.localnet stop   --home .localnet
     python -m clients.localnet status --home .localnet
 
-Node i listens on p2p base+100i, rpc base+1+100i, abci base+2+100i (base 26656). An app and
-its node are started, and restarted, together. Tests use the `Localnet` class directly with
-their own folder and a free port range.
+Node i listens on p2p base+100i, rpc base+1+100i, abci base+2+100i, and its gRPC bridge on
+base+3+100i (base 26656). An app and its node are started, and restarted, together. Tests
+use the `Localnet` class directly with their own folder and a free port range.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class NodePorts:
     p2p: int
     rpc: int
     abci: int
+    bridge: int
 
 
 def free_base_port(n: int = 4, *, start: int = 30000, stop: int = 60000) -> int:
@@ -117,12 +118,13 @@ class Localnet:
         self.python = python
         self.apps: dict[int, subprocess.Popen[bytes]] = {}
         self.nodes: dict[int, subprocess.Popen[bytes]] = {}
+        self.bridges: dict[int, subprocess.Popen[bytes]] = {}
 
     # -- layout ------------------------------------------------------------------------
 
     def ports(self, i: int) -> NodePorts:
         base = self.base_port + 100 * i
-        return NodePorts(p2p=base, rpc=base + 1, abci=base + 2)
+        return NodePorts(p2p=base, rpc=base + 1, abci=base + 2, bridge=base + 3)
 
     def node_home(self, i: int) -> Path:
         return self.home / f"node{i}"
@@ -263,6 +265,28 @@ class Localnet:
         self._write_pid(f"node{i}.cometbft", proc.pid)
         return proc
 
+    def start_bridge(self, i: int) -> subprocess.Popen[bytes]:
+        """The gRPC bridge beside node i (stateless; it may start before its node is up)."""
+        p = self.ports(i)
+        log = open(self.log_path(i, "bridge"), "ab")  # noqa: SIM115 - owned by the child process
+        cmd = [self.python, "-m", "clients.bridge", "--listen", f"127.0.0.1:{p.bridge}"]
+        cmd += ["--node", f"http://127.0.0.1:{p.rpc}", "--log-format", "json"]
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        log.close()
+        self.bridges[i] = proc
+        self._write_pid(f"node{i}.bridge", proc.pid)
+        return proc
+
+    def stop_bridge(self, i: int) -> None:
+        proc = self.bridges.pop(i, None)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
     def start_pair(self, i: int, app_env: dict[str, str] | None = None) -> None:
         self.start_app(i, app_env)
         self.start_node(i)
@@ -299,6 +323,8 @@ class Localnet:
                 proc.wait()
 
     def stop(self) -> None:
+        for i in sorted(self.bridges):
+            self.stop_bridge(i)
         for i in sorted(set(self.nodes) | set(self.apps)):
             self.stop_pair(i)
 
@@ -373,10 +399,16 @@ def supervise(home: Path) -> int:
     signal.signal(signal.SIGINT, on_term)
     restarts: dict[int, list[float]] = {i: [] for i in range(net.n)}
     net.start()
-    print(f"supervisor: started {net.n} validators", flush=True)
+    for i in range(net.n):
+        net.start_bridge(i)
+    print(f"supervisor: started {net.n} validators and their gRPC bridges", flush=True)
     while not stopping:
         time.sleep(0.5)
         for i in range(net.n):
+            bridge = net.bridges.get(i)
+            if not stopping and (bridge is None or bridge.poll() is not None):
+                print(f"supervisor: bridge{i} exited; restarting it", flush=True)
+                net.start_bridge(i)
             if stopping or net.pair_alive(i):
                 continue
             now = time.monotonic()
@@ -427,7 +459,7 @@ def print_endpoints(net: Localnet) -> None:
         p = net.ports(i)
         print(
             f"  node{i}: rpc http://127.0.0.1:{p.rpc}  p2p 127.0.0.1:{p.p2p}  "
-            f"abci tcp://127.0.0.1:{p.abci}  height {net.height(i)}"
+            f"abci tcp://127.0.0.1:{p.abci}  grpc bridge 127.0.0.1:{p.bridge}  height {net.height(i)}"
         )
     print(f"  keys and certificates: {net.home / 'consortium'}")
     print(f"  logs: {net.home / 'logs'}    stop: make localnet-stop")
