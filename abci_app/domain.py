@@ -10,7 +10,7 @@ from abci_app.context import TxContext
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, Event
 
-__all__ = ["BlockHook", "Domain", "QueryHandler", "QueryResult"]
+__all__ = ["BlockHook", "Domain", "Invariant", "QueryHandler", "QueryResult"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,8 @@ class QueryResult:
 
 QueryHandler = Callable[[KVReader, list[str]], QueryResult]
 BlockHook = Callable[[Branch, BlockInfo], list[Event]]
+# An invariant returns None when it holds, else a description of the violation.
+Invariant = Callable[[KVReader], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +39,4 @@ class Domain:
     queries: Mapping[str, QueryHandler] = field(default_factory=dict)
     begin_block: BlockHook | None = None
     end_block: BlockHook | None = None
+    invariants: tuple[Invariant, ...] = ()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from abci_app.app import GridLedgerApp
+from abci_app.domains import check_invariants
 from abci_app.pb import abci, crypto_keys
 from abci_app.store.backend import Backend, MemoryBackend
 from clients.consortium import Consortium
@@ -96,6 +97,8 @@ class AppDriver:
         fin.time.CopyFrom(ts)
         resp = app.finalize_block(fin)
         app.commit(abci.RequestCommit())
+        violations = check_invariants(app.state)
+        assert not violations, f"invariants violated after block {self.height}: {violations}"
         return BlockResult(self.height, tuple(check_codes), tuple(resp.tx_results), resp.app_hash, resp)
 
     def query(self, path: str, *, prove: bool = False, data: bytes = b"") -> abci.ResponseQuery:
