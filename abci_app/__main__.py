@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import time
 from pathlib import Path
 
 import structlog
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     db = args.home / "state.sqlite"
     try:
         app = GridLedgerApp(SQLiteBackend(db))
+        started = time.perf_counter()
+        keys = app.state.verify()
+        log.info("state_verified", keys=keys, ms=round((time.perf_counter() - started) * 1000, 1))
     except CorruptStateError as exc:
         log.error("refusing_to_start", reason=str(exc), database=str(db))
         return 3

@@ -21,6 +21,7 @@ from abci_app.domain import QueryResult
 from abci_app.domains import DOMAINS, QUERIES
 from abci_app.errors import CODESPACE, Code, TxError
 from abci_app.executor import TxOutcome, execute
+from abci_app.framing import encode_uvarint
 from abci_app.genesis import apply_genesis
 from abci_app.params import load_params
 from abci_app.pb import abci, crypto_keys, crypto_proof, state_pb2
@@ -173,7 +174,9 @@ class GridLedgerApp:
         for tx in req.txs:
             if len(tx) > limit:
                 continue
-            total += len(tx)
+            # CometBFT measures the list as its protobuf `Data{txs}` encoding (a tag byte and
+            # a varint length per tx) and panics if the proposal exceeds `max_tx_bytes`.
+            total += 1 + len(encode_uvarint(len(tx))) + len(tx)
             if total > req.max_tx_bytes:
                 break
             txs.append(tx)
@@ -218,10 +221,12 @@ class GridLedgerApp:
             if d.end_block is not None:
                 block_events.extend(d.end_block(branch, block))
 
+        writes = branch.writes
         if self._genesis is not None:
-            branch.merge_into(self._genesis)
-            branch = self._genesis
-        app_hash = self.state.stage(branch.writes)
+            # InitChain's writes plus this block's, without changing the genesis branch: a
+            # repeated FinalizeBlock of the first height must start from genesis again.
+            writes = {**self._genesis.writes, **branch.writes}
+        app_hash = self.state.stage(writes)
         self._block = branch
         self._block_height = req.height
         self._block_txs = len(req.txs)

@@ -41,6 +41,11 @@ def decode_tx(raw: bytes, digest: bytes | None = None) -> DecodedTx:
         body = tx_pb2.TxBody.FromString(envelope.body)
     except (DecodeError, ValueError) as exc:
         raise TxError(Code.TX_MALFORMED, f"not a gridledger transaction: {exc}") from exc
+    # The signature covers only the body: without this check anyone relaying a tx could
+    # re-encode its envelope (add an unknown field, repeat or reorder fields) into other
+    # bytes — another tx hash — that still execute, and the signer's own tx would then fail.
+    if tx_pb2.Tx(body=envelope.body, signature=envelope.signature).SerializeToString() != raw:
+        raise TxError(Code.TX_MALFORMED, "tx envelope is not in canonical encoding (Tx{body, signature} only)")
     if len(body.signer) != PUBLIC_KEY_SIZE:
         raise TxError(Code.TX_MALFORMED, f"signer must be a {PUBLIC_KEY_SIZE}-byte Ed25519 public key")
     if len(envelope.signature) != SIGNATURE_SIZE:

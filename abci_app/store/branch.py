@@ -7,6 +7,7 @@ fall through to the parent; nothing reaches the backend until Commit.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections.abc import Iterator
 from typing import Protocol
@@ -16,6 +17,8 @@ from abci_app.store.backend import prefix_end
 __all__ = ["Branch", "KVReader"]
 
 _MISSING = object()
+# Branches with fewer writes than this scan them all for a range (cheaper than an index).
+_INDEX_MIN = 64
 
 
 class KVReader(Protocol):
@@ -27,11 +30,18 @@ class KVReader(Protocol):
 class Branch:
     """Pending writes over a parent reader (`None` marks a delete)."""
 
-    __slots__ = ("_parent", "writes")
+    __slots__ = ("_index", "_parent", "_size", "writes")
 
     def __init__(self, parent: KVReader) -> None:
         self._parent = parent
         self.writes: dict[bytes, bytes | None] = {}
+        # Range scans of a big branch (a block's, the mempool's) would otherwise sort all its
+        # writes every time: its written keys by first byte, each list sorted, built by
+        # `iter_range` on demand and dropped when a new key with that first byte is written.
+        # `_size` is len(writes) as far as the index knows (any other change of `writes`
+        # makes the index rebuild).
+        self._index: dict[bytes, list[bytes]] = {}
+        self._size = 0
 
     def get(self, key: bytes) -> bytes | None:
         v = self.writes.get(key, _MISSING)
@@ -43,9 +53,15 @@ class Branch:
         return self.get(key) is not None
 
     def set(self, key: bytes, value: bytes) -> None:
+        if self._index and key not in self.writes:
+            self._index.pop(key[:1], None)
+            self._size += 1
         self.writes[key] = value
 
     def delete(self, key: bytes) -> None:
+        if self._index and key not in self.writes:
+            self._index.pop(key[:1], None)
+            self._size += 1
         self.writes[key] = None
 
     def branch(self) -> Branch:
@@ -53,10 +69,46 @@ class Branch:
 
     def merge_into(self, parent: Branch) -> None:
         """Apply this branch's writes to `parent` (which must be the branch's parent)."""
+        index = parent._index
+        if index:
+            theirs = parent.writes
+            for k in self.writes:
+                if k not in theirs:
+                    index.pop(k[:1], None)
+                    parent._size += 1
         parent.writes.update(self.writes)
 
+    def _own_keys(self, start: bytes, end: bytes | None) -> list[bytes]:
+        """This branch's written keys in [start, end), sorted."""
+        writes = self.writes
+        lo = start[0] if start else 0
+        hi = 255 if end is None else (end[0] if end else -1)
+        if len(writes) < _INDEX_MIN or not start or hi - lo > 3:
+            return sorted(k for k in writes if k >= start and (end is None or k < end))
+        index = self._index
+        if index and len(writes) != self._size:
+            index.clear()
+        heads = [bytes((b,)) for b in range(lo, hi + 1)]
+        missing = {h: [] for h in heads if h not in index}
+        if missing:
+            for k in writes:
+                bucket = missing.get(k[:1])
+                if bucket is not None:
+                    bucket.append(k)
+            for h, ks in missing.items():
+                ks.sort()
+                index[h] = ks
+            self._size = len(writes)
+        own: list[bytes] = []
+        for h in heads:
+            ks = index[h]
+            i = bisect.bisect_left(ks, start)
+            j = len(ks) if end is None else bisect.bisect_left(ks, end)
+            own.extend(ks[i:j])
+        return own
+
     def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
-        own = sorted(k for k in self.writes if k >= start and (end is None or k < end))
+        own = self._own_keys(start, end)
         if not own:
             yield from self._parent.iter_range(start, end)
             return

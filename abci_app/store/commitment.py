@@ -252,6 +252,44 @@ class Trie:
     def committed_root(self) -> bytes:
         return self._committed_root
 
+    def committed_leaves(self) -> dict[bytes, bytes]:
+        """Walk every committed node from the root, checking each stored child hash and each
+        leaf's position; returns key hash → value hash. Raises ValueError on any mismatch."""
+        leaves: dict[bytes, bytes] = {}
+        raw_root = self._load(b"")
+        if raw_root is None:
+            if self._committed_root != EMPTY_ROOT:
+                raise ValueError("the trie's root node is missing")
+            return leaves
+        stack: list[tuple[bytes, bytes]] = [(b"", raw_root)]
+        while stack:
+            path, raw = stack.pop()
+            try:
+                node = _decode(raw)
+            except IndexError as exc:
+                raise ValueError(f"trie node at path {path.hex()} is truncated") from exc
+            for nib, slot in enumerate(node):
+                if slot is None:
+                    continue
+                child_path = path + bytes((nib,))
+                if slot[0] == LEAF:
+                    kh = slot[2]  # type: ignore[misc]
+                    if any(_nibble(kh, depth) != child_path[depth] for depth in range(len(child_path))):
+                        raise ValueError(f"leaf at path {child_path.hex()} is not on its key's path")
+                    leaves[kh] = slot[3]  # type: ignore[misc]
+                    continue
+                child = self._load(child_path)
+                if child is None:
+                    raise ValueError(f"trie node at path {child_path.hex()} is missing")
+                try:
+                    child_hash = _node_hash(_decode(child))
+                except IndexError as exc:
+                    raise ValueError(f"trie node at path {child_path.hex()} is truncated") from exc
+                if child_hash != slot[1]:
+                    raise ValueError(f"trie node at path {child_path.hex()} does not match its parent's hash")
+                stack.append((child_path, child))
+        return leaves
+
     # -- proofs ------------------------------------------------------------------------
 
     def prove(self, key: bytes) -> Proof:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 
 from abci_app.store.backend import Backend, CommitBatch, CommitMeta, CorruptStateError
@@ -65,6 +66,25 @@ class CommittedState:
     def discard_staged(self) -> None:
         self._staged = None
         self.trie.discard_staged()
+
+    def verify(self) -> int:
+        """Check every stored key/value against the committed trie (and the trie against its
+        root); returns the number of keys. Raises CorruptStateError on any difference: a
+        state that does not match its own commitment must never be served or built on."""
+        try:
+            leaves = self.trie.committed_leaves()
+        except ValueError as exc:
+            raise CorruptStateError(f"state trie is damaged at height {self.height}: {exc}") from exc
+        count = 0
+        for key, value in self.backend.iter_range(b"", None):
+            want = leaves.pop(hashlib.sha256(key).digest(), None)
+            if want != hashlib.sha256(value).digest():
+                what = "is not in the committed trie" if want is None else "does not match the committed trie"
+                raise CorruptStateError(f"state key {key.hex()} {what} (height {self.height})")
+            count += 1
+        if leaves:
+            raise CorruptStateError(f"{len(leaves)} committed keys are missing from the state (height {self.height})")
+        return count
 
     def prove(self, key: bytes) -> Proof:
         return self.trie.prove(key)
