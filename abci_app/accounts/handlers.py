@@ -10,7 +10,7 @@ from abci_app.accounts.messages import Burn, Mint, Transfer
 from abci_app.auth import require_member, require_role
 from abci_app.context import TxContext
 from abci_app.errors import Code, TxError
-from abci_app.identity.keeper import get_member
+from abci_app.identity.keeper import get_member, get_org
 from abci_app.identity.roles import Role
 
 __all__ = ["HANDLERS"]
@@ -22,6 +22,9 @@ def _require_recipient(ctx: TxContext, address: bytes) -> None:
         raise TxError(Code.UNKNOWN_ACCOUNT, f"recipient {address.hex()} is not an enrolled member")
     if member.revoked:
         raise TxError(Code.MEMBER_REVOKED, f"recipient {address.hex()} is revoked")
+    org = get_org(ctx.store, member.org_id)
+    if org is None or not org.active:
+        raise TxError(Code.ORG_INACTIVE, f"recipient's org {member.org_id} has been removed")
 
 
 def mint(ctx: TxContext, msg: Mint) -> None:

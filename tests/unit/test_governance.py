@@ -98,7 +98,8 @@ def test_admit_org_then_its_admin_self_enrols(driver: AppDriver, consortium: Con
 
 
 def test_remove_org_stops_its_members(driver: AppDriver, consortium: Consortium) -> None:
-    """After an org is removed, its members' txs fail with ORG_INACTIVE and its admin cannot vote."""
+    """After an org is removed, its members' txs fail with ORG_INACTIVE, nobody can pay them, and
+    its admin cannot vote."""
     gov = Gov(driver, consortium)
     carol = consortium.member("community-b/carol")
     assert gov.run("community-b/carol", transfer(consortium.member("community-a/alice"), 1)).codes == (0,)
@@ -108,6 +109,8 @@ def test_remove_org_stops_its_members(driver: AppDriver, consortium: Consortium)
     tx = signed(driver, carol, transfer(consortium.member("community-a/alice"), 1))
     assert driver.block([tx]).check_codes == (Code.ORG_INACTIVE,)
     assert driver.block([tx], check=False).codes == (Code.ORG_INACTIVE,)
+    to_carol = signed(driver, consortium.member("community-a/alice"), transfer(carol, 1))
+    assert driver.block([to_carol]).check_codes == (Code.ORG_INACTIVE,)
     pid2 = gov.propose(change_param=tx_pb2.ChangeParam(name="max_memo_bytes", value=100))
     assert gov.vote(pid2, "community-b").codes == (Code.ORG_INACTIVE,)
     # Four orgs remain: 3 yes votes are now > 2/3.
