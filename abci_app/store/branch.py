@@ -82,14 +82,15 @@ class Branch:
         """This branch's written keys in [start, end), sorted."""
         writes = self.writes
         lo = start[0] if start else 0
-        hi = 255 if end is None else (end[0] if end else -1)
+        # The last first byte a key below `end` can have (none of end[0] if `end` is one byte).
+        hi = 255 if end is None else (end[0] - (len(end) == 1) if end else -1)
         if len(writes) < _INDEX_MIN or not start or hi - lo > 3:
             return sorted(k for k in writes if k >= start and (end is None or k < end))
         index = self._index
         if index and len(writes) != self._size:
             index.clear()
         heads = [bytes((b,)) for b in range(lo, hi + 1)]
-        missing = {h: [] for h in heads if h not in index}
+        missing: dict[bytes, list[bytes]] = {h: [] for h in heads if h not in index}
         if missing:
             for k in writes:
                 bucket = missing.get(k[:1])
