@@ -27,11 +27,39 @@ def _raw_public(key: Ed25519PrivateKey) -> bytes:
 
 
 @dataclass(frozen=True)
-class Identity:
-    """A member's key and certificate."""
-
+class _KeyAndCert:
     key: Ed25519PrivateKey
     cert: x509.Certificate
+
+    @property
+    def cert_der(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.DER)
+
+    @property
+    def cert_pem(self) -> str:
+        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    def _save(self, folder: Path, stem: str) -> None:
+        """`<stem>.key.pem` (owner-only) and `<stem>.cert.pem` in `folder`."""
+        folder.mkdir(parents=True, exist_ok=True)
+        key_pem = self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        (folder / f"{stem}.key.pem").write_bytes(key_pem)
+        (folder / f"{stem}.key.pem").chmod(0o600)
+        (folder / f"{stem}.cert.pem").write_text(self.cert_pem)
+
+
+def _load(folder: Path, stem: str) -> tuple[Ed25519PrivateKey, x509.Certificate]:
+    key = serialization.load_pem_private_key((folder / f"{stem}.key.pem").read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{folder / stem}.key.pem is not an Ed25519 key")
+    return key, x509.load_pem_x509_certificate((folder / f"{stem}.cert.pem").read_bytes())
+
+
+@dataclass(frozen=True)
+class Identity(_KeyAndCert):
+    """A member's key and certificate."""
 
     @property
     def public_key(self) -> bytes:
@@ -41,45 +69,17 @@ class Identity:
     def address(self) -> bytes:
         return address_of(self.public_key)
 
-    @property
-    def cert_der(self) -> bytes:
-        return self.cert.public_bytes(serialization.Encoding.DER)
-
-    @property
-    def cert_pem(self) -> str:
-        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
-
     def save(self, folder: Path, name: str) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        key_pem = self.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        (folder / f"{name}.key.pem").write_bytes(key_pem)
-        (folder / f"{name}.key.pem").chmod(0o600)
-        (folder / f"{name}.cert.pem").write_text(self.cert_pem)
+        self._save(folder, name)
 
 
 def load_identity(folder: Path, name: str) -> Identity:
-    key = serialization.load_pem_private_key((folder / f"{name}.key.pem").read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{folder / name}.key.pem is not an Ed25519 key")
-    cert = x509.load_pem_x509_certificate((folder / f"{name}.cert.pem").read_bytes())
-    return Identity(key, cert)
+    return Identity(*_load(folder, name))
 
 
 @dataclass(frozen=True)
-class OrgCA:
-    org_id: str
-    key: Ed25519PrivateKey
-    cert: x509.Certificate
-
-    @property
-    def cert_der(self) -> bytes:
-        return self.cert.public_bytes(serialization.Encoding.DER)
-
-    @property
-    def cert_pem(self) -> str:
-        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
+class OrgCA(_KeyAndCert):
+    org_id: str = ""
 
     def issue(
         self,
@@ -115,20 +115,12 @@ class OrgCA:
         return Identity(key, cert)
 
     def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        key_pem = self.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        (folder / "ca.key.pem").write_bytes(key_pem)
-        (folder / "ca.key.pem").chmod(0o600)
-        (folder / "ca.cert.pem").write_text(self.cert_pem)
+        self._save(folder, "ca")
 
     @staticmethod
     def load(folder: Path, org_id: str) -> OrgCA:
-        key = serialization.load_pem_private_key((folder / "ca.key.pem").read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{folder}/ca.key.pem is not an Ed25519 key")
-        return OrgCA(org_id, key, x509.load_pem_x509_certificate((folder / "ca.cert.pem").read_bytes()))
+        key, cert = _load(folder, "ca")
+        return OrgCA(key=key, cert=cert, org_id=org_id)
 
 
 def new_org_ca(org_id: str, *, name: str | None = None) -> OrgCA:
@@ -151,4 +143,4 @@ def new_org_ca(org_id: str, *, name: str | None = None) -> OrgCA:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .sign(key, algorithm=None)
     )
-    return OrgCA(org_id, key, cert)
+    return OrgCA(key=key, cert=cert, org_id=org_id)
