@@ -89,7 +89,10 @@ class SQLiteBackend:
             fault_point("commit_mid_write")
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # SQLite may already have rolled back by itself (it does on a full disk); a second
+            # ROLLBACK would then raise and hide the real error behind "no transaction is active".
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
 
     def close(self) -> None:

@@ -1,0 +1,1 @@
+"""Fault injection under load (`make chaos`): kills, pauses, partitions, wipes, crash points."""

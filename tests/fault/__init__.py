@@ -1,0 +1,1 @@
+"""Fault tests: storage faults, floods, and a short chaos run."""

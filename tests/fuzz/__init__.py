@@ -1,0 +1,1 @@
+"""Hypothesis fuzzing of the decoder, message handlers, signatures, queries and framing."""
