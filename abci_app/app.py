@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from typing import Any
 
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -39,11 +40,13 @@ VERIFIED_CACHE_LIMIT = 200_000
 log = structlog.get_logger("gridledger.app")
 
 
-def _events(events: tuple[Event, ...] | list[Event]) -> list[abci.Event]:
-    return [
-        abci.Event(type=e.type, attributes=[abci.EventAttribute(key=k, value=v, index=True) for k, v in e.attributes])
-        for e in events
-    ]
+def _add_events(target: Any, events: tuple[Event, ...] | list[Event]) -> None:
+    """Append `events` to a repeated `abci.Event` field, building the messages in place
+    (about half the cost of constructing them and copying them in)."""
+    for e in events:
+        attributes = target.add(type=e.type).attributes
+        for k, v in e.attributes:
+            attributes.add(key=k, value=v, index=True)
 
 
 def _time_ns(ts: Timestamp) -> int:
@@ -60,6 +63,7 @@ class GridLedgerApp:
         self._block_failed = 0
         self._block_started = 0.0
         self.check_state = Branch(self.state)
+        self._check_block_cache: tuple[Branch, BlockInfo] | None = None
         # tx hash → decoded tx whose signature this node verified (CheckTx); FinalizeBlock and
         # RECHECK skip signature checks for these. Only a cache: a miss re-verifies.
         self._verified: OrderedDict[bytes, DecodedTx] = OrderedDict()
@@ -133,7 +137,7 @@ class GridLedgerApp:
         # RECHECK finds the tx here and skips decoding and the signature; a cache miss (never
         # seen, or evicted) decodes and verifies.
         verified = self._verified.get(digest)
-        block = BlockInfo(self._chain_id(), self.state.height + 1, self._last_block_time_ns())
+        block = self._check_block()
         branch = self.check_state.branch()
         out = execute(branch, block, raw, verified=verified, digest=digest)
         if not out.ok:
@@ -144,6 +148,15 @@ class GridLedgerApp:
         if verified is None and out.tx is not None:
             self._remember(out.tx)
         return abci.ResponseCheckTx(code=0, gas_wanted=1, gas_used=1)
+
+    def _check_block(self) -> BlockInfo:
+        """The block CheckTx judges txs against (next height, last block's time), read once per
+        `check_state`: it only changes when Commit or InitChain replaces that branch."""
+        cached = self._check_block_cache
+        if cached is None or cached[0] is not self.check_state:
+            block = BlockInfo(self._chain_id(), self.state.height + 1, self._last_block_time_ns())
+            cached = self._check_block_cache = (self.check_state, block)
+        return cached[1]
 
     def _remember(self, tx: DecodedTx) -> None:
         self._verified[tx.hash] = tx
@@ -203,19 +216,23 @@ class GridLedgerApp:
             if d.begin_block is not None:
                 block_events.extend(d.begin_block(branch, block))
 
-        results = []
+        resp = abci.ResponseFinalizeBlock()
+        results = resp.tx_results
         updates: list[ValidatorUpdate] = []
         failed = 0
         verified = self._verified
         for raw in req.txs:
             digest = tx_hash(raw)
             out: TxOutcome = execute(branch, block, raw, verified=verified.pop(digest, None), digest=digest)
+            result = results.add()
             if out.ok:
-                results.append(abci.ExecTxResult(code=0, events=_events(out.events)))
+                _add_events(result.events, out.events)
                 updates.extend(out.validator_updates)
             else:
                 failed += 1
-                results.append(abci.ExecTxResult(code=out.code, log=out.log, codespace=CODESPACE))
+                result.code = out.code
+                result.log = out.log
+                result.codespace = CODESPACE
 
         for d in DOMAINS:
             if d.end_block is not None:
@@ -232,15 +249,11 @@ class GridLedgerApp:
         self._block_txs = len(req.txs)
         self._block_failed = failed
         faults.fault_point("after_finalize_block")
-        return abci.ResponseFinalizeBlock(
-            events=_events(block_events),
-            tx_results=results,
-            validator_updates=[
-                abci.ValidatorUpdate(pub_key=crypto_keys.PublicKey(ed25519=u.pub_key), power=u.power)
-                for u in _last_update_per_key(updates)
-            ],
-            app_hash=app_hash,
-        )
+        _add_events(resp.events, block_events)
+        for u in _last_update_per_key(updates):
+            resp.validator_updates.add(pub_key=crypto_keys.PublicKey(ed25519=u.pub_key), power=u.power)
+        resp.app_hash = app_hash
+        return resp
 
     def commit(self, req: abci.RequestCommit) -> abci.ResponseCommit:
         if self._block is None:

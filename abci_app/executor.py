@@ -135,11 +135,18 @@ def execute(
         return _fail(exc, tx)
     ctx.store.merge_into(store)
     # One `message` event per tx, so a member's txs are found by `message.sender='<address>'`.
-    actions = ",".join(sorted({_ACTION_NAMES[type(m)] for m in tx.messages}))
+    messages = tx.messages
+    if len(messages) == 1:
+        actions = _ACTION_NAMES[type(messages[0])]
+    else:
+        actions = ",".join(sorted({_ACTION_NAMES[type(m)] for m in messages}))
     events = (Event.of("message", sender=tx.signer_address.hex(), action=actions), *ctx.events)
     return TxOutcome(0, "", events, tuple(ctx.validator_updates), tx)
 
 
+_CHAIN_ID_KEY = keys.meta("chain_id")
+
+
 def _chain_id(store: Branch) -> str:
-    raw = store.get(keys.meta("chain_id"))
+    raw = store.get(_CHAIN_ID_KEY)
     return "" if raw is None else raw.decode()

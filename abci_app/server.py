@@ -43,6 +43,9 @@ def _dispatch_table(app: GridLedgerApp) -> dict[str, Callable[[Any], Any]]:
     }
 
 
+# `Response` oneof field name → its field's tag (field number, wire type 2), as encoded.
+_RESPONSE_TAGS = {f.name: encode_uvarint(f.number << 3 | 2) for f in abci.Response.DESCRIPTOR.fields}
+
 # Requests whose failure means this node can no longer follow the chain: the process exits
 # (non-zero) so the supervisor restarts it and CometBFT replays from the last commit.
 _FATAL = {"init_chain", "finalize_block", "commit"}
@@ -84,13 +87,13 @@ class AbciProtocol(asyncio.Protocol):
             resp = self._handle(req)
             if resp is None:
                 return
-            payload = resp.SerializeToString()
+            payload = resp if isinstance(resp, bytes) else resp.SerializeToString()
             out += encode_uvarint(len(payload))
             out += payload
         assert self._transport is not None
         self._transport.write(bytes(out))
 
-    def _handle(self, req: abci.Request) -> abci.Response | None:
+    def _handle(self, req: abci.Request) -> abci.Response | bytes | None:
         kind = req.WhichOneof("value")
         if kind == "echo":
             return abci.Response(echo=abci.ResponseEcho(message=req.echo.message))
@@ -117,7 +120,10 @@ class AbciProtocol(asyncio.Protocol):
             if kind == "query":
                 return abci.Response(query=abci.ResponseQuery(code=Code.INTERNAL, log=str(exc), codespace=CODESPACE))
             return abci.Response(exception=abci.ResponseException(error=f"{kind}: {exc}"))
-        return abci.Response(**{kind: result})
+        # The serialised `Response{<kind>: result}`, without copying `result` into a wrapper
+        # message first (a FinalizeBlock response holds every tx result and event).
+        body: bytes = result.SerializeToString()
+        return _RESPONSE_TAGS[kind] + encode_uvarint(len(body)) + body
 
     def _drop(self, reason: str) -> None:
         log.error("abci_connection_dropped", peer=self._peer, reason=reason)

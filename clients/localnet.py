@@ -108,8 +108,12 @@ class Localnet:
         cometbft: Path | None = None,
         timeout_commit: str = "500ms",
         python: str = sys.executable,
+        app: str = "gridledger",
     ) -> None:
+        if app not in ("gridledger", "kvstore"):
+            raise ValueError(f"app must be 'gridledger' or 'kvstore' (CometBFT's built-in one), got {app!r}")
         self.home = home.resolve()
+        self.app = app  # "kvstore": no app processes, each node runs CometBFT's in-memory kvstore
         self.n = n
         self.base_port = base_port
         self.chain_id = chain_id
@@ -177,8 +181,9 @@ class Localnet:
         text = path.read_text()
         p = self.ports(i)
         peer_list = ",".join(f"{ids[j]}@127.0.0.1:{self.ports(j).p2p}" for j in range(self.n) if j != i and peers)
+        proxy_app = '"kvstore"' if self.app == "kvstore" else f'"tcp://127.0.0.1:{p.abci}"'
         settings = [
-            ("", "proxy_app", f'"tcp://127.0.0.1:{p.abci}"'),
+            ("", "proxy_app", proxy_app),
             ("", "moniker", f'"node{i}"'),
             ("", "log_level", '"main:info,state:info,consensus:error,p2p:error,*:error"'),
             ("rpc", "laddr", f'"tcp://127.0.0.1:{p.rpc}"'),
@@ -288,7 +293,8 @@ class Localnet:
                 proc.wait()
 
     def start_pair(self, i: int, app_env: dict[str, str] | None = None) -> None:
-        self.start_app(i, app_env)
+        if self.app == "gridledger":
+            self.start_app(i, app_env)
         self.start_node(i)
 
     def start(self, nodes: Iterable[int] | None = None) -> None:
@@ -330,6 +336,8 @@ class Localnet:
 
     def pair_alive(self, i: int) -> bool:
         node, app = self.nodes.get(i), self.apps.get(i)
+        if self.app == "kvstore":
+            return node is not None and node.poll() is None
         return node is not None and app is not None and node.poll() is None and app.poll() is None
 
     def _write_pid(self, name: str, pid: int) -> None:

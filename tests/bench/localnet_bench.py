@@ -1,0 +1,329 @@
+"""The 4-validator localnet runs: saturation throughput and latency at half of it, for gridledger
+and for CometBFT's built-in kvstore with the same load shape and the same node settings."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import math
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from abci_app.pb import query_pb2, state_pb2
+from clients.loadgen import LoadTx, Mix, PhaseResult, Population, Submitter, account_nonce, kvstore_txs, param_value
+from clients.localnet import Localnet, free_base_port, set_toml
+from tests.bench.procstat import ProcSampler
+
+__all__ = ["BenchBrokenError", "NetConfig", "cometbft_settings", "run_kvstore", "run_ours"]
+
+Log = Callable[[str], None]
+
+
+class BenchBrokenError(RuntimeError):
+    """The benchmark itself failed (setup txs rejected, chain stalled): not a slow result."""
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    members: int
+    warmup: float  # seconds of load before the saturation window opens
+    duration: float  # the saturation measurement window
+    latency_warmup: float
+    latency_duration: float
+    inflight: int  # at saturation: at least this many txs outstanding ...
+    inflight_seconds: float  # ... or this many seconds of the recent commit rate, if more
+    max_tps: float  # pre-signed txs cover this rate for warmup + duration
+    mix: Mix
+    drain_timeout: float = 60.0
+    # CometBFT config.toml overrides for both localnets ("section.key" → TOML value), for
+    # experiments: e.g. {"tx_index.indexer": '"null"'}; empty: the localnet's own settings
+    comet: tuple[tuple[str, str], ...] = ()
+
+
+def _start(home: Path, app: str, cfg: NetConfig, log: Log) -> Localnet:
+    net = Localnet(home, base_port=free_base_port(), app=app)
+    net.init()
+    for i in range(net.n):
+        path = net.node_home(i) / "config" / "config.toml"
+        text = path.read_text()
+        for name, value in cfg.comet:
+            section, _, key = name.rpartition(".")
+            text = set_toml(text, section, key, value)
+        path.write_text(text)
+    log(f"  starting a 4-validator localnet ({app}) in {home} on ports {net.base_port}+")
+    net.start()
+    try:
+        net.wait_height(2, timeout=90)
+    except TimeoutError:
+        net.stop()
+        raise
+    return net
+
+
+def cometbft_settings(net: Localnet) -> dict[str, Any]:
+    """The node settings that shape throughput, read back from node0's config and genesis."""
+    text = (net.node_home(0) / "config" / "config.toml").read_text()
+    wanted = {
+        "": ["proxy_app"],
+        "mempool": ["type", "size", "cache_size", "recheck", "max_txs_bytes", "broadcast"],
+        "consensus": ["timeout_propose", "timeout_commit", "create_empty_blocks"],
+        "tx_index": ["indexer"],
+        "p2p": ["flush_throttle_timeout", "send_rate", "recv_rate"],
+    }
+    out: dict[str, Any] = {}
+    section = ""
+    for line in text.split("\n"):
+        header = re.match(r"^\[([^\]]+)\]\s*$", line)
+        if header:
+            section = header.group(1)
+            continue
+        m = re.match(r"^([a-z_]+)\s*=\s*(.+)$", line)
+        if m and m.group(1) in wanted.get(section, []):
+            out[f"{section + '.' if section else ''}{m.group(1)}"] = m.group(2).strip().strip('"')
+    genesis = json.loads((net.node_home(0) / "config" / "genesis.json").read_text())
+    block = genesis.get("consensus_params", {}).get("block", {})
+    out["block.max_bytes"] = block.get("max_bytes")
+    out["block.max_gas"] = block.get("max_gas")
+    return out
+
+
+def _pids(net: Localnet) -> dict[str, int]:
+    pids = {f"cometbft{i}": p.pid for i, p in net.nodes.items()}
+    pids.update({f"app{i}": p.pid for i, p in net.apps.items()})
+    return pids
+
+
+def _pct(xs: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile; +inf entries (never committed) count as the slowest."""
+    if not xs:
+        return math.nan
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+
+
+def summarize(res: PhaseResult, sampler: ProcSampler | None) -> dict[str, Any]:
+    w0, w1 = res.window
+    span = min(w1, res.submit_ended) - w0
+    blocks = [b for b in res.blocks if w0 <= b.arrived <= w1]
+    committed = sum(b.ours for b in blocks)
+    ok = sum(1 for s in res.sent if s.committed is not None and w0 <= s.committed <= w1 and s.code == 0)
+    in_window = [s for s in res.sent if w0 <= s.submitted <= w1]
+    lat = [(s.committed - s.submitted) if s.committed is not None else math.inf for s in in_window]
+    never = sum(1 for s in res.sent if s.committed is None)
+    failed_codes: dict[int, int] = {}
+    for s in res.sent:
+        if s.committed is not None and s.code != 0:
+            failed_codes[s.code] = failed_codes.get(s.code, 0) + 1
+    intervals = [b.arrived - a.arrived for a, b in itertools.pairwise(blocks)]
+    mem = [sizes for t, sizes in res.mempool if w0 <= t <= w1]
+    out: dict[str, Any] = {
+        "window_s": round(span, 1),
+        "sent": len(res.sent),
+        "offered_tps": round(len(in_window) / span, 1) if span > 0 else 0.0,
+        "committed_tps": round(committed / span, 1) if span > 0 else 0.0,
+        "committed_ok_tps": round(ok / span, 1) if span > 0 else 0.0,
+        "latency_ms": {
+            "p50": round(_pct(lat, 0.50) * 1000, 1),
+            "p95": round(_pct(lat, 0.95) * 1000, 1),
+            "p99": round(_pct(lat, 0.99) * 1000, 1),
+            "max": round(_pct(lat, 1.0) * 1000, 1),
+        },
+        "never_committed": never,
+        "failed_in_block": failed_codes,
+        "rpc_errors": res.errors,
+        "blocks": len(blocks),
+        "block_interval_s": round(sum(intervals) / len(intervals), 3) if intervals else None,
+        "txs_per_block": round(committed / len(blocks), 1) if blocks else 0.0,
+        "mempool": {
+            "mean": [round(sum(col) / len(col)) for col in zip(*mem, strict=True)] if mem else [],
+            "max": [max(col) for col in zip(*mem, strict=True)] if mem else [],
+            "samples": [[round(t - res.started, 1), sizes] for t, sizes in res.mempool],
+        },
+        "client_cpu_cores": round(res.client_cpu_s / max(1e-9, res.ended - res.started), 3),
+        "exhausted_presigned": res.exhausted,
+    }
+    if sampler is not None:
+        cores = _group_cpu(sampler.cpu_between(w0, w1))
+        out["cpu_cores"] = cores
+        tps = out["committed_tps"]
+        if tps and cores:
+            # CPU time per committed tx, all nodes together: unlike tx/s it barely depends on
+            # what else runs on the machine, so runs on a busy machine stay comparable.
+            per_tx = {k: round(v * 1000 / tps, 3) for k, v in cores.items() if k in ("app", "cometbft")}
+            per_tx["client"] = round(out["client_cpu_cores"] * 1000 / tps, 3)
+            out["cpu_ms_per_tx"] = per_tx
+            total = sum(per_tx.values())
+            out["cpu_bound_tps_estimate"] = round((os.cpu_count() or 1) * 1000 / total, 1) if total else None
+    return out
+
+
+def _group_cpu(per_proc: dict[str, float]) -> dict[str, float]:
+    if not per_proc:
+        return {}
+    groups: dict[str, float] = {}
+    for name, cores in per_proc.items():
+        key = re.sub(r"\d+$", "", name)
+        groups[key] = round(groups.get(key, 0.0) + cores, 3)
+    return {**groups, "per_process": per_proc}  # type: ignore[dict-item]
+
+
+async def _phase(
+    sub: Submitter,
+    txs: Sequence[LoadTx],
+    *,
+    rate: float | None,
+    warmup: float,
+    duration: float,
+    cfg: NetConfig,
+) -> PhaseResult:
+    return await sub.run(
+        txs,
+        rate=rate,
+        warmup=warmup,
+        duration=duration,
+        inflight=cfg.inflight if rate is None else None,
+        inflight_seconds=cfg.inflight_seconds if rate is None else None,
+        drain_timeout=cfg.drain_timeout,
+    )
+
+
+async def _setup_step(sub: Submitter, name: str, txs: Sequence[LoadTx], log: Log) -> None:
+    t = time.monotonic()
+    res = await sub.run(txs, rate=None, duration=600, inflight=5000, drain_timeout=120)
+    bad = [s for s in res.sent if s.code != 0]
+    if bad:
+        codes = sorted({s.code for s in bad})
+        raise BenchBrokenError(f"setup step {name}: {len(bad)}/{len(txs)} txs failed (codes {codes}; {res.errors})")
+    log(f"  setup: {len(txs)} {name} txs committed in {time.monotonic() - t:.1f}s")
+
+
+def run_ours(cfg: NetConfig, home: Path, log: Log) -> tuple[dict[str, Any], list[LoadTx], float]:
+    """gridledger on the localnet; returns the figures, the workload (its shape is reused for
+    kvstore) and the rate the latency phase ran at."""
+    net = _start(home, "gridledger", cfg, log)
+    try:
+        return asyncio.run(_run_ours(cfg, net, log))
+    finally:
+        net.stop()
+
+
+async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, Any], list[LoadTx], float]:
+    sampler = ProcSampler(_pids(net))
+    sampler.start()
+    rpc = net.rpc(0)
+    try:
+        pop = Population(net.consortium(), net.chain_id, cfg.members, seed=11, nonces=lambda a: account_nonce(rpc, a))
+        ports = [net.ports(i).rpc for i in range(net.n)]
+        budget = int(cfg.max_tps * (cfg.warmup + cfg.duration))
+        n_votes = int(budget * 1.5 * cfg.mix.vote) + 8
+        param = "voting_period_seconds"
+        async with Submitter(ports) as sub:
+            await sub.wait_blocks(1)
+            await _setup_step(sub, "enrolment", pop.enrol_txs(), log)
+            await _setup_step(sub, "funding (mint)", pop.funding_txs(), log)
+            await _setup_step(sub, "proposal", pop.proposal_txs(n_votes // 4 + 1, param, param_value(rpc, param)), log)
+            value = base64.b64decode(rpc.abci_query("/proposals").get("value") or "")
+            proposals = query_pb2.ProposalList.FromString(value).proposals
+            pop.open_votes(p.id for p in proposals if p.status == state_pb2.PROPOSAL_STATUS_VOTING)
+            t = time.monotonic()
+            txs = pop.workload(budget, cfg.mix)
+            log(f"  pre-signed {len(txs)} txs in {time.monotonic() - t:.1f}s ({_kinds(txs)})")
+            log(f"  saturation: {cfg.warmup:.0f}s warm-up + {cfg.duration:.0f}s window ...")
+            sat = await _phase(sub, txs, rate=None, warmup=cfg.warmup, duration=cfg.duration, cfg=cfg)
+            sat_sum = summarize(sat, sampler)
+            log(f"    committed {sat_sum['committed_ok_tps']} tx/s ok ({sat_sum['committed_tps']} tx/s in blocks)")
+            if not sat_sum["committed_ok_tps"]:
+                raise BenchBrokenError(f"nothing committed at saturation: {sat_sum['rpc_errors']}")
+            rate = sat_sum["committed_ok_tps"] / 2
+            rest = list(txs[len(sat.sent) :])
+            need = int(rate * (cfg.latency_warmup + cfg.latency_duration) * 1.05) + 10
+            if len(rest) < need:
+                rest += pop.workload(need - len(rest), cfg.mix)
+            log(f"  latency: open loop at {rate:.0f} tx/s, {cfg.latency_warmup:.0f}s + {cfg.latency_duration:.0f}s ...")
+            lat = await _phase(sub, rest, rate=rate, warmup=cfg.latency_warmup, duration=cfg.latency_duration, cfg=cfg)
+            lat_sum = summarize(lat, sampler)
+            log(f"    p50 {lat_sum['latency_ms']['p50']} ms, p99 {lat_sum['latency_ms']['p99']} ms")
+        heights = {i: net.height(i) for i in range(net.n)}
+        top = min(h for h in heights.values() if h is not None)
+        hashes = net.app_hashes(top)
+        if len(set(hashes.values())) != 1:
+            raise BenchBrokenError(f"app hashes differ at height {top}: {hashes}")
+        shape = list(txs[: len(sat.sent)]) + rest[: len(lat.sent)]
+        return (
+            {
+                "saturation": sat_sum,
+                "latency": lat_sum,
+                "latency_rate": rate,
+                "members": cfg.members,
+                "mix": cfg.mix.as_dict(),
+                "tx_kinds": _kinds(shape),
+                "mean_tx_bytes": round(sum(len(t.raw) for t in shape) / max(1, len(shape)), 1),
+                "memory_mb": sampler.rss_summary(),
+                "settings": cometbft_settings(net),
+                "final_height": top,
+            },
+            shape,
+            rate,
+        )
+    finally:
+        sampler.stop()
+
+
+def run_kvstore(cfg: NetConfig, home: Path, shape: Sequence[LoadTx], rate: float, log: Log) -> dict[str, Any]:
+    net = _start(home, "kvstore", cfg, log)
+    try:
+        return asyncio.run(_run_kvstore(cfg, net, shape, rate, log))
+    finally:
+        net.stop()
+
+
+async def _run_kvstore(cfg: NetConfig, net: Localnet, shape: Sequence[LoadTx], rate: float, log: Log) -> dict[str, Any]:
+    sampler = ProcSampler(_pids(net))
+    sampler.start()
+    try:
+        ports = [net.ports(i).rpc for i in range(net.n)]
+        # The same sizes and lanes, repeated as often as needed (kvstore may go much faster).
+        reps = max(1, math.ceil(2 * cfg.max_tps * (cfg.warmup + cfg.duration) / max(1, len(shape))))
+        txs = kvstore_txs(list(shape) * reps)
+        async with Submitter(ports) as sub:
+            await sub.wait_blocks(1)
+            log(f"  saturation: {cfg.warmup:.0f}s warm-up + {cfg.duration:.0f}s window ...")
+            sat = await _phase(sub, txs, rate=None, warmup=cfg.warmup, duration=cfg.duration, cfg=cfg)
+            sat_sum = summarize(sat, sampler)
+            log(f"    committed {sat_sum['committed_ok_tps']} tx/s")
+            if not sat_sum["committed_ok_tps"]:
+                raise BenchBrokenError(f"kvstore: nothing committed at saturation: {sat_sum['rpc_errors']}")
+            log(f"  latency: open loop at {rate:.0f} tx/s (the rate gridledger's latency ran at) ...")
+            lat = await _phase(
+                sub,
+                txs[len(sat.sent) :],
+                rate=rate,
+                warmup=cfg.latency_warmup,
+                duration=cfg.latency_duration,
+                cfg=cfg,
+            )
+            lat_sum = summarize(lat, sampler)
+            log(f"    p50 {lat_sum['latency_ms']['p50']} ms, p99 {lat_sum['latency_ms']['p99']} ms")
+        return {
+            "saturation": sat_sum,
+            "latency": lat_sum,
+            "latency_rate": rate,
+            "memory_mb": sampler.rss_summary(),
+            "settings": cometbft_settings(net),
+        }
+    finally:
+        sampler.stop()
+
+
+def _kinds(txs: Sequence[LoadTx]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for t in txs:
+        out[t.kind] = out.get(t.kind, 0) + 1
+    return dict(sorted(out.items()))

@@ -1,0 +1,406 @@
+"""`python -m tests.bench.run --mode quick|full`: every figure of design.md §6, with its target.
+
+full (`make bench`): in-process app costs (CheckTx, RECHECK, FinalizeBlock with signatures
+already verified and in replay, Commit; trie update cost at 10k/100k/1M keys), then the
+4-validator localnet with gridledger (saturation over 60 s, latency at half that rate) and
+the same load shape against CometBFT's built-in kvstore on the same node settings.
+quick (`make bench-quick`, < 3 min): the same parts, briefly. Neither fails on a number:
+the exit status is non-zero only when the benchmark itself breaks.
+
+Results: a table on the terminal and `.bench/results/bench-<mode>-<time>.json` (machine,
+versions, settings and every figure) so two runs can be compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from abci_app.logging_setup import configure_logging
+from clients.loadgen import LoadTx, Mix
+from tests.bench.inprocess import InProcessConfig, run_inprocess, trie_costs
+from tests.bench.localnet_bench import NetConfig, run_kvstore, run_ours
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH_DIR = REPO / ".bench"
+
+
+@dataclass(frozen=True)
+class Mode:
+    inprocess: InProcessConfig
+    net: NetConfig
+
+
+MODES = {
+    "quick": Mode(
+        InProcessConfig(members=300, block_txs=2000, blocks=2, trie_sizes=(10_000, 30_000), trie_block=2000, mix=Mix()),
+        NetConfig(
+            members=200,
+            warmup=3,
+            duration=15,
+            latency_warmup=2,
+            latency_duration=10,
+            inflight=2000,
+            inflight_seconds=2.5,
+            max_tps=1500,
+            mix=Mix(),
+            drain_timeout=20,
+        ),
+    ),
+    "full": Mode(
+        InProcessConfig(
+            members=2000,
+            block_txs=10_000,
+            blocks=3,
+            trie_sizes=(10_000, 100_000, 1_000_000),
+            trie_block=10_000,
+            mix=Mix(),
+        ),
+        NetConfig(
+            members=2000,
+            warmup=10,
+            duration=60,
+            latency_warmup=5,
+            latency_duration=45,
+            inflight=3000,
+            inflight_seconds=2.5,
+            max_tps=2500,
+            mix=Mix(),
+        ),
+    ),
+}
+
+PARTS = ("inprocess", "trie", "localnet", "kvstore")
+
+
+def log(text: str) -> None:
+    print(text, flush=True)
+
+
+def _cmd(args: list[str]) -> str:
+    try:
+        return subprocess.run(args, capture_output=True, text=True, check=True, cwd=REPO).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine() -> dict[str, Any]:
+    cpu_model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cometbft = str(REPO / "bin" / "cometbft") if (REPO / "bin" / "cometbft").exists() else "cometbft"
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu_model,
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "versions": {
+            "python": platform.python_version(),
+            "cometbft": _cmd([cometbft, "version"]),
+            "git_commit": _cmd(["git", "rev-parse", "HEAD"]),
+            "git_dirty": bool(_cmd(["git", "status", "--porcelain", "--untracked-files=no"])),
+            "protobuf": version("protobuf"),
+            "pynacl": version("pynacl"),
+            "websockets": version("websockets"),
+        },
+    }
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+
+def _fmt(x: Any, unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if isinstance(x, float) and math.isinf(x):
+        return "never"
+    if isinstance(x, int) and not isinstance(x, bool):
+        return f"{x:,}{unit}"
+    if isinstance(x, float):
+        if abs(x) >= 100:
+            return f"{x:,.0f}{unit}"
+        return f"{x:,.1f}{unit}" if abs(x) >= 10 else f"{x:.2f}{unit}"
+    return f"{x}{unit}"
+
+
+def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(what, measured, target, verdict) for every figure."""
+    out: list[tuple[str, str, str, str]] = []
+
+    def add(what: str, value: Any, target: str = "", ok: bool | None = None, unit: str = "") -> None:
+        verdict = "" if ok is None else ("met" if ok else "NOT MET")
+        out.append((what, _fmt(value, unit), target, verdict))
+
+    ours = results.get("localnet")
+    kv = results.get("kvstore")
+    if ours:
+        sat, lat = ours["saturation"], ours["latency"]
+        tps = sat["committed_ok_tps"]
+        add("committed tx/s, 4 validators, mixed signed txs (saturation)", tps, ">= 1,500", tps >= 1500)
+        if sat["exhausted_presigned"]:
+            add("  (the pre-signed txs ran out: that rate is a lower bound)", "")
+        failed = sum(sat["failed_in_block"].values()) + sum(lat["failed_in_block"].values())
+        add(
+            "  txs failed in blocks / never committed (should be 0)",
+            f"{failed} / {sat['never_committed'] + lat['never_committed']}",
+        )
+        add("  open-loop rate of the latency run (half of that)", ours["latency_rate"], "", None, " tx/s")
+        add(
+            "  submit→commit latency p50 at that rate",
+            lat["latency_ms"]["p50"],
+            "<= 600 ms",
+            lat["latency_ms"]["p50"] <= 600,
+            " ms",
+        )
+        add("  latency p95", lat["latency_ms"]["p95"], "", None, " ms")
+        add("  latency p99", lat["latency_ms"]["p99"], "<= 1,500 ms", lat["latency_ms"]["p99"] <= 1500, " ms")
+        add("  committed during the latency run (tx/s)", lat["committed_ok_tps"])
+        add("  mempool size, mean per node at saturation", _mean(sat["mempool"]["mean"]))
+        add("  mempool size, max per node at saturation", max(sat["mempool"]["max"] or [0]))
+        for name, mem in ours["memory_mb"].items():
+            if name.startswith("app"):
+                add(f"  RSS of {name} (max)", mem["max_mb"], "", None, " MB")
+        cpu = sat.get("cpu_cores", {})
+        add(
+            "  CPU cores at saturation: apps / cometbft / whole machine",
+            f"{cpu.get('app', 0):.2f} / {cpu.get('cometbft', 0):.2f} / {cpu.get('machine', 0):.2f}",
+        )
+        per_tx = sat.get("cpu_ms_per_tx", {})
+        add(
+            "  CPU ms per committed tx: 4 apps / 4 cometbft / client",
+            f"{per_tx.get('app', 0):.2f} / {per_tx.get('cometbft', 0):.2f} / {per_tx.get('client', 0):.2f}",
+        )
+        add(f"  tx/s if CPU-bound on {os.cpu_count()} idle cores (from CPU per tx)", sat.get("cpu_bound_tps_estimate"))
+        add("  load client CPU (cores)", sat["client_cpu_cores"])
+    if kv:
+        ktps = kv["saturation"]["committed_ok_tps"]
+        add("kvstore committed tx/s (same shape, same settings)", ktps)
+        if kv["saturation"]["exhausted_presigned"]:
+            add("  (kvstore ran out of txs: that rate is a lower bound)", "")
+        kper = kv["saturation"].get("cpu_ms_per_tx", {})
+        add(
+            "  kvstore CPU ms per committed tx: 4 cometbft / client",
+            f"{kper.get('cometbft', 0):.2f} / {kper.get('client', 0):.2f}",
+        )
+        add(
+            f"  kvstore tx/s if CPU-bound on {os.cpu_count()} idle cores",
+            kv["saturation"].get("cpu_bound_tps_estimate"),
+        )
+        add(
+            "  kvstore latency p50 / p99 at the same open-loop rate",
+            f"{_fmt(kv['latency']['latency_ms']['p50'])} / {_fmt(kv['latency']['latency_ms']['p99'])} ms",
+        )
+        if ours and ktps:
+            ratio = ours["saturation"]["committed_ok_tps"] / ktps
+            add("ours / kvstore throughput ratio", round(ratio, 3), ">= 0.5", ratio >= 0.5)
+            ours_est = ours["saturation"].get("cpu_bound_tps_estimate")
+            kv_est = kv["saturation"].get("cpu_bound_tps_estimate")
+            if ours_est and kv_est:
+                add("  the same ratio from CPU per tx (less sensitive to other load)", round(ours_est / kv_est, 3))
+    ip = results.get("inprocess")
+    if ip:
+        add(
+            f"FinalizeBlock, signatures verified in CheckTx ({ip['block_txs']:,}-tx blocks)",
+            ip["finalize_verified_tps"],
+            ">= 20,000 tx/s",
+            ip["finalize_verified_tps"] >= 20_000,
+            " tx/s",
+        )
+        add(
+            "FinalizeBlock, all signatures verified (replay)",
+            ip["finalize_replay_tps"],
+            ">= 6,000 tx/s",
+            ip["finalize_replay_tps"] >= 6000,
+            " tx/s",
+        )
+        add("CheckTx (new txs)", ip["checktx_tps"], "", None, " tx/s")
+        add("RECHECK", ip["recheck_tps"], "cheap (no sig check)", None, " tx/s")
+        add(f"Commit per {ip['block_txs']:,}-tx block (SQLite + trie nodes)", ip["commit_ms"], "", None, " ms")
+    for row in results.get("trie", []):
+        add(
+            f"app hash update, {row['block_writes']:,} writes at {row['keys']:,} keys",
+            row["apply_root_ms"],
+            "",
+            None,
+            f" ms ({row['us_per_write']} µs/write)",
+        )
+    add("market clearing, 10,000 orders", "not built yet (market domain)", "<= 20 ms")
+    return out
+
+
+def _mean(xs: list[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def table(results: dict[str, Any]) -> str:
+    body = rows(results)
+    widths = [max(len(r[i]) for r in [("what", "measured", "target", ""), *body]) for i in range(4)]
+    lines = []
+    header = ("what", "measured", "target (design.md §6)", "")
+    widths[2] = max(widths[2], len(header[2]))
+    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    lines.append("  ".join("-" * w for w in widths))
+    for r in body:
+        lines.append(f"{r[0].ljust(widths[0])}  {r[1].rjust(widths[1])}  {r[2].ljust(widths[2])}  {r[3]}")
+    return "\n".join(lines)
+
+
+def settings_text(results: dict[str, Any]) -> str:
+    s = (results.get("localnet") or results.get("kvstore") or {}).get("settings")
+    if not s:
+        return ""
+    keys = [
+        "consensus.timeout_commit",
+        "consensus.timeout_propose",
+        "mempool.size",
+        "mempool.cache_size",
+        "mempool.recheck",
+        "tx_index.indexer",
+        "block.max_bytes",
+        "p2p.flush_throttle_timeout",
+    ]
+    return "CometBFT settings (both runs): " + ", ".join(f"{k}={s.get(k)}" for k in keys)
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def _on_sigterm(_sig: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--mode", choices=sorted(MODES), default="quick")
+    parser.add_argument("--only", nargs="+", choices=PARTS, help="run only these parts")
+    parser.add_argument("--profile", action="store_true", help="write cProfile reports of the in-process paths")
+    parser.add_argument("--keep", action="store_true", help="keep the localnet folders (logs) under .bench/work-*")
+    parser.add_argument(
+        "--comet",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a CometBFT config.toml setting on both localnets (experiments), e.g. "
+        "tx_index.indexer='\"null\"' or consensus.timeout_commit='\"200ms\"'",
+    )
+    parser.add_argument("--inflight-seconds", type=float, help="saturation backlog, in seconds of commit rate")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    configure_logging("console", "warning")
+    mode = MODES[args.mode]
+    overrides = tuple(tuple(item.split("=", 1)) for item in args.comet)
+    if any(len(o) != 2 for o in overrides):
+        parser.error("--comet takes SECTION.KEY=VALUE")
+    net_changes: dict[str, Any] = {"comet": overrides} if overrides else {}
+    if args.inflight_seconds is not None:
+        net_changes["inflight_seconds"] = args.inflight_seconds
+    if net_changes:
+        mode = Mode(mode.inprocess, replace(mode.net, **net_changes))
+    parts = set(args.only or PARTS)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    work = BENCH_DIR / f"work-{stamp}"
+    results_dir = BENCH_DIR / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    profile_dir = results_dir / f"profile-{stamp}" if args.profile else None
+    if profile_dir is not None:
+        profile_dir.mkdir(parents=True)
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "mode": args.mode,
+        "started_utc": stamp,
+        "machine": machine(),
+        "config": {"inprocess": _config(mode.inprocess), "net": _config(mode.net)},
+    }
+    log(
+        f"gridledger bench ({args.mode}) on {results['machine']['cores']} cores, "
+        f"load average {results['machine']['load_average_at_start']}"
+    )
+    status = 0
+    try:
+        if "inprocess" in parts:
+            log("in-process app costs (no CometBFT; tx/s per CPU-second of one core):")
+            cfg = mode.inprocess
+            if profile_dir is not None:
+                cfg = InProcessConfig(**{**cfg.__dict__, "profile_dir": profile_dir})
+            results["inprocess"] = run_inprocess(cfg, work / "inprocess", log)
+        if "trie" in parts:
+            log("app hash (trie) update cost versus state size:")
+            results["trie"] = trie_costs(mode.inprocess.trie_sizes, mode.inprocess.trie_block, log)
+        rate = None
+        shape = None
+        if "localnet" in parts:
+            log("gridledger on a 4-validator localnet:")
+            results["localnet"], shape, rate = run_ours(mode.net, work / "gridledger", log)
+        if "kvstore" in parts:
+            log("CometBFT kvstore on the same localnet settings:")
+            if shape is None:
+                shape = _default_shape(mode.net)
+            results["kvstore"] = run_kvstore(mode.net, work / "kvstore", shape, rate or 500.0, log)
+    except KeyboardInterrupt:
+        log("interrupted: every process the bench started has been stopped")
+        status = 130
+    except Exception as exc:  # report what broke, keep what was measured
+        log(f"BENCHMARK BROKEN: {type(exc).__name__}: {exc}")
+        results["error"] = f"{type(exc).__name__}: {exc}"
+        status = 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    results["elapsed_s"] = round(time.monotonic() - started, 1)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    path = results_dir / f"bench-{args.mode}-{stamp}.json"
+    path.write_text(json.dumps(_clean(results), indent=2, allow_nan=False) + "\n")
+    log("")
+    log(table(results))
+    if settings_text(results):
+        log(settings_text(results))
+    log(f"\nresults: {path.relative_to(REPO)}  ({results['elapsed_s']:.0f}s)")
+    if profile_dir is not None:
+        log(f"profiles: {profile_dir.relative_to(REPO)}")
+    return status
+
+
+def _config(cfg: Any) -> dict[str, Any]:
+    d = asdict(cfg)
+    d.pop("profile_dir", None)
+    return d
+
+
+def _clean(x: Any) -> Any:
+    """Plain JSON: infinite latencies (never committed) become "inf", NaN becomes null."""
+    if isinstance(x, float):
+        return "inf" if math.isinf(x) else (None if math.isnan(x) else x)
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def _default_shape(cfg: NetConfig) -> list[LoadTx]:
+    """The kvstore run alone (--only kvstore): a shape of typical transfer-sized txs."""
+    return [LoadTx(b"x" * 150, b"", i % 64, "shape") for i in range(int(cfg.max_tps * (cfg.warmup + cfg.duration)))]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
