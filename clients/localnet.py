@@ -194,7 +194,6 @@ class Localnet:
             ("p2p", "allow_duplicate_ip", "true"),
             ("p2p", "addr_book_strict", "false"),
             ("p2p", "pex", "false"),
-            ("p2p", "flush_throttle_timeout", '"10ms"'),
             ("p2p", "send_rate", "52428800"),
             ("p2p", "recv_rate", "52428800"),
             ("mempool", "size", "50000"),
