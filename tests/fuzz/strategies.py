@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 from hypothesis import strategies as st
 
 from abci_app.codec_util import MAX_AMOUNT
+from abci_app.framing import encode_uvarint
 from abci_app.pb import tx_pb2
 from clients.consortium import Consortium, demo_consortium
 from clients.pki import Identity
@@ -190,13 +191,7 @@ def signer_st() -> st.SearchStrategy[Identity]:
 # -- raw protobuf wire format ----------------------------------------------------------------
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+_varint = encode_uvarint  # protobuf varints and ABCI frame lengths are the same encoding
 
 
 def _wire_field(children: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:

@@ -226,6 +226,16 @@ def test_sqlite_non_database_file_is_refused(tmp_path: Path) -> None:
         SQLiteBackend(path)
 
 
+def _assert_refused(path: Path, match: str | None = None) -> None:
+    """Opening the committed state at `path` raises CorruptStateError (matching `match`)."""
+    backend = SQLiteBackend(path)
+    try:
+        with pytest.raises(CorruptStateError, match=match):
+            CommittedState(backend)
+    finally:
+        backend.close()
+
+
 def test_stored_app_hash_mismatching_the_trie_is_refused(tmp_path: Path) -> None:
     """A stored app hash that is not the trie's root makes CommittedState refuse to start."""
     path = tmp_path / "state.sqlite"
@@ -233,12 +243,7 @@ def test_stored_app_hash_mismatching_the_trie_is_refused(tmp_path: Path) -> None
     with sqlite3.connect(path) as db:
         db.execute("UPDATE meta SET v=? WHERE k='app_hash'", (hashes[1],))
     db.close()
-    backend = SQLiteBackend(path)
-    try:
-        with pytest.raises(CorruptStateError, match="does not match"):
-            CommittedState(backend)
-    finally:
-        backend.close()
+    _assert_refused(path, match="does not match")
 
 
 def test_missing_trie_root_is_refused(tmp_path: Path) -> None:
@@ -248,12 +253,7 @@ def test_missing_trie_root_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("DELETE FROM nodes WHERE p=x''")
     db.close()
-    backend = SQLiteBackend(path)
-    try:
-        with pytest.raises(CorruptStateError):
-            CommittedState(backend)
-    finally:
-        backend.close()
+    _assert_refused(path)
 
 
 def test_height_without_app_hash_is_refused(tmp_path: Path) -> None:
@@ -263,12 +263,7 @@ def test_height_without_app_hash_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("DELETE FROM meta WHERE k='app_hash'")
     db.close()
-    backend = SQLiteBackend(path)
-    try:
-        with pytest.raises(CorruptStateError):
-            CommittedState(backend)
-    finally:
-        backend.close()
+    _assert_refused(path)
 
 
 def test_committed_state_refuses_inconsistent_memory_backend() -> None:
