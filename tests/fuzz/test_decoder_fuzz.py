@@ -19,13 +19,6 @@ ALICE = CONSORTIUM.members["community-a/alice"]
 BOB = CONSORTIUM.members["community-a/bob"]
 
 
-@pytest.fixture(scope="module")
-def driver() -> AppDriver:
-    d = AppDriver(CONSORTIUM)
-    d.block([])
-    return d
-
-
 def _check(driver: AppDriver, raw: bytes) -> abci.ResponseCheckTx:
     return driver.app.check_tx(abci.RequestCheckTx(tx=raw, type=abci.NEW))
 

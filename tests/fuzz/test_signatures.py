@@ -44,13 +44,6 @@ SMALL_ORDER_KEYS = {
 }
 
 
-@pytest.fixture(scope="module")
-def driver() -> AppDriver:
-    d = AppDriver(CONSORTIUM)
-    d.block([])
-    return d
-
-
 def _check(driver: AppDriver, raw: bytes) -> abci.ResponseCheckTx:
     return driver.app.check_tx(abci.RequestCheckTx(tx=raw, type=abci.NEW))
 
