@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from abci_app import faults, keys
+from abci_app import chain, faults
 from abci_app.codec import DecodedTx, tx_hash
 from abci_app.domain import QueryResult
 from abci_app.domains import DOMAINS, QUERIES
@@ -154,7 +154,8 @@ class GridLedgerApp:
         `check_state`: it only changes when Commit or InitChain replaces that branch."""
         cached = self._check_block_cache
         if cached is None or cached[0] is not self.check_state:
-            block = BlockInfo(self._chain_id(), self.state.height + 1, self._last_block_time_ns())
+            state = self.check_state
+            block = BlockInfo(chain.chain_id(state), self.state.height + 1, chain.block_time_ns(state))
             cached = self._check_block_cache = (self.check_state, block)
         return cached[1]
 
@@ -168,9 +169,9 @@ class GridLedgerApp:
     def init_chain(self, req: abci.RequestInitChain) -> abci.ResponseInitChain:
         self.state.discard_staged()
         branch = Branch(self.state)
-        branch.set(keys.meta("chain_id"), req.chain_id.encode())
+        chain.set_chain_id(branch, req.chain_id)
         time_ns = _time_ns(req.time)
-        branch.set(keys.meta("block_time_ns"), time_ns.to_bytes(8, "big"))
+        chain.set_block_time_ns(branch, time_ns)
         block = BlockInfo(req.chain_id, req.initial_height, time_ns)
         validators = [ValidatorUpdate(v.pub_key.ed25519, v.power) for v in req.validators]
         apply_genesis(branch, block, req.app_state_bytes, validators)
@@ -208,8 +209,8 @@ class GridLedgerApp:
         base = self._genesis if self._genesis is not None else self.state
         branch = Branch(base)
         time_ns = _time_ns(req.time)
-        block = BlockInfo(self._chain_id(base), req.height, time_ns)
-        branch.set(keys.meta("block_time_ns"), time_ns.to_bytes(8, "big"))
+        block = BlockInfo(chain.chain_id(base), req.height, time_ns)
+        chain.set_block_time_ns(branch, time_ns)
 
         block_events: list[Event] = []
         for d in DOMAINS:
@@ -299,14 +300,6 @@ class GridLedgerApp:
         return abci.ResponseApplySnapshotChunk(result=abci.ResponseApplySnapshotChunk.ABORT)
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _chain_id(self, store: Branch | CommittedState | None = None) -> str:
-        raw = (store or self.check_state).get(keys.meta("chain_id"))
-        return "" if raw is None else raw.decode()
-
-    def _last_block_time_ns(self) -> int:
-        raw = self.check_state.get(keys.meta("block_time_ns"))
-        return 0 if raw is None else int.from_bytes(raw, "big")
 
     def _params_max_tx_bytes(self) -> int:
         # From committed state, never the mempool's branch: a governance vote checked into the

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from abci_app import crypto, keys
+from abci_app import chain, crypto, keys
 from abci_app.codec import DecodedTx, decode_tx
 from abci_app.context import TxContext
 from abci_app.domains import HANDLERS
@@ -107,7 +107,7 @@ def execute(
     otherwise the tx is decoded and its signature verified here.
     """
     params = load_params(store)
-    chain_id = _chain_id(store)
+    chain_id = chain.chain_id(store)
     tx = verified
     try:
         if tx is None:
@@ -142,11 +142,3 @@ def execute(
         actions = ",".join(sorted({_ACTION_NAMES[type(m)] for m in messages}))
     events = (Event.of("message", sender=tx.signer_address.hex(), action=actions), *ctx.events)
     return TxOutcome(0, "", events, tuple(ctx.validator_updates), tx)
-
-
-_CHAIN_ID_KEY = keys.meta("chain_id")
-
-
-def _chain_id(store: Branch) -> str:
-    raw = store.get(_CHAIN_ID_KEY)
-    return "" if raw is None else raw.decode()

@@ -25,7 +25,7 @@ from gridledger.bridge.v1 import bridge_pb2, bridge_pb2_grpc
 
 from abci_app.logging_setup import configure_logging
 from abci_app.pb import state_pb2
-from clients.proof import ProofError, verify_query_response
+from clients.proof import ProofError, committing_app_hash, verify_query_response
 from clients.rpc import CometRPC, RPCError
 
 __all__ = ["BridgeService", "serve"]
@@ -93,20 +93,13 @@ class BridgeService(bridge_pb2_grpc.BridgeServicer):
         if request.prove and ops:
             out.proof.CopyFrom(state_pb2.TrieProof.FromString(base64.b64decode(ops[0].get("data") or "")))
             try:
-                app_hash = await self._header_app_hash(out.height + 1)
+                app_hash = await asyncio.to_thread(committing_app_hash, self.rpc, out.height)
                 verify_query_response(r, app_hash)
             except (RPCError, ProofError) as exc:
                 await context.abort(grpc.StatusCode.DATA_LOSS, f"proof check failed: {exc}")
             out.app_hash = app_hash
             out.verified = True
         return out
-
-    async def _header_app_hash(self, height: int) -> bytes:
-        for _ in range(100):
-            if await self._call(self.rpc.height) >= height:
-                return bytes(await self._call(self.rpc.app_hash_at, height))
-            await asyncio.sleep(0.1)
-        raise RPCError(f"block {height} did not appear")
 
     async def SubscribeEvents(  # noqa: N802
         self, request: bridge_pb2.SubscribeRequest, context: grpc.aio.ServicerContext

@@ -13,9 +13,9 @@ from typing import Any
 
 from abci_app.pb import state_pb2
 from abci_app.store.commitment import Proof, verify_proof
-from clients.rpc import CometRPC
+from clients.rpc import CometRPC, RPCError
 
-__all__ = ["PROOF_OP_TYPE", "ProofError", "ProvenValue", "fetch_proven", "verify_query_response"]
+__all__ = ["PROOF_OP_TYPE", "ProofError", "ProvenValue", "committing_app_hash", "fetch_proven", "verify_query_response"]
 
 PROOF_OP_TYPE = "gridledger:trie16"
 
@@ -55,11 +55,15 @@ def verify_query_response(response: dict[str, Any], app_hash: bytes) -> ProvenVa
 def fetch_proven(rpc: CometRPC, path: str) -> ProvenValue:
     """Query `path` with a proof and verify it against the next block's header."""
     response = rpc.abci_query(path, prove=True)
-    height = int(response["height"])
-    deadline_height = height + 1
-    # The header that commits to this state is the next block's; wait for it if needed.
-    for _ in range(100):
-        if rpc.height() >= deadline_height:
-            break
+    return verify_query_response(response, committing_app_hash(rpc, int(response["height"])))
+
+
+def committing_app_hash(rpc: CometRPC, height: int, *, timeout: float = 10.0) -> bytes:
+    """The app hash that commits to the state after block `height`: the one in the header
+    of block `height`+1, waiting (up to `timeout`) for that block if it is not there yet."""
+    deadline = time.monotonic() + timeout
+    while rpc.height() <= height:
+        if time.monotonic() > deadline:
+            raise RPCError(f"block {height + 1} did not appear within {timeout}s")
         time.sleep(0.1)
-    return verify_query_response(response, rpc.app_hash_at(deadline_height))
+    return rpc.app_hash_at(height + 1)
