@@ -51,6 +51,7 @@ from abci_app.params import Params
 from abci_app.pb import query_pb2, tx_pb2
 from clients.consortium import Consortium
 from clients.pki import Identity
+from clients.tx import envelope, tx_body
 
 __all__ = [
     "BlockSeen",
@@ -118,10 +119,8 @@ class Signer:
 
     def sign(self, chain_id: str, messages: list[tx_pb2.Msg], kind: str) -> LoadTx:
         self.nonce += 1
-        body = tx_pb2.TxBody(
-            chain_id=chain_id, signer=self.public_key, nonce=self.nonce, messages=messages
-        ).SerializeToString()
-        raw = tx_pb2.Tx(body=body, signature=self.key.sign(body).signature).SerializeToString()
+        body = tx_body(chain_id, self.public_key, self.nonce, messages)
+        raw = envelope(body, self.key.sign(body).signature)
         return LoadTx(raw, hashlib.sha256(raw).digest(), self.lane, kind)
 
 

@@ -48,15 +48,25 @@ class NodePorts:
     bridge: int
 
 
-def free_base_port(n: int = 4, *, start: int = 30000, stop: int = 60000) -> int:
-    """A base port (below `stop`, away from the localnet's 26656-26958) whose node ports are all free."""
-    base = start + (os.getpid() * 37) % 1000 * 10
-    for _ in range(400):
-        if base + 100 * n > stop:
-            base = start
+def _ephemeral_port_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_base_port(n: int = 4, *, start: int = 27000, stop: int | None = None) -> int:
+    """A base port whose n nodes' ports are all free: above the localnet's 26656-26958 and below
+    the kernel's ephemeral range (default `stop`), where an outgoing connection could take a
+    port between this check and the node's bind."""
+    stop = stop if stop is not None else _ephemeral_port_floor()
+    bases = list(range(start, stop - 100 * n, 10))
+    if not bases:
+        raise RuntimeError(f"no room for {n} nodes between ports {start} and {stop}")
+    first = (os.getpid() * 37) % len(bases)  # concurrent test runs start at different places
+    for base in bases[first:] + bases[:first]:
         if all(_port_free(base + 100 * i + k) for i in range(n) for k in range(4)):
             return base
-        base += 310
     raise RuntimeError("no free port range found")
 
 
