@@ -1,0 +1,112 @@
+"""The gateway's TOML configuration (stdlib tomllib) as frozen dataclasses.
+
+[gateway]
+chain_id = "gridledger-localnet"
+state_dir = "/var/lib/gridledger-gateway"   # outbox.sqlite and keys/<device>.pem live here
+interval_seconds = 900                      # one reading per device per interval (simulated s)
+batch_size = 200
+sink = "memory"                             # "grpc" once the bridge's gateway service exists
+bridge = "127.0.0.1:26659"
+ocpp_listen = "127.0.0.1:0"                 # central system for EV chargers
+vtn_url = "http://127.0.0.1:8080/OpenADR2/Simple/2.0b"   # optional
+ven_name = "home-a"
+
+[simulation]                                # optional: run this home's simulated devices too
+seed = 7
+speed = 60.0
+start = 1781913600
+
+[[device]]
+id = "home-a.pv"
+adapter = "sunspec"                         # sunspec | ocpp | sim
+role = "inverter"                           # sunspec: inverter | meter | battery
+host = "127.0.0.1"
+port = 15020
+unit = 1
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devices.records import check_device_id
+
+__all__ = ["DeviceConfig", "GatewayConfig", "SimulationConfig", "load_config", "parse_config"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """One device the gateway reads."""
+
+    id: str
+    adapter: str
+    role: str = ""
+    host: str = "127.0.0.1"
+    port: int = 0
+    unit: int = 1
+    charge_point_id: str = ""
+    kind: str = ""  # for adapter = "sim": load | dryer | thermostat | wind
+
+    def __post_init__(self) -> None:
+        check_device_id(self.id)
+        if self.adapter not in ("sunspec", "ocpp", "sim"):
+            raise ValueError(f"device {self.id}: unknown adapter {self.adapter!r}")
+        if self.adapter == "ocpp" and not self.charge_point_id:
+            raise ValueError(f"device {self.id}: ocpp devices need charge_point_id")
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationConfig:
+    """Run the home's simulated devices in the gateway process."""
+
+    seed: int = 1
+    speed: float = 60.0
+    start: int = 1781913600
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """Everything `python -m devices.gateway` needs."""
+
+    chain_id: str
+    state_dir: Path
+    devices: tuple[DeviceConfig, ...]
+    interval_seconds: int = 900
+    batch_size: int = 200
+    sink: str = "memory"
+    bridge: str = "127.0.0.1:26659"
+    ocpp_listen: str = "127.0.0.1:0"
+    vtn_url: str = ""
+    ven_name: str = ""
+    simulation: SimulationConfig | None = None
+
+    def __post_init__(self) -> None:
+        if self.interval_seconds <= 0 or self.batch_size <= 0:
+            raise ValueError("interval_seconds and batch_size must be positive")
+        ids = [d.id for d in self.devices]
+        if len(set(ids)) != len(ids):
+            raise ValueError("device ids must be unique")
+        if self.sink not in ("memory", "grpc"):
+            raise ValueError(f"unknown sink {self.sink!r}")
+
+
+def parse_config(data: dict[str, Any], base: Path) -> GatewayConfig:
+    """Build the config from parsed TOML; relative `state_dir` is resolved against `base`."""
+    gw = dict(data.get("gateway", {}))
+    state_dir = base / str(gw.pop("state_dir", "gateway-state"))
+    devices = tuple(DeviceConfig(**d) for d in data.get("device", []))
+    sim = data.get("simulation")
+    return GatewayConfig(
+        state_dir=state_dir,
+        devices=devices,
+        simulation=None if sim is None else SimulationConfig(**sim),
+        **gw,
+    )
+
+
+def load_config(path: Path) -> GatewayConfig:
+    """Read and validate a gateway TOML file (raises ValueError/TypeError on a bad file)."""
+    return parse_config(tomllib.loads(path.read_text()), path.parent)

@@ -1,0 +1,233 @@
+"""The device gateway: reads devices, signs readings, keeps them in the outbox, submits batches.
+
+    python -m devices.gateway --config home.toml
+
+Per interval (simulated seconds) each device's registers are read through its adapter, turned
+into the next reading (seq = last + 1, interval from the last reading's end), signed with the
+device's key and stored in the outbox before anything is sent. Pending readings go to the
+`ReadingSink` in batches; an outage (`SinkUnavailableError`) is retried with exponential backoff
+and the readings stay pending, so a restart or an outage loses nothing, and a resend is answered
+"duplicate" and counted as committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from gridwire.reading import Reading
+from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from devices.config import GatewayConfig, load_config
+from devices.controllers import HomeController
+from devices.keys import DeviceKey, load_or_create_key
+from devices.outbox import Outbox
+from devices.readers import RegisterReader
+from devices.signals import SignalSource
+from devices.sim.clock import Clock
+from devices.sink import MemorySink, Outcome, ReadingSink, SinkUnavailableError
+
+__all__ = ["FlushReport", "Gateway", "main"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FlushReport:
+    """What one flush did."""
+
+    committed: int
+    rejected: int
+    pending: int
+    unavailable: bool
+
+
+class Gateway:
+    """One home's gateway: devices (readers and keys), an outbox, a sink and its controllers."""
+
+    def __init__(
+        self,
+        chain_id: str,
+        outbox: Outbox,
+        sink: ReadingSink,
+        readers: Mapping[str, RegisterReader],
+        keys: Mapping[str, DeviceKey],
+        *,
+        interval_seconds: int = 900,
+        batch_size: int = 200,
+        retries: int = 3,
+        backoff_max_s: float = 30.0,
+    ) -> None:
+        missing = sorted(set(readers) - set(keys))
+        if missing:
+            raise ValueError(f"no key for devices {missing}")
+        self.chain_id = chain_id
+        self.outbox = outbox
+        self.sink = sink
+        self.readers = dict(readers)
+        self.keys = dict(keys)
+        self.interval = interval_seconds
+        self.batch_size = batch_size
+        self._retries = retries
+        self._backoff_max = backoff_max_s
+
+    async def collect(self, end: int) -> int:
+        """Read every device and store one signed reading per device ending at `end`; returns how many.
+
+        A device that cannot be read, or whose last reading already ends at or after `end`, is
+        skipped this time (its next reading covers the gap).
+        """
+        stored = 0
+        for device_id in sorted(self.readers):
+            last = self.outbox.last(device_id)
+            start = end - self.interval if last is None else last.reading.end
+            if start >= end:
+                continue
+            try:
+                regs = await self.readers[device_id].read_registers()
+            except Exception:  # a device that cannot be read now is read again next interval
+                log.exception("reading %s failed", device_id)
+                continue
+            if last is not None:
+                old = last.reading
+                if (regs.import_wh, regs.export_wh, regs.charged_wh, regs.discharged_wh) < (0, 0, 0, 0) or any(
+                    new < prev
+                    for new, prev in (
+                        (regs.import_wh, old.import_wh),
+                        (regs.export_wh, old.export_wh),
+                        (regs.charged_wh, old.charged_wh),
+                        (regs.discharged_wh, old.discharged_wh),
+                    )
+                ):
+                    log.error("%s registers went backwards; reading withheld", device_id)
+                    continue
+            reading = Reading(
+                device_id=device_id,
+                seq=1 if last is None else last.reading.seq + 1,
+                start=start,
+                end=end,
+                import_wh=regs.import_wh,
+                export_wh=regs.export_wh,
+                charged_wh=regs.charged_wh,
+                discharged_wh=regs.discharged_wh,
+                soc_wh=regs.soc_wh,
+            )
+            self.outbox.put(self.keys[device_id].sign(self.chain_id, reading))
+            stored += 1
+        return stored
+
+    async def _submit_once(self) -> tuple[int, int, bool]:
+        batch = self.outbox.pending(self.batch_size)
+        if not batch:
+            return 0, 0, False
+        results = await self.sink.submit(batch)
+        committed = rejected = 0
+        for res in results:
+            if res.outcome in (Outcome.ACCEPTED, Outcome.DUPLICATE):
+                self.outbox.mark_committed(res.device_id, res.seq, res.height)
+                committed += 1
+            else:
+                self.outbox.mark_rejected(res.device_id, res.seq, res.code, res.reason)
+                log.warning("%s seq %d rejected: %d %s", res.device_id, res.seq, res.code, res.reason)
+                rejected += 1
+        return committed, rejected, True
+
+    async def flush(self) -> FlushReport:
+        """Submit pending readings batch by batch until none are left or the sink stays unavailable."""
+        committed = rejected = 0
+        unavailable = False
+        while True:
+            try:
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_exception_type(SinkUnavailableError),
+                    wait=wait_exponential(multiplier=0.2, max=self._backoff_max),
+                    stop=stop_after_attempt(self._retries),
+                ):
+                    with attempt:
+                        c, r, sent = await self._submit_once()
+            except RetryError:
+                unavailable = True
+                break
+            committed += c
+            rejected += r
+            if not sent:
+                break
+        return FlushReport(committed, rejected, self.outbox.counts().pending, unavailable)
+
+    async def run(
+        self, clock: Clock, speed: float, stop: asyncio.Event, controller: HomeController | None = None
+    ) -> None:
+        """Collect at every interval boundary of `clock` and flush after each, until `stop` is set."""
+        while not stop.is_set():
+            now = clock.now()
+            boundary = (int(now) // self.interval + 1) * self.interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(0.0, (boundary - now) / speed))
+            if stop.is_set():
+                break
+            if controller is not None:
+                controller.apply(clock.now())
+            await self.collect(boundary)
+            report = await self.flush()
+            log.info("interval %d: %s", boundary, report)
+
+
+async def pump_signals(source: SignalSource, controller: HomeController) -> None:
+    """Hand every signal from `source` to `controller` until the source ends."""
+    async for sig in source.signals():
+        controller.receive(sig)
+
+
+def build_sink(cfg: GatewayConfig) -> ReadingSink:
+    """The configured sink. The gRPC sink (bridge gateway service) plugs in here when it exists."""
+    if cfg.sink == "memory":
+        return MemorySink(chain_id=cfg.chain_id)
+    raise NotImplementedError("the gRPC reading sink needs the bridge's gateway service (issue 12)")
+
+
+async def run_gateway(cfg: GatewayConfig, stop: asyncio.Event) -> None:
+    """Run the gateway described by `cfg` (and its simulated home when configured) until `stop`."""
+    from devices.home import start_home  # noqa: PLC0415 - pulls in every adapter and simulator
+
+    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    keys = {d.id: load_or_create_key(cfg.state_dir / "keys" / f"{d.id}.pem") for d in cfg.devices}
+    with Outbox(cfg.state_dir / "outbox.sqlite") as outbox:
+        async with start_home(cfg) as home:
+            gateway = Gateway(
+                cfg.chain_id,
+                outbox,
+                build_sink(cfg),
+                home.readers,
+                keys,
+                interval_seconds=cfg.interval_seconds,
+                batch_size=cfg.batch_size,
+            )
+            await gateway.run(home.clock, home.speed, stop, home.controller)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: `python -m devices.gateway --config FILE`."""
+    parser = argparse.ArgumentParser(prog="python -m devices.gateway")
+    parser.add_argument("--config", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    cfg = load_config(args.config)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_gateway(cfg, stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

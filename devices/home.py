@@ -1,0 +1,154 @@
+"""Wires a gateway config to adapters, and (with `[simulation]`) to a simulated home speaking real protocols."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from devices.config import GatewayConfig
+from devices.controllers import HomeController, PriceFollower, Sheddable
+from devices.ocpp_central import OcppCentralSystem
+from devices.openadr_ven import OpenAdrVen
+from devices.readers import OcppReader, RegisterReader, SimReader
+from devices.sim.base import MeteredDevice
+from devices.sim.battery import Battery, BatteryConfig, BatteryRules
+from devices.sim.clock import AcceleratedClock, Clock
+from devices.sim.ev_charger import EvChargerConfig, EvChargerModel, SimChargePoint
+from devices.sim.flex import Dryer, DryerConfig, Thermostat, ThermostatConfig, ev_plan_for_day
+from devices.sim.load import HouseholdLoad, LoadConfig
+from devices.sim.pv import PvConfig, PvPlant
+from devices.sim.sunspec_server import ImageSource, SunSpecSimServer, battery_image, inverter_image, meter_image
+from devices.sim.wind import WindConfig, WindTurbine
+from devices.sunspec import SunSpecAdapter, SunSpecTarget
+
+__all__ = ["Home", "start_home"]
+
+
+@dataclass
+class Home:
+    """What the gateway runs against: readers per device, the clock, and the controller."""
+
+    readers: dict[str, RegisterReader]
+    clock: Clock
+    speed: float
+    controller: HomeController
+    sim_devices: dict[str, MeteredDevice] = field(default_factory=dict)
+
+
+def _simulated(cfg: GatewayConfig, clock: Clock) -> dict[str, MeteredDevice]:
+    assert cfg.simulation is not None
+    seed, start = cfg.simulation.seed, float(cfg.simulation.start)
+    out: dict[str, MeteredDevice] = {}
+    for i, d in enumerate(cfg.devices):
+        kind = d.kind or {"inverter": "pv", "meter": "load", "battery": "battery"}.get(d.role, "ev")
+        s = seed * 1000 + i
+        out[d.id] = _make(kind, s, start)
+    return out
+
+
+def _make(kind: str, seed: int, start: float) -> MeteredDevice:
+    if kind == "pv":
+        return PvPlant(PvConfig(), seed, start)
+    if kind == "wind":
+        return WindTurbine(WindConfig(), seed, start)
+    if kind == "load":
+        return HouseholdLoad(LoadConfig(), seed, start)
+    if kind == "battery":
+        return Battery(BatteryConfig(), BatteryRules(15, 30, 20), start)
+    if kind == "ev":
+        return EvChargerModel(EvChargerConfig(), start)
+    if kind == "dryer":
+        return Dryer(DryerConfig(), start)
+    if kind == "thermostat":
+        return Thermostat(ThermostatConfig(), start)
+    raise ValueError(f"unknown simulated device kind {kind!r}")
+
+
+async def _drive_charger(url: str, cp_id: str, model: EvChargerModel, clock: Clock, *, seed: int, speed: float) -> None:
+    async with SimChargePoint.connected(url, cp_id, model, clock) as cp:
+        while True:
+            day = int(clock.now()) // 86400 * 86400
+            if model.plan is None or model.plan.depart < clock.now():
+                model.plan = ev_plan_for_day(seed, day)
+            await cp.tick()
+            await asyncio.sleep(300 / speed)
+
+
+@contextlib.asynccontextmanager
+async def start_home(cfg: GatewayConfig) -> AsyncIterator[Home]:
+    """Start the adapters (and simulated devices) of `cfg`; everything is stopped on exit."""
+    sim = cfg.simulation
+    speed = sim.speed if sim else 1.0
+    clock: Clock = AcceleratedClock(sim.start, speed) if sim else AcceleratedClock(time.time())
+    devices = _simulated(cfg, clock) if sim else {}
+    central = OcppCentralSystem(*_host_port(cfg.ocpp_listen))
+    servers: list[SunSpecSimServer] = []
+    tasks: list[asyncio.Task[None]] = []
+    adapters: list[SunSpecAdapter] = []
+    ven: OpenAdrVen | None = None
+    try:
+        await central.start()
+        by_endpoint: dict[tuple[str, int], dict[int, ImageSource]] = {}
+        readers: dict[str, RegisterReader] = {}
+        for d in cfg.devices:
+            dev = devices.get(d.id)
+            if d.adapter == "sunspec":
+                if dev is not None:
+                    maker = {"inverter": inverter_image, "meter": meter_image}.get(d.role)
+                    image = battery_image(dev, clock, d.id) if isinstance(dev, Battery) else maker(dev, clock, d.id)  # type: ignore[misc]
+                    by_endpoint.setdefault((d.host, d.port), {})[d.unit] = image
+                adapter = SunSpecAdapter(SunSpecTarget(d.host, d.port, d.unit, d.role))
+                adapters.append(adapter)
+                readers[d.id] = adapter
+            elif d.adapter == "ocpp":
+                readers[d.id] = OcppReader(central, d.charge_point_id)
+                if isinstance(dev, EvChargerModel):
+                    url = f"ws://127.0.0.1:{central.port}"
+                    tasks.append(
+                        asyncio.create_task(
+                            _drive_charger(url, d.charge_point_id, dev, clock, seed=sim.seed if sim else 0, speed=speed)
+                        )
+                    )
+            else:
+                if dev is None:
+                    raise ValueError(f"device {d.id}: adapter 'sim' needs [simulation]")
+                readers[d.id] = SimReader(dev, clock)
+        for (host, port), units in sorted(by_endpoint.items()):
+            server = SunSpecSimServer(units, host, port)
+            await server.start()
+            servers.append(server)
+        followers: list[PriceFollower] = [
+            x for x in devices.values() if isinstance(x, (Battery, Thermostat, Dryer, EvChargerModel))
+        ]
+        sheddables: list[Sheddable] = [x for x in devices.values() if isinstance(x, (Thermostat, Dryer))]
+        controller = HomeController(followers, sheddables)
+        if cfg.vtn_url:
+            ven = OpenAdrVen(cfg.ven_name or "gateway", cfg.vtn_url)
+            await ven.start()
+
+            async def pump(source: OpenAdrVen) -> None:
+                async for signal in source.signals():
+                    controller.receive(signal)
+
+            tasks.append(asyncio.create_task(pump(ven)))
+        yield Home(readers, clock, speed, controller, devices)
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if ven is not None:
+            await ven.stop()
+        for adapter in adapters:
+            await adapter.close()
+        for server in servers:
+            await server.stop()
+        await central.stop()
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host or "127.0.0.1", int(port)
