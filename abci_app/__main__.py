@@ -11,6 +11,7 @@ from pathlib import Path
 
 import structlog
 
+from abci_app import pins
 from abci_app.app import GridLedgerApp
 from abci_app.logging_setup import configure_logging
 from abci_app.server import serve
@@ -28,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging(args.log_format, args.log_level)
     log = structlog.get_logger("gridledger")
+    versions = pins.installed()
+    log.info("consensus_libraries", **{name: version or "missing" for name, version in versions.items()})
+    wrong = pins.mismatches(versions)
+    if wrong:
+        log.error("refusing_to_start", reason="consensus libraries differ from their pins: " + "; ".join(wrong))
+        return 3
     args.home.mkdir(parents=True, exist_ok=True)
     db = args.home / "state.sqlite"
     try:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from abci_app.crypto import address_of
 from abci_app.errors import Code
 from abci_app.pb import query_pb2, state_pb2, tx_pb2
-from clients.proof import ProvenValue, fetch_proven
+from clients.proof import HeaderVerifier, ProvenValue, fetch_proven
 from clients.rpc import BroadcastResult, CometRPC
 from clients.tx import msg, sign_tx
 
@@ -72,9 +72,18 @@ class GridClient:
         v = query_pb2.AccountView.FromString(self.query_raw(f"/account/{address.hex()}"))
         return Account(address, v.balance, v.nonce)
 
-    def proven_balance(self, address: bytes) -> int:
-        """The balance, verified with a Merkle proof against the next block header's app hash."""
-        proven: ProvenValue = fetch_proven(self.rpc, f"/balance/{address.hex()}")
+    def proven_balance(self, address: bytes, *, light: HeaderVerifier | None = None) -> int:
+        """The balance, proven for exactly this address's balance key by a Merkle proof against
+        the app hash of a header whose commit `light` verified (an auditor passes a
+        `LightClient` built from its own genesis file or a trusted hash). Without `light`, trust
+        starts from the genesis the node serves: that catches a lying node only if the genesis
+        it served was honest."""
+        if light is None:
+            from clients.lightclient import LightClient  # noqa: PLC0415 - optional, heavier import
+
+            light = LightClient.from_genesis(self.rpc, self.rpc.call("genesis")["genesis"])
+        key = bytes([0x07]) + address
+        proven: ProvenValue = fetch_proven(self.rpc, f"/balance/{address.hex()}", key, light)
         return 0 if proven.value is None else int.from_bytes(proven.value, "big")
 
     def member(self, address: bytes) -> state_pb2.Member:

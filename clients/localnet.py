@@ -285,6 +285,7 @@ class Localnet:
         log = open(self.log_path(i, "bridge"), "ab")  # noqa: SIM115 - owned by the child process
         cmd = [self.python, "-m", "clients.bridge", "--listen", f"127.0.0.1:{p.bridge}"]
         cmd += ["--node", f"http://127.0.0.1:{p.rpc}", "--log-format", "json"]
+        cmd += ["--genesis", str(self.node_home(i) / "config" / "genesis.json")]
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         log.close()
         self.bridges[i] = proc

@@ -9,20 +9,22 @@ of keys, never on the order they were written. Hashes (domain-separated):
 
 The root hash of the whole state is the app hash. Nodes are stored by their nibble path;
 a block's changes are staged copy-on-write and only the touched paths are re-hashed.
-`prove` gives the 16 child hashes of every node on the key's path; `verify_proof` (shared
-with clients) recomputes the root from them.
+`prove` gives the 16 child hashes of every node on the key's path; `gridwire.proof.verify_proof`
+(shared with clients) recomputes the root from them.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
-__all__ = ["EMPTY_ROOT", "Proof", "Trie", "verify_proof"]
+from gridwire.proof import EMPTY_ROOT, ZERO, Proof, leaf_hash, verify_proof
+from gridwire.proof import nibble as _nibble
+from gridwire.proof import node_hash as _hash_children
+
+__all__ = ["EMPTY_ROOT", "ZERO", "Proof", "Trie", "leaf_hash", "verify_proof"]
 
 _sha256 = hashlib.sha256
-ZERO = b"\x00" * 32
 LEAF = 1
 NODE = 2
 
@@ -31,24 +33,12 @@ Slot = tuple[int, bytes] | tuple[int, bytes, bytes, bytes] | None
 Node = list[Slot]
 
 
-def _nibble(key_hash: bytes, depth: int) -> int:
-    b = key_hash[depth >> 1]
-    return b >> 4 if depth & 1 == 0 else b & 0x0F
-
-
-def leaf_hash(key_hash: bytes, value_hash: bytes) -> bytes:
-    return _sha256(b"\x00" + key_hash + value_hash).digest()
-
-
 def _children_bytes(node: Node) -> bytes:
     return b"".join([ZERO if s is None else s[1] for s in node])
 
 
 def _node_hash(node: Node) -> bytes:
-    return _sha256(b"\x01" + _children_bytes(node)).digest()
-
-
-EMPTY_ROOT = _sha256(b"\x01" + ZERO * 16).digest()
+    return _hash_children(_children_bytes(node))
 
 
 def _encode(node: Node) -> bytes:
@@ -81,15 +71,6 @@ def _decode(raw: bytes) -> Node:
             node.append((NODE, raw[i : i + 32]))
             i += 32
     return node
-
-
-@dataclass(frozen=True, slots=True)
-class Proof:
-    """The path of a key through the trie: each level's 16 child hashes, root first."""
-
-    levels: tuple[bytes, ...]
-    other_key_hash: bytes = b""  # set when the path ends at another key's leaf
-    other_value_hash: bytes = b""
 
 
 class Trie:
@@ -314,27 +295,3 @@ class Trie:
             if child is None:
                 raise RuntimeError(f"trie node missing at path {path.hex()}")
             node = child
-
-
-def verify_proof(root: bytes, key: bytes, value: bytes | None, proof: Proof) -> bool:
-    """True if `proof` shows that `key` has `value` (None: is absent) under `root`."""
-    kh = _sha256(key).digest()
-    if not proof.levels:
-        return False
-    expected = root
-    for depth, level in enumerate(proof.levels):
-        if len(level) != 512 or _sha256(b"\x01" + level).digest() != expected:
-            return False
-        nib = _nibble(kh, depth)
-        expected = level[nib * 32 : nib * 32 + 32]
-    last_depth = len(proof.levels) - 1
-    if value is not None:
-        return expected == leaf_hash(kh, _sha256(value).digest())
-    if expected == ZERO:
-        return not proof.other_key_hash
-    okh, ovh = proof.other_key_hash, proof.other_value_hash
-    if len(okh) != 32 or len(ovh) != 32 or okh == kh:
-        return False
-    if any(_nibble(okh, d) != _nibble(kh, d) for d in range(last_depth + 1)):
-        return False
-    return expected == leaf_hash(okh, ovh)

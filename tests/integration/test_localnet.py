@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 
 import pytest
 
+from clients.lightclient import LightClient
 from clients.localnet import Localnet
 from clients.proof import ProofError, fetch_proven, verify_query_response
 from tests.integration.support import Wallet, assert_same_app_hashes, balance
@@ -62,8 +64,10 @@ def test_proven_balance_verifies_on_every_node(net4: Localnet, transfers_done: d
     """A /balance query with prove=true verifies against the next header's app hash on every node."""
     c = net4.consortium()
     alice = c.member("community-a/alice")
+    genesis = json.loads((net4.node_home(0) / "config" / "genesis.json").read_text())
     for i in range(net4.n):
-        proven = fetch_proven(net4.rpc(i), f"/balance/{alice.address.hex()}")
+        light = LightClient.from_genesis(net4.rpc(i), genesis)  # 4 validators' signatures checked
+        proven = fetch_proven(net4.rpc(i), f"/balance/{alice.address.hex()}", b"\x07" + alice.address, light)
         assert proven.value is not None
         assert int.from_bytes(proven.value, "big") == transfers_done["community-a/alice"]
         assert proven.height > 0
@@ -71,7 +75,9 @@ def test_proven_balance_verifies_on_every_node(net4: Localnet, transfers_done: d
 
 def test_proof_of_absence_verifies(net4: Localnet) -> None:
     """The balance of an address that never held money is proven absent against the header app hash."""
-    proven = fetch_proven(net4.rpc(2), f"/balance/{'ab' * 20}")
+    genesis = json.loads((net4.node_home(0) / "config" / "genesis.json").read_text())
+    light = LightClient.from_genesis(net4.rpc(2), genesis)
+    proven = fetch_proven(net4.rpc(2), f"/balance/{'ab' * 20}", b"\x07" + b"\xab" * 20, light)
     assert proven.value is None
 
 
@@ -79,19 +85,20 @@ def test_tampered_value_fails_verification(net4: Localnet, transfers_done: dict[
     """Flipping one byte of a proven value, or checking it against another height's app hash, raises ProofError."""
     c = net4.consortium()
     rpc = net4.rpc(1)
-    response = rpc.abci_query(f"/balance/{c.member('community-a/bob').address.hex()}", prove=True)
+    bob = c.member("community-a/bob").address
+    response = rpc.abci_query(f"/balance/{bob.hex()}", prove=True)
     height = int(response["height"])
     net4.wait_height(height + 2, [1])
     app_hash = rpc.app_hash_at(height + 1)
-    verify_query_response(response, app_hash)  # the untampered answer verifies
+    verify_query_response(response, app_hash, b"\x07" + bob)  # the untampered answer verifies
     tampered = copy.deepcopy(response)
     value = bytearray(base64.b64decode(tampered["value"]))
     value[-1] ^= 0x01
     tampered["value"] = base64.b64encode(bytes(value)).decode()
     with pytest.raises(ProofError):
-        verify_query_response(tampered, app_hash)
+        verify_query_response(tampered, app_hash, b"\x07" + bob)
     other_hashes = {rpc.app_hash_at(h) for h in (1, 2)} - {app_hash}
     assert other_hashes
     for other in other_hashes:
         with pytest.raises(ProofError):
-            verify_query_response(response, other)
+            verify_query_response(response, other, b"\x07" + bob)

@@ -1,0 +1,446 @@
+"""A light client for CometBFT v0.38: headers a client can trust without trusting the node.
+
+A header is accepted only when its commit carries valid Ed25519 precommit signatures of more
+than 2/3 of the voting power of a validator set the client already trusts, and the header's
+hash (recomputed here from its fields) is the block id those validators signed. The trust
+starts from the genesis file's validators (or a trusted height and header hash) and follows
+validator-set changes through each verified header's `next_validators_hash`.
+
+Verification is sequential (every header from the trusted one up) unless the target header
+names the same validator set as the trusted one and the trusted header is younger than the
+trusting period: then the target is checked directly against that set (the usual light
+client assumption: while within the trusting period, fewer than 1/3 of a trusted set's power
+is faulty). Everything the node sends is treated as untrusted input.
+
+    light = LightClient.from_genesis(rpc, json.loads(Path("genesis.json").read_text()))
+    app_hash = light.verified_app_hash(height + 1)
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import datetime as dt
+import hashlib
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import timestamp_pb2, wrappers_pb2
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+from tendermint.crypto import keys_pb2
+from tendermint.types import types_pb2, validator_pb2
+from tendermint.version import types_pb2 as version_pb2
+
+from clients.proof import ProofError
+from clients.rpc import CometRPC, RPCError
+
+__all__ = [
+    "BLOCK_ID_FLAG_COMMIT",
+    "LightClient",
+    "SignedHeader",
+    "UntrustedHeaderError",
+    "Validator",
+    "header_hash",
+    "simple_merkle_root",
+    "validator_set_hash",
+    "verify_commit",
+    "vote_sign_bytes",
+]
+
+BLOCK_ID_FLAG_COMMIT = 2
+PRECOMMIT_TYPE = 2  # SignedMsgType SIGNED_MSG_TYPE_PRECOMMIT
+ED25519_TYPE = "tendermint/PubKeyEd25519"
+DEFAULT_TRUSTING_PERIOD = dt.timedelta(days=7)
+
+
+class UntrustedHeaderError(ProofError):
+    """A header, commit or validator set from the node failed verification."""
+
+
+# -- CometBFT hashing and encodings ------------------------------------------------------
+
+
+def simple_merkle_root(items: Sequence[bytes]) -> bytes:
+    """CometBFT's simple Merkle root (RFC 6962 style): leaf = H(0x00‖item), inner =
+    H(0x01‖left‖right), split at the largest power of two below the count; empty = H("")."""
+    if not items:
+        return hashlib.sha256(b"").digest()
+    if len(items) == 1:
+        return hashlib.sha256(b"\x00" + items[0]).digest()
+    split = 1 << ((len(items) - 1).bit_length() - 1)
+    left, right = simple_merkle_root(items[:split]), simple_merkle_root(items[split:])
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _timestamp(text: str) -> timestamp_pb2.Timestamp:
+    """An RFC 3339 UTC time with up to nanosecond precision, as a protobuf Timestamp."""
+    if not text.endswith("Z"):
+        raise UntrustedHeaderError(f"time {text!r} is not in UTC")
+    body = text[:-1]
+    whole, _, frac = body.partition(".")
+    if len(frac) > 9 or (frac and not frac.isdigit()):
+        raise UntrustedHeaderError(f"bad fractional seconds in {text!r}")
+    try:
+        parsed = dt.datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S")  # noqa: DTZ007 - UTC, checked above
+    except ValueError as exc:
+        raise UntrustedHeaderError(f"bad time {text!r}") from exc
+    return timestamp_pb2.Timestamp(seconds=calendar.timegm(parsed.timetuple()), nanos=int(frac.ljust(9, "0") or 0))
+
+
+def _hex(text: Any) -> bytes:
+    try:
+        return bytes.fromhex(str(text or ""))
+    except ValueError as exc:
+        raise UntrustedHeaderError(f"bad hex {text!r}") from exc
+
+
+def _block_id(block_id: Mapping[str, Any]) -> types_pb2.BlockID:
+    parts = block_id.get("parts") or {}
+    pb = types_pb2.BlockID(hash=_hex(block_id.get("hash")))
+    pb.part_set_header.SetInParent()  # non-nullable in CometBFT: always encoded
+    pb.part_set_header.total = int(parts.get("total") or 0)
+    pb.part_set_header.hash = _hex(parts.get("hash"))
+    return pb
+
+
+def header_hash(header: Mapping[str, Any]) -> bytes:
+    """The block hash of a header given in CometBFT's JSON form: the simple Merkle root of its
+    14 fields' protobuf encodings, exactly as CometBFT computes `Header.Hash()`."""
+    try:
+        version = version_pb2.Consensus(
+            block=int(header["version"]["block"]), app=int(header["version"].get("app") or 0)
+        )
+
+        def b(name: str) -> bytes:
+            return wrappers_pb2.BytesValue(value=_hex(header[name])).SerializeToString()
+
+        fields = [
+            version.SerializeToString(),
+            wrappers_pb2.StringValue(value=str(header["chain_id"])).SerializeToString(),
+            wrappers_pb2.Int64Value(value=int(header["height"])).SerializeToString(),
+            _timestamp(str(header["time"])).SerializeToString(),
+            _block_id(header["last_block_id"]).SerializeToString(),
+            b("last_commit_hash"),
+            b("data_hash"),
+            b("validators_hash"),
+            b("next_validators_hash"),
+            b("consensus_hash"),
+            b("app_hash"),
+            b("last_results_hash"),
+            b("evidence_hash"),
+            b("proposer_address"),
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UntrustedHeaderError(f"malformed header: {exc!r}") from exc
+    return simple_merkle_root(fields)
+
+
+def _uvarint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def vote_sign_bytes(chain_id: str, height: int, round_: int, block_id: Mapping[str, Any], timestamp: str) -> bytes:
+    """The bytes a validator signs for a precommit: the length-delimited protobuf encoding of
+    CometBFT's `CanonicalVote` (type=precommit, sfixed64 height and round, canonical block id,
+    timestamp, chain id). Fields are written by hand because canonical.proto is not generated;
+    the canonical block id has the same wire layout as `BlockID`."""
+    body = bytearray()
+    body += b"\x08" + _uvarint(PRECOMMIT_TYPE)
+    if height:
+        body += b"\x11" + height.to_bytes(8, "little", signed=True)
+    if round_:
+        body += b"\x19" + round_.to_bytes(8, "little", signed=True)
+    bid = _block_id(block_id)
+    if bid.hash or bid.part_set_header.total or bid.part_set_header.hash:
+        raw = bid.SerializeToString()
+        body += b"\x22" + _uvarint(len(raw)) + raw
+    ts = _timestamp(timestamp).SerializeToString()
+    body += b"\x2a" + _uvarint(len(ts)) + ts  # non-nullable: always present
+    chain = chain_id.encode()
+    if chain:
+        body += b"\x32" + _uvarint(len(chain)) + chain
+    return _uvarint(len(body)) + bytes(body)
+
+
+@dataclass(frozen=True, slots=True)
+class Validator:
+    """One validator: its Ed25519 public key and voting power (the address is derived)."""
+
+    pub_key: bytes
+    power: int
+
+    @property
+    def address(self) -> bytes:
+        return hashlib.sha256(self.pub_key).digest()[:20]
+
+    def proto_bytes(self) -> bytes:
+        """`SimpleValidator{pub_key, voting_power}` encoded: the leaf of the validator set hash."""
+        return validator_pb2.SimpleValidator(
+            pub_key=keys_pb2.PublicKey(ed25519=self.pub_key), voting_power=self.power
+        ).SerializeToString()
+
+    @staticmethod
+    def from_json(raw: Mapping[str, Any]) -> Validator:
+        """From CometBFT's JSON (`validators` RPC or genesis); only Ed25519 keys are accepted."""
+        key = raw.get("pub_key") or {}
+        if key.get("type") != ED25519_TYPE:
+            raise UntrustedHeaderError(f"unsupported validator key type {key.get('type')!r}")
+        pub = base64.b64decode(key.get("value") or "")
+        power = int(raw.get("voting_power", raw.get("power", 0)))
+        if len(pub) != 32 or power <= 0:
+            raise UntrustedHeaderError("validator with a bad key or non-positive power")
+        return Validator(pub, power)
+
+
+def validator_set_hash(validators: Sequence[Validator]) -> bytes:
+    """CometBFT's validator set hash: the simple Merkle root of the validators' encodings, in set order."""
+    return simple_merkle_root([v.proto_bytes() for v in validators])
+
+
+def _sorted_set(validators: Sequence[Validator]) -> tuple[Validator, ...]:
+    """CometBFT's order of a validator set: voting power descending, then address ascending."""
+    return tuple(sorted(validators, key=lambda v: (-v.power, v.address)))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedHeader:
+    """A header (CometBFT JSON) with its recomputed hash."""
+
+    header: Mapping[str, Any]
+    hash: bytes
+
+    @property
+    def height(self) -> int:
+        return int(self.header["height"])
+
+    @property
+    def app_hash(self) -> bytes:
+        return _hex(self.header["app_hash"])
+
+    @property
+    def validators_hash(self) -> bytes:
+        return _hex(self.header["validators_hash"])
+
+    @property
+    def next_validators_hash(self) -> bytes:
+        return _hex(self.header["next_validators_hash"])
+
+    @property
+    def time(self) -> int:
+        return int(_timestamp(str(self.header["time"])).seconds)
+
+
+def verify_commit(
+    chain_id: str, header: Mapping[str, Any], commit: Mapping[str, Any], validators: Sequence[Validator]
+) -> SignedHeader:
+    """Check that `commit` commits `header` with valid precommits from more than 2/3 of the
+    voting power of `validators` (the set `header.validators_hash` must name). Returns the
+    header with its hash; raises UntrustedHeaderError otherwise."""
+    if str(header.get("chain_id")) != chain_id:
+        raise UntrustedHeaderError(f"header is for chain {header.get('chain_id')!r}, not {chain_id!r}")
+    hh = header_hash(header)
+    if _hex(header.get("validators_hash")) != validator_set_hash(validators):
+        raise UntrustedHeaderError("header's validators_hash is not the trusted validator set")
+    try:
+        height, round_ = int(header["height"]), int(commit["round"])
+        block_id = commit["block_id"]
+        signatures = list(commit["signatures"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UntrustedHeaderError(f"malformed commit: {exc!r}") from exc
+    if int(commit.get("height", -1)) != height:
+        raise UntrustedHeaderError("commit is for another height")
+    if _hex(block_id.get("hash")) != hh:
+        raise UntrustedHeaderError(f"commit signs block {block_id.get('hash')}, but the header hashes to {hh.hex()}")
+    if len(signatures) != len(validators):
+        raise UntrustedHeaderError(f"commit has {len(signatures)} signatures for {len(validators)} validators")
+    total = sum(v.power for v in validators)
+    signed = 0
+    for validator, sig in zip(validators, signatures, strict=True):
+        if int(sig.get("block_id_flag", 0)) != BLOCK_ID_FLAG_COMMIT:
+            continue  # absent or nil: counts for nothing
+        if _hex(sig.get("validator_address")) != validator.address:
+            raise UntrustedHeaderError("commit signature names the wrong validator")
+        message = vote_sign_bytes(chain_id, height, round_, block_id, str(sig.get("timestamp")))
+        try:
+            VerifyKey(validator.pub_key).verify(message, base64.b64decode(sig.get("signature") or ""))
+        except (BadSignatureError, ValueError) as exc:
+            raise UntrustedHeaderError(f"bad precommit signature from {validator.address.hex()}") from exc
+        signed += validator.power
+    if 3 * signed <= 2 * total:
+        raise UntrustedHeaderError(f"commit carries {signed} of {total} voting power, not more than 2/3")
+    return SignedHeader(header, hh)
+
+
+# -- the light client --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedState:
+    """The last verified header's height and time, and the set that signs the next one."""
+
+    height: int
+    time: int  # unix seconds of the header (the genesis time for the genesis anchor)
+    next_validators: tuple[Validator, ...]
+
+
+class LightClient:
+    """Verifies headers served by an untrusted node against a trusted validator set.
+
+    Thread-safe. Verified headers are cached by height (bounded), so repeated proofs at the
+    same height cost no extra round trips.
+    """
+
+    CACHE = 256
+
+    def __init__(
+        self,
+        rpc: CometRPC,
+        chain_id: str,
+        trusted: TrustedState,
+        *,
+        trusting_period: dt.timedelta = DEFAULT_TRUSTING_PERIOD,
+        clock: Any = time.time,
+    ) -> None:
+        self.rpc = rpc
+        self.chain_id = chain_id
+        self._state = trusted
+        self._trusting_period = trusting_period.total_seconds()
+        self._clock = clock
+        self._verified: dict[int, SignedHeader] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_genesis(cls, rpc: CometRPC, genesis: Mapping[str, Any], **kwargs: Any) -> LightClient:
+        """Trust the validators of a genesis document the caller holds (not the node's copy).
+        The first header's validators_hash must name them, or verification fails."""
+        validators = _sorted_set([Validator.from_json(v) for v in genesis.get("validators") or []])
+        if not validators:
+            raise UntrustedHeaderError("the genesis file lists no validators; use a trusted height and hash")
+        initial = max(int(genesis.get("initial_height") or 1), 1)
+        start = int(_timestamp(str(genesis["genesis_time"])).seconds)
+        return cls(rpc, str(genesis["chain_id"]), TrustedState(initial - 1, start, validators), **kwargs)
+
+    @classmethod
+    def from_trusted_hash(
+        cls, rpc: CometRPC, chain_id: str, height: int, block_hash: bytes, **kwargs: Any
+    ) -> LightClient:
+        """Trust the header at `height` whose hash is `block_hash` (obtained out of band)."""
+        client = cls(rpc, chain_id, TrustedState(0, 0, ()), **kwargs)
+        header, _ = client._fetch_commit(height)
+        if header_hash(header) != block_hash:
+            raise UntrustedHeaderError(f"the node's header {height} is not the trusted one")
+        signed = SignedHeader(header, block_hash)
+        next_validators = client._fetch_validators(height + 1, signed.next_validators_hash)
+        client._state = TrustedState(height, signed.time, next_validators)
+        client._verified[height] = signed
+        return client
+
+    # -- node access (all answers untrusted) ---------------------------------------------
+
+    def _fetch_commit(self, height: int) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+        try:
+            signed = self.rpc.commit(height)["signed_header"]
+            return signed["header"], signed["commit"]
+        except (KeyError, TypeError) as exc:
+            raise UntrustedHeaderError(f"malformed commit answer for height {height}") from exc
+
+    def _fetch_validators(self, height: int, expected_hash: bytes) -> tuple[Validator, ...]:
+        raw: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            result = self.rpc.call("validators", height=str(height), page=str(page), per_page="100")
+            batch = list(result.get("validators") or [])
+            raw += batch
+            if not batch or len(raw) >= int(result.get("total") or 0) or page >= 100:
+                break
+            page += 1
+        validators = tuple(Validator.from_json(v) for v in raw)
+        if validator_set_hash(validators) != expected_hash:
+            raise UntrustedHeaderError(f"the validator set served for height {height} is not the one the chain named")
+        return validators
+
+    # -- verification ----------------------------------------------------------------------
+
+    def _verify_with(self, height: int, validators: Sequence[Validator]) -> SignedHeader:
+        header, commit = self._fetch_commit(height)
+        if int(header.get("height", -1)) != height:
+            raise UntrustedHeaderError(f"asked for header {height}, got {header.get('height')}")
+        return verify_commit(self.chain_id, header, commit, validators)
+
+    def _advance(self, signed: SignedHeader) -> None:
+        next_validators = self._fetch_validators(signed.height + 1, signed.next_validators_hash)
+        self._state = TrustedState(signed.height, signed.time, next_validators)
+        self._remember(signed)
+
+    def _remember(self, signed: SignedHeader) -> None:
+        self._verified[signed.height] = signed
+        while len(self._verified) > self.CACHE:
+            del self._verified[min(self._verified)]
+
+    def verified_header(self, height: int) -> SignedHeader:
+        """The header at `height`, verified by its commit against the trusted validator sets
+        (or, below the trusted height, by the chain of `last_block_id` hashes from a verified
+        header above it). Raises UntrustedHeaderError (or RPCError if the node fails)."""
+        with self._lock:
+            if height in self._verified:
+                return self._verified[height]
+            if height <= 0:
+                raise UntrustedHeaderError(f"no header at height {height}")
+            if height <= self._state.height:
+                return self._backwards(height)
+            next_skip = 0  # after a failed skip, walk this far before trying again
+            while self._state.height < height:
+                state = self._state
+                fresh = self._clock() - state.time < self._trusting_period
+                if fresh and state.height + 1 < height and state.height >= next_skip:
+                    next_skip = state.height + 64
+                    header, commit = self._fetch_commit(height)
+                    if _hex(header.get("validators_hash")) == validator_set_hash(state.next_validators):
+                        if int(header.get("height", -1)) != height:
+                            raise UntrustedHeaderError(f"asked for header {height}, got {header.get('height')}")
+                        self._advance(verify_commit(self.chain_id, header, commit, state.next_validators))
+                        break
+                self._advance(self._verify_with(state.height + 1, state.next_validators))
+            return self._verified[height]
+
+    def _backwards(self, height: int) -> SignedHeader:
+        above = min((h for h in self._verified if h > height), default=None)
+        if above is None:
+            raise UntrustedHeaderError(f"height {height} is below the trust anchor")
+        child = self._verified[above]
+        for h in range(above - 1, height - 1, -1):
+            header, _ = self._fetch_commit(h)
+            hh = header_hash(header)
+            if hh != _hex(child.header["last_block_id"]["hash"]) or int(header["height"]) != h:
+                raise UntrustedHeaderError(f"header {h} is not the parent of verified header {h + 1}")
+            child = SignedHeader(header, hh)
+            self._remember(child)
+        return child
+
+    def verified_app_hash(self, height: int) -> bytes:
+        """The app hash in the verified header at `height` (the state after block `height`-1)."""
+        return self.verified_header(height).app_hash
+
+    def committing_app_hash(self, height: int, *, timeout: float = 10.0) -> bytes:
+        """The verified app hash committing to the state after block `height` (the one in
+        header `height`+1), waiting up to `timeout` for that block."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.verified_app_hash(height + 1)
+            except RPCError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
