@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import grpc
 import structlog
+import websockets
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from gridledger.bridge.v1 import bridge_pb2, bridge_pb2_grpc
@@ -192,7 +193,7 @@ class BridgeService(bridge_pb2_grpc.BridgeServicer):
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"subscription cap reached: {exc}")
         except QueryRejectedError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"bad event query: {exc}")
-        except (SubscriptionLostError, OSError, TimeoutError) as exc:
+        except (SubscriptionLostError, OSError, TimeoutError, websockets.WebSocketException) as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"event subscription lost: {exc}")
 
 

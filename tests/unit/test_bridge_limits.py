@@ -111,3 +111,15 @@ def test_unreachable_node_is_unavailable() -> None:
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
 
     asyncio.run(_run(Unreachable(), scenario))
+
+
+def test_subscription_without_a_node_is_unavailable() -> None:
+    """No websocket can be opened to the (absent) node: the stream ends with UNAVAILABLE."""
+
+    async def scenario(stub: Any) -> None:
+        stream = stub.SubscribeEvents(bridge_pb2.SubscribeRequest(query="transfer.amount > 0"))
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await asyncio.wait_for(stream.read(), timeout=15)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+    asyncio.run(_run(NeverCommits(), scenario))
