@@ -10,22 +10,23 @@ tx from the cache instead of verifying again.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from abci_app import chain, faults
+from abci_app import chain, crypto, faults
 from abci_app.codec import DecodedTx, tx_hash
-from abci_app.domain import QueryResult
-from abci_app.domains import DOMAINS, QUERIES
+from abci_app.domain import BlockHook, QueryResult
 from abci_app.errors import CODESPACE, Code, TxError
-from abci_app.executor import TxOutcome, execute
+from abci_app.executor import TxOutcome, check_envelope, execute
 from abci_app.framing import encode_uvarint
 from abci_app.genesis import apply_genesis
-from abci_app.params import load_params
+from abci_app.params import Params, load_params
 from abci_app.pb import abci, crypto_keys, crypto_proof, state_pb2
+from abci_app.registry import DOMAINS, QUERIES
 from abci_app.store.backend import Backend
 from abci_app.store.branch import Branch
 from abci_app.store.state import CommittedState
@@ -36,6 +37,7 @@ __all__ = ["APP_VERSION", "GridLedgerApp"]
 APP_VERSION = 1
 PROOF_OP_TYPE = "gridledger:trie16"
 VERIFIED_CACHE_LIMIT = 200_000
+MAX_QUERY_PATH = 1_024
 
 log = structlog.get_logger("gridledger.app")
 
@@ -67,6 +69,9 @@ class GridLedgerApp:
         # tx hash → decoded tx whose signature this node verified (CheckTx); FinalizeBlock and
         # RECHECK skip signature checks for these. Only a cache: a miss re-verifies.
         self._verified: OrderedDict[bytes, DecodedTx] = OrderedDict()
+        # signer address → txs of it in this node's mempool (rebuilt by RECHECK after each
+        # Commit), so one member flooding valid txs cannot crowd out the others.
+        self._pending: Counter[bytes] = Counter()
 
     # -- connection: info ----------------------------------------------------------------
 
@@ -88,11 +93,23 @@ class GridLedgerApp:
                 height=height,
                 codespace=CODESPACE,
             )
-        parts = [p for p in req.path.split("/") if p]
         try:
-            result = self._route_query(parts, req.data)
+            if len(req.path) > MAX_QUERY_PATH:
+                raise TxError(Code.QUERY_BAD_REQUEST, f"query path is longer than {MAX_QUERY_PATH} characters")
+            path, _, query_string = req.path.partition("?")
+            parts = [p for p in path.split("/") if p]
+            options = dict(parse_qsl(query_string, keep_blank_values=True))
+            result = self._route_query(parts, options, req.data)
         except TxError as exc:
             return abci.ResponseQuery(code=exc.code, log=exc.log, height=height, codespace=CODESPACE)
+        except Exception as exc:  # a query bug answers an error; it never reaches the event loop
+            log.warning("query_internal_error", path=req.path[:200], error=type(exc).__name__, detail=str(exc)[:200])
+            return abci.ResponseQuery(
+                code=Code.QUERY_BAD_REQUEST,
+                log=f"query failed: {type(exc).__name__}",
+                height=height,
+                codespace=CODESPACE,
+            )
         resp = abci.ResponseQuery(height=height, value=result.value or b"")
         if result.key is not None:
             resp.key = result.key
@@ -112,7 +129,7 @@ class GridLedgerApp:
                 )
         return resp
 
-    def _route_query(self, parts: list[str], data: bytes) -> QueryResult:
+    def _route_query(self, parts: list[str], options: dict[str, str], data: bytes) -> QueryResult:
         if not parts:
             raise TxError(Code.QUERY_UNKNOWN_PATH, f"empty query path; paths: {sorted(QUERIES)} and store")
         if parts[0] == "store":
@@ -126,7 +143,7 @@ class GridLedgerApp:
         handler = QUERIES.get(parts[0])
         if handler is None:
             raise TxError(Code.QUERY_UNKNOWN_PATH, f"unknown query path /{parts[0]}; paths: {sorted(QUERIES)}")
-        result: QueryResult = handler(self.state, parts[1:])
+        result: QueryResult = handler(self.state, parts[1:], options)
         return result
 
     # -- connection: mempool ---------------------------------------------------------------
@@ -137,6 +154,10 @@ class GridLedgerApp:
         # RECHECK finds the tx here and skips decoding and the signature; a cache miss (never
         # seen, or evicted) decodes and verifies.
         verified = self._verified.get(digest)
+        recheck = req.type == abci.CheckTxType.RECHECK
+        signer = verified.signer_address if verified is not None else None
+        if not recheck and signer is not None and self._over_share(signer):
+            return self._share_exceeded(signer)
         block = self._check_block()
         branch = self.check_state.branch()
         out = execute(branch, block, raw, verified=verified, digest=digest)
@@ -144,10 +165,26 @@ class GridLedgerApp:
             if verified is not None:
                 del self._verified[digest]
             return abci.ResponseCheckTx(code=out.code, log=out.log, codespace=CODESPACE)
+        if out.tx is not None:
+            address = out.tx.signer_address
+            if not recheck and signer is None and self._over_share(address):
+                return self._share_exceeded(address)
+            self._pending[address] += 1
         branch.merge_into(self.check_state)
         if verified is None and out.tx is not None:
             self._remember(out.tx)
         return abci.ResponseCheckTx(code=0, gas_wanted=1, gas_used=1)
+
+    def _over_share(self, address: bytes) -> bool:
+        return self._pending[address] >= load_params(self.check_state).max_pending_txs_per_signer
+
+    def _share_exceeded(self, address: bytes) -> abci.ResponseCheckTx:
+        limit = load_params(self.check_state).max_pending_txs_per_signer
+        return abci.ResponseCheckTx(
+            code=Code.MEMPOOL_SHARE_EXCEEDED,
+            log=f"MEMPOOL_SHARE_EXCEEDED: signer {address.hex()} already has {limit} txs pending; retry after a block",
+            codespace=CODESPACE,
+        )
 
     def _check_block(self) -> BlockInfo:
         """The block CheckTx judges txs against (next height, last block's time), read once per
@@ -182,11 +219,11 @@ class GridLedgerApp:
         return abci.ResponseInitChain(app_hash=app_hash)
 
     def prepare_proposal(self, req: abci.RequestPrepareProposal) -> abci.ResponsePrepareProposal:
-        limit = self._params_max_tx_bytes()
+        params, chain_id = self._committed_params()
         total = 0
         txs = []
         for tx in req.txs:
-            if len(tx) > limit:
+            if not self._stateless_ok(tx, params, chain_id, req.height):
                 continue
             # CometBFT measures the list as its protobuf `Data{txs}` encoding (a tag byte and
             # a varint length per tx) and panics if the proposal exceeds `max_tx_bytes`.
@@ -194,13 +231,37 @@ class GridLedgerApp:
             if total > req.max_tx_bytes:
                 break
             txs.append(tx)
+        txs = faults.proposal_txs(txs)
         return abci.ResponsePrepareProposal(txs=txs)
 
     def process_proposal(self, req: abci.RequestProcessProposal) -> abci.ResponseProcessProposal:
-        limit = self._params_max_tx_bytes()
-        ok = all(len(tx) <= limit for tx in req.txs)
+        """Reject a proposal holding a tx that fails the stateless checks (size, canonical
+        decoding, chain id, limits, timeout, signature): such a tx can only come from a
+        faulty or Byzantine proposer. Stateful failures (nonce, funds) are left to
+        FinalizeBlock, which records them as failed results."""
+        params, chain_id = self._committed_params()
+        ok = all(self._stateless_ok(tx, params, chain_id, req.height) for tx in req.txs)
+        if not ok:
+            log.warning("proposal_rejected", height=req.height, txs=len(req.txs))
         status = abci.ResponseProcessProposal.ACCEPT if ok else abci.ResponseProcessProposal.REJECT
         return abci.ResponseProcessProposal(status=status)
+
+    def _stateless_ok(self, raw: bytes, params: Params, chain_id: str, height: int) -> bool:
+        """Whether `raw` passes every check that does not read state; a verified signature is
+        remembered so FinalizeBlock does not verify it again."""
+        digest = tx_hash(raw)
+        if digest in self._verified:
+            return len(raw) <= params.max_tx_bytes
+        try:
+            tx = check_envelope(raw, params, chain_id, height, digest)
+        except TxError:
+            return False
+        except Exception:  # hostile bytes never raise out of a proposal check
+            return False
+        if not crypto.verify(tx.signer, tx.signature, tx.body):
+            return False
+        self._remember(tx)
+        return True
 
     def finalize_block(self, req: abci.RequestFinalizeBlock) -> abci.ResponseFinalizeBlock:
         self._block_started = time.perf_counter()
@@ -215,7 +276,7 @@ class GridLedgerApp:
         block_events: list[Event] = []
         for d in DOMAINS:
             if d.begin_block is not None:
-                block_events.extend(d.begin_block(branch, block))
+                block_events.extend(_run_hook(d.name, "begin_block", d.begin_block, branch, block))
 
         resp = abci.ResponseFinalizeBlock()
         results = resp.tx_results
@@ -237,7 +298,7 @@ class GridLedgerApp:
 
         for d in DOMAINS:
             if d.end_block is not None:
-                block_events.extend(d.end_block(branch, block))
+                block_events.extend(_run_hook(d.name, "end_block", d.end_block, branch, block))
 
         writes = branch.writes
         if self._genesis is not None:
@@ -265,6 +326,8 @@ class GridLedgerApp:
         self._genesis = None
         self._block = None
         self.check_state = Branch(self.state)
+        # RECHECK re-admits (and recounts) every tx still in the mempool.
+        self._pending.clear()
         log.info(
             "block",
             height=self._block_height,
@@ -301,12 +364,25 @@ class GridLedgerApp:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _params_max_tx_bytes(self) -> int:
+    def _committed_params(self) -> tuple[Params, str]:
         # From committed state, never the mempool's branch: a governance vote checked into the
         # mempool may already have changed parameters there, and proposals must be judged the
         # same way on every node.
         committed = self._genesis if self._genesis is not None else self.state
-        return load_params(committed).max_tx_bytes
+        return load_params(committed), chain.chain_id(committed)
+
+
+def _run_hook(domain: str, name: str, hook: BlockHook, branch: Branch, block: BlockInfo) -> list[Event]:
+    """Run a block hook on its own branch: its writes are kept only if it returns; a hook
+    that raises leaves no writes, a `hook_failed` event records it, and the block goes on."""
+    hook_branch = branch.branch()
+    try:
+        events = hook(hook_branch, block)
+    except Exception as exc:  # a hook bug must not halt the chain
+        log.error("hook_failed", domain=domain, hook=name, error=type(exc).__name__, detail=str(exc)[:200])
+        return [Event.of("hook_failed", domain=domain, hook=name, error=f"{type(exc).__name__}: {str(exc)[:200]}")]
+    hook_branch.merge_into(branch)
+    return events
 
 
 def _last_update_per_key(updates: list[ValidatorUpdate]) -> list[ValidatorUpdate]:

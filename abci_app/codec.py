@@ -1,4 +1,8 @@
-"""Decode raw transaction bytes into a frozen `DecodedTx` (protobuf stays at this edge)."""
+"""Decode raw transaction bytes into a frozen `DecodedTx` (protobuf stays at this edge).
+
+Messages are typed `Any`s; the type URL selects the registered domain message, whose
+converter checks every bound and returns the domain's frozen record.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from dataclasses import dataclass
 from google.protobuf.message import DecodeError
 
 from abci_app.crypto import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, address_of
-from abci_app.domains import MESSAGE_CONVERTERS
 from abci_app.errors import Code, TxError
 from abci_app.pb import tx_pb2
+from abci_app.registry import MESSAGES
 from abci_app.types import Address
 
 __all__ = ["DecodedTx", "decode_tx", "tx_hash"]
@@ -52,14 +56,17 @@ def decode_tx(raw: bytes, digest: bytes | None = None) -> DecodedTx:
         raise TxError(Code.BAD_SIGNATURE, f"signature must be {SIGNATURE_SIZE} bytes, got {len(envelope.signature)}")
     messages = []
     for i, m in enumerate(body.messages):
-        kind = m.WhichOneof("kind")
-        convert = MESSAGE_CONVERTERS.get(kind) if kind else None
-        if convert is None:
-            raise TxError(Code.UNKNOWN_MESSAGE, f"message {i} has no known type")
+        spec = MESSAGES.get(m.type_url)
+        if spec is None:
+            raise TxError(Code.UNKNOWN_MESSAGE, f"message {i} has unknown type {m.type_url[:100]!r}")
         try:
-            messages.append(convert(getattr(m, kind)))
+            inner = spec.proto.FromString(m.value)
+        except (DecodeError, ValueError, RuntimeError) as exc:
+            raise TxError(Code.TX_MALFORMED, f"message {i} ({spec.action}) does not decode: {exc}") from exc
+        try:
+            messages.append(spec.convert(inner))
         except TxError as exc:
-            raise TxError(exc.code, f"message {i} ({kind}): {exc.log}") from exc
+            raise TxError(exc.code, f"message {i} ({spec.action}): {exc.log}") from exc
     signer = bytes(body.signer)
     return DecodedTx(
         hash=digest if digest is not None else tx_hash(raw),

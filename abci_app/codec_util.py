@@ -1,11 +1,23 @@
-"""Field checks shared by every domain's protobuf→record converters."""
+"""Field checks shared by every domain's protobuf→record converters.
+
+Every bound is checked here, where messages are converted, so a hostile value fails as
+INVALID_ARGUMENT (or INVALID_AMOUNT/AMOUNT_OVERFLOW) before any handler runs.
+"""
 
 from __future__ import annotations
 
 from abci_app.errors import Code, TxError
 from abci_app.types import Address
 
-__all__ = ["MAX_AMOUNT", "address_field", "amount_field", "text_field"]
+__all__ = [
+    "MAX_AMOUNT",
+    "address_field",
+    "bytes_field",
+    "id_field",
+    "nonneg_field",
+    "positive_field",
+    "text_field",
+]
 
 # Amounts (minor units, Wh) fit a signed 64-bit integer everywhere in the ledger.
 MAX_AMOUNT = (1 << 63) - 1
@@ -23,9 +35,36 @@ def text_field(text: str, name: str, max_bytes: int) -> str:
     return text
 
 
-def amount_field(value: int, name: str) -> int:
-    if value <= 0:
-        raise TxError(Code.INVALID_AMOUNT, f"{name} must be positive")
-    if value > MAX_AMOUNT:
-        raise TxError(Code.AMOUNT_OVERFLOW, f"{name} exceeds {MAX_AMOUNT}")
+def bytes_field(raw: bytes, name: str, max_bytes: int) -> bytes:
+    if len(raw) > max_bytes:
+        raise TxError(Code.INVALID_ARGUMENT, f"{name} is longer than {max_bytes} bytes")
+    return bytes(raw)
+
+
+def id_field(text: str, name: str, *, min_len: int = 2, max_len: int = 64) -> str:
+    """An identifier: [a-z0-9][a-z0-9._-]* of min_len..max_len ASCII characters."""
+    ok = (
+        min_len <= len(text) <= max_len
+        and text.isascii()
+        and (text[0].islower() or text[0].isdigit())
+        and all(c.islower() or c.isdigit() or c in "._-" for c in text)
+    )
+    if not ok:
+        raise TxError(
+            Code.INVALID_ARGUMENT, f"{name} {text[:80]!r} must match [a-z0-9][a-z0-9._-]{{{min_len - 1},{max_len - 1}}}"
+        )
+    return text
+
+
+def positive_field(value: int, name: str, high: int = MAX_AMOUNT) -> int:
+    """An integer in [1, high]."""
+    if not 0 < value <= high:
+        raise TxError(Code.INVALID_ARGUMENT, f"{name} must be in [1, {high}], got {value}")
+    return value
+
+
+def nonneg_field(value: int, name: str, high: int = MAX_AMOUNT) -> int:
+    """An integer in [0, high]."""
+    if not 0 <= value <= high:
+        raise TxError(Code.INVALID_ARGUMENT, f"{name} must be in [0, {high}], got {value}")
     return value

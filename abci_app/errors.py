@@ -1,19 +1,21 @@
-"""Error codes returned in CheckTx/FinalizeBlock results and queries.
+"""Chain-level error codes (the envelope and queries) and the error every domain raises.
 
 These numbers are consensus: they are part of every node's results hash and clients
 match on them. Never renumber or reuse a code; add new ones at the end of a range.
-Ranges: envelope 1-19, identity 20-39, governance 40-59, accounts 60-79; later domains
-take 100-149 (devices), 150-199 (batteries), 200-249 (market), 250-299 (certificates),
-300-349 (grid).
+The chain keeps 1-19 (envelope) and 90-99 (queries); each domain declares its own range
+and codes in its `errors.py` (identity 20-39, governance 40-59, accounts 60-79, devices
+100-149, batteries 150-199, market 200-249, certificates 250-299), and the registry
+refuses overlaps. A failed tx's log starts with the code's name.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["CODESPACE", "Code", "TxError"]
+__all__ = ["CHAIN_ERROR_RANGES", "CODESPACE", "Code", "TxError"]
 
 CODESPACE = "gridledger"
+CHAIN_ERROR_RANGES = ((0, 19), (90, 99))
 
 
 class Code(IntEnum):
@@ -35,26 +37,8 @@ class Code(IntEnum):
     UNAUTHORIZED = 14
     UNKNOWN_MESSAGE = 15
     INVALID_ARGUMENT = 16
-    INTERNAL = 17
-    # identity
-    CERT_INVALID = 20
-    CERT_FOREIGN_CA = 21
-    CERT_REVOKED = 22
-    ALREADY_ENROLLED = 23
-    UNKNOWN_ORG = 24
-    ORG_EXISTS = 25
-    UNKNOWN_MEMBER = 26
-    CERT_NOT_YET_VALID = 27
-    # governance
-    UNKNOWN_PROPOSAL = 40
-    PROPOSAL_CLOSED = 41
-    ALREADY_VOTED = 42
-    INVALID_PROPOSAL = 43
-    # accounts
-    INSUFFICIENT_FUNDS = 60
-    AMOUNT_OVERFLOW = 61
-    INVALID_AMOUNT = 62
-    UNKNOWN_ACCOUNT = 63
+    INTERNAL = 17  # an unexpected exception in a handler: writes discarded, nonce used
+    MEMPOOL_SHARE_EXCEEDED = 18  # CheckTx only: the signer has too many pending txs
     # queries
     QUERY_UNKNOWN_PATH = 90
     QUERY_NOT_FOUND = 91
@@ -63,9 +47,11 @@ class Code(IntEnum):
 
 
 class TxError(Exception):
-    """A transaction (or query) failed with a stable code and a readable log."""
+    """A transaction (or query) failed with a stable code and a readable log.
 
-    def __init__(self, code: Code, log: str) -> None:
+    `code` is a member of `Code` or of a domain's error enum (an IntEnum)."""
+
+    def __init__(self, code: IntEnum, log: str) -> None:
         super().__init__(f"{code.name}: {log}")
         self.code = code
         self.log = log

@@ -5,29 +5,35 @@ signer membership (revocation, certificate validity, org) → nonce → messages
 fails before the nonce step changes nothing. Once the envelope is accepted the signer's
 nonce is consumed even if a message then fails (so the signed bytes can never be
 replayed later), while every write of the messages is discarded together.
+
+No input can make `execute` raise: an unexpected exception anywhere (a handler bug, a
+value no converter bounded) becomes a deterministic INTERNAL failure whose log names the
+exception type, with the same writes discarded as for any failure. A Byzantine proposer
+can therefore put any bytes in a block without stopping the chain.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+import structlog
 
 from abci_app import chain, crypto, keys
 from abci_app.codec import DecodedTx, decode_tx
 from abci_app.context import TxContext
-from abci_app.domains import HANDLERS
 from abci_app.errors import Code, TxError
+from abci_app.identity.errors import IdentityCode
 from abci_app.identity.keeper import get_member, get_org
 from abci_app.identity.messages import EnrollMember
 from abci_app.identity.records import Member
 from abci_app.params import Params, load_params
+from abci_app.registry import ACTIONS, HANDLERS
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event, ValidatorUpdate
 
 __all__ = ["TxOutcome", "check_envelope", "check_limits", "execute"]
 
-# record type → snake_case action name, as in the `Msg` oneof (e.g. Transfer → transfer)
-_ACTION_NAMES = {t: re.sub(r"(?<!^)(?=[A-Z])", "_", t.__name__).lower() for t in HANDLERS}
+log = structlog.get_logger("gridledger.executor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +50,14 @@ class TxOutcome:
 
 
 def _fail(exc: TxError, tx: DecodedTx | None = None) -> TxOutcome:
-    return TxOutcome(int(exc.code), exc.log, tx=tx)
+    return TxOutcome(int(exc.code), f"{exc.code.name}: {exc.log}", tx=tx)
+
+
+def _internal(exc: Exception, where: str, tx: DecodedTx | None) -> TxOutcome:
+    """An unexpected exception as a failed result. The log names the exception type; the
+    message is cut short (logs are not part of the results hash, codes are)."""
+    log.warning("tx_internal_error", where=where, error=type(exc).__name__, detail=str(exc)[:200])
+    return TxOutcome(int(Code.INTERNAL), f"INTERNAL: {where}: {type(exc).__name__}: {str(exc)[:200]}", tx=tx)
 
 
 def check_limits(tx: DecodedTx, size: int, params: Params, chain_id: str, height: int) -> None:
@@ -86,7 +99,7 @@ def _signer(store: Branch, tx: DecodedTx, now: int) -> Member | None:
     if now > member.not_after:
         raise TxError(Code.CERT_EXPIRED, f"signer's certificate expired at {member.not_after}")
     if now < member.not_before:
-        raise TxError(Code.CERT_NOT_YET_VALID, f"signer's certificate is valid from {member.not_before}")
+        raise TxError(IdentityCode.CERT_NOT_YET_VALID, f"signer's certificate is valid from {member.not_before}")
     org = get_org(store, member.org_id)
     if org is None or not org.active:
         raise TxError(Code.ORG_INACTIVE, f"signer's org {member.org_id} is not an active org")
@@ -125,6 +138,8 @@ def execute(
             )
     except TxError as exc:
         return _fail(exc, tx)
+    except Exception as exc:  # no input may crash a validator
+        return _internal(exc, "envelope", tx)
 
     store.set(nonce_key, tx.nonce.to_bytes(8, "big"))
     ctx = TxContext(store.branch(), block, params, tx.signer, tx.signer_address, signer)
@@ -133,12 +148,14 @@ def execute(
             HANDLERS[type(msg)](ctx, msg)
     except TxError as exc:
         return _fail(exc, tx)
+    except Exception as exc:  # a handler bug fails this tx, never the block
+        return _internal(exc, "handler", tx)
     ctx.store.merge_into(store)
     # One `message` event per tx, so a member's txs are found by `message.sender='<address>'`.
     messages = tx.messages
     if len(messages) == 1:
-        actions = _ACTION_NAMES[type(messages[0])]
+        actions = ACTIONS[type(messages[0])]
     else:
-        actions = ",".join(sorted({_ACTION_NAMES[type(m)] for m in messages}))
+        actions = ",".join(sorted({ACTIONS[type(m)] for m in messages}))
     events = (Event.of("message", sender=tx.signer_address.hex(), action=actions), *ctx.events)
     return TxOutcome(0, "", events, tuple(ctx.validator_updates), tx)

@@ -1,44 +1,22 @@
-"""Every state key, built in one place.
+"""Chain-level state keys and the encoding helpers every domain's `keys.py` uses.
 
 One byte of prefix per collection; integers big-endian and fixed width so byte order is
 numeric order; variable-length strings are length-prefixed so one id is never a prefix
 of another's keys. Reverse indexes are explicit collections of their own.
-Prefixes are consensus: never reuse one. Later domains: 0x20-0x2F devices, 0x30-0x3F
-batteries, 0x40-0x4F market, 0x50-0x5F certificates, 0x60-0x6F grid.
+Prefixes are consensus: never reuse one. The chain keeps 0x00 (meta), 0x01 (params) and
+0x06 (nonces); each domain declares its own prefixes (the registry refuses overlaps):
+identity 0x02-0x05, accounts 0x07-0x08, governance 0x09-0x0C, devices 0x20-0x2F,
+market 0x40-0x4F, certificates 0x50-0x5F.
 """
 
 from __future__ import annotations
 
-__all__ = [
-    "account_balance",
-    "member",
-    "member_by_org",
-    "member_by_org_prefix",
-    "meta",
-    "nonce",
-    "org",
-    "params",
-    "proposal",
-    "proposal_deadline",
-    "proposal_deadline_prefix",
-    "revoked_cert",
-    "supply",
-    "validator",
-]
+__all__ = ["CHAIN_PREFIXES", "lp", "meta", "nonce", "param", "params", "u64"]
 
 META = b"\x00"  # chain-level facts: chain id, last block time
 PARAMS = b"\x01"
-ORG = b"\x02"
-MEMBER = b"\x03"
-MEMBER_BY_ORG = b"\x04"
-REVOKED_CERT = b"\x05"
 NONCE = b"\x06"
-BALANCE = b"\x07"
-SUPPLY = b"\x08"
-PROPOSAL = b"\x09"
-PROPOSAL_DEADLINE = b"\x0a"
-PROPOSAL_SEQ = b"\x0b"
-VALIDATOR = b"\x0c"
+CHAIN_PREFIXES = frozenset({META[0], PARAMS[0], NONCE[0]})
 
 
 def u64(n: int) -> bytes:
@@ -46,8 +24,10 @@ def u64(n: int) -> bytes:
 
 
 def lp(text: str) -> bytes:
-    """A length-prefixed UTF-8 string (at most 255 bytes)."""
+    """A length-prefixed UTF-8 string (at most 255 bytes; converters bound every id)."""
     raw = text.encode()
+    if len(raw) > 255:
+        raise ValueError(f"key component of {len(raw)} bytes is longer than 255")
     return bytes((len(raw),)) + raw
 
 
@@ -56,57 +36,14 @@ def meta(name: str) -> bytes:
 
 
 def params() -> bytes:
+    """The chain's core parameters (one record)."""
     return PARAMS
 
 
-def org(org_id: str) -> bytes:
-    return ORG + lp(org_id)
-
-
-def member(address: bytes) -> bytes:
-    return MEMBER + address
-
-
-def member_by_org_prefix(org_id: str) -> bytes:
-    return MEMBER_BY_ORG + lp(org_id)
-
-
-def member_by_org(org_id: str, address: bytes) -> bytes:
-    return member_by_org_prefix(org_id) + address
-
-
-def revoked_cert(org_id: str, serial: bytes) -> bytes:
-    return REVOKED_CERT + lp(org_id) + serial
+def param(name: str) -> bytes:
+    """A domain parameter (8-byte big-endian signed value)."""
+    return PARAMS + lp(name)
 
 
 def nonce(address: bytes) -> bytes:
     return NONCE + address
-
-
-def account_balance(address: bytes) -> bytes:
-    return BALANCE + address
-
-
-def supply(kind: str) -> bytes:
-    """`kind` is "minted" or "burned"."""
-    return SUPPLY + lp(kind)
-
-
-def proposal(proposal_id: int) -> bytes:
-    return PROPOSAL + u64(proposal_id)
-
-
-def proposal_seq() -> bytes:
-    return PROPOSAL_SEQ
-
-
-def proposal_deadline_prefix() -> bytes:
-    return PROPOSAL_DEADLINE
-
-
-def proposal_deadline(deadline: int, proposal_id: int) -> bytes:
-    return PROPOSAL_DEADLINE + u64(deadline) + u64(proposal_id)
-
-
-def validator(pub_key: bytes) -> bytes:
-    return VALIDATOR + pub_key

@@ -1,16 +1,41 @@
-"""Chain parameters: stored in state, changed only by governance."""
+"""Chain parameters: stored in state, changed only by governance.
+
+The chain's core parameters are one record (`Params`); each domain declares its own
+(`Domain.params`), stored one key each and read with `domain_param`. The registry
+publishes the domains' declarations into `DOMAIN_PARAMS` when it assembles them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
+from gridledger.state.v1 import state_pb2
+
 from abci_app import keys
-from abci_app.errors import Code, TxError
-from abci_app.pb import state_pb2
+from abci_app.errors import TxError
+from abci_app.governance.errors import GovernanceCode
 from abci_app.store.branch import Branch, KVReader
 
-__all__ = ["PARAM_BOUNDS", "Params", "load_params", "save_params"]
+__all__ = [
+    "DOMAIN_PARAMS",
+    "PARAM_BOUNDS",
+    "ParamSpec",
+    "Params",
+    "domain_param",
+    "load_params",
+    "save_params",
+    "set_domain_param",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """A governable integer parameter of a domain: default and inclusive bounds."""
+
+    default: int
+    low: int
+    high: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,16 +46,17 @@ class Params:
     quorum_numerator: int = 2
     quorum_denominator: int = 3
     max_memo_bytes: int = 256
+    max_pending_txs_per_signer: int = 1_000
 
     def with_value(self, name: str, value: int) -> Params:
         if name not in PARAM_BOUNDS:
-            raise TxError(Code.INVALID_PROPOSAL, f"unknown parameter {name!r}; known: {sorted(PARAM_BOUNDS)}")
+            raise TxError(GovernanceCode.INVALID_PROPOSAL, f"unknown parameter {name!r}; known: {known_params()}")
         low, high = PARAM_BOUNDS[name]
         if not low <= value <= high:
-            raise TxError(Code.INVALID_PROPOSAL, f"parameter {name} must be in [{low}, {high}], got {value}")
+            raise TxError(GovernanceCode.INVALID_PROPOSAL, f"parameter {name} must be in [{low}, {high}], got {value}")
         updated = replace(self, **{name: value})
         if updated.quorum_numerator >= updated.quorum_denominator:
-            raise TxError(Code.INVALID_PROPOSAL, "quorum_numerator must be below quorum_denominator")
+            raise TxError(GovernanceCode.INVALID_PROPOSAL, "quorum_numerator must be below quorum_denominator")
         return updated
 
     def encode(self) -> bytes:
@@ -41,7 +67,7 @@ class Params:
         return _decode(raw)
 
 
-# Inclusive bounds for every governable parameter.
+# Inclusive bounds for every governable core parameter.
 PARAM_BOUNDS: dict[str, tuple[int, int]] = {
     "max_tx_bytes": (1_024, 4_194_304),
     "max_msgs_per_tx": (1, 1_024),
@@ -49,14 +75,24 @@ PARAM_BOUNDS: dict[str, tuple[int, int]] = {
     "quorum_numerator": (1, 1_000),
     "quorum_denominator": (1, 1_000),
     "max_memo_bytes": (0, 4_096),
+    "max_pending_txs_per_signer": (1, 1_000_000),
 }
+
+# name → spec of every domain parameter (filled by the registry).
+DOMAIN_PARAMS: dict[str, ParamSpec] = {}
+
+
+def known_params() -> list[str]:
+    return sorted([*PARAM_BOUNDS, *DOMAIN_PARAMS])
 
 
 @lru_cache(maxsize=64)
 def _decode(raw: bytes) -> Params:
     """Cached by the stored bytes: every transaction reads the parameters."""
     pb = state_pb2.Params.FromString(raw)
-    return Params(**{f.name: getattr(pb, f.name) for f in fields(Params)})
+    defaults = Params()
+    # A field absent from an older record keeps its default (proto3 reads it as 0).
+    return Params(**{f.name: getattr(pb, f.name) or getattr(defaults, f.name) for f in fields(Params)})
 
 
 def load_params(store: KVReader) -> Params:
@@ -66,3 +102,23 @@ def load_params(store: KVReader) -> Params:
 
 def save_params(store: Branch, params: Params) -> None:
     store.set(keys.params(), params.encode())
+
+
+def domain_param(store: KVReader, name: str) -> int:
+    """A domain parameter's current value (its declared default until governance sets it)."""
+    raw = store.get(keys.param(name))
+    if raw is not None:
+        return int.from_bytes(raw, "big", signed=True)
+    return DOMAIN_PARAMS[name].default
+
+
+def set_domain_param(store: Branch, name: str, value: int) -> None:
+    """Set a domain parameter within its declared bounds (INVALID_PROPOSAL otherwise)."""
+    spec = DOMAIN_PARAMS.get(name)
+    if spec is None:
+        raise TxError(GovernanceCode.INVALID_PROPOSAL, f"unknown parameter {name!r}; known: {known_params()}")
+    if not spec.low <= value <= spec.high:
+        raise TxError(
+            GovernanceCode.INVALID_PROPOSAL, f"parameter {name} must be in [{spec.low}, {spec.high}], got {value}"
+        )
+    store.set(keys.param(name), value.to_bytes(8, "big", signed=True))

@@ -12,21 +12,29 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from google.protobuf.message import Message
+from gridledger.accounts.v1 import accounts_pb2
+from gridledger.governance.v1 import governance_pb2
+from gridledger.identity.v1 import identity_pb2
+from gridledger.state.v1 import state_pb2
+from gridwire.address import address_of
 
-from abci_app.crypto import address_of
-from abci_app.errors import Code
-from abci_app.pb import query_pb2, state_pb2, tx_pb2
 from clients.proof import HeaderVerifier, ProvenValue, fetch_proven
 from clients.rpc import BroadcastResult, CometRPC
-from clients.tx import msg, sign_tx
+from clients.tx import sign_tx
 
 __all__ = ["GridClient", "QueryFailedError", "TxFailedError"]
+
+NONCE_TOO_LOW = 5  # the chain's envelope code (consensus: it never changes)
 
 
 class TxFailedError(RuntimeError):
     def __init__(self, result: BroadcastResult) -> None:
-        name = Code(result.code).name if result.code in Code._value2member_map_ else "?"
-        super().__init__(f"tx {result.hash} failed with code {result.code} ({name}): {result.log}")
+        # The app's logs start with the code's name: "INSUFFICIENT_FUNDS: balance ...".
+        name, sep, reason = result.log.partition(": ")
+        if not (sep and name.isupper()):
+            name, reason = "?", result.log
+        super().__init__(f"tx {result.hash} failed with code {result.code} ({name}): {reason}")
         self.result = result
 
 
@@ -69,7 +77,7 @@ class GridClient:
         return base64.b64decode(r.get("value") or "")
 
     def account(self, address: bytes) -> Account:
-        v = query_pb2.AccountView.FromString(self.query_raw(f"/account/{address.hex()}"))
+        v = accounts_pb2.AccountView.FromString(self.query_raw(f"/account/{address.hex()}"))
         return Account(address, v.balance, v.nonce)
 
     def proven_balance(self, address: bytes, *, light: HeaderVerifier | None = None) -> int:
@@ -86,23 +94,23 @@ class GridClient:
         proven: ProvenValue = fetch_proven(self.rpc, f"/balance/{address.hex()}", key, light)
         return 0 if proven.value is None else int.from_bytes(proven.value, "big")
 
-    def member(self, address: bytes) -> state_pb2.Member:
-        return state_pb2.Member.FromString(self.query_raw(f"/member/{address.hex()}"))
+    def member(self, address: bytes) -> identity_pb2.Member:
+        return identity_pb2.Member.FromString(self.query_raw(f"/member/{address.hex()}"))
 
-    def orgs(self) -> list[state_pb2.Org]:
-        return list(query_pb2.OrgList.FromString(self.query_raw("/orgs")).orgs)
+    def orgs(self) -> list[identity_pb2.Org]:
+        return list(identity_pb2.OrgList.FromString(self.query_raw("/orgs")).orgs)
 
-    def members(self, org_id: str) -> list[state_pb2.Member]:
-        return list(query_pb2.MemberList.FromString(self.query_raw(f"/members/{org_id}")).members)
+    def members(self, org_id: str) -> list[identity_pb2.Member]:
+        return list(identity_pb2.MemberList.FromString(self.query_raw(f"/members/{org_id}")).members)
 
-    def proposal(self, proposal_id: int) -> state_pb2.Proposal:
-        return state_pb2.Proposal.FromString(self.query_raw(f"/proposal/{proposal_id}"))
+    def proposal(self, proposal_id: int) -> governance_pb2.Proposal:
+        return governance_pb2.Proposal.FromString(self.query_raw(f"/proposal/{proposal_id}"))
 
-    def proposals(self) -> list[state_pb2.Proposal]:
-        return list(query_pb2.ProposalList.FromString(self.query_raw("/proposals")).proposals)
+    def proposals(self) -> list[governance_pb2.Proposal]:
+        return list(governance_pb2.ProposalList.FromString(self.query_raw("/proposals")).proposals)
 
-    def supply(self) -> query_pb2.SupplyView:
-        return query_pb2.SupplyView.FromString(self.query_raw("/supply"))
+    def supply(self) -> accounts_pb2.SupplyView:
+        return accounts_pb2.SupplyView.FromString(self.query_raw("/supply"))
 
     def params(self) -> state_pb2.Params:
         return state_pb2.Params.FromString(self.query_raw("/params"))
@@ -115,13 +123,13 @@ class GridClient:
             self._next_nonce = self.account(self.address).nonce + 1
         return self._next_nonce
 
-    def submit(self, messages: list[tx_pb2.Msg], *, memo: str = "", wait: bool = True) -> BroadcastResult:
+    def submit(self, messages: list[Message], *, memo: str = "", wait: bool = True) -> BroadcastResult:
         if self.key is None:
             raise RuntimeError("this client has no signing key")
         nonce = self.nonce()
         raw = sign_tx(self.key, self.chain_id, nonce, messages, memo=memo)
         result = self.rpc.broadcast_commit(raw) if wait else self.rpc.broadcast_sync(raw)
-        if result.code == Code.NONCE_TOO_LOW:
+        if result.code == NONCE_TOO_LOW:
             self._next_nonce = None  # someone else used the key; re-read next time
         elif result.code == 0 or result.height:
             self._next_nonce = nonce + 1  # committed (even a failed message consumes the nonce)
@@ -130,28 +138,28 @@ class GridClient:
         return result
 
     def transfer(self, to: bytes, amount: int, *, memo: str = "") -> BroadcastResult:
-        return self.submit([msg(transfer=tx_pb2.Transfer(to=to, amount=amount))], memo=memo)
+        return self.submit([accounts_pb2.Transfer(to=to, amount=amount)], memo=memo)
 
     def mint(self, to: bytes, amount: int) -> BroadcastResult:
-        return self.submit([msg(mint=tx_pb2.Mint(to=to, amount=amount))])
+        return self.submit([accounts_pb2.Mint(to=to, amount=amount)])
 
     def burn(self, amount: int) -> BroadcastResult:
-        return self.submit([msg(burn=tx_pb2.Burn(amount=amount))])
+        return self.submit([accounts_pb2.Burn(amount=amount)])
 
     def enroll(self, certificate_der: bytes) -> BroadcastResult:
-        return self.submit([msg(enroll_member=tx_pb2.EnrollMember(certificate_der=certificate_der))])
+        return self.submit([identity_pb2.EnrollMember(certificate_der=certificate_der)])
 
     def revoke_member(self, member: bytes, reason: str) -> BroadcastResult:
-        return self.submit([msg(revoke_member=tx_pb2.RevokeMember(member=member, reason=reason))])
+        return self.submit([identity_pb2.RevokeMember(member=member, reason=reason)])
 
     def grant_role(self, member: bytes, role: str) -> BroadcastResult:
-        return self.submit([msg(grant_role=tx_pb2.GrantRole(member=member, role=role))])
+        return self.submit([identity_pb2.GrantRole(member=member, role=role)])
 
     def revoke_role(self, member: bytes, role: str) -> BroadcastResult:
-        return self.submit([msg(revoke_role=tx_pb2.RevokeRole(member=member, role=role))])
+        return self.submit([identity_pb2.RevokeRole(member=member, role=role)])
 
-    def propose(self, proposal: tx_pb2.SubmitProposal) -> BroadcastResult:
-        return self.submit([msg(submit_proposal=proposal)])
+    def propose(self, proposal: governance_pb2.SubmitProposal) -> BroadcastResult:
+        return self.submit([proposal])
 
     def vote(self, proposal_id: int, approve: bool) -> BroadcastResult:
-        return self.submit([msg(vote=tx_pb2.Vote(proposal_id=proposal_id, approve=approve))])
+        return self.submit([governance_pb2.Vote(proposal_id=proposal_id, approve=approve)])

@@ -17,9 +17,9 @@ __all__ = ["DEMO_ORGS", "Consortium", "demo_consortium"]
 
 # org id → (display name, [(member name, roles)])
 DEMO_ORGS: dict[str, tuple[str, list[tuple[str, list[str]]]]] = {
-    "utility": ("City Utility", [("admin", ["admin"]), ("treasury", ["issuer"]), ("ops", ["operator"])]),
+    "utility": ("City Utility", [("admin", ["admin"]), ("treasury", ["issuer"]), ("ops", ["auditor"])]),
     "gridop": ("Grid Operator", [("admin", ["admin"]), ("control", ["operator", "auditor"])]),
-    "certissuer": ("Certificate Issuer", [("admin", ["admin"]), ("registry", ["issuer", "auditor"])]),
+    "certissuer": ("Certificate Issuer", [("admin", ["admin"]), ("registry", ["certifier", "auditor"])]),
     "community-a": (
         "Solar Community A",
         [("admin", ["admin"]), ("alice", ["prosumer"]), ("bob", ["prosumer"]), ("gateway", ["gateway"])],
@@ -30,12 +30,23 @@ DEMO_ORGS: dict[str, tuple[str, list[tuple[str, list[str]]]]] = {
     ),
 }
 DEMO_BALANCE = 1_000_000  # minor units for every prosumer at genesis
+# org id → capabilities: the roles its members may hold besides admin (least privilege:
+# money issuance only for the utility, grid operation only for the grid operator,
+# certificate oversight only for the issuing body)
+DEMO_CAPABILITIES: dict[str, list[str]] = {
+    "utility": ["auditor", "issuer", "prosumer"],
+    "gridop": ["auditor", "operator"],
+    "certissuer": ["auditor", "certifier"],
+    "community-a": ["gateway", "prosumer"],
+    "community-b": ["gateway", "prosumer"],
+}
 
 
 @dataclass
 class Consortium:
     cas: dict[str, OrgCA] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    capabilities: dict[str, list[str]] = field(default_factory=dict)  # org id → roles besides admin
     members: dict[str, Identity] = field(default_factory=dict)  # "org/name" → identity
     balances: dict[str, int] = field(default_factory=dict)  # "org/name" → genesis balance
 
@@ -45,7 +56,12 @@ class Consortium:
     def app_state(self, params: dict[str, int] | None = None) -> dict[str, Any]:
         state: dict[str, Any] = {
             "orgs": [
-                {"org_id": org_id, "name": self.names[org_id], "root_ca_pem": ca.cert_pem}
+                {
+                    "org_id": org_id,
+                    "name": self.names[org_id],
+                    "root_ca_pem": ca.cert_pem,
+                    "capabilities": self.capabilities.get(org_id, ["gateway", "prosumer"]),
+                }
                 for org_id, ca in sorted(self.cas.items())
             ],
             "members": [{"certificate_pem": m.cert_pem} for _ref, m in sorted(self.members.items())],
@@ -64,13 +80,18 @@ class Consortium:
         for ref, ident in self.members.items():
             org_id, name = ref.split("/")
             ident.save(folder / org_id / "members", name)
-        index = {"names": self.names, "members": sorted(self.members), "balances": self.balances}
+        index = {
+            "names": self.names,
+            "capabilities": self.capabilities,
+            "members": sorted(self.members),
+            "balances": self.balances,
+        }
         (folder / "consortium.json").write_text(json.dumps(index, indent=2, sort_keys=True))
 
     @staticmethod
     def load(folder: Path) -> Consortium:
         index = json.loads((folder / "consortium.json").read_text())
-        c = Consortium(names=index["names"], balances=index["balances"])
+        c = Consortium(names=index["names"], balances=index["balances"], capabilities=index.get("capabilities", {}))
         for org_id in index["names"]:
             c.cas[org_id] = OrgCA.load(folder / org_id, org_id)
         for ref in index["members"]:
@@ -85,6 +106,7 @@ def demo_consortium() -> Consortium:
         ca = new_org_ca(org_id, name=f"{name} root CA")
         c.cas[org_id] = ca
         c.names[org_id] = name
+        c.capabilities[org_id] = DEMO_CAPABILITIES[org_id]
         for member_name, roles in members:
             ref = f"{org_id}/{member_name}"
             c.members[ref] = ca.issue(f"{member_name}.{org_id}", roles)

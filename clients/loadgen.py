@@ -43,12 +43,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from google.protobuf.message import Message
+from gridledger.accounts.v1 import accounts_pb2
+from gridledger.governance.v1 import governance_pb2
+from gridledger.identity.v1 import identity_pb2
 from nacl.signing import SigningKey
 from websockets.asyncio.client import ClientConnection, connect
 
 from abci_app.crypto import address_of
 from abci_app.params import Params
-from abci_app.pb import query_pb2, tx_pb2
 from clients.consortium import Consortium
 from clients.pki import Identity
 from clients.tx import envelope, tx_body
@@ -117,7 +120,7 @@ class Signer:
         seed = identity.key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         return Signer(seed, lane, nonce)
 
-    def sign(self, chain_id: str, messages: list[tx_pb2.Msg], kind: str) -> LoadTx:
+    def sign(self, chain_id: str, messages: list[Message], kind: str) -> LoadTx:
         self.nonce += 1
         body = tx_body(chain_id, self.public_key, self.nonce, messages)
         raw = envelope(body, self.key.sign(body).signature)
@@ -180,7 +183,7 @@ class Population:
     # -- setup -------------------------------------------------------------------------------
 
     def _enrol(self, signer: Signer, cert_der: bytes) -> LoadTx:
-        m = tx_pb2.Msg(enroll_member=tx_pb2.EnrollMember(certificate_der=cert_der))
+        m = identity_pb2.EnrollMember(certificate_der=cert_der)
         return signer.sign(self.chain_id, [m], "enroll")
 
     def enrol_txs(self) -> list[LoadTx]:
@@ -188,17 +191,17 @@ class Population:
 
     def funding_txs(self) -> list[LoadTx]:
         return [
-            self.issuer.sign(self.chain_id, [tx_pb2.Msg(mint=tx_pb2.Mint(to=s.address, amount=self.funding))], "mint")
+            self.issuer.sign(self.chain_id, [accounts_pb2.Mint(to=s.address, amount=self.funding)], "mint")
             for s, _der in self.members
         ]
 
     def proposal_txs(self, count: int, param: str, value: int) -> list[LoadTx]:
         """`count` proposals to set `param` to `value` (its current value: passing changes nothing)."""
-        action = tx_pb2.ChangeParam(name=param, value=value)
+        action = governance_pb2.ChangeParam(name=param, value=value)
         return [
             self.proposer.sign(
                 self.chain_id,
-                [tx_pb2.Msg(submit_proposal=tx_pb2.SubmitProposal(title=f"bench {i}", change_param=action))],
+                [governance_pb2.SubmitProposal(title=f"bench {i}", change_param=action)],
                 "propose",
             )
             for i in range(count)
@@ -225,7 +228,7 @@ class Population:
                 out.append(self._workload_enrol())
             elif r < p_vote and self._votes:
                 voter, pid = self._votes.popleft()
-                m = tx_pb2.Msg(vote=tx_pb2.Vote(proposal_id=pid, approve=True))
+                m = governance_pb2.Vote(proposal_id=pid, approve=True)
                 out.append(voter.sign(self.chain_id, [m], "vote"))
             else:
                 out.append(self._transfer())
@@ -242,7 +245,7 @@ class Population:
         self._rr += 1
         j = self.rng.randrange(len(members) - 1)
         recipient = members[j if members[j][0] is not sender else len(members) - 1][0]
-        m = tx_pb2.Msg(transfer=tx_pb2.Transfer(to=recipient.address, amount=self.rng.randint(1, 9)))
+        m = accounts_pb2.Transfer(to=recipient.address, amount=self.rng.randint(1, 9))
         return sender.sign(self.chain_id, [m], "transfer")
 
 
@@ -549,7 +552,7 @@ def account_nonce(rpc: Any, address: bytes) -> int:
     """The last nonce `address` used, from a node's `/account` query (`rpc`: a `CometRPC`)."""
     resp = rpc.abci_query(f"/account/{address.hex()}")
     value = base64.b64decode(resp.get("value") or "")
-    return int(query_pb2.AccountView.FromString(value).nonce) if value else 0
+    return int(accounts_pb2.AccountView.FromString(value).nonce) if value else 0
 
 
 def param_value(rpc: Any, name: str) -> int:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from abci_app.accounts import keeper
+from abci_app.accounts import events, keeper
+from abci_app.accounts.errors import AccountsCode
 from abci_app.accounts.messages import Burn, Mint, Transfer
 from abci_app.auth import require_member, require_role
 from abci_app.context import TxContext
@@ -13,13 +11,13 @@ from abci_app.errors import Code, TxError
 from abci_app.identity.keeper import get_member, get_org
 from abci_app.identity.roles import Role
 
-__all__ = ["HANDLERS"]
+__all__ = ["burn", "mint", "transfer"]
 
 
 def _require_recipient(ctx: TxContext, address: bytes) -> None:
     member = get_member(ctx.store, address)
     if member is None:
-        raise TxError(Code.UNKNOWN_ACCOUNT, f"recipient {address.hex()} is not an enrolled member")
+        raise TxError(AccountsCode.UNKNOWN_ACCOUNT, f"recipient {address.hex()} is not an enrolled member")
     if member.revoked:
         raise TxError(Code.MEMBER_REVOKED, f"recipient {address.hex()} is revoked")
     org = get_org(ctx.store, member.org_id)
@@ -28,18 +26,20 @@ def _require_recipient(ctx: TxContext, address: bytes) -> None:
 
 
 def mint(ctx: TxContext, msg: Mint) -> None:
+    """New money for an enrolled recipient; only a member holding the issuer role in an org
+    with the issuer (settlement) capability."""
     require_role(ctx, Role.ISSUER)
     _require_recipient(ctx, msg.to)
     keeper.add(ctx.store, msg.to, msg.amount)
     keeper.add_supply(ctx.store, "minted", msg.amount)
-    ctx.emit("mint", issuer=ctx.signer_address.hex(), recipient=msg.to.hex(), amount=msg.amount)
+    ctx.emit(events.MINT, issuer=ctx.signer_address.hex(), recipient=msg.to.hex(), amount=msg.amount)
 
 
 def burn(ctx: TxContext, msg: Burn) -> None:
     issuer = require_role(ctx, Role.ISSUER)
     keeper.subtract(ctx.store, issuer.address, msg.amount)
     keeper.add_supply(ctx.store, "burned", msg.amount)
-    ctx.emit("burn", issuer=issuer.address.hex(), amount=msg.amount)
+    ctx.emit(events.BURN, issuer=issuer.address.hex(), amount=msg.amount)
 
 
 def transfer(ctx: TxContext, msg: Transfer) -> None:
@@ -47,11 +47,4 @@ def transfer(ctx: TxContext, msg: Transfer) -> None:
     _require_recipient(ctx, msg.to)
     keeper.subtract(ctx.store, sender.address, msg.amount)
     keeper.add(ctx.store, msg.to, msg.amount)
-    ctx.emit("transfer", sender=sender.address.hex(), recipient=msg.to.hex(), amount=msg.amount)
-
-
-HANDLERS: dict[type, Callable[[TxContext, Any], None]] = {
-    Mint: mint,
-    Burn: burn,
-    Transfer: transfer,
-}
+    ctx.emit(events.TRANSFER, sender=sender.address.hex(), recipient=msg.to.hex(), amount=msg.amount)

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from abci_app import keys
+from abci_app.accounts import keys
+from abci_app.accounts.errors import AccountsCode
 from abci_app.codec_util import MAX_AMOUNT
-from abci_app.errors import Code, TxError
+from abci_app.errors import TxError
+from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
 __all__ = ["add", "add_supply", "balance", "iter_balances", "subtract", "supply"]
 
 
 def balance(store: KVReader, address: bytes) -> int:
-    raw = store.get(keys.account_balance(address))
+    raw = store.get(keys.balance(address))
     return 0 if raw is None else int.from_bytes(raw, "big")
 
 
 def _set(store: Branch, address: bytes, amount: int) -> None:
-    key = keys.account_balance(address)
+    key = keys.balance(address)
     if amount == 0:
         store.delete(key)
     else:
@@ -28,7 +30,7 @@ def _set(store: Branch, address: bytes, amount: int) -> None:
 def add(store: Branch, address: bytes, amount: int) -> int:
     new = balance(store, address) + amount
     if new > MAX_AMOUNT:
-        raise TxError(Code.AMOUNT_OVERFLOW, f"balance of {address.hex()} would exceed {MAX_AMOUNT}")
+        raise TxError(AccountsCode.AMOUNT_OVERFLOW, f"balance of {address.hex()} would exceed {MAX_AMOUNT}")
     _set(store, address, new)
     return new
 
@@ -36,7 +38,7 @@ def add(store: Branch, address: bytes, amount: int) -> int:
 def subtract(store: Branch, address: bytes, amount: int) -> int:
     have = balance(store, address)
     if have < amount:
-        raise TxError(Code.INSUFFICIENT_FUNDS, f"balance of {address.hex()} is {have}, needs {amount}")
+        raise TxError(AccountsCode.INSUFFICIENT_FUNDS, f"balance of {address.hex()} is {have}, needs {amount}")
     _set(store, address, have - amount)
     return have - amount
 
@@ -49,10 +51,10 @@ def supply(store: KVReader, kind: str) -> int:
 def add_supply(store: Branch, kind: str, amount: int) -> None:
     new = supply(store, kind) + amount
     if new > MAX_AMOUNT:
-        raise TxError(Code.AMOUNT_OVERFLOW, f"{kind} supply would exceed {MAX_AMOUNT}")
+        raise TxError(AccountsCode.AMOUNT_OVERFLOW, f"{kind} supply would exceed {MAX_AMOUNT}")
     store.set(keys.supply(kind), new.to_bytes(8, "big"))
 
 
 def iter_balances(store: KVReader) -> Iterator[tuple[bytes, int]]:
-    for k, v in store.iter_range(keys.BALANCE, keys.SUPPLY):
+    for k, v in store.iter_range(keys.balance_prefix(), prefix_end(keys.balance_prefix())):
         yield k[1:], int.from_bytes(v, "big")

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from abci_app.codec_util import address_field, amount_field
+from gridledger.accounts.v1 import accounts_pb2
+
+from abci_app.accounts.errors import AccountsCode
+from abci_app.codec_util import MAX_AMOUNT, address_field
+from abci_app.errors import TxError
 from abci_app.types import Address
 
-__all__ = ["FROM_PROTO", "Burn", "Mint", "Transfer"]
+__all__ = [
+    "Burn",
+    "Mint",
+    "Transfer",
+    "amount_field",
+    "burn_from_proto",
+    "mint_from_proto",
+    "transfer_from_proto",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +39,22 @@ class Transfer:
     amount: int
 
 
-FROM_PROTO: dict[str, Callable[[Any], object]] = {
-    "mint": lambda m: Mint(address_field(m.to, "to"), amount_field(m.amount, "amount")),
-    "burn": lambda m: Burn(amount_field(m.amount, "amount")),
-    "transfer": lambda m: Transfer(address_field(m.to, "to"), amount_field(m.amount, "amount")),
-}
+def amount_field(value: int, name: str) -> int:
+    """A positive amount of minor units that fits a signed 64-bit integer."""
+    if value <= 0:
+        raise TxError(AccountsCode.INVALID_AMOUNT, f"{name} must be positive")
+    if value > MAX_AMOUNT:
+        raise TxError(AccountsCode.AMOUNT_OVERFLOW, f"{name} exceeds {MAX_AMOUNT}")
+    return value
+
+
+def mint_from_proto(m: accounts_pb2.Mint) -> Mint:
+    return Mint(address_field(m.to, "to"), amount_field(m.amount, "amount"))
+
+
+def burn_from_proto(m: accounts_pb2.Burn) -> Burn:
+    return Burn(amount_field(m.amount, "amount"))
+
+
+def transfer_from_proto(m: accounts_pb2.Transfer) -> Transfer:
+    return Transfer(address_field(m.to, "to"), amount_field(m.amount, "amount"))

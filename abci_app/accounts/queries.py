@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from abci_app import keys
-from abci_app.accounts import keeper
+from collections.abc import Mapping
+
+from gridledger.accounts.v1 import accounts_pb2
+
+from abci_app import keys as chain_keys
+from abci_app.accounts import keeper, keys
 from abci_app.domain import QueryHandler, QueryResult
-from abci_app.pb import query_pb2
 from abci_app.query_util import address_arg, args_exactly, record
 from abci_app.store.branch import KVReader
 
 __all__ = ["QUERIES"]
 
 
-def balance(store: KVReader, args: list[str]) -> QueryResult:
+def balance(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     (address,) = args_exactly(args, 1, "/balance/<address hex>")
-    return record(store, keys.account_balance(address_arg(address)))
+    return record(store, keys.balance(address_arg(address)))
 
 
-def account(store: KVReader, args: list[str]) -> QueryResult:
+def account(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     (text,) = args_exactly(args, 1, "/account/<address hex>")
     address = address_arg(text)
-    raw_nonce = store.get(keys.nonce(address))
-    view = query_pb2.AccountView(
+    raw_nonce = store.get(chain_keys.nonce(address))
+    view = accounts_pb2.AccountView(
         address=address,
         balance=keeper.balance(store, address),
         nonce=0 if raw_nonce is None else int.from_bytes(raw_nonce, "big"),
@@ -29,9 +32,9 @@ def account(store: KVReader, args: list[str]) -> QueryResult:
     return QueryResult(view.SerializeToString())
 
 
-def supply(store: KVReader, args: list[str]) -> QueryResult:
+def supply(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     args_exactly(args, 0, "/supply")
-    view = query_pb2.SupplyView(minted=keeper.supply(store, "minted"), burned=keeper.supply(store, "burned"))
+    view = accounts_pb2.SupplyView(minted=keeper.supply(store, "minted"), burned=keeper.supply(store, "burned"))
     return QueryResult(view.SerializeToString())
 
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+
+from gridledger.governance.v1 import governance_pb2
 
 from abci_app.auth import require_role
 from abci_app.context import TxContext
-from abci_app.errors import Code, TxError
-from abci_app.governance import keeper
+from abci_app.errors import TxError
+from abci_app.governance import events, keeper
+from abci_app.governance.errors import GovernanceCode
 from abci_app.governance.messages import (
     Action,
     AdmitOrg,
     ChangeParam,
     RemoveOrg,
+    SetOrgCapabilities,
     SubmitProposal,
     UpdateValidator,
     Vote,
@@ -22,15 +24,15 @@ from abci_app.governance.messages import (
 )
 from abci_app.governance.records import Proposal, Status
 from abci_app.identity import keeper as identity
+from abci_app.identity.errors import IdentityCode
 from abci_app.identity.msp import parse_ca_cert
 from abci_app.identity.records import Org
 from abci_app.identity.roles import Role
-from abci_app.params import load_params, save_params
-from abci_app.pb import tx_pb2
+from abci_app.params import PARAM_BOUNDS, load_params, save_params, set_domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event, OrgId, ValidatorUpdate
 
-__all__ = ["HANDLERS", "expire_due_proposals"]
+__all__ = ["expire_due_proposals", "submit_proposal", "vote"]
 
 
 def _check_action(ctx: TxContext, action: Action) -> None:
@@ -38,45 +40,58 @@ def _check_action(ctx: TxContext, action: Action) -> None:
     store = ctx.store
     if isinstance(action, AdmitOrg):
         if identity.get_org(store, action.org_id) is not None:
-            raise TxError(Code.ORG_EXISTS, f"org {action.org_id!r} already exists")
+            raise TxError(IdentityCode.ORG_EXISTS, f"org {action.org_id!r} already exists")
         parse_ca_cert(action.root_ca_der)
     elif isinstance(action, RemoveOrg):
         org = identity.get_org(store, action.org_id)
         if org is None or not org.active:
-            raise TxError(Code.UNKNOWN_ORG, f"no active org {action.org_id!r}")
+            raise TxError(IdentityCode.UNKNOWN_ORG, f"no active org {action.org_id!r}")
         if len(identity.active_org_ids(store)) <= 1:
-            raise TxError(Code.INVALID_PROPOSAL, "cannot remove the last org")
+            raise TxError(GovernanceCode.INVALID_PROPOSAL, "cannot remove the last org")
     elif isinstance(action, UpdateValidator):
         current = dict(keeper.iter_validators(store))
         if action.power == 0 and action.pub_key not in current:
-            raise TxError(Code.INVALID_PROPOSAL, f"validator {action.pub_key.hex()} is not in the set")
+            raise TxError(GovernanceCode.INVALID_PROPOSAL, f"validator {action.pub_key.hex()} is not in the set")
         remaining = {k: p for k, p in current.items() if k != action.pub_key}
         if action.power == 0 and not remaining:
-            raise TxError(Code.INVALID_PROPOSAL, "cannot remove the last validator")
-    else:
+            raise TxError(GovernanceCode.INVALID_PROPOSAL, "cannot remove the last validator")
+    elif isinstance(action, SetOrgCapabilities):
+        org = identity.get_org(store, action.org_id)
+        if org is None or not org.active:
+            raise TxError(IdentityCode.UNKNOWN_ORG, f"no active org {action.org_id!r}")
+    elif action.name in PARAM_BOUNDS:
         load_params(store).with_value(action.name, action.value)
+    else:
+        set_domain_param(store.branch(), action.name, action.value)  # validates only
 
 
 def _execute(ctx: TxContext, action: Action) -> None:
     _check_action(ctx, action)
     store = ctx.store
     if isinstance(action, AdmitOrg):
-        org = Org(OrgId(action.org_id), action.name, action.root_ca_der, True, ctx.block.time)
+        org = Org(OrgId(action.org_id), action.name, action.root_ca_der, True, ctx.block.time, action.capabilities)
         identity.put_org(store, org)
-        ctx.emit("org_admitted", org=org.org_id, name=org.name)
+        ctx.emit(events.ORG_ADMITTED, org=org.org_id, name=org.name)
     elif isinstance(action, RemoveOrg):
         removed = identity.get_org(store, action.org_id)
         assert removed is not None
         identity.put_org(store, replace(removed, active=False))
-        ctx.emit("org_removed", org=removed.org_id)
+        ctx.emit(events.ORG_REMOVED, org=removed.org_id)
     elif isinstance(action, UpdateValidator):
         keeper.set_validator(store, action.pub_key, action.power)
         ctx.validator_updates.append(ValidatorUpdate(action.pub_key, action.power))
-        ctx.emit("validator_updated", pub_key=action.pub_key.hex(), power=action.power)
+        ctx.emit(events.VALIDATOR_UPDATED, pub_key=action.pub_key.hex(), power=action.power)
+    elif isinstance(action, SetOrgCapabilities):
+        target = identity.get_org(store, action.org_id)
+        assert target is not None
+        identity.put_org(store, replace(target, capabilities=action.capabilities))
+        ctx.emit(events.CAPABILITIES_SET, org=target.org_id, capabilities=",".join(action.capabilities))
     elif isinstance(action, ChangeParam):
-        params = load_params(store).with_value(action.name, action.value)
-        save_params(store, params)
-        ctx.emit("param_changed", name=action.name, value=action.value)
+        if action.name in PARAM_BOUNDS:
+            save_params(store, load_params(store).with_value(action.name, action.value))
+        else:
+            set_domain_param(store, action.name, action.value)
+        ctx.emit(events.PARAM_CHANGED, name=action.name, value=action.value)
 
 
 def submit_proposal(ctx: TxContext, msg: SubmitProposal) -> None:
@@ -98,7 +113,7 @@ def submit_proposal(ctx: TxContext, msg: SubmitProposal) -> None:
     )
     keeper.put_proposal(ctx.store, proposal)
     ctx.emit(
-        "proposal_submitted",
+        events.PROPOSAL_SUBMITTED,
         proposal_id=pid,
         proposer=admin.address.hex(),
         org=admin.org_id,
@@ -111,17 +126,17 @@ def vote(ctx: TxContext, msg: Vote) -> None:
     admin = require_role(ctx, Role.ADMIN)
     proposal = keeper.get_proposal(ctx.store, msg.proposal_id)
     if proposal is None:
-        raise TxError(Code.UNKNOWN_PROPOSAL, f"no proposal {msg.proposal_id}")
+        raise TxError(GovernanceCode.UNKNOWN_PROPOSAL, f"no proposal {msg.proposal_id}")
     if proposal.status != Status.VOTING or ctx.block.time >= proposal.deadline:
-        raise TxError(Code.PROPOSAL_CLOSED, f"proposal {msg.proposal_id} is {proposal.status.name.lower()}")
+        raise TxError(GovernanceCode.PROPOSAL_CLOSED, f"proposal {msg.proposal_id} is {proposal.status.name.lower()}")
     org = admin.org_id
     if org in proposal.yes_orgs or org in proposal.no_orgs:
-        raise TxError(Code.ALREADY_VOTED, f"org {org} has already voted on proposal {msg.proposal_id}")
+        raise TxError(GovernanceCode.ALREADY_VOTED, f"org {org} has already voted on proposal {msg.proposal_id}")
     if msg.approve:
         proposal = replace(proposal, yes_orgs=tuple(sorted((*proposal.yes_orgs, org))))
     else:
         proposal = replace(proposal, no_orgs=tuple(sorted((*proposal.no_orgs, org))))
-    ctx.emit("proposal_vote", proposal_id=proposal.id, org=org, approve=msg.approve)
+    ctx.emit(events.PROPOSAL_VOTE, proposal_id=proposal.id, org=org, approve=msg.approve)
     keeper.put_proposal(ctx.store, _tally(ctx, proposal))
 
 
@@ -132,7 +147,7 @@ def _tally(ctx: TxContext, proposal: Proposal) -> Proposal:
     no = len(active.intersection(proposal.no_orgs))
     num, den = ctx.params.quorum_numerator, ctx.params.quorum_denominator
     if yes * den > num * n:
-        action = action_from_proto(tx_pb2.SubmitProposal.FromString(proposal.action))
+        action = action_from_proto(governance_pb2.SubmitProposal.FromString(proposal.action))
         # Execute on a branch: a failed execution leaves no writes, and the vote still counts.
         outer = ctx.store
         ctx.store = outer.branch()
@@ -140,31 +155,25 @@ def _tally(ctx: TxContext, proposal: Proposal) -> Proposal:
             _execute(ctx, action)
         except TxError as exc:
             ctx.store = outer
-            ctx.emit("proposal_failed", proposal_id=proposal.id, code=int(exc.code), reason=exc.log)
+            ctx.emit(events.PROPOSAL_FAILED, proposal_id=proposal.id, code=int(exc.code), reason=exc.log)
             return replace(proposal, status=Status.FAILED, result=exc.log)
         ctx.store.merge_into(outer)
         ctx.store = outer
-        ctx.emit("proposal_passed", proposal_id=proposal.id)
+        ctx.emit(events.PROPOSAL_PASSED, proposal_id=proposal.id)
         return replace(proposal, status=Status.PASSED, result="executed")
     if (n - no) * den <= num * n:
-        ctx.emit("proposal_rejected", proposal_id=proposal.id)
+        ctx.emit(events.PROPOSAL_REJECTED, proposal_id=proposal.id)
         return replace(proposal, status=Status.REJECTED, result="threshold unreachable")
     return proposal
 
 
 def expire_due_proposals(store: Branch, block: BlockInfo) -> list[Event]:
     """Close every open proposal whose voting deadline has passed (run before a block's txs)."""
-    events = []
+    out: list[Event] = []
     for pid in keeper.due_proposal_ids(store, block.time):
         proposal = keeper.get_proposal(store, pid)
         if proposal is None or proposal.status != Status.VOTING:
             continue
         keeper.put_proposal(store, replace(proposal, status=Status.EXPIRED, result="deadline passed"))
-        events.append(Event.of("proposal_expired", proposal_id=pid))
-    return events
-
-
-HANDLERS: dict[type, Callable[[TxContext, Any], None]] = {
-    SubmitProposal: submit_proposal,
-    Vote: vote,
-}
+        out.append(Event.of(events.PROPOSAL_EXPIRED, proposal_id=pid))
+    return out

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from abci_app import keys
+from abci_app.governance import keys
 from abci_app.governance.records import Proposal, Status
+from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
 __all__ = [
@@ -41,7 +42,7 @@ def next_proposal_id(store: Branch) -> int:
 
 
 def iter_proposals(store: KVReader) -> Iterator[Proposal]:
-    for _k, v in store.iter_range(keys.PROPOSAL, keys.PROPOSAL_DEADLINE):
+    for _k, v in store.iter_range(keys.proposal_prefix(), prefix_end(keys.proposal_prefix())):
         yield Proposal.decode(v)
 
 
@@ -60,5 +61,5 @@ def set_validator(store: Branch, pub_key: bytes, power: int) -> None:
 
 
 def iter_validators(store: KVReader) -> Iterator[tuple[bytes, int]]:
-    for k, v in store.iter_range(keys.VALIDATOR, keys.VALIDATOR[:-1] + bytes((keys.VALIDATOR[-1] + 1,))):
+    for k, v in store.iter_range(keys.validator_prefix(), prefix_end(keys.validator_prefix())):
         yield k[1:], int.from_bytes(v, "big")

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from abci_app.codec_util import text_field
+from gridledger.governance.v1 import governance_pb2
+
+from abci_app.codec_util import bytes_field, text_field
 from abci_app.errors import Code, TxError
+from abci_app.governance.errors import GovernanceCode
+from abci_app.identity.msp import is_org_id
+from abci_app.identity.roles import parse_capabilities
 
 __all__ = [
-    "FROM_PROTO",
     "Action",
     "AdmitOrg",
     "ChangeParam",
     "RemoveOrg",
+    "SetOrgCapabilities",
     "SubmitProposal",
     "UpdateValidator",
     "Vote",
     "action_from_proto",
+    "submit_proposal_from_proto",
+    "vote_from_proto",
 ]
 
 MAX_VALIDATOR_POWER = 1_000_000_000_000
+MAX_PROPOSAL_ID = (1 << 63) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,7 @@ class AdmitOrg:
     org_id: str
     name: str
     root_ca_der: bytes
+    capabilities: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +55,13 @@ class ChangeParam:
     value: int
 
 
-Action = AdmitOrg | RemoveOrg | UpdateValidator | ChangeParam
+@dataclass(frozen=True, slots=True)
+class SetOrgCapabilities:
+    org_id: str
+    capabilities: tuple[str, ...]
+
+
+Action = AdmitOrg | RemoveOrg | UpdateValidator | ChangeParam | SetOrgCapabilities
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +78,28 @@ class Vote:
 
 
 def _org_id(text: str) -> str:
-    ok = 2 <= len(text) <= 32 and all(c.isascii() and (c.islower() or c.isdigit() or c == "-") for c in text)
-    if not ok:
-        raise TxError(Code.INVALID_ARGUMENT, f"org id {text!r} must match [a-z0-9-]{{2,32}}")
+    if not is_org_id(text):
+        raise TxError(Code.INVALID_ARGUMENT, f"org id {text[:40]!r} must match [a-z0-9-]{{2,32}}")
     return text
 
 
-def action_from_proto(m: Any) -> Action:
+def _capabilities(names: list[str]) -> tuple[str, ...]:
+    caps = parse_capabilities([text_field(n, "capability", 32) for n in names[:16]])
+    if isinstance(caps, str) or len(names) > 16:
+        raise TxError(Code.INVALID_ARGUMENT, caps if isinstance(caps, str) else "at most 16 capabilities")
+    return caps
+
+
+def action_from_proto(m: governance_pb2.SubmitProposal) -> Action:
     kind = m.WhichOneof("action")
     if kind == "admit_org":
         a = m.admit_org
-        return AdmitOrg(_org_id(a.org_id), text_field(a.name, "name", 128), bytes(a.root_ca_der))
+        return AdmitOrg(
+            _org_id(a.org_id),
+            text_field(a.name, "name", 128),
+            bytes_field(a.root_ca_der, "root_ca_der", 8_192),
+            _capabilities(list(a.capabilities)),
+        )
     if kind == "remove_org":
         return RemoveOrg(_org_id(m.remove_org.org_id))
     if kind == "update_validator":
@@ -87,12 +111,19 @@ def action_from_proto(m: Any) -> Action:
         return UpdateValidator(bytes(u.pub_key_ed25519), u.power)
     if kind == "change_param":
         return ChangeParam(text_field(m.change_param.name, "name", 64), m.change_param.value)
-    raise TxError(Code.INVALID_PROPOSAL, "proposal has no action")
+    if kind == "set_org_capabilities":
+        s = m.set_org_capabilities
+        return SetOrgCapabilities(_org_id(s.org_id), _capabilities(list(s.capabilities)))
+    raise TxError(GovernanceCode.INVALID_PROPOSAL, "proposal has no action")
 
 
-FROM_PROTO: dict[str, Callable[[Any], object]] = {
-    "submit_proposal": lambda m: SubmitProposal(
+def submit_proposal_from_proto(m: governance_pb2.SubmitProposal) -> SubmitProposal:
+    return SubmitProposal(
         text_field(m.title, "title", 256), action_from_proto(m), m.SerializeToString(deterministic=True)
-    ),
-    "vote": lambda m: Vote(m.proposal_id, m.approve),
-}
+    )
+
+
+def vote_from_proto(m: governance_pb2.Vote) -> Vote:
+    if m.proposal_id > MAX_PROPOSAL_ID:
+        raise TxError(Code.INVALID_ARGUMENT, f"proposal id must be at most {MAX_PROPOSAL_ID}")
+    return Vote(m.proposal_id, m.approve)

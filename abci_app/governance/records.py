@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from abci_app.pb import state_pb2
+from gridledger.governance.v1 import governance_pb2
 
 __all__ = ["Proposal", "Status"]
 
 
 class Status(IntEnum):
-    VOTING = state_pb2.PROPOSAL_STATUS_VOTING
-    PASSED = state_pb2.PROPOSAL_STATUS_PASSED
-    REJECTED = state_pb2.PROPOSAL_STATUS_REJECTED
-    EXPIRED = state_pb2.PROPOSAL_STATUS_EXPIRED
-    FAILED = state_pb2.PROPOSAL_STATUS_FAILED
+    VOTING = governance_pb2.PROPOSAL_STATUS_VOTING
+    PASSED = governance_pb2.PROPOSAL_STATUS_PASSED
+    REJECTED = governance_pb2.PROPOSAL_STATUS_REJECTED
+    EXPIRED = governance_pb2.PROPOSAL_STATUS_EXPIRED
+    FAILED = governance_pb2.PROPOSAL_STATUS_FAILED
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class Proposal:
     result: str
 
     def encode(self) -> bytes:
-        return state_pb2.Proposal(
+        return governance_pb2.Proposal(
             id=self.id,
             proposer=self.proposer,
             proposer_org=self.proposer_org,
@@ -49,7 +49,7 @@ class Proposal:
 
     @staticmethod
     def decode(raw: bytes) -> Proposal:
-        pb = state_pb2.Proposal.FromString(raw)
+        pb = governance_pb2.Proposal.FromString(raw)
         return Proposal(
             id=pb.id,
             proposer=pb.proposer,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from abci_app import keys
+from abci_app.identity import keys
 from abci_app.identity.records import Member, Org, decode_member, decode_org
+from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "get_member",
     "get_org",
     "is_cert_revoked",
+    "iter_members",
     "iter_orgs",
+    "iter_revoked_certs",
     "put_member",
     "put_org",
     "revoke_cert",
@@ -21,6 +24,8 @@ __all__ = [
 
 
 def get_org(store: KVReader, org_id: str) -> Org | None:
+    if len(org_id.encode()) > 255:
+        return None  # no org id is that long (ids are [a-z0-9-]{2,32})
     raw = store.get(keys.org(org_id))
     return None if raw is None else decode_org(raw)
 
@@ -30,8 +35,7 @@ def put_org(store: Branch, org: Org) -> None:
 
 
 def iter_orgs(store: KVReader) -> Iterator[Org]:
-    prefix = keys.ORG
-    for _k, v in store.iter_range(prefix, keys.MEMBER):
+    for _k, v in store.iter_range(keys.org_prefix(), prefix_end(keys.org_prefix())):
         yield decode_org(v)
 
 
@@ -44,6 +48,11 @@ def get_member(store: KVReader, address: bytes) -> Member | None:
     return None if raw is None else decode_member(raw)
 
 
+def iter_members(store: KVReader) -> Iterator[Member]:
+    for _k, v in store.iter_range(keys.member_prefix(), prefix_end(keys.member_prefix())):
+        yield decode_member(v)
+
+
 def put_member(store: Branch, member: Member) -> None:
     store.set(keys.member(member.address), member.encode())
     store.set(keys.member_by_org(member.org_id, member.address), b"")
@@ -51,6 +60,14 @@ def put_member(store: Branch, member: Member) -> None:
 
 def is_cert_revoked(store: KVReader, org_id: str, serial: bytes) -> bool:
     return store.get(keys.revoked_cert(org_id, serial)) is not None
+
+
+def iter_revoked_certs(store: KVReader) -> Iterator[tuple[str, bytes]]:
+    """(org id, serial) of every revoked certificate."""
+    prefix = keys.revoked_cert_prefix()
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        n = k[len(prefix)]
+        yield k[len(prefix) + 1 : len(prefix) + 1 + n].decode(), k[len(prefix) + 1 + n :]
 
 
 def revoke_cert(store: Branch, org_id: str, serial: bytes) -> None:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from abci_app.codec_util import address_field, text_field
+from gridledger.identity.v1 import identity_pb2
+
+from abci_app.codec_util import address_field, bytes_field, text_field
 from abci_app.types import Address
 
-__all__ = ["FROM_PROTO", "EnrollMember", "GrantRole", "RevokeMember", "RevokeRole"]
+__all__ = [
+    "EnrollMember",
+    "GrantRole",
+    "RevokeMember",
+    "RevokeRole",
+    "enroll_member_from_proto",
+    "grant_role_from_proto",
+    "revoke_member_from_proto",
+    "revoke_role_from_proto",
+]
+
+MAX_CERT_BYTES = 8_192
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +46,17 @@ class RevokeRole:
     role: str
 
 
-FROM_PROTO: dict[str, Callable[[Any], object]] = {
-    "enroll_member": lambda m: EnrollMember(bytes(m.certificate_der)),
-    "revoke_member": lambda m: RevokeMember(address_field(m.member, "member"), text_field(m.reason, "reason", 256)),
-    "grant_role": lambda m: GrantRole(address_field(m.member, "member"), text_field(m.role, "role", 32)),
-    "revoke_role": lambda m: RevokeRole(address_field(m.member, "member"), text_field(m.role, "role", 32)),
-}
+def enroll_member_from_proto(m: identity_pb2.EnrollMember) -> EnrollMember:
+    return EnrollMember(bytes_field(m.certificate_der, "certificate_der", MAX_CERT_BYTES))
+
+
+def revoke_member_from_proto(m: identity_pb2.RevokeMember) -> RevokeMember:
+    return RevokeMember(address_field(m.member, "member"), text_field(m.reason, "reason", 256))
+
+
+def grant_role_from_proto(m: identity_pb2.GrantRole) -> GrantRole:
+    return GrantRole(address_field(m.member, "member"), text_field(m.role, "role", 32))
+
+
+def revoke_role_from_proto(m: identity_pb2.RevokeRole) -> RevokeRole:
+    return RevokeRole(address_field(m.member, "member"), text_field(m.role, "role", 32))

@@ -17,10 +17,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 
-from abci_app.errors import Code, TxError
+from abci_app.errors import Code as ChainCode
+from abci_app.errors import TxError
+from abci_app.identity.errors import IdentityCode as Code
 from abci_app.identity.roles import Role
 
-__all__ = ["MemberCert", "parse_ca_cert", "parse_member_cert", "verify_issued_by"]
+__all__ = ["MemberCert", "is_org_id", "parse_ca_cert", "parse_member_cert", "verify_issued_by"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,11 @@ class MemberCert:
     not_before: int
     not_after: int
     cert: x509.Certificate
+
+
+def is_org_id(text: str) -> bool:
+    """Org ids are [a-z0-9-]{2,32}."""
+    return 2 <= len(text) <= 32 and all(c.isascii() and (c.islower() or c.isdigit() or c == "-") for c in text)
 
 
 def _seconds(dt: datetime) -> int:
@@ -70,13 +77,15 @@ def parse_member_cert(der: bytes) -> MemberCert:
     orgs = _attr(cert, NameOID.ORGANIZATION_NAME)
     if len(orgs) != 1:
         raise TxError(Code.CERT_INVALID, "member certificate subject must have exactly one O (the org id)")
+    if not is_org_id(orgs[0]):
+        raise TxError(Code.CERT_INVALID, f"certificate O {orgs[0][:40]!r} is not an org id ([a-z0-9-]{{2,32}})")
     names = _attr(cert, NameOID.COMMON_NAME)
     roles = sorted({r for r in _attr(cert, NameOID.ORGANIZATIONAL_UNIT_NAME) if Role.parse(r) is not None})
     serial = cert.serial_number
     return MemberCert(
         public_key=key.public_bytes(Encoding.Raw, PublicFormat.Raw),
         org_id=orgs[0],
-        common_name=names[0] if names else "",
+        common_name=names[0][:128] if names else "",
         roles=tuple(roles),
         serial=serial.to_bytes((serial.bit_length() + 7) // 8 or 1, "big"),
         not_before=_seconds(cert.not_valid_before_utc),
@@ -98,4 +107,4 @@ def check_validity(mc: MemberCert, now: int) -> None:
     if now < mc.not_before:
         raise TxError(Code.CERT_NOT_YET_VALID, f"certificate valid from {mc.not_before}, block time is {now}")
     if now > mc.not_after:
-        raise TxError(Code.CERT_EXPIRED, f"certificate expired at {mc.not_after}, block time is {now}")
+        raise TxError(ChainCode.CERT_EXPIRED, f"certificate expired at {mc.not_after}, block time is {now}")

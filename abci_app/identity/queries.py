@@ -1,42 +1,47 @@
-"""Queries: /org/<id>, /orgs, /member/<address>, /members/<org id>."""
+"""Queries: /org/<id>, /orgs, /member/<address>, /members/<org id> (lists paginated)."""
 
 from __future__ import annotations
 
-from abci_app import keys
+from collections.abc import Mapping
+
+from gridledger.identity.v1 import identity_pb2
+from gridledger.tx.v1 import tx_pb2
+
 from abci_app.domain import QueryHandler, QueryResult
-from abci_app.identity import keeper
-from abci_app.pb import query_pb2, state_pb2
-from abci_app.query_util import address_arg, args_exactly, record
-from abci_app.store.backend import prefix_end
+from abci_app.identity import keys
+from abci_app.query_util import address_arg, args_exactly, id_arg, page, record
 from abci_app.store.branch import KVReader
 
 __all__ = ["QUERIES"]
 
 
-def org(store: KVReader, args: list[str]) -> QueryResult:
+def org(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     (org_id,) = args_exactly(args, 1, "/org/<org id>")
-    return record(store, keys.org(org_id))
+    return record(store, keys.org(id_arg(org_id, "org id")))
 
 
-def orgs(store: KVReader, args: list[str]) -> QueryResult:
+def orgs(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     args_exactly(args, 0, "/orgs")
-    out = query_pb2.OrgList(orgs=[state_pb2.Org.FromString(o.encode()) for o in keeper.iter_orgs(store)])
+    items, cursor = page(store, keys.org_prefix(), options, lambda _k, v: identity_pb2.Org.FromString(v))
+    out = identity_pb2.OrgList(orgs=items, page=tx_pb2.PageInfo(next=cursor))
     return QueryResult(out.SerializeToString())
 
 
-def member(store: KVReader, args: list[str]) -> QueryResult:
+def member(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     (address,) = args_exactly(args, 1, "/member/<address hex>")
     return record(store, keys.member(address_arg(address)))
 
 
-def members(store: KVReader, args: list[str]) -> QueryResult:
+def members(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     (org_id,) = args_exactly(args, 1, "/members/<org id>")
-    prefix = keys.member_by_org_prefix(org_id)
-    out = query_pb2.MemberList()
-    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+    prefix = keys.member_by_org_prefix(id_arg(org_id, "org id"))
+
+    def load(k: bytes, _v: bytes) -> identity_pb2.Member | None:
         raw = store.get(keys.member(k[len(prefix) :]))
-        if raw is not None:
-            out.members.append(state_pb2.Member.FromString(raw))
+        return None if raw is None else identity_pb2.Member.FromString(raw)
+
+    items, cursor = page(store, prefix, options, load)
+    out = identity_pb2.MemberList(members=items, page=tx_pb2.PageInfo(next=cursor))
     return QueryResult(out.SerializeToString())
 
 

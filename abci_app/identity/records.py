@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from abci_app.pb import state_pb2
+from gridledger.identity.v1 import identity_pb2
+
 from abci_app.types import Address, OrgId
 
 __all__ = ["Member", "Org", "decode_member", "decode_org"]
@@ -18,21 +19,27 @@ class Org:
     root_ca_der: bytes
     active: bool
     admitted_at: int
+    capabilities: tuple[str, ...]  # roles its members may hold besides admin; sorted
+
+    def allows(self, role: str) -> bool:
+        """Whether members of this org may hold `role` (admin always)."""
+        return role == "admin" or role in self.capabilities
 
     def encode(self) -> bytes:
-        return state_pb2.Org(
+        return identity_pb2.Org(
             org_id=self.org_id,
             name=self.name,
             root_ca_der=self.root_ca_der,
             active=self.active,
             admitted_at=self.admitted_at,
+            capabilities=self.capabilities,
         ).SerializeToString()
 
 
 @lru_cache(maxsize=4096)
 def decode_org(raw: bytes) -> Org:
-    pb = state_pb2.Org.FromString(raw)
-    return Org(OrgId(pb.org_id), pb.name, pb.root_ca_der, pb.active, pb.admitted_at)
+    pb = identity_pb2.Org.FromString(raw)
+    return Org(OrgId(pb.org_id), pb.name, pb.root_ca_der, pb.active, pb.admitted_at, tuple(pb.capabilities))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +59,7 @@ class Member:
         return role in self.roles
 
     def encode(self) -> bytes:
-        return state_pb2.Member(
+        return identity_pb2.Member(
             address=self.address,
             public_key=self.public_key,
             org_id=self.org_id,
@@ -69,7 +76,7 @@ class Member:
 @lru_cache(maxsize=65536)
 def decode_member(raw: bytes) -> Member:
     """Decoded members are cached by their bytes: the hot path reads the signer every tx."""
-    pb = state_pb2.Member.FromString(raw)
+    pb = identity_pb2.Member.FromString(raw)
     return Member(
         address=Address(pb.address),
         public_key=pb.public_key,

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from gridledger.governance.v1 import governance_pb2
 
 from abci_app.app import GridLedgerApp
 from abci_app.params import Params
-from abci_app.pb import abci, crypto_keys, query_pb2, state_pb2
+from abci_app.pb import abci, crypto_keys
 from abci_app.store.backend import MemoryBackend
 from abci_app.store.commitment import Trie
 from abci_app.store.sqlite import SQLiteBackend
@@ -152,8 +153,8 @@ def _run(
         raws = _raws(batch)
         _require_ok(node.block(raws, check=True), "setup")
         _require_ok(follower.block(raws, check=False), "setup (follower)")
-    proposals = query_pb2.ProposalList.FromString(node.query("/proposals")).proposals
-    pop.open_votes(p.id for p in proposals if p.status == state_pb2.PROPOSAL_STATUS_VOTING)
+    proposals = governance_pb2.ProposalList.FromString(node.query("/proposals")).proposals
+    pop.open_votes(p.id for p in proposals if p.status == governance_pb2.PROPOSAL_STATUS_VOTING)
     log(f"  in-process: {cfg.members} members enrolled and funded, {len(proposals)} proposals open")
 
     prof = cfg.profile_dir

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from abci_app.pb import query_pb2, state_pb2
+from gridledger.governance.v1 import governance_pb2
+
 from clients.loadgen import LoadTx, Mix, PhaseResult, Population, Submitter, account_nonce, kvstore_txs, param_value
 from clients.localnet import Localnet, free_base_port, set_toml
 from tests.bench.procstat import ProcSampler
@@ -230,8 +231,8 @@ async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, 
             await _setup_step(sub, "funding (mint)", pop.funding_txs(), log)
             await _setup_step(sub, "proposal", pop.proposal_txs(n_votes // 4 + 1, param, param_value(rpc, param)), log)
             value = base64.b64decode(rpc.abci_query("/proposals").get("value") or "")
-            proposals = query_pb2.ProposalList.FromString(value).proposals
-            pop.open_votes(p.id for p in proposals if p.status == state_pb2.PROPOSAL_STATUS_VOTING)
+            proposals = governance_pb2.ProposalList.FromString(value).proposals
+            pop.open_votes(p.id for p in proposals if p.status == governance_pb2.PROPOSAL_STATUS_VOTING)
             t = time.monotonic()
             txs = pop.workload(budget, cfg.mix)
             log(f"  pre-signed {len(txs)} txs in {time.monotonic() - t:.1f}s ({_kinds(txs)})")

@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+from gridledger.accounts.v1 import accounts_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,14 +18,14 @@ from abci_app.codec import decode_tx
 from abci_app.crypto import verify
 from abci_app.errors import Code
 from abci_app.framing import encode_uvarint, split_frames
-from abci_app.pb import abci, tx_pb2
+from abci_app.pb import abci
 from abci_app.server import AbciProtocol, _dispatch_table
 from abci_app.store.backend import CommitBatch, CommitMeta, MemoryBackend
 from abci_app.store.branch import Branch
 from abci_app.types import Event
 from clients.consortium import Consortium
 from clients.loadgen import BlockSeen, LoadTx, Mix, PhaseResult, Population, Sent, kvstore_txs
-from clients.tx import msg, sign_tx
+from clients.tx import sign_tx
 from tests.bench.localnet_bench import summarize
 from tests.support.driver import AppDriver
 
@@ -187,7 +188,7 @@ def test_checktx_judges_timeouts_against_the_height_after_the_last_commit(consor
     bob = consortium.member("community-a/bob").address
 
     def tx(nonce: int, timeout: int) -> bytes:
-        return sign_tx(alice.key, driver.chain_id, nonce, [msg(transfer=_transfer(bob))], timeout_height=timeout)
+        return sign_tx(alice.key, driver.chain_id, nonce, [_transfer(bob)], timeout_height=timeout)
 
     timeout = driver.height + 1
     first = driver.app.check_tx(abci.RequestCheckTx(tx=tx(1, timeout), type=abci.NEW))
@@ -197,8 +198,8 @@ def test_checktx_judges_timeouts_against_the_height_after_the_last_commit(consor
     assert late.code == Code.TX_TIMED_OUT
 
 
-def _transfer(to: bytes) -> tx_pb2.Transfer:
-    return tx_pb2.Transfer(to=to, amount=1)
+def _transfer(to: bytes) -> accounts_pb2.Transfer:
+    return accounts_pb2.Transfer(to=to, amount=1)
 
 
 # -- the server writes each response as the serialised Response message ----------------------------
@@ -232,7 +233,7 @@ def test_server_answers_are_the_serialised_response_messages(consortium: Consort
     transport = _Transport()
     proto._transport = transport  # type: ignore[assignment]
     alice = consortium.member("community-a/alice")
-    raw = sign_tx(alice.key, driver.chain_id, 1, [msg(transfer=_transfer(alice.address))])
+    raw = sign_tx(alice.key, driver.chain_id, 1, [_transfer(alice.address)])
     fin = abci.RequestFinalizeBlock(txs=[raw] if with_txs else [], height=driver.height + 1)
     fin.time.seconds = 1_767_226_000
     stream = b"".join(

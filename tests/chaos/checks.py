@@ -6,8 +6,9 @@ import base64
 import time
 from dataclasses import dataclass, field
 
+from gridledger.accounts.v1 import accounts_pb2
+
 from abci_app.errors import Code
-from abci_app.pb import query_pb2
 from clients.rpc import CometRPC, RPCError
 from tests.chaos.chain import BlockRecord, app_info, block_hashes, fetch_block
 
@@ -31,7 +32,7 @@ def money_invariant(rpc: CometRPC, accounts: list[bytes], *, attempts: int = 8) 
             code, height, value = _query(rpc, "/supply")
             if code != 0:
                 return f"/supply answered code {code}"
-            supply = query_pb2.SupplyView.FromString(value)
+            supply = accounts_pb2.SupplyView.FromString(value)
             total = 0
             same_height = True
             for address in accounts:

@@ -19,9 +19,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gridledger.accounts.v1 import accounts_pb2
+
 from abci_app.pb import tx_pb2
 from clients.pki import Identity
-from clients.tx import msg, sign_tx
+from clients.tx import sign_tx
 
 __all__ = ["FloodStats", "RssSampler", "build_flood", "rss_bytes", "send_flood"]
 
@@ -105,14 +107,14 @@ def build_flood(
     for k in range(valid):
         s = signers[k % len(signers)]
         nonces[s.public_key] += 1
-        raw = sign_tx(s.key, chain_id, nonces[s.public_key], [msg(transfer=tx_pb2.Transfer(to=recipient, amount=1))])
+        raw = sign_tx(s.key, chain_id, nonces[s.public_key], [accounts_pb2.Transfer(to=recipient, amount=1)])
         per_signer[k % len(signers)].append(raw)
     # Each signer's txs stay in nonce order; signers take turns.
     for j in range(max(len(col) for col in per_signer)):
         txs += [("valid", col[j]) for col in per_signer if j < len(col)]
 
     victim = signers[0]
-    template = sign_tx(victim.key, chain_id, 10**12, [msg(transfer=tx_pb2.Transfer(to=recipient, amount=1))])
+    template = sign_tx(victim.key, chain_id, 10**12, [accounts_pb2.Transfer(to=recipient, amount=1)])
     env = tx_pb2.Tx.FromString(template)
     kinds = ["random", "garbage-protobuf", "bad-signature", "wrong-chain", "replay", "oversized", "reencoded"]
     for k in range(junk):
@@ -126,7 +128,7 @@ def build_flood(
             sig[rnd.randrange(64)] ^= 1 << rnd.randrange(8)
             raw = tx_pb2.Tx(body=env.body, signature=bytes(sig)).SerializeToString()
         elif kind == "wrong-chain":
-            raw = sign_tx(victim.key, chain_id + "-other", 10**12 + k, [msg(burn=tx_pb2.Burn(amount=1))])
+            raw = sign_tx(victim.key, chain_id + "-other", 10**12 + k, [accounts_pb2.Burn(amount=1)])
         elif kind == "replay" and replayable:
             raw = replayable[k % len(replayable)]
         elif kind == "oversized" and k % 50 == 5:  # a few: each costs real bandwidth

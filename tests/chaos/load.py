@@ -19,11 +19,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from google.protobuf.message import Message
+from gridledger.accounts.v1 import accounts_pb2
+
 from abci_app.errors import Code
-from abci_app.pb import query_pb2, tx_pb2
 from clients.pki import Identity
 from clients.rpc import CometRPC, RPCError
-from clients.tx import msg, sign_tx
+from clients.tx import sign_tx
 from tests.chaos.chain import tx_hash_hex
 
 __all__ = ["LoadGenerator", "TokenBucket", "TxRecord", "account_nonce", "fund_members"]
@@ -50,7 +52,7 @@ class TxRecord:
 def account_nonce(rpc: CometRPC, address: bytes) -> int:
     """The last nonce the chain consumed for `address` (0 if none)."""
     r = rpc.abci_query(f"/account/{address.hex()}")
-    return int(query_pb2.AccountView.FromString(base64.b64decode(r.get("value") or "")).nonce)
+    return int(accounts_pb2.AccountView.FromString(base64.b64decode(r.get("value") or "")).nonce)
 
 
 def fund_members(rpc: CometRPC, chain_id: str, members: dict[str, Identity], issuer: str) -> bytes:
@@ -58,7 +60,7 @@ def fund_members(rpc: CometRPC, chain_id: str, members: dict[str, Identity], iss
     member can sign transfers. Returns the committed tx (handy to replay later)."""
     treasury = members[issuer]
     nonce = account_nonce(rpc, treasury.address) + 1
-    mints = [msg(mint=tx_pb2.Mint(to=m.address, amount=1_000_000)) for _ref, m in sorted(members.items())]
+    mints = [accounts_pb2.Mint(to=m.address, amount=1_000_000) for _ref, m in sorted(members.items())]
     raw = sign_tx(treasury.key, chain_id, nonce, mints)
     r = rpc.broadcast_commit(raw)
     if r.code != 0:
@@ -168,11 +170,11 @@ class LoadGenerator:
         others = [a for a in self.recipients if a != ident.address]
         to = rnd.choice(others)
         if name in self.issuers and nonce % 3 == 0:
-            messages = [msg(mint=tx_pb2.Mint(to=to, amount=rnd.randint(1, 50)))]
+            messages: list[Message] = [accounts_pb2.Mint(to=to, amount=rnd.randint(1, 50))]
         elif name in self.issuers and nonce % 3 == 1:
-            messages = [msg(burn=tx_pb2.Burn(amount=rnd.randint(1, 20)))]
+            messages = [accounts_pb2.Burn(amount=rnd.randint(1, 20))]
         else:
-            messages = [msg(transfer=tx_pb2.Transfer(to=to, amount=rnd.randint(1, 9)))]
+            messages = [accounts_pb2.Transfer(to=to, amount=rnd.randint(1, 9))]
         return sign_tx(ident.key, self.chain_id, nonce, messages, memo=f"chaos {name} #{nonce}")
 
     def _pick_node(self, rnd: random.Random, avoid: set[int]) -> int | None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf import any_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import strategies as st
 
 from abci_app.codec_util import MAX_AMOUNT
 from abci_app.framing import encode_uvarint
-from abci_app.pb import tx_pb2
+from abci_app.registry import MESSAGES
 from clients.consortium import Consortium, demo_consortium
 from clients.pki import Identity
 
@@ -179,9 +180,20 @@ def build(cls: type[Message], values: dict[str, Any]) -> Message:
     return m
 
 
-def msg_st() -> st.SearchStrategy[tx_pb2.Msg]:
-    """One `Msg` of any kind (or none set), with hostile field values."""
-    return message_st(tx_pb2.Msg.DESCRIPTOR).map(lambda v: build(tx_pb2.Msg, v))  # type: ignore[arg-type, return-value]
+def _registered_st(cls: type[Message]) -> st.SearchStrategy[Message]:
+    return message_st(cls.DESCRIPTOR).map(lambda v: build(cls, v))  # type: ignore[arg-type]
+
+
+def msg_st() -> st.SearchStrategy[Message]:
+    """One message of any registered type with hostile field values, or an `Any` of an
+    unknown type or of bytes that are not the named type."""
+    known = [_registered_st(m.proto) for _url, m in sorted(MESSAGES.items())]
+    unknown = st.builds(
+        any_pb2.Any,
+        type_url=st.sampled_from(["", "/gridledger.nope.v1.Nope", "type.googleapis.com/x", *sorted(MESSAGES)]),
+        value=st.binary(max_size=64),
+    )
+    return st.one_of(*known, unknown)
 
 
 def signer_st() -> st.SearchStrategy[Identity]:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from abci_app import crypto
 from abci_app.errors import Code
 from abci_app.pb import abci, tx_pb2
+from clients.tx import pack
 from tests.fuzz.strategies import CONSORTIUM
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed, transfer
@@ -53,7 +54,7 @@ def _tx_signed_as(driver: AppDriver, public_key: bytes, signature: bytes) -> byt
         chain_id=driver.chain_id,
         signer=public_key,
         nonce=1,
-        messages=[transfer(BOB, 1)],
+        messages=[pack(transfer(BOB, 1))],
     ).SerializeToString()
     return tx_pb2.Tx(body=body, signature=signature).SerializeToString()
 

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from google.protobuf.message import Message
+from gridledger.accounts.v1 import accounts_pb2
+
 from abci_app.errors import Code
-from abci_app.pb import tx_pb2
 from clients.localnet import Localnet
 from clients.pki import Identity
 from clients.rpc import CometRPC, RPCError
-from clients.tx import msg, sign_tx
+from clients.tx import sign_tx
 
 __all__ = [
     "COMETBFT",
@@ -69,12 +71,12 @@ class Wallet:
         with self._lock:
             return self._nonces.get(who.public_key, 0)
 
-    def sign(self, who: Identity, *messages: tx_pb2.Msg, nonce: int | None = None, memo: str = "") -> bytes:
+    def sign(self, who: Identity, *messages: Message, nonce: int | None = None, memo: str = "") -> bytes:
         n = self.next_nonce(who) if nonce is None else nonce
         return sign_tx(who.key, self.chain_id, n, list(messages), memo=memo)
 
     def transfer(self, who: Identity, to: bytes, amount: int, *, nonce: int | None = None, memo: str = "") -> bytes:
-        return self.sign(who, msg(transfer=tx_pb2.Transfer(to=to, amount=amount)), nonce=nonce, memo=memo)
+        return self.sign(who, accounts_pb2.Transfer(to=to, amount=amount), nonce=nonce, memo=memo)
 
 
 def balance(rpc: CometRPC, address: bytes) -> int:

@@ -21,16 +21,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from gridledger.accounts.v1 import accounts_pb2
 from gridledger.bridge.v1 import bridge_pb2, bridge_pb2_grpc
+from gridledger.identity.v1 import identity_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from abci_app.errors import Code
-from abci_app.pb import tx_pb2
 from clients.bridge_auth import auth_message, member_call_credentials
 from clients.localnet import Localnet, free_base_port
 from clients.pki import Identity, new_org_ca
-from clients.tx import msg, sign_tx
+from clients.tx import sign_tx
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +65,7 @@ def test_broadcast_commit_and_proven_query(net: Localnet) -> None:
         status = stub.Status(bridge_pb2.StatusRequest())
         assert status.chain_id == net.chain_id
         before = stub.Query(bridge_pb2.QueryRequest(path=f"/balance/{carol.address.hex()}"))
-        raw = sign_tx(alice.key, net.chain_id, 1, [msg(transfer=tx_pb2.Transfer(to=carol.address, amount=77))])
+        raw = sign_tx(alice.key, net.chain_id, 1, [accounts_pb2.Transfer(to=carol.address, amount=77)])
         done = stub.Broadcast(bridge_pb2.BroadcastRequest(tx=raw, wait_commit=True))
         assert done.code == 0, done.log
         assert done.committed
@@ -91,7 +92,7 @@ def test_event_stream_delivers_committed_transfers(net: Localnet) -> None:
                 bridge_pb2.SubscribeRequest(query=f"transfer.recipient='{dave.address.hex()}'")
             )
             await asyncio.sleep(1.0)  # let the subscription reach the node
-            raw = sign_tx(bob.key, net.chain_id, 1, [msg(transfer=tx_pb2.Transfer(to=dave.address, amount=5))])
+            raw = sign_tx(bob.key, net.chain_id, 1, [accounts_pb2.Transfer(to=dave.address, amount=5)])
             result = await stub.Broadcast(bridge_pb2.BroadcastRequest(tx=raw, wait_commit=False))
             assert result.code == 0
             first: bridge_pb2.TxEvents = await asyncio.wait_for(stream.read(), timeout=30)
@@ -216,7 +217,7 @@ def test_member_auth(net: Localnet, tls: tuple[Path, Path, bytes]) -> None:
         channel, stub = stub_for(as_member(alice))
         with channel:
             assert stub.Status(status, timeout=10).chain_id == net.chain_id
-            raw = sign_tx(alice.key, net.chain_id, 2, [msg(transfer=tx_pb2.Transfer(to=admin.address, amount=1))])
+            raw = sign_tx(alice.key, net.chain_id, 2, [accounts_pb2.Transfer(to=admin.address, amount=1)])
             assert stub.Broadcast(bridge_pb2.BroadcastRequest(tx=raw, wait_commit=True), timeout=30).code == 0
             health_stub = health_pb2_grpc.HealthStub(channel)
             assert health_stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status == 1  # SERVING
@@ -253,7 +254,7 @@ def test_member_auth(net: Localnet, tls: tuple[Path, Path, bytes]) -> None:
         with channel:
             assert _code(lambda: stub.Status(status, timeout=5)) == grpc.StatusCode.PERMISSION_DENIED
 
-        revoke = msg(revoke_member=tx_pb2.RevokeMember(member=gateway.address, reason="lost device"))
+        revoke = identity_pb2.RevokeMember(member=gateway.address, reason="lost device")
         done = net.rpc(0).broadcast_commit(sign_tx(admin.key, net.chain_id, 1, [revoke]))
         assert done.code == 0, done.log
         channel, stub = stub_for(as_member(gateway))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 
 import pytest
+from gridledger.governance.v1 import governance_pb2
+from gridledger.identity.v1 import identity_pb2
 
-from abci_app.errors import Code
-from abci_app.pb import query_pb2, state_pb2, tx_pb2
+from abci_app.governance.errors import GovernanceCode
+from abci_app.identity.errors import IdentityCode
 from clients.localnet import Localnet
 from clients.pki import Identity, new_org_ca
 from clients.rpc import BroadcastResult, CometRPC
@@ -19,17 +21,17 @@ pytestmark = pytest.mark.integration
 FOUNDING_ADMINS = ("utility/admin", "gridop/admin", "certissuer/admin", "community-a/admin", "community-b/admin")
 
 
-def _proposal(rpc: CometRPC, pid: int) -> state_pb2.Proposal:
+def _proposal(rpc: CometRPC, pid: int) -> governance_pb2.Proposal:
     r = rpc.abci_query(f"/proposal/{pid}")
     assert int(r.get("code", 0)) == 0, r
-    return state_pb2.Proposal.FromString(base64.b64decode(r["value"]))
+    return governance_pb2.Proposal.FromString(base64.b64decode(r["value"]))
 
 
 def _submit(net: Localnet, wallet: Wallet, who: Identity, title: str, **action: object) -> int:
     """Submit a proposal through node 0; its id, read from the committed tx's events."""
-    sp = tx_pb2.SubmitProposal(title=title, **action)  # type: ignore[arg-type]
+    sp = governance_pb2.SubmitProposal(title=title, **action)  # type: ignore[arg-type]
     rpc = net.rpc(0)
-    r = rpc.broadcast_commit(wallet.sign(who, tx_pb2.Msg(submit_proposal=sp)))
+    r = rpc.broadcast_commit(wallet.sign(who, sp))
     assert r.code == 0, r.log
     found = rpc.wait_tx(r.hash)
     (event,) = [e for e in found["tx_result"]["events"] if e["type"] == "proposal_submitted"]
@@ -39,8 +41,8 @@ def _submit(net: Localnet, wallet: Wallet, who: Identity, title: str, **action: 
 
 
 def _vote(net: Localnet, wallet: Wallet, who: Identity, pid: int, node: int) -> BroadcastResult:
-    vote = tx_pb2.Vote(proposal_id=pid, approve=True)
-    return net.rpc(node).broadcast_commit(wallet.sign(who, tx_pb2.Msg(vote=vote)))
+    vote = governance_pb2.Vote(proposal_id=pid, approve=True)
+    return net.rpc(node).broadcast_commit(wallet.sign(who, vote))
 
 
 def _vote_until_passed(net: Localnet, wallet: Wallet, voters: list[Identity], pid: int, needed: int) -> None:
@@ -56,13 +58,13 @@ def _vote_until_passed(net: Localnet, wallet: Wallet, voters: list[Identity], pi
         status = _proposal(net.rpc(node), pid).status
         if k < needed:
             assert r.code == 0, r.log
-            assert status == state_pb2.PROPOSAL_STATUS_VOTING, k
+            assert status == governance_pb2.PROPOSAL_STATUS_VOTING, k
         elif k == needed:
             assert r.code == 0, r.log
-            assert status == state_pb2.PROPOSAL_STATUS_PASSED
+            assert status == governance_pb2.PROPOSAL_STATUS_PASSED
             passed_at = r.height
         else:
-            assert r.code == Code.PROPOSAL_CLOSED, r
+            assert r.code == GovernanceCode.PROPOSAL_CLOSED, r
     assert passed_at > 0
     net.wait_height(passed_at + 1, [0], timeout=30)  # block H+1 exists only once H is committed
 
@@ -83,31 +85,29 @@ def test_new_org_then_new_validator_by_governance(localnet_factory: NetFactory) 
     # -- 1. admit "newco" ---------------------------------------------------------------------
     newco = new_org_ca("newco")
     newco_admin = newco.issue("admin.newco", ["admin"])
-    enrol = tx_pb2.Msg(enroll_member=tx_pb2.EnrollMember(certificate_der=newco_admin.cert_der))
+    enrol = identity_pb2.EnrollMember(certificate_der=newco_admin.cert_der)
     early = rpc.broadcast_commit(wallet.sign(newco_admin, enrol))
-    assert early.code == Code.UNKNOWN_ORG  # no such org yet
+    assert early.code == IdentityCode.UNKNOWN_ORG  # no such org yet
 
-    admit = tx_pb2.AdmitOrg(org_id="newco", name="New Co", root_ca_der=newco.cert_der)
+    admit = governance_pb2.AdmitOrg(org_id="newco", name="New Co", root_ca_der=newco.cert_der)
     pid = _submit(net, wallet, admins[0], "admit newco", admit_org=admit)
     # five founding orgs: yes * 3 > 2 * 5 needs four votes; the fifth finds the proposal closed
     _vote_until_passed(net, wallet, admins, pid, needed=4)
     org = rpc.abci_query("/org/newco")
     assert int(org.get("code", 0)) == 0
-    assert state_pb2.Org.FromString(base64.b64decode(org["value"])).active
+    assert identity_pb2.Org.FromString(base64.b64decode(org["value"])).active
 
     # -- 2. the new org's admin enrols itself with a certificate from the new CA ----------------
     r = rpc.broadcast_commit(wallet.sign(newco_admin, enrol))
     assert r.code == 0, r.log
     member = rpc.abci_query(f"/member/{newco_admin.address.hex()}")
     assert int(member.get("code", 0)) == 0
-    record = state_pb2.Member.FromString(base64.b64decode(member["value"]))
+    record = identity_pb2.Member.FromString(base64.b64decode(member["value"]))
     assert (record.org_id, list(record.roles)) == ("newco", ["admin"])
     # a certificate from the new CA claiming another org is refused
     forged = newco.issue("mallory", ["admin"], org_override="utility")
-    bad = rpc.broadcast_commit(
-        wallet.sign(forged, tx_pb2.Msg(enroll_member=tx_pb2.EnrollMember(certificate_der=forged.cert_der)))
-    )
-    assert bad.code == Code.CERT_FOREIGN_CA
+    bad = rpc.broadcast_commit(wallet.sign(forged, identity_pb2.EnrollMember(certificate_der=forged.cert_der)))
+    assert bad.code == IdentityCode.CERT_FOREIGN_CA
 
     # -- 3. a 5th node joins as a full node and syncs ---------------------------------------------
     i = net.add_node()
@@ -119,11 +119,11 @@ def test_new_org_then_new_validator_by_governance(localnet_factory: NetFactory) 
 
     # -- 4. governance makes it a validator --------------------------------------------------------
     power = int(rpc.validators()[0]["voting_power"])
-    update = tx_pb2.UpdateValidator(pub_key_ed25519=net.validator_pub_key(i), power=power)
+    update = governance_pb2.UpdateValidator(pub_key_ed25519=net.validator_pub_key(i), power=power)
     pid2 = _submit(net, wallet, newco_admin, "validator for newco", update_validator=update)
     # six orgs now: yes * 3 > 2 * 6 needs five votes
     _vote_until_passed(net, wallet, [newco_admin, *admins], pid2, needed=5)
-    listed = query_pb2.ValidatorList.FromString(base64.b64decode(rpc.abci_query("/validators")["value"]))
+    listed = governance_pb2.ValidatorList.FromString(base64.b64decode(rpc.abci_query("/validators")["value"]))
     assert net.validator_pub_key(i) in {v.pub_key_ed25519 for v in listed.validators}
 
     def in_set(node: int) -> bool:

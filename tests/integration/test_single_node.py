@@ -7,9 +7,12 @@ from functools import partial
 from typing import Any
 
 import pytest
+from google.protobuf.message import Message
+from gridledger.accounts.v1 import accounts_pb2
 
+from abci_app.accounts.errors import AccountsCode
 from abci_app.errors import Code
-from abci_app.pb import query_pb2, tx_pb2
+from abci_app.pb import tx_pb2
 from clients.consortium import DEMO_BALANCE
 from clients.localnet import Localnet
 from clients.rpc import CometRPC, RPCError
@@ -113,7 +116,7 @@ def test_failed_delivery_code_in_committed_result(chain1: Localnet, wallet1: Wal
     rpc = chain1.rpc(0)
     before = balance(rpc, dave.address)
     r = rpc.broadcast_commit(wallet1.transfer(dave, carol.address, DEMO_BALANCE * 10))
-    assert r.code == Code.INSUFFICIENT_FUNDS
+    assert r.code == AccountsCode.INSUFFICIENT_FUNDS
     assert balance(rpc, dave.address) == before
 
 
@@ -128,14 +131,14 @@ def test_committed_state_is_readable_through_abci_query(chain1: Localnet, wallet
     resp = rpc.abci_query(f"/account/{treasury.address.hex()}")
     assert int(resp.get("code", 0)) == 0
     assert int(resp["height"]) >= r.height
-    view = query_pb2.AccountView.FromString(base64.b64decode(resp["value"]))
+    view = accounts_pb2.AccountView.FromString(base64.b64decode(resp["value"]))
     assert view.address == treasury.address
     assert view.balance == before - 99
     assert view.nonce == wallet1.last_nonce(treasury)
     member = rpc.abci_query(f"/member/{alice.address.hex()}")
     assert int(member.get("code", 0)) == 0
     assert base64.b64decode(member["value"])
-    supply = query_pb2.SupplyView.FromString(base64.b64decode(rpc.abci_query("/supply")["value"]))
+    supply = accounts_pb2.SupplyView.FromString(base64.b64decode(rpc.abci_query("/supply")["value"]))
     assert supply.minted == sum(c.balances.values())
     unknown = rpc.abci_query("/no-such-path")
     assert int(unknown["code"]) == Code.QUERY_UNKNOWN_PATH
@@ -172,5 +175,5 @@ def _indexed(rpc: CometRPC, query: str) -> dict[str, Any] | None:
     return found if int(found["total_count"]) > 0 else None
 
 
-def _mint(to: bytes, amount: int) -> tx_pb2.Msg:
-    return tx_pb2.Msg(mint=tx_pb2.Mint(to=to, amount=amount))
+def _mint(to: bytes, amount: int) -> Message:
+    return accounts_pb2.Mint(to=to, amount=amount)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from google.protobuf.message import Message
+from gridledger.accounts.v1 import accounts_pb2
+from gridledger.governance.v1 import governance_pb2
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from abci_app.accounts.errors import AccountsCode
 from abci_app.accounts.invariants import money_conserved
 from abci_app.errors import Code
-from abci_app.pb import abci, query_pb2, state_pb2, tx_pb2
+from abci_app.governance.errors import GovernanceCode
+from abci_app.pb import abci
 from clients.consortium import demo_consortium
 from clients.pki import Identity
 from tests.support.driver import AppDriver
@@ -18,7 +23,7 @@ from tests.unit.helpers import account_nonce, balance, burn, mint, signed, submi
 
 CONSORTIUM = demo_consortium()
 MEMBERS = sorted(CONSORTIUM.members)
-ISSUERS = sorted(ref for ref in MEMBERS if ref in ("utility/treasury", "certissuer/registry"))
+ISSUERS = ["utility/treasury"]  # the only member whose org has the issuer capability
 NON_ISSUERS = [ref for ref in MEMBERS if ref not in ISSUERS]
 ORGS = sorted(CONSORTIUM.cas)
 ADMINS = [f"{org}/admin" for org in ORGS]
@@ -31,7 +36,7 @@ amount_st = st.one_of(st.integers(1, 1_500_000), st.integers(1, 50))
 class ModelProposal:
     yes: set[str] = field(default_factory=set)
     no: set[str] = field(default_factory=set)
-    status: int = state_pb2.PROPOSAL_STATUS_VOTING
+    status: int = governance_pb2.PROPOSAL_STATUS_VOTING
 
 
 class AccountsModel(RuleBasedStateMachine):
@@ -48,7 +53,7 @@ class AccountsModel(RuleBasedStateMachine):
     def ident(self, ref: str) -> Identity:
         return CONSORTIUM.member(ref)
 
-    def run_block(self, txs: list[tuple[str, list[tx_pb2.Msg], int]]) -> None:
+    def run_block(self, txs: list[tuple[str, list[Message], int]]) -> None:
         """Run (signer, messages, expected code) txs in one block; CheckTx and FinalizeBlock codes as the model says."""
         raws = []
         for ref, msgs, expected in txs:
@@ -64,7 +69,7 @@ class AccountsModel(RuleBasedStateMachine):
 
     def _transfer_code(self, sender: str, recipient: str, amount: int) -> int:
         if amount > self.balances[sender]:
-            return Code.INSUFFICIENT_FUNDS
+            return AccountsCode.INSUFFICIENT_FUNDS
         self.balances[sender] -= amount
         self.balances[recipient] += amount
         return 0
@@ -92,7 +97,7 @@ class AccountsModel(RuleBasedStateMachine):
     def burn(self, issuer: str, amount: int) -> None:
         code = 0
         if amount > self.balances[issuer]:
-            code = Code.INSUFFICIENT_FUNDS
+            code = AccountsCode.INSUFFICIENT_FUNDS
         else:
             self.balances[issuer] -= amount
             self.burned += amount
@@ -109,7 +114,7 @@ class AccountsModel(RuleBasedStateMachine):
             return  # a transfer to oneself never overdraws
         have = self.balances[sender]
         first = min(amount, have)
-        code = Code.INSUFFICIENT_FUNDS
+        code = AccountsCode.INSUFFICIENT_FUNDS
         msgs = [transfer(self.ident(recipient), first), transfer(self.ident(recipient), have - first + 1)]
         if first == 0:
             msgs = msgs[1:]
@@ -123,7 +128,7 @@ class AccountsModel(RuleBasedStateMachine):
             return
         pid = len(self.proposals) + 1
         self.proposals[pid] = ModelProposal()
-        action = tx_pb2.ChangeParam(name="max_memo_bytes", value=value)
+        action = governance_pb2.ChangeParam(name="max_memo_bytes", value=value)
         self.run_block([(admin, [submit(f"memo {value}", change_param=action)], 0)])
 
     @rule(admin=st.sampled_from(ADMINS), pid=st.integers(1, 4), approve=st.booleans())
@@ -132,19 +137,19 @@ class AccountsModel(RuleBasedStateMachine):
         p = self.proposals.get(pid)
         code: int
         if p is None:
-            code = Code.UNKNOWN_PROPOSAL
-        elif p.status != state_pb2.PROPOSAL_STATUS_VOTING:
-            code = Code.PROPOSAL_CLOSED
+            code = GovernanceCode.UNKNOWN_PROPOSAL
+        elif p.status != governance_pb2.PROPOSAL_STATUS_VOTING:
+            code = GovernanceCode.PROPOSAL_CLOSED
         elif org in p.yes or org in p.no:
-            code = Code.ALREADY_VOTED
+            code = GovernanceCode.ALREADY_VOTED
         else:
             code = 0
             (p.yes if approve else p.no).add(org)
             n = len(ORGS)
             if len(p.yes) * 3 > 2 * n:
-                p.status = state_pb2.PROPOSAL_STATUS_PASSED
+                p.status = governance_pb2.PROPOSAL_STATUS_PASSED
             elif (n - len(p.no)) * 3 <= 2 * n:
-                p.status = state_pb2.PROPOSAL_STATUS_REJECTED
+                p.status = governance_pb2.PROPOSAL_STATUS_REJECTED
         self.run_block([(admin, [vote(pid, approve)], code)])
 
     # -- after every step -------------------------------------------------------------------
@@ -153,7 +158,7 @@ class AccountsModel(RuleBasedStateMachine):
     def balances_match(self) -> None:
         for ref in MEMBERS:
             assert balance(self.driver, self.ident(ref)) == self.balances[ref], ref
-        supply = query_pb2.SupplyView.FromString(self.driver.query("/supply").value)
+        supply = accounts_pb2.SupplyView.FromString(self.driver.query("/supply").value)
         assert (supply.minted, supply.burned) == (self.minted, self.burned)
         assert money_conserved(self.driver.app.state) is None
 
@@ -164,7 +169,7 @@ class AccountsModel(RuleBasedStateMachine):
 
     @invariant()
     def proposals_match(self) -> None:
-        listed = query_pb2.ProposalList.FromString(self.driver.query("/proposals").value)
+        listed = governance_pb2.ProposalList.FromString(self.driver.query("/proposals").value)
         got = {p.id: (p.status, set(p.yes_orgs), set(p.no_orgs)) for p in listed.proposals}
         assert got == {pid: (p.status, p.yes, p.no) for pid, p in self.proposals.items()}
 

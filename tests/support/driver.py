@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from abci_app.app import GridLedgerApp
-from abci_app.domains import check_invariants
 from abci_app.pb import abci, crypto_keys
+from abci_app.registry import check_invariants
 from abci_app.store.backend import Backend, MemoryBackend
 from clients.consortium import Consortium
 
@@ -31,6 +31,7 @@ class BlockResult:
     tx_results: tuple[abci.ExecTxResult, ...]
     app_hash: bytes
     response: abci.ResponseFinalizeBlock
+    accepted: bool = True  # what ProcessProposal answered
 
     @property
     def codes(self) -> tuple[int, ...]:
@@ -73,7 +74,10 @@ class AppDriver:
         return n
 
     def block(self, txs: Sequence[bytes], *, check: bool = True, seconds: int = BLOCK_SECONDS) -> BlockResult:
-        """Run one block; with `check`, only txs that pass CheckTx are proposed (like a mempool)."""
+        """Run one block; with `check`, only txs that pass CheckTx are proposed (like a mempool)
+        and the proposal is prepared and must be accepted, as an honest node's is. Without it,
+        the txs are the proposal as given, as a Byzantine proposer may send it: FinalizeBlock
+        runs it whatever ProcessProposal answers (`accepted` records the answer)."""
         app = self.app
         check_codes: list[int] = []
         proposed = []
@@ -89,17 +93,18 @@ class AppDriver:
         ts = Timestamp(seconds=self.time)
         prep = abci.RequestPrepareProposal(txs=proposed, max_tx_bytes=22_020_096, height=self.height)
         prep.time.CopyFrom(ts)
-        block_txs = list(app.prepare_proposal(prep).txs)
+        block_txs = list(app.prepare_proposal(prep).txs) if check else proposed
         proc = abci.RequestProcessProposal(txs=block_txs, height=self.height)
         proc.time.CopyFrom(ts)
-        assert app.process_proposal(proc).status == abci.ResponseProcessProposal.ACCEPT
+        accepted = app.process_proposal(proc).status == abci.ResponseProcessProposal.ACCEPT
+        assert accepted or not check, "an honest node's own proposal was rejected"
         fin = abci.RequestFinalizeBlock(txs=block_txs, height=self.height)
         fin.time.CopyFrom(ts)
         resp = app.finalize_block(fin)
         app.commit(abci.RequestCommit())
         violations = check_invariants(app.state)
         assert not violations, f"invariants violated after block {self.height}: {violations}"
-        return BlockResult(self.height, tuple(check_codes), tuple(resp.tx_results), resp.app_hash, resp)
+        return BlockResult(self.height, tuple(check_codes), tuple(resp.tx_results), resp.app_hash, resp, accepted)
 
     def query(self, path: str, *, prove: bool = False, data: bytes = b"") -> abci.ResponseQuery:
         return self.app.query(abci.RequestQuery(path=path, prove=prove, data=data))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from abci_app.pb import abci, query_pb2, state_pb2, tx_pb2
+from google.protobuf.message import Message
+from gridledger.accounts.v1 import accounts_pb2
+from gridledger.governance.v1 import governance_pb2
+
+from abci_app.pb import abci, state_pb2
 from abci_app.store.commitment import Proof
 from clients.pki import Identity
-from clients.tx import msg, sign_tx
+from clients.tx import sign_tx
 from tests.support.driver import AppDriver
 
 __all__ = [
@@ -25,7 +29,7 @@ __all__ = [
 def signed(
     driver: AppDriver,
     who: Identity,
-    *msgs: tx_pb2.Msg,
+    *msgs: Message,
     nonce: int | None = None,
     chain_id: str | None = None,
     timeout_height: int = 0,
@@ -43,27 +47,27 @@ def signed(
     )
 
 
-def transfer(to: Identity | bytes, amount: int) -> tx_pb2.Msg:
+def transfer(to: Identity | bytes, amount: int) -> Message:
     address = to if isinstance(to, bytes) else to.address
-    return msg(transfer=tx_pb2.Transfer(to=address, amount=amount))
+    return accounts_pb2.Transfer(to=address, amount=amount)
 
 
-def mint(to: Identity | bytes, amount: int) -> tx_pb2.Msg:
+def mint(to: Identity | bytes, amount: int) -> Message:
     address = to if isinstance(to, bytes) else to.address
-    return msg(mint=tx_pb2.Mint(to=address, amount=amount))
+    return accounts_pb2.Mint(to=address, amount=amount)
 
 
-def burn(amount: int) -> tx_pb2.Msg:
-    return msg(burn=tx_pb2.Burn(amount=amount))
+def burn(amount: int) -> Message:
+    return accounts_pb2.Burn(amount=amount)
 
 
-def vote(proposal_id: int, approve: bool = True) -> tx_pb2.Msg:
-    return msg(vote=tx_pb2.Vote(proposal_id=proposal_id, approve=approve))
+def vote(proposal_id: int, approve: bool = True) -> Message:
+    return governance_pb2.Vote(proposal_id=proposal_id, approve=approve)
 
 
-def submit(title: str = "proposal", **action: object) -> tx_pb2.Msg:
-    """`submit(change_param=tx_pb2.ChangeParam(...))` → a SubmitProposal message."""
-    return msg(submit_proposal=tx_pb2.SubmitProposal(title=title, **action))  # type: ignore[arg-type]
+def submit(title: str = "proposal", **action: object) -> Message:
+    """`submit(change_param=governance_pb2.ChangeParam(...))` → a SubmitProposal message."""
+    return governance_pb2.SubmitProposal(title=title, **action)  # type: ignore[arg-type]
 
 
 def balance(driver: AppDriver, who: Identity | bytes) -> int:
@@ -75,13 +79,13 @@ def balance(driver: AppDriver, who: Identity | bytes) -> int:
 def account_nonce(driver: AppDriver, who: Identity) -> int:
     resp = driver.query(f"/account/{who.address.hex()}")
     assert resp.code == 0, resp.log
-    return int(query_pb2.AccountView.FromString(resp.value).nonce)
+    return int(accounts_pb2.AccountView.FromString(resp.value).nonce)
 
 
-def proposal(driver: AppDriver, proposal_id: int) -> state_pb2.Proposal:
+def proposal(driver: AppDriver, proposal_id: int) -> governance_pb2.Proposal:
     resp = driver.query(f"/proposal/{proposal_id}")
     assert resp.code == 0, resp.log
-    return state_pb2.Proposal.FromString(resp.value)
+    return governance_pb2.Proposal.FromString(resp.value)
 
 
 def proof_of(resp: abci.ResponseQuery) -> Proof:

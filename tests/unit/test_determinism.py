@@ -8,11 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+from gridledger.governance.v1 import governance_pb2
+from gridledger.identity.v1 import identity_pb2
+
+from abci_app.accounts.errors import AccountsCode
 from abci_app.errors import Code
-from abci_app.pb import tx_pb2
+from abci_app.governance.errors import GovernanceCode
 from clients.consortium import Consortium
 from clients.pki import new_org_ca
-from clients.tx import msg
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.replay import Recording, replay
 from tests.unit.helpers import burn, mint, signed, submit, transfer, vote
@@ -45,7 +50,7 @@ def _record(consortium: Consortium) -> tuple[Recording, list[dict[str, object]]]
         expected.append({"height": d.height, "app_hash": result.app_hash.hex(), "codes": list(result.codes)})
         return result.codes
 
-    def admin(org: str, *msgs: tx_pb2.Msg) -> bytes:
+    def admin(org: str, *msgs: Message) -> bytes:
         return signed(d, m(f"{org}/admin"), *msgs)
 
     block()
@@ -59,12 +64,12 @@ def _record(consortium: Consortium) -> tuple[Recording, list[dict[str, object]]]
         bytes(forged),
         b"\x00garbage\xff",
         signed(d, dave),
-        signed(d, alice, tx_pb2.Msg()),
+        signed(d, alice, any_pb2.Any()),
     )
     assert codes == (
         0,
         0,
-        Code.INSUFFICIENT_FUNDS,
+        AccountsCode.INSUFFICIENT_FUNDS,
         Code.BAD_SIGNATURE,
         Code.TX_MALFORMED,
         Code.NO_MESSAGES,
@@ -76,17 +81,17 @@ def _record(consortium: Consortium) -> tuple[Recording, list[dict[str, object]]]
     # Governance: admit an org (its admin then enrols), change a parameter, reject one, expire one.
     ca = new_org_ca("community-c")
     new_admin = ca.issue("admin.community-c", ["admin"])
-    admit = tx_pb2.AdmitOrg(org_id="community-c", name="Community C", root_ca_der=ca.cert_der)
+    admit = governance_pb2.AdmitOrg(org_id="community-c", name="Community C", root_ca_der=ca.cert_der)
     assert block(admin("utility", submit("admit C", admit_org=admit))) == (0,)
     assert block(*(admin(org, vote(1)) for org in ORGS[:4])) == (0, 0, 0, 0)
-    enrol = msg(enroll_member=tx_pb2.EnrollMember(certificate_der=new_admin.cert_der))
-    assert block(signed(d, new_admin, enrol), admin("utility", vote(1))) == (0, Code.PROPOSAL_CLOSED)
-    param = tx_pb2.ChangeParam(name="max_memo_bytes", value=8)
-    validator = tx_pb2.UpdateValidator(pub_key_ed25519=b"\x07" * 32, power=3)
+    enrol = identity_pb2.EnrollMember(certificate_der=new_admin.cert_der)
+    assert block(signed(d, new_admin, enrol), admin("utility", vote(1))) == (0, GovernanceCode.PROPOSAL_CLOSED)
+    param = governance_pb2.ChangeParam(name="max_memo_bytes", value=8)
+    validator = governance_pb2.UpdateValidator(pub_key_ed25519=b"\x07" * 32, power=3)
     assert block(
         admin("gridop", submit("memo", change_param=param)),
         admin("community-a", submit("validator", update_validator=validator)),
-        admin("community-b", submit("doomed", remove_org=tx_pb2.RemoveOrg(org_id="gridop"))),
+        admin("community-b", submit("doomed", remove_org=governance_pb2.RemoveOrg(org_id="gridop"))),
     ) == (0, 0, 0)
     yes = [*ORGS, "community-c"]
     assert block(*(signed(d, new_admin if org == "community-c" else m(f"{org}/admin"), vote(2)) for org in yes)) == (
@@ -95,19 +100,19 @@ def _record(consortium: Consortium) -> tuple[Recording, list[dict[str, object]]]
         0,
         0,
         0,
-        Code.PROPOSAL_CLOSED,
+        GovernanceCode.PROPOSAL_CLOSED,
     )
     assert block(admin("gridop", vote(4, False)), admin("utility", vote(4, False)), admin("certissuer", vote(4))) == (
         0,
         0,
-        Code.PROPOSAL_CLOSED,
+        GovernanceCode.PROPOSAL_CLOSED,
     )
     assert block(signed(d, alice, transfer(bob, 1), memo="too long for 8")) == (Code.MEMO_TOO_LONG,)
-    revoke = msg(revoke_member=tx_pb2.RevokeMember(member=bob.address, reason="test"))
+    revoke = identity_pb2.RevokeMember(member=bob.address, reason="test")
     assert block(admin("community-a", revoke), signed(d, bob, transfer(alice, 1))) == (0, Code.MEMBER_REVOKED)
     assert block(admin("certissuer", vote(3))) == (0,)
     block(seconds=WEEK)  # proposal 3 (validator) expires
-    assert block(admin("gridop", vote(3))) == (Code.PROPOSAL_CLOSED,)
+    assert block(admin("gridop", vote(3))) == (GovernanceCode.PROPOSAL_CLOSED,)
     for i in range(5):
         assert block(signed(d, carol, transfer(alice, 17 + i)), signed(d, dave, transfer(carol, 3 * i + 1))) == (0, 0)
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from google.protobuf.message import Message
+from gridledger.governance.v1 import governance_pb2
+from gridledger.identity.v1 import identity_pb2
+
 from abci_app.errors import Code
-from abci_app.pb import abci, query_pb2, state_pb2, tx_pb2
+from abci_app.governance.errors import GovernanceCode
+from abci_app.identity.errors import IdentityCode
+from abci_app.pb import abci, state_pb2
 from clients.consortium import Consortium
 from clients.pki import new_org_ca
-from clients.tx import msg
 from tests.support.driver import AppDriver, BlockResult
 from tests.unit.helpers import proposal, signed, submit, transfer, vote
 
@@ -30,7 +35,7 @@ class Gov:
         self.c = consortium
         driver.block([])  # commit genesis
 
-    def run(self, ref: str, *msgs: tx_pb2.Msg) -> BlockResult:
+    def run(self, ref: str, *msgs: Message) -> BlockResult:
         """One tx in its own block (forced in, so failures show their FinalizeBlock code)."""
         return self.driver.block([signed(self.driver, self.c.member(ref), *msgs)], check=False)
 
@@ -51,7 +56,7 @@ class Gov:
             result = self.vote(pid, org)
             assert result.codes == (0,), result.tx_results[0].log
         assert result is not None
-        assert proposal(self.driver, pid).status == state_pb2.PROPOSAL_STATUS_PASSED
+        assert proposal(self.driver, pid).status == governance_pb2.PROPOSAL_STATUS_PASSED
         return result
 
 
@@ -60,16 +65,18 @@ def test_admit_org_then_its_admin_self_enrols(driver: AppDriver, consortium: Con
     gov = Gov(driver, consortium)
     ca = new_org_ca("community-c", name="Community C root CA")
     admin = ca.issue("admin.community-c", ["admin"])
-    enrol = msg(enroll_member=tx_pb2.EnrollMember(certificate_der=admin.cert_der))
+    enrol = identity_pb2.EnrollMember(certificate_der=admin.cert_der)
     # Before the org exists, enrolment fails.
     early = driver.block([signed(driver, admin, enrol)], check=False)
-    assert early.codes == (Code.UNKNOWN_ORG,)
+    assert early.codes == (IdentityCode.UNKNOWN_ORG,)
 
-    pid = gov.propose(admit_org=tx_pb2.AdmitOrg(org_id="community-c", name="Community C", root_ca_der=ca.cert_der))
-    assert proposal(driver, pid).status == state_pb2.PROPOSAL_STATUS_VOTING
+    pid = gov.propose(
+        admit_org=governance_pb2.AdmitOrg(org_id="community-c", name="Community C", root_ca_der=ca.cert_der)
+    )
+    assert proposal(driver, pid).status == governance_pb2.PROPOSAL_STATUS_VOTING
     for org in ORGS[:3]:
         assert gov.vote(pid, org).codes == (0,)
-    assert proposal(driver, pid).status == state_pb2.PROPOSAL_STATUS_VOTING  # 3 of 5 is not > 2/3
+    assert proposal(driver, pid).status == governance_pb2.PROPOSAL_STATUS_VOTING  # 3 of 5 is not > 2/3
     deciding = gov.pass_(pid, ORGS[3:4])
     events = deciding.tx_results[0].events
     assert _attrs(events, "org_admitted") == [{"org": "community-c", "name": "Community C"}]
@@ -84,17 +91,17 @@ def test_admit_org_then_its_admin_self_enrols(driver: AppDriver, consortium: Con
     (enrolled,) = _attrs(result.tx_results[0].events, "member_enrolled")
     assert enrolled["org"] == "community-c"
     assert enrolled["roles"] == "admin"
-    orgs = query_pb2.OrgList.FromString(driver.query("/orgs").value)
+    orgs = identity_pb2.OrgList.FromString(driver.query("/orgs").value)
     assert "community-c" in [o.org_id for o in orgs.orgs]
 
     # The new org now votes: with 6 active orgs, 5 yes votes are needed.
-    pid2 = gov.propose(change_param=tx_pb2.ChangeParam(name="max_memo_bytes", value=100))
+    pid2 = gov.propose(change_param=governance_pb2.ChangeParam(name="max_memo_bytes", value=100))
     for org in ORGS[:4]:
         assert gov.vote(pid2, org).codes == (0,)
-    assert proposal(driver, pid2).status == state_pb2.PROPOSAL_STATUS_VOTING
+    assert proposal(driver, pid2).status == governance_pb2.PROPOSAL_STATUS_VOTING
     last = driver.block([signed(driver, admin, vote(pid2))])
     assert last.codes == (0,)
-    assert proposal(driver, pid2).status == state_pb2.PROPOSAL_STATUS_PASSED
+    assert proposal(driver, pid2).status == governance_pb2.PROPOSAL_STATUS_PASSED
 
 
 def test_remove_org_stops_its_members(driver: AppDriver, consortium: Consortium) -> None:
@@ -103,7 +110,7 @@ def test_remove_org_stops_its_members(driver: AppDriver, consortium: Consortium)
     gov = Gov(driver, consortium)
     carol = consortium.member("community-b/carol")
     assert gov.run("community-b/carol", transfer(consortium.member("community-a/alice"), 1)).codes == (0,)
-    pid = gov.propose(remove_org=tx_pb2.RemoveOrg(org_id="community-b"))
+    pid = gov.propose(remove_org=governance_pb2.RemoveOrg(org_id="community-b"))
     deciding = gov.pass_(pid)
     assert _attrs(deciding.tx_results[0].events, "org_removed") == [{"org": "community-b"}]
     tx = signed(driver, carol, transfer(consortium.member("community-a/alice"), 1))
@@ -111,7 +118,7 @@ def test_remove_org_stops_its_members(driver: AppDriver, consortium: Consortium)
     assert driver.block([tx], check=False).codes == (Code.ORG_INACTIVE,)
     to_carol = signed(driver, consortium.member("community-a/alice"), transfer(carol, 1))
     assert driver.block([to_carol]).check_codes == (Code.ORG_INACTIVE,)
-    pid2 = gov.propose(change_param=tx_pb2.ChangeParam(name="max_memo_bytes", value=100))
+    pid2 = gov.propose(change_param=governance_pb2.ChangeParam(name="max_memo_bytes", value=100))
     assert gov.vote(pid2, "community-b").codes == (Code.ORG_INACTIVE,)
     # Four orgs remain: 3 yes votes are now > 2/3.
     gov.pass_(pid2, ORGS[:3])
@@ -123,7 +130,7 @@ def test_change_param_takes_effect(driver: AppDriver, consortium: Consortium) ->
     alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
     memo = "m" * 20
     assert driver.block([signed(driver, alice, transfer(bob, 1), memo=memo)]).codes == (0,)
-    pid = gov.propose(change_param=tx_pb2.ChangeParam(name="max_memo_bytes", value=10))
+    pid = gov.propose(change_param=governance_pb2.ChangeParam(name="max_memo_bytes", value=10))
     deciding = gov.pass_(pid)
     assert _attrs(deciding.tx_results[0].events, "param_changed") == [{"name": "max_memo_bytes", "value": "10"}]
     assert state_pb2.Params.FromString(driver.query("/params").value).max_memo_bytes == 10
@@ -136,7 +143,7 @@ def test_update_validator_is_returned_by_finalize_block(driver: AppDriver, conso
     """A passed UpdateValidator shows in FinalizeBlock's updates and /validators; removing the last is refused."""
     gov = Gov(driver, consortium)
     new_key = b"\x02" * 32
-    pid = gov.propose(update_validator=tx_pb2.UpdateValidator(pub_key_ed25519=new_key, power=7))
+    pid = gov.propose(update_validator=governance_pb2.UpdateValidator(pub_key_ed25519=new_key, power=7))
     for org in ORGS[:3]:
         assert not gov.vote(pid, org).response.validator_updates
     deciding = gov.pass_(pid, ORGS[3:4])
@@ -144,7 +151,7 @@ def test_update_validator_is_returned_by_finalize_block(driver: AppDriver, conso
     assert updates == [(new_key, 7)]
     (event,) = _attrs(deciding.tx_results[0].events, "validator_updated")
     assert event == {"pub_key": new_key.hex(), "power": "7"}
-    listed = query_pb2.ValidatorList.FromString(driver.query("/validators").value)
+    listed = governance_pb2.ValidatorList.FromString(driver.query("/validators").value)
     assert {(v.pub_key_ed25519, v.power) for v in listed.validators} == {(b"\x01" * 32, 10), (new_key, 7)}
     # Removing the last remaining validator is refused at submission.
     only = AppDriver(consortium)
@@ -154,34 +161,34 @@ def test_update_validator_is_returned_by_finalize_block(driver: AppDriver, conso
             signed(
                 only,
                 consortium.member("utility/admin"),
-                submit(update_validator=tx_pb2.UpdateValidator(pub_key_ed25519=b"\x01" * 32, power=0)),
+                submit(update_validator=governance_pb2.UpdateValidator(pub_key_ed25519=b"\x01" * 32, power=0)),
             )
         ]
     )
-    assert refused.check_codes == (Code.INVALID_PROPOSAL,)
+    assert refused.check_codes == (GovernanceCode.INVALID_PROPOSAL,)
 
 
 def test_rejected_when_threshold_unreachable(driver: AppDriver, consortium: Consortium) -> None:
     """Two no votes of five make > 2/3 unreachable: the proposal is REJECTED and closed to further votes."""
     gov = Gov(driver, consortium)
-    pid = gov.propose(change_param=tx_pb2.ChangeParam(name="max_memo_bytes", value=10))
+    pid = gov.propose(change_param=governance_pb2.ChangeParam(name="max_memo_bytes", value=10))
     assert gov.vote(pid, "utility").codes == (0,)
     assert gov.vote(pid, "gridop", approve=False).codes == (0,)
-    assert proposal(driver, pid).status == state_pb2.PROPOSAL_STATUS_VOTING
+    assert proposal(driver, pid).status == governance_pb2.PROPOSAL_STATUS_VOTING
     result = gov.vote(pid, "certissuer", approve=False)
     assert result.codes == (0,)
     assert _attrs(result.tx_results[0].events, "proposal_rejected") == [{"proposal_id": str(pid)}]
     record = proposal(driver, pid)
-    assert record.status == state_pb2.PROPOSAL_STATUS_REJECTED
+    assert record.status == governance_pb2.PROPOSAL_STATUS_REJECTED
     assert list(record.no_orgs) == ["certissuer", "gridop"]
-    assert gov.vote(pid, "community-a").codes == (Code.PROPOSAL_CLOSED,)
+    assert gov.vote(pid, "community-a").codes == (GovernanceCode.PROPOSAL_CLOSED,)
     assert state_pb2.Params.FromString(driver.query("/params").value).max_memo_bytes == 256
 
 
 def test_expires_at_the_deadline(driver: AppDriver, consortium: Consortium) -> None:
     """A proposal still voting at its deadline is EXPIRED by the first block at or after it, with an event."""
     gov = Gov(driver, consortium)
-    pid = gov.propose(change_param=tx_pb2.ChangeParam(name="max_memo_bytes", value=10))
+    pid = gov.propose(change_param=governance_pb2.ChangeParam(name="max_memo_bytes", value=10))
     deadline = proposal(driver, pid).deadline
     assert deadline == driver.time + WEEK
     driver.block([], seconds=deadline - driver.time - 2)  # one second before the next block hits the deadline
@@ -191,22 +198,22 @@ def test_expires_at_the_deadline(driver: AppDriver, consortium: Consortium) -> N
     assert driver.time == deadline
     assert _attrs(expiring.response.events, "proposal_expired") == [{"proposal_id": str(pid)}]
     record = proposal(driver, pid)
-    assert record.status == state_pb2.PROPOSAL_STATUS_EXPIRED
+    assert record.status == governance_pb2.PROPOSAL_STATUS_EXPIRED
     assert record.result == "deadline passed"
-    assert gov.vote(pid, "gridop").codes == (Code.PROPOSAL_CLOSED,)
+    assert gov.vote(pid, "gridop").codes == (GovernanceCode.PROPOSAL_CLOSED,)
 
 
 def test_already_voted_and_closed(driver: AppDriver, consortium: Consortium) -> None:
     """An org votes once (ALREADY_VOTED); votes on passed or unknown proposals and by non-admins fail."""
     gov = Gov(driver, consortium)
-    pid = gov.propose(change_param=tx_pb2.ChangeParam(name="max_memo_bytes", value=10))
+    pid = gov.propose(change_param=governance_pb2.ChangeParam(name="max_memo_bytes", value=10))
     assert gov.vote(pid, "utility").codes == (0,)
     again = gov.vote(pid, "utility", approve=False)
-    assert again.codes == (Code.ALREADY_VOTED,)
+    assert again.codes == (GovernanceCode.ALREADY_VOTED,)
     assert list(proposal(driver, pid).no_orgs) == []
     gov.pass_(pid, ORGS[1:4])
-    assert gov.vote(pid, "community-b").codes == (Code.PROPOSAL_CLOSED,)
-    assert gov.vote(999, "community-b").codes == (Code.UNKNOWN_PROPOSAL,)
+    assert gov.vote(pid, "community-b").codes == (GovernanceCode.PROPOSAL_CLOSED,)
+    assert gov.vote(999, "community-b").codes == (GovernanceCode.UNKNOWN_PROPOSAL,)
     # Only admins vote.
     assert gov.run("community-a/alice", vote(pid)).codes == (Code.UNAUTHORIZED,)
 
@@ -215,23 +222,23 @@ def test_failed_execution_marks_failed_but_the_vote_succeeds(driver: AppDriver, 
     """A passed proposal that cannot execute any more is FAILED with the reason, while the deciding vote succeeds."""
     gov = Gov(driver, consortium)
     ca = new_org_ca("community-d")
-    admit = tx_pb2.AdmitOrg(org_id="community-d", name="D", root_ca_der=ca.cert_der)
+    admit = governance_pb2.AdmitOrg(org_id="community-d", name="D", root_ca_der=ca.cert_der)
     first = gov.propose(admit_org=admit)
     second = gov.propose(by="gridop", admit_org=admit)  # valid when submitted: the org does not exist yet
     gov.pass_(first)
     # Six active orgs now (community-d has no members yet): all five others must approve.
     for org in ORGS[:4]:
         assert gov.vote(second, org).codes == (0,)
-    assert proposal(driver, second).status == state_pb2.PROPOSAL_STATUS_VOTING
+    assert proposal(driver, second).status == governance_pb2.PROPOSAL_STATUS_VOTING
     deciding = gov.vote(second, ORGS[4])
     assert deciding.codes == (0,)
     events = deciding.tx_results[0].events
     (failed,) = _attrs(events, "proposal_failed")
     assert failed["proposal_id"] == str(second)
-    assert failed["code"] == str(int(Code.ORG_EXISTS))
+    assert failed["code"] == str(int(IdentityCode.ORG_EXISTS))
     assert not _attrs(events, "org_admitted")
     record = proposal(driver, second)
-    assert record.status == state_pb2.PROPOSAL_STATUS_FAILED
+    assert record.status == governance_pb2.PROPOSAL_STATUS_FAILED
     assert "already exists" in record.result
     assert list(record.yes_orgs) == sorted(ORGS)  # the deciding vote was recorded
 
@@ -240,17 +247,21 @@ def test_invalid_proposals_are_refused_at_submission(driver: AppDriver, consorti
     """Proposals that could never execute are refused when submitted, with specific codes."""
     gov = Gov(driver, consortium)
     admin = "utility/admin"
-    assert gov.run(admin, submit(change_param=tx_pb2.ChangeParam(name="no_such", value=1))).codes == (
-        Code.INVALID_PROPOSAL,
+    assert gov.run(admin, submit(change_param=governance_pb2.ChangeParam(name="no_such", value=1))).codes == (
+        GovernanceCode.INVALID_PROPOSAL,
     )
-    assert gov.run(admin, submit(change_param=tx_pb2.ChangeParam(name="max_tx_bytes", value=1))).codes == (
-        Code.INVALID_PROPOSAL,
+    assert gov.run(admin, submit(change_param=governance_pb2.ChangeParam(name="max_tx_bytes", value=1))).codes == (
+        GovernanceCode.INVALID_PROPOSAL,
     )
-    existing = tx_pb2.AdmitOrg(org_id="gridop", name="again", root_ca_der=consortium.cas["gridop"].cert_der)
-    assert gov.run(admin, submit(admit_org=existing)).codes == (Code.ORG_EXISTS,)
-    not_ca = tx_pb2.AdmitOrg(org_id="community-e", name="E", root_ca_der=consortium.member("gridop/admin").cert_der)
-    assert gov.run(admin, submit(admit_org=not_ca)).codes == (Code.CERT_INVALID,)
-    assert gov.run(admin, submit(remove_org=tx_pb2.RemoveOrg(org_id="nobody"))).codes == (Code.UNKNOWN_ORG,)
-    assert gov.run(admin, submit()).codes == (Code.INVALID_PROPOSAL,)
-    proposals = query_pb2.ProposalList.FromString(driver.query("/proposals").value)
+    existing = governance_pb2.AdmitOrg(org_id="gridop", name="again", root_ca_der=consortium.cas["gridop"].cert_der)
+    assert gov.run(admin, submit(admit_org=existing)).codes == (IdentityCode.ORG_EXISTS,)
+    not_ca = governance_pb2.AdmitOrg(
+        org_id="community-e", name="E", root_ca_der=consortium.member("gridop/admin").cert_der
+    )
+    assert gov.run(admin, submit(admit_org=not_ca)).codes == (IdentityCode.CERT_INVALID,)
+    assert gov.run(admin, submit(remove_org=governance_pb2.RemoveOrg(org_id="nobody"))).codes == (
+        IdentityCode.UNKNOWN_ORG,
+    )
+    assert gov.run(admin, submit()).codes == (GovernanceCode.INVALID_PROPOSAL,)
+    proposals = governance_pb2.ProposalList.FromString(driver.query("/proposals").value)
     assert list(proposals.proposals) == []

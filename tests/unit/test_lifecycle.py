@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from abci_app import crypto, keys
+from abci_app import crypto
+from abci_app.accounts import keys as account_keys
+from abci_app.accounts.errors import AccountsCode
 from abci_app.app import GridLedgerApp
 from abci_app.errors import Code
 from abci_app.framing import encode_uvarint
@@ -105,7 +107,7 @@ def test_full_lifecycle(driver: AppDriver, consortium: Consortium) -> None:
     assert resp.code == 0
     assert resp.height == height
     assert int.from_bytes(resp.value, "big") == bob_before + 257
-    assert resp.key == keys.account_balance(bob.address)
+    assert resp.key == account_keys.balance(bob.address)
     proof = proof_of(resp)
     assert verify_proof(info.last_block_app_hash, resp.key, resp.value, proof)
     assert not verify_proof(info.last_block_app_hash, resp.key, (bob_before + 258).to_bytes(8, "big"), proof)
@@ -113,7 +115,7 @@ def test_full_lifecycle(driver: AppDriver, consortium: Consortium) -> None:
     nobody = b"\x42" * 20
     missing = driver.query(f"/balance/{nobody.hex()}", prove=True)
     assert missing.code != 0
-    assert verify_proof(info.last_block_app_hash, keys.account_balance(nobody), None, proof_of(missing))
+    assert verify_proof(info.last_block_app_hash, account_keys.balance(nobody), None, proof_of(missing))
     # Only the latest height can be queried.
     assert app.query(abci.RequestQuery(path="/supply", height=height + 5)).code != 0
 
@@ -178,7 +180,7 @@ def test_recheck_still_checks_state(driver: AppDriver, consortium: Consortium) -
     other = signed(driver, alice, transfer(consortium.member("community-b/carol"), 6), nonce=1)
     assert driver.block([other, spend_all], check=False).codes == (0, 0)
     assert _check(app, waiting, abci.RECHECK).code == Code.NONCE_TOO_LOW
-    assert _check(app, bob_waiting, abci.RECHECK).code == Code.INSUFFICIENT_FUNDS
+    assert _check(app, bob_waiting, abci.RECHECK).code == AccountsCode.INSUFFICIENT_FUNDS
     # The mempool's state was reset to the committed one: a fresh nonce passes again.
     assert _check(app, signed(driver, alice, transfer(bob, 5), nonce=2)).code == 0
 

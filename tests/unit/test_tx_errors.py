@@ -11,17 +11,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import IntEnum
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+from gridledger.governance.v1 import governance_pb2
+from gridledger.identity.v1 import identity_pb2
 
 from abci_app import keys
+from abci_app.accounts.errors import AccountsCode
 from abci_app.accounts.invariants import money_conserved
 from abci_app.errors import Code
+from abci_app.governance.errors import GovernanceCode
+from abci_app.identity.errors import IdentityCode
 from abci_app.pb import abci, tx_pb2
 from clients.consortium import Consortium
 from clients.pki import Identity
-from clients.tx import msg, sign_tx
+from clients.tx import pack, sign_tx
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit.helpers import account_nonce, balance, mint, signed, submit, transfer
 
@@ -36,7 +44,7 @@ class Ctx:
     def m(self, ref: str) -> Identity:
         return self.consortium.member(ref)
 
-    def tx(self, ref: str, *msgs: tx_pb2.Msg, **kw: object) -> bytes:
+    def tx(self, ref: str, *msgs: Message, **kw: object) -> bytes:
         return signed(self.driver, self.m(ref), *msgs, **kw)  # type: ignore[arg-type]
 
     def commit(self, *txs: bytes, seconds: int = 1) -> None:
@@ -52,7 +60,7 @@ Build = Callable[[Ctx], tuple[bytes, bytes | None]]
 @dataclass(frozen=True)
 class Case:
     name: str
-    code: Code
+    code: IntEnum
     build: Build
     consumes_nonce: bool = False  # True: failed in a message, after the envelope was accepted
     proposable: bool = True  # False: PrepareProposal drops it and ProcessProposal rejects it
@@ -113,7 +121,7 @@ def unknown_signer(ctx: Ctx) -> tuple[bytes, bytes | None]:
 
 
 def revoked_member(ctx: Ctx) -> tuple[bytes, bytes | None]:
-    revoke = msg(revoke_member=tx_pb2.RevokeMember(member=ctx.m(BOB).address, reason="lost device"))
+    revoke = identity_pb2.RevokeMember(member=ctx.m(BOB).address, reason="lost device")
     ctx.commit(ctx.tx("community-a/admin", revoke))
     return ctx.tx(BOB, transfer(ctx.m(ALICE), 1)), _addr(ctx, BOB)
 
@@ -123,17 +131,17 @@ def prosumer_mints(ctx: Ctx) -> tuple[bytes, bytes | None]:
 
 
 def non_admin_proposes(ctx: Ctx) -> tuple[bytes, bytes | None]:
-    action = tx_pb2.ChangeParam(name="max_memo_bytes", value=10)
+    action = governance_pb2.ChangeParam(name="max_memo_bytes", value=10)
     return ctx.tx(ALICE, submit(change_param=action)), _addr(ctx, ALICE)
 
 
 def admin_of_another_org_revokes(ctx: Ctx) -> tuple[bytes, bytes | None]:
-    revoke = msg(revoke_member=tx_pb2.RevokeMember(member=ctx.m(BOB).address, reason="not yours"))
+    revoke = identity_pb2.RevokeMember(member=ctx.m(BOB).address, reason="not yours")
     return ctx.tx("community-b/admin", revoke), _addr(ctx, "community-b/admin")
 
 
 def _enrol(ctx: Ctx, ident: Identity) -> bytes:
-    enrol = msg(enroll_member=tx_pb2.EnrollMember(certificate_der=ident.cert_der))
+    enrol = identity_pb2.EnrollMember(certificate_der=ident.cert_der)
     return sign_tx(ident.key, ctx.driver.chain_id, 1, [enrol])
 
 
@@ -186,7 +194,7 @@ def malformed_body(ctx: Ctx) -> tuple[bytes, bytes | None]:
 
 def bad_signer_length(ctx: Ctx) -> tuple[bytes, bytes | None]:
     body = tx_pb2.TxBody(
-        chain_id=ctx.driver.chain_id, signer=b"\x01" * 31, nonce=1, messages=[transfer(b"\x02" * 20, 1)]
+        chain_id=ctx.driver.chain_id, signer=b"\x01" * 31, nonce=1, messages=[pack(transfer(b"\x02" * 20, 1))]
     )
     return tx_pb2.Tx(body=body.SerializeToString(), signature=b"\x00" * 64).SerializeToString(), None
 
@@ -214,7 +222,7 @@ def timed_out(ctx: Ctx) -> tuple[bytes, bytes | None]:
 
 
 def unknown_message(ctx: Ctx) -> tuple[bytes, bytes | None]:
-    return ctx.tx(ALICE, transfer(ctx.m(BOB), 1), tx_pb2.Msg()), _addr(ctx, ALICE)
+    return ctx.tx(ALICE, transfer(ctx.m(BOB), 1), any_pb2.Any()), _addr(ctx, ALICE)
 
 
 def zero_amount(ctx: Ctx) -> tuple[bytes, bytes | None]:
@@ -241,12 +249,14 @@ CASES = [
     Case("revoked member", Code.MEMBER_REVOKED, revoked_member),
     Case("prosumer mints", Code.UNAUTHORIZED, prosumer_mints, consumes_nonce=True),
     Case("non-admin proposes", Code.UNAUTHORIZED, non_admin_proposes, consumes_nonce=True),
-    Case("admin of another org revokes", Code.UNAUTHORIZED, admin_of_another_org_revokes, consumes_nonce=True),
+    Case(
+        "admin of another org revokes", IdentityCode.NOT_ADMIN_OF_ORG, admin_of_another_org_revokes, consumes_nonce=True
+    ),
     Case("enrol with an expired cert", Code.CERT_EXPIRED, enrol_expired_cert, consumes_nonce=True),
     Case("member's cert expired", Code.CERT_EXPIRED, cert_expires_while_member),
-    Case("cert from a foreign CA", Code.CERT_FOREIGN_CA, enrol_foreign_ca, consumes_nonce=True),
-    Case("insufficient balance", Code.INSUFFICIENT_FUNDS, insufficient_funds, consumes_nonce=True),
-    Case("second message fails", Code.INSUFFICIENT_FUNDS, second_message_fails, consumes_nonce=True),
+    Case("cert from a foreign CA", IdentityCode.CERT_FOREIGN_CA, enrol_foreign_ca, consumes_nonce=True),
+    Case("insufficient balance", AccountsCode.INSUFFICIENT_FUNDS, insufficient_funds, consumes_nonce=True),
+    Case("second message fails", AccountsCode.INSUFFICIENT_FUNDS, second_message_fails, consumes_nonce=True),
     Case("malformed protobuf", Code.TX_MALFORMED, malformed),
     Case("malformed body", Code.TX_MALFORMED, malformed_body),
     Case("signer not 32 bytes", Code.TX_MALFORMED, bad_signer_length),
@@ -256,8 +266,8 @@ CASES = [
     Case("memo too long", Code.MEMO_TOO_LONG, memo_too_long),
     Case("timed out", Code.TX_TIMED_OUT, timed_out),
     Case("unknown (empty) message", Code.UNKNOWN_MESSAGE, unknown_message),
-    Case("zero amount", Code.INVALID_AMOUNT, zero_amount),
-    Case("transfer to a non-member", Code.UNKNOWN_ACCOUNT, to_non_member, consumes_nonce=True),
+    Case("zero amount", AccountsCode.INVALID_AMOUNT, zero_amount),
+    Case("transfer to a non-member", AccountsCode.UNKNOWN_ACCOUNT, to_non_member, consumes_nonce=True),
     Case("address not 20 bytes", Code.INVALID_ARGUMENT, to_short_address),
 ]
 
@@ -324,7 +334,7 @@ def test_failing_tx_between_good_ones(driver: AppDriver, consortium: Consortium)
     a0, b0 = balance(driver, alice), balance(driver, bob)
     txs = [ctx.tx(ALICE, transfer(bob, 10)), ctx.tx(ALICE, transfer(bob, a0 * 2)), ctx.tx(ALICE, transfer(bob, 20))]
     result = driver.block(txs, check=False)
-    assert result.codes == (0, Code.INSUFFICIENT_FUNDS, 0)
+    assert result.codes == (0, AccountsCode.INSUFFICIENT_FUNDS, 0)
     assert balance(driver, alice) == a0 - 30
     assert balance(driver, bob) == b0 + 30
     assert account_nonce(driver, alice) == 3  # the failed one consumed its nonce too
@@ -351,6 +361,7 @@ def test_error_codes_pinned() -> None:
         "UNKNOWN_MESSAGE": 15,
         "INVALID_ARGUMENT": 16,
         "INTERNAL": 17,
+        "MEMPOOL_SHARE_EXCEEDED": 18,
         "CERT_INVALID": 20,
         "CERT_FOREIGN_CA": 21,
         "CERT_REVOKED": 22,
@@ -359,6 +370,10 @@ def test_error_codes_pinned() -> None:
         "ORG_EXISTS": 25,
         "UNKNOWN_MEMBER": 26,
         "CERT_NOT_YET_VALID": 27,
+        "CERT_ROLE_NOT_ALLOWED": 28,
+        "ROLE_NOT_ALLOWED": 29,
+        "NOT_ADMIN_OF_ORG": 30,
+        "ROLE_NOT_HELD": 31,
         "UNKNOWN_PROPOSAL": 40,
         "PROPOSAL_CLOSED": 41,
         "ALREADY_VOTED": 42,
@@ -372,4 +387,5 @@ def test_error_codes_pinned() -> None:
         "QUERY_BAD_REQUEST": 92,
         "QUERY_HEIGHT_UNAVAILABLE": 93,
     }
-    assert {c.name: int(c) for c in Code} == pinned
+    codes = {c.name: int(c) for enum in (Code, IdentityCode, GovernanceCode, AccountsCode) for c in enum}
+    assert codes == pinned

@@ -1,0 +1,24 @@
+"""Accounts state keys: balances and the supply counters."""
+
+from __future__ import annotations
+
+from abci_app.keys import lp
+
+__all__ = ["KEY_PREFIXES", "balance", "balance_prefix", "supply"]
+
+BALANCE = b"\x07"
+SUPPLY = b"\x08"
+KEY_PREFIXES = frozenset({BALANCE[0], SUPPLY[0]})
+
+
+def balance_prefix() -> bytes:
+    return BALANCE
+
+
+def balance(address: bytes) -> bytes:
+    return BALANCE + address
+
+
+def supply(kind: str) -> bytes:
+    """`kind` is "minted" or "burned"."""
+    return SUPPLY + lp(kind)

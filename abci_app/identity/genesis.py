@@ -1,0 +1,176 @@
+"""Identity's genesis sections: `orgs` and `members` (import and export).
+
+"orgs":    [{"org_id": "utility", "name": "...", "root_ca_pem": "-----BEGIN ...",
+             "capabilities": ["issuer", ...], "active": true}]
+"members": [{"certificate_pem": "-----BEGIN ..."}          (enrolled as by EnrollMember)
+            or an exported record: {"public_key": hex, "org_id", "roles", "cert_serial": hex,
+             "not_before", "not_after", "revoked", "common_name", "enrolled_at"}]
+"revoked_certs": [{"org_id": ..., "serial": hex}]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from abci_app.context import TxContext
+from abci_app.crypto import address_of
+from abci_app.domain import GenesisError
+from abci_app.errors import TxError
+from abci_app.identity import keeper
+from abci_app.identity.handlers import enroll_member
+from abci_app.identity.messages import EnrollMember
+from abci_app.identity.msp import is_org_id, parse_ca_cert, parse_member_cert
+from abci_app.identity.records import Member, Org
+from abci_app.identity.roles import DEFAULT_CAPABILITIES, parse_capabilities
+from abci_app.params import load_params
+from abci_app.store.branch import Branch, KVReader
+from abci_app.types import BlockInfo, OrgId
+
+__all__ = ["SECTIONS", "export_genesis", "import_genesis"]
+
+SECTIONS = ("orgs", "members", "revoked_certs")
+
+
+def _list(sections: Mapping[str, Any], name: str) -> list[Any]:
+    value = sections.get(name, [])
+    if not isinstance(value, list):
+        raise GenesisError(f"{name}: expected a list")
+    return value
+
+
+def _pem_to_der(pem: Any, where: str) -> bytes:
+    if not isinstance(pem, str):
+        raise GenesisError(f"{where}: expected a PEM string")
+    try:
+        return x509.load_pem_x509_certificate(pem.encode()).public_bytes(Encoding.DER)
+    except ValueError as exc:
+        raise GenesisError(f"{where}: not a PEM certificate ({exc})") from exc
+
+
+def _der_to_pem(der: bytes) -> str:
+    return x509.load_der_x509_certificate(der).public_bytes(Encoding.PEM).decode()
+
+
+def _org(store: Branch, block: BlockInfo, o: Any, where: str) -> Org:
+    if not isinstance(o, dict):
+        raise GenesisError(f"{where}: expected an object")
+    org_id = str(o.get("org_id", ""))
+    if not is_org_id(org_id):
+        raise GenesisError(f"{where}.org_id: {org_id!r} must match [a-z0-9-]{{2,32}}")
+    name = str(o.get("name", ""))
+    if len(name.encode()) > 128:
+        raise GenesisError(f"{where}.name: longer than 128 bytes")
+    ca_der = _pem_to_der(o.get("root_ca_pem"), f"{where}.root_ca_pem")
+    try:
+        parse_ca_cert(ca_der)
+    except TxError as exc:
+        raise GenesisError(f"{where}: {exc.log}") from exc
+    raw_caps = o.get("capabilities", list(DEFAULT_CAPABILITIES))
+    if not isinstance(raw_caps, list) or not all(isinstance(c, str) for c in raw_caps):
+        raise GenesisError(f"{where}.capabilities: expected a list of role names")
+    caps = parse_capabilities(raw_caps)
+    if isinstance(caps, str):
+        raise GenesisError(f"{where}.capabilities: {caps}")
+    if keeper.get_org(store, org_id) is not None:
+        raise GenesisError(f"{where}: duplicate org id {org_id!r}")
+    return Org(OrgId(org_id), name, ca_der, bool(o.get("active", True)), block.time, caps)
+
+
+def _int(m: dict[str, Any], name: str, where: str) -> int:
+    value = m.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise GenesisError(f"{where}.{name}: expected an integer")
+    return value
+
+
+def _member_record(store: Branch, m: dict[str, Any], where: str) -> Member:
+    try:
+        public_key = bytes.fromhex(str(m.get("public_key", "")))
+        serial = bytes.fromhex(str(m.get("cert_serial", "")))
+    except ValueError as exc:
+        raise GenesisError(f"{where}: public_key and cert_serial must be hex") from exc
+    if len(public_key) != 32:
+        raise GenesisError(f"{where}.public_key: expected 32 bytes")
+    org = keeper.get_org(store, str(m.get("org_id", "")))
+    if org is None:
+        raise GenesisError(f"{where}.org_id: not a genesis org")
+    roles = m.get("roles", [])
+    if not isinstance(roles, list) or any(not isinstance(r, str) or not org.allows(r) for r in roles):
+        raise GenesisError(f"{where}.roles: every role must be within org {org.org_id}'s capabilities")
+    return Member(
+        address=address_of(public_key),
+        public_key=public_key,
+        org_id=org.org_id,
+        roles=tuple(sorted(set(roles))),
+        cert_serial=serial,
+        not_before=_int(m, "not_before", where),
+        not_after=_int(m, "not_after", where),
+        revoked=bool(m.get("revoked", False)),
+        common_name=str(m.get("common_name", ""))[:128],
+        enrolled_at=_int(m, "enrolled_at", where),
+    )
+
+
+def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
+    """Orgs, then members (each certificate checked exactly as EnrollMember checks it)."""
+    orgs = _list(sections, "orgs")
+    if not orgs:
+        raise GenesisError("orgs: a consortium needs at least one founding org")
+    for i, o in enumerate(orgs):
+        keeper.put_org(store, _org(store, block, o, f"orgs[{i}]"))
+    params = load_params(store)
+    for i, m in enumerate(_list(sections, "members")):
+        where = f"members[{i}]"
+        if not isinstance(m, dict):
+            raise GenesisError(f"{where}: expected an object")
+        if "certificate_pem" not in m:
+            keeper.put_member(store, _member_record(store, m, where))
+            continue
+        der = _pem_to_der(m.get("certificate_pem"), f"{where}.certificate_pem")
+        try:
+            mc = parse_member_cert(der)
+            ctx = TxContext(store, block, params, mc.public_key, address_of(mc.public_key), None)
+            enroll_member(ctx, EnrollMember(der))
+        except TxError as exc:
+            raise GenesisError(f"{where}: {exc.code.name}: {exc.log}") from exc
+    for i, r in enumerate(_list(sections, "revoked_certs")):
+        if not isinstance(r, dict):
+            raise GenesisError(f"revoked_certs[{i}]: expected an object")
+        try:
+            keeper.revoke_cert(store, str(r.get("org_id", "")), bytes.fromhex(str(r.get("serial", ""))))
+        except ValueError as exc:
+            raise GenesisError(f"revoked_certs[{i}]: {exc}") from exc
+
+
+def export_genesis(store: KVReader) -> dict[str, Any]:
+    """Every org, member and revoked serial, in the form `import_genesis` reads."""
+    orgs = [
+        {
+            "org_id": o.org_id,
+            "name": o.name,
+            "root_ca_pem": _der_to_pem(o.root_ca_der),
+            "capabilities": list(o.capabilities),
+            "active": o.active,
+        }
+        for o in keeper.iter_orgs(store)
+    ]
+    members = [
+        {
+            "public_key": m.public_key.hex(),
+            "org_id": m.org_id,
+            "roles": list(m.roles),
+            "cert_serial": m.cert_serial.hex(),
+            "not_before": m.not_before,
+            "not_after": m.not_after,
+            "revoked": m.revoked,
+            "common_name": m.common_name,
+            "enrolled_at": m.enrolled_at,
+        }
+        for m in keeper.iter_members(store)
+    ]
+    revoked = [{"org_id": o, "serial": serial.hex()} for o, serial in keeper.iter_revoked_certs(store)]
+    return {"orgs": orgs, "members": members, "revoked_certs": revoked}
