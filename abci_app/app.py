@@ -32,7 +32,7 @@ from abci_app.store.branch import Branch
 from abci_app.store.state import CommittedState
 from abci_app.types import BlockInfo, Event, ValidatorUpdate
 
-__all__ = ["APP_VERSION", "GridLedgerApp"]
+__all__ = ["APP_VERSION", "GridLedgerApp", "RequestRefusedError"]
 
 APP_VERSION = 1
 PROOF_OP_TYPE = "gridledger:trie16"
@@ -40,6 +40,13 @@ VERIFIED_CACHE_LIMIT = 200_000
 MAX_QUERY_PATH = 1_024
 
 log = structlog.get_logger("gridledger.app")
+MAX_TIME_NS = (1 << 63) - 1
+
+
+class RequestRefusedError(Exception):
+    """A consensus request this app cannot take at all (e.g. FinalizeBlock before InitChain,
+    a block time before 1970): answered with a clear exception response, nothing applied,
+    and the process keeps running."""
 
 
 def _add_events(target: Any, events: tuple[Event, ...] | list[Event]) -> None:
@@ -265,6 +272,12 @@ class GridLedgerApp:
 
     def finalize_block(self, req: abci.RequestFinalizeBlock) -> abci.ResponseFinalizeBlock:
         self._block_started = time.perf_counter()
+        if self._genesis is None and self.state.height == 0:
+            raise RequestRefusedError(
+                "FinalizeBlock before InitChain: this app has no chain yet (send InitChain first)"
+            )
+        if not 0 <= _time_ns(req.time) <= MAX_TIME_NS:
+            raise RequestRefusedError(f"block time {req.time.seconds}s is outside 1970..2262; refusing the block")
         faults.set_height(req.height)
         self.state.discard_staged()
         base = self._genesis if self._genesis is not None else self.state

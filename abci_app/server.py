@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from google.protobuf.message import DecodeError
 
-from abci_app.app import GridLedgerApp
+from abci_app.app import GridLedgerApp, RequestRefusedError
 from abci_app.errors import CODESPACE, Code
 from abci_app.framing import FrameError, encode_uvarint, split_frames
 from abci_app.pb import abci
@@ -104,6 +104,9 @@ class AbciProtocol(asyncio.Protocol):
             return abci.Response(exception=abci.ResponseException(error=f"unknown request {kind!r}"))
         try:
             result = handler(getattr(req, kind))
+        except RequestRefusedError as exc:
+            log.error("request_refused", request=kind, reason=str(exc))
+            return abci.Response(exception=abci.ResponseException(error=f"{kind} refused: {exc}"))
         except Exception as exc:
             log.exception("abci_request_failed", request=kind)
             if kind in _FATAL:

@@ -188,3 +188,22 @@ def test_one_signer_cannot_crowd_the_mempool(consortium: Consortium) -> None:
     assert codes == [0, 0, 0, Code.MEMPOOL_SHARE_EXCEEDED, Code.MEMPOOL_SHARE_EXCEEDED]
     other = driver.app.check_tx(abci.RequestCheckTx(tx=signed(driver, bob, transfer(alice, 1)), type=abci.NEW))
     assert other.code == 0
+
+
+def test_finalize_block_before_init_chain_is_refused_not_fatal() -> None:
+    """abci-cli's `finalize_block` on a fresh app (no InitChain, zero time) gets a clear
+    exception response; the app applies nothing and keeps serving."""
+    from abci_app.app import GridLedgerApp
+    from abci_app.server import AbciProtocol, _dispatch_table
+    from abci_app.store.backend import MemoryBackend
+
+    app = GridLedgerApp(MemoryBackend())
+    proto = AbciProtocol(app, _dispatch_table(app))
+    req = abci.Request(finalize_block=abci.RequestFinalizeBlock(height=1))
+    req.finalize_block.time.seconds = -62135596800  # Go's zero time, as abci-cli sends it
+    resp = proto._handle(req)
+    assert isinstance(resp, abci.Response)
+    assert "before InitChain" in resp.exception.error
+    assert app.state.height == 0
+    info = proto._handle(abci.Request(info=abci.RequestInfo()))
+    assert info is not None
