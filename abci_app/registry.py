@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 from abci_app import keys
 from abci_app.accounts.domain import DOMAIN as ACCOUNTS
 from abci_app.context import TxContext
+from abci_app.devices.domain import DOMAIN as DEVICES
 from abci_app.domain import Domain, QueryHandler
 from abci_app.errors import CHAIN_ERROR_RANGES, Code
 from abci_app.governance.domain import DOMAIN as GOVERNANCE
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 # Registration order is execution order of block hooks and genesis import.
-DOMAINS: tuple[Domain, ...] = (IDENTITY, GOVERNANCE, ACCOUNTS)
+DOMAINS: tuple[Domain, ...] = (IDENTITY, GOVERNANCE, ACCOUNTS, DEVICES)
 
 CHAIN_QUERY_PATHS = frozenset({"store"})
 CHAIN_GENESIS_SECTIONS = frozenset({"params"})

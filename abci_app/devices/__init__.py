@@ -1,0 +1,1 @@
+"""Sites, devices, device-signed meter readings, settlement-interval energy and batteries."""

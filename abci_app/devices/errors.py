@@ -1,0 +1,39 @@
+"""Devices error codes (100-149) and battery codes (150-199). Consensus: never renumber or reuse.
+
+The reading codes (100-110, 150) are per-reading reason codes: they appear in
+`reading_rejected` events while the tx itself succeeds.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+__all__ = ["ERROR_RANGE", "DevicesCode"]
+
+ERROR_RANGE = (100, 199)
+
+
+class DevicesCode(IntEnum):
+    # per-reading reasons, in the order they are checked
+    UNKNOWN_DEVICE = 100
+    BAD_READING_SIGNATURE = 101  # the registered key did not sign (forged, or another device's key)
+    RETIRED_KEY = 102  # signed by a key rotated out of the device
+    DEVICE_SUSPENDED = 103
+    RELAY_NOT_ALLOWED = 104  # the tx signer is neither the device's gateway nor its owner
+    SEQ_REPLAYED = 105  # seq at or below the last accepted one (and not an identical resend)
+    INTERVAL_OVERLAP = 106  # start before the last accepted reading's end
+    BAD_INTERVAL = 107  # start >= end, or longer than MAX_READING_SECONDS
+    REGISTER_DECREASED = 108
+    ABOVE_NAMEPLATE = 109
+    INTERVAL_IN_FUTURE = 110
+    # registry
+    DEVICE_EXISTS = 120
+    UNKNOWN_SITE = 121
+    SITE_EXISTS = 122
+    NOT_DEVICE_OWNER = 123
+    UNKNOWN_OWNER = 124
+    KEY_NOT_NEW = 125  # rotation to the current or a retired key
+    DEVICE_STATE = 126  # suspend a suspended device, reinstate an active one
+    # batteries
+    SOC_OUT_OF_BOUNDS = 150
+    NOT_A_BATTERY = 151

@@ -1,0 +1,419 @@
+"""Devices message handlers, and the per-reading checks.
+
+Readings. Each reading of a SubmitReadings is checked on its own, in this order, and a
+failed check rejects only that reading (a `reading_rejected` event with its code):
+unknown device; bad signature (the registered key did not sign); retired key; device
+suspended; relay not allowed (the tx signer is neither the device's gateway nor its
+owner); an identical resend of an accepted reading (one of the device's last
+RECENT_WINDOW sequence numbers) is a `reading_duplicate`, not an error; replayed sequence
+(seq ≤ last, not such a resend); bad interval (start ≥ end or longer than
+MAX_READING_SECONDS) and overlap (start < last end); decreasing register; energy above
+nameplate; interval end in the future; battery state of charge out of bounds.
+
+Integer rules (consensus):
+- Registers are cumulative. A device's first reading sets the baseline and counts no
+  energy; later ones count the register deltas over the reading's own [start, end).
+- Nameplate: a delta of D Wh over S seconds at P W is refused when D > ceil(P × S / 3600)
+  (import and export against nameplate_w; a battery's charged and discharged deltas also
+  against max_charge_w and max_discharge_w).
+- Settlement intervals of L seconds (param) are aligned to multiples of L. A delta is split
+  over the intervals [start, end) overlaps in proportion to seconds, rounded down, and the
+  last interval gets the remainder, so the parts always sum to the delta.
+- Batteries keep state of charge in mWh. With r = isqrt(efficiency_bp × 10_000) (√η in
+  basis points): charging C Wh adds floor(C × r / 10) mWh (C × 1000 × r / 10_000);
+  discharging D Wh removes ceil(D × 10_000_000 / r) mWh. The first reading's device-
+  reported soc_wh × 1000 is the starting state. A result outside [0, capacity × 1000]
+  is refused with SOC_OUT_OF_BOUNDS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from math import isqrt
+
+from gridwire.reading import Reading, reading_sign_bytes
+
+from abci_app.auth import require_member, require_role
+from abci_app.context import TxContext
+from abci_app.crypto import verify
+from abci_app.devices import events, keeper
+from abci_app.devices.errors import DevicesCode
+from abci_app.devices.messages import (
+    KIND_NAMES,
+    MoveSite,
+    RegisterDevice,
+    RegisterSite,
+    ReinstateDevice,
+    RotateDeviceKey,
+    SetBatteryRules,
+    SignedReading,
+    SubmitReadings,
+    SuspendDevice,
+    TransferDevice,
+)
+from abci_app.devices.params import FUTURE_ALLOWANCE, SETTLEMENT_INTERVAL
+from abci_app.devices.records import BatteryRules, Device, ReadingState, Site
+from abci_app.errors import Code, TxError
+from abci_app.identity.keeper import get_member
+from abci_app.identity.roles import Role
+from abci_app.params import domain_param
+from abci_app.store.branch import Branch
+
+__all__ = [
+    "MAX_READING_SECONDS",
+    "apportion",
+    "move_site",
+    "register_device",
+    "register_site",
+    "reinstate_device",
+    "rotate_device_key",
+    "set_battery_rules",
+    "soc_after",
+    "submit_readings",
+    "suspend_device",
+    "transfer_device",
+]
+
+MAX_READING_SECONDS = 86_400  # one reading covers at most a day (bounds the interval writes)
+BATTERY = 4
+
+
+def _owned(ctx: TxContext, device_id: str) -> Device:
+    device = keeper.get_device(ctx.store, device_id)
+    if device is None:
+        raise TxError(DevicesCode.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
+    if device.owner != ctx.signer_address:
+        raise TxError(DevicesCode.NOT_DEVICE_OWNER, f"signer is not the owner of device {device_id!r}")
+    return device
+
+
+def _owner_or_operator(ctx: TxContext, device_id: str) -> Device:
+    require_member(ctx)
+    device = keeper.get_device(ctx.store, device_id)
+    if device is None:
+        raise TxError(DevicesCode.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
+    if device.owner != ctx.signer_address:
+        require_role(ctx, Role.OPERATOR)
+    return device
+
+
+def _require_active_member(ctx: TxContext, address: bytes, what: str) -> None:
+    member = get_member(ctx.store, address)
+    if member is None or member.revoked:
+        raise TxError(DevicesCode.UNKNOWN_OWNER, f"{what} {address.hex()} is not an enrolled, active member")
+
+
+def register_site(ctx: TxContext, msg: RegisterSite) -> None:
+    owner = require_member(ctx)
+    if msg.owner is not None and msg.owner != owner.address:
+        raise TxError(Code.UNAUTHORIZED, "a site is registered by its owner")
+    if keeper.get_site(ctx.store, msg.site_id) is not None:
+        raise TxError(DevicesCode.SITE_EXISTS, f"site {msg.site_id!r} is already registered")
+    site = Site(
+        site_id=msg.site_id,
+        owner=owner.address,
+        feeder=msg.feeder,
+        grid_region=msg.grid_region,
+        registered_at=ctx.block.time,
+    )
+    keeper.put_site(ctx.store, site)
+    ctx.emit(events.SITE_REGISTERED, site=msg.site_id, owner=owner.address.hex(), feeder=msg.feeder)
+
+
+def move_site(ctx: TxContext, msg: MoveSite) -> None:
+    """Grid operator only: the site and every device on it move to `feeder`."""
+    require_role(ctx, Role.OPERATOR)
+    site = keeper.get_site(ctx.store, msg.site_id)
+    if site is None:
+        raise TxError(DevicesCode.UNKNOWN_SITE, f"site {msg.site_id!r} is not registered")
+    old_feeder = site.feeder
+    site.feeder = msg.feeder
+    keeper.put_site(ctx.store, site)
+    for device_id in list(keeper.iter_site_devices(ctx.store, msg.site_id)):
+        old = keeper.get_device(ctx.store, device_id)
+        if old is None:  # pragma: no cover - indexes are kept in step
+            continue
+        new = Device()
+        new.CopyFrom(old)
+        new.feeder = msg.feeder
+        keeper.put_device(ctx.store, new, old)
+    ctx.emit(events.SITE_MOVED, site=msg.site_id, old_feeder=old_feeder, feeder=msg.feeder)
+
+
+def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
+    """By the owner, or by a gateway member of the owner's org on the owner's behalf."""
+    signer = require_member(ctx)
+    owner = signer.address if msg.owner is None else msg.owner
+    if owner != signer.address:
+        require_role(ctx, Role.GATEWAY)
+        member = get_member(ctx.store, owner)
+        if member is None or member.revoked:
+            raise TxError(DevicesCode.UNKNOWN_OWNER, f"owner {owner.hex()} is not an enrolled, active member")
+        if member.org_id != signer.org_id:
+            raise TxError(Code.UNAUTHORIZED, f"a gateway of {signer.org_id} registers only for its own org's members")
+    site = keeper.get_site(ctx.store, msg.site_id)
+    if site is None:
+        raise TxError(DevicesCode.UNKNOWN_SITE, f"site {msg.site_id!r} is not registered")
+    if keeper.get_device(ctx.store, msg.device_id) is not None:
+        raise TxError(DevicesCode.DEVICE_EXISTS, f"device {msg.device_id!r} is already registered")
+    device = Device(
+        device_id=msg.device_id,
+        site_id=msg.site_id,
+        owner=owner,
+        kind=msg.kind,  # type: ignore[arg-type]
+        public_key=msg.public_key,
+        nameplate_w=msg.nameplate_w,
+        energy_source=msg.energy_source,
+        technology=msg.technology,
+        commissioning_date=msg.commissioning_date,
+        country=msg.country,
+        grid_region=msg.grid_region or site.grid_region,
+        feeder=msg.feeder or site.feeder,
+        gateway=msg.gateway or b"",
+        registered_at=ctx.block.time,
+    )
+    if msg.battery is not None:
+        b = msg.battery
+        device.battery.capacity_wh = b.capacity_wh
+        device.battery.max_charge_w = b.max_charge_w
+        device.battery.max_discharge_w = b.max_discharge_w
+        device.battery.efficiency_bp = b.efficiency_bp
+    keeper.put_device(ctx.store, device)
+    ctx.emit(
+        events.DEVICE_REGISTERED,
+        device=msg.device_id,
+        owner=owner.hex(),
+        site=msg.site_id,
+        kind=KIND_NAMES[msg.kind],
+        feeder=device.feeder,
+    )
+
+
+def suspend_device(ctx: TxContext, msg: SuspendDevice) -> None:
+    device = _owner_or_operator(ctx, msg.device_id)
+    if device.suspended:
+        raise TxError(DevicesCode.DEVICE_STATE, f"device {msg.device_id!r} is already suspended")
+    device.suspended = True
+    keeper.put_device(ctx.store, device)
+    ctx.emit(events.DEVICE_SUSPENDED, device=msg.device_id, by=ctx.signer_address.hex(), reason=msg.reason)
+
+
+def reinstate_device(ctx: TxContext, msg: ReinstateDevice) -> None:
+    device = _owner_or_operator(ctx, msg.device_id)
+    if not device.suspended:
+        raise TxError(DevicesCode.DEVICE_STATE, f"device {msg.device_id!r} is not suspended")
+    device.suspended = False
+    keeper.put_device(ctx.store, device)
+    ctx.emit(events.DEVICE_REINSTATED, device=msg.device_id, by=ctx.signer_address.hex())
+
+
+def transfer_device(ctx: TxContext, msg: TransferDevice) -> None:
+    require_member(ctx)
+    old = _owned(ctx, msg.device_id)
+    _require_active_member(ctx, msg.new_owner, "new owner")
+    new = Device()
+    new.CopyFrom(old)
+    new.owner = msg.new_owner
+    keeper.put_device(ctx.store, new, old)
+    ctx.emit(events.DEVICE_TRANSFERRED, device=msg.device_id, old_owner=old.owner.hex(), owner=msg.new_owner.hex())
+
+
+def rotate_device_key(ctx: TxContext, msg: RotateDeviceKey) -> None:
+    """The old key is retired: readings it signs are refused with RETIRED_KEY from now on."""
+    require_member(ctx)
+    device = _owned(ctx, msg.device_id)
+    if msg.new_public_key == device.public_key or keeper.is_retired(ctx.store, msg.device_id, msg.new_public_key):
+        raise TxError(DevicesCode.KEY_NOT_NEW, "the new key is the current or a retired key of this device")
+    keeper.retire_key(ctx.store, msg.device_id, device.public_key, ctx.block.time)
+    device.public_key = msg.new_public_key
+    keeper.put_device(ctx.store, device)
+    ctx.emit(events.DEVICE_KEY_ROTATED, device=msg.device_id, public_key=msg.new_public_key.hex())
+
+
+def set_battery_rules(ctx: TxContext, msg: SetBatteryRules) -> None:
+    require_member(ctx)
+    device = _owned(ctx, msg.device_id)
+    if device.kind != BATTERY:
+        raise TxError(DevicesCode.NOT_A_BATTERY, f"device {msg.device_id!r} is not a battery")
+    rules = BatteryRules(
+        charge_below_price=msg.charge_below_price,
+        discharge_above_price=msg.discharge_above_price,
+        reserve_bp=msg.reserve_bp,
+        green_only=msg.green_only,
+    )
+    keeper.put_rules(ctx.store, msg.device_id, rules)
+    ctx.emit(
+        events.BATTERY_RULES_SET,
+        device=msg.device_id,
+        charge_below_price=msg.charge_below_price,
+        discharge_above_price=msg.discharge_above_price,
+        reserve_bp=msg.reserve_bp,
+        green_only=msg.green_only,
+    )
+
+
+# ---- readings -------------------------------------------------------------------
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def soc_after(soc_mwh: int, charged_wh: int, discharged_wh: int, efficiency_bp: int) -> int:
+    """State of charge (mWh) after charging `charged_wh` and discharging `discharged_wh`
+    (may leave [0, capacity]; the caller refuses that)."""
+    root = isqrt(efficiency_bp * 10_000)
+    return soc_mwh + charged_wh * root // 10 - _ceil_div(discharged_wh * 10_000_000, root)
+
+
+def apportion(start: int, end: int, length: int, import_wh: int, export_wh: int) -> list[tuple[int, int, int]]:
+    """(interval start, import, export) of each settlement interval [start, end) overlaps:
+    proportional to seconds, rounded down, the remainder to the last interval."""
+    duration = end - start
+    out: list[tuple[int, int, int]] = []
+    given_i = given_e = 0
+    k = start - start % length
+    while k < end:
+        nxt = k + length
+        if nxt >= end:
+            out.append((k, import_wh - given_i, export_wh - given_e))
+            break
+        secs = nxt - max(start, k)
+        i, e = import_wh * secs // duration, export_wh * secs // duration
+        given_i += i
+        given_e += e
+        out.append((k, i, e))
+        k = nxt
+    return [p for p in out if p[1] or p[2]]
+
+
+class _RejectedError(Exception):
+    def __init__(self, code: DevicesCode, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _verify_signer(store: Branch, device: Device, signature: bytes, message: bytes) -> None:
+    if verify(device.public_key, signature, message):
+        return
+    if any(verify(k, signature, message) for k in keeper.iter_retired(store, device.device_id)):
+        raise _RejectedError(DevicesCode.RETIRED_KEY, "signed by a retired key of the device")
+    raise _RejectedError(DevicesCode.BAD_READING_SIGNATURE, "the device's registered key did not sign this reading")
+
+
+def _within(delta_wh: int, power_w: int, seconds: int) -> bool:
+    return delta_wh <= _ceil_div(power_w * seconds, 3600)
+
+
+def _apply_reading(ctx: TxContext, r: SignedReading) -> bool:
+    """Check and apply one reading; True if accepted, False if an identical resend.
+    Raises _RejectedError (before any write) when a check fails."""
+    store = ctx.store
+    device = keeper.get_device(store, r.device_id)
+    if device is None:
+        raise _RejectedError(DevicesCode.UNKNOWN_DEVICE, "device is not registered")
+    reading = Reading(
+        r.device_id, r.seq, r.start, r.end, r.import_wh, r.export_wh, r.charged_wh, r.discharged_wh, r.soc_wh
+    )
+    message = reading_sign_bytes(ctx.block.chain_id, reading)
+    _verify_signer(store, device, r.signature, message)
+    if device.suspended:
+        raise _RejectedError(DevicesCode.DEVICE_SUSPENDED, "device is suspended")
+    if ctx.signer_address not in (device.owner, device.gateway):
+        raise _RejectedError(DevicesCode.RELAY_NOT_ALLOWED, "the signer is neither the device's gateway nor its owner")
+    digest = hashlib.sha256(message).digest()
+    last = keeper.get_reading(store, r.device_id)
+    if last is not None and r.seq <= last.seq:
+        if keeper.recent_hash(store, r.device_id, r.seq) == digest:
+            return False
+        raise _RejectedError(DevicesCode.SEQ_REPLAYED, f"seq {r.seq} is not above the last accepted {last.seq}")
+    if r.start >= r.end or r.end - r.start > MAX_READING_SECONDS:
+        raise _RejectedError(
+            DevicesCode.BAD_INTERVAL, f"interval must satisfy start < end <= start + {MAX_READING_SECONDS}"
+        )
+    if last is not None and r.start < last.end:
+        raise _RejectedError(DevicesCode.INTERVAL_OVERLAP, f"interval starts before the last one's end {last.end}")
+    if last is not None:
+        pairs = (
+            (r.import_wh, last.import_wh),
+            (r.export_wh, last.export_wh),
+            (r.charged_wh, last.charged_wh),
+            (r.discharged_wh, last.discharged_wh),
+        )
+        if any(new < old for new, old in pairs):
+            raise _RejectedError(DevicesCode.REGISTER_DECREASED, "a cumulative register decreased")
+    d_import = 0 if last is None else r.import_wh - last.import_wh
+    d_export = 0 if last is None else r.export_wh - last.export_wh
+    d_charged = 0 if last is None else r.charged_wh - last.charged_wh
+    d_discharged = 0 if last is None else r.discharged_wh - last.discharged_wh
+    seconds = r.end - r.start
+    battery = device.battery if device.kind == BATTERY else None
+    fits = _within(d_import, device.nameplate_w, seconds) and _within(d_export, device.nameplate_w, seconds)
+    if battery is not None:
+        fits = (
+            fits
+            and _within(d_charged, battery.max_charge_w, seconds)
+            and _within(d_discharged, battery.max_discharge_w, seconds)
+        )
+    if not fits:
+        raise _RejectedError(DevicesCode.ABOVE_NAMEPLATE, f"energy above the device's power × {seconds} s")
+    horizon = ctx.block.time + domain_param(store, FUTURE_ALLOWANCE)
+    if r.end > horizon:
+        raise _RejectedError(DevicesCode.INTERVAL_IN_FUTURE, f"interval ends after block time + allowance ({horizon})")
+    soc: int | None = None
+    if battery is not None:
+        state = keeper.get_battery(store, r.device_id)
+        if state is None:
+            soc = r.soc_wh * 1000
+        else:
+            soc = soc_after(state.soc_mwh, d_charged, d_discharged, battery.efficiency_bp)
+        if not 0 <= soc <= battery.capacity_wh * 1000:
+            raise _RejectedError(DevicesCode.SOC_OUT_OF_BOUNDS, f"state of charge would be {soc} mWh")
+    # All checks passed: apply.
+    if soc is not None:
+        keeper.put_battery(store, r.device_id, soc)
+    if d_import or d_export:
+        length = domain_param(store, SETTLEMENT_INTERVAL)
+        for k, i, e in apportion(r.start, r.end, length, d_import, d_export):
+            keeper.add_energy(store, r.device_id, k, i, e)
+    keeper.remember(store, r.device_id, r.seq, digest)
+    keeper.put_reading(
+        store,
+        r.device_id,
+        ReadingState(
+            seq=r.seq,
+            start=r.start,
+            end=r.end,
+            import_wh=r.import_wh,
+            export_wh=r.export_wh,
+            charged_wh=r.charged_wh,
+            discharged_wh=r.discharged_wh,
+            soc_wh=r.soc_wh,
+            hash=digest,
+        ),
+    )
+    return True
+
+
+def submit_readings(ctx: TxContext, msg: SubmitReadings) -> None:
+    """The tx fails only if the signer is not a member; each reading is judged on its own."""
+    require_member(ctx)
+    for r in msg.readings:
+        try:
+            accepted = _apply_reading(ctx, r)
+        except _RejectedError as rej:
+            ctx.emit(events.READING_REJECTED, device=r.device_id, seq=r.seq, code=int(rej.code), reason=rej.reason)
+            continue
+        if accepted:
+            ctx.emit(
+                events.READING_ACCEPTED,
+                device=r.device_id,
+                seq=r.seq,
+                start=r.start,
+                end=r.end,
+                import_wh=r.import_wh,
+                export_wh=r.export_wh,
+            )
+        else:
+            ctx.emit(events.READING_DUPLICATE, device=r.device_id, seq=r.seq, status="duplicate")

@@ -1,0 +1,109 @@
+"""Devices state keys (prefixes 0x20-0x2F)."""
+
+from __future__ import annotations
+
+from abci_app.keys import lp, u64
+
+__all__ = [
+    "KEY_PREFIXES",
+    "battery",
+    "by_feeder",
+    "by_feeder_prefix",
+    "by_owner",
+    "by_owner_prefix",
+    "by_site",
+    "by_site_prefix",
+    "device",
+    "device_prefix",
+    "energy",
+    "reading",
+    "recent",
+    "retired",
+    "retired_prefix",
+    "rules",
+    "site",
+    "site_prefix",
+]
+
+SITE = b"\x20"  # lp(site) → Site
+DEVICE = b"\x21"  # lp(device) → Device
+BY_OWNER = b"\x22"  # owner(20) lp(device) → ''
+BY_FEEDER = b"\x23"  # lp(feeder) lp(device) → ''
+BY_SITE = b"\x24"  # lp(site) lp(device) → ''
+RETIRED = b"\x25"  # lp(device) public key(32) → u64 retired at (block time)
+READING = b"\x26"  # lp(device) → ReadingState (the last accepted reading)
+ENERGY = b"\x27"  # lp(device) u64(interval start) → IntervalEnergy
+BATTERY = b"\x28"  # lp(device) → BatteryState
+RULES = b"\x29"  # lp(device) → BatteryRules
+RECENT = b"\x2a"  # lp(device) u16(seq mod RECENT_WINDOW) → u64 seq + SHA-256 of the accepted reading
+KEY_PREFIXES = frozenset(
+    p[0] for p in (SITE, DEVICE, BY_OWNER, BY_FEEDER, BY_SITE, RETIRED, READING, ENERGY, BATTERY, RULES, RECENT)
+)
+
+
+def site(site_id: str) -> bytes:
+    return SITE + lp(site_id)
+
+
+def site_prefix() -> bytes:
+    return SITE
+
+
+def device(device_id: str) -> bytes:
+    return DEVICE + lp(device_id)
+
+
+def device_prefix() -> bytes:
+    return DEVICE
+
+
+def by_owner_prefix(owner: bytes) -> bytes:
+    return BY_OWNER + owner
+
+
+def by_owner(owner: bytes, device_id: str) -> bytes:
+    return BY_OWNER + owner + lp(device_id)
+
+
+def by_feeder_prefix(feeder: str) -> bytes:
+    return BY_FEEDER + lp(feeder)
+
+
+def by_feeder(feeder: str, device_id: str) -> bytes:
+    return BY_FEEDER + lp(feeder) + lp(device_id)
+
+
+def by_site_prefix(site_id: str) -> bytes:
+    return BY_SITE + lp(site_id)
+
+
+def by_site(site_id: str, device_id: str) -> bytes:
+    return BY_SITE + lp(site_id) + lp(device_id)
+
+
+def retired_prefix(device_id: str) -> bytes:
+    return RETIRED + lp(device_id)
+
+
+def retired(device_id: str, public_key: bytes) -> bytes:
+    return RETIRED + lp(device_id) + public_key
+
+
+def reading(device_id: str) -> bytes:
+    return READING + lp(device_id)
+
+
+def energy(device_id: str, interval_start: int) -> bytes:
+    return ENERGY + lp(device_id) + u64(interval_start)
+
+
+def battery(device_id: str) -> bytes:
+    return BATTERY + lp(device_id)
+
+
+def rules(device_id: str) -> bytes:
+    return RULES + lp(device_id)
+
+
+def recent(device_id: str, slot: int) -> bytes:
+    return RECENT + lp(device_id) + slot.to_bytes(2, "big")

@@ -1,0 +1,245 @@
+"""Devices messages as frozen records, and their converters (every bound checked here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gridledger.devices.v1 import devices_pb2
+
+from abci_app.codec_util import MAX_AMOUNT, address_field, id_field, nonneg_field, positive_field, text_field
+from abci_app.errors import Code, TxError
+from abci_app.types import Address
+
+__all__ = [
+    "KIND_NAMES",
+    "MAX_READINGS",
+    "BatterySpec",
+    "MoveSite",
+    "RegisterDevice",
+    "RegisterSite",
+    "ReinstateDevice",
+    "RotateDeviceKey",
+    "SetBatteryRules",
+    "SignedReading",
+    "SubmitReadings",
+    "SuspendDevice",
+    "TransferDevice",
+]
+
+MAX_READINGS = 500  # per SubmitReadings message
+MAX_TEXT = 64
+KIND_NAMES = {1: "meter", 2: "pv", 3: "wind", 4: "battery", 5: "ev_charger", 6: "heat_pump", 7: "appliance"}
+BATTERY = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterSite:
+    site_id: str
+    feeder: str
+    grid_region: str
+    owner: Address | None
+
+
+@dataclass(frozen=True, slots=True)
+class MoveSite:
+    site_id: str
+    feeder: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatterySpec:
+    capacity_wh: int
+    max_charge_w: int
+    max_discharge_w: int
+    efficiency_bp: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterDevice:
+    device_id: str
+    site_id: str
+    kind: int
+    public_key: bytes
+    nameplate_w: int
+    energy_source: str
+    technology: str
+    commissioning_date: int
+    country: str
+    grid_region: str
+    feeder: str
+    gateway: Address | None
+    battery: BatterySpec | None
+    owner: Address | None
+
+
+@dataclass(frozen=True, slots=True)
+class SuspendDevice:
+    device_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReinstateDevice:
+    device_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferDevice:
+    device_id: str
+    new_owner: Address
+
+
+@dataclass(frozen=True, slots=True)
+class RotateDeviceKey:
+    device_id: str
+    new_public_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SignedReading:
+    device_id: str
+    seq: int
+    start: int
+    end: int
+    import_wh: int
+    export_wh: int
+    charged_wh: int
+    discharged_wh: int
+    soc_wh: int
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitReadings:
+    readings: tuple[SignedReading, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SetBatteryRules:
+    device_id: str
+    charge_below_price: int
+    discharge_above_price: int
+    reserve_bp: int
+    green_only: bool
+
+
+def _optional_address(raw: bytes, name: str) -> Address | None:
+    return None if not raw else address_field(raw, name)
+
+
+def _key(raw: bytes, name: str) -> bytes:
+    if len(raw) != 32:
+        raise TxError(Code.INVALID_ARGUMENT, f"{name} must be a 32-byte Ed25519 key, got {len(raw)} bytes")
+    return bytes(raw)
+
+
+def _device_id(text: str) -> str:
+    return id_field(text, "device_id")
+
+
+def _text(text: str, name: str) -> str:
+    return text_field(text, name, MAX_TEXT)
+
+
+def register_site_from_proto(m: devices_pb2.RegisterSite) -> RegisterSite:
+    return RegisterSite(
+        id_field(m.site_id, "site_id"),
+        id_field(m.feeder, "feeder", min_len=1),
+        _text(m.grid_region, "grid_region"),
+        _optional_address(m.owner, "owner"),
+    )
+
+
+def move_site_from_proto(m: devices_pb2.MoveSite) -> MoveSite:
+    return MoveSite(id_field(m.site_id, "site_id"), id_field(m.feeder, "feeder", min_len=1))
+
+
+def _battery(b: devices_pb2.BatterySpec) -> BatterySpec:
+    return BatterySpec(
+        positive_field(b.capacity_wh, "battery.capacity_wh"),
+        positive_field(b.max_charge_w, "battery.max_charge_w"),
+        positive_field(b.max_discharge_w, "battery.max_discharge_w"),
+        positive_field(b.efficiency_bp, "battery.efficiency_bp", 10_000),
+    )
+
+
+def register_device_from_proto(m: devices_pb2.RegisterDevice) -> RegisterDevice:
+    if m.kind not in KIND_NAMES:
+        raise TxError(Code.INVALID_ARGUMENT, f"kind must be one of {sorted(KIND_NAMES.values())}")
+    battery = None
+    if m.kind == BATTERY:
+        if not m.HasField("battery"):
+            raise TxError(Code.INVALID_ARGUMENT, "a battery needs its battery spec")
+        battery = _battery(m.battery)
+    elif m.HasField("battery"):
+        raise TxError(Code.INVALID_ARGUMENT, "only batteries carry a battery spec")
+    return RegisterDevice(
+        _device_id(m.device_id),
+        id_field(m.site_id, "site_id"),
+        m.kind,
+        _key(m.public_key, "public_key"),
+        positive_field(m.nameplate_w, "nameplate_w"),
+        _text(m.energy_source, "energy_source"),
+        _text(m.technology, "technology"),
+        nonneg_field(m.commissioning_date, "commissioning_date"),
+        _text(m.country, "country"),
+        _text(m.grid_region, "grid_region"),
+        "" if not m.feeder else id_field(m.feeder, "feeder", min_len=1),
+        _optional_address(m.gateway, "gateway"),
+        battery,
+        _optional_address(m.owner, "owner"),
+    )
+
+
+def suspend_from_proto(m: devices_pb2.SuspendDevice) -> SuspendDevice:
+    return SuspendDevice(_device_id(m.device_id), text_field(m.reason, "reason", 256))
+
+
+def reinstate_from_proto(m: devices_pb2.ReinstateDevice) -> ReinstateDevice:
+    return ReinstateDevice(_device_id(m.device_id))
+
+
+def transfer_from_proto(m: devices_pb2.TransferDevice) -> TransferDevice:
+    return TransferDevice(_device_id(m.device_id), address_field(m.new_owner, "new_owner"))
+
+
+def rotate_from_proto(m: devices_pb2.RotateDeviceKey) -> RotateDeviceKey:
+    return RotateDeviceKey(_device_id(m.device_id), _key(m.new_public_key, "new_public_key"))
+
+
+def _reading(i: int, r: devices_pb2.SignedReading) -> SignedReading:
+    where = f"readings[{i}]"
+    if len(r.signature) != 64:
+        raise TxError(Code.INVALID_ARGUMENT, f"{where}.signature must be 64 bytes, got {len(r.signature)}")
+
+    def n(value: int, name: str) -> int:
+        return nonneg_field(value, f"{where}.{name}", MAX_AMOUNT)
+
+    return SignedReading(
+        id_field(r.device_id, f"{where}.device_id"),
+        n(r.seq, "seq"),
+        n(r.start, "start"),
+        n(r.end, "end"),
+        n(r.import_wh, "import_wh"),
+        n(r.export_wh, "export_wh"),
+        n(r.charged_wh, "charged_wh"),
+        n(r.discharged_wh, "discharged_wh"),
+        n(r.soc_wh, "soc_wh"),
+        bytes(r.signature),
+    )
+
+
+def submit_readings_from_proto(m: devices_pb2.SubmitReadings) -> SubmitReadings:
+    if not 1 <= len(m.readings) <= MAX_READINGS:
+        raise TxError(Code.INVALID_ARGUMENT, f"a SubmitReadings carries 1..{MAX_READINGS} readings")
+    return SubmitReadings(tuple(_reading(i, r) for i, r in enumerate(m.readings)))
+
+
+def set_rules_from_proto(m: devices_pb2.SetBatteryRules) -> SetBatteryRules:
+    return SetBatteryRules(
+        _device_id(m.device_id),
+        nonneg_field(m.charge_below_price, "charge_below_price"),
+        nonneg_field(m.discharge_above_price, "discharge_above_price"),
+        nonneg_field(m.reserve_bp, "reserve_bp", 10_000),
+        bool(m.green_only),
+    )

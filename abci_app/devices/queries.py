@@ -1,0 +1,83 @@
+"""Queries: /device/<id>, /site/<id>, /reading/<id>, /energy/<id>/<interval start> (provable
+records), /devices/owner/<address> and /devices/feeder/<feeder> (paginated DeviceList),
+/battery/<id> (BatteryView: capacity, state of charge, rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gridledger.devices.v1 import devices_pb2
+
+from abci_app.devices import keeper, keys
+from abci_app.devices.records import Device
+from abci_app.domain import QueryHandler, QueryResult
+from abci_app.errors import Code, TxError
+from abci_app.query_util import address_arg, args_exactly, id_arg, int_arg, page, record
+from abci_app.store.branch import KVReader
+
+__all__ = ["QUERIES"]
+
+
+def device(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (device_id,) = args_exactly(args, 1, "/device/<id>")
+    return record(store, keys.device(id_arg(device_id, "device id")))
+
+
+def site(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (site_id,) = args_exactly(args, 1, "/site/<id>")
+    return record(store, keys.site(id_arg(site_id, "site id")))
+
+
+def reading(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (device_id,) = args_exactly(args, 1, "/reading/<device id>")
+    return record(store, keys.reading(id_arg(device_id, "device id")))
+
+
+def energy(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    device_id, start = args_exactly(args, 2, "/energy/<device id>/<interval start>")
+    return record(store, keys.energy(id_arg(device_id, "device id"), int_arg(start, "interval start")))
+
+
+def devices(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    usage = "/devices/owner/<address hex> or /devices/feeder/<feeder>"
+    kind, value = args_exactly(args, 2, usage)
+    if kind == "owner":
+        prefix = keys.by_owner_prefix(address_arg(value))
+    elif kind == "feeder":
+        prefix = keys.by_feeder_prefix(id_arg(value, "feeder"))
+    else:
+        raise TxError(Code.QUERY_BAD_REQUEST, f"usage: {usage}")
+
+    def decode(key: bytes, _value: bytes) -> Device | None:
+        return keeper.get_device(store, key[len(prefix) + 1 :].decode())
+
+    items, cursor = page(store, prefix, options, decode)
+    return QueryResult(devices_pb2.DeviceList(devices=items, next=cursor).SerializeToString(deterministic=True))
+
+
+def battery(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (device_id,) = args_exactly(args, 1, "/battery/<device id>")
+    dev = keeper.get_device(store, id_arg(device_id, "device id"))
+    if dev is None or not dev.HasField("battery"):
+        return QueryResult(None)
+    state = keeper.get_battery(store, device_id)
+    rules = keeper.get_rules(store, device_id)
+    view = devices_pb2.BatteryView(
+        device_id=device_id,
+        capacity_wh=dev.battery.capacity_wh,
+        soc_mwh=0 if state is None else state.soc_mwh,
+        has_rules=rules is not None,
+    )
+    if rules is not None:
+        view.rules.CopyFrom(rules)
+    return QueryResult(view.SerializeToString(deterministic=True))
+
+
+QUERIES: dict[str, QueryHandler] = {
+    "device": device,
+    "devices": devices,
+    "site": site,
+    "reading": reading,
+    "energy": energy,
+    "battery": battery,
+}

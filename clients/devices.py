@@ -1,0 +1,126 @@
+"""Client side of the devices domain: message builders and device-signed readings.
+
+Imports nothing from abci_app: the signed bytes come from `gridwire.reading` and the
+messages are the generated `gridledger.devices.v1` protos.
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from gridledger.devices.v1 import devices_pb2
+from gridwire.reading import Reading, reading_sign_bytes
+
+__all__ = [
+    "KINDS",
+    "battery_rules",
+    "device_public_key",
+    "register_device",
+    "register_site",
+    "rotate_key",
+    "sign_reading",
+    "submit_readings",
+]
+
+KINDS = {
+    "meter": devices_pb2.DEVICE_KIND_METER,
+    "pv": devices_pb2.DEVICE_KIND_PV,
+    "wind": devices_pb2.DEVICE_KIND_WIND,
+    "battery": devices_pb2.DEVICE_KIND_BATTERY,
+    "ev_charger": devices_pb2.DEVICE_KIND_EV_CHARGER,
+    "heat_pump": devices_pb2.DEVICE_KIND_HEAT_PUMP,
+    "appliance": devices_pb2.DEVICE_KIND_APPLIANCE,
+}
+
+
+def device_public_key(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def register_site(site_id: str, feeder: str, grid_region: str = "", owner: bytes = b"") -> devices_pb2.RegisterSite:
+    return devices_pb2.RegisterSite(site_id=site_id, feeder=feeder, grid_region=grid_region, owner=owner)
+
+
+def register_device(
+    device_id: str,
+    site_id: str,
+    kind: str,
+    public_key: bytes,
+    nameplate_w: int,
+    *,
+    energy_source: str = "",
+    technology: str = "",
+    commissioning_date: int = 0,
+    country: str = "",
+    grid_region: str = "",
+    feeder: str = "",
+    gateway: bytes = b"",
+    owner: bytes = b"",
+    capacity_wh: int = 0,
+    max_charge_w: int = 0,
+    max_discharge_w: int = 0,
+    efficiency_bp: int = 0,
+) -> devices_pb2.RegisterDevice:
+    """A RegisterDevice; for kind "battery" the battery fields are carried."""
+    msg = devices_pb2.RegisterDevice(
+        device_id=device_id,
+        site_id=site_id,
+        kind=KINDS[kind],
+        public_key=public_key,
+        nameplate_w=nameplate_w,
+        energy_source=energy_source,
+        technology=technology,
+        commissioning_date=commissioning_date,
+        country=country,
+        grid_region=grid_region,
+        feeder=feeder,
+        gateway=gateway,
+        owner=owner,
+    )
+    if kind == "battery":
+        msg.battery.CopyFrom(
+            devices_pb2.BatterySpec(
+                capacity_wh=capacity_wh,
+                max_charge_w=max_charge_w,
+                max_discharge_w=max_discharge_w,
+                efficiency_bp=efficiency_bp,
+            )
+        )
+    return msg
+
+
+def rotate_key(device_id: str, new_public_key: bytes) -> devices_pb2.RotateDeviceKey:
+    return devices_pb2.RotateDeviceKey(device_id=device_id, new_public_key=new_public_key)
+
+
+def sign_reading(key: Ed25519PrivateKey, chain_id: str, reading: Reading) -> devices_pb2.SignedReading:
+    """The reading as the device signs it for `chain_id`."""
+    r = reading
+    return devices_pb2.SignedReading(
+        device_id=r.device_id,
+        seq=r.seq,
+        start=r.start,
+        end=r.end,
+        import_wh=r.import_wh,
+        export_wh=r.export_wh,
+        charged_wh=r.charged_wh,
+        discharged_wh=r.discharged_wh,
+        soc_wh=r.soc_wh,
+        signature=key.sign(reading_sign_bytes(chain_id, r)),
+    )
+
+
+def submit_readings(readings: list[devices_pb2.SignedReading]) -> devices_pb2.SubmitReadings:
+    return devices_pb2.SubmitReadings(readings=readings)
+
+
+def battery_rules(
+    device_id: str, charge_below_price: int, discharge_above_price: int, reserve_bp: int = 0, green_only: bool = False
+) -> devices_pb2.SetBatteryRules:
+    return devices_pb2.SetBatteryRules(
+        device_id=device_id,
+        charge_below_price=charge_below_price,
+        discharge_above_price=discharge_above_price,
+        reserve_bp=reserve_bp,
+        green_only=green_only,
+    )
