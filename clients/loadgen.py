@@ -47,11 +47,11 @@ from google.protobuf.message import Message
 from gridledger.accounts.v1 import accounts_pb2
 from gridledger.governance.v1 import governance_pb2
 from gridledger.identity.v1 import identity_pb2
+from gridledger.state.v1 import state_pb2
+from gridwire.address import address_of
 from nacl.signing import SigningKey
 from websockets.asyncio.client import ClientConnection, connect
 
-from abci_app.crypto import address_of
-from abci_app.params import Params
 from clients.consortium import Consortium
 from clients.pki import Identity
 from clients.tx import envelope, tx_body
@@ -558,7 +558,9 @@ def account_nonce(rpc: Any, address: bytes) -> int:
 def param_value(rpc: Any, name: str) -> int:
     """The chain's current value of parameter `name`."""
     raw = base64.b64decode(rpc.abci_query("/params").get("value") or "")
-    return int(getattr(Params.decode(raw) if raw else Params(), name))  # not stored: the defaults
+    if not raw:
+        raise LookupError("the chain stores no parameters (genesis always does)")
+    return int(getattr(state_pb2.Params.FromString(raw), name))
 
 
 async def _cli_run(args: argparse.Namespace) -> int:

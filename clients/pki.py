@@ -14,8 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
-
-from abci_app.crypto import address_of
+from gridwire.address import address_of
 
 __all__ = ["Identity", "OrgCA", "load_identity", "new_org_ca"]
 
