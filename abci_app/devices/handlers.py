@@ -36,7 +36,7 @@ from gridwire.reading import Reading, reading_sign_bytes
 from abci_app.auth import require_member, require_role
 from abci_app.context import TxContext
 from abci_app.crypto import verify
-from abci_app.devices import events, keeper
+from abci_app.devices import events, feed, keeper
 from abci_app.devices.errors import DevicesCode
 from abci_app.devices.messages import (
     KIND_NAMES,
@@ -377,6 +377,7 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> bool:
         length = domain_param(store, SETTLEMENT_INTERVAL)
         for k, i, e in apportion(r.start, r.end, length, d_import, d_export):
             keeper.add_energy(store, r.device_id, k, i, e)
+    feed.record_flow(store, device, r.start, r.end, keeper.HourFlow(d_export, d_charged, d_discharged))
     keeper.remember(store, r.device_id, r.seq, digest)
     keeper.put_reading(
         store,

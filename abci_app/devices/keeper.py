@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from abci_app.devices import keys
 from abci_app.devices.records import BatteryRules, BatteryState, Device, IntervalEnergy, ReadingState, Site
@@ -10,15 +11,21 @@ from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
 __all__ = [
+    "HourFlow",
     "add_energy",
+    "add_hour_flow",
+    "clear_pending",
     "get_battery",
     "get_device",
     "get_energy",
     "get_reading",
     "get_rules",
     "get_site",
+    "hour_flow",
+    "hour_generation",
     "is_retired",
     "iter_devices",
+    "iter_pending_hours",
     "iter_retired",
     "iter_site_devices",
     "iter_sites",
@@ -148,3 +155,56 @@ def recent_hash(store: KVReader, device_id: str, seq: int) -> bytes | None:
 
 def remember(store: Branch, device_id: str, seq: int, digest: bytes) -> None:
     store.set(keys.recent(device_id, seq % RECENT_WINDOW), seq.to_bytes(8, "big") + digest)
+
+
+# ---- the generation feed of the certificates domain -------------------------------------
+# Per device-hour (hours aligned to multiples of 3600 s) the exported Wh of a renewable
+# generator and the charged/discharged Wh of a battery, and an index of the device-hours
+# whose flow grew since the certificates domain last looked at them ("pending").
+
+
+class HourFlow(NamedTuple):
+    """Energy of one device in one hour, in Wh."""
+
+    export_wh: int
+    charged_wh: int
+    discharged_wh: int
+
+
+def hour_flow(store: KVReader, device_id: str, hour_start: int) -> HourFlow:
+    """The device-hour's recorded flow (zeros when nothing was recorded)."""
+    raw = store.get(keys.hour_flow(device_id, hour_start))
+    if raw is None:
+        return HourFlow(0, 0, 0)
+    return HourFlow(*(int.from_bytes(raw[i : i + 8], "big") for i in (0, 8, 16)))
+
+
+def hour_generation(store: KVReader, device_id: str, hour_start: int) -> int:
+    """Verified renewable generation (export Wh) of the device in the hour starting at `hour_start`."""
+    return hour_flow(store, device_id, hour_start).export_wh
+
+
+def add_hour_flow(store: Branch, device_id: str, hour_start: int, flow: HourFlow) -> None:
+    """Add `flow` to the device-hour's and mark the device-hour pending (no-op for zeros)."""
+    if not any(flow):
+        return
+    have = hour_flow(store, device_id, hour_start)
+    new = (a + b for a, b in zip(have, flow, strict=True))
+    store.set(keys.hour_flow(device_id, hour_start), b"".join(n.to_bytes(8, "big") for n in new))
+    store.set(keys.pending(hour_start, device_id), b"")
+
+
+def iter_pending_hours(store: KVReader, upto_hour_end: int) -> Iterator[tuple[int, str]]:
+    """(hour start, device id) of every pending device-hour that ended at or before
+    `upto_hour_end`, in hour order then device-id key order."""
+    prefix = keys.pending_prefix()
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        hour_start = int.from_bytes(k[1:9], "big")
+        if hour_start + 3600 > upto_hour_end:
+            return
+        yield hour_start, k[10:].decode()
+
+
+def clear_pending(store: Branch, hour_start: int, device_id: str) -> None:
+    """The certificates domain has taken the device-hour's flow into account."""
+    store.delete(keys.pending(hour_start, device_id))

@@ -16,6 +16,9 @@ __all__ = [
     "device",
     "device_prefix",
     "energy",
+    "hour_flow",
+    "pending",
+    "pending_prefix",
     "reading",
     "recent",
     "retired",
@@ -36,9 +39,15 @@ ENERGY = b"\x27"  # lp(device) u64(interval start) → IntervalEnergy
 BATTERY = b"\x28"  # lp(device) → BatteryState
 RULES = b"\x29"  # lp(device) → BatteryRules
 RECENT = b"\x2a"  # lp(device) u16(seq mod RECENT_WINDOW) → u64 seq + SHA-256 of the accepted reading
+# The generation feed of the certificates domain (see keeper.add_hour_flow):
+HOUR_FLOW = b"\x2b"  # lp(device) u64(hour start) → u64 export Wh, u64 charged Wh, u64 discharged Wh
+PENDING = b"\x2c"  # u64(hour start) lp(device) → '' (a device-hour whose flow changed since issuance)
 KEY_PREFIXES = frozenset(
-    p[0] for p in (SITE, DEVICE, BY_OWNER, BY_FEEDER, BY_SITE, RETIRED, READING, ENERGY, BATTERY, RULES, RECENT)
-)
+    p[0]
+    for p in (
+        SITE, DEVICE, BY_OWNER, BY_FEEDER, BY_SITE, RETIRED, READING, ENERGY, BATTERY, RULES, RECENT, HOUR_FLOW, PENDING
+    )
+)  # fmt: skip
 
 
 def site(site_id: str) -> bytes:
@@ -107,3 +116,15 @@ def rules(device_id: str) -> bytes:
 
 def recent(device_id: str, slot: int) -> bytes:
     return RECENT + lp(device_id) + slot.to_bytes(2, "big")
+
+
+def hour_flow(device_id: str, hour_start: int) -> bytes:
+    return HOUR_FLOW + lp(device_id) + u64(hour_start)
+
+
+def pending_prefix() -> bytes:
+    return PENDING
+
+
+def pending(hour_start: int, device_id: str) -> bytes:
+    return PENDING + u64(hour_start) + lp(device_id)
