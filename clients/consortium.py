@@ -110,6 +110,6 @@ def demo_consortium() -> Consortium:
         for member_name, roles in members:
             ref = f"{org_id}/{member_name}"
             c.members[ref] = ca.issue(f"{member_name}.{org_id}", roles)
-            if "prosumer" in roles or "issuer" in roles:
+            if "prosumer" in roles or "issuer" in roles or "operator" in roles:
                 c.balances[ref] = DEMO_BALANCE
     return c

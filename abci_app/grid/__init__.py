@@ -1,0 +1,1 @@
+"""Grid operation: tariffs, imbalance prices, grid fees, feeder limits, demand response."""

@@ -1,0 +1,103 @@
+"""State access for the grid domain; the market and settlement read tariffs, fees and limits here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from abci_app.grid import keys
+from abci_app.grid.records import DrEnrolment, DrEvent, FeederLimit, GridFees, Tariffs
+from abci_app.store.backend import prefix_end
+from abci_app.store.branch import Branch, KVReader
+
+__all__ = [
+    "due_dr_events",
+    "get_dr_enrolment",
+    "get_dr_event",
+    "get_feeder_limit",
+    "get_fees",
+    "get_tariffs",
+    "iter_dr_enrolments",
+    "put_dr_enrolment",
+    "put_dr_event",
+    "put_feeder_limit",
+    "put_fees",
+    "put_tariffs",
+    "remove_feeder_limit",
+]
+
+
+def get_tariffs(store: KVReader) -> Tariffs | None:
+    """The current tariffs, or None until the grid operator has published them."""
+    raw = store.get(keys.tariffs())
+    return None if raw is None else Tariffs.decode(raw)
+
+
+def put_tariffs(store: Branch, tariffs: Tariffs) -> None:
+    store.set(keys.tariffs(), tariffs.encode())
+
+
+def get_fees(store: KVReader) -> GridFees:
+    """The grid fees per kWh (zero until the operator sets them)."""
+    raw = store.get(keys.fees())
+    return GridFees(0, 0) if raw is None else GridFees.decode(raw)
+
+
+def put_fees(store: Branch, fees: GridFees) -> None:
+    store.set(keys.fees(), fees.encode())
+
+
+def get_feeder_limit(store: KVReader, feeder: str) -> FeederLimit | None:
+    """The feeder's per-interval import/export limit; None means unlimited."""
+    if len(feeder.encode()) > 64:
+        return None
+    raw = store.get(keys.feeder_limit(feeder))
+    return None if raw is None else FeederLimit.decode(raw)
+
+
+def put_feeder_limit(store: Branch, limit: FeederLimit) -> None:
+    store.set(keys.feeder_limit(limit.feeder), limit.encode())
+
+
+def remove_feeder_limit(store: Branch, feeder: str) -> None:
+    store.delete(keys.feeder_limit(feeder))
+
+
+def get_dr_event(store: KVReader, event_id: str) -> DrEvent | None:
+    raw = store.get(keys.dr_event(event_id))
+    return None if raw is None else DrEvent.decode(raw)
+
+
+def put_dr_event(store: Branch, event: DrEvent) -> None:
+    store.set(keys.dr_event(event.event_id), event.encode())
+    due = keys.dr_due(event.end, event.event_id)
+    if event.settled:
+        store.delete(due)
+    else:
+        store.set(due, b"")
+
+
+def due_dr_events(store: KVReader, now: int) -> list[str]:
+    """Ids of unsettled events that ended at or before `now`, in end-time order."""
+    start = keys.dr_due_prefix()
+    end = keys.dr_due(now + 1, "")
+    out = []
+    for k, _v in store.iter_range(start, end):
+        n = k[9]
+        out.append(k[10 : 10 + n].decode())
+    return out
+
+
+def get_dr_enrolment(store: KVReader, event_id: str, device_id: str) -> DrEnrolment | None:
+    raw = store.get(keys.dr_enrolment(event_id, device_id))
+    return None if raw is None else DrEnrolment.decode(raw)
+
+
+def put_dr_enrolment(store: Branch, enrolment: DrEnrolment) -> None:
+    store.set(keys.dr_enrolment(enrolment.event_id, enrolment.device_id), enrolment.encode())
+
+
+def iter_dr_enrolments(store: KVReader, event_id: str) -> Iterator[DrEnrolment]:
+    """An event's enrolments in device-id key order."""
+    prefix = keys.dr_enrolment_prefix(event_id)
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield DrEnrolment.decode(v)

@@ -1,0 +1,72 @@
+"""Grid state keys: tariffs, fees, feeder limits, demand-response events and enrolments."""
+
+from __future__ import annotations
+
+from abci_app.keys import lp, u64
+
+__all__ = [
+    "DR_ESCROW",
+    "KEY_PREFIXES",
+    "dr_due",
+    "dr_due_prefix",
+    "dr_enrolment",
+    "dr_enrolment_prefix",
+    "dr_event",
+    "dr_event_prefix",
+    "feeder_limit",
+    "feeder_limit_prefix",
+    "fees",
+    "tariffs",
+]
+
+TARIFFS = b"\x60"
+FEES = b"\x61"
+FEEDER_LIMIT = b"\x62"
+DR_EVENT = b"\x63"
+DR_ENROLMENT = b"\x64"
+DR_DUE = b"\x65"  # settlement index: event end ‖ event id
+KEY_PREFIXES = frozenset({TARIFFS[0], FEES[0], FEEDER_LIMIT[0], DR_EVENT[0], DR_ENROLMENT[0], DR_DUE[0]})
+
+# The account that holds demand-response budgets between publication and settlement (no
+# key can sign for it: it is not an Ed25519 public key's hash prefix by construction).
+DR_ESCROW = b"grid/dr-escrow\x00\x00\x00\x00\x00\x00"
+
+
+def tariffs() -> bytes:
+    return TARIFFS
+
+
+def fees() -> bytes:
+    return FEES
+
+
+def feeder_limit_prefix() -> bytes:
+    return FEEDER_LIMIT
+
+
+def feeder_limit(feeder: str) -> bytes:
+    return FEEDER_LIMIT + lp(feeder)
+
+
+def dr_event_prefix() -> bytes:
+    return DR_EVENT
+
+
+def dr_event(event_id: str) -> bytes:
+    return DR_EVENT + lp(event_id)
+
+
+def dr_enrolment_prefix(event_id: str) -> bytes:
+    return DR_ENROLMENT + lp(event_id)
+
+
+def dr_enrolment(event_id: str, device_id: str) -> bytes:
+    return dr_enrolment_prefix(event_id) + lp(device_id)
+
+
+def dr_due_prefix() -> bytes:
+    return DR_DUE
+
+
+def dr_due(end: int, event_id: str) -> bytes:
+    return DR_DUE + u64(end) + lp(event_id)

@@ -1,0 +1,68 @@
+"""Queries: /tariffs, /fees, /feeder/<feeder>, /feeders, /dr/<event id>, /dr_events,
+/dr_enrolments/<event id> (lists paginated)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gridledger.grid.v1 import grid_pb2
+from gridledger.tx.v1 import tx_pb2
+
+from abci_app.domain import QueryHandler, QueryResult
+from abci_app.grid import keys
+from abci_app.query_util import args_exactly, id_arg, page, record
+from abci_app.store.branch import KVReader
+
+__all__ = ["QUERIES"]
+
+
+def tariffs(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    args_exactly(args, 0, "/tariffs")
+    return record(store, keys.tariffs())
+
+
+def fees(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    args_exactly(args, 0, "/fees")
+    return record(store, keys.fees())
+
+
+def feeder(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (name,) = args_exactly(args, 1, "/feeder/<feeder>")
+    return record(store, keys.feeder_limit(id_arg(name, "feeder")))
+
+
+def feeders(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    args_exactly(args, 0, "/feeders")
+    items, cursor = page(store, keys.feeder_limit_prefix(), options, lambda _k, v: grid_pb2.FeederLimit.FromString(v))
+    return QueryResult(grid_pb2.FeederLimitList(limits=items, page=tx_pb2.PageInfo(next=cursor)).SerializeToString())
+
+
+def dr_event(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (event_id,) = args_exactly(args, 1, "/dr/<event id>")
+    return record(store, keys.dr_event(id_arg(event_id, "event id")))
+
+
+def dr_events(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    args_exactly(args, 0, "/dr_events")
+    items, cursor = page(store, keys.dr_event_prefix(), options, lambda _k, v: grid_pb2.DrEvent.FromString(v))
+    return QueryResult(grid_pb2.DrEventList(events=items, page=tx_pb2.PageInfo(next=cursor)).SerializeToString())
+
+
+def dr_enrolments(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (event_id,) = args_exactly(args, 1, "/dr_enrolments/<event id>")
+    prefix = keys.dr_enrolment_prefix(id_arg(event_id, "event id"))
+    items, cursor = page(store, prefix, options, lambda _k, v: grid_pb2.DrEnrolment.FromString(v))
+    return QueryResult(
+        grid_pb2.DrEnrolmentList(enrolments=items, page=tx_pb2.PageInfo(next=cursor)).SerializeToString()
+    )
+
+
+QUERIES: dict[str, QueryHandler] = {
+    "tariffs": tariffs,
+    "fees": fees,
+    "feeder": feeder,
+    "feeders": feeders,
+    "dr": dr_event,
+    "dr_events": dr_events,
+    "dr_enrolments": dr_enrolments,
+}
