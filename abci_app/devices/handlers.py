@@ -35,7 +35,7 @@ from gridwire.reading import Reading, reading_sign_bytes
 
 from abci_app.auth import require_member, require_role
 from abci_app.context import TxContext
-from abci_app.crypto import verify
+from abci_app.crypto import verify_cached
 from abci_app.devices import events, feed, keeper
 from abci_app.devices.errors import DevicesCode
 from abci_app.devices.messages import (
@@ -295,9 +295,9 @@ class _RejectedError(Exception):
 
 
 def _verify_signer(store: Branch, device: Device, signature: bytes, message: bytes) -> None:
-    if verify(device.public_key, signature, message):
+    if verify_cached(bytes(device.public_key), signature, message):
         return
-    if any(verify(k, signature, message) for k in keeper.iter_retired(store, device.device_id)):
+    if any(verify_cached(k, signature, message) for k in keeper.iter_retired(store, device.device_id)):
         raise _RejectedError(DevicesCode.RETIRED_KEY, "signed by a retired key of the device")
     raise _RejectedError(DevicesCode.BAD_READING_SIGNATURE, "the device's registered key did not sign this reading")
 

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gridledger.devices.v1 import devices_pb2
 from gridledger.governance.v1 import governance_pb2
 
 from clients.loadgen import LoadTx, Mix, PhaseResult, Population, Submitter, account_nonce, kvstore_txs, param_value
 from clients.localnet import Localnet, free_base_port, set_toml
 from tests.bench.procstat import ProcSampler
+from tests.bench.readings import ReadingsLoad
 
 __all__ = ["BenchBrokenError", "NetConfig", "cometbft_settings", "run_kvstore", "run_ours"]
 
@@ -46,6 +48,10 @@ class NetConfig:
     # CometBFT config.toml overrides for both localnets ("section.key" → TOML value), for
     # experiments: e.g. {"tx_index.indexer": '"null"'}; empty: the localnet's own settings
     comet: tuple[tuple[str, str], ...] = ()
+    # device-signed readings phase (after the mixed load): members relaying, devices each
+    readings_members: int = 40
+    readings_per_member: int = 50
+    readings_duration: float = 15.0
 
 
 def _start(home: Path, app: str, cfg: NetConfig, log: Log) -> Localnet:
@@ -251,6 +257,7 @@ async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, 
             lat = await _phase(sub, rest, rate=rate, warmup=cfg.latency_warmup, duration=cfg.latency_duration, cfg=cfg)
             lat_sum = summarize(lat, sampler)
             log(f"    p50 {lat_sum['latency_ms']['p50']} ms, p99 {lat_sum['latency_ms']['p99']} ms")
+            readings = await _readings_phase(sub, net, pop, cfg, sampler=sampler, log=log)
         heights = {i: net.height(i) for i in range(net.n)}
         top = min(h for h in heights.values() if h is not None)
         hashes = net.app_hashes(top)
@@ -269,12 +276,53 @@ async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, 
                 "memory_mb": sampler.rss_summary(),
                 "settings": cometbft_settings(net),
                 "final_height": top,
+                "readings": readings,
             },
             shape,
             rate,
         )
     finally:
         sampler.stop()
+
+
+async def _readings_phase(
+    sub: Submitter, net: Localnet, pop: Population, cfg: NetConfig, *, sampler: ProcSampler, log: Log
+) -> dict[str, Any]:
+    """Gateway batches of device-signed readings at saturation: committed readings per second,
+    and a check on node 0 that every device's last accepted sequence is what was committed."""
+    members = [s for s, _der in pop.members[: cfg.readings_members]]
+    load = ReadingsLoad(net.chain_id, members, cfg.readings_per_member, int(time.time()) - 20 * 86_400)
+    await _setup_step(sub, "site and device registration", load.setup_txs(), log)
+    per_tx = cfg.readings_per_member
+    # Enough batches for an upper bound of 6,000 readings/s over the phase.
+    n = int(6_000 * (3 + cfg.readings_duration) / per_tx)
+    t = time.monotonic()
+    txs = load.batches(n)
+    log(f"  readings: pre-signed {n * per_tx} readings in {n} batches in {time.monotonic() - t:.1f}s")
+    res = await _phase(sub, txs, rate=None, warmup=3, duration=cfg.readings_duration, cfg=cfg)
+    summary = summarize(res, sampler)
+    readings_s = summary["committed_ok_tps"] * per_tx
+    log(f"    committed {readings_s:,.0f} readings/s ({summary['committed_ok_tps']} batches/s)")
+    lane_member = {signer.lane: m for m, signer in enumerate(members)}
+    expected = [0] * len(members)
+    for tx, sent in zip(txs, res.sent, strict=False):
+        if sent.code == 0 and sent.committed is not None:
+            expected[lane_member[tx.lane]] += 1
+    rpc = net.rpc(0)
+    mismatched = 0
+    for m in range(len(members)):
+        value = base64.b64decode(rpc.abci_query(f"/reading/{load.devices[m][0].device_id}").get("value") or "")
+        if (devices_pb2.ReadingState.FromString(value).seq if value else 0) != expected[m]:
+            mismatched += 1
+    return {
+        "readings_s": round(readings_s, 1),
+        "batches_s": summary["committed_ok_tps"],
+        "readings_per_batch": per_tx,
+        "devices": len(members) * per_tx,
+        "failed_batches": sum(summary["failed_in_block"].values()),
+        "devices_whose_last_seq_on_node0_differs": mismatched,
+        "exhausted_presigned": summary["exhausted_presigned"],
+    }
 
 
 def run_kvstore(cfg: NetConfig, home: Path, shape: Sequence[LoadTx], rate: float, log: Log) -> dict[str, Any]:

@@ -271,3 +271,21 @@ def test_events_built_in_place_equal_events_built_as_messages() -> None:
     )
     assert built.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
     assert [a.value for a in built.events[1].attributes] == ["5", ""]
+
+
+def test_readings_load_batches_are_accepted_in_order(consortium: Consortium) -> None:
+    """The bench's gateway batches register their devices and every reading is accepted, in
+    sequence, so the localnet readings rate counts real readings."""
+    from clients.loadgen import Signer
+    from tests.bench.readings import ReadingsLoad
+
+    driver = AppDriver(consortium)
+    driver.block([])
+    signers = [Signer.from_identity(consortium.member(ref), lane) for lane, ref in enumerate(["community-a/alice"])]
+    load = ReadingsLoad(driver.chain_id, signers, per_member=5, start=driver.time - 86_400)
+    assert driver.block([t.raw for t in load.setup_txs()], check=False).codes == (0,)
+    result = driver.block([t.raw for t in load.batches(3)], check=False)
+    assert result.codes == (0, 0, 0)
+    kinds = [e.type for r in result.tx_results for e in r.events if e.type.startswith("reading_")]
+    assert kinds == ["reading_accepted"] * 15
+    assert load.last_seq(0, 4) == 3
