@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 
 from abci_app import keys
 from abci_app.accounts.domain import DOMAIN as ACCOUNTS
+from abci_app.certificates.domain import DOMAIN as CERTIFICATES
 from abci_app.context import TxContext
 from abci_app.devices.domain import DOMAIN as DEVICES
 from abci_app.domain import Domain, QueryHandler
@@ -22,6 +23,7 @@ from abci_app.errors import CHAIN_ERROR_RANGES, Code
 from abci_app.governance.domain import DOMAIN as GOVERNANCE
 from abci_app.grid.domain import DOMAIN as GRID
 from abci_app.identity.domain import DOMAIN as IDENTITY
+from abci_app.market.domain import DOMAIN as MARKET
 from abci_app.params import DOMAIN_PARAMS, PARAM_BOUNDS, ParamSpec
 from abci_app.store.branch import KVReader
 
@@ -40,7 +42,7 @@ __all__ = [
 ]
 
 # Registration order is execution order of block hooks and genesis import.
-DOMAINS: tuple[Domain, ...] = (IDENTITY, GOVERNANCE, ACCOUNTS, DEVICES, GRID)
+DOMAINS: tuple[Domain, ...] = (IDENTITY, GOVERNANCE, ACCOUNTS, DEVICES, GRID, CERTIFICATES, MARKET)
 
 CHAIN_QUERY_PATHS = frozenset({"store"})
 CHAIN_GENESIS_SECTIONS = frozenset({"params"})

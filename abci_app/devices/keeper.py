@@ -25,6 +25,7 @@ __all__ = [
     "hour_generation",
     "is_retired",
     "iter_devices",
+    "iter_owner_devices",
     "iter_pending_hours",
     "iter_retired",
     "iter_site_devices",
@@ -78,6 +79,13 @@ def put_device(store: Branch, device: Device, old: Device | None = None) -> None
 def iter_devices(store: KVReader) -> Iterator[Device]:
     for _k, v in store.iter_range(keys.device_prefix(), prefix_end(keys.device_prefix())):
         yield Device.FromString(v)
+
+
+def iter_owner_devices(store: KVReader, owner: bytes) -> Iterator[str]:
+    """Ids of the owner's devices, in key order."""
+    prefix = keys.by_owner_prefix(owner)
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        yield k[len(prefix) + 1 :].decode()
 
 
 def iter_site_devices(store: KVReader, site_id: str) -> Iterator[str]:

@@ -1,0 +1,37 @@
+"""The certificates domain as the registry sees it."""
+
+from __future__ import annotations
+
+from gridledger.certificates.v1 import certificates_pb2 as pb
+
+from abci_app.certificates import events, handlers, invariants, issuance, keys, messages, queries
+from abci_app.certificates.errors import ERROR_RANGE, CertificatesCode
+from abci_app.certificates.params import PARAMS
+from abci_app.domain import Domain, MessageSpec
+
+__all__ = ["DOMAIN"]
+
+DOMAIN = Domain(
+    name="certificates",
+    key_prefixes=keys.KEY_PREFIXES,
+    error_range=ERROR_RANGE,
+    errors=CertificatesCode,
+    messages=(
+        MessageSpec(
+            pb.TransferCertificates,
+            messages.TransferCertificates,
+            messages.transfer_from_proto,
+            handlers.transfer_certificates,
+        ),
+        MessageSpec(
+            pb.RetireCertificates, messages.RetireCertificates, messages.retire_from_proto, handlers.retire_certificates
+        ),
+        MessageSpec(pb.SuspendBundles, messages.SuspendBundles, messages.suspend_from_proto, handlers.suspend_bundles),
+        MessageSpec(pb.RevokeBundles, messages.RevokeBundles, messages.revoke_from_proto, handlers.revoke_bundles),
+    ),
+    queries=queries.QUERIES,
+    events=events.EVENTS,
+    params=PARAMS,
+    end_block=issuance.end_block,
+    invariants=(invariants.issued_within_generation, invariants.bundles_tile_issued),
+)

@@ -1,0 +1,257 @@
+"""Reads and writes of the certificates domain's collections (indexes kept in step).
+
+A bundle is the Wh range [start_wh, end_wh) of one device-hour's issued certificates.
+Only `issue` creates Wh (appending to the device-hour's issued tally); `cut` splits a
+range in two and `merge_next` joins two adjacent ones, so the bundles of a device-hour
+always tile [0, issued) exactly: volume is conserved and no Wh is in two bundles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from abci_app.certificates import keys
+from abci_app.certificates.records import ACTIVE, Bundle, BundleHistory, HistoryEntry, Retirement
+from abci_app.store.backend import prefix_end
+from abci_app.store.branch import Branch, KVReader
+from abci_app.types import BlockInfo, Event
+
+__all__ = [
+    "EventSink",
+    "Sink",
+    "add_claim",
+    "add_history",
+    "claimed",
+    "cut",
+    "get_bundle",
+    "get_history",
+    "get_retirement",
+    "issue",
+    "issued_wh",
+    "iter_device_bundles",
+    "iter_hour_bundles",
+    "iter_issued",
+    "merge_around",
+    "merge_next",
+    "next_counter",
+    "owner_hour_bundles",
+    "put_bundle",
+    "put_retirement",
+    "volume",
+]
+
+
+class Sink(Protocol):
+    """Where events go: a TxContext, or an EventSink in a block hook."""
+
+    def emit(self, type_: str, **attrs: object) -> None: ...
+
+
+class EventSink:
+    """Collects a block hook's events."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def emit(self, type_: str, **attrs: object) -> None:
+        self.events.append(Event.of(type_, **attrs))
+
+
+def _u64(store: KVReader, key: bytes) -> int:
+    raw = store.get(key)
+    return 0 if raw is None else int.from_bytes(raw[:8], "big")
+
+
+def next_counter(store: Branch, name: str) -> int:
+    """The next value of a counter (1, 2, ...)."""
+    n = _u64(store, keys.counter(name)) + 1
+    store.set(keys.counter(name), n.to_bytes(8, "big"))
+    return n
+
+
+def volume(b: Bundle) -> int:
+    return b.end_wh - b.start_wh
+
+
+def get_bundle(store: KVReader, bundle_id: int) -> Bundle | None:
+    raw = store.get(keys.bundle(bundle_id))
+    return None if raw is None else Bundle.FromString(raw)
+
+
+def _unindex(store: Branch, b: Bundle) -> None:
+    store.delete(keys.by_owner(b.owner, b.hour_start, b.bundle_id))
+    store.delete(keys.by_device(b.device_id, b.hour_start, b.start_wh))
+    store.delete(keys.by_hour(b.hour_start, b.bundle_id))
+    store.delete(keys.by_status(b.status, b.bundle_id))
+
+
+def put_bundle(store: Branch, b: Bundle, old: Bundle | None = None) -> None:
+    """Store `b` with its owner, device-hour, hour and status index entries (moving them from `old`)."""
+    if old is not None:
+        _unindex(store, old)
+    store.set(keys.bundle(b.bundle_id), b.SerializeToString(deterministic=True))
+    store.set(keys.by_owner(b.owner, b.hour_start, b.bundle_id), b"")
+    store.set(keys.by_device(b.device_id, b.hour_start, b.start_wh), b.bundle_id.to_bytes(8, "big"))
+    store.set(keys.by_hour(b.hour_start, b.bundle_id), b"")
+    store.set(keys.by_status(b.status, b.bundle_id), b"")
+
+
+def _delete_bundle(store: Branch, b: Bundle) -> None:
+    _unindex(store, b)
+    store.delete(keys.bundle(b.bundle_id))
+    store.delete(keys.history(b.bundle_id))
+
+
+def get_history(store: KVReader, bundle_id: int) -> BundleHistory | None:
+    raw = store.get(keys.history(bundle_id))
+    return None if raw is None else BundleHistory.FromString(raw)
+
+
+def add_history(store: Branch, bundle_id: int, block: BlockInfo, action: str, wh: int, **kw: object) -> None:
+    """Append one entry to the bundle's compact history."""
+    h = get_history(store, bundle_id) or BundleHistory(bundle_id=bundle_id)
+    h.entries.append(HistoryEntry(action=action, height=block.height, time=block.time, wh=wh, **kw))  # type: ignore[arg-type]
+    store.set(keys.history(bundle_id), h.SerializeToString(deterministic=True))
+
+
+def issued_wh(store: KVReader, device_id: str, hour_start: int) -> int:
+    """Wh already issued for the device-hour."""
+    return _u64(store, keys.issued(device_id, hour_start))
+
+
+def iter_issued(store: KVReader) -> Iterator[tuple[str, int, int]]:
+    """(device id, hour start, issued Wh) of every issued device-hour, in key order."""
+    prefix = keys.issued_prefix()
+    for k, v in store.iter_range(prefix, prefix_end(prefix)):
+        n = k[1]
+        yield k[2 : 2 + n].decode(), int.from_bytes(k[2 + n : 10 + n], "big"), int.from_bytes(v, "big")
+
+
+def issue(store: Branch, block: BlockInfo, template: Bundle, wh: int) -> Bundle:
+    """Append `wh` > 0 new Wh to the device-hour of `template` (device_id, hour_start) as a
+    new bundle [issued, issued + wh) with the template's owner, status and attributes."""
+    start = issued_wh(store, template.device_id, template.hour_start)
+    b = Bundle()
+    b.CopyFrom(template)
+    b.bundle_id = next_counter(store, "bundle")
+    b.start_wh, b.end_wh = start, start + wh
+    b.issued_height = block.height
+    store.set(keys.issued(b.device_id, b.hour_start), b.end_wh.to_bytes(8, "big"))
+    put_bundle(store, b)
+    add_history(store, b.bundle_id, block, "issued", wh, to=b.owner)
+    return b
+
+
+def cut(store: Branch, block: BlockInfo, b: Bundle, wh: int) -> Bundle:
+    """The first `wh` (0 < wh ≤ volume) Wh of `b` as a bundle of their own: `b` itself when
+    wh is its whole volume, else a new bundle [start, start + wh) cut from it (whose
+    parent is `b`) while `b` keeps [start + wh, end)."""
+    if wh == volume(b):
+        return b
+    piece = Bundle()
+    piece.CopyFrom(b)
+    piece.bundle_id = next_counter(store, "bundle")
+    piece.end_wh = b.start_wh + wh
+    piece.parent_id = b.bundle_id
+    rest = Bundle()
+    rest.CopyFrom(b)
+    rest.start_wh = piece.end_wh
+    put_bundle(store, rest, b)
+    put_bundle(store, piece)
+    b.CopyFrom(rest)
+    add_history(store, rest.bundle_id, block, "split", wh, other_bundle=piece.bundle_id)
+    add_history(store, piece.bundle_id, block, "cut_from", wh, other_bundle=rest.bundle_id)
+    return piece
+
+
+def _mergeable(a: Bundle, b: Bundle) -> bool:
+    if a.end_wh != b.start_wh or a.status != ACTIVE or b.status != ACTIVE:
+        return False
+    x, y = Bundle(), Bundle()
+    x.CopyFrom(a)
+    y.CopyFrom(b)
+    for m in (x, y):
+        m.bundle_id = m.start_wh = m.end_wh = m.parent_id = 0
+    return x == y
+
+
+def _at(store: KVReader, device_id: str, hour_start: int, start_wh: int) -> Bundle | None:
+    raw = store.get(keys.by_device(device_id, hour_start, start_wh))
+    return None if raw is None else get_bundle(store, int.from_bytes(raw, "big"))
+
+
+def merge_next(store: Branch, block: BlockInfo, b: Bundle, sink: Sink) -> Bundle:
+    """Merge `b` with the bundle right after it in its device-hour if both are active with
+    the same owner and attributes (keeps state small); returns the surviving bundle."""
+    nxt = _at(store, b.device_id, b.hour_start, b.end_wh)
+    if nxt is None or not _mergeable(b, nxt):
+        return b
+    _delete_bundle(store, nxt)
+    old = Bundle()
+    old.CopyFrom(b)
+    b.end_wh = nxt.end_wh
+    put_bundle(store, b, old)
+    add_history(store, b.bundle_id, block, "merged", volume(nxt), other_bundle=nxt.bundle_id)
+    sink.emit("bundle_merged", bundle=b.bundle_id, absorbed=nxt.bundle_id, wh=volume(b))
+    return b
+
+
+def merge_around(store: Branch, block: BlockInfo, b: Bundle, sink: Sink) -> Bundle:
+    """Merge `b` with its mergeable neighbours on both sides; returns the surviving bundle."""
+    prefix = keys.by_device_prefix(b.device_id, b.hour_start)
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        prev = get_bundle(store, int.from_bytes(v, "big"))
+        if prev is not None and prev.end_wh == b.start_wh:
+            if _mergeable(prev, b):
+                b = merge_next(store, block, prev, sink)
+            break
+    return merge_next(store, block, b, sink)
+
+
+def owner_hour_bundles(store: KVReader, owner: bytes, hour_start: int) -> list[Bundle]:
+    """The owner's active bundles of production hour `hour_start`, in id order."""
+    prefix = keys.by_owner_prefix(owner, hour_start)
+    out = []
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        b = get_bundle(store, int.from_bytes(k[-8:], "big"))
+        if b is not None and b.status == ACTIVE:
+            out.append(b)
+    return out
+
+
+def iter_device_bundles(store: KVReader, device_id: str, from_hour: int = 0) -> Iterator[Bundle]:
+    """The device's bundles with production hour ≥ from_hour, by hour then range."""
+    prefix = keys.by_device_prefix(device_id)
+    for _k, v in store.iter_range(prefix + from_hour.to_bytes(8, "big"), prefix_end(prefix)):
+        b = get_bundle(store, int.from_bytes(v, "big"))
+        if b is not None:
+            yield b
+
+
+def iter_hour_bundles(store: KVReader, hour_start: int) -> Iterator[Bundle]:
+    prefix = keys.by_hour_prefix(hour_start)
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        b = get_bundle(store, int.from_bytes(k[-8:], "big"))
+        if b is not None:
+            yield b
+
+
+def get_retirement(store: KVReader, retirement_id: int) -> Retirement | None:
+    raw = store.get(keys.retirement(retirement_id))
+    return None if raw is None else Retirement.FromString(raw)
+
+
+def put_retirement(store: Branch, r: Retirement) -> None:
+    store.set(keys.retirement(r.retirement_id), r.SerializeToString(deterministic=True))
+
+
+def claimed(store: KVReader, beneficiary: bytes, hour_start: int) -> int:
+    """Retired Wh claimed for the beneficiary's consumption in the hour."""
+    return _u64(store, keys.claim(beneficiary, hour_start))
+
+
+def add_claim(store: Branch, beneficiary: bytes, hour_start: int, wh: int) -> None:
+    if wh:
+        key = keys.claim(beneficiary, hour_start)
+        store.set(key, (_u64(store, key) + wh).to_bytes(8, "big"))

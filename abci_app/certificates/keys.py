@@ -1,0 +1,125 @@
+"""Certificates state keys (prefixes 0x50-0x5F)."""
+
+from __future__ import annotations
+
+from abci_app.keys import lp, u64
+
+__all__ = [
+    "KEY_PREFIXES",
+    "bundle",
+    "by_device",
+    "by_device_prefix",
+    "by_hour",
+    "by_hour_prefix",
+    "by_owner",
+    "by_owner_prefix",
+    "by_status",
+    "by_status_prefix",
+    "claim",
+    "counter",
+    "history",
+    "issued",
+    "issued_prefix",
+    "lot",
+    "lot_prefix",
+    "retirement",
+    "storage",
+    "storage_done",
+]
+
+BUNDLE = b"\x50"  # u64(id) → Bundle
+BY_OWNER = b"\x51"  # owner(20) u64(hour) u64(id) → ''
+BY_DEVICE = b"\x52"  # lp(device) u64(hour) u64(start_wh) → u64(id)  (a device-hour's ranges in order)
+BY_HOUR = b"\x53"  # u64(hour) u64(id) → ''
+BY_STATUS = b"\x54"  # u8(status) u64(id) → ''
+ISSUED = b"\x55"  # lp(device) u64(hour) → u64 Wh issued for the device-hour
+HISTORY = b"\x56"  # u64(id) → BundleHistory
+RETIREMENT = b"\x57"  # u64(retirement id) → Retirement
+CLAIM = b"\x58"  # beneficiary(20) u64(hour) → u64 retired Wh whose consumption period falls in the hour
+LOT = b"\x59"  # lp(battery) u64(seq) → StorageLot
+STORAGE = b"\x5a"  # lp(battery) → StorageState
+STORAGE_DONE = b"\x5b"  # lp(battery) u64(hour) → u64 charged, u64 discharged Wh already accounted for
+COUNTER = b"\x5c"  # lp(name) → u64 (next bundle id, next retirement id, expiry cursor)
+KEY_PREFIXES = frozenset(
+    p[0]
+    for p in (
+        BUNDLE, BY_OWNER, BY_DEVICE, BY_HOUR, BY_STATUS, ISSUED, HISTORY, RETIREMENT, CLAIM, LOT, STORAGE,
+        STORAGE_DONE, COUNTER,
+    )
+)  # fmt: skip
+
+
+def bundle(bundle_id: int) -> bytes:
+    return BUNDLE + u64(bundle_id)
+
+
+def by_owner_prefix(owner: bytes, hour_start: int | None = None) -> bytes:
+    return BY_OWNER + owner + (b"" if hour_start is None else u64(hour_start))
+
+
+def by_owner(owner: bytes, hour_start: int, bundle_id: int) -> bytes:
+    return BY_OWNER + owner + u64(hour_start) + u64(bundle_id)
+
+
+def by_device_prefix(device_id: str, hour_start: int | None = None) -> bytes:
+    return BY_DEVICE + lp(device_id) + (b"" if hour_start is None else u64(hour_start))
+
+
+def by_device(device_id: str, hour_start: int, start_wh: int) -> bytes:
+    return BY_DEVICE + lp(device_id) + u64(hour_start) + u64(start_wh)
+
+
+def by_hour_prefix(hour_start: int | None = None) -> bytes:
+    return BY_HOUR + (b"" if hour_start is None else u64(hour_start))
+
+
+def by_hour(hour_start: int, bundle_id: int) -> bytes:
+    return BY_HOUR + u64(hour_start) + u64(bundle_id)
+
+
+def by_status_prefix(status: int) -> bytes:
+    return BY_STATUS + bytes((status,))
+
+
+def by_status(status: int, bundle_id: int) -> bytes:
+    return BY_STATUS + bytes((status,)) + u64(bundle_id)
+
+
+def issued_prefix() -> bytes:
+    return ISSUED
+
+
+def issued(device_id: str, hour_start: int) -> bytes:
+    return ISSUED + lp(device_id) + u64(hour_start)
+
+
+def history(bundle_id: int) -> bytes:
+    return HISTORY + u64(bundle_id)
+
+
+def retirement(retirement_id: int) -> bytes:
+    return RETIREMENT + u64(retirement_id)
+
+
+def claim(beneficiary: bytes, hour_start: int) -> bytes:
+    return CLAIM + beneficiary + u64(hour_start)
+
+
+def lot_prefix(battery_id: str) -> bytes:
+    return LOT + lp(battery_id)
+
+
+def lot(battery_id: str, seq: int) -> bytes:
+    return LOT + lp(battery_id) + u64(seq)
+
+
+def storage(battery_id: str) -> bytes:
+    return STORAGE + lp(battery_id)
+
+
+def storage_done(battery_id: str, hour_start: int) -> bytes:
+    return STORAGE_DONE + lp(battery_id) + u64(hour_start)
+
+
+def counter(name: str) -> bytes:
+    return COUNTER + lp(name)

@@ -1,0 +1,93 @@
+"""Certificates messages as frozen records, and their converters (every bound checked here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gridledger.certificates.v1 import certificates_pb2 as pb
+
+from abci_app.codec_util import MAX_AMOUNT, address_field, id_field, nonneg_field, positive_field, text_field
+from abci_app.errors import Code, TxError
+from abci_app.types import Address
+
+__all__ = [
+    "MAX_CONSUMPTION_SECONDS",
+    "RetireCertificates",
+    "RevokeBundles",
+    "SuspendBundles",
+    "TransferCertificates",
+    "retire_from_proto",
+    "revoke_from_proto",
+    "suspend_from_proto",
+    "transfer_from_proto",
+]
+
+MAX_CONSUMPTION_SECONDS = 31 * 86_400  # a claim's consumption period: at most 31 days (744 hourly claims)
+HOUR = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class TransferCertificates:
+    bundle_id: int
+    wh: int
+    to: Address
+
+
+@dataclass(frozen=True, slots=True)
+class RetireCertificates:
+    bundle_id: int
+    wh: int
+    beneficiary: Address
+    purpose: str
+    consumption_start: int
+    consumption_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class SuspendBundles:
+    device_id: str
+    from_hour: int
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeBundles:
+    device_id: str
+    from_hour: int
+
+
+def transfer_from_proto(m: pb.TransferCertificates) -> TransferCertificates:
+    return TransferCertificates(
+        positive_field(m.bundle_id, "bundle_id"), positive_field(m.wh, "wh"), address_field(m.to, "to")
+    )
+
+
+def retire_from_proto(m: pb.RetireCertificates) -> RetireCertificates:
+    start = nonneg_field(m.consumption_start, "consumption_start", MAX_AMOUNT)
+    end = nonneg_field(m.consumption_end, "consumption_end", MAX_AMOUNT)
+    if not start < end <= start + MAX_CONSUMPTION_SECONDS:
+        raise TxError(
+            Code.INVALID_ARGUMENT,
+            f"consumption period must satisfy start < end <= start + {MAX_CONSUMPTION_SECONDS}",
+        )
+    return RetireCertificates(
+        positive_field(m.bundle_id, "bundle_id"),
+        positive_field(m.wh, "wh"),
+        address_field(m.beneficiary, "beneficiary"),
+        text_field(m.purpose, "purpose", 128),
+        start,
+        end,
+    )
+
+
+def _hour(value: int) -> int:
+    if value % HOUR:
+        raise TxError(Code.INVALID_ARGUMENT, f"from_hour {value} is not a multiple of {HOUR}")
+    return nonneg_field(value, "from_hour", MAX_AMOUNT)
+
+
+def suspend_from_proto(m: pb.SuspendBundles) -> SuspendBundles:
+    return SuspendBundles(id_field(m.device_id, "device_id"), _hour(m.from_hour))
+
+
+def revoke_from_proto(m: pb.RevokeBundles) -> RevokeBundles:
+    return RevokeBundles(id_field(m.device_id, "device_id"), _hour(m.from_hour))

@@ -1,0 +1,117 @@
+"""Queries: /bundle/<id>, /retirement/<id>, /cert_issued/<device>/<hour> (provable records);
+/bundles/{owner,device,hour,status}/<value> (paginated BundleList); /bundle_history/<id>
+(BundleHistoryView: the bundle's history, then its ancestors'); /matching/<member>/<hour>,
+/score/<member>/<from>/<to>, /residual/<region>/<hour> (views, see matching.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gridledger.certificates.v1 import certificates_pb2 as pb
+
+from abci_app.certificates import keeper, keys, matching
+from abci_app.certificates.records import STATUS_NAMES
+from abci_app.domain import QueryHandler, QueryResult
+from abci_app.errors import Code, TxError
+from abci_app.query_util import address_arg, args_exactly, id_arg, int_arg, page, record
+from abci_app.store.branch import KVReader
+
+__all__ = ["QUERIES"]
+
+MAX_SCORE_HOURS = 366 * 24
+MAX_ANCESTORS = 64
+STATUS_BY_NAME = {v: k for k, v in STATUS_NAMES.items()}
+
+
+def _hour(text: str, name: str) -> int:
+    value = int_arg(text, name)
+    if value % 3600:
+        raise TxError(Code.QUERY_BAD_REQUEST, f"{name} {value} is not a multiple of 3600")
+    return value
+
+
+def bundle(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (bundle_id,) = args_exactly(args, 1, "/bundle/<id>")
+    return record(store, keys.bundle(int_arg(bundle_id, "bundle id")))
+
+
+def retirement(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (rid,) = args_exactly(args, 1, "/retirement/<id>")
+    return record(store, keys.retirement(int_arg(rid, "retirement id")))
+
+
+def issued(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    device_id, hour = args_exactly(args, 2, "/cert_issued/<device>/<hour>")
+    return record(store, keys.issued(id_arg(device_id, "device id"), _hour(hour, "hour")))
+
+
+def bundles(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    usage = "/bundles/owner/<address hex> | device/<id> | hour/<hour start> | status/<name>"
+    kind, value = args_exactly(args, 2, usage)
+    if kind == "owner":
+        prefix = keys.by_owner_prefix(address_arg(value))
+    elif kind == "device":
+        prefix = keys.by_device_prefix(id_arg(value, "device id"))
+    elif kind == "hour":
+        prefix = keys.by_hour_prefix(_hour(value, "hour"))
+    elif kind == "status" and value in STATUS_BY_NAME:
+        prefix = keys.by_status_prefix(STATUS_BY_NAME[value])
+    else:
+        raise TxError(Code.QUERY_BAD_REQUEST, f"usage: {usage}; statuses: {sorted(STATUS_BY_NAME)}")
+
+    def decode(key: bytes, value: bytes) -> pb.Bundle | None:
+        raw_id = value if kind == "device" else key[-8:]
+        return keeper.get_bundle(store, int.from_bytes(raw_id, "big"))
+
+    items, cursor = page(store, prefix, options, decode)
+    return QueryResult(pb.BundleList(bundles=items, next=cursor).SerializeToString(deterministic=True))
+
+
+def history(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (bundle_id,) = args_exactly(args, 1, "/bundle_history/<id>")
+    b = keeper.get_bundle(store, int_arg(bundle_id, "bundle id"))
+    if b is None:
+        return QueryResult(None)
+    view = pb.BundleHistoryView()
+    current: pb.Bundle | None = b
+    for _ in range(MAX_ANCESTORS):
+        if current is None:
+            break
+        h = keeper.get_history(store, current.bundle_id)
+        if h is not None:
+            view.chain.append(h)
+        current = keeper.get_bundle(store, current.parent_id) if current.parent_id else None
+    return QueryResult(view.SerializeToString(deterministic=True))
+
+
+def matching_q(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    member, hour = args_exactly(args, 2, "/matching/<member address hex>/<hour start>")
+    view = matching.matching(store, address_arg(member), _hour(hour, "hour"))
+    return QueryResult(view.SerializeToString(deterministic=True))
+
+
+def score(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    member, start, end = args_exactly(args, 3, "/score/<member address hex>/<from hour>/<to hour>")
+    lo, hi = _hour(start, "from"), _hour(end, "to")
+    if not lo <= hi <= lo + MAX_SCORE_HOURS * 3600:
+        raise TxError(Code.QUERY_BAD_REQUEST, f"need from <= to <= from + {MAX_SCORE_HOURS} hours")
+    view = matching.score(store, address_arg(member), lo, hi)
+    return QueryResult(view.SerializeToString(deterministic=True))
+
+
+def residual(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    region, hour = args_exactly(args, 2, "/residual/<grid region>/<hour start>")
+    view = matching.residual(store, id_arg(region, "grid region"), _hour(hour, "hour"))
+    return QueryResult(view.SerializeToString(deterministic=True))
+
+
+QUERIES: dict[str, QueryHandler] = {
+    "bundle": bundle,
+    "bundles": bundles,
+    "bundle_history": history,
+    "retirement": retirement,
+    "cert_issued": issued,
+    "matching": matching_q,
+    "score": score,
+    "residual": residual,
+}
