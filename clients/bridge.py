@@ -32,11 +32,15 @@ import structlog
 import websockets
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from gridledger.api.v1 import gateway_pb2, gateway_pb2_grpc, tx_pb2, tx_pb2_grpc
 from gridledger.bridge.v1 import bridge_pb2, bridge_pb2_grpc
 from gridledger.state.v1 import state_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from clients.api_gateway import GatewayApiService
+from clients.api_reads import add_read_services, read_service_names
+from clients.api_tx import TxApiService
 from clients.bridge_auth import MemberAuthInterceptor, MemberVerifier
 from clients.bridge_events import EventHub, HubFullError, QueryRejectedError, SubscriptionLostError
 from clients.lightclient import LightClient
@@ -49,6 +53,11 @@ log = structlog.get_logger("gridledger.bridge")
 T = TypeVar("T")
 
 SERVICE_NAME = bridge_pb2.DESCRIPTOR.services_by_name["Bridge"].full_name
+API_SERVICE_NAMES = (
+    tx_pb2.DESCRIPTOR.services_by_name["TxApi"].full_name,
+    gateway_pb2.DESCRIPTOR.services_by_name["GatewayApi"].full_name,
+    *read_service_names(),
+)
 MAX_TX_BYTES = 1024 * 1024
 MAX_PATH = 512
 MAX_QUERY_DATA = 64 * 1024
@@ -127,7 +136,19 @@ class BridgeService(bridge_pb2_grpc.BridgeServicer):
         )
 
     async def _wait_commit(self, sent: BroadcastResult, context: grpc.aio.ServicerContext) -> BroadcastResult:
-        """Poll the node's tx index between async sleeps (no thread held while waiting)."""
+        found = await self.wait_tx(sent.hash, context)
+        result = found["tx_result"]
+        return BroadcastResult(int(result["code"]), result.get("log", ""), sent.hash, int(found["height"]))
+
+    async def wait_tx(self, tx_hash_hex: str, context: grpc.aio.ServicerContext) -> dict[str, Any]:
+        """The node's `tx` answer once the tx is committed (height, tx_result with code, log and
+        events). Polls the tx index between async sleeps, holding no thread; counts against the
+        commit-wait cap (RESOURCE_EXHAUSTED beyond it) and aborts DEADLINE_EXCEEDED when the
+        commit is not seen within the caller's deadline or the bridge's commit timeout."""
+        if self.commit_waits >= self.config.max_commit_waits:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, f"{self.config.max_commit_waits} commit waits in progress"
+            )
         remaining = context.time_remaining()
         budget = self.config.commit_timeout if remaining is None else min(self.config.commit_timeout, remaining)
         loop = asyncio.get_running_loop()
@@ -135,14 +156,13 @@ class BridgeService(bridge_pb2_grpc.BridgeServicer):
         self.commit_waits += 1
         try:
             while loop.time() < deadline:
-                found = await self._node_or_abort(context, self.rpc.tx, sent.hash)
+                found = await self._node_or_abort(context, self.rpc.tx, tx_hash_hex)
                 if found is not None:
-                    result = found["tx_result"]
-                    return BroadcastResult(int(result["code"]), result.get("log", ""), sent.hash, int(found["height"]))
+                    return found
                 await asyncio.sleep(0.2)
         finally:
             self.commit_waits -= 1
-        await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"tx {sent.hash} not committed within {budget:.1f}s")
+        await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"tx {tx_hash_hex} not committed within {budget:.1f}s")
         raise AssertionError("unreachable")
 
     async def Query(  # noqa: N802
@@ -263,10 +283,19 @@ def build_server(config: BridgeConfig, service: BridgeService) -> tuple[grpc.aio
         interceptors.append(MemberAuthInterceptor(MemberVerifier(_member_query(service), der)))
     server = grpc.aio.server(interceptors=interceptors, maximum_concurrent_rpcs=config.max_concurrent_rpcs)
     bridge_pb2_grpc.add_BridgeServicer_to_server(service, server)  # type: ignore[no-untyped-call]
+    tx_pb2_grpc.add_TxApiServicer_to_server(TxApiService(service), server)  # type: ignore[no-untyped-call]
+    gateway_pb2_grpc.add_GatewayApiServicer_to_server(GatewayApiService(service), server)  # type: ignore[no-untyped-call]
+    add_read_services(service, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
+        (
+            SERVICE_NAME,
+            *API_SERVICE_NAMES,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
     )
     if config.tls_cert is not None and config.tls_key is not None:
         creds = grpc.ssl_server_credentials([(config.tls_key.read_bytes(), server_cert)])

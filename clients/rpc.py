@@ -92,6 +92,10 @@ class CometRPC:
     def block(self, height: int | None = None) -> dict[str, Any]:
         return dict(self.call("block", **({"height": str(height)} if height else {})))
 
+    def block_results(self, height: int) -> dict[str, Any]:
+        """The results of block `height`: `txs_results` (code, log, events) and `finalize_block_events`."""
+        return dict(self.call("block_results", height=str(height)))
+
     def app_hash_at(self, height: int) -> bytes:
         """The app hash in the header of block `height` (the state after block `height`-1)."""
         return bytes.fromhex(self.block(height)["block"]["header"]["app_hash"])

@@ -5,8 +5,9 @@ chain_id = "gridledger-localnet"
 state_dir = "/var/lib/gridledger-gateway"   # outbox.sqlite and keys/<device>.pem live here
 interval_seconds = 900                      # one reading per device per interval (simulated s)
 batch_size = 200
-sink = "memory"                             # "grpc" once the bridge's gateway service exists
-bridge = "127.0.0.1:26659"
+sink = "memory"                             # or "grpc": the bridge's GatewayApi
+bridge = "127.0.0.1:26659"                  # the bridge (sink = "grpc")
+gateway_key = "gateway.key.pem"             # the gateway member's Ed25519 key (PKCS#8 PEM) that signs the txs
 ocpp_listen = "127.0.0.1:0"                 # central system for EV chargers
 vtn_url = "http://127.0.0.1:8080/OpenADR2/Simple/2.0b"   # optional
 ven_name = "home-a"
@@ -78,6 +79,7 @@ class GatewayConfig:
     batch_size: int = 200
     sink: str = "memory"
     bridge: str = "127.0.0.1:26659"
+    gateway_key: Path | None = None
     ocpp_listen: str = "127.0.0.1:0"
     vtn_url: str = ""
     ven_name: str = ""
@@ -91,12 +93,16 @@ class GatewayConfig:
             raise ValueError("device ids must be unique")
         if self.sink not in ("memory", "grpc"):
             raise ValueError(f"unknown sink {self.sink!r}")
+        if self.sink == "grpc" and self.gateway_key is None:
+            raise ValueError('sink = "grpc" needs gateway_key (the gateway member\'s key file)')
 
 
 def parse_config(data: dict[str, Any], base: Path) -> GatewayConfig:
     """Build the config from parsed TOML; relative `state_dir` is resolved against `base`."""
     gw = dict(data.get("gateway", {}))
     state_dir = base / str(gw.pop("state_dir", "gateway-state"))
+    if "gateway_key" in gw:
+        gw["gateway_key"] = base / str(gw["gateway_key"])
     devices = tuple(DeviceConfig(**d) for d in data.get("device", []))
     sim = data.get("simulation")
     return GatewayConfig(

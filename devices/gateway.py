@@ -185,10 +185,14 @@ async def pump_signals(source: SignalSource, controller: HomeController) -> None
 
 
 def build_sink(cfg: GatewayConfig) -> ReadingSink:
-    """The configured sink. The gRPC sink (bridge gateway service) plugs in here when it exists."""
+    """The configured sink: the in-memory stand-in, or the bridge's GatewayApi (`sink = "grpc"`)
+    signing each batch's tx with the gateway member's key from `gateway_key`."""
     if cfg.sink == "memory":
         return MemorySink(chain_id=cfg.chain_id)
-    raise NotImplementedError("the gRPC reading sink needs the bridge's gateway service (issue 12)")
+    from devices.sink_grpc import GrpcSink  # noqa: PLC0415 - only the real sink needs grpc
+
+    assert cfg.gateway_key is not None  # checked by GatewayConfig
+    return GrpcSink(cfg.bridge, cfg.chain_id, DeviceKey.load(cfg.gateway_key).private)
 
 
 async def run_gateway(cfg: GatewayConfig, stop: asyncio.Event) -> None:

@@ -1,0 +1,119 @@
+"""Signals for gateways: which ledger events are price signals, alerts or demand-response events,
+and how to read them out of a block, whether it comes from the node's websocket (`NewBlock`)
+or from `block_results` when replaying, so that both give the same answer for the same block.
+
+An event reaches a subscriber when its type is a signal type and it is addressed to it: an
+event with a `feeder` attribute only to subscribers of that feeder (or with no feeder filter),
+one with an `owner`/`member`/`recipient` attribute only to that member (or with no owner
+filter); an event with neither goes to everyone.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gridledger.api.v1 import gateway_pb2, tx_pb2
+
+__all__ = [
+    "SIGNAL_TYPES",
+    "SignalFilter",
+    "signals_of_block_results",
+    "signals_of_new_block",
+]
+
+K = gateway_pb2
+# Event type → kind. Grid (tariffs, DR) exists; the market's names are those it emits.
+SIGNAL_TYPES: dict[str, int] = {
+    "tariffs_set": K.SIGNAL_KIND_PRICE,
+    "price_signal": K.SIGNAL_KIND_PRICE,
+    "clearing_price": K.SIGNAL_KIND_PRICE,
+    "market_cleared": K.SIGNAL_KIND_PRICE,
+    "alert": K.SIGNAL_KIND_ALERT,
+    "rule_alert": K.SIGNAL_KIND_ALERT,
+    "market_alert": K.SIGNAL_KIND_ALERT,
+    "terms_changed": K.SIGNAL_KIND_ALERT,
+    "dr_event": K.SIGNAL_KIND_DEMAND_RESPONSE,
+    "dr_event_cancelled": K.SIGNAL_KIND_DEMAND_RESPONSE,
+    "dr_event_settled": K.SIGNAL_KIND_DEMAND_RESPONSE,
+}
+OWNER_KEYS = ("owner", "member", "recipient")
+
+
+@dataclass(frozen=True, slots=True)
+class SignalFilter:
+    """Who the stream is for: an owner's hex address and/or a feeder ('' = any)."""
+
+    owner: str = ""
+    feeder: str = ""
+
+    def wants(self, attributes: Mapping[str, str]) -> bool:
+        """True when an event with these attributes is addressed to this subscriber."""
+        if self.feeder and "feeder" in attributes and attributes["feeder"] != self.feeder:
+            return False
+        owners = [attributes[k].lower() for k in OWNER_KEYS if k in attributes]
+        return not (self.owner and owners and self.owner.lower() not in owners)
+
+
+def _signals(events: Iterable[Mapping[str, Any]], tx_hash: bytes, who: SignalFilter) -> list[gateway_pb2.Signal]:
+    out = []
+    for event in events:
+        kind = SIGNAL_TYPES.get(str(event.get("type", "")))
+        if kind is None:
+            continue
+        pairs = [(str(a.get("key", "")), str(a.get("value", ""))) for a in event.get("attributes") or []]
+        if not who.wants(dict(pairs)):
+            continue
+        out.append(
+            gateway_pb2.Signal(
+                kind=kind,  # type: ignore[arg-type]
+                type=str(event["type"]),
+                attributes=[tx_pb2.Attribute(key=k, value=v) for k, v in pairs],
+                tx_hash=tx_hash,
+            )
+        )
+    return out
+
+
+def _collect(
+    tx_results: Sequence[Mapping[str, Any]],
+    block_events: Sequence[Mapping[str, Any]],
+    txs_b64: Sequence[str],
+    who: SignalFilter,
+) -> list[gateway_pb2.Signal]:
+    """Signals of committed txs (in block order), then the block's own events (begin/end block)."""
+    out: list[gateway_pb2.Signal] = []
+    for i, result in enumerate(tx_results):
+        if int(result.get("code", 0)) != 0:
+            continue
+        digest = hashlib.sha256(base64.b64decode(txs_b64[i])).digest() if i < len(txs_b64) else b""
+        out += _signals(result.get("events") or [], digest, who)
+    out += _signals(block_events, b"", who)
+    return out
+
+
+def signals_of_new_block(value: Mapping[str, Any], who: SignalFilter) -> tuple[int, list[gateway_pb2.Signal]]:
+    """(height, signals) of a websocket `NewBlock` event's `data.value`."""
+    block = value.get("block") or {}
+    height = int(block["header"]["height"])
+    result = value.get("result_finalize_block") or {}
+    txs = (block.get("data") or {}).get("txs") or []
+    return height, _collect(result.get("tx_results") or [], result.get("events") or [], txs, who)
+
+
+def signals_of_block_results(
+    results: Mapping[str, Any], txs_b64: Sequence[str], who: SignalFilter
+) -> list[gateway_pb2.Signal]:
+    """Signals of a `block_results` answer (`txs_b64`: the block's txs, for their hashes)."""
+    return _collect(results.get("txs_results") or [], results.get("finalize_block_events") or [], txs_b64, who)
+
+
+def needs_tx_hashes(results: Mapping[str, Any], who: SignalFilter) -> bool:
+    """True when a committed tx of these block results holds a signal (so the block's txs are needed)."""
+    return any(
+        int(r.get("code", 0)) == 0 and _signals(r.get("events") or [], b"", who)
+        for r in results.get("txs_results") or []
+    )
