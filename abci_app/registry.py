@@ -23,6 +23,7 @@ from abci_app.errors import CHAIN_ERROR_RANGES, Code
 from abci_app.governance.domain import DOMAIN as GOVERNANCE
 from abci_app.grid.domain import DOMAIN as GRID
 from abci_app.identity.domain import DOMAIN as IDENTITY
+from abci_app.market.domain import DOMAIN as MARKET
 from abci_app.params import DOMAIN_PARAMS, PARAM_BOUNDS, ParamSpec
 from abci_app.store.branch import KVReader
 
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 # Registration order is execution order of block hooks and genesis import.
-DOMAINS: tuple[Domain, ...] = (IDENTITY, GOVERNANCE, ACCOUNTS, DEVICES, GRID, CERTIFICATES)
+DOMAINS: tuple[Domain, ...] = (IDENTITY, GOVERNANCE, ACCOUNTS, DEVICES, GRID, CERTIFICATES, MARKET)
 
 CHAIN_QUERY_PATHS = frozenset({"store"})
 CHAIN_GENESIS_SECTIONS = frozenset({"params"})

@@ -1,0 +1,1 @@
+"""The energy market: orders, interval clearing, settlement, standing rules and alerts."""

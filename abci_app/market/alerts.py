@@ -1,0 +1,41 @@
+"""Alerts: a standing rule that cannot be met tells its owner why, with the best price seen."""
+
+from __future__ import annotations
+
+from gridledger.market.v1 import market_pb2
+
+from abci_app.market import events, keeper
+from abci_app.market.records import Alert, Rule
+from abci_app.store.branch import Branch
+from abci_app.types import Event
+
+__all__ = ["REASON_NAMES", "raise_alert"]
+
+REASON_NAMES = {
+    v.number: v.name.removeprefix("ALERT_REASON_").lower() for v in market_pb2.AlertReason.DESCRIPTOR.values if v.number
+}
+
+
+def raise_alert(  # noqa: PLR0917 - every field of the alert, in its order
+    store: Branch, now: int, rule: Rule, reason: int, interval: int, best_price: int
+) -> Event:
+    """Store an alert for the rule's owner and return its `alert` event."""
+    alert = Alert(
+        alert_id=keeper.next_id(store, "alert"),
+        owner=rule.owner,
+        rule_id=rule.rule_id,
+        reason=reason,  # type: ignore[arg-type]
+        interval_start=interval,
+        best_price=best_price,
+        created_at=now,
+    )
+    keeper.put_alert(store, alert)
+    return Event.of(
+        events.ALERT,
+        alert_id=alert.alert_id,
+        owner=rule.owner.hex(),
+        rule_id=rule.rule_id,
+        reason=REASON_NAMES[reason],
+        interval=interval,
+        best_price=best_price,
+    )

@@ -1,0 +1,227 @@
+"""The clearing engine: a pure, deterministic function from one interval's book to its fills.
+
+Integers only; one sort of each side; no I/O. The rules (the README's "Market clearing"):
+
+- **Uniform-price double auction.** Bids in priority order (highest effective bid first,
+  then lowest order id: time priority), asks likewise (lowest ask first, then lowest order
+  id; in community mode a renewable ask goes before a non-renewable one at the same price).
+  The best bid is matched with the best ask while the bid is at least the ask, with partial
+  fills; the price is the floor of the midpoint of the last matched bid and ask, so every
+  matched bid ≥ price ≥ every matched ask.
+- **Grid fees change who trades.** A buyer's limit is all-in: its effective bid is
+  limit − fee of the trade's fee class, so the same buyer may reach a seller on its own
+  feeder (intra fee) but not one across feeders (inter fee).
+- **Feeders first, then the pool.** Each feeder is cleared on its own first (intra fee, its
+  own *local price*). The residual orders of all feeders then clear in one pool (inter fee,
+  the *pool price*). Since intra ≤ inter, no feeder has both a buyer and a seller matched in
+  the pool, so each feeder is a pure importer or exporter there.
+- **Feeder limits curtail the pool.** A feeder imports at most its import limit and exports
+  at most its export limit per interval. Pool volume is first capped per feeder, then the
+  longer side is cut to the shorter; within those caps the matched pool orders are served in
+  priority order (the lowest-priority matched orders are curtailed). The pool price stays
+  the uncurtailed one, which still lies between every remaining matched bid and ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+__all__ = ["BUY", "SELL", "BookEntry", "ClearOutcome", "FeederOutcome", "Leg", "auction", "clear"]
+
+BUY = 1
+SELL = 2
+LOCAL = 0
+POOL = 1
+
+
+class BookEntry(NamedTuple):
+    order_id: int
+    side: int
+    limit: int  # buyers: all-in price per kWh; sellers: lowest acceptable price
+    energy: int  # Wh
+    feeder: str
+    renewable: bool
+
+
+class Leg(NamedTuple):
+    order_id: int
+    leg: int  # LOCAL or POOL
+    energy: int
+    price: int  # energy price per kWh
+    fee: int  # grid fee per kWh the buyer pays (0 for sellers)
+
+
+@dataclass(frozen=True, slots=True)
+class FeederOutcome:
+    feeder: str
+    local_price: int
+    local_wh: int
+    pool_import_wh: int
+    pool_export_wh: int
+    curtailed_wh: int
+    local_cleared: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClearOutcome:
+    legs: list[Leg]
+    pool_price: int
+    pool_wh: int
+    pool_cleared: bool
+    feeders: list[FeederOutcome]
+    curtailed: dict[int, int]  # order id → Wh matched in the pool but cut by a feeder limit
+
+
+def auction(
+    bids: Sequence[BookEntry], asks: Sequence[BookEntry], fee: int, rem: dict[int, int]
+) -> tuple[dict[int, int], int, int]:
+    """Match `bids` against `asks` (both in priority order) at effective bid limit − `fee`,
+    using each order's remaining Wh in `rem` (reduced in place). Returns the Wh matched per
+    order id, the volume and the uniform price (0 when nothing matched)."""
+    got: dict[int, int] = {}
+    nb, na = len(bids), len(asks)
+    bi = ai = 0
+    b_left = a_left = 0
+    b = a = None
+    volume = 0
+    last_bid = last_ask = 0
+    while True:
+        if b_left == 0:
+            while bi < nb and rem[bids[bi].order_id] == 0:
+                bi += 1
+            if bi == nb:
+                break
+            b = bids[bi]
+            bi += 1
+            b_left = rem[b.order_id]
+        if a_left == 0:
+            while ai < na and rem[asks[ai].order_id] == 0:
+                ai += 1
+            if ai == na:
+                break
+            a = asks[ai]
+            ai += 1
+            a_left = rem[a.order_id]
+        assert b is not None
+        assert a is not None
+        bid = b.limit - fee
+        if bid < a.limit:
+            break
+        q = b_left if b_left < a_left else a_left
+        b_left -= q
+        a_left -= q
+        got[b.order_id] = got.get(b.order_id, 0) + q
+        got[a.order_id] = got.get(a.order_id, 0) + q
+        last_bid, last_ask = bid, a.limit
+        volume += q
+    for oid, q in got.items():
+        rem[oid] -= q
+    return got, volume, ((last_bid + last_ask) // 2 if volume else 0)
+
+
+# Sort keys packed into one integer (cheaper to compare than tuples): prices and ids are
+# below 2**63, so (price, rank, id) packs into disjoint bit fields.
+_ID_BITS = 64
+_TOP = 1 << 64
+
+
+def _bid_key(e: BookEntry) -> int:
+    return ((_TOP - e.limit) << (_ID_BITS + 1)) | e.order_id
+
+
+def _ask_key(e: BookEntry) -> int:
+    return (e.limit << (_ID_BITS + 1)) | e.order_id
+
+
+def _ask_key_community(e: BookEntry) -> int:
+    return (e.limit << (_ID_BITS + 1)) | ((0 if e.renewable else 1) << _ID_BITS) | e.order_id
+
+
+def clear(
+    book: Sequence[BookEntry],
+    intra_fee: int,
+    inter_fee: int,
+    limits: Mapping[str, tuple[int, int]],
+    *,
+    community: bool = False,
+) -> ClearOutcome:
+    """Clear one interval's `book`. `limits` maps a feeder to its (import Wh, export Wh)
+    limits (absent: unlimited). Deterministic for a given input, whatever its order."""
+    intra = min(intra_fee, inter_fee)  # a local trade never pays more than a cross-feeder one
+    bids = sorted((e for e in book if e.side == BUY), key=_bid_key)
+    asks = sorted((e for e in book if e.side == SELL), key=_ask_key_community if community else _ask_key)
+    rem = {e.order_id: e.energy for e in book}
+    feeder_of = {e.order_id: e.feeder for e in book}
+    by_feeder: dict[str, tuple[list[BookEntry], list[BookEntry]]] = {}
+    for e in bids:
+        by_feeder.setdefault(e.feeder, ([], []))[0].append(e)
+    for e in asks:
+        by_feeder.setdefault(e.feeder, ([], []))[1].append(e)
+    feeders = sorted(by_feeder)
+
+    legs: list[Leg] = []
+    local: dict[str, tuple[int, int]] = {}
+    for f in feeders:
+        fb, fa = by_feeder[f]
+        if not fb or not fa:
+            local[f] = (0, 0)
+            continue
+        got, volume, price = auction(fb, fa, intra, rem)
+        local[f] = (price, volume)
+        if volume:
+            for e in fb:
+                q = got.get(e.order_id)
+                if q:
+                    legs.append(Leg(e.order_id, LOCAL, q, price, intra))
+            for e in fa:
+                q = got.get(e.order_id)
+                if q:
+                    legs.append(Leg(e.order_id, LOCAL, q, price, 0))
+
+    got, volume, pool_price = auction(bids, asks, inter_fee, rem)
+    curtailed: dict[int, int] = {}
+    pool_in: dict[str, int] = {}
+    pool_out: dict[str, int] = {}
+    if volume:
+        want_in: dict[str, int] = {}
+        want_out: dict[str, int] = {}
+        for e in bids:
+            q = got.get(e.order_id)
+            if q:
+                want_in[e.feeder] = want_in.get(e.feeder, 0) + q
+        for e in asks:
+            q = got.get(e.order_id)
+            if q:
+                want_out[e.feeder] = want_out.get(e.feeder, 0) + q
+        cap_in = {f: min(q, limits[f][0]) if f in limits else q for f, q in want_in.items()}
+        cap_out = {f: min(q, limits[f][1]) if f in limits else q for f, q in want_out.items()}
+        served = min(sum(cap_in.values()), sum(cap_out.values()))
+        for side, cap, fee, out in ((bids, cap_in, inter_fee, pool_in), (asks, cap_out, 0, pool_out)):
+            left = served
+            for e in side:
+                q = got.get(e.order_id)
+                if not q:
+                    continue
+                f = e.feeder
+                grant = min(q, cap[f], left)
+                if grant:
+                    cap[f] -= grant
+                    left -= grant
+                    out[f] = out.get(f, 0) + grant
+                    legs.append(Leg(e.order_id, POOL, grant, pool_price, fee))
+                if grant < q:
+                    curtailed[e.order_id] = q - grant
+        volume = served
+
+    cut: dict[str, int] = {}
+    for oid, q in curtailed.items():
+        cut[feeder_of[oid]] = cut.get(feeder_of[oid], 0) + q
+    outcomes = [
+        FeederOutcome(
+            f, local[f][0], local[f][1], pool_in.get(f, 0), pool_out.get(f, 0), cut.get(f, 0), local[f][1] > 0
+        )
+        for f in feeders
+    ]
+    return ClearOutcome(legs, pool_price if volume else 0, volume, volume > 0, outcomes, curtailed)

@@ -1,0 +1,174 @@
+"""Gate closure: clear one interval's book and record the result, the fills and the escrow.
+
+For each order of the book: its fills (one per leg: local, pool) are stored; a buyer's
+cost is ceil(Σ leg Wh × (price + fee) / 1000) ≤ its escrow, and the rest of its escrow is
+refunded at once (all of it when nothing traded); a seller earns floor(Σ leg Wh × price /
+1000). Filled orders wait for settlement; unfilled sell orders free their device capacity.
+Orders placed by rules update the rule's daily counters and raise alerts when the rule
+could not be met (no seller, feeder limit, price above the limit).
+"""
+
+from __future__ import annotations
+
+from gridledger.market.v1 import market_pb2
+
+from abci_app.grid import keeper as grid
+from abci_app.market import events, keeper, orders
+from abci_app.market.alerts import raise_alert
+from abci_app.market.clearing import SELL, ClearOutcome, Leg, clear
+from abci_app.market.params import COMMUNITY_MODE
+from abci_app.market.records import ClearingResult, FeederClearing, Fill, Order, Statement
+from abci_app.params import domain_param
+from abci_app.store.branch import Branch
+from abci_app.types import BlockInfo, Event
+
+__all__ = ["best_prices", "close_interval"]
+
+REASON = market_pb2.AlertReason
+
+
+def best_prices(outcome_asks: dict[str, int], intra: int, inter: int) -> dict[str, int]:
+    """Per feeder, the lowest all-in price a buyer there could have had from the book's asks
+    (a local ask + the intra fee, or another feeder's + the inter fee)."""
+    ranked = sorted(outcome_asks.items(), key=lambda kv: (kv[1], kv[0]))
+    out: dict[str, int] = {}
+    for f, ask in outcome_asks.items():
+        other = next((p for g, p in ranked if g != f), None)
+        cands = [ask + min(intra, inter)] + ([] if other is None else [other + inter])
+        out[f] = min(cands)
+    return out
+
+
+def _rule_updates(  # noqa: PLR0917 - internal, called once
+    store: Branch, block: BlockInfo, order: Order, outcome: ClearOutcome, no_seller: bool, best: int | None
+) -> list[Event]:
+    rule = keeper.get_rule(store, order.rule_id)
+    if rule is None:
+        return []
+    evs: list[Event] = []
+    if order.side == market_pb2.SIDE_BUY:
+        if rule.day == order.interval_start // 86_400:
+            rule.day_wh = max(0, rule.day_wh - (order.energy_wh - order.filled_wh))
+            rule.day_spent = max(0, rule.day_spent - (order.escrow + order.refunded - order.cost))
+        rule.done_wh += order.filled_wh
+        keeper.put_rule(store, rule)
+        if order.filled_wh < order.energy_wh:
+            if no_seller:
+                reason, price = REASON.ALERT_REASON_NO_SELLER, 0
+            elif outcome.curtailed.get(order.order_id):
+                reason, price = REASON.ALERT_REASON_FEEDER_LIMIT, best or 0
+            else:
+                reason, price = REASON.ALERT_REASON_PRICE_ABOVE_LIMIT, best or 0
+            evs.append(raise_alert(store, block.time, rule, reason, order.interval_start, price))
+    return evs
+
+
+def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
+    """Clear `interval` (its gate has closed) and store everything clearing decides."""
+    book = keeper.iter_book(store, interval)
+    fees = grid.get_fees(store)
+    limits: dict[str, tuple[int, int]] = {}
+    for f in sorted({e.feeder for e in book}):
+        lim = grid.get_feeder_limit(store, f)
+        if lim is not None:
+            limits[f] = (lim.import_wh, lim.export_wh)
+    community = domain_param(store, COMMUNITY_MODE) == 1
+    outcome = clear(book, fees.intra_feeder_per_kwh, fees.inter_feeder_per_kwh, limits, community=community)
+
+    legs: dict[int, list[Leg]] = {}
+    for leg in outcome.legs:
+        legs.setdefault(leg.order_id, []).append(leg)
+    min_ask: dict[str, int] = {}
+    for e in book:
+        if e.side == SELL and (e.feeder not in min_ask or e.limit < min_ask[e.feeder]):
+            min_ask[e.feeder] = e.limit
+    best = best_prices(min_ask, fees.intra_feeder_per_kwh, fees.inter_feeder_per_kwh)
+    no_seller = not min_ask
+
+    refunds: dict[bytes, int] = {}
+    evs: list[Event] = []
+    demand = supply = buys = sells = 0
+    for e in book:
+        order = keeper.get_order(store, e.order_id)
+        if order is None:  # pragma: no cover - the book and the orders are kept in step
+            continue
+        keeper.remove_from_book(store, interval, e.order_id)
+        mine = legs.get(e.order_id, [])
+        order.filled_wh = sum(leg.energy for leg in mine)
+        if order.side == market_pb2.SIDE_BUY:
+            buys += 1
+            demand += order.energy_wh
+            order.cost = -(-sum(leg.energy * (leg.price + leg.fee) for leg in mine) // 1000)
+            before = order.refunded
+            orders.refund(store, order, order.escrow - order.cost)
+            if order.refunded > before:
+                refunds[order.owner] = refunds.get(order.owner, 0) + order.refunded - before
+        else:
+            sells += 1
+            supply += order.energy_wh
+            order.cost = sum(leg.energy * leg.price for leg in mine) // 1000
+            if not mine:
+                keeper.add_committed(store, interval, order.device_id, -order.energy_wh)
+        order.status = market_pb2.ORDER_STATUS_CLEARED if mine else market_pb2.ORDER_STATUS_UNFILLED
+        keeper.put_order(store, order)
+        if mine:
+            keeper.set_settle_due(store, interval, order.order_id, True)
+        for leg in mine:
+            fill = Fill(
+                order_id=order.order_id,
+                owner=order.owner,
+                side=order.side,
+                interval_start=interval,
+                energy_wh=leg.energy,
+                price=leg.price,
+                fee_per_kwh=leg.fee,
+                limit_price=order.limit_price,
+                feeder=order.feeder,
+                cross_feeder=leg.leg == 1,
+            )
+            keeper.put_fill(store, fill, leg.leg)
+        if order.rule_id:
+            evs.extend(_rule_updates(store, block, order, outcome, no_seller, best.get(order.feeder)))
+
+    for owner in sorted(refunds):
+        st = keeper.get_statement(store, owner, interval) or Statement(owner=owner, interval_start=interval)
+        st.refunds += refunds[owner]
+        keeper.put_statement(store, st)
+
+    result = ClearingResult(
+        interval_start=interval,
+        pool_price=outcome.pool_price,
+        pool_wh=outcome.pool_wh,
+        total_wh=outcome.pool_wh + sum(f.local_wh for f in outcome.feeders),
+        buy_orders=buys,
+        sell_orders=sells,
+        demand_wh=demand,
+        supply_wh=supply,
+        cleared_height=block.height,
+        pool_cleared=outcome.pool_cleared,
+    )
+    for fo in outcome.feeders:
+        fc = FeederClearing(
+            feeder=fo.feeder,
+            local_price=fo.local_price,
+            local_wh=fo.local_wh,
+            pool_import_wh=fo.pool_import_wh,
+            pool_export_wh=fo.pool_export_wh,
+            curtailed_wh=fo.curtailed_wh,
+            local_cleared=fo.local_cleared,
+            has_limit=fo.feeder in limits,
+        )
+        if fo.feeder in limits:
+            fc.import_limit_wh, fc.export_limit_wh = limits[fo.feeder]
+        result.feeders.append(fc)
+    keeper.put_clearing(store, result)
+    evs.append(
+        Event.of(
+            events.INTERVAL_CLEARED,
+            interval=interval,
+            pool_price=result.pool_price,
+            total_wh=result.total_wh,
+            orders=len(book),
+        )
+    )
+    return evs

@@ -1,0 +1,39 @@
+"""The market domain as the registry sees it."""
+
+from __future__ import annotations
+
+from gridledger.market.v1 import market_pb2
+
+from abci_app.domain import Domain, MessageSpec
+from abci_app.market import events, handlers, hooks, invariants, keys, messages, queries
+from abci_app.market.errors import ERROR_RANGE, MarketCode
+from abci_app.market.params import PARAMS
+
+__all__ = ["DOMAIN"]
+
+DOMAIN = Domain(
+    name="market",
+    key_prefixes=keys.KEY_PREFIXES,
+    error_range=ERROR_RANGE,
+    errors=MarketCode,
+    messages=(
+        MessageSpec(market_pb2.PlaceOrder, messages.PlaceOrder, messages.place_order_from_proto, handlers.place_order),
+        MessageSpec(
+            market_pb2.CancelOrder, messages.CancelOrder, messages.cancel_order_from_proto, handlers.cancel_order
+        ),
+        MessageSpec(market_pb2.SetRule, messages.SetRule, messages.set_rule_from_proto, handlers.set_rule),
+        MessageSpec(market_pb2.RemoveRule, messages.RemoveRule, messages.remove_rule_from_proto, handlers.remove_rule),
+        MessageSpec(
+            market_pb2.AcceptTerms, messages.AcceptTerms, messages.accept_terms_from_proto, handlers.accept_terms
+        ),
+    ),
+    queries=queries.QUERIES,
+    events=events.EVENTS,
+    params=PARAMS,
+    end_block=hooks.end_block,
+    invariants=(
+        invariants.escrow_matches_orders,
+        invariants.fills_within_limits,
+        invariants.feeder_limits_respected,
+    ),
+)

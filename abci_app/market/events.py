@@ -1,0 +1,27 @@
+"""Market event types."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ALERT",
+    "EVENTS",
+    "INTERVAL_CLEARED",
+    "INTERVAL_SETTLED",
+    "ORDER_CANCELLED",
+    "ORDER_PLACED",
+    "RULE_REMOVED",
+    "RULE_SET",
+    "TERMS_ACCEPTED",
+]
+
+ORDER_PLACED = "order_placed"
+ORDER_CANCELLED = "order_cancelled"
+INTERVAL_CLEARED = "interval_cleared"
+INTERVAL_SETTLED = "interval_settled"
+RULE_SET = "rule_set"
+RULE_REMOVED = "rule_removed"
+ALERT = "alert"
+TERMS_ACCEPTED = "terms_accepted"
+EVENTS = frozenset(
+    {ORDER_PLACED, ORDER_CANCELLED, INTERVAL_CLEARED, INTERVAL_SETTLED, RULE_SET, RULE_REMOVED, ALERT, TERMS_ACCEPTED}
+)

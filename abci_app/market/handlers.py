@@ -1,0 +1,144 @@
+"""Market message handlers: authorise, apply, emit."""
+
+from __future__ import annotations
+
+from gridledger.market.v1 import market_pb2
+
+from abci_app.auth import require_member, require_role
+from abci_app.context import TxContext
+from abci_app.devices import keeper as devices
+from abci_app.errors import TxError
+from abci_app.identity.roles import Role
+from abci_app.market import events, keeper, orders
+from abci_app.market.errors import MarketCode
+from abci_app.market.messages import AcceptTerms, CancelOrder, PlaceOrder, RemoveRule, SetRule
+from abci_app.market.records import Rule
+
+__all__ = ["MAX_RULES_PER_MEMBER", "accept_terms", "cancel_order", "place_order", "remove_rule", "set_rule"]
+
+MAX_RULES_PER_MEMBER = 32
+
+
+def place_order(ctx: TxContext, msg: PlaceOrder) -> None:
+    """Prosumers only; the checks and the escrow are `orders.place`'s."""
+    member = require_role(ctx, Role.PROSUMER)
+    order = orders.place(
+        ctx.store,
+        ctx.block.time,
+        member.address,
+        msg.side,
+        msg.interval_start,
+        msg.energy_wh,
+        msg.limit_price,
+        device_id=msg.device_id,
+        site_id=msg.site_id,
+    )
+    ctx.emit(
+        events.ORDER_PLACED,
+        order_id=order.order_id,
+        owner=member.address.hex(),
+        side="buy" if order.side == market_pb2.SIDE_BUY else "sell",
+        interval=order.interval_start,
+        energy_wh=order.energy_wh,
+        limit_price=order.limit_price,
+        feeder=order.feeder,
+    )
+
+
+def cancel_order(ctx: TxContext, msg: CancelOrder) -> None:
+    member = require_member(ctx)
+    order = orders.cancel(ctx.store, ctx.block.time, member.address, msg.order_id)
+    ctx.emit(events.ORDER_CANCELLED, order_id=order.order_id, refunded=order.refunded)
+
+
+def _check_rule_target(ctx: TxContext, msg: SetRule, owner: bytes) -> None:
+    if msg.site_id:
+        site = devices.get_site(ctx.store, msg.site_id)
+        if site is None:
+            raise TxError(MarketCode.UNKNOWN_SITE, f"site {msg.site_id!r} is not registered")
+        if site.owner != owner:
+            raise TxError(MarketCode.NOT_SITE_OWNER, f"signer does not own site {msg.site_id!r}")
+    else:
+        device = devices.get_device(ctx.store, msg.device_id)
+        if device is None:
+            raise TxError(MarketCode.UNKNOWN_DEVICE, f"device {msg.device_id!r} is not registered")
+        site = devices.get_site(ctx.store, device.site_id)
+        if device.owner != owner and (site is None or site.owner != owner):
+            raise TxError(MarketCode.NOT_DEVICE_OWNER, f"signer owns neither device {msg.device_id!r} nor its site")
+
+
+def set_rule(ctx: TxContext, msg: SetRule) -> None:
+    """Create (rule_id 0) or replace one of the signer's rules; a replaced rule keeps its
+    counters (what it placed for the day and the interval)."""
+    member = require_role(ctx, Role.PROSUMER)
+    _check_rule_target(ctx, msg, member.address)
+    old = None
+    if msg.rule_id:
+        old = keeper.get_rule(ctx.store, msg.rule_id)
+        if old is None:
+            raise TxError(MarketCode.UNKNOWN_RULE, f"rule {msg.rule_id} does not exist")
+        if old.owner != member.address:
+            raise TxError(MarketCode.NOT_RULE_OWNER, f"rule {msg.rule_id} belongs to another member")
+    elif sum(1 for _ in keeper.iter_owner_rules(ctx.store, member.address)) >= MAX_RULES_PER_MEMBER:
+        raise TxError(MarketCode.TOO_MANY_RULES, f"a member has at most {MAX_RULES_PER_MEMBER} rules")
+    rule = Rule(
+        rule_id=msg.rule_id or keeper.next_id(ctx.store, "rule"),
+        owner=member.address,
+        kind=msg.kind,  # type: ignore[arg-type]
+        site_id=msg.site_id,
+        device_id=msg.device_id,
+        limit_price=msg.limit_price,
+        max_wh_per_interval=msg.max_wh_per_interval,
+        max_wh_per_day=msg.max_wh_per_day,
+        daily_budget=msg.daily_budget,
+        energy_wh=msg.energy_wh,
+        deadline=msg.deadline,
+        band_low_price=msg.band_low_price,
+        min_wh_per_interval=msg.min_wh_per_interval,
+        created_at=ctx.block.time,
+    )
+    if old is not None:
+        rule.last_interval, rule.day, rule.day_wh = old.last_interval, old.day, old.day_wh
+        rule.day_spent, rule.done_wh, rule.created_at = old.day_spent, old.done_wh, old.created_at
+    keeper.put_rule(ctx.store, rule)
+    ctx.emit(events.RULE_SET, rule_id=rule.rule_id, owner=member.address.hex(), kind=int(rule.kind))
+
+
+def _own_rule(ctx: TxContext, rule_id: int) -> Rule:
+    rule = keeper.get_rule(ctx.store, rule_id)
+    if rule is None:
+        raise TxError(MarketCode.UNKNOWN_RULE, f"rule {rule_id} does not exist")
+    if rule.owner != ctx.signer_address:
+        raise TxError(MarketCode.NOT_RULE_OWNER, f"rule {rule_id} belongs to another member")
+    return rule
+
+
+def remove_rule(ctx: TxContext, msg: RemoveRule) -> None:
+    """The rule places no more orders (orders it already placed stay in the book)."""
+    require_member(ctx)
+    rule = _own_rule(ctx, msg.rule_id)
+    keeper.delete_rule(ctx.store, rule)
+    ctx.emit(events.RULE_REMOVED, rule_id=rule.rule_id)
+
+
+def accept_terms(ctx: TxContext, msg: AcceptTerms) -> None:
+    """The alert's owner accepts new terms for its rule: for a BUDGET_SPENT alert the value
+    is the new daily budget, otherwise the new limit price."""
+    member = require_member(ctx)
+    alert = keeper.get_alert(ctx.store, msg.alert_id)
+    if alert is None:
+        raise TxError(MarketCode.UNKNOWN_ALERT, f"alert {msg.alert_id} does not exist")
+    if alert.owner != member.address:
+        raise TxError(MarketCode.NOT_ALERT_OWNER, f"alert {msg.alert_id} belongs to another member")
+    rule = _own_rule(ctx, alert.rule_id)
+    if alert.reason == market_pb2.ALERT_REASON_BUDGET_SPENT:
+        rule.daily_budget = msg.new_limit_price
+    else:
+        if rule.kind == market_pb2.RULE_KIND_THERMOSTAT and msg.new_limit_price < rule.band_low_price:
+            raise TxError(MarketCode.BAD_RULE, "the new limit is below the thermostat's band")
+        rule.limit_price = msg.new_limit_price
+    keeper.put_rule(ctx.store, rule)
+    alert.accepted = True
+    alert.accepted_price = msg.new_limit_price
+    keeper.put_alert(ctx.store, alert)
+    ctx.emit(events.TERMS_ACCEPTED, alert_id=alert.alert_id, rule_id=rule.rule_id, value=msg.new_limit_price)

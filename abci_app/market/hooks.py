@@ -1,0 +1,43 @@
+"""The market's end-block hook: clear closed gates, turn rules into orders, settle.
+
+Order within a block: (1) every interval whose gate has closed (start − gate closure ≤
+block time) and still has open orders is cleared, oldest first; (2) when the upcoming
+interval (the first whose gate is still open) is new, every standing rule places its
+order for it — after (1), so rules see the last clearing; (3) every cleared interval whose
+end + settlement grace ≤ block time is settled, oldest first.
+"""
+
+from __future__ import annotations
+
+from abci_app.keys import u64
+from abci_app.market import keys
+from abci_app.market.close import close_interval
+from abci_app.market.keeper import book_intervals_due, settle_intervals_due
+from abci_app.market.params import gate_closure, interval_length, next_open_interval, settlement_grace
+from abci_app.market.rules import run_rules
+from abci_app.market.settlement import settle_interval
+from abci_app.store.branch import Branch
+from abci_app.types import BlockInfo, Event
+
+__all__ = ["end_block"]
+
+RULES_MARK = "rules_interval"
+
+
+def end_block(store: Branch, block: BlockInfo) -> list[Event]:
+    """Clear, place rule orders and settle as the block time says (see the module doc)."""
+    now = block.time
+    length = interval_length(store)
+    gate = gate_closure(store)
+    evs: list[Event] = []
+    for interval in book_intervals_due(store, now + gate):
+        evs.extend(close_interval(store, block, interval))
+    upcoming = next_open_interval(now, length, gate)
+    mark = store.get(keys.counter(RULES_MARK))
+    if mark is None or int.from_bytes(mark, "big") < upcoming:
+        store.set(keys.counter(RULES_MARK), u64(upcoming))
+        evs.extend(run_rules(store, block, upcoming))
+    if now >= length + settlement_grace(store):
+        for interval in settle_intervals_due(store, now - length - settlement_grace(store)):
+            evs.extend(settle_interval(store, block, interval))
+    return evs

@@ -1,0 +1,61 @@
+"""Market invariants, checked after every block by the test driver and the chaos run.
+
+- The escrow account holds exactly the escrow of the orders that hold any: open buy
+  orders (their max cost) and cleared buy orders awaiting settlement (their cost).
+- Every fill of an interval awaiting settlement has bid ≥ price ≥ ask: a buyer's
+  price + fee ≤ its limit, a seller's price ≥ its limit.
+- No feeder limit in force at clearing was exceeded by the pool volumes of an interval
+  awaiting settlement.
+(Settled intervals were checked while they awaited settlement; the checks stay bounded.)
+"""
+
+from __future__ import annotations
+
+from gridledger.market.v1 import market_pb2
+
+from abci_app.accounts import keeper as accounts
+from abci_app.market import keeper
+from abci_app.store.branch import KVReader
+
+__all__ = ["escrow_matches_orders", "feeder_limits_respected", "fills_within_limits"]
+
+
+def escrow_matches_orders(store: KVReader) -> str | None:
+    held = 0
+    for order_id in keeper.iter_book_orders(store):
+        order = keeper.get_order(store, order_id)
+        if order is not None:
+            held += order.escrow
+    for _interval, order_id in keeper.iter_settle_due(store):
+        order = keeper.get_order(store, order_id)
+        if order is not None:
+            held += order.escrow
+    have = accounts.balance(store, keeper.ESCROW_ADDRESS)
+    if have != held:
+        return f"escrow account holds {have}, open and cleared buy orders hold {held}"
+    return None
+
+
+def _pending_intervals(store: KVReader) -> list[int]:
+    return sorted({interval for interval, _ in keeper.iter_settle_due(store)})
+
+
+def fills_within_limits(store: KVReader) -> str | None:
+    for interval in _pending_intervals(store):
+        for f in keeper.iter_fills(store, interval):
+            if f.side == market_pb2.SIDE_BUY and f.price + f.fee_per_kwh > f.limit_price:
+                return f"order {f.order_id}: price {f.price} + fee {f.fee_per_kwh} above bid {f.limit_price}"
+            if f.side == market_pb2.SIDE_SELL and f.price < f.limit_price:
+                return f"order {f.order_id}: price {f.price} below ask {f.limit_price}"
+    return None
+
+
+def feeder_limits_respected(store: KVReader) -> str | None:
+    for interval in _pending_intervals(store):
+        result = keeper.get_clearing(store, interval)
+        if result is None:
+            continue
+        for f in result.feeders:
+            if f.has_limit and (f.pool_import_wh > f.import_limit_wh or f.pool_export_wh > f.export_limit_wh):
+                return f"interval {interval}: feeder {f.feeder} moved {f.pool_import_wh}/{f.pool_export_wh} Wh"
+    return None

@@ -1,0 +1,223 @@
+"""Reads and writes of the market's collections (indexes kept in step).
+
+The book of an interval holds one packed entry per open order (side, limit, energy,
+renewable flag, feeder), so clearing reads what it needs without decoding orders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator
+
+from gridledger.market.v1 import market_pb2
+
+from abci_app.keys import u64
+from abci_app.market import keys
+from abci_app.market.clearing import BookEntry
+from abci_app.market.records import Alert, ClearingResult, Fill, Order, Rule, Statement
+from abci_app.store.backend import prefix_end
+from abci_app.store.branch import Branch, KVReader
+from abci_app.types import Address
+
+__all__ = [
+    "ESCROW_ADDRESS",
+    "add_committed",
+    "book_intervals_due",
+    "delete_rule",
+    "get_alert",
+    "get_clearing",
+    "get_committed",
+    "get_order",
+    "get_rule",
+    "get_statement",
+    "iter_book",
+    "iter_book_orders",
+    "iter_fills",
+    "iter_owner_rules",
+    "iter_rules",
+    "iter_settle_due",
+    "next_id",
+    "put_alert",
+    "put_clearing",
+    "put_fill",
+    "put_order",
+    "put_rule",
+    "put_statement",
+    "remove_from_book",
+    "set_settle_due",
+    "settle_intervals_due",
+]
+
+# The market's escrow account: a module address no key can sign for, so escrowed money
+# stays inside Σ balances and the accounts' conservation invariant holds unchanged.
+ESCROW_ADDRESS = Address(hashlib.sha256(b"market/escrow").digest()[:20])
+_ENTRY = struct.Struct(">BQQB")
+
+
+def next_id(store: Branch, name: str) -> int:
+    """The next id of the `name` sequence (1, 2, …)."""
+    raw = store.get(keys.counter(name))
+    n = (0 if raw is None else int.from_bytes(raw, "big")) + 1
+    store.set(keys.counter(name), u64(n))
+    return n
+
+
+def get_order(store: KVReader, order_id: int) -> Order | None:
+    raw = store.get(keys.order(order_id))
+    return None if raw is None else Order.FromString(raw)
+
+
+def put_order(store: Branch, order: Order) -> None:
+    """Store `order`; an OPEN order is in its interval's book, others are not."""
+    store.set(keys.order(order.order_id), order.SerializeToString(deterministic=True))
+    store.set(keys.orders_by_owner(order.owner, order.order_id), b"")
+    if order.status == market_pb2.ORDER_STATUS_OPEN:
+        entry = _ENTRY.pack(order.side, order.limit_price, order.energy_wh, int(order.renewable))
+        store.set(keys.book(order.interval_start, order.order_id), entry + order.feeder.encode())
+
+
+def remove_from_book(store: Branch, interval: int, order_id: int) -> None:
+    store.delete(keys.book(interval, order_id))
+
+
+def iter_book(store: KVReader, interval: int) -> list[BookEntry]:
+    """The interval's open orders as clearing entries, in order-id order."""
+    prefix = keys.book_prefix(interval)
+    out = []
+    unpack = _ENTRY.unpack_from
+    size = _ENTRY.size
+    for k, v in store.iter_range(prefix, prefix_end(prefix)):
+        side, limit, energy, renewable = unpack(v)
+        out.append(BookEntry(int.from_bytes(k[9:17], "big"), side, limit, energy, v[size:].decode(), bool(renewable)))
+    return out
+
+
+def iter_book_orders(store: KVReader) -> Iterator[int]:
+    """Ids of every open order, all intervals."""
+    for k, _v in store.iter_range(keys.BOOK, prefix_end(keys.BOOK)):
+        yield int.from_bytes(k[9:17], "big")
+
+
+def book_intervals_due(store: KVReader, closes_before: int) -> list[int]:
+    """Intervals with open orders whose start is at or before `closes_before`, oldest first."""
+    out: list[int] = []
+    start = keys.BOOK
+    end = keys.book_prefix(closes_before + 1)
+    while True:
+        row = next(iter(store.iter_range(start, end)), None)
+        if row is None:
+            return out
+        interval = int.from_bytes(row[0][1:9], "big")
+        out.append(interval)
+        start = keys.book_prefix(interval + 1)
+
+
+def settle_intervals_due(store: KVReader, ended_before: int) -> list[int]:
+    """Cleared intervals awaiting settlement whose start is at or before `ended_before`."""
+    out: list[int] = []
+    start = keys.SETTLE_DUE
+    end = keys.settle_due_prefix(ended_before + 1)
+    while True:
+        row = next(iter(store.iter_range(start, end)), None)
+        if row is None:
+            return out
+        interval = int.from_bytes(row[0][1:9], "big")
+        out.append(interval)
+        start = keys.settle_due_prefix(interval + 1)
+
+
+def iter_settle_due(store: KVReader, interval: int | None = None) -> Iterator[tuple[int, int]]:
+    """(interval, order id) of cleared orders awaiting settlement (of one interval, or all)."""
+    prefix = keys.SETTLE_DUE if interval is None else keys.settle_due_prefix(interval)
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        yield int.from_bytes(k[1:9], "big"), int.from_bytes(k[9:17], "big")
+
+
+def set_settle_due(store: Branch, interval: int, order_id: int, due: bool) -> None:
+    if due:
+        store.set(keys.settle_due(interval, order_id), b"")
+    else:
+        store.delete(keys.settle_due(interval, order_id))
+
+
+def get_committed(store: KVReader, interval: int, device_id: str) -> int:
+    raw = store.get(keys.committed(interval, device_id))
+    return 0 if raw is None else int.from_bytes(raw, "big")
+
+
+def add_committed(store: Branch, interval: int, device_id: str, delta: int) -> None:
+    """Change the Wh the device has on offer for `interval` (never below zero)."""
+    n = max(0, get_committed(store, interval, device_id) + delta)
+    if n:
+        store.set(keys.committed(interval, device_id), u64(n))
+    else:
+        store.delete(keys.committed(interval, device_id))
+
+
+def get_clearing(store: KVReader, interval: int) -> ClearingResult | None:
+    raw = store.get(keys.clearing(interval))
+    return None if raw is None else ClearingResult.FromString(raw)
+
+
+def put_clearing(store: Branch, result: ClearingResult) -> None:
+    store.set(keys.clearing(result.interval_start), result.SerializeToString(deterministic=True))
+
+
+def put_fill(store: Branch, fill: Fill, leg: int) -> None:
+    store.set(keys.fill(fill.interval_start, fill.order_id, leg), fill.SerializeToString(deterministic=True))
+    store.set(keys.fills_by_owner(fill.owner, fill.interval_start, fill.order_id, leg), b"")
+
+
+def iter_fills(store: KVReader, interval: int) -> Iterator[Fill]:
+    prefix = keys.fill_prefix(interval)
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield Fill.FromString(v)
+
+
+def get_rule(store: KVReader, rule_id: int) -> Rule | None:
+    raw = store.get(keys.rule(rule_id))
+    return None if raw is None else Rule.FromString(raw)
+
+
+def put_rule(store: Branch, rule: Rule) -> None:
+    store.set(keys.rule(rule.rule_id), rule.SerializeToString(deterministic=True))
+    store.set(keys.rules_by_owner(rule.owner, rule.rule_id), b"")
+
+
+def delete_rule(store: Branch, rule: Rule) -> None:
+    store.delete(keys.rule(rule.rule_id))
+    store.delete(keys.rules_by_owner(rule.owner, rule.rule_id))
+
+
+def iter_rules(store: KVReader) -> Iterator[Rule]:
+    """Every rule, in id order."""
+    for _k, v in store.iter_range(keys.RULE, prefix_end(keys.RULE)):
+        yield Rule.FromString(v)
+
+
+def iter_owner_rules(store: KVReader, owner: bytes) -> Iterator[int]:
+    prefix = keys.owner_prefix(keys.RULES_BY_OWNER, owner)
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        yield int.from_bytes(k[-8:], "big")
+
+
+def get_alert(store: KVReader, alert_id: int) -> Alert | None:
+    raw = store.get(keys.alert(alert_id))
+    return None if raw is None else Alert.FromString(raw)
+
+
+def put_alert(store: Branch, alert: Alert) -> None:
+    store.set(keys.alert(alert.alert_id), alert.SerializeToString(deterministic=True))
+    store.set(keys.alerts_by_owner(alert.owner, alert.alert_id), b"")
+
+
+def get_statement(store: KVReader, owner: bytes, interval: int) -> Statement | None:
+    raw = store.get(keys.statement(owner, interval))
+    return None if raw is None else Statement.FromString(raw)
+
+
+def put_statement(store: Branch, statement: Statement) -> None:
+    store.set(
+        keys.statement(statement.owner, statement.interval_start), statement.SerializeToString(deterministic=True)
+    )

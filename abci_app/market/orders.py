@@ -1,0 +1,163 @@
+"""Placing and cancelling orders: the checks, the buyer's escrow and the seller's capacity.
+
+Used by the PlaceOrder/CancelOrder handlers and by the rules hook, so an order a rule
+places passes exactly the checks a member's own order does.
+
+- A buyer's limit is all-in (energy price + grid fee), so its most possible cost is
+  ceil(energy_wh × limit / 1000); that is escrowed at placement in the market escrow
+  account (ESCROW_ADDRESS) and nothing more can ever be charged for the order.
+- A seller's device must be active and able to deliver in the interval: a generator
+  (PV, wind) its nameplate × interval length; a battery its charge above its reserve
+  (BatteryRules.reserve_bp, 0 without rules), at most max discharge power × interval
+  length. Open and cleared sell orders of the device for the interval count against it.
+"""
+
+from __future__ import annotations
+
+from gridledger.market.v1 import market_pb2
+
+from abci_app.accounts import keeper as accounts
+from abci_app.devices import keeper as devices
+from abci_app.devices.records import Device
+from abci_app.errors import TxError
+from abci_app.grid import keeper as grid
+from abci_app.market import keeper
+from abci_app.market.errors import MarketCode
+from abci_app.market.params import MAX_AHEAD_SECONDS, gate_closure, interval_length
+from abci_app.market.records import Order
+from abci_app.store.branch import Branch, KVReader
+from abci_app.types import Address
+
+__all__ = ["cancel", "check_interval", "deliverable_wh", "max_cost", "place", "refund"]
+
+PV, WIND, BATTERY = 2, 3, 4
+BUY, SELL = market_pb2.SIDE_BUY, market_pb2.SIDE_SELL
+
+
+def max_cost(energy_wh: int, limit_price: int) -> int:
+    """The most a buy order can cost: ceil(energy × all-in limit / 1000)."""
+    return -(-energy_wh * limit_price // 1000)
+
+
+def deliverable_wh(store: KVReader, device: Device, length: int) -> int:
+    """Wh the device can deliver in one interval of `length` seconds (0 for non-generators)."""
+    if device.suspended:
+        return 0
+    if device.kind in (PV, WIND):
+        return device.nameplate_w * length // 3600
+    if device.kind == BATTERY:
+        state = devices.get_battery(store, device.device_id)
+        rules = devices.get_rules(store, device.device_id)
+        reserve_bp = 0 if rules is None else rules.reserve_bp
+        soc_wh = 0 if state is None else state.soc_mwh // 1000
+        above = soc_wh - device.battery.capacity_wh * reserve_bp // 10_000
+        return max(0, min(above, device.battery.max_discharge_w * length // 3600))
+    return 0
+
+
+def check_interval(store: KVReader, now: int, interval: int) -> None:
+    """The interval is aligned, its gate is still open, and it is at most a week ahead."""
+    length = interval_length(store)
+    if interval % length:
+        raise TxError(MarketCode.BAD_INTERVAL, f"interval_start {interval} is not a multiple of {length} s")
+    if interval - gate_closure(store) <= now:
+        raise TxError(MarketCode.GATE_CLOSED, f"the gate of interval {interval} closed (block time {now})")
+    if interval > now + MAX_AHEAD_SECONDS:
+        raise TxError(MarketCode.BAD_INTERVAL, f"interval {interval} is more than {MAX_AHEAD_SECONDS} s ahead")
+
+
+def _seller_device(store: KVReader, owner: bytes, device_id: str) -> Device:
+    device = devices.get_device(store, device_id)
+    if device is None:
+        raise TxError(MarketCode.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
+    if device.owner != owner:
+        site = devices.get_site(store, device.site_id)
+        if site is None or site.owner != owner:
+            raise TxError(MarketCode.NOT_DEVICE_OWNER, f"signer owns neither device {device_id!r} nor its site")
+    return device
+
+
+def place(  # noqa: PLR0917 - the order's fields, in the message's order
+    store: Branch,
+    now: int,
+    owner: Address,
+    side: int,
+    interval: int,
+    energy_wh: int,
+    limit_price: int,
+    *,
+    device_id: str = "",
+    site_id: str = "",
+    rule_id: int = 0,
+) -> Order:
+    """Check and store a new open order (escrowing a buyer's max cost); raises TxError."""
+    if grid.get_tariffs(store) is None:
+        raise TxError(MarketCode.MARKET_CLOSED, "the grid operator has published no tariffs yet")
+    check_interval(store, now, interval)
+    order = Order(
+        owner=owner,
+        side=side,  # type: ignore[arg-type]
+        interval_start=interval,
+        energy_wh=energy_wh,
+        limit_price=limit_price,
+        rule_id=rule_id,
+        status=market_pb2.ORDER_STATUS_OPEN,
+        placed_at=now,
+    )
+    if side == BUY:
+        site = devices.get_site(store, site_id)
+        if site is None:
+            raise TxError(MarketCode.UNKNOWN_SITE, f"site {site_id!r} is not registered")
+        if site.owner != owner:
+            raise TxError(MarketCode.NOT_SITE_OWNER, f"signer does not own site {site_id!r}")
+        order.site_id = site_id
+        order.feeder = site.feeder
+        order.escrow = max_cost(energy_wh, limit_price)
+        accounts.subtract(store, owner, order.escrow)
+        accounts.add(store, keeper.ESCROW_ADDRESS, order.escrow)
+    else:
+        device = _seller_device(store, owner, device_id)
+        can = deliverable_wh(store, device, interval_length(store))
+        have = keeper.get_committed(store, interval, device_id)
+        if have + energy_wh > can:
+            raise TxError(
+                MarketCode.DEVICE_CANNOT_DELIVER,
+                f"device {device_id!r} can deliver {can} Wh in the interval; {have} Wh already offered",
+            )
+        keeper.add_committed(store, interval, device_id, energy_wh)
+        order.device_id = device_id
+        order.site_id = device.site_id
+        order.feeder = device.feeder
+        order.renewable = device.kind in (PV, WIND)
+    order.order_id = keeper.next_id(store, "order")
+    keeper.put_order(store, order)
+    return order
+
+
+def refund(store: Branch, order: Order, amount: int) -> None:
+    """Return `amount` of the order's escrow to its owner."""
+    if amount:
+        accounts.subtract(store, keeper.ESCROW_ADDRESS, amount)
+        accounts.add(store, order.owner, amount)
+        order.escrow -= amount
+        order.refunded += amount
+
+
+def cancel(store: Branch, now: int, owner: bytes, order_id: int) -> Order:
+    """Cancel an open order before its gate closes: the escrow goes back, capacity is freed."""
+    order = keeper.get_order(store, order_id)
+    if order is None:
+        raise TxError(MarketCode.UNKNOWN_ORDER, f"order {order_id} does not exist")
+    if order.owner != owner:
+        raise TxError(MarketCode.NOT_ORDER_OWNER, f"order {order_id} belongs to another member")
+    if order.interval_start - gate_closure(store) <= now:
+        raise TxError(MarketCode.GATE_CLOSED, f"the gate of interval {order.interval_start} closed")
+    if order.status != market_pb2.ORDER_STATUS_OPEN:
+        raise TxError(MarketCode.ORDER_NOT_OPEN, f"order {order_id} is no longer open")
+    keeper.remove_from_book(store, order.interval_start, order_id)
+    refund(store, order, order.escrow)
+    if order.side == SELL:
+        keeper.add_committed(store, order.interval_start, order.device_id, -order.energy_wh)
+    order.status = market_pb2.ORDER_STATUS_CANCELLED
+    keeper.put_order(store, order)
+    return order

@@ -1,0 +1,50 @@
+"""The market's governable parameters, and delivery-interval arithmetic on block time."""
+
+from __future__ import annotations
+
+from abci_app.devices.params import SETTLEMENT_INTERVAL
+from abci_app.params import ParamSpec, domain_param
+from abci_app.store.branch import KVReader
+
+__all__ = [
+    "COMMUNITY_MODE",
+    "GATE_CLOSURE",
+    "MAX_AHEAD_SECONDS",
+    "PARAMS",
+    "SETTLEMENT_GRACE",
+    "gate_closure",
+    "interval_length",
+    "next_open_interval",
+    "settlement_grace",
+]
+
+GATE_CLOSURE = "market.gate_closure_seconds"
+SETTLEMENT_GRACE = "market.settlement_grace_seconds"
+COMMUNITY_MODE = "market.community_mode"
+MAX_AHEAD_SECONDS = 7 * 86_400  # orders for at most a week ahead
+PARAMS = {
+    # the book of an interval closes this long before the interval starts
+    GATE_CLOSURE: ParamSpec(300, 0, 86_400),
+    # settlement waits this long after the interval ends for late readings
+    SETTLEMENT_GRACE: ParamSpec(900, 0, 7 * 86_400),
+    # 1: at equal price, renewable supply on the buyer's feeder is matched first
+    COMMUNITY_MODE: ParamSpec(0, 0, 1),
+}
+
+
+def interval_length(store: KVReader) -> int:
+    """Delivery intervals are the devices' settlement intervals (so settlement reads their energy)."""
+    return domain_param(store, SETTLEMENT_INTERVAL)
+
+
+def gate_closure(store: KVReader) -> int:
+    return domain_param(store, GATE_CLOSURE)
+
+
+def settlement_grace(store: KVReader) -> int:
+    return domain_param(store, SETTLEMENT_GRACE)
+
+
+def next_open_interval(now: int, length: int, gate: int) -> int:
+    """The earliest aligned interval start whose gate closure is still after `now`."""
+    return ((now + gate) // length + 1) * length

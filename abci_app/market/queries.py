@@ -1,0 +1,116 @@
+"""Queries: /order/<id>, /rule/<id>, /alert/<id>, /clearing/<interval>,
+/statement/<address>/<interval> (provable records); /book/<interval> (open orders,
+OrderList); /orders|fills|rules|alerts|statements/<address> (a member's, paginated:
+?limit=&after=)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from google.protobuf.message import Message
+from gridledger.market.v1 import market_pb2
+
+from abci_app.domain import QueryHandler, QueryResult
+from abci_app.market import keeper, keys
+from abci_app.query_util import address_arg, args_exactly, int_arg, page, record
+from abci_app.store.branch import KVReader
+
+__all__ = ["QUERIES"]
+
+
+def order(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (text,) = args_exactly(args, 1, "/order/<id>")
+    return record(store, keys.order(int_arg(text, "order id")))
+
+
+def rule(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (text,) = args_exactly(args, 1, "/rule/<id>")
+    return record(store, keys.rule(int_arg(text, "rule id")))
+
+
+def alert(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (text,) = args_exactly(args, 1, "/alert/<id>")
+    return record(store, keys.alert(int_arg(text, "alert id")))
+
+
+def clearing(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (text,) = args_exactly(args, 1, "/clearing/<interval start>")
+    return record(store, keys.clearing(int_arg(text, "interval start")))
+
+
+def statement(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    owner, interval = args_exactly(args, 2, "/statement/<address hex>/<interval start>")
+    return record(store, keys.statement(address_arg(owner), int_arg(interval, "interval start")))
+
+
+def book(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (text,) = args_exactly(args, 1, "/book/<interval start>")
+    prefix = keys.book_prefix(int_arg(text, "interval start"))
+    items, cursor = page(store, prefix, options, lambda k, _v: keeper.get_order(store, int.from_bytes(k[9:17], "big")))
+    return QueryResult(market_pb2.OrderList(orders=items, next=cursor).SerializeToString(deterministic=True))
+
+
+def _owner_list(
+    collection: bytes,
+    usage: str,
+    load: Callable[[KVReader, bytes, bytes], Message | None],
+    view: Callable[..., Message],
+) -> QueryHandler:
+    def handler(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+        (text,) = args_exactly(args, 1, usage)
+        owner = address_arg(text)
+        prefix = keys.owner_prefix(collection, owner)
+        items, cursor = page(store, prefix, options, lambda k, v: load(store, k[len(prefix) :], v))
+        return QueryResult(view(items, cursor).SerializeToString(deterministic=True))
+
+    return handler
+
+
+def _order(store: KVReader, rest: bytes, _v: bytes) -> Message | None:
+    return keeper.get_order(store, int.from_bytes(rest, "big"))
+
+
+def _fill(store: KVReader, rest: bytes, _v: bytes) -> Message | None:
+    interval, order_id, leg = int.from_bytes(rest[:8], "big"), int.from_bytes(rest[8:16], "big"), rest[16]
+    raw = store.get(keys.fill(interval, order_id, leg))
+    return None if raw is None else market_pb2.Fill.FromString(raw)
+
+
+def _rule(store: KVReader, rest: bytes, _v: bytes) -> Message | None:
+    return keeper.get_rule(store, int.from_bytes(rest, "big"))
+
+
+def _alert(store: KVReader, rest: bytes, _v: bytes) -> Message | None:
+    return keeper.get_alert(store, int.from_bytes(rest, "big"))
+
+
+def _statement(store: KVReader, rest: bytes, v: bytes) -> Message | None:
+    return market_pb2.Statement.FromString(v)
+
+
+QUERIES: dict[str, QueryHandler] = {
+    "order": order,
+    "rule": rule,
+    "alert": alert,
+    "clearing": clearing,
+    "statement": statement,
+    "book": book,
+    "orders": _owner_list(
+        keys.ORDERS_BY_OWNER, "/orders/<address hex>", _order, lambda i, c: market_pb2.OrderList(orders=i, next=c)
+    ),
+    "fills": _owner_list(
+        keys.FILLS_BY_OWNER, "/fills/<address hex>", _fill, lambda i, c: market_pb2.FillList(fills=i, next=c)
+    ),
+    "rules": _owner_list(
+        keys.RULES_BY_OWNER, "/rules/<address hex>", _rule, lambda i, c: market_pb2.RuleList(rules=i, next=c)
+    ),
+    "alerts": _owner_list(
+        keys.ALERTS_BY_OWNER, "/alerts/<address hex>", _alert, lambda i, c: market_pb2.AlertList(alerts=i, next=c)
+    ),
+    "statements": _owner_list(
+        keys.STATEMENT,
+        "/statements/<address hex>",
+        _statement,
+        lambda i, c: market_pb2.StatementList(statements=i, next=c),
+    ),
+}

@@ -1,0 +1,142 @@
+"""Standing rules become orders: once per delivery interval, before its gate closes.
+
+When the upcoming interval changes (the previous gate has just closed), every rule places
+at most one order for it, on its own branch (a rule that cannot place leaves no writes):
+
+- BUY: min(max_wh_per_interval, what is left of max_wh_per_day) at the limit; with a daily
+  budget, no more than the budget left can buy at the limit (escrow ≤ budget left). Day
+  counters (per UTC day of the interval) count escrow at placement and are corrected to the
+  actual cost at clearing. Budget spent → BUDGET_SPENT alert.
+- SELL: the device's deliverable surplus not yet offered (at most max_wh_per_interval when
+  set) at ≥ the limit. A battery with nothing above its reserve → BATTERY_AT_RESERVE.
+- DEFERRABLE: min(max_wh_per_interval, energy left) at ≤ the limit in each interval that
+  ends by the deadline; an interval whose price is above the limit simply defers the load.
+  When the intervals left can only just hold the energy left → DEADLINE_AT_RISK.
+- THERMOSTAT: max_wh_per_interval when the feeder's last cleared price was at most
+  band_low_price (pre-heat while cheap), else min_wh_per_interval, at ≤ the limit.
+- Not enough money for the escrow → INSUFFICIENT_FUNDS. Other refusals (a site moved, a
+  device gone) place nothing.
+"""
+
+from __future__ import annotations
+
+from gridledger.market.v1 import market_pb2
+
+from abci_app.accounts.errors import AccountsCode
+from abci_app.devices import keeper as devices
+from abci_app.errors import TxError
+from abci_app.market import keeper, orders
+from abci_app.market.alerts import raise_alert
+from abci_app.market.params import interval_length
+from abci_app.market.records import Rule
+from abci_app.store.branch import Branch
+from abci_app.types import Address, BlockInfo, Event
+
+__all__ = ["last_price", "run_rules"]
+
+K = market_pb2
+REASON = market_pb2.AlertReason
+BATTERY = 4
+
+
+def last_price(store: Branch, feeder: str, interval: int) -> int | None:
+    """The price the feeder's buyers last saw cleared (local price, else pool), if any."""
+    result = keeper.get_clearing(store, interval)
+    if result is None:
+        return None
+    for f in result.feeders:
+        if f.feeder == feeder and f.local_cleared:
+            return f.local_price
+    return result.pool_price if result.pool_cleared else None
+
+
+def _amount(store: Branch, block: BlockInfo, rule: Rule, interval: int, length: int) -> tuple[int, list[Event]]:
+    """Wh the rule wants in `interval` (0: nothing), and any alert it raises instead."""
+    if rule.kind == K.RULE_KIND_BUY:
+        e = rule.max_wh_per_interval
+        if rule.max_wh_per_day:
+            e = min(e, max(0, rule.max_wh_per_day - rule.day_wh))
+        if e and rule.daily_budget:
+            left = max(0, rule.daily_budget - rule.day_spent)
+            e = min(e, left * 1000 // rule.limit_price)
+            if e == 0:
+                best = last_price(store, _feeder(store, rule), interval - length) or 0
+                return 0, [raise_alert(store, block.time, rule, REASON.ALERT_REASON_BUDGET_SPENT, interval, best)]
+        return e, []
+    if rule.kind == K.RULE_KIND_SELL:
+        device = devices.get_device(store, rule.device_id)
+        if device is None:
+            return 0, []
+        e = orders.deliverable_wh(store, device, length) - keeper.get_committed(store, interval, rule.device_id)
+        if rule.max_wh_per_interval:
+            e = min(e, rule.max_wh_per_interval)
+        if e <= 0:
+            if device.kind == BATTERY:
+                return 0, [raise_alert(store, block.time, rule, REASON.ALERT_REASON_BATTERY_AT_RESERVE, interval, 0)]
+            return 0, []
+        return e, []
+    if rule.kind == K.RULE_KIND_DEFERRABLE:
+        left = rule.energy_wh - rule.done_wh
+        slots = (rule.deadline - interval) // length if rule.deadline >= interval + length else 0
+        if left <= 0 or slots == 0:
+            return 0, []
+        e = min(left, rule.max_wh_per_interval)
+        evs = []
+        if left > (slots - 1) * rule.max_wh_per_interval:
+            best = last_price(store, _feeder(store, rule), interval - length) or 0
+            evs.append(raise_alert(store, block.time, rule, REASON.ALERT_REASON_DEADLINE_AT_RISK, interval, best))
+        return e, evs
+    # thermostat
+    price = last_price(store, _feeder(store, rule), interval - length)
+    cheap = price is not None and price <= rule.band_low_price
+    return (rule.max_wh_per_interval if cheap else rule.min_wh_per_interval), []
+
+
+def _feeder(store: Branch, rule: Rule) -> str:
+    site = devices.get_site(store, rule.site_id)
+    return "" if site is None else site.feeder
+
+
+def _run_rule(store: Branch, block: BlockInfo, rule: Rule, interval: int, length: int) -> list[Event]:
+    day = interval // 86_400
+    if rule.day != day:
+        rule.day, rule.day_wh, rule.day_spent = day, 0, 0
+    rule.last_interval = interval
+    energy, evs = _amount(store, block, rule, interval, length)
+    if energy > 0:
+        side = K.SIDE_SELL if rule.kind == K.RULE_KIND_SELL else K.SIDE_BUY
+        branch = store.branch()
+        try:
+            order = orders.place(
+                branch,
+                block.time,
+                Address(rule.owner),
+                side,
+                interval,
+                energy,
+                rule.limit_price,
+                device_id=rule.device_id,
+                site_id=rule.site_id,
+                rule_id=rule.rule_id,
+            )
+        except TxError as exc:
+            if exc.code == AccountsCode.INSUFFICIENT_FUNDS:
+                best = last_price(store, _feeder(store, rule), interval - length) or 0
+                evs.append(raise_alert(store, block.time, rule, REASON.ALERT_REASON_INSUFFICIENT_FUNDS, interval, best))
+        else:
+            branch.merge_into(store)
+            if side == K.SIDE_BUY:
+                rule.day_wh += energy
+                rule.day_spent += order.escrow
+    keeper.put_rule(store, rule)
+    return evs
+
+
+def run_rules(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
+    """Place every rule's order for `interval` (the upcoming one), once per rule."""
+    length = interval_length(store)
+    evs: list[Event] = []
+    for rule in list(keeper.iter_rules(store)):
+        if rule.last_interval < interval:
+            evs.extend(_run_rule(store, block, rule, interval, length))
+    return evs

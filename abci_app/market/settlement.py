@@ -1,0 +1,187 @@
+"""Settlement after delivery: one interval, all its money in one block.
+
+Runs once the interval has ended and the grace period for late readings has passed
+(then with whatever readings have arrived). Nothing here can fail halfway: the hook's
+branch is kept only if it returns.
+
+- Market positions settle in full at the clearing price: each buyer's cost (energy at
+  its zone's price + grid fee, already all that is left of its escrow) leaves the escrow
+  account; each seller receives floor(Σ leg Wh × price / 1000); the grid operator
+  (Tariffs.operator) receives the rest, i.e. the fees plus the rounding residue.
+- Deviations from the metered energy settle with the supplier (Tariffs.supplier) at the
+  imbalance prices: a seller's device exporting less than it sold pays
+  ceil(shortfall × imbalance_short / 1000), exporting more is paid
+  floor(surplus × imbalance_long / 1000); a buyer's site meters (kind METER) importing
+  more than it bought pay for the excess at imbalance_short, importing less are paid for
+  the unused purchase at imbalance_long. A site without a meter has no buyer imbalance.
+  A payer is charged at most its balance; the remainder is recorded as `unpaid`.
+- Every member involved gets a Statement for the interval.
+"""
+
+from __future__ import annotations
+
+from gridledger.market.v1 import market_pb2
+
+from abci_app.accounts import keeper as accounts
+from abci_app.devices import keeper as devices
+from abci_app.errors import TxError
+from abci_app.grid import keeper as grid
+from abci_app.grid.records import Tariffs
+from abci_app.market import events, keeper
+from abci_app.market.records import Statement
+from abci_app.store.branch import Branch
+from abci_app.types import BlockInfo, Event
+
+__all__ = ["deliver_certificates", "settle_interval"]
+
+try:  # the certificates domain's delivery-versus-payment entry point
+    from abci_app.certificates.dvp import deliver as _dvp_deliver
+except ImportError:  # pragma: no cover - only while certificates is not in the tree
+    _dvp_deliver = None  # type: ignore[assignment]
+
+METER = 1
+
+
+def deliver_certificates(
+    store: Branch, block: BlockInfo, sellers: list[tuple[bytes, int]], buyers: list[tuple[bytes, int]], interval: int
+) -> int:
+    """Delivery versus payment of certificates, on the settlement's own branch: the uniform
+    auction has no bilateral trades, so sold Wh (sellers in owner order) are paired with
+    bought Wh (buyers in owner order) first come first served, and each pair calls the
+    certificates domain's `dvp.deliver` for the interval's production hour. Returns the Wh
+    of certificates moved (0 when the certificates domain is absent)."""
+    if _dvp_deliver is None:  # pragma: no cover - the certificates domain is registered
+        return 0
+    hour = interval - interval % 3600
+    moved = 0
+    si = bi = 0
+    s_left = sellers[0][1] if sellers else 0
+    b_left = buyers[0][1] if buyers else 0
+    while si < len(sellers) and bi < len(buyers):
+        q = min(s_left, b_left)
+        seller, buyer = sellers[si][0], buyers[bi][0]
+        if q and seller != buyer:
+            branch = store.branch()
+            try:
+                moved += _dvp_deliver(branch, seller, buyer, hour, q, block)
+            except TxError:  # a refused delivery moves no certificates; the money still settles
+                pass
+            else:
+                branch.merge_into(store)
+        s_left -= q
+        b_left -= q
+        if s_left == 0:
+            si += 1
+            s_left = sellers[si][1] if si < len(sellers) else 0
+        if b_left == 0:
+            bi += 1
+            b_left = buyers[bi][1] if bi < len(buyers) else 0
+    return moved
+
+
+def _pay(store: Branch, payer: bytes, payee: bytes, amount: int) -> tuple[int, int]:
+    """Move up to `amount` (bounded by the payer's balance); returns (paid, unpaid)."""
+    paid = min(amount, accounts.balance(store, payer))
+    if paid:
+        accounts.subtract(store, payer, paid)
+        accounts.add(store, payee, paid)
+    return paid, amount - paid
+
+
+def _statement(stmts: dict[bytes, Statement], owner: bytes, interval: int) -> Statement:
+    st = stmts.get(owner)
+    if st is None:
+        st = stmts[owner] = Statement(owner=owner, interval_start=interval)
+    return st
+
+
+def _imbalance(  # noqa: PLR0917 - internal
+    store: Branch, t: Tariffs, st: Statement, owner: bytes, short_wh: int, long_wh: int
+) -> None:
+    """`short_wh` bought from the supplier, `long_wh` sold to it."""
+    if short_wh > 0:
+        paid, unpaid = _pay(store, owner, t.supplier, -(-short_wh * t.imbalance_short_per_kwh // 1000))
+        st.imbalance_paid += paid
+        st.unpaid += unpaid
+    if long_wh > 0:
+        paid, _ = _pay(store, t.supplier, owner, long_wh * t.imbalance_long_per_kwh // 1000)
+        st.imbalance_received += paid
+
+
+def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
+    """Settle every cleared order of `interval`; postponed while no tariffs are published."""
+    tariffs = grid.get_tariffs(store)
+    if tariffs is None:
+        return []
+    stmts: dict[bytes, Statement] = {}
+    bought: dict[tuple[bytes, str], int] = {}
+    sold: dict[tuple[bytes, str], int] = {}
+    pool = paid_out = 0
+    for _i, order_id in list(keeper.iter_settle_due(store, interval)):
+        keeper.set_settle_due(store, interval, order_id, False)
+        order = keeper.get_order(store, order_id)
+        if order is None:  # pragma: no cover - kept in step
+            continue
+        st = _statement(stmts, order.owner, interval)
+        if order.side == market_pb2.SIDE_BUY:
+            accounts.subtract(store, keeper.ESCROW_ADDRESS, order.cost)
+            pool += order.cost
+            st.paid += order.cost
+            st.bought_wh += order.filled_wh
+            bought[(order.owner, order.site_id)] = bought.get((order.owner, order.site_id), 0) + order.filled_wh
+            order.escrow = 0
+        else:
+            accounts.add(store, order.owner, order.cost)
+            paid_out += order.cost
+            st.received += order.cost
+            st.sold_wh += order.filled_wh
+            sold[(order.owner, order.device_id)] = sold.get((order.owner, order.device_id), 0) + order.filled_wh
+            keeper.add_committed(store, interval, order.device_id, -order.energy_wh)
+        order.status = market_pb2.ORDER_STATUS_SETTLED
+        keeper.put_order(store, order)
+    for fill in keeper.iter_fills(store, interval):
+        if fill.side == market_pb2.SIDE_BUY and fill.fee_per_kwh:
+            _statement(stmts, fill.owner, interval).fees += fill.energy_wh * fill.fee_per_kwh // 1000
+    if pool - paid_out:
+        accounts.add(store, tariffs.operator, pool - paid_out)
+
+    for (owner, device_id), wh in sorted(sold.items()):
+        energy = devices.get_energy(store, device_id, interval)
+        exported = 0 if energy is None else energy.export_wh
+        st = _statement(stmts, owner, interval)
+        st.delivered_wh += exported
+        _imbalance(store, tariffs, st, owner, wh - exported, exported - wh)
+    for (owner, site_id), wh in sorted(bought.items()):
+        meters = [
+            d
+            for d in (devices.get_device(store, i) for i in devices.iter_site_devices(store, site_id))
+            if d is not None and d.kind == METER
+        ]
+        if not meters:
+            continue
+        consumed = 0
+        for m in meters:
+            energy = devices.get_energy(store, m.device_id, interval)
+            consumed += 0 if energy is None else energy.import_wh
+        st = _statement(stmts, owner, interval)
+        st.consumed_wh += consumed
+        _imbalance(store, tariffs, st, owner, consumed - wh, wh - consumed)
+
+    deliver_certificates(
+        store,
+        block,
+        [(o, wh) for (o, _d), wh in sorted(sold.items())],
+        [(o, wh) for (o, _s), wh in sorted(bought.items())],
+        interval,
+    )
+    for owner in sorted(stmts):
+        new = stmts[owner]
+        have = keeper.get_statement(store, owner, interval)
+        if have is not None:
+            new.refunds += have.refunds
+        keeper.put_statement(store, new)
+    result = keeper.get_clearing(store, interval)
+    if result is not None:
+        result.settled = True
+        keeper.put_clearing(store, result)
+    return [Event.of(events.INTERVAL_SETTLED, interval=interval, members=len(stmts), paid=pool)]
