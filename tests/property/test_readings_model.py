@@ -1,0 +1,93 @@
+"""Readings and resends in any interleaving: the devices domain's stored state equals a
+simple model's (last accepted reading, energy per interval), resends inside the window are
+duplicates that change nothing, older ones are replays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from gridledger.devices.v1 import devices_pb2
+from gridwire.reading import Reading
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from abci_app.devices.errors import DevicesCode
+from clients import devices as dc
+from clients.consortium import Consortium, demo_consortium
+from tests.support.driver import GENESIS_TIME, AppDriver
+from tests.unit.helpers import signed
+
+CONSORTIUM: Consortium = demo_consortium()
+KEYS = {f"m-{i}": Ed25519PrivateKey.from_private_bytes(bytes([40 + i]) * 32) for i in range(2)}
+STEP = 900
+WINDOW = 96  # the devices domain remembers the hashes of this many recent readings
+START = GENESIS_TIME - 400 * STEP  # readings start in the past, so none is in the future
+
+
+@dataclass
+class Model:
+    sent: dict[str, list[Reading]] = field(default_factory=lambda: {d: [] for d in KEYS})
+    energy: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def new(self, device: str, delta: int) -> Reading:
+        past = self.sent[device]
+        seq = len(past) + 1
+        start = START + (seq - 1) * STEP
+        register = (past[-1].import_wh if past else 0) + delta
+        r = Reading(device, seq, start, start + STEP, register, 0)
+        if past:  # the first reading only sets the baseline
+            self.energy[(device, start)] = delta
+        past.append(r)
+        return r
+
+    def expected_resend(self, device: str, seq: int) -> str:
+        last = len(self.sent[device])
+        return "duplicate" if seq > last - WINDOW else str(int(DevicesCode.SEQ_REPLAYED))
+
+
+ops_st = st.lists(
+    st.tuples(st.sampled_from(sorted(KEYS)), st.booleans(), st.integers(0, 2_000), st.integers(1, 200)),
+    min_size=1,
+    max_size=120,
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(ops=ops_st)
+@example(ops=[("m-0", False, 10, 1)] * 100 + [("m-0", True, 0, 100), ("m-0", True, 0, 96), ("m-1", True, 0, 1)])
+def test_interleaved_readings_and_resends_match_the_model(ops: list[tuple[str, bool, int, int]]) -> None:
+    driver = AppDriver(CONSORTIUM)
+    driver.block([])
+    alice = CONSORTIUM.member("community-a/alice")
+    setup = [dc.register_site("s-1", "f-1")] + [
+        dc.register_device(d, "s-1", "meter", dc.device_public_key(k), 20_000) for d, k in sorted(KEYS.items())
+    ]
+    assert driver.block([signed(driver, alice, *setup)], check=False).codes == (0,)
+    model = Model()
+    for device, resend, delta, back in ops:
+        past = model.sent[device]
+        if resend and past:
+            r = past[max(0, len(past) - back)]
+            expected = model.expected_resend(device, r.seq)
+        else:
+            r = model.new(device, delta)
+            expected = "accepted"
+        batch = dc.submit_readings([dc.sign_reading(KEYS[device], driver.chain_id, r)])
+        result = driver.block([signed(driver, alice, batch)], check=False)
+        assert result.codes == (0,)
+        (event,) = [e for e in result.tx_results[0].events if e.type.startswith("reading_")]
+        attrs = {a.key: a.value for a in event.attributes}
+        outcome = event.type.removeprefix("reading_")
+        assert (outcome if outcome != "rejected" else attrs["code"]) == expected, (r, attrs)
+
+    for device, past in model.sent.items():
+        raw = driver.query(f"/reading/{device}").value
+        if not past:
+            assert raw == b""
+            continue
+        state = devices_pb2.ReadingState.FromString(raw)
+        assert (state.seq, state.end, state.import_wh) == (past[-1].seq, past[-1].end, past[-1].import_wh)
+        for r in past[1:]:
+            stored = devices_pb2.IntervalEnergy.FromString(driver.query(f"/energy/{device}/{r.start}").value)
+            assert stored.import_wh == model.energy[(device, r.start)]
