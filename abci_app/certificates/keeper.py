@@ -187,7 +187,12 @@ def merge_next(store: Branch, block: BlockInfo, b: Bundle, sink: Sink) -> Bundle
     nxt = _at(store, b.device_id, b.hour_start, b.end_wh)
     if nxt is None or not _mergeable(b, nxt):
         return b
+    absorbed = get_history(store, nxt.bundle_id)
     _delete_bundle(store, nxt)
+    if absorbed is not None:  # the survivor's history keeps the absorbed bundle's entries
+        h = get_history(store, b.bundle_id) or BundleHistory(bundle_id=b.bundle_id)
+        h.entries.extend(absorbed.entries)
+        store.set(keys.history(b.bundle_id), h.SerializeToString(deterministic=True))
     old = Bundle()
     old.CopyFrom(b)
     b.end_wh = nxt.end_wh

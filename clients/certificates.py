@@ -1,0 +1,37 @@
+"""Client side of the certificates domain: message builders (imports nothing from abci_app)."""
+
+from __future__ import annotations
+
+from gridledger.certificates.v1 import certificates_pb2 as pb
+
+__all__ = ["retire", "revoke", "suspend", "transfer"]
+
+
+def transfer(bundle_id: int, wh: int, to: bytes) -> pb.TransferCertificates:
+    """Move `wh` Wh of the signer's active bundle to `to`."""
+    return pb.TransferCertificates(bundle_id=bundle_id, wh=wh, to=to)
+
+
+def retire(
+    bundle_id: int, wh: int, beneficiary: bytes, consumption: tuple[int, int], purpose: str = ""
+) -> pb.RetireCertificates:
+    """Claim `wh` Wh of the signer's active bundle for `beneficiary`'s consumption over
+    [consumption[0], consumption[1])."""
+    return pb.RetireCertificates(
+        bundle_id=bundle_id,
+        wh=wh,
+        beneficiary=beneficiary,
+        purpose=purpose,
+        consumption_start=consumption[0],
+        consumption_end=consumption[1],
+    )
+
+
+def suspend(device_id: str, from_hour: int) -> pb.SuspendBundles:
+    """Certifier only: suspend the device's active bundles from `from_hour` on."""
+    return pb.SuspendBundles(device_id=device_id, from_hour=from_hour)
+
+
+def revoke(device_id: str, from_hour: int) -> pb.RevokeBundles:
+    """Certifier only: revoke the device's active and suspended bundles from `from_hour` on."""
+    return pb.RevokeBundles(device_id=device_id, from_hour=from_hour)
