@@ -2,8 +2,9 @@
 
 Demand-response baseline (documented rule): for an enrolled device and each settlement
 interval of the event window, the baseline is the device's metered import in the same
-interval on each of the previous N days (`grid.dr_baseline_days`, default 5), summed and
-divided by N (floor). Reduction = max(0, Σ baseline − Σ actual import in the window).
+interval on each of the previous N days (`grid.dr_baseline_days`, default 5; a "day" is
+`grid.dr_baseline_period_seconds`, 86,400 but for demonstrations), summed and divided by N
+(floor). Reduction = max(0, Σ baseline − Σ actual import in the window).
 Reward = reduction × reward_per_kwh ÷ 1000 (floor), paid from the event's escrowed budget
 in device-id order until the budget is spent; the rest returns to the operator.
 """
@@ -29,7 +30,7 @@ from abci_app.grid.messages import (
     SetGridFees,
     SetTariffs,
 )
-from abci_app.grid.params import BASELINE_DAYS, DR_GRACE, MAX_DR_SECONDS
+from abci_app.grid.params import BASELINE_DAYS, BASELINE_PERIOD, DR_GRACE, MAX_DR_SECONDS
 from abci_app.grid.records import DrEnrolment, DrEvent, FeederLimit, GridFees, Tariffs
 from abci_app.identity.keeper import get_member
 from abci_app.identity.roles import Role
@@ -47,7 +48,6 @@ __all__ = [
     "settle_dr_events",
 ]
 
-DAY = 86_400
 
 
 def set_tariffs(ctx: TxContext, msg: SetTariffs) -> None:
@@ -180,10 +180,11 @@ def _import_wh(store: Branch, device_id: str, interval_start: int) -> int:
 def measure(store: Branch, event: DrEvent, device_id: str, days: int) -> tuple[int, int]:
     """(baseline Wh, actual Wh) of a device over the event window, by the documented rule."""
     interval = domain_param(store, SETTLEMENT_INTERVAL)
+    day = domain_param(store, BASELINE_PERIOD)
     baseline_sum = actual = 0
     for start in range(event.start, event.end, interval):
         actual += _import_wh(store, device_id, start)
-        baseline_sum += sum(_import_wh(store, device_id, start - d * DAY) for d in range(1, days + 1))
+        baseline_sum += sum(_import_wh(store, device_id, start - d * day) for d in range(1, days + 1))
     return baseline_sum // days, actual
 
 
