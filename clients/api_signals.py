@@ -26,18 +26,13 @@ __all__ = [
 ]
 
 K = gateway_pb2
-# Event type → kind. Grid (tariffs, DR) exists; the market's names are those it emits.
+# Ledger event type → kind (tests/unit/test_api_signals.py checks each is a registered event type).
 SIGNAL_TYPES: dict[str, int] = {
-    "tariffs_set": K.SIGNAL_KIND_PRICE,
-    "price_signal": K.SIGNAL_KIND_PRICE,
-    "clearing_price": K.SIGNAL_KIND_PRICE,
-    "market_cleared": K.SIGNAL_KIND_PRICE,
-    "alert": K.SIGNAL_KIND_ALERT,
-    "rule_alert": K.SIGNAL_KIND_ALERT,
-    "market_alert": K.SIGNAL_KIND_ALERT,
-    "terms_changed": K.SIGNAL_KIND_ALERT,
-    "dr_event": K.SIGNAL_KIND_DEMAND_RESPONSE,
-    "dr_event_cancelled": K.SIGNAL_KIND_DEMAND_RESPONSE,
+    "interval_cleared": K.SIGNAL_KIND_PRICE,  # market: the interval's clearing price
+    "tariffs_set": K.SIGNAL_KIND_PRICE,  # grid: supplier tariffs
+    "grid_fees_set": K.SIGNAL_KIND_PRICE,  # grid: network fees
+    "alert": K.SIGNAL_KIND_ALERT,  # market: a standing rule that cannot be met (owner)
+    "dr_event": K.SIGNAL_KIND_DEMAND_RESPONSE,  # grid: a demand-response event (feeder)
     "dr_event_settled": K.SIGNAL_KIND_DEMAND_RESPONSE,
 }
 OWNER_KEYS = ("owner", "member", "recipient")

@@ -24,7 +24,7 @@ TX_EVENTS = [
     _event("dr_event", event_id="e1", feeder="f1", level="2"),
     _event("tariffs_set", supplier="cd", retail_per_kwh="300"),
 ]
-BLOCK_EVENTS = [_event("alert", owner="aa" * 20, code="RULE_UNMET"), _event("dr_event", event_id="e2", feeder="f2")]
+BLOCK_EVENTS = [_event("alert", owner="aa" * 20, reason="NO_OFFER"), _event("dr_event", event_id="e2", feeder="f2")]
 FAILED = {"code": 14, "events": [_event("dr_event", event_id="bad")]}
 
 
@@ -87,3 +87,13 @@ def test_reading_results_follow_the_events() -> None:
         ("pv", 2, gateway_pb2.READING_OUTCOME_DUPLICATE, 0, ""),
         ("pv", 3, gateway_pb2.READING_OUTCOME_REJECTED, 105, "SEQ_REPLAYED: seq 3"),
     ]
+
+
+def test_signal_types_are_ledger_event_types() -> None:
+    """Every type the stream forwards is an event type some registered domain emits."""
+    from abci_app.registry import DOMAINS
+    from clients.api_signals import SIGNAL_TYPES
+
+    emitted = set().union(*(d.events for d in DOMAINS))
+    assert "reading_accepted" in emitted
+    assert sorted(set(SIGNAL_TYPES) - emitted) == []
