@@ -170,8 +170,8 @@ def test_hourly_matching_and_score(driver: AppDriver, consortium: Consortium) ->
     assert driver.query(f"/score/{alice.address.hex()}/{H0}/{H0 - HOUR}").code != 0
 
 
-def _state_bytes(driver: AppDriver) -> int:
-    return sum(len(k) + len(v) for k, v in driver.app.state.iter_range(b"", None))
+def _state_bytes(driver: AppDriver, lo: bytes = b"", hi: bytes | None = None) -> int:
+    return sum(len(k) + len(v) for k, v in driver.app.state.iter_range(lo, hi))
 
 
 def test_state_bytes_per_pv_device_day(driver: AppDriver, consortium: Consortium) -> None:
@@ -180,9 +180,10 @@ def test_state_bytes_per_pv_device_day(driver: AppDriver, consortium: Consortium
     setup_devices(driver, consortium)
     alice = consortium.member("community-a/alice")
     seq, register = 0, 0
-    sizes = []
+    sizes, certs = [], []
     for day in range(2):
         sizes.append(_state_bytes(driver))
+        certs.append(_state_bytes(driver, b"\x50", b"\x60"))
         for hour in range(24):
             start = H0 + (day * 24 + hour) * HOUR
             if driver.time < start + HOUR:
@@ -194,8 +195,9 @@ def test_state_bytes_per_pv_device_day(driver: AppDriver, consortium: Consortium
                 readings.append(Reading("pv-1", seq, start + 900 * q, start + 900 * (q + 1), 0, register))
             submit(driver, alice, 1, *readings)
     sizes.append(_state_bytes(driver))
-    per_day = sizes[2] - sizes[1]
-    print(f"\nstate bytes per PV device-day (15-min readings, 24 bundles): {per_day}")
+    certs.append(_state_bytes(driver, b"\x50", b"\x60"))
+    per_day, cert_day = sizes[2] - sizes[1], certs[2] - certs[1]
+    print(f"\nstate bytes per PV device-day (15-min readings, 24 bundles): {per_day}, of which certificates {cert_day}")
     print(f"a million such devices for a year: {per_day * 1_000_000 * 365 / 1e12:.2f} TB")
     issued_hours = len(bundles(driver, "device/pv-1"))
     assert issued_hours >= 47  # every complete hour issued
