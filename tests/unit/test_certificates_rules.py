@@ -6,10 +6,15 @@ from __future__ import annotations
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridwire.reading import Reading
 
+from abci_app.certificates import keeper
 from abci_app.certificates.errors import CertificatesCode
+from abci_app.certificates.invariants import bundles_tile_issued
+from abci_app.certificates.issuance import end_block
 from abci_app.errors import Code
 from abci_app.pb import abci
+from abci_app.store.branch import Branch
 from abci_app.store.commitment import verify_proof
+from abci_app.types import BlockInfo
 from clients import certificates as cc
 from clients.consortium import Consortium
 from tests.support.driver import AppDriver
@@ -202,3 +207,21 @@ def test_state_bytes_per_pv_device_day(driver: AppDriver, consortium: Consortium
     issued_hours = len(bundles(driver, "device/pv-1"))
     assert issued_hours >= 47  # every complete hour issued
     assert 0 < per_day < 24 * 600
+
+
+def test_active_bundles_expire_after_the_governed_age(driver: AppDriver, consortium: Consortium) -> None:
+    """A year after its hour ends an active bundle expires; a retired one stays retired."""
+    b = one_hour(driver, consortium)
+    alice = consortium.member("community-a/alice")
+    ok(driver, alice, cc.retire(b.bundle_id, 100, alice.address, (H0, H0 + HOUR)))
+    store = Branch(driver.app.state)
+    year = 365 * 86_400
+    early = BlockInfo(driver.chain_id, driver.height + 1, (H0 + HOUR + year - 1) * 1_000_000_000)
+    assert end_block(store, early) == []
+    late = BlockInfo(driver.chain_id, driver.height + 2, (H0 + HOUR + year) * 1_000_000_000)
+    expired = [e for e in end_block(store, late) if e.type == "bundle_expired"]
+    assert len(expired) == 1
+    statuses = sorted((x.status, x.end_wh - x.start_wh) for x in keeper.iter_device_bundles(store, "pv-1"))
+    assert statuses == [(pb.BUNDLE_STATUS_RETIRED, 100), (pb.BUNDLE_STATUS_EXPIRED, 2900)]
+    assert bundles_tile_issued(store) is None
+    assert end_block(store, late) == []  # the cursor moved on: nothing examined twice
