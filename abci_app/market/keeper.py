@@ -68,10 +68,12 @@ def get_order(store: KVReader, order_id: int) -> Order | None:
     return None if raw is None else Order.FromString(raw)
 
 
-def put_order(store: Branch, order: Order) -> None:
-    """Store `order`; an OPEN order is in its interval's book, others are not."""
+def put_order(store: Branch, order: Order, *, new: bool = False) -> None:
+    """Store `order` (a `new` one also in its owner's index); an OPEN order is in its
+    interval's book, and callers remove it from the book when it leaves that state."""
     store.set(keys.order(order.order_id), order.SerializeToString(deterministic=True))
-    store.set(keys.orders_by_owner(order.owner, order.order_id), b"")
+    if new:
+        store.set(keys.orders_by_owner(order.owner, order.order_id), b"")
     if order.status == market_pb2.ORDER_STATUS_OPEN:
         entry = _ENTRY.pack(order.side, order.limit_price, order.energy_wh, int(order.renewable))
         store.set(keys.book(order.interval_start, order.order_id), entry + order.feeder.encode())

@@ -130,7 +130,7 @@ def place(  # noqa: PLR0917 - the order's fields, in the message's order
         order.feeder = device.feeder
         order.renewable = device.kind in (PV, WIND)
     order.order_id = keeper.next_id(store, "order")
-    keeper.put_order(store, order)
+    keeper.put_order(store, order, new=True)
     return order
 
 

@@ -73,7 +73,7 @@ def bench_gate_closure(n: int = N) -> tuple[float, mpb.ClearingResult]:
         if e.side == BUY:
             order.escrow = max_cost(e.energy, e.limit)
             escrow += order.escrow
-        keeper.put_order(store, order)
+        keeper.put_order(store, order, new=True)
     accounts.add(store, keeper.ESCROW_ADDRESS, escrow)
     block = BlockInfo("bench", 10, (INTERVAL - 300) * 1_000_000_000)
     hook = store.branch()
