@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import Message
+from gridledger.certificates.v1 import certificates_pb2 as cpb
 from gridledger.grid.v1 import grid_pb2
 from gridledger.market.v1 import market_pb2 as mpb
 from gridwire.reading import Reading
@@ -382,3 +383,26 @@ def test_queries_page_through_a_members_orders(driver: AppDriver, consortium: Co
     book = mpb.OrderList.FromString(driver.query(f"/book/{iv}").value)
     assert [o.order_id for o in book.orders] == ids
     assert driver.query("/clearing/notanumber").code == Code.QUERY_BAD_REQUEST
+
+
+def test_settlement_delivers_certificates_with_the_payment(driver: AppDriver, consortium: Consortium) -> None:
+    """A solar seller's certificates for the interval's hour move to the buyer at settlement."""
+    m = Market(driver, consortium)
+    m.setup()
+    solar = dc.register_device("pv-s", "site-a", "pv", dc.device_public_key(key(9)), 5_000, energy_source="solar")
+    m.ok(m.alice, solar)
+    iv = m.upcoming()
+    while (iv + L) % 3600:
+        iv += L
+    m.order_id(m.alice, mc.sell("pv-s", iv, 400, 10))
+    m.order_id(m.bob, mc.buy("site-b", iv, 400, 30))
+    m.until(iv + L + 10)
+    m.reading(m.alice, "pv-s", 9, iv - 2 * L, iv - L, 0, 1_000)
+    m.reading(m.alice, "pv-s", 9, iv, iv + L, 0, 1_400)
+    issued = cpb.BundleList.FromString(driver.query(f"/bundles/owner/{m.alice.address.hex()}").value).bundles
+    assert sum(b.end_wh - b.start_wh for b in issued) == 400
+    m.until(iv + L + GRACE)
+    assert m.statement(m.alice, iv).received == 8
+    moved = cpb.BundleList.FromString(driver.query(f"/bundles/owner/{m.bob.address.hex()}").value).bundles
+    assert sum(b.end_wh - b.start_wh for b in moved) == 400
+    assert {b.hour_start for b in moved} == {iv + L - 3600}
