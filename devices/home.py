@@ -36,6 +36,7 @@ class Home:
     speed: float
     controller: HomeController
     sim_devices: dict[str, MeteredDevice] = field(default_factory=dict)
+    sim_clock: Clock | None = None  # the simulated day's clock, when it differs from `clock`
 
 
 def _simulated(cfg: GatewayConfig, clock: Clock) -> dict[str, MeteredDevice]:
@@ -84,6 +85,13 @@ async def start_home(cfg: GatewayConfig) -> AsyncIterator[Home]:
     speed = sim.speed if sim else 1.0
     clock: Clock = AcceleratedClock(sim.start, speed) if sim else AcceleratedClock(time.time())
     devices = _simulated(cfg, clock) if sim else {}
+    # The clock readings are stamped with and the controller follows: the simulated one, or
+    # real time when the simulated day only drives the devices (real_time_ledger).
+    ledger_clock, ledger_speed = clock, speed
+    if sim is not None and sim.real_time_ledger:
+        ledger_clock, ledger_speed = AcceleratedClock(time.time(), 1.0), 1.0
+        for simulated in devices.values():
+            simulated.energy_divisor = speed
     central = OcppCentralSystem(*_host_port(cfg.ocpp_listen))
     servers: list[SunSpecSimServer] = []
     tasks: list[asyncio.Task[None]] = []
@@ -134,7 +142,7 @@ async def start_home(cfg: GatewayConfig) -> AsyncIterator[Home]:
                     controller.receive(signal)
 
             tasks.append(asyncio.create_task(pump(ven)))
-        yield Home(readers, clock, speed, controller, devices)
+        yield Home(readers, ledger_clock, ledger_speed, controller, devices, sim_clock=clock)
     finally:
         for task in tasks:
             task.cancel()

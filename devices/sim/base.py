@@ -14,7 +14,11 @@ class MeteredDevice:
     """A device whose net power (positive = import/consumption, negative = export/generation) is metered.
 
     Subclasses implement `power_w(t)`; `advance_to(t)` integrates it in steps of at most a minute.
+    With `energy_divisor` > 1 (a demonstration's accelerated day on a real-time ledger) the
+    energy registers count simulated energy ÷ that divisor: the same power over real seconds.
     """
+
+    energy_divisor: float = 1.0
 
     def __init__(self, start: float) -> None:
         self.time = start
@@ -33,8 +37,8 @@ class MeteredDevice:
         while self.time < t:
             dt = min(STEP_SECONDS, t - self.time)
             p = self.power_w(self.time)
-            self.imported.add(p, dt)
-            self.exported.add(-p, dt)
+            self.imported.add(p, dt / self.energy_divisor)
+            self.exported.add(-p, dt / self.energy_divisor)
             self.on_step(self.time, dt, p)
             self.time += dt
 

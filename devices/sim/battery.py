@@ -84,7 +84,7 @@ class Battery(MeteredDevice):
 
     def on_step(self, t: float, seconds: float, power_w: float) -> None:
         """Move energy through the charged/discharged registers and the state of charge."""
-        mwh = round(abs(power_w) * seconds / 3.6)
+        mwh = round(abs(power_w) * seconds / self.energy_divisor / 3.6)
         if power_w > 0:
             self.charged.add_wh_milli(mwh)
             self.soc_mwh = min(self.cfg.capacity_wh * 1000, self.soc_mwh + mwh * self._sqrt_eff_ppm // _PPM)

@@ -60,3 +60,18 @@ def test_dryer_is_deferred_by_price_and_dr_event_then_runs():
     assert dryer.deferred_minutes > 0
     assert dryer.imported.wh >= 3000  # one 90-minute run at 2.2 kW
     assert dryer.forced == 0
+
+
+def test_real_time_ledger_energy_is_simulated_energy_over_speed() -> None:
+    """With energy_divisor = speed, a device's day keeps its shape but its registers carry the
+    energy of real seconds: 1/speed of the simulated energy (so readings pass the nameplate check)."""
+    from devices.sim.pv import PvConfig, PvPlant
+
+    day = 1_781_913_600 // 86_400 * 86_400
+    plain = PvPlant(PvConfig(cloudiness=0.0), 3, day)
+    scaled = PvPlant(PvConfig(cloudiness=0.0), 3, day)
+    scaled.energy_divisor = 60.0
+    plain.advance_to(day + 86_400)
+    scaled.advance_to(day + 86_400)
+    assert plain.exported.wh > 10_000
+    assert abs(scaled.exported.wh - plain.exported.wh / 60) <= 2
