@@ -1,15 +1,21 @@
-"""Typed reads (gridledger.api.v1 IdentityApi, GovernanceApi, AccountsApi, DevicesApi): each RPC
-is one `abci_query` path whose answer is the domain's own record or view.
+"""Typed reads (gridledger.api.v1 IdentityApi, GovernanceApi, AccountsApi, DevicesApi, GridApi,
+MarketApi, CertificatesApi): each RPC is one `abci_query` path whose answer is the domain's own
+record or view.
 
 The services are built from one table (`READS`): the request is checked and turned into a
 path (INVALID_ARGUMENT when malformed), the node's answer decoded as the RPC's response type.
 An absent record is NOT_FOUND, a path the app refuses INVALID_ARGUMENT, an unreachable node
 UNAVAILABLE. New domains add rows.
+
+`CertificatesApi.ExportRetirement` is the one read that is more than a path: the retirement
+with its Merkle proof, checked against a verified header before the bridge answers, and that
+header with its commit and validators, so `verify_retirement_export` can check it offline.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,16 +23,32 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.message import DecodeError, Message
-from gridledger.api.v1 import reads_pb2
+from gridledger.api.v1 import certificates_api_pb2, grid_api_pb2, market_api_pb2, reads_pb2
+from gridledger.certificates.v1 import certificates_pb2
+from gridledger.state.v1 import state_pb2
+from gridwire.proof import Proof, verify_proof
 
 from clients.api_status import status_for
+from clients.lightclient import Validator, header_hash, validator_set_hash, verify_commit
+from clients.proof import ProofError, verify_query_response
+from clients.rpc import RPCError
 
 if TYPE_CHECKING:
     from clients.bridge import BridgeService
 
-__all__ = ["READS", "ReadRpc", "add_read_services", "read_service_names"]
+__all__ = [
+    "READS",
+    "ReadRpc",
+    "add_read_services",
+    "read_service_names",
+    "retirement_key",
+    "verify_retirement_export",
+]
 
 MAX_PAGE = 500
+HOUR = 3600
+MAX_SCORE_HOURS = 366 * 24
+RETIREMENT_PREFIX = b"\x57"  # the certificates domain's retirement records (a unit test checks it)
 _ID = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII without '/', checked below
 
 
@@ -59,6 +81,50 @@ def _page(page: reads_pb2.PageRequest) -> str:
     return "?" + "&".join(parts) if parts else ""
 
 
+def _number(n: int, name: str = "id") -> int:
+    if n == 0:
+        raise BadRequestError(f"{name} must be at least 1")
+    return n
+
+
+def _hour(n: int, name: str) -> int:
+    if n % HOUR:
+        raise BadRequestError(f"{name} {n} is not a multiple of {HOUR}")
+    return n
+
+
+_STATUS_NAMES = {
+    certificates_pb2.BUNDLE_STATUS_ACTIVE: "active",
+    certificates_pb2.BUNDLE_STATUS_RETIRED: "retired",
+    certificates_pb2.BUNDLE_STATUS_SUSPENDED: "suspended",
+    certificates_pb2.BUNDLE_STATUS_REVOKED: "revoked",
+    certificates_pb2.BUNDLE_STATUS_CONSUMED_BY_STORAGE: "consumed_by_storage",
+    certificates_pb2.BUNDLE_STATUS_EXPIRED: "expired",
+}
+
+
+def _bundles(r: certificates_api_pb2.ListBundlesRequest) -> str:
+    which = r.WhichOneof("by")
+    if which == "owner":
+        where = f"owner/{_addr(r.owner, 'owner')}"
+    elif which == "device_id":
+        where = f"device/{_id(r.device_id, 'device_id')}"
+    elif which == "hour_start":
+        where = f"hour/{_hour(r.hour_start, 'hour_start')}"
+    elif which == "status" and r.status in _STATUS_NAMES:
+        where = f"status/{_STATUS_NAMES[r.status]}"
+    else:
+        raise BadRequestError("set owner, device_id, hour_start or a known status")
+    return f"/bundles/{where}{_page(r.page)}"
+
+
+def _score(r: certificates_api_pb2.ScoreRequest) -> str:
+    lo, hi = _hour(r.from_hour, "from_hour"), _hour(r.to_hour, "to_hour")
+    if not lo <= hi <= lo + MAX_SCORE_HOURS * HOUR:
+        raise BadRequestError(f"need from_hour <= to_hour <= from_hour + {MAX_SCORE_HOURS} hours")
+    return f"/score/{_addr(r.member, 'member')}/{lo}/{hi}"
+
+
 def _devices(r: reads_pb2.ListDevicesRequest) -> str:
     which = r.WhichOneof("by")
     if which == "owner":
@@ -86,6 +152,9 @@ def _import(name: str) -> type[Message]:
 
 
 R = reads_pb2
+G = grid_api_pb2
+M = market_api_pb2
+C = certificates_api_pb2
 READS: tuple[ReadRpc, ...] = (
     ReadRpc("IdentityApi", "GetMember", R.ByAddress, _import("gridledger.identity.v1.Member"),
             lambda r: f"/member/{_addr(r.address)}"),
@@ -116,6 +185,53 @@ READS: tuple[ReadRpc, ...] = (
             lambda r: f"/energy/{_id(r.device_id, 'device_id')}/{r.interval_start}"),
     ReadRpc("DevicesApi", "GetBattery", R.ById, _import("gridledger.devices.v1.BatteryView"),
             lambda r: f"/battery/{_id(r.id, 'id')}"),
+    ReadRpc("GridApi", "GetTariffs", R.Empty, _import("gridledger.grid.v1.Tariffs"), lambda r: "/tariffs"),
+    ReadRpc("GridApi", "GetGridFees", R.Empty, _import("gridledger.grid.v1.GridFees"), lambda r: "/fees"),
+    ReadRpc("GridApi", "GetFeederLimit", R.ById, _import("gridledger.grid.v1.FeederLimit"),
+            lambda r: f"/feeder/{_id(r.id, 'id')}"),
+    ReadRpc("GridApi", "ListFeederLimits", R.PageRequest, _import("gridledger.grid.v1.FeederLimitList"),
+            lambda r: f"/feeders{_page(r)}"),
+    ReadRpc("GridApi", "GetDrEvent", R.ById, _import("gridledger.grid.v1.DrEvent"),
+            lambda r: f"/dr/{_id(r.id, 'id')}"),
+    ReadRpc("GridApi", "ListDrEvents", R.PageRequest, _import("gridledger.grid.v1.DrEventList"),
+            lambda r: f"/dr_events{_page(r)}"),
+    ReadRpc("GridApi", "ListDrEnrolments", G.ListDrEnrolmentsRequest, _import("gridledger.grid.v1.DrEnrolmentList"),
+            lambda r: f"/dr_enrolments/{_id(r.event_id, 'event_id')}{_page(r.page)}"),
+    ReadRpc("MarketApi", "GetOrder", R.ByNumber, _import("gridledger.market.v1.Order"),
+            lambda r: f"/order/{_number(r.id)}"),
+    ReadRpc("MarketApi", "ListOrders", M.ByOwner, _import("gridledger.market.v1.OrderList"),
+            lambda r: f"/orders/{_addr(r.owner, 'owner')}{_page(r.page)}"),
+    ReadRpc("MarketApi", "ListBook", M.BookRequest, _import("gridledger.market.v1.OrderList"),
+            lambda r: f"/book/{r.interval_start}{_page(r.page)}"),
+    ReadRpc("MarketApi", "GetClearing", M.IntervalRequest, _import("gridledger.market.v1.ClearingResult"),
+            lambda r: f"/clearing/{r.interval_start}"),
+    ReadRpc("MarketApi", "ListFills", M.ByOwner, _import("gridledger.market.v1.FillList"),
+            lambda r: f"/fills/{_addr(r.owner, 'owner')}{_page(r.page)}"),
+    ReadRpc("MarketApi", "GetRule", R.ByNumber, _import("gridledger.market.v1.Rule"),
+            lambda r: f"/rule/{_number(r.id)}"),
+    ReadRpc("MarketApi", "ListRules", M.ByOwner, _import("gridledger.market.v1.RuleList"),
+            lambda r: f"/rules/{_addr(r.owner, 'owner')}{_page(r.page)}"),
+    ReadRpc("MarketApi", "GetAlert", R.ByNumber, _import("gridledger.market.v1.Alert"),
+            lambda r: f"/alert/{_number(r.id)}"),
+    ReadRpc("MarketApi", "ListAlerts", M.ByOwner, _import("gridledger.market.v1.AlertList"),
+            lambda r: f"/alerts/{_addr(r.owner, 'owner')}{_page(r.page)}"),
+    ReadRpc("MarketApi", "GetStatement", M.StatementRequest, _import("gridledger.market.v1.Statement"),
+            lambda r: f"/statement/{_addr(r.owner, 'owner')}/{r.interval_start}"),
+    ReadRpc("MarketApi", "ListStatements", M.ByOwner, _import("gridledger.market.v1.StatementList"),
+            lambda r: f"/statements/{_addr(r.owner, 'owner')}{_page(r.page)}"),
+    ReadRpc("CertificatesApi", "GetBundle", R.ByNumber, _import("gridledger.certificates.v1.Bundle"),
+            lambda r: f"/bundle/{_number(r.id)}"),
+    ReadRpc("CertificatesApi", "ListBundles", C.ListBundlesRequest, _import("gridledger.certificates.v1.BundleList"),
+            _bundles),
+    ReadRpc("CertificatesApi", "GetBundleHistory", R.ByNumber,
+            _import("gridledger.certificates.v1.BundleHistoryView"), lambda r: f"/bundle_history/{_number(r.id)}"),
+    ReadRpc("CertificatesApi", "GetRetirement", R.ByNumber, _import("gridledger.certificates.v1.Retirement"),
+            lambda r: f"/retirement/{_number(r.id)}"),
+    ReadRpc("CertificatesApi", "GetMatching", C.MemberHourRequest, _import("gridledger.certificates.v1.Matching"),
+            lambda r: f"/matching/{_addr(r.member, 'member')}/{_hour(r.hour_start, 'hour_start')}"),
+    ReadRpc("CertificatesApi", "GetScore", C.ScoreRequest, _import("gridledger.certificates.v1.Score"), _score),
+    ReadRpc("CertificatesApi", "GetResidual", C.ResidualRequest, _import("gridledger.certificates.v1.Residual"),
+            lambda r: f"/residual/{_id(r.grid_region, 'grid_region')}/{_hour(r.hour_start, 'hour_start')}"),
 )  # fmt: skip
 
 
@@ -145,7 +261,109 @@ def _handler(bridge: BridgeService, rpc: ReadRpc) -> Callable[..., Any]:
 
 def _always_present(rpc: ReadRpc) -> bool:
     """Views that exist even when empty (an account never used, the supply before any mint)."""
-    return rpc.method in ("GetAccount", "GetSupply", "GetParams")
+    return rpc.method in ("GetAccount", "GetSupply", "GetParams", "GetMatching", "GetScore", "GetResidual")
+
+
+def retirement_key(retirement_id: int) -> bytes:
+    """The state key of retirement `retirement_id` (the certificates domain's layout)."""
+    return RETIREMENT_PREFIX + retirement_id.to_bytes(8, "big")
+
+
+def _export_handler(bridge: BridgeService) -> Callable[..., Any]:
+    async def handle(
+        request: reads_pb2.ByNumber, context: grpc.aio.ServicerContext
+    ) -> certificates_api_pb2.RetirementExport:
+        if request.id == 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "id must be at least 1")
+        key = retirement_key(request.id)
+        path = f"/retirement/{request.id}"
+        answer = await bridge._node_or_abort(context, lambda: bridge.rpc.abci_query(path, prove=True))
+        code = int(answer.get("code", 0))
+        if code != 0:
+            log = str(answer.get("log", ""))
+            await context.abort(status_for(code, log), log)
+        if not answer.get("value"):
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"nothing at {path}")
+        height = int(answer.get("height", 0))
+        try:
+            app_hash = await bridge.node(lambda: bridge.verifier.committing_app_hash(height))
+            proven = verify_query_response(answer, app_hash, key)
+            signed = await bridge.node(bridge.rpc.commit, height + 1)
+            validators = await bridge.node(bridge.rpc.validators, height + 1)
+            export = _export(answer, proven.value or b"", key, height, app_hash, signed, validators)
+        except RPCError as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+            raise
+        except (ProofError, ValueError, KeyError, TypeError) as exc:
+            await context.abort(grpc.StatusCode.DATA_LOSS, f"retirement {request.id} does not verify: {exc}")
+            raise
+        return export
+
+    return handle
+
+
+def _export(  # noqa: PLR0917 - the pieces of one export, checked together
+    answer: dict[str, Any],
+    record: bytes,
+    key: bytes,
+    height: int,
+    app_hash: bytes,
+    signed: dict[str, Any],
+    validators: list[dict[str, Any]],
+) -> certificates_api_pb2.RetirementExport:
+    ops = (answer.get("proofOps") or {}).get("ops") or []
+    proof = state_pb2.TrieProof.FromString(base64.b64decode(ops[0].get("data") or ""))
+    signed_header = signed["signed_header"]
+    header = signed_header["header"]
+    chain_id = str(header["chain_id"])
+    export = certificates_api_pb2.RetirementExport(
+        retirement=certificates_pb2.Retirement.FromString(record),
+        record=record,
+        key=key,
+        height=height,
+        proof=proof,
+        app_hash=app_hash,
+        chain_id=chain_id,
+        signed_header_json=json.dumps(
+            {"header": header, "commit": signed_header["commit"]}, sort_keys=True, separators=(",", ":")
+        ),
+        validators_json=json.dumps(validators, sort_keys=True, separators=(",", ":")),
+        header_hash=header_hash(header),
+    )
+    verify_retirement_export(export, validator_set_hash([Validator.from_json(v) for v in validators]))
+    return export
+
+
+def verify_retirement_export(
+    export: certificates_api_pb2.RetirementExport, trusted_validator_set_hash: bytes
+) -> certificates_pb2.Retirement:
+    """Check a retirement export offline and return its retirement. Guarantees: the validator
+    set in the export is the trusted one; more than 2/3 of its power signed the header of block
+    height + 1 (which hashes to the signed block id and carries app_hash); the record is what
+    the state under app_hash holds at the retirement's key; and the retirement is that record.
+    Raises ProofError (clients.proof) otherwise."""
+    try:
+        signed = json.loads(export.signed_header_json)
+        validators = [Validator.from_json(v) for v in json.loads(export.validators_json)]
+        header, commit = signed["header"], signed["commit"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProofError(f"malformed export: {exc}") from exc
+    if validator_set_hash(validators) != trusted_validator_set_hash:
+        raise ProofError("the export's validator set is not the trusted one")
+    checked = verify_commit(export.chain_id, header, commit, validators)
+    if checked.height != export.height + 1 or checked.hash != export.header_hash:
+        raise ProofError(f"the header is not block {export.height + 1} with the exported hash")
+    if checked.app_hash != export.app_hash:
+        raise ProofError("the header does not carry the exported app hash")
+    record = certificates_pb2.Retirement.FromString(export.record)
+    if export.key != retirement_key(record.retirement_id) or record != export.retirement:
+        raise ProofError("the record is not the exported retirement at its own key")
+    p = export.proof
+    if not verify_proof(
+        export.app_hash, export.key, export.record, Proof(tuple(p.levels), p.other_key_hash, p.other_value_hash)
+    ):
+        raise ProofError("the Merkle proof does not match the app hash")
+    return record
 
 
 def read_service_names() -> list[str]:
@@ -154,7 +372,7 @@ def read_service_names() -> list[str]:
 
 
 def add_read_services(bridge: BridgeService, server: grpc.aio.Server) -> None:
-    """Mount every typed read service of `READS` on `server`."""
+    """Mount every typed read service of `READS` (and CertificatesApi.ExportRetirement) on `server`."""
     by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
     for rpc in READS:
         by_service.setdefault(rpc.service, {})[rpc.method] = grpc.unary_unary_rpc_method_handler(
@@ -162,6 +380,11 @@ def add_read_services(bridge: BridgeService, server: grpc.aio.Server) -> None:
             request_deserializer=rpc.request.FromString,
             response_serializer=lambda m: m.SerializeToString(),
         )
+    by_service["CertificatesApi"]["ExportRetirement"] = grpc.unary_unary_rpc_method_handler(
+        _export_handler(bridge),
+        request_deserializer=reads_pb2.ByNumber.FromString,
+        response_serializer=lambda m: m.SerializeToString(),
+    )
     for service, handlers in sorted(by_service.items()):
         server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(f"gridledger.api.v1.{service}", handlers),)
