@@ -1,9 +1,12 @@
 """gridctl: the gridledger command line for members, operators and auditors.
 
-    gridctl [--node URL] [--home .localnet] (--as ORG/NAME | --key KEY.pem) COMMAND ...
+    gridctl [--node URL] [--home .localnet] [--json] [--wide] (--as ORG/NAME | --key KEY.pem) COMMAND ...
 
+gridctl talks to a node's CometBFT RPC (queries with abci_query, transactions with
+broadcast_tx_commit); `alerts --watch` follows a bridge's Signals stream when --bridge is given.
 Addresses may be given as 40 hex digits or, on a localnet, as ORG/NAME (e.g. community-a/bob).
-Queries print JSON; transactions wait for their commit and print the height and tx hash.
+Answers print as tables (amounts with their units); --json prints the same data as JSON.
+A failed transaction prints `error: code N (NAME): reason` and exits 2.
 Each domain's commands live in `clients/commands/<domain>.py`.
 """
 
@@ -14,26 +17,29 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from clients.cli_support import Context
+from clients.cli_support import Context, NotFoundError
 from clients.client import QueryFailedError, TxFailedError
 from clients.commands import COMMAND_GROUPS
 from clients.proof import ProofError
-from clients.rpc import RPCError
+from clients.rpc import BroadcastResult, RPCError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main", "tx_error_line"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gridctl", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--node", default="http://127.0.0.1:26657", help="CometBFT RPC of a node")
+    parser.add_argument("--bridge", help="HOST:PORT of a gRPC bridge (alerts --watch follows its Signals stream)")
     parser.add_argument("--home", type=Path, default=Path(".localnet"), help="localnet folder (for ORG/NAME keys)")
     parser.add_argument("--as", dest="as_member", metavar="ORG/NAME", help="sign as this localnet member")
     parser.add_argument("--key", help="sign with this Ed25519 private key (PEM)")
     parser.add_argument("--chain-id", help="default: the node's chain id")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--wide", action="store_true", help="print addresses and keys in full")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable[[Context, argparse.Namespace], None], help_: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_)
+        p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(fn=fn)
         return p
 
@@ -42,14 +48,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def tx_error_line(result: BroadcastResult) -> str:
+    """`error: code N (NAME): reason` for a failed tx (the app's logs start with the code name)."""
+    name, sep, reason = result.log.partition(": ")
+    if not (sep and name.replace("_", "").isalnum() and name.isupper()):
+        name, reason = "?", result.log
+    return f"error: code {result.code} ({name}): {reason}"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; exit status 0 on success, 1 for a failed query or unreachable node,
+    2 for a failed transaction."""
     args = build_parser().parse_args(argv)
     ctx = Context(args)
     try:
         args.fn(ctx, args)
     except TxFailedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(tx_error_line(exc.result), file=sys.stderr)
+        print(f"  tx {exc.result.hash} at height {exc.result.height}", file=sys.stderr)
         return 2
+    except NotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except (QueryFailedError, RPCError, ProofError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from clients.cli_support import AddCommand
-from clients.commands import accounts, chain, governance, identity
+from clients.commands import accounts, certificates, chain, devices, governance, grid, identity, keys, market
 
 __all__ = ["COMMAND_GROUPS"]
 
@@ -15,4 +15,9 @@ COMMAND_GROUPS: tuple[Callable[[AddCommand], None], ...] = (
     identity.register,
     governance.register,
     accounts.register,
+    devices.register,
+    grid.register,
+    market.register,
+    certificates.register,
+    keys.register,
 )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from clients.cli_support import AddCommand, Context, print_json, tx_done
+from gridledger.accounts.v1 import accounts_pb2
+
+from clients.cli_support import AddCommand, Context
 
 __all__ = ["register"]
 
@@ -13,27 +15,31 @@ def cmd_account(ctx: Context, args: argparse.Namespace) -> None:
     address = ctx.address(args.address)
     c = ctx.client(signing=False)
     if args.prove:
-        print_json({"address": address.hex(), "balance": c.proven_balance(address), "proof": "verified"})
+        balance = c.proven_balance(address)
+        ctx.show({"address": address.hex(), "balance": balance, "proof": "verified"}, title="account")
         return
     a = c.account(address)
-    print_json({"address": a.address.hex(), "balance": a.balance, "nonce": a.nonce})
+    ctx.show({"address": a.address.hex(), "balance": a.balance, "nonce": a.nonce}, title="account")
 
 
 def cmd_supply(ctx: Context, args: argparse.Namespace) -> None:
     s = ctx.client(signing=False).supply()
-    print_json({"minted": s.minted, "burned": s.burned, "circulating": s.minted - s.burned})
+    ctx.show({"minted": s.minted, "burned": s.burned, "circulating": s.minted - s.burned}, title="money supply")
 
 
 def cmd_transfer(ctx: Context, args: argparse.Namespace) -> None:
-    tx_done(ctx.client().transfer(ctx.address(args.to), args.amount, memo=args.memo))
+    to = ctx.address(args.to)
+    result = ctx.submit(accounts_pb2.Transfer(to=to, amount=args.amount), memo=args.memo)
+    ctx.done(result, to=to.hex(), amount=args.amount)
 
 
 def cmd_mint(ctx: Context, args: argparse.Namespace) -> None:
-    tx_done(ctx.client().mint(ctx.address(args.to), args.amount))
+    to = ctx.address(args.to)
+    ctx.done(ctx.submit(accounts_pb2.Mint(to=to, amount=args.amount)), to=to.hex(), amount=args.amount)
 
 
 def cmd_burn(ctx: Context, args: argparse.Namespace) -> None:
-    tx_done(ctx.client().burn(args.amount))
+    ctx.done(ctx.submit(accounts_pb2.Burn(amount=args.amount)), amount=args.amount)
 
 
 def register(add: AddCommand) -> None:
@@ -42,11 +48,11 @@ def register(add: AddCommand) -> None:
     p.add_argument("address")
     p.add_argument("--prove", action="store_true", help="verify the balance with a Merkle proof")
     add("supply", cmd_supply, "money minted, burned, circulating")
-    p = add("transfer", cmd_transfer, "send money")
+    p = add("transfer", cmd_transfer, "send money (minor units)")
     p.add_argument("to")
     p.add_argument("amount", type=int)
     p.add_argument("--memo", default="")
-    p = add("mint", cmd_mint, "issuer: credit new money")
+    p = add("mint", cmd_mint, "issuer: credit new money (minor units)")
     p.add_argument("to")
     p.add_argument("amount", type=int)
-    add("burn", cmd_burn, "issuer: destroy own money").add_argument("amount", type=int)
+    add("burn", cmd_burn, "issuer: destroy own money (minor units)").add_argument("amount", type=int)

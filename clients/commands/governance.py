@@ -9,52 +9,78 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from gridledger.governance.v1 import governance_pb2
 
-from clients.cli_support import AddCommand, Context, print_json, to_json, tx_done
+from clients.cli_support import AddCommand, Context, to_json
 
 __all__ = ["register"]
+
+KINDS = ["admit-org", "remove-org", "validator", "param", "capabilities"]
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def cmd_proposals(ctx: Context, args: argparse.Namespace) -> None:
     c = ctx.client(signing=False)
     items = [c.proposal(args.id)] if args.id else c.proposals()
-    print_json([{k: v for k, v in to_json(p).items() if k != "action"} for p in items])
+    rows = []
+    for p in items:
+        row = {k: v for k, v in to_json(p).items() if k != "action"}
+        action = governance_pb2.SubmitProposal.FromString(p.action).WhichOneof("action")
+        rows.append({"id": p.id, "action": action or "", **row})
+    columns = ["id", "title", "action", "status", "proposer_org", "yes_orgs", "no_orgs", "deadline", "result"]
+    ctx.show(rows, title="proposals", columns=None if ctx.json else columns)
 
 
-def cmd_propose(ctx: Context, args: argparse.Namespace) -> None:
+def build_proposal(args: argparse.Namespace) -> governance_pb2.SubmitProposal:
+    """The SubmitProposal of `gridctl propose KIND ...`."""
     p = governance_pb2.SubmitProposal(title=args.title or args.kind)
     if args.kind == "admit-org":
+        if not args.ca_cert:
+            raise SystemExit("admit-org needs --ca-cert")
         ca = x509.load_pem_x509_certificate(Path(args.ca_cert).read_bytes())
         p.admit_org.CopyFrom(
             governance_pb2.AdmitOrg(
                 org_id=args.org_id,
                 name=args.name or args.org_id,
                 root_ca_der=ca.public_bytes(serialization.Encoding.DER),
+                capabilities=_split(args.capabilities),
             )
         )
     elif args.kind == "remove-org":
         p.remove_org.CopyFrom(governance_pb2.RemoveOrg(org_id=args.org_id))
     elif args.kind == "validator":
         p.update_validator.CopyFrom(
-            governance_pb2.UpdateValidator(pub_key_ed25519=bytes.fromhex(args.pub_key), power=args.power)
+            governance_pb2.UpdateValidator(pub_key_ed25519=bytes.fromhex(args.pub_key or ""), power=args.power)
+        )
+    elif args.kind == "capabilities":
+        p.set_org_capabilities.CopyFrom(
+            governance_pb2.SetOrgCapabilities(org_id=args.org_id, capabilities=_split(args.capabilities))
         )
     else:
         p.change_param.CopyFrom(governance_pb2.ChangeParam(name=args.name, value=args.value))
-    tx_done(ctx.client().propose(p))
+    return p
+
+
+def cmd_propose(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.done(ctx.submit(build_proposal(args)), kind=args.kind)
 
 
 def cmd_vote(ctx: Context, args: argparse.Namespace) -> None:
-    tx_done(ctx.client().vote(args.id, args.choice == "yes"))
+    msg = governance_pb2.Vote(proposal_id=args.id, approve=args.choice == "yes")
+    ctx.done(ctx.submit(msg), proposal=args.id, vote=args.choice)
 
 
 def register(add: AddCommand) -> None:
     p: argparse.ArgumentParser
     add("proposals", cmd_proposals, "governance proposals").add_argument("--id", type=int, default=0)
     p = add("propose", cmd_propose, "admin: submit a governance proposal")
-    p.add_argument("kind", choices=["admit-org", "remove-org", "validator", "param"])
+    p.add_argument("kind", choices=KINDS)
     p.add_argument("--title", default="")
     p.add_argument("--org-id", default="")
     p.add_argument("--name", default="", help="org name (admit-org) or parameter name (param)")
     p.add_argument("--ca-cert", help="admit-org: the org's root CA certificate (PEM)")
+    p.add_argument("--capabilities", default="", help="admit-org, capabilities: roles, comma separated")
     p.add_argument("--pub-key", help="validator: Ed25519 public key, hex")
     p.add_argument("--power", type=int, default=10)
     p.add_argument("--value", type=int, default=0)

@@ -7,38 +7,54 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from gridledger.identity.v1 import identity_pb2
+from gridwire.address import address_of
 
-from clients.cli_support import AddCommand, Context, print_json, to_json, tx_done
+from clients.cli_support import AddCommand, Context, to_json
 
 __all__ = ["register"]
 
 
 def cmd_member(ctx: Context, args: argparse.Namespace) -> None:
-    print_json(to_json(ctx.client(signing=False).member(ctx.address(args.address))))
+    address = ctx.address(args.address)
+    member = ctx.query(f"/member/{address.hex()}", identity_pb2.Member, what=f"member {address.hex()}")
+    ctx.show({k: v for k, v in to_json(member).items() if k != "certificate_der"}, title="member")
 
 
 def cmd_orgs(ctx: Context, args: argparse.Namespace) -> None:
     orgs = ctx.client(signing=False).orgs()
-    print_json([{k: v for k, v in to_json(o).items() if k != "root_ca_der"} for o in orgs])
+    ctx.show([{k: v for k, v in to_json(o).items() if k != "root_ca_der"} for o in orgs], title="orgs")
 
 
 def cmd_members(ctx: Context, args: argparse.Namespace) -> None:
-    print_json([to_json(m) for m in ctx.client(signing=False).members(args.org)])
+    members = ctx.client(signing=False).members(args.org)
+    ctx.show(
+        [{k: v for k, v in to_json(m).items() if k != "certificate_der"} for m in members],
+        title=f"members of {args.org}",
+    )
 
 
 def cmd_enroll(ctx: Context, args: argparse.Namespace) -> None:
     cert = x509.load_pem_x509_certificate(Path(args.cert).read_bytes())
-    tx_done(ctx.client().enroll(cert.public_bytes(serialization.Encoding.DER)))
+    der = cert.public_bytes(serialization.Encoding.DER)
+    raw = cert.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    result = ctx.submit(identity_pb2.EnrollMember(certificate_der=der))
+    ctx.done(result, member=address_of(raw).hex())
 
 
 def cmd_revoke(ctx: Context, args: argparse.Namespace) -> None:
-    tx_done(ctx.client().revoke_member(ctx.address(args.member), args.reason))
+    member = ctx.address(args.member)
+    ctx.done(ctx.submit(identity_pb2.RevokeMember(member=member, reason=args.reason)), member=member.hex())
 
 
 def cmd_role(ctx: Context, args: argparse.Namespace) -> None:
-    c = ctx.client()
     member = ctx.address(args.member)
-    tx_done(c.grant_role(member, args.role) if args.action == "grant" else c.revoke_role(member, args.role))
+    msg = (
+        identity_pb2.GrantRole(member=member, role=args.role)
+        if args.action == "grant"
+        else identity_pb2.RevokeRole(member=member, role=args.role)
+    )
+    ctx.done(ctx.submit(msg), member=member.hex(), role=args.role, action=args.action)
 
 
 def register(add: AddCommand) -> None:
@@ -46,7 +62,9 @@ def register(add: AddCommand) -> None:
     add("member", cmd_member, "a member record").add_argument("address")
     add("orgs", cmd_orgs, "the consortium's orgs")
     add("members", cmd_members, "an org's members").add_argument("org")
-    add("enroll", cmd_enroll, "enrol a member certificate (PEM)").add_argument("cert")
+    add("enroll", cmd_enroll, "enrol a member certificate (PEM), signed by its own key or an org admin").add_argument(
+        "cert"
+    )
     p = add("revoke", cmd_revoke, "admin: revoke a member of your org")
     p.add_argument("member")
     p.add_argument("--reason", default="")

@@ -28,7 +28,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Localnet]:
 
 
 def run(net: Localnet, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
-    code = gridctl(["--node", f"http://127.0.0.1:{net.ports(0).rpc}", "--home", str(net.home), *args])
+    code = gridctl(["--json", "--node", f"http://127.0.0.1:{net.ports(0).rpc}", "--home", str(net.home), *args])
     out = capsys.readouterr()
     return code, (json.loads(out.out) if out.out.strip() else None), out.err
 

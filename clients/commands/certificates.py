@@ -1,0 +1,171 @@
+"""Certificates gridctl commands: bundles (list, show, history, transfer, retire), the issuing
+body's suspension and revocation, hourly matching, the 24/7 score and the residual."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gridledger.certificates.v1 import certificates_pb2 as pb
+
+from clients import certificates as build
+from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
+from clients.commands.devices import tx_event_rows
+
+__all__ = ["register"]
+
+STATUSES = ["active", "retired", "suspended", "revoked", "consumed_by_storage", "expired"]
+BUNDLE_COLUMNS = [
+    "bundle_id",
+    "device_id",
+    "hour_start",
+    "wh",
+    "start_wh",
+    "end_wh",
+    "status",
+    "owner",
+    "energy_source",
+]
+
+
+def bundle_row(bundle: pb.Bundle) -> dict[str, Any]:
+    """A bundle as JSON-ready data with its volume (`wh` = end_wh − start_wh)."""
+    return {"bundle_id": bundle.bundle_id, "wh": bundle.end_wh - bundle.start_wh, **to_json(bundle)}
+
+
+def cmd_list(ctx: Context, args: argparse.Namespace) -> None:
+    given = [(k, v) for k, v in (("owner", args.owner), ("device", args.device), ("hour", args.hour)) if v]
+    given += [("status", args.status)] if args.status else []
+    if len(given) != 1:
+        raise SystemExit("give exactly one of --owner, --device, --hour, --status")
+    kind, value = given[0]
+    if kind == "owner":
+        value = ctx.address(str(value)).hex()
+    view = ctx.query_list(f"/bundles/{kind}/{value}" + page_query(args), pb.BundleList)
+    ctx.show_page([bundle_row(b) for b in view.bundles], view.next, title="bundles", columns=BUNDLE_COLUMNS)
+
+
+def cmd_show(ctx: Context, args: argparse.Namespace) -> None:
+    bundle = ctx.query(f"/bundle/{args.bundle_id}", pb.Bundle, what=f"bundle {args.bundle_id}")
+    ctx.show(bundle_row(bundle), title=f"bundle {args.bundle_id}")
+
+
+def cmd_history(ctx: Context, args: argparse.Namespace) -> None:
+    view = ctx.query(f"/bundle_history/{args.bundle_id}", pb.BundleHistoryView, what=f"bundle {args.bundle_id}")
+    rows = [{"bundle_id": h.bundle_id, **to_json(e)} for h in view.chain for e in h.entries]
+    ctx.show(rows, title=f"history of bundle {args.bundle_id} (then its ancestors')")
+
+
+def _bundle_events(ctx: Context, result: Any) -> list[dict[str, Any]]:
+    events = ctx.tx_events(result)
+    return [row for row in tx_event_rows(events, {e["type"] for e in events}) if row["event"] != "message"]
+
+
+def cmd_transfer(ctx: Context, args: argparse.Namespace) -> None:
+    to = ctx.address(args.to)
+    result = ctx.submit(build.transfer(args.bundle_id, args.wh, to))
+    ctx.done(result, bundle_id=args.bundle_id, wh=args.wh, to=to.hex(), events=_bundle_events(ctx, result))
+
+
+def cmd_retire(ctx: Context, args: argparse.Namespace) -> None:
+    beneficiary = ctx.address(args.beneficiary) if args.beneficiary else ctx.signer_address()
+    msg = build.retire(
+        args.bundle_id, args.wh, beneficiary, (args.consumption_start, args.consumption_end), args.purpose
+    )
+    result = ctx.submit(msg)
+    ctx.done(result, bundle_id=args.bundle_id, wh=args.wh, events=_bundle_events(ctx, result))
+
+
+def cmd_suspend(ctx: Context, args: argparse.Namespace) -> None:
+    result = ctx.submit(build.suspend(args.device_id, args.from_hour))
+    ctx.done(result, device=args.device_id, from_hour=args.from_hour)
+
+
+def cmd_revoke(ctx: Context, args: argparse.Namespace) -> None:
+    result = ctx.submit(build.revoke(args.device_id, args.from_hour))
+    ctx.done(result, device=args.device_id, from_hour=args.from_hour)
+
+
+def cmd_matching(ctx: Context, args: argparse.Namespace) -> None:
+    member = ctx.address(args.member).hex()
+    view = ctx.query_list(f"/matching/{member}/{args.hour}", pb.Matching)
+    data = {
+        "member": member,
+        "hour_start": args.hour,
+        "consumption_wh": view.consumption_wh,
+        "claimed_wh": view.claimed_wh,
+        "covered_bp": view.covered_bp,
+    }
+    ctx.show(data, title="hourly matching")
+
+
+def cmd_score(ctx: Context, args: argparse.Namespace) -> None:
+    member = ctx.address(args.member).hex()
+    view = ctx.query_list(f"/score/{member}/{args.from_hour}/{args.to_hour}", pb.Score)
+    data = {
+        "member": member,
+        "from_hour": args.from_hour,
+        "to_hour": args.to_hour,
+        "consumption_wh": view.consumption_wh,
+        "matched_wh": view.matched_wh,
+        "score_bp": view.score_bp,
+    }
+    ctx.show(data, title="24/7 carbon-free score")
+
+
+def cmd_residual(ctx: Context, args: argparse.Namespace) -> None:
+    view = ctx.query_list(f"/residual/{args.region}/{args.hour}", pb.Residual)
+    data = {
+        "grid_region": args.region,
+        "hour_start": args.hour,
+        "issued_wh": view.issued_wh,
+        "claimed_wh": view.claimed_wh,
+        "consumed_by_storage_wh": view.consumed_by_storage_wh,
+        "revoked_wh": view.revoked_wh,
+        "residual_wh": view.residual_wh,
+    }
+    ctx.show(data, title="residual generation")
+
+
+def register(add: AddCommand) -> None:
+    p: argparse.ArgumentParser
+    cert = action_group(add, "cert", "renewable energy certificate bundles (Wh ranges of one device-hour)")
+    p = cert("list", cmd_list, "bundles by owner, device, production hour or status")
+    p.add_argument("--owner", default="")
+    p.add_argument("--device", default="")
+    p.add_argument("--hour", type=int, default=0, help="production hour start (unix seconds, multiple of 3600)")
+    p.add_argument("--status", choices=STATUSES)
+    add_paging(p)
+    cert("show", cmd_show, "one bundle").add_argument("bundle_id", type=int)
+    cert("history", cmd_history, "a bundle's history: issue, splits, transfers, retirement").add_argument(
+        "bundle_id", type=int
+    )
+    p = cert("transfer", cmd_transfer, "move Wh of your active bundle to another member")
+    p.add_argument("bundle_id", type=int)
+    p.add_argument("wh", type=int)
+    p.add_argument("to")
+    p = cert("retire", cmd_retire, "claim Wh of your active bundle (final)")
+    p.add_argument("bundle_id", type=int)
+    p.add_argument("wh", type=int)
+    p.add_argument("--beneficiary", default="", help="default: the signer")
+    p.add_argument("--purpose", default="")
+    p.add_argument("--consumption-start", type=int, required=True, help="unix seconds")
+    p.add_argument("--consumption-end", type=int, required=True, help="unix seconds")
+    for name, fn, help_ in (
+        ("suspend", cmd_suspend, "certifier: suspend a device's active bundles from an hour on"),
+        ("revoke", cmd_revoke, "certifier: revoke a device's active and suspended bundles from an hour on"),
+    ):
+        p = cert(name, fn, help_)
+        p.add_argument("device_id")
+        p.add_argument("from_hour", type=int)
+
+    p = add("matching", cmd_matching, "a member's consumption and claimed certificates in one hour")
+    p.add_argument("member")
+    p.add_argument("hour", type=int)
+    p = add("score", cmd_score, "a member's 24/7 carbon-free score over [FROM, TO) hours")
+    p.add_argument("member")
+    p.add_argument("from_hour", type=int)
+    p.add_argument("to_hour", type=int)
+    p = add("residual", cmd_residual, "a region-hour's generation nobody claimed")
+    p.add_argument("region")
+    p.add_argument("hour", type=int)

@@ -1,0 +1,133 @@
+"""Grid-operation gridctl commands: tariffs, grid fees, feeder limits, demand response."""
+
+from __future__ import annotations
+
+import argparse
+
+from gridledger.grid.v1 import grid_pb2
+
+from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
+
+__all__ = ["register"]
+
+DR_COLUMNS = ["event_id", "feeder", "start", "end", "requested_reduction_wh", "reward_per_kwh", "budget", "settled"]
+
+
+def cmd_tariff_set(ctx: Context, args: argparse.Namespace) -> None:
+    msg = grid_pb2.SetTariffs(
+        supplier=ctx.address(args.supplier),
+        retail_per_kwh=args.retail,
+        feed_in_per_kwh=args.feed_in,
+        imbalance_short_per_kwh=args.imbalance_short,
+        imbalance_long_per_kwh=args.imbalance_long,
+    )
+    ctx.done(ctx.submit(msg), retail_per_kwh=args.retail, feed_in_per_kwh=args.feed_in)
+
+
+def cmd_tariff_show(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.show(to_json(ctx.query("/tariffs", grid_pb2.Tariffs, what="tariffs")), title="tariffs")
+
+
+def cmd_fees_set(ctx: Context, args: argparse.Namespace) -> None:
+    msg = grid_pb2.SetGridFees(intra_feeder_per_kwh=args.intra, inter_feeder_per_kwh=args.inter)
+    ctx.done(ctx.submit(msg), intra_feeder_per_kwh=args.intra, inter_feeder_per_kwh=args.inter)
+
+
+def cmd_fees_show(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.show(to_json(ctx.query("/fees", grid_pb2.GridFees, what="grid fees")), title="grid fees")
+
+
+def cmd_feeder_limit(ctx: Context, args: argparse.Namespace) -> None:
+    msg = grid_pb2.SetFeederLimit(feeder=args.feeder, import_wh=args.import_wh, export_wh=args.export_wh)
+    ctx.done(ctx.submit(msg), feeder=args.feeder, import_wh=args.import_wh, export_wh=args.export_wh)
+
+
+def cmd_feeder_remove(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.done(ctx.submit(grid_pb2.RemoveFeederLimit(feeder=args.feeder)), feeder=args.feeder)
+
+
+def cmd_feeder_show(ctx: Context, args: argparse.Namespace) -> None:
+    limit = ctx.query(f"/feeder/{args.feeder}", grid_pb2.FeederLimit, what=f"a limit of feeder {args.feeder!r}")
+    ctx.show(to_json(limit), title=f"feeder {args.feeder}")
+
+
+def cmd_feeder_list(ctx: Context, args: argparse.Namespace) -> None:
+    view = ctx.query_list("/feeders" + page_query(args), grid_pb2.FeederLimitList)
+    rows = [to_json(limit) for limit in view.limits]
+    ctx.show_page(rows, view.page.next, title="feeder limits", columns=["feeder", "import_wh", "export_wh"])
+
+
+def cmd_dr_publish(ctx: Context, args: argparse.Namespace) -> None:
+    msg = grid_pb2.PublishDrEvent(
+        event_id=args.event_id,
+        feeder=args.feeder,
+        start=args.start,
+        end=args.end,
+        requested_reduction_wh=args.reduction_wh,
+        reward_per_kwh=args.reward,
+    )
+    ctx.done(ctx.submit(msg), event=args.event_id, feeder=args.feeder)
+
+
+def cmd_dr_enrol(ctx: Context, args: argparse.Namespace) -> None:
+    msg = grid_pb2.EnrolDr(event_id=args.event_id, device_id=args.device_id)
+    ctx.done(ctx.submit(msg), event=args.event_id, device=args.device_id)
+
+
+def cmd_dr_show(ctx: Context, args: argparse.Namespace) -> None:
+    event = ctx.query(f"/dr/{args.event_id}", grid_pb2.DrEvent, what=f"demand-response event {args.event_id!r}")
+    enrolments = ctx.query_list(f"/dr_enrolments/{args.event_id}", grid_pb2.DrEnrolmentList)
+    rows = [to_json(e) for e in enrolments.enrolments]
+    if ctx.json:
+        ctx.show({**to_json(event), "enrolments": rows})
+        return
+    ctx.show(to_json(event), title=f"demand-response event {args.event_id}")
+    ctx.show(
+        rows, title="enrolments", columns=["device_id", "owner", "baseline_wh", "actual_wh", "reduction_wh", "reward"]
+    )
+
+
+def cmd_dr_list(ctx: Context, args: argparse.Namespace) -> None:
+    view = ctx.query_list("/dr_events" + page_query(args), grid_pb2.DrEventList)
+    ctx.show_page([to_json(e) for e in view.events], view.page.next, title="demand-response events", columns=DR_COLUMNS)
+
+
+def register(add: AddCommand) -> None:
+    p: argparse.ArgumentParser
+    tariff = action_group(add, "tariff", "the supplier of last resort's tariffs and imbalance prices")
+    p = tariff("set", cmd_tariff_set, "operator: set the tariffs (minor units/kWh)")
+    p.add_argument("--supplier", required=True, help="the utility member (address or ORG/NAME)")
+    p.add_argument("--retail", type=int, required=True, help="import outside the market")
+    p.add_argument("--feed-in", type=int, required=True, help="export outside the market")
+    p.add_argument("--imbalance-short", type=int, required=True, help="shortfall bought from the supplier")
+    p.add_argument("--imbalance-long", type=int, required=True, help="surplus sold to the supplier")
+    tariff("show", cmd_tariff_show, "the tariffs in force")
+
+    fees = action_group(add, "fees", "grid fees per kWh traded")
+    p = fees("set", cmd_fees_set, "operator: set the grid fees (minor units/kWh)")
+    p.add_argument("--intra", type=int, required=True, help="inside one feeder")
+    p.add_argument("--inter", type=int, required=True, help="across feeders")
+    fees("show", cmd_fees_show, "the grid fees in force")
+
+    feeder = action_group(add, "feeder", "feeder import/export limits per delivery interval")
+    p = feeder("limit", cmd_feeder_limit, "operator: set a feeder's limits (Wh per interval)")
+    p.add_argument("feeder")
+    p.add_argument("--import-wh", type=int, required=True)
+    p.add_argument("--export-wh", type=int, required=True)
+    feeder("remove", cmd_feeder_remove, "operator: remove a feeder's limits").add_argument("feeder")
+    feeder("show", cmd_feeder_show, "a feeder's limits").add_argument("feeder")
+    add_paging(feeder("list", cmd_feeder_list, "every feeder limit"))
+
+    dr = action_group(add, "dr", "demand-response events")
+    p = dr("publish", cmd_dr_publish, "operator: publish an event (its reward budget is escrowed)")
+    p.add_argument("event_id")
+    p.add_argument("--feeder", required=True)
+    p.add_argument("--start", type=int, required=True, help="unix seconds")
+    p.add_argument("--end", type=int, required=True, help="unix seconds")
+    p.add_argument("--reduction-wh", type=int, required=True, help="requested reduction")
+    p.add_argument("--reward", type=int, required=True, help="minor units per kWh reduced")
+    p = dr("enrol", cmd_dr_enrol, "device owner: enrol a device before the event starts")
+    p.add_argument("event_id")
+    p.add_argument("device_id")
+    dr("show", cmd_dr_show, "an event and its enrolments").add_argument("event_id")
+    add_paging(dr("list", cmd_dr_list, "every demand-response event"))

@@ -1,0 +1,247 @@
+"""Market gridctl commands: orders, the book, clearing results, standing rules, alerts,
+accepting new terms, statements."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from itertools import islice
+
+from gridledger.market.v1 import market_pb2
+
+from clients import market as build
+from clients.alert_watch import alerts_from_bridge, alerts_from_node
+from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, print_json, to_json
+from clients.commands.devices import tx_event_rows
+
+__all__ = ["register"]
+
+ORDER_COLUMNS = [
+    "order_id",
+    "side",
+    "interval_start",
+    "energy_wh",
+    "limit_price",
+    "status",
+    "filled_wh",
+    "escrow",
+    "feeder",
+    "site_id",
+    "device_id",
+    "owner",
+]
+RULE_COLUMNS = ["rule_id", "kind", "site_id", "device_id", "limit_price", "max_wh_per_interval", "daily_budget"]
+ALERT_COLUMNS = ["alert_id", "reason", "rule_id", "interval_start", "best_price", "accepted", "accepted_price"]
+STATEMENT_COLUMNS = ["interval_start", "bought_wh", "sold_wh", "paid", "received", "fees", "refunds"]
+
+
+def _member(ctx: Context, text: str) -> bytes:
+    """The named member, or the signer when none is named."""
+    if text:
+        return ctx.address(text)
+    return ctx.signer_address()
+
+
+def _chain_time(ctx: Context) -> int:
+    stamp = str(ctx.rpc.status()["sync_info"]["latest_block_time"])
+    return int(dt.datetime.fromisoformat(stamp[:19] + "+00:00").timestamp())
+
+
+def interval_arg(ctx: Context, text: str, length: int, gate: int) -> int:
+    """An interval start: unix seconds, or `next` (the earliest interval whose gate is open
+    at the last block's time, plus one interval of margin for the commit)."""
+    if text != "next":
+        return int(text)
+    now = _chain_time(ctx)
+    return ((now + gate) // length + 2) * length
+
+
+def cmd_order_place(ctx: Context, args: argparse.Namespace) -> None:
+    interval = interval_arg(ctx, args.interval, args.interval_length, args.gate)
+    if args.side == "buy":
+        if not args.site:
+            raise SystemExit("a buy order needs --site")
+        msg = build.buy(args.site, interval, args.energy_wh, args.limit)
+    else:
+        if not args.device:
+            raise SystemExit("a sell order needs --device")
+        msg = build.sell(args.device, interval, args.energy_wh, args.limit)
+    result = ctx.submit(msg)
+    placed = tx_event_rows(ctx.tx_events(result), {"order_placed"})
+    order_id = int(placed[0]["order_id"]) if placed else 0
+    ctx.done(result, order_id=order_id, side=args.side, interval_start=interval, energy_wh=args.energy_wh)
+
+
+def cmd_order_cancel(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.done(ctx.submit(build.cancel(args.order_id)), order_id=args.order_id)
+
+
+def cmd_order_show(ctx: Context, args: argparse.Namespace) -> None:
+    order = ctx.query(f"/order/{args.order_id}", market_pb2.Order, what=f"order {args.order_id}")
+    ctx.show(to_json(order), title=f"order {args.order_id}")
+
+
+def cmd_order_list(ctx: Context, args: argparse.Namespace) -> None:
+    member = _member(ctx, args.member)
+    view = ctx.query_list(f"/orders/{member.hex()}" + page_query(args), market_pb2.OrderList)
+    ctx.show_page([to_json(o) for o in view.orders], view.next, title="orders", columns=ORDER_COLUMNS)
+
+
+def cmd_fills(ctx: Context, args: argparse.Namespace) -> None:
+    member = _member(ctx, args.member)
+    view = ctx.query_list(f"/fills/{member.hex()}" + page_query(args), market_pb2.FillList)
+    ctx.show_page([to_json(f) for f in view.fills], view.next, title="fills", columns=[])
+
+
+def cmd_book(ctx: Context, args: argparse.Namespace) -> None:
+    view = ctx.query_list(f"/book/{args.interval}" + page_query(args), market_pb2.OrderList)
+    rows = [to_json(o) for o in view.orders]
+    ctx.show_page(rows, view.next, title=f"open orders of interval {args.interval}", columns=ORDER_COLUMNS)
+
+
+def cmd_clearing(ctx: Context, args: argparse.Namespace) -> None:
+    result = ctx.query(
+        f"/clearing/{args.interval}", market_pb2.ClearingResult, what=f"a clearing of interval {args.interval}"
+    )
+    data = to_json(result)
+    if ctx.json:
+        ctx.show(data)
+        return
+    feeders = data.pop("feeders", [])
+    ctx.show(data, title=f"clearing of interval {args.interval}")
+    if feeders:
+        ctx.show(feeders, title="feeders")
+
+
+def cmd_rule_set(ctx: Context, args: argparse.Namespace) -> None:
+    fields: dict[str, int | str] = {
+        name: value
+        for name, value in (
+            ("site_id", args.site),
+            ("device_id", args.device),
+            ("max_wh_per_interval", args.max_wh_per_interval),
+            ("max_wh_per_day", args.max_wh_per_day),
+            ("daily_budget", args.daily_budget),
+            ("energy_wh", args.energy_wh),
+            ("deadline", args.deadline),
+            ("band_low_price", args.band_low_price),
+            ("min_wh_per_interval", args.min_wh_per_interval),
+        )
+        if value
+    }
+    result = ctx.submit(build.rule(args.kind, rule_id=args.rule_id, limit_price=args.limit, **fields))
+    set_ = tx_event_rows(ctx.tx_events(result), {"rule_set"})
+    ctx.done(result, rule_id=int(set_[0]["rule_id"]) if set_ else args.rule_id, kind=args.kind)
+
+
+def cmd_rule_remove(ctx: Context, args: argparse.Namespace) -> None:
+    ctx.done(ctx.submit(build.remove_rule(args.rule_id)), rule_id=args.rule_id)
+
+
+def cmd_rule_list(ctx: Context, args: argparse.Namespace) -> None:
+    member = _member(ctx, args.member)
+    view = ctx.query_list(f"/rules/{member.hex()}" + page_query(args), market_pb2.RuleList)
+    ctx.show_page([to_json(r) for r in view.rules], view.next, title="rules", columns=RULE_COLUMNS)
+
+
+def cmd_alerts(ctx: Context, args: argparse.Namespace) -> None:
+    member = _member(ctx, args.member)
+    if not args.watch:
+        view = ctx.query_list(f"/alerts/{member.hex()}" + page_query(args), market_pb2.AlertList)
+        ctx.show_page([to_json(a) for a in view.alerts], view.next, title="alerts", columns=ALERT_COLUMNS)
+        return
+    stream = (
+        alerts_from_bridge(ctx.bridge, member.hex(), from_height=args.from_height)
+        if ctx.bridge
+        else alerts_from_node(ctx.rpc.url, member.hex(), timeout=args.timeout or None)
+    )
+    if args.count:
+        stream = islice(stream, args.count)
+    console = None if ctx.json else ctx.console()
+    if console is not None:
+        console.print(f"watching alerts of {member.hex()} (Ctrl-C stops)")
+    try:
+        for alert in stream:
+            if console is None:
+                print_json(alert)
+            else:
+                console.print(ctx.record_table(alert, title=f"alert at height {alert['height']}"))
+    except KeyboardInterrupt:
+        return
+
+
+def cmd_accept(ctx: Context, args: argparse.Namespace) -> None:
+    result = ctx.submit(build.accept_terms(args.alert_id, args.limit))
+    ctx.done(result, alert_id=args.alert_id, new_limit_price=args.limit)
+
+
+def cmd_statement(ctx: Context, args: argparse.Namespace) -> None:
+    member = _member(ctx, args.member)
+    if args.interval:
+        what = f"a statement of {member.hex()} for interval {args.interval}"
+        statement = ctx.query(f"/statement/{member.hex()}/{args.interval}", market_pb2.Statement, what=what)
+        ctx.show(to_json(statement), title=f"statement, interval {args.interval}")
+        return
+    view = ctx.query_list(f"/statements/{member.hex()}" + page_query(args), market_pb2.StatementList)
+    rows = [to_json(s) for s in view.statements]
+    ctx.show_page(rows, view.next, title=f"statements of {member.hex()}", columns=STATEMENT_COLUMNS)
+
+
+def register(add: AddCommand) -> None:
+    p: argparse.ArgumentParser
+    order = action_group(add, "order", "buy and sell orders for delivery intervals")
+    p = order("place", cmd_order_place, "place an order (buyers' maximum cost is escrowed)")
+    p.add_argument("side", choices=["buy", "sell"])
+    p.add_argument("interval", help="interval start (unix seconds) or `next`")
+    p.add_argument("energy_wh", type=int)
+    p.add_argument("limit", type=int, help="limit price, minor units/kWh (buyers: all-in, fees included)")
+    p.add_argument("--site", default="", help="buy: the site the energy is delivered to")
+    p.add_argument("--device", default="", help="sell: the device that delivers")
+    p.add_argument("--interval-length", type=int, default=900, help="for `next`: the delivery interval (s)")
+    p.add_argument("--gate", type=int, default=300, help="for `next`: the gate closure (s)")
+    order("cancel", cmd_order_cancel, "cancel an open order (releases its escrow)").add_argument("order_id", type=int)
+    order("show", cmd_order_show, "one order").add_argument("order_id", type=int)
+    p = order("list", cmd_order_list, "a member's orders (default: the signer's)")
+    p.add_argument("member", nargs="?", default="")
+    add_paging(p)
+    p = add("fills", cmd_fills, "a member's fills (default: the signer's)")
+    p.add_argument("member", nargs="?", default="")
+    add_paging(p)
+    p = add("book", cmd_book, "the open orders of an interval")
+    p.add_argument("interval", type=int)
+    add_paging(p)
+    add("clearing", cmd_clearing, "an interval's clearing: prices, volumes, feeders").add_argument("interval", type=int)
+
+    rule = action_group(add, "rule", "standing rules the ledger turns into orders")
+    p = rule("set", cmd_rule_set, "create (or with --rule-id replace) a rule")
+    p.add_argument("kind", choices=sorted(build.RULE_KINDS))
+    p.add_argument("--limit", type=int, required=True, help="limit price, minor units/kWh")
+    p.add_argument("--rule-id", type=int, default=0)
+    p.add_argument("--site", default="")
+    p.add_argument("--device", default="")
+    p.add_argument("--max-wh-per-interval", type=int, default=0)
+    p.add_argument("--max-wh-per-day", type=int, default=0)
+    p.add_argument("--daily-budget", type=int, default=0, help="minor units")
+    p.add_argument("--energy-wh", type=int, default=0, help="deferrable: energy needed")
+    p.add_argument("--deadline", type=int, default=0, help="deferrable: unix seconds")
+    p.add_argument("--band-low-price", type=int, default=0, help="thermostat")
+    p.add_argument("--min-wh-per-interval", type=int, default=0, help="thermostat")
+    rule("remove", cmd_rule_remove, "remove one of your rules").add_argument("rule_id", type=int)
+    p = rule("list", cmd_rule_list, "a member's rules (default: the signer's)")
+    p.add_argument("member", nargs="?", default="")
+    add_paging(p)
+
+    p = add("alerts", cmd_alerts, "a member's alerts (default: the signer's); --watch follows new ones")
+    p.add_argument("member", nargs="?", default="")
+    p.add_argument("--watch", action="store_true", help="follow alerts as blocks commit")
+    p.add_argument("--count", type=int, default=0, help="--watch: stop after N alerts")
+    p.add_argument("--timeout", type=float, default=0, help="--watch without a bridge: stop after N s of silence")
+    p.add_argument("--from-height", type=int, default=0, help="--watch with --bridge: replay from this height")
+    add_paging(p)
+    p = add("accept", cmd_accept, "accept new terms for an alert's rule")
+    p.add_argument("alert_id", type=int)
+    p.add_argument("--limit", type=int, required=True, help="the rule's new limit price, minor units/kWh")
+    p = add("statement", cmd_statement, "a member's statements (default: the signer's)")
+    p.add_argument("member", nargs="?", default="")
+    p.add_argument("--interval", type=int, default=0, help="one interval's statement")
+    add_paging(p)
