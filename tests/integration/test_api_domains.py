@@ -386,6 +386,10 @@ def test_market_and_dr_signals_end_to_end(net: Localnet, channel: grpc.Channel, 
     offers = [mc.sell("pv-a", first + i * INTERVAL, 10, 200) for i in range(8)]
     placed = submit(channel, net, world.alice, *offers)
     assert sum(e.type == "order_placed" for e in placed.events) == 8
+    open_last = market.ListBook(market_api_pb2.BookRequest(interval_start=first + 7 * INTERVAL)).orders
+    assert [(o.owner, o.limit_price) for o in open_last if o.side == market_pb2.SIDE_SELL] == [
+        (world.alice.address, 200)
+    ]
     rule_done = submit(
         channel, net, world.bob, mc.rule("buy", limit_price=50, site_id="site-b", max_wh_per_interval=10)
     )
@@ -430,12 +434,12 @@ def test_market_and_dr_signals_end_to_end(net: Localnet, channel: grpc.Channel, 
     )
     assert len(alice_orders.orders) == 3
     assert alice_orders.next
-    last = max(o.interval_start for o in (market.GetOrder(reads_pb2.ByNumber(id=i)) for i in range(1, 4)))
-    assert last > 0
-    open_last = market.ListBook(market_api_pb2.BookRequest(interval_start=first + 7 * INTERVAL)).orders
-    assert [(o.owner, o.limit_price) for o in open_last if o.side == market_pb2.SIDE_SELL] == [
-        (world.alice.address, 200)
-    ]
+    first_order = market.GetOrder(reads_pb2.ByNumber(id=alice_orders.orders[0].order_id))
+    assert (first_order.owner, first_order.side, first_order.device_id) == (
+        world.alice.address,
+        market_pb2.SIDE_SELL,
+        "pv-a",
+    )
     assert not market.ListFills(market_api_pb2.ByOwner(owner=world.bob.address)).fills
     assert isinstance(market.ListStatements(market_api_pb2.ByOwner(owner=world.bob.address)), market_pb2.StatementList)
 
