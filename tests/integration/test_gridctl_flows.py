@@ -1,0 +1,264 @@
+"""gridctl's main flows end to end against a real one-validator chain, in table and --json form:
+sites, devices and device-signed readings from a key file; tariffs set by the grid operator;
+orders and the book; certificates issued from PV readings, transferred and shown; a new
+member's key, CSR, certificate signed by the org CA and enrolment; alerts followed live and
+answered with new terms; a failed tx naming its code and exiting 2.
+
+The chain runs on accelerated clocks (20 s delivery intervals, 4 s gate closure) so that a
+standing rule meets its gate closure within seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clients.gridctl import main as gridctl
+from clients.localnet import Localnet
+from tests.integration.conftest import NetFactory
+
+pytestmark = pytest.mark.integration
+
+INTERVAL, GATE = 20, 4
+PARAMS = {
+    "devices.settlement_interval_seconds": INTERVAL,
+    "market.gate_closure_seconds": GATE,
+    "market.settlement_grace_seconds": 8,
+}
+
+
+@pytest.fixture(scope="module")
+def net(module_localnet_factory: NetFactory) -> Localnet:
+    return module_localnet_factory("gridctl-flows", n=1, params=PARAMS)
+
+
+class Cli:
+    """Runs gridctl in-process against the net and captures what it prints."""
+
+    def __init__(self, net: Localnet, capsys: pytest.CaptureFixture[str]) -> None:
+        self.base = ["--node", f"http://127.0.0.1:{net.ports(0).rpc}", "--home", str(net.home)]
+        self.capsys = capsys
+
+    def table(self, *args: str) -> tuple[int, str, str]:
+        """(exit status, stdout, stderr) of a command in table form."""
+        code = gridctl([*self.base, *args])
+        out = self.capsys.readouterr()
+        return code, out.out, out.err
+
+    def json(self, *args: str) -> Any:
+        """The parsed --json answer of a command that must succeed."""
+        code = gridctl(["--json", *self.base, *args])
+        out = self.capsys.readouterr()
+        assert code == 0, out.err
+        return json.loads(out.out)
+
+    def chain_time(self) -> int:
+        stamp = self.json("status")["time"]
+        return int(dt.datetime.fromisoformat(stamp[:19] + "+00:00").timestamp())
+
+
+@pytest.fixture
+def cli(net: Localnet, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(net, capsys)
+
+
+def test_site_device_reading_in_both_forms(cli: Cli, tmp_path: Path) -> None:
+    """A site and a PV device registered, a reading signed with the device's key file is
+    accepted and shown; tables carry units, --json the same numbers."""
+    key = tmp_path / "pv.pem"
+    generated = cli.json("keys", "generate", str(key))
+    assert len(generated["public_key"]) == 64
+    code, out, err = cli.table("--as", "community-a/alice", "site", "register", "flows-a", "--feeder", "fa")
+    assert code == 0, err
+    assert "committed" in out
+    assert "flows-a" in out
+    code, out, err = cli.table(
+        "--as", "community-a/alice", "device", "register", "flows-pv", "--site", "flows-a", "--kind", "pv",
+        "--key-file", str(key), "--nameplate-w", "4000", "--energy-source", "solar",
+    )  # fmt: skip
+    assert code == 0, err
+    device = cli.json("device", "show", "flows-pv")
+    assert device["public_key"] == generated["public_key"]
+    assert device["nameplate_w"] == 4000
+    assert device["suspended"] is False
+    code, out, _ = cli.table("device", "show", "flows-pv")
+    assert "4000 W" in out
+    listed = cli.json("device", "list", "--owner", "community-a/alice")
+    assert [d["device_id"] for d in listed["items"]] == ["flows-pv"]
+    assert listed["next"] == ""
+
+    now = cli.chain_time()
+    start = now - now % INTERVAL - 4 * INTERVAL
+    first = cli.json(
+        "--as", "community-a/alice", "reading", "submit", "flows-pv", "--device-key", str(key),
+        "--start", str(start), "--end", str(start + INTERVAL), "--export-wh", "100",
+    )  # fmt: skip
+    assert (first["outcome"], first["seq"]) == ("accepted", 1)
+    code, out, err = cli.table(
+        "--as", "community-a/alice", "reading", "submit", "flows-pv", "--device-key", str(key),
+        "--start", str(start + INTERVAL), "--end", str(start + 2 * INTERVAL), "--export-wh", "110",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "accepted" in out
+    last = cli.json("reading", "show", "flows-pv")
+    assert (last["seq"], last["export_wh"], last["end"]) == (2, 110, start + 2 * INTERVAL)
+    energy = cli.json("energy", "flows-pv", str(start + INTERVAL))
+    assert energy["export_wh"] == 10
+    code, out, _ = cli.table("energy", "flows-pv", str(start + INTERVAL))
+    assert "10 Wh" in out
+
+    # a reading signed by another key is kept out, with its reason code in the answer
+    other = tmp_path / "other.pem"
+    cli.json("keys", "generate", str(other))
+    forged = cli.json(
+        "--as", "community-a/alice", "reading", "submit", "flows-pv", "--device-key", str(other),
+        "--start", str(start + 2 * INTERVAL), "--end", str(start + 3 * INTERVAL), "--export-wh", "120",
+    )  # fmt: skip
+    assert forged["outcome"] == "rejected"
+    assert forged["reject_code"] > 0
+    assert cli.json("reading", "show", "flows-pv")["seq"] == 2
+
+
+def test_operator_sets_tariffs_and_fees(cli: Cli) -> None:
+    """gridop/control sets tariffs and fees; a prosumer's attempt fails with the code name and exit 2."""
+    code, out, err = cli.table(
+        "--as", "gridop/control", "tariff", "set", "--supplier", "utility/treasury", "--retail", "3200",
+        "--feed-in", "800", "--imbalance-short", "4000", "--imbalance-long", "500",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "3200 minor units/kWh" in out
+    tariffs = cli.json("tariff", "show")
+    assert (tariffs["retail_per_kwh"], tariffs["feed_in_per_kwh"]) == (3200, 800)
+    assert tariffs["supplier"] == cli.json("--as", "utility/treasury", "whoami")["address"]
+    assert cli.json("--as", "gridop/control", "fees", "set", "--intra", "100", "--inter", "300")["code"] == 0
+    assert cli.json("fees", "show")["inter_feeder_per_kwh"] == 300
+    code, _, err = cli.table("--as", "community-a/bob", "fees", "set", "--intra", "1", "--inter", "2")
+    assert code == 2
+    assert err.startswith("error: code 14 (UNAUTHORIZED): ")
+    assert "operator" in err
+    assert cli.json("fees", "show")["intra_feeder_per_kwh"] == 100
+
+
+def test_order_placed_and_listed_in_the_book(cli: Cli) -> None:
+    """A buy order escrows its maximum cost and appears in the interval's book and the owner's orders."""
+    assert cli.json("--as", "community-b/carol", "site", "register", "flows-c", "--feeder", "fc")["code"] == 0
+    interval = cli.chain_time() // INTERVAL * INTERVAL + 20 * INTERVAL
+    placed = cli.json(
+        "--as", "community-b/carol", "order", "place", "buy", str(interval), "500", "2600", "--site", "flows-c"
+    )
+    order_id = placed["order_id"]
+    assert order_id > 0
+    book = cli.json("book", str(interval))
+    assert [o["order_id"] for o in book["items"]] == [order_id]
+    assert book["items"][0]["status"] == "ORDER_STATUS_OPEN"
+    assert book["items"][0]["escrow"] > 0
+    code, out, _ = cli.table("book", str(interval))
+    assert code == 0
+    assert "500 Wh" in out
+    assert "2600 minor units/kWh" in out
+    mine = cli.json("--as", "community-b/carol", "order", "list")
+    assert order_id in [o["order_id"] for o in mine["items"]]
+    assert cli.json("--as", "community-b/carol", "order", "cancel", str(order_id))["code"] == 0
+    assert cli.json("order", "show", str(order_id))["status"] == "ORDER_STATUS_CANCELLED"
+    code, _, err = cli.table("--as", "community-b/carol", "order", "cancel", str(order_id))
+    assert code == 2
+    assert err.startswith("error: code 2")  # the market's own code range, 200-216
+    assert "(" in err.split(":")[1]
+
+
+def test_certificates_issued_transferred_and_shown(cli: Cli, tmp_path: Path) -> None:
+    """PV readings covering a past hour issue a bundle; transferring part of it splits it, the
+    buyer's piece is listed, and the history records issue and split."""
+    key = tmp_path / "pv2.pem"
+    cli.json("keys", "generate", str(key))
+    alice = ["--as", "community-a/alice"]
+    cli.json(*alice, "site", "register", "flows-cert", "--feeder", "fa", "--region", "north")
+    cli.json(
+        *alice, "device", "register", "flows-pv2", "--site", "flows-cert", "--kind", "pv",
+        "--key-file", str(key), "--nameplate-w", "5000", "--energy-source", "solar",
+    )  # fmt: skip
+    hour = cli.chain_time() // 3600 * 3600 - 3600
+    for start, end, export in ((hour - 60, hour, 0), (hour, hour + 1800, 700), (hour + 1800, hour + 3600, 1500)):
+        r = cli.json(
+            *alice, "reading", "submit", "flows-pv2", "--device-key", str(key),
+            "--start", str(start), "--end", str(end), "--export-wh", str(export),
+        )  # fmt: skip
+        assert r["outcome"] == "accepted"
+    cli.json("status")  # a block later the hour's bundle is issued by the end-block hook
+    bundles = cli.json("cert", "list", "--device", "flows-pv2")["items"]
+    for _ in range(20):
+        if bundles:
+            break
+        bundles = cli.json("cert", "list", "--device", "flows-pv2")["items"]
+    assert len(bundles) == 1
+    bundle = bundles[0]
+    assert (bundle["wh"], bundle["hour_start"], bundle["status"]) == (1500, hour, "BUNDLE_STATUS_ACTIVE")
+    code, out, err = cli.table(*alice, "cert", "transfer", str(bundle["bundle_id"]), "400", "community-b/dave")
+    assert code == 0, err
+    assert "bundle_transferred" in out
+    dave = cli.json("cert", "list", "--owner", "community-b/dave")["items"]
+    assert [(b["wh"], b["device_id"]) for b in dave] == [(400, "flows-pv2")]
+    assert cli.json("cert", "show", str(bundle["bundle_id"]))["wh"] == 1100
+    history = cli.json("cert", "history", str(bundle["bundle_id"]))
+    assert [h["action"] for h in history] == ["issued", "split"]
+    code, out, _ = cli.table("cert", "list", "--device", "flows-pv2")
+    assert "1100 Wh" in out
+    assert "400 Wh" in out
+    residual = cli.json("residual", "north", str(hour))
+    assert residual["issued_wh"] == 1500
+    assert residual["residual_wh"] == 1500
+    assert cli.json("cert", "list", "--status", "retired")["items"] == []
+
+
+def test_new_member_key_csr_sign_enroll(cli: Cli, net: Localnet, tmp_path: Path) -> None:
+    """A new member generates a key, makes a CSR, the org CA signs it, and the member enrols
+    itself; a CA of another org refuses the CSR."""
+    key, csr, cert = tmp_path / "erin.pem", tmp_path / "erin.csr", tmp_path / "erin.cert.pem"
+    made = cli.json("keys", "generate", str(key))
+    assert key.stat().st_mode & 0o077 == 0
+    request = cli.json("csr", "create", "--key", str(key), "--org", "community-a", "--name", "erin",
+                       "--roles", "prosumer", str(csr))  # fmt: skip
+    assert request["address"] == made["address"]
+    ca_dir = net.home / "consortium" / "community-a"
+    signed = cli.json("csr", "sign", "--ca-dir", str(ca_dir), str(csr), str(cert))
+    assert (signed["org"], signed["name"], signed["roles"]) == ("community-a", "erin", ["prosumer"])
+    code, out, err = cli.table("--key", str(key), "enroll", str(cert))
+    assert code == 0, err
+    assert "committed" in out
+    member = cli.json("member", made["address"])
+    assert (member["org_id"], member["common_name"], member["roles"]) == ("community-a", "erin", ["prosumer"])
+    with pytest.raises(SystemExit, match="signs for 'community-b' only"):
+        gridctl(
+            ["csr", "sign", "--ca-dir", str(net.home / "consortium" / "community-b"), str(csr), str(tmp_path / "x")]
+        )
+
+
+def test_alert_followed_live_and_new_terms_accepted(cli: Cli) -> None:
+    """A buy rule with no seller on the market raises an alert at gate closure; `alerts --watch`
+    (the node's websocket) prints it, `alerts` lists it and `accept` answers it."""
+    bob = ["--as", "community-a/bob"]
+    cli.json(*bob, "site", "register", "flows-b", "--feeder", "fb")
+    rule = cli.json(
+        *bob, "rule", "set", "buy", "--site", "flows-b", "--limit", "500", "--max-wh-per-interval", "100",
+        "--max-wh-per-day", "100000", "--daily-budget", "100000",
+    )  # fmt: skip
+    assert rule["rule_id"] > 0
+    rules = cli.json(*bob, "rule", "list")["items"]
+    assert rule["rule_id"] in [r["rule_id"] for r in rules]
+    watched = cli.json(*bob, "alerts", "--watch", "--count", "1", "--timeout", "90")
+    assert watched["rule_id"] == str(rule["rule_id"])
+    assert watched["reason"] in {"no_seller", "price_above_limit", "feeder_limit"}
+    alerts = cli.json(*bob, "alerts")["items"]
+    alert = next(a for a in alerts if a["alert_id"] == int(watched["alert_id"]))
+    assert alert["accepted"] is False
+    code, out, _ = cli.table(*bob, "alerts")
+    assert code == 0
+    assert "alerts (" in out
+    assert cli.json(*bob, "accept", str(alert["alert_id"]), "--limit", "900")["code"] == 0
+    after = cli.json(*bob, "alerts")["items"]
+    assert next(a for a in after if a["alert_id"] == alert["alert_id"])["accepted_price"] == 900
+    assert cli.json(*bob, "rule", "remove", str(rule["rule_id"]))["code"] == 0
