@@ -10,6 +10,7 @@ from gridledger.certificates.v1 import certificates_pb2 as pb
 
 from abci_app.certificates import keeper, ops
 from abci_app.certificates.keeper import EventSink
+from abci_app.certificates.params import period
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 
@@ -26,7 +27,7 @@ def deliver(  # noqa: PLR0917 - the market's fixed call signature
     retire_for_buyer: bool = False,
 ) -> int:
     """Move up to `wh` Wh of the seller's active bundles of production hour `hour_start`
-    (aligned to 3600 s) to the buyer, lowest bundle id first; with `retire_for_buyer` the
+    (aligned to the certificate period, an hour) to the buyer, lowest bundle id first; with `retire_for_buyer` the
     moved Wh are retired at once for the buyer's consumption in that hour (purpose "dvp").
     Returns the Wh moved (less than `wh` only when the seller holds less). Writes only to
     `store`; bundle histories record every step."""
@@ -42,7 +43,7 @@ def deliver(  # noqa: PLR0917 - the market's fixed call signature
                 beneficiary=buyer,
                 purpose="dvp",
                 consumption_start=hour_start,
-                consumption_end=hour_start + ops.HOUR,
+                consumption_end=hour_start + period(store),
             )
             ops.retire(store, block, piece, take, claim=claim, sink=sink)
         moved += take

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from abci_app.certificates import events, keeper, keys, ops, storage
 from abci_app.certificates.keeper import EventSink
-from abci_app.certificates.params import EXPIRY, GRACE
+from abci_app.certificates.params import EXPIRY, GRACE, period
 from abci_app.certificates.records import ACTIVE, EXPIRED, Bundle
 from abci_app.devices import keeper as devices
 from abci_app.devices.feed import is_renewable
@@ -31,7 +31,6 @@ from abci_app.types import BlockInfo, Event
 __all__ = ["end_block", "issue_generation"]
 
 BATTERY = 4
-HOUR = ops.HOUR
 
 
 def issue_generation(store: Branch, block: BlockInfo, device: Device, hour: int, sink: EventSink) -> None:
@@ -39,7 +38,7 @@ def issue_generation(store: Branch, block: BlockInfo, device: Device, hour: int,
     new = devices.hour_generation(store, device.device_id, hour) - keeper.issued_wh(store, device.device_id, hour)
     if new <= 0:
         return
-    expired = hour + HOUR + domain_param(store, EXPIRY) <= block.time
+    expired = hour + period(store) + domain_param(store, EXPIRY) <= block.time
     template = Bundle(
         device_id=device.device_id,
         hour_start=hour,
@@ -64,7 +63,7 @@ def issue_generation(store: Branch, block: BlockInfo, device: Device, hour: int,
 
 
 def _ready(store: Branch, block: BlockInfo, hour: int, device_id: str, grace: int) -> bool:
-    end = hour + HOUR
+    end = hour + period(store)
     if block.time >= end + grace:
         return True
     last = devices.get_reading(store, device_id)
@@ -92,7 +91,7 @@ def _issue_pending(store: Branch, block: BlockInfo, sink: EventSink) -> None:
 
 
 def _expire(store: Branch, block: BlockInfo, sink: EventSink) -> None:
-    limit = block.time - domain_param(store, EXPIRY) - HOUR  # hours starting at or before limit expire
+    limit = block.time - domain_param(store, EXPIRY) - period(store)  # hours starting at or before limit expire
     if limit < 0:
         return
     cursor_key = keys.counter("expiry_cursor")

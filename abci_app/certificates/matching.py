@@ -18,15 +18,15 @@ from __future__ import annotations
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
 from abci_app.certificates import keeper
+from abci_app.certificates.params import period
 from abci_app.certificates.records import CONSUMED, RETIRED, REVOKED
 from abci_app.devices import keeper as devices
 from abci_app.devices.params import SETTLEMENT_INTERVAL
 from abci_app.params import domain_param
 from abci_app.store.branch import KVReader
 
-__all__ = ["HOUR", "consumption", "matching", "residual", "score"]
+__all__ = ["consumption", "matching", "residual", "score"]
 
-HOUR = 3600
 BATTERY = 4
 
 
@@ -39,7 +39,7 @@ def consumption(store: KVReader, member: bytes, hour_start: int) -> int:
         dev = devices.get_device(store, device_id)
         if dev is None or dev.kind == BATTERY:
             continue
-        for k in range(first, hour_start + HOUR, length):
+        for k in range(first, hour_start + period(store), length):
             e = devices.get_energy(store, device_id, k)
             if e is not None:
                 total += e.import_wh
@@ -54,9 +54,9 @@ def matching(store: KVReader, member: bytes, hour_start: int) -> pb.Matching:
 
 
 def score(store: KVReader, member: bytes, from_hour: int, to_hour: int) -> pb.Score:
-    """The 24/7 score over the hours starting in [from_hour, to_hour) (aligned to 3600)."""
+    """The 24/7 score over the hours starting in [from_hour, to_hour) (aligned to the period)."""
     used = matched = 0
-    for h in range(from_hour, to_hour, HOUR):
+    for h in range(from_hour, to_hour, period(store)):
         m = matching(store, member, h)
         used += m.consumption_wh
         matched += min(m.claimed_wh, m.consumption_wh)

@@ -23,7 +23,6 @@ __all__ = [
 ]
 
 MAX_CONSUMPTION_SECONDS = 31 * 86_400  # a claim's consumption period: at most 31 days (744 hourly claims)
-HOUR = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +79,7 @@ def retire_from_proto(m: pb.RetireCertificates) -> RetireCertificates:
 
 
 def _hour(value: int) -> int:
-    if value % HOUR:
-        raise TxError(Code.INVALID_ARGUMENT, f"from_hour {value} is not a multiple of {HOUR}")
+    """A production hour to act from (bundles of hours starting at or after it)."""
     return nonneg_field(value, "from_hour", MAX_AMOUNT)
 
 

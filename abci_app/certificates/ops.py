@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from abci_app.certificates import events, keeper
 from abci_app.certificates.keeper import Sink
+from abci_app.certificates.params import period
 from abci_app.certificates.records import RETIRED, STATUS_NAMES, Bundle, Retirement
+from abci_app.periods import split_by_period
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 
-__all__ = ["HOUR", "retire", "set_status", "split_hours", "transfer"]
-
-HOUR = 3600
+__all__ = ["retire", "set_status", "transfer"]
 
 
 def transfer(
@@ -31,24 +31,6 @@ def transfer(
         if piece.bundle_id != b.bundle_id:
             sink.emit(events.BUNDLE_SPLIT, bundle=b.bundle_id, piece=piece.bundle_id, wh=wh)
     return keeper.merge_around(store, block, piece, sink) if merge else piece
-
-
-def split_hours(start: int, end: int, total: int) -> list[tuple[int, int]]:
-    """(hour start, Wh) of each hour [start, end) overlaps, proportional to seconds, rounded
-    down, the remainder to the last hour (parts sum to `total`)."""
-    out: list[tuple[int, int]] = []
-    duration, given = end - start, 0
-    k = start - start % HOUR
-    while k < end:
-        nxt = k + HOUR
-        if nxt >= end:
-            out.append((k, total - given))
-            break
-        part = total * (nxt - max(start, k)) // duration
-        given += part
-        out.append((k, part))
-        k = nxt
-    return out
 
 
 def retire(
@@ -78,7 +60,7 @@ def retire(
     keeper.put_bundle(store, piece, old)
     keeper.put_retirement(store, r)
     keeper.add_history(store, piece.bundle_id, block, "retired", wh, to=r.beneficiary, other_bundle=r.retirement_id)
-    for hour, part in split_hours(r.consumption_start, r.consumption_end, wh):
+    for hour, part in split_by_period(r.consumption_start, r.consumption_end, wh, period(store)):
         keeper.add_claim(store, r.beneficiary, hour, part)
     sink.emit(
         events.BUNDLE_RETIRED,

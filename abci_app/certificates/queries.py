@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
 from abci_app.certificates import keeper, keys, matching
+from abci_app.certificates.params import period
 from abci_app.certificates.records import STATUS_NAMES
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.errors import Code, TxError
@@ -23,10 +24,11 @@ MAX_ANCESTORS = 64
 STATUS_BY_NAME = {v: k for k, v in STATUS_NAMES.items()}
 
 
-def _hour(text: str, name: str) -> int:
+def _hour(store: KVReader, text: str, name: str) -> int:
     value = int_arg(text, name)
-    if value % 3600:
-        raise TxError(Code.QUERY_BAD_REQUEST, f"{name} {value} is not a multiple of 3600")
+    length = period(store)
+    if value % length:
+        raise TxError(Code.QUERY_BAD_REQUEST, f"{name} {value} is not a multiple of the certificate period {length}")
     return value
 
 
@@ -42,7 +44,7 @@ def retirement(store: KVReader, args: list[str], options: Mapping[str, str]) -> 
 
 def issued(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     device_id, hour = args_exactly(args, 2, "/cert_issued/<device>/<hour>")
-    return record(store, keys.issued(id_arg(device_id, "device id"), _hour(hour, "hour")))
+    return record(store, keys.issued(id_arg(device_id, "device id"), _hour(store, hour, "hour")))
 
 
 def bundles(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
@@ -53,7 +55,7 @@ def bundles(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
     elif kind == "device":
         prefix = keys.by_device_prefix(id_arg(value, "device id"))
     elif kind == "hour":
-        prefix = keys.by_hour_prefix(_hour(value, "hour"))
+        prefix = keys.by_hour_prefix(_hour(store, value, "hour"))
     elif kind == "status" and value in STATUS_BY_NAME:
         prefix = keys.by_status_prefix(STATUS_BY_NAME[value])
     else:
@@ -86,14 +88,14 @@ def history(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
 
 def matching_q(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     member, hour = args_exactly(args, 2, "/matching/<member address hex>/<hour start>")
-    view = matching.matching(store, address_arg(member), _hour(hour, "hour"))
+    view = matching.matching(store, address_arg(member), _hour(store, hour, "hour"))
     return QueryResult(view.SerializeToString(deterministic=True))
 
 
 def score(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     member, start, end = args_exactly(args, 3, "/score/<member address hex>/<from hour>/<to hour>")
-    lo, hi = _hour(start, "from"), _hour(end, "to")
-    if not lo <= hi <= lo + MAX_SCORE_HOURS * 3600:
+    lo, hi = _hour(store, start, "from"), _hour(store, end, "to")
+    if not lo <= hi <= lo + MAX_SCORE_HOURS * period(store):
         raise TxError(Code.QUERY_BAD_REQUEST, f"need from <= to <= from + {MAX_SCORE_HOURS} hours")
     view = matching.score(store, address_arg(member), lo, hi)
     return QueryResult(view.SerializeToString(deterministic=True))
@@ -101,7 +103,7 @@ def score(store: KVReader, args: list[str], options: Mapping[str, str]) -> Query
 
 def residual(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     region, hour = args_exactly(args, 2, "/residual/<grid region>/<hour start>")
-    view = matching.residual(store, id_arg(region, "grid region"), _hour(hour, "hour"))
+    view = matching.residual(store, id_arg(region, "grid region"), _hour(store, hour, "hour"))
     return QueryResult(view.SerializeToString(deterministic=True))
 
 

@@ -5,21 +5,22 @@ whose `energy_source` names a renewable source) adds its exported Wh to per devi
 aggregates; an accepted battery reading adds its charged and discharged Wh. Each touched
 device-hour is marked pending, for the certificates domain's end-block issuance.
 
-Integer rule (the same as settlement intervals, with 3600-second hours aligned to
-multiples of 3600): a delta over [start, end) is split over the hours it overlaps in
-proportion to seconds, rounded down, and the last hour gets the remainder, so the parts
-always sum to the delta.
+Integer rule (`abci_app.periods.split_by_period`, the same as settlement intervals): a delta
+over [start, end) is split over the production hours (`certificates.period_seconds`) it
+overlaps in proportion to seconds, rounded down, and the last hour gets the remainder, so
+the parts always sum to the delta.
 """
 
 from __future__ import annotations
 
+from abci_app.certificates.params import period
 from abci_app.devices import keeper
 from abci_app.devices.records import Device
+from abci_app.periods import split_by_period
 from abci_app.store.branch import Branch
 
-__all__ = ["HOUR", "RENEWABLE_SOURCES", "is_renewable", "record_flow"]
+__all__ = ["RENEWABLE_SOURCES", "is_renewable", "record_flow"]
 
-HOUR = 3600
 PV, WIND, BATTERY = 2, 3, 4
 RENEWABLE_SOURCES = frozenset(
     {"solar", "pv", "wind", "hydro", "biomass", "biogas", "geothermal", "tidal", "wave", "renewable"}
@@ -34,32 +35,16 @@ def is_renewable(device: Device) -> bool:
     return device.kind != BATTERY and device.energy_source.lower() in RENEWABLE_SOURCES
 
 
-def _split(start: int, end: int, total: int) -> list[tuple[int, int]]:
-    """(hour start, Wh) of each hour [start, end) overlaps; parts sum to `total`."""
-    out: list[tuple[int, int]] = []
-    duration, given = end - start, 0
-    k = start - start % HOUR
-    while k < end:
-        nxt = k + HOUR
-        if nxt >= end:
-            out.append((k, total - given))
-            break
-        part = total * (nxt - max(start, k)) // duration
-        given += part
-        out.append((k, part))
-        k = nxt
-    return out
-
-
 def record_flow(store: Branch, device: Device, start: int, end: int, delta: keeper.HourFlow) -> None:
     """Record an accepted reading's deltas over [start, end) in the device-hour aggregates
     (see the module doc): export Wh for a renewable generator, charged and discharged Wh
     for a battery, nothing for other devices."""
+    hour = period(store)
     if device.kind == BATTERY:
         if delta.charged_wh or delta.discharged_wh:
-            charged = dict(_split(start, end, delta.charged_wh))
-            for hour, d in _split(start, end, delta.discharged_wh):
-                keeper.add_hour_flow(store, device.device_id, hour, keeper.HourFlow(0, charged.get(hour, 0), d))
+            charged = dict(split_by_period(start, end, delta.charged_wh, hour))
+            for h, d in split_by_period(start, end, delta.discharged_wh, hour):
+                keeper.add_hour_flow(store, device.device_id, h, keeper.HourFlow(0, charged.get(h, 0), d))
     elif delta.export_wh and is_renewable(device):
-        for hour, e in _split(start, end, delta.export_wh):
-            keeper.add_hour_flow(store, device.device_id, hour, keeper.HourFlow(e, 0, 0))
+        for h, e in split_by_period(start, end, delta.export_wh, hour):
+            keeper.add_hour_flow(store, device.device_id, h, keeper.HourFlow(e, 0, 0))

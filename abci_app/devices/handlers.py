@@ -57,6 +57,7 @@ from abci_app.errors import Code, TxError
 from abci_app.identity.keeper import get_member
 from abci_app.identity.roles import Role
 from abci_app.params import domain_param
+from abci_app.periods import split_by_period
 from abci_app.store.branch import Branch
 
 __all__ = [
@@ -267,23 +268,11 @@ def soc_after(soc_mwh: int, charged_wh: int, discharged_wh: int, efficiency_bp: 
 
 
 def apportion(start: int, end: int, length: int, import_wh: int, export_wh: int) -> list[tuple[int, int, int]]:
-    """(interval start, import, export) of each settlement interval [start, end) overlaps:
-    proportional to seconds, rounded down, the remainder to the last interval."""
-    duration = end - start
-    out: list[tuple[int, int, int]] = []
-    given_i = given_e = 0
-    k = start - start % length
-    while k < end:
-        nxt = k + length
-        if nxt >= end:
-            out.append((k, import_wh - given_i, export_wh - given_e))
-            break
-        secs = nxt - max(start, k)
-        i, e = import_wh * secs // duration, export_wh * secs // duration
-        given_i += i
-        given_e += e
-        out.append((k, i, e))
-        k = nxt
+    """(interval start, import, export) of each settlement interval [start, end) overlaps, by
+    `abci_app.periods.split_by_period` (proportional to seconds, rounded down, the remainder
+    to the last interval); intervals that get nothing are left out."""
+    exports = dict(split_by_period(start, end, export_wh, length))
+    out = [(k, i, exports[k]) for k, i in split_by_period(start, end, import_wh, length)]
     return [p for p in out if p[1] or p[2]]
 
 

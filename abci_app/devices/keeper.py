@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from abci_app.devices import keys
 from abci_app.devices.records import BatteryRules, BatteryState, Device, IntervalEnergy, ReadingState, Site
+from abci_app.params import domain_param
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
@@ -206,9 +207,10 @@ def iter_pending_hours(store: KVReader, upto_hour_end: int) -> Iterator[tuple[in
     """(hour start, device id) of every pending device-hour that ended at or before
     `upto_hour_end`, in hour order then device-id key order."""
     prefix = keys.pending_prefix()
+    hour = domain_param(store, "certificates.period_seconds")
     for k, _v in store.iter_range(prefix, prefix_end(prefix)):
         hour_start = int.from_bytes(k[1:9], "big")
-        if hour_start + 3600 > upto_hour_end:
+        if hour_start + hour > upto_hour_end:
             return
         yield hour_start, k[10:].decode()
 

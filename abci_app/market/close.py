@@ -52,11 +52,16 @@ def _rule_updates(  # noqa: PLR0917 - internal, called once
             rule.day_spent = max(0, rule.day_spent - (order.escrow + order.refunded - order.cost))
         rule.done_wh += order.filled_wh
         keeper.put_rule(store, rule)
-        if order.filled_wh < order.energy_wh:
+        # A deferrable load that did not clear is simply deferred (its rule alerts when the
+        # deadline is at risk); other rules alert with the reason they were not met.
+        if order.filled_wh < order.energy_wh and rule.kind != market_pb2.RULE_KIND_DEFERRABLE:
             if no_seller:
                 reason, price = REASON.ALERT_REASON_NO_SELLER, 0
             elif outcome.curtailed.get(order.order_id):
                 reason, price = REASON.ALERT_REASON_FEEDER_LIMIT, best or 0
+            elif best is not None and best <= order.limit_price:
+                # offers within the limit existed but ran out: not enough supply, not the price
+                reason, price = REASON.ALERT_REASON_NO_SELLER, best
             else:
                 reason, price = REASON.ALERT_REASON_PRICE_ABOVE_LIMIT, best or 0
             evs.append(raise_alert(store, block.time, rule, reason, order.interval_start, price))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from gridledger.market.v1 import market_pb2
 
 from abci_app.accounts import keeper as accounts
+from abci_app.certificates.params import period
 from abci_app.devices import keeper as devices
 from abci_app.errors import TxError
 from abci_app.grid import keeper as grid
@@ -52,7 +53,7 @@ def deliver_certificates(
     of certificates moved (0 when the certificates domain is absent)."""
     if _dvp_deliver is None:  # pragma: no cover - the certificates domain is registered
         return 0
-    hour = interval - interval % 3600
+    hour = interval - interval % period(store)
     moved = 0
     si = bi = 0
     s_left = sellers[0][1] if sellers else 0
