@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 
-
 def set_tariffs(ctx: TxContext, msg: SetTariffs) -> None:
     """Publish the supplier of last resort and its prices; the signing operator receives fees."""
     operator = require_role(ctx, Role.OPERATOR)
