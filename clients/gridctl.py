@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         args.fn(ctx, args)
     except TxFailedError as exc:
         print(tx_error_line(exc.result), file=sys.stderr)
-        print(f"  tx {exc.result.hash} at height {exc.result.height}", file=sys.stderr)
+        where = f"at height {exc.result.height}" if exc.result.height else "refused before inclusion (CheckTx)"
+        print(f"  tx {exc.result.hash} {where}", file=sys.stderr)
         return 2
     except NotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)

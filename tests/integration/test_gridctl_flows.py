@@ -262,3 +262,21 @@ def test_alert_followed_live_and_new_terms_accepted(cli: Cli) -> None:
     after = cli.json(*bob, "alerts")["items"]
     assert next(a for a in after if a["alert_id"] == alert["alert_id"])["accepted_price"] == 900
     assert cli.json(*bob, "rule", "remove", str(rule["rule_id"]))["code"] == 0
+
+
+def test_capabilities_proposal_is_submitted_and_listed(cli: Cli) -> None:
+    """`propose capabilities` submits a SetOrgCapabilities proposal, listed with its action and open for votes."""
+    code, out, err = cli.table(
+        "--as", "utility/admin", "propose", "capabilities", "--org-id", "community-b",
+        "--capabilities", "gateway,prosumer,auditor", "--title", "auditors for B",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "capabilities" in out
+    proposals = cli.json("proposals")
+    mine = [p for p in proposals if p["title"] == "auditors for B"]
+    assert len(mine) == 1
+    assert mine[0]["action"] == "set_org_capabilities"
+    assert mine[0]["status"] == "PROPOSAL_STATUS_VOTING"
+    assert (mine[0]["proposer_org"], mine[0]["yes_orgs"]) == ("utility", [])
+    assert cli.json("--as", "utility/admin", "vote", str(mine[0]["id"]), "yes")["vote"] == "yes"
+    assert cli.json("proposals", "--id", str(mine[0]["id"]))[0]["yes_orgs"] == ["utility"]
