@@ -51,6 +51,12 @@ class DeviceConfig:
     unit: int = 1
     charge_point_id: str = ""
     kind: str = ""  # for adapter = "sim": load | dryer | thermostat | wind
+    # the owner's settings of a simulated device (prices in minor units per kWh; 0 = default)
+    charge_at_or_below: int = 0  # battery
+    discharge_at_or_above: int = 0  # battery
+    reserve_pct: int = 20  # battery
+    max_price: int = 0  # dryer: runs only at or below this price (unless its deadline forces it)
+    cheap_at_or_below: int = 0  # thermostat: heats early at or below this price
 
     def __post_init__(self) -> None:
         check_device_id(self.id)

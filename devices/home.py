@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from devices.config import GatewayConfig
+from devices.config import DeviceConfig, GatewayConfig
 from devices.controllers import HomeController, PriceFollower, Sheddable
 from devices.ocpp_central import OcppCentralSystem
 from devices.openadr_ven import OpenAdrVen
@@ -46,11 +46,12 @@ def _simulated(cfg: GatewayConfig, clock: Clock) -> dict[str, MeteredDevice]:
     for i, d in enumerate(cfg.devices):
         kind = d.kind or {"inverter": "pv", "meter": "load", "battery": "battery"}.get(d.role, "ev")
         s = seed * 1000 + i
-        out[d.id] = _make(kind, s, start)
+        out[d.id] = _make(kind, s, start, d)
     return out
 
 
-def _make(kind: str, seed: int, start: float) -> MeteredDevice:
+def _make(kind: str, seed: int, start: float, d: DeviceConfig | None = None) -> MeteredDevice:
+    """A simulated device of `kind`, with its owner's settings from `d` where given."""
     if kind == "pv":
         return PvPlant(PvConfig(), seed, start)
     if kind == "wind":
@@ -58,12 +59,18 @@ def _make(kind: str, seed: int, start: float) -> MeteredDevice:
     if kind == "load":
         return HouseholdLoad(LoadConfig(), seed, start)
     if kind == "battery":
-        return Battery(BatteryConfig(), BatteryRules(15, 30, 20), start)
+        rules = BatteryRules(15, 30, 20)
+        if d is not None and d.charge_at_or_below and d.discharge_at_or_above:
+            rules = BatteryRules(d.charge_at_or_below, d.discharge_at_or_above, d.reserve_pct)
+        return Battery(BatteryConfig(), rules, start)
     if kind == "ev":
         return EvChargerModel(EvChargerConfig(), start)
     if kind == "dryer":
-        return Dryer(DryerConfig(), start)
+        cfg = DryerConfig(max_price=d.max_price) if d is not None and d.max_price else DryerConfig()
+        return Dryer(cfg, start)
     if kind == "thermostat":
+        if d is not None and d.cheap_at_or_below:
+            return Thermostat(ThermostatConfig(cheap_at_or_below=d.cheap_at_or_below), start)
         return Thermostat(ThermostatConfig(), start)
     raise ValueError(f"unknown simulated device kind {kind!r}")
 

@@ -168,7 +168,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         st.consumed_wh += consumed
         _imbalance(store, tariffs, st, owner, consumed - wh, wh - consumed)
 
-    deliver_certificates(
+    certificates_wh = deliver_certificates(
         store,
         block,
         [(o, wh) for (o, _d), wh in sorted(sold.items())],
@@ -185,4 +185,12 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     if result is not None:
         result.settled = True
         keeper.put_clearing(store, result)
-    return [Event.of(events.INTERVAL_SETTLED, interval=interval, members=len(stmts), paid=pool)]
+    return [
+        Event.of(
+            events.INTERVAL_SETTLED,
+            interval=interval,
+            members=len(stmts),
+            paid=pool,
+            certificates_wh=certificates_wh,
+        )
+    ]
