@@ -80,6 +80,9 @@ chaos: setup ## long fault-injection run (kill, pause, partition, wipe) under lo
 chaos-quick: setup ## short fault-injection run
 	$(PY) -m tests.chaos.run --minutes 2
 
+demo: setup ## the household story on an accelerated day, end to end on its own localnet (a few minutes)
+	$(PY) -m clients.demo
+
 lint: setup ## ruff lint + format check, mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
