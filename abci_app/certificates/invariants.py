@@ -2,6 +2,8 @@
 
 - issued_within_generation: for every device-hour, Wh issued ≤ the verified generation
   (export Wh of a renewable generator; discharged Wh of a battery for storage certificates).
+  Hours before the devices' pruning watermark are skipped: their flow may have been pruned
+  after issuance (devices/prune.py).
 - bundles_tile_issued: the bundles of every device-hour tile [0, issued) exactly, so
   active + retired + suspended + revoked + consumed + expired = issued and no Wh is in two
   bundles; every stored bundle is in the device-hour index.
@@ -20,7 +22,10 @@ BATTERY = 4
 
 
 def issued_within_generation(store: KVReader) -> str | None:
+    pruned = devices.pruned_before(store)
     for device_id, hour, issued in keeper.iter_issued(store):
+        if hour < pruned:
+            continue
         dev = devices.get_device(store, device_id)
         flow = devices.hour_flow(store, device_id, hour)
         verified = flow.discharged_wh if dev is not None and dev.kind == BATTERY else flow.export_wh

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridledger.devices.v1 import devices_pb2
 
-from abci_app.devices import events, genesis, handlers, invariants, keys, messages, queries
+from abci_app.devices import events, genesis, handlers, invariants, keys, messages, prune, queries
 from abci_app.devices.errors import ERROR_RANGE, DevicesCode
 from abci_app.devices.params import PARAMS
 from abci_app.domain import Domain, MessageSpec
@@ -64,5 +64,6 @@ DOMAIN = Domain(
     genesis_import=genesis.import_genesis,
     genesis_export=genesis.export_genesis,
     params=PARAMS,
+    end_block=prune.end_block,
     invariants=(invariants.soc_within_capacity,),
 )

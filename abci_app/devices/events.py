@@ -9,6 +9,7 @@ __all__ = [
     "DEVICE_REINSTATED",
     "DEVICE_SUSPENDED",
     "DEVICE_TRANSFERRED",
+    "ENERGY_PRUNED",
     "EVENTS",
     "READING_ACCEPTED",
     "READING_DUPLICATE",
@@ -28,6 +29,7 @@ READING_ACCEPTED = "reading_accepted"
 READING_REJECTED = "reading_rejected"
 READING_DUPLICATE = "reading_duplicate"
 BATTERY_RULES_SET = "battery_rules_set"
+ENERGY_PRUNED = "energy_pruned"
 EVENTS = frozenset(
     {
         SITE_REGISTERED,
@@ -41,5 +43,6 @@ EVENTS = frozenset(
         READING_REJECTED,
         READING_DUPLICATE,
         BATTERY_RULES_SET,
+        ENERGY_PRUNED,
     }
 )

@@ -365,7 +365,7 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> bool:
     if d_import or d_export:
         length = domain_param(store, SETTLEMENT_INTERVAL)
         for k, i, e in apportion(r.start, r.end, length, d_import, d_export):
-            keeper.add_energy(store, r.device_id, k, i, e)
+            keeper.add_energy(store, r.device_id, k, i, e, device.site_id)
     feed.record_flow(store, device, r.start, r.end, keeper.HourFlow(d_export, d_charged, d_discharged))
     keeper.remember(store, r.device_id, r.seq, digest)
     keeper.put_reading(

@@ -12,10 +12,14 @@ from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
 __all__ = [
+    "AGE_ENERGY",
+    "AGE_FLOW",
     "HourFlow",
     "add_energy",
     "add_hour_flow",
     "clear_pending",
+    "clear_site_energy",
+    "energy_intervals",
     "get_battery",
     "get_device",
     "get_energy",
@@ -26,11 +30,14 @@ __all__ = [
     "hour_generation",
     "is_retired",
     "iter_devices",
+    "iter_energy_sites",
     "iter_owner_devices",
     "iter_pending_hours",
     "iter_retired",
     "iter_site_devices",
     "iter_sites",
+    "oldest_marked",
+    "pruned_before",
     "put_battery",
     "put_device",
     "put_reading",
@@ -39,6 +46,7 @@ __all__ = [
     "recent_hash",
     "remember",
     "retire_key",
+    "set_pruned_before",
 ]
 
 
@@ -124,11 +132,79 @@ def get_energy(store: KVReader, device_id: str, interval_start: int) -> Interval
     return None if raw is None else IntervalEnergy.FromString(raw)
 
 
-def add_energy(store: Branch, device_id: str, interval_start: int, import_wh: int, export_wh: int) -> None:
-    have = get_energy(store, device_id, interval_start) or IntervalEnergy(interval_start=interval_start)
+def add_energy(  # noqa: PLR0917 - the record's fields
+    store: Branch, device_id: str, interval_start: int, import_wh: int, export_wh: int, site_id: str = ""
+) -> bool:
+    """Add to the device's interval energy; a new record enters the pruning index, and the
+    device's site (when given) is marked as having energy in the interval (for settlement).
+    Energy of an interval before the pruning watermark is not recorded (returns False):
+    every reader's window for it has closed (see prune.py)."""
+    if interval_start < pruned_before(store):
+        return False
+    have = get_energy(store, device_id, interval_start)
+    if have is None:
+        have = IntervalEnergy(interval_start=interval_start)
+        store.set(keys.age(interval_start, AGE_ENERGY, device_id), b"")
+        if site_id:
+            store.set(keys.site_energy(interval_start, site_id), b"")
     have.import_wh += import_wh
     have.export_wh += export_wh
     store.set(keys.energy(device_id, interval_start), have.SerializeToString(deterministic=True))
+    return True
+
+
+# ---- sites with energy per interval: the queue market settlement reads and clears --------
+
+
+def iter_energy_sites(store: KVReader, interval_start: int) -> Iterator[str]:
+    """Ids of the sites with a device whose energy was recorded for the interval, in key order."""
+    prefix = keys.site_energy_prefix(interval_start)
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        yield k[len(prefix) + 1 :].decode()
+
+
+def energy_intervals(store: KVReader, upto: int) -> list[int]:
+    """Intervals starting at or before `upto` with sites still marked, oldest first (one
+    seek per interval)."""
+    out: list[int] = []
+    start = keys.site_energy_prefix()
+    end = keys.site_energy_prefix(upto + 1)
+    while True:
+        row = next(iter(store.iter_range(start, end)), None)
+        if row is None:
+            return out
+        interval = int.from_bytes(row[0][1:9], "big")
+        out.append(interval)
+        start = keys.site_energy_prefix(interval + 1)
+
+
+def clear_site_energy(store: Branch, interval_start: int, site_id: str) -> None:
+    """Settlement has taken the site's energy in the interval into account."""
+    store.delete(keys.site_energy(interval_start, site_id))
+
+
+def oldest_marked(store: KVReader, prefix: bytes) -> int | None:
+    """The u64 time right after `prefix` in its first key (the oldest entry of a
+    time-ordered index), or None when the index is empty."""
+    row = next(iter(store.iter_range(prefix, prefix_end(prefix))), None)
+    return None if row is None else int.from_bytes(row[0][len(prefix) : len(prefix) + 8], "big")
+
+
+# ---- pruning: a watermark and a time-ordered index (prune.py) --------------------------
+
+AGE_ENERGY, AGE_FLOW = 0, 1
+_WATERMARK = "pruned_before"
+
+
+def pruned_before(store: KVReader) -> int:
+    """Interval energy and hour flows starting before this time may have been pruned (and
+    are never recorded again); 0 until pruning first runs."""
+    raw = store.get(keys.misc(_WATERMARK))
+    return 0 if raw is None else int.from_bytes(raw, "big")
+
+
+def set_pruned_before(store: Branch, t: int) -> None:
+    store.set(keys.misc(_WATERMARK), t.to_bytes(8, "big"))
 
 
 def get_battery(store: KVReader, device_id: str) -> BatteryState | None:
@@ -194,9 +270,13 @@ def hour_generation(store: KVReader, device_id: str, hour_start: int) -> int:
 
 
 def add_hour_flow(store: Branch, device_id: str, hour_start: int, flow: HourFlow) -> None:
-    """Add `flow` to the device-hour's and mark the device-hour pending (no-op for zeros)."""
-    if not any(flow):
+    """Add `flow` to the device-hour's and mark the device-hour pending (no-op for zeros,
+    and for an hour before the pruning watermark); a new device-hour enters the pruning index."""
+    if not any(flow) or hour_start < pruned_before(store):
         return
+    raw = store.get(keys.hour_flow(device_id, hour_start))
+    if raw is None:
+        store.set(keys.age(hour_start, AGE_FLOW, device_id), b"")
     have = hour_flow(store, device_id, hour_start)
     new = (a + b for a, b in zip(have, flow, strict=True))
     store.set(keys.hour_flow(device_id, hour_start), b"".join(n.to_bytes(8, "big") for n in new))

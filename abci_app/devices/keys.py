@@ -6,6 +6,8 @@ from abci_app.keys import lp, u64
 
 __all__ = [
     "KEY_PREFIXES",
+    "age",
+    "age_prefix",
     "battery",
     "by_feeder",
     "by_feeder_prefix",
@@ -17,6 +19,7 @@ __all__ = [
     "device_prefix",
     "energy",
     "hour_flow",
+    "misc",
     "pending",
     "pending_prefix",
     "reading",
@@ -25,6 +28,8 @@ __all__ = [
     "retired_prefix",
     "rules",
     "site",
+    "site_energy",
+    "site_energy_prefix",
     "site_prefix",
 ]
 
@@ -42,10 +47,16 @@ RECENT = b"\x2a"  # lp(device) u16(seq mod RECENT_WINDOW) → u64 seq + SHA-256 
 # The generation feed of the certificates domain (see keeper.add_hour_flow):
 HOUR_FLOW = b"\x2b"  # lp(device) u64(hour start) → u64 export Wh, u64 charged Wh, u64 discharged Wh
 PENDING = b"\x2c"  # u64(hour start) lp(device) → '' (a device-hour whose flow changed since issuance)
+# Sites with energy recorded per interval (read, and cleared, by market settlement; see
+# keeper.mark_site_energy), and the time-ordered index of what pruning removes (prune.py):
+SITE_ENERGY = b"\x2d"  # u64(interval start) lp(site) → ''
+AGE = b"\x2e"  # u64(interval or hour start) u8(AGE_ENERGY | AGE_FLOW) lp(device) → ''
+MISC = b"\x2f"  # lp(name) … → small singletons and indexes (the pruning watermark, community batteries)
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (
-        SITE, DEVICE, BY_OWNER, BY_FEEDER, BY_SITE, RETIRED, READING, ENERGY, BATTERY, RULES, RECENT, HOUR_FLOW, PENDING
+        SITE, DEVICE, BY_OWNER, BY_FEEDER, BY_SITE, RETIRED, READING, ENERGY, BATTERY, RULES, RECENT,
+        HOUR_FLOW, PENDING, SITE_ENERGY, AGE, MISC,
     )
 )  # fmt: skip
 
@@ -128,3 +139,24 @@ def pending_prefix() -> bytes:
 
 def pending(hour_start: int, device_id: str) -> bytes:
     return PENDING + u64(hour_start) + lp(device_id)
+
+
+def site_energy_prefix(interval_start: int | None = None) -> bytes:
+    return SITE_ENERGY if interval_start is None else SITE_ENERGY + u64(interval_start)
+
+
+def site_energy(interval_start: int, site_id: str) -> bytes:
+    return SITE_ENERGY + u64(interval_start) + lp(site_id)
+
+
+def age_prefix() -> bytes:
+    return AGE
+
+
+def age(start: int, kind: int, device_id: str) -> bytes:
+    return AGE + u64(start) + bytes((kind,)) + lp(device_id)
+
+
+def misc(name: str, *rest: str) -> bytes:
+    """A MISC key: lp(name) then lp(each part of `rest`)."""
+    return MISC + lp(name) + b"".join(lp(r) for r in rest)

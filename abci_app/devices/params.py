@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from abci_app.params import ParamSpec
 
-__all__ = ["FUTURE_ALLOWANCE", "PARAMS", "SETTLEMENT_INTERVAL"]
+__all__ = ["ENERGY_RETENTION", "FUTURE_ALLOWANCE", "PARAMS", "SETTLEMENT_INTERVAL"]
 
 FUTURE_ALLOWANCE = "devices.future_allowance_seconds"
 SETTLEMENT_INTERVAL = "devices.settlement_interval_seconds"
+ENERGY_RETENTION = "devices.energy_retention_seconds"
 PARAMS = {
     # how far past block time a reading's interval may end (clock skew of devices)
     FUTURE_ALLOWANCE: ParamSpec(300, 0, 3_600),
     # settlement interval length; changing it re-aligns only intervals written afterwards
     # (below 300 s only for demonstrations on an accelerated clock, `make demo`)
     SETTLEMENT_INTERVAL: ParamSpec(900, 10, 86_400),
+    # interval energy and hour flows older than this are pruned (never below what
+    # settlement, demand response and certificates still read: see prune.py)
+    ENERGY_RETENTION: ParamSpec(35 * 86_400, 3_600, 10 * 365 * 86_400),
 }

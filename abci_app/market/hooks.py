@@ -3,12 +3,14 @@
 Order within a block: (1) every interval whose gate has closed (start − gate closure ≤
 block time) and still has open orders is cleared, oldest first; (2) when the upcoming
 interval (the first whose gate is still open) is new, every standing rule places its
-order for it — after (1), so rules see the last clearing; (3) every cleared interval whose
-end + settlement grace ≤ block time is settled, oldest first.
+order for it — after (1), so rules see the last clearing; (3) every interval whose end +
+settlement grace ≤ block time and that has cleared orders or sites with recorded energy
+(the devices domain's marks) is settled, oldest first.
 """
 
 from __future__ import annotations
 
+from abci_app.devices import keeper as devices
 from abci_app.keys import u64
 from abci_app.market import keys
 from abci_app.market.close import close_interval
@@ -38,6 +40,7 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
         store.set(keys.counter(RULES_MARK), u64(upcoming))
         evs.extend(run_rules(store, block, upcoming))
     if now >= length + settlement_grace(store):
-        for interval in settle_intervals_due(store, now - length - settlement_grace(store)):
+        upto = now - length - settlement_grace(store)
+        for interval in sorted(set(settle_intervals_due(store, upto)) | set(devices.energy_intervals(store, upto))):
             evs.extend(settle_interval(store, block, interval))
     return evs

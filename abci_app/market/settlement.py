@@ -15,7 +15,11 @@ branch is kept only if it returns.
   more than it bought pay for the excess at imbalance_short, importing less are paid for
   the unused purchase at imbalance_long. A site without a meter has no buyer imbalance.
   A payer is charged at most its balance; the remainder is recorded as `unpaid`.
-- Every member involved gets a Statement for the interval.
+- Energy outside the market (retail.py): every site the devices domain marked as having
+  energy in the interval settles its meters' import at the retail tariff and export at the
+  feed-in tariff, for each side on which the site has no market position.
+- Every member involved gets a Statement for the interval. An interval is settled once:
+  the cursor RETAIL_MARK (the last interval settled) turns later marks into no-ops.
 """
 
 from __future__ import annotations
@@ -28,19 +32,21 @@ from abci_app.devices import keeper as devices
 from abci_app.errors import TxError
 from abci_app.grid import keeper as grid
 from abci_app.grid.records import Tariffs
-from abci_app.market import events, keeper
+from abci_app.keys import u64
+from abci_app.market import events, keeper, keys
 from abci_app.market.records import Statement
+from abci_app.market.retail import METER, drop_marks, pay, settle_sites, statement_for
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event
 
-__all__ = ["deliver_certificates", "settle_interval"]
+__all__ = ["RETAIL_MARK", "deliver_certificates", "settle_interval"]
 
 try:  # the certificates domain's delivery-versus-payment entry point
     from abci_app.certificates.dvp import deliver as _dvp_deliver
 except ImportError:  # pragma: no cover - only while certificates is not in the tree
     _dvp_deliver = None  # type: ignore[assignment]
 
-METER = 1
+RETAIL_MARK = "settled_interval"
 
 
 def deliver_certificates(
@@ -80,50 +86,42 @@ def deliver_certificates(
     return moved
 
 
-def _pay(store: Branch, payer: bytes, payee: bytes, amount: int) -> tuple[int, int]:
-    """Move up to `amount` (bounded by the payer's balance); returns (paid, unpaid)."""
-    paid = min(amount, accounts.balance(store, payer))
-    if paid:
-        accounts.subtract(store, payer, paid)
-        accounts.add(store, payee, paid)
-    return paid, amount - paid
-
-
-def _statement(stmts: dict[bytes, Statement], owner: bytes, interval: int) -> Statement:
-    st = stmts.get(owner)
-    if st is None:
-        st = stmts[owner] = Statement(owner=owner, interval_start=interval)
-    return st
-
-
 def _imbalance(  # noqa: PLR0917 - internal
     store: Branch, t: Tariffs, st: Statement, owner: bytes, short_wh: int, long_wh: int
 ) -> None:
     """`short_wh` bought from the supplier, `long_wh` sold to it."""
     if short_wh > 0:
-        paid, unpaid = _pay(store, owner, t.supplier, -(-short_wh * t.imbalance_short_per_kwh // 1000))
+        paid, unpaid = pay(store, owner, t.supplier, -(-short_wh * t.imbalance_short_per_kwh // 1000))
         st.imbalance_paid += paid
         st.unpaid += unpaid
     if long_wh > 0:
-        paid, _ = _pay(store, t.supplier, owner, long_wh * t.imbalance_long_per_kwh // 1000)
+        paid, _ = pay(store, t.supplier, owner, long_wh * t.imbalance_long_per_kwh // 1000)
         st.imbalance_received += paid
 
 
 def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
-    """Settle every cleared order of `interval`; postponed while no tariffs are published."""
+    """Settle every cleared order of `interval` and its sites' energy outside the market;
+    postponed while no tariffs are published; an interval already settled only drops the
+    marks of late readings."""
     tariffs = grid.get_tariffs(store)
     if tariffs is None:
+        return []
+    raw = store.get(keys.counter(RETAIL_MARK))
+    done = -1 if raw is None else int.from_bytes(raw, "big")
+    if interval <= done and not any(True for _ in keeper.iter_settle_due(store, interval)):
+        drop_marks(store, interval)
         return []
     stmts: dict[bytes, Statement] = {}
     bought: dict[tuple[bytes, str], int] = {}
     sold: dict[tuple[bytes, str], int] = {}
+    sell_sites: set[str] = set()
     pool = paid_out = 0
     for _i, order_id in list(keeper.iter_settle_due(store, interval)):
         keeper.set_settle_due(store, interval, order_id, False)
         order = keeper.get_order(store, order_id)
         if order is None:  # pragma: no cover - kept in step
             continue
-        st = _statement(stmts, order.owner, interval)
+        st = statement_for(stmts, order.owner, interval)
         if order.side == market_pb2.SIDE_BUY:
             accounts.subtract(store, keeper.ESCROW_ADDRESS, order.cost)
             pool += order.cost
@@ -137,19 +135,20 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
             st.received += order.cost
             st.sold_wh += order.filled_wh
             sold[(order.owner, order.device_id)] = sold.get((order.owner, order.device_id), 0) + order.filled_wh
+            sell_sites.add(order.site_id)
             keeper.add_committed(store, interval, order.device_id, -order.energy_wh)
         order.status = market_pb2.ORDER_STATUS_SETTLED
         keeper.put_order(store, order)
     for fill in keeper.iter_fills(store, interval):
         if fill.side == market_pb2.SIDE_BUY and fill.fee_per_kwh:
-            _statement(stmts, fill.owner, interval).fees += fill.energy_wh * fill.fee_per_kwh // 1000
+            statement_for(stmts, fill.owner, interval).fees += fill.energy_wh * fill.fee_per_kwh // 1000
     if pool - paid_out:
         accounts.add(store, tariffs.operator, pool - paid_out)
 
     for (owner, device_id), wh in sorted(sold.items()):
         energy = devices.get_energy(store, device_id, interval)
         exported = 0 if energy is None else energy.export_wh
-        st = _statement(stmts, owner, interval)
+        st = statement_for(stmts, owner, interval)
         st.delivered_wh += exported
         _imbalance(store, tariffs, st, owner, wh - exported, exported - wh)
     for (owner, site_id), wh in sorted(bought.items()):
@@ -164,9 +163,13 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         for m in meters:
             energy = devices.get_energy(store, m.device_id, interval)
             consumed += 0 if energy is None else energy.import_wh
-        st = _statement(stmts, owner, interval)
+        st = statement_for(stmts, owner, interval)
         st.consumed_wh += consumed
         _imbalance(store, tariffs, st, owner, consumed - wh, wh - consumed)
+
+    settle_sites(store, tariffs, stmts, interval, frozenset(s for _o, s in bought), frozenset(sell_sites))
+    if interval > done:
+        store.set(keys.counter(RETAIL_MARK), u64(interval))
 
     certificates_wh = deliver_certificates(
         store,

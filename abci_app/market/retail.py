@@ -1,0 +1,104 @@
+"""Energy outside the market: metered import and export settled at the utility's tariffs.
+
+Part of one interval's settlement (settlement.py), on the same branch, after the market
+positions. Which sites: those the devices domain marked as having energy recorded in the
+interval (`devices.keeper.iter_energy_sites`, written when a reading's energy lands in an
+interval); each mark is cleared as it is settled, so no device is scanned that had no
+energy. Per marked site with at least one meter (kind METER), with I and E the Wh its
+meters imported and exported in the interval:
+
+- import side: a site with a buy position in the interval settles its deviation as
+  imbalance (settlement.py); otherwise all of I is retail: the site's owner pays the
+  supplier ceil(I × retail_per_kwh / 1000) (at most its balance, the rest is `unpaid`);
+- export side: a site with a device that sold in the interval settles its deviation as
+  imbalance; otherwise all of E is feed-in: the supplier pays the owner
+  floor(E × feed_in_per_kwh / 1000) (at most the supplier's balance).
+
+So every Wh through a meter is settled once: by the market, by imbalance, or by tariff.
+Members pay rounded up and receive rounded down. Marks of an interval already settled
+(a reading arriving after settlement) are dropped without settling: settlement is final
+with what had arrived by end + grace.
+"""
+
+from __future__ import annotations
+
+from abci_app.accounts import keeper as accounts
+from abci_app.devices import keeper as devices
+from abci_app.grid.records import Tariffs
+from abci_app.market.records import Statement
+from abci_app.store.branch import Branch
+
+__all__ = ["METER", "drop_marks", "pay", "settle_sites", "statement_for"]
+
+METER = 1
+
+
+def pay(store: Branch, payer: bytes, payee: bytes, amount: int) -> tuple[int, int]:
+    """Move up to `amount` (bounded by the payer's balance); returns (paid, unpaid)."""
+    paid = min(amount, accounts.balance(store, payer))
+    if paid:
+        accounts.subtract(store, payer, paid)
+        accounts.add(store, payee, paid)
+    return paid, amount - paid
+
+
+def statement_for(stmts: dict[bytes, Statement], owner: bytes, interval: int) -> Statement:
+    """The member's statement of the interval being settled (created empty on first use)."""
+    st = stmts.get(owner)
+    if st is None:
+        st = stmts[owner] = Statement(owner=owner, interval_start=interval)
+    return st
+
+
+def metered(store: Branch, site_id: str, interval: int) -> tuple[bool, int, int]:
+    """(the site has a meter, Wh its meters imported, Wh they exported) in the interval."""
+    has = False
+    imported = exported = 0
+    for device_id in devices.iter_site_devices(store, site_id):
+        d = devices.get_device(store, device_id)
+        if d is None or d.kind != METER:
+            continue
+        has = True
+        e = devices.get_energy(store, device_id, interval)
+        if e is not None:
+            imported += e.import_wh
+            exported += e.export_wh
+    return has, imported, exported
+
+
+def drop_marks(store: Branch, interval: int) -> None:
+    """Clear the interval's site marks without settling (the interval is already settled)."""
+    for site_id in list(devices.iter_energy_sites(store, interval)):
+        devices.clear_site_energy(store, interval, site_id)
+
+
+def settle_sites(  # noqa: PLR0917 - internal, called once per interval
+    store: Branch,
+    t: Tariffs,
+    stmts: dict[bytes, Statement],
+    interval: int,
+    buy_sites: frozenset[str],
+    sell_sites: frozenset[str],
+) -> None:
+    """Settle every marked site's energy outside the market (see the module doc)."""
+    for site_id in list(devices.iter_energy_sites(store, interval)):
+        devices.clear_site_energy(store, interval, site_id)
+        site = devices.get_site(store, site_id)
+        if site is None:  # pragma: no cover - sites are never deleted
+            continue
+        has_meter, imported, exported = metered(store, site_id, interval)
+        retail_wh = 0 if site_id in buy_sites else imported
+        feed_in_wh = 0 if site_id in sell_sites else exported
+        if not has_meter or not (retail_wh or feed_in_wh):
+            continue
+        owner = bytes(site.owner)
+        st = statement_for(stmts, owner, interval)
+        if retail_wh:
+            paid, unpaid = pay(store, owner, t.supplier, -(-retail_wh * t.retail_per_kwh // 1000))
+            st.retail_wh += retail_wh
+            st.retail_paid += paid
+            st.unpaid += unpaid
+        if feed_in_wh:
+            paid, _ = pay(store, t.supplier, owner, feed_in_wh * t.feed_in_per_kwh // 1000)
+            st.feed_in_wh += feed_in_wh
+            st.feed_in_received += paid
