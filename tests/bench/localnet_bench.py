@@ -18,9 +18,22 @@ from typing import Any
 
 from gridledger.devices.v1 import devices_pb2
 from gridledger.governance.v1 import governance_pb2
+from gridledger.market.v1 import market_pb2
 
-from clients.loadgen import LoadTx, Mix, PhaseResult, Population, Submitter, account_nonce, kvstore_txs, param_value
+from abci_app.market.params import next_open_interval
+from clients.loadgen import (
+    LoadTx,
+    Mix,
+    PhaseResult,
+    Population,
+    Signer,
+    Submitter,
+    account_nonce,
+    kvstore_txs,
+    param_value,
+)
 from clients.localnet import Localnet, free_base_port, set_toml
+from tests.bench.energy_load import EnergyLoad
 from tests.bench.procstat import ProcSampler
 from tests.bench.readings import ReadingsLoad
 
@@ -52,6 +65,11 @@ class NetConfig:
     readings_members: int = 40
     readings_per_member: int = 50
     readings_duration: float = 15.0
+    # mixed energy phase (after the readings phase): members (after the readings phase's),
+    # devices each (one PV, the rest meters), measurement window
+    energy_members: int = 40
+    energy_devices: int = 10
+    energy_duration: float = 15.0
 
 
 def _start(home: Path, app: str, cfg: NetConfig, log: Log) -> Localnet:
@@ -258,6 +276,7 @@ async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, 
             lat_sum = summarize(lat, sampler)
             log(f"    p50 {lat_sum['latency_ms']['p50']} ms, p99 {lat_sum['latency_ms']['p99']} ms")
             readings = await _readings_phase(sub, net, pop, cfg, sampler=sampler, log=log)
+            energy = await _energy_phase(sub, net, pop, cfg, sampler=sampler, log=log)
         heights = {i: net.height(i) for i in range(net.n)}
         top = min(h for h in heights.values() if h is not None)
         hashes = net.app_hashes(top)
@@ -277,6 +296,7 @@ async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, 
                 "settings": cometbft_settings(net),
                 "final_height": top,
                 "readings": readings,
+                "energy": energy,
             },
             shape,
             rate,
@@ -323,6 +343,56 @@ async def _readings_phase(
         "devices_whose_last_seq_on_node0_differs": mismatched,
         "exhausted_presigned": summary["exhausted_presigned"],
     }
+
+
+async def _energy_phase(
+    sub: Submitter, net: Localnet, pop: Population, cfg: NetConfig, *, sampler: ProcSampler, log: Log
+) -> dict[str, Any]:
+    """A mixed energy load at saturation (readings batches, orders for the next open interval,
+    rule updates, transfers): committed tx/s and each kind's share of the committed txs."""
+    first = cfg.readings_members
+    members = [s for s, _der in pop.members[first : first + cfg.energy_members]]
+    rpc = net.rpc(0)
+    operator_id = net.consortium().member("gridop/control")
+    operator = Signer.from_identity(operator_id, lane=10_000_000, nonce=account_nonce(rpc, operator_id.address))
+    load = EnergyLoad(net.chain_id, members, operator, cfg.energy_devices, int(time.time()) - 30 * 86_400)
+    await _setup_step(sub, "tariffs, sites, devices and rules", load.setup_txs(), log)
+    for m, signer in enumerate(members):
+        value = base64.b64decode(rpc.abci_query(f"/rules/{signer.address.hex()}").get("value") or "")
+        rules = market_pb2.RuleList.FromString(value).rules
+        load.rule_ids[m] = rules[0].rule_id if rules else 0
+    # the orders' interval: its gate (5 min before it starts) closes after the phase and a margin
+    interval = next_open_interval(int(time.time()) + int(cfg.energy_duration) + 90, 900, 300)
+    n = int(2_000 * (3 + cfg.energy_duration))  # enough for 2,000 tx/s
+    t = time.monotonic()
+    txs = load.workload(n, interval)
+    log(f"  energy: pre-signed {n} txs in {time.monotonic() - t:.1f}s ({_kinds(txs)}), orders for {interval}")
+    res = await _phase(sub, txs, rate=None, warmup=3, duration=cfg.energy_duration, cfg=cfg)
+    summary = summarize(res, sampler)
+    committed: dict[str, int] = {}
+    for tx, sent in zip(txs, res.sent, strict=False):
+        if sent.code == 0 and sent.committed is not None:
+            committed[tx.kind] = committed.get(tx.kind, 0) + 1
+    total = sum(committed.values())
+    out = {
+        "committed_ok_tps": summary["committed_ok_tps"],
+        "committed_tps": summary["committed_tps"],
+        "shares": {k: round(v / total, 3) for k, v in sorted(committed.items())} if total else {},
+        "committed_by_kind": committed,
+        "failed_in_block": summary["failed_in_block"],
+        "never_committed": summary["never_committed"],
+        "members": len(members),
+        "devices_per_batch": cfg.energy_devices,
+        "interval": interval,
+        "cpu_ms_per_tx": summary.get("cpu_ms_per_tx", {}),
+        "exhausted_presigned": summary["exhausted_presigned"],
+    }
+    log(f"    committed {out['committed_ok_tps']} tx/s ok ({_kinds_share(out['shares'])})")
+    return out
+
+
+def _kinds_share(shares: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
 
 
 def run_kvstore(cfg: NetConfig, home: Path, shape: Sequence[LoadTx], rate: float, log: Log) -> dict[str, Any]:

@@ -1,0 +1,315 @@
+"""The energy rows of the benchmark, in process (one core, no CometBFT): market clearing and
+settlement measured inside the market's end-block hook, and certificate issuance cost and
+state growth of PV devices.
+
+Every figure comes from the app's own code on a real app (`AppDriver`): orders are placed
+by signed PlaceOrder txs, readings are device-signed. The hooks are timed by wrapping the
+functions the hook calls (`clear`, `close_interval`, `settle_interval`, and the app's
+`_run_hook` for whole hooks) for the duration of the measurement only.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf.message import Message
+from gridledger.accounts.v1 import accounts_pb2
+from gridledger.grid.v1 import grid_pb2
+from gridwire.reading import Reading
+
+import abci_app.app as app_module
+from abci_app.market import close as close_module
+from abci_app.market import hooks as market_hooks
+from abci_app.market import keys as market_keys
+from abci_app.market.params import next_open_interval
+from abci_app.store.backend import prefix_end
+from abci_app.store.branch import Branch
+from abci_app.types import BlockInfo
+from clients import devices as dc
+from clients import market as mc
+from clients.consortium import Consortium
+from clients.pki import Identity
+from tests.support.driver import GENESIS_TIME, AppDriver
+from tests.unit.helpers import signed
+
+__all__ = ["HookTimer", "certificate_costs", "market_costs", "timed_hooks"]
+
+Log = Callable[[str], None]
+LENGTH, GATE, GRACE = 900, 300, 900  # the genesis defaults: interval, gate closure, settlement grace
+FEEDERS = 8
+PROSUMERS = ("community-a/alice", "community-a/bob", "community-b/carol", "community-b/dave")
+CERT_PREFIXES = (0x50, 0x60)  # the certificates domain's key range
+DEVICE_PREFIXES = (0x20, 0x30)  # the devices domain's key range
+
+
+@dataclass
+class HookTimer:
+    """Seconds spent in each timed call, by name, one entry per call."""
+
+    calls: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.calls.setdefault(name, []).append(seconds)
+
+    def total(self, name: str) -> float:
+        return sum(self.calls.get(name, []))
+
+
+@contextmanager
+def timed_hooks() -> Iterator[HookTimer]:
+    """Within the block: every block hook the app runs (`<domain>.<hook>`), the market's
+    matching step (`market.clear`), its gate-closure step (`market.close`) and its
+    settlement step (`market.settle`) are timed; the originals come back afterwards."""
+    timer = HookTimer()
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                timer.add(name, time.perf_counter() - t)
+
+        return wrapper
+
+    run_hook = app_module._run_hook
+
+    def hook_wrapper(domain: str, name: str, *args: Any) -> Any:
+        return timed(f"{domain}.{name}", run_hook)(domain, name, *args)
+
+    # (module, its attribute, the timer's name); the hook looks these names up at call time
+    swaps: list[tuple[ModuleType, str, str]] = [
+        (close_module, "clear", "market.clear"),
+        (market_hooks, "close_interval", "market.close"),
+        (market_hooks, "settle_interval", "market.settle"),
+    ]
+    originals = [getattr(module, attr) for module, attr, _name in swaps]
+    app_module._run_hook = hook_wrapper  # type: ignore[assignment]
+    for (module, attr, name), fn in zip(swaps, originals, strict=True):
+        setattr(module, attr, timed(name, fn))
+    try:
+        yield timer
+    finally:
+        app_module._run_hook = run_hook
+        for (module, attr, _name), fn in zip(swaps, originals, strict=True):
+            setattr(module, attr, fn)
+
+
+# -- the market ----------------------------------------------------------------------------------
+
+
+def _ok(driver: AppDriver, txs: list[bytes], what: str) -> None:
+    result = driver.block(txs, check=False)
+    bad = [r.log for r in result.tx_results if r.code]
+    if bad:
+        raise RuntimeError(f"{what}: {len(bad)} txs failed, e.g. {bad[0]}")
+
+
+def _site(ref: str, feeder: int) -> str:
+    return f"{ref.split('/')[1]}-s{feeder}"
+
+
+def _pv(ref: str, feeder: int) -> str:
+    return f"{ref.split('/')[1]}-pv{feeder}"
+
+
+def _market_setup(driver: AppDriver, consortium: Consortium) -> dict[str, Identity]:
+    """Tariffs and fees from the operator; every prosumer funded, with a site and a 10 MW PV
+    device on each of the feeders."""
+    driver.block([])
+    members = {ref: consortium.member(ref) for ref in PROSUMERS}
+    operator = consortium.member("gridop/control")
+    issuer = consortium.member("utility/treasury")
+    txs = [
+        signed(
+            driver,
+            operator,
+            grid_pb2.SetTariffs(
+                supplier=issuer.address,
+                retail_per_kwh=30,
+                feed_in_per_kwh=5,
+                imbalance_short_per_kwh=40,
+                imbalance_long_per_kwh=2,
+            ),
+            grid_pb2.SetGridFees(intra_feeder_per_kwh=1, inter_feeder_per_kwh=3),
+        ),
+        signed(driver, issuer, *[accounts_pb2.Mint(to=m.address, amount=10**12) for m in members.values()]),
+    ]
+    for n, (ref, m) in enumerate(members.items()):
+        msgs: list[Message] = []
+        for f in range(1, FEEDERS + 1):
+            site = _site(ref, f)
+            key = Ed25519PrivateKey.from_private_bytes(bytes([n + 1, f]) * 16)
+            msgs.append(dc.register_site(site, f"feeder-{f}"))
+            msgs.append(dc.register_device(_pv(ref, f), site, "pv", dc.device_public_key(key), 10_000_000))
+        txs.append(signed(driver, m, *msgs))
+    _ok(driver, txs, "market setup")
+    return members
+
+
+def _order_txs(
+    driver: AppDriver, members: dict[str, Identity], interval: int, n: int, *, crossing: bool, seed: int
+) -> list[bytes]:
+    """`n` orders for `interval`, half bids, on the feeders, 0.1..5 kWh; prices 5..40 per kWh
+    (the unit test's book) or, `crossing`, bids 30..40 against asks 5..15 so every order fills."""
+    r = random.Random(seed)
+    refs = sorted(members)
+    per_member: dict[str, list[Message]] = {ref: [] for ref in refs}
+    for i in range(n):
+        ref = refs[i % len(refs)]
+        f = r.randint(1, FEEDERS)
+        wh = r.randint(100, 5_000)
+        if r.random() < 0.5:
+            price = r.randint(30, 40) if crossing else r.randint(5, 40)
+            per_member[ref].append(mc.buy(_site(ref, f), interval, wh, price))
+        else:
+            price = r.randint(5, 15) if crossing else r.randint(5, 40)
+            per_member[ref].append(mc.sell(_pv(ref, f), interval, wh, price))
+    txs = []
+    for ref in refs:
+        msgs = per_member[ref]
+        for chunk in range(0, len(msgs), 64):
+            txs.append(signed(driver, members[ref], *msgs[chunk : chunk + 64]))
+    return txs
+
+
+def _hook_rounds(driver: AppDriver, at: int, rounds: int) -> HookTimer:
+    """Run the market's end-block hook `rounds` times at block time `at` on fresh branches of
+    the committed state (nothing kept), timed."""
+    block = BlockInfo(driver.chain_id, driver.height + 1, at * 1_000_000_000)
+    with timed_hooks() as timer:
+        for _ in range(rounds):
+            branch = Branch(driver.app.state).branch()
+            t = time.perf_counter()
+            market_hooks.end_block(branch, block)
+            timer.add("market.end_block", time.perf_counter() - t)
+    return timer
+
+
+def _median_ms(timer: HookTimer, name: str) -> float:
+    xs = timer.calls.get(name, [])
+    return round(statistics.median(xs) * 1000, 1) if xs else 0.0
+
+
+def market_costs(consortium: Consortium, orders: int, log: Log, *, rounds: int = 3) -> dict[str, Any]:
+    """Clearing `orders` orders of one interval and settling an interval of about as many
+    fills, timed inside the market's end-block hook (median of `rounds` runs on the
+    committed state), then run for real in blocks."""
+    driver = AppDriver(consortium)
+    members = _market_setup(driver, consortium)
+    a = next_open_interval(driver.time + 60, LENGTH, GATE)  # the clearing row's book
+    b = a + LENGTH  # the settlement row's book: every order fills
+    t = time.perf_counter()
+    txs = _order_txs(driver, members, a, orders, crossing=False, seed=7)
+    # a few more orders than `orders`: some of the crossing book stay unfilled, so the
+    # settled interval has at least about `orders` fills
+    txs += _order_txs(driver, members, b, orders + orders // 50, crossing=True, seed=8)
+    for chunk in range(0, len(txs), 40):
+        _ok(driver, txs[chunk : chunk + 40], "placing orders")
+    log(f"  market: {2 * orders + orders // 50:,} orders placed by {len(txs)} txs in {time.perf_counter() - t:.1f}s")
+
+    driver.block([], seconds=a - GATE - 1 - driver.time)
+    close_a = _hook_rounds(driver, a - GATE, rounds)
+    driver.block([], seconds=a - GATE - driver.time)  # clears a for real
+    driver.block([], seconds=b - GATE - driver.time)  # clears b
+    fills_a, fills_b = _fills(driver, a), _fills(driver, b)
+    driver.block([], seconds=a + LENGTH + GRACE - driver.time)  # settles a
+    settle_b = _hook_rounds(driver, b + LENGTH + GRACE, rounds)
+    driver.block([], seconds=b + LENGTH + GRACE - driver.time)  # settles b for real
+    out = {
+        "orders": orders,
+        "fills_of_that_book": fills_a,
+        "clearing_match_ms": _median_ms(close_a, "market.clear"),
+        "clearing_close_ms": _median_ms(close_a, "market.close"),
+        "clearing_hook_ms": _median_ms(close_a, "market.end_block"),
+        "settle_fills": fills_b,
+        "settle_ms": _median_ms(settle_b, "market.settle"),
+        "settle_hook_ms": _median_ms(settle_b, "market.end_block"),
+        "rounds": rounds,
+    }
+    out["settle_us_per_fill"] = round(out["settle_ms"] * 1000 / max(1, fills_b), 1)
+    log(
+        f"  market: clearing {orders:,} orders: matching {out['clearing_match_ms']} ms, gate-closure step "
+        f"{out['clearing_close_ms']} ms (hook {out['clearing_hook_ms']} ms); settling {fills_b:,} fills "
+        f"{out['settle_ms']} ms"
+    )
+    return out
+
+
+def _fills(driver: AppDriver, interval: int) -> int:
+    """The interval's fills (one per order and leg) in the committed state."""
+    prefix = market_keys.fill_prefix(interval)
+    return sum(1 for _ in driver.app.state.iter_range(prefix, prefix_end(prefix)))
+
+
+# -- certificates --------------------------------------------------------------------------------
+
+
+def _size(driver: AppDriver, lo: int, hi: int) -> int:
+    return sum(len(k) + len(v) for k, v in driver.app.state.iter_range(bytes([lo]), bytes([hi])))
+
+
+def certificate_costs(consortium: Consortium, devices: int, log: Log) -> dict[str, Any]:
+    """`devices` PV devices each report every 15 minutes for a day (device-signed, 100
+    readings per tx): the certificates hook's time per reading and per issued device-hour,
+    and the state one device adds in the day (certificates and devices domains)."""
+    driver = AppDriver(consortium)
+    driver.block([])
+    owner = consortium.member("community-a/alice")
+    keys = [(f"cpv-{i}", Ed25519PrivateKey.generate()) for i in range(devices)]
+    txs = []
+    for chunk in range(0, devices, 60):
+        msgs: list[Message] = [dc.register_site("cert-site", "feeder-1", "nl-north")] if chunk == 0 else []
+        msgs += [
+            dc.register_device(
+                d, "cert-site", "pv", dc.device_public_key(k), 5_000, energy_source="solar", country="NL"
+            )
+            for d, k in keys[chunk : chunk + 60]
+        ]
+        txs.append(signed(driver, owner, *msgs))
+    for raw in txs:
+        _ok(driver, [raw], "PV device registration")
+    t0 = (GENESIS_TIME // 86_400 + 2) * 86_400  # a day boundary after genesis
+    driver.block([], seconds=t0 - driver.time)
+    certs0 = _size(driver, *CERT_PREFIXES)
+    devs0 = _size(driver, *DEVICE_PREFIXES)
+    readings = 0
+    with timed_hooks() as timer:
+        for seq in range(1, 97):
+            start = t0 + (seq - 1) * 900
+            driver.block([], seconds=start + 900 - driver.time)
+            exported = 250 * seq  # 1 kW on average
+            batch = [
+                dc.sign_reading(k, driver.chain_id, Reading(d, seq, start, start + 900, 0, exported)) for d, k in keys
+            ]
+            txs = [signed(driver, owner, dc.submit_readings(batch[c : c + 100])) for c in range(0, len(batch), 100)]
+            _ok(driver, txs, "PV readings")
+            readings += len(batch)
+    hook_s = timer.total("certificates.end_block")
+    hours = devices * 24
+    cert_bytes = (_size(driver, *CERT_PREFIXES) - certs0) / devices
+    dev_bytes = (_size(driver, *DEVICE_PREFIXES) - devs0) / devices
+    out = {
+        "devices": devices,
+        "readings": readings,
+        "issuance_us_per_reading": round(hook_s / readings * 1e6, 1),
+        "issuance_us_per_device_hour": round(hook_s / hours * 1e6, 1),
+        "cert_bytes_per_device_day": round(cert_bytes),
+        "device_bytes_per_device_day": round(dev_bytes),
+        "million_devices_year_tb": round((cert_bytes + dev_bytes) * 1_000_000 * 365 / 1e12, 2),
+    }
+    log(
+        f"  certificates: issuance {out['issuance_us_per_reading']} µs/reading "
+        f"({out['issuance_us_per_device_hour']} µs per device-hour); per PV device-day "
+        f"{out['cert_bytes_per_device_day']:,} bytes of certificates + {out['device_bytes_per_device_day']:,} "
+        f"of devices; a million devices a year: {out['million_devices_year_tb']} TB"
+    )
+    return out

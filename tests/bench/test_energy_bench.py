@@ -1,0 +1,102 @@
+"""The energy rows' in-process parts at a small size: the hooks are really timed, the orders
+really clear and settle, certificates are really issued, and the originals come back."""
+
+from __future__ import annotations
+
+from gridledger.market.v1 import market_pb2 as mpb
+
+from abci_app.market import close as close_module
+from abci_app.market import hooks as market_hooks
+from abci_app.market.params import next_open_interval
+from clients.consortium import Consortium
+from clients.loadgen import Population, Signer
+from tests.bench.energy import certificate_costs, market_costs, timed_hooks
+from tests.bench.energy_load import EnergyLoad, EnergyMix
+from tests.bench.run import rows
+from tests.support.driver import AppDriver
+
+
+def test_market_costs_time_clearing_and_settlement_inside_the_hook(consortium: Consortium) -> None:
+    """Both books clear with fills; the crossing book settles at least as many fills as it has
+    orders minus a few; every figure was measured (non-zero)."""
+    out = market_costs(consortium, 400, lambda _s: None, rounds=1)
+    assert 0 < out["fills_of_that_book"] <= 2 * 400
+    assert out["settle_fills"] >= 380
+    for name in ("clearing_match_ms", "clearing_close_ms", "clearing_hook_ms", "settle_ms"):
+        assert out[name] > 0, name
+    assert out["clearing_close_ms"] >= out["clearing_match_ms"]
+    assert out["clearing_hook_ms"] >= out["clearing_close_ms"]
+
+
+def test_certificate_costs_issue_every_hour_and_count_state(consortium: Consortium) -> None:
+    """Three PV devices for a day: 288 readings, issuance time and both domains' bytes measured."""
+    out = certificate_costs(consortium, 3, lambda _s: None)
+    assert out["readings"] == 3 * 96
+    assert out["issuance_us_per_reading"] > 0
+    assert out["cert_bytes_per_device_day"] > 24 * 50  # at least a bundle of some bytes per hour
+    assert out["device_bytes_per_device_day"] > 0
+    assert out["million_devices_year_tb"] > 0
+
+
+SWAPPED = ((close_module, "clear"), (market_hooks, "close_interval"), (market_hooks, "settle_interval"))
+
+
+def test_timed_hooks_restores_the_originals() -> None:
+    before = [getattr(module, name) for module, name in SWAPPED]
+    with timed_hooks():
+        assert all(getattr(m, n) is not f for (m, n), f in zip(SWAPPED, before, strict=True))
+    assert [getattr(module, name) for module, name in SWAPPED] == before
+
+
+def test_energy_rows_are_printed_with_their_targets() -> None:
+    market = {
+        "orders": 10_000,
+        "clearing_match_ms": 15.0,
+        "clearing_close_ms": 30.0,
+        "clearing_hook_ms": 31.0,
+        "settle_fills": 10_010,
+        "settle_ms": 90.0,
+        "settle_us_per_fill": 9.0,
+    }
+    certs = {
+        "issuance_us_per_reading": 11.0,
+        "issuance_us_per_device_hour": 44.0,
+        "cert_bytes_per_device_day": 6000,
+        "device_bytes_per_device_day": 10000,
+        "million_devices_year_tb": 5.8,
+    }
+    out = rows({"energy": {"market": market, "certificates": certs}})
+    by_what = {r[0].strip(): r for r in out}
+    match = by_what["market clearing, 10,000 orders: matching step in the end-block hook"]
+    assert match[2:] == ("<= 20 ms", "met")
+    assert by_what["the whole gate-closure step (book, clearing, fills, orders, refunds)"][3] == "NOT MET"
+    assert "10,010 fills" in next(w for w in by_what if w.startswith("settling"))
+    assert by_what["certificate state bytes per PV device-day (0x50-0x5F)"][1:3] == ("6,000", "bounded")
+
+
+def test_energy_load_setup_and_every_kind_commit(consortium: Consortium) -> None:
+    """The localnet's mixed energy load on an in-process app: tariffs, sites, PV devices and
+    rules commit; then readings batches, orders for the next open interval, rule updates and
+    transfers all commit with code 0, and the orders and the rule updates took effect."""
+    driver = AppDriver(consortium, chain_id="bench-test")
+    pop = Population(consortium, driver.chain_id, 8, seed=3)
+    for batch in (pop.enrol_txs(), pop.funding_txs()):
+        assert set(driver.block([t.raw for t in batch]).codes) == {0}
+    operator = Signer.from_identity(consortium.member("gridop/control"), lane=999)
+    members = [s for s, _der in pop.members]
+    load = EnergyLoad(driver.chain_id, members, operator, 4, driver.time - 30 * 86_400)
+    assert set(driver.block([t.raw for t in load.setup_txs()]).codes) == {0}
+    for m, signer in enumerate(members):
+        (rule,) = mpb.RuleList.FromString(driver.query(f"/rules/{signer.address.hex()}").value).rules
+        load.rule_ids[m] = rule.rule_id
+    interval = next_open_interval(driver.time + 120, 900, 300)
+    txs = load.workload(400, interval, EnergyMix())
+    assert {t.kind for t in txs} == {"readings", "order", "rule", "transfer"}
+    result = driver.block([t.raw for t in txs])
+    assert set(result.codes) == {0}, [r.log for r in result.tx_results if r.code][:3]
+    placed = [e for r in result.tx_results for e in r.events if e.type == "order_placed"]
+    assert len(placed) == sum(1 for t in txs if t.kind == "order") > 0
+    assert {a.value for e in placed for a in e.attributes if a.key == "interval"} == {str(interval)}
+    rules_set = [e for r in result.tx_results for e in r.events if e.type == "rule_set"]
+    assert len(rules_set) == sum(1 for t in txs if t.kind == "rule") > 0
+    assert load.devices[0][0].seq == sum(1 for i, t in enumerate(txs) if t.kind == "readings" and i % 8 == 0)
