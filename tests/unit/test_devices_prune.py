@@ -1,0 +1,91 @@
+"""Bounded devices state: interval energy and hour flows older than the retention are pruned,
+at most PRUNE_BATCH records per block, oldest first; recent ones stay; nothing is pruned while
+settlement or issuance still has to read it; the watermark refuses energy that old."""
+
+from __future__ import annotations
+
+from gridledger.grid.v1 import grid_pb2
+
+from abci_app.devices import keeper, keys
+from abci_app.devices.prune import PRUNE_BATCH, retention
+from abci_app.store.backend import prefix_end
+from clients.consortium import Consortium
+from tests.support.driver import AppDriver
+from tests.unit.test_market import L, Market
+
+DAY = 86_400
+
+
+def _count(m: Market, prefix: bytes) -> int:
+    return sum(1 for _ in m.d.app.state.iter_range(prefix, prefix_end(prefix)))
+
+
+def _pruned(evs: list[tuple[str, dict[str, str]]]) -> int:
+    return sum(int(a["records"]) for t, a in evs if t == "energy_pruned")
+
+
+def test_old_records_are_pruned_in_bounded_batches_and_recent_ones_stay(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """Five day-long PV readings make 5 × (96 intervals + 24 hours) = 600 records. 36 days
+    later a block prunes the oldest 500, the next the last 100; a fresh interval stays."""
+    m = Market(driver, consortium)
+    m.setup()
+    t0 = m.d.time - m.d.time % DAY
+    m.reading(m.alice, "pv-a", 1, t0 - 6 * DAY, t0 - 5 * DAY, 0, 0)  # the baseline counts nothing
+    for i in range(5):
+        m.reading(m.alice, "pv-a", 1, t0 - (5 - i) * DAY, t0 - (4 - i) * DAY, 0, 96_000 * (i + 1))
+    assert _count(m, keys.age_prefix()) == 600
+    assert keeper.get_energy(m.d.app.state, "pv-a", t0 - 5 * DAY) is not None
+    assert retention(m.d.app.state) == 35 * DAY
+
+    now = t0 + 36 * DAY
+    fresh = now - now % L
+    m.until(now)
+    assert _count(m, keys.age_prefix()) == 100  # that block pruned the oldest PRUNE_BATCH
+    assert PRUNE_BATCH == 500
+    assert keeper.get_energy(m.d.app.state, "pv-a", t0 - L) is not None  # the newest old one is still there
+    m.reading(m.alice, "pv-a", 1, fresh - L, fresh, 0, 480_000 + 1_000)  # its block prunes the last 100
+    assert _count(m, keys.age_prefix()) == 2  # the fresh interval and its hour
+    assert _pruned(m.until(now + 180)) == 0  # nothing left: a quiet block prunes (and writes) nothing
+    state = m.d.app.state
+    assert _count(m, keys.ENERGY) == 1
+    assert keeper.get_energy(state, "pv-a", t0 - 5 * DAY) is None
+    assert keeper.hour_flow(state, "pv-a", t0 - 5 * DAY) == keeper.HourFlow(0, 0, 0)
+    assert keeper.get_energy(state, "pv-a", fresh - L).export_wh == 1_000  # type: ignore[union-attr]
+    # the watermark is the horizon (block time − 35 days) of the last block that pruned
+    assert t0 < keeper.pruned_before(state) <= now + 60 - 35 * DAY
+
+
+def test_unsettled_intervals_hold_pruning_back(driver: AppDriver, consortium: Consortium) -> None:
+    """Without tariffs nothing settles: 40 days later nothing is pruned (every interval is
+    still marked for settlement); once tariffs are published and the intervals settle, the
+    next blocks prune them."""
+    m = Market(driver, consortium)
+    m.setup(tariffs=False)
+    t0 = m.d.time - m.d.time % DAY
+    m.reading(m.alice, "pv-a", 1, t0 - 2 * DAY, t0 - DAY, 0, 0)
+    m.reading(m.alice, "pv-a", 1, t0 - DAY, t0, 0, 96_000)
+    assert _pruned(m.until(t0 + 40 * DAY)) == 0
+    assert _count(m, keys.ENERGY) == 96
+    m.ok(m.operator, grid_pb2.SetTariffs(supplier=m.supplier.address, retail_per_kwh=30))
+    assert _pruned(m.until(m.d.time + 1)) == 96 + 24
+    assert _count(m, keys.ENERGY) == 0
+
+
+def test_energy_before_the_watermark_is_not_recorded(driver: AppDriver, consortium: Consortium) -> None:
+    """After pruning, a reading of a device that was quiet for weeks lands before the
+    watermark: accepted (registers move on) but no interval energy or flow is recorded."""
+    m = Market(driver, consortium)
+    m.setup()
+    t0 = m.d.time - m.d.time % DAY
+    m.reading(m.alice, "pv-a", 1, t0 - 2 * DAY, t0 - DAY, 0, 0)
+    m.reading(m.alice, "pv-a", 1, t0 - DAY, t0, 0, 1_000)
+    m.until(t0 + 40 * DAY)
+    m.until(t0 + 40 * DAY + 60)
+    assert keeper.pruned_before(m.d.app.state) > t0
+    assert _count(m, keys.ENERGY) == 0
+    m.reading(m.alice, "pv-a", 1, t0, t0 + DAY, 0, 2_000)  # old, but after the last one's end
+    assert _count(m, keys.ENERGY) == 0
+    assert _count(m, keys.age_prefix()) == 0
+    assert keeper.get_reading(m.d.app.state, "pv-a").export_wh == 2_000  # type: ignore[union-attr]
