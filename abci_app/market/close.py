@@ -91,33 +91,38 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     no_seller = not min_ask
 
     refunds: dict[bytes, int] = {}
+    unsold: dict[str, int] = {}  # device → Wh of its unfilled sell orders (capacity freed)
     evs: list[Event] = []
     demand = supply = buys = sells = 0
-    for e in book:
-        order = keeper.get_order(store, e.order_id)
+    done: list[Order] = []
+    fills: list[tuple[Fill, int]] = []
+    buy_side = market_pb2.SIDE_BUY
+    cleared, unfilled = market_pb2.ORDER_STATUS_CLEARED, market_pb2.ORDER_STATUS_UNFILLED
+    taken = keeper.take_from_book(store, interval, [e.order_id for e in book])
+    for e, order in zip(book, taken, strict=True):
         if order is None:  # pragma: no cover - the book and the orders are kept in step
             continue
-        keeper.remove_from_book(store, interval, e.order_id)
-        mine = legs.get(e.order_id, [])
-        order.filled_wh = sum(leg.energy for leg in mine)
-        if order.side == market_pb2.SIDE_BUY:
+        mine = legs.get(e.order_id, ())
+        if order.side == buy_side:
             buys += 1
             demand += order.energy_wh
-            order.cost = -(-sum(leg.energy * (leg.price + leg.fee) for leg in mine) // 1000)
-            before = order.refunded
-            orders.refund(store, order, order.escrow - order.cost)
-            if order.refunded > before:
-                refunds[order.owner] = refunds.get(order.owner, 0) + order.refunded - before
+            cost = -(-sum(leg.energy * (leg.price + leg.fee) for leg in mine) // 1000)
+            back = order.escrow - cost
+            if back:  # the rest of the escrow goes back now (moved for all owners below)
+                order.escrow -= back
+                order.refunded += back
+            if back > 0:
+                refunds[order.owner] = refunds.get(order.owner, 0) + back
         else:
             sells += 1
             supply += order.energy_wh
-            order.cost = sum(leg.energy * leg.price for leg in mine) // 1000
+            cost = sum(leg.energy * leg.price for leg in mine) // 1000
             if not mine:
-                keeper.add_committed(store, interval, order.device_id, -order.energy_wh)
-        order.status = market_pb2.ORDER_STATUS_CLEARED if mine else market_pb2.ORDER_STATUS_UNFILLED
-        keeper.put_order(store, order)
-        if mine:
-            keeper.set_settle_due(store, interval, order.order_id, True)
+                unsold[order.device_id] = unsold.get(order.device_id, 0) + order.energy_wh
+        order.filled_wh = sum(leg.energy for leg in mine)
+        order.cost = cost
+        order.status = cleared if mine else unfilled
+        done.append(order)
         for leg in mine:
             fill = Fill(
                 order_id=order.order_id,
@@ -131,9 +136,13 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
                 feeder=order.feeder,
                 cross_feeder=leg.leg == 1,
             )
-            keeper.put_fill(store, fill, leg.leg)
+            fills.append((fill, leg.leg))
         if order.rule_id:
             evs.extend(_rule_updates(store, block, order, outcome, no_seller, best.get(order.feeder)))
+    keeper.put_cleared(store, interval, done, fills)
+    orders.refund_many(store, refunds)
+    for device_id in sorted(unsold):
+        keeper.add_committed(store, interval, device_id, -unsold[device_id])
 
     for owner in sorted(refunds):
         st = keeper.get_statement(store, owner, interval) or Statement(owner=owner, interval_start=interval)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from gridledger.market.v1 import market_pb2
 
@@ -39,6 +39,7 @@ __all__ = [
     "iter_settle_due",
     "next_id",
     "put_alert",
+    "put_cleared",
     "put_clearing",
     "put_fill",
     "put_order",
@@ -47,6 +48,7 @@ __all__ = [
     "remove_from_book",
     "set_settle_due",
     "settle_intervals_due",
+    "take_from_book",
 ]
 
 # The market's escrow account: a module address no key can sign for, so escrowed money
@@ -81,6 +83,45 @@ def put_order(store: Branch, order: Order, *, new: bool = False) -> None:
 
 def remove_from_book(store: Branch, interval: int, order_id: int) -> None:
     store.delete(keys.book(interval, order_id))
+
+
+def take_from_book(store: Branch, interval: int, order_ids: Sequence[int]) -> list[Order | None]:
+    """The orders `order_ids` of the interval's book, each removed from the book (an id
+    whose order is missing is left alone: None). Gate closure reads every order once."""
+    get, delete = store.get, store.delete
+    order_prefix, book_prefix = keys.ORDER, keys.book_prefix(interval)
+    decode = Order.FromString
+    out: list[Order | None] = []
+    for order_id in order_ids:
+        oid = order_id.to_bytes(8, "big")
+        raw = get(order_prefix + oid)
+        if raw is None:  # pragma: no cover - the book and the orders are kept in step
+            out.append(None)
+            continue
+        delete(book_prefix + oid)
+        out.append(decode(raw))
+    return out
+
+
+def put_cleared(store: Branch, interval: int, orders: Sequence[Order], fills: Sequence[tuple[Fill, int]]) -> None:
+    """Store the interval's orders after clearing (none OPEN: they left the book), mark the
+    CLEARED ones as awaiting settlement, and store the fills (`(fill, leg)`) with their
+    owner index: the writes of `put_order`, `set_settle_due` and `put_fill`, in one pass."""
+    set_ = store.set
+    order_prefix, due_prefix = keys.ORDER, keys.settle_due_prefix(interval)
+    cleared = market_pb2.ORDER_STATUS_CLEARED
+    for order in orders:
+        oid = order.order_id.to_bytes(8, "big")
+        set_(order_prefix + oid, order.SerializeToString(deterministic=True))
+        if order.status == cleared:
+            set_(due_prefix + oid, b"")
+    fill_prefix = keys.fill_prefix(interval)
+    iv = u64(interval)
+    by_owner = keys.FILLS_BY_OWNER
+    for fill, leg in fills:
+        tail = fill.order_id.to_bytes(8, "big") + bytes((leg,))
+        set_(fill_prefix + tail, fill.SerializeToString(deterministic=True))
+        set_(by_owner + fill.owner + iv + tail, b"")
 
 
 def iter_book(store: KVReader, interval: int) -> list[BookEntry]:

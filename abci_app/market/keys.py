@@ -6,7 +6,9 @@ from abci_app.keys import lp, u64
 
 __all__ = [
     "BOOK",
+    "FILLS_BY_OWNER",
     "KEY_PREFIXES",
+    "ORDER",
     "SETTLE_DUE",
     "alert",
     "alerts_by_owner",

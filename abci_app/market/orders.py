@@ -28,7 +28,7 @@ from abci_app.market.records import Order
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import Address
 
-__all__ = ["cancel", "check_interval", "deliverable_wh", "max_cost", "place", "refund"]
+__all__ = ["cancel", "check_interval", "deliverable_wh", "max_cost", "place", "refund", "refund_many"]
 
 PV, WIND, BATTERY = 2, 3, 4
 BUY, SELL = market_pb2.SIDE_BUY, market_pb2.SIDE_SELL
@@ -141,6 +141,19 @@ def refund(store: Branch, order: Order, amount: int) -> None:
         accounts.add(store, order.owner, amount)
         order.escrow -= amount
         order.refunded += amount
+
+
+def refund_many(store: Branch, per_owner: dict[bytes, int]) -> None:
+    """Return escrow to many owners at once (`per_owner`: the total each gets back; the
+    orders' escrow/refunded fields are the caller's): the escrow account is debited once
+    with the sum and each owner credited once, in owner order. The balances end exactly as
+    a `refund` per order would leave them."""
+    total = sum(per_owner.values())
+    if total:
+        accounts.subtract(store, keeper.ESCROW_ADDRESS, total)
+    for owner in sorted(per_owner):
+        if per_owner[owner]:
+            accounts.add(store, owner, per_owner[owner])
 
 
 def cancel(store: Branch, now: int, owner: bytes, order_id: int) -> Order:
