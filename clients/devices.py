@@ -114,8 +114,13 @@ def submit_readings(readings: list[devices_pb2.SignedReading]) -> devices_pb2.Su
     return devices_pb2.SubmitReadings(readings=readings)
 
 
-def battery_rules(
-    device_id: str, charge_below_price: int, discharge_above_price: int, reserve_bp: int = 0, green_only: bool = False
+def battery_rules(  # noqa: PLR0917 - the message's fields
+    device_id: str,
+    charge_below_price: int,
+    discharge_above_price: int,
+    reserve_bp: int = 0,
+    green_only: bool = False,
+    community: bool = False,
 ) -> devices_pb2.SetBatteryRules:
     return devices_pb2.SetBatteryRules(
         device_id=device_id,
@@ -123,4 +128,5 @@ def battery_rules(
         discharge_above_price=discharge_above_price,
         reserve_bp=reserve_bp,
         green_only=green_only,
+        community=community,
     )

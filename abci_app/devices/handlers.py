@@ -241,8 +241,10 @@ def set_battery_rules(ctx: TxContext, msg: SetBatteryRules) -> None:
         discharge_above_price=msg.discharge_above_price,
         reserve_bp=msg.reserve_bp,
         green_only=msg.green_only,
+        community=msg.community,
     )
     keeper.put_rules(ctx.store, msg.device_id, rules)
+    keeper.set_community(ctx.store, msg.device_id, msg.community)
     ctx.emit(
         events.BATTERY_RULES_SET,
         device=msg.device_id,
@@ -250,6 +252,7 @@ def set_battery_rules(ctx: TxContext, msg: SetBatteryRules) -> None:
         discharge_above_price=msg.discharge_above_price,
         reserve_bp=msg.reserve_bp,
         green_only=msg.green_only,
+        community=msg.community,
     )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "hour_flow",
     "hour_generation",
     "is_retired",
+    "iter_community_batteries",
     "iter_devices",
     "iter_energy_sites",
     "iter_owner_devices",
@@ -46,6 +47,7 @@ __all__ = [
     "recent_hash",
     "remember",
     "retire_key",
+    "set_community",
     "set_pruned_before",
 ]
 
@@ -223,6 +225,24 @@ def get_rules(store: KVReader, device_id: str) -> BatteryRules | None:
 
 def put_rules(store: Branch, device_id: str, rules: BatteryRules) -> None:
     store.set(keys.rules(device_id), rules.SerializeToString(deterministic=True))
+
+
+_COMMUNITY = "community"
+
+
+def set_community(store: Branch, device_id: str, community: bool) -> None:
+    """Keep the index of community batteries (rules flagged `community`) in step."""
+    if community:
+        store.set(keys.misc(_COMMUNITY, device_id), b"")
+    else:
+        store.delete(keys.misc(_COMMUNITY, device_id))
+
+
+def iter_community_batteries(store: KVReader) -> Iterator[str]:
+    """Ids of the batteries whose rules are flagged `community`, in key order."""
+    prefix = keys.misc(_COMMUNITY)
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        yield k[len(prefix) + 1 :].decode()
 
 
 # Hashes of a device's recent accepted readings, one slot per seq mod RECENT_WINDOW, so a

@@ -121,6 +121,7 @@ class SetBatteryRules:
     discharge_above_price: int
     reserve_bp: int
     green_only: bool
+    community: bool = False
 
 
 def _optional_address(raw: bytes, name: str) -> Address | None:
@@ -242,4 +243,5 @@ def set_rules_from_proto(m: devices_pb2.SetBatteryRules) -> SetBatteryRules:
         nonneg_field(m.discharge_above_price, "discharge_above_price"),
         nonneg_field(m.reserve_bp, "reserve_bp", 10_000),
         bool(m.green_only),
+        bool(m.community),
     )

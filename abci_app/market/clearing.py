@@ -20,6 +20,12 @@ Integers only; one sort of each side; no I/O. The rules (the README's "Market cl
   longer side is cut to the shorter; within those caps the matched pool orders are served in
   priority order (the lowest-priority matched orders are curtailed). The pool price stays
   the uncurtailed one, which still lies between every remaining matched bid and ask.
+- **Community storage absorbs local surplus** (community mode only). A buy entry flagged
+  renewable is a community battery's bid (placed by the rules hook, rules.py). It takes no
+  part in its feeder's auction nor in the pool: right after the feeder's own auction, the
+  feeder's community bids meet the feeder's renewable asks still unmatched, in one more
+  uniform-price auction at the intra fee (leg ABSORB, its own price); only what they leave
+  goes on to the pool. The feeder's local Wh include what storage absorbed.
 """
 
 from __future__ import annotations
@@ -28,12 +34,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-__all__ = ["BUY", "SELL", "BookEntry", "ClearOutcome", "FeederOutcome", "Leg", "auction", "clear"]
+__all__ = ["ABSORB", "BUY", "SELL", "BookEntry", "ClearOutcome", "FeederOutcome", "Leg", "auction", "clear"]
 
 BUY = 1
 SELL = 2
 LOCAL = 0
 POOL = 1
+ABSORB = 2
 
 
 class BookEntry(NamedTuple):
@@ -47,7 +54,7 @@ class BookEntry(NamedTuple):
 
 class Leg(NamedTuple):
     order_id: int
-    leg: int  # LOCAL or POOL
+    leg: int  # LOCAL, POOL or ABSORB
     energy: int
     price: int  # energy price per kWh
     fee: int  # grid fee per kWh the buyer pays (0 for sellers)
@@ -139,6 +146,26 @@ def _ask_key_community(e: BookEntry) -> int:
     return (e.limit << (_ID_BITS + 1)) | ((0 if e.renewable else 1) << _ID_BITS) | e.order_id
 
 
+def _add_legs(  # noqa: PLR0917 - internal
+    legs: list[Leg],
+    bids: Sequence[BookEntry],
+    asks: Sequence[BookEntry],
+    got: dict[int, int],
+    kind: int,
+    price: int,
+    fee: int,
+) -> None:
+    """One leg of `kind` per matched bid (paying `fee`) and ask, in their priority order."""
+    for e in bids:
+        q = got.get(e.order_id)
+        if q:
+            legs.append(Leg(e.order_id, kind, q, price, fee))
+    for e in asks:
+        q = got.get(e.order_id)
+        if q:
+            legs.append(Leg(e.order_id, kind, q, price, 0))
+
+
 def clear(
     book: Sequence[BookEntry],
     intra_fee: int,
@@ -154,31 +181,36 @@ def clear(
     asks = sorted((e for e in book if e.side == SELL), key=_ask_key_community if community else _ask_key)
     rem = {e.order_id: e.energy for e in book}
     feeder_of = {e.order_id: e.feeder for e in book}
+    storage: dict[str, list[BookEntry]] = {}
+    if community:
+        for e in bids:
+            if e.renewable:
+                storage.setdefault(e.feeder, []).append(e)
+        bids = [e for e in bids if not e.renewable]
     by_feeder: dict[str, tuple[list[BookEntry], list[BookEntry]]] = {}
     for e in bids:
         by_feeder.setdefault(e.feeder, ([], []))[0].append(e)
     for e in asks:
         by_feeder.setdefault(e.feeder, ([], []))[1].append(e)
+    for f in storage:
+        by_feeder.setdefault(f, ([], []))
     feeders = sorted(by_feeder)
 
     legs: list[Leg] = []
     local: dict[str, tuple[int, int]] = {}
     for f in feeders:
         fb, fa = by_feeder[f]
-        if not fb or not fa:
-            local[f] = (0, 0)
-            continue
-        got, volume, price = auction(fb, fa, intra, rem)
-        local[f] = (price, volume)
-        if volume:
-            for e in fb:
-                q = got.get(e.order_id)
-                if q:
-                    legs.append(Leg(e.order_id, LOCAL, q, price, intra))
-            for e in fa:
-                q = got.get(e.order_id)
-                if q:
-                    legs.append(Leg(e.order_id, LOCAL, q, price, 0))
+        price = volume = 0
+        if fb and fa:
+            got, volume, price = auction(fb, fa, intra, rem)
+            _add_legs(legs, fb, fa, got, LOCAL, price, intra)
+        absorbed = 0
+        green = [e for e in fa if e.renewable]
+        if f in storage and green:
+            got, absorbed, stored_at = auction(storage[f], green, intra, rem)
+            _add_legs(legs, storage[f], green, got, ABSORB, stored_at, intra)
+            price = price if volume else stored_at
+        local[f] = (price, volume + absorbed)
 
     got, volume, pool_price = auction(bids, asks, inter_fee, rem)
     curtailed: dict[int, int] = {}

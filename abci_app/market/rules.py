@@ -16,6 +16,14 @@ at most one order for it, on its own branch (a rule that cannot place leaves no 
   band_low_price (pre-heat while cheap), else min_wh_per_interval, at ≤ the limit.
 - Not enough money for the escrow → INSUFFICIENT_FUNDS. Other refusals (a site moved, a
   device gone) place nothing.
+
+Community batteries (community mode only, `market.community_mode` = 1): each battery whose
+rules are flagged `community` (devices keeper.iter_community_batteries) bids for the
+interval, in device-id order, after the rules: min(capacity − state of charge, max charge
+power × interval) Wh at its `charge_below_price` (all-in), as a buy order of its site's
+owner flagged renewable — the clearing engine matches it only with its feeder's renewable
+surplus, before that surplus goes to the pool (clearing.py). Nothing is placed without a
+price, without room, or when the escrow cannot be paid.
 """
 
 from __future__ import annotations
@@ -27,8 +35,9 @@ from abci_app.devices import keeper as devices
 from abci_app.errors import TxError
 from abci_app.market import keeper, orders
 from abci_app.market.alerts import raise_alert
-from abci_app.market.params import interval_length
+from abci_app.market.params import COMMUNITY_MODE, interval_length
 from abci_app.market.records import Rule
+from abci_app.params import domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo, Event
 
@@ -132,11 +141,47 @@ def _run_rule(store: Branch, block: BlockInfo, rule: Rule, interval: int, length
     return evs
 
 
+def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int) -> None:
+    """Each community battery's renewable-only bid for `interval` (see the module doc)."""
+    for device_id in list(devices.iter_community_batteries(store)):
+        device = devices.get_device(store, device_id)
+        rules = devices.get_rules(store, device_id)
+        site = None if device is None else devices.get_site(store, device.site_id)
+        if device is None or rules is None or site is None or device.suspended or not rules.charge_below_price:
+            continue
+        state = devices.get_battery(store, device_id)
+        room = device.battery.capacity_wh - (0 if state is None else state.soc_mwh // 1000)
+        energy = min(room, device.battery.max_charge_w * length // 3600)
+        if energy <= 0:
+            continue
+        branch = store.branch()
+        try:
+            order = orders.place(
+                branch,
+                block.time,
+                Address(site.owner),
+                K.SIDE_BUY,
+                interval,
+                energy,
+                rules.charge_below_price,
+                site_id=device.site_id,
+            )
+        except TxError:
+            continue
+        order.renewable = True  # renewable only: a community storage bid
+        order.device_id = device_id
+        keeper.put_order(branch, order)
+        branch.merge_into(store)
+
+
 def run_rules(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
-    """Place every rule's order for `interval` (the upcoming one), once per rule."""
+    """Place every rule's order for `interval` (the upcoming one), once per rule; then, in
+    community mode, the community batteries' bids."""
     length = interval_length(store)
     evs: list[Event] = []
     for rule in list(keeper.iter_rules(store)):
         if rule.last_interval < interval:
             evs.extend(_run_rule(store, block, rule, interval, length))
+    if domain_param(store, COMMUNITY_MODE) == 1:
+        _community_bids(store, block, interval, length)
     return evs
