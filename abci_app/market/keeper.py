@@ -44,11 +44,13 @@ __all__ = [
     "put_fill",
     "put_order",
     "put_rule",
+    "put_settled",
     "put_statement",
     "remove_from_book",
     "set_settle_due",
     "settle_intervals_due",
     "take_from_book",
+    "take_settle_due",
 ]
 
 # The market's escrow account: a module address no key can sign for, so escrowed money
@@ -175,6 +177,31 @@ def iter_settle_due(store: KVReader, interval: int | None = None) -> Iterator[tu
     prefix = keys.SETTLE_DUE if interval is None else keys.settle_due_prefix(interval)
     for k, _v in store.iter_range(prefix, prefix_end(prefix)):
         yield int.from_bytes(k[1:9], "big"), int.from_bytes(k[9:17], "big")
+
+
+def take_settle_due(store: Branch, interval: int) -> list[Order]:
+    """The interval's orders awaiting settlement, in id order, their marks removed (a mark
+    whose order is missing is only removed)."""
+    prefix = keys.settle_due_prefix(interval)
+    marks = [k for k, _v in store.iter_range(prefix, prefix_end(prefix))]
+    get, delete = store.get, store.delete
+    order_prefix = keys.ORDER
+    decode = Order.FromString
+    out = []
+    for k in marks:
+        delete(k)
+        raw = get(order_prefix + k[9:17])
+        if raw is not None:
+            out.append(decode(raw))
+    return out
+
+
+def put_settled(store: Branch, orders: Sequence[Order]) -> None:
+    """Store orders that are no longer OPEN (what `put_order` writes for them)."""
+    set_ = store.set
+    order_prefix = keys.ORDER
+    for order in orders:
+        set_(order_prefix + order.order_id.to_bytes(8, "big"), order.SerializeToString(deterministic=True))
 
 
 def set_settle_due(store: Branch, interval: int, order_id: int, due: bool) -> None:

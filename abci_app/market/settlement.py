@@ -116,29 +116,37 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     sold: dict[tuple[bytes, str], int] = {}
     sell_sites: set[str] = set()
     pool = paid_out = 0
-    for _i, order_id in list(keeper.iter_settle_due(store, interval)):
-        keeper.set_settle_due(store, interval, order_id, False)
-        order = keeper.get_order(store, order_id)
-        if order is None:  # pragma: no cover - kept in step
-            continue
+    # Money and capacity move once per account and device after the loop: the balances and
+    # the capacity end exactly as one move per order would leave them.
+    escrow_out: int | None = None  # Σ buyers' cost (None: no buy order)
+    earned: dict[bytes, int] = {}  # seller → Σ cost of its sell orders
+    freed: dict[str, int] = {}  # device → Σ Wh of its sell orders
+    settled = keeper.take_settle_due(store, interval)
+    for order in settled:
         st = statement_for(stmts, order.owner, interval)
         if order.side == market_pb2.SIDE_BUY:
-            accounts.subtract(store, keeper.ESCROW_ADDRESS, order.cost)
+            escrow_out = (escrow_out or 0) + order.cost
             pool += order.cost
             st.paid += order.cost
             st.bought_wh += order.filled_wh
             bought[(order.owner, order.site_id)] = bought.get((order.owner, order.site_id), 0) + order.filled_wh
             order.escrow = 0
         else:
-            accounts.add(store, order.owner, order.cost)
+            earned[order.owner] = earned.get(order.owner, 0) + order.cost
             paid_out += order.cost
             st.received += order.cost
             st.sold_wh += order.filled_wh
             sold[(order.owner, order.device_id)] = sold.get((order.owner, order.device_id), 0) + order.filled_wh
             sell_sites.add(order.site_id)
-            keeper.add_committed(store, interval, order.device_id, -order.energy_wh)
+            freed[order.device_id] = freed.get(order.device_id, 0) + order.energy_wh
         order.status = market_pb2.ORDER_STATUS_SETTLED
-        keeper.put_order(store, order)
+    keeper.put_settled(store, settled)
+    if escrow_out is not None:
+        accounts.subtract(store, keeper.ESCROW_ADDRESS, escrow_out)
+    for owner in sorted(earned):
+        accounts.add(store, owner, earned[owner])
+    for device_id in sorted(freed):
+        keeper.add_committed(store, interval, device_id, -freed[device_id])
     for fill in keeper.iter_fills(store, interval):
         if fill.side == market_pb2.SIDE_BUY and fill.fee_per_kwh:
             statement_for(stmts, fill.owner, interval).fees += fill.energy_wh * fill.fee_per_kwh // 1000
