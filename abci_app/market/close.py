@@ -102,11 +102,17 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     for e, order in zip(book, taken, strict=True):
         if order is None:  # pragma: no cover - the book and the orders are kept in step
             continue
+        # the book entry carries the order's side and energy (read as plain ints)
         mine = legs.get(e.order_id, ())
-        if order.side == buy_side:
+        filled = value = fee_value = 0
+        for leg in mine:
+            filled += leg.energy
+            value += leg.energy * leg.price
+            fee_value += leg.energy * leg.fee
+        if e.side == buy_side:
             buys += 1
-            demand += order.energy_wh
-            cost = -(-sum(leg.energy * (leg.price + leg.fee) for leg in mine) // 1000)
+            demand += e.energy
+            cost = -(-(value + fee_value) // 1000)
             back = order.escrow - cost
             if back:  # the rest of the escrow goes back now (moved for all owners below)
                 order.escrow -= back
@@ -115,11 +121,11 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
                 refunds[order.owner] = refunds.get(order.owner, 0) + back
         else:
             sells += 1
-            supply += order.energy_wh
-            cost = sum(leg.energy * leg.price for leg in mine) // 1000
+            supply += e.energy
+            cost = value // 1000
             if not mine:
-                unsold[order.device_id] = unsold.get(order.device_id, 0) + order.energy_wh
-        order.filled_wh = sum(leg.energy for leg in mine)
+                unsold[order.device_id] = unsold.get(order.device_id, 0) + e.energy
+        order.filled_wh = filled
         order.cost = cost
         order.status = cleared if mine else unfilled
         done.append(order)

@@ -355,7 +355,7 @@ async def _energy_phase(
     rpc = net.rpc(0)
     operator_id = net.consortium().member("gridop/control")
     operator = Signer.from_identity(operator_id, lane=10_000_000, nonce=account_nonce(rpc, operator_id.address))
-    load = EnergyLoad(net.chain_id, members, operator, cfg.energy_devices, int(time.time()) - 30 * 86_400)
+    load = EnergyLoad(net.chain_id, members, operator, cfg.energy_devices, int(time.time()) - 20 * 86_400)
     await _setup_step(sub, "tariffs, sites, devices and rules", load.setup_txs(), log)
     for m, signer in enumerate(members):
         value = base64.b64decode(rpc.abci_query(f"/rules/{signer.address.hex()}").get("value") or "")
@@ -363,7 +363,7 @@ async def _energy_phase(
         load.rule_ids[m] = rules[0].rule_id if rules else 0
     # the orders' interval: its gate (5 min before it starts) closes after the phase and a margin
     interval = next_open_interval(int(time.time()) + int(cfg.energy_duration) + 90, 900, 300)
-    n = int(2_000 * (3 + cfg.energy_duration))  # enough for 2,000 tx/s
+    n = int(1_200 * (3 + cfg.energy_duration))  # enough for 1,200 tx/s (else "exhausted" says so)
     t = time.monotonic()
     txs = load.workload(n, interval)
     log(f"  energy: pre-signed {n} txs in {time.monotonic() - t:.1f}s ({_kinds(txs)}), orders for {interval}")

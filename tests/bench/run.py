@@ -318,6 +318,8 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
         shares = ", ".join(f"{k} {v:.0%}" for k, v in sorted(mixed["shares"].items()))
         add("  committed shares: " + shares, "")
         add("  txs failed in blocks (should be 0)", sum(mixed["failed_in_block"].values()))
+        if mixed["exhausted_presigned"]:
+            add("  (the pre-signed energy txs ran out: that rate is a lower bound)", "")
 
 
 def _mean(xs: list[float]) -> float | None:
