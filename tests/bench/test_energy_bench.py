@@ -3,6 +3,8 @@ really clear and settle, certificates are really issued, and the originals come 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gridledger.market.v1 import market_pb2 as mpb
 
 from abci_app.market import close as close_module
@@ -16,16 +18,18 @@ from tests.bench.run import rows
 from tests.support.driver import AppDriver
 
 
-def test_market_costs_time_clearing_and_settlement_inside_the_hook(consortium: Consortium) -> None:
+def test_market_costs_time_clearing_and_settlement_inside_the_hook(consortium: Consortium, tmp_path: Path) -> None:
     """Both books clear with fills; the crossing book settles at least as many fills as it has
     orders minus a few; every figure was measured (non-zero)."""
-    out = market_costs(consortium, 400, lambda _s: None, rounds=1)
+    out = market_costs(consortium, 400, lambda _s: None, rounds=1, folder=tmp_path)
     assert 0 < out["fills_of_that_book"] <= 2 * 400
     assert out["settle_fills"] >= 380
     for name in ("clearing_match_ms", "clearing_close_ms", "clearing_hook_ms", "settle_ms"):
         assert out[name] > 0, name
     assert out["clearing_close_ms"] >= out["clearing_match_ms"]
     assert out["clearing_hook_ms"] >= out["clearing_close_ms"]
+    assert out["store"] == "sqlite"
+    assert (tmp_path / "market.sqlite").exists()
 
 
 def test_certificate_costs_issue_every_hour_and_count_state(consortium: Consortium) -> None:
@@ -57,6 +61,8 @@ def test_energy_rows_are_printed_with_their_targets() -> None:
         "settle_fills": 10_010,
         "settle_ms": 90.0,
         "settle_us_per_fill": 9.0,
+        "clearing_close_first_ms": 40.0,
+        "settle_first_ms": 120.0,
     }
     certs = {
         "issuance_us_per_reading": 11.0,
@@ -65,7 +71,7 @@ def test_energy_rows_are_printed_with_their_targets() -> None:
         "device_bytes_per_device_day": 10000,
         "million_devices_year_tb": 5.8,
     }
-    out = rows({"energy": {"market": market, "certificates": certs}})
+    out = rows({"energy": {"market": market, "market_memory": market, "certificates": certs}})
     by_what = {r[0].strip(): r for r in out}
     match = by_what["market clearing, 10,000 orders: matching step in the end-block hook"]
     assert match[2:] == ("<= 20 ms", "met")
