@@ -326,6 +326,12 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
         shares = ", ".join(f"{k} {v:.0%}" for k, v in sorted(mixed["shares"].items()))
         add("  committed shares: " + shares, "")
         add("  txs failed in blocks (should be 0)", sum(mixed["failed_in_block"].values()))
+        readings_s = mixed["committed_ok_tps"] * mixed["shares"].get("readings", 0) * mixed["devices_per_batch"]
+        add("  of which device readings per second (batches × readings each)", round(readings_s))
+        per_tx = mixed.get("cpu_ms_per_tx", {})
+        if per_tx:
+            add("  CPU ms per committed tx: 4 apps / 4 cometbft",
+                f"{per_tx.get('app', 0):.2f} / {per_tx.get('cometbft', 0):.2f}")  # fmt: skip
         if mixed["exhausted_presigned"]:
             add("  (the pre-signed energy txs ran out: that rate is a lower bound)", "")
 

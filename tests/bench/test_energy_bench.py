@@ -14,7 +14,7 @@ from clients.consortium import Consortium
 from clients.loadgen import Population, Signer
 from tests.bench.energy import certificate_costs, market_costs, timed_hooks
 from tests.bench.energy_load import EnergyLoad, EnergyMix
-from tests.bench.run import rows
+from tests.bench.run import _energy_rows, rows
 from tests.support.driver import AppDriver
 
 
@@ -106,3 +106,23 @@ def test_energy_load_setup_and_every_kind_commit(consortium: Consortium) -> None
     rules_set = [e for r in result.tx_results for e in r.events if e.type == "rule_set"]
     assert len(rules_set) == sum(1 for t in txs if t.kind == "rule") > 0
     assert load.devices[0][0].seq == sum(1 for i, t in enumerate(txs) if t.kind == "readings" and i % 8 == 0)
+
+
+def test_mixed_energy_rows_show_rate_shares_and_readings() -> None:
+    """The localnet's mixed energy phase prints its rate, each kind's share, the failures and
+    the readings per second inside the mix."""
+    out: list[tuple[str, object]] = []
+    mixed = {
+        "committed_ok_tps": 200.0,
+        "shares": {"order": 0.3, "readings": 0.4, "rule": 0.1, "transfer": 0.2},
+        "failed_in_block": {},
+        "devices_per_batch": 10,
+        "cpu_ms_per_tx": {"app": 5.3, "cometbft": 1.9},
+        "exhausted_presigned": False,
+    }
+    _energy_rows({"localnet": {"energy": mixed}}, lambda what, value, *_a: out.append((what.strip(), value)))
+    by_what = dict(out)
+    assert by_what["committed tx/s, 4 validators, mixed energy load"] == 200.0
+    assert "committed shares: order 30%, readings 40%, rule 10%, transfer 20%" in by_what
+    assert by_what["of which device readings per second (batches × readings each)"] == 800
+    assert by_what["txs failed in blocks (should be 0)"] == 0
