@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import Message
 from gridledger.accounts.v1 import accounts_pb2
 from gridledger.grid.v1 import grid_pb2
+from gridledger.market.v1 import market_pb2
 from gridwire.reading import Reading
 
 import abci_app.app as app_module
@@ -31,6 +32,7 @@ from abci_app.market import close as close_module
 from abci_app.market import hooks as market_hooks
 from abci_app.market import keys as market_keys
 from abci_app.market.params import next_open_interval
+from abci_app.pb import abci
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch
 from abci_app.store.sqlite import SQLiteBackend
@@ -38,11 +40,13 @@ from abci_app.types import BlockInfo
 from clients import devices as dc
 from clients import market as mc
 from clients.consortium import Consortium
+from clients.loadgen import Population, Signer
 from clients.pki import Identity
+from tests.bench.energy_load import EnergyLoad
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit.helpers import signed
 
-__all__ = ["HookTimer", "certificate_costs", "market_costs", "timed_hooks"]
+__all__ = ["HookTimer", "certificate_costs", "market_costs", "mixed_load_costs", "timed_hooks"]
 
 Log = Callable[[str], None]
 LENGTH, GATE, GRACE = 900, 300, 900  # the genesis defaults: interval, gate closure, settlement grace
@@ -323,4 +327,41 @@ def certificate_costs(consortium: Consortium, devices: int, log: Log) -> dict[st
         f"{out['cert_bytes_per_device_day']:,} bytes of certificates + {out['device_bytes_per_device_day']:,} "
         f"of devices; a million devices a year: {out['million_devices_year_tb']} TB"
     )
+    return out
+
+
+def mixed_load_costs(consortium: Consortium, n: int, log: Log) -> dict[str, Any]:
+    """The localnet's mixed energy load (tests.bench.energy_load) on one in-process app at
+    the current time: CheckTx µs per tx of each kind and FinalizeBlock + Commit µs per tx, so
+    the localnet's CPU per tx can be read kind by kind."""
+    driver = AppDriver(consortium, chain_id="bench-energy")
+    now = int(time.time())
+    driver.block([], seconds=now - driver.time)
+    pop = Population(consortium, driver.chain_id, 20, seed=4)
+    for batch in (pop.enrol_txs(), pop.funding_txs()):
+        _ok(driver, [t.raw for t in batch], "bench members")
+    operator = Signer.from_identity(consortium.member("gridop/control"), lane=10_000)
+    members = [s for s, _der in pop.members]
+    load = EnergyLoad(driver.chain_id, members, operator, 10, now - 20 * 86_400)
+    _ok(driver, [t.raw for t in load.setup_txs()], "energy setup")
+    for m, signer in enumerate(members):
+        rules = market_pb2.RuleList.FromString(driver.query(f"/rules/{signer.address.hex()}").value).rules
+        load.rule_ids[m] = rules[0].rule_id
+    txs = load.workload(n, next_open_interval(driver.time + 120, LENGTH, GATE))
+    check: dict[str, list[float]] = {}
+    for tx in txs:
+        t = time.perf_counter()
+        code = driver.app.check_tx(abci.RequestCheckTx(tx=tx.raw, type=abci.NEW)).code
+        check.setdefault(tx.kind, []).append(time.perf_counter() - t)
+        if code:
+            raise RuntimeError(f"a mixed energy {tx.kind} tx failed CheckTx: code {code}")
+    t = time.perf_counter()
+    _ok(driver, [tx.raw for tx in txs], "mixed energy block")
+    block_s = time.perf_counter() - t
+    out = {
+        "txs": n,
+        "checktx_us": {k: round(sum(v) / len(v) * 1e6) for k, v in sorted(check.items())},
+        "block_us_per_tx": round(block_s / n * 1e6),
+    }
+    log(f"  mixed energy load in process: CheckTx µs per tx {out['checktx_us']}, block {out['block_us_per_tx']} µs/tx")
     return out

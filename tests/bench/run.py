@@ -35,7 +35,7 @@ from typing import Any
 from abci_app.logging_setup import configure_logging
 from clients.consortium import demo_consortium
 from clients.loadgen import LoadTx, Mix
-from tests.bench.energy import certificate_costs, market_costs
+from tests.bench.energy import certificate_costs, market_costs, mixed_load_costs
 from tests.bench.inprocess import InProcessConfig, run_inprocess, trie_costs
 from tests.bench.localnet_bench import NetConfig, run_kvstore, run_ours
 from tests.bench.readings import inprocess_reading_costs, signature_limit, state_bytes_per_device_day
@@ -317,6 +317,11 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
         add("certificate state bytes per PV device-day (0x50-0x5F)", c["cert_bytes_per_device_day"], "bounded")
         add("  devices-domain bytes of that device-day", c["device_bytes_per_device_day"])
         add("  a million PV devices for a year (both domains)", c["million_devices_year_tb"], "", None, " TB")
+        inproc = en.get("mixed")
+        if inproc:
+            kinds = ", ".join(f"{k} {v:,}" for k, v in inproc["checktx_us"].items())
+            add(f"mixed energy load in process: CheckTx µs per tx ({kinds})", "")
+            add("  FinalizeBlock + Commit per tx of that load", inproc["block_us_per_tx"], "", None, " µs")
     else:
         add("market clearing, 10,000 orders", "not run (the energy part was left out)", "<= 20 ms")
     ours = results.get("localnet") or {}
@@ -449,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
                 "market": market_costs(consortium, orders, log, rounds=rounds, folder=work / "energy"),
                 "market_memory": market_costs(consortium, orders, log, rounds=rounds),
                 "certificates": certificate_costs(consortium, pv_devices, log),
+                "mixed": mixed_load_costs(consortium, 1_000, log),
             }
         if "trie" in parts:
             log("app hash (trie) update cost versus state size:")

@@ -12,7 +12,7 @@ from abci_app.market import hooks as market_hooks
 from abci_app.market.params import next_open_interval
 from clients.consortium import Consortium
 from clients.loadgen import Population, Signer
-from tests.bench.energy import certificate_costs, market_costs, timed_hooks
+from tests.bench.energy import certificate_costs, market_costs, mixed_load_costs, timed_hooks
 from tests.bench.energy_load import EnergyLoad, EnergyMix
 from tests.bench.run import _energy_rows, rows
 from tests.support.driver import AppDriver
@@ -45,6 +45,14 @@ def test_certificate_costs_issue_every_hour_and_count_state(consortium: Consorti
 SWAPPED = ((close_module, "clear"), (market_hooks, "close_interval"), (market_hooks, "settle_interval"))
 
 
+def test_mixed_load_costs_measure_every_kind(consortium: Consortium) -> None:
+    """The localnet's energy mix on one app: every kind passes CheckTx and is timed."""
+    out = mixed_load_costs(consortium, 60, lambda _s: None)
+    assert set(out["checktx_us"]) == {"readings", "order", "rule", "transfer"}
+    assert all(v > 0 for v in out["checktx_us"].values())
+    assert out["block_us_per_tx"] > 0
+
+
 def test_timed_hooks_restores_the_originals() -> None:
     before = [getattr(module, name) for module, name in SWAPPED]
     with timed_hooks():
@@ -71,13 +79,15 @@ def test_energy_rows_are_printed_with_their_targets() -> None:
         "device_bytes_per_device_day": 10000,
         "million_devices_year_tb": 5.8,
     }
-    out = rows({"energy": {"market": market, "market_memory": market, "certificates": certs}})
+    mixed = {"txs": 10, "checktx_us": {"order": 150, "readings": 1200}, "block_us_per_tx": 300}
+    out = rows({"energy": {"market": market, "market_memory": market, "certificates": certs, "mixed": mixed}})
     by_what = {r[0].strip(): r for r in out}
     match = by_what["market clearing, 10,000 orders: matching step in the end-block hook"]
     assert match[2:] == ("<= 20 ms", "met")
     assert by_what["the whole gate-closure step (book, clearing, fills, orders, refunds)"][3] == "NOT MET"
     assert "10,010 fills" in next(w for w in by_what if w.startswith("settling"))
     assert by_what["certificate state bytes per PV device-day (0x50-0x5F)"][1:3] == ("6,000", "bounded")
+    assert "mixed energy load in process: CheckTx µs per tx (order 150, readings 1,200)" in by_what
 
 
 def test_energy_load_setup_and_every_kind_commit(consortium: Consortium) -> None:
