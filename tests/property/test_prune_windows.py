@@ -75,7 +75,7 @@ def test_pruning_keeps_what_readers_still_need(
             keeper.add_energy(store, "d", t, 1, 0)
         else:
             keeper.add_hour_flow(store, "d", t, keeper.HourFlow(1, 0, 0))
-    ancient = now - 200 * DAY
+    ancient = min(now - 200 * DAY, now - prune.retention(store) - DAY)  # older than every window
     keeper.add_energy(store, "old", _align(ancient, length), 1, 0)
     keeper.add_hour_flow(store, "old", _align(ancient, hour), keeper.HourFlow(1, 0, 0))
     keeper.clear_pending(store, _align(ancient, hour), "old")  # issued long ago
