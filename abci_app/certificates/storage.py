@@ -19,7 +19,7 @@ from __future__ import annotations
 from abci_app.certificates import events, keeper, keys, ops
 from abci_app.certificates.keeper import Sink
 from abci_app.certificates.records import ACTIVE, CONSUMED, Bundle, StorageLot, StorageState
-from abci_app.devices.records import Device
+from abci_app.devices.records import NO_BATTERY, Device
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
 
@@ -71,7 +71,7 @@ def _charge(
 def _discharge(
     store: Branch, block: BlockInfo, battery: Device, hour: int, wh: int, *, state: StorageState, sink: Sink
 ) -> None:
-    eff = battery.battery.efficiency_bp
+    eff = (battery.battery or NO_BATTERY).efficiency_bp
     end = min(state.out_total + wh, state.in_total * eff // 10_000)
     while state.head < state.tail and state.out_total < end:
         raw = store.get(keys.lot(battery.device_id, state.head))

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from gridledger.devices.v1 import devices_pb2
 
 from abci_app.devices import keeper
 from abci_app.devices.records import Device, Site
@@ -34,9 +35,10 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         for i, item in enumerate(items):
             where = f"devices.{name}[{i}]"
             try:
-                rec = ParseDict(item, Site() if name == "sites" else Device())
+                pb = ParseDict(item, devices_pb2.Site() if name == "sites" else devices_pb2.Device())
             except (ParseError, TypeError, ValueError) as exc:
                 raise GenesisError(f"{where}: {exc}") from exc
+            rec = Site.from_proto(pb) if isinstance(pb, devices_pb2.Site) else Device.from_proto(pb)
             if get_member(store, rec.owner) is None:
                 raise GenesisError(f"{where}: owner is not a genesis member")
             if isinstance(rec, Site):
@@ -50,7 +52,7 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
 def export_genesis(store: KVReader) -> dict[str, Any]:
     return {
         "devices": {
-            "sites": [MessageToDict(s) for s in keeper.iter_sites(store)],
-            "devices": [MessageToDict(d) for d in keeper.iter_devices(store)],
+            "sites": [MessageToDict(s.to_proto()) for s in keeper.iter_sites(store)],
+            "devices": [MessageToDict(d.to_proto()) for d in keeper.iter_devices(store)],
         }
     }

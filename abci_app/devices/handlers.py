@@ -29,6 +29,7 @@ Integer rules (consensus):
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from math import isqrt
 
 from gridwire.reading import Reading, reading_sign_bytes
@@ -52,7 +53,16 @@ from abci_app.devices.messages import (
     TransferDevice,
 )
 from abci_app.devices.params import FUTURE_ALLOWANCE, SETTLEMENT_INTERVAL
-from abci_app.devices.records import BatteryRules, Device, ReadingState, Site
+from abci_app.devices.records import (
+    NO_BATTERY,
+    BatteryRules,
+    BatterySpec,
+    Device,
+    DeviceId,
+    ReadingState,
+    Site,
+    SiteId,
+)
 from abci_app.errors import Code, TxError
 from abci_app.identity.keeper import get_member
 from abci_app.identity.roles import Role
@@ -111,7 +121,7 @@ def register_site(ctx: TxContext, msg: RegisterSite) -> None:
     if keeper.get_site(ctx.store, msg.site_id) is not None:
         raise TxError(DevicesCode.SITE_EXISTS, f"site {msg.site_id!r} is already registered")
     site = Site(
-        site_id=msg.site_id,
+        site_id=SiteId(msg.site_id),
         owner=owner.address,
         feeder=msg.feeder,
         grid_region=msg.grid_region,
@@ -128,16 +138,12 @@ def move_site(ctx: TxContext, msg: MoveSite) -> None:
     if site is None:
         raise TxError(DevicesCode.UNKNOWN_SITE, f"site {msg.site_id!r} is not registered")
     old_feeder = site.feeder
-    site.feeder = msg.feeder
-    keeper.put_site(ctx.store, site)
+    keeper.put_site(ctx.store, replace(site, feeder=msg.feeder))
     for device_id in list(keeper.iter_site_devices(ctx.store, msg.site_id)):
         old = keeper.get_device(ctx.store, device_id)
         if old is None:  # pragma: no cover - indexes are kept in step
             continue
-        new = Device()
-        new.CopyFrom(old)
-        new.feeder = msg.feeder
-        keeper.put_device(ctx.store, new, old)
+        keeper.put_device(ctx.store, replace(old, feeder=msg.feeder), old)
     ctx.emit(events.SITE_MOVED, site=msg.site_id, old_feeder=old_feeder, feeder=msg.feeder)
 
 
@@ -157,11 +163,15 @@ def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
         raise TxError(DevicesCode.UNKNOWN_SITE, f"site {msg.site_id!r} is not registered")
     if keeper.get_device(ctx.store, msg.device_id) is not None:
         raise TxError(DevicesCode.DEVICE_EXISTS, f"device {msg.device_id!r} is already registered")
+    battery = None
+    if msg.battery is not None:
+        b = msg.battery
+        battery = BatterySpec(b.capacity_wh, b.max_charge_w, b.max_discharge_w, b.efficiency_bp)
     device = Device(
-        device_id=msg.device_id,
-        site_id=msg.site_id,
+        device_id=DeviceId(msg.device_id),
+        site_id=SiteId(msg.site_id),
         owner=owner,
-        kind=msg.kind,  # type: ignore[arg-type]
+        kind=msg.kind,
         public_key=msg.public_key,
         nameplate_w=msg.nameplate_w,
         energy_source=msg.energy_source,
@@ -171,14 +181,10 @@ def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
         grid_region=msg.grid_region or site.grid_region,
         feeder=msg.feeder or site.feeder,
         gateway=msg.gateway or b"",
+        battery=battery,
+        suspended=False,
         registered_at=ctx.block.time,
     )
-    if msg.battery is not None:
-        b = msg.battery
-        device.battery.capacity_wh = b.capacity_wh
-        device.battery.max_charge_w = b.max_charge_w
-        device.battery.max_discharge_w = b.max_discharge_w
-        device.battery.efficiency_bp = b.efficiency_bp
     keeper.put_device(ctx.store, device)
     ctx.emit(
         events.DEVICE_REGISTERED,
@@ -194,8 +200,7 @@ def suspend_device(ctx: TxContext, msg: SuspendDevice) -> None:
     device = _owner_or_operator(ctx, msg.device_id)
     if device.suspended:
         raise TxError(DevicesCode.DEVICE_STATE, f"device {msg.device_id!r} is already suspended")
-    device.suspended = True
-    keeper.put_device(ctx.store, device)
+    keeper.put_device(ctx.store, replace(device, suspended=True))
     ctx.emit(events.DEVICE_SUSPENDED, device=msg.device_id, by=ctx.signer_address.hex(), reason=msg.reason)
 
 
@@ -203,8 +208,7 @@ def reinstate_device(ctx: TxContext, msg: ReinstateDevice) -> None:
     device = _owner_or_operator(ctx, msg.device_id)
     if not device.suspended:
         raise TxError(DevicesCode.DEVICE_STATE, f"device {msg.device_id!r} is not suspended")
-    device.suspended = False
-    keeper.put_device(ctx.store, device)
+    keeper.put_device(ctx.store, replace(device, suspended=False))
     ctx.emit(events.DEVICE_REINSTATED, device=msg.device_id, by=ctx.signer_address.hex())
 
 
@@ -212,10 +216,7 @@ def transfer_device(ctx: TxContext, msg: TransferDevice) -> None:
     require_member(ctx)
     old = _owned(ctx, msg.device_id)
     _require_active_member(ctx, msg.new_owner, "new owner")
-    new = Device()
-    new.CopyFrom(old)
-    new.owner = msg.new_owner
-    keeper.put_device(ctx.store, new, old)
+    keeper.put_device(ctx.store, replace(old, owner=msg.new_owner), old)
     ctx.emit(events.DEVICE_TRANSFERRED, device=msg.device_id, old_owner=old.owner.hex(), owner=msg.new_owner.hex())
 
 
@@ -226,8 +227,7 @@ def rotate_device_key(ctx: TxContext, msg: RotateDeviceKey) -> None:
     if msg.new_public_key == device.public_key or keeper.is_retired(ctx.store, msg.device_id, msg.new_public_key):
         raise TxError(DevicesCode.KEY_NOT_NEW, "the new key is the current or a retired key of this device")
     keeper.retire_key(ctx.store, msg.device_id, device.public_key, ctx.block.time)
-    device.public_key = msg.new_public_key
-    keeper.put_device(ctx.store, device)
+    keeper.put_device(ctx.store, replace(device, public_key=msg.new_public_key))
     ctx.emit(events.DEVICE_KEY_ROTATED, device=msg.device_id, public_key=msg.new_public_key.hex())
 
 
@@ -340,7 +340,7 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> bool:
     d_charged = 0 if last is None else r.charged_wh - last.charged_wh
     d_discharged = 0 if last is None else r.discharged_wh - last.discharged_wh
     seconds = r.end - r.start
-    battery = device.battery if device.kind == BATTERY else None
+    battery = (device.battery or NO_BATTERY) if device.kind == BATTERY else None
     fits = _within(d_import, device.nameplate_w, seconds) and _within(d_export, device.nameplate_w, seconds)
     if battery is not None:
         fits = (

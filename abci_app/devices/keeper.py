@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import NamedTuple
 
 from abci_app.devices import keys
@@ -54,21 +55,21 @@ __all__ = [
 
 def get_site(store: KVReader, site_id: str) -> Site | None:
     raw = store.get(keys.site(site_id))
-    return None if raw is None else Site.FromString(raw)
+    return None if raw is None else Site.decode(raw)
 
 
 def put_site(store: Branch, site: Site) -> None:
-    store.set(keys.site(site.site_id), site.SerializeToString(deterministic=True))
+    store.set(keys.site(site.site_id), site.encode())
 
 
 def iter_sites(store: KVReader) -> Iterator[Site]:
     for _k, v in store.iter_range(keys.site_prefix(), prefix_end(keys.site_prefix())):
-        yield Site.FromString(v)
+        yield Site.decode(v)
 
 
 def get_device(store: KVReader, device_id: str) -> Device | None:
     raw = store.get(keys.device(device_id))
-    return None if raw is None else Device.FromString(raw)
+    return None if raw is None else Device.decode(raw)
 
 
 def put_device(store: Branch, device: Device, old: Device | None = None) -> None:
@@ -81,7 +82,7 @@ def put_device(store: Branch, device: Device, old: Device | None = None) -> None
             store.delete(keys.by_feeder(old.feeder, d))
         if old.site_id != device.site_id:
             store.delete(keys.by_site(old.site_id, d))
-    store.set(keys.device(d), device.SerializeToString(deterministic=True))
+    store.set(keys.device(d), device.encode())
     store.set(keys.by_owner(device.owner, d), b"")
     store.set(keys.by_feeder(device.feeder, d), b"")
     store.set(keys.by_site(device.site_id, d), b"")
@@ -89,7 +90,7 @@ def put_device(store: Branch, device: Device, old: Device | None = None) -> None
 
 def iter_devices(store: KVReader) -> Iterator[Device]:
     for _k, v in store.iter_range(keys.device_prefix(), prefix_end(keys.device_prefix())):
-        yield Device.FromString(v)
+        yield Device.decode(v)
 
 
 def iter_owner_devices(store: KVReader, owner: bytes) -> Iterator[str]:
@@ -122,16 +123,16 @@ def iter_retired(store: KVReader, device_id: str) -> Iterator[bytes]:
 
 def get_reading(store: KVReader, device_id: str) -> ReadingState | None:
     raw = store.get(keys.reading(device_id))
-    return None if raw is None else ReadingState.FromString(raw)
+    return None if raw is None else ReadingState.decode(raw)
 
 
 def put_reading(store: Branch, device_id: str, state: ReadingState) -> None:
-    store.set(keys.reading(device_id), state.SerializeToString(deterministic=True))
+    store.set(keys.reading(device_id), state.encode())
 
 
 def get_energy(store: KVReader, device_id: str, interval_start: int) -> IntervalEnergy | None:
     raw = store.get(keys.energy(device_id, interval_start))
-    return None if raw is None else IntervalEnergy.FromString(raw)
+    return None if raw is None else IntervalEnergy.decode(raw)
 
 
 def add_energy(  # noqa: PLR0917 - the record's fields
@@ -145,13 +146,12 @@ def add_energy(  # noqa: PLR0917 - the record's fields
         return False
     have = get_energy(store, device_id, interval_start)
     if have is None:
-        have = IntervalEnergy(interval_start=interval_start)
+        have = IntervalEnergy(interval_start)
         store.set(keys.age(interval_start, AGE_ENERGY, device_id), b"")
         if site_id:
             store.set(keys.site_energy(interval_start, site_id), b"")
-    have.import_wh += import_wh
-    have.export_wh += export_wh
-    store.set(keys.energy(device_id, interval_start), have.SerializeToString(deterministic=True))
+    new = replace(have, import_wh=have.import_wh + import_wh, export_wh=have.export_wh + export_wh)
+    store.set(keys.energy(device_id, interval_start), new.encode())
     return True
 
 
@@ -211,20 +211,20 @@ def set_pruned_before(store: Branch, t: int) -> None:
 
 def get_battery(store: KVReader, device_id: str) -> BatteryState | None:
     raw = store.get(keys.battery(device_id))
-    return None if raw is None else BatteryState.FromString(raw)
+    return None if raw is None else BatteryState.decode(raw)
 
 
 def put_battery(store: Branch, device_id: str, soc_mwh: int) -> None:
-    store.set(keys.battery(device_id), BatteryState(soc_mwh=soc_mwh).SerializeToString(deterministic=True))
+    store.set(keys.battery(device_id), BatteryState(soc_mwh).encode())
 
 
 def get_rules(store: KVReader, device_id: str) -> BatteryRules | None:
     raw = store.get(keys.rules(device_id))
-    return None if raw is None else BatteryRules.FromString(raw)
+    return None if raw is None else BatteryRules.decode(raw)
 
 
 def put_rules(store: Branch, device_id: str, rules: BatteryRules) -> None:
-    store.set(keys.rules(device_id), rules.SerializeToString(deterministic=True))
+    store.set(keys.rules(device_id), rules.encode())
 
 
 _COMMUNITY = "community"

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from gridledger.devices.v1 import devices_pb2
 
 from abci_app.devices import keeper, keys
-from abci_app.devices.records import Device
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.errors import Code, TxError
 from abci_app.query_util import address_arg, args_exactly, id_arg, int_arg, page, record
@@ -48,8 +47,9 @@ def devices(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
     else:
         raise TxError(Code.QUERY_BAD_REQUEST, f"usage: {usage}")
 
-    def decode(key: bytes, _value: bytes) -> Device | None:
-        return keeper.get_device(store, key[len(prefix) + 1 :].decode())
+    def decode(key: bytes, _value: bytes) -> devices_pb2.Device | None:
+        dev = keeper.get_device(store, key[len(prefix) + 1 :].decode())
+        return None if dev is None else dev.to_proto()
 
     items, cursor = page(store, prefix, options, decode)
     return QueryResult(devices_pb2.DeviceList(devices=items, next=cursor).SerializeToString(deterministic=True))
@@ -58,7 +58,7 @@ def devices(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
 def battery(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     (device_id,) = args_exactly(args, 1, "/battery/<device id>")
     dev = keeper.get_device(store, id_arg(device_id, "device id"))
-    if dev is None or not dev.HasField("battery"):
+    if dev is None or dev.battery is None:
         return QueryResult(None)
     state = keeper.get_battery(store, device_id)
     rules = keeper.get_rules(store, device_id)
@@ -69,7 +69,7 @@ def battery(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
         has_rules=rules is not None,
     )
     if rules is not None:
-        view.rules.CopyFrom(rules)
+        view.rules.CopyFrom(rules.to_proto())
     return QueryResult(view.SerializeToString(deterministic=True))
 
 

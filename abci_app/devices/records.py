@@ -1,19 +1,285 @@
-"""Stored records of the devices domain: their protobuf encodings are the provable query answers.
+"""Stored records of the devices domain (frozen) and their stored protobuf encoding.
 
-The records are the protobuf messages of `gridledger.devices.v1` (Site, Device,
-ReadingState, IntervalEnergy, BatteryState, BatteryRules); this module names them and
-decodes them.
+Each record encodes to the protobuf message of `gridledger.devices.v1` of the same name
+(Site, Device, BatterySpec, ReadingState, IntervalEnergy, BatteryState, BatteryRules), and
+those bytes are the provable query answers: `decode(raw).encode() == raw` for every stored
+record. A device's `battery` keeps the submessage's presence (None: absent), since a
+present but empty spec encodes to different bytes than an absent one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NewType
+
 from gridledger.devices.v1 import devices_pb2
 
-__all__ = ["BatteryRules", "BatteryState", "Device", "IntervalEnergy", "ReadingState", "Site"]
+from abci_app.types import Address
 
-Site = devices_pb2.Site
-Device = devices_pb2.Device
-ReadingState = devices_pb2.ReadingState
-IntervalEnergy = devices_pb2.IntervalEnergy
-BatteryState = devices_pb2.BatteryState
-BatteryRules = devices_pb2.BatteryRules
+__all__ = [
+    "NO_BATTERY",
+    "BatteryRules",
+    "BatterySpec",
+    "BatteryState",
+    "Device",
+    "DeviceId",
+    "IntervalEnergy",
+    "ReadingState",
+    "Site",
+    "SiteId",
+]
+
+DeviceId = NewType("DeviceId", str)
+SiteId = NewType("SiteId", str)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    site_id: SiteId
+    owner: Address
+    feeder: str
+    grid_region: str
+    registered_at: int
+
+    def to_proto(self) -> devices_pb2.Site:
+        return devices_pb2.Site(
+            site_id=self.site_id,
+            owner=self.owner,
+            feeder=self.feeder,
+            grid_region=self.grid_region,
+            registered_at=self.registered_at,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: devices_pb2.Site) -> Site:
+        return Site(SiteId(pb.site_id), Address(pb.owner), pb.feeder, pb.grid_region, pb.registered_at)
+
+    @staticmethod
+    def decode(raw: bytes) -> Site:
+        return Site.from_proto(devices_pb2.Site.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class BatterySpec:
+    capacity_wh: int
+    max_charge_w: int
+    max_discharge_w: int
+    efficiency_bp: int  # round-trip efficiency, 1..10000 basis points
+
+    def to_proto(self) -> devices_pb2.BatterySpec:
+        return devices_pb2.BatterySpec(
+            capacity_wh=self.capacity_wh,
+            max_charge_w=self.max_charge_w,
+            max_discharge_w=self.max_discharge_w,
+            efficiency_bp=self.efficiency_bp,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: devices_pb2.BatterySpec) -> BatterySpec:
+        return BatterySpec(pb.capacity_wh, pb.max_charge_w, pb.max_discharge_w, pb.efficiency_bp)
+
+    @staticmethod
+    def decode(raw: bytes) -> BatterySpec:
+        return BatterySpec.from_proto(devices_pb2.BatterySpec.FromString(raw))
+
+
+NO_BATTERY = BatterySpec(0, 0, 0, 0)
+"""What an absent spec reads as (a battery-kind device without one, possible only from genesis)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    device_id: DeviceId
+    site_id: SiteId
+    owner: Address
+    kind: int  # a gridledger.devices.v1.DeviceKind number
+    public_key: bytes
+    nameplate_w: int
+    energy_source: str
+    technology: str
+    commissioning_date: int
+    country: str
+    grid_region: str
+    feeder: str
+    gateway: bytes  # empty: none
+    battery: BatterySpec | None
+    suspended: bool
+    registered_at: int
+
+    def to_proto(self) -> devices_pb2.Device:
+        pb = devices_pb2.Device(
+            device_id=self.device_id,
+            site_id=self.site_id,
+            owner=self.owner,
+            kind=self.kind,  # type: ignore[arg-type]
+            public_key=self.public_key,
+            nameplate_w=self.nameplate_w,
+            energy_source=self.energy_source,
+            technology=self.technology,
+            commissioning_date=self.commissioning_date,
+            country=self.country,
+            grid_region=self.grid_region,
+            feeder=self.feeder,
+            gateway=self.gateway,
+            suspended=self.suspended,
+            registered_at=self.registered_at,
+        )
+        if self.battery is not None:
+            pb.battery.CopyFrom(self.battery.to_proto())
+        return pb
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: devices_pb2.Device) -> Device:
+        return Device(
+            device_id=DeviceId(pb.device_id),
+            site_id=SiteId(pb.site_id),
+            owner=Address(pb.owner),
+            kind=int(pb.kind),
+            public_key=pb.public_key,
+            nameplate_w=pb.nameplate_w,
+            energy_source=pb.energy_source,
+            technology=pb.technology,
+            commissioning_date=pb.commissioning_date,
+            country=pb.country,
+            grid_region=pb.grid_region,
+            feeder=pb.feeder,
+            gateway=pb.gateway,
+            battery=BatterySpec.from_proto(pb.battery) if pb.HasField("battery") else None,
+            suspended=pb.suspended,
+            registered_at=pb.registered_at,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> Device:
+        return Device.from_proto(devices_pb2.Device.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingState:
+    """The last accepted reading of a device (what duplicate and order checks need)."""
+
+    seq: int
+    start: int
+    end: int
+    import_wh: int
+    export_wh: int
+    charged_wh: int
+    discharged_wh: int
+    soc_wh: int
+    hash: bytes  # SHA-256 of the signed bytes
+
+    def to_proto(self) -> devices_pb2.ReadingState:
+        return devices_pb2.ReadingState(
+            seq=self.seq,
+            start=self.start,
+            end=self.end,
+            import_wh=self.import_wh,
+            export_wh=self.export_wh,
+            charged_wh=self.charged_wh,
+            discharged_wh=self.discharged_wh,
+            soc_wh=self.soc_wh,
+            hash=self.hash,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: devices_pb2.ReadingState) -> ReadingState:
+        return ReadingState(
+            pb.seq,
+            pb.start,
+            pb.end,
+            pb.import_wh,
+            pb.export_wh,
+            pb.charged_wh,
+            pb.discharged_wh,
+            pb.soc_wh,
+            pb.hash,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> ReadingState:
+        return ReadingState.from_proto(devices_pb2.ReadingState.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalEnergy:
+    """Energy of one device in one settlement interval."""
+
+    interval_start: int
+    import_wh: int = 0
+    export_wh: int = 0
+
+    def to_proto(self) -> devices_pb2.IntervalEnergy:
+        return devices_pb2.IntervalEnergy(
+            interval_start=self.interval_start, import_wh=self.import_wh, export_wh=self.export_wh
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: devices_pb2.IntervalEnergy) -> IntervalEnergy:
+        return IntervalEnergy(pb.interval_start, pb.import_wh, pb.export_wh)
+
+    @staticmethod
+    def decode(raw: bytes) -> IntervalEnergy:
+        return IntervalEnergy.from_proto(devices_pb2.IntervalEnergy.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryState:
+    soc_mwh: int
+
+    def to_proto(self) -> devices_pb2.BatteryState:
+        return devices_pb2.BatteryState(soc_mwh=self.soc_mwh)
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: devices_pb2.BatteryState) -> BatteryState:
+        return BatteryState(pb.soc_mwh)
+
+    @staticmethod
+    def decode(raw: bytes) -> BatteryState:
+        return BatteryState.from_proto(devices_pb2.BatteryState.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryRules:
+    charge_below_price: int  # minor units per kWh
+    discharge_above_price: int
+    reserve_bp: int
+    green_only: bool
+    community: bool
+
+    def to_proto(self) -> devices_pb2.BatteryRules:
+        return devices_pb2.BatteryRules(
+            charge_below_price=self.charge_below_price,
+            discharge_above_price=self.discharge_above_price,
+            reserve_bp=self.reserve_bp,
+            green_only=self.green_only,
+            community=self.community,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: devices_pb2.BatteryRules) -> BatteryRules:
+        return BatteryRules(pb.charge_below_price, pb.discharge_above_price, pb.reserve_bp, pb.green_only, pb.community)
+
+    @staticmethod
+    def decode(raw: bytes) -> BatteryRules:
+        return BatteryRules.from_proto(devices_pb2.BatteryRules.FromString(raw))

@@ -18,7 +18,7 @@ from gridledger.market.v1 import market_pb2
 
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
-from abci_app.devices.records import Device
+from abci_app.devices.records import NO_BATTERY, Device
 from abci_app.errors import TxError
 from abci_app.grid import keeper as grid
 from abci_app.market import keeper
@@ -50,8 +50,9 @@ def deliverable_wh(store: KVReader, device: Device, length: int) -> int:
         rules = devices.get_rules(store, device.device_id)
         reserve_bp = 0 if rules is None else rules.reserve_bp
         soc_wh = 0 if state is None else state.soc_mwh // 1000
-        above = soc_wh - device.battery.capacity_wh * reserve_bp // 10_000
-        return max(0, min(above, device.battery.max_discharge_w * length // 3600))
+        spec = device.battery or NO_BATTERY
+        above = soc_wh - spec.capacity_wh * reserve_bp // 10_000
+        return max(0, min(above, spec.max_discharge_w * length // 3600))
     return 0
 
 

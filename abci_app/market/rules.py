@@ -32,6 +32,7 @@ from gridledger.market.v1 import market_pb2
 
 from abci_app.accounts.errors import AccountsCode
 from abci_app.devices import keeper as devices
+from abci_app.devices.records import NO_BATTERY
 from abci_app.errors import TxError
 from abci_app.market import keeper, orders
 from abci_app.market.alerts import raise_alert
@@ -150,8 +151,9 @@ def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int)
         if device is None or rules is None or site is None or device.suspended or not rules.charge_below_price:
             continue
         state = devices.get_battery(store, device_id)
-        room = device.battery.capacity_wh - (0 if state is None else state.soc_mwh // 1000)
-        energy = min(room, device.battery.max_charge_w * length // 3600)
+        spec = device.battery or NO_BATTERY
+        room = spec.capacity_wh - (0 if state is None else state.soc_mwh // 1000)
+        energy = min(room, spec.max_charge_w * length // 3600)
         if energy <= 0:
             continue
         branch = store.branch()
