@@ -44,6 +44,7 @@ __all__ = [
     "SignedHeader",
     "UntrustedHeaderError",
     "Validator",
+    "genesis_validator_set_hash",
     "header_hash",
     "simple_merkle_root",
     "validator_set_hash",
@@ -207,6 +208,12 @@ class Validator:
 def validator_set_hash(validators: Sequence[Validator]) -> bytes:
     """CometBFT's validator set hash: the simple Merkle root of the validators' encodings, in set order."""
     return simple_merkle_root([v.proto_bytes() for v in validators])
+
+
+def genesis_validator_set_hash(genesis: Mapping[str, Any]) -> bytes:
+    """The validator set hash of a genesis document's validators, in CometBFT's set order
+    (a genesis file lists them in any order): what an auditor trusts offline."""
+    return validator_set_hash(_sorted_set([Validator.from_json(v) for v in genesis.get("validators") or []]))
 
 
 def _sorted_set(validators: Sequence[Validator]) -> tuple[Validator, ...]:

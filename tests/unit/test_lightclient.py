@@ -16,6 +16,7 @@ from clients.lightclient import (
     LightClient,
     UntrustedHeaderError,
     Validator,
+    genesis_validator_set_hash,
     header_hash,
     simple_merkle_root,
     validator_set_hash,
@@ -175,3 +176,13 @@ def test_wrong_genesis_is_refused() -> None:
     node = FakeNode(4, lambda h: A)
     with pytest.raises(UntrustedHeaderError, match="not the trusted validator set"):
         _client(node, B).verified_header(3)
+
+
+def test_genesis_validator_set_hash_ignores_the_files_order() -> None:
+    """A genesis file may list validators in any order; the trusted hash is the set's, in
+    CometBFT's order (power descending, then address), like the headers' validators_hash."""
+    pairs = _set(_keys(4, 9))
+    in_order = validator_set_hash([v for v, _k in pairs])
+    reversed_file = {"validators": [_vjson(v) for v, _k in reversed(pairs)]}
+    assert genesis_validator_set_hash(reversed_file) == in_order
+    assert validator_set_hash([v for v, _k in reversed(pairs)]) != in_order
