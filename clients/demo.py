@@ -38,8 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import websockets
 from google.protobuf.message import Message
+from gridledger.api.v1 import certificates_api_pb2, certificates_api_pb2_grpc, reads_pb2
 from gridledger.certificates.v1 import certificates_pb2
 from gridledger.devices.v1 import devices_pb2
 from gridledger.grid.v1 import grid_pb2
@@ -48,9 +50,12 @@ from gridledger.market.v1 import market_pb2
 from clients import certificates as cc
 from clients import devices as dc
 from clients import market as mc
+from clients.api_reads import verify_retirement_export
 from clients.client import GridClient, TxFailedError
 from clients.consortium import Consortium
+from clients.lightclient import genesis_validator_set_hash
 from clients.localnet import Localnet, free_base_port
+from clients.proof import ProofError
 from clients.rpc import CometRPC
 from devices.keys import DeviceKey
 from devices.sim.pv import PvConfig, clear_sky_ac_w
@@ -564,10 +569,39 @@ class Demo:
                     f"{m.covered_bp / 100:.1f} % covered by local solar",
                     at=hour,
                 )
+        self.audit_a_retirement(carol)
         raw = self.query(f"/score/{carol.hex()}/{t0}/{end}")
         if raw:
             score = certificates_pb2.Score.FromString(raw)
             self.story.say(f"Carol's 24/7 score over the day: {score.score_bp / 100:.1f} %")
+
+    def audit_a_retirement(self, carol: bytes) -> None:
+        """An auditor exports one of Carol's retirements through a bridge (the record, its
+        Merkle proof and the signed header) and checks it offline against the genesis
+        validator set, trusting no node."""
+        raw = self.query(f"/bundles/owner/{carol.hex()}?limit=100")
+        bundles = certificates_pb2.BundleList.FromString(raw).bundles if raw else []
+        retired = [b.retirement_id for b in bundles if b.retirement_id]
+        if not retired:
+            return
+        channel = grpc.insecure_channel(f"127.0.0.1:{self.net.ports(2).bridge}")
+        try:
+            stub = certificates_api_pb2_grpc.CertificatesApiStub(channel)  # type: ignore[no-untyped-call]
+            export = stub.ExportRetirement(reads_pb2.ByNumber(id=retired[0]), timeout=30)
+        finally:
+            channel.close()
+        offline = certificates_api_pb2.RetirementExport.FromString(export.SerializeToString())
+        genesis = json.loads((self.net.node_home(0) / "config" / "genesis.json").read_text())
+        trusted = genesis_validator_set_hash(genesis)
+        try:
+            record = verify_retirement_export(offline, trusted)
+            verdict = f"verifies offline ({record.wh} Wh for {self._who(record.beneficiary.hex())})"
+        except ProofError as exc:
+            verdict = f"does NOT verify: {exc}"
+        self.story.say(
+            f"auditor: retirement #{retired[0]} exported with its Merkle proof and the header signed by "
+            f"the validators (block {offline.height + 1}): {verdict}"
+        )
 
     # -- run -----------------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ def test_demo_runs_the_story_and_stops_everything(tmp_path: Path) -> None:
         "demand response measured for carol-heatpump",
         "retires",
         "hourly matching",
+        "verifies offline",
         "agree on the app hash",
         "stopped everything the demo started",
     ):
