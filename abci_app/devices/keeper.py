@@ -11,6 +11,7 @@ from abci_app.devices.records import BatteryRules, BatteryState, Device, Interva
 from abci_app.params import domain_param
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
+from abci_app.store.scan import distinct_times
 
 __all__ = [
     "AGE_ENERGY",
@@ -168,16 +169,7 @@ def iter_energy_sites(store: KVReader, interval_start: int) -> Iterator[str]:
 def energy_intervals(store: KVReader, upto: int) -> list[int]:
     """Intervals starting at or before `upto` with sites still marked, oldest first (one
     seek per interval)."""
-    out: list[int] = []
-    start = keys.site_energy_prefix()
-    end = keys.site_energy_prefix(upto + 1)
-    while True:
-        row = next(iter(store.iter_range(start, end)), None)
-        if row is None:
-            return out
-        interval = int.from_bytes(row[0][1:9], "big")
-        out.append(interval)
-        start = keys.site_energy_prefix(interval + 1)
+    return distinct_times(store, keys.site_energy_prefix(), upto)
 
 
 def clear_site_energy(store: Branch, interval_start: int, site_id: str) -> None:

@@ -18,6 +18,7 @@ from abci_app.market.clearing import BookEntry
 from abci_app.market.records import Alert, ClearingResult, Fill, Order, Rule, Statement
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
+from abci_app.store.scan import distinct_times
 from abci_app.types import Address
 
 __all__ = [
@@ -146,30 +147,12 @@ def iter_book_orders(store: KVReader) -> Iterator[int]:
 
 def book_intervals_due(store: KVReader, closes_before: int) -> list[int]:
     """Intervals with open orders whose start is at or before `closes_before`, oldest first."""
-    out: list[int] = []
-    start = keys.BOOK
-    end = keys.book_prefix(closes_before + 1)
-    while True:
-        row = next(iter(store.iter_range(start, end)), None)
-        if row is None:
-            return out
-        interval = int.from_bytes(row[0][1:9], "big")
-        out.append(interval)
-        start = keys.book_prefix(interval + 1)
+    return distinct_times(store, keys.BOOK, closes_before)
 
 
 def settle_intervals_due(store: KVReader, ended_before: int) -> list[int]:
     """Cleared intervals awaiting settlement whose start is at or before `ended_before`."""
-    out: list[int] = []
-    start = keys.SETTLE_DUE
-    end = keys.settle_due_prefix(ended_before + 1)
-    while True:
-        row = next(iter(store.iter_range(start, end)), None)
-        if row is None:
-            return out
-        interval = int.from_bytes(row[0][1:9], "big")
-        out.append(interval)
-        start = keys.settle_due_prefix(interval + 1)
+    return distinct_times(store, keys.SETTLE_DUE, ended_before)
 
 
 def iter_settle_due(store: KVReader, interval: int | None = None) -> Iterator[tuple[int, int]]:

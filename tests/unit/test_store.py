@@ -281,3 +281,16 @@ def test_fresh_state_is_empty() -> None:
     assert state.app_hash == b""
     assert state.trie.committed_root == EMPTY_ROOT
     assert state.stage({}) == EMPTY_ROOT
+
+
+def test_distinct_times_seeks_each_time_once() -> None:
+    """Distinct u64 times of a time-keyed collection up to a bound, ascending, other collections ignored."""
+    from abci_app.store.scan import distinct_times
+
+    store = Branch(MemoryBackend())
+    for t, rest in ((5, b"a"), (5, b"b"), (9, b"a"), (12, b"c"), (40, b"z")):
+        store.set(b"\x41" + t.to_bytes(8, "big") + rest, b"")
+    store.set(b"\x42" + (7).to_bytes(8, "big"), b"")
+    assert distinct_times(store, b"\x41", 12) == [5, 9, 12]
+    assert distinct_times(store, b"\x41", 4) == []
+    assert distinct_times(store, b"\x42", 100) == [7]
