@@ -11,6 +11,9 @@ gateway_key = "gateway.key.pem"             # the gateway member's Ed25519 key (
 ocpp_listen = "127.0.0.1:0"                 # central system for EV chargers
 vtn_url = "http://127.0.0.1:8080/OpenADR2/Simple/2.0b"   # optional
 ven_name = "home-a"
+claim_certificates = false                  # true: each finished EV session claims the owner's
+owner_key = "owner.key.pem"                 #   certificates of its hours (clients/session_claim.py),
+node_rpc = "http://127.0.0.1:26657"         #   signed with the owner's key, through CometBFT RPC
 
 [simulation]                                # optional: run this home's simulated devices too
 seed = 7
@@ -96,6 +99,9 @@ class GatewayConfig:
     vtn_url: str = ""
     ven_name: str = ""
     simulation: SimulationConfig | None = None
+    claim_certificates: bool = False
+    owner_key: Path | None = None  # the charger owner's member key (PKCS#8 PEM): signs the claims
+    node_rpc: str = ""  # CometBFT RPC of a node (the claims' queries and txs)
 
     def __post_init__(self) -> None:
         if self.interval_seconds <= 0 or self.batch_size <= 0:
@@ -107,6 +113,8 @@ class GatewayConfig:
             raise ValueError(f"unknown sink {self.sink!r}")
         if self.sink == "grpc" and self.gateway_key is None:
             raise ValueError('sink = "grpc" needs gateway_key (the gateway member\'s key file)')
+        if self.claim_certificates and (self.owner_key is None or not self.node_rpc):
+            raise ValueError("claim_certificates = true needs owner_key and node_rpc")
 
 
 def parse_config(data: dict[str, Any], base: Path) -> GatewayConfig:
@@ -115,6 +123,8 @@ def parse_config(data: dict[str, Any], base: Path) -> GatewayConfig:
     state_dir = base / str(gw.pop("state_dir", "gateway-state"))
     if "gateway_key" in gw:
         gw["gateway_key"] = base / str(gw["gateway_key"])
+    if "owner_key" in gw:
+        gw["owner_key"] = base / str(gw["owner_key"])
     devices = tuple(DeviceConfig(**d) for d in data.get("device", []))
     sim = data.get("simulation")
     return GatewayConfig(

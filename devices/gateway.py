@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,13 +27,14 @@ from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_af
 from devices.config import GatewayConfig, load_config
 from devices.controllers import HomeController
 from devices.keys import DeviceKey, load_or_create_key
+from devices.ocpp_central import ChargingSession
 from devices.outbox import Outbox
 from devices.readers import RegisterReader
 from devices.signals import SignalSource
 from devices.sim.clock import Clock
 from devices.sink import MemorySink, Outcome, ReadingSink, SinkUnavailableError
 
-__all__ = ["FlushReport", "Gateway", "main"]
+__all__ = ["FlushReport", "Gateway", "main", "session_claimer"]
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +196,53 @@ def build_sink(cfg: GatewayConfig) -> ReadingSink:
     return GrpcSink(cfg.bridge, cfg.chain_id, DeviceKey.load(cfg.gateway_key).private)
 
 
+def session_claimer(cfg: GatewayConfig) -> Callable[[ChargingSession], None]:
+    """The central system's `on_session` hook for `claim_certificates = true`: each finished
+    session of a configured OCPP device claims the owner's certificates of its hours
+    (`clients.session_claim.claim_session`, signed with `owner_key`, through `node_rpc`) in a
+    worker thread, and logs the record. A claim is idempotent per session (its purpose), so the
+    driver's app may call `claim_session` again later to top up once the hours' certificates are
+    issued; a failed claim is logged and left to that call."""
+    from clients.client import GridClient  # noqa: PLC0415 - only claiming gateways talk to a node
+    from clients.rpc import CometRPC  # noqa: PLC0415
+    from clients.session_claim import FinishedSession, claim_session  # noqa: PLC0415
+
+    assert cfg.owner_key is not None  # checked by GatewayConfig
+    client = GridClient(CometRPC(cfg.node_rpc), cfg.chain_id, DeviceKey.load(cfg.owner_key).private)
+    devices = {d.charge_point_id: d.id for d in cfg.devices if d.adapter == "ocpp"}
+    running: set[asyncio.Task[None]] = set()
+    lock = asyncio.Lock()  # one claim at a time: the owner's nonce
+
+    async def claim(session: ChargingSession) -> None:
+        device_id = devices[session.charge_point_id]
+        finished = FinishedSession(
+            f"{device_id}/{session.start}/{session.transaction_id}",
+            device_id,
+            client.address,
+            session.start,
+            session.end,
+            session.energy_wh,
+        )
+        async with lock:
+            try:
+                record = await asyncio.to_thread(claim_session, client, finished)
+            except Exception:
+                log.exception("certificate claim for session %s failed", finished.session_id)
+                return
+        log.info(
+            "session %s: %d of %d Wh covered by certificates (%d bp), retirements %s",
+            finished.session_id, record.covered_wh, record.wh, record.share_bp, list(record.retirement_ids),
+        )  # fmt: skip
+
+    def on_session(session: ChargingSession) -> None:
+        if session.charge_point_id in devices and session.energy_wh > 0:
+            task = asyncio.get_running_loop().create_task(claim(session))
+            running.add(task)
+            task.add_done_callback(running.discard)
+
+    return on_session
+
+
 async def run_gateway(cfg: GatewayConfig, stop: asyncio.Event) -> None:
     """Run the gateway described by `cfg` (and its simulated home when configured) until `stop`."""
     from devices.home import start_home  # noqa: PLC0415 - pulls in every adapter and simulator
@@ -203,6 +251,8 @@ async def run_gateway(cfg: GatewayConfig, stop: asyncio.Event) -> None:
     keys = {d.id: load_or_create_key(cfg.state_dir / "keys" / f"{d.id}.pem") for d in cfg.devices}
     with Outbox(cfg.state_dir / "outbox.sqlite") as outbox:
         async with start_home(cfg) as home:
+            if cfg.claim_certificates and home.central is not None:
+                home.central.on_session = session_claimer(cfg)
             gateway = Gateway(
                 cfg.chain_id,
                 outbox,

@@ -37,6 +37,7 @@ class Home:
     controller: HomeController
     sim_devices: dict[str, MeteredDevice] = field(default_factory=dict)
     sim_clock: Clock | None = None  # the simulated day's clock, when it differs from `clock`
+    central: OcppCentralSystem | None = None  # the EV chargers' central system
 
 
 def _simulated(cfg: GatewayConfig, clock: Clock) -> dict[str, MeteredDevice]:
@@ -149,7 +150,7 @@ async def start_home(cfg: GatewayConfig) -> AsyncIterator[Home]:
                     controller.receive(signal)
 
             tasks.append(asyncio.create_task(pump(ven)))
-        yield Home(readers, ledger_clock, ledger_speed, controller, devices, sim_clock=clock)
+        yield Home(readers, ledger_clock, ledger_speed, controller, devices, sim_clock=clock, central=central)
     finally:
         for task in tasks:
             task.cancel()

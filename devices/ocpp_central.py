@@ -92,6 +92,8 @@ class OcppCentralSystem:
         self.sessions: list[ChargingSession] = []
         self._server: Server | None = None
         self.port = 0
+        # called with each finished session (e.g. the gateway's certificate claim); must not block
+        self.on_session: Callable[[ChargingSession], None] | None = None
 
     async def start(self) -> int:
         """Start listening; returns the bound port."""
@@ -146,7 +148,10 @@ class OcppCentralSystem:
                 milli += max(0, wh - prev_wh) * self._price(t)
                 prev_wh = max(prev_wh, wh)
             cost = milli // 1000
-        self.sessions.append(ChargingSession(cp_id, tx_id, id_tag, start, stop_time, meter_start, meter_stop, cost))
+        session = ChargingSession(cp_id, tx_id, id_tag, start, stop_time, meter_start, meter_stop, cost)
+        self.sessions.append(session)
+        if self.on_session is not None:
+            self.on_session(session)
 
 
 class _CentralHandler(ChargePoint):  # type: ignore[misc]

@@ -1,0 +1,156 @@
+"""A finished EV charging session claims certificates of the same hours: "charged with X % local solar".
+
+    record = claim_session(client, FinishedSession(...))
+
+`client` signs for the charger's owner (the beneficiary). The session's Wh are split over the
+certificate periods it overlaps by seconds (the ledger's rule: floor, remainder to the last
+period); for each period the owner's ACTIVE bundles of that production hour are retired, up to
+the period's share, with purpose "ev-charging <session id>" and consumption period = the session
+∩ the period, all in one transaction. The purpose makes the claim idempotent: what is already
+retired under it counts against each period's share, so a repeated claim retires nothing more,
+and a later claim (after more of the hour's certificates were issued) only tops up.
+
+This is also the function a driver's app calls when the gateway does not claim by itself
+(`claim_certificates = true` in the gateway's TOML makes the gateway call it per finished session).
+
+Imports nothing from abci_app: queries go through `abci_query` paths and the generated protos.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gridledger.certificates.v1 import certificates_pb2 as pb
+
+from clients.certificates import retire
+from clients.client import GridClient
+
+__all__ = ["ClaimRecord", "FinishedSession", "claim_session", "purpose_of", "split_by_period"]
+
+PERIOD_PARAM = "certificates.period_seconds"
+PAGE = 100
+BP = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedSession:
+    """A finished charging session: charger device, owner (beneficiary), [start, end) and Wh."""
+
+    session_id: str  # unique per owner, e.g. "<device>/<start>/<transaction id>"
+    device_id: str
+    owner: bytes
+    start: int
+    end: int
+    wh: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRecord:
+    """What the session claimed: Wh covered by retired certificates and the share in basis points."""
+
+    session: FinishedSession
+    wh: int
+    covered_wh: int
+    share_bp: int
+    retirement_ids: tuple[int, ...]  # every retirement under the session's purpose
+    new_retirements: int  # how many of them this call made
+
+
+def purpose_of(session_id: str) -> str:
+    return f"ev-charging {session_id}"
+
+
+def split_by_period(start: int, end: int, total: int, period: int) -> list[tuple[int, int]]:
+    """(period start, part) of each period [start, end) overlaps by seconds; parts floor, the
+    last period gets the remainder (the ledger's rule). Requires start < end and period > 0."""
+    out: list[tuple[int, int]] = []
+    duration, given = end - start, 0
+    k = start - start % period
+    while k < end:
+        nxt = k + period
+        if nxt >= end:
+            out.append((k, total - given))
+            break
+        part = total * (nxt - max(start, k)) // duration
+        given += part
+        out.append((k, part))
+        k = nxt
+    return out
+
+
+def certificate_period(client: GridClient) -> int:
+    """The `certificates.period_seconds` domain parameter (8-byte big-endian signed)."""
+    return int.from_bytes(client.query_raw(f"/param/{PERIOD_PARAM}"), "big", signed=True)
+
+
+def owner_bundles(client: GridClient, owner: bytes, first_hour: int, last_hour: int) -> list[pb.Bundle]:
+    """The owner's bundles (any status) of production hours in [first_hour, last_hour].
+
+    The owner index is ordered by (hour, bundle id), so the first page starts at `first_hour`
+    (a cursor just past hour first_hour - 1) and paging stops after `last_hour`."""
+    found: list[pb.Bundle] = []
+    after = ((first_hour - 1).to_bytes(8, "big") + b"\xff" * 8).hex() if first_hour > 0 else ""
+    while True:
+        suffix = f"?limit={PAGE}" + (f"&after={after}" if after else "")
+        page = pb.BundleList.FromString(client.query_raw(f"/bundles/owner/{owner.hex()}{suffix}"))
+        for b in page.bundles:
+            if first_hour <= b.hour_start <= last_hour:
+                found.append(b)
+        if not page.next or any(b.hour_start > last_hour for b in page.bundles):
+            return found
+        after = page.next
+
+
+def _claimed(client: GridClient, bundles: list[pb.Bundle], purpose: str, owner: bytes) -> list[pb.Retirement]:
+    out: list[pb.Retirement] = []
+    for b in bundles:
+        if b.status == pb.BUNDLE_STATUS_RETIRED and b.retirement_id:
+            r = pb.Retirement.FromString(client.query_raw(f"/retirement/{b.retirement_id}"))
+            if r.purpose == purpose and r.beneficiary == owner:
+                out.append(r)
+    return out
+
+
+def claim_session(client: GridClient, session: FinishedSession) -> ClaimRecord:
+    """Retire the owner's certificates of the session's hours for its energy (one tx; idempotent)."""
+    s = session
+    purpose = purpose_of(s.session_id)
+    if s.wh <= 0 or s.end <= s.start:
+        return ClaimRecord(s, max(0, s.wh), 0, 0, (), 0)
+    period = certificate_period(client)
+    shares = split_by_period(s.start, s.end, s.wh, period)
+    first, last = shares[0][0], shares[-1][0]
+
+    bundles = owner_bundles(client, s.owner, first, last)
+    done: dict[int, int] = {}
+    for r in _claimed(client, bundles, purpose, s.owner):
+        done[r.hour_start] = done.get(r.hour_start, 0) + r.wh
+    active = sorted(
+        (b for b in bundles if b.status == pb.BUNDLE_STATUS_ACTIVE and b.owner == s.owner),
+        key=lambda b: (b.hour_start, b.bundle_id),
+    )
+    messages: list[pb.RetireCertificates] = []
+    for hour, share in shares:
+        need = share - done.get(hour, 0)
+        for b in active:
+            if need <= 0:
+                break
+            if b.hour_start != hour:
+                continue
+            take = min(need, b.end_wh - b.start_wh)
+            consumption = (max(s.start, hour), min(s.end, hour + period))
+            messages.append(retire(b.bundle_id, take, s.owner, consumption, purpose))
+            need -= take
+    if messages:
+        client.submit(list(messages))
+        bundles = owner_bundles(client, s.owner, first, last)
+    claimed = _claimed(client, bundles, purpose, s.owner)
+    covered = min(s.wh, sum(r.wh for r in claimed))
+    return ClaimRecord(
+        session=s,
+        wh=s.wh,
+        covered_wh=covered,
+        share_bp=covered * BP // s.wh,
+        retirement_ids=tuple(sorted(r.retirement_id for r in claimed)),
+        new_retirements=len(messages),
+    )
