@@ -49,11 +49,14 @@ class HomeController:
             log.warning("alert %s: %s (best price %s)", signal.code, signal.reason, signal.best_price)
 
     def price_at(self, t: float) -> int | None:
-        """The latest-received price covering `t`, if any."""
+        """The latest-received price covering `t`; else the price of the latest interval that
+        started before `t` (a price signal can arrive after its interval began — OpenADR VENs
+        poll — and the last known price is a better guide than none)."""
         for p in reversed(self.prices):
             if p.start <= t < p.end:
                 return p.price
-        return None
+        started = [p for p in self.prices if p.start <= t]
+        return max(started, key=lambda p: p.start).price if started else None
 
     def dr_level_at(self, t: float) -> int:
         """The highest level of the DR events in force at `t` (0 if none)."""

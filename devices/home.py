@@ -148,6 +148,7 @@ async def start_home(cfg: GatewayConfig) -> AsyncIterator[Home]:
             async def pump(source: OpenAdrVen) -> None:
                 async for signal in source.signals():
                     controller.receive(signal)
+                    controller.apply(ledger_clock.now())  # in force now, not at the next interval
 
             tasks.append(asyncio.create_task(pump(ven)))
         yield Home(readers, ledger_clock, ledger_speed, controller, devices, sim_clock=clock, central=central)

@@ -1,6 +1,7 @@
 """Adapters against simulated devices speaking the real protocol over real sockets on 127.0.0.1."""
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -83,7 +84,12 @@ def test_ocpp_session_is_metered_into_wh():
     asyncio.run(go())
 
 
-VTN_PORT = 27811  # below the ephemeral range, outside the localnet's 26656-26999
+def _free_port() -> int:
+    """A port the kernel has just handed out and released (openleadr does not report the port
+    it bound, so the VTN is given one); never one of the fixed ranges localnets use."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def test_openadr_event_reaches_the_ven_and_is_opted_in():
@@ -94,8 +100,10 @@ def test_openadr_event_reaches_the_ven_and_is_opted_in():
     async def source() -> AsyncIterator[DrEventSpec]:
         yield spec
 
+    vtn_port = _free_port()
+
     async def go() -> None:
-        vtn = Vtn("127.0.0.1", VTN_PORT, source, poll_s=0.5)
+        vtn = Vtn("127.0.0.1", vtn_port, source, poll_s=0.5)
         await vtn.start()
         ven = OpenAdrVen("home-a", vtn.url)
         try:

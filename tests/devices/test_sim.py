@@ -75,3 +75,18 @@ def test_real_time_ledger_energy_is_simulated_energy_over_speed() -> None:
     scaled.advance_to(day + 86_400)
     assert plain.exported.wh > 10_000
     assert abs(scaled.exported.wh - plain.exported.wh / 60) <= 2
+
+
+def test_a_price_that_arrives_late_still_applies() -> None:
+    """A price signal arriving after its interval began (OpenADR VENs poll) is in force from
+    then on, and the last known price carries forward until the next one."""
+    battery = Battery(BatteryConfig(), BatteryRules(20, 30, 20), 0)
+    controller = HomeController([battery], [])
+    controller.receive(PriceSignal(100, 120, 35))
+    controller.apply(125)  # the next interval's signal has not arrived yet
+    assert battery.price == 35
+    assert battery.mode() == "discharge"
+    controller.receive(PriceSignal(120, 140, 10))
+    controller.apply(125)
+    assert battery.price == 10
+    assert controller.price_at(99) is None
