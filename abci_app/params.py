@@ -90,9 +90,12 @@ def known_params() -> list[str]:
 def _decode(raw: bytes) -> Params:
     """Cached by the stored bytes: every transaction reads the parameters."""
     pb = state_pb2.Params.FromString(raw)
-    defaults = Params()
-    # A field absent from an older record keeps its default (proto3 reads it as 0).
-    return Params(**{f.name: getattr(pb, f.name) or getattr(defaults, f.name) for f in fields(Params)})
+    values = {f.name: getattr(pb, f.name) for f in fields(Params)}
+    # Added after the first records were written: proto3 reads it as 0 where absent, and 0 is
+    # below its minimum (1), so 0 can only mean "absent" (other fields may legitimately be 0).
+    if values["max_pending_txs_per_signer"] == 0:
+        values["max_pending_txs_per_signer"] = Params().max_pending_txs_per_signer
+    return Params(**values)
 
 
 def load_params(store: KVReader) -> Params:

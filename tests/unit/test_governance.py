@@ -265,3 +265,16 @@ def test_invalid_proposals_are_refused_at_submission(driver: AppDriver, consorti
     assert gov.run(admin, submit()).codes == (GovernanceCode.INVALID_PROPOSAL,)
     proposals = governance_pb2.ProposalList.FromString(driver.query("/proposals").value)
     assert list(proposals.proposals) == []
+
+
+def test_a_parameter_set_to_zero_stays_zero() -> None:
+    """max_memo_bytes may be 0; a stored 0 decodes as 0, while a record written before
+    max_pending_txs_per_signer existed decodes to that field's default."""
+    from abci_app.params import Params
+
+    zero_memo = Params().with_value("max_memo_bytes", 0)
+    assert Params.decode(zero_memo.encode()).max_memo_bytes == 0
+    old_record = state_pb2.Params(max_tx_bytes=65_536, max_msgs_per_tx=64, quorum_numerator=2, quorum_denominator=3)
+    assert (
+        Params.decode(old_record.SerializeToString()).max_pending_txs_per_signer == Params().max_pending_txs_per_signer
+    )
