@@ -21,7 +21,7 @@ from abci_app import chain, crypto, faults
 from abci_app.codec import DecodedTx, tx_hash
 from abci_app.domain import BlockHook, QueryResult
 from abci_app.errors import CODESPACE, Code, TxError
-from abci_app.executor import TxOutcome, check_envelope, execute
+from abci_app.executor import TxOutcome, check_envelope, check_limits, execute
 from abci_app.framing import encode_uvarint
 from abci_app.genesis import apply_genesis
 from abci_app.params import Params, load_params
@@ -257,8 +257,15 @@ class GridLedgerApp:
         """Whether `raw` passes every check that does not read state; a verified signature is
         remembered so FinalizeBlock does not verify it again."""
         digest = tx_hash(raw)
-        if digest in self._verified:
-            return len(raw) <= params.max_tx_bytes
+        known = self._verified.get(digest)
+        if known is not None:
+            # Signature already verified here; the limits are judged as for any other tx, so
+            # every honest node answers alike whatever its cache holds.
+            try:
+                check_limits(known, len(raw), params, chain_id, height)
+            except TxError:
+                return False
+            return True
         try:
             tx = check_envelope(raw, params, chain_id, height, digest)
         except TxError:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
+from gridwire.periods import split_by_period
 
 from clients.certificates import retire
 from clients.client import GridClient
@@ -58,24 +59,6 @@ class ClaimRecord:
 
 def purpose_of(session_id: str) -> str:
     return f"ev-charging {session_id}"
-
-
-def split_by_period(start: int, end: int, total: int, period: int) -> list[tuple[int, int]]:
-    """(period start, part) of each period [start, end) overlaps by seconds; parts floor, the
-    last period gets the remainder (the ledger's rule). Requires start < end and period > 0."""
-    out: list[tuple[int, int]] = []
-    duration, given = end - start, 0
-    k = start - start % period
-    while k < end:
-        nxt = k + period
-        if nxt >= end:
-            out.append((k, total - given))
-            break
-        part = total * (nxt - max(start, k)) // duration
-        given += part
-        out.append((k, part))
-        k = nxt
-    return out
 
 
 def certificate_period(client: GridClient) -> int:

@@ -3,11 +3,12 @@ payment: transfer, retirement and status changes. Callers authorise and check st
 
 from __future__ import annotations
 
+from gridwire.periods import split_by_period
+
 from abci_app.certificates import events, keeper
 from abci_app.certificates.keeper import Sink
 from abci_app.certificates.params import period
 from abci_app.certificates.records import RETIRED, STATUS_NAMES, Bundle, Retirement
-from abci_app.periods import split_by_period
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 

@@ -5,7 +5,7 @@ whose `energy_source` names a renewable source) adds its exported Wh to per devi
 aggregates; an accepted battery reading adds its charged and discharged Wh. Each touched
 device-hour is marked pending, for the certificates domain's end-block issuance.
 
-Integer rule (`abci_app.periods.split_by_period`, the same as settlement intervals): a delta
+Integer rule (`gridwire.periods.split_by_period`, the same as settlement intervals): a delta
 over [start, end) is split over the production hours (`certificates.period_seconds`) it
 overlaps in proportion to seconds, rounded down, and the last hour gets the remainder, so
 the parts always sum to the delta.
@@ -13,10 +13,11 @@ the parts always sum to the delta.
 
 from __future__ import annotations
 
+from gridwire.periods import split_by_period
+
 from abci_app.certificates.params import period
 from abci_app.devices import keeper
 from abci_app.devices.records import Device
-from abci_app.periods import split_by_period
 from abci_app.store.branch import Branch
 
 __all__ = ["RENEWABLE_SOURCES", "is_renewable", "record_flow"]

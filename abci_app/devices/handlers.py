@@ -32,6 +32,7 @@ import hashlib
 from dataclasses import replace
 from math import isqrt
 
+from gridwire.periods import split_by_period
 from gridwire.reading import Reading, reading_sign_bytes
 
 from abci_app.auth import require_member, require_role
@@ -67,7 +68,6 @@ from abci_app.errors import Code, TxError
 from abci_app.identity.keeper import get_member
 from abci_app.identity.roles import Role
 from abci_app.params import domain_param
-from abci_app.periods import split_by_period
 from abci_app.store.branch import Branch
 
 __all__ = [
@@ -272,7 +272,7 @@ def soc_after(soc_mwh: int, charged_wh: int, discharged_wh: int, efficiency_bp: 
 
 def apportion(start: int, end: int, length: int, import_wh: int, export_wh: int) -> list[tuple[int, int, int]]:
     """(interval start, import, export) of each settlement interval [start, end) overlaps, by
-    `abci_app.periods.split_by_period` (proportional to seconds, rounded down, the remainder
+    `gridwire.periods.split_by_period` (proportional to seconds, rounded down, the remainder
     to the last interval); intervals that get nothing are left out."""
     exports = dict(split_by_period(start, end, export_wh, length))
     out = [(k, i, exports[k]) for k, i in split_by_period(start, end, import_wh, length)]

@@ -207,3 +207,17 @@ def test_finalize_block_before_init_chain_is_refused_not_fatal() -> None:
     assert app.state.height == 0
     info = proto._handle(abci.Request(info=abci.RequestInfo()))
     assert info is not None
+
+
+def test_process_proposal_judges_cached_txs_like_any_other(driver: AppDriver, consortium: Consortium) -> None:
+    """A tx this node verified in CheckTx but proposed after its timeout height is rejected,
+    as a node that never saw it rejects it: the answer does not depend on the cache."""
+    driver.block([])
+    alice = consortium.member("community-a/alice")
+    bob = consortium.member("community-a/bob")
+    raw = signed(driver, alice, transfer(bob, 1), timeout_height=driver.height + 1)
+    assert driver.app.check_tx(abci.RequestCheckTx(tx=raw, type=abci.NEW)).code == 0
+    late = abci.RequestProcessProposal(txs=[raw], height=driver.height + 5)
+    assert driver.app.process_proposal(late).status == abci.ResponseProcessProposal.REJECT
+    in_time = abci.RequestProcessProposal(txs=[raw], height=driver.height + 1)
+    assert driver.app.process_proposal(in_time).status == abci.ResponseProcessProposal.ACCEPT
