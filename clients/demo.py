@@ -579,11 +579,14 @@ class Demo:
         """An auditor exports one of Carol's retirements through a bridge (the record, its
         Merkle proof and the signed header) and checks it offline against the genesis
         validator set, trusting no node."""
-        raw = self.query(f"/bundles/owner/{carol.hex()}?limit=100")
+        answer = self.client("gridop/control").rpc.abci_query(f"/bundles/owner/{carol.hex()}?limit=100")
+        raw = base64.b64decode(answer.get("value") or "") if int(answer.get("code", 0)) == 0 else b""
         bundles = certificates_pb2.BundleList.FromString(raw).bundles if raw else []
         retired = [b.retirement_id for b in bundles if b.retirement_id]
         if not retired:
             return
+        # the auditor asks another node's bridge: it must have committed the block we read from
+        self.net.wait_height(int(answer.get("height", 0)), [2], timeout=60)
         channel = grpc.insecure_channel(f"127.0.0.1:{self.net.ports(2).bridge}")
         try:
             stub = certificates_api_pb2_grpc.CertificatesApiStub(channel)  # type: ignore[no-untyped-call]

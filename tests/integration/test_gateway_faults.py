@@ -9,6 +9,7 @@ the devices domain's `/reading/<id>` last sequence.
 
 from __future__ import annotations
 
+import itertools
 import signal
 import sqlite3
 import subprocess
@@ -76,12 +77,12 @@ def _gateway(config: Path, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _outbox(path: Path) -> list[tuple[str, int, int, str]]:
-    """(device, seq, end, state) of every reading the gateway signed."""
+def _outbox(path: Path) -> list[tuple[str, int, int, str, int]]:
+    """(device, seq, end, state, start) of every reading the gateway signed."""
     if not path.exists():
         return []
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
-        return list(db.execute('SELECT device_id, seq, "end", state FROM readings ORDER BY device_id, seq'))
+        return list(db.execute('SELECT device_id, seq, "end", state, start FROM readings ORDER BY device_id, seq'))
 
 
 def _wait(what: str, predicate: object, timeout: float) -> None:
@@ -189,9 +190,16 @@ def test_every_reading_committed_exactly_once_through_outages(localnet_factory: 
     rpc = net.rpc(1)
     devices = reads_pb2_grpc.DevicesApiStub(grpc.insecure_channel(f"127.0.0.1:{net.ports(1).bridge}"))  # type: ignore[no-untyped-call]
     for device_id in DEVICES:
-        logged = [seq for d, seq, _end, _state in rows if d == device_id]
+        mine = [r for r in rows if r[0] == device_id]
+        logged = [r[1] for r in mine]
         assert logged == list(range(1, len(logged) + 1))
-        assert len(logged) >= 50  # about one per simulated minute
+        # nothing is lost: each reading starts where the one before ended, through the whole hour
+        # (the minutes the gateway was dead are covered by the first reading after its restart)
+        assert all(prev[2] == cur[4] for prev, cur in itertools.pairwise(mine))
+        assert mine[0][4] <= start + INTERVAL
+        assert mine[-1][2] >= hour_end
+        assert all((r[2] - r[4]) % INTERVAL == 0 and r[2] > r[4] for r in mine)
+        assert len(logged) >= 30  # one per simulated minute, except while the gateway was down
         on_chain = _accepted_seqs(rpc, device_id)
         repeats = [s for s, n in Counter(on_chain).items() if n > 1]
         assert repeats == []
