@@ -28,7 +28,16 @@ from typing import Any
 from abci_app.domain import GenesisError
 from abci_app.errors import TxError
 from abci_app.governance.keeper import set_validator
-from abci_app.params import DOMAIN_PARAMS, PARAM_BOUNDS, Params, load_params, save_params, set_domain_param
+from abci_app.params import (
+    DOMAIN_PARAMS,
+    PARAM_BOUNDS,
+    Params,
+    domain_param,
+    has_domain_param,
+    load_params,
+    save_params,
+    set_domain_param,
+)
 from abci_app.registry import DOMAINS
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, ValidatorUpdate
@@ -83,7 +92,11 @@ def apply_genesis(store: Branch, block: BlockInfo, app_state_bytes: bytes, valid
 def export_genesis(store: KVReader) -> dict[str, Any]:
     """The whole state as an app_state that `apply_genesis` accepts (a chain restart from
     an export, or an audit snapshot)."""
-    out: dict[str, Any] = {"params": asdict(load_params(store))}
+    params: dict[str, Any] = asdict(load_params(store))
+    # a domain parameter is exported once governance (or genesis) has set it; unset ones keep
+    # following their declared defaults after the import too
+    params.update({name: domain_param(store, name) for name in sorted(DOMAIN_PARAMS) if has_domain_param(store, name)})
+    out: dict[str, Any] = {"params": params}
     for d in DOMAINS:
         if d.genesis_export is not None:
             out.update(d.genesis_export(store))

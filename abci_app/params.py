@@ -23,6 +23,7 @@ __all__ = [
     "ParamSpec",
     "Params",
     "domain_param",
+    "has_domain_param",
     "load_params",
     "save_params",
     "set_domain_param",
@@ -113,6 +114,11 @@ def domain_param(store: KVReader, name: str) -> int:
     if raw is not None:
         return int.from_bytes(raw, "big", signed=True)
     return DOMAIN_PARAMS[name].default
+
+
+def has_domain_param(store: KVReader, name: str) -> bool:
+    """Whether governance or genesis has set the domain parameter (else it follows its default)."""
+    return store.get(keys.param(name)) is not None
 
 
 def set_domain_param(store: Branch, name: str, value: int) -> None:
