@@ -66,6 +66,7 @@ class GridLedgerApp:
     def __init__(self, backend: Backend) -> None:
         self.state = CommittedState(backend)
         self._genesis: Branch | None = None  # InitChain's writes until the first Commit
+        self._initial_height = 1  # the chain's first height (an exported chain's next height)
         self._block: Branch | None = None
         self._block_height = 0
         self._block_txs = 0
@@ -199,7 +200,8 @@ class GridLedgerApp:
         cached = self._check_block_cache
         if cached is None or cached[0] is not self.check_state:
             state = self.check_state
-            block = BlockInfo(chain.chain_id(state), self.state.height + 1, chain.block_time_ns(state))
+            height = self.state.height + 1 if self.state.height else self._initial_height
+            block = BlockInfo(chain.chain_id(state), height, chain.block_time_ns(state))
             cached = self._check_block_cache = (self.check_state, block)
         return cached[1]
 
@@ -220,6 +222,7 @@ class GridLedgerApp:
         validators = [ValidatorUpdate(v.pub_key.ed25519, v.power) for v in req.validators]
         apply_genesis(branch, block, req.app_state_bytes, validators)
         self._genesis = branch
+        self._initial_height = max(1, req.initial_height)
         self.check_state = Branch(branch)
         app_hash = self.state.stage(branch.writes)
         log.info("init_chain", chain_id=req.chain_id, validators=len(validators), app_hash=app_hash.hex()[:16])

@@ -5,15 +5,23 @@ genesis of a chain that continues the exported state."""
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
+from abci_app.app import GridLedgerApp
+from abci_app.errors import Code
 from abci_app.export import exported_genesis
 from abci_app.genesis import export_genesis
 from abci_app.params import DOMAIN_PARAMS, domain_param, has_domain_param, load_params
+from abci_app.pb import abci, crypto_keys
+from abci_app.store.backend import MemoryBackend
 from clients.consortium import Consortium
-from tests.support.driver import AppDriver
+from clients.tx import sign_tx
+from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.genesis_roundtrip import export_and_import
+from tests.unit.helpers import transfer
 
 
 def test_set_domain_params_are_exported_and_unset_ones_are_not(consortium: Consortium) -> None:
@@ -53,3 +61,25 @@ def test_exported_genesis_continues_the_chain_and_refuses_another_chains_state(c
     assert genesis["genesis_time"].endswith("Z")
     with pytest.raises(ValueError, match="is of chain"):
         exported_genesis(driver.app.state, {**old, "chain_id": "another-chain"})
+
+
+def test_check_tx_before_the_first_block_of_a_continued_chain_judges_its_initial_height(
+    consortium: Consortium,
+) -> None:
+    """A chain restarted from an export starts at height 101: until its first block, CheckTx
+    judges timeouts against 101, not 1 (a tx that timed out at 50 is refused)."""
+    app = GridLedgerApp(MemoryBackend())
+    req = abci.RequestInitChain(
+        chain_id="gridledger-continued",
+        app_state_bytes=json.dumps(consortium.app_state()).encode(),
+        initial_height=101,
+        validators=[abci.ValidatorUpdate(pub_key=crypto_keys.PublicKey(ed25519=b"\x01" * 32), power=10)],
+    )
+    req.time.CopyFrom(Timestamp(seconds=GENESIS_TIME))
+    app.init_chain(req)
+    alice = consortium.member("community-a/alice")
+    carol = consortium.member("community-b/carol")
+    late = sign_tx(alice.key, "gridledger-continued", 1, [transfer(carol, 1)], timeout_height=50)
+    in_time = sign_tx(alice.key, "gridledger-continued", 1, [transfer(carol, 1)], timeout_height=101)
+    assert app.check_tx(abci.RequestCheckTx(tx=late)).code == Code.TX_TIMED_OUT
+    assert app.check_tx(abci.RequestCheckTx(tx=in_time)).code == 0
