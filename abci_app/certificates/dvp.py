@@ -6,13 +6,11 @@ payment, so certificates and money move together or (the branch discarded) not a
 
 from __future__ import annotations
 
-from gridledger.certificates.v1 import certificates_pb2 as pb
-
 from abci_app.certificates import keeper, ops
 from abci_app.certificates.keeper import EventSink
 from abci_app.certificates.params import period
 from abci_app.store.branch import Branch
-from abci_app.types import BlockInfo
+from abci_app.types import Address, BlockInfo
 
 __all__ = ["deliver"]
 
@@ -37,14 +35,9 @@ def deliver(  # noqa: PLR0917 - the market's fixed call signature
         if moved >= wh:
             break
         take = min(keeper.volume(b), wh - moved)
-        piece = ops.transfer(store, block, b, take, buyer, sink=sink, merge=not retire_for_buyer)
+        piece = ops.transfer(store, block, b, take, Address(buyer), sink=sink, merge=not retire_for_buyer)
         if retire_for_buyer:
-            claim = pb.Retirement(
-                beneficiary=buyer,
-                purpose="dvp",
-                consumption_start=hour_start,
-                consumption_end=hour_start + period(store),
-            )
+            claim = ops.Claim(Address(buyer), "dvp", hour_start, hour_start + period(store))
             ops.retire(store, block, piece, take, claim=claim, sink=sink)
         moved += take
     return moved

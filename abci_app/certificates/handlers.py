@@ -9,13 +9,11 @@ revoked. Retired and storage-consumed bundles are claims already made and stay.
 
 from __future__ import annotations
 
-from gridledger.certificates.v1 import certificates_pb2 as pb
-
 from abci_app.auth import require_member, require_role
 from abci_app.certificates import events, keeper, ops
 from abci_app.certificates.errors import CertificatesCode
 from abci_app.certificates.messages import RetireCertificates, RevokeBundles, SuspendBundles, TransferCertificates
-from abci_app.certificates.records import ACTIVE, REVOKED, STATUS_NAMES, SUSPENDED, Bundle
+from abci_app.certificates.records import ACTIVE, REVOKED, STATUS_NAMES, SUSPENDED, Bundle, BundleStatus
 from abci_app.context import TxContext
 from abci_app.devices.keeper import get_device
 from abci_app.errors import TxError
@@ -52,17 +50,18 @@ def transfer_certificates(ctx: TxContext, msg: TransferCertificates) -> None:
 def retire_certificates(ctx: TxContext, msg: RetireCertificates) -> None:
     require_member(ctx)
     b = _movable(ctx, msg.bundle_id, msg.wh)
-    claim = pb.Retirement(
-        beneficiary=msg.beneficiary,
-        purpose=msg.purpose,
-        consumption_start=msg.consumption_start,
-        consumption_end=msg.consumption_end,
-    )
+    claim = ops.Claim(msg.beneficiary, msg.purpose, msg.consumption_start, msg.consumption_end)
     ops.retire(ctx.store, ctx.block, b, msg.wh, claim=claim, sink=ctx)
 
 
 def _oversee(
-    ctx: TxContext, device_id: str, from_hour: int, *, sources: tuple[int, ...], status: int, event: str
+    ctx: TxContext,
+    device_id: str,
+    from_hour: int,
+    *,
+    sources: tuple[BundleStatus, ...],
+    status: BundleStatus,
+    event: str,
 ) -> None:
     require_role(ctx, Role.CERTIFIER)
     if get_device(ctx.store, device_id) is None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from abci_app.certificates import events, keeper, keys, ops, storage
 from abci_app.certificates.keeper import EventSink
 from abci_app.certificates.params import EXPIRY, GRACE, period
-from abci_app.certificates.records import ACTIVE, EXPIRED, Bundle
+from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, Bundle
 from abci_app.devices import keeper as devices
 from abci_app.devices.feed import is_renewable
 from abci_app.devices.records import Device
@@ -40,8 +40,11 @@ def issue_generation(store: Branch, block: BlockInfo, device: Device, hour: int,
         return
     expired = hour + period(store) + domain_param(store, EXPIRY) <= block.time
     template = Bundle(
+        bundle_id=NO_BUNDLE,
         device_id=device.device_id,
         hour_start=hour,
+        start_wh=0,
+        end_wh=0,
         owner=device.owner,
         status=EXPIRED if expired else ACTIVE,
         energy_source=device.energy_source,

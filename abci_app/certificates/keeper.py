@@ -9,10 +9,21 @@ always tile [0, issued) exactly: volume is conserved and no Wh is in two bundles
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Protocol
 
 from abci_app.certificates import keys
-from abci_app.certificates.records import ACTIVE, Bundle, BundleHistory, HistoryEntry, Retirement
+from abci_app.certificates.records import (
+    ACTIVE,
+    NO_BUNDLE,
+    Bundle,
+    BundleHistory,
+    BundleId,
+    HistoryEntry,
+    Retirement,
+    RetirementId,
+)
+from abci_app.devices.records import DeviceId
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, Event
@@ -35,9 +46,12 @@ __all__ = [
     "merge_around",
     "merge_next",
     "next_counter",
+    "next_retirement_id",
     "owner_hour_bundles",
     "put_bundle",
+    "put_history",
     "put_retirement",
+    "set_issued",
     "volume",
 ]
 
@@ -76,7 +90,7 @@ def volume(b: Bundle) -> int:
 
 def get_bundle(store: KVReader, bundle_id: int) -> Bundle | None:
     raw = store.get(keys.bundle(bundle_id))
-    return None if raw is None else Bundle.FromString(raw)
+    return None if raw is None else Bundle.decode(raw)
 
 
 def _unindex(store: Branch, b: Bundle) -> None:
@@ -90,7 +104,7 @@ def put_bundle(store: Branch, b: Bundle, old: Bundle | None = None) -> None:
     """Store `b` with its owner, device-hour, hour and status index entries (moving them from `old`)."""
     if old is not None:
         _unindex(store, old)
-    store.set(keys.bundle(b.bundle_id), b.SerializeToString(deterministic=True))
+    store.set(keys.bundle(b.bundle_id), b.encode())
     store.set(keys.by_owner(b.owner, b.hour_start, b.bundle_id), b"")
     store.set(keys.by_device(b.device_id, b.hour_start, b.start_wh), b.bundle_id.to_bytes(8, "big"))
     store.set(keys.by_hour(b.hour_start, b.bundle_id), b"")
@@ -105,14 +119,32 @@ def _delete_bundle(store: Branch, b: Bundle) -> None:
 
 def get_history(store: KVReader, bundle_id: int) -> BundleHistory | None:
     raw = store.get(keys.history(bundle_id))
-    return None if raw is None else BundleHistory.FromString(raw)
+    return None if raw is None else BundleHistory.decode(raw)
 
 
-def add_history(store: Branch, bundle_id: int, block: BlockInfo, action: str, wh: int, **kw: object) -> None:
+def put_history(store: Branch, h: BundleHistory) -> None:
+    store.set(keys.history(h.bundle_id), h.encode())
+
+
+def _append_history(store: Branch, bundle_id: BundleId, entries: tuple[HistoryEntry, ...]) -> None:
+    h = get_history(store, bundle_id) or BundleHistory(bundle_id)
+    put_history(store, replace(h, entries=h.entries + entries))
+
+
+def add_history(
+    store: Branch,
+    bundle_id: BundleId,
+    block: BlockInfo,
+    action: str,
+    wh: int,
+    *,
+    from_: bytes = b"",
+    to: bytes = b"",
+    other_bundle: int = 0,
+) -> None:
     """Append one entry to the bundle's compact history."""
-    h = get_history(store, bundle_id) or BundleHistory(bundle_id=bundle_id)
-    h.entries.append(HistoryEntry(action=action, height=block.height, time=block.time, wh=wh, **kw))  # type: ignore[arg-type]
-    store.set(keys.history(bundle_id), h.SerializeToString(deterministic=True))
+    entry = HistoryEntry(action, block.height, block.time, wh, from_=from_, to=to, other_bundle=other_bundle)
+    _append_history(store, bundle_id, (entry,))
 
 
 def issued_wh(store: KVReader, device_id: str, hour_start: int) -> int:
@@ -120,24 +152,30 @@ def issued_wh(store: KVReader, device_id: str, hour_start: int) -> int:
     return _u64(store, keys.issued(device_id, hour_start))
 
 
-def iter_issued(store: KVReader) -> Iterator[tuple[str, int, int]]:
+def set_issued(store: Branch, device_id: str, hour_start: int, wh: int) -> None:
+    store.set(keys.issued(device_id, hour_start), wh.to_bytes(8, "big"))
+
+
+def iter_issued(store: KVReader) -> Iterator[tuple[DeviceId, int, int]]:
     """(device id, hour start, issued Wh) of every issued device-hour, in key order."""
     prefix = keys.issued_prefix()
     for k, v in store.iter_range(prefix, prefix_end(prefix)):
         n = k[1]
-        yield k[2 : 2 + n].decode(), int.from_bytes(k[2 + n : 10 + n], "big"), int.from_bytes(v, "big")
+        yield DeviceId(k[2 : 2 + n].decode()), int.from_bytes(k[2 + n : 10 + n], "big"), int.from_bytes(v, "big")
 
 
 def issue(store: Branch, block: BlockInfo, template: Bundle, wh: int) -> Bundle:
     """Append `wh` > 0 new Wh to the device-hour of `template` (device_id, hour_start) as a
     new bundle [issued, issued + wh) with the template's owner, status and attributes."""
     start = issued_wh(store, template.device_id, template.hour_start)
-    b = Bundle()
-    b.CopyFrom(template)
-    b.bundle_id = next_counter(store, "bundle")
-    b.start_wh, b.end_wh = start, start + wh
-    b.issued_height = block.height
-    store.set(keys.issued(b.device_id, b.hour_start), b.end_wh.to_bytes(8, "big"))
+    b = replace(
+        template,
+        bundle_id=BundleId(next_counter(store, "bundle")),
+        start_wh=start,
+        end_wh=start + wh,
+        issued_height=block.height,
+    )
+    set_issued(store, b.device_id, b.hour_start, b.end_wh)
     put_bundle(store, b)
     add_history(store, b.bundle_id, block, "issued", wh, to=b.owner)
     return b
@@ -146,20 +184,13 @@ def issue(store: Branch, block: BlockInfo, template: Bundle, wh: int) -> Bundle:
 def cut(store: Branch, block: BlockInfo, b: Bundle, wh: int) -> Bundle:
     """The first `wh` (0 < wh ≤ volume) Wh of `b` as a bundle of their own: `b` itself when
     wh is its whole volume, else a new bundle [start, start + wh) cut from it (whose
-    parent is `b`) while `b` keeps [start + wh, end)."""
+    parent is `b`) while `b`, as stored, keeps [start + wh, end)."""
     if wh == volume(b):
         return b
-    piece = Bundle()
-    piece.CopyFrom(b)
-    piece.bundle_id = next_counter(store, "bundle")
-    piece.end_wh = b.start_wh + wh
-    piece.parent_id = b.bundle_id
-    rest = Bundle()
-    rest.CopyFrom(b)
-    rest.start_wh = piece.end_wh
+    piece = replace(b, bundle_id=BundleId(next_counter(store, "bundle")), end_wh=b.start_wh + wh, parent_id=b.bundle_id)
+    rest = replace(b, start_wh=piece.end_wh)
     put_bundle(store, rest, b)
     put_bundle(store, piece)
-    b.CopyFrom(rest)
     add_history(store, rest.bundle_id, block, "split", wh, other_bundle=piece.bundle_id)
     add_history(store, piece.bundle_id, block, "cut_from", wh, other_bundle=rest.bundle_id)
     return piece
@@ -168,12 +199,12 @@ def cut(store: Branch, block: BlockInfo, b: Bundle, wh: int) -> Bundle:
 def _mergeable(a: Bundle, b: Bundle) -> bool:
     if a.end_wh != b.start_wh or a.status != ACTIVE or b.status != ACTIVE:
         return False
-    x, y = Bundle(), Bundle()
-    x.CopyFrom(a)
-    y.CopyFrom(b)
-    for m in (x, y):
-        m.bundle_id = m.start_wh = m.end_wh = m.parent_id = 0
-    return x == y
+    return _attributes(a) == _attributes(b)
+
+
+def _attributes(b: Bundle) -> Bundle:
+    """`b` without what tells two bundles of one device-hour apart (id, range, parent)."""
+    return replace(b, bundle_id=NO_BUNDLE, start_wh=0, end_wh=0, parent_id=NO_BUNDLE)
 
 
 def _at(store: KVReader, device_id: str, hour_start: int, start_wh: int) -> Bundle | None:
@@ -190,12 +221,8 @@ def merge_next(store: Branch, block: BlockInfo, b: Bundle, sink: Sink) -> Bundle
     absorbed = get_history(store, nxt.bundle_id)
     _delete_bundle(store, nxt)
     if absorbed is not None:  # the survivor's history keeps the absorbed bundle's entries
-        h = get_history(store, b.bundle_id) or BundleHistory(bundle_id=b.bundle_id)
-        h.entries.extend(absorbed.entries)
-        store.set(keys.history(b.bundle_id), h.SerializeToString(deterministic=True))
-    old = Bundle()
-    old.CopyFrom(b)
-    b.end_wh = nxt.end_wh
+        _append_history(store, b.bundle_id, absorbed.entries)
+    old, b = b, replace(b, end_wh=nxt.end_wh)
     put_bundle(store, b, old)
     add_history(store, b.bundle_id, block, "merged", volume(nxt), other_bundle=nxt.bundle_id)
     sink.emit("bundle_merged", bundle=b.bundle_id, absorbed=nxt.bundle_id, wh=volume(b))
@@ -244,11 +271,15 @@ def iter_hour_bundles(store: KVReader, hour_start: int) -> Iterator[Bundle]:
 
 def get_retirement(store: KVReader, retirement_id: int) -> Retirement | None:
     raw = store.get(keys.retirement(retirement_id))
-    return None if raw is None else Retirement.FromString(raw)
+    return None if raw is None else Retirement.decode(raw)
 
 
 def put_retirement(store: Branch, r: Retirement) -> None:
-    store.set(keys.retirement(r.retirement_id), r.SerializeToString(deterministic=True))
+    store.set(keys.retirement(r.retirement_id), r.encode())
+
+
+def next_retirement_id(store: Branch) -> RetirementId:
+    return RetirementId(next_counter(store, "retirement"))
 
 
 def claimed(store: KVReader, beneficiary: bytes, hour_start: int) -> int:

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from gridledger.certificates.v1 import certificates_pb2 as pb
+from dataclasses import dataclass
 
 from abci_app.certificates import keeper
 from abci_app.certificates.params import period
@@ -25,9 +25,39 @@ from abci_app.devices.params import SETTLEMENT_INTERVAL
 from abci_app.params import domain_param
 from abci_app.store.branch import KVReader
 
-__all__ = ["consumption", "matching", "residual", "score"]
+__all__ = ["MatchingView", "ResidualView", "ScoreView", "consumption", "matching", "residual", "score"]
 
 BATTERY = 4
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingView:
+    member: bytes
+    hour_start: int
+    consumption_wh: int
+    claimed_wh: int
+    covered_bp: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreView:
+    member: bytes
+    from_hour: int
+    to_hour: int
+    consumption_wh: int
+    matched_wh: int
+    score_bp: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResidualView:
+    grid_region: str
+    hour_start: int
+    issued_wh: int = 0
+    claimed_wh: int = 0  # retired
+    consumed_by_storage_wh: int = 0
+    revoked_wh: int = 0
+    residual_wh: int = 0  # active + suspended + expired: generation nobody claimed
 
 
 def consumption(store: KVReader, member: bytes, hour_start: int) -> int:
@@ -46,14 +76,14 @@ def consumption(store: KVReader, member: bytes, hour_start: int) -> int:
     return total
 
 
-def matching(store: KVReader, member: bytes, hour_start: int) -> pb.Matching:
+def matching(store: KVReader, member: bytes, hour_start: int) -> MatchingView:
     used = consumption(store, member, hour_start)
     got = keeper.claimed(store, member, hour_start)
     bp = min(got, used) * 10_000 // used if used else 0
-    return pb.Matching(member=member, hour_start=hour_start, consumption_wh=used, claimed_wh=got, covered_bp=bp)
+    return MatchingView(member, hour_start, used, got, bp)
 
 
-def score(store: KVReader, member: bytes, from_hour: int, to_hour: int) -> pb.Score:
+def score(store: KVReader, member: bytes, from_hour: int, to_hour: int) -> ScoreView:
     """The 24/7 score over the hours starting in [from_hour, to_hour) (aligned to the period)."""
     used = matched = 0
     for h in range(from_hour, to_hour, period(store)):
@@ -61,24 +91,20 @@ def score(store: KVReader, member: bytes, from_hour: int, to_hour: int) -> pb.Sc
         used += m.consumption_wh
         matched += min(m.claimed_wh, m.consumption_wh)
     bp = matched * 10_000 // used if used else 0
-    return pb.Score(
-        member=member, from_hour=from_hour, to_hour=to_hour, consumption_wh=used, matched_wh=matched, score_bp=bp
-    )
+    return ScoreView(member, from_hour, to_hour, used, matched, bp)
 
 
-def residual(store: KVReader, region: str, hour_start: int) -> pb.Residual:
-    out = pb.Residual(grid_region=region, hour_start=hour_start)
+def residual(store: KVReader, region: str, hour_start: int) -> ResidualView:
+    by_status = {RETIRED: 0, CONSUMED: 0, REVOKED: 0}
+    issued = 0
     for b in keeper.iter_hour_bundles(store, hour_start):
         if b.grid_region != region:
             continue
         v = keeper.volume(b)
-        out.issued_wh += v
-        if b.status == RETIRED:
-            out.claimed_wh += v
-        elif b.status == CONSUMED:
-            out.consumed_by_storage_wh += v
-        elif b.status == REVOKED:
-            out.revoked_wh += v
-        else:
-            out.residual_wh += v
-    return out
+        issued += v
+        if b.status in by_status:
+            by_status[b.status] += v
+    unclaimed = issued - sum(by_status.values())
+    return ResidualView(
+        region, hour_start, issued, by_status[RETIRED], by_status[CONSUMED], by_status[REVOKED], unclaimed
+    )

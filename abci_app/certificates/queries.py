@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
 from abci_app.certificates import keeper, keys, matching
 from abci_app.certificates.params import period
-from abci_app.certificates.records import STATUS_NAMES
+from abci_app.certificates.records import STATUS_NAMES, Bundle
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.errors import Code, TxError
 from abci_app.query_util import address_arg, args_exactly, id_arg, int_arg, page, record
@@ -63,7 +64,8 @@ def bundles(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
 
     def decode(key: bytes, value: bytes) -> pb.Bundle | None:
         raw_id = value if kind == "device" else key[-8:]
-        return keeper.get_bundle(store, int.from_bytes(raw_id, "big"))
+        b = keeper.get_bundle(store, int.from_bytes(raw_id, "big"))
+        return None if b is None else b.to_proto()
 
     items, cursor = page(store, prefix, options, decode)
     return QueryResult(pb.BundleList(bundles=items, next=cursor).SerializeToString(deterministic=True))
@@ -75,13 +77,13 @@ def history(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
     if b is None:
         return QueryResult(None)
     view = pb.BundleHistoryView()
-    current: pb.Bundle | None = b
+    current: Bundle | None = b
     for _ in range(MAX_ANCESTORS):
         if current is None:
             break
         h = keeper.get_history(store, current.bundle_id)
         if h is not None:
-            view.chain.append(h)
+            view.chain.append(h.to_proto())
         current = keeper.get_bundle(store, current.parent_id) if current.parent_id else None
     return QueryResult(view.SerializeToString(deterministic=True))
 
@@ -89,7 +91,7 @@ def history(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
 def matching_q(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     member, hour = args_exactly(args, 2, "/matching/<member address hex>/<hour start>")
     view = matching.matching(store, address_arg(member), _hour(store, hour, "hour"))
-    return QueryResult(view.SerializeToString(deterministic=True))
+    return QueryResult(pb.Matching(**asdict(view)).SerializeToString(deterministic=True))
 
 
 def score(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
@@ -98,13 +100,13 @@ def score(store: KVReader, args: list[str], options: Mapping[str, str]) -> Query
     if not lo <= hi <= lo + MAX_SCORE_HOURS * period(store):
         raise TxError(Code.QUERY_BAD_REQUEST, f"need from <= to <= from + {MAX_SCORE_HOURS} hours")
     view = matching.score(store, address_arg(member), lo, hi)
-    return QueryResult(view.SerializeToString(deterministic=True))
+    return QueryResult(pb.Score(**asdict(view)).SerializeToString(deterministic=True))
 
 
 def residual(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     region, hour = args_exactly(args, 2, "/residual/<grid region>/<hour start>")
     view = matching.residual(store, id_arg(region, "grid region"), _hour(store, hour, "hour"))
-    return QueryResult(view.SerializeToString(deterministic=True))
+    return QueryResult(pb.Residual(**asdict(view)).SerializeToString(deterministic=True))
 
 
 QUERIES: dict[str, QueryHandler] = {

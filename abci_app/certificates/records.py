@@ -1,40 +1,72 @@
-"""Stored records of the certificates domain (the protobuf messages of
-`gridledger.certificates.v1`, whose encodings are the provable query answers) and the
-bundle statuses."""
+"""Stored records of the certificates domain (frozen) and their stored protobuf encoding.
+
+Each record encodes to the protobuf message of `gridledger.certificates.v1` of the same
+name (Bundle, HistoryEntry, BundleHistory, Retirement, StorageLot, StorageState), and
+those bytes are the provable query answers and feed the app hash: `decode(raw).encode()
+== raw` for every stored record. None of them has a singular submessage; a history's
+entries are a tuple in stored order (an all-default entry still encodes, as an empty
+element). Empty strings, zero ids and empty addresses mean "none", as proto3 has them.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import NewType
+
 from gridledger.certificates.v1 import certificates_pb2 as pb
+
+from abci_app.devices.records import DeviceId
+from abci_app.types import Address
 
 __all__ = [
     "ACTIVE",
     "CONSUMED",
     "EXPIRED",
+    "NO_BUNDLE",
+    "NO_DEVICE",
+    "NO_RETIREMENT",
     "RETIRED",
     "REVOKED",
     "STATUS_NAMES",
     "SUSPENDED",
     "Bundle",
     "BundleHistory",
+    "BundleId",
+    "BundleStatus",
     "HistoryEntry",
     "Retirement",
+    "RetirementId",
     "StorageLot",
     "StorageState",
 ]
 
-Bundle = pb.Bundle
-BundleHistory = pb.BundleHistory
-HistoryEntry = pb.HistoryEntry
-Retirement = pb.Retirement
-StorageLot = pb.StorageLot
-StorageState = pb.StorageState
+BundleId = NewType("BundleId", int)
+RetirementId = NewType("RetirementId", int)
 
-ACTIVE = pb.BUNDLE_STATUS_ACTIVE
-RETIRED = pb.BUNDLE_STATUS_RETIRED
-SUSPENDED = pb.BUNDLE_STATUS_SUSPENDED
-REVOKED = pb.BUNDLE_STATUS_REVOKED
-CONSUMED = pb.BUNDLE_STATUS_CONSUMED_BY_STORAGE
-EXPIRED = pb.BUNDLE_STATUS_EXPIRED
+NO_BUNDLE = BundleId(0)
+NO_RETIREMENT = RetirementId(0)
+NO_DEVICE = DeviceId("")
+
+
+class BundleStatus(IntEnum):
+    """gridledger.certificates.v1.BundleStatus (numbers are consensus)."""
+
+    UNSPECIFIED = 0
+    ACTIVE = 1
+    RETIRED = 2
+    SUSPENDED = 3
+    REVOKED = 4
+    CONSUMED_BY_STORAGE = 5
+    EXPIRED = 6
+
+
+ACTIVE = BundleStatus.ACTIVE
+RETIRED = BundleStatus.RETIRED
+SUSPENDED = BundleStatus.SUSPENDED
+REVOKED = BundleStatus.REVOKED
+CONSUMED = BundleStatus.CONSUMED_BY_STORAGE
+EXPIRED = BundleStatus.EXPIRED
 STATUS_NAMES: dict[int, str] = {
     ACTIVE: "active",
     RETIRED: "retired",
@@ -43,3 +75,284 @@ STATUS_NAMES: dict[int, str] = {
     CONSUMED: "consumed_by_storage",
     EXPIRED: "expired",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """Wh [start_wh, end_wh) of the certificates of one device-hour. For storage
+    certificates `device_id`/`hour_start` are the battery and the discharge hour, and
+    origin_* name the generation that went in."""
+
+    bundle_id: BundleId
+    device_id: DeviceId
+    hour_start: int
+    start_wh: int
+    end_wh: int
+    owner: Address
+    status: BundleStatus
+    energy_source: str = ""
+    technology: str = ""
+    country: str = ""
+    grid_region: str = ""
+    commissioning_date: int = 0
+    issued_height: int = 0
+    parent_id: BundleId = NO_BUNDLE  # the bundle this one was cut from (0: issued)
+    retirement_id: RetirementId = NO_RETIREMENT  # retired: the retirement record
+    storage_device: DeviceId = NO_DEVICE  # consumed_by_storage: the battery that took it
+    storage: bool = False  # issued on a battery's discharge
+    origin_device: DeviceId = NO_DEVICE
+    origin_hour: int = 0
+
+    def to_proto(self) -> pb.Bundle:
+        return pb.Bundle(
+            bundle_id=self.bundle_id,
+            device_id=self.device_id,
+            hour_start=self.hour_start,
+            start_wh=self.start_wh,
+            end_wh=self.end_wh,
+            owner=self.owner,
+            status=int(self.status),  # type: ignore[arg-type]
+            energy_source=self.energy_source,
+            technology=self.technology,
+            country=self.country,
+            grid_region=self.grid_region,
+            commissioning_date=self.commissioning_date,
+            issued_height=self.issued_height,
+            parent_id=self.parent_id,
+            retirement_id=self.retirement_id,
+            storage_device=self.storage_device,
+            storage=self.storage,
+            origin_device=self.origin_device,
+            origin_hour=self.origin_hour,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(m: pb.Bundle) -> Bundle:
+        """ValueError for a status number BundleStatus does not have."""
+        return Bundle(
+            bundle_id=BundleId(m.bundle_id),
+            device_id=DeviceId(m.device_id),
+            hour_start=m.hour_start,
+            start_wh=m.start_wh,
+            end_wh=m.end_wh,
+            owner=Address(m.owner),
+            status=BundleStatus(m.status),
+            energy_source=m.energy_source,
+            technology=m.technology,
+            country=m.country,
+            grid_region=m.grid_region,
+            commissioning_date=m.commissioning_date,
+            issued_height=m.issued_height,
+            parent_id=BundleId(m.parent_id),
+            retirement_id=RetirementId(m.retirement_id),
+            storage_device=DeviceId(m.storage_device),
+            storage=m.storage,
+            origin_device=DeviceId(m.origin_device),
+            origin_hour=m.origin_hour,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> Bundle:
+        return Bundle.from_proto(pb.Bundle.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One step of a bundle's history. `from_` is the message's field `from` (a Python
+    keyword); `other_bundle` is the other bundle of a split, cut or merge, or the
+    retirement id of a retirement."""
+
+    action: str  # issued, cut_from, split, transferred, retired, suspended, revoked, expired, ...
+    height: int
+    time: int
+    wh: int
+    from_: bytes = b""
+    to: bytes = b""
+    other_bundle: int = 0
+
+    def to_proto(self) -> pb.HistoryEntry:
+        return pb.HistoryEntry(
+            action=self.action,
+            height=self.height,
+            time=self.time,
+            wh=self.wh,
+            to=self.to,
+            other_bundle=self.other_bundle,
+            **{"from": self.from_},
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(m: pb.HistoryEntry) -> HistoryEntry:
+        return HistoryEntry(m.action, m.height, m.time, m.wh, getattr(m, "from"), m.to, m.other_bundle)
+
+    @staticmethod
+    def decode(raw: bytes) -> HistoryEntry:
+        return HistoryEntry.from_proto(pb.HistoryEntry.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class BundleHistory:
+    """A bundle's compact history, kept as long as the bundle (for retired bundles forever)."""
+
+    bundle_id: BundleId
+    entries: tuple[HistoryEntry, ...] = ()
+
+    def to_proto(self) -> pb.BundleHistory:
+        return pb.BundleHistory(bundle_id=self.bundle_id, entries=[e.to_proto() for e in self.entries])
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(m: pb.BundleHistory) -> BundleHistory:
+        return BundleHistory(BundleId(m.bundle_id), tuple(HistoryEntry.from_proto(e) for e in m.entries))
+
+    @staticmethod
+    def decode(raw: bytes) -> BundleHistory:
+        return BundleHistory.from_proto(pb.BundleHistory.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Retirement:
+    """A provable claim: `wh` of bundle `bundle_id` retired by `owner` for `beneficiary`'s
+    consumption in [consumption_start, consumption_end)."""
+
+    retirement_id: RetirementId
+    bundle_id: BundleId
+    wh: int
+    owner: Address
+    beneficiary: Address
+    purpose: str
+    consumption_start: int
+    consumption_end: int
+    height: int
+    time: int
+    device_id: DeviceId
+    hour_start: int
+    energy_source: str
+    grid_region: str
+
+    def to_proto(self) -> pb.Retirement:
+        return pb.Retirement(
+            retirement_id=self.retirement_id,
+            bundle_id=self.bundle_id,
+            wh=self.wh,
+            owner=self.owner,
+            beneficiary=self.beneficiary,
+            purpose=self.purpose,
+            consumption_start=self.consumption_start,
+            consumption_end=self.consumption_end,
+            height=self.height,
+            time=self.time,
+            device_id=self.device_id,
+            hour_start=self.hour_start,
+            energy_source=self.energy_source,
+            grid_region=self.grid_region,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(m: pb.Retirement) -> Retirement:
+        return Retirement(
+            retirement_id=RetirementId(m.retirement_id),
+            bundle_id=BundleId(m.bundle_id),
+            wh=m.wh,
+            owner=Address(m.owner),
+            beneficiary=Address(m.beneficiary),
+            purpose=m.purpose,
+            consumption_start=m.consumption_start,
+            consumption_end=m.consumption_end,
+            height=m.height,
+            time=m.time,
+            device_id=DeviceId(m.device_id),
+            hour_start=m.hour_start,
+            energy_source=m.energy_source,
+            grid_region=m.grid_region,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> Retirement:
+        return Retirement.from_proto(pb.Retirement.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class StorageLot:
+    """A battery's stored energy not yet discharged: input Wh [in_start, in_end) of its
+    lifetime charge counter, with the attributes of the certificates consumed for it
+    (device_id empty: energy without certificates)."""
+
+    in_start: int
+    in_end: int
+    device_id: DeviceId = NO_DEVICE
+    hour_start: int = 0
+    energy_source: str = ""
+    technology: str = ""
+    country: str = ""
+    grid_region: str = ""
+    commissioning_date: int = 0
+
+    def to_proto(self) -> pb.StorageLot:
+        return pb.StorageLot(
+            in_start=self.in_start,
+            in_end=self.in_end,
+            device_id=self.device_id,
+            hour_start=self.hour_start,
+            energy_source=self.energy_source,
+            technology=self.technology,
+            country=self.country,
+            grid_region=self.grid_region,
+            commissioning_date=self.commissioning_date,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(m: pb.StorageLot) -> StorageLot:
+        return StorageLot(
+            m.in_start,
+            m.in_end,
+            DeviceId(m.device_id),
+            m.hour_start,
+            m.energy_source,
+            m.technology,
+            m.country,
+            m.grid_region,
+            m.commissioning_date,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> StorageLot:
+        return StorageLot.from_proto(pb.StorageLot.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class StorageState:
+    """A battery's lot FIFO [head, tail) and its lifetime input and output counters."""
+
+    head: int = 0  # first lot's sequence number
+    tail: int = 0  # next lot's sequence number
+    in_total: int = 0  # input Wh ever charged (as lots)
+    out_total: int = 0  # output Wh ever discharged and accounted for
+
+    def to_proto(self) -> pb.StorageState:
+        return pb.StorageState(head=self.head, tail=self.tail, in_total=self.in_total, out_total=self.out_total)
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(m: pb.StorageState) -> StorageState:
+        return StorageState(m.head, m.tail, m.in_total, m.out_total)
+
+    @staticmethod
+    def decode(raw: bytes) -> StorageState:
+        return StorageState.from_proto(pb.StorageState.FromString(raw))

@@ -16,19 +16,62 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
+
 from abci_app.certificates import events, keeper, keys, ops
 from abci_app.certificates.keeper import Sink
-from abci_app.certificates.records import ACTIVE, CONSUMED, Bundle, StorageLot, StorageState
-from abci_app.devices.records import NO_BATTERY, Device
+from abci_app.certificates.records import ACTIVE, CONSUMED, NO_BUNDLE, Bundle, StorageLot, StorageState
+from abci_app.devices.records import NO_BATTERY, Device, DeviceId
+from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
 
-__all__ = ["get_state", "process_battery_hour", "storage_done"]
+__all__ = [
+    "get_lot",
+    "get_state",
+    "iter_lots",
+    "iter_states",
+    "iter_storage_done",
+    "process_battery_hour",
+    "put_lot",
+    "put_state",
+    "set_storage_done",
+    "storage_done",
+]
 
 
 def get_state(store: KVReader, battery_id: str) -> StorageState:
     raw = store.get(keys.storage(battery_id))
-    return StorageState() if raw is None else StorageState.FromString(raw)
+    return StorageState() if raw is None else StorageState.decode(raw)
+
+
+def put_state(store: Branch, battery_id: str, state: StorageState) -> None:
+    store.set(keys.storage(battery_id), state.encode())
+
+
+def iter_states(store: KVReader) -> Iterator[tuple[DeviceId, StorageState]]:
+    """(battery id, storage state) of every battery with one, in key order."""
+    prefix = keys.storage("")[:1]
+    for k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield DeviceId(k[2 : 2 + k[1]].decode()), StorageState.decode(v)
+
+
+def get_lot(store: KVReader, battery_id: str, seq: int) -> StorageLot | None:
+    raw = store.get(keys.lot(battery_id, seq))
+    return None if raw is None else StorageLot.decode(raw)
+
+
+def put_lot(store: Branch, battery_id: str, seq: int, lot: StorageLot) -> None:
+    store.set(keys.lot(battery_id, seq), lot.encode())
+
+
+def iter_lots(store: KVReader) -> Iterator[tuple[DeviceId, int, StorageLot]]:
+    """(battery id, sequence number, lot) of every stored lot, in key order."""
+    prefix = keys.lot_prefix("")[:1]
+    for k, v in store.iter_range(prefix, prefix_end(prefix)):
+        n = k[1]
+        yield DeviceId(k[2 : 2 + n].decode()), int.from_bytes(k[2 + n : 10 + n], "big"), StorageLot.decode(v)
 
 
 def storage_done(store: KVReader, battery_id: str, hour_start: int) -> tuple[int, int]:
@@ -39,50 +82,71 @@ def storage_done(store: KVReader, battery_id: str, hour_start: int) -> tuple[int
     return int.from_bytes(raw[:8], "big"), int.from_bytes(raw[8:16], "big")
 
 
-def _push(store: Branch, battery_id: str, state: StorageState, wh: int, source: Bundle | None) -> None:
+def set_storage_done(store: Branch, battery_id: str, hour_start: int, charged: int, discharged: int) -> None:
+    store.set(keys.storage_done(battery_id, hour_start), charged.to_bytes(8, "big") + discharged.to_bytes(8, "big"))
+
+
+def iter_storage_done(store: KVReader) -> Iterator[tuple[DeviceId, int, int, int]]:
+    """(battery id, hour start, charged, discharged) of every accounted battery-hour, in key order."""
+    prefix = keys.storage_done("", 0)[:1]
+    for k, v in store.iter_range(prefix, prefix_end(prefix)):
+        n = k[1]
+        hour = int.from_bytes(k[2 + n : 10 + n], "big")
+        yield DeviceId(k[2 : 2 + n].decode()), hour, int.from_bytes(v[:8], "big"), int.from_bytes(v[8:16], "big")
+
+
+def _push(store: Branch, battery_id: str, state: StorageState, wh: int, source: Bundle | None) -> StorageState:
     lot = StorageLot(in_start=state.in_total, in_end=state.in_total + wh)
     if source is not None:
-        lot.device_id, lot.hour_start = source.device_id, source.hour_start
-        lot.energy_source, lot.technology = source.energy_source, source.technology
-        lot.country, lot.grid_region = source.country, source.grid_region
-        lot.commissioning_date = source.commissioning_date
-    store.set(keys.lot(battery_id, state.tail), lot.SerializeToString(deterministic=True))
-    state.tail += 1
-    state.in_total += wh
+        lot = replace(
+            lot,
+            device_id=source.device_id,
+            hour_start=source.hour_start,
+            energy_source=source.energy_source,
+            technology=source.technology,
+            country=source.country,
+            grid_region=source.grid_region,
+            commissioning_date=source.commissioning_date,
+        )
+    put_lot(store, battery_id, state.tail, lot)
+    return replace(state, tail=state.tail + 1, in_total=state.in_total + wh)
 
 
 def _charge(
     store: Branch, block: BlockInfo, battery: Device, hour: int, wh: int, *, state: StorageState, sink: Sink
-) -> None:
+) -> StorageState:
     left = wh
     for b in keeper.owner_hour_bundles(store, battery.owner, hour):
         if left == 0:
             break
         take = min(left, keeper.volume(b))
-        piece = keeper.cut(store, block, b, take)
-        piece.storage_device = battery.device_id
-        ops.set_status(store, block, piece, CONSUMED, sink=sink, event=events.BUNDLE_CONSUMED)
-        _push(store, battery.device_id, state, take, piece)
+        piece = replace(keeper.cut(store, block, b, take), storage_device=battery.device_id)
+        piece = ops.set_status(store, block, piece, CONSUMED, sink=sink, event=events.BUNDLE_CONSUMED)
+        state = _push(store, battery.device_id, state, take, piece)
         left -= take
     if left:
-        _push(store, battery.device_id, state, left, None)
+        state = _push(store, battery.device_id, state, left, None)
+    return state
 
 
 def _discharge(
     store: Branch, block: BlockInfo, battery: Device, hour: int, wh: int, *, state: StorageState, sink: Sink
-) -> None:
+) -> StorageState:
     eff = (battery.battery or NO_BATTERY).efficiency_bp
     end = min(state.out_total + wh, state.in_total * eff // 10_000)
-    while state.head < state.tail and state.out_total < end:
-        raw = store.get(keys.lot(battery.device_id, state.head))
-        assert raw is not None, "storage lots are kept in step with head and tail"
-        lot = StorageLot.FromString(raw)
+    head, out_total = state.head, state.out_total
+    while head < state.tail and out_total < end:
+        lot = get_lot(store, battery.device_id, head)
+        assert lot is not None, "storage lots are kept in step with head and tail"
         lot_out_end = lot.in_end * eff // 10_000
-        n = min(end, lot_out_end) - state.out_total
+        n = min(end, lot_out_end) - out_total
         if n > 0 and lot.device_id:
             template = Bundle(
+                bundle_id=NO_BUNDLE,
                 device_id=battery.device_id,
                 hour_start=hour,
+                start_wh=0,
+                end_wh=0,
                 owner=battery.owner,
                 status=ACTIVE,
                 energy_source=lot.energy_source,
@@ -96,11 +160,11 @@ def _discharge(
             )
             b = keeper.issue(store, block, template, n)
             sink.emit(events.BUNDLE_ISSUED, bundle=b.bundle_id, device=b.device_id, hour=hour, wh=n, storage=True)
-        state.out_total += max(n, 0)
+        out_total += max(n, 0)
         if lot_out_end <= end:
-            store.delete(keys.lot(battery.device_id, state.head))
-            state.head += 1
-    state.out_total = max(state.out_total, end)
+            store.delete(keys.lot(battery.device_id, head))
+            head += 1
+    return replace(state, head=head, out_total=max(out_total, end))
 
 
 def process_battery_hour(
@@ -112,8 +176,8 @@ def process_battery_hour(
     new_c, new_d = flow[0] - done_c, flow[1] - done_d
     state = get_state(store, battery.device_id)
     if new_c > 0:
-        _charge(store, block, battery, hour, new_c, state=state, sink=sink)
+        state = _charge(store, block, battery, hour, new_c, state=state, sink=sink)
     if new_d > 0:
-        _discharge(store, block, battery, hour, new_d, state=state, sink=sink)
-    store.set(keys.storage(battery.device_id), state.SerializeToString(deterministic=True))
-    store.set(keys.storage_done(battery.device_id, hour), flow[0].to_bytes(8, "big") + flow[1].to_bytes(8, "big"))
+        state = _discharge(store, block, battery, hour, new_d, state=state, sink=sink)
+    put_state(store, battery.device_id, state)
+    set_storage_done(store, battery.device_id, hour, flow[0], flow[1])

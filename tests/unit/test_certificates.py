@@ -9,6 +9,7 @@ from abci_app.accounts import keeper as accounts
 from abci_app.certificates import keeper
 from abci_app.certificates.dvp import deliver
 from abci_app.certificates.invariants import bundles_tile_issued
+from abci_app.certificates.records import ACTIVE, RETIRED
 from abci_app.devices import keeper as devices
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
@@ -103,7 +104,7 @@ def test_dvp_moves_up_to_the_seller_holding_and_retires_for_the_buyer(
     assert bundles_tile_issued(store) is None
     held = [b for b in keeper.iter_hour_bundles(store, H0) if b.owner == bob]
     by_status = {s: sum(keeper.volume(b) for b in held if b.status == s) for s in {b.status for b in held}}
-    assert by_status == {pb.BUNDLE_STATUS_ACTIVE: 2500, pb.BUNDLE_STATUS_RETIRED: 500}
+    assert by_status == {ACTIVE: 2500, RETIRED: 500}
     assert keeper.claimed(store, bob, H0) == 500
 
 

@@ -10,6 +10,7 @@ from abci_app.certificates import keeper
 from abci_app.certificates.errors import CertificatesCode
 from abci_app.certificates.invariants import bundles_tile_issued
 from abci_app.certificates.issuance import end_block
+from abci_app.certificates.records import EXPIRED, RETIRED
 from abci_app.errors import Code
 from abci_app.pb import abci
 from abci_app.store.branch import Branch
@@ -222,6 +223,6 @@ def test_active_bundles_expire_after_the_governed_age(driver: AppDriver, consort
     expired = [e for e in end_block(store, late) if e.type == "bundle_expired"]
     assert len(expired) == 1
     statuses = sorted((x.status, x.end_wh - x.start_wh) for x in keeper.iter_device_bundles(store, "pv-1"))
-    assert statuses == [(pb.BUNDLE_STATUS_RETIRED, 100), (pb.BUNDLE_STATUS_EXPIRED, 2900)]
+    assert statuses == [(RETIRED, 100), (EXPIRED, 2900)]
     assert bundles_tile_issued(store) is None
     assert end_block(store, late) == []  # the cursor moved on: nothing examined twice
