@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from gridledger.market.v1 import market_pb2
-
 from abci_app.market import events, keeper
-from abci_app.market.records import Alert, Rule
+from abci_app.market.records import ALERT_REASON_NAMES, Alert, AlertId, Rule
 from abci_app.store.branch import Branch
 from abci_app.types import Event
 
 __all__ = ["REASON_NAMES", "raise_alert"]
 
-REASON_NAMES = {
-    v.number: v.name.removeprefix("ALERT_REASON_").lower() for v in market_pb2.AlertReason.DESCRIPTOR.values if v.number
-}
+REASON_NAMES = ALERT_REASON_NAMES
 
 
 def raise_alert(  # noqa: PLR0917 - every field of the alert, in its order
@@ -21,10 +17,10 @@ def raise_alert(  # noqa: PLR0917 - every field of the alert, in its order
 ) -> Event:
     """Store an alert for the rule's owner and return its `alert` event."""
     alert = Alert(
-        alert_id=keeper.next_id(store, "alert"),
+        alert_id=AlertId(keeper.next_id(store, "alert")),
         owner=rule.owner,
         rule_id=rule.rule_id,
-        reason=reason,  # type: ignore[arg-type]
+        reason=reason,
         interval_start=interval,
         best_price=best_price,
         created_at=now,

@@ -10,21 +10,32 @@ could not be met (no seller, feeder limit, price above the limit).
 
 from __future__ import annotations
 
-from gridledger.market.v1 import market_pb2
+from dataclasses import replace
 
 from abci_app.grid import keeper as grid
 from abci_app.market import events, keeper, orders
 from abci_app.market.alerts import raise_alert
 from abci_app.market.clearing import SELL, ClearOutcome, Leg, clear
 from abci_app.market.params import COMMUNITY_MODE
-from abci_app.market.records import ClearingResult, FeederClearing, Fill, Order, Statement
+from abci_app.market.records import (
+    BUY,
+    CLEARED,
+    RULE_DEFERRABLE,
+    UNFILLED,
+    AlertReason,
+    ClearingResult,
+    FeederClearing,
+    Fill,
+    Order,
+    Statement,
+)
 from abci_app.params import domain_param
 from abci_app.store.branch import Branch
-from abci_app.types import BlockInfo, Event
+from abci_app.types import Address, BlockInfo, Event
 
 __all__ = ["best_prices", "close_interval"]
 
-REASON = market_pb2.AlertReason
+REASON = AlertReason
 
 
 def best_prices(outcome_asks: dict[str, int], intra: int, inter: int) -> dict[str, int]:
@@ -46,24 +57,27 @@ def _rule_updates(  # noqa: PLR0917 - internal, called once
     if rule is None:
         return []
     evs: list[Event] = []
-    if order.side == market_pb2.SIDE_BUY:
+    if order.side == BUY:
         if rule.day == order.interval_start // 86_400:
-            rule.day_wh = max(0, rule.day_wh - (order.energy_wh - order.filled_wh))
-            rule.day_spent = max(0, rule.day_spent - (order.escrow + order.refunded - order.cost))
-        rule.done_wh += order.filled_wh
+            rule = replace(
+                rule,
+                day_wh=max(0, rule.day_wh - (order.energy_wh - order.filled_wh)),
+                day_spent=max(0, rule.day_spent - (order.escrow + order.refunded - order.cost)),
+            )
+        rule = replace(rule, done_wh=rule.done_wh + order.filled_wh)
         keeper.put_rule(store, rule)
         # A deferrable load that did not clear is simply deferred (its rule alerts when the
         # deadline is at risk); other rules alert with the reason they were not met.
-        if order.filled_wh < order.energy_wh and rule.kind != market_pb2.RULE_KIND_DEFERRABLE:
+        if order.filled_wh < order.energy_wh and rule.kind != RULE_DEFERRABLE:
             if no_seller:
-                reason, price = REASON.ALERT_REASON_NO_SELLER, 0
+                reason, price = REASON.NO_SELLER, 0
             elif outcome.curtailed.get(order.order_id):
-                reason, price = REASON.ALERT_REASON_FEEDER_LIMIT, best or 0
+                reason, price = REASON.FEEDER_LIMIT, best or 0
             elif best is not None and best <= order.limit_price:
                 # offers within the limit existed but ran out: not enough supply, not the price
-                reason, price = REASON.ALERT_REASON_NO_SELLER, best
+                reason, price = REASON.NO_SELLER, best
             else:
-                reason, price = REASON.ALERT_REASON_PRICE_ABOVE_LIMIT, best or 0
+                reason, price = REASON.PRICE_ABOVE_LIMIT, best or 0
             evs.append(raise_alert(store, block.time, rule, reason, order.interval_start, price))
     return evs
 
@@ -96,11 +110,10 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     demand = supply = buys = sells = 0
     done: list[Order] = []
     fills: list[tuple[Fill, int]] = []
-    buy_side = market_pb2.SIDE_BUY
-    cleared, unfilled = market_pb2.ORDER_STATUS_CLEARED, market_pb2.ORDER_STATUS_UNFILLED
+    buy_side = BUY
     taken = keeper.take_from_book(store, interval, [e.order_id for e in book])
-    for e, order in zip(book, taken, strict=True):
-        if order is None:  # pragma: no cover - the book and the orders are kept in step
+    for e, placed in zip(book, taken, strict=True):
+        if placed is None:  # pragma: no cover - the book and the orders are kept in step
             continue
         # the book entry carries the order's side and energy (read as plain ints)
         mine = legs.get(e.order_id, ())
@@ -109,25 +122,31 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
             filled += leg.energy
             value += leg.energy * leg.price
             fee_value += leg.energy * leg.fee
+        escrow, refunded = placed.escrow, placed.refunded
         if e.side == buy_side:
             buys += 1
             demand += e.energy
             cost = -(-(value + fee_value) // 1000)
-            back = order.escrow - cost
+            back = escrow - cost
             if back:  # the rest of the escrow goes back now (moved for all owners below)
-                order.escrow -= back
-                order.refunded += back
+                escrow -= back
+                refunded += back
             if back > 0:
-                refunds[order.owner] = refunds.get(order.owner, 0) + back
+                refunds[placed.owner] = refunds.get(placed.owner, 0) + back
         else:
             sells += 1
             supply += e.energy
             cost = value // 1000
             if not mine:
-                unsold[order.device_id] = unsold.get(order.device_id, 0) + e.energy
-        order.filled_wh = filled
-        order.cost = cost
-        order.status = cleared if mine else unfilled
+                unsold[placed.device_id] = unsold.get(placed.device_id, 0) + e.energy
+        order = replace(
+            placed,
+            escrow=escrow,
+            refunded=refunded,
+            filled_wh=filled,
+            cost=cost,
+            status=CLEARED if mine else UNFILLED,
+        )
         done.append(order)
         for leg in mine:
             fill = Fill(
@@ -151,10 +170,26 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
         keeper.add_committed(store, interval, device_id, -unsold[device_id])
 
     for owner in sorted(refunds):
-        st = keeper.get_statement(store, owner, interval) or Statement(owner=owner, interval_start=interval)
-        st.refunds += refunds[owner]
-        keeper.put_statement(store, st)
+        st = keeper.get_statement(store, owner, interval) or Statement(owner=Address(owner), interval_start=interval)
+        keeper.put_statement(store, replace(st, refunds=st.refunds + refunds[owner]))
 
+    feeders = []
+    for fo in outcome.feeders:
+        import_limit, export_limit = limits.get(fo.feeder, (0, 0))
+        feeders.append(
+            FeederClearing(
+                feeder=fo.feeder,
+                local_price=fo.local_price,
+                local_wh=fo.local_wh,
+                pool_import_wh=fo.pool_import_wh,
+                pool_export_wh=fo.pool_export_wh,
+                curtailed_wh=fo.curtailed_wh,
+                local_cleared=fo.local_cleared,
+                has_limit=fo.feeder in limits,
+                import_limit_wh=import_limit,
+                export_limit_wh=export_limit,
+            )
+        )
     result = ClearingResult(
         interval_start=interval,
         pool_price=outcome.pool_price,
@@ -164,23 +199,10 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
         sell_orders=sells,
         demand_wh=demand,
         supply_wh=supply,
+        feeders=tuple(feeders),
         cleared_height=block.height,
         pool_cleared=outcome.pool_cleared,
     )
-    for fo in outcome.feeders:
-        fc = FeederClearing(
-            feeder=fo.feeder,
-            local_price=fo.local_price,
-            local_wh=fo.local_wh,
-            pool_import_wh=fo.pool_import_wh,
-            pool_export_wh=fo.pool_export_wh,
-            curtailed_wh=fo.curtailed_wh,
-            local_cleared=fo.local_cleared,
-            has_limit=fo.feeder in limits,
-        )
-        if fo.feeder in limits:
-            fc.import_limit_wh, fc.export_limit_wh = limits[fo.feeder]
-        result.feeders.append(fc)
     keeper.put_clearing(store, result)
     evs.append(
         Event.of(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gridledger.market.v1 import market_pb2
+from dataclasses import replace
 
 from abci_app.auth import require_member, require_role
 from abci_app.context import TxContext
@@ -12,7 +12,7 @@ from abci_app.identity.roles import Role
 from abci_app.market import events, keeper, orders
 from abci_app.market.errors import MarketCode
 from abci_app.market.messages import AcceptTerms, CancelOrder, PlaceOrder, RemoveRule, SetRule
-from abci_app.market.records import Rule
+from abci_app.market.records import BUDGET_SPENT, BUY, RULE_THERMOSTAT, Rule, RuleId
 
 __all__ = ["MAX_RULES_PER_MEMBER", "accept_terms", "cancel_order", "place_order", "remove_rule", "set_rule"]
 
@@ -37,7 +37,7 @@ def place_order(ctx: TxContext, msg: PlaceOrder) -> None:
         events.ORDER_PLACED,
         order_id=order.order_id,
         owner=member.address.hex(),
-        side="buy" if order.side == market_pb2.SIDE_BUY else "sell",
+        side="buy" if order.side == BUY else "sell",
         interval=order.interval_start,
         energy_wh=order.energy_wh,
         limit_price=order.limit_price,
@@ -82,9 +82,9 @@ def set_rule(ctx: TxContext, msg: SetRule) -> None:
     elif sum(1 for _ in keeper.iter_owner_rules(ctx.store, member.address)) >= MAX_RULES_PER_MEMBER:
         raise TxError(MarketCode.TOO_MANY_RULES, f"a member has at most {MAX_RULES_PER_MEMBER} rules")
     rule = Rule(
-        rule_id=msg.rule_id or keeper.next_id(ctx.store, "rule"),
+        rule_id=RuleId(msg.rule_id or keeper.next_id(ctx.store, "rule")),
         owner=member.address,
-        kind=msg.kind,  # type: ignore[arg-type]
+        kind=msg.kind,
         site_id=msg.site_id,
         device_id=msg.device_id,
         limit_price=msg.limit_price,
@@ -98,8 +98,15 @@ def set_rule(ctx: TxContext, msg: SetRule) -> None:
         created_at=ctx.block.time,
     )
     if old is not None:
-        rule.last_interval, rule.day, rule.day_wh = old.last_interval, old.day, old.day_wh
-        rule.day_spent, rule.done_wh, rule.created_at = old.day_spent, old.done_wh, old.created_at
+        rule = replace(
+            rule,
+            last_interval=old.last_interval,
+            day=old.day,
+            day_wh=old.day_wh,
+            day_spent=old.day_spent,
+            done_wh=old.done_wh,
+            created_at=old.created_at,
+        )
     keeper.put_rule(ctx.store, rule)
     ctx.emit(events.RULE_SET, rule_id=rule.rule_id, owner=member.address.hex(), kind=int(rule.kind))
 
@@ -131,14 +138,13 @@ def accept_terms(ctx: TxContext, msg: AcceptTerms) -> None:
     if alert.owner != member.address:
         raise TxError(MarketCode.NOT_ALERT_OWNER, f"alert {msg.alert_id} belongs to another member")
     rule = _own_rule(ctx, alert.rule_id)
-    if alert.reason == market_pb2.ALERT_REASON_BUDGET_SPENT:
-        rule.daily_budget = msg.new_limit_price
+    if alert.reason == BUDGET_SPENT:
+        rule = replace(rule, daily_budget=msg.new_limit_price)
     else:
-        if rule.kind == market_pb2.RULE_KIND_THERMOSTAT and msg.new_limit_price < rule.band_low_price:
+        if rule.kind == RULE_THERMOSTAT and msg.new_limit_price < rule.band_low_price:
             raise TxError(MarketCode.BAD_RULE, "the new limit is below the thermostat's band")
-        rule.limit_price = msg.new_limit_price
+        rule = replace(rule, limit_price=msg.new_limit_price)
     keeper.put_rule(ctx.store, rule)
-    alert.accepted = True
-    alert.accepted_price = msg.new_limit_price
+    alert = replace(alert, accepted=True, accepted_price=msg.new_limit_price)
     keeper.put_alert(ctx.store, alert)
     ctx.emit(events.TERMS_ACCEPTED, alert_id=alert.alert_id, rule_id=rule.rule_id, value=msg.new_limit_price)

@@ -11,10 +11,9 @@
 
 from __future__ import annotations
 
-from gridledger.market.v1 import market_pb2
-
 from abci_app.accounts import keeper as accounts
 from abci_app.market import keeper
+from abci_app.market.records import BUY, SELL
 from abci_app.store.branch import KVReader
 
 __all__ = ["escrow_matches_orders", "feeder_limits_respected", "fills_within_limits"]
@@ -43,9 +42,9 @@ def _pending_intervals(store: KVReader) -> list[int]:
 def fills_within_limits(store: KVReader) -> str | None:
     for interval in _pending_intervals(store):
         for f in keeper.iter_fills(store, interval):
-            if f.side == market_pb2.SIDE_BUY and f.price + f.fee_per_kwh > f.limit_price:
+            if f.side == BUY and f.price + f.fee_per_kwh > f.limit_price:
                 return f"order {f.order_id}: price {f.price} + fee {f.fee_per_kwh} above bid {f.limit_price}"
-            if f.side == market_pb2.SIDE_SELL and f.price < f.limit_price:
+            if f.side == SELL and f.price < f.limit_price:
                 return f"order {f.order_id}: price {f.price} below ask {f.limit_price}"
     return None
 

@@ -10,12 +10,10 @@ import hashlib
 import struct
 from collections.abc import Iterator, Sequence
 
-from gridledger.market.v1 import market_pb2
-
 from abci_app.keys import u64
 from abci_app.market import keys
 from abci_app.market.clearing import BookEntry
-from abci_app.market.records import Alert, ClearingResult, Fill, Order, Rule, Statement
+from abci_app.market.records import CLEARED, OPEN, Alert, ClearingResult, Fill, Order, Rule, Statement
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.store.scan import distinct_times
@@ -70,16 +68,16 @@ def next_id(store: Branch, name: str) -> int:
 
 def get_order(store: KVReader, order_id: int) -> Order | None:
     raw = store.get(keys.order(order_id))
-    return None if raw is None else Order.FromString(raw)
+    return None if raw is None else Order.decode(raw)
 
 
 def put_order(store: Branch, order: Order, *, new: bool = False) -> None:
     """Store `order` (a `new` one also in its owner's index); an OPEN order is in its
     interval's book, and callers remove it from the book when it leaves that state."""
-    store.set(keys.order(order.order_id), order.SerializeToString(deterministic=True))
+    store.set(keys.order(order.order_id), order.encode())
     if new:
         store.set(keys.orders_by_owner(order.owner, order.order_id), b"")
-    if order.status == market_pb2.ORDER_STATUS_OPEN:
+    if order.status == OPEN:
         entry = _ENTRY.pack(order.side, order.limit_price, order.energy_wh, int(order.renewable))
         store.set(keys.book(order.interval_start, order.order_id), entry + order.feeder.encode())
 
@@ -93,7 +91,7 @@ def take_from_book(store: Branch, interval: int, order_ids: Sequence[int]) -> li
     whose order is missing is left alone: None). Gate closure reads every order once."""
     get, delete = store.get, store.delete
     order_prefix, book_prefix = keys.ORDER, keys.book_prefix(interval)
-    decode = Order.FromString
+    decode = Order.decode
     out: list[Order | None] = []
     for order_id in order_ids:
         oid = order_id.to_bytes(8, "big")
@@ -112,18 +110,17 @@ def put_cleared(store: Branch, interval: int, orders: Sequence[Order], fills: Se
     owner index: the writes of `put_order`, `set_settle_due` and `put_fill`, in one pass."""
     set_ = store.set
     order_prefix, due_prefix = keys.ORDER, keys.settle_due_prefix(interval)
-    cleared = market_pb2.ORDER_STATUS_CLEARED
     for order in orders:
         oid = order.order_id.to_bytes(8, "big")
-        set_(order_prefix + oid, order.SerializeToString(deterministic=True))
-        if order.status == cleared:
+        set_(order_prefix + oid, order.encode())
+        if order.status == CLEARED:
             set_(due_prefix + oid, b"")
     fill_prefix = keys.fill_prefix(interval)
     iv = u64(interval)
     by_owner = keys.FILLS_BY_OWNER
     for fill, leg in fills:
         tail = fill.order_id.to_bytes(8, "big") + bytes((leg,))
-        set_(fill_prefix + tail, fill.SerializeToString(deterministic=True))
+        set_(fill_prefix + tail, fill.encode())
         set_(by_owner + fill.owner + iv + tail, b"")
 
 
@@ -169,7 +166,7 @@ def take_settle_due(store: Branch, interval: int) -> list[Order]:
     marks = [k for k, _v in store.iter_range(prefix, prefix_end(prefix))]
     get, delete = store.get, store.delete
     order_prefix = keys.ORDER
-    decode = Order.FromString
+    decode = Order.decode
     out = []
     for k in marks:
         delete(k)
@@ -184,7 +181,7 @@ def put_settled(store: Branch, orders: Sequence[Order]) -> None:
     set_ = store.set
     order_prefix = keys.ORDER
     for order in orders:
-        set_(order_prefix + order.order_id.to_bytes(8, "big"), order.SerializeToString(deterministic=True))
+        set_(order_prefix + order.order_id.to_bytes(8, "big"), order.encode())
 
 
 def set_settle_due(store: Branch, interval: int, order_id: int, due: bool) -> None:
@@ -210,31 +207,31 @@ def add_committed(store: Branch, interval: int, device_id: str, delta: int) -> N
 
 def get_clearing(store: KVReader, interval: int) -> ClearingResult | None:
     raw = store.get(keys.clearing(interval))
-    return None if raw is None else ClearingResult.FromString(raw)
+    return None if raw is None else ClearingResult.decode(raw)
 
 
 def put_clearing(store: Branch, result: ClearingResult) -> None:
-    store.set(keys.clearing(result.interval_start), result.SerializeToString(deterministic=True))
+    store.set(keys.clearing(result.interval_start), result.encode())
 
 
 def put_fill(store: Branch, fill: Fill, leg: int) -> None:
-    store.set(keys.fill(fill.interval_start, fill.order_id, leg), fill.SerializeToString(deterministic=True))
+    store.set(keys.fill(fill.interval_start, fill.order_id, leg), fill.encode())
     store.set(keys.fills_by_owner(fill.owner, fill.interval_start, fill.order_id, leg), b"")
 
 
 def iter_fills(store: KVReader, interval: int) -> Iterator[Fill]:
     prefix = keys.fill_prefix(interval)
     for _k, v in store.iter_range(prefix, prefix_end(prefix)):
-        yield Fill.FromString(v)
+        yield Fill.decode(v)
 
 
 def get_rule(store: KVReader, rule_id: int) -> Rule | None:
     raw = store.get(keys.rule(rule_id))
-    return None if raw is None else Rule.FromString(raw)
+    return None if raw is None else Rule.decode(raw)
 
 
 def put_rule(store: Branch, rule: Rule) -> None:
-    store.set(keys.rule(rule.rule_id), rule.SerializeToString(deterministic=True))
+    store.set(keys.rule(rule.rule_id), rule.encode())
     store.set(keys.rules_by_owner(rule.owner, rule.rule_id), b"")
 
 
@@ -246,7 +243,7 @@ def delete_rule(store: Branch, rule: Rule) -> None:
 def iter_rules(store: KVReader) -> Iterator[Rule]:
     """Every rule, in id order."""
     for _k, v in store.iter_range(keys.RULE, prefix_end(keys.RULE)):
-        yield Rule.FromString(v)
+        yield Rule.decode(v)
 
 
 def iter_owner_rules(store: KVReader, owner: bytes) -> Iterator[int]:
@@ -257,20 +254,18 @@ def iter_owner_rules(store: KVReader, owner: bytes) -> Iterator[int]:
 
 def get_alert(store: KVReader, alert_id: int) -> Alert | None:
     raw = store.get(keys.alert(alert_id))
-    return None if raw is None else Alert.FromString(raw)
+    return None if raw is None else Alert.decode(raw)
 
 
 def put_alert(store: Branch, alert: Alert) -> None:
-    store.set(keys.alert(alert.alert_id), alert.SerializeToString(deterministic=True))
+    store.set(keys.alert(alert.alert_id), alert.encode())
     store.set(keys.alerts_by_owner(alert.owner, alert.alert_id), b"")
 
 
 def get_statement(store: KVReader, owner: bytes, interval: int) -> Statement | None:
     raw = store.get(keys.statement(owner, interval))
-    return None if raw is None else Statement.FromString(raw)
+    return None if raw is None else Statement.decode(raw)
 
 
 def put_statement(store: Branch, statement: Statement) -> None:
-    store.set(
-        keys.statement(statement.owner, statement.interval_start), statement.SerializeToString(deterministic=True)
-    )
+    store.set(keys.statement(statement.owner, statement.interval_start), statement.encode())

@@ -14,7 +14,7 @@ places passes exactly the checks a member's own order does.
 
 from __future__ import annotations
 
-from gridledger.market.v1 import market_pb2
+from dataclasses import replace
 
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
@@ -24,14 +24,13 @@ from abci_app.grid import keeper as grid
 from abci_app.market import keeper
 from abci_app.market.errors import MarketCode
 from abci_app.market.params import MAX_AHEAD_SECONDS, gate_closure, interval_length
-from abci_app.market.records import Order
+from abci_app.market.records import BUY, CANCELLED, OPEN, SELL, Order, OrderId, RuleId
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import Address
 
 __all__ = ["cancel", "check_interval", "deliverable_wh", "max_cost", "place", "refund", "refund_many"]
 
 PV, WIND, BATTERY = 2, 3, 4
-BUY, SELL = market_pb2.SIDE_BUY, market_pb2.SIDE_SELL
 
 
 def max_cost(energy_wh: int, limit_price: int) -> int:
@@ -95,27 +94,18 @@ def place(  # noqa: PLR0917 - the order's fields, in the message's order
     if grid.get_tariffs(store) is None:
         raise TxError(MarketCode.MARKET_CLOSED, "the grid operator has published no tariffs yet")
     check_interval(store, now, interval)
-    order = Order(
-        owner=owner,
-        side=side,  # type: ignore[arg-type]
-        interval_start=interval,
-        energy_wh=energy_wh,
-        limit_price=limit_price,
-        rule_id=rule_id,
-        status=market_pb2.ORDER_STATUS_OPEN,
-        placed_at=now,
-    )
+    escrow = 0
+    renewable = False
     if side == BUY:
         site = devices.get_site(store, site_id)
         if site is None:
             raise TxError(MarketCode.UNKNOWN_SITE, f"site {site_id!r} is not registered")
         if site.owner != owner:
             raise TxError(MarketCode.NOT_SITE_OWNER, f"signer does not own site {site_id!r}")
-        order.site_id = site_id
-        order.feeder = site.feeder
-        order.escrow = max_cost(energy_wh, limit_price)
-        accounts.subtract(store, owner, order.escrow)
-        accounts.add(store, keeper.ESCROW_ADDRESS, order.escrow)
+        device_id, feeder = "", site.feeder
+        escrow = max_cost(energy_wh, limit_price)
+        accounts.subtract(store, owner, escrow)
+        accounts.add(store, keeper.ESCROW_ADDRESS, escrow)
     else:
         device = _seller_device(store, owner, device_id)
         can = deliverable_wh(store, device, interval_length(store))
@@ -126,22 +116,35 @@ def place(  # noqa: PLR0917 - the order's fields, in the message's order
                 f"device {device_id!r} can deliver {can} Wh in the interval; {have} Wh already offered",
             )
         keeper.add_committed(store, interval, device_id, energy_wh)
-        order.device_id = device_id
-        order.site_id = device.site_id
-        order.feeder = device.feeder
-        order.renewable = device.kind in (PV, WIND)
-    order.order_id = keeper.next_id(store, "order")
+        site_id, feeder = device.site_id, device.feeder
+        renewable = device.kind in (PV, WIND)
+    order = Order(
+        order_id=OrderId(keeper.next_id(store, "order")),
+        owner=owner,
+        side=side,
+        interval_start=interval,
+        energy_wh=energy_wh,
+        limit_price=limit_price,
+        device_id=device_id,
+        site_id=site_id,
+        feeder=feeder,
+        escrow=escrow,
+        rule_id=RuleId(rule_id),
+        status=OPEN,
+        placed_at=now,
+        renewable=renewable,
+    )
     keeper.put_order(store, order, new=True)
     return order
 
 
-def refund(store: Branch, order: Order, amount: int) -> None:
-    """Return `amount` of the order's escrow to its owner."""
-    if amount:
-        accounts.subtract(store, keeper.ESCROW_ADDRESS, amount)
-        accounts.add(store, order.owner, amount)
-        order.escrow -= amount
-        order.refunded += amount
+def refund(store: Branch, order: Order, amount: int) -> Order:
+    """Return `amount` of the order's escrow to its owner; the order as it is after."""
+    if not amount:
+        return order
+    accounts.subtract(store, keeper.ESCROW_ADDRESS, amount)
+    accounts.add(store, order.owner, amount)
+    return replace(order, escrow=order.escrow - amount, refunded=order.refunded + amount)
 
 
 def refund_many(store: Branch, per_owner: dict[bytes, int]) -> None:
@@ -166,12 +169,12 @@ def cancel(store: Branch, now: int, owner: bytes, order_id: int) -> Order:
         raise TxError(MarketCode.NOT_ORDER_OWNER, f"order {order_id} belongs to another member")
     if order.interval_start - gate_closure(store) <= now:
         raise TxError(MarketCode.GATE_CLOSED, f"the gate of interval {order.interval_start} closed")
-    if order.status != market_pb2.ORDER_STATUS_OPEN:
+    if order.status != OPEN:
         raise TxError(MarketCode.ORDER_NOT_OPEN, f"order {order_id} is no longer open")
     keeper.remove_from_book(store, order.interval_start, order_id)
-    refund(store, order, order.escrow)
+    order = refund(store, order, order.escrow)
     if order.side == SELL:
         keeper.add_committed(store, order.interval_start, order.device_id, -order.energy_wh)
-    order.status = market_pb2.ORDER_STATUS_CANCELLED
+    order = replace(order, status=CANCELLED)
     keeper.put_order(store, order)
     return order

@@ -6,16 +6,19 @@ OrderList); /orders|fills|rules|alerts|statements/<address> (a member's, paginat
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from google.protobuf.message import Message
 from gridledger.market.v1 import market_pb2
 
 from abci_app.domain import QueryHandler, QueryResult
-from abci_app.market import keeper, keys
+from abci_app.market import keys
 from abci_app.query_util import address_arg, args_exactly, int_arg, page, record
 from abci_app.store.branch import KVReader
 
 __all__ = ["QUERIES"]
+
+M = TypeVar("M", bound=Message)
 
 
 def order(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
@@ -43,10 +46,16 @@ def statement(store: KVReader, args: list[str], options: Mapping[str, str]) -> Q
     return record(store, keys.statement(address_arg(owner), int_arg(interval, "interval start")))
 
 
+def _stored(store: KVReader, key: bytes, message: type[M]) -> M | None:
+    """The record stored at `key` as its protobuf message (the stored bytes, parsed)."""
+    raw = store.get(key)
+    return None if raw is None else message.FromString(raw)
+
+
 def book(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     (text,) = args_exactly(args, 1, "/book/<interval start>")
     prefix = keys.book_prefix(int_arg(text, "interval start"))
-    items, cursor = page(store, prefix, options, lambda k, _v: keeper.get_order(store, int.from_bytes(k[9:17], "big")))
+    items, cursor = page(store, prefix, options, lambda k, _v: _stored(store, keys.ORDER + k[9:17], market_pb2.Order))
     return QueryResult(market_pb2.OrderList(orders=items, next=cursor).SerializeToString(deterministic=True))
 
 
@@ -67,21 +76,20 @@ def _owner_list(
 
 
 def _order(store: KVReader, rest: bytes, _v: bytes) -> Message | None:
-    return keeper.get_order(store, int.from_bytes(rest, "big"))
+    return _stored(store, keys.order(int.from_bytes(rest, "big")), market_pb2.Order)
 
 
 def _fill(store: KVReader, rest: bytes, _v: bytes) -> Message | None:
     interval, order_id, leg = int.from_bytes(rest[:8], "big"), int.from_bytes(rest[8:16], "big"), rest[16]
-    raw = store.get(keys.fill(interval, order_id, leg))
-    return None if raw is None else market_pb2.Fill.FromString(raw)
+    return _stored(store, keys.fill(interval, order_id, leg), market_pb2.Fill)
 
 
 def _rule(store: KVReader, rest: bytes, _v: bytes) -> Message | None:
-    return keeper.get_rule(store, int.from_bytes(rest, "big"))
+    return _stored(store, keys.rule(int.from_bytes(rest, "big")), market_pb2.Rule)
 
 
 def _alert(store: KVReader, rest: bytes, _v: bytes) -> Message | None:
-    return keeper.get_alert(store, int.from_bytes(rest, "big"))
+    return _stored(store, keys.alert(int.from_bytes(rest, "big")), market_pb2.Alert)
 
 
 def _statement(store: KVReader, rest: bytes, v: bytes) -> Message | None:

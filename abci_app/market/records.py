@@ -1,19 +1,516 @@
-"""Stored records of the market: the protobuf messages of `gridledger.market.v1`, named here.
+"""Stored records of the market (frozen) and their stored protobuf encoding.
 
-Their encodings are the provable query answers; the clearing engine works on its own
-frozen `BookEntry` tuples (abci_app.market.clearing), never on these.
+Each record encodes to the protobuf message of `gridledger.market.v1` of the same name
+(Order, Fill, FeederClearing, ClearingResult, Statement, Rule, Alert), and those bytes are
+the provable query answers and feed the app hash: `decode(raw).encode() == raw` for every
+stored record. The market's records have no optional submessages; a clearing result's
+`feeders` is a tuple, in stored order. Enum fields are kept as plain ints (the numbers of
+`Side`, `OrderStatus`, `RuleKind` and `AlertReason`, named below), so the logic never needs
+the protobuf module; the clearing engine works on its own `BookEntry` tuples.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Final, NewType
+
 from gridledger.market.v1 import market_pb2
 
-__all__ = ["Alert", "ClearingResult", "FeederClearing", "Fill", "Order", "Rule", "Statement"]
+from abci_app.types import Address
 
-Order = market_pb2.Order
-Fill = market_pb2.Fill
-ClearingResult = market_pb2.ClearingResult
-FeederClearing = market_pb2.FeederClearing
-Statement = market_pb2.Statement
-Rule = market_pb2.Rule
-Alert = market_pb2.Alert
+__all__ = [
+    "ALERT_REASON_NAMES",
+    "BUDGET_SPENT",
+    "BUY",
+    "CANCELLED",
+    "CLEARED",
+    "OPEN",
+    "RULE_BUY",
+    "RULE_DEFERRABLE",
+    "RULE_SELL",
+    "RULE_THERMOSTAT",
+    "SELL",
+    "SETTLED",
+    "UNFILLED",
+    "Alert",
+    "AlertId",
+    "AlertReason",
+    "ClearingResult",
+    "FeederClearing",
+    "Fill",
+    "Order",
+    "OrderId",
+    "Rule",
+    "RuleId",
+    "Statement",
+]
+
+OrderId = NewType("OrderId", int)
+RuleId = NewType("RuleId", int)
+AlertId = NewType("AlertId", int)
+
+# Side
+BUY: Final = int(market_pb2.SIDE_BUY)
+SELL: Final = int(market_pb2.SIDE_SELL)
+# OrderStatus
+OPEN: Final = int(market_pb2.ORDER_STATUS_OPEN)
+CANCELLED: Final = int(market_pb2.ORDER_STATUS_CANCELLED)
+CLEARED: Final = int(market_pb2.ORDER_STATUS_CLEARED)
+UNFILLED: Final = int(market_pb2.ORDER_STATUS_UNFILLED)
+SETTLED: Final = int(market_pb2.ORDER_STATUS_SETTLED)
+# RuleKind
+RULE_BUY: Final = int(market_pb2.RULE_KIND_BUY)
+RULE_SELL: Final = int(market_pb2.RULE_KIND_SELL)
+RULE_DEFERRABLE: Final = int(market_pb2.RULE_KIND_DEFERRABLE)
+RULE_THERMOSTAT: Final = int(market_pb2.RULE_KIND_THERMOSTAT)
+
+
+class AlertReason:
+    """The numbers of `gridledger.market.v1.AlertReason`."""
+
+    PRICE_ABOVE_LIMIT: Final = int(market_pb2.ALERT_REASON_PRICE_ABOVE_LIMIT)
+    BUDGET_SPENT: Final = int(market_pb2.ALERT_REASON_BUDGET_SPENT)
+    INSUFFICIENT_FUNDS: Final = int(market_pb2.ALERT_REASON_INSUFFICIENT_FUNDS)
+    BATTERY_AT_RESERVE: Final = int(market_pb2.ALERT_REASON_BATTERY_AT_RESERVE)
+    FEEDER_LIMIT: Final = int(market_pb2.ALERT_REASON_FEEDER_LIMIT)
+    NO_SELLER: Final = int(market_pb2.ALERT_REASON_NO_SELLER)
+    DEADLINE_AT_RISK: Final = int(market_pb2.ALERT_REASON_DEADLINE_AT_RISK)
+
+
+BUDGET_SPENT: Final = AlertReason.BUDGET_SPENT
+
+ALERT_REASON_NAMES: Final[dict[int, str]] = {
+    v.number: v.name.removeprefix("ALERT_REASON_").lower() for v in market_pb2.AlertReason.DESCRIPTOR.values if v.number
+}
+"""An alert reason's number → its name in events ("price_above_limit", …)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    order_id: OrderId
+    owner: Address
+    side: int  # BUY or SELL
+    interval_start: int
+    energy_wh: int
+    limit_price: int
+    device_id: str = ""  # sellers: the delivering device
+    site_id: str = ""
+    feeder: str = ""
+    escrow: int = 0  # money held in the market escrow account for this order now
+    rule_id: RuleId = RuleId(0)  # 0: placed by hand
+    status: int = 0  # an OrderStatus number (OPEN, …)
+    filled_wh: int = 0
+    placed_at: int = 0
+    renewable: bool = False
+    refunded: int = 0  # escrow returned so far
+    cost: int = 0  # buyers: what the fills cost (energy + fees); sellers: what they earn
+
+    def to_proto(self) -> market_pb2.Order:
+        return market_pb2.Order(
+            order_id=self.order_id,
+            owner=self.owner,
+            side=self.side,  # type: ignore[arg-type]
+            interval_start=self.interval_start,
+            energy_wh=self.energy_wh,
+            limit_price=self.limit_price,
+            device_id=self.device_id,
+            site_id=self.site_id,
+            feeder=self.feeder,
+            escrow=self.escrow,
+            rule_id=self.rule_id,
+            status=self.status,  # type: ignore[arg-type]
+            filled_wh=self.filled_wh,
+            placed_at=self.placed_at,
+            renewable=self.renewable,
+            refunded=self.refunded,
+            cost=self.cost,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.Order) -> Order:
+        return Order(
+            order_id=OrderId(pb.order_id),
+            owner=Address(pb.owner),
+            side=int(pb.side),
+            interval_start=pb.interval_start,
+            energy_wh=pb.energy_wh,
+            limit_price=pb.limit_price,
+            device_id=pb.device_id,
+            site_id=pb.site_id,
+            feeder=pb.feeder,
+            escrow=pb.escrow,
+            rule_id=RuleId(pb.rule_id),
+            status=int(pb.status),
+            filled_wh=pb.filled_wh,
+            placed_at=pb.placed_at,
+            renewable=pb.renewable,
+            refunded=pb.refunded,
+            cost=pb.cost,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> Order:
+        return Order.from_proto(market_pb2.Order.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One leg of an order's fill: local (inside its feeder) or pool (across feeders)."""
+
+    order_id: OrderId
+    owner: Address
+    side: int
+    interval_start: int
+    energy_wh: int
+    price: int  # energy price per kWh (the zone's clearing price)
+    fee_per_kwh: int = 0  # grid fee a buyer pays per kWh (0 for sellers)
+    limit_price: int = 0
+    feeder: str = ""
+    cross_feeder: bool = False
+
+    def to_proto(self) -> market_pb2.Fill:
+        return market_pb2.Fill(
+            order_id=self.order_id,
+            owner=self.owner,
+            side=self.side,  # type: ignore[arg-type]
+            interval_start=self.interval_start,
+            energy_wh=self.energy_wh,
+            price=self.price,
+            fee_per_kwh=self.fee_per_kwh,
+            limit_price=self.limit_price,
+            feeder=self.feeder,
+            cross_feeder=self.cross_feeder,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.Fill) -> Fill:
+        return Fill(
+            order_id=OrderId(pb.order_id),
+            owner=Address(pb.owner),
+            side=int(pb.side),
+            interval_start=pb.interval_start,
+            energy_wh=pb.energy_wh,
+            price=pb.price,
+            fee_per_kwh=pb.fee_per_kwh,
+            limit_price=pb.limit_price,
+            feeder=pb.feeder,
+            cross_feeder=pb.cross_feeder,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> Fill:
+        return Fill.from_proto(market_pb2.Fill.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class FeederClearing:
+    feeder: str
+    local_price: int = 0
+    local_wh: int = 0
+    pool_import_wh: int = 0
+    pool_export_wh: int = 0
+    curtailed_wh: int = 0  # pool volume cut by this feeder's limit
+    local_cleared: bool = False
+    has_limit: bool = False  # the feeder limit in force at clearing
+    import_limit_wh: int = 0
+    export_limit_wh: int = 0
+
+    def to_proto(self) -> market_pb2.FeederClearing:
+        return market_pb2.FeederClearing(
+            feeder=self.feeder,
+            local_price=self.local_price,
+            local_wh=self.local_wh,
+            pool_import_wh=self.pool_import_wh,
+            pool_export_wh=self.pool_export_wh,
+            curtailed_wh=self.curtailed_wh,
+            local_cleared=self.local_cleared,
+            has_limit=self.has_limit,
+            import_limit_wh=self.import_limit_wh,
+            export_limit_wh=self.export_limit_wh,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.FeederClearing) -> FeederClearing:
+        return FeederClearing(
+            feeder=pb.feeder,
+            local_price=pb.local_price,
+            local_wh=pb.local_wh,
+            pool_import_wh=pb.pool_import_wh,
+            pool_export_wh=pb.pool_export_wh,
+            curtailed_wh=pb.curtailed_wh,
+            local_cleared=pb.local_cleared,
+            has_limit=pb.has_limit,
+            import_limit_wh=pb.import_limit_wh,
+            export_limit_wh=pb.export_limit_wh,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> FeederClearing:
+        return FeederClearing.from_proto(market_pb2.FeederClearing.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class ClearingResult:
+    interval_start: int
+    pool_price: int = 0
+    pool_wh: int = 0
+    total_wh: int = 0
+    buy_orders: int = 0
+    sell_orders: int = 0
+    demand_wh: int = 0
+    supply_wh: int = 0
+    feeders: tuple[FeederClearing, ...] = ()  # in stored order
+    cleared_height: int = 0
+    pool_cleared: bool = False
+    settled: bool = False
+
+    def to_proto(self) -> market_pb2.ClearingResult:
+        return market_pb2.ClearingResult(
+            interval_start=self.interval_start,
+            pool_price=self.pool_price,
+            pool_wh=self.pool_wh,
+            total_wh=self.total_wh,
+            buy_orders=self.buy_orders,
+            sell_orders=self.sell_orders,
+            demand_wh=self.demand_wh,
+            supply_wh=self.supply_wh,
+            feeders=[f.to_proto() for f in self.feeders],
+            cleared_height=self.cleared_height,
+            pool_cleared=self.pool_cleared,
+            settled=self.settled,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.ClearingResult) -> ClearingResult:
+        return ClearingResult(
+            interval_start=pb.interval_start,
+            pool_price=pb.pool_price,
+            pool_wh=pb.pool_wh,
+            total_wh=pb.total_wh,
+            buy_orders=pb.buy_orders,
+            sell_orders=pb.sell_orders,
+            demand_wh=pb.demand_wh,
+            supply_wh=pb.supply_wh,
+            feeders=tuple(FeederClearing.from_proto(f) for f in pb.feeders),
+            cleared_height=pb.cleared_height,
+            pool_cleared=pb.pool_cleared,
+            settled=pb.settled,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> ClearingResult:
+        return ClearingResult.from_proto(market_pb2.ClearingResult.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A member's money and energy of one settled interval."""
+
+    owner: Address
+    interval_start: int
+    bought_wh: int = 0
+    sold_wh: int = 0
+    paid: int = 0  # for bought energy, fees included
+    received: int = 0  # for sold energy
+    fees: int = 0  # grid fees inside `paid`
+    imbalance_paid: int = 0  # to the supplier (shortfall, excess consumption)
+    imbalance_received: int = 0  # from the supplier (surplus, unused purchase)
+    refunds: int = 0  # escrow returned
+    delivered_wh: int = 0  # sellers' metered export
+    consumed_wh: int = 0  # buyers' metered import (sites with a meter)
+    unpaid: int = 0  # imbalance or retail the member's balance could not cover
+    retail_wh: int = 0  # metered import outside the market (sites' meters)
+    retail_paid: int = 0  # to the supplier at the retail tariff
+    feed_in_wh: int = 0  # metered export outside the market (sites' meters)
+    feed_in_received: int = 0  # from the supplier at the feed-in tariff
+
+    def to_proto(self) -> market_pb2.Statement:
+        return market_pb2.Statement(
+            owner=self.owner,
+            interval_start=self.interval_start,
+            bought_wh=self.bought_wh,
+            sold_wh=self.sold_wh,
+            paid=self.paid,
+            received=self.received,
+            fees=self.fees,
+            imbalance_paid=self.imbalance_paid,
+            imbalance_received=self.imbalance_received,
+            refunds=self.refunds,
+            delivered_wh=self.delivered_wh,
+            consumed_wh=self.consumed_wh,
+            unpaid=self.unpaid,
+            retail_wh=self.retail_wh,
+            retail_paid=self.retail_paid,
+            feed_in_wh=self.feed_in_wh,
+            feed_in_received=self.feed_in_received,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.Statement) -> Statement:
+        return Statement(
+            owner=Address(pb.owner),
+            interval_start=pb.interval_start,
+            bought_wh=pb.bought_wh,
+            sold_wh=pb.sold_wh,
+            paid=pb.paid,
+            received=pb.received,
+            fees=pb.fees,
+            imbalance_paid=pb.imbalance_paid,
+            imbalance_received=pb.imbalance_received,
+            refunds=pb.refunds,
+            delivered_wh=pb.delivered_wh,
+            consumed_wh=pb.consumed_wh,
+            unpaid=pb.unpaid,
+            retail_wh=pb.retail_wh,
+            retail_paid=pb.retail_paid,
+            feed_in_wh=pb.feed_in_wh,
+            feed_in_received=pb.feed_in_received,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> Statement:
+        return Statement.from_proto(market_pb2.Statement.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A standing rule (its terms, then the state it keeps between intervals)."""
+
+    rule_id: RuleId
+    owner: Address
+    kind: int  # a RuleKind number (RULE_BUY, …)
+    site_id: str = ""
+    device_id: str = ""
+    limit_price: int = 0
+    max_wh_per_interval: int = 0
+    max_wh_per_day: int = 0
+    daily_budget: int = 0
+    energy_wh: int = 0
+    deadline: int = 0
+    band_low_price: int = 0
+    min_wh_per_interval: int = 0
+    # state
+    last_interval: int = 0  # the last interval it placed an order for
+    day: int = 0  # day number (interval_start / 86400) of the counters
+    day_wh: int = 0
+    day_spent: int = 0
+    done_wh: int = 0  # deferrable: bought so far
+    created_at: int = 0
+
+    def to_proto(self) -> market_pb2.Rule:
+        return market_pb2.Rule(
+            rule_id=self.rule_id,
+            owner=self.owner,
+            kind=self.kind,  # type: ignore[arg-type]
+            site_id=self.site_id,
+            device_id=self.device_id,
+            limit_price=self.limit_price,
+            max_wh_per_interval=self.max_wh_per_interval,
+            max_wh_per_day=self.max_wh_per_day,
+            daily_budget=self.daily_budget,
+            energy_wh=self.energy_wh,
+            deadline=self.deadline,
+            band_low_price=self.band_low_price,
+            min_wh_per_interval=self.min_wh_per_interval,
+            last_interval=self.last_interval,
+            day=self.day,
+            day_wh=self.day_wh,
+            day_spent=self.day_spent,
+            done_wh=self.done_wh,
+            created_at=self.created_at,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.Rule) -> Rule:
+        return Rule(
+            rule_id=RuleId(pb.rule_id),
+            owner=Address(pb.owner),
+            kind=int(pb.kind),
+            site_id=pb.site_id,
+            device_id=pb.device_id,
+            limit_price=pb.limit_price,
+            max_wh_per_interval=pb.max_wh_per_interval,
+            max_wh_per_day=pb.max_wh_per_day,
+            daily_budget=pb.daily_budget,
+            energy_wh=pb.energy_wh,
+            deadline=pb.deadline,
+            band_low_price=pb.band_low_price,
+            min_wh_per_interval=pb.min_wh_per_interval,
+            last_interval=pb.last_interval,
+            day=pb.day,
+            day_wh=pb.day_wh,
+            day_spent=pb.day_spent,
+            done_wh=pb.done_wh,
+            created_at=pb.created_at,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> Rule:
+        return Rule.from_proto(market_pb2.Rule.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A standing rule that could not be met tells its owner why."""
+
+    alert_id: AlertId
+    owner: Address
+    rule_id: RuleId
+    reason: int  # an AlertReason number
+    interval_start: int
+    best_price: int = 0  # the best all-in price per kWh that was available (0: none)
+    created_at: int = 0
+    accepted: bool = False
+    accepted_price: int = 0
+
+    def to_proto(self) -> market_pb2.Alert:
+        return market_pb2.Alert(
+            alert_id=self.alert_id,
+            owner=self.owner,
+            rule_id=self.rule_id,
+            reason=self.reason,  # type: ignore[arg-type]
+            interval_start=self.interval_start,
+            best_price=self.best_price,
+            created_at=self.created_at,
+            accepted=self.accepted,
+            accepted_price=self.accepted_price,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.Alert) -> Alert:
+        return Alert(
+            alert_id=AlertId(pb.alert_id),
+            owner=Address(pb.owner),
+            rule_id=RuleId(pb.rule_id),
+            reason=int(pb.reason),
+            interval_start=pb.interval_start,
+            best_price=pb.best_price,
+            created_at=pb.created_at,
+            accepted=pb.accepted,
+            accepted_price=pb.accepted_price,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> Alert:
+        return Alert.from_proto(market_pb2.Alert.FromString(raw))

@@ -22,13 +22,16 @@ with what had arrived by end + grace.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
 from abci_app.grid.records import Tariffs
 from abci_app.market.records import Statement
 from abci_app.store.branch import Branch
+from abci_app.types import Address
 
-__all__ = ["METER", "drop_marks", "pay", "settle_sites", "statement_for"]
+__all__ = ["METER", "add_to_statement", "drop_marks", "pay", "settle_sites"]
 
 METER = 1
 
@@ -42,12 +45,13 @@ def pay(store: Branch, payer: bytes, payee: bytes, amount: int) -> tuple[int, in
     return paid, amount - paid
 
 
-def statement_for(stmts: dict[bytes, Statement], owner: bytes, interval: int) -> Statement:
-    """The member's statement of the interval being settled (created empty on first use)."""
+def add_to_statement(stmts: dict[bytes, Statement], owner: bytes, interval: int, **amounts: int) -> None:
+    """Add `amounts` (field name → value) to the member's statement of the interval being
+    settled (created empty on first use, also when every amount is 0)."""
     st = stmts.get(owner)
     if st is None:
-        st = stmts[owner] = Statement(owner=owner, interval_start=interval)
-    return st
+        st = Statement(owner=Address(owner), interval_start=interval)
+    stmts[owner] = replace(st, **{name: getattr(st, name) + value for name, value in amounts.items()})
 
 
 def metered(store: Branch, site_id: str, interval: int) -> tuple[bool, int, int]:
@@ -92,13 +96,10 @@ def settle_sites(  # noqa: PLR0917 - internal, called once per interval
         if not has_meter or not (retail_wh or feed_in_wh):
             continue
         owner = bytes(site.owner)
-        st = statement_for(stmts, owner, interval)
+        add_to_statement(stmts, owner, interval)
         if retail_wh:
             paid, unpaid = pay(store, owner, t.supplier, -(-retail_wh * t.retail_per_kwh // 1000))
-            st.retail_wh += retail_wh
-            st.retail_paid += paid
-            st.unpaid += unpaid
+            add_to_statement(stmts, owner, interval, retail_wh=retail_wh, retail_paid=paid, unpaid=unpaid)
         if feed_in_wh:
             paid, _ = pay(store, t.supplier, owner, feed_in_wh * t.feed_in_per_kwh // 1000)
-            st.feed_in_wh += feed_in_wh
-            st.feed_in_received += paid
+            add_to_statement(stmts, owner, interval, feed_in_wh=feed_in_wh, feed_in_received=paid)

@@ -28,7 +28,7 @@ price, without room, or when the escrow cannot be paid.
 
 from __future__ import annotations
 
-from gridledger.market.v1 import market_pb2
+from dataclasses import replace
 
 from abci_app.accounts.errors import AccountsCode
 from abci_app.devices import keeper as devices
@@ -37,15 +37,14 @@ from abci_app.errors import TxError
 from abci_app.market import keeper, orders
 from abci_app.market.alerts import raise_alert
 from abci_app.market.params import COMMUNITY_MODE, interval_length
-from abci_app.market.records import Rule
+from abci_app.market.records import BUY, RULE_BUY, RULE_DEFERRABLE, RULE_SELL, SELL, AlertReason, Rule
 from abci_app.params import domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo, Event
 
 __all__ = ["last_price", "run_rules"]
 
-K = market_pb2
-REASON = market_pb2.AlertReason
+REASON = AlertReason
 BATTERY = 4
 
 
@@ -62,7 +61,7 @@ def last_price(store: Branch, feeder: str, interval: int) -> int | None:
 
 def _amount(store: Branch, block: BlockInfo, rule: Rule, interval: int, length: int) -> tuple[int, list[Event]]:
     """Wh the rule wants in `interval` (0: nothing), and any alert it raises instead."""
-    if rule.kind == K.RULE_KIND_BUY:
+    if rule.kind == RULE_BUY:
         e = rule.max_wh_per_interval
         if rule.max_wh_per_day:
             e = min(e, max(0, rule.max_wh_per_day - rule.day_wh))
@@ -71,9 +70,9 @@ def _amount(store: Branch, block: BlockInfo, rule: Rule, interval: int, length: 
             e = min(e, left * 1000 // rule.limit_price)
             if e == 0:
                 best = last_price(store, _feeder(store, rule), interval - length) or 0
-                return 0, [raise_alert(store, block.time, rule, REASON.ALERT_REASON_BUDGET_SPENT, interval, best)]
+                return 0, [raise_alert(store, block.time, rule, REASON.BUDGET_SPENT, interval, best)]
         return e, []
-    if rule.kind == K.RULE_KIND_SELL:
+    if rule.kind == RULE_SELL:
         device = devices.get_device(store, rule.device_id)
         if device is None:
             return 0, []
@@ -82,10 +81,10 @@ def _amount(store: Branch, block: BlockInfo, rule: Rule, interval: int, length: 
             e = min(e, rule.max_wh_per_interval)
         if e <= 0:
             if device.kind == BATTERY:
-                return 0, [raise_alert(store, block.time, rule, REASON.ALERT_REASON_BATTERY_AT_RESERVE, interval, 0)]
+                return 0, [raise_alert(store, block.time, rule, REASON.BATTERY_AT_RESERVE, interval, 0)]
             return 0, []
         return e, []
-    if rule.kind == K.RULE_KIND_DEFERRABLE:
+    if rule.kind == RULE_DEFERRABLE:
         left = rule.energy_wh - rule.done_wh
         slots = (rule.deadline - interval) // length if rule.deadline >= interval + length else 0
         if left <= 0 or slots == 0:
@@ -94,7 +93,7 @@ def _amount(store: Branch, block: BlockInfo, rule: Rule, interval: int, length: 
         evs = []
         if left > (slots - 1) * rule.max_wh_per_interval:
             best = last_price(store, _feeder(store, rule), interval - length) or 0
-            evs.append(raise_alert(store, block.time, rule, REASON.ALERT_REASON_DEADLINE_AT_RISK, interval, best))
+            evs.append(raise_alert(store, block.time, rule, REASON.DEADLINE_AT_RISK, interval, best))
         return e, evs
     # thermostat
     price = last_price(store, _feeder(store, rule), interval - length)
@@ -110,11 +109,11 @@ def _feeder(store: Branch, rule: Rule) -> str:
 def _run_rule(store: Branch, block: BlockInfo, rule: Rule, interval: int, length: int) -> list[Event]:
     day = interval // 86_400
     if rule.day != day:
-        rule.day, rule.day_wh, rule.day_spent = day, 0, 0
-    rule.last_interval = interval
+        rule = replace(rule, day=day, day_wh=0, day_spent=0)
+    rule = replace(rule, last_interval=interval)
     energy, evs = _amount(store, block, rule, interval, length)
     if energy > 0:
-        side = K.SIDE_SELL if rule.kind == K.RULE_KIND_SELL else K.SIDE_BUY
+        side = SELL if rule.kind == RULE_SELL else BUY
         branch = store.branch()
         try:
             order = orders.place(
@@ -132,12 +131,11 @@ def _run_rule(store: Branch, block: BlockInfo, rule: Rule, interval: int, length
         except TxError as exc:
             if exc.code == AccountsCode.INSUFFICIENT_FUNDS:
                 best = last_price(store, _feeder(store, rule), interval - length) or 0
-                evs.append(raise_alert(store, block.time, rule, REASON.ALERT_REASON_INSUFFICIENT_FUNDS, interval, best))
+                evs.append(raise_alert(store, block.time, rule, REASON.INSUFFICIENT_FUNDS, interval, best))
         else:
             branch.merge_into(store)
-            if side == K.SIDE_BUY:
-                rule.day_wh += energy
-                rule.day_spent += order.escrow
+            if side == BUY:
+                rule = replace(rule, day_wh=rule.day_wh + energy, day_spent=rule.day_spent + order.escrow)
     keeper.put_rule(store, rule)
     return evs
 
@@ -162,7 +160,7 @@ def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int)
                 branch,
                 block.time,
                 Address(site.owner),
-                K.SIDE_BUY,
+                BUY,
                 interval,
                 energy,
                 rules.charge_below_price,
@@ -170,9 +168,8 @@ def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int)
             )
         except TxError:
             continue
-        order.renewable = True  # renewable only: a community storage bid
-        order.device_id = device_id
-        keeper.put_order(branch, order)
+        # renewable only: a community storage bid
+        keeper.put_order(branch, replace(order, renewable=True, device_id=device_id))
         branch.merge_into(store)
 
 

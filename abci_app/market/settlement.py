@@ -24,7 +24,7 @@ branch is kept only if it returns.
 
 from __future__ import annotations
 
-from gridledger.market.v1 import market_pb2
+from dataclasses import replace
 
 from abci_app.accounts import keeper as accounts
 from abci_app.certificates.params import period
@@ -34,8 +34,8 @@ from abci_app.grid import keeper as grid
 from abci_app.grid.records import Tariffs
 from abci_app.keys import u64
 from abci_app.market import events, keeper, keys
-from abci_app.market.records import Statement
-from abci_app.market.retail import METER, drop_marks, pay, settle_sites, statement_for
+from abci_app.market.records import BUY, SETTLED, Statement
+from abci_app.market.retail import METER, add_to_statement, drop_marks, pay, settle_sites
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event
 
@@ -87,16 +87,15 @@ def deliver_certificates(
 
 
 def _imbalance(  # noqa: PLR0917 - internal
-    store: Branch, t: Tariffs, st: Statement, owner: bytes, short_wh: int, long_wh: int
+    store: Branch, t: Tariffs, stmts: dict[bytes, Statement], owner: bytes, interval: int, short_wh: int, long_wh: int
 ) -> None:
     """`short_wh` bought from the supplier, `long_wh` sold to it."""
     if short_wh > 0:
         paid, unpaid = pay(store, owner, t.supplier, -(-short_wh * t.imbalance_short_per_kwh // 1000))
-        st.imbalance_paid += paid
-        st.unpaid += unpaid
+        add_to_statement(stmts, owner, interval, imbalance_paid=paid, unpaid=unpaid)
     if long_wh > 0:
         paid, _ = pay(store, t.supplier, owner, long_wh * t.imbalance_long_per_kwh // 1000)
-        st.imbalance_received += paid
+        add_to_statement(stmts, owner, interval, imbalance_received=paid)
 
 
 def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
@@ -121,25 +120,22 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     escrow_out: int | None = None  # Σ buyers' cost (None: no buy order)
     earned: dict[bytes, int] = {}  # seller → Σ cost of its sell orders
     freed: dict[str, int] = {}  # device → Σ Wh of its sell orders
-    settled = keeper.take_settle_due(store, interval)
-    for order in settled:
-        st = statement_for(stmts, order.owner, interval)
-        if order.side == market_pb2.SIDE_BUY:
+    settled = []
+    for order in keeper.take_settle_due(store, interval):
+        if order.side == BUY:
             escrow_out = (escrow_out or 0) + order.cost
             pool += order.cost
-            st.paid += order.cost
-            st.bought_wh += order.filled_wh
+            add_to_statement(stmts, order.owner, interval, paid=order.cost, bought_wh=order.filled_wh)
             bought[(order.owner, order.site_id)] = bought.get((order.owner, order.site_id), 0) + order.filled_wh
-            order.escrow = 0
+            settled.append(replace(order, escrow=0, status=SETTLED))
         else:
             earned[order.owner] = earned.get(order.owner, 0) + order.cost
             paid_out += order.cost
-            st.received += order.cost
-            st.sold_wh += order.filled_wh
+            add_to_statement(stmts, order.owner, interval, received=order.cost, sold_wh=order.filled_wh)
             sold[(order.owner, order.device_id)] = sold.get((order.owner, order.device_id), 0) + order.filled_wh
             sell_sites.add(order.site_id)
             freed[order.device_id] = freed.get(order.device_id, 0) + order.energy_wh
-        order.status = market_pb2.ORDER_STATUS_SETTLED
+            settled.append(replace(order, status=SETTLED))
     keeper.put_settled(store, settled)
     if escrow_out is not None:
         accounts.subtract(store, keeper.ESCROW_ADDRESS, escrow_out)
@@ -148,17 +144,16 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     for device_id in sorted(freed):
         keeper.add_committed(store, interval, device_id, -freed[device_id])
     for fill in keeper.iter_fills(store, interval):
-        if fill.side == market_pb2.SIDE_BUY and fill.fee_per_kwh:
-            statement_for(stmts, fill.owner, interval).fees += fill.energy_wh * fill.fee_per_kwh // 1000
+        if fill.side == BUY and fill.fee_per_kwh:
+            add_to_statement(stmts, fill.owner, interval, fees=fill.energy_wh * fill.fee_per_kwh // 1000)
     if pool - paid_out:
         accounts.add(store, tariffs.operator, pool - paid_out)
 
     for (owner, device_id), wh in sorted(sold.items()):
         energy = devices.get_energy(store, device_id, interval)
         exported = 0 if energy is None else energy.export_wh
-        st = statement_for(stmts, owner, interval)
-        st.delivered_wh += exported
-        _imbalance(store, tariffs, st, owner, wh - exported, exported - wh)
+        add_to_statement(stmts, owner, interval, delivered_wh=exported)
+        _imbalance(store, tariffs, stmts, owner, interval, wh - exported, exported - wh)
     for (owner, site_id), wh in sorted(bought.items()):
         meters = [
             d
@@ -171,9 +166,8 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         for m in meters:
             energy = devices.get_energy(store, m.device_id, interval)
             consumed += 0 if energy is None else energy.import_wh
-        st = statement_for(stmts, owner, interval)
-        st.consumed_wh += consumed
-        _imbalance(store, tariffs, st, owner, consumed - wh, wh - consumed)
+        add_to_statement(stmts, owner, interval, consumed_wh=consumed)
+        _imbalance(store, tariffs, stmts, owner, interval, consumed - wh, wh - consumed)
 
     settle_sites(store, tariffs, stmts, interval, frozenset(s for _o, s in bought), frozenset(sell_sites))
     if interval > done:
@@ -190,12 +184,11 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         new = stmts[owner]
         have = keeper.get_statement(store, owner, interval)
         if have is not None:
-            new.refunds += have.refunds
+            new = replace(new, refunds=new.refunds + have.refunds)
         keeper.put_statement(store, new)
     result = keeper.get_clearing(store, interval)
     if result is not None:
-        result.settled = True
-        keeper.put_clearing(store, result)
+        keeper.put_clearing(store, replace(result, settled=True))
     return [
         Event.of(
             events.INTERVAL_SETTLED,

@@ -8,14 +8,13 @@ from __future__ import annotations
 import random
 import time
 
-from gridledger.market.v1 import market_pb2 as mpb
-
 import abci_app.registry  # noqa: F401 - publishes the domains' parameters
 from abci_app.accounts import keeper as accounts
 from abci_app.market import keeper
 from abci_app.market.clearing import BUY, SELL, BookEntry, clear
 from abci_app.market.close import close_interval
 from abci_app.market.orders import max_cost
+from abci_app.market.records import OPEN, ClearingResult, Order, OrderId
 from abci_app.store.backend import MemoryBackend
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo
@@ -52,27 +51,26 @@ def bench_engine(n: int = N, rounds: int = 5) -> tuple[float, int]:
     return best, volume
 
 
-def bench_gate_closure(n: int = N) -> tuple[float, mpb.ClearingResult]:
+def bench_gate_closure(n: int = N) -> tuple[float, ClearingResult]:
     """Milliseconds of `close_interval` over n stored open orders (the end-block hook's work)."""
     store = Branch(MemoryBackend())
     owners = [Address(bytes([k]) * 20) for k in range(1, 41)]
     escrow = 0
     for e in book(n):
-        order = mpb.Order(
-            order_id=e.order_id,
+        order = Order(
+            order_id=OrderId(e.order_id),
             owner=owners[e.order_id % len(owners)],
-            side=e.side,  # type: ignore[arg-type]
+            side=e.side,
             interval_start=INTERVAL,
             energy_wh=e.energy,
             limit_price=e.limit,
             feeder=e.feeder,
             renewable=e.renewable,
-            status=mpb.ORDER_STATUS_OPEN,
+            status=OPEN,
             device_id="" if e.side == BUY else f"dev-{e.order_id}",
+            escrow=max_cost(e.energy, e.limit) if e.side == BUY else 0,
         )
-        if e.side == BUY:
-            order.escrow = max_cost(e.energy, e.limit)
-            escrow += order.escrow
+        escrow += order.escrow
         keeper.put_order(store, order, new=True)
     accounts.add(store, keeper.ESCROW_ADDRESS, escrow)
     block = BlockInfo("bench", 10, (INTERVAL - 300) * 1_000_000_000)
