@@ -1,11 +1,17 @@
 """Identity's genesis sections: `orgs` and `members` (import and export).
 
 "orgs":    [{"org_id": "utility", "name": "...", "root_ca_pem": "-----BEGIN ...",
-             "capabilities": ["issuer", ...], "active": true}]
+             "capabilities": ["issuer", ...], "active": true, "admitted_at": 1767225600}]
+           (active defaults to true, admitted_at to the genesis block time)
 "members": [{"certificate_pem": "-----BEGIN ..."}          (enrolled as by EnrollMember)
             or an exported record: {"public_key": hex, "org_id", "roles", "cert_serial": hex,
              "not_before", "not_after", "revoked", "common_name", "enrolled_at"}]
 "revoked_certs": [{"org_id": ..., "serial": hex}]
+
+An export carries every stored field, so importing it rebuilds the identity key range byte
+for byte (the member-by-org index follows from the members). A member record's roles must
+be role names; a role beyond its org's capabilities is accepted (governance may have
+withdrawn the capability after the grant) and, as on the exporting chain, confers nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from abci_app.identity.handlers import enroll_member
 from abci_app.identity.messages import EnrollMember
 from abci_app.identity.msp import is_org_id, parse_ca_cert, parse_member_cert
 from abci_app.identity.records import Member, Org
-from abci_app.identity.roles import DEFAULT_CAPABILITIES, parse_capabilities
+from abci_app.identity.roles import DEFAULT_CAPABILITIES, Role, parse_capabilities
 from abci_app.params import load_params
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, OrgId
@@ -77,12 +83,19 @@ def _org(store: Branch, block: BlockInfo, o: Any, where: str) -> Org:
         raise GenesisError(f"{where}.capabilities: {caps}")
     if keeper.get_org(store, org_id) is not None:
         raise GenesisError(f"{where}: duplicate org id {org_id!r}")
-    return Org(OrgId(org_id), name, ca_der, bool(o.get("active", True)), block.time, caps)
+    active = o.get("active", True)
+    if not isinstance(active, bool):
+        raise GenesisError(f"{where}.active: expected true or false")
+    admitted_at = _int(o, "admitted_at", where) if "admitted_at" in o else block.time
+    return Org(OrgId(org_id), name, ca_der, active, admitted_at, caps)
+
+
+_INT64 = 1 << 63
 
 
 def _int(m: dict[str, Any], name: str, where: str) -> int:
     value = m.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, int) or isinstance(value, bool) or not -_INT64 <= value < _INT64:
         raise GenesisError(f"{where}.{name}: expected an integer")
     return value
 
@@ -95,12 +108,19 @@ def _member_record(store: Branch, m: dict[str, Any], where: str) -> Member:
         raise GenesisError(f"{where}: public_key and cert_serial must be hex") from exc
     if len(public_key) != 32:
         raise GenesisError(f"{where}.public_key: expected 32 bytes")
+    if not serial:
+        raise GenesisError(f"{where}.cert_serial: expected a non-empty serial")
+    if keeper.get_member(store, address_of(public_key)) is not None:
+        raise GenesisError(f"{where}.public_key: duplicate member {address_of(public_key).hex()}")
     org = keeper.get_org(store, str(m.get("org_id", "")))
     if org is None:
         raise GenesisError(f"{where}.org_id: not a genesis org")
     roles = m.get("roles", [])
-    if not isinstance(roles, list) or any(not isinstance(r, str) or not org.allows(r) for r in roles):
-        raise GenesisError(f"{where}.roles: every role must be within org {org.org_id}'s capabilities")
+    if not isinstance(roles, list) or any(not isinstance(r, str) or Role.parse(r) is None for r in roles):
+        raise GenesisError(f"{where}.roles: expected a list of role names; roles: {[r.value for r in Role]}")
+    revoked = m.get("revoked", False)
+    if not isinstance(revoked, bool):
+        raise GenesisError(f"{where}.revoked: expected true or false")
     return Member(
         address=address_of(public_key),
         public_key=public_key,
@@ -109,7 +129,7 @@ def _member_record(store: Branch, m: dict[str, Any], where: str) -> Member:
         cert_serial=serial,
         not_before=_int(m, "not_before", where),
         not_after=_int(m, "not_after", where),
-        revoked=bool(m.get("revoked", False)),
+        revoked=revoked,
         common_name=str(m.get("common_name", ""))[:128],
         enrolled_at=_int(m, "enrolled_at", where),
     )
@@ -138,12 +158,19 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         except TxError as exc:
             raise GenesisError(f"{where}: {exc.code.name}: {exc.log}") from exc
     for i, r in enumerate(_list(sections, "revoked_certs")):
+        where = f"revoked_certs[{i}]"
         if not isinstance(r, dict):
-            raise GenesisError(f"revoked_certs[{i}]: expected an object")
+            raise GenesisError(f"{where}: expected an object")
+        org_id = str(r.get("org_id", ""))
+        if keeper.get_org(store, org_id) is None:
+            raise GenesisError(f"{where}.org_id: unknown org {org_id[:40]!r}")
         try:
-            keeper.revoke_cert(store, str(r.get("org_id", "")), bytes.fromhex(str(r.get("serial", ""))))
+            serial = bytes.fromhex(str(r.get("serial", "")))
         except ValueError as exc:
-            raise GenesisError(f"revoked_certs[{i}]: {exc}") from exc
+            raise GenesisError(f"{where}.serial: not hex") from exc
+        if not serial:
+            raise GenesisError(f"{where}.serial: expected a non-empty serial")
+        keeper.revoke_cert(store, org_id, serial)
 
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
@@ -155,6 +182,7 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
             "root_ca_pem": _der_to_pem(o.root_ca_der),
             "capabilities": list(o.capabilities),
             "active": o.active,
+            "admitted_at": o.admitted_at,
         }
         for o in keeper.iter_orgs(store)
     ]
