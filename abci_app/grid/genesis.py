@@ -1,9 +1,19 @@
-"""Grid's genesis section `grid`: tariffs, fees and feeder limits (demand-response events are
-runtime state, not genesis).
+"""Grid's genesis section `grid`: tariffs, fees, feeder limits and demand response.
 
-    "grid": {"tariffs": {"supplier": hex, "operator": hex, "retail_per_kwh": 250, ...},
-             "fees": {"intra_feeder_per_kwh": 10, "inter_feeder_per_kwh": 30},
-             "feeder_limits": [{"feeder": "f1", "import_wh": 50000, "export_wh": 50000}]}
+    "grid": {"tariffs": {"supplier": hex, "operator": hex, "retail_per_kwh": 250, ...,
+                         "updated_at": 1767225600},
+             "fees": {"intra_feeder_per_kwh": 10, "inter_feeder_per_kwh": 30, "updated_at": ...},
+             "feeder_limits": [{"feeder": "f1", "import_wh": 50000, "export_wh": 50000}],
+             "dr_events": [DrEvent as JSON], "dr_enrolments": [DrEnrolment as JSON]}
+
+Every part is optional: absent tariffs stay unpublished and absent fees read as zero (neither
+is written); `updated_at` defaults to the genesis block time. Demand-response events and
+enrolments use the protobuf JSON mapping of `gridledger.grid.v1` (bytes in base64); the
+settlement index follows from the events (an unsettled event is due at its end). An export
+carries every stored record, so importing it rebuilds the grid key range byte for byte.
+
+The budgets of unsettled events are held by the escrow account (`keys.DR_ESCROW`), which the
+accounts section carries; the import checks that the escrow holds exactly those budgets.
 """
 
 from __future__ import annotations
@@ -12,9 +22,17 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from google.protobuf.message import DecodeError
+from gridledger.grid.v1 import grid_pb2
+
+from abci_app.accounts.keeper import balance
+from abci_app.devices.keeper import get_device
 from abci_app.domain import GenesisError
 from abci_app.grid import keeper, keys
-from abci_app.grid.records import FeederLimit, GridFees, Tariffs
+from abci_app.grid.messages import MAX_PRICE, MAX_WH
+from abci_app.grid.params import MAX_DR_SECONDS
+from abci_app.grid.records import DrEnrolment, DrEvent, FeederLimit, GridFees, Tariffs
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import Address, BlockInfo
@@ -23,12 +41,13 @@ __all__ = ["SECTIONS", "export_genesis", "import_genesis"]
 
 SECTIONS = ("grid",)
 _PRICES = ("retail_per_kwh", "feed_in_per_kwh", "imbalance_short_per_kwh", "imbalance_long_per_kwh")
+_MAX_TIME = 1 << 63
 
 
-def _nonneg(obj: Mapping[str, Any], name: str, where: str) -> int:
+def _nonneg(obj: Mapping[str, Any], name: str, where: str, high: int = MAX_WH) -> int:
     value = obj.get(name, 0)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise GenesisError(f"{where}.{name}: expected a non-negative integer")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+        raise GenesisError(f"{where}.{name}: expected an integer in [0, {high}]")
     return value
 
 
@@ -42,48 +61,142 @@ def _address(obj: Mapping[str, Any], name: str, where: str) -> Address:
     return Address(raw)
 
 
-def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
-    grid = sections.get("grid", {})
-    if not isinstance(grid, dict):
-        raise GenesisError("grid: expected an object")
-    t = grid.get("tariffs")
-    if t is not None:
-        if not isinstance(t, dict):
-            raise GenesisError("grid.tariffs: expected an object")
-        where = "grid.tariffs"
-        keeper.put_tariffs(
-            store,
-            Tariffs(
-                supplier=_address(t, "supplier", where),
-                operator=_address(t, "operator", where),
-                retail_per_kwh=_nonneg(t, "retail_per_kwh", where),
-                feed_in_per_kwh=_nonneg(t, "feed_in_per_kwh", where),
-                imbalance_short_per_kwh=_nonneg(t, "imbalance_short_per_kwh", where),
-                imbalance_long_per_kwh=_nonneg(t, "imbalance_long_per_kwh", where),
-                updated_at=block.time,
-            ),
-        )
-    f = grid.get("fees")
-    if f is not None:
-        if not isinstance(f, dict):
-            raise GenesisError("grid.fees: expected an object")
-        intra, inter = _nonneg(f, "intra_feeder_per_kwh", "grid.fees"), _nonneg(f, "inter_feeder_per_kwh", "grid.fees")
-        if intra > inter:
-            raise GenesisError("grid.fees: the intra-feeder fee must not exceed the inter-feeder fee")
-        keeper.put_fees(store, GridFees(intra, inter, block.time))
-    limits = grid.get("feeder_limits", [])
-    if not isinstance(limits, list):
-        raise GenesisError("grid.feeder_limits: expected a list")
+def _updated_at(obj: Mapping[str, Any], where: str, block: BlockInfo) -> int:
+    return _nonneg(obj, "updated_at", where, _MAX_TIME - 1) if "updated_at" in obj else block.time
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise GenesisError(f"{where}: expected an object")
+    return value
+
+
+def _list(grid: Mapping[str, Any], name: str) -> list[Any]:
+    items = grid.get(name, [])
+    if not isinstance(items, list):
+        raise GenesisError(f"grid.{name}: expected a list")
+    return items
+
+
+def _tariffs(store: Branch, block: BlockInfo, t: dict[str, Any]) -> None:
+    where = "grid.tariffs"
+    prices = {p: _nonneg(t, p, where, MAX_PRICE) for p in _PRICES}
+    supplier, operator = _address(t, "supplier", where), _address(t, "operator", where)
+    keeper.put_tariffs(store, Tariffs(supplier, operator, **prices, updated_at=_updated_at(t, where, block)))
+
+
+def _fees(store: Branch, block: BlockInfo, f: dict[str, Any]) -> None:
+    where = "grid.fees"
+    intra = _nonneg(f, "intra_feeder_per_kwh", where, MAX_PRICE)
+    inter = _nonneg(f, "inter_feeder_per_kwh", where, MAX_PRICE)
+    if intra > inter:
+        raise GenesisError(f"{where}: the intra-feeder fee must not exceed the inter-feeder fee")
+    keeper.put_fees(store, GridFees(intra, inter, _updated_at(f, where, block)))
+
+
+def _feeder_limits(store: Branch, limits: list[Any]) -> None:
     for i, lim in enumerate(limits):
         where = f"grid.feeder_limits[{i}]"
-        if not isinstance(lim, dict) or not isinstance(lim.get("feeder"), str) or not lim["feeder"]:
-            raise GenesisError(f"{where}: expected an object with a feeder name")
+        feeder = _object(lim, where).get("feeder")
+        if not isinstance(feeder, str) or not 1 <= len(feeder.encode()) <= 64:
+            raise GenesisError(f"{where}.feeder: expected a feeder name of 1 to 64 bytes")
+        if keeper.get_feeder_limit(store, feeder) is not None:
+            raise GenesisError(f"{where}.feeder: duplicate feeder {feeder!r}")
         keeper.put_feeder_limit(
-            store, FeederLimit(lim["feeder"], _nonneg(lim, "import_wh", where), _nonneg(lim, "export_wh", where))
+            store, FeederLimit(feeder, _nonneg(lim, "import_wh", where), _nonneg(lim, "export_wh", where))
         )
+
+
+def _parse(item: Any, pb: grid_pb2.DrEvent | grid_pb2.DrEnrolment, where: str) -> bytes:
+    try:
+        return ParseDict(_object(item, where), pb).SerializeToString()
+    except (ParseError, TypeError, ValueError) as exc:
+        raise GenesisError(f"{where}: {exc}") from exc
+
+
+def _dr_event(store: Branch, item: Any, where: str) -> DrEvent:
+    e = DrEvent.decode(_parse(item, grid_pb2.DrEvent(), where))
+    if not 1 <= len(e.event_id.encode()) <= 64:
+        raise GenesisError(f"{where}.eventId: expected an id of 1 to 64 bytes")
+    if keeper.get_dr_event(store, e.event_id) is not None:
+        raise GenesisError(f"{where}.eventId: duplicate event {e.event_id!r}")
+    if not 1 <= len(e.feeder.encode()) <= 64:
+        raise GenesisError(f"{where}.feeder: expected a feeder name of 1 to 64 bytes")
+    if not e.start < e.end <= e.start + MAX_DR_SECONDS:
+        raise GenesisError(f"{where}: the window must satisfy start < end <= start + {MAX_DR_SECONDS}")
+    if len(e.operator) != 20:
+        raise GenesisError(f"{where}.operator: expected a 20-byte address")
+    if e.budget != -(-e.requested_reduction_wh * e.reward_per_kwh // 1000):
+        raise GenesisError(f"{where}.budget: not the escrow of requestedReductionWh × rewardPerKwh ÷ 1000")
+    if e.paid > e.budget or (e.paid and not e.settled):
+        raise GenesisError(f"{where}.paid: more than the budget, or paid before settlement")
+    return e
+
+
+def _dr_enrolment(store: Branch, item: Any, where: str) -> tuple[DrEnrolment, DrEvent]:
+    en = DrEnrolment.decode(_parse(item, grid_pb2.DrEnrolment(), where))
+    event = keeper.get_dr_event(store, en.event_id)
+    if event is None:
+        raise GenesisError(f"{where}: unknown event {en.event_id!r}")
+    if get_device(store, en.device_id) is None:
+        raise GenesisError(f"{where}: unknown device {en.device_id!r}")
+    if keeper.get_dr_enrolment(store, en.event_id, en.device_id) is not None:
+        raise GenesisError(f"{where}: device {en.device_id!r} is enrolled twice in {en.event_id!r}")
+    if len(en.owner) != 20:
+        raise GenesisError(f"{where}.owner: expected a 20-byte address")
+    if en.settled != event.settled:
+        raise GenesisError(f"{where}.settled: an enrolment settles with its event")
+    if not en.settled and (en.baseline_wh or en.actual_wh or en.reduction_wh or en.reward):
+        raise GenesisError(f"{where}: an unsettled enrolment has no measurements or reward yet")
+    return en, event
+
+
+def _demand_response(store: Branch, grid: Mapping[str, Any]) -> None:
+    open_budgets = 0
+    for i, item in enumerate(_list(grid, "dr_events")):
+        event = _dr_event(store, item, f"grid.dr_events[{i}]")
+        keeper.put_dr_event(store, event)
+        open_budgets += 0 if event.settled else event.budget
+    rewards: dict[str, int] = {}
+    for i, item in enumerate(_list(grid, "dr_enrolments")):
+        enrolment, event = _dr_enrolment(store, item, f"grid.dr_enrolments[{i}]")
+        keeper.put_dr_enrolment(store, enrolment)
+        rewards[event.event_id] = rewards.get(event.event_id, 0) + enrolment.reward
+    prefix = keys.dr_event_prefix()
+    for _k, raw in store.iter_range(prefix, prefix_end(prefix)):
+        event = DrEvent.decode(raw)
+        if event.settled and rewards.get(event.event_id, 0) != event.paid:
+            raise GenesisError(f"grid.dr_events: {event.event_id!r} paid {event.paid}, not its enrolments' rewards")
+    held = balance(store, keys.DR_ESCROW)
+    if held != open_budgets:
+        raise GenesisError(
+            f"grid.dr_events: the unsettled events' budgets total {open_budgets}, "
+            f"but the escrow account {keys.DR_ESCROW.hex()} holds {held} (balances)"
+        )
+
+
+def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
+    grid = _object(sections.get("grid", {}), "grid")
+    if grid.get("tariffs") is not None:
+        _tariffs(store, block, _object(grid["tariffs"], "grid.tariffs"))
+    if grid.get("fees") is not None:
+        _fees(store, block, _object(grid["fees"], "grid.fees"))
+    _feeder_limits(store, _list(grid, "feeder_limits"))
+    _demand_response(store, grid)
+
+
+def _records(store: KVReader, prefix: bytes, pb: type[grid_pb2.DrEvent | grid_pb2.DrEnrolment]) -> list[dict[str, Any]]:
+    out = []
+    for _k, raw in store.iter_range(prefix, prefix_end(prefix)):
+        try:
+            out.append(MessageToDict(pb.FromString(raw)))
+        except DecodeError as exc:  # pragma: no cover - stored records decode
+            raise GenesisError(f"grid: a stored {pb.DESCRIPTOR.name} does not decode: {exc}") from exc
+    return out
 
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
+    """Every stored grid record; fees only once set (absent fees read as zero)."""
     out: dict[str, Any] = {}
     t = keeper.get_tariffs(store)
     if t is not None:
@@ -91,12 +204,17 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
             "supplier": t.supplier.hex(),
             "operator": t.operator.hex(),
             **{p: getattr(t, p) for p in _PRICES},
+            "updated_at": t.updated_at,
         }
-    fees = keeper.get_fees(store)
-    out["fees"] = {
-        "intra_feeder_per_kwh": fees.intra_feeder_per_kwh,
-        "inter_feeder_per_kwh": fees.inter_feeder_per_kwh,
-    }
+    if store.get(keys.fees()) is not None:
+        fees = keeper.get_fees(store)
+        out["fees"] = {
+            "intra_feeder_per_kwh": fees.intra_feeder_per_kwh,
+            "inter_feeder_per_kwh": fees.inter_feeder_per_kwh,
+            "updated_at": fees.updated_at,
+        }
     prefix = keys.feeder_limit_prefix()
     out["feeder_limits"] = [asdict(FeederLimit.decode(v)) for _k, v in store.iter_range(prefix, prefix_end(prefix))]
+    out["dr_events"] = _records(store, keys.dr_event_prefix(), grid_pb2.DrEvent)
+    out["dr_enrolments"] = _records(store, keys.DR_ENROLMENT, grid_pb2.DrEnrolment)
     return {"grid": out}
