@@ -1,0 +1,130 @@
+"""Governance's genesis section `governance`: proposals (with their votes) and the id counter.
+
+    "governance": {"proposals": [Proposal as JSON], "last_proposal_id": 7}
+
+Proposals use the protobuf JSON mapping of `gridledger.governance.v1.Proposal` (bytes in
+base64; `action` is the serialised SubmitProposal); an org's vote is its id in `yesOrgs` or
+`noOrgs`. `last_proposal_id` is the last id handed out (0: none yet; absent: the highest
+imported id), so a proposal submitted after the import never reuses an id. The deadline
+index follows from the proposals (an open proposal expires at its deadline). An export
+carries every stored record, so importing it rebuilds the proposals, the index and the
+counter byte for byte.
+
+The validator set is not part of this section: CometBFT's genesis `validators` carry it and
+`abci_app.genesis.apply_genesis` stores it (an export's validators are the exporting
+chain's current set, as `iter_validators` lists it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from google.protobuf.message import DecodeError
+from gridledger.governance.v1 import governance_pb2
+
+from abci_app.domain import GenesisError
+from abci_app.errors import TxError
+from abci_app.governance import keeper, keys
+from abci_app.governance.messages import MAX_PROPOSAL_ID, action_from_proto
+from abci_app.governance.records import Proposal, Status
+from abci_app.identity.keeper import get_member, get_org
+from abci_app.store.branch import Branch, KVReader
+from abci_app.types import BlockInfo
+
+__all__ = ["SECTIONS", "export_genesis", "import_genesis"]
+
+SECTIONS = ("governance",)
+_MAX_TITLE = 256
+_MAX_RESULT = 65_536
+
+
+def _orgs(store: Branch, orgs: tuple[str, ...], where: str) -> None:
+    if list(orgs) != sorted(set(orgs)):
+        raise GenesisError(f"{where}: expected sorted, unique org ids")
+    for org_id in orgs:
+        if get_org(store, org_id) is None:
+            raise GenesisError(f"{where}: unknown org {org_id[:40]!r}")
+
+
+def _action(raw: bytes, status: Status, where: str) -> None:
+    """The action must be a serialised SubmitProposal with an action; an open proposal's
+    must still convert (it executes when it passes)."""
+    try:
+        submitted = governance_pb2.SubmitProposal.FromString(raw)
+    except DecodeError as exc:
+        raise GenesisError(f"{where}.action: not a serialised SubmitProposal") from exc
+    if submitted.WhichOneof("action") is None:
+        raise GenesisError(f"{where}.action: the proposal has no action")
+    if status == Status.VOTING:
+        try:
+            action_from_proto(submitted)
+        except TxError as exc:
+            raise GenesisError(f"{where}.action: {exc.log}") from exc
+
+
+def _proposal(store: Branch, item: Any, where: str) -> Proposal:
+    if not isinstance(item, dict):
+        raise GenesisError(f"{where}: expected an object")
+    try:
+        pb = ParseDict(item, governance_pb2.Proposal())
+        status = Status(pb.status)
+    except (ParseError, TypeError, ValueError) as exc:
+        raise GenesisError(f"{where}: {exc}") from exc
+    p = Proposal.decode(pb.SerializeToString())
+    if not 1 <= p.id <= MAX_PROPOSAL_ID:
+        raise GenesisError(f"{where}.id: expected an id in [1, {MAX_PROPOSAL_ID}]")
+    if keeper.get_proposal(store, p.id) is not None:
+        raise GenesisError(f"{where}.id: duplicate proposal {p.id}")
+    proposer = get_member(store, p.proposer)
+    if proposer is None or proposer.org_id != p.proposer_org:
+        raise GenesisError(f"{where}.proposer: not a member of org {p.proposer_org[:40]!r}")
+    if len(p.title.encode()) > _MAX_TITLE or len(p.result.encode()) > _MAX_RESULT:
+        raise GenesisError(f"{where}: title or result too long")
+    if not 0 <= p.submitted_at <= p.deadline:
+        raise GenesisError(f"{where}.deadline: expected 0 <= submittedAt <= deadline")
+    _action(p.action, status, where)
+    _orgs(store, p.yes_orgs, f"{where}.yesOrgs")
+    _orgs(store, p.no_orgs, f"{where}.noOrgs")
+    if set(p.yes_orgs) & set(p.no_orgs):
+        raise GenesisError(f"{where}: an org voted both yes and no")
+    return p
+
+
+def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
+    section = sections.get("governance", {})
+    if not isinstance(section, dict):
+        raise GenesisError("governance: expected an object")
+    unknown = set(section) - {"proposals", "last_proposal_id"}
+    if unknown:
+        raise GenesisError(f"governance: unknown fields {sorted(unknown)}")
+    items = section.get("proposals", [])
+    if not isinstance(items, list):
+        raise GenesisError("governance.proposals: expected a list")
+    highest = 0
+    for i, item in enumerate(items):
+        p = _proposal(store, item, f"governance.proposals[{i}]")
+        keeper.put_proposal(store, p)
+        highest = max(highest, p.id)
+    last = section.get("last_proposal_id", highest)
+    if not isinstance(last, int) or isinstance(last, bool) or not highest <= last <= MAX_PROPOSAL_ID:
+        raise GenesisError(
+            f"governance.last_proposal_id: expected an integer in [{highest}, {MAX_PROPOSAL_ID}] "
+            "(at least the highest proposal id)"
+        )
+    if last:
+        store.set(keys.proposal_seq(), last.to_bytes(8, "big"))
+
+
+def export_genesis(store: KVReader) -> dict[str, Any]:
+    """Every proposal in id order, and the last id handed out."""
+    raw = store.get(keys.proposal_seq())
+    return {
+        "governance": {
+            "proposals": [
+                MessageToDict(governance_pb2.Proposal.FromString(p.encode())) for p in keeper.iter_proposals(store)
+            ],
+            "last_proposal_id": 0 if raw is None else int.from_bytes(raw, "big"),
+        }
+    }
