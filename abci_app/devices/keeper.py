@@ -28,6 +28,7 @@ __all__ = [
     "get_reading",
     "get_rules",
     "get_site",
+    "has_pruned_before",
     "hour_flow",
     "hour_generation",
     "is_retired",
@@ -43,6 +44,8 @@ __all__ = [
     "pruned_before",
     "put_battery",
     "put_device",
+    "put_energy",
+    "put_hour_flow",
     "put_reading",
     "put_rules",
     "put_site",
@@ -156,6 +159,12 @@ def add_energy(  # noqa: PLR0917 - the record's fields
     return True
 
 
+def put_energy(store: Branch, device_id: str, energy: IntervalEnergy) -> None:
+    """Store an interval energy record as it is (genesis import), with its pruning-index entry."""
+    store.set(keys.energy(device_id, energy.interval_start), energy.encode())
+    store.set(keys.age(energy.interval_start, AGE_ENERGY, device_id), b"")
+
+
 # ---- sites with energy per interval: the queue market settlement reads and clears --------
 
 
@@ -195,6 +204,11 @@ def pruned_before(store: KVReader) -> int:
     are never recorded again); 0 until pruning first runs."""
     raw = store.get(keys.misc(_WATERMARK))
     return 0 if raw is None else int.from_bytes(raw, "big")
+
+
+def has_pruned_before(store: KVReader) -> bool:
+    """Whether pruning has set its watermark (genesis export carries it then)."""
+    return store.get(keys.misc(_WATERMARK)) is not None
 
 
 def set_pruned_before(store: Branch, t: int) -> None:
@@ -293,6 +307,13 @@ def add_hour_flow(store: Branch, device_id: str, hour_start: int, flow: HourFlow
     new = (a + b for a, b in zip(have, flow, strict=True))
     store.set(keys.hour_flow(device_id, hour_start), b"".join(n.to_bytes(8, "big") for n in new))
     store.set(keys.pending(hour_start, device_id), b"")
+
+
+def put_hour_flow(store: Branch, device_id: str, hour_start: int, flow: HourFlow) -> None:
+    """Store a device-hour's flow as it is (genesis import), with its pruning-index entry;
+    pending marks are separate (the certificates domain may have cleared them)."""
+    store.set(keys.hour_flow(device_id, hour_start), b"".join(n.to_bytes(8, "big") for n in flow))
+    store.set(keys.age(hour_start, AGE_FLOW, device_id), b"")
 
 
 def iter_pending_hours(store: KVReader, upto_hour_end: int) -> Iterator[tuple[int, str]]:
