@@ -20,6 +20,7 @@ from gridwire.reading import Reading
 
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
+from abci_app.devices import keys as dkeys
 from abci_app.devices.errors import DevicesCode
 from abci_app.domain import Domain, GenesisError
 from abci_app.genesis import apply_genesis, export_genesis
@@ -36,8 +37,10 @@ from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import proposal, submit, transfer, vote
 from tests.unit.test_certificates_support import H0, Events, device_key, ok, setup_devices
+from tests.unit.test_market import Market
 
 FAITHFUL = ("identity", "governance", "accounts", "devices", "grid")
+DAY = 86_400
 ORGS = ("utility", "gridop", "certissuer", "community-a", "community-b")
 
 
@@ -382,3 +385,21 @@ def test_hand_written_sections_keep_working(consortium: Consortium) -> None:
     store = Branch(_Empty())
     apply_genesis(store, BlockInfo("c", 1, 1_767_225_600 * 10**9), json.dumps(bare).encode(), [])
     assert "fees" not in export_and_import(store)[0]["grid"]
+
+
+def test_a_state_in_the_middle_of_pruning_round_trips(driver: AppDriver, consortium: Consortium) -> None:
+    """The watermark, and the records (with their pruning index) still to delete before it."""
+    m = Market(driver, consortium)
+    m.setup()
+    t0 = m.d.time - m.d.time % DAY
+    m.reading(m.alice, "pv-a", 1, t0 - 6 * DAY, t0 - 5 * DAY, 0, 0)
+    for i in range(5):
+        m.reading(m.alice, "pv-a", 1, t0 - (5 - i) * DAY, t0 - (4 - i) * DAY, 0, 96_000 * (i + 1))
+    m.until(t0 + 36 * DAY)  # one batch pruned, 100 records before the watermark left
+    state = m.d.app.state
+    assert devices.has_pruned_before(state)
+    assert devices.oldest_marked(state, dkeys.age_prefix()) is not None
+    exported, fresh = _export(m.d)
+    assert exported["devices"]["pruned_before"] == devices.pruned_before(state)
+    for name in FAITHFUL:
+        assert differences(_domain(name), state, fresh) == [], name
