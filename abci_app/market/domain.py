@@ -5,7 +5,7 @@ from __future__ import annotations
 from gridledger.market.v1 import market_pb2
 
 from abci_app.domain import Domain, MessageSpec
-from abci_app.market import events, handlers, hooks, invariants, keys, messages, queries
+from abci_app.market import events, genesis, handlers, hooks, invariants, keys, messages, queries
 from abci_app.market.errors import ERROR_RANGE, MarketCode
 from abci_app.market.params import PARAMS
 
@@ -29,6 +29,9 @@ DOMAIN = Domain(
     ),
     queries=queries.QUERIES,
     events=events.EVENTS,
+    genesis_sections=genesis.SECTIONS,
+    genesis_import=genesis.import_genesis,
+    genesis_export=genesis.export_genesis,
     params=PARAMS,
     end_block=hooks.end_block,
     invariants=(

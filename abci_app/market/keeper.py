@@ -30,12 +30,18 @@ __all__ = [
     "get_order",
     "get_rule",
     "get_statement",
+    "iter_alerts",
+    "iter_all_fills",
     "iter_book",
     "iter_book_orders",
+    "iter_clearings",
+    "iter_counters",
     "iter_fills",
+    "iter_orders",
     "iter_owner_rules",
     "iter_rules",
     "iter_settle_due",
+    "iter_statements",
     "next_id",
     "put_alert",
     "put_cleared",
@@ -46,6 +52,7 @@ __all__ = [
     "put_settled",
     "put_statement",
     "remove_from_book",
+    "set_counter",
     "set_settle_due",
     "settle_intervals_due",
     "take_from_book",
@@ -64,6 +71,22 @@ def next_id(store: Branch, name: str) -> int:
     n = (0 if raw is None else int.from_bytes(raw, "big")) + 1
     store.set(keys.counter(name), u64(n))
     return n
+
+
+def iter_counters(store: KVReader) -> Iterator[tuple[str, int]]:
+    """(name, last value) of every sequence and mark kept under COUNTER, in key order."""
+    for k, v in store.iter_range(keys.COUNTER, prefix_end(keys.COUNTER)):
+        yield k[2 : 2 + k[1]].decode(), int.from_bytes(v, "big")
+
+
+def set_counter(store: Branch, name: str, value: int) -> None:
+    store.set(keys.counter(name), u64(value))
+
+
+def iter_orders(store: KVReader) -> Iterator[Order]:
+    """Every order, in id order."""
+    for _k, v in store.iter_range(keys.ORDER, prefix_end(keys.ORDER)):
+        yield Order.decode(v)
 
 
 def get_order(store: KVReader, order_id: int) -> Order | None:
@@ -219,6 +242,18 @@ def put_fill(store: Branch, fill: Fill, leg: int) -> None:
     store.set(keys.fills_by_owner(fill.owner, fill.interval_start, fill.order_id, leg), b"")
 
 
+def iter_all_fills(store: KVReader) -> Iterator[tuple[Fill, int]]:
+    """(fill, leg) of every interval, in key order (interval, order id, leg)."""
+    for k, v in store.iter_range(keys.FILL, prefix_end(keys.FILL)):
+        yield Fill.decode(v), k[17]
+
+
+def iter_clearings(store: KVReader) -> Iterator[ClearingResult]:
+    """Every clearing result, oldest interval first."""
+    for _k, v in store.iter_range(keys.CLEARING, prefix_end(keys.CLEARING)):
+        yield ClearingResult.decode(v)
+
+
 def iter_fills(store: KVReader, interval: int) -> Iterator[Fill]:
     prefix = keys.fill_prefix(interval)
     for _k, v in store.iter_range(prefix, prefix_end(prefix)):
@@ -260,6 +295,18 @@ def get_alert(store: KVReader, alert_id: int) -> Alert | None:
 def put_alert(store: Branch, alert: Alert) -> None:
     store.set(keys.alert(alert.alert_id), alert.encode())
     store.set(keys.alerts_by_owner(alert.owner, alert.alert_id), b"")
+
+
+def iter_alerts(store: KVReader) -> Iterator[Alert]:
+    """Every alert, in id order."""
+    for _k, v in store.iter_range(keys.ALERT, prefix_end(keys.ALERT)):
+        yield Alert.decode(v)
+
+
+def iter_statements(store: KVReader) -> Iterator[Statement]:
+    """Every statement, in key order (owner, interval)."""
+    for _k, v in store.iter_range(keys.STATEMENT, prefix_end(keys.STATEMENT)):
+        yield Statement.decode(v)
 
 
 def get_statement(store: KVReader, owner: bytes, interval: int) -> Statement | None:

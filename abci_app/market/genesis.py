@@ -1,0 +1,246 @@
+"""The market genesis section: every order, clearing result, fill, rule, alert, statement and
+counter, so a chain restarted from an export carries the market on where it stopped.
+
+"market": {
+  "orders":     [Order as JSON],
+  "clearings":  [ClearingResult as JSON],
+  "fills":      [{"leg": 0|1|2, "fill": Fill as JSON}],   (leg: local, pool, community storage)
+  "rules":      [Rule as JSON],
+  "alerts":     [Alert as JSON],
+  "statements": [Statement as JSON],
+  "counters":   {"order": 12, "rule": 2, "alert": 3, "rules_interval": …, "settled_interval": …}
+}
+(protobuf JSON mapping, bytes in base64, as devices has them; every list is optional)
+
+The import writes records through the keeper, which rebuilds what derives from them: the
+owner indexes, the book (OPEN orders), the settle-due marks (CLEARED orders) and the Wh each
+device has on offer per interval (Σ energy of its OPEN and CLEARED sell orders). It runs after
+identity, accounts and devices, and refuses (GenesisError naming the field) an owner that is
+not a member, an order whose site or device is unknown, a fill that does not match its order
+or clearing, duplicates, counters behind the ids in use, and escrow that disagrees with the
+market escrow account's balance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from google.protobuf.message import Message
+from gridledger.market.v1 import market_pb2
+
+from abci_app.accounts import keeper as accounts
+from abci_app.devices import keeper as devices
+from abci_app.domain import GenesisError
+from abci_app.identity.keeper import get_member
+from abci_app.market import keeper
+from abci_app.market.clearing import ABSORB, LOCAL, POOL
+from abci_app.market.records import (
+    ALERT_REASON_NAMES,
+    BUY,
+    CLEARED,
+    OPEN,
+    RULE_BUY,
+    RULE_THERMOSTAT,
+    SELL,
+    SETTLED,
+    Alert,
+    ClearingResult,
+    Fill,
+    Order,
+    Rule,
+    Statement,
+)
+from abci_app.store.branch import Branch, KVReader
+from abci_app.types import BlockInfo
+
+__all__ = ["COUNTERS", "SECTIONS", "export_genesis", "import_genesis"]
+
+SECTIONS = ("market",)
+LISTS = ("orders", "clearings", "fills", "rules", "alerts", "statements")
+COUNTERS = ("alert", "order", "rule", "rules_interval", "settled_interval")
+"""The names kept under the COUNTER prefix: the id sequences and the hook's interval marks."""
+
+R = TypeVar("R")
+
+
+def _parse(item: Any, message: Message, decode: Callable[[Any], R], where: str) -> R:
+    if not isinstance(item, dict):
+        raise GenesisError(f"{where}: expected an object")
+    try:
+        return decode(ParseDict(item, message))
+    except (ParseError, TypeError, ValueError) as exc:
+        raise GenesisError(f"{where}: {exc}") from exc
+
+
+def _member(store: Branch, owner: bytes, where: str) -> None:
+    if get_member(store, owner) is None:
+        raise GenesisError(f"{where}: owner {owner.hex()} is not a genesis member")
+
+
+def _orders(store: Branch, items: list[Any]) -> dict[int, Order]:
+    out: dict[int, Order] = {}
+    for i, item in enumerate(items):
+        where = f"market.orders[{i}]"
+        o = _parse(item, market_pb2.Order(), Order.from_proto, where)
+        if o.order_id == 0 or o.order_id in out:
+            raise GenesisError(f"{where}: order id {o.order_id} is zero or repeated")
+        _member(store, o.owner, where)
+        if o.side not in (BUY, SELL):
+            raise GenesisError(f"{where}: side {o.side} is neither buy nor sell")
+        if not OPEN <= o.status <= SETTLED:
+            raise GenesisError(f"{where}: unknown status {o.status}")
+        if o.escrow and (o.side != BUY or o.status not in (OPEN, CLEARED)):
+            raise GenesisError(f"{where}: only an open or cleared buy order holds escrow")
+        if o.site_id and devices.get_site(store, o.site_id) is None:
+            raise GenesisError(f"{where}: unknown site {o.site_id!r}")
+        if o.device_id and devices.get_device(store, o.device_id) is None:
+            raise GenesisError(f"{where}: unknown device {o.device_id!r}")
+        if o.side == SELL and not o.device_id:
+            raise GenesisError(f"{where}: a sell order names its device")
+        out[o.order_id] = o
+        keeper.put_order(store, o, new=True)
+        if o.status == CLEARED:
+            keeper.set_settle_due(store, o.interval_start, o.order_id, True)
+        if o.side == SELL and o.status in (OPEN, CLEARED):
+            keeper.add_committed(store, o.interval_start, o.device_id, o.energy_wh)
+    held = sum(o.escrow for o in out.values())
+    have = accounts.balance(store, keeper.ESCROW_ADDRESS)
+    if held != have:
+        raise GenesisError(f"market.orders: the orders hold {held} in escrow, the escrow account {have}")
+    return out
+
+
+def _clearings(store: Branch, items: list[Any]) -> set[int]:
+    seen: set[int] = set()
+    for i, item in enumerate(items):
+        where = f"market.clearings[{i}]"
+        c = _parse(item, market_pb2.ClearingResult(), ClearingResult.from_proto, where)
+        if c.interval_start in seen:
+            raise GenesisError(f"{where}: interval {c.interval_start} is repeated")
+        seen.add(c.interval_start)
+        keeper.put_clearing(store, c)
+    return seen
+
+
+def _fills(store: Branch, items: list[Any], orders: Mapping[int, Order], clearings: set[int]) -> None:
+    seen: set[tuple[int, int, int]] = set()
+    for i, item in enumerate(items):
+        where = f"market.fills[{i}]"
+        if not isinstance(item, dict) or set(item) != {"leg", "fill"}:
+            raise GenesisError(f'{where}: expected {{"leg": …, "fill": …}}')
+        leg = item["leg"]
+        if leg not in (LOCAL, POOL, ABSORB) or isinstance(leg, bool):
+            raise GenesisError(f"{where}.leg: expected {LOCAL}, {POOL} or {ABSORB}")
+        f = _parse(item["fill"], market_pb2.Fill(), Fill.from_proto, f"{where}.fill")
+        order = orders.get(f.order_id)
+        if order is None:
+            raise GenesisError(f"{where}: unknown order {f.order_id}")
+        if (f.owner, f.side, f.interval_start) != (order.owner, order.side, order.interval_start):
+            raise GenesisError(f"{where}: owner, side or interval differ from order {f.order_id}'s")
+        if f.interval_start not in clearings:
+            raise GenesisError(f"{where}: interval {f.interval_start} has no clearing result")
+        if (f.interval_start, f.order_id, leg) in seen:
+            raise GenesisError(f"{where}: repeated")
+        seen.add((f.interval_start, f.order_id, leg))
+        keeper.put_fill(store, f, leg)
+
+
+def _rules(store: Branch, items: list[Any]) -> set[int]:
+    seen: set[int] = set()
+    for i, item in enumerate(items):
+        where = f"market.rules[{i}]"
+        r = _parse(item, market_pb2.Rule(), Rule.from_proto, where)
+        if r.rule_id == 0 or r.rule_id in seen:
+            raise GenesisError(f"{where}: rule id {r.rule_id} is zero or repeated")
+        _member(store, r.owner, where)
+        if not RULE_BUY <= r.kind <= RULE_THERMOSTAT:
+            raise GenesisError(f"{where}: unknown kind {r.kind}")
+        if r.site_id and devices.get_site(store, r.site_id) is None:
+            raise GenesisError(f"{where}: unknown site {r.site_id!r}")
+        if r.device_id and devices.get_device(store, r.device_id) is None:
+            raise GenesisError(f"{where}: unknown device {r.device_id!r}")
+        seen.add(r.rule_id)
+        keeper.put_rule(store, r)
+    return seen
+
+
+def _alerts(store: Branch, items: list[Any]) -> set[int]:
+    """(An alert may outlive its rule: a removed rule's alerts stay.)"""
+    seen: set[int] = set()
+    for i, item in enumerate(items):
+        where = f"market.alerts[{i}]"
+        a = _parse(item, market_pb2.Alert(), Alert.from_proto, where)
+        if a.alert_id == 0 or a.alert_id in seen:
+            raise GenesisError(f"{where}: alert id {a.alert_id} is zero or repeated")
+        _member(store, a.owner, where)
+        if a.reason not in ALERT_REASON_NAMES:
+            raise GenesisError(f"{where}: unknown reason {a.reason}")
+        seen.add(a.alert_id)
+        keeper.put_alert(store, a)
+    return seen
+
+
+def _statements(store: Branch, items: list[Any]) -> None:
+    seen: set[tuple[bytes, int]] = set()
+    for i, item in enumerate(items):
+        where = f"market.statements[{i}]"
+        s = _parse(item, market_pb2.Statement(), Statement.from_proto, where)
+        _member(store, s.owner, where)
+        if (s.owner, s.interval_start) in seen:
+            raise GenesisError(f"{where}: repeated")
+        seen.add((s.owner, s.interval_start))
+        keeper.put_statement(store, s)
+
+
+def _counters(store: Branch, raw: Any, used: Mapping[str, set[int]]) -> None:
+    if not isinstance(raw, dict):
+        raise GenesisError("market.counters: expected an object")
+    for name in sorted(raw):
+        value = raw[name]
+        if name not in COUNTERS:
+            raise GenesisError(f"market.counters.{name}: unknown; known: {list(COUNTERS)}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << 64:
+            raise GenesisError(f"market.counters.{name}: expected an integer in [0, 2^64)")
+        keeper.set_counter(store, name, value)
+    for name, ids in sorted(used.items()):
+        last = raw.get(name, 0)
+        if ids and last < max(ids):
+            raise GenesisError(f"market.counters.{name}: {last} is behind the {name} ids in use (up to {max(ids)})")
+
+
+def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
+    section = sections.get("market", {})
+    if not isinstance(section, dict):
+        raise GenesisError("market: expected an object")
+    unknown = set(section) - {*LISTS, "counters"}
+    if unknown:
+        raise GenesisError(f"market: unknown fields {sorted(unknown)}; known: {[*LISTS, 'counters']}")
+    lists: dict[str, list[Any]] = {}
+    for name in LISTS:
+        items = section.get(name, [])
+        if not isinstance(items, list):
+            raise GenesisError(f"market.{name}: expected a list")
+        lists[name] = items
+    orders = _orders(store, lists["orders"])
+    clearings = _clearings(store, lists["clearings"])
+    _fills(store, lists["fills"], orders, clearings)
+    rules = _rules(store, lists["rules"])
+    alerts = _alerts(store, lists["alerts"])
+    _statements(store, lists["statements"])
+    _counters(store, section.get("counters", {}), {"order": set(orders), "rule": rules, "alert": alerts})
+
+
+def export_genesis(store: KVReader) -> dict[str, Any]:
+    return {
+        "market": {
+            "orders": [MessageToDict(o.to_proto()) for o in keeper.iter_orders(store)],
+            "clearings": [MessageToDict(c.to_proto()) for c in keeper.iter_clearings(store)],
+            "fills": [{"leg": leg, "fill": MessageToDict(f.to_proto())} for f, leg in keeper.iter_all_fills(store)],
+            "rules": [MessageToDict(r.to_proto()) for r in keeper.iter_rules(store)],
+            "alerts": [MessageToDict(a.to_proto()) for a in keeper.iter_alerts(store)],
+            "statements": [MessageToDict(s.to_proto()) for s in keeper.iter_statements(store)],
+            "counters": dict(keeper.iter_counters(store)),
+        }
+    }
