@@ -32,7 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from google.protobuf.message import Message
@@ -123,13 +123,23 @@ def _b64(item: Mapping[str, Any], name: str, where: str, size: int) -> bytes:
     return raw
 
 
+def _short(value: Any) -> Any:
+    """An id as an error message quotes it (at most 64 characters)."""
+    return value[:64] if isinstance(value, str) else value
+
+
+def _is_id(value: object) -> TypeGuard[str]:
+    """A string that can be a key component (1 to 255 bytes)."""
+    return isinstance(value, str) and 1 <= len(value.encode()) <= 255
+
+
 def _device(store: Branch, item: Mapping[str, Any], where: str) -> tuple[Device, dict[str, Any]]:
     """The registered device an entry names by `deviceId`, and the entry without it."""
     rest = dict(item)
     device_id = rest.pop("deviceId", None)
-    device = keeper.get_device(store, device_id) if isinstance(device_id, str) and device_id else None
+    device = keeper.get_device(store, device_id) if _is_id(device_id) else None
     if device is None:
-        raise GenesisError(f"{where}: unknown device {device_id!r}")
+        raise GenesisError(f"{where}: unknown device {_short(device_id)!r}")
     return device, rest
 
 
@@ -145,8 +155,8 @@ def _once(seen: set[tuple[object, ...]], key: tuple[object, ...], where: str, wh
 def _sites(store: Branch, section: Mapping[str, Any]) -> None:
     for where, item in _items(section, "sites"):
         site = Site.from_proto(_parse(item, devices_pb2.Site(), where))
-        if not site.site_id or keeper.get_site(store, site.site_id) is not None:
-            raise GenesisError(f"{where}.siteId: missing or duplicate site id {site.site_id!r}")
+        if not _is_id(site.site_id) or keeper.get_site(store, site.site_id) is not None:
+            raise GenesisError(f"{where}.siteId: missing or duplicate site id {_short(site.site_id)!r}")
         if get_member(store, site.owner) is None:
             raise GenesisError(f"{where}: owner is not a genesis member")
         keeper.put_site(store, site)
@@ -155,12 +165,14 @@ def _sites(store: Branch, section: Mapping[str, Any]) -> None:
 def _devices(store: Branch, section: Mapping[str, Any]) -> None:
     for where, item in _items(section, "devices"):
         device = Device.from_proto(_parse(item, devices_pb2.Device(), where))
-        if not device.device_id or keeper.get_device(store, device.device_id) is not None:
-            raise GenesisError(f"{where}.deviceId: missing or duplicate device id {device.device_id!r}")
+        if not _is_id(device.device_id) or keeper.get_device(store, device.device_id) is not None:
+            raise GenesisError(f"{where}.deviceId: missing or duplicate device id {_short(device.device_id)!r}")
         if get_member(store, device.owner) is None:
             raise GenesisError(f"{where}: owner is not a genesis member")
-        if keeper.get_site(store, device.site_id) is None:
-            raise GenesisError(f"{where}: unknown site {device.site_id!r}")
+        if not _is_id(device.site_id) or keeper.get_site(store, device.site_id) is None:
+            raise GenesisError(f"{where}: unknown site {_short(device.site_id)!r}")
+        if len(device.feeder.encode()) > 255:
+            raise GenesisError(f"{where}.feeder: longer than 255 bytes")
         if device.kind not in KIND_NAMES:
             raise GenesisError(f"{where}.kind: unknown device kind {device.kind}")
         if len(device.public_key) != 32 or len(device.gateway) not in {0, 20}:
@@ -264,8 +276,8 @@ def _markers(store: Branch, section: Mapping[str, Any]) -> None:
         store.set(keys.pending(_uint(rest, "hourStart", where), device.device_id), b"")
     for where, item in _items(section, "site_energy"):
         site_id = item.get("siteId")
-        if not isinstance(site_id, str) or keeper.get_site(store, site_id) is None:
-            raise GenesisError(f"{where}: unknown site {site_id!r}")
+        if not _is_id(site_id) or keeper.get_site(store, site_id) is None:
+            raise GenesisError(f"{where}: unknown site {_short(site_id)!r}")
         store.set(keys.site_energy(_uint(item, "intervalStart", where), site_id), b"")
     if "pruned_before" in section:
         keeper.set_pruned_before(store, _uint(section, "pruned_before", "devices"))

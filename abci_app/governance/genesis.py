@@ -69,9 +69,11 @@ def _proposal(store: Branch, item: Any, where: str) -> Proposal:
         raise GenesisError(f"{where}: expected an object")
     try:
         pb = ParseDict(item, governance_pb2.Proposal())
-        status = Status(pb.status)
     except (ParseError, TypeError, ValueError) as exc:
         raise GenesisError(f"{where}: {exc}") from exc
+    if int(pb.status) not in {int(s) for s in Status}:
+        raise GenesisError(f"{where}.status: expected one of {[governance_pb2.ProposalStatus.Name(s) for s in Status]}")
+    status = Status(pb.status)
     p = Proposal.decode(pb.SerializeToString())
     if not 1 <= p.id <= MAX_PROPOSAL_ID:
         raise GenesisError(f"{where}.id: expected an id in [1, {MAX_PROPOSAL_ID}]")

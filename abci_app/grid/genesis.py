@@ -135,11 +135,11 @@ def _dr_event(store: Branch, item: Any, where: str) -> DrEvent:
 
 def _dr_enrolment(store: Branch, item: Any, where: str) -> tuple[DrEnrolment, DrEvent]:
     en = DrEnrolment.decode(_parse(item, grid_pb2.DrEnrolment(), where))
-    event = keeper.get_dr_event(store, en.event_id)
+    event = keeper.get_dr_event(store, en.event_id) if 1 <= len(en.event_id.encode()) <= 64 else None
     if event is None:
-        raise GenesisError(f"{where}: unknown event {en.event_id!r}")
-    if get_device(store, en.device_id) is None:
-        raise GenesisError(f"{where}: unknown device {en.device_id!r}")
+        raise GenesisError(f"{where}: unknown event {en.event_id[:64]!r}")
+    if not 1 <= len(en.device_id.encode()) <= 255 or get_device(store, en.device_id) is None:
+        raise GenesisError(f"{where}: unknown device {en.device_id[:64]!r}")
     if keeper.get_dr_enrolment(store, en.event_id, en.device_id) is not None:
         raise GenesisError(f"{where}: device {en.device_id!r} is enrolled twice in {en.event_id!r}")
     if len(en.owner) != 20:

@@ -351,7 +351,10 @@ def test_bad_sections_are_refused_naming_the_field(built: AppDriver) -> None:
     bad(lambda d: d["governance"].update(last_proposal_id=1), r"governance\.last_proposal_id")
     bad(
         lambda d: d["governance"]["proposals"][0].update(status="PROPOSAL_STATUS_UNSPECIFIED"),
-        r"governance\.proposals\[0\]",
+        r"governance\.proposals\[0\]\.status: expected one of",
+    )
+    bad(
+        lambda d: d["devices"]["energy"][0].update(deviceId="x" * 300), r"devices\.energy\[0\]: unknown device 'x{64}'$"
     )
     bad(lambda d: d["orgs"][0].update(admitted_at="yesterday"), r"orgs\[0\]\.admitted_at: expected an integer")
     bad(lambda d: d["members"][0].update(roles=["king"]), r"members\[0\]\.roles")
