@@ -10,6 +10,20 @@ the period's share, with purpose "ev-charging <session id>" and consumption peri
 retired under it counts against each period's share, so a repeated claim retires nothing more,
 and a later claim (after more of the hour's certificates were issued) only tops up.
 
+A resend after an unknown outcome (the node timed out after the tx went out) is harmless too:
+the signer's nonce is fixed before the owner's bundles are read, so a tx of an earlier attempt
+that was still in flight either was committed before the read (and counts against the shares)
+or holds the very nonce the new tx takes (the client keeps its nonce when the outcome is
+unknown, and a fresh client reads the next above the last used), and the ledger commits at
+most one tx per nonce. A tx refused NONCE_TOO_LOW (the owner's key used by another client too,
+e.g. the driver's app beside the gateway) is claimed once more from fresh reads.
+
+The record also says whether more certificates can still come for the session's hours: a
+device-hour is issued once its data is complete or, at the latest, once the ledger's clock
+passes the period's end + `certificates.issuance_grace_seconds` (`settles_at`; `chain_time` is
+the latest block time before the bundles were read). The gateway retries a partial claim until
+then (devices/session_claims.py).
+
 This is also the function a driver's app calls when the gateway does not claim by itself
 (`claim_certificates = true` in the gateway's TOML makes the gateway call it per finished session).
 
@@ -18,17 +32,28 @@ Imports nothing from abci_app: queries go through `abci_query` paths and the gen
 
 from __future__ import annotations
 
+import calendar
+import time
 from dataclasses import dataclass
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridwire.periods import split_by_period
 
 from clients.certificates import retire
-from clients.client import GridClient
+from clients.client import NONCE_TOO_LOW, GridClient, TxFailedError
 
-__all__ = ["ClaimRecord", "FinishedSession", "claim_session", "purpose_of", "split_by_period"]
+__all__ = [
+    "ClaimRecord",
+    "FinishedSession",
+    "chain_time",
+    "claim_session",
+    "issuance_grace",
+    "purpose_of",
+    "split_by_period",
+]
 
 PERIOD_PARAM = "certificates.period_seconds"
+GRACE_PARAM = "certificates.issuance_grace_seconds"
 PAGE = 100
 BP = 10_000
 
@@ -55,15 +80,33 @@ class ClaimRecord:
     share_bp: int
     retirement_ids: tuple[int, ...]  # every retirement under the session's purpose
     new_retirements: int  # how many of them this call made
+    chain_time: int = 0  # the ledger's latest block time before the bundles were read
+    settles_at: int = 0  # ledger time from which no certificate of the session's hours is still due
 
 
 def purpose_of(session_id: str) -> str:
     return f"ev-charging {session_id}"
 
 
+def _param(client: GridClient, name: str) -> int:
+    """A domain parameter (8-byte big-endian signed)."""
+    return int.from_bytes(client.query_raw(f"/param/{name}"), "big", signed=True)
+
+
 def certificate_period(client: GridClient) -> int:
-    """The `certificates.period_seconds` domain parameter (8-byte big-endian signed)."""
-    return int.from_bytes(client.query_raw(f"/param/{PERIOD_PARAM}"), "big", signed=True)
+    """The `certificates.period_seconds` domain parameter."""
+    return _param(client, PERIOD_PARAM)
+
+
+def issuance_grace(client: GridClient) -> int:
+    """The `certificates.issuance_grace_seconds` domain parameter."""
+    return _param(client, GRACE_PARAM)
+
+
+def chain_time(client: GridClient) -> int:
+    """The latest block's time (unix seconds) on the client's node."""
+    stamp = str(client.rpc.status()["sync_info"]["latest_block_time"])
+    return calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
 
 
 def owner_bundles(client: GridClient, owner: bytes, first_hour: int, last_hour: int) -> list[pb.Bundle]:
@@ -95,14 +138,31 @@ def _claimed(client: GridClient, bundles: list[pb.Bundle], purpose: str, owner: 
 
 
 def claim_session(client: GridClient, session: FinishedSession) -> ClaimRecord:
-    """Retire the owner's certificates of the session's hours for its energy (one tx; idempotent)."""
+    """Retire the owner's certificates of the session's hours for its energy (one tx; idempotent).
+
+    When the tx is refused with NONCE_TOO_LOW (another client used the owner's key since this one
+    last read its nonce: the driver's app beside the gateway), the claim is made once more from
+    fresh reads; the purpose keeps that from retiring twice."""
+    try:
+        return _claim_once(client, session)
+    except TxFailedError as exc:
+        if exc.result.code != NONCE_TOO_LOW:
+            raise
+    return _claim_once(client, session)
+
+
+def _claim_once(client: GridClient, session: FinishedSession) -> ClaimRecord:
     s = session
     purpose = purpose_of(s.session_id)
     if s.wh <= 0 or s.end <= s.start:
         return ClaimRecord(s, max(0, s.wh), 0, 0, (), 0)
+    now = chain_time(client)
+    if client.key is not None:
+        client.nonce()  # fixed before anything is read: see "a resend ... is harmless" above
     period = certificate_period(client)
     shares = split_by_period(s.start, s.end, s.wh, period)
     first, last = shares[0][0], shares[-1][0]
+    settles_at = last + period + issuance_grace(client)
 
     bundles = owner_bundles(client, s.owner, first, last)
     done: dict[int, int] = {}
@@ -136,4 +196,6 @@ def claim_session(client: GridClient, session: FinishedSession) -> ClaimRecord:
         share_bp=covered * BP // s.wh,
         retirement_ids=tuple(sorted(r.retirement_id for r in claimed)),
         new_retirements=len(messages),
+        chain_time=now,
+        settles_at=settles_at,
     )

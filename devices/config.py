@@ -14,6 +14,8 @@ ven_name = "home-a"
 claim_certificates = false                  # true: each finished EV session claims the owner's
 owner_key = "owner.key.pem"                 #   certificates of its hours (clients/session_claim.py),
 node_rpc = "http://127.0.0.1:26657"         #   signed with the owner's key, through CometBFT RPC
+                                            #   (kept in outbox.sqlite and retried until the
+                                            #   answer is final: devices/session_claims.py)
 
 [simulation]                                # optional: run this home's simulated devices too
 seed = 7

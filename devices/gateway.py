@@ -8,6 +8,10 @@ device's key and stored in the outbox before anything is sent. Pending readings 
 `ReadingSink` in batches; an outage (`SinkUnavailableError`) is retried with exponential backoff
 and the readings stay pending, so a restart or an outage loses nothing, and a resend is answered
 "duplicate" and counted as committed.
+
+With `claim_certificates = true` each finished EV session's certificate claim is kept in the same
+outbox file and retried by a second loop until the ledger's answer is final
+(devices/session_claims.py), so a claim is not lost to an outage or to certificates not issued yet.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +35,7 @@ from devices.keys import DeviceKey, load_or_create_key
 from devices.ocpp_central import ChargingSession
 from devices.outbox import Outbox
 from devices.readers import RegisterReader
+from devices.session_claims import RetryPolicy, SessionClaims, ledger_claimer
 from devices.signals import SignalSource
 from devices.sim.clock import Clock
 from devices.sink import MemorySink, Outcome, ReadingSink, SinkUnavailableError
@@ -196,51 +202,26 @@ def build_sink(cfg: GatewayConfig) -> ReadingSink:
     return GrpcSink(cfg.bridge, cfg.chain_id, DeviceKey.load(cfg.gateway_key).private)
 
 
-def session_claimer(cfg: GatewayConfig) -> Callable[[ChargingSession], None]:
-    """The central system's `on_session` hook for `claim_certificates = true`: each finished
-    session of a configured OCPP device claims the owner's certificates of its hours
-    (`clients.session_claim.claim_session`, signed with `owner_key`, through `node_rpc`) in a
-    worker thread, and logs the record. A claim is idempotent per session (its purpose), so the
-    driver's app may call `claim_session` again later to top up once the hours' certificates are
-    issued; a failed claim is logged and left to that call."""
+def session_claimer(
+    cfg: GatewayConfig,
+    outbox: Outbox,
+    *,
+    policy: RetryPolicy | None = None,
+    clock: Callable[[], float] = time.time,
+) -> tuple[SessionClaims, Callable[[ChargingSession], None]]:
+    """For `claim_certificates = true`: the durable session claims (in `outbox`) and the central
+    system's `on_session` hook that stores each finished session of a configured OCPP device as
+    a claim of the owner's certificates of its hours. `SessionClaims.run` then claims them
+    (`clients.session_claim.claim_session`, signed with `owner_key`, through `node_rpc`), retrying
+    until the ledger's answer is final; see devices/session_claims.py."""
     from clients.client import GridClient  # noqa: PLC0415 - only claiming gateways talk to a node
     from clients.rpc import CometRPC  # noqa: PLC0415
-    from clients.session_claim import FinishedSession, claim_session  # noqa: PLC0415
 
     assert cfg.owner_key is not None  # checked by GatewayConfig
     client = GridClient(CometRPC(cfg.node_rpc), cfg.chain_id, DeviceKey.load(cfg.owner_key).private)
+    claims = SessionClaims(outbox, ledger_claimer(client), policy, clock=clock)
     devices = {d.charge_point_id: d.id for d in cfg.devices if d.adapter == "ocpp"}
-    running: set[asyncio.Task[None]] = set()
-    lock = asyncio.Lock()  # one claim at a time: the owner's nonce
-
-    async def claim(session: ChargingSession) -> None:
-        device_id = devices[session.charge_point_id]
-        finished = FinishedSession(
-            f"{device_id}/{session.start}/{session.transaction_id}",
-            device_id,
-            client.address,
-            session.start,
-            session.end,
-            session.energy_wh,
-        )
-        async with lock:
-            try:
-                record = await asyncio.to_thread(claim_session, client, finished)
-            except Exception:
-                log.exception("certificate claim for session %s failed", finished.session_id)
-                return
-        log.info(
-            "session %s: %d of %d Wh covered by certificates (%d bp), retirements %s",
-            finished.session_id, record.covered_wh, record.wh, record.share_bp, list(record.retirement_ids),
-        )  # fmt: skip
-
-    def on_session(session: ChargingSession) -> None:
-        if session.charge_point_id in devices and session.energy_wh > 0:
-            task = asyncio.get_running_loop().create_task(claim(session))
-            running.add(task)
-            task.add_done_callback(running.discard)
-
-    return on_session
+    return claims, claims.hook(devices, client.address)
 
 
 async def run_gateway(cfg: GatewayConfig, stop: asyncio.Event) -> None:
@@ -250,9 +231,13 @@ async def run_gateway(cfg: GatewayConfig, stop: asyncio.Event) -> None:
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
     keys = {d.id: load_or_create_key(cfg.state_dir / "keys" / f"{d.id}.pem") for d in cfg.devices}
     with Outbox(cfg.state_dir / "outbox.sqlite") as outbox:
+        claims: asyncio.Task[None] | None = None
         async with start_home(cfg) as home:
-            if cfg.claim_certificates and home.central is not None:
-                home.central.on_session = session_claimer(cfg)
+            if cfg.claim_certificates:
+                runner, on_session = session_claimer(cfg, outbox)
+                if home.central is not None:
+                    home.central.on_session = on_session
+                claims = asyncio.create_task(runner.run(stop))  # also resumes claims left pending
             gateway = Gateway(
                 cfg.chain_id,
                 outbox,
@@ -262,7 +247,14 @@ async def run_gateway(cfg: GatewayConfig, stop: asyncio.Event) -> None:
                 interval_seconds=cfg.interval_seconds,
                 batch_size=cfg.batch_size,
             )
-            await gateway.run(home.clock, home.speed, stop, home.controller)
+            try:
+                await gateway.run(home.clock, home.speed, stop, home.controller)
+            finally:
+                if claims is not None:
+                    if not stop.is_set():  # the gateway failed: stop claiming too (a claim cut
+                        claims.cancel()  # short stays pending and is resent next time)
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await claims
 
 
 def main(argv: list[str] | None = None) -> None:

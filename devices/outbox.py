@@ -4,6 +4,13 @@ One SQLite database in WAL mode with `synchronous=FULL`: once `put` returns, the
 survives a process crash or a power loss. A reading is `pending` until the ledger accepts it
 (or answers "duplicate", which means an identical reading was accepted earlier: committed too),
 or rejects it with a code and a reason. Readings are resent in the order they were stored.
+
+The same file keeps each finished EV session's certificate claim (`session_claims`): stored
+when the session ends, `pending` until the ledger's answer is final (`done`, with the share the
+certificates cover) or the claim is refused for good (`given_up`, with the reason); the retry
+schedule (attempts, failures in a row, next attempt) is stored with it, so a restart resumes it
+(devices/session_claims.py runs it). Tables are only ever added (`CREATE TABLE IF NOT EXISTS`),
+so an outbox file of an older gateway opens as it is and gains the new table.
 """
 
 from __future__ import annotations
@@ -17,11 +24,13 @@ from gridwire.reading import Reading
 
 from devices.records import SignedReading
 
-__all__ = ["Outbox", "OutboxConflictError", "OutboxCounts"]
+__all__ = ["Outbox", "OutboxConflictError", "OutboxCounts", "SessionClaim", "StoredClaim"]
 
 PENDING: Final = "pending"
 COMMITTED: Final = "committed"
 REJECTED: Final = "rejected"
+DONE: Final = "done"  # a session claim whose answer is final
+GIVEN_UP: Final = "given_up"  # a session claim refused for good, or never answered
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -43,6 +52,25 @@ CREATE TABLE IF NOT EXISTS readings (
     UNIQUE (device_id, seq)
 );
 CREATE INDEX IF NOT EXISTS readings_state ON readings (state, id);
+CREATE TABLE IF NOT EXISTS session_claims (
+    session_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    owner BLOB NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    wh INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'given_up')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT NOT NULL DEFAULT '',
+    covered_wh INTEGER NOT NULL DEFAULT 0,
+    share_bp INTEGER NOT NULL DEFAULT 0,
+    retirement_ids TEXT NOT NULL DEFAULT '',
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS session_claims_due ON session_claims (state, next_attempt_at);
 """
 
 _COLUMNS = 'device_id, seq, start, "end", import_wh, export_wh, charged_wh, discharged_wh, soc_wh, signature'
@@ -59,6 +87,69 @@ class OutboxCounts:
     pending: int
     committed: int
     rejected: int
+
+
+_CLAIM_COLUMNS = (
+    'session_id, device_id, owner, start, "end", wh, state, attempts, failures, created_at, '
+    "next_attempt_at, last_error, covered_wh, share_bp, retirement_ids, finished_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaim:
+    """What a finished EV session claims: the owner's certificates of its hours for its Wh."""
+
+    session_id: str  # unique per owner: "<device>/<start>/<transaction id>"
+    device_id: str
+    owner: bytes  # the beneficiary (the charger's owner, whose key signs the claim)
+    start: int
+    end: int
+    wh: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredClaim:
+    """A session claim with its state, retry schedule and latest answer ("charged with X %")."""
+
+    claim: SessionClaim
+    state: str  # pending | done | given_up
+    attempts: int  # every attempt so far
+    failures: int  # attempts in a row that got no answer from the ledger
+    created_at: float
+    next_attempt_at: float
+    last_error: str  # why the latest attempt did not finish the claim ('' when it did)
+    covered_wh: int  # of claim.wh, covered by retired certificates (so far, while pending)
+    share_bp: int  # covered_wh / wh in basis points
+    retirement_ids: tuple[int, ...]
+    finished_at: float | None  # when it became done or given_up
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value
+
+
+def _float(value: object) -> float:
+    assert isinstance(value, int | float)
+    return float(value)
+
+
+def _row_to_claim(row: tuple[object, ...]) -> StoredClaim:
+    sid, dev, owner, start, end, wh, state, att, fail, created, nxt, err, cov, share, rids, fin = row
+    assert isinstance(owner, bytes)
+    return StoredClaim(
+        claim=SessionClaim(str(sid), str(dev), owner, _int(start), _int(end), _int(wh)),
+        state=str(state),
+        attempts=_int(att),
+        failures=_int(fail),
+        created_at=_float(created),
+        next_attempt_at=_float(nxt),
+        last_error=str(err),
+        covered_wh=_int(cov),
+        share_bp=_int(share),
+        retirement_ids=tuple(int(x) for x in str(rids).split(",") if x),
+        finished_at=None if fin is None else _float(fin),
+    )
 
 
 def _row_to_signed(row: tuple[object, ...]) -> SignedReading:
@@ -178,6 +269,81 @@ class Outbox:
             committed=int(found.get(COMMITTED, 0)),
             rejected=int(found.get(REJECTED, 0)),
         )
+
+    # -- session claims --------------------------------------------------------------------
+
+    def add_claim(self, claim: SessionClaim, now: float) -> bool:
+        """Store `claim` as pending, due at `now`; True if new, False if the same claim was stored.
+
+        Raises OutboxConflictError when another claim is stored under the same session id."""
+        c = claim
+        cur = self._db.execute(
+            'INSERT OR IGNORE INTO session_claims (session_id, device_id, owner, start, "end", wh, state, '
+            "created_at, next_attempt_at) VALUES (?,?,?,?,?,?, 'pending', ?, ?)",
+            (c.session_id, c.device_id, c.owner, c.start, c.end, c.wh, now, now),
+        )
+        if cur.rowcount == 1:
+            return True
+        stored = self.get_claim(c.session_id)
+        if stored is None or stored.claim != c:
+            raise OutboxConflictError(f"session {c.session_id} is already stored with another claim")
+        return False
+
+    def get_claim(self, session_id: str) -> StoredClaim | None:
+        """The stored claim of `session_id`, whatever its state."""
+        row = self._db.execute(
+            f"SELECT {_CLAIM_COLUMNS} FROM session_claims WHERE session_id = ?",  # noqa: S608
+            (session_id,),
+        ).fetchone()
+        return None if row is None else _row_to_claim(row)
+
+    def claims(self, state: str | None = None) -> list[StoredClaim]:
+        """Every stored claim (or those in `state`), oldest first."""
+        where, args = ("", ()) if state is None else ("WHERE state = ?", (state,))
+        rows = self._db.execute(
+            f"SELECT {_CLAIM_COLUMNS} FROM session_claims {where} ORDER BY created_at, session_id",  # noqa: S608
+            args,
+        ).fetchall()
+        return [_row_to_claim(row) for row in rows]
+
+    def due_claims(self, now: float, limit: int) -> list[StoredClaim]:
+        """Up to `limit` pending claims whose next attempt is due at `now`, the longest due first."""
+        rows = self._db.execute(
+            f"SELECT {_CLAIM_COLUMNS} FROM session_claims "  # noqa: S608
+            "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, session_id LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        return [_row_to_claim(row) for row in rows]
+
+    def next_claim_due(self) -> float | None:
+        """When the earliest pending claim is due (None when none is pending)."""
+        row = self._db.execute("SELECT MIN(next_attempt_at) FROM session_claims WHERE state = 'pending'").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def save_claim(self, stored: StoredClaim) -> None:
+        """Record an attempt's outcome: state, schedule and answer of the stored claim (one statement)."""
+        self._db.execute(
+            "UPDATE session_claims SET state = ?, attempts = ?, failures = ?, next_attempt_at = ?, "
+            "last_error = ?, covered_wh = ?, share_bp = ?, retirement_ids = ?, finished_at = ? "
+            "WHERE session_id = ?",
+            (
+                stored.state,
+                stored.attempts,
+                stored.failures,
+                stored.next_attempt_at,
+                stored.last_error,
+                stored.covered_wh,
+                stored.share_bp,
+                ",".join(str(i) for i in stored.retirement_ids),
+                stored.finished_at,
+                stored.claim.session_id,
+            ),
+        )
+
+    def claim_counts(self) -> dict[str, int]:
+        """Session claims per state (pending, done, given_up)."""
+        found = dict(self._db.execute("SELECT state, COUNT(*) FROM session_claims GROUP BY state").fetchall())
+        return {state: int(found.get(state, 0)) for state in (PENDING, DONE, GIVEN_UP)}
 
     def prune(self) -> int:
         """Delete settled (committed or rejected) readings except each device's highest seq; returns the count."""

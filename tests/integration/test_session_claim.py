@@ -1,11 +1,14 @@
 """An EV charging session claims the owner's certificates of the same hours, against a real 1-node chain.
 
-Alice's PV device issues a bundle for a past hour from signed readings; a session over the second
-half of the hour before and the first half of that hour (2000 Wh, 1000 Wh per hour by seconds)
-retires 1000 Wh of that hour's bundle (the hour before has none): 50 % covered. The retirement is
-on chain with the session's purpose and consumption period, and a second claim retires nothing.
-Then a gateway configured with `claim_certificates = true` claims a session its central system
-reports (300 Wh inside the hour: fully covered by the 500 Wh left).
+A gateway configured with `claim_certificates = true` stores a session its central system reports
+(300 Wh inside a past hour) and claims it before the hour's certificates exist: the ledger answers
+"0 Wh so far" and the claim stays pending in the outbox, across a gateway restart. Then Alice's PV
+device issues a bundle of 1500 Wh for the hour from signed readings, and the restarted gateway's
+retry retires 300 Wh exactly once: done, 100 %, and a further run or claim retires nothing.
+A session over the second half of the hour before and the first half of that hour (2000 Wh, 1000 Wh
+per hour by seconds) retires 1000 Wh of that hour's bundle (the hour before has none): 50 % covered.
+The retirement is on chain with the session's purpose and consumption period, and a second claim
+retires nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from clients.session_claim import FinishedSession, claim_session, owner_bundles,
 from devices.config import DeviceConfig, GatewayConfig
 from devices.gateway import session_claimer
 from devices.ocpp_central import ChargingSession
+from devices.outbox import Outbox
 from tests.integration.conftest import NetFactory
 
 pytestmark = pytest.mark.integration
@@ -51,37 +55,9 @@ def test_session_claims_certificates_of_its_hours(localnet_factory: NetFactory, 
     ])  # fmt: skip
 
     hour = _chain_time(alice) // HOUR * HOUR - HOUR
-    readings = [
-        Reading("ev-home.pv", seq, start, end, 0, export)
-        for seq, (start, end, export) in enumerate(
-            ((hour - 60, hour, 0), (hour, hour + 1800, 700), (hour + 1800, hour + HOUR, 1500)), start=1
-        )
-    ]
-    alice.submit([submit_readings([sign_reading(pv_key, net.chain_id, r) for r in readings])])
-    deadline = time.monotonic() + 30
-    while not owner_bundles(alice, alice.address, hour, hour):
-        assert time.monotonic() < deadline, "no bundle issued for the hour"
-        time.sleep(0.3)
-    (issued,) = owner_bundles(alice, alice.address, hour, hour)
-    assert (issued.end_wh - issued.start_wh, issued.status) == (1500, pb.BUNDLE_STATUS_ACTIVE)
 
-    session = FinishedSession("ev-home.ev/1/7", "ev-home.ev", alice.address, hour - 1800, hour + 1800, 2000)
-    record = claim_session(alice, session)
-    assert (record.wh, record.covered_wh, record.share_bp, record.new_retirements) == (2000, 1000, 5000, 1)
-    (rid,) = record.retirement_ids
-    retirement = pb.Retirement.FromString(alice.query_raw(f"/retirement/{rid}"))
-    assert (retirement.wh, retirement.hour_start, retirement.device_id) == (1000, hour, "ev-home.pv")
-    assert (retirement.consumption_start, retirement.consumption_end) == (hour, hour + 1800)
-    assert (retirement.beneficiary, retirement.purpose) == (alice.address, purpose_of("ev-home.ev/1/7"))
-    left = [b for b in owner_bundles(alice, alice.address, hour, hour) if b.status == pb.BUNDLE_STATUS_ACTIVE]
-    assert sum(b.end_wh - b.start_wh for b in left) == 500
-
-    again = claim_session(alice, session)
-    assert (again.covered_wh, again.share_bp, again.retirement_ids, again.new_retirements) == (1000, 5000, (rid,), 0)
-    left = [b for b in owner_bundles(alice, alice.address, hour, hour) if b.status == pb.BUNDLE_STATUS_ACTIVE]
-    assert sum(b.end_wh - b.start_wh for b in left) == 500
-
-    # the gateway's hook: a finished OCPP session of its charger claims with the owner's key
+    # the gateway stores a finished OCPP session of its charger and claims it before the hour's
+    # certificates are issued: 0 Wh so far, pending (the hour's issuance is not over)
     key_file = tmp_path / "owner.key.pem"
     key_file.write_bytes(
         alice_id.key.private_bytes(
@@ -96,19 +72,63 @@ def test_session_claims_certificates_of_its_hours(localnet_factory: NetFactory, 
         owner_key=key_file,
         node_rpc=f"http://127.0.0.1:{net.ports(0).rpc}",
     )
-    ocpp = ChargingSession("CP1", 3, "TAG", hour + 1800, hour + 2400, 10_000, 10_300, 0)
+    outbox_file = tmp_path / "outbox.sqlite"
+    gw_id = f"ev-home.ev/{hour + 1800}/3"
+    with Outbox(outbox_file) as outbox:
+        claims, on_session = session_claimer(cfg, outbox)
+        on_session(ChargingSession("CP1", 3, "TAG", hour + 1800, hour + 2400, 10_000, 10_300, 0))
+        first = asyncio.run(claims.run_due())
+        assert (first.attempted, first.done, first.pending) == (1, 0, 1)
+        pending = outbox.get_claim(gw_id)
+        assert pending is not None
+        assert (pending.state, pending.covered_wh, pending.attempts) == ("pending", 0, 1), pending.last_error
+        assert pending.last_error.startswith("not final: 0 of 300 Wh")
+    # the gateway stops here; the claim waits in its outbox file
 
-    async def report() -> None:
-        session_claimer(cfg)(ocpp)
-        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        await asyncio.wait_for(asyncio.gather(*pending), timeout=30)
+    readings = [
+        Reading("ev-home.pv", seq, start, end, 0, export)
+        for seq, (start, end, export) in enumerate(
+            ((hour - 60, hour, 0), (hour, hour + 1800, 700), (hour + 1800, hour + HOUR, 1500)), start=1
+        )
+    ]
+    alice.submit([submit_readings([sign_reading(pv_key, net.chain_id, r) for r in readings])])
+    deadline = time.monotonic() + 30
+    while not owner_bundles(alice, alice.address, hour, hour):
+        assert time.monotonic() < deadline, "no bundle issued for the hour"
+        time.sleep(0.3)
+    (issued,) = owner_bundles(alice, alice.address, hour, hour)
+    assert (issued.end_wh - issued.start_wh, issued.status) == (1500, pb.BUNDLE_STATUS_ACTIVE)
 
-    asyncio.run(report())
-    gw_session = FinishedSession(
-        f"ev-home.ev/{hour + 1800}/3", "ev-home.ev", alice.address, hour + 1800, hour + 2400, 300
-    )
+    # the restarted gateway retries once the claim is due: 300 Wh retired, exactly once
+    later = time.time() + 3600  # past any backoff
+    with Outbox(outbox_file) as outbox:
+        claims, _ = session_claimer(cfg, outbox, clock=lambda: later)
+        assert asyncio.run(claims.run_due()).done == 1
+        assert asyncio.run(claims.run_due()).attempted == 0
+        done = outbox.get_claim(gw_id)
+        assert done is not None
+        assert (done.state, done.attempts, done.covered_wh, done.share_bp) == ("done", 2, 300, 10_000)
+    (gw_rid,) = done.retirement_ids
+    assert pb.Retirement.FromString(alice.query_raw(f"/retirement/{gw_rid}")).wh == 300
+    gw_session = FinishedSession(gw_id, "ev-home.ev", alice.address, hour + 1800, hour + 2400, 300)
     claimed = claim_session(alice, gw_session)
     assert (claimed.covered_wh, claimed.share_bp, claimed.new_retirements) == (300, 10_000, 0)
-    assert len(claimed.retirement_ids) == 1
+    assert claimed.retirement_ids == (gw_rid,)
+    left = [b for b in owner_bundles(alice, alice.address, hour, hour) if b.status == pb.BUNDLE_STATUS_ACTIVE]
+    assert sum(b.end_wh - b.start_wh for b in left) == 1200
+
+    session = FinishedSession("ev-home.ev/1/7", "ev-home.ev", alice.address, hour - 1800, hour + 1800, 2000)
+    record = claim_session(alice, session)
+    assert (record.wh, record.covered_wh, record.share_bp, record.new_retirements) == (2000, 1000, 5000, 1)
+    (rid,) = record.retirement_ids
+    retirement = pb.Retirement.FromString(alice.query_raw(f"/retirement/{rid}"))
+    assert (retirement.wh, retirement.hour_start, retirement.device_id) == (1000, hour, "ev-home.pv")
+    assert (retirement.consumption_start, retirement.consumption_end) == (hour, hour + 1800)
+    assert (retirement.beneficiary, retirement.purpose) == (alice.address, purpose_of("ev-home.ev/1/7"))
+    left = [b for b in owner_bundles(alice, alice.address, hour, hour) if b.status == pb.BUNDLE_STATUS_ACTIVE]
+    assert sum(b.end_wh - b.start_wh for b in left) == 200
+
+    again = claim_session(alice, session)
+    assert (again.covered_wh, again.share_bp, again.retirement_ids, again.new_retirements) == (1000, 5000, (rid,), 0)
     left = [b for b in owner_bundles(alice, alice.address, hour, hour) if b.status == pb.BUNDLE_STATUS_ACTIVE]
     assert sum(b.end_wh - b.start_wh for b in left) == 200
