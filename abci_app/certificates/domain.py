@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
-from abci_app.certificates import events, handlers, invariants, issuance, keys, messages, queries
+from abci_app.certificates import events, genesis, handlers, invariants, issuance, keys, messages, queries
 from abci_app.certificates.errors import ERROR_RANGE, CertificatesCode
 from abci_app.certificates.params import PARAMS
 from abci_app.domain import Domain, MessageSpec
@@ -31,6 +31,9 @@ DOMAIN = Domain(
     ),
     queries=queries.QUERIES,
     events=events.EVENTS,
+    genesis_sections=genesis.SECTIONS,
+    genesis_import=genesis.import_genesis,
+    genesis_export=genesis.export_genesis,
     params=PARAMS,
     end_block=issuance.end_block,
     invariants=(invariants.issued_within_generation, invariants.bundles_tile_issued),

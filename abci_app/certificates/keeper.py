@@ -26,7 +26,7 @@ from abci_app.certificates.records import (
 from abci_app.devices.records import DeviceId
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
-from abci_app.types import BlockInfo, Event
+from abci_app.types import Address, BlockInfo, Event
 
 __all__ = [
     "EventSink",
@@ -40,9 +40,14 @@ __all__ = [
     "get_retirement",
     "issue",
     "issued_wh",
+    "iter_bundles",
+    "iter_claims",
+    "iter_counters",
     "iter_device_bundles",
+    "iter_histories",
     "iter_hour_bundles",
     "iter_issued",
+    "iter_retirements",
     "merge_around",
     "merge_next",
     "next_counter",
@@ -51,6 +56,7 @@ __all__ = [
     "put_bundle",
     "put_history",
     "put_retirement",
+    "set_counter",
     "set_issued",
     "volume",
 ]
@@ -84,6 +90,17 @@ def next_counter(store: Branch, name: str) -> int:
     return n
 
 
+def set_counter(store: Branch, name: str, value: int) -> None:
+    store.set(keys.counter(name), value.to_bytes(8, "big"))
+
+
+def iter_counters(store: KVReader) -> Iterator[tuple[str, int]]:
+    """(name, value) of every counter, in key order."""
+    prefix = keys.counter("")[:1]
+    for k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield k[2 : 2 + k[1]].decode(), int.from_bytes(v[:8], "big")
+
+
 def volume(b: Bundle) -> int:
     return b.end_wh - b.start_wh
 
@@ -91,6 +108,13 @@ def volume(b: Bundle) -> int:
 def get_bundle(store: KVReader, bundle_id: int) -> Bundle | None:
     raw = store.get(keys.bundle(bundle_id))
     return None if raw is None else Bundle.decode(raw)
+
+
+def iter_bundles(store: KVReader) -> Iterator[Bundle]:
+    """Every stored bundle, in id order."""
+    prefix = keys.bundle(0)[:1]
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield Bundle.decode(v)
 
 
 def _unindex(store: Branch, b: Bundle) -> None:
@@ -120,6 +144,13 @@ def _delete_bundle(store: Branch, b: Bundle) -> None:
 def get_history(store: KVReader, bundle_id: int) -> BundleHistory | None:
     raw = store.get(keys.history(bundle_id))
     return None if raw is None else BundleHistory.decode(raw)
+
+
+def iter_histories(store: KVReader) -> Iterator[BundleHistory]:
+    """Every stored bundle history, in bundle id order."""
+    prefix = keys.history(0)[:1]
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield BundleHistory.decode(v)
 
 
 def put_history(store: Branch, h: BundleHistory) -> None:
@@ -278,6 +309,13 @@ def put_retirement(store: Branch, r: Retirement) -> None:
     store.set(keys.retirement(r.retirement_id), r.encode())
 
 
+def iter_retirements(store: KVReader) -> Iterator[Retirement]:
+    """Every retirement record, in id order."""
+    prefix = keys.retirement(0)[:1]
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield Retirement.decode(v)
+
+
 def next_retirement_id(store: Branch) -> RetirementId:
     return RetirementId(next_counter(store, "retirement"))
 
@@ -285,6 +323,13 @@ def next_retirement_id(store: Branch) -> RetirementId:
 def claimed(store: KVReader, beneficiary: bytes, hour_start: int) -> int:
     """Retired Wh claimed for the beneficiary's consumption in the hour."""
     return _u64(store, keys.claim(beneficiary, hour_start))
+
+
+def iter_claims(store: KVReader) -> Iterator[tuple[Address, int, int]]:
+    """(beneficiary, hour start, claimed Wh) of every claimed beneficiary-hour, in key order."""
+    prefix = keys.claim(b"", 0)[:1]
+    for k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield Address(k[1:21]), int.from_bytes(k[21:29], "big"), int.from_bytes(v[:8], "big")
 
 
 def add_claim(store: Branch, beneficiary: bytes, hour_start: int, wh: int) -> None:
