@@ -82,6 +82,32 @@ def _rule_updates(  # noqa: PLR0917 - internal, called once
     return evs
 
 
+def _cleared(  # noqa: PLR0917 - what clearing decides for one order
+    o: Order, escrow: int, refunded: int, filled_wh: int, cost: int, status: int
+) -> Order:
+    """`o` as clearing leaves it (`dataclasses.replace`, spelled out: this runs per order of
+    the book, and the constructor is several times faster)."""
+    return Order(
+        o.order_id,
+        o.owner,
+        o.side,
+        o.interval_start,
+        o.energy_wh,
+        o.limit_price,
+        o.device_id,
+        o.site_id,
+        o.feeder,
+        escrow,
+        o.rule_id,
+        status,
+        filled_wh,
+        o.placed_at,
+        o.renewable,
+        refunded,
+        cost,
+    )
+
+
 def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
     """Clear `interval` (its gate has closed) and store everything clearing decides."""
     book = keeper.iter_book(store, interval)
@@ -139,14 +165,7 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
             cost = value // 1000
             if not mine:
                 unsold[placed.device_id] = unsold.get(placed.device_id, 0) + e.energy
-        order = replace(
-            placed,
-            escrow=escrow,
-            refunded=refunded,
-            filled_wh=filled,
-            cost=cost,
-            status=CLEARED if mine else UNFILLED,
-        )
+        order = _cleared(placed, escrow, refunded, filled, cost, CLEARED if mine else UNFILLED)
         done.append(order)
         for leg in mine:
             fill = Fill(
