@@ -46,7 +46,7 @@ from abci_app.certificates.records import (
     StorageState,
 )
 from abci_app.devices.keeper import get_device
-from abci_app.devices.records import DeviceId
+from abci_app.devices.records import Device, DeviceId
 from abci_app.domain import GenesisError
 from abci_app.identity.keeper import get_member
 from abci_app.store.branch import Branch, KVReader
@@ -116,9 +116,14 @@ def _parse(item: Any, message: M, where: str) -> M:
         raise GenesisError(f"{where}: {exc}") from exc
 
 
+def _registered(store: KVReader, device_id: str) -> Device | None:
+    """The device, or None when unknown (an id that cannot be a key, 1 to 255 bytes, is unknown too)."""
+    return get_device(store, device_id) if 1 <= len(device_id.encode()) <= 255 else None
+
+
 def _device(store: KVReader, device_id: str, where: str) -> None:
-    if get_device(store, device_id) is None:
-        raise GenesisError(f"{where}: unknown device {device_id!r} (not in the devices section)")
+    if _registered(store, device_id) is None:
+        raise GenesisError(f"{where}: unknown device {device_id[:64]!r} (not in the devices section)")
 
 
 def _member(store: KVReader, address: bytes, where: str) -> None:
@@ -292,9 +297,9 @@ def _storage(store: KVReader, items: list[Any]) -> list[_StorageEntry]:
         obj = _object(item, where)
         _only(obj, ("battery", "state", "lots", "done"), where)
         battery = _text(obj, "battery", where)
-        device = get_device(store, battery)
+        device = _registered(store, battery)
         if device is None or device.kind != BATTERY:
-            raise GenesisError(f"{where}.battery: {battery!r} is not a registered battery")
+            raise GenesisError(f"{where}.battery: {battery[:64]!r} is not a registered battery")
         if battery in seen:
             raise GenesisError(f"{where}.battery: duplicate battery {battery!r}")
         seen.add(battery)

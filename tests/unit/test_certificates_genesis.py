@@ -208,6 +208,21 @@ BAD_SECTIONS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         r"^certificates\.issued\[0\]: unknown device 'x'",
     ),
     (
+        "id too long for a key",
+        _first_bundle(deviceId="d" * 300),
+        r"^certificates\.bundles\[0\]: unknown device 'd{64}' ",
+    ),
+    (
+        "issued id too long",
+        lambda c: c["issued"][0].update(device_id="d" * 256),
+        r"^certificates\.issued\[0\]: unknown device 'd{64}' ",
+    ),
+    (
+        "battery id too long",
+        lambda c: c["storage"][0].update(battery="b" * 256),
+        r"^certificates\.storage\[0\]\.battery: 'b{64}' is not a registered battery",
+    ),
+    (
         "issued zero",
         lambda c: c["issued"][0].update(wh=0),
         r"^certificates\.issued\[0\]\.wh: expected an integer in \[1, ",
