@@ -96,6 +96,8 @@ class Domain:
     genesis_import: GenesisImport | None = None
     genesis_export: GenesisExport | None = None
     params: Mapping[str, ParamSpec] = field(default_factory=dict)
+    # addresses of accounts the domain itself holds money in (escrow); genesis may credit them
+    module_accounts: frozenset[bytes] = frozenset()
     begin_block: BlockHook | None = None
     end_block: BlockHook | None = None
     invariants: tuple[Invariant, ...] = ()

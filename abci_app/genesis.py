@@ -1,7 +1,8 @@
 """The chain's initial state from the genesis file's `app_state` (JSON), validated with clear errors.
 
-The chain owns `params`; every other top-level section belongs to one domain, which
-imports it (and exports it for `export_genesis`), in registration order:
+The chain owns `params` and `nonces` (each signer's last used nonce); every other top-level
+section belongs to one domain, which imports it (and exports it for `export_genesis`), in
+registration order:
 
 {
   "params":   {"voting_period_seconds": 600, ...},                          (optional)
@@ -25,6 +26,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from abci_app import keys
 from abci_app.domain import GenesisError
 from abci_app.errors import TxError
 from abci_app.governance.keeper import set_validator
@@ -38,11 +40,14 @@ from abci_app.params import (
     save_params,
     set_domain_param,
 )
-from abci_app.registry import DOMAINS
+from abci_app.registry import CHAIN_GENESIS_SECTIONS, DOMAINS
+from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, ValidatorUpdate
 
 __all__ = ["GenesisError", "apply_genesis", "export_genesis"]
+
+ADDRESS_BYTES = 20
 
 
 def _params(store: Branch, raw: Any) -> None:
@@ -68,6 +73,29 @@ def _params(store: Branch, raw: Any) -> None:
     save_params(store, params)
 
 
+def _nonces(store: Branch, raw: Any) -> None:
+    """Each signer's last used nonce (an export carries them, so nothing signed for the old
+    chain can be replayed on a chain that continues it)."""
+    if not isinstance(raw, list):
+        raise GenesisError("nonces: expected a list")
+    for i, item in enumerate(raw):
+        where = f"nonces[{i}]"
+        if not isinstance(item, dict) or set(item) != {"address", "nonce"}:
+            raise GenesisError(f"{where}: expected {{address, nonce}}")
+        try:
+            address = bytes.fromhex(str(item["address"]))
+        except ValueError as exc:
+            raise GenesisError(f"{where}.address: not hex") from exc
+        if len(address) != ADDRESS_BYTES:
+            raise GenesisError(f"{where}.address: expected {ADDRESS_BYTES} bytes, got {len(address)}")
+        nonce = item["nonce"]
+        if not isinstance(nonce, int) or isinstance(nonce, bool) or not 1 <= nonce < 1 << 64:
+            raise GenesisError(f"{where}.nonce: expected an integer in [1, 2^64)")
+        if store.get(keys.nonce(address)) is not None:
+            raise GenesisError(f"{where}: {address.hex()} has a nonce already")
+        store.set(keys.nonce(address), nonce.to_bytes(8, "big"))
+
+
 def apply_genesis(store: Branch, block: BlockInfo, app_state_bytes: bytes, validators: list[ValidatorUpdate]) -> None:
     """Parameters, the validator set, then each domain's sections; GenesisError names the
     first field that is wrong."""
@@ -77,11 +105,12 @@ def apply_genesis(store: Branch, block: BlockInfo, app_state_bytes: bytes, valid
         raise GenesisError(f"app_state is not JSON: {exc}") from exc
     if not isinstance(state, dict):
         raise GenesisError("app_state must be a JSON object")
-    owned = {"params", *(s for d in DOMAINS for s in d.genesis_sections)}
+    owned = {*CHAIN_GENESIS_SECTIONS, *(s for d in DOMAINS for s in d.genesis_sections)}
     unknown = set(state) - owned
     if unknown:
         raise GenesisError(f"app_state has unknown fields {sorted(unknown)}; known: {sorted(owned)}")
     _params(store, state.get("params"))
+    _nonces(store, state.get("nonces", []))
     for v in validators:
         set_validator(store, v.pub_key, v.power)
     for d in DOMAINS:
@@ -96,7 +125,11 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
     # a domain parameter is exported once governance (or genesis) has set it; unset ones keep
     # following their declared defaults after the import too
     params.update({name: domain_param(store, name) for name in sorted(DOMAIN_PARAMS) if has_domain_param(store, name)})
-    out: dict[str, Any] = {"params": params}
+    nonces = [
+        {"address": k[len(keys.NONCE) :].hex(), "nonce": int.from_bytes(v, "big")}
+        for k, v in store.iter_range(keys.NONCE, prefix_end(keys.NONCE))
+    ]
+    out: dict[str, Any] = {"params": params, "nonces": nonces}
     for d in DOMAINS:
         if d.genesis_export is not None:
             out.update(d.genesis_export(store))

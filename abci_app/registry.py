@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 
 from abci_app import keys
 from abci_app.accounts.domain import DOMAIN as ACCOUNTS
+from abci_app.accounts.genesis import MODULE_ACCOUNTS
 from abci_app.certificates.domain import DOMAIN as CERTIFICATES
 from abci_app.context import TxContext
 from abci_app.devices.domain import DOMAIN as DEVICES
@@ -45,7 +46,7 @@ __all__ = [
 DOMAINS: tuple[Domain, ...] = (IDENTITY, GOVERNANCE, ACCOUNTS, DEVICES, GRID, CERTIFICATES, MARKET)
 
 CHAIN_QUERY_PATHS = frozenset({"store"})
-CHAIN_GENESIS_SECTIONS = frozenset({"params"})
+CHAIN_GENESIS_SECTIONS = frozenset({"params", "nonces"})
 CHAIN_EVENTS = frozenset({"message", "hook_failed"})
 
 
@@ -71,6 +72,7 @@ class Tables:
     queries: dict[str, QueryHandler]
     error_names: dict[int, str]
     params: dict[str, ParamSpec]
+    module_accounts: dict[bytes, str]  # address → owning domain
 
 
 def _claim(owner: dict[Any, str], items: Iterable[Any], domain: str, what: str) -> None:
@@ -93,7 +95,7 @@ def assemble(domains: tuple[Domain, ...]) -> Tables:
     param_names: dict[str, str] = dict.fromkeys(PARAM_BOUNDS, "chain")
     names: dict[str, str] = {}
     records: dict[type, str] = {}
-    tables = Tables({}, {}, {}, {}, {int(c): c.name for c in Code}, {})
+    tables = Tables({}, {}, {}, {}, {int(c): c.name for c in Code}, {}, {})
     for d in domains:
         _claim(names, [d.name], d.name, "domain name")
         _claim(prefixes, d.key_prefixes, d.name, "key prefix")
@@ -117,6 +119,7 @@ def assemble(domains: tuple[Domain, ...]) -> Tables:
             raise RegistryError(f"{d.name} owns genesis sections but lacks an import or export")
         _claim(param_names, d.params, d.name, "parameter")
         tables.params.update(d.params)
+        _claim(tables.module_accounts, d.module_accounts, d.name, "module account")
     return tables
 
 
@@ -127,6 +130,7 @@ MESSAGES = TABLES.messages
 QUERIES = TABLES.queries
 ERROR_NAMES = TABLES.error_names
 DOMAIN_PARAMS.update(TABLES.params)
+MODULE_ACCOUNTS.update(TABLES.module_accounts)
 
 
 def check_invariants(store: KVReader) -> list[str]:

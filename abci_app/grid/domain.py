@@ -15,6 +15,7 @@ DOMAIN = Domain(
     key_prefixes=keys.KEY_PREFIXES,
     error_range=ERROR_RANGE,
     errors=GridCode,
+    module_accounts=frozenset({keys.DR_ESCROW}),
     messages=(
         MessageSpec(grid_pb2.SetTariffs, messages.SetTariffs, messages.set_tariffs_from_proto, handlers.set_tariffs),
         MessageSpec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gridledger.market.v1 import market_pb2
 
 from abci_app.domain import Domain, MessageSpec
-from abci_app.market import events, genesis, handlers, hooks, invariants, keys, messages, queries
+from abci_app.market import events, genesis, handlers, hooks, invariants, keeper, keys, messages, queries
 from abci_app.market.errors import ERROR_RANGE, MarketCode
 from abci_app.market.params import PARAMS
 
@@ -16,6 +16,7 @@ DOMAIN = Domain(
     key_prefixes=keys.KEY_PREFIXES,
     error_range=ERROR_RANGE,
     errors=MarketCode,
+    module_accounts=frozenset({keeper.ESCROW_ADDRESS}),
     messages=(
         MessageSpec(market_pb2.PlaceOrder, messages.PlaceOrder, messages.place_order_from_proto, handlers.place_order),
         MessageSpec(

@@ -5,23 +5,35 @@ genesis of a chain that continues the exported state."""
 from __future__ import annotations
 
 import base64
+import copy
 import json
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from abci_app import keys as chain_keys
+from abci_app.accounts import keys as accounts_keys
+from abci_app.accounts.genesis import MODULE_ACCOUNTS
+from abci_app.accounts.keeper import iter_balances, supply
 from abci_app.app import GridLedgerApp
+from abci_app.domain import GenesisError
 from abci_app.errors import Code
 from abci_app.export import exported_genesis
-from abci_app.genesis import export_genesis
+from abci_app.genesis import apply_genesis, export_genesis
+from abci_app.grid.domain import DOMAIN as GRID
 from abci_app.params import DOMAIN_PARAMS, domain_param, has_domain_param, load_params
 from abci_app.pb import abci, crypto_keys
+from abci_app.registry import DOMAINS
 from abci_app.store.backend import MemoryBackend
+from abci_app.store.branch import Branch
+from abci_app.types import BlockInfo
 from clients.consortium import Consortium
 from clients.tx import sign_tx
 from tests.support.driver import GENESIS_TIME, AppDriver
-from tests.support.genesis_roundtrip import export_and_import
-from tests.unit.helpers import transfer
+from tests.support.genesis_roundtrip import differences, export_and_import
+from tests.unit.helpers import burn, signed, transfer
 
 
 def test_set_domain_params_are_exported_and_unset_ones_are_not(consortium: Consortium) -> None:
@@ -83,3 +95,55 @@ def test_check_tx_before_the_first_block_of_a_continued_chain_judges_its_initial
     in_time = sign_tx(alice.key, "gridledger-continued", 1, [transfer(carol, 1)], timeout_height=101)
     assert app.check_tx(abci.RequestCheckTx(tx=late)).code == Code.TX_TIMED_OUT
     assert app.check_tx(abci.RequestCheckTx(tx=in_time)).code == 0
+
+
+class _Empty:
+    def get(self, key: bytes) -> bytes | None:
+        return None
+
+    def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        return iter(())
+
+
+def test_supply_counters_and_nonces_travel_and_are_checked(consortium: Consortium) -> None:
+    """Burned money and every signer's last nonce survive the export; an export whose counters
+    do not add up to its balances, or a balance of a stranger, or a bad nonce is refused."""
+    driver = AppDriver(consortium)
+    alice = consortium.member("community-a/alice")
+    treasury = consortium.member("utility/treasury")
+    driver.block([signed(driver, alice, transfer(treasury, 5)), signed(driver, treasury, burn(40))])
+    driver.block([signed(driver, alice, transfer(treasury, 6))])
+    exported, fresh = export_and_import(driver.app.state)
+    assert exported["supply"]["burned"] == 40
+    assert {"address": alice.address.hex(), "nonce": 2} in exported["nonces"]
+    accounts_domain = next(d for d in DOMAINS if d.name == "accounts")
+    assert differences(accounts_domain, driver.app.state, fresh) == []
+    for address in (alice.address, treasury.address):
+        assert fresh.get(chain_keys.nonce(address)) == driver.app.state.get(chain_keys.nonce(address))
+
+    def refused(mutate: Callable[[dict[str, Any]], None], match: str) -> None:
+        doc = copy.deepcopy(exported)
+        mutate(doc)
+        with pytest.raises(GenesisError, match=match):
+            apply_genesis(Branch(_Empty()), BlockInfo("c", 1, 0), json.dumps(doc).encode(), [])
+
+    refused(lambda d: d["supply"].update(burned=39), r"supply: minted .* is not the balances' total")
+    refused(lambda d: d["supply"].update(minted=-1), r"supply\.minted: expected a non-negative integer")
+    refused(lambda d: d["balances"].append({"address": "ab" * 20, "amount": 1}), r"neither a genesis member nor")
+    refused(lambda d: d["balances"].append(dict(d["balances"][0])), r"has a balance already")
+    refused(lambda d: d["nonces"].append(dict(d["nonces"][0])), r"nonces\[\d+\]: .* has a nonce already")
+    refused(lambda d: d["nonces"][0].update(nonce=0), r"nonces\[0\]\.nonce")
+    refused(lambda d: d["nonces"][0].update(address="abcd"), r"nonces\[0\]\.address: expected 20 bytes")
+    # escrow accounts are module accounts: a balance there is taken (the market's own checks follow)
+    (escrow,) = GRID.module_accounts
+    assert escrow in MODULE_ACCOUNTS
+
+
+def test_a_hand_written_genesis_without_supply_mints_its_balances(consortium: Consortium) -> None:
+    driver = AppDriver(consortium)
+    driver.block([])
+    state = driver.app.state
+    total = sum(amount for _address, amount in iter_balances(state))
+    assert total > 0
+    assert supply(state, "minted") == total
+    assert state.get(accounts_keys.supply("burned")) is None

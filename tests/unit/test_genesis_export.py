@@ -18,19 +18,17 @@ from gridledger.grid.v1 import grid_pb2
 from gridledger.identity.v1 import identity_pb2
 from gridwire.reading import Reading
 
-from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
 from abci_app.devices import keys as dkeys
 from abci_app.devices.errors import DevicesCode
 from abci_app.domain import Domain, GenesisError
-from abci_app.genesis import apply_genesis, export_genesis
+from abci_app.genesis import apply_genesis
 from abci_app.governance.keeper import iter_validators
-from abci_app.grid import genesis as grid_genesis
 from abci_app.grid.keys import DR_ESCROW
 from abci_app.pb import abci, crypto_keys
-from abci_app.registry import DOMAINS
+from abci_app.registry import DOMAINS, check_invariants
 from abci_app.store.branch import Branch, KVReader
-from abci_app.types import BlockInfo, ValidatorUpdate
+from abci_app.types import BlockInfo
 from clients import devices as dc
 from clients.consortium import Consortium
 from tests.support.driver import AppDriver
@@ -260,41 +258,21 @@ class _Empty:
         return iter(())
 
 
-def test_an_open_demand_response_event_and_its_escrow_round_trip_in_the_grid_section(
-    driver: AppDriver, consortium: Consortium
-) -> None:
-    """The escrow is an accounts balance; with it credited as the accounts section would (see
-    the xfail below), the grid section rebuilds the event, its due index and the enrolment."""
+def test_an_open_demand_response_event_and_its_escrow_round_trip(driver: AppDriver, consortium: Consortium) -> None:
+    """The open event's budget is the grid escrow account's balance (a module account the
+    accounts section takes); the grid section rebuilds the event, its due index and the
+    enrolment, and an escrow that does not hold the open budgets is refused."""
     _open_dr_event(driver, consortium)
     state: KVReader = driver.app.state
-    exported = json.loads(json.dumps(export_genesis(state)))
-    escrow = accounts.balance(state, DR_ESCROW)
-    assert escrow == 300
-    others = {k: v for k, v in exported.items() if k != "grid"}
-    others["balances"] = [b for b in exported["balances"] if b["address"] != DR_ESCROW.hex()]
-    fresh = Branch(_Empty())
-    block = BlockInfo(driver.chain_id, 1, 0)
-    validators = [ValidatorUpdate(k, p) for k, p in iter_validators(state)]
-    apply_genesis(fresh, block, json.dumps(others).encode(), validators)
-    with pytest.raises(GenesisError, match=r"grid.dr_events: the unsettled events' budgets total 300, .* holds 0"):
-        grid_genesis.import_genesis(fresh.branch(), block, {"grid": exported["grid"]})
-    accounts.add(fresh, DR_ESCROW, escrow)
-    accounts.add_supply(fresh, "minted", escrow)
-    grid_genesis.import_genesis(fresh, block, {"grid": exported["grid"]})
-    for name in ("accounts", "devices", "grid"):
-        assert differences(_domain(name), state, fresh) == [], name
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="accounts' balances import credits members only, so the DR escrow of an open event is refused; "
-    "needs abci_app/accounts/genesis.py to accept the escrow account",
-)
-def test_an_open_demand_response_event_round_trips(driver: AppDriver, consortium: Consortium) -> None:
-    _open_dr_event(driver, consortium)
-    _exported, fresh = export_and_import(driver.app.state, chain_id=driver.chain_id)
+    exported, fresh = export_and_import(state, chain_id=driver.chain_id)
+    assert {"address": DR_ESCROW.hex(), "amount": 300} in exported["balances"]
     for name in FAITHFUL:
-        assert differences(_domain(name), driver.app.state, fresh) == [], name
+        assert differences(_domain(name), state, fresh) == [], name
+    assert check_invariants(fresh) == []
+    short = copy.deepcopy(exported)
+    short["balances"] = [b for b in exported["balances"] if b["address"] != DR_ESCROW.hex()]
+    short["supply"]["minted"] -= 300
+    _refused(short, r"grid.dr_events: the unsettled events' budgets total 300, .* holds 0")
 
 
 # ---- refusals -----------------------------------------------------------------------------

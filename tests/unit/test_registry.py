@@ -10,6 +10,7 @@ import pytest
 from abci_app.accounts.domain import DOMAIN as ACCOUNTS
 from abci_app.domain import Domain
 from abci_app.governance.domain import DOMAIN as GOVERNANCE
+from abci_app.grid.domain import DOMAIN as GRID
 from abci_app.identity.domain import DOMAIN as IDENTITY
 from abci_app.params import ParamSpec
 from abci_app.registry import DOMAINS, RegistryError, assemble
@@ -43,6 +44,7 @@ def test_the_registered_domains_assemble() -> None:
         ({"queries": {"store": ACCOUNTS.queries["balance"]}}, "query path"),
         ({"events": frozenset({"transfer"})}, "event type"),
         ({"genesis_sections": ("orgs",)}, "genesis section"),
+        ({"genesis_sections": ("nonces",)}, "genesis section"),  # the chain's
         ({"params": {"max_tx_bytes": ParamSpec(1, 0, 2)}}, "parameter"),
         ({"name": "identity"}, "domain name"),
     ],
@@ -52,6 +54,13 @@ def test_overlaps_are_refused(change: dict[str, object], what: str) -> None:
     extra = replace(_blank(), **change)  # type: ignore[arg-type]
     with pytest.raises(RegistryError, match=what):
         assemble((IDENTITY, GOVERNANCE, ACCOUNTS, extra))
+
+
+def test_a_module_account_belongs_to_one_domain() -> None:
+    (escrow,) = GRID.module_accounts
+    assert assemble(DOMAINS).module_accounts[escrow] == "grid"
+    with pytest.raises(RegistryError, match="module account"):
+        assemble((*DOMAINS, replace(_blank(), module_accounts=frozenset({escrow}))))
 
 
 def test_error_codes_must_lie_in_the_declared_range() -> None:
