@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from clients.gridctl import main as gridctl
@@ -237,9 +238,10 @@ def test_new_member_key_csr_sign_enroll(cli: Cli, net: Localnet, tmp_path: Path)
         )
 
 
-def test_alert_followed_live_and_new_terms_accepted(cli: Cli) -> None:
+def test_alert_followed_live_and_new_terms_accepted(cli: Cli, net: Localnet) -> None:
     """A buy rule with no seller on the market raises an alert at gate closure; `alerts --watch`
-    (the node's websocket) prints it, `alerts` lists it and `accept` answers it."""
+    (the node's websocket) prints it, `alerts --watch --bridge` replays it from the bridge's
+    Signals stream (resumed from a height before it), `alerts` lists it and `accept` answers it."""
     bob = ["--as", "community-a/bob"]
     cli.json(*bob, "site", "register", "flows-b", "--feeder", "fb")
     rule = cli.json(
@@ -252,6 +254,14 @@ def test_alert_followed_live_and_new_terms_accepted(cli: Cli) -> None:
     watched = cli.json(*bob, "alerts", "--watch", "--count", "1", "--timeout", "90")
     assert watched["rule_id"] == str(rule["rule_id"])
     assert watched["reason"] in {"no_seller", "price_above_limit", "feeder_limit"}
+    net.start_bridge(0)
+    target = f"127.0.0.1:{net.ports(0).bridge}"
+    with grpc.insecure_channel(target) as channel:
+        grpc.channel_ready_future(channel).result(timeout=30)
+    bridge = ["--bridge", target]
+    since = str(int(watched["height"]) - 1)
+    replayed = cli.json(*bridge, *bob, "alerts", "--watch", "--count", "1", "--from-height", since)
+    assert {k: str(v) for k, v in replayed.items()} == {k: str(v) for k, v in watched.items()}
     alerts = cli.json(*bob, "alerts")["items"]
     alert = next(a for a in alerts if a["alert_id"] == int(watched["alert_id"]))
     assert alert["accepted"] is False
