@@ -36,5 +36,9 @@ DOMAIN = Domain(
     genesis_export=genesis.export_genesis,
     params=PARAMS,
     end_block=issuance.end_block,
-    invariants=(invariants.issued_within_generation, invariants.bundles_tile_issued),
+    invariants=(
+        invariants.issued_within_generation,
+        invariants.bundles_tile_issued,
+        invariants.storage_lineage_indexed,
+    ),
 )

@@ -1,6 +1,16 @@
-"""Certificates event types (tx events and end-block hook events)."""
+"""Certificates event types (tx events and end-block hook events).
+
+Oversight reaching storage (handlers.py): a storage certificate suspended or revoked
+because of its origin emits bundle_suspended / bundle_revoked with `via` = "storage" and
+its origin_device and origin_hour, as does a discharge issuing certificates from a marked
+lot (after its bundle_issued, which then has a `status` attribute); a stored lot marked
+emits storage_lot_marked, and a retired storage certificate whose origin was acted on
+(it stays retired) emits retired_bundle_flagged.
+"""
 
 from __future__ import annotations
+
+from abci_app.certificates.records import REVOKED, SUSPENDED, BundleStatus
 
 __all__ = [
     "BUNDLE_CONSUMED",
@@ -13,6 +23,10 @@ __all__ = [
     "BUNDLE_SUSPENDED",
     "BUNDLE_TRANSFERRED",
     "EVENTS",
+    "OVERSIGHT_EVENTS",
+    "RETIRED_BUNDLE_FLAGGED",
+    "STORAGE_LOT_MARKED",
+    "VIA_STORAGE",
 ]
 
 BUNDLE_ISSUED = "bundle_issued"
@@ -24,6 +38,8 @@ BUNDLE_SUSPENDED = "bundle_suspended"
 BUNDLE_REVOKED = "bundle_revoked"
 BUNDLE_EXPIRED = "bundle_expired"
 BUNDLE_CONSUMED = "bundle_consumed_by_storage"
+STORAGE_LOT_MARKED = "storage_lot_marked"
+RETIRED_BUNDLE_FLAGGED = "retired_bundle_flagged"
 EVENTS = frozenset(
     {
         BUNDLE_ISSUED,
@@ -35,5 +51,9 @@ EVENTS = frozenset(
         BUNDLE_REVOKED,
         BUNDLE_EXPIRED,
         BUNDLE_CONSUMED,
+        STORAGE_LOT_MARKED,
+        RETIRED_BUNDLE_FLAGGED,
     }
 )
+VIA_STORAGE = "storage"  # the `via` attribute of a status change that reached a bundle through storage
+OVERSIGHT_EVENTS: dict[BundleStatus, str] = {SUSPENDED: BUNDLE_SUSPENDED, REVOKED: BUNDLE_REVOKED}

@@ -18,9 +18,12 @@ part is optional. The import checks what the chain's rules keep true: owners are
 members and devices are registered (the devices section is imported first); the bundles of a
 device-hour tile [0, issued) exactly (no overlap, no gap, nothing beyond the issued volume); a
 retired bundle and its retirement record name each other; a battery's lots are its FIFO
-[head, tail) of contiguous input ranges ending at its input total; the counters are past every
-id in use (absent: the highest id). It writes through the keeper, so the owner, device-hour,
-hour and status indexes are rebuilt, and an export imports into the same keys byte for byte.
+[head, tail) of contiguous input ranges ending at its input total; a storage certificate's
+origin device and a lot's source device are registered, and a lot's oversight is none,
+suspended or revoked (marked lots carry certificates); the counters are past every id in use
+(absent: the highest id). It writes through the keeper, so the owner, device-hour, hour,
+status and origin indexes and the lots' source index are rebuilt, and an export imports into
+the same keys byte for byte.
 Claims are carried, not recomputed from retirements: the period that split a retirement's
 consumption over hours is a governed parameter and may have changed since.
 """
@@ -37,6 +40,8 @@ from gridledger.certificates.v1 import certificates_pb2 as pb
 from abci_app.certificates import keeper, storage
 from abci_app.certificates.records import (
     RETIRED,
+    REVOKED,
+    SUSPENDED,
     Bundle,
     BundleHistory,
     BundleId,
@@ -179,6 +184,8 @@ def _bundle(store: KVReader, item: Any, where: str) -> Bundle:
         raise GenesisError(f"{where}: the range [{b.start_wh}, {b.end_wh}) is empty")
     _member(store, b.owner, where)
     _device(store, b.device_id, where)
+    if b.origin_device:
+        _device(store, b.origin_device, f"{where}.originDevice")
     return b
 
 
@@ -271,8 +278,23 @@ def _claims(items: list[Any]) -> list[tuple[Address, int, int]]:
 _StorageEntry = tuple[DeviceId, StorageState | None, list[StorageLot], list[tuple[int, int, int]]]
 
 
-def _lots(items: list[Any], state: StorageState | None, where: str) -> list[StorageLot]:
-    lots = [StorageLot.from_proto(_parse(x, pb.StorageLot(), f"{where}.lots[{i}]")) for i, x in enumerate(items)]
+def _lot(store: KVReader, item: Any, where: str) -> StorageLot:
+    m = _parse(item, pb.StorageLot(), where)
+    try:
+        lot = StorageLot.from_proto(m)
+    except ValueError as exc:
+        raise GenesisError(f"{where}.oversight: unknown bundle status {int(m.oversight)}") from exc
+    if lot.oversight not in (BundleStatus.UNSPECIFIED, SUSPENDED, REVOKED):
+        raise GenesisError(f"{where}.oversight: expected none, suspended or revoked")
+    if lot.device_id:
+        _device(store, lot.device_id, f"{where}.deviceId")
+    elif lot.oversight:
+        raise GenesisError(f"{where}.oversight: a lot without certificates cannot be marked")
+    return lot
+
+
+def _lots(store: KVReader, items: list[Any], state: StorageState | None, where: str) -> list[StorageLot]:
+    lots = [_lot(store, x, f"{where}.lots[{i}]") for i, x in enumerate(items)]
     if state is None:
         if lots:
             raise GenesisError(f"{where}.lots: lots need a state (their head and tail)")
@@ -306,7 +328,7 @@ def _storage(store: KVReader, items: list[Any]) -> list[_StorageEntry]:
         state = None
         if "state" in obj:
             state = StorageState.from_proto(_parse(obj["state"], pb.StorageState(), f"{where}.state"))
-        lots = _lots(_list(obj, "lots", where), state, where)
+        lots = _lots(store, _list(obj, "lots", where), state, where)
         done: dict[int, tuple[int, int]] = {}
         for j, d in enumerate(_list(obj, "done", where)):
             w = f"{where}.done[{j}]"

@@ -5,17 +5,53 @@ suspended, revoked, consumed or expired Wh never moves). Suspension and revocati
 the certificate-issuing body only (role certifier): suspend turns active bundles of the
 device from `from_hour` on into suspended; revoke turns active and suspended ones into
 revoked. Retired and storage-consumed bundles are claims already made and stay.
+
+Oversight reaches what was derived from those device-hours through storage (storage.py
+keeps the lineage, indexed by source device-hour, through any number of batteries):
+
+- Storage certificates whose origin is the device at an hour ≥ from_hour, whoever holds
+  them now, change status exactly as the device's own bundles do (event `via` = storage).
+- Lots still stored in any battery whose certificates came from such a device-hour are
+  marked (`oversight` suspended; revoke marks unmarked and suspended lots revoked). The
+  energy stays in the battery's FIFO and its discharge issues storage certificates already
+  suspended or revoked. Its Wh are not withdrawn from the lot: that would turn them into
+  untracked energy and erase the trail an auditor follows (how much of the compromised
+  meter's output went through the battery, and where it came out), and a suspension
+  could not be undone on the certificates if it were lifted. This way every Wh that went
+  in is still accounted for, in the status the certifier decided, and volume is conserved.
+- A retirement is final: retired bundles, own or derived, stay retired and their
+  retirement record never changes. A retired storage certificate, whose retirement record
+  names the battery rather than the generator, gets a history entry origin_suspended or
+  origin_revoked (once each) and a retired_bundle_flagged event, so a claim built on the
+  compromised meter is visible. Consumed and expired bundles stay as they are (a consumed
+  one's energy lives on in a lot or in storage certificates, which are reached).
+
+The work is bounded: the device's bundles changed plus the derived bundles changed or
+flagged plus the lots marked count against MAX_OVERSIGHT_BUNDLES; beyond it the tx fails
+with VOLUME_EXCEEDED before any write (a later from_hour splits the work).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
+
 from abci_app.auth import require_member, require_role
-from abci_app.certificates import events, keeper, ops
+from abci_app.certificates import events, keeper, ops, storage
 from abci_app.certificates.errors import CertificatesCode
 from abci_app.certificates.messages import RetireCertificates, RevokeBundles, SuspendBundles, TransferCertificates
-from abci_app.certificates.records import ACTIVE, REVOKED, STATUS_NAMES, SUSPENDED, Bundle, BundleStatus
+from abci_app.certificates.records import (
+    ACTIVE,
+    RETIRED,
+    REVOKED,
+    STATUS_NAMES,
+    SUSPENDED,
+    Bundle,
+    BundleStatus,
+    StorageLot,
+)
 from abci_app.context import TxContext
 from abci_app.devices.keeper import get_device
+from abci_app.devices.records import DeviceId
 from abci_app.errors import TxError
 from abci_app.identity.keeper import get_member
 from abci_app.identity.roles import Role
@@ -54,6 +90,58 @@ def retire_certificates(ctx: TxContext, msg: RetireCertificates) -> None:
     ops.retire(ctx.store, ctx.block, b, msg.wh, claim=claim, sink=ctx)
 
 
+@dataclass
+class _Oversight:
+    """What one suspend/revoke will write, collected before any write and bounded."""
+
+    own: list[Bundle] = field(default_factory=list)
+    derived: list[Bundle] = field(default_factory=list)
+    flagged: list[Bundle] = field(default_factory=list)
+    lots: list[tuple[DeviceId, int, StorageLot]] = field(default_factory=list)
+
+    def check(self) -> None:
+        if len(self.own) + len(self.derived) + len(self.flagged) + len(self.lots) > MAX_OVERSIGHT_BUNDLES:
+            raise TxError(
+                CertificatesCode.VOLUME_EXCEEDED,
+                f"more than {MAX_OVERSIGHT_BUNDLES} bundles (the device's own and those derived via storage) "
+                "and stored lots; use a later from_hour",
+            )
+
+
+def _flagged_already(ctx: TxContext, b: Bundle, action: str) -> bool:
+    h = keeper.get_history(ctx.store, b.bundle_id)
+    return h is not None and any(e.action == action for e in h.entries)
+
+
+def _collect(
+    ctx: TxContext, device_id: str, from_hour: int, sources: tuple[BundleStatus, ...], status: BundleStatus
+) -> _Oversight:
+    """The bundles to change or flag and the lots to mark, in key order (deterministic),
+    refused as soon as there are more than the cap."""
+    work = _Oversight()
+    for b in keeper.iter_device_bundles(ctx.store, device_id, from_hour):
+        if b.status in sources:
+            work.own.append(b)
+            work.check()
+    own_ids = {b.bundle_id for b in work.own}
+    flag = "origin_" + STATUS_NAMES[status]
+    for b in keeper.iter_derived_bundles(ctx.store, device_id, from_hour):
+        if b.bundle_id in own_ids:  # a battery's own certificate of its own origin (hand-written genesis)
+            continue
+        if b.status in sources:
+            work.derived.append(b)
+        elif b.status == RETIRED and not _flagged_already(ctx, b, flag):
+            work.flagged.append(b)
+        else:
+            continue
+        work.check()
+    for battery, seq, lot in storage.iter_source_lots(ctx.store, device_id, from_hour):
+        if (lot.oversight or ACTIVE) in sources:  # an unmarked lot (oversight 0) counts as active
+            work.lots.append((battery, seq, lot))
+            work.check()
+    return work
+
+
 def _oversee(
     ctx: TxContext,
     device_id: str,
@@ -66,13 +154,37 @@ def _oversee(
     require_role(ctx, Role.CERTIFIER)
     if get_device(ctx.store, device_id) is None:
         raise TxError(CertificatesCode.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
-    targets = [b for b in keeper.iter_device_bundles(ctx.store, device_id, from_hour) if b.status in sources]
-    if len(targets) > MAX_OVERSIGHT_BUNDLES:
-        raise TxError(
-            CertificatesCode.VOLUME_EXCEEDED, f"more than {MAX_OVERSIGHT_BUNDLES} bundles; use a later from_hour"
+    work = _collect(ctx, device_id, from_hour, sources, status)
+    store, block, name = ctx.store, ctx.block, STATUS_NAMES[status]
+    for b in work.own:
+        ops.set_status(store, block, b, status, sink=ctx, event=event)
+    for b in work.derived:
+        origin = {"origin_device": b.origin_device, "origin_hour": b.origin_hour}
+        ops.set_status(store, block, b, status, sink=ctx, event=event, via=events.VIA_STORAGE, **origin)
+    for b in work.flagged:
+        keeper.add_history(store, b.bundle_id, block, "origin_" + name, keeper.volume(b))
+        ctx.emit(
+            events.RETIRED_BUNDLE_FLAGGED,
+            bundle=b.bundle_id,
+            retirement=b.retirement_id,
+            device=b.device_id,
+            hour=b.hour_start,
+            wh=keeper.volume(b),
+            origin_device=b.origin_device,
+            origin_hour=b.origin_hour,
+            status=name,
         )
-    for b in targets:
-        ops.set_status(ctx.store, ctx.block, b, status, sink=ctx, event=event)
+    for battery, seq, lot in work.lots:
+        storage.put_lot(store, battery, seq, replace(lot, oversight=status))
+        ctx.emit(
+            events.STORAGE_LOT_MARKED,
+            battery=battery,
+            seq=seq,
+            device=lot.device_id,
+            hour=lot.hour_start,
+            in_wh=lot.in_end - lot.in_start,
+            status=name,
+        )
 
 
 def suspend_bundles(ctx: TxContext, msg: SuspendBundles) -> None:

@@ -7,16 +7,21 @@
 - bundles_tile_issued: the bundles of every device-hour tile [0, issued) exactly, so
   active + retired + suspended + revoked + consumed + expired = issued and no Wh is in two
   bundles; every stored bundle is in the device-hour index.
+- storage_lineage_indexed: the lineage oversight follows is complete. Every bundle with an
+  origin has its origin index entry and every entry names such a bundle; every lot with
+  certificates has its source index entry and every entry names such a lot; a lot's
+  oversight is none, suspended or revoked, and only a lot with certificates is marked.
 """
 
 from __future__ import annotations
 
-from abci_app.certificates import keeper, keys
+from abci_app.certificates import keeper, keys, storage
+from abci_app.certificates.records import REVOKED, SUSPENDED, BundleStatus
 from abci_app.devices import keeper as devices
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
 
-__all__ = ["bundles_tile_issued", "issued_within_generation"]
+__all__ = ["bundles_tile_issued", "issued_within_generation", "storage_lineage_indexed"]
 
 BATTERY = 4
 
@@ -53,4 +58,31 @@ def bundles_tile_issued(store: KVReader) -> str | None:
     stored = sum(1 for _ in store.iter_range(keys.bundle(0)[:1], prefix_end(keys.bundle(0)[:1])))
     if stored != indexed:
         return f"{stored} bundles stored but {indexed} indexed"
+    return None
+
+
+def _count(store: KVReader, prefix: bytes) -> int:
+    return sum(1 for _ in store.iter_range(prefix, prefix_end(prefix)))
+
+
+def storage_lineage_indexed(store: KVReader) -> str | None:
+    with_origin = 0
+    for b in keeper.iter_bundles(store):
+        if b.origin_device:
+            with_origin += 1
+            if store.get(keys.by_origin(b.origin_device, b.origin_hour, b.bundle_id)) is None:
+                return f"bundle {b.bundle_id} of origin {b.origin_device!r} {b.origin_hour} is not in the origin index"
+    if _count(store, keys.BY_ORIGIN) != with_origin:
+        return f"{with_origin} bundles have an origin but the origin index has {_count(store, keys.BY_ORIGIN)} entries"
+    certified = 0
+    for battery, seq, lot in storage.iter_lots(store):
+        if lot.oversight not in (BundleStatus.UNSPECIFIED, SUSPENDED, REVOKED) or (lot.oversight and not lot.device_id):
+            return f"{battery} lot {seq}: oversight {lot.oversight!r} on a lot of source {lot.device_id!r}"
+        if lot.device_id:
+            certified += 1
+            if store.get(keys.lot_by_source(lot.device_id, lot.hour_start, battery, seq)) is None:
+                return f"{battery} lot {seq} of source {lot.device_id!r} {lot.hour_start} is not in the source index"
+    entries = _count(store, keys.LOT_BY_SOURCE)
+    if entries != certified:
+        return f"{certified} lots carry certificates but the source index has {entries} entries"
     return None

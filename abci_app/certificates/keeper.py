@@ -43,6 +43,7 @@ __all__ = [
     "iter_bundles",
     "iter_claims",
     "iter_counters",
+    "iter_derived_bundles",
     "iter_device_bundles",
     "iter_histories",
     "iter_hour_bundles",
@@ -122,10 +123,13 @@ def _unindex(store: Branch, b: Bundle) -> None:
     store.delete(keys.by_device(b.device_id, b.hour_start, b.start_wh))
     store.delete(keys.by_hour(b.hour_start, b.bundle_id))
     store.delete(keys.by_status(b.status, b.bundle_id))
+    if b.origin_device:
+        store.delete(keys.by_origin(b.origin_device, b.origin_hour, b.bundle_id))
 
 
 def put_bundle(store: Branch, b: Bundle, old: Bundle | None = None) -> None:
-    """Store `b` with its owner, device-hour, hour and status index entries (moving them from `old`)."""
+    """Store `b` with its owner, device-hour, hour and status index entries, and for a
+    storage certificate its origin entry (moving them from `old`)."""
     if old is not None:
         _unindex(store, old)
     store.set(keys.bundle(b.bundle_id), b.encode())
@@ -133,6 +137,8 @@ def put_bundle(store: Branch, b: Bundle, old: Bundle | None = None) -> None:
     store.set(keys.by_device(b.device_id, b.hour_start, b.start_wh), b.bundle_id.to_bytes(8, "big"))
     store.set(keys.by_hour(b.hour_start, b.bundle_id), b"")
     store.set(keys.by_status(b.status, b.bundle_id), b"")
+    if b.origin_device:
+        store.set(keys.by_origin(b.origin_device, b.origin_hour, b.bundle_id), b"")
 
 
 def _delete_bundle(store: Branch, b: Bundle) -> None:
@@ -288,6 +294,16 @@ def iter_device_bundles(store: KVReader, device_id: str, from_hour: int = 0) -> 
     prefix = keys.by_device_prefix(device_id)
     for _k, v in store.iter_range(prefix + from_hour.to_bytes(8, "big"), prefix_end(prefix)):
         b = get_bundle(store, int.from_bytes(v, "big"))
+        if b is not None:
+            yield b
+
+
+def iter_derived_bundles(store: KVReader, device_id: str, from_hour: int = 0) -> Iterator[Bundle]:
+    """The storage certificates whose energy came from the device's generation of hours ≥
+    from_hour (origin_device/origin_hour), by origin hour then bundle id."""
+    prefix = keys.by_origin_prefix(device_id)
+    for k, _v in store.iter_range(prefix + from_hour.to_bytes(8, "big"), prefix_end(prefix)):
+        b = get_bundle(store, int.from_bytes(k[-8:], "big"))
         if b is not None:
             yield b
 

@@ -11,6 +11,8 @@ __all__ = [
     "by_device_prefix",
     "by_hour",
     "by_hour_prefix",
+    "by_origin",
+    "by_origin_prefix",
     "by_owner",
     "by_owner_prefix",
     "by_status",
@@ -21,6 +23,8 @@ __all__ = [
     "issued",
     "issued_prefix",
     "lot",
+    "lot_by_source",
+    "lot_by_source_prefix",
     "lot_prefix",
     "retirement",
     "storage",
@@ -40,11 +44,14 @@ LOT = b"\x59"  # lp(battery) u64(seq) → StorageLot
 STORAGE = b"\x5a"  # lp(battery) → StorageState
 STORAGE_DONE = b"\x5b"  # lp(battery) u64(hour) → u64 charged, u64 discharged Wh already accounted for
 COUNTER = b"\x5c"  # lp(name) → u64 (next bundle id, next retirement id, expiry cursor)
+# storage lineage, for oversight (a certifier acting on a device reaches what came from it)
+BY_ORIGIN = b"\x5d"  # lp(origin device) u64(origin hour) u64(id) → ''  (every bundle with an origin)
+LOT_BY_SOURCE = b"\x5e"  # lp(source device) u64(source hour) lp(battery) u64(seq) → ''  (certified lots)
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (
         BUNDLE, BY_OWNER, BY_DEVICE, BY_HOUR, BY_STATUS, ISSUED, HISTORY, RETIREMENT, CLAIM, LOT, STORAGE,
-        STORAGE_DONE, COUNTER,
+        STORAGE_DONE, COUNTER, BY_ORIGIN, LOT_BY_SOURCE,
     )
 )  # fmt: skip
 
@@ -75,6 +82,14 @@ def by_hour_prefix(hour_start: int | None = None) -> bytes:
 
 def by_hour(hour_start: int, bundle_id: int) -> bytes:
     return BY_HOUR + u64(hour_start) + u64(bundle_id)
+
+
+def by_origin_prefix(device_id: str) -> bytes:
+    return BY_ORIGIN + lp(device_id)
+
+
+def by_origin(device_id: str, hour_start: int, bundle_id: int) -> bytes:
+    return BY_ORIGIN + lp(device_id) + u64(hour_start) + u64(bundle_id)
 
 
 def by_status_prefix(status: int) -> bytes:
@@ -111,6 +126,14 @@ def lot_prefix(battery_id: str) -> bytes:
 
 def lot(battery_id: str, seq: int) -> bytes:
     return LOT + lp(battery_id) + u64(seq)
+
+
+def lot_by_source_prefix(device_id: str) -> bytes:
+    return LOT_BY_SOURCE + lp(device_id)
+
+
+def lot_by_source(device_id: str, hour_start: int, battery_id: str, seq: int) -> bytes:
+    return LOT_BY_SOURCE + lp(device_id) + u64(hour_start) + lp(battery_id) + u64(seq)
 
 
 def storage(battery_id: str) -> bytes:

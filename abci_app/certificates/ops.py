@@ -89,11 +89,13 @@ def retire(
     return r
 
 
-def set_status(store: Branch, block: BlockInfo, b: Bundle, status: BundleStatus, *, sink: Sink, event: str) -> Bundle:
-    """Change a bundle's status (the caller decided it may), with history and event; returns
-    the bundle as now stored."""
+def set_status(
+    store: Branch, block: BlockInfo, b: Bundle, status: BundleStatus, *, sink: Sink, event: str, **attrs: object
+) -> Bundle:
+    """Change a bundle's status (the caller decided it may), with history and event (`attrs`
+    are added to the event); returns the bundle as now stored."""
     new = replace(b, status=status)
     keeper.put_bundle(store, new, b)
     keeper.add_history(store, new.bundle_id, block, STATUS_NAMES[status], keeper.volume(new))
-    sink.emit(event, bundle=new.bundle_id, device=new.device_id, hour=new.hour_start, wh=keeper.volume(new))
+    sink.emit(event, bundle=new.bundle_id, device=new.device_id, hour=new.hour_start, wh=keeper.volume(new), **attrs)
     return new

@@ -287,7 +287,10 @@ class Retirement:
 class StorageLot:
     """A battery's stored energy not yet discharged: input Wh [in_start, in_end) of its
     lifetime charge counter, with the attributes of the certificates consumed for it
-    (device_id empty: energy without certificates)."""
+    (device_id empty: energy without certificates). `device_id`/`hour_start` name the
+    generation those certificates came from (a storage certificate's origin_*).
+    `oversight` is UNSPECIFIED, or SUSPENDED / REVOKED when the certifier acted on that
+    device-hour while the lot was stored: its discharge then issues bundles in that status."""
 
     in_start: int
     in_end: int
@@ -298,6 +301,7 @@ class StorageLot:
     country: str = ""
     grid_region: str = ""
     commissioning_date: int = 0
+    oversight: BundleStatus = BundleStatus.UNSPECIFIED
 
     def to_proto(self) -> pb.StorageLot:
         return pb.StorageLot(
@@ -310,6 +314,7 @@ class StorageLot:
             country=self.country,
             grid_region=self.grid_region,
             commissioning_date=self.commissioning_date,
+            oversight=int(self.oversight),  # type: ignore[arg-type]
         )
 
     def encode(self) -> bytes:
@@ -317,6 +322,7 @@ class StorageLot:
 
     @staticmethod
     def from_proto(m: pb.StorageLot) -> StorageLot:
+        """ValueError for an oversight number BundleStatus does not have."""
         return StorageLot(
             m.in_start,
             m.in_end,
@@ -327,6 +333,7 @@ class StorageLot:
             m.country,
             m.grid_region,
             m.commissioning_date,
+            BundleStatus(m.oversight),
         )
 
     @staticmethod

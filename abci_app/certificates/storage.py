@@ -12,6 +12,14 @@ certificates for the next min(D, floor(in_total·η/10⁴) − out_total) output
 piece with its lot's attributes (none for a lot without certificates). Green in is green
 out, less exactly the efficiency loss; discharge beyond the tracked stored energy issues
 nothing.
+
+Lineage. A lot names the generation its certificates came from (device_id, hour_start;
+for a storage certificate consumed again, that certificate's origin, so lineage survives
+any number of batteries), and so does every storage certificate issued from it
+(origin_device, origin_hour). Both are indexed by that source device-hour (keys
+LOT_BY_SOURCE, BY_ORIGIN), so the certifier's suspension or revocation of a device
+reaches them (handlers.py). A lot the certifier marked (`oversight` suspended or revoked)
+issues its storage certificates in that status, not active.
 """
 
 from __future__ import annotations
@@ -21,16 +29,27 @@ from dataclasses import replace
 
 from abci_app.certificates import events, keeper, keys, ops
 from abci_app.certificates.keeper import Sink
-from abci_app.certificates.records import ACTIVE, CONSUMED, NO_BUNDLE, Bundle, StorageLot, StorageState
+from abci_app.certificates.records import (
+    ACTIVE,
+    CONSUMED,
+    NO_BUNDLE,
+    STATUS_NAMES,
+    Bundle,
+    BundleStatus,
+    StorageLot,
+    StorageState,
+)
 from abci_app.devices.records import NO_BATTERY, Device, DeviceId
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
 
 __all__ = [
+    "delete_lot",
     "get_lot",
     "get_state",
     "iter_lots",
+    "iter_source_lots",
     "iter_states",
     "iter_storage_done",
     "process_battery_hour",
@@ -63,7 +82,30 @@ def get_lot(store: KVReader, battery_id: str, seq: int) -> StorageLot | None:
 
 
 def put_lot(store: Branch, battery_id: str, seq: int, lot: StorageLot) -> None:
+    """Store lot `seq` of the battery, with its source entry when it carries certificates
+    (a lot's source never changes: rewriting it to mark its oversight keeps the entry)."""
     store.set(keys.lot(battery_id, seq), lot.encode())
+    if lot.device_id:
+        store.set(keys.lot_by_source(lot.device_id, lot.hour_start, battery_id, seq), b"")
+
+
+def delete_lot(store: Branch, battery_id: str, seq: int, lot: StorageLot) -> None:
+    store.delete(keys.lot(battery_id, seq))
+    if lot.device_id:
+        store.delete(keys.lot_by_source(lot.device_id, lot.hour_start, battery_id, seq))
+
+
+def iter_source_lots(store: KVReader, device_id: str, from_hour: int = 0) -> Iterator[tuple[DeviceId, int, StorageLot]]:
+    """(battery id, sequence number, lot) of the stored lots whose certificates came from
+    the device's generation of hours ≥ from_hour, by source hour, battery, sequence number."""
+    prefix = keys.lot_by_source_prefix(device_id)
+    for k, _v in store.iter_range(prefix + from_hour.to_bytes(8, "big"), prefix_end(prefix)):
+        rest = k[len(prefix) + 8 :]
+        n = rest[0]
+        battery, seq = DeviceId(rest[1 : 1 + n].decode()), int.from_bytes(rest[1 + n : 9 + n], "big")
+        lot = get_lot(store, battery, seq)
+        if lot is not None:
+            yield battery, seq, lot
 
 
 def iter_lots(store: KVReader) -> Iterator[tuple[DeviceId, int, StorageLot]]:
@@ -98,10 +140,12 @@ def iter_storage_done(store: KVReader) -> Iterator[tuple[DeviceId, int, int, int
 def _push(store: Branch, battery_id: str, state: StorageState, wh: int, source: Bundle | None) -> StorageState:
     lot = StorageLot(in_start=state.in_total, in_end=state.in_total + wh)
     if source is not None:
+        # the generation behind the certificate: a storage certificate passes its origin on
+        origin = source.origin_device or source.device_id
         lot = replace(
             lot,
-            device_id=source.device_id,
-            hour_start=source.hour_start,
+            device_id=origin,
+            hour_start=source.origin_hour if source.origin_device else source.hour_start,
             energy_source=source.energy_source,
             technology=source.technology,
             country=source.country,
@@ -127,6 +171,29 @@ def _charge(
     if left:
         state = _push(store, battery.device_id, state, left, None)
     return state
+
+
+def _issue_from_lot(
+    store: Branch, block: BlockInfo, template: Bundle, oversight: BundleStatus, wh: int, *, sink: Sink
+) -> None:
+    """Issue `wh` storage certificates from a lot: active, or in the status the certifier
+    put the lot's source under (suspended or revoked, with that history entry and event)."""
+    if oversight == BundleStatus.UNSPECIFIED:
+        b = keeper.issue(store, block, template, wh)
+        sink.emit(events.BUNDLE_ISSUED, bundle=b.bundle_id, device=b.device_id, hour=b.hour_start, wh=wh, storage=True)
+        return
+    b = keeper.issue(store, block, replace(template, status=oversight), wh)
+    name = STATUS_NAMES[oversight]
+    attrs = {"bundle": b.bundle_id, "device": b.device_id, "hour": b.hour_start, "wh": wh}
+    sink.emit(events.BUNDLE_ISSUED, **attrs, storage=True, status=name)
+    keeper.add_history(store, b.bundle_id, block, name, wh)
+    sink.emit(
+        events.OVERSIGHT_EVENTS[oversight],
+        **attrs,
+        via=events.VIA_STORAGE,
+        origin_device=b.origin_device,
+        origin_hour=b.origin_hour,
+    )
 
 
 def _discharge(
@@ -158,11 +225,10 @@ def _discharge(
                 origin_device=lot.device_id,
                 origin_hour=lot.hour_start,
             )
-            b = keeper.issue(store, block, template, n)
-            sink.emit(events.BUNDLE_ISSUED, bundle=b.bundle_id, device=b.device_id, hour=hour, wh=n, storage=True)
+            _issue_from_lot(store, block, template, lot.oversight, n, sink=sink)
         out_total += max(n, 0)
         if lot_out_end <= end:
-            store.delete(keys.lot(battery.device_id, head))
+            delete_lot(store, battery.device_id, head, lot)
             head += 1
     return replace(state, head=head, out_total=max(out_total, end))
 

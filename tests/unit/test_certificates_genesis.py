@@ -105,6 +105,9 @@ def test_export_then_import_rebuilds_every_certificates_key(exported: tuple[AppD
     assert {len(section[n]) > 0 for n in FIELDS} == {True}
     (battery,) = section["storage"]
     assert (battery["battery"], len(battery["lots"]), len(battery["done"])) == ("bat-1", 1, 3)
+    assert battery["lots"][0]["oversight"] == "BUNDLE_STATUS_REVOKED"  # pv-1 revoked from its hour
+    for lineage in (b"\x5d", b"\x5e"):  # the origin and lot source indexes, rebuilt by the import
+        assert any(True for _ in before.iter_range(lineage, bytes([lineage[0] + 1])))
     assert sorted(section["counters"]) == ["bundle", "expiry_cursor", "retirement"]
     assert sum(1 for _ in before.iter_range(b"\x50", b"\x5d")) > 50
     assert differences(CERTIFICATES, before, fresh) == []
@@ -177,6 +180,18 @@ def _retired_wh(c: dict[str, Any]) -> None:
 
 def _drop_lot(c: dict[str, Any]) -> None:
     c["storage"][0]["lots"] = []
+
+
+def _first_lot(**fields: object) -> Callable[[dict[str, Any]], None]:
+    return lambda c: c["storage"][0]["lots"][0].update(fields)
+
+
+def _uncertified_marked_lot(c: dict[str, Any]) -> None:
+    c["storage"][0]["lots"][0].pop("deviceId")
+
+
+def _storage_origin(device_id: str) -> Callable[[dict[str, Any]], None]:
+    return lambda c: next(b for b in c["bundles"] if b.get("storage")).update(originDevice=device_id)
 
 
 ZERO_ADDRESS = base64.b64encode(b"\x07" * 20).decode()
@@ -253,6 +268,31 @@ BAD_SECTIONS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "not a battery",
         lambda c: c["storage"][0].update(battery="pv-1"),
         r"^certificates\.storage\[0\]\.battery: 'pv-1' is not a registered battery",
+    ),
+    (
+        "lot oversight unknown",
+        _first_lot(oversight=99),
+        r"^certificates\.storage\[0\]\.lots\[0\]\.oversight: unknown bundle status 99",
+    ),
+    (
+        "lot oversight not a mark",
+        _first_lot(oversight="BUNDLE_STATUS_RETIRED"),
+        r"^certificates\.storage\[0\]\.lots\[0\]\.oversight: expected none, suspended or revoked",
+    ),
+    (
+        "uncertified lot marked",
+        _uncertified_marked_lot,
+        r"^certificates\.storage\[0\]\.lots\[0\]\.oversight: a lot without certificates cannot be marked",
+    ),
+    (
+        "lot source unknown",
+        _first_lot(deviceId="pv-9"),
+        r"^certificates\.storage\[0\]\.lots\[0\]\.deviceId: unknown device 'pv-9'",
+    ),
+    (
+        "origin too long for a key",
+        _storage_origin("o" * 300),
+        r"^certificates\.bundles\[\d+\]\.originDevice: unknown device 'o{64}' ",
     ),
     ("lots out of step", _drop_lot, r"^certificates\.storage\[0\]\.lots: expected tail - head = 1 lots, got 0"),
     (

@@ -91,6 +91,7 @@ CASES: list[tuple[Record, Message]] = [
     ),
     (StorageLot(0, 1000, DeviceId("pv-1"), 3600, "solar", "pv-mono", "NL", "nl-north", 1), pb.StorageLot()),
     (StorageLot(1000, 1400), pb.StorageLot()),
+    (StorageLot(0, 1000, DeviceId("pv-1"), 3600, oversight=BundleStatus.REVOKED), pb.StorageLot()),
     (StorageLot(0, 0), pb.StorageLot()),
     (StorageState(1, 3, 1400, 810), pb.StorageState()),
     (StorageState(), pb.StorageState()),
@@ -147,3 +148,17 @@ def test_status_numbers_and_names_follow_the_proto_enum() -> None:
     assert sorted(STATUS_NAMES) == sorted(s for s in pb.BundleStatus.values() if s)
     with pytest.raises(ValueError, match="99"):
         Bundle.from_proto(pb.Bundle(status=99))  # type: ignore[arg-type]
+
+
+def test_a_lot_stored_before_oversight_existed_decodes_to_the_same_bytes() -> None:
+    """StorageLot's oversight field is new: bytes without it decode as unmarked and re-encode
+    unchanged, a marked lot adds only that field, and an unknown mark is refused."""
+    old = pb.StorageLot(in_start=0, in_end=1000, device_id="pv-1", hour_start=3600, energy_source="solar")
+    raw = old.SerializeToString(deterministic=True)
+    lot = StorageLot.decode(raw)
+    assert (lot.oversight, lot.encode()) == (BundleStatus.UNSPECIFIED, raw)
+    marked = StorageLot(0, 1000, DeviceId("pv-1"), 3600, "solar", oversight=BundleStatus.SUSPENDED).encode()
+    assert marked.startswith(raw)
+    assert len(marked) == len(raw) + 2
+    with pytest.raises(ValueError, match="99"):
+        StorageLot.from_proto(pb.StorageLot(oversight=99))  # type: ignore[arg-type]
