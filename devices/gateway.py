@@ -12,6 +12,9 @@ and the readings stay pending, so a restart or an outage loses nothing, and a re
 With `claim_certificates = true` each finished EV session's certificate claim is kept in the same
 outbox file and retried by a second loop until the ledger's answer is final
 (devices/session_claims.py), so a claim is not lost to an outage or to certificates not issued yet.
+The EV chargers' open OCPP transactions are kept in that file too (devices/ocpp_central.py): a
+session that was charging when the gateway stopped is finished by the charger's StopTransaction
+after the restart, with its whole energy, and its claim is stored with the transaction's closing.
 """
 
 from __future__ import annotations
@@ -32,10 +35,9 @@ from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_af
 from devices.config import GatewayConfig, load_config
 from devices.controllers import HomeController
 from devices.keys import DeviceKey, load_or_create_key
-from devices.ocpp_central import ChargingSession
 from devices.outbox import Outbox
 from devices.readers import RegisterReader
-from devices.session_claims import RetryPolicy, SessionClaims, ledger_claimer
+from devices.session_claims import RetryPolicy, SessionClaims, SessionHook, ledger_claimer
 from devices.signals import SignalSource
 from devices.sim.clock import Clock
 from devices.sink import MemorySink, Outcome, ReadingSink, SinkUnavailableError
@@ -208,10 +210,11 @@ def session_claimer(
     *,
     policy: RetryPolicy | None = None,
     clock: Callable[[], float] = time.time,
-) -> tuple[SessionClaims, Callable[[ChargingSession], None]]:
+) -> tuple[SessionClaims, SessionHook]:
     """For `claim_certificates = true`: the durable session claims (in `outbox`) and the central
-    system's `on_session` hook that stores each finished session of a configured OCPP device as
-    a claim of the owner's certificates of its hours. `SessionClaims.run` then claims them
+    system's hook that makes each finished session of a configured OCPP device a claim of the
+    owner's certificates of its hours (`hook.claim`, stored with the transaction's closing; the
+    hook itself stores a session's claim and wakes the loop). `SessionClaims.run` then claims them
     (`clients.session_claim.claim_session`, signed with `owner_key`, through `node_rpc`), retrying
     until the ledger's answer is final; see devices/session_claims.py."""
     from clients.client import GridClient  # noqa: PLC0415 - only claiming gateways talk to a node
@@ -232,11 +235,12 @@ async def run_gateway(cfg: GatewayConfig, stop: asyncio.Event) -> None:
     keys = {d.id: load_or_create_key(cfg.state_dir / "keys" / f"{d.id}.pem") for d in cfg.devices}
     with Outbox(cfg.state_dir / "outbox.sqlite") as outbox:
         claims: asyncio.Task[None] | None = None
-        async with start_home(cfg) as home:
+        async with start_home(cfg, outbox) as home:  # the chargers' open transactions live in the outbox too
             if cfg.claim_certificates:
-                runner, on_session = session_claimer(cfg, outbox)
+                runner, hook = session_claimer(cfg, outbox)
                 if home.central is not None:
-                    home.central.on_session = on_session
+                    home.central.claim_of = hook.claim  # stored with the closing of its transaction
+                    home.central.on_session = hook
                 claims = asyncio.create_task(runner.run(stop))  # also resumes claims left pending
             gateway = Gateway(
                 cfg.chain_id,

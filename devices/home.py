@@ -12,6 +12,7 @@ from devices.config import DeviceConfig, GatewayConfig
 from devices.controllers import HomeController, PriceFollower, Sheddable
 from devices.ocpp_central import OcppCentralSystem
 from devices.openadr_ven import OpenAdrVen
+from devices.outbox import Outbox
 from devices.readers import OcppReader, RegisterReader, SimReader
 from devices.sim.base import MeteredDevice
 from devices.sim.battery import Battery, BatteryConfig, BatteryRules
@@ -87,8 +88,10 @@ async def _drive_charger(url: str, cp_id: str, model: EvChargerModel, clock: Clo
 
 
 @contextlib.asynccontextmanager
-async def start_home(cfg: GatewayConfig) -> AsyncIterator[Home]:
-    """Start the adapters (and simulated devices) of `cfg`; everything is stopped on exit."""
+async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncIterator[Home]:
+    """Start the adapters (and simulated devices) of `cfg`; everything is stopped on exit. The
+    central system keeps the chargers' open transactions in `outbox` (the gateway's file, so a
+    session survives a restart; in memory when None)."""
     sim = cfg.simulation
     speed = sim.speed if sim else 1.0
     clock: Clock = AcceleratedClock(sim.start, speed) if sim else AcceleratedClock(time.time())
@@ -100,7 +103,7 @@ async def start_home(cfg: GatewayConfig) -> AsyncIterator[Home]:
         ledger_clock, ledger_speed = AcceleratedClock(time.time(), 1.0), 1.0
         for simulated in devices.values():
             simulated.energy_divisor = speed
-    central = OcppCentralSystem(*_host_port(cfg.ocpp_listen))
+    central = OcppCentralSystem(*_host_port(cfg.ocpp_listen), outbox=outbox)
     servers: list[SunSpecSimServer] = []
     tasks: list[asyncio.Task[None]] = []
     adapters: list[SunSpecAdapter] = []

@@ -5,12 +5,32 @@ Charge points connect over a websocket at `ws://host:port/<charge_point_id>` wit
 MeterValues and StopTransaction) becomes the charger's cumulative import register in integer
 Wh. Each finished transaction is kept as a `ChargingSession` with its energy and, when a price
 lookup is given, its cost in minor units.
+
+Transactions are durable: they live in the gateway's outbox file (`Outbox`'s `ocpp_transactions`
+table; an in-memory database when no outbox is given). StartTransaction stores the transaction
+before the charger gets its id, and ids come from the database, so they are never reused, not
+even after a restart. MeterValues record the last register (and the cost so far). The
+StopTransaction closes the transaction and stores the session's certificate claim (`claim_of`)
+in one SQLite transaction, before it is answered. So a gateway that restarts in the middle of a
+charging session finishes it correctly when the charger's StopTransaction arrives (a charger
+queues it while the central system is unreachable and sends it on reconnect): energy is
+meter stop − meter start, and it is claimed exactly once. When the outbox cannot store a
+transaction message, the charger gets a CALLERROR and resends it later (OCPP 1.6 §3.7.1: a
+transaction-related message the central system failed to process is retried).
+
+OCPP 1.6 §4.10: a central system cannot prevent a transaction from stopping; it answers every
+StopTransaction.req with a StopTransaction.conf (idTagInfo only when an idTag came with it, as
+the transaction may have been stopped without one). So a StopTransaction for a closed
+transaction (a resend after a lost answer) or for an unknown one is answered normally, and the
+charger stops resending it, but no session is made of it: the first is logged as a duplicate,
+the second as an error. A StartTransaction resent with the same content gets the id it was
+given the first time; MeterValues of an unknown transaction keep the register and are logged.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,12 +44,14 @@ from ocpp.v16.datatypes import IdTagInfo  # type: ignore[import-untyped]
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus  # type: ignore[import-untyped]
 from websockets.asyncio.server import Server, ServerConnection
 
+from devices.outbox import CLOSED, OcppTransaction, Outbox, SessionClaim
 from devices.records import Registers
 
 __all__ = ["ChargingSession", "OcppCentralSystem", "energy_wh_from_sampled"]
 
 log = logging.getLogger(__name__)
 PriceLookup = Callable[[int], int]  # unix time -> minor units per kWh
+ClaimOf = Callable[["ChargingSession"], SessionClaim | None]  # a finished session's claim, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +89,10 @@ def energy_wh_from_sampled(sampled: dict[str, Any]) -> int | None:
 
 
 class _Station:
-    """What the central system knows about one charge point."""
+    """What the central system knows about one charge point (its transactions are in the outbox)."""
 
-    def __init__(self) -> None:
-        self.register_wh = 0
-        self.open: dict[int, tuple[str, int, int]] = {}  # tx id -> (id tag, start, meter start)
-        self.samples: dict[int, list[tuple[int, int]]] = {}  # tx id -> [(time, register)]
+    def __init__(self, register_wh: int = 0) -> None:
+        self.register_wh = register_wh
         self.connected = False
         self.booted = False
 
@@ -81,18 +101,32 @@ class _Station:
 
 
 class OcppCentralSystem:
-    """A websocket server speaking OCPP 1.6 to charge points (port 0 picks a free port)."""
+    """A websocket server speaking OCPP 1.6 to charge points (port 0 picks a free port).
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, price: PriceLookup | None = None) -> None:
+    Open transactions are kept in `outbox` (the gateway's file; an in-memory one when None),
+    so a StopTransaction after a restart on the same file finishes the session it stops."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        price: PriceLookup | None = None,
+        *,
+        outbox: Outbox | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._host = host
         self._port = port
         self._price = price
-        self._tx_ids = itertools.count(1)
+        self._outbox = Outbox(":memory:") if outbox is None else outbox
+        self._clock = clock
         self._stations: dict[str, _Station] = {}
-        self.sessions: list[ChargingSession] = []
+        self.sessions: list[ChargingSession] = []  # finished in this run
         self._server: Server | None = None
         self.port = 0
-        # called with each finished session (e.g. the gateway's certificate claim); must not block
+        # the certificate claim of a finished session (None: none), stored with its closing
+        self.claim_of: ClaimOf | None = None
+        # called with each finished session once it and its claim are stored; must not block
         self.on_session: Callable[[ChargingSession], None] | None = None
 
     async def start(self) -> int:
@@ -111,14 +145,24 @@ class OcppCentralSystem:
             self._server = None
 
     def registers(self, charge_point_id: str) -> Registers:
-        """The charger's cumulative import register as last reported (0 before any report)."""
-        station = self._stations.get(charge_point_id)
-        return Registers(import_wh=0 if station is None else station.register_wh, export_wh=0)
+        """The charger's cumulative import register as last reported (after a restart: the
+        highest one stored with its transactions; 0 before any report)."""
+        return Registers(import_wh=self._station(charge_point_id).register_wh, export_wh=0)
 
     def is_connected(self, charge_point_id: str) -> bool:
         """Whether the charge point is connected and has booted."""
         station = self._stations.get(charge_point_id)
         return station is not None and station.connected and station.booted
+
+    def open_transactions(self, charge_point_id: str | None = None) -> list[OcppTransaction]:
+        """The transactions started and not stopped yet (of one charge point, or all)."""
+        return self._outbox.open_transactions(charge_point_id)
+
+    def _station(self, cp_id: str) -> _Station:
+        station = self._stations.get(cp_id)
+        if station is None:
+            station = self._stations[cp_id] = _Station(self._outbox.ocpp_register(cp_id) or 0)
+        return station
 
     async def _handle(self, connection: ServerConnection) -> None:
         request = connection.request
@@ -127,7 +171,7 @@ class OcppCentralSystem:
         if connection.subprotocol != "ocpp1.6" or not cp_id:
             await connection.close(code=1002, reason="ocpp1.6 subprotocol and a charge point id required")
             return
-        station = self._stations.setdefault(cp_id, _Station())
+        station = self._station(cp_id)
         station.connected = True
         try:
             await _CentralHandler(cp_id, connection, self, station).start()
@@ -136,22 +180,92 @@ class OcppCentralSystem:
         finally:
             station.connected = False
 
-    def _finish(self, cp_id: str, tx_id: int, stop_time: int, meter_stop: int) -> None:
-        station = self._stations[cp_id]
-        id_tag, start, meter_start = station.open.pop(tx_id, ("", stop_time, meter_stop))
-        samples = [*station.samples.pop(tx_id, []), (stop_time, meter_stop)]
-        cost = 0
-        if self._price is not None:
-            prev_wh = meter_start
-            milli = 0
-            for t, wh in samples:  # each increment priced at its time: minor units × Wh / 1000
-                milli += max(0, wh - prev_wh) * self._price(t)
-                prev_wh = max(prev_wh, wh)
-            cost = milli // 1000
-        session = ChargingSession(cp_id, tx_id, id_tag, start, stop_time, meter_start, meter_stop, cost)
+    def _open(self, cp_id: str, connector_id: int, id_tag: str, meter_start: int, start: int) -> int:
+        """Store a started transaction (before the charger is answered) and return its id."""
+        tx, new = self._outbox.open_transaction(cp_id, connector_id, id_tag, meter_start, start)
+        if not new:
+            log.warning(
+                "%s: StartTransaction resent (connector %d, %s, %d Wh at %d): answered with transaction %d again",
+                cp_id, connector_id, id_tag, meter_start, start, tx.transaction_id,
+            )  # fmt: skip
+            return tx.transaction_id
+        for other in self._outbox.open_transactions(cp_id):
+            if other.connector_id == connector_id and other.transaction_id != tx.transaction_id:
+                log.warning(
+                    "%s: transaction %d started on connector %d while transaction %d (started at %d) has "
+                    "no StopTransaction yet; it stays open until one arrives",
+                    cp_id, tx.transaction_id, connector_id, other.transaction_id, other.start,
+                )  # fmt: skip
+        log.info(
+            "%s: transaction %d started on connector %d at %d Wh", cp_id, tx.transaction_id, connector_id, meter_start
+        )
+        return tx.transaction_id
+
+    def _priced(self, tx: OcppTransaction, samples: list[tuple[int, int]]) -> tuple[int, int]:
+        """(priced Wh, cost in thousandths of a minor unit) after `samples` [(time, register)]:
+        each increment is priced at its time, minor units × Wh / 1000."""
+        priced, milli = tx.priced_wh, tx.cost_milli
+        for t, wh in samples:
+            if self._price is not None:
+                milli += max(0, wh - priced) * self._price(t)
+            priced = max(priced, wh)
+        return priced, milli
+
+    def _meter(self, cp_id: str, tx_id: int, samples: list[tuple[int, int]]) -> None:
+        """Record a transaction's MeterValues (its last register and the cost so far)."""
+        tx = self._outbox.transaction(tx_id)
+        if tx is None or tx.charge_point_id != cp_id or tx.state == CLOSED:
+            log.warning(
+                "%s: MeterValues for %s transaction %d: the registers are kept, the transaction is not changed",
+                cp_id, "closed" if tx is not None and tx.charge_point_id == cp_id else "unknown", tx_id,
+            )  # fmt: skip
+            return
+        if not samples:
+            return
+        priced, milli = self._priced(tx, samples)
+        last_at, last_wh = samples[-1]
+        self._outbox.record_meter(tx_id, last_wh, last_at, priced, milli)
+
+    def _finish(self, cp_id: str, tx_id: int, stop_time: int, meter_stop: int) -> ChargingSession | None:
+        """Close the transaction and store its session's claim together; None (nothing stored)
+        for a transaction that is unknown or already closed."""
+        tx = self._outbox.transaction(tx_id)
+        if tx is None or tx.charge_point_id != cp_id:
+            log.error(
+                "%s: StopTransaction for unknown transaction %d (meter stop %d Wh at %d): answered so the "
+                "charger stops resending it; no session is recorded",
+                cp_id, tx_id, meter_stop, stop_time,
+            )  # fmt: skip
+            return None
+        if tx.state == CLOSED:
+            if (tx.meter_stop, tx.end) == (meter_stop, stop_time):
+                log.info("%s: StopTransaction of transaction %d resent; already finished, ignored", cp_id, tx_id)
+            else:
+                log.warning(
+                    "%s: another StopTransaction for finished transaction %d (%d Wh at %d; it was stopped at "
+                    "%s Wh at %s): ignored",
+                    cp_id, tx_id, meter_stop, stop_time, tx.meter_stop, tx.end,
+                )  # fmt: skip
+            return None
+        _, milli = self._priced(tx, [(stop_time, meter_stop)])
+        session = ChargingSession(
+            cp_id, tx_id, tx.id_tag, tx.start, stop_time, tx.meter_start, meter_stop, milli // 1000
+        )
+        claim = None if self.claim_of is None else self.claim_of(session)
+        if not self._outbox.close_transaction(tx_id, meter_stop, stop_time, milli, claim=claim, now=self._clock()):
+            return None  # closed in between (another connection of the same charge point)
+        log.info(
+            "%s: transaction %d finished: %d Wh (%d to %d)%s",
+            cp_id, tx_id, session.energy_wh, tx.meter_start, meter_stop,
+            "" if claim is None else f", certificate claim {claim.session_id} stored",
+        )  # fmt: skip
         self.sessions.append(session)
         if self.on_session is not None:
-            self.on_session(session)
+            try:
+                self.on_session(session)
+            except Exception:  # the session and its claim are stored; the answer must not fail
+                log.exception("the on_session hook failed for transaction %d", tx_id)
+        return session
 
 
 class _CentralHandler(ChargePoint):  # type: ignore[misc]
@@ -185,8 +299,7 @@ class _CentralHandler(ChargePoint):  # type: ignore[misc]
 
     @on(Action.start_transaction)
     def on_start(self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **_: Any) -> Any:
-        tx_id = next(self._system._tx_ids)
-        self._station.open[tx_id] = (id_tag, _unix(timestamp), meter_start)
+        tx_id = self._system._open(self.id, connector_id, id_tag, meter_start, _unix(timestamp))
         self._station.see(meter_start)
         return call_result.StartTransaction(
             transaction_id=tx_id, id_tag_info=IdTagInfo(status=AuthorizationStatus.accepted)
@@ -195,17 +308,21 @@ class _CentralHandler(ChargePoint):  # type: ignore[misc]
     @on(Action.meter_values)
     def on_meter_values(self, connector_id: int, meter_value: list[dict[str, Any]], **kw: Any) -> Any:
         tx_id = kw.get("transaction_id")
+        samples: list[tuple[int, int]] = []
         for mv in meter_value:
             for sampled in mv["sampled_value"]:
                 wh = energy_wh_from_sampled(sampled)
                 if wh is not None:
                     self._station.see(wh)
-                    if tx_id is not None:
-                        self._station.samples.setdefault(tx_id, []).append((_unix(mv["timestamp"]), wh))
+                    samples.append((_unix(mv["timestamp"]), wh))
+        if tx_id is not None:
+            self._system._meter(self.id, tx_id, samples)
         return call_result.MeterValues()
 
     @on(Action.stop_transaction)
-    def on_stop(self, meter_stop: int, timestamp: str, transaction_id: int, **_: Any) -> Any:
+    def on_stop(self, meter_stop: int, timestamp: str, transaction_id: int, **kw: Any) -> Any:
         self._station.see(meter_stop)
         self._system._finish(self.id, transaction_id, _unix(timestamp), meter_stop)
-        return call_result.StopTransaction(id_tag_info=IdTagInfo(status=AuthorizationStatus.accepted))
+        # OCPP 1.6: idTagInfo only when the transaction was stopped with an id tag (every tag is accepted here)
+        tag_info = IdTagInfo(status=AuthorizationStatus.accepted) if kw.get("id_tag") else None
+        return call_result.StopTransaction(id_tag_info=tag_info)

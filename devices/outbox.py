@@ -9,13 +9,25 @@ The same file keeps each finished EV session's certificate claim (`session_claim
 when the session ends, `pending` until the ledger's answer is final (`done`, with the share the
 certificates cover) or the claim is refused for good (`given_up`, with the reason); the retry
 schedule (attempts, failures in a row, next attempt) is stored with it, so a restart resumes it
-(devices/session_claims.py runs it). Tables are only ever added (`CREATE TABLE IF NOT EXISTS`),
-so an outbox file of an older gateway opens as it is and gains the new table.
+(devices/session_claims.py runs it).
+
+It also keeps the EV chargers' OCPP transactions (`ocpp_transactions`, see devices/ocpp_central.py):
+a transaction is stored `open` when its StartTransaction arrives, before the charger gets its
+transaction id (ids come from the table's AUTOINCREMENT, so no id is ever handed out twice, not
+even across restarts); MeterValues update its last register; its StopTransaction turns it
+`closed` in the same SQLite transaction that stores the finished session's claim, so a crash
+either leaves it open (the charger resends the StopTransaction, which then finishes it) or has
+done both. A closed transaction is kept, so a resent StopTransaction is recognised and ignored.
+
+Tables are only ever added (`CREATE TABLE IF NOT EXISTS`), so an outbox file of an older gateway
+opens as it is and gains the new tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -24,13 +36,15 @@ from gridwire.reading import Reading
 
 from devices.records import SignedReading
 
-__all__ = ["Outbox", "OutboxConflictError", "OutboxCounts", "SessionClaim", "StoredClaim"]
+__all__ = ["OcppTransaction", "Outbox", "OutboxConflictError", "OutboxCounts", "SessionClaim", "StoredClaim"]
 
 PENDING: Final = "pending"
 COMMITTED: Final = "committed"
 REJECTED: Final = "rejected"
 DONE: Final = "done"  # a session claim whose answer is final
 GIVEN_UP: Final = "given_up"  # a session claim refused for good, or never answered
+OPEN: Final = "open"  # an OCPP transaction started and not stopped yet
+CLOSED: Final = "closed"  # an OCPP transaction whose StopTransaction was handled
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -71,6 +85,23 @@ CREATE TABLE IF NOT EXISTS session_claims (
     finished_at REAL
 );
 CREATE INDEX IF NOT EXISTS session_claims_due ON session_claims (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS ocpp_transactions (
+    transaction_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    charge_point_id TEXT NOT NULL,
+    connector_id INTEGER NOT NULL,
+    id_tag TEXT NOT NULL,
+    meter_start INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    last_wh INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    priced_wh INTEGER NOT NULL,
+    cost_milli INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+    meter_stop INTEGER,
+    "end" INTEGER,
+    closed_at REAL
+);
+CREATE INDEX IF NOT EXISTS ocpp_transactions_cp ON ocpp_transactions (charge_point_id, state);
 """
 
 _COLUMNS = 'device_id, seq, start, "end", import_wh, export_wh, charged_wh, discharged_wh, soc_wh, signature'
@@ -122,6 +153,50 @@ class StoredClaim:
     share_bp: int  # covered_wh / wh in basis points
     retirement_ids: tuple[int, ...]
     finished_at: float | None  # when it became done or given_up
+
+
+_TX_COLUMNS = (
+    "transaction_id, charge_point_id, connector_id, id_tag, meter_start, start, last_wh, last_at, "
+    'priced_wh, cost_milli, state, meter_stop, "end"'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OcppTransaction:
+    """An EV charger's OCPP transaction as the gateway stored it (open, or closed by its stop)."""
+
+    transaction_id: int  # handed to the charger in StartTransaction.conf; never reused
+    charge_point_id: str
+    connector_id: int
+    id_tag: str
+    meter_start: int  # Wh
+    start: int  # unix time of the StartTransaction's timestamp
+    last_wh: int  # the last register seen (MeterValues; meter_stop once closed)
+    last_at: int  # its unix time
+    priced_wh: int  # the highest register priced so far (increments are priced at their time)
+    cost_milli: int  # the cost so far in thousandths of a minor unit
+    state: str  # open | closed
+    meter_stop: int | None
+    end: int | None
+
+
+def _row_to_tx(row: tuple[object, ...]) -> OcppTransaction:
+    tx, cp, conn, tag, m_start, start, last_wh, last_at, priced, cost, state, m_stop, end = row
+    return OcppTransaction(
+        _int(tx),
+        str(cp),
+        _int(conn),
+        str(tag),
+        _int(m_start),
+        _int(start),
+        _int(last_wh),
+        _int(last_at),
+        _int(priced),
+        _int(cost),
+        str(state),
+        None if m_stop is None else _int(m_stop),
+        None if end is None else _int(end),
+    )
 
 
 def _int(value: object) -> int:
@@ -288,6 +363,108 @@ class Outbox:
         if stored is None or stored.claim != c:
             raise OutboxConflictError(f"session {c.session_id} is already stored with another claim")
         return False
+
+    # -- OCPP transactions -----------------------------------------------------------------
+
+    def open_transaction(
+        self, charge_point_id: str, connector_id: int, id_tag: str, meter_start: int, start: int
+    ) -> tuple[OcppTransaction, bool]:
+        """Store a started transaction as open (durable when this returns) and allocate its id:
+        (the transaction, True). A StartTransaction resent with the same content (its answer was
+        lost) finds the open transaction it created: (that transaction, False), so the charger
+        gets the same id again and no orphan stays open."""
+        with self._write():
+            row = self._db.execute(
+                f"SELECT {_TX_COLUMNS} FROM ocpp_transactions WHERE state = 'open' AND charge_point_id = ? "  # noqa: S608
+                "AND connector_id = ? AND id_tag = ? AND meter_start = ? AND start = ? "
+                "ORDER BY transaction_id LIMIT 1",
+                (charge_point_id, connector_id, id_tag, meter_start, start),
+            ).fetchone()
+            if row is not None:
+                return _row_to_tx(row), False
+            cur = self._db.execute(
+                "INSERT INTO ocpp_transactions (charge_point_id, connector_id, id_tag, meter_start, start, "
+                "last_wh, last_at, priced_wh, state) VALUES (?,?,?,?,?,?,?,?, 'open')",
+                (charge_point_id, connector_id, id_tag, meter_start, start, meter_start, start, meter_start),
+            )
+            tx_id = cur.lastrowid
+        assert tx_id is not None
+        found = self.transaction(tx_id)
+        assert found is not None
+        return found, True
+
+    def transaction(self, transaction_id: int) -> OcppTransaction | None:
+        """The stored transaction with this id (open or closed), else None."""
+        row = self._db.execute(
+            f"SELECT {_TX_COLUMNS} FROM ocpp_transactions WHERE transaction_id = ?",  # noqa: S608
+            (transaction_id,),
+        ).fetchone()
+        return None if row is None else _row_to_tx(row)
+
+    def open_transactions(self, charge_point_id: str | None = None) -> list[OcppTransaction]:
+        """The open transactions (of one charge point, or all), oldest first."""
+        where, args = ("", ()) if charge_point_id is None else ("AND charge_point_id = ?", (charge_point_id,))
+        rows = self._db.execute(
+            f"SELECT {_TX_COLUMNS} FROM ocpp_transactions WHERE state = 'open' {where} "  # noqa: S608
+            "ORDER BY transaction_id",
+            args,
+        ).fetchall()
+        return [_row_to_tx(row) for row in rows]
+
+    def record_meter(self, transaction_id: int, wh: int, at: int, priced_wh: int, cost_milli: int) -> bool:
+        """Record an open transaction's last register (`wh` at `at`) and its pricing so far;
+        False when it is not open (unknown or closed)."""
+        cur = self._db.execute(
+            "UPDATE ocpp_transactions SET last_wh = ?, last_at = ?, priced_wh = ?, cost_milli = ? "
+            "WHERE transaction_id = ? AND state = 'open'",
+            (wh, at, priced_wh, cost_milli, transaction_id),
+        )
+        return cur.rowcount == 1
+
+    def close_transaction(
+        self,
+        transaction_id: int,
+        meter_stop: int,
+        end: int,
+        cost_milli: int,
+        *,
+        claim: SessionClaim | None,
+        now: float,
+    ) -> bool:
+        """Close an open transaction and store its session's `claim` (when there is one, pending
+        and due at `now`) in one SQLite transaction: both happen or neither. False (and nothing
+        stored) when the transaction is not open: unknown, or closed by an earlier StopTransaction.
+
+        Raises OutboxConflictError (nothing stored) when another claim has the claim's session id."""
+        with self._write():
+            cur = self._db.execute(
+                'UPDATE ocpp_transactions SET state = ?, meter_stop = ?, "end" = ?, last_wh = ?, last_at = ?, '
+                "cost_milli = ?, closed_at = ? WHERE transaction_id = ? AND state = ?",
+                (CLOSED, meter_stop, end, meter_stop, end, cost_milli, now, transaction_id, OPEN),
+            )
+            if cur.rowcount != 1:
+                return False
+            if claim is not None:
+                self.add_claim(claim, now)
+        return True
+
+    def ocpp_register(self, charge_point_id: str) -> int | None:
+        """The highest register a charge point reported in any stored transaction (None: none)."""
+        row = self._db.execute(
+            "SELECT MAX(last_wh) FROM ocpp_transactions WHERE charge_point_id = ?", (charge_point_id,)
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT; rolled back when the block raises)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def get_claim(self, session_id: str) -> StoredClaim | None:
         """The stored claim of `session_id`, whatever its state."""

@@ -1,7 +1,8 @@
 """Durable, retried certificate claims of finished EV sessions ("charged with X % local solar").
 
 A finished session's claim is stored in the outbox's `session_claims` table before anything is
-sent (the central system's hook runs before the charger gets its StopTransaction answer), and
+sent, in the same SQLite transaction that closes the session's OCPP transaction (`SessionHook.claim`
+is the central system's `claim_of`; all before the charger gets its StopTransaction answer), and
 the gateway's claim loop (`SessionClaims.run`) attempts every due claim, one at a time, through
 a `Claimer` (the real one: `ledger_claimer`, i.e. `clients.session_claim.claim_session` signed
 with the owner's key). What an attempt can end in:
@@ -57,6 +58,7 @@ __all__ = [
     "ClaimsReport",
     "RetryPolicy",
     "SessionClaims",
+    "SessionHook",
     "ledger_claimer",
     "session_id_of",
 ]
@@ -141,6 +143,35 @@ def session_id_of(device_id: str, session: ChargingSession) -> str:
     return f"{device_id}/{session.start}/{session.transaction_id}"
 
 
+class SessionHook:
+    """A finished session's claim (`claim`), and the central system's `on_session` that stores
+    it (idempotent: the same claim stored already, e.g. with its transaction, is a no-op) and
+    wakes the claim loop."""
+
+    def __init__(self, claims: SessionClaims, devices: Mapping[str, str], owner: bytes) -> None:
+        self._claims = claims
+        self._devices = devices
+        self._owner = owner
+
+    def claim(self, session: ChargingSession) -> SessionClaim | None:
+        """The session's claim: None for a charger not in `devices`, or no energy."""
+        device_id = self._devices.get(session.charge_point_id)
+        if device_id is None or session.energy_wh <= 0:
+            return None
+        return SessionClaim(
+            session_id_of(device_id, session), device_id, self._owner, session.start, session.end, session.energy_wh
+        )
+
+    def __call__(self, session: ChargingSession) -> None:
+        claim = self.claim(session)
+        if claim is None:
+            return
+        try:
+            self._claims.add(claim)
+        except Exception:  # the charger's answer must not fail; the session list still has it
+            log.exception("storing the certificate claim of session %s failed", claim.session_id)
+
+
 class SessionClaims:
     """Runs the outbox's session claims through `claimer` (single-threaded, on the event loop)."""
 
@@ -166,23 +197,12 @@ class SessionClaims:
         self._wake.set()
         return new
 
-    def hook(self, devices: Mapping[str, str], owner: bytes) -> Callable[[ChargingSession], None]:
-        """The central system's `on_session`: store each finished session (with energy) of a
-        charger in `devices` (charge point id → device id) as `owner`'s claim."""
-
-        def on_session(session: ChargingSession) -> None:
-            device_id = devices.get(session.charge_point_id)
-            if device_id is None or session.energy_wh <= 0:
-                return
-            claim = SessionClaim(
-                session_id_of(device_id, session), device_id, owner, session.start, session.end, session.energy_wh
-            )
-            try:
-                self.add(claim)
-            except Exception:  # the charger's answer must not fail; the session list still has it
-                log.exception("storing the certificate claim of session %s failed", claim.session_id)
-
-        return on_session
+    def hook(self, devices: Mapping[str, str], owner: bytes) -> SessionHook:
+        """The central system's hook for the finished sessions of the chargers in `devices`
+        (charge point id → device id), claimed for `owner`: set `claim_of` to `hook.claim` and
+        `on_session` to the hook, and the claim is stored with the transaction's closing and
+        the loop woken; called alone, the hook stores the claim itself."""
+        return SessionHook(self, dict(devices), owner)
 
     async def run_due(self, stop: asyncio.Event | None = None) -> ClaimsReport:
         """Attempt every claim due now, one at a time, each at most once (until `stop` is set);

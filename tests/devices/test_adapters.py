@@ -4,10 +4,15 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from devices.ocpp_central import OcppCentralSystem
+from ocpp.v16 import call  # type: ignore[import-untyped]
+
+from devices.ocpp_central import ChargingSession, OcppCentralSystem
 from devices.openadr_ven import OpenAdrVen
+from devices.outbox import Outbox, SessionClaim
+from devices.session_claims import ClaimAnswer, SessionClaims
 from devices.signals import DrEvent
 from devices.sim.battery import Battery, BatteryConfig, BatteryRules
 from devices.sim.clock import ManualClock
@@ -82,6 +87,87 @@ def test_ocpp_session_is_metered_into_wh():
             await central.stop()
 
     asyncio.run(go())
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def test_ocpp_session_survives_a_central_system_restart(tmp_path: Path) -> None:
+    """The central system stops mid-session and starts again on the same outbox file; the charger
+    reconnects and sends its StopTransaction (queued while offline), then resends it: one session
+    and one claim, with the whole session's Wh; an unknown transaction's stop is answered normally."""
+    clock = ManualClock(T0)
+    model = EvChargerModel(EvChargerConfig(), T0)
+    model.plan = EvPlan(T0 + 600, T0 + 8 * 3600, 10_000)
+    path = tmp_path / "outbox.sqlite"
+
+    async def never(_claim: SessionClaim) -> ClaimAnswer:
+        raise AssertionError("not claimed here")
+
+    def central_on(ob: Outbox) -> OcppCentralSystem:
+        central = OcppCentralSystem(price=lambda _t: 20, outbox=ob)
+        hook = SessionClaims(ob, never).hook({"cp-1": "ev.1"}, b"\x03" * 20)
+        central.claim_of, central.on_session = hook.claim, hook
+        return central
+
+    async def before_restart(ob: Outbox) -> int:
+        central = central_on(ob)
+        port = await central.start()
+        try:
+            async with SimChargePoint.connected(f"ws://127.0.0.1:{port}", "cp-1", model, clock) as cp:
+                for _ in range(3):  # plugged in at T0 + 600, charging, metered
+                    clock.advance(900)
+                    await cp.tick()
+                tx_id = cp.transaction_id
+                assert tx_id is not None
+                assert 0 < model.imported.wh < 10_000
+                await central.stop()  # the gateway goes down with the session open
+            assert central.sessions == []
+            return int(tx_id)
+        finally:
+            await central.stop()
+
+    async def after_restart(ob: Outbox, tx_id: int) -> list[ChargingSession]:
+        central = central_on(ob)
+        port = await central.start()
+        try:
+            assert central.registers("cp-1").import_wh > 0  # the last register stored, not 0
+            async with SimChargePoint.connected(f"ws://127.0.0.1:{port}", "cp-1", model, clock) as cp:
+                cp.transaction_id = tx_id  # the charger still has its transaction
+                await cp.tick()  # unplugged while offline: the queued StopTransaction goes out now
+                assert cp.transaction_id is None
+                stop = call.StopTransaction(
+                    meter_stop=model.imported.wh, timestamp=_iso(clock.now()), transaction_id=tx_id
+                )
+                assert (await cp.call(stop, suppress=False)).id_tag_info is None  # a resend: answered
+                unknown = call.StopTransaction(
+                    meter_stop=model.imported.wh,
+                    timestamp=_iso(clock.now()),
+                    transaction_id=tx_id + 1000,
+                    id_tag="driver-1",
+                )
+                answer = await cp.call(unknown, suppress=False)  # no CALLERROR: the charger stops resending
+                assert answer.id_tag_info["status"] == "Accepted"
+                start = call.StartTransaction(
+                    connector_id=1, id_tag="driver-1", meter_start=model.imported.wh, timestamp=_iso(clock.now())
+                )
+                assert (await cp.call(start, suppress=False)).transaction_id == tx_id + 1  # never an old id
+            return central.sessions
+        finally:
+            await central.stop()
+
+    with Outbox(path) as ob:
+        tx_id = asyncio.run(before_restart(ob))
+    clock.advance(4 * 3600)  # the car is full and unplugged while the central system is down
+    with Outbox(path) as ob:
+        (session,) = asyncio.run(after_restart(ob, tx_id))
+        (claim,) = ob.claims()
+    assert session.transaction_id == tx_id
+    assert (session.start, session.meter_start_wh) == (T0 + 600, 0)
+    assert session.energy_wh == model.imported.wh >= 10_000
+    assert session.cost_minor == session.energy_wh * 20 // 1000
+    assert (claim.claim.session_id, claim.claim.wh) == (f"ev.1/{T0 + 600}/{tx_id}", session.energy_wh)
 
 
 def _free_port() -> int:
