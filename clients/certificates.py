@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
-__all__ = ["retire", "revoke", "suspend", "transfer"]
+__all__ = ["reinstate", "retire", "revoke", "suspend", "transfer"]
 
 
 def transfer(bundle_id: int, wh: int, to: bytes) -> pb.TransferCertificates:
@@ -28,10 +28,19 @@ def retire(
 
 
 def suspend(device_id: str, from_hour: int) -> pb.SuspendBundles:
-    """Certifier only: suspend the device's active bundles from `from_hour` on."""
+    """Certifier only: suspend the device's active bundles from `from_hour` on, and those
+    issued later for its hours from `from_hour` on (a standing suspension)."""
     return pb.SuspendBundles(device_id=device_id, from_hour=from_hour)
 
 
 def revoke(device_id: str, from_hour: int) -> pb.RevokeBundles:
-    """Certifier only: revoke the device's active and suspended bundles from `from_hour` on."""
+    """Certifier only: revoke the device's active and suspended bundles from `from_hour` on,
+    and those issued later for its hours from `from_hour` on (a standing revocation)."""
     return pb.RevokeBundles(device_id=device_id, from_hour=from_hour)
+
+
+def reinstate(device_id: str, from_hour: int) -> pb.ReinstateBundles:
+    """Certifier only: lift the device's suspension from `from_hour` on (not after the
+    standing suspension's first hour): its suspended bundles become active again and later
+    ones are issued active. Revoked bundles stay revoked."""
+    return pb.ReinstateBundles(device_id=device_id, from_hour=from_hour)

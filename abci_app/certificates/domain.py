@@ -28,6 +28,9 @@ DOMAIN = Domain(
         ),
         MessageSpec(pb.SuspendBundles, messages.SuspendBundles, messages.suspend_from_proto, handlers.suspend_bundles),
         MessageSpec(pb.RevokeBundles, messages.RevokeBundles, messages.revoke_from_proto, handlers.revoke_bundles),
+        MessageSpec(
+            pb.ReinstateBundles, messages.ReinstateBundles, messages.reinstate_from_proto, handlers.reinstate_bundles
+        ),
     ),
     queries=queries.QUERIES,
     events=events.EVENTS,
@@ -40,5 +43,6 @@ DOMAIN = Domain(
         invariants.issued_within_generation,
         invariants.bundles_tile_issued,
         invariants.storage_lineage_indexed,
+        invariants.standing_oversight_holds,
     ),
 )

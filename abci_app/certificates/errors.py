@@ -17,3 +17,5 @@ class CertificatesCode(IntEnum):
     UNKNOWN_RECIPIENT = 254  # not an enrolled, active member
     BAD_CONSUMPTION_PERIOD = 255  # start >= end or longer than MAX_CONSUMPTION_SECONDS
     UNKNOWN_DEVICE = 256
+    OVERSIGHT_REVOKED = 257  # reinstate from an hour the device's standing revocation covers (revoked is final)
+    PARTIAL_REINSTATE = 258  # reinstate from after the standing suspension's first hour (lifted whole)

@@ -6,6 +6,15 @@ its origin_device and origin_hour, as does a discharge issuing certificates from
 lot (after its bundle_issued, which then has a `status` attribute); a stored lot marked
 emits storage_lot_marked, and a retired storage certificate whose origin was acted on
 (it stays retired) emits retired_bundle_flagged.
+
+Standing oversight: a bundle issued (from generation or a battery's discharge) for a
+device-hour under the certifier's standing suspension or revocation is issued in that
+status: bundle_issued with `status` and `reason` = "standing_oversight", then
+bundle_suspended / bundle_revoked with the same `reason`. ReinstateBundles emits
+bundle_reinstated (with `reinstated_as`: active, or expired when the bundle's age is past expiry;
+`via` = storage for a derived certificate), storage_lot_unmarked per stored lot and
+oversight_lifted once; suspend and revoke emit oversight_set with the device's new
+standing oversight.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ __all__ = [
     "BUNDLE_EXPIRED",
     "BUNDLE_ISSUED",
     "BUNDLE_MERGED",
+    "BUNDLE_REINSTATED",
     "BUNDLE_RETIRED",
     "BUNDLE_REVOKED",
     "BUNDLE_SPLIT",
@@ -24,8 +34,12 @@ __all__ = [
     "BUNDLE_TRANSFERRED",
     "EVENTS",
     "OVERSIGHT_EVENTS",
+    "OVERSIGHT_LIFTED",
+    "OVERSIGHT_SET",
+    "REASON_STANDING",
     "RETIRED_BUNDLE_FLAGGED",
     "STORAGE_LOT_MARKED",
+    "STORAGE_LOT_UNMARKED",
     "VIA_STORAGE",
 ]
 
@@ -40,6 +54,10 @@ BUNDLE_EXPIRED = "bundle_expired"
 BUNDLE_CONSUMED = "bundle_consumed_by_storage"
 STORAGE_LOT_MARKED = "storage_lot_marked"
 RETIRED_BUNDLE_FLAGGED = "retired_bundle_flagged"
+BUNDLE_REINSTATED = "bundle_reinstated"
+STORAGE_LOT_UNMARKED = "storage_lot_unmarked"
+OVERSIGHT_SET = "oversight_set"
+OVERSIGHT_LIFTED = "oversight_lifted"
 EVENTS = frozenset(
     {
         BUNDLE_ISSUED,
@@ -53,7 +71,12 @@ EVENTS = frozenset(
         BUNDLE_CONSUMED,
         STORAGE_LOT_MARKED,
         RETIRED_BUNDLE_FLAGGED,
+        BUNDLE_REINSTATED,
+        STORAGE_LOT_UNMARKED,
+        OVERSIGHT_SET,
+        OVERSIGHT_LIFTED,
     }
 )
 VIA_STORAGE = "storage"  # the `via` attribute of a status change that reached a bundle through storage
 OVERSIGHT_EVENTS: dict[BundleStatus, str] = {SUSPENDED: BUNDLE_SUSPENDED, REVOKED: BUNDLE_REVOKED}
+REASON_STANDING = "standing_oversight"  # the `reason` of a bundle issued already suspended or revoked

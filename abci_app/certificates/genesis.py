@@ -10,7 +10,8 @@ tallies, retirements and hourly claims, battery storage and the counters.
       "storage":     [{"battery": "bat-1", "state": StorageState as JSON,
                        "lots": [StorageLot as JSON, ...],      (sequence numbers head, head + 1, ...)
                        "done": [{"hour_start": ..., "charged_wh": ..., "discharged_wh": ...}]}],
-      "counters":    {"bundle": 12, "retirement": 3, "expiry_cursor": 1767229200}
+      "counters":    {"bundle": 12, "retirement": 3, "expiry_cursor": 1767229200},
+      "oversights":  [StandingOversight as JSON]               (the certifier's standing suspensions and revocations)
     }
 
 Records use the protobuf JSON mapping of `gridledger.certificates.v1` (bytes in base64); every
@@ -21,9 +22,12 @@ retired bundle and its retirement record name each other; a battery's lots are i
 [head, tail) of contiguous input ranges ending at its input total; a storage certificate's
 origin device and a lot's source device are registered, and a lot's oversight is none,
 suspended or revoked (marked lots carry certificates); the counters are past every id in use
-(absent: the highest id). It writes through the keeper, so the owner, device-hour, hour,
-status and origin indexes and the lots' source index are rebuilt, and an export imports into
-the same keys byte for byte.
+(absent: the highest id); a standing oversight names a registered device (once), has
+status suspended or revoked and a revokedFromHour only after a suspension's fromHour, and
+holds (no bundle or storage certificate of an hour it covers is active, nor suspended
+where it revokes; stored lots from those hours are marked). It writes through the keeper,
+so the owner, device-hour, hour, status and origin indexes and the lots' source index are
+rebuilt, and an export imports into the same keys byte for byte.
 Claims are carried, not recomputed from retirements: the period that split a retirement's
 consumption over hours is a governed parameter and may have changed since.
 """
@@ -38,6 +42,7 @@ from google.protobuf.message import Message
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
 from abci_app.certificates import keeper, storage
+from abci_app.certificates.invariants import standing_oversight_holds
 from abci_app.certificates.records import (
     RETIRED,
     REVOKED,
@@ -47,6 +52,7 @@ from abci_app.certificates.records import (
     BundleId,
     BundleStatus,
     Retirement,
+    StandingOversight,
     StorageLot,
     StorageState,
 )
@@ -60,7 +66,7 @@ from abci_app.types import Address, BlockInfo
 __all__ = ["SECTIONS", "export_genesis", "import_genesis"]
 
 SECTIONS = ("certificates",)
-FIELDS = ("bundles", "issued", "histories", "retirements", "claims", "storage", "counters")
+FIELDS = ("bundles", "issued", "histories", "retirements", "claims", "storage", "counters", "oversights")
 COUNTERS = ("bundle", "retirement", "expiry_cursor")
 BATTERY = 4  # gridledger.devices.v1.DeviceKind
 _U64 = 1 << 64
@@ -357,6 +363,28 @@ def _counters(value: Any, bundles: list[Bundle], retirements: list[Retirement]) 
     return out
 
 
+def _oversights(store: KVReader, items: list[Any]) -> list[StandingOversight]:
+    out: list[StandingOversight] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        where = f"certificates.oversights[{i}]"
+        m = _parse(item, pb.StandingOversight(), where)
+        try:
+            record = StandingOversight.from_proto(m)
+        except ValueError as exc:
+            raise GenesisError(f"{where}.status: unknown bundle status {int(m.status)}") from exc
+        _device(store, record.device_id, f"{where}.deviceId")
+        if record.device_id in seen:
+            raise GenesisError(f"{where}.deviceId: duplicate device {record.device_id!r}")
+        seen.add(record.device_id)
+        if record.status not in (SUSPENDED, REVOKED):
+            raise GenesisError(f"{where}.status: expected suspended or revoked")
+        if record.revoked_from_hour and (record.status != SUSPENDED or record.revoked_from_hour <= record.from_hour):
+            raise GenesisError(f"{where}.revokedFromHour: only after a suspension's fromHour")
+        out.append(record)
+    return out
+
+
 # ---- import / export ----------------------------------------------------------------
 
 
@@ -381,6 +409,7 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     claims = _claims(_list(section, "claims", "certificates"))
     batteries = _storage(store, _list(section, "storage", "certificates"))
     counters = _counters(section.get("counters", {}), bundles, retirements)
+    oversights = _oversights(store, _list(section, "oversights", "certificates"))
 
     for b in bundles:
         keeper.put_bundle(store, b)
@@ -401,6 +430,10 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
             storage.set_storage_done(store, battery, hour, charged, discharged)
     for name, value in counters.items():
         keeper.set_counter(store, name, value)
+    for record in oversights:
+        keeper.put_oversight(store, record.device_id, record)
+    if oversights and (breach := standing_oversight_holds(store)):
+        raise GenesisError(f"certificates.oversights: does not hold: {breach}")
 
 
 def _storage_export(store: KVReader) -> list[dict[str, Any]]:
@@ -433,5 +466,6 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
             "claims": [{"beneficiary": a.hex(), "hour_start": h, "wh": wh} for a, h, wh in keeper.iter_claims(store)],
             "storage": _storage_export(store),
             "counters": dict(keeper.iter_counters(store)),
+            "oversights": [MessageToDict(r.to_proto()) for r in keeper.iter_oversights(store)],
         }
     }

@@ -29,6 +29,25 @@ keeps the lineage, indexed by source device-hour, through any number of batterie
 The work is bounded: the device's bundles changed plus the derived bundles changed or
 flagged plus the lots marked count against MAX_OVERSIGHT_BUNDLES; beyond it the tx fails
 with VOLUME_EXCEEDED before any write (a later from_hour splits the work).
+
+Standing oversight. Suspend and revoke also record the device's standing oversight
+(StandingOversight, key OVERSIGHT): its hours ≥ from_hour stay suspended / revoked for
+bundles issued later too — late readings, hours not issued yet, any later hour, and
+storage certificates discharged from its energy are issued in that status (issuance.py,
+storage.py), never active. Revoke upgrades a suspension (from its from_hour on), and an
+action with an earlier from_hour extends the standing one; a suspension from at or after
+the standing revocation's first hour is already covered. One record per device holds a
+suspension from S and a revocation from R > S (hours in [S, R) suspended, ≥ R revoked).
+
+ReinstateBundles (certifier only) lifts a suspension: the device's suspended bundles of
+hours ≥ from_hour, the storage certificates derived from those hours that are suspended
+and the stored lots marked suspended become active again (expired, for a bundle whose
+production hour is past the expiry age: the expiry pass has gone by it), and the standing
+suspension ends. A suspension is lifted whole: from_hour after its first hour is refused
+(PARTIAL_REINSTATE), and so is a from_hour the standing revocation covers
+(OVERSIGHT_REVOKED): revoked is final, and the hours of a standing revocation stay
+revoked. Retired bundles stay retired (an origin_suspended history entry stays). The work
+counts against MAX_OVERSIGHT_BUNDLES the same way.
 """
 
 from __future__ import annotations
@@ -38,15 +57,24 @@ from dataclasses import dataclass, field, replace
 from abci_app.auth import require_member, require_role
 from abci_app.certificates import events, keeper, ops, storage
 from abci_app.certificates.errors import CertificatesCode
-from abci_app.certificates.messages import RetireCertificates, RevokeBundles, SuspendBundles, TransferCertificates
+from abci_app.certificates.messages import (
+    ReinstateBundles,
+    RetireCertificates,
+    RevokeBundles,
+    SuspendBundles,
+    TransferCertificates,
+)
+from abci_app.certificates.params import EXPIRY, period
 from abci_app.certificates.records import (
     ACTIVE,
+    EXPIRED,
     RETIRED,
     REVOKED,
     STATUS_NAMES,
     SUSPENDED,
     Bundle,
     BundleStatus,
+    StandingOversight,
     StorageLot,
 )
 from abci_app.context import TxContext
@@ -55,8 +83,10 @@ from abci_app.devices.records import DeviceId
 from abci_app.errors import TxError
 from abci_app.identity.keeper import get_member
 from abci_app.identity.roles import Role
+from abci_app.params import domain_param
+from abci_app.store.branch import KVReader
 
-__all__ = ["retire_certificates", "revoke_bundles", "suspend_bundles", "transfer_certificates"]
+__all__ = ["reinstate_bundles", "retire_certificates", "revoke_bundles", "suspend_bundles", "transfer_certificates"]
 
 MAX_OVERSIGHT_BUNDLES = 50_000  # bundles one suspend/revoke may touch (bounds the tx's work)
 
@@ -159,8 +189,10 @@ def _oversee(
     for b in work.own:
         ops.set_status(store, block, b, status, sink=ctx, event=event)
     for b in work.derived:
-        origin = {"origin_device": b.origin_device, "origin_hour": b.origin_hour}
-        ops.set_status(store, block, b, status, sink=ctx, event=event, via=events.VIA_STORAGE, **origin)
+        via, origin = events.VIA_STORAGE, b.origin_device
+        ops.set_status(
+            store, block, b, status, sink=ctx, event=event, via=via, origin_device=origin, origin_hour=b.origin_hour
+        )
     for b in work.flagged:
         keeper.add_history(store, b.bundle_id, block, "origin_" + name, keeper.volume(b))
         ctx.emit(
@@ -185,6 +217,31 @@ def _oversee(
             in_wh=lot.in_end - lot.in_start,
             status=name,
         )
+    _stand(ctx, DeviceId(device_id), from_hour, status)
+
+
+def _stand(ctx: TxContext, device_id: DeviceId, from_hour: int, status: BundleStatus) -> None:
+    """Record (or extend, or upgrade) the device's standing suspension or revocation."""
+    old = keeper.get_oversight(ctx.store, device_id)
+    suspended, revoked = (None, None) if old is None else (old.suspended_from, old.revoked_from)
+    if status == SUSPENDED:
+        suspended = from_hour if suspended is None else min(suspended, from_hour)
+    else:
+        revoked = from_hour if revoked is None else min(revoked, from_hour)
+    new = StandingOversight.of(device_id, suspended, revoked)
+    if new is not None and new != old:
+        keeper.put_oversight(ctx.store, device_id, new)
+        _emit_standing(ctx, events.OVERSIGHT_SET, new)
+
+
+def _emit_standing(ctx: TxContext, event: str, record: StandingOversight) -> None:
+    ctx.emit(
+        event,
+        device=record.device_id,
+        from_hour=record.from_hour,
+        status=STATUS_NAMES[record.status],
+        revoked_from_hour=record.revoked_from_hour,
+    )
 
 
 def suspend_bundles(ctx: TxContext, msg: SuspendBundles) -> None:
@@ -195,3 +252,90 @@ def revoke_bundles(ctx: TxContext, msg: RevokeBundles) -> None:
     _oversee(
         ctx, msg.device_id, msg.from_hour, sources=(ACTIVE, SUSPENDED), status=REVOKED, event=events.BUNDLE_REVOKED
     )
+
+
+def _collect_suspended(ctx: TxContext, device_id: str, from_hour: int, until: int | None) -> _Oversight:
+    """The device's suspended bundles, the suspended storage certificates derived from it
+    and the lots marked suspended, of (source) hours in [from_hour, until), in key order,
+    refused as soon as there are more than the cap."""
+    work = _Oversight()
+
+    def inside(hour: int) -> bool:
+        return until is None or hour < until
+
+    for b in keeper.iter_device_bundles(ctx.store, device_id, from_hour):
+        if not inside(b.hour_start):
+            break
+        if b.status == SUSPENDED:
+            work.own.append(b)
+            work.check()
+    own_ids = {b.bundle_id for b in work.own}
+    for b in keeper.iter_derived_bundles(ctx.store, device_id, from_hour):
+        if not inside(b.origin_hour):
+            break
+        if b.status == SUSPENDED and b.bundle_id not in own_ids:
+            work.derived.append(b)
+            work.check()
+    for battery, seq, lot in storage.iter_source_lots(ctx.store, device_id, from_hour):
+        if not inside(lot.hour_start):
+            break
+        if lot.oversight == SUSPENDED:
+            work.lots.append((battery, seq, lot))
+            work.check()
+    return work
+
+
+def reinstate_bundles(ctx: TxContext, msg: ReinstateBundles) -> None:
+    require_role(ctx, Role.CERTIFIER)
+    device_id = DeviceId(msg.device_id)
+    if get_device(ctx.store, device_id) is None:
+        raise TxError(CertificatesCode.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
+    old = keeper.get_oversight(ctx.store, device_id)
+    suspended, revoked = (None, None) if old is None else (old.suspended_from, old.revoked_from)
+    if revoked is not None and msg.from_hour >= revoked:
+        raise TxError(
+            CertificatesCode.OVERSIGHT_REVOKED,
+            f"device {device_id!r} is revoked from hour {revoked} on: revoked bundles are never reinstated",
+        )
+    if suspended is not None and msg.from_hour > suspended:
+        raise TxError(
+            CertificatesCode.PARTIAL_REINSTATE,
+            f"device {device_id!r} is suspended from hour {suspended} on; a suspension is lifted whole: "
+            f"reinstate from hour {suspended} or earlier",
+        )
+    work = _collect_suspended(ctx, device_id, msg.from_hour, revoked)
+    store, block = ctx.store, ctx.block
+    if old is not None and suspended is not None:  # lifted first: what another oversight holds stays
+        keeper.put_oversight(store, device_id, StandingOversight.of(device_id, None, revoked))
+        _emit_standing(ctx, events.OVERSIGHT_LIFTED, old)
+    expiry = domain_param(store, EXPIRY) + period(store)
+    for b, derived in [(b, False) for b in work.own] + [(b, True) for b in work.derived]:
+        if _still_held(store, b):
+            continue
+        status = EXPIRED if b.hour_start + expiry <= block.time else ACTIVE
+        lineage: dict[str, str | int] = {}
+        if derived:
+            lineage = {"via": events.VIA_STORAGE, "origin_device": b.origin_device, "origin_hour": b.origin_hour}
+        ops.set_status(
+            store, block, b, status, sink=ctx, event=events.BUNDLE_REINSTATED, action="reinstated",
+            reinstated_as=STATUS_NAMES[status], **lineage,
+        )  # fmt: skip
+    for battery, seq, lot in work.lots:
+        storage.put_lot(store, battery, seq, replace(lot, oversight=BundleStatus.UNSPECIFIED))
+        ctx.emit(
+            events.STORAGE_LOT_UNMARKED,
+            battery=battery,
+            seq=seq,
+            device=lot.device_id,
+            hour=lot.hour_start,
+            in_wh=lot.in_end - lot.in_start,
+        )
+
+
+def _still_held(store: KVReader, b: Bundle) -> bool:
+    """Whether another standing oversight still holds the bundle: its own device-hour's (a
+    battery under oversight) or its origin's (a storage certificate of a generator under
+    oversight). It then stays suspended."""
+    if keeper.held_status(store, b.device_id, b.hour_start) is not None:
+        return True
+    return bool(b.origin_device) and keeper.held_status(store, b.origin_device, b.origin_hour) is not None

@@ -11,17 +11,22 @@
   origin has its origin index entry and every entry names such a bundle; every lot with
   certificates has its source index entry and every entry names such a lot; a lot's
   oversight is none, suspended or revoked, and only a lot with certificates is marked.
+- standing_oversight_holds: every standing oversight is well formed (status suspended or
+  revoked, a revoked_from_hour only after a suspension's from_hour, stored under its
+  device) and holds: no bundle of the device, and no storage certificate derived from it,
+  of an hour it covers is active (nor suspended where it revokes), and every stored lot
+  from such an hour is marked at least as strongly.
 """
 
 from __future__ import annotations
 
 from abci_app.certificates import keeper, keys, storage
-from abci_app.certificates.records import REVOKED, SUSPENDED, BundleStatus
+from abci_app.certificates.records import ACTIVE, REVOKED, SUSPENDED, Bundle, BundleStatus, StandingOversight
 from abci_app.devices import keeper as devices
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
 
-__all__ = ["bundles_tile_issued", "issued_within_generation", "storage_lineage_indexed"]
+__all__ = ["bundles_tile_issued", "issued_within_generation", "standing_oversight_holds", "storage_lineage_indexed"]
 
 BATTERY = 4
 
@@ -85,4 +90,40 @@ def storage_lineage_indexed(store: KVReader) -> str | None:
     entries = _count(store, keys.LOT_BY_SOURCE)
     if entries != certified:
         return f"{certified} lots carry certificates but the source index has {entries} entries"
+    return None
+
+
+_ALLOWED_UNDER = {SUSPENDED: (ACTIVE,), REVOKED: (ACTIVE, SUSPENDED)}  # statuses a held hour must not have
+_MARKS_UNDER = {SUSPENDED: (SUSPENDED, REVOKED), REVOKED: (REVOKED,)}  # marks a held hour's lot may have
+
+
+def _breach(record: StandingOversight, b: Bundle, hour: int) -> str | None:
+    held = record.status_at(hour)
+    if held is not None and b.status in _ALLOWED_UNDER[held]:
+        return (
+            f"bundle {b.bundle_id} of {record.device_id!r} hour {hour} is {b.status.name} under a standing {held.name}"
+        )
+    return None
+
+
+def standing_oversight_holds(store: KVReader) -> str | None:
+    for record in keeper.iter_oversights(store):
+        device = record.device_id
+        if keeper.get_oversight(store, device) != record:
+            return f"standing oversight of {device!r} is not stored under its device"
+        if record.status not in (SUSPENDED, REVOKED) or (
+            record.revoked_from_hour and (record.status != SUSPENDED or record.revoked_from_hour <= record.from_hour)
+        ):
+            return f"standing oversight of {device!r} is malformed: {record}"
+        for b in keeper.iter_device_bundles(store, device, record.from_hour):
+            if b.origin_device != device and (breach := _breach(record, b, b.hour_start)):
+                return breach
+        for b in keeper.iter_derived_bundles(store, device, record.from_hour):
+            if breach := _breach(record, b, b.origin_hour):
+                return breach
+        for battery, seq, lot in storage.iter_source_lots(store, device, record.from_hour):
+            held = record.status_at(lot.hour_start)
+            if held is not None and lot.oversight not in _MARKS_UNDER[held]:
+                what = f"{battery} lot {seq} of {device!r} hour {lot.hour_start}"
+                return f"{what} is not marked under a standing {held.name}"
     return None

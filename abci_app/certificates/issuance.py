@@ -9,6 +9,11 @@ device-hour is never issued twice and a late reading issues only the difference.
 Renewable generators are issued first, then batteries are accounted for (storage.py), in
 hour order, so a battery consumes the certificates of its hour issued in the same block.
 A bundle whose production hour is already past the expiry age is issued expired.
+A device-hour under the certifier's standing oversight (handlers.py: the device was
+suspended or revoked from an hour at or before it, and not reinstated) is issued in that
+status instead, never active: a late reading, an hour not yet issued when the certifier
+acted, or any later hour while the key is compromised. Its Wh count in the issued tally
+like any other, so the device-hour is still never issued twice.
 
 Expiry. Active bundles whose production hour ended `certificates.expiry_seconds` ago or
 more become expired; a cursor past the last hour examined keeps the work per block small
@@ -20,7 +25,7 @@ from __future__ import annotations
 from abci_app.certificates import events, keeper, keys, ops, storage
 from abci_app.certificates.keeper import EventSink
 from abci_app.certificates.params import EXPIRY, GRACE, period
-from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, Bundle
+from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, STATUS_NAMES, Bundle
 from abci_app.devices import keeper as devices
 from abci_app.devices.feed import is_renewable
 from abci_app.devices.records import Device
@@ -34,10 +39,12 @@ BATTERY = 4
 
 
 def issue_generation(store: Branch, block: BlockInfo, device: Device, hour: int, sink: EventSink) -> None:
-    """Issue the device-hour's verified generation not yet issued, to the device's owner."""
+    """Issue the device-hour's verified generation not yet issued, to the device's owner
+    (in the status a standing oversight holds the device-hour in, if any)."""
     new = devices.hour_generation(store, device.device_id, hour) - keeper.issued_wh(store, device.device_id, hour)
     if new <= 0:
         return
+    held = keeper.held_status(store, device.device_id, hour)
     expired = hour + period(store) + domain_param(store, EXPIRY) <= block.time
     template = Bundle(
         bundle_id=NO_BUNDLE,
@@ -46,7 +53,7 @@ def issue_generation(store: Branch, block: BlockInfo, device: Device, hour: int,
         start_wh=0,
         end_wh=0,
         owner=device.owner,
-        status=EXPIRED if expired else ACTIVE,
+        status=held or (EXPIRED if expired else ACTIVE),
         energy_source=device.energy_source,
         technology=device.technology,
         country=device.country,
@@ -54,15 +61,15 @@ def issue_generation(store: Branch, block: BlockInfo, device: Device, hour: int,
         commissioning_date=device.commissioning_date,
     )
     b = keeper.issue(store, block, template, new)
-    sink.emit(
-        events.BUNDLE_ISSUED,
-        bundle=b.bundle_id,
-        device=device.device_id,
-        hour=hour,
-        wh=new,
-        owner=device.owner.hex(),
-        start_wh=b.start_wh,
-    )
+    attrs = {"bundle": b.bundle_id, "device": device.device_id, "hour": hour, "wh": new}
+    if held is None:
+        sink.emit(events.BUNDLE_ISSUED, **attrs, owner=device.owner.hex(), start_wh=b.start_wh)
+        return
+    name = STATUS_NAMES[held]
+    reason = events.REASON_STANDING
+    sink.emit(events.BUNDLE_ISSUED, **attrs, owner=device.owner.hex(), start_wh=b.start_wh, status=name, reason=reason)
+    keeper.add_history(store, b.bundle_id, block, name, new)
+    sink.emit(events.OVERSIGHT_EVENTS[held], **attrs, reason=reason)
 
 
 def _ready(store: Branch, block: BlockInfo, hour: int, device_id: str, grace: int) -> bool:

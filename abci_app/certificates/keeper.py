@@ -19,9 +19,11 @@ from abci_app.certificates.records import (
     Bundle,
     BundleHistory,
     BundleId,
+    BundleStatus,
     HistoryEntry,
     Retirement,
     RetirementId,
+    StandingOversight,
 )
 from abci_app.devices.records import DeviceId
 from abci_app.store.backend import prefix_end
@@ -37,7 +39,9 @@ __all__ = [
     "cut",
     "get_bundle",
     "get_history",
+    "get_oversight",
     "get_retirement",
+    "held_status",
     "issue",
     "issued_wh",
     "iter_bundles",
@@ -48,6 +52,7 @@ __all__ = [
     "iter_histories",
     "iter_hour_bundles",
     "iter_issued",
+    "iter_oversights",
     "iter_retirements",
     "merge_around",
     "merge_next",
@@ -56,6 +61,7 @@ __all__ = [
     "owner_hour_bundles",
     "put_bundle",
     "put_history",
+    "put_oversight",
     "put_retirement",
     "set_counter",
     "set_issued",
@@ -352,3 +358,31 @@ def add_claim(store: Branch, beneficiary: bytes, hour_start: int, wh: int) -> No
     if wh:
         key = keys.claim(beneficiary, hour_start)
         store.set(key, (_u64(store, key) + wh).to_bytes(8, "big"))
+
+
+def get_oversight(store: KVReader, device_id: str) -> StandingOversight | None:
+    """The certifier's standing oversight of the device, or None."""
+    raw = store.get(keys.oversight(device_id))
+    return None if raw is None else StandingOversight.decode(raw)
+
+
+def put_oversight(store: Branch, device_id: str, record: StandingOversight | None) -> None:
+    """Store the device's standing oversight (None: remove it)."""
+    if record is None:
+        store.delete(keys.oversight(device_id))
+    else:
+        store.set(keys.oversight(device_id), record.encode())
+
+
+def iter_oversights(store: KVReader) -> Iterator[StandingOversight]:
+    """Every standing oversight, in device key order."""
+    prefix = keys.oversight_prefix()
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield StandingOversight.decode(v)
+
+
+def held_status(store: KVReader, device_id: str, hour_start: int) -> BundleStatus | None:
+    """The status a standing oversight holds the device-hour's bundles in (suspended or
+    revoked), or None when no standing oversight covers it."""
+    record = get_oversight(store, device_id) if device_id else None
+    return None if record is None else record.status_at(hour_start)

@@ -26,6 +26,8 @@ __all__ = [
     "lot_by_source",
     "lot_by_source_prefix",
     "lot_prefix",
+    "oversight",
+    "oversight_prefix",
     "retirement",
     "storage",
     "storage_done",
@@ -47,11 +49,12 @@ COUNTER = b"\x5c"  # lp(name) → u64 (next bundle id, next retirement id, expir
 # storage lineage, for oversight (a certifier acting on a device reaches what came from it)
 BY_ORIGIN = b"\x5d"  # lp(origin device) u64(origin hour) u64(id) → ''  (every bundle with an origin)
 LOT_BY_SOURCE = b"\x5e"  # lp(source device) u64(source hour) lp(battery) u64(seq) → ''  (certified lots)
+OVERSIGHT = b"\x5f"  # lp(device) → StandingOversight (the certifier's standing suspension / revocation)
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (
         BUNDLE, BY_OWNER, BY_DEVICE, BY_HOUR, BY_STATUS, ISSUED, HISTORY, RETIREMENT, CLAIM, LOT, STORAGE,
-        STORAGE_DONE, COUNTER, BY_ORIGIN, LOT_BY_SOURCE,
+        STORAGE_DONE, COUNTER, BY_ORIGIN, LOT_BY_SOURCE, OVERSIGHT,
     )
 )  # fmt: skip
 
@@ -146,3 +149,11 @@ def storage_done(battery_id: str, hour_start: int) -> bytes:
 
 def counter(name: str) -> bytes:
     return COUNTER + lp(name)
+
+
+def oversight_prefix() -> bytes:
+    return OVERSIGHT
+
+
+def oversight(device_id: str) -> bytes:
+    return OVERSIGHT + lp(device_id)

@@ -12,10 +12,12 @@ from abci_app.types import Address
 
 __all__ = [
     "MAX_CONSUMPTION_SECONDS",
+    "ReinstateBundles",
     "RetireCertificates",
     "RevokeBundles",
     "SuspendBundles",
     "TransferCertificates",
+    "reinstate_from_proto",
     "retire_from_proto",
     "revoke_from_proto",
     "suspend_from_proto",
@@ -50,6 +52,12 @@ class SuspendBundles:
 
 @dataclass(frozen=True, slots=True)
 class RevokeBundles:
+    device_id: str
+    from_hour: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReinstateBundles:
     device_id: str
     from_hour: int
 
@@ -89,3 +97,7 @@ def suspend_from_proto(m: pb.SuspendBundles) -> SuspendBundles:
 
 def revoke_from_proto(m: pb.RevokeBundles) -> RevokeBundles:
     return RevokeBundles(id_field(m.device_id, "device_id"), _hour(m.from_hour))
+
+
+def reinstate_from_proto(m: pb.ReinstateBundles) -> ReinstateBundles:
+    return ReinstateBundles(id_field(m.device_id, "device_id"), _hour(m.from_hour))

@@ -90,12 +90,20 @@ def retire(
 
 
 def set_status(
-    store: Branch, block: BlockInfo, b: Bundle, status: BundleStatus, *, sink: Sink, event: str, **attrs: object
+    store: Branch,
+    block: BlockInfo,
+    b: Bundle,
+    status: BundleStatus,
+    *,
+    sink: Sink,
+    event: str,
+    action: str = "",
+    **attrs: object,
 ) -> Bundle:
-    """Change a bundle's status (the caller decided it may), with history and event (`attrs`
-    are added to the event); returns the bundle as now stored."""
+    """Change a bundle's status (the caller decided it may), with history (`action`, by
+    default the status name) and event (`attrs` are added to it); returns the bundle as now stored."""
     new = replace(b, status=status)
     keeper.put_bundle(store, new, b)
-    keeper.add_history(store, new.bundle_id, block, STATUS_NAMES[status], keeper.volume(new))
+    keeper.add_history(store, new.bundle_id, block, action or STATUS_NAMES[status], keeper.volume(new))
     sink.emit(event, bundle=new.bundle_id, device=new.device_id, hour=new.hour_start, wh=keeper.volume(new), **attrs)
     return new

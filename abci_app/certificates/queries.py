@@ -1,7 +1,9 @@
 """Queries: /bundle/<id>, /retirement/<id>, /cert_issued/<device>/<hour> (provable records);
 /bundles/{owner,device,hour,status}/<value> (paginated BundleList); /bundle_history/<id>
 (BundleHistoryView: the bundle's history, then its ancestors'); /matching/<member>/<hour>,
-/score/<member>/<from>/<to>, /residual/<region>/<hour> (views, see matching.py)."""
+/score/<member>/<from>/<to>, /residual/<region>/<hour> (views, see matching.py);
+/oversight/<device> (provable StandingOversight: the certifier's standing suspension or
+revocation of the device; no value when there is none)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,11 @@ def retirement(store: KVReader, args: list[str], options: Mapping[str, str]) -> 
 def issued(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     device_id, hour = args_exactly(args, 2, "/cert_issued/<device>/<hour>")
     return record(store, keys.issued(id_arg(device_id, "device id"), _hour(store, hour, "hour")))
+
+
+def oversight(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (device_id,) = args_exactly(args, 1, "/oversight/<device>")
+    return record(store, keys.oversight(id_arg(device_id, "device id")))
 
 
 def bundles(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
@@ -118,4 +125,5 @@ QUERIES: dict[str, QueryHandler] = {
     "matching": matching_q,
     "score": score,
     "residual": residual,
+    "oversight": oversight,
 }

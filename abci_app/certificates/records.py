@@ -1,7 +1,8 @@
 """Stored records of the certificates domain (frozen) and their stored protobuf encoding.
 
 Each record encodes to the protobuf message of `gridledger.certificates.v1` of the same
-name (Bundle, HistoryEntry, BundleHistory, Retirement, StorageLot, StorageState), and
+name (Bundle, HistoryEntry, BundleHistory, Retirement, StorageLot, StorageState,
+StandingOversight), and
 those bytes are the provable query answers and feed the app hash: `decode(raw).encode()
 == raw` for every stored record. None of them has a singular submessage; a history's
 entries are a tuple in stored order (an all-default entry still encodes, as an empty
@@ -37,6 +38,7 @@ __all__ = [
     "HistoryEntry",
     "Retirement",
     "RetirementId",
+    "StandingOversight",
     "StorageLot",
     "StorageState",
 ]
@@ -339,6 +341,71 @@ class StorageLot:
     @staticmethod
     def decode(raw: bytes) -> StorageLot:
         return StorageLot.from_proto(pb.StorageLot.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class StandingOversight:
+    """The certifier's standing oversight of a device: hours ≥ from_hour are under
+    `status` (SUSPENDED or REVOKED), for the bundles that exist and for those issued later,
+    until it is lifted. With status SUSPENDED, a `revoked_from_hour` above 0 (and then
+    above from_hour) revokes the hours from it on (a suspension, then a later revocation)."""
+
+    device_id: DeviceId
+    from_hour: int
+    status: BundleStatus
+    revoked_from_hour: int = 0
+
+    def status_at(self, hour: int) -> BundleStatus | None:
+        """The status bundles of production hour `hour` are held in, or None (not covered)."""
+        if hour < self.from_hour:
+            return None
+        if self.status == REVOKED or (self.revoked_from_hour and hour >= self.revoked_from_hour):
+            return REVOKED
+        return self.status
+
+    @property
+    def suspended_from(self) -> int | None:
+        """The first suspended hour, or None (no standing suspension)."""
+        return self.from_hour if self.status == SUSPENDED else None
+
+    @property
+    def revoked_from(self) -> int | None:
+        """The first revoked hour, or None (no standing revocation)."""
+        if self.status == REVOKED:
+            return self.from_hour
+        return self.revoked_from_hour or None
+
+    @staticmethod
+    def of(device_id: DeviceId, suspended_from: int | None, revoked_from: int | None) -> StandingOversight | None:
+        """The record for a suspension from `suspended_from` and a revocation from
+        `revoked_from` (either None: none); a suspension inside the revocation is dropped."""
+        if suspended_from is not None and revoked_from is not None and suspended_from >= revoked_from:
+            suspended_from = None
+        if suspended_from is not None:
+            return StandingOversight(device_id, suspended_from, SUSPENDED, revoked_from or 0)
+        if revoked_from is not None:
+            return StandingOversight(device_id, revoked_from, REVOKED)
+        return None
+
+    def to_proto(self) -> pb.StandingOversight:
+        return pb.StandingOversight(
+            device_id=self.device_id,
+            from_hour=self.from_hour,
+            status=int(self.status),  # type: ignore[arg-type]
+            revoked_from_hour=self.revoked_from_hour,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(m: pb.StandingOversight) -> StandingOversight:
+        """ValueError for a status number BundleStatus does not have."""
+        return StandingOversight(DeviceId(m.device_id), m.from_hour, BundleStatus(m.status), m.revoked_from_hour)
+
+    @staticmethod
+    def decode(raw: bytes) -> StandingOversight:
+        return StandingOversight.from_proto(pb.StandingOversight.FromString(raw))
 
 
 @dataclass(frozen=True, slots=True)

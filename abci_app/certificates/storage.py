@@ -19,7 +19,9 @@ any number of batteries), and so does every storage certificate issued from it
 (origin_device, origin_hour). Both are indexed by that source device-hour (keys
 LOT_BY_SOURCE, BY_ORIGIN), so the certifier's suspension or revocation of a device
 reaches them (handlers.py). A lot the certifier marked (`oversight` suspended or revoked)
-issues its storage certificates in that status, not active.
+issues its storage certificates in that status, not active, and so does a lot whose
+source device-hour is under the certifier's standing oversight (the stronger of the two:
+revoked over suspended), whatever its mark.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from abci_app.certificates.records import (
     ACTIVE,
     CONSUMED,
     NO_BUNDLE,
+    REVOKED,
     STATUS_NAMES,
+    SUSPENDED,
     Bundle,
     BundleStatus,
     StorageLot,
@@ -173,11 +177,31 @@ def _charge(
     return state
 
 
-def _issue_from_lot(
-    store: Branch, block: BlockInfo, template: Bundle, oversight: BundleStatus, wh: int, *, sink: Sink
-) -> None:
+def _held(store: KVReader, lot: StorageLot, battery_id: str, hour: int) -> tuple[BundleStatus, bool]:
+    """The status a lot's storage certificates discharged by the battery in `hour` are
+    issued in (UNSPECIFIED: active), and whether a standing oversight (of the lot's source
+    device-hour, or of the battery itself at that hour), rather than the lot's mark,
+    decided it. The strongest wins: revoked over suspended over none."""
+    standing = max(
+        (
+            keeper.held_status(store, lot.device_id, lot.hour_start) or BundleStatus.UNSPECIFIED,
+            keeper.held_status(store, battery_id, hour) or BundleStatus.UNSPECIFIED,
+        ),
+        key=_SEVERITY.__getitem__,
+    )
+    if _SEVERITY[standing] > _SEVERITY[lot.oversight]:
+        return standing, True
+    return lot.oversight, False
+
+
+_SEVERITY = {BundleStatus.UNSPECIFIED: 0, SUSPENDED: 1, REVOKED: 2}  # a lot's mark is one of these
+
+
+def _issue_from_lot(store: Branch, block: BlockInfo, template: Bundle, lot: StorageLot, wh: int, *, sink: Sink) -> None:
     """Issue `wh` storage certificates from a lot: active, or in the status the certifier
-    put the lot's source under (suspended or revoked, with that history entry and event)."""
+    put the lot's source under (suspended or revoked, with that history entry and event;
+    `reason` standing_oversight when the standing oversight, not the lot's mark, decided)."""
+    oversight, standing = _held(store, lot, template.device_id, template.hour_start)
     if oversight == BundleStatus.UNSPECIFIED:
         b = keeper.issue(store, block, template, wh)
         sink.emit(events.BUNDLE_ISSUED, bundle=b.bundle_id, device=b.device_id, hour=b.hour_start, wh=wh, storage=True)
@@ -185,7 +209,8 @@ def _issue_from_lot(
     b = keeper.issue(store, block, replace(template, status=oversight), wh)
     name = STATUS_NAMES[oversight]
     attrs = {"bundle": b.bundle_id, "device": b.device_id, "hour": b.hour_start, "wh": wh}
-    sink.emit(events.BUNDLE_ISSUED, **attrs, storage=True, status=name)
+    why = {"reason": events.REASON_STANDING} if standing else {}
+    sink.emit(events.BUNDLE_ISSUED, **attrs, storage=True, status=name, **why)
     keeper.add_history(store, b.bundle_id, block, name, wh)
     sink.emit(
         events.OVERSIGHT_EVENTS[oversight],
@@ -193,6 +218,7 @@ def _issue_from_lot(
         via=events.VIA_STORAGE,
         origin_device=b.origin_device,
         origin_hour=b.origin_hour,
+        **why,
     )
 
 
@@ -225,7 +251,7 @@ def _discharge(
                 origin_device=lot.device_id,
                 origin_hour=lot.hour_start,
             )
-            _issue_from_lot(store, block, template, lot.oversight, n, sink=sink)
+            _issue_from_lot(store, block, template, lot, n, sink=sink)
         out_total += max(n, 0)
         if lot_out_end <= end:
             delete_lot(store, battery.device_id, head, lot)

@@ -1,5 +1,6 @@
 """Certificates gridctl commands: bundles (list, show, history, transfer, retire), the issuing
-body's suspension and revocation, hourly matching, the 24/7 score and the residual."""
+body's suspension, revocation and reinstatement and a device's standing oversight, hourly
+matching, the 24/7 score and the residual."""
 
 from __future__ import annotations
 
@@ -86,6 +87,17 @@ def cmd_revoke(ctx: Context, args: argparse.Namespace) -> None:
     ctx.done(result, device=args.device_id, from_hour=args.from_hour)
 
 
+def cmd_reinstate(ctx: Context, args: argparse.Namespace) -> None:
+    result = ctx.submit(build.reinstate(args.device_id, args.from_hour))
+    ctx.done(result, device=args.device_id, from_hour=args.from_hour, events=_bundle_events(ctx, result))
+
+
+def cmd_oversight(ctx: Context, args: argparse.Namespace) -> None:
+    view = ctx.find(f"/oversight/{args.device_id}", pb.StandingOversight)
+    data = to_json(view) if view is not None else {"device_id": args.device_id, "status": "none"}
+    ctx.show(data, title=f"standing oversight of {args.device_id}")
+
+
 def cmd_matching(ctx: Context, args: argparse.Namespace) -> None:
     member = ctx.address(args.member).hex()
     view = ctx.query_list(f"/matching/{member}/{args.hour}", pb.Matching)
@@ -158,6 +170,10 @@ def register(add: AddCommand) -> None:
         p = cert(name, fn, help_)
         p.add_argument("device_id")
         p.add_argument("from_hour", type=int)
+    p = cert("reinstate", cmd_reinstate, "certifier: lift a device's suspension (not a revocation) from an hour on")
+    p.add_argument("device_id")
+    p.add_argument("--from-hour", type=int, required=True, help="not after the standing suspension's first hour")
+    cert("oversight", cmd_oversight, "a device's standing suspension or revocation").add_argument("device_id")
 
     p = add("matching", cmd_matching, "a member's consumption and claimed certificates in one hour")
     p.add_argument("member")

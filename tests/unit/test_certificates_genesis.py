@@ -109,6 +109,16 @@ def test_export_then_import_rebuilds_every_certificates_key(exported: tuple[AppD
     for lineage in (b"\x5d", b"\x5e"):  # the origin and lot source indexes, rebuilt by the import
         assert any(True for _ in before.iter_range(lineage, bytes([lineage[0] + 1])))
     assert sorted(section["counters"]) == ["bundle", "expiry_cursor", "retirement"]
+    # pv-1's standing oversight: suspended from H0+1h, revoked from H0+2h
+    assert section["oversights"] == [
+        {
+            "deviceId": "pv-1",
+            "fromHour": str(H0 + HOUR),
+            "status": "BUNDLE_STATUS_SUSPENDED",
+            "revokedFromHour": str(H0 + 2 * HOUR),
+        }
+    ]
+    assert any(True for _ in before.iter_range(b"\x5f", b"\x60"))
     assert sum(1 for _ in before.iter_range(b"\x50", b"\x5d")) > 50
     assert differences(CERTIFICATES, before, fresh) == []
     assert check_invariants(fresh) == []
@@ -192,6 +202,10 @@ def _uncertified_marked_lot(c: dict[str, Any]) -> None:
 
 def _storage_origin(device_id: str) -> Callable[[dict[str, Any]], None]:
     return lambda c: next(b for b in c["bundles"] if b.get("storage")).update(originDevice=device_id)
+
+
+def _first_oversight(**fields: object) -> Callable[[dict[str, Any]], None]:
+    return lambda c: c["oversights"][0].update(fields)
 
 
 ZERO_ADDRESS = base64.b64encode(b"\x07" * 20).decode()
@@ -293,6 +307,47 @@ BAD_SECTIONS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "origin too long for a key",
         _storage_origin("o" * 300),
         r"^certificates\.bundles\[\d+\]\.originDevice: unknown device 'o{64}' ",
+    ),
+    (
+        "oversight unknown device",
+        _first_oversight(deviceId="pv-9"),
+        r"^certificates\.oversights\[0\]\.deviceId: unknown device 'pv-9'",
+    ),
+    (
+        "oversight id too long for a key",
+        _first_oversight(deviceId="o" * 300),
+        r"^certificates\.oversights\[0\]\.deviceId: unknown device 'o{64}' ",
+    ),
+    (
+        "oversight unknown status",
+        _first_oversight(status=99),
+        r"^certificates\.oversights\[0\]\.status: unknown bundle status 99",
+    ),
+    (
+        "oversight not a hold",
+        _first_oversight(status="BUNDLE_STATUS_ACTIVE"),
+        r"^certificates\.oversights\[0\]\.status: expected suspended or revoked",
+    ),
+    (
+        "oversight revoked before suspended",
+        _first_oversight(revokedFromHour=str(H0)),
+        r"^certificates\.oversights\[0\]\.revokedFromHour: only after a suspension's fromHour",
+    ),
+    (
+        "oversight revoked twice",
+        _first_oversight(status="BUNDLE_STATUS_REVOKED"),
+        r"^certificates\.oversights\[0\]\.revokedFromHour: only after a suspension's fromHour",
+    ),
+    (
+        "oversight twice",
+        lambda c: c["oversights"].append(c["oversights"][0]),
+        r"^certificates\.oversights\[1\]\.deviceId: duplicate device 'pv-1'",
+    ),
+    ("oversight bad field", _first_oversight(fromHours="1"), r"^certificates\.oversights\[0\]: .*fromHours"),
+    (
+        "oversight that does not hold",
+        _first_oversight(fromHour=str(H0)),
+        r"^certificates\.oversights: does not hold: bundle \d+ of 'pv-1' hour \d+ is ACTIVE under a standing SUSPENDED",
     ),
     ("lots out of step", _drop_lot, r"^certificates\.storage\[0\]\.lots: expected tail - head = 1 lots, got 0"),
     (

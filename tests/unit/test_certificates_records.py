@@ -22,13 +22,14 @@ from abci_app.certificates.records import (
     HistoryEntry,
     Retirement,
     RetirementId,
+    StandingOversight,
     StorageLot,
     StorageState,
 )
 from abci_app.devices.records import DeviceId
 from abci_app.types import Address
 
-Record = Bundle | HistoryEntry | BundleHistory | Retirement | StorageLot | StorageState
+Record = Bundle | HistoryEntry | BundleHistory | Retirement | StorageLot | StorageState | StandingOversight
 ALICE, BOB = Address(b"\xaa" * 20), Address(b"\xbb" * 20)
 BIG = 2**64 - 1
 
@@ -95,6 +96,8 @@ CASES: list[tuple[Record, Message]] = [
     (StorageLot(0, 0), pb.StorageLot()),
     (StorageState(1, 3, 1400, 810), pb.StorageState()),
     (StorageState(), pb.StorageState()),
+    (StandingOversight(DeviceId("pv-1"), 3600, BundleStatus.SUSPENDED, BIG), pb.StandingOversight()),
+    (StandingOversight(DeviceId("pv-1"), 0, BundleStatus.REVOKED), pb.StandingOversight()),
 ]
 
 
@@ -162,3 +165,22 @@ def test_a_lot_stored_before_oversight_existed_decodes_to_the_same_bytes() -> No
     assert len(marked) == len(raw) + 2
     with pytest.raises(ValueError, match="99"):
         StorageLot.from_proto(pb.StorageLot(oversight=99))  # type: ignore[arg-type]
+
+
+def test_a_standing_oversight_holds_hours_from_its_first_and_revokes_from_its_second() -> None:
+    """status_at: none before from_hour, suspended until revoked_from_hour, then revoked;
+    `of` drops a suspension the revocation covers and builds nothing from nothing."""
+    both = StandingOversight.of(DeviceId("pv-1"), 3600, 7200)
+    assert both == StandingOversight(DeviceId("pv-1"), 3600, BundleStatus.SUSPENDED, 7200)
+    assert [both.status_at(h) for h in (0, 3600, 7199, 7200, BIG)] == [
+        None,
+        BundleStatus.SUSPENDED,
+        BundleStatus.SUSPENDED,
+        BundleStatus.REVOKED,
+        BundleStatus.REVOKED,
+    ]
+    assert (both.suspended_from, both.revoked_from) == (3600, 7200)
+    covered = StandingOversight.of(DeviceId("pv-1"), 7200, 3600)
+    assert covered == StandingOversight(DeviceId("pv-1"), 3600, BundleStatus.REVOKED)
+    assert (covered.suspended_from, covered.revoked_from) == (None, 3600)
+    assert StandingOversight.of(DeviceId("pv-1"), None, None) is None
