@@ -46,8 +46,10 @@ production hour is past the expiry age: the expiry pass has gone by it), and the
 suspension ends. A suspension is lifted whole: from_hour after its first hour is refused
 (PARTIAL_REINSTATE), and so is a from_hour the standing revocation covers
 (OVERSIGHT_REVOKED): revoked is final, and the hours of a standing revocation stay
-revoked. Retired bundles stay retired (an origin_suspended history entry stays). The work
-counts against MAX_OVERSIGHT_BUNDLES the same way.
+revoked. Retired bundles stay retired; a retired storage certificate flagged
+origin_suspended gets an origin_reinstated history entry and a retired_bundle_flagged
+event (status reinstated), and a later suspension flags it again. The work counts against
+MAX_OVERSIGHT_BUNDLES the same way.
 """
 
 from __future__ import annotations
@@ -122,25 +124,39 @@ def retire_certificates(ctx: TxContext, msg: RetireCertificates) -> None:
 
 @dataclass
 class _Oversight:
-    """What one suspend/revoke will write, collected before any write and bounded."""
+    """What one suspend/revoke/reinstate will write, collected before any write and bounded."""
 
     own: list[Bundle] = field(default_factory=list)
     derived: list[Bundle] = field(default_factory=list)
     flagged: list[Bundle] = field(default_factory=list)
     lots: list[tuple[DeviceId, int, StorageLot]] = field(default_factory=list)
+    hint: str = "use a later from_hour"
 
     def check(self) -> None:
         if len(self.own) + len(self.derived) + len(self.flagged) + len(self.lots) > MAX_OVERSIGHT_BUNDLES:
             raise TxError(
                 CertificatesCode.VOLUME_EXCEEDED,
                 f"more than {MAX_OVERSIGHT_BUNDLES} bundles (the device's own and those derived via storage) "
-                "and stored lots; use a later from_hour",
+                f"and stored lots; {self.hint}",
             )
 
 
-def _flagged_already(ctx: TxContext, b: Bundle, action: str) -> bool:
+ORIGIN_REINSTATED = "origin_reinstated"
+
+
+def _flag_counts(ctx: TxContext, b: Bundle) -> dict[str, int]:
     h = keeper.get_history(ctx.store, b.bundle_id)
-    return h is not None and any(e.action == action for e in h.entries)
+    counts: dict[str, int] = {}
+    for e in () if h is None else h.entries:
+        counts[e.action] = counts.get(e.action, 0) + 1
+    return counts
+
+
+def _flagged_already(ctx: TxContext, b: Bundle, action: str) -> bool:
+    """Whether the retired bundle already carries the `action` flag (origin_revoked: ever;
+    origin_suspended: since its last origin_reinstated)."""
+    counts = _flag_counts(ctx, b)
+    return counts.get(action, 0) > (counts.get(ORIGIN_REINSTATED, 0) if action == "origin_suspended" else 0)
 
 
 def _collect(
@@ -193,19 +209,7 @@ def _oversee(
         ops.set_status(
             store, block, b, status, sink=ctx, event=event, via=via, origin_device=origin, origin_hour=b.origin_hour
         )
-    for b in work.flagged:
-        keeper.add_history(store, b.bundle_id, block, "origin_" + name, keeper.volume(b))
-        ctx.emit(
-            events.RETIRED_BUNDLE_FLAGGED,
-            bundle=b.bundle_id,
-            retirement=b.retirement_id,
-            device=b.device_id,
-            hour=b.hour_start,
-            wh=keeper.volume(b),
-            origin_device=b.origin_device,
-            origin_hour=b.origin_hour,
-            status=name,
-        )
+    _flag(ctx, work.flagged, name)
     for battery, seq, lot in work.lots:
         storage.put_lot(store, battery, seq, replace(lot, oversight=status))
         ctx.emit(
@@ -218,6 +222,23 @@ def _oversee(
             status=name,
         )
     _stand(ctx, DeviceId(device_id), from_hour, status)
+
+
+def _flag(ctx: TxContext, flagged: list[Bundle], name: str) -> None:
+    """History entry origin_<name> and a retired_bundle_flagged event for each retired bundle."""
+    for b in flagged:
+        keeper.add_history(ctx.store, b.bundle_id, ctx.block, "origin_" + name, keeper.volume(b))
+        ctx.emit(
+            events.RETIRED_BUNDLE_FLAGGED,
+            bundle=b.bundle_id,
+            retirement=b.retirement_id,
+            device=b.device_id,
+            hour=b.hour_start,
+            wh=keeper.volume(b),
+            origin_device=b.origin_device,
+            origin_hour=b.origin_hour,
+            status=name,
+        )
 
 
 def _stand(ctx: TxContext, device_id: DeviceId, from_hour: int, status: BundleStatus) -> None:
@@ -258,7 +279,7 @@ def _collect_suspended(ctx: TxContext, device_id: str, from_hour: int, until: in
     """The device's suspended bundles, the suspended storage certificates derived from it
     and the lots marked suspended, of (source) hours in [from_hour, until), in key order,
     refused as soon as there are more than the cap."""
-    work = _Oversight()
+    work = _Oversight(hint="a suspension this large cannot be lifted in one transaction")
 
     def inside(hour: int) -> bool:
         return until is None or hour < until
@@ -273,9 +294,15 @@ def _collect_suspended(ctx: TxContext, device_id: str, from_hour: int, until: in
     for b in keeper.iter_derived_bundles(ctx.store, device_id, from_hour):
         if not inside(b.origin_hour):
             break
-        if b.status == SUSPENDED and b.bundle_id not in own_ids:
+        if b.bundle_id in own_ids:
+            continue
+        if b.status == SUSPENDED:
             work.derived.append(b)
-            work.check()
+        elif b.status == RETIRED and _suspension_flagged(ctx, b):
+            work.flagged.append(b)
+        else:
+            continue
+        work.check()
     for battery, seq, lot in storage.iter_source_lots(ctx.store, device_id, from_hour):
         if not inside(lot.hour_start):
             break
@@ -283,6 +310,13 @@ def _collect_suspended(ctx: TxContext, device_id: str, from_hour: int, until: in
             work.lots.append((battery, seq, lot))
             work.check()
     return work
+
+
+def _suspension_flagged(ctx: TxContext, b: Bundle) -> bool:
+    """A retired bundle flagged origin_suspended since its last origin_reinstated, and
+    never origin_revoked."""
+    counts = _flag_counts(ctx, b)
+    return not counts.get("origin_revoked") and counts.get("origin_suspended", 0) > counts.get(ORIGIN_REINSTATED, 0)
 
 
 def reinstate_bundles(ctx: TxContext, msg: ReinstateBundles) -> None:
@@ -320,6 +354,7 @@ def reinstate_bundles(ctx: TxContext, msg: ReinstateBundles) -> None:
             store, block, b, status, sink=ctx, event=events.BUNDLE_REINSTATED, action="reinstated",
             reinstated_as=STATUS_NAMES[status], **lineage,
         )  # fmt: skip
+    _flag(ctx, work.flagged, "reinstated")
     for battery, seq, lot in work.lots:
         storage.put_lot(store, battery, seq, replace(lot, oversight=BundleStatus.UNSPECIFIED))
         ctx.emit(

@@ -5,14 +5,15 @@ certifier acts, hostile input is refused with specific codes, genesis carries it
 
 from __future__ import annotations
 
+import pytest
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridwire.reading import Reading
 
-from abci_app.certificates import issuance, keeper
+from abci_app.certificates import handlers, issuance, keeper
 from abci_app.certificates.domain import DOMAIN as CERTIFICATES
 from abci_app.certificates.errors import CertificatesCode
 from abci_app.certificates.invariants import standing_oversight_holds
-from abci_app.certificates.records import SUSPENDED, BundleStatus, StandingOversight
+from abci_app.certificates.records import RETIRED, SUSPENDED, BundleStatus, StandingOversight
 from abci_app.devices.keeper import get_device
 from abci_app.devices.records import DeviceId
 from abci_app.errors import Code
@@ -216,8 +217,42 @@ def test_reinstate_reaches_storage_certificates_and_lots(driver: AppDriver, cons
         [(ACTIVE_PB, "pv-1", H0, 700), (ACTIVE_PB, "pv-1", H0, 100), (RETIRED_PB, "pv-1", H0, 200)]
     )
     assert lots(driver)[0] == ("pv-1", H0, 3000, BundleStatus.UNSPECIFIED)
+    (flag,) = [a for t, a in evs if t == "retired_bundle_flagged"]
+    assert (flag["wh"], flag["status"]) == ("200", "reinstated")
+    assert retired_flags(driver) == ["origin_suspended", "origin_reinstated"]
+    # suspended again, the retired one is flagged again; reinstating twice flags once
+    ok(driver, certifier, cc.suspend("pv-1", H0))
+    ok(driver, certifier, cc.reinstate("pv-1", H0))
+    assert not any(t == "retired_bundle_flagged" for t, _a in ok(driver, certifier, cc.reinstate("pv-1", H0)))
+    assert retired_flags(driver) == ["origin_suspended", "origin_reinstated"] * 2
     discharge(driver, consortium, 5, 2, 2000)
     assert storage_bundles(driver)[-1] == (ACTIVE_PB, "pv-1", H0, 1000)
+
+
+def retired_flags(driver: AppDriver) -> list[str]:
+    """The origin_* history entries of bat-1's retired storage certificate."""
+    (retired,) = [b for b in keeper.iter_device_bundles(driver.app.state, "bat-1") if b.status == RETIRED]
+    history = keeper.get_history(driver.app.state, retired.bundle_id)
+    assert history is not None
+    return [e.action for e in history.entries if e.action.startswith("origin_")]
+
+
+def test_reinstate_counts_against_the_cap(
+    driver: AppDriver, consortium: Consortium, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One own bundle, two derived ones, one retired to flag and one lot: five writes."""
+    scenario(driver, consortium)
+    certifier = consortium.member("certissuer/registry")
+    ok(driver, certifier, cc.suspend("pv-1", H0))
+    monkeypatch.setattr(handlers, "MAX_OVERSIGHT_BUNDLES", 4)
+    before = storage_bundles(driver), lots(driver), standing(driver)
+    code, log, _evs, _block = events_of(driver, signed(driver, certifier, cc.reinstate("pv-1", H0)))
+    assert code == CertificatesCode.VOLUME_EXCEEDED
+    assert "cannot be lifted in one transaction" in log
+    assert (storage_bundles(driver), lots(driver), standing(driver)) == before
+    monkeypatch.setattr(handlers, "MAX_OVERSIGHT_BUNDLES", 5)
+    ok(driver, certifier, cc.reinstate("pv-1", H0))
+    assert standing(driver) is None
 
 
 def test_a_suspended_battery_issues_its_later_discharge_suspended(driver: AppDriver, consortium: Consortium) -> None:
