@@ -12,8 +12,9 @@ device-hour under the certifier's standing suspension or revocation is issued in
 status: bundle_issued with `status` and `reason` = "standing_oversight", then
 bundle_suspended / bundle_revoked with the same `reason`. ReinstateBundles emits
 bundle_reinstated (with `reinstated_as`: active, or expired when the bundle's age is past expiry;
-`via` = storage for a derived certificate), storage_lot_unmarked per stored lot and
-oversight_lifted once; suspend and revoke emit oversight_set with the device's new
+`via` = storage for a derived certificate), storage_lot_unmarked per stored lot,
+retired_bundle_flagged (`status` reinstated) per retired storage certificate flagged
+origin_suspended, and oversight_lifted once; suspend and revoke emit oversight_set with the device's new
 standing oversight.
 """
 
