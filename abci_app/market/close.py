@@ -138,6 +138,7 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     fills: list[tuple[Fill, int]] = []
     buy_side = BUY
     taken = keeper.take_from_book(store, interval, [e.order_id for e in book])
+    keeper.clear_open_counts(store, interval)
     for e, placed in zip(book, taken, strict=True):
         if placed is None:  # pragma: no cover - the book and the orders are kept in step
             continue

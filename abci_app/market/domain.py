@@ -39,5 +39,6 @@ DOMAIN = Domain(
         invariants.escrow_matches_orders,
         invariants.fills_within_limits,
         invariants.feeder_limits_respected,
+        invariants.open_counts_match_book,
     ),
 )

@@ -27,3 +27,4 @@ class MarketCode(IntEnum):
     UNKNOWN_ALERT = 214
     NOT_ALERT_OWNER = 215
     TOO_MANY_RULES = 216
+    TOO_MANY_ORDERS = 217  # the member's open orders for the interval reach market.max_open_orders_per_interval

@@ -14,7 +14,8 @@ counter, so a chain restarted from an export carries the market on where it stop
 
 The import writes records through the keeper, which rebuilds what derives from them: the
 owner indexes, the book (OPEN orders), the settle-due marks (CLEARED orders) and the Wh each
-device has on offer per interval (Σ energy of its OPEN and CLEARED sell orders). It runs after
+device has on offer per interval (Σ energy of its OPEN and CLEARED sell orders) and each
+owner's count of OPEN orders per interval (what market.max_open_orders_per_interval caps). It runs after
 identity, accounts and devices, and refuses (GenesisError naming the field) an owner that is
 not a member, an order whose site or device is unknown, a fill that does not match its order
 or clearing, duplicates, counters behind the ids in use, and escrow that disagrees with the
@@ -105,6 +106,8 @@ def _orders(store: Branch, items: list[Any]) -> dict[int, Order]:
             keeper.set_settle_due(store, o.interval_start, o.order_id, True)
         if o.side == SELL and o.status in (OPEN, CLEARED):
             keeper.add_committed(store, o.interval_start, o.device_id, o.energy_wh)
+        if o.status == OPEN:
+            keeper.add_open_count(store, o.interval_start, o.owner, 1)
     held = sum(o.escrow for o in out.values())
     have = accounts.balance(store, keeper.ESCROW_ADDRESS)
     if held != have:

@@ -6,17 +6,20 @@
   price + fee ≤ its limit, a seller's price ≥ its limit.
 - No feeder limit in force at clearing was exceeded by the pool volumes of an interval
   awaiting settlement.
+- Each member's count of open orders per interval (what the per-interval cap reads) is
+  the number of its orders in that interval's book.
 (Settled intervals were checked while they awaited settlement; the checks stay bounded.)
 """
 
 from __future__ import annotations
 
 from abci_app.accounts import keeper as accounts
-from abci_app.market import keeper
+from abci_app.market import keeper, keys
 from abci_app.market.records import BUY, SELL
+from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
 
-__all__ = ["escrow_matches_orders", "feeder_limits_respected", "fills_within_limits"]
+__all__ = ["escrow_matches_orders", "feeder_limits_respected", "fills_within_limits", "open_counts_match_book"]
 
 
 def escrow_matches_orders(store: KVReader) -> str | None:
@@ -57,4 +60,21 @@ def feeder_limits_respected(store: KVReader) -> str | None:
         for f in result.feeders:
             if f.has_limit and (f.pool_import_wh > f.import_limit_wh or f.pool_export_wh > f.export_limit_wh):
                 return f"interval {interval}: feeder {f.feeder} moved {f.pool_import_wh}/{f.pool_export_wh} Wh"
+    return None
+
+
+def open_counts_match_book(store: KVReader) -> str | None:
+    want: dict[tuple[int, bytes], int] = {}
+    for order_id in keeper.iter_book_orders(store):
+        order = keeper.get_order(store, order_id)
+        if order is not None:
+            k = (order.interval_start, bytes(order.owner))
+            want[k] = want.get(k, 0) + 1
+    have = {
+        (int.from_bytes(k[1:9], "big"), k[9:]): int.from_bytes(v, "big")
+        for k, v in store.iter_range(keys.OPEN_COUNT, prefix_end(keys.OPEN_COUNT))
+    }
+    if have != want:
+        wrong = sorted(set(have.items()) ^ set(want.items()))[:3]
+        return f"open-order counts disagree with the book: {[(i, o.hex(), n) for (i, o), n in wrong]}"
     return None

@@ -22,11 +22,14 @@ from abci_app.types import Address
 __all__ = [
     "ESCROW_ADDRESS",
     "add_committed",
+    "add_open_count",
     "book_intervals_due",
+    "clear_open_counts",
     "delete_rule",
     "get_alert",
     "get_clearing",
     "get_committed",
+    "get_open_count",
     "get_order",
     "get_rule",
     "get_statement",
@@ -226,6 +229,28 @@ def add_committed(store: Branch, interval: int, device_id: str, delta: int) -> N
         store.set(keys.committed(interval, device_id), u64(n))
     else:
         store.delete(keys.committed(interval, device_id))
+
+
+def get_open_count(store: KVReader, interval: int, owner: bytes) -> int:
+    """The owner's open orders for `interval` (what market.max_open_orders_per_interval caps)."""
+    raw = store.get(keys.open_count(interval, owner))
+    return 0 if raw is None else int.from_bytes(raw, "big")
+
+
+def add_open_count(store: Branch, interval: int, owner: bytes, delta: int) -> None:
+    """Change the owner's count of open orders for `interval` (never below zero)."""
+    n = max(0, get_open_count(store, interval, owner) + delta)
+    if n:
+        store.set(keys.open_count(interval, owner), u64(n))
+    else:
+        store.delete(keys.open_count(interval, owner))
+
+
+def clear_open_counts(store: Branch, interval: int) -> None:
+    """Drop the interval's counts when its book is cleared (one key per owner with orders)."""
+    prefix = keys.open_count_prefix(interval)
+    for k in [k for k, _v in store.iter_range(prefix, prefix_end(prefix))]:
+        store.delete(k)
 
 
 def get_clearing(store: KVReader, interval: int) -> ClearingResult | None:

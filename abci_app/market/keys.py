@@ -8,6 +8,7 @@ __all__ = [
     "BOOK",
     "FILLS_BY_OWNER",
     "KEY_PREFIXES",
+    "OPEN_COUNT",
     "ORDER",
     "SETTLE_DUE",
     "alert",
@@ -20,6 +21,8 @@ __all__ = [
     "fill",
     "fill_prefix",
     "fills_by_owner",
+    "open_count",
+    "open_count_prefix",
     "order",
     "orders_by_owner",
     "owner_prefix",
@@ -45,6 +48,7 @@ STATEMENT = b"\x4a"  # owner(20) u64(interval) → Statement
 COUNTER = b"\x4b"  # lp(name) → u64 last id used
 SETTLE_DUE = b"\x4c"  # u64(interval) u64(order) → '' (cleared orders awaiting settlement)
 COMMITTED = b"\x4d"  # u64(interval) lp(device) → u64 Wh offered by open/cleared sell orders
+OPEN_COUNT = b"\x4e"  # u64(interval) owner(20) → u64 the owner's open orders of the interval
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (
@@ -62,6 +66,7 @@ KEY_PREFIXES = frozenset(
         COUNTER,
         SETTLE_DUE,
         COMMITTED,
+        OPEN_COUNT,
     )
 )
 
@@ -141,3 +146,11 @@ def settle_due(interval: int, order_id: int) -> bytes:
 
 def committed(interval: int, device_id: str) -> bytes:
     return COMMITTED + u64(interval) + lp(device_id)
+
+
+def open_count_prefix(interval: int) -> bytes:
+    return OPEN_COUNT + u64(interval)
+
+
+def open_count(interval: int, owner: bytes) -> bytes:
+    return OPEN_COUNT + u64(interval) + owner

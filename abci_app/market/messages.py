@@ -90,6 +90,9 @@ def place_order_from_proto(m: market_pb2.PlaceOrder) -> PlaceOrder:
         raise TxError(Code.INVALID_ARGUMENT, "a buy order names the buyer's site_id and no device_id")
     if m.side == SELL and not m.device_id:
         raise TxError(Code.INVALID_ARGUMENT, "a sell order names the delivering device_id")
+    if m.side == BUY and m.limit_price_per_kwh == 0:
+        # a free bid escrows nothing, so nothing would bound how many a member places
+        raise TxError(Code.INVALID_ARGUMENT, "a buy order's limit_price_per_kwh must be at least 1")
     return PlaceOrder(
         m.side,
         positive_field(m.interval_start, "interval_start", MAX_TIME),

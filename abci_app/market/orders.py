@@ -10,6 +10,9 @@ places passes exactly the checks a member's own order does.
   (PV, wind) its nameplate × interval length; a battery its charge above its reserve
   (BatteryRules.reserve_bp, 0 without rules), at most max discharge power × interval
   length. Open and cleared sell orders of the device for the interval count against it.
+- A buy order's limit is at least 1 (so every bid escrows at least 1), and a member holds at
+  most `market.max_open_orders_per_interval` (default 64) open orders for one interval,
+  its rules' included (TOO_MANY_ORDERS): gate closure reads a bounded book.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from dataclasses import replace
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
 from abci_app.devices.records import NO_BATTERY, Device
-from abci_app.errors import TxError
+from abci_app.errors import Code, TxError
 from abci_app.grid import keeper as grid
 from abci_app.market import keeper
 from abci_app.market.errors import MarketCode
-from abci_app.market.params import MAX_AHEAD_SECONDS, gate_closure, interval_length
+from abci_app.market.params import MAX_AHEAD_SECONDS, gate_closure, interval_length, max_open_orders
 from abci_app.market.records import BUY, CANCELLED, OPEN, SELL, Order, OrderId, RuleId
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import Address
@@ -94,6 +97,14 @@ def place(  # noqa: PLR0917 - the order's fields, in the message's order
     if grid.get_tariffs(store) is None:
         raise TxError(MarketCode.MARKET_CLOSED, "the grid operator has published no tariffs yet")
     check_interval(store, now, interval)
+    if side == BUY and limit_price < 1:
+        raise TxError(Code.INVALID_ARGUMENT, "a buy order's limit price must be at least 1")
+    cap = max_open_orders(store)
+    if keeper.get_open_count(store, interval, owner) >= cap:
+        raise TxError(
+            MarketCode.TOO_MANY_ORDERS, f"a member holds at most {cap} open orders for one interval ({interval})"
+        )
+    keeper.add_open_count(store, interval, owner, 1)
     escrow = 0
     renewable = False
     if side == BUY:
@@ -172,6 +183,7 @@ def cancel(store: Branch, now: int, owner: bytes, order_id: int) -> Order:
     if order.status != OPEN:
         raise TxError(MarketCode.ORDER_NOT_OPEN, f"order {order_id} is no longer open")
     keeper.remove_from_book(store, order.interval_start, order_id)
+    keeper.add_open_count(store, order.interval_start, order.owner, -1)
     order = refund(store, order, order.escrow)
     if order.side == SELL:
         keeper.add_committed(store, order.interval_start, order.device_id, -order.energy_wh)

@@ -10,10 +10,12 @@ __all__ = [
     "COMMUNITY_MODE",
     "GATE_CLOSURE",
     "MAX_AHEAD_SECONDS",
+    "MAX_OPEN_ORDERS",
     "PARAMS",
     "SETTLEMENT_GRACE",
     "gate_closure",
     "interval_length",
+    "max_open_orders",
     "next_open_interval",
     "settlement_grace",
 ]
@@ -21,6 +23,7 @@ __all__ = [
 GATE_CLOSURE = "market.gate_closure_seconds"
 SETTLEMENT_GRACE = "market.settlement_grace_seconds"
 COMMUNITY_MODE = "market.community_mode"
+MAX_OPEN_ORDERS = "market.max_open_orders_per_interval"
 MAX_AHEAD_SECONDS = 7 * 86_400  # orders for at most a week ahead
 PARAMS = {
     # the book of an interval closes this long before the interval starts
@@ -29,6 +32,9 @@ PARAMS = {
     SETTLEMENT_GRACE: ParamSpec(900, 0, 7 * 86_400),
     # 1: at equal price, renewable supply on the buyer's feeder is matched first
     COMMUNITY_MODE: ParamSpec(0, 0, 1),
+    # open orders one member may hold for one interval (its own and its rules' together), so
+    # gate closure's work is bounded by members × this; a bench raises it in its genesis
+    MAX_OPEN_ORDERS: ParamSpec(64, 1, 100_000),
 }
 
 
@@ -39,6 +45,10 @@ def interval_length(store: KVReader) -> int:
 
 def gate_closure(store: KVReader) -> int:
     return domain_param(store, GATE_CLOSURE)
+
+
+def max_open_orders(store: KVReader) -> int:
+    return domain_param(store, MAX_OPEN_ORDERS)
 
 
 def settlement_grace(store: KVReader) -> int:
