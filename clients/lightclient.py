@@ -6,11 +6,23 @@ hash (recomputed here from its fields) is the block id those validators signed. 
 starts from the genesis file's validators (or a trusted height and header hash) and follows
 validator-set changes through each verified header's `next_validators_hash`.
 
-Verification is sequential (every header from the trusted one up) unless the target header
-names the same validator set as the trusted one and the trusted header is younger than the
-trusting period: then the target is checked directly against that set (the usual light
-client assumption: while within the trusting period, fewer than 1/3 of a trusted set's power
-is faulty). Everything the node sends is treated as untrusted input.
+Verification skips ahead the way CometBFT's light client does (its "skipping verification"
+with bisection): while the trusted header is younger than the trusting period, a later header
+is accepted directly when its commit carries valid precommits from more than 1/3 of the
+trusted validator set's power (the trust level: under the light client assumption fewer than
+1/3 of a trusted set is faulty within the trusting period, so at least one honest validator
+vouches for it) and from more than 2/3 of its own validator set. If too little of the trusted
+set signed (the validators changed too much), the client verifies the header halfway there
+first and tries again from it, so a gap costs O(log n) headers per validator-set turnover, and
+an unchanged set costs one header. Adjacent headers need 2/3 of the set their parent named.
+
+A trusted header older than the trusting period is never skipped from: the client then walks
+every header after it in order (one `commit` and one `validators` request per height, each
+commit's signatures checked) until it reaches a header inside the trusting period, and skips
+from there. From a genesis file on a chain older than the trusting period (7 days by default)
+that is a walk over nearly the whole chain; such a client should rather start from a trusted
+height and header hash obtained out of band (`LightClient.from_trusted_hash`, gridctl's
+`--trusted-height/--trusted-hash`). Everything the node sends is treated as untrusted input.
 
     light = LightClient.from_genesis(rpc, json.loads(Path("genesis.json").read_text()))
     app_hash = light.verified_app_hash(height + 1)
@@ -41,6 +53,7 @@ from clients.rpc import CometRPC, RPCError
 __all__ = [
     "BLOCK_ID_FLAG_COMMIT",
     "LightClient",
+    "NotEnoughTrustError",
     "SignedHeader",
     "UntrustedHeaderError",
     "Validator",
@@ -49,6 +62,7 @@ __all__ = [
     "simple_merkle_root",
     "validator_set_hash",
     "verify_commit",
+    "verify_commit_trusting",
     "vote_sign_bytes",
 ]
 
@@ -56,10 +70,16 @@ BLOCK_ID_FLAG_COMMIT = 2
 PRECOMMIT_TYPE = 2  # SignedMsgType SIGNED_MSG_TYPE_PRECOMMIT
 ED25519_TYPE = "tendermint/PubKeyEd25519"
 DEFAULT_TRUSTING_PERIOD = dt.timedelta(days=7)
+MAX_CLOCK_DRIFT = 10  # seconds a header may be ahead of the local clock (CometBFT's default)
 
 
 class UntrustedHeaderError(ProofError):
     """A header, commit or validator set from the node failed verification."""
+
+
+class NotEnoughTrustError(UntrustedHeaderError):
+    """Too little of the trusted validator set signed a non-adjacent header to skip to it
+    (not evidence of an attack: the set changed; verify a header in between first)."""
 
 
 # -- CometBFT hashing and encodings ------------------------------------------------------
@@ -290,6 +310,52 @@ def verify_commit(
     return SignedHeader(header, hh)
 
 
+def verify_commit_trusting(
+    chain_id: str, header: Mapping[str, Any], commit: Mapping[str, Any], trusted: Sequence[Validator]
+) -> None:
+    """Check that validators of the `trusted` set holding more than 1/3 of its voting power
+    signed `commit` for `header` (CometBFT's `VerifyCommitLightTrusting` at the default trust
+    level 1/3): signatures are matched to trusted validators by address, each counted once and
+    checked with the trusted key. Raises NotEnoughTrustError when too little trusted power
+    signed, UntrustedHeaderError for a malformed commit or a bad signature."""
+    hh = header_hash(header)
+    try:
+        height, round_ = int(header["height"]), int(commit["round"])
+        block_id = commit["block_id"]
+        signatures = list(commit["signatures"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UntrustedHeaderError(f"malformed commit: {exc!r}") from exc
+    if int(commit.get("height", -1)) != height:
+        raise UntrustedHeaderError("commit is for another height")
+    if _hex(block_id.get("hash")) != hh:
+        raise UntrustedHeaderError(f"commit signs block {block_id.get('hash')}, but the header hashes to {hh.hex()}")
+    by_address = {v.address: v for v in trusted}
+    total = sum(v.power for v in trusted)
+    signed = 0
+    seen: set[bytes] = set()
+    for sig in signatures:
+        if int(sig.get("block_id_flag", 0)) != BLOCK_ID_FLAG_COMMIT:
+            continue
+        address = _hex(sig.get("validator_address"))
+        validator = by_address.get(address)
+        if validator is None:
+            continue  # not in the trusted set: counts for nothing here
+        if address in seen:
+            raise UntrustedHeaderError(f"commit carries two signatures of {address.hex()}")
+        seen.add(address)
+        message = vote_sign_bytes(chain_id, height, round_, block_id, str(sig.get("timestamp")))
+        try:
+            VerifyKey(validator.pub_key).verify(message, base64.b64decode(sig.get("signature") or ""))
+        except (BadSignatureError, ValueError) as exc:
+            raise UntrustedHeaderError(f"bad precommit signature from {address.hex()}") from exc
+        signed += validator.power
+        if 3 * signed > total:
+            return
+    raise NotEnoughTrustError(
+        f"the trusted validators signing header {height} hold {signed} of {total} power, not more than 1/3"
+    )
+
+
 # -- the light client --------------------------------------------------------------------
 
 
@@ -380,10 +446,13 @@ class LightClient:
 
     # -- verification ----------------------------------------------------------------------
 
-    def _verify_with(self, height: int, validators: Sequence[Validator]) -> SignedHeader:
-        header, commit = self._fetch_commit(height)
-        if int(header.get("height", -1)) != height:
-            raise UntrustedHeaderError(f"asked for header {height}, got {header.get('height')}")
+    def _verify_with(
+        self,
+        height: int,
+        validators: Sequence[Validator],
+        fetched: dict[int, tuple[Mapping[str, Any], Mapping[str, Any]]] | None = None,
+    ) -> SignedHeader:
+        header, commit = self._fetch_cached(height, {} if fetched is None else fetched)
         return verify_commit(self.chain_id, header, commit, validators)
 
     def _advance(self, signed: SignedHeader) -> None:
@@ -407,20 +476,52 @@ class LightClient:
                 raise UntrustedHeaderError(f"no header at height {height}")
             if height <= self._state.height:
                 return self._backwards(height)
-            next_skip = 0  # after a failed skip, walk this far before trying again
+            fetched: dict[int, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}  # this call's answers
+            targets = [height]  # the header to reach, then bisection pivots towards it
             while self._state.height < height:
                 state = self._state
+                while targets[-1] <= state.height:
+                    targets.pop()
+                target = targets[-1]
                 fresh = self._clock() - state.time < self._trusting_period
-                if fresh and state.height + 1 < height and state.height >= next_skip:
-                    next_skip = state.height + 64
-                    header, commit = self._fetch_commit(height)
-                    if _hex(header.get("validators_hash")) == validator_set_hash(state.next_validators):
-                        if int(header.get("height", -1)) != height:
-                            raise UntrustedHeaderError(f"asked for header {height}, got {header.get('height')}")
-                        self._advance(verify_commit(self.chain_id, header, commit, state.next_validators))
-                        break
-                self._advance(self._verify_with(state.height + 1, state.next_validators))
+                if target == state.height + 1 or not fresh:
+                    self._advance(self._verify_with(state.height + 1, state.next_validators, fetched))
+                else:
+                    try:
+                        self._advance(self._verify_skipping(target, state, fetched))
+                    except NotEnoughTrustError:
+                        targets.append((state.height + target) // 2)  # bisect: verify halfway first
+                        continue
+                fetched.pop(self._state.height, None)  # kept: only pivots not reached yet (O(log n))
             return self._verified[height]
+
+    def _fetch_cached(
+        self, height: int, fetched: dict[int, tuple[Mapping[str, Any], Mapping[str, Any]]]
+    ) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+        if height not in fetched:
+            header, commit = self._fetch_commit(height)
+            if int(header.get("height", -1)) != height:
+                raise UntrustedHeaderError(f"asked for header {height}, got {header.get('height')}")
+            fetched[height] = (header, commit)
+        return fetched[height]
+
+    def _verify_skipping(
+        self, height: int, state: TrustedState, fetched: dict[int, tuple[Mapping[str, Any], Mapping[str, Any]]]
+    ) -> SignedHeader:
+        """The non-adjacent header at `height`, verified from the (fresh) trusted `state`: more
+        than 1/3 of the trusted set's power and more than 2/3 of its own set signed it, and its
+        time lies after the trusted header's and not ahead of the local clock."""
+        header, commit = self._fetch_cached(height, fetched)
+        when = int(_timestamp(str(header.get("time"))).seconds)
+        if when <= state.time:
+            raise UntrustedHeaderError(f"header {height} is not later than the trusted header {state.height}")
+        if when > self._clock() + MAX_CLOCK_DRIFT:
+            raise UntrustedHeaderError(f"header {height} is from the future")
+        verify_commit_trusting(self.chain_id, header, commit, state.next_validators)
+        named = _hex(header.get("validators_hash"))
+        same = named == validator_set_hash(state.next_validators)
+        validators = state.next_validators if same else self._fetch_validators(height, named)
+        return verify_commit(self.chain_id, header, commit, validators)
 
     def _backwards(self, height: int) -> SignedHeader:
         above = min((h for h in self._verified if h > height), default=None)

@@ -1,6 +1,7 @@
 """The light client against a synthetic chain served by a fake node: voting-power threshold,
 validator-set changes followed through next_validators_hash, a forged set refused, skipping
-only within the trusting period. (The encodings are checked against real CometBFT in
+verification (more than 1/3 of the trusted power, bisection when too little of it signed) only
+within the trusting period. (The encodings are checked against real CometBFT in
 tests/integration/test_lightclient.py.)"""
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from nacl.signing import SigningKey
 
 from clients.lightclient import (
     LightClient,
+    NotEnoughTrustError,
     UntrustedHeaderError,
     Validator,
     genesis_validator_set_hash,
     header_hash,
     simple_merkle_root,
     validator_set_hash,
+    verify_commit_trusting,
     vote_sign_bytes,
 )
 
@@ -186,3 +189,70 @@ def test_genesis_validator_set_hash_ignores_the_files_order() -> None:
     reversed_file = {"validators": [_vjson(v) for v, _k in reversed(pairs)]}
     assert genesis_validator_set_hash(reversed_file) == in_order
     assert validator_set_hash([v for v, _k in reversed(pairs)]) != in_order
+
+
+def _commits(node: FakeNode) -> list[int]:
+    return [h for m, h in node.calls if m == "commit"]
+
+
+def _mixed(kept: tuple[tuple[Validator, SigningKey], ...], new_seed: int, new: int) -> Any:
+    return _set([k for _v, k in kept] + _keys(new, new_seed))
+
+
+@pytest.mark.parametrize(("kept", "commits"), [(2, [20]), (1, [20, 10])])
+def test_skipping_needs_more_than_a_third_of_the_trusted_power(kept: int, commits: list[int]) -> None:
+    """Set T (3 validators) signs heights 1-10, then a set keeping `kept` of them and two new
+    ones. Keeping 2 of 3 (2/3 of T's power), header 20 is verified in one skip; keeping 1 of 3
+    (exactly 1/3: not enough) the skip is refused, the client verifies header 10 halfway (still
+    signed by T), whose next_validators_hash names the new set, and skips from there to 20
+    (fetched once: the refused answer is reused)."""
+    t = _set(_keys(3, 11))
+    later = _mixed(t[:kept], 12, 2)
+    node = FakeNode(20, lambda h: t if h <= 10 else later)
+    light = _client(node, t)
+    assert light.verified_header(20).app_hash == (20).to_bytes(32, "big")
+    assert _commits(node) == commits
+
+
+def test_bisection_across_complete_set_changes() -> None:
+    """A signs 1-20, B 21-40, C from 41 (no validator in common): the client bisects to the
+    changes, fetching each header at most once and far fewer than all 60."""
+    c_set = _set(_keys(3, 13))
+    node = FakeNode(60, lambda h: A if h <= 20 else B if h <= 40 else c_set)
+    light = _client(node, A)
+    assert light.verified_header(60).app_hash == (60).to_bytes(32, "big")
+    commits = _commits(node)
+    assert {20, 40} <= set(commits)  # the last header of each set names the next one
+    assert len(commits) == len(set(commits)) < 25
+    assert light.verified_header(33).height == 33  # below the newest trusted header: by hashes
+
+
+def test_a_minority_of_the_trusted_set_cannot_skip_the_client_to_a_forged_chain() -> None:
+    """From height 4 the node serves a chain signed by one of A's four keys (1/4 of A's power)
+    and three keys of its own: no skip to it is accepted, bisection ends at header 3, and the
+    set served for height 4 is not the one header 3 named."""
+    forged = _mixed(A[:1], 14, 3)
+    node = FakeNode(30, lambda h: A)
+    liar = FakeNode(30, lambda h: A if h <= 3 else forged)
+    liar.headers = {h: (node.headers[h] if h <= 3 else liar.headers[h]) for h in liar.headers}
+    with pytest.raises(UntrustedHeaderError, match="not the one the chain named"):
+        _client(liar, A).verified_header(30)
+    assert max(h for m, h in liar.calls if m == "validators") == 4  # bisected down to 3 -> 4
+    signed = liar.commit(30)["signed_header"]
+    with pytest.raises(NotEnoughTrustError, match="10 of 40 power"):
+        verify_commit_trusting(CHAIN, signed["header"], signed["commit"], [v for v, _k in A])
+
+
+def test_an_expired_anchor_is_walked_until_a_header_is_fresh_then_skipped_from() -> None:
+    """Trusting period 30 s, clock at t=100: headers up to t=70 are too old to skip from, so
+    the client walks 1..71 header by header, then skips from 71 straight to 100."""
+    node = FakeNode(100, lambda h: A)
+    light = _client(node, A, trusting_period=dt.timedelta(seconds=30))
+    assert light.verified_header(100).height == 100
+    assert _commits(node) == [*range(1, 72), 100]
+
+
+def test_a_header_from_the_future_is_not_skipped_to() -> None:
+    node = FakeNode(50, lambda h: A)
+    with pytest.raises(UntrustedHeaderError, match="from the future"):
+        _client(node, A, clock=lambda: GENESIS_TIME + 20).verified_header(50)
