@@ -1,9 +1,13 @@
 """The grid operator's OpenADR 2.0b VTN (openleadr), run beside the bridge.
 
 It registers any VEN (its ven_id is `ven-<name>`), takes demand-response events from an async
-source (later: the ledger's grid-operator event stream) and delivers each one to every
-registered VEN, including VENs that register after the event was published but before it ends.
+source and delivers each one to every registered VEN, including VENs that register after the
+event was published but before it ends. The source is the ledger itself (`events_from_bridge`:
+a bridge's `GatewayApi.Signals` stream for one feeder, so every `PublishDrEvent` the grid
+operator commits becomes an OpenADR event, and each cleared interval's pool price an
+ELECTRICITY_PRICE event), or a TOML file for tests without a ledger.
 
+    python -m devices.vtn --listen 127.0.0.1:8080 --bridge 127.0.0.1:26659 --feeder feeder-north
     python -m devices.vtn --listen 127.0.0.1:8080 --events events.toml
 """
 
@@ -21,9 +25,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import grpc
+from gridledger.api.v1 import gateway_pb2, gateway_pb2_grpc
 from openleadr import OpenADRServer  # type: ignore[import-untyped]
 
-__all__ = ["DrEventSpec", "EventSource", "Vtn", "main"]
+__all__ = ["DrEventSpec", "EventSource", "Vtn", "events_from_bridge", "main", "spec_of_signal"]
 
 log = logging.getLogger(__name__)
 
@@ -142,17 +148,88 @@ def events_from_toml(path: Path) -> EventSource:
     return source
 
 
+DR_LEVEL = 2  # the OpenADR SIMPLE level a ledger demand-response event is published at (moderate)
+
+
+def spec_of_signal(signal: gateway_pb2.Signal, interval_seconds: int) -> DrEventSpec | None:
+    """The OpenADR event a ledger signal becomes: a demand-response event (`dr_event`) at
+    SIMPLE level 2 over its window, or a cleared interval's pool price (`interval_cleared`,
+    minor units per kWh, when the pool traded) over the interval; None for anything else."""
+    attrs = {a.key: a.value for a in signal.attributes}
+    try:
+        if signal.type == "dr_event":
+            start, end = int(attrs["start"]), int(attrs["end"])
+            return DrEventSpec(attrs["event_id"], start, end - start, DR_LEVEL) if end > start else None
+        if signal.type == "interval_cleared" and int(attrs.get("pool_price", "0")) > 0:
+            interval = int(attrs["interval"])
+            price = int(attrs["pool_price"])
+            return DrEventSpec(f"price-{interval}", interval, interval_seconds, price, "ELECTRICITY_PRICE")
+    except (KeyError, ValueError):
+        log.warning("ignoring a malformed %s signal: %s", signal.type, attrs)
+    return None
+
+
+RECONNECT_FIRST_S = 0.5
+RECONNECT_MAX_S = 30.0
+
+
+def events_from_bridge(target: str, feeder: str, *, interval_seconds: int = 900, from_height: int = 0) -> EventSource:
+    """A source that follows a bridge's Signals stream for `feeder` (demand-response events and
+    prices) for as long as it runs. When the stream breaks or ends it reconnects after an
+    exponential backoff (0.5 s doubling to 30 s, reset by any answer) and resumes after the last
+    height it read (the bridge replays from there), so no event is missed or repeated across a
+    bridge restart. (A plain loop, not tenacity: the events are yielded from inside the stream,
+    and a retry wrapper around a generator's body would swallow its closing.)"""
+
+    async def source() -> AsyncIterator[DrEventSpec]:
+        next_height = from_height
+        failures = 0
+        while True:
+            try:
+                async with grpc.aio.insecure_channel(target) as channel:
+                    stub = gateway_pb2_grpc.GatewayApiStub(channel)  # type: ignore[no-untyped-call]
+                    request = gateway_pb2.SignalsRequest(feeder=feeder, from_height=next_height)
+                    async for response in stub.Signals(request):
+                        failures = 0
+                        for signal in response.signals:
+                            spec = spec_of_signal(signal, interval_seconds)
+                            if spec is not None:
+                                yield spec
+                        next_height = response.height + 1
+                log.warning("the bridge at %s ended the signals stream; following it again", target)
+            except grpc.aio.AioRpcError as exc:
+                log.warning("signals stream from %s broke (%s); resuming at height %d", target, exc.code(), next_height)
+            failures += 1
+            await asyncio.sleep(min(RECONNECT_MAX_S, RECONNECT_FIRST_S * 2 ** min(failures - 1, 10)))
+
+    return source
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the VTN until interrupted."""
     parser = argparse.ArgumentParser(prog="python -m devices.vtn")
     parser.add_argument("--listen", default="127.0.0.1:8080")
-    parser.add_argument("--events", type=Path, required=True, help="TOML file with [[event]] tables")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--bridge", help="HOST:PORT of a gRPC bridge: publish the ledger's events for --feeder")
+    source.add_argument("--events", type=Path, help="TOML file with [[event]] tables")
+    parser.add_argument("--feeder", default="", help="with --bridge: the feeder whose events to publish")
+    parser.add_argument("--interval-seconds", type=int, default=900, help="the market's delivery interval")
+    parser.add_argument("--from-height", type=int, default=0, help="with --bridge: replay from this height")
     args = parser.parse_args(argv)
+    if args.bridge and not args.feeder:
+        parser.error("--bridge needs --feeder")
     host, _, port = args.listen.rpartition(":")
     logging.basicConfig(level=logging.INFO)
+    events = (
+        events_from_bridge(
+            args.bridge, args.feeder, interval_seconds=args.interval_seconds, from_height=args.from_height
+        )
+        if args.bridge
+        else events_from_toml(args.events)
+    )
 
     async def run() -> None:
-        vtn = Vtn(host, int(port), events_from_toml(args.events))
+        vtn = Vtn(host, int(port), events)
         await vtn.start()
         try:
             await asyncio.Future()
