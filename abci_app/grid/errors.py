@@ -21,3 +21,4 @@ class GridCode(IntEnum):
     NOT_DEVICE_OWNER = 308
     UNKNOWN_DEVICE = 309
     UNKNOWN_FEEDER_LIMIT = 310
+    DR_TOO_MANY_ENROLMENTS = 311  # the event has grid.max_enrolments_per_event enrolments

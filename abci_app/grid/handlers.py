@@ -7,6 +7,11 @@ interval on each of the previous N days (`grid.dr_baseline_days`, default 5; a "
 (floor). Reduction = max(0, Σ baseline − Σ actual import in the window).
 Reward = reduction × reward_per_kwh ÷ 1000 (floor), paid from the event's escrowed budget
 in device-id order until the budget is spent; the rest returns to the operator.
+
+Bounded work: an event has at most `grid.max_enrolments_per_event` enrolments (default 100;
+DR_TOO_MANY_ENROLMENTS beyond), so settling it reads at most that × (window ÷ settlement
+interval, ≤ 96 for a 24 h window of 15-minute intervals) × (baseline days + 1) energy
+records: 57,600 with the defaults (5 days).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from abci_app.grid.messages import (
     SetGridFees,
     SetTariffs,
 )
-from abci_app.grid.params import BASELINE_DAYS, BASELINE_PERIOD, DR_GRACE, MAX_DR_SECONDS
+from abci_app.grid.params import BASELINE_DAYS, BASELINE_PERIOD, DR_GRACE, MAX_DR_SECONDS, MAX_ENROLMENTS
 from abci_app.grid.records import DrEnrolment, DrEvent, FeederLimit, GridFees, Tariffs
 from abci_app.identity.keeper import get_member
 from abci_app.identity.roles import Role
@@ -159,6 +164,9 @@ def enrol_dr(ctx: TxContext, msg: EnrolDr) -> None:
         raise TxError(GridCode.DR_WRONG_FEEDER, f"device {msg.device_id} is not on feeder {event.feeder}")
     if keeper.get_dr_enrolment(ctx.store, msg.event_id, msg.device_id) is not None:
         raise TxError(GridCode.DR_ALREADY_ENROLLED, f"device {msg.device_id} is already enrolled")
+    cap = domain_param(ctx.store, MAX_ENROLMENTS)
+    if keeper.count_dr_enrolments(ctx.store, msg.event_id, cap) >= cap:
+        raise TxError(GridCode.DR_TOO_MANY_ENROLMENTS, f"event {event.event_id} has its {cap} enrolments")
     keeper.put_dr_enrolment(ctx.store, DrEnrolment(msg.event_id, msg.device_id, member.address))
     ctx.emit(events.DR_ENROLLED, event_id=msg.event_id, device=msg.device_id, owner=member.address.hex())
 

@@ -10,6 +10,7 @@ from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
 __all__ = [
+    "count_dr_enrolments",
     "due_dr_events",
     "get_dr_enrolment",
     "get_dr_event",
@@ -101,3 +102,14 @@ def iter_dr_enrolments(store: KVReader, event_id: str) -> Iterator[DrEnrolment]:
     prefix = keys.dr_enrolment_prefix(event_id)
     for _k, v in store.iter_range(prefix, prefix_end(prefix)):
         yield DrEnrolment.decode(v)
+
+
+def count_dr_enrolments(store: KVReader, event_id: str, limit: int) -> int:
+    """An event's enrolments, counted up to `limit` (reads at most `limit` keys)."""
+    prefix = keys.dr_enrolment_prefix(event_id)
+    n = 0
+    for _ in store.iter_range(prefix, prefix_end(prefix)):
+        n += 1
+        if n >= limit:
+            break
+    return n

@@ -150,3 +150,33 @@ def test_demand_response_enrolment_rules(driver: AppDriver, consortium: Consorti
     _until(driver, start)
     late = grid_pb2.EnrolDr(event_id="here", device_id="meter-a")
     assert _code(driver, alice, late) == GridCode.DR_ENROLMENT_CLOSED
+
+
+def test_demand_response_enrolments_per_event_are_capped(consortium: Consortium) -> None:
+    """grid.max_enrolments_per_event bounds the settlement hook's work: the enrolment beyond
+    it is DR_TOO_MANY_ENROLMENTS, another event still has room, and settlement rewards the
+    enrolled devices only."""
+    driver = AppDriver(consortium, params={"grid.max_enrolments_per_event": 2})
+    driver.block([])
+    operator = consortium.member("gridop/control")
+    alice = _meter_site(driver, consortium)
+    for n in (2, 3):
+        key = dc.device_public_key(Ed25519PrivateKey.from_private_bytes(bytes([0x70 + n]) * 32))
+        assert _code(driver, alice, dc.register_device(f"meter-{n}", "home-a", "meter", key, 10_000)) == 0
+    start = T0 + 1800
+    events = [
+        grid_pb2.PublishDrEvent(
+            event_id=e, feeder="feeder-1", start=start, end=start + 900, requested_reduction_wh=1, reward_per_kwh=1
+        )
+        for e in ("one", "two")
+    ]
+    assert _code(driver, operator, *events) == 0
+    for device in ("meter-a", "meter-2"):
+        assert _code(driver, alice, grid_pb2.EnrolDr(event_id="one", device_id=device)) == 0
+    third = grid_pb2.EnrolDr(event_id="one", device_id="meter-3")
+    assert _code(driver, alice, third) == GridCode.DR_TOO_MANY_ENROLMENTS
+    assert _code(driver, alice, grid_pb2.EnrolDr(event_id="two", device_id="meter-3")) == 0
+    _until(driver, start + 900 + 900)
+    enrolled = grid_pb2.DrEnrolmentList.FromString(driver.query("/dr_enrolments/one").value).enrolments
+    assert sorted(e.device_id for e in enrolled) == ["meter-2", "meter-a"]
+    assert all(e.settled for e in enrolled)
