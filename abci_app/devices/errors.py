@@ -17,7 +17,7 @@ class DevicesCode(IntEnum):
     # per-reading reasons, in the order they are checked
     UNKNOWN_DEVICE = 100
     BAD_READING_SIGNATURE = 101  # the registered key did not sign (forged, or another device's key)
-    RETIRED_KEY = 102  # signed by a key rotated out of the device
+    RETIRED_KEY = 102  # signed by one of the device's 4 most recently rotated-out keys (older: 101)
     DEVICE_SUSPENDED = 103
     RELAY_NOT_ALLOWED = 104  # the tx signer is neither the device's gateway nor its owner
     SEQ_REPLAYED = 105  # seq at or below the last accepted one (and not an identical resend)

@@ -19,7 +19,8 @@ Records use the protobuf JSON mapping of `gridledger.devices.v1` (camelCase name
 base64, 64-bit integers as strings or numbers); the other entries follow the same style.
 Every part is optional. The indexes follow from the records: owner, feeder and site indexes
 from the devices, the community-battery index from the rules, the pruning index from the
-interval energy and hour flows.
+interval energy and hour flows, each device's recent-retired-keys index (the keys a reading's
+failed signature is tried against, keeper.RECENT_RETIRED_KEYS) from its retired keys.
 
 An export carries every stored key of the domain, so importing it rebuilds the devices key
 range byte for byte. In particular each device's last accepted reading and recent hashes

@@ -2,13 +2,16 @@
 
 Readings. Each reading of a SubmitReadings is checked on its own, in this order, and a
 failed check rejects only that reading (a `reading_rejected` event with its code):
-unknown device; bad signature (the registered key did not sign); retired key; device
-suspended; relay not allowed (the tx signer is neither the device's gateway nor its
-owner); an identical resend of an accepted reading (one of the device's last
-RECENT_WINDOW sequence numbers) is a `reading_duplicate`, not an error; replayed sequence
-(seq ≤ last, not such a resend); bad interval (start ≥ end or longer than
-MAX_READING_SECONDS) and overlap (start < last end); decreasing register; energy above
-nameplate; interval end in the future; battery state of charge out of bounds.
+unknown device; bad signature (the registered key did not sign); retired key (signed by
+one of the device's keeper.RECENT_RETIRED_KEYS = 4 most recently retired keys, so a bad
+signature costs at most 5 Ed25519 verifications however often the key was rotated; a key
+retired longer ago is still refused, as a bad signature); device suspended; relay not
+allowed (the tx signer is neither the device's gateway nor its owner); an identical
+resend of an accepted reading (one of the device's last RECENT_WINDOW sequence numbers)
+is a `reading_duplicate`, not an error; replayed sequence (seq ≤ last, not such a
+resend); bad interval (start ≥ end or longer than MAX_READING_SECONDS) and overlap
+(start < last end); decreasing register; energy above nameplate; interval end in the
+future; battery state of charge out of bounds.
 
 Integer rules (consensus):
 - Registers are cumulative. A device's first reading sets the baseline and counts no
@@ -221,7 +224,9 @@ def transfer_device(ctx: TxContext, msg: TransferDevice) -> None:
 
 
 def rotate_device_key(ctx: TxContext, msg: RotateDeviceKey) -> None:
-    """The old key is retired: readings it signs are refused with RETIRED_KEY from now on."""
+    """The old key is retired: readings it signs are refused from now on (RETIRED_KEY while
+    it is one of the device's RECENT_RETIRED_KEYS most recent, BAD_READING_SIGNATURE after),
+    and the device can never rotate back to it (KEY_NOT_NEW)."""
     require_member(ctx)
     device = _owned(ctx, msg.device_id)
     if msg.new_public_key == device.public_key or keeper.is_retired(ctx.store, msg.device_id, msg.new_public_key):
@@ -289,7 +294,8 @@ class _RejectedError(Exception):
 def _verify_signer(store: Branch, device: Device, signature: bytes, message: bytes) -> None:
     if verify_cached(bytes(device.public_key), signature, message):
         return
-    if any(verify_cached(k, signature, message) for k in keeper.iter_retired(store, device.device_id)):
+    # bounded work: only the RECENT_RETIRED_KEYS most recently retired keys are tried
+    if any(verify_cached(k, signature, message) for k in keeper.recent_retired(store, device.device_id)):
         raise _RejectedError(DevicesCode.RETIRED_KEY, "signed by a retired key of the device")
     raise _RejectedError(DevicesCode.BAD_READING_SIGNATURE, "the device's registered key did not sign this reading")
 

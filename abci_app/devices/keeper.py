@@ -16,6 +16,7 @@ from abci_app.store.scan import distinct_times
 __all__ = [
     "AGE_ENERGY",
     "AGE_FLOW",
+    "RECENT_RETIRED_KEYS",
     "HourFlow",
     "add_energy",
     "add_hour_flow",
@@ -50,6 +51,7 @@ __all__ = [
     "put_rules",
     "put_site",
     "recent_hash",
+    "recent_retired",
     "remember",
     "retire_key",
     "set_community",
@@ -110,8 +112,34 @@ def iter_site_devices(store: KVReader, site_id: str) -> Iterator[str]:
         yield k[len(prefix) + 1 :].decode()
 
 
+# The retired keys a reading's failed signature is checked against, to answer RETIRED_KEY
+# rather than BAD_READING_SIGNATURE: only the device's RECENT_RETIRED_KEYS most recently
+# retired ones, so a bad reading costs at most 1 + RECENT_RETIRED_KEYS verifications however
+# often the device was rotated. Every retired key stays stored (a rotation back to any of
+# them is refused with KEY_NOT_NEW) and every one is refused for readings: an older one
+# only answers BAD_READING_SIGNATURE. "Most recent" is the order (retired at desc, public
+# key bytes desc), a function of the device's set of retired keys, so the index below is
+# rebuilt byte for byte by retiring the keys again in any order (genesis import).
+RECENT_RETIRED_KEYS = 4
+_RECENT_RETIRED = "recent_retired"  # MISC lp(name) lp(device) → (u64 retired at, key(32)) × ≤ N, newest first
+_ENTRY = 40
+
+
 def retire_key(store: Branch, device_id: str, public_key: bytes, at: int) -> None:
+    """Retire `public_key` (retired at block time `at`) and keep the device's
+    recent-retired index (the RECENT_RETIRED_KEYS largest (at, key)) in step."""
     store.set(keys.retired(device_id, public_key), at.to_bytes(8, "big"))
+    entry = at.to_bytes(8, "big") + public_key
+    raw = store.get(keys.misc(_RECENT_RETIRED, device_id)) or b""
+    entries = {raw[i : i + _ENTRY] for i in range(0, len(raw), _ENTRY)} | {entry}
+    newest = sorted(entries, reverse=True)[:RECENT_RETIRED_KEYS]
+    store.set(keys.misc(_RECENT_RETIRED, device_id), b"".join(newest))
+
+
+def recent_retired(store: KVReader, device_id: str) -> list[bytes]:
+    """The device's at most RECENT_RETIRED_KEYS most recently retired public keys, newest first."""
+    raw = store.get(keys.misc(_RECENT_RETIRED, device_id)) or b""
+    return [raw[i + 8 : i + _ENTRY] for i in range(0, len(raw), _ENTRY)]
 
 
 def is_retired(store: KVReader, device_id: str, public_key: bytes) -> bool:
