@@ -1,12 +1,17 @@
 """gridctl: the gridledger command line for members, operators and auditors.
 
     gridctl [--node URL] [--home .localnet] [--json] [--wide] (--as ORG/NAME | --key KEY.pem) COMMAND ...
+            [--genesis FILE | --trusted-height H --trusted-hash HEX]   (trust anchor of --prove reads)
 
 gridctl talks to a node's CometBFT RPC (queries with abci_query, transactions with
 broadcast_tx_commit); `alerts --watch` follows a bridge's Signals stream when --bridge is given.
 Addresses may be given as 40 hex digits or, on a localnet, as ORG/NAME (e.g. community-a/bob).
 Answers print as tables (amounts with their units); --json prints the same data as JSON.
 A failed transaction prints `error: code N (NAME): reason` and exits 2.
+Reads with --prove check a Merkle proof against a header the light client verified from a trust
+anchor you hold: --genesis FILE (its validators) or --trusted-height/--trusted-hash (a header
+hash obtained out of band). Without one they trust the genesis the node serves, and say so
+(a warning on stderr, trust_anchor "node_genesis" in the answer).
 Each domain's commands live in `clients/commands/<domain>.py`.
 """
 
@@ -22,6 +27,7 @@ from clients.client import QueryFailedError, TxFailedError
 from clients.commands import COMMAND_GROUPS
 from clients.proof import ProofError
 from clients.rpc import BroadcastResult, RPCError
+from clients.trust_anchor import add_trust_options
 
 __all__ = ["build_parser", "main", "tx_error_line"]
 
@@ -36,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--chain-id", help="default: the node's chain id")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--wide", action="store_true", help="print addresses and keys in full")
+    add_trust_options(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, fn: Callable[[Context, argparse.Namespace], None], help_: str) -> argparse.ArgumentParser:

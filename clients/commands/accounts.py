@@ -7,6 +7,7 @@ import argparse
 from gridledger.accounts.v1 import accounts_pb2
 
 from clients.cli_support import AddCommand, Context
+from clients.trust_anchor import trust_anchor
 
 __all__ = ["register"]
 
@@ -15,8 +16,10 @@ def cmd_account(ctx: Context, args: argparse.Namespace) -> None:
     address = ctx.address(args.address)
     c = ctx.client(signing=False)
     if args.prove:
-        balance = c.proven_balance(address)
-        ctx.show({"address": address.hex(), "balance": balance, "proof": "verified"}, title="account")
+        anchor = trust_anchor(ctx.rpc, args)  # --genesis / --trusted-height+hash, else the node's (warned)
+        balance = c.proven_balance(address, light=anchor.light)
+        answer = {"address": address.hex(), "balance": balance, "proof": "verified", **anchor.fields()}
+        ctx.show(answer, title="account")
         return
     a = c.account(address)
     ctx.show({"address": a.address.hex(), "balance": a.balance, "nonce": a.nonce}, title="account")
@@ -46,7 +49,12 @@ def register(add: AddCommand) -> None:
     p: argparse.ArgumentParser
     p = add("account", cmd_account, "balance and nonce of an address")
     p.add_argument("address")
-    p.add_argument("--prove", action="store_true", help="verify the balance with a Merkle proof")
+    p.add_argument(
+        "--prove",
+        action="store_true",
+        help="verify the balance with a Merkle proof against a light-client-verified header "
+        "(trust anchor: the global --genesis or --trusted-height/--trusted-hash)",
+    )
     add("supply", cmd_supply, "money minted, burned, circulating")
     p = add("transfer", cmd_transfer, "send money (minor units)")
     p.add_argument("to")
