@@ -28,8 +28,9 @@ holds (no bundle or storage certificate of an hour it covers is active, nor susp
 where it revokes; stored lots from those hours are marked). It writes through the keeper,
 so the owner, device-hour, hour, status and origin indexes and the lots' source index are
 rebuilt, and an export imports into the same keys byte for byte.
-Claims are carried, not recomputed from retirements: the period that split a retirement's
-consumption over hours is a governed parameter and may have changed since.
+Claims are carried, not recomputed from retirements: whether a retirement's consumption period
+overlaps its certificate's production hour depends on the governed period, which may have
+changed since (and claims credited under the earlier split-over-hours rule stay as they were).
 """
 
 from __future__ import annotations

@@ -1,10 +1,15 @@
 """Hourly matching: consumption against claimed certificates, the 24/7 score, residual generation.
 
-- Consumption of a member in an hour: the import Wh of the member's devices (batteries
-  excepted: their charging is storage, not consumption) summed over the settlement
-  intervals that start in the hour (devices `get_energy`, the current interval length).
-- Claimed: retired Wh whose consumption period falls in the hour with the member as
-  beneficiary (a period spanning hours is split by seconds, remainder to the last hour).
+- Consumption of a member in an hour: the import Wh of the METER devices on the member's
+  sites (whoever owns the meter), summed over the settlement intervals that start in the
+  hour (devices `get_energy`, the current interval length) — what market settlement bills
+  (market/retail.py). Sub-metered appliances, EV chargers, heat pumps and batteries behind
+  the meter are not added again: their import is already in the site meter's. A site
+  without a meter has no consumption here.
+- Claimed: retired Wh of certificates whose production hour is this hour, with the member as
+  beneficiary, for a consumption period that overlaps the hour (ops.counts_for: temporal
+  matching within the hour; a retirement whose period misses its certificate's production
+  hour counts for no hour).
 - Covered share (basis points): min(claimed, consumption) × 10 000 // consumption, 0 when
   there is no consumption. The 24/7 score over hours [from, to): Σ min(claimed_h,
   consumption_h) × 10 000 // Σ consumption_h — always within [0, 10 000].
@@ -25,9 +30,18 @@ from abci_app.devices.params import SETTLEMENT_INTERVAL
 from abci_app.params import domain_param
 from abci_app.store.branch import KVReader
 
-__all__ = ["MatchingView", "ResidualView", "ScoreView", "consumption", "matching", "residual", "score"]
+__all__ = [
+    "MatchingView",
+    "ResidualView",
+    "ScoreView",
+    "consumption",
+    "matching",
+    "member_meters",
+    "residual",
+    "score",
+]
 
-BATTERY = 4
+METER = 1  # gridledger.devices.v1.DeviceKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +74,27 @@ class ResidualView:
     residual_wh: int = 0  # active + suspended + expired: generation nobody claimed
 
 
-def consumption(store: KVReader, member: bytes, hour_start: int) -> int:
-    """Metered import Wh of the member's non-battery devices in the hour."""
+def member_meters(store: KVReader, member: bytes) -> list[str]:
+    """Ids of the METER devices on the sites the member owns, in site then device key order.
+    (The devices domain has no sites-by-owner index: every site is scanned, once per query.)"""
+    out: list[str] = []
+    for site in devices.iter_sites(store):
+        if site.owner != member:
+            continue
+        for device_id in devices.iter_site_devices(store, site.site_id):
+            dev = devices.get_device(store, device_id)
+            if dev is not None and dev.kind == METER:
+                out.append(device_id)
+    return out
+
+
+def consumption(store: KVReader, member: bytes, hour_start: int, meters: list[str] | None = None) -> int:
+    """Metered import Wh of the meters on the member's sites in the hour (`meters`: the
+    member's `member_meters`, when the caller already has them)."""
     length = domain_param(store, SETTLEMENT_INTERVAL)
     first = hour_start + (-hour_start) % length
     total = 0
-    for device_id in devices.iter_owner_devices(store, member):
-        dev = devices.get_device(store, device_id)
-        if dev is None or dev.kind == BATTERY:
-            continue
+    for device_id in member_meters(store, member) if meters is None else meters:
         for k in range(first, hour_start + period(store), length):
             e = devices.get_energy(store, device_id, k)
             if e is not None:
@@ -76,8 +102,8 @@ def consumption(store: KVReader, member: bytes, hour_start: int) -> int:
     return total
 
 
-def matching(store: KVReader, member: bytes, hour_start: int) -> MatchingView:
-    used = consumption(store, member, hour_start)
+def matching(store: KVReader, member: bytes, hour_start: int, meters: list[str] | None = None) -> MatchingView:
+    used = consumption(store, member, hour_start, meters)
     got = keeper.claimed(store, member, hour_start)
     bp = min(got, used) * 10_000 // used if used else 0
     return MatchingView(member, hour_start, used, got, bp)
@@ -86,8 +112,9 @@ def matching(store: KVReader, member: bytes, hour_start: int) -> MatchingView:
 def score(store: KVReader, member: bytes, from_hour: int, to_hour: int) -> ScoreView:
     """The 24/7 score over the hours starting in [from_hour, to_hour) (aligned to the period)."""
     used = matched = 0
+    meters = member_meters(store, member)
     for h in range(from_hour, to_hour, period(store)):
-        m = matching(store, member, h)
+        m = matching(store, member, h, meters)
         used += m.consumption_wh
         matched += min(m.claimed_wh, m.consumption_wh)
     bp = matched * 10_000 // used if used else 0

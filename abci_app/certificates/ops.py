@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from gridwire.periods import split_by_period
-
 from abci_app.certificates import events, keeper
 from abci_app.certificates.keeper import Sink
 from abci_app.certificates.params import period
@@ -14,7 +12,7 @@ from abci_app.certificates.records import RETIRED, STATUS_NAMES, Bundle, BundleS
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo
 
-__all__ = ["Claim", "retire", "set_status", "transfer"]
+__all__ = ["Claim", "counts_for", "retire", "set_status", "transfer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +52,9 @@ def retire(
     sink: Sink,
 ) -> Retirement:
     """Retire the first `wh` Wh of active bundle `b` for `claim`'s beneficiary, purpose and
-    consumption period (final); stores the provable retirement record and adds the volume
-    to the beneficiary's hourly claims (split over the period's hours by seconds)."""
+    consumption period (final); stores the provable retirement record and credits the volume
+    to the beneficiary's hourly claim of the certificate's production hour, if that hour
+    overlaps the consumption period (`counts_for`)."""
     piece = keeper.cut(store, block, b, wh)
     r = Retirement(
         retirement_id=keeper.next_retirement_id(store),
@@ -76,8 +75,9 @@ def retire(
     keeper.put_bundle(store, replace(piece, status=RETIRED, retirement_id=r.retirement_id), piece)
     keeper.put_retirement(store, r)
     keeper.add_history(store, piece.bundle_id, block, "retired", wh, to=r.beneficiary, other_bundle=r.retirement_id)
-    for hour, part in split_by_period(r.consumption_start, r.consumption_end, wh, period(store)):
-        keeper.add_claim(store, r.beneficiary, hour, part)
+    hour = counts_for(r, period(store))
+    if hour is not None:
+        keeper.add_claim(store, r.beneficiary, hour, wh)
     sink.emit(
         events.BUNDLE_RETIRED,
         bundle=piece.bundle_id,
@@ -87,6 +87,20 @@ def retire(
         purpose=r.purpose,
     )
     return r
+
+
+def counts_for(r: Retirement, period_seconds: int) -> int | None:
+    """The consumption hour a retirement counts for in hourly (24/7) matching: its
+    certificate's production hour [hour_start, hour_start + period), when that hour overlaps
+    the consumption period [consumption_start, consumption_end); else None.
+
+    Temporal matching within the hour (EnergyTag granular certificates): a certificate of
+    production hour H covers consumption in hour H only, so a noon certificate retired for a
+    day-long period counts for noon, and one retired for a period that does not touch its
+    production hour is a valid retirement for that period (the record is unchanged) that
+    counts for no hour in matching. An EV session's claim (period = session ∩ hour) counts."""
+    h = r.hour_start
+    return h if r.consumption_start < h + period_seconds and h < r.consumption_end else None
 
 
 def set_status(

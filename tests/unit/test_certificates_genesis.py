@@ -42,7 +42,7 @@ def bundles(driver: AppDriver, path: str) -> list[pb.Bundle]:
 def build_state(consortium: Consortium) -> AppDriver:
     """A chain whose certificates state has every kind of key: issuance from readings over
     three hours, a transfer that splits a bundle and one that merges back, retirements
-    (claims over two hours), a battery that consumed certificates and discharged storage
+    (a claim in the production hour), a battery that consumed certificates and discharged storage
     certificates, a suspended and a revoked bundle, expired bundles and the expiry cursor."""
     driver = AppDriver(consortium, params={"certificates.expiry_seconds": EXPIRY})
     setup_devices(driver, consortium, battery=True)
