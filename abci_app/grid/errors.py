@@ -22,3 +22,4 @@ class GridCode(IntEnum):
     UNKNOWN_DEVICE = 309
     UNKNOWN_FEEDER_LIMIT = 310
     DR_TOO_MANY_ENROLMENTS = 311  # the event has grid.max_enrolments_per_event enrolments
+    SUPPLIER_NOT_ELIGIBLE = 312  # not an active issuer of an org with the issuer capability (supplier.py)

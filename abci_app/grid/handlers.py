@@ -37,6 +37,7 @@ from abci_app.grid.messages import (
 )
 from abci_app.grid.params import BASELINE_DAYS, BASELINE_PERIOD, DR_GRACE, MAX_DR_SECONDS, MAX_ENROLMENTS
 from abci_app.grid.records import DrEnrolment, DrEvent, FeederLimit, GridFees, Tariffs
+from abci_app.grid.supplier import supplier_problem
 from abci_app.identity.keeper import get_member
 from abci_app.identity.roles import Role
 from abci_app.params import domain_param
@@ -55,10 +56,14 @@ __all__ = [
 
 
 def set_tariffs(ctx: TxContext, msg: SetTariffs) -> None:
-    """Publish the supplier of last resort and its prices; the signing operator receives fees."""
+    """Publish the supplier of last resort and its prices; the signing operator receives fees.
+    The supplier pays feed-in and imbalance surplus, so it must be eligible (supplier.py)."""
     operator = require_role(ctx, Role.OPERATOR)
     if get_member(ctx.store, msg.supplier) is None:
         raise TxError(GridCode.UNKNOWN_SUPPLIER, f"supplier {msg.supplier.hex()} is not an enrolled member")
+    problem = supplier_problem(ctx.store, msg.supplier, ctx.block.time)
+    if problem is not None:
+        raise TxError(GridCode.SUPPLIER_NOT_ELIGIBLE, problem)
     keeper.put_tariffs(
         ctx.store,
         Tariffs(

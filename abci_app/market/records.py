@@ -335,6 +335,7 @@ class Statement:
     retail_paid: int = 0  # to the supplier at the retail tariff
     feed_in_wh: int = 0  # metered export outside the market (sites' meters)
     feed_in_received: int = 0  # from the supplier at the feed-in tariff
+    unreceived: int = 0  # feed-in or imbalance surplus owed by the supplier and not paid
 
     def to_proto(self) -> market_pb2.Statement:
         return market_pb2.Statement(
@@ -355,6 +356,7 @@ class Statement:
             retail_paid=self.retail_paid,
             feed_in_wh=self.feed_in_wh,
             feed_in_received=self.feed_in_received,
+            unreceived=self.unreceived,
         )
 
     def encode(self) -> bytes:
@@ -380,6 +382,7 @@ class Statement:
             retail_paid=pb.retail_paid,
             feed_in_wh=pb.feed_in_wh,
             feed_in_received=pb.feed_in_received,
+            unreceived=pb.unreceived,
         )
 
     @staticmethod

@@ -12,7 +12,9 @@ meters imported and exported in the interval:
   supplier ceil(I × retail_per_kwh / 1000) (at most its balance, the rest is `unpaid`);
 - export side: a site with a device that sold in the interval settles its deviation as
   imbalance; otherwise all of E is feed-in: the supplier pays the owner
-  floor(E × feed_in_per_kwh / 1000) (at most the supplier's balance).
+  floor(E × feed_in_per_kwh / 1000) (at most the supplier's balance; nothing when the
+  supplier is no longer eligible, grid/supplier.py); what it does not pay is recorded on
+  the owner's statement as `unreceived`.
 
 So every Wh through a meter is settled once: by the market, by imbalance, or by tariff.
 Members pay rounded up and receive rounded down. Marks of an interval already settled
@@ -31,7 +33,7 @@ from abci_app.market.records import Statement
 from abci_app.store.branch import Branch
 from abci_app.types import Address
 
-__all__ = ["METER", "add_to_statement", "drop_marks", "pay", "settle_sites"]
+__all__ = ["METER", "add_to_statement", "drop_marks", "pay", "pay_from_supplier", "settle_sites"]
 
 METER = 1
 
@@ -43,6 +45,14 @@ def pay(store: Branch, payer: bytes, payee: bytes, amount: int) -> tuple[int, in
         accounts.subtract(store, payer, paid)
         accounts.add(store, payee, paid)
     return paid, amount - paid
+
+
+def pay_from_supplier(store: Branch, t: Tariffs, eligible: bool, payee: bytes, amount: int) -> tuple[int, int]:
+    """The supplier pays `amount` to `payee`: at most its balance, nothing at all when it is
+    no longer an eligible supplier (`eligible` False); returns (paid, owed and not paid)."""
+    if not eligible:
+        return 0, amount
+    return pay(store, t.supplier, payee, amount)
 
 
 def add_to_statement(stmts: dict[bytes, Statement], owner: bytes, interval: int, **amounts: int) -> None:
@@ -83,6 +93,8 @@ def settle_sites(  # noqa: PLR0917 - internal, called once per interval
     interval: int,
     buy_sites: frozenset[str],
     sell_sites: frozenset[str],
+    *,
+    supplier_eligible: bool = True,
 ) -> None:
     """Settle every marked site's energy outside the market (see the module doc)."""
     for site_id in list(devices.iter_energy_sites(store, interval)):
@@ -101,5 +113,5 @@ def settle_sites(  # noqa: PLR0917 - internal, called once per interval
             paid, unpaid = pay(store, owner, t.supplier, -(-retail_wh * t.retail_per_kwh // 1000))
             add_to_statement(stmts, owner, interval, retail_wh=retail_wh, retail_paid=paid, unpaid=unpaid)
         if feed_in_wh:
-            paid, _ = pay(store, t.supplier, owner, feed_in_wh * t.feed_in_per_kwh // 1000)
-            add_to_statement(stmts, owner, interval, feed_in_wh=feed_in_wh, feed_in_received=paid)
+            paid, owed = pay_from_supplier(store, t, supplier_eligible, owner, feed_in_wh * t.feed_in_per_kwh // 1000)
+            add_to_statement(stmts, owner, interval, feed_in_wh=feed_in_wh, feed_in_received=paid, unreceived=owed)

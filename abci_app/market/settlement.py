@@ -14,7 +14,10 @@ branch is kept only if it returns.
   floor(surplus × imbalance_long / 1000); a buyer's site meters (kind METER) importing
   more than it bought pay for the excess at imbalance_short, importing less are paid for
   the unused purchase at imbalance_long. A site without a meter has no buyer imbalance.
-  A payer is charged at most its balance; the remainder is recorded as `unpaid`.
+  A payer is charged at most its balance; the remainder is recorded as `unpaid` (owed by
+  the member) or `unreceived` (owed by the supplier to the member). A supplier that is no
+  longer eligible (grid/supplier.py: revoked, or its org lost the issuer capability since
+  the tariffs were set) is charged nothing: all it owes is `unreceived`.
 - Energy outside the market (retail.py): every site the devices domain marked as having
   energy in the interval settles its meters' import at the retail tariff and export at the
   feed-in tariff, for each side on which the site has no market position.
@@ -32,10 +35,11 @@ from abci_app.devices import keeper as devices
 from abci_app.errors import TxError
 from abci_app.grid import keeper as grid
 from abci_app.grid.records import Tariffs
+from abci_app.grid.supplier import supplier_problem
 from abci_app.keys import u64
 from abci_app.market import events, keeper, keys
 from abci_app.market.records import BUY, SETTLED, Statement
-from abci_app.market.retail import METER, add_to_statement, drop_marks, pay, settle_sites
+from abci_app.market.retail import METER, add_to_statement, drop_marks, pay, pay_from_supplier, settle_sites
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event
 
@@ -87,15 +91,22 @@ def deliver_certificates(
 
 
 def _imbalance(  # noqa: PLR0917 - internal
-    store: Branch, t: Tariffs, stmts: dict[bytes, Statement], owner: bytes, interval: int, short_wh: int, long_wh: int
+    store: Branch,
+    t: Tariffs,
+    stmts: dict[bytes, Statement],
+    owner: bytes,
+    interval: int,
+    short_wh: int,
+    long_wh: int,
+    eligible: bool,
 ) -> None:
-    """`short_wh` bought from the supplier, `long_wh` sold to it."""
+    """`short_wh` bought from the supplier, `long_wh` sold to it (paid only by an `eligible` supplier)."""
     if short_wh > 0:
         paid, unpaid = pay(store, owner, t.supplier, -(-short_wh * t.imbalance_short_per_kwh // 1000))
         add_to_statement(stmts, owner, interval, imbalance_paid=paid, unpaid=unpaid)
     if long_wh > 0:
-        paid, _ = pay(store, t.supplier, owner, long_wh * t.imbalance_long_per_kwh // 1000)
-        add_to_statement(stmts, owner, interval, imbalance_received=paid)
+        paid, owed = pay_from_supplier(store, t, eligible, owner, long_wh * t.imbalance_long_per_kwh // 1000)
+        add_to_statement(stmts, owner, interval, imbalance_received=paid, unreceived=owed)
 
 
 def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
@@ -110,6 +121,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     if interval <= done and not any(True for _ in keeper.iter_settle_due(store, interval)):
         drop_marks(store, interval)
         return []
+    eligible = supplier_problem(store, tariffs.supplier, block.time) is None
     stmts: dict[bytes, Statement] = {}
     bought: dict[tuple[bytes, str], int] = {}
     sold: dict[tuple[bytes, str], int] = {}
@@ -153,7 +165,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         energy = devices.get_energy(store, device_id, interval)
         exported = 0 if energy is None else energy.export_wh
         add_to_statement(stmts, owner, interval, delivered_wh=exported)
-        _imbalance(store, tariffs, stmts, owner, interval, wh - exported, exported - wh)
+        _imbalance(store, tariffs, stmts, owner, interval, wh - exported, exported - wh, eligible)
     for (owner, site_id), wh in sorted(bought.items()):
         meters = [
             d
@@ -167,9 +179,17 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
             energy = devices.get_energy(store, m.device_id, interval)
             consumed += 0 if energy is None else energy.import_wh
         add_to_statement(stmts, owner, interval, consumed_wh=consumed)
-        _imbalance(store, tariffs, stmts, owner, interval, consumed - wh, wh - consumed)
+        _imbalance(store, tariffs, stmts, owner, interval, consumed - wh, wh - consumed, eligible)
 
-    settle_sites(store, tariffs, stmts, interval, frozenset(s for _o, s in bought), frozenset(sell_sites))
+    settle_sites(
+        store,
+        tariffs,
+        stmts,
+        interval,
+        frozenset(s for _o, s in bought),
+        frozenset(sell_sites),
+        supplier_eligible=eligible,
+    )
     if interval > done:
         store.set(keys.counter(RETAIL_MARK), u64(interval))
 
