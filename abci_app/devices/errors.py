@@ -34,6 +34,8 @@ class DevicesCode(IntEnum):
     UNKNOWN_OWNER = 124
     KEY_NOT_NEW = 125  # rotation to the current or a retired key
     DEVICE_STATE = 126  # suspend a suspended device, reinstate an active one
+    NOT_SITE_OWNER = 127  # a device is registered on a site only for (and by or for) the site's owner
+    SITE_MISMATCH = 128  # a device's feeder or grid region given and not its site's
     # batteries
     SOC_OUT_OF_BOUNDS = 150
     NOT_A_BATTERY = 151

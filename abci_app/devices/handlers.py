@@ -151,7 +151,11 @@ def move_site(ctx: TxContext, msg: MoveSite) -> None:
 
 
 def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
-    """By the owner, or by a gateway member of the owner's org on the owner's behalf."""
+    """By the owner, or by a gateway member of the owner's org on the owner's behalf; the
+    owner must be the site's owner (NOT_SITE_OWNER): a device on a site is registered by
+    the site's owner, who may then transfer it (a leased battery). The device's feeder and
+    grid region are its site's: a non-empty `feeder` or `grid_region` that differs from the
+    site's is refused (SITE_MISMATCH), and MoveSite moves the site's devices with it."""
     signer = require_member(ctx)
     owner = signer.address if msg.owner is None else msg.owner
     if owner != signer.address:
@@ -164,6 +168,13 @@ def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
     site = keeper.get_site(ctx.store, msg.site_id)
     if site is None:
         raise TxError(DevicesCode.UNKNOWN_SITE, f"site {msg.site_id!r} is not registered")
+    if site.owner != owner:
+        raise TxError(DevicesCode.NOT_SITE_OWNER, f"only the owner of site {msg.site_id!r} registers devices on it")
+    if msg.feeder not in {"", site.feeder} or msg.grid_region not in {"", site.grid_region}:
+        raise TxError(
+            DevicesCode.SITE_MISMATCH,
+            f"a device is on its site's feeder {site.feeder!r} and grid region {site.grid_region!r}",
+        )
     if keeper.get_device(ctx.store, msg.device_id) is not None:
         raise TxError(DevicesCode.DEVICE_EXISTS, f"device {msg.device_id!r} is already registered")
     battery = None
@@ -181,8 +192,8 @@ def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
         technology=msg.technology,
         commissioning_date=msg.commissioning_date,
         country=msg.country,
-        grid_region=msg.grid_region or site.grid_region,
-        feeder=msg.feeder or site.feeder,
+        grid_region=site.grid_region,
+        feeder=site.feeder,
         gateway=msg.gateway or b"",
         battery=battery,
         suspended=False,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import Message
+from gridledger.devices.v1 import devices_pb2
 from gridwire.reading import Reading
 
 from abci_app.crypto import verify_cached
@@ -101,3 +102,72 @@ def test_only_the_most_recent_retired_keys_answer_retired_key(
     _exported, fresh = export_and_import(driver.app.state, chain_id=driver.chain_id)
     assert differences(DOMAIN, driver.app.state, fresh) == []
     assert devices.recent_retired(fresh, "pv-1") == devices.recent_retired(driver.app.state, "pv-1")
+
+
+# ---- 2. devices on a site: its owner registers them, they are where the site is ------------
+
+
+def test_only_the_site_owner_registers_devices_on_a_site(driver: AppDriver, consortium: Consortium) -> None:
+    driver.block([])
+    alice = consortium.member("community-a/alice")
+    bob = consortium.member("community-a/bob")
+    gateway = consortium.member("community-a/gateway")
+    _site(driver, alice)
+    meter = dc.register_device("m-evil", "site-a", "meter", _pub(1), 20_000)
+    # bob cannot put a meter (billed to alice, the site's owner) on alice's site, not even
+    # through his org's gateway, nor by naming alice's site in a gateway registration for bob
+    assert _run(driver, bob, meter)[0] == DevicesCode.NOT_SITE_OWNER
+    meter.owner = bob.address
+    assert _run(driver, gateway, meter)[0] == DevicesCode.NOT_SITE_OWNER
+    assert driver.query("/device/m-evil").value == b""
+    # alice may, and so may her org's gateway on her behalf
+    meter.owner = alice.address
+    _ok(driver, gateway, meter)
+    _ok(driver, alice, dc.register_device("pv-1", "site-a", "pv", _pub(2), 5_000))
+    for device_id in ("m-evil", "pv-1"):
+        assert devices_pb2.Device.FromString(driver.query(f"/device/{device_id}").value).owner == alice.address
+
+
+def test_a_device_is_on_its_sites_feeder_and_region(driver: AppDriver, consortium: Consortium) -> None:
+    driver.block([])
+    alice = consortium.member("community-a/alice")
+    operator = consortium.member("gridop/control")
+    _site(driver, alice, feeder="feeder-1", region="nl")
+    wrong_feeder = dc.register_device("pv-1", "site-a", "pv", _pub(1), 5_000, feeder="feeder-9")
+    wrong_region = dc.register_device("pv-1", "site-a", "pv", _pub(1), 5_000, grid_region="de")
+    assert _run(driver, alice, wrong_feeder)[0] == DevicesCode.SITE_MISMATCH
+    assert _run(driver, alice, wrong_region)[0] == DevicesCode.SITE_MISMATCH
+    # empty means the site's; the site's own values may be repeated
+    _ok(driver, alice, dc.register_device("pv-1", "site-a", "pv", _pub(1), 5_000))
+    _ok(driver, alice, dc.register_device("pv-2", "site-a", "pv", _pub(2), 5_000, feeder="feeder-1", grid_region="nl"))
+    for device_id in ("pv-1", "pv-2"):
+        dev = devices_pb2.Device.FromString(driver.query(f"/device/{device_id}").value)
+        assert (dev.feeder, dev.grid_region) == ("feeder-1", "nl")
+    # the grid operator moving the site moves its devices
+    _ok(driver, operator, devices_pb2.MoveSite(site_id="site-a", feeder="feeder-2"))
+    for device_id in ("pv-1", "pv-2"):
+        assert devices_pb2.Device.FromString(driver.query(f"/device/{device_id}").value).feeder == "feeder-2"
+
+
+def test_a_leased_battery_is_registered_by_the_site_owner_then_transferred(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    driver.block([])
+    alice = consortium.member("community-a/alice")  # the site's owner
+    bob = consortium.member("community-a/bob")  # the battery's lessor
+    _site(driver, alice)
+    battery = dc.register_device(
+        "bat-1", "site-a", "battery", _pub(5), 5_000,
+        capacity_wh=10_000, max_charge_w=5_000, max_discharge_w=5_000, efficiency_bp=10_000,
+    )  # fmt: skip
+    assert _run(driver, bob, battery)[0] == DevicesCode.NOT_SITE_OWNER
+    _ok(driver, alice, battery)
+    _ok(driver, alice, devices_pb2.TransferDevice(device_id="bat-1", new_owner=bob.address))
+    dev = devices_pb2.Device.FromString(driver.query("/device/bat-1").value)
+    assert (dev.owner, dev.site_id) == (bob.address, "site-a")
+    # the lessor now runs it: relays its readings, sets its rules; the site owner no longer can
+    first = Reading("bat-1", 1, T - 1800, T - 900, 0, 0, soc_wh=1_000)
+    second = Reading("bat-1", 2, T - 900, T, 0, 0, charged_wh=500, soc_wh=1_500)
+    assert _submit(driver, bob, _key(5), first, second) == [("accepted", "1"), ("accepted", "2")]
+    _ok(driver, bob, dc.battery_rules("bat-1", 10, 30))
+    assert _run(driver, alice, dc.battery_rules("bat-1", 10, 30))[0] == DevicesCode.NOT_DEVICE_OWNER
