@@ -11,6 +11,7 @@ __all__ = [
     "ORDER_PLACED",
     "RULE_REMOVED",
     "RULE_SET",
+    "RULE_SKIPPED",
     "TERMS_ACCEPTED",
 ]
 
@@ -20,8 +21,20 @@ INTERVAL_CLEARED = "interval_cleared"
 INTERVAL_SETTLED = "interval_settled"
 RULE_SET = "rule_set"
 RULE_REMOVED = "rule_removed"
+# a standing rule or community bid not placed: its owner may no longer trade (reason)
+RULE_SKIPPED = "rule_skipped"
 ALERT = "alert"
 TERMS_ACCEPTED = "terms_accepted"
 EVENTS = frozenset(
-    {ORDER_PLACED, ORDER_CANCELLED, INTERVAL_CLEARED, INTERVAL_SETTLED, RULE_SET, RULE_REMOVED, ALERT, TERMS_ACCEPTED}
+    {
+        ORDER_PLACED,
+        ORDER_CANCELLED,
+        INTERVAL_CLEARED,
+        INTERVAL_SETTLED,
+        RULE_SET,
+        RULE_REMOVED,
+        RULE_SKIPPED,
+        ALERT,
+        TERMS_ACCEPTED,
+    }
 )

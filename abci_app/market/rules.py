@@ -24,6 +24,13 @@ power × interval) Wh at its `charge_below_price` (all-in), as a buy order of it
 owner flagged renewable — the clearing engine matches it only with its feeder's renewable
 surplus, before that surplus goes to the pool (clearing.py). Nothing is placed without a
 price, without room, or when the escrow cannot be paid.
+
+Who may still trade: a rule (or community bid) places an order only while its owner (the
+site's owner for a community bid) could sign the PlaceOrder itself: an enrolled member, not
+revoked, certificate valid at block time, in an active org, holding the prosumer role that
+its org still has as a capability. Otherwise nothing is placed, the rule is kept (a role or
+capability may come back) and a `rule_skipped` event says why (not_member, revoked,
+cert_invalid, org_inactive, no_role, capability_withdrawn), once per interval per rule.
 """
 
 from __future__ import annotations
@@ -34,7 +41,9 @@ from abci_app.accounts.errors import AccountsCode
 from abci_app.devices import keeper as devices
 from abci_app.devices.records import NO_BATTERY
 from abci_app.errors import TxError
-from abci_app.market import keeper, orders
+from abci_app.identity.keeper import get_member, get_org
+from abci_app.identity.roles import Role
+from abci_app.market import events, keeper, orders
 from abci_app.market.alerts import raise_alert
 from abci_app.market.params import COMMUNITY_MODE, interval_length
 from abci_app.market.records import BUY, RULE_BUY, RULE_DEFERRABLE, RULE_SELL, SELL, AlertReason, Rule
@@ -42,10 +51,39 @@ from abci_app.params import domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo, Event
 
-__all__ = ["last_price", "run_rules"]
+__all__ = ["last_price", "owner_problem", "run_rules"]
 
 REASON = AlertReason
 BATTERY = 4
+
+
+TRADER_ROLE = Role.PROSUMER  # what the PlaceOrder handler requires of its signer
+
+
+def owner_problem(store: Branch, owner: bytes, now: int) -> str | None:
+    """Why `owner` could not sign a PlaceOrder at block time `now` (None: it could): the
+    executor's signer checks and `require_role(PROSUMER)`, read from chain state."""
+    member = get_member(store, owner)
+    if member is None:
+        return "not_member"
+    if member.revoked:
+        return "revoked"
+    if not member.not_before <= now <= member.not_after:
+        return "cert_invalid"
+    org = get_org(store, member.org_id)
+    if org is None or not org.active:
+        return "org_inactive"
+    if not member.has_role(TRADER_ROLE.value):
+        return "no_role"
+    if not org.allows(TRADER_ROLE.value):
+        return "capability_withdrawn"
+    return None
+
+
+def _skipped(owner: bytes, interval: int, why: str, *, rule_id: int = 0, device: str = "") -> Event:
+    return Event.of(
+        events.RULE_SKIPPED, rule_id=rule_id, device=device, owner=owner.hex(), interval=interval, reason=why
+    )
 
 
 def last_price(store: Branch, feeder: str, interval: int) -> int | None:
@@ -140,13 +178,18 @@ def _run_rule(store: Branch, block: BlockInfo, rule: Rule, interval: int, length
     return evs
 
 
-def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int) -> None:
+def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int) -> list[Event]:
     """Each community battery's renewable-only bid for `interval` (see the module doc)."""
+    evs: list[Event] = []
     for device_id in list(devices.iter_community_batteries(store)):
         device = devices.get_device(store, device_id)
         rules = devices.get_rules(store, device_id)
         site = None if device is None else devices.get_site(store, device.site_id)
         if device is None or rules is None or site is None or device.suspended or not rules.charge_below_price:
+            continue
+        why = owner_problem(store, site.owner, block.time)
+        if why is not None:
+            evs.append(_skipped(site.owner, interval, why, device=device_id))
             continue
         state = devices.get_battery(store, device_id)
         spec = device.battery or NO_BATTERY
@@ -171,6 +214,7 @@ def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int)
         # renewable only: a community storage bid
         keeper.put_order(branch, replace(order, renewable=True, device_id=device_id))
         branch.merge_into(store)
+    return evs
 
 
 def run_rules(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
@@ -179,8 +223,14 @@ def run_rules(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
     length = interval_length(store)
     evs: list[Event] = []
     for rule in list(keeper.iter_rules(store)):
-        if rule.last_interval < interval:
-            evs.extend(_run_rule(store, block, rule, interval, length))
+        if rule.last_interval >= interval:
+            continue
+        why = owner_problem(store, rule.owner, block.time)
+        if why is not None:
+            # nothing placed, nothing written: the hook runs once per upcoming interval
+            evs.append(_skipped(rule.owner, interval, why, rule_id=rule.rule_id))
+            continue
+        evs.extend(_run_rule(store, block, rule, interval, length))
     if domain_param(store, COMMUNITY_MODE) == 1:
-        _community_bids(store, block, interval, length)
+        evs.extend(_community_bids(store, block, interval, length))
     return evs
