@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gridledger.api.v1 import gateway_pb2
 
 from clients.api_signals import SignalFilter, signals_of_new_block
+
+if TYPE_CHECKING:
+    import grpc
 
 __all__ = ["alerts_from_bridge", "alerts_from_node", "websocket_url"]
 
@@ -53,12 +56,16 @@ def alerts_from_node(rpc_url: str, owner_hex: str, *, timeout: float | None = No
                     yield _alert_row(height, signal)
 
 
-def alerts_from_bridge(target: str, owner_hex: str, *, from_height: int = 0) -> Iterator[dict[str, Any]]:
-    """The owner's alerts from a bridge's Signals stream (replayed from `from_height`, then live)."""
+def alerts_from_bridge(
+    target: str, owner_hex: str, *, from_height: int = 0, credentials: grpc.ChannelCredentials | None = None
+) -> Iterator[dict[str, Any]]:
+    """The owner's alerts from a bridge's Signals stream (replayed from `from_height`, then live),
+    over TLS (and member authentication) when `credentials` are given (clients.bridge_client)."""
     import grpc  # noqa: PLC0415 - only the watch needs it
     from gridledger.api.v1 import gateway_pb2_grpc  # noqa: PLC0415
 
-    with grpc.insecure_channel(target) as channel:
+    channel = grpc.insecure_channel(target) if credentials is None else grpc.secure_channel(target, credentials)
+    with channel:
         stub = gateway_pb2_grpc.GatewayApiStub(channel)  # type: ignore[no-untyped-call]
         request = gateway_pb2.SignalsRequest(owner=owner_hex, from_height=from_height)
         for response in stub.Signals(request):

@@ -192,19 +192,36 @@ class MemberAuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
 
 class _MemberAuthPlugin(grpc.AuthMetadataPlugin):  # type: ignore[misc]
-    def __init__(self, key: Ed25519PrivateKey, cert_der: bytes, server_cert_der: bytes) -> None:
+    def __init__(self, key: Ed25519PrivateKey, cert_der: bytes, server_cert_der: bytes | Callable[[], bytes]) -> None:
         self.key, self.cert_der = key, cert_der
-        self.server_hash = hashlib.sha256(server_cert_der).digest()
+        self._server_cert = server_cert_der
+        self._server_hash: bytes | None = None
+
+    def server_hash(self) -> bytes:
+        """SHA-256 of the bridge's certificate (a callable is asked once, when first needed)."""
+        if self._server_hash is None:
+            der = self._server_cert() if callable(self._server_cert) else self._server_cert
+            self._server_hash = hashlib.sha256(der).digest()
+        return self._server_hash
 
     def __call__(self, context: grpc.AuthMetadataContext, callback: grpc.AuthMetadataPluginCallback) -> None:
         service = str(context.service_url).rstrip("/").rsplit("/", 1)[-1]
         method = f"/{service}/{context.method_name}"
+        try:
+            server_hash = self.server_hash()
+        except Exception as exc:  # the call fails (UNAVAILABLE) with this reason; the next one asks again
+            callback((), exc)
+            return
         millis, nonce = str(int(time.time() * 1000)), os.urandom(16).hex()
-        signature = self.key.sign(auth_message(method, millis, nonce, self.server_hash))
+        signature = self.key.sign(auth_message(method, millis, nonce, server_hash))
         callback(((CERT_KEY, self.cert_der), (TIME_KEY, millis), (NONCE_KEY, nonce), (SIG_KEY, signature)), None)
 
 
-def member_call_credentials(key: Ed25519PrivateKey, cert_der: bytes, server_cert_der: bytes) -> grpc.CallCredentials:
+def member_call_credentials(
+    key: Ed25519PrivateKey, cert_der: bytes, server_cert_der: bytes | Callable[[], bytes]
+) -> grpc.CallCredentials:
     """Per-call credentials that authenticate a member (its key and certificate) to the bridge
-    whose TLS certificate is `server_cert_der`; combine with `grpc.ssl_channel_credentials`."""
+    whose TLS certificate is `server_cert_der` (DER bytes, or a callable fetching them on the
+    first call: `clients.bridge_client.bridge_server_certificate`); combine with
+    `grpc.ssl_channel_credentials`."""
     return grpc.metadata_call_credentials(_MemberAuthPlugin(key, cert_der, server_cert_der))

@@ -1,10 +1,13 @@
 """gridctl: the gridledger command line for members, operators and auditors.
 
-    gridctl [--node URL] [--home .localnet] [--json] [--wide] (--as ORG/NAME | --key KEY.pem) COMMAND ...
-            [--genesis FILE | --trusted-height H --trusted-hash HEX]   (trust anchor of --prove reads)
+    gridctl [--node URL] [--home .localnet] [--json] [--wide] (--as ORG/NAME | --key KEY.pem)
+            [--genesis FILE | --trusted-height H --trusted-hash HEX]       (trust anchor of --prove reads)
+            [--bridge HOST:PORT [--bridge-ca CA.pem] [--member-cert CERT.pem]] COMMAND ...
 
 gridctl talks to a node's CometBFT RPC (queries with abci_query, transactions with
-broadcast_tx_commit); `alerts --watch` follows a bridge's Signals stream when --bridge is given.
+broadcast_tx_commit); `alerts --watch` follows a bridge's Signals stream when --bridge is given,
+over TLS with --bridge-ca, authenticated as the signing member (--as, or --key with --member-cert)
+when the bridge requires member authentication.
 Addresses may be given as 40 hex digits or, on a localnet, as ORG/NAME (e.g. community-a/bob).
 Answers print as tables (amounts with their units); --json prints the same data as JSON.
 A failed transaction prints `error: code N (NAME): reason` and exits 2.
@@ -36,6 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gridctl", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--node", default="http://127.0.0.1:26657", help="CometBFT RPC of a node")
     parser.add_argument("--bridge", help="HOST:PORT of a gRPC bridge (alerts --watch follows its Signals stream)")
+    parser.add_argument(
+        "--bridge-ca", type=Path, metavar="FILE", help="TLS to --bridge: its certificate's CA (or itself), PEM"
+    )
+    parser.add_argument(
+        "--member-cert",
+        type=Path,
+        metavar="FILE",
+        help="--key's member certificate, for a bridge with member authentication (--as uses its own)",
+    )
     parser.add_argument("--home", type=Path, default=Path(".localnet"), help="localnet folder (for ORG/NAME keys)")
     parser.add_argument("--as", dest="as_member", metavar="ORG/NAME", help="sign as this localnet member")
     parser.add_argument("--key", help="sign with this Ed25519 private key (PEM)")

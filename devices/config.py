@@ -8,6 +8,11 @@ batch_size = 200
 sink = "memory"                             # or "grpc": the bridge's GatewayApi
 bridge = "127.0.0.1:26659"                  # the bridge (sink = "grpc")
 gateway_key = "gateway.key.pem"             # the gateway member's Ed25519 key (PKCS#8 PEM) that signs the txs
+bridge_ca = "bridge-ca.pem"                 # optional: TLS to the bridge, its certificate checked against
+                                            #   this CA (or the bridge's self-signed certificate), PEM
+gateway_cert = "gateway.cert.pem"           # optional (needs bridge_ca): gateway_key's member certificate,
+                                            #   sent with a signature on every call to a bridge started
+                                            #   with --member-auth (clients/bridge_auth.py)
 ocpp_listen = "127.0.0.1:0"                 # central system for EV chargers
 vtn_url = "http://127.0.0.1:8080/OpenADR2/Simple/2.0b"   # optional
 ven_name = "home-a"
@@ -97,6 +102,8 @@ class GatewayConfig:
     sink: str = "memory"
     bridge: str = "127.0.0.1:26659"
     gateway_key: Path | None = None
+    bridge_ca: Path | None = None  # PEM CA the bridge's TLS certificate must chain to (None: plaintext)
+    gateway_cert: Path | None = None  # gateway_key's member certificate: member authentication to the bridge
     ocpp_listen: str = "127.0.0.1:0"
     vtn_url: str = ""
     ven_name: str = ""
@@ -115,6 +122,8 @@ class GatewayConfig:
             raise ValueError(f"unknown sink {self.sink!r}")
         if self.sink == "grpc" and self.gateway_key is None:
             raise ValueError('sink = "grpc" needs gateway_key (the gateway member\'s key file)')
+        if self.gateway_cert is not None and (self.bridge_ca is None or self.gateway_key is None):
+            raise ValueError("gateway_cert (member authentication) needs bridge_ca (TLS) and gateway_key")
         if self.claim_certificates and (self.owner_key is None or not self.node_rpc):
             raise ValueError("claim_certificates = true needs owner_key and node_rpc")
 
@@ -123,10 +132,9 @@ def parse_config(data: dict[str, Any], base: Path) -> GatewayConfig:
     """Build the config from parsed TOML; relative `state_dir` is resolved against `base`."""
     gw = dict(data.get("gateway", {}))
     state_dir = base / str(gw.pop("state_dir", "gateway-state"))
-    if "gateway_key" in gw:
-        gw["gateway_key"] = base / str(gw["gateway_key"])
-    if "owner_key" in gw:
-        gw["owner_key"] = base / str(gw["owner_key"])
+    for name in ("gateway_key", "owner_key", "bridge_ca", "gateway_cert"):  # files, relative to the config
+        if name in gw:
+            gw[name] = base / str(gw[name])
     devices = tuple(DeviceConfig(**d) for d in data.get("device", []))
     sim = data.get("simulation")
     return GatewayConfig(

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gridwire.reading import Reading
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -42,7 +43,11 @@ from devices.signals import SignalSource
 from devices.sim.clock import Clock
 from devices.sink import MemorySink, Outcome, ReadingSink, SinkUnavailableError
 
-__all__ = ["FlushReport", "Gateway", "main", "session_claimer"]
+if TYPE_CHECKING:
+    import grpc
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+__all__ = ["FlushReport", "Gateway", "bridge_channel_credentials", "main", "session_claimer"]
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +206,26 @@ def build_sink(cfg: GatewayConfig) -> ReadingSink:
     from devices.sink_grpc import GrpcSink  # noqa: PLC0415 - only the real sink needs grpc
 
     assert cfg.gateway_key is not None  # checked by GatewayConfig
-    return GrpcSink(cfg.bridge, cfg.chain_id, DeviceKey.load(cfg.gateway_key).private)
+    key = DeviceKey.load(cfg.gateway_key).private
+    return GrpcSink(cfg.bridge, cfg.chain_id, key, credentials=bridge_channel_credentials(cfg, key))
+
+
+def bridge_channel_credentials(cfg: GatewayConfig, key: Ed25519PrivateKey) -> grpc.ChannelCredentials | None:
+    """How the gateway reaches its bridge: plaintext (no `bridge_ca`), TLS checked against
+    `bridge_ca`, and with `gateway_cert` also member authentication on every call (the gateway
+    member's certificate and a signature by `key`, bound to the bridge's certificate;
+    clients/bridge_client.py)."""
+    if cfg.bridge_ca is None:
+        return None
+    from clients.bridge_client import bridge_credentials, load_certificate_der  # noqa: PLC0415 - grpc sink only
+
+    member_cert = None if cfg.gateway_cert is None else load_certificate_der(cfg.gateway_cert)
+    return bridge_credentials(
+        cfg.bridge,
+        ca_pem=cfg.bridge_ca.read_bytes(),
+        member_key=key if member_cert is not None else None,
+        member_cert_der=member_cert,
+    )
 
 
 def session_claimer(

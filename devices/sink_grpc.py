@@ -7,6 +7,10 @@ starts and after any failure, and counts up from there. UNAVAILABLE, DEADLINE_EX
 ABORTED (nonce raced) and RESOURCE_EXHAUSTED raise `SinkUnavailableError`, as does any other
 refusal of the tx as a whole (logged): the readings stay in the outbox and are resent, and
 what the ledger already committed comes back "duplicate".
+
+`credentials` make the channel TLS, and member-authenticated when they carry the gateway
+member's per-call credential (devices.gateway.bridge_channel_credentials builds them from the
+config's `bridge_ca` and `gateway_cert`); both the account read and the readings go through it.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gridledger.market.v1 import market_pb2
 
@@ -13,6 +15,10 @@ from clients import market as build
 from clients.alert_watch import alerts_from_bridge, alerts_from_node
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, print_json, to_json
 from clients.commands.devices import tx_event_rows
+from clients.pki import load_identity
+
+if TYPE_CHECKING:
+    import grpc
 
 __all__ = ["register"]
 
@@ -144,6 +150,29 @@ def cmd_rule_list(ctx: Context, args: argparse.Namespace) -> None:
     ctx.show_page([to_json(r) for r in view.rules], view.next, title="rules", columns=RULE_COLUMNS)
 
 
+def bridge_channel_credentials(ctx: Context, args: argparse.Namespace) -> grpc.ChannelCredentials | None:
+    """gridctl's way to the bridge: plaintext, TLS checked against --bridge-ca, and member
+    authentication on every call with the signer's certificate (--member-cert for --key, the
+    localnet member's own for --as)."""
+    from clients.bridge_client import bridge_credentials, load_certificate_der  # noqa: PLC0415 - grpc: the watch only
+
+    bridge_ca: Path | None = getattr(args, "bridge_ca", None)
+    member_cert: Path | None = getattr(args, "member_cert", None)
+    if bridge_ca is None:
+        if member_cert is not None:
+            raise SystemExit("--member-cert needs --bridge-ca (member authentication runs over TLS)")
+        return None
+    key = cert_der = None
+    if member_cert is not None:
+        key, cert_der = ctx.key(), load_certificate_der(member_cert)
+    elif getattr(args, "as_member", None):
+        org, _, name = args.as_member.partition("/")
+        identity = load_identity(ctx.home / "consortium" / org / "members", name)
+        key, cert_der = identity.key, identity.cert_der
+    assert ctx.bridge is not None
+    return bridge_credentials(ctx.bridge, ca_pem=bridge_ca.read_bytes(), member_key=key, member_cert_der=cert_der)
+
+
 def cmd_alerts(ctx: Context, args: argparse.Namespace) -> None:
     member = _member(ctx, args.member)
     if not args.watch:
@@ -151,10 +180,14 @@ def cmd_alerts(ctx: Context, args: argparse.Namespace) -> None:
         ctx.show_page([to_json(a) for a in view.alerts], view.next, title="alerts", columns=ALERT_COLUMNS)
         return
     stream = (
-        alerts_from_bridge(ctx.bridge, member.hex(), from_height=args.from_height)
+        alerts_from_bridge(
+            ctx.bridge, member.hex(), from_height=args.from_height, credentials=bridge_channel_credentials(ctx, args)
+        )
         if ctx.bridge
         else alerts_from_node(ctx.rpc.url, member.hex(), timeout=args.timeout or None)
     )
+    from grpc import RpcError  # noqa: PLC0415 - only the watch needs grpc
+
     if args.count:
         stream = islice(stream, args.count)
     console = None if ctx.json else ctx.console()
@@ -168,6 +201,8 @@ def cmd_alerts(ctx: Context, args: argparse.Namespace) -> None:
                 console.print(ctx.record_table(alert, title=f"alert at height {alert['height']}"))
     except KeyboardInterrupt:
         return
+    except RpcError as exc:
+        raise SystemExit(f"error: the bridge answered {exc.code().name}: {exc.details()}") from exc
 
 
 def cmd_accept(ctx: Context, args: argparse.Namespace) -> None:
