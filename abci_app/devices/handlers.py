@@ -15,13 +15,28 @@ future; battery state of charge out of bounds.
 
 Integer rules (consensus):
 - Registers are cumulative. A device's first reading sets the baseline and counts no
-  energy; later ones count the register deltas over the reading's own [start, end).
-- Nameplate: a delta of D Wh over S seconds at P W is refused when D > ceil(P × S / 3600)
-  (import and export against nameplate_w; a battery's charged and discharged deltas also
-  against max_charge_w and max_discharge_w).
+  energy; a later one counts the register deltas since the last accepted reading, over
+  its span [last end, end): that is the reading's own [start, end) when it follows the
+  last one directly, and reaches back over the gap otherwise (readings rejected, skipped
+  by a gateway, or refused while the device was suspended), whose energy it carries.
+- Nameplate: a delta of D Wh over a span of S seconds at P W is refused when
+  D > ceil(P × S / 3600) (import and export against nameplate_w; a battery's charged and
+  discharged deltas also against max_charge_w and max_discharge_w).
 - Settlement intervals of L seconds (param) are aligned to multiples of L. A delta is split
-  over the intervals [start, end) overlaps in proportion to seconds, rounded down, and the
-  last interval gets the remainder, so the parts always sum to the delta.
+  over the intervals the span overlaps in proportion to seconds, rounded down, and the
+  last interval gets the remainder, so the parts always sum to the delta; the hour flows
+  of the generation feed (feed.py) likewise, so certificates follow.
+- Bounded writes: at most the last MAX_SPAN_RECORDED_SECONDS (a day, as a reading's own
+  interval) of a span are recorded. For a longer gap, that window [end − a day, end) gets
+  floor(D × a day / S) of each delta, split as above, and the rest (its share of the
+  older part of the gap) is not recorded anywhere (the registers still move on, and a
+  battery's state of charge takes the whole delta).
+- Intervals and hours of the span that are already past their readers' windows: energy of
+  intervals and hours before the pruning watermark is not recorded (keeper.add_energy);
+  an interval whose market settlement already ran gets the energy in its record (and the
+  device-hours get their flow, so certificates are issued for it as for any late
+  reading), but its settlement is not reopened: the market drops the late mark, as for
+  any reading arriving after settlement.
 - Batteries keep state of charge in mWh. With r = isqrt(efficiency_bp × 10_000) (√η in
   basis points): charging C Wh adds floor(C × r / 10) mWh (C × 1000 × r / 10_000);
   discharging D Wh removes ceil(D × 10_000_000 / r) mWh. The first reading's device-
@@ -75,6 +90,7 @@ from abci_app.store.branch import Branch
 
 __all__ = [
     "MAX_READING_SECONDS",
+    "MAX_SPAN_RECORDED_SECONDS",
     "apportion",
     "move_site",
     "register_device",
@@ -89,6 +105,7 @@ __all__ = [
 ]
 
 MAX_READING_SECONDS = 86_400  # one reading covers at most a day (bounds the interval writes)
+MAX_SPAN_RECORDED_SECONDS = MAX_READING_SECONDS  # of a span after a gap, at most its last day is recorded
 BATTERY = 4
 
 
@@ -315,9 +332,9 @@ def _within(delta_wh: int, power_w: int, seconds: int) -> bool:
     return delta_wh <= _ceil_div(power_w * seconds, 3600)
 
 
-def _apply_reading(ctx: TxContext, r: SignedReading) -> bool:
-    """Check and apply one reading; True if accepted, False if an identical resend.
-    Raises _RejectedError (before any write) when a check fails."""
+def _apply_reading(ctx: TxContext, r: SignedReading) -> int | None:
+    """Check and apply one reading; the start of its span (see the module doc) if accepted,
+    None if an identical resend. Raises _RejectedError (before any write) when a check fails."""
     store = ctx.store
     device = keeper.get_device(store, r.device_id)
     if device is None:
@@ -335,7 +352,7 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> bool:
     last = keeper.get_reading(store, r.device_id)
     if last is not None and r.seq <= last.seq:
         if keeper.recent_hash(store, r.device_id, r.seq) == digest:
-            return False
+            return None
         raise _RejectedError(DevicesCode.SEQ_REPLAYED, f"seq {r.seq} is not above the last accepted {last.seq}")
     if r.start >= r.end or r.end - r.start > MAX_READING_SECONDS:
         raise _RejectedError(
@@ -356,7 +373,8 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> bool:
     d_export = 0 if last is None else r.export_wh - last.export_wh
     d_charged = 0 if last is None else r.charged_wh - last.charged_wh
     d_discharged = 0 if last is None else r.discharged_wh - last.discharged_wh
-    seconds = r.end - r.start
+    span_start = r.start if last is None else last.end  # the registers' deltas cover [last end, end)
+    seconds = r.end - span_start
     battery = (device.battery or NO_BATTERY) if device.kind == BATTERY else None
     fits = _within(d_import, device.nameplate_w, seconds) and _within(d_export, device.nameplate_w, seconds)
     if battery is not None:
@@ -382,11 +400,19 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> bool:
     # All checks passed: apply.
     if soc is not None:
         keeper.put_battery(store, r.device_id, soc)
-    if d_import or d_export:
+    window_start = max(span_start, r.end - MAX_SPAN_RECORDED_SECONDS)
+
+    def recorded(delta: int) -> int:
+        """The share of `delta` of [window_start, end) (all of it unless the span is longer)."""
+        return delta if window_start == span_start else delta * (r.end - window_start) // seconds
+
+    rec_import, rec_export = recorded(d_import), recorded(d_export)
+    if rec_import or rec_export:
         length = domain_param(store, SETTLEMENT_INTERVAL)
-        for k, i, e in apportion(r.start, r.end, length, d_import, d_export):
+        for k, i, e in apportion(window_start, r.end, length, rec_import, rec_export):
             keeper.add_energy(store, r.device_id, k, i, e, device.site_id)
-    feed.record_flow(store, device, r.start, r.end, keeper.HourFlow(d_export, d_charged, d_discharged))
+    flow = keeper.HourFlow(rec_export, recorded(d_charged), recorded(d_discharged))
+    feed.record_flow(store, device, window_start, r.end, flow)
     keeper.remember(store, r.device_id, r.seq, digest)
     keeper.put_reading(
         store,
@@ -403,7 +429,7 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> bool:
             hash=digest,
         ),
     )
-    return True
+    return span_start
 
 
 def submit_readings(ctx: TxContext, msg: SubmitReadings) -> None:
@@ -411,11 +437,11 @@ def submit_readings(ctx: TxContext, msg: SubmitReadings) -> None:
     require_member(ctx)
     for r in msg.readings:
         try:
-            accepted = _apply_reading(ctx, r)
+            span_start = _apply_reading(ctx, r)
         except _RejectedError as rej:
             ctx.emit(events.READING_REJECTED, device=r.device_id, seq=r.seq, code=int(rej.code), reason=rej.reason)
             continue
-        if accepted:
+        if span_start is not None:
             ctx.emit(
                 events.READING_ACCEPTED,
                 device=r.device_id,
@@ -424,6 +450,7 @@ def submit_readings(ctx: TxContext, msg: SubmitReadings) -> None:
                 end=r.end,
                 import_wh=r.import_wh,
                 export_wh=r.export_wh,
+                span_start=span_start,
             )
         else:
             ctx.emit(events.READING_DUPLICATE, device=r.device_id, seq=r.seq, status="duplicate")

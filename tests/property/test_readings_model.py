@@ -1,6 +1,8 @@
-"""Readings and resends in any interleaving: the devices domain's stored state equals a
-simple model's (last accepted reading, energy per interval), resends inside the window are
-duplicates that change nothing, older ones are replays."""
+"""Readings and resends in any interleaving, with gaps (intervals no reading was sent for):
+the devices domain's stored state equals a simple model's (last accepted reading, energy
+per interval: a reading's register delta spread over its span from the last reading's end,
+gap included), resends inside the window are duplicates that change nothing, older ones
+are replays."""
 
 from __future__ import annotations
 
@@ -30,14 +32,19 @@ class Model:
     sent: dict[str, list[Reading]] = field(default_factory=lambda: {d: [] for d in KEYS})
     energy: dict[tuple[str, int], int] = field(default_factory=dict)
 
-    def new(self, device: str, delta: int) -> Reading:
+    def new(self, device: str, delta: int, gap: int) -> Reading:
+        """The device's next reading, `gap` intervals after the last one's end."""
         past = self.sent[device]
         seq = len(past) + 1
-        start = START + (seq - 1) * STEP
+        start = (past[-1].end if past else START) + gap * STEP
         register = (past[-1].import_wh if past else 0) + delta
         r = Reading(device, seq, start, start + STEP, register, 0)
-        if past:  # the first reading only sets the baseline
-            self.energy[(device, start)] = delta
+        if past:  # the first reading only sets the baseline; then the delta spreads evenly
+            # over the intervals of [last end, end), rounded down, the rest to the last one
+            intervals = list(range(past[-1].end, r.end, STEP))
+            for k in intervals:
+                self.energy[(device, k)] = delta // len(intervals)
+            self.energy[(device, intervals[-1])] = delta - delta // len(intervals) * (len(intervals) - 1)
         past.append(r)
         return r
 
@@ -47,7 +54,9 @@ class Model:
 
 
 ops_st = st.lists(
-    st.tuples(st.sampled_from(sorted(KEYS)), st.booleans(), st.integers(0, 2_000), st.integers(1, 200)),
+    st.tuples(
+        st.sampled_from(sorted(KEYS)), st.booleans(), st.integers(0, 2_000), st.integers(1, 200), st.integers(0, 2)
+    ),
     min_size=1,
     max_size=120,
 )
@@ -55,8 +64,11 @@ ops_st = st.lists(
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(ops=ops_st)
-@example(ops=[("m-0", False, 10, 1)] * 100 + [("m-0", True, 0, 100), ("m-0", True, 0, 96), ("m-1", True, 0, 1)])
-def test_interleaved_readings_and_resends_match_the_model(ops: list[tuple[str, bool, int, int]]) -> None:
+@example(
+    ops=[("m-0", False, 10, 1, 0)] * 100 + [("m-0", True, 0, 100, 0), ("m-0", True, 0, 96, 0), ("m-1", True, 0, 1, 0)]
+)
+@example(ops=[("m-0", False, 0, 1, 0), ("m-0", False, 1_000, 1, 2), ("m-0", False, 7, 1, 1)])
+def test_interleaved_readings_and_resends_match_the_model(ops: list[tuple[str, bool, int, int, int]]) -> None:
     driver = AppDriver(CONSORTIUM)
     driver.block([])
     alice = CONSORTIUM.member("community-a/alice")
@@ -65,13 +77,13 @@ def test_interleaved_readings_and_resends_match_the_model(ops: list[tuple[str, b
     ]
     assert driver.block([signed(driver, alice, *setup)], check=False).codes == (0,)
     model = Model()
-    for device, resend, delta, back in ops:
+    for device, resend, delta, back, gap in ops:
         past = model.sent[device]
         if resend and past:
             r = past[max(0, len(past) - back)]
             expected = model.expected_resend(device, r.seq)
         else:
-            r = model.new(device, delta)
+            r = model.new(device, delta, gap)
             expected = "accepted"
         batch = dc.submit_readings([dc.sign_reading(KEYS[device], driver.chain_id, r)])
         result = driver.block([signed(driver, alice, batch)], check=False)
@@ -88,6 +100,6 @@ def test_interleaved_readings_and_resends_match_the_model(ops: list[tuple[str, b
             continue
         state = devices_pb2.ReadingState.FromString(raw)
         assert (state.seq, state.end, state.import_wh) == (past[-1].seq, past[-1].end, past[-1].import_wh)
-        for r in past[1:]:
-            stored = devices_pb2.IntervalEnergy.FromString(driver.query(f"/energy/{device}/{r.start}").value)
-            assert stored.import_wh == model.energy[(device, r.start)]
+    for (device, interval), wh in sorted(model.energy.items()):
+        stored = devices_pb2.IntervalEnergy.FromString(driver.query(f"/energy/{device}/{interval}").value)
+        assert stored.import_wh == wh, (device, interval)

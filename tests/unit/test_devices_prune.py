@@ -28,7 +28,10 @@ def test_old_records_are_pruned_in_bounded_batches_and_recent_ones_stay(
     driver: AppDriver, consortium: Consortium
 ) -> None:
     """Five day-long PV readings make 5 × (96 intervals + 24 hours) = 600 records. 36 days
-    later a block prunes the oldest 500, the next the last 100; a fresh interval stays."""
+    later a block prunes the oldest 500, the next the last 100; a fresh reading's records stay
+    (its span reaches back 36 days to the last reading's end: only the last day is recorded,
+    with its share floor(36_000 / 36) = 1000 Wh: 10 Wh in each of 95 intervals, 50 in the
+    last one, 41 Wh in each of 23 hours, 57 in the last)."""
     m = Market(driver, consortium)
     m.setup()
     t0 = m.d.time - m.d.time % DAY
@@ -45,14 +48,17 @@ def test_old_records_are_pruned_in_bounded_batches_and_recent_ones_stay(
     assert _count(m, keys.age_prefix()) == 100  # that block pruned the oldest PRUNE_BATCH
     assert PRUNE_BATCH == 500
     assert keeper.get_energy(m.d.app.state, "pv-a", t0 - L) is not None  # the newest old one is still there
-    m.reading(m.alice, "pv-a", 1, fresh - L, fresh, 0, 480_000 + 1_000)  # its block prunes the last 100
-    assert _count(m, keys.age_prefix()) == 2  # the fresh interval and its hour
+    m.reading(m.alice, "pv-a", 1, fresh - L, fresh, 0, 480_000 + 36_000)  # its block prunes the last 100
+    assert _count(m, keys.age_prefix()) == 96 + 24  # the fresh day's intervals and hours
     assert _pruned(m.until(now + 180)) == 0  # nothing left: a quiet block prunes (and writes) nothing
     state = m.d.app.state
-    assert _count(m, keys.ENERGY) == 1
+    assert _count(m, keys.ENERGY) == 96
     assert keeper.get_energy(state, "pv-a", t0 - 5 * DAY) is None
     assert keeper.hour_flow(state, "pv-a", t0 - 5 * DAY) == keeper.HourFlow(0, 0, 0)
-    assert keeper.get_energy(state, "pv-a", fresh - L).export_wh == 1_000  # type: ignore[union-attr]
+    assert keeper.get_energy(state, "pv-a", fresh - DAY).export_wh == 10  # type: ignore[union-attr]
+    assert keeper.get_energy(state, "pv-a", fresh - L).export_wh == 50  # type: ignore[union-attr]
+    assert keeper.hour_flow(state, "pv-a", fresh - 3600).export_wh == 57
+    assert keeper.get_energy(state, "pv-a", fresh - DAY - L) is None  # before the recorded day
     # the watermark is the horizon (block time − 35 days) of the last block that pruned
     assert t0 < keeper.pruned_before(state) <= now + 60 - 35 * DAY
 

@@ -20,6 +20,7 @@ from clients.pki import Identity
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import signed
+from tests.unit.test_market import GRACE, L, Market
 
 T = GENESIS_TIME  # readings end at or before genesis time: never in the future
 Events = list[tuple[str, dict[str, str]]]
@@ -171,3 +172,107 @@ def test_a_leased_battery_is_registered_by_the_site_owner_then_transferred(
     assert _submit(driver, bob, _key(5), first, second) == [("accepted", "1"), ("accepted", "2")]
     _ok(driver, bob, dc.battery_rules("bat-1", 10, 30))
     assert _run(driver, alice, dc.battery_rules("bat-1", 10, 30))[0] == DevicesCode.NOT_DEVICE_OWNER
+
+
+# ---- 3. readings after a gap: the delta covers [last end, end) --------------------------------
+
+
+def _pv(driver: AppDriver, consortium: Consortium) -> Identity:
+    """alice's 5 kW PV panel pv-1 (key 1) on site-a, with a baseline reading [T − 7200, T − 6300)."""
+    driver.block([])
+    alice = consortium.member("community-a/alice")
+    _site(driver, alice)
+    _ok(driver, alice, dc.register_device("pv-1", "site-a", "pv", _pub(1), 5_000, energy_source="solar"))
+    assert _submit(driver, alice, _key(1), Reading("pv-1", 1, T - 7200, T - 6300, 0, 0)) == [("accepted", "1")]
+    return alice
+
+
+def _energy(driver: AppDriver, device: str, interval: int) -> int:
+    e = devices.get_energy(driver.app.state, device, interval)
+    return 0 if e is None else e.export_wh
+
+
+def test_a_reading_after_a_rejected_one_spreads_its_energy_over_the_gap(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """The next reading is refused (forged), the one after carries 6000 Wh since the baseline's
+    end: over [T − 6300, T − 900), 5400 s, within 5 kW (7500 Wh; the old rule, 900 s, refused
+    anything above 1250 forever); each of the 6 intervals gets 1000 Wh, each hour its share."""
+    alice = _pv(driver, consortium)
+    bad = str(int(DevicesCode.BAD_READING_SIGNATURE))
+    assert _submit(driver, alice, _key(9), Reading("pv-1", 2, T - 6300, T - 5400, 0, 900)) == [("rejected", bad)]
+    r = Reading("pv-1", 3, T - 1800, T - 900, 0, 6_000)
+    evs = _ok(driver, alice, dc.submit_readings([dc.sign_reading(_key(1), driver.chain_id, r)]))
+    ((kind, attrs),) = [(t, a) for t, a in evs if t.startswith("reading_")]
+    assert (kind, attrs["span_start"], attrs["start"]) == ("reading_accepted", str(T - 6300), str(T - 1800))
+    assert [_energy(driver, "pv-1", T - 6300 + 900 * i) for i in range(6)] == [1_000] * 6
+    assert _energy(driver, "pv-1", T - 7200) == 0  # the baseline's own interval counts nothing
+    # hours [T − 7200, T − 3600) (2700 s of the span) and [T − 3600, T) (2700 s)
+    state = driver.app.state
+    assert devices.hour_generation(state, "pv-1", T - 7200) == 3_000
+    assert devices.hour_generation(state, "pv-1", T - 3600) == 3_000
+
+
+def test_nameplate_is_checked_over_the_whole_span(driver: AppDriver, consortium: Consortium) -> None:
+    """A suspension makes the gap: over [T − 6300, T − 900), 5 kW allows ceil(5000 × 5400 / 3600)
+    = 7500 Wh: 7501 is above nameplate, 7500 is accepted."""
+    alice = _pv(driver, consortium)
+    _ok(driver, alice, devices_pb2.SuspendDevice(device_id="pv-1", reason="maintenance"))
+    suspended = str(int(DevicesCode.DEVICE_SUSPENDED))
+    assert _submit(driver, alice, _key(1), Reading("pv-1", 2, T - 6300, T - 5400, 0, 10)) == [("rejected", suspended)]
+    _ok(driver, alice, devices_pb2.ReinstateDevice(device_id="pv-1"))
+    above = str(int(DevicesCode.ABOVE_NAMEPLATE))
+    assert _submit(driver, alice, _key(1), Reading("pv-1", 3, T - 1800, T - 900, 0, 7_501)) == [("rejected", above)]
+    assert _submit(driver, alice, _key(1), Reading("pv-1", 3, T - 1800, T - 900, 0, 7_500)) == [("accepted", "3")]
+    assert sum(_energy(driver, "pv-1", T - 6300 + 900 * i) for i in range(6)) == 7_500
+
+
+def test_only_the_last_day_of_a_longer_span_is_recorded(driver: AppDriver, consortium: Consortium) -> None:
+    """Two days and a quarter of an hour after the baseline: the span is S = 2 days + 900 s; its
+    last day gets floor(D × 1 day / S) of the delta (split over its intervals and hours), the
+    older part of the gap nothing: the writes per reading stay bounded by a day's intervals."""
+    driver.block([])
+    alice = consortium.member("community-a/alice")
+    _site(driver, alice)
+    _ok(driver, alice, dc.register_device("pv-1", "site-a", "pv", _pub(1), 5_000, energy_source="solar"))
+    day = handlers.MAX_SPAN_RECORDED_SECONDS
+    assert day == 86_400
+    base = T - 2 * day - 1800
+    assert _submit(driver, alice, _key(1), Reading("pv-1", 1, base, base + 900, 0, 0)) == [("accepted", "1")]
+    span = T - 900 - (base + 900)
+    assert _submit(driver, alice, _key(1), Reading("pv-1", 2, T - 1800, T - 900, 0, 100_000)) == [("accepted", "2")]
+    share = 100_000 * day // span
+    window = range(T - 900 - day, T - 900, 900)
+    assert sum(_energy(driver, "pv-1", k) for k in window) == share
+    assert _energy(driver, "pv-1", T - 900 - day - 900) == 0
+    state = driver.app.state
+    hours = range(T - 3600 - day, T, 3600)
+    assert sum(devices.hour_generation(state, "pv-1", h) for h in hours) == share
+    assert devices.hour_generation(state, "pv-1", T - 3600 - day - 3600) == 0
+    assert devices.get_reading(state, "pv-1").export_wh == 100_000  # type: ignore[union-attr]
+
+
+def test_a_gap_into_a_settled_interval_is_recorded_but_not_settled_again(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """carol's meter skips interval iv, which settles (bob's meter had energy in it); her next
+    reading, for iv + L, carries 2000 Wh since her baseline over [iv, iv + 2L): 1000 land in iv's
+    energy record (its settlement is not reopened: no statement, no money), 1000 in iv + L,
+    settled at retail (30 per kWh) as usual."""
+    m = Market(driver, consortium)
+    m.setup()
+    iv = m.upcoming()
+    m.until(iv + L + 10)
+    m.reading(m.bob, "meter-b", 2, iv - L, iv, 5_000, 0)
+    m.reading(m.carol, "meter-c", 3, iv - L, iv, 7_000, 0)
+    m.reading(m.bob, "meter-b", 2, iv, iv + L, 5_100, 0)
+    m.until(iv + L + GRACE)
+    assert m.statement(m.bob, iv).retail_wh == 100
+    m.until(iv + 2 * L + 10)
+    m.reading(m.carol, "meter-c", 3, iv + L, iv + 2 * L, 9_000, 0)
+    state = driver.app.state
+    assert [devices.get_energy(state, "meter-c", k).import_wh for k in (iv, iv + L)] == [1_000, 1_000]  # type: ignore[union-attr]
+    m.until(iv + 2 * L + GRACE + 10)
+    assert driver.query(f"/statement/{m.carol.address.hex()}/{iv}").value == b""
+    c = m.statement(m.carol, iv + L)
+    assert (c.retail_wh, c.retail_paid) == (1_000, 30)

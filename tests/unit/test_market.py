@@ -169,8 +169,8 @@ def _trade(m: Market, iv: int) -> tuple[int, int]:
 
 def _deliver(m: Market, iv: int, pv_export: int, meter_import: int) -> None:
     """Baselines before the interval, then the interval's registers (relayed by the owners)."""
-    m.reading(m.alice, "pv-a", 1, iv - 2 * L, iv - L, 0, 1_000)
-    m.reading(m.bob, "meter-b", 2, iv - 2 * L, iv - L, 5_000, 0)
+    m.reading(m.alice, "pv-a", 1, iv - L, iv, 0, 1_000)
+    m.reading(m.bob, "meter-b", 2, iv - L, iv, 5_000, 0)
     m.reading(m.alice, "pv-a", 1, iv, iv + L, 0, 1_000 + pv_export)
     m.reading(m.bob, "meter-b", 2, iv, iv + L, 5_000 + meter_import, 0)
 
@@ -249,7 +249,7 @@ def test_late_readings_after_grace_are_not_counted(driver: AppDriver, consortium
     m.until(iv + L + GRACE)
     a = m.statement(m.alice, iv)
     assert (a.received, a.delivered_wh, a.imbalance_paid) == (8, 0, 16)
-    m.reading(m.alice, "pv-a", 1, iv - 2 * L, iv - L, 0, 1_000)
+    m.reading(m.alice, "pv-a", 1, iv - L, iv, 0, 1_000)
     m.reading(m.alice, "pv-a", 1, iv, iv + L, 0, 1_400)
     m.until(iv + L + GRACE + 100)
     assert m.statement(m.alice, iv).imbalance_paid == 16  # settled once, with what had arrived
@@ -397,7 +397,7 @@ def test_settlement_delivers_certificates_with_the_payment(driver: AppDriver, co
     m.order_id(m.alice, mc.sell("pv-s", iv, 400, 10))
     m.order_id(m.bob, mc.buy("site-b", iv, 400, 30))
     m.until(iv + L + 10)
-    m.reading(m.alice, "pv-s", 9, iv - 2 * L, iv - L, 0, 1_000)
+    m.reading(m.alice, "pv-s", 9, iv - L, iv, 0, 1_000)
     m.reading(m.alice, "pv-s", 9, iv, iv + L, 0, 1_400)
     issued = cpb.BundleList.FromString(driver.query(f"/bundles/owner/{m.alice.address.hex()}").value).bundles
     assert sum(b.end_wh - b.start_wh for b in issued) == 400

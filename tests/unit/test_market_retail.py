@@ -22,9 +22,10 @@ def _marks(m: Market) -> list[bytes]:
 
 
 def _baselines(m: Market, iv: int) -> None:
-    """First readings (they set the registers and count no energy), before the interval."""
-    m.reading(m.bob, "meter-b", 2, iv - 2 * L, iv - L, 5_000, 1_000)
-    m.reading(m.carol, "meter-c", 3, iv - 2 * L, iv - L, 7_000, 0)
+    """First readings (they set the registers and count no energy), right before the interval
+    (a later reading carries the energy since the last one's end)."""
+    m.reading(m.bob, "meter-b", 2, iv - L, iv, 5_000, 1_000)
+    m.reading(m.carol, "meter-c", 3, iv - L, iv, 7_000, 0)
 
 
 def test_members_without_market_positions_settle_at_retail_and_feed_in(
@@ -69,7 +70,7 @@ def test_the_part_outside_market_positions_is_settled_at_tariffs(driver: AppDriv
     before = {who: balance(driver, who) for who in (m.alice, m.bob, m.carol, m.supplier)}
     m.until(iv + L + 10)
     _baselines(m, iv)
-    m.reading(m.alice, "pv-a", 1, iv - 2 * L, iv - L, 0, 1_000)
+    m.reading(m.alice, "pv-a", 1, iv - L, iv, 0, 1_000)
     m.reading(m.alice, "pv-a", 1, iv, iv + L, 0, 1_400)
     m.reading(m.bob, "meter-b", 2, iv, iv + L, 5_450, 1_300)
     m.reading(m.carol, "meter-c", 3, iv, iv + L, 7_200, 0)
