@@ -44,5 +44,6 @@ DOMAIN = Domain(
         invariants.bundles_tile_issued,
         invariants.storage_lineage_indexed,
         invariants.standing_oversight_holds,
+        invariants.pending_deliveries_well_formed,
     ),
 )

@@ -16,6 +16,12 @@ bundle_reinstated (with `reinstated_as`: active, or expired when the bundle's ag
 retired_bundle_flagged (`status` reinstated) per retired storage certificate flagged
 origin_suspended, and oversight_lifted once; suspend and revoke emit oversight_set with the device's new
 standing oversight.
+
+Pending deliveries (dvp.py), in the end-block hook: certificates_delivered when a pending
+delivery moves Wh (after the bundle_transferred / bundle_retired events of the move), and
+certificates_delivery_dropped when its hour's issuance is final with Wh still uncovered;
+both carry delivery, seller, buyer, hour, interval, retired (1/0), wh and `via` = "dvp"
+(delivered also `remaining`).
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ __all__ = [
     "BUNDLE_SPLIT",
     "BUNDLE_SUSPENDED",
     "BUNDLE_TRANSFERRED",
+    "CERTIFICATES_DELIVERED",
+    "CERTIFICATES_DELIVERY_DROPPED",
     "EVENTS",
     "OVERSIGHT_EVENTS",
     "OVERSIGHT_LIFTED",
@@ -41,6 +49,7 @@ __all__ = [
     "RETIRED_BUNDLE_FLAGGED",
     "STORAGE_LOT_MARKED",
     "STORAGE_LOT_UNMARKED",
+    "VIA_DVP",
     "VIA_STORAGE",
 ]
 
@@ -59,6 +68,8 @@ BUNDLE_REINSTATED = "bundle_reinstated"
 STORAGE_LOT_UNMARKED = "storage_lot_unmarked"
 OVERSIGHT_SET = "oversight_set"
 OVERSIGHT_LIFTED = "oversight_lifted"
+CERTIFICATES_DELIVERED = "certificates_delivered"
+CERTIFICATES_DELIVERY_DROPPED = "certificates_delivery_dropped"
 EVENTS = frozenset(
     {
         BUNDLE_ISSUED,
@@ -76,8 +87,11 @@ EVENTS = frozenset(
         STORAGE_LOT_UNMARKED,
         OVERSIGHT_SET,
         OVERSIGHT_LIFTED,
+        CERTIFICATES_DELIVERED,
+        CERTIFICATES_DELIVERY_DROPPED,
     }
 )
+VIA_DVP = "dvp"  # the `via` attribute of a pending delivery's events
 VIA_STORAGE = "storage"  # the `via` attribute of a status change that reached a bundle through storage
 OVERSIGHT_EVENTS: dict[BundleStatus, str] = {SUSPENDED: BUNDLE_SUSPENDED, REVOKED: BUNDLE_REVOKED}
 REASON_STANDING = "standing_oversight"  # the `reason` of a bundle issued already suspended or revoked

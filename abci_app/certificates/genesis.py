@@ -10,8 +10,9 @@ tallies, retirements and hourly claims, battery storage and the counters.
       "storage":     [{"battery": "bat-1", "state": StorageState as JSON,
                        "lots": [StorageLot as JSON, ...],      (sequence numbers head, head + 1, ...)
                        "done": [{"hour_start": ..., "charged_wh": ..., "discharged_wh": ...}]}],
-      "counters":    {"bundle": 12, "retirement": 3, "expiry_cursor": 1767229200},
-      "oversights":  [StandingOversight as JSON]               (the certifier's standing suspensions and revocations)
+      "counters":    {"bundle": 12, "retirement": 3, "expiry_cursor": 1767229200, "pending_delivery": 2},
+      "oversights":  [StandingOversight as JSON],              (the certifier's standing suspensions and revocations)
+      "pending_deliveries": [PendingDelivery as JSON]          (delivery versus payment still owed, dvp.py)
     }
 
 Records use the protobuf JSON mapping of `gridledger.certificates.v1` (bytes in base64); every
@@ -25,9 +26,10 @@ suspended or revoked (marked lots carry certificates); the counters are past eve
 (absent: the highest id); a standing oversight names a registered device (once), has
 status suspended or revoked and a revokedFromHour only after a suspension's fromHour, and
 holds (no bundle or storage certificate of an hour it covers is active, nor suspended
-where it revokes; stored lots from those hours are marked). It writes through the keeper,
-so the owner, device-hour, hour, status and origin indexes and the lots' source index are
-rebuilt, and an export imports into the same keys byte for byte.
+where it revokes; stored lots from those hours are marked); a pending delivery has an id
+above 0 (unique), a seller and a buyer that are genesis members and differ, and Wh above 0.
+It writes through the keeper, so the owner, device-hour, hour, status and origin indexes and
+the lots' source index are rebuilt, and an export imports into the same keys byte for byte.
 Claims are carried, not recomputed from retirements: whether a retirement's consumption period
 overlaps its certificate's production hour depends on the governed period, which may have
 changed since (and claims credited under the earlier split-over-hours rule stay as they were).
@@ -43,6 +45,7 @@ from google.protobuf.message import Message
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
 from abci_app.certificates import keeper, storage
+from abci_app.certificates.dvp import PENDING_COUNTER
 from abci_app.certificates.invariants import standing_oversight_holds
 from abci_app.certificates.records import (
     RETIRED,
@@ -52,6 +55,7 @@ from abci_app.certificates.records import (
     BundleHistory,
     BundleId,
     BundleStatus,
+    PendingDelivery,
     Retirement,
     StandingOversight,
     StorageLot,
@@ -67,8 +71,18 @@ from abci_app.types import Address, BlockInfo
 __all__ = ["SECTIONS", "export_genesis", "import_genesis"]
 
 SECTIONS = ("certificates",)
-FIELDS = ("bundles", "issued", "histories", "retirements", "claims", "storage", "counters", "oversights")
-COUNTERS = ("bundle", "retirement", "expiry_cursor")
+FIELDS = (
+    "bundles",
+    "issued",
+    "histories",
+    "retirements",
+    "claims",
+    "storage",
+    "counters",
+    "oversights",
+    "pending_deliveries",
+)
+COUNTERS = ("bundle", "retirement", "expiry_cursor", PENDING_COUNTER)
 BATTERY = 4  # gridledger.devices.v1.DeviceKind
 _U64 = 1 << 64
 M = TypeVar("M", bound=Message)
@@ -348,13 +362,16 @@ def _storage(store: KVReader, items: list[Any]) -> list[_StorageEntry]:
     return out
 
 
-def _counters(value: Any, bundles: list[Bundle], retirements: list[Retirement]) -> dict[str, int]:
+def _counters(
+    value: Any, bundles: list[Bundle], retirements: list[Retirement], pending: list[PendingDelivery]
+) -> dict[str, int]:
     obj = _object(value, "certificates.counters")
     _only(obj, COUNTERS, "certificates.counters")
     out = {name: _uint(obj, name, "certificates.counters") for name in COUNTERS if name in obj}
     for name, used in (
         ("bundle", max((b.bundle_id for b in bundles), default=0)),
         ("retirement", max((r.retirement_id for r in retirements), default=0)),
+        (PENDING_COUNTER, max((p.delivery_id for p in pending), default=0)),
     ):
         if name not in out:
             if used:
@@ -386,6 +403,24 @@ def _oversights(store: KVReader, items: list[Any]) -> list[StandingOversight]:
     return out
 
 
+def _pending(store: KVReader, items: list[Any]) -> list[PendingDelivery]:
+    out: list[PendingDelivery] = []
+    for i, item in enumerate(items):
+        where = f"certificates.pending_deliveries[{i}]"
+        p = PendingDelivery.from_proto(_parse(item, pb.PendingDelivery(), where))
+        if p.delivery_id == 0:
+            raise GenesisError(f"{where}.deliveryId: expected an id above 0")
+        if p.wh == 0:
+            raise GenesisError(f"{where}.wh: expected a volume above 0")
+        _member(store, p.seller, f"{where}.seller")
+        _member(store, p.buyer, f"{where}.buyer")
+        if p.seller == p.buyer:
+            raise GenesisError(f"{where}: the seller and the buyer must differ")
+        out.append(p)
+    _unique([p.delivery_id for p in out], "pending_deliveries")
+    return out
+
+
 # ---- import / export ----------------------------------------------------------------
 
 
@@ -409,8 +444,9 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     histories = _histories(_list(section, "histories", "certificates"), {b.bundle_id for b in bundles})
     claims = _claims(_list(section, "claims", "certificates"))
     batteries = _storage(store, _list(section, "storage", "certificates"))
-    counters = _counters(section.get("counters", {}), bundles, retirements)
     oversights = _oversights(store, _list(section, "oversights", "certificates"))
+    pending = _pending(store, _list(section, "pending_deliveries", "certificates"))
+    counters = _counters(section.get("counters", {}), bundles, retirements, pending)
 
     for b in bundles:
         keeper.put_bundle(store, b)
@@ -433,6 +469,8 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         keeper.set_counter(store, name, value)
     for record in oversights:
         keeper.put_oversight(store, record.device_id, record)
+    for p in pending:
+        keeper.put_pending_delivery(store, p)
     if oversights and (breach := standing_oversight_holds(store)):
         raise GenesisError(f"certificates.oversights: does not hold: {breach}")
 
@@ -468,5 +506,6 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
             "storage": _storage_export(store),
             "counters": dict(keeper.iter_counters(store)),
             "oversights": [MessageToDict(r.to_proto()) for r in keeper.iter_oversights(store)],
+            "pending_deliveries": [MessageToDict(p.to_proto()) for p in keeper.iter_pending_deliveries(store)],
         }
     }

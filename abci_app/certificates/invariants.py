@@ -16,17 +16,36 @@
   device) and holds: no bundle of the device, and no storage certificate derived from it,
   of an hour it covers is active (nor suspended where it revokes), and every stored lot
   from such an hour is marked at least as strongly.
+- pending_deliveries_well_formed: every pending delivery (dvp.py) is stored under its key
+  (production hour, seller, id), owes Wh > 0, has an id at most the pending_delivery
+  counter, and a seller and a buyer that are members and differ.
 """
 
 from __future__ import annotations
 
 from abci_app.certificates import keeper, keys, storage
-from abci_app.certificates.records import ACTIVE, REVOKED, SUSPENDED, Bundle, BundleStatus, StandingOversight
+from abci_app.certificates.dvp import PENDING_COUNTER
+from abci_app.certificates.records import (
+    ACTIVE,
+    REVOKED,
+    SUSPENDED,
+    Bundle,
+    BundleStatus,
+    PendingDelivery,
+    StandingOversight,
+)
 from abci_app.devices import keeper as devices
+from abci_app.identity.keeper import get_member
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
 
-__all__ = ["bundles_tile_issued", "issued_within_generation", "standing_oversight_holds", "storage_lineage_indexed"]
+__all__ = [
+    "bundles_tile_issued",
+    "issued_within_generation",
+    "pending_deliveries_well_formed",
+    "standing_oversight_holds",
+    "storage_lineage_indexed",
+]
 
 BATTERY = 4
 
@@ -126,4 +145,19 @@ def standing_oversight_holds(store: KVReader) -> str | None:
             if held is not None and lot.oversight not in _MARKS_UNDER[held]:
                 what = f"{battery} lot {seq} of {device!r} hour {lot.hour_start}"
                 return f"{what} is not marked under a standing {held.name}"
+    return None
+
+
+def pending_deliveries_well_formed(store: KVReader) -> str | None:
+    last = dict(keeper.iter_counters(store)).get(PENDING_COUNTER, 0)
+    prefix = keys.pending_delivery_prefix()
+    for k, v in store.iter_range(prefix, prefix_end(prefix)):
+        p = PendingDelivery.decode(v)
+        what = f"pending delivery {p.delivery_id}"
+        if keys.pending_delivery(p.hour_start, p.seller, p.delivery_id) != k:
+            return f"{what} is not stored under its key {k.hex()}"
+        if p.wh <= 0 or not 0 < p.delivery_id <= last:
+            return f"{what}: {p.wh} Wh, id beyond the counter {last} or 0"
+        if p.seller == p.buyer or get_member(store, p.seller) is None or get_member(store, p.buyer) is None:
+            return f"{what}: seller {p.seller.hex()} and buyer {p.buyer.hex()} must be distinct members"
     return None

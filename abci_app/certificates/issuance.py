@@ -15,6 +15,10 @@ status instead, never active: a late reading, an hour not yet issued when the ce
 acted, or any later hour while the key is compromised. Its Wh count in the issued tally
 like any other, so the device-hour is still never issued twice.
 
+Pending deliveries. Right after issuance, the pending deliveries of delivery versus payment
+are completed from the sellers' active bundles, oldest first and bounded per block, and
+dropped once their hour's issuance is final (dvp.py).
+
 Expiry. Active bundles whose production hour ended `certificates.expiry_seconds` ago or
 more become expired; a cursor past the last hour examined keeps the work per block small
 (bundles issued for an hour already past the age are issued expired).
@@ -22,7 +26,7 @@ more become expired; a cursor past the last hour examined keeps the work per blo
 
 from __future__ import annotations
 
-from abci_app.certificates import events, keeper, keys, ops, storage
+from abci_app.certificates import dvp, events, keeper, keys, ops, storage
 from abci_app.certificates.keeper import EventSink
 from abci_app.certificates.params import EXPIRY, GRACE, period
 from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, STATUS_NAMES, Bundle
@@ -120,8 +124,9 @@ def _expire(store: Branch, block: BlockInfo, sink: EventSink) -> None:
 
 
 def end_block(store: Branch, block: BlockInfo) -> list[Event]:
-    """Issue ready device-hours, account for batteries, expire old bundles."""
+    """Issue ready device-hours, account for batteries, complete pending deliveries, expire old bundles."""
     sink = EventSink()
     _issue_pending(store, block, sink)
+    dvp.complete_pending(store, block, sink)
     _expire(store, block, sink)
     return sink.events

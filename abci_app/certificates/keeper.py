@@ -21,6 +21,7 @@ from abci_app.certificates.records import (
     BundleId,
     BundleStatus,
     HistoryEntry,
+    PendingDelivery,
     Retirement,
     RetirementId,
     StandingOversight,
@@ -53,15 +54,18 @@ __all__ = [
     "iter_hour_bundles",
     "iter_issued",
     "iter_oversights",
+    "iter_pending_deliveries",
     "iter_retirements",
     "merge_around",
     "merge_next",
     "next_counter",
     "next_retirement_id",
     "owner_hour_bundles",
+    "pending_for",
     "put_bundle",
     "put_history",
     "put_oversight",
+    "put_pending_delivery",
     "put_retirement",
     "set_counter",
     "set_issued",
@@ -102,10 +106,12 @@ def set_counter(store: Branch, name: str, value: int) -> None:
 
 
 def iter_counters(store: KVReader) -> Iterator[tuple[str, int]]:
-    """(name, value) of every counter, in key order."""
+    """(name, value) of every counter, in key order (not the pending deliveries stored
+    under the same prefix: their keys are longer than COUNTER lp(name))."""
     prefix = keys.counter("")[:1]
     for k, v in store.iter_range(prefix, prefix_end(prefix)):
-        yield k[2 : 2 + k[1]].decode(), int.from_bytes(v[:8], "big")
+        if len(k) == 2 + k[1]:
+            yield k[2 : 2 + k[1]].decode(), int.from_bytes(v[:8], "big")
 
 
 def volume(b: Bundle) -> int:
@@ -386,3 +392,24 @@ def held_status(store: KVReader, device_id: str, hour_start: int) -> BundleStatu
     revoked), or None when no standing oversight covers it."""
     record = get_oversight(store, device_id) if device_id else None
     return None if record is None else record.status_at(hour_start)
+
+
+def put_pending_delivery(store: Branch, p: PendingDelivery | None, old: PendingDelivery | None = None) -> None:
+    """Store `p` (None: only remove `old`)."""
+    if old is not None:
+        store.delete(keys.pending_delivery(old.hour_start, old.seller, old.delivery_id))
+    if p is not None:
+        store.set(keys.pending_delivery(p.hour_start, p.seller, p.delivery_id), p.encode())
+
+
+def iter_pending_deliveries(store: KVReader) -> Iterator[PendingDelivery]:
+    """Every pending delivery, in key order (production hour, seller, id: oldest hour first)."""
+    prefix = keys.pending_delivery_prefix()
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield PendingDelivery.decode(v)
+
+
+def pending_for(store: KVReader, seller: bytes, hour_start: int) -> bool:
+    """Whether the seller owes a pending delivery of production hour `hour_start`."""
+    prefix = keys.pending_delivery_prefix(hour_start, seller)
+    return any(True for _ in store.iter_range(prefix, prefix_end(prefix)))

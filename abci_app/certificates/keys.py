@@ -28,6 +28,8 @@ __all__ = [
     "lot_prefix",
     "oversight",
     "oversight_prefix",
+    "pending_delivery",
+    "pending_delivery_prefix",
     "retirement",
     "storage",
     "storage_done",
@@ -45,7 +47,12 @@ CLAIM = b"\x58"  # beneficiary(20) u64(hour) → u64 retired Wh of production ho
 LOT = b"\x59"  # lp(battery) u64(seq) → StorageLot
 STORAGE = b"\x5a"  # lp(battery) → StorageState
 STORAGE_DONE = b"\x5b"  # lp(battery) u64(hour) → u64 charged, u64 discharged Wh already accounted for
-COUNTER = b"\x5c"  # lp(name) → u64 (next bundle id, next retirement id, expiry cursor)
+COUNTER = b"\x5c"  # lp(name) → u64 (next bundle id, next retirement id, expiry cursor, next pending delivery id)
+# The prefixes are all taken, so pending deliveries (dvp.py) are a sub-family of COUNTER under
+# the name "dvp" (no counter has that name; a counter key is exactly COUNTER lp(name), these are longer):
+#   COUNTER lp("dvp") u64(hour) seller(20) u64(id) → PendingDelivery
+# in production-hour order, then seller, then id (a seller-hour's deliveries oldest first).
+PENDING_DELIVERY = "dvp"
 # storage lineage, for oversight (a certifier acting on a device reaches what came from it)
 BY_ORIGIN = b"\x5d"  # lp(origin device) u64(origin hour) u64(id) → ''  (every bundle with an origin)
 LOT_BY_SOURCE = b"\x5e"  # lp(source device) u64(source hour) lp(battery) u64(seq) → ''  (certified lots)
@@ -157,3 +164,13 @@ def oversight_prefix() -> bytes:
 
 def oversight(device_id: str) -> bytes:
     return OVERSIGHT + lp(device_id)
+
+
+def pending_delivery_prefix(hour_start: int | None = None, seller: bytes = b"") -> bytes:
+    """The pending deliveries (of the production hour, of the seller in it)."""
+    head = counter(PENDING_DELIVERY)
+    return head if hour_start is None else head + u64(hour_start) + seller
+
+
+def pending_delivery(hour_start: int, seller: bytes, delivery_id: int) -> bytes:
+    return counter(PENDING_DELIVERY) + u64(hour_start) + seller + u64(delivery_id)

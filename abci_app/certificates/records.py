@@ -2,7 +2,7 @@
 
 Each record encodes to the protobuf message of `gridledger.certificates.v1` of the same
 name (Bundle, HistoryEntry, BundleHistory, Retirement, StorageLot, StorageState,
-StandingOversight), and
+StandingOversight, PendingDelivery), and
 those bytes are the provable query answers and feed the app hash: `decode(raw).encode()
 == raw` for every stored record. None of them has a singular submessage; a history's
 entries are a tuple in stored order (an all-default entry still encodes, as an empty
@@ -36,6 +36,7 @@ __all__ = [
     "BundleId",
     "BundleStatus",
     "HistoryEntry",
+    "PendingDelivery",
     "Retirement",
     "RetirementId",
     "StandingOversight",
@@ -430,3 +431,51 @@ class StorageState:
     @staticmethod
     def decode(raw: bytes) -> StorageState:
         return StorageState.from_proto(pb.StorageState.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    """A delivery versus payment still owed (dvp.py): `wh` Wh of the seller's certificates of
+    production hour `hour_start` for the buyer (retired for the buyer with retire_for_buyer),
+    from the settlement of `interval` (0: not given), recorded at block `height`."""
+
+    delivery_id: int
+    seller: Address
+    buyer: Address
+    hour_start: int
+    wh: int
+    retire_for_buyer: bool = False
+    interval: int = 0
+    height: int = 0
+
+    def to_proto(self) -> pb.PendingDelivery:
+        return pb.PendingDelivery(
+            delivery_id=self.delivery_id,
+            seller=self.seller,
+            buyer=self.buyer,
+            hour_start=self.hour_start,
+            wh=self.wh,
+            retire_for_buyer=self.retire_for_buyer,
+            interval=self.interval,
+            height=self.height,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(m: pb.PendingDelivery) -> PendingDelivery:
+        return PendingDelivery(
+            m.delivery_id,
+            Address(m.seller),
+            Address(m.buyer),
+            m.hour_start,
+            m.wh,
+            m.retire_for_buyer,
+            m.interval,
+            m.height,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> PendingDelivery:
+        return PendingDelivery.from_proto(pb.PendingDelivery.FromString(raw))

@@ -29,6 +29,7 @@ from clients import certificates as cc
 from clients.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
+from tests.unit.test_certificates_dvp import market_parties, trade
 from tests.unit.test_certificates_support import H0, ok, setup_devices, submit
 
 HOUR = 3600
@@ -43,7 +44,8 @@ def build_state(consortium: Consortium) -> AppDriver:
     """A chain whose certificates state has every kind of key: issuance from readings over
     three hours, a transfer that splits a bundle and one that merges back, retirements
     (a claim in the production hour), a battery that consumed certificates and discharged storage
-    certificates, a suspended and a revoked bundle, expired bundles and the expiry cursor."""
+    certificates, a suspended and a revoked bundle, expired bundles and the expiry cursor, and
+    a market sale of hour H0+4h settled before its certificates exist (a pending delivery)."""
     driver = AppDriver(consortium, params={"certificates.expiry_seconds": EXPIRY})
     setup_devices(driver, consortium, battery=True)
     alice = consortium.member("community-a/alice")
@@ -84,6 +86,9 @@ def build_state(consortium: Consortium) -> AppDriver:
     ok(driver, alice, cc.transfer(storage[0].bundle_id, 100, carol.address))
     ok(driver, certifier, cc.suspend("pv-1", H0 + HOUR))
     ok(driver, certifier, cc.revoke("pv-1", H0 + 2 * HOUR))
+    market_parties(driver, consortium)
+    trade(driver, consortium, H0 + 4 * HOUR, 300)
+    driver.block([], seconds=H0 + 4 * HOUR + 1800 - driver.time)  # settled: pending until H0+6h
     driver.block([], seconds=H0 + HOUR + EXPIRY - driver.time + 10)  # hour H0's active bundles expire
     return driver
 
@@ -108,7 +113,9 @@ def test_export_then_import_rebuilds_every_certificates_key(exported: tuple[AppD
     assert battery["lots"][0]["oversight"] == "BUNDLE_STATUS_REVOKED"  # pv-1 revoked from its hour
     for lineage in (b"\x5d", b"\x5e"):  # the origin and lot source indexes, rebuilt by the import
         assert any(True for _ in before.iter_range(lineage, bytes([lineage[0] + 1])))
-    assert sorted(section["counters"]) == ["bundle", "expiry_cursor", "retirement"]
+    assert sorted(section["counters"]) == ["bundle", "expiry_cursor", "pending_delivery", "retirement"]
+    (pending,) = section["pending_deliveries"]
+    assert (pending["hourStart"], pending["wh"], pending["deliveryId"]) == (str(H0 + 4 * HOUR), "300", "1")
     # pv-1's standing oversight: suspended from H0+1h, revoked from H0+2h
     assert section["oversights"] == [
         {
@@ -142,6 +149,7 @@ def test_the_imported_state_carries_on_like_the_old_one(exported: tuple[AppDrive
         happened.append((sink.events, end_block(store, later)))  # expiry continues from the cursor
     assert happened[0] == happened[1]
     assert any(e.type == "bundle_expired" for e in happened[0][1])
+    assert any(e.type == "certificates_delivery_dropped" for e in happened[0][1])  # H0+4h's issuance is final
     assert sorted(old.writes.items()) == sorted(new.writes.items())
 
 
@@ -206,6 +214,10 @@ def _storage_origin(device_id: str) -> Callable[[dict[str, Any]], None]:
 
 def _first_oversight(**fields: object) -> Callable[[dict[str, Any]], None]:
     return lambda c: c["oversights"][0].update(fields)
+
+
+def _first_pending(**fields: object) -> Callable[[dict[str, Any]], None]:
+    return lambda c: c["pending_deliveries"][0].update(fields)
 
 
 ZERO_ADDRESS = base64.b64encode(b"\x07" * 20).decode()
@@ -370,6 +382,29 @@ BAD_SECTIONS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         lambda c: c["counters"].update(other=1),
         r"^certificates\.counters: unknown fields \['other'\]",
     ),
+    ("pending id 0", _first_pending(deliveryId="0"), r"^certificates\.pending_deliveries\[0\]\.deliveryId: expected"),
+    ("pending no Wh", _first_pending(wh="0"), r"^certificates\.pending_deliveries\[0\]\.wh: expected a volume"),
+    (
+        "pending seller not a member",
+        _first_pending(seller=ZERO_ADDRESS),
+        r"^certificates\.pending_deliveries\[0\]\.seller: owner 0707.* not a genesis member",
+    ),
+    (
+        "pending to itself",
+        lambda c: c["pending_deliveries"][0].update(buyer=c["pending_deliveries"][0]["seller"]),
+        r"^certificates\.pending_deliveries\[0\]: the seller and the buyer must differ",
+    ),
+    (
+        "pending twice",
+        lambda c: c["pending_deliveries"].append(c["pending_deliveries"][0]),
+        r"^certificates\.pending_deliveries\[1\]: duplicate id 1",
+    ),
+    (
+        "pending counter below ids",
+        lambda c: c["counters"].update(pending_delivery=0),
+        r"^certificates\.counters\.pending_delivery: 0 is below id 1 in use",
+    ),
+    ("pending bad field", _first_pending(hour="1"), r"^certificates\.pending_deliveries\[0\]: .*hour"),
 ]
 
 
