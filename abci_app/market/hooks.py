@@ -3,7 +3,8 @@
 Order within a block: (1) every interval whose gate has closed (start − gate closure ≤
 block time) and still has open orders is cleared, oldest first; (2) when the upcoming
 interval (the first whose gate is still open) is new, every standing rule places its
-order for it — after (1), so rules see the last clearing; (3) every interval whose end +
+order for it — after (1), so rules see the last clearing — then the community bids and
+the batteries' own rules (batteries.py); (3) every interval whose end +
 settlement grace ≤ block time and that has cleared orders or sites with recorded energy
 (the devices domain's marks) is settled, oldest first.
 """
@@ -13,11 +14,13 @@ from __future__ import annotations
 from abci_app.devices import keeper as devices
 from abci_app.keys import u64
 from abci_app.market import keys
+from abci_app.market.batteries import battery_orders
 from abci_app.market.close import close_interval
 from abci_app.market.keeper import book_intervals_due, settle_intervals_due
-from abci_app.market.params import gate_closure, interval_length, next_open_interval, settlement_grace
+from abci_app.market.params import COMMUNITY_MODE, gate_closure, interval_length, next_open_interval, settlement_grace
 from abci_app.market.rules import run_rules
 from abci_app.market.settlement import settle_interval
+from abci_app.params import domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event
 
@@ -39,6 +42,8 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
     if mark is None or int.from_bytes(mark, "big") < upcoming:
         store.set(keys.counter(RULES_MARK), u64(upcoming))
         evs.extend(run_rules(store, block, upcoming))
+        community = domain_param(store, COMMUNITY_MODE) == 1
+        evs.extend(battery_orders(store, block, upcoming, length, community_mode=community))
     if now >= length + settlement_grace(store):
         upto = now - length - settlement_grace(store)
         for interval in sorted(set(settle_intervals_due(store, upto)) | set(devices.energy_intervals(store, upto))):

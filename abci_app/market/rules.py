@@ -51,7 +51,7 @@ from abci_app.params import domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo, Event
 
-__all__ = ["last_price", "owner_problem", "run_rules"]
+__all__ = ["last_price", "owner_problem", "run_rules", "skipped"]
 
 REASON = AlertReason
 BATTERY = 4
@@ -80,7 +80,8 @@ def owner_problem(store: Branch, owner: bytes, now: int) -> str | None:
     return None
 
 
-def _skipped(owner: bytes, interval: int, why: str, *, rule_id: int = 0, device: str = "") -> Event:
+def skipped(owner: bytes, interval: int, why: str, *, rule_id: int = 0, device: str = "") -> Event:
+    """The `rule_skipped` event of a rule (rule_id) or battery (device) that placed nothing."""
     return Event.of(
         events.RULE_SKIPPED, rule_id=rule_id, device=device, owner=owner.hex(), interval=interval, reason=why
     )
@@ -189,7 +190,7 @@ def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int)
             continue
         why = owner_problem(store, site.owner, block.time)
         if why is not None:
-            evs.append(_skipped(site.owner, interval, why, device=device_id))
+            evs.append(skipped(site.owner, interval, why, device=device_id))
             continue
         state = devices.get_battery(store, device_id)
         spec = device.battery or NO_BATTERY
@@ -228,7 +229,7 @@ def run_rules(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
         why = owner_problem(store, rule.owner, block.time)
         if why is not None:
             # nothing placed, nothing written: the hook runs once per upcoming interval
-            evs.append(_skipped(rule.owner, interval, why, rule_id=rule.rule_id))
+            evs.append(skipped(rule.owner, interval, why, rule_id=rule.rule_id))
             continue
         evs.extend(_run_rule(store, block, rule, interval, length))
     if domain_param(store, COMMUNITY_MODE) == 1:

@@ -1,0 +1,108 @@
+"""A battery's own rules (devices SetBatteryRules: charge at ≤ P, discharge at ≥ Q, keep R %
+in reserve, green only) become orders: once per delivery interval, in the rules hook after
+the standing rules and the community bids, in device-id order, each order on its own branch
+(a refused one leaves no writes and is skipped: no funds, the owner's open-order cap, …).
+
+- SELL at ≥ Q (discharge_above_price, 0: no discharge order), by the battery's owner: what
+  it can deliver above its reserve (`orders.deliverable_wh`: charge above R %, at most max
+  discharge power × interval) less what its sell orders already offer for the interval.
+- BUY at ≤ P (charge_below_price, 0: no charge order), by its site's owner for the site (a
+  buy order names the buyer's site), tagged with the battery: min(capacity − charge, max
+  charge power × interval) Wh. None when P ≥ Q (the battery would trade with itself), and
+  none for a community battery in community mode (its community bid is that order).
+- Green only: the clearing can express "renewable only" only in community mode, where a buy
+  flagged renewable is matched with its feeder's renewable surplus alone (the community
+  storage stage, clearing.py). So in community mode a green-only battery's buy is flagged
+  renewable; outside it a green-only battery places no buy at all (it would buy any energy).
+- An owner who could not place the order itself (rules.owner_problem) gets none and a
+  `rule_skipped` event (rule_id 0, the device) says why.
+
+Work: one pass over the batteries with rules per interval, at most two orders each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+from abci_app.devices import keeper as devices
+from abci_app.devices import keys as dkeys
+from abci_app.devices.records import NO_BATTERY, BatteryRules, Device
+from abci_app.errors import TxError
+from abci_app.market import keeper, orders
+from abci_app.market.records import BUY, SELL
+from abci_app.market.rules import owner_problem, skipped
+from abci_app.store.backend import prefix_end
+from abci_app.store.branch import Branch
+from abci_app.types import Address, BlockInfo, Event
+
+__all__ = ["battery_orders"]
+
+BATTERY = 4
+
+
+def _battery_rules(store: Branch) -> Iterator[tuple[str, BatteryRules]]:
+    """(device id, rules) of every battery with rules, in key (device-id) order."""
+    for k, v in store.iter_range(dkeys.RULES, prefix_end(dkeys.RULES)):
+        yield k[2 : 2 + k[1]].decode(), BatteryRules.decode(v)
+
+
+def _place(  # noqa: PLR0917 - internal, the order's fields
+    store: Branch,
+    block: BlockInfo,
+    device: Device,
+    owner: bytes,
+    side: int,
+    interval: int,
+    energy: int,
+    price: int,
+    *,
+    renewable: bool = False,
+) -> list[Event]:
+    why = owner_problem(store, owner, block.time)
+    if why is not None:
+        return [skipped(owner, interval, why, device=device.device_id)]
+    branch = store.branch()
+    try:
+        order = orders.place(
+            branch,
+            block.time,
+            Address(owner),
+            side,
+            interval,
+            energy,
+            price,
+            device_id=device.device_id if side == SELL else "",
+            site_id=device.site_id if side == BUY else "",
+        )
+    except TxError:
+        return []
+    if side == BUY:  # tagged with the battery (as community bids are); renewable when green only
+        keeper.put_order(branch, replace(order, device_id=device.device_id, renewable=renewable))
+    branch.merge_into(store)
+    return []
+
+
+def battery_orders(store: Branch, block: BlockInfo, interval: int, length: int, *, community_mode: bool) -> list[Event]:
+    """Every battery's rule orders for `interval` (see the module doc)."""
+    evs: list[Event] = []
+    for device_id, rules in list(_battery_rules(store)):
+        device = devices.get_device(store, device_id)
+        if device is None or device.kind != BATTERY or device.suspended:
+            continue
+        q, p = rules.discharge_above_price, rules.charge_below_price
+        if q:
+            energy = orders.deliverable_wh(store, device, length) - keeper.get_committed(store, interval, device_id)
+            if energy > 0:
+                evs.extend(_place(store, block, device, device.owner, SELL, interval, energy, q))
+        if not p or (q and p >= q) or (community_mode and rules.community) or (rules.green_only and not community_mode):
+            continue
+        site = devices.get_site(store, device.site_id)
+        state = devices.get_battery(store, device_id)
+        spec = device.battery or NO_BATTERY
+        room = spec.capacity_wh - (0 if state is None else state.soc_mwh // 1000)
+        energy = min(room, spec.max_charge_w * length // 3600)
+        if site is None or energy <= 0:
+            continue
+        evs.extend(_place(store, block, device, site.owner, BUY, interval, energy, p, renewable=rules.green_only))
+    return evs
