@@ -3,7 +3,8 @@
 (BundleHistoryView: the bundle's history, then its ancestors'); /matching/<member>/<hour>,
 /score/<member>/<from>/<to>, /residual/<region>/<hour> (views, see matching.py);
 /oversight/<device> (provable StandingOversight: the certifier's standing suspension or
-revocation of the device; no value when there is none)."""
+revocation of the device; no value when there is none); /pending_deliveries[/<hour>]
+(paginated PendingDeliveryList: delivery versus payment still owed, see dvp.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from gridledger.certificates.v1 import certificates_pb2 as pb
 
 from abci_app.certificates import keeper, keys, matching
 from abci_app.certificates.params import period
-from abci_app.certificates.records import STATUS_NAMES, Bundle
+from abci_app.certificates.records import STATUS_NAMES, Bundle, PendingDelivery
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.errors import Code, TxError
 from abci_app.query_util import address_arg, args_exactly, id_arg, int_arg, page, record
@@ -116,6 +117,18 @@ def residual(store: KVReader, args: list[str], options: Mapping[str, str]) -> Qu
     return QueryResult(pb.Residual(**asdict(view)).SerializeToString(deterministic=True))
 
 
+def pending_deliveries(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    if len(args) > 1:
+        raise TxError(Code.QUERY_BAD_REQUEST, "usage: /pending_deliveries[/<hour start>]")
+    prefix = keys.pending_delivery_prefix(_hour(store, args[0], "hour") if args else None)
+
+    def decode(_key: bytes, value: bytes) -> pb.PendingDelivery:
+        return PendingDelivery.decode(value).to_proto()
+
+    items, cursor = page(store, prefix, options, decode)
+    return QueryResult(pb.PendingDeliveryList(deliveries=items, next=cursor).SerializeToString(deterministic=True))
+
+
 QUERIES: dict[str, QueryHandler] = {
     "bundle": bundle,
     "bundles": bundles,
@@ -126,4 +139,5 @@ QUERIES: dict[str, QueryHandler] = {
     "score": score,
     "residual": residual,
     "oversight": oversight,
+    "pending_deliveries": pending_deliveries,
 }

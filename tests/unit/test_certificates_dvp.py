@@ -4,6 +4,7 @@ the issuance block completes, or drops once the hour's issuance is final."""
 
 from __future__ import annotations
 
+from gridledger.certificates.v1 import certificates_pb2 as cpb
 from gridledger.grid.v1 import grid_pb2
 from gridwire.reading import Reading
 
@@ -85,6 +86,11 @@ def test_a_first_interval_sale_is_delivered_in_the_issuance_block(driver: AppDri
     (p,) = pending(driver)
     assert (p.seller, p.buyer, p.hour_start, p.wh, p.retire_for_buyer) == (alice.address, bob.address, HH, 400, False)
     assert p.interval in (0, HH)  # 0 until the market passes its interval
+    listed = cpb.PendingDeliveryList.FromString(driver.query(f"/pending_deliveries/{HH}").value)
+    assert [PendingDelivery.from_proto(x) for x in listed.deliveries] == [p]
+    assert cpb.PendingDeliveryList.FromString(driver.query("/pending_deliveries?limit=1").value).next == ""
+    assert not cpb.PendingDeliveryList.FromString(driver.query(f"/pending_deliveries/{HH + HOUR}").value).deliveries
+    assert driver.query(f"/pending_deliveries/{HH + 1}").code != 0
     assert held(driver, bob.address, HH) == 0
     until(driver, HH + HOUR + 60)
     batch = dc.submit_readings([
