@@ -106,6 +106,9 @@ def test_dvp_moves_up_to_the_seller_holding_and_retires_for_the_buyer(
     by_status = {s: sum(keeper.volume(b) for b in held if b.status == s) for s in {b.status for b in held}}
     assert by_status == {ACTIVE: 2500, RETIRED: 500}
     assert keeper.claimed(store, bob, H0) == 500
+    # what alice could not deliver waits for issuance that may still come (H0 is final at H0+2h)
+    owed = [(p.hour_start, p.wh) for p in keeper.iter_pending_deliveries(store)]
+    assert owed == [(H0, 3700), (H0 + 7 * HOUR, 10)]
 
 
 def test_dvp_moves_money_and_certificates_together_or_neither(driver: AppDriver, consortium: Consortium) -> None:
