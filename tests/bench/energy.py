@@ -213,7 +213,8 @@ def market_costs(
     committed state), then run for real in blocks. With `folder`, the app's state is the
     node's SQLite store there (else in memory)."""
     backend = None if folder is None else SQLiteBackend(folder / "market.sqlite")
-    driver = AppDriver(consortium, backend=backend)
+    # one interval's book holds thousands of orders per member here: lift the per-member cap
+    driver = AppDriver(consortium, backend=backend, params={"market.max_open_orders_per_interval": 100_000})
     members = _market_setup(driver, consortium)
     a = next_open_interval(driver.time + 60, LENGTH, GATE)  # the clearing row's book
     b = a + LENGTH  # the settlement row's book: every order fills
@@ -342,7 +343,8 @@ def mixed_load_costs(consortium: Consortium, n: int, log: Log) -> dict[str, Any]
         _ok(driver, [t.raw for t in batch], "bench members")
     operator = Signer.from_identity(consortium.member("gridop/control"), lane=10_000)
     members = [s for s, _der in pop.members]
-    load = EnergyLoad(driver.chain_id, members, operator, 10, now - 20 * 86_400)
+    supplier = consortium.member("utility/treasury").address
+    load = EnergyLoad(driver.chain_id, members, operator, 10, now - 20 * 86_400, supplier=supplier)
     _ok(driver, [t.raw for t in load.setup_txs()], "energy setup")
     for m, signer in enumerate(members):
         rules = market_pb2.RuleList.FromString(driver.query(f"/rules/{signer.address.hex()}").value).rules

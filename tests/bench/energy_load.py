@@ -62,7 +62,9 @@ class _Device:
 
 class EnergyLoad:
     """`members` (enrolled and funded) each with a site `e<i>`, a PV device and
-    `devices - 1` meters; `operator` is the grid operator's signer (gridop/control)."""
+    `devices - 1` meters; `operator` is the grid operator's signer (gridop/control) and
+    `supplier` the supplier of last resort it names (an issuer of a settlement org, e.g.
+    utility/treasury)."""
 
     def __init__(  # noqa: PLR0917 - the load's settings
         self,
@@ -72,8 +74,11 @@ class EnergyLoad:
         devices: int,
         readings_start: int,
         seed: int = 5,
+        *,
+        supplier: bytes,
     ) -> None:
         self.chain_id = chain_id
+        self.supplier = supplier
         self.members = list(members)
         self.operator = operator
         self.readings_start = readings_start
@@ -95,7 +100,7 @@ class EnergyLoad:
                 self.chain_id,
                 [
                     grid_pb2.SetTariffs(
-                        supplier=self.operator.address,
+                        supplier=self.supplier,
                         retail_per_kwh=30,
                         feed_in_per_kwh=5,
                         imbalance_short_per_kwh=40,

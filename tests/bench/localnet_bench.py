@@ -74,7 +74,8 @@ class NetConfig:
 
 def _start(home: Path, app: str, cfg: NetConfig, log: Log) -> Localnet:
     net = Localnet(home, base_port=free_base_port(), app=app)
-    net.init()
+    # the mixed load's orders all target one interval: members may hold more than the default cap
+    net.init(params={"market.max_open_orders_per_interval": 100_000})
     for i in range(net.n):
         path = net.node_home(i) / "config" / "config.toml"
         text = path.read_text()
@@ -365,7 +366,10 @@ async def _energy_phase(
     rpc = net.rpc(0)
     operator_id = net.consortium().member("gridop/control")
     operator = Signer.from_identity(operator_id, lane=10_000_000, nonce=account_nonce(rpc, operator_id.address))
-    load = EnergyLoad(net.chain_id, members, operator, cfg.energy_devices, int(time.time()) - 20 * 86_400)
+    supplier = net.consortium().member("utility/treasury").address
+    load = EnergyLoad(
+        net.chain_id, members, operator, cfg.energy_devices, int(time.time()) - 20 * 86_400, supplier=supplier
+    )
     await _drain_mempools(net, 120.0, log)  # the readings phase may leave a backlog behind
     await _setup_step(sub, "tariffs, sites, devices and rules", load.setup_txs(), log)
     for m, signer in enumerate(members):

@@ -100,7 +100,8 @@ def test_energy_load_setup_and_every_kind_commit(consortium: Consortium) -> None
         assert set(driver.block([t.raw for t in batch]).codes) == {0}
     operator = Signer.from_identity(consortium.member("gridop/control"), lane=999)
     members = [s for s, _der in pop.members]
-    load = EnergyLoad(driver.chain_id, members, operator, 4, driver.time - 30 * 86_400)
+    supplier = consortium.member("utility/treasury").address
+    load = EnergyLoad(driver.chain_id, members, operator, 4, driver.time - 30 * 86_400, supplier=supplier)
     assert set(driver.block([t.raw for t in load.setup_txs()]).codes) == {0}
     for m, signer in enumerate(members):
         (rule,) = mpb.RuleList.FromString(driver.query(f"/rules/{signer.address.hex()}").value).rules
