@@ -57,10 +57,12 @@ def deliver_certificates(
     store: Branch, block: BlockInfo, sellers: list[tuple[bytes, int]], buyers: list[tuple[bytes, int]], interval: int
 ) -> int:
     """Delivery versus payment of certificates, on the settlement's own branch: the uniform
-    auction has no bilateral trades, so sold Wh (sellers in owner order) are paired with
-    bought Wh (buyers in owner order) first come first served, and each pair calls the
-    certificates domain's `dvp.deliver` for the interval's production hour. Returns the Wh
-    of certificates moved (0 when the certificates domain is absent)."""
+    auction has no bilateral trades, so each seller's delivered Wh (sold and exported, in
+    owner order) are paired with bought Wh (buyers in owner order) first come first served,
+    and each pair calls the certificates domain's `dvp.deliver` for the interval's production
+    hour. Returns the Wh of certificates moved now (what the hour's issuance has not produced
+    yet is queued by the certificates domain as a pending delivery, completed after issuance;
+    0 when the certificates domain is absent)."""
     if _dvp_deliver is None:  # pragma: no cover - the certificates domain is registered
         return 0
     hour = interval - interval % period(store)
@@ -74,7 +76,7 @@ def deliver_certificates(
         if q and seller != buyer:
             branch = store.branch()
             try:
-                moved += _dvp_deliver(branch, seller, buyer, hour, q, block)
+                moved += _dvp_deliver(branch, seller, buyer, hour, q, block, interval=interval)
             except TxError:  # a refused delivery moves no certificates; the money still settles
                 pass
             else:
@@ -161,9 +163,13 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     if pool - paid_out:
         accounts.add(store, tariffs.operator, pool - paid_out)
 
+    # certificates follow delivered energy: what a seller sold but did not export came from the
+    # supplier as imbalance, and no renewable certificate backs it
+    backed: dict[bytes, int] = {}
     for (owner, device_id), wh in sorted(sold.items()):
         energy = devices.get_energy(store, device_id, interval)
         exported = 0 if energy is None else energy.export_wh
+        backed[owner] = backed.get(owner, 0) + min(wh, exported)
         add_to_statement(stmts, owner, interval, delivered_wh=exported)
         _imbalance(store, tariffs, stmts, owner, interval, wh - exported, exported - wh, eligible)
     for (owner, site_id), wh in sorted(bought.items()):
@@ -196,7 +202,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     certificates_wh = deliver_certificates(
         store,
         block,
-        [(o, wh) for (o, _d), wh in sorted(sold.items())],
+        sorted(backed.items()),
         [(o, wh) for (o, _s), wh in sorted(bought.items())],
         interval,
     )

@@ -14,6 +14,7 @@ from abci_app.certificates.keeper import EventSink
 from abci_app.certificates.records import ACTIVE, RETIRED, PendingDelivery
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo
+from clients import certificates as cc
 from clients import devices as dc
 from clients import market as mc
 from clients.consortium import Consortium
@@ -117,12 +118,20 @@ def test_a_first_interval_sale_is_delivered_in_the_issuance_block(driver: AppDri
     assert (held(driver, bob.address, HH), held(driver, alice.address, HH)) == (400, 1600)
 
 
-def test_a_seller_that_never_generates_is_dropped_after_the_grace(driver: AppDriver, consortium: Consortium) -> None:
-    """No certificates come for HH: the pending delivery waits until HH's issuance is final
-    (HH end + certificates.issuance_grace_seconds), then is dropped with an event."""
+def test_a_seller_whose_certificates_never_come_is_dropped_after_the_grace(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """pv-1 delivers what it sold but is suspended by the certifier, so no active certificates
+    come for HH: the pending delivery waits until HH's issuance is final (HH end +
+    certificates.issuance_grace_seconds), then is dropped with an event."""
     market(driver, consortium)
     alice = consortium.member("community-a/alice")
     trade(driver, consortium, HH, 400)
+    until(driver, HH - 10)
+    submit(driver, alice, 1, Reading("pv-1", 1, HH - 60, HH, 0, 0))
+    until(driver, HH + L + 10)
+    submit(driver, alice, 1, Reading("pv-1", 2, HH, HH + L, 0, 500))
+    ok(driver, consortium.member("certissuer/registry"), cc.suspend("pv-1", HH))
     until(driver, HH + L + MARKET_GRACE)
     (p,) = pending(driver)
     assert p.wh == 400
@@ -203,3 +212,20 @@ def test_pending_deliveries_are_bounded_per_block_oldest_first_and_queue_in_orde
     final = _block(driver, H0 + HOUR + 3600)
     assert dvp.deliver(store, carol, bob, H0, 10, final) == 0
     assert list(keeper.iter_pending_deliveries(store)) == []
+
+
+def test_certificates_follow_the_energy_delivered_not_the_energy_sold(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """alice sold 400 Wh but exported 100: the other 300 came from the supplier as imbalance,
+    so only 100 Wh of certificates are owed to the buyer."""
+    market(driver, consortium)
+    alice = consortium.member("community-a/alice")
+    trade(driver, consortium, HH, 400)
+    until(driver, HH - 10)
+    submit(driver, alice, 1, Reading("pv-1", 1, HH - 60, HH, 0, 0))
+    until(driver, HH + L + 10)
+    submit(driver, alice, 1, Reading("pv-1", 2, HH, HH + L, 0, 100))
+    until(driver, HH + L + MARKET_GRACE)
+    (p,) = pending(driver)
+    assert (p.wh, p.interval) == (100, HH)

@@ -88,6 +88,13 @@ def build_state(consortium: Consortium) -> AppDriver:
     ok(driver, certifier, cc.revoke("pv-1", H0 + 2 * HOUR))
     market_parties(driver, consortium)
     trade(driver, consortium, H0 + 4 * HOUR, 300)
+    driver.block([], seconds=H0 + 4 * HOUR + 910 - driver.time)
+    # pv-1 delivers what it sold, so certificates are owed for it
+    submit(
+        driver, alice, 1,
+        Reading("pv-1", 7, H0 + 3 * HOUR + 60, H0 + 4 * HOUR, 0, 5500),
+        Reading("pv-1", 8, H0 + 4 * HOUR, H0 + 4 * HOUR + 900, 0, 5800),
+    )  # fmt: skip
     driver.block([], seconds=H0 + 4 * HOUR + 1800 - driver.time)  # settled: pending until H0+6h
     driver.block([], seconds=H0 + HOUR + EXPIRY - driver.time + 10)  # hour H0's active bundles expire
     return driver
