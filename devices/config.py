@@ -16,6 +16,13 @@ gateway_cert = "gateway.cert.pem"           # optional (needs bridge_ca): gatewa
 ocpp_listen = "127.0.0.1:0"                 # central system for EV chargers
 vtn_url = "http://127.0.0.1:8080/OpenADR2/Simple/2.0b"   # optional
 ven_name = "home-a"
+signals = "both"                            # where prices, alerts and DR events come from: "openadr"
+                                            #   (the VEN, when vtn_url is set; the default), "bridge"
+                                            #   (the bridge's Signals stream, through the same TLS and
+                                            #   member credentials as the sink) or "both" (a DR event
+                                            #   or price arriving from both is applied once)
+owner = "<40 hex digits>"                   # the home owner's address: its alerts (default: owner_key's)
+feeder = "feeder-north"                     # the home's feeder: its DR events
 claim_certificates = false                  # true: each finished EV session claims the owner's
 owner_key = "owner.key.pem"                 #   certificates of its hours (clients/session_claim.py),
 node_rpc = "http://127.0.0.1:26657"         #   signed with the owner's key, through CometBFT RPC
@@ -111,6 +118,9 @@ class GatewayConfig:
     claim_certificates: bool = False
     owner_key: Path | None = None  # the charger owner's member key (PKCS#8 PEM): signs the claims
     node_rpc: str = ""  # CometBFT RPC of a node (the claims' queries and txs)
+    signals: str = "openadr"  # openadr | bridge | both: the controller's signal sources
+    owner: str = ""  # the home owner's address in hex (bridge signals: its alerts); default: owner_key's
+    feeder: str = ""  # the home's feeder (bridge signals: its demand-response events)
 
     def __post_init__(self) -> None:
         if self.interval_seconds <= 0 or self.batch_size <= 0:
@@ -126,6 +136,14 @@ class GatewayConfig:
             raise ValueError("gateway_cert (member authentication) needs bridge_ca (TLS) and gateway_key")
         if self.claim_certificates and (self.owner_key is None or not self.node_rpc):
             raise ValueError("claim_certificates = true needs owner_key and node_rpc")
+        if self.signals not in ("openadr", "bridge", "both"):
+            raise ValueError(f"unknown signals source {self.signals!r} (openadr, bridge or both)")
+        if self.signals == "both" and not self.vtn_url:
+            raise ValueError('signals = "both" needs vtn_url')
+        if self.signals != "openadr" and not (self.owner or self.owner_key or self.feeder):
+            raise ValueError("signals from the bridge need the home's owner (or owner_key) or feeder")
+        if self.owner and (len(self.owner) != 40 or any(c not in "0123456789abcdefABCDEF" for c in self.owner)):
+            raise ValueError("owner must be a 20-byte address in hex (40 digits)")
 
 
 def parse_config(data: dict[str, Any], base: Path) -> GatewayConfig:

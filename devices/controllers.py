@@ -1,4 +1,14 @@
-"""Controllers: turn price signals, alerts and DR events into device settings."""
+"""Controllers: turn price signals, alerts and DR events into device settings.
+
+Prices and demand-response events are kept as schedules and applied by time (`apply(t)`).
+Alerts are logged and kept; two of them also act on the flexible loads:
+
+* `budget_spent` (a standing rule's daily budget is used up): discretionary consumption is held
+  (`hold(True)`: the dryer waits, the thermostat stops heating early, the EV charges only what
+  its departure needs) until the end of the alert interval's UTC day, when the budget renews;
+* `deadline_at_risk` (a deferrable rule may not get its energy before its deadline): each
+  deferrable load is told to run now (`run_now()`), whatever the price, at the next `apply`.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +19,13 @@ from typing import Protocol
 
 from devices.signals import Alert, DrEvent, PriceSignal, Signal
 
-__all__ = ["HomeController", "PriceFollower", "Sheddable"]
+__all__ = ["BUDGET_SPENT", "DEADLINE_AT_RISK", "Deferrable", "Holdable", "HomeController", "PriceFollower", "Sheddable"]
 
 log = logging.getLogger(__name__)
+
+DAY = 86400
+BUDGET_SPENT = "budget_spent"
+DEADLINE_AT_RISK = "deadline_at_risk"
 
 
 class PriceFollower(Protocol):
@@ -28,15 +42,35 @@ class Sheddable(Protocol):
         ...
 
 
+class Holdable(Protocol):
+    """A flexible load whose discretionary consumption can be held (the owner's budget is spent)."""
+
+    def hold(self, on: bool) -> None:
+        """Hold (True) or allow again (False) consumption that is not needed now."""
+        ...
+
+
+class Deferrable(Protocol):
+    """A deferrable load that can be told to run now (its deadline is at risk)."""
+
+    def run_now(self) -> None:
+        """Run the waiting job as soon as it can, whatever the price."""
+        ...
+
+
 @dataclass
 class HomeController:
-    """Keeps the price schedule and DR events, and applies what is in force at a given time."""
+    """Keeps the price schedule, DR events and alerts, and applies what is in force at a given time."""
 
     followers: Sequence[PriceFollower]
     sheddables: Sequence[Sheddable]
     prices: list[PriceSignal] = field(default_factory=list)
     events: dict[str, DrEvent] = field(default_factory=dict)
     alerts: list[Alert] = field(default_factory=list)
+    holdables: Sequence[Holdable] = ()
+    deferrables: Sequence[Deferrable] = ()
+    hold_until: int = 0  # budget_spent: discretionary consumption is held before this time
+    run_now_pending: bool = False  # deadline_at_risk: deferrable loads run at the next apply
 
     def receive(self, signal: Signal) -> None:
         """Record one signal (a DR event with the same id replaces the earlier one)."""
@@ -47,6 +81,10 @@ class HomeController:
         else:
             self.alerts.append(signal)
             log.warning("alert %s: %s (best price %s)", signal.code, signal.reason, signal.best_price)
+            if signal.code == BUDGET_SPENT and signal.interval is not None:
+                self.hold_until = max(self.hold_until, (signal.interval // DAY + 1) * DAY)
+            elif signal.code == DEADLINE_AT_RISK:
+                self.run_now_pending = True
 
     def price_at(self, t: float) -> int | None:
         """The latest-received price covering `t`; else the price of the latest interval that
@@ -63,7 +101,7 @@ class HomeController:
         return max((e.level for e in self.events.values() if e.active(t)), default=0)
 
     def apply(self, t: float) -> None:
-        """Push the price and DR level in force at `t` to the devices."""
+        """Push the price, DR level, budget hold and run-now requests in force at `t` to the devices."""
         price = self.price_at(t)
         if price is not None:
             for device in self.followers:
@@ -71,3 +109,10 @@ class HomeController:
         level = self.dr_level_at(t)
         for target in self.sheddables:
             target.shed(level)
+        held = t < self.hold_until
+        for load in self.holdables:
+            load.hold(held)
+        if self.run_now_pending:
+            self.run_now_pending = False
+            for job in self.deferrables:
+                job.run_now()

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 
 from devices.config import DeviceConfig, GatewayConfig
 from devices.controllers import HomeController, PriceFollower, Sheddable
+from devices.gateway import bridge_signal_source, pump_signals
 from devices.ocpp_central import OcppCentralSystem
 from devices.openadr_ven import OpenAdrVen
 from devices.outbox import Outbox
 from devices.readers import OcppReader, RegisterReader, SimReader
+from devices.signals import SeenSignals
 from devices.sim.base import MeteredDevice
 from devices.sim.battery import Battery, BatteryConfig, BatteryRules
 from devices.sim.clock import AcceleratedClock, Clock
@@ -108,6 +110,7 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
     tasks: list[asyncio.Task[None]] = []
     adapters: list[SunSpecAdapter] = []
     ven: OpenAdrVen | None = None
+    own_outbox: Outbox | None = None
     try:
         await central.start()
         by_endpoint: dict[tuple[str, int], dict[int, ImageSource]] = {}
@@ -143,17 +146,19 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
             x for x in devices.values() if isinstance(x, (Battery, Thermostat, Dryer, EvChargerModel))
         ]
         sheddables: list[Sheddable] = [x for x in devices.values() if isinstance(x, (Thermostat, Dryer))]
-        controller = HomeController(followers, sheddables)
-        if cfg.vtn_url:
+        flexible = [x for x in devices.values() if isinstance(x, (Thermostat, Dryer, EvChargerModel))]
+        deferrable = [x for x in devices.values() if isinstance(x, (Dryer, EvChargerModel))]
+        controller = HomeController(followers, sheddables, holdables=flexible, deferrables=deferrable)
+        seen = SeenSignals()  # a DR event or price from both the VEN and the bridge is applied once
+        if cfg.vtn_url and cfg.signals in ("openadr", "both"):
             ven = OpenAdrVen(cfg.ven_name or "gateway", cfg.vtn_url)
             await ven.start()
-
-            async def pump(source: OpenAdrVen) -> None:
-                async for signal in source.signals():
-                    controller.receive(signal)
-                    controller.apply(ledger_clock.now())  # in force now, not at the next interval
-
-            tasks.append(asyncio.create_task(pump(ven)))
+            tasks.append(asyncio.create_task(pump_signals(ven, controller, seen=seen, now=ledger_clock.now)))
+        if cfg.signals in ("bridge", "both"):
+            if outbox is None:  # no file: the stream's height is kept for this run only
+                outbox = own_outbox = Outbox(":memory:")
+            source = bridge_signal_source(cfg, outbox, clock=ledger_clock.now)
+            tasks.append(asyncio.create_task(pump_signals(source, controller, seen=seen, now=ledger_clock.now)))
         yield Home(readers, ledger_clock, ledger_speed, controller, devices, sim_clock=clock, central=central)
     finally:
         for task in tasks:
@@ -167,6 +172,8 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
         for server in servers:
             await server.stop()
         await central.stop()
+        if own_outbox is not None:
+            own_outbox.close()
 
 
 def _host_port(text: str) -> tuple[str, int]:

@@ -19,6 +19,13 @@ even across restarts); MeterValues update its last register; its StopTransaction
 either leaves it open (the charger resends the StopTransaction, which then finishes it) or has
 done both. A closed transaction is kept, so a resent StopTransaction is recognised and ignored.
 
+It also keeps how far the gateway has read the bridge's Signals stream (`gateway_state`, one row
+per stream: the last height whose signals were handed to the controller) and the signals read
+that are still in force (`signals_kept`: prices, demand-response events and alerts until their
+end), both written in one SQLite transaction per stream response (devices/bridge_signals.py), so a
+restarted gateway gives its controller what is still in force and resumes the stream after that
+height: nothing is missed or read twice.
+
 Tables are only ever added (`CREATE TABLE IF NOT EXISTS`), so an outbox file of an older gateway
 opens as it is and gains the new tables.
 """
@@ -27,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -102,6 +109,18 @@ CREATE TABLE IF NOT EXISTS ocpp_transactions (
     closed_at REAL
 );
 CREATE INDEX IF NOT EXISTS ocpp_transactions_cp ON ocpp_transactions (charge_point_id, state);
+CREATE TABLE IF NOT EXISTS gateway_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signals_kept (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream TEXT NOT NULL,
+    height INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    until INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signals_kept_stream ON signals_kept (stream, until);
 """
 
 _COLUMNS = 'device_id, seq, start, "end", import_wh, export_wh, charged_wh, discharged_wh, soc_wh, signature'
@@ -521,6 +540,34 @@ class Outbox:
         """Session claims per state (pending, done, given_up)."""
         found = dict(self._db.execute("SELECT state, COUNT(*) FROM session_claims GROUP BY state").fetchall())
         return {state: int(found.get(state, 0)) for state in (PENDING, DONE, GIVEN_UP)}
+
+    def signals_height(self, stream: str) -> int | None:
+        """The last height of the Signals stream `stream` whose signals were recorded (None: never read)."""
+        key = f"signals_height/{stream}"
+        row = self._db.execute("SELECT value FROM gateway_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def record_signals(self, stream: str, height: int, kept: Sequence[tuple[str, int]], now: float) -> None:
+        """In one transaction: `height` of `stream` is read, its signals `kept` ((body, until)
+        pairs) are kept until `until`, and kept signals that ended at or before `now` are dropped."""
+        with self._write():
+            self._db.execute(
+                "INSERT INTO gateway_state (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (f"signals_height/{stream}", str(height)),
+            )
+            self._db.execute("DELETE FROM signals_kept WHERE stream = ? AND until <= ?", (stream, now))
+            self._db.executemany(
+                "INSERT INTO signals_kept (stream, height, body, until) VALUES (?, ?, ?, ?)",
+                [(stream, height, body, until) for body, until in kept if until > now],
+            )
+
+    def kept_signals(self, stream: str, now: float) -> list[str]:
+        """The bodies of the signals of `stream` still in force after `now`, in the order they were read."""
+        rows = self._db.execute(
+            "SELECT body FROM signals_kept WHERE stream = ? AND until > ? ORDER BY id", (stream, now)
+        ).fetchall()
+        return [str(row[0]) for row in rows]
 
     def prune(self) -> int:
         """Delete settled (committed or rejected) readings except each device's highest seq; returns the count."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Alert", "DrEvent", "MemorySignalSource", "PriceSignal", "Signal", "SignalSource"]
+__all__ = ["Alert", "DrEvent", "MemorySignalSource", "PriceSignal", "SeenSignals", "Signal", "SignalSource"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +22,18 @@ class PriceSignal:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """A ledger alert for this home (e.g. a rule that cannot be met), with the best price available."""
+    """A ledger alert for this home (a standing rule that cannot be met), with the best price available.
+
+    `code` is the ledger's reason ("price_above_limit", "budget_spent", "insufficient_funds",
+    "battery_at_reserve", "feeder_limit", "no_seller", "deadline_at_risk"), `reason` a text for
+    people, `interval` the start of the market interval it is about, and `alert_id` the ledger's
+    id (empty when the alert did not come from the ledger)."""
 
     code: str
     reason: str
     best_price: int | None = None
+    interval: int | None = None
+    alert_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +80,24 @@ class MemorySignalSource:
         """Yield queued signals until closed."""
         while (item := await self._queue.get()) is not None:
             yield item
+
+
+class SeenSignals:
+    """Remembers the last `capacity` signals handed on, so that the same signal arriving from a
+    second source (a ledger demand-response event from both the OpenADR VEN and the bridge's
+    stream, a cleared price from both) is applied once. Signals are compared whole: a changed
+    or cancelled event with the same id is a new signal and passes."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._seen: OrderedDict[Signal, None] = OrderedDict()
+        self._capacity = capacity
+
+    def first(self, signal: Signal) -> bool:
+        """True the first time `signal` is offered (and remembers it), False for a repeat."""
+        if signal in self._seen:
+            self._seen.move_to_end(signal)
+            return False
+        self._seen[signal] = None
+        if len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+        return True

@@ -25,11 +25,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import grpc
-from gridledger.api.v1 import gateway_pb2, gateway_pb2_grpc
+from gridledger.api.v1 import gateway_pb2
 from openleadr import OpenADRServer  # type: ignore[import-untyped]
 
-__all__ = ["DrEventSpec", "EventSource", "Vtn", "events_from_bridge", "main", "spec_of_signal"]
+from devices.bridge_signals import DR_LEVEL, RECONNECT_FIRST_S, RECONNECT_MAX_S, follow_signals
+
+__all__ = ["DR_LEVEL", "DrEventSpec", "EventSource", "Vtn", "events_from_bridge", "main", "spec_of_signal"]
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +149,9 @@ def events_from_toml(path: Path) -> EventSource:
     return source
 
 
-DR_LEVEL = 2  # the OpenADR SIMPLE level a ledger demand-response event is published at (moderate)
-
-
 def spec_of_signal(signal: gateway_pb2.Signal, interval_seconds: int) -> DrEventSpec | None:
     """The OpenADR event a ledger signal becomes: a demand-response event (`dr_event`) at
-    SIMPLE level 2 over its window, or a cleared interval's pool price (`interval_cleared`,
+    SIMPLE level DR_LEVEL (2) over its window, or a cleared interval's pool price (`interval_cleared`,
     minor units per kWh, when the pool traded) over the interval; None for anything else."""
     attrs = {a.key: a.value for a in signal.attributes}
     try:
@@ -169,38 +167,21 @@ def spec_of_signal(signal: gateway_pb2.Signal, interval_seconds: int) -> DrEvent
     return None
 
 
-RECONNECT_FIRST_S = 0.5
-RECONNECT_MAX_S = 30.0
-
-
 def events_from_bridge(target: str, feeder: str, *, interval_seconds: int = 900, from_height: int = 0) -> EventSource:
     """A source that follows a bridge's Signals stream for `feeder` (demand-response events and
     prices) for as long as it runs. When the stream breaks or ends it reconnects after an
-    exponential backoff (0.5 s doubling to 30 s, reset by any answer) and resumes after the last
-    height it read (the bridge replays from there), so no event is missed or repeated across a
-    bridge restart. (A plain loop, not tenacity: the events are yielded from inside the stream,
-    and a retry wrapper around a generator's body would swallow its closing.)"""
+    exponential backoff (RECONNECT_FIRST_S doubling to RECONNECT_MAX_S, reset by any answer) and
+    resumes after the last height it read (the bridge replays from there), so no event is missed
+    or repeated across a bridge restart (devices.bridge_signals.follow_signals)."""
 
     async def source() -> AsyncIterator[DrEventSpec]:
-        next_height = from_height
-        failures = 0
-        while True:
-            try:
-                async with grpc.aio.insecure_channel(target) as channel:
-                    stub = gateway_pb2_grpc.GatewayApiStub(channel)  # type: ignore[no-untyped-call]
-                    request = gateway_pb2.SignalsRequest(feeder=feeder, from_height=next_height)
-                    async for response in stub.Signals(request):
-                        failures = 0
-                        for signal in response.signals:
-                            spec = spec_of_signal(signal, interval_seconds)
-                            if spec is not None:
-                                yield spec
-                        next_height = response.height + 1
-                log.warning("the bridge at %s ended the signals stream; following it again", target)
-            except grpc.aio.AioRpcError as exc:
-                log.warning("signals stream from %s broke (%s); resuming at height %d", target, exc.code(), next_height)
-            failures += 1
-            await asyncio.sleep(min(RECONNECT_MAX_S, RECONNECT_FIRST_S * 2 ** min(failures - 1, 10)))
+        async for response in follow_signals(
+            target, feeder=feeder, from_height=from_height, first_s=RECONNECT_FIRST_S, max_s=RECONNECT_MAX_S
+        ):
+            for signal in response.signals:
+                spec = spec_of_signal(signal, interval_seconds)
+                if spec is not None:
+                    yield spec
 
     return source
 

@@ -41,6 +41,16 @@ class EvChargerModel(MeteredDevice):
         self.price = 0
         self.plan: EvPlan | None = None
         self.delivered_mwh = 0
+        self.held = False  # budget spent: charge only what the departure needs
+        self.rush = False  # deadline at risk: charge now, whatever the price, until this session ends
+
+    def hold(self, on: bool) -> None:
+        """Budget spent: charge only when the departure needs it."""
+        self.held = on
+
+    def run_now(self) -> None:
+        """Deadline at risk: charge at full power for the rest of this (or the next) session."""
+        self.rush = True
 
     def plugged(self, t: float) -> bool:
         """A car is connected and still needs energy."""
@@ -50,11 +60,14 @@ class EvChargerModel(MeteredDevice):
     def power_w(self, t: float) -> float:
         """Full power when cheap enough or when the deadline needs it; else paused."""
         if not self.plugged(t):
+            if self.plan is not None and t >= self.plan.arrive:
+                self.rush = False  # the session it was for is over
             return 0.0
         assert self.plan is not None
         remaining_h = (self.plan.need_wh * 1000 - self.delivered_mwh) / 1000 / self.cfg.max_w
-        must = (self.plan.depart - t) / 3600 <= remaining_h + 0.25
-        return self.cfg.max_w if (self.price <= self.cfg.price_limit or must) else 0.0
+        must = (self.plan.depart - t) / 3600 <= remaining_h + 0.25 or self.rush
+        cheap = self.price <= self.cfg.price_limit and not self.held
+        return self.cfg.max_w if (cheap or must) else 0.0
 
     def on_step(self, t: float, seconds: float, power_w: float) -> None:
         """Count energy into the car."""

@@ -29,8 +29,8 @@ class ThermostatConfig:
 class Thermostat(MeteredDevice):
     """Keeps the room within `preferred ± band`, heating early when power is cheap.
 
-    `price` and `dr_shed_c` (degrees a demand-response event lets the room drop) are set by
-    its controller.
+    `price`, `dr_shed_c` (degrees a demand-response event lets the room drop) and `held` (no
+    early heating: the owner's budget is spent) are set by its controller.
     """
 
     def __init__(self, cfg: ThermostatConfig, start: float, indoor_c: float | None = None) -> None:
@@ -39,11 +39,16 @@ class Thermostat(MeteredDevice):
         self.indoor_c = cfg.preferred_c if indoor_c is None else indoor_c
         self.price = cfg.cheap_at_or_below + 1
         self.dr_shed_c = 0.0
+        self.held = False
         self.heating = False
 
     def shed(self, level: int) -> None:
         """Demand response: let the room drop one degree per level (0 lifts it)."""
         self.dr_shed_c = float(level)
+
+    def hold(self, on: bool) -> None:
+        """Budget spent: no early heating while cheap (the comfort band is still kept)."""
+        self.held = on
 
     def outdoor_c(self, t: float) -> float:
         """A daily sinusoid, coldest at 05:00 UTC."""
@@ -60,7 +65,7 @@ class Thermostat(MeteredDevice):
             return True
         if self.indoor_c >= high:
             return False
-        if self.price <= self.cfg.cheap_at_or_below and self.dr_shed_c == 0:
+        if self.price <= self.cfg.cheap_at_or_below and self.dr_shed_c == 0 and not self.held:
             return True
         return self.heating and self.indoor_c < self.cfg.preferred_c - self.dr_shed_c
 
@@ -89,13 +94,16 @@ class DryerConfig:
 
 
 class Dryer(MeteredDevice):
-    """Deferrable: waits while power is expensive or a DR event is active; runs once its deadline forces it."""
+    """Deferrable: waits while power is expensive, a DR event is active or it is held (budget
+    spent); runs once its deadline forces it, or when told to run now (`run_now`)."""
 
     def __init__(self, cfg: DryerConfig, start: float) -> None:
         super().__init__(start)
         self.cfg = cfg
         self.price = 0
         self.dr_active = False
+        self.held = False
+        self.rush = False  # run_now: start as soon as the load is ready, whatever the price
         self.runs_done: set[int] = set()
         self.run_started: float | None = None
         self.deferred_minutes = 0
@@ -104,6 +112,14 @@ class Dryer(MeteredDevice):
     def shed(self, level: int) -> None:
         """Demand response: defer while any event is in force."""
         self.dr_active = level > 0
+
+    def hold(self, on: bool) -> None:
+        """Budget spent: wait (unless the deadline forces the run)."""
+        self.held = on
+
+    def run_now(self) -> None:
+        """Deadline at risk: run today's load as soon as it is ready (no-op once it ran today)."""
+        self.rush = True
 
     def _local_day(self, t: float) -> tuple[int, float]:
         local = t + self.cfg.utc_offset_h * 3600
@@ -117,14 +133,21 @@ class Dryer(MeteredDevice):
                 return self.cfg.power_w
             self.run_started = None
             self.runs_done.add(day)
-        if day in self.runs_done or hour < self.cfg.ready_h:
+        if day in self.runs_done:
+            self.rush = False
+            return 0.0
+        if hour < self.cfg.ready_h:
             return 0.0
         latest = self.cfg.deadline_h - self.cfg.run_minutes / 60
         if hour >= latest:
             self.forced += 1
             self.run_started = t
             return self.cfg.power_w
-        if self.dr_active or self.price > self.cfg.max_price:
+        if self.rush:
+            self.rush = False
+            self.run_started = t
+            return self.cfg.power_w
+        if self.dr_active or self.held or self.price > self.cfg.max_price:
             self.deferred_minutes += 1
             return 0.0
         self.run_started = t
