@@ -75,13 +75,11 @@ class ResidualView:
 
 
 def member_meters(store: KVReader, member: bytes) -> list[str]:
-    """Ids of the METER devices on the sites the member owns, in site then device key order.
-    (The devices domain has no sites-by-owner index: every site is scanned, once per query.)"""
+    """Ids of the METER devices on the sites the member owns, in site then device key order
+    (through the devices domain's sites-by-owner index: only the member's sites are read)."""
     out: list[str] = []
-    for site in devices.iter_sites(store):
-        if site.owner != member:
-            continue
-        for device_id in devices.iter_site_devices(store, site.site_id):
+    for site_id in devices.iter_owner_sites(store, member):
+        for device_id in devices.iter_site_devices(store, site_id):
             dev = devices.get_device(store, device_id)
             if dev is not None and dev.kind == METER:
                 out.append(device_id)

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from abci_app.devices import keys
 from abci_app.devices.records import BatteryRules, BatteryState, Device, IntervalEnergy, ReadingState, Site
+from abci_app.keys import lp
 from abci_app.params import domain_param
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
@@ -37,6 +38,7 @@ __all__ = [
     "iter_devices",
     "iter_energy_sites",
     "iter_owner_devices",
+    "iter_owner_sites",
     "iter_pending_hours",
     "iter_retired",
     "iter_site_devices",
@@ -64,8 +66,23 @@ def get_site(store: KVReader, site_id: str) -> Site | None:
     return None if raw is None else Site.decode(raw)
 
 
+_SITE_OWNER = "site_owner"  # MISC lp(name) owner(20) lp(site) → '' (sites by owner)
+
+
 def put_site(store: Branch, site: Site) -> None:
+    """Store the site and keep the sites-by-owner index in step."""
+    old = get_site(store, site.site_id)
+    if old is not None and old.owner != site.owner:
+        store.delete(keys.misc(_SITE_OWNER) + bytes(old.owner) + lp(site.site_id))
     store.set(keys.site(site.site_id), site.encode())
+    store.set(keys.misc(_SITE_OWNER) + bytes(site.owner) + lp(site.site_id), b"")
+
+
+def iter_owner_sites(store: KVReader, owner: bytes) -> Iterator[str]:
+    """Ids of the sites `owner` owns, in key order (reads only that owner's index entries)."""
+    prefix = keys.misc(_SITE_OWNER) + bytes(owner)
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        yield k[len(prefix) + 1 :].decode()
 
 
 def iter_sites(store: KVReader) -> Iterator[Site]:

@@ -11,6 +11,7 @@ from gridwire.reading import Reading
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from abci_app.devices import keeper as devices_keeper
 from abci_app.devices.errors import DevicesCode
 from abci_app.devices.handlers import apportion
 from clients import devices as dc
@@ -248,3 +249,18 @@ def test_battery_soc_follows_the_model(
     assert 0 <= view.soc_mwh <= 2_000_000
     if first_bad == len(accepted):
         assert view.soc_mwh == soc
+
+
+def test_sites_are_indexed_by_owner(driver: AppDriver, consortium: Consortium) -> None:
+    """The sites-by-owner index (what hourly matching reads instead of every site) holds each
+    owner's sites and only those, through a feeder move."""
+    _setup(driver, consortium)
+    alice = consortium.member("community-a/alice")
+    bob = consortium.member("community-a/bob")
+    _ok(driver, alice, dc.register_site("site-a2", "feeder-1", "nl"))
+    _ok(driver, bob, dc.register_site("site-b", "feeder-1", "nl"))
+    _ok(driver, consortium.member("gridop/control"), devices_pb2.MoveSite(site_id="site-a", feeder="feeder-2"))
+    state = driver.app.state
+    assert list(devices_keeper.iter_owner_sites(state, alice.address)) == ["site-a", "site-a2"]
+    assert list(devices_keeper.iter_owner_sites(state, bob.address)) == ["site-b"]
+    assert list(devices_keeper.iter_owner_sites(state, b"\x00" * 20)) == []
