@@ -155,11 +155,18 @@ def move_site_from_proto(m: devices_pb2.MoveSite) -> MoveSite:
     return MoveSite(id_field(m.site_id, "site_id"), id_field(m.feeder, "feeder", min_len=1))
 
 
+# Physical bounds of one device on a local energy system: a nameplate above 1 GW or a battery
+# above 10 GWh is not a device behind one grid connection but an input error or an attempt to
+# make any reading plausible (nameplate × span bounds the energy a reading may claim).
+MAX_NAMEPLATE_W = 1_000_000_000
+MAX_BATTERY_WH = 10_000_000_000
+
+
 def _battery(b: devices_pb2.BatterySpec) -> BatterySpec:
     return BatterySpec(
-        positive_field(b.capacity_wh, "battery.capacity_wh"),
-        positive_field(b.max_charge_w, "battery.max_charge_w"),
-        positive_field(b.max_discharge_w, "battery.max_discharge_w"),
+        positive_field(b.capacity_wh, "battery.capacity_wh", MAX_BATTERY_WH),
+        positive_field(b.max_charge_w, "battery.max_charge_w", MAX_NAMEPLATE_W),
+        positive_field(b.max_discharge_w, "battery.max_discharge_w", MAX_NAMEPLATE_W),
         positive_field(b.efficiency_bp, "battery.efficiency_bp", 10_000),
     )
 
@@ -179,7 +186,7 @@ def register_device_from_proto(m: devices_pb2.RegisterDevice) -> RegisterDevice:
         id_field(m.site_id, "site_id"),
         m.kind,
         _key(m.public_key, "public_key"),
-        positive_field(m.nameplate_w, "nameplate_w"),
+        positive_field(m.nameplate_w, "nameplate_w", MAX_NAMEPLATE_W),
         _text(m.energy_source, "energy_source"),
         _text(m.technology, "technology"),
         nonneg_field(m.commissioning_date, "commissioning_date"),

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from abci_app.devices import keeper as devices_keeper
 from abci_app.devices.errors import DevicesCode
 from abci_app.devices.handlers import apportion
+from abci_app.errors import Code
 from clients import devices as dc
 from clients.consortium import Consortium
 from clients.pki import Identity
@@ -264,3 +265,19 @@ def test_sites_are_indexed_by_owner(driver: AppDriver, consortium: Consortium) -
     assert list(devices_keeper.iter_owner_sites(state, alice.address)) == ["site-a", "site-a2"]
     assert list(devices_keeper.iter_owner_sites(state, bob.address)) == ["site-b"]
     assert list(devices_keeper.iter_owner_sites(state, b"\x00" * 20)) == []
+
+
+def test_physically_impossible_devices_are_refused(driver: AppDriver, consortium: Consortium) -> None:
+    """A nameplate above 1 GW or a battery above 10 GWh is refused as INVALID_ARGUMENT: with
+    an unbounded nameplate any reading would pass the nameplate check."""
+    _setup(driver, consortium)
+    alice = consortium.member("community-a/alice")
+    key = dc.device_public_key(_key(9))
+    huge = dc.register_device("pv-9", "site-a", "pv", key, 1_000_000_001)
+    assert _run(driver, alice, huge)[0] == Code.INVALID_ARGUMENT
+    big_battery = dc.register_device(
+        "bat-9", "site-a", "battery", key, 5_000,
+        capacity_wh=10_000_000_001, max_charge_w=5_000, max_discharge_w=5_000, efficiency_bp=9_000,
+    )  # fmt: skip
+    assert _run(driver, alice, big_battery)[0] == Code.INVALID_ARGUMENT
+    assert _run(driver, alice, dc.register_device("pv-9", "site-a", "pv", key, 1_000_000_000))[0] == 0
