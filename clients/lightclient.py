@@ -36,7 +36,7 @@ import datetime as dt
 import hashlib
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,7 @@ __all__ = [
     "LightClient",
     "NotEnoughTrustError",
     "SignedHeader",
+    "TrustStep",
     "UntrustedHeaderError",
     "Validator",
     "genesis_validator_set_hash",
@@ -63,6 +64,7 @@ __all__ = [
     "validator_set_hash",
     "verify_commit",
     "verify_commit_trusting",
+    "verify_trust_path",
     "vote_sign_bytes",
 ]
 
@@ -356,6 +358,108 @@ def verify_commit_trusting(
     )
 
 
+# -- offline trust paths ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrustStep:
+    """One header on a path from a trusted validator set to a later header: the header and
+    its commit (CometBFT JSON) and the header's own validator set."""
+
+    header: Mapping[str, Any]
+    commit: Mapping[str, Any]
+    validators: tuple[Validator, ...]
+
+
+def _step_from(
+    chain_id: str, trusted_hash: bytes, previous: tuple[SignedHeader, tuple[Validator, ...]] | None, step: TrustStep
+) -> SignedHeader:
+    """Verify `step` from the previous verified step (None: from the trusted set, known by its
+    hash, which must then have signed the step itself). Adjacent: the step's set is the one
+    the previous header named next. Non-adjacent: its set is the previous header's own or
+    next set, or validators holding more than 1/3 of the previous header's set's power signed
+    it (NotEnoughTrustError if too few). Always: more than 2/3 of its own set signed it."""
+    named = _hex(step.header.get("validators_hash"))
+    try:
+        height = int(step.header["height"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UntrustedHeaderError(f"malformed header: {exc!r}") from exc
+    if previous is None:
+        if named != trusted_hash:
+            raise NotEnoughTrustError(f"header {height} is not signed by the trusted validator set")
+    else:
+        last, last_validators = previous
+        if height <= last.height:
+            raise UntrustedHeaderError(f"header {height} does not come after header {last.height}")
+        if height == last.height + 1:
+            if named != last.next_validators_hash:
+                raise UntrustedHeaderError(f"header {height} is not signed by the set header {last.height} named")
+        elif named not in (last.validators_hash, last.next_validators_hash):
+            if str(step.header.get("chain_id")) != chain_id:
+                raise UntrustedHeaderError(f"header is for chain {step.header.get('chain_id')!r}, not {chain_id!r}")
+            verify_commit_trusting(chain_id, step.header, step.commit, last_validators)
+    return verify_commit(chain_id, step.header, step.commit, step.validators)
+
+
+def verify_trust_path(
+    chain_id: str, trusted_validator_set_hash: bytes, steps: Sequence[TrustStep]
+) -> tuple[SignedHeader, tuple[Validator, ...]] | None:
+    """Walk `steps` from the trusted validator set (e.g. the genesis file's) and return the
+    last step's verified header and validator set (None for no steps). The first step must be
+    signed by more than 2/3 of the trusted set itself; each later one must come after the one
+    before and be verifiable from it by the light client's rules (adjacent: signed by the set
+    the previous header named next; non-adjacent: by more than 1/3 of the previous header's
+    set's power, or by its own or next set, and by more than 2/3 of its own set), all for
+    `chain_id`. Raises UntrustedHeaderError (a ProofError) otherwise.
+
+    This is offline verification of history: it proves an unbroken chain of signatures from
+    the trusted set, with no trusting period and no clock. The online light client's trusting
+    period guards a live client against long-range attacks (validators that left long ago
+    signing a fork with their old keys); an offline checker accepts what the trusted set's
+    successors signed, whenever it was signed."""
+    previous: tuple[SignedHeader, tuple[Validator, ...]] | None = None
+    for step in steps:
+        previous = (_step_from(chain_id, trusted_validator_set_hash, previous, step), step.validators)
+    return previous
+
+
+def build_trust_path(
+    chain_id: str,
+    trusted_validator_set_hash: bytes,
+    anchor_height: int,
+    target: int,
+    fetch: Callable[[int], TrustStep],
+) -> list[TrustStep]:
+    """A path of steps that `verify_trust_path` accepts from the trusted set to header
+    `target` (its last step), found by bisection the way the light client skips: try the
+    target from the last verified step; when too little of the trusted power signed it, try
+    halfway first. `fetch(height)` returns that height's (untrusted) TrustStep; headers at or
+    below `anchor_height` (the genesis anchor: initial height - 1) are never asked for."""
+    path: list[TrustStep] = []
+    previous: tuple[SignedHeader, tuple[Validator, ...]] | None = None
+    targets = [target]
+    fetched: dict[int, TrustStep] = {}
+    while previous is None or previous[0].height < target:
+        base = anchor_height if previous is None else previous[0].height
+        while targets[-1] <= base:
+            targets.pop()
+        height = targets[-1]
+        if height not in fetched:
+            fetched[height] = fetch(height)
+        step = fetched[height]
+        try:
+            signed = _step_from(chain_id, trusted_validator_set_hash, previous, step)
+        except NotEnoughTrustError:
+            if height == base + 1:
+                raise UntrustedHeaderError(f"header {height} is not signed by the trusted validator set") from None
+            targets.append((base + height) // 2)
+            continue
+        path.append(step)
+        previous = (signed, step.validators)
+        fetched.pop(height, None)
+    return path
+
+
 # -- the light client --------------------------------------------------------------------
 
 
@@ -393,6 +497,7 @@ class LightClient:
         self._clock = clock
         self._verified: dict[int, SignedHeader] = {}
         self._lock = threading.Lock()
+        self.genesis_anchor: tuple[bytes, int] | None = None  # (validator set hash, initial height - 1)
 
     @classmethod
     def from_genesis(cls, rpc: CometRPC, genesis: Mapping[str, Any], **kwargs: Any) -> LightClient:
@@ -403,7 +508,9 @@ class LightClient:
             raise UntrustedHeaderError("the genesis file lists no validators; use a trusted height and hash")
         initial = max(int(genesis.get("initial_height") or 1), 1)
         start = int(_timestamp(str(genesis["genesis_time"])).seconds)
-        return cls(rpc, str(genesis["chain_id"]), TrustedState(initial - 1, start, validators), **kwargs)
+        client = cls(rpc, str(genesis["chain_id"]), TrustedState(initial - 1, start, validators), **kwargs)
+        client.genesis_anchor = (validator_set_hash(validators), initial - 1)
+        return client
 
     @classmethod
     def from_trusted_hash(
@@ -536,6 +643,35 @@ class LightClient:
             child = SignedHeader(header, hh)
             self._remember(child)
         return child
+
+    def trust_path(self, height: int) -> list[TrustStep]:
+        """The headers an offline checker holding only the genesis file needs to trust the
+        validator set of header `height`: none when the genesis set signed that header, else
+        a path `verify_trust_path` accepts from the genesis set, ending with the first header
+        on it whose own set (or the set it names next) is header `height`'s (that header
+        itself when no earlier one does). Found by bisection like the light client's skipping,
+        without its trusting period: the path proves history, not freshness. Every step is
+        verified here; the node is not trusted. UntrustedHeaderError when the client was not
+        started from a genesis file (a trusted hash has no path to genesis)."""
+        if self.genesis_anchor is None:
+            raise UntrustedHeaderError("no genesis anchor: the client started from a trusted hash")
+        trusted, anchor_height = self.genesis_anchor
+        header, _ = self._fetch_commit(height)
+        named = _hex(header.get("validators_hash"))
+        if named == trusted:
+            return []
+
+        def fetch(h: int) -> TrustStep:
+            header, commit = self._fetch_commit(h)
+            if int(header.get("height", -1)) != h:
+                raise UntrustedHeaderError(f"asked for header {h}, got {header.get('height')}")
+            return TrustStep(header, commit, self._fetch_validators(h, _hex(header.get("validators_hash"))))
+
+        path = build_trust_path(self.chain_id, trusted, anchor_height, height, fetch)
+        for i, step in enumerate(path):  # stop at the first step that already trusts the target's set
+            if named in (_hex(step.header.get("validators_hash")), _hex(step.header.get("next_validators_hash"))):
+                return path[: i + 1]
+        return path
 
     def verified_app_hash(self, height: int) -> bytes:
         """The app hash in the verified header at `height` (the state after block `height`-1)."""
