@@ -4,19 +4,20 @@ Synthetic chains from tests/unit/test_lightclient.py's fake node."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from typing import Any
 
 import pytest
-from gridledger.api.v1 import certificates_api_pb2
+from gridledger.api.v1 import certificates_api_pb2, reads_pb2
 from gridledger.certificates.v1 import certificates_pb2
 from gridledger.state.v1 import state_pb2
 from gridwire.proof import ZERO, leaf_hash, nibble, node_hash
 
-from clients.api_reads import _export, retirement_key, verify_retirement_export
+from clients.api_reads import _export, _export_handler, retirement_key, verify_retirement_export
 from clients.lightclient import LightClient, TrustStep, Validator, header_hash, validator_set_hash
-from clients.proof import ProofError
+from clients.proof import PROOF_OP_TYPE, ProofError
 from tests.unit.test_lightclient import CHAIN, A, FakeNode, _client, _keys, _set
 
 # the genesis set A (4 validators) signs 1-10; M keeps two of A and adds two (11-20); C is
@@ -146,3 +147,49 @@ def test_a_client_started_from_a_trusted_hash_has_no_path_to_genesis() -> None:
     light = LightClient.from_trusted_hash(node, CHAIN, 12, header_hash(node.headers[12]))  # type: ignore[arg-type]
     with pytest.raises(ProofError):
         light.trust_path(26)
+
+
+class _Bridge:
+    """What the ExportRetirement handler uses of the bridge: the node and its light client."""
+
+    def __init__(self, node: FakeNode, verifier: Any, answer: dict[str, Any]) -> None:
+        self.verifier = verifier
+        self.rpc = self
+        self._node = node
+        self._answer = answer
+
+    def abci_query(self, path: str, *, prove: bool = False) -> dict[str, Any]:
+        assert path == f"/retirement/{RID}" and prove  # noqa: PT018
+        return self._answer
+
+    def commit(self, height: int) -> dict[str, Any]:
+        return self._node.commit(height)
+
+    def validators(self, height: int) -> list[dict[str, Any]]:
+        return list(self._node.call("validators", height=str(height))["validators"])
+
+    async def node(self, fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
+    async def _node_or_abort(self, context: Any, fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
+
+class _Context:
+    async def abort(self, code: Any, details: str) -> None:
+        raise AssertionError(f"aborted {code}: {details}")
+
+
+@pytest.mark.parametrize(("sets", "steps"), [(_sets, 3), (lambda h: A, 0)])
+def test_the_bridge_exports_the_steps_its_light_client_finds(sets: Any, steps: int) -> None:
+    """The ExportRetirement handler with a light client from the genesis file: three steps
+    after two set changes, none while the genesis set signs; both verify offline."""
+    node = FakeNode(30, sets)
+    proof, record = _proven(node, 25)
+    key = base64.b64encode(retirement_key(RID)).decode()
+    proof["proofOps"]["ops"][0].update(type=PROOF_OP_TYPE, key=key)
+    answer = {"code": 0, "key": key, "value": base64.b64encode(record).decode(), "height": "25", **proof}
+    bridge = _Bridge(node, _client(node, A), answer)
+    export = asyncio.run(_export_handler(bridge)(reads_pb2.ByNumber(id=RID), _Context()))  # type: ignore[arg-type]
+    assert len(export.trust_steps) == steps
+    assert verify_retirement_export(export, GENESIS).retirement_id == RID
