@@ -24,6 +24,13 @@ that is a walk over nearly the whole chain; such a client should rather start fr
 height and header hash obtained out of band (`LightClient.from_trusted_hash`, gridctl's
 `--trusted-height/--trusted-hash`). Everything the node sends is treated as untrusted input.
 
+Offline, the same rules let a checker holding only the genesis file trust a header signed
+by a later validator set: `LightClient.trust_path` records the headers (with commits and
+validator sets) leading from the genesis set to that header's set, and `verify_trust_path`
+walks them with no trusting period and no clock. That proves history, an unbroken chain of
+signatures from the genesis set; the trusting period protects only live clients, against
+long-range attacks by validators that left long ago (retirement exports carry such paths).
+
     light = LightClient.from_genesis(rpc, json.loads(Path("genesis.json").read_text()))
     app_hash = light.verified_app_hash(height + 1)
 """
