@@ -128,7 +128,9 @@ def test_a_chain_restarted_from_its_export_carries_on(localnet_factory: NetFacto
     assert [e["seq"] for e in _events(after, replayed, "reading_duplicate")] == ["3"]
     assert after.rpc.broadcast_sync(old_transfer).code != 0
     # and the chain goes on where it stopped
-    nxt = Reading("x-home.pv", 4, hour + HOUR, hour + HOUR + 900, 0, 1600)
+    # the reading ends a minute into the current hour (never in the future: wait for it)
+    wait_until(lambda: _chain_time(after) >= hour + HOUR + 60, timeout=90, what="a minute into the hour")
+    nxt = Reading("x-home.pv", 4, hour + HOUR, hour + HOUR + 60, 0, 1510)
     accepted = after.submit([submit_readings([sign_reading(pv_key, net.chain_id, nxt)])])
     assert [e["seq"] for e in _events(after, accepted, "reading_accepted")] == ["4"]
     assert after.account(alice.address).nonce == old_nonce + 2

@@ -40,9 +40,18 @@ def test_transfer_then_proven_balance(net: Localnet, capsys: pytest.CaptureFixtu
     assert code == 0, err
     assert result["code"] == 0
     assert result["height"] > 0
-    code, proven, _ = run(net, capsys, "account", "community-b/dave", "--prove")
+    genesis = net.node_home(0) / "config" / "genesis.json"
+    code, proven, _ = run(net, capsys, "--genesis", str(genesis), "account", "community-b/dave", "--prove")
     assert code == 0
-    assert proven == {"address": before["address"], "balance": before["balance"] + 321, "proof": "verified"}
+    assert proven["trust_anchor"] == "genesis_file"
+    assert "trust_warning" not in proven
+    expected = {"address": before["address"], "balance": before["balance"] + 321, "proof": "verified"}
+    assert {k: proven[k] for k in expected} == expected
+    # without an anchor of one's own the answer says that it trusted the node's genesis
+    code, unanchored, _ = run(net, capsys, "account", "community-b/dave", "--prove")
+    assert code == 0
+    assert (unanchored["trust_anchor"], unanchored["balance"]) == ("node_genesis", expected["balance"])
+    assert "trust_warning" in unanchored
     _, sender, _ = run(net, capsys, "account", "community-a/bob")
     assert sender["nonce"] >= 1
 
