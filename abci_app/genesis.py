@@ -29,6 +29,7 @@ from typing import Any
 from abci_app import keys
 from abci_app.domain import GenesisError
 from abci_app.errors import TxError
+from abci_app.genesis_fields import address_at
 from abci_app.governance.keeper import set_validator
 from abci_app.params import (
     DOMAIN_PARAMS,
@@ -46,8 +47,6 @@ from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, ValidatorUpdate
 
 __all__ = ["GenesisError", "apply_genesis", "export_genesis"]
-
-ADDRESS_BYTES = 20
 
 
 def _params(store: Branch, raw: Any) -> None:
@@ -82,12 +81,7 @@ def _nonces(store: Branch, raw: Any) -> None:
         where = f"nonces[{i}]"
         if not isinstance(item, dict) or set(item) != {"address", "nonce"}:
             raise GenesisError(f"{where}: expected {{address, nonce}}")
-        try:
-            address = bytes.fromhex(str(item["address"]))
-        except ValueError as exc:
-            raise GenesisError(f"{where}.address: not hex") from exc
-        if len(address) != ADDRESS_BYTES:
-            raise GenesisError(f"{where}.address: expected {ADDRESS_BYTES} bytes, got {len(address)}")
+        address = address_at(item, "address", where)
         nonce = item["nonce"]
         if not isinstance(nonce, int) or isinstance(nonce, bool) or not 1 <= nonce < 1 << 64:
             raise GenesisError(f"{where}.nonce: expected an integer in [1, 2^64)")

@@ -289,16 +289,7 @@ def verify_commit(
     hh = header_hash(header)
     if _hex(header.get("validators_hash")) != validator_set_hash(validators):
         raise UntrustedHeaderError("header's validators_hash is not the trusted validator set")
-    try:
-        height, round_ = int(header["height"]), int(commit["round"])
-        block_id = commit["block_id"]
-        signatures = list(commit["signatures"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UntrustedHeaderError(f"malformed commit: {exc!r}") from exc
-    if int(commit.get("height", -1)) != height:
-        raise UntrustedHeaderError("commit is for another height")
-    if _hex(block_id.get("hash")) != hh:
-        raise UntrustedHeaderError(f"commit signs block {block_id.get('hash')}, but the header hashes to {hh.hex()}")
+    height, round_, block_id, signatures = _commit_of(header, commit, hh)
     if len(signatures) != len(validators):
         raise UntrustedHeaderError(f"commit has {len(signatures)} signatures for {len(validators)} validators")
     total = sum(v.power for v in validators)
@@ -319,15 +310,9 @@ def verify_commit(
     return SignedHeader(header, hh)
 
 
-def verify_commit_trusting(
-    chain_id: str, header: Mapping[str, Any], commit: Mapping[str, Any], trusted: Sequence[Validator]
-) -> None:
-    """Check that validators of the `trusted` set holding more than 1/3 of its voting power
-    signed `commit` for `header` (CometBFT's `VerifyCommitLightTrusting` at the default trust
-    level 1/3): signatures are matched to trusted validators by address, each counted once and
-    checked with the trusted key. Raises NotEnoughTrustError when too little trusted power
-    signed, UntrustedHeaderError for a malformed commit or a bad signature."""
-    hh = header_hash(header)
+def _commit_of(header: Mapping[str, Any], commit: Mapping[str, Any], hh: bytes) -> tuple[int, int, Any, list[Any]]:
+    """(height, round, block id, signatures) of a commit that is for this header (hashing to
+    `hh`) at its height; UntrustedHeaderError for a malformed commit or another block."""
     try:
         height, round_ = int(header["height"]), int(commit["round"])
         block_id = commit["block_id"]
@@ -338,6 +323,19 @@ def verify_commit_trusting(
         raise UntrustedHeaderError("commit is for another height")
     if _hex(block_id.get("hash")) != hh:
         raise UntrustedHeaderError(f"commit signs block {block_id.get('hash')}, but the header hashes to {hh.hex()}")
+    return height, round_, block_id, signatures
+
+
+def verify_commit_trusting(
+    chain_id: str, header: Mapping[str, Any], commit: Mapping[str, Any], trusted: Sequence[Validator]
+) -> None:
+    """Check that validators of the `trusted` set holding more than 1/3 of its voting power
+    signed `commit` for `header` (CometBFT's `VerifyCommitLightTrusting` at the default trust
+    level 1/3): signatures are matched to trusted validators by address, each counted once and
+    checked with the trusted key. Raises NotEnoughTrustError when too little trusted power
+    signed, UntrustedHeaderError for a malformed commit or a bad signature."""
+    hh = header_hash(header)
+    height, round_, block_id, signatures = _commit_of(header, commit, hh)
     by_address = {v.address: v for v in trusted}
     total = sum(v.power for v in trusted)
     signed = 0

@@ -64,6 +64,7 @@ from abci_app.certificates.records import (
 from abci_app.devices.keeper import get_device
 from abci_app.devices.records import Device, DeviceId
 from abci_app.domain import GenesisError
+from abci_app.genesis_fields import address_at, object_at
 from abci_app.identity.keeper import get_member
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import Address, BlockInfo
@@ -91,12 +92,6 @@ M = TypeVar("M", bound=Message)
 # ---- shapes -------------------------------------------------------------------------
 
 
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise GenesisError(f"{where}: expected an object")
-    return value
-
-
 def _list(obj: Mapping[str, Any], name: str, where: str) -> list[Any]:
     items = obj.get(name, [])
     if not isinstance(items, list):
@@ -118,16 +113,6 @@ def _text(obj: Mapping[str, Any], name: str, where: str) -> str:
     return value
 
 
-def _address(obj: Mapping[str, Any], name: str, where: str) -> Address:
-    try:
-        raw = bytes.fromhex(str(obj.get(name, "")))
-    except ValueError as exc:
-        raise GenesisError(f"{where}.{name}: not hex") from exc
-    if len(raw) != 20:
-        raise GenesisError(f"{where}.{name}: expected a 20-byte address")
-    return Address(raw)
-
-
 def _only(obj: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
     unknown = sorted(set(obj) - set(known))
     if unknown:
@@ -135,7 +120,7 @@ def _only(obj: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
 
 
 def _parse(item: Any, message: M, where: str) -> M:
-    obj = _object(item, where)
+    obj = object_at(item, where)
     try:
         return ParseDict(obj, message)
     except (ParseError, TypeError, ValueError) as exc:
@@ -165,7 +150,7 @@ def _issued(store: KVReader, items: list[Any]) -> dict[tuple[str, int], tuple[in
     out: dict[tuple[str, int], tuple[int, int]] = {}
     for i, item in enumerate(items):
         where = f"certificates.issued[{i}]"
-        obj = _object(item, where)
+        obj = object_at(item, where)
         _only(obj, ("device_id", "hour_start", "wh"), where)
         device_id, hour = _text(obj, "device_id", where), _uint(obj, "hour_start", where)
         wh = _uint(obj, "wh", where, low=1)
@@ -287,9 +272,9 @@ def _claims(items: list[Any]) -> list[tuple[Address, int, int]]:
     out: dict[tuple[Address, int], int] = {}
     for i, item in enumerate(items):
         where = f"certificates.claims[{i}]"
-        obj = _object(item, where)
+        obj = object_at(item, where)
         _only(obj, ("beneficiary", "hour_start", "wh"), where)
-        key = (_address(obj, "beneficiary", where), _uint(obj, "hour_start", where))
+        key = (address_at(obj, "beneficiary", where), _uint(obj, "hour_start", where))
         if key in out:
             raise GenesisError(f"{where}: duplicate beneficiary-hour {key[0].hex()} {key[1]}")
         out[key] = _uint(obj, "wh", where, low=1)
@@ -337,7 +322,7 @@ def _storage(store: KVReader, items: list[Any]) -> list[_StorageEntry]:
     seen: set[str] = set()
     for i, item in enumerate(items):
         where = f"certificates.storage[{i}]"
-        obj = _object(item, where)
+        obj = object_at(item, where)
         _only(obj, ("battery", "state", "lots", "done"), where)
         battery = _text(obj, "battery", where)
         device = _registered(store, battery)
@@ -353,7 +338,7 @@ def _storage(store: KVReader, items: list[Any]) -> list[_StorageEntry]:
         done: dict[int, tuple[int, int]] = {}
         for j, d in enumerate(_list(obj, "done", where)):
             w = f"{where}.done[{j}]"
-            _only(_object(d, w), ("hour_start", "charged_wh", "discharged_wh"), w)
+            _only(object_at(d, w), ("hour_start", "charged_wh", "discharged_wh"), w)
             hour = _uint(d, "hour_start", w)
             if hour in done:
                 raise GenesisError(f"{w}.hour_start: duplicate hour {hour}")
@@ -365,7 +350,7 @@ def _storage(store: KVReader, items: list[Any]) -> list[_StorageEntry]:
 def _counters(
     value: Any, bundles: list[Bundle], retirements: list[Retirement], pending: list[PendingDelivery]
 ) -> dict[str, int]:
-    obj = _object(value, "certificates.counters")
+    obj = object_at(value, "certificates.counters")
     _only(obj, COUNTERS, "certificates.counters")
     out = {name: _uint(obj, name, "certificates.counters") for name in COUNTERS if name in obj}
     for name, used in (
@@ -427,7 +412,7 @@ def _pending(store: KVReader, items: list[Any]) -> list[PendingDelivery]:
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
     if "certificates" not in sections:
         return
-    section = _object(sections["certificates"], "certificates")
+    section = object_at(sections["certificates"], "certificates")
     _only(section, FIELDS, "certificates")
     issued = _issued(store, _list(section, "issued", "certificates"))
     retirements = [

@@ -29,13 +29,14 @@ from gridledger.grid.v1 import grid_pb2
 from abci_app.accounts.keeper import balance
 from abci_app.devices.keeper import get_device
 from abci_app.domain import GenesisError
+from abci_app.genesis_fields import address_at, object_at
 from abci_app.grid import keeper, keys
 from abci_app.grid.messages import MAX_PRICE, MAX_WH
 from abci_app.grid.params import MAX_DR_SECONDS
 from abci_app.grid.records import DrEnrolment, DrEvent, FeederLimit, GridFees, Tariffs
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
-from abci_app.types import Address, BlockInfo
+from abci_app.types import BlockInfo
 
 __all__ = ["SECTIONS", "export_genesis", "import_genesis"]
 
@@ -51,24 +52,8 @@ def _nonneg(obj: Mapping[str, Any], name: str, where: str, high: int = MAX_WH) -
     return value
 
 
-def _address(obj: Mapping[str, Any], name: str, where: str) -> Address:
-    try:
-        raw = bytes.fromhex(str(obj.get(name, "")))
-    except ValueError as exc:
-        raise GenesisError(f"{where}.{name}: not hex") from exc
-    if len(raw) != 20:
-        raise GenesisError(f"{where}.{name}: expected a 20-byte address")
-    return Address(raw)
-
-
 def _updated_at(obj: Mapping[str, Any], where: str, block: BlockInfo) -> int:
     return _nonneg(obj, "updated_at", where, _MAX_TIME - 1) if "updated_at" in obj else block.time
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise GenesisError(f"{where}: expected an object")
-    return value
 
 
 def _list(grid: Mapping[str, Any], name: str) -> list[Any]:
@@ -81,7 +66,7 @@ def _list(grid: Mapping[str, Any], name: str) -> list[Any]:
 def _tariffs(store: Branch, block: BlockInfo, t: dict[str, Any]) -> None:
     where = "grid.tariffs"
     prices = {p: _nonneg(t, p, where, MAX_PRICE) for p in _PRICES}
-    supplier, operator = _address(t, "supplier", where), _address(t, "operator", where)
+    supplier, operator = address_at(t, "supplier", where), address_at(t, "operator", where)
     keeper.put_tariffs(store, Tariffs(supplier, operator, **prices, updated_at=_updated_at(t, where, block)))
 
 
@@ -97,7 +82,7 @@ def _fees(store: Branch, block: BlockInfo, f: dict[str, Any]) -> None:
 def _feeder_limits(store: Branch, limits: list[Any]) -> None:
     for i, lim in enumerate(limits):
         where = f"grid.feeder_limits[{i}]"
-        feeder = _object(lim, where).get("feeder")
+        feeder = object_at(lim, where).get("feeder")
         if not isinstance(feeder, str) or not 1 <= len(feeder.encode()) <= 64:
             raise GenesisError(f"{where}.feeder: expected a feeder name of 1 to 64 bytes")
         if keeper.get_feeder_limit(store, feeder) is not None:
@@ -109,7 +94,7 @@ def _feeder_limits(store: Branch, limits: list[Any]) -> None:
 
 def _parse(item: Any, pb: grid_pb2.DrEvent | grid_pb2.DrEnrolment, where: str) -> bytes:
     try:
-        return ParseDict(_object(item, where), pb).SerializeToString()
+        return ParseDict(object_at(item, where), pb).SerializeToString()
     except (ParseError, TypeError, ValueError) as exc:
         raise GenesisError(f"{where}: {exc}") from exc
 
@@ -176,11 +161,11 @@ def _demand_response(store: Branch, grid: Mapping[str, Any]) -> None:
 
 
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
-    grid = _object(sections.get("grid", {}), "grid")
+    grid = object_at(sections.get("grid", {}), "grid")
     if grid.get("tariffs") is not None:
-        _tariffs(store, block, _object(grid["tariffs"], "grid.tariffs"))
+        _tariffs(store, block, object_at(grid["tariffs"], "grid.tariffs"))
     if grid.get("fees") is not None:
-        _fees(store, block, _object(grid["fees"], "grid.fees"))
+        _fees(store, block, object_at(grid["fees"], "grid.fees"))
     _feeder_limits(store, _list(grid, "feeder_limits"))
     _demand_response(store, grid)
 

@@ -133,7 +133,7 @@ def test_supply_counters_and_nonces_travel_and_are_checked(consortium: Consortiu
     refused(lambda d: d["balances"].append(dict(d["balances"][0])), r"has a balance already")
     refused(lambda d: d["nonces"].append(dict(d["nonces"][0])), r"nonces\[\d+\]: .* has a nonce already")
     refused(lambda d: d["nonces"][0].update(nonce=0), r"nonces\[0\]\.nonce")
-    refused(lambda d: d["nonces"][0].update(address="abcd"), r"nonces\[0\]\.address: expected 20 bytes")
+    refused(lambda d: d["nonces"][0].update(address="abcd"), r"nonces\[0\]\.address: expected a 20-byte address")
     # escrow accounts are module accounts: a balance there is taken (the market's own checks follow)
     (escrow,) = GRID.module_accounts
     assert escrow in MODULE_ACCOUNTS
