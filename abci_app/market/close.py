@@ -85,27 +85,8 @@ def _rule_updates(  # noqa: PLR0917 - internal, called once
 def _cleared(  # noqa: PLR0917 - what clearing decides for one order
     o: Order, escrow: int, refunded: int, filled_wh: int, cost: int, status: int
 ) -> Order:
-    """`o` as clearing leaves it (`dataclasses.replace`, spelled out: this runs per order of
-    the book, and the constructor is several times faster)."""
-    return Order(
-        o.order_id,
-        o.owner,
-        o.side,
-        o.interval_start,
-        o.energy_wh,
-        o.limit_price,
-        o.device_id,
-        o.site_id,
-        o.feeder,
-        escrow,
-        o.rule_id,
-        status,
-        filled_wh,
-        o.placed_at,
-        o.renewable,
-        refunded,
-        cost,
-    )
+    """`o` as clearing leaves it (runs per order of the book: see `Order.with_outcome`)."""
+    return o.with_outcome(escrow, refunded, filled_wh, cost, status)
 
 
 def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event]:

@@ -12,6 +12,7 @@ the protobuf module; the clearing engine works on its own `BookEntry` tuples.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, NewType
 
 from gridledger.market.v1 import market_pb2
@@ -129,6 +130,30 @@ class Order:
     def encode(self) -> bytes:
         return self.to_proto().SerializeToString(deterministic=True)
 
+    def with_outcome(self, escrow: int, refunded: int, filled_wh: int, cost: int, status: int) -> Order:
+        """This order with its money, fill and status as clearing or settlement leaves it
+        (`dataclasses.replace` spelled out: it runs per order of a book or a settled interval,
+        and the constructor is several times faster)."""
+        return Order(
+            self.order_id,
+            self.owner,
+            self.side,
+            self.interval_start,
+            self.energy_wh,
+            self.limit_price,
+            self.device_id,
+            self.site_id,
+            self.feeder,
+            escrow,
+            self.rule_id,
+            status,
+            filled_wh,
+            self.placed_at,
+            self.renewable,
+            refunded,
+            cost,
+        )
+
     @staticmethod
     def from_proto(pb: market_pb2.Order) -> Order:
         return Order(
@@ -153,7 +178,9 @@ class Order:
 
     @staticmethod
     def decode(raw: bytes) -> Order:
-        return Order.from_proto(market_pb2.Order.FromString(raw))
+        """The order stored as `raw`; shared between readers of the same bytes (the record is
+        frozen), since clearing, settlement and the invariants read each order many times."""
+        return _decode_order(raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,3 +544,8 @@ class Alert:
     @staticmethod
     def decode(raw: bytes) -> Alert:
         return Alert.from_proto(market_pb2.Alert.FromString(raw))
+
+
+@lru_cache(maxsize=65_536)
+def _decode_order(raw: bytes) -> Order:
+    return Order.from_proto(market_pb2.Order.FromString(raw))

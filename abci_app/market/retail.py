@@ -24,8 +24,6 @@ with what had arrived by end + grace.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
 from abci_app.grid.records import Tariffs
@@ -33,7 +31,16 @@ from abci_app.market.records import Statement
 from abci_app.store.branch import Branch
 from abci_app.types import Address
 
-__all__ = ["METER", "add_to_statement", "drop_marks", "pay", "pay_from_supplier", "settle_sites"]
+__all__ = [
+    "METER",
+    "StatementSums",
+    "add_to_statement",
+    "drop_marks",
+    "pay",
+    "pay_from_supplier",
+    "settle_sites",
+    "statement_of",
+]
 
 METER = 1
 
@@ -55,13 +62,24 @@ def pay_from_supplier(store: Branch, t: Tariffs, eligible: bool, payee: bytes, a
     return pay(store, t.supplier, payee, amount)
 
 
-def add_to_statement(stmts: dict[bytes, Statement], owner: bytes, interval: int, **amounts: int) -> None:
-    """Add `amounts` (field name → value) to the member's statement of the interval being
-    settled (created empty on first use, also when every amount is 0)."""
-    st = stmts.get(owner)
-    if st is None:
-        st = Statement(owner=Address(owner), interval_start=interval)
-    stmts[owner] = replace(st, **{name: getattr(st, name) + value for name, value in amounts.items()})
+# The statements of the interval being settled, as plain sums (owner → Statement field →
+# amount) built into Statement records once at the end: settlement adds to them several times
+# per fill, and copying a frozen record each time cost more than the rest of settlement.
+StatementSums = dict[bytes, dict[str, int]]
+
+
+def add_to_statement(stmts: StatementSums, owner: bytes, interval: int, **amounts: int) -> None:
+    """Add `amounts` (Statement field name → value) to the member's statement of the interval
+    being settled (created empty on first use, also when every amount is 0; `interval` is the
+    one `statement_of` builds it for)."""
+    sums = stmts.setdefault(owner, {})
+    for name, value in amounts.items():
+        sums[name] = sums.get(name, 0) + value
+
+
+def statement_of(stmts: StatementSums, owner: bytes, interval: int) -> Statement:
+    """The member's Statement record of the interval from its sums."""
+    return Statement(owner=Address(owner), interval_start=interval, **stmts[owner])
 
 
 def metered(store: Branch, site_id: str, interval: int) -> tuple[bool, int, int]:
@@ -89,7 +107,7 @@ def drop_marks(store: Branch, interval: int) -> None:
 def settle_sites(  # noqa: PLR0917 - internal, called once per interval
     store: Branch,
     t: Tariffs,
-    stmts: dict[bytes, Statement],
+    stmts: StatementSums,
     interval: int,
     buy_sites: frozenset[str],
     sell_sites: frozenset[str],

@@ -38,8 +38,17 @@ from abci_app.grid.records import Tariffs
 from abci_app.grid.supplier import supplier_problem
 from abci_app.keys import u64
 from abci_app.market import events, keeper, keys
-from abci_app.market.records import BUY, SETTLED, Statement
-from abci_app.market.retail import METER, add_to_statement, drop_marks, pay, pay_from_supplier, settle_sites
+from abci_app.market.records import BUY, SETTLED
+from abci_app.market.retail import (
+    METER,
+    StatementSums,
+    add_to_statement,
+    drop_marks,
+    pay,
+    pay_from_supplier,
+    settle_sites,
+    statement_of,
+)
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event
 
@@ -95,7 +104,7 @@ def deliver_certificates(
 def _imbalance(  # noqa: PLR0917 - internal
     store: Branch,
     t: Tariffs,
-    stmts: dict[bytes, Statement],
+    stmts: StatementSums,
     owner: bytes,
     interval: int,
     short_wh: int,
@@ -124,7 +133,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         drop_marks(store, interval)
         return []
     eligible = supplier_problem(store, tariffs.supplier, block.time) is None
-    stmts: dict[bytes, Statement] = {}
+    stmts: StatementSums = {}
     bought: dict[tuple[bytes, str], int] = {}
     sold: dict[tuple[bytes, str], int] = {}
     sell_sites: set[str] = set()
@@ -141,7 +150,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
             pool += order.cost
             add_to_statement(stmts, order.owner, interval, paid=order.cost, bought_wh=order.filled_wh)
             bought[(order.owner, order.site_id)] = bought.get((order.owner, order.site_id), 0) + order.filled_wh
-            settled.append(replace(order, escrow=0, status=SETTLED))
+            settled.append(order.with_outcome(0, order.refunded, order.filled_wh, order.cost, SETTLED))
         else:
             earned[order.owner] = earned.get(order.owner, 0) + order.cost
             paid_out += order.cost
@@ -149,7 +158,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
             sold[(order.owner, order.device_id)] = sold.get((order.owner, order.device_id), 0) + order.filled_wh
             sell_sites.add(order.site_id)
             freed[order.device_id] = freed.get(order.device_id, 0) + order.energy_wh
-            settled.append(replace(order, status=SETTLED))
+            settled.append(order.with_outcome(order.escrow, order.refunded, order.filled_wh, order.cost, SETTLED))
     keeper.put_settled(store, settled)
     if escrow_out is not None:
         accounts.subtract(store, keeper.ESCROW_ADDRESS, escrow_out)
@@ -207,7 +216,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         interval,
     )
     for owner in sorted(stmts):
-        new = stmts[owner]
+        new = statement_of(stmts, owner, interval)
         have = keeper.get_statement(store, owner, interval)
         if have is not None:
             new = replace(new, refunds=new.refunds + have.refunds)
