@@ -59,7 +59,7 @@ from clients.proof import ProofError
 from clients.rpc import CometRPC
 from devices.keys import DeviceKey
 from devices.sim.pv import PvConfig, clear_sky_ac_w
-from devices.vtn import DrEventSpec, Vtn
+from devices.vtn import DR_LEVEL, DrEventSpec, Vtn
 
 __all__ = ["main"]
 
@@ -440,7 +440,7 @@ class Demo:
                 height=height,
             )
             await self.vtn_queue.put(
-                DrEventSpec(a["event_id"], int(a["start"]), int(a["end"]) - int(a["start"]), 2, "simple")
+                DrEventSpec(a["event_id"], int(a["start"]), int(a["end"]) - int(a["start"]), DR_LEVEL, "simple")
             )
         elif kind == "dr_rewarded":
             say(

@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import datetime as dt
 import hashlib
-import ipaddress
 import socket
 import threading
 from collections.abc import Iterator
@@ -24,10 +22,6 @@ from typing import Any
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from gridledger.accounts.v1 import accounts_pb2
 from gridledger.api.v1 import reads_pb2, reads_pb2_grpc
 from gridledger.identity.v1 import identity_pb2
@@ -43,33 +37,15 @@ from devices.config import parse_config
 from devices.gateway import build_sink
 from devices.sink import Outcome, SinkUnavailableError
 from tests.devices.helpers import signed
+from tests.support.tls import self_signed_server_tls
 
 CHAIN = "test-chain"  # the helpers' readings are signed for it
 ORG = "community-a"
 
 
 def _server_tls(folder: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed ECDSA P-256 certificate for 127.0.0.1 (BoringSSL takes no Ed25519)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]), False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / f"{name}.cert.pem", folder / f"{name}.key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
+    cert, key, _der = self_signed_server_tls(folder, name)
+    return cert, key
 
 
 def _ok(message: Any) -> dict[str, Any]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
-import ipaddress
 import os
 import socket
 import subprocess
@@ -17,10 +15,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from gridledger.accounts.v1 import accounts_pb2
 from gridledger.bridge.v1 import bridge_pb2, bridge_pb2_grpc
 from gridledger.identity.v1 import identity_pb2
@@ -32,6 +26,7 @@ from clients.bridge_auth import auth_message, member_call_credentials
 from clients.localnet import Localnet, free_base_port
 from clients.pki import Identity, new_org_ca
 from clients.tx import sign_tx
+from tests.support.tls import self_signed_server_tls
 
 pytestmark = pytest.mark.integration
 
@@ -112,27 +107,7 @@ def test_event_stream_delivers_committed_transfers(net: Localnet) -> None:
 
 
 def _server_tls(folder: Path) -> tuple[Path, Path, bytes]:
-    """A self-signed ECDSA P-256 server certificate for 127.0.0.1 (BoringSSL takes no Ed25519)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bridge")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]), False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "bridge.cert.pem", folder / "bridge.key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path, cert.public_bytes(serialization.Encoding.DER)
+    return self_signed_server_tls(folder, "bridge")
 
 
 @contextlib.contextmanager

@@ -76,6 +76,14 @@ class Market:
         assert code == 0, log
         return evs
 
+    def add_battery(self) -> None:
+        """alice's 10 kWh battery bat-a on site-a, 4 kW both ways (1000 Wh per 900 s interval)."""
+        battery = dc.register_device(
+            "bat-a", "site-a", "battery", dc.device_public_key(key(7)), 4_000,
+            capacity_wh=10_000, max_charge_w=4_000, max_discharge_w=4_000, efficiency_bp=9_000,
+        )  # fmt: skip
+        self.ok(self.alice, battery)
+
     def code(self, who: Identity, *msgs: Message) -> int:
         return self.run(who, *msgs)[0]
 

@@ -13,25 +13,7 @@ from abci_app.types import BlockInfo
 from clients import devices as dc
 from clients.consortium import Consortium
 from tests.support.driver import AppDriver
-from tests.unit.test_market import GATE, L, Market, key
-
-
-def _battery(m: Market) -> None:
-    """alice's 10 kWh battery on site-a, 4 kW both ways (1000 Wh per 900 s interval)."""
-    m.ok(
-        m.alice,
-        dc.register_device(
-            "bat-a",
-            "site-a",
-            "battery",
-            dc.device_public_key(key(7)),
-            4_000,
-            capacity_wh=10_000,
-            max_charge_w=4_000,
-            max_discharge_w=4_000,
-            efficiency_bp=9_000,
-        ),
-    )
+from tests.unit.test_market import GATE, L, Market
 
 
 def _orders(
@@ -58,7 +40,7 @@ def test_battery_rules_sell_above_the_reserve_and_buy_its_room(driver: AppDriver
     1000 Wh at ≥ 60; 4 kWh of room, 1 kWh per interval → buy 1000 Wh at ≤ 20 for site-a."""
     m = Market(driver, consortium)
     m.setup()
-    _battery(m)
+    m.add_battery()
     m.ok(m.alice, dc.battery_rules("bat-a", 20, 60, reserve_bp=2_000))
     placed, evs = _orders(m, 6_000)
     assert placed == [
@@ -75,7 +57,7 @@ def test_battery_rules_without_a_price_or_crossing_place_no_buy(driver: AppDrive
     """P = 0: no buy; Q = 0: no sell; P ≥ Q: no buy (it would trade with itself)."""
     m = Market(driver, consortium)
     m.setup()
-    _battery(m)
+    m.add_battery()
     m.ok(m.alice, dc.battery_rules("bat-a", 0, 60))
     assert [o[0] for o in _orders(m, 6_000)[0]] == [mpb.SIDE_SELL]
     m.ok(m.alice, dc.battery_rules("bat-a", 20, 0))
@@ -91,7 +73,7 @@ def test_green_only_buys_only_where_the_clearing_keeps_them_renewable(
     A community battery in community mode places no buy here (its community bid is that)."""
     m = Market(driver, consortium)
     m.setup()
-    _battery(m)
+    m.add_battery()
     m.ok(m.alice, dc.battery_rules("bat-a", 20, 60, green_only=True))
     assert [o[0] for o in _orders(m, 6_000)[0]] == [mpb.SIDE_SELL]
     assert _orders(m, 6_000, community_mode=True)[0][0] == (mpb.SIDE_BUY, 1_000, 20, "site-a", "bat-a", True)
@@ -103,7 +85,7 @@ def test_the_hook_places_battery_rule_orders(driver: AppDriver, consortium: Cons
     """Through the app: an empty battery with rules bids its room at each interval's turn."""
     m = Market(driver, consortium)
     m.setup()
-    _battery(m)
+    m.add_battery()
     m.ok(m.alice, dc.battery_rules("bat-a", 20, 60))
     iv = m.upcoming() + L
     m.until(iv - GATE - L)

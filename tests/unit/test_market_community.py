@@ -14,7 +14,7 @@ from abci_app.types import BlockInfo
 from clients import devices as dc
 from clients.consortium import Consortium
 from tests.support.driver import AppDriver
-from tests.unit.test_market import L, Market, key
+from tests.unit.test_market import L, Market
 
 BOOK = [
     BookEntry(1, SELL, 50, 1_000, "f1", True),  # PV surplus on f1
@@ -61,18 +61,7 @@ def test_rules_hook_places_community_battery_bids_in_community_mode(driver: AppD
     community mode."""
     m = Market(driver, consortium)
     m.setup()
-    battery = dc.register_device(
-        "bat-a",
-        "site-a",
-        "battery",
-        dc.device_public_key(key(7)),
-        4_000,
-        capacity_wh=10_000,
-        max_charge_w=4_000,
-        max_discharge_w=4_000,
-        efficiency_bp=9_000,
-    )
-    m.ok(m.alice, battery)
+    m.add_battery()
     m.ok(m.alice, dc.battery_rules("bat-a", 25, 60, community=True))
     interval = m.upcoming() + 2 * L
     block = BlockInfo(driver.chain_id, 99, driver.time * 1_000_000_000)

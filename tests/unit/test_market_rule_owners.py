@@ -20,7 +20,7 @@ from clients.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.helpers import submit
 from tests.unit.test_capabilities import _pass
-from tests.unit.test_market import GATE, L, Market, key
+from tests.unit.test_market import GATE, L, Market
 
 
 def _bob_rule(m: Market) -> None:
@@ -90,18 +90,7 @@ def test_a_revoked_members_community_battery_does_not_bid(driver: AppDriver, con
     """Community mode: alice's community battery bids while she may trade, not once revoked."""
     m = Market(driver, consortium)
     m.setup()
-    battery = dc.register_device(
-        "bat-a",
-        "site-a",
-        "battery",
-        dc.device_public_key(key(7)),
-        4_000,
-        capacity_wh=10_000,
-        max_charge_w=4_000,
-        max_discharge_w=4_000,
-        efficiency_bp=9_000,
-    )
-    m.ok(m.alice, battery)
+    m.add_battery()
     m.ok(m.alice, dc.battery_rules("bat-a", 25, 60, community=True))
     m.ok(consortium.member("community-a/admin"), identity_pb2.RevokeMember(member=m.alice.address, reason="moved"))
     interval = m.upcoming() + 2 * L
