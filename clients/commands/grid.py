@@ -7,6 +7,7 @@ import argparse
 from gridledger.grid.v1 import grid_pb2
 
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
+from clients.cli_types import price, unix_seconds, watt_hours
 
 __all__ = ["register"]
 
@@ -97,23 +98,23 @@ def register(add: AddCommand) -> None:
     tariff = action_group(add, "tariff", "the supplier of last resort's tariffs and imbalance prices")
     p = tariff("set", cmd_tariff_set, "operator: set the tariffs (minor units/kWh)")
     p.add_argument("--supplier", required=True, help="the utility member (address or ORG/NAME)")
-    p.add_argument("--retail", type=int, required=True, help="import outside the market")
-    p.add_argument("--feed-in", type=int, required=True, help="export outside the market")
-    p.add_argument("--imbalance-short", type=int, required=True, help="shortfall bought from the supplier")
-    p.add_argument("--imbalance-long", type=int, required=True, help="surplus sold to the supplier")
+    p.add_argument("--retail", type=price, required=True, help="import outside the market")
+    p.add_argument("--feed-in", type=price, required=True, help="export outside the market")
+    p.add_argument("--imbalance-short", type=price, required=True, help="shortfall bought from the supplier")
+    p.add_argument("--imbalance-long", type=price, required=True, help="surplus sold to the supplier")
     tariff("show", cmd_tariff_show, "the tariffs in force")
 
     fees = action_group(add, "fees", "grid fees per kWh traded")
     p = fees("set", cmd_fees_set, "operator: set the grid fees (minor units/kWh)")
-    p.add_argument("--intra", type=int, required=True, help="inside one feeder")
-    p.add_argument("--inter", type=int, required=True, help="across feeders")
+    p.add_argument("--intra", type=price, required=True, help="inside one feeder")
+    p.add_argument("--inter", type=price, required=True, help="across feeders")
     fees("show", cmd_fees_show, "the grid fees in force")
 
     feeder = action_group(add, "feeder", "feeder import/export limits per delivery interval")
     p = feeder("limit", cmd_feeder_limit, "operator: set a feeder's limits (Wh per interval)")
     p.add_argument("feeder")
-    p.add_argument("--import-wh", type=int, required=True)
-    p.add_argument("--export-wh", type=int, required=True)
+    p.add_argument("--import-wh", type=watt_hours, required=True)
+    p.add_argument("--export-wh", type=watt_hours, required=True)
     feeder("remove", cmd_feeder_remove, "operator: remove a feeder's limits").add_argument("feeder")
     feeder("show", cmd_feeder_show, "a feeder's limits").add_argument("feeder")
     add_paging(feeder("list", cmd_feeder_list, "every feeder limit"))
@@ -122,10 +123,10 @@ def register(add: AddCommand) -> None:
     p = dr("publish", cmd_dr_publish, "operator: publish an event (its reward budget is escrowed)")
     p.add_argument("event_id")
     p.add_argument("--feeder", required=True)
-    p.add_argument("--start", type=int, required=True, help="unix seconds")
-    p.add_argument("--end", type=int, required=True, help="unix seconds")
-    p.add_argument("--reduction-wh", type=int, required=True, help="requested reduction")
-    p.add_argument("--reward", type=int, required=True, help="minor units per kWh reduced")
+    p.add_argument("--start", type=unix_seconds, required=True, help="unix seconds")
+    p.add_argument("--end", type=unix_seconds, required=True, help="unix seconds")
+    p.add_argument("--reduction-wh", type=watt_hours, required=True, help="requested reduction")
+    p.add_argument("--reward", type=price, required=True, help="minor units per kWh reduced")
     p = dr("enrol", cmd_dr_enrol, "device owner: enrol a device before the event starts")
     p.add_argument("event_id")
     p.add_argument("device_id")
