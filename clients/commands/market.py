@@ -132,6 +132,7 @@ def cmd_rule_set(ctx: Context, args: argparse.Namespace) -> None:
             ("deadline", args.deadline),
             ("band_low_price", args.band_low_price),
             ("min_wh_per_interval", args.min_wh_per_interval),
+            ("margin_bp", args.margin_bp),
         )
         if value
     }
@@ -261,6 +262,9 @@ def register(add: AddCommand) -> None:
     p.add_argument("--deadline", type=int, default=0, help="deferrable: unix seconds")
     p.add_argument("--band-low-price", type=int, default=0, help="thermostat")
     p.add_argument("--min-wh-per-interval", type=int, default=0, help="thermostat")
+    p.add_argument(
+        "--margin-bp", type=int, default=0, help="sell/buy: trade the forecast less this share (basis points)"
+    )
     rule("remove", cmd_rule_remove, "remove one of your rules").add_argument("rule_id", type=int)
     p = rule("list", cmd_rule_list, "a member's rules (default: the signer's)")
     p.add_argument("member", nargs="?", default="")
