@@ -8,7 +8,7 @@ energy (keeper.expected: posted, else the fallback; a device whose expectation i
 not scored). Its `DayError` of day ⌊I ÷ 86400⌋ adds the forecast and metered energy and
 |forecast export − metered export| + |forecast import − metered import|, counting the
 interval as posted or fallback. At most SCORE_BATCH intervals per block; stretches of time
-with neither forecasts nor energy are skipped in one step.
+with neither forecasts nor energy are skipped in one step (and an idle chain writes nothing).
 
 Pruning (retention). Posted forecasts of intervals already scored and starting before block
 time − `forecasts.retention_seconds`, and daily errors of days ending before it, are deleted,
@@ -99,8 +99,7 @@ def _score(store: Branch, now: int) -> list[Event]:
             break
         work = _next_work(store, start)
         if work is None or work + length > due_end:
-            start = max(start, due_end // length * length)
-            break
+            break  # nothing due: the cursor stays (the next post or reading is after it)
         start = max(start, work // length * length)
         scored, error = score_interval(store, start)
         if scored:
