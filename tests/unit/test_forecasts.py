@@ -4,14 +4,27 @@ pruning and the genesis round trip."""
 
 from __future__ import annotations
 
+import copy
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 from gridledger.devices.v1 import devices_pb2
 from gridledger.forecasts.v1 import forecasts_pb2 as fpb
 from gridledger.market.v1 import market_pb2 as mpb
 
+from abci_app.domain import GenesisError
 from abci_app.errors import Code
 from abci_app.forecasts.domain import DOMAIN as FORECASTS
 from abci_app.forecasts.errors import ForecastsCode
+from abci_app.genesis import apply_genesis, export_genesis
+from abci_app.governance.keeper import iter_validators
 from abci_app.registry import check_invariants
+from abci_app.store.backend import MemoryBackend
+from abci_app.store.branch import Branch
+from abci_app.types import BlockInfo, ValidatorUpdate
 from clients import devices as dc
 from clients import forecasts as fc
 from clients import market as mc
@@ -246,3 +259,41 @@ def test_genesis_round_trips_forecasts_byte_for_byte(driver: AppDriver, consorti
     assert section["scored_before"] > 0
     assert differences(FORECASTS, m.d.app.state, fresh) == []
     assert check_invariants(fresh) == []
+
+
+def _refused(
+    app_state: dict[str, Any], validators: list[ValidatorUpdate], edit: Callable[[dict[str, Any]], None]
+) -> str:
+    state = copy.deepcopy(app_state)
+    edit(state["forecasts"])
+    with pytest.raises(GenesisError) as err:
+        apply_genesis(Branch(MemoryBackend()), BlockInfo("c", 1, 0), json.dumps(state).encode(), validators)
+    return str(err.value)
+
+
+def test_bad_forecasts_sections_are_refused_naming_the_field(driver: AppDriver, consortium: Consortium) -> None:
+    """Unknown parts, unknown devices, duplicates, bad posters and impossible errors fail genesis with a named field."""
+    m = Market(driver, consortium)
+    m.setup()
+    iv = m.upcoming() + L
+    m.ok(m.alice, fc.post_forecast("pv-a", iv, [(500, 0)]))
+    m.until(iv + L + GRACE)
+    app_state = json.loads(json.dumps(export_genesis(m.d.app.state)))
+    validators = [ValidatorUpdate(k, p) for k, p in iter_validators(m.d.app.state)]
+
+    def first(part: str, **fields: object) -> Callable[[dict[str, Any]], None]:
+        return lambda s: s[part][0].update(fields)
+
+    cases: list[tuple[Callable[[dict[str, Any]], None], str]] = [
+        (lambda s: s.update(widgets=[]), r"^forecasts: unknown fields \['widgets'\]"),
+        (first("forecasts", deviceId="nope"), r"^forecasts\.forecasts\[0\]: unknown device 'nope'"),
+        (lambda s: s["forecasts"].append(s["forecasts"][0]), r"^forecasts\.forecasts\[1\]: duplicate interval"),
+        (first("forecasts", poster="AAAA"), r"^forecasts\.forecasts\[0\]: expected a 20-byte poster"),
+        (first("forecasts", exportWh="1000000000001"), r"^forecasts\.forecasts\[0\]: .*energies"),
+        (first("errors", errorWh="999999"), r"^forecasts\.errors\[0\]: error_wh 999999 exceeds"),
+        (first("errors", intervalsPosted=0), r"^forecasts\.errors\[0\]: a daily error counts at least one"),
+        (lambda s: s.update(scored_before=-1), r"^forecasts\.scored_before: expected an unsigned 64-bit integer"),
+        (lambda s: s.update(forecasts={}), r"^forecasts\.forecasts: expected a list"),
+    ]
+    for edit, message in cases:
+        assert re.search(message, _refused(app_state, validators, edit)), message
