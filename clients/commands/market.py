@@ -23,7 +23,7 @@ from clients.cli_support import (
     print_json,
     to_json,
 )
-from clients.cli_types import UsageError, count, money, positive_count, price, unix_seconds, watt_hours
+from clients.cli_types import UsageError, basis_points, count, money, positive_count, price, unix_seconds, watt_hours
 from clients.commands.devices import tx_event_rows
 
 if TYPE_CHECKING:
@@ -144,6 +144,7 @@ def cmd_rule_set(ctx: Context, args: argparse.Namespace) -> None:
             ("deadline", args.deadline),
             ("band_low_price", args.band_low_price),
             ("min_wh_per_interval", args.min_wh_per_interval),
+            ("margin_bp", args.margin_bp),
         )
         if value
     }
@@ -274,6 +275,9 @@ def register(add: AddCommand) -> None:
     p.add_argument("--deadline", type=unix_seconds, default=0, help="deferrable: unix seconds")
     p.add_argument("--band-low-price", type=price, default=0, help="thermostat")
     p.add_argument("--min-wh-per-interval", type=watt_hours, default=0, help="thermostat")
+    p.add_argument(
+        "--margin-bp", type=basis_points, default=0, help="sell/buy: trade the forecast less this share (basis points)"
+    )
     rule("remove", cmd_rule_remove, "remove one of your rules").add_argument("rule_id", type=count)
     p = rule("list", cmd_rule_list, "a member's rules (default: the signer's)")
     p.add_argument("member", nargs="?", default="")
