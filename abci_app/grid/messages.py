@@ -11,12 +11,16 @@ from abci_app.types import Address
 
 __all__ = [
     "EnrolDr",
+    "JoinDrProgramme",
+    "LeaveDrProgramme",
     "PublishDrEvent",
     "RemoveFeederLimit",
     "SetFeederLimit",
     "SetGridFees",
     "SetTariffs",
     "enrol_dr_from_proto",
+    "join_dr_programme_from_proto",
+    "leave_dr_programme_from_proto",
     "publish_dr_event_from_proto",
     "remove_feeder_limit_from_proto",
     "set_feeder_limit_from_proto",
@@ -71,6 +75,16 @@ class EnrolDr:
     device_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class JoinDrProgramme:
+    device_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveDrProgramme:
+    device_id: str
+
+
 def _price(value: int, name: str) -> int:
     return nonneg_field(value, name, MAX_PRICE)
 
@@ -114,3 +128,11 @@ def publish_dr_event_from_proto(m: grid_pb2.PublishDrEvent) -> PublishDrEvent:
 
 def enrol_dr_from_proto(m: grid_pb2.EnrolDr) -> EnrolDr:
     return EnrolDr(id_field(m.event_id, "event_id"), id_field(m.device_id, "device_id"))
+
+
+def join_dr_programme_from_proto(m: grid_pb2.JoinDrProgramme) -> JoinDrProgramme:
+    return JoinDrProgramme(id_field(m.device_id, "device_id"))
+
+
+def leave_dr_programme_from_proto(m: grid_pb2.LeaveDrProgramme) -> LeaveDrProgramme:
+    return LeaveDrProgramme(id_field(m.device_id, "device_id"))

@@ -62,7 +62,8 @@ def _meter_site(driver: AppDriver, consortium: Consortium) -> Identity:
     alice = consortium.member("community-a/alice")
     site = dc.register_site("home-a", "feeder-1", "nl")
     meter = dc.register_device("meter-a", "home-a", "meter", dc.device_public_key(METER_KEY), 10_000)
-    assert _code(driver, alice, site, meter) == 0
+    join = grid_pb2.JoinDrProgramme(device_id="meter-a")
+    assert _code(driver, alice, site, meter, join) == 0
     return alice
 
 
@@ -86,7 +87,7 @@ def test_demand_response_rewards_the_measured_reduction(consortium: Consortium) 
     _read(driver, alice, Reading("meter-a", 1, T0 - 900, T0, 0, 0), Reading("meter-a", 2, T0, T0 + 900, 2_000, 0))
 
     start = T0 + DAY
-    _until(driver, start - 3600)
+    _until(driver, start - 1800)  # the meter was registered a baseline window (1 day) before
     event = grid_pb2.PublishDrEvent(
         event_id="peak-1",
         feeder="feeder-1",
@@ -156,13 +157,18 @@ def test_demand_response_enrolments_per_event_are_capped(consortium: Consortium)
     """grid.max_enrolments_per_event bounds the settlement hook's work: the enrolment beyond
     it is DR_TOO_MANY_ENROLMENTS, another event still has room, and settlement rewards the
     enrolled devices only."""
-    driver = AppDriver(consortium, params={"grid.max_enrolments_per_event": 2})
+    driver = AppDriver(
+        consortium,
+        params={"grid.max_enrolments_per_event": 2, "grid.dr_baseline_days": 1, "grid.dr_baseline_period_seconds": 10},
+    )
     driver.block([])
     operator = consortium.member("gridop/control")
     alice = _meter_site(driver, consortium)
     for n in (2, 3):
         key = dc.device_public_key(Ed25519PrivateKey.from_private_bytes(bytes([0x70 + n]) * 32))
-        assert _code(driver, alice, dc.register_device(f"meter-{n}", "home-a", "meter", key, 10_000)) == 0
+        register = dc.register_device(f"meter-{n}", "home-a", "meter", key, 10_000)
+        assert _code(driver, alice, register, grid_pb2.JoinDrProgramme(device_id=f"meter-{n}")) == 0
+    _until(driver, driver.time + 10)
     start = T0 + 1800
     events = [
         grid_pb2.PublishDrEvent(
