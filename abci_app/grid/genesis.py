@@ -36,7 +36,7 @@ from abci_app.domain import GenesisError
 from abci_app.genesis_fields import address_at, object_at
 from abci_app.grid import keeper, keys
 from abci_app.grid.messages import MAX_PRICE, MAX_WH
-from abci_app.grid.params import MAX_DR_BUDGET, MAX_DR_SECONDS, PARAMS
+from abci_app.grid.params import MAX_DR_BUDGET, MAX_DR_CLAIM, MAX_DR_SECONDS, PARAMS
 from abci_app.grid.records import PAYING, DrEnrolment, DrEvent, DrMember, DrSnapshot, FeederLimit, GridFees, Tariffs
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
@@ -127,8 +127,8 @@ def _dr_event(store: Branch, item: Any, where: str) -> DrEvent:
         raise GenesisError(f"{where}.stage: expected 0 (open), 1 (measuring) or 2 (paying)")
     if e.paid > e.budget or (e.paid and not e.settled and e.stage != PAYING):
         raise GenesisError(f"{where}.paid: more than the budget, or paid before settlement")
-    if e.total_claim > MAX_ENROLMENTS_EVER * e.budget:
-        raise GenesisError(f"{where}.totalClaim: above {MAX_ENROLMENTS_EVER} × the budget")
+    if e.total_claim > MAX_ENROLMENTS_EVER * MAX_DR_CLAIM:
+        raise GenesisError(f"{where}.totalClaim: above {MAX_ENROLMENTS_EVER} × {MAX_DR_CLAIM}")
     if len(e.cursor.encode()) > 255:
         raise GenesisError(f"{where}.cursor: longer than 255 bytes")
     return e
@@ -151,8 +151,8 @@ def _dr_enrolment(store: Branch, item: Any, where: str) -> tuple[DrEnrolment, Dr
         raise GenesisError(f"{where}: an unsettled enrolment has no reward yet")
     if not en.measured and (en.actual_wh or en.reduction_wh or en.claim):
         raise GenesisError(f"{where}: an unmeasured enrolment has no measurements yet")
-    if en.claim > event.budget or en.reward > en.claim:
-        raise GenesisError(f"{where}: a claim is at most the budget, a reward at most the claim")
+    if en.claim > MAX_DR_CLAIM or en.reward > en.claim:
+        raise GenesisError(f"{where}: a claim is at most {MAX_DR_CLAIM}, a reward at most the claim")
     return en, event
 
 

@@ -31,7 +31,8 @@ baseline = Σ ÷ N (floor). Parameter changes after enrolment do not change it.
 
 Settlement (end-block hook, carried over blocks): `grid.dr_settlement_grace_seconds` after
 the event ends it is measured: actual = Σ import over the window's intervals, reduction =
-max(0, baseline − actual), claim = min(budget, reduction × reward_per_kwh ÷ 1000). Then it is
+max(0, baseline − actual), claim = reduction × reward_per_kwh ÷ 1000 (capped at MAX_DR_CLAIM
+≈ 9.2 × 10^15, so the claims of 1,000 enrolments total below 2^63). Then it is
 paid: every claim in full when the claims total at most the escrowed budget; otherwise pro
 rata, reward = claim × budget ÷ Σ claims (floor), so the order of devices never matters and
 Σ rewards ≤ budget. What the rewards leave of the budget returns to the operator, so the
@@ -46,8 +47,8 @@ publishing operator.
 Bounded work (params.py): an event covers at most MAX_DR_INTERVALS (96) settlement
 intervals; publishing reads and writes at most max_dr_members_per_feeder (≤ 2,000) records;
 an enrolment reads at most N × 96 energy records (≤ 2,880); the hook takes at most
-`grid.dr_settlements_per_block` steps per block (a step: touch an event, drop one unused
-snapshot, measure one enrolment — at most 96 energy reads — or pay one), so at most
+`grid.dr_settlements_per_block` steps per block (a step: drop one unused snapshot, measure
+one enrolment — at most 96 energy reads — or pay one) and touches at most as many events, so at most
 200 × 96 = 19,200 energy reads per block at the extreme legal parameters; the rest is
 carried over to the next blocks.
 """
@@ -83,6 +84,7 @@ from abci_app.grid.params import (
     BASELINE_PERIOD,
     DR_GRACE,
     MAX_DR_BUDGET,
+    MAX_DR_CLAIM,
     MAX_DR_INTERVALS,
     MAX_DR_SECONDS,
     MAX_ENROLMENTS,
@@ -377,8 +379,8 @@ def _take(items: Iterable[_T], steps: int) -> tuple[list[_T], bool]:
 
 def settle_dr_events(store: Branch, block: BlockInfo) -> list[Event]:
     """End-block hook: advance the settlement of events whose end plus the grace period has
-    passed, oldest first, by at most `grid.dr_settlements_per_block` steps in all; what is
-    left carries over to the next block (module doc)."""
+    passed, oldest first, by at most `grid.dr_settlements_per_block` steps in all (touching at
+    most that many events); what is left carries over to the next block (module doc)."""
     grace = domain_param(store, DR_GRACE)
     steps = domain_param(store, SETTLEMENTS_PER_BLOCK)
     out: list[Event] = []
@@ -386,7 +388,6 @@ def settle_dr_events(store: Branch, block: BlockInfo) -> list[Event]:
         if steps <= 0:
             break
         event = keeper.get_dr_event(store, event_id)
-        steps -= 1
         if event is None or event.settled:  # pragma: no cover - the index holds unsettled events
             continue
         steps = _advance(store, event, steps, out)
@@ -429,7 +430,7 @@ def _measure(store: Branch, event: DrEvent, steps: int) -> tuple[DrEvent, int, b
     for enrolment in batch:
         actual = measure_actual(store, event, enrolment.device_id)
         reduction = max(0, enrolment.baseline_wh - actual)
-        claim = min(event.budget, reduction * event.reward_per_kwh // 1000)
+        claim = min(MAX_DR_CLAIM, reduction * event.reward_per_kwh // 1000)
         total += claim
         keeper.put_dr_enrolment(
             store, replace(enrolment, actual_wh=actual, reduction_wh=reduction, claim=claim, measured=True)

@@ -24,6 +24,7 @@ __all__ = [
     "DR_MAX_READS_PER_BLOCK",
     "DR_MAX_READS_PER_ENROLMENT",
     "MAX_DR_BUDGET",
+    "MAX_DR_CLAIM",
     "MAX_DR_INTERVALS",
     "MAX_DR_SECONDS",
     "MAX_ENROLMENTS",
@@ -59,6 +60,7 @@ PARAMS = {
 
 DR_MAX_READS_PER_ENROLMENT = PARAMS[BASELINE_DAYS].high * MAX_DR_INTERVALS
 DR_MAX_READS_PER_BLOCK = PARAMS[SETTLEMENTS_PER_BLOCK].high * MAX_DR_INTERVALS
-# an event's budget is at most this, so its enrolments' claims (each at most the budget)
-# total below 2^63 however many enrolments the parameter allows
+# an event's budget, and an enrolment's claim, are at most this, so an event's claims total
+# below 2^63 however many enrolments the parameter allows
 MAX_DR_BUDGET = ((1 << 63) - 1) // PARAMS[MAX_ENROLMENTS].high
+MAX_DR_CLAIM = MAX_DR_BUDGET
