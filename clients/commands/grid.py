@@ -75,6 +75,16 @@ def cmd_dr_enrol(ctx: Context, args: argparse.Namespace) -> None:
     ctx.done(ctx.submit(msg), event=args.event_id, device=args.device_id)
 
 
+def cmd_dr_join(ctx: Context, args: argparse.Namespace) -> None:
+    msg = grid_pb2.JoinDrProgramme(device_id=args.device_id)
+    ctx.done(ctx.submit(msg), device=args.device_id)
+
+
+def cmd_dr_leave(ctx: Context, args: argparse.Namespace) -> None:
+    msg = grid_pb2.LeaveDrProgramme(device_id=args.device_id)
+    ctx.done(ctx.submit(msg), device=args.device_id)
+
+
 def cmd_dr_show(ctx: Context, args: argparse.Namespace) -> None:
     event = ctx.query(f"/dr/{args.event_id}", grid_pb2.DrEvent, what=f"demand-response event {args.event_id!r}")
     enrolments = ctx.query_list(f"/dr_enrolments/{args.event_id}", grid_pb2.DrEnrolmentList)
@@ -127,7 +137,11 @@ def register(add: AddCommand) -> None:
     p.add_argument("--end", type=unix_seconds, required=True, help="unix seconds")
     p.add_argument("--reduction-wh", type=watt_hours, required=True, help="requested reduction")
     p.add_argument("--reward", type=price, required=True, help="minor units per kWh reduced")
-    p = dr("enrol", cmd_dr_enrol, "device owner: enrol a device before the event starts")
+    p = dr("join", cmd_dr_join, "device owner: put a device in its feeder's programme (before events)")
+    p.add_argument("device_id")
+    p = dr("leave", cmd_dr_leave, "device owner: take a device out of the programme")
+    p.add_argument("device_id")
+    p = dr("enrol", cmd_dr_enrol, "device owner: enrol a programme device before the event starts")
     p.add_argument("event_id")
     p.add_argument("device_id")
     dr("show", cmd_dr_show, "an event and its enrolments").add_argument("event_id")

@@ -11,6 +11,7 @@ from gridledger.grid.v1 import grid_pb2
 from gridwire.reading import Reading
 
 from abci_app.devices import keeper as devices_keeper
+from abci_app.devices.records import IntervalEnergy
 from abci_app.grid.errors import GridCode
 from abci_app.grid.params import (
     BASELINE_DAYS,
@@ -47,7 +48,7 @@ def counter(monkeypatch: pytest.MonkeyPatch) -> Counter:
     c = Counter()
     real = devices_keeper.get_energy
 
-    def counting(store: object, device_id: str, interval_start: int) -> devices_keeper.IntervalEnergy | None:
+    def counting(store: object, device_id: str, interval_start: int) -> IntervalEnergy | None:
         c.reads += 1
         return real(store, device_id, interval_start)  # type: ignore[arg-type]
 
