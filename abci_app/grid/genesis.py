@@ -35,7 +35,7 @@ from abci_app.devices.keeper import get_device
 from abci_app.domain import GenesisError
 from abci_app.genesis_fields import address_at, object_at
 from abci_app.grid import keeper, keys
-from abci_app.grid.messages import MAX_PRICE, MAX_WH
+from abci_app.grid.messages import MAX_PRICE, MAX_WH, UNLIMITED_WH
 from abci_app.grid.params import MAX_DR_BUDGET, MAX_DR_CLAIM, MAX_DR_SECONDS, PARAMS
 from abci_app.grid.records import PAYING, DrEnrolment, DrEvent, DrMember, DrSnapshot, FeederLimit, GridFees, Tariffs
 from abci_app.store.backend import prefix_end
@@ -92,9 +92,13 @@ def _feeder_limits(store: Branch, limits: list[Any]) -> None:
             raise GenesisError(f"{where}.feeder: expected a feeder name of 1 to 64 bytes")
         if keeper.get_feeder_limit(store, feeder) is not None:
             raise GenesisError(f"{where}.feeder: duplicate feeder {feeder!r}")
-        keeper.put_feeder_limit(
-            store, FeederLimit(feeder, _nonneg(lim, "import_wh", where), _nonneg(lim, "export_wh", where))
-        )
+        sides = _side(lim, "import_wh", where), _side(lim, "export_wh", where)
+        keeper.put_feeder_limit(store, FeederLimit(feeder, *sides))
+
+
+def _side(lim: Mapping[str, Any], name: str, where: str) -> int:
+    """A limit side: at most MAX_WH, or UNLIMITED_WH (SetFeederLimit's unlimited side)."""
+    return UNLIMITED_WH if lim.get(name) == UNLIMITED_WH else _nonneg(lim, name, where)
 
 
 _Pb = grid_pb2.DrEvent | grid_pb2.DrEnrolment | grid_pb2.DrMember | grid_pb2.DrSnapshot

@@ -70,6 +70,7 @@ from abci_app.grid import events, keeper
 from abci_app.grid.errors import GridCode
 from abci_app.grid.keys import DR_ESCROW
 from abci_app.grid.messages import (
+    UNLIMITED_WH,
     EnrolDr,
     JoinDrProgramme,
     LeaveDrProgramme,
@@ -166,9 +167,15 @@ def set_grid_fees(ctx: TxContext, msg: SetGridFees) -> None:
 
 
 def set_feeder_limit(ctx: TxContext, msg: SetFeederLimit) -> None:
+    """The operator limits a feeder's market flows per interval; a side may be left unlimited
+    (stored as messages.UNLIMITED_WH), and 0 means that nothing may cross."""
     require_role(ctx, Role.OPERATOR)
     keeper.put_feeder_limit(ctx.store, FeederLimit(msg.feeder, msg.import_wh, msg.export_wh))
-    ctx.emit(events.FEEDER_LIMIT_SET, feeder=msg.feeder, import_wh=msg.import_wh, export_wh=msg.export_wh)
+    ctx.emit(events.FEEDER_LIMIT_SET, feeder=msg.feeder, import_wh=_side(msg.import_wh), export_wh=_side(msg.export_wh))
+
+
+def _side(wh: int) -> str:
+    return "unlimited" if wh == UNLIMITED_WH else str(wh)
 
 
 def remove_feeder_limit(ctx: TxContext, msg: RemoveFeederLimit) -> None:

@@ -10,6 +10,7 @@ from gridwire.reading import Reading
 
 from abci_app.errors import Code
 from abci_app.grid.errors import GridCode
+from abci_app.grid.messages import UNLIMITED_WH
 from clients import devices as dc
 from clients.consortium import Consortium
 from clients.pki import Identity
@@ -186,3 +187,34 @@ def test_demand_response_enrolments_per_event_are_capped(consortium: Consortium)
     enrolled = grid_pb2.DrEnrolmentList.FromString(driver.query("/dr_enrolments/one").value).enrolments
     assert sorted(e.device_id for e in enrolled) == ["meter-2", "meter-a"]
     assert all(e.settled for e in enrolled)
+
+
+def test_feeder_and_region_names_keep_their_case(driver: AppDriver, consortium: Consortium) -> None:
+    """`F1` and `f1` are two feeders, a CIM-style `_SS12:F3` and region `NL-North` are accepted
+    by SetFeederLimit and RegisterSite alike (one validator), and names with a space or a slash
+    are INVALID_ARGUMENT."""
+    driver.block([])
+    operator = consortium.member("gridop/control")
+    alice = consortium.member("community-a/alice")
+    for feeder, wh in (("F1", 100), ("f1", 200), ("_SS12:F3", 300)):
+        assert _code(driver, operator, grid_pb2.SetFeederLimit(feeder=feeder, import_wh=wh, export_wh=wh)) == 0
+    assert grid_pb2.FeederLimit.FromString(driver.query("/feeder/F1").value).import_wh == 100
+    assert grid_pb2.FeederLimit.FromString(driver.query("/feeder/f1").value).import_wh == 200
+    assert _code(driver, alice, dc.register_site("home-up", "_SS12:F3", "NL-North")) == 0
+    for bad in ("F 1", "a/b", "-F1", ""):
+        assert _code(driver, operator, grid_pb2.SetFeederLimit(feeder=bad, import_wh=1)) == Code.INVALID_ARGUMENT
+        assert _code(driver, alice, dc.register_site("home-x", bad, "nl")) == Code.INVALID_ARGUMENT
+    assert _code(driver, alice, dc.register_site("home-y", "F1", "NL North")) == Code.INVALID_ARGUMENT
+
+
+def test_a_feeder_limit_side_can_be_left_unlimited(driver: AppDriver, consortium: Consortium) -> None:
+    """import_unlimited stores the import side as UNLIMITED_WH while export_wh = 0 still means
+    zero; an unlimited side with a non-zero amount is INVALID_ARGUMENT."""
+    driver.block([])
+    operator = consortium.member("gridop/control")
+    limit = grid_pb2.SetFeederLimit(feeder="F1", import_unlimited=True, export_wh=0)
+    assert _code(driver, operator, limit) == 0
+    stored = grid_pb2.FeederLimit.FromString(driver.query("/feeder/F1").value)
+    assert (stored.import_wh, stored.export_wh) == (UNLIMITED_WH, 0)
+    both = grid_pb2.SetFeederLimit(feeder="F1", import_wh=5, import_unlimited=True)
+    assert _code(driver, operator, both) == Code.INVALID_ARGUMENT
