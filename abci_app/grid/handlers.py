@@ -119,6 +119,7 @@ __all__ = [
     "measure_baseline",
     "publish_dr_event",
     "remove_feeder_limit",
+    "reward_for",
     "set_feeder_limit",
     "set_grid_fees",
     "set_tariffs",
@@ -446,12 +447,18 @@ def _measure(store: Branch, event: DrEvent, steps: int) -> tuple[DrEvent, int, b
     return replace(event, cursor=cursor, total_claim=total), steps - len(batch), done
 
 
+def reward_for(claim: int, total_claim: int, budget: int) -> int:
+    """One enrolment's reward: its claim when the claims total at most the budget, else its
+    pro-rata share claim × budget ÷ total (floor). Σ rewards ≤ budget, each ≤ its claim, and
+    the floors leave less than one unit per enrolment unpaid (returned to the operator)."""
+    return claim if total_claim <= budget else claim * budget // total_claim
+
+
 def _pay(store: Branch, event: DrEvent, steps: int, out: list[Event]) -> tuple[DrEvent, int, bool]:
     batch, done = _take(keeper.iter_dr_enrolments_after(store, event.event_id, event.cursor), steps)
     paid = event.paid
-    short = event.total_claim > event.budget
     for enrolment in batch:
-        reward = enrolment.claim * event.budget // event.total_claim if short else enrolment.claim
+        reward = reward_for(enrolment.claim, event.total_claim, event.budget)
         if reward:
             accounts.subtract(store, DR_ESCROW, reward)
             accounts.add(store, enrolment.owner, reward)
