@@ -14,7 +14,11 @@ writes only into its span [last end, end), which never starts before the device'
 accepted end (overlaps are refused). So once the reading end has passed an interval's end,
 that interval's energy never changes again: every interval ending at or before E was final,
 and committed, before the announcement. Nothing that arrives later (a backdated reading of
-a silent device, a first reading reaching into the past) can add to it.
+a silent device, a first reading reaching into the past) can add to it. (Assumed: the
+settlement interval L is not changed by governance and changed back between the announcement
+and the enrolment; a reading apportions with the L in force when it is accepted. If governance
+lowers max_dr_members_per_feeder below the current membership, the first that many members
+in key order are snapshotted.)
 
 Enrolment (EnrolDr, by the device's owner, before the event starts) requires
 - a snapshot of the device for the event (it was a programme member of the event's feeder
