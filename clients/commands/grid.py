@@ -52,8 +52,8 @@ def cmd_feeder_limit(ctx: Context, args: argparse.Namespace) -> None:
             setattr(msg, f"{side}_unlimited", True)
         else:
             setattr(msg, f"{side}_wh", value)
-    shown = {k: "unlimited" if v is None else v for k, v in (("import_wh", args.import_wh), ("export_wh", args.export_wh))}
-    ctx.done(ctx.submit(msg), feeder=args.feeder, **shown)
+    sides = {"import_wh": args.import_wh, "export_wh": args.export_wh}
+    ctx.done(ctx.submit(msg), feeder=args.feeder, **{k: "unlimited" if v is None else v for k, v in sides.items()})
 
 
 def cmd_feeder_remove(ctx: Context, args: argparse.Namespace) -> None:
