@@ -38,9 +38,22 @@ def cmd_fees_show(ctx: Context, args: argparse.Namespace) -> None:
     ctx.show(to_json(ctx.query("/fees", grid_pb2.GridFees, what="grid fees")), title="grid fees")
 
 
+def _wh_or_unlimited(text: str) -> int | None:
+    """argparse type: energy in Wh (as cli_types.watt_hours), or `unlimited` (None)."""
+    return None if text.strip() == "unlimited" else watt_hours(text)
+
+
 def cmd_feeder_limit(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.SetFeederLimit(feeder=args.feeder, import_wh=args.import_wh, export_wh=args.export_wh)
-    ctx.done(ctx.submit(msg), feeder=args.feeder, import_wh=args.import_wh, export_wh=args.export_wh)
+    """A side given as `unlimited` is left unlimited; 0 means nothing may cross."""
+    msg = grid_pb2.SetFeederLimit(feeder=args.feeder)
+    for side in ("import", "export"):
+        value = getattr(args, f"{side}_wh")
+        if value is None:
+            setattr(msg, f"{side}_unlimited", True)
+        else:
+            setattr(msg, f"{side}_wh", value)
+    sides = {"import_wh": args.import_wh, "export_wh": args.export_wh}
+    ctx.done(ctx.submit(msg), feeder=args.feeder, **{k: "unlimited" if v is None else v for k, v in sides.items()})
 
 
 def cmd_feeder_remove(ctx: Context, args: argparse.Namespace) -> None:
@@ -73,6 +86,16 @@ def cmd_dr_publish(ctx: Context, args: argparse.Namespace) -> None:
 def cmd_dr_enrol(ctx: Context, args: argparse.Namespace) -> None:
     msg = grid_pb2.EnrolDr(event_id=args.event_id, device_id=args.device_id)
     ctx.done(ctx.submit(msg), event=args.event_id, device=args.device_id)
+
+
+def cmd_dr_join(ctx: Context, args: argparse.Namespace) -> None:
+    msg = grid_pb2.JoinDrProgramme(device_id=args.device_id)
+    ctx.done(ctx.submit(msg), device=args.device_id)
+
+
+def cmd_dr_leave(ctx: Context, args: argparse.Namespace) -> None:
+    msg = grid_pb2.LeaveDrProgramme(device_id=args.device_id)
+    ctx.done(ctx.submit(msg), device=args.device_id)
 
 
 def cmd_dr_show(ctx: Context, args: argparse.Namespace) -> None:
@@ -113,8 +136,8 @@ def register(add: AddCommand) -> None:
     feeder = action_group(add, "feeder", "feeder import/export limits per delivery interval")
     p = feeder("limit", cmd_feeder_limit, "operator: set a feeder's limits (Wh per interval)")
     p.add_argument("feeder")
-    p.add_argument("--import-wh", type=watt_hours, required=True)
-    p.add_argument("--export-wh", type=watt_hours, required=True)
+    p.add_argument("--import-wh", type=_wh_or_unlimited, required=True, help="Wh per interval, or 'unlimited'")
+    p.add_argument("--export-wh", type=_wh_or_unlimited, required=True, help="Wh per interval, or 'unlimited'")
     feeder("remove", cmd_feeder_remove, "operator: remove a feeder's limits").add_argument("feeder")
     feeder("show", cmd_feeder_show, "a feeder's limits").add_argument("feeder")
     add_paging(feeder("list", cmd_feeder_list, "every feeder limit"))
@@ -127,7 +150,11 @@ def register(add: AddCommand) -> None:
     p.add_argument("--end", type=unix_seconds, required=True, help="unix seconds")
     p.add_argument("--reduction-wh", type=watt_hours, required=True, help="requested reduction")
     p.add_argument("--reward", type=price, required=True, help="minor units per kWh reduced")
-    p = dr("enrol", cmd_dr_enrol, "device owner: enrol a device before the event starts")
+    p = dr("join", cmd_dr_join, "device owner: put a device in its feeder's programme (before events)")
+    p.add_argument("device_id")
+    p = dr("leave", cmd_dr_leave, "device owner: take a device out of the programme")
+    p.add_argument("device_id")
+    p = dr("enrol", cmd_dr_enrol, "device owner: enrol a programme device before the event starts")
     p.add_argument("event_id")
     p.add_argument("device_id")
     dr("show", cmd_dr_show, "an event and its enrolments").add_argument("event_id")
