@@ -12,6 +12,13 @@ Bounded work: an event has at most `grid.max_enrolments_per_event` enrolments (d
 DR_TOO_MANY_ENROLMENTS beyond), so settling it reads at most that × (window ÷ settlement
 interval, ≤ 96 for a 24 h window of 15-minute intervals) × (baseline days + 1) energy
 records: 57,600 with the defaults (5 days).
+
+Authorisation (whose signature moves what). An event's budget leaves the operator's account
+only on the operator's own PublishDrEvent (escrowed in DR_ESCROW at once). A reward leaves
+the escrow only for an enrolment the device's owner signed (EnrolDr, refused for another
+member's device), is computed only from energy recorded from readings signed by the
+enrolled device's key, and is paid to the member who enrolled it; what is not paid returns
+to the operator that published the event. No one else's signature moves DR money.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ grow (the energy recorded so far is at most the truth):
 - a buyer's site with a meter that has not reported: consumed = max(bought, recorded), so
   no "unused purchase" is paid (only a known excess is charged);
 - a seller's device that has not reported: delivered = recorded (0 with no data), so the
-  rest is a shortfall it pays, and no certificates move for it.
+  rest is a shortfall it pays, and certificates move only for what was recorded.
 Each such position counts in its Statement's `estimates`, a `settled_on_estimate` event names
 it, and a SettlementEstimate record (with the imbalance prices used) is kept. When late data
 arrives within `market.correction_window_seconds` after the deadline (a late reading marks
@@ -39,7 +39,8 @@ the site, and the hook calls settle_interval for the settled interval), an estim
 meters (buyer) or device (seller) have now reported is corrected: the imbalance is computed
 again on the metered energy and only the difference moves between the owner and the
 supplier (a refund first forgives what the estimate left `unpaid`; the supplier pays the
-rest, at most its balance, nothing when no longer eligible: `unreceived`), the Statement's
+rest, at most its balance, nothing when no longer eligible: `unreceived`; at the imbalance
+prices the estimate was settled at, with the supplier the tariffs name now), the Statement's
 `corrections` counts it and an `estimate_corrected` event says by how much. Certificates do
 not follow a correction (a late-delivered seller keeps its device's certificates). When the
 window ends without the data, the estimate is final (`estimate_final`): a reading arriving
@@ -231,8 +232,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     for (owner, device_id), wh in sorted(sold.items()):
         energy = devices.get_energy(store, device_id, interval)
         exported = 0 if energy is None else energy.export_wh  # not reported: what was recorded
-        if _reported(store, device_id, end):
-            backed[owner] = backed.get(owner, 0) + min(wh, exported)
+        backed[owner] = backed.get(owner, 0) + min(wh, exported)
         add_to_statement(stmts, owner, interval, delivered_wh=exported)
         unpaid = _imbalance(store, tariffs, stmts, owner, interval, wh - exported, exported - wh, eligible)
         if not _reported(store, device_id, end):

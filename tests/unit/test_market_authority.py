@@ -19,7 +19,7 @@ from abci_app.market.batteries import battery_orders
 from abci_app.market.domain import DOMAIN as MARKET_DOMAIN
 from abci_app.market.errors import MarketCode
 from abci_app.market.keeper import ESCROW_ADDRESS
-from abci_app.market.params import CORRECTION_WINDOW, MAX_PRICE_PARAM, PARAMS
+from abci_app.market.params import COMMUNITY_MODE, CORRECTION_WINDOW, MAX_PRICE_PARAM, PARAMS
 from abci_app.market.rules import run_rules
 from abci_app.params import set_domain_param
 from abci_app.store.branch import Branch
@@ -169,6 +169,44 @@ def test_a_site_owner_cannot_sell_another_members_device(
     assert m.clearing(iv).sell_orders == 1
 
 
+def test_a_leased_community_battery_bids_only_under_the_site_owners_consent(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """Community mode: bob's community battery on alice's site bids nothing in her name without
+    her consent (no_site_consent); with it, at min(bob's price, her max price) and within her cap."""
+    m = Market(driver, consortium)
+    _leased(m)
+    m.ok(m.bob, dc.battery_rules("bat-a", 60, 0, community=True))
+    block = BlockInfo(driver.chain_id, 99, driver.time * 1_000_000_000)
+    iv = m.upcoming() + 2 * L
+    store = Branch(driver.app.state)
+    set_domain_param(store, COMMUNITY_MODE, 1)
+    evs = run_rules(store, block, iv)
+    assert [dict(e.attributes)["reason"] for e in evs if e.type == "rule_skipped"] == ["no_site_consent"]
+    assert not list(store.iter_range(b"\x41", b"\x42"))
+    m.ok(m.alice, mc.charging_consent("bat-a", 10, 20))
+    store = Branch(driver.app.state)
+    set_domain_param(store, COMMUNITY_MODE, 1)
+    assert run_rules(store, block, iv) == []
+    (order,) = [mpb.Order.FromString(v) for _k, v in store.iter_range(b"\x40", b"\x41")]
+    # 10 left of her cap at 20/kWh: 500 Wh, escrow 10
+    assert (order.owner, order.limit_price, order.energy_wh, order.escrow) == (m.alice.address, 20, 500, 10)
+
+
+def test_rules_trade_only_what_their_signer_owns(driver: AppDriver, consortium: Consortium) -> None:
+    """Bob's buying rule cannot name alice's site, his sell rule cannot name her PV, and he can
+    neither replace nor remove her rule: a rule's orders spend and sell only its signer's."""
+    m = Market(driver, consortium)
+    m.setup()
+    buy = mc.rule("buy", site_id="site-a", limit_price=10, max_wh_per_interval=100)
+    assert m.code(m.bob, buy) == MarketCode.NOT_SITE_OWNER
+    assert m.code(m.bob, mc.rule("sell", device_id="pv-a", limit_price=1)) == MarketCode.NOT_DEVICE_OWNER
+    (rule_id,) = [int(a["rule_id"]) for t, a in m.ok(m.alice, buy) if t == "rule_set"]
+    replace = mc.rule("buy", rule_id=rule_id, site_id="site-b", limit_price=90, max_wh_per_interval=100)
+    assert m.code(m.bob, replace) == MarketCode.NOT_RULE_OWNER
+    assert m.code(m.bob, mc.remove_rule(rule_id)) == MarketCode.NOT_RULE_OWNER
+
+
 def test_prices_are_bounded_by_the_markets_limit(driver: AppDriver, consortium: Consortium) -> None:
     """Rules and accepted terms above market.max_price_per_kwh are refused; a battery rule above
     the absolute bound is refused by the devices domain; rules stored under a higher limit are
@@ -261,6 +299,7 @@ def test_a_silent_seller_pays_the_shortfall_and_late_data_corrects_it(
     iv = _silent(m, pv_reports=False)
     evs = m.until(iv + L + GRACE)
     assert sorted(a["side"] for t, a in evs if t == "settled_on_estimate") == ["buy", "sell"]
+    assert [a["certificates_wh"] for t, a in evs if t == "interval_settled"] == ["0"]  # silence delivers none
     s = m.statement(m.alice, iv)
     short = 250_000 * SHORT // 1000
     assert (s.delivered_wh, s.consumed_wh, s.imbalance_paid, s.estimates) == (0, 250_000, short, 2)
