@@ -85,7 +85,14 @@ from abci_app.market.retail import (
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo, Event
 
-__all__ = ["RETAIL_MARK", "correct_estimates", "deliver_certificates", "finalise_estimates", "settle_interval"]
+__all__ = [
+    "RETAIL_MARK",
+    "correct_estimates",
+    "deliver_certificates",
+    "finalise_estimates",
+    "imbalance_owed",
+    "settle_interval",
+]
 
 try:  # the certificates domain's delivery-versus-payment entry point
     from abci_app.certificates.dvp import deliver as _dvp_deliver
@@ -162,7 +169,7 @@ def _reported(store: Branch, device_id: str, end: int) -> bool:
     return state is not None and state.end >= end
 
 
-def _net_owed(side: int, traded: int, metered: int, short_price: int, long_price: int) -> int:
+def imbalance_owed(side: int, traded: int, metered: int, short_price: int, long_price: int) -> int:
     """What the position's owner owes the supplier net (negative: is owed) for `metered` Wh
     against `traded` Wh, rounded as settlement rounds (members pay up, receive down)."""
     short = metered - traded if side == BUY else traded - metered
@@ -355,8 +362,8 @@ def correct_estimates(store: Branch, block: BlockInfo, tariffs: Tariffs, interva
         if metered is None:
             continue
         keeper.delete_estimate(store, est)
-        before = _net_owed(est.side, est.traded_wh, est.estimated_wh, est.short_price, est.long_price)
-        after = _net_owed(est.side, est.traded_wh, metered, est.short_price, est.long_price)
+        before = imbalance_owed(est.side, est.traded_wh, est.estimated_wh, est.short_price, est.long_price)
+        after = imbalance_owed(est.side, est.traded_wh, metered, est.short_price, est.long_price)
         stmts: StatementSums = {}
         delta = after - before
         if delta > 0:
