@@ -39,6 +39,7 @@ from abci_app.domain import GenesisError
 from abci_app.identity.keeper import get_member
 from abci_app.market import keeper
 from abci_app.market.clearing import ABSORB, LOCAL, POOL
+from abci_app.market.messages import MAX_PRICE
 from abci_app.market.records import (
     ALERT_REASON_NAMES,
     BUY,
@@ -204,12 +205,17 @@ def _statements(store: Branch, items: list[Any]) -> None:
 
 
 def _consents(store: Branch, items: list[Any]) -> None:
-    """A consent names a battery and is signed by a member; one per battery."""
+    """A consent names a battery, is signed by a member, has a cap and a price (≥ 1: the hooks
+    divide by it); one per battery."""
     seen: set[str] = set()
     for i, item in enumerate(items):
         where = f"market.consents[{i}]"
         c = _parse(item, market_pb2.ChargingConsent(), ChargingConsent.from_proto, where)
         _member(store, c.site_owner, where)
+        if not c.max_spend_per_day or not 1 <= c.max_price_per_kwh <= MAX_PRICE:
+            raise GenesisError(
+                f"{where}: a consent needs max_spend_per_day ≥ 1 and max_price_per_kwh in [1, {MAX_PRICE}]"
+            )
         device = devices.get_device(store, c.device_id)
         if device is None or device.kind != BATTERY:
             raise GenesisError(f"{where}: {c.device_id!r} is not a registered battery")

@@ -7,6 +7,9 @@ conserved among them) after each block; the tests also check the parties' sums."
 
 from __future__ import annotations
 
+import copy
+import json
+
 import pytest
 from google.protobuf.message import Message
 from gridledger.devices.v1 import devices_pb2
@@ -14,7 +17,10 @@ from gridledger.market.v1 import market_pb2 as mpb
 from gridwire.reading import Reading
 
 from abci_app.devices.messages import MAX_RULE_PRICE
+from abci_app.domain import GenesisError
 from abci_app.errors import Code
+from abci_app.genesis import apply_genesis
+from abci_app.governance.keeper import iter_validators
 from abci_app.market.batteries import battery_orders
 from abci_app.market.domain import DOMAIN as MARKET_DOMAIN
 from abci_app.market.errors import MarketCode
@@ -22,8 +28,9 @@ from abci_app.market.keeper import ESCROW_ADDRESS
 from abci_app.market.params import COMMUNITY_MODE, CORRECTION_WINDOW, MAX_PRICE_PARAM, PARAMS
 from abci_app.market.rules import run_rules
 from abci_app.params import set_domain_param
+from abci_app.store.backend import MemoryBackend
 from abci_app.store.branch import Branch
-from abci_app.types import BlockInfo
+from abci_app.types import BlockInfo, ValidatorUpdate
 from clients import devices as dc
 from clients import market as mc
 from clients.consortium import Consortium
@@ -348,3 +355,15 @@ def test_consents_and_estimates_survive_a_genesis_export(driver: AppDriver, cons
     exported, fresh = export_and_import(driver.app.state)
     assert (len(exported["market"]["consents"]), len(exported["market"]["estimates"])) == (1, 1)
     assert differences(MARKET_DOMAIN, driver.app.state, fresh) == []
+    # a consent without a price (the hooks divide by it) or for a non-battery, an estimate of
+    # no side: refused, naming the field
+    validators = [ValidatorUpdate(k, p) for k, p in iter_validators(driver.app.state)]
+    for name, field, value, match in (
+        ("consents", "maxPricePerKwh", "0", r"^market\.consents\[0\]: a consent needs"),
+        ("consents", "deviceId", "pv-big", r"^market\.consents\[0\]: 'pv-big' is not a registered battery"),
+        ("estimates", "side", "SIDE_UNSPECIFIED", r"^market\.estimates\[0\]: side 0 is neither"),
+    ):
+        bad = copy.deepcopy(exported)
+        bad["market"][name][0][field] = value
+        with pytest.raises(GenesisError, match=match):
+            apply_genesis(Branch(MemoryBackend()), BlockInfo("x", 1, 0), json.dumps(bad).encode(), validators)
