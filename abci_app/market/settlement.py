@@ -365,12 +365,13 @@ def correct_estimates(store: Branch, block: BlockInfo, tariffs: Tariffs, interva
         before = imbalance_owed(est.side, est.traded_wh, est.estimated_wh, est.short_price, est.long_price)
         after = imbalance_owed(est.side, est.traded_wh, metered, est.short_price, est.long_price)
         stmts: StatementSums = {}
+        have = keeper.get_statement(store, est.owner, interval) or statement_of({est.owner: {}}, est.owner, interval)
         delta = after - before
         if delta > 0:
             paid, unpaid = pay(store, est.owner, tariffs.supplier, delta)
             add_to_statement(stmts, est.owner, interval, imbalance_paid=paid, unpaid=unpaid)
         elif delta < 0:
-            forgive = min(-delta, est.unpaid)
+            forgive = min(-delta, est.unpaid, have.unpaid)
             paid, owed = pay_from_supplier(store, tariffs, eligible, est.owner, -delta - forgive)
             add_to_statement(stmts, est.owner, interval, imbalance_received=paid, unreceived=owed, unpaid=-forgive)
         energy = metered - est.estimated_wh
@@ -378,11 +379,10 @@ def correct_estimates(store: Branch, block: BlockInfo, tariffs: Tariffs, interva
             add_to_statement(stmts, est.owner, interval, consumed_wh=energy, corrections=1)
         else:
             add_to_statement(stmts, est.owner, interval, delivered_wh=energy, corrections=1)
-        have = keeper.get_statement(store, est.owner, interval) or statement_of({est.owner: {}}, est.owner, interval)
         sums = stmts[est.owner]
-        keeper.put_statement(
-            store, replace(have, **{name: getattr(have, name) + value for name, value in sorted(sums.items())})
-        )
+        # never below zero, whatever a genesis file put in the statement
+        fields = {name: max(0, getattr(have, name) + value) for name, value in sorted(sums.items())}
+        keeper.put_statement(store, replace(have, **fields))
         evs.append(_estimate_event(events.ESTIMATE_CORRECTED, est, metered, owed_delta=delta))
     return evs
 
@@ -391,6 +391,8 @@ def finalise_estimates(store: Branch, now: int) -> list[Event]:
     """Drop the estimates whose correction window has ended: they are final."""
     length = interval_length(store)
     cutoff = now - length - settlement_grace(store) - correction_window(store)
+    if cutoff <= 0:
+        return []
     evs: list[Event] = []
     for est in keeper.estimates_before(store, cutoff):
         keeper.delete_estimate(store, est)
