@@ -13,6 +13,7 @@ from abci_app.types import Address
 __all__ = [
     "KIND_NAMES",
     "MAX_READINGS",
+    "MAX_RULE_PRICE",
     "BatterySpec",
     "MoveSite",
     "RegisterDevice",
