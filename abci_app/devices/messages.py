@@ -21,6 +21,7 @@ from abci_app.types import Address
 __all__ = [
     "KIND_NAMES",
     "MAX_READINGS",
+    "MAX_RULE_PRICE",
     "BatterySpec",
     "MoveSite",
     "RegisterDevice",
@@ -168,6 +169,7 @@ def move_site_from_proto(m: devices_pb2.MoveSite) -> MoveSite:
 # make any reading plausible (nameplate × span bounds the energy a reading may claim).
 MAX_NAMEPLATE_W = 1_000_000_000
 MAX_BATTERY_WH = 10_000_000_000
+MAX_RULE_PRICE = 1_000_000_000  # a battery rule's prices per kWh (the market's absolute bound)
 
 
 def _battery(b: devices_pb2.BatterySpec) -> BatterySpec:
@@ -254,8 +256,10 @@ def submit_readings_from_proto(m: devices_pb2.SubmitReadings) -> SubmitReadings:
 def set_rules_from_proto(m: devices_pb2.SetBatteryRules) -> SetBatteryRules:
     return SetBatteryRules(
         _device_id(m.device_id),
-        nonneg_field(m.charge_below_price, "charge_below_price"),
-        nonneg_field(m.discharge_above_price, "discharge_above_price"),
+        # a fixed absolute bound here: the market's governed limit (market.max_price_per_kwh) is
+        # checked where the prices are used, by the market's battery hook
+        nonneg_field(m.charge_below_price, "charge_below_price", MAX_RULE_PRICE),
+        nonneg_field(m.discharge_above_price, "discharge_above_price", MAX_RULE_PRICE),
         nonneg_field(m.reserve_bp, "reserve_bp", 10_000),
         bool(m.green_only),
         bool(m.community),

@@ -36,6 +36,7 @@ __all__ = [
     "Alert",
     "AlertId",
     "AlertReason",
+    "ChargingConsent",
     "ClearingResult",
     "FeederClearing",
     "Fill",
@@ -43,6 +44,7 @@ __all__ = [
     "OrderId",
     "Rule",
     "RuleId",
+    "SettlementEstimate",
     "Statement",
 ]
 
@@ -364,6 +366,8 @@ class Statement:
     feed_in_wh: int = 0  # metered export outside the market (sites' meters)
     feed_in_received: int = 0  # from the supplier at the feed-in tariff
     unreceived: int = 0  # feed-in or imbalance surplus owed by the supplier and not paid
+    estimates: int = 0  # positions settled on an estimate (a meter or device had not reported)
+    corrections: int = 0  # of those, corrected since from late data
 
     def to_proto(self) -> market_pb2.Statement:
         return market_pb2.Statement(
@@ -385,6 +389,8 @@ class Statement:
             feed_in_wh=self.feed_in_wh,
             feed_in_received=self.feed_in_received,
             unreceived=self.unreceived,
+            estimates=self.estimates,
+            corrections=self.corrections,
         )
 
     def encode(self) -> bytes:
@@ -411,6 +417,8 @@ class Statement:
             feed_in_wh=pb.feed_in_wh,
             feed_in_received=pb.feed_in_received,
             unreceived=pb.unreceived,
+            estimates=pb.estimates,
+            corrections=pb.corrections,
         )
 
     @staticmethod
@@ -548,6 +556,102 @@ class Alert:
     @staticmethod
     def decode(raw: bytes) -> Alert:
         return Alert.from_proto(market_pb2.Alert.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingConsent:
+    """A site owner's signed cap on what the rules of a battery on her site may spend of her
+    money (SetSiteChargingConsent), and what they have escrowed on `day`."""
+
+    device_id: str
+    site_id: str
+    site_owner: Address
+    max_spend_per_day: int
+    max_price_per_kwh: int
+    day: int = 0
+    day_spent: int = 0
+    set_at: int = 0
+
+    def to_proto(self) -> market_pb2.ChargingConsent:
+        return market_pb2.ChargingConsent(
+            device_id=self.device_id,
+            site_id=self.site_id,
+            site_owner=self.site_owner,
+            max_spend_per_day=self.max_spend_per_day,
+            max_price_per_kwh=self.max_price_per_kwh,
+            day=self.day,
+            day_spent=self.day_spent,
+            set_at=self.set_at,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.ChargingConsent) -> ChargingConsent:
+        return ChargingConsent(
+            device_id=pb.device_id,
+            site_id=pb.site_id,
+            site_owner=Address(pb.site_owner),
+            max_spend_per_day=pb.max_spend_per_day,
+            max_price_per_kwh=pb.max_price_per_kwh,
+            day=pb.day,
+            day_spent=pb.day_spent,
+            set_at=pb.set_at,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> ChargingConsent:
+        return ChargingConsent.from_proto(market_pb2.ChargingConsent.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementEstimate:
+    """A position settled on an estimate, awaiting late data (settlement.py)."""
+
+    interval_start: int
+    owner: Address
+    side: int  # BUY: `target` is the site; SELL: the device
+    target: str
+    traded_wh: int
+    estimated_wh: int
+    unpaid: int = 0
+    short_price: int = 0  # the imbalance prices it was settled at
+    long_price: int = 0
+
+    def to_proto(self) -> market_pb2.SettlementEstimate:
+        return market_pb2.SettlementEstimate(
+            interval_start=self.interval_start,
+            owner=self.owner,
+            side=self.side,  # type: ignore[arg-type]
+            target=self.target,
+            traded_wh=self.traded_wh,
+            estimated_wh=self.estimated_wh,
+            unpaid=self.unpaid,
+            imbalance_short_per_kwh=self.short_price,
+            imbalance_long_per_kwh=self.long_price,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.SettlementEstimate) -> SettlementEstimate:
+        return SettlementEstimate(
+            interval_start=pb.interval_start,
+            owner=Address(pb.owner),
+            side=int(pb.side),
+            target=pb.target,
+            traded_wh=pb.traded_wh,
+            estimated_wh=pb.estimated_wh,
+            unpaid=pb.unpaid,
+            short_price=pb.imbalance_short_per_kwh,
+            long_price=pb.imbalance_long_per_kwh,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> SettlementEstimate:
+        return SettlementEstimate.from_proto(market_pb2.SettlementEstimate.FromString(raw))
 
 
 @lru_cache(maxsize=65_536)

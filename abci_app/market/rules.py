@@ -40,6 +40,20 @@ revoked, certificate valid at block time, in an active org, holding the prosumer
 its org still has as a capability. Otherwise nothing is placed, the rule is kept (a role or
 capability may come back) and a `rule_skipped` event says why (not_member, revoked,
 cert_invalid, org_inactive, no_role, capability_withdrawn), once per interval per rule.
+A rule or community bid whose stored price is above the market's limit now
+(`market.max_price_per_kwh`, which governance may have lowered since) places nothing either
+(price_above_limit); so does a community bid of a leased battery without the site owner's
+consent (consent.py: no_site_consent, consent_spent).
+
+Authorisation (whose signature moves what):
+- a rule's order, its escrow (buy) and its earnings (sell): the rule's owner, who signed the
+  SetRule (or AcceptTerms): a buying rule names a site the owner owned when signing, a sell
+  rule a device the owner owned when signing (a site owner cannot sell the energy of another
+  member's device on her site); each order passes `orders.place` as if the owner signed it
+  now, so a site or device that changed hands since places nothing;
+- a community bid's escrow: the site owner's account (the bid names her site) — authorised by
+  her own SetBatteryRules when the battery is hers, otherwise only by her
+  SetSiteChargingConsent for the battery and within its price and daily cap (consent.py).
 """
 
 from __future__ import annotations
@@ -54,8 +68,9 @@ from abci_app.identity.keeper import get_member, get_org
 from abci_app.identity.roles import Role
 from abci_app.market import events, keeper, orders
 from abci_app.market.alerts import raise_alert
+from abci_app.market.consent import charging_terms, record_spend
 from abci_app.market.expected_keepers import FORECASTS, NO_FORECAST
-from abci_app.market.params import COMMUNITY_MODE, interval_length
+from abci_app.market.params import COMMUNITY_MODE, interval_length, max_price
 from abci_app.market.records import BUY, RULE_BUY, RULE_DEFERRABLE, RULE_SELL, SELL, AlertReason, Rule
 from abci_app.params import domain_param
 from abci_app.store.branch import Branch
@@ -233,6 +248,11 @@ def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int)
         if device is None or rules is None or site is None or device.suspended or not rules.charge_below_price:
             continue
         why = owner_problem(store, site.owner, block.time)
+        if why is None and rules.charge_below_price > max_price(store):
+            why = "price_above_limit"
+        terms = charging_terms(store, device, site, interval, rules.charge_below_price)
+        if why is None and terms.reason:
+            why = terms.reason
         if why is not None:
             evs.append(skipped(site.owner, interval, why, device=device_id))
             continue
@@ -240,6 +260,8 @@ def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int)
         spec = device.battery or NO_BATTERY
         room = spec.capacity_wh - (0 if state is None else state.soc_mwh // 1000)
         energy = min(room, spec.max_charge_w * length // 3600)
+        if terms.max_escrow is not None:
+            energy = min(energy, terms.max_escrow * 1000 // terms.price)
         if energy <= 0:
             continue
         branch = store.branch()
@@ -247,17 +269,19 @@ def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int)
             order = orders.place(
                 branch,
                 block.time,
-                Address(site.owner),
+                Address(terms.payer),
                 BUY,
                 interval,
                 energy,
-                rules.charge_below_price,
+                terms.price,
                 site_id=device.site_id,
             )
         except TxError:
             continue
         # renewable only: a community storage bid
         keeper.put_order(branch, replace(order, renewable=True, device_id=device_id))
+        if terms.max_escrow is not None:
+            record_spend(branch, device, interval, order.escrow)
         branch.merge_into(store)
     return evs
 
@@ -266,11 +290,14 @@ def run_rules(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
     """Place every rule's order for `interval` (the upcoming one), once per rule; then, in
     community mode, the community batteries' bids."""
     length = interval_length(store)
+    limit = max_price(store)
     evs: list[Event] = []
     for rule in list(keeper.iter_rules(store)):
         if rule.last_interval >= interval:
             continue
         why = owner_problem(store, rule.owner, block.time)
+        if why is None and rule.limit_price > limit:
+            why = "price_above_limit"
         if why is not None:
             # nothing placed, nothing written: the hook runs once per upcoming interval
             evs.append(skipped(rule.owner, interval, why, rule_id=rule.rule_id))
