@@ -173,6 +173,8 @@ def _gateway_config(b: Bridge, **gateway: Any) -> Any:
 
 
 def test_config_reads_the_bridge_tls_fields(tmp_path: Path) -> None:
+    for name in ("k.pem", "ca.pem", "gw.pem"):
+        (tmp_path / name).write_text("-")
     cfg = parse_config(
         {"gateway": {"chain_id": "c", "gateway_key": "k.pem", "bridge_ca": "ca.pem", "gateway_cert": "gw.pem"}},
         tmp_path,
