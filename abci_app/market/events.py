@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ALERT",
     "EVENTS",
+    "GRID_INSTRUCTION",
     "INTERVAL_CLEARED",
     "INTERVAL_SETTLED",
     "ORDER_CANCELLED",
@@ -25,6 +26,8 @@ RULE_REMOVED = "rule_removed"
 RULE_SKIPPED = "rule_skipped"
 ALERT = "alert"
 TERMS_ACCEPTED = "terms_accepted"
+# clearing curtailed the site's feeder: its caps for the interval (the gateway applies them)
+GRID_INSTRUCTION = "grid_instruction"
 EVENTS = frozenset(
     {
         ORDER_PLACED,
@@ -36,5 +39,6 @@ EVENTS = frozenset(
         RULE_SKIPPED,
         ALERT,
         TERMS_ACCEPTED,
+        GRID_INSTRUCTION,
     }
 )

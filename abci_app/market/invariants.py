@@ -1,7 +1,8 @@
 """Market invariants, checked after every block by the test driver and the chaos run.
 
 - The escrow account holds exactly the escrow of the orders that hold any: open buy
-  orders (their max cost) and cleared buy orders awaiting settlement (their cost).
+  orders (their max cost) and cleared buy orders awaiting settlement (their cost), and
+  the upstream grid's payment for what it bought in intervals awaiting settlement.
 - Every fill of an interval awaiting settlement has bid ≥ price ≥ ask: a buyer's
   price + fee ≤ its limit, a seller's price ≥ its limit.
 - No feeder limit in force at clearing was exceeded by the pool volumes of an interval
@@ -32,9 +33,13 @@ def escrow_matches_orders(store: KVReader) -> str | None:
         order = keeper.get_order(store, order_id)
         if order is not None:
             held += order.escrow
+    for interval in _pending_intervals(store):
+        trade = keeper.get_upstream(store, interval)
+        if trade is not None and not trade.settled:
+            held += trade.paid
     have = accounts.balance(store, keeper.ESCROW_ADDRESS)
     if have != held:
-        return f"escrow account holds {have}, open and cleared buy orders hold {held}"
+        return f"escrow account holds {have}, open and cleared buy orders and the upstream grid hold {held}"
     return None
 
 

@@ -13,7 +13,18 @@ from collections.abc import Iterator, Sequence
 from abci_app.keys import u64
 from abci_app.market import keys
 from abci_app.market.clearing import BookEntry
-from abci_app.market.records import CLEARED, OPEN, Alert, ClearingResult, Fill, Order, Rule, Statement
+from abci_app.market.records import (
+    CLEARED,
+    OPEN,
+    Alert,
+    ClearingResult,
+    Fill,
+    GridInstruction,
+    Order,
+    Rule,
+    Statement,
+    UpstreamTrade,
+)
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.store.scan import distinct_times
@@ -29,10 +40,12 @@ __all__ = [
     "get_alert",
     "get_clearing",
     "get_committed",
+    "get_instruction",
     "get_open_count",
     "get_order",
     "get_rule",
     "get_statement",
+    "get_upstream",
     "iter_alerts",
     "iter_all_fills",
     "iter_book",
@@ -40,20 +53,24 @@ __all__ = [
     "iter_clearings",
     "iter_counters",
     "iter_fills",
+    "iter_instructions",
     "iter_orders",
     "iter_owner_rules",
     "iter_rules",
     "iter_settle_due",
     "iter_statements",
+    "iter_upstream",
     "next_id",
     "put_alert",
     "put_cleared",
     "put_clearing",
     "put_fill",
+    "put_instruction",
     "put_order",
     "put_rule",
     "put_settled",
     "put_statement",
+    "put_upstream",
     "remove_from_book",
     "set_counter",
     "set_settle_due",
@@ -341,3 +358,35 @@ def get_statement(store: KVReader, owner: bytes, interval: int) -> Statement | N
 
 def put_statement(store: Branch, statement: Statement) -> None:
     store.set(keys.statement(statement.owner, statement.interval_start), statement.encode())
+
+
+def get_upstream(store: KVReader, interval: int) -> UpstreamTrade | None:
+    """What the upstream grid bought and sold in `interval`'s clearing (None: it did not trade)."""
+    raw = store.get(keys.upstream(interval))
+    return None if raw is None else UpstreamTrade.decode(raw)
+
+
+def put_upstream(store: Branch, trade: UpstreamTrade) -> None:
+    store.set(keys.upstream(trade.interval_start), trade.encode())
+
+
+def iter_upstream(store: KVReader) -> Iterator[UpstreamTrade]:
+    """Every interval's upstream trade, oldest first."""
+    for _k, v in store.iter_range(keys.UPSTREAM, prefix_end(keys.UPSTREAM)):
+        yield UpstreamTrade.decode(v)
+
+
+def get_instruction(store: KVReader, interval: int, site_id: str) -> GridInstruction | None:
+    raw = store.get(keys.instruction(interval, site_id))
+    return None if raw is None else GridInstruction.decode(raw)
+
+
+def put_instruction(store: Branch, instruction: GridInstruction) -> None:
+    store.set(keys.instruction(instruction.interval_start, instruction.site_id), instruction.encode())
+
+
+def iter_instructions(store: KVReader, interval: int | None = None) -> Iterator[GridInstruction]:
+    """The grid instructions of one interval in site order (or of all, oldest interval first)."""
+    prefix = keys.INSTRUCTION if interval is None else keys.instruction_prefix(interval)
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield GridInstruction.decode(v)

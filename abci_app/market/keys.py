@@ -7,10 +7,12 @@ from abci_app.keys import lp, u64
 __all__ = [
     "BOOK",
     "FILLS_BY_OWNER",
+    "INSTRUCTION",
     "KEY_PREFIXES",
     "OPEN_COUNT",
     "ORDER",
     "SETTLE_DUE",
+    "UPSTREAM",
     "alert",
     "alerts_by_owner",
     "book",
@@ -21,6 +23,8 @@ __all__ = [
     "fill",
     "fill_prefix",
     "fills_by_owner",
+    "instruction",
+    "instruction_prefix",
     "open_count",
     "open_count_prefix",
     "order",
@@ -32,6 +36,7 @@ __all__ = [
     "settle_due",
     "settle_due_prefix",
     "statement",
+    "upstream",
 ]
 
 ORDER = b"\x40"  # u64(order) → Order
@@ -49,6 +54,9 @@ COUNTER = b"\x4b"  # lp(name) → u64 last id used
 SETTLE_DUE = b"\x4c"  # u64(interval) u64(order) → '' (cleared orders awaiting settlement)
 COMMITTED = b"\x4d"  # u64(interval) lp(device) → u64 Wh offered by open/cleared sell orders
 OPEN_COUNT = b"\x4e"  # u64(interval) owner(20) → u64 the owner's open orders of the interval
+GRID = b"\x4f"  # the upstream grid and the grid's instructions, one tag byte each:
+UPSTREAM = GRID + b"\x01"  # u64(interval) → UpstreamTrade
+INSTRUCTION = GRID + b"\x02"  # u64(interval) site id (raw bytes, so key order is site order) → GridInstruction
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (
@@ -67,6 +75,7 @@ KEY_PREFIXES = frozenset(
         SETTLE_DUE,
         COMMITTED,
         OPEN_COUNT,
+        GRID,
     )
 )
 
@@ -154,3 +163,15 @@ def open_count_prefix(interval: int) -> bytes:
 
 def open_count(interval: int, owner: bytes) -> bytes:
     return OPEN_COUNT + u64(interval) + owner
+
+
+def upstream(interval: int) -> bytes:
+    return UPSTREAM + u64(interval)
+
+
+def instruction_prefix(interval: int) -> bytes:
+    return INSTRUCTION + u64(interval)
+
+
+def instruction(interval: int, site_id: str) -> bytes:
+    return INSTRUCTION + u64(interval) + site_id.encode()
