@@ -15,8 +15,8 @@ their pool volume), for each site with a curtailed order:
   owner, export_cap_w, import_cap_w, reason);
 - every curtailed order's owner gets an alert (reason feeder_limit, `order_id` set) with the
   best price available: for a buyer the lowest all-in price of the book (an ask + its fee,
-  or the upstream grid's retail + inter fee when no member offered), for a seller its
-  feeder's local price (0 when nothing traded inside the feeder).
+  or the upstream grid's retail + inter fee when lower), for a seller its feeder's local
+  price, or the pool price when nothing traded inside the feeder (what its energy fetched).
 
 At settlement (settlement.py, `penalise_export`): a site with an export cap whose metered
 export (its meters; without a meter, its devices' export) in I exceeds the cap Wh pays for the
