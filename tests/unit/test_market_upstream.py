@@ -6,6 +6,9 @@ the invariants (escrow, fills within limits, money supply) after every block."""
 
 from __future__ import annotations
 
+import base64
+from typing import Any
+
 import pytest
 from gridledger.accounts.v1 import accounts_pb2
 from gridledger.api.v1 import market_api_pb2
@@ -13,7 +16,9 @@ from gridledger.grid.v1 import grid_pb2
 from gridledger.identity.v1 import identity_pb2
 from gridledger.market.v1 import market_pb2 as mpb
 
+from abci_app.domain import GenesisError
 from abci_app.errors import Code
+from abci_app.market import genesis as market_genesis
 from abci_app.market.domain import DOMAIN as MARKET_DOMAIN
 from abci_app.market.keeper import ESCROW_ADDRESS
 from abci_app.registry import check_invariants
@@ -26,6 +31,7 @@ from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import balance
 from tests.unit.test_market import GATE, GRACE, L, Market, key
+from tests.unit.test_market_genesis import _exported, _import_with_escrow
 
 RETAIL, FEED_IN, PENALTY, INTER = 30, 5, 50, 6
 
@@ -385,6 +391,33 @@ def test_upstream_and_instructions_survive_export_and_import(driver: AppDriver, 
     assert exported["market"]["instructions"]
     assert differences(MARKET_DOMAIN, driver.app.state, fresh) == []
     assert check_invariants(fresh) == []
+
+
+def test_hostile_genesis_upstream_and_instructions_are_refused(driver: AppDriver, consortium: Consortium) -> None:
+    """An imported instruction with an unknown reason, an unknown site, an empty interval or
+    twice, and an upstream trade without a clearing, twice, or holding escrow the escrow account
+    does not have, are each refused naming the field; the section as exported is accepted."""
+    m = _market(driver, consortium)
+    _curtailed_export(m)
+    fresh, block, section = _import_with_escrow(driver, _exported(driver))
+    good = section["market"]
+    market_genesis.import_genesis(fresh.branch(), block, section)
+    (ins,) = good["instructions"]
+    (up,) = good["upstream"]
+    cases: list[tuple[str, Any, str]] = [
+        ("instructions", [{**ins, "reason": "because"}], r"^market\.instructions\[0\]: unknown reason 'because'"),
+        ("instructions", [{**ins, "siteId": "nowhere"}], r"^market\.instructions\[0\]: unknown site 'nowhere'$"),
+        ("instructions", [{**ins, "intervalEnd": ins["intervalStart"]}], r"an empty interval$"),
+        ("instructions", [ins, ins], r"^market\.instructions\[1\]: repeated$"),
+        ("instructions", [{**ins, "exportCapW": "-1"}], r"^market\.instructions\[0\]: "),
+        ("upstream", [{**up, "intervalStart": "1"}], r"^market\.upstream\[0\]: interval 1 is repeated or has no"),
+        ("upstream", [up, up], r"^market\.upstream\[1\]: interval \d+ is repeated"),
+        ("upstream", [{**up, "paid": str(int(up["paid"]) + 1)}], r"the upstream grid hold \d+ in escrow"),
+        ("upstream", [{**up, "supplier": base64.b64encode(b"\x09" * 20).decode()}], r"is not a genesis member$"),
+    ]
+    for name, items, match in cases:
+        with pytest.raises(GenesisError, match=match):
+            market_genesis.import_genesis(fresh.branch(), block, {"market": {**good, name: items}})
 
 
 def test_the_api_reads_name_the_query_paths() -> None:
