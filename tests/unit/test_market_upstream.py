@@ -26,6 +26,7 @@ from clients import devices as dc
 from clients import market as mc
 from clients.api_reads import READS
 from clients.consortium import Consortium
+from clients.gridctl import build_parser
 from clients.pki import Identity
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
@@ -418,6 +419,63 @@ def test_hostile_genesis_upstream_and_instructions_are_refused(driver: AppDriver
     for name, items, match in cases:
         with pytest.raises(GenesisError, match=match):
             market_genesis.import_genesis(fresh.branch(), block, {"market": {**good, name: items}})
+
+
+class _Ctx:
+    """What the gridctl market commands use of a Context, answered by the in-process app."""
+
+    def __init__(self, driver: AppDriver) -> None:
+        self.d = driver
+        self.shown: list[tuple[str, object]] = []
+        self.submitted: list[object] = []
+
+    def address(self, text: str) -> bytes:
+        return bytes.fromhex(text)
+
+    def submit(self, msg: object) -> str:
+        self.submitted.append(msg)
+        return "result"
+
+    def done(self, result: object, **fields: object) -> None:
+        self.shown.append(("done", fields))
+
+    def query(self, path: str, cls: type[Any], *, what: str = "") -> Any:
+        resp = self.d.query(path)
+        assert resp.code == 0, resp.log
+        return cls.FromString(resp.value)
+
+    def query_list(self, path: str, cls: type[Any]) -> Any:
+        return self.query(path, cls)
+
+    def show(self, data: object, *, title: str = "") -> None:
+        self.shown.append((title, data))
+
+    def show_page(self, rows: list[dict[str, object]], next_cursor: str, *, title: str, columns: Any) -> None:
+        self.shown.append((title, rows))
+
+
+def test_gridctl_reads_the_upstream_trade_and_the_instructions(driver: AppDriver, consortium: Consortium) -> None:
+    """`gridctl upstream <iv>`, `gridctl instructions <iv> [--site]` show the records with the
+    contract's "unlimited"; `gridctl tariff set --export-penalty` builds the tariffs message."""
+    m = _market(driver, consortium)
+    iv, _sell, _evs = _curtailed_export(m)
+    ctx = _Ctx(driver)
+    for argv in (["upstream", str(iv)], ["instructions", str(iv)], ["instructions", str(iv), "--site", "site-a"]):
+        args = build_parser().parse_args(argv)
+        args.fn(ctx, args)
+    (_, up), (_, rows), (_, one) = ctx.shown
+    assert isinstance(up, dict)
+    assert (up["bought_wh"], up["price"]) == (300, 5)
+    assert isinstance(rows, list)
+    assert [(r["site_id"], r["export_cap_w"], r["import_cap_w"]) for r in rows] == [("site-a", 1_600, "unlimited")]
+    assert one == rows[0]
+    supplier = m.supplier.address.hex()
+    argv = ["tariff", "set", "--supplier", supplier, "--retail", "30", "--feed-in", "5", "--imbalance-short", "40"]
+    args = build_parser().parse_args([*argv, "--imbalance-long", "2", "--export-penalty", "50"])
+    args.fn(ctx, args)
+    (msg,) = ctx.submitted
+    assert isinstance(msg, grid_pb2.SetTariffs)
+    assert (msg.export_penalty_per_kwh, msg.supplier, msg.retail_per_kwh) == (50, m.supplier.address, 30)
 
 
 def test_the_api_reads_name_the_query_paths() -> None:
