@@ -178,8 +178,10 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     keeper.put_cleared(store, interval, done, fills)
     if supplier is not None:
         record_upstream(store, interval, supplier, outcome, fees.inter_feeder_per_kwh)
-    sold_at = {fo.feeder: fo.local_price if fo.local_cleared else outcome.pool_price for fo in outcome.feeders}
-    evs.extend(instruct_curtailed(store, block.time, interval, interval_length(store), done, outcome, best, sold_at))
+    if outcome.curtailed:
+        sold_at = {fo.feeder: fo.local_price if fo.local_cleared else outcome.pool_price for fo in outcome.feeders}
+        length = interval_length(store)
+        evs.extend(instruct_curtailed(store, block.time, interval, length, done, outcome, limits, best, sold_at))
     orders.refund_many(store, refunds)
     for device_id in sorted(unsold):
         keeper.add_committed(store, interval, device_id, -unsold[device_id])

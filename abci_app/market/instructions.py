@@ -1,7 +1,10 @@
 """Feeder limits reach the devices: grid instructions, their alerts, and the export penalty.
 
 At gate closure (close.py), when clearing curtailed orders of interval I (a feeder limit cut
-their pool volume), for each site with a curtailed order:
+their pool volume), for each site with a curtailed order on a feeder whose own limit bound
+on that side (its pool export, or import, reached its limit: the feeder was curtailed; a
+site cut only because another feeder's limit bound is alerted but not instructed, its
+feeder's flows were not limited):
 
 - a sell order cut: the site gets an export cap, the energy it still sold in I (Σ filled Wh
   of its sell orders), as power `export_cap_w` = cap Wh × 3600 ÷ interval length (floor),
@@ -70,13 +73,17 @@ def instruct_curtailed(  # noqa: PLR0917 - internal, called once per clearing
     length: int,
     done: Sequence[Order],
     outcome: ClearOutcome,
+    limits: Mapping[str, tuple[int, int]],
     buyer_best: Mapping[str, int],
     seller_best: Mapping[str, int],
 ) -> list[Event]:
     """The instructions, their events and the alerts of one clearing (see the module doc);
-    `done` are the interval's orders as clearing left them, `*_best` the best prices per feeder."""
+    `done` are the interval's orders as clearing left them, `limits` the feeder limits of the
+    clearing (import Wh, export Wh), `*_best` the best prices per feeder."""
     if not outcome.curtailed:
         return []
+    bound_out = {f.feeder for f in outcome.feeders if f.feeder in limits and f.pool_export_wh >= limits[f.feeder][1]}
+    bound_in = {f.feeder for f in outcome.feeders if f.feeder in limits and f.pool_import_wh >= limits[f.feeder][0]}
     evs: list[Event] = []
     cut: dict[str, dict[int, int]] = {}  # site → side → Wh cut
     traded: dict[str, dict[int, int]] = {}  # site → side → Wh filled
@@ -97,10 +104,10 @@ def instruct_curtailed(  # noqa: PLR0917 - internal, called once per clearing
         sold = traded.get(site_id, {})
         export_wh = import_wh = 0
         export_w = import_w = None
-        if any(side != BUY for side in sides):
+        if any(side != BUY for side in sides) and feeder in bound_out:
             export_wh = sum(wh for side, wh in sold.items() if side != BUY)
             export_w = export_wh * 3600 // length
-        elif _has_flexible_load(store, site_id):
+        elif BUY in sides and feeder in bound_in and _has_flexible_load(store, site_id):
             import_wh = sold.get(BUY, 0)
             import_w = import_wh * 3600 // length
         else:

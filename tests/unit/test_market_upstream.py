@@ -265,6 +265,26 @@ def test_import_limit_instructs_sites_with_a_battery_and_alerts_every_buyer(
         assert (alert.reason, alert.order_id, alert.best_price) == (mpb.ALERT_REASON_FEEDER_LIMIT, oid, 36)
 
 
+def test_a_site_cut_by_another_feeders_limit_is_alerted_not_instructed(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """feeder-2 may import 300 Wh: alice's 1000 Wh on the unlimited feeder-1 is cut to 300 and
+    she is alerted (best price: the pool price 22), but her feeder's flows were not limited, so
+    no site gets an instruction (carol's site has no flexible load)."""
+    m = _market(driver, consortium)
+    m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-2", import_wh=300, export_wh=0))
+    iv = m.upcoming()
+    sell = m.order_id(m.alice, mc.sell("pv-a", iv, 1_000, 10))
+    m.order_id(m.carol, mc.buy("site-c", iv, 1_000, 40))
+    evs = m.until(iv - GATE)
+    assert m.order(sell).filled_wh == 300
+    assert m.clearing(iv).pool_price == 22
+    assert [(a.order_id, a.best_price) for a in m.alerts(m.alice)] == [(sell, 22)]
+    assert [a.reason for a in m.alerts(m.carol)] == [mpb.ALERT_REASON_FEEDER_LIMIT]
+    assert _instructions(m, iv) == []
+    assert [t for t, _ in evs if t == "grid_instruction"] == []
+
+
 def test_a_curtailed_rule_order_alerts_once(driver: AppDriver, consortium: Consortium) -> None:
     """A sell rule's order cut by the export limit alerts its owner once, naming rule and order
     (sell rules were never alerted before)."""
