@@ -33,8 +33,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gridledger.devices.v1 import devices_pb2
-
 from abci_app.devices import keeper as devices
 from abci_app.grid.records import Tariffs
 from abci_app.market import events, keeper
@@ -55,7 +53,8 @@ from abci_app.types import Address, Event
 __all__ = ["UNLIMITED", "instruct_curtailed", "penalise_export", "take_excess"]
 
 UNLIMITED = "unlimited"
-FLEXIBLE_LOADS = frozenset({int(devices_pb2.DEVICE_KIND_BATTERY), int(devices_pb2.DEVICE_KIND_EV_CHARGER)})
+BATTERY, EV_CHARGER = 4, 5  # gridledger.devices.v1.DeviceKind numbers (as retail.METER)
+FLEXIBLE_LOADS = frozenset({BATTERY, EV_CHARGER})
 
 
 def _has_flexible_load(store: Branch, site_id: str) -> bool:
