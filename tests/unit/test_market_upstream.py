@@ -7,6 +7,7 @@ the invariants (escrow, fills within limits, money supply) after every block."""
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,9 +20,12 @@ from gridledger.market.v1 import market_pb2 as mpb
 from abci_app.domain import GenesisError
 from abci_app.errors import Code
 from abci_app.market import genesis as market_genesis
+from abci_app.market import keeper as market_keeper
 from abci_app.market.domain import DOMAIN as MARKET_DOMAIN
+from abci_app.market.invariants import upstream_trades_balance
 from abci_app.market.keeper import ESCROW_ADDRESS
 from abci_app.registry import check_invariants
+from abci_app.store.branch import Branch
 from clients import devices as dc
 from clients import market as mc
 from clients.api_reads import READS
@@ -412,6 +416,24 @@ def test_upstream_and_instructions_survive_export_and_import(driver: AppDriver, 
     assert exported["market"]["instructions"]
     assert differences(MARKET_DOMAIN, driver.app.state, fresh) == []
     assert check_invariants(fresh) == []
+
+
+def test_the_upstream_invariant_catches_a_wrong_trade(driver: AppDriver, consortium: Consortium) -> None:
+    """The stored trade keeps the invariants; one that pays a unit too little, trades on both
+    sides, or does not balance the pool's legs is reported."""
+    m = _market(driver, consortium)
+    iv, _sell, _evs = _curtailed_export(m)
+    trade = market_keeper.get_upstream(driver.app.state, iv)
+    assert trade is not None
+    assert upstream_trades_balance(driver.app.state) is None
+    for bad, match in (
+        (replace(trade, paid=trade.paid - 1), "payment"),
+        (replace(trade, sold_wh=1), "both bought and sold"),
+        (replace(trade, bought_wh=trade.bought_wh + 1000, paid=-(-(trade.bought_wh + 1000) * 11 // 1000)), "!="),
+    ):
+        store = Branch(driver.app.state)
+        market_keeper.put_upstream(store, bad)
+        assert match in (upstream_trades_balance(store) or "")
 
 
 def test_hostile_genesis_upstream_and_instructions_are_refused(driver: AppDriver, consortium: Consortium) -> None:
