@@ -27,6 +27,7 @@ from abci_app.market.keeper import ESCROW_ADDRESS
 from abci_app.registry import check_invariants
 from abci_app.store.branch import Branch
 from clients import devices as dc
+from clients import forecasts as fc
 from clients import market as mc
 from clients.api_reads import READS
 from clients.consortium import Consortium
@@ -156,7 +157,7 @@ def test_a_bid_below_feed_in_or_an_ask_above_retail_does_not_trade(driver: AppDr
 def _curtailed_export(m: Market) -> tuple[int, int, list[tuple[str, dict[str, str]]]]:
     """feeder-1 may export 400 Wh; alice offers 1000 at 3, carol (feeder-2) bids 100 at 40:
     carol gets 100, the grid 300, alice's other 600 are cut. Returns (interval, order, events)."""
-    m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-1", import_wh=10**9, export_wh=400))
+    m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-1", export_wh=400, import_unlimited=True))
     iv = m.upcoming()
     sell = m.order_id(m.alice, mc.sell("pv-a", iv, 1_000, 3))
     m.order_id(m.carol, mc.buy("site-c", iv, 100, 40))
@@ -248,7 +249,7 @@ def test_import_limit_instructs_sites_with_a_battery_and_alerts_every_buyer(
     + inter fee), and only site-a gets an import cap (400 W): bob's site has nothing to hold back."""
     m = _market(driver, consortium)
     m.add_battery()
-    m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-1", import_wh=100, export_wh=10**9))
+    m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-1", import_wh=100, export_unlimited=True))
     iv = m.upcoming()
     a = m.order_id(m.alice, mc.buy("site-a", iv, 500, 40))
     b = m.order_id(m.bob, mc.buy("site-b", iv, 300, 40))
@@ -293,9 +294,10 @@ def test_a_curtailed_rule_order_alerts_once(driver: AppDriver, consortium: Conso
     """A sell rule's order cut by the export limit alerts its owner once, naming rule and order
     (sell rules were never alerted before)."""
     m = _market(driver, consortium)
-    m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-1", import_wh=10**9, export_wh=100))
-    m.ok(m.alice, mc.rule("sell", device_id="pv-a", limit_price=2, max_wh_per_interval=1_000))
+    m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-1", export_wh=100, import_unlimited=True))
     iv = m.upcoming()
+    m.ok(m.alice, fc.post_forecast("pv-a", iv + L, [(1_000, 0)]))  # a sell rule offers its forecast
+    m.ok(m.alice, mc.rule("sell", device_id="pv-a", limit_price=2, max_wh_per_interval=1_000))
     m.until(iv - GATE)  # the rule places for iv + L
     nxt = iv + L
     m.until(nxt - GATE)
@@ -386,7 +388,7 @@ def test_queries_of_nothing_are_empty_and_pages_follow_site_order(driver: AppDri
     assert _upstream(m, 900) is None
     m.ok(m.alice, dc.register_site("site-0", "feeder-1"))
     m.ok(m.alice, dc.register_device("pv-0", "site-0", "pv", dc.device_public_key(key(8)), 5_000))
-    m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-1", import_wh=10**9, export_wh=100))
+    m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-1", export_wh=100, import_unlimited=True))
     iv = m.upcoming()
     m.order_id(m.alice, mc.sell("pv-a", iv, 500, 3))  # first at the same price: keeps the 100
     m.order_id(m.alice, mc.sell("pv-0", iv, 500, 3))
