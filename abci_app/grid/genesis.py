@@ -45,7 +45,13 @@ from abci_app.types import BlockInfo
 __all__ = ["SECTIONS", "export_genesis", "import_genesis"]
 
 SECTIONS = ("grid",)
-_PRICES = ("retail_per_kwh", "feed_in_per_kwh", "imbalance_short_per_kwh", "imbalance_long_per_kwh")
+_PRICES = (
+    "retail_per_kwh",
+    "feed_in_per_kwh",
+    "imbalance_short_per_kwh",
+    "imbalance_long_per_kwh",
+    "export_penalty_per_kwh",
+)
 _MAX_TIME = 1 << 63
 MAX_ENROLMENTS_EVER = PARAMS["grid.max_enrolments_per_event"].high
 

@@ -150,6 +150,7 @@ def set_tariffs(ctx: TxContext, msg: SetTariffs) -> None:
             msg.imbalance_short_per_kwh,
             msg.imbalance_long_per_kwh,
             ctx.block.time,
+            msg.export_penalty_per_kwh,
         ),
     )
     ctx.emit(
@@ -159,6 +160,7 @@ def set_tariffs(ctx: TxContext, msg: SetTariffs) -> None:
         feed_in_per_kwh=msg.feed_in_per_kwh,
         imbalance_short_per_kwh=msg.imbalance_short_per_kwh,
         imbalance_long_per_kwh=msg.imbalance_long_per_kwh,
+        export_penalty_per_kwh=msg.export_penalty_per_kwh,
     )
 
 

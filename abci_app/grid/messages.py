@@ -44,6 +44,7 @@ class SetTariffs:
     feed_in_per_kwh: int
     imbalance_short_per_kwh: int
     imbalance_long_per_kwh: int
+    export_penalty_per_kwh: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ def set_tariffs_from_proto(m: grid_pb2.SetTariffs) -> SetTariffs:
         _price(m.feed_in_per_kwh, "feed_in_per_kwh"),
         _price(m.imbalance_short_per_kwh, "imbalance_short_per_kwh"),
         _price(m.imbalance_long_per_kwh, "imbalance_long_per_kwh"),
+        _price(m.export_penalty_per_kwh, "export_penalty_per_kwh"),
     )
 
 

@@ -36,6 +36,7 @@ class Tariffs:
     imbalance_short_per_kwh: int
     imbalance_long_per_kwh: int
     updated_at: int
+    export_penalty_per_kwh: int = 0  # export above a grid instruction's cap (settlement.py)
 
     def encode(self) -> bytes:
         return grid_pb2.Tariffs(
@@ -46,6 +47,7 @@ class Tariffs:
             imbalance_short_per_kwh=self.imbalance_short_per_kwh,
             imbalance_long_per_kwh=self.imbalance_long_per_kwh,
             updated_at=self.updated_at,
+            export_penalty_per_kwh=self.export_penalty_per_kwh,
         ).SerializeToString()
 
     @staticmethod
@@ -59,6 +61,7 @@ class Tariffs:
             pb.imbalance_short_per_kwh,
             pb.imbalance_long_per_kwh,
             pb.updated_at,
+            pb.export_penalty_per_kwh,
         )
 
 

@@ -26,6 +26,18 @@ Integers only; one sort of each side; no I/O. The rules (the README's "Market cl
   feeder's community bids meet the feeder's renewable asks still unmatched, in one more
   uniform-price auction at the intra fee (leg ABSORB, its own price); only what they leave
   goes on to the pool. The feeder's local Wh include what storage absorbed.
+- **The upstream grid takes part** (when `clear` is given an `Upstream`: the supplier of
+  last resort, close.py). It is one more participant of the pool, on no feeder: a buy entry
+  at the feed-in price (all-in feed-in + inter fee, so it pays the fee as any cross-feeder
+  buyer) for up to every Wh offered (or what its balance pays for), and a sell entry at the
+  retail price for every Wh bid, each after every member order at the same price. So every
+  surplus offered at or below feed-in has a buyer. Its entries are curtailed like any pool
+  order: a feeder's export and import limits bind flows to and from upstream exactly as to
+  other feeders. Every auction (local, storage, pool) then trades only bids worth at least
+  feed-in (effective bid) and asks of at most retail, and its price — the midpoint — is
+  clamped into [feed-in, retail]: every matched bid ≥ feed-in and ≥ the midpoint, every
+  matched ask ≤ retail and ≤ the midpoint, so bid ≥ price ≥ ask still holds for every fill.
+  Upstream never trades with itself (it takes part only when feed-in < retail).
 """
 
 from __future__ import annotations
@@ -34,13 +46,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-__all__ = ["ABSORB", "BUY", "SELL", "BookEntry", "ClearOutcome", "FeederOutcome", "Leg", "auction", "clear"]
+__all__ = [
+    "ABSORB",
+    "BUY",
+    "SELL",
+    "UPSTREAM_BUY",
+    "UPSTREAM_SELL",
+    "BookEntry",
+    "ClearOutcome",
+    "FeederOutcome",
+    "Leg",
+    "Upstream",
+    "auction",
+    "clear",
+]
 
 BUY = 1
 SELL = 2
 LOCAL = 0
 POOL = 1
 ABSORB = 2
+# the upstream grid's two pool entries: ids no order reaches (order ids count up from 1), the
+# highest so that members go first at the same price; on no feeder ("" is no feeder id)
+UPSTREAM_BUY = (1 << 64) - 2
+UPSTREAM_SELL = (1 << 64) - 1
+UPSTREAM_FEEDER = ""
 
 
 class BookEntry(NamedTuple):
@@ -58,6 +88,15 @@ class Leg(NamedTuple):
     energy: int
     price: int  # energy price per kWh
     fee: int  # grid fee per kWh the buyer pays (0 for sellers)
+
+
+class Upstream(NamedTuple):
+    """The upstream grid in a clearing: buys at `feed_in`, sells at `retail` (feed_in < retail),
+    buying at most `max_buy_wh` (None: any amount)."""
+
+    feed_in: int
+    retail: int
+    max_buy_wh: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +118,23 @@ class ClearOutcome:
     pool_cleared: bool
     feeders: list[FeederOutcome]
     curtailed: dict[int, int]  # order id → Wh matched in the pool but cut by a feeder limit
+    upstream_bought_wh: int = 0  # the upstream grid's pool legs (not in `legs` nor `curtailed`)
+    upstream_sold_wh: int = 0
+    upstream_curtailed_wh: int = 0
 
 
-def auction(
-    bids: Sequence[BookEntry], asks: Sequence[BookEntry], fee: int, rem: dict[int, int]
+def auction(  # noqa: PLR0917 - the book, the fee, the state and the bounds
+    bids: Sequence[BookEntry],
+    asks: Sequence[BookEntry],
+    fee: int,
+    rem: dict[int, int],
+    lo: int = 0,
+    hi: int | None = None,
 ) -> tuple[dict[int, int], int, int]:
     """Match `bids` against `asks` (both in priority order) at effective bid limit − `fee`,
     using each order's remaining Wh in `rem` (reduced in place). Returns the Wh matched per
-    order id, the volume and the uniform price (0 when nothing matched)."""
+    order id, the volume and the uniform price (0 when nothing matched). With bounds, only
+    effective bids ≥ `lo` and asks ≤ `hi` trade and the price is clamped into [lo, hi]."""
     got: dict[int, int] = {}
     nb, na = len(bids), len(asks)
     bi = ai = 0
@@ -114,7 +162,7 @@ def auction(
         assert b is not None
         assert a is not None
         bid = b.limit - fee
-        if bid < a.limit:
+        if bid < a.limit or bid < lo or (hi is not None and a.limit > hi):
             break
         q = b_left if b_left < a_left else a_left
         b_left -= q
@@ -125,7 +173,10 @@ def auction(
         volume += q
     for oid, q in got.items():
         rem[oid] -= q
-    return got, volume, ((last_bid + last_ask) // 2 if volume else 0)
+    if not volume:
+        return got, 0, 0
+    price = max((last_bid + last_ask) // 2, lo)
+    return got, volume, (price if hi is None else min(price, hi))
 
 
 # Sort keys packed into one integer (cheaper to compare than tuples): prices and ids are
@@ -173,10 +224,15 @@ def clear(
     limits: Mapping[str, tuple[int, int]],
     *,
     community: bool = False,
+    upstream: Upstream | None = None,
 ) -> ClearOutcome:
     """Clear one interval's `book`. `limits` maps a feeder to its (import Wh, export Wh)
-    limits (absent: unlimited). Deterministic for a given input, whatever its order."""
+    limits (absent: unlimited); `upstream` the upstream grid's prices (None: it takes no part).
+    Deterministic for a given input, whatever its order."""
     intra = min(intra_fee, inter_fee)  # a local trade never pays more than a cross-feeder one
+    if upstream is not None and upstream.feed_in >= upstream.retail:
+        upstream = None  # it would trade with itself
+    lo, hi = (0, None) if upstream is None else (upstream.feed_in, upstream.retail)
     bids = sorted((e for e in book if e.side == BUY), key=_bid_key)
     asks = sorted((e for e in book if e.side == SELL), key=_ask_key_community if community else _ask_key)
     rem = {e.order_id: e.energy for e in book}
@@ -202,17 +258,29 @@ def clear(
         fb, fa = by_feeder[f]
         price = volume = 0
         if fb and fa:
-            got, volume, price = auction(fb, fa, intra, rem)
+            got, volume, price = auction(fb, fa, intra, rem, lo, hi)
             _add_legs(legs, fb, fa, got, LOCAL, price, intra)
         absorbed = 0
         green = [e for e in fa if e.renewable]
         if f in storage and green:
-            got, absorbed, stored_at = auction(storage[f], green, intra, rem)
+            got, absorbed, stored_at = auction(storage[f], green, intra, rem, lo, hi)
             _add_legs(legs, storage[f], green, got, ABSORB, stored_at, intra)
             price = price if volume else stored_at
         local[f] = (price, volume + absorbed)
 
-    got, volume, pool_price = auction(bids, asks, inter_fee, rem)
+    if upstream is not None:
+        offered = sum(rem[e.order_id] for e in asks)
+        up_buy = offered if upstream.max_buy_wh is None else min(offered, upstream.max_buy_wh)
+        up_sell = sum(rem[e.order_id] for e in bids)
+        if up_buy:
+            entry = BookEntry(UPSTREAM_BUY, BUY, upstream.feed_in + inter_fee, up_buy, UPSTREAM_FEEDER, False)
+            bids = sorted([*bids, entry], key=_bid_key)
+            rem[UPSTREAM_BUY] = up_buy
+        if up_sell:
+            entry = BookEntry(UPSTREAM_SELL, SELL, upstream.retail, up_sell, UPSTREAM_FEEDER, False)
+            asks = sorted([*asks, entry], key=_ask_key_community if community else _ask_key)
+            rem[UPSTREAM_SELL] = up_sell
+    got, volume, pool_price = auction(bids, asks, inter_fee, rem, lo, hi)
     curtailed: dict[int, int] = {}
     pool_in: dict[str, int] = {}
     pool_out: dict[str, int] = {}
@@ -247,6 +315,10 @@ def clear(
                     curtailed[e.order_id] = q - grant
         volume = served
 
+    up_legs = [leg for leg in legs if leg.order_id >= UPSTREAM_BUY]
+    if up_legs:
+        legs = [leg for leg in legs if leg.order_id < UPSTREAM_BUY]
+    up_cut = curtailed.pop(UPSTREAM_BUY, 0) + curtailed.pop(UPSTREAM_SELL, 0)
     cut: dict[str, int] = {}
     for oid, q in curtailed.items():
         cut[feeder_of[oid]] = cut.get(feeder_of[oid], 0) + q
@@ -256,4 +328,14 @@ def clear(
         )
         for f in feeders
     ]
-    return ClearOutcome(legs, pool_price if volume else 0, volume, volume > 0, outcomes, curtailed)
+    return ClearOutcome(
+        legs,
+        pool_price if volume else 0,
+        volume,
+        volume > 0,
+        outcomes,
+        curtailed,
+        sum(leg.energy for leg in up_legs if leg.order_id == UPSTREAM_BUY),
+        sum(leg.energy for leg in up_legs if leg.order_id == UPSTREAM_SELL),
+        up_cut,
+    )

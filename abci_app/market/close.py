@@ -5,7 +5,9 @@ cost is ceil(Σ leg Wh × (price + fee) / 1000) ≤ its escrow, and the rest of 
 refunded at once (all of it when nothing traded); a seller earns floor(Σ leg Wh × price /
 1000). Filled orders wait for settlement; unfilled sell orders free their device capacity.
 Orders placed by rules update the rule's daily counters and raise alerts when the rule
-could not be met (no seller, feeder limit, price above the limit).
+could not be met (no seller, price above the limit). The upstream grid takes part in the
+clearing (upstream.py); every order a feeder limit cut raises an alert and its site gets a
+grid instruction (instructions.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from abci_app.grid import keeper as grid
 from abci_app.market import events, keeper, orders
 from abci_app.market.alerts import raise_alert
 from abci_app.market.clearing import SELL, ClearOutcome, Leg, clear
-from abci_app.market.params import COMMUNITY_MODE
+from abci_app.market.instructions import instruct_curtailed
+from abci_app.market.params import COMMUNITY_MODE, interval_length
 from abci_app.market.records import (
     BUY,
     CLEARED,
@@ -29,6 +32,7 @@ from abci_app.market.records import (
     Order,
     Statement,
 )
+from abci_app.market.upstream import record_upstream, upstream_of
 from abci_app.params import domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo, Event
@@ -67,12 +71,12 @@ def _rule_updates(  # noqa: PLR0917 - internal, called once
         rule = replace(rule, done_wh=rule.done_wh + order.filled_wh)
         keeper.put_rule(store, rule)
         # A deferrable load that did not clear is simply deferred (its rule alerts when the
-        # deadline is at risk); other rules alert with the reason they were not met.
-        if order.filled_wh < order.energy_wh and rule.kind != RULE_DEFERRABLE:
+        # deadline is at risk); other rules alert with the reason they were not met. An order a
+        # feeder limit cut alerts as every cut order does (instructions.py).
+        cut = bool(outcome.curtailed.get(order.order_id))
+        if order.filled_wh < order.energy_wh and rule.kind != RULE_DEFERRABLE and not cut:
             if no_seller:
                 reason, price = REASON.NO_SELLER, 0
-            elif outcome.curtailed.get(order.order_id):
-                reason, price = REASON.FEEDER_LIMIT, best or 0
             elif best is not None and best <= order.limit_price:
                 # offers within the limit existed but ran out: not enough supply, not the price
                 reason, price = REASON.NO_SELLER, best
@@ -99,7 +103,10 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
         if lim is not None:
             limits[f] = (lim.import_wh, lim.export_wh)
     community = domain_param(store, COMMUNITY_MODE) == 1
-    outcome = clear(book, fees.intra_feeder_per_kwh, fees.inter_feeder_per_kwh, limits, community=community)
+    upstream, supplier = upstream_of(store, block.time, fees)
+    outcome = clear(
+        book, fees.intra_feeder_per_kwh, fees.inter_feeder_per_kwh, limits, community=community, upstream=upstream
+    )
 
     legs: dict[int, list[Leg]] = {}
     for leg in outcome.legs:
@@ -109,7 +116,10 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
         if e.side == SELL and (e.feeder not in min_ask or e.limit < min_ask[e.feeder]):
             min_ask[e.feeder] = e.limit
     best = best_prices(min_ask, fees.intra_feeder_per_kwh, fees.inter_feeder_per_kwh)
-    no_seller = not min_ask
+    no_seller = not min_ask and upstream is None
+    if upstream is not None:  # the upstream grid offers at retail, across feeders
+        retail = upstream.retail + fees.inter_feeder_per_kwh
+        best = {f: min(best.get(f, retail), retail) for f in sorted({e.feeder for e in book})}
 
     refunds: dict[bytes, int] = {}
     unsold: dict[str, int] = {}  # device → Wh of its unfilled sell orders (capacity freed)
@@ -166,6 +176,12 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
         if order.rule_id:
             evs.extend(_rule_updates(store, block, order, outcome, no_seller, best.get(order.feeder)))
     keeper.put_cleared(store, interval, done, fills)
+    if supplier is not None:
+        record_upstream(store, interval, supplier, outcome, fees.inter_feeder_per_kwh)
+    if outcome.curtailed:
+        sold_at = {fo.feeder: fo.local_price if fo.local_cleared else outcome.pool_price for fo in outcome.feeders}
+        length = interval_length(store)
+        evs.extend(instruct_curtailed(store, block.time, interval, length, done, outcome, limits, best, sold_at))
     orders.refund_many(store, refunds)
     for device_id in sorted(unsold):
         keeper.add_committed(store, interval, device_id, -unsold[device_id])

@@ -46,5 +46,6 @@ DOMAIN = Domain(
         invariants.fills_within_limits,
         invariants.feeder_limits_respected,
         invariants.open_counts_match_book,
+        invariants.upstream_trades_balance,
     ),
 )

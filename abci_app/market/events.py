@@ -8,6 +8,7 @@ __all__ = [
     "ESTIMATE_CORRECTED",
     "ESTIMATE_FINAL",
     "EVENTS",
+    "GRID_INSTRUCTION",
     "INTERVAL_CLEARED",
     "INTERVAL_SETTLED",
     "ORDER_CANCELLED",
@@ -36,6 +37,8 @@ CHARGING_CONSENT_SET = "charging_consent_set"
 SETTLED_ON_ESTIMATE = "settled_on_estimate"
 ESTIMATE_CORRECTED = "estimate_corrected"
 ESTIMATE_FINAL = "estimate_final"
+# clearing curtailed the site's feeder: its caps for the interval (the gateway applies them)
+GRID_INSTRUCTION = "grid_instruction"
 EVENTS = frozenset(
     {
         ORDER_PLACED,
@@ -51,5 +54,6 @@ EVENTS = frozenset(
         SETTLED_ON_ESTIMATE,
         ESTIMATE_CORRECTED,
         ESTIMATE_FINAL,
+        GRID_INSTRUCTION,
     }
 )

@@ -10,6 +10,8 @@ counter, so a chain restarted from an export carries the market on where it stop
   "statements": [Statement as JSON],
   "consents":   [ChargingConsent as JSON],
   "estimates":  [SettlementEstimate as JSON],
+  "upstream":   [UpstreamTrade as JSON],          (the upstream grid's trade per interval)
+  "instructions": [GridInstruction as JSON],      (grid instructions per interval and site)
   "counters":   {"order": 12, "rule": 2, "alert": 3, "rules_interval": …, "settled_interval": …}
 }
 (protobuf JSON mapping, bytes in base64, as devices has them; every list is optional)
@@ -20,8 +22,8 @@ device has on offer per interval (Σ energy of its OPEN and CLEARED sell orders)
 owner's count of OPEN orders per interval (what market.max_open_orders_per_interval caps). It runs after
 identity, accounts and devices, and refuses (GenesisError naming the field) an owner that is
 not a member, an order whose site or device is unknown, a fill that does not match its order
-or clearing, duplicates, counters behind the ids in use, and escrow that disagrees with the
-market escrow account's balance.
+or clearing, duplicates, counters behind the ids in use, and escrow (the orders' and the
+unsettled upstream trades' payments) that disagrees with the market escrow account's balance.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from abci_app.market.records import (
     ALERT_REASON_NAMES,
     BUY,
     CLEARED,
+    EXPORT_LIMIT_REASON,
+    IMPORT_LIMIT_REASON,
     OPEN,
     RULE_BUY,
     RULE_THERMOSTAT,
@@ -53,10 +57,12 @@ from abci_app.market.records import (
     ChargingConsent,
     ClearingResult,
     Fill,
+    GridInstruction,
     Order,
     Rule,
     SettlementEstimate,
     Statement,
+    UpstreamTrade,
 )
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
@@ -66,7 +72,18 @@ __all__ = ["COUNTERS", "SECTIONS", "export_genesis", "import_genesis"]
 BATTERY = 4
 
 SECTIONS = ("market",)
-LISTS = ("orders", "clearings", "fills", "rules", "alerts", "statements", "consents", "estimates")
+LISTS = (
+    "orders",
+    "clearings",
+    "fills",
+    "rules",
+    "alerts",
+    "statements",
+    "consents",
+    "estimates",
+    "upstream",
+    "instructions",
+)
 COUNTERS = ("alert", "order", "rule", "rules_interval", "settled_interval")
 """The names kept under the COUNTER prefix: the id sequences and the hook's interval marks."""
 
@@ -115,11 +132,39 @@ def _orders(store: Branch, items: list[Any]) -> dict[int, Order]:
             keeper.add_committed(store, o.interval_start, o.device_id, o.energy_wh)
         if o.status == OPEN:
             keeper.add_open_count(store, o.interval_start, o.owner, 1)
-    held = sum(o.escrow for o in out.values())
-    have = accounts.balance(store, keeper.ESCROW_ADDRESS)
-    if held != have:
-        raise GenesisError(f"market.orders: the orders hold {held} in escrow, the escrow account {have}")
     return out
+
+
+def _upstream(store: Branch, items: list[Any], clearings: set[int]) -> int:
+    """Store the upstream trades; returns what the unsettled ones hold in escrow."""
+    seen: set[int] = set()
+    held = 0
+    for i, item in enumerate(items):
+        where = f"market.upstream[{i}]"
+        t = _parse(item, market_pb2.UpstreamTrade(), UpstreamTrade.from_proto, where)
+        if t.interval_start in seen or t.interval_start not in clearings:
+            raise GenesisError(f"{where}: interval {t.interval_start} is repeated or has no clearing result")
+        _member(store, t.supplier, where)
+        seen.add(t.interval_start)
+        held += 0 if t.settled else t.paid
+        keeper.put_upstream(store, t)
+    return held
+
+
+def _instructions(store: Branch, items: list[Any]) -> None:
+    seen: set[tuple[int, str]] = set()
+    for i, item in enumerate(items):
+        where = f"market.instructions[{i}]"
+        g = _parse(item, market_pb2.GridInstruction(), GridInstruction.from_proto, where)
+        if (g.interval_start, g.site_id) in seen:
+            raise GenesisError(f"{where}: repeated")
+        if devices.get_site(store, g.site_id) is None:
+            raise GenesisError(f"{where}: unknown site {g.site_id[:64]!r}")
+        _member(store, g.owner, where)
+        if g.reason not in (EXPORT_LIMIT_REASON, IMPORT_LIMIT_REASON) or g.interval_end <= g.interval_start:
+            raise GenesisError(f"{where}: unknown reason {g.reason[:32]!r} or an empty interval")
+        seen.add((g.interval_start, g.site_id))
+        keeper.put_instruction(store, g)
 
 
 def _clearings(store: Branch, items: list[Any]) -> set[int]:
@@ -276,6 +321,13 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         lists[name] = items
     orders = _orders(store, lists["orders"])
     clearings = _clearings(store, lists["clearings"])
+    held = sum(o.escrow for o in orders.values()) + _upstream(store, lists["upstream"], clearings)
+    have = accounts.balance(store, keeper.ESCROW_ADDRESS)
+    if held != have:
+        raise GenesisError(
+            f"market.orders: the orders and the upstream grid hold {held} in escrow, the escrow account {have}"
+        )
+    _instructions(store, lists["instructions"])
     _fills(store, lists["fills"], orders, clearings)
     rules = _rules(store, lists["rules"])
     alerts = _alerts(store, lists["alerts"])
@@ -296,6 +348,8 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
             "statements": [MessageToDict(s.to_proto()) for s in keeper.iter_statements(store)],
             "consents": [MessageToDict(c.to_proto()) for c in keeper.iter_consents(store)],
             "estimates": [MessageToDict(e.to_proto()) for e in keeper.iter_estimates(store)],
+            "upstream": [MessageToDict(t.to_proto()) for t in keeper.iter_upstream(store)],
+            "instructions": [MessageToDict(g.to_proto()) for g in keeper.iter_instructions(store)],
             "counters": dict(keeper.iter_counters(store)),
         }
     }

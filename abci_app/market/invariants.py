@@ -1,11 +1,16 @@
 """Market invariants, checked after every block by the test driver and the chaos run.
 
 - The escrow account holds exactly the escrow of the orders that hold any: open buy
-  orders (their max cost) and cleared buy orders awaiting settlement (their cost).
+  orders (their max cost) and cleared buy orders awaiting settlement (their cost), and
+  the upstream grid's payment for what it bought in intervals awaiting settlement.
 - Every fill of an interval awaiting settlement has bid ≥ price ≥ ask: a buyer's
   price + fee ≤ its limit, a seller's price ≥ its limit.
 - No feeder limit in force at clearing was exceeded by the pool volumes of an interval
   awaiting settlement.
+- The upstream grid's trade of an interval awaiting settlement is on one side only, it paid
+  exactly ceil(bought × (price + fee) / 1000) and earns floor(sold × price / 1000), and the
+  pool energy balances: Σ pool Wh bought by members + what the grid bought = Σ pool Wh sold
+  by members + what the grid sold.
 - Each member's count of open orders per interval (what the per-interval cap reads) is
   the number of its orders in that interval's book.
 (Settled intervals were checked while they awaited settlement; the checks stay bounded.)
@@ -19,7 +24,13 @@ from abci_app.market.records import BUY, SELL
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
 
-__all__ = ["escrow_matches_orders", "feeder_limits_respected", "fills_within_limits", "open_counts_match_book"]
+__all__ = [
+    "escrow_matches_orders",
+    "feeder_limits_respected",
+    "fills_within_limits",
+    "open_counts_match_book",
+    "upstream_trades_balance",
+]
 
 
 def escrow_matches_orders(store: KVReader) -> str | None:
@@ -32,9 +43,13 @@ def escrow_matches_orders(store: KVReader) -> str | None:
         order = keeper.get_order(store, order_id)
         if order is not None:
             held += order.escrow
+    for interval in _pending_intervals(store):
+        trade = keeper.get_upstream(store, interval)
+        if trade is not None and not trade.settled:
+            held += trade.paid
     have = accounts.balance(store, keeper.ESCROW_ADDRESS)
     if have != held:
-        return f"escrow account holds {have}, open and cleared buy orders hold {held}"
+        return f"escrow account holds {have}, open and cleared buy orders and the upstream grid hold {held}"
     return None
 
 
@@ -77,4 +92,25 @@ def open_counts_match_book(store: KVReader) -> str | None:
     if have != want:
         wrong = sorted(set(have.items()) ^ set(want.items()))[:3]
         return f"open-order counts disagree with the book: {[(i, o.hex(), n) for (i, o), n in wrong]}"
+    return None
+
+
+def upstream_trades_balance(store: KVReader) -> str | None:
+    for interval in _pending_intervals(store):
+        t = keeper.get_upstream(store, interval)
+        if t is None or t.settled:
+            continue
+        if t.bought_wh and t.sold_wh:
+            return f"interval {interval}: the upstream grid both bought and sold"
+        if t.paid != -(-t.bought_wh * (t.price + t.fee_per_kwh) // 1000) or t.earned != t.sold_wh * t.price // 1000:
+            return (
+                f"interval {interval}: the upstream grid's payment {t.paid} or earnings {t.earned} are not its trade's"
+            )
+        bought = sold = 0
+        for f in keeper.iter_fills(store, interval):
+            if f.cross_feeder:
+                bought += f.energy_wh if f.side == BUY else 0
+                sold += f.energy_wh if f.side == SELL else 0
+        if bought + t.bought_wh != sold + t.sold_wh:
+            return f"interval {interval}: pool bought {bought} + upstream {t.bought_wh} != sold {sold} + {t.sold_wh}"
     return None

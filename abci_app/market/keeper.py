@@ -20,10 +20,12 @@ from abci_app.market.records import (
     ChargingConsent,
     ClearingResult,
     Fill,
+    GridInstruction,
     Order,
     Rule,
     SettlementEstimate,
     Statement,
+    UpstreamTrade,
 )
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
@@ -44,10 +46,12 @@ __all__ = [
     "get_clearing",
     "get_committed",
     "get_consent",
+    "get_instruction",
     "get_open_count",
     "get_order",
     "get_rule",
     "get_statement",
+    "get_upstream",
     "iter_alerts",
     "iter_all_fills",
     "iter_book",
@@ -57,11 +61,13 @@ __all__ = [
     "iter_counters",
     "iter_estimates",
     "iter_fills",
+    "iter_instructions",
     "iter_orders",
     "iter_owner_rules",
     "iter_rules",
     "iter_settle_due",
     "iter_statements",
+    "iter_upstream",
     "next_id",
     "put_alert",
     "put_cleared",
@@ -69,10 +75,12 @@ __all__ = [
     "put_consent",
     "put_estimate",
     "put_fill",
+    "put_instruction",
     "put_order",
     "put_rule",
     "put_settled",
     "put_statement",
+    "put_upstream",
     "remove_from_book",
     "set_counter",
     "set_settle_due",
@@ -400,3 +408,35 @@ def estimates_before(store: KVReader, interval: int) -> list[SettlementEstimate]
     """The estimates of intervals starting before `interval`, oldest first."""
     start = keys.estimate_prefix()
     return [SettlementEstimate.decode(v) for _k, v in store.iter_range(start, start + u64(interval))]
+
+
+def get_upstream(store: KVReader, interval: int) -> UpstreamTrade | None:
+    """What the upstream grid bought and sold in `interval`'s clearing (None: it did not trade)."""
+    raw = store.get(keys.upstream(interval))
+    return None if raw is None else UpstreamTrade.decode(raw)
+
+
+def put_upstream(store: Branch, trade: UpstreamTrade) -> None:
+    store.set(keys.upstream(trade.interval_start), trade.encode())
+
+
+def iter_upstream(store: KVReader) -> Iterator[UpstreamTrade]:
+    """Every interval's upstream trade, oldest first."""
+    for _k, v in store.iter_range(keys.UPSTREAM, prefix_end(keys.UPSTREAM)):
+        yield UpstreamTrade.decode(v)
+
+
+def get_instruction(store: KVReader, interval: int, site_id: str) -> GridInstruction | None:
+    raw = store.get(keys.instruction(interval, site_id))
+    return None if raw is None else GridInstruction.decode(raw)
+
+
+def put_instruction(store: Branch, instruction: GridInstruction) -> None:
+    store.set(keys.instruction(instruction.interval_start, instruction.site_id), instruction.encode())
+
+
+def iter_instructions(store: KVReader, interval: int | None = None) -> Iterator[GridInstruction]:
+    """The grid instructions of one interval in site order (or of all, oldest interval first)."""
+    prefix = keys.INSTRUCTION if interval is None else keys.instruction_prefix(interval)
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield GridInstruction.decode(v)

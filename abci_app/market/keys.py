@@ -7,10 +7,12 @@ from abci_app.keys import lp, u64
 __all__ = [
     "BOOK",
     "FILLS_BY_OWNER",
+    "INSTRUCTION",
     "KEY_PREFIXES",
     "OPEN_COUNT",
     "ORDER",
     "SETTLE_DUE",
+    "UPSTREAM",
     "alert",
     "alerts_by_owner",
     "book",
@@ -24,6 +26,8 @@ __all__ = [
     "fill",
     "fill_prefix",
     "fills_by_owner",
+    "instruction",
+    "instruction_prefix",
     "open_count",
     "open_count_prefix",
     "order",
@@ -35,6 +39,7 @@ __all__ = [
     "settle_due",
     "settle_due_prefix",
     "statement",
+    "upstream",
 ]
 
 ORDER = b"\x40"  # u64(order) → Order
@@ -52,9 +57,11 @@ COUNTER = b"\x4b"  # lp(name) → u64 last id used
 SETTLE_DUE = b"\x4c"  # u64(interval) u64(order) → '' (cleared orders awaiting settlement)
 COMMITTED = b"\x4d"  # u64(interval) lp(device) → u64 Wh offered by open/cleared sell orders
 OPEN_COUNT = b"\x4e"  # u64(interval) owner(20) → u64 the owner's open orders of the interval
-AUTHORITY = b"\x4f"  # the last market prefix, shared by sub-prefixes:
-CONSENT = AUTHORITY + b"\x01"  # lp(device) → ChargingConsent
-ESTIMATE = AUTHORITY + b"\x02"  # u64(interval) u8(side) lp(target) owner(20) → SettlementEstimate
+SUBFAMILIES = b"\x4f"  # the last market prefix, shared by sub-prefixes (one tag byte each):
+CONSENT = SUBFAMILIES + b"\x01"  # lp(device) → ChargingConsent
+ESTIMATE = SUBFAMILIES + b"\x02"  # u64(interval) u8(side) lp(target) owner(20) → SettlementEstimate
+UPSTREAM = SUBFAMILIES + b"\x03"  # u64(interval) → UpstreamTrade
+INSTRUCTION = SUBFAMILIES + b"\x04"  # u64(interval) site id (raw bytes, so key order is site order) → GridInstruction
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (
@@ -73,7 +80,7 @@ KEY_PREFIXES = frozenset(
         SETTLE_DUE,
         COMMITTED,
         OPEN_COUNT,
-        AUTHORITY,
+        SUBFAMILIES,
     )
 )
 
@@ -174,3 +181,15 @@ def estimate_prefix(interval: int | None = None) -> bytes:
 
 def estimate(interval: int, side: int, target: str, owner: bytes) -> bytes:
     return ESTIMATE + u64(interval) + bytes((side,)) + lp(target) + owner
+
+
+def upstream(interval: int) -> bytes:
+    return UPSTREAM + u64(interval)
+
+
+def instruction_prefix(interval: int) -> bytes:
+    return INSTRUCTION + u64(interval)
+
+
+def instruction(interval: int, site_id: str) -> bytes:
+    return INSTRUCTION + u64(interval) + site_id.encode()

@@ -1,7 +1,10 @@
 """Queries: /order/<id>, /rule/<id>, /alert/<id>, /clearing/<interval>,
-/statement/<address>/<interval>, /charging_consent/<battery device id> (provable records);
-/book/<interval> (open orders, OrderList); /orders|fills|rules|alerts|statements/<address> (a member's, paginated:
-?limit=&after=)."""
+/statement/<address>/<interval>, /charging_consent/<battery device id>, /upstream/<interval>
+(the upstream grid's trade, an UpstreamTrade), /instructions/<interval>/<site> (a
+GridInstruction) (provable records); /book/<interval> (open orders, OrderList);
+/instructions/<interval> (the interval's grid instructions in site order,
+GridInstructionList); /orders|fills|rules|alerts|statements/<address> (a member's); lists
+are paginated: ?limit=&after=."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from google.protobuf.message import Message
 from gridledger.market.v1 import market_pb2
 
 from abci_app.domain import QueryHandler, QueryResult
+from abci_app.errors import Code, TxError
 from abci_app.market import keys
 from abci_app.query_util import address_arg, args_exactly, id_arg, int_arg, page, record
 from abci_app.store.branch import KVReader
@@ -49,6 +53,24 @@ def statement(store: KVReader, args: list[str], options: Mapping[str, str]) -> Q
 def charging_consent(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     (device_id,) = args_exactly(args, 1, "/charging_consent/<battery device id>")
     return record(store, keys.consent(id_arg(device_id, "device id")))
+
+
+def upstream(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (text,) = args_exactly(args, 1, "/upstream/<interval start>")
+    return record(store, keys.upstream(int_arg(text, "interval start")))
+
+
+def instructions(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    if len(args) not in (1, 2):
+        raise TxError(Code.QUERY_BAD_REQUEST, "usage: /instructions/<interval start>[/<site id>]")
+    interval = int_arg(args[0], "interval start")
+    if len(args) == 2:
+        return record(store, keys.instruction(interval, id_arg(args[1], "site id")))
+    prefix = keys.instruction_prefix(interval)
+    items, cursor = page(store, prefix, options, lambda _k, v: market_pb2.GridInstruction.FromString(v))
+    return QueryResult(
+        market_pb2.GridInstructionList(instructions=items, next=cursor).SerializeToString(deterministic=True)
+    )
 
 
 def _stored(store: KVReader, key: bytes, message: type[M]) -> M | None:
@@ -109,6 +131,8 @@ QUERIES: dict[str, QueryHandler] = {
     "statement": statement,
     "charging_consent": charging_consent,
     "book": book,
+    "upstream": upstream,
+    "instructions": instructions,
     "orders": _owner_list(
         keys.ORDERS_BY_OWNER, "/orders/<address hex>", _order, lambda i, c: market_pb2.OrderList(orders=i, next=c)
     ),

@@ -25,6 +25,8 @@ __all__ = [
     "BUY",
     "CANCELLED",
     "CLEARED",
+    "EXPORT_LIMIT_REASON",
+    "IMPORT_LIMIT_REASON",
     "OPEN",
     "RULE_BUY",
     "RULE_DEFERRABLE",
@@ -40,12 +42,14 @@ __all__ = [
     "ClearingResult",
     "FeederClearing",
     "Fill",
+    "GridInstruction",
     "Order",
     "OrderId",
     "Rule",
     "RuleId",
     "SettlementEstimate",
     "Statement",
+    "UpstreamTrade",
 ]
 
 OrderId = NewType("OrderId", int)
@@ -368,6 +372,8 @@ class Statement:
     unreceived: int = 0  # feed-in or imbalance surplus owed by the supplier and not paid
     estimates: int = 0  # positions settled on an estimate (a meter or device had not reported)
     corrections: int = 0  # of those, corrected since from late data
+    penalty_wh: int = 0  # metered export above a grid instruction's cap
+    penalty_paid: int = 0  # to the supplier at the export penalty price
 
     def to_proto(self) -> market_pb2.Statement:
         return market_pb2.Statement(
@@ -391,6 +397,8 @@ class Statement:
             unreceived=self.unreceived,
             estimates=self.estimates,
             corrections=self.corrections,
+            penalty_wh=self.penalty_wh,
+            penalty_paid=self.penalty_paid,
         )
 
     def encode(self) -> bytes:
@@ -419,6 +427,8 @@ class Statement:
             unreceived=pb.unreceived,
             estimates=pb.estimates,
             corrections=pb.corrections,
+            penalty_wh=pb.penalty_wh,
+            penalty_paid=pb.penalty_paid,
         )
 
     @staticmethod
@@ -511,7 +521,7 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """A standing rule that could not be met tells its owner why."""
+    """A standing rule that could not be met, or an order a feeder limit cut, tells its owner why."""
 
     alert_id: AlertId
     owner: Address
@@ -522,6 +532,7 @@ class Alert:
     created_at: int = 0
     accepted: bool = False
     accepted_price: int = 0
+    order_id: OrderId = OrderId(0)  # the order a feeder limit cut (0: about a rule)
 
     def to_proto(self) -> market_pb2.Alert:
         return market_pb2.Alert(
@@ -534,6 +545,7 @@ class Alert:
             created_at=self.created_at,
             accepted=self.accepted,
             accepted_price=self.accepted_price,
+            order_id=self.order_id,
         )
 
     def encode(self) -> bytes:
@@ -551,11 +563,125 @@ class Alert:
             created_at=pb.created_at,
             accepted=pb.accepted,
             accepted_price=pb.accepted_price,
+            order_id=OrderId(pb.order_id),
         )
 
     @staticmethod
     def decode(raw: bytes) -> Alert:
         return Alert.from_proto(market_pb2.Alert.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamTrade:
+    """The upstream grid (the supplier of last resort) in one interval's clearing."""
+
+    interval_start: int
+    supplier: Address
+    bought_wh: int = 0  # the substation's export
+    sold_wh: int = 0  # the substation's import
+    price: int = 0
+    fee_per_kwh: int = 0
+    paid: int = 0  # escrowed at gate closure, moved at settlement
+    earned: int = 0  # received at settlement
+    curtailed_wh: int = 0
+    settled: bool = False
+
+    def to_proto(self) -> market_pb2.UpstreamTrade:
+        return market_pb2.UpstreamTrade(
+            interval_start=self.interval_start,
+            supplier=self.supplier,
+            bought_wh=self.bought_wh,
+            sold_wh=self.sold_wh,
+            price=self.price,
+            fee_per_kwh=self.fee_per_kwh,
+            paid=self.paid,
+            earned=self.earned,
+            curtailed_wh=self.curtailed_wh,
+            settled=self.settled,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.UpstreamTrade) -> UpstreamTrade:
+        return UpstreamTrade(
+            interval_start=pb.interval_start,
+            supplier=Address(pb.supplier),
+            bought_wh=pb.bought_wh,
+            sold_wh=pb.sold_wh,
+            price=pb.price,
+            fee_per_kwh=pb.fee_per_kwh,
+            paid=pb.paid,
+            earned=pb.earned,
+            curtailed_wh=pb.curtailed_wh,
+            settled=pb.settled,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> UpstreamTrade:
+        return UpstreamTrade.from_proto(market_pb2.UpstreamTrade.FromString(raw))
+
+
+EXPORT_LIMIT_REASON: Final = "feeder_export_limit"
+IMPORT_LIMIT_REASON: Final = "feeder_import_limit"
+
+
+@dataclass(frozen=True, slots=True)
+class GridInstruction:
+    """A site's caps for one interval after clearing curtailed its feeder (None: unlimited)."""
+
+    interval_start: int
+    interval_end: int
+    feeder: str
+    site_id: str
+    owner: Address
+    reason: str  # EXPORT_LIMIT_REASON or IMPORT_LIMIT_REASON
+    export_cap_w: int | None = None
+    export_cap_wh: int = 0
+    import_cap_w: int | None = None
+    import_cap_wh: int = 0
+    curtailed_wh: int = 0
+
+    def to_proto(self) -> market_pb2.GridInstruction:
+        return market_pb2.GridInstruction(
+            interval_start=self.interval_start,
+            interval_end=self.interval_end,
+            feeder=self.feeder,
+            site_id=self.site_id,
+            owner=self.owner,
+            export_capped=self.export_cap_w is not None,
+            export_cap_w=self.export_cap_w or 0,
+            export_cap_wh=self.export_cap_wh,
+            import_capped=self.import_cap_w is not None,
+            import_cap_w=self.import_cap_w or 0,
+            import_cap_wh=self.import_cap_wh,
+            reason=self.reason,
+            curtailed_wh=self.curtailed_wh,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.GridInstruction) -> GridInstruction:
+        return GridInstruction(
+            interval_start=pb.interval_start,
+            interval_end=pb.interval_end,
+            feeder=pb.feeder,
+            site_id=pb.site_id,
+            owner=Address(pb.owner),
+            reason=pb.reason,
+            export_cap_w=pb.export_cap_w if pb.export_capped else None,
+            export_cap_wh=pb.export_cap_wh,
+            import_cap_w=pb.import_cap_w if pb.import_capped else None,
+            import_cap_wh=pb.import_cap_wh,
+            curtailed_wh=pb.curtailed_wh,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> GridInstruction:
+        return GridInstruction.from_proto(market_pb2.GridInstruction.FromString(raw))
 
 
 @dataclass(frozen=True, slots=True)

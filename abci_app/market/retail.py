@@ -25,6 +25,8 @@ estimate are corrected by late data, settlement.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
 from abci_app.grid.records import Tariffs
@@ -114,8 +116,10 @@ def settle_sites(  # noqa: PLR0917 - internal, called once per interval
     sell_sites: frozenset[str],
     *,
     supplier_eligible: bool = True,
+    penalised: Mapping[str, int] | None = None,
 ) -> None:
-    """Settle every marked site's energy outside the market (see the module doc)."""
+    """Settle every marked site's energy outside the market (see the module doc); the export
+    `penalised` above a grid instruction's cap (site → Wh) is not feed-in."""
     for site_id in list(devices.iter_energy_sites(store, interval)):
         devices.clear_site_energy(store, interval, site_id)
         site = devices.get_site(store, site_id)
@@ -123,7 +127,7 @@ def settle_sites(  # noqa: PLR0917 - internal, called once per interval
             continue
         has_meter, imported, exported = metered(store, site_id, interval)
         retail_wh = 0 if site_id in buy_sites else imported
-        feed_in_wh = 0 if site_id in sell_sites else exported
+        feed_in_wh = 0 if site_id in sell_sites else max(0, exported - (penalised or {}).get(site_id, 0))
         if not has_meter or not (retail_wh or feed_in_wh):
             continue
         owner = bytes(site.owner)

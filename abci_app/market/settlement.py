@@ -21,6 +21,10 @@ branch is kept only if it returns.
 - Energy outside the market (retail.py): every site the devices domain marked as having
   energy in the interval settles its meters' import at the retail tariff and export at the
   feed-in tariff, for each side on which the site has no market position.
+- The upstream grid's trade of the interval (upstream.py) settles with the market positions:
+  its escrowed payment joins the pool, it is paid what it sold like any seller.
+- A site with a grid instruction's export cap (instructions.py) pays the export penalty for
+  its export above the cap; that excess is taken off its surplus imbalance and its feed-in.
 - Every member involved gets a Statement for the interval. An interval is settled once:
   the cursor RETAIL_MARK (the last interval settled) turns later marks into no-ops.
 
@@ -70,6 +74,7 @@ from abci_app.grid.records import Tariffs
 from abci_app.grid.supplier import supplier_problem
 from abci_app.keys import u64
 from abci_app.market import events, keeper, keys
+from abci_app.market.instructions import penalise_export, take_excess
 from abci_app.market.params import correction_window, interval_length, settlement_grace
 from abci_app.market.records import BUY, SELL, SETTLED, SettlementEstimate
 from abci_app.market.retail import (
@@ -82,6 +87,7 @@ from abci_app.market.retail import (
     settle_sites,
     statement_of,
 )
+from abci_app.market.upstream import settle_upstream
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo, Event
 
@@ -219,6 +225,11 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
             freed[order.device_id] = freed.get(order.device_id, 0) + order.energy_wh
             settled.append(order.with_outcome(order.escrow, order.refunded, order.filled_wh, order.cost, SETTLED))
     keeper.put_settled(store, settled)
+    up_paid, up_earned = settle_upstream(store, stmts, interval)
+    if up_paid:
+        escrow_out = (escrow_out or 0) + up_paid
+        pool += up_paid
+    paid_out += up_earned
     if escrow_out is not None:
         accounts.subtract(store, keeper.ESCROW_ADDRESS, escrow_out)
     for owner in sorted(earned):
@@ -236,12 +247,15 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     end = interval + interval_length(store)
     estimated: list[tuple[SettlementEstimate, int]] = []  # (estimate, its unpaid), flagged below
     backed: dict[bytes, int] = {}
+    penalised = penalise_export(store, tariffs, stmts, interval)
+    excess = dict(penalised)
     for (owner, device_id), wh in sorted(sold.items()):
         energy = devices.get_energy(store, device_id, interval)
         exported = 0 if energy is None else energy.export_wh  # not reported: what was recorded
         backed[owner] = backed.get(owner, 0) + min(wh, exported)
         add_to_statement(stmts, owner, interval, delivered_wh=exported)
-        unpaid = _imbalance(store, tariffs, stmts, owner, interval, wh - exported, exported - wh, eligible)
+        long_wh = take_excess(store, excess, device_id, exported - wh)
+        unpaid = _imbalance(store, tariffs, stmts, owner, interval, wh - exported, long_wh, eligible)
         if not _reported(store, device_id, end):
             estimated.append((SettlementEstimate(interval, Address(owner), SELL, device_id, wh, exported), unpaid))
     for (owner, site_id), wh in sorted(bought.items()):
@@ -283,6 +297,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         frozenset(s for _o, s in bought),
         frozenset(sell_sites),
         supplier_eligible=eligible,
+        penalised=penalised,
     )
     if interval > done:
         store.set(keys.counter(RETAIL_MARK), u64(interval))

@@ -21,6 +21,7 @@ def cmd_tariff_set(ctx: Context, args: argparse.Namespace) -> None:
         feed_in_per_kwh=args.feed_in,
         imbalance_short_per_kwh=args.imbalance_short,
         imbalance_long_per_kwh=args.imbalance_long,
+        export_penalty_per_kwh=args.export_penalty,
     )
     ctx.done(ctx.submit(msg), retail_per_kwh=args.retail, feed_in_per_kwh=args.feed_in)
 
@@ -125,6 +126,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("--feed-in", type=price, required=True, help="export outside the market")
     p.add_argument("--imbalance-short", type=price, required=True, help="shortfall bought from the supplier")
     p.add_argument("--imbalance-long", type=price, required=True, help="surplus sold to the supplier")
+    p.add_argument("--export-penalty", type=price, default=0, help="export above a grid instruction's cap")
     tariff("show", cmd_tariff_show, "the tariffs in force")
 
     fees = action_group(add, "fees", "grid fees per kWh traded")

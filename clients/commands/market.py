@@ -1,5 +1,5 @@
-"""Market gridctl commands: orders, the book, clearing results, standing rules, alerts,
-accepting new terms, statements."""
+"""Market gridctl commands: orders, the book, clearing results, the upstream grid's trade,
+grid instructions, standing rules, alerts, accepting new terms, statements."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ ORDER_COLUMNS = [
 ]
 RULE_COLUMNS = ["rule_id", "kind", "site_id", "device_id", "limit_price", "max_wh_per_interval", "daily_budget"]
 ALERT_COLUMNS = ["alert_id", "reason", "rule_id", "interval_start", "best_price", "accepted", "accepted_price"]
+INSTRUCTION_COLUMNS = ["site_id", "feeder", "reason", "export_cap_w", "import_cap_w", "curtailed_wh", "owner"]
 STATEMENT_COLUMNS = ["interval_start", "bought_wh", "sold_wh", "paid", "received", "fees", "refunds"]
 
 
@@ -129,6 +130,34 @@ def cmd_clearing(ctx: Context, args: argparse.Namespace) -> None:
     ctx.show(data, title=f"clearing of interval {args.interval}")
     if feeders:
         ctx.show(feeders, title="feeders")
+
+
+def cmd_upstream(ctx: Context, args: argparse.Namespace) -> None:
+    trade = ctx.query(
+        f"/upstream/{args.interval}", market_pb2.UpstreamTrade, what=f"an upstream trade in interval {args.interval}"
+    )
+    ctx.show(to_json(trade), title=f"upstream grid in interval {args.interval} (bought = substation export)")
+
+
+def _instruction_row(ins: market_pb2.GridInstruction) -> dict[str, object]:
+    row = to_json(ins)
+    row["export_cap_w"] = ins.export_cap_w if ins.export_capped else "unlimited"
+    row["import_cap_w"] = ins.import_cap_w if ins.import_capped else "unlimited"
+    return row
+
+
+def cmd_instructions(ctx: Context, args: argparse.Namespace) -> None:
+    if args.site:
+        ins = ctx.query(
+            f"/instructions/{args.interval}/{args.site}",
+            market_pb2.GridInstruction,
+            what=f"an instruction for {args.site} in interval {args.interval}",
+        )
+        ctx.show(_instruction_row(ins), title=f"grid instruction: {args.site}, interval {args.interval}")
+        return
+    view = ctx.query_list(f"/instructions/{args.interval}" + page_query(args), market_pb2.GridInstructionList)
+    rows = [_instruction_row(i) for i in view.instructions]
+    ctx.show_page(rows, view.next, title=f"grid instructions of interval {args.interval}", columns=INSTRUCTION_COLUMNS)
 
 
 def cmd_rule_set(ctx: Context, args: argparse.Namespace) -> None:
@@ -260,6 +289,13 @@ def register(add: AddCommand) -> None:
     add("clearing", cmd_clearing, "an interval's clearing: prices, volumes, feeders").add_argument(
         "interval", type=unix_seconds
     )
+    add("upstream", cmd_upstream, "the upstream grid's trade in an interval (substation export/import)").add_argument(
+        "interval", type=unix_seconds
+    )
+    p = add("instructions", cmd_instructions, "the grid instructions of an interval (caps for curtailed sites)")
+    p.add_argument("interval", type=unix_seconds)
+    p.add_argument("--site", default="", help="one site's instruction")
+    add_paging(p)
 
     rule = action_group(add, "rule", "standing rules the ledger turns into orders")
     p = rule("set", cmd_rule_set, "create (or with --rule-id replace) a rule")

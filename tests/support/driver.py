@@ -1,7 +1,10 @@
 """Drive the real app in-process through the whole ABCI lifecycle, without CometBFT.
 
 One helper per block: CheckTx each tx → PrepareProposal → ProcessProposal →
-FinalizeBlock → Commit, exactly the calls a node makes, with integer block times.
+FinalizeBlock → Commit, exactly the calls a node makes, with integer block times: by default
+the chain starts at GENESIS_TIME and each block is one second later; `genesis_time` starts it
+at a chosen time and `block(at=…)` runs a block at an absolute time (so a day's scenario need
+not patch the clock).
 """
 
 from __future__ import annotations
@@ -48,13 +51,15 @@ class AppDriver:
         params: dict[str, int] | None = None,
         validators: Sequence[bytes] = (b"\x01" * 32,),
         init: bool = True,
+        genesis_time: int = GENESIS_TIME,
     ) -> None:
         self.consortium = consortium
+        self.genesis_time = genesis_time
         self.chain_id = chain_id
         self.backend = backend or MemoryBackend()
         self.app = GridLedgerApp(self.backend)
         self.height = self.app.state.height
-        self.time = GENESIS_TIME + self.height * BLOCK_SECONDS
+        self.time = genesis_time + self.height * BLOCK_SECONDS
         self.nonces: dict[bytes, int] = {}
         if init and self.height == 0:
             req = abci.RequestInitChain(
@@ -65,7 +70,7 @@ class AppDriver:
                     abci.ValidatorUpdate(pub_key=crypto_keys.PublicKey(ed25519=v), power=10) for v in validators
                 ],
             )
-            req.time.CopyFrom(Timestamp(seconds=GENESIS_TIME))
+            req.time.CopyFrom(Timestamp(seconds=genesis_time))
             self.genesis_hash = self.app.init_chain(req).app_hash
 
     def next_nonce(self, public_key: bytes) -> int:
@@ -73,11 +78,19 @@ class AppDriver:
         self.nonces[public_key] = n
         return n
 
-    def block(self, txs: Sequence[bytes], *, check: bool = True, seconds: int = BLOCK_SECONDS) -> BlockResult:
-        """Run one block; with `check`, only txs that pass CheckTx are proposed (like a mempool)
-        and the proposal is prepared and must be accepted, as an honest node's is. Without it,
-        the txs are the proposal as given, as a Byzantine proposer may send it: FinalizeBlock
-        runs it whatever ProcessProposal answers (`accepted` records the answer)."""
+    def block(
+        self, txs: Sequence[bytes], *, check: bool = True, seconds: int = BLOCK_SECONDS, at: int | None = None
+    ) -> BlockResult:
+        """Run one block `seconds` after the last (or at the absolute block time `at`, which
+        must be later than the last block's); with `check`, only txs that pass CheckTx are
+        proposed (like a mempool) and the proposal is prepared and must be accepted, as an
+        honest node's is. Without it, the txs are the proposal as given, as a Byzantine proposer
+        may send it: FinalizeBlock runs it whatever ProcessProposal answers (`accepted` records
+        the answer)."""
+        if at is not None:
+            if at <= self.time:
+                raise ValueError(f"block time {at} is not after the last block's {self.time}")
+            seconds = at - self.time
         app = self.app
         check_codes: list[int] = []
         proposed = []

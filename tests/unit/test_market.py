@@ -329,13 +329,20 @@ def test_rule_alerts_price_no_seller_funds_reserve_deadline(driver: AppDriver, c
     reasons = sorted(a["reason"] for t, a in evs if t == "alert")
     assert reasons == ["battery_at_reserve", "deadline_at_risk", "insufficient_funds", "no_forecast"]
     nxt = iv + L
-    m.until(nxt - GATE)  # clearing: nobody sells → bob's buy and deferrable rules: no_seller
-    assert {a.reason for a in m.alerts(m.bob)} >= {mpb.ALERT_REASON_NO_SELLER, mpb.ALERT_REASON_DEADLINE_AT_RISK}
+    # clearing: no member sells, but the upstream grid offers at retail (30) above bob's limit
+    # (15): price_above_limit with the grid's price (no_seller needs no upstream grid, see
+    # test_market_upstream.py); the deferrable rule did not clear either
+    m.until(nxt - GATE)
+    assert {a.reason for a in m.alerts(m.bob)} >= {
+        mpb.ALERT_REASON_PRICE_ABOVE_LIMIT,
+        mpb.ALERT_REASON_DEADLINE_AT_RISK,
+    }
     # an ask above bob's limit: price_above_limit with the best price the book had (20)
     m.order_id(m.alice, mc.sell("pv-a", nxt + L, 100, 20))
     m.until(nxt + L - GATE)
     price_alerts = [a for a in m.alerts(m.bob) if a.reason == mpb.ALERT_REASON_PRICE_ABOVE_LIMIT]
-    assert [(a.best_price, a.interval_start) for a in price_alerts] == [(20, nxt + L)]
+    assert [(a.best_price, a.interval_start) for a in price_alerts] == [(30, nxt), (20, nxt + L)]
+    price_alerts = price_alerts[1:]
     # bob accepts new terms: the rule's limit becomes 25
     m.ok(m.bob, mc.accept_terms(price_alerts[0].alert_id, 25))
     rules = mpb.RuleList.FromString(driver.query(f"/rules/{m.bob.address.hex()}").value).rules

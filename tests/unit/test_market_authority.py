@@ -254,14 +254,15 @@ def _late(  # noqa: PLR0917 - a reading's fields in their order
 
 def _silent(m: Market, *, pv_reports: bool, check: bool = False) -> int:
     """The issue's attack: alice's 1 MW PV and her meter on site-a; she sells 250 kWh at 0 from
-    the PV and buys 250 kWh at 1 for her site (her orders sent as `check` says); her meter
+    the PV and buys 250 kWh at 5 (feed-in) for her site (her orders sent as `check` says); her meter
     reports only a baseline before the interval (the PV reports its export when `pv_reports`).
     Returns the interval, not yet settled."""
     _device(m, m.alice, "pv-big", "site-a", "pv", 10, 1_000_000)
     _device(m, m.alice, "meter-a", "site-a", "meter", 11, 1_000_000)
     iv = m.upcoming() + L
     assert _send(m, m.alice, mc.sell("pv-big", iv, 250_000, 0), check) == 0
-    assert _send(m, m.alice, mc.buy("site-a", iv, 250_000, 1), check) == 0
+    # at feed-in (5), the lowest bid that can trade now that the upstream grid bids feed-in too
+    assert _send(m, m.alice, mc.buy("site-a", iv, 250_000, 5), check) == 0
     m.until(iv - GATE)
     assert m.clearing(iv).total_wh == 250_000
     m.until(iv + L + 10)

@@ -78,7 +78,7 @@ def build_market(driver: AppDriver, consortium: Consortium, *, escrow_open: bool
     m.setup(intra=1, inter=6)
     m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-2", import_wh=300, export_wh=0))
     m.ok(m.bob, mc.rule("buy", site_id="site-b", limit_price=15, max_wh_per_interval=200))  # rule 1
-    m.ok(m.carol, mc.rule("thermostat", site_id="site-c", limit_price=40, max_wh_per_interval=300,
+    m.ok(m.carol, mc.rule("thermostat", site_id="site-c", limit_price=35, max_wh_per_interval=300,
                           band_low_price=12, min_wh_per_interval=50))  # fmt: skip
     m.ok(m.alice, mc.rule("sell", device_id="pv-a", limit_price=50, max_wh_per_interval=100, margin_bp=500))  # rule 3
     m.ok(m.bob, mc.rule("buy", site_id="site-b", limit_price=5, max_wh_per_interval=10))  # rule 4, removed below
@@ -268,7 +268,9 @@ def test_unknown_members_and_inconsistent_references_are_refused(
     bad = copy.deepcopy(good)
     i = _first(bad["orders"], status="ORDER_STATUS_OPEN", side="SIDE_BUY")
     bad["orders"][i]["escrow"] = str(int(bad["orders"][i]["escrow"]) + 1)
-    _refused(prepared, bad, r"^market\.orders: the orders hold \d+ in escrow, the escrow account \d+$")
+    _refused(
+        prepared, bad, r"^market\.orders: the orders and the upstream grid hold \d+ in escrow, the escrow account \d+$"
+    )
     bad = copy.deepcopy(good)
     i = _first(bad["orders"], status="ORDER_STATUS_SETTLED", side="SIDE_BUY")
     bad["orders"][i]["escrow"] = "5"
