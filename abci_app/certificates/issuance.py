@@ -8,6 +8,8 @@ owner gets one bundle for the not-yet-issued Wh (verified generation − issued)
 device-hour is never issued twice and a late reading issues only the difference.
 Renewable generators are issued first, then batteries are accounted for (storage.py), in
 hour order, so a battery consumes the certificates of its hour issued in the same block.
+At most `certificates.max_issuance_per_block` ready device-hours are taken per block, oldest
+first; the others stay queued for the next blocks (issuance_queue.py).
 A bundle whose production hour is already past the expiry age is issued expired.
 A device-hour under the certifier's standing oversight (handlers.py: the device was
 suspended or revoked from an hour at or before it, and not reinstated) is issued in that
@@ -26,7 +28,7 @@ more become expired; a cursor past the last hour examined keeps the work per blo
 
 from __future__ import annotations
 
-from abci_app.certificates import dvp, events, keeper, keys, ops, storage
+from abci_app.certificates import dvp, events, issuance_queue, keeper, keys, ops, storage
 from abci_app.certificates.keeper import EventSink
 from abci_app.certificates.params import EXPIRY, GRACE, period
 from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, STATUS_NAMES, Bundle
@@ -86,9 +88,8 @@ def _ready(store: Branch, block: BlockInfo, hour: int, device_id: str, grace: in
 
 def _issue_pending(store: Branch, block: BlockInfo, sink: EventSink) -> None:
     grace = domain_param(store, GRACE)
-    ready = [
-        (hour, d) for hour, d in devices.iter_pending_hours(store, block.time) if _ready(store, block, hour, d, grace)
-    ]
+    # at most certificates.max_issuance_per_block of them; the rest stay queued (issuance_queue.py)
+    ready = issuance_queue.due(store, block, lambda hour, d: _ready(store, block, hour, d, grace))
     batteries: list[tuple[int, Device]] = []
     for hour, device_id in ready:
         devices.clear_pending(store, hour, device_id)
