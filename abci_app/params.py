@@ -56,7 +56,7 @@ class Params:
     # work units (abci_app/work.py): a tx above min(max_tx_work, max_block_work) is refused
     # (WORK_LIMIT_EXCEEDED); the txs of a block together stay within max_block_work
     max_tx_work: int = 20_000
-    max_block_work: int = 100_000
+    max_block_work: int = 60_000
 
     def with_value(self, name: str, value: int) -> Params:
         if name not in PARAM_BOUNDS:
@@ -88,8 +88,8 @@ PARAM_BOUNDS: dict[str, tuple[int, int]] = {
     "max_pending_txs_per_signer": (1, 1_000_000),
     # the worst legal block: max_block_work units (tests/unit/test_work.py proves the meter is an
     # upper bound of the store writes; tests/bench measures the time of such a block)
-    "max_tx_work": (1_000, 200_000),
-    "max_block_work": (10_000, 400_000),
+    "max_tx_work": (2_000, 100_000),  # >= one day-long reading at the shortest governed periods (1,167)
+    "max_block_work": (10_000, 200_000),
 }
 
 # name → spec of every domain parameter (filled by the registry).

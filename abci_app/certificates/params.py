@@ -23,7 +23,7 @@ PARAMS = {
     PERIOD: ParamSpec(3_600, 900, 86_400, genesis_low=10),
     # device-hours the end-block hook issues (or accounts, for a battery) per block; the rest
     # stay queued, oldest first, for the next blocks (issuance_queue.py)
-    MAX_ISSUANCE: ParamSpec(500, 10, 5_000),
+    MAX_ISSUANCE: ParamSpec(500, 10, 2_000),
 }
 
 
