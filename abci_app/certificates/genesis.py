@@ -83,7 +83,7 @@ FIELDS = (
     "oversights",
     "pending_deliveries",
 )
-COUNTERS = ("bundle", "retirement", "expiry_cursor", PENDING_COUNTER)
+COUNTERS = ("bundle", "retirement", "expiry_cursor", PENDING_COUNTER, "expiry_next_id")
 BATTERY = 4  # gridledger.devices.v1.DeviceKind
 _U64 = 1 << 64
 M = TypeVar("M", bound=Message)
