@@ -242,7 +242,7 @@ class GridLedgerApp:
             if decoded is None:
                 continue
             added, seen = meter.cost(decoded)
-            if meter.total + added > params.max_block_work:
+            if meter.total + added > meter.budget:
                 continue  # a smaller tx behind it may still fit
             # CometBFT measures the list as its protobuf `Data{txs}` encoding (a tag byte and
             # a varint length per tx) and panics if the proposal exceeds `max_tx_bytes`.
@@ -269,7 +269,7 @@ class GridLedgerApp:
                 ok = False
                 break
             meter.add(decoded)
-            if meter.total > params.max_block_work:
+            if meter.total > meter.budget:
                 ok = False
                 break
         if not ok:

@@ -3,10 +3,10 @@
 Order (authorisation first): size → decode → chain id / timeout / limits → signature →
 signer membership (revocation, certificate validity, org) → nonce → work (work.py: the tx's
 work meter within min(max_tx_work, max_block_work), and, in a block, within what is left of
-the block's budget) → messages. A tx that
-fails before the nonce step changes nothing. Once the envelope is accepted the signer's
-nonce is consumed even if a message then fails (so the signed bytes can never be
-replayed later), while every write of the messages is discarded together.
+the block's budget: WORK_LIMIT_EXCEEDED) → messages. A tx that fails before the messages
+changes nothing. Once the envelope is accepted the signer's nonce is consumed even if a
+message then fails (so the signed bytes can never be replayed later), while every write of
+the messages is discarded together.
 
 No input can make `execute` raise: an unexpected exception anywhere (a handler bug, a
 value no converter bounded) becomes a deterministic INTERNAL failure whose log names the
@@ -123,7 +123,7 @@ def execute(
 
     `verified` is this tx already decoded with its signature checked (the CheckTx cache);
     otherwise the tx is decoded and its signature verified here. `block_meter` is the block's
-    work meter (FinalizeBlock): a tx that would take it above max_block_work fails with
+    work meter (FinalizeBlock): a tx that would take it above its budget fails with
     WORK_LIMIT_EXCEEDED and is not counted; an accepted envelope is counted in it.
     """
     params = load_params(store)
@@ -149,11 +149,11 @@ def execute(
             raise TxError(Code.WORK_LIMIT_EXCEEDED, f"the tx's work is {work} units, the limit per tx is {limit}")
         if block_meter is not None:
             added, seen = block_meter.cost(tx)
-            if block_meter.total + added > params.max_block_work:
+            if block_meter.total + added > block_meter.budget:
                 raise TxError(
                     Code.WORK_LIMIT_EXCEEDED,
                     f"the block's work would be {block_meter.total + added} units, its budget is "
-                    f"{params.max_block_work}: the proposer exceeded it",
+                    f"{block_meter.budget}: the proposer exceeded it",
                 )
             block_meter.commit(added, seen)
     except TxError as exc:

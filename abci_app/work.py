@@ -47,7 +47,7 @@ from abci_app.devices import keeper as devices
 from abci_app.devices.handlers import MAX_SPAN_RECORDED_SECONDS
 from abci_app.devices.messages import SignedReading, SubmitReadings
 from abci_app.devices.params import SETTLEMENT_INTERVAL
-from abci_app.params import Params, domain_param
+from abci_app.params import Params, domain_param, load_params
 from abci_app.store.branch import KVReader
 
 __all__ = [
@@ -105,14 +105,29 @@ class _Device:
 
 class BlockMeter:
     """The work of a sequence of txs (a tx, or a block's txs in order), all against `store`:
-    `add` returns what a tx adds to the total (never negative: the bound only grows)."""
+    `add` returns what a tx adds to the total (never negative: the bound only grows).
+    `budget` is max_block_work in `store` (a vote inside the block changes the next block's)."""
 
     def __init__(self, store: KVReader) -> None:
         self._store = store
-        self._interval = domain_param(store, SETTLEMENT_INTERVAL)
-        self._hour = period(store)
+        self.budget = load_params(store).max_block_work
+        self._periods: tuple[int, int] | None = None  # read at the first reading: most txs have none
         self._devices: dict[str, _Device] = {}
         self.total = 0
+
+    @property
+    def _interval(self) -> int:
+        return self._lengths()[0]
+
+    @property
+    def _hour(self) -> int:
+        return self._lengths()[1]
+
+    def _lengths(self) -> tuple[int, int]:
+        """(settlement interval, certificate period) of the state the meter reads."""
+        if self._periods is None:
+            self._periods = (domain_param(self._store, SETTLEMENT_INTERVAL), period(self._store))
+        return self._periods
 
     def _device(self, r: SignedReading, pending: dict[str, _Device]) -> _Device:
         d = pending.get(r.device_id)
