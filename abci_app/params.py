@@ -56,7 +56,7 @@ class Params:
     # work units (abci_app/work.py): a tx above min(max_tx_work, max_block_work) is refused
     # (WORK_LIMIT_EXCEEDED); the txs of a block together stay within max_block_work
     max_tx_work: int = 20_000
-    max_block_work: int = 60_000
+    max_block_work: int = 100_000
 
     def with_value(self, name: str, value: int) -> Params:
         if name not in PARAM_BOUNDS:

@@ -102,7 +102,7 @@ READINGS = {"quick": (1_000, 100, 50), "full": (5_000, 100, 200)}
 # (orders in the cleared interval, timed runs of each hook, PV devices for the certificates day)
 ENERGY = {"quick": (10_000, 3, 50), "full": (10_000, 5, 200)}
 # (attacker's devices, also at the extreme parameters) per mode
-WORST_BLOCK = {"quick": (200, False), "full": (400, True)}
+WORST_BLOCK = {"quick": (300, False), "full": (400, True)}
 
 
 def log(text: str) -> None:

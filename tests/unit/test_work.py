@@ -117,7 +117,7 @@ def test_the_split_attack_fills_at_most_one_budget_per_block(consortium: Consort
     driver = AppDriver(consortium)
     driver.block([])
     alice = consortium.member(ATTACKER)
-    attack = AttackDevices(driver, alice, 200)
+    attack = AttackDevices(driver, alice, 300)
     budget = load_params(driver.app.state).max_block_work
     txs = attack.txs(50)
     assert all(tx_work(driver.app.state, decode_tx(raw)) <= load_params(driver.app.state).max_tx_work for raw in txs)
@@ -142,7 +142,7 @@ def test_a_byzantine_block_over_the_budget_does_the_budget_only(consortium: Cons
     driver = AppDriver(consortium)
     driver.block([])
     alice = consortium.member(ATTACKER)
-    attack = AttackDevices(driver, alice, 200)
+    attack = AttackDevices(driver, alice, 300)
     budget = load_params(driver.app.state).max_block_work
     txs = attack.txs(50)
     fits = 0
