@@ -43,7 +43,7 @@ def cancel(order_id: int) -> market_pb2.CancelOrder:
 def rule(kind: str, *, rule_id: int = 0, limit_price: int = 0, **fields: int | str) -> market_pb2.SetRule:
     """A SetRule of `kind` ("buy", "sell", "deferrable", "thermostat"); other fields by name
     (site_id, device_id, max_wh_per_interval, max_wh_per_day, daily_budget, energy_wh,
-    deadline, band_low_price, min_wh_per_interval)."""
+    deadline, band_low_price, min_wh_per_interval, margin_bp)."""
     return market_pb2.SetRule(
         rule_id=rule_id,
         kind=RULE_KINDS[kind],

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from gridledger.devices.v1 import devices_pb2
 
-from abci_app.codec_util import MAX_AMOUNT, address_field, id_field, nonneg_field, positive_field, text_field
+from abci_app.codec_util import (
+    MAX_AMOUNT,
+    address_field,
+    grid_name_field,
+    id_field,
+    nonneg_field,
+    positive_field,
+    text_field,
+)
 from abci_app.errors import Code, TxError
 from abci_app.types import Address
 
@@ -145,14 +153,14 @@ def _text(text: str, name: str) -> str:
 def register_site_from_proto(m: devices_pb2.RegisterSite) -> RegisterSite:
     return RegisterSite(
         id_field(m.site_id, "site_id"),
-        id_field(m.feeder, "feeder", min_len=1),
-        _text(m.grid_region, "grid_region"),
+        grid_name_field(m.feeder, "feeder"),
+        grid_name_field(m.grid_region, "grid_region", optional=True),
         _optional_address(m.owner, "owner"),
     )
 
 
 def move_site_from_proto(m: devices_pb2.MoveSite) -> MoveSite:
-    return MoveSite(id_field(m.site_id, "site_id"), id_field(m.feeder, "feeder", min_len=1))
+    return MoveSite(id_field(m.site_id, "site_id"), grid_name_field(m.feeder, "feeder"))
 
 
 # Physical bounds of one device on a local energy system: a nameplate above 1 GW or a battery
@@ -191,8 +199,8 @@ def register_device_from_proto(m: devices_pb2.RegisterDevice) -> RegisterDevice:
         _text(m.technology, "technology"),
         nonneg_field(m.commissioning_date, "commissioning_date"),
         _text(m.country, "country"),
-        _text(m.grid_region, "grid_region"),
-        "" if not m.feeder else id_field(m.feeder, "feeder", min_len=1),
+        grid_name_field(m.grid_region, "grid_region", optional=True),
+        grid_name_field(m.feeder, "feeder", optional=True),
         _optional_address(m.gateway, "gateway"),
         battery,
         _optional_address(m.owner, "owner"),

@@ -96,6 +96,7 @@ def set_rule(ctx: TxContext, msg: SetRule) -> None:
         band_low_price=msg.band_low_price,
         min_wh_per_interval=msg.min_wh_per_interval,
         created_at=ctx.block.time,
+        margin_bp=msg.margin_bp,
     )
     if old is not None:
         rule = replace(

@@ -66,6 +66,7 @@ class SetRule:
     deadline: int
     band_low_price: int
     min_wh_per_interval: int
+    margin_bp: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,7 @@ def set_rule_from_proto(m: market_pb2.SetRule) -> SetRule:
         nonneg_field(m.deadline, "deadline", MAX_TIME),
         nonneg_field(m.band_low_price, "band_low_price", MAX_PRICE),
         nonneg_field(m.min_wh_per_interval, "min_wh_per_interval", MAX_ENERGY_WH),
+        nonneg_field(m.margin_bp, "margin_bp", 10_000),
     )
     if rule.kind == RULE_SELL:
         if not rule.device_id or rule.site_id:

@@ -76,6 +76,7 @@ class AlertReason:
     FEEDER_LIMIT: Final = int(market_pb2.ALERT_REASON_FEEDER_LIMIT)
     NO_SELLER: Final = int(market_pb2.ALERT_REASON_NO_SELLER)
     DEADLINE_AT_RISK: Final = int(market_pb2.ALERT_REASON_DEADLINE_AT_RISK)
+    NO_FORECAST: Final = int(market_pb2.ALERT_REASON_NO_FORECAST)
 
 
 BUDGET_SPENT: Final = AlertReason.BUDGET_SPENT
@@ -441,6 +442,7 @@ class Rule:
     day_spent: int = 0
     done_wh: int = 0  # deferrable: bought so far
     created_at: int = 0
+    margin_bp: int = 0  # (a term) sell and buy rules trade the forecast less this share
 
     def to_proto(self) -> market_pb2.Rule:
         return market_pb2.Rule(
@@ -463,6 +465,7 @@ class Rule:
             day_spent=self.day_spent,
             done_wh=self.done_wh,
             created_at=self.created_at,
+            margin_bp=self.margin_bp,
         )
 
     def encode(self) -> bytes:
@@ -490,6 +493,7 @@ class Rule:
             day_spent=pb.day_spent,
             done_wh=pb.done_wh,
             created_at=pb.created_at,
+            margin_bp=pb.margin_bp,
         )
 
     @staticmethod

@@ -50,6 +50,8 @@ PARAMS = {
     "devices.settlement_interval_seconds": INTERVAL,
     "market.gate_closure_seconds": 2,
     "grid.dr_settlement_grace_seconds": 0,
+    "grid.dr_baseline_days": 1,  # a device registered 10 s before an announcement may enrol
+    "grid.dr_baseline_period_seconds": 10,
 }
 PV_KEY = DeviceKey.generate()
 HOUR = 3600
@@ -361,6 +363,7 @@ def test_market_and_dr_signals_end_to_end(net: Localnet, channel: grpc.Channel, 
     market = market_api_pb2_grpc.MarketApiStub(channel)  # type: ignore[no-untyped-call]
     now = int(time.time())
     dr_start = (now // INTERVAL + 4) * INTERVAL
+    submit(channel, net, world.alice, grid_pb2.JoinDrProgramme(device_id="pv-a"))  # before the announcement
     published = submit(
         channel,
         net,

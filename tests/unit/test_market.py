@@ -311,13 +311,15 @@ def test_rule_alerts_price_no_seller_funds_reserve_deadline(driver: AppDriver, c
     m.ok(m.bob, mc.rule("buy", site_id="site-b", limit_price=15, max_wh_per_interval=200))
     m.ok(m.carol, mc.rule("buy", site_id="site-c", limit_price=10**6, max_wh_per_interval=10**8))
     m.ok(m.alice, mc.rule("sell", device_id="bat-a", limit_price=5))
+    # a PV sell rule without a forecast or readings offers nothing (not its nameplate) and says so
+    m.ok(m.alice, mc.rule("sell", device_id="pv-a", limit_price=5))
     iv = m.upcoming()
     deadline = iv + L + 2 * L
     m.ok(m.bob, mc.rule("deferrable", site_id="site-b", limit_price=50, max_wh_per_interval=100,
                         energy_wh=200, deadline=deadline))  # fmt: skip
     evs = m.until(iv - GATE)  # orders for iv + L
     reasons = sorted(a["reason"] for t, a in evs if t == "alert")
-    assert reasons == ["battery_at_reserve", "deadline_at_risk", "insufficient_funds"]
+    assert reasons == ["battery_at_reserve", "deadline_at_risk", "insufficient_funds", "no_forecast"]
     nxt = iv + L
     m.until(nxt - GATE)  # clearing: nobody sells → bob's buy and deferrable rules: no_seller
     assert {a.reason for a in m.alerts(m.bob)} >= {mpb.ALERT_REASON_NO_SELLER, mpb.ALERT_REASON_DEADLINE_AT_RISK}
