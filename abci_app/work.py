@@ -3,7 +3,8 @@
 A unit is about one store write (or one signature check). The meter is computed from a tx's
 decoded contents and a state, without executing anything:
 
-- every tx: TX_WORK (signature, signer, nonce); every message: MESSAGE_WORK;
+- every tx: TX_WORK (signature, signer, nonce); every message: MESSAGE_WORK, and ITEM_WORK
+  per item of each list it carries (a PostForecast's slots: a record and its index entry each);
 - every reading of a SubmitReadings: READING_WORK (device, signature, reading state, recent
   hash, battery state), plus INTERVAL_WORK per settlement interval and HOUR_WORK per
   production hour (certificates.period_seconds) its recorded window may touch.
@@ -39,7 +40,7 @@ pruning: PRUNE_BATCH; market: open orders per member and interval), not by this 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 
 from abci_app.certificates.params import period
 from abci_app.codec import DecodedTx
@@ -53,6 +54,7 @@ from abci_app.store.branch import KVReader
 __all__ = [
     "HOUR_WORK",
     "INTERVAL_WORK",
+    "ITEM_WORK",
     "MESSAGE_WORK",
     "READING_WORK",
     "TX_WORK",
@@ -64,6 +66,7 @@ __all__ = [
 
 TX_WORK = 2
 MESSAGE_WORK = 2
+ITEM_WORK = 2
 READING_WORK = 5
 INTERVAL_WORK = 3  # the interval energy record, its pruning-index entry, the site's settlement mark
 HOUR_WORK = 3  # the device-hour flow, its pruning-index entry, its pending-issuance mark
@@ -150,6 +153,7 @@ class BlockMeter:
         pending: dict[str, _Device] = {}
         for msg in tx.messages:
             if not isinstance(msg, SubmitReadings):
+                added += ITEM_WORK * _items(msg)
                 continue
             for r in msg.readings:
                 d = self._device(r, pending)
@@ -175,6 +179,13 @@ class BlockMeter:
         added, pending = self.cost(tx)
         self.commit(added, pending)
         return added
+
+
+def _items(msg: object) -> int:
+    """How many items the lists (tuples) of a message record carry, in total."""
+    if not is_dataclass(msg):
+        return 0
+    return sum(len(v) for f in fields(msg) if isinstance(v := getattr(msg, f.name), tuple))
 
 
 def tx_work(store: KVReader, tx: DecodedTx) -> int:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from gridledger.forecasts.v1 import forecasts_pb2
 from gridledger.governance.v1 import governance_pb2
 from gridwire.reading import Reading
 from hypothesis import HealthCheck, given, settings
@@ -26,6 +27,7 @@ from abci_app.work import (
     DAY,
     HOUR_WORK,
     INTERVAL_WORK,
+    ITEM_WORK,
     MESSAGE_WORK,
     READING_WORK,
     TX_WORK,
@@ -159,10 +161,11 @@ def test_a_byzantine_block_over_the_budget_does_the_budget_only(consortium: Cons
 # ---- the meter bounds the writes ------------------------------------------------------------------
 
 N_DEVICES = 3
+Metered = tuple[AppDriver, list[tuple[str, Ed25519PrivateKey]]]
 
 
 @pytest.fixture(scope="module")
-def metered(consortium: Consortium) -> tuple[AppDriver, list[tuple[str, Ed25519PrivateKey]]]:
+def metered(consortium: Consortium) -> Metered:
     """A chain whose attacker owns three PV devices (two with a committed reading, one without)
     and one battery, a day after the first readings."""
     driver = AppDriver(consortium)
@@ -191,7 +194,7 @@ reading_st = st.tuples(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(txs=st.lists(st.lists(reading_st, min_size=1, max_size=8), min_size=1, max_size=4))
 def test_the_meter_is_an_upper_bound_of_the_store_writes(
-    metered: tuple[AppDriver, list[tuple[str, Ed25519PrivateKey]]], txs: list[list[tuple[int, int, int, int]]]
+    metered: Metered, txs: list[list[tuple[int, int, int, int]]]
 ) -> None:
     """For any readings (first ones, gaps, overlaps, day-long, rejected, batteries), the store
     writes of executing a block's txs are at most the block meter on the state before it,
@@ -220,7 +223,7 @@ def test_the_meter_is_an_upper_bound_of_the_store_writes(
 
 
 def test_the_work_of_a_reading_is_its_intervals_and_hours(
-    metered: tuple[AppDriver, list[tuple[str, Ed25519PrivateKey]]],
+    metered: Metered,
 ) -> None:
     """One day-long reading off the boundaries costs its 97 intervals and 25 hours at the
     default periods; a 15-minute reading following its device's last one, the (at most two)
@@ -293,3 +296,21 @@ def test_at_the_extreme_parameters_the_worst_block_is_within_its_budget(consorti
     assert _meter(driver, txs[:fits]) // 2 <= writes <= _meter(driver, txs[:fits]) <= params.max_block_work
     request = abci.RequestProcessProposal(txs=txs[: fits + 1], height=driver.height + 1)
     assert driver.app.process_proposal(request).status == abci.ResponseProcessProposal.REJECT
+
+
+def test_a_message_is_charged_for_the_items_of_its_lists(metered: Metered) -> None:
+    """A PostForecast's slots are each charged (a stored forecast and its index entry), and
+    its store writes stay within the meter."""
+    driver, keys = metered
+    alice = driver.consortium.member(ATTACKER)
+    device = keys[0][0]
+    length = 900
+    first = (driver.time // length + 2) * length
+    slots = [forecasts_pb2.ForecastSlot(export_wh=1, import_wh=0) for _ in range(96)]
+    msg = forecasts_pb2.PostForecast(device_id=device, first_interval=first, slots=slots)
+    raw = signed(driver, alice, msg, nonce=20_000)
+    work = tx_work(driver.app.state, decode_tx(raw))
+    assert work == TX_WORK + MESSAGE_WORK + 96 * ITEM_WORK
+    writes, codes = _writes_of(driver, [raw])
+    assert codes == [0]
+    assert 96 * 2 <= writes <= work
