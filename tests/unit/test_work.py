@@ -314,3 +314,21 @@ def test_a_message_is_charged_for_the_items_of_its_lists(metered: Metered) -> No
     writes, codes = _writes_of(driver, [raw])
     assert codes == [0]
     assert 96 * 2 <= writes <= work
+
+
+def test_ordinary_readings_stay_cheap(consortium: Consortium) -> None:
+    """Honest traffic is not held back: 300 devices' next 15-minute readings in one tx cost at
+    most 17 units each (two intervals and two hours at worst), pass CheckTx and are applied."""
+    driver = AppDriver(consortium)
+    driver.block([])
+    alice = consortium.member(ATTACKER)
+    attack = AttackDevices(driver, alice, 300, prefix="h")
+    start = attack.first_end
+    readings = [dc.sign_reading(k, driver.chain_id, Reading(d, 2, start, start + 900, 0, 100)) for d, k in attack.keys]
+    raw = signed(driver, alice, dc.submit_readings(readings))
+    work = tx_work(driver.app.state, decode_tx(raw))
+    assert work <= TX_WORK + MESSAGE_WORK + 300 * (READING_WORK + 2 * INTERVAL_WORK + 2 * HOUR_WORK)
+    result = driver.block([raw])
+    assert result.check_codes == (0,)
+    assert result.codes == (0,)
+    assert sum(1 for e in result.tx_results[0].events if e.type == "reading_accepted") == 300
