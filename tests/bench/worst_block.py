@@ -1,6 +1,7 @@
 """The worst legal block (issue 19): day-long readings up to the block's work budget.
 
-An attacker owns `devices` fresh 1 GW PV devices, gives each a one-minute first reading, waits
+An attacker owns `devices` fresh 1 GW PV devices, gives each a five-minute first reading
+(starting after its registration), waits
 a day and then sends, for every device, one reading that spans the whole day (the longest a
 reading may record), starting off any interval boundary: each writes the most settlement
 intervals and production hours a reading can. The txs are packed up to the per-tx work limit;
@@ -39,6 +40,7 @@ __all__ = ["EXTREME_PARAMS", "AttackDevices", "worst_block_costs"]
 Log = Callable[[str], None]
 DAY = 86_400
 NAMEPLATE_W = 1_000_000_000
+FIRST_SECONDS = 300
 ATTACKER = "community-a/alice"
 # the most work governance can allow: the shortest settlement interval and certificate period
 # it may vote, the largest budgets and issuance cap
@@ -52,7 +54,7 @@ EXTREME_PARAMS = {
 
 
 class AttackDevices:
-    """`n` fresh 1 GW PV devices of the attacker, each with a one-minute first reading."""
+    """`n` fresh 1 GW PV devices of the attacker, each with a five-minute first reading."""
 
     def __init__(self, driver: AppDriver, owner: Identity, n: int, prefix: str = "atk") -> None:
         self.driver = driver
@@ -70,9 +72,10 @@ class AttackDevices:
             result = driver.block([signed(driver, owner, *msgs)])
             if result.codes != (0,):
                 raise RuntimeError(f"device setup failed: {result.tx_results[0].log}")
-        self.first_end = driver.time + 7  # off every interval boundary
+        # five minutes from just after registration, ending off every interval boundary
+        self.first_end = driver.time + 7 + FIRST_SECONDS
         first = [
-            dc.sign_reading(k, driver.chain_id, Reading(d, 1, self.first_end - 60, self.first_end, 0, 0))
+            dc.sign_reading(k, driver.chain_id, Reading(d, 1, self.first_end - FIRST_SECONDS, self.first_end, 0, 0))
             for d, k in self.keys
         ]
         txs = [signed(driver, owner, dc.submit_readings(first[c : c + 100])) for c in range(0, n, 100)]
