@@ -28,9 +28,10 @@ from abci_app.params import Params, load_params
 from abci_app.pb import abci, crypto_keys, crypto_proof, state_pb2
 from abci_app.registry import DOMAINS, QUERIES
 from abci_app.store.backend import Backend
-from abci_app.store.branch import Branch
+from abci_app.store.branch import Branch, KVReader
 from abci_app.store.state import CommittedState
 from abci_app.types import BlockInfo, Event, ValidatorUpdate
+from abci_app.work import BlockMeter
 
 __all__ = ["APP_VERSION", "GridLedgerApp", "RequestRefusedError"]
 
@@ -229,36 +230,56 @@ class GridLedgerApp:
         return abci.ResponseInitChain(app_hash=app_hash)
 
     def prepare_proposal(self, req: abci.RequestPrepareProposal) -> abci.ResponsePrepareProposal:
+        """The mempool's txs in order, leaving out those that fail the stateless checks or
+        would take the block's work (work.py, on the committed state) above max_block_work,
+        up to CometBFT's byte limit."""
         params, chain_id = self._committed_params()
+        meter = BlockMeter(self._committed())
         total = 0
         txs = []
         for tx in req.txs:
-            if not self._stateless_ok(tx, params, chain_id, req.height):
+            decoded = self._stateless_ok(tx, params, chain_id, req.height)
+            if decoded is None:
                 continue
+            added, seen = meter.cost(decoded)
+            if meter.total + added > meter.budget:
+                continue  # a smaller tx behind it may still fit
             # CometBFT measures the list as its protobuf `Data{txs}` encoding (a tag byte and
             # a varint length per tx) and panics if the proposal exceeds `max_tx_bytes`.
             total += 1 + len(encode_uvarint(len(tx))) + len(tx)
             if total > req.max_tx_bytes:
                 break
+            meter.commit(added, seen)
             txs.append(tx)
         txs = faults.proposal_txs(txs)
         return abci.ResponsePrepareProposal(txs=txs)
 
     def process_proposal(self, req: abci.RequestProcessProposal) -> abci.ResponseProcessProposal:
         """Reject a proposal holding a tx that fails the stateless checks (size, canonical
-        decoding, chain id, limits, timeout, signature): such a tx can only come from a
-        faulty or Byzantine proposer. Stateful failures (nonce, funds) are left to
-        FinalizeBlock, which records them as failed results."""
+        decoding, chain id, limits, timeout, signature), or whose work (work.py, on the
+        committed state, as PrepareProposal counts it) is above max_block_work: such a
+        proposal can only come from a faulty or Byzantine proposer. Stateful failures (nonce,
+        funds) are left to FinalizeBlock, which records them as failed results."""
         params, chain_id = self._committed_params()
-        ok = all(self._stateless_ok(tx, params, chain_id, req.height) for tx in req.txs)
+        meter = BlockMeter(self._committed())
+        ok = True
+        for raw in req.txs:
+            decoded = self._stateless_ok(raw, params, chain_id, req.height)
+            if decoded is None:
+                ok = False
+                break
+            meter.add(decoded)
+            if meter.total > meter.budget:
+                ok = False
+                break
         if not ok:
-            log.warning("proposal_rejected", height=req.height, txs=len(req.txs))
+            log.warning("proposal_rejected", height=req.height, txs=len(req.txs), work=meter.total)
         status = abci.ResponseProcessProposal.ACCEPT if ok else abci.ResponseProcessProposal.REJECT
         return abci.ResponseProcessProposal(status=status)
 
-    def _stateless_ok(self, raw: bytes, params: Params, chain_id: str, height: int) -> bool:
-        """Whether `raw` passes every check that does not read state; a verified signature is
-        remembered so FinalizeBlock does not verify it again."""
+    def _stateless_ok(self, raw: bytes, params: Params, chain_id: str, height: int) -> DecodedTx | None:
+        """`raw` decoded if it passes every check that does not read state, else None; a
+        verified signature is remembered so FinalizeBlock does not verify it again."""
         digest = tx_hash(raw)
         known = self._verified.get(digest)
         if known is not None:
@@ -267,18 +288,18 @@ class GridLedgerApp:
             try:
                 check_limits(known, len(raw), params, chain_id, height)
             except TxError:
-                return False
-            return True
+                return None
+            return known
         try:
             tx = check_envelope(raw, params, chain_id, height, digest)
         except TxError:
-            return False
+            return None
         except Exception:  # hostile bytes never raise out of a proposal check
-            return False
+            return None
         if not crypto.verify(tx.signer, tx.signature, tx.body):
-            return False
+            return None
         self._remember(tx)
-        return True
+        return tx
 
     def finalize_block(self, req: abci.RequestFinalizeBlock) -> abci.ResponseFinalizeBlock:
         self._block_started = time.perf_counter()
@@ -303,12 +324,15 @@ class GridLedgerApp:
 
         resp = abci.ResponseFinalizeBlock()
         results = resp.tx_results
+        meter = BlockMeter(base)  # the state before the block, as ProcessProposal judged it
         updates: list[ValidatorUpdate] = []
         failed = 0
         verified = self._verified
         for raw in req.txs:
             digest = tx_hash(raw)
-            out: TxOutcome = execute(branch, block, raw, verified=verified.pop(digest, None), digest=digest)
+            out: TxOutcome = execute(
+                branch, block, raw, verified=verified.pop(digest, None), digest=digest, block_meter=meter
+            )
             result = results.add()
             if out.ok:
                 _add_events(result.events, out.events)
@@ -387,11 +411,14 @@ class GridLedgerApp:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _committed_params(self) -> tuple[Params, str]:
-        # From committed state, never the mempool's branch: a governance vote checked into the
+    def _committed(self) -> KVReader:
+        # Committed state, never the mempool's branch: a governance vote checked into the
         # mempool may already have changed parameters there, and proposals must be judged the
         # same way on every node.
-        committed = self._genesis if self._genesis is not None else self.state
+        return self._genesis if self._genesis is not None else self.state
+
+    def _committed_params(self) -> tuple[Params, str]:
+        committed = self._committed()
         return load_params(committed), chain.chain_id(committed)
 
 

@@ -39,6 +39,7 @@ class Code(IntEnum):
     INVALID_ARGUMENT = 16
     INTERNAL = 17  # an unexpected exception in a handler: writes discarded, nonce used
     MEMPOOL_SHARE_EXCEEDED = 18  # CheckTx only: the signer has too many pending txs
+    WORK_LIMIT_EXCEEDED = 19  # the tx's work (abci_app/work.py) is above max_tx_work, or the block's budget is spent
     # queries
     QUERY_UNKNOWN_PATH = 90
     QUERY_NOT_FOUND = 91

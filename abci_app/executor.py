@@ -1,10 +1,12 @@
 """Runs one transaction against a state branch: envelope checks, authorisation, messages.
 
 Order (authorisation first): size → decode → chain id / timeout / limits → signature →
-signer membership (revocation, certificate validity, org) → nonce → messages. A tx that
-fails before the nonce step changes nothing. Once the envelope is accepted the signer's
-nonce is consumed even if a message then fails (so the signed bytes can never be
-replayed later), while every write of the messages is discarded together.
+signer membership (revocation, certificate validity, org) → nonce → work (work.py: the tx's
+work meter within min(max_tx_work, max_block_work), and, in a block, within what is left of
+the block's budget: WORK_LIMIT_EXCEEDED) → messages. A tx that fails before the messages
+changes nothing. Once the envelope is accepted the signer's nonce is consumed even if a
+message then fails (so the signed bytes can never be replayed later), while every write of
+the messages is discarded together.
 
 No input can make `execute` raise: an unexpected exception anywhere (a handler bug, a
 value no converter bounded) becomes a deterministic INTERNAL failure whose log names the
@@ -30,6 +32,7 @@ from abci_app.params import Params, load_params
 from abci_app.registry import ACTIONS, HANDLERS
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event, ValidatorUpdate
+from abci_app.work import BlockMeter, tx_limit, tx_work
 
 __all__ = ["TxOutcome", "check_envelope", "check_limits", "execute"]
 
@@ -43,6 +46,7 @@ class TxOutcome:
     events: tuple[Event, ...] = ()
     validator_updates: tuple[ValidatorUpdate, ...] = ()
     tx: DecodedTx | None = None
+    work: int = 0  # the tx's work meter on the state it ran on (0 when it failed before)
 
     @property
     def ok(self) -> bool:
@@ -113,11 +117,14 @@ def execute(
     *,
     verified: DecodedTx | None = None,
     digest: bytes | None = None,
+    block_meter: BlockMeter | None = None,
 ) -> TxOutcome:
     """Apply `raw` to `store` (only if it succeeds, plus the nonce once accepted).
 
     `verified` is this tx already decoded with its signature checked (the CheckTx cache);
-    otherwise the tx is decoded and its signature verified here.
+    otherwise the tx is decoded and its signature verified here. `block_meter` is the block's
+    work meter (FinalizeBlock): a tx that would take it above its budget fails with
+    WORK_LIMIT_EXCEEDED and is not counted; an accepted envelope is counted in it.
     """
     params = load_params(store)
     chain_id = chain.chain_id(store)
@@ -136,6 +143,19 @@ def execute(
             raise TxError(
                 Code.NONCE_TOO_LOW, f"nonce {tx.nonce} is not above the last used {int.from_bytes(last, 'big')}"
             )
+        work = tx_work(store, tx)
+        limit = tx_limit(params)
+        if work > limit:
+            raise TxError(Code.WORK_LIMIT_EXCEEDED, f"the tx's work is {work} units, the limit per tx is {limit}")
+        if block_meter is not None:
+            added, seen = block_meter.cost(tx)
+            if block_meter.total + added > block_meter.budget:
+                raise TxError(
+                    Code.WORK_LIMIT_EXCEEDED,
+                    f"the block's work would be {block_meter.total + added} units, its budget is "
+                    f"{block_meter.budget}: the proposer exceeded it",
+                )
+            block_meter.commit(added, seen)
     except TxError as exc:
         return _fail(exc, tx)
     except Exception as exc:  # no input may crash a validator
@@ -158,4 +178,4 @@ def execute(
     else:
         actions = ",".join(sorted({ACTIONS[type(m)] for m in messages}))
     events = (Event.of("message", sender=tx.signer_address.hex(), action=actions), *ctx.events)
-    return TxOutcome(0, "", events, tuple(ctx.validator_updates), tx)
+    return TxOutcome(0, "", events, tuple(ctx.validator_updates), tx, work)

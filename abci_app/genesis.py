@@ -66,7 +66,7 @@ def _params(store: Branch, raw: Any) -> None:
             if name in known:
                 params = params.with_value(name, value)
             else:
-                set_domain_param(store, name, value)
+                set_domain_param(store, name, value, genesis=True)
         except TxError as exc:
             raise GenesisError(f"params.{name}: {exc.log}") from exc
     save_params(store, params)

@@ -32,11 +32,16 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class ParamSpec:
-    """A governable integer parameter of a domain: default and inclusive bounds."""
+    """A governable integer parameter of a domain: default and inclusive bounds.
+
+    `genesis_low` (when set, below `low`) is the floor a genesis file may use, e.g. for a
+    demonstration on an accelerated clock; governance (ChangeParam) never goes below `low`.
+    The work meter (abci_app/work.py) keeps every block bounded at either floor."""
 
     default: int
     low: int
     high: int
+    genesis_low: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,10 @@ class Params:
     quorum_denominator: int = 3
     max_memo_bytes: int = 256
     max_pending_txs_per_signer: int = 1_000
+    # work units (abci_app/work.py): a tx above min(max_tx_work, max_block_work) is refused
+    # (WORK_LIMIT_EXCEEDED); the txs of a block together stay within max_block_work
+    max_tx_work: int = 20_000
+    max_block_work: int = 100_000
 
     def with_value(self, name: str, value: int) -> Params:
         if name not in PARAM_BOUNDS:
@@ -77,6 +86,10 @@ PARAM_BOUNDS: dict[str, tuple[int, int]] = {
     "quorum_denominator": (1, 1_000),
     "max_memo_bytes": (0, 4_096),
     "max_pending_txs_per_signer": (1, 1_000_000),
+    # the worst legal block: max_block_work units (tests/unit/test_work.py proves the meter is an
+    # upper bound of the store writes; tests/bench measures the time of such a block)
+    "max_tx_work": (2_000, 100_000),  # >= one day-long reading at the shortest governed periods (1,167)
+    "max_block_work": (10_000, 200_000),
 }
 
 # name → spec of every domain parameter (filled by the registry).
@@ -92,10 +105,11 @@ def _decode(raw: bytes) -> Params:
     """Cached by the stored bytes: every transaction reads the parameters."""
     pb = state_pb2.Params.FromString(raw)
     values = {f.name: getattr(pb, f.name) for f in fields(Params)}
-    # Added after the first records were written: proto3 reads it as 0 where absent, and 0 is
-    # below its minimum (1), so 0 can only mean "absent" (other fields may legitimately be 0).
-    if values["max_pending_txs_per_signer"] == 0:
-        values["max_pending_txs_per_signer"] = Params().max_pending_txs_per_signer
+    # Added after the first records were written: proto3 reads them as 0 where absent, and 0 is
+    # below their minimum, so 0 can only mean "absent" (other fields may legitimately be 0).
+    for name in ("max_pending_txs_per_signer", "max_tx_work", "max_block_work"):
+        if values[name] == 0:
+            values[name] = getattr(Params(), name)
     return Params(**values)
 
 
@@ -121,13 +135,13 @@ def has_domain_param(store: KVReader, name: str) -> bool:
     return store.get(keys.param(name)) is not None
 
 
-def set_domain_param(store: Branch, name: str, value: int) -> None:
-    """Set a domain parameter within its declared bounds (INVALID_PROPOSAL otherwise)."""
+def set_domain_param(store: Branch, name: str, value: int, *, genesis: bool = False) -> None:
+    """Set a domain parameter within its declared bounds (INVALID_PROPOSAL otherwise); a
+    genesis file (`genesis`) may go down to the spec's `genesis_low`."""
     spec = DOMAIN_PARAMS.get(name)
     if spec is None:
         raise TxError(GovernanceCode.INVALID_PROPOSAL, f"unknown parameter {name!r}; known: {known_params()}")
-    if not spec.low <= value <= spec.high:
-        raise TxError(
-            GovernanceCode.INVALID_PROPOSAL, f"parameter {name} must be in [{spec.low}, {spec.high}], got {value}"
-        )
+    low = spec.genesis_low if genesis and spec.genesis_low is not None else spec.low
+    if not low <= value <= spec.high:
+        raise TxError(GovernanceCode.INVALID_PROPOSAL, f"parameter {name} must be in [{low}, {spec.high}], got {value}")
     store.set(keys.param(name), value.to_bytes(8, "big", signed=True))

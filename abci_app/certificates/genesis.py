@@ -11,6 +11,7 @@ tallies, retirements and hourly claims, battery storage and the counters.
                        "lots": [StorageLot as JSON, ...],      (sequence numbers head, head + 1, ...)
                        "done": [{"hour_start": ..., "charged_wh": ..., "discharged_wh": ...}]}],
       "counters":    {"bundle": 12, "retirement": 3, "expiry_cursor": 1767229200, "pending_delivery": 2},
+                     (and "expiry_next_id" while expiry is part-way through the cursor's hour, issuance.py)
       "oversights":  [StandingOversight as JSON],              (the certifier's standing suspensions and revocations)
       "pending_deliveries": [PendingDelivery as JSON]          (delivery versus payment still owed, dvp.py)
     }
@@ -83,7 +84,7 @@ FIELDS = (
     "oversights",
     "pending_deliveries",
 )
-COUNTERS = ("bundle", "retirement", "expiry_cursor", PENDING_COUNTER)
+COUNTERS = ("bundle", "retirement", "expiry_cursor", PENDING_COUNTER, "expiry_next_id")
 BATTERY = 4  # gridledger.devices.v1.DeviceKind
 _U64 = 1 << 64
 M = TypeVar("M", bound=Message)

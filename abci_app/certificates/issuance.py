@@ -8,6 +8,8 @@ owner gets one bundle for the not-yet-issued Wh (verified generation − issued)
 device-hour is never issued twice and a late reading issues only the difference.
 Renewable generators are issued first, then batteries are accounted for (storage.py), in
 hour order, so a battery consumes the certificates of its hour issued in the same block.
+At most `certificates.max_issuance_per_block` ready device-hours are taken per block, oldest
+first; the others stay queued for the next blocks (issuance_queue.py).
 A bundle whose production hour is already past the expiry age is issued expired.
 A device-hour under the certifier's standing oversight (handlers.py: the device was
 suspended or revoked from an hour at or before it, and not reinstated) is issued in that
@@ -21,12 +23,16 @@ dropped once their hour's issuance is final (dvp.py).
 
 Expiry. Active bundles whose production hour ended `certificates.expiry_seconds` ago or
 more become expired; a cursor past the last hour examined keeps the work per block small
-(bundles issued for an hour already past the age are issued expired).
+(bundles issued for an hour already past the age are issued expired). At most
+MAX_EXPIRY_PER_BLOCK bundles are examined per block, in (hour, id) order: when that cuts an
+hour, the cursor stays on it and the counter `expiry_next_id` says where to resume.
 """
 
 from __future__ import annotations
 
-from abci_app.certificates import dvp, events, keeper, keys, ops, storage
+from itertools import islice
+
+from abci_app.certificates import dvp, events, issuance_queue, keeper, keys, ops, storage
 from abci_app.certificates.keeper import EventSink
 from abci_app.certificates.params import EXPIRY, GRACE, period
 from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, STATUS_NAMES, Bundle
@@ -40,6 +46,8 @@ from abci_app.types import BlockInfo, Event
 __all__ = ["end_block", "issue_generation"]
 
 BATTERY = 4
+MAX_EXPIRY_PER_BLOCK = 2_000  # bundles the expiry step examines per block; the rest the next blocks
+EXPIRY_NEXT_ID = "expiry_next_id"  # a counter (genesis "counters"): where expiry resumes in the cursor's hour
 
 
 def issue_generation(store: Branch, block: BlockInfo, device: Device, hour: int, sink: EventSink) -> None:
@@ -86,9 +94,8 @@ def _ready(store: Branch, block: BlockInfo, hour: int, device_id: str, grace: in
 
 def _issue_pending(store: Branch, block: BlockInfo, sink: EventSink) -> None:
     grace = domain_param(store, GRACE)
-    ready = [
-        (hour, d) for hour, d in devices.iter_pending_hours(store, block.time) if _ready(store, block, hour, d, grace)
-    ]
+    # at most certificates.max_issuance_per_block of them; the rest stay queued (issuance_queue.py)
+    ready = issuance_queue.due(store, block, lambda hour, d: _ready(store, block, hour, d, grace))
     batteries: list[tuple[int, Device]] = []
     for hour, device_id in ready:
         devices.clear_pending(store, hour, device_id)
@@ -113,14 +120,30 @@ def _expire(store: Branch, block: BlockInfo, sink: EventSink) -> None:
     start = 0 if raw is None else int.from_bytes(raw, "big")
     if start > limit:
         return
+    # within the cursor's hour, the first bundle id not yet examined (set when a block's cap
+    # cut an hour: a year after a busy hour, its bundles expire over several blocks)
+    id_key = keys.counter(EXPIRY_NEXT_ID)
+    raw_id = store.get(id_key)
+    first_id = 0 if raw_id is None else int.from_bytes(raw_id, "big")
     prefix = keys.by_hour_prefix()
-    due = list(store.iter_range(prefix + start.to_bytes(8, "big"), prefix + (limit + 1).to_bytes(8, "big")))
+    rows = store.iter_range(keys.by_hour(start, first_id), prefix + (limit + 1).to_bytes(8, "big"))
+    due = list(islice(rows, MAX_EXPIRY_PER_BLOCK + 1))
+    more = len(due) > MAX_EXPIRY_PER_BLOCK
+    due = due[:MAX_EXPIRY_PER_BLOCK]
     for k, _v in due:
         b = keeper.get_bundle(store, int.from_bytes(k[-8:], "big"))
         if b is not None and b.status == ACTIVE:
             ops.set_status(store, block, b, EXPIRED, sink=sink, event=events.BUNDLE_EXPIRED)
-    if due:  # the cursor moves past the last hour examined (no write in a quiet block)
-        store.set(cursor_key, (int.from_bytes(due[-1][0][1:9], "big") + 1).to_bytes(8, "big"))
+    if not due:  # no write in a quiet block
+        return
+    last_hour = int.from_bytes(due[-1][0][1:9], "big")
+    if more:  # the cursor stays in this hour, after the last bundle examined
+        store.set(cursor_key, last_hour.to_bytes(8, "big"))
+        store.set(id_key, (int.from_bytes(due[-1][0][-8:], "big") + 1).to_bytes(8, "big"))
+        return
+    store.set(cursor_key, (last_hour + 1).to_bytes(8, "big"))  # past the last hour examined
+    if raw_id is not None:
+        store.delete(id_key)
 
 
 def end_block(store: Branch, block: BlockInfo) -> list[Event]:

@@ -5,19 +5,25 @@ from __future__ import annotations
 from abci_app.params import ParamSpec, domain_param
 from abci_app.store.branch import KVReader
 
-__all__ = ["EXPIRY", "GRACE", "PARAMS", "PERIOD", "period"]
+__all__ = ["EXPIRY", "GRACE", "MAX_ISSUANCE", "PARAMS", "PERIOD", "period"]
 
 GRACE = "certificates.issuance_grace_seconds"
 EXPIRY = "certificates.expiry_seconds"
 # the production "hour" of granular certificates: 3,600 s (EnergyTag); shorter only for
 # demonstrations on an accelerated clock (`make demo`)
 PERIOD = "certificates.period_seconds"
+MAX_ISSUANCE = "certificates.max_issuance_per_block"
 PARAMS = {
     # after an hour ends, how long issuance waits for a device's data to complete
     GRACE: ParamSpec(3_600, 0, 30 * 86_400),
     # age (after the production hour ends) at which an active bundle expires
     EXPIRY: ParamSpec(365 * 86_400, 3_600, 10 * 365 * 86_400),
-    PERIOD: ParamSpec(3_600, 10, 86_400),
+    # governance keeps it >= 900 s (a day-long reading touches at most 97 production periods);
+    # only a genesis for a demonstration on an accelerated clock goes down to 10 s
+    PERIOD: ParamSpec(3_600, 900, 86_400, genesis_low=10),
+    # device-hours the end-block hook issues (or accounts, for a battery) per block; the rest
+    # stay queued, oldest first, for the next blocks (issuance_queue.py)
+    MAX_ISSUANCE: ParamSpec(500, 10, 2_000),
 }
 
 

@@ -6,6 +6,8 @@ end-block hook, certificate issuance and state per PV device-day; trie update co
 10k/100k/1M keys), then the 4-validator localnet with gridledger (saturation over 60 s,
 latency at half that rate, device readings, a mixed energy load) and the same load shape
 against CometBFT's built-in kvstore on the same node settings.
+The worst legal block (issue 19): day-long readings up to the block's work budget, FinalizeBlock
++ Commit, at the default and (full mode) the extreme parameters governance may set.
 quick (`make bench-quick`, < 3 min): the same parts, briefly. Neither fails on a number:
 the exit status is non-zero only when the benchmark itself breaks.
 
@@ -39,6 +41,7 @@ from tests.bench.energy import certificate_costs, market_costs, mixed_load_costs
 from tests.bench.inprocess import InProcessConfig, run_inprocess, trie_costs
 from tests.bench.localnet_bench import NetConfig, run_kvstore, run_ours
 from tests.bench.readings import inprocess_reading_costs, signature_limit, state_bytes_per_device_day
+from tests.bench.worst_block import worst_block_costs
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH_DIR = REPO / ".bench"
@@ -93,11 +96,13 @@ MODES = {
     ),
 }
 
-PARTS = ("inprocess", "readings", "energy", "trie", "localnet", "kvstore")
+PARTS = ("inprocess", "readings", "energy", "worstblock", "trie", "localnet", "kvstore")
 # (readings in-process, readings per tx, devices for the state-growth day) per mode
 READINGS = {"quick": (1_000, 100, 50), "full": (5_000, 100, 200)}
 # (orders in the cleared interval, timed runs of each hook, PV devices for the certificates day)
 ENERGY = {"quick": (10_000, 3, 50), "full": (10_000, 5, 200)}
+# (attacker's devices, also at the extreme parameters) per mode
+WORST_BLOCK = {"quick": (300, False), "full": (400, True)}
 
 
 def log(text: str) -> None:
@@ -288,7 +293,24 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             f"{net_readings['failed_batches']} / {net_readings['devices_whose_last_seq_on_node0_differs']}",
         )
     _energy_rows(results, add)
+    _worst_block_rows(results, add)
     return out
+
+
+def _worst_block_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
+    """The worst legal block (issue 19): what governance bounds, and its time."""
+    for name, w in (results.get("worst_block") or {}).items():
+        add(
+            f"worst legal block, {name} parameters: FinalizeBlock + Commit "
+            f"({w['readings']} day-long readings, {w['bundles_issued']} bundles issued)",
+            w["block_ms"],
+            f"work <= max_block_work {w['max_block_work']:,}",
+            w["work"] <= w["max_block_work"] and w["failed"] == 0,
+            f" ms (work {w['work']:,}, {w['writes']:,} writes, {w['block_cpu_ms']} ms CPU)",
+        )
+        add("  FinalizeBlock / Commit / the issuance hook", f"{w['finalize_ms']} / {w['commit_ms']} / "
+            f"{w['issuance_hook_ms']} ms")  # fmt: skip
+        add("  CPU µs per work unit", w["cpu_us_per_work_unit"])
 
 
 def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
@@ -456,6 +478,10 @@ def main(argv: list[str] | None = None) -> int:
                 "certificates": certificate_costs(consortium, pv_devices, log),
                 "mixed": mixed_load_costs(consortium, 1_000, log),
             }
+        if "worstblock" in parts:
+            log("the worst legal block (day-long readings up to the work budget):")
+            devices, extreme = WORST_BLOCK[args.mode]
+            results["worst_block"] = worst_block_costs(demo_consortium(), devices, log, extreme=extreme)
         if "trie" in parts:
             log("app hash (trie) update cost versus state size:")
             results["trie"] = trie_costs(mode.inprocess.trie_sizes, mode.inprocess.trie_block, log)

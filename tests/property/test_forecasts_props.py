@@ -69,7 +69,7 @@ days = st.lists(st.one_of(st.none(), st.tuples(wh, wh)), min_size=0, max_size=10
 
 def _store(history: list[tuple[int, int] | None], registered_day: int, covered_days: int, n_days: int) -> Branch:
     store = Branch(MemoryBackend())
-    set_domain_param(store, SETTLEMENT_INTERVAL, LENGTH)
+    set_domain_param(store, SETTLEMENT_INTERVAL, LENGTH, genesis=True)  # a demonstration's genesis value
     set_domain_param(store, FALLBACK_PERIOD, DAY)
     set_domain_param(store, FALLBACK_DAYS, n_days)
     target = 20 * DAY

@@ -51,7 +51,7 @@ def test_pruning_keeps_what_readers_still_need(
 ) -> None:
     store = Branch(MemoryBackend())
     for name, value in p.items():
-        set_domain_param(store, name, value)
+        set_domain_param(store, name, value, genesis=True)  # any legal value, down to the genesis floor
     length, hour = p[SETTLEMENT_INTERVAL], p[PERIOD]
     # The oldest record each reader may still read at `now`:
     unsettled = _align(now - length - p[SETTLEMENT_GRACE], length) + length  # first interval not yet due

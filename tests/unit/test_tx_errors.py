@@ -362,6 +362,7 @@ def test_error_codes_pinned() -> None:
         "INVALID_ARGUMENT": 16,
         "INTERNAL": 17,
         "MEMPOOL_SHARE_EXCEEDED": 18,
+        "WORK_LIMIT_EXCEEDED": 19,
         "CERT_INVALID": 20,
         "CERT_FOREIGN_CA": 21,
         "CERT_REVOKED": 22,

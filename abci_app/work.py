@@ -1,0 +1,202 @@
+"""The work meter: a deterministic upper bound, in units, of the store work a tx causes.
+
+A unit is about one store write (or one signature check). The meter is computed from a tx's
+decoded contents and a state, without executing anything:
+
+- every tx: TX_WORK (signature, signer, nonce); every message: MESSAGE_WORK, and ITEM_WORK
+  per item of each list it carries (a PostForecast's slots: a record and its index entry each);
+- every reading of a SubmitReadings: READING_WORK (device, signature, reading state, recent
+  hash, battery state), plus INTERVAL_WORK per settlement interval and HOUR_WORK per
+  production hour (certificates.period_seconds) its recorded window may touch.
+
+Readings (devices/handlers.py). An accepted reading records energy over its window
+[max(span start, end − MAX_SPAN_RECORDED_SECONDS), end), the span starting at the device's
+last accepted end (its own start for a first reading); rejected readings and duplicates write
+nothing. A device's last end only grows, and its accepted spans are disjoint and
+consecutive, so for the k readings of one device (in a tx, or in a whole block) whose latest
+end is E, with S the device's last end in the state the meter reads (or, for a device with no
+reading there, the least start among the k), the periods of length P they touch are at most
+
+    min(Σ_i periods([max(S, e_i − day), e_i)),  floor(min(E − S, k × day) / P) + 2k)
+
+(each window alone; all windows together cover at most E − S, and at most a day each, and a
+period can be split between two consecutive windows). Both bounds only grow when readings are
+added and when S is earlier, so the bound on the state before a block (the committed state)
+bounds every tx of the block, whatever order and outcome they have. (A vote inside a block
+that shortens the periods takes effect for the block meter from the next block; the per-tx
+check always reads the state the tx runs on.) Other messages are charged a flat
+MESSAGE_WORK (plus their lists): their work is bounded by constants and their own caps
+(oversight actions, open orders), not by parameters that multiply it.
+
+Measured (tests/bench, `--only worstblock`): about 10–13 µs of CPU per unit on the 2-core
+development machine, so the default budget (100,000) is about 1.2 s of FinalizeBlock +
+Commit for the worst legal block, and the largest governance may set (200,000), about 2.6 s.
+
+Where it is checked:
+- CheckTx and FinalizeBlock (executor.execute): a tx whose meter on the state it runs on is
+  above min(max_tx_work, max_block_work) fails with WORK_LIMIT_EXCEEDED before its nonce is
+  used, and changes nothing;
+- PrepareProposal adds txs while the block's meter (`BlockMeter` on the committed state) stays
+  within max_block_work; ProcessProposal rejects a proposal above it; FinalizeBlock runs the
+  same meter on the same state and fails (WORK_LIMIT_EXCEEDED) every tx that would take the
+  block above it, so a Byzantine proposer's excess does no work, and an honest proposal
+  (built by the same meter from the same state) never has such a failure.
+
+The end-block hooks' work is bounded on their own (issuance: certificates.max_issuance_per_block;
+expiry: MAX_EXPIRY_PER_BLOCK; pruning: PRUNE_BATCH; market: open orders per member and
+interval), not by this meter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, is_dataclass
+
+from abci_app.certificates.params import period
+from abci_app.codec import DecodedTx
+from abci_app.devices import keeper as devices
+from abci_app.devices.handlers import MAX_SPAN_RECORDED_SECONDS
+from abci_app.devices.messages import SignedReading, SubmitReadings
+from abci_app.devices.params import SETTLEMENT_INTERVAL
+from abci_app.params import Params, domain_param, load_params
+from abci_app.store.branch import KVReader
+
+__all__ = [
+    "HOUR_WORK",
+    "INTERVAL_WORK",
+    "ITEM_WORK",
+    "MESSAGE_WORK",
+    "READING_WORK",
+    "TX_WORK",
+    "BlockMeter",
+    "periods",
+    "tx_limit",
+    "tx_work",
+]
+
+TX_WORK = 2
+MESSAGE_WORK = 2
+ITEM_WORK = 2
+READING_WORK = 5
+INTERVAL_WORK = 3  # the interval energy record, its pruning-index entry, the site's settlement mark
+HOUR_WORK = 3  # the device-hour flow, its pruning-index entry, its pending-issuance mark
+DAY = MAX_SPAN_RECORDED_SECONDS
+
+
+def periods(start: int, end: int, length: int) -> int:
+    """How many aligned periods of `length` seconds [start, end) overlaps (0 when empty)."""
+    if start >= end:
+        return 0
+    return (end - 1) // length - start // length + 1
+
+
+def tx_limit(params: Params) -> int:
+    """The most work one tx may cause: it must also fit in a block."""
+    return min(params.max_tx_work, params.max_block_work)
+
+
+@dataclass(slots=True)
+class _Device:
+    """The readings of one device seen so far (see the module doc)."""
+
+    last_end: int | None  # in the state the meter reads; None: no reading there
+    least_start: int
+    latest_end: int
+    count: int = 0
+    each_intervals: int = 0
+    each_hours: int = 0
+
+    def floor(self) -> int:
+        return self.least_start if self.last_end is None else self.last_end
+
+    def work(self, interval: int, hour: int) -> int:
+        covered = min(max(0, self.latest_end - self.floor()), self.count * DAY)
+        intervals = min(self.each_intervals, covered // interval + 2 * self.count)
+        hours = min(self.each_hours, covered // hour + 2 * self.count)
+        return READING_WORK * self.count + INTERVAL_WORK * intervals + HOUR_WORK * hours
+
+
+class BlockMeter:
+    """The work of a sequence of txs (a tx, or a block's txs in order), all against `store`:
+    `add` returns what a tx adds to the total (never negative: the bound only grows).
+    `budget` is max_block_work in `store` (a vote inside the block changes the next block's)."""
+
+    def __init__(self, store: KVReader) -> None:
+        self._store = store
+        self.budget = load_params(store).max_block_work
+        self._periods: tuple[int, int] | None = None  # read at the first reading: most txs have none
+        self._devices: dict[str, _Device] = {}
+        self.total = 0
+
+    @property
+    def _interval(self) -> int:
+        return self._lengths()[0]
+
+    @property
+    def _hour(self) -> int:
+        return self._lengths()[1]
+
+    def _lengths(self) -> tuple[int, int]:
+        """(settlement interval, certificate period) of the state the meter reads."""
+        if self._periods is None:
+            self._periods = (domain_param(self._store, SETTLEMENT_INTERVAL), period(self._store))
+        return self._periods
+
+    def _device(self, r: SignedReading, pending: dict[str, _Device]) -> _Device:
+        d = pending.get(r.device_id)
+        if d is not None:
+            return d
+        seen = self._devices.get(r.device_id)
+        if seen is None:
+            last = devices.get_reading(self._store, r.device_id)
+            d = _Device(None if last is None else last.end, r.start, r.end)
+        else:
+            d = _Device(
+                seen.last_end, seen.least_start, seen.latest_end, seen.count, seen.each_intervals, seen.each_hours
+            )
+        pending[r.device_id] = d
+        return d
+
+    def cost(self, tx: DecodedTx) -> tuple[int, dict[str, _Device]]:
+        """What `tx` would add, and the devices' states after it (for `commit`)."""
+        added = TX_WORK + MESSAGE_WORK * len(tx.messages)
+        pending: dict[str, _Device] = {}
+        for msg in tx.messages:
+            if not isinstance(msg, SubmitReadings):
+                added += ITEM_WORK * _items(msg)
+                continue
+            for r in msg.readings:
+                d = self._device(r, pending)
+                d.least_start = min(d.least_start, r.start)
+                d.latest_end = max(d.latest_end, r.end)
+                d.count += 1
+                window = max(d.floor(), r.end - DAY)
+                d.each_intervals += periods(window, r.end, self._interval)
+                d.each_hours += periods(window, r.end, self._hour)
+        for device_id, d in pending.items():
+            seen = self._devices.get(device_id)
+            before = 0 if seen is None else seen.work(self._interval, self._hour)
+            added += d.work(self._interval, self._hour) - before
+        return added, pending
+
+    def commit(self, added: int, pending: dict[str, _Device]) -> None:
+        """Count a tx whose `cost` was (added, pending)."""
+        self.total += added
+        self._devices.update(pending)
+
+    def add(self, tx: DecodedTx) -> int:
+        """Count `tx`; what it added."""
+        added, pending = self.cost(tx)
+        self.commit(added, pending)
+        return added
+
+
+def _items(msg: object) -> int:
+    """How many items the lists (tuples) of a message record carry, in total."""
+    if not is_dataclass(msg):
+        return 0
+    return sum(len(v) for f in fields(msg) if isinstance(v := getattr(msg, f.name), tuple))
+
+
+def tx_work(store: KVReader, tx: DecodedTx) -> int:
+    """The work meter of one tx against `store` (see the module doc)."""
+    return BlockMeter(store).add(tx)
