@@ -41,6 +41,7 @@ DOMAIN = Domain(
     end_block=issuance.end_block,
     invariants=(
         invariants.issued_within_generation,
+        invariants.generators_issue_once,
         invariants.bundles_tile_issued,
         invariants.storage_lineage_indexed,
         invariants.standing_oversight_holds,

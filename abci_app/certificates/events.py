@@ -22,6 +22,10 @@ delivery moves Wh (after the bundle_transferred / bundle_retired events of the m
 certificates_delivery_dropped when its hour's issuance is final with Wh still uncovered;
 both carry delivery, seller, buyer, hour, interval, retired (1/0), wh and `via` = "dvp"
 (delivered also `remaining`).
+
+Withheld generation (issuance.py): generation_withheld when a generator's device-hour has
+recorded energy that is never issued (device, hour, wh = the hour's withheld Wh so far,
+reason: "before_commissioning").
 """
 
 from __future__ import annotations
@@ -42,9 +46,11 @@ __all__ = [
     "CERTIFICATES_DELIVERED",
     "CERTIFICATES_DELIVERY_DROPPED",
     "EVENTS",
+    "GENERATION_WITHHELD",
     "OVERSIGHT_EVENTS",
     "OVERSIGHT_LIFTED",
     "OVERSIGHT_SET",
+    "REASON_BEFORE_COMMISSIONING",
     "REASON_STANDING",
     "RETIRED_BUNDLE_FLAGGED",
     "STORAGE_LOT_MARKED",
@@ -70,6 +76,7 @@ OVERSIGHT_SET = "oversight_set"
 OVERSIGHT_LIFTED = "oversight_lifted"
 CERTIFICATES_DELIVERED = "certificates_delivered"
 CERTIFICATES_DELIVERY_DROPPED = "certificates_delivery_dropped"
+GENERATION_WITHHELD = "generation_withheld"
 EVENTS = frozenset(
     {
         BUNDLE_ISSUED,
@@ -89,9 +96,11 @@ EVENTS = frozenset(
         OVERSIGHT_LIFTED,
         CERTIFICATES_DELIVERED,
         CERTIFICATES_DELIVERY_DROPPED,
+        GENERATION_WITHHELD,
     }
 )
 VIA_DVP = "dvp"  # the `via` attribute of a pending delivery's events
 VIA_STORAGE = "storage"  # the `via` attribute of a status change that reached a bundle through storage
 OVERSIGHT_EVENTS: dict[BundleStatus, str] = {SUSPENDED: BUNDLE_SUSPENDED, REVOKED: BUNDLE_REVOKED}
 REASON_STANDING = "standing_oversight"  # the `reason` of a bundle issued already suspended or revoked
+REASON_BEFORE_COMMISSIONING = "before_commissioning"  # generation of an hour starting before commissioning

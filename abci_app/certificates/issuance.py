@@ -8,6 +8,19 @@ owner gets one bundle for the not-yet-issued Wh (verified generation − issued)
 device-hour is never issued twice and a late reading issues only the difference.
 Renewable generators are issued first, then batteries are accounted for (storage.py), in
 hour order, so a battery consumes the certificates of its hour issued in the same block.
+
+Eligible energy (`eligible_generation`, the one place that decides what of a device-hour's
+recorded generation may be issued). Only a generator issues: a device of a generating
+kind (pv, wind; devices/feed.py GENERATOR_KINDS). Any other kind issues nothing, whatever
+energy_source it declares, even if genesis or older state recorded flow for it: a meter
+measures energy from anywhere, including a generator that is certified already, so one
+unit of energy is certified once. Batteries re-issue only through storage (storage.py).
+A generator's production hour that starts before its declared commissioning_date (unix
+seconds) is not eligible at all, the hour the device was commissioned in included (its
+energy cannot be placed within the hour): that energy is never issued, and a
+`generation_withheld` event (reason before_commissioning) says so each time the hour is
+processed. Readings before the device's registration are refused by the devices domain,
+so no hour before registration has any flow.
 A bundle whose production hour is already past the expiry age is issued expired.
 A device-hour under the certifier's standing oversight (handlers.py: the device was
 suspended or revoked from an hour at or before it, and not reinstated) is issued in that
@@ -34,18 +47,35 @@ from abci_app.devices import keeper as devices
 from abci_app.devices.feed import is_renewable
 from abci_app.devices.records import Device
 from abci_app.params import domain_param
-from abci_app.store.branch import Branch
+from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, Event
 
-__all__ = ["end_block", "issue_generation"]
+__all__ = ["eligible_generation", "end_block", "issue_generation"]
 
 BATTERY = 4
 
 
+def eligible_generation(store: KVReader, device: Device, hour: int) -> tuple[int, str]:
+    """(Wh of the device-hour's recorded generation that may ever be issued, the reason the
+    rest is withheld or ''). Eligible is the recorded export of a generator (pv, wind) for
+    an hour starting at or after its commissioning_date; 0 for any other device or hour."""
+    recorded = devices.hour_generation(store, device.device_id, hour)
+    if not is_renewable(device):
+        return 0, ""
+    if hour < device.commissioning_date:
+        return 0, events.REASON_BEFORE_COMMISSIONING
+    return recorded, ""
+
+
 def issue_generation(store: Branch, block: BlockInfo, device: Device, hour: int, sink: EventSink) -> None:
-    """Issue the device-hour's verified generation not yet issued, to the device's owner
-    (in the status a standing oversight holds the device-hour in, if any)."""
-    new = devices.hour_generation(store, device.device_id, hour) - keeper.issued_wh(store, device.device_id, hour)
+    """Issue the device-hour's eligible generation (`eligible_generation`) not yet issued,
+    to the device's owner (in the status a standing oversight holds the device-hour in, if
+    any); the withheld rest is announced by a generation_withheld event."""
+    eligible, reason = eligible_generation(store, device, hour)
+    if reason:
+        withheld = devices.hour_generation(store, device.device_id, hour) - eligible
+        sink.emit(events.GENERATION_WITHHELD, device=device.device_id, hour=hour, wh=withheld, reason=reason)
+    new = eligible - keeper.issued_wh(store, device.device_id, hour)
     if new <= 0:
         return
     held = keeper.held_status(store, device.device_id, hour)

@@ -5,6 +5,7 @@
   "devices": [Device as JSON],                                 registered devices
   "retired_keys":    [{"deviceId", "publicKey": b64, "retiredAt"}]    rotated-out keys
   "readings":        [{"deviceId", ...ReadingState}]            each device's last accepted reading
+                                                               (with its nameplate window's anchor)
   "recent_readings": [{"deviceId", "seq", "hash": b64}]         hashes of recent accepted readings
   "batteries":       [{"deviceId", ...BatteryState}]            state of charge (mWh)
   "battery_rules":   [{"deviceId", ...BatteryRules}]
@@ -202,6 +203,10 @@ def _readings(store: Branch, section: Mapping[str, Any]) -> None:
             raise GenesisError(f"{where}.hash: expected a 32-byte SHA-256")
         if state.start >= state.end:
             raise GenesisError(f"{where}: expected start < end")
+        if state.window_start > state.end or any(
+            w > r for w, r in zip(state.window_registers(), state.registers(), strict=True)
+        ):
+            raise GenesisError(f"{where}: the nameplate window's anchor must not be past the reading")
         keeper.put_reading(store, device.device_id, state)
 
 

@@ -176,6 +176,12 @@ class ReadingState:
     discharged_wh: int
     soc_wh: int
     hash: bytes  # SHA-256 of the signed bytes
+    # the nameplate window's anchor (handlers.py): its start and the four registers there
+    window_start: int = 0
+    window_import_wh: int = 0
+    window_export_wh: int = 0
+    window_charged_wh: int = 0
+    window_discharged_wh: int = 0
 
     def to_proto(self) -> devices_pb2.ReadingState:
         return devices_pb2.ReadingState(
@@ -188,7 +194,20 @@ class ReadingState:
             discharged_wh=self.discharged_wh,
             soc_wh=self.soc_wh,
             hash=self.hash,
+            window_start=self.window_start,
+            window_import_wh=self.window_import_wh,
+            window_export_wh=self.window_export_wh,
+            window_charged_wh=self.window_charged_wh,
+            window_discharged_wh=self.window_discharged_wh,
         )
+
+    def registers(self) -> tuple[int, int, int, int]:
+        """(import, export, charged, discharged) Wh: the cumulative registers of the reading."""
+        return (self.import_wh, self.export_wh, self.charged_wh, self.discharged_wh)
+
+    def window_registers(self) -> tuple[int, int, int, int]:
+        """(import, export, charged, discharged) Wh at the nameplate window's anchor."""
+        return (self.window_import_wh, self.window_export_wh, self.window_charged_wh, self.window_discharged_wh)
 
     def encode(self) -> bytes:
         return self.to_proto().SerializeToString(deterministic=True)
@@ -205,6 +224,11 @@ class ReadingState:
             pb.discharged_wh,
             pb.soc_wh,
             pb.hash,
+            pb.window_start,
+            pb.window_import_wh,
+            pb.window_export_wh,
+            pb.window_charged_wh,
+            pb.window_discharged_wh,
         )
 
     @staticmethod

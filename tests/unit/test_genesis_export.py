@@ -372,6 +372,7 @@ def test_a_state_in_the_middle_of_pruning_round_trips(driver: AppDriver, consort
     """The watermark, and the records (with their pruning index) still to delete before it."""
     m = Market(driver, consortium)
     m.setup()
+    m.until(m.d.time + 7 * DAY)  # the readings below start after pv-a's registration
     t0 = m.d.time - m.d.time % DAY
     m.reading(m.alice, "pv-a", 1, t0 - 6 * DAY, t0 - 5 * DAY, 0, 0)
     for i in range(5):
