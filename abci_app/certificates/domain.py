@@ -31,6 +31,18 @@ DOMAIN = Domain(
         MessageSpec(
             pb.ReinstateBundles, messages.ReinstateBundles, messages.reinstate_from_proto, handlers.reinstate_bundles
         ),
+        MessageSpec(
+            pb.ReleaseHeldGeneration,
+            messages.ReleaseHeldGeneration,
+            messages.release_held_from_proto,
+            handlers.release_held_generation,
+        ),
+        MessageSpec(
+            pb.RejectHeldGeneration,
+            messages.RejectHeldGeneration,
+            messages.reject_held_from_proto,
+            handlers.reject_held_generation,
+        ),
     ),
     queries=queries.QUERIES,
     events=events.EVENTS,

@@ -24,8 +24,12 @@ both carry delivery, seller, buyer, hour, interval, retired (1/0), wh and `via` 
 (delivered also `remaining`).
 
 Withheld generation (issuance.py): generation_withheld when a generator's device-hour has
-recorded energy that is never issued (device, hour, wh = the hour's withheld Wh so far,
-reason: "before_commissioning").
+recorded energy that is not issued (device, hour, wh = the hour's withheld Wh so far,
+reason): "before_commissioning" (never issued), or "above_clear_sky" (held for the
+certifier; also `status` held or rejected). The certifier's ReleaseHeldGeneration emits
+held_generation_released (device, hour, wh, by) and then the bundle_issued of the
+released Wh; RejectHeldGeneration emits held_generation_rejected (device, hour, wh, by,
+reason).
 """
 
 from __future__ import annotations
@@ -47,9 +51,12 @@ __all__ = [
     "CERTIFICATES_DELIVERY_DROPPED",
     "EVENTS",
     "GENERATION_WITHHELD",
+    "HELD_GENERATION_REJECTED",
+    "HELD_GENERATION_RELEASED",
     "OVERSIGHT_EVENTS",
     "OVERSIGHT_LIFTED",
     "OVERSIGHT_SET",
+    "REASON_ABOVE_CLEAR_SKY",
     "REASON_BEFORE_COMMISSIONING",
     "REASON_STANDING",
     "RETIRED_BUNDLE_FLAGGED",
@@ -77,6 +84,8 @@ OVERSIGHT_LIFTED = "oversight_lifted"
 CERTIFICATES_DELIVERED = "certificates_delivered"
 CERTIFICATES_DELIVERY_DROPPED = "certificates_delivery_dropped"
 GENERATION_WITHHELD = "generation_withheld"
+HELD_GENERATION_RELEASED = "held_generation_released"
+HELD_GENERATION_REJECTED = "held_generation_rejected"
 EVENTS = frozenset(
     {
         BUNDLE_ISSUED,
@@ -97,6 +106,8 @@ EVENTS = frozenset(
         CERTIFICATES_DELIVERED,
         CERTIFICATES_DELIVERY_DROPPED,
         GENERATION_WITHHELD,
+        HELD_GENERATION_RELEASED,
+        HELD_GENERATION_REJECTED,
     }
 )
 VIA_DVP = "dvp"  # the `via` attribute of a pending delivery's events
@@ -104,3 +115,4 @@ VIA_STORAGE = "storage"  # the `via` attribute of a status change that reached a
 OVERSIGHT_EVENTS: dict[BundleStatus, str] = {SUSPENDED: BUNDLE_SUSPENDED, REVOKED: BUNDLE_REVOKED}
 REASON_STANDING = "standing_oversight"  # the `reason` of a bundle issued already suspended or revoked
 REASON_BEFORE_COMMISSIONING = "before_commissioning"  # generation of an hour starting before commissioning
+REASON_ABOVE_CLEAR_SKY = "above_clear_sky"  # PV generation above the clear-sky bound, held for the certifier

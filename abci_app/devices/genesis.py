@@ -1,7 +1,7 @@
 """The devices genesis section: sites, devices and everything the readings left behind.
 
 "devices": {
-  "sites":   [Site as JSON],                                   registered sites
+  "sites":   [Site as JSON],                                   registered sites (location optional)
   "devices": [Device as JSON],                                 registered devices
   "retired_keys":    [{"deviceId", "publicKey": b64, "retiredAt"}]    rotated-out keys
   "readings":        [{"deviceId", ...ReadingState}]            each device's last accepted reading
@@ -42,7 +42,7 @@ from gridledger.devices.v1 import devices_pb2
 
 from abci_app.devices import keeper, keys
 from abci_app.devices.keeper import RECENT_WINDOW, HourFlow
-from abci_app.devices.messages import KIND_NAMES
+from abci_app.devices.messages import KIND_NAMES, location_error
 from abci_app.devices.records import (
     NO_BATTERY,
     BatteryRules,
@@ -161,6 +161,10 @@ def _sites(store: Branch, section: Mapping[str, Any]) -> None:
             raise GenesisError(f"{where}.siteId: missing or duplicate site id {_short(site.site_id)!r}")
         if get_member(store, site.owner) is None:
             raise GenesisError(f"{where}: owner is not a genesis member")
+        lat, lon = site.location or (0, 0)
+        problem = location_error("latitudeUdeg" in item, lat, "longitudeUdeg" in item, lon)
+        if problem is not None:
+            raise GenesisError(f"{where}: {problem}")
         keeper.put_site(store, site)
 
 

@@ -168,6 +168,7 @@ def register_site(ctx: TxContext, msg: RegisterSite) -> None:
         feeder=msg.feeder,
         grid_region=msg.grid_region,
         registered_at=ctx.block.time,
+        location=msg.location,
     )
     keeper.put_site(ctx.store, site)
     ctx.emit(events.SITE_REGISTERED, site=msg.site_id, owner=owner.address.hex(), feeder=msg.feeder)

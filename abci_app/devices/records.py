@@ -4,7 +4,8 @@ Each record encodes to the protobuf message of `gridledger.devices.v1` of the sa
 (Site, Device, BatterySpec, ReadingState, IntervalEnergy, BatteryState, BatteryRules), and
 those bytes are the provable query answers: `decode(raw).encode() == raw` for every stored
 record. A device's `battery` keeps the submessage's presence (None: absent), since a
-present but empty spec encodes to different bytes than an absent one.
+present but empty spec encodes to different bytes than an absent one; a site's `location`
+keeps the presence of its optional latitude and longitude the same way.
 """
 
 from __future__ import annotations
@@ -40,22 +41,27 @@ class Site:
     feeder: str
     grid_region: str
     registered_at: int
+    location: tuple[int, int] | None = None  # (latitude, longitude) in micro-degrees; None: not given
 
     def to_proto(self) -> devices_pb2.Site:
-        return devices_pb2.Site(
+        pb = devices_pb2.Site(
             site_id=self.site_id,
             owner=self.owner,
             feeder=self.feeder,
             grid_region=self.grid_region,
             registered_at=self.registered_at,
         )
+        if self.location is not None:
+            pb.latitude_udeg, pb.longitude_udeg = self.location
+        return pb
 
     def encode(self) -> bytes:
         return self.to_proto().SerializeToString(deterministic=True)
 
     @staticmethod
     def from_proto(pb: devices_pb2.Site) -> Site:
-        return Site(SiteId(pb.site_id), Address(pb.owner), pb.feeder, pb.grid_region, pb.registered_at)
+        location = (pb.latitude_udeg, pb.longitude_udeg) if pb.HasField("latitude_udeg") else None
+        return Site(SiteId(pb.site_id), Address(pb.owner), pb.feeder, pb.grid_region, pb.registered_at, location)
 
     @staticmethod
     def decode(raw: bytes) -> Site:
