@@ -1,6 +1,6 @@
 """Issue 19, items 3 and 7, as an attacker would try them: readings from before the device
 existed, 500 one-second readings of a 1 W PV, a meter that says "solar", a meter measuring
-a PV site, production hours before commissioning. Each attack runs as signed txs through
+a PV site, production hours before commissioning, PV energy above the clear sky. Each attack runs as signed txs through
 the mempool and, for a Byzantine proposer, as the same txs put straight into FinalizeBlock
 (`hostile`); the driver checks every invariant (money conserved included) after each block."""
 
@@ -17,10 +17,13 @@ from gridwire.reading import Reading
 
 from abci_app.certificates import invariants, issuance
 from abci_app.certificates import keeper as certificates
+from abci_app.certificates.errors import CertificatesCode
 from abci_app.certificates.keeper import EventSink
-from abci_app.certificates.records import ACTIVE, NO_BUNDLE, Bundle
+from abci_app.certificates.records import ACTIVE, NO_BUNDLE, Bundle, HoldStatus
+from abci_app.devices import clearsky
 from abci_app.devices import keeper as devices
 from abci_app.devices.errors import DevicesCode
+from abci_app.errors import Code
 from abci_app.registry import check_invariants
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
@@ -40,9 +43,11 @@ def _key(n: int) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(bytes([60 + n]) * 32)
 
 
-def _device(device_id: str, kind: str, n: int, nameplate_w: int, **fields: object) -> devices_pb2.RegisterDevice:
-    """The RegisterDevice of a device of alice's site-a, keyed by _key(n) (this file's one device builder)."""
-    return dc.register_device(device_id, "site-a", kind, dc.device_public_key(_key(n)), nameplate_w, **fields)  # type: ignore[arg-type]
+def _device(
+    device_id: str, kind: str, n: int, nameplate_w: int, site: str = "site-a", **fields: object
+) -> devices_pb2.RegisterDevice:
+    """The RegisterDevice of a device of alice's `site`, keyed by _key(n) (this file's one device builder)."""
+    return dc.register_device(device_id, site, kind, dc.device_public_key(_key(n)), nameplate_w, **fields)  # type: ignore[arg-type]
 
 
 def _events(raw: list[tuple[str, list[tuple[str, str]]]]) -> Events:
@@ -280,3 +285,93 @@ def test_hours_before_commissioning_are_not_issued(driver: AppDriver, consortium
     )
     assert certificates.issued_wh(store, "pv-1", H) == 0
     assert check_invariants(driver.app.state) == []
+
+
+# ---- the clear-sky hold --------------------------------------------------------------------
+
+AMSTERDAM = (52_370_000, 4_900_000)
+
+
+@HOSTILE
+def test_pv_energy_above_the_clear_sky_bound_is_held_for_the_certifier(
+    driver: AppDriver, consortium: Consortium, hostile: bool
+) -> None:
+    """A PV on a site in Amsterdam claims 3000 Wh at 01:00-02:00 UTC on 1 January (night): the
+    clear-sky bound is 0, so all of it is held (generation_withheld, above_clear_sky) and
+    nothing issued, while a PV on a site without a location is issued as before. Only the
+    certifier decides: alice cannot release; the certifier rejects that hour (never issued,
+    a second decision is HOLD_DECIDED) and releases the next hour's 1000 Wh (issued at once)."""
+    alice = _setup(
+        driver, consortium,
+        dc.register_site("site-l", "feeder-1", "nl", location=AMSTERDAM),
+        _device("pv-l", "pv", 7, 5_000, site="site-l", energy_source="solar"),
+        _device("pv-1", "pv", 1, 5_000, energy_source="solar"),
+    )  # fmt: skip
+    certifier = consortium.member("certissuer/registry")
+    assert clearsky.bound_wh(5_000, *AMSTERDAM, H) == clearsky.bound_wh(5_000, *AMSTERDAM, H + HOUR) == 0
+    driver.block([], seconds=2 * HOUR + 100)
+    evs: Events = []
+    for device_id, n in (("pv-l", 7), ("pv-1", 1)):
+        readings = [
+            Reading(device_id, 1, H - 60, H, 0, 0),
+            Reading(device_id, 2, H, H + HOUR, 0, 3_000),
+            Reading(device_id, 3, H + HOUR, H + 2 * HOUR, 0, 4_000),
+            Reading(device_id, 4, H + 2 * HOUR, H + 2 * HOUR + 60, 0, 4_000),
+        ]
+        batch = dc.submit_readings([dc.sign_reading(_key(n), driver.chain_id, r) for r in readings])
+        code, got = _block(driver, alice, batch, hostile=hostile)
+        assert code == 0
+        assert [t for t, _ in got if t.startswith("reading_")] == ["reading_accepted"] * 4
+        evs += got
+    evs += _settle_issuance(driver)
+    held = sorted(
+        (a["device"], int(a["hour"]), int(a["wh"]), a["status"]) for t, a in evs if t == "generation_withheld"
+    )
+    assert held == [("pv-l", H, 3_000, "held"), ("pv-l", H + HOUR, 1_000, "held")]
+    assert _bundles(driver, "pv-l") == []
+    assert _bundles(driver, "pv-1") == [(H, 3_000), (H + HOUR, 1_000)]  # no location: nothing held
+
+    def decide(who: Identity, msg: Message) -> tuple[int, Events]:
+        return _block(driver, who, msg, hostile=hostile)
+
+    release = cpb.ReleaseHeldGeneration(device_id="pv-l", hour_start=H)
+    assert decide(alice, release)[0] == Code.UNAUTHORIZED
+    code, evs = decide(certifier, cpb.RejectHeldGeneration(device_id="pv-l", hour_start=H, reason="night"))
+    assert code == 0
+    assert [(int(a["hour"]), int(a["wh"])) for t, a in evs if t == "held_generation_rejected"] == [(H, 3_000)]
+    assert decide(certifier, release)[0] == CertificatesCode.HOLD_DECIDED
+    unknown = cpb.ReleaseHeldGeneration(device_id="pv-l", hour_start=H + 5 * HOUR)
+    assert decide(certifier, unknown)[0] == CertificatesCode.UNKNOWN_HOLD
+    code, evs = decide(certifier, cpb.ReleaseHeldGeneration(device_id="pv-l", hour_start=H + HOUR))
+    assert code == 0
+    assert [t for t, _ in evs if t in ("held_generation_released", "bundle_issued")] == [
+        "held_generation_released",
+        "bundle_issued",
+    ]
+    assert _bundles(driver, "pv-l") == [(H + HOUR, 1_000)]
+    _settle_issuance(driver)
+    assert _bundles(driver, "pv-l") == [(H + HOUR, 1_000)]  # the rejected hour is never issued
+    rejected = certificates.get_hold(driver.app.state, "pv-l", H)
+    assert rejected is not None
+    assert (rejected.held_wh, rejected.status) == (3_000, HoldStatus.REJECTED)
+    assert check_invariants(driver.app.state) == []
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude"),
+    [(52_000_000, None), (None, 4_000_000), (90_000_001, 0), (0, -180_000_001)],
+)
+def test_a_site_location_is_both_coordinates_in_range(
+    driver: AppDriver, consortium: Consortium, latitude: int | None, longitude: int | None
+) -> None:
+    """A site with one coordinate only, or one out of range, is refused as INVALID_ARGUMENT."""
+    driver.block([])
+    alice = consortium.member("community-a/alice")
+    msg = dc.register_site("site-x", "feeder-1")
+    if latitude is not None:
+        msg.latitude_udeg = latitude
+    if longitude is not None:
+        msg.longitude_udeg = longitude
+    result = driver.block([signed(driver, alice, msg)], check=False)
+    assert result.codes == (Code.INVALID_ARGUMENT,)
+    assert driver.query("/site/site-x").value == b""
