@@ -354,6 +354,10 @@ def test_pv_energy_above_the_clear_sky_bound_is_held_for_the_certifier(
     rejected = certificates.get_hold(driver.app.state, "pv-l", H)
     assert rejected is not None
     assert (rejected.held_wh, rejected.status) == (3_000, HoldStatus.REJECTED)
+    answer = driver.query(f"/clear_sky_hold/pv-l/{H + HOUR}", prove=True)
+    released = cpb.ClearSkyHold.FromString(answer.value)
+    assert (released.released_wh, released.held_wh, released.status) == (1_000, 0, cpb.HOLD_STATUS_RELEASED)
+    assert answer.proof_ops.ops
     assert check_invariants(driver.app.state) == []
 
 
