@@ -26,6 +26,7 @@ class DevicesCode(IntEnum):
     REGISTER_DECREASED = 108
     ABOVE_NAMEPLATE = 109
     INTERVAL_IN_FUTURE = 110
+    # checked right after BAD_INTERVAL: too short first, then before registration
     READING_BEFORE_REGISTRATION = 111  # the reading starts before the device's registration time
     READING_TOO_SHORT = 112  # the reading's own interval is shorter than devices.min_reading_seconds
     # registry
