@@ -13,7 +13,9 @@ __all__ = [
     "MAX_AMOUNT",
     "address_field",
     "bytes_field",
+    "grid_name_field",
     "id_field",
+    "is_grid_name",
     "nonneg_field",
     "positive_field",
     "text_field",
@@ -39,6 +41,33 @@ def bytes_field(raw: bytes, name: str, max_bytes: int) -> bytes:
     if len(raw) > max_bytes:
         raise TxError(Code.INVALID_ARGUMENT, f"{name} is longer than {max_bytes} bytes")
     return bytes(raw)
+
+
+GRID_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-")
+MAX_GRID_NAME = 64
+
+
+def is_grid_name(text: str) -> bool:
+    """Whether `text` is a feeder or grid-region name as grid models write them (`F1`,
+    `NL-North`, a CIM mRID such as `_7a1c…`, `SS12:F3`): 1..64 ASCII characters of
+    [A-Za-z0-9_.:-], the first a letter, digit or underscore. Case is kept and significant."""
+    return (
+        1 <= len(text) <= MAX_GRID_NAME
+        and all(c in GRID_NAME_CHARS for c in text)
+        and (text[0].isalnum() or text[0] == "_")
+    )
+
+
+def grid_name_field(text: str, name: str, *, optional: bool = False) -> str:
+    """A feeder or grid-region name (is_grid_name); with `optional`, "" (none) as well. The one
+    validator for feeders and regions in every domain's messages."""
+    if (optional and not text) or is_grid_name(text):
+        return text
+    raise TxError(
+        Code.INVALID_ARGUMENT,
+        f"{name} {text[:80]!r} must be 1..{MAX_GRID_NAME} characters of [A-Za-z0-9_.:-], starting with a letter, "
+        "digit or underscore",
+    )
 
 
 def id_field(text: str, name: str, *, min_len: int = 2, max_len: int = 64) -> str:

@@ -4,8 +4,8 @@ These numbers are consensus: they are part of every node's results hash and clie
 match on them. Never renumber or reuse a code; add new ones at the end of a range.
 The chain keeps 1-19 (envelope) and 90-99 (queries); each domain declares its own range
 and codes in its `errors.py` (identity 20-39, governance 40-59, accounts 60-79, devices
-100-149, batteries 150-199, market 200-249, certificates 250-299), and the registry
-refuses overlaps. A failed tx's log starts with the code's name.
+100-149, batteries 150-199, market 200-249, certificates 250-299, grid 300-349, forecasts
+350-399), and the registry refuses overlaps. A failed tx's log starts with the code's name.
 """
 
 from __future__ import annotations

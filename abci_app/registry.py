@@ -21,6 +21,7 @@ from abci_app.context import TxContext
 from abci_app.devices.domain import DOMAIN as DEVICES
 from abci_app.domain import Domain, QueryHandler
 from abci_app.errors import CHAIN_ERROR_RANGES, Code
+from abci_app.forecasts.domain import DOMAIN as FORECASTS
 from abci_app.governance.domain import DOMAIN as GOVERNANCE
 from abci_app.grid.domain import DOMAIN as GRID
 from abci_app.identity.domain import DOMAIN as IDENTITY
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 # Registration order is execution order of block hooks and genesis import.
-DOMAINS: tuple[Domain, ...] = (IDENTITY, GOVERNANCE, ACCOUNTS, DEVICES, GRID, CERTIFICATES, MARKET)
+DOMAINS: tuple[Domain, ...] = (IDENTITY, GOVERNANCE, ACCOUNTS, DEVICES, GRID, CERTIFICATES, FORECASTS, MARKET)
 
 CHAIN_QUERY_PATHS = frozenset({"store"})
 CHAIN_GENESIS_SECTIONS = frozenset({"params", "nonces"})

@@ -1,5 +1,5 @@
 """Typed reads (gridledger.api.v1 IdentityApi, GovernanceApi, AccountsApi, DevicesApi, GridApi,
-MarketApi, CertificatesApi): each RPC is one `abci_query` path whose answer is the domain's own
+MarketApi, CertificatesApi, ForecastsApi): each RPC is one `abci_query` path whose answer is the domain's own
 record or view.
 
 The services are built from one table (`READS`): the request is checked and turned into a
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.message import DecodeError, Message
-from gridledger.api.v1 import certificates_api_pb2, grid_api_pb2, market_api_pb2, reads_pb2
+from gridledger.api.v1 import certificates_api_pb2, forecasts_api_pb2, grid_api_pb2, market_api_pb2, reads_pb2
 from gridledger.certificates.v1 import certificates_pb2
 from gridledger.state.v1 import state_pb2
 from gridwire.proof import Proof, verify_proof
@@ -169,6 +169,7 @@ R = reads_pb2
 G = grid_api_pb2
 M = market_api_pb2
 C = certificates_api_pb2
+F = forecasts_api_pb2
 READS: tuple[ReadRpc, ...] = (
     ReadRpc("IdentityApi", "GetMember", R.ByAddress, _import("gridledger.identity.v1.Member"),
             lambda r: f"/member/{_addr(r.address)}"),
@@ -211,6 +212,15 @@ READS: tuple[ReadRpc, ...] = (
             lambda r: f"/dr_events{_page(r)}"),
     ReadRpc("GridApi", "ListDrEnrolments", G.ListDrEnrolmentsRequest, _import("gridledger.grid.v1.DrEnrolmentList"),
             lambda r: f"/dr_enrolments/{_id(r.event_id, 'event_id')}{_page(r.page)}"),
+    ReadRpc("ForecastsApi", "GetForecast", F.ForecastRequest, _import("gridledger.forecasts.v1.ForecastViewList"),
+            lambda r: f"/forecasts/{_id(r.device_id, 'device_id')}/{r.interval_start}/{max(1, r.count)}"),
+    ReadRpc("ForecastsApi", "GetPostedForecast", R.IntervalEnergyRequest, _import("gridledger.forecasts.v1.Forecast"),
+            lambda r: f"/forecast_posted/{_id(r.device_id, 'device_id')}/{r.interval_start}"),
+    ReadRpc("ForecastsApi", "GetForecastError", F.ForecastErrorRequest,
+            _import("gridledger.forecasts.v1.ForecastError"),
+            lambda r: f"/forecast_error/{_id(r.device_id, 'device_id')}/{r.day}"),
+    ReadRpc("ForecastsApi", "ListForecastErrors", F.ByDevice, _import("gridledger.forecasts.v1.ForecastErrorList"),
+            lambda r: f"/forecast_errors/{_id(r.device_id, 'device_id')}{_page(r.page)}"),
     ReadRpc("MarketApi", "GetOrder", R.ByNumber, _import("gridledger.market.v1.Order"),
             lambda r: f"/order/{_number(r.id)}"),
     ReadRpc("MarketApi", "ListOrders", M.ByOwner, _import("gridledger.market.v1.OrderList"),

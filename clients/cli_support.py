@@ -15,14 +15,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import Message
 from rich.console import Console
 from rich.table import Table
 
+from clients.cli_types import UsageError, count
 from clients.client import GridClient, QueryFailedError
-from clients.pki import load_identity
+from clients.pki import Identity, load_identity
 from clients.rpc import BroadcastResult, CometRPC
 
 __all__ = [
@@ -32,9 +34,13 @@ __all__ = [
     "action_group",
     "add_paging",
     "format_value",
+    "load_certificate",
+    "load_csr",
     "load_private_key",
+    "localnet_identity",
     "page_query",
     "print_json",
+    "read_input_file",
     "to_json",
     "unit_of",
 ]
@@ -155,16 +161,70 @@ def page_query(args: argparse.Namespace) -> str:
 
 def add_paging(p: argparse.ArgumentParser) -> None:
     """--limit and --after options of a paginated list command."""
-    p.add_argument("--limit", type=int, default=0, help="page size (default: the node's)")
+    p.add_argument("--limit", type=count, default=0, help="page size (default: the node's)")
     p.add_argument("--after", default="", help="the cursor printed as `next` by the previous page")
 
 
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:
-    """The Ed25519 private key in the PEM file `path` (exits with a message otherwise)."""
-    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    """The Ed25519 private key in the PEM file `path` (UsageError when the file is missing,
+    unreadable, not PEM or not an Ed25519 key)."""
+    raw = read_input_file(path, "key file")
+    try:
+        key = serialization.load_pem_private_key(raw, password=None)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"{path} is not an unencrypted PEM private key") from exc
     if not isinstance(key, Ed25519PrivateKey):
-        raise SystemExit(f"{path} is not an Ed25519 private key")
+        raise UsageError(f"{path} is not an Ed25519 private key")
     return key
+
+
+def read_input_file(path: str | Path, what: str) -> bytes:
+    """The bytes of a file named on the command line (UsageError saying which `what` could not
+    be read)."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path}: {exc.strerror or exc}") from exc
+
+
+def load_certificate(path: str | Path, what: str = "certificate") -> x509.Certificate:
+    """The X.509 certificate in the PEM file `path` (UsageError when missing or not one)."""
+    try:
+        return x509.load_pem_x509_certificate(read_input_file(path, what))
+    except ValueError as exc:
+        raise UsageError(f"{path} is not a PEM {what} (-----BEGIN CERTIFICATE-----)") from exc
+
+
+def load_csr(path: str | Path) -> x509.CertificateSigningRequest:
+    """The certificate signing request in the PEM file `path` (UsageError when missing or not one)."""
+    try:
+        return x509.load_pem_x509_csr(read_input_file(path, "certificate request"))
+    except ValueError as exc:
+        raise UsageError(f"{path} is not a PEM certificate request (-----BEGIN CERTIFICATE REQUEST-----)") from exc
+
+
+def localnet_identity(home: Path, ref: str) -> Identity:
+    """The localnet member ORG/NAME's identity under `home` (UsageError naming the members
+    that exist when it does not)."""
+    org, _, name = ref.partition("/")
+    folder = home / "consortium" / org / "members"
+    if not org or not name or "/" in name:
+        raise UsageError(f"{ref!r} is not ORG/NAME")
+    if not folder.is_dir():
+        orgs = (
+            sorted(p.name for p in (home / "consortium").iterdir() if p.is_dir())
+            if (home / "consortium").is_dir()
+            else []
+        )
+        known = f"; orgs: {', '.join(orgs)}" if orgs else f" (no localnet consortium in {home})"
+        raise UsageError(f"no org {org!r} in {home / 'consortium'}{known}")
+    if not (folder / f"{name}.key.pem").is_file():
+        members = sorted(p.name.removesuffix(".key.pem") for p in folder.glob("*.key.pem"))
+        raise UsageError(f"no member {ref!r}; {org}'s members: {', '.join(members) or 'none'}")
+    try:
+        return load_identity(folder, name)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot load {ref}'s key and certificate from {folder}: {exc}") from exc
 
 
 def action_group(add: AddCommand, name: str, help_: str) -> Callable[[str, Handler, str], argparse.ArgumentParser]:
@@ -181,7 +241,7 @@ def action_group(add: AddCommand, name: str, help_: str) -> Callable[[str, Handl
 
 
 def _no_action(ctx: Context, args: argparse.Namespace) -> None:  # pragma: no cover - argparse requires one
-    raise SystemExit("give an action")
+    raise UsageError("give an action")
 
 
 class Context:
@@ -207,20 +267,18 @@ class Context:
         if self._args.key:
             return load_private_key(self._args.key)
         if self._args.as_member:
-            org, _, name = self._args.as_member.partition("/")
-            return load_identity(self.home / "consortium" / org / "members", name).key
-        raise SystemExit("this command signs a transaction: give --as ORG/NAME or --key FILE")
+            return localnet_identity(self.home, self._args.as_member).key
+        raise UsageError("this command signs a transaction: give --as ORG/NAME or --key FILE")
 
     def address(self, text: str) -> bytes:
         if "/" in text:
-            org, _, name = text.partition("/")
-            return load_identity(self.home / "consortium" / org / "members", name).address
+            return localnet_identity(self.home, text).address
         try:
             raw = bytes.fromhex(text)
         except ValueError as exc:
-            raise SystemExit(f"{text!r} is neither a hex address nor ORG/NAME") from exc
+            raise UsageError(f"{text!r} is neither a hex address nor ORG/NAME") from exc
         if len(raw) != 20:
-            raise SystemExit(f"an address is 20 bytes (40 hex digits), got {len(raw)}")
+            raise UsageError(f"an address is 20 bytes (40 hex digits), got {len(raw)}")
         return raw
 
     def signer_address(self) -> bytes:

@@ -261,6 +261,8 @@ class Demo:
                         efficiency_bp=9_000 if is_battery else 0,
                     )
                 )
+            if h.name == "carol-home":  # her flexible loads take part in demand response
+                msgs += [grid_pb2.JoinDrProgramme(device_id=d) for d in ("carol-dryer", "carol-heatpump")]
             if h.name == "alice-home":
                 msgs.append(dc.battery_rules("alice-battery", 2_100, 2_900, reserve_bp=2_000, green_only=True))
             self.tx(h.owner, *msgs, what=f"registers {h.site} on {FEEDER} and {len(h.devices)} devices")
@@ -478,10 +480,10 @@ class Demo:
         for hour in range(FIRST_HOUR, end_hour):
             start = t0 + (hour - FIRST_HOUR) * INTERVAL
             await asyncio.sleep(max(0.0, start - time.time()))
-            if hour == dr_hour - 2:
-                await asyncio.to_thread(self.publish_dr, t0 + (dr_hour - FIRST_HOUR) * INTERVAL)
             if hour > FIRST_HOUR:
                 await asyncio.to_thread(self.hour_report, start - INTERVAL)
+            if hour == dr_hour - 1:  # after the baseline hour (two hours before) was reported
+                await asyncio.to_thread(self.publish_dr, t0 + (dr_hour - FIRST_HOUR) * INTERVAL)
         await asyncio.sleep(max(0.0, t0 + (end_hour - FIRST_HOUR) * INTERVAL + 3 - time.time()))
         await asyncio.to_thread(self.hour_report, t0 + (end_hour - FIRST_HOUR - 1) * INTERVAL)
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from clients.cli_support import Context, NotFoundError
+from clients.cli_types import UsageError
 from clients.client import QueryFailedError, TxFailedError
 from clients.commands import COMMAND_GROUPS
 from clients.proof import ProofError
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--chain-id", help="default: the node's chain id")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--wide", action="store_true", help="print addresses and keys in full")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
     add_trust_options(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -77,15 +79,20 @@ def tx_error_line(result: BroadcastResult) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; exit status 0 on success, 1 for a failed query or unreachable node,
-    2 for a failed transaction."""
+    2 for a failed transaction or a wrong command line (argparse's own errors, a value out of
+    range, an unknown ORG/NAME, a missing or non-PEM file: one line on stderr, nothing sent),
+    3 for an unexpected error. No traceback is printed unless --debug is given."""
     args = build_parser().parse_args(argv)
-    ctx = Context(args)
     try:
+        ctx = Context(args)
         args.fn(ctx, args)
     except TxFailedError as exc:
         print(tx_error_line(exc.result), file=sys.stderr)
         where = f"at height {exc.result.height}" if exc.result.height else "refused before inclusion (CheckTx)"
         print(f"  tx {exc.result.hash} {where}", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except NotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -93,6 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     except (QueryFailedError, RPCError, ProofError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file named on the command line (certificates, CA folders, outputs)
+        if args.debug:
+            raise
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (--debug prints the traceback)", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridledger.market.v1 import market_pb2
 
-__all__ = ["RULE_KINDS", "accept_terms", "buy", "cancel", "remove_rule", "rule", "sell"]
+__all__ = ["RULE_KINDS", "accept_terms", "buy", "cancel", "charging_consent", "remove_rule", "rule", "sell"]
 
 RULE_KINDS = {
     "buy": market_pb2.RULE_KIND_BUY,
@@ -43,7 +43,7 @@ def cancel(order_id: int) -> market_pb2.CancelOrder:
 def rule(kind: str, *, rule_id: int = 0, limit_price: int = 0, **fields: int | str) -> market_pb2.SetRule:
     """A SetRule of `kind` ("buy", "sell", "deferrable", "thermostat"); other fields by name
     (site_id, device_id, max_wh_per_interval, max_wh_per_day, daily_budget, energy_wh,
-    deadline, band_low_price, min_wh_per_interval)."""
+    deadline, band_low_price, min_wh_per_interval, margin_bp)."""
     return market_pb2.SetRule(
         rule_id=rule_id,
         kind=RULE_KINDS[kind],
@@ -58,3 +58,10 @@ def remove_rule(rule_id: int) -> market_pb2.RemoveRule:
 
 def accept_terms(alert_id: int, new_limit_price: int) -> market_pb2.AcceptTerms:
     return market_pb2.AcceptTerms(alert_id=alert_id, new_limit_price=new_limit_price)
+
+
+def charging_consent(device_id: str, max_spend_per_day: int, max_price: int) -> market_pb2.SetSiteChargingConsent:
+    """The site owner's cap on what a leased battery's rules may spend of her money (0: withdraw)."""
+    return market_pb2.SetSiteChargingConsent(
+        device_id=device_id, max_spend_per_day=max_spend_per_day, max_price_per_kwh=max_price
+    )

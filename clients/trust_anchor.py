@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clients.cli_types import UsageError, positive_count
 from clients.lightclient import LightClient, genesis_validator_set_hash
 from clients.rpc import CometRPC
 
@@ -55,7 +56,7 @@ def add_trust_options(parser: argparse.ArgumentParser) -> None:
     """gridctl's global trust-anchor options (used by every `--prove` read)."""
     group = parser.add_argument_group("trust anchor of --prove reads")
     group.add_argument("--genesis", type=Path, metavar="FILE", help="a genesis.json you hold: trust its validator set")
-    group.add_argument("--trusted-height", type=int, metavar="H", help="height of a header hash you trust")
+    group.add_argument("--trusted-height", type=positive_count, metavar="H", help="height of a header hash you trust")
     group.add_argument("--trusted-hash", metavar="HEX", help="that header's hash (64 hex digits, out of band)")
 
 
@@ -69,16 +70,16 @@ def trust_anchor(rpc: CometRPC, args: argparse.Namespace) -> TrustAnchor:
     height: int | None = getattr(args, "trusted_height", None)
     hash_hex: str | None = getattr(args, "trusted_hash", None)
     if (height is None) != (hash_hex is None):
-        raise SystemExit("--trusted-height and --trusted-hash go together")
+        raise UsageError("--trusted-height and --trusted-hash go together")
     if genesis_file is not None and height is not None:
-        raise SystemExit("give either --genesis or --trusted-height/--trusted-hash, not both")
+        raise UsageError("give either --genesis or --trusted-height/--trusted-hash, not both")
     if height is not None and hash_hex is not None:
         try:
             block_hash = bytes.fromhex(hash_hex)
         except ValueError:
             block_hash = b""
         if len(block_hash) != 32 or height <= 0:
-            raise SystemExit("--trusted-hash is 64 hex digits and --trusted-height positive")
+            raise UsageError("--trusted-hash is 64 hex digits and --trusted-height positive")
         chain = chain_id or str(rpc.status()["node_info"]["network"])
         light = LightClient.from_trusted_hash(rpc, chain, height, block_hash)
         return TrustAnchor(light, "trusted_hash", f"header {height} {block_hash.hex()}")
@@ -86,9 +87,9 @@ def trust_anchor(rpc: CometRPC, args: argparse.Namespace) -> TrustAnchor:
         try:
             genesis = json.loads(genesis_file.read_text())
         except (OSError, ValueError) as exc:
-            raise SystemExit(f"cannot read the genesis file {genesis_file}: {exc}") from exc
+            raise UsageError(f"cannot read the genesis file {genesis_file}: {exc}") from exc
         if chain_id is not None and str(genesis.get("chain_id")) != chain_id:
-            raise SystemExit(f"{genesis_file} is the genesis of chain {genesis.get('chain_id')!r}, not {chain_id!r}")
+            raise UsageError(f"{genesis_file} is the genesis of chain {genesis.get('chain_id')!r}, not {chain_id!r}")
         light = LightClient.from_genesis(rpc, genesis)
         return TrustAnchor(
             light, "genesis_file", f"{genesis_file} validators {genesis_validator_set_hash(genesis).hex()}"

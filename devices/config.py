@@ -47,13 +47,14 @@ unit = 1
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
 from devices.records import check_device_id
 
-__all__ = ["DeviceConfig", "GatewayConfig", "SimulationConfig", "load_config", "parse_config"]
+__all__ = ["ConfigError", "DeviceConfig", "GatewayConfig", "SimulationConfig", "load_config", "parse_config"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,23 +147,118 @@ class GatewayConfig:
             raise ValueError("owner must be a 20-byte address in hex (40 digits)")
 
 
-def parse_config(data: dict[str, Any], base: Path) -> GatewayConfig:
-    """Build the config from parsed TOML; relative `state_dir` is resolved against `base`."""
-    gw = dict(data.get("gateway", {}))
+class ConfigError(ValueError):
+    """A gateway configuration that cannot run, in one line: where (file, section, key), what
+    was wrong and what is allowed."""
+
+
+_PORT_KEYS = frozenset({"port"})
+_HOST_PORT_KEYS = frozenset({"bridge", "ocpp_listen"})
+_FILE_KEYS = ("gateway_key", "owner_key", "bridge_ca", "gateway_cert")  # relative to the config
+
+
+def _check_value(where: str, key: str, value: Any, kind: Any) -> Any:
+    """`value` of `key` converted to the field's type, or ConfigError saying what is allowed."""
+    kinds = {"int": int, "str": str, "bool": bool, "float": float}
+    name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    name = name.replace(" | None", "").strip()
+    if name.startswith("Path"):
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where}: {key} must be a file name (a string), got {value!r}")
+        return value
+    if name.startswith("tuple"):
+        return value
+    expected = kinds.get(name)
+    if expected is None:
+        return value
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if expected is int and isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
+    if not isinstance(value, expected):
+        article = {"int": "a whole number", "str": "a string", "bool": "true or false", "float": "a number"}[name]
+        raise ConfigError(f"{where}: {key} must be {article}, got {value!r}")
+    number: Any = value
+    if key in _PORT_KEYS and not 1 <= number <= 65_535:
+        raise ConfigError(f"{where}: {key} must be a TCP port 1..65535, got {value}")
+    if key in _HOST_PORT_KEYS:
+        host, sep, port = str(value).rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65_535:
+            raise ConfigError(f"{where}: {key} must be HOST:PORT (port 0..65535), got {value!r}")
+    return value
+
+
+def _section(
+    where: str, data: Any, cls: type[Any], skip: frozenset[str] = frozenset(), optional: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The keys of one TOML table checked against `cls`'s fields (less `skip`): unknown keys,
+    wrong types and missing required keys (but those in `optional`) are ConfigErrors."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a table, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclass_fields(cls) if f.name not in skip}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(sorted(fields))}")
+    out = {k: _check_value(where, k, v, fields[k].type) for k, v in data.items()}
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in out and name not in optional and f.default is MISSING and f.default_factory is MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{where}: missing key {missing[0]!r}")
+    return out
+
+
+def parse_config(data: dict[str, Any], base: Path, *, source: str = "config") -> GatewayConfig:
+    """Build the config from parsed TOML; relative `state_dir` and key files are resolved
+    against `base`. Every key is checked (known, of the right type, ports in range, files
+    that exist); any problem is a ConfigError naming the file, the section and the key."""
+    unknown = sorted(set(data) - {"gateway", "simulation", "device"})
+    if unknown:
+        raise ConfigError(f"{source}: unknown section [{unknown[0]}]; known: [gateway], [simulation], [[device]]")
+    if "gateway" not in data:
+        raise ConfigError(f"{source}: no [gateway] section")
+    gw = _section(
+        f"{source} [gateway]",
+        data["gateway"],
+        GatewayConfig,
+        frozenset({"devices", "simulation"}),
+        frozenset({"state_dir"}),
+    )
     state_dir = base / str(gw.pop("state_dir", "gateway-state"))
-    for name in ("gateway_key", "owner_key", "bridge_ca", "gateway_cert"):  # files, relative to the config
+    for name in _FILE_KEYS:
         if name in gw:
             gw[name] = base / str(gw[name])
-    devices = tuple(DeviceConfig(**d) for d in data.get("device", []))
+            if not gw[name].is_file():
+                raise ConfigError(f"{source} [gateway]: {name}: no such file {gw[name]}")
+    raw_devices = data.get("device", [])
+    if not isinstance(raw_devices, list):
+        raise ConfigError(f"{source}: devices are [[device]] tables")
     sim = data.get("simulation")
-    return GatewayConfig(
-        state_dir=state_dir,
-        devices=devices,
-        simulation=None if sim is None else SimulationConfig(**sim),
-        **gw,
-    )
+    try:
+        devices = tuple(
+            DeviceConfig(**_section(f"{source} [[device]] #{i + 1}", d, DeviceConfig))
+            for i, d in enumerate(raw_devices)
+        )
+        simulation = (
+            None if sim is None else SimulationConfig(**_section(f"{source} [simulation]", sim, SimulationConfig))
+        )
+        return GatewayConfig(state_dir=state_dir, devices=devices, simulation=simulation, **gw)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{source}: {exc}") from None
 
 
 def load_config(path: Path) -> GatewayConfig:
-    """Read and validate a gateway TOML file (raises ValueError/TypeError on a bad file)."""
-    return parse_config(tomllib.loads(path.read_text()), path.parent)
+    """Read and validate a gateway TOML file (ConfigError, one line, on any problem)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, path.parent, source=str(path))

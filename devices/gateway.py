@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from gridwire.address import address_of
 from gridwire.reading import Reading
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from devices.config import GatewayConfig, load_config
+from devices.config import ConfigError, GatewayConfig, load_config
 from devices.controllers import HomeController
 from devices.keys import DeviceKey, load_or_create_key
 from devices.outbox import Outbox
@@ -346,7 +347,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    cfg = load_config(args.config)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - the one line a wrong configuration gets
+        raise SystemExit(2) from None
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -21,8 +21,9 @@ from collections.abc import Sequence
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from gridledger.api.v1 import gateway_pb2, gateway_pb2_grpc, reads_pb2, reads_pb2_grpc
+from gridledger.api.v1 import gateway_pb2, gateway_pb2_grpc, reads_pb2, reads_pb2_grpc, tx_pb2, tx_pb2_grpc
 from gridledger.devices.v1 import devices_pb2
+from gridledger.forecasts.v1 import forecasts_pb2
 from gridwire.address import address_of
 from gridwire.tx import sign_tx
 
@@ -91,6 +92,7 @@ class GrpcSink:
         )
         self.gateway = gateway_pb2_grpc.GatewayApiStub(self.channel)  # type: ignore[no-untyped-call]
         self.accounts = reads_pb2_grpc.AccountsApiStub(self.channel)  # type: ignore[no-untyped-call]
+        self.txs = tx_pb2_grpc.TxApiStub(self.channel)  # type: ignore[no-untyped-call]
         self._nonce: int | None = None  # the last nonce used, once known
 
     async def _next_nonce(self) -> int:
@@ -127,6 +129,23 @@ class GrpcSink:
                 )
             )
         return out
+
+    async def post_forecasts(self, messages: Sequence[forecasts_pb2.PostForecast]) -> int:
+        """One tx of PostForecast messages (devices.forecaster), signed with the gateway's key and
+        nonce like the readings, through TxApi.SubmitTx; the committed height. Failures as `submit`."""
+        try:
+            nonce = await self._next_nonce()
+            tx = sign_tx(self.key, self.chain_id, nonce, list(messages))
+            self._nonce = nonce
+            answer = await self.txs.SubmitTx(
+                tx_pb2.SubmitTxRequest(signed_tx=tx, wait_commit=True), timeout=self.timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            self._nonce = None
+            if exc.code() not in RETRYABLE:
+                log.error("the ledger refused the forecasts tx: %s %s", exc.code().name, exc.details())
+            raise SinkUnavailableError(f"{exc.code().name}: {exc.details()}") from exc
+        return int(answer.height)
 
     async def close(self) -> None:
         """Close the channel."""

@@ -20,6 +20,18 @@ are pending queues behind them whole, so the seller's certificates go oldest fir
 is never touched here: settlement has paid already. The seller keeps control of its
 certificates meanwhile: Wh it transfers or retires before they are delivered are not
 there to deliver, and the shortfall is dropped at finality.
+
+Authorisation (whose signature moves what). `deliver` moves certificates only out of the
+seller's own active bundles (bundles issued to the owner of the generating device, or
+transferred to it by their holder's signed Transfer), never anyone else's, and only to a
+buyer, for Wh the market matched: the seller's sell order (its PlaceOrder, or the sell rule
+or battery rules it signed, for a device it owns: market orders.seller_device) and the
+buyer's buy order (signed by the buyer, or its rule, or a site owner's charging consent) are
+the signatures; settlement caps the Wh at what the seller's device metered as exported in
+the interval (silence delivers none). A pending delivery is completed later under the same
+authority, without a new signature, and only from the seller's bundles of that hour. The
+buyer never chooses the seller; the seller cannot push certificates on a buyer beyond its
+matched and delivered Wh.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from abci_app.devices import keys
 from abci_app.devices.records import BatteryRules, BatteryState, Device, IntervalEnergy, ReadingState, Site
-from abci_app.keys import lp
+from abci_app.keys import lp, u64
 from abci_app.params import domain_param
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
@@ -36,6 +36,7 @@ __all__ = [
     "is_retired",
     "iter_community_batteries",
     "iter_devices",
+    "iter_energy_devices",
     "iter_energy_sites",
     "iter_owner_devices",
     "iter_owner_sites",
@@ -43,6 +44,7 @@ __all__ = [
     "iter_retired",
     "iter_site_devices",
     "iter_sites",
+    "next_energy_start",
     "oldest_marked",
     "pruned_before",
     "put_battery",
@@ -376,3 +378,22 @@ def iter_pending_hours(store: KVReader, upto_hour_end: int) -> Iterator[tuple[in
 def clear_pending(store: Branch, hour_start: int, device_id: str) -> None:
     """The certificates domain has taken the device-hour's flow into account."""
     store.delete(keys.pending(hour_start, device_id))
+
+
+# ---- interval energy by time (the forecasts domain scores forecasts against it) ------------
+
+
+def iter_energy_devices(store: KVReader, interval_start: int) -> Iterator[str]:
+    """Ids of the devices with interval energy recorded for the interval starting at
+    `interval_start`, in key order (read from the pruning index: one range scan)."""
+    prefix = keys.age_prefix() + u64(interval_start) + bytes((AGE_ENERGY,))
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        yield k[len(prefix) + 1 :].decode()
+
+
+def next_energy_start(store: KVReader, at_or_after: int) -> int | None:
+    """The earliest start ≥ `at_or_after` of a recorded interval energy or hour flow (a hint
+    for skipping empty time; None when there is none)."""
+    start = keys.age_prefix() + u64(at_or_after)
+    row = next(iter(store.iter_range(start, prefix_end(keys.age_prefix()))), None)
+    return None if row is None else int.from_bytes(row[0][1:9], "big")

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from gridledger.devices.v1 import devices_pb2
 
-from abci_app.codec_util import MAX_AMOUNT, address_field, id_field, nonneg_field, positive_field, text_field
+from abci_app.codec_util import (
+    MAX_AMOUNT,
+    address_field,
+    grid_name_field,
+    id_field,
+    nonneg_field,
+    positive_field,
+    text_field,
+)
 from abci_app.devices.clearsky import MAX_LATITUDE_UDEG, MAX_LONGITUDE_UDEG
 from abci_app.errors import Code, TxError
 from abci_app.types import Address
@@ -14,6 +22,7 @@ from abci_app.types import Address
 __all__ = [
     "KIND_NAMES",
     "MAX_READINGS",
+    "MAX_RULE_PRICE",
     "BatterySpec",
     "MoveSite",
     "RegisterDevice",
@@ -162,15 +171,15 @@ def register_site_from_proto(m: devices_pb2.RegisterSite) -> RegisterSite:
         raise TxError(Code.INVALID_ARGUMENT, problem)
     return RegisterSite(
         id_field(m.site_id, "site_id"),
-        id_field(m.feeder, "feeder", min_len=1),
-        _text(m.grid_region, "grid_region"),
+        grid_name_field(m.feeder, "feeder"),
+        grid_name_field(m.grid_region, "grid_region", optional=True),
         _optional_address(m.owner, "owner"),
         (m.latitude_udeg, m.longitude_udeg) if has_lat else None,
     )
 
 
 def move_site_from_proto(m: devices_pb2.MoveSite) -> MoveSite:
-    return MoveSite(id_field(m.site_id, "site_id"), id_field(m.feeder, "feeder", min_len=1))
+    return MoveSite(id_field(m.site_id, "site_id"), grid_name_field(m.feeder, "feeder"))
 
 
 # Physical bounds of one device on a local energy system: a nameplate above 1 GW or a battery
@@ -178,6 +187,7 @@ def move_site_from_proto(m: devices_pb2.MoveSite) -> MoveSite:
 # make any reading plausible (nameplate × span bounds the energy a reading may claim).
 MAX_NAMEPLATE_W = 1_000_000_000
 MAX_BATTERY_WH = 10_000_000_000
+MAX_RULE_PRICE = 1_000_000_000  # a battery rule's prices per kWh (the market's absolute bound)
 
 
 def _battery(b: devices_pb2.BatterySpec) -> BatterySpec:
@@ -209,8 +219,8 @@ def register_device_from_proto(m: devices_pb2.RegisterDevice) -> RegisterDevice:
         _text(m.technology, "technology"),
         nonneg_field(m.commissioning_date, "commissioning_date"),
         _text(m.country, "country"),
-        _text(m.grid_region, "grid_region"),
-        "" if not m.feeder else id_field(m.feeder, "feeder", min_len=1),
+        grid_name_field(m.grid_region, "grid_region", optional=True),
+        grid_name_field(m.feeder, "feeder", optional=True),
         _optional_address(m.gateway, "gateway"),
         battery,
         _optional_address(m.owner, "owner"),
@@ -264,8 +274,10 @@ def submit_readings_from_proto(m: devices_pb2.SubmitReadings) -> SubmitReadings:
 def set_rules_from_proto(m: devices_pb2.SetBatteryRules) -> SetBatteryRules:
     return SetBatteryRules(
         _device_id(m.device_id),
-        nonneg_field(m.charge_below_price, "charge_below_price"),
-        nonneg_field(m.discharge_above_price, "discharge_above_price"),
+        # a fixed absolute bound here: the market's governed limit (market.max_price_per_kwh) is
+        # checked where the prices are used, by the market's battery hook
+        nonneg_field(m.charge_below_price, "charge_below_price", MAX_RULE_PRICE),
+        nonneg_field(m.discharge_above_price, "discharge_above_price", MAX_RULE_PRICE),
         nonneg_field(m.reserve_bp, "reserve_bp", 10_000),
         bool(m.green_only),
         bool(m.community),

@@ -8,17 +8,20 @@ Readers and their windows (all measured back from block time):
   ends; events last at most a day), the same intervals on the `grid.dr_baseline_days` previous
   comparable days (`grid.dr_baseline_period_seconds` each);
 - certificate issuance reads a device-hour's flow until it issues it, at the latest
-  `certificates.issuance_grace_seconds` after the hour ends.
+  `certificates.issuance_grace_seconds` after the hour ends;
+- forecasts read, for the fallback of an interval, the same interval on the
+  `forecasts.fallback_days` previous days (`forecasts.fallback_period_seconds` each), also
+  when they score an interval's forecast `forecasts.error_grace_seconds` after it ends.
 
 Rule. The retention is R = max(`devices.energy_retention_seconds` (35 days), L + settlement
-grace + L, DR grace + 1 day + baseline days × baseline period + L, issuance grace + hour),
-L the settlement interval. The pruning horizon is block time − R, held back further to the
-oldest interval still marked for settlement (keeper.iter_energy_sites) and the oldest
-device-hour still pending issuance, so a late settlement or issuance (a halted chain, no
-tariffs yet) still finds its data. The watermark `pruned_before` is the highest horizon
-pruning has used: records starting before it may be gone, and none are recorded any more
-(a reading that old is past every reader's window). A block with nothing older than the
-horizon writes nothing.
+grace + L, DR grace + 1 day + baseline days × baseline period + L, issuance grace + hour,
+fallback days × fallback period + forecast error grace + 2L), L the settlement interval.
+The pruning horizon is block time − R, held back further to the oldest interval still
+marked for settlement (keeper.iter_energy_sites) and the oldest device-hour still pending
+issuance, so a late settlement or issuance (a halted chain, no tariffs yet) still finds its
+data. The watermark `pruned_before` is the highest horizon pruning has used: records
+starting before it may be gone, and none are recorded any more (a reading that old is past
+every reader's window). A block with nothing older than the horizon writes nothing.
 
 Work per block is bounded: an end-block hook deletes at most PRUNE_BATCH records, oldest
 first, taken from the time-ordered index AGE (u64 start, kind, device) that add_energy and
@@ -34,6 +37,7 @@ from itertools import islice
 from abci_app.certificates.params import GRACE, period
 from abci_app.devices import events, keeper, keys
 from abci_app.devices.params import ENERGY_RETENTION, SETTLEMENT_INTERVAL
+from abci_app.forecasts.params import ERROR_GRACE, FALLBACK_DAYS, FALLBACK_PERIOD
 from abci_app.grid.params import BASELINE_DAYS, BASELINE_PERIOD, DR_GRACE, MAX_DR_SECONDS
 from abci_app.keys import u64
 from abci_app.market.params import SETTLEMENT_GRACE
@@ -57,6 +61,9 @@ def retention(store: KVReader) -> int:
         + domain_param(store, BASELINE_DAYS) * domain_param(store, BASELINE_PERIOD)
         + length,
         domain_param(store, GRACE) + period(store),
+        domain_param(store, FALLBACK_DAYS) * domain_param(store, FALLBACK_PERIOD)
+        + domain_param(store, ERROR_GRACE)
+        + 2 * length,
     )
 
 

@@ -40,6 +40,18 @@ DOMAIN = Domain(
             handlers.publish_dr_event,
         ),
         MessageSpec(grid_pb2.EnrolDr, messages.EnrolDr, messages.enrol_dr_from_proto, handlers.enrol_dr),
+        MessageSpec(
+            grid_pb2.JoinDrProgramme,
+            messages.JoinDrProgramme,
+            messages.join_dr_programme_from_proto,
+            handlers.join_dr_programme,
+        ),
+        MessageSpec(
+            grid_pb2.LeaveDrProgramme,
+            messages.LeaveDrProgramme,
+            messages.leave_dr_programme_from_proto,
+            handlers.leave_dr_programme,
+        ),
     ),
     queries=queries.QUERIES,
     events=events.EVENTS,

@@ -23,3 +23,9 @@ class GridCode(IntEnum):
     UNKNOWN_FEEDER_LIMIT = 310
     DR_TOO_MANY_ENROLMENTS = 311  # the event has grid.max_enrolments_per_event enrolments
     SUPPLIER_NOT_ELIGIBLE = 312  # not an active issuer of an org with the issuer capability (supplier.py)
+    DR_NOT_IN_PROGRAMME = 313  # the device was not in its feeder's DR programme when the event was announced
+    DR_DEVICE_TOO_NEW = 314  # registered less than baseline days × baseline period before the announcement
+    DR_ALREADY_MEMBER = 315  # the device is already in its feeder's DR programme
+    DR_NOT_MEMBER = 316  # the device is in no DR programme
+    DR_PROGRAMME_FULL = 317  # the feeder's programme has grid.max_dr_members_per_feeder members
+    DR_BUDGET_TOO_LARGE = 318  # requested_reduction_wh × reward_per_kwh ÷ 1000 above params.MAX_DR_BUDGET

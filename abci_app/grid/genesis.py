@@ -4,16 +4,20 @@
                          "updated_at": 1767225600},
              "fees": {"intra_feeder_per_kwh": 10, "inter_feeder_per_kwh": 30, "updated_at": ...},
              "feeder_limits": [{"feeder": "f1", "import_wh": 50000, "export_wh": 50000}],
-             "dr_events": [DrEvent as JSON], "dr_enrolments": [DrEnrolment as JSON]}
+             "dr_events": [DrEvent as JSON], "dr_enrolments": [DrEnrolment as JSON],
+             "dr_members": [DrMember as JSON], "dr_snapshots": [DrSnapshot as JSON]}
 
 Every part is optional: absent tariffs stay unpublished and absent fees read as zero (neither
 is written); `updated_at` defaults to the genesis block time. Demand-response events and
-enrolments use the protobuf JSON mapping of `gridledger.grid.v1` (bytes in base64); the
-settlement index follows from the events (an unsettled event is due at its end). An export
+enrolments, programme members and announcement snapshots use the protobuf JSON mapping of
+`gridledger.grid.v1` (bytes in base64); the settlement index follows from the events (an
+unsettled event is due at its end) and the members-by-feeder index from the members. An export
 carries every stored record, so importing it rebuilds the grid key range byte for byte.
 
-The budgets of unsettled events are held by the escrow account (`keys.DR_ESCROW`), which the
-accounts section carries; the import checks that the escrow holds exactly those budgets.
+What unsettled events have left of their budgets (budget − paid: settlement may be carried
+over blocks) is held by the escrow account (`keys.DR_ESCROW`), which the accounts section
+carries; the import checks that the escrow holds exactly that, and that every event's paid
+amount is its enrolments' rewards.
 """
 
 from __future__ import annotations
@@ -31,9 +35,9 @@ from abci_app.devices.keeper import get_device
 from abci_app.domain import GenesisError
 from abci_app.genesis_fields import address_at, object_at
 from abci_app.grid import keeper, keys
-from abci_app.grid.messages import MAX_PRICE, MAX_WH
-from abci_app.grid.params import MAX_DR_SECONDS
-from abci_app.grid.records import DrEnrolment, DrEvent, FeederLimit, GridFees, Tariffs
+from abci_app.grid.messages import MAX_PRICE, MAX_WH, UNLIMITED_WH
+from abci_app.grid.params import MAX_DR_BUDGET, MAX_DR_CLAIM, MAX_DR_SECONDS, PARAMS
+from abci_app.grid.records import PAYING, DrEnrolment, DrEvent, DrMember, DrSnapshot, FeederLimit, GridFees, Tariffs
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
@@ -43,6 +47,7 @@ __all__ = ["SECTIONS", "export_genesis", "import_genesis"]
 SECTIONS = ("grid",)
 _PRICES = ("retail_per_kwh", "feed_in_per_kwh", "imbalance_short_per_kwh", "imbalance_long_per_kwh")
 _MAX_TIME = 1 << 63
+MAX_ENROLMENTS_EVER = PARAMS["grid.max_enrolments_per_event"].high
 
 
 def _nonneg(obj: Mapping[str, Any], name: str, where: str, high: int = MAX_WH) -> int:
@@ -87,12 +92,19 @@ def _feeder_limits(store: Branch, limits: list[Any]) -> None:
             raise GenesisError(f"{where}.feeder: expected a feeder name of 1 to 64 bytes")
         if keeper.get_feeder_limit(store, feeder) is not None:
             raise GenesisError(f"{where}.feeder: duplicate feeder {feeder!r}")
-        keeper.put_feeder_limit(
-            store, FeederLimit(feeder, _nonneg(lim, "import_wh", where), _nonneg(lim, "export_wh", where))
-        )
+        sides = _side(lim, "import_wh", where), _side(lim, "export_wh", where)
+        keeper.put_feeder_limit(store, FeederLimit(feeder, *sides))
 
 
-def _parse(item: Any, pb: grid_pb2.DrEvent | grid_pb2.DrEnrolment, where: str) -> bytes:
+def _side(lim: Mapping[str, Any], name: str, where: str) -> int:
+    """A limit side: at most MAX_WH, or UNLIMITED_WH (SetFeederLimit's unlimited side)."""
+    return UNLIMITED_WH if lim.get(name) == UNLIMITED_WH else _nonneg(lim, name, where)
+
+
+_Pb = grid_pb2.DrEvent | grid_pb2.DrEnrolment | grid_pb2.DrMember | grid_pb2.DrSnapshot
+
+
+def _parse(item: Any, pb: _Pb, where: str) -> bytes:
     try:
         return ParseDict(object_at(item, where), pb).SerializeToString()
     except (ParseError, TypeError, ValueError) as exc:
@@ -113,8 +125,16 @@ def _dr_event(store: Branch, item: Any, where: str) -> DrEvent:
         raise GenesisError(f"{where}.operator: expected a 20-byte address")
     if e.budget != -(-e.requested_reduction_wh * e.reward_per_kwh // 1000):
         raise GenesisError(f"{where}.budget: not the escrow of requestedReductionWh × rewardPerKwh ÷ 1000")
-    if e.paid > e.budget or (e.paid and not e.settled):
+    if e.budget > MAX_DR_BUDGET:
+        raise GenesisError(f"{where}.budget: above {MAX_DR_BUDGET}")
+    if e.stage > PAYING:
+        raise GenesisError(f"{where}.stage: expected 0 (open), 1 (measuring) or 2 (paying)")
+    if e.paid > e.budget or (e.paid and not e.settled and e.stage != PAYING):
         raise GenesisError(f"{where}.paid: more than the budget, or paid before settlement")
+    if e.total_claim > MAX_ENROLMENTS_EVER * MAX_DR_CLAIM:
+        raise GenesisError(f"{where}.totalClaim: above {MAX_ENROLMENTS_EVER} × {MAX_DR_CLAIM}")
+    if len(e.cursor.encode()) > 255:
+        raise GenesisError(f"{where}.cursor: longer than 255 bytes")
     return e
 
 
@@ -129,11 +149,44 @@ def _dr_enrolment(store: Branch, item: Any, where: str) -> tuple[DrEnrolment, Dr
         raise GenesisError(f"{where}: device {en.device_id!r} is enrolled twice in {en.event_id!r}")
     if len(en.owner) != 20:
         raise GenesisError(f"{where}.owner: expected a 20-byte address")
-    if en.settled != event.settled:
+    if (event.settled and not en.settled) or (en.settled and not (event.settled or event.stage == PAYING)):
         raise GenesisError(f"{where}.settled: an enrolment settles with its event")
-    if not en.settled and (en.baseline_wh or en.actual_wh or en.reduction_wh or en.reward):
-        raise GenesisError(f"{where}: an unsettled enrolment has no measurements or reward yet")
+    if not en.settled and en.reward:
+        raise GenesisError(f"{where}: an unsettled enrolment has no reward yet")
+    if not en.measured and (en.actual_wh or en.reduction_wh or en.claim):
+        raise GenesisError(f"{where}: an unmeasured enrolment has no measurements yet")
+    if en.claim > MAX_DR_CLAIM or en.reward > en.claim:
+        raise GenesisError(f"{where}: a claim is at most {MAX_DR_CLAIM}, a reward at most the claim")
     return en, event
+
+
+def _members(store: Branch, items: list[Any]) -> None:
+    for i, item in enumerate(items):
+        where = f"grid.dr_members[{i}]"
+        m = DrMember.decode(_parse(item, grid_pb2.DrMember(), where))
+        if not 1 <= len(m.device_id.encode()) <= 255 or get_device(store, m.device_id) is None:
+            raise GenesisError(f"{where}: unknown device {m.device_id[:64]!r}")
+        if keeper.get_dr_member(store, m.device_id) is not None:
+            raise GenesisError(f"{where}: device {m.device_id!r} is a member twice")
+        if not 1 <= len(m.feeder.encode()) <= 64 or len(m.owner) != 20:
+            raise GenesisError(f"{where}: expected a feeder name of 1 to 64 bytes and a 20-byte owner")
+        keeper.put_dr_member(store, m)
+
+
+def _snapshots(store: Branch, items: list[Any]) -> None:
+    for i, item in enumerate(items):
+        where = f"grid.dr_snapshots[{i}]"
+        snap = DrSnapshot.decode(_parse(item, grid_pb2.DrSnapshot(), where))
+        event = keeper.get_dr_event(store, snap.event_id) if 1 <= len(snap.event_id.encode()) <= 64 else None
+        if event is None or event.settled:
+            raise GenesisError(f"{where}: no unsettled event {snap.event_id[:64]!r}")
+        if not 1 <= len(snap.device_id.encode()) <= 255:
+            raise GenesisError(f"{where}.deviceId: expected an id of 1 to 255 bytes")
+        if keeper.get_dr_snapshot(store, snap.event_id, snap.device_id) is not None:
+            raise GenesisError(f"{where}: device {snap.device_id!r} has two snapshots for {snap.event_id!r}")
+        if keeper.get_dr_enrolment(store, snap.event_id, snap.device_id) is not None:
+            raise GenesisError(f"{where}: device {snap.device_id!r} is enrolled (its snapshot moved there)")
+        keeper.put_dr_snapshot(store, snap)
 
 
 def _demand_response(store: Branch, grid: Mapping[str, Any]) -> None:
@@ -141,7 +194,7 @@ def _demand_response(store: Branch, grid: Mapping[str, Any]) -> None:
     for i, item in enumerate(_list(grid, "dr_events")):
         event = _dr_event(store, item, f"grid.dr_events[{i}]")
         keeper.put_dr_event(store, event)
-        open_budgets += 0 if event.settled else event.budget
+        open_budgets += 0 if event.settled else event.budget - event.paid
     rewards: dict[str, int] = {}
     for i, item in enumerate(_list(grid, "dr_enrolments")):
         enrolment, event = _dr_enrolment(store, item, f"grid.dr_enrolments[{i}]")
@@ -150,7 +203,7 @@ def _demand_response(store: Branch, grid: Mapping[str, Any]) -> None:
     prefix = keys.dr_event_prefix()
     for _k, raw in store.iter_range(prefix, prefix_end(prefix)):
         event = DrEvent.decode(raw)
-        if event.settled and rewards.get(event.event_id, 0) != event.paid:
+        if rewards.get(event.event_id, 0) != event.paid:
             raise GenesisError(f"grid.dr_events: {event.event_id!r} paid {event.paid}, not its enrolments' rewards")
     held = balance(store, keys.DR_ESCROW)
     if held != open_budgets:
@@ -168,9 +221,11 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         _fees(store, block, object_at(grid["fees"], "grid.fees"))
     _feeder_limits(store, _list(grid, "feeder_limits"))
     _demand_response(store, grid)
+    _members(store, _list(grid, "dr_members"))
+    _snapshots(store, _list(grid, "dr_snapshots"))
 
 
-def _records(store: KVReader, prefix: bytes, pb: type[grid_pb2.DrEvent | grid_pb2.DrEnrolment]) -> list[dict[str, Any]]:
+def _records(store: KVReader, prefix: bytes, pb: type[_Pb]) -> list[dict[str, Any]]:
     out = []
     for _k, raw in store.iter_range(prefix, prefix_end(prefix)):
         try:
@@ -202,4 +257,6 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
     out["feeder_limits"] = [asdict(FeederLimit.decode(v)) for _k, v in store.iter_range(prefix, prefix_end(prefix))]
     out["dr_events"] = _records(store, keys.dr_event_prefix(), grid_pb2.DrEvent)
     out["dr_enrolments"] = _records(store, keys.DR_ENROLMENT, grid_pb2.DrEnrolment)
+    out["dr_members"] = _records(store, keys.DR_MEMBER, grid_pb2.DrMember)
+    out["dr_snapshots"] = _records(store, keys.DR_SNAPSHOT, grid_pb2.DrSnapshot)
     return {"grid": out}

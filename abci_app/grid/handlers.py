@@ -1,22 +1,68 @@
-"""Grid handlers (operator-only except enrolment) and demand-response settlement.
+"""Grid handlers (operator-only except the demand-response programme and enrolment) and
+demand-response settlement.
 
-Demand-response baseline (documented rule): for an enrolled device and each settlement
-interval of the event window, the baseline is the device's metered import in the same
-interval on each of the previous N days (`grid.dr_baseline_days`, default 5; a "day" is
-`grid.dr_baseline_period_seconds`, 86,400 but for demonstrations), summed and divided by N
-(floor). Reduction = max(0, Σ baseline − Σ actual import in the window).
-Reward = reduction × reward_per_kwh ÷ 1000 (floor), paid from the event's escrowed budget
-in device-id order until the budget is spent; the rest returns to the operator.
+Demand response: baselines that cannot be written afterwards.
 
-Bounded work: an event has at most `grid.max_enrolments_per_event` enrolments (default 100;
-DR_TOO_MANY_ENROLMENTS beyond), so settling it reads at most that × (window ÷ settlement
-interval, ≤ 96 for a 24 h window of 15-minute intervals) × (baseline days + 1) energy
-records: 57,600 with the defaults (5 days).
+A device's owner first makes it a member of its feeder's demand-response programme
+(JoinDrProgramme; at most `grid.max_dr_members_per_feeder` members per feeder). Publishing
+an event (PublishDrEvent, block time = the announcement A) snapshots, for every member of
+the event's feeder, how far its accepted readings reached at that moment: the `end` E of
+the device's last accepted reading (devices keeper reading state; 0 when it has none).
+
+Why that is exact: a device's interval energy is written only by its readings, and a reading
+writes only into its span [last end, end), which never starts before the device's last
+accepted end (overlaps are refused). So once the reading end has passed an interval's end,
+that interval's energy never changes again: every interval ending at or before E was final,
+and committed, before the announcement. Nothing that arrives later (a backdated reading of
+a silent device, a first reading reaching into the past) can add to it. (Assumed: the
+settlement interval L is not changed by governance and changed back between the announcement
+and the enrolment; a reading apportions with the L in force when it is accepted. If governance
+lowers max_dr_members_per_feeder below the current membership, the first that many members
+in key order are snapshotted.)
+
+Enrolment (EnrolDr, by the device's owner, before the event starts) requires
+- a snapshot of the device for the event (it was a programme member of the event's feeder
+  at the announcement), else DR_NOT_IN_PROGRAMME (313);
+- the device registered at least the baseline window before the announcement:
+  registered_at + `grid.dr_baseline_days` × `grid.dr_baseline_period_seconds` ≤ A, else
+  DR_DEVICE_TOO_NEW (314).
+The baseline is computed once, at enrolment, and stored in the enrolment: for each
+settlement interval [s, s + L) of the event window and each d in 1..N (N baseline days, a
+"day" being the baseline period), the device's metered import in [s − d·day, s − d·day + L)
+counts when that interval ends at or before the snapshot's E, and counts zero otherwise
+(so energy of baseline intervals that arrived after the announcement never counts);
+baseline = Σ ÷ N (floor). Parameter changes after enrolment do not change it.
+
+Settlement (end-block hook, carried over blocks): `grid.dr_settlement_grace_seconds` after
+the event ends it is measured: actual = Σ import over the window's intervals, reduction =
+max(0, baseline − actual), claim = reduction × reward_per_kwh ÷ 1000 (capped at MAX_DR_CLAIM
+≈ 9.2 × 10^15, so the claims of 1,000 enrolments total below 2^63). Then it is
+paid: every claim in full when the claims total at most the escrowed budget; otherwise pro
+rata, reward = claim × budget ÷ Σ claims (floor), so the order of devices never matters and
+Σ rewards ≤ budget. What the rewards leave of the budget returns to the operator, so the
+escrow pays out exactly the budget.
+
+Whose signature authorises each movement of money: the operator's PublishDrEvent signature
+moves the budget from the operator into the escrow (DR_ESCROW) and commits it to rewards by
+the rule above; the device owner's EnrolDr signature entitles the owner (and no one else) to
+that device's reward; the hook moves escrowed money only to enrolled owners and back to the
+publishing operator.
+
+Bounded work (params.py): an event covers at most MAX_DR_INTERVALS (96) settlement
+intervals; publishing reads and writes at most max_dr_members_per_feeder (≤ 2,000) records;
+an enrolment reads at most N × 96 energy records (≤ 2,880); the hook takes at most
+`grid.dr_settlements_per_block` steps per block (a step: drop one unused snapshot, measure
+one enrolment — at most 96 energy reads — or pay one) and touches at most as many events, so at most
+200 × 96 = 19,200 energy reads per block at the extreme legal parameters; the rest is
+carried over to the next blocks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from itertools import islice
+from typing import TypeVar
 
 from abci_app.accounts import keeper as accounts
 from abci_app.auth import require_member, require_role
@@ -28,15 +74,40 @@ from abci_app.grid import events, keeper
 from abci_app.grid.errors import GridCode
 from abci_app.grid.keys import DR_ESCROW
 from abci_app.grid.messages import (
+    UNLIMITED_WH,
     EnrolDr,
+    JoinDrProgramme,
+    LeaveDrProgramme,
     PublishDrEvent,
     RemoveFeederLimit,
     SetFeederLimit,
     SetGridFees,
     SetTariffs,
 )
-from abci_app.grid.params import BASELINE_DAYS, BASELINE_PERIOD, DR_GRACE, MAX_DR_SECONDS, MAX_ENROLMENTS
-from abci_app.grid.records import DrEnrolment, DrEvent, FeederLimit, GridFees, Tariffs
+from abci_app.grid.params import (
+    BASELINE_DAYS,
+    BASELINE_PERIOD,
+    DR_GRACE,
+    MAX_DR_BUDGET,
+    MAX_DR_CLAIM,
+    MAX_DR_INTERVALS,
+    MAX_DR_SECONDS,
+    MAX_ENROLMENTS,
+    MAX_MEMBERS,
+    SETTLEMENTS_PER_BLOCK,
+)
+from abci_app.grid.records import (
+    MEASURING,
+    OPEN,
+    PAYING,
+    DrEnrolment,
+    DrEvent,
+    DrMember,
+    DrSnapshot,
+    FeederLimit,
+    GridFees,
+    Tariffs,
+)
 from abci_app.grid.supplier import supplier_problem
 from abci_app.identity.keeper import get_member
 from abci_app.identity.roles import Role
@@ -46,8 +117,13 @@ from abci_app.types import Address, BlockInfo, Event
 
 __all__ = [
     "enrol_dr",
+    "join_dr_programme",
+    "leave_dr_programme",
+    "measure_actual",
+    "measure_baseline",
     "publish_dr_event",
     "remove_feeder_limit",
+    "reward_for",
     "set_feeder_limit",
     "set_grid_fees",
     "set_tariffs",
@@ -96,9 +172,15 @@ def set_grid_fees(ctx: TxContext, msg: SetGridFees) -> None:
 
 
 def set_feeder_limit(ctx: TxContext, msg: SetFeederLimit) -> None:
+    """The operator limits a feeder's market flows per interval; a side may be left unlimited
+    (stored as messages.UNLIMITED_WH), and 0 means that nothing may cross."""
     require_role(ctx, Role.OPERATOR)
     keeper.put_feeder_limit(ctx.store, FeederLimit(msg.feeder, msg.import_wh, msg.export_wh))
-    ctx.emit(events.FEEDER_LIMIT_SET, feeder=msg.feeder, import_wh=msg.import_wh, export_wh=msg.export_wh)
+    ctx.emit(events.FEEDER_LIMIT_SET, feeder=msg.feeder, import_wh=_side(msg.import_wh), export_wh=_side(msg.export_wh))
+
+
+def _side(wh: int) -> str:
+    return "unlimited" if wh == UNLIMITED_WH else str(wh)
 
 
 def remove_feeder_limit(ctx: TxContext, msg: RemoveFeederLimit) -> None:
@@ -110,24 +192,28 @@ def remove_feeder_limit(ctx: TxContext, msg: RemoveFeederLimit) -> None:
 
 
 def publish_dr_event(ctx: TxContext, msg: PublishDrEvent) -> None:
-    """Publish an event and escrow its whole reward budget from the operator's account."""
+    """Publish an event, escrow its whole reward budget from the operator's account, and
+    snapshot the reading end of every programme member of the feeder (the announcement)."""
     operator = require_role(ctx, Role.OPERATOR)
     interval = domain_param(ctx.store, SETTLEMENT_INTERVAL)
     if keeper.get_dr_event(ctx.store, msg.event_id) is not None:
         raise TxError(GridCode.DR_EVENT_EXISTS, f"event {msg.event_id} exists")
+    longest = min(MAX_DR_SECONDS, MAX_DR_INTERVALS * interval)
     if (
         msg.end <= msg.start
         or msg.start <= ctx.block.time
-        or msg.end - msg.start > MAX_DR_SECONDS
+        or msg.end - msg.start > longest
         or msg.start % interval
         or msg.end % interval
     ):
         raise TxError(
             GridCode.DR_BAD_WINDOW,
-            f"the window must start in the future, end after it, last at most {MAX_DR_SECONDS}s and align to "
-            f"{interval}s settlement intervals",
+            f"the window must start in the future, end after it, last at most {longest}s "
+            f"({MAX_DR_INTERVALS} intervals, at most a day) and align to {interval}s settlement intervals",
         )
     budget = -(-msg.requested_reduction_wh * msg.reward_per_kwh // 1000)
+    if budget > MAX_DR_BUDGET:
+        raise TxError(GridCode.DR_BUDGET_TOO_LARGE, f"the budget {budget} is above {MAX_DR_BUDGET}")
     accounts.subtract(ctx.store, operator.address, budget)
     accounts.add(ctx.store, DR_ESCROW, budget)
     event = DrEvent(
@@ -139,8 +225,15 @@ def publish_dr_event(ctx: TxContext, msg: PublishDrEvent) -> None:
         msg.reward_per_kwh,
         operator.address,
         budget,
+        announced_at=ctx.block.time,
     )
     keeper.put_dr_event(ctx.store, event)
+    cap = domain_param(ctx.store, MAX_MEMBERS)
+    members = list(islice(keeper.iter_feeder_members(ctx.store, msg.feeder), cap))
+    for device_id in members:
+        reading = devices.get_reading(ctx.store, device_id)
+        sealed = 0 if reading is None else int(reading.end)
+        keeper.put_dr_snapshot(ctx.store, DrSnapshot(msg.event_id, device_id, sealed))
     ctx.emit(
         events.DR_EVENT_PUBLISHED,
         event_id=msg.event_id,
@@ -149,31 +242,101 @@ def publish_dr_event(ctx: TxContext, msg: PublishDrEvent) -> None:
         end=msg.end,
         requested_reduction_wh=msg.requested_reduction_wh,
         reward_per_kwh=msg.reward_per_kwh,
+        members=len(members),
     )
 
 
+def _owned_device(ctx: TxContext, device_id: str, owner: bytes) -> object:
+    device = devices.get_device(ctx.store, device_id)
+    if device is None:
+        raise TxError(GridCode.UNKNOWN_DEVICE, f"no device {device_id}")
+    if bytes(device.owner) != owner:
+        raise TxError(GridCode.NOT_DEVICE_OWNER, f"device {device_id} belongs to {bytes(device.owner).hex()}")
+    return device
+
+
+def join_dr_programme(ctx: TxContext, msg: JoinDrProgramme) -> None:
+    """The device's owner puts it in its feeder's programme (moving it there when the device
+    has changed feeder since joining); events announced afterwards snapshot it."""
+    member = require_member(ctx)
+    device = _owned_device(ctx, msg.device_id, member.address)
+    feeder = _feeder_of(ctx.store, device)
+    if not feeder:
+        raise TxError(GridCode.DR_WRONG_FEEDER, f"device {msg.device_id} is on no feeder")
+    existing = keeper.get_dr_member(ctx.store, msg.device_id)
+    if existing is not None and existing.feeder == feeder:
+        raise TxError(GridCode.DR_ALREADY_MEMBER, f"device {msg.device_id} is in the programme of {feeder}")
+    cap = domain_param(ctx.store, MAX_MEMBERS)
+    if keeper.count_feeder_members(ctx.store, feeder, cap) >= cap:
+        raise TxError(GridCode.DR_PROGRAMME_FULL, f"the programme of feeder {feeder} has its {cap} members")
+    if existing is not None:
+        keeper.remove_dr_member(ctx.store, existing)
+    keeper.put_dr_member(ctx.store, DrMember(msg.device_id, feeder, member.address, ctx.block.time))
+    ctx.emit(events.DR_JOINED, device=msg.device_id, feeder=feeder, owner=member.address.hex())
+
+
+def leave_dr_programme(ctx: TxContext, msg: LeaveDrProgramme) -> None:
+    """The device's owner takes it out of the programme (enrolments already made stand)."""
+    member = require_member(ctx)
+    _owned_device(ctx, msg.device_id, member.address)
+    existing = keeper.get_dr_member(ctx.store, msg.device_id)
+    if existing is None:
+        raise TxError(GridCode.DR_NOT_MEMBER, f"device {msg.device_id} is in no demand-response programme")
+    keeper.remove_dr_member(ctx.store, existing)
+    ctx.emit(events.DR_LEFT, device=msg.device_id, feeder=existing.feeder)
+
+
 def enrol_dr(ctx: TxContext, msg: EnrolDr) -> None:
-    """The device's owner enrols it before the event starts; the device must be on the feeder."""
+    """The device's owner enrols it before the event starts; the device must be on the
+    feeder, have been a programme member at the announcement and registered at least the
+    baseline window before it. The baseline is fixed here (module doc)."""
     member = require_member(ctx)
     event = keeper.get_dr_event(ctx.store, msg.event_id)
     if event is None:
         raise TxError(GridCode.UNKNOWN_DR_EVENT, f"no demand-response event {msg.event_id}")
-    device = devices.get_device(ctx.store, msg.device_id)
-    if device is None:
-        raise TxError(GridCode.UNKNOWN_DEVICE, f"no device {msg.device_id}")
-    if bytes(device.owner) != member.address:
-        raise TxError(GridCode.NOT_DEVICE_OWNER, f"device {msg.device_id} belongs to {bytes(device.owner).hex()}")
+    device = _owned_device(ctx, msg.device_id, member.address)
     if ctx.block.time >= event.start:
         raise TxError(GridCode.DR_ENROLMENT_CLOSED, f"event {event.event_id} started at {event.start}")
     if _feeder_of(ctx.store, device) != event.feeder:
         raise TxError(GridCode.DR_WRONG_FEEDER, f"device {msg.device_id} is not on feeder {event.feeder}")
     if keeper.get_dr_enrolment(ctx.store, msg.event_id, msg.device_id) is not None:
         raise TxError(GridCode.DR_ALREADY_ENROLLED, f"device {msg.device_id} is already enrolled")
+    snapshot = keeper.get_dr_snapshot(ctx.store, msg.event_id, msg.device_id)
+    if snapshot is None:
+        raise TxError(
+            GridCode.DR_NOT_IN_PROGRAMME,
+            f"device {msg.device_id} was not in the demand-response programme of {event.feeder} when event "
+            f"{event.event_id} was announced at {event.announced_at}",
+        )
+    days = domain_param(ctx.store, BASELINE_DAYS)
+    day = domain_param(ctx.store, BASELINE_PERIOD)
+    registered = int(getattr(device, "registered_at", 0))
+    if registered + days * day > event.announced_at:
+        raise TxError(
+            GridCode.DR_DEVICE_TOO_NEW,
+            f"device {msg.device_id} was registered at {registered}, less than the baseline window of "
+            f"{days} × {day}s before the announcement at {event.announced_at}",
+        )
     cap = domain_param(ctx.store, MAX_ENROLMENTS)
     if keeper.count_dr_enrolments(ctx.store, msg.event_id, cap) >= cap:
         raise TxError(GridCode.DR_TOO_MANY_ENROLMENTS, f"event {event.event_id} has its {cap} enrolments")
-    keeper.put_dr_enrolment(ctx.store, DrEnrolment(msg.event_id, msg.device_id, member.address))
-    ctx.emit(events.DR_ENROLLED, event_id=msg.event_id, device=msg.device_id, owner=member.address.hex())
+    interval = domain_param(ctx.store, SETTLEMENT_INTERVAL)
+    baseline = measure_baseline(ctx.store, event, msg.device_id, snapshot.sealed_until, (days, day, interval))
+    keeper.delete_dr_snapshot(ctx.store, msg.event_id, msg.device_id)
+    keeper.put_dr_enrolment(
+        ctx.store,
+        DrEnrolment(
+            msg.event_id, msg.device_id, member.address, baseline_wh=baseline, sealed_until=snapshot.sealed_until
+        ),
+    )
+    ctx.emit(
+        events.DR_ENROLLED,
+        event_id=msg.event_id,
+        device=msg.device_id,
+        owner=member.address.hex(),
+        baseline_wh=baseline,
+        sealed_until=snapshot.sealed_until,
+    )
 
 
 def _feeder_of(store: Branch, device: object) -> str:
@@ -189,63 +352,134 @@ def _import_wh(store: Branch, device_id: str, interval_start: int) -> int:
     return 0 if energy is None else int(energy.import_wh)
 
 
-def measure(store: Branch, event: DrEvent, device_id: str, days: int) -> tuple[int, int]:
-    """(baseline Wh, actual Wh) of a device over the event window, by the documented rule."""
+def _window(event: DrEvent, interval: int) -> Iterator[int]:
+    """The starts of the event's settlement intervals (at most MAX_DR_INTERVALS, whatever
+    the settlement interval has become since publication)."""
+    return islice(range(event.start, event.end, interval), MAX_DR_INTERVALS)
+
+
+def measure_baseline(
+    store: Branch, event: DrEvent, device_id: str, sealed_until: int, rule: tuple[int, int, int]
+) -> int:
+    """The device's baseline Wh for the event (module doc): only intervals that ended by
+    `sealed_until` count. `rule` is (baseline days, baseline period, settlement interval).
+    Reads at most days × MAX_DR_INTERVALS energy records."""
+    days, day, interval = rule
+    total = 0
+    for start in _window(event, interval):
+        for d in range(1, days + 1):
+            s = start - d * day
+            if s + interval <= sealed_until:
+                total += _import_wh(store, device_id, s)
+    return total // days
+
+
+def measure_actual(store: Branch, event: DrEvent, device_id: str) -> int:
+    """The device's import over the event window; reads at most MAX_DR_INTERVALS records."""
     interval = domain_param(store, SETTLEMENT_INTERVAL)
-    day = domain_param(store, BASELINE_PERIOD)
-    baseline_sum = actual = 0
-    for start in range(event.start, event.end, interval):
-        actual += _import_wh(store, device_id, start)
-        baseline_sum += sum(_import_wh(store, device_id, start - d * day) for d in range(1, days + 1))
-    return baseline_sum // days, actual
+    return sum(_import_wh(store, device_id, start) for start in _window(event, interval))
+
+
+_T = TypeVar("_T")
+
+
+def _take(items: Iterable[_T], steps: int) -> tuple[list[_T], bool]:
+    """Up to `steps` items, and whether that exhausted them (never known with 0 steps)."""
+    batch = list(islice(items, steps))
+    return batch, len(batch) < steps
 
 
 def settle_dr_events(store: Branch, block: BlockInfo) -> list[Event]:
-    """End-block hook: settle every event whose end plus the grace period has passed."""
+    """End-block hook: advance the settlement of events whose end plus the grace period has
+    passed, oldest first, by at most `grid.dr_settlements_per_block` steps in all (touching at
+    most that many events); what is left carries over to the next block (module doc)."""
     grace = domain_param(store, DR_GRACE)
-    days = domain_param(store, BASELINE_DAYS)
+    steps = domain_param(store, SETTLEMENTS_PER_BLOCK)
     out: list[Event] = []
-    for event_id in keeper.due_dr_events(store, block.time - grace):
+    for event_id in keeper.due_dr_events(store, block.time - grace, steps):
+        if steps <= 0:
+            break
         event = keeper.get_dr_event(store, event_id)
-        if event is None or event.settled:
+        if event is None or event.settled:  # pragma: no cover - the index holds unsettled events
             continue
-        remaining = event.budget
-        for enrolment in list(keeper.iter_dr_enrolments(store, event_id)):
-            baseline, actual = measure(store, event, enrolment.device_id, days)
-            reduction = max(0, baseline - actual)
-            reward = min(remaining, reduction * event.reward_per_kwh // 1000)
-            if reward:
-                accounts.subtract(store, DR_ESCROW, reward)
-                accounts.add(store, enrolment.owner, reward)
-                remaining -= reward
-            keeper.put_dr_enrolment(
-                store,
-                replace(
-                    enrolment,
-                    baseline_wh=baseline,
-                    actual_wh=actual,
-                    reduction_wh=reduction,
-                    reward=reward,
-                    settled=True,
-                ),
-            )
-            out.append(
-                Event.of(
-                    events.DR_REWARDED,
-                    event_id=event_id,
-                    device=enrolment.device_id,
-                    owner=enrolment.owner.hex(),
-                    baseline_wh=baseline,
-                    actual_wh=actual,
-                    reduction_wh=reduction,
-                    reward=reward,
-                )
-            )
-        if remaining:
-            accounts.subtract(store, DR_ESCROW, remaining)
-            accounts.add(store, Address(event.operator), remaining)
-        keeper.put_dr_event(store, replace(event, settled=True, paid=event.budget - remaining))
-        out.append(
-            Event.of(events.DR_EVENT_SETTLED, event_id=event_id, paid=event.budget - remaining, refunded=remaining)
-        )
+        steps = _advance(store, event, steps, out)
     return out
+
+
+def _advance(store: Branch, event: DrEvent, steps: int, out: list[Event]) -> int:
+    """Take up to `steps` settlement steps of one event; the steps left."""
+    if event.stage == OPEN:
+        event = replace(event, stage=MEASURING, cursor="")
+    if event.stage == MEASURING:
+        stale, done = _take(keeper.iter_dr_snapshots(store, event.event_id), steps)
+        for snapshot in stale:
+            keeper.delete_dr_snapshot(store, event.event_id, snapshot.device_id)
+        steps -= len(stale)
+        if not done:
+            keeper.put_dr_event(store, event)
+            return steps
+        event, steps, done = _measure(store, event, steps)
+        if not done:
+            keeper.put_dr_event(store, event)
+            return steps
+        event = replace(event, stage=PAYING, cursor="")
+    event, steps, done = _pay(store, event, steps, out)
+    if not done:
+        keeper.put_dr_event(store, event)
+        return steps
+    refund = event.budget - event.paid
+    if refund:
+        accounts.subtract(store, DR_ESCROW, refund)
+        accounts.add(store, Address(event.operator), refund)
+    keeper.put_dr_event(store, replace(event, settled=True, cursor=""))
+    out.append(Event.of(events.DR_EVENT_SETTLED, event_id=event.event_id, paid=event.paid, refunded=refund))
+    return steps
+
+
+def _measure(store: Branch, event: DrEvent, steps: int) -> tuple[DrEvent, int, bool]:
+    batch, done = _take(keeper.iter_dr_enrolments_after(store, event.event_id, event.cursor), steps)
+    total = event.total_claim
+    for enrolment in batch:
+        actual = measure_actual(store, event, enrolment.device_id)
+        reduction = max(0, enrolment.baseline_wh - actual)
+        claim = min(MAX_DR_CLAIM, reduction * event.reward_per_kwh // 1000)
+        total += claim
+        keeper.put_dr_enrolment(
+            store, replace(enrolment, actual_wh=actual, reduction_wh=reduction, claim=claim, measured=True)
+        )
+    cursor = batch[-1].device_id if batch else event.cursor
+    return replace(event, cursor=cursor, total_claim=total), steps - len(batch), done
+
+
+def reward_for(claim: int, total_claim: int, budget: int) -> int:
+    """One enrolment's reward: its claim when the claims total at most the budget, else its
+    pro-rata share claim × budget ÷ total (floor). Σ rewards ≤ budget, each ≤ its claim, and
+    the floors leave less than one unit per enrolment unpaid (returned to the operator)."""
+    return claim if total_claim <= budget else claim * budget // total_claim
+
+
+def _pay(store: Branch, event: DrEvent, steps: int, out: list[Event]) -> tuple[DrEvent, int, bool]:
+    batch, done = _take(keeper.iter_dr_enrolments_after(store, event.event_id, event.cursor), steps)
+    paid = event.paid
+    for enrolment in batch:
+        reward = reward_for(enrolment.claim, event.total_claim, event.budget)
+        if reward:
+            accounts.subtract(store, DR_ESCROW, reward)
+            accounts.add(store, enrolment.owner, reward)
+            paid += reward
+        keeper.put_dr_enrolment(store, replace(enrolment, reward=reward, settled=True))
+        out.append(
+            Event.of(
+                events.DR_REWARDED,
+                event_id=event.event_id,
+                device=enrolment.device_id,
+                owner=enrolment.owner.hex(),
+                baseline_wh=enrolment.baseline_wh,
+                actual_wh=enrolment.actual_wh,
+                reduction_wh=enrolment.reduction_wh,
+                claim=enrolment.claim,
+                reward=reward,
+            )
+        )
+    cursor = batch[-1].device_id if batch else event.cursor
+    return replace(event, cursor=cursor, paid=paid), steps - len(batch), done

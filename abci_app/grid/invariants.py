@@ -1,4 +1,5 @@
-"""Demand-response escrow holds exactly the budgets of the events not yet settled."""
+"""Demand-response escrow holds exactly what the events not yet settled have left of their
+budgets (budget − rewards already paid, while settlement is carried over blocks)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def dr_escrow_matches_open_budgets(store: KVReader) -> str | None:
     for _k, v in store.iter_range(prefix, prefix_end(prefix)):
         event = DrEvent.decode(v)
         if not event.settled:
-            open_budgets += event.budget
+            open_budgets += event.budget - event.paid
     held = balance(store, keys.DR_ESCROW)
     if held != open_budgets:
         return f"DR escrow holds {held}, open event budgets total {open_budgets}"

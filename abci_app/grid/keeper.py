@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 
 from abci_app.grid import keys
-from abci_app.grid.records import DrEnrolment, DrEvent, FeederLimit, GridFees, Tariffs
+from abci_app.grid.records import DrEnrolment, DrEvent, DrMember, DrSnapshot, FeederLimit, GridFees, Tariffs
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
 __all__ = [
     "count_dr_enrolments",
+    "count_feeder_members",
+    "delete_dr_snapshot",
     "due_dr_events",
     "get_dr_enrolment",
     "get_dr_event",
+    "get_dr_member",
+    "get_dr_snapshot",
     "get_feeder_limit",
     "get_fees",
     "get_tariffs",
     "iter_dr_enrolments",
+    "iter_dr_enrolments_after",
+    "iter_dr_snapshots",
+    "iter_feeder_members",
     "put_dr_enrolment",
     "put_dr_event",
+    "put_dr_member",
+    "put_dr_snapshot",
     "put_feeder_limit",
     "put_fees",
     "put_tariffs",
+    "remove_dr_member",
     "remove_feeder_limit",
 ]
 
@@ -77,12 +88,13 @@ def put_dr_event(store: Branch, event: DrEvent) -> None:
         store.set(due, b"")
 
 
-def due_dr_events(store: KVReader, now: int) -> list[str]:
-    """Ids of unsettled events that ended at or before `now`, in end-time order."""
+def due_dr_events(store: KVReader, now: int, limit: int) -> list[str]:
+    """Ids of unsettled events that ended at or before `now`, in end-time order (at most
+    `limit` of them: reads at most `limit` keys)."""
     start = keys.dr_due_prefix()
     end = keys.dr_due(now + 1, "")
     out = []
-    for k, _v in store.iter_range(start, end):
+    for k, _v in islice(store.iter_range(start, end), limit):
         n = k[9]
         out.append(k[10 : 10 + n].decode())
     return out
@@ -104,6 +116,15 @@ def iter_dr_enrolments(store: KVReader, event_id: str) -> Iterator[DrEnrolment]:
         yield DrEnrolment.decode(v)
 
 
+def iter_dr_enrolments_after(store: KVReader, event_id: str, cursor: str) -> Iterator[DrEnrolment]:
+    """An event's enrolments after the one of device `cursor` ("": from the first), in key
+    order (length-prefixed device id: shorter ids first)."""
+    prefix = keys.dr_enrolment_prefix(event_id)
+    start = prefix if not cursor else keys.dr_enrolment(event_id, cursor) + b"\x00"
+    for _k, v in store.iter_range(start, prefix_end(prefix)):
+        yield DrEnrolment.decode(v)
+
+
 def count_dr_enrolments(store: KVReader, event_id: str, limit: int) -> int:
     """An event's enrolments, counted up to `limit` (reads at most `limit` keys)."""
     prefix = keys.dr_enrolment_prefix(event_id)
@@ -113,3 +134,51 @@ def count_dr_enrolments(store: KVReader, event_id: str, limit: int) -> int:
         if n >= limit:
             break
     return n
+
+
+def get_dr_member(store: KVReader, device_id: str) -> DrMember | None:
+    """The device's demand-response programme membership, or None."""
+    raw = store.get(keys.dr_member(device_id))
+    return None if raw is None else DrMember.decode(raw)
+
+
+def put_dr_member(store: Branch, member: DrMember) -> None:
+    store.set(keys.dr_member(member.device_id), member.encode())
+    store.set(keys.dr_feeder_member(member.feeder, member.device_id), b"")
+
+
+def remove_dr_member(store: Branch, member: DrMember) -> None:
+    store.delete(keys.dr_member(member.device_id))
+    store.delete(keys.dr_feeder_member(member.feeder, member.device_id))
+
+
+def iter_feeder_members(store: KVReader, feeder: str) -> Iterator[str]:
+    """Device ids of the feeder's programme members, in key order."""
+    prefix = keys.dr_feeder_member_prefix(feeder)
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        yield k[len(prefix) + 1 :].decode()
+
+
+def count_feeder_members(store: KVReader, feeder: str, limit: int) -> int:
+    """The feeder's programme members, counted up to `limit` (reads at most `limit` keys)."""
+    return sum(1 for _ in islice(iter_feeder_members(store, feeder), limit))
+
+
+def get_dr_snapshot(store: KVReader, event_id: str, device_id: str) -> DrSnapshot | None:
+    raw = store.get(keys.dr_snapshot(event_id, device_id))
+    return None if raw is None else DrSnapshot.decode(raw)
+
+
+def put_dr_snapshot(store: Branch, snapshot: DrSnapshot) -> None:
+    store.set(keys.dr_snapshot(snapshot.event_id, snapshot.device_id), snapshot.encode())
+
+
+def delete_dr_snapshot(store: Branch, event_id: str, device_id: str) -> None:
+    store.delete(keys.dr_snapshot(event_id, device_id))
+
+
+def iter_dr_snapshots(store: KVReader, event_id: str) -> Iterator[DrSnapshot]:
+    """An event's remaining snapshots (members that have not enrolled), in key order."""
+    prefix = keys.dr_snapshot_prefix(event_id)
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield DrSnapshot.decode(v)

@@ -13,6 +13,12 @@ __all__ = [
     "dr_enrolment_prefix",
     "dr_event",
     "dr_event_prefix",
+    "dr_feeder_member",
+    "dr_feeder_member_prefix",
+    "dr_member",
+    "dr_member_prefix",
+    "dr_snapshot",
+    "dr_snapshot_prefix",
     "feeder_limit",
     "feeder_limit_prefix",
     "fees",
@@ -25,7 +31,22 @@ FEEDER_LIMIT = b"\x62"
 DR_EVENT = b"\x63"
 DR_ENROLMENT = b"\x64"
 DR_DUE = b"\x65"  # settlement index: event end ‖ event id
-KEY_PREFIXES = frozenset({TARIFFS[0], FEES[0], FEEDER_LIMIT[0], DR_EVENT[0], DR_ENROLMENT[0], DR_DUE[0]})
+DR_MEMBER = b"\x66"  # lp(device) → DrMember (the feeder's demand-response programme)
+DR_FEEDER_MEMBER = b"\x67"  # lp(feeder) lp(device) → '' (members by feeder, for the snapshot)
+DR_SNAPSHOT = b"\x68"  # lp(event) lp(device) → DrSnapshot (reading end at the announcement)
+KEY_PREFIXES = frozenset(
+    {
+        TARIFFS[0],
+        FEES[0],
+        FEEDER_LIMIT[0],
+        DR_EVENT[0],
+        DR_ENROLMENT[0],
+        DR_DUE[0],
+        DR_MEMBER[0],
+        DR_FEEDER_MEMBER[0],
+        DR_SNAPSHOT[0],
+    }
+)
 
 # The account that holds demand-response budgets between publication and settlement (no
 # key can sign for it: it is not an Ed25519 public key's hash prefix by construction).
@@ -70,3 +91,27 @@ def dr_due_prefix() -> bytes:
 
 def dr_due(end: int, event_id: str) -> bytes:
     return DR_DUE + u64(end) + lp(event_id)
+
+
+def dr_member_prefix() -> bytes:
+    return DR_MEMBER
+
+
+def dr_member(device_id: str) -> bytes:
+    return DR_MEMBER + lp(device_id)
+
+
+def dr_feeder_member_prefix(feeder: str) -> bytes:
+    return DR_FEEDER_MEMBER + lp(feeder)
+
+
+def dr_feeder_member(feeder: str, device_id: str) -> bytes:
+    return dr_feeder_member_prefix(feeder) + lp(device_id)
+
+
+def dr_snapshot_prefix(event_id: str) -> bytes:
+    return DR_SNAPSHOT + lp(event_id)
+
+
+def dr_snapshot(event_id: str, device_id: str) -> bytes:
+    return dr_snapshot_prefix(event_id) + lp(device_id)

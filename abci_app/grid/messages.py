@@ -6,17 +6,23 @@ from dataclasses import dataclass
 
 from gridledger.grid.v1 import grid_pb2
 
-from abci_app.codec_util import address_field, id_field, nonneg_field, positive_field
+from abci_app.codec_util import address_field, grid_name_field, id_field, nonneg_field, positive_field
+from abci_app.errors import Code, TxError
 from abci_app.types import Address
 
 __all__ = [
+    "UNLIMITED_WH",
     "EnrolDr",
+    "JoinDrProgramme",
+    "LeaveDrProgramme",
     "PublishDrEvent",
     "RemoveFeederLimit",
     "SetFeederLimit",
     "SetGridFees",
     "SetTariffs",
     "enrol_dr_from_proto",
+    "join_dr_programme_from_proto",
+    "leave_dr_programme_from_proto",
     "publish_dr_event_from_proto",
     "remove_feeder_limit_from_proto",
     "set_feeder_limit_from_proto",
@@ -26,6 +32,9 @@ __all__ = [
 
 MAX_PRICE = 100_000_000  # minor units per kWh
 MAX_WH = 10**15
+# a feeder limit side stored as this is unlimited (SetFeederLimit's *_unlimited); clearing
+# compares flows with it like any limit, and no flow reaches it
+UNLIMITED_WH = (1 << 63) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,16 @@ class EnrolDr:
     device_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class JoinDrProgramme:
+    device_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveDrProgramme:
+    device_id: str
+
+
 def _price(value: int, name: str) -> int:
     return nonneg_field(value, name, MAX_PRICE)
 
@@ -89,22 +108,30 @@ def set_grid_fees_from_proto(m: grid_pb2.SetGridFees) -> SetGridFees:
     return SetGridFees(_price(m.intra_feeder_per_kwh, "intra_feeder_per_kwh"), _price(m.inter_feeder_per_kwh, "inter"))
 
 
+def _limit_side(wh: int, unlimited: bool, name: str) -> int:
+    if unlimited:
+        if wh:
+            raise TxError(Code.INVALID_ARGUMENT, f"{name} must be 0 when the side is unlimited")
+        return UNLIMITED_WH
+    return nonneg_field(wh, name, MAX_WH)
+
+
 def set_feeder_limit_from_proto(m: grid_pb2.SetFeederLimit) -> SetFeederLimit:
     return SetFeederLimit(
-        id_field(m.feeder, "feeder", min_len=1),
-        nonneg_field(m.import_wh, "import_wh", MAX_WH),
-        nonneg_field(m.export_wh, "export_wh", MAX_WH),
+        grid_name_field(m.feeder, "feeder"),
+        _limit_side(m.import_wh, m.import_unlimited, "import_wh"),
+        _limit_side(m.export_wh, m.export_unlimited, "export_wh"),
     )
 
 
 def remove_feeder_limit_from_proto(m: grid_pb2.RemoveFeederLimit) -> RemoveFeederLimit:
-    return RemoveFeederLimit(id_field(m.feeder, "feeder", min_len=1))
+    return RemoveFeederLimit(grid_name_field(m.feeder, "feeder"))
 
 
 def publish_dr_event_from_proto(m: grid_pb2.PublishDrEvent) -> PublishDrEvent:
     return PublishDrEvent(
         id_field(m.event_id, "event_id"),
-        id_field(m.feeder, "feeder", min_len=1),
+        grid_name_field(m.feeder, "feeder"),
         positive_field(m.start, "start", 1 << 40),
         positive_field(m.end, "end", 1 << 40),
         positive_field(m.requested_reduction_wh, "requested_reduction_wh", MAX_WH),
@@ -114,3 +141,11 @@ def publish_dr_event_from_proto(m: grid_pb2.PublishDrEvent) -> PublishDrEvent:
 
 def enrol_dr_from_proto(m: grid_pb2.EnrolDr) -> EnrolDr:
     return EnrolDr(id_field(m.event_id, "event_id"), id_field(m.device_id, "device_id"))
+
+
+def join_dr_programme_from_proto(m: grid_pb2.JoinDrProgramme) -> JoinDrProgramme:
+    return JoinDrProgramme(id_field(m.device_id, "device_id"))
+
+
+def leave_dr_programme_from_proto(m: grid_pb2.LeaveDrProgramme) -> LeaveDrProgramme:
+    return LeaveDrProgramme(id_field(m.device_id, "device_id"))

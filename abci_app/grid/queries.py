@@ -1,5 +1,5 @@
 """Queries: /tariffs, /fees, /feeder/<feeder>, /feeders, /dr/<event id>, /dr_events,
-/dr_enrolments/<event id> (lists paginated)."""
+/dr_enrolments/<event id>, /dr_member/<device id> (lists paginated)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,11 @@ def dr_enrolments(store: KVReader, args: list[str], options: Mapping[str, str]) 
     )
 
 
+def dr_member(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (device_id,) = args_exactly(args, 1, "/dr_member/<device id>")
+    return record(store, keys.dr_member(id_arg(device_id, "device id")))
+
+
 QUERIES: dict[str, QueryHandler] = {
     "tariffs": tariffs,
     "fees": fees,
@@ -65,4 +70,5 @@ QUERIES: dict[str, QueryHandler] = {
     "dr": dr_event,
     "dr_events": dr_events,
     "dr_enrolments": dr_enrolments,
+    "dr_member": dr_member,
 }

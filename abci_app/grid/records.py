@@ -8,7 +8,21 @@ from gridledger.grid.v1 import grid_pb2
 
 from abci_app.types import Address
 
-__all__ = ["DrEnrolment", "DrEvent", "FeederLimit", "GridFees", "Tariffs"]
+__all__ = [
+    "MEASURING",
+    "OPEN",
+    "PAYING",
+    "DrEnrolment",
+    "DrEvent",
+    "DrMember",
+    "DrSnapshot",
+    "FeederLimit",
+    "GridFees",
+    "Tariffs",
+]
+
+# DrEvent.stage: settlement is carried over blocks (handlers.settle_dr_events)
+OPEN, MEASURING, PAYING = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +113,10 @@ class DrEvent:
     budget: int
     settled: bool = False
     paid: int = 0
+    announced_at: int = 0
+    stage: int = OPEN
+    cursor: str = ""
+    total_claim: int = 0
 
     def encode(self) -> bytes:
         return grid_pb2.DrEvent(
@@ -112,6 +130,10 @@ class DrEvent:
             budget=self.budget,
             settled=self.settled,
             paid=self.paid,
+            announced_at=self.announced_at,
+            stage=self.stage,
+            cursor=self.cursor,
+            total_claim=self.total_claim,
         ).SerializeToString()
 
     @staticmethod
@@ -128,6 +150,10 @@ class DrEvent:
             pb.budget,
             pb.settled,
             pb.paid,
+            pb.announced_at,
+            pb.stage,
+            pb.cursor,
+            pb.total_claim,
         )
 
 
@@ -141,6 +167,9 @@ class DrEnrolment:
     reduction_wh: int = 0
     reward: int = 0
     settled: bool = False
+    sealed_until: int = 0
+    measured: bool = False
+    claim: int = 0
 
     def encode(self) -> bytes:
         return grid_pb2.DrEnrolment(
@@ -152,6 +181,9 @@ class DrEnrolment:
             reduction_wh=self.reduction_wh,
             reward=self.reward,
             settled=self.settled,
+            sealed_until=self.sealed_until,
+            measured=self.measured,
+            claim=self.claim,
         ).SerializeToString()
 
     @staticmethod
@@ -166,4 +198,46 @@ class DrEnrolment:
             pb.reduction_wh,
             pb.reward,
             pb.settled,
+            pb.sealed_until,
+            pb.measured,
+            pb.claim,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class DrMember:
+    """A device in its feeder's demand-response programme (indexed under that feeder)."""
+
+    device_id: str
+    feeder: str
+    owner: Address
+    joined_at: int
+
+    def encode(self) -> bytes:
+        return grid_pb2.DrMember(
+            device_id=self.device_id, feeder=self.feeder, owner=self.owner, joined_at=self.joined_at
+        ).SerializeToString()
+
+    @staticmethod
+    def decode(raw: bytes) -> DrMember:
+        pb = grid_pb2.DrMember.FromString(raw)
+        return DrMember(pb.device_id, pb.feeder, Address(pb.owner), pb.joined_at)
+
+
+@dataclass(frozen=True, slots=True)
+class DrSnapshot:
+    """How far a programme member's accepted readings reached when an event was announced."""
+
+    event_id: str
+    device_id: str
+    sealed_until: int
+
+    def encode(self) -> bytes:
+        return grid_pb2.DrSnapshot(
+            event_id=self.event_id, device_id=self.device_id, sealed_until=self.sealed_until
+        ).SerializeToString()
+
+    @staticmethod
+    def decode(raw: bytes) -> DrSnapshot:
+        pb = grid_pb2.DrSnapshot.FromString(raw)
+        return DrSnapshot(pb.event_id, pb.device_id, pb.sealed_until)

@@ -6,16 +6,35 @@ the standing rules and the community bids, in device-id order, each order on its
 - SELL at ≥ Q (discharge_above_price, 0: no discharge order), by the battery's owner: what
   it can deliver above its reserve (`orders.deliverable_wh`: charge above R %, at most max
   discharge power × interval) less what its sell orders already offer for the interval.
-- BUY at ≤ P (charge_below_price, 0: no charge order), by its site's owner for the site (a
-  buy order names the buyer's site), tagged with the battery: min(capacity − charge, max
-  charge power × interval) Wh. None when P ≥ Q (the battery would trade with itself), and
-  none for a community battery in community mode (its community bid is that order).
+- BUY at ≤ P (charge_below_price, 0: no charge order), for its site (a buy order names the
+  buyer's site, and settles against that site's meters), tagged with the battery: min(capacity
+  − charge, max charge power × interval) Wh. None when P ≥ Q (the battery would trade with
+  itself), and none for a community battery in community mode (its community bid is that
+  order). Whose money: consent.py — the site owner's, when the battery is hers; for a leased
+  battery (owned by another member) only within the site owner's signed ChargingConsent (at
+  ≤ its max price, escrow ≤ what is left of its daily cap), else no buy (rule_skipped
+  no_site_consent / consent_spent).
 - Green only: the clearing can express "renewable only" only in community mode, where a buy
   flagged renewable is matched with its feeder's renewable surplus alone (the community
   storage stage, clearing.py). So in community mode a green-only battery's buy is flagged
   renewable; outside it a green-only battery places no buy at all (it would buy any energy).
 - An owner who could not place the order itself (rules.owner_problem) gets none and a
-  `rule_skipped` event (rule_id 0, the device) says why.
+  `rule_skipped` event (rule_id 0, the device) says why. So does a price above the market's
+  limit now (`market.max_price_per_kwh`: reason price_above_limit): SetBatteryRules, handled
+  by the devices domain, bounds prices only by an absolute constant, and governance may lower
+  the limit after rules were set.
+- Bounds from the battery itself: a sell is at most what its state of charge holds above the
+  reserve and its discharge power delivers in the interval, less what is already offered; a
+  buy at most its room below capacity and what its charge power takes in the interval. A
+  suspended battery, or one whose state of charge is unknown (no reading yet), sells nothing.
+
+Authorisation (whose signature moves what):
+- the sell order and the money it earns: the battery's owner, by SetBatteryRules (devices
+  domain, owner only) — the order is in the owner's name and only the owner's device's energy
+  is sold (orders.seller_device);
+- the buy order's escrow and cost: the site owner's account — by her own SetBatteryRules when
+  the battery is hers, otherwise only by her SetSiteChargingConsent and within it;
+- nobody else's: no order is placed for a member who could not sign a PlaceOrder now.
 
 Work: one pass over the batteries with rules per interval, at most two orders each.
 """
@@ -30,6 +49,8 @@ from abci_app.devices import keys as dkeys
 from abci_app.devices.records import NO_BATTERY, BatteryRules, Device
 from abci_app.errors import TxError
 from abci_app.market import keeper, orders
+from abci_app.market.consent import charging_terms, record_spend
+from abci_app.market.params import max_price
 from abci_app.market.records import BUY, SELL
 from abci_app.market.rules import owner_problem, skipped
 from abci_app.store.backend import prefix_end
@@ -58,10 +79,15 @@ def _place(  # noqa: PLR0917 - internal, the order's fields
     price: int,
     *,
     renewable: bool = False,
+    max_escrow: int | None = None,
 ) -> list[Event]:
     why = owner_problem(store, owner, block.time)
     if why is not None:
         return [skipped(owner, interval, why, device=device.device_id)]
+    if max_escrow is not None:  # a leased battery's buy: within the site owner's consent
+        energy = min(energy, max_escrow * 1000 // price)
+        if energy <= 0:
+            return [skipped(owner, interval, "consent_spent", device=device.device_id)]
     branch = store.branch()
     try:
         order = orders.place(
@@ -79,6 +105,8 @@ def _place(  # noqa: PLR0917 - internal, the order's fields
         return []
     if side == BUY:  # tagged with the battery (as community bids are); renewable when green only
         keeper.put_order(branch, replace(order, device_id=device.device_id, renewable=renewable))
+        if max_escrow is not None:
+            record_spend(branch, device, interval, order.escrow)
     branch.merge_into(store)
     return []
 
@@ -86,12 +114,15 @@ def _place(  # noqa: PLR0917 - internal, the order's fields
 def battery_orders(store: Branch, block: BlockInfo, interval: int, length: int, *, community_mode: bool) -> list[Event]:
     """Every battery's rule orders for `interval` (see the module doc)."""
     evs: list[Event] = []
+    limit = max_price(store)
     for device_id, rules in list(_battery_rules(store)):
         device = devices.get_device(store, device_id)
         if device is None or device.kind != BATTERY or device.suspended:
             continue
         q, p = rules.discharge_above_price, rules.charge_below_price
-        if q:
+        if q > limit:
+            evs.append(skipped(device.owner, interval, "price_above_limit", device=device_id))
+        elif q:
             energy = orders.deliverable_wh(store, device, length) - keeper.get_committed(store, interval, device_id)
             if energy > 0:
                 evs.extend(_place(store, block, device, device.owner, SELL, interval, energy, q))
@@ -104,5 +135,25 @@ def battery_orders(store: Branch, block: BlockInfo, interval: int, length: int, 
         energy = min(room, spec.max_charge_w * length // 3600)
         if site is None or energy <= 0:
             continue
-        evs.extend(_place(store, block, device, site.owner, BUY, interval, energy, p, renewable=rules.green_only))
+        if p > limit:
+            evs.append(skipped(site.owner, interval, "price_above_limit", device=device_id))
+            continue
+        terms = charging_terms(store, device, site, interval, p)
+        if terms.reason:
+            evs.append(skipped(site.owner, interval, terms.reason, device=device_id))
+            continue
+        evs.extend(
+            _place(
+                store,
+                block,
+                device,
+                terms.payer,
+                BUY,
+                interval,
+                energy,
+                terms.price,
+                renewable=rules.green_only,
+                max_escrow=terms.max_escrow,
+            )
+        )
     return evs

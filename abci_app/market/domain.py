@@ -27,6 +27,12 @@ DOMAIN = Domain(
         MessageSpec(
             market_pb2.AcceptTerms, messages.AcceptTerms, messages.accept_terms_from_proto, handlers.accept_terms
         ),
+        MessageSpec(
+            market_pb2.SetSiteChargingConsent,
+            messages.SetSiteChargingConsent,
+            messages.set_site_charging_consent_from_proto,
+            handlers.set_site_charging_consent,
+        ),
     ),
     queries=queries.QUERIES,
     events=events.EVENTS,

@@ -28,3 +28,8 @@ class MarketCode(IntEnum):
     NOT_ALERT_OWNER = 215
     TOO_MANY_RULES = 216
     TOO_MANY_ORDERS = 217  # the member's open orders for the interval reach market.max_open_orders_per_interval
+    NOT_ENERGY_OWNER = (
+        218  # a sell order or sell rule names a device the signer does not own (its site's owner neither)
+    )
+    PRICE_ABOVE_LIMIT = 219  # a price above market.max_price_per_kwh
+    NOT_A_BATTERY = 220  # a charging consent names a device that is not a battery

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 __all__ = [
     "ALERT",
+    "CHARGING_CONSENT_SET",
+    "ESTIMATE_CORRECTED",
+    "ESTIMATE_FINAL",
     "EVENTS",
     "INTERVAL_CLEARED",
     "INTERVAL_SETTLED",
@@ -12,6 +15,7 @@ __all__ = [
     "RULE_REMOVED",
     "RULE_SET",
     "RULE_SKIPPED",
+    "SETTLED_ON_ESTIMATE",
     "TERMS_ACCEPTED",
 ]
 
@@ -25,6 +29,13 @@ RULE_REMOVED = "rule_removed"
 RULE_SKIPPED = "rule_skipped"
 ALERT = "alert"
 TERMS_ACCEPTED = "terms_accepted"
+# a site owner signed (or withdrew, max_spend_per_day 0) her cap for a battery on her site
+CHARGING_CONSENT_SET = "charging_consent_set"
+# a position settled on an estimate (its meter or device had not reported), then corrected
+# from late data, or final when the correction window ended without it
+SETTLED_ON_ESTIMATE = "settled_on_estimate"
+ESTIMATE_CORRECTED = "estimate_corrected"
+ESTIMATE_FINAL = "estimate_final"
 EVENTS = frozenset(
     {
         ORDER_PLACED,
@@ -36,5 +47,9 @@ EVENTS = frozenset(
         RULE_SKIPPED,
         ALERT,
         TERMS_ACCEPTED,
+        CHARGING_CONSENT_SET,
+        SETTLED_ON_ESTIMATE,
+        ESTIMATE_CORRECTED,
+        ESTIMATE_FINAL,
     }
 )

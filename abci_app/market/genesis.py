@@ -8,6 +8,8 @@ counter, so a chain restarted from an export carries the market on where it stop
   "rules":      [Rule as JSON],
   "alerts":     [Alert as JSON],
   "statements": [Statement as JSON],
+  "consents":   [ChargingConsent as JSON],
+  "estimates":  [SettlementEstimate as JSON],
   "counters":   {"order": 12, "rule": 2, "alert": 3, "rules_interval": …, "settled_interval": …}
 }
 (protobuf JSON mapping, bytes in base64, as devices has them; every list is optional)
@@ -37,6 +39,7 @@ from abci_app.domain import GenesisError
 from abci_app.identity.keeper import get_member
 from abci_app.market import keeper
 from abci_app.market.clearing import ABSORB, LOCAL, POOL
+from abci_app.market.messages import MAX_PRICE
 from abci_app.market.records import (
     ALERT_REASON_NAMES,
     BUY,
@@ -47,10 +50,12 @@ from abci_app.market.records import (
     SELL,
     SETTLED,
     Alert,
+    ChargingConsent,
     ClearingResult,
     Fill,
     Order,
     Rule,
+    SettlementEstimate,
     Statement,
 )
 from abci_app.store.branch import Branch, KVReader
@@ -58,8 +63,10 @@ from abci_app.types import BlockInfo
 
 __all__ = ["COUNTERS", "SECTIONS", "export_genesis", "import_genesis"]
 
+BATTERY = 4
+
 SECTIONS = ("market",)
-LISTS = ("orders", "clearings", "fills", "rules", "alerts", "statements")
+LISTS = ("orders", "clearings", "fills", "rules", "alerts", "statements", "consents", "estimates")
 COUNTERS = ("alert", "order", "rule", "rules_interval", "settled_interval")
 """The names kept under the COUNTER prefix: the id sequences and the hook's interval marks."""
 
@@ -197,6 +204,47 @@ def _statements(store: Branch, items: list[Any]) -> None:
         keeper.put_statement(store, s)
 
 
+def _consents(store: Branch, items: list[Any]) -> None:
+    """A consent names a battery, is signed by a member, has a cap and a price (≥ 1: the hooks
+    divide by it); one per battery."""
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        where = f"market.consents[{i}]"
+        c = _parse(item, market_pb2.ChargingConsent(), ChargingConsent.from_proto, where)
+        _member(store, c.site_owner, where)
+        if not c.max_spend_per_day or not 1 <= c.max_price_per_kwh <= MAX_PRICE:
+            raise GenesisError(
+                f"{where}: a consent needs max_spend_per_day ≥ 1 and max_price_per_kwh in [1, {MAX_PRICE}]"
+            )
+        device = devices.get_device(store, c.device_id)
+        if device is None or device.kind != BATTERY:
+            raise GenesisError(f"{where}: {c.device_id!r} is not a registered battery")
+        if devices.get_site(store, c.site_id) is None:
+            raise GenesisError(f"{where}: unknown site {c.site_id!r}")
+        if c.device_id in seen:
+            raise GenesisError(f"{where}: repeated")
+        seen.add(c.device_id)
+        keeper.put_consent(store, c)
+
+
+def _estimates(store: Branch, items: list[Any]) -> None:
+    seen: set[tuple[int, int, str, bytes]] = set()
+    for i, item in enumerate(items):
+        where = f"market.estimates[{i}]"
+        e = _parse(item, market_pb2.SettlementEstimate(), SettlementEstimate.from_proto, where)
+        _member(store, e.owner, where)
+        if e.side not in (BUY, SELL):
+            raise GenesisError(f"{where}: side {e.side} is neither buy nor sell")
+        known = devices.get_site(store, e.target) if e.side == BUY else devices.get_device(store, e.target)
+        if known is None:
+            raise GenesisError(f"{where}: unknown {'site' if e.side == BUY else 'device'} {e.target!r}")
+        k = (e.interval_start, e.side, e.target, bytes(e.owner))
+        if k in seen:
+            raise GenesisError(f"{where}: repeated")
+        seen.add(k)
+        keeper.put_estimate(store, e)
+
+
 def _counters(store: Branch, raw: Any, used: Mapping[str, set[int]]) -> None:
     if not isinstance(raw, dict):
         raise GenesisError("market.counters: expected an object")
@@ -232,6 +280,8 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     rules = _rules(store, lists["rules"])
     alerts = _alerts(store, lists["alerts"])
     _statements(store, lists["statements"])
+    _consents(store, lists["consents"])
+    _estimates(store, lists["estimates"])
     _counters(store, section.get("counters", {}), {"order": set(orders), "rule": rules, "alert": alerts})
 
 
@@ -244,6 +294,8 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
             "rules": [MessageToDict(r.to_proto()) for r in keeper.iter_rules(store)],
             "alerts": [MessageToDict(a.to_proto()) for a in keeper.iter_alerts(store)],
             "statements": [MessageToDict(s.to_proto()) for s in keeper.iter_statements(store)],
+            "consents": [MessageToDict(c.to_proto()) for c in keeper.iter_consents(store)],
+            "estimates": [MessageToDict(e.to_proto()) for e in keeper.iter_estimates(store)],
             "counters": dict(keeper.iter_counters(store)),
         }
     }

@@ -1,4 +1,9 @@
-"""Market message handlers: authorise, apply, emit."""
+"""Market message handlers: authorise, apply, emit.
+
+Prices: every price a handler stores or places (an order's limit, a rule's limit and band,
+accepted new terms, a charging consent's price) is at most `market.max_price_per_kwh` when
+the message is handled (PRICE_ABOVE_LIMIT); the hooks check stored prices again against the
+limit in force when they use them (rules.py, batteries.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +16,27 @@ from abci_app.errors import TxError
 from abci_app.identity.roles import Role
 from abci_app.market import events, keeper, orders
 from abci_app.market.errors import MarketCode
-from abci_app.market.messages import AcceptTerms, CancelOrder, PlaceOrder, RemoveRule, SetRule
-from abci_app.market.records import BUDGET_SPENT, BUY, RULE_THERMOSTAT, Rule, RuleId
+from abci_app.market.messages import (
+    AcceptTerms,
+    CancelOrder,
+    PlaceOrder,
+    RemoveRule,
+    SetRule,
+    SetSiteChargingConsent,
+)
+from abci_app.market.records import BUDGET_SPENT, BUY, RULE_SELL, RULE_THERMOSTAT, ChargingConsent, Rule, RuleId
 
-__all__ = ["MAX_RULES_PER_MEMBER", "accept_terms", "cancel_order", "place_order", "remove_rule", "set_rule"]
+__all__ = [
+    "MAX_RULES_PER_MEMBER",
+    "accept_terms",
+    "cancel_order",
+    "place_order",
+    "remove_rule",
+    "set_rule",
+    "set_site_charging_consent",
+]
+
+BATTERY = 4
 
 MAX_RULES_PER_MEMBER = 32
 
@@ -58,13 +80,10 @@ def _check_rule_target(ctx: TxContext, msg: SetRule, owner: bytes) -> None:
             raise TxError(MarketCode.UNKNOWN_SITE, f"site {msg.site_id!r} is not registered")
         if site.owner != owner:
             raise TxError(MarketCode.NOT_SITE_OWNER, f"signer does not own site {msg.site_id!r}")
-    else:
-        device = devices.get_device(ctx.store, msg.device_id)
-        if device is None:
-            raise TxError(MarketCode.UNKNOWN_DEVICE, f"device {msg.device_id!r} is not registered")
-        site = devices.get_site(ctx.store, device.site_id)
-        if device.owner != owner and (site is None or site.owner != owner):
-            raise TxError(MarketCode.NOT_DEVICE_OWNER, f"signer owns neither device {msg.device_id!r} nor its site")
+    elif msg.kind == RULE_SELL:  # only the device's owner sells its energy
+        orders.seller_device(ctx.store, owner, msg.device_id)
+    else:  # pragma: no cover - a buying rule names a site (messages.set_rule_from_proto)
+        raise TxError(MarketCode.BAD_RULE, "a buying rule names a site")
 
 
 def set_rule(ctx: TxContext, msg: SetRule) -> None:
@@ -72,6 +91,8 @@ def set_rule(ctx: TxContext, msg: SetRule) -> None:
     counters (what it placed for the day and the interval)."""
     member = require_role(ctx, Role.PROSUMER)
     _check_rule_target(ctx, msg, member.address)
+    orders.check_price(ctx.store, msg.limit_price)
+    orders.check_price(ctx.store, msg.band_low_price, "band_low_price")
     old = None
     if msg.rule_id:
         old = keeper.get_rule(ctx.store, msg.rule_id)
@@ -96,6 +117,7 @@ def set_rule(ctx: TxContext, msg: SetRule) -> None:
         band_low_price=msg.band_low_price,
         min_wh_per_interval=msg.min_wh_per_interval,
         created_at=ctx.block.time,
+        margin_bp=msg.margin_bp,
     )
     if old is not None:
         rule = replace(
@@ -138,6 +160,8 @@ def accept_terms(ctx: TxContext, msg: AcceptTerms) -> None:
     if alert.owner != member.address:
         raise TxError(MarketCode.NOT_ALERT_OWNER, f"alert {msg.alert_id} belongs to another member")
     rule = _own_rule(ctx, alert.rule_id)
+    if alert.reason != BUDGET_SPENT:
+        orders.check_price(ctx.store, msg.new_limit_price, "new_limit_price")
     if alert.reason == BUDGET_SPENT:
         rule = replace(rule, daily_budget=msg.new_limit_price)
     else:
@@ -148,3 +172,44 @@ def accept_terms(ctx: TxContext, msg: AcceptTerms) -> None:
     alert = replace(alert, accepted=True, accepted_price=msg.new_limit_price)
     keeper.put_alert(ctx.store, alert)
     ctx.emit(events.TERMS_ACCEPTED, alert_id=alert.alert_id, rule_id=rule.rule_id, value=msg.new_limit_price)
+
+
+def set_site_charging_consent(ctx: TxContext, msg: SetSiteChargingConsent) -> None:
+    """The battery's site owner (signer, a prosumer) lets the battery's rules spend her money:
+    buy orders in her name for her site, at most max_spend_per_day escrowed per UTC day, at no
+    more than max_price_per_kwh (≤ the market's limit). Replacing a consent keeps what was
+    spent today; max_spend_per_day 0 withdraws it (orders already placed stay in the book)."""
+    member = require_role(ctx, Role.PROSUMER)
+    device = devices.get_device(ctx.store, msg.device_id)
+    if device is None:
+        raise TxError(MarketCode.UNKNOWN_DEVICE, f"device {msg.device_id!r} is not registered")
+    if device.kind != BATTERY:
+        raise TxError(MarketCode.NOT_A_BATTERY, f"device {msg.device_id!r} is not a battery")
+    site = devices.get_site(ctx.store, device.site_id)
+    if site is None or site.owner != member.address:
+        raise TxError(MarketCode.NOT_SITE_OWNER, f"signer does not own the site of battery {msg.device_id!r}")
+    if not msg.max_spend_per_day:
+        keeper.delete_consent(ctx.store, msg.device_id)
+    else:
+        orders.check_price(ctx.store, msg.max_price_per_kwh, "max_price_per_kwh")
+        old = keeper.get_consent(ctx.store, msg.device_id)
+        keep = old is not None and old.site_owner == member.address and old.site_id == device.site_id
+        consent = ChargingConsent(
+            device_id=msg.device_id,
+            site_id=device.site_id,
+            site_owner=member.address,
+            max_spend_per_day=msg.max_spend_per_day,
+            max_price_per_kwh=msg.max_price_per_kwh,
+            day=old.day if keep and old is not None else 0,
+            day_spent=old.day_spent if keep and old is not None else 0,
+            set_at=ctx.block.time,
+        )
+        keeper.put_consent(ctx.store, consent)
+    ctx.emit(
+        events.CHARGING_CONSENT_SET,
+        device=msg.device_id,
+        site=device.site_id,
+        site_owner=member.address.hex(),
+        max_spend_per_day=msg.max_spend_per_day,
+        max_price_per_kwh=msg.max_price_per_kwh,
+    )

@@ -13,7 +13,18 @@ from collections.abc import Iterator, Sequence
 from abci_app.keys import u64
 from abci_app.market import keys
 from abci_app.market.clearing import BookEntry
-from abci_app.market.records import CLEARED, OPEN, Alert, ClearingResult, Fill, Order, Rule, Statement
+from abci_app.market.records import (
+    CLEARED,
+    OPEN,
+    Alert,
+    ChargingConsent,
+    ClearingResult,
+    Fill,
+    Order,
+    Rule,
+    SettlementEstimate,
+    Statement,
+)
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.store.scan import distinct_times
@@ -25,10 +36,14 @@ __all__ = [
     "add_open_count",
     "book_intervals_due",
     "clear_open_counts",
+    "delete_consent",
+    "delete_estimate",
     "delete_rule",
+    "estimates_before",
     "get_alert",
     "get_clearing",
     "get_committed",
+    "get_consent",
     "get_open_count",
     "get_order",
     "get_rule",
@@ -38,7 +53,9 @@ __all__ = [
     "iter_book",
     "iter_book_orders",
     "iter_clearings",
+    "iter_consents",
     "iter_counters",
+    "iter_estimates",
     "iter_fills",
     "iter_orders",
     "iter_owner_rules",
@@ -49,6 +66,8 @@ __all__ = [
     "put_alert",
     "put_cleared",
     "put_clearing",
+    "put_consent",
+    "put_estimate",
     "put_fill",
     "put_order",
     "put_rule",
@@ -341,3 +360,43 @@ def get_statement(store: KVReader, owner: bytes, interval: int) -> Statement | N
 
 def put_statement(store: Branch, statement: Statement) -> None:
     store.set(keys.statement(statement.owner, statement.interval_start), statement.encode())
+
+
+def get_consent(store: KVReader, device_id: str) -> ChargingConsent | None:
+    raw = store.get(keys.consent(device_id))
+    return None if raw is None else ChargingConsent.decode(raw)
+
+
+def put_consent(store: Branch, consent: ChargingConsent) -> None:
+    store.set(keys.consent(consent.device_id), consent.encode())
+
+
+def delete_consent(store: Branch, device_id: str) -> None:
+    store.delete(keys.consent(device_id))
+
+
+def iter_consents(store: KVReader) -> Iterator[ChargingConsent]:
+    """Every charging consent, in device-id key order."""
+    for _k, v in store.iter_range(keys.CONSENT, prefix_end(keys.CONSENT)):
+        yield ChargingConsent.decode(v)
+
+
+def put_estimate(store: Branch, est: SettlementEstimate) -> None:
+    store.set(keys.estimate(est.interval_start, est.side, est.target, est.owner), est.encode())
+
+
+def delete_estimate(store: Branch, est: SettlementEstimate) -> None:
+    store.delete(keys.estimate(est.interval_start, est.side, est.target, est.owner))
+
+
+def iter_estimates(store: KVReader, interval: int | None = None) -> Iterator[SettlementEstimate]:
+    """The estimates awaiting late data (of one interval, or all), in key order."""
+    prefix = keys.estimate_prefix(interval)
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield SettlementEstimate.decode(v)
+
+
+def estimates_before(store: KVReader, interval: int) -> list[SettlementEstimate]:
+    """The estimates of intervals starting before `interval`, oldest first."""
+    start = keys.estimate_prefix()
+    return [SettlementEstimate.decode(v) for _k, v in store.iter_range(start, start + u64(interval))]

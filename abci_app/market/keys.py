@@ -17,7 +17,10 @@ __all__ = [
     "book_prefix",
     "clearing",
     "committed",
+    "consent",
     "counter",
+    "estimate",
+    "estimate_prefix",
     "fill",
     "fill_prefix",
     "fills_by_owner",
@@ -49,6 +52,9 @@ COUNTER = b"\x4b"  # lp(name) → u64 last id used
 SETTLE_DUE = b"\x4c"  # u64(interval) u64(order) → '' (cleared orders awaiting settlement)
 COMMITTED = b"\x4d"  # u64(interval) lp(device) → u64 Wh offered by open/cleared sell orders
 OPEN_COUNT = b"\x4e"  # u64(interval) owner(20) → u64 the owner's open orders of the interval
+AUTHORITY = b"\x4f"  # the last market prefix, shared by sub-prefixes:
+CONSENT = AUTHORITY + b"\x01"  # lp(device) → ChargingConsent
+ESTIMATE = AUTHORITY + b"\x02"  # u64(interval) u8(side) lp(target) owner(20) → SettlementEstimate
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (
@@ -67,6 +73,7 @@ KEY_PREFIXES = frozenset(
         SETTLE_DUE,
         COMMITTED,
         OPEN_COUNT,
+        AUTHORITY,
     )
 )
 
@@ -154,3 +161,16 @@ def open_count_prefix(interval: int) -> bytes:
 
 def open_count(interval: int, owner: bytes) -> bytes:
     return OPEN_COUNT + u64(interval) + owner
+
+
+def consent(device_id: str) -> bytes:
+    return CONSENT + lp(device_id)
+
+
+def estimate_prefix(interval: int | None = None) -> bytes:
+    """The prefix of every estimate, or of one interval's."""
+    return ESTIMATE if interval is None else ESTIMATE + u64(interval)
+
+
+def estimate(interval: int, side: int, target: str, owner: bytes) -> bytes:
+    return ESTIMATE + u64(interval) + bytes((side,)) + lp(target) + owner

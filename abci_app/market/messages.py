@@ -18,11 +18,13 @@ __all__ = [
     "PlaceOrder",
     "RemoveRule",
     "SetRule",
+    "SetSiteChargingConsent",
     "accept_terms_from_proto",
     "cancel_order_from_proto",
     "place_order_from_proto",
     "remove_rule_from_proto",
     "set_rule_from_proto",
+    "set_site_charging_consent_from_proto",
 ]
 
 MAX_ENERGY_WH = 1_000_000_000  # 1 GWh per order: far above any feeder's interval
@@ -66,6 +68,7 @@ class SetRule:
     deadline: int
     band_low_price: int
     min_wh_per_interval: int
+    margin_bp: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,13 @@ class RemoveRule:
 class AcceptTerms:
     alert_id: int
     new_limit_price: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetSiteChargingConsent:
+    device_id: str
+    max_spend_per_day: int  # 0: withdraw the consent
+    max_price_per_kwh: int
 
 
 def _optional_id(text: str, name: str) -> str:
@@ -126,6 +136,7 @@ def set_rule_from_proto(m: market_pb2.SetRule) -> SetRule:
         nonneg_field(m.deadline, "deadline", MAX_TIME),
         nonneg_field(m.band_low_price, "band_low_price", MAX_PRICE),
         nonneg_field(m.min_wh_per_interval, "min_wh_per_interval", MAX_ENERGY_WH),
+        nonneg_field(m.margin_bp, "margin_bp", 10_000),
     )
     if rule.kind == RULE_SELL:
         if not rule.device_id or rule.site_id:
@@ -152,3 +163,12 @@ def remove_rule_from_proto(m: market_pb2.RemoveRule) -> RemoveRule:
 
 def accept_terms_from_proto(m: market_pb2.AcceptTerms) -> AcceptTerms:
     return AcceptTerms(positive_field(m.alert_id, "alert_id"), positive_field(m.new_limit_price, "new_limit_price"))
+
+
+def set_site_charging_consent_from_proto(m: market_pb2.SetSiteChargingConsent) -> SetSiteChargingConsent:
+    """A battery named; a price of at least 1 (at most MAX_PRICE) unless the consent is withdrawn."""
+    spend = nonneg_field(m.max_spend_per_day, "max_spend_per_day")
+    price = nonneg_field(m.max_price_per_kwh, "max_price_per_kwh", MAX_PRICE)
+    if spend and not price:
+        raise TxError(Code.INVALID_ARGUMENT, "a charging consent needs max_price_per_kwh ≥ 1")
+    return SetSiteChargingConsent(id_field(m.device_id, "device_id"), spend, price)

@@ -10,6 +10,11 @@ places passes exactly the checks a member's own order does.
   (PV, wind) its nameplate × interval length; a battery its charge above its reserve
   (BatteryRules.reserve_bp, 0 without rules), at most max discharge power × interval
   length. Open and cleared sell orders of the device for the interval count against it.
+- Only a device's owner sells its energy: a sell order naming a device the signer does not
+  own is refused, NOT_ENERGY_OWNER when the signer owns the device's site (a site owner does
+  not sell the PV or battery someone else has on her site), NOT_DEVICE_OWNER otherwise.
+- Every order's limit is at most the market's limit `market.max_price_per_kwh`
+  (PRICE_ABOVE_LIMIT), checked when it is placed, by hand or by a rule.
 - A buy order's limit is at least 1 (so every bid escrows at least 1), and a member holds at
   most `market.max_open_orders_per_interval` (default 64) open orders for one interval,
   its rules' included (TOO_MANY_ORDERS): gate closure reads a bounded book.
@@ -26,12 +31,22 @@ from abci_app.errors import Code, TxError
 from abci_app.grid import keeper as grid
 from abci_app.market import keeper
 from abci_app.market.errors import MarketCode
-from abci_app.market.params import MAX_AHEAD_SECONDS, gate_closure, interval_length, max_open_orders
+from abci_app.market.params import MAX_AHEAD_SECONDS, gate_closure, interval_length, max_open_orders, max_price
 from abci_app.market.records import BUY, CANCELLED, OPEN, SELL, Order, OrderId, RuleId
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import Address
 
-__all__ = ["cancel", "check_interval", "deliverable_wh", "max_cost", "place", "refund", "refund_many"]
+__all__ = [
+    "cancel",
+    "check_interval",
+    "check_price",
+    "deliverable_wh",
+    "max_cost",
+    "place",
+    "refund",
+    "refund_many",
+    "seller_device",
+]
 
 PV, WIND, BATTERY = 2, 3, 4
 
@@ -69,14 +84,26 @@ def check_interval(store: KVReader, now: int, interval: int) -> None:
         raise TxError(MarketCode.BAD_INTERVAL, f"interval {interval} is more than {MAX_AHEAD_SECONDS} s ahead")
 
 
-def _seller_device(store: KVReader, owner: bytes, device_id: str) -> Device:
+def check_price(store: KVReader, price: int, name: str = "limit price") -> None:
+    """`price` is within the market's limit now (market.max_price_per_kwh); PRICE_ABOVE_LIMIT."""
+    cap = max_price(store)
+    if price > cap:
+        raise TxError(MarketCode.PRICE_ABOVE_LIMIT, f"{name} {price} is above the market's limit of {cap} per kWh")
+
+
+def seller_device(store: KVReader, owner: bytes, device_id: str) -> Device:
+    """The device `owner` may sell the energy of: only its own (its site's owner may not)."""
     device = devices.get_device(store, device_id)
     if device is None:
         raise TxError(MarketCode.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
     if device.owner != owner:
         site = devices.get_site(store, device.site_id)
-        if site is None or site.owner != owner:
-            raise TxError(MarketCode.NOT_DEVICE_OWNER, f"signer owns neither device {device_id!r} nor its site")
+        if site is not None and site.owner == owner:
+            raise TxError(
+                MarketCode.NOT_ENERGY_OWNER,
+                f"device {device_id!r} on the signer's site is another member's: only its owner sells its energy",
+            )
+        raise TxError(MarketCode.NOT_DEVICE_OWNER, f"signer does not own device {device_id!r}")
     return device
 
 
@@ -99,6 +126,7 @@ def place(  # noqa: PLR0917 - the order's fields, in the message's order
     check_interval(store, now, interval)
     if side == BUY and limit_price < 1:
         raise TxError(Code.INVALID_ARGUMENT, "a buy order's limit price must be at least 1")
+    check_price(store, limit_price)
     cap = max_open_orders(store)
     if keeper.get_open_count(store, interval, owner) >= cap:
         raise TxError(
@@ -118,7 +146,7 @@ def place(  # noqa: PLR0917 - the order's fields, in the message's order
         accounts.subtract(store, owner, escrow)
         accounts.add(store, keeper.ESCROW_ADDRESS, escrow)
     else:
-        device = _seller_device(store, owner, device_id)
+        device = seller_device(store, owner, device_id)
         can = deliverable_wh(store, device, interval_length(store))
         have = keeper.get_committed(store, interval, device_id)
         if have + energy_wh > can:

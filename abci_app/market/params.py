@@ -8,14 +8,18 @@ from abci_app.store.branch import KVReader
 
 __all__ = [
     "COMMUNITY_MODE",
+    "CORRECTION_WINDOW",
     "GATE_CLOSURE",
     "MAX_AHEAD_SECONDS",
     "MAX_OPEN_ORDERS",
+    "MAX_PRICE_PARAM",
     "PARAMS",
     "SETTLEMENT_GRACE",
+    "correction_window",
     "gate_closure",
     "interval_length",
     "max_open_orders",
+    "max_price",
     "next_open_interval",
     "settlement_grace",
 ]
@@ -24,6 +28,8 @@ GATE_CLOSURE = "market.gate_closure_seconds"
 SETTLEMENT_GRACE = "market.settlement_grace_seconds"
 COMMUNITY_MODE = "market.community_mode"
 MAX_OPEN_ORDERS = "market.max_open_orders_per_interval"
+MAX_PRICE_PARAM = "market.max_price_per_kwh"
+CORRECTION_WINDOW = "market.correction_window_seconds"
 MAX_AHEAD_SECONDS = 7 * 86_400  # orders for at most a week ahead
 PARAMS = {
     # the book of an interval closes this long before the interval starts
@@ -35,6 +41,12 @@ PARAMS = {
     # open orders one member may hold for one interval (its own and its rules' together), so
     # gate closure's work is bounded by members × this; a bench raises it in its genesis
     MAX_OPEN_ORDERS: ParamSpec(64, 1, 100_000),
+    # the highest price per kWh any order, rule, battery rule or charging consent may name
+    # (the upper bound is the messages' absolute bound, messages.MAX_PRICE)
+    MAX_PRICE_PARAM: ParamSpec(100_000, 1, 1_000_000_000),
+    # after settlement on an estimate (a meter or seller's device had not reported), late data
+    # arriving this long after the settlement deadline (end + grace) still corrects it
+    CORRECTION_WINDOW: ParamSpec(86_400, 0, 7 * 86_400),
 }
 
 
@@ -49,6 +61,15 @@ def gate_closure(store: KVReader) -> int:
 
 def max_open_orders(store: KVReader) -> int:
     return domain_param(store, MAX_OPEN_ORDERS)
+
+
+def max_price(store: KVReader) -> int:
+    """The market's price limit per kWh now (market.max_price_per_kwh)."""
+    return domain_param(store, MAX_PRICE_PARAM)
+
+
+def correction_window(store: KVReader) -> int:
+    return domain_param(store, CORRECTION_WINDOW)
 
 
 def settlement_grace(store: KVReader) -> int:

@@ -1,6 +1,6 @@
 """Queries: /order/<id>, /rule/<id>, /alert/<id>, /clearing/<interval>,
-/statement/<address>/<interval> (provable records); /book/<interval> (open orders,
-OrderList); /orders|fills|rules|alerts|statements/<address> (a member's, paginated:
+/statement/<address>/<interval>, /charging_consent/<battery device id> (provable records);
+/book/<interval> (open orders, OrderList); /orders|fills|rules|alerts|statements/<address> (a member's, paginated:
 ?limit=&after=)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from gridledger.market.v1 import market_pb2
 
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.market import keys
-from abci_app.query_util import address_arg, args_exactly, int_arg, page, record
+from abci_app.query_util import address_arg, args_exactly, id_arg, int_arg, page, record
 from abci_app.store.branch import KVReader
 
 __all__ = ["QUERIES"]
@@ -44,6 +44,11 @@ def clearing(store: KVReader, args: list[str], options: Mapping[str, str]) -> Qu
 def statement(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     owner, interval = args_exactly(args, 2, "/statement/<address hex>/<interval start>")
     return record(store, keys.statement(address_arg(owner), int_arg(interval, "interval start")))
+
+
+def charging_consent(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (device_id,) = args_exactly(args, 1, "/charging_consent/<battery device id>")
+    return record(store, keys.consent(id_arg(device_id, "device id")))
 
 
 def _stored(store: KVReader, key: bytes, message: type[M]) -> M | None:
@@ -102,6 +107,7 @@ QUERIES: dict[str, QueryHandler] = {
     "alert": alert,
     "clearing": clearing,
     "statement": statement,
+    "charging_consent": charging_consent,
     "book": book,
     "orders": _owner_list(
         keys.ORDERS_BY_OWNER, "/orders/<address hex>", _order, lambda i, c: market_pb2.OrderList(orders=i, next=c)

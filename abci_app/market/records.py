@@ -36,6 +36,7 @@ __all__ = [
     "Alert",
     "AlertId",
     "AlertReason",
+    "ChargingConsent",
     "ClearingResult",
     "FeederClearing",
     "Fill",
@@ -43,6 +44,7 @@ __all__ = [
     "OrderId",
     "Rule",
     "RuleId",
+    "SettlementEstimate",
     "Statement",
 ]
 
@@ -76,6 +78,7 @@ class AlertReason:
     FEEDER_LIMIT: Final = int(market_pb2.ALERT_REASON_FEEDER_LIMIT)
     NO_SELLER: Final = int(market_pb2.ALERT_REASON_NO_SELLER)
     DEADLINE_AT_RISK: Final = int(market_pb2.ALERT_REASON_DEADLINE_AT_RISK)
+    NO_FORECAST: Final = int(market_pb2.ALERT_REASON_NO_FORECAST)
 
 
 BUDGET_SPENT: Final = AlertReason.BUDGET_SPENT
@@ -363,6 +366,8 @@ class Statement:
     feed_in_wh: int = 0  # metered export outside the market (sites' meters)
     feed_in_received: int = 0  # from the supplier at the feed-in tariff
     unreceived: int = 0  # feed-in or imbalance surplus owed by the supplier and not paid
+    estimates: int = 0  # positions settled on an estimate (a meter or device had not reported)
+    corrections: int = 0  # of those, corrected since from late data
 
     def to_proto(self) -> market_pb2.Statement:
         return market_pb2.Statement(
@@ -384,6 +389,8 @@ class Statement:
             feed_in_wh=self.feed_in_wh,
             feed_in_received=self.feed_in_received,
             unreceived=self.unreceived,
+            estimates=self.estimates,
+            corrections=self.corrections,
         )
 
     def encode(self) -> bytes:
@@ -410,6 +417,8 @@ class Statement:
             feed_in_wh=pb.feed_in_wh,
             feed_in_received=pb.feed_in_received,
             unreceived=pb.unreceived,
+            estimates=pb.estimates,
+            corrections=pb.corrections,
         )
 
     @staticmethod
@@ -441,6 +450,7 @@ class Rule:
     day_spent: int = 0
     done_wh: int = 0  # deferrable: bought so far
     created_at: int = 0
+    margin_bp: int = 0  # (a term) sell and buy rules trade the forecast less this share
 
     def to_proto(self) -> market_pb2.Rule:
         return market_pb2.Rule(
@@ -463,6 +473,7 @@ class Rule:
             day_spent=self.day_spent,
             done_wh=self.done_wh,
             created_at=self.created_at,
+            margin_bp=self.margin_bp,
         )
 
     def encode(self) -> bytes:
@@ -490,6 +501,7 @@ class Rule:
             day_spent=pb.day_spent,
             done_wh=pb.done_wh,
             created_at=pb.created_at,
+            margin_bp=pb.margin_bp,
         )
 
     @staticmethod
@@ -544,6 +556,102 @@ class Alert:
     @staticmethod
     def decode(raw: bytes) -> Alert:
         return Alert.from_proto(market_pb2.Alert.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingConsent:
+    """A site owner's signed cap on what the rules of a battery on her site may spend of her
+    money (SetSiteChargingConsent), and what they have escrowed on `day`."""
+
+    device_id: str
+    site_id: str
+    site_owner: Address
+    max_spend_per_day: int
+    max_price_per_kwh: int
+    day: int = 0
+    day_spent: int = 0
+    set_at: int = 0
+
+    def to_proto(self) -> market_pb2.ChargingConsent:
+        return market_pb2.ChargingConsent(
+            device_id=self.device_id,
+            site_id=self.site_id,
+            site_owner=self.site_owner,
+            max_spend_per_day=self.max_spend_per_day,
+            max_price_per_kwh=self.max_price_per_kwh,
+            day=self.day,
+            day_spent=self.day_spent,
+            set_at=self.set_at,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.ChargingConsent) -> ChargingConsent:
+        return ChargingConsent(
+            device_id=pb.device_id,
+            site_id=pb.site_id,
+            site_owner=Address(pb.site_owner),
+            max_spend_per_day=pb.max_spend_per_day,
+            max_price_per_kwh=pb.max_price_per_kwh,
+            day=pb.day,
+            day_spent=pb.day_spent,
+            set_at=pb.set_at,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> ChargingConsent:
+        return ChargingConsent.from_proto(market_pb2.ChargingConsent.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementEstimate:
+    """A position settled on an estimate, awaiting late data (settlement.py)."""
+
+    interval_start: int
+    owner: Address
+    side: int  # BUY: `target` is the site; SELL: the device
+    target: str
+    traded_wh: int
+    estimated_wh: int
+    unpaid: int = 0
+    short_price: int = 0  # the imbalance prices it was settled at
+    long_price: int = 0
+
+    def to_proto(self) -> market_pb2.SettlementEstimate:
+        return market_pb2.SettlementEstimate(
+            interval_start=self.interval_start,
+            owner=self.owner,
+            side=self.side,  # type: ignore[arg-type]
+            target=self.target,
+            traded_wh=self.traded_wh,
+            estimated_wh=self.estimated_wh,
+            unpaid=self.unpaid,
+            imbalance_short_per_kwh=self.short_price,
+            imbalance_long_per_kwh=self.long_price,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: market_pb2.SettlementEstimate) -> SettlementEstimate:
+        return SettlementEstimate(
+            interval_start=pb.interval_start,
+            owner=Address(pb.owner),
+            side=int(pb.side),
+            target=pb.target,
+            traded_wh=pb.traded_wh,
+            estimated_wh=pb.estimated_wh,
+            unpaid=pb.unpaid,
+            short_price=pb.imbalance_short_per_kwh,
+            long_price=pb.imbalance_long_per_kwh,
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> SettlementEstimate:
+        return SettlementEstimate.from_proto(market_pb2.SettlementEstimate.FromString(raw))
 
 
 @lru_cache(maxsize=65_536)

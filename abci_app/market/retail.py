@@ -18,8 +18,9 @@ meters imported and exported in the interval:
 
 So every Wh through a meter is settled once: by the market, by imbalance, or by tariff.
 Members pay rounded up and receive rounded down. Marks of an interval already settled
-(a reading arriving after settlement) are dropped without settling: settlement is final
-with what had arrived by end + grace.
+(a reading arriving after settlement) are dropped without settling retail or feed-in: that
+is final with what had arrived by end + grace (only market positions settled on an
+estimate are corrected by late data, settlement.py).
 """
 
 from __future__ import annotations

@@ -23,6 +23,38 @@ branch is kept only if it returns.
   feed-in tariff, for each side on which the site has no market position.
 - Every member involved gets a Statement for the interval. An interval is settled once:
   the cursor RETAIL_MARK (the last interval settled) turns later marks into no-ops.
+
+Missing data is not zero. A device has reported an interval when its last accepted reading
+ends at or after the interval's end. At the deadline (end + grace) a position whose data is
+missing is settled on an estimate that cannot favour its owner, given that registers only
+grow (the energy recorded so far is at most the truth):
+- a buyer's site with a meter that has not reported: consumed = max(bought, recorded), so
+  no "unused purchase" is paid (only a known excess is charged);
+- a seller's device that has not reported: delivered = recorded (0 with no data), so the
+  rest is a shortfall it pays, and certificates move only for what was recorded.
+Each such position counts in its Statement's `estimates`, a `settled_on_estimate` event names
+it, and a SettlementEstimate record (with the imbalance prices used) is kept. When late data
+arrives within `market.correction_window_seconds` after the deadline (a late reading marks
+the site, and the hook calls settle_interval for the settled interval), an estimate whose
+meters (buyer) or device (seller) have now reported is corrected: the imbalance is computed
+again on the metered energy and only the difference moves between the owner and the
+supplier (a refund first forgives what the estimate left `unpaid`; the supplier pays the
+rest, at most its balance, nothing when no longer eligible: `unreceived`; at the imbalance
+prices the estimate was settled at, with the supplier the tariffs name now), the Statement's
+`corrections` counts it and an `estimate_corrected` event says by how much. Certificates do
+not follow a correction (a late-delivered seller keeps its device's certificates). When the
+window ends without the data, the estimate is final (`estimate_final`): a reading arriving
+later still records its energy but moves no money, as for any reading after settlement.
+Energy outside the market (retail, feed-in) is not estimated: it is settled on what was
+recorded by the deadline.
+
+Authorisation (whose signature moves what). No money moves here that a signature did not
+commit to: buyers' escrow was signed over by their PlaceOrder (or their rule's SetRule, or a
+site owner's consent for a leased battery); sellers are paid for orders their device's owner
+placed; imbalance and tariffs move between a member and the supplier the grid operator named
+in its signed SetTariffs, computed from readings signed by the member's own devices — and
+silence (no reading) never earns money: the estimates above. Certificates move (dvp.deliver)
+only from a seller whose own device delivered energy to a buyer who paid for it.
 """
 
 from __future__ import annotations
@@ -38,7 +70,8 @@ from abci_app.grid.records import Tariffs
 from abci_app.grid.supplier import supplier_problem
 from abci_app.keys import u64
 from abci_app.market import events, keeper, keys
-from abci_app.market.records import BUY, SETTLED
+from abci_app.market.params import correction_window, interval_length, settlement_grace
+from abci_app.market.records import BUY, SELL, SETTLED, SettlementEstimate
 from abci_app.market.retail import (
     METER,
     StatementSums,
@@ -50,9 +83,16 @@ from abci_app.market.retail import (
     statement_of,
 )
 from abci_app.store.branch import Branch
-from abci_app.types import BlockInfo, Event
+from abci_app.types import Address, BlockInfo, Event
 
-__all__ = ["RETAIL_MARK", "deliver_certificates", "settle_interval"]
+__all__ = [
+    "RETAIL_MARK",
+    "correct_estimates",
+    "deliver_certificates",
+    "finalise_estimates",
+    "imbalance_owed",
+    "settle_interval",
+]
 
 try:  # the certificates domain's delivery-versus-payment entry point
     from abci_app.certificates.dvp import deliver as _dvp_deliver
@@ -110,14 +150,32 @@ def _imbalance(  # noqa: PLR0917 - internal
     short_wh: int,
     long_wh: int,
     eligible: bool,
-) -> None:
-    """`short_wh` bought from the supplier, `long_wh` sold to it (paid only by an `eligible` supplier)."""
+) -> int:
+    """`short_wh` bought from the supplier, `long_wh` sold to it (paid only by an `eligible`
+    supplier); returns what the owner could not pay."""
+    unpaid = 0
     if short_wh > 0:
         paid, unpaid = pay(store, owner, t.supplier, -(-short_wh * t.imbalance_short_per_kwh // 1000))
         add_to_statement(stmts, owner, interval, imbalance_paid=paid, unpaid=unpaid)
     if long_wh > 0:
         paid, owed = pay_from_supplier(store, t, eligible, owner, long_wh * t.imbalance_long_per_kwh // 1000)
         add_to_statement(stmts, owner, interval, imbalance_received=paid, unreceived=owed)
+    return unpaid
+
+
+def _reported(store: Branch, device_id: str, end: int) -> bool:
+    """The device's last accepted reading ends at or after `end` (it has reported up to it)."""
+    state = devices.get_reading(store, device_id)
+    return state is not None and state.end >= end
+
+
+def imbalance_owed(side: int, traded: int, metered: int, short_price: int, long_price: int) -> int:
+    """What the position's owner owes the supplier net (negative: is owed) for `metered` Wh
+    against `traded` Wh, rounded as settlement rounds (members pay up, receive down)."""
+    short = metered - traded if side == BUY else traded - metered
+    if short >= 0:
+        return -(-short * short_price // 1000)
+    return -(-short * long_price // 1000)
 
 
 def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
@@ -130,8 +188,9 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     raw = store.get(keys.counter(RETAIL_MARK))
     done = -1 if raw is None else int.from_bytes(raw, "big")
     if interval <= done and not any(True for _ in keeper.iter_settle_due(store, interval)):
+        corrected = correct_estimates(store, block, tariffs, interval)
         drop_marks(store, interval)
-        return []
+        return corrected
     eligible = supplier_problem(store, tariffs.supplier, block.time) is None
     stmts: StatementSums = {}
     bought: dict[tuple[bytes, str], int] = {}
@@ -174,13 +233,17 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
 
     # certificates follow delivered energy: what a seller sold but did not export came from the
     # supplier as imbalance, and no renewable certificate backs it
+    end = interval + interval_length(store)
+    estimated: list[tuple[SettlementEstimate, int]] = []  # (estimate, its unpaid), flagged below
     backed: dict[bytes, int] = {}
     for (owner, device_id), wh in sorted(sold.items()):
         energy = devices.get_energy(store, device_id, interval)
-        exported = 0 if energy is None else energy.export_wh
+        exported = 0 if energy is None else energy.export_wh  # not reported: what was recorded
         backed[owner] = backed.get(owner, 0) + min(wh, exported)
         add_to_statement(stmts, owner, interval, delivered_wh=exported)
-        _imbalance(store, tariffs, stmts, owner, interval, wh - exported, exported - wh, eligible)
+        unpaid = _imbalance(store, tariffs, stmts, owner, interval, wh - exported, exported - wh, eligible)
+        if not _reported(store, device_id, end):
+            estimated.append((SettlementEstimate(interval, Address(owner), SELL, device_id, wh, exported), unpaid))
     for (owner, site_id), wh in sorted(bought.items()):
         meters = [
             d
@@ -193,8 +256,24 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         for m in meters:
             energy = devices.get_energy(store, m.device_id, interval)
             consumed += 0 if energy is None else energy.import_wh
+        missing = not all(_reported(store, m.device_id, end) for m in meters)
+        if missing:  # the energy it bought counts as consumed
+            consumed = max(consumed, wh)
         add_to_statement(stmts, owner, interval, consumed_wh=consumed)
-        _imbalance(store, tariffs, stmts, owner, interval, consumed - wh, wh - consumed, eligible)
+        unpaid = _imbalance(store, tariffs, stmts, owner, interval, consumed - wh, wh - consumed, eligible)
+        if missing:
+            estimated.append((SettlementEstimate(interval, Address(owner), BUY, site_id, wh, consumed), unpaid))
+    evs: list[Event] = []
+    for guess, unpaid in estimated:
+        est = replace(
+            guess,
+            unpaid=unpaid,
+            short_price=tariffs.imbalance_short_per_kwh,
+            long_price=tariffs.imbalance_long_per_kwh,
+        )
+        keeper.put_estimate(store, est)
+        add_to_statement(stmts, est.owner, interval, estimates=1)
+        evs.append(_estimate_event(events.SETTLED_ON_ESTIMATE, est, est.estimated_wh))
 
     settle_sites(
         store,
@@ -225,11 +304,97 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     if result is not None:
         keeper.put_clearing(store, replace(result, settled=True))
     return [
+        *evs,
         Event.of(
             events.INTERVAL_SETTLED,
             interval=interval,
             members=len(stmts),
             paid=pool,
             certificates_wh=certificates_wh,
-        )
+        ),
     ]
+
+
+def _estimate_event(kind: str, est: SettlementEstimate, metered_wh: int, **more: int) -> Event:
+    return Event.of(
+        kind,
+        interval=est.interval_start,
+        owner=est.owner.hex(),
+        side="buy" if est.side == BUY else "sell",
+        target=est.target,
+        traded_wh=est.traded_wh,
+        estimated_wh=est.estimated_wh,
+        metered_wh=metered_wh,
+        **more,
+    )
+
+
+def _metered_now(store: Branch, est: SettlementEstimate, end: int) -> int | None:
+    """The estimate's energy as metered now (buyer: its site's meters' import; seller: its
+    device's export), or None while some of it has still not reported."""
+    if est.side == SELL:
+        if not _reported(store, est.target, end):
+            return None
+        energy = devices.get_energy(store, est.target, est.interval_start)
+        return 0 if energy is None else energy.export_wh
+    total = 0
+    for device_id in devices.iter_site_devices(store, est.target):
+        d = devices.get_device(store, device_id)
+        if d is None or d.kind != METER:
+            continue
+        if not _reported(store, device_id, end):
+            return None
+        energy = devices.get_energy(store, device_id, est.interval_start)
+        total += 0 if energy is None else energy.import_wh
+    return total
+
+
+def correct_estimates(store: Branch, block: BlockInfo, tariffs: Tariffs, interval: int) -> list[Event]:
+    """Correct the interval's estimates whose data has now arrived, while the correction window
+    is open (see the module doc); the others wait (or are finalised by `finalise_estimates`)."""
+    length = interval_length(store)
+    if block.time > interval + length + settlement_grace(store) + correction_window(store):
+        return []
+    eligible = supplier_problem(store, tariffs.supplier, block.time) is None
+    evs: list[Event] = []
+    for est in list(keeper.iter_estimates(store, interval)):
+        metered = _metered_now(store, est, interval + length)
+        if metered is None:
+            continue
+        keeper.delete_estimate(store, est)
+        before = imbalance_owed(est.side, est.traded_wh, est.estimated_wh, est.short_price, est.long_price)
+        after = imbalance_owed(est.side, est.traded_wh, metered, est.short_price, est.long_price)
+        stmts: StatementSums = {}
+        have = keeper.get_statement(store, est.owner, interval) or statement_of({est.owner: {}}, est.owner, interval)
+        delta = after - before
+        if delta > 0:
+            paid, unpaid = pay(store, est.owner, tariffs.supplier, delta)
+            add_to_statement(stmts, est.owner, interval, imbalance_paid=paid, unpaid=unpaid)
+        elif delta < 0:
+            forgive = min(-delta, est.unpaid, have.unpaid)
+            paid, owed = pay_from_supplier(store, tariffs, eligible, est.owner, -delta - forgive)
+            add_to_statement(stmts, est.owner, interval, imbalance_received=paid, unreceived=owed, unpaid=-forgive)
+        energy = metered - est.estimated_wh
+        if est.side == BUY:
+            add_to_statement(stmts, est.owner, interval, consumed_wh=energy, corrections=1)
+        else:
+            add_to_statement(stmts, est.owner, interval, delivered_wh=energy, corrections=1)
+        sums = stmts[est.owner]
+        # never below zero, whatever a genesis file put in the statement
+        fields = {name: max(0, getattr(have, name) + value) for name, value in sorted(sums.items())}
+        keeper.put_statement(store, replace(have, **fields))
+        evs.append(_estimate_event(events.ESTIMATE_CORRECTED, est, metered, owed_delta=delta))
+    return evs
+
+
+def finalise_estimates(store: Branch, now: int) -> list[Event]:
+    """Drop the estimates whose correction window has ended: they are final."""
+    length = interval_length(store)
+    cutoff = now - length - settlement_grace(store) - correction_window(store)
+    if cutoff <= 0:
+        return []
+    evs: list[Event] = []
+    for est in keeper.estimates_before(store, cutoff):
+        keeper.delete_estimate(store, est)
+        evs.append(_estimate_event(events.ESTIMATE_FINAL, est, est.estimated_wh))
+    return evs

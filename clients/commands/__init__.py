@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from clients.cli_support import AddCommand
-from clients.commands import accounts, certificates, chain, devices, governance, grid, identity, keys, market
+from clients.commands import (
+    accounts,
+    certificates,
+    chain,
+    devices,
+    forecasts,
+    governance,
+    grid,
+    identity,
+    keys,
+    market,
+)
 
 __all__ = ["COMMAND_GROUPS"]
 
@@ -17,6 +28,7 @@ COMMAND_GROUPS: tuple[Callable[[AddCommand], None], ...] = (
     accounts.register,
     devices.register,
     grid.register,
+    forecasts.register,
     market.register,
     certificates.register,
     keys.register,

@@ -7,6 +7,7 @@ import argparse
 from gridledger.accounts.v1 import accounts_pb2
 
 from clients.cli_support import AddCommand, Context
+from clients.cli_types import amount
 from clients.trust_anchor import trust_anchor
 
 __all__ = ["register"]
@@ -58,9 +59,9 @@ def register(add: AddCommand) -> None:
     add("supply", cmd_supply, "money minted, burned, circulating")
     p = add("transfer", cmd_transfer, "send money (minor units)")
     p.add_argument("to")
-    p.add_argument("amount", type=int)
+    p.add_argument("amount", type=amount)
     p.add_argument("--memo", default="")
     p = add("mint", cmd_mint, "issuer: credit new money (minor units)")
     p.add_argument("to")
-    p.add_argument("amount", type=int)
-    add("burn", cmd_burn, "issuer: destroy own money (minor units)").add_argument("amount", type=int)
+    p.add_argument("amount", type=amount)
+    add("burn", cmd_burn, "issuer: destroy own money (minor units)").add_argument("amount", type=amount)

@@ -11,6 +11,7 @@ from gridledger.certificates.v1 import certificates_pb2 as pb
 
 from clients import certificates as build
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
+from clients.cli_types import UsageError, count, unix_seconds, watt_hours
 from clients.commands.devices import tx_event_rows
 
 __all__ = ["register"]
@@ -38,7 +39,7 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> None:
     given = [(k, v) for k, v in (("owner", args.owner), ("device", args.device), ("hour", args.hour)) if v]
     given += [("status", args.status)] if args.status else []
     if len(given) != 1:
-        raise SystemExit("give exactly one of --owner, --device, --hour, --status")
+        raise UsageError("give exactly one of --owner, --device, --hour, --status")
     kind, value = given[0]
     if kind == "owner":
         value = ctx.address(str(value)).hex()
@@ -155,34 +156,38 @@ def register(add: AddCommand) -> None:
     p = cert("list", cmd_list, "bundles by owner, device, production hour or status")
     p.add_argument("--owner", default="")
     p.add_argument("--device", default="")
-    p.add_argument("--hour", type=int, default=0, help="production hour start (unix seconds, multiple of 3600)")
+    p.add_argument(
+        "--hour", type=unix_seconds, default=0, help="production hour start (unix seconds, multiple of 3600)"
+    )
     p.add_argument("--status", choices=STATUSES)
     add_paging(p)
-    cert("show", cmd_show, "one bundle").add_argument("bundle_id", type=int)
+    cert("show", cmd_show, "one bundle").add_argument("bundle_id", type=count)
     cert("history", cmd_history, "a bundle's history: issue, splits, transfers, retirement").add_argument(
-        "bundle_id", type=int
+        "bundle_id", type=count
     )
     p = cert("transfer", cmd_transfer, "move Wh of your active bundle to another member")
-    p.add_argument("bundle_id", type=int)
-    p.add_argument("wh", type=int)
+    p.add_argument("bundle_id", type=count)
+    p.add_argument("wh", type=watt_hours)
     p.add_argument("to")
     p = cert("retire", cmd_retire, "claim Wh of your active bundle (final)")
-    p.add_argument("bundle_id", type=int)
-    p.add_argument("wh", type=int)
+    p.add_argument("bundle_id", type=count)
+    p.add_argument("wh", type=watt_hours)
     p.add_argument("--beneficiary", default="", help="default: the signer")
     p.add_argument("--purpose", default="")
-    p.add_argument("--consumption-start", type=int, required=True, help="unix seconds")
-    p.add_argument("--consumption-end", type=int, required=True, help="unix seconds")
+    p.add_argument("--consumption-start", type=unix_seconds, required=True, help="unix seconds")
+    p.add_argument("--consumption-end", type=unix_seconds, required=True, help="unix seconds")
     for name, fn, help_ in (
         ("suspend", cmd_suspend, "certifier: suspend a device's active bundles from an hour on"),
         ("revoke", cmd_revoke, "certifier: revoke a device's active and suspended bundles from an hour on"),
     ):
         p = cert(name, fn, help_)
         p.add_argument("device_id")
-        p.add_argument("from_hour", type=int)
+        p.add_argument("from_hour", type=unix_seconds)
     p = cert("reinstate", cmd_reinstate, "certifier: lift a device's suspension (not a revocation) from an hour on")
     p.add_argument("device_id")
-    p.add_argument("--from-hour", type=int, required=True, help="not after the standing suspension's first hour")
+    p.add_argument(
+        "--from-hour", type=unix_seconds, required=True, help="not after the standing suspension's first hour"
+    )
     cert("oversight", cmd_oversight, "a device's standing suspension or revocation").add_argument("device_id")
     p = cert("release-held", cmd_release_held, "certifier: issue a device-hour's PV energy held above the clear sky")
     p.add_argument("device_id")
@@ -196,11 +201,11 @@ def register(add: AddCommand) -> None:
 
     p = add("matching", cmd_matching, "a member's consumption and claimed certificates in one hour")
     p.add_argument("member")
-    p.add_argument("hour", type=int)
+    p.add_argument("hour", type=unix_seconds)
     p = add("score", cmd_score, "a member's 24/7 carbon-free score over [FROM, TO) hours")
     p.add_argument("member")
-    p.add_argument("from_hour", type=int)
-    p.add_argument("to_hour", type=int)
+    p.add_argument("from_hour", type=unix_seconds)
+    p.add_argument("to_hour", type=unix_seconds)
     p = add("residual", cmd_residual, "a region-hour's generation nobody claimed")
     p.add_argument("region")
-    p.add_argument("hour", type=int)
+    p.add_argument("hour", type=unix_seconds)

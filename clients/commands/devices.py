@@ -10,6 +10,16 @@ from gridwire.reading import Reading
 
 from clients import devices as build
 from clients.cli_support import AddCommand, Context, action_group, add_paging, load_private_key, page_query, to_json
+from clients.cli_types import (
+    ED25519_PUBLIC_KEY,
+    UsageError,
+    basis_points,
+    count,
+    power_w,
+    price,
+    unix_seconds,
+    watt_hours,
+)
 
 __all__ = ["register", "tx_event_rows"]
 
@@ -56,8 +66,8 @@ def _public_key(args: argparse.Namespace) -> bytes:
     if args.key_file:
         return build.device_public_key(load_private_key(args.key_file))
     if args.public_key:
-        return bytes.fromhex(args.public_key)
-    raise SystemExit("give the device's key: --key-file DEVICE.pem (only its public half is sent) or --public-key HEX")
+        return bytes(args.public_key)
+    raise UsageError("give the device's key: --key-file DEVICE.pem (only its public half is sent) or --public-key HEX")
 
 
 def cmd_device_register(ctx: Context, args: argparse.Namespace) -> None:
@@ -90,7 +100,7 @@ def cmd_device_show(ctx: Context, args: argparse.Namespace) -> None:
 
 def cmd_device_list(ctx: Context, args: argparse.Namespace) -> None:
     if bool(args.owner) == bool(args.feeder):
-        raise SystemExit("give exactly one of --owner ADDRESS or --feeder FEEDER")
+        raise UsageError("give exactly one of --owner ADDRESS or --feeder FEEDER")
     path = f"/devices/owner/{ctx.address(args.owner).hex()}" if args.owner else f"/devices/feeder/{args.feeder}"
     view = ctx.query_list(path + page_query(args), devices_pb2.DeviceList)
     ctx.show_page([to_json(d) for d in view.devices], view.next, title="devices", columns=DEVICE_COLUMNS)
@@ -212,20 +222,20 @@ def register(add: AddCommand) -> None:
     p.add_argument("--site", required=True)
     p.add_argument("--kind", required=True, choices=sorted(build.KINDS))
     p.add_argument("--key-file", help="the device's private key (PEM); only its public key is sent")
-    p.add_argument("--public-key", help="the device's Ed25519 public key, hex")
-    p.add_argument("--nameplate-w", type=int, required=True)
+    p.add_argument("--public-key", type=ED25519_PUBLIC_KEY, help="the device's Ed25519 public key, hex")
+    p.add_argument("--nameplate-w", type=power_w, required=True)
     p.add_argument("--energy-source", default="")
     p.add_argument("--technology", default="")
-    p.add_argument("--commissioning-date", type=int, default=0, help="unix seconds")
+    p.add_argument("--commissioning-date", type=unix_seconds, default=0, help="unix seconds")
     p.add_argument("--country", default="")
     p.add_argument("--region", default="", help="grid region: the site's (the default; another is refused)")
     p.add_argument("--feeder", default="", help="the site's (the default; another is refused)")
     p.add_argument("--gateway", default="", help="address allowed to relay the device's readings")
     p.add_argument("--owner", default="", help="gateways: register for this member of your org (who must own the site)")
-    p.add_argument("--capacity-wh", type=int, default=0, help="batteries")
-    p.add_argument("--max-charge-w", type=int, default=0, help="batteries")
-    p.add_argument("--max-discharge-w", type=int, default=0, help="batteries")
-    p.add_argument("--efficiency-bp", type=int, default=0, help="batteries: round trip, basis points")
+    p.add_argument("--capacity-wh", type=watt_hours, default=0, help="batteries")
+    p.add_argument("--max-charge-w", type=power_w, default=0, help="batteries")
+    p.add_argument("--max-discharge-w", type=power_w, default=0, help="batteries")
+    p.add_argument("--efficiency-bp", type=basis_points, default=0, help="batteries: round trip, basis points")
     device("show", cmd_device_show, "a device").add_argument("device_id")
     p = device("list", cmd_device_list, "devices by owner or feeder")
     p.add_argument("--owner", default="")
@@ -246,25 +256,27 @@ def register(add: AddCommand) -> None:
     p = reading("submit", cmd_reading_submit, "sign a reading with the device's key file and submit it")
     p.add_argument("device_id")
     p.add_argument("--device-key", required=True, help="the device's private key (PEM)")
-    p.add_argument("--seq", type=int, default=0, help="default: the last accepted + 1")
-    p.add_argument("--start", type=int, required=True, help="interval start, unix seconds")
-    p.add_argument("--end", type=int, required=True, help="interval end, unix seconds")
-    p.add_argument("--import-wh", type=int, default=0, help="cumulative import register")
-    p.add_argument("--export-wh", type=int, default=0, help="cumulative export register")
-    p.add_argument("--charged-wh", type=int, default=0, help="batteries: cumulative")
-    p.add_argument("--discharged-wh", type=int, default=0, help="batteries: cumulative")
-    p.add_argument("--soc-wh", type=int, default=0, help="batteries: state of charge as reported")
+    p.add_argument("--seq", type=count, default=0, help="default: the last accepted + 1")
+    p.add_argument("--start", type=unix_seconds, required=True, help="interval start, unix seconds")
+    p.add_argument("--end", type=unix_seconds, required=True, help="interval end, unix seconds")
+    p.add_argument("--import-wh", type=watt_hours, default=0, help="cumulative import register")
+    p.add_argument("--export-wh", type=watt_hours, default=0, help="cumulative export register")
+    p.add_argument("--charged-wh", type=watt_hours, default=0, help="batteries: cumulative")
+    p.add_argument("--discharged-wh", type=watt_hours, default=0, help="batteries: cumulative")
+    p.add_argument("--soc-wh", type=watt_hours, default=0, help="batteries: state of charge as reported")
     reading("show", cmd_reading_show, "a device's last accepted reading").add_argument("device_id")
 
     p = add("energy", cmd_energy, "a device's import and export in one settlement interval")
     p.add_argument("device_id")
-    p.add_argument("interval_start", type=int)
+    p.add_argument("interval_start", type=unix_seconds)
 
     battery = action_group(add, "battery", "batteries: state of charge and owner rules")
     battery("show", cmd_battery_show, "capacity, state of charge and rules").add_argument("device_id")
     p = battery("rules", cmd_battery_rules, "owner: set the battery's rules")
     p.add_argument("device_id")
-    p.add_argument("--charge-below", type=int, required=True, help="charge at a price <= P (minor units/kWh)")
-    p.add_argument("--discharge-above", type=int, required=True, help="discharge at a price >= Q (minor units/kWh)")
-    p.add_argument("--reserve-bp", type=int, default=0, help="never below this share of capacity (basis points)")
+    p.add_argument("--charge-below", type=price, required=True, help="charge at a price <= P (minor units/kWh)")
+    p.add_argument("--discharge-above", type=price, required=True, help="discharge at a price >= Q (minor units/kWh)")
+    p.add_argument(
+        "--reserve-bp", type=basis_points, default=0, help="never below this share of capacity (basis points)"
+    )
     p.add_argument("--green-only", action="store_true", help="charge only from renewable energy")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from gridledger.governance.v1 import governance_pb2
 
-from clients.cli_support import AddCommand, Context, to_json
+from clients.cli_support import AddCommand, Context, load_certificate, to_json
+from clients.cli_types import ED25519_PUBLIC_KEY, UsageError, count
 
 __all__ = ["register"]
 
@@ -37,8 +36,8 @@ def build_proposal(args: argparse.Namespace) -> governance_pb2.SubmitProposal:
     p = governance_pb2.SubmitProposal(title=args.title or args.kind)
     if args.kind == "admit-org":
         if not args.ca_cert:
-            raise SystemExit("admit-org needs --ca-cert")
-        ca = x509.load_pem_x509_certificate(Path(args.ca_cert).read_bytes())
+            raise UsageError("admit-org needs --ca-cert")
+        ca = load_certificate(args.ca_cert, "CA certificate")
         p.admit_org.CopyFrom(
             governance_pb2.AdmitOrg(
                 org_id=args.org_id,
@@ -51,7 +50,7 @@ def build_proposal(args: argparse.Namespace) -> governance_pb2.SubmitProposal:
         p.remove_org.CopyFrom(governance_pb2.RemoveOrg(org_id=args.org_id))
     elif args.kind == "validator":
         p.update_validator.CopyFrom(
-            governance_pb2.UpdateValidator(pub_key_ed25519=bytes.fromhex(args.pub_key or ""), power=args.power)
+            governance_pb2.UpdateValidator(pub_key_ed25519=args.pub_key or b"", power=args.power)
         )
     elif args.kind == "capabilities":
         p.set_org_capabilities.CopyFrom(
@@ -73,7 +72,7 @@ def cmd_vote(ctx: Context, args: argparse.Namespace) -> None:
 
 def register(add: AddCommand) -> None:
     p: argparse.ArgumentParser
-    add("proposals", cmd_proposals, "governance proposals").add_argument("--id", type=int, default=0)
+    add("proposals", cmd_proposals, "governance proposals").add_argument("--id", type=count, default=0)
     p = add("propose", cmd_propose, "admin: submit a governance proposal")
     p.add_argument("kind", choices=KINDS)
     p.add_argument("--title", default="")
@@ -81,9 +80,9 @@ def register(add: AddCommand) -> None:
     p.add_argument("--name", default="", help="org name (admit-org) or parameter name (param)")
     p.add_argument("--ca-cert", help="admit-org: the org's root CA certificate (PEM)")
     p.add_argument("--capabilities", default="", help="admit-org, capabilities: roles, comma separated")
-    p.add_argument("--pub-key", help="validator: Ed25519 public key, hex")
-    p.add_argument("--power", type=int, default=10)
-    p.add_argument("--value", type=int, default=0)
+    p.add_argument("--pub-key", type=ED25519_PUBLIC_KEY, help="validator: Ed25519 public key, hex")
+    p.add_argument("--power", type=count, default=10)
+    p.add_argument("--value", type=count, default=0)
     p = add("vote", cmd_vote, "admin: vote on a proposal for your org")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=count)
     p.add_argument("choice", choices=["yes", "no"])

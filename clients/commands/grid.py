@@ -7,6 +7,7 @@ import argparse
 from gridledger.grid.v1 import grid_pb2
 
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
+from clients.cli_types import price, unix_seconds, watt_hours
 
 __all__ = ["register"]
 
@@ -37,9 +38,22 @@ def cmd_fees_show(ctx: Context, args: argparse.Namespace) -> None:
     ctx.show(to_json(ctx.query("/fees", grid_pb2.GridFees, what="grid fees")), title="grid fees")
 
 
+def _wh_or_unlimited(text: str) -> int | None:
+    """argparse type: energy in Wh (as cli_types.watt_hours), or `unlimited` (None)."""
+    return None if text.strip() == "unlimited" else watt_hours(text)
+
+
 def cmd_feeder_limit(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.SetFeederLimit(feeder=args.feeder, import_wh=args.import_wh, export_wh=args.export_wh)
-    ctx.done(ctx.submit(msg), feeder=args.feeder, import_wh=args.import_wh, export_wh=args.export_wh)
+    """A side given as `unlimited` is left unlimited; 0 means nothing may cross."""
+    msg = grid_pb2.SetFeederLimit(feeder=args.feeder)
+    for side in ("import", "export"):
+        value = getattr(args, f"{side}_wh")
+        if value is None:
+            setattr(msg, f"{side}_unlimited", True)
+        else:
+            setattr(msg, f"{side}_wh", value)
+    sides = {"import_wh": args.import_wh, "export_wh": args.export_wh}
+    ctx.done(ctx.submit(msg), feeder=args.feeder, **{k: "unlimited" if v is None else v for k, v in sides.items()})
 
 
 def cmd_feeder_remove(ctx: Context, args: argparse.Namespace) -> None:
@@ -74,6 +88,16 @@ def cmd_dr_enrol(ctx: Context, args: argparse.Namespace) -> None:
     ctx.done(ctx.submit(msg), event=args.event_id, device=args.device_id)
 
 
+def cmd_dr_join(ctx: Context, args: argparse.Namespace) -> None:
+    msg = grid_pb2.JoinDrProgramme(device_id=args.device_id)
+    ctx.done(ctx.submit(msg), device=args.device_id)
+
+
+def cmd_dr_leave(ctx: Context, args: argparse.Namespace) -> None:
+    msg = grid_pb2.LeaveDrProgramme(device_id=args.device_id)
+    ctx.done(ctx.submit(msg), device=args.device_id)
+
+
 def cmd_dr_show(ctx: Context, args: argparse.Namespace) -> None:
     event = ctx.query(f"/dr/{args.event_id}", grid_pb2.DrEvent, what=f"demand-response event {args.event_id!r}")
     enrolments = ctx.query_list(f"/dr_enrolments/{args.event_id}", grid_pb2.DrEnrolmentList)
@@ -97,23 +121,23 @@ def register(add: AddCommand) -> None:
     tariff = action_group(add, "tariff", "the supplier of last resort's tariffs and imbalance prices")
     p = tariff("set", cmd_tariff_set, "operator: set the tariffs (minor units/kWh)")
     p.add_argument("--supplier", required=True, help="the utility member (address or ORG/NAME)")
-    p.add_argument("--retail", type=int, required=True, help="import outside the market")
-    p.add_argument("--feed-in", type=int, required=True, help="export outside the market")
-    p.add_argument("--imbalance-short", type=int, required=True, help="shortfall bought from the supplier")
-    p.add_argument("--imbalance-long", type=int, required=True, help="surplus sold to the supplier")
+    p.add_argument("--retail", type=price, required=True, help="import outside the market")
+    p.add_argument("--feed-in", type=price, required=True, help="export outside the market")
+    p.add_argument("--imbalance-short", type=price, required=True, help="shortfall bought from the supplier")
+    p.add_argument("--imbalance-long", type=price, required=True, help="surplus sold to the supplier")
     tariff("show", cmd_tariff_show, "the tariffs in force")
 
     fees = action_group(add, "fees", "grid fees per kWh traded")
     p = fees("set", cmd_fees_set, "operator: set the grid fees (minor units/kWh)")
-    p.add_argument("--intra", type=int, required=True, help="inside one feeder")
-    p.add_argument("--inter", type=int, required=True, help="across feeders")
+    p.add_argument("--intra", type=price, required=True, help="inside one feeder")
+    p.add_argument("--inter", type=price, required=True, help="across feeders")
     fees("show", cmd_fees_show, "the grid fees in force")
 
     feeder = action_group(add, "feeder", "feeder import/export limits per delivery interval")
     p = feeder("limit", cmd_feeder_limit, "operator: set a feeder's limits (Wh per interval)")
     p.add_argument("feeder")
-    p.add_argument("--import-wh", type=int, required=True)
-    p.add_argument("--export-wh", type=int, required=True)
+    p.add_argument("--import-wh", type=_wh_or_unlimited, required=True, help="Wh per interval, or 'unlimited'")
+    p.add_argument("--export-wh", type=_wh_or_unlimited, required=True, help="Wh per interval, or 'unlimited'")
     feeder("remove", cmd_feeder_remove, "operator: remove a feeder's limits").add_argument("feeder")
     feeder("show", cmd_feeder_show, "a feeder's limits").add_argument("feeder")
     add_paging(feeder("list", cmd_feeder_list, "every feeder limit"))
@@ -122,11 +146,15 @@ def register(add: AddCommand) -> None:
     p = dr("publish", cmd_dr_publish, "operator: publish an event (its reward budget is escrowed)")
     p.add_argument("event_id")
     p.add_argument("--feeder", required=True)
-    p.add_argument("--start", type=int, required=True, help="unix seconds")
-    p.add_argument("--end", type=int, required=True, help="unix seconds")
-    p.add_argument("--reduction-wh", type=int, required=True, help="requested reduction")
-    p.add_argument("--reward", type=int, required=True, help="minor units per kWh reduced")
-    p = dr("enrol", cmd_dr_enrol, "device owner: enrol a device before the event starts")
+    p.add_argument("--start", type=unix_seconds, required=True, help="unix seconds")
+    p.add_argument("--end", type=unix_seconds, required=True, help="unix seconds")
+    p.add_argument("--reduction-wh", type=watt_hours, required=True, help="requested reduction")
+    p.add_argument("--reward", type=price, required=True, help="minor units per kWh reduced")
+    p = dr("join", cmd_dr_join, "device owner: put a device in its feeder's programme (before events)")
+    p.add_argument("device_id")
+    p = dr("leave", cmd_dr_leave, "device owner: take a device out of the programme")
+    p.add_argument("device_id")
+    p = dr("enrol", cmd_dr_enrol, "device owner: enrol a programme device before the event starts")
     p.add_argument("event_id")
     p.add_argument("device_id")
     dr("show", cmd_dr_show, "an event and its enrolments").add_argument("event_id")

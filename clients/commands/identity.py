@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from gridledger.identity.v1 import identity_pb2
 from gridwire.address import address_of
 
-from clients.cli_support import AddCommand, Context, to_json
+from clients.cli_support import AddCommand, Context, load_certificate, to_json
 
 __all__ = ["register"]
 
@@ -35,7 +33,7 @@ def cmd_members(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_enroll(ctx: Context, args: argparse.Namespace) -> None:
-    cert = x509.load_pem_x509_certificate(Path(args.cert).read_bytes())
+    cert = load_certificate(args.cert, "member certificate")
     der = cert.public_bytes(serialization.Encoding.DER)
     raw = cert.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     result = ctx.submit(identity_pb2.EnrollMember(certificate_der=der))

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 from gridwire.address import address_of
 
-from clients.cli_support import AddCommand, Context, action_group, load_private_key
+from clients.cli_support import AddCommand, Context, action_group, load_csr, load_private_key
+from clients.cli_types import CERT_NAME, UsageError
 from clients.keys_cli import CsrError, create_csr, generate_key, load_ca, member_address, public_raw, sign_csr
 
 __all__ = ["register"]
@@ -21,7 +21,7 @@ def cmd_keys_generate(ctx: Context, args: argparse.Namespace) -> None:
     try:
         key = generate_key(Path(args.out), overwrite=args.force)
     except FileExistsError as exc:
-        raise SystemExit(str(exc)) from exc
+        raise UsageError(str(exc)) from exc
     raw = public_raw(key)
     ctx.show({"file": args.out, "public_key": raw.hex(), "address": address_of(raw).hex()}, title="new Ed25519 key")
 
@@ -34,6 +34,8 @@ def cmd_keys_show(ctx: Context, args: argparse.Namespace) -> None:
 def cmd_csr_create(ctx: Context, args: argparse.Namespace) -> None:
     key = load_private_key(args.key)
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    if any(len(r) > 64 for r in roles):
+        raise UsageError("--roles: each role is at most 64 characters")
     csr = create_csr(key, args.org, args.name, roles)
     Path(args.out).write_bytes(csr.public_bytes(serialization.Encoding.PEM))
     raw = public_raw(key)
@@ -45,11 +47,11 @@ def cmd_csr_create(ctx: Context, args: argparse.Namespace) -> None:
 
 def cmd_csr_sign(ctx: Context, args: argparse.Namespace) -> None:
     ca = load_ca(Path(args.ca_dir))
-    csr = x509.load_pem_x509_csr(Path(args.csr).read_bytes())
+    csr = load_csr(args.csr)
     try:
         cert = sign_csr(ca, csr)
     except CsrError as exc:
-        raise SystemExit(f"error: {exc}") from exc
+        raise UsageError(str(exc)) from exc
     Path(args.out).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     subject = cert.subject
     ctx.show(
@@ -77,8 +79,8 @@ def register(add: AddCommand) -> None:
     csr = action_group(add, "csr", "certificate requests and an org CA signing member certificates")
     p = csr("create", cmd_csr_create, "a CSR for a member certificate, signed by your key")
     p.add_argument("--key", required=True, help="your private key (PEM)")
-    p.add_argument("--org", required=True)
-    p.add_argument("--name", required=True)
+    p.add_argument("--org", required=True, type=CERT_NAME)
+    p.add_argument("--name", required=True, type=CERT_NAME)
     p.add_argument("--roles", default="", help="comma separated, e.g. prosumer,gateway")
     p.add_argument("out")
     p = csr("sign", cmd_csr_sign, "org CA: sign a member certificate for a CSR")

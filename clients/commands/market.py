@@ -13,9 +13,18 @@ from gridledger.market.v1 import market_pb2
 
 from clients import market as build
 from clients.alert_watch import alerts_from_bridge, alerts_from_node
-from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, print_json, to_json
+from clients.cli_support import (
+    AddCommand,
+    Context,
+    action_group,
+    add_paging,
+    localnet_identity,
+    page_query,
+    print_json,
+    to_json,
+)
+from clients.cli_types import UsageError, basis_points, count, money, positive_count, price, unix_seconds, watt_hours
 from clients.commands.devices import tx_event_rows
-from clients.pki import load_identity
 
 if TYPE_CHECKING:
     import grpc
@@ -57,7 +66,10 @@ def interval_arg(ctx: Context, text: str, length: int, gate: int) -> int:
     """An interval start: unix seconds, or `next` (the earliest interval whose gate is open
     at the last block's time, plus one interval of margin for the commit)."""
     if text != "next":
-        return int(text)
+        try:
+            return unix_seconds(text)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"argument interval: {exc}; or `next`") from None
     now = _chain_time(ctx)
     return ((now + gate) // length + 2) * length
 
@@ -66,11 +78,11 @@ def cmd_order_place(ctx: Context, args: argparse.Namespace) -> None:
     interval = interval_arg(ctx, args.interval, args.interval_length, args.gate)
     if args.side == "buy":
         if not args.site:
-            raise SystemExit("a buy order needs --site")
+            raise UsageError("a buy order needs --site")
         msg = build.buy(args.site, interval, args.energy_wh, args.limit)
     else:
         if not args.device:
-            raise SystemExit("a sell order needs --device")
+            raise UsageError("a sell order needs --device")
         msg = build.sell(args.device, interval, args.energy_wh, args.limit)
     result = ctx.submit(msg)
     placed = tx_event_rows(ctx.tx_events(result), {"order_placed"})
@@ -132,6 +144,7 @@ def cmd_rule_set(ctx: Context, args: argparse.Namespace) -> None:
             ("deadline", args.deadline),
             ("band_low_price", args.band_low_price),
             ("min_wh_per_interval", args.min_wh_per_interval),
+            ("margin_bp", args.margin_bp),
         )
         if value
     }
@@ -160,14 +173,13 @@ def bridge_channel_credentials(ctx: Context, args: argparse.Namespace) -> grpc.C
     member_cert: Path | None = getattr(args, "member_cert", None)
     if bridge_ca is None:
         if member_cert is not None:
-            raise SystemExit("--member-cert needs --bridge-ca (member authentication runs over TLS)")
+            raise UsageError("--member-cert needs --bridge-ca (member authentication runs over TLS)")
         return None
     key = cert_der = None
     if member_cert is not None:
         key, cert_der = ctx.key(), load_certificate_der(member_cert)
     elif getattr(args, "as_member", None):
-        org, _, name = args.as_member.partition("/")
-        identity = load_identity(ctx.home / "consortium" / org / "members", name)
+        identity = localnet_identity(ctx.home, args.as_member)
         key, cert_der = identity.key, identity.cert_der
     assert ctx.bridge is not None
     return bridge_credentials(ctx.bridge, ca_pem=bridge_ca.read_bytes(), member_key=key, member_cert_der=cert_der)
@@ -202,7 +214,7 @@ def cmd_alerts(ctx: Context, args: argparse.Namespace) -> None:
     except KeyboardInterrupt:
         return
     except RpcError as exc:
-        raise SystemExit(f"error: the bridge answered {exc.code().name}: {exc.details()}") from exc
+        raise UsageError(f"error: the bridge answered {exc.code().name}: {exc.details()}") from exc
 
 
 def cmd_accept(ctx: Context, args: argparse.Namespace) -> None:
@@ -228,14 +240,14 @@ def register(add: AddCommand) -> None:
     p = order("place", cmd_order_place, "place an order (buyers' maximum cost is escrowed)")
     p.add_argument("side", choices=["buy", "sell"])
     p.add_argument("interval", help="interval start (unix seconds) or `next`")
-    p.add_argument("energy_wh", type=int)
-    p.add_argument("limit", type=int, help="limit price, minor units/kWh (buyers: all-in, fees included)")
+    p.add_argument("energy_wh", type=watt_hours)
+    p.add_argument("limit", type=price, help="limit price, minor units/kWh (buyers: all-in, fees included)")
     p.add_argument("--site", default="", help="buy: the site the energy is delivered to")
     p.add_argument("--device", default="", help="sell: the device that delivers")
-    p.add_argument("--interval-length", type=int, default=900, help="for `next`: the delivery interval (s)")
-    p.add_argument("--gate", type=int, default=300, help="for `next`: the gate closure (s)")
-    order("cancel", cmd_order_cancel, "cancel an open order (releases its escrow)").add_argument("order_id", type=int)
-    order("show", cmd_order_show, "one order").add_argument("order_id", type=int)
+    p.add_argument("--interval-length", type=positive_count, default=900, help="for `next`: the delivery interval (s)")
+    p.add_argument("--gate", type=count, default=300, help="for `next`: the gate closure (s)")
+    order("cancel", cmd_order_cancel, "cancel an open order (releases its escrow)").add_argument("order_id", type=count)
+    order("show", cmd_order_show, "one order").add_argument("order_id", type=count)
     p = order("list", cmd_order_list, "a member's orders (default: the signer's)")
     p.add_argument("member", nargs="?", default="")
     add_paging(p)
@@ -243,25 +255,30 @@ def register(add: AddCommand) -> None:
     p.add_argument("member", nargs="?", default="")
     add_paging(p)
     p = add("book", cmd_book, "the open orders of an interval")
-    p.add_argument("interval", type=int)
+    p.add_argument("interval", type=unix_seconds)
     add_paging(p)
-    add("clearing", cmd_clearing, "an interval's clearing: prices, volumes, feeders").add_argument("interval", type=int)
+    add("clearing", cmd_clearing, "an interval's clearing: prices, volumes, feeders").add_argument(
+        "interval", type=unix_seconds
+    )
 
     rule = action_group(add, "rule", "standing rules the ledger turns into orders")
     p = rule("set", cmd_rule_set, "create (or with --rule-id replace) a rule")
     p.add_argument("kind", choices=sorted(build.RULE_KINDS))
-    p.add_argument("--limit", type=int, required=True, help="limit price, minor units/kWh")
-    p.add_argument("--rule-id", type=int, default=0)
+    p.add_argument("--limit", type=price, required=True, help="limit price, minor units/kWh")
+    p.add_argument("--rule-id", type=count, default=0)
     p.add_argument("--site", default="")
     p.add_argument("--device", default="")
-    p.add_argument("--max-wh-per-interval", type=int, default=0)
-    p.add_argument("--max-wh-per-day", type=int, default=0)
-    p.add_argument("--daily-budget", type=int, default=0, help="minor units")
-    p.add_argument("--energy-wh", type=int, default=0, help="deferrable: energy needed")
-    p.add_argument("--deadline", type=int, default=0, help="deferrable: unix seconds")
-    p.add_argument("--band-low-price", type=int, default=0, help="thermostat")
-    p.add_argument("--min-wh-per-interval", type=int, default=0, help="thermostat")
-    rule("remove", cmd_rule_remove, "remove one of your rules").add_argument("rule_id", type=int)
+    p.add_argument("--max-wh-per-interval", type=watt_hours, default=0)
+    p.add_argument("--max-wh-per-day", type=watt_hours, default=0)
+    p.add_argument("--daily-budget", type=money, default=0, help="minor units")
+    p.add_argument("--energy-wh", type=watt_hours, default=0, help="deferrable: energy needed")
+    p.add_argument("--deadline", type=unix_seconds, default=0, help="deferrable: unix seconds")
+    p.add_argument("--band-low-price", type=price, default=0, help="thermostat")
+    p.add_argument("--min-wh-per-interval", type=watt_hours, default=0, help="thermostat")
+    p.add_argument(
+        "--margin-bp", type=basis_points, default=0, help="sell/buy: trade the forecast less this share (basis points)"
+    )
+    rule("remove", cmd_rule_remove, "remove one of your rules").add_argument("rule_id", type=count)
     p = rule("list", cmd_rule_list, "a member's rules (default: the signer's)")
     p.add_argument("member", nargs="?", default="")
     add_paging(p)
@@ -269,14 +286,14 @@ def register(add: AddCommand) -> None:
     p = add("alerts", cmd_alerts, "a member's alerts (default: the signer's); --watch follows new ones")
     p.add_argument("member", nargs="?", default="")
     p.add_argument("--watch", action="store_true", help="follow alerts as blocks commit")
-    p.add_argument("--count", type=int, default=0, help="--watch: stop after N alerts")
+    p.add_argument("--count", type=count, default=0, help="--watch: stop after N alerts")
     p.add_argument("--timeout", type=float, default=0, help="--watch without a bridge: stop after N s of silence")
-    p.add_argument("--from-height", type=int, default=0, help="--watch with --bridge: replay from this height")
+    p.add_argument("--from-height", type=count, default=0, help="--watch with --bridge: replay from this height")
     add_paging(p)
     p = add("accept", cmd_accept, "accept new terms for an alert's rule")
-    p.add_argument("alert_id", type=int)
-    p.add_argument("--limit", type=int, required=True, help="the rule's new limit price, minor units/kWh")
+    p.add_argument("alert_id", type=count)
+    p.add_argument("--limit", type=price, required=True, help="the rule's new limit price, minor units/kWh")
     p = add("statement", cmd_statement, "a member's statements (default: the signer's)")
     p.add_argument("member", nargs="?", default="")
-    p.add_argument("--interval", type=int, default=0, help="one interval's statement")
+    p.add_argument("--interval", type=unix_seconds, default=0, help="one interval's statement")
     add_paging(p)

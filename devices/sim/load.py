@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from devices.sim.base import MeteredDevice
 from devices.sim.profile import ar1_series, smooth_at
 
-__all__ = ["HouseholdLoad", "LoadConfig"]
+__all__ = ["HouseholdLoad", "LoadConfig", "profile_w"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,12 @@ def _bump(hour: float, centre: float, width: float) -> float:
     return math.exp(-(((hour - centre) / width) ** 2))
 
 
+def profile_w(cfg: LoadConfig, t: float) -> float:
+    """The noise-free consumption at `t` (W): base load + Gaussian peaks around 07:30 and 19:00 local time."""
+    hour = ((t / 3600.0) + cfg.utc_offset_h) % 24
+    return cfg.base_w + cfg.morning_peak_w * _bump(hour, 7.5, 1.0) + cfg.evening_peak_w * _bump(hour, 19.0, 1.6)
+
+
 class HouseholdLoad(MeteredDevice):
     """Base load + Gaussian peaks around 07:30 and 19:00 local time, times a seeded noise factor."""
 
@@ -36,11 +42,6 @@ class HouseholdLoad(MeteredDevice):
 
     def power_w(self, t: float) -> float:
         """Consumption at `t` (positive, W)."""
-        hour = ((t / 3600.0) + self.cfg.utc_offset_h) % 24
-        shape = (
-            self.cfg.base_w
-            + self.cfg.morning_peak_w * _bump(hour, 7.5, 1.0)
-            + self.cfg.evening_peak_w * _bump(hour, 19.0, 1.6)
-        )
+        shape = profile_w(self.cfg, t)
         noise = smooth_at(self._noise, 900, (t - self._origin) % (len(self._noise) * 900))
         return max(50.0, shape * max(0.3, noise))

@@ -29,6 +29,7 @@ from gridledger.identity.v1 import identity_pb2
 from clients.bridge import BridgeConfig, BridgeService, build_server
 from clients.bridge_client import bridge_server_certificate, load_certificate_der
 from clients.cli_support import Context
+from clients.cli_types import UsageError
 from clients.commands.market import bridge_channel_credentials
 from clients.gridctl import build_parser
 from clients.pki import Identity, new_org_ca
@@ -172,6 +173,8 @@ def _gateway_config(b: Bridge, **gateway: Any) -> Any:
 
 
 def test_config_reads_the_bridge_tls_fields(tmp_path: Path) -> None:
+    for name in ("k.pem", "ca.pem", "gw.pem"):
+        (tmp_path / name).write_text("-")
     cfg = parse_config(
         {"gateway": {"chain_id": "c", "gateway_key": "k.pem", "bridge_ca": "ca.pem", "gateway_cert": "gw.pem"}},
         tmp_path,
@@ -261,5 +264,5 @@ def test_gridctl_bridge_credentials(bridge: Bridge) -> None:
         )
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     ctx, args = _gridctl(["--bridge", bridge.target, "--key", key, "--member-cert", cert, "alerts", "--watch"])
-    with pytest.raises(SystemExit, match="needs --bridge-ca"):
+    with pytest.raises(UsageError, match="needs --bridge-ca"):
         bridge_channel_credentials(ctx, args)

@@ -50,6 +50,8 @@ PARAMS = {
     "devices.settlement_interval_seconds": INTERVAL,
     "market.gate_closure_seconds": 2,
     "grid.dr_settlement_grace_seconds": 0,
+    "grid.dr_baseline_days": 1,  # a device registered 10 s before an announcement may enrol
+    "grid.dr_baseline_period_seconds": 10,
 }
 PV_KEY = DeviceKey.generate()
 HOUR = 3600
@@ -151,6 +153,7 @@ class World:
     hour: int  # the production hour of pv-a's certificates
     start_height: int
     listener: Listener
+    registered_at: float  # wall-clock time right after pv-a was registered
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +192,7 @@ def world(net: Localnet, channel: grpc.Channel) -> Iterator[World]:
             "pv-a", "site-a", "pv", PV_KEY.public_bytes, 5_000, grid_region="nl", country="NL", energy_source="solar"
         ),
     )
+    registered_at = time.time()
     submit(channel, net, bob, dc.register_site("site-b", "feeder-1", "nl"))
     hour = int(time.time()) // HOUR * HOUR - HOUR
     readings = [
@@ -201,7 +205,7 @@ def world(net: Localnet, channel: grpc.Channel) -> Iterator[World]:
     )
     assert [e.type for e in done.events].count("reading_accepted") == 3
     try:
-        yield World(alice, bob, carol, operator, hour, start_height, listener)
+        yield World(alice, bob, carol, operator, hour, start_height, listener, registered_at)
     finally:
         listener.call.cancel()
         thread.join(timeout=10)
@@ -361,6 +365,9 @@ def test_market_and_dr_signals_end_to_end(net: Localnet, channel: grpc.Channel, 
     market = market_api_pb2_grpc.MarketApiStub(channel)  # type: ignore[no-untyped-call]
     now = int(time.time())
     dr_start = (now // INTERVAL + 4) * INTERVAL
+    # a device enrols only when registered a baseline window (1 × 10 s here) before the announcement
+    time.sleep(max(0.0, world.registered_at + 11 - time.time()))
+    submit(channel, net, world.alice, grid_pb2.JoinDrProgramme(device_id="pv-a"))  # before the announcement
     published = submit(
         channel,
         net,

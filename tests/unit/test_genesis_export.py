@@ -122,10 +122,12 @@ def build_state(driver: AppDriver, consortium: Consortium) -> None:
         grid_pb2.SetFeederLimit(feeder="feeder-2", import_wh=5_000, export_wh=4_000),
         grid_pb2.SetFeederLimit(feeder="feeder-9", import_wh=1, export_wh=2),
     )
+    ok(driver, alice, grid_pb2.JoinDrProgramme(device_id="bat-1"))
     event = _dr_event(driver, "peak-1", "feeder-2")
     ok(driver, operator, event)
     ok(driver, alice, grid_pb2.EnrolDr(event_id="peak-1", device_id="bat-1"))
     _until(driver, event.end + 900 + 1)  # settled after the grace period: the budget went back
+    ok(driver, operator, _dr_event(driver, "peak-2", "feeder-2"))  # open: bat-1's snapshot stays
     # identity and accounts
     admin_a = consortium.member("community-a/admin")
     bob = consortium.member("community-a/bob")
@@ -155,7 +157,7 @@ def build_state(driver: AppDriver, consortium: Consortium) -> None:
 
 @pytest.fixture
 def built(consortium: Consortium) -> AppDriver:
-    driver = AppDriver(consortium)
+    driver = AppDriver(consortium, params={"grid.dr_baseline_days": 1, "grid.dr_baseline_period_seconds": 10})
     build_state(driver, consortium)
     return driver
 
@@ -183,8 +185,10 @@ def test_identity_governance_accounts_devices_and_grid_are_faithful(built: AppDr
     assert grid["tariffs"]
     assert grid["fees"]
     assert len(grid["feeder_limits"]) == 2
-    assert len(grid["dr_events"]) == 1
+    assert len(grid["dr_events"]) == 2
     assert len(grid["dr_enrolments"]) == 1
+    assert len(grid["dr_members"]) == 1
+    assert len(grid["dr_snapshots"]) == 1
     assert [p["status"] for p in exported["governance"]["proposals"]] == [
         "PROPOSAL_STATUS_PASSED",
         "PROPOSAL_STATUS_VOTING",
@@ -254,6 +258,8 @@ def test_after_a_restart_from_an_export_old_readings_are_not_counted_again(
 def _open_dr_event(driver: AppDriver, consortium: Consortium) -> None:
     setup_devices(driver, consortium)
     operator = consortium.member("gridop/control")
+    ok(driver, consortium.member("community-a/alice"), grid_pb2.JoinDrProgramme(device_id="m-1"))
+    driver.block([], seconds=5 * 86_400)  # m-1 was registered a baseline window before the announcement
     ok(driver, operator, _dr_event(driver, "peak-open", "feeder-1"))
     ok(driver, consortium.member("community-a/alice"), grid_pb2.EnrolDr(event_id="peak-open", device_id="m-1"))
 
@@ -327,7 +333,11 @@ def test_bad_sections_are_refused_naming_the_field(built: AppDriver) -> None:
     )
     bad(lambda d: d["grid"]["fees"].update(intra_feeder_per_kwh=31), r"grid\.fees: the intra-feeder fee")
     bad(lambda d: d["grid"]["dr_events"][0].update(budget="1"), r"grid\.dr_events\[0\]\.budget")
-    bad(lambda d: d["grid"]["dr_events"][0].pop("settled"), r"grid\.dr_enrolments\[0\]\.settled")
+    bad(
+        lambda d: [d["grid"]["dr_events"][0].pop(k) for k in ("settled", "stage")], r"grid\.dr_enrolments\[0\]\.settled"
+    )
+    bad(lambda d: d["grid"]["dr_snapshots"][0].update(eventId="peak-1"), r"grid\.dr_snapshots\[0\]: no unsettled event")
+    bad(lambda d: d["grid"]["dr_members"][0].update(deviceId="x"), r"grid\.dr_members\[0\]: unknown device 'x'")
     bad(lambda d: d["grid"]["dr_enrolments"][0].update(deviceId="x"), r"grid\.dr_enrolments\[0\]: unknown device 'x'")
     bad(
         lambda d: d["grid"]["feeder_limits"].append(d["grid"]["feeder_limits"][0]),

@@ -10,6 +10,7 @@ from gridwire.reading import Reading
 
 from abci_app.errors import Code
 from abci_app.grid.errors import GridCode
+from abci_app.grid.messages import UNLIMITED_WH
 from clients import devices as dc
 from clients.consortium import Consortium
 from clients.pki import Identity
@@ -62,7 +63,8 @@ def _meter_site(driver: AppDriver, consortium: Consortium) -> Identity:
     alice = consortium.member("community-a/alice")
     site = dc.register_site("home-a", "feeder-1", "nl")
     meter = dc.register_device("meter-a", "home-a", "meter", dc.device_public_key(METER_KEY), 10_000)
-    assert _code(driver, alice, site, meter) == 0
+    join = grid_pb2.JoinDrProgramme(device_id="meter-a")
+    assert _code(driver, alice, site, meter, join) == 0
     return alice
 
 
@@ -86,7 +88,7 @@ def test_demand_response_rewards_the_measured_reduction(consortium: Consortium) 
     _read(driver, alice, Reading("meter-a", 1, T0 - 900, T0, 0, 0), Reading("meter-a", 2, T0, T0 + 900, 2_000, 0))
 
     start = T0 + DAY
-    _until(driver, start - 3600)
+    _until(driver, start - 1800)  # the meter was registered a baseline window (1 day) before
     event = grid_pb2.PublishDrEvent(
         event_id="peak-1",
         feeder="feeder-1",
@@ -156,13 +158,18 @@ def test_demand_response_enrolments_per_event_are_capped(consortium: Consortium)
     """grid.max_enrolments_per_event bounds the settlement hook's work: the enrolment beyond
     it is DR_TOO_MANY_ENROLMENTS, another event still has room, and settlement rewards the
     enrolled devices only."""
-    driver = AppDriver(consortium, params={"grid.max_enrolments_per_event": 2})
+    driver = AppDriver(
+        consortium,
+        params={"grid.max_enrolments_per_event": 2, "grid.dr_baseline_days": 1, "grid.dr_baseline_period_seconds": 10},
+    )
     driver.block([])
     operator = consortium.member("gridop/control")
     alice = _meter_site(driver, consortium)
     for n in (2, 3):
         key = dc.device_public_key(Ed25519PrivateKey.from_private_bytes(bytes([0x70 + n]) * 32))
-        assert _code(driver, alice, dc.register_device(f"meter-{n}", "home-a", "meter", key, 10_000)) == 0
+        register = dc.register_device(f"meter-{n}", "home-a", "meter", key, 10_000)
+        assert _code(driver, alice, register, grid_pb2.JoinDrProgramme(device_id=f"meter-{n}")) == 0
+    _until(driver, driver.time + 10)
     start = T0 + 1800
     events = [
         grid_pb2.PublishDrEvent(
@@ -180,3 +187,34 @@ def test_demand_response_enrolments_per_event_are_capped(consortium: Consortium)
     enrolled = grid_pb2.DrEnrolmentList.FromString(driver.query("/dr_enrolments/one").value).enrolments
     assert sorted(e.device_id for e in enrolled) == ["meter-2", "meter-a"]
     assert all(e.settled for e in enrolled)
+
+
+def test_feeder_and_region_names_keep_their_case(driver: AppDriver, consortium: Consortium) -> None:
+    """`F1` and `f1` are two feeders, a CIM-style `_SS12:F3` and region `NL-North` are accepted
+    by SetFeederLimit and RegisterSite alike (one validator), and names with a space or a slash
+    are INVALID_ARGUMENT."""
+    driver.block([])
+    operator = consortium.member("gridop/control")
+    alice = consortium.member("community-a/alice")
+    for feeder, wh in (("F1", 100), ("f1", 200), ("_SS12:F3", 300)):
+        assert _code(driver, operator, grid_pb2.SetFeederLimit(feeder=feeder, import_wh=wh, export_wh=wh)) == 0
+    assert grid_pb2.FeederLimit.FromString(driver.query("/feeder/F1").value).import_wh == 100
+    assert grid_pb2.FeederLimit.FromString(driver.query("/feeder/f1").value).import_wh == 200
+    assert _code(driver, alice, dc.register_site("home-up", "_SS12:F3", "NL-North")) == 0
+    for bad in ("F 1", "a/b", "-F1", ""):
+        assert _code(driver, operator, grid_pb2.SetFeederLimit(feeder=bad, import_wh=1)) == Code.INVALID_ARGUMENT
+        assert _code(driver, alice, dc.register_site("home-x", bad, "nl")) == Code.INVALID_ARGUMENT
+    assert _code(driver, alice, dc.register_site("home-y", "F1", "NL North")) == Code.INVALID_ARGUMENT
+
+
+def test_a_feeder_limit_side_can_be_left_unlimited(driver: AppDriver, consortium: Consortium) -> None:
+    """import_unlimited stores the import side as UNLIMITED_WH while export_wh = 0 still means
+    zero; an unlimited side with a non-zero amount is INVALID_ARGUMENT."""
+    driver.block([])
+    operator = consortium.member("gridop/control")
+    limit = grid_pb2.SetFeederLimit(feeder="F1", import_unlimited=True, export_wh=0)
+    assert _code(driver, operator, limit) == 0
+    stored = grid_pb2.FeederLimit.FromString(driver.query("/feeder/F1").value)
+    assert (stored.import_wh, stored.export_wh) == (UNLIMITED_WH, 0)
+    both = grid_pb2.SetFeederLimit(feeder="F1", import_wh=5, import_unlimited=True)
+    assert _code(driver, operator, both) == Code.INVALID_ARGUMENT

@@ -142,7 +142,10 @@ def test_orders_are_checked_and_escrow_is_held_and_released(driver: AppDriver, c
     assert m.code(m.bob, mc.buy("site-b", iv + 8 * 86_400, 400, 30)) == MarketCode.BAD_INTERVAL
     assert m.code(m.bob, mc.buy("nope", iv, 400, 30)) == MarketCode.UNKNOWN_SITE
     assert m.code(m.bob, mc.buy("site-a", iv, 400, 30)) == MarketCode.NOT_SITE_OWNER
-    assert m.code(m.bob, mc.buy("site-b", iv, 10**9, 10**6)) == AccountsCode.INSUFFICIENT_FUNDS
+    assert m.code(m.bob, mc.buy("site-b", iv, 10**9, 10**5)) == AccountsCode.INSUFFICIENT_FUNDS
+    # above the market's limit (market.max_price_per_kwh, 100,000 by default), either side
+    assert m.code(m.bob, mc.buy("site-b", iv, 1, 100_001)) == MarketCode.PRICE_ABOVE_LIMIT
+    assert m.code(m.alice, mc.sell("pv-a", iv, 1, 100_001)) == MarketCode.PRICE_ABOVE_LIMIT
     assert m.code(m.bob, mc.sell("pv-a", iv, 100, 10)) == MarketCode.NOT_DEVICE_OWNER
     assert m.code(m.bob, mc.sell("ghost", iv, 100, 10)) == MarketCode.UNKNOWN_DEVICE
     assert m.code(m.bob, mc.sell("meter-b", iv, 100, 10)) == MarketCode.DEVICE_CANNOT_DELIVER
@@ -250,8 +253,10 @@ def test_settlement_surplus_and_unused_purchase(driver: AppDriver, consortium: C
     assert balance(driver, m.supplier) == m.balances[m.supplier] - 1
 
 
-def test_late_readings_after_grace_are_not_counted(driver: AppDriver, consortium: Consortium) -> None:
-    """No reading by end + grace: settled as nothing delivered (alice short 400 Wh → 16)."""
+def test_late_readings_after_grace_correct_the_estimate(driver: AppDriver, consortium: Consortium) -> None:
+    """No reading by end + grace: settled on an estimate, alice's sale as undelivered (short
+    400 Wh → 16), bob's purchase as consumed; alice's readings arriving within the correction
+    window refund her shortfall (the statement keeps both moves and counts the correction)."""
     m = Market(driver, consortium)
     m.setup()
     iv = m.upcoming()
@@ -259,11 +264,14 @@ def test_late_readings_after_grace_are_not_counted(driver: AppDriver, consortium
     m.until(iv - GATE)
     m.until(iv + L + GRACE)
     a = m.statement(m.alice, iv)
-    assert (a.received, a.delivered_wh, a.imbalance_paid) == (8, 0, 16)
+    assert (a.received, a.delivered_wh, a.imbalance_paid, a.estimates) == (8, 0, 16, 1)
+    b = m.statement(m.bob, iv)
+    assert (b.consumed_wh, b.imbalance_received, b.estimates) == (400, 0, 1)
     m.reading(m.alice, "pv-a", 1, iv - L, iv, 0, 1_000)
     m.reading(m.alice, "pv-a", 1, iv, iv + L, 0, 1_400)
     m.until(iv + L + GRACE + 100)
-    assert m.statement(m.alice, iv).imbalance_paid == 16  # settled once, with what had arrived
+    a = m.statement(m.alice, iv)
+    assert (a.delivered_wh, a.imbalance_paid, a.imbalance_received, a.corrections) == (400, 16, 16, 1)
 
 
 def test_fees_go_to_the_operator_and_stay_inside_the_limit(driver: AppDriver, consortium: Consortium) -> None:
@@ -312,15 +320,17 @@ def test_rule_alerts_price_no_seller_funds_reserve_deadline(driver: AppDriver, c
         capacity_wh=10_000, max_charge_w=5_000, max_discharge_w=5_000, efficiency_bp=9_000,
     ))  # fmt: skip
     m.ok(m.bob, mc.rule("buy", site_id="site-b", limit_price=15, max_wh_per_interval=200))
-    m.ok(m.carol, mc.rule("buy", site_id="site-c", limit_price=10**6, max_wh_per_interval=10**8))
+    m.ok(m.carol, mc.rule("buy", site_id="site-c", limit_price=10**5, max_wh_per_interval=10**8))
     m.ok(m.alice, mc.rule("sell", device_id="bat-a", limit_price=5))
+    # a PV sell rule without a forecast or readings offers nothing (not its nameplate) and says so
+    m.ok(m.alice, mc.rule("sell", device_id="pv-a", limit_price=5))
     iv = m.upcoming()
     deadline = iv + L + 2 * L
     m.ok(m.bob, mc.rule("deferrable", site_id="site-b", limit_price=50, max_wh_per_interval=100,
                         energy_wh=200, deadline=deadline))  # fmt: skip
     evs = m.until(iv - GATE)  # orders for iv + L
     reasons = sorted(a["reason"] for t, a in evs if t == "alert")
-    assert reasons == ["battery_at_reserve", "deadline_at_risk", "insufficient_funds"]
+    assert reasons == ["battery_at_reserve", "deadline_at_risk", "insufficient_funds", "no_forecast"]
     nxt = iv + L
     m.until(nxt - GATE)  # clearing: nobody sells → bob's buy and deferrable rules: no_seller
     assert {a.reason for a in m.alerts(m.bob)} >= {mpb.ALERT_REASON_NO_SELLER, mpb.ALERT_REASON_DEADLINE_AT_RISK}

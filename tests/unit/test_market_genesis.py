@@ -80,7 +80,7 @@ def build_market(driver: AppDriver, consortium: Consortium, *, escrow_open: bool
     m.ok(m.bob, mc.rule("buy", site_id="site-b", limit_price=15, max_wh_per_interval=200))  # rule 1
     m.ok(m.carol, mc.rule("thermostat", site_id="site-c", limit_price=40, max_wh_per_interval=300,
                           band_low_price=12, min_wh_per_interval=50))  # fmt: skip
-    m.ok(m.alice, mc.rule("sell", device_id="pv-a", limit_price=50, max_wh_per_interval=100))  # rule 3
+    m.ok(m.alice, mc.rule("sell", device_id="pv-a", limit_price=50, max_wh_per_interval=100, margin_bp=500))  # rule 3
     m.ok(m.bob, mc.rule("buy", site_id="site-b", limit_price=5, max_wh_per_interval=10))  # rule 4, removed below
 
     iv = m.upcoming()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from clients import gridctl
+from clients.cli_types import UsageError
 from clients.client import GridClient
 from clients.lightclient import LightClient, UntrustedHeaderError, header_hash
 from clients.trust_anchor import NODE_GENESIS_WARNING, trust_anchor
@@ -60,7 +61,7 @@ def test_genesis_file_anchor(tmp_path: Path) -> None:
     assert anchor.kind == "genesis_file"
     assert "trust_warning" not in anchor.fields()
     assert anchor.light.verified_header(9).height == 9
-    with pytest.raises(SystemExit, match="not 'other-chain'"):
+    with pytest.raises(UsageError, match="not 'other-chain'"):
         trust_anchor(node, _args(genesis=held, chain_id="other-chain"))  # type: ignore[arg-type]
     forged = tmp_path / "forged.json"
     forged.write_text(json.dumps(_genesis(B)))
@@ -78,9 +79,9 @@ def test_trusted_hash_anchor() -> None:
     with pytest.raises(UntrustedHeaderError, match="not the trusted one"):
         trust_anchor(node, _args(trusted_height=11, trusted_hash=good))  # type: ignore[arg-type]
     for bad in (_args(trusted_height=10), _args(trusted_hash=good), _args(trusted_height=10, trusted_hash="ab")):
-        with pytest.raises(SystemExit):
+        with pytest.raises(UsageError):
             trust_anchor(node, bad)  # type: ignore[arg-type]
-    with pytest.raises(SystemExit, match="not both"):
+    with pytest.raises(UsageError, match="not both"):
         trust_anchor(node, _args(genesis=Path("g.json"), trusted_height=10, trusted_hash=good))  # type: ignore[arg-type]
 
 

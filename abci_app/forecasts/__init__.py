@@ -1,0 +1,1 @@
+"""Forecasts: expected export and import per device and settlement interval, and their error."""

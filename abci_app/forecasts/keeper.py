@@ -1,0 +1,138 @@
+"""Reads and writes of the forecasts domain, and the one rule of what a device is expected to do.
+
+Expected energy of device d in the interval starting at I (`expected`):
+
+1. POSTED: the latest forecast posted for (d, I), as posted.
+2. FALLBACK: otherwise the same interval on the previous N "days" (N =
+   `forecasts.fallback_days`, a day = `forecasts.fallback_period_seconds`): the starts
+   s_k = I − k × day, k = 1..N. A day counts when the device was registered by the start of
+   that interval, its accepted readings reach the interval's end, and the devices domain
+   still keeps energy of that time (not pruned); its value is the device's recorded interval
+   energy (none recorded: 0 Wh, a night for a PV). The expectation is the lower median of the
+   counted days, export and import separately (integers; for n days the ⌊(n − 1) ÷ 2⌋-th
+   smallest), and `days_used` says how many days counted.
+3. NONE: no post and no counted day; both energies 0.
+
+The answer depends only on stored state, so every node, query and rule sees the same one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from abci_app.devices import keeper as devices
+from abci_app.devices.params import SETTLEMENT_INTERVAL
+from abci_app.forecasts import keys
+from abci_app.forecasts.params import FALLBACK_DAYS, FALLBACK_PERIOD
+from abci_app.forecasts.records import FALLBACK, NONE, POSTED, DayError, Expected, Forecast
+from abci_app.params import domain_param
+from abci_app.store.backend import prefix_end
+from abci_app.store.branch import Branch, KVReader
+
+__all__ = [
+    "delete_forecast",
+    "expected",
+    "fallback",
+    "get_day_error",
+    "get_forecast",
+    "get_misc",
+    "iter_day_errors",
+    "iter_forecasts",
+    "iter_interval_devices",
+    "lower_median",
+    "put_day_error",
+    "put_forecast",
+    "set_misc",
+]
+
+
+def get_forecast(store: KVReader, device_id: str, interval_start: int) -> Forecast | None:
+    raw = store.get(keys.forecast(device_id, interval_start))
+    return None if raw is None else Forecast.decode(raw)
+
+
+def put_forecast(store: Branch, forecast: Forecast) -> None:
+    """Store (or replace) a posted forecast with its time-ordered index entry."""
+    store.set(keys.forecast(forecast.device_id, forecast.interval_start), forecast.encode())
+    store.set(keys.by_interval(forecast.interval_start, forecast.device_id), b"")
+
+
+def delete_forecast(store: Branch, device_id: str, interval_start: int) -> None:
+    store.delete(keys.forecast(device_id, interval_start))
+    store.delete(keys.by_interval(interval_start, device_id))
+
+
+def iter_forecasts(store: KVReader) -> Iterator[Forecast]:
+    """Every posted forecast, in key order (device, then interval)."""
+    for _k, v in store.iter_range(keys.FORECAST, prefix_end(keys.FORECAST)):
+        yield Forecast.decode(v)
+
+
+def iter_interval_devices(store: KVReader, interval_start: int) -> Iterator[str]:
+    """Ids of the devices with a posted forecast for the interval, in key order."""
+    prefix = keys.by_interval_prefix(interval_start)
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        yield k[len(prefix) + 1 :].decode()
+
+
+def get_day_error(store: KVReader, device_id: str, day: int) -> DayError | None:
+    raw = store.get(keys.day_error(device_id, day))
+    return None if raw is None else DayError.decode(raw)
+
+
+def put_day_error(store: Branch, error: DayError) -> None:
+    store.set(keys.day_error(error.device_id, error.day), error.encode())
+    store.set(keys.error_age(error.day, error.device_id), b"")
+
+
+def iter_day_errors(store: KVReader) -> Iterator[DayError]:
+    for _k, v in store.iter_range(keys.DAY_ERROR, prefix_end(keys.DAY_ERROR)):
+        yield DayError.decode(v)
+
+
+def get_misc(store: KVReader, name: str) -> int | None:
+    raw = store.get(keys.misc(name))
+    return None if raw is None else int.from_bytes(raw, "big")
+
+
+def set_misc(store: Branch, name: str, value: int) -> None:
+    store.set(keys.misc(name), value.to_bytes(8, "big"))
+
+
+def lower_median(values: list[int]) -> int:
+    """The ⌊(n − 1) ÷ 2⌋-th smallest of a non-empty list (an element of it: no rounding)."""
+    return sorted(values)[(len(values) - 1) // 2]
+
+
+def fallback(store: KVReader, device_id: str, interval_start: int) -> Expected:
+    """Rule 2 of the module doc (FALLBACK, or NONE when no day counts); the device must exist."""
+    device = devices.get_device(store, device_id)
+    reading = devices.get_reading(store, device_id)
+    if device is None or reading is None:
+        return Expected(device_id, interval_start, NONE)
+    length = domain_param(store, SETTLEMENT_INTERVAL)
+    day = domain_param(store, FALLBACK_PERIOD)
+    kept_from = devices.pruned_before(store)
+    registered = device.registered_at // length * length
+    exports: list[int] = []
+    imports: list[int] = []
+    for k in range(1, domain_param(store, FALLBACK_DAYS) + 1):
+        s = interval_start - k * day
+        if s < max(registered, kept_from) or s + length > reading.end:
+            continue
+        energy = devices.get_energy(store, device_id, s)
+        exports.append(0 if energy is None else energy.export_wh)
+        imports.append(0 if energy is None else energy.import_wh)
+    if not exports:
+        return Expected(device_id, interval_start, NONE)
+    return Expected(
+        device_id, interval_start, FALLBACK, lower_median(exports), lower_median(imports), days_used=len(exports)
+    )
+
+
+def expected(store: KVReader, device_id: str, interval_start: int) -> Expected:
+    """The module doc's rule: the posted forecast, else the fallback, else NONE (with 0 Wh)."""
+    posted = get_forecast(store, device_id, interval_start)
+    if posted is not None:
+        return Expected(device_id, interval_start, POSTED, posted.export_wh, posted.import_wh, posted.posted_at)
+    return fallback(store, device_id, interval_start)

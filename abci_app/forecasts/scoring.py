@@ -1,0 +1,134 @@
+"""End of block: score settled intervals' forecasts against the meters, and prune old records.
+
+Scoring. An interval [I, I + L) is scored once, `forecasts.error_grace_seconds` after it
+ends (late readings), in time order; the cursor `scored_before` is the start of the next
+interval to score. The devices scored are those with a posted forecast for I and those with
+interval energy recorded for I, in device-id order; each is scored against its expected
+energy (keeper.expected: posted, else the fallback; a device whose expectation is NONE is
+not scored). Its `DayError` of day ⌊I ÷ 86400⌋ adds the forecast and metered energy and
+|forecast export − metered export| + |forecast import − metered import|, counting the
+interval as posted or fallback. At most SCORE_BATCH intervals per block; stretches of time
+with neither forecasts nor energy are skipped in one step (and an idle chain writes nothing).
+
+Pruning (retention). Posted forecasts of intervals already scored and starting before block
+time − `forecasts.retention_seconds`, and daily errors of days ending before it, are deleted,
+oldest first, at most PRUNE_BATCH records per block. A block with nothing to do writes
+nothing (the cursor is set once, at the first block).
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+
+from abci_app.devices import keeper as devices
+from abci_app.devices.params import SETTLEMENT_INTERVAL
+from abci_app.forecasts import events, keeper, keys
+from abci_app.forecasts.params import ERROR_GRACE, RETENTION
+from abci_app.forecasts.records import FALLBACK, NONE, DayError
+from abci_app.keys import u64
+from abci_app.params import domain_param
+from abci_app.store.backend import prefix_end
+from abci_app.store.branch import Branch
+from abci_app.types import BlockInfo, Event
+
+__all__ = ["CURSOR", "DAY", "PRUNE_BATCH", "SCORE_BATCH", "end_block", "score_interval"]
+
+CURSOR = "scored_before"
+SCORE_BATCH = 8
+PRUNE_BATCH = 500
+DAY = 86_400
+
+
+def score_interval(store: Branch, start: int) -> tuple[int, int]:
+    """Score every device of the interval starting at `start` (module doc); (devices, Σ error)."""
+    ids = sorted(set(keeper.iter_interval_devices(store, start)) | set(devices.iter_energy_devices(store, start)))
+    scored = total = 0
+    for device_id in ids:
+        if devices.get_device(store, device_id) is None:
+            continue
+        exp = keeper.expected(store, device_id, start)
+        if exp.source == NONE:
+            continue
+        energy = devices.get_energy(store, device_id, start)
+        m_exp = 0 if energy is None else energy.export_wh
+        m_imp = 0 if energy is None else energy.import_wh
+        err = abs(exp.export_wh - m_exp) + abs(exp.import_wh - m_imp)
+        day = start // DAY
+        old = keeper.get_day_error(store, device_id, day) or DayError(device_id, day)
+        fallback = exp.source == FALLBACK
+        keeper.put_day_error(
+            store,
+            DayError(
+                device_id,
+                day,
+                old.intervals_posted + (not fallback),
+                old.intervals_fallback + fallback,
+                old.forecast_export_wh + exp.export_wh,
+                old.forecast_import_wh + exp.import_wh,
+                old.metered_export_wh + m_exp,
+                old.metered_import_wh + m_imp,
+                old.error_wh + err,
+            ),
+        )
+        scored += 1
+        total += err
+    return scored, total
+
+
+def _next_work(store: Branch, cursor: int) -> int | None:
+    """The earliest start ≥ cursor of a posted forecast or recorded energy (None: none)."""
+    row = next(iter(store.iter_range(keys.by_interval_prefix(cursor), prefix_end(keys.BY_INTERVAL))), None)
+    hints = [int.from_bytes(row[0][1:9], "big")] if row is not None else []
+    energy = devices.next_energy_start(store, cursor)
+    if energy is not None:
+        hints.append(energy)
+    return min(hints) if hints else None
+
+
+def _score(store: Branch, now: int) -> list[Event]:
+    length = domain_param(store, SETTLEMENT_INTERVAL)
+    due_end = now - domain_param(store, ERROR_GRACE)  # intervals ending by then are due
+    cursor = keeper.get_misc(store, CURSOR)
+    if cursor is None:
+        keeper.set_misc(store, CURSOR, max(0, due_end) // length * length)
+        return []
+    out: list[Event] = []
+    start = -(-cursor // length) * length
+    for _ in range(SCORE_BATCH):
+        if start + length > due_end:
+            break
+        work = _next_work(store, start)
+        if work is None or work + length > due_end:
+            break  # nothing due: the cursor stays (the next post or reading is after it)
+        start = max(start, work // length * length)
+        scored, error = score_interval(store, start)
+        if scored:
+            out.append(Event.of(events.FORECAST_SCORED, interval=start, devices=scored, error_wh=error))
+        start += length
+    if start != cursor:
+        keeper.set_misc(store, CURSOR, start)
+    return out
+
+
+def _prune(store: Branch, now: int) -> list[Event]:
+    horizon = now - domain_param(store, RETENTION)
+    if horizon <= 0:
+        return []
+    scored = keeper.get_misc(store, CURSOR) or 0
+    before = min(horizon, scored)
+    rows = list(islice(store.iter_range(keys.BY_INTERVAL, keys.by_interval_prefix(before)), PRUNE_BATCH))
+    for k, _v in rows:
+        keeper.delete_forecast(store, k[10:].decode(), int.from_bytes(k[1:9], "big"))
+    left = PRUNE_BATCH - len(rows)
+    errors = list(islice(store.iter_range(keys.ERROR_AGE, keys.ERROR_AGE + u64(horizon // DAY)), left))
+    for k, _v in errors:
+        store.delete(keys.day_error(k[10:].decode(), int.from_bytes(k[1:9], "big")))
+        store.delete(k)
+    if not rows and not errors:
+        return []
+    return [Event.of(events.FORECASTS_PRUNED, forecasts=len(rows), errors=len(errors), before=horizon)]
+
+
+def end_block(store: Branch, block: BlockInfo) -> list[Event]:
+    """Score what is due, then prune what is past retention (module doc)."""
+    return _score(store, block.time) + _prune(store, block.time)
