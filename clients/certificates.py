@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
-__all__ = ["reinstate", "retire", "revoke", "suspend", "transfer"]
+__all__ = ["reinstate", "reject_held", "release_held", "retire", "revoke", "suspend", "transfer"]
 
 
 def transfer(bundle_id: int, wh: int, to: bytes) -> pb.TransferCertificates:
@@ -44,3 +44,13 @@ def reinstate(device_id: str, from_hour: int) -> pb.ReinstateBundles:
     standing suspension's first hour): its suspended bundles become active again and later
     ones are issued active. Revoked bundles stay revoked."""
     return pb.ReinstateBundles(device_id=device_id, from_hour=from_hour)
+
+
+def release_held(device_id: str, hour_start: int) -> pb.ReleaseHeldGeneration:
+    """Certifier only: issue the PV generation of the device-hour held above the clear-sky bound."""
+    return pb.ReleaseHeldGeneration(device_id=device_id, hour_start=hour_start)
+
+
+def reject_held(device_id: str, hour_start: int, reason: str = "") -> pb.RejectHeldGeneration:
+    """Certifier only: the device-hour's generation held above the clear-sky bound is never issued."""
+    return pb.RejectHeldGeneration(device_id=device_id, hour_start=hour_start, reason=reason)

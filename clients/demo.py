@@ -71,6 +71,7 @@ SIM_DAY = calendar.timegm((2026, 6, 21, 0, 0, 0))  # midsummer: a sunny day for 
 FEEDER = "feeder-north"
 GENESIS_PARAMS = {
     "devices.settlement_interval_seconds": INTERVAL,
+    "devices.min_reading_seconds": INTERVAL // 2,  # the gateways read every INTERVAL seconds of block time
     "market.gate_closure_seconds": 4,
     "market.settlement_grace_seconds": 8,
     "grid.dr_baseline_days": 1,

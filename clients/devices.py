@@ -37,8 +37,15 @@ def device_public_key(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def register_site(site_id: str, feeder: str, grid_region: str = "", owner: bytes = b"") -> devices_pb2.RegisterSite:
-    return devices_pb2.RegisterSite(site_id=site_id, feeder=feeder, grid_region=grid_region, owner=owner)
+def register_site(
+    site_id: str, feeder: str, grid_region: str = "", owner: bytes = b"", location: tuple[int, int] | None = None
+) -> devices_pb2.RegisterSite:
+    """A RegisterSite; `location` is (latitude, longitude) in micro-degrees (PV energy of a
+    located site above the clear-sky bound is held for the certifier)."""
+    msg = devices_pb2.RegisterSite(site_id=site_id, feeder=feeder, grid_region=grid_region, owner=owner)
+    if location is not None:
+        msg.latitude_udeg, msg.longitude_udeg = location
+    return msg
 
 
 def register_device(

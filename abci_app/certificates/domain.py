@@ -31,6 +31,18 @@ DOMAIN = Domain(
         MessageSpec(
             pb.ReinstateBundles, messages.ReinstateBundles, messages.reinstate_from_proto, handlers.reinstate_bundles
         ),
+        MessageSpec(
+            pb.ReleaseHeldGeneration,
+            messages.ReleaseHeldGeneration,
+            messages.release_held_from_proto,
+            handlers.release_held_generation,
+        ),
+        MessageSpec(
+            pb.RejectHeldGeneration,
+            messages.RejectHeldGeneration,
+            messages.reject_held_from_proto,
+            handlers.reject_held_generation,
+        ),
     ),
     queries=queries.QUERIES,
     events=events.EVENTS,
@@ -41,6 +53,7 @@ DOMAIN = Domain(
     end_block=issuance.end_block,
     invariants=(
         invariants.issued_within_generation,
+        invariants.generators_issue_once,
         invariants.bundles_tile_issued,
         invariants.storage_lineage_indexed,
         invariants.standing_oversight_holds,

@@ -19,3 +19,5 @@ class CertificatesCode(IntEnum):
     UNKNOWN_DEVICE = 256
     OVERSIGHT_REVOKED = 257  # reinstate from an hour the device's standing revocation covers (revoked is final)
     PARTIAL_REINSTATE = 258  # reinstate from after the standing suspension's first hour (lifted whole)
+    UNKNOWN_HOLD = 259  # no clear-sky hold of that device-hour
+    HOLD_DECIDED = 260  # the clear-sky hold holds nothing awaiting the certifier (released or rejected)

@@ -22,6 +22,14 @@ delivery moves Wh (after the bundle_transferred / bundle_retired events of the m
 certificates_delivery_dropped when its hour's issuance is final with Wh still uncovered;
 both carry delivery, seller, buyer, hour, interval, retired (1/0), wh and `via` = "dvp"
 (delivered also `remaining`).
+
+Withheld generation (issuance.py): generation_withheld when a generator's device-hour has
+recorded energy that is not issued (device, hour, wh = the hour's withheld Wh so far,
+reason): "before_commissioning" (never issued), or "above_clear_sky" (held for the
+certifier; also `status` held or rejected). The certifier's ReleaseHeldGeneration emits
+held_generation_released (device, hour, wh, by) and then the bundle_issued of the
+released Wh; RejectHeldGeneration emits held_generation_rejected (device, hour, wh, by,
+reason).
 """
 
 from __future__ import annotations
@@ -42,9 +50,14 @@ __all__ = [
     "CERTIFICATES_DELIVERED",
     "CERTIFICATES_DELIVERY_DROPPED",
     "EVENTS",
+    "GENERATION_WITHHELD",
+    "HELD_GENERATION_REJECTED",
+    "HELD_GENERATION_RELEASED",
     "OVERSIGHT_EVENTS",
     "OVERSIGHT_LIFTED",
     "OVERSIGHT_SET",
+    "REASON_ABOVE_CLEAR_SKY",
+    "REASON_BEFORE_COMMISSIONING",
     "REASON_STANDING",
     "RETIRED_BUNDLE_FLAGGED",
     "STORAGE_LOT_MARKED",
@@ -70,6 +83,9 @@ OVERSIGHT_SET = "oversight_set"
 OVERSIGHT_LIFTED = "oversight_lifted"
 CERTIFICATES_DELIVERED = "certificates_delivered"
 CERTIFICATES_DELIVERY_DROPPED = "certificates_delivery_dropped"
+GENERATION_WITHHELD = "generation_withheld"
+HELD_GENERATION_RELEASED = "held_generation_released"
+HELD_GENERATION_REJECTED = "held_generation_rejected"
 EVENTS = frozenset(
     {
         BUNDLE_ISSUED,
@@ -89,9 +105,14 @@ EVENTS = frozenset(
         OVERSIGHT_LIFTED,
         CERTIFICATES_DELIVERED,
         CERTIFICATES_DELIVERY_DROPPED,
+        GENERATION_WITHHELD,
+        HELD_GENERATION_RELEASED,
+        HELD_GENERATION_REJECTED,
     }
 )
 VIA_DVP = "dvp"  # the `via` attribute of a pending delivery's events
 VIA_STORAGE = "storage"  # the `via` attribute of a status change that reached a bundle through storage
 OVERSIGHT_EVENTS: dict[BundleStatus, str] = {SUSPENDED: BUNDLE_SUSPENDED, REVOKED: BUNDLE_REVOKED}
 REASON_STANDING = "standing_oversight"  # the `reason` of a bundle issued already suspended or revoked
+REASON_BEFORE_COMMISSIONING = "before_commissioning"  # generation of an hour starting before commissioning
+REASON_ABOVE_CLEAR_SKY = "above_clear_sky"  # PV generation above the clear-sky bound, held for the certifier

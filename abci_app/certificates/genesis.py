@@ -14,6 +14,7 @@ tallies, retirements and hourly claims, battery storage and the counters.
                      (and "expiry_next_id" while expiry is part-way through the cursor's hour, issuance.py)
       "oversights":  [StandingOversight as JSON],              (the certifier's standing suspensions and revocations)
       "pending_deliveries": [PendingDelivery as JSON]          (delivery versus payment still owed, dvp.py)
+      "clear_sky_holds": [ClearSkyHold as JSON]                (PV generation held above the clear-sky bound)
     }
 
 Records use the protobuf JSON mapping of `gridledger.certificates.v1` (bytes in base64); every
@@ -28,7 +29,9 @@ suspended or revoked (marked lots carry certificates); the counters are past eve
 status suspended or revoked and a revokedFromHour only after a suspension's fromHour, and
 holds (no bundle or storage certificate of an hour it covers is active, nor suspended
 where it revokes; stored lots from those hours are marked); a pending delivery has an id
-above 0 (unique), a seller and a buyer that are genesis members and differ, and Wh above 0.
+above 0 (unique), a seller and a buyer that are genesis members and differ, and Wh above 0;
+a clear-sky hold names a registered device (once per hour) and has status held, released or
+rejected.
 It writes through the keeper, so the owner, device-hour, hour, status and origin indexes and
 the lots' source index are rebuilt, and an export imports into the same keys byte for byte.
 Claims are carried, not recomputed from retirements: whether a retirement's consumption period
@@ -56,6 +59,8 @@ from abci_app.certificates.records import (
     BundleHistory,
     BundleId,
     BundleStatus,
+    ClearSkyHold,
+    HoldStatus,
     PendingDelivery,
     Retirement,
     StandingOversight,
@@ -83,6 +88,7 @@ FIELDS = (
     "counters",
     "oversights",
     "pending_deliveries",
+    "clear_sky_holds",
 )
 COUNTERS = ("bundle", "retirement", "expiry_cursor", PENDING_COUNTER, "expiry_next_id")
 BATTERY = 4  # gridledger.devices.v1.DeviceKind
@@ -407,6 +413,26 @@ def _pending(store: KVReader, items: list[Any]) -> list[PendingDelivery]:
     return out
 
 
+def _holds(store: KVReader, items: list[Any]) -> list[ClearSkyHold]:
+    out: list[ClearSkyHold] = []
+    seen: set[tuple[str, int]] = set()
+    for i, item in enumerate(items):
+        where = f"certificates.clear_sky_holds[{i}]"
+        m = _parse(item, pb.ClearSkyHold(), where)
+        try:
+            hold = ClearSkyHold.from_proto(m)
+        except ValueError as exc:
+            raise GenesisError(f"{where}.status: unknown hold status {int(m.status)}") from exc
+        _device(store, hold.device_id, f"{where}.deviceId")
+        if (hold.device_id, hold.hour_start) in seen:
+            raise GenesisError(f"{where}: duplicate hold of device {hold.device_id!r} hour {hold.hour_start}")
+        seen.add((hold.device_id, hold.hour_start))
+        if hold.status == HoldStatus.UNSPECIFIED:
+            raise GenesisError(f"{where}.status: expected held, released or rejected")
+        out.append(hold)
+    return out
+
+
 # ---- import / export ----------------------------------------------------------------
 
 
@@ -432,6 +458,7 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     batteries = _storage(store, _list(section, "storage", "certificates"))
     oversights = _oversights(store, _list(section, "oversights", "certificates"))
     pending = _pending(store, _list(section, "pending_deliveries", "certificates"))
+    holds = _holds(store, _list(section, "clear_sky_holds", "certificates"))
     counters = _counters(section.get("counters", {}), bundles, retirements, pending)
 
     for b in bundles:
@@ -457,6 +484,8 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         keeper.put_oversight(store, record.device_id, record)
     for p in pending:
         keeper.put_pending_delivery(store, p)
+    for hold in holds:
+        keeper.put_hold(store, hold)
     if oversights and (breach := standing_oversight_holds(store)):
         raise GenesisError(f"certificates.oversights: does not hold: {breach}")
 
@@ -493,5 +522,6 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
             "counters": dict(keeper.iter_counters(store)),
             "oversights": [MessageToDict(r.to_proto()) for r in keeper.iter_oversights(store)],
             "pending_deliveries": [MessageToDict(p.to_proto()) for p in keeper.iter_pending_deliveries(store)],
+            "clear_sky_holds": [MessageToDict(h.to_proto()) for h in keeper.iter_holds(store)],
         }
     }

@@ -50,6 +50,12 @@ revoked. Retired bundles stay retired; a retired storage certificate flagged
 origin_suspended gets an origin_reinstated history entry and a retired_bundle_flagged
 event (status reinstated), and a later suspension flags it again. The work counts against
 MAX_OVERSIGHT_BUNDLES the same way.
+
+ReleaseHeldGeneration and RejectHeldGeneration (certifier only) decide a clear-sky hold
+(issuance.py) whose status is held: release adds its held Wh to what the device-hour may
+issue and issues them at once (to the device's owner, as issuance would); reject leaves
+them unissued for good. A device-hour without a hold is UNKNOWN_HOLD; a hold already
+released or rejected with nothing newly held is HOLD_DECIDED.
 """
 
 from __future__ import annotations
@@ -57,10 +63,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from abci_app.auth import require_member, require_role
-from abci_app.certificates import events, keeper, ops, storage
+from abci_app.certificates import events, issuance, keeper, ops, storage
 from abci_app.certificates.errors import CertificatesCode
 from abci_app.certificates.messages import (
     ReinstateBundles,
+    RejectHeldGeneration,
+    ReleaseHeldGeneration,
     RetireCertificates,
     RevokeBundles,
     SuspendBundles,
@@ -76,6 +84,8 @@ from abci_app.certificates.records import (
     SUSPENDED,
     Bundle,
     BundleStatus,
+    ClearSkyHold,
+    HoldStatus,
     StandingOversight,
     StorageLot,
 )
@@ -88,7 +98,15 @@ from abci_app.identity.roles import Role
 from abci_app.params import domain_param
 from abci_app.store.branch import KVReader
 
-__all__ = ["reinstate_bundles", "retire_certificates", "revoke_bundles", "suspend_bundles", "transfer_certificates"]
+__all__ = [
+    "reinstate_bundles",
+    "reject_held_generation",
+    "release_held_generation",
+    "retire_certificates",
+    "revoke_bundles",
+    "suspend_bundles",
+    "transfer_certificates",
+]
 
 MAX_OVERSIGHT_BUNDLES = 50_000  # bundles one suspend/revoke may touch (bounds the tx's work)
 
@@ -374,3 +392,48 @@ def _still_held(store: KVReader, b: Bundle) -> bool:
     if keeper.held_status(store, b.device_id, b.hour_start) is not None:
         return True
     return bool(b.origin_device) and keeper.held_status(store, b.origin_device, b.origin_hour) is not None
+
+
+def _open_hold(ctx: TxContext, device_id: str, hour_start: int) -> ClearSkyHold:
+    require_role(ctx, Role.CERTIFIER)
+    hold = keeper.get_hold(ctx.store, device_id, hour_start)
+    if hold is None:
+        raise TxError(CertificatesCode.UNKNOWN_HOLD, f"no clear-sky hold of device {device_id!r} hour {hour_start}")
+    if hold.status != HoldStatus.HELD:
+        raise TxError(
+            CertificatesCode.HOLD_DECIDED,
+            f"the clear-sky hold of device {device_id!r} hour {hour_start} is {hold.status.name.lower()}",
+        )
+    return hold
+
+
+def release_held_generation(ctx: TxContext, msg: ReleaseHeldGeneration) -> None:
+    """Certifier only: the held Wh of the device-hour become eligible and are issued now."""
+    hold = _open_hold(ctx, msg.device_id, msg.hour_start)
+    device = get_device(ctx.store, msg.device_id)
+    if device is None:  # pragma: no cover - holds are only of registered devices
+        raise TxError(CertificatesCode.UNKNOWN_DEVICE, f"device {msg.device_id!r} is not registered")
+    released = replace(hold, released_wh=hold.released_wh + hold.held_wh, held_wh=0, status=HoldStatus.RELEASED)
+    keeper.put_hold(ctx.store, released)
+    ctx.emit(
+        events.HELD_GENERATION_RELEASED,
+        device=msg.device_id,
+        hour=msg.hour_start,
+        wh=hold.held_wh,
+        by=ctx.signer_address.hex(),
+    )
+    issuance.issue_generation(ctx.store, ctx.block, device, msg.hour_start, ctx)
+
+
+def reject_held_generation(ctx: TxContext, msg: RejectHeldGeneration) -> None:
+    """Certifier only: the held Wh of the device-hour are never issued."""
+    hold = _open_hold(ctx, msg.device_id, msg.hour_start)
+    keeper.put_hold(ctx.store, replace(hold, status=HoldStatus.REJECTED))
+    ctx.emit(
+        events.HELD_GENERATION_REJECTED,
+        device=msg.device_id,
+        hour=msg.hour_start,
+        wh=hold.held_wh,
+        by=ctx.signer_address.hex(),
+        reason=msg.reason,
+    )

@@ -4,6 +4,13 @@
   (export Wh of a renewable generator; discharged Wh of a battery for storage certificates).
   Hours before the devices' pruning watermark are skipped: their flow may have been pruned
   after issuance (devices/prune.py).
+- generators_issue_once: one unit of energy is certified once. Every device-hour with
+  issuance is of a generator (pv, wind) or a battery (storage certificates): no meter or
+  other non-generator has any, whatever energy source it declares (a meter measures the
+  same energy as the site's generator). A generator's issued Wh for an hour are at most
+  its eligible generation (issuance.eligible_generation): its recorded export for the hour,
+  and nothing for an hour starting before its commissioning date (the export check is
+  skipped before the pruning watermark, as above).
 - bundles_tile_issued: the bundles of every device-hour tile [0, issued) exactly, so
   active + retired + suspended + revoked + consumed + expired = issued and no Wh is in two
   bundles; every stored bundle is in the device-hour index.
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 from abci_app.certificates import keeper, keys, storage
 from abci_app.certificates.dvp import PENDING_COUNTER
+from abci_app.certificates.issuance import eligible_generation
 from abci_app.certificates.records import (
     ACTIVE,
     REVOKED,
@@ -35,12 +43,14 @@ from abci_app.certificates.records import (
     StandingOversight,
 )
 from abci_app.devices import keeper as devices
+from abci_app.devices.feed import is_renewable
 from abci_app.identity.keeper import get_member
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
 
 __all__ = [
     "bundles_tile_issued",
+    "generators_issue_once",
     "issued_within_generation",
     "pending_deliveries_well_formed",
     "standing_oversight_holds",
@@ -60,6 +70,24 @@ def issued_within_generation(store: KVReader) -> str | None:
         verified = flow.discharged_wh if dev is not None and dev.kind == BATTERY else flow.export_wh
         if issued > verified:
             return f"{device_id} hour {hour}: issued {issued} Wh > verified {verified} Wh"
+    return None
+
+
+def generators_issue_once(store: KVReader) -> str | None:
+    pruned = devices.pruned_before(store)
+    for device_id, hour, issued in keeper.iter_issued(store):
+        dev = devices.get_device(store, device_id)
+        if dev is None:
+            return f"{device_id} hour {hour}: {issued} Wh issued for an unknown device"
+        if dev.kind == BATTERY:
+            continue
+        if not is_renewable(dev):
+            return f"{device_id} hour {hour}: {issued} Wh issued for a non-generator (kind {dev.kind})"
+        if hour < dev.commissioning_date:
+            return f"{device_id} hour {hour}: {issued} Wh issued before commissioning at {dev.commissioning_date}"
+        eligible, _reason = eligible_generation(store, dev, hour)
+        if hour >= pruned and issued > eligible:
+            return f"{device_id} hour {hour}: issued {issued} Wh > eligible {eligible} Wh"
     return None
 
 

@@ -10,6 +10,30 @@ Renewable generators are issued first, then batteries are accounted for (storage
 hour order, so a battery consumes the certificates of its hour issued in the same block.
 At most `certificates.max_issuance_per_block` ready device-hours are taken per block, oldest
 first; the others stay queued for the next blocks (issuance_queue.py).
+
+Eligible energy (`eligible_generation`, the one place that decides what of a device-hour's
+recorded generation may be issued). Only a generator issues: a device of a generating
+kind (pv, wind; devices/feed.py GENERATOR_KINDS). Any other kind issues nothing, whatever
+energy_source it declares, even if genesis or older state recorded flow for it: a meter
+measures energy from anywhere, including a generator that is certified already, so one
+unit of energy is certified once. Batteries re-issue only through storage (storage.py).
+A generator's production hour that starts before its declared commissioning_date (unix
+seconds) is not eligible at all, the hour the device was commissioned in included (its
+energy cannot be placed within the hour): that energy is never issued, and a
+`generation_withheld` event (reason before_commissioning) says so each time the hour is
+processed. Readings before the device's registration are refused by the devices domain,
+so no hour before registration has any flow.
+
+Clear-sky hold. A PV on a site with a location (RegisterSite's optional latitude and
+longitude) can produce at most the clear-sky bound of the site's location and production
+hour (devices/clearsky.py: nameplate × a committed integer irradiance table / 1000, plus a
+10 % margin). Its eligible generation for an hour is at most that bound plus what the
+certifier released: the recorded generation above it is held, in a ClearSkyHold record of
+the device-hour (status held; a generation_withheld event, reason above_clear_sky), until
+a certifier (role certifier) releases it (ReleaseHeldGeneration: issued at once, and a
+later excess from late readings is held again) or rejects it (RejectHeldGeneration: never
+issued, and the hour's later excess stays rejected). A site without a location, and a
+wind generator, have no bound: their energy is never held.
 A bundle whose production hour is already past the expiry age is issued expired.
 A device-hour under the certifier's standing oversight (handlers.py: the device was
 suspended or revoked from an hour at or before it, and not reinstated) is issued in that
@@ -33,27 +57,80 @@ from __future__ import annotations
 from itertools import islice
 
 from abci_app.certificates import dvp, events, issuance_queue, keeper, keys, ops, storage
-from abci_app.certificates.keeper import EventSink
+from abci_app.certificates.keeper import EventSink, Sink
 from abci_app.certificates.params import EXPIRY, GRACE, period
-from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, STATUS_NAMES, Bundle
+from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, STATUS_NAMES, Bundle, ClearSkyHold, HoldStatus
+from abci_app.devices import clearsky
 from abci_app.devices import keeper as devices
 from abci_app.devices.feed import is_renewable
 from abci_app.devices.records import Device
 from abci_app.params import domain_param
-from abci_app.store.branch import Branch
+from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, Event
 
-__all__ = ["end_block", "issue_generation"]
+__all__ = ["eligible_generation", "end_block", "issue_generation"]
 
-BATTERY = 4
+PV, BATTERY = 2, 4
 MAX_EXPIRY_PER_BLOCK = 2_000  # bundles the expiry step examines per block; the rest the next blocks
 EXPIRY_NEXT_ID = "expiry_next_id"  # a counter (genesis "counters"): where expiry resumes in the cursor's hour
 
 
-def issue_generation(store: Branch, block: BlockInfo, device: Device, hour: int, sink: EventSink) -> None:
-    """Issue the device-hour's verified generation not yet issued, to the device's owner
-    (in the status a standing oversight holds the device-hour in, if any)."""
-    new = devices.hour_generation(store, device.device_id, hour) - keeper.issued_wh(store, device.device_id, hour)
+def clear_sky_bound(store: KVReader, device: Device, hour: int) -> int | None:
+    """The clear-sky bound (Wh) of a PV's production hour at its site's location, or None
+    (not a PV, or a site without a location: nothing is held)."""
+    if device.kind != PV:
+        return None
+    site = devices.get_site(store, device.site_id)
+    if site is None or site.location is None:
+        return None
+    latitude, longitude = site.location
+    return clearsky.bound_wh(device.nameplate_w, latitude, longitude, hour, period(store))
+
+
+def eligible_generation(store: KVReader, device: Device, hour: int) -> tuple[int, str]:
+    """(Wh of the device-hour's recorded generation that may be issued, the reason the rest
+    is withheld or ''). Eligible is the recorded export of a generator (pv, wind) for an
+    hour starting at or after its commissioning_date, at most a PV's clear-sky bound plus
+    what the certifier released of it; 0 for any other device or hour."""
+    recorded = devices.hour_generation(store, device.device_id, hour)
+    if not is_renewable(device):
+        return 0, ""
+    if hour < device.commissioning_date:
+        return 0, events.REASON_BEFORE_COMMISSIONING
+    bound = clear_sky_bound(store, device, hour)
+    if bound is None:
+        return recorded, ""
+    hold = keeper.get_hold(store, device.device_id, hour)
+    cap = bound + (0 if hold is None else hold.released_wh)
+    if recorded <= cap:
+        return recorded, ""
+    return cap, events.REASON_ABOVE_CLEAR_SKY
+
+
+def _hold(store: Branch, device: Device, hour: int, eligible: int, held: int) -> HoldStatus:
+    """Record the device-hour's held Wh (a rejected hold stays rejected); its status."""
+    old = keeper.get_hold(store, device.device_id, hour)
+    released = 0 if old is None else old.released_wh
+    status = HoldStatus.REJECTED if old is not None and old.status == HoldStatus.REJECTED else HoldStatus.HELD
+    new = ClearSkyHold(device.device_id, hour, eligible - released, held, released, status)
+    if new != old:
+        keeper.put_hold(store, new)
+    return status
+
+
+def issue_generation(store: Branch, block: BlockInfo, device: Device, hour: int, sink: Sink) -> None:
+    """Issue the device-hour's eligible generation (`eligible_generation`) not yet issued,
+    to the device's owner (in the status a standing oversight holds the device-hour in, if
+    any); the withheld rest is announced by a generation_withheld event, and what is above
+    the clear-sky bound is recorded in the device-hour's ClearSkyHold."""
+    eligible, reason = eligible_generation(store, device, hour)
+    if reason:
+        withheld = devices.hour_generation(store, device.device_id, hour) - eligible
+        extra: dict[str, object] = {}
+        if reason == events.REASON_ABOVE_CLEAR_SKY:
+            extra["status"] = _hold(store, device, hour, eligible, withheld).name.lower()
+        sink.emit(events.GENERATION_WITHHELD, device=device.device_id, hour=hour, wh=withheld, reason=reason, **extra)
+    new = eligible - keeper.issued_wh(store, device.device_id, hour)
     if new <= 0:
         return
     held = keeper.held_status(store, device.device_id, hour)

@@ -20,6 +20,7 @@ from abci_app.certificates.records import (
     BundleHistory,
     BundleId,
     BundleStatus,
+    ClearSkyHold,
     HistoryEntry,
     PendingDelivery,
     Retirement,
@@ -40,6 +41,7 @@ __all__ = [
     "cut",
     "get_bundle",
     "get_history",
+    "get_hold",
     "get_oversight",
     "get_retirement",
     "held_status",
@@ -51,6 +53,7 @@ __all__ = [
     "iter_derived_bundles",
     "iter_device_bundles",
     "iter_histories",
+    "iter_holds",
     "iter_hour_bundles",
     "iter_issued",
     "iter_oversights",
@@ -64,6 +67,7 @@ __all__ = [
     "pending_for",
     "put_bundle",
     "put_history",
+    "put_hold",
     "put_oversight",
     "put_pending_delivery",
     "put_retirement",
@@ -106,8 +110,8 @@ def set_counter(store: Branch, name: str, value: int) -> None:
 
 
 def iter_counters(store: KVReader) -> Iterator[tuple[str, int]]:
-    """(name, value) of every counter, in key order (not the pending deliveries stored
-    under the same prefix: their keys are longer than COUNTER lp(name))."""
+    """(name, value) of every counter, in key order (not the pending deliveries and clear-sky
+    holds stored under the same prefix: their keys are longer than COUNTER lp(name))."""
     prefix = keys.counter("")[:1]
     for k, v in store.iter_range(prefix, prefix_end(prefix)):
         if len(k) == 2 + k[1]:
@@ -392,6 +396,23 @@ def held_status(store: KVReader, device_id: str, hour_start: int) -> BundleStatu
     revoked), or None when no standing oversight covers it."""
     record = get_oversight(store, device_id) if device_id else None
     return None if record is None else record.status_at(hour_start)
+
+
+def get_hold(store: KVReader, device_id: str, hour_start: int) -> ClearSkyHold | None:
+    """The device-hour's clear-sky hold, or None."""
+    raw = store.get(keys.clear_sky_hold(device_id, hour_start))
+    return None if raw is None else ClearSkyHold.decode(raw)
+
+
+def put_hold(store: Branch, hold: ClearSkyHold) -> None:
+    store.set(keys.clear_sky_hold(hold.device_id, hold.hour_start), hold.encode())
+
+
+def iter_holds(store: KVReader) -> Iterator[ClearSkyHold]:
+    """Every clear-sky hold, in key order (device, then production hour)."""
+    prefix = keys.clear_sky_hold_prefix()
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield ClearSkyHold.decode(v)
 
 
 def put_pending_delivery(store: Branch, p: PendingDelivery | None, old: PendingDelivery | None = None) -> None:

@@ -18,6 +18,8 @@ __all__ = [
     "by_status",
     "by_status_prefix",
     "claim",
+    "clear_sky_hold",
+    "clear_sky_hold_prefix",
     "counter",
     "history",
     "issued",
@@ -53,6 +55,9 @@ COUNTER = b"\x5c"  # lp(name) → u64 (next bundle id, next retirement id, expir
 #   COUNTER lp("dvp") u64(hour) seller(20) u64(id) → PendingDelivery
 # in production-hour order, then seller, then id (a seller-hour's deliveries oldest first).
 PENDING_DELIVERY = "dvp"
+# Likewise the clear-sky holds (issuance.py), in device then production-hour order:
+#   COUNTER lp("clear_sky_hold") lp(device) u64(hour) → ClearSkyHold
+CLEAR_SKY_HOLD = "clear_sky_hold"
 # storage lineage, for oversight (a certifier acting on a device reaches what came from it)
 BY_ORIGIN = b"\x5d"  # lp(origin device) u64(origin hour) u64(id) → ''  (every bundle with an origin)
 LOT_BY_SOURCE = b"\x5e"  # lp(source device) u64(source hour) lp(battery) u64(seq) → ''  (certified lots)
@@ -174,3 +179,11 @@ def pending_delivery_prefix(hour_start: int | None = None, seller: bytes = b"") 
 
 def pending_delivery(hour_start: int, seller: bytes, delivery_id: int) -> bytes:
     return counter(PENDING_DELIVERY) + u64(hour_start) + seller + u64(delivery_id)
+
+
+def clear_sky_hold_prefix() -> bytes:
+    return counter(CLEAR_SKY_HOLD)
+
+
+def clear_sky_hold(device_id: str, hour_start: int) -> bytes:
+    return counter(CLEAR_SKY_HOLD) + lp(device_id) + u64(hour_start)

@@ -13,11 +13,15 @@ from abci_app.types import Address
 __all__ = [
     "MAX_CONSUMPTION_SECONDS",
     "ReinstateBundles",
+    "RejectHeldGeneration",
+    "ReleaseHeldGeneration",
     "RetireCertificates",
     "RevokeBundles",
     "SuspendBundles",
     "TransferCertificates",
     "reinstate_from_proto",
+    "reject_held_from_proto",
+    "release_held_from_proto",
     "retire_from_proto",
     "revoke_from_proto",
     "suspend_from_proto",
@@ -101,3 +105,30 @@ def revoke_from_proto(m: pb.RevokeBundles) -> RevokeBundles:
 
 def reinstate_from_proto(m: pb.ReinstateBundles) -> ReinstateBundles:
     return ReinstateBundles(id_field(m.device_id, "device_id"), _hour(m.from_hour))
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseHeldGeneration:
+    device_id: str
+    hour_start: int
+
+
+@dataclass(frozen=True, slots=True)
+class RejectHeldGeneration:
+    device_id: str
+    hour_start: int
+    reason: str
+
+
+def release_held_from_proto(m: pb.ReleaseHeldGeneration) -> ReleaseHeldGeneration:
+    return ReleaseHeldGeneration(
+        id_field(m.device_id, "device_id"), nonneg_field(m.hour_start, "hour_start", MAX_AMOUNT)
+    )
+
+
+def reject_held_from_proto(m: pb.RejectHeldGeneration) -> RejectHeldGeneration:
+    return RejectHeldGeneration(
+        id_field(m.device_id, "device_id"),
+        nonneg_field(m.hour_start, "hour_start", MAX_AMOUNT),
+        text_field(m.reason, "reason", 128),
+    )

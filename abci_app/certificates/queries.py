@@ -4,7 +4,9 @@
 /score/<member>/<from>/<to>, /residual/<region>/<hour> (views, see matching.py);
 /oversight/<device> (provable StandingOversight: the certifier's standing suspension or
 revocation of the device; no value when there is none); /pending_deliveries[/<hour>]
-(paginated PendingDeliveryList: delivery versus payment still owed, see dvp.py)."""
+(paginated PendingDeliveryList: delivery versus payment still owed, see dvp.py);
+/clear_sky_hold/<device>/<hour> (provable ClearSkyHold: PV generation of the device-hour held
+above the clear-sky bound; no value when there is none)."""
 
 from __future__ import annotations
 
@@ -54,6 +56,11 @@ def issued(store: KVReader, args: list[str], options: Mapping[str, str]) -> Quer
 def oversight(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     (device_id,) = args_exactly(args, 1, "/oversight/<device>")
     return record(store, keys.oversight(id_arg(device_id, "device id")))
+
+
+def clear_sky_hold(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    device_id, hour = args_exactly(args, 2, "/clear_sky_hold/<device>/<hour>")
+    return record(store, keys.clear_sky_hold(id_arg(device_id, "device id"), _hour(store, hour, "hour")))
 
 
 def bundles(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
@@ -140,4 +147,5 @@ QUERIES: dict[str, QueryHandler] = {
     "residual": residual,
     "oversight": oversight,
     "pending_deliveries": pending_deliveries,
+    "clear_sky_hold": clear_sky_hold,
 }

@@ -35,7 +35,9 @@ __all__ = [
     "BundleHistory",
     "BundleId",
     "BundleStatus",
+    "ClearSkyHold",
     "HistoryEntry",
+    "HoldStatus",
     "PendingDelivery",
     "Retirement",
     "RetirementId",
@@ -407,6 +409,53 @@ class StandingOversight:
     @staticmethod
     def decode(raw: bytes) -> StandingOversight:
         return StandingOversight.from_proto(pb.StandingOversight.FromString(raw))
+
+
+class HoldStatus(IntEnum):
+    """gridledger.certificates.v1.HoldStatus."""
+
+    UNSPECIFIED = 0
+    HELD = 1  # awaiting the certifier
+    RELEASED = 2  # released by the certifier: issued
+    REJECTED = 3  # rejected by the certifier: never issued
+
+
+@dataclass(frozen=True, slots=True)
+class ClearSkyHold:
+    """PV generation of a device-hour above the clear-sky bound of its site and hour
+    (issuance.py): eligible is at most bound_wh + released_wh; held_wh is the recorded
+    generation above that, awaiting the certifier (HELD) or refused for good (REJECTED)."""
+
+    device_id: DeviceId
+    hour_start: int
+    bound_wh: int
+    held_wh: int
+    released_wh: int
+    status: HoldStatus
+
+    def to_proto(self) -> pb.ClearSkyHold:
+        return pb.ClearSkyHold(
+            device_id=self.device_id,
+            hour_start=self.hour_start,
+            bound_wh=self.bound_wh,
+            held_wh=self.held_wh,
+            released_wh=self.released_wh,
+            status=int(self.status),  # type: ignore[arg-type]
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(m: pb.ClearSkyHold) -> ClearSkyHold:
+        """ValueError for a status number HoldStatus does not have."""
+        return ClearSkyHold(
+            DeviceId(m.device_id), m.hour_start, m.bound_wh, m.held_wh, m.released_wh, HoldStatus(m.status)
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> ClearSkyHold:
+        return ClearSkyHold.from_proto(pb.ClearSkyHold.FromString(raw))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Devices error codes (100-149) and battery codes (150-199). Consensus: never renumber or reuse.
 
-The reading codes (100-110, 150) are per-reading reason codes: they appear in
+The reading codes (100-112, 150) are per-reading reason codes: they appear in
 `reading_rejected` events while the tx itself succeeds.
 """
 
@@ -26,6 +26,9 @@ class DevicesCode(IntEnum):
     REGISTER_DECREASED = 108
     ABOVE_NAMEPLATE = 109
     INTERVAL_IN_FUTURE = 110
+    # checked right after BAD_INTERVAL: too short first, then before registration
+    READING_BEFORE_REGISTRATION = 111  # the reading starts before the device's registration time
+    READING_TOO_SHORT = 112  # the reading's own interval is shorter than devices.min_reading_seconds
     # registry
     DEVICE_EXISTS = 120
     UNKNOWN_SITE = 121
@@ -36,6 +39,7 @@ class DevicesCode(IntEnum):
     DEVICE_STATE = 126  # suspend a suspended device, reinstate an active one
     NOT_SITE_OWNER = 127  # a device is registered on a site only for (and by or for) the site's owner
     SITE_MISMATCH = 128  # a device's feeder or grid region given and not its site's
+    NOT_A_GENERATOR = 129  # a renewable energy_source declared by a kind that never generates (meter, load)
     # batteries
     SOC_OUT_OF_BOUNDS = 150
     NOT_A_BATTERY = 151

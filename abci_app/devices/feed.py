@@ -1,9 +1,14 @@
 """The generation feed: what an accepted reading tells the certificates domain.
 
-An accepted reading of a renewable generator (kind pv or wind, or any non-battery device
-whose `energy_source` names a renewable source) adds its exported Wh to per device-hour
-aggregates; an accepted battery reading adds its charged and discharged Wh. Each touched
-device-hour is marked pending, for the certificates domain's end-block issuance.
+An accepted reading of a renewable generator (a device of a generating kind, pv or wind)
+adds its exported Wh to per device-hour aggregates; an accepted battery reading adds its
+charged and discharged Wh. Each touched device-hour is marked pending, for the
+certificates domain's end-block issuance. A meter, appliance, EV charger or heat pump is
+never a generator, whatever `energy_source` it declares (RegisterDevice refuses such a
+declaration, NOT_A_GENERATOR; a device from genesis or older state may still carry one):
+a meter measures energy from anywhere (a battery charged from the grid, or the site's own
+PV, which is certified already), so counting it would certify energy that is not
+renewable or certify the same energy twice.
 
 Integer rule (`gridwire.periods.split_by_period`, the same as settlement intervals): a delta
 over [start, end) is split over the production hours (`certificates.period_seconds`) it
@@ -20,20 +25,19 @@ from abci_app.devices import keeper
 from abci_app.devices.records import Device
 from abci_app.store.branch import Branch
 
-__all__ = ["RENEWABLE_SOURCES", "is_renewable", "record_flow"]
+__all__ = ["GENERATOR_KINDS", "RENEWABLE_SOURCES", "is_renewable", "record_flow"]
 
 PV, WIND, BATTERY = 2, 3, 4
+GENERATOR_KINDS = frozenset({PV, WIND})  # the device kinds that generate renewable energy
 RENEWABLE_SOURCES = frozenset(
     {"solar", "pv", "wind", "hydro", "biomass", "biogas", "geothermal", "tidal", "wave", "renewable"}
 )
 
 
 def is_renewable(device: Device) -> bool:
-    """True for a renewable generator: kind pv or wind, or a non-battery device whose
-    energy_source (case-insensitive) is one of RENEWABLE_SOURCES."""
-    if device.kind in (PV, WIND):
-        return True
-    return device.kind != BATTERY and device.energy_source.lower() in RENEWABLE_SOURCES
+    """True exactly for a renewable generator: a device of a GENERATOR_KINDS kind (pv or
+    wind). The declared energy_source never makes a device a generator."""
+    return device.kind in GENERATOR_KINDS
 
 
 def record_flow(store: Branch, device: Device, start: int, end: int, delta: keeper.HourFlow) -> None:

@@ -1,10 +1,11 @@
 """The devices genesis section: sites, devices and everything the readings left behind.
 
 "devices": {
-  "sites":   [Site as JSON],                                   registered sites
+  "sites":   [Site as JSON],                                   registered sites (location optional)
   "devices": [Device as JSON],                                 registered devices
   "retired_keys":    [{"deviceId", "publicKey": b64, "retiredAt"}]    rotated-out keys
   "readings":        [{"deviceId", ...ReadingState}]            each device's last accepted reading
+                                                               (with its nameplate window's anchor)
   "recent_readings": [{"deviceId", "seq", "hash": b64}]         hashes of recent accepted readings
   "batteries":       [{"deviceId", ...BatteryState}]            state of charge (mWh)
   "battery_rules":   [{"deviceId", ...BatteryRules}]
@@ -41,7 +42,7 @@ from gridledger.devices.v1 import devices_pb2
 
 from abci_app.devices import keeper, keys
 from abci_app.devices.keeper import RECENT_WINDOW, HourFlow
-from abci_app.devices.messages import KIND_NAMES
+from abci_app.devices.messages import KIND_NAMES, location_error
 from abci_app.devices.records import (
     NO_BATTERY,
     BatteryRules,
@@ -160,6 +161,10 @@ def _sites(store: Branch, section: Mapping[str, Any]) -> None:
             raise GenesisError(f"{where}.siteId: missing or duplicate site id {_short(site.site_id)!r}")
         if get_member(store, site.owner) is None:
             raise GenesisError(f"{where}: owner is not a genesis member")
+        lat, lon = site.location or (0, 0)
+        problem = location_error("latitudeUdeg" in item, lat, "longitudeUdeg" in item, lon)
+        if problem is not None:
+            raise GenesisError(f"{where}: {problem}")
         keeper.put_site(store, site)
 
 
@@ -202,6 +207,10 @@ def _readings(store: Branch, section: Mapping[str, Any]) -> None:
             raise GenesisError(f"{where}.hash: expected a 32-byte SHA-256")
         if state.start >= state.end:
             raise GenesisError(f"{where}: expected start < end")
+        if state.window_start > state.end or any(
+            w > r for w, r in zip(state.window_registers(), state.registers(), strict=True)
+        ):
+            raise GenesisError(f"{where}: the nameplate window's anchor must not be past the reading")
         keeper.put_reading(store, device.device_id, state)
 
 

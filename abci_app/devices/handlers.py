@@ -9,9 +9,12 @@ retired longer ago is still refused, as a bad signature); device suspended; rela
 allowed (the tx signer is neither the device's gateway nor its owner); an identical
 resend of an accepted reading (one of the device's last RECENT_WINDOW sequence numbers)
 is a `reading_duplicate`, not an error; replayed sequence (seq ≤ last, not such a
-resend); bad interval (start ≥ end or longer than MAX_READING_SECONDS) and overlap
-(start < last end); decreasing register; energy above nameplate; interval end in the
-future; battery state of charge out of bounds.
+resend); bad interval (start ≥ end or longer than MAX_READING_SECONDS); too short (its
+own interval shorter than the governed `devices.min_reading_seconds`, READING_TOO_SHORT);
+before registration (start before the device's registered_at, READING_BEFORE_REGISTRATION:
+no reading covers time before the device existed on the ledger, so a first reading starts
+at registration or later); overlap (start < last end); decreasing register; energy above
+nameplate; interval end in the future; battery state of charge out of bounds.
 
 Integer rules (consensus):
 - Registers are cumulative. A device's first reading sets the baseline and counts no
@@ -19,9 +22,24 @@ Integer rules (consensus):
   its span [last end, end): that is the reading's own [start, end) when it follows the
   last one directly, and reaches back over the gap otherwise (readings rejected, skipped
   by a gateway, or refused while the device was suspended), whose energy it carries.
-- Nameplate: a delta of D Wh over a span of S seconds at P W is refused when
-  D > ceil(P × S / 3600) (import and export against nameplate_w; a battery's charged and
-  discharged deltas also against max_charge_w and max_discharge_w).
+- Nameplate, exact (`within`): a device of P W produces at most P × S / 3600 Wh in S
+  seconds, and an integer register can tick over at most once more than that (its
+  fractional part at the start), so a register delta D over S seconds is possible exactly
+  when D = 0 or 3600 × (D − 1) < P × S. Nothing is rounded up. The rule is applied twice
+  to every register (import and export against nameplate_w; a battery's charged and
+  discharged also against max_charge_w and max_discharge_w), and a reading failing either
+  is refused (ABOVE_NAMEPLATE):
+  * to the reading's own span [last end, end) and its deltas; and
+  * cumulatively, to the nameplate window: the span [anchor, end) from the device's window
+    anchor (a time and the four registers there, kept in its ReadingState) and the deltas
+    since the anchor. The first reading sets the anchor at its end; after an accepted
+    reading whose end is NAMEPLATE_WINDOW_SECONDS (an hour) or more past the anchor, the
+    anchor moves to that reading's end and registers. The windows tile the device's
+    readings, each at least an hour, so however a device slices its readings (500 readings
+    of one second each, or of the minimum length) it claims less than P × T / 3600 + 1 Wh
+    in each window of T seconds: the quantisation allowance of 1 Wh once per window, never
+    once per reading. (State imported without an anchor reads as anchor 0 with zero
+    registers: a check that honest registers pass, and the next reading re-anchors.)
 - Settlement intervals of L seconds (param) are aligned to multiples of L. A delta is split
   over the intervals the span overlaps in proportion to seconds, rounded down, and the
   last interval gets the remainder, so the parts always sum to the delta; the hour flows
@@ -58,6 +76,7 @@ from abci_app.context import TxContext
 from abci_app.crypto import verify_cached
 from abci_app.devices import events, feed, keeper
 from abci_app.devices.errors import DevicesCode
+from abci_app.devices.feed import GENERATOR_KINDS, RENEWABLE_SOURCES
 from abci_app.devices.messages import (
     KIND_NAMES,
     MoveSite,
@@ -71,7 +90,7 @@ from abci_app.devices.messages import (
     SuspendDevice,
     TransferDevice,
 )
-from abci_app.devices.params import FUTURE_ALLOWANCE, SETTLEMENT_INTERVAL
+from abci_app.devices.params import FUTURE_ALLOWANCE, MIN_READING, SETTLEMENT_INTERVAL
 from abci_app.devices.records import (
     NO_BATTERY,
     BatteryRules,
@@ -91,6 +110,7 @@ from abci_app.store.branch import Branch
 __all__ = [
     "MAX_READING_SECONDS",
     "MAX_SPAN_RECORDED_SECONDS",
+    "NAMEPLATE_WINDOW_SECONDS",
     "apportion",
     "move_site",
     "register_device",
@@ -102,10 +122,12 @@ __all__ = [
     "submit_readings",
     "suspend_device",
     "transfer_device",
+    "within",
 ]
 
 MAX_READING_SECONDS = 86_400  # one reading covers at most a day (bounds the interval writes)
 MAX_SPAN_RECORDED_SECONDS = MAX_READING_SECONDS  # of a span after a gap, at most its last day is recorded
+NAMEPLATE_WINDOW_SECONDS = 3_600  # the cumulative nameplate check's window (see the module doc)
 BATTERY = 4
 
 
@@ -146,6 +168,7 @@ def register_site(ctx: TxContext, msg: RegisterSite) -> None:
         feeder=msg.feeder,
         grid_region=msg.grid_region,
         registered_at=ctx.block.time,
+        location=msg.location,
     )
     keeper.put_site(ctx.store, site)
     ctx.emit(events.SITE_REGISTERED, site=msg.site_id, owner=owner.address.hex(), feeder=msg.feeder)
@@ -172,8 +195,18 @@ def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
     owner must be the site's owner (NOT_SITE_OWNER): a device on a site is registered by
     the site's owner, who may then transfer it (a leased battery). The device's feeder and
     grid region are its site's: a non-empty `feeder` or `grid_region` that differs from the
-    site's is refused (SITE_MISMATCH), and MoveSite moves the site's devices with it."""
+    site's is refused (SITE_MISMATCH), and MoveSite moves the site's devices with it.
+    Only generating kinds (pv, wind) may declare a renewable energy source: a meter,
+    appliance, EV charger or heat pump declaring one is refused (NOT_A_GENERATOR), since a
+    meter measures energy from anywhere and is never a generator (a battery's source is
+    not refused: it re-issues only what it stored, certificates/storage.py)."""
     signer = require_member(ctx)
+    if msg.kind not in GENERATOR_KINDS and msg.kind != BATTERY and msg.energy_source.lower() in RENEWABLE_SOURCES:
+        raise TxError(
+            DevicesCode.NOT_A_GENERATOR,
+            f"a {KIND_NAMES.get(msg.kind, msg.kind)} is not a generator and cannot declare the renewable energy "
+            f"source {msg.energy_source!r}; only pv and wind devices generate certified energy",
+        )
     owner = signer.address if msg.owner is None else msg.owner
     if owner != signer.address:
         require_role(ctx, Role.GATEWAY)
@@ -328,8 +361,25 @@ def _verify_signer(store: Branch, device: Device, signature: bytes, message: byt
     raise _RejectedError(DevicesCode.BAD_READING_SIGNATURE, "the device's registered key did not sign this reading")
 
 
-def _within(delta_wh: int, power_w: int, seconds: int) -> bool:
-    return delta_wh <= _ceil_div(power_w * seconds, 3600)
+def within(delta_wh: int, power_w: int, seconds: int) -> bool:
+    """Whether a register delta of `delta_wh` Wh over `seconds` s is possible at `power_w` W:
+    exactly when it is at most 0 or 3600 × (delta − 1) < power × seconds (the energy, at most
+    power × seconds / 3600 Wh, plus the one tick of an integer register's quantisation)."""
+    return delta_wh <= 0 or 3600 * (delta_wh - 1) < power_w * seconds
+
+
+def _fits(device: Device, deltas: tuple[int, int, int, int], seconds: int) -> bool:
+    """The exact nameplate rule (`within`) for the four register deltas over `seconds`."""
+    d_import, d_export, d_charged, d_discharged = deltas
+    fits = within(d_import, device.nameplate_w, seconds) and within(d_export, device.nameplate_w, seconds)
+    if device.kind == BATTERY:
+        battery = device.battery or NO_BATTERY
+        fits = (
+            fits
+            and within(d_charged, battery.max_charge_w, seconds)
+            and within(d_discharged, battery.max_discharge_w, seconds)
+        )
+    return fits
 
 
 def _apply_reading(ctx: TxContext, r: SignedReading) -> int | None:
@@ -358,6 +408,16 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> int | None:
         raise _RejectedError(
             DevicesCode.BAD_INTERVAL, f"interval must satisfy start < end <= start + {MAX_READING_SECONDS}"
         )
+    shortest = domain_param(store, MIN_READING)
+    if r.end - r.start < shortest:
+        raise _RejectedError(
+            DevicesCode.READING_TOO_SHORT, f"interval of {r.end - r.start} s is shorter than the minimum {shortest} s"
+        )
+    if r.start < device.registered_at:
+        raise _RejectedError(
+            DevicesCode.READING_BEFORE_REGISTRATION,
+            f"interval starts at {r.start}, before the device's registration at {device.registered_at}",
+        )
     if last is not None and r.start < last.end:
         raise _RejectedError(DevicesCode.INTERVAL_OVERLAP, f"interval starts before the last one's end {last.end}")
     if last is not None:
@@ -376,15 +436,22 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> int | None:
     span_start = r.start if last is None else last.end  # the registers' deltas cover [last end, end)
     seconds = r.end - span_start
     battery = (device.battery or NO_BATTERY) if device.kind == BATTERY else None
-    fits = _within(d_import, device.nameplate_w, seconds) and _within(d_export, device.nameplate_w, seconds)
-    if battery is not None:
-        fits = (
-            fits
-            and _within(d_charged, battery.max_charge_w, seconds)
-            and _within(d_discharged, battery.max_discharge_w, seconds)
-        )
-    if not fits:
+    registers = (r.import_wh, r.export_wh, r.charged_wh, r.discharged_wh)
+    if not _fits(device, (d_import, d_export, d_charged, d_discharged), seconds):
         raise _RejectedError(DevicesCode.ABOVE_NAMEPLATE, f"energy above the device's power × {seconds} s")
+    if last is None:
+        anchor, anchor_registers = r.end, registers
+    else:
+        anchor, anchor_registers = last.window_start, last.window_registers()
+        since = tuple(new - old for new, old in zip(registers, anchor_registers, strict=True))
+        window = r.end - anchor
+        if not _fits(device, (since[0], since[1], since[2], since[3]), window):
+            raise _RejectedError(
+                DevicesCode.ABOVE_NAMEPLATE,
+                f"energy since the nameplate window's start {anchor} above the device's power × {window} s",
+            )
+        if window >= NAMEPLATE_WINDOW_SECONDS:
+            anchor, anchor_registers = r.end, registers
     horizon = ctx.block.time + domain_param(store, FUTURE_ALLOWANCE)
     if r.end > horizon:
         raise _RejectedError(DevicesCode.INTERVAL_IN_FUTURE, f"interval ends after block time + allowance ({horizon})")
@@ -427,6 +494,11 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> int | None:
             discharged_wh=r.discharged_wh,
             soc_wh=r.soc_wh,
             hash=digest,
+            window_start=anchor,
+            window_import_wh=anchor_registers[0],
+            window_export_wh=anchor_registers[1],
+            window_charged_wh=anchor_registers[2],
+            window_discharged_wh=anchor_registers[3],
         ),
     )
     return span_start

@@ -15,6 +15,7 @@ from abci_app.codec_util import (
     positive_field,
     text_field,
 )
+from abci_app.devices.clearsky import MAX_LATITUDE_UDEG, MAX_LONGITUDE_UDEG
 from abci_app.errors import Code, TxError
 from abci_app.types import Address
 
@@ -33,6 +34,7 @@ __all__ = [
     "SubmitReadings",
     "SuspendDevice",
     "TransferDevice",
+    "location_error",
 ]
 
 MAX_READINGS = 500  # per SubmitReadings message
@@ -47,6 +49,7 @@ class RegisterSite:
     feeder: str
     grid_region: str
     owner: Address | None
+    location: tuple[int, int] | None = None  # (latitude, longitude) in micro-degrees
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,12 +154,27 @@ def _text(text: str, name: str) -> str:
     return text_field(text, name, MAX_TEXT)
 
 
+def location_error(has_latitude: bool, latitude: int, has_longitude: bool, longitude: int) -> str | None:
+    """Why a site location (micro-degrees) is not one, or None: both coordinates or neither,
+    latitude within ±90°, longitude within ±180°."""
+    if has_latitude != has_longitude:
+        return "a site location needs both latitude_udeg and longitude_udeg, or neither"
+    if has_latitude and not (abs(latitude) <= MAX_LATITUDE_UDEG and abs(longitude) <= MAX_LONGITUDE_UDEG):
+        return f"latitude_udeg must be within ±{MAX_LATITUDE_UDEG} and longitude_udeg within ±{MAX_LONGITUDE_UDEG}"
+    return None
+
+
 def register_site_from_proto(m: devices_pb2.RegisterSite) -> RegisterSite:
+    has_lat, has_lon = m.HasField("latitude_udeg"), m.HasField("longitude_udeg")
+    problem = location_error(has_lat, m.latitude_udeg, has_lon, m.longitude_udeg)
+    if problem is not None:
+        raise TxError(Code.INVALID_ARGUMENT, problem)
     return RegisterSite(
         id_field(m.site_id, "site_id"),
         grid_name_field(m.feeder, "feeder"),
         grid_name_field(m.grid_region, "grid_region", optional=True),
         _optional_address(m.owner, "owner"),
+        (m.latitude_udeg, m.longitude_udeg) if has_lat else None,
     )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from abci_app.params import ParamSpec
 
-__all__ = ["ENERGY_RETENTION", "FUTURE_ALLOWANCE", "PARAMS", "SETTLEMENT_INTERVAL"]
+__all__ = ["ENERGY_RETENTION", "FUTURE_ALLOWANCE", "MIN_READING", "PARAMS", "SETTLEMENT_INTERVAL"]
 
 FUTURE_ALLOWANCE = "devices.future_allowance_seconds"
 SETTLEMENT_INTERVAL = "devices.settlement_interval_seconds"
 ENERGY_RETENTION = "devices.energy_retention_seconds"
+MIN_READING = "devices.min_reading_seconds"
 PARAMS = {
     # how far past block time a reading's interval may end (clock skew of devices)
     FUTURE_ALLOWANCE: ParamSpec(300, 0, 3_600),
@@ -20,4 +21,8 @@ PARAMS = {
     # interval energy and hour flows older than this are pruned (never below what
     # settlement, demand response and certificates still read: see prune.py)
     ENERGY_RETENTION: ParamSpec(35 * 86_400, 3_600, 10 * 365 * 86_400),
+    # the shortest interval one reading may cover (READING_TOO_SHORT); with the nameplate
+    # window (handlers.py) it bounds a register's 1 Wh quantisation allowance
+    # (below 60 s only for demonstrations on an accelerated clock, `make demo`)
+    MIN_READING: ParamSpec(60, 1, 900),
 }

@@ -4,7 +4,8 @@ Each record encodes to the protobuf message of `gridledger.devices.v1` of the sa
 (Site, Device, BatterySpec, ReadingState, IntervalEnergy, BatteryState, BatteryRules), and
 those bytes are the provable query answers: `decode(raw).encode() == raw` for every stored
 record. A device's `battery` keeps the submessage's presence (None: absent), since a
-present but empty spec encodes to different bytes than an absent one.
+present but empty spec encodes to different bytes than an absent one; a site's `location`
+keeps the presence of its optional latitude and longitude the same way.
 """
 
 from __future__ import annotations
@@ -40,22 +41,27 @@ class Site:
     feeder: str
     grid_region: str
     registered_at: int
+    location: tuple[int, int] | None = None  # (latitude, longitude) in micro-degrees; None: not given
 
     def to_proto(self) -> devices_pb2.Site:
-        return devices_pb2.Site(
+        pb = devices_pb2.Site(
             site_id=self.site_id,
             owner=self.owner,
             feeder=self.feeder,
             grid_region=self.grid_region,
             registered_at=self.registered_at,
         )
+        if self.location is not None:
+            pb.latitude_udeg, pb.longitude_udeg = self.location
+        return pb
 
     def encode(self) -> bytes:
         return self.to_proto().SerializeToString(deterministic=True)
 
     @staticmethod
     def from_proto(pb: devices_pb2.Site) -> Site:
-        return Site(SiteId(pb.site_id), Address(pb.owner), pb.feeder, pb.grid_region, pb.registered_at)
+        location = (pb.latitude_udeg, pb.longitude_udeg) if pb.HasField("latitude_udeg") else None
+        return Site(SiteId(pb.site_id), Address(pb.owner), pb.feeder, pb.grid_region, pb.registered_at, location)
 
     @staticmethod
     def decode(raw: bytes) -> Site:
@@ -176,6 +182,12 @@ class ReadingState:
     discharged_wh: int
     soc_wh: int
     hash: bytes  # SHA-256 of the signed bytes
+    # the nameplate window's anchor (handlers.py): its start and the four registers there
+    window_start: int = 0
+    window_import_wh: int = 0
+    window_export_wh: int = 0
+    window_charged_wh: int = 0
+    window_discharged_wh: int = 0
 
     def to_proto(self) -> devices_pb2.ReadingState:
         return devices_pb2.ReadingState(
@@ -188,7 +200,20 @@ class ReadingState:
             discharged_wh=self.discharged_wh,
             soc_wh=self.soc_wh,
             hash=self.hash,
+            window_start=self.window_start,
+            window_import_wh=self.window_import_wh,
+            window_export_wh=self.window_export_wh,
+            window_charged_wh=self.window_charged_wh,
+            window_discharged_wh=self.window_discharged_wh,
         )
+
+    def registers(self) -> tuple[int, int, int, int]:
+        """(import, export, charged, discharged) Wh: the cumulative registers of the reading."""
+        return (self.import_wh, self.export_wh, self.charged_wh, self.discharged_wh)
+
+    def window_registers(self) -> tuple[int, int, int, int]:
+        """(import, export, charged, discharged) Wh at the nameplate window's anchor."""
+        return (self.window_import_wh, self.window_export_wh, self.window_charged_wh, self.window_discharged_wh)
 
     def encode(self) -> bytes:
         return self.to_proto().SerializeToString(deterministic=True)
@@ -205,6 +230,11 @@ class ReadingState:
             pb.discharged_wh,
             pb.soc_wh,
             pb.hash,
+            pb.window_start,
+            pb.window_import_wh,
+            pb.window_export_wh,
+            pb.window_charged_wh,
+            pb.window_discharged_wh,
         )
 
     @staticmethod

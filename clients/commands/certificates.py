@@ -93,6 +93,16 @@ def cmd_reinstate(ctx: Context, args: argparse.Namespace) -> None:
     ctx.done(result, device=args.device_id, from_hour=args.from_hour, events=_bundle_events(ctx, result))
 
 
+def cmd_release_held(ctx: Context, args: argparse.Namespace) -> None:
+    result = ctx.submit(build.release_held(args.device_id, args.hour))
+    ctx.done(result, device=args.device_id, hour=args.hour, events=_bundle_events(ctx, result))
+
+
+def cmd_reject_held(ctx: Context, args: argparse.Namespace) -> None:
+    result = ctx.submit(build.reject_held(args.device_id, args.hour, args.reason))
+    ctx.done(result, device=args.device_id, hour=args.hour)
+
+
 def cmd_oversight(ctx: Context, args: argparse.Namespace) -> None:
     view = ctx.find(f"/oversight/{args.device_id}", pb.StandingOversight)
     data = to_json(view) if view is not None else {"device_id": args.device_id, "status": "none"}
@@ -179,6 +189,15 @@ def register(add: AddCommand) -> None:
         "--from-hour", type=unix_seconds, required=True, help="not after the standing suspension's first hour"
     )
     cert("oversight", cmd_oversight, "a device's standing suspension or revocation").add_argument("device_id")
+    p = cert("release-held", cmd_release_held, "certifier: issue a device-hour's PV energy held above the clear sky")
+    p.add_argument("device_id")
+    p.add_argument("hour", type=int)
+    p = cert(
+        "reject-held", cmd_reject_held, "certifier: never issue a device-hour's PV energy held above the clear sky"
+    )
+    p.add_argument("device_id")
+    p.add_argument("hour", type=int)
+    p.add_argument("--reason", default="")
 
     p = add("matching", cmd_matching, "a member's consumption and claimed certificates in one hour")
     p.add_argument("member")

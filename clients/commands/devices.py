@@ -42,7 +42,10 @@ def tx_event_rows(events: list[dict[str, Any]], types: set[str]) -> list[dict[st
 
 def cmd_site_register(ctx: Context, args: argparse.Namespace) -> None:
     owner = ctx.address(args.owner) if args.owner else b""
-    msg = build.register_site(args.site_id, args.feeder, args.region, owner)
+    location = None
+    if args.latitude_udeg is not None or args.longitude_udeg is not None:
+        location = (args.latitude_udeg or 0, args.longitude_udeg or 0)
+    msg = build.register_site(args.site_id, args.feeder, args.region, owner, location)
     ctx.done(ctx.submit(msg), site=args.site_id, feeder=args.feeder)
 
 
@@ -206,6 +209,8 @@ def register(add: AddCommand) -> None:
     p.add_argument("--feeder", required=True)
     p.add_argument("--region", default="", help="grid region")
     p.add_argument("--owner", default="", help="the site's owner (default: the signer)")
+    p.add_argument("--latitude-udeg", type=int, help="location in micro-degrees (with --longitude-udeg)")
+    p.add_argument("--longitude-udeg", type=int, help="PV energy above the clear sky there is held for the certifier")
     site("show", cmd_site_show, "a site").add_argument("site_id")
     p = site("move", cmd_site_move, "operator: move a site to another feeder")
     p.add_argument("site_id")

@@ -101,8 +101,9 @@ def test_energy_load_setup_and_every_kind_commit(consortium: Consortium) -> None
     operator = Signer.from_identity(consortium.member("gridop/control"), lane=999)
     members = [s for s, _der in pop.members]
     supplier = consortium.member("utility/treasury").address
-    load = EnergyLoad(driver.chain_id, members, operator, 4, driver.time - 30 * 86_400, supplier=supplier)
+    load = EnergyLoad(driver.chain_id, members, operator, 4, driver.time + 10, supplier=supplier)
     assert set(driver.block([t.raw for t in load.setup_txs()]).codes) == {0}
+    driver.block([], seconds=30 * 86_400)  # readings start after their devices' registration, and end in the past
     for m, signer in enumerate(members):
         (rule,) = mpb.RuleList.FromString(driver.query(f"/rules/{signer.address.hex()}").value).rules
         load.rule_ids[m] = rule.rule_id
@@ -111,6 +112,8 @@ def test_energy_load_setup_and_every_kind_commit(consortium: Consortium) -> None
     assert {t.kind for t in txs} == {"readings", "order", "rule", "transfer"}
     result = driver.block([t.raw for t in txs])
     assert set(result.codes) == {0}, [r.log for r in result.tx_results if r.code][:3]
+    outcomes = {e.type for r in result.tx_results for e in r.events if e.type.startswith("reading_")}
+    assert outcomes == {"reading_accepted"}
     placed = [e for r in result.tx_results for e in r.events if e.type == "order_placed"]
     assert len(placed) == sum(1 for t in txs if t.kind == "order") > 0
     assert {a.value for e in placed for a in e.attributes if a.key == "interval"} == {str(interval)}

@@ -24,7 +24,8 @@ CONSORTIUM: Consortium = demo_consortium()
 KEYS = {f"m-{i}": Ed25519PrivateKey.from_private_bytes(bytes([40 + i]) * 32) for i in range(2)}
 STEP = 900
 WINDOW = 96  # the devices domain remembers the hashes of this many recent readings
-START = GENESIS_TIME - 400 * STEP  # readings start in the past, so none is in the future
+START = GENESIS_TIME + 3_600  # readings start after the devices' registration (no reading may start before it)
+NOW = START + 400 * STEP  # the clock once the devices are registered: no reading ends after it
 
 
 @dataclass
@@ -76,6 +77,7 @@ def test_interleaved_readings_and_resends_match_the_model(ops: list[tuple[str, b
         dc.register_device(d, "s-1", "meter", dc.device_public_key(k), 20_000) for d, k in sorted(KEYS.items())
     ]
     assert driver.block([signed(driver, alice, *setup)], check=False).codes == (0,)
+    driver.block([], seconds=NOW - driver.time)
     model = Model()
     for device, resend, delta, back, gap in ops:
         past = model.sent[device]

@@ -15,7 +15,7 @@ def test_straddling_reading_is_apportioned_by_seconds_remainder_last(driver: App
     setup_devices(driver, consortium)
     alice = consortium.member("community-a/alice")
     driver.block([], seconds=1800)
-    submit(driver, alice, 1, Reading("pv-1", 1, H0 - 3600, H0 - 1800, 0, 0))  # baseline
+    submit(driver, alice, 1, Reading("pv-1", 1, H0 - 2400, H0 - 1800, 0, 0))  # baseline
     submit(driver, alice, 1, Reading("pv-1", 2, H0 - 1800, H0 + 1200, 0, 1001))
     state = driver.app.state
     assert keeper.hour_generation(state, "pv-1", H0 - 3600) == 1001 * 1800 // 3000

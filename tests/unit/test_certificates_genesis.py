@@ -26,11 +26,12 @@ from abci_app.store.backend import MemoryBackend
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo, ValidatorUpdate
 from clients import certificates as cc
+from clients import devices as dc
 from clients.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.test_certificates_dvp import market_parties, trade
-from tests.unit.test_certificates_support import H0, ok, setup_devices, submit
+from tests.unit.test_certificates_support import H0, device_key, ok, setup_devices, submit
 
 HOUR = 3600
 EXPIRY = 4 * HOUR  # the governed minimum is an hour; short enough to expire within the scenario
@@ -45,9 +46,14 @@ def build_state(consortium: Consortium) -> AppDriver:
     three hours, a transfer that splits a bundle and one that merges back, retirements
     (a claim in the production hour), a battery that consumed certificates and discharged storage
     certificates, a suspended and a revoked bundle, expired bundles and the expiry cursor, and
-    a market sale of hour H0+4h settled before its certificates exist (a pending delivery)."""
+    a market sale of hour H0+4h settled before its certificates exist (a pending delivery), and
+    a PV on a located site exporting at night (held above the clear-sky bound)."""
     driver = AppDriver(consortium, params={"certificates.expiry_seconds": EXPIRY})
-    setup_devices(driver, consortium, battery=True)
+    located = [
+        dc.register_site("site-n", "feeder-1", "nl-north", location=(52_370_000, 4_900_000)),
+        dc.register_device("pv-n", "site-n", "pv", dc.device_public_key(device_key(6)), 5_000, energy_source="solar"),
+    ]
+    setup_devices(driver, consortium, battery=True, extra=located)
     alice = consortium.member("community-a/alice")
     bob = consortium.member("community-a/bob")
     carol = consortium.member("community-b/carol")
@@ -63,6 +69,12 @@ def build_state(consortium: Consortium) -> AppDriver:
         driver, alice, 2,
         Reading("bat-1", 1, H0 - 60, H0, 0, 0, 0, 0, 0),
         Reading("bat-1", 2, H0, H0 + HOUR, 0, 0, 1000, 0, 900),
+    )  # fmt: skip
+    submit(
+        driver, alice, 6,
+        Reading("pv-n", 1, H0 - 60, H0, 0, 0),
+        Reading("pv-n", 2, H0, H0 + HOUR, 0, 100),  # 01:00-02:00 UTC in January in Amsterdam: held
+        Reading("pv-n", 3, H0 + HOUR, H0 + HOUR + 60, 0, 100),
     )  # fmt: skip
     (active,) = [b for b in bundles(driver, "device/pv-1") if b.status == pb.BUNDLE_STATUS_ACTIVE]
     ok(driver, alice, cc.transfer(active.bundle_id, 800, bob.address))  # splits

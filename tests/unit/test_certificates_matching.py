@@ -3,6 +3,9 @@ consumption is the import of the meters on the member's sites (nothing counted t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from google.protobuf.message import Message
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridwire.reading import Reading
 
@@ -16,10 +19,11 @@ from tests.unit.test_certificates_support import H0, device_key, ok, setup_devic
 HOUR = 3600
 
 
-def day(driver: AppDriver, consortium: Consortium) -> pb.Bundle:
+def day(driver: AppDriver, consortium: Consortium, extra: Sequence[Message] = ()) -> pb.Bundle:
     """pv-1 exports 3000 Wh in hour H0; alice's site meter m-1 imports 2000 Wh in each of
-    hours H0, H0 + 1h and H0 + 2h. Returns alice's bundle of hour H0."""
-    setup_devices(driver, consortium)
+    hours H0, H0 + 1h and H0 + 2h (alice registers the `extra` devices too). Returns alice's
+    bundle of hour H0."""
+    setup_devices(driver, consortium, extra=extra)
     alice = consortium.member("community-a/alice")
     driver.block([], seconds=3 * HOUR + 100)
     submit(
@@ -87,14 +91,15 @@ def test_a_retirement_whose_period_misses_its_production_hour_counts_in_no_hour(
 def test_a_sub_metered_appliance_is_not_counted_twice(driver: AppDriver, consortium: Consortium) -> None:
     """Consumption is the site meter's import: an appliance, an EV charger or a battery behind
     it adds nothing, and a member's device on no metered site of theirs adds nothing."""
-    day(driver, consortium)
+    day(
+        driver, consortium,
+        extra=[
+            dc.register_device("ap-1", "site-a", "appliance", dc.device_public_key(device_key(4)), 3_000),
+            dc.register_device("ev-1", "site-a", "ev_charger", dc.device_public_key(device_key(5)), 11_000),
+        ],
+    )  # fmt: skip
     alice = consortium.member("community-a/alice")
     bob = consortium.member("community-a/bob")
-    ok(
-        driver, alice,
-        dc.register_device("ap-1", "site-a", "appliance", dc.device_public_key(device_key(4)), 3_000),
-        dc.register_device("ev-1", "site-a", "ev_charger", dc.device_public_key(device_key(5)), 11_000),
-    )  # fmt: skip
     submit(driver, alice, 4, Reading("ap-1", 1, H0 - 60, H0, 0, 0), Reading("ap-1", 2, H0, H0 + HOUR, 800, 0))
     submit(driver, alice, 5, Reading("ev-1", 1, H0 - 60, H0, 0, 0), Reading("ev-1", 2, H0, H0 + HOUR, 700, 0))
     assert view(driver, alice.address, H0)[0] == 2000  # m-1 only, not 2000 + 800 + 700

@@ -56,16 +56,13 @@ def scenario(driver: AppDriver, consortium: Consortium) -> None:
     4000 in H0 (lots: pv-1 H0 3000, pv-2 H0 1000; 3240 Wh out at 81 %) and discharges 1000
     in H0+1h: a storage certificate of 1000 Wh of origin pv-1 H0. Alice gives bob 100 Wh of
     it and retires 200."""
-    setup_devices(driver, consortium, battery=True)
+    pv2 = dc.register_device(
+        "pv-2", "site-a", "pv", dc.device_public_key(device_key(4)), 5_000,
+        energy_source="solar", technology="pv-poly", commissioning_date=1_600_000_000, country="NL",
+    )  # fmt: skip
+    setup_devices(driver, consortium, battery=True, extra=[pv2])
     alice = consortium.member("community-a/alice")
     bob = consortium.member("community-a/bob")
-    ok(
-        driver, alice,
-        dc.register_device(
-            "pv-2", "site-a", "pv", dc.device_public_key(device_key(4)), 5_000,
-            energy_source="solar", technology="pv-poly", commissioning_date=1_600_000_000, country="NL",
-        ),
-    )  # fmt: skip
     driver.block([], seconds=H0 + 2 * HOUR + 100 - driver.time)
     submit(
         driver, alice, 1,

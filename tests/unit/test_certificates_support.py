@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import Message
 from gridwire.reading import Reading
@@ -14,7 +16,7 @@ from tests.unit.helpers import signed
 
 __all__ = ["H0", "Events", "device_key", "events_of", "ok", "run", "setup_devices", "submit"]
 
-H0 = GENESIS_TIME  # an hour boundary (2026-01-01T00:00:00Z)
+H0 = GENESIS_TIME + 3600  # an hour boundary (2026-01-01T01:00:00Z), an hour after the devices' registration
 Events = list[tuple[str, dict[str, str]]]
 
 
@@ -41,9 +43,12 @@ def ok(driver: AppDriver, who: Identity, *msgs: Message, seconds: int = 1) -> Ev
     return evs
 
 
-def setup_devices(driver: AppDriver, consortium: Consortium, *, battery: bool = False) -> None:
+def setup_devices(
+    driver: AppDriver, consortium: Consortium, *, battery: bool = False, extra: Sequence[Message] = ()
+) -> None:
     """alice: site-a (region nl-north) with pv-1 (5 kW, key 1), meter m-1 (key 3) and, with
-    `battery`, bat-1 (10 kWh, 5 kW, 81 % round trip, key 2)."""
+    `battery`, bat-1 (10 kWh, 5 kW, 81 % round trip, key 2), and the `extra` devices alice
+    registers, all before H0 - 60; the clock is then an hour past the registration blocks."""
     driver.block([])
     alice = consortium.member("community-a/alice")
     ok(driver, alice, dc.register_site("site-a", "feeder-1", "nl-north"))
@@ -61,7 +66,10 @@ def setup_devices(driver: AppDriver, consortium: Consortium, *, battery: bool = 
                 capacity_wh=10_000, max_charge_w=5_000, max_discharge_w=5_000, efficiency_bp=8_100,
             )
         )  # fmt: skip
-    ok(driver, alice, *msgs)
+    ok(driver, alice, *msgs, *extra)
+    # no reading may start before its device's registration: the tests read from H0 - 60 on,
+    # so the clock moves an hour on (to what it was before H0 moved an hour later)
+    driver.block([], seconds=H0 - GENESIS_TIME)
 
 
 def submit(driver: AppDriver, who: Identity, key_n: int, *readings: Reading, seconds: int = 1) -> Events:

@@ -21,7 +21,7 @@ from clients.pki import Identity
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit.helpers import signed
 
-T = GENESIS_TIME  # readings end at or before genesis time: never in the future
+T = GENESIS_TIME + 86_400  # the clock after _setup: readings end at or before it, after registration
 
 
 def _key(n: int) -> Ed25519PrivateKey:
@@ -49,14 +49,17 @@ def _r(device: str, seq: int, start: int, end: int, imp: int, **kw: int) -> Read
     return Reading(device, seq, start, end, imp, kw.pop("exp", 0), **kw)
 
 
-def _setup(driver: AppDriver, consortium: Consortium) -> None:
+def _setup(driver: AppDriver, consortium: Consortium, *extra: Message) -> None:
+    """alice's site-a with pv-1 (relayed by her gateway), pv-2 and the `extra` devices,
+    registered a day before T; then the clock moves on to T."""
     driver.block([])
     alice = consortium.member("community-a/alice")
     gateway = consortium.member("community-a/gateway")
     _ok(driver, alice, dc.register_site("site-a", "feeder-1", "nl"))
     pv1 = dc.register_device("pv-1", "site-a", "pv", dc.device_public_key(_key(1)), 5_000, gateway=gateway.address)
     pv2 = dc.register_device("pv-2", "site-a", "pv", dc.device_public_key(_key(2)), 5_000)
-    _ok(driver, alice, pv1, pv2)
+    _ok(driver, alice, pv1, pv2, *extra)
+    driver.block([], seconds=T - driver.time)
 
 
 def _submit(driver: AppDriver, who: Identity, key: Ed25519PrivateKey, *readings: Reading) -> list[tuple[str, str]]:
@@ -71,6 +74,10 @@ def test_every_rejection_has_its_code(driver: AppDriver, consortium: Consortium)
     bob = consortium.member("community-a/bob")
     operator = consortium.member("gridop/control")
     k1 = _key(1)
+    early = _r("pv-2", 1, GENESIS_TIME, GENESIS_TIME + 900, 0)  # before pv-2 was registered
+    assert _submit(driver, alice, _key(2), early) == [
+        ("reading_rejected", str(int(DevicesCode.READING_BEFORE_REGISTRATION)))
+    ]
     base = _r("pv-1", 1, T - 3600, T - 2700, 100)
     assert _submit(driver, gw, k1, base) == [("reading_accepted", "1")]
     nxt = _r("pv-1", 2, T - 2700, T - 1800, 200)
@@ -87,6 +94,7 @@ def test_every_rejection_has_its_code(driver: AppDriver, consortium: Consortium)
     assert code_of(gw, k1, _r("pv-1", 1, T - 2700, T - 1800, 200)) == DevicesCode.SEQ_REPLAYED
     assert code_of(gw, k1, _r("pv-1", 2, T - 3000, T - 1800, 200)) == DevicesCode.INTERVAL_OVERLAP
     assert code_of(gw, k1, _r("pv-1", 2, T - 1800, T - 1800, 200)) == DevicesCode.BAD_INTERVAL
+    assert code_of(gw, k1, _r("pv-1", 2, T - 1800, T - 1741, 200)) == DevicesCode.READING_TOO_SHORT  # 59 s
     assert code_of(gw, k1, _r("pv-1", 2, T - 2700, T - 1800, 99)) == DevicesCode.REGISTER_DECREASED
     # 5 kW × 900 s = 1250 Wh: one more is above nameplate
     assert code_of(gw, k1, _r("pv-1", 2, T - 2700, T - 1800, 100 + 1251)) == DevicesCode.ABOVE_NAMEPLATE
@@ -109,14 +117,13 @@ def test_every_rejection_has_its_code(driver: AppDriver, consortium: Consortium)
 
 
 def test_battery_soc_out_of_bounds_and_rules(driver: AppDriver, consortium: Consortium) -> None:
-    _setup(driver, consortium)
-    alice = consortium.member("community-a/alice")
     kb = _key(5)
     bat = dc.register_device(
         "bat-1", "site-a", "battery", dc.device_public_key(kb), 5_000,
         capacity_wh=1_000, max_charge_w=5_000, max_discharge_w=5_000, efficiency_bp=10_000,
     )  # fmt: skip
-    _ok(driver, alice, bat)
+    _setup(driver, consortium, bat)
+    alice = consortium.member("community-a/alice")
     first = _r("bat-1", 1, T - 3600, T - 2700, 0, charged_wh=0, discharged_wh=0, soc_wh=900)
     over = _r("bat-1", 2, T - 2700, T - 1800, 0, charged_wh=101, discharged_wh=0, soc_wh=1000)
     fits = _r("bat-1", 2, T - 2700, T - 1800, 0, charged_wh=100, discharged_wh=0, soc_wh=1000)
@@ -231,6 +238,7 @@ def test_battery_soc_follows_the_model(
         capacity_wh=2_000, max_charge_w=10_000, max_discharge_w=10_000, efficiency_bp=eff,
     )  # fmt: skip
     _ok(driver, alice, bat)
+    driver.block([], seconds=T - driver.time)
     readings = [_r("bat-h", 1, T - 86_000, T - 85_100, 0, soc_wh=start)]
     charged = discharged = 0
     for i, (c, d) in enumerate(steps):

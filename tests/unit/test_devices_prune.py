@@ -16,6 +16,14 @@ from tests.unit.test_market import L, Market
 DAY = 86_400
 
 
+def _market(driver: AppDriver, consortium: Consortium, *, tariffs: bool = True) -> Market:
+    """The test market, a week on: its devices were registered before the days the tests read."""
+    m = Market(driver, consortium)
+    m.setup(tariffs=tariffs)
+    m.until(m.d.time + 7 * DAY)
+    return m
+
+
 def _count(m: Market, prefix: bytes) -> int:
     return sum(1 for _ in m.d.app.state.iter_range(prefix, prefix_end(prefix)))
 
@@ -32,8 +40,7 @@ def test_old_records_are_pruned_in_bounded_batches_and_recent_ones_stay(
     (its span reaches back 36 days to the last reading's end: only the last day is recorded,
     with its share floor(36_000 / 36) = 1000 Wh: 10 Wh in each of 95 intervals, 50 in the
     last one, 41 Wh in each of 23 hours, 57 in the last)."""
-    m = Market(driver, consortium)
-    m.setup()
+    m = _market(driver, consortium)
     t0 = m.d.time - m.d.time % DAY
     m.reading(m.alice, "pv-a", 1, t0 - 6 * DAY, t0 - 5 * DAY, 0, 0)  # the baseline counts nothing
     for i in range(5):
@@ -67,8 +74,7 @@ def test_unsettled_intervals_hold_pruning_back(driver: AppDriver, consortium: Co
     """Without tariffs nothing settles: 40 days later nothing is pruned (every interval is
     still marked for settlement); once tariffs are published and the intervals settle, the
     next blocks prune them."""
-    m = Market(driver, consortium)
-    m.setup(tariffs=False)
+    m = _market(driver, consortium, tariffs=False)
     t0 = m.d.time - m.d.time % DAY
     m.reading(m.alice, "pv-a", 1, t0 - 2 * DAY, t0 - DAY, 0, 0)
     m.reading(m.alice, "pv-a", 1, t0 - DAY, t0, 0, 96_000)
@@ -82,8 +88,7 @@ def test_unsettled_intervals_hold_pruning_back(driver: AppDriver, consortium: Co
 def test_energy_before_the_watermark_is_not_recorded(driver: AppDriver, consortium: Consortium) -> None:
     """After pruning, a reading of a device that was quiet for weeks lands before the
     watermark: accepted (registers move on) but no interval energy or flow is recorded."""
-    m = Market(driver, consortium)
-    m.setup()
+    m = _market(driver, consortium)
     t0 = m.d.time - m.d.time % DAY
     m.reading(m.alice, "pv-a", 1, t0 - 2 * DAY, t0 - DAY, 0, 0)
     m.reading(m.alice, "pv-a", 1, t0 - DAY, t0, 0, 1_000)

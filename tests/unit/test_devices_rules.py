@@ -22,7 +22,7 @@ from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import signed
 from tests.unit.test_market import GRACE, L, Market
 
-T = GENESIS_TIME  # readings end at or before genesis time: never in the future
+T = GENESIS_TIME + 3 * 86_400  # readings end at or before T, and start after their devices' registration
 Events = list[tuple[str, dict[str, str]]]
 
 
@@ -51,6 +51,11 @@ def _submit(driver: AppDriver, who: Identity, key: Ed25519PrivateKey, *readings:
     return [(t.removeprefix("reading_"), a.get("code", a["seq"])) for t, a in evs if t.startswith("reading_")]
 
 
+def _until_t(driver: AppDriver) -> None:
+    """Move the clock on to T (after the test's registrations, before its readings)."""
+    driver.block([], seconds=T - driver.time)
+
+
 def _site(driver: AppDriver, who: Identity, site: str = "site-a", feeder: str = "feeder-1", region: str = "nl") -> None:
     _ok(driver, who, dc.register_site(site, feeder, region))
 
@@ -65,6 +70,7 @@ def test_only_the_most_recent_retired_keys_answer_retired_key(
     alice = consortium.member("community-a/alice")
     _site(driver, alice)
     _ok(driver, alice, dc.register_device("pv-1", "site-a", "pv", _pub(1), 5_000))
+    _until_t(driver)
     assert _submit(driver, alice, _key(1), Reading("pv-1", 1, T - 3600, T - 2700, 0, 0)) == [("accepted", "1")]
     # keys 1 → 2 → … → 20; two rotations share a block (same retired-at time)
     for n in range(2, 20, 2):
@@ -167,6 +173,7 @@ def test_a_leased_battery_is_registered_by_the_site_owner_then_transferred(
     dev = devices_pb2.Device.FromString(driver.query("/device/bat-1").value)
     assert (dev.owner, dev.site_id) == (bob.address, "site-a")
     # the lessor now runs it: relays its readings, sets its rules; the site owner no longer can
+    _until_t(driver)
     first = Reading("bat-1", 1, T - 1800, T - 900, 0, 0, soc_wh=1_000)
     second = Reading("bat-1", 2, T - 900, T, 0, 0, charged_wh=500, soc_wh=1_500)
     assert _submit(driver, bob, _key(5), first, second) == [("accepted", "1"), ("accepted", "2")]
@@ -183,6 +190,7 @@ def _pv(driver: AppDriver, consortium: Consortium) -> Identity:
     alice = consortium.member("community-a/alice")
     _site(driver, alice)
     _ok(driver, alice, dc.register_device("pv-1", "site-a", "pv", _pub(1), 5_000, energy_source="solar"))
+    _until_t(driver)
     assert _submit(driver, alice, _key(1), Reading("pv-1", 1, T - 7200, T - 6300, 0, 0)) == [("accepted", "1")]
     return alice
 
@@ -214,8 +222,9 @@ def test_a_reading_after_a_rejected_one_spreads_its_energy_over_the_gap(
 
 
 def test_nameplate_is_checked_over_the_whole_span(driver: AppDriver, consortium: Consortium) -> None:
-    """A suspension makes the gap: over [T − 6300, T − 900), 5 kW allows ceil(5000 × 5400 / 3600)
-    = 7500 Wh: 7501 is above nameplate, 7500 is accepted."""
+    """A suspension makes the gap: over [T − 6300, T − 900), 5 kW produce 5000 × 5400 / 3600 =
+    7500 Wh; a register delta D passes exactly when 3600 × (D − 1) < 5000 × 5400: 7501 (which
+    needs the whole 7500 Wh and a full tick more) is above nameplate, 7500 is accepted."""
     alice = _pv(driver, consortium)
     _ok(driver, alice, devices_pb2.SuspendDevice(device_id="pv-1", reason="maintenance"))
     suspended = str(int(DevicesCode.DEVICE_SUSPENDED))
@@ -235,6 +244,7 @@ def test_only_the_last_day_of_a_longer_span_is_recorded(driver: AppDriver, conso
     alice = consortium.member("community-a/alice")
     _site(driver, alice)
     _ok(driver, alice, dc.register_device("pv-1", "site-a", "pv", _pub(1), 5_000, energy_source="solar"))
+    _until_t(driver)
     day = handlers.MAX_SPAN_RECORDED_SECONDS
     assert day == 86_400
     base = T - 2 * day - 1800

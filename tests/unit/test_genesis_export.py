@@ -76,8 +76,10 @@ def _vote_all(driver: AppDriver, consortium: Consortium, pid: int, orgs: tuple[s
 def build_state(driver: AppDriver, consortium: Consortium) -> None:
     """Readings of a PV panel, a meter and a battery with rules; a moved site, a rotated key,
     a suspended device; tariffs, fees, feeder limits and a settled demand-response event;
-    a passed and an open proposal with a vote; a granted role, a revoked member, a transfer."""
-    setup_devices(driver, consortium, battery=True)
+    a passed and an open proposal with a vote; a granted role, a revoked member, a transfer;
+    a site with a location (and one without)."""
+    located = dc.register_site("site-l", "feeder-1", "nl-north", location=(52_370_000, -4_900_000))
+    setup_devices(driver, consortium, battery=True, extra=[located])
     alice = consortium.member("community-a/alice")
     operator = consortium.member("gridop/control")
     driver.block([], seconds=4500)
@@ -173,6 +175,12 @@ def test_identity_governance_accounts_devices_and_grid_are_faithful(built: AppDr
     for part in ("sites", "devices", "retired_keys", "readings", "recent_readings", "batteries", "battery_rules",
                  "energy", "hour_flows"):  # fmt: skip
         assert dev[part], part
+    assert [(s["siteId"], s.get("latitudeUdeg"), s.get("longitudeUdeg")) for s in dev["sites"]] == [
+        ("site-a", None, None),
+        ("site-l", 52_370_000, -4_900_000),
+    ]
+    (pv,) = [r for r in dev["readings"] if r["deviceId"] == "pv-1"]
+    assert pv["windowStart"] == str(H0 + 4500)  # the anchor moved an hour after the baseline, and carries over
     grid = exported["grid"]
     assert grid["tariffs"]
     assert grid["fees"]
@@ -316,6 +324,13 @@ def test_bad_sections_are_refused_naming_the_field(built: AppDriver) -> None:
         r"site_energy\[\d+\]: unknown site",
     )
     bad(lambda d: d["devices"].update(widgets=[]), r"devices: unknown fields \['widgets'\]")
+    k = _index(dev["sites"], siteId="site-l")
+    bad(lambda d: d["devices"]["sites"][k].pop("longitudeUdeg"), rf"devices\.sites\[{k}\]: a site location needs both")
+    bad(lambda d: d["devices"]["sites"][k].update(latitudeUdeg=90_000_001), rf"devices\.sites\[{k}\]: latitude_udeg")
+    bad(
+        lambda d: d["devices"]["readings"][i].update(windowExportWh="99999999"),
+        rf"devices\.readings\[{i}\]: the nameplate window's anchor",
+    )
     bad(lambda d: d["grid"]["fees"].update(intra_feeder_per_kwh=31), r"grid\.fees: the intra-feeder fee")
     bad(lambda d: d["grid"]["dr_events"][0].update(budget="1"), r"grid\.dr_events\[0\]\.budget")
     bad(
@@ -382,6 +397,7 @@ def test_a_state_in_the_middle_of_pruning_round_trips(driver: AppDriver, consort
     """The watermark, and the records (with their pruning index) still to delete before it."""
     m = Market(driver, consortium)
     m.setup()
+    m.until(m.d.time + 7 * DAY)  # the readings below start after pv-a's registration
     t0 = m.d.time - m.d.time % DAY
     m.reading(m.alice, "pv-a", 1, t0 - 6 * DAY, t0 - 5 * DAY, 0, 0)
     for i in range(5):

@@ -65,6 +65,9 @@ class Market:
                 ),
             )
             self.ok(self.operator, grid_pb2.SetGridFees(intra_feeder_per_kwh=intra, inter_feeder_per_kwh=inter))
+        # two intervals on: the tests' readings start up to two intervals before `upcoming()`, and no
+        # reading may start before its device's registration
+        d.block([], seconds=2 * L)
 
     def run(self, who: Identity, *msgs: Message) -> tuple[int, list[tuple[str, dict[str, str]]], str]:
         result = self.d.block([signed(self.d, who, *msgs)], check=False)
@@ -416,7 +419,7 @@ def test_settlement_delivers_certificates_with_the_payment(driver: AppDriver, co
     m.setup()
     solar = dc.register_device("pv-s", "site-a", "pv", dc.device_public_key(key(9)), 5_000, energy_source="solar")
     m.ok(m.alice, solar)
-    iv = m.upcoming()
+    iv = m.upcoming() + L  # its baseline reading [iv - L, iv) starts after pv-s's registration
     while (iv + L) % 3600:
         iv += L
     m.order_id(m.alice, mc.sell("pv-s", iv, 400, 10))
