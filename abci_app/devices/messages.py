@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from gridledger.devices.v1 import devices_pb2
 
-from abci_app.codec_util import MAX_AMOUNT, address_field, id_field, nonneg_field, positive_field, text_field
+from abci_app.codec_util import (
+    MAX_AMOUNT,
+    address_field,
+    bytes_field,
+    id_field,
+    nonneg_field,
+    positive_field,
+    text_field,
+)
 from abci_app.errors import Code, TxError
 from abci_app.types import Address
 
@@ -14,6 +22,7 @@ __all__ = [
     "KIND_NAMES",
     "MAX_READINGS",
     "BatterySpec",
+    "CommissionDevice",
     "MoveSite",
     "RegisterDevice",
     "RegisterSite",
@@ -24,10 +33,12 @@ __all__ = [
     "SubmitReadings",
     "SuspendDevice",
     "TransferDevice",
+    "WithdrawCommissioning",
 ]
 
 MAX_READINGS = 500  # per SubmitReadings message
 MAX_TEXT = 64
+MAX_CERT_BYTES = 8_192  # a device certificate (DER)
 KIND_NAMES = {1: "meter", 2: "pv", 3: "wind", 4: "battery", 5: "ev_charger", 6: "heat_pump", 7: "appliance"}
 BATTERY = 4
 
@@ -70,6 +81,7 @@ class RegisterDevice:
     gateway: Address | None
     battery: BatterySpec | None
     owner: Address | None
+    device_cert_der: bytes = b""  # empty: uncertified
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +105,20 @@ class TransferDevice:
 class RotateDeviceKey:
     device_id: str
     new_public_key: bytes
+    new_device_cert_der: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class CommissionDevice:
+    device_id: str
+    valid_from: int
+    expiry: int
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawCommissioning:
+    device_id: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +222,7 @@ def register_device_from_proto(m: devices_pb2.RegisterDevice) -> RegisterDevice:
         _optional_address(m.gateway, "gateway"),
         battery,
         _optional_address(m.owner, "owner"),
+        bytes_field(m.device_cert_der, "device_cert_der", MAX_CERT_BYTES),
     )
 
 
@@ -212,7 +239,23 @@ def transfer_from_proto(m: devices_pb2.TransferDevice) -> TransferDevice:
 
 
 def rotate_from_proto(m: devices_pb2.RotateDeviceKey) -> RotateDeviceKey:
-    return RotateDeviceKey(_device_id(m.device_id), _key(m.new_public_key, "new_public_key"))
+    return RotateDeviceKey(
+        _device_id(m.device_id),
+        _key(m.new_public_key, "new_public_key"),
+        bytes_field(m.new_device_cert_der, "new_device_cert_der", MAX_CERT_BYTES),
+    )
+
+
+def commission_from_proto(m: devices_pb2.CommissionDevice) -> CommissionDevice:
+    return CommissionDevice(
+        _device_id(m.device_id),
+        nonneg_field(m.valid_from, "valid_from", MAX_AMOUNT),
+        positive_field(m.expiry, "expiry", MAX_AMOUNT),
+    )
+
+
+def withdraw_commissioning_from_proto(m: devices_pb2.WithdrawCommissioning) -> WithdrawCommissioning:
+    return WithdrawCommissioning(_device_id(m.device_id), text_field(m.reason, "reason", 256))
 
 
 def _reading(i: int, r: devices_pb2.SignedReading) -> SignedReading:

@@ -24,6 +24,7 @@ from abci_app.types import Address, BlockInfo
 from clients import certificates as cc
 from clients import devices as dc
 from clients.consortium import Consortium
+from tests.support.devices import certify, commission
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import signed
@@ -61,11 +62,12 @@ def scenario(driver: AppDriver, consortium: Consortium) -> None:
     bob = consortium.member("community-a/bob")
     ok(
         driver, alice,
-        dc.register_device(
+        certify(consortium, dc.register_device(
             "pv-2", "site-a", "pv", dc.device_public_key(device_key(4)), 5_000,
             energy_source="solar", technology="pv-poly", commissioning_date=1_600_000_000, country="NL",
-        ),
+        )),
     )  # fmt: skip
+    commission(driver, "pv-2")
     driver.block([], seconds=H0 + 2 * HOUR + 100 - driver.time)
     submit(
         driver, alice, 1,
