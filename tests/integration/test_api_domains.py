@@ -44,6 +44,7 @@ from clients.pki import Identity
 from clients.proof import ProofError
 from clients.tx import sign_tx
 from devices.keys import DeviceKey
+from tests.support.devices import CERTIFIER, commission_msgs
 
 INTERVAL = 10  # accelerated clock: 10 s delivery intervals
 PARAMS = {
@@ -186,9 +187,12 @@ def world(net: Localnet, channel: grpc.Channel) -> Iterator[World]:
         alice,
         dc.register_site("site-a", "feeder-1", "nl"),
         dc.register_device(
-            "pv-a", "site-a", "pv", PV_KEY.public_bytes, 5_000, grid_region="nl", country="NL", energy_source="solar"
+            "pv-a", "site-a", "pv", PV_KEY.public_bytes, 5_000, grid_region="nl", country="NL", energy_source="solar",
+            device_cert=net.consortium().device_ca().issue_device_cert("pv-a", "pv", PV_KEY.public_bytes, 5_000),
         ),
-    )
+    )  # fmt: skip
+    # the certifier commissions it: only then does it earn certificates and may it sell
+    submit(channel, net, net.consortium().member(CERTIFIER), *commission_msgs("pv-a"))
     submit(channel, net, bob, dc.register_site("site-b", "feeder-1", "nl"))
     hour = int(time.time()) // HOUR * HOUR - HOUR
     readings = [
