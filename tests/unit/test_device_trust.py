@@ -423,3 +423,24 @@ def test_bad_trust_entries_in_genesis_are_refused(
     mutate(exported)
     with pytest.raises(GenesisError, match=message):
         apply_genesis(Branch(MemoryBackend()), BlockInfo("x", 1, 0), json.dumps(exported).encode(), [])
+
+
+def test_only_the_attesting_org_withdraws_and_a_withdrawn_capability_commissions_nothing(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """A certifier of a second certifying org cannot withdraw the first org's attestation; once
+    governance withdraws that org's certifier capability, its certifier commissions nothing."""
+    alice = _site(driver, consortium)
+    certified_generator(driver, alice, "pv-1", "site-a")
+    caps = governance_pb2.SetOrgCapabilities(org_id="utility", capabilities=["auditor", "certifier", "issuer"])
+    propose_and_pass(driver, consortium, set_org_capabilities=caps)
+    ops = consortium.member("utility/ops")
+    grant = identity_pb2.GrantRole(member=ops.address, role="certifier")
+    assert driver.block([signed(driver, consortium.member("utility/admin"), grant)]).codes == (0,)
+    withdraw = dc.withdraw_commissioning("pv-1")
+    for hostile in (False, True):
+        assert outcome(driver, ops, withdraw, hostile=hostile) == DevicesCode.NOT_ATTESTING_ORG
+    assert driver.query("/commissioning/pv-1").value
+    caps = governance_pb2.SetOrgCapabilities(org_id="utility", capabilities=["auditor", "issuer"])
+    propose_and_pass(driver, consortium, set_org_capabilities=caps)
+    assert outcome(driver, ops, dc.commission_device("pv-1", 0, FOREVER), hostile=True) == Code.UNAUTHORIZED
