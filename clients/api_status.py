@@ -3,7 +3,9 @@
 The numbers are the ledger's consensus error codes (abci_app/errors.py and each domain's
 errors.py); `tests/unit/test_api_status.py` checks every one of them is classified here and
 that the names agree. A code not listed (a domain added later) is FAILED_PRECONDITION, except
-that a name starting UNKNOWN_ is NOT_FOUND and one ending _EXISTS is ALREADY_EXISTS.
+that a name starting UNKNOWN_ is NOT_FOUND, one ending _EXISTS is ALREADY_EXISTS, and one
+starting NOT_ (but not NOT_A_, a referent's kind) or ending _NOT_ALLOWED / UNAUTHORIZED is
+PERMISSION_DENIED.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ _TABLE: dict[int, tuple[str, grpc.StatusCode]] = {
     16: ("INVALID_ARGUMENT", S.INVALID_ARGUMENT),
     17: ("INTERNAL", S.INTERNAL),
     18: ("MEMPOOL_SHARE_EXCEEDED", S.RESOURCE_EXHAUSTED),
+    19: ("WORK_LIMIT_EXCEEDED", S.RESOURCE_EXHAUSTED),
     20: ("CERT_INVALID", S.INVALID_ARGUMENT),
     21: ("CERT_FOREIGN_CA", S.PERMISSION_DENIED),
     22: ("CERT_REVOKED", S.PERMISSION_DENIED),
@@ -47,6 +50,8 @@ _TABLE: dict[int, tuple[str, grpc.StatusCode]] = {
     29: ("ROLE_NOT_ALLOWED", S.PERMISSION_DENIED),
     30: ("NOT_ADMIN_OF_ORG", S.PERMISSION_DENIED),
     31: ("ROLE_NOT_HELD", S.FAILED_PRECONDITION),
+    32: ("DEVICE_CA_EXISTS", S.ALREADY_EXISTS),
+    33: ("UNKNOWN_DEVICE_CA", S.NOT_FOUND),
     40: ("UNKNOWN_PROPOSAL", S.NOT_FOUND),
     41: ("PROPOSAL_CLOSED", S.FAILED_PRECONDITION),
     42: ("ALREADY_VOTED", S.ALREADY_EXISTS),
@@ -79,7 +84,23 @@ _TABLE: dict[int, tuple[str, grpc.StatusCode]] = {
     124: ("UNKNOWN_OWNER", S.NOT_FOUND),
     125: ("KEY_NOT_NEW", S.INVALID_ARGUMENT),
     126: ("DEVICE_STATE", S.FAILED_PRECONDITION),
-    129: ("NOT_A_GENERATOR", S.INVALID_ARGUMENT),
+    127: ("NOT_SITE_OWNER", S.PERMISSION_DENIED),
+    128: ("SITE_MISMATCH", S.INVALID_ARGUMENT),
+    129: ("DEVICE_CERT_INVALID", S.INVALID_ARGUMENT),
+    130: ("DEVICE_CA_UNKNOWN", S.PERMISSION_DENIED),
+    131: ("DEVICE_CA_REVOKED", S.PERMISSION_DENIED),
+    132: ("DEVICE_CERT_EXPIRED", S.PERMISSION_DENIED),
+    133: ("DEVICE_CERT_KEY_MISMATCH", S.INVALID_ARGUMENT),
+    134: ("DEVICE_CERT_SERIAL_MISMATCH", S.INVALID_ARGUMENT),
+    135: ("DEVICE_CERT_KIND_MISMATCH", S.INVALID_ARGUMENT),
+    136: ("DEVICE_CERT_NAMEPLATE_MISMATCH", S.INVALID_ARGUMENT),
+    137: ("DEVICE_CERT_REQUIRED", S.FAILED_PRECONDITION),
+    138: ("NOT_CERTIFIED", S.FAILED_PRECONDITION),
+    139: ("NOT_A_GENERATOR", S.INVALID_ARGUMENT),
+    140: ("NOT_COMMISSIONED", S.FAILED_PRECONDITION),
+    141: ("BAD_ATTESTATION", S.INVALID_ARGUMENT),
+    142: ("SELF_ATTESTATION", S.PERMISSION_DENIED),
+    143: ("NOT_ATTESTING_ORG", S.PERMISSION_DENIED),
     150: ("SOC_OUT_OF_BOUNDS", S.INVALID_ARGUMENT),
     151: ("NOT_A_BATTERY", S.FAILED_PRECONDITION),
 }
@@ -104,6 +125,8 @@ def status_for(code: int, log: str = "") -> grpc.StatusCode:
         return S.NOT_FOUND
     if name.endswith("_EXISTS"):
         return S.ALREADY_EXISTS
+    if name.startswith("NOT_A_"):  # the referent's kind (NOT_A_BATTERY), not the signer's authority
+        return S.FAILED_PRECONDITION
     if name.startswith("NOT_") or name.endswith(("_NOT_ALLOWED", "UNAUTHORIZED")):
         return S.PERMISSION_DENIED
     return S.FAILED_PRECONDITION

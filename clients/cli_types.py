@@ -23,6 +23,8 @@ __all__ = [
     "CERT_NAME",
     "ED25519_PUBLIC_KEY",
     "INT64_MAX",
+    "LATITUDE_UDEG",
+    "LONGITUDE_UDEG",
     "UsageError",
     "amount",
     "basis_points",
@@ -119,6 +121,8 @@ def text(low: int, high: int, what: str) -> Callable[[str], str]:
     return convert
 
 
+LATITUDE_UDEG = int_in(-90_000_000, 90_000_000, "a latitude in micro-degrees")
+LONGITUDE_UDEG = int_in(-180_000_000, 180_000_000, "a longitude in micro-degrees")
 CERT_NAME = text(1, 64, "a certificate name field")
 ED25519_PUBLIC_KEY = hex_bytes(32, "an Ed25519 public key")
 

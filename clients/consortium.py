@@ -1,7 +1,9 @@
 """A consortium's founding material: org CAs, member identities and the genesis app_state.
 
 `demo_consortium()` is the localnet's cast: a utility, the grid operator, a certificate
-issuer and two prosumer communities, each with an admin and a few members.
+issuer and two prosumer communities, each with an admin and a few members, and a test
+device CA (TEST_DEVICE_CA, a manufacturer's) that genesis admits, so the simulators, the
+gateway, gridctl and the demo register their devices with device certificates.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clients.pki import Identity, OrgCA, load_identity, new_org_ca
+from clients.pki import DeviceCA, Identity, OrgCA, load_identity, new_device_ca, new_org_ca
 
-__all__ = ["DEMO_ORGS", "Consortium", "demo_consortium"]
+__all__ = ["DEMO_ORGS", "TEST_DEVICE_CA", "Consortium", "demo_consortium"]
 
 # org id → (display name, [(member name, roles)])
 DEMO_ORGS: dict[str, tuple[str, list[tuple[str, list[str]]]]] = {
@@ -29,6 +31,7 @@ DEMO_ORGS: dict[str, tuple[str, list[tuple[str, list[str]]]]] = {
         [("admin", ["admin"]), ("carol", ["prosumer"]), ("dave", ["prosumer"]), ("gateway", ["gateway"])],
     ),
 }
+TEST_DEVICE_CA = "test-devices"  # the demo's device CA (a manufacturer's: no org)
 DEMO_BALANCE = 1_000_000  # minor units for every prosumer at genesis
 # org id → capabilities: the roles its members may hold besides admin (least privilege:
 # money issuance only for the utility, grid operation only for the grid operator,
@@ -49,9 +52,13 @@ class Consortium:
     capabilities: dict[str, list[str]] = field(default_factory=dict)  # org id → roles besides admin
     members: dict[str, Identity] = field(default_factory=dict)  # "org/name" → identity
     balances: dict[str, int] = field(default_factory=dict)  # "org/name" → genesis balance
+    device_cas: dict[str, DeviceCA] = field(default_factory=dict)  # ca id → device CA admitted at genesis
 
     def member(self, ref: str) -> Identity:
         return self.members[ref]
+
+    def device_ca(self, ca_id: str = TEST_DEVICE_CA) -> DeviceCA:
+        return self.device_cas[ca_id]
 
     def app_state(self, params: dict[str, int] | None = None) -> dict[str, Any]:
         state: dict[str, Any] = {
@@ -70,6 +77,11 @@ class Consortium:
                 for ref, amount in sorted(self.balances.items())
             ],
         }
+        if self.device_cas:
+            state["device_cas"] = [
+                {"ca_id": ca_id, "name": f"{ca_id} device CA", "org_id": ca.org_id, "ca_pem": ca.cert_pem}
+                for ca_id, ca in sorted(self.device_cas.items())
+            ]
         if params:
             state["params"] = params
         return state
@@ -80,7 +92,10 @@ class Consortium:
         for ref, ident in self.members.items():
             org_id, name = ref.split("/")
             ident.save(folder / org_id / "members", name)
+        for ca_id, dca in self.device_cas.items():
+            dca.save(folder / "device-cas" / ca_id)
         index = {
+            "device_cas": {ca_id: dca.org_id for ca_id, dca in self.device_cas.items()},
             "names": self.names,
             "capabilities": self.capabilities,
             "members": sorted(self.members),
@@ -97,6 +112,8 @@ class Consortium:
         for ref in index["members"]:
             org_id, name = ref.split("/")
             c.members[ref] = load_identity(folder / org_id / "members", name)
+        for ca_id, org_id in index.get("device_cas", {}).items():
+            c.device_cas[ca_id] = DeviceCA.load(folder / "device-cas" / ca_id, ca_id, org_id)
         return c
 
 
@@ -112,4 +129,5 @@ def demo_consortium() -> Consortium:
             c.members[ref] = ca.issue(f"{member_name}.{org_id}", roles)
             if "prosumer" in roles or "issuer" in roles or "operator" in roles:
                 c.balances[ref] = DEMO_BALANCE
+    c.device_cas[TEST_DEVICE_CA] = new_device_ca(TEST_DEVICE_CA, name="Test Devices manufacturer CA")
     return c

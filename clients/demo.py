@@ -52,7 +52,7 @@ from clients import devices as dc
 from clients import market as mc
 from clients.api_reads import verify_retirement_export
 from clients.client import GridClient, TxFailedError
-from clients.consortium import Consortium
+from clients.consortium import TEST_DEVICE_CA, Consortium
 from clients.lightclient import genesis_validator_set_hash
 from clients.localnet import Localnet, free_base_port
 from clients.proof import ProofError
@@ -67,6 +67,8 @@ REPO = Path(__file__).resolve().parent.parent
 INTERVAL = 20  # seconds of block time per delivery interval = one simulated hour
 SPEED = 3600 / INTERVAL
 FIRST_HOUR, LAST_HOUR = 6, 22
+CERTIFIER = "certissuer/registry"  # commissions the generators
+COMMISSIONING_YEARS = 10
 SIM_DAY = calendar.timegm((2026, 6, 21, 0, 0, 0))  # midsummer: a sunny day for the PV
 FEEDER = "feeder-north"
 GENESIS_PARAMS = {
@@ -232,6 +234,8 @@ class Demo:
                 ],
             ),
         ]
+        assert self.consortium is not None
+        device_ca = self.consortium.device_ca(TEST_DEVICE_CA)  # admitted at genesis
         for h in self.homes:
             h.folder = self.home / h.name
             keys = h.folder / "state" / "keys"
@@ -259,6 +263,12 @@ class Demo:
                         max_charge_w=5_000 if is_battery else 0,
                         max_discharge_w=5_000 if is_battery else 0,
                         efficiency_bp=9_000 if is_battery else 0,
+                        device_cert=device_ca.issue_device_cert(
+                            device_id,
+                            kind,
+                            dc.device_public_key(key.private),
+                            5_000 if kind in ("pv", "battery") else 10_000,
+                        ),
                     )
                 )
             if h.name == "carol-home":  # her flexible loads take part in demand response
@@ -266,6 +276,16 @@ class Demo:
             if h.name == "alice-home":
                 msgs.append(dc.battery_rules("alice-battery", 2_100, 2_900, reserve_bp=2_000, green_only=True))
             self.tx(h.owner, *msgs, what=f"registers {h.site} on {FEEDER} and {len(h.devices)} devices")
+        # the certifier commissions the devices that deliver energy: only then do they earn
+        # certificates and may be named by sell orders (the battery's rules sell too)
+        since = calendar.timegm((2024, 5, 1, 0, 0, 0))
+        self.tx(
+            CERTIFIER,
+            dc.commission_device("alice-pv", since, since + COMMISSIONING_YEARS * 365 * 86_400),
+            dc.commission_device("alice-battery", since, since + COMMISSIONING_YEARS * 365 * 86_400),
+            what=f"commissions alice-pv and alice-battery (certified by the {TEST_DEVICE_CA} CA) "
+            f"for {COMMISSIONING_YEARS} years",
+        )
 
     def standing_rules(self, t0: int) -> None:
         carol_site = "carol-home"

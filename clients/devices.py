@@ -14,12 +14,14 @@ from gridwire.reading import Reading, reading_sign_bytes
 __all__ = [
     "KINDS",
     "battery_rules",
+    "commission_device",
     "device_public_key",
     "register_device",
     "register_site",
     "rotate_key",
     "sign_reading",
     "submit_readings",
+    "withdraw_commissioning",
 ]
 
 KINDS = {
@@ -67,8 +69,17 @@ def register_device(
     max_charge_w: int = 0,
     max_discharge_w: int = 0,
     efficiency_bp: int = 0,
+    device_cert: bytes = b"",
 ) -> devices_pb2.RegisterDevice:
-    """A RegisterDevice; for kind "battery" the battery fields are carried."""
+    """A RegisterDevice; for kind "battery" the battery fields are carried.
+
+    `device_cert` is the device's X.509 certificate (DER) from a device CA governance
+    admitted (clients.pki.DeviceCA.issue_device_cert makes one). Its profile
+    (gridwire.devicecert): the certified Ed25519 key is `public_key`, the subject
+    serialNumber is `device_id`, and the device-profile extension carries `kind` and
+    `nameplate_w`; the ledger refuses any mismatch. Without a certificate the device is
+    registered uncertified: it is never commissioned, so it earns no certificates and no
+    sell order may name it (a plain consumption meter needs none)."""
     msg = devices_pb2.RegisterDevice(
         device_id=device_id,
         site_id=site_id,
@@ -83,6 +94,7 @@ def register_device(
         feeder=feeder,
         gateway=gateway,
         owner=owner,
+        device_cert_der=device_cert,
     )
     if kind == "battery":
         msg.battery.CopyFrom(
@@ -96,8 +108,20 @@ def register_device(
     return msg
 
 
-def rotate_key(device_id: str, new_public_key: bytes) -> devices_pb2.RotateDeviceKey:
-    return devices_pb2.RotateDeviceKey(device_id=device_id, new_public_key=new_public_key)
+def rotate_key(device_id: str, new_public_key: bytes, new_device_cert: bytes = b"") -> devices_pb2.RotateDeviceKey:
+    """A key rotation; a certified device needs `new_device_cert`, a device certificate for the new key."""
+    return devices_pb2.RotateDeviceKey(
+        device_id=device_id, new_public_key=new_public_key, new_device_cert_der=new_device_cert
+    )
+
+
+def commission_device(device_id: str, valid_from: int, expiry: int) -> devices_pb2.CommissionDevice:
+    """A certifier's commissioning attestation of a certified device for [valid_from, expiry)."""
+    return devices_pb2.CommissionDevice(device_id=device_id, valid_from=valid_from, expiry=expiry)
+
+
+def withdraw_commissioning(device_id: str, reason: str = "") -> devices_pb2.WithdrawCommissioning:
+    return devices_pb2.WithdrawCommissioning(device_id=device_id, reason=reason)
 
 
 def sign_reading(key: Ed25519PrivateKey, chain_id: str, reading: Reading) -> devices_pb2.SignedReading:

@@ -1,7 +1,11 @@
-"""Org certificate authorities and member certificates (MSP style), for operators and tests.
+"""Org certificate authorities and member certificates (MSP style), device CAs and device
+certificates, for operators and tests.
 
 An org's root CA signs Ed25519 member certificates with subject O=<org id>, CN=<name>
-and one OU per role. Keys are Ed25519 throughout.
+and one OU per role. A device CA (admitted by governance, or at genesis) signs device
+certificates in the profile of `gridwire.devicecert`: the device's Ed25519 key, subject
+serialNumber = the device id, and the device-profile extension carrying its kind and
+nameplate (W). Keys are Ed25519 throughout.
 """
 
 from __future__ import annotations
@@ -12,11 +16,21 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 from gridwire.address import address_of
+from gridwire.devicecert import DEVICE_PROFILE_OID, SERIAL_NUMBER_OID, encode_device_profile
 
-__all__ = ["Identity", "OrgCA", "load_identity", "new_org_ca"]
+__all__ = [
+    "DEVICE_KIND_NUMBERS",
+    "DeviceCA",
+    "Identity",
+    "OrgCA",
+    "build_device_cert",
+    "load_identity",
+    "new_device_ca",
+    "new_org_ca",
+]
 
 DEFAULT_VALIDITY = dt.timedelta(days=3650)
 
@@ -143,3 +157,110 @@ def new_org_ca(org_id: str, *, name: str | None = None) -> OrgCA:
         .sign(key, algorithm=None)
     )
     return OrgCA(key=key, cert=cert, org_id=org_id)
+
+
+# Device kinds as gridledger.devices.v1.DeviceKind numbers (what the profile extension carries).
+DEVICE_KIND_NUMBERS = {"meter": 1, "pv": 2, "wind": 3, "battery": 4, "ev_charger": 5, "heat_pump": 6, "appliance": 7}
+
+
+@dataclass(frozen=True)
+class DeviceCA(_KeyAndCert):
+    """A device CA: an org's (org_id set) or a manufacturer's (org_id ''); `ca_id` is the id
+    governance admits it under."""
+
+    ca_id: str = ""
+    org_id: str = ""
+
+    def issue_device_cert(
+        self,
+        device_id: str,
+        kind: str,
+        public_key: bytes,
+        nameplate_w: int,
+        *,
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+        kind_number: int | None = None,
+    ) -> bytes:
+        """A DER device certificate binding `public_key` (raw Ed25519), the device id (subject
+        serialNumber), its kind and its nameplate (the device-profile extension)."""
+        start = not_before or dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        end = not_after or start + DEFAULT_VALIDITY * 2
+        return build_device_cert(
+            self.key,
+            self.cert.subject,
+            device_id,
+            DEVICE_KIND_NUMBERS[kind] if kind_number is None else kind_number,
+            public_key,
+            nameplate_w,
+            start,
+            end,
+        )
+
+    def save(self, folder: Path) -> None:
+        self._save(folder, "device-ca")
+
+    @staticmethod
+    def load(folder: Path, ca_id: str, org_id: str = "") -> DeviceCA:
+        key, cert = _load(folder, "device-ca")
+        return DeviceCA(key=key, cert=cert, ca_id=ca_id, org_id=org_id)
+
+
+def build_device_cert(  # noqa: PLR0917 - every field of the profile
+    signer: Ed25519PrivateKey,
+    issuer: x509.Name,
+    device_id: str,
+    kind_number: int,
+    public_key: bytes,
+    nameplate_w: int,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> bytes:
+    """A device certificate signed by `signer` under the issuer name `issuer` (a self-signed
+    one when `signer` is the device's own key: how an attacker would try)."""
+    subject = x509.Name(
+        [
+            x509.NameAttribute(x509.ObjectIdentifier(SERIAL_NUMBER_OID), device_id),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"device {device_id}"),
+        ]
+    )
+    profile = x509.UnrecognizedExtension(
+        x509.ObjectIdentifier(DEVICE_PROFILE_OID), encode_device_profile(kind_number, nameplate_w)
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(Ed25519PublicKey.from_public_bytes(public_key))
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(profile, critical=False)
+        .sign(signer, algorithm=None)
+    )
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def new_device_ca(ca_id: str, *, org_id: str = "", name: str | None = None) -> DeviceCA:
+    """A fresh self-signed device CA (Ed25519, valid from 2020 for 30 years)."""
+    key = Ed25519PrivateKey.generate()
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_id or ca_id),
+            x509.NameAttribute(NameOID.COMMON_NAME, name or f"{ca_id} device CA"),
+        ]
+    )
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + DEFAULT_VALIDITY * 3)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, algorithm=None)
+    )
+    return DeviceCA(key=key, cert=cert, ca_id=ca_id, org_id=org_id)

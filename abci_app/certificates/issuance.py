@@ -6,6 +6,9 @@ never overlap, so no more energy can arrive for it) or when the governed grace
 `certificates.issuance_grace_seconds` after the hour's end has passed. Then the device
 owner gets one bundle for the not-yet-issued Wh (verified generation − issued), so a
 device-hour is never issued twice and a late reading issues only the difference.
+Only a renewable generator that a certifier commissioned for the whole hour, with a device
+certificate from a still admitted, unrevoked device CA (devices/commissioning.py), is
+issued; a device-hour outside its attestation is dropped from the pending set unissued.
 Renewable generators are issued first, then batteries are accounted for (storage.py), in
 hour order, so a battery consumes the certificates of its hour issued in the same block.
 At most `certificates.max_issuance_per_block` ready device-hours are taken per block, oldest
@@ -62,6 +65,7 @@ from abci_app.certificates.params import EXPIRY, GRACE, period
 from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, STATUS_NAMES, Bundle, ClearSkyHold, HoldStatus
 from abci_app.devices import clearsky
 from abci_app.devices import keeper as devices
+from abci_app.devices.commissioning import commissioned_over
 from abci_app.devices.feed import is_renewable
 from abci_app.devices.records import Device
 from abci_app.params import domain_param
@@ -181,7 +185,7 @@ def _issue_pending(store: Branch, block: BlockInfo, sink: EventSink) -> None:
             continue
         if device.kind == BATTERY:
             batteries.append((hour, device))
-        elif is_renewable(device):
+        elif is_renewable(device) and commissioned_over(store, device, hour, hour + period(store)):
             issue_generation(store, block, device, hour, sink)
     for hour, device in batteries:
         flow = devices.hour_flow(store, device.device_id, hour)

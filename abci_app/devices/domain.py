@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridledger.devices.v1 import devices_pb2
 
-from abci_app.devices import events, genesis, handlers, invariants, keys, messages, prune, queries
+from abci_app.devices import commissioning, events, genesis, handlers, invariants, keys, messages, prune, queries
 from abci_app.devices.errors import ERROR_RANGE, DevicesCode
 from abci_app.devices.params import PARAMS
 from abci_app.domain import Domain, MessageSpec
@@ -57,6 +57,18 @@ DOMAIN = Domain(
             messages.set_rules_from_proto,
             handlers.set_battery_rules,
         ),
+        MessageSpec(
+            devices_pb2.CommissionDevice,
+            messages.CommissionDevice,
+            messages.commission_from_proto,
+            commissioning.commission_device,
+        ),
+        MessageSpec(
+            devices_pb2.WithdrawCommissioning,
+            messages.WithdrawCommissioning,
+            messages.withdraw_commissioning_from_proto,
+            commissioning.withdraw_commissioning,
+        ),
     ),
     queries=queries.QUERIES,
     events=events.EVENTS,
@@ -65,5 +77,5 @@ DOMAIN = Domain(
     genesis_export=genesis.export_genesis,
     params=PARAMS,
     end_block=prune.end_block,
-    invariants=(invariants.soc_within_capacity,),
+    invariants=(invariants.soc_within_capacity, invariants.trust_chain_consistent),
 )

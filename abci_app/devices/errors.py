@@ -39,7 +39,22 @@ class DevicesCode(IntEnum):
     DEVICE_STATE = 126  # suspend a suspended device, reinstate an active one
     NOT_SITE_OWNER = 127  # a device is registered on a site only for (and by or for) the site's owner
     SITE_MISMATCH = 128  # a device's feeder or grid region given and not its site's
-    NOT_A_GENERATOR = 129  # a renewable energy_source declared by a kind that never generates (meter, load)
+    # device certificates (devcert.py) and commissioning (commissioning.py)
+    DEVICE_CERT_INVALID = 129  # not a DER X.509 certificate of the device profile
+    DEVICE_CA_UNKNOWN = 130  # not issued by any admitted device CA (self-signed, a foreign CA)
+    DEVICE_CA_REVOKED = 131  # issued by a device CA governance revoked
+    DEVICE_CERT_EXPIRED = 132  # the certificate (or its CA) is not valid at block time
+    DEVICE_CERT_KEY_MISMATCH = 133  # the certificate certifies another key
+    DEVICE_CERT_SERIAL_MISMATCH = 134  # its subject serialNumber is not the device id
+    DEVICE_CERT_KIND_MISMATCH = 135
+    DEVICE_CERT_NAMEPLATE_MISMATCH = 136
+    DEVICE_CERT_REQUIRED = 137  # a certified device's key rotates only with a certificate for the new key
+    NOT_CERTIFIED = 138  # commissioning (or selling from) a device no admitted, unrevoked CA certifies
+    NOT_A_GENERATOR = 139  # only PV, wind and batteries are commissioned; only they may declare a renewable source
+    NOT_COMMISSIONED = 140  # no commissioning attestation covers the time (a sale's interval)
+    BAD_ATTESTATION = 141  # valid_from >= expiry, or an expiry not after block time
+    SELF_ATTESTATION = 142  # a certifier commissions a device it owns
+    NOT_ATTESTING_ORG = 143  # withdrawing another org's attestation
     # batteries
     SOC_OUT_OF_BOUNDS = 150
     NOT_A_BATTERY = 151

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = [
     "BATTERY_RULES_SET",
+    "COMMISSIONING_WITHDRAWN",
+    "DEVICE_COMMISSIONED",
     "DEVICE_KEY_ROTATED",
     "DEVICE_REGISTERED",
     "DEVICE_REINSTATED",
@@ -30,6 +32,8 @@ READING_REJECTED = "reading_rejected"
 READING_DUPLICATE = "reading_duplicate"
 BATTERY_RULES_SET = "battery_rules_set"
 ENERGY_PRUNED = "energy_pruned"
+DEVICE_COMMISSIONED = "device_commissioned"
+COMMISSIONING_WITHDRAWN = "commissioning_withdrawn"
 EVENTS = frozenset(
     {
         SITE_REGISTERED,
@@ -44,5 +48,7 @@ EVENTS = frozenset(
         READING_DUPLICATE,
         BATTERY_RULES_SET,
         ENERGY_PRUNED,
+        DEVICE_COMMISSIONED,
+        COMMISSIONING_WITHDRAWN,
     }
 )

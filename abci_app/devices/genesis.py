@@ -14,6 +14,7 @@
   "pending_hours":   [{"deviceId", "hourStart"}]                device-hours awaiting issuance
   "site_energy":     [{"siteId", "intervalStart"}]              intervals awaiting settlement
   "pruned_before":   1767225600                                 the pruning watermark (when set)
+  "commissionings":  [Commissioning as JSON]                    certifiers' attestations in force
 }
 
 Records use the protobuf JSON mapping of `gridledger.devices.v1` (camelCase names, bytes in
@@ -41,19 +42,21 @@ from google.protobuf.message import Message
 from gridledger.devices.v1 import devices_pb2
 
 from abci_app.devices import keeper, keys
+from abci_app.devices.commissioning import COMMISSIONED_KINDS, iter_commissionings, put_commissioning
 from abci_app.devices.keeper import RECENT_WINDOW, HourFlow
 from abci_app.devices.messages import KIND_NAMES, location_error
 from abci_app.devices.records import (
     NO_BATTERY,
     BatteryRules,
     BatteryState,
+    Commissioning,
     Device,
     IntervalEnergy,
     ReadingState,
     Site,
 )
 from abci_app.domain import GenesisError
-from abci_app.identity.keeper import get_member
+from abci_app.identity.keeper import get_device_ca, get_member
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
@@ -76,6 +79,7 @@ _PARTS = (
     "pending_hours",
     "site_energy",
     "pruned_before",
+    "commissionings",
 )
 
 
@@ -183,6 +187,8 @@ def _devices(store: Branch, section: Mapping[str, Any]) -> None:
             raise GenesisError(f"{where}.kind: unknown device kind {device.kind}")
         if len(device.public_key) != 32 or len(device.gateway) not in {0, 20}:
             raise GenesisError(f"{where}: expected a 32-byte publicKey and an empty or 20-byte gateway")
+        if device.cert_ca_id and get_device_ca(store, device.cert_ca_id) is None:
+            raise GenesisError(f"{where}.certCaId: {_short(device.cert_ca_id)!r} is not a genesis device CA")
         keeper.put_device(store, device)
 
 
@@ -293,6 +299,21 @@ def _markers(store: Branch, section: Mapping[str, Any]) -> None:
         keeper.set_pruned_before(store, _uint(section, "pruned_before", "devices"))
 
 
+def _commissionings(store: Branch, section: Mapping[str, Any]) -> None:
+    for where, item in _items(section, "commissionings"):
+        c = Commissioning.from_proto(_parse(item, devices_pb2.Commissioning(), where))
+        device = keeper.get_device(store, c.device_id) if _is_id(c.device_id) else None
+        if device is None or device.kind not in COMMISSIONED_KINDS or not device.cert_ca_id:
+            raise GenesisError(f"{where}: {_short(c.device_id)!r} is not a certified pv, wind or battery")
+        if store.get(keys.commissioning(c.device_id)) is not None:
+            raise GenesisError(f"{where}: duplicate attestation of device {c.device_id!r}")
+        if get_member(store, c.certifier) is None:
+            raise GenesisError(f"{where}.certifier: not a genesis member")
+        if not c.valid_from < c.expiry:
+            raise GenesisError(f"{where}: expected validFrom < expiry")
+        put_commissioning(store, c)
+
+
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
     section = sections.get("devices", {})
     if not isinstance(section, dict):
@@ -311,6 +332,7 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         _energy,
         _hour_flows,
         _markers,
+        _commissionings,
     ):
         part(store, section)
 
@@ -375,4 +397,5 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
     }
     if keeper.has_pruned_before(store):
         out["pruned_before"] = keeper.pruned_before(store)
+    out["commissionings"] = [MessageToDict(c.to_proto()) for c in iter_commissionings(store)]
     return {"devices": out}

@@ -75,6 +75,7 @@ from abci_app.auth import require_member, require_role
 from abci_app.context import TxContext
 from abci_app.crypto import verify_cached
 from abci_app.devices import events, feed, keeper
+from abci_app.devices.devcert import verify_device_cert
 from abci_app.devices.errors import DevicesCode
 from abci_app.devices.feed import GENERATOR_KINDS, RENEWABLE_SOURCES
 from abci_app.devices.messages import (
@@ -199,7 +200,10 @@ def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
     Only generating kinds (pv, wind) may declare a renewable energy source: a meter,
     appliance, EV charger or heat pump declaring one is refused (NOT_A_GENERATOR), since a
     meter measures energy from anywhere and is never a generator (a battery's source is
-    not refused: it re-issues only what it stored, certificates/storage.py)."""
+    not refused: it re-issues only what it stored, certificates/storage.py).
+    With a device certificate, the device is certified only if the certificate passes every
+    check of devcert.py (codes 129-136); without one it is registered uncertified, and is
+    then never a generator (commissioning.py: no certificates, no sell order names it)."""
     signer = require_member(ctx)
     if msg.kind not in GENERATOR_KINDS and msg.kind != BATTERY and msg.energy_source.lower() in RENEWABLE_SOURCES:
         raise TxError(
@@ -227,6 +231,11 @@ def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
         )
     if keeper.get_device(ctx.store, msg.device_id) is not None:
         raise TxError(DevicesCode.DEVICE_EXISTS, f"device {msg.device_id!r} is already registered")
+    certified = None
+    if msg.device_cert_der:  # devcert.py: the certificate must bind exactly what is registered
+        certified = verify_device_cert(
+            ctx.store, msg.device_cert_der, msg.device_id, msg.kind, msg.public_key, msg.nameplate_w, ctx.block.time
+        )
     battery = None
     if msg.battery is not None:
         b = msg.battery
@@ -248,6 +257,8 @@ def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
         battery=battery,
         suspended=False,
         registered_at=ctx.block.time,
+        cert_ca_id="" if certified is None else certified.ca_id,
+        cert_serial=b"" if certified is None else certified.serial,
     )
     keeper.put_device(ctx.store, device)
     ctx.emit(
@@ -257,6 +268,7 @@ def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
         site=msg.site_id,
         kind=KIND_NAMES[msg.kind],
         feeder=device.feeder,
+        certified_by=device.cert_ca_id,
     )
 
 
@@ -287,13 +299,29 @@ def transfer_device(ctx: TxContext, msg: TransferDevice) -> None:
 def rotate_device_key(ctx: TxContext, msg: RotateDeviceKey) -> None:
     """The old key is retired: readings it signs are refused from now on (RETIRED_KEY while
     it is one of the device's RECENT_RETIRED_KEYS most recent, BAD_READING_SIGNATURE after),
-    and the device can never rotate back to it (KEY_NOT_NEW)."""
+    and the device can never rotate back to it (KEY_NOT_NEW). A certified device rotates only
+    with a device certificate for the new key (DEVICE_CERT_REQUIRED; checked as at
+    registration); a certificate given for an uncertified device certifies it."""
     require_member(ctx)
     device = _owned(ctx, msg.device_id)
     if msg.new_public_key == device.public_key or keeper.is_retired(ctx.store, msg.device_id, msg.new_public_key):
         raise TxError(DevicesCode.KEY_NOT_NEW, "the new key is the current or a retired key of this device")
+    rotated = replace(device, public_key=msg.new_public_key)
+    if msg.new_device_cert_der:
+        c = verify_device_cert(
+            ctx.store,
+            msg.new_device_cert_der,
+            device.device_id,
+            device.kind,
+            msg.new_public_key,
+            device.nameplate_w,
+            ctx.block.time,
+        )
+        rotated = replace(rotated, cert_ca_id=c.ca_id, cert_serial=c.serial)
+    elif device.cert_ca_id:
+        raise TxError(DevicesCode.DEVICE_CERT_REQUIRED, "a certified device's new key needs a device certificate")
     keeper.retire_key(ctx.store, msg.device_id, device.public_key, ctx.block.time)
-    keeper.put_device(ctx.store, replace(device, public_key=msg.new_public_key))
+    keeper.put_device(ctx.store, rotated)
     ctx.emit(events.DEVICE_KEY_ROTATED, device=msg.device_id, public_key=msg.new_public_key.hex())
 
 

@@ -15,6 +15,8 @@ __all__ = [
     "by_owner_prefix",
     "by_site",
     "by_site_prefix",
+    "commissioning",
+    "commissioning_prefix",
     "device",
     "device_prefix",
     "energy",
@@ -51,7 +53,8 @@ PENDING = b"\x2c"  # u64(hour start) lp(device) → '' (a device-hour whose flow
 # keeper.mark_site_energy), and the time-ordered index of what pruning removes (prune.py):
 SITE_ENERGY = b"\x2d"  # u64(interval start) lp(site) → ''
 AGE = b"\x2e"  # u64(interval or hour start) u8(AGE_ENERGY | AGE_FLOW) lp(device) → ''
-MISC = b"\x2f"  # lp(name) … → small singletons and indexes (the pruning watermark, community batteries)
+MISC = b"\x2f"  # lp(name) … → small singletons and indexes (the pruning watermark, community batteries,
+# commissioning attestations: lp("commissioning") lp(device) → Commissioning)
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (
@@ -160,3 +163,12 @@ def age(start: int, kind: int, device_id: str) -> bytes:
 def misc(name: str, *rest: str) -> bytes:
     """A MISC key: lp(name) then lp(each part of `rest`)."""
     return MISC + lp(name) + b"".join(lp(r) for r in rest)
+
+
+def commissioning_prefix() -> bytes:
+    return misc("commissioning")
+
+
+def commissioning(device_id: str) -> bytes:
+    """The device's commissioning attestation (commissioning.py)."""
+    return misc("commissioning", device_id)

@@ -9,6 +9,7 @@ from gridledger.devices.v1 import devices_pb2
 from abci_app.codec_util import (
     MAX_AMOUNT,
     address_field,
+    bytes_field,
     grid_name_field,
     id_field,
     nonneg_field,
@@ -24,6 +25,7 @@ __all__ = [
     "MAX_READINGS",
     "MAX_RULE_PRICE",
     "BatterySpec",
+    "CommissionDevice",
     "MoveSite",
     "RegisterDevice",
     "RegisterSite",
@@ -34,11 +36,13 @@ __all__ = [
     "SubmitReadings",
     "SuspendDevice",
     "TransferDevice",
+    "WithdrawCommissioning",
     "location_error",
 ]
 
 MAX_READINGS = 500  # per SubmitReadings message
 MAX_TEXT = 64
+MAX_CERT_BYTES = 8_192  # a device certificate (DER)
 KIND_NAMES = {1: "meter", 2: "pv", 3: "wind", 4: "battery", 5: "ev_charger", 6: "heat_pump", 7: "appliance"}
 BATTERY = 4
 
@@ -82,6 +86,7 @@ class RegisterDevice:
     gateway: Address | None
     battery: BatterySpec | None
     owner: Address | None
+    device_cert_der: bytes = b""  # empty: uncertified
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,20 @@ class TransferDevice:
 class RotateDeviceKey:
     device_id: str
     new_public_key: bytes
+    new_device_cert_der: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class CommissionDevice:
+    device_id: str
+    valid_from: int
+    expiry: int
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawCommissioning:
+    device_id: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +243,7 @@ def register_device_from_proto(m: devices_pb2.RegisterDevice) -> RegisterDevice:
         _optional_address(m.gateway, "gateway"),
         battery,
         _optional_address(m.owner, "owner"),
+        bytes_field(m.device_cert_der, "device_cert_der", MAX_CERT_BYTES),
     )
 
 
@@ -240,7 +260,23 @@ def transfer_from_proto(m: devices_pb2.TransferDevice) -> TransferDevice:
 
 
 def rotate_from_proto(m: devices_pb2.RotateDeviceKey) -> RotateDeviceKey:
-    return RotateDeviceKey(_device_id(m.device_id), _key(m.new_public_key, "new_public_key"))
+    return RotateDeviceKey(
+        _device_id(m.device_id),
+        _key(m.new_public_key, "new_public_key"),
+        bytes_field(m.new_device_cert_der, "new_device_cert_der", MAX_CERT_BYTES),
+    )
+
+
+def commission_from_proto(m: devices_pb2.CommissionDevice) -> CommissionDevice:
+    return CommissionDevice(
+        _device_id(m.device_id),
+        nonneg_field(m.valid_from, "valid_from", MAX_AMOUNT),
+        positive_field(m.expiry, "expiry", MAX_AMOUNT),
+    )
+
+
+def withdraw_commissioning_from_proto(m: devices_pb2.WithdrawCommissioning) -> WithdrawCommissioning:
+    return WithdrawCommissioning(_device_id(m.device_id), text_field(m.reason, "reason", 256))
 
 
 def _reading(i: int, r: devices_pb2.SignedReading) -> SignedReading:

@@ -1,6 +1,7 @@
 """Queries: /device/<id>, /site/<id>, /reading/<id>, /energy/<id>/<interval start> (provable
 records), /devices/owner/<address> and /devices/feeder/<feeder> (paginated DeviceList),
-/battery/<id> (BatteryView: capacity, state of charge, rules)."""
+/battery/<id> (BatteryView: capacity, state of charge, rules), /commissioning/<id> (the
+device's Commissioning attestation in force, provable; absent: none)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,13 @@ def battery(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
     return QueryResult(view.SerializeToString(deterministic=True))
 
 
+def commissioning(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    (device_id,) = args_exactly(args, 1, "/commissioning/<device id>")
+    return record(store, keys.commissioning(id_arg(device_id, "device id")))
+
+
 QUERIES: dict[str, QueryHandler] = {
+    "commissioning": commissioning,
     "device": device,
     "devices": devices,
     "site": site,

@@ -1,7 +1,8 @@
 """Stored records of the devices domain (frozen) and their stored protobuf encoding.
 
 Each record encodes to the protobuf message of `gridledger.devices.v1` of the same name
-(Site, Device, BatterySpec, ReadingState, IntervalEnergy, BatteryState, BatteryRules), and
+(Site, Device, BatterySpec, ReadingState, IntervalEnergy, BatteryState, BatteryRules,
+Commissioning), and
 those bytes are the provable query answers: `decode(raw).encode() == raw` for every stored
 record. A device's `battery` keeps the submessage's presence (None: absent), since a
 present but empty spec encodes to different bytes than an absent one; a site's `location`
@@ -22,6 +23,7 @@ __all__ = [
     "BatteryRules",
     "BatterySpec",
     "BatteryState",
+    "Commissioning",
     "Device",
     "DeviceId",
     "IntervalEnergy",
@@ -117,6 +119,8 @@ class Device:
     battery: BatterySpec | None
     suspended: bool
     registered_at: int
+    cert_ca_id: str = ""  # the device CA that certified its key ('' : uncertified, devcert.py)
+    cert_serial: bytes = b""
 
     def to_proto(self) -> devices_pb2.Device:
         pb = devices_pb2.Device(
@@ -135,6 +139,8 @@ class Device:
             gateway=self.gateway,
             suspended=self.suspended,
             registered_at=self.registered_at,
+            cert_ca_id=self.cert_ca_id,
+            cert_serial=self.cert_serial,
         )
         if self.battery is not None:
             pb.battery.CopyFrom(self.battery.to_proto())
@@ -162,6 +168,8 @@ class Device:
             battery=BatterySpec.from_proto(pb.battery) if pb.HasField("battery") else None,
             suspended=pb.suspended,
             registered_at=pb.registered_at,
+            cert_ca_id=pb.cert_ca_id,
+            cert_serial=pb.cert_serial,
         )
 
     @staticmethod
@@ -313,3 +321,42 @@ class BatteryRules:
     @staticmethod
     def decode(raw: bytes) -> BatteryRules:
         return BatteryRules.from_proto(devices_pb2.BatteryRules.FromString(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Commissioning:
+    """A certifier's attestation that it commissioned a device: it covers [valid_from, expiry)."""
+
+    device_id: DeviceId
+    certifier: Address
+    certifier_org: str
+    valid_from: int
+    expiry: int
+    attested_at: int
+
+    def covers(self, start: int, end: int) -> bool:
+        """Whether [start, end) lies inside the attestation."""
+        return self.valid_from <= start and end <= self.expiry
+
+    def to_proto(self) -> devices_pb2.Commissioning:
+        return devices_pb2.Commissioning(
+            device_id=self.device_id,
+            certifier=self.certifier,
+            certifier_org=self.certifier_org,
+            valid_from=self.valid_from,
+            expiry=self.expiry,
+            attested_at=self.attested_at,
+        )
+
+    def encode(self) -> bytes:
+        return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def from_proto(pb: devices_pb2.Commissioning) -> Commissioning:
+        return Commissioning(
+            DeviceId(pb.device_id), Address(pb.certifier), pb.certifier_org, pb.valid_from, pb.expiry, pb.attested_at
+        )
+
+    @staticmethod
+    def decode(raw: bytes) -> Commissioning:
+        return Commissioning.from_proto(devices_pb2.Commissioning.FromString(raw))

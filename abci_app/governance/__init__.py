@@ -1,1 +1,2 @@
-"""Proposals by org admins (admit/remove orgs, validators, parameters), one vote per org."""
+"""Proposals by org admins (admit/remove orgs, validators, parameters, capabilities, admit/revoke
+device CAs), one vote per org."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = [
     "CAPABILITIES_SET",
+    "DEVICE_CA_ADMITTED",
+    "DEVICE_CA_REVOKED",
     "EVENTS",
     "ORG_ADMITTED",
     "ORG_REMOVED",
@@ -28,6 +30,8 @@ ORG_REMOVED = "org_removed"
 VALIDATOR_UPDATED = "validator_updated"
 PARAM_CHANGED = "param_changed"
 CAPABILITIES_SET = "org_capabilities_set"
+DEVICE_CA_ADMITTED = "device_ca_admitted"
+DEVICE_CA_REVOKED = "device_ca_revoked"
 EVENTS = frozenset(
     {
         PROPOSAL_SUBMITTED,
@@ -41,5 +45,7 @@ EVENTS = frozenset(
         VALIDATOR_UPDATED,
         PARAM_CHANGED,
         CAPABILITIES_SET,
+        DEVICE_CA_ADMITTED,
+        DEVICE_CA_REVOKED,
     }
 )

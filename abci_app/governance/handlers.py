@@ -13,9 +13,11 @@ from abci_app.governance import events, keeper
 from abci_app.governance.errors import GovernanceCode
 from abci_app.governance.messages import (
     Action,
+    AdmitDeviceCa,
     AdmitOrg,
     ChangeParam,
     RemoveOrg,
+    RevokeDeviceCa,
     SetOrgCapabilities,
     SubmitProposal,
     UpdateValidator,
@@ -26,7 +28,7 @@ from abci_app.governance.records import Proposal, Status
 from abci_app.identity import keeper as identity
 from abci_app.identity.errors import IdentityCode
 from abci_app.identity.msp import parse_ca_cert
-from abci_app.identity.records import Org
+from abci_app.identity.records import DeviceCa, Org
 from abci_app.identity.roles import Role
 from abci_app.params import PARAM_BOUNDS, load_params, save_params, set_domain_param
 from abci_app.store.branch import Branch
@@ -59,6 +61,18 @@ def _check_action(ctx: TxContext, action: Action) -> None:
         org = identity.get_org(store, action.org_id)
         if org is None or not org.active:
             raise TxError(IdentityCode.UNKNOWN_ORG, f"no active org {action.org_id!r}")
+    elif isinstance(action, AdmitDeviceCa):
+        if identity.get_device_ca(store, action.ca_id) is not None:
+            raise TxError(IdentityCode.DEVICE_CA_EXISTS, f"device CA {action.ca_id!r} was already admitted")
+        if action.org_id:
+            org = identity.get_org(store, action.org_id)
+            if org is None or not org.active:
+                raise TxError(IdentityCode.UNKNOWN_ORG, f"no active org {action.org_id!r}")
+        parse_ca_cert(action.ca_der)
+    elif isinstance(action, RevokeDeviceCa):
+        ca = identity.get_device_ca(store, action.ca_id)
+        if ca is None or ca.revoked:
+            raise TxError(IdentityCode.UNKNOWN_DEVICE_CA, f"no admitted, unrevoked device CA {action.ca_id!r}")
     elif action.name in PARAM_BOUNDS:
         load_params(store).with_value(action.name, action.value)
     else:
@@ -86,6 +100,15 @@ def _execute(ctx: TxContext, action: Action) -> None:
         assert target is not None
         identity.put_org(store, replace(target, capabilities=action.capabilities))
         ctx.emit(events.CAPABILITIES_SET, org=target.org_id, capabilities=",".join(action.capabilities))
+    elif isinstance(action, AdmitDeviceCa):
+        ca = DeviceCa(action.ca_id, action.name, action.org_id, action.ca_der, ctx.block.time, 0)
+        identity.put_device_ca(store, ca)
+        ctx.emit(events.DEVICE_CA_ADMITTED, ca=ca.ca_id, name=ca.name, org=ca.org_id)
+    elif isinstance(action, RevokeDeviceCa):
+        revoked = identity.get_device_ca(store, action.ca_id)
+        assert revoked is not None
+        identity.put_device_ca(store, replace(revoked, revoked_at=max(ctx.block.time, 1)))
+        ctx.emit(events.DEVICE_CA_REVOKED, ca=revoked.ca_id)
     elif isinstance(action, ChangeParam):
         if action.name in PARAM_BOUNDS:
             save_params(store, load_params(store).with_value(action.name, action.value))

@@ -14,9 +14,11 @@ from abci_app.identity.roles import parse_capabilities
 
 __all__ = [
     "Action",
+    "AdmitDeviceCa",
     "AdmitOrg",
     "ChangeParam",
     "RemoveOrg",
+    "RevokeDeviceCa",
     "SetOrgCapabilities",
     "SubmitProposal",
     "UpdateValidator",
@@ -61,7 +63,20 @@ class SetOrgCapabilities:
     capabilities: tuple[str, ...]
 
 
-Action = AdmitOrg | RemoveOrg | UpdateValidator | ChangeParam | SetOrgCapabilities
+@dataclass(frozen=True, slots=True)
+class AdmitDeviceCa:
+    ca_id: str
+    name: str
+    org_id: str  # '' : a manufacturer's CA
+    ca_der: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeDeviceCa:
+    ca_id: str
+
+
+Action = AdmitOrg | RemoveOrg | UpdateValidator | ChangeParam | SetOrgCapabilities | AdmitDeviceCa | RevokeDeviceCa
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +129,16 @@ def action_from_proto(m: governance_pb2.SubmitProposal) -> Action:
     if kind == "set_org_capabilities":
         s = m.set_org_capabilities
         return SetOrgCapabilities(_org_id(s.org_id), _capabilities(list(s.capabilities)))
+    if kind == "admit_device_ca":
+        d = m.admit_device_ca
+        return AdmitDeviceCa(
+            _org_id(d.ca_id),
+            text_field(d.name, "name", 128),
+            "" if not d.org_id else _org_id(d.org_id),
+            bytes_field(d.ca_der, "ca_der", 8_192),
+        )
+    if kind == "revoke_device_ca":
+        return RevokeDeviceCa(_org_id(m.revoke_device_ca.ca_id))
     raise TxError(GovernanceCode.INVALID_PROPOSAL, "proposal has no action")
 
 

@@ -1,1 +1,2 @@
-"""Organisations, their CAs (MSP style), members, roles and revocation."""
+"""Organisations, their CAs (MSP style), members, roles and revocation; the device CAs
+governance admitted (devices/devcert.py checks device certificates against them)."""

@@ -22,3 +22,5 @@ class IdentityCode(IntEnum):
     ROLE_NOT_ALLOWED = 29  # a grant names a role beyond the member's org's capabilities
     NOT_ADMIN_OF_ORG = 30  # an admin acting on a member of another org
     ROLE_NOT_HELD = 31  # revoking a role the member does not hold
+    DEVICE_CA_EXISTS = 32  # admitting a device CA id already used (revoked ones included)
+    UNKNOWN_DEVICE_CA = 33  # revoking a device CA that is not admitted or already revoked

@@ -7,6 +7,10 @@
             or an exported record: {"public_key": hex, "org_id", "roles", "cert_serial": hex,
              "not_before", "not_after", "revoked", "common_name", "enrolled_at"}]
 "revoked_certs": [{"org_id": ..., "serial": hex}]
+"device_cas": [{"ca_id": "acme-meters", "name": "...", "org_id": "" (a manufacturer's) or an org id,
+                "ca_pem": "-----BEGIN ...", "admitted_at": 1767225600, "revoked_at": 0}]
+           device CAs as governance admits them (AdmitDeviceCa); admitted_at defaults to the
+           genesis block time, revoked_at (0: not revoked) to 0
 
 An export carries every stored field, so importing it rebuilds the identity key range byte
 for byte (the member-by-org index follows from the members). A member record's roles must
@@ -30,7 +34,7 @@ from abci_app.identity import keeper
 from abci_app.identity.handlers import enroll_member
 from abci_app.identity.messages import EnrollMember
 from abci_app.identity.msp import is_org_id, parse_ca_cert, parse_member_cert
-from abci_app.identity.records import Member, Org
+from abci_app.identity.records import DeviceCa, Member, Org
 from abci_app.identity.roles import DEFAULT_CAPABILITIES, Role, parse_capabilities
 from abci_app.params import load_params
 from abci_app.store.branch import Branch, KVReader
@@ -38,7 +42,7 @@ from abci_app.types import BlockInfo, OrgId
 
 __all__ = ["SECTIONS", "export_genesis", "import_genesis"]
 
-SECTIONS = ("orgs", "members", "revoked_certs")
+SECTIONS = ("orgs", "members", "revoked_certs", "device_cas")
 
 
 def _list(sections: Mapping[str, Any], name: str) -> list[Any]:
@@ -171,10 +175,41 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         if not serial:
             raise GenesisError(f"{where}.serial: expected a non-empty serial")
         keeper.revoke_cert(store, org_id, serial)
+    for i, d in enumerate(_list(sections, "device_cas")):
+        keeper.put_device_ca(store, _device_ca(store, block, d, f"device_cas[{i}]"))
+
+
+def _device_ca(store: Branch, block: BlockInfo, d: Any, where: str) -> DeviceCa:
+    """A device CA entry, checked as AdmitDeviceCa checks it."""
+    if not isinstance(d, dict):
+        raise GenesisError(f"{where}: expected an object")
+    unknown = set(d) - {"ca_id", "name", "org_id", "ca_pem", "admitted_at", "revoked_at"}
+    if unknown:
+        raise GenesisError(f"{where}: unknown fields {sorted(unknown)}")
+    ca_id = d.get("ca_id")
+    if not isinstance(ca_id, str) or not is_org_id(ca_id):
+        raise GenesisError(f"{where}.ca_id: {str(ca_id)[:40]!r} must match [a-z0-9-]{{2,32}}")
+    if keeper.get_device_ca(store, ca_id) is not None:
+        raise GenesisError(f"{where}.ca_id: duplicate device CA {ca_id!r}")
+    name, org_id = d.get("name", ""), d.get("org_id", "")
+    if not isinstance(name, str) or len(name.encode()) > 128:
+        raise GenesisError(f"{where}.name: expected a string of at most 128 bytes")
+    if not isinstance(org_id, str) or (org_id and keeper.get_org(store, org_id) is None):
+        raise GenesisError(f"{where}.org_id: expected '' (a manufacturer's CA) or a genesis org")
+    der = _pem_to_der(d.get("ca_pem"), f"{where}.ca_pem")
+    try:
+        parse_ca_cert(der)
+    except TxError as exc:
+        raise GenesisError(f"{where}: {exc.log}") from exc
+    admitted_at = _int(d, "admitted_at", where) if "admitted_at" in d else block.time
+    revoked_at = _int(d, "revoked_at", where) if "revoked_at" in d else 0
+    if revoked_at < 0 or admitted_at < 0:
+        raise GenesisError(f"{where}: admitted_at and revoked_at must not be negative")
+    return DeviceCa(ca_id, name, org_id, der, admitted_at, revoked_at)
 
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
-    """Every org, member and revoked serial, in the form `import_genesis` reads."""
+    """Every org, member, revoked serial and device CA, in the form `import_genesis` reads."""
     orgs = [
         {
             "org_id": o.org_id,
@@ -201,4 +236,15 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
         for m in keeper.iter_members(store)
     ]
     revoked = [{"org_id": o, "serial": serial.hex()} for o, serial in keeper.iter_revoked_certs(store)]
-    return {"orgs": orgs, "members": members, "revoked_certs": revoked}
+    device_cas = [
+        {
+            "ca_id": d.ca_id,
+            "name": d.name,
+            "org_id": d.org_id,
+            "ca_pem": _der_to_pem(d.ca_der),
+            "admitted_at": d.admitted_at,
+            "revoked_at": d.revoked_at,
+        }
+        for d in keeper.iter_device_cas(store)
+    ]
+    return {"orgs": orgs, "members": members, "revoked_certs": revoked, "device_cas": device_cas}

@@ -1,22 +1,25 @@
-"""State access for orgs, members and the revocation list."""
+"""State access for orgs, members, the revocation list and device CAs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from abci_app.identity import keys
-from abci_app.identity.records import Member, Org, decode_member, decode_org
+from abci_app.identity.records import DeviceCa, Member, Org, decode_device_ca, decode_member, decode_org
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
 __all__ = [
     "active_org_ids",
+    "get_device_ca",
     "get_member",
     "get_org",
     "is_cert_revoked",
+    "iter_device_cas",
     "iter_members",
     "iter_orgs",
     "iter_revoked_certs",
+    "put_device_ca",
     "put_member",
     "put_org",
     "revoke_cert",
@@ -72,3 +75,22 @@ def iter_revoked_certs(store: KVReader) -> Iterator[tuple[str, bytes]]:
 
 def revoke_cert(store: Branch, org_id: str, serial: bytes) -> None:
     store.set(keys.revoked_cert(org_id, serial), b"\x01")
+
+
+def get_device_ca(store: KVReader, ca_id: str) -> DeviceCa | None:
+    """The device CA `ca_id` (revoked or not), or None if governance never admitted it."""
+    if not 1 <= len(ca_id.encode()) <= 255:
+        return None
+    raw = store.get(keys.device_ca(ca_id))
+    return None if raw is None else decode_device_ca(raw)
+
+
+def put_device_ca(store: Branch, ca: DeviceCa) -> None:
+    store.set(keys.device_ca(ca.ca_id), ca.encode())
+
+
+def iter_device_cas(store: KVReader) -> Iterator[DeviceCa]:
+    """Every device CA ever admitted (revoked ones included), in id order."""
+    prefix = keys.device_ca_prefix()
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield decode_device_ca(v)

@@ -1,4 +1,5 @@
-"""Queries: /org/<id>, /orgs, /member/<address>, /members/<org id> (lists paginated)."""
+"""Queries: /org/<id>, /orgs, /member/<address>, /members/<org id>, /device_ca/<id>,
+/device_cas (lists paginated)."""
 
 from __future__ import annotations
 
@@ -45,4 +46,25 @@ def members(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
     return QueryResult(out.SerializeToString())
 
 
-QUERIES: dict[str, QueryHandler] = {"org": org, "orgs": orgs, "member": member, "members": members}
+def device_ca(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """One device CA (a DeviceCa record; revoked ones too, with revoked_at)."""
+    (ca_id,) = args_exactly(args, 1, "/device_ca/<ca id>")
+    return record(store, keys.device_ca(id_arg(ca_id, "ca id")))
+
+
+def device_cas(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """Every device CA governance admitted, in id order (a DeviceCaList, paginated)."""
+    args_exactly(args, 0, "/device_cas")
+    items, cursor = page(store, keys.device_ca_prefix(), options, lambda _k, v: identity_pb2.DeviceCa.FromString(v))
+    out = identity_pb2.DeviceCaList(device_cas=items, page=tx_pb2.PageInfo(next=cursor))
+    return QueryResult(out.SerializeToString())
+
+
+QUERIES: dict[str, QueryHandler] = {
+    "org": org,
+    "orgs": orgs,
+    "member": member,
+    "members": members,
+    "device_ca": device_ca,
+    "device_cas": device_cas,
+}

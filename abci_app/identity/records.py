@@ -9,7 +9,7 @@ from gridledger.identity.v1 import identity_pb2
 
 from abci_app.types import Address, OrgId
 
-__all__ = ["Member", "Org", "decode_member", "decode_org"]
+__all__ = ["DeviceCa", "Member", "Org", "decode_device_ca", "decode_member", "decode_org"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +89,35 @@ def decode_member(raw: bytes) -> Member:
         common_name=pb.common_name,
         enrolled_at=pb.enrolled_at,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCa:
+    """A device CA governance admitted: an org's (org_id set) or a manufacturer's (org_id '')."""
+
+    ca_id: str
+    name: str
+    org_id: str
+    ca_der: bytes
+    admitted_at: int
+    revoked_at: int  # 0: not revoked
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at != 0
+
+    def encode(self) -> bytes:
+        return identity_pb2.DeviceCa(
+            ca_id=self.ca_id,
+            name=self.name,
+            org_id=self.org_id,
+            ca_der=self.ca_der,
+            admitted_at=self.admitted_at,
+            revoked_at=self.revoked_at,
+        ).SerializeToString()
+
+
+@lru_cache(maxsize=1024)
+def decode_device_ca(raw: bytes) -> DeviceCa:
+    pb = identity_pb2.DeviceCa.FromString(raw)
+    return DeviceCa(pb.ca_id, pb.name, pb.org_id, pb.ca_der, pb.admitted_at, pb.revoked_at)

@@ -18,6 +18,8 @@ places passes exactly the checks a member's own order does.
 - A buy order's limit is at least 1 (so every bid escrows at least 1), and a member holds at
   most `market.max_open_orders_per_interval` (default 64) open orders for one interval,
   its rules' included (TOO_MANY_ORDERS): gate closure reads a bounded book.
+- A sell order names only a device certified by an admitted device CA and commissioned by a
+  certifier for the whole interval (devices/commissioning.py: NOT_CERTIFIED, NOT_COMMISSIONED).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import replace
 
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
+from abci_app.devices.commissioning import require_commissioned
 from abci_app.devices.records import NO_BATTERY, Device
 from abci_app.errors import Code, TxError
 from abci_app.grid import keeper as grid
@@ -147,6 +150,7 @@ def place(  # noqa: PLR0917 - the order's fields, in the message's order
         accounts.add(store, keeper.ESCROW_ADDRESS, escrow)
     else:
         device = seller_device(store, owner, device_id)
+        require_commissioned(store, device, interval, interval + interval_length(store))
         can = deliverable_wh(store, device, interval_length(store))
         have = keeper.get_committed(store, interval, device_id)
         if have + energy_wh > can:

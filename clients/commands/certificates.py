@@ -191,12 +191,12 @@ def register(add: AddCommand) -> None:
     cert("oversight", cmd_oversight, "a device's standing suspension or revocation").add_argument("device_id")
     p = cert("release-held", cmd_release_held, "certifier: issue a device-hour's PV energy held above the clear sky")
     p.add_argument("device_id")
-    p.add_argument("hour", type=int)
+    p.add_argument("hour", type=unix_seconds)
     p = cert(
         "reject-held", cmd_reject_held, "certifier: never issue a device-hour's PV energy held above the clear sky"
     )
     p.add_argument("device_id")
-    p.add_argument("hour", type=int)
+    p.add_argument("hour", type=unix_seconds)
     p.add_argument("--reason", default="")
 
     p = add("matching", cmd_matching, "a member's consumption and claimed certificates in one hour")

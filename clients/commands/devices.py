@@ -1,10 +1,14 @@
-"""Devices gridctl commands: sites, devices, device-signed readings, interval energy, batteries."""
+"""Devices gridctl commands: sites, devices (with device certificates and commissioning),
+device-signed readings, interval energy, batteries."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from gridledger.devices.v1 import devices_pb2
 from gridwire.reading import Reading
 
@@ -12,6 +16,8 @@ from clients import devices as build
 from clients.cli_support import AddCommand, Context, action_group, add_paging, load_private_key, page_query, to_json
 from clients.cli_types import (
     ED25519_PUBLIC_KEY,
+    LATITUDE_UDEG,
+    LONGITUDE_UDEG,
     UsageError,
     basis_points,
     count,
@@ -20,6 +26,8 @@ from clients.cli_types import (
     unix_seconds,
     watt_hours,
 )
+from clients.consortium import TEST_DEVICE_CA
+from clients.pki import DeviceCA
 
 __all__ = ["register", "tx_event_rows"]
 
@@ -70,12 +78,45 @@ def _public_key(args: argparse.Namespace) -> bytes:
     raise UsageError("give the device's key: --key-file DEVICE.pem (only its public half is sent) or --public-key HEX")
 
 
+def _read_cert(path: str) -> bytes:
+    """A certificate file, PEM or DER, as DER."""
+    raw = Path(path).read_bytes()
+    try:
+        cert = (
+            x509.load_pem_x509_certificate(raw)
+            if raw.lstrip().startswith(b"-----")
+            else x509.load_der_x509_certificate(raw)
+        )
+    except ValueError as exc:
+        raise SystemExit(f"{path} is not an X.509 certificate (PEM or DER): {exc}") from exc
+    return cert.public_bytes(Encoding.DER)
+
+
+def _device_cert(  # noqa: PLR0917 - the bound fields
+    ctx: Context, args: argparse.Namespace, device_id: str, kind: str, public_key: bytes, nameplate_w: int
+) -> bytes:
+    """--device-cert FILE; else, unless --uncertified, one issued by the localnet's device CA
+    (--device-ca, default the test CA) binding the device's key, id, kind and nameplate."""
+    if args.device_cert:
+        return _read_cert(args.device_cert)
+    if args.uncertified:
+        return b""
+    folder = ctx.home / "consortium" / "device-cas" / args.device_ca
+    if not (folder / "device-ca.key.pem").exists():
+        raise SystemExit(
+            f"no device CA {args.device_ca!r} in {ctx.home}: give --device-cert FILE, or --uncertified "
+            "(an uncertified device earns no certificates and sells nothing)"
+        )
+    return DeviceCA.load(folder, args.device_ca).issue_device_cert(device_id, kind, public_key, nameplate_w)
+
+
 def cmd_device_register(ctx: Context, args: argparse.Namespace) -> None:
+    public_key = _public_key(args)
     msg = build.register_device(
         args.device_id,
         args.site,
         args.kind,
-        _public_key(args),
+        public_key,
         args.nameplate_w,
         energy_source=args.energy_source,
         technology=args.technology,
@@ -89,8 +130,10 @@ def cmd_device_register(ctx: Context, args: argparse.Namespace) -> None:
         max_charge_w=args.max_charge_w,
         max_discharge_w=args.max_discharge_w,
         efficiency_bp=args.efficiency_bp,
+        device_cert=_device_cert(ctx, args, args.device_id, args.kind, public_key, args.nameplate_w),
     )
-    ctx.done(ctx.submit(msg), device=args.device_id, kind=args.kind, site=args.site)
+    certified = bool(msg.device_cert_der)
+    ctx.done(ctx.submit(msg), device=args.device_id, kind=args.kind, site=args.site, certified=certified)
 
 
 def cmd_device_show(ctx: Context, args: argparse.Namespace) -> None:
@@ -122,7 +165,41 @@ def cmd_device_transfer(ctx: Context, args: argparse.Namespace) -> None:
 
 def cmd_device_rotate(ctx: Context, args: argparse.Namespace) -> None:
     public = build.device_public_key(load_private_key(args.new_key))
-    ctx.done(ctx.submit(build.rotate_key(args.device_id, public)), device=args.device_id, public_key=public.hex())
+    device = ctx.query(f"/device/{args.device_id}", devices_pb2.Device, what=f"device {args.device_id!r}")
+    cert = b""
+    if device.cert_ca_id or args.device_cert:
+        kind = next(k for k, v in build.KINDS.items() if v == device.kind)
+        cert = _device_cert(ctx, args, args.device_id, kind, public, device.nameplate_w)
+    msg = build.rotate_key(args.device_id, public, cert)
+    ctx.done(ctx.submit(msg), device=args.device_id, public_key=public.hex())
+
+
+def cmd_device_commission(ctx: Context, args: argparse.Namespace) -> None:
+    msg = build.commission_device(args.device_id, args.valid_from, args.expiry)
+    ctx.done(ctx.submit(msg), device=args.device_id, valid_from=args.valid_from, expiry=args.expiry)
+
+
+def cmd_device_withdraw(ctx: Context, args: argparse.Namespace) -> None:
+    msg = build.withdraw_commissioning(args.device_id, args.reason)
+    ctx.done(ctx.submit(msg), device=args.device_id, commissioned=False)
+
+
+def cmd_device_commissioning(ctx: Context, args: argparse.Namespace) -> None:
+    what = f"a commissioning attestation of {args.device_id!r}"
+    c = ctx.query(f"/commissioning/{args.device_id}", devices_pb2.Commissioning, what=what)
+    ctx.show(to_json(c), title=f"commissioning of {args.device_id}")
+
+
+def _cert_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device-cert", default="", help="the device's X.509 certificate (PEM or DER) from a device CA")
+    p.add_argument(
+        "--device-ca",
+        default=TEST_DEVICE_CA,
+        help="without --device-cert: issue one from this device CA of the localnet (--home)",
+    )
+    p.add_argument(
+        "--uncertified", action="store_true", help="no certificate: never a generator (no certificates, no sale)"
+    )
 
 
 # -- readings, energy, batteries ----------------------------------------------------------------
@@ -209,8 +286,10 @@ def register(add: AddCommand) -> None:
     p.add_argument("--feeder", required=True)
     p.add_argument("--region", default="", help="grid region")
     p.add_argument("--owner", default="", help="the site's owner (default: the signer)")
-    p.add_argument("--latitude-udeg", type=int, help="location in micro-degrees (with --longitude-udeg)")
-    p.add_argument("--longitude-udeg", type=int, help="PV energy above the clear sky there is held for the certifier")
+    p.add_argument("--latitude-udeg", type=LATITUDE_UDEG, help="location in micro-degrees (with --longitude-udeg)")
+    p.add_argument(
+        "--longitude-udeg", type=LONGITUDE_UDEG, help="PV energy above the clear sky there is held for the certifier"
+    )
     site("show", cmd_site_show, "a site").add_argument("site_id")
     p = site("move", cmd_site_move, "operator: move a site to another feeder")
     p.add_argument("site_id")
@@ -236,6 +315,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("--max-charge-w", type=power_w, default=0, help="batteries")
     p.add_argument("--max-discharge-w", type=power_w, default=0, help="batteries")
     p.add_argument("--efficiency-bp", type=basis_points, default=0, help="batteries: round trip, basis points")
+    _cert_options(p)
     device("show", cmd_device_show, "a device").add_argument("device_id")
     p = device("list", cmd_device_list, "devices by owner or feeder")
     p.add_argument("--owner", default="")
@@ -251,6 +331,17 @@ def register(add: AddCommand) -> None:
     p = device("rotate-key", cmd_device_rotate, "owner: replace the device's key (the old one is refused from now)")
     p.add_argument("device_id")
     p.add_argument("--new-key", required=True, help="the new private key file (PEM); only its public key is sent")
+    _cert_options(p)
+    p = device("commission", cmd_device_commission, "certifier: attest a certified pv, wind or battery commissioned")
+    p.add_argument("device_id")
+    p.add_argument("--valid-from", type=unix_seconds, required=True, help="unix seconds")
+    p.add_argument(
+        "--expiry", type=unix_seconds, required=True, help="unix seconds (the attestation covers [from, expiry))"
+    )
+    p = device("withdraw-commissioning", cmd_device_withdraw, "certifier: withdraw a device's attestation")
+    p.add_argument("device_id")
+    p.add_argument("--reason", default="")
+    device("commissioning", cmd_device_commissioning, "a device's commissioning attestation").add_argument("device_id")
 
     reading = action_group(add, "reading", "device-signed meter readings")
     p = reading("submit", cmd_reading_submit, "sign a reading with the device's key file and submit it")

@@ -43,6 +43,7 @@ from clients.consortium import Consortium
 from clients.loadgen import Population, Signer
 from clients.pki import Identity
 from tests.bench.energy_load import EnergyLoad
+from tests.support.devices import CERTIFIER, certify, commission_msgs
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit.helpers import signed
 
@@ -155,9 +156,13 @@ def _market_setup(driver: AppDriver, consortium: Consortium) -> dict[str, Identi
             site = _site(ref, f)
             key = Ed25519PrivateKey.from_private_bytes(bytes([n + 1, f]) * 16)
             msgs.append(dc.register_site(site, f"feeder-{f}"))
-            msgs.append(dc.register_device(_pv(ref, f), site, "pv", dc.device_public_key(key), 10_000_000))
+            msgs.append(
+                certify(consortium, dc.register_device(_pv(ref, f), site, "pv", dc.device_public_key(key), 10_000_000))
+            )
         txs.append(signed(driver, m, *msgs))
     _ok(driver, txs, "market setup")
+    pvs = [_pv(ref, f) for ref in members for f in range(1, FEEDERS + 1)]
+    _ok(driver, [signed(driver, consortium.member(CERTIFIER), *commission_msgs(*pvs))], "commissioning")
     return members
 
 
@@ -285,14 +290,21 @@ def certificate_costs(consortium: Consortium, devices: int, log: Log) -> dict[st
     for chunk in range(0, devices, 60):
         msgs: list[Message] = [dc.register_site("cert-site", "feeder-1", "nl-north")] if chunk == 0 else []
         msgs += [
-            dc.register_device(
-                d, "cert-site", "pv", dc.device_public_key(k), 5_000, energy_source="solar", country="NL"
+            certify(
+                consortium,
+                dc.register_device(
+                    d, "cert-site", "pv", dc.device_public_key(k), 5_000, energy_source="solar", country="NL"
+                ),
             )
             for d, k in keys[chunk : chunk + 60]
         ]
         txs.append(signed(driver, owner, *msgs))
     for raw in txs:
         _ok(driver, [raw], "PV device registration")
+    certifier = consortium.member(CERTIFIER)
+    for chunk in range(0, devices, 60):
+        attest = commission_msgs(*(d for d, _k in keys[chunk : chunk + 60]))
+        _ok(driver, [signed(driver, certifier, *attest)], "PV commissioning")
     t0 = (GENESIS_TIME // 86_400 + 2) * 86_400  # a day boundary after genesis
     driver.block([], seconds=t0 - driver.time)
     certs0 = _size(driver, *CERT_PREFIXES)
@@ -345,8 +357,19 @@ def mixed_load_costs(consortium: Consortium, n: int, log: Log) -> dict[str, Any]
     operator = Signer.from_identity(consortium.member("gridop/control"), lane=10_000)
     members = [s for s, _der in pop.members]
     supplier = consortium.member("utility/treasury").address
-    load = EnergyLoad(driver.chain_id, members, operator, 10, now - 20 * 86_400, supplier=supplier)
+    certifier = Signer.from_identity(consortium.member(CERTIFIER), lane=10_000)
+    load = EnergyLoad(
+        driver.chain_id,
+        members,
+        operator,
+        10,
+        now - 20 * 86_400,
+        supplier=supplier,
+        device_ca=consortium.device_ca(),
+        certifier=certifier,
+    )
     _ok(driver, [t.raw for t in load.setup_txs()], "energy setup")
+    _ok(driver, [t.raw for t in load.commission_txs()], "commissioning")
     driver.block([], seconds=now - driver.time)
     for m, signer in enumerate(members):
         rules = market_pb2.RuleList.FromString(driver.query(f"/rules/{signer.address.hex()}").value).rules

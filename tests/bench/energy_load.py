@@ -3,7 +3,9 @@ orders, standing-rule updates and transfers, signed by enrolled, funded bench me
 
 Setup (`setup_txs`, committed before the load): the grid operator publishes tariffs and
 grid fees (orders are refused before), and every member registers a site with one PV
-device (a seller must own a device able to deliver) and meters, and one standing buy rule.
+device (a seller must own a device able to deliver: certified by the consortium's device CA,
+`device_ca`) and meters, and one standing buy rule; then (`commission_txs`, committed after
+the setup) the certifier commissions every PV, so its sell orders are accepted.
 The load's orders are for one interval whose gate closes well after the phase ends.
 """
 
@@ -24,6 +26,7 @@ from gridwire.reading import Reading
 from clients import devices as dc
 from clients import market as mc
 from clients.loadgen import LoadTx, Signer
+from clients.pki import DeviceCA
 
 __all__ = ["EnergyLoad", "EnergyMix"]
 
@@ -76,9 +79,13 @@ class EnergyLoad:
         seed: int = 5,
         *,
         supplier: bytes,
+        device_ca: DeviceCA | None = None,
+        certifier: Signer | None = None,
     ) -> None:
         self.chain_id = chain_id
         self.supplier = supplier
+        self.device_ca = device_ca
+        self.certifier = certifier
         self.members = list(members)
         self.operator = operator
         self.readings_start = readings_start
@@ -115,10 +122,21 @@ class EnergyLoad:
             msgs: list[Message] = [dc.register_site(self.site(m), f"feeder-{m % 4}", "bench")]
             for d in self.devices[m]:
                 kind, watts = ("pv", PV_NAMEPLATE_W) if d.pv else ("meter", 20_000)
-                msgs.append(dc.register_device(d.device_id, self.site(m), kind, dc.device_public_key(d.key), watts))
+                public_key = dc.device_public_key(d.key)
+                cert = b""
+                if d.pv and self.device_ca is not None:
+                    cert = self.device_ca.issue_device_cert(d.device_id, kind, public_key, watts)
+                msgs.append(dc.register_device(d.device_id, self.site(m), kind, public_key, watts, device_cert=cert))
             msgs.append(mc.rule("buy", limit_price=25, site_id=self.site(m), max_wh_per_interval=500))
             out.append(signer.sign(self.chain_id, msgs, "register"))
         return out
+
+    def commission_txs(self) -> list[LoadTx]:
+        """The certifier's attestation of every PV (after `setup_txs` committed)."""
+        if self.certifier is None:
+            return []
+        msgs: list[Message] = [dc.commission_device(ds[0].device_id, 0, 1 << 62) for ds in self.devices]
+        return [self.certifier.sign(self.chain_id, msgs, "commission")]
 
     def workload(self, n: int, interval: int, mix: EnergyMix | None = None) -> list[LoadTx]:
         """`n` txs, senders round robin; orders are for `interval`; rule updates need

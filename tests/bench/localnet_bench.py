@@ -377,11 +377,21 @@ async def _energy_phase(
     operator_id = net.consortium().member("gridop/control")
     operator = Signer.from_identity(operator_id, lane=10_000_000, nonce=account_nonce(rpc, operator_id.address))
     supplier = net.consortium().member("utility/treasury").address
+    certifier_id = net.consortium().member("certissuer/registry")  # commissions the PVs
+    certifier = Signer.from_identity(certifier_id, lane=10_000_001, nonce=account_nonce(rpc, certifier_id.address))
     load = EnergyLoad(
-        net.chain_id, members, operator, cfg.energy_devices, int(time.time()) - 20 * 86_400, supplier=supplier
+        net.chain_id,
+        members,
+        operator,
+        cfg.energy_devices,
+        int(time.time()) - 20 * 86_400,
+        supplier=supplier,
+        device_ca=net.consortium().device_ca(),
+        certifier=certifier,
     )
     await _drain_mempools(net, 120.0, log)  # the readings phase may leave a backlog behind
     await _setup_step(sub, "tariffs, sites, devices and rules", load.setup_txs(), log)
+    await _setup_step(sub, "the certifier commissions the PVs", load.commission_txs(), log)
     for m, signer in enumerate(members):
         value = base64.b64decode(rpc.abci_query(f"/rules/{signer.address.hex()}").get("value") or "")
         rules = market_pb2.RuleList.FromString(value).rules

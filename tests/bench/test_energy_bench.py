@@ -15,6 +15,7 @@ from clients.loadgen import Population, Signer
 from tests.bench.energy import certificate_costs, market_costs, mixed_load_costs, timed_hooks
 from tests.bench.energy_load import EnergyLoad, EnergyMix
 from tests.bench.run import _energy_rows, rows
+from tests.support.devices import CERTIFIER
 from tests.support.driver import AppDriver
 
 
@@ -101,8 +102,19 @@ def test_energy_load_setup_and_every_kind_commit(consortium: Consortium) -> None
     operator = Signer.from_identity(consortium.member("gridop/control"), lane=999)
     members = [s for s, _der in pop.members]
     supplier = consortium.member("utility/treasury").address
-    load = EnergyLoad(driver.chain_id, members, operator, 4, driver.time + 10, supplier=supplier)
+    certifier = Signer.from_identity(consortium.member(CERTIFIER), lane=999)
+    load = EnergyLoad(
+        driver.chain_id,
+        members,
+        operator,
+        4,
+        driver.time + 10,
+        supplier=supplier,
+        device_ca=consortium.device_ca(),
+        certifier=certifier,
+    )
     assert set(driver.block([t.raw for t in load.setup_txs()]).codes) == {0}
+    assert set(driver.block([t.raw for t in load.commission_txs()]).codes) == {0}
     driver.block([], seconds=30 * 86_400)  # readings start after their devices' registration, and end in the past
     for m, signer in enumerate(members):
         (rule,) = mpb.RuleList.FromString(driver.query(f"/rules/{signer.address.hex()}").value).rules

@@ -32,6 +32,7 @@ from clients import devices as dc
 from clients.consortium import Consortium
 from clients.pki import Identity
 from tests.bench.energy import timed_hooks
+from tests.support.devices import CERTIFIER, certify, commission_msgs
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed
 
@@ -54,9 +55,13 @@ EXTREME_PARAMS = {
 
 
 class AttackDevices:
-    """`n` fresh 1 GW PV devices of the attacker, each with a five-minute first reading."""
+    """`n` fresh 1 GW PV devices of the attacker, each with a five-minute first reading; with
+    `certified`, registered with device certificates from the test device CA and commissioned
+    by the certifier, so their day of readings is issued (the issuance hook's work counts)."""
 
-    def __init__(self, driver: AppDriver, owner: Identity, n: int, prefix: str = "atk") -> None:
+    def __init__(
+        self, driver: AppDriver, owner: Identity, n: int, prefix: str = "atk", *, certified: bool = False
+    ) -> None:
         self.driver = driver
         self.owner = owner
         self.keys = [
@@ -65,13 +70,20 @@ class AttackDevices:
         site = f"{prefix}-site"
         for chunk in range(0, n, 60):
             msgs: list[Message] = [dc.register_site(site, "feeder-1", "nl")] if chunk == 0 else []
-            msgs += [
+            registrations = [
                 dc.register_device(d, site, "pv", dc.device_public_key(k), NAMEPLATE_W, energy_source="solar")
                 for d, k in self.keys[chunk : chunk + 60]
             ]
+            msgs += [certify(driver.consortium, m) for m in registrations] if certified else registrations
             result = driver.block([signed(driver, owner, *msgs)])
             if result.codes != (0,):
                 raise RuntimeError(f"device setup failed: {result.tx_results[0].log}")
+            if certified:
+                certifier = driver.consortium.member(CERTIFIER)
+                ids = [d for d, _k in self.keys[chunk : chunk + 60]]
+                result = driver.block([signed(driver, certifier, *commission_msgs(*ids))])
+                if result.codes != (0,):
+                    raise RuntimeError(f"commissioning failed: {result.tx_results[0].log}")
         # five minutes from just after registration, ending off every interval boundary
         self.first_end = driver.time + 7 + FIRST_SECONDS
         first = [
@@ -155,7 +167,7 @@ def _case(consortium: Consortium, params: dict[str, int] | None, devices: int, l
     driver.block([])
     limits: Params = load_params(driver.app.state)
     owner = consortium.member(ATTACKER)
-    attack = AttackDevices(driver, owner, devices)
+    attack = AttackDevices(driver, owner, devices, certified=True)
     meter = BlockMeter(driver.app.state)
     one = meter.add(decode_tx(attack.txs(1)[0]))  # the work of one day-long reading (and its tx)
     per_tx = max(1, min(500, limits.max_tx_work // one))

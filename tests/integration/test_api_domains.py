@@ -44,6 +44,9 @@ from clients.pki import Identity
 from clients.proof import ProofError
 from clients.tx import sign_tx
 from devices.keys import DeviceKey
+from tests.support.devices import CERTIFIER, commission_msgs
+
+pytestmark = pytest.mark.integration
 
 INTERVAL = 10  # accelerated clock: 10 s delivery intervals
 PARAMS = {
@@ -52,9 +55,12 @@ PARAMS = {
     "grid.dr_settlement_grace_seconds": 0,
     "grid.dr_baseline_days": 1,  # a device registered 10 s before an announcement may enrol
     "grid.dr_baseline_period_seconds": 10,
+    "certificates.period_seconds": 10,  # accelerated: a 10 s production "hour" (genesis may go below 900 s)
+    "devices.min_reading_seconds": 5,
 }
 PV_KEY = DeviceKey.generate()
-HOUR = 3600
+HOUR = 10  # the certificate period of this chain (PARAMS)
+PV_W = 1_000_000  # pv-a's nameplate: 100 Wh in 5 s is within it
 
 
 def test_retirement_key_is_the_domains_layout() -> None:
@@ -189,16 +195,21 @@ def world(net: Localnet, channel: grpc.Channel) -> Iterator[World]:
         alice,
         dc.register_site("site-a", "feeder-1", "nl"),
         dc.register_device(
-            "pv-a", "site-a", "pv", PV_KEY.public_bytes, 5_000, grid_region="nl", country="NL", energy_source="solar"
+            "pv-a", "site-a", "pv", PV_KEY.public_bytes, PV_W, grid_region="nl", country="NL", energy_source="solar",
+            device_cert=net.consortium().device_ca().issue_device_cert("pv-a", "pv", PV_KEY.public_bytes, PV_W),
         ),
-    )
+    )  # fmt: skip
+    # the certifier commissions it: only then does it earn certificates and may it sell
+    submit(channel, net, net.consortium().member(CERTIFIER), *commission_msgs("pv-a"))
     registered_at = time.time()
     submit(channel, net, bob, dc.register_site("site-b", "feeder-1", "nl"))
-    hour = int(time.time()) // HOUR * HOUR - HOUR
+    # a production "hour" (a 10 s certificate period here) that starts after pv-a's registration:
+    # no reading may cover time before it
+    hour = (int(registered_at) // HOUR + 2) * HOUR
     readings = [
-        Reading("pv-a", 1, hour - 60, hour, 0, 1_000),  # the baseline
-        Reading("pv-a", 2, hour, hour + 1800, 0, 1_100),
-        Reading("pv-a", 3, hour + 1800, hour + HOUR, 0, 1_200),
+        Reading("pv-a", 1, hour - HOUR // 2, hour, 0, 1_000),  # the baseline
+        Reading("pv-a", 2, hour, hour + HOUR // 2, 0, 1_100),
+        Reading("pv-a", 3, hour + HOUR // 2, hour + HOUR, 0, 1_200),
     ]
     done = submit(
         channel, net, alice, dc.submit_readings([dc.sign_reading(PV_KEY.private, net.chain_id, r) for r in readings])

@@ -112,6 +112,9 @@ def test_fifty_devices_report_a_day_through_gateways(localnet_factory: NetFactor
                     10_000,
                     energy_source="solar" if d.kind == "pv" else "",
                     gateway=gateways[org].address,
+                    device_cert=c.device_ca().issue_device_cert(
+                        d.device_id, d.kind, dc.device_public_key(d.key), 10_000
+                    ),
                 )
                 for d in devices
                 if d.owner == owner

@@ -32,6 +32,7 @@ from clients.session_claim import owner_bundles
 from clients.tx import sign_tx
 from tests.integration.conftest import NetFactory
 from tests.integration.support import COMETBFT, wait_until
+from tests.support.devices import CERTIFIER, certify, commission_msgs
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +59,9 @@ def test_a_chain_restarted_from_its_export_carries_on(localnet_factory: NetFacto
     alice = GridClient(net.rpc(0), net.chain_id, alice_id.key)
     pv_key = Ed25519PrivateKey.generate()
     alice.submit([register_site("x-home", "f1", "north")])
-    alice.submit([register_device("x-home.pv", "x-home", "pv", device_public_key(pv_key), 5000, energy_source="solar")])
+    pv = register_device("x-home.pv", "x-home", "pv", device_public_key(pv_key), 5000, energy_source="solar")
+    alice.submit([certify(c, pv)])
+    GridClient(net.rpc(0), net.chain_id, c.member(CERTIFIER).key).submit(commission_msgs("x-home.pv"))
     hour = _chain_time(alice) // HOUR * HOUR - HOUR
     spans = ((hour - 60, hour, 0), (hour, hour + 1800, 700), (hour + 1800, hour + HOUR, 1500))
     readings = [Reading("x-home.pv", seq, s, e, 0, wh) for seq, (s, e, wh) in enumerate(spans, start=1)]

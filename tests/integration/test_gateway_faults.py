@@ -129,9 +129,11 @@ def test_every_reading_committed_exactly_once_through_outages(localnet_factory: 
     accounts = reads_pb2_grpc.AccountsApiStub(channel)  # type: ignore[no-untyped-call]
     _submit(tx_stub, accounts, net.chain_id, alice, dc.register_site("site-f", "feeder-1", "nl"))
     for device_id, kind in DEVICES.items():
+        ledger_kind = "meter" if kind == "load" else "wind"
+        public_key = keys[device_id].public_bytes
         msg = dc.register_device(
-            device_id, "site-f", "meter" if kind == "load" else "wind", keys[device_id].public_bytes, 50_000,
-            gateway=gateway.address,
+            device_id, "site-f", ledger_kind, public_key, 50_000, gateway=gateway.address,
+            device_cert=c.device_ca().issue_device_cert(device_id, ledger_kind, public_key, 50_000),
         )  # fmt: skip
         _submit(tx_stub, accounts, net.chain_id, alice, msg)
 

@@ -182,6 +182,13 @@ def test_certificates_issued_transferred_and_shown(cli: Cli, tmp_path: Path) -> 
         *alice, "device", "register", "flows-pv2", "--site", "flows-cert", "--kind", "pv",
         "--key-file", str(key), "--nameplate-w", "5000", "--energy-source", "solar",
     )  # fmt: skip
+    # certified by the localnet's test device CA (the default), then commissioned by the certifier
+    assert cli.json("device", "show", "flows-pv2")["cert_ca_id"] == "test-devices"
+    cli.json(
+        "--as", "certissuer/registry", "device", "commission", "flows-pv2",
+        "--valid-from", "0", "--expiry", str(1 << 40),
+    )  # fmt: skip
+    assert cli.json("device", "commissioning", "flows-pv2")["expiry"] == 1 << 40
     hour = cli.chain_time() // 3600 * 3600 - 3600
     for start, end, export in ((hour - 60, hour, 0), (hour, hour + 1800, 700), (hour + 1800, hour + 3600, 1500)):
         r = cli.json(

@@ -32,6 +32,7 @@ from devices.gateway import session_claimer
 from devices.ocpp_central import ChargingSession
 from devices.outbox import Outbox
 from tests.integration.conftest import NetFactory
+from tests.support.devices import CERTIFIER, certify, commission_msgs
 
 pytestmark = pytest.mark.integration
 
@@ -49,10 +50,12 @@ def test_session_claims_certificates_of_its_hours(localnet_factory: NetFactory, 
     alice = GridClient(net.rpc(0), net.chain_id, alice_id.key)
     pv_key = Ed25519PrivateKey.generate()
     alice.submit([register_site("ev-home", "f1", "north")])
+    pv = register_device("ev-home.pv", "ev-home", "pv", device_public_key(pv_key), 5000, energy_source="solar")
     alice.submit([
-        register_device("ev-home.pv", "ev-home", "pv", device_public_key(pv_key), 5000, energy_source="solar"),
+        certify(net.consortium(), pv),
         register_device("ev-home.ev", "ev-home", "ev_charger", device_public_key(Ed25519PrivateKey.generate()), 11000),
     ])  # fmt: skip
+    GridClient(net.rpc(0), net.chain_id, net.consortium().member(CERTIFIER).key).submit(commission_msgs("ev-home.pv"))
 
     hour = _chain_time(alice) // HOUR * HOUR - HOUR
 

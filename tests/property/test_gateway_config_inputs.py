@@ -9,6 +9,7 @@ and that `python -m devices.gateway` turns it into one line on stderr and exit 2
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import tomllib
 from pathlib import Path
@@ -85,7 +86,7 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
     data: dict[str, Any] = tomllib.loads(VALID)
     for _ in range(draw(st.integers(1, 3))):
         where = draw(st.sampled_from(["gateway", "simulation", "device0", "device1", "top"]))
-        key, val = draw(st.sampled_from(KEYS)), draw(st.sampled_from(VALUES))
+        key, val = draw(st.sampled_from(KEYS)), copy.deepcopy(draw(st.sampled_from(VALUES)))
         if where == "top":
             data[draw(st.sampled_from(["extra", "gateway", "device"]))] = val
             continue

@@ -20,6 +20,7 @@ from abci_app.market.params import next_open_interval
 from clients import devices as dc
 from clients import market as mc
 from clients.consortium import demo_consortium
+from tests.support.devices import CERTIFIER, certify, commission_msgs
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed
 
@@ -131,11 +132,9 @@ def test_random_orders_keep_the_market_sound(
         setup.append(signed(d, who(ref), dc.register_site(site, feeder)))
     for n, (ref, (device, _f)) in enumerate(sorted(SELLERS.items())):
         key = Ed25519PrivateKey.from_private_bytes(bytes([n + 1]) * 32)
-        setup.append(
-            signed(
-                d, who(ref), dc.register_device(device, f"site-{device[-1]}", "pv", dc.device_public_key(key), 5_000)
-            )
-        )
+        register = dc.register_device(device, f"site-{device[-1]}", "pv", dc.device_public_key(key), 5_000)
+        setup.append(signed(d, who(ref), certify(CONSORTIUM, register)))
+    setup.append(signed(d, who(CERTIFIER), *commission_msgs(*sorted(dev for dev, _f in SELLERS.values()))))
     op = who("gridop/control")
     setup.append(
         signed(

@@ -28,6 +28,7 @@ from abci_app.types import Address, BlockInfo, ValidatorUpdate
 from clients import certificates as cc
 from clients import devices as dc
 from clients.consortium import Consortium
+from tests.support.devices import certify
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.test_certificates_dvp import market_parties, trade
@@ -49,11 +50,12 @@ def build_state(consortium: Consortium) -> AppDriver:
     a market sale of hour H0+4h settled before its certificates exist (a pending delivery), and
     a PV on a located site exporting at night (held above the clear-sky bound)."""
     driver = AppDriver(consortium, params={"certificates.expiry_seconds": EXPIRY})
+    pv_n = dc.register_device("pv-n", "site-n", "pv", dc.device_public_key(device_key(6)), 5_000, energy_source="solar")
     located = [
         dc.register_site("site-n", "feeder-1", "nl-north", location=(52_370_000, 4_900_000)),
-        dc.register_device("pv-n", "site-n", "pv", dc.device_public_key(device_key(6)), 5_000, energy_source="solar"),
+        certify(consortium, pv_n),  # certified and commissioned: only such a PV's hours reach the clear-sky hold
     ]
-    setup_devices(driver, consortium, battery=True, extra=located)
+    setup_devices(driver, consortium, battery=True, extra=located, commissioned=["pv-n"])
     alice = consortium.member("community-a/alice")
     bob = consortium.member("community-a/bob")
     carol = consortium.member("community-b/carol")

@@ -24,6 +24,7 @@ from abci_app.types import Address, BlockInfo
 from clients import certificates as cc
 from clients import devices as dc
 from clients.consortium import Consortium
+from tests.support.devices import certify
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import signed
@@ -60,7 +61,7 @@ def scenario(driver: AppDriver, consortium: Consortium) -> None:
         "pv-2", "site-a", "pv", dc.device_public_key(device_key(4)), 5_000,
         energy_source="solar", technology="pv-poly", commissioning_date=1_600_000_000, country="NL",
     )  # fmt: skip
-    setup_devices(driver, consortium, battery=True, extra=[pv2])
+    setup_devices(driver, consortium, battery=True, extra=[certify(consortium, pv2)], commissioned=["pv-2"])
     alice = consortium.member("community-a/alice")
     bob = consortium.member("community-a/bob")
     driver.block([], seconds=H0 + 2 * HOUR + 100 - driver.time)

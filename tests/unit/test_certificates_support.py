@@ -11,6 +11,7 @@ from gridwire.reading import Reading
 from clients import devices as dc
 from clients.consortium import Consortium
 from clients.pki import Identity
+from tests.support.devices import certify, commission
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit.helpers import signed
 
@@ -44,11 +45,18 @@ def ok(driver: AppDriver, who: Identity, *msgs: Message, seconds: int = 1) -> Ev
 
 
 def setup_devices(
-    driver: AppDriver, consortium: Consortium, *, battery: bool = False, extra: Sequence[Message] = ()
+    driver: AppDriver,
+    consortium: Consortium,
+    *,
+    battery: bool = False,
+    extra: Sequence[Message] = (),
+    commissioned: Sequence[str] = (),
 ) -> None:
     """alice: site-a (region nl-north) with pv-1 (5 kW, key 1), meter m-1 (key 3) and, with
     `battery`, bat-1 (10 kWh, 5 kW, 81 % round trip, key 2), and the `extra` devices alice
-    registers, all before H0 - 60; the clock is then an hour past the registration blocks."""
+    registers, all before H0 - 60; pv-1, bat-1 and the `commissioned` extras are certified by
+    the test device CA and commissioned by the certifier (one more block); the clock is then
+    an hour past the registration blocks."""
     driver.block([])
     alice = consortium.member("community-a/alice")
     ok(driver, alice, dc.register_site("site-a", "feeder-1", "nl-north"))
@@ -66,7 +74,11 @@ def setup_devices(
                 capacity_wh=10_000, max_charge_w=5_000, max_discharge_w=5_000, efficiency_bp=8_100,
             )
         )  # fmt: skip
+    msgs[0] = certify(consortium, msgs[0])  # type: ignore[arg-type]
+    if battery:
+        msgs[2] = certify(consortium, msgs[2])  # type: ignore[arg-type]
     ok(driver, alice, *msgs, *extra)
+    commission(driver, "pv-1", *(["bat-1"] if battery else []), *commissioned)
     # no reading may start before its device's registration: the tests read from H0 - 60 on,
     # so the clock moves an hour on (to what it was before H0 moved an hour later)
     driver.block([], seconds=H0 - GENESIS_TIME)

@@ -19,8 +19,9 @@ from abci_app.params import set_domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 from clients import devices as dc
-from clients.consortium import Consortium
-from tests.bench.worst_block import ATTACKER, AttackDevices
+from clients.consortium import TEST_DEVICE_CA, Consortium
+from tests.bench.worst_block import ATTACKER, NAMEPLATE_W, AttackDevices
+from tests.support.devices import commission
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import signed
@@ -31,6 +32,23 @@ FAR = 1 << 40  # a block time after every hour
 
 def _pending(driver: AppDriver) -> list[tuple[int, str]]:
     return list(devices_keeper.iter_pending_hours(driver.app.state, FAR))
+
+
+def _commissioned(driver: AppDriver, attack: AttackDevices) -> None:
+    """Make the attack's PVs eligible for issuance: AttackDevices registers them without a
+    device certificate, so each rotates to a new key the test device CA certifies (a
+    certificate given for an uncertified device certifies it), then the certifier commissions
+    them (two blocks); the day's readings are signed with the new keys."""
+    ca = driver.consortium.device_ca(TEST_DEVICE_CA)
+    rotated = [(d, Ed25519PrivateKey.from_private_bytes(b"R" + k.private_bytes_raw()[1:])) for d, k in attack.keys]
+    msgs: list[Message] = []
+    for device_id, new in rotated:
+        public = dc.device_public_key(new)
+        msgs.append(dc.rotate_key(device_id, public, ca.issue_device_cert(device_id, "pv", public, NAMEPLATE_W)))
+    result = driver.block([signed(driver, attack.owner, *msgs)])
+    assert result.codes == (0,), [r.log for r in result.tx_results]
+    commission(driver, *(d for d, _k in rotated))
+    attack.keys = rotated
 
 
 def _issued(result_events: list[tuple[str, dict[str, str]]]) -> list[tuple[int, str]]:
@@ -45,6 +63,7 @@ def test_issuance_is_capped_per_block_and_carried_over(consortium: Consortium) -
     driver.block([])
     alice = consortium.member(ATTACKER)
     attack = AttackDevices(driver, alice, 3, prefix="q")
+    _commissioned(driver, attack)
     (raw,) = attack.txs(3)
     result = driver.block([raw])
     assert result.codes == (0,)
@@ -116,6 +135,7 @@ def test_expiry_is_capped_per_block_and_resumes_inside_an_hour(
     driver.block([])
     alice = consortium.member(ATTACKER)
     attack = AttackDevices(driver, alice, 3, prefix="x")
+    _commissioned(driver, attack)
     (raw,) = attack.txs(3)
     result = driver.block([raw])
     issued = [e for e in result.response.events if e.type == "bundle_issued"]

@@ -11,6 +11,7 @@ from gridledger.market.v1 import market_pb2 as mpb
 from gridwire.reading import Reading
 
 from abci_app.accounts.errors import AccountsCode
+from abci_app.devices.errors import DevicesCode
 from abci_app.errors import Code
 from abci_app.market.errors import MarketCode
 from abci_app.market.keeper import ESCROW_ADDRESS
@@ -19,6 +20,7 @@ from clients import devices as dc
 from clients import market as mc
 from clients.consortium import Consortium
 from clients.pki import Identity
+from tests.support.devices import certify, commission
 from tests.support.driver import AppDriver
 from tests.unit.helpers import balance, signed
 
@@ -48,11 +50,14 @@ class Market:
         d = self.d
         d.block([])
         self.ok(self.alice, dc.register_site("site-a", "feeder-1"))
-        self.ok(self.alice, dc.register_device("pv-a", "site-a", "pv", dc.device_public_key(key(1)), 5_000))
+        self.ok(
+            self.alice, certify(self.c, dc.register_device("pv-a", "site-a", "pv", dc.device_public_key(key(1)), 5_000))
+        )
         self.ok(self.bob, dc.register_site("site-b", "feeder-1"))
         self.ok(self.bob, dc.register_device("meter-b", "site-b", "meter", dc.device_public_key(key(2)), 20_000))
         self.ok(self.carol, dc.register_site("site-c", "feeder-2"))
         self.ok(self.carol, dc.register_device("meter-c", "site-c", "meter", dc.device_public_key(key(3)), 20_000))
+        commission(d, "pv-a")
         if tariffs:
             self.ok(
                 self.operator,
@@ -85,7 +90,8 @@ class Market:
             "bat-a", "site-a", "battery", dc.device_public_key(key(7)), 4_000,
             capacity_wh=10_000, max_charge_w=4_000, max_discharge_w=4_000, efficiency_bp=9_000,
         )  # fmt: skip
-        self.ok(self.alice, battery)
+        self.ok(self.alice, certify(self.c, battery))
+        commission(self.d, "bat-a")
 
     def code(self, who: Identity, *msgs: Message) -> int:
         return self.run(who, *msgs)[0]
@@ -148,7 +154,7 @@ def test_orders_are_checked_and_escrow_is_held_and_released(driver: AppDriver, c
     assert m.code(m.alice, mc.sell("pv-a", iv, 1, 100_001)) == MarketCode.PRICE_ABOVE_LIMIT
     assert m.code(m.bob, mc.sell("pv-a", iv, 100, 10)) == MarketCode.NOT_DEVICE_OWNER
     assert m.code(m.bob, mc.sell("ghost", iv, 100, 10)) == MarketCode.UNKNOWN_DEVICE
-    assert m.code(m.bob, mc.sell("meter-b", iv, 100, 10)) == MarketCode.DEVICE_CANNOT_DELIVER
+    assert m.code(m.bob, mc.sell("meter-b", iv, 100, 10)) == DevicesCode.NOT_CERTIFIED  # never a generator
     # 5 kW × 900 s = 1250 Wh per interval, offers counted together
     assert m.code(m.alice, mc.sell("pv-a", iv, 1251, 10)) == MarketCode.DEVICE_CANNOT_DELIVER
     m.order_id(m.alice, mc.sell("pv-a", iv, 1000, 10))
@@ -315,10 +321,11 @@ def test_rule_alerts_price_no_seller_funds_reserve_deadline(driver: AppDriver, c
     """Each reason a rule cannot be met raises its alert with the best price available."""
     m = Market(driver, consortium)
     m.setup()
-    m.ok(m.alice, dc.register_device(
+    m.ok(m.alice, certify(consortium, dc.register_device(
         "bat-a", "site-a", "battery", dc.device_public_key(key(4)), 5_000,
         capacity_wh=10_000, max_charge_w=5_000, max_discharge_w=5_000, efficiency_bp=9_000,
-    ))  # fmt: skip
+    )))  # fmt: skip
+    commission(driver, "bat-a")
     m.ok(m.bob, mc.rule("buy", site_id="site-b", limit_price=15, max_wh_per_interval=200))
     m.ok(m.carol, mc.rule("buy", site_id="site-c", limit_price=10**5, max_wh_per_interval=10**8))
     m.ok(m.alice, mc.rule("sell", device_id="bat-a", limit_price=5))
@@ -418,7 +425,8 @@ def test_settlement_delivers_certificates_with_the_payment(driver: AppDriver, co
     m = Market(driver, consortium)
     m.setup()
     solar = dc.register_device("pv-s", "site-a", "pv", dc.device_public_key(key(9)), 5_000, energy_source="solar")
-    m.ok(m.alice, solar)
+    m.ok(m.alice, certify(consortium, solar))
+    commission(driver, "pv-s")
     iv = m.upcoming() + L  # its baseline reading [iv - L, iv) starts after pv-s's registration
     while (iv + L) % 3600:
         iv += L

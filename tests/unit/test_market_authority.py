@@ -35,6 +35,7 @@ from clients import devices as dc
 from clients import market as mc
 from clients.consortium import Consortium
 from clients.pki import Identity
+from tests.support.devices import certify, commission
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import balance, signed
@@ -48,11 +49,18 @@ MODES = pytest.mark.parametrize("check", [True, False], ids=["mempool", "injecte
 def _device(  # noqa: PLR0917 - a device's fields in their order
     m: Market, who: Identity, device_id: str, site: str, kind: str, n: int, watts: int, *, battery: bool = False
 ) -> None:
-    """Register a device with key(n) (a battery: 10 kWh, `watts` both ways)."""
+    """Register a device with key(n) (a battery: 10 kWh, `watts` both ways); a generator (pv,
+    battery) is certified by the test device CA and commissioned by the certifier (one more
+    block), as selling from it requires."""
     extra = {}
     if battery:
         extra = {"capacity_wh": 10_000, "max_charge_w": watts, "max_discharge_w": watts, "efficiency_bp": 9_000}
-    m.ok(who, dc.register_device(device_id, site, kind, dc.device_public_key(key(n)), watts, **extra))  # type: ignore[arg-type]
+    msg = dc.register_device(device_id, site, kind, dc.device_public_key(key(n)), watts, **extra)  # type: ignore[arg-type]
+    if kind == "meter":
+        m.ok(who, msg)
+        return
+    m.ok(who, certify(m.c, msg))
+    commission(m.d, device_id)
 
 
 def _send(m: Market, who: Identity, msg: Message, check: bool) -> int:

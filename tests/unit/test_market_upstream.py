@@ -33,6 +33,7 @@ from clients.api_reads import READS
 from clients.consortium import Consortium
 from clients.gridctl import build_parser
 from clients.pki import Identity
+from tests.support.devices import certify, commission
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import balance
@@ -387,7 +388,9 @@ def test_queries_of_nothing_are_empty_and_pages_follow_site_order(driver: AppDri
     assert _instructions(m, 900) == []
     assert _upstream(m, 900) is None
     m.ok(m.alice, dc.register_site("site-0", "feeder-1"))
-    m.ok(m.alice, dc.register_device("pv-0", "site-0", "pv", dc.device_public_key(key(8)), 5_000))
+    pv_0 = dc.register_device("pv-0", "site-0", "pv", dc.device_public_key(key(8)), 5_000)
+    m.ok(m.alice, certify(consortium, pv_0))  # certified and commissioned: it sells below
+    commission(driver, "pv-0")
     m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-1", export_wh=100, import_unlimited=True))
     iv = m.upcoming()
     m.order_id(m.alice, mc.sell("pv-a", iv, 500, 3))  # first at the same price: keeps the 100

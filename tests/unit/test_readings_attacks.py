@@ -6,6 +6,7 @@ the mempool and, for a Byzantine proposer, as the same txs put straight into Fin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
@@ -30,6 +31,7 @@ from abci_app.types import BlockInfo
 from clients import devices as dc
 from clients.consortium import Consortium
 from clients.pki import Identity
+from tests.support.devices import certify, commission
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit.helpers import balance, signed
 
@@ -66,13 +68,20 @@ def _block(driver: AppDriver, who: Identity, *msgs: Message, hostile: bool, seco
     return tx.code, evs
 
 
-def _setup(driver: AppDriver, consortium: Consortium, *registrations: Message) -> Identity:
-    """alice's site-a (feeder-1, nl) and her `registrations`, then the clock moves on to H."""
+def _setup(
+    driver: AppDriver, consortium: Consortium, *registrations: Message, commissioned: Sequence[str] = ()
+) -> Identity:
+    """alice's site-a (feeder-1, nl) and her `registrations`, then the clock moves on to H.
+    The `commissioned` devices among them are registered with a certificate from the test
+    device CA and commissioned by the certifier (one more block): issuance needs both."""
     driver.block([])
     alice = consortium.member("community-a/alice")
     for msg in (dc.register_site("site-a", "feeder-1", "nl"), *registrations):
-        result = driver.block([signed(driver, alice, msg)])
+        certified = isinstance(msg, devices_pb2.RegisterDevice) and msg.device_id in commissioned
+        result = driver.block([signed(driver, alice, certify(consortium, msg) if certified else msg)])  # type: ignore[arg-type]
         assert result.tx_results[0].code == 0, result.tx_results[0].log
+    if commissioned:
+        commission(driver, *commissioned)
     driver.block([], seconds=H - driver.time)
     return alice
 
@@ -109,7 +118,8 @@ def test_readings_before_registration_are_refused(driver: AppDriver, consortium:
     days before its registration (12.7 GWh issued on main): every one is refused with
     READING_BEFORE_REGISTRATION, nothing is recorded or issued, and its first reading after
     registration is the baseline."""
-    alice = _setup(driver, consortium, _device("pv-big", "pv", 1, GW, energy_source="solar"))
+    # certified and commissioned, so that nothing issued is the refusals' doing
+    alice = _setup(driver, consortium, _device("pv-big", "pv", 1, GW, energy_source="solar"), commissioned=["pv-big"])
     before = balance(driver, alice)
     registered = devices.get_device(driver.app.state, "pv-big").registered_at  # type: ignore[union-attr]
     t = registered - registered % DAY - 5 * DAY
@@ -215,6 +225,7 @@ def test_a_meter_measuring_a_pv_site_is_not_certified_twice(
         driver, consortium,
         _device("pv-1", "pv", 1, 5_000, energy_source="solar"),
         _device("m-1", "meter", 3, 20_000),
+        commissioned=["pv-1"],
     )  # fmt: skip
     solar_meter = _device("m-2", "meter", 6, 20_000, energy_source="solar")
     assert _block(driver, alice, solar_meter, hostile=hostile)[0] == DevicesCode.NOT_A_GENERATOR
@@ -260,8 +271,12 @@ def test_hours_before_commissioning_are_not_issued(driver: AppDriver, consortium
     """A PV declared commissioned at H + 2h exports 3000 Wh in each of hours H, H + 1h and
     H + 2h: only the last is issued; the two earlier hours are withheld with a
     generation_withheld event (reason before_commissioning), never issued later."""
+    # the certifier's attestation covers every hour: the declared commissioning_date alone withholds
     alice = _setup(
-        driver, consortium, _device("pv-1", "pv", 1, 5_000, energy_source="solar", commissioning_date=H + 2 * HOUR)
+        driver,
+        consortium,
+        _device("pv-1", "pv", 1, 5_000, energy_source="solar", commissioning_date=H + 2 * HOUR),
+        commissioned=["pv-1"],
     )
     driver.block([], seconds=3 * HOUR + 100)
     readings = [Reading("pv-1", 1, H - 60, H, 0, 0)] + [
@@ -306,6 +321,7 @@ def test_pv_energy_above_the_clear_sky_bound_is_held_for_the_certifier(
         dc.register_site("site-l", "feeder-1", "nl", location=AMSTERDAM),
         _device("pv-l", "pv", 7, 5_000, site="site-l", energy_source="solar"),
         _device("pv-1", "pv", 1, 5_000, energy_source="solar"),
+        commissioned=["pv-l", "pv-1"],
     )  # fmt: skip
     certifier = consortium.member("certissuer/registry")
     assert clearsky.bound_wh(5_000, *AMSTERDAM, H) == clearsky.bound_wh(5_000, *AMSTERDAM, H + HOUR) == 0

@@ -375,6 +375,8 @@ def test_error_codes_pinned() -> None:
         "ROLE_NOT_ALLOWED": 29,
         "NOT_ADMIN_OF_ORG": 30,
         "ROLE_NOT_HELD": 31,
+        "DEVICE_CA_EXISTS": 32,
+        "UNKNOWN_DEVICE_CA": 33,
         "UNKNOWN_PROPOSAL": 40,
         "PROPOSAL_CLOSED": 41,
         "ALREADY_VOTED": 42,
