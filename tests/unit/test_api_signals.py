@@ -114,7 +114,7 @@ def test_grid_instructions_reach_the_sites_owner_or_its_feeder() -> None:
             who,
         )
         assert replayed == got
-        return [dict((a.key, a.value) for a in s.attributes)["site"] for s in got if s.type == "grid_instruction"]
+        return [{a.key: a.value for a in s.attributes}["site"] for s in got if s.type == "grid_instruction"]
 
     assert sites(SignalFilter(owner="AA" * 20)) == ["alice-home"]  # the owner's site, whatever its feeder
     assert sites(SignalFilter(owner="aa" * 20, feeder="f2")) == ["alice-home", "carol-home"]  # owner OR feeder
