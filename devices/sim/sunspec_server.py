@@ -126,7 +126,8 @@ def _common(model: str, serial: str) -> list[int]:
 
 
 def _w(power_w: float) -> int:
-    return max(-32767, min(32767, round(power_w))) & 0xFFFF
+    """An int16 power point's value (pysunspec2 encodes the sign; a discharging battery's is negative)."""
+    return max(-32767, min(32767, round(power_w)))
 
 
 def _rated_w(dev: MeteredDevice) -> int:
