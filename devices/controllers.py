@@ -110,18 +110,18 @@ class HomeController:
     deferrables: Sequence[Deferrable] = ()
     hold_until: int = 0  # budget_spent: discretionary consumption is held before this time
     run_now_pending: bool = False  # deadline_at_risk: deferrable loads run at the next apply
-    instructions: dict[tuple[str, int], Instruction] = field(default_factory=dict)
+    instructions: dict[tuple[str, int, str], Instruction] = field(default_factory=dict)
     on_instruction: Callable[[], None] | None = None  # told of each new instruction (the enforcer wakes)
 
     def receive(self, signal: Signal) -> None:
         """Record one signal (a DR event with the same id replaces the earlier one, an instruction
-        for the same site and interval too)."""
+        for the same site, interval and reason too)."""
         if isinstance(signal, PriceSignal):
             self.prices.append(signal)
         elif isinstance(signal, DrEvent):
             self.events[signal.event_id] = signal
         elif isinstance(signal, Instruction):
-            self.instructions[(signal.site, signal.interval)] = signal
+            self.instructions[(signal.site, signal.interval, signal.reason)] = signal
             log.info(
                 "grid instruction for site %s over [%d, %d): export cap %s W, import cap %s W (%s)",
                 signal.site, signal.interval, signal.interval_end,

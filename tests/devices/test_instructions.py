@@ -123,6 +123,26 @@ def test_an_instruction_cannot_be_built_from_bad_values() -> None:
             Instruction(*args)
 
 
+def test_the_controller_keeps_the_tightest_caps_in_force() -> None:
+    """A revised instruction for the same site, interval and reason replaces the first; caps of
+    instructions in force combine to the tightest; the next change is the next start or end."""
+    ctl = HomeController([], [])
+    ctl.receive(Instruction(T, T + 900, SITE, 3000, None, EXPORT))
+    ctl.receive(Instruction(T, T + 900, SITE, 2500, None, EXPORT))  # revised
+    ctl.receive(Instruction(T, T + 900, SITE, None, 4000, IMPORT))
+    ctl.receive(Instruction(T + 900, T + 1800, SITE, 1000, None, EXPORT))
+    assert len(ctl.instructions) == 3
+    assert ctl.caps_at(T - 1) == (None, None)
+    assert ctl.caps_at(T) == (2500, 4000)
+    assert ctl.caps_at(T + 900) == (1000, None)
+    assert ctl.caps_at(T + 1800) == (None, None)
+    assert ctl.next_instruction_change(T - 5) == T
+    assert ctl.next_instruction_change(T) == T + 900
+    assert ctl.next_instruction_change(T + 1800) is None
+    ctl.forget_instructions(T + 900)
+    assert list(ctl.instructions.values()) == [Instruction(T + 900, T + 1800, SITE, 1000, None, EXPORT)]
+
+
 # ---- the split rule ----------------------------------------------------------------------------
 
 HOME = [("pv-south", GENERATOR, 4600), ("pv-west", GENERATOR, 2300), ("bat", BATTERY, 5000), ("ev", CHARGER, 0)]
