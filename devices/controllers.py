@@ -260,7 +260,9 @@ class LimitEnforcer:
     `enforce()` computes each device's limit at `now()` and sends it to the devices whose last
     acknowledged command differs (all of them on the first pass); a device that fails keeps its
     old state and is tried again on the next pass. `run()` passes whenever an instruction arrives,
-    when one starts or ends, and every `retry_s` wall seconds while a device is out of step."""
+    when one starts or ends, every `retry_s` wall seconds while a device is out of step, and while
+    a cap is in force sends every device its limit again every `refresh_s` wall seconds (a device
+    that restarted, or a charger that reconnected, has forgotten it)."""
 
     def __init__(
         self,
@@ -270,12 +272,14 @@ class LimitEnforcer:
         *,
         speed: float = 1.0,
         retry_s: float = 2.0,
+        refresh_s: float = 60.0,
     ) -> None:
         self.controller = controller
         self.actuators = list(actuators)
         self.now = now
         self.speed = speed
         self.retry_s = retry_s
+        self.refresh_s = refresh_s
         self.commanded: dict[str, DeviceLimit | None] = {}  # acknowledged by the device
         self._ratings: dict[str, int] = {}
         self._wake = asyncio.Event()
@@ -327,13 +331,22 @@ class LimitEnforcer:
 
     async def run(self) -> None:
         """Enforce until cancelled (see the class docstring)."""
+        loop = asyncio.get_running_loop()
+        refreshed = loop.time()
         while True:
             self._wake.clear()
+            if loop.time() - refreshed >= self.refresh_s:
+                self.commanded.clear()  # send everything again
+                refreshed = loop.time()
             in_step = await self.enforce()
             now = self.now()
             change = self.controller.next_instruction_change(now)
             waits = [] if in_step else [self.retry_s]
             if change is not None:
                 waits.append(max(0.0, (change - now) / self.speed))
+            if self.controller.caps_at(now) != (None, None):
+                waits.append(max(0.0, refreshed + self.refresh_s - loop.time()))
+            else:
+                refreshed = loop.time()  # nothing to keep up: the next cap is sent when it starts
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(waits) if waits else None)

@@ -370,6 +370,34 @@ def test_the_ev_charger_draws_within_its_charging_profile() -> None:
     assert free - capped >= 7400 * 900 // 3600 - 1  # 7.4 kW again
 
 
+def test_a_charger_that_reconnects_gets_its_profile_again() -> None:
+    """While a cap is in force the enforcer sends it again every refresh period, so a charger that
+    rebooted (and forgot its profiles) is capped again after it reconnects."""
+    clock = ManualClock(T)
+
+    async def go() -> tuple[float | None, float | None]:
+        central = OcppCentralSystem()
+        port = await central.start()
+        ctl = HomeController([], [])
+        enforcer = LimitEnforcer(ctl, [ChargerProfile("alice.ev", central, "cp-1")], clock.now, refresh_s=0.2)
+        ctl.receive(Instruction(T, T + 3600, SITE, None, 2000, IMPORT))
+        task = asyncio.create_task(enforcer.run())
+        try:
+            first = EvChargerModel(EvChargerConfig(), T)
+            async with SimChargePoint.connected(f"ws://127.0.0.1:{port}", "cp-1", first, clock):
+                await _until(lambda: first.import_limit_w is not None)
+            rebooted = EvChargerModel(EvChargerConfig(), T)  # the same charger after a reboot: no profiles
+            async with SimChargePoint.connected(f"ws://127.0.0.1:{port}", "cp-1", rebooted, clock):
+                await _until(lambda: rebooted.import_limit_w is not None)
+            return first.import_limit_w, rebooted.import_limit_w
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await central.stop()
+
+    assert asyncio.run(go()) == (2000.0, 2000.0)
+
+
 # ---- the whole gateway: stream, restart, release ---------------------------------------------------
 
 
