@@ -85,6 +85,9 @@ async def follow_signals(
                     next_height = response.height + 1
             log.warning("the bridge at %s ended the signals stream; following it again", target)
         except grpc.aio.AioRpcError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # our own cancellation, reported as CANCELLED:
+                raise asyncio.CancelledError from exc  # stop, do not follow the stream again
             if exc.code() == grpc.StatusCode.OUT_OF_RANGE and next_height > 0:
                 details = exc.details()
                 log.error("%s cannot replay from height %d (%s); following it live", target, next_height, details)

@@ -348,5 +348,8 @@ class LimitEnforcer:
                 waits.append(max(0.0, refreshed + self.refresh_s - loop.time()))
             else:
                 refreshed = loop.time()  # nothing to keep up: the next cap is sent when it starts
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that
+            # arrives as its timeout fires, and this loop would then never end
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=min(waits) if waits else None)
+                async with asyncio.timeout(min(waits) if waits else None):
+                    await self._wake.wait()
