@@ -5,7 +5,11 @@ or from `block_results` when replaying, so that both give the same answer for th
 An event reaches a subscriber when its type is a signal type and it is addressed to it: an
 event with a `feeder` attribute only to subscribers of that feeder (or with no feeder filter),
 one with an `owner`/`member`/`recipient` attribute only to that member (or with no owner
-filter); an event with neither goes to everyone.
+filter); an event with neither goes to everyone. A grid instruction (`grid_instruction`, the
+market's per-site export/import caps for an interval) carries both a `feeder` and an `owner` and
+reaches a subscriber whose owner is the site's owner OR whose feeder is the site's feeder: the
+owner's gateway gets its sites' instructions wherever they are, and a feeder's subscriber (the
+grid operator, a gateway of a site the owner shares) every instruction of that feeder.
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ SIGNAL_TYPES: dict[str, int] = {
     "alert": K.SIGNAL_KIND_ALERT,  # market: a standing rule that cannot be met (owner)
     "dr_event": K.SIGNAL_KIND_DEMAND_RESPONSE,  # grid: a demand-response event (feeder)
     "dr_event_settled": K.SIGNAL_KIND_DEMAND_RESPONSE,
+    "grid_instruction": K.SIGNAL_KIND_INSTRUCTION,  # market: a site's caps for a curtailed interval (feeder, owner)
 }
 OWNER_KEYS = ("owner", "member", "recipient")
+# Types addressed to the owner OR the feeder (the others: to the owner AND the feeder when both are given).
+EITHER_TYPES = frozenset({"grid_instruction"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +59,26 @@ class SignalFilter:
         owners = [attributes[k].lower() for k in OWNER_KEYS if k in attributes]
         return not (self.owner and owners and self.owner.lower() not in owners)
 
+    def wants_either(self, attributes: Mapping[str, str]) -> bool:
+        """True when an event with these attributes is addressed to this subscriber's owner or to
+        its feeder (or the subscriber filters on neither)."""
+        if not self.owner and not self.feeder:
+            return True
+        owners = [attributes[k].lower() for k in OWNER_KEYS if k in attributes]
+        return bool(self.owner and self.owner.lower() in owners) or bool(
+            self.feeder and attributes.get("feeder") == self.feeder
+        )
+
 
 def _signals(events: Iterable[Mapping[str, Any]], tx_hash: bytes, who: SignalFilter) -> list[gateway_pb2.Signal]:
     out = []
     for event in events:
-        kind = SIGNAL_TYPES.get(str(event.get("type", "")))
+        type_ = str(event.get("type", ""))
+        kind = SIGNAL_TYPES.get(type_)
         if kind is None:
             continue
         pairs = [(str(a.get("key", "")), str(a.get("value", ""))) for a in event.get("attributes") or []]
-        if not who.wants(dict(pairs)):
+        if not (who.wants_either(dict(pairs)) if type_ in EITHER_TYPES else who.wants(dict(pairs))):
             continue
         out.append(
             gateway_pb2.Signal(

@@ -11,7 +11,13 @@ grid operator's VTN (devices/vtn.py) and the home gateway (`BridgeSignals`) both
 the config, for the home's `owner` and `feeder`). It turns the ledger's events into the
 controller's signals (`signal_of`): a cleared interval's pool price becomes a `PriceSignal` over
 the interval, a `dr_event` a `DrEvent` at level 2 over its window, an `alert` for the owner an
-`Alert` (its reason is the code); tariffs, grid fees and settled DR events are not passed on.
+`Alert` (its reason is the code), a `grid_instruction` an `Instruction` (the site's export and
+import caps in W, "unlimited" becoming None, over [interval, interval_end)); tariffs, grid fees
+and settled DR events are not passed on. An instruction with a hostile value (a negative,
+non-decimal or absurd cap, an empty interval, an unknown reason, no site) is dropped with a
+warning, never raised. The stream brings every instruction of the home's feeder and of its
+owner (the bridge's owner-or-feeder routing); only those of the home's `site` are handed on (with
+no `site` configured: those of sites the home's `owner` owns).
 After the signals of a response are handed on, its height and the signals still in force are
 stored in the gateway's outbox file in one transaction, so a restarted gateway first hands its
 controller what is still in force, then resumes the stream after the stored height: no signal
@@ -25,6 +31,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -33,15 +40,17 @@ from gridledger.api.v1 import gateway_pb2, gateway_pb2_grpc
 
 from devices.controllers import BUDGET_SPENT, DAY
 from devices.outbox import Outbox
-from devices.signals import Alert, DrEvent, PriceSignal, Signal
+from devices.signals import Alert, DrEvent, Instruction, PriceSignal, Signal
 
-__all__ = ["DR_LEVEL", "BridgeSignals", "follow_signals", "signal_of"]
+__all__ = ["DR_LEVEL", "MAX_CAP_W", "BridgeSignals", "follow_signals", "signal_of"]
 
 log = logging.getLogger(__name__)
 
 DR_LEVEL = 2  # the OpenADR SIMPLE level (moderate) a ledger demand-response event is applied at
 RECONNECT_FIRST_S = 0.5
 RECONNECT_MAX_S = 30.0
+MAX_CAP_W = 10**12  # an instruction's cap above this (a terawatt at a household connection) is not believed
+_DIGITS = re.compile(r"[0-9]{1,13}")
 
 
 def _channel(target: str, credentials: grpc.ChannelCredentials | None) -> grpc.aio.Channel:
@@ -76,6 +85,9 @@ async def follow_signals(
                     next_height = response.height + 1
             log.warning("the bridge at %s ended the signals stream; following it again", target)
         except grpc.aio.AioRpcError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # our own cancellation, reported as CANCELLED:
+                raise asyncio.CancelledError from exc  # stop, do not follow the stream again
             if exc.code() == grpc.StatusCode.OUT_OF_RANGE and next_height > 0:
                 details = exc.details()
                 log.error("%s cannot replay from height %d (%s); following it live", target, next_height, details)
@@ -101,15 +113,44 @@ def signal_of(signal: gateway_pb2.Signal, interval_seconds: int) -> Signal | Non
             code = a["reason"]
             text = f"rule {a.get('rule_id', '?')}: {code} for the interval at {interval}"
             return Alert(code, text, best or None, interval, a.get("alert_id", ""))
+        if signal.type == "grid_instruction":
+            return _instruction(a)
     except (KeyError, ValueError):
         log.warning("ignoring a malformed %s signal: %s", signal.type, a)
     return None
+
+
+def _cap(text: str) -> int | None:
+    """A cap attribute: "unlimited" → None, else decimal W in [0, MAX_CAP_W] (ValueError otherwise)."""
+    if text == "unlimited":
+        return None
+    if not _DIGITS.fullmatch(text) or int(text) > MAX_CAP_W:
+        raise ValueError(f"bad cap {text!r}")
+    return int(text)
+
+
+def _instruction(a: dict[str, str]) -> Instruction:
+    for name in ("interval", "interval_end"):
+        if not _DIGITS.fullmatch(a[name]):
+            raise ValueError(f"bad {name} {a[name]!r}")
+    if not a["site"]:
+        raise ValueError("no site")
+    return Instruction(
+        int(a["interval"]),
+        int(a["interval_end"]),
+        a["site"],
+        _cap(a["export_cap_w"]),
+        _cap(a["import_cap_w"]),
+        a["reason"],
+    )
 
 
 def _until(signal: Signal, interval_seconds: int) -> int:
     """Until when a signal matters to a restarted controller."""
     if isinstance(signal, (PriceSignal, DrEvent)):
         return signal.end
+    if isinstance(signal, Instruction):
+        return signal.interval_end
     interval = signal.interval or 0
     return (interval // DAY + 1) * DAY if signal.code == BUDGET_SPENT else interval + interval_seconds
 
@@ -118,8 +159,8 @@ def _encode(signal: Signal) -> str:
     return json.dumps({"type": type(signal).__name__, **dataclasses.asdict(signal)}, sort_keys=True)
 
 
-_TYPES: dict[str, type[PriceSignal] | type[DrEvent] | type[Alert]] = {
-    t.__name__: t for t in (PriceSignal, DrEvent, Alert)
+_TYPES: dict[str, type[PriceSignal] | type[DrEvent] | type[Alert] | type[Instruction]] = {
+    t.__name__: t for t in (PriceSignal, DrEvent, Alert, Instruction)
 }
 
 
@@ -138,6 +179,7 @@ class BridgeSignals:
         *,
         owner: str = "",
         feeder: str = "",
+        site: str = "",
         interval_seconds: int = 900,
         credentials: grpc.ChannelCredentials | None = None,
         clock: Callable[[], float] = time.time,
@@ -148,6 +190,7 @@ class BridgeSignals:
         self.outbox = outbox
         self.owner = owner.lower()
         self.feeder = feeder
+        self.site = site
         self.interval_seconds = interval_seconds
         self.credentials = credentials
         self.clock = clock
@@ -165,8 +208,17 @@ class BridgeSignals:
             from_height=0 if last is None else last + 1,
             credentials=self.credentials,
         ):
-            got = [s for s in (signal_of(x, self.interval_seconds) for x in response.signals) if s is not None]
+            mine = [x for x in response.signals if x.type != "grid_instruction" or self._mine(x)]
+            got = [s for s in (signal_of(x, self.interval_seconds) for x in mine) if s is not None]
             for signal in got:
                 yield signal
             kept = [(_encode(s), _until(s, self.interval_seconds)) for s in got]
             self.outbox.record_signals(self.stream, response.height, kept, self.clock())
+
+    def _mine(self, signal: gateway_pb2.Signal) -> bool:
+        """Whether a grid instruction is for this home: its `site`, or with no site configured a
+        site its `owner` owns (the stream also brings the feeder's other sites' instructions)."""
+        a = {x.key: x.value for x in signal.attributes}
+        if self.site:
+            return a.get("site") == self.site
+        return bool(self.owner) and a.get("owner", "").lower() == self.owner

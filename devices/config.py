@@ -23,6 +23,9 @@ signals = "both"                            # where prices, alerts and DR events
                                             #   or price arriving from both is applied once)
 owner = "<40 hex digits>"                   # the home owner's address: its alerts (default: owner_key's)
 feeder = "feeder-north"                     # the home's feeder: its DR events
+site = "home-a"                             # the home's site: the grid's instructions for it are
+                                            #   applied to its inverters, battery and EV chargers
+                                            #   (default: those of any site the owner owns)
 claim_certificates = false                  # true: each finished EV session claims the owner's
 owner_key = "owner.key.pem"                 #   certificates of its hours (clients/session_claim.py),
 node_rpc = "http://127.0.0.1:26657"         #   signed with the owner's key, through CometBFT RPC
@@ -122,6 +125,7 @@ class GatewayConfig:
     signals: str = "openadr"  # openadr | bridge | both: the controller's signal sources
     owner: str = ""  # the home owner's address in hex (bridge signals: its alerts); default: owner_key's
     feeder: str = ""  # the home's feeder (bridge signals: its demand-response events)
+    site: str = ""  # the home's site (bridge signals: the grid's instructions for it)
 
     def __post_init__(self) -> None:
         if self.interval_seconds <= 0 or self.batch_size <= 0:

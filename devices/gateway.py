@@ -20,7 +20,10 @@ Price signals, alerts and demand-response events reach the home's controller fro
 (`vtn_url`), from the bridge's Signals stream for the home's owner and feeder
 (devices/bridge_signals.py: resumed after a break, and after a restart from the height kept in
 the outbox file), or from both (`signals = "openadr" | "bridge" | "both"`); a signal arriving from
-both is applied once (`pump_signals` with one `SeenSignals`).
+both is applied once (`pump_signals` with one `SeenSignals`). The grid's instructions for the
+home's `site` come from the bridge's stream and are applied to the devices through their own
+protocols (devices/controllers.py `LimitEnforcer`, devices/actuators.py): the inverter's output
+limit over SunSpec Modbus, the battery's storage controls, the EV charger's OCPP charging profile.
 """
 
 from __future__ import annotations
@@ -266,7 +269,8 @@ def bridge_signal_source(
     cfg: GatewayConfig, outbox: Outbox, *, clock: Callable[[], float] = time.time
 ) -> BridgeSignals:
     """For `signals = "bridge"` or `"both"`: the bridge's Signals stream for the home's `owner`
-    (by default the address of `owner_key`) and `feeder`, through the sink's credentials, its
+    (by default the address of `owner_key`) and `feeder` (the grid's instructions: those of its
+    `site`), through the sink's credentials, its
     height and the signals in force kept in `outbox` (devices/bridge_signals.py)."""
     from devices.bridge_signals import BridgeSignals  # noqa: PLC0415 - only bridge signals need grpc
 
@@ -278,6 +282,7 @@ def bridge_signal_source(
         outbox,
         owner=owner,
         feeder=cfg.feeder,
+        site=cfg.site,
         interval_seconds=cfg.interval_seconds,
         credentials=bridge_channel_credentials(cfg),
         clock=clock,

@@ -8,8 +8,9 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from devices.actuators import BatterySetPoint, ChargerProfile, InverterLimit
 from devices.config import DeviceConfig, GatewayConfig
-from devices.controllers import HomeController, PriceFollower, Sheddable
+from devices.controllers import Actuator, HomeController, LimitEnforcer, PriceFollower, Sheddable
 from devices.gateway import bridge_signal_source, pump_signals
 from devices.ocpp_central import OcppCentralSystem
 from devices.openadr_ven import OpenAdrVen
@@ -41,6 +42,7 @@ class Home:
     sim_devices: dict[str, MeteredDevice] = field(default_factory=dict)
     sim_clock: Clock | None = None  # the simulated day's clock, when it differs from `clock`
     central: OcppCentralSystem | None = None  # the EV chargers' central system
+    enforcer: LimitEnforcer | None = None  # holds the devices to the grid's instructions
 
 
 def _simulated(cfg: GatewayConfig, clock: Clock) -> dict[str, MeteredDevice]:
@@ -115,6 +117,7 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
         await central.start()
         by_endpoint: dict[tuple[str, int], dict[int, ImageSource]] = {}
         readers: dict[str, RegisterReader] = {}
+        actuators: list[Actuator] = []
         for d in cfg.devices:
             dev = devices.get(d.id)
             if d.adapter == "sunspec":
@@ -125,8 +128,13 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
                 adapter = SunSpecAdapter(SunSpecTarget(d.host, d.port, d.unit, d.role))
                 adapters.append(adapter)
                 readers[d.id] = adapter
+                if d.role == "inverter":
+                    actuators.append(InverterLimit(d.id, adapter))
+                elif d.role == "battery":
+                    actuators.append(BatterySetPoint(d.id, adapter))
             elif d.adapter == "ocpp":
                 readers[d.id] = OcppReader(central, d.charge_point_id)
+                actuators.append(ChargerProfile(d.id, central, d.charge_point_id))
                 if isinstance(dev, EvChargerModel):
                     url = f"ws://127.0.0.1:{central.port}"
                     tasks.append(
@@ -149,6 +157,8 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
         flexible = [x for x in devices.values() if isinstance(x, (Thermostat, Dryer, EvChargerModel))]
         deferrable = [x for x in devices.values() if isinstance(x, (Dryer, EvChargerModel))]
         controller = HomeController(followers, sheddables, holdables=flexible, deferrables=deferrable)
+        enforcer = LimitEnforcer(controller, actuators, ledger_clock.now, speed=ledger_speed)
+        tasks.append(asyncio.create_task(enforcer.run()))
         seen = SeenSignals()  # a DR event or price from both the VEN and the bridge is applied once
         if cfg.vtn_url and cfg.signals in ("openadr", "both"):
             ven = OpenAdrVen(cfg.ven_name or "gateway", cfg.vtn_url)
@@ -159,7 +169,16 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
                 outbox = own_outbox = Outbox(":memory:")
             source = bridge_signal_source(cfg, outbox, clock=ledger_clock.now)
             tasks.append(asyncio.create_task(pump_signals(source, controller, seen=seen, now=ledger_clock.now)))
-        yield Home(readers, ledger_clock, ledger_speed, controller, devices, sim_clock=clock, central=central)
+        yield Home(
+            readers,
+            ledger_clock,
+            ledger_speed,
+            controller,
+            devices,
+            sim_clock=clock,
+            central=central,
+            enforcer=enforcer,
+        )
     finally:
         for task in tasks:
             task.cancel()

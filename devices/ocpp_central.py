@@ -25,10 +25,16 @@ transaction (a resend after a lost answer) or for an unknown one is answered nor
 charger stops resending it, but no session is made of it: the first is logged as a duplicate,
 the second as an error. A StartTransaction resent with the same content gets the id it was
 given the first time; MeterValues of an unknown transaction keep the register and are logged.
+
+The central system also caps a connected charger's charging for the grid's instructions
+(`set_charging_limit`: SetChargingProfile with a TxDefaultProfile in W on connector 0, profile
+id GRID_PROFILE_ID, one schedule period from the start, no validity window: it holds until the
+gateway clears it with ClearChargingProfile at the instruction's end, `clear_charging_limit`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -39,17 +45,34 @@ from typing import Any
 
 import websockets
 from ocpp.routing import on  # type: ignore[import-untyped]
-from ocpp.v16 import ChargePoint, call_result  # type: ignore[import-untyped]
-from ocpp.v16.datatypes import IdTagInfo  # type: ignore[import-untyped]
-from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus  # type: ignore[import-untyped]
+from ocpp.v16 import ChargePoint, call, call_result  # type: ignore[import-untyped]
+from ocpp.v16.datatypes import (  # type: ignore[import-untyped]
+    ChargingProfile,
+    ChargingSchedule,
+    ChargingSchedulePeriod,
+    IdTagInfo,
+)
+from ocpp.v16.enums import (  # type: ignore[import-untyped]
+    Action,
+    AuthorizationStatus,
+    ChargingProfileKindType,
+    ChargingProfilePurposeType,
+    ChargingProfileStatus,
+    ChargingRateUnitType,
+    ClearChargingProfileStatus,
+    RegistrationStatus,
+)
 from websockets.asyncio.server import Server, ServerConnection
 
 from devices.outbox import CLOSED, OcppTransaction, Outbox, SessionClaim
 from devices.records import Registers
 
-__all__ = ["ChargingSession", "OcppCentralSystem", "energy_wh_from_sampled"]
+__all__ = ["GRID_PROFILE_ID", "ChargingSession", "OcppCentralSystem", "energy_wh_from_sampled"]
 
 log = logging.getLogger(__name__)
+GRID_PROFILE_ID = 15  # the charging profile id of the grid's instructions (one at a time per charger)
+GRID_STACK_LEVEL = 1
+CALL_TIMEOUT_S = 10.0
 PriceLookup = Callable[[int], int]  # unix time -> minor units per kWh
 ClaimOf = Callable[["ChargingSession"], SessionClaim | None]  # a finished session's claim, if any
 
@@ -95,6 +118,7 @@ class _Station:
         self.register_wh = register_wh
         self.connected = False
         self.booted = False
+        self.handler: _CentralHandler | None = None  # the connection's handler, to send it calls
 
     def see(self, wh: int) -> None:
         self.register_wh = max(self.register_wh, wh)
@@ -154,6 +178,43 @@ class OcppCentralSystem:
         station = self._stations.get(charge_point_id)
         return station is not None and station.connected and station.booted
 
+    async def set_charging_limit(self, charge_point_id: str, limit_w: int) -> bool:
+        """Cap the charger's charging at `limit_w` W (see the module docstring); True when the
+        charger accepted it, False when it is not connected, refused it or did not answer."""
+        profile = ChargingProfile(
+            charging_profile_id=GRID_PROFILE_ID,
+            stack_level=GRID_STACK_LEVEL,
+            charging_profile_purpose=ChargingProfilePurposeType.tx_default_profile,
+            charging_profile_kind=ChargingProfileKindType.relative,
+            charging_schedule=ChargingSchedule(
+                charging_rate_unit=ChargingRateUnitType.watts,
+                charging_schedule_period=[ChargingSchedulePeriod(start_period=0, limit=float(limit_w))],
+            ),
+        )
+        res = await self._send(charge_point_id, call.SetChargingProfile(connector_id=0, cs_charging_profiles=profile))
+        return res is not None and res.status == ChargingProfileStatus.accepted
+
+    async def clear_charging_limit(self, charge_point_id: str) -> bool:
+        """Remove the grid's charging profile; True when it is gone (also when there was none)."""
+        res = await self._send(charge_point_id, call.ClearChargingProfile(id=GRID_PROFILE_ID))
+        return res is not None and res.status in (
+            ClearChargingProfileStatus.accepted,
+            ClearChargingProfileStatus.unknown,
+        )
+
+    async def _send(self, charge_point_id: str, payload: Any) -> Any:
+        station = self._stations.get(charge_point_id)
+        handler = None if station is None or not station.connected else station.handler
+        if handler is None:
+            return None
+        try:
+            return await asyncio.wait_for(handler.call(payload), CALL_TIMEOUT_S)
+        except (TimeoutError, websockets.ConnectionClosed) as exc:
+            log.warning("%s: %s got no answer (%r)", charge_point_id, type(payload).__name__, exc)
+        except Exception as exc:  # a CALLERROR from the charger (ocpp raises it as an exception)
+            log.warning("%s: %s failed: %s", charge_point_id, type(payload).__name__, exc)
+        return None
+
     def open_transactions(self, charge_point_id: str | None = None) -> list[OcppTransaction]:
         """The transactions started and not stopped yet (of one charge point, or all)."""
         return self._outbox.open_transactions(charge_point_id)
@@ -173,12 +234,15 @@ class OcppCentralSystem:
             return
         station = self._station(cp_id)
         station.connected = True
+        handler = station.handler = _CentralHandler(cp_id, connection, self, station)
         try:
-            await _CentralHandler(cp_id, connection, self, station).start()
+            await handler.start()
         except websockets.ConnectionClosed:
             pass
         finally:
             station.connected = False
+            if station.handler is handler:
+                station.handler = None
 
     def _open(self, cp_id: str, connector_id: int, id_tag: str, meter_start: int, start: int) -> int:
         """Store a started transaction (before the charger is answered) and return its id."""

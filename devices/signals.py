@@ -1,4 +1,5 @@
-"""What the gateway receives besides readings: price signals, alerts and demand-response events."""
+"""What the gateway receives besides readings: price signals, alerts, demand-response events and
+the grid's instructions (a site's export/import caps over a curtailed interval)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,19 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Alert", "DrEvent", "MemorySignalSource", "PriceSignal", "SeenSignals", "Signal", "SignalSource"]
+__all__ = [
+    "INSTRUCTION_REASONS",
+    "Alert",
+    "DrEvent",
+    "Instruction",
+    "MemorySignalSource",
+    "PriceSignal",
+    "SeenSignals",
+    "Signal",
+    "SignalSource",
+]
+
+INSTRUCTION_REASONS = ("feeder_export_limit", "feeder_import_limit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +64,35 @@ class DrEvent:
         return not self.cancelled and self.start <= t < self.end
 
 
-Signal = PriceSignal | Alert | DrEvent
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    """The grid's instruction for one site over [interval, interval_end): at most `export_cap_w` W
+    exported and `import_cap_w` W imported at its connection point (None: that side unlimited),
+    because of `reason` (one of INSTRUCTION_REASONS). Built only from checked values: the
+    interval is not empty and the caps are non-negative."""
+
+    interval: int
+    interval_end: int
+    site: str
+    export_cap_w: int | None
+    import_cap_w: int | None
+    reason: str
+
+    def __post_init__(self) -> None:
+        if self.interval_end <= self.interval:
+            raise ValueError(f"instruction interval [{self.interval}, {self.interval_end}) is empty")
+        for cap in (self.export_cap_w, self.import_cap_w):
+            if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+                raise ValueError(f"an instruction's cap must be a non-negative int or None, got {cap!r}")
+        if self.reason not in INSTRUCTION_REASONS:
+            raise ValueError(f"unknown instruction reason {self.reason!r}")
+
+    def active(self, t: float) -> bool:
+        """True while the instruction is in force at `t`."""
+        return self.interval <= t < self.interval_end
+
+
+Signal = PriceSignal | Alert | DrEvent | Instruction
 
 
 class SignalSource(Protocol):

@@ -3,6 +3,13 @@
 It follows one `EvPlan` per day: the car plugs in, charges at full power whenever the price
 is at or below the driver's limit (or when the remaining time needs it), and unplugs when full
 or at departure. Sessions go out as StartTransaction / MeterValues / StopTransaction.
+
+It obeys the charging profiles the central system sets (SetChargingProfile, OCPP 1.6 §5.16):
+of each purpose the profile with the highest stack level counts, and the charger draws at most
+the lowest of those limits (its first schedule period; a limit in A is taken at 230 V per phase,
+three phases unless the period says otherwise); ClearChargingProfile removes profiles by id, or
+by purpose and/or stack level, or all. A profile that is not understood (no schedule period, a
+negative limit, an unknown unit) is rejected and changes nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +21,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import websockets
-from ocpp.v16 import ChargePoint, call  # type: ignore[import-untyped]
-from ocpp.v16.enums import ChargePointStatus, Measurand, UnitOfMeasure  # type: ignore[import-untyped]
+from ocpp.routing import on  # type: ignore[import-untyped]
+from ocpp.v16 import ChargePoint, call, call_result  # type: ignore[import-untyped]
+from ocpp.v16.enums import (  # type: ignore[import-untyped]
+    Action,
+    ChargePointStatus,
+    ChargingProfileStatus,
+    ClearChargingProfileStatus,
+    Measurand,
+    UnitOfMeasure,
+)
 
 from devices.sim.base import MeteredDevice
 from devices.sim.clock import Clock
@@ -43,6 +58,33 @@ class EvChargerModel(MeteredDevice):
         self.delivered_mwh = 0
         self.held = False  # budget spent: charge only what the departure needs
         self.rush = False  # deadline at risk: charge now, whatever the price, until this session ends
+        self.profiles: dict[int, tuple[str, int, float]] = {}  # charging profile id -> (purpose, stack level, W)
+
+    def set_profile(self, profile_id: int, purpose: str, stack_level: int, limit_w: float) -> None:
+        """Keep a charging profile (replacing one with the same id) and apply the limits."""
+        self.profiles[profile_id] = (purpose, stack_level, limit_w)
+        self._limit()
+
+    def clear_profiles(self, profile_id: int | None, purpose: str | None, stack_level: int | None) -> int:
+        """Remove the matching profiles (see the module docstring); returns how many."""
+        gone = [
+            i
+            for i, (p, level, _) in self.profiles.items()
+            if (profile_id is None or i == profile_id)
+            and (purpose is None or p == purpose)
+            and (stack_level is None or level == stack_level)
+        ]
+        for i in gone:
+            del self.profiles[i]
+        self._limit()
+        return len(gone)
+
+    def _limit(self) -> None:
+        top: dict[str, tuple[int, float]] = {}
+        for purpose, level, limit in self.profiles.values():
+            if purpose not in top or level > top[purpose][0]:
+                top[purpose] = (level, limit)
+        self.import_limit_w = min((limit for _, limit in top.values()), default=None)
 
     def hold(self, on: bool) -> None:
         """Budget spent: charge only when the departure needs it."""
@@ -86,6 +128,36 @@ class SimChargePoint(ChargePoint):  # type: ignore[misc]
         self.model = model
         self.clock = clock
         self.transaction_id: int | None = None
+
+    @on(Action.set_charging_profile)
+    def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any) -> Any:
+        """Keep the profile and draw within it (see the module docstring)."""
+        try:
+            schedule = cs_charging_profiles["charging_schedule"]
+            first = schedule["charging_schedule_period"][0]
+            limit = float(first["limit"])
+            unit = schedule["charging_rate_unit"]
+            if unit == "A":
+                limit *= 230.0 * int(first.get("number_phases", 3))
+            if unit not in ("W", "A") or not limit >= 0:
+                raise ValueError(f"limit {first['limit']} {unit}")
+            self.model.set_profile(
+                int(cs_charging_profiles["charging_profile_id"]),
+                str(cs_charging_profiles["charging_profile_purpose"]),
+                int(cs_charging_profiles["stack_level"]),
+                limit,
+            )
+        except (KeyError, IndexError, TypeError, ValueError):
+            return call_result.SetChargingProfile(status=ChargingProfileStatus.rejected)
+        return call_result.SetChargingProfile(status=ChargingProfileStatus.accepted)
+
+    @on(Action.clear_charging_profile)
+    def on_clear_charging_profile(self, **kw: Any) -> Any:
+        """Remove the matching profiles: Accepted when some were removed, else Unknown."""
+        gone = self.model.clear_profiles(kw.get("id"), kw.get("charging_profile_purpose"), kw.get("stack_level"))
+        return call_result.ClearChargingProfile(
+            status=ClearChargingProfileStatus.accepted if gone else ClearChargingProfileStatus.unknown
+        )
 
     async def boot(self) -> None:
         """BootNotification, then connector 1 Available."""
