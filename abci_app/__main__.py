@@ -19,9 +19,23 @@ from abci_app.store.backend import CorruptStateError
 from abci_app.store.sqlite import SQLiteBackend
 
 
+def listen_address(text: str) -> str:
+    """An ABCI listen address: tcp://HOST:PORT (port 1..65535) or unix:///PATH."""
+    if text.startswith("unix://"):
+        if not text[len("unix://") :]:
+            raise argparse.ArgumentTypeError(f"{text!r} names no socket path; unix:///PATH")
+        return text
+    host, sep, port = text.removeprefix("tcp://").rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65_535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not tcp://HOST:PORT (port 1..65535) or unix:///PATH")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m abci_app", description=__doc__)
-    parser.add_argument("--address", default="tcp://127.0.0.1:26658", help="tcp://host:port or unix:///path")
+    parser.add_argument(
+        "--address", type=listen_address, default="tcp://127.0.0.1:26658", help="tcp://host:port or unix:///path"
+    )
     parser.add_argument("--home", type=Path, required=True, help="folder for the app's state database")
     parser.add_argument("--log-format", choices=["console", "json"], default="console")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
@@ -35,7 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     if wrong:
         log.error("refusing_to_start", reason="consensus libraries differ from their pins: " + "; ".join(wrong))
         return 3
-    args.home.mkdir(parents=True, exist_ok=True)
+    try:
+        args.home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.error(
+            "refusing_to_start", reason=f"cannot create the home folder: {exc.strerror or exc}", home=str(args.home)
+        )
+        return 2
     db = args.home / "state.sqlite"
     try:
         app = GridLedgerApp(SQLiteBackend(db))
@@ -49,8 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         log.error("refusing_to_start", reason=f"cannot open the state database: {exc}", database=str(db))
         return 3
     log.info("starting", height=app.state.height, app_hash=app.state.app_hash.hex()[:16], database=str(db))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(app, args.address))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(app, args.address))
+    except OSError as exc:  # the address is taken or cannot be bound
+        log.error("refusing_to_start", reason=f"cannot listen on {args.address}: {exc.strerror or exc}")
+        return 2
     return 0
 
 

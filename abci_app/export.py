@@ -93,11 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     except (CorruptStateError, ValueError, OSError) as exc:
         sys.stderr.write(f"cannot export: {exc}\n")
         return 2
+    except (KeyError, TypeError, AttributeError) as exc:  # a genesis.json of the wrong shape
+        sys.stderr.write(f"cannot export: {args.genesis} is not a CometBFT genesis ({type(exc).__name__}: {exc})\n")
+        return 2
     text = json.dumps(genesis, indent=2, sort_keys=True) + "\n"
     if args.out is None:
         sys.stdout.write(text)
     else:
-        args.out.write_text(text)
+        try:
+            args.out.write_text(text)
+        except OSError as exc:
+            sys.stderr.write(f"cannot write {args.out}: {exc.strerror or exc}\n")
+            return 2
         digest = hashlib.sha256(text.encode()).hexdigest()
         sys.stdout.write(f"exported height {state.height} of {genesis['chain_id']} to {args.out} (sha256 {digest})\n")
     return 0

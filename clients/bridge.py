@@ -43,6 +43,7 @@ from clients.api_reads import add_read_services, read_service_names
 from clients.api_tx import TxApiService
 from clients.bridge_auth import MemberAuthInterceptor, MemberVerifier
 from clients.bridge_events import EventHub, HubFullError, QueryRejectedError, SubscriptionLostError
+from clients.cli_types import existing_file, host_port, http_url, positive_count
 from clients.lightclient import LightClient
 from clients.proof import HeaderVerifier, ProofError, TrustedNodeHeaders, verify_query_response
 from clients.rpc import BroadcastResult, CometRPC, RPCError
@@ -345,14 +346,14 @@ def _configure_logging(fmt: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m clients.bridge", description=__doc__)
-    parser.add_argument("--listen", default="127.0.0.1:26659")
-    parser.add_argument("--node", default="http://127.0.0.1:26657", help="the node's CometBFT RPC")
-    parser.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve TLS only")
-    parser.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+    parser.add_argument("--listen", type=host_port, default="127.0.0.1:26659", help="HOST:PORT to serve gRPC on")
+    parser.add_argument("--node", type=http_url, default="http://127.0.0.1:26657", help="the node's CometBFT RPC")
+    parser.add_argument("--tls-cert", type=existing_file, help="PEM certificate chain: serve TLS only")
+    parser.add_argument("--tls-key", type=existing_file, help="PEM private key of --tls-cert")
     parser.add_argument("--member-auth", action="store_true", help="require a member certificate on every call")
-    parser.add_argument("--genesis", type=Path, help="check proofs with a light client trusting this genesis")
-    parser.add_argument("--max-subscribers", type=int, default=64)
-    parser.add_argument("--max-commit-waits", type=int, default=128)
+    parser.add_argument("--genesis", type=existing_file, help="check proofs with a light client trusting this genesis")
+    parser.add_argument("--max-subscribers", type=positive_count, default=64)
+    parser.add_argument("--max-commit-waits", type=positive_count, default=128)
     parser.add_argument("--log-format", choices=["console", "json"], default="console")
     args = parser.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
@@ -372,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve(config))
     except KeyboardInterrupt:
         return 0
+    except (OSError, ValueError, RuntimeError) as exc:  # port taken, unreadable TLS files or genesis
+        sys.stderr.write(f"error: the bridge cannot start: {exc}\n")
+        return 2
     return 0
 
 

@@ -31,6 +31,8 @@ __all__ = [
     "count",
     "existing_file",
     "hex_bytes",
+    "host_port",
+    "http_url",
     "int_in",
     "money",
     "positive_count",
@@ -125,6 +127,21 @@ LATITUDE_UDEG = int_in(-90_000_000, 90_000_000, "a latitude in micro-degrees")
 LONGITUDE_UDEG = int_in(-180_000_000, 180_000_000, "a longitude in micro-degrees")
 CERT_NAME = text(1, 64, "a certificate name field")
 ED25519_PUBLIC_KEY = hex_bytes(32, "an Ed25519 public key")
+
+
+def host_port(text: str) -> str:
+    """HOST:PORT with a port in 1..65535 (a gRPC listen or dial address)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65_535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (port 1..65535)")
+    return text
+
+
+def http_url(text: str) -> str:
+    """An http:// or https:// URL (a node's CometBFT RPC)."""
+    if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1]) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
+    return text
 
 
 def existing_file(text: str) -> Path:
