@@ -20,14 +20,16 @@ from abci_app.store.sqlite import SQLiteBackend
 
 
 def listen_address(text: str) -> str:
-    """An ABCI listen address: tcp://HOST:PORT (port 1..65535) or unix:///PATH."""
+    """An ABCI listen address: tcp://HOST:PORT (port 0..65535, 0 for any free port) or unix:///PATH."""
     if text.startswith("unix://"):
         if not text[len("unix://") :]:
             raise argparse.ArgumentTypeError(f"{text!r} names no socket path; unix:///PATH")
         return text
     host, sep, port = text.removeprefix("tcp://").rpartition(":")
-    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65_535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not tcp://HOST:PORT (port 1..65535) or unix:///PATH")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65_535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not tcp://HOST:PORT (port 0..65535; 0: any free) or unix:///PATH"
+        )
     return text
 
 

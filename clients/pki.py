@@ -136,16 +136,17 @@ class OrgCA(_KeyAndCert):
         return OrgCA(key=key, cert=cert, org_id=org_id)
 
 
-def new_org_ca(org_id: str, *, name: str | None = None) -> OrgCA:
-    key = Ed25519PrivateKey.generate()
+def _self_signed_ca(key: Ed25519PrivateKey, organisation: str, common_name: str) -> x509.Certificate:
+    """A self-signed CA certificate (O=organisation, CN=common_name) for `key`, valid from 2020
+    for three default validity periods, that signs end-entity certificates only (path length 0)."""
     subject = x509.Name(
         [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_id),
-            x509.NameAttribute(NameOID.COMMON_NAME, name or f"{org_id} root CA"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
     start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(subject)
@@ -156,6 +157,11 @@ def new_org_ca(org_id: str, *, name: str | None = None) -> OrgCA:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .sign(key, algorithm=None)
     )
+
+
+def new_org_ca(org_id: str, *, name: str | None = None) -> OrgCA:
+    key = Ed25519PrivateKey.generate()
+    cert = _self_signed_ca(key, org_id, name or f"{org_id} root CA")
     return OrgCA(key=key, cert=cert, org_id=org_id)
 
 
@@ -245,22 +251,5 @@ def build_device_cert(  # noqa: PLR0917 - every field of the profile
 def new_device_ca(ca_id: str, *, org_id: str = "", name: str | None = None) -> DeviceCA:
     """A fresh self-signed device CA (Ed25519, valid from 2020 for 30 years)."""
     key = Ed25519PrivateKey.generate()
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_id or ca_id),
-            x509.NameAttribute(NameOID.COMMON_NAME, name or f"{ca_id} device CA"),
-        ]
-    )
-    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + DEFAULT_VALIDITY * 3)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(key, algorithm=None)
-    )
+    cert = _self_signed_ca(key, org_id or ca_id, name or f"{ca_id} device CA")
     return DeviceCA(key=key, cert=cert, ca_id=ca_id, org_id=org_id)
