@@ -87,24 +87,35 @@ def _page(page: reads_pb2.PageRequest) -> str:
     if page.limit:
         parts.append(f"limit={page.limit}")
     if page.after:
-        if not re.fullmatch(r"[0-9a-f]{1,512}", page.after):
-            raise BadRequestError("page.after must be the hex cursor of the previous page")
+        if not re.fullmatch(r"(?:[0-9a-f]{2}){1,256}", page.after):  # bytes, as the ledger reads it
+            raise BadRequestError("page.after must be the hex cursor of the previous page (whole bytes)")
         parts.append(f"after={page.after}")
     return "?" + "&".join(parts) if parts else ""
 
 
+INT64_MAX = 2**63 - 1  # the ledger's ids, times and counters fit a signed 64-bit integer
+
+
 def _number(n: int, name: str = "id") -> int:
-    if n == 0:
-        raise BadRequestError(f"{name} must be at least 1")
+    if not 1 <= n <= INT64_MAX:
+        raise BadRequestError(f"{name} must be 1..{INT64_MAX}")
+    return n
+
+
+MAX_TIME = 2**40  # unix seconds (year 36812): the bound the ledger's domains read times with
+
+
+def _time(n: int, name: str) -> int:
+    """A time in unix seconds (or a day number, or a count) the ledger can read: 0..MAX_TIME."""
+    if not 0 <= n <= MAX_TIME:
+        raise BadRequestError(f"{name} must be 0..{MAX_TIME}")
     return n
 
 
 def _hour(n: int, name: str) -> int:
     """A production hour's start; the ledger checks that it is aligned to its certificate
     period (an hour unless governance shortened it for a demonstration)."""
-    if n < 0:
-        raise BadRequestError(f"{name} must not be negative")
-    return n
+    return _time(n, name)
 
 
 _STATUS_NAMES = {
@@ -137,6 +148,18 @@ def _score(r: certificates_api_pb2.ScoreRequest) -> str:
     if not lo <= hi <= lo + MAX_SCORE_HOURS * HOUR:  # the ledger bounds it by its own period too
         raise BadRequestError(f"need from_hour <= to_hour <= from_hour + {MAX_SCORE_HOURS} hours")
     return f"/score/{_addr(r.member, 'member')}/{lo}/{hi}"
+
+
+MAX_FORECAST_INTERVALS = 672  # the highest forecasts.max_intervals_per_post governance allows
+
+
+def _forecasts(r: forecasts_api_pb2.ForecastRequest) -> str:
+    """The forecast view of `count` intervals (0: one); above the governed maximum of the chain
+    (at most 672) the ledger answers INVALID_ARGUMENT itself."""
+    count = max(1, r.count)
+    if count > MAX_FORECAST_INTERVALS:
+        raise BadRequestError(f"count must be 1..{MAX_FORECAST_INTERVALS}")
+    return f"/forecasts/{_id(r.device_id, 'device_id')}/{_time(r.interval_start, 'interval_start')}/{count}"
 
 
 def _devices(r: reads_pb2.ListDevicesRequest) -> str:
@@ -180,7 +203,7 @@ READS: tuple[ReadRpc, ...] = (
     ReadRpc("IdentityApi", "ListOrgs", R.PageRequest, _import("gridledger.identity.v1.OrgList"),
             lambda r: f"/orgs{_page(r)}"),
     ReadRpc("GovernanceApi", "GetProposal", R.ByNumber, _import("gridledger.governance.v1.Proposal"),
-            lambda r: f"/proposal/{r.id}"),
+            lambda r: f"/proposal/{_number(r.id)}"),
     ReadRpc("GovernanceApi", "ListProposals", R.PageRequest, _import("gridledger.governance.v1.ProposalList"),
             lambda r: f"/proposals{_page(r)}"),
     ReadRpc("GovernanceApi", "GetParams", R.Empty, _import("gridledger.state.v1.Params"), lambda r: "/params"),
@@ -197,7 +220,7 @@ READS: tuple[ReadRpc, ...] = (
     ReadRpc("DevicesApi", "GetLastReading", R.ById, _import("gridledger.devices.v1.ReadingState"),
             lambda r: f"/reading/{_id(r.id, 'id')}"),
     ReadRpc("DevicesApi", "GetIntervalEnergy", R.IntervalEnergyRequest, _import("gridledger.devices.v1.IntervalEnergy"),
-            lambda r: f"/energy/{_id(r.device_id, 'device_id')}/{r.interval_start}"),
+            lambda r: f"/energy/{_id(r.device_id, 'device_id')}/{_time(r.interval_start, 'interval_start')}"),
     ReadRpc("DevicesApi", "GetBattery", R.ById, _import("gridledger.devices.v1.BatteryView"),
             lambda r: f"/battery/{_id(r.id, 'id')}"),
     ReadRpc("GridApi", "GetTariffs", R.Empty, _import("gridledger.grid.v1.Tariffs"), lambda r: "/tariffs"),
@@ -213,12 +236,12 @@ READS: tuple[ReadRpc, ...] = (
     ReadRpc("GridApi", "ListDrEnrolments", G.ListDrEnrolmentsRequest, _import("gridledger.grid.v1.DrEnrolmentList"),
             lambda r: f"/dr_enrolments/{_id(r.event_id, 'event_id')}{_page(r.page)}"),
     ReadRpc("ForecastsApi", "GetForecast", F.ForecastRequest, _import("gridledger.forecasts.v1.ForecastViewList"),
-            lambda r: f"/forecasts/{_id(r.device_id, 'device_id')}/{r.interval_start}/{max(1, r.count)}"),
+            _forecasts),
     ReadRpc("ForecastsApi", "GetPostedForecast", R.IntervalEnergyRequest, _import("gridledger.forecasts.v1.Forecast"),
-            lambda r: f"/forecast_posted/{_id(r.device_id, 'device_id')}/{r.interval_start}"),
+            lambda r: f"/forecast_posted/{_id(r.device_id, 'device_id')}/{_time(r.interval_start, 'interval_start')}"),
     ReadRpc("ForecastsApi", "GetForecastError", F.ForecastErrorRequest,
             _import("gridledger.forecasts.v1.ForecastError"),
-            lambda r: f"/forecast_error/{_id(r.device_id, 'device_id')}/{r.day}"),
+            lambda r: f"/forecast_error/{_id(r.device_id, 'device_id')}/{_time(r.day, 'day')}"),
     ReadRpc("ForecastsApi", "ListForecastErrors", F.ByDevice, _import("gridledger.forecasts.v1.ForecastErrorList"),
             lambda r: f"/forecast_errors/{_id(r.device_id, 'device_id')}{_page(r.page)}"),
     ReadRpc("MarketApi", "GetOrder", R.ByNumber, _import("gridledger.market.v1.Order"),
@@ -226,9 +249,9 @@ READS: tuple[ReadRpc, ...] = (
     ReadRpc("MarketApi", "ListOrders", M.ByOwner, _import("gridledger.market.v1.OrderList"),
             lambda r: f"/orders/{_addr(r.owner, 'owner')}{_page(r.page)}"),
     ReadRpc("MarketApi", "ListBook", M.BookRequest, _import("gridledger.market.v1.OrderList"),
-            lambda r: f"/book/{r.interval_start}{_page(r.page)}"),
+            lambda r: f"/book/{_time(r.interval_start, 'interval_start')}{_page(r.page)}"),
     ReadRpc("MarketApi", "GetClearing", M.IntervalRequest, _import("gridledger.market.v1.ClearingResult"),
-            lambda r: f"/clearing/{r.interval_start}"),
+            lambda r: f"/clearing/{_time(r.interval_start, 'interval_start')}"),
     ReadRpc("MarketApi", "ListFills", M.ByOwner, _import("gridledger.market.v1.FillList"),
             lambda r: f"/fills/{_addr(r.owner, 'owner')}{_page(r.page)}"),
     ReadRpc("MarketApi", "GetRule", R.ByNumber, _import("gridledger.market.v1.Rule"),
@@ -240,15 +263,15 @@ READS: tuple[ReadRpc, ...] = (
     ReadRpc("MarketApi", "ListAlerts", M.ByOwner, _import("gridledger.market.v1.AlertList"),
             lambda r: f"/alerts/{_addr(r.owner, 'owner')}{_page(r.page)}"),
     ReadRpc("MarketApi", "GetStatement", M.StatementRequest, _import("gridledger.market.v1.Statement"),
-            lambda r: f"/statement/{_addr(r.owner, 'owner')}/{r.interval_start}"),
+            lambda r: f"/statement/{_addr(r.owner, 'owner')}/{_time(r.interval_start, 'interval_start')}"),
     ReadRpc("MarketApi", "ListStatements", M.ByOwner, _import("gridledger.market.v1.StatementList"),
             lambda r: f"/statements/{_addr(r.owner, 'owner')}{_page(r.page)}"),
     ReadRpc("MarketApi", "GetUpstream", M.IntervalRequest, _import("gridledger.market.v1.UpstreamTrade"),
-            lambda r: f"/upstream/{r.interval_start}"),
+            lambda r: f"/upstream/{_time(r.interval_start, 'interval_start')}"),
     ReadRpc("MarketApi", "ListInstructions", M.BookRequest, _import("gridledger.market.v1.GridInstructionList"),
-            lambda r: f"/instructions/{r.interval_start}{_page(r.page)}"),
+            lambda r: f"/instructions/{_time(r.interval_start, 'interval_start')}{_page(r.page)}"),
     ReadRpc("MarketApi", "GetInstruction", M.InstructionRequest, _import("gridledger.market.v1.GridInstruction"),
-            lambda r: f"/instructions/{r.interval_start}/{_id(r.site_id, 'site_id')}"),
+            lambda r: f"/instructions/{_time(r.interval_start, 'interval_start')}/{_id(r.site_id, 'site_id')}"),
     ReadRpc("CertificatesApi", "GetBundle", R.ByNumber, _import("gridledger.certificates.v1.Bundle"),
             lambda r: f"/bundle/{_number(r.id)}"),
     ReadRpc("CertificatesApi", "ListBundles", C.ListBundlesRequest, _import("gridledger.certificates.v1.BundleList"),
