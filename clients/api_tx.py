@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from gridledger.api.v1 import tx_pb2, tx_pb2_grpc
+from gridwire.tx import envelope_problem
 
 from clients.api_status import status_for
 
@@ -48,6 +49,9 @@ async def submit_signed(
     otherwise the call is aborted with the status of its code."""
     if not tx or len(tx) > MAX_TX_BYTES:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"signed_tx must be 1..{MAX_TX_BYTES} bytes")
+    problem = envelope_problem(tx)
+    if problem is not None:  # refused for its shape alone: the node is not asked
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
     digest = hashlib.sha256(tx).digest()
     sent = await service._node_or_abort(context, service.rpc.broadcast_sync, tx)
     if sent.code != 0:

@@ -12,10 +12,19 @@ from collections.abc import Sequence
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from google.protobuf import any_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from gridledger.tx.v1 import tx_pb2
 
-__all__ = ["envelope", "pack", "sign_tx", "tx_body", "type_url"]
+__all__ = [
+    "PUBLIC_KEY_SIZE",
+    "SIGNATURE_SIZE",
+    "envelope",
+    "envelope_problem",
+    "pack",
+    "sign_tx",
+    "tx_body",
+    "type_url",
+]
 
 
 def type_url(message: Message | type[Message]) -> str:
@@ -48,6 +57,30 @@ def tx_body(
         timeout_height=timeout_height,
         memo=memo,
     ).SerializeToString()
+
+
+PUBLIC_KEY_SIZE = 32  # an Ed25519 public key, the tx's signer
+SIGNATURE_SIZE = 64  # an Ed25519 signature over the body
+
+
+def envelope_problem(raw: bytes) -> str | None:
+    """What makes `raw` not a transaction by its shape alone (None: a well-formed envelope):
+    the checks every validator makes before anything else, so a client or the API can refuse
+    such bytes without asking a node. The message names the field."""
+    try:
+        tx = tx_pb2.Tx.FromString(raw)
+        body = tx_pb2.TxBody.FromString(tx.body)
+    except (DecodeError, ValueError) as exc:
+        return f"signed_tx: not a gridledger.tx.v1.Tx with a TxBody ({exc})"
+    if envelope(tx.body, tx.signature) != raw:
+        return "signed_tx: not in canonical encoding (Tx{body, signature} only, in order)"
+    if len(body.signer) != PUBLIC_KEY_SIZE:
+        return f"body.signer: must be a {PUBLIC_KEY_SIZE}-byte Ed25519 public key, got {len(body.signer)} bytes"
+    if len(tx.signature) != SIGNATURE_SIZE:
+        return f"signature: must be {SIGNATURE_SIZE} bytes, got {len(tx.signature)}"
+    if not body.messages:
+        return "body.messages: a transaction carries at least one message"
+    return None
 
 
 def envelope(body: bytes, signature: bytes) -> bytes:
