@@ -136,7 +136,8 @@ class OrgCA(_KeyAndCert):
         return OrgCA(key=key, cert=cert, org_id=org_id)
 
 
-def new_org_ca(org_id: str, *, name: str | None = None) -> OrgCA:
+def new_org_ca(org_id: str, *, name: str | None = None, not_before: dt.datetime | None = None) -> OrgCA:
+    """A fresh self-signed org root CA (Ed25519, valid from `not_before`, by default 2020, for 30 years)."""
     key = Ed25519PrivateKey.generate()
     subject = x509.Name(
         [
@@ -144,7 +145,7 @@ def new_org_ca(org_id: str, *, name: str | None = None) -> OrgCA:
             x509.NameAttribute(NameOID.COMMON_NAME, name or f"{org_id} root CA"),
         ]
     )
-    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    start = not_before or dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -242,8 +243,10 @@ def build_device_cert(  # noqa: PLR0917 - every field of the profile
     return cert.public_bytes(serialization.Encoding.DER)
 
 
-def new_device_ca(ca_id: str, *, org_id: str = "", name: str | None = None) -> DeviceCA:
-    """A fresh self-signed device CA (Ed25519, valid from 2020 for 30 years)."""
+def new_device_ca(
+    ca_id: str, *, org_id: str = "", name: str | None = None, not_before: dt.datetime | None = None
+) -> DeviceCA:
+    """A fresh self-signed device CA (Ed25519, valid from `not_before`, by default 2020, for 30 years)."""
     key = Ed25519PrivateKey.generate()
     subject = x509.Name(
         [
@@ -251,7 +254,7 @@ def new_device_ca(ca_id: str, *, org_id: str = "", name: str | None = None) -> D
             x509.NameAttribute(NameOID.COMMON_NAME, name or f"{ca_id} device CA"),
         ]
     )
-    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    start = not_before or dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
