@@ -8,6 +8,7 @@ gateway, gridctl and the demo register their devices with device certificates.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,17 +118,21 @@ class Consortium:
         return c
 
 
-def demo_consortium() -> Consortium:
+def demo_consortium(*, not_before: dt.datetime | None = None) -> Consortium:
+    """The demo cast; `not_before` dates every certificate (CAs and members) from then instead
+    of 2020, for chains whose block times are earlier (a scenario replaying 2016 grid data)."""
     c = Consortium()
     for org_id, (name, members) in DEMO_ORGS.items():
-        ca = new_org_ca(org_id, name=f"{name} root CA")
+        ca = new_org_ca(org_id, name=f"{name} root CA", not_before=not_before)
         c.cas[org_id] = ca
         c.names[org_id] = name
         c.capabilities[org_id] = DEMO_CAPABILITIES[org_id]
         for member_name, roles in members:
             ref = f"{org_id}/{member_name}"
-            c.members[ref] = ca.issue(f"{member_name}.{org_id}", roles)
+            c.members[ref] = ca.issue(f"{member_name}.{org_id}", roles, not_before=not_before)
             if "prosumer" in roles or "issuer" in roles or "operator" in roles:
                 c.balances[ref] = DEMO_BALANCE
-    c.device_cas[TEST_DEVICE_CA] = new_device_ca(TEST_DEVICE_CA, name="Test Devices manufacturer CA")
+    c.device_cas[TEST_DEVICE_CA] = new_device_ca(
+        TEST_DEVICE_CA, name="Test Devices manufacturer CA", not_before=not_before
+    )
     return c

@@ -136,16 +136,19 @@ class OrgCA(_KeyAndCert):
         return OrgCA(key=key, cert=cert, org_id=org_id)
 
 
-def _self_signed_ca(key: Ed25519PrivateKey, organisation: str, common_name: str) -> x509.Certificate:
-    """A self-signed CA certificate (O=organisation, CN=common_name) for `key`, valid from 2020
-    for three default validity periods, that signs end-entity certificates only (path length 0)."""
+def _self_signed_ca(
+    key: Ed25519PrivateKey, organisation: str, common_name: str, not_before: dt.datetime | None
+) -> x509.Certificate:
+    """A self-signed CA certificate (O=organisation, CN=common_name) for `key`, valid from
+    `not_before` (by default 2020) for three default validity periods, that signs end-entity
+    certificates only (path length 0)."""
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
-    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    start = not_before or dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -159,9 +162,10 @@ def _self_signed_ca(key: Ed25519PrivateKey, organisation: str, common_name: str)
     )
 
 
-def new_org_ca(org_id: str, *, name: str | None = None) -> OrgCA:
+def new_org_ca(org_id: str, *, name: str | None = None, not_before: dt.datetime | None = None) -> OrgCA:
+    """A fresh self-signed org root CA (Ed25519, valid from `not_before`, by default 2020, for 30 years)."""
     key = Ed25519PrivateKey.generate()
-    cert = _self_signed_ca(key, org_id, name or f"{org_id} root CA")
+    cert = _self_signed_ca(key, org_id, name or f"{org_id} root CA", not_before)
     return OrgCA(key=key, cert=cert, org_id=org_id)
 
 
@@ -248,8 +252,10 @@ def build_device_cert(  # noqa: PLR0917 - every field of the profile
     return cert.public_bytes(serialization.Encoding.DER)
 
 
-def new_device_ca(ca_id: str, *, org_id: str = "", name: str | None = None) -> DeviceCA:
-    """A fresh self-signed device CA (Ed25519, valid from 2020 for 30 years)."""
+def new_device_ca(
+    ca_id: str, *, org_id: str = "", name: str | None = None, not_before: dt.datetime | None = None
+) -> DeviceCA:
+    """A fresh self-signed device CA (Ed25519, valid from `not_before`, by default 2020, for 30 years)."""
     key = Ed25519PrivateKey.generate()
-    cert = _self_signed_ca(key, org_id or ca_id, name or f"{ca_id} device CA")
+    cert = _self_signed_ca(key, org_id or ca_id, name or f"{ca_id} device CA", not_before)
     return DeviceCA(key=key, cert=cert, ca_id=ca_id, org_id=org_id)
