@@ -169,6 +169,14 @@ def _imbalance(  # noqa: PLR0917 - internal
     return unpaid
 
 
+def _retail(store: Branch, t: Tariffs, stmts: StatementSums, owner: bytes, interval: int, wh: int) -> None:  # noqa: PLR0917 - internal
+    """`wh` the site's buy orders asked for and did not get, consumed anyway: bought from the
+    supplier at the retail tariff (ceil), as energy outside the market is, not at the
+    imbalance price: a buy that is partly filled never costs more than one that is not."""
+    paid, unpaid = pay(store, owner, t.supplier, -(-wh * t.retail_per_kwh // 1000))
+    add_to_statement(stmts, owner, interval, retail_wh=wh, retail_paid=paid, unpaid=unpaid)
+
+
 def _reported(store: Branch, device_id: str, end: int) -> bool:
     """The device's last accepted reading ends at or after `end` (it has reported up to it)."""
     state = devices.get_reading(store, device_id)
@@ -200,6 +208,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     eligible = supplier_problem(store, tariffs.supplier, block.time) is None
     stmts: StatementSums = {}
     bought: dict[tuple[bytes, str], int] = {}
+    unfilled: dict[tuple[bytes, str], int] = {}  # what the site's buys asked for and did not get
     sold: dict[tuple[bytes, str], int] = {}
     sell_sites: set[str] = set()
     pool = paid_out = 0
@@ -215,6 +224,8 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
             pool += order.cost
             add_to_statement(stmts, order.owner, interval, paid=order.cost, bought_wh=order.filled_wh)
             bought[(order.owner, order.site_id)] = bought.get((order.owner, order.site_id), 0) + order.filled_wh
+            rest = order.energy_wh - order.filled_wh
+            unfilled[(order.owner, order.site_id)] = unfilled.get((order.owner, order.site_id), 0) + rest
             settled.append(order.with_outcome(0, order.refunded, order.filled_wh, order.cost, SETTLED))
         else:
             earned[order.owner] = earned.get(order.owner, 0) + order.cost
@@ -274,7 +285,10 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         if missing:  # the energy it bought counts as consumed
             consumed = max(consumed, wh)
         add_to_statement(stmts, owner, interval, consumed_wh=consumed)
-        unpaid = _imbalance(store, tariffs, stmts, owner, interval, consumed - wh, wh - consumed, eligible)
+        at_retail = 0 if missing else max(0, min(consumed - wh, unfilled.get((owner, site_id), 0)))
+        if at_retail:  # what its buys asked for and the market could not supply: the supplier's retail
+            _retail(store, tariffs, stmts, owner, interval, at_retail)
+        unpaid = _imbalance(store, tariffs, stmts, owner, interval, consumed - wh - at_retail, wh - consumed, eligible)
         if missing:
             estimated.append((SettlementEstimate(interval, Address(owner), BUY, site_id, wh, consumed), unpaid))
     evs: list[Event] = []

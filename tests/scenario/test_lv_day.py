@@ -169,17 +169,11 @@ def _imbalance_bounds(run: LvRun, result: RunResult) -> list[tuple[str, int, int
 @pytest.mark.parametrize("which", ["run_a", "run_exact"])
 def test_shortfall_imbalance_within_forecast_error(which: str, request: pytest.FixtureRequest) -> None:
     """4. Each rule-only prosumer pays shortfall imbalance for no more than its forecast error
-    (PV and meter) at the short price, plus rounding — except the ledger also charges the short
-    price on the unfilled rest of a partially filled buy (reported): with that volume added the
-    bound holds for every site, and without it for every site that had no partial fill."""
+    (PV and meter) at the short price, plus rounding: what its buys asked for and did not get is
+    bought at retail, not at the imbalance price (settlement.py `_retail`)."""
     run, result = request.getfixturevalue(which)
-    naive_fails = []
     for site, paid, error, unfilled, rounding in _imbalance_bounds(run, result):
-        assert paid <= (error + unfilled) * SHORT // 1000 + rounding, (site, paid, error, unfilled)
-        if paid > error * SHORT // 1000 + rounding:
-            naive_fails.append((site, paid, error, unfilled))
-            assert unfilled > 0, site
-    print(f"\n{which}: sites above forecast error × short price (all with partial buys): {naive_fails}")
+        assert paid <= error * SHORT // 1000 + rounding, (site, paid, error, unfilled)
     if which == "run_exact":
         # exact forecasts of a site without PV: its meter's forecast error is zero
         for s in run.sites:
@@ -187,12 +181,6 @@ def test_shortfall_imbalance_within_forecast_error(which: str, request: pytest.F
                 assert sum(e.error_wh for e in result.forecast_errors[s.meter_id].values()) == 0, s.site_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger: a partially filled buy settles the site's whole remaining consumption at the "
-    "imbalance-short price (40), while a wholly unfilled one leaves it at retail (30) (settlement.py: "
-    "only CLEARED orders are positions; the deviation is metered − filled)",
-)
 def test_shortfall_imbalance_within_forecast_error_alone(run_exact: Run) -> None:
     """4, as the issue states it: with exact forecasts (no forecast error at any site without PV),
     no prosumer pays shortfall imbalance beyond rounding."""

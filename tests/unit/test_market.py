@@ -442,3 +442,26 @@ def test_settlement_delivers_certificates_with_the_payment(driver: AppDriver, co
     moved = cpb.BundleList.FromString(driver.query(f"/bundles/owner/{m.bob.address.hex()}").value).bundles
     assert sum(b.end_wh - b.start_wh for b in moved) == 400
     assert {b.hour_start for b in moved} == {iv + L - 3600}
+
+
+def test_the_unfilled_rest_of_a_partly_filled_buy_is_bought_at_retail(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """bob asks for 800 Wh at 25 and gets alice's 500 (the grid's retail, 30, is above his limit);
+    his meter imports 900: the 300 Wh the market could not supply are bought at retail (9), only
+    the 100 Wh beyond his order at the imbalance price (4) — a partly filled buy never costs more
+    than an unfilled one."""
+    m = Market(driver, consortium)
+    m.setup()
+    iv = m.upcoming()
+    m.order_id(m.alice, mc.sell("pv-a", iv, 500, 10))
+    buy = m.order_id(m.bob, mc.buy("site-b", iv, 800, 25))
+    m.until(iv - GATE)
+    assert m.order(buy).filled_wh == 500
+    before = balance(driver, m.supplier)
+    m.until(iv + L + 10)
+    _deliver(m, iv, 500, 900)
+    m.until(iv + L + GRACE)
+    b = m.statement(m.bob, iv)
+    assert (b.bought_wh, b.consumed_wh, b.retail_wh, b.retail_paid, b.imbalance_paid) == (500, 900, 300, 9, 4)
+    assert balance(driver, m.supplier) == before + 9 + 4
