@@ -527,6 +527,7 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> int | None:
             window_export_wh=anchor_registers[1],
             window_charged_wh=anchor_registers[2],
             window_discharged_wh=anchor_registers[3],
+            reporting_since=r.end if last is None else last.reporting_since,
         ),
     )
     return span_start

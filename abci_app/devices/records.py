@@ -196,6 +196,8 @@ class ReadingState:
     window_export_wh: int = 0
     window_charged_wh: int = 0
     window_discharged_wh: int = 0
+    # the end of the first accepted reading: energy is recorded from then on (0: not known)
+    reporting_since: int = 0
 
     def to_proto(self) -> devices_pb2.ReadingState:
         return devices_pb2.ReadingState(
@@ -213,6 +215,7 @@ class ReadingState:
             window_export_wh=self.window_export_wh,
             window_charged_wh=self.window_charged_wh,
             window_discharged_wh=self.window_discharged_wh,
+            reporting_since=self.reporting_since,
         )
 
     def registers(self) -> tuple[int, int, int, int]:
@@ -243,6 +246,7 @@ class ReadingState:
             pb.window_export_wh,
             pb.window_charged_wh,
             pb.window_discharged_wh,
+            pb.reporting_since,
         )
 
     @staticmethod

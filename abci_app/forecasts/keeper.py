@@ -5,8 +5,10 @@ Expected energy of device d in the interval starting at I (`expected`):
 1. POSTED: the latest forecast posted for (d, I), as posted.
 2. FALLBACK: otherwise the same interval on the previous N "days" (N =
    `forecasts.fallback_days`, a day = `forecasts.fallback_period_seconds`): the starts
-   s_k = I − k × day, k = 1..N. A day counts when the device was registered by the start of
-   that interval, its accepted readings reach the interval's end, and the devices domain
+   s_k = I − k × day, k = 1..N. A day counts when the device's first accepted reading had
+   ended by the start of that interval (its energy is recorded from then on; silence before it
+   is no history, not 0 Wh — in state older than that mark, from its registration), its
+   accepted readings reach the interval's end, and the devices domain
    still keeps energy of that time (not pruned); its value is the device's recorded interval
    energy (none recorded: 0 Wh, a night for a PV). The expectation is the lower median of the
    counted days, export and import separately (integers; for n days the ⌊(n − 1) ÷ 2⌋-th
@@ -113,7 +115,11 @@ def fallback(store: KVReader, device_id: str, interval_start: int) -> Expected:
     length = domain_param(store, SETTLEMENT_INTERVAL)
     day = domain_param(store, FALLBACK_PERIOD)
     kept_from = devices.pruned_before(store)
-    registered = device.registered_at // length * length
+    # a day counts from the device's first reading's end on, when its energy began to be
+    # recorded (state older than that field: from its registration): silence before that is
+    # no history of 0 Wh
+    since = reading.reporting_since or device.registered_at
+    registered = -(-since // length) * length if reading.reporting_since else since // length * length
     exports: list[int] = []
     imports: list[int] = []
     for k in range(1, domain_param(store, FALLBACK_DAYS) + 1):

@@ -240,17 +240,14 @@ def _day_one_no_forecast(run: LvRun, result: RunResult) -> dict[int, set[int]]:
 
 def test_without_forecasts_rules_wait_a_day_then_trade_the_fallback(run_b: Run) -> None:
     """Run B: no forecast is ever posted. Day one: no history, so the sell rules place nothing
-    and raise `no_forecast` — in every interval whose previous-day interval precedes the
-    devices' registration (22:00 the day before; the last 8 intervals: see the xfail below);
+    and raise `no_forecast` in all 96 intervals (the devices' first readings end at 00:00 of day
+    one: before that there is no history, not 0 Wh);
     day two: they offer the fallback, yesterday's metered export of the same interval (the
     lower median of one day), and the forecast error is scored against it."""
     run, result = run_b
     assert result.sell_orders_by_rules[0] == 0
-    registered = (run.start - 2 * HOUR) // INTERVAL_SECONDS * INTERVAL_SECONDS  # the setup's first block
-    before_registration = {k for k in range(96) if run.interval(k) - 86_400 < registered}
-    assert before_registration == set(range(88))
     for rule, intervals in _day_one_no_forecast(run, result).items():
-        assert intervals == before_registration, rule
+        assert intervals == set(range(96)), rule
     assert result.sell_orders_by_rules[1] > 0
     for device, metered in result.pv_metered.items():
         offered = {
@@ -276,12 +273,6 @@ def test_without_forecasts_rules_wait_a_day_then_trade_the_fallback(run_b: Run) 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger: the forecast fallback counts the intervals between a device's registration and its "
-    "first reading as history of 0 Wh (forecasts/keeper.py fallback: 'readings reach the interval's end' "
-    "is read from the last reading only), so a day-one rule falls back to zeros instead of no_forecast",
-)
 def test_no_history_before_the_first_reading(run_b: Run) -> None:
     """Missing data is not zero: the 2 hours between registration (22:00) and the first reading
     (the baseline, 23:45–24:00) are not history, so day one has no_forecast in all 96 intervals."""
