@@ -27,6 +27,7 @@ import base64
 import calendar
 import contextlib
 import json
+import math
 import shutil
 import signal
 import socket
@@ -641,9 +642,15 @@ class Demo:
         try:
             await asyncio.to_thread(self.grid_operator)
             await asyncio.to_thread(self.register_homes)
+            registered = time.time()  # every device's registration block time is at or before now
             t0 = (int(time.time()) + 25) // INTERVAL * INTERVAL + INTERVAL
             await asyncio.to_thread(self.standing_rules, t0)
             await asyncio.to_thread(self.alice_offers, t0)
+            # a reading may not start before its device's registration, and a gateway's first
+            # reading covers the interval it starts in: start them once an interval has begun
+            # after the registrations (still before t0)
+            first = math.ceil(registered / INTERVAL) * INTERVAL
+            await asyncio.sleep(max(0.0, first - time.time()))
             self.start_gateways(t0)
             self.story.t0 = t0
             self.story.say(f"the simulated day starts at block time {t0} (one simulated hour per {INTERVAL} s)")

@@ -81,6 +81,7 @@ class EnergyLoad:
         supplier: bytes,
         device_ca: DeviceCA | None = None,
         certifier: Signer | None = None,
+        reading_seconds: int = READING_SECONDS,
     ) -> None:
         self.chain_id = chain_id
         self.supplier = supplier
@@ -88,7 +89,8 @@ class EnergyLoad:
         self.certifier = certifier
         self.members = list(members)
         self.operator = operator
-        self.readings_start = readings_start
+        self.readings_start = readings_start  # at or after the devices' registration
+        self.reading_seconds = reading_seconds
         self.rng = random.Random(seed)  # the load's shape, never keys
         self.devices = [
             [_Device(f"e{m}-{'pv' if d == 0 else f'm{d}'}", _key(f"energy-{m}-{d}"), d == 0) for d in range(devices)]
@@ -176,12 +178,12 @@ class EnergyLoad:
         return [accounts_pb2.Transfer(to=to.address, amount=rng.randint(1, 9))]
 
     def _reading(self, d: _Device) -> devices_pb2.SignedReading:
-        start = self.readings_start + d.seq * READING_SECONDS
+        start = self.readings_start + d.seq * self.reading_seconds
         d.seq += 1
         d.register += 3
         imp, exp = (0, d.register) if d.pv else (d.register, 0)
         return dc.sign_reading(
-            d.key, self.chain_id, Reading(d.device_id, d.seq, start, start + READING_SECONDS, imp, exp)
+            d.key, self.chain_id, Reading(d.device_id, d.seq, start, start + self.reading_seconds, imp, exp)
         )
 
 

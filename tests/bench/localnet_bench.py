@@ -39,6 +39,19 @@ from tests.bench.readings import ReadingsLoad
 
 __all__ = ["BenchBrokenError", "NetConfig", "cometbft_settings", "run_kvstore", "run_ours"]
 
+# A device reads only from its registration on (READING_BEFORE_REGISTRATION), and the devices of
+# the readings and energy phases are registered during the run: their readings start then and
+# run ahead of block time (pre-signed, hundreds per device), so the localnet's genesis lets a
+# reading end up to an hour past block time and last as little as LEDGER_READING_SECONDS (each
+# reading still writes one settlement interval and one hour flow, as a minute's reading does).
+LEDGER_READING_SECONDS = 2
+GENESIS_PARAMS = {
+    # the mixed load's orders all target one interval: members may hold more than the default cap
+    "market.max_open_orders_per_interval": 100_000,
+    "devices.future_allowance_seconds": 3_600,
+    "devices.min_reading_seconds": LEDGER_READING_SECONDS,
+}
+
 Log = Callable[[str], None]
 
 
@@ -74,8 +87,7 @@ class NetConfig:
 
 def _start(home: Path, app: str, cfg: NetConfig, log: Log) -> Localnet:
     net = Localnet(home, base_port=free_base_port(), app=app)
-    # the mixed load's orders all target one interval: members may hold more than the default cap
-    net.init(params={"market.max_open_orders_per_interval": 100_000})
+    net.init(params=GENESIS_PARAMS)
     for i in range(net.n):
         path = net.node_home(i) / "config" / "config.toml"
         text = path.read_text()
@@ -322,8 +334,9 @@ async def _readings_phase(
     """Gateway batches of device-signed readings at saturation: committed readings per second,
     and a check on node 0 that every device's last accepted sequence is what was committed."""
     members = [s for s, _der in pop.members[: cfg.readings_members]]
-    load = ReadingsLoad(net.chain_id, members, cfg.readings_per_member, int(time.time()) - 20 * 86_400)
+    load = ReadingsLoad(net.chain_id, members, cfg.readings_per_member, 0, reading_seconds=LEDGER_READING_SECONDS)
     await _setup_step(sub, "site and device registration", load.setup_txs(), log)
+    load.start = int(time.time()) + 1  # after the registrations committed
     per_tx = cfg.readings_per_member
     # Enough batches for an upper bound of 6,000 readings/s over the phase.
     n = int(6_000 * (3 + cfg.readings_duration) / per_tx)
@@ -384,14 +397,16 @@ async def _energy_phase(
         members,
         operator,
         cfg.energy_devices,
-        int(time.time()) - 20 * 86_400,
+        0,  # set once the devices are registered
         supplier=supplier,
         device_ca=net.consortium().device_ca(),
         certifier=certifier,
+        reading_seconds=LEDGER_READING_SECONDS,
     )
     await _drain_mempools(net, 120.0, log)  # the readings phase may leave a backlog behind
     await _setup_step(sub, "tariffs, sites, devices and rules", load.setup_txs(), log)
     await _setup_step(sub, "the certifier commissions the PVs", load.commission_txs(), log)
+    load.readings_start = int(time.time()) + 1  # after the registrations committed
     for m, signer in enumerate(members):
         value = base64.b64decode(rpc.abci_query(f"/rules/{signer.address.hex()}").get("value") or "")
         rules = market_pb2.RuleList.FromString(value).rules

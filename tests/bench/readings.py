@@ -68,12 +68,22 @@ class _Device:
 
 class ReadingsLoad:
     """Members that each own one site with `per_member` meters, and the txs that register them
-    and then relay one reading of every device per tx (a gateway batch)."""
+    and then relay one reading of every device per tx (a gateway batch): consecutive readings
+    of `reading_seconds` each from `start` (at or after the devices' registration)."""
 
-    def __init__(self, chain_id: str, members: Sequence[Signer], per_member: int, start: int) -> None:
+    def __init__(
+        self,
+        chain_id: str,
+        members: Sequence[Signer],
+        per_member: int,
+        start: int,
+        *,
+        reading_seconds: int = READING_SECONDS,
+    ) -> None:
         self.chain_id = chain_id
         self.members = list(members)
         self.start = start
+        self.reading_seconds = reading_seconds
         self.devices = [
             [
                 _Device(f"b{m}-d{d}", Ed25519PrivateKey.from_private_bytes(bytes([m % 251, d % 251, 7]) * 10 + b"rd"))
@@ -102,10 +112,10 @@ class ReadingsLoad:
             self._rr += 1
             readings = []
             for d in self.devices[i]:
-                start = self.start + d.seq * READING_SECONDS
+                start = self.start + d.seq * self.reading_seconds
                 d.seq += 1
                 d.register += 3
-                r = Reading(d.device_id, d.seq, start, start + READING_SECONDS, d.register, 0)
+                r = Reading(d.device_id, d.seq, start, start + self.reading_seconds, d.register, 0)
                 readings.append(dc.sign_reading(d.key, self.chain_id, r))
             out.append(self.members[i].sign(self.chain_id, [dc.submit_readings(readings)], "readings"))
         return out

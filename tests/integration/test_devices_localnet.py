@@ -1,6 +1,12 @@
 """50 simulated devices report a simulated day through two community gateways on a real
 4-validator localnet: every accepted reading is found on every node, the interval energy
-follows the simulated day, and all app hashes agree."""
+follows the simulated day, and all app hashes agree.
+
+A device reads only from its registration on (READING_BEFORE_REGISTRATION), so the day is
+reported on an accelerated clock: each simulated quarter-hour is one LEDGER_STEP-second
+reading starting after the registrations (the chain's settlement interval is LEDGER_STEP
+and its future allowance an hour, so the whole day fits), and the nameplates are scaled by
+the acceleration so a quarter-hour's energy is within them."""
 
 from __future__ import annotations
 
@@ -28,6 +34,14 @@ pytestmark = pytest.mark.integration
 DAY = 86_400
 STEP = 900
 INTERVALS_PER_TX = 4  # a gateway batch carries an hour of its devices' readings
+LEDGER_STEP = 10  # ledger seconds per simulated quarter-hour
+ACCEL = STEP // LEDGER_STEP
+NAMEPLATE_W = 10_000 * ACCEL  # a 10 kW device on the accelerated clock
+PARAMS = {
+    "devices.settlement_interval_seconds": LEDGER_STEP,  # genesis may go down to 10 s
+    "devices.min_reading_seconds": LEDGER_STEP,
+    "devices.future_allowance_seconds": 3_600,  # 97 readings of 10 s end 970 s after the first's start
+}
 
 
 @dataclass
@@ -89,7 +103,7 @@ def _reading_events(rpc: CometRPC, device_id: str) -> int:
 
 
 def test_fifty_devices_report_a_day_through_gateways(localnet_factory: NetFactory) -> None:
-    net = localnet_factory("devices50", n=4)
+    net = localnet_factory("devices50", n=4, params=PARAMS)
     c = net.consortium()
     wallet = Wallet(net.chain_id)
     rpcs = [net.rpc(i) for i in range(4)]
@@ -109,17 +123,24 @@ def test_fifty_devices_report_a_day_through_gateways(localnet_factory: NetFactor
                     site,
                     d.kind,
                     dc.device_public_key(d.key),
-                    10_000,
+                    NAMEPLATE_W,
                     energy_source="solar" if d.kind == "pv" else "",
                     gateway=gateways[org].address,
                     device_cert=c.device_ca().issue_device_cert(
-                        d.device_id, d.kind, dc.device_public_key(d.key), 10_000
+                        d.device_id, d.kind, dc.device_public_key(d.key), NAMEPLATE_W
                     ),
                 )
                 for d in devices
                 if d.owner == owner
             ]
             _commit(rpcs[0], wallet.sign(who, *msgs))
+
+    # ledger time of a simulated instant: the baseline reading's start (day_start - STEP)
+    # maps to the first LEDGER_STEP boundary after the registrations
+    base = (int(time.time()) // LEDGER_STEP + 1) * LEDGER_STEP
+
+    def ledger(t_sim: int) -> int:
+        return base + (t_sim - (day_start - STEP)) // ACCEL
 
     # The day: a baseline reading, then 96 quarter-hours, relayed an hour per batch.
     submitted = 0
@@ -132,7 +153,7 @@ def test_fifty_devices_report_a_day_through_gateways(localnet_factory: NetFactor
                     d.model.advance_to(start + STEP)
                     regs = d.model.registers()
                     d.seq += 1
-                    r = Reading(d.device_id, d.seq, start, start + STEP, regs.import_wh, regs.export_wh)
+                    r = Reading(d.device_id, d.seq, ledger(start), ledger(start + STEP), regs.import_wh, regs.export_wh)
                     readings.append(dc.sign_reading(d.key, net.chain_id, r))
             _commit(rpcs[hour % 4], wallet.sign(gateways[org], dc.submit_readings(readings)))
             submitted += len(readings)
@@ -149,9 +170,9 @@ def test_fifty_devices_report_a_day_through_gateways(localnet_factory: NetFactor
 
     # The energy follows the day: a PV exports at noon and not at midnight.
     pv = homes["community-a"][0].device_id
-    noon = base64.b64decode(rpcs[1].abci_query(f"/energy/{pv}/{day_start + 12 * 3600}")["value"] or "")
+    noon = base64.b64decode(rpcs[1].abci_query(f"/energy/{pv}/{ledger(day_start + 12 * 3600)}")["value"] or "")
     assert devices_pb2.IntervalEnergy.FromString(noon).export_wh > 0
-    midnight = base64.b64decode(rpcs[2].abci_query(f"/energy/{pv}/{day_start}")["value"] or "")
+    midnight = base64.b64decode(rpcs[2].abci_query(f"/energy/{pv}/{ledger(day_start)}")["value"] or "")
     assert devices_pb2.IntervalEnergy.FromString(midnight).export_wh == 0
 
     top = max_height(net, range(4))

@@ -7,6 +7,9 @@ CometBFT data, drop their app state and start from one export: the chain continu
 height with the same balances, nonces, devices, reading sequence numbers and certificates, and
 nothing signed for the old chain is accepted again (an old reading is a duplicate, an old tx's
 nonce is used), while new readings and txs go on where they stopped.
+
+A device reads only from its registration on, so the chain runs on an accelerated clock
+(genesis params): a 10 s certificate "hour" and settlement interval, 5 s minimum readings.
 """
 
 from __future__ import annotations
@@ -37,7 +40,14 @@ from tests.support.devices import CERTIFIER, certify, commission_msgs
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-HOUR = 3600
+HOUR = 10  # the chain's certificate period (PARAMS)
+HALF = HOUR // 2
+PV_W = 1_000_000  # 1500 Wh in 10 s is within it (3600 × 1499 < PV_W × 10)
+PARAMS = {
+    "devices.settlement_interval_seconds": HOUR,
+    "certificates.period_seconds": HOUR,  # genesis may go below 900 s
+    "devices.min_reading_seconds": HALF,
+}
 
 
 def _chain_time(client: GridClient) -> int:
@@ -53,17 +63,18 @@ def _events(client: GridClient, result: BroadcastResult, kind: str) -> list[dict
 
 
 def test_a_chain_restarted_from_its_export_carries_on(localnet_factory: NetFactory, tmp_path: Path) -> None:
-    net = localnet_factory("export", n=4)
+    net = localnet_factory("export", n=4, params=PARAMS)
     c = net.consortium()
     alice_id, bob_id = c.member("community-a/alice"), c.member("community-b/carol")
     alice = GridClient(net.rpc(0), net.chain_id, alice_id.key)
     pv_key = Ed25519PrivateKey.generate()
     alice.submit([register_site("x-home", "f1", "north")])
-    pv = register_device("x-home.pv", "x-home", "pv", device_public_key(pv_key), 5000, energy_source="solar")
+    pv = register_device("x-home.pv", "x-home", "pv", device_public_key(pv_key), PV_W, energy_source="solar")
     alice.submit([certify(c, pv)])
     GridClient(net.rpc(0), net.chain_id, c.member(CERTIFIER).key).submit(commission_msgs("x-home.pv"))
-    hour = _chain_time(alice) // HOUR * HOUR - HOUR
-    spans = ((hour - 60, hour, 0), (hour, hour + 1800, 700), (hour + 1800, hour + HOUR, 1500))
+    # the first period that starts at least a baseline reading after the registration
+    hour = -(-(_chain_time(alice) + HALF) // HOUR) * HOUR
+    spans = ((hour - HALF, hour, 0), (hour, hour + HALF, 700), (hour + HALF, hour + HOUR, 1500))
     readings = [Reading("x-home.pv", seq, s, e, 0, wh) for seq, (s, e, wh) in enumerate(spans, start=1)]
     signed = [sign_reading(pv_key, net.chain_id, r) for r in readings]
     alice.submit([submit_readings(signed)])
@@ -131,9 +142,9 @@ def test_a_chain_restarted_from_its_export_carries_on(localnet_factory: NetFacto
     assert [e["seq"] for e in _events(after, replayed, "reading_duplicate")] == ["3"]
     assert after.rpc.broadcast_sync(old_transfer).code != 0
     # and the chain goes on where it stopped
-    # the reading ends a minute into the current hour (never in the future: wait for it)
-    wait_until(lambda: _chain_time(after) >= hour + HOUR + 60, timeout=90, what="a minute into the hour")
-    nxt = Reading("x-home.pv", 4, hour + HOUR, hour + HOUR + 60, 0, 1510)
+    # the reading ends HALF seconds into the next hour (never in the future: wait for it)
+    wait_until(lambda: _chain_time(after) >= hour + HOUR + HALF, timeout=90, what="HALF seconds into the hour")
+    nxt = Reading("x-home.pv", 4, hour + HOUR, hour + HOUR + HALF, 0, 1510)
     accepted = after.submit([submit_readings([sign_reading(pv_key, net.chain_id, nxt)])])
     assert [e["seq"] for e in _events(after, accepted, "reading_accepted")] == ["4"]
     assert after.account(alice.address).nonce == old_nonce + 2

@@ -1,6 +1,13 @@
 """The device gateway against a real 4-validator localnet through a bridge: the bridge stops,
 then one node, then the gateway process itself is killed, all in the middle of an accelerated
-simulated hour; after the restart every reading the gateway signed is committed exactly once.
+simulated span (SPAN = 60 readings); after the restart every reading the gateway signed is
+committed exactly once.
+
+A device reads only from its registration on, so the simulated span starts after the
+registrations and runs ahead of the chain's clock (SPEED times faster than the wall): the chain's
+genesis allows readings to end up to an hour past block time, and its 10 s settlement intervals
+and minimum readings let the span be 60 readings of 10 s (600 s simulated in a wall minute), so
+the simulation stays within that hour for the whole test (at most 9 × the wall time ahead).
 
 The gateway's own log is its outbox (every reading it signed, one row per device and seq);
 the chain's count comes from the node's tx index (`reading_accepted` events per device) and
@@ -33,8 +40,14 @@ from tests.integration.conftest import NetFactory
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-SPEED = 60.0  # a simulated hour in a wall minute
-INTERVAL = 60  # one reading per device per simulated minute
+SPEED = 10.0  # the simulated span (600 s) in a wall minute
+INTERVAL = 10  # one reading per device per 10 simulated seconds (a wall second)
+SPAN = 60 * INTERVAL
+PARAMS = {
+    "devices.settlement_interval_seconds": INTERVAL,  # genesis may go down to 10 s
+    "devices.min_reading_seconds": INTERVAL,
+    "devices.future_allowance_seconds": 3_600,  # the simulation runs ahead of block time
+}
 DEVICES = {"home-f.load": "load", "home-f.wind": "wind"}
 
 
@@ -111,7 +124,7 @@ def _accepted_seqs(rpc: CometRPC, device_id: str) -> list[int]:
 
 
 def test_every_reading_committed_exactly_once_through_outages(localnet_factory: NetFactory, tmp_path: Path) -> None:
-    net = localnet_factory("gwfaults", n=4)
+    net = localnet_factory("gwfaults", n=4, params=PARAMS)
     for i in range(4):
         net.start_bridge(i)
     c = net.consortium()
@@ -137,8 +150,9 @@ def test_every_reading_committed_exactly_once_through_outages(localnet_factory: 
         )  # fmt: skip
         _submit(tx_stub, accounts, net.chain_id, alice, msg)
 
-    start = (int(time.time()) - 4 * 3600) // INTERVAL * INTERVAL  # the simulated hour lies in the past
-    hour_end = start + 3600
+    # the simulated span starts after the registrations (and ends ahead of the chain's clock)
+    start = (int(time.time()) // INTERVAL + 1) * INTERVAL
+    span_end = start + SPAN
     config = home / "home.toml"
     _config(config, net, start)
     outbox = home / "state" / "outbox.sqlite"
@@ -161,18 +175,18 @@ def test_every_reading_committed_exactly_once_through_outages(localnet_factory: 
         net.stop_pair(0)
         time.sleep(6)
         net.start_pair(0)
-        # 3. the gateway process is killed in the middle of the hour and restarted
+        # 3. the gateway process is killed in the middle of the span and restarted
         time.sleep(4)
-        assert sim_end() < hour_end, "the faults must fall inside the simulated hour"
+        assert sim_end() < span_end, "the faults must fall inside the simulated span"
         proc.kill()
         proc.wait()
         signed_before_kill = len(_outbox(outbox))
         proc = _gateway(config, log)
         _wait(
-            "the rest of the hour, all committed",
+            "the rest of the span, all committed",
             lambda: (
                 (rows := _outbox(outbox))
-                and min(max(r[2] for r in rows if r[0] == d) for d in DEVICES) >= hour_end
+                and min(max(r[2] for r in rows if r[0] == d) for d in DEVICES) >= span_end
                 and all(r[3] == "committed" for r in rows)
             ),
             240,
@@ -195,13 +209,13 @@ def test_every_reading_committed_exactly_once_through_outages(localnet_factory: 
         mine = [r for r in rows if r[0] == device_id]
         logged = [r[1] for r in mine]
         assert logged == list(range(1, len(logged) + 1))
-        # nothing is lost: each reading starts where the one before ended, through the whole hour
+        # nothing is lost: each reading starts where the one before ended, through the whole span
         # (the minutes the gateway was dead are covered by the first reading after its restart)
         assert all(prev[2] == cur[4] for prev, cur in itertools.pairwise(mine))
         assert mine[0][4] <= start + INTERVAL
-        assert mine[-1][2] >= hour_end
+        assert mine[-1][2] >= span_end
         assert all((r[2] - r[4]) % INTERVAL == 0 and r[2] > r[4] for r in mine)
-        assert len(logged) >= 30  # one per simulated minute, except while the gateway was down
+        assert len(logged) >= 30  # one per interval of the span, except while the gateway was down
         on_chain = _accepted_seqs(rpc, device_id)
         repeats = [s for s, n in Counter(on_chain).items() if n > 1]
         assert repeats == []

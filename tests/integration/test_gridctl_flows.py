@@ -4,14 +4,17 @@ orders and the book; certificates issued from PV readings, transferred and shown
 member's key, CSR, certificate signed by the org CA and enrolment; alerts followed live and
 answered with new terms; a failed tx naming its code and exiting 2.
 
-The chain runs on accelerated clocks (20 s delivery intervals, 4 s gate closure) so that a
-standing rule meets its gate closure within seconds.
+The chain runs on accelerated clocks (20 s delivery intervals and certificate periods, 4 s
+gate closure, 5 s minimum readings) so that a standing rule meets its gate closure within
+seconds and a device registered now completes a certificate period within seconds (a device
+reads only from its registration on).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,11 @@ PARAMS = {
     "devices.settlement_interval_seconds": INTERVAL,
     "market.gate_closure_seconds": GATE,
     "market.settlement_grace_seconds": 8,
+    "certificates.period_seconds": INTERVAL,  # genesis may go below 900 s
+    "devices.min_reading_seconds": 5,
 }
+HOUR = INTERVAL  # the certificate "hour" of this chain
+PV2_W = 1_000_000  # 1500 Wh in one 20 s period is within it (3600 × 1499 < PV2_W × 20)
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +99,8 @@ def test_site_device_reading_in_both_forms(cli: Cli, tmp_path: Path) -> None:
     assert [d["device_id"] for d in listed["items"]] == ["flows-pv"]
     assert listed["next"] == ""
 
-    now = cli.chain_time()
-    start = now - now % INTERVAL - 4 * INTERVAL
+    now = cli.chain_time()  # at or after the registration: readings start at the next interval
+    start = now - now % INTERVAL + INTERVAL
     first = cli.json(
         "--as", "community-a/alice", "reading", "submit", "flows-pv", "--device-key", str(key),
         "--start", str(start), "--end", str(start + INTERVAL), "--export-wh", "100",
@@ -172,7 +179,7 @@ def test_order_placed_and_listed_in_the_book(cli: Cli) -> None:
 
 
 def test_certificates_issued_transferred_and_shown(cli: Cli, tmp_path: Path) -> None:
-    """PV readings covering a past hour issue a bundle; transferring part of it splits it, the
+    """PV readings covering a certificate period issue a bundle; transferring part of it splits it, the
     buyer's piece is listed, and the history records issue and split."""
     key = tmp_path / "pv2.pem"
     cli.json("keys", "generate", str(key))
@@ -180,7 +187,7 @@ def test_certificates_issued_transferred_and_shown(cli: Cli, tmp_path: Path) -> 
     cli.json(*alice, "site", "register", "flows-cert", "--feeder", "fa", "--region", "north")
     cli.json(
         *alice, "device", "register", "flows-pv2", "--site", "flows-cert", "--kind", "pv",
-        "--key-file", str(key), "--nameplate-w", "5000", "--energy-source", "solar",
+        "--key-file", str(key), "--nameplate-w", str(PV2_W), "--energy-source", "solar",
     )  # fmt: skip
     # certified by the localnet's test device CA (the default), then commissioned by the certifier
     assert cli.json("device", "show", "flows-pv2")["cert_ca_id"] == "test-devices"
@@ -189,18 +196,21 @@ def test_certificates_issued_transferred_and_shown(cli: Cli, tmp_path: Path) -> 
         "--valid-from", "0", "--expiry", str(1 << 40),
     )  # fmt: skip
     assert cli.json("device", "commissioning", "flows-pv2")["expiry"] == 1 << 40
-    hour = cli.chain_time() // 3600 * 3600 - 3600
-    for start, end, export in ((hour - 60, hour, 0), (hour, hour + 1800, 700), (hour + 1800, hour + 3600, 1500)):
+    half = HOUR // 2
+    # the first period that starts at least a baseline reading after the registration
+    hour = -(-(cli.chain_time() + half) // HOUR) * HOUR
+    for start, end, export in ((hour - half, hour, 0), (hour, hour + half, 700), (hour + half, hour + HOUR, 1500)):
         r = cli.json(
             *alice, "reading", "submit", "flows-pv2", "--device-key", str(key),
             "--start", str(start), "--end", str(end), "--export-wh", str(export),
         )  # fmt: skip
         assert r["outcome"] == "accepted"
-    cli.json("status")  # a block later the hour's bundle is issued by the end-block hook
+    # once the period is over (its readings end up to 40 s ahead, within the future allowance),
+    # a block later the hour's bundle is issued by the end-block hook
+    deadline = time.monotonic() + 90
     bundles = cli.json("cert", "list", "--device", "flows-pv2")["items"]
-    for _ in range(20):
-        if bundles:
-            break
+    while not bundles and time.monotonic() < deadline:
+        time.sleep(0.5)
         bundles = cli.json("cert", "list", "--device", "flows-pv2")["items"]
     assert len(bundles) == 1
     bundle = bundles[0]

@@ -9,6 +9,10 @@ A session over the second half of the hour before and the first half of that hou
 per hour by seconds) retires 1000 Wh of that hour's bundle (the hour before has none): 50 % covered.
 The retirement is on chain with the session's purpose and consumption period, and a second claim
 retires nothing.
+
+A device reads only from its registration on, so the chain runs on an accelerated clock (genesis
+params): a certificate "hour" of HOUR = 30 s, and every time of the story scaled from an hour to
+it (a half hour is HOUR // 2, 40 minutes 2 * HOUR // 3), with 5 s minimum readings.
 """
 
 from __future__ import annotations
@@ -36,7 +40,14 @@ from tests.support.devices import CERTIFIER, certify, commission_msgs
 
 pytestmark = pytest.mark.integration
 
-HOUR = 3600
+HOUR = 30  # the chain's certificate period (PARAMS)
+HALF, FORTY_MIN = HOUR // 2, 2 * HOUR // 3
+PV_W = 1_000_000  # 1500 Wh in one period is within it (3600 × 1499 < PV_W × 30)
+PARAMS = {
+    "devices.settlement_interval_seconds": 10,
+    "certificates.period_seconds": HOUR,  # genesis may go below 900 s
+    "devices.min_reading_seconds": 5,
+}
 
 
 def _chain_time(client: GridClient) -> int:
@@ -45,19 +56,20 @@ def _chain_time(client: GridClient) -> int:
 
 
 def test_session_claims_certificates_of_its_hours(localnet_factory: NetFactory, tmp_path: Path) -> None:
-    net = localnet_factory("session-claim", n=1)
+    net = localnet_factory("session-claim", n=1, params=PARAMS)
     alice_id = net.consortium().member("community-a/alice")
     alice = GridClient(net.rpc(0), net.chain_id, alice_id.key)
     pv_key = Ed25519PrivateKey.generate()
     alice.submit([register_site("ev-home", "f1", "north")])
-    pv = register_device("ev-home.pv", "ev-home", "pv", device_public_key(pv_key), 5000, energy_source="solar")
+    pv = register_device("ev-home.pv", "ev-home", "pv", device_public_key(pv_key), PV_W, energy_source="solar")
     alice.submit([
         certify(net.consortium(), pv),
         register_device("ev-home.ev", "ev-home", "ev_charger", device_public_key(Ed25519PrivateKey.generate()), 11000),
     ])  # fmt: skip
     GridClient(net.rpc(0), net.chain_id, net.consortium().member(CERTIFIER).key).submit(commission_msgs("ev-home.pv"))
 
-    hour = _chain_time(alice) // HOUR * HOUR - HOUR
+    # the first period that starts at least a baseline reading after the registration
+    hour = -(-(_chain_time(alice) + HALF) // HOUR) * HOUR
 
     # the gateway stores a finished OCPP session of its charger and claims it before the hour's
     # certificates are issued: 0 Wh so far, pending (the hour's issuance is not over)
@@ -76,10 +88,10 @@ def test_session_claims_certificates_of_its_hours(localnet_factory: NetFactory, 
         node_rpc=f"http://127.0.0.1:{net.ports(0).rpc}",
     )
     outbox_file = tmp_path / "outbox.sqlite"
-    gw_id = f"ev-home.ev/{hour + 1800}/3"
+    gw_id = f"ev-home.ev/{hour + HALF}/3"
     with Outbox(outbox_file) as outbox:
         claims, on_session = session_claimer(cfg, outbox)
-        on_session(ChargingSession("CP1", 3, "TAG", hour + 1800, hour + 2400, 10_000, 10_300, 0))
+        on_session(ChargingSession("CP1", 3, "TAG", hour + HALF, hour + FORTY_MIN, 10_000, 10_300, 0))
         first = asyncio.run(claims.run_due())
         assert (first.attempted, first.done, first.pending) == (1, 0, 1)
         pending = outbox.get_claim(gw_id)
@@ -91,11 +103,11 @@ def test_session_claims_certificates_of_its_hours(localnet_factory: NetFactory, 
     readings = [
         Reading("ev-home.pv", seq, start, end, 0, export)
         for seq, (start, end, export) in enumerate(
-            ((hour - 60, hour, 0), (hour, hour + 1800, 700), (hour + 1800, hour + HOUR, 1500)), start=1
+            ((hour - HALF, hour, 0), (hour, hour + HALF, 700), (hour + HALF, hour + HOUR, 1500)), start=1
         )
     ]
     alice.submit([submit_readings([sign_reading(pv_key, net.chain_id, r) for r in readings])])
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # the period ends up to 45 s ahead
     while not owner_bundles(alice, alice.address, hour, hour):
         assert time.monotonic() < deadline, "no bundle issued for the hour"
         time.sleep(0.3)
@@ -113,20 +125,20 @@ def test_session_claims_certificates_of_its_hours(localnet_factory: NetFactory, 
         assert (done.state, done.attempts, done.covered_wh, done.share_bp) == ("done", 2, 300, 10_000)
     (gw_rid,) = done.retirement_ids
     assert pb.Retirement.FromString(alice.query_raw(f"/retirement/{gw_rid}")).wh == 300
-    gw_session = FinishedSession(gw_id, "ev-home.ev", alice.address, hour + 1800, hour + 2400, 300)
+    gw_session = FinishedSession(gw_id, "ev-home.ev", alice.address, hour + HALF, hour + FORTY_MIN, 300)
     claimed = claim_session(alice, gw_session)
     assert (claimed.covered_wh, claimed.share_bp, claimed.new_retirements) == (300, 10_000, 0)
     assert claimed.retirement_ids == (gw_rid,)
     left = [b for b in owner_bundles(alice, alice.address, hour, hour) if b.status == pb.BUNDLE_STATUS_ACTIVE]
     assert sum(b.end_wh - b.start_wh for b in left) == 1200
 
-    session = FinishedSession("ev-home.ev/1/7", "ev-home.ev", alice.address, hour - 1800, hour + 1800, 2000)
+    session = FinishedSession("ev-home.ev/1/7", "ev-home.ev", alice.address, hour - HALF, hour + HALF, 2000)
     record = claim_session(alice, session)
     assert (record.wh, record.covered_wh, record.share_bp, record.new_retirements) == (2000, 1000, 5000, 1)
     (rid,) = record.retirement_ids
     retirement = pb.Retirement.FromString(alice.query_raw(f"/retirement/{rid}"))
     assert (retirement.wh, retirement.hour_start, retirement.device_id) == (1000, hour, "ev-home.pv")
-    assert (retirement.consumption_start, retirement.consumption_end) == (hour, hour + 1800)
+    assert (retirement.consumption_start, retirement.consumption_end) == (hour, hour + HALF)
     assert (retirement.beneficiary, retirement.purpose) == (alice.address, purpose_of("ev-home.ev/1/7"))
     left = [b for b in owner_bundles(alice, alice.address, hour, hour) if b.status == pb.BUNDLE_STATUS_ACTIVE]
     assert sum(b.end_wh - b.start_wh for b in left) == 200
