@@ -234,7 +234,7 @@ class GridLedgerApp:
         would take the block's work (work.py, on the committed state) above max_block_work,
         up to CometBFT's byte limit."""
         params, chain_id = self._committed_params()
-        meter = BlockMeter(self._committed())
+        meter = BlockMeter(self._committed(), params)
         total = 0
         txs = []
         for tx in req.txs:
@@ -261,7 +261,7 @@ class GridLedgerApp:
         proposal can only come from a faulty or Byzantine proposer. Stateful failures (nonce,
         funds) are left to FinalizeBlock, which records them as failed results."""
         params, chain_id = self._committed_params()
-        meter = BlockMeter(self._committed())
+        meter = BlockMeter(self._committed(), params)
         ok = True
         for raw in req.txs:
             decoded = self._stateless_ok(raw, params, chain_id, req.height)

@@ -46,7 +46,6 @@ class TxOutcome:
     events: tuple[Event, ...] = ()
     validator_updates: tuple[ValidatorUpdate, ...] = ()
     tx: DecodedTx | None = None
-    work: int = 0  # the tx's work meter on the state it ran on (0 when it failed before)
 
     @property
     def ok(self) -> bool:
@@ -143,7 +142,7 @@ def execute(
             raise TxError(
                 Code.NONCE_TOO_LOW, f"nonce {tx.nonce} is not above the last used {int.from_bytes(last, 'big')}"
             )
-        work = tx_work(store, tx)
+        work = tx_work(store, tx, params)
         limit = tx_limit(params)
         if work > limit:
             raise TxError(Code.WORK_LIMIT_EXCEEDED, f"the tx's work is {work} units, the limit per tx is {limit}")
@@ -178,4 +177,4 @@ def execute(
     else:
         actions = ",".join(sorted({ACTIONS[type(m)] for m in messages}))
     events = (Event.of("message", sender=tx.signer_address.hex(), action=actions), *ctx.events)
-    return TxOutcome(0, "", events, tuple(ctx.validator_updates), tx, work)
+    return TxOutcome(0, "", events, tuple(ctx.validator_updates), tx)

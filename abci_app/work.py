@@ -118,11 +118,12 @@ class _Device:
 class BlockMeter:
     """The work of a sequence of txs (a tx, or a block's txs in order), all against `store`:
     `add` returns what a tx adds to the total (never negative: the bound only grows).
-    `budget` is max_block_work in `store` (a vote inside the block changes the next block's)."""
+    `budget` is max_block_work in `store` (a vote inside the block changes the next block's);
+    a caller that has `store`'s params already passes them."""
 
-    def __init__(self, store: KVReader) -> None:
+    def __init__(self, store: KVReader, params: Params | None = None) -> None:
         self._store = store
-        self.budget = load_params(store).max_block_work
+        self.budget = (params or load_params(store)).max_block_work
         self._periods: tuple[int, int] | None = None  # read at the first reading: most txs have none
         self._devices: dict[str, _Device] = {}
         self.total = 0
@@ -197,6 +198,7 @@ def _items(msg: object) -> int:
     return sum(len(v) for f in fields(msg) if isinstance(v := getattr(msg, f.name), tuple))
 
 
-def tx_work(store: KVReader, tx: DecodedTx) -> int:
-    """The work meter of one tx against `store` (see the module doc)."""
-    return BlockMeter(store).add(tx)
+def tx_work(store: KVReader, tx: DecodedTx, params: Params | None = None) -> int:
+    """The work meter of one tx against `store` (see the module doc); `params` are `store`'s
+    when the caller has them."""
+    return BlockMeter(store, params).add(tx)

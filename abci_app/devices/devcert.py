@@ -116,16 +116,25 @@ def _ca_cert(der: bytes) -> x509.Certificate:
     return x509.load_der_x509_certificate(der)
 
 
-def _issuing_ca(store: KVReader, dc: DeviceCert, now: int) -> str:
-    """The id of the admitted, unrevoked device CA that issued `dc` (see the module doc)."""
+@lru_cache(maxsize=4096)
+def _signed_by(der: bytes, ca_der: bytes) -> bool:
+    """Whether the CA certificate `ca_der` signed the certificate `der`: a pure function of the
+    bytes, remembered, so a RegisterDevice rechecked in the mempool and then executed in
+    FinalizeBlock verifies its certificate's signature once."""
+    try:
+        x509.load_der_x509_certificate(der).verify_directly_issued_by(_ca_cert(ca_der))
+    except Exception:  # a certificate this CA did not sign (or cannot be checked against it)
+        return False
+    return True
+
+
+def _issuing_ca(store: KVReader, dc: DeviceCert, der: bytes, now: int) -> str:
+    """The id of the admitted, unrevoked device CA that issued `dc` (its bytes `der`; see the
+    module doc)."""
     revoked = ""
     for ca in identity.iter_device_cas(store):
         ca_cert = _ca_cert(ca.ca_der)
-        if ca_cert.subject != dc.issuer:
-            continue
-        try:
-            dc.cert.verify_directly_issued_by(ca_cert)
-        except Exception:  # noqa: S112 - a certificate this CA did not sign (or cannot be checked against it)
+        if ca_cert.subject != dc.issuer or not _signed_by(der, ca.ca_der):
             continue
         if ca.revoked:
             revoked = ca.ca_id
@@ -151,7 +160,7 @@ def verify_device_cert(  # noqa: PLR0917 - the bound fields, in the message's or
     """The CA and serial of a device certificate that passes every check of the module doc
     for this device at block time `now`; raises the check's TxError otherwise."""
     dc = parse_device_cert(der)
-    ca_id = _issuing_ca(store, dc, now)
+    ca_id = _issuing_ca(store, dc, der, now)
     if not dc.not_before <= now <= dc.not_after:
         raise TxError(
             DevicesCode.DEVICE_CERT_EXPIRED,
