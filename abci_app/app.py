@@ -214,6 +214,11 @@ class GridLedgerApp:
     # -- connection: consensus ---------------------------------------------------------------
 
     def init_chain(self, req: abci.RequestInitChain) -> abci.ResponseInitChain:
+        if self.state.height > 0:
+            # A chain already committed blocks: a second InitChain would replace its genesis.
+            raise RequestRefusedError(
+                f"InitChain on a chain already at height {self.state.height}: this app has its genesis; refusing"
+            )
         self.state.discard_staged()
         branch = Branch(self.state)
         chain.set_chain_id(branch, req.chain_id)
@@ -366,7 +371,9 @@ class GridLedgerApp:
 
     def commit(self, req: abci.RequestCommit) -> abci.ResponseCommit:
         if self._block is None:
-            raise RuntimeError("Commit without a finalized block")
+            # Out of order on the socket (abci-cli's `commit`, a confused client): nothing is
+            # staged, so there is nothing to write; answer an exception and keep serving.
+            raise RequestRefusedError("Commit without a finalized block: send FinalizeBlock for the next height first")
         faults.fault_point("commit_before_write")
         app_hash = self.state.commit(self._block_height)
         faults.fault_point("commit_after_write")

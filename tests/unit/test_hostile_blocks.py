@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import structlog
 from google.protobuf.message import Message
 from gridledger.identity.v1 import identity_pb2
 from hypothesis import HealthCheck, given, settings
@@ -221,3 +222,25 @@ def test_process_proposal_judges_cached_txs_like_any_other(driver: AppDriver, co
     assert driver.app.process_proposal(late).status == abci.ResponseProcessProposal.REJECT
     in_time = abci.RequestProcessProposal(txs=[raw], height=driver.height + 1)
     assert driver.app.process_proposal(in_time).status == abci.ResponseProcessProposal.ACCEPT
+
+
+def test_out_of_order_consensus_requests_are_refused_not_fatal(driver: AppDriver) -> None:
+    """A Commit with no finalized block and a second InitChain on a chain with blocks (abci-cli's
+    misuse) each get a clear exception response; nothing is written and the app keeps serving."""
+    from abci_app.server import AbciProtocol, _dispatch_table
+
+    driver.block([])
+    app = driver.app
+    height, app_hash = app.state.height, app.state.app_hash
+    proto = AbciProtocol(app, _dispatch_table(app))
+    with structlog.testing.capture_logs() as logs:
+        commit = proto._handle(abci.Request(commit=abci.RequestCommit()))
+        init = proto._handle(abci.Request(init_chain=abci.RequestInitChain(chain_id="other")))
+    assert isinstance(commit, abci.Response)
+    assert "Commit without a finalized block" in commit.exception.error
+    assert isinstance(init, abci.Response)
+    assert f"already at height {height}" in init.exception.error
+    assert [e["request"] for e in logs if e["event"] == "request_refused"] == ["commit", "init_chain"]
+    assert (app.state.height, app.state.app_hash) == (height, app_hash)
+    driver.block([])  # and the chain goes on
+    assert app.state.height == height + 1
