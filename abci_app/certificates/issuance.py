@@ -48,6 +48,9 @@ Pending deliveries. Right after issuance, the pending deliveries of delivery ver
 are completed from the sellers' active bundles, oldest first and bounded per block, and
 dropped once their hour's issuance is final (dvp.py).
 
+Standing instructions. Then the owners' due recurring transfers and cancellations run
+(recurring.py), bounded per block.
+
 Expiry. Active bundles whose production hour ended `certificates.expiry_seconds` ago or
 more become expired; a cursor past the last hour examined keeps the work per block small
 (bundles issued for an hour already past the age are issued expired). At most
@@ -59,7 +62,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from abci_app.certificates import dvp, events, issuance_queue, keeper, keys, ops, storage
+from abci_app.certificates import dvp, events, issuance_queue, keeper, keys, ops, recurring, storage
 from abci_app.certificates.keeper import EventSink, Sink
 from abci_app.certificates.params import EXPIRY, GRACE, period
 from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, STATUS_NAMES, Bundle, ClearSkyHold, HoldStatus
@@ -228,9 +231,11 @@ def _expire(store: Branch, block: BlockInfo, sink: EventSink) -> None:
 
 
 def end_block(store: Branch, block: BlockInfo) -> list[Event]:
-    """Issue ready device-hours, account for batteries, complete pending deliveries, expire old bundles."""
+    """Issue ready device-hours, account for batteries, complete pending deliveries, run due
+    standing instructions (recurring.py), expire old bundles."""
     sink = EventSink()
     _issue_pending(store, block, sink)
     dvp.complete_pending(store, block, sink)
+    recurring.run_due(store, block, sink)
     _expire(store, block, sink)
     return sink.events
