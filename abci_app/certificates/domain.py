@@ -15,6 +15,7 @@ from abci_app.certificates import (
     queries,
     registry_actions,
     registry_messages,
+    registry_queries,
 )
 from abci_app.certificates.errors import ERROR_RANGE, CertificatesCode
 from abci_app.certificates.params import PARAMS
@@ -86,7 +87,7 @@ DOMAIN = Domain(
         ),
         *_REGISTRY_SPECS,
     ),
-    queries=queries.QUERIES,
+    queries={**queries.QUERIES, **registry_queries.QUERIES},
     events=events.EVENTS,
     genesis_sections=genesis.SECTIONS,
     genesis_import=genesis.import_genesis,
@@ -100,5 +101,7 @@ DOMAIN = Domain(
         invariants.storage_lineage_indexed,
         invariants.standing_oversight_holds,
         invariants.pending_deliveries_well_formed,
+        invariants.storage_records_trace,
+        invariants.recurring_actions_indexed,
     ),
 )
