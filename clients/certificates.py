@@ -108,7 +108,7 @@ def set_acceptance(
 
 
 def recurring(
-    kind: str, target: bytes, wh: int, first_hour: int, every_hours: int, count: int, purpose: str = ""
+    kind: str, target: bytes, wh: int, *, first_hour: int, every_hours: int, count: int, purpose: str = ""
 ) -> pb.CreateRecurringAction:
     """A standing instruction: `kind` "transfer" (to target) or "cancel" (retire for target)."""
     kinds = {"transfer": pb.RECURRING_KIND_TRANSFER, "cancel": pb.RECURRING_KIND_CANCEL}

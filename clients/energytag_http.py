@@ -103,7 +103,7 @@ def _handler(read: Reader) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 - the http.server interface
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             try:
                 self._send(200, _route(Registry(read), url.path, parse_qs(url.query)))
@@ -117,7 +117,7 @@ def _handler(read: Reader) -> type[BaseHTTPRequestHandler]:
 
         do_POST = do_PUT = do_DELETE = do_PATCH = _refuse  # noqa: N815
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     return Handler

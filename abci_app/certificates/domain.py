@@ -29,9 +29,7 @@ _REGISTRY_SPECS = (
     MessageSpec(pb.LockCertificates, _rm.LockCertificates, _rm.lock_from_proto, _ra.lock_certificates),
     MessageSpec(pb.ReserveCertificates, _rm.ReserveCertificates, _rm.reserve_from_proto, _ra.reserve_certificates),
     MessageSpec(pb.ReleaseCertificates, _rm.ReleaseCertificates, _rm.release_from_proto, _ra.release_certificates),
-    MessageSpec(
-        pb.WithdrawCertificates, _rm.WithdrawCertificates, _rm.withdraw_from_proto, _ra.withdraw_certificates
-    ),
+    MessageSpec(pb.WithdrawCertificates, _rm.WithdrawCertificates, _rm.withdraw_from_proto, _ra.withdraw_certificates),
     MessageSpec(pb.ClaimCertificates, _rm.ClaimCertificates, _rm.claim_from_proto, _ra.claim_certificates),
     MessageSpec(
         pb.SetTransferAcceptance,

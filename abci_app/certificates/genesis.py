@@ -56,17 +56,9 @@ from google.protobuf.message import Message
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
 from abci_app.certificates import keeper, keys, registry_keeper, storage
-from abci_app.certificates.keys import RECURRING, SCR, SDR
-from abci_app.certificates.registry_records import (
-    RecurringAction,
-    RecurringKind,
-    RegistryInfo,
-    StorageChargeRecord,
-    StorageDischargeRecord,
-    TransferAcceptance,
-)
 from abci_app.certificates.dvp import PENDING_COUNTER
 from abci_app.certificates.invariants import standing_oversight_holds
+from abci_app.certificates.keys import RECURRING, SCR, SDR
 from abci_app.certificates.records import (
     RETIRED,
     REVOKED,
@@ -82,6 +74,14 @@ from abci_app.certificates.records import (
     StandingOversight,
     StorageLot,
     StorageState,
+)
+from abci_app.certificates.registry_records import (
+    RecurringAction,
+    RecurringKind,
+    RegistryInfo,
+    StorageChargeRecord,
+    StorageDischargeRecord,
+    TransferAcceptance,
 )
 from abci_app.devices.keeper import get_device
 from abci_app.devices.records import Device, DeviceId

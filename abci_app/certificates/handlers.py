@@ -3,10 +3,10 @@
 Transfer and retirement are by the bundle's owner, of active bundles only (a retired,
 suspended, revoked, consumed, expired, locked or withdrawn Wh never moves; a reserved one
 may be retired), and a transfer only to a recipient that accepts the sender
-(registry_actions.py: NOT_ACCEPTED). Suspend and revoke take locked and reserved bundles too. Suspension and revocation are by
-the certificate-issuing body only (role certifier): suspend turns active bundles of the
-device from `from_hour` on into suspended; revoke turns active and suspended ones into
-revoked. Retired and storage-consumed bundles are claims already made and stay.
+(registry_actions.py: NOT_ACCEPTED). Suspension and revocation are by the
+certificate-issuing body only (role certifier): suspend turns active (and locked or
+reserved) bundles of the device from `from_hour` on into suspended; revoke turns those and
+suspended ones into revoked. Retired and storage-consumed bundles are claims already made and stay.
 
 Oversight reaches what was derived from those device-hours through storage (storage.py
 keeps the lineage, indexed by source device-hour, through any number of batteries):
@@ -77,7 +77,6 @@ from abci_app.certificates.messages import (
     TransferCertificates,
 )
 from abci_app.certificates.params import EXPIRY, period
-from abci_app.certificates.registry_actions import require_acceptance
 from abci_app.certificates.records import (
     ACTIVE,
     EXPIRED,
@@ -94,6 +93,7 @@ from abci_app.certificates.records import (
     StandingOversight,
     StorageLot,
 )
+from abci_app.certificates.registry_actions import require_acceptance
 from abci_app.context import TxContext
 from abci_app.devices.keeper import get_device
 from abci_app.devices.records import DeviceId
@@ -298,7 +298,11 @@ def suspend_bundles(ctx: TxContext, msg: SuspendBundles) -> None:
 
 def revoke_bundles(ctx: TxContext, msg: RevokeBundles) -> None:
     _oversee(
-        ctx, msg.device_id, msg.from_hour, sources=(ACTIVE, SUSPENDED, LOCKED, RESERVED), status=REVOKED,
+        ctx,
+        msg.device_id,
+        msg.from_hour,
+        sources=(ACTIVE, SUSPENDED, LOCKED, RESERVED),
+        status=REVOKED,
         event=events.BUNDLE_REVOKED,
     )
 

@@ -123,9 +123,7 @@ def release_certificates(ctx: TxContext, msg: ReleaseCertificates) -> None:
     require_member(ctx)
     b = _owned(ctx, msg.bundle_id)
     if b.status not in (LOCKED, RESERVED):
-        raise TxError(
-            CertificatesCode.NOT_LOCKED_OR_RESERVED, f"bundle {msg.bundle_id} is {STATUS_NAMES[b.status]}"
-        )
+        raise TxError(CertificatesCode.NOT_LOCKED_OR_RESERVED, f"bundle {msg.bundle_id} is {STATUS_NAMES[b.status]}")
     status = _released_status(ctx.store, b, ctx.block.time)
     new = ops.set_status(
         ctx.store, ctx.block, b, status, sink=ctx, event=events.BUNDLE_RELEASED, action="released",
@@ -158,13 +156,17 @@ def claim_certificates(ctx: TxContext, msg: ClaimCertificates) -> None:
     if r is None:
         raise TxError(CertificatesCode.UNKNOWN_RETIREMENT, f"retirement {msg.retirement_id} does not exist")
     if r.beneficiary != ctx.signer_address:
-        raise TxError(CertificatesCode.NOT_BENEFICIARY, f"signer is not the beneficiary of retirement {r.retirement_id}")
+        raise TxError(
+            CertificatesCode.NOT_BENEFICIARY, f"signer is not the beneficiary of retirement {r.retirement_id}"
+        )
     if r.claimed_height:
         raise TxError(
             CertificatesCode.ALREADY_CLAIMED, f"retirement {r.retirement_id} was claimed at height {r.claimed_height}"
         )
     keeper.put_retirement(ctx.store, replace(r, claimed_height=ctx.block.height, claimed_time=ctx.block.time))
-    keeper.add_history(ctx.store, r.bundle_id, ctx.block, "claimed", r.wh, to=r.beneficiary, other_bundle=r.retirement_id)
+    keeper.add_history(
+        ctx.store, r.bundle_id, ctx.block, "claimed", r.wh, to=r.beneficiary, other_bundle=r.retirement_id
+    )
     ctx.emit(
         events.BUNDLE_CLAIMED, retirement=r.retirement_id, bundle=r.bundle_id, beneficiary=r.beneficiary.hex(), wh=r.wh
     )

@@ -122,7 +122,7 @@ def set_acceptance_from_proto(m: pb.SetTransferAcceptance) -> SetTransferAccepta
 
 
 def create_recurring_from_proto(m: pb.CreateRecurringAction) -> CreateRecurringAction:
-    if m.kind not in (RecurringKind.TRANSFER, RecurringKind.CANCEL):
+    if int(m.kind) not in (RecurringKind.TRANSFER, RecurringKind.CANCEL):
         raise TxError(Code.INVALID_ARGUMENT, "kind: expected transfer or cancel")
     every = nonneg_field(m.every_hours, "every_hours", MAX_RECURRENCES)
     count = nonneg_field(m.count, "count", MAX_RECURRENCES)

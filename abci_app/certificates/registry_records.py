@@ -9,9 +9,9 @@ dataclass fields are the message's fields, in order), and `decode(raw).encode() 
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from enum import IntEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, cast
 
 from google.protobuf.message import Message
 from gridledger.certificates.v1 import certificates_pb2 as pb
@@ -43,8 +43,11 @@ class _Record:
 
     def to_proto(self) -> Any:
         values: dict[str, Any] = {}
-        for f, v in zip(fields(self), astuple(self), strict=True):  # type: ignore[arg-type]
-            values[f.name] = [bytes(x) for x in v] if isinstance(v, tuple) else (int(v) if isinstance(v, IntEnum) else v)
+        for f in fields(cast(Any, self)):
+            v = getattr(self, f.name)
+            values[f.name] = (
+                [bytes(x) for x in v] if isinstance(v, tuple) else (int(v) if isinstance(v, IntEnum) else v)
+            )
         return self.MESSAGE(**values)
 
     def encode(self) -> bytes:
@@ -54,7 +57,7 @@ class _Record:
     def from_proto(cls, m: Any) -> Self:
         """ValueError for an enum number the record's enum does not have."""
         values = []
-        for f in fields(cls):  # type: ignore[arg-type]
+        for f in fields(cast(Any, cls)):
             v = getattr(m, f.name)
             if f.type == "RecurringKind":
                 v = RecurringKind(v)

@@ -143,7 +143,7 @@ def iter_storage_done(store: KVReader) -> Iterator[tuple[DeviceId, int, int, int
 
 
 def _push(
-    store: Branch, battery_id: str, state: StorageState, wh: int, source: Bundle | None, hour: int = 0
+    store: Branch, battery_id: str, state: StorageState, wh: int, source: Bundle | None, *, hour: int = 0
 ) -> StorageState:
     lot = StorageLot(in_start=state.in_total, in_end=state.in_total + wh)
     if source is not None:
@@ -191,7 +191,7 @@ def _charge(
         take = min(left, keeper.volume(b))
         piece = replace(keeper.cut(store, block, b, take), storage_device=battery.device_id)
         piece = ops.set_status(store, block, piece, CONSUMED, sink=sink, event=events.BUNDLE_CONSUMED)
-        state = _push(store, battery.device_id, state, take, piece, hour)
+        state = _push(store, battery.device_id, state, take, piece, hour=hour)
         left -= take
     if left:
         state = _push(store, battery.device_id, state, left, None)

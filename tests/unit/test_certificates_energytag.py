@@ -127,7 +127,8 @@ def test_only_the_beneficiary_claims_a_retirement_once(driver: AppDriver, consor
     evs = ok(driver, bob, cc.claim(rid))
     assert [(a["retirement"], a["wh"]) for t, a in evs if t == "bundle_claimed"] == [(str(rid), "700")]
     r = pb.Retirement.FromString(driver.query(f"/retirement/{rid}").value)
-    assert r.claimed_height == driver.height and r.claimed_time > 0
+    assert r.claimed_height == driver.height
+    assert r.claimed_time > 0
     assert run(driver, bob, cc.claim(rid)) == C.ALREADY_CLAIMED
     history = pb.BundleHistoryView.FromString(driver.query(f"/bundle_history/{r.bundle_id}").value)
     assert [e.action for e in history.chain[0].entries][-1] == "claimed"
@@ -163,11 +164,23 @@ def test_recurring_transfer_runs_once_per_due_hour_and_respects_acceptance(
     pv_hour(driver, consortium)
     alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
     carol = consortium.member("community-a/admin")
-    assert run(driver, alice, cc.recurring("transfer", bob.address, 1200, H0 + 1, 1, 2)) == C.BAD_RECURRENCE
-    assert run(driver, alice, cc.recurring("transfer", b"\x09" * 20, 1200, H0, 1, 2)) == C.UNKNOWN_RECIPIENT
-    assert run(driver, alice, cc.recurring("transfer", bob.address, 1200, H0, 0, 2)) == Code.INVALID_ARGUMENT
-    assert run(driver, alice, cc.recurring("transfer", bob.address, 0, H0, 1, 2)) == Code.INVALID_ARGUMENT
-    evs = ok(driver, alice, cc.recurring("transfer", bob.address, 1200, H0, 1, 2))
+    assert (
+        run(driver, alice, cc.recurring("transfer", bob.address, 1200, first_hour=H0 + 1, every_hours=1, count=2))
+        == C.BAD_RECURRENCE
+    )
+    assert (
+        run(driver, alice, cc.recurring("transfer", b"\x09" * 20, 1200, first_hour=H0, every_hours=1, count=2))
+        == C.UNKNOWN_RECIPIENT
+    )
+    assert (
+        run(driver, alice, cc.recurring("transfer", bob.address, 1200, first_hour=H0, every_hours=0, count=2))
+        == Code.INVALID_ARGUMENT
+    )
+    assert (
+        run(driver, alice, cc.recurring("transfer", bob.address, 0, first_hour=H0, every_hours=1, count=2))
+        == Code.INVALID_ARGUMENT
+    )
+    evs = ok(driver, alice, cc.recurring("transfer", bob.address, 1200, first_hour=H0, every_hours=1, count=2))
     aid = int(next(a for t, a in evs if t == "recurring_action_created")["action"])
     assert run(driver, bob, cc.cancel_recurring(aid)) == C.NOT_ACTION_OWNER
     assert run(driver, alice, cc.cancel_recurring(aid + 7)) == C.UNKNOWN_RECURRING_ACTION
@@ -194,9 +207,9 @@ def test_recurring_cancellation_retires_for_the_beneficiary_over_the_production_
     """The standing cancellation retires 500 Wh of hour H0 for bob, counted in bob's matching of H0."""
     pv_hour(driver, consortium)
     alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
-    ok(driver, alice, cc.recurring("cancel", bob.address, 500, H0, 24, 1, "ppa"))
+    ok(driver, alice, cc.recurring("cancel", bob.address, 500, first_hour=H0, every_hours=24, count=1, purpose="ppa"))
     driver.block([], seconds=H0 + 2 * HOUR - driver.time)
-    (r,) = [x for x in keeper.iter_retirements(driver.app.state)]
+    (r,) = list(keeper.iter_retirements(driver.app.state))
     assert (r.beneficiary, r.wh, r.consumption_start, r.consumption_end, r.purpose) == (
         bob.address, 500, H0, H0 + HOUR, "ppa"
     )  # fmt: skip
@@ -208,7 +221,7 @@ def test_a_cancelled_recurring_action_never_runs(driver: AppDriver, consortium: 
     """Its owner cancels it before it is due: nothing moves."""
     b = pv_hour(driver, consortium)
     alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
-    evs = ok(driver, alice, cc.recurring("transfer", bob.address, 1200, H0, 1, 5))
+    evs = ok(driver, alice, cc.recurring("transfer", bob.address, 1200, first_hour=H0, every_hours=1, count=5))
     aid = int(next(a for t, a in evs if t == "recurring_action_created")["action"])
     ok(driver, alice, cc.cancel_recurring(aid))
     driver.block([], seconds=H0 + 3 * HOUR - driver.time)
@@ -226,12 +239,19 @@ def test_a_storage_certificate_traces_back_through_its_sdr_and_scr_to_the_consum
     (sdr,) = view.sdrs
     (scr,) = view.scrs
     cert, consumed = view.bundles
-    assert cert.bundle_id == out.bundle_id and cert.sdr_id == sdr.sdr_id
+    assert cert.bundle_id == out.bundle_id
+    assert cert.sdr_id == sdr.sdr_id
     assert (sdr.battery, sdr.discharging_hour, sdr.wh, sdr.efficiency_bp) == ("bat-1", H0 + HOUR, 1000, 8100)
     assert (scr.battery, scr.charging_hour, scr.source_device, scr.source_hour) == ("bat-1", H0, "pv-1", H0)
-    assert sdr.scr_id == scr.scr_id and scr.bundle_id == consumed.bundle_id
-    assert (consumed.device_id, consumed.hour_start, consumed.status) == ("pv-1", H0, pb.BUNDLE_STATUS_CONSUMED_BY_STORAGE)
-    assert consumed.storage_device == "bat-1" and consumed.end_wh - consumed.start_wh == scr.wh == 3000
+    assert sdr.scr_id == scr.scr_id
+    assert scr.bundle_id == consumed.bundle_id
+    assert (consumed.device_id, consumed.hour_start, consumed.status) == (
+        "pv-1",
+        H0,
+        pb.BUNDLE_STATUS_CONSUMED_BY_STORAGE,
+    )
+    assert consumed.storage_device == "bat-1"
+    assert consumed.end_wh - consumed.start_wh == scr.wh == 3000
     # the pieces cut from the certificate keep its SDR
     assert {b.sdr_id for b in bundles(driver, "device/bat-1")} == {sdr.sdr_id}
     assert pb.StorageChargeRecord.FromString(driver.query(f"/scr/{scr.scr_id}").value) == scr
@@ -244,7 +264,7 @@ def test_the_energytag_state_round_trips_through_genesis(driver: AppDriver, cons
     alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
     certifier = consortium.member("certissuer/registry")
     ok(driver, bob, cc.set_acceptance(True, [alice.address]))
-    ok(driver, alice, cc.recurring("cancel", bob.address, 10, H0 + 30 * HOUR, 1, 3))
+    ok(driver, alice, cc.recurring("cancel", bob.address, 10, first_hour=H0 + 30 * HOUR, every_hours=1, count=3))
     pv = next(b for b in bundles(driver, "device/pv-1") if b.status == pb.BUNDLE_STATUS_ACTIVE)
     ok(driver, alice, cc.lock(pv.bundle_id, 100))
     ok(driver, alice, cc.reserve(pv.bundle_id, 100))
