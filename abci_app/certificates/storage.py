@@ -22,6 +22,14 @@ reaches them (handlers.py). A lot the certifier marked (`oversight` suspended or
 issues its storage certificates in that status, not active, and so does a lot whose
 source device-hour is under the certifier's standing oversight (the stronger of the two:
 revoked over suspended), whatever its mark.
+
+EnergyTag records. Each certified piece a charge consumes gets a storage charge record
+(SCR: the consumed bundle, its Wh range and device-hour, the generation behind it, the lot)
+and its lot names it (scr_id); each storage certificate a discharge issues gets a storage
+discharge record (SDR: battery, discharge hour, Wh, the lot's SCR, the efficiency) and names
+it (sdr_id, kept by every piece cut from it). So a storage certificate traces back, through
+any number of batteries, to the cancelled certificates it came from
+(registry_queries.lineage), and the storage_records_trace invariant keeps the trail whole.
 """
 
 from __future__ import annotations

@@ -277,3 +277,34 @@ def test_the_energytag_state_round_trips_through_genesis(driver: AppDriver, cons
     }
     assert differences(CERTIFICATES, driver.app.state, fresh) == []
     assert check_invariants(fresh) == []
+
+
+def test_a_hostile_proposers_block_of_attacks_changes_nothing(driver: AppDriver, consortium: Consortium) -> None:
+    """Bob's withdraw, release, claim and recurring-cancel attacks on alice's certificates, in one
+    block straight into FinalizeBlock, all fail with their codes and leave her bundle as it was."""
+    b = pv_hour(driver, consortium)
+    alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
+    evs = ok(driver, alice, cc.retire(b.bundle_id, 100, alice.address, (H0, H0 + HOUR)))
+    rid = int(next(a for t, a in evs if t == "bundle_retired")["retirement"])
+    evs = ok(
+        driver, alice, cc.recurring("transfer", alice.address, 5, first_hour=H0 + 9 * HOUR, every_hours=1, count=1)
+    )
+    aid = int(next(a for t, a in evs if t == "recurring_action_created")["action"])
+    ok(driver, alice, cc.lock(b.bundle_id, 2900))
+    before = bundle(driver, b.bundle_id)
+    attacks = [
+        cc.withdraw(b.bundle_id, "mine now"),
+        cc.release(b.bundle_id),
+        cc.claim(rid),
+        cc.cancel_recurring(aid),
+        cc.transfer(b.bundle_id, 1, bob.address),
+        cc.lock(b.bundle_id, 1),
+    ]
+    result = driver.block([signed(driver, bob, m) for m in attacks], check=False)
+    assert result.codes == (
+        Code.UNAUTHORIZED, C.NOT_BUNDLE_OWNER, C.NOT_BENEFICIARY, C.NOT_ACTION_OWNER, C.NOT_BUNDLE_OWNER,
+        C.NOT_BUNDLE_OWNER,
+    )  # fmt: skip
+    assert bundle(driver, b.bundle_id) == before
+    assert registry_keeper.get_recurring(driver.app.state, aid) is not None
+    assert check_invariants(driver.app.state) == []
