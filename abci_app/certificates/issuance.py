@@ -51,7 +51,7 @@ dropped once their hour's issuance is final (dvp.py).
 Standing instructions. Then the owners' due recurring transfers and cancellations run
 (recurring.py), bounded per block.
 
-Expiry. Active bundles whose production hour ended `certificates.expiry_seconds` ago or
+Expiry. Active (and locked or reserved) bundles whose production hour ended `certificates.expiry_seconds` ago or
 more become expired; a cursor past the last hour examined keeps the work per block small
 (bundles issued for an hour already past the age are issued expired). At most
 MAX_EXPIRY_PER_BLOCK bundles are examined per block, in (hour, id) order: when that cuts an
@@ -65,7 +65,17 @@ from itertools import islice
 from abci_app.certificates import dvp, events, issuance_queue, keeper, keys, ops, recurring, storage
 from abci_app.certificates.keeper import EventSink, Sink
 from abci_app.certificates.params import EXPIRY, GRACE, period
-from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, STATUS_NAMES, Bundle, ClearSkyHold, HoldStatus
+from abci_app.certificates.records import (
+    ACTIVE,
+    EXPIRED,
+    LOCKED,
+    NO_BUNDLE,
+    RESERVED,
+    STATUS_NAMES,
+    Bundle,
+    ClearSkyHold,
+    HoldStatus,
+)
 from abci_app.devices import clearsky
 from abci_app.devices import keeper as devices
 from abci_app.devices.commissioning import commissioned_over
@@ -216,7 +226,7 @@ def _expire(store: Branch, block: BlockInfo, sink: EventSink) -> None:
     due = due[:MAX_EXPIRY_PER_BLOCK]
     for k, _v in due:
         b = keeper.get_bundle(store, int.from_bytes(k[-8:], "big"))
-        if b is not None and b.status == ACTIVE:
+        if b is not None and b.status in (ACTIVE, LOCKED, RESERVED):  # locked or reserved ones expire too
             ops.set_status(store, block, b, EXPIRED, sink=sink, event=events.BUNDLE_EXPIRED)
     if not due:  # no write in a quiet block
         return

@@ -308,3 +308,15 @@ def test_a_hostile_proposers_block_of_attacks_changes_nothing(driver: AppDriver,
     assert bundle(driver, b.bundle_id) == before
     assert registry_keeper.get_recurring(driver.app.state, aid) is not None
     assert check_invariants(driver.app.state) == []
+
+
+def test_locked_and_reserved_bundles_expire_like_active_ones(driver: AppDriver, consortium: Consortium) -> None:
+    """A year on, the expiry pass takes locked and reserved Wh too: a reserved bundle is not retired past its age."""
+    b = pv_hour(driver, consortium)
+    alice = consortium.member("community-a/alice")
+    ok(driver, alice, cc.lock(b.bundle_id, 1000))
+    ok(driver, alice, cc.reserve(b.bundle_id, 2000))
+    driver.block([], seconds=366 * 86_400)
+    assert {x.status for x in bundles(driver, "device/pv-1")} == {pb.BUNDLE_STATUS_EXPIRED}
+    assert run(driver, alice, cc.retire(b.bundle_id, 10, alice.address, (H0, H0 + HOUR))) == C.BUNDLE_NOT_ACTIVE
+    assert run(driver, alice, cc.release(b.bundle_id)) == C.NOT_LOCKED_OR_RESERVED
