@@ -5,14 +5,27 @@ SCR/SDR lineage, and the new state's genesis round trip. The driver checks every
 
 from __future__ import annotations
 
+import copy
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridwire.reading import Reading
 
 from abci_app.certificates import keeper, registry_keeper
 from abci_app.certificates.domain import DOMAIN as CERTIFICATES
 from abci_app.certificates.errors import CertificatesCode as C
+from abci_app.domain import GenesisError
 from abci_app.errors import Code
+from abci_app.genesis import apply_genesis
+from abci_app.governance.keeper import iter_validators
 from abci_app.registry import check_invariants
+from abci_app.store.backend import MemoryBackend
+from abci_app.store.branch import Branch
+from abci_app.types import BlockInfo, ValidatorUpdate
 from clients import certificates as cc
 from clients.consortium import Consortium
 from tests.support.driver import AppDriver
@@ -320,3 +333,54 @@ def test_locked_and_reserved_bundles_expire_like_active_ones(driver: AppDriver, 
     assert {x.status for x in bundles(driver, "device/pv-1")} == {pb.BUNDLE_STATUS_EXPIRED}
     assert run(driver, alice, cc.retire(b.bundle_id, 10, alice.address, (H0, H0 + HOUR))) == C.BUNDLE_NOT_ACTIVE
     assert run(driver, alice, cc.release(b.bundle_id)) == C.NOT_LOCKED_OR_RESERVED
+
+
+def _energytag_state(driver: AppDriver, consortium: Consortium) -> dict[str, object]:
+    """An exported state with SCR/SDR, an acceptance and a standing instruction."""
+    storage_scenario(driver, consortium)
+    alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
+    ok(driver, bob, cc.set_acceptance(True, [alice.address]))
+    ok(driver, alice, cc.recurring("cancel", bob.address, 10, first_hour=H0 + 30 * HOUR, every_hours=1, count=3))
+    exported, _fresh = export_and_import(driver.app.state)
+    return exported
+
+
+BAD_ENERGYTAG = [
+    ("scr id 0", lambda c: c["scrs"][0].update(scrId="0"), r"^certificates\.scrs\[0\]: expected an id above 0"),
+    ("scr twice", lambda c: c["scrs"].append(c["scrs"][0]), r"^certificates\.scrs\[2\]: duplicate id"),
+    ("scr not a battery", lambda c: c["scrs"][0].update(battery="pv-1"), r"^certificates\.scrs\[0\]\.battery"),
+    ("sdr unknown field", lambda c: c["sdrs"][0].update(nope=1), r"^certificates\.sdrs\[0\]: .*nope"),
+    (
+        "acceptance unsorted",
+        lambda c: c["acceptances"][0].update(allowed=["AQEBAQEBAQEBAQEBAQEBAQEBAQE=", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="]),
+        r"^certificates\.acceptances\[0\]\.allowed",
+    ),
+    ("acceptance default", lambda c: c["acceptances"][0].update(restricted=False, allowed=[]), r"the default"),
+    (
+        "recurring kind",
+        lambda c: c["recurring"][0].update(kind="RECURRING_KIND_UNSPECIFIED"),
+        r"^certificates\.recurring\[0\]\.kind",
+    ),
+    ("recurring no runs", lambda c: c["recurring"][0].update(remaining=0), r"^certificates\.recurring\[0\]: wh"),
+    (
+        "recurring counter below ids",
+        lambda c: c["counters"].update(recurring=0),
+        r"^certificates\.counters\.recurring: 0 is below id 1",
+    ),
+    ("registry unknown field", lambda c: c.update(registry={"nope": "x"}), r"^certificates\.registry: .*nope"),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"), [(e, m) for _n, e, m in BAD_ENERGYTAG], ids=[n for n, *_ in BAD_ENERGYTAG]
+)
+def test_bad_energytag_genesis_is_refused_naming_the_field(
+    driver: AppDriver, consortium: Consortium, edit: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    """Each hostile EnergyTag record in a genesis file is refused with the field it breaks."""
+    state = copy.deepcopy(_energytag_state(driver, consortium))
+    edit(state["certificates"])  # type: ignore[index]
+    validators = [ValidatorUpdate(k, p) for k, p in iter_validators(driver.app.state)]
+    with pytest.raises(GenesisError) as err:
+        apply_genesis(Branch(MemoryBackend()), BlockInfo("c", 1, 0), json.dumps(state).encode(), validators)
+    assert re.search(message, str(err.value)), str(err.value)
