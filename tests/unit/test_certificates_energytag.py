@@ -335,7 +335,7 @@ def test_locked_and_reserved_bundles_expire_like_active_ones(driver: AppDriver, 
     assert run(driver, alice, cc.release(b.bundle_id)) == C.NOT_LOCKED_OR_RESERVED
 
 
-def _energytag_state(driver: AppDriver, consortium: Consortium) -> dict[str, object]:
+def _energytag_state(driver: AppDriver, consortium: Consortium) -> dict[str, Any]:
     """An exported state with SCR/SDR, an acceptance and a standing instruction."""
     storage_scenario(driver, consortium)
     alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
@@ -379,7 +379,7 @@ def test_bad_energytag_genesis_is_refused_naming_the_field(
 ) -> None:
     """Each hostile EnergyTag record in a genesis file is refused with the field it breaks."""
     state = copy.deepcopy(_energytag_state(driver, consortium))
-    edit(state["certificates"])  # type: ignore[index]
+    edit(state["certificates"])
     validators = [ValidatorUpdate(k, p) for k, p in iter_validators(driver.app.state)]
     with pytest.raises(GenesisError) as err:
         apply_genesis(Branch(MemoryBackend()), BlockInfo("c", 1, 0), json.dumps(state).encode(), validators)
