@@ -4,12 +4,52 @@ from __future__ import annotations
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
-from abci_app.certificates import events, genesis, handlers, invariants, issuance, keys, messages, queries
+from abci_app.certificates import (
+    events,
+    genesis,
+    handlers,
+    invariants,
+    issuance,
+    keys,
+    messages,
+    queries,
+    registry_actions,
+    registry_messages,
+    registry_queries,
+)
 from abci_app.certificates.errors import ERROR_RANGE, CertificatesCode
 from abci_app.certificates.params import PARAMS
 from abci_app.domain import Domain, MessageSpec
 
 __all__ = ["DOMAIN"]
+
+_rm, _ra = registry_messages, registry_actions
+# the EnergyTag GC Registry API actions (registry_actions.py)
+_REGISTRY_SPECS = (
+    MessageSpec(pb.LockCertificates, _rm.LockCertificates, _rm.lock_from_proto, _ra.lock_certificates),
+    MessageSpec(pb.ReserveCertificates, _rm.ReserveCertificates, _rm.reserve_from_proto, _ra.reserve_certificates),
+    MessageSpec(pb.ReleaseCertificates, _rm.ReleaseCertificates, _rm.release_from_proto, _ra.release_certificates),
+    MessageSpec(pb.WithdrawCertificates, _rm.WithdrawCertificates, _rm.withdraw_from_proto, _ra.withdraw_certificates),
+    MessageSpec(pb.ClaimCertificates, _rm.ClaimCertificates, _rm.claim_from_proto, _ra.claim_certificates),
+    MessageSpec(
+        pb.SetTransferAcceptance,
+        _rm.SetTransferAcceptance,
+        _rm.set_acceptance_from_proto,
+        _ra.set_transfer_acceptance,
+    ),
+    MessageSpec(
+        pb.CreateRecurringAction,
+        _rm.CreateRecurringAction,
+        _rm.create_recurring_from_proto,
+        _ra.create_recurring_action,
+    ),
+    MessageSpec(
+        pb.CancelRecurringAction,
+        _rm.CancelRecurringAction,
+        _rm.cancel_recurring_from_proto,
+        _ra.cancel_recurring_action,
+    ),
+)
 
 DOMAIN = Domain(
     name="certificates",
@@ -43,8 +83,9 @@ DOMAIN = Domain(
             messages.reject_held_from_proto,
             handlers.reject_held_generation,
         ),
+        *_REGISTRY_SPECS,
     ),
-    queries=queries.QUERIES,
+    queries={**queries.QUERIES, **registry_queries.QUERIES},
     events=events.EVENTS,
     genesis_sections=genesis.SECTIONS,
     genesis_import=genesis.import_genesis,
@@ -58,5 +99,7 @@ DOMAIN = Domain(
         invariants.storage_lineage_indexed,
         invariants.standing_oversight_holds,
         invariants.pending_deliveries_well_formed,
+        invariants.storage_records_trace,
+        invariants.recurring_actions_indexed,
     ),
 )

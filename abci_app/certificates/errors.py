@@ -21,3 +21,14 @@ class CertificatesCode(IntEnum):
     PARTIAL_REINSTATE = 258  # reinstate from after the standing suspension's first hour (lifted whole)
     UNKNOWN_HOLD = 259  # no clear-sky hold of that device-hour
     HOLD_DECIDED = 260  # the clear-sky hold holds nothing awaiting the certifier (released or rejected)
+    # EnergyTag GC Registry API actions (registry_actions.py)
+    NOT_ACCEPTED = 261  # the recipient accepts transfers only from its allow-list, and the sender is not on it
+    UNKNOWN_RETIREMENT = 262
+    NOT_BENEFICIARY = 263  # only a retirement's beneficiary claims it
+    ALREADY_CLAIMED = 264
+    NOT_WITHDRAWABLE = 265  # retired, consumed by storage, revoked or withdrawn already
+    NOT_LOCKED_OR_RESERVED = 266  # release of a bundle that is neither locked nor reserved
+    UNKNOWN_RECURRING_ACTION = 267
+    NOT_ACTION_OWNER = 268  # only the owner of a standing instruction cancels it
+    ALLOW_LIST_FULL = 269  # more than MAX_ALLOWED senders on one allow-list
+    BAD_RECURRENCE = 270  # first_hour not a production-hour boundary

@@ -23,6 +23,15 @@ certificates_delivery_dropped when its hour's issuance is final with Wh still un
 both carry delivery, seller, buyer, hour, interval, retired (1/0), wh and `via` = "dvp"
 (delivered also `remaining`).
 
+EnergyTag actions (registry_actions.py, recurring.py): bundle_locked / bundle_reserved
+(bundle, device, hour, wh; after a bundle_split when part of a bundle), bundle_released
+(released_as: active, or expired / suspended / revoked), bundle_withdrawn (by, reason),
+bundle_claimed (retirement, bundle, beneficiary, wh), transfer_acceptance_set (member,
+restricted, allowed = the list's length), recurring_action_created / _cancelled (action,
+owner, kind), and in the end-block hook recurring_action_executed (action, owner, kind,
+hour, wh moved, remaining, skipped = a reason when nothing could move: no_certificates,
+not_accepted, unknown_recipient).
+
 Withheld generation (issuance.py): generation_withheld when a generator's device-hour has
 recorded energy that is not issued (device, hour, wh = the hour's withheld Wh so far,
 reason): "before_commissioning" (never issued), or "above_clear_sky" (held for the
@@ -37,16 +46,21 @@ from __future__ import annotations
 from abci_app.certificates.records import REVOKED, SUSPENDED, BundleStatus
 
 __all__ = [
+    "BUNDLE_CLAIMED",
     "BUNDLE_CONSUMED",
     "BUNDLE_EXPIRED",
     "BUNDLE_ISSUED",
+    "BUNDLE_LOCKED",
     "BUNDLE_MERGED",
     "BUNDLE_REINSTATED",
+    "BUNDLE_RELEASED",
+    "BUNDLE_RESERVED",
     "BUNDLE_RETIRED",
     "BUNDLE_REVOKED",
     "BUNDLE_SPLIT",
     "BUNDLE_SUSPENDED",
     "BUNDLE_TRANSFERRED",
+    "BUNDLE_WITHDRAWN",
     "CERTIFICATES_DELIVERED",
     "CERTIFICATES_DELIVERY_DROPPED",
     "EVENTS",
@@ -59,9 +73,14 @@ __all__ = [
     "REASON_ABOVE_CLEAR_SKY",
     "REASON_BEFORE_COMMISSIONING",
     "REASON_STANDING",
+    "RECURRING_ACTION_CANCELLED",
+    "RECURRING_ACTION_CREATED",
+    "RECURRING_ACTION_EXECUTED",
+    "REGISTRY_EVENTS",
     "RETIRED_BUNDLE_FLAGGED",
     "STORAGE_LOT_MARKED",
     "STORAGE_LOT_UNMARKED",
+    "TRANSFER_ACCEPTANCE_SET",
     "VIA_DVP",
     "VIA_STORAGE",
 ]
@@ -86,7 +105,30 @@ CERTIFICATES_DELIVERY_DROPPED = "certificates_delivery_dropped"
 GENERATION_WITHHELD = "generation_withheld"
 HELD_GENERATION_RELEASED = "held_generation_released"
 HELD_GENERATION_REJECTED = "held_generation_rejected"
-EVENTS = frozenset(
+# EnergyTag GC Registry API actions (registry_actions.py, recurring.py)
+BUNDLE_LOCKED = "bundle_locked"
+BUNDLE_RESERVED = "bundle_reserved"
+BUNDLE_RELEASED = "bundle_released"
+BUNDLE_WITHDRAWN = "bundle_withdrawn"
+BUNDLE_CLAIMED = "bundle_claimed"
+TRANSFER_ACCEPTANCE_SET = "transfer_acceptance_set"
+RECURRING_ACTION_CREATED = "recurring_action_created"
+RECURRING_ACTION_CANCELLED = "recurring_action_cancelled"
+RECURRING_ACTION_EXECUTED = "recurring_action_executed"
+REGISTRY_EVENTS = frozenset(
+    {
+        BUNDLE_LOCKED,
+        BUNDLE_RESERVED,
+        BUNDLE_RELEASED,
+        BUNDLE_WITHDRAWN,
+        BUNDLE_CLAIMED,
+        TRANSFER_ACCEPTANCE_SET,
+        RECURRING_ACTION_CREATED,
+        RECURRING_ACTION_CANCELLED,
+        RECURRING_ACTION_EXECUTED,
+    }
+)
+EVENTS = REGISTRY_EVENTS | frozenset(
     {
         BUNDLE_ISSUED,
         BUNDLE_SPLIT,

@@ -15,6 +15,10 @@ tallies, retirements and hourly claims, battery storage and the counters.
       "oversights":  [StandingOversight as JSON],              (the certifier's standing suspensions and revocations)
       "pending_deliveries": [PendingDelivery as JSON]          (delivery versus payment still owed, dvp.py)
       "clear_sky_holds": [ClearSkyHold as JSON]                (PV generation held above the clear-sky bound)
+      "registry": RegistryInfo as JSON                          (issuing body, country, connected grid: EnergyTag)
+      "scrs": [StorageChargeRecord as JSON], "sdrs": [StorageDischargeRecord as JSON]   (storage lineage)
+      "acceptances": [TransferAcceptance as JSON]               (members accepting transfers from an allow-list only)
+      "recurring": [RecurringAction as JSON]                    (standing transfers and cancellations)
     }
 
 Records use the protobuf JSON mapping of `gridledger.certificates.v1` (bytes in base64); every
@@ -31,7 +35,10 @@ holds (no bundle or storage certificate of an hour it covers is active, nor susp
 where it revokes; stored lots from those hours are marked); a pending delivery has an id
 above 0 (unique), a seller and a buyer that are genesis members and differ, and Wh above 0;
 a clear-sky hold names a registered device (once per hour) and has status held, released or
-rejected.
+rejected; SCR and SDR ids are above 0 and unique and name registered batteries; an acceptance
+names a genesis member (once) and at most MAX_ALLOWED 20-byte senders in byte order; a standing
+instruction has an id above 0 (unique), a genesis member as owner, kind transfer or cancel, a
+20-byte target, Wh, every_hours and remaining above 0.
 It writes through the keeper, so the owner, device-hour, hour, status and origin indexes and
 the lots' source index are rebuilt, and an export imports into the same keys byte for byte.
 Claims are carried, not recomputed from retirements: whether a retirement's consumption period
@@ -48,9 +55,10 @@ from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from google.protobuf.message import Message
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
-from abci_app.certificates import keeper, storage
+from abci_app.certificates import keeper, keys, registry_keeper, storage
 from abci_app.certificates.dvp import PENDING_COUNTER
 from abci_app.certificates.invariants import standing_oversight_holds
+from abci_app.certificates.keys import RECURRING, SCR, SDR
 from abci_app.certificates.records import (
     RETIRED,
     REVOKED,
@@ -66,6 +74,14 @@ from abci_app.certificates.records import (
     StandingOversight,
     StorageLot,
     StorageState,
+)
+from abci_app.certificates.registry_records import (
+    RecurringAction,
+    RecurringKind,
+    RegistryInfo,
+    StorageChargeRecord,
+    StorageDischargeRecord,
+    TransferAcceptance,
 )
 from abci_app.devices.keeper import get_device
 from abci_app.devices.records import Device, DeviceId
@@ -89,8 +105,13 @@ FIELDS = (
     "oversights",
     "pending_deliveries",
     "clear_sky_holds",
+    "registry",
+    "scrs",
+    "sdrs",
+    "acceptances",
+    "recurring",
 )
-COUNTERS = ("bundle", "retirement", "expiry_cursor", PENDING_COUNTER, "expiry_next_id")
+COUNTERS = ("bundle", "retirement", "expiry_cursor", PENDING_COUNTER, "expiry_next_id", SCR, SDR, RECURRING)
 BATTERY = 4  # gridledger.devices.v1.DeviceKind
 _U64 = 1 << 64
 M = TypeVar("M", bound=Message)
@@ -355,7 +376,11 @@ def _storage(store: KVReader, items: list[Any]) -> list[_StorageEntry]:
 
 
 def _counters(
-    value: Any, bundles: list[Bundle], retirements: list[Retirement], pending: list[PendingDelivery]
+    value: Any,
+    bundles: list[Bundle],
+    retirements: list[Retirement],
+    pending: list[PendingDelivery],
+    more: tuple[tuple[str, int], ...] = (),
 ) -> dict[str, int]:
     obj = object_at(value, "certificates.counters")
     _only(obj, COUNTERS, "certificates.counters")
@@ -364,6 +389,7 @@ def _counters(
         ("bundle", max((b.bundle_id for b in bundles), default=0)),
         ("retirement", max((r.retirement_id for r in retirements), default=0)),
         (PENDING_COUNTER, max((p.delivery_id for p in pending), default=0)),
+        *more,
     ):
         if name not in out:
             if used:
@@ -433,6 +459,83 @@ def _holds(store: KVReader, items: list[Any]) -> list[ClearSkyHold]:
     return out
 
 
+def _ids(items: list[Any], message: M, where: str, decode: Any, id_name: str) -> list[Any]:
+    out = []
+    for i, item in enumerate(items):
+        w = f"certificates.{where}[{i}]"
+        try:
+            rec = decode(_parse(item, message.__class__(), w))
+        except ValueError as exc:
+            raise GenesisError(f"{w}: {exc}") from exc
+        if getattr(rec, id_name) == 0:
+            raise GenesisError(f"{w}: expected an id above 0")
+        out.append((w, rec))
+    _unique([getattr(rec, id_name) for _w, rec in out], where)
+    return out
+
+
+def _battery(store: KVReader, battery: str, where: str) -> None:
+    device = _registered(store, battery)
+    if device is None or device.kind != BATTERY:
+        raise GenesisError(f"{where}.battery: {battery[:64]!r} is not a registered battery")
+
+
+def _scrs(store: KVReader, items: list[Any]) -> list[StorageChargeRecord]:
+    out = []
+    for w, r in _ids(items, pb.StorageChargeRecord(), "scrs", StorageChargeRecord.from_proto, "scr_id"):
+        _battery(store, r.battery, w)
+        out.append(r)
+    return out
+
+
+def _sdrs(store: KVReader, items: list[Any]) -> list[StorageDischargeRecord]:
+    out = []
+    for w, r in _ids(items, pb.StorageDischargeRecord(), "sdrs", StorageDischargeRecord.from_proto, "sdr_id"):
+        _battery(store, r.battery, w)
+        out.append(r)
+    return out
+
+
+def _acceptances(store: KVReader, items: list[Any]) -> list[TransferAcceptance]:
+    out: list[TransferAcceptance] = []
+    seen: set[bytes] = set()
+    for i, item in enumerate(items):
+        where = f"certificates.acceptances[{i}]"
+        a = TransferAcceptance.from_proto(_parse(item, pb.TransferAcceptance(), where))
+        _member(store, a.member, f"{where}.member")
+        if a.member in seen:
+            raise GenesisError(f"{where}.member: duplicate member {a.member.hex()}")
+        seen.add(a.member)
+        if len(a.allowed) > registry_keeper.MAX_ALLOWED or any(len(x) != 20 for x in a.allowed):
+            raise GenesisError(f"{where}.allowed: at most {registry_keeper.MAX_ALLOWED} 20-byte addresses")
+        if list(a.allowed) != sorted(set(a.allowed)):
+            raise GenesisError(f"{where}.allowed: expected unique addresses in byte order")
+        if not a.restricted and not a.allowed:
+            raise GenesisError(f"{where}: an unrestricted acceptance with no allow-list is the default, leave it out")
+        out.append(a)
+    return out
+
+
+def _recurring(store: KVReader, items: list[Any]) -> list[RecurringAction]:
+    out = []
+    for w, a in _ids(items, pb.RecurringAction(), "recurring", RecurringAction.from_proto, "action_id"):
+        _member(store, a.owner, f"{w}.owner")
+        if a.kind not in (RecurringKind.TRANSFER, RecurringKind.CANCEL):
+            raise GenesisError(f"{w}.kind: expected transfer or cancel")
+        if len(a.target) != 20:
+            raise GenesisError(f"{w}.target: expected a 20-byte address")
+        if not (a.wh and a.every_hours and a.remaining):
+            raise GenesisError(f"{w}: wh, everyHours and remaining must be above 0")
+        out.append(a)
+    return out
+
+
+def _registry(value: Any) -> RegistryInfo | None:
+    if value is None:
+        return None
+    return RegistryInfo.from_proto(_parse(value, pb.RegistryInfo(), "certificates.registry"))
+
+
 # ---- import / export ----------------------------------------------------------------
 
 
@@ -459,7 +562,17 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     oversights = _oversights(store, _list(section, "oversights", "certificates"))
     pending = _pending(store, _list(section, "pending_deliveries", "certificates"))
     holds = _holds(store, _list(section, "clear_sky_holds", "certificates"))
-    counters = _counters(section.get("counters", {}), bundles, retirements, pending)
+    registry = _registry(section.get("registry"))
+    scrs = _scrs(store, _list(section, "scrs", "certificates"))
+    sdrs = _sdrs(store, _list(section, "sdrs", "certificates"))
+    acceptances = _acceptances(store, _list(section, "acceptances", "certificates"))
+    recurring = _recurring(store, _list(section, "recurring", "certificates"))
+    used = (
+        (SCR, max((r.scr_id for r in scrs), default=0)),
+        (SDR, max((r.sdr_id for r in sdrs), default=0)),
+        (RECURRING, max((a.action_id for a in recurring), default=0)),
+    )
+    counters = _counters(section.get("counters", {}), bundles, retirements, pending, used)
 
     for b in bundles:
         keeper.put_bundle(store, b)
@@ -486,6 +599,16 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         keeper.put_pending_delivery(store, p)
     for hold in holds:
         keeper.put_hold(store, hold)
+    if registry is not None:
+        registry_keeper.set_registry_info(store, registry)
+    for scr in scrs:
+        registry_keeper.put_scr(store, scr)
+    for sdr in sdrs:
+        registry_keeper.put_sdr(store, sdr)
+    for acceptance in acceptances:
+        registry_keeper.put_acceptance(store, acceptance)
+    for action in recurring:
+        registry_keeper.put_recurring(store, action)
     if oversights and (breach := standing_oversight_holds(store)):
         raise GenesisError(f"certificates.oversights: does not hold: {breach}")
 
@@ -523,5 +646,18 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
             "oversights": [MessageToDict(r.to_proto()) for r in keeper.iter_oversights(store)],
             "pending_deliveries": [MessageToDict(p.to_proto()) for p in keeper.iter_pending_deliveries(store)],
             "clear_sky_holds": [MessageToDict(h.to_proto()) for h in keeper.iter_holds(store)],
+            **_registry_export(store),
         }
     }
+
+
+def _registry_export(store: KVReader) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "scrs": [MessageToDict(r.to_proto()) for r in registry_keeper.iter_scrs(store)],
+        "sdrs": [MessageToDict(r.to_proto()) for r in registry_keeper.iter_sdrs(store)],
+        "acceptances": [MessageToDict(a.to_proto()) for a in registry_keeper.iter_acceptances(store)],
+        "recurring": [MessageToDict(a.to_proto()) for a in registry_keeper.iter_recurring(store)],
+    }
+    if store.get(keys.registry_info()) is not None:
+        out["registry"] = MessageToDict(registry_keeper.registry_info(store).to_proto())
+    return out

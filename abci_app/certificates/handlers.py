@@ -1,10 +1,12 @@
 """Certificates message handlers: authorise, apply, emit.
 
 Transfer and retirement are by the bundle's owner, of active bundles only (a retired,
-suspended, revoked, consumed or expired Wh never moves). Suspension and revocation are by
-the certificate-issuing body only (role certifier): suspend turns active bundles of the
-device from `from_hour` on into suspended; revoke turns active and suspended ones into
-revoked. Retired and storage-consumed bundles are claims already made and stay.
+suspended, revoked, consumed, expired, locked or withdrawn Wh never moves; a reserved one
+may be retired), and a transfer only to a recipient that accepts the sender
+(registry_actions.py: NOT_ACCEPTED). Suspension and revocation are by the
+certificate-issuing body only (role certifier): suspend turns active (and locked or
+reserved) bundles of the device from `from_hour` on into suspended; revoke turns those and
+suspended ones into revoked. Retired and storage-consumed bundles are claims already made and stay.
 
 Oversight reaches what was derived from those device-hours through storage (storage.py
 keeps the lineage, indexed by source device-hour, through any number of batteries):
@@ -78,6 +80,8 @@ from abci_app.certificates.params import EXPIRY, period
 from abci_app.certificates.records import (
     ACTIVE,
     EXPIRED,
+    LOCKED,
+    RESERVED,
     RETIRED,
     REVOKED,
     STATUS_NAMES,
@@ -89,6 +93,7 @@ from abci_app.certificates.records import (
     StandingOversight,
     StorageLot,
 )
+from abci_app.certificates.registry_actions import require_acceptance
 from abci_app.context import TxContext
 from abci_app.devices.keeper import get_device
 from abci_app.devices.records import DeviceId
@@ -111,13 +116,13 @@ __all__ = [
 MAX_OVERSIGHT_BUNDLES = 50_000  # bundles one suspend/revoke may touch (bounds the tx's work)
 
 
-def _movable(ctx: TxContext, bundle_id: int, wh: int) -> Bundle:
+def _movable(ctx: TxContext, bundle_id: int, wh: int, statuses: tuple[BundleStatus, ...] = (ACTIVE,)) -> Bundle:
     b = keeper.get_bundle(ctx.store, bundle_id)
     if b is None:
         raise TxError(CertificatesCode.UNKNOWN_BUNDLE, f"bundle {bundle_id} does not exist")
     if b.owner != ctx.signer_address:
         raise TxError(CertificatesCode.NOT_BUNDLE_OWNER, f"signer does not own bundle {bundle_id}")
-    if b.status != ACTIVE:
+    if b.status not in statuses:
         raise TxError(CertificatesCode.BUNDLE_NOT_ACTIVE, f"bundle {bundle_id} is {STATUS_NAMES[b.status]}")
     if wh > keeper.volume(b):
         raise TxError(CertificatesCode.VOLUME_EXCEEDED, f"bundle {bundle_id} holds {keeper.volume(b)} Wh, not {wh}")
@@ -130,12 +135,13 @@ def transfer_certificates(ctx: TxContext, msg: TransferCertificates) -> None:
     member = get_member(ctx.store, msg.to)
     if member is None or member.revoked:
         raise TxError(CertificatesCode.UNKNOWN_RECIPIENT, f"recipient {msg.to.hex()} is not an enrolled, active member")
+    require_acceptance(ctx.store, msg.to, ctx.signer_address)
     ops.transfer(ctx.store, ctx.block, b, msg.wh, msg.to, sink=ctx)
 
 
 def retire_certificates(ctx: TxContext, msg: RetireCertificates) -> None:
     require_member(ctx)
-    b = _movable(ctx, msg.bundle_id, msg.wh)
+    b = _movable(ctx, msg.bundle_id, msg.wh, (ACTIVE, RESERVED))  # the Registry API cancels reserved ones too
     claim = ops.Claim(msg.beneficiary, msg.purpose, msg.consumption_start, msg.consumption_end)
     ops.retire(ctx.store, ctx.block, b, msg.wh, claim=claim, sink=ctx)
 
@@ -284,12 +290,20 @@ def _emit_standing(ctx: TxContext, event: str, record: StandingOversight) -> Non
 
 
 def suspend_bundles(ctx: TxContext, msg: SuspendBundles) -> None:
-    _oversee(ctx, msg.device_id, msg.from_hour, sources=(ACTIVE,), status=SUSPENDED, event=events.BUNDLE_SUSPENDED)
+    _oversee(
+        ctx, msg.device_id, msg.from_hour, sources=(ACTIVE, LOCKED, RESERVED), status=SUSPENDED,
+        event=events.BUNDLE_SUSPENDED,
+    )  # fmt: skip
 
 
 def revoke_bundles(ctx: TxContext, msg: RevokeBundles) -> None:
     _oversee(
-        ctx, msg.device_id, msg.from_hour, sources=(ACTIVE, SUSPENDED), status=REVOKED, event=events.BUNDLE_REVOKED
+        ctx,
+        msg.device_id,
+        msg.from_hour,
+        sources=(ACTIVE, SUSPENDED, LOCKED, RESERVED),
+        status=REVOKED,
+        event=events.BUNDLE_REVOKED,
     )
 
 

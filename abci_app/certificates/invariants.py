@@ -23,6 +23,11 @@
   device) and holds: no bundle of the device, and no storage certificate derived from it,
   of an hour it covers is active (nor suspended where it revokes), and every stored lot
   from such an hour is marked at least as strongly.
+- storage_records_trace: the EnergyTag storage lineage resolves. Every SCR names the bundle
+  its battery consumed (consumed_by_storage, same battery, same volume); an SDR's SCR is of
+  its battery; a storage certificate's SDR and a lot's SCR are records of their battery.
+- recurring_actions_indexed: every standing instruction has runs left and its due entry, and
+  the due index has no other entries.
 - pending_deliveries_well_formed: every pending delivery (dvp.py) is stored under its key
   (production hour, seller, id), owes Wh > 0, has an id at most the pending_delivery
   counter, and a seller and a buyer that are members and differ.
@@ -30,11 +35,12 @@
 
 from __future__ import annotations
 
-from abci_app.certificates import keeper, keys, storage
+from abci_app.certificates import keeper, keys, registry_keeper, storage
 from abci_app.certificates.dvp import PENDING_COUNTER
 from abci_app.certificates.issuance import eligible_generation
 from abci_app.certificates.records import (
     ACTIVE,
+    CONSUMED,
     REVOKED,
     SUSPENDED,
     Bundle,
@@ -53,8 +59,10 @@ __all__ = [
     "generators_issue_once",
     "issued_within_generation",
     "pending_deliveries_well_formed",
+    "recurring_actions_indexed",
     "standing_oversight_holds",
     "storage_lineage_indexed",
+    "storage_records_trace",
 ]
 
 BATTERY = 4
@@ -188,4 +196,39 @@ def pending_deliveries_well_formed(store: KVReader) -> str | None:
             return f"{what}: {p.wh} Wh, id beyond the counter {last} or 0"
         if p.seller == p.buyer or get_member(store, p.seller) is None or get_member(store, p.buyer) is None:
             return f"{what}: seller {p.seller.hex()} and buyer {p.buyer.hex()} must be distinct members"
+    return None
+
+
+def storage_records_trace(store: KVReader) -> str | None:
+    """Every SCR names the bundle its battery consumed (status consumed_by_storage, that battery,
+    the SCR's volume); every SDR's SCR (when it has one) is of its battery; every storage
+    certificate with an SDR and every lot with an SCR name a stored record of their battery."""
+    scrs = {r.scr_id: r for r in registry_keeper.iter_scrs(store)}
+    for r in scrs.values():
+        b = keeper.get_bundle(store, r.bundle_id)
+        if b is None or b.status != CONSUMED or b.storage_device != r.battery or keeper.volume(b) != r.wh:
+            return f"SCR {r.scr_id}: bundle {r.bundle_id} is not {r.wh} Wh consumed by {r.battery}"
+    sdrs = {r.sdr_id: r for r in registry_keeper.iter_sdrs(store)}
+    for d in sdrs.values():
+        if d.scr_id and (d.scr_id not in scrs or scrs[d.scr_id].battery != d.battery):
+            return f"SDR {d.sdr_id}: SCR {d.scr_id} is not a charge record of {d.battery}"
+    for b in keeper.iter_bundles(store):
+        if b.sdr_id and (b.sdr_id not in sdrs or sdrs[b.sdr_id].battery != b.device_id or not b.storage):
+            return f"bundle {b.bundle_id}: SDR {b.sdr_id} is not a discharge record of {b.device_id}"
+    for battery, seq, lot in storage.iter_lots(store):
+        if lot.scr_id and (lot.scr_id not in scrs or scrs[lot.scr_id].battery != battery):
+            return f"{battery} lot {seq}: SCR {lot.scr_id} is not a charge record of {battery}"
+    return None
+
+
+def recurring_actions_indexed(store: KVReader) -> str | None:
+    """Every standing instruction has runs left and exactly its due-hour index entry."""
+    actions = list(registry_keeper.iter_recurring(store))
+    for a in actions:
+        if a.remaining == 0 or a.every_hours == 0 or a.wh == 0:
+            return f"standing instruction {a.action_id}: remaining, every_hours and wh must be above 0"
+        if store.get(keys.recurring_due(a.next_hour, a.action_id)) is None:
+            return f"standing instruction {a.action_id}: no due entry for hour {a.next_hour}"
+    if _count(store, keys.recurring_due_prefix()) != len(actions):
+        return "the due index of standing instructions has entries without an instruction"
     return None

@@ -48,7 +48,10 @@ Pending deliveries. Right after issuance, the pending deliveries of delivery ver
 are completed from the sellers' active bundles, oldest first and bounded per block, and
 dropped once their hour's issuance is final (dvp.py).
 
-Expiry. Active bundles whose production hour ended `certificates.expiry_seconds` ago or
+Standing instructions. Then the owners' due recurring transfers and cancellations run
+(recurring.py), bounded per block.
+
+Expiry. Active (and locked or reserved) bundles whose production hour ended `certificates.expiry_seconds` ago or
 more become expired; a cursor past the last hour examined keeps the work per block small
 (bundles issued for an hour already past the age are issued expired). At most
 MAX_EXPIRY_PER_BLOCK bundles are examined per block, in (hour, id) order: when that cuts an
@@ -59,10 +62,20 @@ from __future__ import annotations
 
 from itertools import islice
 
-from abci_app.certificates import dvp, events, issuance_queue, keeper, keys, ops, storage
+from abci_app.certificates import dvp, events, issuance_queue, keeper, keys, ops, recurring, storage
 from abci_app.certificates.keeper import EventSink, Sink
 from abci_app.certificates.params import EXPIRY, GRACE, period
-from abci_app.certificates.records import ACTIVE, EXPIRED, NO_BUNDLE, STATUS_NAMES, Bundle, ClearSkyHold, HoldStatus
+from abci_app.certificates.records import (
+    ACTIVE,
+    EXPIRED,
+    LOCKED,
+    NO_BUNDLE,
+    RESERVED,
+    STATUS_NAMES,
+    Bundle,
+    ClearSkyHold,
+    HoldStatus,
+)
 from abci_app.devices import clearsky
 from abci_app.devices import keeper as devices
 from abci_app.devices.commissioning import commissioned_over
@@ -213,7 +226,7 @@ def _expire(store: Branch, block: BlockInfo, sink: EventSink) -> None:
     due = due[:MAX_EXPIRY_PER_BLOCK]
     for k, _v in due:
         b = keeper.get_bundle(store, int.from_bytes(k[-8:], "big"))
-        if b is not None and b.status == ACTIVE:
+        if b is not None and b.status in (ACTIVE, LOCKED, RESERVED):  # locked or reserved ones expire too
             ops.set_status(store, block, b, EXPIRED, sink=sink, event=events.BUNDLE_EXPIRED)
     if not due:  # no write in a quiet block
         return
@@ -228,9 +241,11 @@ def _expire(store: Branch, block: BlockInfo, sink: EventSink) -> None:
 
 
 def end_block(store: Branch, block: BlockInfo) -> list[Event]:
-    """Issue ready device-hours, account for batteries, complete pending deliveries, expire old bundles."""
+    """Issue ready device-hours, account for batteries, complete pending deliveries, run due
+    standing instructions (recurring.py), expire old bundles."""
     sink = EventSink()
     _issue_pending(store, block, sink)
     dvp.complete_pending(store, block, sink)
+    recurring.run_due(store, block, sink)
     _expire(store, block, sink)
     return sink.events

@@ -64,6 +64,7 @@ __all__ = [
     "next_counter",
     "next_retirement_id",
     "owner_hour_bundles",
+    "peek_counter",
     "pending_for",
     "put_bundle",
     "put_history",
@@ -103,6 +104,11 @@ def next_counter(store: Branch, name: str) -> int:
     n = _u64(store, keys.counter(name)) + 1
     store.set(keys.counter(name), n.to_bytes(8, "big"))
     return n
+
+
+def peek_counter(store: KVReader, name: str) -> int:
+    """The counter's current value (the last id taken; 0: none yet)."""
+    return _u64(store, keys.counter(name))
 
 
 def set_counter(store: Branch, name: str, value: int) -> None:

@@ -6,6 +6,8 @@ from abci_app.keys import lp, u64
 
 __all__ = [
     "KEY_PREFIXES",
+    "acceptance",
+    "acceptance_prefix",
     "bundle",
     "by_device",
     "by_device_prefix",
@@ -32,7 +34,16 @@ __all__ = [
     "oversight_prefix",
     "pending_delivery",
     "pending_delivery_prefix",
+    "recurring",
+    "recurring_due",
+    "recurring_due_prefix",
+    "recurring_prefix",
+    "registry_info",
     "retirement",
+    "scr",
+    "scr_prefix",
+    "sdr",
+    "sdr_prefix",
     "storage",
     "storage_done",
 ]
@@ -58,6 +69,19 @@ PENDING_DELIVERY = "dvp"
 # Likewise the clear-sky holds (issuance.py), in device then production-hour order:
 #   COUNTER lp("clear_sky_hold") lp(device) u64(hour) → ClearSkyHold
 CLEAR_SKY_HOLD = "clear_sky_hold"
+# The EnergyTag records (registry_keeper.py), sub-families of COUNTER too:
+#   COUNTER lp("scr") u64(id) → StorageChargeRecord          (ids from the counter "scr")
+#   COUNTER lp("sdr") u64(id) → StorageDischargeRecord       (ids from the counter "sdr")
+#   COUNTER lp("accept") member(20) → TransferAcceptance
+#   COUNTER lp("recurring") u64(id) → RecurringAction        (ids from the counter "recurring")
+#   COUNTER lp("recurring_due") u64(next hour) u64(id) → ''  (the standing instructions by due hour)
+#   COUNTER lp("registry") "info" → RegistryInfo
+SCR = "scr"
+SDR = "sdr"
+ACCEPT = "accept"
+RECURRING = "recurring"
+RECURRING_DUE = "recurring_due"
+REGISTRY = "registry"
 # storage lineage, for oversight (a certifier acting on a device reaches what came from it)
 BY_ORIGIN = b"\x5d"  # lp(origin device) u64(origin hour) u64(id) → ''  (every bundle with an origin)
 LOT_BY_SOURCE = b"\x5e"  # lp(source device) u64(source hour) lp(battery) u64(seq) → ''  (certified lots)
@@ -187,3 +211,47 @@ def clear_sky_hold_prefix() -> bytes:
 
 def clear_sky_hold(device_id: str, hour_start: int) -> bytes:
     return counter(CLEAR_SKY_HOLD) + lp(device_id) + u64(hour_start)
+
+
+def scr_prefix() -> bytes:
+    return counter(SCR)
+
+
+def scr(scr_id: int) -> bytes:
+    return counter(SCR) + u64(scr_id)
+
+
+def sdr_prefix() -> bytes:
+    return counter(SDR)
+
+
+def sdr(sdr_id: int) -> bytes:
+    return counter(SDR) + u64(sdr_id)
+
+
+def acceptance_prefix() -> bytes:
+    return counter(ACCEPT)
+
+
+def acceptance(member: bytes) -> bytes:
+    return counter(ACCEPT) + member
+
+
+def recurring_prefix() -> bytes:
+    return counter(RECURRING)
+
+
+def recurring(action_id: int) -> bytes:
+    return counter(RECURRING) + u64(action_id)
+
+
+def recurring_due_prefix() -> bytes:
+    return counter(RECURRING_DUE)
+
+
+def recurring_due(next_hour: int, action_id: int) -> bytes:
+    return counter(RECURRING_DUE) + u64(next_hour) + u64(action_id)
+
+
+def registry_info() -> bytes:
+    return counter(REGISTRY) + b"info"

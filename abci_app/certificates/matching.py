@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from abci_app.certificates import keeper
 from abci_app.certificates.params import period
-from abci_app.certificates.records import CONSUMED, RETIRED, REVOKED
+from abci_app.certificates.records import CONSUMED, RETIRED, REVOKED, WITHDRAWN
 from abci_app.devices import keeper as devices
 from abci_app.devices.params import SETTLEMENT_INTERVAL
 from abci_app.params import domain_param
@@ -127,8 +127,9 @@ def residual(store: KVReader, region: str, hour_start: int) -> ResidualView:
             continue
         v = keeper.volume(b)
         issued += v
-        if b.status in by_status:
-            by_status[b.status] += v
+        status = REVOKED if b.status == WITHDRAWN else b.status  # withdrawn by the issuing body: out, as revoked
+        if status in by_status:
+            by_status[status] += v
     unclaimed = issued - sum(by_status.values())
     return ResidualView(
         region, hour_start, issued, by_status[RETIRED], by_status[CONSUMED], by_status[REVOKED], unclaimed

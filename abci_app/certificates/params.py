@@ -19,8 +19,9 @@ PARAMS = {
     # age (after the production hour ends) at which an active bundle expires
     EXPIRY: ParamSpec(365 * 86_400, 3_600, 10 * 365 * 86_400),
     # governance keeps it >= 900 s (a day-long reading touches at most 97 production periods);
-    # only a genesis for a demonstration on an accelerated clock goes down to 10 s
-    PERIOD: ParamSpec(3_600, 900, 86_400, genesis_low=10),
+    # only a genesis for a demonstration on an accelerated clock goes down to 10 s. At most an
+    # hour: an EnergyTag granular certificate's production period is one hour or less.
+    PERIOD: ParamSpec(3_600, 900, 3_600, genesis_low=10),
     # device-hours the end-block hook issues (or accounts, for a battery) per block; the rest
     # stay queued, oldest first, for the next blocks (issuance_queue.py)
     MAX_ISSUANCE: ParamSpec(500, 10, 2_000),

@@ -24,13 +24,16 @@ __all__ = [
     "ACTIVE",
     "CONSUMED",
     "EXPIRED",
+    "LOCKED",
     "NO_BUNDLE",
     "NO_DEVICE",
     "NO_RETIREMENT",
+    "RESERVED",
     "RETIRED",
     "REVOKED",
     "STATUS_NAMES",
     "SUSPENDED",
+    "WITHDRAWN",
     "Bundle",
     "BundleHistory",
     "BundleId",
@@ -64,6 +67,9 @@ class BundleStatus(IntEnum):
     REVOKED = 4
     CONSUMED_BY_STORAGE = 5
     EXPIRED = 6
+    LOCKED = 7
+    RESERVED = 8
+    WITHDRAWN = 9
 
 
 ACTIVE = BundleStatus.ACTIVE
@@ -72,6 +78,9 @@ SUSPENDED = BundleStatus.SUSPENDED
 REVOKED = BundleStatus.REVOKED
 CONSUMED = BundleStatus.CONSUMED_BY_STORAGE
 EXPIRED = BundleStatus.EXPIRED
+LOCKED = BundleStatus.LOCKED
+RESERVED = BundleStatus.RESERVED
+WITHDRAWN = BundleStatus.WITHDRAWN
 STATUS_NAMES: dict[int, str] = {
     ACTIVE: "active",
     RETIRED: "retired",
@@ -79,6 +88,9 @@ STATUS_NAMES: dict[int, str] = {
     REVOKED: "revoked",
     CONSUMED: "consumed_by_storage",
     EXPIRED: "expired",
+    LOCKED: "locked",
+    RESERVED: "reserved",
+    WITHDRAWN: "withdrawn",
 }
 
 
@@ -107,6 +119,7 @@ class Bundle:
     storage: bool = False  # issued on a battery's discharge
     origin_device: DeviceId = NO_DEVICE
     origin_hour: int = 0
+    sdr_id: int = 0  # a storage certificate: its storage discharge record
 
     def to_proto(self) -> pb.Bundle:
         return pb.Bundle(
@@ -129,6 +142,7 @@ class Bundle:
             storage=self.storage,
             origin_device=self.origin_device,
             origin_hour=self.origin_hour,
+            sdr_id=self.sdr_id,
         )
 
     def encode(self) -> bytes:
@@ -157,6 +171,7 @@ class Bundle:
             storage=m.storage,
             origin_device=DeviceId(m.origin_device),
             origin_hour=m.origin_hour,
+            sdr_id=m.sdr_id,
         )
 
     @staticmethod
@@ -242,6 +257,8 @@ class Retirement:
     hour_start: int
     energy_source: str
     grid_region: str
+    claimed_height: int = 0  # the beneficiary's claim (ClaimCertificates): its block, 0 before
+    claimed_time: int = 0
 
     def to_proto(self) -> pb.Retirement:
         return pb.Retirement(
@@ -259,6 +276,8 @@ class Retirement:
             hour_start=self.hour_start,
             energy_source=self.energy_source,
             grid_region=self.grid_region,
+            claimed_height=self.claimed_height,
+            claimed_time=self.claimed_time,
         )
 
     def encode(self) -> bytes:
@@ -281,6 +300,8 @@ class Retirement:
             hour_start=m.hour_start,
             energy_source=m.energy_source,
             grid_region=m.grid_region,
+            claimed_height=m.claimed_height,
+            claimed_time=m.claimed_time,
         )
 
     @staticmethod
@@ -307,6 +328,7 @@ class StorageLot:
     grid_region: str = ""
     commissioning_date: int = 0
     oversight: BundleStatus = BundleStatus.UNSPECIFIED
+    scr_id: int = 0  # the storage charge record of the certificates consumed for it (0: none)
 
     def to_proto(self) -> pb.StorageLot:
         return pb.StorageLot(
@@ -320,6 +342,7 @@ class StorageLot:
             grid_region=self.grid_region,
             commissioning_date=self.commissioning_date,
             oversight=int(self.oversight),  # type: ignore[arg-type]
+            scr_id=self.scr_id,
         )
 
     def encode(self) -> bytes:
@@ -339,6 +362,7 @@ class StorageLot:
             m.grid_region,
             m.commissioning_date,
             BundleStatus(m.oversight),
+            m.scr_id,
         )
 
     @staticmethod

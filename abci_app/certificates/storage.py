@@ -22,6 +22,14 @@ reaches them (handlers.py). A lot the certifier marked (`oversight` suspended or
 issues its storage certificates in that status, not active, and so does a lot whose
 source device-hour is under the certifier's standing oversight (the stronger of the two:
 revoked over suspended), whatever its mark.
+
+EnergyTag records. Each certified piece a charge consumes gets a storage charge record
+(SCR: the consumed bundle, its Wh range and device-hour, the generation behind it, the lot)
+and its lot names it (scr_id); each storage certificate a discharge issues gets a storage
+discharge record (SDR: battery, discharge hour, Wh, the lot's SCR, the efficiency) and names
+it (sdr_id, kept by every piece cut from it). So a storage certificate traces back, through
+any number of batteries, to the cancelled certificates it came from
+(registry_queries.lineage), and the storage_records_trace invariant keeps the trail whole.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from abci_app.certificates import events, keeper, keys, ops
+from abci_app.certificates import events, keeper, keys, ops, registry_keeper
 from abci_app.certificates.keeper import Sink
 from abci_app.certificates.records import (
     ACTIVE,
@@ -43,6 +51,7 @@ from abci_app.certificates.records import (
     StorageLot,
     StorageState,
 )
+from abci_app.certificates.registry_records import StorageChargeRecord, StorageDischargeRecord
 from abci_app.devices.records import NO_BATTERY, Device, DeviceId
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
@@ -141,15 +150,35 @@ def iter_storage_done(store: KVReader) -> Iterator[tuple[DeviceId, int, int, int
         yield DeviceId(k[2 : 2 + n].decode()), hour, int.from_bytes(v[:8], "big"), int.from_bytes(v[8:16], "big")
 
 
-def _push(store: Branch, battery_id: str, state: StorageState, wh: int, source: Bundle | None) -> StorageState:
+def _push(
+    store: Branch, battery_id: str, state: StorageState, wh: int, source: Bundle | None, *, hour: int = 0
+) -> StorageState:
     lot = StorageLot(in_start=state.in_total, in_end=state.in_total + wh)
     if source is not None:
         # the generation behind the certificate: a storage certificate passes its origin on
         origin = source.origin_device or source.device_id
+        origin_hour = source.origin_hour if source.origin_device else source.hour_start
+        scr = StorageChargeRecord(
+            scr_id=registry_keeper.next_id(store, keys.SCR),
+            battery=battery_id,
+            charging_hour=hour,
+            wh=wh,
+            bundle_id=source.bundle_id,
+            start_wh=source.start_wh,
+            end_wh=source.end_wh,
+            source_device=origin,
+            source_hour=origin_hour,
+            energy_source=source.energy_source,
+            lot_seq=state.tail,
+            bundle_device=source.device_id,
+            bundle_hour=source.hour_start,
+        )
+        registry_keeper.put_scr(store, scr)
         lot = replace(
             lot,
+            scr_id=scr.scr_id,
             device_id=origin,
-            hour_start=source.origin_hour if source.origin_device else source.hour_start,
+            hour_start=origin_hour,
             energy_source=source.energy_source,
             technology=source.technology,
             country=source.country,
@@ -170,7 +199,7 @@ def _charge(
         take = min(left, keeper.volume(b))
         piece = replace(keeper.cut(store, block, b, take), storage_device=battery.device_id)
         piece = ops.set_status(store, block, piece, CONSUMED, sink=sink, event=events.BUNDLE_CONSUMED)
-        state = _push(store, battery.device_id, state, take, piece)
+        state = _push(store, battery.device_id, state, take, piece, hour=hour)
         left -= take
     if left:
         state = _push(store, battery.device_id, state, left, None)
@@ -197,11 +226,30 @@ def _held(store: KVReader, lot: StorageLot, battery_id: str, hour: int) -> tuple
 _SEVERITY = {BundleStatus.UNSPECIFIED: 0, SUSPENDED: 1, REVOKED: 2}  # a lot's mark is one of these
 
 
-def _issue_from_lot(store: Branch, block: BlockInfo, template: Bundle, lot: StorageLot, wh: int, *, sink: Sink) -> None:
+def _sdr(store: Branch, template: Bundle, lot: StorageLot, wh: int, eff: int) -> int:
+    """Record the storage discharge of `wh` Wh from `lot` (the bundle id is the next one:
+    keeper.issue takes it right after); its id."""
+    sdr = StorageDischargeRecord(
+        sdr_id=registry_keeper.next_id(store, keys.SDR),
+        battery=template.device_id,
+        discharging_hour=template.hour_start,
+        wh=wh,
+        bundle_id=keeper.peek_counter(store, "bundle") + 1,
+        scr_id=lot.scr_id,
+        efficiency_bp=eff,
+    )
+    registry_keeper.put_sdr(store, sdr)
+    return sdr.sdr_id
+
+
+def _issue_from_lot(
+    store: Branch, block: BlockInfo, template: Bundle, lot: StorageLot, wh: int, *, eff: int, sink: Sink
+) -> None:
     """Issue `wh` storage certificates from a lot: active, or in the status the certifier
     put the lot's source under (suspended or revoked, with that history entry and event;
     `reason` standing_oversight when the standing oversight, not the lot's mark, decided)."""
     oversight, standing = _held(store, lot, template.device_id, template.hour_start)
+    template = replace(template, sdr_id=_sdr(store, template, lot, wh, eff))
     if oversight == BundleStatus.UNSPECIFIED:
         b = keeper.issue(store, block, template, wh)
         sink.emit(events.BUNDLE_ISSUED, bundle=b.bundle_id, device=b.device_id, hour=b.hour_start, wh=wh, storage=True)
@@ -251,7 +299,7 @@ def _discharge(
                 origin_device=lot.device_id,
                 origin_hour=lot.hour_start,
             )
-            _issue_from_lot(store, block, template, lot, n, sink=sink)
+            _issue_from_lot(store, block, template, lot, n, eff=eff, sink=sink)
         out_total += max(n, 0)
         if lot_out_end <= end:
             delete_lot(store, battery.device_id, head, lot)

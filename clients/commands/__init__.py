@@ -10,6 +10,7 @@ from clients.commands import (
     certificates,
     chain,
     devices,
+    energytag,
     forecasts,
     governance,
     grid,
@@ -31,5 +32,6 @@ COMMAND_GROUPS: tuple[Callable[[AddCommand], None], ...] = (
     forecasts.register,
     market.register,
     certificates.register,
+    energytag.register,
     keys.register,
 )

@@ -16,7 +16,9 @@ from clients.commands.devices import tx_event_rows
 
 __all__ = ["register"]
 
-STATUSES = ["active", "retired", "suspended", "revoked", "consumed_by_storage", "expired"]
+STATUSES = [
+    "active", "retired", "suspended", "revoked", "consumed_by_storage", "expired", "locked", "reserved", "withdrawn"
+]  # fmt: skip
 BUNDLE_COLUMNS = [
     "bundle_id",
     "device_id",

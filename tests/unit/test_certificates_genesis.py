@@ -128,13 +128,14 @@ def test_export_then_import_rebuilds_every_certificates_key(exported: tuple[AppD
     assert {b["status"] for b in section["bundles"]} == {
         f"BUNDLE_STATUS_{s}" for s in ("ACTIVE", "RETIRED", "SUSPENDED", "REVOKED", "CONSUMED_BY_STORAGE", "EXPIRED")
     }
-    assert {len(section[n]) > 0 for n in FIELDS} == {True}
+    # the EnergyTag records (registry, SCR/SDR, acceptances, recurring) round-trip in test_certificates_energytag.py
+    assert {len(section[n]) > 0 for n in FIELDS if n not in ("registry", "acceptances", "recurring")} == {True}
     (battery,) = section["storage"]
     assert (battery["battery"], len(battery["lots"]), len(battery["done"])) == ("bat-1", 1, 3)
     assert battery["lots"][0]["oversight"] == "BUNDLE_STATUS_REVOKED"  # pv-1 revoked from its hour
     for lineage in (b"\x5d", b"\x5e"):  # the origin and lot source indexes, rebuilt by the import
         assert any(True for _ in before.iter_range(lineage, bytes([lineage[0] + 1])))
-    assert sorted(section["counters"]) == ["bundle", "expiry_cursor", "pending_delivery", "retirement"]
+    assert sorted(section["counters"]) == ["bundle", "expiry_cursor", "pending_delivery", "retirement", "scr", "sdr"]
     (pending,) = section["pending_deliveries"]
     assert (pending["hourStart"], pending["wh"], pending["deliveryId"]) == (str(H0 + 4 * HOUR), "300", "1")
     # pv-1's standing oversight: suspended from H0+1h, revoked from H0+2h

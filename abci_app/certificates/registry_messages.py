@@ -1,0 +1,143 @@
+"""The EnergyTag GC Registry API actions as frozen records, and their converters (every bound checked here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gridledger.certificates.v1 import certificates_pb2 as pb
+
+from abci_app.certificates.registry_records import RecurringKind
+from abci_app.codec_util import MAX_AMOUNT, address_field, nonneg_field, positive_field, text_field
+from abci_app.errors import Code, TxError
+from abci_app.types import Address
+
+__all__ = [
+    "MAX_ACCEPTANCE_CHANGES",
+    "MAX_RECURRENCES",
+    "CancelRecurringAction",
+    "ClaimCertificates",
+    "CreateRecurringAction",
+    "LockCertificates",
+    "ReleaseCertificates",
+    "ReserveCertificates",
+    "SetTransferAcceptance",
+    "WithdrawCertificates",
+    "cancel_recurring_from_proto",
+    "claim_from_proto",
+    "create_recurring_from_proto",
+    "lock_from_proto",
+    "release_from_proto",
+    "reserve_from_proto",
+    "set_acceptance_from_proto",
+    "withdraw_from_proto",
+]
+
+MAX_ACCEPTANCE_CHANGES = 64  # senders one SetTransferAcceptance adds or removes
+MAX_RECURRENCES = 366 * 24  # a standing instruction's count and its every_hours: at most a year of hours
+
+
+@dataclass(frozen=True, slots=True)
+class LockCertificates:
+    bundle_id: int
+    wh: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveCertificates:
+    bundle_id: int
+    wh: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseCertificates:
+    bundle_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawCertificates:
+    bundle_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimCertificates:
+    retirement_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetTransferAcceptance:
+    restricted: bool
+    allow: tuple[Address, ...]
+    disallow: tuple[Address, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRecurringAction:
+    kind: RecurringKind
+    target: Address
+    wh: int
+    first_hour: int
+    every_hours: int
+    count: int
+    purpose: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRecurringAction:
+    action_id: int
+
+
+def lock_from_proto(m: pb.LockCertificates) -> LockCertificates:
+    return LockCertificates(positive_field(m.bundle_id, "bundle_id"), positive_field(m.wh, "wh"))
+
+
+def reserve_from_proto(m: pb.ReserveCertificates) -> ReserveCertificates:
+    return ReserveCertificates(positive_field(m.bundle_id, "bundle_id"), positive_field(m.wh, "wh"))
+
+
+def release_from_proto(m: pb.ReleaseCertificates) -> ReleaseCertificates:
+    return ReleaseCertificates(positive_field(m.bundle_id, "bundle_id"))
+
+
+def withdraw_from_proto(m: pb.WithdrawCertificates) -> WithdrawCertificates:
+    return WithdrawCertificates(positive_field(m.bundle_id, "bundle_id"), text_field(m.reason, "reason", 128))
+
+
+def claim_from_proto(m: pb.ClaimCertificates) -> ClaimCertificates:
+    return ClaimCertificates(positive_field(m.retirement_id, "retirement_id"))
+
+
+def _addresses(values: object, name: str) -> tuple[Address, ...]:
+    items = list(values)  # type: ignore[call-overload]
+    if len(items) > MAX_ACCEPTANCE_CHANGES:
+        raise TxError(Code.INVALID_ARGUMENT, f"{name}: at most {MAX_ACCEPTANCE_CHANGES} addresses")
+    return tuple(address_field(x, name) for x in items)
+
+
+def set_acceptance_from_proto(m: pb.SetTransferAcceptance) -> SetTransferAcceptance:
+    allow, disallow = _addresses(m.allow, "allow"), _addresses(m.disallow, "disallow")
+    if set(allow) & set(disallow):
+        raise TxError(Code.INVALID_ARGUMENT, "an address is both allowed and disallowed")
+    return SetTransferAcceptance(bool(m.restricted), allow, disallow)
+
+
+def create_recurring_from_proto(m: pb.CreateRecurringAction) -> CreateRecurringAction:
+    if int(m.kind) not in (RecurringKind.TRANSFER, RecurringKind.CANCEL):
+        raise TxError(Code.INVALID_ARGUMENT, "kind: expected transfer or cancel")
+    every = nonneg_field(m.every_hours, "every_hours", MAX_RECURRENCES)
+    count = nonneg_field(m.count, "count", MAX_RECURRENCES)
+    if every == 0 or count == 0:
+        raise TxError(Code.INVALID_ARGUMENT, "every_hours and count must be above 0")
+    return CreateRecurringAction(
+        RecurringKind(m.kind),
+        address_field(m.target, "target"),
+        positive_field(m.wh, "wh"),
+        nonneg_field(m.first_hour, "first_hour", MAX_AMOUNT),
+        every,
+        count,
+        text_field(m.purpose, "purpose", 128),
+    )
+
+
+def cancel_recurring_from_proto(m: pb.CancelRecurringAction) -> CancelRecurringAction:
+    return CancelRecurringAction(positive_field(m.action_id, "action_id"))
