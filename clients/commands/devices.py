@@ -26,7 +26,7 @@ from clients.cli_types import (
     unix_seconds,
     watt_hours,
 )
-from clients.consortium import TEST_DEVICE_CA
+from clients.ops.consortium import TEST_DEVICE_CA
 from clients.pki import DeviceCA
 
 __all__ = ["register", "tx_event_rows"]

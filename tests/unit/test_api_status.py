@@ -8,7 +8,7 @@ import grpc
 
 from abci_app.errors import Code
 from abci_app.registry import DOMAINS
-from clients.api_status import CODE_NAMES, code_name, status_for
+from clients.servers.api_status import CODE_NAMES, code_name, status_for
 
 
 def _ledger_codes() -> dict[int, str]:

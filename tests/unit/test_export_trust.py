@@ -15,9 +15,9 @@ from gridledger.certificates.v1 import certificates_pb2
 from gridledger.state.v1 import state_pb2
 from gridwire.proof import ZERO, leaf_hash, nibble, node_hash
 
-from clients.api_reads import _export, _export_handler, retirement_key, verify_retirement_export
 from clients.lightclient import LightClient, TrustStep, Validator, header_hash, validator_set_hash
 from clients.proof import PROOF_OP_TYPE, ProofError
+from clients.servers.api_reads import _export, _export_handler, retirement_key, verify_retirement_export
 from tests.unit.test_lightclient import CHAIN, A, FakeNode, _client, _keys, _set
 
 # the genesis set A (4 validators) signs 1-10; M keeps two of A and adds two (11-20); C is
@@ -171,7 +171,7 @@ class _Bridge:
     async def node(self, fn: Any, *args: Any) -> Any:
         return fn(*args)
 
-    async def _node_or_abort(self, context: Any, fn: Any, *args: Any) -> Any:
+    async def node_or_abort(self, context: Any, fn: Any, *args: Any) -> Any:
         return fn(*args)
 
 

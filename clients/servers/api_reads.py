@@ -31,7 +31,6 @@ from gridledger.certificates.v1 import certificates_pb2
 from gridledger.state.v1 import state_pb2
 from gridwire.proof import Proof, verify_proof
 
-from clients.api_status import status_for
 from clients.lightclient import (
     ED25519_TYPE,
     LightClient,
@@ -44,9 +43,10 @@ from clients.lightclient import (
 )
 from clients.proof import ProofError, verify_query_response
 from clients.rpc import RPCError
+from clients.servers.api_status import status_for
 
 if TYPE_CHECKING:
-    from clients.bridge import BridgeService
+    from clients.servers.node import NodeLink
 
 __all__ = [
     "READS",
@@ -288,14 +288,14 @@ READS: tuple[ReadRpc, ...] = (
 )  # fmt: skip
 
 
-def _handler(bridge: BridgeService, rpc: ReadRpc) -> Callable[..., Any]:
+def _handler(bridge: NodeLink, rpc: ReadRpc) -> Callable[..., Any]:
     async def handle(request: Message, context: grpc.aio.ServicerContext) -> Message:
         try:
             path = rpc.path(request)
         except BadRequestError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             raise
-        answer = await bridge._node_or_abort(context, bridge.rpc.abci_query, path)
+        answer = await bridge.node_or_abort(context, bridge.rpc.abci_query, path)
         code = int(answer.get("code", 0))
         if code != 0:
             log = str(answer.get("log", ""))
@@ -322,7 +322,7 @@ def retirement_key(retirement_id: int) -> bytes:
     return RETIREMENT_PREFIX + retirement_id.to_bytes(8, "big")
 
 
-def _export_handler(bridge: BridgeService) -> Callable[..., Any]:
+def _export_handler(bridge: NodeLink) -> Callable[..., Any]:
     async def handle(
         request: reads_pb2.ByNumber, context: grpc.aio.ServicerContext
     ) -> certificates_api_pb2.RetirementExport:
@@ -330,7 +330,7 @@ def _export_handler(bridge: BridgeService) -> Callable[..., Any]:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "id must be at least 1")
         key = retirement_key(request.id)
         path = f"/retirement/{request.id}"
-        answer = await bridge._node_or_abort(context, lambda: bridge.rpc.abci_query(path, prove=True))
+        answer = await bridge.node_or_abort(context, lambda: bridge.rpc.abci_query(path, prove=True))
         code = int(answer.get("code", 0))
         if code != 0:
             log = str(answer.get("log", ""))
@@ -477,7 +477,7 @@ def read_service_names() -> list[str]:
     return sorted({f"gridledger.api.v1.{r.service}" for r in READS})
 
 
-def add_read_services(bridge: BridgeService, server: grpc.aio.Server) -> None:
+def add_read_services(bridge: NodeLink, server: grpc.aio.Server) -> None:
     """Mount every typed read service of `READS` (and CertificatesApi.ExportRetirement) on `server`."""
     by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
     for rpc in READS:

@@ -20,7 +20,7 @@ submitter uses one connection per node and `broadcast_tx_async` by default (Come
 socket client batches CheckTx requests on a 20 ms flush timer, so a `broadcast_tx_sync`
 connection waits for it on every tx: use several connections per node with that method).
 
-    python -m clients.loadgen --home .localnet --rate 300 --seconds 30   # against `make localnet`
+    python -m clients.ops.loadgen --home .localnet --rate 300 --seconds 30   # against `make localnet`
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from gridwire.address import address_of
 from nacl.signing import SigningKey
 from websockets.asyncio.client import ClientConnection, connect
 
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from clients.tx import envelope, tx_body
 
@@ -568,7 +568,7 @@ def param_value(rpc: Any, name: str) -> int:
 
 
 async def _cli_run(args: argparse.Namespace) -> int:
-    from clients.localnet import Localnet  # noqa: PLC0415 - only the CLI needs the localnet
+    from clients.ops.localnet import Localnet  # noqa: PLC0415 - only the CLI needs the localnet
 
     meta = json.loads((args.home / "localnet.json").read_text())
     net = Localnet(args.home, n=meta["n"], base_port=meta["base_port"], chain_id=meta["chain_id"])
@@ -596,7 +596,7 @@ async def _cli_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clients.loadgen", description="open-loop load on a localnet")
+    parser = argparse.ArgumentParser(prog="python -m clients.ops.loadgen", description="open-loop load on a localnet")
     parser.add_argument("--home", type=Path, default=Path(".localnet"))
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--rate", type=float, default=200.0)
