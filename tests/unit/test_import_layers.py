@@ -59,9 +59,7 @@ def _imported(name: str, path: Path, tree: ast.Module) -> Iterator[str]:
 
 
 def _graph() -> dict[str, set[str]]:
-    return {
-        name: set(_imported(name, path, ast.parse(path.read_text(), str(path)))) for name, path in MODULES.items()
-    }
+    return {name: set(_imported(name, path, ast.parse(path.read_text(), str(path)))) for name, path in MODULES.items()}
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
