@@ -18,6 +18,11 @@ from gridledger.governance.v1 import governance_pb2
 from gridledger.identity.v1 import identity_pb2
 from gridledger.state.v1 import state_pb2
 from gridwire.address import address_of
+from gridwire.contract.accounts import Paths as AccountsPaths
+from gridwire.contract.accounts import balance_key
+from gridwire.contract.chain import Code
+from gridwire.contract.governance import Paths as GovernancePaths
+from gridwire.contract.identity import Paths as IdentityPaths
 
 from clients.proof import HeaderVerifier, ProvenValue, fetch_proven
 from clients.rpc import BroadcastResult, CometRPC
@@ -25,7 +30,7 @@ from clients.tx import sign_tx
 
 __all__ = ["GridClient", "QueryFailedError", "TxFailedError"]
 
-NONCE_TOO_LOW = 5  # the chain's envelope code (consensus: it never changes)
+NONCE_TOO_LOW = Code.NONCE_TOO_LOW  # the chain's envelope code for a used nonce
 
 
 class TxFailedError(RuntimeError):
@@ -77,7 +82,7 @@ class GridClient:
         return base64.b64decode(r.get("value") or "")
 
     def account(self, address: bytes) -> Account:
-        v = accounts_pb2.AccountView.FromString(self.query_raw(f"/account/{address.hex()}"))
+        v = accounts_pb2.AccountView.FromString(self.query_raw(AccountsPaths.ACCOUNT(address.hex())))
         return Account(address, v.balance, v.nonce)
 
     def proven_balance(self, address: bytes, *, light: HeaderVerifier | None = None) -> int:
@@ -90,30 +95,30 @@ class GridClient:
             from clients.lightclient import LightClient  # noqa: PLC0415 - optional, heavier import
 
             light = LightClient.from_genesis(self.rpc, self.rpc.call("genesis")["genesis"])
-        key = bytes([0x07]) + address
-        proven: ProvenValue = fetch_proven(self.rpc, f"/balance/{address.hex()}", key, light)
+        key = balance_key(address)
+        proven: ProvenValue = fetch_proven(self.rpc, AccountsPaths.BALANCE(address.hex()), key, light)
         return 0 if proven.value is None else int.from_bytes(proven.value, "big")
 
     def member(self, address: bytes) -> identity_pb2.Member:
-        return identity_pb2.Member.FromString(self.query_raw(f"/member/{address.hex()}"))
+        return identity_pb2.Member.FromString(self.query_raw(IdentityPaths.MEMBER(address.hex())))
 
     def orgs(self) -> list[identity_pb2.Org]:
-        return list(identity_pb2.OrgList.FromString(self.query_raw("/orgs")).orgs)
+        return list(identity_pb2.OrgList.FromString(self.query_raw(IdentityPaths.ORGS())).orgs)
 
     def members(self, org_id: str) -> list[identity_pb2.Member]:
-        return list(identity_pb2.MemberList.FromString(self.query_raw(f"/members/{org_id}")).members)
+        return list(identity_pb2.MemberList.FromString(self.query_raw(IdentityPaths.MEMBERS(org_id))).members)
 
     def proposal(self, proposal_id: int) -> governance_pb2.Proposal:
-        return governance_pb2.Proposal.FromString(self.query_raw(f"/proposal/{proposal_id}"))
+        return governance_pb2.Proposal.FromString(self.query_raw(GovernancePaths.PROPOSAL(proposal_id)))
 
     def proposals(self) -> list[governance_pb2.Proposal]:
-        return list(governance_pb2.ProposalList.FromString(self.query_raw("/proposals")).proposals)
+        return list(governance_pb2.ProposalList.FromString(self.query_raw(GovernancePaths.PROPOSALS())).proposals)
 
     def supply(self) -> accounts_pb2.SupplyView:
-        return accounts_pb2.SupplyView.FromString(self.query_raw("/supply"))
+        return accounts_pb2.SupplyView.FromString(self.query_raw(AccountsPaths.SUPPLY()))
 
     def params(self) -> state_pb2.Params:
-        return state_pb2.Params.FromString(self.query_raw("/params"))
+        return state_pb2.Params.FromString(self.query_raw(GovernancePaths.PARAMS()))
 
     # -- transactions -----------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gridledger.devices.v1 import devices_pb2
+from gridwire.contract.devices import Paths
 
 from abci_app.devices import keeper, keys
 from abci_app.domain import QueryHandler, QueryResult
@@ -80,11 +81,11 @@ def commissioning(store: KVReader, args: list[str], options: Mapping[str, str]) 
 
 
 QUERIES: dict[str, QueryHandler] = {
-    "commissioning": commissioning,
-    "device": device,
-    "devices": devices,
-    "site": site,
-    "reading": reading,
-    "energy": energy,
-    "battery": battery,
+    Paths.COMMISSIONING.root: commissioning,
+    Paths.DEVICE.root: device,
+    Paths.DEVICES.root: devices,
+    Paths.SITE.root: site,
+    Paths.READING.root: reading,
+    Paths.ENERGY.root: energy,
+    Paths.BATTERY.root: battery,
 }

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from gridledger.grid.v1 import grid_pb2
 from gridledger.tx.v1 import tx_pb2
+from gridwire.contract.grid import Paths
 
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.grid import keys
@@ -63,12 +64,12 @@ def dr_member(store: KVReader, args: list[str], options: Mapping[str, str]) -> Q
 
 
 QUERIES: dict[str, QueryHandler] = {
-    "tariffs": tariffs,
-    "fees": fees,
-    "feeder": feeder,
-    "feeders": feeders,
-    "dr": dr_event,
-    "dr_events": dr_events,
-    "dr_enrolments": dr_enrolments,
-    "dr_member": dr_member,
+    Paths.TARIFFS.root: tariffs,
+    Paths.FEES.root: fees,
+    Paths.FEEDER.root: feeder,
+    Paths.FEEDERS.root: feeders,
+    Paths.DR.root: dr_event,
+    Paths.DR_EVENTS.root: dr_events,
+    Paths.DR_ENROLMENTS.root: dr_enrolments,
+    Paths.DR_MEMBER.root: dr_member,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from gridledger.grid.v1 import grid_pb2
+from gridwire.contract.grid import Paths as GridPaths
 
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
 from clients.cli_types import price, unix_seconds, watt_hours
@@ -27,7 +28,7 @@ def cmd_tariff_set(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_tariff_show(ctx: Context, args: argparse.Namespace) -> None:
-    ctx.show(to_json(ctx.query("/tariffs", grid_pb2.Tariffs, what="tariffs")), title="tariffs")
+    ctx.show(to_json(ctx.query(GridPaths.TARIFFS(), grid_pb2.Tariffs, what="tariffs")), title="tariffs")
 
 
 def cmd_fees_set(ctx: Context, args: argparse.Namespace) -> None:
@@ -36,7 +37,7 @@ def cmd_fees_set(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_fees_show(ctx: Context, args: argparse.Namespace) -> None:
-    ctx.show(to_json(ctx.query("/fees", grid_pb2.GridFees, what="grid fees")), title="grid fees")
+    ctx.show(to_json(ctx.query(GridPaths.FEES(), grid_pb2.GridFees, what="grid fees")), title="grid fees")
 
 
 def _wh_or_unlimited(text: str) -> int | None:
@@ -62,12 +63,12 @@ def cmd_feeder_remove(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_feeder_show(ctx: Context, args: argparse.Namespace) -> None:
-    limit = ctx.query(f"/feeder/{args.feeder}", grid_pb2.FeederLimit, what=f"a limit of feeder {args.feeder!r}")
+    limit = ctx.query(GridPaths.FEEDER(args.feeder), grid_pb2.FeederLimit, what=f"a limit of feeder {args.feeder!r}")
     ctx.show(to_json(limit), title=f"feeder {args.feeder}")
 
 
 def cmd_feeder_list(ctx: Context, args: argparse.Namespace) -> None:
-    view = ctx.query_list("/feeders" + page_query(args), grid_pb2.FeederLimitList)
+    view = ctx.query_list(GridPaths.FEEDERS() + page_query(args), grid_pb2.FeederLimitList)
     rows = [to_json(limit) for limit in view.limits]
     ctx.show_page(rows, view.page.next, title="feeder limits", columns=["feeder", "import_wh", "export_wh"])
 
@@ -100,8 +101,8 @@ def cmd_dr_leave(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_dr_show(ctx: Context, args: argparse.Namespace) -> None:
-    event = ctx.query(f"/dr/{args.event_id}", grid_pb2.DrEvent, what=f"demand-response event {args.event_id!r}")
-    enrolments = ctx.query_list(f"/dr_enrolments/{args.event_id}", grid_pb2.DrEnrolmentList)
+    event = ctx.query(GridPaths.DR(args.event_id), grid_pb2.DrEvent, what=f"demand-response event {args.event_id!r}")
+    enrolments = ctx.query_list(GridPaths.DR_ENROLMENTS(args.event_id), grid_pb2.DrEnrolmentList)
     rows = [to_json(e) for e in enrolments.enrolments]
     if ctx.json:
         ctx.show({**to_json(event), "enrolments": rows})
@@ -113,7 +114,7 @@ def cmd_dr_show(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_dr_list(ctx: Context, args: argparse.Namespace) -> None:
-    view = ctx.query_list("/dr_events" + page_query(args), grid_pb2.DrEventList)
+    view = ctx.query_list(GridPaths.DR_EVENTS() + page_query(args), grid_pb2.DrEventList)
     ctx.show_page([to_json(e) for e in view.events], view.page.next, title="demand-response events", columns=DR_COLUMNS)
 
 

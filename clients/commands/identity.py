@@ -7,6 +7,7 @@ import argparse
 from cryptography.hazmat.primitives import serialization
 from gridledger.identity.v1 import identity_pb2
 from gridwire.address import address_of
+from gridwire.contract.identity import Paths as IdentityPaths
 
 from clients.cli_support import AddCommand, Context, load_certificate, to_json
 
@@ -15,7 +16,7 @@ __all__ = ["register"]
 
 def cmd_member(ctx: Context, args: argparse.Namespace) -> None:
     address = ctx.address(args.address)
-    member = ctx.query(f"/member/{address.hex()}", identity_pb2.Member, what=f"member {address.hex()}")
+    member = ctx.query(IdentityPaths.MEMBER(address.hex()), identity_pb2.Member, what=f"member {address.hex()}")
     ctx.show({k: v for k, v in to_json(member).items() if k != "certificate_der"}, title="member")
 
 

@@ -49,6 +49,8 @@ from gridledger.governance.v1 import governance_pb2
 from gridledger.identity.v1 import identity_pb2
 from gridledger.state.v1 import state_pb2
 from gridwire.address import address_of
+from gridwire.contract.accounts import Paths as AccountsPaths
+from gridwire.contract.governance import Paths as GovernancePaths
 from nacl.signing import SigningKey
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -554,14 +556,14 @@ class Submitter:
 
 def account_nonce(rpc: Any, address: bytes) -> int:
     """The last nonce `address` used, from a node's `/account` query (`rpc`: a `CometRPC`)."""
-    resp = rpc.abci_query(f"/account/{address.hex()}")
+    resp = rpc.abci_query(AccountsPaths.ACCOUNT(address.hex()))
     value = base64.b64decode(resp.get("value") or "")
     return int(accounts_pb2.AccountView.FromString(value).nonce) if value else 0
 
 
 def param_value(rpc: Any, name: str) -> int:
     """The chain's current value of parameter `name`."""
-    raw = base64.b64decode(rpc.abci_query("/params").get("value") or "")
+    raw = base64.b64decode(rpc.abci_query(GovernancePaths.PARAMS()).get("value") or "")
     if not raw:
         raise LookupError("the chain stores no parameters (genesis always does)")
     return int(getattr(state_pb2.Params.FromString(raw), name))

@@ -19,6 +19,7 @@ import websockets
 from gridledger.api.v1 import gateway_pb2, gateway_pb2_grpc
 from gridledger.devices.v1 import devices_pb2
 from gridledger.tx.v1 import tx_pb2
+from gridwire.contract import devices as devices_contract
 from gridwire.tx import type_url
 
 from clients.servers.api_tx import submit_signed
@@ -36,9 +37,9 @@ HEARTBEAT_BLOCKS = 10
 MAX_REPLAY_BLOCKS = 100_000
 _HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
 _OUTCOMES = {
-    "reading_accepted": G.READING_OUTCOME_ACCEPTED,
-    "reading_duplicate": G.READING_OUTCOME_DUPLICATE,
-    "reading_rejected": G.READING_OUTCOME_REJECTED,
+    devices_contract.READING_ACCEPTED: G.READING_OUTCOME_ACCEPTED,
+    devices_contract.READING_DUPLICATE: G.READING_OUTCOME_DUPLICATE,
+    devices_contract.READING_REJECTED: G.READING_OUTCOME_REJECTED,
 }
 
 

@@ -29,6 +29,16 @@ from google.protobuf.message import DecodeError, Message
 from gridledger.api.v1 import certificates_api_pb2, forecasts_api_pb2, grid_api_pb2, market_api_pb2, reads_pb2
 from gridledger.certificates.v1 import certificates_pb2
 from gridledger.state.v1 import state_pb2
+from gridwire.contract.accounts import Paths as AccountsPaths
+from gridwire.contract.certificates import Paths as CertificatesPaths
+from gridwire.contract.certificates import retirement_key
+from gridwire.contract.devices import Paths as DevicesPaths
+from gridwire.contract.forecasts import Paths as ForecastsPaths
+from gridwire.contract.governance import Paths as GovernancePaths
+from gridwire.contract.grid import Paths as GridPaths
+from gridwire.contract.identity import Paths as IdentityPaths
+from gridwire.contract.market import Paths as MarketPaths
+from gridwire.contract.paths import page_suffix
 from gridwire.proof import Proof, verify_proof
 
 from clients.lightclient import (
@@ -60,7 +70,6 @@ __all__ = [
 MAX_PAGE = 500
 HOUR = 3600
 MAX_SCORE_HOURS = 366 * 24
-RETIREMENT_PREFIX = b"\x57"  # the certificates domain's retirement records (a unit test checks it)
 _ID = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII without '/', checked below
 
 
@@ -83,14 +92,9 @@ def _addr(raw: bytes, name: str = "address") -> str:
 def _page(page: reads_pb2.PageRequest) -> str:
     if page.limit > MAX_PAGE:
         raise BadRequestError(f"page.limit must be ≤ {MAX_PAGE}")
-    parts = []
-    if page.limit:
-        parts.append(f"limit={page.limit}")
-    if page.after:
-        if not re.fullmatch(r"(?:[0-9a-f]{2}){1,256}", page.after):  # bytes, as the ledger reads it
-            raise BadRequestError("page.after must be the hex cursor of the previous page (whole bytes)")
-        parts.append(f"after={page.after}")
-    return "?" + "&".join(parts) if parts else ""
+    if page.after and not re.fullmatch(r"(?:[0-9a-f]{2}){1,256}", page.after):  # bytes, as the ledger reads it
+        raise BadRequestError("page.after must be the hex cursor of the previous page (whole bytes)")
+    return page_suffix(page.limit, page.after)
 
 
 INT64_MAX = 2**63 - 1  # the ledger's ids, times and counters fit a signed 64-bit integer
@@ -131,23 +135,23 @@ _STATUS_NAMES = {
 def _bundles(r: certificates_api_pb2.ListBundlesRequest) -> str:
     which = r.WhichOneof("by")
     if which == "owner":
-        where = f"owner/{_addr(r.owner, 'owner')}"
+        where = ("owner", _addr(r.owner, "owner"))
     elif which == "device_id":
-        where = f"device/{_id(r.device_id, 'device_id')}"
+        where = ("device", _id(r.device_id, "device_id"))
     elif which == "hour_start":
-        where = f"hour/{_hour(r.hour_start, 'hour_start')}"
+        where = ("hour", str(_hour(r.hour_start, "hour_start")))
     elif which == "status" and r.status in _STATUS_NAMES:
-        where = f"status/{_STATUS_NAMES[r.status]}"
+        where = ("status", _STATUS_NAMES[r.status])
     else:
         raise BadRequestError("set owner, device_id, hour_start or a known status")
-    return f"/bundles/{where}{_page(r.page)}"
+    return CertificatesPaths.BUNDLES(*where) + _page(r.page)
 
 
 def _score(r: certificates_api_pb2.ScoreRequest) -> str:
     lo, hi = _hour(r.from_hour, "from_hour"), _hour(r.to_hour, "to_hour")
     if not lo <= hi <= lo + MAX_SCORE_HOURS * HOUR:  # the ledger bounds it by its own period too
         raise BadRequestError(f"need from_hour <= to_hour <= from_hour + {MAX_SCORE_HOURS} hours")
-    return f"/score/{_addr(r.member, 'member')}/{lo}/{hi}"
+    return CertificatesPaths.SCORE(_addr(r.member, "member"), lo, hi)
 
 
 MAX_FORECAST_INTERVALS = 672  # the highest forecasts.max_intervals_per_post governance allows
@@ -159,15 +163,15 @@ def _forecasts(r: forecasts_api_pb2.ForecastRequest) -> str:
     count = max(1, r.count)
     if count > MAX_FORECAST_INTERVALS:
         raise BadRequestError(f"count must be 1..{MAX_FORECAST_INTERVALS}")
-    return f"/forecasts/{_id(r.device_id, 'device_id')}/{_time(r.interval_start, 'interval_start')}/{count}"
+    return ForecastsPaths.FORECASTS(_id(r.device_id, "device_id"), _time(r.interval_start, "interval_start"), count)
 
 
 def _devices(r: reads_pb2.ListDevicesRequest) -> str:
     which = r.WhichOneof("by")
     if which == "owner":
-        return f"/devices/owner/{_addr(r.owner, 'owner')}{_page(r.page)}"
+        return DevicesPaths.DEVICES("owner", _addr(r.owner, "owner")) + _page(r.page)
     if which == "feeder":
-        return f"/devices/feeder/{_id(r.feeder, 'feeder')}{_page(r.page)}"
+        return DevicesPaths.DEVICES("feeder", _id(r.feeder, "feeder")) + _page(r.page)
     raise BadRequestError("set owner or feeder")
 
 
@@ -195,96 +199,100 @@ C = certificates_api_pb2
 F = forecasts_api_pb2
 READS: tuple[ReadRpc, ...] = (
     ReadRpc("IdentityApi", "GetMember", R.ByAddress, _import("gridledger.identity.v1.Member"),
-            lambda r: f"/member/{_addr(r.address)}"),
+            lambda r: IdentityPaths.MEMBER(_addr(r.address))),
     ReadRpc("IdentityApi", "ListMembers", R.ListMembersRequest, _import("gridledger.identity.v1.MemberList"),
-            lambda r: f"/members/{_id(r.org_id, 'org_id')}{_page(r.page)}"),
+            lambda r: IdentityPaths.MEMBERS(_id(r.org_id, 'org_id')) + _page(r.page)),
     ReadRpc("IdentityApi", "GetOrg", R.ById, _import("gridledger.identity.v1.Org"),
-            lambda r: f"/org/{_id(r.id, 'id')}"),
+            lambda r: IdentityPaths.ORG(_id(r.id, 'id'))),
     ReadRpc("IdentityApi", "ListOrgs", R.PageRequest, _import("gridledger.identity.v1.OrgList"),
-            lambda r: f"/orgs{_page(r)}"),
+            lambda r: IdentityPaths.ORGS() + _page(r)),
     ReadRpc("GovernanceApi", "GetProposal", R.ByNumber, _import("gridledger.governance.v1.Proposal"),
-            lambda r: f"/proposal/{_number(r.id)}"),
+            lambda r: GovernancePaths.PROPOSAL(_number(r.id))),
     ReadRpc("GovernanceApi", "ListProposals", R.PageRequest, _import("gridledger.governance.v1.ProposalList"),
-            lambda r: f"/proposals{_page(r)}"),
-    ReadRpc("GovernanceApi", "GetParams", R.Empty, _import("gridledger.state.v1.Params"), lambda r: "/params"),
+            lambda r: GovernancePaths.PROPOSALS() + _page(r)),
+    ReadRpc("GovernanceApi", "GetParams", R.Empty, _import("gridledger.state.v1.Params"),
+            lambda r: GovernancePaths.PARAMS()),
     ReadRpc("GovernanceApi", "ListValidators", R.Empty, _import("gridledger.governance.v1.ValidatorList"),
-            lambda r: "/validators"),
+            lambda r: GovernancePaths.VALIDATORS()),
     ReadRpc("AccountsApi", "GetAccount", R.ByAddress, _import("gridledger.accounts.v1.AccountView"),
-            lambda r: f"/account/{_addr(r.address)}"),
-    ReadRpc("AccountsApi", "GetSupply", R.Empty, _import("gridledger.accounts.v1.SupplyView"), lambda r: "/supply"),
+            lambda r: AccountsPaths.ACCOUNT(_addr(r.address))),
+    ReadRpc("AccountsApi", "GetSupply", R.Empty, _import("gridledger.accounts.v1.SupplyView"),
+            lambda r: AccountsPaths.SUPPLY()),
     ReadRpc("DevicesApi", "GetDevice", R.ById, _import("gridledger.devices.v1.Device"),
-            lambda r: f"/device/{_id(r.id, 'id')}"),
+            lambda r: DevicesPaths.DEVICE(_id(r.id, 'id'))),
     ReadRpc("DevicesApi", "GetSite", R.ById, _import("gridledger.devices.v1.Site"),
-            lambda r: f"/site/{_id(r.id, 'id')}"),
+            lambda r: DevicesPaths.SITE(_id(r.id, 'id'))),
     ReadRpc("DevicesApi", "ListDevices", R.ListDevicesRequest, _import("gridledger.devices.v1.DeviceList"), _devices),
     ReadRpc("DevicesApi", "GetLastReading", R.ById, _import("gridledger.devices.v1.ReadingState"),
-            lambda r: f"/reading/{_id(r.id, 'id')}"),
+            lambda r: DevicesPaths.READING(_id(r.id, 'id'))),
     ReadRpc("DevicesApi", "GetIntervalEnergy", R.IntervalEnergyRequest, _import("gridledger.devices.v1.IntervalEnergy"),
-            lambda r: f"/energy/{_id(r.device_id, 'device_id')}/{_time(r.interval_start, 'interval_start')}"),
+            lambda r: DevicesPaths.ENERGY(_id(r.device_id, 'device_id'), _time(r.interval_start, 'interval_start'))),
     ReadRpc("DevicesApi", "GetBattery", R.ById, _import("gridledger.devices.v1.BatteryView"),
-            lambda r: f"/battery/{_id(r.id, 'id')}"),
-    ReadRpc("GridApi", "GetTariffs", R.Empty, _import("gridledger.grid.v1.Tariffs"), lambda r: "/tariffs"),
-    ReadRpc("GridApi", "GetGridFees", R.Empty, _import("gridledger.grid.v1.GridFees"), lambda r: "/fees"),
+            lambda r: DevicesPaths.BATTERY(_id(r.id, 'id'))),
+    ReadRpc("GridApi", "GetTariffs", R.Empty, _import("gridledger.grid.v1.Tariffs"), lambda r: GridPaths.TARIFFS()),
+    ReadRpc("GridApi", "GetGridFees", R.Empty, _import("gridledger.grid.v1.GridFees"), lambda r: GridPaths.FEES()),
     ReadRpc("GridApi", "GetFeederLimit", R.ById, _import("gridledger.grid.v1.FeederLimit"),
-            lambda r: f"/feeder/{_id(r.id, 'id')}"),
+            lambda r: GridPaths.FEEDER(_id(r.id, 'id'))),
     ReadRpc("GridApi", "ListFeederLimits", R.PageRequest, _import("gridledger.grid.v1.FeederLimitList"),
-            lambda r: f"/feeders{_page(r)}"),
+            lambda r: GridPaths.FEEDERS() + _page(r)),
     ReadRpc("GridApi", "GetDrEvent", R.ById, _import("gridledger.grid.v1.DrEvent"),
-            lambda r: f"/dr/{_id(r.id, 'id')}"),
+            lambda r: GridPaths.DR(_id(r.id, 'id'))),
     ReadRpc("GridApi", "ListDrEvents", R.PageRequest, _import("gridledger.grid.v1.DrEventList"),
-            lambda r: f"/dr_events{_page(r)}"),
+            lambda r: GridPaths.DR_EVENTS() + _page(r)),
     ReadRpc("GridApi", "ListDrEnrolments", G.ListDrEnrolmentsRequest, _import("gridledger.grid.v1.DrEnrolmentList"),
-            lambda r: f"/dr_enrolments/{_id(r.event_id, 'event_id')}{_page(r.page)}"),
+            lambda r: GridPaths.DR_ENROLMENTS(_id(r.event_id, 'event_id')) + _page(r.page)),
     ReadRpc("ForecastsApi", "GetForecast", F.ForecastRequest, _import("gridledger.forecasts.v1.ForecastViewList"),
             _forecasts),
     ReadRpc("ForecastsApi", "GetPostedForecast", R.IntervalEnergyRequest, _import("gridledger.forecasts.v1.Forecast"),
-            lambda r: f"/forecast_posted/{_id(r.device_id, 'device_id')}/{_time(r.interval_start, 'interval_start')}"),
+            lambda r: ForecastsPaths.FORECAST_POSTED(_id(r.device_id, "device_id"),
+                                                     _time(r.interval_start, "interval_start"))),
     ReadRpc("ForecastsApi", "GetForecastError", F.ForecastErrorRequest,
             _import("gridledger.forecasts.v1.ForecastError"),
-            lambda r: f"/forecast_error/{_id(r.device_id, 'device_id')}/{_time(r.day, 'day')}"),
+            lambda r: ForecastsPaths.FORECAST_ERROR(_id(r.device_id, 'device_id'), _time(r.day, 'day'))),
     ReadRpc("ForecastsApi", "ListForecastErrors", F.ByDevice, _import("gridledger.forecasts.v1.ForecastErrorList"),
-            lambda r: f"/forecast_errors/{_id(r.device_id, 'device_id')}{_page(r.page)}"),
+            lambda r: ForecastsPaths.FORECAST_ERRORS(_id(r.device_id, 'device_id')) + _page(r.page)),
     ReadRpc("MarketApi", "GetOrder", R.ByNumber, _import("gridledger.market.v1.Order"),
-            lambda r: f"/order/{_number(r.id)}"),
+            lambda r: MarketPaths.ORDER(_number(r.id))),
     ReadRpc("MarketApi", "ListOrders", M.ByOwner, _import("gridledger.market.v1.OrderList"),
-            lambda r: f"/orders/{_addr(r.owner, 'owner')}{_page(r.page)}"),
+            lambda r: MarketPaths.ORDERS(_addr(r.owner, 'owner')) + _page(r.page)),
     ReadRpc("MarketApi", "ListBook", M.BookRequest, _import("gridledger.market.v1.OrderList"),
-            lambda r: f"/book/{_time(r.interval_start, 'interval_start')}{_page(r.page)}"),
+            lambda r: MarketPaths.BOOK(_time(r.interval_start, 'interval_start')) + _page(r.page)),
     ReadRpc("MarketApi", "GetClearing", M.IntervalRequest, _import("gridledger.market.v1.ClearingResult"),
-            lambda r: f"/clearing/{_time(r.interval_start, 'interval_start')}"),
+            lambda r: MarketPaths.CLEARING(_time(r.interval_start, 'interval_start'))),
     ReadRpc("MarketApi", "ListFills", M.ByOwner, _import("gridledger.market.v1.FillList"),
-            lambda r: f"/fills/{_addr(r.owner, 'owner')}{_page(r.page)}"),
+            lambda r: MarketPaths.FILLS(_addr(r.owner, 'owner')) + _page(r.page)),
     ReadRpc("MarketApi", "GetRule", R.ByNumber, _import("gridledger.market.v1.Rule"),
-            lambda r: f"/rule/{_number(r.id)}"),
+            lambda r: MarketPaths.RULE(_number(r.id))),
     ReadRpc("MarketApi", "ListRules", M.ByOwner, _import("gridledger.market.v1.RuleList"),
-            lambda r: f"/rules/{_addr(r.owner, 'owner')}{_page(r.page)}"),
+            lambda r: MarketPaths.RULES(_addr(r.owner, 'owner')) + _page(r.page)),
     ReadRpc("MarketApi", "GetAlert", R.ByNumber, _import("gridledger.market.v1.Alert"),
-            lambda r: f"/alert/{_number(r.id)}"),
+            lambda r: MarketPaths.ALERT(_number(r.id))),
     ReadRpc("MarketApi", "ListAlerts", M.ByOwner, _import("gridledger.market.v1.AlertList"),
-            lambda r: f"/alerts/{_addr(r.owner, 'owner')}{_page(r.page)}"),
+            lambda r: MarketPaths.ALERTS(_addr(r.owner, 'owner')) + _page(r.page)),
     ReadRpc("MarketApi", "GetStatement", M.StatementRequest, _import("gridledger.market.v1.Statement"),
-            lambda r: f"/statement/{_addr(r.owner, 'owner')}/{_time(r.interval_start, 'interval_start')}"),
+            lambda r: MarketPaths.STATEMENT(_addr(r.owner, 'owner'), _time(r.interval_start, 'interval_start'))),
     ReadRpc("MarketApi", "ListStatements", M.ByOwner, _import("gridledger.market.v1.StatementList"),
-            lambda r: f"/statements/{_addr(r.owner, 'owner')}{_page(r.page)}"),
+            lambda r: MarketPaths.STATEMENTS(_addr(r.owner, 'owner')) + _page(r.page)),
     ReadRpc("MarketApi", "GetUpstream", M.IntervalRequest, _import("gridledger.market.v1.UpstreamTrade"),
-            lambda r: f"/upstream/{_time(r.interval_start, 'interval_start')}"),
+            lambda r: MarketPaths.UPSTREAM(_time(r.interval_start, 'interval_start'))),
     ReadRpc("MarketApi", "ListInstructions", M.BookRequest, _import("gridledger.market.v1.GridInstructionList"),
-            lambda r: f"/instructions/{_time(r.interval_start, 'interval_start')}{_page(r.page)}"),
+            lambda r: MarketPaths.INSTRUCTIONS(_time(r.interval_start, 'interval_start')) + _page(r.page)),
     ReadRpc("MarketApi", "GetInstruction", M.InstructionRequest, _import("gridledger.market.v1.GridInstruction"),
-            lambda r: f"/instructions/{_time(r.interval_start, 'interval_start')}/{_id(r.site_id, 'site_id')}"),
+            lambda r: MarketPaths.INSTRUCTIONS(_time(r.interval_start, 'interval_start'), _id(r.site_id, 'site_id'))),
     ReadRpc("CertificatesApi", "GetBundle", R.ByNumber, _import("gridledger.certificates.v1.Bundle"),
-            lambda r: f"/bundle/{_number(r.id)}"),
+            lambda r: CertificatesPaths.BUNDLE(_number(r.id))),
     ReadRpc("CertificatesApi", "ListBundles", C.ListBundlesRequest, _import("gridledger.certificates.v1.BundleList"),
             _bundles),
     ReadRpc("CertificatesApi", "GetBundleHistory", R.ByNumber,
-            _import("gridledger.certificates.v1.BundleHistoryView"), lambda r: f"/bundle_history/{_number(r.id)}"),
+            _import("gridledger.certificates.v1.BundleHistoryView"),
+            lambda r: CertificatesPaths.BUNDLE_HISTORY(_number(r.id))),
     ReadRpc("CertificatesApi", "GetRetirement", R.ByNumber, _import("gridledger.certificates.v1.Retirement"),
-            lambda r: f"/retirement/{_number(r.id)}"),
+            lambda r: CertificatesPaths.RETIREMENT(_number(r.id))),
     ReadRpc("CertificatesApi", "GetMatching", C.MemberHourRequest, _import("gridledger.certificates.v1.Matching"),
-            lambda r: f"/matching/{_addr(r.member, 'member')}/{_hour(r.hour_start, 'hour_start')}"),
+            lambda r: CertificatesPaths.MATCHING(_addr(r.member, 'member'), _hour(r.hour_start, 'hour_start'))),
     ReadRpc("CertificatesApi", "GetScore", C.ScoreRequest, _import("gridledger.certificates.v1.Score"), _score),
     ReadRpc("CertificatesApi", "GetResidual", C.ResidualRequest, _import("gridledger.certificates.v1.Residual"),
-            lambda r: f"/residual/{_id(r.grid_region, 'grid_region')}/{_hour(r.hour_start, 'hour_start')}"),
+            lambda r: CertificatesPaths.RESIDUAL(_id(r.grid_region, 'grid_region'), _hour(r.hour_start, 'hour_start'))),
 )  # fmt: skip
 
 
@@ -317,11 +325,6 @@ def _always_present(rpc: ReadRpc) -> bool:
     return rpc.method in ("GetAccount", "GetSupply", "GetParams", "GetMatching", "GetScore", "GetResidual")
 
 
-def retirement_key(retirement_id: int) -> bytes:
-    """The state key of retirement `retirement_id` (the certificates domain's layout)."""
-    return RETIREMENT_PREFIX + retirement_id.to_bytes(8, "big")
-
-
 def _export_handler(bridge: NodeLink) -> Callable[..., Any]:
     async def handle(
         request: reads_pb2.ByNumber, context: grpc.aio.ServicerContext
@@ -329,7 +332,7 @@ def _export_handler(bridge: NodeLink) -> Callable[..., Any]:
         if request.id == 0:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "id must be at least 1")
         key = retirement_key(request.id)
-        path = f"/retirement/{request.id}"
+        path = CertificatesPaths.RETIREMENT(request.id)
         answer = await bridge.node_or_abort(context, lambda: bridge.rpc.abci_query(path, prove=True))
         code = int(answer.get("code", 0))
         if code != 0:

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 from gridwire.address import address_of
+from gridwire.contract.identity import Paths as IdentityPaths
 
 from clients.member_auth import CERT_KEY, NONCE_KEY, SIG_KEY, TIME_KEY, auth_message
 
@@ -115,7 +116,7 @@ class MemberVerifier:
         org_id = str(orgs[0].value) if len(orgs) == 1 else ""
         if not org_id or len(org_id.encode()) > 255 or "/" in org_id:
             raise AuthError(grpc.StatusCode.UNAUTHENTICATED, "member certificate names no single org")
-        code, raw = await self._query(f"/org/{org_id}")
+        code, raw = await self._query(IdentityPaths.ORG(org_id))
         if code != 0:
             raise AuthError(grpc.StatusCode.UNAUTHENTICATED, f"org {org_id!r} is not in the consortium")
         org = Org.FromString(raw)
@@ -130,7 +131,7 @@ class MemberVerifier:
             raise AuthError(grpc.StatusCode.PERMISSION_DENIED, f"org {org_id} is not active")
         public = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         address = address_of(public)
-        code, raw = await self._query(f"/member/{address.hex()}")
+        code, raw = await self._query(IdentityPaths.MEMBER(address.hex()))
         if code != 0:
             raise AuthError(grpc.StatusCode.PERMISSION_DENIED, f"{address.hex()} is not an enrolled member")
         member = Member.FromString(raw)
