@@ -1,8 +1,12 @@
 """Typed client library: sign and submit gridledger transactions, read typed state.
 
 client = GridClient(CometRPC("http://127.0.0.1:26657"), chain_id, key)
-client.transfer(bob_address, 250)          # waits for the commit, raises TxFailedError on error
+client.submit([accounts.transfer(bob_address, 250)])  # waits for the commit, raises TxFailedError on error
 client.account(bob_address).balance
+
+Messages are built by the domain's module of builders (`clients.accounts`, `identity`,
+`governance`, `devices`, `grid`, `market`, `certificates`, `forecasts`), all with one shape: a
+function per message, returning the protobuf message to pass to `submit`.
 """
 
 from __future__ import annotations
@@ -141,30 +145,3 @@ class GridClient:
         if result.code != 0:
             raise TxFailedError(result)
         return result
-
-    def transfer(self, to: bytes, amount: int, *, memo: str = "") -> BroadcastResult:
-        return self.submit([accounts_pb2.Transfer(to=to, amount=amount)], memo=memo)
-
-    def mint(self, to: bytes, amount: int) -> BroadcastResult:
-        return self.submit([accounts_pb2.Mint(to=to, amount=amount)])
-
-    def burn(self, amount: int) -> BroadcastResult:
-        return self.submit([accounts_pb2.Burn(amount=amount)])
-
-    def enroll(self, certificate_der: bytes) -> BroadcastResult:
-        return self.submit([identity_pb2.EnrollMember(certificate_der=certificate_der)])
-
-    def revoke_member(self, member: bytes, reason: str) -> BroadcastResult:
-        return self.submit([identity_pb2.RevokeMember(member=member, reason=reason)])
-
-    def grant_role(self, member: bytes, role: str) -> BroadcastResult:
-        return self.submit([identity_pb2.GrantRole(member=member, role=role)])
-
-    def revoke_role(self, member: bytes, role: str) -> BroadcastResult:
-        return self.submit([identity_pb2.RevokeRole(member=member, role=role)])
-
-    def propose(self, proposal: governance_pb2.SubmitProposal) -> BroadcastResult:
-        return self.submit([proposal])
-
-    def vote(self, proposal_id: int, approve: bool) -> BroadcastResult:
-        return self.submit([governance_pb2.Vote(proposal_id=proposal_id, approve=approve)])

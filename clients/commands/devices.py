@@ -65,7 +65,7 @@ def cmd_site_show(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_site_move(ctx: Context, args: argparse.Namespace) -> None:
-    msg = devices_pb2.MoveSite(site_id=args.site_id, feeder=args.feeder)
+    msg = build.move_site(args.site_id, args.feeder)
     ctx.done(ctx.submit(msg), site=args.site_id, feeder=args.feeder)
 
 
@@ -156,17 +156,17 @@ def cmd_device_list(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_device_suspend(ctx: Context, args: argparse.Namespace) -> None:
-    msg = devices_pb2.SuspendDevice(device_id=args.device_id, reason=args.reason)
+    msg = build.suspend_device(args.device_id, args.reason)
     ctx.done(ctx.submit(msg), device=args.device_id, suspended=True)
 
 
 def cmd_device_reinstate(ctx: Context, args: argparse.Namespace) -> None:
-    ctx.done(ctx.submit(devices_pb2.ReinstateDevice(device_id=args.device_id)), device=args.device_id, suspended=False)
+    ctx.done(ctx.submit(build.reinstate_device(args.device_id)), device=args.device_id, suspended=False)
 
 
 def cmd_device_transfer(ctx: Context, args: argparse.Namespace) -> None:
     to = ctx.address(args.new_owner)
-    ctx.done(ctx.submit(devices_pb2.TransferDevice(device_id=args.device_id, new_owner=to)), owner=to.hex())
+    ctx.done(ctx.submit(build.transfer_device(args.device_id, to)), owner=to.hex())
 
 
 def cmd_device_rotate(ctx: Context, args: argparse.Namespace) -> None:

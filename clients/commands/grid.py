@@ -7,6 +7,7 @@ import argparse
 from gridledger.grid.v1 import grid_pb2
 from gridwire.contract.grid import Paths as GridPaths
 
+from clients import grid as build
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
 from clients.cli_types import price, unix_seconds, watt_hours
 
@@ -16,13 +17,13 @@ DR_COLUMNS = ["event_id", "feeder", "start", "end", "requested_reduction_wh", "r
 
 
 def cmd_tariff_set(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.SetTariffs(
-        supplier=ctx.address(args.supplier),
-        retail_per_kwh=args.retail,
-        feed_in_per_kwh=args.feed_in,
-        imbalance_short_per_kwh=args.imbalance_short,
-        imbalance_long_per_kwh=args.imbalance_long,
-        export_penalty_per_kwh=args.export_penalty,
+    msg = build.set_tariffs(
+        ctx.address(args.supplier),
+        retail=args.retail,
+        feed_in=args.feed_in,
+        imbalance_short=args.imbalance_short,
+        imbalance_long=args.imbalance_long,
+        export_penalty=args.export_penalty,
     )
     ctx.done(ctx.submit(msg), retail_per_kwh=args.retail, feed_in_per_kwh=args.feed_in)
 
@@ -32,7 +33,7 @@ def cmd_tariff_show(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_fees_set(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.SetGridFees(intra_feeder_per_kwh=args.intra, inter_feeder_per_kwh=args.inter)
+    msg = build.set_grid_fees(args.intra, args.inter)
     ctx.done(ctx.submit(msg), intra_feeder_per_kwh=args.intra, inter_feeder_per_kwh=args.inter)
 
 
@@ -47,19 +48,13 @@ def _wh_or_unlimited(text: str) -> int | None:
 
 def cmd_feeder_limit(ctx: Context, args: argparse.Namespace) -> None:
     """A side given as `unlimited` is left unlimited; 0 means nothing may cross."""
-    msg = grid_pb2.SetFeederLimit(feeder=args.feeder)
-    for side in ("import", "export"):
-        value = getattr(args, f"{side}_wh")
-        if value is None:
-            setattr(msg, f"{side}_unlimited", True)
-        else:
-            setattr(msg, f"{side}_wh", value)
+    msg = build.set_feeder_limit(args.feeder, args.import_wh, args.export_wh)
     sides = {"import_wh": args.import_wh, "export_wh": args.export_wh}
     ctx.done(ctx.submit(msg), feeder=args.feeder, **{k: "unlimited" if v is None else v for k, v in sides.items()})
 
 
 def cmd_feeder_remove(ctx: Context, args: argparse.Namespace) -> None:
-    ctx.done(ctx.submit(grid_pb2.RemoveFeederLimit(feeder=args.feeder)), feeder=args.feeder)
+    ctx.done(ctx.submit(build.remove_feeder_limit(args.feeder)), feeder=args.feeder)
 
 
 def cmd_feeder_show(ctx: Context, args: argparse.Namespace) -> None:
@@ -74,9 +69,9 @@ def cmd_feeder_list(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_dr_publish(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.PublishDrEvent(
-        event_id=args.event_id,
-        feeder=args.feeder,
+    msg = build.publish_dr_event(
+        args.event_id,
+        args.feeder,
         start=args.start,
         end=args.end,
         requested_reduction_wh=args.reduction_wh,
@@ -86,17 +81,17 @@ def cmd_dr_publish(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_dr_enrol(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.EnrolDr(event_id=args.event_id, device_id=args.device_id)
+    msg = build.enrol_dr(args.event_id, args.device_id)
     ctx.done(ctx.submit(msg), event=args.event_id, device=args.device_id)
 
 
 def cmd_dr_join(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.JoinDrProgramme(device_id=args.device_id)
+    msg = build.join_dr_programme(args.device_id)
     ctx.done(ctx.submit(msg), device=args.device_id)
 
 
 def cmd_dr_leave(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.LeaveDrProgramme(device_id=args.device_id)
+    msg = build.leave_dr_programme(args.device_id)
     ctx.done(ctx.submit(msg), device=args.device_id)
 
 
