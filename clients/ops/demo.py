@@ -56,8 +56,8 @@ from clients.lightclient import genesis_validator_set_hash
 from clients.ops.consortium import TEST_DEVICE_CA, Consortium
 from clients.ops.localnet import Localnet, free_base_port
 from clients.proof import ProofError
+from clients.retirement_export import verify_retirement_export
 from clients.rpc import CometRPC
-from clients.servers.api_reads import verify_retirement_export
 from devices.keys import DeviceKey
 from devices.sim.pv import PvConfig, clear_sky_ac_w
 from devices.vtn import DR_LEVEL, DrEventSpec, Vtn

@@ -18,7 +18,6 @@ to it, so a checker holding only the genesis file can still verify it.
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,10 +27,8 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 from gridledger.api.v1 import certificates_api_pb2, forecasts_api_pb2, grid_api_pb2, market_api_pb2, reads_pb2
 from gridledger.certificates.v1 import certificates_pb2
-from gridledger.state.v1 import state_pb2
 from gridwire.contract.accounts import Paths as AccountsPaths
 from gridwire.contract.certificates import Paths as CertificatesPaths
-from gridwire.contract.certificates import retirement_key
 from gridwire.contract.devices import Paths as DevicesPaths
 from gridwire.contract.forecasts import Paths as ForecastsPaths
 from gridwire.contract.governance import Paths as GovernancePaths
@@ -39,20 +36,8 @@ from gridwire.contract.grid import Paths as GridPaths
 from gridwire.contract.identity import Paths as IdentityPaths
 from gridwire.contract.market import Paths as MarketPaths
 from gridwire.contract.paths import page_suffix
-from gridwire.proof import Proof, verify_proof
 
-from clients.lightclient import (
-    ED25519_TYPE,
-    LightClient,
-    TrustStep,
-    Validator,
-    header_hash,
-    validator_set_hash,
-    verify_commit,
-    verify_trust_path,
-)
-from clients.proof import ProofError, verify_query_response
-from clients.rpc import RPCError
+from clients.servers.api_export import export_handler
 from clients.servers.api_status import status_for
 
 if TYPE_CHECKING:
@@ -63,8 +48,6 @@ __all__ = [
     "ReadRpc",
     "add_read_services",
     "read_service_names",
-    "retirement_key",
-    "verify_retirement_export",
 ]
 
 MAX_PAGE = 500
@@ -325,156 +308,6 @@ def _always_present(rpc: ReadRpc) -> bool:
     return rpc.method in ("GetAccount", "GetSupply", "GetParams", "GetMatching", "GetScore", "GetResidual")
 
 
-def _export_handler(bridge: NodeLink) -> Callable[..., Any]:
-    async def handle(
-        request: reads_pb2.ByNumber, context: grpc.aio.ServicerContext
-    ) -> certificates_api_pb2.RetirementExport:
-        if request.id == 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "id must be at least 1")
-        key = retirement_key(request.id)
-        path = CertificatesPaths.RETIREMENT(request.id)
-        answer = await bridge.node_or_abort(context, lambda: bridge.rpc.abci_query(path, prove=True))
-        code = int(answer.get("code", 0))
-        if code != 0:
-            log = str(answer.get("log", ""))
-            await context.abort(status_for(code, log), log)
-        if not answer.get("value"):
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"nothing at {path}")
-        height = int(answer.get("height", 0))
-        try:
-            app_hash = await bridge.node(lambda: bridge.verifier.committing_app_hash(height))
-            proven = verify_query_response(answer, app_hash, key)
-            signed = await bridge.node(bridge.rpc.commit, height + 1)
-            validators = await bridge.node(bridge.rpc.validators, height + 1)
-            steps: list[TrustStep] = []
-            trusted = validator_set_hash([Validator.from_json(v) for v in validators])
-            light = bridge.verifier
-            if isinstance(light, LightClient) and light.genesis_anchor is not None:
-                trusted = light.genesis_anchor[0]
-                steps = await bridge.node(light.trust_path, height + 1)
-            export = _export(answer, proven.value or b"", key, height, app_hash, signed, validators, steps)
-            verify_retirement_export(export, trusted)
-        except RPCError as exc:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
-            raise
-        except (ProofError, ValueError, KeyError, TypeError) as exc:
-            await context.abort(grpc.StatusCode.DATA_LOSS, f"retirement {request.id} does not verify: {exc}")
-            raise
-        return export
-
-    return handle
-
-
-def _export(  # noqa: PLR0917 - the pieces of one export, checked together
-    answer: dict[str, Any],
-    record: bytes,
-    key: bytes,
-    height: int,
-    app_hash: bytes,
-    signed: dict[str, Any],
-    validators: list[dict[str, Any]],
-    steps: list[TrustStep],
-) -> certificates_api_pb2.RetirementExport:
-    ops = (answer.get("proofOps") or {}).get("ops") or []
-    proof = state_pb2.TrieProof.FromString(base64.b64decode(ops[0].get("data") or ""))
-    signed_header = signed["signed_header"]
-    header = signed_header["header"]
-    chain_id = str(header["chain_id"])
-    return certificates_api_pb2.RetirementExport(
-        retirement=certificates_pb2.Retirement.FromString(record),
-        record=record,
-        key=key,
-        height=height,
-        proof=proof,
-        app_hash=app_hash,
-        chain_id=chain_id,
-        signed_header_json=_json({"header": header, "commit": signed_header["commit"]}),
-        validators_json=_json(validators),
-        header_hash=header_hash(header),
-        trust_steps=[
-            certificates_api_pb2.TrustStep(
-                signed_header_json=_json({"header": step.header, "commit": step.commit}),
-                validators_json=_json([_validator_json(v) for v in step.validators]),
-            )
-            for step in steps
-        ],
-    )
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def _validator_json(v: Validator) -> dict[str, Any]:
-    """A validator in the `validators` RPC's JSON form (what `Validator.from_json` reads)."""
-    return {
-        "address": v.address.hex().upper(),
-        "pub_key": {"type": ED25519_TYPE, "value": base64.b64encode(v.pub_key).decode()},
-        "voting_power": str(v.power),
-    }
-
-
-def verify_retirement_export(
-    export: certificates_api_pb2.RetirementExport, trusted_validator_set_hash: bytes
-) -> certificates_pb2.Retirement:
-    """Check a retirement export offline and return its retirement. Guarantees: the export's
-    trust steps lead from the trusted validator set (the genesis file's) to the exported
-    header's set by the light client's rules (`clients.lightclient.verify_trust_path`: the
-    first step signed by the trusted set, heights increasing, each step adjacent to the one
-    before and signed by the set it named next, or signed by more than 1/3 of its set's power,
-    and always by more than 2/3 of its own set, all for the export's chain id), the last
-    step's own or next set being the exported header's; without steps, the exported header's
-    set is the trusted one. More than 2/3 of that set's power signed the header of block
-    height + 1 (which hashes to the signed block id and carries app_hash); the record is what
-    the state under app_hash holds at the retirement's key; and the retirement is that record.
-    Raises ProofError (clients.proof) otherwise.
-
-    This proves history offline: an unbroken chain of signatures from the genesis set, with
-    no trusting period and no clock. The light client's trusting period protects only live
-    clients, against long-range attacks (validators that left long ago signing a fork with
-    their old keys); an auditor holding the genesis file checks what was signed, whenever."""
-    try:
-        signed = json.loads(export.signed_header_json)
-        validators = [Validator.from_json(v) for v in json.loads(export.validators_json)]
-        header, commit = signed["header"], signed["commit"]
-        steps = [_trust_step(s) for s in export.trust_steps]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ProofError(f"malformed export: {exc}") from exc
-    walked = verify_trust_path(export.chain_id, trusted_validator_set_hash, steps)
-    if walked is None:
-        if validator_set_hash(validators) != trusted_validator_set_hash:
-            raise ProofError("the export's validator set is not the trusted one")
-    else:
-        last = walked[0]
-        if last.height > export.height + 1 or (last.height == export.height + 1 and last.hash != export.header_hash):
-            raise ProofError(f"trust step {last.height} does not lead to the exported header {export.height + 1}")
-        if validator_set_hash(validators) not in (last.validators_hash, last.next_validators_hash):
-            raise ProofError("the trust steps do not end at the exported header's validator set")
-    checked = verify_commit(export.chain_id, header, commit, validators)
-    if checked.height != export.height + 1 or checked.hash != export.header_hash:
-        raise ProofError(f"the header is not block {export.height + 1} with the exported hash")
-    if checked.app_hash != export.app_hash:
-        raise ProofError("the header does not carry the exported app hash")
-    record = certificates_pb2.Retirement.FromString(export.record)
-    if export.key != retirement_key(record.retirement_id) or record != export.retirement:
-        raise ProofError("the record is not the exported retirement at its own key")
-    p = export.proof
-    if not verify_proof(
-        export.app_hash, export.key, export.record, Proof(tuple(p.levels), p.other_key_hash, p.other_value_hash)
-    ):
-        raise ProofError("the Merkle proof does not match the app hash")
-    return record
-
-
-def _trust_step(step: certificates_api_pb2.TrustStep) -> TrustStep:
-    signed = json.loads(step.signed_header_json)
-    header, commit = signed["header"], signed["commit"]
-    if not isinstance(header, dict) or not isinstance(commit, dict):
-        raise TypeError("a trust step's header and commit must be JSON objects")
-    validators = tuple(Validator.from_json(v) for v in json.loads(step.validators_json))
-    return TrustStep(header, commit, validators)
-
-
 def read_service_names() -> list[str]:
     """Full names of the typed read services (for reflection)."""
     return sorted({f"gridledger.api.v1.{r.service}" for r in READS})
@@ -490,7 +323,7 @@ def add_read_services(bridge: NodeLink, server: grpc.aio.Server) -> None:
             response_serializer=lambda m: m.SerializeToString(),
         )
     by_service["CertificatesApi"]["ExportRetirement"] = grpc.unary_unary_rpc_method_handler(
-        _export_handler(bridge),
+        export_handler(bridge),
         request_deserializer=reads_pb2.ByNumber.FromString,
         response_serializer=lambda m: m.SerializeToString(),
     )

@@ -41,7 +41,7 @@ from clients.lightclient import genesis_validator_set_hash
 from clients.ops.localnet import Localnet, free_base_port
 from clients.pki import Identity
 from clients.proof import ProofError
-from clients.servers.api_reads import retirement_key, verify_retirement_export
+from clients.retirement_export import retirement_key, verify_retirement_export
 from clients.tx import sign_tx
 from devices.keys import DeviceKey
 from tests.support.devices import CERTIFIER, commission_msgs
