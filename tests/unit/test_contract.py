@@ -104,6 +104,22 @@ def test_every_literal_event_type_is_declared() -> None:
     assert {(p, t) for p, t in literals if t not in declared} == set()
 
 
+@pytest.mark.parametrize("name", list(DOMAINS))
+def test_every_named_event_type_is_registered(name: str) -> None:
+    """Each `events.X` a domain emits is a type its contract lists in EVENTS (so the registry knows it)."""
+    contract = DOMAINS[name]
+    folder = ROOT / "abci_app" / name
+    named = {
+        (str(path.relative_to(ROOT)), call.lineno, call.args[0].attr)
+        for path, call in CALLS
+        if path.is_relative_to(folder)
+        and isinstance(call.args[0], ast.Attribute)
+        and getattr(call.args[0].value, "id", "") == "events"
+    }
+    assert named, f"abci_app/{name} emits no events.X at all"
+    assert [n for n in named if getattr(contract, n[2], None) not in contract.EVENTS] == []
+
+
 def _event_name(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute):
         return node.attr
