@@ -28,8 +28,7 @@ from clients.cli_types import (
     unix_seconds,
     watt_hours,
 )
-from clients.ops.consortium import TEST_DEVICE_CA
-from clients.pki import DeviceCA
+from clients.pki import TEST_DEVICE_CA, DeviceCA
 
 __all__ = ["register", "tx_event_rows"]
 

@@ -163,3 +163,13 @@ def test_only_ops_imports_the_servers() -> None:
 def test_only_ops_drives_the_devices() -> None:
     """Of clients/, only ops tooling (the demo runs gateways and simulators) imports devices/."""
     assert sorted({name for name, _ in _crossings("clients", ("devices",)) if not name.startswith("clients.ops")}) == []
+
+
+def test_nothing_but_ops_imports_ops() -> None:
+    """Ops tooling sits on top: the CLI, the client library and the servers import nothing of clients.ops."""
+    importers = sorted(
+        name
+        for name, imports in GRAPH.items()
+        if any(i.startswith("clients.ops") for i in imports) and not name.startswith("clients.ops")
+    )
+    assert importers == []
