@@ -187,6 +187,23 @@ def test_no_query_path_is_written_as_a_literal_on_the_client_side() -> None:
     assert found == []
 
 
+def test_no_code_is_copied_on_the_client_side() -> None:
+    """No module of clients/ or devices/ binds a ledger code's name to a number of its own (it imports the enum)."""
+    names = {c.name for e in CODE_ENUMS for c in e}
+    copies = []
+    for folder in ("clients", "devices"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if (
+                    isinstance(node, ast.Assign)
+                    and isinstance(node.value, ast.Constant)
+                    and isinstance(node.value.value, int)
+                    and any(isinstance(t, ast.Name) and t.id in names for t in node.targets)
+                ):
+                    copies.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert copies == []
+
+
 def test_the_literal_scan_finds_literals(tmp_path: Path) -> None:
     """The scan above reports a plain and an f-string path literal, and not a docstring."""
     src = tmp_path / "probe.py"
