@@ -50,16 +50,16 @@ $(STAMPS)/gen: $(STAMPS)/venv proto/generate.py $(shell find proto -name '*.prot
 	@touch $@
 
 localnet: setup ## start (or resume) the 4-validator localnet on 127.0.0.1
-	$(PY) -m clients.localnet start --home $(LOCALNET_HOME)
+	$(PY) -m clients.ops.localnet start --home $(LOCALNET_HOME)
 
 localnet-stop: ## stop the localnet's processes
-	@if [ -x $(PY) ]; then $(PY) -m clients.localnet stop --home $(LOCALNET_HOME); fi
+	@if [ -x $(PY) ]; then $(PY) -m clients.ops.localnet stop --home $(LOCALNET_HOME); fi
 
 localnet-reset: localnet-stop ## stop the localnet and delete its data
 	rm -rf $(LOCALNET_HOME)
 
 localnet-status: setup ## heights and app hashes of the localnet's nodes
-	$(PY) -m clients.localnet status --home $(LOCALNET_HOME)
+	$(PY) -m clients.ops.localnet status --home $(LOCALNET_HOME)
 
 test: setup ## lint, type-check and the whole test suite (what CI runs)
 	$(MAKE) --no-print-directory lint
@@ -81,7 +81,7 @@ chaos-quick: setup ## short fault-injection run
 	$(PY) -m tests.chaos.run --minutes 2
 
 demo: setup ## the household story on an accelerated day, end to end on its own localnet (a few minutes)
-	$(PY) -m clients.demo
+	$(PY) -m clients.ops.demo
 
 lint: setup ## ruff lint + format check, mypy
 	$(VENV)/bin/ruff check .

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
+from gridwire.contract import chain as chain_contract
 
 from abci_app import chain, crypto, faults
 from abci_app.codec import DecodedTx, tx_hash
@@ -141,7 +142,7 @@ class GridLedgerApp:
     def _route_query(self, parts: list[str], options: dict[str, str], data: bytes) -> QueryResult:
         if not parts:
             raise TxError(Code.QUERY_UNKNOWN_PATH, f"empty query path; paths: {sorted(QUERIES)} and store")
-        if parts[0] == "store":
+        if parts[0] == chain_contract.Paths.STORE.root:
             key = data
             if len(parts) == 2:
                 try:

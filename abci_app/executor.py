@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import structlog
+from gridwire.contract import chain as chain_contract
 
 from abci_app import chain, crypto, keys
 from abci_app.codec import DecodedTx, decode_tx
@@ -176,5 +177,5 @@ def execute(
         actions = ACTIONS[type(messages[0])]
     else:
         actions = ",".join(sorted({ACTIONS[type(m)] for m in messages}))
-    events = (Event.of("message", sender=tx.signer_address.hex(), action=actions), *ctx.events)
+    events = (Event.of(chain_contract.MESSAGE, sender=tx.signer_address.hex(), action=actions), *ctx.events)
     return TxOutcome(0, "", events, tuple(ctx.validator_updates), tx)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
+from gridwire.contract import chain as chain_contract
 
 from abci_app import keys
 from abci_app.accounts.domain import DOMAIN as ACCOUNTS
@@ -46,9 +47,9 @@ __all__ = [
 # Registration order is execution order of block hooks and genesis import.
 DOMAINS: tuple[Domain, ...] = (IDENTITY, GOVERNANCE, ACCOUNTS, DEVICES, GRID, CERTIFICATES, FORECASTS, MARKET)
 
-CHAIN_QUERY_PATHS = frozenset({"store"})
+CHAIN_QUERY_PATHS = frozenset({chain_contract.Paths.STORE.root})
 CHAIN_GENESIS_SECTIONS = frozenset({"params", "nonces"})
-CHAIN_EVENTS = frozenset({"message", "hook_failed"})
+CHAIN_EVENTS = chain_contract.EVENTS
 
 
 class RegistryError(RuntimeError):

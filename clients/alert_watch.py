@@ -3,7 +3,7 @@
 Two sources give the same alerts: a bridge's `GatewayApi.Signals` stream (owner-filtered,
 resumable from a height), or, without a bridge, the node's CometBFT websocket subscription
 to `tm.event='NewBlock'` (alerts are raised by the market's end-block hook, so they are block
-events, not tx events; each block's events are read with `clients.api_signals`).
+events, not tx events; each block's events are read with `clients.signals`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridledger.api.v1 import gateway_pb2
 
-from clients.api_signals import SignalFilter, signals_of_new_block
+from clients.signals import SignalFilter, signals_of_new_block
 
 if TYPE_CHECKING:
     import grpc

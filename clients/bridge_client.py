@@ -3,7 +3,7 @@
 A bridge started with `--tls-cert/--tls-key` speaks TLS only; the client verifies its
 certificate against `ca_pem` (the CA that issued it, or the bridge's self-signed certificate).
 With `--member-auth` every call must also carry the member's certificate and a signature bound
-to the bridge's certificate (`clients.bridge_auth`): `bridge_credentials` adds those per-call
+to the bridge's certificate (`clients.member_auth`): `bridge_credentials` adds those per-call
 credentials when given the member's key and certificate. The bridge's certificate (what the
 signature binds to) is fetched by a TLS handshake verified against the same `ca_pem` when the
 first call needs it (or given as `server_cert_der`), so a client starts while the bridge is
@@ -25,7 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from clients.bridge_auth import member_call_credentials
+from clients.member_auth import member_call_credentials
 
 __all__ = ["bridge_credentials", "bridge_server_certificate", "load_certificate_der", "split_target"]
 

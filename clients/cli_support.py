@@ -19,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import Message
+from gridwire.contract.chain import Code
+from gridwire.contract.paths import page_suffix
 from rich.console import Console
 from rich.table import Table
 
@@ -49,7 +51,7 @@ __all__ = [
 AddCommand = Callable[[str, Callable[["Context", argparse.Namespace], None], str], argparse.ArgumentParser]
 Handler = Callable[["Context", argparse.Namespace], None]
 M = TypeVar("M", bound=Message)
-QUERY_NOT_FOUND = 91  # the chain's query code for a missing record (consensus: it never changes)
+QUERY_NOT_FOUND = Code.QUERY_NOT_FOUND  # the chain's query code for a missing record
 
 MONEY_FIELDS = frozenset(
     {
@@ -153,10 +155,7 @@ def format_value(key: str, value: Any, *, wide: bool = False) -> str:
 
 def page_query(args: argparse.Namespace) -> str:
     """`?limit=N&after=CURSOR` of a paginated list query ('' when neither is given)."""
-    parts = [f"limit={args.limit}"] if getattr(args, "limit", 0) else []
-    if getattr(args, "after", ""):
-        parts.append(f"after={args.after}")
-    return "?" + "&".join(parts) if parts else ""
+    return page_suffix(getattr(args, "limit", 0) or 0, getattr(args, "after", "") or "")
 
 
 def add_paging(p: argparse.ArgumentParser) -> None:

@@ -1,8 +1,12 @@
 """Typed client library: sign and submit gridledger transactions, read typed state.
 
 client = GridClient(CometRPC("http://127.0.0.1:26657"), chain_id, key)
-client.transfer(bob_address, 250)          # waits for the commit, raises TxFailedError on error
+client.submit([accounts.transfer(bob_address, 250)])  # waits for the commit, raises TxFailedError on error
 client.account(bob_address).balance
+
+Messages are built by the domain's module of builders (`clients.accounts`, `identity`,
+`governance`, `devices`, `grid`, `market`, `certificates`, `forecasts`), all with one shape: a
+function per message, returning the protobuf message to pass to `submit`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from gridledger.governance.v1 import governance_pb2
 from gridledger.identity.v1 import identity_pb2
 from gridledger.state.v1 import state_pb2
 from gridwire.address import address_of
+from gridwire.contract.accounts import Paths as AccountsPaths
+from gridwire.contract.accounts import balance_key
+from gridwire.contract.chain import Code
+from gridwire.contract.governance import Paths as GovernancePaths
+from gridwire.contract.identity import Paths as IdentityPaths
 
 from clients.proof import HeaderVerifier, ProvenValue, fetch_proven
 from clients.rpc import BroadcastResult, CometRPC
@@ -25,7 +34,7 @@ from clients.tx import sign_tx
 
 __all__ = ["GridClient", "QueryFailedError", "TxFailedError"]
 
-NONCE_TOO_LOW = 5  # the chain's envelope code (consensus: it never changes)
+NONCE_TOO_LOW = Code.NONCE_TOO_LOW  # the chain's envelope code for a used nonce
 
 
 class TxFailedError(RuntimeError):
@@ -77,7 +86,7 @@ class GridClient:
         return base64.b64decode(r.get("value") or "")
 
     def account(self, address: bytes) -> Account:
-        v = accounts_pb2.AccountView.FromString(self.query_raw(f"/account/{address.hex()}"))
+        v = accounts_pb2.AccountView.FromString(self.query_raw(AccountsPaths.ACCOUNT(address.hex())))
         return Account(address, v.balance, v.nonce)
 
     def proven_balance(self, address: bytes, *, light: HeaderVerifier | None = None) -> int:
@@ -90,30 +99,30 @@ class GridClient:
             from clients.lightclient import LightClient  # noqa: PLC0415 - optional, heavier import
 
             light = LightClient.from_genesis(self.rpc, self.rpc.call("genesis")["genesis"])
-        key = bytes([0x07]) + address
-        proven: ProvenValue = fetch_proven(self.rpc, f"/balance/{address.hex()}", key, light)
+        key = balance_key(address)
+        proven: ProvenValue = fetch_proven(self.rpc, AccountsPaths.BALANCE(address.hex()), key, light)
         return 0 if proven.value is None else int.from_bytes(proven.value, "big")
 
     def member(self, address: bytes) -> identity_pb2.Member:
-        return identity_pb2.Member.FromString(self.query_raw(f"/member/{address.hex()}"))
+        return identity_pb2.Member.FromString(self.query_raw(IdentityPaths.MEMBER(address.hex())))
 
     def orgs(self) -> list[identity_pb2.Org]:
-        return list(identity_pb2.OrgList.FromString(self.query_raw("/orgs")).orgs)
+        return list(identity_pb2.OrgList.FromString(self.query_raw(IdentityPaths.ORGS())).orgs)
 
     def members(self, org_id: str) -> list[identity_pb2.Member]:
-        return list(identity_pb2.MemberList.FromString(self.query_raw(f"/members/{org_id}")).members)
+        return list(identity_pb2.MemberList.FromString(self.query_raw(IdentityPaths.MEMBERS(org_id))).members)
 
     def proposal(self, proposal_id: int) -> governance_pb2.Proposal:
-        return governance_pb2.Proposal.FromString(self.query_raw(f"/proposal/{proposal_id}"))
+        return governance_pb2.Proposal.FromString(self.query_raw(GovernancePaths.PROPOSAL(proposal_id)))
 
     def proposals(self) -> list[governance_pb2.Proposal]:
-        return list(governance_pb2.ProposalList.FromString(self.query_raw("/proposals")).proposals)
+        return list(governance_pb2.ProposalList.FromString(self.query_raw(GovernancePaths.PROPOSALS())).proposals)
 
     def supply(self) -> accounts_pb2.SupplyView:
-        return accounts_pb2.SupplyView.FromString(self.query_raw("/supply"))
+        return accounts_pb2.SupplyView.FromString(self.query_raw(AccountsPaths.SUPPLY()))
 
     def params(self) -> state_pb2.Params:
-        return state_pb2.Params.FromString(self.query_raw("/params"))
+        return state_pb2.Params.FromString(self.query_raw(GovernancePaths.PARAMS()))
 
     # -- transactions -----------------------------------------------------------------------
 
@@ -136,30 +145,3 @@ class GridClient:
         if result.code != 0:
             raise TxFailedError(result)
         return result
-
-    def transfer(self, to: bytes, amount: int, *, memo: str = "") -> BroadcastResult:
-        return self.submit([accounts_pb2.Transfer(to=to, amount=amount)], memo=memo)
-
-    def mint(self, to: bytes, amount: int) -> BroadcastResult:
-        return self.submit([accounts_pb2.Mint(to=to, amount=amount)])
-
-    def burn(self, amount: int) -> BroadcastResult:
-        return self.submit([accounts_pb2.Burn(amount=amount)])
-
-    def enroll(self, certificate_der: bytes) -> BroadcastResult:
-        return self.submit([identity_pb2.EnrollMember(certificate_der=certificate_der)])
-
-    def revoke_member(self, member: bytes, reason: str) -> BroadcastResult:
-        return self.submit([identity_pb2.RevokeMember(member=member, reason=reason)])
-
-    def grant_role(self, member: bytes, role: str) -> BroadcastResult:
-        return self.submit([identity_pb2.GrantRole(member=member, role=role)])
-
-    def revoke_role(self, member: bytes, role: str) -> BroadcastResult:
-        return self.submit([identity_pb2.RevokeRole(member=member, role=role)])
-
-    def propose(self, proposal: governance_pb2.SubmitProposal) -> BroadcastResult:
-        return self.submit([proposal])
-
-    def vote(self, proposal_id: int, approve: bool) -> BroadcastResult:
-        return self.submit([governance_pb2.Vote(proposal_id=proposal_id, approve=approve)])

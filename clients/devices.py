@@ -16,11 +16,15 @@ __all__ = [
     "battery_rules",
     "commission_device",
     "device_public_key",
+    "move_site",
     "register_device",
     "register_site",
+    "reinstate_device",
     "rotate_key",
     "sign_reading",
     "submit_readings",
+    "suspend_device",
+    "transfer_device",
     "withdraw_commissioning",
 ]
 
@@ -161,3 +165,23 @@ def battery_rules(  # noqa: PLR0917 - the message's fields
         green_only=green_only,
         community=community,
     )
+
+
+def move_site(site_id: str, feeder: str) -> devices_pb2.MoveSite:
+    """Move a site (and its devices) to another feeder (the grid operator's message)."""
+    return devices_pb2.MoveSite(site_id=site_id, feeder=feeder)
+
+
+def suspend_device(device_id: str, reason: str) -> devices_pb2.SuspendDevice:
+    """Suspend a device: its readings are refused until it is reinstated."""
+    return devices_pb2.SuspendDevice(device_id=device_id, reason=reason)
+
+
+def reinstate_device(device_id: str) -> devices_pb2.ReinstateDevice:
+    """Reinstate a suspended device."""
+    return devices_pb2.ReinstateDevice(device_id=device_id)
+
+
+def transfer_device(device_id: str, new_owner: bytes) -> devices_pb2.TransferDevice:
+    """Hand a device to another member."""
+    return devices_pb2.TransferDevice(device_id=device_id, new_owner=new_owner)

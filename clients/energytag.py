@@ -24,6 +24,11 @@ from typing import Any
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridledger.devices.v1 import devices_pb2
+from gridwire.contract.certificates import Paths
+from gridwire.contract.chain import Code
+from gridwire.contract.devices import Paths as DevicesPaths
+from gridwire.contract.governance import Paths as GovernancePaths
+from gridwire.contract.paths import page_suffix
 
 __all__ = [
     "ACTION_TYPES",
@@ -36,7 +41,7 @@ __all__ = [
 ]
 
 Reader = Callable[[str], bytes]
-QUERY_NOT_FOUND = 91  # the query code of a record that does not exist (a Reader answers b"" for it)
+QUERY_NOT_FOUND = Code.QUERY_NOT_FOUND  # the query code of a record that does not exist (a Reader answers b"" for it)
 
 # gridledger BundleStatus → the Registry API's certificate_bundle_status
 _STATUS = {
@@ -108,34 +113,34 @@ class Registry:
         return self._cache[path]
 
     def _param(self, name: str) -> int:
-        return int.from_bytes(self._get(f"/param/{name}"), "big", signed=True)
+        return int.from_bytes(self._get(GovernancePaths.PARAM(name)), "big", signed=True)
 
     def _device(self, device_id: str) -> devices_pb2.Device | None:
-        raw = self._get(f"/device/{device_id}")
+        raw = self._get(DevicesPaths.DEVICE(device_id))
         return devices_pb2.Device.FromString(raw) if raw else None
 
     def _site(self, site_id: str) -> devices_pb2.Site | None:
-        raw = self._get(f"/site/{site_id}")
+        raw = self._get(DevicesPaths.SITE(site_id))
         return devices_pb2.Site.FromString(raw) if raw else None
 
     def info(self) -> pb.RegistryInfo:
-        return pb.RegistryInfo.FromString(self._get("/registry_info"))
+        return pb.RegistryInfo.FromString(self._get(Paths.REGISTRY_INFO()))
 
     def bundle_pb(self, bundle_id: int) -> pb.Bundle | None:
-        raw = self._get(f"/bundle/{bundle_id}")
+        raw = self._get(Paths.BUNDLE(bundle_id))
         return pb.Bundle.FromString(raw) if raw else None
 
     def _retirement(self, retirement_id: int) -> pb.Retirement | None:
-        raw = self._get(f"/retirement/{retirement_id}") if retirement_id else b""
+        raw = self._get(Paths.RETIREMENT(retirement_id)) if retirement_id else b""
         return pb.Retirement.FromString(raw) if raw else None
 
     def _sdr(self, sdr_id: int) -> pb.StorageDischargeRecord | None:
-        raw = self._get(f"/sdr/{sdr_id}") if sdr_id else b""
+        raw = self._get(Paths.SDR(sdr_id)) if sdr_id else b""
         return pb.StorageDischargeRecord.FromString(raw) if raw else None
 
     def _issued_at(self, b: pb.Bundle) -> int:
         """The block time of the bundle's issuance (its history or its ancestors'), else its production end."""
-        view = pb.BundleHistoryView.FromString(self._get(f"/bundle_history/{b.bundle_id}"))
+        view = pb.BundleHistoryView.FromString(self._get(Paths.BUNDLE_HISTORY(b.bundle_id)))
         times = [e.time for h in view.chain[:MAX_HISTORY_CHAIN] for e in h.entries if e.action == "issued"]
         return min(times) if times else b.hour_start + self._param("certificates.period_seconds")
 
@@ -143,11 +148,11 @@ class Registry:
         """Every bundle of /bundles/<kind>/<value>, following the pages."""
         after = ""
         while True:
-            page = pb.BundleList.FromString(self._get(f"/bundles/{kind}/{value}?limit=100{after}"))
+            page = pb.BundleList.FromString(self._get(Paths.BUNDLES(kind, value) + page_suffix(100, after)))
             yield from page.bundles
             if not page.next:
                 return
-            after = f"&after={page.next}"
+            after = page.next
 
     def _location(self, device: devices_pb2.Device | None) -> list[float] | None:
         site = self._site(device.site_id) if device is not None else None
@@ -240,7 +245,7 @@ class Registry:
 
     def scr(self, scr_id: int) -> dict[str, Any] | None:
         """A storage charge record as a Registry API StorageChargeRecord (None: no such record)."""
-        raw = self._get(f"/scr/{scr_id}")
+        raw = self._get(Paths.SCR(scr_id))
         if not raw:
             return None
         r = pb.StorageChargeRecord.FromString(raw)
@@ -280,7 +285,7 @@ class Registry:
     def lineage(self, bundle_id: int) -> dict[str, Any]:
         """A storage certificate back to the generation it came from: the bundles (the
         certificate first, then each consumed one), SDRs and SCRs, in Registry API shape."""
-        view = pb.StorageLineage.FromString(self._get(f"/storage_lineage/{bundle_id}"))
+        view = pb.StorageLineage.FromString(self._get(Paths.STORAGE_LINEAGE(bundle_id)))
         return {
             "filtered_certificate_bundles": [self.bundle(b) for b in view.bundles],
             "filtered_sdrs": [self.sdr(d.sdr_id) for d in view.sdrs],

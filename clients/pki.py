@@ -23,6 +23,7 @@ from gridwire.devicecert import DEVICE_PROFILE_OID, SERIAL_NUMBER_OID, encode_de
 
 __all__ = [
     "DEVICE_KIND_NUMBERS",
+    "TEST_DEVICE_CA",
     "DeviceCA",
     "Identity",
     "OrgCA",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 DEFAULT_VALIDITY = dt.timedelta(days=3650)
+TEST_DEVICE_CA = "test-devices"  # the localnet's device CA (a manufacturer's: no org; ops/consortium.py)
 
 
 def _raw_public(key: Ed25519PrivateKey) -> bytes:

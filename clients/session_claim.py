@@ -37,6 +37,9 @@ import time
 from dataclasses import dataclass
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
+from gridwire.contract.certificates import Paths as CertificatesPaths
+from gridwire.contract.governance import Paths as GovernancePaths
+from gridwire.contract.paths import page_suffix
 from gridwire.periods import split_by_period
 
 from clients.certificates import retire
@@ -90,7 +93,7 @@ def purpose_of(session_id: str) -> str:
 
 def _param(client: GridClient, name: str) -> int:
     """A domain parameter (8-byte big-endian signed)."""
-    return int.from_bytes(client.query_raw(f"/param/{name}"), "big", signed=True)
+    return int.from_bytes(client.query_raw(GovernancePaths.PARAM(name)), "big", signed=True)
 
 
 def certificate_period(client: GridClient) -> int:
@@ -117,8 +120,8 @@ def owner_bundles(client: GridClient, owner: bytes, first_hour: int, last_hour: 
     found: list[pb.Bundle] = []
     after = ((first_hour - 1).to_bytes(8, "big") + b"\xff" * 8).hex() if first_hour > 0 else ""
     while True:
-        suffix = f"?limit={PAGE}" + (f"&after={after}" if after else "")
-        page = pb.BundleList.FromString(client.query_raw(f"/bundles/owner/{owner.hex()}{suffix}"))
+        path = CertificatesPaths.BUNDLES("owner", owner) + page_suffix(PAGE, after)
+        page = pb.BundleList.FromString(client.query_raw(path))
         for b in page.bundles:
             if first_hour <= b.hour_start <= last_hour:
                 found.append(b)
@@ -131,7 +134,7 @@ def _claimed(client: GridClient, bundles: list[pb.Bundle], purpose: str, owner: 
     out: list[pb.Retirement] = []
     for b in bundles:
         if b.status == pb.BUNDLE_STATUS_RETIRED and b.retirement_id:
-            r = pb.Retirement.FromString(client.query_raw(f"/retirement/{b.retirement_id}"))
+            r = pb.Retirement.FromString(client.query_raw(CertificatesPaths.RETIREMENT(b.retirement_id)))
             if r.purpose == purpose and r.beneficiary == owner:
                 out.append(r)
     return out

@@ -12,7 +12,7 @@ bridge_ca = "bridge-ca.pem"                 # optional: TLS to the bridge, its c
                                             #   this CA (or the bridge's self-signed certificate), PEM
 gateway_cert = "gateway.cert.pem"           # optional (needs bridge_ca): gateway_key's member certificate,
                                             #   sent with a signature on every call to a bridge started
-                                            #   with --member-auth (clients/bridge_auth.py)
+                                            #   with --member-auth (clients/member_auth.py)
 ocpp_listen = "127.0.0.1:0"                 # central system for EV chargers
 vtn_url = "http://127.0.0.1:8080/OpenADR2/Simple/2.0b"   # optional
 ven_name = "home-a"

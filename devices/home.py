@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from devices.actuators import BatterySetPoint, ChargerProfile, InverterLimit
+from devices.bridge_link import bridge_signal_source, pump_signals
 from devices.config import DeviceConfig, GatewayConfig
 from devices.controllers import Actuator, HomeController, LimitEnforcer, PriceFollower, Sheddable
-from devices.gateway import bridge_signal_source, pump_signals
 from devices.ocpp_central import OcppCentralSystem
 from devices.openadr_ven import OpenAdrVen
 from devices.outbox import Outbox

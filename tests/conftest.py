@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clients.consortium import Consortium, demo_consortium
+from clients.ops.consortium import Consortium, demo_consortium
 from tests.support.driver import AppDriver
 
 

@@ -1,16 +1,8 @@
-"""Accounts error codes (60-79). Consensus: never renumber or reuse."""
+"""Accounts error codes: declared in the domain's contract (gridwire/contract/accounts.py), where new
+codes are added at the end of the range. Consensus: never renumber or reuse."""
 
 from __future__ import annotations
 
-from enum import IntEnum
+from gridwire.contract.accounts import ERROR_RANGE, AccountsCode
 
 __all__ = ["ERROR_RANGE", "AccountsCode"]
-
-ERROR_RANGE = (60, 79)
-
-
-class AccountsCode(IntEnum):
-    INSUFFICIENT_FUNDS = 60
-    AMOUNT_OVERFLOW = 61
-    INVALID_AMOUNT = 62
-    UNKNOWN_ACCOUNT = 63

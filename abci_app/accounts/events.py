@@ -1,10 +1,17 @@
-"""Accounts event types."""
+"""Accounts event types: declared in the domain's contract (gridwire/contract/accounts.py)."""
 
 from __future__ import annotations
 
-__all__ = ["BURN", "EVENTS", "MINT", "TRANSFER"]
+from gridwire.contract.accounts import (
+    BURN,
+    EVENTS,
+    MINT,
+    TRANSFER,
+)
 
-MINT = "mint"
-BURN = "burn"
-TRANSFER = "transfer"
-EVENTS = frozenset({MINT, BURN, TRANSFER})
+__all__ = [
+    "BURN",
+    "EVENTS",
+    "MINT",
+    "TRANSFER",
+]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from gridwire.contract.accounts import BALANCE_PREFIX
+
 from abci_app.keys import lp
 
 __all__ = ["KEY_PREFIXES", "balance", "balance_prefix", "supply"]
 
-BALANCE = b"\x07"
+BALANCE = BALANCE_PREFIX  # address → balance (gridwire/contract/accounts.py)
 SUPPLY = b"\x08"
 KEY_PREFIXES = frozenset({BALANCE[0], SUPPLY[0]})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gridledger.accounts.v1 import accounts_pb2
+from gridwire.contract.accounts import Paths
 
 from abci_app import keys as chain_keys
 from abci_app.accounts import keeper, keys
@@ -38,4 +39,8 @@ def supply(store: KVReader, args: list[str], options: Mapping[str, str]) -> Quer
     return QueryResult(view.SerializeToString())
 
 
-QUERIES: dict[str, QueryHandler] = {"balance": balance, "account": account, "supply": supply}
+QUERIES: dict[str, QueryHandler] = {
+    Paths.BALANCE.root: balance,
+    Paths.ACCOUNT.root: account,
+    Paths.SUPPLY.root: supply,
+}

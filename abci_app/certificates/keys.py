@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gridwire.contract.certificates import RETIREMENT_PREFIX
+
 from abci_app.keys import lp, u64
 
 __all__ = [
@@ -55,7 +57,7 @@ BY_HOUR = b"\x53"  # u64(hour) u64(id) → ''
 BY_STATUS = b"\x54"  # u8(status) u64(id) → ''
 ISSUED = b"\x55"  # lp(device) u64(hour) → u64 Wh issued for the device-hour
 HISTORY = b"\x56"  # u64(id) → BundleHistory
-RETIREMENT = b"\x57"  # u64(retirement id) → Retirement
+RETIREMENT = RETIREMENT_PREFIX  # u64(retirement id) → Retirement (gridwire/contract/certificates.py)
 CLAIM = b"\x58"  # beneficiary(20) u64(hour) → u64 retired Wh of production hour `hour` claimed for it (ops.counts_for)
 LOT = b"\x59"  # lp(battery) u64(seq) → StorageLot
 STORAGE = b"\x5a"  # lp(battery) → StorageState

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
+from gridwire.contract.certificates import Paths
 
 from abci_app.certificates import keeper, keys, matching
 from abci_app.certificates.params import period
@@ -137,15 +138,15 @@ def pending_deliveries(store: KVReader, args: list[str], options: Mapping[str, s
 
 
 QUERIES: dict[str, QueryHandler] = {
-    "bundle": bundle,
-    "bundles": bundles,
-    "bundle_history": history,
-    "retirement": retirement,
-    "cert_issued": issued,
-    "matching": matching_q,
-    "score": score,
-    "residual": residual,
-    "oversight": oversight,
-    "pending_deliveries": pending_deliveries,
-    "clear_sky_hold": clear_sky_hold,
+    Paths.BUNDLE.root: bundle,
+    Paths.BUNDLES.root: bundles,
+    Paths.BUNDLE_HISTORY.root: history,
+    Paths.RETIREMENT.root: retirement,
+    Paths.CERT_ISSUED.root: issued,
+    Paths.MATCHING.root: matching_q,
+    Paths.SCORE.root: score,
+    Paths.RESIDUAL.root: residual,
+    Paths.OVERSIGHT.root: oversight,
+    Paths.PENDING_DELIVERIES.root: pending_deliveries,
+    Paths.CLEAR_SKY_HOLD.root: clear_sky_hold,
 }

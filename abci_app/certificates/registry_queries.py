@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
+from gridwire.contract.certificates import Paths
 
 from abci_app.certificates import keeper, keys, registry_keeper
 from abci_app.domain import QueryHandler, QueryResult
@@ -77,10 +78,10 @@ def storage_lineage(store: KVReader, args: list[str], options: Mapping[str, str]
 
 
 QUERIES: dict[str, QueryHandler] = {
-    "scr": scr,
-    "sdr": sdr,
-    "storage_lineage": storage_lineage,
-    "registry_info": registry_info,
-    "recurring_action": recurring_action,
-    "transfer_acceptance": transfer_acceptance,
+    Paths.SCR.root: scr,
+    Paths.SDR.root: sdr,
+    Paths.STORAGE_LINEAGE.root: storage_lineage,
+    Paths.REGISTRY_INFO.root: registry_info,
+    Paths.RECURRING_ACTION.root: recurring_action,
+    Paths.TRANSFER_ACCEPTANCE.root: transfer_acceptance,
 }

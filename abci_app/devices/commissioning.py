@@ -57,11 +57,13 @@ COMMISSIONED_KINDS = (PV, WIND, BATTERY)  # the kinds that deliver energy (sell,
 
 
 def get_commissioning(store: KVReader, device_id: str) -> Commissioning | None:
+    """The device's commissioning attestation, or None when none was made (or it was withdrawn)."""
     raw = store.get(keys.commissioning(device_id))
     return None if raw is None else Commissioning.decode(raw)
 
 
 def put_commissioning(store: Branch, c: Commissioning) -> None:
+    """Store the device's commissioning attestation (replacing the previous one)."""
     store.set(keys.commissioning(c.device_id), c.encode())
 
 

@@ -47,6 +47,9 @@ _SERIAL = x509.ObjectIdentifier(SERIAL_NUMBER_OID)
 
 @dataclass(frozen=True, slots=True)
 class DeviceCert:
+    """What a device certificate says, read from its DER bytes: the device's key, id, kind and
+    nameplate, the certificate's serial, validity and issuer."""
+
     public_key: bytes
     device_serial: str  # subject serialNumber: the device id
     kind: int
@@ -60,6 +63,8 @@ class DeviceCert:
 
 @dataclass(frozen=True, slots=True)
 class CertifiedBy:
+    """The admitted device CA that issued a device's certificate, and the certificate's serial."""
+
     ca_id: str
     serial: bytes
 

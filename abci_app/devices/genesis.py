@@ -315,6 +315,8 @@ def _commissionings(store: Branch, section: Mapping[str, Any]) -> None:
 
 
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
+    """Import the `devices` section (every part optional; an unknown part is a GenesisError naming
+    it), rebuilding records and indexes exactly as export wrote them."""
     section = sections.get("devices", {})
     if not isinstance(section, dict):
         raise GenesisError("devices: expected an object")

@@ -158,6 +158,8 @@ def _require_active_member(ctx: TxContext, address: bytes, what: str) -> None:
 
 
 def register_site(ctx: TxContext, msg: RegisterSite) -> None:
+    """Register a site for its signer (a site is registered by its owner only): UNAUTHORIZED when
+    the message names another owner, SITE_EXISTS when the id is taken; emits site_registered."""
     owner = require_member(ctx)
     if msg.owner is not None and msg.owner != owner.address:
         raise TxError(Code.UNAUTHORIZED, "a site is registered by its owner")
@@ -273,6 +275,8 @@ def register_device(ctx: TxContext, msg: RegisterDevice) -> None:
 
 
 def suspend_device(ctx: TxContext, msg: SuspendDevice) -> None:
+    """Suspend a device, by its owner or an operator: its readings are refused until it is
+    reinstated; UNKNOWN_DEVICE, DEVICE_STATE when already suspended; emits device_suspended."""
     device = _owner_or_operator(ctx, msg.device_id)
     if device.suspended:
         raise TxError(DevicesCode.DEVICE_STATE, f"device {msg.device_id!r} is already suspended")
@@ -281,6 +285,8 @@ def suspend_device(ctx: TxContext, msg: SuspendDevice) -> None:
 
 
 def reinstate_device(ctx: TxContext, msg: ReinstateDevice) -> None:
+    """Reinstate a suspended device, by its owner or an operator; UNKNOWN_DEVICE, DEVICE_STATE when
+    it is not suspended; emits device_reinstated."""
     device = _owner_or_operator(ctx, msg.device_id)
     if not device.suspended:
         raise TxError(DevicesCode.DEVICE_STATE, f"device {msg.device_id!r} is not suspended")
@@ -289,6 +295,8 @@ def reinstate_device(ctx: TxContext, msg: ReinstateDevice) -> None:
 
 
 def transfer_device(ctx: TxContext, msg: TransferDevice) -> None:
+    """Hand a device to another enrolled, active member, by its owner (its index entries move with
+    it); UNKNOWN_DEVICE, NOT_DEVICE_OWNER, UNKNOWN_OWNER; emits device_transferred."""
     require_member(ctx)
     old = _owned(ctx, msg.device_id)
     _require_active_member(ctx, msg.new_owner, "new owner")
@@ -326,6 +334,8 @@ def rotate_device_key(ctx: TxContext, msg: RotateDeviceKey) -> None:
 
 
 def set_battery_rules(ctx: TxContext, msg: SetBatteryRules) -> None:
+    """Set a battery's rules, by its owner, keeping the community-batteries index in step;
+    UNKNOWN_DEVICE, NOT_DEVICE_OWNER, NOT_A_BATTERY; emits battery_rules_set."""
     require_member(ctx)
     device = _owned(ctx, msg.device_id)
     if device.kind != BATTERY:

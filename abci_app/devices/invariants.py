@@ -14,6 +14,8 @@ BATTERY = 4
 
 
 def soc_within_capacity(store: KVReader) -> str | None:
+    """Every battery's stored state of charge lies within [0, capacity]; the first one that does
+    not, else None."""
     for dev in keeper.iter_devices(store):
         if dev.kind != BATTERY:
             continue

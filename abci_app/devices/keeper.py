@@ -64,6 +64,7 @@ __all__ = [
 
 
 def get_site(store: KVReader, site_id: str) -> Site | None:
+    """The site `site_id` as stored, or None if it was never registered."""
     raw = store.get(keys.site(site_id))
     return None if raw is None else Site.decode(raw)
 
@@ -88,11 +89,13 @@ def iter_owner_sites(store: KVReader, owner: bytes) -> Iterator[str]:
 
 
 def iter_sites(store: KVReader) -> Iterator[Site]:
+    """Every registered site, in site-id key order (length-prefixed: shorter ids first)."""
     for _k, v in store.iter_range(keys.site_prefix(), prefix_end(keys.site_prefix())):
         yield Site.decode(v)
 
 
 def get_device(store: KVReader, device_id: str) -> Device | None:
+    """The device `device_id` as stored, or None if it was never registered."""
     raw = store.get(keys.device(device_id))
     return None if raw is None else Device.decode(raw)
 
@@ -114,6 +117,7 @@ def put_device(store: Branch, device: Device, old: Device | None = None) -> None
 
 
 def iter_devices(store: KVReader) -> Iterator[Device]:
+    """Every registered device, in device-id key order."""
     for _k, v in store.iter_range(keys.device_prefix(), prefix_end(keys.device_prefix())):
         yield Device.decode(v)
 
@@ -126,6 +130,8 @@ def iter_owner_devices(store: KVReader, owner: bytes) -> Iterator[str]:
 
 
 def iter_site_devices(store: KVReader, site_id: str) -> Iterator[str]:
+    """Ids of the devices registered on `site_id`, in key order (reads only that site's index
+    entries)."""
     prefix = keys.by_site_prefix(site_id)
     for k, _v in store.iter_range(prefix, prefix_end(prefix)):
         yield k[len(prefix) + 1 :].decode()
@@ -162,6 +168,7 @@ def recent_retired(store: KVReader, device_id: str) -> list[bytes]:
 
 
 def is_retired(store: KVReader, device_id: str, public_key: bytes) -> bool:
+    """Whether `public_key` was ever a key of the device that a rotation retired."""
     return store.get(keys.retired(device_id, public_key)) is not None
 
 
@@ -173,15 +180,18 @@ def iter_retired(store: KVReader, device_id: str) -> Iterator[bytes]:
 
 
 def get_reading(store: KVReader, device_id: str) -> ReadingState | None:
+    """The device's last accepted reading (its seq, end and registers), or None before its first."""
     raw = store.get(keys.reading(device_id))
     return None if raw is None else ReadingState.decode(raw)
 
 
 def put_reading(store: Branch, device_id: str, state: ReadingState) -> None:
+    """Store the device's last accepted reading (replacing the previous one)."""
     store.set(keys.reading(device_id), state.encode())
 
 
 def get_energy(store: KVReader, device_id: str, interval_start: int) -> IntervalEnergy | None:
+    """The device's recorded energy in the interval starting at `interval_start`, or None."""
     raw = store.get(keys.energy(device_id, interval_start))
     return None if raw is None else IntervalEnergy.decode(raw)
 
@@ -259,24 +269,29 @@ def has_pruned_before(store: KVReader) -> bool:
 
 
 def set_pruned_before(store: Branch, t: int) -> None:
+    """Move the pruning watermark to `t` (prune.py only moves it forward)."""
     store.set(keys.misc(_WATERMARK), t.to_bytes(8, "big"))
 
 
 def get_battery(store: KVReader, device_id: str) -> BatteryState | None:
+    """The battery's state of charge as stored, or None before its first reading."""
     raw = store.get(keys.battery(device_id))
     return None if raw is None else BatteryState.decode(raw)
 
 
 def put_battery(store: Branch, device_id: str, soc_mwh: int) -> None:
+    """Store the battery's state of charge, in mWh."""
     store.set(keys.battery(device_id), BatteryState(soc_mwh).encode())
 
 
 def get_rules(store: KVReader, device_id: str) -> BatteryRules | None:
+    """The battery's owner rules, or None until the owner sets them."""
     raw = store.get(keys.rules(device_id))
     return None if raw is None else BatteryRules.decode(raw)
 
 
 def put_rules(store: Branch, device_id: str, rules: BatteryRules) -> None:
+    """Store the battery's rules (the community index is kept by `set_community`)."""
     store.set(keys.rules(device_id), rules.encode())
 
 
@@ -312,6 +327,8 @@ def recent_hash(store: KVReader, device_id: str, seq: int) -> bytes | None:
 
 
 def remember(store: Branch, device_id: str, seq: int, digest: bytes) -> None:
+    """Keep the hash of accepted reading `seq` in its slot of the recent window (replacing the one
+    RECENT_WINDOW seqs before)."""
     store.set(keys.recent(device_id, seq % RECENT_WINDOW), seq.to_bytes(8, "big") + digest)
 
 

@@ -49,6 +49,8 @@ BATTERY = 4
 
 @dataclass(frozen=True, slots=True)
 class RegisterSite:
+    """A RegisterSite as its handler sees it."""
+
     site_id: str
     feeder: str
     grid_region: str
@@ -58,12 +60,16 @@ class RegisterSite:
 
 @dataclass(frozen=True, slots=True)
 class MoveSite:
+    """A MoveSite as its handler sees it."""
+
     site_id: str
     feeder: str
 
 
 @dataclass(frozen=True, slots=True)
 class BatterySpec:
+    """A battery's capacity, power limits and round-trip efficiency (basis points)."""
+
     capacity_wh: int
     max_charge_w: int
     max_discharge_w: int
@@ -72,6 +78,8 @@ class BatterySpec:
 
 @dataclass(frozen=True, slots=True)
 class RegisterDevice:
+    """A RegisterDevice as its handler sees it."""
+
     device_id: str
     site_id: str
     kind: int
@@ -91,23 +99,31 @@ class RegisterDevice:
 
 @dataclass(frozen=True, slots=True)
 class SuspendDevice:
+    """A SuspendDevice as its handler sees it."""
+
     device_id: str
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class ReinstateDevice:
+    """A ReinstateDevice as its handler sees it."""
+
     device_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class TransferDevice:
+    """A TransferDevice as its handler sees it."""
+
     device_id: str
     new_owner: Address
 
 
 @dataclass(frozen=True, slots=True)
 class RotateDeviceKey:
+    """A RotateDeviceKey as its handler sees it."""
+
     device_id: str
     new_public_key: bytes
     new_device_cert_der: bytes = b""
@@ -115,6 +131,8 @@ class RotateDeviceKey:
 
 @dataclass(frozen=True, slots=True)
 class CommissionDevice:
+    """A CommissionDevice as its handler sees it."""
+
     device_id: str
     valid_from: int
     expiry: int
@@ -122,12 +140,16 @@ class CommissionDevice:
 
 @dataclass(frozen=True, slots=True)
 class WithdrawCommissioning:
+    """A WithdrawCommissioning as its handler sees it."""
+
     device_id: str
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class SignedReading:
+    """One reading and the device's signature over its canonical bytes (gridwire.reading)."""
+
     device_id: str
     seq: int
     start: int
@@ -142,11 +164,15 @@ class SignedReading:
 
 @dataclass(frozen=True, slots=True)
 class SubmitReadings:
+    """A SubmitReadings as its handler sees it."""
+
     readings: tuple[SignedReading, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class SetBatteryRules:
+    """A SetBatteryRules as its handler sees it."""
+
     device_id: str
     charge_below_price: int
     discharge_above_price: int
@@ -184,6 +210,8 @@ def location_error(has_latitude: bool, latitude: int, has_longitude: bool, longi
 
 
 def register_site_from_proto(m: devices_pb2.RegisterSite) -> RegisterSite:
+    """Ids and names bounded, the owner a 20-byte address when given, the location both coordinates
+    in range or none; INVALID_ARGUMENT naming the field otherwise."""
     has_lat, has_lon = m.HasField("latitude_udeg"), m.HasField("longitude_udeg")
     problem = location_error(has_lat, m.latitude_udeg, has_lon, m.longitude_udeg)
     if problem is not None:
@@ -198,6 +226,7 @@ def register_site_from_proto(m: devices_pb2.RegisterSite) -> RegisterSite:
 
 
 def move_site_from_proto(m: devices_pb2.MoveSite) -> MoveSite:
+    """The site id and feeder bounded; INVALID_ARGUMENT otherwise."""
     return MoveSite(id_field(m.site_id, "site_id"), grid_name_field(m.feeder, "feeder"))
 
 
@@ -219,6 +248,9 @@ def _battery(b: devices_pb2.BatterySpec) -> BatterySpec:
 
 
 def register_device_from_proto(m: devices_pb2.RegisterDevice) -> RegisterDevice:
+    """A known kind; a battery spec exactly for batteries, within physical bounds; a 32-byte key;
+    nameplate within 1 GW; texts, names and certificate bytes bounded; INVALID_ARGUMENT naming the
+    field otherwise."""
     if m.kind not in KIND_NAMES:
         raise TxError(Code.INVALID_ARGUMENT, f"kind must be one of {sorted(KIND_NAMES.values())}")
     battery = None
@@ -248,18 +280,23 @@ def register_device_from_proto(m: devices_pb2.RegisterDevice) -> RegisterDevice:
 
 
 def suspend_from_proto(m: devices_pb2.SuspendDevice) -> SuspendDevice:
+    """The device id and a reason of at most 256 bytes; INVALID_ARGUMENT otherwise."""
     return SuspendDevice(_device_id(m.device_id), text_field(m.reason, "reason", 256))
 
 
 def reinstate_from_proto(m: devices_pb2.ReinstateDevice) -> ReinstateDevice:
+    """The device id bounded; INVALID_ARGUMENT otherwise."""
     return ReinstateDevice(_device_id(m.device_id))
 
 
 def transfer_from_proto(m: devices_pb2.TransferDevice) -> TransferDevice:
+    """The device id bounded and the new owner a 20-byte address; INVALID_ARGUMENT otherwise."""
     return TransferDevice(_device_id(m.device_id), address_field(m.new_owner, "new_owner"))
 
 
 def rotate_from_proto(m: devices_pb2.RotateDeviceKey) -> RotateDeviceKey:
+    """The device id bounded, a 32-byte new key, certificate bytes bounded; INVALID_ARGUMENT
+    otherwise."""
     return RotateDeviceKey(
         _device_id(m.device_id),
         _key(m.new_public_key, "new_public_key"),
@@ -268,6 +305,8 @@ def rotate_from_proto(m: devices_pb2.RotateDeviceKey) -> RotateDeviceKey:
 
 
 def commission_from_proto(m: devices_pb2.CommissionDevice) -> CommissionDevice:
+    """The device id bounded and the validity window's ends in range (their order is the handler's:
+    BAD_ATTESTATION); INVALID_ARGUMENT otherwise."""
     return CommissionDevice(
         _device_id(m.device_id),
         nonneg_field(m.valid_from, "valid_from", MAX_AMOUNT),
@@ -276,6 +315,7 @@ def commission_from_proto(m: devices_pb2.CommissionDevice) -> CommissionDevice:
 
 
 def withdraw_commissioning_from_proto(m: devices_pb2.WithdrawCommissioning) -> WithdrawCommissioning:
+    """The device id and a reason of at most 256 bytes; INVALID_ARGUMENT otherwise."""
     return WithdrawCommissioning(_device_id(m.device_id), text_field(m.reason, "reason", 256))
 
 
@@ -302,12 +342,16 @@ def _reading(i: int, r: devices_pb2.SignedReading) -> SignedReading:
 
 
 def submit_readings_from_proto(m: devices_pb2.SubmitReadings) -> SubmitReadings:
+    """1..MAX_READINGS readings, each with a 64-byte signature and every number in range;
+    INVALID_ARGUMENT naming the reading's field otherwise."""
     if not 1 <= len(m.readings) <= MAX_READINGS:
         raise TxError(Code.INVALID_ARGUMENT, f"a SubmitReadings carries 1..{MAX_READINGS} readings")
     return SubmitReadings(tuple(_reading(i, r) for i, r in enumerate(m.readings)))
 
 
 def set_rules_from_proto(m: devices_pb2.SetBatteryRules) -> SetBatteryRules:
+    """Prices within the absolute bound (the market's governed limit is checked where they are used)
+    and a reserve of at most 10,000 basis points; INVALID_ARGUMENT otherwise."""
     return SetBatteryRules(
         _device_id(m.device_id),
         # a fixed absolute bound here: the market's governed limit (market.max_price_per_kwh) is

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gridledger.devices.v1 import devices_pb2
+from gridwire.contract.devices import Paths
 
 from abci_app.devices import keeper, keys
 from abci_app.domain import QueryHandler, QueryResult
@@ -19,26 +20,32 @@ __all__ = ["QUERIES"]
 
 
 def device(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/device/<id>: the device's record (provable), absent for an unknown id."""
     (device_id,) = args_exactly(args, 1, "/device/<id>")
     return record(store, keys.device(id_arg(device_id, "device id")))
 
 
 def site(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/site/<id>: the site's record (provable), absent for an unknown id."""
     (site_id,) = args_exactly(args, 1, "/site/<id>")
     return record(store, keys.site(id_arg(site_id, "site id")))
 
 
 def reading(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/reading/<device id>: the device's last accepted reading (provable)."""
     (device_id,) = args_exactly(args, 1, "/reading/<device id>")
     return record(store, keys.reading(id_arg(device_id, "device id")))
 
 
 def energy(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/energy/<device id>/<interval start>: the device's energy in that interval (provable)."""
     device_id, start = args_exactly(args, 2, "/energy/<device id>/<interval start>")
     return record(store, keys.energy(id_arg(device_id, "device id"), int_arg(start, "interval start")))
 
 
 def devices(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/devices/owner/<address hex> or /devices/feeder/<feeder>: one page of those devices, in key
+    order."""
     usage = "/devices/owner/<address hex> or /devices/feeder/<feeder>"
     kind, value = args_exactly(args, 2, usage)
     if kind == "owner":
@@ -57,6 +64,8 @@ def devices(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
 
 
 def battery(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/battery/<device id>: capacity, state of charge and rules of a battery (absent when the
+    device is none)."""
     (device_id,) = args_exactly(args, 1, "/battery/<device id>")
     dev = keeper.get_device(store, id_arg(device_id, "device id"))
     if dev is None or dev.battery is None:
@@ -75,16 +84,17 @@ def battery(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
 
 
 def commissioning(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/commissioning/<device id>: the device's commissioning attestation (provable)."""
     (device_id,) = args_exactly(args, 1, "/commissioning/<device id>")
     return record(store, keys.commissioning(id_arg(device_id, "device id")))
 
 
 QUERIES: dict[str, QueryHandler] = {
-    "commissioning": commissioning,
-    "device": device,
-    "devices": devices,
-    "site": site,
-    "reading": reading,
-    "energy": energy,
-    "battery": battery,
+    Paths.COMMISSIONING.root: commissioning,
+    Paths.DEVICE.root: device,
+    Paths.DEVICES.root: devices,
+    Paths.SITE.root: site,
+    Paths.READING.root: reading,
+    Paths.ENERGY.root: energy,
+    Paths.BATTERY.root: battery,
 }

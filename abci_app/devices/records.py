@@ -38,6 +38,9 @@ SiteId = NewType("SiteId", str)
 
 @dataclass(frozen=True, slots=True)
 class Site:
+    """A registered site: its owner, feeder and grid region, when it was registered, and its
+    location when given."""
+
     site_id: SiteId
     owner: Address
     feeder: str
@@ -72,6 +75,8 @@ class Site:
 
 @dataclass(frozen=True, slots=True)
 class BatterySpec:
+    """A battery's capacity, power limits and round-trip efficiency (basis points), as registered."""
+
     capacity_wh: int
     max_charge_w: int
     max_discharge_w: int
@@ -103,6 +108,9 @@ NO_BATTERY = BatterySpec(0, 0, 0, 0)
 
 @dataclass(frozen=True, slots=True)
 class Device:
+    """A registered device: its site, owner, kind, current key and nameplate, its attributes for
+    certificates, its gateway, battery spec and certificate, and whether it is suspended."""
+
     device_id: DeviceId
     site_id: SiteId
     owner: Address
@@ -281,6 +289,8 @@ class IntervalEnergy:
 
 @dataclass(frozen=True, slots=True)
 class BatteryState:
+    """A battery's state of charge, in mWh (0 to its capacity × 1000, an invariant)."""
+
     soc_mwh: int
 
     def to_proto(self) -> devices_pb2.BatteryState:
@@ -300,6 +310,9 @@ class BatteryState:
 
 @dataclass(frozen=True, slots=True)
 class BatteryRules:
+    """A battery owner's rules: prices below which it charges and above which it discharges, the
+    reserve it keeps, green-only charging and community sharing."""
+
     charge_below_price: int  # minor units per kWh
     discharge_above_price: int
     reserve_bp: int

@@ -1,20 +1,8 @@
-"""Forecasts error codes (350-399). Consensus: never renumber or reuse; add new codes at the end."""
+"""Forecasts error codes: declared in the domain's contract (gridwire/contract/forecasts.py), where new
+codes are added at the end of the range. Consensus: never renumber or reuse."""
 
 from __future__ import annotations
 
-from enum import IntEnum
+from gridwire.contract.forecasts import ERROR_RANGE, ForecastsCode
 
 __all__ = ["ERROR_RANGE", "ForecastsCode"]
-
-ERROR_RANGE = (350, 399)
-
-
-class ForecastsCode(IntEnum):
-    UNKNOWN_DEVICE = 350
-    NOT_DEVICE_OWNER = 351  # the signer is neither the device's owner nor its gateway
-    DEVICE_SUSPENDED = 352
-    MISALIGNED = 353  # first_interval is not a multiple of the settlement interval
-    INTERVAL_CLOSED = 354  # an interval starts within forecasts.lock_seconds of block time, or is past
-    TOO_FAR_AHEAD = 355  # an interval starts more than forecasts.max_ahead_seconds after block time
-    TOO_MANY_INTERVALS = 356  # more slots than forecasts.max_intervals_per_post
-    ABOVE_NAMEPLATE = 357  # a slot's export or import above nameplate_w × interval ÷ 3600

@@ -1,10 +1,17 @@
-"""Forecasts event types."""
+"""Forecasts event types: declared in the domain's contract (gridwire/contract/forecasts.py)."""
 
 from __future__ import annotations
 
-__all__ = ["EVENTS", "FORECASTS_PRUNED", "FORECAST_POSTED", "FORECAST_SCORED"]
+from gridwire.contract.forecasts import (
+    EVENTS,
+    FORECAST_POSTED,
+    FORECAST_SCORED,
+    FORECASTS_PRUNED,
+)
 
-FORECAST_POSTED = "forecast_posted"
-FORECAST_SCORED = "forecast_scored"
-FORECASTS_PRUNED = "forecasts_pruned"
-EVENTS = frozenset({FORECAST_POSTED, FORECAST_SCORED, FORECASTS_PRUNED})
+__all__ = [
+    "EVENTS",
+    "FORECASTS_PRUNED",
+    "FORECAST_POSTED",
+    "FORECAST_SCORED",
+]

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from gridledger.forecasts.v1 import forecasts_pb2
 from gridledger.tx.v1 import tx_pb2
+from gridwire.contract.forecasts import Paths
 
 from abci_app.devices import keeper as devices
 from abci_app.devices.params import SETTLEMENT_INTERVAL
@@ -82,9 +83,9 @@ def forecast_errors(store: KVReader, args: list[str], options: Mapping[str, str]
 
 
 QUERIES: dict[str, QueryHandler] = {
-    "forecast": forecast,
-    "forecasts": forecasts,
-    "forecast_posted": forecast_posted,
-    "forecast_error": forecast_error,
-    "forecast_errors": forecast_errors,
+    Paths.FORECAST.root: forecast,
+    Paths.FORECASTS.root: forecasts,
+    Paths.FORECAST_POSTED.root: forecast_posted,
+    Paths.FORECAST_ERROR.root: forecast_error,
+    Paths.FORECAST_ERRORS.root: forecast_errors,
 }

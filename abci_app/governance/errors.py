@@ -1,16 +1,8 @@
-"""Governance error codes (40-59). Consensus: never renumber or reuse."""
+"""Governance error codes: declared in the domain's contract (gridwire/contract/governance.py), where new
+codes are added at the end of the range. Consensus: never renumber or reuse."""
 
 from __future__ import annotations
 
-from enum import IntEnum
+from gridwire.contract.governance import ERROR_RANGE, GovernanceCode
 
 __all__ = ["ERROR_RANGE", "GovernanceCode"]
-
-ERROR_RANGE = (40, 59)
-
-
-class GovernanceCode(IntEnum):
-    UNKNOWN_PROPOSAL = 40
-    PROPOSAL_CLOSED = 41
-    ALREADY_VOTED = 42
-    INVALID_PROPOSAL = 43

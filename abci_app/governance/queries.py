@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from gridledger.governance.v1 import governance_pb2
 from gridledger.tx.v1 import tx_pb2
+from gridwire.contract.governance import Paths
 
 from abci_app import keys as chain_keys
 from abci_app.domain import QueryHandler, QueryResult
@@ -53,9 +54,9 @@ def param(store: KVReader, args: list[str], options: Mapping[str, str]) -> Query
 
 
 QUERIES: dict[str, QueryHandler] = {
-    "proposal": proposal,
-    "proposals": proposals,
-    "validators": validators,
-    "params": params,
-    "param": param,
+    Paths.PROPOSAL.root: proposal,
+    Paths.PROPOSALS.root: proposals,
+    Paths.VALIDATORS.root: validators,
+    Paths.PARAMS.root: params,
+    Paths.PARAM.root: param,
 }

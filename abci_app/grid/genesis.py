@@ -220,6 +220,8 @@ def _demand_response(store: Branch, grid: Mapping[str, Any]) -> None:
 
 
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
+    """Import the `grid` section (every part optional), rebuilding records and indexes exactly as
+    export wrote them; a GenesisError names the first bad field."""
     grid = object_at(sections.get("grid", {}), "grid")
     if grid.get("tariffs") is not None:
         _tariffs(store, block, object_at(grid["tariffs"], "grid.tariffs"))

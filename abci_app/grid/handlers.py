@@ -186,6 +186,8 @@ def _side(wh: int) -> str:
 
 
 def remove_feeder_limit(ctx: TxContext, msg: RemoveFeederLimit) -> None:
+    """Lift a feeder's limit, by an operator; UNKNOWN_FEEDER_LIMIT when it has none; emits
+    feeder_limit_set with both sides unlimited."""
     require_role(ctx, Role.OPERATOR)
     if keeper.get_feeder_limit(ctx.store, msg.feeder) is None:
         raise TxError(GridCode.UNKNOWN_FEEDER_LIMIT, f"feeder {msg.feeder} has no limit")

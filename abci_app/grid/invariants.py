@@ -13,6 +13,8 @@ __all__ = ["dr_escrow_matches_open_budgets"]
 
 
 def dr_escrow_matches_open_budgets(store: KVReader) -> str | None:
+    """The DR escrow account holds exactly the unpaid budgets of the unsettled events (see the
+    module docstring); the difference, else None."""
     prefix = keys.dr_event_prefix()
     open_budgets = 0
     for _k, v in store.iter_range(prefix, prefix_end(prefix)):

@@ -45,6 +45,7 @@ def get_tariffs(store: KVReader) -> Tariffs | None:
 
 
 def put_tariffs(store: Branch, tariffs: Tariffs) -> None:
+    """Store the tariffs (replacing the previous ones)."""
     store.set(keys.tariffs(), tariffs.encode())
 
 
@@ -55,6 +56,7 @@ def get_fees(store: KVReader) -> GridFees:
 
 
 def put_fees(store: Branch, fees: GridFees) -> None:
+    """Store the grid fees (replacing the previous ones)."""
     store.set(keys.fees(), fees.encode())
 
 
@@ -67,19 +69,24 @@ def get_feeder_limit(store: KVReader, feeder: str) -> FeederLimit | None:
 
 
 def put_feeder_limit(store: Branch, limit: FeederLimit) -> None:
+    """Store the feeder's limit (replacing the previous one)."""
     store.set(keys.feeder_limit(limit.feeder), limit.encode())
 
 
 def remove_feeder_limit(store: Branch, feeder: str) -> None:
+    """Lift the feeder's limit: it is unlimited again."""
     store.delete(keys.feeder_limit(feeder))
 
 
 def get_dr_event(store: KVReader, event_id: str) -> DrEvent | None:
+    """The demand-response event `event_id`, or None."""
     raw = store.get(keys.dr_event(event_id))
     return None if raw is None else DrEvent.decode(raw)
 
 
 def put_dr_event(store: Branch, event: DrEvent) -> None:
+    """Store the event and keep the settlement index in step: an unsettled event is due at its end,
+    a settled one leaves the index."""
     store.set(keys.dr_event(event.event_id), event.encode())
     due = keys.dr_due(event.end, event.event_id)
     if event.settled:
@@ -101,11 +108,13 @@ def due_dr_events(store: KVReader, now: int, limit: int) -> list[str]:
 
 
 def get_dr_enrolment(store: KVReader, event_id: str, device_id: str) -> DrEnrolment | None:
+    """The device's enrolment in the event, or None."""
     raw = store.get(keys.dr_enrolment(event_id, device_id))
     return None if raw is None else DrEnrolment.decode(raw)
 
 
 def put_dr_enrolment(store: Branch, enrolment: DrEnrolment) -> None:
+    """Store the enrolment (replacing the previous one)."""
     store.set(keys.dr_enrolment(enrolment.event_id, enrolment.device_id), enrolment.encode())
 
 
@@ -143,11 +152,13 @@ def get_dr_member(store: KVReader, device_id: str) -> DrMember | None:
 
 
 def put_dr_member(store: Branch, member: DrMember) -> None:
+    """Put the device in its feeder's programme, with its entry in the members-by-feeder index."""
     store.set(keys.dr_member(member.device_id), member.encode())
     store.set(keys.dr_feeder_member(member.feeder, member.device_id), b"")
 
 
 def remove_dr_member(store: Branch, member: DrMember) -> None:
+    """Take the device out of its feeder's programme and of the members-by-feeder index."""
     store.delete(keys.dr_member(member.device_id))
     store.delete(keys.dr_feeder_member(member.feeder, member.device_id))
 
@@ -165,15 +176,19 @@ def count_feeder_members(store: KVReader, feeder: str, limit: int) -> int:
 
 
 def get_dr_snapshot(store: KVReader, event_id: str, device_id: str) -> DrSnapshot | None:
+    """How far the member's readings reached when the event was announced, or None (not a member
+    then, or enrolled since)."""
     raw = store.get(keys.dr_snapshot(event_id, device_id))
     return None if raw is None else DrSnapshot.decode(raw)
 
 
 def put_dr_snapshot(store: Branch, snapshot: DrSnapshot) -> None:
+    """Store a member's snapshot for the event."""
     store.set(keys.dr_snapshot(snapshot.event_id, snapshot.device_id), snapshot.encode())
 
 
 def delete_dr_snapshot(store: Branch, event_id: str, device_id: str) -> None:
+    """Drop a member's snapshot for the event (it enrolled, or settlement is done with it)."""
     store.delete(keys.dr_snapshot(event_id, device_id))
 
 

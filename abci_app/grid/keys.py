@@ -54,64 +54,80 @@ DR_ESCROW = b"grid/dr-escrow\x00\x00\x00\x00\x00\x00"
 
 
 def tariffs() -> bytes:
+    """The key of the tariffs (one record)."""
     return TARIFFS
 
 
 def fees() -> bytes:
+    """The key of the grid fees (one record)."""
     return FEES
 
 
 def feeder_limit_prefix() -> bytes:
+    """The prefix of every feeder limit."""
     return FEEDER_LIMIT
 
 
 def feeder_limit(feeder: str) -> bytes:
+    """The key of one feeder's limit."""
     return FEEDER_LIMIT + lp(feeder)
 
 
 def dr_event_prefix() -> bytes:
+    """The prefix of every demand-response event."""
     return DR_EVENT
 
 
 def dr_event(event_id: str) -> bytes:
+    """The key of one demand-response event."""
     return DR_EVENT + lp(event_id)
 
 
 def dr_enrolment_prefix(event_id: str) -> bytes:
+    """The prefix of one event's enrolments (ordered by device id)."""
     return DR_ENROLMENT + lp(event_id)
 
 
 def dr_enrolment(event_id: str, device_id: str) -> bytes:
+    """The key of one device's enrolment in an event."""
     return dr_enrolment_prefix(event_id) + lp(device_id)
 
 
 def dr_due_prefix() -> bytes:
+    """The prefix of the settlement index (ordered by event end)."""
     return DR_DUE
 
 
 def dr_due(end: int, event_id: str) -> bytes:
+    """The settlement-index entry of an event ending at `end`."""
     return DR_DUE + u64(end) + lp(event_id)
 
 
 def dr_member_prefix() -> bytes:
+    """The prefix of every programme membership."""
     return DR_MEMBER
 
 
 def dr_member(device_id: str) -> bytes:
+    """The key of one device's programme membership."""
     return DR_MEMBER + lp(device_id)
 
 
 def dr_feeder_member_prefix(feeder: str) -> bytes:
+    """The prefix of one feeder's programme members."""
     return DR_FEEDER_MEMBER + lp(feeder)
 
 
 def dr_feeder_member(feeder: str, device_id: str) -> bytes:
+    """The members-by-feeder index entry of one device."""
     return dr_feeder_member_prefix(feeder) + lp(device_id)
 
 
 def dr_snapshot_prefix(event_id: str) -> bytes:
+    """The prefix of one event's member snapshots."""
     return DR_SNAPSHOT + lp(event_id)
 
 
 def dr_snapshot(event_id: str, device_id: str) -> bytes:
+    """The key of one member's snapshot for an event."""
     return dr_snapshot_prefix(event_id) + lp(device_id)

@@ -39,6 +39,8 @@ UNLIMITED_WH = (1 << 63) - 1
 
 @dataclass(frozen=True, slots=True)
 class SetTariffs:
+    """A SetTariffs as its handler sees it."""
+
     supplier: Address
     retail_per_kwh: int
     feed_in_per_kwh: int
@@ -49,12 +51,16 @@ class SetTariffs:
 
 @dataclass(frozen=True, slots=True)
 class SetGridFees:
+    """A SetGridFees as its handler sees it."""
+
     intra_feeder_per_kwh: int
     inter_feeder_per_kwh: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetFeederLimit:
+    """A SetFeederLimit as its handler sees it (UNLIMITED_WH for an unlimited side)."""
+
     feeder: str
     import_wh: int
     export_wh: int
@@ -62,11 +68,15 @@ class SetFeederLimit:
 
 @dataclass(frozen=True, slots=True)
 class RemoveFeederLimit:
+    """A RemoveFeederLimit as its handler sees it."""
+
     feeder: str
 
 
 @dataclass(frozen=True, slots=True)
 class PublishDrEvent:
+    """A PublishDrEvent as its handler sees it."""
+
     event_id: str
     feeder: str
     start: int
@@ -77,17 +87,23 @@ class PublishDrEvent:
 
 @dataclass(frozen=True, slots=True)
 class EnrolDr:
+    """An EnrolDr as its handler sees it."""
+
     event_id: str
     device_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class JoinDrProgramme:
+    """A JoinDrProgramme as its handler sees it."""
+
     device_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class LeaveDrProgramme:
+    """A LeaveDrProgramme as its handler sees it."""
+
     device_id: str
 
 
@@ -96,6 +112,8 @@ def _price(value: int, name: str) -> int:
 
 
 def set_tariffs_from_proto(m: grid_pb2.SetTariffs) -> SetTariffs:
+    """The supplier a 20-byte address and every price within MAX_PRICE; INVALID_ARGUMENT naming the
+    field otherwise."""
     return SetTariffs(
         address_field(m.supplier, "supplier"),
         _price(m.retail_per_kwh, "retail_per_kwh"),
@@ -107,6 +125,7 @@ def set_tariffs_from_proto(m: grid_pb2.SetTariffs) -> SetTariffs:
 
 
 def set_grid_fees_from_proto(m: grid_pb2.SetGridFees) -> SetGridFees:
+    """Both fees within MAX_PRICE; INVALID_ARGUMENT otherwise."""
     return SetGridFees(_price(m.intra_feeder_per_kwh, "intra_feeder_per_kwh"), _price(m.inter_feeder_per_kwh, "inter"))
 
 
@@ -119,6 +138,8 @@ def _limit_side(wh: int, unlimited: bool, name: str) -> int:
 
 
 def set_feeder_limit_from_proto(m: grid_pb2.SetFeederLimit) -> SetFeederLimit:
+    """The feeder name bounded; each side either unlimited (its Wh then 0) or within MAX_WH;
+    INVALID_ARGUMENT otherwise."""
     return SetFeederLimit(
         grid_name_field(m.feeder, "feeder"),
         _limit_side(m.import_wh, m.import_unlimited, "import_wh"),
@@ -127,10 +148,14 @@ def set_feeder_limit_from_proto(m: grid_pb2.SetFeederLimit) -> SetFeederLimit:
 
 
 def remove_feeder_limit_from_proto(m: grid_pb2.RemoveFeederLimit) -> RemoveFeederLimit:
+    """The feeder name bounded; INVALID_ARGUMENT otherwise."""
     return RemoveFeederLimit(grid_name_field(m.feeder, "feeder"))
 
 
 def publish_dr_event_from_proto(m: grid_pb2.PublishDrEvent) -> PublishDrEvent:
+    """Ids bounded, start and end positive times, a positive reduction within MAX_WH and reward
+    within MAX_PRICE (the window's order is the handler's: DR_BAD_WINDOW); INVALID_ARGUMENT
+    otherwise."""
     return PublishDrEvent(
         id_field(m.event_id, "event_id"),
         grid_name_field(m.feeder, "feeder"),
@@ -142,12 +167,15 @@ def publish_dr_event_from_proto(m: grid_pb2.PublishDrEvent) -> PublishDrEvent:
 
 
 def enrol_dr_from_proto(m: grid_pb2.EnrolDr) -> EnrolDr:
+    """The event and device ids bounded; INVALID_ARGUMENT otherwise."""
     return EnrolDr(id_field(m.event_id, "event_id"), id_field(m.device_id, "device_id"))
 
 
 def join_dr_programme_from_proto(m: grid_pb2.JoinDrProgramme) -> JoinDrProgramme:
+    """The device id bounded; INVALID_ARGUMENT otherwise."""
     return JoinDrProgramme(id_field(m.device_id, "device_id"))
 
 
 def leave_dr_programme_from_proto(m: grid_pb2.LeaveDrProgramme) -> LeaveDrProgramme:
+    """The device id bounded; INVALID_ARGUMENT otherwise."""
     return LeaveDrProgramme(id_field(m.device_id, "device_id"))

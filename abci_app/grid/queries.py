@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from gridledger.grid.v1 import grid_pb2
 from gridledger.tx.v1 import tx_pb2
+from gridwire.contract.grid import Paths
 
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.grid import keys
@@ -17,38 +18,45 @@ __all__ = ["QUERIES"]
 
 
 def tariffs(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/tariffs: the tariffs (provable), absent until published."""
     args_exactly(args, 0, "/tariffs")
     return record(store, keys.tariffs())
 
 
 def fees(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/fees: the grid fees (provable), absent until set."""
     args_exactly(args, 0, "/fees")
     return record(store, keys.fees())
 
 
 def feeder(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/feeder/<feeder>: the feeder's limit (provable), absent when unlimited."""
     (name,) = args_exactly(args, 1, "/feeder/<feeder>")
     return record(store, keys.feeder_limit(id_arg(name, "feeder")))
 
 
 def feeders(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/feeders: one page of feeder limits, in key order."""
     args_exactly(args, 0, "/feeders")
     items, cursor = page(store, keys.feeder_limit_prefix(), options, lambda _k, v: grid_pb2.FeederLimit.FromString(v))
     return QueryResult(grid_pb2.FeederLimitList(limits=items, page=tx_pb2.PageInfo(next=cursor)).SerializeToString())
 
 
 def dr_event(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/dr/<event id>: the demand-response event (provable)."""
     (event_id,) = args_exactly(args, 1, "/dr/<event id>")
     return record(store, keys.dr_event(id_arg(event_id, "event id")))
 
 
 def dr_events(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/dr_events: one page of demand-response events, in key order."""
     args_exactly(args, 0, "/dr_events")
     items, cursor = page(store, keys.dr_event_prefix(), options, lambda _k, v: grid_pb2.DrEvent.FromString(v))
     return QueryResult(grid_pb2.DrEventList(events=items, page=tx_pb2.PageInfo(next=cursor)).SerializeToString())
 
 
 def dr_enrolments(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/dr_enrolments/<event id>: one page of the event's enrolments, in device key order."""
     (event_id,) = args_exactly(args, 1, "/dr_enrolments/<event id>")
     prefix = keys.dr_enrolment_prefix(id_arg(event_id, "event id"))
     items, cursor = page(store, prefix, options, lambda _k, v: grid_pb2.DrEnrolment.FromString(v))
@@ -58,17 +66,18 @@ def dr_enrolments(store: KVReader, args: list[str], options: Mapping[str, str]) 
 
 
 def dr_member(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/dr_member/<device id>: the device's programme membership (provable)."""
     (device_id,) = args_exactly(args, 1, "/dr_member/<device id>")
     return record(store, keys.dr_member(id_arg(device_id, "device id")))
 
 
 QUERIES: dict[str, QueryHandler] = {
-    "tariffs": tariffs,
-    "fees": fees,
-    "feeder": feeder,
-    "feeders": feeders,
-    "dr": dr_event,
-    "dr_events": dr_events,
-    "dr_enrolments": dr_enrolments,
-    "dr_member": dr_member,
+    Paths.TARIFFS.root: tariffs,
+    Paths.FEES.root: fees,
+    Paths.FEEDER.root: feeder,
+    Paths.FEEDERS.root: feeders,
+    Paths.DR.root: dr_event,
+    Paths.DR_EVENTS.root: dr_events,
+    Paths.DR_ENROLMENTS.root: dr_enrolments,
+    Paths.DR_MEMBER.root: dr_member,
 }

@@ -67,6 +67,8 @@ class Tariffs:
 
 @dataclass(frozen=True, slots=True)
 class GridFees:
+    """The grid fees per kWh: within one feeder and across feeders, and when they were last set."""
+
     intra_feeder_per_kwh: int
     inter_feeder_per_kwh: int
     updated_at: int = 0
@@ -106,6 +108,9 @@ class FeederLimit:
 
 @dataclass(frozen=True, slots=True)
 class DrEvent:
+    """A demand-response event: its feeder, window, requested reduction and reward, the budget
+    escrowed for it, and how far its (possibly multi-block) settlement has gone."""
+
     event_id: str
     feeder: str
     start: int
@@ -162,6 +167,9 @@ class DrEvent:
 
 @dataclass(frozen=True, slots=True)
 class DrEnrolment:
+    """A device enrolled in an event: its owner and, once measured, baseline, actual energy,
+    reduction and reward."""
+
     event_id: str
     device_id: str
     owner: Address

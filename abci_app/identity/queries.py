@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from gridledger.identity.v1 import identity_pb2
 from gridledger.tx.v1 import tx_pb2
+from gridwire.contract.identity import Paths
 
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.identity import keys
@@ -61,10 +62,10 @@ def device_cas(store: KVReader, args: list[str], options: Mapping[str, str]) -> 
 
 
 QUERIES: dict[str, QueryHandler] = {
-    "org": org,
-    "orgs": orgs,
-    "member": member,
-    "members": members,
-    "device_ca": device_ca,
-    "device_cas": device_cas,
+    Paths.ORG.root: org,
+    Paths.ORGS.root: orgs,
+    Paths.MEMBER.root: member,
+    Paths.MEMBERS.root: members,
+    Paths.DEVICE_CA.root: device_ca,
+    Paths.DEVICE_CAS.root: device_cas,
 }

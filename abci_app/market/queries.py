@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 from gridledger.market.v1 import market_pb2
+from gridwire.contract.market import Paths
 
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.errors import Code, TxError
@@ -124,28 +125,28 @@ def _statement(store: KVReader, rest: bytes, v: bytes) -> Message | None:
 
 
 QUERIES: dict[str, QueryHandler] = {
-    "order": order,
-    "rule": rule,
-    "alert": alert,
-    "clearing": clearing,
-    "statement": statement,
-    "charging_consent": charging_consent,
-    "book": book,
-    "upstream": upstream,
-    "instructions": instructions,
-    "orders": _owner_list(
+    Paths.ORDER.root: order,
+    Paths.RULE.root: rule,
+    Paths.ALERT.root: alert,
+    Paths.CLEARING.root: clearing,
+    Paths.STATEMENT.root: statement,
+    Paths.CHARGING_CONSENT.root: charging_consent,
+    Paths.BOOK.root: book,
+    Paths.UPSTREAM.root: upstream,
+    Paths.INSTRUCTIONS.root: instructions,
+    Paths.ORDERS.root: _owner_list(
         keys.ORDERS_BY_OWNER, "/orders/<address hex>", _order, lambda i, c: market_pb2.OrderList(orders=i, next=c)
     ),
-    "fills": _owner_list(
+    Paths.FILLS.root: _owner_list(
         keys.FILLS_BY_OWNER, "/fills/<address hex>", _fill, lambda i, c: market_pb2.FillList(fills=i, next=c)
     ),
-    "rules": _owner_list(
+    Paths.RULES.root: _owner_list(
         keys.RULES_BY_OWNER, "/rules/<address hex>", _rule, lambda i, c: market_pb2.RuleList(rules=i, next=c)
     ),
-    "alerts": _owner_list(
+    Paths.ALERTS.root: _owner_list(
         keys.ALERTS_BY_OWNER, "/alerts/<address hex>", _alert, lambda i, c: market_pb2.AlertList(alerts=i, next=c)
     ),
-    "statements": _owner_list(
+    Paths.STATEMENTS.root: _owner_list(
         keys.STATEMENT,
         "/statements/<address hex>",
         _statement,

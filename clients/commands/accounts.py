@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gridledger.accounts.v1 import accounts_pb2
-
+from clients import accounts as build
 from clients.cli_support import AddCommand, Context
 from clients.cli_types import amount
 from clients.trust_anchor import trust_anchor
@@ -33,17 +32,17 @@ def cmd_supply(ctx: Context, args: argparse.Namespace) -> None:
 
 def cmd_transfer(ctx: Context, args: argparse.Namespace) -> None:
     to = ctx.address(args.to)
-    result = ctx.submit(accounts_pb2.Transfer(to=to, amount=args.amount), memo=args.memo)
+    result = ctx.submit(build.transfer(to, args.amount), memo=args.memo)
     ctx.done(result, to=to.hex(), amount=args.amount)
 
 
 def cmd_mint(ctx: Context, args: argparse.Namespace) -> None:
     to = ctx.address(args.to)
-    ctx.done(ctx.submit(accounts_pb2.Mint(to=to, amount=args.amount)), to=to.hex(), amount=args.amount)
+    ctx.done(ctx.submit(build.mint(to, args.amount)), to=to.hex(), amount=args.amount)
 
 
 def cmd_burn(ctx: Context, args: argparse.Namespace) -> None:
-    ctx.done(ctx.submit(accounts_pb2.Burn(amount=args.amount)), amount=args.amount)
+    ctx.done(ctx.submit(build.burn(args.amount)), amount=args.amount)
 
 
 def register(add: AddCommand) -> None:

@@ -8,6 +8,8 @@ import argparse
 from typing import Any
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
+from gridwire.contract import chain
+from gridwire.contract.certificates import Paths as CertificatesPaths
 
 from clients import certificates as build
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
@@ -45,24 +47,26 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> None:
     kind, value = given[0]
     if kind == "owner":
         value = ctx.address(str(value)).hex()
-    view = ctx.query_list(f"/bundles/{kind}/{value}" + page_query(args), pb.BundleList)
+    view = ctx.query_list(CertificatesPaths.BUNDLES(kind, value) + page_query(args), pb.BundleList)
     ctx.show_page([bundle_row(b) for b in view.bundles], view.next, title="bundles", columns=BUNDLE_COLUMNS)
 
 
 def cmd_show(ctx: Context, args: argparse.Namespace) -> None:
-    bundle = ctx.query(f"/bundle/{args.bundle_id}", pb.Bundle, what=f"bundle {args.bundle_id}")
+    bundle = ctx.query(CertificatesPaths.BUNDLE(args.bundle_id), pb.Bundle, what=f"bundle {args.bundle_id}")
     ctx.show(bundle_row(bundle), title=f"bundle {args.bundle_id}")
 
 
 def cmd_history(ctx: Context, args: argparse.Namespace) -> None:
-    view = ctx.query(f"/bundle_history/{args.bundle_id}", pb.BundleHistoryView, what=f"bundle {args.bundle_id}")
+    view = ctx.query(
+        CertificatesPaths.BUNDLE_HISTORY(args.bundle_id), pb.BundleHistoryView, what=f"bundle {args.bundle_id}"
+    )
     rows = [{"bundle_id": h.bundle_id, **to_json(e)} for h in view.chain for e in h.entries]
     ctx.show(rows, title=f"history of bundle {args.bundle_id} (then its ancestors')")
 
 
 def _bundle_events(ctx: Context, result: Any) -> list[dict[str, Any]]:
     events = ctx.tx_events(result)
-    return [row for row in tx_event_rows(events, {e["type"] for e in events}) if row["event"] != "message"]
+    return [row for row in tx_event_rows(events, {e["type"] for e in events}) if row["event"] != chain.MESSAGE]
 
 
 def cmd_transfer(ctx: Context, args: argparse.Namespace) -> None:
@@ -106,14 +110,14 @@ def cmd_reject_held(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_oversight(ctx: Context, args: argparse.Namespace) -> None:
-    view = ctx.find(f"/oversight/{args.device_id}", pb.StandingOversight)
+    view = ctx.find(CertificatesPaths.OVERSIGHT(args.device_id), pb.StandingOversight)
     data = to_json(view) if view is not None else {"device_id": args.device_id, "status": "none"}
     ctx.show(data, title=f"standing oversight of {args.device_id}")
 
 
 def cmd_matching(ctx: Context, args: argparse.Namespace) -> None:
     member = ctx.address(args.member).hex()
-    view = ctx.query_list(f"/matching/{member}/{args.hour}", pb.Matching)
+    view = ctx.query_list(CertificatesPaths.MATCHING(member, args.hour), pb.Matching)
     data = {
         "member": member,
         "hour_start": args.hour,
@@ -126,7 +130,7 @@ def cmd_matching(ctx: Context, args: argparse.Namespace) -> None:
 
 def cmd_score(ctx: Context, args: argparse.Namespace) -> None:
     member = ctx.address(args.member).hex()
-    view = ctx.query_list(f"/score/{member}/{args.from_hour}/{args.to_hour}", pb.Score)
+    view = ctx.query_list(CertificatesPaths.SCORE(member, args.from_hour, args.to_hour), pb.Score)
     data = {
         "member": member,
         "from_hour": args.from_hour,
@@ -139,7 +143,7 @@ def cmd_score(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_residual(ctx: Context, args: argparse.Namespace) -> None:
-    view = ctx.query_list(f"/residual/{args.region}/{args.hour}", pb.Residual)
+    view = ctx.query_list(CertificatesPaths.RESIDUAL(args.region, args.hour), pb.Residual)
     data = {
         "grid_region": args.region,
         "hour_start": args.hour,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from gridledger.state.v1 import state_pb2
+from gridwire.contract.governance import Paths as GovernancePaths
 
 from clients.cli_support import AddCommand, Context, to_json
 
@@ -32,7 +33,7 @@ def cmd_whoami(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_params(ctx: Context, args: argparse.Namespace) -> None:
-    ctx.show(to_json(ctx.query("/params", state_pb2.Params)), title="parameters")
+    ctx.show(to_json(ctx.query(GovernancePaths.PARAMS(), state_pb2.Params)), title="parameters")
 
 
 def register(add: AddCommand) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from gridledger.devices.v1 import devices_pb2
+from gridwire.contract import devices as devices_contract
+from gridwire.contract.devices import Paths as DevicesPaths
 from gridwire.reading import Reading
 
 from clients import devices as build
@@ -26,8 +28,7 @@ from clients.cli_types import (
     unix_seconds,
     watt_hours,
 )
-from clients.consortium import TEST_DEVICE_CA
-from clients.pki import DeviceCA
+from clients.pki import TEST_DEVICE_CA, DeviceCA
 
 __all__ = ["register", "tx_event_rows"]
 
@@ -58,12 +59,12 @@ def cmd_site_register(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_site_show(ctx: Context, args: argparse.Namespace) -> None:
-    site = ctx.query(f"/site/{args.site_id}", devices_pb2.Site, what=f"site {args.site_id!r}")
+    site = ctx.query(DevicesPaths.SITE(args.site_id), devices_pb2.Site, what=f"site {args.site_id!r}")
     ctx.show(to_json(site), title=f"site {args.site_id}")
 
 
 def cmd_site_move(ctx: Context, args: argparse.Namespace) -> None:
-    msg = devices_pb2.MoveSite(site_id=args.site_id, feeder=args.feeder)
+    msg = build.move_site(args.site_id, args.feeder)
     ctx.done(ctx.submit(msg), site=args.site_id, feeder=args.feeder)
 
 
@@ -137,35 +138,39 @@ def cmd_device_register(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_device_show(ctx: Context, args: argparse.Namespace) -> None:
-    device = ctx.query(f"/device/{args.device_id}", devices_pb2.Device, what=f"device {args.device_id!r}")
+    device = ctx.query(DevicesPaths.DEVICE(args.device_id), devices_pb2.Device, what=f"device {args.device_id!r}")
     ctx.show(to_json(device), title=f"device {args.device_id}")
 
 
 def cmd_device_list(ctx: Context, args: argparse.Namespace) -> None:
     if bool(args.owner) == bool(args.feeder):
         raise UsageError("give exactly one of --owner ADDRESS or --feeder FEEDER")
-    path = f"/devices/owner/{ctx.address(args.owner).hex()}" if args.owner else f"/devices/feeder/{args.feeder}"
+    path = (
+        DevicesPaths.DEVICES("owner", ctx.address(args.owner).hex())
+        if args.owner
+        else DevicesPaths.DEVICES("feeder", args.feeder)
+    )
     view = ctx.query_list(path + page_query(args), devices_pb2.DeviceList)
     ctx.show_page([to_json(d) for d in view.devices], view.next, title="devices", columns=DEVICE_COLUMNS)
 
 
 def cmd_device_suspend(ctx: Context, args: argparse.Namespace) -> None:
-    msg = devices_pb2.SuspendDevice(device_id=args.device_id, reason=args.reason)
+    msg = build.suspend_device(args.device_id, args.reason)
     ctx.done(ctx.submit(msg), device=args.device_id, suspended=True)
 
 
 def cmd_device_reinstate(ctx: Context, args: argparse.Namespace) -> None:
-    ctx.done(ctx.submit(devices_pb2.ReinstateDevice(device_id=args.device_id)), device=args.device_id, suspended=False)
+    ctx.done(ctx.submit(build.reinstate_device(args.device_id)), device=args.device_id, suspended=False)
 
 
 def cmd_device_transfer(ctx: Context, args: argparse.Namespace) -> None:
     to = ctx.address(args.new_owner)
-    ctx.done(ctx.submit(devices_pb2.TransferDevice(device_id=args.device_id, new_owner=to)), owner=to.hex())
+    ctx.done(ctx.submit(build.transfer_device(args.device_id, to)), owner=to.hex())
 
 
 def cmd_device_rotate(ctx: Context, args: argparse.Namespace) -> None:
     public = build.device_public_key(load_private_key(args.new_key))
-    device = ctx.query(f"/device/{args.device_id}", devices_pb2.Device, what=f"device {args.device_id!r}")
+    device = ctx.query(DevicesPaths.DEVICE(args.device_id), devices_pb2.Device, what=f"device {args.device_id!r}")
     cert = b""
     if device.cert_ca_id or args.device_cert:
         kind = next(k for k, v in build.KINDS.items() if v == device.kind)
@@ -186,7 +191,7 @@ def cmd_device_withdraw(ctx: Context, args: argparse.Namespace) -> None:
 
 def cmd_device_commissioning(ctx: Context, args: argparse.Namespace) -> None:
     what = f"a commissioning attestation of {args.device_id!r}"
-    c = ctx.query(f"/commissioning/{args.device_id}", devices_pb2.Commissioning, what=what)
+    c = ctx.query(DevicesPaths.COMMISSIONING(args.device_id), devices_pb2.Commissioning, what=what)
     ctx.show(to_json(c), title=f"commissioning of {args.device_id}")
 
 
@@ -208,7 +213,7 @@ def _cert_options(p: argparse.ArgumentParser) -> None:
 def cmd_reading_submit(ctx: Context, args: argparse.Namespace) -> None:
     seq = args.seq
     if seq == 0:
-        last = ctx.find(f"/reading/{args.device_id}", devices_pb2.ReadingState)
+        last = ctx.find(DevicesPaths.READING(args.device_id), devices_pb2.ReadingState)
         seq = (last.seq if last else 0) + 1
     reading = Reading(
         device_id=args.device_id,
@@ -223,7 +228,10 @@ def cmd_reading_submit(ctx: Context, args: argparse.Namespace) -> None:
     )
     signed = build.sign_reading(load_private_key(args.device_key), ctx.chain_id, reading)
     result = ctx.submit(build.submit_readings([signed]))
-    rows = tx_event_rows(ctx.tx_events(result), {"reading_accepted", "reading_duplicate", "reading_rejected"})
+    rows = tx_event_rows(
+        ctx.tx_events(result),
+        {devices_contract.READING_ACCEPTED, devices_contract.READING_DUPLICATE, devices_contract.READING_REJECTED},
+    )
     outcome = rows[0] if rows else {}
     ctx.done(
         result,
@@ -235,13 +243,15 @@ def cmd_reading_submit(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_reading_show(ctx: Context, args: argparse.Namespace) -> None:
-    state = ctx.query(f"/reading/{args.device_id}", devices_pb2.ReadingState, what=f"a reading of {args.device_id!r}")
+    state = ctx.query(
+        DevicesPaths.READING(args.device_id), devices_pb2.ReadingState, what=f"a reading of {args.device_id!r}"
+    )
     ctx.show({"device_id": args.device_id, **to_json(state)}, title=f"last reading of {args.device_id}")
 
 
 def cmd_energy(ctx: Context, args: argparse.Namespace) -> None:
     what = f"energy of {args.device_id!r} in the interval starting {args.interval_start}"
-    energy = ctx.query(f"/energy/{args.device_id}/{args.interval_start}", devices_pb2.IntervalEnergy, what=what)
+    energy = ctx.query(DevicesPaths.ENERGY(args.device_id, args.interval_start), devices_pb2.IntervalEnergy, what=what)
     ctx.show(
         {
             "device_id": args.device_id,
@@ -254,7 +264,7 @@ def cmd_energy(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_battery_show(ctx: Context, args: argparse.Namespace) -> None:
-    view = ctx.query(f"/battery/{args.device_id}", devices_pb2.BatteryView, what=f"battery {args.device_id!r}")
+    view = ctx.query(DevicesPaths.BATTERY(args.device_id), devices_pb2.BatteryView, what=f"battery {args.device_id!r}")
     data = {
         "device_id": view.device_id,
         "capacity_wh": view.capacity_wh,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from gridledger.forecasts.v1 import forecasts_pb2
+from gridwire.contract.forecasts import Paths as ForecastsPaths
 
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
 from clients.cli_types import count, positive_count, unix_seconds, watt_hours
@@ -42,7 +43,7 @@ def cmd_post(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_show(ctx: Context, args: argparse.Namespace) -> None:
-    path = f"/forecasts/{args.device_id}/{args.interval}/{args.count}"
+    path = ForecastsPaths.FORECASTS(args.device_id, args.interval, args.count)
     views = ctx.query_list(path, forecasts_pb2.ForecastViewList).forecasts
     ctx.show([_view(v) for v in views], title=f"forecast of {args.device_id}", columns=VIEW_COLUMNS)
 
@@ -50,10 +51,14 @@ def cmd_show(ctx: Context, args: argparse.Namespace) -> None:
 def cmd_error(ctx: Context, args: argparse.Namespace) -> None:
     if args.day is not None:
         what = f"forecast error of {args.device_id} on day {args.day}"
-        error = ctx.query(f"/forecast_error/{args.device_id}/{args.day}", forecasts_pb2.ForecastError, what=what)
+        error = ctx.query(
+            ForecastsPaths.FORECAST_ERROR(args.device_id, args.day), forecasts_pb2.ForecastError, what=what
+        )
         ctx.show(to_json(error), title=what)
         return
-    view = ctx.query_list(f"/forecast_errors/{args.device_id}" + page_query(args), forecasts_pb2.ForecastErrorList)
+    view = ctx.query_list(
+        ForecastsPaths.FORECAST_ERRORS(args.device_id) + page_query(args), forecasts_pb2.ForecastErrorList
+    )
     rows = [to_json(e) for e in view.errors]
     ctx.show_page(rows, view.page.next, title=f"forecast error of {args.device_id} per day", columns=ERROR_COLUMNS)
 

@@ -7,6 +7,7 @@ import argparse
 from cryptography.hazmat.primitives import serialization
 from gridledger.governance.v1 import governance_pb2
 
+from clients import governance as build
 from clients.cli_support import AddCommand, Context, load_certificate, to_json
 from clients.cli_types import ED25519_PUBLIC_KEY, UsageError, count
 
@@ -33,32 +34,20 @@ def cmd_proposals(ctx: Context, args: argparse.Namespace) -> None:
 
 def build_proposal(args: argparse.Namespace) -> governance_pb2.SubmitProposal:
     """The SubmitProposal of `gridctl propose KIND ...`."""
-    p = governance_pb2.SubmitProposal(title=args.title or args.kind)
+    title = args.title or args.kind
     if args.kind == "admit-org":
         if not args.ca_cert:
             raise UsageError("admit-org needs --ca-cert")
         ca = load_certificate(args.ca_cert, "CA certificate")
-        p.admit_org.CopyFrom(
-            governance_pb2.AdmitOrg(
-                org_id=args.org_id,
-                name=args.name or args.org_id,
-                root_ca_der=ca.public_bytes(serialization.Encoding.DER),
-                capabilities=_split(args.capabilities),
-            )
-        )
-    elif args.kind == "remove-org":
-        p.remove_org.CopyFrom(governance_pb2.RemoveOrg(org_id=args.org_id))
-    elif args.kind == "validator":
-        p.update_validator.CopyFrom(
-            governance_pb2.UpdateValidator(pub_key_ed25519=args.pub_key or b"", power=args.power)
-        )
-    elif args.kind == "capabilities":
-        p.set_org_capabilities.CopyFrom(
-            governance_pb2.SetOrgCapabilities(org_id=args.org_id, capabilities=_split(args.capabilities))
-        )
-    else:
-        p.change_param.CopyFrom(governance_pb2.ChangeParam(name=args.name, value=args.value))
-    return p
+        der = ca.public_bytes(serialization.Encoding.DER)
+        return build.admit_org(title, args.org_id, args.name or args.org_id, der, _split(args.capabilities))
+    if args.kind == "remove-org":
+        return build.remove_org(title, args.org_id)
+    if args.kind == "validator":
+        return build.update_validator(title, args.pub_key or b"", args.power)
+    if args.kind == "capabilities":
+        return build.set_capabilities(title, args.org_id, _split(args.capabilities))
+    return build.change_param(title, args.name, args.value)
 
 
 def cmd_propose(ctx: Context, args: argparse.Namespace) -> None:
@@ -66,7 +55,7 @@ def cmd_propose(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_vote(ctx: Context, args: argparse.Namespace) -> None:
-    msg = governance_pb2.Vote(proposal_id=args.id, approve=args.choice == "yes")
+    msg = build.vote(args.id, args.choice == "yes")
     ctx.done(ctx.submit(msg), proposal=args.id, vote=args.choice)
 
 

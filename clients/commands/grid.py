@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from gridledger.grid.v1 import grid_pb2
+from gridwire.contract.grid import Paths as GridPaths
 
+from clients import grid as build
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
 from clients.cli_types import price, unix_seconds, watt_hours
 
@@ -15,28 +17,28 @@ DR_COLUMNS = ["event_id", "feeder", "start", "end", "requested_reduction_wh", "r
 
 
 def cmd_tariff_set(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.SetTariffs(
-        supplier=ctx.address(args.supplier),
-        retail_per_kwh=args.retail,
-        feed_in_per_kwh=args.feed_in,
-        imbalance_short_per_kwh=args.imbalance_short,
-        imbalance_long_per_kwh=args.imbalance_long,
-        export_penalty_per_kwh=args.export_penalty,
+    msg = build.set_tariffs(
+        ctx.address(args.supplier),
+        retail=args.retail,
+        feed_in=args.feed_in,
+        imbalance_short=args.imbalance_short,
+        imbalance_long=args.imbalance_long,
+        export_penalty=args.export_penalty,
     )
     ctx.done(ctx.submit(msg), retail_per_kwh=args.retail, feed_in_per_kwh=args.feed_in)
 
 
 def cmd_tariff_show(ctx: Context, args: argparse.Namespace) -> None:
-    ctx.show(to_json(ctx.query("/tariffs", grid_pb2.Tariffs, what="tariffs")), title="tariffs")
+    ctx.show(to_json(ctx.query(GridPaths.TARIFFS(), grid_pb2.Tariffs, what="tariffs")), title="tariffs")
 
 
 def cmd_fees_set(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.SetGridFees(intra_feeder_per_kwh=args.intra, inter_feeder_per_kwh=args.inter)
+    msg = build.set_grid_fees(args.intra, args.inter)
     ctx.done(ctx.submit(msg), intra_feeder_per_kwh=args.intra, inter_feeder_per_kwh=args.inter)
 
 
 def cmd_fees_show(ctx: Context, args: argparse.Namespace) -> None:
-    ctx.show(to_json(ctx.query("/fees", grid_pb2.GridFees, what="grid fees")), title="grid fees")
+    ctx.show(to_json(ctx.query(GridPaths.FEES(), grid_pb2.GridFees, what="grid fees")), title="grid fees")
 
 
 def _wh_or_unlimited(text: str) -> int | None:
@@ -46,36 +48,30 @@ def _wh_or_unlimited(text: str) -> int | None:
 
 def cmd_feeder_limit(ctx: Context, args: argparse.Namespace) -> None:
     """A side given as `unlimited` is left unlimited; 0 means nothing may cross."""
-    msg = grid_pb2.SetFeederLimit(feeder=args.feeder)
-    for side in ("import", "export"):
-        value = getattr(args, f"{side}_wh")
-        if value is None:
-            setattr(msg, f"{side}_unlimited", True)
-        else:
-            setattr(msg, f"{side}_wh", value)
+    msg = build.set_feeder_limit(args.feeder, args.import_wh, args.export_wh)
     sides = {"import_wh": args.import_wh, "export_wh": args.export_wh}
     ctx.done(ctx.submit(msg), feeder=args.feeder, **{k: "unlimited" if v is None else v for k, v in sides.items()})
 
 
 def cmd_feeder_remove(ctx: Context, args: argparse.Namespace) -> None:
-    ctx.done(ctx.submit(grid_pb2.RemoveFeederLimit(feeder=args.feeder)), feeder=args.feeder)
+    ctx.done(ctx.submit(build.remove_feeder_limit(args.feeder)), feeder=args.feeder)
 
 
 def cmd_feeder_show(ctx: Context, args: argparse.Namespace) -> None:
-    limit = ctx.query(f"/feeder/{args.feeder}", grid_pb2.FeederLimit, what=f"a limit of feeder {args.feeder!r}")
+    limit = ctx.query(GridPaths.FEEDER(args.feeder), grid_pb2.FeederLimit, what=f"a limit of feeder {args.feeder!r}")
     ctx.show(to_json(limit), title=f"feeder {args.feeder}")
 
 
 def cmd_feeder_list(ctx: Context, args: argparse.Namespace) -> None:
-    view = ctx.query_list("/feeders" + page_query(args), grid_pb2.FeederLimitList)
+    view = ctx.query_list(GridPaths.FEEDERS() + page_query(args), grid_pb2.FeederLimitList)
     rows = [to_json(limit) for limit in view.limits]
     ctx.show_page(rows, view.page.next, title="feeder limits", columns=["feeder", "import_wh", "export_wh"])
 
 
 def cmd_dr_publish(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.PublishDrEvent(
-        event_id=args.event_id,
-        feeder=args.feeder,
+    msg = build.publish_dr_event(
+        args.event_id,
+        args.feeder,
         start=args.start,
         end=args.end,
         requested_reduction_wh=args.reduction_wh,
@@ -85,23 +81,23 @@ def cmd_dr_publish(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_dr_enrol(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.EnrolDr(event_id=args.event_id, device_id=args.device_id)
+    msg = build.enrol_dr(args.event_id, args.device_id)
     ctx.done(ctx.submit(msg), event=args.event_id, device=args.device_id)
 
 
 def cmd_dr_join(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.JoinDrProgramme(device_id=args.device_id)
+    msg = build.join_dr_programme(args.device_id)
     ctx.done(ctx.submit(msg), device=args.device_id)
 
 
 def cmd_dr_leave(ctx: Context, args: argparse.Namespace) -> None:
-    msg = grid_pb2.LeaveDrProgramme(device_id=args.device_id)
+    msg = build.leave_dr_programme(args.device_id)
     ctx.done(ctx.submit(msg), device=args.device_id)
 
 
 def cmd_dr_show(ctx: Context, args: argparse.Namespace) -> None:
-    event = ctx.query(f"/dr/{args.event_id}", grid_pb2.DrEvent, what=f"demand-response event {args.event_id!r}")
-    enrolments = ctx.query_list(f"/dr_enrolments/{args.event_id}", grid_pb2.DrEnrolmentList)
+    event = ctx.query(GridPaths.DR(args.event_id), grid_pb2.DrEvent, what=f"demand-response event {args.event_id!r}")
+    enrolments = ctx.query_list(GridPaths.DR_ENROLMENTS(args.event_id), grid_pb2.DrEnrolmentList)
     rows = [to_json(e) for e in enrolments.enrolments]
     if ctx.json:
         ctx.show({**to_json(event), "enrolments": rows})
@@ -113,7 +109,7 @@ def cmd_dr_show(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_dr_list(ctx: Context, args: argparse.Namespace) -> None:
-    view = ctx.query_list("/dr_events" + page_query(args), grid_pb2.DrEventList)
+    view = ctx.query_list(GridPaths.DR_EVENTS() + page_query(args), grid_pb2.DrEventList)
     ctx.show_page([to_json(e) for e in view.events], view.page.next, title="demand-response events", columns=DR_COLUMNS)
 
 

@@ -7,7 +7,9 @@ import argparse
 from cryptography.hazmat.primitives import serialization
 from gridledger.identity.v1 import identity_pb2
 from gridwire.address import address_of
+from gridwire.contract.identity import Paths as IdentityPaths
 
+from clients import identity as build
 from clients.cli_support import AddCommand, Context, load_certificate, to_json
 
 __all__ = ["register"]
@@ -15,7 +17,7 @@ __all__ = ["register"]
 
 def cmd_member(ctx: Context, args: argparse.Namespace) -> None:
     address = ctx.address(args.address)
-    member = ctx.query(f"/member/{address.hex()}", identity_pb2.Member, what=f"member {address.hex()}")
+    member = ctx.query(IdentityPaths.MEMBER(address.hex()), identity_pb2.Member, what=f"member {address.hex()}")
     ctx.show({k: v for k, v in to_json(member).items() if k != "certificate_der"}, title="member")
 
 
@@ -36,22 +38,18 @@ def cmd_enroll(ctx: Context, args: argparse.Namespace) -> None:
     cert = load_certificate(args.cert, "member certificate")
     der = cert.public_bytes(serialization.Encoding.DER)
     raw = cert.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    result = ctx.submit(identity_pb2.EnrollMember(certificate_der=der))
+    result = ctx.submit(build.enroll(der))
     ctx.done(result, member=address_of(raw).hex())
 
 
 def cmd_revoke(ctx: Context, args: argparse.Namespace) -> None:
     member = ctx.address(args.member)
-    ctx.done(ctx.submit(identity_pb2.RevokeMember(member=member, reason=args.reason)), member=member.hex())
+    ctx.done(ctx.submit(build.revoke_member(member, args.reason)), member=member.hex())
 
 
 def cmd_role(ctx: Context, args: argparse.Namespace) -> None:
     member = ctx.address(args.member)
-    msg = (
-        identity_pb2.GrantRole(member=member, role=args.role)
-        if args.action == "grant"
-        else identity_pb2.RevokeRole(member=member, role=args.role)
-    )
+    msg = build.grant_role(member, args.role) if args.action == "grant" else build.revoke_role(member, args.role)
     ctx.done(ctx.submit(msg), member=member.hex(), role=args.role, action=args.action)
 
 

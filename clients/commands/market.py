@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gridledger.market.v1 import market_pb2
+from gridwire.contract import market as market_contract
+from gridwire.contract.market import Paths as MarketPaths
 
 from clients import market as build
 from clients.alert_watch import alerts_from_bridge, alerts_from_node
@@ -86,7 +88,7 @@ def cmd_order_place(ctx: Context, args: argparse.Namespace) -> None:
             raise UsageError("a sell order needs --device")
         msg = build.sell(args.device, interval, args.energy_wh, args.limit)
     result = ctx.submit(msg)
-    placed = tx_event_rows(ctx.tx_events(result), {"order_placed"})
+    placed = tx_event_rows(ctx.tx_events(result), {market_contract.ORDER_PLACED})
     order_id = int(placed[0]["order_id"]) if placed else 0
     ctx.done(result, order_id=order_id, side=args.side, interval_start=interval, energy_wh=args.energy_wh)
 
@@ -96,31 +98,31 @@ def cmd_order_cancel(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def cmd_order_show(ctx: Context, args: argparse.Namespace) -> None:
-    order = ctx.query(f"/order/{args.order_id}", market_pb2.Order, what=f"order {args.order_id}")
+    order = ctx.query(MarketPaths.ORDER(args.order_id), market_pb2.Order, what=f"order {args.order_id}")
     ctx.show(to_json(order), title=f"order {args.order_id}")
 
 
 def cmd_order_list(ctx: Context, args: argparse.Namespace) -> None:
     member = _member(ctx, args.member)
-    view = ctx.query_list(f"/orders/{member.hex()}" + page_query(args), market_pb2.OrderList)
+    view = ctx.query_list(MarketPaths.ORDERS(member.hex()) + page_query(args), market_pb2.OrderList)
     ctx.show_page([to_json(o) for o in view.orders], view.next, title="orders", columns=ORDER_COLUMNS)
 
 
 def cmd_fills(ctx: Context, args: argparse.Namespace) -> None:
     member = _member(ctx, args.member)
-    view = ctx.query_list(f"/fills/{member.hex()}" + page_query(args), market_pb2.FillList)
+    view = ctx.query_list(MarketPaths.FILLS(member.hex()) + page_query(args), market_pb2.FillList)
     ctx.show_page([to_json(f) for f in view.fills], view.next, title="fills", columns=[])
 
 
 def cmd_book(ctx: Context, args: argparse.Namespace) -> None:
-    view = ctx.query_list(f"/book/{args.interval}" + page_query(args), market_pb2.OrderList)
+    view = ctx.query_list(MarketPaths.BOOK(args.interval) + page_query(args), market_pb2.OrderList)
     rows = [to_json(o) for o in view.orders]
     ctx.show_page(rows, view.next, title=f"open orders of interval {args.interval}", columns=ORDER_COLUMNS)
 
 
 def cmd_clearing(ctx: Context, args: argparse.Namespace) -> None:
     result = ctx.query(
-        f"/clearing/{args.interval}", market_pb2.ClearingResult, what=f"a clearing of interval {args.interval}"
+        MarketPaths.CLEARING(args.interval), market_pb2.ClearingResult, what=f"a clearing of interval {args.interval}"
     )
     data = to_json(result)
     if ctx.json:
@@ -134,7 +136,9 @@ def cmd_clearing(ctx: Context, args: argparse.Namespace) -> None:
 
 def cmd_upstream(ctx: Context, args: argparse.Namespace) -> None:
     trade = ctx.query(
-        f"/upstream/{args.interval}", market_pb2.UpstreamTrade, what=f"an upstream trade in interval {args.interval}"
+        MarketPaths.UPSTREAM(args.interval),
+        market_pb2.UpstreamTrade,
+        what=f"an upstream trade in interval {args.interval}",
     )
     ctx.show(to_json(trade), title=f"upstream grid in interval {args.interval} (bought = substation export)")
 
@@ -149,13 +153,13 @@ def _instruction_row(ins: market_pb2.GridInstruction) -> dict[str, object]:
 def cmd_instructions(ctx: Context, args: argparse.Namespace) -> None:
     if args.site:
         ins = ctx.query(
-            f"/instructions/{args.interval}/{args.site}",
+            MarketPaths.INSTRUCTIONS(args.interval, args.site),
             market_pb2.GridInstruction,
             what=f"an instruction for {args.site} in interval {args.interval}",
         )
         ctx.show(_instruction_row(ins), title=f"grid instruction: {args.site}, interval {args.interval}")
         return
-    view = ctx.query_list(f"/instructions/{args.interval}" + page_query(args), market_pb2.GridInstructionList)
+    view = ctx.query_list(MarketPaths.INSTRUCTIONS(args.interval) + page_query(args), market_pb2.GridInstructionList)
     rows = [_instruction_row(i) for i in view.instructions]
     ctx.show_page(rows, view.next, title=f"grid instructions of interval {args.interval}", columns=INSTRUCTION_COLUMNS)
 
@@ -178,7 +182,7 @@ def cmd_rule_set(ctx: Context, args: argparse.Namespace) -> None:
         if value
     }
     result = ctx.submit(build.rule(args.kind, rule_id=args.rule_id, limit_price=args.limit, **fields))
-    set_ = tx_event_rows(ctx.tx_events(result), {"rule_set"})
+    set_ = tx_event_rows(ctx.tx_events(result), {market_contract.RULE_SET})
     ctx.done(result, rule_id=int(set_[0]["rule_id"]) if set_ else args.rule_id, kind=args.kind)
 
 
@@ -188,7 +192,7 @@ def cmd_rule_remove(ctx: Context, args: argparse.Namespace) -> None:
 
 def cmd_rule_list(ctx: Context, args: argparse.Namespace) -> None:
     member = _member(ctx, args.member)
-    view = ctx.query_list(f"/rules/{member.hex()}" + page_query(args), market_pb2.RuleList)
+    view = ctx.query_list(MarketPaths.RULES(member.hex()) + page_query(args), market_pb2.RuleList)
     ctx.show_page([to_json(r) for r in view.rules], view.next, title="rules", columns=RULE_COLUMNS)
 
 
@@ -217,7 +221,7 @@ def bridge_channel_credentials(ctx: Context, args: argparse.Namespace) -> grpc.C
 def cmd_alerts(ctx: Context, args: argparse.Namespace) -> None:
     member = _member(ctx, args.member)
     if not args.watch:
-        view = ctx.query_list(f"/alerts/{member.hex()}" + page_query(args), market_pb2.AlertList)
+        view = ctx.query_list(MarketPaths.ALERTS(member.hex()) + page_query(args), market_pb2.AlertList)
         ctx.show_page([to_json(a) for a in view.alerts], view.next, title="alerts", columns=ALERT_COLUMNS)
         return
     stream = (
@@ -255,10 +259,10 @@ def cmd_statement(ctx: Context, args: argparse.Namespace) -> None:
     member = _member(ctx, args.member)
     if args.interval:
         what = f"a statement of {member.hex()} for interval {args.interval}"
-        statement = ctx.query(f"/statement/{member.hex()}/{args.interval}", market_pb2.Statement, what=what)
+        statement = ctx.query(MarketPaths.STATEMENT(member.hex(), args.interval), market_pb2.Statement, what=what)
         ctx.show(to_json(statement), title=f"statement, interval {args.interval}")
         return
-    view = ctx.query_list(f"/statements/{member.hex()}" + page_query(args), market_pb2.StatementList)
+    view = ctx.query_list(MarketPaths.STATEMENTS(member.hex()) + page_query(args), market_pb2.StatementList)
     rows = [to_json(s) for s in view.statements]
     ctx.show_page(rows, view.next, title=f"statements of {member.hex()}", columns=STATEMENT_COLUMNS)
 

@@ -16,6 +16,7 @@ from google.protobuf.message import DecodeError, Message
 from gridledger.tx.v1 import tx_pb2
 
 __all__ = [
+    "MAX_TX_BYTES",
     "PUBLIC_KEY_SIZE",
     "SIGNATURE_SIZE",
     "envelope",
@@ -25,6 +26,9 @@ __all__ = [
     "tx_body",
     "type_url",
 ]
+
+
+MAX_TX_BYTES = 1024 * 1024  # the largest signed tx a bridge forwards (CometBFT's default mempool.max_tx_bytes)
 
 
 def type_url(message: Message | type[Message]) -> str:

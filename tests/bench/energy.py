@@ -39,8 +39,8 @@ from abci_app.store.sqlite import SQLiteBackend
 from abci_app.types import BlockInfo
 from clients import devices as dc
 from clients import market as mc
-from clients.consortium import Consortium
-from clients.loadgen import Population, Signer
+from clients.ops.consortium import Consortium
+from clients.ops.loadgen import Population, Signer
 from clients.pki import Identity
 from tests.bench.energy_load import EnergyLoad
 from tests.support.devices import CERTIFIER, certify, commission_msgs

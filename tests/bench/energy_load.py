@@ -25,7 +25,7 @@ from gridwire.reading import Reading
 
 from clients import devices as dc
 from clients import market as mc
-from clients.loadgen import LoadTx, Signer
+from clients.ops.loadgen import LoadTx, Signer
 from clients.pki import DeviceCA
 
 __all__ = ["EnergyLoad", "EnergyMix"]

@@ -29,8 +29,8 @@ from abci_app.pb import abci, crypto_keys
 from abci_app.store.backend import MemoryBackend
 from abci_app.store.commitment import Trie
 from abci_app.store.sqlite import SQLiteBackend
-from clients.consortium import Consortium, demo_consortium
-from clients.loadgen import LoadTx, Mix, Population
+from clients.ops.consortium import Consortium, demo_consortium
+from clients.ops.loadgen import LoadTx, Mix, Population
 
 __all__ = ["InProcessConfig", "run_inprocess", "trie_costs"]
 

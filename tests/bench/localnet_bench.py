@@ -21,7 +21,7 @@ from gridledger.governance.v1 import governance_pb2
 from gridledger.market.v1 import market_pb2
 
 from abci_app.market.params import next_open_interval
-from clients.loadgen import (
+from clients.ops.loadgen import (
     LoadTx,
     Mix,
     PhaseResult,
@@ -32,7 +32,7 @@ from clients.loadgen import (
     kvstore_txs,
     param_value,
 )
-from clients.localnet import Localnet, free_base_port, set_toml
+from clients.ops.localnet import Localnet, free_base_port, set_toml
 from tests.bench.energy_load import EnergyLoad
 from tests.bench.procstat import ProcSampler
 from tests.bench.readings import ReadingsLoad

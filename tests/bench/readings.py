@@ -22,8 +22,8 @@ from gridwire.reading import Reading
 from abci_app import crypto
 from abci_app.pb import abci
 from clients import devices as dc
-from clients.consortium import Consortium
-from clients.loadgen import LoadTx, Signer
+from clients.ops.consortium import Consortium
+from clients.ops.loadgen import LoadTx, Signer
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit.helpers import signed
 

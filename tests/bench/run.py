@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from abci_app.logging_setup import configure_logging
-from clients.consortium import demo_consortium
-from clients.loadgen import LoadTx, Mix
+from clients.ops.consortium import demo_consortium
+from clients.ops.loadgen import LoadTx, Mix
 from tests.bench.energy import certificate_costs, market_costs, mixed_load_costs
 from tests.bench.inprocess import InProcessConfig, run_inprocess, trie_costs
 from tests.bench.localnet_bench import NetConfig, run_kvstore, run_ours

@@ -23,8 +23,8 @@ from abci_app.server import AbciProtocol, _dispatch_table
 from abci_app.store.backend import CommitBatch, CommitMeta, MemoryBackend
 from abci_app.store.branch import Branch
 from abci_app.types import Event
-from clients.consortium import Consortium
-from clients.loadgen import BlockSeen, LoadTx, Mix, PhaseResult, Population, Sent, kvstore_txs
+from clients.ops.consortium import Consortium
+from clients.ops.loadgen import BlockSeen, LoadTx, Mix, PhaseResult, Population, Sent, kvstore_txs
 from clients.tx import sign_tx
 from tests.bench.localnet_bench import summarize
 from tests.support.driver import AppDriver
@@ -276,7 +276,7 @@ def test_events_built_in_place_equal_events_built_as_messages() -> None:
 def test_readings_load_batches_are_accepted_in_order(consortium: Consortium) -> None:
     """The bench's gateway batches register their devices and every reading is accepted, in
     sequence, so the localnet readings rate counts real readings."""
-    from clients.loadgen import Signer
+    from clients.ops.loadgen import Signer
     from tests.bench.readings import ReadingsLoad
 
     driver = AppDriver(consortium)

@@ -10,8 +10,8 @@ from gridledger.market.v1 import market_pb2 as mpb
 from abci_app.market import close as close_module
 from abci_app.market import hooks as market_hooks
 from abci_app.market.params import next_open_interval
-from clients.consortium import Consortium
-from clients.loadgen import Population, Signer
+from clients.ops.consortium import Consortium
+from clients.ops.loadgen import Population, Signer
 from tests.bench.energy import certificate_costs, market_costs, mixed_load_costs, timed_hooks
 from tests.bench.energy_load import EnergyLoad, EnergyMix
 from tests.bench.run import _energy_rows, rows

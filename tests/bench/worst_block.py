@@ -29,7 +29,7 @@ from abci_app.params import DOMAIN_PARAMS, PARAM_BOUNDS, Params, load_params
 from abci_app.pb import abci
 from abci_app.work import BlockMeter
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.bench.energy import timed_hooks
 from tests.support.devices import CERTIFIER, certify, commission_msgs

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clients.localnet import Localnet, set_toml
+from clients.ops.localnet import Localnet, set_toml
 from clients.rpc import CometRPC, RPCError
 
 if TYPE_CHECKING:

@@ -43,7 +43,7 @@ from typing import Any
 from cryptography.x509.oid import NameOID
 
 from abci_app.params import Params
-from clients.localnet import Localnet, free_base_port
+from clients.ops.localnet import Localnet, free_base_port
 from tests.chaos.chain import ChainFollower, app_info
 from tests.chaos.checks import ChainCheck, app_hash_mismatch, final_chain_check, money_invariant
 from tests.chaos.faults import CRASH_POINTS, FAULTS, FaultResult, FloodPlan, Timing, choose_nodes

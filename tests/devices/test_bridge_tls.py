@@ -1,6 +1,6 @@
 """The gateway and gridctl reach a TLS, member-authenticated bridge.
 
-The real bridge servicer (clients.bridge.build_server with --tls-cert/--tls-key/--member-auth)
+The real bridge servicer (clients.servers.server.build_server with --tls-cert/--tls-key/--member-auth)
 runs on 127.0.0.1 in a thread of its own, in front of a fake node that answers the member
 checks (`/org/<id>`, `/member/<address>`), the account read and the readings tx. The gateway's
 sink, built from its TOML config (`bridge_ca`, `gateway_cert`), submits a batch through it;
@@ -26,7 +26,6 @@ from gridledger.accounts.v1 import accounts_pb2
 from gridledger.api.v1 import reads_pb2, reads_pb2_grpc
 from gridledger.identity.v1 import identity_pb2
 
-from clients.bridge import BridgeConfig, BridgeService, build_server
 from clients.bridge_client import bridge_server_certificate, load_certificate_der
 from clients.cli_support import Context
 from clients.cli_types import UsageError
@@ -34,6 +33,9 @@ from clients.commands.market import bridge_channel_credentials
 from clients.gridctl import build_parser
 from clients.pki import Identity, new_org_ca
 from clients.rpc import BroadcastResult
+from clients.servers.bridge import BridgeService
+from clients.servers.node import BridgeConfig
+from clients.servers.server import build_server
 from devices.config import parse_config
 from devices.gateway import build_sink
 from devices.sink import Outcome, SinkUnavailableError

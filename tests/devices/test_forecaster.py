@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from gridledger.forecasts.v1 import forecasts_pb2
 
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from devices.forecaster import ForecastPoster, LoadForecaster, PvForecaster, first_open_interval
 from devices.sim.load import LoadConfig
 from devices.sim.pv import PvConfig

@@ -17,10 +17,10 @@ from gridledger.api.v1 import gateway_pb2, gateway_pb2_grpc, tx_pb2
 from gridwire.address import address_of
 
 from devices import bridge_signals
+from devices.bridge_link import bridge_signal_source, pump_signals
 from devices.bridge_signals import DR_LEVEL, BridgeSignals, signal_of
 from devices.config import parse_config
 from devices.controllers import HomeController
-from devices.gateway import bridge_signal_source, pump_signals
 from devices.home import start_home
 from devices.keys import DeviceKey
 from devices.outbox import Outbox

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clients.localnet import Localnet, free_base_port
+from clients.ops.localnet import Localnet, free_base_port
 
 REPO = Path(__file__).resolve().parents[2]
 DISKFULL_SITE = Path(__file__).resolve().parent / "diskfull"

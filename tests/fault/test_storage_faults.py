@@ -29,8 +29,8 @@ from abci_app.server import AbciProtocol, _dispatch_table
 from abci_app.store.backend import CorruptStateError
 from abci_app.store.sqlite import SQLiteBackend
 from abci_app.store.state import CommittedState
-from clients.consortium import Consortium
-from clients.localnet import Localnet, free_base_port
+from clients.ops.consortium import Consortium
+from clients.ops.localnet import Localnet, free_base_port
 from clients.tx import sign_tx
 from tests.chaos.chain import app_info
 from tests.fault.conftest import DISKFULL_SITE, REPO, NetFactory

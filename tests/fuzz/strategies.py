@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from abci_app.codec_util import MAX_AMOUNT
 from abci_app.framing import encode_uvarint
 from abci_app.registry import MESSAGES
-from clients.consortium import Consortium, demo_consortium
+from clients.ops.consortium import Consortium, demo_consortium
 from clients.pki import Identity
 
 __all__ = [

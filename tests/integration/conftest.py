@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from clients.localnet import Localnet, free_base_port
+from clients.ops.localnet import Localnet, free_base_port
 from tests.integration.support import COMETBFT, Wallet, log_tails
 
 FAST_COMMIT = "200ms"

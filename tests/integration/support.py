@@ -14,7 +14,7 @@ from google.protobuf.message import Message
 from gridledger.accounts.v1 import accounts_pb2
 
 from abci_app.errors import Code
-from clients.localnet import Localnet
+from clients.ops.localnet import Localnet
 from clients.pki import Identity
 from clients.rpc import CometRPC, RPCError
 from clients.tx import sign_tx

@@ -18,7 +18,7 @@ from gridledger.devices.v1 import devices_pb2
 from gridwire.reading import Reading
 
 from clients import devices as dc
-from clients.localnet import Localnet, free_base_port
+from clients.ops.localnet import Localnet, free_base_port
 from clients.pki import Identity
 from clients.tx import sign_tx
 from devices.keys import DeviceKey

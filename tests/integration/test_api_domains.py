@@ -37,11 +37,11 @@ from abci_app.certificates import keys as certificate_keys
 from clients import certificates as cc
 from clients import devices as dc
 from clients import market as mc
-from clients.api_reads import retirement_key, verify_retirement_export
 from clients.lightclient import genesis_validator_set_hash
-from clients.localnet import Localnet, free_base_port
+from clients.ops.localnet import Localnet, free_base_port
 from clients.pki import Identity
 from clients.proof import ProofError
+from clients.retirement_export import retirement_key, verify_retirement_export
 from clients.tx import sign_tx
 from devices.keys import DeviceKey
 from tests.support.devices import CERTIFIER, commission_msgs

@@ -22,8 +22,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from abci_app.errors import Code
-from clients.bridge_auth import auth_message, member_call_credentials
-from clients.localnet import Localnet, free_base_port
+from clients.member_auth import auth_message, member_call_credentials
+from clients.ops.localnet import Localnet, free_base_port
 from clients.pki import Identity, new_org_ca
 from clients.tx import sign_tx
 from tests.support.tls import self_signed_server_tls
@@ -114,7 +114,7 @@ def _server_tls(folder: Path) -> tuple[Path, Path, bytes]:
 def _bridge(net: Localnet, *args: str) -> Iterator[tuple[int, int]]:
     """A bridge process beside node 0 with extra arguments; stopped even if the test fails."""
     port = free_base_port(1)
-    cmd = [sys.executable, "-m", "clients.bridge", "--listen", f"127.0.0.1:{port}"]
+    cmd = [sys.executable, "-m", "clients.servers", "--listen", f"127.0.0.1:{port}"]
     cmd += ["--node", f"http://127.0.0.1:{net.ports(0).rpc}", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

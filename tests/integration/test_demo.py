@@ -18,7 +18,7 @@ def test_demo_runs_the_story_and_stops_everything(tmp_path: Path) -> None:
     and are retired, settlement runs; the validators agree and every process is stopped."""
     home = tmp_path / "demo"
     done = subprocess.run(
-        [sys.executable, "-m", "clients.demo", "--hours", "6", "--home", str(home)],
+        [sys.executable, "-m", "clients.ops.demo", "--hours", "6", "--home", str(home)],
         cwd=REPO,
         capture_output=True,
         text=True,

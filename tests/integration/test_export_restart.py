@@ -28,6 +28,7 @@ from gridledger.accounts.v1 import accounts_pb2
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridwire.reading import Reading
 
+from clients import accounts
 from clients.client import GridClient
 from clients.devices import device_public_key, register_device, register_site, sign_reading, submit_readings
 from clients.rpc import BroadcastResult
@@ -149,5 +150,5 @@ def test_a_chain_restarted_from_its_export_carries_on(localnet_factory: NetFacto
     assert [e["seq"] for e in _events(after, accepted, "reading_accepted")] == ["4"]
     assert after.account(alice.address).nonce == old_nonce + 2
     bob_before = int.from_bytes(before[f"/balance/{bob_id.address.hex()}"], "big")
-    after.transfer(bob_id.address, 66)
+    after.submit([accounts.transfer(bob_id.address, 66)])
     assert int.from_bytes(after.query_raw(f"/balance/{bob_id.address.hex()}"), "big") == bob_before + 66

@@ -30,7 +30,7 @@ import pytest
 from gridledger.api.v1 import reads_pb2, reads_pb2_grpc, tx_pb2, tx_pb2_grpc
 
 from clients import devices as dc
-from clients.localnet import Localnet
+from clients.ops.localnet import Localnet
 from clients.pki import Identity
 from clients.rpc import CometRPC
 from clients.tx import sign_tx

@@ -10,7 +10,7 @@ from gridledger.identity.v1 import identity_pb2
 
 from abci_app.governance.errors import GovernanceCode
 from abci_app.identity.errors import IdentityCode
-from clients.localnet import Localnet
+from clients.ops.localnet import Localnet
 from clients.pki import Identity, new_org_ca
 from clients.rpc import BroadcastResult, CometRPC
 from tests.integration.conftest import NetFactory

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from clients.gridctl import main as gridctl
-from clients.localnet import Localnet, free_base_port
+from clients.ops.localnet import Localnet, free_base_port
 
 pytestmark = pytest.mark.integration
 

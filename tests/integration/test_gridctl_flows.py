@@ -22,7 +22,7 @@ import grpc
 import pytest
 
 from clients.gridctl import main as gridctl
-from clients.localnet import Localnet
+from clients.ops.localnet import Localnet
 from tests.integration.conftest import NetFactory
 
 pytestmark = pytest.mark.integration

@@ -24,7 +24,7 @@ from clients.lightclient import (
     validator_set_hash,
     vote_sign_bytes,
 )
-from clients.localnet import Localnet, free_base_port
+from clients.ops.localnet import Localnet, free_base_port
 from clients.proof import ProofError, fetch_proven
 from clients.rpc import CometRPC
 from tests.integration.conftest import NetFactory

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from clients.lightclient import LightClient
-from clients.localnet import Localnet
+from clients.ops.localnet import Localnet
 from clients.proof import ProofError, fetch_proven, verify_query_response
 from tests.integration.support import Wallet, assert_same_app_hashes, balance
 

@@ -13,7 +13,7 @@ import pytest
 
 from abci_app.faults import CRASH_EXIT_CODE
 from abci_app.store.sqlite import SQLiteBackend
-from clients.localnet import Localnet
+from clients.ops.localnet import Localnet
 from tests.integration.support import (
     LoadGenerator,
     Wallet,

@@ -13,8 +13,8 @@ from gridledger.accounts.v1 import accounts_pb2
 from abci_app.accounts.errors import AccountsCode
 from abci_app.errors import Code
 from abci_app.pb import tx_pb2
-from clients.consortium import DEMO_BALANCE
-from clients.localnet import Localnet
+from clients.ops.consortium import DEMO_BALANCE
+from clients.ops.localnet import Localnet
 from clients.rpc import CometRPC, RPCError
 from tests.integration.conftest import SMALL_MAX_TX_BYTES
 from tests.integration.support import Wallet, balance, wait_until

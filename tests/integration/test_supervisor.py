@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clients.localnet import Localnet, free_base_port
+from clients.ops.localnet import Localnet, free_base_port
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "clients.localnet", *args],
+        [sys.executable, "-m", "clients.ops.localnet", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

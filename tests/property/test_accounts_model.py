@@ -16,7 +16,7 @@ from abci_app.accounts.invariants import money_conserved
 from abci_app.errors import Code
 from abci_app.governance.errors import GovernanceCode
 from abci_app.pb import abci
-from clients.consortium import demo_consortium
+from clients.ops.consortium import demo_consortium
 from clients.pki import Identity
 from tests.support.driver import AppDriver
 from tests.unit.helpers import account_nonce, balance, burn, mint, signed, submit, transfer, vote

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from abci_app.errors import Code
-from clients.api_reads import READS, BadRequestError, ReadRpc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
+from clients.servers.api_reads import READS, BadRequestError, ReadRpc
 from tests.support.driver import AppDriver
 
 F = FieldDescriptor

@@ -14,7 +14,7 @@ from abci_app.certificates.errors import CertificatesCode
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 from clients import certificates as cc
-from clients.consortium import demo_consortium
+from clients.ops.consortium import demo_consortium
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed
 from tests.unit.test_certificates_support import H0, events_of, setup_devices, submit

@@ -22,7 +22,7 @@ from abci_app.store.branch import Branch
 from abci_app.types import Address
 from clients import forecasts as fc
 from clients import market as mc
-from clients.consortium import Consortium, demo_consortium
+from clients.ops.consortium import Consortium, demo_consortium
 from tests.support.driver import AppDriver
 from tests.unit.test_market import GATE, L, Market
 

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from abci_app.pb import abci
 from clients import cli_support, cli_types
-from clients.consortium import Consortium
 from clients.gridctl import build_parser, main
+from clients.ops.consortium import Consortium
 from clients.rpc import CometRPC, RPCError
 from tests.support.driver import AppDriver
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from abci_app.market.params import next_open_interval
 from clients import devices as dc
 from clients import market as mc
-from clients.consortium import demo_consortium
+from clients.ops.consortium import demo_consortium
 from tests.support.devices import CERTIFIER, certify, commission_msgs
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from abci_app.devices.errors import DevicesCode
 from clients import devices as dc
-from clients.consortium import Consortium, demo_consortium
+from clients.ops.consortium import Consortium, demo_consortium
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit.helpers import signed
 

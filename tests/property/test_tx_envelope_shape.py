@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from abci_app.errors import Code
 from abci_app.pb import abci
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 
 SHAPE_CODES = {Code.TX_MALFORMED, Code.BAD_SIGNATURE, Code.NO_MESSAGES}

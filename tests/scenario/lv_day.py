@@ -33,7 +33,7 @@ from abci_app.market.keeper import ESCROW_ADDRESS
 from clients import devices as dc
 from clients import forecasts as fc
 from clients import market as mc
-from clients.consortium import Consortium, demo_consortium
+from clients.ops.consortium import Consortium, demo_consortium
 from clients.pki import Identity, new_org_ca
 from clients.tx import sign_tx
 from tests.support.devices import commission_msgs

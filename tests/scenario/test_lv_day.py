@@ -22,7 +22,7 @@ import pytest
 import structlog
 from gridledger.market.v1 import market_pb2 as mpb
 
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.scenario.lv_day import (
     LIMIT_WH,
     LIMITED_FEEDER,

@@ -14,7 +14,7 @@ from google.protobuf.message import Message
 from gridledger.devices.v1 import devices_pb2
 
 from clients import devices as dc
-from clients.consortium import TEST_DEVICE_CA, Consortium
+from clients.ops.consortium import TEST_DEVICE_CA, Consortium
 from clients.pki import Identity
 from clients.tx import sign_tx
 from tests.support.driver import AppDriver, BlockResult

@@ -19,7 +19,7 @@ from abci_app.app import GridLedgerApp
 from abci_app.pb import abci, crypto_keys
 from abci_app.registry import check_invariants
 from abci_app.store.backend import Backend, MemoryBackend
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 
 __all__ = ["AppDriver", "BlockResult"]
 

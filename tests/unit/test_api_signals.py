@@ -9,8 +9,8 @@ from typing import Any
 
 from gridledger.api.v1 import gateway_pb2
 
-from clients.api_gateway import reading_results
-from clients.api_signals import SignalFilter, needs_tx_hashes, signals_of_block_results, signals_of_new_block
+from clients.servers.api_gateway import reading_results
+from clients.signals import SignalFilter, needs_tx_hashes, signals_of_block_results, signals_of_new_block
 
 TX = base64.b64encode(b"tx-bytes").decode()
 
@@ -146,7 +146,7 @@ def test_reading_results_follow_the_events() -> None:
 def test_signal_types_are_ledger_event_types() -> None:
     """Every type the stream forwards is an event type some registered domain emits."""
     from abci_app.registry import DOMAINS
-    from clients.api_signals import SIGNAL_TYPES
+    from clients.signals import SIGNAL_TYPES
 
     emitted = set().union(*(d.events for d in DOMAINS))
     assert "reading_accepted" in emitted

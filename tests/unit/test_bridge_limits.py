@@ -12,9 +12,11 @@ import grpc
 import pytest
 from gridledger.bridge.v1 import bridge_pb2, bridge_pb2_grpc
 
-from clients.bridge import BridgeConfig, BridgeService, build_server
-from clients.localnet import free_base_port
+from clients.ops.localnet import free_base_port
 from clients.rpc import BroadcastResult, RPCError
+from clients.servers.bridge import BridgeService
+from clients.servers.node import BridgeConfig
+from clients.servers.server import build_server
 
 
 class NeverCommits:

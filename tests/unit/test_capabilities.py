@@ -9,7 +9,7 @@ from gridledger.identity.v1 import identity_pb2
 
 from abci_app.errors import Code
 from abci_app.identity.errors import IdentityCode
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.driver import AppDriver
 from tests.unit.helpers import mint, signed, submit, vote

@@ -13,7 +13,7 @@ from abci_app.certificates.records import ACTIVE, RETIRED
 from abci_app.devices import keeper as devices
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.test_certificates_support import H0, setup_devices, submit
 

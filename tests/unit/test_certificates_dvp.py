@@ -17,7 +17,7 @@ from abci_app.types import Address, BlockInfo
 from clients import certificates as cc
 from clients import devices as dc
 from clients import market as mc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed
 from tests.unit.test_certificates_support import H0, Events, device_key, events_of, ok, setup_devices, submit

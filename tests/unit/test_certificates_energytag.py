@@ -27,7 +27,7 @@ from abci_app.store.backend import MemoryBackend
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, ValidatorUpdate
 from clients import certificates as cc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import signed

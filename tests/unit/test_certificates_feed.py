@@ -5,7 +5,7 @@ from __future__ import annotations
 from gridwire.reading import Reading
 
 from abci_app.devices import keeper
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.test_certificates_support import H0, setup_devices, submit
 

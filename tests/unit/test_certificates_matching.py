@@ -12,7 +12,7 @@ from gridwire.reading import Reading
 from abci_app.certificates import keeper, matching
 from clients import certificates as cc
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.test_certificates_support import H0, device_key, ok, setup_devices, submit
 

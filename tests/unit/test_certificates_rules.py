@@ -17,7 +17,7 @@ from abci_app.store.branch import Branch
 from abci_app.store.commitment import verify_proof
 from abci_app.types import BlockInfo
 from clients import certificates as cc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.helpers import proof_of
 from tests.unit.test_certificates_support import H0, ok, run, setup_devices, submit

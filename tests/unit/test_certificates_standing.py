@@ -22,7 +22,7 @@ from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 from clients import certificates as cc
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import signed

@@ -9,7 +9,7 @@ from google.protobuf.message import Message
 from gridwire.reading import Reading
 
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.devices import certify, commission
 from tests.support.driver import GENESIS_TIME, AppDriver

@@ -1,5 +1,5 @@
 """The servers' and tools' command lines answer wrong input with one line, never a traceback:
-`python -m abci_app`, `python -m abci_app.export` and `python -m clients.bridge`."""
+`python -m abci_app`, `python -m abci_app.export` and `python -m clients.servers`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from abci_app.__main__ import main as app_main
 from abci_app.export import main as export_main
-from clients.bridge import main as bridge_main
+from clients.servers.server import main as bridge_main
 
 
 def _run(main: Callable[[list[str]], int], argv: list[str]) -> tuple[int, str]:

@@ -16,7 +16,7 @@ from gridledger.identity.v1 import identity_pb2
 from abci_app.accounts.errors import AccountsCode
 from abci_app.errors import Code
 from abci_app.governance.errors import GovernanceCode
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import new_org_ca
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.replay import Recording, replay

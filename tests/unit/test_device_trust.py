@@ -34,7 +34,7 @@ from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 from clients import devices as dc
 from clients import market as mc
-from clients.consortium import TEST_DEVICE_CA, Consortium
+from clients.ops.consortium import TEST_DEVICE_CA, Consortium
 from clients.pki import Identity, build_device_cert, new_device_ca
 from tests.support.devices import CERTIFIER, FOREVER, certified_generator, certify, commission
 from tests.support.driver import GENESIS_TIME, AppDriver

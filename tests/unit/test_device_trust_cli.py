@@ -12,8 +12,8 @@ from abci_app.devices.devcert import parse_device_cert
 from clients import devices as dc
 from clients.cli_support import Context
 from clients.commands.devices import _device_cert
-from clients.consortium import TEST_DEVICE_CA, Consortium
 from clients.gridctl import build_parser
+from clients.ops.consortium import TEST_DEVICE_CA, Consortium
 
 
 def test_a_saved_consortium_keeps_its_device_ca_and_genesis_admits_it(consortium: Consortium, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from abci_app.devices.errors import DevicesCode
 from abci_app.devices.handlers import apportion
 from abci_app.errors import Code
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit.helpers import signed

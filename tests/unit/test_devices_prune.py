@@ -9,7 +9,7 @@ from gridledger.grid.v1 import grid_pb2
 from abci_app.devices import keeper, keys
 from abci_app.devices.prune import PRUNE_BATCH, retention
 from abci_app.store.backend import prefix_end
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.test_market import L, Market
 

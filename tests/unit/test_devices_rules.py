@@ -15,7 +15,7 @@ from abci_app.devices import keeper as devices
 from abci_app.devices.domain import DOMAIN
 from abci_app.devices.errors import DevicesCode
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import

@@ -17,7 +17,7 @@ from gridwire.reading import Reading
 from abci_app.grid.errors import GridCode
 from abci_app.grid.keys import DR_ESCROW
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit.helpers import balance, signed

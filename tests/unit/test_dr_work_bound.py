@@ -23,7 +23,7 @@ from abci_app.grid.params import (
     SETTLEMENTS_PER_BLOCK,
 )
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed

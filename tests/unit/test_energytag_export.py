@@ -16,9 +16,9 @@ from gridledger.certificates.v1 import certificates_pb2 as pb
 
 from abci_app.pb import abci, crypto_keys
 from clients import certificates as cc
-from clients.consortium import Consortium
 from clients.energytag import ACTION_TYPES, CERTIFICATE_STATUSES, QUERY_NOT_FOUND
-from clients.energytag_http import EnergyTagServer
+from clients.ops.consortium import Consortium
+from clients.servers.energytag_http import EnergyTagServer
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit import energytag_spec as spec
 from tests.unit.test_certificates_oversight import scenario as storage_scenario

@@ -29,7 +29,7 @@ from abci_app.registry import DOMAINS
 from abci_app.store.backend import MemoryBackend
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.tx import sign_tx
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import

@@ -15,9 +15,10 @@ from gridledger.certificates.v1 import certificates_pb2
 from gridledger.state.v1 import state_pb2
 from gridwire.proof import ZERO, leaf_hash, nibble, node_hash
 
-from clients.api_reads import _export, _export_handler, retirement_key, verify_retirement_export
 from clients.lightclient import LightClient, TrustStep, Validator, header_hash, validator_set_hash
 from clients.proof import PROOF_OP_TYPE, ProofError
+from clients.retirement_export import build_export, retirement_key, verify_retirement_export
+from clients.servers.api_export import export_handler
 from tests.unit.test_lightclient import CHAIN, A, FakeNode, _client, _keys, _set
 
 # the genesis set A (4 validators) signs 1-10; M keeps two of A and adds two (11-20); C is
@@ -49,7 +50,7 @@ def _make_export(node: FakeNode, height: int, steps: list[TrustStep]) -> certifi
     signed = node.commit(height + 1)
     validators = node.call("validators", height=str(height + 1))["validators"]
     app_hash = bytes.fromhex(node.headers[height + 1]["app_hash"])
-    export = _export(answer, record, retirement_key(RID), height, app_hash, signed, validators, steps)
+    export = build_export(answer, record, retirement_key(RID), height, app_hash, signed, validators, steps)
     return certificates_api_pb2.RetirementExport.FromString(export.SerializeToString())  # as a file holds it
 
 
@@ -171,7 +172,7 @@ class _Bridge:
     async def node(self, fn: Any, *args: Any) -> Any:
         return fn(*args)
 
-    async def _node_or_abort(self, context: Any, fn: Any, *args: Any) -> Any:
+    async def node_or_abort(self, context: Any, fn: Any, *args: Any) -> Any:
         return fn(*args)
 
 
@@ -190,6 +191,6 @@ def test_the_bridge_exports_the_steps_its_light_client_finds(sets: Any, steps: i
     proof["proofOps"]["ops"][0].update(type=PROOF_OP_TYPE, key=key)
     answer = {"code": 0, "key": key, "value": base64.b64encode(record).decode(), "height": "25", **proof}
     bridge = _Bridge(node, _client(node, A), answer)
-    export = asyncio.run(_export_handler(bridge)(reads_pb2.ByNumber(id=RID), _Context()))  # type: ignore[arg-type]
+    export = asyncio.run(export_handler(bridge)(reads_pb2.ByNumber(id=RID), _Context()))  # type: ignore[arg-type]
     assert len(export.trust_steps) == steps
     assert verify_retirement_export(export, GENESIS).retirement_id == RID

@@ -28,7 +28,7 @@ from abci_app.types import BlockInfo, ValidatorUpdate
 from clients import devices as dc
 from clients import forecasts as fc
 from clients import market as mc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import

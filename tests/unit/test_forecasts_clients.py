@@ -11,11 +11,11 @@ from google.protobuf.message import Message
 from gridledger.api.v1 import forecasts_api_pb2, reads_pb2
 from gridledger.forecasts.v1 import forecasts_pb2 as fpb
 
-from clients.api_reads import READS, BadRequestError
 from clients.commands.forecasts import parse_slots
-from clients.consortium import Consortium
 from clients.gridctl import build_parser
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
+from clients.servers.api_reads import READS, BadRequestError
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed
 from tests.unit.test_market import GRACE, L, Market

@@ -30,7 +30,7 @@ from abci_app.registry import DOMAINS, check_invariants
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import proposal, submit, transfer, vote

@@ -12,7 +12,7 @@ from abci_app.errors import Code
 from abci_app.governance.errors import GovernanceCode
 from abci_app.identity.errors import IdentityCode
 from abci_app.pb import abci, state_pb2
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import new_org_ca
 from tests.support.driver import AppDriver, BlockResult
 from tests.unit.helpers import proposal, signed, submit, transfer, vote

@@ -12,7 +12,7 @@ from abci_app.errors import Code
 from abci_app.grid.errors import GridCode
 from abci_app.grid.messages import UNLIMITED_WH
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.unit.helpers import balance, signed

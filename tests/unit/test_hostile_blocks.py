@@ -18,7 +18,7 @@ from abci_app.identity.errors import IdentityCode
 from abci_app.pb import abci
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.fuzz.strategies import msg_st
 from tests.support.driver import AppDriver
 from tests.unit.helpers import account_nonce, balance, signed, transfer

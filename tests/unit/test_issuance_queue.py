@@ -19,7 +19,7 @@ from abci_app.params import set_domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 from clients import devices as dc
-from clients.consortium import TEST_DEVICE_CA, Consortium
+from clients.ops.consortium import TEST_DEVICE_CA, Consortium
 from tests.bench.worst_block import ATTACKER, NAMEPLATE_W, AttackDevices
 from tests.support.devices import commission
 from tests.support.driver import AppDriver

@@ -17,7 +17,7 @@ from abci_app.pb import abci
 from abci_app.store.backend import MemoryBackend
 from abci_app.store.commitment import verify_proof
 from abci_app.store.sqlite import SQLiteBackend
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.helpers import balance, proof_of, signed, transfer
 

@@ -18,7 +18,7 @@ from abci_app.market.keeper import ESCROW_ADDRESS
 from abci_app.market.params import next_open_interval
 from clients import devices as dc
 from clients import market as mc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.devices import certify, commission
 from tests.support.driver import AppDriver

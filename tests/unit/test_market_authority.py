@@ -33,7 +33,7 @@ from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, ValidatorUpdate
 from clients import devices as dc
 from clients import market as mc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.devices import certify, commission
 from tests.support.driver import AppDriver

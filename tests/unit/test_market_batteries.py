@@ -11,7 +11,7 @@ from abci_app.market.batteries import battery_orders
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.test_market import GATE, L, Market
 

@@ -8,7 +8,7 @@ from gridledger.market.v1 import market_pb2 as mpb
 from abci_app.errors import Code
 from abci_app.market.errors import MarketCode
 from clients import market as mc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.test_market import GATE, L, Market
 

@@ -12,7 +12,7 @@ from abci_app.params import set_domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.test_market import L, Market
 

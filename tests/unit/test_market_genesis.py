@@ -27,7 +27,7 @@ from abci_app.registry import DOMAINS, check_invariants
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, ValidatorUpdate
 from clients import market as mc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.test_market import GATE, GRACE, L, Market

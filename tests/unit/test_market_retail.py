@@ -8,7 +8,7 @@ from gridledger.grid.v1 import grid_pb2
 
 from abci_app.devices import keys as dkeys
 from clients import market as mc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.helpers import balance
 from tests.unit.test_market import GATE, GRACE, L, Market

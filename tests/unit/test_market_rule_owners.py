@@ -16,7 +16,7 @@ from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 from clients import devices as dc
 from clients import market as mc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.helpers import submit
 from tests.unit.test_capabilities import _pass

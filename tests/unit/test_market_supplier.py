@@ -11,7 +11,7 @@ from gridledger.grid.v1 import grid_pb2
 from gridledger.identity.v1 import identity_pb2
 
 from abci_app.grid.errors import GridCode
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.helpers import balance, submit
 from tests.unit.test_capabilities import _pass

@@ -29,10 +29,10 @@ from abci_app.store.branch import Branch
 from clients import devices as dc
 from clients import forecasts as fc
 from clients import market as mc
-from clients.api_reads import READS
-from clients.consortium import Consortium
 from clients.gridctl import build_parser
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
+from clients.servers.api_reads import READS
 from tests.support.devices import certify, commission
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import

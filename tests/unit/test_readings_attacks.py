@@ -29,7 +29,7 @@ from abci_app.registry import check_invariants
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.devices import certify, commission
 from tests.support.driver import GENESIS_TIME, AppDriver

@@ -27,7 +27,7 @@ from abci_app.errors import Code
 from abci_app.governance.errors import GovernanceCode
 from abci_app.identity.errors import IdentityCode
 from abci_app.pb import abci, tx_pb2
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from clients.tx import pack, sign_tx
 from tests.support.driver import GENESIS_TIME, AppDriver

@@ -36,7 +36,7 @@ from abci_app.work import (
     tx_work,
 )
 from clients import devices as dc
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from tests.bench.worst_block import ATTACKER, EXTREME_PARAMS, AttackDevices, worst_block
 from tests.support.driver import AppDriver
 from tests.unit.helpers import account_nonce, balance, signed, submit

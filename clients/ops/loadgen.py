@@ -20,7 +20,7 @@ submitter uses one connection per node and `broadcast_tx_async` by default (Come
 socket client batches CheckTx requests on a 20 ms flush timer, so a `broadcast_tx_sync`
 connection waits for it on every tx: use several connections per node with that method).
 
-    python -m clients.loadgen --home .localnet --rate 300 --seconds 30   # against `make localnet`
+    python -m clients.ops.loadgen --home .localnet --rate 300 --seconds 30   # against `make localnet`
 """
 
 from __future__ import annotations
@@ -49,10 +49,12 @@ from gridledger.governance.v1 import governance_pb2
 from gridledger.identity.v1 import identity_pb2
 from gridledger.state.v1 import state_pb2
 from gridwire.address import address_of
+from gridwire.contract.accounts import Paths as AccountsPaths
+from gridwire.contract.governance import Paths as GovernancePaths
 from nacl.signing import SigningKey
 from websockets.asyncio.client import ClientConnection, connect
 
-from clients.consortium import Consortium
+from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from clients.tx import envelope, tx_body
 
@@ -554,21 +556,21 @@ class Submitter:
 
 def account_nonce(rpc: Any, address: bytes) -> int:
     """The last nonce `address` used, from a node's `/account` query (`rpc`: a `CometRPC`)."""
-    resp = rpc.abci_query(f"/account/{address.hex()}")
+    resp = rpc.abci_query(AccountsPaths.ACCOUNT(address.hex()))
     value = base64.b64decode(resp.get("value") or "")
     return int(accounts_pb2.AccountView.FromString(value).nonce) if value else 0
 
 
 def param_value(rpc: Any, name: str) -> int:
     """The chain's current value of parameter `name`."""
-    raw = base64.b64decode(rpc.abci_query("/params").get("value") or "")
+    raw = base64.b64decode(rpc.abci_query(GovernancePaths.PARAMS()).get("value") or "")
     if not raw:
         raise LookupError("the chain stores no parameters (genesis always does)")
     return int(getattr(state_pb2.Params.FromString(raw), name))
 
 
 async def _cli_run(args: argparse.Namespace) -> int:
-    from clients.localnet import Localnet  # noqa: PLC0415 - only the CLI needs the localnet
+    from clients.ops.localnet import Localnet  # noqa: PLC0415 - only the CLI needs the localnet
 
     meta = json.loads((args.home / "localnet.json").read_text())
     net = Localnet(args.home, n=meta["n"], base_port=meta["base_port"], chain_id=meta["chain_id"])
@@ -596,7 +598,7 @@ async def _cli_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clients.loadgen", description="open-loop load on a localnet")
+    parser = argparse.ArgumentParser(prog="python -m clients.ops.loadgen", description="open-loop load on a localnet")
     parser.add_argument("--home", type=Path, default=Path(".localnet"))
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--rate", type=float, default=200.0)

@@ -1,4 +1,6 @@
-"""Member authentication for the bridge: a member's certificate, checked against the chain.
+"""Member authentication for the bridge, the server side: a member's certificate, checked against the chain.
+
+The signed message and the client's per-call credentials are in `clients.member_auth`.
 
 Member certificates are Ed25519 keys issued by each org's (Ed25519) root CA. gRPC's TLS stack
 (BoringSSL) refuses Ed25519 in the TLS handshake (NO_COMMON_SIGNATURE_ALGORITHMS), so the
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -34,9 +35,12 @@ import grpc
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 from gridwire.address import address_of
+from gridwire.contract.identity import Paths as IdentityPaths
+
+from clients.member_auth import CERT_KEY, NONCE_KEY, SIG_KEY, TIME_KEY, auth_message
 
 try:
     from gridledger.identity.v1.identity_pb2 import Member, Org  # type: ignore[import-not-found,import-untyped,unused-ignore]
@@ -44,28 +48,14 @@ except ImportError:  # before the identity records moved out of gridledger.state
     from gridledger.state.v1.state_pb2 import Member, Org  # type: ignore[attr-defined,no-redef,unused-ignore]
 
 __all__ = [
-    "AUTH_DOMAIN",
     "AuthError",
     "AuthenticatedMember",
     "MemberAuthInterceptor",
     "MemberVerifier",
-    "member_call_credentials",
 ]
 
-AUTH_DOMAIN = b"gridledger.bridge.auth.v1\x00"
-CERT_KEY, TIME_KEY, NONCE_KEY, SIG_KEY = (
-    "gridledger-member-cert-bin",
-    "gridledger-auth-time",
-    "gridledger-auth-nonce",
-    "gridledger-auth-bin",
-)
 WINDOW_MS = 60_000
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")  # probes and discovery need no member
-
-
-def auth_message(method: str, millis: str, nonce: str, server_cert_hash: bytes) -> bytes:
-    """The exact bytes a member signs to call `method` on the bridge with that server certificate."""
-    return AUTH_DOMAIN + b"\x00".join([method.encode(), millis.encode(), nonce.encode(), server_cert_hash])
 
 
 class AuthError(Exception):
@@ -126,7 +116,7 @@ class MemberVerifier:
         org_id = str(orgs[0].value) if len(orgs) == 1 else ""
         if not org_id or len(org_id.encode()) > 255 or "/" in org_id:
             raise AuthError(grpc.StatusCode.UNAUTHENTICATED, "member certificate names no single org")
-        code, raw = await self._query(f"/org/{org_id}")
+        code, raw = await self._query(IdentityPaths.ORG(org_id))
         if code != 0:
             raise AuthError(grpc.StatusCode.UNAUTHENTICATED, f"org {org_id!r} is not in the consortium")
         org = Org.FromString(raw)
@@ -141,7 +131,7 @@ class MemberVerifier:
             raise AuthError(grpc.StatusCode.PERMISSION_DENIED, f"org {org_id} is not active")
         public = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         address = address_of(public)
-        code, raw = await self._query(f"/member/{address.hex()}")
+        code, raw = await self._query(IdentityPaths.MEMBER(address.hex()))
         if code != 0:
             raise AuthError(grpc.StatusCode.PERMISSION_DENIED, f"{address.hex()} is not an enrolled member")
         member = Member.FromString(raw)
@@ -189,39 +179,3 @@ class MemberAuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         except (OSError, RuntimeError) as exc:  # the node could not be asked
             return _abort_handler(handler, grpc.StatusCode.UNAVAILABLE, f"cannot check the member: {exc}")
         return handler
-
-
-class _MemberAuthPlugin(grpc.AuthMetadataPlugin):  # type: ignore[misc]
-    def __init__(self, key: Ed25519PrivateKey, cert_der: bytes, server_cert_der: bytes | Callable[[], bytes]) -> None:
-        self.key, self.cert_der = key, cert_der
-        self._server_cert = server_cert_der
-        self._server_hash: bytes | None = None
-
-    def server_hash(self) -> bytes:
-        """SHA-256 of the bridge's certificate (a callable is asked once, when first needed)."""
-        if self._server_hash is None:
-            der = self._server_cert() if callable(self._server_cert) else self._server_cert
-            self._server_hash = hashlib.sha256(der).digest()
-        return self._server_hash
-
-    def __call__(self, context: grpc.AuthMetadataContext, callback: grpc.AuthMetadataPluginCallback) -> None:
-        service = str(context.service_url).rstrip("/").rsplit("/", 1)[-1]
-        method = f"/{service}/{context.method_name}"
-        try:
-            server_hash = self.server_hash()
-        except Exception as exc:  # the call fails (UNAVAILABLE) with this reason; the next one asks again
-            callback((), exc)
-            return
-        millis, nonce = str(int(time.time() * 1000)), os.urandom(16).hex()
-        signature = self.key.sign(auth_message(method, millis, nonce, server_hash))
-        callback(((CERT_KEY, self.cert_der), (TIME_KEY, millis), (NONCE_KEY, nonce), (SIG_KEY, signature)), None)
-
-
-def member_call_credentials(
-    key: Ed25519PrivateKey, cert_der: bytes, server_cert_der: bytes | Callable[[], bytes]
-) -> grpc.CallCredentials:
-    """Per-call credentials that authenticate a member (its key and certificate) to the bridge
-    whose TLS certificate is `server_cert_der` (DER bytes, or a callable fetching them on the
-    first call: `clients.bridge_client.bridge_server_certificate`); combine with
-    `grpc.ssl_channel_credentials`."""
-    return grpc.metadata_call_credentials(_MemberAuthPlugin(key, cert_der, server_cert_der))

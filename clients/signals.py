@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridledger.api.v1 import gateway_pb2, tx_pb2
+from gridwire.contract import chain, grid, market
 
 __all__ = [
     "SIGNAL_TYPES",
@@ -30,19 +31,20 @@ __all__ = [
 ]
 
 K = gateway_pb2
-# Ledger event type → kind (tests/unit/test_api_signals.py checks each is a registered event type).
+# Ledger event type → kind (declared in gridwire.contract; tests/unit/test_api_signals.py checks each is registered).
 SIGNAL_TYPES: dict[str, int] = {
-    "interval_cleared": K.SIGNAL_KIND_PRICE,  # market: the interval's clearing price
-    "tariffs_set": K.SIGNAL_KIND_PRICE,  # grid: supplier tariffs
-    "grid_fees_set": K.SIGNAL_KIND_PRICE,  # grid: network fees
-    "alert": K.SIGNAL_KIND_ALERT,  # market: a standing rule that cannot be met (owner)
-    "dr_event": K.SIGNAL_KIND_DEMAND_RESPONSE,  # grid: a demand-response event (feeder)
-    "dr_event_settled": K.SIGNAL_KIND_DEMAND_RESPONSE,
-    "grid_instruction": K.SIGNAL_KIND_INSTRUCTION,  # market: a site's caps for a curtailed interval (feeder, owner)
+    market.INTERVAL_CLEARED: K.SIGNAL_KIND_PRICE,  # the interval's clearing price
+    grid.TARIFFS_SET: K.SIGNAL_KIND_PRICE,  # supplier tariffs
+    grid.GRID_FEES_SET: K.SIGNAL_KIND_PRICE,  # network fees
+    market.ALERT: K.SIGNAL_KIND_ALERT,  # a standing rule that cannot be met (owner)
+    grid.DR_EVENT_PUBLISHED: K.SIGNAL_KIND_DEMAND_RESPONSE,  # a demand-response event (feeder)
+    grid.DR_EVENT_SETTLED: K.SIGNAL_KIND_DEMAND_RESPONSE,
+    market.GRID_INSTRUCTION: K.SIGNAL_KIND_INSTRUCTION,  # a site's caps for a curtailed interval (feeder, owner)
 }
-OWNER_KEYS = ("owner", "member", "recipient")
+OWNER_KEYS = chain.ADDRESSEE_KEYS
+FEEDER = chain.FEEDER_KEY
 # Types addressed to the owner OR the feeder (the others: to the owner AND the feeder when both are given).
-EITHER_TYPES = frozenset({"grid_instruction"})
+EITHER_TYPES = frozenset({market.GRID_INSTRUCTION})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,7 @@ class SignalFilter:
 
     def wants(self, attributes: Mapping[str, str]) -> bool:
         """True when an event with these attributes is addressed to this subscriber."""
-        if self.feeder and "feeder" in attributes and attributes["feeder"] != self.feeder:
+        if self.feeder and FEEDER in attributes and attributes[FEEDER] != self.feeder:
             return False
         owners = [attributes[k].lower() for k in OWNER_KEYS if k in attributes]
         return not (self.owner and owners and self.owner.lower() not in owners)
@@ -66,7 +68,7 @@ class SignalFilter:
             return True
         owners = [attributes[k].lower() for k in OWNER_KEYS if k in attributes]
         return bool(self.owner and self.owner.lower() in owners) or bool(
-            self.feeder and attributes.get("feeder") == self.feeder
+            self.feeder and attributes.get(FEEDER) == self.feeder
         )
 
 

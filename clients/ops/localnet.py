@@ -1,9 +1,9 @@
 """The localnet: N validators (CometBFT node + gridledger app) on 127.0.0.1, and its supervisor.
 
-    python -m clients.localnet init   --home .localnet   # testnet folders, demo consortium, genesis
-    python -m clients.localnet start  --home .localnet   # init if needed, start, wait, print endpoints
-    python -m clients.localnet stop   --home .localnet
-    python -m clients.localnet status --home .localnet
+    python -m clients.ops.localnet init   --home .localnet   # testnet folders, demo consortium, genesis
+    python -m clients.ops.localnet start  --home .localnet   # init if needed, start, wait, print endpoints
+    python -m clients.ops.localnet stop   --home .localnet
+    python -m clients.ops.localnet status --home .localnet
 
 Node i listens on p2p base+100i, rpc base+1+100i, abci base+2+100i, and its gRPC bridge on
 base+3+100i (base 26656). An app and its node are started, and restarted, together. Tests
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clients.consortium import Consortium, demo_consortium
+from clients.ops.consortium import Consortium, demo_consortium
 from clients.rpc import CometRPC, RPCError
 
 __all__ = ["Localnet", "NodePorts", "free_base_port"]
@@ -283,7 +283,7 @@ class Localnet:
         """The gRPC bridge beside node i (stateless; it may start before its node is up)."""
         p = self.ports(i)
         log = open(self.log_path(i, "bridge"), "ab")  # noqa: SIM115 - owned by the child process
-        cmd = [self.python, "-m", "clients.bridge", "--listen", f"127.0.0.1:{p.bridge}"]
+        cmd = [self.python, "-m", "clients.servers", "--listen", f"127.0.0.1:{p.bridge}"]
         cmd += ["--node", f"http://127.0.0.1:{p.rpc}", "--log-format", "json"]
         cmd += ["--genesis", str(self.node_home(i) / "config" / "genesis.json")]
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
@@ -454,7 +454,7 @@ def start(home: Path, *, wait_height: int = 3, base_port: int = DEFAULT_BASE_POR
     if _supervisor_pid(home) is None:
         log = open(home / "logs" / "supervisor.log", "ab")  # noqa: SIM115 - owned by the child process
         subprocess.Popen(
-            [sys.executable, "-m", "clients.localnet", "supervise", "--home", str(home)],
+            [sys.executable, "-m", "clients.ops.localnet", "supervise", "--home", str(home)],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,
@@ -521,7 +521,7 @@ def status(home: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clients.localnet")
+    parser = argparse.ArgumentParser(prog="python -m clients.ops.localnet")
     parser.add_argument("command", choices=["init", "start", "stop", "status", "supervise"])
     parser.add_argument("--home", type=Path, default=Path(".localnet"))
     parser.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT, help="p2p port of node0 (init only)")

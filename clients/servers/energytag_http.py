@@ -15,7 +15,7 @@ GET only; every answer is JSON:
 
 404 for what does not exist, 400 for a malformed argument, 502 when the node's query fails,
 405 for any other method. It signs and sends nothing; it serves what any node's RPC serves.
-Run: `python -m clients.energytag_http --node http://127.0.0.1:26657 --port 8080`.
+Run: `python -m clients.servers.energytag_http --node http://127.0.0.1:26657 --port 8080`.
 """
 
 from __future__ import annotations

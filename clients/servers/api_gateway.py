@@ -19,14 +19,15 @@ import websockets
 from gridledger.api.v1 import gateway_pb2, gateway_pb2_grpc
 from gridledger.devices.v1 import devices_pb2
 from gridledger.tx.v1 import tx_pb2
+from gridwire.contract import devices as devices_contract
 from gridwire.tx import type_url
 
-from clients.api_signals import SignalFilter, needs_tx_hashes, signals_of_block_results, signals_of_new_block
-from clients.api_tx import submit_signed
-from clients.bridge_events import HubFullError, QueryRejectedError, SubscriptionLostError
+from clients.servers.api_tx import submit_signed
+from clients.servers.events import HubFullError, QueryRejectedError, SubscriptionLostError
+from clients.signals import SignalFilter, needs_tx_hashes, signals_of_block_results, signals_of_new_block
 
 if TYPE_CHECKING:
-    from clients.bridge import BridgeService
+    from clients.servers.node import NodeLink
 
 __all__ = ["GatewayApiService", "reading_results"]
 
@@ -36,9 +37,9 @@ HEARTBEAT_BLOCKS = 10
 MAX_REPLAY_BLOCKS = 100_000
 _HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
 _OUTCOMES = {
-    "reading_accepted": G.READING_OUTCOME_ACCEPTED,
-    "reading_duplicate": G.READING_OUTCOME_DUPLICATE,
-    "reading_rejected": G.READING_OUTCOME_REJECTED,
+    devices_contract.READING_ACCEPTED: G.READING_OUTCOME_ACCEPTED,
+    devices_contract.READING_DUPLICATE: G.READING_OUTCOME_DUPLICATE,
+    devices_contract.READING_REJECTED: G.READING_OUTCOME_REJECTED,
 }
 
 
@@ -77,7 +78,7 @@ def _only_readings(raw: bytes) -> int:
 class GatewayApiService(gateway_pb2_grpc.GatewayApiServicer):
     """gridledger.api.v1.GatewayApi over a bridge's node connection and shared websocket."""
 
-    def __init__(self, bridge: BridgeService) -> None:
+    def __init__(self, bridge: NodeLink) -> None:
         self.bridge = bridge
 
     async def SubmitReadings(  # noqa: N802 - gRPC method names
@@ -106,7 +107,7 @@ class GatewayApiService(gateway_pb2_grpc.GatewayApiServicer):
                 last = request.from_height - 1 if request.from_height > 0 else -1
                 sent = last
                 if request.from_height > 0:
-                    head = await bridge._node_or_abort(context, bridge.rpc.height)
+                    head = await bridge.node_or_abort(context, bridge.rpc.height)
                     if head - last > MAX_REPLAY_BLOCKS:
                         await context.abort(
                             grpc.StatusCode.OUT_OF_RANGE, f"replay of more than {MAX_REPLAY_BLOCKS} blocks"
@@ -148,9 +149,9 @@ class GatewayApiService(gateway_pb2_grpc.GatewayApiServicer):
         self, context: grpc.aio.ServicerContext, height: int, who: SignalFilter
     ) -> gateway_pb2.SignalsResponse:
         bridge = self.bridge
-        results = await bridge._node_or_abort(context, bridge.rpc.block_results, height)
+        results = await bridge.node_or_abort(context, bridge.rpc.block_results, height)
         txs: list[str] = []
         if needs_tx_hashes(results, who):
-            block = await bridge._node_or_abort(context, bridge.rpc.block, height)
+            block = await bridge.node_or_abort(context, bridge.rpc.block, height)
             txs = list(((block.get("block") or {}).get("data") or {}).get("txs") or [])
         return gateway_pb2.SignalsResponse(height=height, signals=signals_of_block_results(results, txs, who))

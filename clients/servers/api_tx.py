@@ -1,7 +1,7 @@
 """TxApi.SubmitTx: a signed tx in, the committed result out; a refusal is a gRPC status.
 
 Shared by the gateway service: `submit_signed` broadcasts, waits for the commit (holding no
-thread) and aborts the call with the status of the ledger's code (`clients.api_status`),
+thread) and aborts the call with the status of the ledger's code (`clients.servers.api_status`),
 the ledger's log as the message (it starts with the code's name) and the code in trailing
 metadata `gridledger-code`.
 """
@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from gridledger.api.v1 import tx_pb2, tx_pb2_grpc
-from gridwire.tx import envelope_problem
+from gridwire.tx import MAX_TX_BYTES, envelope_problem
 
-from clients.api_status import status_for
+from clients.servers.api_status import status_for
 
 if TYPE_CHECKING:
-    from clients.bridge import BridgeService
+    from clients.servers.node import NodeLink
 
 __all__ = ["Committed", "TxApiService", "abort_for_code", "events_of", "submit_signed"]
 
-MAX_TX_BYTES = 1024 * 1024
+
 CODE_METADATA = "gridledger-code"
 
 
@@ -43,7 +43,7 @@ async def abort_for_code(context: grpc.aio.ServicerContext, code: int, log: str)
 
 
 async def submit_signed(
-    service: BridgeService, context: grpc.aio.ServicerContext, tx: bytes, *, wait_commit: bool = True
+    service: NodeLink, context: grpc.aio.ServicerContext, tx: bytes, *, wait_commit: bool = True
 ) -> Committed:
     """Broadcast `tx` (and wait for its commit); returns only if the ledger accepted it,
     otherwise the call is aborted with the status of its code."""
@@ -53,7 +53,7 @@ async def submit_signed(
     if problem is not None:  # refused for its shape alone: the node is not asked
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
     digest = hashlib.sha256(tx).digest()
-    sent = await service._node_or_abort(context, service.rpc.broadcast_sync, tx)
+    sent = await service.node_or_abort(context, service.rpc.broadcast_sync, tx)
     if sent.code != 0:
         await abort_for_code(context, sent.code, sent.log)
     if not wait_commit:
@@ -83,7 +83,7 @@ def events_of(raw: list[dict[str, Any]]) -> list[tx_pb2.Event]:
 class TxApiService(tx_pb2_grpc.TxApiServicer):
     """gridledger.api.v1.TxApi over a bridge's node connection."""
 
-    def __init__(self, bridge: BridgeService) -> None:
+    def __init__(self, bridge: NodeLink) -> None:
         self.bridge = bridge
 
     async def SubmitTx(  # noqa: N802 - gRPC method names

@@ -51,12 +51,12 @@ from gridledger.market.v1 import market_pb2
 from clients import certificates as cc
 from clients import devices as dc
 from clients import market as mc
-from clients.api_reads import verify_retirement_export
 from clients.client import GridClient, TxFailedError
-from clients.consortium import TEST_DEVICE_CA, Consortium
 from clients.lightclient import genesis_validator_set_hash
-from clients.localnet import Localnet, free_base_port
+from clients.ops.consortium import TEST_DEVICE_CA, Consortium
+from clients.ops.localnet import Localnet, free_base_port
 from clients.proof import ProofError
+from clients.retirement_export import verify_retirement_export
 from clients.rpc import CometRPC
 from devices.keys import DeviceKey
 from devices.sim.pv import PvConfig, clear_sky_ac_w
@@ -685,7 +685,7 @@ class Demo:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clients.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m clients.ops.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--home", type=Path, default=REPO / ".demo", help="where the demo keeps its chain and homes")
     parser.add_argument("--hours", type=int, default=LAST_HOUR - FIRST_HOUR, help="simulated hours from 06:00")
     args = parser.parse_args(argv)

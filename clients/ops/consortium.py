@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clients.pki import DeviceCA, Identity, OrgCA, load_identity, new_device_ca, new_org_ca
+from clients.pki import TEST_DEVICE_CA, DeviceCA, Identity, OrgCA, load_identity, new_device_ca, new_org_ca
 
 __all__ = ["DEMO_ORGS", "TEST_DEVICE_CA", "Consortium", "demo_consortium"]
 
@@ -32,7 +32,6 @@ DEMO_ORGS: dict[str, tuple[str, list[tuple[str, list[str]]]]] = {
         [("admin", ["admin"]), ("carol", ["prosumer"]), ("dave", ["prosumer"]), ("gateway", ["gateway"])],
     ),
 }
-TEST_DEVICE_CA = "test-devices"  # the demo's device CA (a manufacturer's: no org)
 DEMO_BALANCE = 1_000_000  # minor units for every prosumer at genesis
 # org id → capabilities: the roles its members may hold besides admin (least privilege:
 # money issuance only for the utility, grid operation only for the grid operator,
