@@ -220,6 +220,20 @@ class _Zone:
             sup += max(0, self.greens.le(s) - (self.storage.total - self.storage.le(b)))
         return d - sup
 
+    def clearing_range(self, n: int, lo: int, hi: int) -> tuple[int, int]:
+        """The zone prices in [lo, hi - 1] at which net demand n clears its orders (an end at lo
+        or hi - 1: not bounded by the orders)."""
+        return _first(lo, hi, lambda s: self.zmin(s) <= n), _first(lo, hi, lambda s: self.zmax(s) < n) - 1
+
+    def storage_range(self, lo: int, hi: int) -> tuple[int, int]:
+        """The renewable prices in [lo, hi - 1] at which the batteries and the renewable asks
+        clear among themselves."""
+        g, d, intra = self.greens, self.storage, self.intra
+        return (
+            _first(lo, hi, lambda r: d.total - d.le(r + intra) <= g.le(r)),
+            _first(lo, hi, lambda r: d.total - d.lt(r + intra) < g.lt(r)) - 1,
+        )
+
     def nmax(self, pi: int, delta: int) -> int:
         """The most net import (negative: export) of the zone at pool price pi."""
         z = self.zmax(pi + delta)
@@ -273,7 +287,7 @@ def _ask_key(e: BookEntry) -> tuple[int, int]:
     return (e.limit, e.order_id)
 
 
-def clear(  # noqa: C901, PLR0912, PLR0914, PLR0915 - one pass of a documented algorithm
+def clear(
     book: Sequence[BookEntry],
     intra_fee: int,
     inter_fee: int,
@@ -322,7 +336,8 @@ def clear(  # noqa: C901, PLR0912, PLR0914, PLR0915 - one pass of a documented a
     cap_buy = 0
     if upstream is not None:
         # more than every Wh offered (bid) is "any amount": the upstream is never the short side
-        cap_buy = supply_wh + 1 if upstream.max_buy_wh is None else max(0, min(upstream.max_buy_wh, supply_wh + 1))
+        cap = upstream.max_buy_wh
+        cap_buy = supply_wh + 1 if cap is None or cap >= supply_wh else max(0, cap)
     up_sell = demand_wh + 1
 
     def up_max(pi: int) -> int:
@@ -378,8 +393,7 @@ def clear(  # noqa: C901, PLR0912, PLR0914, PLR0915 - one pass of a documented a
     for k, z in enumerate(zones):
         n = imports[k] - exports[k]
         # the zone's market-clearing range at net position n, then the pool's bounds
-        s_lo = _first(p_lo, p_hi, lambda s, z=z, n=n: z.zmin(s) <= n)
-        s_hi = _first(p_lo, p_hi, lambda s, z=z, n=n: z.zmax(s) < n) - 1
+        s_lo, s_hi = z.clearing_range(n, p_lo, p_hi)
         lo: int | None = None if s_lo <= p_lo else s_lo
         hi: int | None = None if s_hi >= p_hi - 1 else s_hi
         at_imp = n > 0 and n >= z.imp
@@ -407,8 +421,7 @@ def clear(  # noqa: C901, PLR0912, PLR0914, PLR0915 - one pass of a documented a
             if gd.le(sigma) >= st_gt:
                 g_lo, g_hi = max(0, gd.lt(sigma) - st_ge), gd.le(sigma) - st_gt
             else:  # the batteries want more than the renewables at sigma: their own price above it
-                r_lo = _first(sigma, p_hi, lambda r, g=gd, d=sd: d.total - d.le(r + intra) <= g.le(r))
-                r_hi = _first(sigma, p_hi, lambda r, g=gd, d=sd: d.total - d.lt(r + intra) < g.lt(r)) - 1
+                r_lo, r_hi = z.storage_range(sigma, p_hi)
                 rho = _pick(r_lo, None if r_hi >= p_hi - 1 else r_hi, sigma)
         b_tot = min(bd.total - bd.lt(beta), n + ad.le(sigma) + g_hi)
         need = b_tot - n
@@ -510,4 +523,3 @@ def clear(  # noqa: C901, PLR0912, PLR0914, PLR0915 - one pass of a documented a
         up_sold,
         up_cut,
     )
-

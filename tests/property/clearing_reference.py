@@ -22,7 +22,9 @@ from fractions import Fraction
 from abci_app.market.clearing import BUY, BookEntry, ClearOutcome, Upstream
 
 
-def simplex_max(c: list[Fraction], a_eq: list[list[Fraction]], b_eq: list[Fraction], ub: list[Fraction | None]) -> Fraction:
+def simplex_max(
+    c: list[Fraction], a_eq: list[list[Fraction]], b_eq: list[Fraction], ub: list[Fraction | None]
+) -> Fraction:
     """max c·x subject to a_eq x = b_eq (b_eq ≥ 0 not required), 0 ≤ x ≤ ub (None: no bound),
     by the two-phase tableau simplex over rationals with Bland's rule. The LP must be feasible
     and bounded (every one built here is: x = 0 is feasible, all variables bounded by demand)."""
@@ -52,7 +54,7 @@ def simplex_max(c: list[Fraction], a_eq: list[list[Fraction]], b_eq: list[Fracti
         sign = -1 if rhs[i] < 0 else 1
         r = [x * sign for x in r]
         r[n + nslack + i] = Fraction(1)
-        tab.append(r + [rhs[i] * sign])
+        tab.append([*r, rhs[i] * sign])
     basis = [n + nslack + i for i in range(m)]
 
     def run(obj: list[Fraction], allowed: int) -> None:
@@ -106,7 +108,7 @@ def simplex_max(c: list[Fraction], a_eq: list[list[Fraction]], b_eq: list[Fracti
     return sum((phase2[basis[i]] * tab[i][-1] for i in range(m)), Fraction(0))
 
 
-def lp_optimum(  # noqa: PLR0913, PLR0917 - the auction's inputs
+def lp_optimum(  # noqa: PLR0917 - the auction's inputs
     book: Sequence[BookEntry],
     intra: int,
     inter: int,
@@ -163,7 +165,9 @@ def lp_optimum(  # noqa: PLR0913, PLR0917 - the auction's inputs
         green: dict[int, int] = {}
         storage: dict[int, int] = {}
         if community:
-            storage = {j: 1 for e in book if e.feeder == f and e.side == BUY and e.renewable for j in [order_var[e.order_id]]}
+            storage = {
+                j: 1 for e in book if e.feeder == f and e.side == BUY and e.renewable for j in [order_var[e.order_id]]
+            }
             demand = {order_var[e.order_id]: 1 for e in book if e.feeder == f and e.side == BUY and not e.renewable}
             green = {order_var[e.order_id]: 1 for e in book if e.feeder == f and e.side != BUY and e.renewable}
             plain = {order_var[e.order_id]: 1 for e in book if e.feeder == f and e.side != BUY and not e.renewable}
@@ -178,7 +182,7 @@ def lp_optimum(  # noqa: PLR0913, PLR0917 - the auction's inputs
     return simplex_max(c, rows, [Fraction(0)] * len(rows), ub)
 
 
-def brute_optimum(  # noqa: PLR0913, PLR0917 - the auction's inputs
+def brute_optimum(
     book: Sequence[BookEntry],
     intra: int,
     inter: int,

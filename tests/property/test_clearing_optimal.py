@@ -46,7 +46,7 @@ def cases(draw: st.DrawFn, max_orders: int = 9, max_wh: int = 40, feeders: int =
     return book, intra, inter, limits, community and draw(st.booleans()), up
 
 
-def check_prices(out: ClearOutcome, case: Case) -> None:  # noqa: C901, PLR0912 - one check per rule
+def check_prices(out: ClearOutcome, case: Case) -> None:
     """Every zone's price is market-clearing for its orders; the pool couples them; money exact."""
     book, intra, inter, limits, community, up = case
     intra = min(intra, inter)
@@ -62,7 +62,8 @@ def check_prices(out: ClearOutcome, case: Case) -> None:  # noqa: C901, PLR0912 
         got[e.order_id] = got.get(e.order_id, 0) + leg.energy
         sigma = zone[e.feeder].local_price
         if leg.leg == ABSORB:
-            assert community and e.renewable
+            assert community
+            assert e.renewable
             assert leg.fee == (intra if e.side == BUY else 0)
             assert rho.setdefault(e.feeder, leg.price) == leg.price
             assert leg.price >= sigma
