@@ -234,6 +234,20 @@ class _Zone:
             _first(lo, hi, lambda r: d.total - d.lt(r + intra) < g.lt(r)) - 1,
         )
 
+    def smax(self, s: int) -> int:
+        """The most Wh the zone's sellers may sell to its own buyers and the pool at price s."""
+        sup = self.asks.le(s)
+        if self.greens.total:
+            sup += max(0, self.greens.le(s) - (self.storage.total - self.storage.le(s + self.intra)))
+        return sup
+
+    def kink(self, pi: int, delta: int) -> int:
+        """The net position up to which a rise is bought by the zone's buyers at pool price pi."""
+        k = self.bids.total - self.bids.lt(pi + delta + self.intra) - self.smax(pi + delta)
+        if k > 0:
+            return k
+        return self.bids.total - self.bids.lt(pi + self.intra) - self.smax(pi)
+
     def nmax(self, pi: int, delta: int) -> int:
         """The most net import (negative: export) of the zone at pool price pi."""
         z = self.zmax(pi + delta)
@@ -360,38 +374,38 @@ def clear(
     pi_hi = _first(p_lo, p_hi, n_max_bad) - 1  # the last price whose most net demand is ≥ 0
     pi = _pick(None if pi_lo <= p_lo else pi_lo, None if pi_hi >= p_hi - 1 else pi_hi, 0)
 
-    # the net positions at pi: everyone's least, then the pool volume shared out in priority
+    # the net positions at pi (ties): the most Wh bought, then the upstream grid trading as
+    # little as possible. A zone's buyers take up a rise of its net position until `kink` (then
+    # its sellers sell less instead), so the total net position goes to Σ min(kink, hi) (the
+    # upstream covering the rest), each zone filled in feeder order
     lo_n = [z.nmin(pi, delta) for z in zones]
     hi_n = [z.nmax(pi, delta) for z in zones]
-    ub_lo, ub_hi = max(0, up_min(pi)), max(0, up_max(pi))
-    us_lo, us_hi = max(0, -up_max(pi)), max(0, -up_min(pi))
-    imp_lo = [max(0, x) for x in lo_n]
-    imp_hi = [max(0, x) for x in hi_n]
-    exp_lo = [max(0, -x) for x in hi_n]
-    exp_hi = [max(0, -x) for x in lo_n]
-    volume = min(sum(imp_hi) + ub_hi, sum(exp_hi) + us_hi)
-    imports = list(imp_lo)
-    extra = volume - sum(imp_lo) - ub_lo
-    for i, x in enumerate(imp_hi):
-        add = min(extra, x - imports[i])
-        imports[i] += add
-        extra -= add
-    up_bought = ub_lo + min(extra, ub_hi - ub_lo)
-    exports = list(exp_lo)
-    extra = volume - sum(exp_lo) - us_lo
-    for i, x in enumerate(exp_hi):
-        add = min(extra, x - exports[i])
-        exports[i] += add
-        extra -= add
-    up_sold = us_lo + min(extra, us_hi - us_lo)
+    knee = [min(max(z.kink(pi, delta), lo), hi) for z, lo, hi in zip(zones, lo_n, hi_n, strict=True)]
+    t_lo = max(sum(lo_n), -up_max(pi))
+    t_hi = min(sum(hi_n), -up_min(pi))
+    total = min(max(sum(knee), t_lo), t_hi)
+    up = -total
+    nets = list(lo_n)
+    gap = total - sum(nets)
+    for bound in (knee, hi_n):
+        for i in range(len(nets)):
+            if gap <= 0:
+                break
+            step = min(gap, bound[i] - nets[i])
+            if step > 0:
+                nets[i] += step
+                gap -= step
+    up_bought, up_sold = max(up, 0), max(-up, 0)
 
     legs: list[Leg] = []
     outcomes: list[FeederOutcome] = []
     curtailed: dict[int, int] = {}
     cut_buy = cut_sell = 0
+    margin_sell: list[tuple[int, list[tuple[int, int]]]] = []
+    margin_buy: list[tuple[int, list[tuple[int, int]]]] = []
     pool_in_total = 0
     for k, z in enumerate(zones):
-        n = imports[k] - exports[k]
+        n = nets[k]
         # the zone's market-clearing range at net position n, then the pool's bounds
         s_lo, s_hi = z.clearing_range(n, p_lo, p_hi)
         lo: int | None = None if s_lo <= p_lo else s_lo
@@ -483,7 +497,17 @@ def clear(
                 legs.append(Leg(e.order_id, POOL, q - loc, sigma, 0))
         # curtailment: the zone's limit binds at pi
         cut = 0
-        if n >= 0 and imp_wh >= z.imp and z.zmax(pi + delta) > z.imp:
+        bound_in = n >= 0 and imp_wh >= z.imp and z.zmax(pi + delta) > z.imp
+        bound_out = not bound_in and n <= 0 and exp_wh >= z.exp and -z.zmin(pi) > z.exp
+        # the pool's marginal orders here, cut when another feeder's limit binds (the limit
+        # keeps the pool from taking more of this zone's supply or bringing it more energy)
+        if sigma == pi and not bound_out:
+            rest = [(e.order_id, e.energy - sold.get(e.order_id, 0)) for e in sellers if e.limit == sigma]
+            margin_sell.append((k, [(oid, q) for oid, q in rest if q > 0]))
+        if sigma == pi + delta and not bound_in:
+            rest = [(e.order_id, e.energy - got.get(e.order_id, 0)) for e in bd.orders if e.limit == beta]
+            margin_buy.append((k, [(oid, q) for oid, q in rest if q > 0]))
+        if bound_in:
             for e in bd.orders:
                 if e.limit < pi + inter:
                     break
@@ -492,7 +516,7 @@ def clear(
                     curtailed[e.order_id] = q
                     cut += q
             cut_buy += cut
-        elif n <= 0 and exp_wh >= z.exp and -z.zmin(pi) > z.exp:
+        elif bound_out:
             for e in sellers:
                 if e.limit > pi:
                     break
@@ -504,6 +528,18 @@ def clear(
         local_wh = b_tot - imp_wh + store_wh
         pool_in_total += imp_wh
         outcomes.append(FeederOutcome(z.name, sigma, local_wh, imp_wh, exp_wh, cut, local_wh > 0))
+    for binds, margin in ((cut_buy, margin_sell), (cut_sell, margin_buy)):
+        if not binds:
+            continue
+        for k, rest in margin:
+            more = sum(q for _oid, q in rest)
+            if more:
+                curtailed.update(rest)
+                fo = outcomes[k]
+                outcomes[k] = FeederOutcome(
+                    fo.feeder, fo.local_price, fo.local_wh, fo.pool_import_wh, fo.pool_export_wh,
+                    fo.curtailed_wh + more, fo.local_cleared,
+                )  # fmt: skip
 
     up_cut = 0
     if upstream is not None:

@@ -86,14 +86,15 @@ def test_binding_import_limit_gives_the_feeder_its_own_price() -> None:
     """f2 may import 150 Wh. The pool price is 10 (f1's ask: above it f1 must sell 300, more than
     f2 may take). f2 sits at its limit: its price is the lowest that clears its own buyers at an
     import of 150 — 28, the partly filled bid. The f2 buyers pay 28 (pool legs at 28 − 0), the
-    f1 seller gets 10; the difference is the congestion rent. The 28-bid is curtailed by 50 Wh."""
+    f1 seller gets 10; the difference is the congestion rent. The 28-bid is curtailed by 50 Wh,
+    and f1's seller, marginal at the pool price, by the 150 Wh f2's limit kept the pool from taking."""
     book = [s(1, 10, 300, "f1"), b(2, 30, 100, "f2"), b(3, 28, 100, "f2")]
     out = clear(book, 0, 0, {"f2": (150, 10_000)})
     assert filled(out) == {1: 150, 2: 100, 3: 50}
-    assert out.curtailed == {3: 50}
+    assert out.curtailed == {3: 50, 1: 150}
     by = {f.feeder: f for f in out.feeders}
     assert (by["f2"].pool_import_wh, by["f2"].local_price, by["f2"].curtailed_wh) == (150, 28, 50)
-    assert (by["f1"].pool_export_wh, by["f1"].local_price) == (150, 10)
+    assert (by["f1"].pool_export_wh, by["f1"].local_price, by["f1"].curtailed_wh) == (150, 10, 150)
     assert out.pool_price == 10
     assert {(leg.order_id, leg.price) for leg in out.legs} == {(1, 10), (2, 28), (3, 28)}
 
