@@ -56,17 +56,22 @@ escrow account with the fees and goes to the grid operator at settlement, like t
 (settlement.py). Money is thereby exactly conserved: every Wh bought through the pool is sold
 through it, each buyer pays ≥ each seller gets.
 
-**Ties (deterministic).** At the price of a zone, the orders exactly at the price are filled in
-time priority (lowest order id first), all of one side's stricter orders in full; volume is
-maximised among the optimal allocations. When several feeders (or the upstream grid) are
-marginal in the pool at π, their imports and exports are filled in feeder-id order, the upstream
-grid last (members first at an equal price). Imported Wh go to a zone's buyers in priority order
-after its local Wh; exported Wh come from its sellers in priority order after its local Wh.
+**Ties (deterministic).** Among the optimal allocations: at a zone's price, the orders exactly at
+the price are filled in time priority (lowest order id first), every stricter order in full, and
+as many Wh as the price allows are bought (renewable asks before others at an equal price in
+community mode). In the pool: the most Wh bought, then the upstream grid trading as little as
+possible (members first at an equal price); a feeder's net position starts as close to trading
+only locally as π allows and what is left to balance is taken up in feeder-id order. Imported Wh
+go to a zone's buyers after its local Wh, exported Wh come from its sellers after its local Wh,
+both in priority order.
 
-**Curtailment.** A feeder's limit *binds* when at π it would import (export) more than its
-limit. Then each order there that would trade at the pool-coupled price (buyers with limit ≥
-π + inter, sellers with ask ≤ π) and is not filled in full is curtailed by its unfilled Wh
-(alerts and grid instructions, instructions.py).
+**Curtailment.** A feeder's limit *binds* when at π it would import (export) more than its limit.
+Then each order there that would trade at the pool-coupled price (buyers with limit ≥ π + inter,
+sellers with ask ≤ π) and is not filled in full is curtailed by its unfilled Wh; and the pool's
+marginal orders elsewhere (exactly at their zone's pool-coupled price, partly unfilled) are
+curtailed too, as the limit kept the pool from trading more of them: sellers when an import limit
+binds, buyers when an export limit binds (alerts; grid instructions only on the limited feeder,
+instructions.py).
 """
 
 from __future__ import annotations
@@ -293,12 +298,13 @@ def _fill(orders: Sequence[BookEntry], total: int, got: dict[int, int]) -> None:
         total -= q
 
 
-def _bid_key(e: BookEntry) -> tuple[int, int]:
-    return (-e.limit, e.order_id)
+def _bid_key(e: BookEntry) -> int:
+    # (−limit, order id) packed into one integer (cheaper to compare than a tuple): ids < 2**64
+    return (-e.limit << 64) | e.order_id
 
 
-def _ask_key(e: BookEntry) -> tuple[int, int]:
-    return (e.limit, e.order_id)
+def _ask_key(e: BookEntry) -> int:
+    return (e.limit << 64) | e.order_id
 
 
 def clear(
@@ -320,8 +326,12 @@ def clear(
     delta = inter - intra
     if upstream is not None and upstream.feed_in >= upstream.retail:
         upstream = None  # it would trade with itself
-    bids = sorted((e for e in book if e.side == BUY), key=_bid_key)
-    asks = sorted((e for e in book if e.side != BUY), key=_ask_key)
+    bids: list[BookEntry] = []
+    asks: list[BookEntry] = []
+    for e in book:
+        (bids if e.side == BUY else asks).append(e)
+    bids.sort(key=_bid_key)
+    asks.sort(key=_ask_key)
     grouped: dict[str, tuple[list[BookEntry], list[BookEntry], list[BookEntry], list[BookEntry]]] = {}
     for e in bids:
         g = grouped.get(e.feeder)
@@ -333,20 +343,22 @@ def clear(
         if g is None:
             g = grouped[e.feeder] = ([], [], [], [])
         (g[2] if community and e.renewable else g[1]).append(e)
-    supply_wh = sum(e.energy for e in asks)
-    demand_wh = sum(e.energy for e in bids)
+    zones = [_Zone(f, *grouped[f], (0, 0), intra) for f in sorted(grouped)]
+    supply_wh = sum(z.asks.total + z.greens.total for z in zones)
+    demand_wh = sum(z.bids.total + z.storage.total for z in zones)
     inf = supply_wh + demand_wh + 1  # more than any flow: an absent limit
-    zones: list[_Zone] = []
-    for f in sorted(grouped):
-        ob, oa, ga, sb = grouped[f]
-        imp, exp = limits.get(f, (inf, inf))
-        zones.append(_Zone(f, ob, oa, ga, sb, (min(imp, inf), min(exp, inf)), intra))
+    for z in zones:
+        imp, exp = limits.get(z.name, (inf, inf))
+        z.imp, z.exp = min(imp, inf), min(exp, inf)
 
-    prices = [e.limit for e in book]
+    prices = [0]  # the book's lowest and highest prices (both sides are sorted)
+    for side in (bids, asks):
+        if side:
+            prices += [side[0].limit, side[-1].limit]
     if upstream is not None:
         prices += [upstream.feed_in, upstream.retail]
-    p_lo = min([0, *prices]) - inter - 2
-    p_hi = max([0, *prices]) + inter + 2
+    p_lo = min(prices) - inter - 2
+    p_hi = max(prices) + inter + 2
     cap_buy = 0
     if upstream is not None:
         # more than every Wh offered (bid) is "any amount": the upstream is never the short side
@@ -387,11 +399,11 @@ def clear(
     up = -total
     nets = list(lo_n)
     gap = total - sum(nets)
-    for bound in (knee, hi_n):
+    for upto in (knee, hi_n):
         for i in range(len(nets)):
             if gap <= 0:
                 break
-            step = min(gap, bound[i] - nets[i])
+            step = min(gap, upto[i] - nets[i])
             if step > 0:
                 nets[i] += step
                 gap -= step
