@@ -539,7 +539,9 @@ def clear(
             cut_sell += cut
         local_wh = b_tot - imp_wh + store_wh
         pool_in_total += imp_wh
-        outcomes.append(FeederOutcome(z.name, sigma, local_wh, imp_wh, exp_wh, cut, local_wh > 0))
+        # a price below 0 is possible only where nothing trades (every ask is ≥ 0, and every
+        # pool trade has a seller): 0 clears such a zone as well, and prices are unsigned
+        outcomes.append(FeederOutcome(z.name, max(sigma, 0), local_wh, imp_wh, exp_wh, cut, local_wh > 0))
     for binds, margin in ((cut_buy, margin_sell), (cut_sell, margin_buy)):
         if not binds:
             continue
@@ -562,7 +564,7 @@ def clear(
     pool_wh = pool_in_total + up_bought
     return ClearOutcome(
         legs,
-        pi if pool_wh else 0,
+        max(pi, 0) if pool_wh else 0,
         pool_wh,
         pool_wh > 0,
         outcomes,

@@ -57,8 +57,11 @@ def check_prices(out: ClearOutcome, case: Case) -> None:
     rho: dict[str, int] = {}
     pool_in = dict.fromkeys(zone, 0)
     pool_out = dict.fromkeys(zone, 0)
+    assert out.pool_price >= 0
+    assert all(f.local_price >= 0 for f in out.feeders)  # prices are unsigned in the records
     for leg in out.legs:
         e = by_id[leg.order_id]
+        assert leg.price >= 0
         got[e.order_id] = got.get(e.order_id, 0) + leg.energy
         sigma = zone[e.feeder].local_price
         if leg.leg == ABSORB:
