@@ -175,3 +175,51 @@ def test_the_result_does_not_depend_on_the_order_of_the_book(case: Case, rnd: ra
     b = clear(shuffled, intra, inter, limits, community=community, upstream=up)
     assert sorted(a.legs) == sorted(b.legs)
     assert (a.pool_price, a.pool_wh, a.feeders, a.curtailed) == (b.pool_price, b.pool_wh, b.feeders, b.curtailed)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from((BUY, 2)),
+            st.integers(0, 2**62),
+            st.integers(0, 2**40),
+            st.sampled_from(("a", "b", "c")),
+            st.booleans(),
+        ),
+        max_size=12,
+    ),
+    st.integers(0, 2**30),
+    st.integers(0, 2**30),
+    st.dictionaries(st.sampled_from(("a", "b", "c")), st.tuples(st.integers(0, 2**41), st.integers(0, 2**41))),
+    st.booleans(),
+    st.one_of(st.none(), st.tuples(st.integers(0, 2**62), st.integers(0, 2**62), st.integers(0, 2**41))),
+)
+def test_extreme_books_clear_without_failing_and_stay_feasible(  # noqa: PLR0917 - the strategies
+    orders: list[tuple[int, int, int, str, bool]],
+    intra: int,
+    inter: int,
+    limits: dict[str, tuple[int, int]],
+    community: bool,
+    grid: tuple[int, int, int] | None,
+) -> None:
+    """Huge prices, energies, fees and limits (as a hostile book could hold): the clearing
+    returns, every fill within its order, prices unsigned, limits kept, the pool balanced."""
+    book = [BookEntry(i + 1, side, p, wh, f, r) for i, (side, p, wh, f, r) in enumerate(orders)]
+    up = None if grid is None else Upstream(*grid)
+    out = clear(book, intra, inter, limits, community=community, upstream=up)
+    by_id = {e.order_id: e for e in book}
+    got: dict[int, int] = {}
+    for leg in out.legs:
+        got[leg.order_id] = got.get(leg.order_id, 0) + leg.energy
+        assert leg.price >= 0
+        e = by_id[leg.order_id]
+        assert leg.price + leg.fee <= e.limit if e.side == BUY else leg.price >= e.limit
+    assert all(q <= by_id[i].energy for i, q in got.items())
+    for f in out.feeders:
+        imp, exp = limits.get(f.feeder, (None, None))
+        assert imp is None or f.pool_import_wh <= imp
+        assert exp is None or f.pool_export_wh <= exp
+        assert f.local_price >= 0
+    moved_in = sum(f.pool_import_wh for f in out.feeders) + out.upstream_bought_wh
+    assert moved_in == sum(f.pool_export_wh for f in out.feeders) + out.upstream_sold_wh
