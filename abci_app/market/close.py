@@ -179,7 +179,7 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     if supplier is not None:
         record_upstream(store, interval, supplier, outcome, fees.inter_feeder_per_kwh)
     if outcome.curtailed:
-        sold_at = {fo.feeder: fo.local_price if fo.local_cleared else outcome.pool_price for fo in outcome.feeders}
+        sold_at = {fo.feeder: fo.local_price for fo in outcome.feeders}  # each zone's own price
         length = interval_length(store)
         evs.extend(instruct_curtailed(store, block.time, interval, length, done, outcome, limits, best, sold_at))
     orders.refund_many(store, refunds)

@@ -18,8 +18,8 @@ feeder's flows were not limited):
   owner, export_cap_w, import_cap_w, reason);
 - every curtailed order's owner gets an alert (reason feeder_limit, `order_id` set) with the
   best price available: for a buyer the lowest all-in price of the book (an ask + its fee,
-  or the upstream grid's retail + inter fee when lower), for a seller its feeder's local
-  price, or the pool price when nothing traded inside the feeder (what its energy fetched).
+  or the upstream grid's retail + inter fee when lower), for a seller its feeder's zone
+  price (what its energy fetched there: below the pool price when the export limit bound).
 
 At settlement (settlement.py, `penalise_export`): a site with an export cap whose metered
 export (its meters; without a meter, its devices' export) in I exceeds the cap Wh pays for the

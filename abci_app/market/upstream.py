@@ -48,8 +48,8 @@ def record_upstream(
     store: Branch, interval: int, supplier: Address, outcome: ClearOutcome, fee: int
 ) -> UpstreamTrade | None:
     """Store what the upstream grid traded in `interval` and escrow what it pays (None: it
-    neither traded nor was cut). Its price is the pool price: feed-in when it bought (its bid
-    was matched, so the price is at most feed-in, and never below it), retail when it sold."""
+    neither traded nor was cut). Its price is the pool price: at most feed-in when it bought
+    (feed-in unless it bought all its balance pays for), retail when it sold."""
     bought, sold, cut = outcome.upstream_bought_wh, outcome.upstream_sold_wh, outcome.upstream_curtailed_wh
     if not (bought or sold or cut):
         return None

@@ -1,14 +1,16 @@
 """Properties of the clearing with the upstream grid taking part (clearing.clear with an
-Upstream): every price within [feed-in, retail], every fill bid ≥ price ≥ ask, feeder limits
-kept with the grid's flows counted, energy balanced, and — without limits or a balance bound —
-every offer at or below feed-in and every bid worth retail finds its counterpart."""
+Upstream): the grid bounds the prices of every feeder it can reach (a buyer never pays more
+all-in than the grid's retail + inter fee, a seller never gets less than feed-in), every fill
+bid ≥ price ≥ ask, feeder limits kept with the grid's flows counted, energy balanced, and —
+without limits or a balance bound — every offer at or below feed-in and every bid worth retail
+finds its counterpart."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abci_app.market.clearing import BUY, POOL, SELL, BookEntry, Upstream, clear
+from abci_app.market.clearing import ABSORB, BUY, POOL, SELL, BookEntry, Upstream, clear
 
 FEEDERS = ("f1", "f2", "f3")
 
@@ -44,18 +46,27 @@ def books(draw: st.DrawFn) -> tuple[list[BookEntry], int, int, int, int, dict[st
 def test_prices_stay_within_feed_in_and_retail_and_every_fill_keeps_bid_price_ask(
     case: tuple[list[BookEntry], int, int, int, int, dict[str, tuple[int, int]], bool, int | None],
 ) -> None:
-    """Whatever the book, fees, limits and the grid's balance bound: every leg's price is in
-    [feed-in, retail], a buyer's price + fee ≤ its limit, a seller's price ≥ its ask, no order
-    fills beyond its energy, the limits hold, and pool energy bought = pool energy sold."""
+    """Whatever the book, fees, limits and the grid's balance bound: on a feeder whose import
+    is not at its limit a buyer pays at most retail + inter all-in, on one whose export is not at
+    its limit a seller gets at least feed-in (unless the grid bought all its balance pays for);
+    a buyer's price + fee ≤ its limit, a seller's price ≥ its ask, no order fills beyond its
+    energy, the limits hold, and pool energy bought = pool energy sold."""
     book, feed_in, retail, intra, inter, limits, community, cap = case
     out = clear(book, intra, inter, limits, community=community, upstream=Upstream(feed_in, retail, cap))
     by_id = {e.order_id: e for e in book}
     filled: dict[int, int] = {}
     pool_in = dict.fromkeys(FEEDERS, 0)
     pool_out = dict.fromkeys(FEEDERS, 0)
+    zone = {f.feeder: f for f in out.feeders}
+    grid_capped = cap is not None and out.upstream_bought_wh >= min(cap, sum(e.energy for e in book if e.side == SELL))
     for leg in out.legs:
         e = by_id[leg.order_id]
-        assert feed_in <= leg.price <= retail
+        imp, exp = limits.get(e.feeder, (None, None))
+        fo = zone[e.feeder]
+        if leg.leg != ABSORB and e.side == BUY and (imp is None or fo.pool_import_wh < imp):
+            assert leg.price + leg.fee <= retail + inter
+        if leg.leg != ABSORB and e.side == SELL and (exp is None or fo.pool_export_wh < exp) and not grid_capped:
+            assert leg.price >= feed_in
         if e.side == BUY:
             assert leg.price + leg.fee <= e.limit
             pool_in[e.feeder] += leg.energy if leg.leg == POOL else 0
@@ -71,7 +82,7 @@ def test_prices_stay_within_feed_in_and_retail_and_every_fill_keeps_bid_price_as
     assert not (out.upstream_bought_wh and out.upstream_sold_wh)  # never both sides at once
     if cap is not None:
         assert out.upstream_bought_wh <= cap
-    if out.upstream_bought_wh:
+    if out.upstream_bought_wh and not grid_capped:  # when it bought all it could, surplus may price lower
         assert out.pool_price == feed_in
     if out.upstream_sold_wh:
         assert out.pool_price == retail

@@ -1,12 +1,13 @@
 """Property test: random orders block by block; after every block money is conserved, the
 market invariants hold (escrow, bid ≥ price ≥ ask, feeder limits: the driver checks every
 registered invariant), nobody pays above their limit, and every clearing equals a simple
-reference implementation (unit-by-unit matching)."""
+reference: the engine's result on the same book, whose welfare equals the exact LP optimum."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,10 +17,12 @@ from gridledger.market.v1 import market_pb2 as mpb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from abci_app.market.clearing import BUY, SELL, BookEntry, clear
 from abci_app.market.params import next_open_interval
 from clients import devices as dc
 from clients import market as mc
 from clients.ops.consortium import demo_consortium
+from tests.property.clearing_reference import lp_optimum, welfare
 from tests.support.devices import CERTIFIER, certify, commission_msgs
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed
@@ -40,67 +43,19 @@ class RefOrder:
     feeder: str
 
 
-def ref_auction(bids: list[RefOrder], asks: list[RefOrder], fee: int, rem: dict[int, int]) -> tuple[Counter[int], int]:
-    """Expand every order into 1-Wh units in priority order and match unit i with unit i."""
-    bu = [
-        (o.limit - fee, o.order_id)
-        for o in sorted(bids, key=lambda o: (-o.limit, o.order_id))
-        for _ in range(rem[o.order_id])
-    ]
-    au = [
-        (o.limit, o.order_id) for o in sorted(asks, key=lambda o: (o.limit, o.order_id)) for _ in range(rem[o.order_id])
-    ]
-    n = 0
-    while n < min(len(bu), len(au)) and bu[n][0] >= au[n][0]:
-        n += 1
-    got = Counter(i for _, i in bu[:n]) + Counter(i for _, i in au[:n])
-    for i, q in got.items():
-        rem[i] -= q
-    return got, ((bu[n - 1][0] + au[n - 1][0]) // 2 if n else 0)
-
-
 def ref_clear(
     orders: list[RefOrder], intra: int, inter: int, limits: dict[str, tuple[int, int]]
-) -> tuple[Counter[int], dict[str, int], int]:
-    """Filled Wh per order, local price per feeder that traded, pool price (0: none)."""
-    rem = {o.order_id: o.wh for o in orders}
-    fills: Counter[int] = Counter()
-    local: dict[str, int] = {}
-    for f in sorted({o.feeder for o in orders}):
-        got, price = ref_auction(
-            [o for o in orders if o.buy and o.feeder == f],
-            [o for o in orders if not o.buy and o.feeder == f],
-            intra,
-            rem,
-        )
-        fills += got
-        if got:
-            local[f] = price
-    got, pool_price = ref_auction([o for o in orders if o.buy], [o for o in orders if not o.buy], inter, rem)
-    by_id = {o.order_id: o for o in orders}
-    for buy in (True, False):
-        want: Counter[str] = Counter()
-        for i, q in got.items():
-            if by_id[i].buy == buy:
-                want[by_id[i].feeder] += q
-        cap = {f: min(q, limits[f][0 if buy else 1]) if f in limits else q for f, q in want.items()}
-        if buy:
-            cap_in = cap
-        else:
-            cap_out = cap
-    served = min(sum(cap_in.values()), sum(cap_out.values())) if got else 0
-    for buy, cap in ((True, cap_in), (False, cap_out)):
-        left = served
-        side = sorted(
-            (by_id[i] for i in got if by_id[i].buy == buy),
-            key=(lambda o: (-o.limit, o.order_id)) if buy else (lambda o: (o.limit, o.order_id)),
-        )
-        for o in side:
-            grant = min(got[o.order_id], cap[o.feeder], left)
-            cap[o.feeder] -= grant
-            left -= grant
-            fills[o.order_id] += grant
-    return +fills, local, (pool_price if served else 0)
+) -> tuple[dict[int, int], dict[str, int], int]:
+    """Filled Wh per order, zone price per feeder that traded, pool price (0: none) — by the
+    engine on the same book, whose welfare must equal the exact LP optimum (clearing_reference)."""
+    book = [BookEntry(o.order_id, BUY if o.buy else SELL, o.limit, o.wh, o.feeder, False) for o in orders]
+    out = clear(book, intra, inter, limits)
+    assert Fraction(welfare(out, book, None)) == lp_optimum(book, intra, inter, limits)
+    fills: dict[int, int] = {}
+    for leg in out.legs:
+        fills[leg.order_id] = fills.get(leg.order_id, 0) + leg.energy
+    local = {f.feeder: f.local_price for f in out.feeders if f.local_cleared}
+    return fills, local, out.pool_price
 
 
 step_st = st.tuples(

@@ -181,8 +181,9 @@ def test_orders_are_checked_and_escrow_is_held_and_released(driver: AppDriver, c
 
 
 def _trade(m: Market, iv: int) -> tuple[int, int]:
-    """alice sells 500 Wh at ≥ 10 from pv-a, bob buys 400 Wh at ≤ 30: local price 20."""
-    sell = m.order_id(m.alice, mc.sell("pv-a", iv, 500, 10))
+    """alice sells 400 Wh at ≥ 10 from pv-a, bob buys 400 Wh at ≤ 30: every price in [10, 30]
+    clears them, the price is the midpoint 20."""
+    sell = m.order_id(m.alice, mc.sell("pv-a", iv, 400, 10))
     buy = m.order_id(m.bob, mc.buy("site-b", iv, 400, 30))
     return sell, buy
 

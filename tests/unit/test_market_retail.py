@@ -64,7 +64,7 @@ def test_the_part_outside_market_positions_is_settled_at_tariffs(driver: AppDriv
     m = Market(driver, consortium)
     m.setup()
     iv = m.upcoming()
-    m.order_id(m.alice, mc.sell("pv-a", iv, 500, 10))
+    m.order_id(m.alice, mc.sell("pv-a", iv, 400, 10))  # every price in [10, 30] clears: 20
     m.order_id(m.bob, mc.buy("site-b", iv, 400, 30))
     m.until(iv - GATE)
     before = {who: balance(driver, who) for who in (m.alice, m.bob, m.carol, m.supplier)}

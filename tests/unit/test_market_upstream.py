@@ -168,7 +168,9 @@ def _curtailed_export(m: Market) -> tuple[int, int, list[tuple[str, dict[str, st
 def test_export_limit_binds_against_upstream_and_instructs_the_site(driver: AppDriver, consortium: Consortium) -> None:
     """With local surplus and no neighbour buying it all, the export limit now binds: the grid
     buys only up to it; site-a gets an export cap of 400 Wh = 1600 W (event and record), and
-    alice an alert naming her order."""
+    alice an alert naming her order and what her energy fetched on her export-limited feeder: 3,
+    her own ask (the pool pays feed-in 5; the limit keeps feeder-1's price down to clear its
+    partly filled offer)."""
     m = _market(driver, consortium)
     iv, sell, evs = _curtailed_export(m)
     (f1,) = [f for f in m.clearing(iv).feeders if f.feeder == "feeder-1"]
@@ -199,10 +201,10 @@ def test_export_limit_binds_against_upstream_and_instructs_the_site(driver: AppD
         mpb.ALERT_REASON_FEEDER_LIMIT,
         sell,
         0,
-        5,
+        3,
     )
     (aev,) = [a for t, a in evs if t == "alert"]
-    assert (aev["order_id"], aev["reason"], aev["best_price"]) == (str(sell), "feeder_limit", "5")
+    assert (aev["order_id"], aev["reason"], aev["best_price"]) == (str(sell), "feeder_limit", "3")
 
 
 @pytest.mark.parametrize(("export", "penalty_wh", "penalty_paid"), [(700, 300, 15), (400, 0, 0), (1, 0, 0)])
@@ -210,7 +212,8 @@ def test_export_above_the_cap_is_penalised_within_it_settles_normally(
     driver: AppDriver, consortium: Consortium, export: int, penalty_wh: int, penalty_paid: int
 ) -> None:
     """alice may export 400 Wh after the instruction: 700 pays ceil(300 × 50 / 1000) = 15 to the
-    supplier (and earns no surplus imbalance for it); 400 or less settles as before."""
+    supplier (and earns no surplus imbalance for it); 400 or less settles as before. Her 400 Wh
+    sold earn floor(400 × 3 / 1000) = 1 at her feeder's price 3 (the export limit binds)."""
     m = _market(driver, consortium)
     iv, _sell, _evs = _curtailed_export(m)
     before = _money(m)
@@ -218,11 +221,11 @@ def test_export_above_the_cap_is_penalised_within_it_settles_normally(
     m.until(iv + L + GRACE)
     after = _money(m)
     s = m.statement(m.alice, iv)
-    assert (s.penalty_wh, s.penalty_paid, s.delivered_wh, s.received) == (penalty_wh, penalty_paid, export, 2)
+    assert (s.penalty_wh, s.penalty_paid, s.delivered_wh, s.received) == (penalty_wh, penalty_paid, export, 1)
     assert s.imbalance_received == 0
     short = 400 - export
     assert s.imbalance_paid == (-(-short * 40 // 1000) if short > 0 else 0)
-    assert after[m.alice] - before[m.alice] == 2 - penalty_paid - s.imbalance_paid
+    assert after[m.alice] - before[m.alice] == 1 - penalty_paid - s.imbalance_paid
     assert sum(after.values()) == sum(before.values())
 
 
@@ -238,7 +241,7 @@ def test_a_penalty_beyond_the_balance_is_unpaid(driver: AppDriver, consortium: C
     s = m.statement(m.alice, iv)
     assert s.penalty_wh == 300
     assert s.penalty_paid + s.unpaid == 30_000_000
-    assert s.penalty_paid == held + 2  # her balance and what she earned at settlement
+    assert s.penalty_paid == held + 1  # her balance and what she earned at settlement
     assert balance(driver, m.alice) == 0
 
 
@@ -275,8 +278,10 @@ def test_a_site_cut_by_another_feeders_limit_is_alerted_not_instructed(
     driver: AppDriver, consortium: Consortium
 ) -> None:
     """feeder-2 may import 300 Wh: alice's 1000 Wh on the unlimited feeder-1 is cut to 300 and
-    she is alerted (best price: the pool price 22), but her feeder's flows were not limited, so
-    no site gets an instruction (carol's site has no flexible load)."""
+    she is alerted (her offer is marginal at the pool price, 10: her ask, since she is partly
+    filled), but her feeder's flows were not limited, so no site gets an instruction (carol's
+    site has no flexible load). Carol, at her feeder's limit, pays her own limit: feeder-2's
+    price is the lowest that clears her partly filled bid, 40 − intra 1 = 39."""
     m = _market(driver, consortium)
     m.ok(m.operator, grid_pb2.SetFeederLimit(feeder="feeder-2", import_wh=300, export_wh=0))
     iv = m.upcoming()
@@ -284,8 +289,9 @@ def test_a_site_cut_by_another_feeders_limit_is_alerted_not_instructed(
     m.order_id(m.carol, mc.buy("site-c", iv, 1_000, 40))
     evs = m.until(iv - GATE)
     assert m.order(sell).filled_wh == 300
-    assert m.clearing(iv).pool_price == 22
-    assert [(a.order_id, a.best_price) for a in m.alerts(m.alice)] == [(sell, 22)]
+    assert m.clearing(iv).pool_price == 10
+    assert {f.feeder: f.local_price for f in m.clearing(iv).feeders} == {"feeder-1": 10, "feeder-2": 39}
+    assert [(a.order_id, a.best_price) for a in m.alerts(m.alice)] == [(sell, 10)]
     assert [a.reason for a in m.alerts(m.carol)] == [mpb.ALERT_REASON_FEEDER_LIMIT]
     assert _instructions(m, iv) == []
     assert [t for t, _ in evs if t == "grid_instruction"] == []
@@ -335,15 +341,17 @@ def test_no_upstream_when_the_supplier_is_ineligible(driver: AppDriver, consorti
 
 def test_a_supplier_short_of_balance_buys_only_what_it_can_pay(driver: AppDriver, consortium: Consortium) -> None:
     """The supplier keeps 5: at feed-in 5 and no fee it pays for 1000 Wh, so of alice's 1250 it
-    buys 1000 (no alert: no limit cut her) and her other 250 fall to feed-in at settlement."""
+    buys 1000 (no alert: no limit cut her) and her other 250 fall to feed-in at settlement. With
+    the grid's bid used up, alice's partly filled offer sets the price: her ask, 3, so the
+    supplier pays ceil(1000 × 3 / 1000) = 3 and keeps 2."""
     m = _market(driver, consortium, inter=0)
     m.ok(m.supplier, accounts_pb2.Transfer(to=m.carol.address, amount=balance(driver, m.supplier) - 5))
     iv = m.upcoming()
     sell = m.order_id(m.alice, mc.sell("pv-a", iv, 1_250, 3))
     m.until(iv - GATE)
     assert m.order(sell).filled_wh == 1_000
-    assert (_upstream(m, iv).bought_wh, _upstream(m, iv).paid) == (1_000, 5)  # type: ignore[union-attr]
-    assert balance(driver, m.supplier) == 0
+    assert (_upstream(m, iv).bought_wh, _upstream(m, iv).paid) == (1_000, 3)  # type: ignore[union-attr]
+    assert balance(driver, m.supplier) == 2
     assert m.alerts(m.alice) == []
     assert _instructions(m, iv) == []
 
