@@ -162,6 +162,22 @@ class Order:
         )
 
     @staticmethod
+    def encode_outcome(  # noqa: PLR0917 - the five fields clearing and settlement change
+        raw: bytes, escrow: int, refunded: int, filled_wh: int, cost: int, status: int
+    ) -> bytes:
+        """The stored bytes of the order stored as `raw` with its money, fill and status
+        changed: exactly `Order.decode(raw).with_outcome(escrow, refunded, filled_wh, cost,
+        status).encode()` (proto3 writes set fields in field order, omits zeros), without
+        building the record (gate closure and settlement rewrite every order of a book)."""
+        pb = market_pb2.Order.FromString(raw)
+        pb.escrow = escrow
+        pb.refunded = refunded
+        pb.filled_wh = filled_wh
+        pb.cost = cost
+        pb.status = status  # type: ignore[assignment]
+        return pb.SerializeToString(deterministic=True)
+
+    @staticmethod
     def from_proto(pb: market_pb2.Order) -> Order:
         return Order(
             order_id=OrderId(pb.order_id),
@@ -221,6 +237,43 @@ class Fill:
 
     def encode(self) -> bytes:
         return self.to_proto().SerializeToString(deterministic=True)
+
+    @staticmethod
+    def encode_fields(  # noqa: PLR0917 - a fill's fields, in field order
+        order_id: int,
+        owner: bytes,
+        side: int,
+        interval_start: int,
+        energy_wh: int,
+        price: int,
+        fee_per_kwh: int,
+        limit_price: int,
+        feeder: str,
+        cross_feeder: bool,
+    ) -> bytes:
+        """Exactly `Fill(order_id, owner, …).encode()`, without building the record (gate
+        closure writes thousands of fills and reads none of them back)."""
+        return market_pb2.Fill(
+            order_id=order_id,
+            owner=owner,
+            side=side,  # type: ignore[arg-type]
+            interval_start=interval_start,
+            energy_wh=energy_wh,
+            price=price,
+            fee_per_kwh=fee_per_kwh,
+            limit_price=limit_price,
+            feeder=feeder,
+            cross_feeder=cross_feeder,
+        ).SerializeToString(deterministic=True)
+
+    @staticmethod
+    def buy_fee(raw: bytes) -> tuple[bytes, int] | None:
+        """(owner, grid fee owed) of the fill stored as `raw` if it is a buy leg with a fee
+        (energy × fee ÷ 1000, floored), else None — what settlement reads of each fill."""
+        pb = market_pb2.Fill.FromString(raw)
+        if pb.side != BUY or not pb.fee_per_kwh:
+            return None
+        return pb.owner, pb.energy_wh * pb.fee_per_kwh // 1000
 
     @staticmethod
     def from_proto(pb: market_pb2.Fill) -> Fill:
