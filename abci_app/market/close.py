@@ -31,6 +31,7 @@ from abci_app.market.records import (
     Fill,
     Order,
     Statement,
+    StoredOrder,
 )
 from abci_app.market.upstream import record_upstream, upstream_of
 from abci_app.params import domain_param
@@ -127,19 +128,19 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     demand = supply = buys = sells = 0
     # Records are built only where logic reads them (rule orders; every order when a feeder
     # limit cut the pool, for the grid instructions); the stored bytes of every order and
-    # fill are written straight from the numbers (`Order.encode_outcome`, `Fill.encode_fields`).
+    # fill are written straight from the numbers (`StoredOrder`, `Fill.encode_fields`).
     all_orders = bool(outcome.curtailed)
     done: list[Order] = []
     stored: list[tuple[int, int, bytes]] = []  # (order id, status, stored bytes)
     fills: list[tuple[int, bytes, int, bytes]] = []  # (order id, owner, leg, stored bytes)
     buy_side = BUY
-    decode, encode_outcome, encode_fill = Order.decode, Order.encode_outcome, Fill.encode_fields
+    encode_fill = Fill.encode_fields
     taken = keeper.take_from_book(store, interval, [e.order_id for e in book])
     keeper.clear_open_counts(store, interval)
     for e, raw in zip(book, taken, strict=True):
         if raw is None:  # pragma: no cover - the book and the orders are kept in step
             continue
-        placed = decode(raw)
+        placed = StoredOrder(raw)
         # the book entry carries the order's side and energy (read as plain ints)
         mine = legs.get(e.order_id, ())
         filled = value = fee_value = 0
@@ -166,7 +167,7 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
                 unsold[placed.device_id] = unsold.get(placed.device_id, 0) + e.energy
         status = CLEARED if mine else UNFILLED
         order_id = placed.order_id
-        stored.append((order_id, status, encode_outcome(raw, escrow, refunded, filled, cost, status)))
+        stored.append((order_id, status, placed.encode_outcome(escrow, refunded, filled, cost, status)))
         for leg in mine:
             fills.append(
                 (
@@ -188,7 +189,7 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
                 )
             )
         if placed.rule_id or all_orders:
-            order = _cleared(placed, escrow, refunded, filled, cost, status)
+            order = _cleared(placed.record(), escrow, refunded, filled, cost, status)
             done.append(order)
             if order.rule_id:
                 evs.extend(_rule_updates(store, block, order, outcome, no_seller, best.get(order.feeder)))

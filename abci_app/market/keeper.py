@@ -143,7 +143,7 @@ def remove_from_book(store: Branch, interval: int, order_id: int) -> None:
 def take_from_book(store: Branch, interval: int, order_ids: Sequence[int]) -> list[bytes | None]:
     """The stored bytes of the orders `order_ids` of the interval's book, each removed from
     the book (an id whose order is missing is left alone: None). Gate closure reads every
-    order once (`Order.decode` of the bytes is cached; `Order.encode_outcome` rewrites them)."""
+    order once (`StoredOrder` reads and rewrites them)."""
     get, delete = store.get, store.delete
     order_prefix, book_prefix = keys.ORDER, keys.book_prefix(interval)
     out: list[bytes | None] = []

@@ -49,6 +49,7 @@ __all__ = [
     "RuleId",
     "SettlementEstimate",
     "Statement",
+    "StoredOrder",
     "UpstreamTrade",
 ]
 
@@ -162,22 +163,6 @@ class Order:
         )
 
     @staticmethod
-    def encode_outcome(  # noqa: PLR0917 - the five fields clearing and settlement change
-        raw: bytes, escrow: int, refunded: int, filled_wh: int, cost: int, status: int
-    ) -> bytes:
-        """The stored bytes of the order stored as `raw` with its money, fill and status
-        changed: exactly `Order.decode(raw).with_outcome(escrow, refunded, filled_wh, cost,
-        status).encode()` (proto3 writes set fields in field order, omits zeros), without
-        building the record (gate closure and settlement rewrite every order of a book)."""
-        pb = market_pb2.Order.FromString(raw)
-        pb.escrow = escrow
-        pb.refunded = refunded
-        pb.filled_wh = filled_wh
-        pb.cost = cost
-        pb.status = status  # type: ignore[assignment]
-        return pb.SerializeToString(deterministic=True)
-
-    @staticmethod
     def from_proto(pb: market_pb2.Order) -> Order:
         return Order(
             order_id=OrderId(pb.order_id),
@@ -204,6 +189,65 @@ class Order:
         """The order stored as `raw`; shared between readers of the same bytes (the record is
         frozen), since clearing, settlement and the invariants read each order many times."""
         return _decode_order(raw)
+
+
+class StoredOrder:
+    """A stored order opened for gate closure or settlement, which read a few of its fields
+    and rewrite its outcome for every order of a book: the fields as plain attributes, and
+    `encode_outcome` giving exactly `record().with_outcome(…).encode()` (proto3 writes set
+    fields in field order and omits zeros) without building the record; `record()` builds it
+    (cached by bytes) where logic needs the whole order."""
+
+    __slots__ = (
+        "_pb",
+        "cost",
+        "device_id",
+        "energy_wh",
+        "escrow",
+        "feeder",
+        "filled_wh",
+        "limit_price",
+        "order_id",
+        "owner",
+        "raw",
+        "refunded",
+        "rule_id",
+        "side",
+        "site_id",
+    )
+
+    def __init__(self, raw: bytes) -> None:
+        pb = market_pb2.Order.FromString(raw)
+        self._pb = pb
+        self.raw = raw
+        self.order_id = OrderId(pb.order_id)
+        self.owner = Address(pb.owner)
+        self.side = int(pb.side)
+        self.energy_wh = pb.energy_wh
+        self.limit_price = pb.limit_price
+        self.device_id = pb.device_id
+        self.site_id = pb.site_id
+        self.feeder = pb.feeder
+        self.escrow = pb.escrow
+        self.rule_id = RuleId(pb.rule_id)
+        self.filled_wh = pb.filled_wh
+        self.refunded = pb.refunded
+        self.cost = pb.cost
+
+    def record(self) -> Order:
+        """The whole order as stored (`Order.decode` of its bytes)."""
+        return _decode_order(self.raw)
+
+    def encode_outcome(self, escrow: int, refunded: int, filled_wh: int, cost: int, status: int) -> bytes:
+        """The order's stored bytes with its money, fill and status changed (the attributes
+        keep the stored values)."""
+        pb = self._pb
+        pb.escrow = escrow
+        pb.refunded = refunded
+        pb.filled_wh = filled_wh
+        pb.cost = cost
+        pb.status = status  # type: ignore[assignment]
+        return pb.SerializeToString(deterministic=True)
 
 
 @dataclass(frozen=True, slots=True)

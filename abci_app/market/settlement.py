@@ -76,7 +76,7 @@ from abci_app.keys import u64
 from abci_app.market import events, keeper, keys
 from abci_app.market.instructions import penalise_export, take_excess
 from abci_app.market.params import correction_window, interval_length, settlement_grace
-from abci_app.market.records import BUY, SELL, SETTLED, Order, SettlementEstimate
+from abci_app.market.records import BUY, SELL, SETTLED, SettlementEstimate, StoredOrder
 from abci_app.market.retail import (
     METER,
     StatementSums,
@@ -218,9 +218,8 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     earned: dict[bytes, int] = {}  # seller → Σ cost of its sell orders
     freed: dict[str, int] = {}  # device → Σ Wh of its sell orders
     settled: list[tuple[int, bytes]] = []  # (order id, stored bytes)
-    decode, encode_outcome = Order.decode, Order.encode_outcome
     for raw in keeper.take_settle_due(store, interval):
-        order = decode(raw)
+        order = StoredOrder(raw)
         if order.side == BUY:
             escrow_out = (escrow_out or 0) + order.cost
             pool += order.cost
@@ -229,7 +228,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
             rest = order.energy_wh - order.filled_wh
             unfilled[(order.owner, order.site_id)] = unfilled.get((order.owner, order.site_id), 0) + rest
             settled.append(
-                (order.order_id, encode_outcome(raw, 0, order.refunded, order.filled_wh, order.cost, SETTLED))
+                (order.order_id, order.encode_outcome(0, order.refunded, order.filled_wh, order.cost, SETTLED))
             )
         else:
             earned[order.owner] = earned.get(order.owner, 0) + order.cost
@@ -241,7 +240,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
             settled.append(
                 (
                     order.order_id,
-                    encode_outcome(raw, order.escrow, order.refunded, order.filled_wh, order.cost, SETTLED),
+                    order.encode_outcome(order.escrow, order.refunded, order.filled_wh, order.cost, SETTLED),
                 )
             )
     keeper.put_settled(store, settled)

@@ -30,17 +30,19 @@ class KVReader(Protocol):
 class Branch:
     """Pending writes over a parent reader (`None` marks a delete)."""
 
-    __slots__ = ("_index", "_parent", "_size", "writes")
+    __slots__ = ("_dirty", "_index", "_parent", "_size", "writes")
 
     def __init__(self, parent: KVReader) -> None:
         self._parent = parent
         self.writes: dict[bytes, bytes | None] = {}
         # Range scans of a big branch (a block's, the mempool's) would otherwise sort all its
-        # writes every time: its written keys by first byte, each list sorted, built by
-        # `iter_range` on demand and dropped when a new key with that first byte is written.
-        # `_size` is len(writes) as far as the index knows (any other change of `writes`
-        # makes the index rebuild).
+        # writes every time: its written keys by first byte, built by `iter_range` on demand
+        # for the first bytes it scans; a new key with an indexed first byte is appended to
+        # that list, which is marked in `_dirty` and sorted again (one merge of the appended
+        # keys) at its next scan. `_size` is len(writes) as far as the index knows (any other
+        # change of `writes` makes the index rebuild).
         self._index: dict[bytes, list[bytes]] = {}
+        self._dirty: set[bytes] = set()  # only tested for membership
         self._size = 0
 
     def get(self, key: bytes) -> bytes | None:
@@ -54,28 +56,34 @@ class Branch:
 
     def set(self, key: bytes, value: bytes) -> None:
         if self._index and key not in self.writes:
-            self._index.pop(key[:1], None)
-            self._size += 1
+            self._added(key)
         self.writes[key] = value
 
     def delete(self, key: bytes) -> None:
         if self._index and key not in self.writes:
-            self._index.pop(key[:1], None)
-            self._size += 1
+            self._added(key)
         self.writes[key] = None
+
+    def _added(self, key: bytes) -> None:
+        """Keep the index in step with a key about to be written for the first time."""
+        head = key[:1]
+        ks = self._index.get(head)
+        if ks is not None:
+            ks.append(key)
+            self._dirty.add(head)
+        self._size += 1
 
     def branch(self) -> Branch:
         return Branch(self)
 
     def merge_into(self, parent: Branch) -> None:
         """Apply this branch's writes to `parent` (which must be the branch's parent)."""
-        index = parent._index
-        if index:
+        if parent._index:
             theirs = parent.writes
+            added = parent._added
             for k in self.writes:
                 if k not in theirs:
-                    index.pop(k[:1], None)
-                    parent._size += 1
+                    added(k)
         parent.writes.update(self.writes)
 
     def _own_keys(self, start: bytes, end: bytes | None) -> list[bytes]:
@@ -89,7 +97,14 @@ class Branch:
         index = self._index
         if index and len(writes) != self._size:
             index.clear()
+            self._dirty.clear()
         heads = [bytes((b,)) for b in range(lo, hi + 1)]
+        dirty = self._dirty
+        if dirty:
+            for h in heads:
+                if h in dirty:
+                    index[h].sort()
+                    dirty.discard(h)
         missing: dict[bytes, list[bytes]] = {h: [] for h in heads if h not in index}
         if missing:
             for k in writes:

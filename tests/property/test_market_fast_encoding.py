@@ -6,7 +6,19 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from abci_app.market.records import BUY, CLEARED, OPEN, SELL, SETTLED, UNFILLED, Fill, Order, OrderId, RuleId
+from abci_app.market.records import (
+    BUY,
+    CLEARED,
+    OPEN,
+    SELL,
+    SETTLED,
+    UNFILLED,
+    Fill,
+    Order,
+    OrderId,
+    RuleId,
+    StoredOrder,
+)
 from abci_app.types import Address
 
 U64 = st.integers(min_value=0, max_value=2**64 - 1)
@@ -55,11 +67,16 @@ FILLS = st.builds(
 def test_order_encode_outcome_matches_the_record(  # noqa: PLR0917 - hypothesis arguments
     order: Order, escrow: int, refunded: int, filled: int, cost: int, status: int
 ) -> None:
-    """Rewriting a stored order's outcome from its bytes equals building the record and encoding it."""
+    """A stored order's fields, record and rewritten outcome equal the record's and its encoding."""
     raw = order.encode()
+    stored = StoredOrder(raw)
+    assert stored.record() == order
+    fields = ["order_id", "owner", "side", "energy_wh", "limit_price", "device_id", "site_id", "feeder", "escrow"]
+    fields += ["rule_id", "filled_wh", "refunded", "cost"]
+    assert all(getattr(stored, f) == getattr(order, f) for f in fields)
     expected = order.with_outcome(escrow, refunded, filled, cost, status).encode()
-    assert Order.encode_outcome(raw, escrow, refunded, filled, cost, status) == expected
-    assert Order.decode(expected) == order.with_outcome(escrow, refunded, filled, cost, status)
+    assert stored.encode_outcome(escrow, refunded, filled, cost, status) == expected
+    assert all(getattr(stored, f) == getattr(order, f) for f in fields)  # the attributes keep the stored values
 
 
 @given(FILLS)
