@@ -237,6 +237,13 @@ async def _phase(
     )
 
 
+async def _presign(sign: Callable[..., list[LoadTx]], *args: Any) -> list[LoadTx]:
+    """Sign a batch of txs in a worker thread: the full run signs ~175,000 txs (~10 s), and an
+    event loop blocked that long answers none of the nodes' websocket pings, so CometBFT drops
+    the connections (the NewBlock subscription with them: nothing would count as committed)."""
+    return await asyncio.to_thread(sign, *args)
+
+
 async def _setup_step(sub: Submitter, name: str, txs: Sequence[LoadTx], log: Log, *, wave: int) -> None:
     """Commit every setup tx, in waves that stay within one signer's mempool share (setup txs
     mostly come from one issuer or proposer; the full run's 1,315 proposals did not fit)."""
@@ -278,7 +285,7 @@ async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, 
         param = "voting_period_seconds"
         async with Submitter(ports) as sub:
             await sub.wait_blocks(1)
-            await _setup_step(sub, "enrolment", pop.enrol_txs(), log, wave=cfg.setup_wave)
+            await _setup_step(sub, "enrolment", await _presign(pop.enrol_txs), log, wave=cfg.setup_wave)
             await _setup_step(sub, "funding (mint)", pop.funding_txs(), log, wave=cfg.setup_wave)
             await _setup_step(
                 sub,
@@ -291,7 +298,7 @@ async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, 
             proposals = governance_pb2.ProposalList.FromString(value).proposals
             pop.open_votes(p.id for p in proposals if p.status == governance_pb2.PROPOSAL_STATUS_VOTING)
             t = time.monotonic()
-            txs = pop.workload(budget, cfg.mix)
+            txs = await _presign(pop.workload, budget, cfg.mix)
             log(f"  pre-signed {len(txs)} txs in {time.monotonic() - t:.1f}s ({_kinds(txs)})")
             log(f"  saturation: {cfg.warmup:.0f}s warm-up + {cfg.duration:.0f}s window ...")
             sat = await _phase(sub, txs, rate=None, warmup=cfg.warmup, duration=cfg.duration, cfg=cfg)
@@ -303,7 +310,7 @@ async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, 
             rest = list(txs[len(sat.sent) :])
             need = int(rate * (cfg.latency_warmup + cfg.latency_duration) * 1.05) + 10
             if len(rest) < need:
-                rest += pop.workload(need - len(rest), cfg.mix)
+                rest += await _presign(pop.workload, need - len(rest), cfg.mix)
             log(f"  latency: open loop at {rate:.0f} tx/s, {cfg.latency_warmup:.0f}s + {cfg.latency_duration:.0f}s ...")
             lat = await _phase(sub, rest, rate=rate, warmup=cfg.latency_warmup, duration=cfg.latency_duration, cfg=cfg)
             lat_sum = summarize(lat, sampler)
@@ -351,7 +358,7 @@ async def _readings_phase(
     # Enough batches for an upper bound of readings_max_rate readings/s over the phase.
     n = int(cfg.readings_max_rate * (3 + cfg.readings_duration) / per_tx)
     t = time.monotonic()
-    txs = load.batches(n)
+    txs = await _presign(load.batches, n)
     log(f"  readings: pre-signed {n * per_tx} readings in {n} batches in {time.monotonic() - t:.1f}s")
     # A small backlog (about a second of batches): a flooded mempool would put tens of
     # thousands of readings in one block, and the phase would measure that block's latency.
@@ -425,7 +432,7 @@ async def _energy_phase(
     interval = next_open_interval(int(time.time()) + int(cfg.energy_duration) + 90, 900, 300)
     n = int(cfg.energy_max_tps * (3 + cfg.energy_duration))  # enough for that rate (else "exhausted" says so)
     t = time.monotonic()
-    txs = load.workload(n, interval)
+    txs = await _presign(load.workload, n, interval)
     log(f"  energy: pre-signed {n} txs in {time.monotonic() - t:.1f}s ({_kinds(txs)}), orders for {interval}")
     res = await _phase(sub, txs, rate=None, warmup=3, duration=cfg.energy_duration, cfg=cfg)
     summary = summarize(res, sampler)
