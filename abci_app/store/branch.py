@@ -36,11 +36,11 @@ class Branch:
         self._parent = parent
         self.writes: dict[bytes, bytes | None] = {}
         # Range scans of a big branch (a block's, the mempool's) would otherwise sort all its
-        # writes every time: its written keys by first byte, built by `iter_range` on demand
-        # for the first bytes it scans; a new key with an indexed first byte is appended to
-        # that list, which is marked in `_dirty` and sorted again (one merge of the appended
-        # keys) at its next scan. `_size` is len(writes) as far as the index knows (any other
-        # change of `writes` makes the index rebuild).
+        # writes every time: its written keys by first byte, built by the first `iter_range`
+        # that needs it (all first bytes in one pass), then kept complete as keys are written
+        # (appended; a list with unsorted keys is in `_dirty` and sorted at its next scan).
+        # `_size` is len(writes) as far as the index knows (any other change of `writes`
+        # makes the index rebuild).
         self._index: dict[bytes, list[bytes]] = {}
         self._dirty: set[bytes] = set()  # only tested for membership
         self._size = 0
@@ -65,10 +65,12 @@ class Branch:
         self.writes[key] = None
 
     def _added(self, key: bytes) -> None:
-        """Keep the index in step with a key about to be written for the first time."""
+        """Keep the (built) index in step with a key about to be written for the first time."""
         head = key[:1]
         ks = self._index.get(head)
-        if ks is not None:
+        if ks is None:
+            self._index[head] = [key]
+        else:
             ks.append(key)
             self._dirty.add(head)
         self._size += 1
@@ -97,27 +99,25 @@ class Branch:
         index = self._index
         if index and len(writes) != self._size:
             index.clear()
-            self._dirty.clear()
-        heads = [bytes((b,)) for b in range(lo, hi + 1)]
-        dirty = self._dirty
-        if dirty:
-            for h in heads:
-                if h in dirty:
-                    index[h].sort()
-                    dirty.discard(h)
-        missing: dict[bytes, list[bytes]] = {h: [] for h in heads if h not in index}
-        if missing:
+        if not index:
             for k in writes:
-                bucket = missing.get(k[:1])
-                if bucket is not None:
-                    bucket.append(k)
-            for h, ks in missing.items():
-                ks.sort()
-                index[h] = ks
+                ks = index.get(k[:1])
+                if ks is None:
+                    index[k[:1]] = [k]
+                else:
+                    ks.append(k)
+            self._dirty = set(index)
             self._size = len(writes)
+        dirty = self._dirty
         own: list[bytes] = []
-        for h in heads:
-            ks = index[h]
+        for b in range(lo, hi + 1):
+            h = bytes((b,))
+            ks = index.get(h)
+            if ks is None:
+                continue
+            if h in dirty:
+                ks.sort()
+                dirty.discard(h)
             i = bisect.bisect_left(ks, start)
             j = len(ks) if end is None else bisect.bisect_left(ks, end)
             own.extend(ks[i:j])
