@@ -379,6 +379,8 @@ async def _readings_phase(
     for tx, sent in zip(txs, res.sent, strict=False):
         if sent.code == 0 and sent.committed is not None:
             expected[lane_member[tx.lane]] += 1
+    if not sum(expected):
+        raise BenchBrokenError(f"readings phase: no batch committed ({summary['rpc_errors']})")
     rpc = net.rpc(0)
     mismatched = 0
     for m in range(len(members)):
@@ -441,6 +443,8 @@ async def _energy_phase(
         if sent.code == 0 and sent.committed is not None:
             committed[tx.kind] = committed.get(tx.kind, 0) + 1
     total = sum(committed.values())
+    if not total:
+        raise BenchBrokenError(f"energy phase: no tx committed ({summary['rpc_errors']})")
     out = {
         "committed_ok_tps": summary["committed_ok_tps"],
         "committed_tps": summary["committed_tps"],

@@ -79,7 +79,7 @@ MODES = {
             energy_members=4,
             energy_devices=3,
             energy_duration=3,
-            energy_max_tps=150,
+            energy_max_tps=500,
         ),
     ),
     "quick": Mode(
