@@ -40,11 +40,15 @@ def is_renewable(device: Device) -> bool:
     return device.kind in GENERATOR_KINDS
 
 
-def record_flow(store: Branch, device: Device, start: int, end: int, delta: keeper.HourFlow) -> None:
+def record_flow(
+    store: Branch, device: Device, start: int, end: int, delta: keeper.HourFlow, *, hour: int | None = None
+) -> None:
     """Record an accepted reading's deltas over [start, end) in the device-hour aggregates
     (see the module doc): export Wh for a renewable generator, charged and discharged Wh
-    for a battery, nothing for other devices."""
-    hour = period(store)
+    for a battery, nothing for other devices. `hour` is the certificates' period (read from
+    `store` unless the caller has it)."""
+    if hour is None:
+        hour = period(store)
     if device.kind == BATTERY:
         if delta.charged_wh or delta.discharged_wh:
             charged = dict(split_by_period(start, end, delta.charged_wh, hour))

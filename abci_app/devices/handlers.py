@@ -65,13 +65,14 @@ Integer rules (consensus):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from math import isqrt
 
 from gridwire.periods import split_by_period
 from gridwire.reading import Reading, reading_sign_bytes
 
 from abci_app.auth import require_member, require_role
+from abci_app.certificates.params import period
 from abci_app.context import TxContext
 from abci_app.crypto import verify_cached
 from abci_app.devices import events, feed, keeper
@@ -420,7 +421,29 @@ def _fits(device: Device, deltas: tuple[int, int, int, int], seconds: int) -> bo
     return fits
 
 
-def _apply_reading(ctx: TxContext, r: SignedReading) -> int | None:
+@dataclass(frozen=True, slots=True)
+class _ReadingRules:
+    """What every reading of a SubmitReadings message is judged against, read once per
+    message (no reading changes a parameter or the pruning watermark)."""
+
+    min_seconds: int  # devices.min_reading_seconds
+    future_allowance: int  # devices.future_allowance_seconds
+    interval: int  # the settlement interval's length
+    hour: int  # the certificates' production period
+    pruned_before: int  # the pruning watermark (keeper.pruned_before)
+
+    @staticmethod
+    def of(store: Branch) -> _ReadingRules:
+        return _ReadingRules(
+            domain_param(store, MIN_READING),
+            domain_param(store, FUTURE_ALLOWANCE),
+            domain_param(store, SETTLEMENT_INTERVAL),
+            period(store),
+            keeper.pruned_before(store),
+        )
+
+
+def _apply_reading(ctx: TxContext, r: SignedReading, rules: _ReadingRules) -> int | None:
     """Check and apply one reading; the start of its span (see the module doc) if accepted,
     None if an identical resend. Raises _RejectedError (before any write) when a check fails."""
     store = ctx.store
@@ -446,7 +469,7 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> int | None:
         raise _RejectedError(
             DevicesCode.BAD_INTERVAL, f"interval must satisfy start < end <= start + {MAX_READING_SECONDS}"
         )
-    shortest = domain_param(store, MIN_READING)
+    shortest = rules.min_seconds
     if r.end - r.start < shortest:
         raise _RejectedError(
             DevicesCode.READING_TOO_SHORT, f"interval of {r.end - r.start} s is shorter than the minimum {shortest} s"
@@ -490,7 +513,7 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> int | None:
             )
         if window >= NAMEPLATE_WINDOW_SECONDS:
             anchor, anchor_registers = r.end, registers
-    horizon = ctx.block.time + domain_param(store, FUTURE_ALLOWANCE)
+    horizon = ctx.block.time + rules.future_allowance
     if r.end > horizon:
         raise _RejectedError(DevicesCode.INTERVAL_IN_FUTURE, f"interval ends after block time + allowance ({horizon})")
     soc: int | None = None
@@ -513,11 +536,10 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> int | None:
 
     rec_import, rec_export = recorded(d_import), recorded(d_export)
     if rec_import or rec_export:
-        length = domain_param(store, SETTLEMENT_INTERVAL)
-        for k, i, e in apportion(window_start, r.end, length, rec_import, rec_export):
-            keeper.add_energy(store, r.device_id, k, i, e, device.site_id)
+        for k, i, e in apportion(window_start, r.end, rules.interval, rec_import, rec_export):
+            keeper.add_energy(store, r.device_id, k, i, e, device.site_id, pruned_before=rules.pruned_before)
     flow = keeper.HourFlow(rec_export, recorded(d_charged), recorded(d_discharged))
-    feed.record_flow(store, device, window_start, r.end, flow)
+    feed.record_flow(store, device, window_start, r.end, flow, hour=rules.hour)
     keeper.remember(store, r.device_id, r.seq, digest)
     keeper.put_reading(
         store,
@@ -546,9 +568,10 @@ def _apply_reading(ctx: TxContext, r: SignedReading) -> int | None:
 def submit_readings(ctx: TxContext, msg: SubmitReadings) -> None:
     """The tx fails only if the signer is not a member; each reading is judged on its own."""
     require_member(ctx)
+    rules = _ReadingRules.of(ctx.store)
     for r in msg.readings:
         try:
-            span_start = _apply_reading(ctx, r)
+            span_start = _apply_reading(ctx, r, rules)
         except _RejectedError as rej:
             ctx.emit(events.READING_REJECTED, device=r.device_id, seq=r.seq, code=int(rej.code), reason=rej.reason)
             continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import NamedTuple
 
 from abci_app.devices import keys
@@ -197,13 +196,22 @@ def get_energy(store: KVReader, device_id: str, interval_start: int) -> Interval
 
 
 def add_energy(  # noqa: PLR0917 - the record's fields
-    store: Branch, device_id: str, interval_start: int, import_wh: int, export_wh: int, site_id: str = ""
+    store: Branch,
+    device_id: str,
+    interval_start: int,
+    import_wh: int,
+    export_wh: int,
+    site_id: str = "",
+    *,
+    pruned_before: int | None = None,
 ) -> bool:
     """Add to the device's interval energy; a new record enters the pruning index, and the
     device's site (when given) is marked as having energy in the interval (for settlement).
-    Energy of an interval before the pruning watermark is not recorded (returns False):
-    every reader's window for it has closed (see prune.py)."""
-    if interval_start < pruned_before(store):
+    Energy of an interval before the pruning watermark (`pruned_before`, read from `store`
+    unless the caller has it) is not recorded (returns False): every reader's window for it
+    has closed (see prune.py)."""
+    watermark = _pruned_before(store) if pruned_before is None else pruned_before
+    if interval_start < watermark:
         return False
     have = get_energy(store, device_id, interval_start)
     if have is None:
@@ -211,7 +219,7 @@ def add_energy(  # noqa: PLR0917 - the record's fields
         store.set(keys.age(interval_start, AGE_ENERGY, device_id), b"")
         if site_id:
             store.set(keys.site_energy(interval_start, site_id), b"")
-    new = replace(have, import_wh=have.import_wh + import_wh, export_wh=have.export_wh + export_wh)
+    new = IntervalEnergy(have.interval_start, have.import_wh + import_wh, have.export_wh + export_wh)
     store.set(keys.energy(device_id, interval_start), new.encode())
     return True
 
@@ -261,6 +269,9 @@ def pruned_before(store: KVReader) -> int:
     are never recorded again); 0 until pruning first runs."""
     raw = store.get(keys.misc(_WATERMARK))
     return 0 if raw is None else int.from_bytes(raw, "big")
+
+
+_pruned_before = pruned_before  # for add_energy, whose keyword argument has the same name
 
 
 def has_pruned_before(store: KVReader) -> bool:

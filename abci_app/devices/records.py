@@ -12,6 +12,7 @@ keeps the presence of its optional latitude and longitude the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NewType
 
 from gridledger.devices.v1 import devices_pb2
@@ -182,7 +183,10 @@ class Device:
 
     @staticmethod
     def decode(raw: bytes) -> Device:
-        return Device.from_proto(devices_pb2.Device.FromString(raw))
+        """The device stored as `raw`; shared between readers of the same bytes (the record
+        and its battery spec are frozen): a reading reads its device in CheckTx, the work
+        meters and FinalizeBlock."""
+        return _decode_device(raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +263,10 @@ class ReadingState:
 
     @staticmethod
     def decode(raw: bytes) -> ReadingState:
-        return ReadingState.from_proto(devices_pb2.ReadingState.FromString(raw))
+        """The reading state stored as `raw`; shared between readers of the same bytes (the
+        record is frozen): each reading reads its device's last one in CheckTx, in the work
+        meters of the proposal checks and of FinalizeBlock, and in its handler."""
+        return _decode_reading_state(raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,3 +384,13 @@ class Commissioning:
     @staticmethod
     def decode(raw: bytes) -> Commissioning:
         return Commissioning.from_proto(devices_pb2.Commissioning.FromString(raw))
+
+
+@lru_cache(maxsize=65_536)
+def _decode_device(raw: bytes) -> Device:
+    return Device.from_proto(devices_pb2.Device.FromString(raw))
+
+
+@lru_cache(maxsize=65_536)
+def _decode_reading_state(raw: bytes) -> ReadingState:
+    return ReadingState.from_proto(devices_pb2.ReadingState.FromString(raw))

@@ -31,6 +31,7 @@ from abci_app.market.records import (
     Fill,
     Order,
     Statement,
+    StoredOrder,
 )
 from abci_app.market.upstream import record_upstream, upstream_of
 from abci_app.params import domain_param
@@ -125,14 +126,21 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     unsold: dict[str, int] = {}  # device → Wh of its unfilled sell orders (capacity freed)
     evs: list[Event] = []
     demand = supply = buys = sells = 0
+    # Records are built only where logic reads them (rule orders; every order when a feeder
+    # limit cut the pool, for the grid instructions); the stored bytes of every order and
+    # fill are written straight from the numbers (`StoredOrder`, `Fill.encode_fields`).
+    all_orders = bool(outcome.curtailed)
     done: list[Order] = []
-    fills: list[tuple[Fill, int]] = []
+    stored: list[tuple[int, int, bytes]] = []  # (order id, status, stored bytes)
+    fills: list[tuple[int, bytes, int, bytes]] = []  # (order id, owner, leg, stored bytes)
     buy_side = BUY
+    encode_fill = Fill.encode_fields
     taken = keeper.take_from_book(store, interval, [e.order_id for e in book])
     keeper.clear_open_counts(store, interval)
-    for e, placed in zip(book, taken, strict=True):
-        if placed is None:  # pragma: no cover - the book and the orders are kept in step
+    for e, raw in zip(book, taken, strict=True):
+        if raw is None:  # pragma: no cover - the book and the orders are kept in step
             continue
+        placed = StoredOrder(raw)
         # the book entry carries the order's side and energy (read as plain ints)
         mine = legs.get(e.order_id, ())
         filled = value = fee_value = 0
@@ -157,25 +165,35 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
             cost = value // 1000
             if not mine:
                 unsold[placed.device_id] = unsold.get(placed.device_id, 0) + e.energy
-        order = _cleared(placed, escrow, refunded, filled, cost, CLEARED if mine else UNFILLED)
-        done.append(order)
+        status = CLEARED if mine else UNFILLED
+        order_id = placed.order_id
+        stored.append((order_id, status, placed.encode_outcome(escrow, refunded, filled, cost, status)))
         for leg in mine:
-            fill = Fill(
-                order_id=order.order_id,
-                owner=order.owner,
-                side=order.side,
-                interval_start=interval,
-                energy_wh=leg.energy,
-                price=leg.price,
-                fee_per_kwh=leg.fee,
-                limit_price=order.limit_price,
-                feeder=order.feeder,
-                cross_feeder=leg.leg == 1,
+            fills.append(
+                (
+                    order_id,
+                    placed.owner,
+                    leg.leg,
+                    encode_fill(
+                        order_id,
+                        placed.owner,
+                        placed.side,
+                        interval,
+                        leg.energy,
+                        leg.price,
+                        leg.fee,
+                        placed.limit_price,
+                        placed.feeder,
+                        leg.leg == 1,
+                    ),
+                )
             )
-            fills.append((fill, leg.leg))
-        if order.rule_id:
-            evs.extend(_rule_updates(store, block, order, outcome, no_seller, best.get(order.feeder)))
-    keeper.put_cleared(store, interval, done, fills)
+        if placed.rule_id or all_orders:
+            order = _cleared(placed.record(), escrow, refunded, filled, cost, status)
+            done.append(order)
+            if order.rule_id:
+                evs.extend(_rule_updates(store, block, order, outcome, no_seller, best.get(order.feeder)))
+    keeper.put_cleared(store, interval, stored, fills)
     if supplier is not None:
         record_upstream(store, interval, supplier, outcome, fees.inter_feeder_per_kwh)
     if outcome.curtailed:

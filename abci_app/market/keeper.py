@@ -56,6 +56,7 @@ __all__ = [
     "iter_all_fills",
     "iter_book",
     "iter_book_orders",
+    "iter_buy_fees",
     "iter_clearings",
     "iter_consents",
     "iter_counters",
@@ -139,42 +140,46 @@ def remove_from_book(store: Branch, interval: int, order_id: int) -> None:
     store.delete(keys.book(interval, order_id))
 
 
-def take_from_book(store: Branch, interval: int, order_ids: Sequence[int]) -> list[Order | None]:
-    """The orders `order_ids` of the interval's book, each removed from the book (an id
-    whose order is missing is left alone: None). Gate closure reads every order once."""
+def take_from_book(store: Branch, interval: int, order_ids: Sequence[int]) -> list[bytes | None]:
+    """The stored bytes of the orders `order_ids` of the interval's book, each removed from
+    the book (an id whose order is missing is left alone: None). Gate closure reads every
+    order once (`StoredOrder` reads and rewrites them)."""
     get, delete = store.get, store.delete
     order_prefix, book_prefix = keys.ORDER, keys.book_prefix(interval)
-    decode = Order.decode
-    out: list[Order | None] = []
+    out: list[bytes | None] = []
     for order_id in order_ids:
         oid = order_id.to_bytes(8, "big")
         raw = get(order_prefix + oid)
-        if raw is None:  # pragma: no cover - the book and the orders are kept in step
-            out.append(None)
-            continue
-        delete(book_prefix + oid)
-        out.append(decode(raw))
+        if raw is not None:
+            delete(book_prefix + oid)
+        out.append(raw)
     return out
 
 
-def put_cleared(store: Branch, interval: int, orders: Sequence[Order], fills: Sequence[tuple[Fill, int]]) -> None:
-    """Store the interval's orders after clearing (none OPEN: they left the book), mark the
-    CLEARED ones as awaiting settlement, and store the fills (`(fill, leg)`) with their
-    owner index: the writes of `put_order`, `set_settle_due` and `put_fill`, in one pass."""
+def put_cleared(
+    store: Branch,
+    interval: int,
+    orders: Sequence[tuple[int, int, bytes]],
+    fills: Sequence[tuple[int, bytes, int, bytes]],
+) -> None:
+    """Store the interval's orders after clearing (`(order id, status, stored bytes)`, none
+    OPEN: they left the book), mark the CLEARED ones as awaiting settlement, and store the
+    fills (`(order id, owner, leg, stored bytes)`) with their owner index: the writes of
+    `put_order`, `set_settle_due` and `put_fill`, in one pass."""
     set_ = store.set
     order_prefix, due_prefix = keys.ORDER, keys.settle_due_prefix(interval)
-    for order in orders:
-        oid = order.order_id.to_bytes(8, "big")
-        set_(order_prefix + oid, order.encode())
-        if order.status == CLEARED:
+    for order_id, status, encoded in orders:
+        oid = order_id.to_bytes(8, "big")
+        set_(order_prefix + oid, encoded)
+        if status == CLEARED:
             set_(due_prefix + oid, b"")
     fill_prefix = keys.fill_prefix(interval)
     iv = u64(interval)
     by_owner = keys.FILLS_BY_OWNER
-    for fill, leg in fills:
-        tail = fill.order_id.to_bytes(8, "big") + bytes((leg,))
-        set_(fill_prefix + tail, fill.encode())
-        set_(by_owner + fill.owner + iv + tail, b"")
+    for order_id, owner, leg, encoded in fills:
+        tail = order_id.to_bytes(8, "big") + bytes((leg,))
+        set_(fill_prefix + tail, encoded)
+        set_(by_owner + owner + iv + tail, b"")
 
 
 def iter_book(store: KVReader, interval: int) -> list[BookEntry]:
@@ -212,29 +217,29 @@ def iter_settle_due(store: KVReader, interval: int | None = None) -> Iterator[tu
         yield int.from_bytes(k[1:9], "big"), int.from_bytes(k[9:17], "big")
 
 
-def take_settle_due(store: Branch, interval: int) -> list[Order]:
-    """The interval's orders awaiting settlement, in id order, their marks removed (a mark
-    whose order is missing is only removed)."""
+def take_settle_due(store: Branch, interval: int) -> list[bytes]:
+    """The stored bytes of the interval's orders awaiting settlement, in id order, their
+    marks removed (a mark whose order is missing is only removed)."""
     prefix = keys.settle_due_prefix(interval)
     marks = [k for k, _v in store.iter_range(prefix, prefix_end(prefix))]
     get, delete = store.get, store.delete
     order_prefix = keys.ORDER
-    decode = Order.decode
     out = []
     for k in marks:
         delete(k)
         raw = get(order_prefix + k[9:17])
         if raw is not None:
-            out.append(decode(raw))
+            out.append(raw)
     return out
 
 
-def put_settled(store: Branch, orders: Sequence[Order]) -> None:
-    """Store orders that are no longer OPEN (what `put_order` writes for them)."""
+def put_settled(store: Branch, orders: Sequence[tuple[int, bytes]]) -> None:
+    """Store orders that are no longer OPEN (`(order id, stored bytes)`: what `put_order`
+    writes for them)."""
     set_ = store.set
     order_prefix = keys.ORDER
-    for order in orders:
-        set_(order_prefix + order.order_id.to_bytes(8, "big"), order.encode())
+    for order_id, encoded in orders:
+        set_(order_prefix + order_id.to_bytes(8, "big"), encoded)
 
 
 def set_settle_due(store: Branch, interval: int, order_id: int, due: bool) -> None:
@@ -310,6 +315,17 @@ def iter_fills(store: KVReader, interval: int) -> Iterator[Fill]:
     prefix = keys.fill_prefix(interval)
     for _k, v in store.iter_range(prefix, prefix_end(prefix)):
         yield Fill.decode(v)
+
+
+def iter_buy_fees(store: KVReader, interval: int) -> Iterator[tuple[bytes, int]]:
+    """(owner, grid fee) of each buy fill of the interval that carries a fee, in key order
+    (`Fill.buy_fee`: what settlement charges, without decoding whole records)."""
+    prefix = keys.fill_prefix(interval)
+    buy_fee = Fill.buy_fee
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        owed = buy_fee(v)
+        if owed is not None:
+            yield owed
 
 
 def get_rule(store: KVReader, rule_id: int) -> Rule | None:

@@ -76,7 +76,7 @@ from abci_app.keys import u64
 from abci_app.market import events, keeper, keys
 from abci_app.market.instructions import penalise_export, take_excess
 from abci_app.market.params import correction_window, interval_length, settlement_grace
-from abci_app.market.records import BUY, SELL, SETTLED, SettlementEstimate
+from abci_app.market.records import BUY, SELL, SETTLED, SettlementEstimate, StoredOrder
 from abci_app.market.retail import (
     METER,
     StatementSums,
@@ -217,8 +217,9 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     escrow_out: int | None = None  # Σ buyers' cost (None: no buy order)
     earned: dict[bytes, int] = {}  # seller → Σ cost of its sell orders
     freed: dict[str, int] = {}  # device → Σ Wh of its sell orders
-    settled = []
-    for order in keeper.take_settle_due(store, interval):
+    settled: list[tuple[int, bytes]] = []  # (order id, stored bytes)
+    for raw in keeper.take_settle_due(store, interval):
+        order = StoredOrder(raw)
         if order.side == BUY:
             escrow_out = (escrow_out or 0) + order.cost
             pool += order.cost
@@ -226,7 +227,9 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
             bought[(order.owner, order.site_id)] = bought.get((order.owner, order.site_id), 0) + order.filled_wh
             rest = order.energy_wh - order.filled_wh
             unfilled[(order.owner, order.site_id)] = unfilled.get((order.owner, order.site_id), 0) + rest
-            settled.append(order.with_outcome(0, order.refunded, order.filled_wh, order.cost, SETTLED))
+            settled.append(
+                (order.order_id, order.encode_outcome(0, order.refunded, order.filled_wh, order.cost, SETTLED))
+            )
         else:
             earned[order.owner] = earned.get(order.owner, 0) + order.cost
             paid_out += order.cost
@@ -234,7 +237,12 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
             sold[(order.owner, order.device_id)] = sold.get((order.owner, order.device_id), 0) + order.filled_wh
             sell_sites.add(order.site_id)
             freed[order.device_id] = freed.get(order.device_id, 0) + order.energy_wh
-            settled.append(order.with_outcome(order.escrow, order.refunded, order.filled_wh, order.cost, SETTLED))
+            settled.append(
+                (
+                    order.order_id,
+                    order.encode_outcome(order.escrow, order.refunded, order.filled_wh, order.cost, SETTLED),
+                )
+            )
     keeper.put_settled(store, settled)
     up_paid, up_earned = settle_upstream(store, stmts, interval)
     if up_paid:
@@ -247,9 +255,8 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         accounts.add(store, owner, earned[owner])
     for device_id in sorted(freed):
         keeper.add_committed(store, interval, device_id, -freed[device_id])
-    for fill in keeper.iter_fills(store, interval):
-        if fill.side == BUY and fill.fee_per_kwh:
-            add_to_statement(stmts, fill.owner, interval, fees=fill.energy_wh * fill.fee_per_kwh // 1000)
+    for owner, fee in keeper.iter_buy_fees(store, interval):
+        add_to_statement(stmts, owner, interval, fees=fee)
     if pool - paid_out:
         accounts.add(store, tariffs.operator, pool - paid_out)
 

@@ -30,17 +30,19 @@ class KVReader(Protocol):
 class Branch:
     """Pending writes over a parent reader (`None` marks a delete)."""
 
-    __slots__ = ("_index", "_parent", "_size", "writes")
+    __slots__ = ("_dirty", "_index", "_parent", "_size", "writes")
 
     def __init__(self, parent: KVReader) -> None:
         self._parent = parent
         self.writes: dict[bytes, bytes | None] = {}
         # Range scans of a big branch (a block's, the mempool's) would otherwise sort all its
-        # writes every time: its written keys by first byte, each list sorted, built by
-        # `iter_range` on demand and dropped when a new key with that first byte is written.
+        # writes every time: its written keys by first byte, built by the first `iter_range`
+        # that needs it (all first bytes in one pass), then kept complete as keys are written
+        # (appended; a list with unsorted keys is in `_dirty` and sorted at its next scan).
         # `_size` is len(writes) as far as the index knows (any other change of `writes`
         # makes the index rebuild).
         self._index: dict[bytes, list[bytes]] = {}
+        self._dirty: set[bytes] = set()  # only tested for membership
         self._size = 0
 
     def get(self, key: bytes) -> bytes | None:
@@ -53,29 +55,46 @@ class Branch:
         return self.get(key) is not None
 
     def set(self, key: bytes, value: bytes) -> None:
-        if self._index and key not in self.writes:
-            self._index.pop(key[:1], None)
+        writes = self.writes
+        if self._index and key not in writes:  # `_added`, inlined: a block writes ~10⁵ keys
+            index = self._index
+            head = key[:1]
+            ks = index.get(head)
+            if ks is None:
+                index[head] = [key]
+            else:
+                ks.append(key)
+                self._dirty.add(head)
             self._size += 1
-        self.writes[key] = value
+        writes[key] = value
 
     def delete(self, key: bytes) -> None:
         if self._index and key not in self.writes:
-            self._index.pop(key[:1], None)
-            self._size += 1
+            self._added(key)
         self.writes[key] = None
+
+    def _added(self, key: bytes) -> None:
+        """Keep the (built) index in step with a key about to be written for the first time."""
+        head = key[:1]
+        ks = self._index.get(head)
+        if ks is None:
+            self._index[head] = [key]
+        else:
+            ks.append(key)
+            self._dirty.add(head)
+        self._size += 1
 
     def branch(self) -> Branch:
         return Branch(self)
 
     def merge_into(self, parent: Branch) -> None:
         """Apply this branch's writes to `parent` (which must be the branch's parent)."""
-        index = parent._index
-        if index:
+        if parent._index:
             theirs = parent.writes
+            added = parent._added
             for k in self.writes:
                 if k not in theirs:
-                    index.pop(k[:1], None)
-                    parent._size += 1
+                    added(k)
         parent.writes.update(self.writes)
 
     def _own_keys(self, start: bytes, end: bytes | None) -> list[bytes]:
@@ -89,20 +108,25 @@ class Branch:
         index = self._index
         if index and len(writes) != self._size:
             index.clear()
-        heads = [bytes((b,)) for b in range(lo, hi + 1)]
-        missing: dict[bytes, list[bytes]] = {h: [] for h in heads if h not in index}
-        if missing:
+        if not index:
             for k in writes:
-                bucket = missing.get(k[:1])
-                if bucket is not None:
-                    bucket.append(k)
-            for h, ks in missing.items():
-                ks.sort()
-                index[h] = ks
+                ks = index.get(k[:1])
+                if ks is None:
+                    index[k[:1]] = [k]
+                else:
+                    ks.append(k)
+            self._dirty = set(index)
             self._size = len(writes)
+        dirty = self._dirty
         own: list[bytes] = []
-        for h in heads:
-            ks = index[h]
+        for b in range(lo, hi + 1):
+            h = bytes((b,))
+            ks = index.get(h)
+            if ks is None:
+                continue
+            if h in dirty:
+                ks.sort()
+                dirty.discard(h)
             i = bisect.bisect_left(ks, start)
             j = len(ks) if end is None else bisect.bisect_left(ks, end)
             own.extend(ks[i:j])

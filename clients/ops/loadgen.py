@@ -409,6 +409,10 @@ class Submitter:
         async for message in conn:
             now = time.monotonic()
             reply = json.loads(message)
+            if "error" in reply:  # e.g. the node cancelled the subscription: say so in the phase's errors
+                text = "NewBlock subscription: " + str(reply["error"].get("data") or reply["error"].get("message"))[:80]
+                self._phase.errors[text] = self._phase.errors.get(text, 0) + 1
+                continue
             value = ((reply.get("result") or {}).get("data") or {}).get("value")
             if not value:
                 continue

@@ -78,11 +78,16 @@ class NetConfig:
     readings_members: int = 40
     readings_per_member: int = 50
     readings_duration: float = 15.0
+    readings_max_rate: int = 6_000  # readings/s the phase's pre-signed batches cover
     # mixed energy phase (after the readings phase): members (after the readings phase's),
     # devices each (one PV, the rest meters), measurement window
     energy_members: int = 40
     energy_devices: int = 10
     energy_duration: float = 15.0
+    energy_max_tps: int = 1_200  # tx/s the energy phase's pre-signed txs cover
+    # setup txs in flight at once: at most half a signer's mempool share (max_pending_txs_per_signer);
+    # smoke mode sets it small so its tiny setup still goes through several waves
+    setup_wave: int = 500
 
 
 def _start(home: Path, app: str, cfg: NetConfig, log: Log) -> Localnet:
@@ -232,24 +237,30 @@ async def _phase(
     )
 
 
-SETUP_WAVE = 500  # setup txs in flight at once: half a signer's mempool share (max_pending_txs_per_signer)
+async def _presign(sign: Callable[..., list[LoadTx]], *args: Any) -> list[LoadTx]:
+    """Sign a batch of txs in a worker thread: the full run signs ~175,000 txs (~10 s), and an
+    event loop blocked that long answers none of the nodes' websocket pings, so CometBFT drops
+    the connections (the NewBlock subscription with them: nothing would count as committed)."""
+    return await asyncio.to_thread(sign, *args)
 
 
-async def _setup_step(sub: Submitter, name: str, txs: Sequence[LoadTx], log: Log) -> None:
+async def _setup_step(sub: Submitter, name: str, txs: Sequence[LoadTx], log: Log, *, wave: int) -> None:
     """Commit every setup tx, in waves that stay within one signer's mempool share (setup txs
     mostly come from one issuer or proposer; the full run's 1,315 proposals did not fit)."""
     t = time.monotonic()
     bad = []
     errors: dict[str, int] = {}
-    for first in range(0, len(txs), SETUP_WAVE):
-        res = await sub.run(txs[first : first + SETUP_WAVE], rate=None, duration=600, inflight=5000, drain_timeout=120)
+    waves = 0
+    for first in range(0, len(txs), wave):
+        waves += 1
+        res = await sub.run(txs[first : first + wave], rate=None, duration=600, inflight=5000, drain_timeout=120)
         bad += [s for s in res.sent if s.code != 0]
         for text, n in res.errors.items():
             errors[text] = errors.get(text, 0) + n
     if bad:
         codes = sorted({s.code for s in bad})
         raise BenchBrokenError(f"setup step {name}: {len(bad)}/{len(txs)} txs failed (codes {codes}; {errors})")
-    log(f"  setup: {len(txs)} {name} txs committed in {time.monotonic() - t:.1f}s")
+    log(f"  setup: {len(txs)} {name} txs committed in {waves} waves in {time.monotonic() - t:.1f}s")
 
 
 def run_ours(cfg: NetConfig, home: Path, log: Log) -> tuple[dict[str, Any], list[LoadTx], float]:
@@ -274,14 +285,20 @@ async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, 
         param = "voting_period_seconds"
         async with Submitter(ports) as sub:
             await sub.wait_blocks(1)
-            await _setup_step(sub, "enrolment", pop.enrol_txs(), log)
-            await _setup_step(sub, "funding (mint)", pop.funding_txs(), log)
-            await _setup_step(sub, "proposal", pop.proposal_txs(n_votes // 4 + 1, param, param_value(rpc, param)), log)
+            await _setup_step(sub, "enrolment", await _presign(pop.enrol_txs), log, wave=cfg.setup_wave)
+            await _setup_step(sub, "funding (mint)", pop.funding_txs(), log, wave=cfg.setup_wave)
+            await _setup_step(
+                sub,
+                "proposal",
+                pop.proposal_txs(n_votes // 4 + 1, param, param_value(rpc, param)),
+                log,
+                wave=cfg.setup_wave,
+            )
             value = base64.b64decode(rpc.abci_query("/proposals").get("value") or "")
             proposals = governance_pb2.ProposalList.FromString(value).proposals
             pop.open_votes(p.id for p in proposals if p.status == governance_pb2.PROPOSAL_STATUS_VOTING)
             t = time.monotonic()
-            txs = pop.workload(budget, cfg.mix)
+            txs = await _presign(pop.workload, budget, cfg.mix)
             log(f"  pre-signed {len(txs)} txs in {time.monotonic() - t:.1f}s ({_kinds(txs)})")
             log(f"  saturation: {cfg.warmup:.0f}s warm-up + {cfg.duration:.0f}s window ...")
             sat = await _phase(sub, txs, rate=None, warmup=cfg.warmup, duration=cfg.duration, cfg=cfg)
@@ -293,7 +310,7 @@ async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, 
             rest = list(txs[len(sat.sent) :])
             need = int(rate * (cfg.latency_warmup + cfg.latency_duration) * 1.05) + 10
             if len(rest) < need:
-                rest += pop.workload(need - len(rest), cfg.mix)
+                rest += await _presign(pop.workload, need - len(rest), cfg.mix)
             log(f"  latency: open loop at {rate:.0f} tx/s, {cfg.latency_warmup:.0f}s + {cfg.latency_duration:.0f}s ...")
             lat = await _phase(sub, rest, rate=rate, warmup=cfg.latency_warmup, duration=cfg.latency_duration, cfg=cfg)
             lat_sum = summarize(lat, sampler)
@@ -335,13 +352,13 @@ async def _readings_phase(
     and a check on node 0 that every device's last accepted sequence is what was committed."""
     members = [s for s, _der in pop.members[: cfg.readings_members]]
     load = ReadingsLoad(net.chain_id, members, cfg.readings_per_member, 0, reading_seconds=LEDGER_READING_SECONDS)
-    await _setup_step(sub, "site and device registration", load.setup_txs(), log)
+    await _setup_step(sub, "site and device registration", load.setup_txs(), log, wave=cfg.setup_wave)
     load.start = int(time.time()) + 1  # after the registrations committed
     per_tx = cfg.readings_per_member
-    # Enough batches for an upper bound of 6,000 readings/s over the phase.
-    n = int(6_000 * (3 + cfg.readings_duration) / per_tx)
+    # Enough batches for an upper bound of readings_max_rate readings/s over the phase.
+    n = int(cfg.readings_max_rate * (3 + cfg.readings_duration) / per_tx)
     t = time.monotonic()
-    txs = load.batches(n)
+    txs = await _presign(load.batches, n)
     log(f"  readings: pre-signed {n * per_tx} readings in {n} batches in {time.monotonic() - t:.1f}s")
     # A small backlog (about a second of batches): a flooded mempool would put tens of
     # thousands of readings in one block, and the phase would measure that block's latency.
@@ -362,6 +379,8 @@ async def _readings_phase(
     for tx, sent in zip(txs, res.sent, strict=False):
         if sent.code == 0 and sent.committed is not None:
             expected[lane_member[tx.lane]] += 1
+    if not sum(expected):
+        raise BenchBrokenError(f"readings phase: no batch committed ({summary['rpc_errors']})")
     rpc = net.rpc(0)
     mismatched = 0
     for m in range(len(members)):
@@ -404,8 +423,8 @@ async def _energy_phase(
         reading_seconds=LEDGER_READING_SECONDS,
     )
     await _drain_mempools(net, 120.0, log)  # the readings phase may leave a backlog behind
-    await _setup_step(sub, "tariffs, sites, devices and rules", load.setup_txs(), log)
-    await _setup_step(sub, "the certifier commissions the PVs", load.commission_txs(), log)
+    await _setup_step(sub, "tariffs, sites, devices and rules", load.setup_txs(), log, wave=cfg.setup_wave)
+    await _setup_step(sub, "the certifier commissions the PVs", load.commission_txs(), log, wave=cfg.setup_wave)
     load.readings_start = int(time.time()) + 1  # after the registrations committed
     for m, signer in enumerate(members):
         value = base64.b64decode(rpc.abci_query(f"/rules/{signer.address.hex()}").get("value") or "")
@@ -413,9 +432,9 @@ async def _energy_phase(
         load.rule_ids[m] = rules[0].rule_id if rules else 0
     # the orders' interval: its gate (5 min before it starts) closes after the phase and a margin
     interval = next_open_interval(int(time.time()) + int(cfg.energy_duration) + 90, 900, 300)
-    n = int(1_200 * (3 + cfg.energy_duration))  # enough for 1,200 tx/s (else "exhausted" says so)
+    n = int(cfg.energy_max_tps * (3 + cfg.energy_duration))  # enough for that rate (else "exhausted" says so)
     t = time.monotonic()
-    txs = load.workload(n, interval)
+    txs = await _presign(load.workload, n, interval)
     log(f"  energy: pre-signed {n} txs in {time.monotonic() - t:.1f}s ({_kinds(txs)}), orders for {interval}")
     res = await _phase(sub, txs, rate=None, warmup=3, duration=cfg.energy_duration, cfg=cfg)
     summary = summarize(res, sampler)
@@ -424,6 +443,8 @@ async def _energy_phase(
         if sent.code == 0 and sent.committed is not None:
             committed[tx.kind] = committed.get(tx.kind, 0) + 1
     total = sum(committed.values())
+    if not total:
+        raise BenchBrokenError(f"energy phase: no tx committed ({summary['rpc_errors']})")
     out = {
         "committed_ok_tps": summary["committed_ok_tps"],
         "committed_tps": summary["committed_tps"],
@@ -473,9 +494,13 @@ async def _run_kvstore(cfg: NetConfig, net: Localnet, shape: Sequence[LoadTx], r
     sampler.start()
     try:
         ports = [net.ports(i).rpc for i in range(net.n)]
-        # The same sizes and lanes, repeated as often as needed (kvstore may go much faster).
-        reps = max(1, math.ceil(2 * cfg.max_tps * (cfg.warmup + cfg.duration) / max(1, len(shape))))
+        # The same sizes and lanes, repeated as often as needed (kvstore may go much faster: up to
+        # 4 × max_tps at saturation); the latency run gets its own txs (other keys), enough for
+        # its whole open-loop schedule, so it never inherits an exhausted saturation list.
+        reps = max(1, math.ceil(4 * cfg.max_tps * (cfg.warmup + cfg.duration) / max(1, len(shape))))
         txs = kvstore_txs(list(shape) * reps)
+        need = int(rate * (cfg.latency_warmup + cfg.latency_duration) * 1.1) + 10
+        lat_txs = kvstore_txs(list(shape) * max(1, math.ceil(need / max(1, len(shape)))), tag="l")[:need]
         async with Submitter(ports) as sub:
             await sub.wait_blocks(1)
             log(f"  saturation: {cfg.warmup:.0f}s warm-up + {cfg.duration:.0f}s window ...")
@@ -487,7 +512,7 @@ async def _run_kvstore(cfg: NetConfig, net: Localnet, shape: Sequence[LoadTx], r
             log(f"  latency: open loop at {rate:.0f} tx/s (the rate gridledger's latency ran at) ...")
             lat = await _phase(
                 sub,
-                txs[len(sat.sent) :],
+                lat_txs,
                 rate=rate,
                 warmup=cfg.latency_warmup,
                 duration=cfg.latency_duration,

@@ -42,13 +42,13 @@ def signature_limit(validators: int = 4, seconds: float = 1.0) -> dict[str, Any]
     msgs = [os.urandom(120) for _ in range(500)]
     sigs = [key.sign(m) for m in msgs]
     n = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
+    started = time.process_time()  # CPU seconds: other load on the machine does not count
+    while time.process_time() - started < seconds:
         for m, s in zip(msgs, sigs, strict=True):
             if not crypto.verify(public, s, m):
                 raise RuntimeError("a valid signature did not verify")
         n += len(msgs)
-    per_core = n / (time.perf_counter() - started)
+    per_core = n / (time.process_time() - started)
     cores = os.cpu_count() or 1
     return {
         "verifies_per_core_s": round(per_core),
@@ -162,14 +162,14 @@ def inprocess_reading_costs(consortium: Consortium, devices: int, per_tx: int, l
     now = driver.time
     driver.block(_reading_txs(driver, owner, keys, 1, now - 1800, per_tx=per_tx), check=False)  # baselines
     txs = _reading_txs(driver, owner, keys, 2, now - 900, per_tx=per_tx)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU seconds of this process, as for the signature limit
     for raw in txs:
         if driver.app.check_tx(abci.RequestCheckTx(tx=raw, type=abci.NEW)).code != 0:
             raise RuntimeError("a bench readings tx failed CheckTx")
-    check_s = time.perf_counter() - started
-    started = time.perf_counter()
+    check_s = time.process_time() - started
+    started = time.process_time()
     result = driver.block(txs, check=False)
-    block_s = time.perf_counter() - started
+    block_s = time.process_time() - started
     if any(result.codes):
         raise RuntimeError(f"a bench readings tx failed in FinalizeBlock: {set(result.codes)}")
     out = {

@@ -8,7 +8,8 @@ latency at half that rate, device readings, a mixed energy load) and the same lo
 against CometBFT's built-in kvstore on the same node settings.
 The worst legal block (issue 19): day-long readings up to the block's work budget, FinalizeBlock
 + Commit, at the default and (full mode) the extreme parameters governance may set.
-quick (`make bench-quick`, < 3 min): the same parts, briefly. Neither fails on a number:
+quick (`make bench-quick`, < 3 min): the same parts, briefly. smoke (`make bench-smoke`, CI, about
+2 min): every part and path of full at tiny sizes. No mode fails on a number:
 the exit status is non-zero only when the benchmark itself breaks.
 
 Results: a table on the terminal and `.bench/results/bench-<mode>-<time>.json` (machine,
@@ -55,6 +56,33 @@ class Mode:
 
 
 MODES = {
+    # smoke (CI, `make bench-smoke`): every part and every path of the full mode at tiny sizes,
+    # including its setup in several waves per signer and the kvstore comparison; its figures
+    # mean nothing, it only proves the harness still works end to end.
+    "smoke": Mode(
+        InProcessConfig(members=40, block_txs=200, blocks=1, trie_sizes=(2_000, 4_000), trie_block=200, mix=Mix()),
+        NetConfig(
+            members=120,
+            warmup=1,
+            duration=4,
+            latency_warmup=1,
+            latency_duration=3,
+            inflight=400,
+            inflight_seconds=2.5,
+            max_tps=300,
+            mix=Mix(),
+            drain_timeout=20,
+            setup_wave=25,
+            readings_members=4,
+            readings_per_member=5,
+            readings_duration=3,
+            readings_max_rate=400,
+            energy_members=4,
+            energy_devices=3,
+            energy_duration=3,
+            energy_max_tps=500,
+        ),
+    ),
     "quick": Mode(
         InProcessConfig(members=300, block_txs=2000, blocks=2, trie_sizes=(10_000, 30_000), trie_block=2000, mix=Mix()),
         NetConfig(
@@ -99,11 +127,12 @@ MODES = {
 
 PARTS = ("inprocess", "readings", "energy", "clearing", "worstblock", "trie", "localnet", "kvstore")
 # (readings in-process, readings per tx, devices for the state-growth day) per mode
-READINGS = {"quick": (1_000, 100, 50), "full": (5_000, 100, 200)}
-# (orders in the cleared interval, timed runs of each hook, PV devices for the certificates day)
-ENERGY = {"quick": (10_000, 3, 50), "full": (10_000, 5, 200)}
+READINGS = {"smoke": (100, 20, 3), "quick": (1_000, 100, 50), "full": (5_000, 100, 200)}
+# (orders in the cleared interval, timed runs of each hook, PV devices for the certificates day,
+# txs of the in-process mixed energy load)
+ENERGY = {"smoke": (300, 1, 3, 60), "quick": (10_000, 3, 50, 1_000), "full": (10_000, 5, 200, 1_000)}
 # (attacker's devices, also at the extreme parameters) per mode
-WORST_BLOCK = {"quick": (300, False), "full": (400, True)}
+WORST_BLOCK = {"smoke": (10, True), "quick": (300, False), "full": (400, True)}
 
 
 def log(text: str) -> None:
@@ -483,14 +512,14 @@ def main(argv: list[str] | None = None) -> int:
             }
         if "energy" in parts:
             log("energy market and certificates (in-process, inside the end-block hooks):")
-            orders, rounds, pv_devices = ENERGY[args.mode]
+            orders, rounds, pv_devices, mixed_txs = ENERGY[args.mode]
             consortium = demo_consortium()
             (work / "energy").mkdir(parents=True, exist_ok=True)
             results["energy"] = {
                 "market": market_costs(consortium, orders, log, rounds=rounds, folder=work / "energy"),
                 "market_memory": market_costs(consortium, orders, log, rounds=rounds),
                 "certificates": certificate_costs(consortium, pv_devices, log),
-                "mixed": mixed_load_costs(consortium, 1_000, log),
+                "mixed": mixed_load_costs(consortium, mixed_txs, log),
             }
         if "clearing" in parts:
             log("clearing across feeders with binding limits (in-process, issue 22):")

@@ -290,3 +290,17 @@ def test_readings_load_batches_are_accepted_in_order(consortium: Consortium) -> 
     kinds = [e.type for r in result.tx_results for e in r.events if e.type.startswith("reading_")]
     assert kinds == ["reading_accepted"] * 15
     assert load.last_seq(0, 4) == 3
+
+
+# -- the modes -------------------------------------------------------------------------------------
+
+
+def test_every_mode_sizes_every_part_and_smoke_goes_through_several_setup_waves() -> None:
+    """Every bench mode has sizes for every part, and smoke's member setup needs several waves."""
+    from tests.bench import run
+
+    for table in (run.READINGS, run.ENERGY, run.WORST_BLOCK):
+        assert set(table) == set(run.MODES)
+    smoke = run.MODES["smoke"].net
+    assert smoke.members > 2 * smoke.setup_wave  # the enrolments go in at least three waves
+    assert run.WORST_BLOCK["smoke"][1]  # and the extreme parameters run, as in full
