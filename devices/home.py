@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from devices.actuators import BatterySetPoint, ChargerProfile, InverterLimit
@@ -43,6 +43,10 @@ class Home:
     sim_clock: Clock | None = None  # the simulated day's clock, when it differs from `clock`
     central: OcppCentralSystem | None = None  # the EV chargers' central system
     enforcer: LimitEnforcer | None = None  # holds the devices to the grid's instructions
+    # the simulated time of a ledger time (None: the same clock) and the simulated energy's
+    # divisor into the ledger's units (real_time_ledger: the speed), for the gateway's forecasts
+    to_sim: Callable[[float], float] | None = None
+    energy_divisor: float = 1.0
 
 
 def _simulated(cfg: GatewayConfig, clock: Clock) -> dict[str, MeteredDevice]:
@@ -103,10 +107,18 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
     # The clock readings are stamped with and the controller follows: the simulated one, or
     # real time when the simulated day only drives the devices (real_time_ledger).
     ledger_clock, ledger_speed = clock, speed
+    to_sim: Callable[[float], float] | None = None
     if sim is not None and sim.real_time_ledger:
         ledger_clock, ledger_speed = AcceleratedClock(time.time(), 1.0), 1.0
+        sim_at, ledger_at = clock.now(), ledger_clock.now()
+
+        def to_sim(t: float) -> float:
+            return sim_at + (t - ledger_at) * speed
+
         for simulated in devices.values():
             simulated.energy_divisor = speed
+            if isinstance(simulated, Battery):  # its capacity in the ledger's units too
+                simulated.scale_capacity(speed)
     central = OcppCentralSystem(*_host_port(cfg.ocpp_listen), outbox=outbox)
     servers: list[SunSpecSimServer] = []
     tasks: list[asyncio.Task[None]] = []
@@ -178,6 +190,8 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
             sim_clock=clock,
             central=central,
             enforcer=enforcer,
+            to_sim=to_sim,
+            energy_divisor=speed if to_sim is not None else 1.0,
         )
     finally:
         for task in tasks:
