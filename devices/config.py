@@ -99,6 +99,11 @@ class DeviceConfig:
     reserve_pct: int = 20  # battery
     max_price: int = 0  # dryer: runs only at or below this price (unless its deadline forces it)
     cheap_at_or_below: int = 0  # thermostat: heats early at or below this price
+    # a simulated EV charger's daily session (UTC hours of the simulated day; need_wh 0: the
+    # seeded evening arrival) and, as max_price, the price at or below which it charges at once
+    arrive_hour: float = 0.0
+    depart_hour: float = 0.0
+    need_wh: int = 0
     forecast: str = ""  # "" (none), "pv" or "load": what the gateway forecasts for the device
     nameplate_w: int = 0  # the device's nameplate as registered on the ledger (forecasts stay within it)
 
@@ -106,6 +111,8 @@ class DeviceConfig:
         check_device_id(self.id)
         if self.forecast not in FORECAST_KINDS:
             raise ValueError(f"device {self.id}: unknown forecast {self.forecast!r} (pv or load)")
+        if self.need_wh < 0 or (self.need_wh and not 0 <= self.arrive_hour < self.depart_hour <= 24):
+            raise ValueError(f"device {self.id}: an EV session needs 0 <= arrive_hour < depart_hour <= 24")
         if self.nameplate_w < 0 or (self.forecast and self.nameplate_w == 0):
             raise ValueError(f"device {self.id}: a forecast needs nameplate_w > 0 (the registered nameplate in W)")
         if self.adapter not in ("sunspec", "ocpp", "sim"):

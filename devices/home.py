@@ -21,7 +21,7 @@ from devices.sim.base import MeteredDevice
 from devices.sim.battery import Battery, BatteryConfig, BatteryRules
 from devices.sim.clock import AcceleratedClock, Clock
 from devices.sim.ev_charger import EvChargerConfig, EvChargerModel, SimChargePoint
-from devices.sim.flex import Dryer, DryerConfig, Thermostat, ThermostatConfig, ev_plan_for_day
+from devices.sim.flex import Dryer, DryerConfig, EvPlan, Thermostat, ThermostatConfig, ev_plan_for_day
 from devices.sim.load import HouseholdLoad, LoadConfig
 from devices.sim.pv import PvConfig, PvPlant
 from devices.sim.sunspec_server import ImageSource, SunSpecSimServer, battery_image, inverter_image, meter_image
@@ -74,7 +74,9 @@ def _make(kind: str, seed: int, start: float, d: DeviceConfig | None = None) -> 
             rules = BatteryRules(d.charge_at_or_below, d.discharge_at_or_above, d.reserve_pct)
         return Battery(BatteryConfig(), rules, start)
     if kind == "ev":
-        return EvChargerModel(EvChargerConfig(), start)
+        return EvChargerModel(
+            EvChargerConfig(price_limit=d.max_price) if d is not None and d.max_price else EvChargerConfig(), start
+        )
     if kind == "dryer":
         cfg = DryerConfig(max_price=d.max_price) if d is not None and d.max_price else DryerConfig()
         return Dryer(cfg, start)
@@ -85,12 +87,28 @@ def _make(kind: str, seed: int, start: float, d: DeviceConfig | None = None) -> 
     raise ValueError(f"unknown simulated device kind {kind!r}")
 
 
-async def _drive_charger(url: str, cp_id: str, model: EvChargerModel, clock: Clock, *, seed: int, speed: float) -> None:
-    async with SimChargePoint.connected(url, cp_id, model, clock) as cp:
+def _ev_plan(d: DeviceConfig, seed: int) -> Callable[[int], EvPlan]:
+    """The charger's session of a simulated day: the configured one, else the seeded evening's."""
+    if not d.need_wh:
+        return lambda day: ev_plan_for_day(seed, day)
+    return lambda day: EvPlan(day + int(d.arrive_hour * 3600), day + int(d.depart_hour * 3600), d.need_wh)
+
+
+async def _drive_charger(
+    url: str,
+    cp_id: str,
+    model: EvChargerModel,
+    clock: Clock,
+    *,
+    plan_for: Callable[[int], EvPlan],
+    speed: float,
+    stamp: Callable[[float], float] | None = None,
+) -> None:
+    async with SimChargePoint.connected(url, cp_id, model, clock, stamp) as cp:
         while True:
             day = int(clock.now()) // 86400 * 86400
             if model.plan is None or model.plan.depart < clock.now():
-                model.plan = ev_plan_for_day(seed, day)
+                model.plan = plan_for(day)
             await cp.tick()
             await asyncio.sleep(300 / speed)
 
@@ -108,12 +126,16 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
     # real time when the simulated day only drives the devices (real_time_ledger).
     ledger_clock, ledger_speed = clock, speed
     to_sim: Callable[[float], float] | None = None
+    to_ledger: Callable[[float], float] | None = None
     if sim is not None and sim.real_time_ledger:
         ledger_clock, ledger_speed = AcceleratedClock(time.time(), 1.0), 1.0
         sim_at, ledger_at = clock.now(), ledger_clock.now()
 
         def to_sim(t: float) -> float:
             return sim_at + (t - ledger_at) * speed
+
+        def to_ledger(t: float) -> float:
+            return ledger_at + (t - sim_at) / speed
 
         for simulated in devices.values():
             simulated.energy_divisor = speed
@@ -151,7 +173,15 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
                     url = f"ws://127.0.0.1:{central.port}"
                     tasks.append(
                         asyncio.create_task(
-                            _drive_charger(url, d.charge_point_id, dev, clock, seed=sim.seed if sim else 0, speed=speed)
+                            _drive_charger(
+                                url,
+                                d.charge_point_id,
+                                dev,
+                                clock,
+                                plan_for=_ev_plan(d, sim.seed if sim else 0),
+                                speed=speed,
+                                stamp=to_ledger,
+                            )
                         )
                     )
             else:
