@@ -729,6 +729,7 @@ class Demo:
         repeated = {k: n for k, n in self.alerts_seen.items() if n > 1}
         for (rule, reason), n in sorted(repeated.items()):
             self.story.say(f"(rule {rule} raised {reason} in {n} intervals in all; shown once above)")
+        self.check_statements(t0, end)
         self.story.say("statements (money in minor units; energy in kWh):")
         for ref in ("community-a/alice", "community-b/carol", "utility/treasury", "gridop/control"):
             totals: dict[str, int] = {}
@@ -762,6 +763,58 @@ class Demo:
         if raw:
             score = certificates_pb2.Score.FromString(raw)
             self.story.say(f"Carol's 24/7 score over the day: {score.score_bp / 100:.1f} %")
+
+    def _fills(self, owner: bytes) -> list[Any]:
+        out: list[Any] = []
+        after = ""
+        while True:
+            raw = self.query(f"/fills/{owner.hex()}?limit=500" + (f"&after={after}" if after else ""))
+            if not raw:
+                return out
+            page = market_pb2.FillList.FromString(raw)
+            out += list(page.fills)
+            if not page.next:
+                return out
+            after = page.next
+
+    def check_statements(self, t0: int, end: int) -> None:
+        """Every member's statement of every interval recomputed from the ledger's own fills and
+        the published tariffs: the Wh bought and sold exactly, what was paid (energy at the
+        clearing price + the grid fee, rounded up per order) and received (rounded down per
+        order), and retail and feed-in at the tariffs (rounded per site)."""
+        checked, wrong = 0, []
+        for ref in ("community-a/alice", "community-b/carol"):
+            owner = self.address(ref)
+            fills = self._fills(owner)
+            for interval in range(t0, end, INTERVAL):
+                raw = self.query(f"/statement/{owner.hex()}/{interval}")
+                if not raw:
+                    continue
+                st = market_pb2.Statement.FromString(raw)
+                mine = [f for f in fills if f.interval_start == interval]
+                buys = [f for f in mine if f.side == market_pb2.SIDE_BUY]
+                sells = [f for f in mine if f.side == market_pb2.SIDE_SELL]
+                orders = len({f.order_id for f in mine}) + 2  # rounding: one unit per order and site
+                paid = sum(f.energy_wh * (f.price + f.fee_per_kwh) for f in buys) / 1000
+                received = sum(f.energy_wh * f.price for f in sells) / 1000
+                checks = {
+                    "bought_wh": (st.bought_wh, sum(f.energy_wh for f in buys), 0),
+                    "sold_wh": (st.sold_wh, sum(f.energy_wh for f in sells), 0),
+                    "paid": (st.paid, paid, orders),
+                    "received": (st.received, received, orders),
+                    "retail_paid": (st.retail_paid, st.retail_wh * RETAIL / 1000, 2),
+                    "feed_in_received": (st.feed_in_received + st.unreceived, st.feed_in_wh * FEED_IN / 1000, 2),
+                }
+                for name, (stated, recomputed, slack) in checks.items():
+                    if name == "feed_in_received" and st.unreceived:
+                        continue  # some of the feed-in was not paid (imbalance too): not recomputable alone
+                    if abs(stated - recomputed) > slack:
+                        wrong.append(f"{ref} {self.story.sim(interval)} {name}: {stated} ≠ {recomputed:.1f}")
+                checked += 1
+        self.story.say(
+            f"statements recompute from the ledger's fills and tariffs: {checked} statements"
+            + (", all consistent" if not wrong else f", {len(wrong)} MISMATCHES: {'; '.join(wrong[:5])}")
+        )
 
     def forecast_report(self) -> None:
         """Each forecast device's error over the day, as the ledger scored it."""
