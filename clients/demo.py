@@ -166,6 +166,8 @@ class Demo:
         self.soc_wh: int | None = None  # Alice's battery at the last report
         self.caps: dict[int, int] = {}  # interval → Alice's site's export cap (W), from grid_instruction
         self.forecasts_seen: set[str] = set()
+        self.battery_orders: dict[int, list[int]] = {}  # interval → ids of alice-battery's orders
+        self.next_order = 1  # the next order id not read yet (ids count up from 1)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -247,7 +249,7 @@ class Demo:
                         (
                             f'adapter = "sunspec"\nrole = "battery"\nport = {sunspec}\nunit = 2\n'
                             f"charge_at_or_below = {CHARGE_AT}\ndischarge_at_or_above = {DISCHARGE_AT}\n"
-                            f"reserve_pct = {RESERVE_PCT}"
+                            f"reserve_pct = {RESERVE_PCT}\ninitial_soc_pct = 60"
                         ),
                         {},
                     ),
@@ -658,6 +660,16 @@ class Demo:
             what="enrols her dryer and heat pump in the event",
         )
 
+    def _battery_orders(self, interval: int) -> list[Any]:
+        """alice-battery's orders for `interval` as the ledger keeps them (/order/<id>: placed by
+        its rules, with what they filled), reading the orders placed since the last call."""
+        while raw := self.query(f"/order/{self.next_order}"):
+            o = market_pb2.Order.FromString(raw)
+            if o.device_id == "alice-battery":
+                self.battery_orders.setdefault(o.interval_start, []).append(o.order_id)
+            self.next_order += 1
+        return [market_pb2.Order.FromString(self.query(f"/order/{i}")) for i in self.battery_orders.get(interval, [])]
+
     def hour_report(self, interval: int) -> None:
         """What the meters said about an interval that has just ended (the ledger's interval
         energy, the battery's state of charge and its rules' orders in the interval's book)."""
@@ -692,15 +704,13 @@ class Demo:
         if raw:
             soc = devices_pb2.BatteryView.FromString(raw).soc_mwh // 1000
             charged, discharged = energy("alice-battery")
-            book = self.query(f"/book/{interval}")
             trades = []
-            for o in market_pb2.OrderList.FromString(book).orders if book else []:
-                if o.device_id == "alice-battery":
-                    buy = o.side == market_pb2.SIDE_BUY
-                    trades.append(
-                        f"{'bought' if buy else 'sold'} {kwh(o.filled_wh)} of {kwh(o.energy_wh)} offered at "
-                        f"{'≤' if buy else '≥'} {o.limit_price}/kWh"
-                    )
+            for o in self._battery_orders(interval):
+                buy = o.side == market_pb2.SIDE_BUY
+                trades.append(
+                    f"{'bought' if buy else 'sold'} {kwh(o.filled_wh)} of {kwh(o.energy_wh)} offered at "
+                    f"{'≤' if buy else '≥'} {o.limit_price}/kWh"
+                )
             before = "?" if self.soc_wh is None else kwh(self.soc_wh)
             self.story.say(
                 f"battery at {self.story.sim(interval)}: state of charge {before} → {kwh(soc)} "

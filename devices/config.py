@@ -97,6 +97,7 @@ class DeviceConfig:
     charge_at_or_below: int = 0  # battery
     discharge_at_or_above: int = 0  # battery
     reserve_pct: int = 20  # battery
+    initial_soc_pct: int = 0  # battery: its state of charge when the simulation starts (0: the default 30 %)
     max_price: int = 0  # dryer: runs only at or below this price (unless its deadline forces it)
     cheap_at_or_below: int = 0  # thermostat: heats early at or below this price
     # a simulated EV charger's daily session (UTC hours of the simulated day; need_wh 0: the
@@ -111,6 +112,8 @@ class DeviceConfig:
         check_device_id(self.id)
         if self.forecast not in FORECAST_KINDS:
             raise ValueError(f"device {self.id}: unknown forecast {self.forecast!r} (pv or load)")
+        if not 0 <= self.initial_soc_pct <= 100:
+            raise ValueError(f"device {self.id}: initial_soc_pct must be in 0..100")
         if self.need_wh < 0 or (self.need_wh and not 0 <= self.arrive_hour < self.depart_hour <= 24):
             raise ValueError(f"device {self.id}: an EV session needs 0 <= arrive_hour < depart_hour <= 24")
         if self.nameplate_w < 0 or (self.forecast and self.nameplate_w == 0):

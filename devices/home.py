@@ -17,7 +17,7 @@ from devices.openadr_ven import OpenAdrVen
 from devices.outbox import Outbox
 from devices.readers import OcppReader, RegisterReader, SimReader
 from devices.signals import SeenSignals
-from devices.sim.base import MeteredDevice
+from devices.sim.base import STEP_SECONDS, MeteredDevice
 from devices.sim.battery import Battery, BatteryConfig, BatteryRules
 from devices.sim.clock import AcceleratedClock, Clock
 from devices.sim.ev_charger import EvChargerConfig, EvChargerModel, SimChargePoint
@@ -72,7 +72,10 @@ def _make(kind: str, seed: int, start: float, d: DeviceConfig | None = None) -> 
         rules = BatteryRules(15, 30, 20)
         if d is not None and d.charge_at_or_below and d.discharge_at_or_above:
             rules = BatteryRules(d.charge_at_or_below, d.discharge_at_or_above, d.reserve_pct)
-        return Battery(BatteryConfig(), rules, start)
+        battery = BatteryConfig()
+        if d is not None and d.initial_soc_pct:
+            battery = BatteryConfig(initial_soc_wh=battery.capacity_wh * d.initial_soc_pct // 100)
+        return Battery(battery, rules, start)
     if kind == "ev":
         return EvChargerModel(
             EvChargerConfig(price_limit=d.max_price) if d is not None and d.max_price else EvChargerConfig(), start
@@ -111,6 +114,18 @@ async def _drive_charger(
                 model.plan = plan_for(day)
             await cp.tick()
             await asyncio.sleep(300 / speed)
+
+
+async def _keep_time(devices: dict[str, MeteredDevice], clock: Clock, speed: float) -> None:
+    """Advance the simulated devices (but the EV chargers, which their charge point drives) to
+    the simulated time every step: a device integrates its power lazily, when read, so without
+    this a price or limit applied now would count from its last reading on."""
+    steppers = [d for d in devices.values() if not isinstance(d, EvChargerModel)]
+    while True:
+        now = clock.now()
+        for device in steppers:
+            device.advance_to(now)
+        await asyncio.sleep(max(0.05, STEP_SECONDS / speed))
 
 
 @contextlib.asynccontextmanager
@@ -201,6 +216,8 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
         controller = HomeController(followers, sheddables, holdables=flexible, deferrables=deferrable)
         enforcer = LimitEnforcer(controller, actuators, ledger_clock.now, speed=ledger_speed)
         tasks.append(asyncio.create_task(enforcer.run()))
+        if devices:
+            tasks.append(asyncio.create_task(_keep_time(devices, clock, speed)))
         seen = SeenSignals()  # a DR event or price from both the VEN and the bridge is applied once
         if cfg.vtn_url and cfg.signals in ("openadr", "both"):
             ven = OpenAdrVen(cfg.ven_name or "gateway", cfg.vtn_url)
