@@ -897,11 +897,11 @@ class Demo:
             self.story.say(
                 f"the simulated day starts at block time {t0} (one simulated hour per {INTERVAL} s); energy is "
                 f"shown in the household's kWh: the ledger records real-time Wh (simulated energy ÷ {SPEED:.0f}), "
-                f"so 1 Wh there is {kwh(1)} here"
+                f"so 1 Wh there is {SPEED / 1000:.2f} kWh here"
             )
             await self.day(t0)
             end = t0 + (self.end_hour() - self.first_hour) * INTERVAL
-            await asyncio.sleep(max(0.0, end + 40 - time.time()))  # settlement grace, late readings, issuance
+            await asyncio.sleep(max(0.0, end + 25 - time.time()))  # settlement grace, late readings, issuance
             await asyncio.to_thread(self.retire_and_report, t0, end)
             top = max(h for h in (self.net.height(i) for i in range(4)) if h is not None)
             hashes = self.net.app_hashes(top - 1)

@@ -32,14 +32,14 @@ def _filled(rules: str, side: str) -> float:
 
 
 def test_demo_runs_the_household_day_and_stops_everything(tmp_path: Path) -> None:
-    """08:00-19:00: forecasts posted by the gateways, PV sold by rule, Alice's battery charging from
+    """09:00-19:00: forecasts posted by the gateways, PV sold by rule, Alice's battery charging from
     the midday surplus and discharging into the evening peak by its own rules, an EV session and
     its certificate claim, a feeder limit at noon curtailing Alice's inverter within the grid's
     instruction, settlement whose statements recompute, certificates, demand response; the
     validators agree and every process is stopped."""
     home = tmp_path / "demo"
     done = subprocess.run(
-        [sys.executable, "-m", "clients.demo", "--start-hour", "8", "--hours", "11", "--home", str(home)],
+        [sys.executable, "-m", "clients.demo", "--start-hour", "9", "--hours", "10", "--home", str(home)],
         cwd=REPO,
         capture_output=True,
         text=True,
