@@ -31,6 +31,12 @@ owner_key = "owner.key.pem"                 #   certificates of its hours (clien
 node_rpc = "http://127.0.0.1:26657"         #   signed with the owner's key, through CometBFT RPC
                                             #   (kept in outbox.sqlite and retried until the
                                             #   answer is final: devices/session_claims.py)
+forecast_intervals = 0                      # N > 0: at start and after every interval's readings, post
+                                            #   the forecasts of the devices with `forecast` for the next
+                                            #   N intervals still open (one PostForecast tx through the
+                                            #   sink, signed like the readings: devices/forecaster.py)
+forecast_lock_seconds = 300                 # the ledger's forecasts.lock_seconds (the first interval
+                                            #   posted starts more than this after now)
 
 [simulation]                                # optional: run this home's simulated devices too
 seed = 7
@@ -45,6 +51,8 @@ role = "inverter"                           # sunspec: inverter | meter | batter
 host = "127.0.0.1"
 port = 15020
 unit = 1
+forecast = "pv"                             # optional: "pv" (pvlib clear sky) or "load" (the household
+nameplate_w = 5000                          #   profile); with the device's nameplate as registered
 """
 
 from __future__ import annotations
@@ -57,7 +65,20 @@ from typing import Any
 
 from devices.records import check_device_id
 
-__all__ = ["ConfigError", "DeviceConfig", "GatewayConfig", "SimulationConfig", "load_config", "parse_config"]
+__all__ = [
+    "FORECAST_KINDS",
+    "MAX_FORECAST_INTERVALS",
+    "ConfigError",
+    "DeviceConfig",
+    "GatewayConfig",
+    "SimulationConfig",
+    "load_config",
+    "parse_config",
+]
+
+
+FORECAST_KINDS = ("", "pv", "load")
+MAX_FORECAST_INTERVALS = 672  # the ledger's largest forecasts.max_intervals_per_post
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +97,27 @@ class DeviceConfig:
     charge_at_or_below: int = 0  # battery
     discharge_at_or_above: int = 0  # battery
     reserve_pct: int = 20  # battery
+    initial_soc_pct: int = 0  # battery: its state of charge when the simulation starts (0: the default 30 %)
     max_price: int = 0  # dryer: runs only at or below this price (unless its deadline forces it)
     cheap_at_or_below: int = 0  # thermostat: heats early at or below this price
+    # a simulated EV charger's daily session (UTC hours of the simulated day; need_wh 0: the
+    # seeded evening arrival) and, as max_price, the price at or below which it charges at once
+    arrive_hour: float = 0.0
+    depart_hour: float = 0.0
+    need_wh: int = 0
+    forecast: str = ""  # "" (none), "pv" or "load": what the gateway forecasts for the device
+    nameplate_w: int = 0  # the device's nameplate as registered on the ledger (forecasts stay within it)
 
     def __post_init__(self) -> None:
         check_device_id(self.id)
+        if self.forecast not in FORECAST_KINDS:
+            raise ValueError(f"device {self.id}: unknown forecast {self.forecast!r} (pv or load)")
+        if not 0 <= self.initial_soc_pct <= 100:
+            raise ValueError(f"device {self.id}: initial_soc_pct must be in 0..100")
+        if self.need_wh < 0 or (self.need_wh and not 0 <= self.arrive_hour < self.depart_hour <= 24):
+            raise ValueError(f"device {self.id}: an EV session needs 0 <= arrive_hour < depart_hour <= 24")
+        if self.nameplate_w < 0 or (self.forecast and self.nameplate_w == 0):
+            raise ValueError(f"device {self.id}: a forecast needs nameplate_w > 0 (the registered nameplate in W)")
         if self.adapter not in ("sunspec", "ocpp", "sim"):
             raise ValueError(f"device {self.id}: unknown adapter {self.adapter!r}")
         if self.adapter == "ocpp" and not self.charge_point_id:
@@ -126,6 +163,8 @@ class GatewayConfig:
     owner: str = ""  # the home owner's address in hex (bridge signals: its alerts); default: owner_key's
     feeder: str = ""  # the home's feeder (bridge signals: its demand-response events)
     site: str = ""  # the home's site (bridge signals: the grid's instructions for it)
+    forecast_intervals: int = 0  # intervals ahead posted after each interval's readings (0: no forecasts)
+    forecast_lock_seconds: int = 300  # the ledger's forecasts.lock_seconds
 
     def __post_init__(self) -> None:
         if self.interval_seconds <= 0 or self.batch_size <= 0:
@@ -147,6 +186,14 @@ class GatewayConfig:
             raise ValueError('signals = "both" needs vtn_url')
         if self.signals != "openadr" and not (self.owner or self.owner_key or self.feeder):
             raise ValueError("signals from the bridge need the home's owner (or owner_key) or feeder")
+        if not 0 <= self.forecast_intervals <= MAX_FORECAST_INTERVALS:
+            raise ValueError(
+                f"forecast_intervals must be in 0..{MAX_FORECAST_INTERVALS}, got {self.forecast_intervals}"
+            )
+        if self.forecast_lock_seconds < 0:
+            raise ValueError("forecast_lock_seconds must not be negative")
+        if self.forecast_intervals and not any(d.forecast for d in self.devices):
+            raise ValueError('forecast_intervals > 0 needs a device with forecast = "pv" or "load"')
         if self.owner and (len(self.owner) != 40 or any(c not in "0123456789abcdefABCDEF" for c in self.owner)):
             raise ValueError("owner must be a 20-byte address in hex (40 digits)")
 

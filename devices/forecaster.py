@@ -7,21 +7,38 @@ more than the ledger's lock, 300 s by default, after now) and hands it to a `For
 the real one is devices.sink_grpc.GrpcSink (the same key, nonce and channel as the readings).
 Every slot is an integer number of Wh within the device's nameplate × interval, as the ledger
 requires.
+
+The running gateway (devices/gateway.py, `forecast_intervals` in its config) posts through its
+sink at start and after every interval's readings; `forecasters_for` builds the forecasters of
+the configured devices (`forecast = "pv" | "load"`). A demonstration whose simulated day runs
+faster than the ledger's clock (`real_time_ledger`) wraps each in a `ScaledForecaster`: the slot
+of a real-time interval is the forecast of the simulated span it stands for ÷ the speed, the
+same energy divisor the simulated meters apply, so forecasts are in the ledger's units.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from gridledger.forecasts.v1 import forecasts_pb2
 
+from devices.config import DeviceConfig
 from devices.sim.load import LoadConfig, profile_w
 from devices.sim.pv import DAY, PvConfig, clear_sky_ac_w
 
-__all__ = ["ForecastPoster", "ForecastSink", "Forecaster", "LoadForecaster", "PvForecaster", "first_open_interval"]
+__all__ = [
+    "ForecastPoster",
+    "ForecastSink",
+    "Forecaster",
+    "LoadForecaster",
+    "PvForecaster",
+    "ScaledForecaster",
+    "first_open_interval",
+    "forecasters_for",
+]
 
 
 class Forecaster(Protocol):
@@ -93,6 +110,45 @@ class LoadForecaster:
         return out
 
 
+@dataclass
+class ScaledForecaster:
+    """A forecaster of a simulated day that runs `speed` times faster than the ledger's clock:
+    the interval [t, t + length) of ledger time is the simulated span from `to_sim(t)` of
+    length × speed seconds, and its energy is divided by `speed` (floored: within nameplate ×
+    length, like the simulated meters' real-time energy)."""
+
+    inner: Forecaster
+    to_sim: Callable[[float], float]
+    speed: float
+
+    def slots(self, first: int, count: int, length: int) -> list[tuple[int, int]]:
+        span = max(1, round(length * self.speed))
+        out = []
+        for i in range(count):
+            ((e, imp),) = self.inner.slots(int(self.to_sim(first + i * length)), 1, span)
+            out.append((math.floor(e / self.speed), math.floor(imp / self.speed)))
+        return out
+
+
+def forecasters_for(
+    devices: Sequence[DeviceConfig], *, to_sim: Callable[[float], float] | None = None, speed: float = 1.0
+) -> dict[str, Forecaster]:
+    """The forecasters of the devices configured with `forecast` ("pv": clear sky of the default
+    site and array; "load": the household profile), each within its `nameplate_w`; scaled
+    (`ScaledForecaster`) when a simulated day runs `speed` × faster than the ledger (`to_sim`)."""
+    out: dict[str, Forecaster] = {}
+    for d in devices:
+        if not d.forecast:
+            continue
+        f: Forecaster = (
+            PvForecaster(PvConfig(), d.nameplate_w)
+            if d.forecast == "pv"
+            else LoadForecaster(LoadConfig(), d.nameplate_w)
+        )
+        out[d.id] = f if to_sim is None else ScaledForecaster(f, to_sim, speed)
+    return out
+
+
 def first_open_interval(now: int, length: int, lock: int = 300) -> int:
     """The earliest aligned interval start the ledger still takes a forecast for at `now`."""
     return ((now + lock) // length + 1) * length
@@ -102,15 +158,22 @@ class ForecastPoster:
     """Posts every forecaster's next `count` intervals in one tx (see the module doc)."""
 
     def __init__(
-        self, sink: ForecastSink, forecasters: Mapping[str, Forecaster], *, length: int = 900, count: int = 96
+        self,
+        sink: ForecastSink,
+        forecasters: Mapping[str, Forecaster],
+        *,
+        length: int = 900,
+        count: int = 96,
+        lock: int = 300,
     ) -> None:
         self.sink = sink
         self.forecasters = dict(forecasters)
         self.length = length
         self.count = count
+        self.lock = lock  # the ledger's forecasts.lock_seconds (plus the time a tx takes to commit)
 
     def messages(self, now: int) -> list[forecasts_pb2.PostForecast]:
-        first = first_open_interval(now, self.length)
+        first = first_open_interval(now, self.length, self.lock)
         return [
             forecasts_pb2.PostForecast(
                 device_id=device_id,

@@ -24,6 +24,14 @@ both is applied once (`pump_signals` with one `SeenSignals`). The grid's instruc
 home's `site` come from the bridge's stream and are applied to the devices through their own
 protocols (devices/controllers.py `LimitEnforcer`, devices/actuators.py): the inverter's output
 limit over SunSpec Modbus, the battery's storage controls, the EV charger's OCPP charging profile.
+
+With `forecast_intervals = N` the gateway also posts its devices' forecasts (devices with
+`forecast = "pv" | "load"`, devices/forecaster.py) for the next N intervals still open, at
+start and after every interval's readings: one PostForecast tx through the same sink, signed
+with the same key and nonce sequence as the readings (so they never race). A failed post is
+logged and tried again at the next interval; the ledger keeps the latest post of each interval.
+In a demonstration's `real_time_ledger` simulation the forecasts are of the simulated day,
+divided by the same energy divisor as the readings (the ledger's units).
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from gridwire.reading import Reading
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -45,12 +54,16 @@ from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_af
 from devices.bridge_link import bridge_channel_credentials, bridge_signal_source, pump_signals
 from devices.config import ConfigError, GatewayConfig, load_config
 from devices.controllers import HomeController
+from devices.forecaster import ForecastPoster, ForecastSink, forecasters_for
 from devices.keys import DeviceKey, load_or_create_key
 from devices.outbox import Outbox
 from devices.readers import RegisterReader
 from devices.session_claims import RetryPolicy, SessionClaims, SessionHook, ledger_claimer
 from devices.sim.clock import Clock
 from devices.sink import MemorySink, Outcome, ReadingSink, SinkUnavailableError
+
+if TYPE_CHECKING:
+    from devices.home import Home
 
 __all__ = [
     "FlushReport",
@@ -63,6 +76,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+COMMIT_SLACK_S = 5  # a forecasts tx commits within this: its first interval stays open until then
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +105,7 @@ class Gateway:
         batch_size: int = 200,
         retries: int = 3,
         backoff_max_s: float = 30.0,
+        forecasts: ForecastPoster | None = None,
     ) -> None:
         missing = sorted(set(readers) - set(keys))
         if missing:
@@ -103,6 +119,8 @@ class Gateway:
         self.batch_size = batch_size
         self._retries = retries
         self._backoff_max = backoff_max_s
+        self.forecasts = forecasts
+        self.forecast_heights: list[int] = []  # the heights the forecasts committed in, in order
 
     async def collect(self, end: int) -> int:
         """Read every device and store one signed reading per device ending at `end`; returns how many.
@@ -187,10 +205,26 @@ class Gateway:
                 break
         return FlushReport(committed, rejected, self.outbox.counts().pending, unavailable)
 
+    async def post_forecasts(self, now: float) -> int | None:
+        """Post the forecasts as of `now` (when configured); the height, or None when there are
+        none or the sink refused or was unavailable (logged: the next interval posts again)."""
+        if self.forecasts is None:
+            return None
+        try:
+            height = await self.forecasts.post(int(now))
+        except SinkUnavailableError as exc:
+            log.warning("forecasts not posted: %s", exc)
+            return None
+        self.forecast_heights.append(height)
+        log.info("forecasts of %d devices posted at height %d", len(self.forecasts.forecasters), height)
+        return height
+
     async def run(
         self, clock: Clock, speed: float, stop: asyncio.Event, controller: HomeController | None = None
     ) -> None:
-        """Collect at every interval boundary of `clock` and flush after each, until `stop` is set."""
+        """Collect at every interval boundary of `clock` and flush after each, then post the
+        forecasts (when configured, also once at the start), until `stop` is set."""
+        await self.post_forecasts(clock.now())
         while not stop.is_set():
             now = clock.now()
             boundary = (int(now) // self.interval + 1) * self.interval
@@ -203,6 +237,7 @@ class Gateway:
             await self.collect(boundary)
             report = await self.flush()
             log.info("interval %d: %s", boundary, report)
+            await self.post_forecasts(clock.now())
 
 
 def build_sink(cfg: GatewayConfig) -> ReadingSink:
@@ -240,6 +275,24 @@ def session_claimer(
     return claims, claims.hook(devices, client.address)
 
 
+def forecast_poster(cfg: GatewayConfig, sink: object, home: Home) -> ForecastPoster | None:
+    """For `forecast_intervals` > 0: the poster of the configured devices' forecasts through
+    `sink` (its `post_forecasts`), for the ledger's intervals of `interval_seconds`, in the
+    ledger's units (scaled to the home's simulated day when it runs faster than the ledger)."""
+    if not cfg.forecast_intervals:
+        return None
+    if not callable(getattr(sink, "post_forecasts", None)):
+        raise ConfigError(f"sink {cfg.sink!r} cannot post forecasts")
+    forecasters = forecasters_for(cfg.devices, to_sim=home.to_sim, speed=home.energy_divisor)
+    return ForecastPoster(
+        cast("ForecastSink", sink),
+        forecasters,
+        length=cfg.interval_seconds,
+        count=cfg.forecast_intervals,
+        lock=cfg.forecast_lock_seconds + COMMIT_SLACK_S,
+    )
+
+
 async def run_gateway(cfg: GatewayConfig, stop: asyncio.Event) -> None:
     """Run the gateway described by `cfg` (and its simulated home when configured) until `stop`."""
     from devices.home import start_home  # noqa: PLC0415 - pulls in every adapter and simulator
@@ -255,14 +308,16 @@ async def run_gateway(cfg: GatewayConfig, stop: asyncio.Event) -> None:
                     home.central.claim_of = hook.claim  # stored with the closing of its transaction
                     home.central.on_session = hook
                 claims = asyncio.create_task(runner.run(stop))  # also resumes claims left pending
+            sink = build_sink(cfg)
             gateway = Gateway(
                 cfg.chain_id,
                 outbox,
-                build_sink(cfg),
+                sink,
                 home.readers,
                 keys,
                 interval_seconds=cfg.interval_seconds,
                 batch_size=cfg.batch_size,
+                forecasts=forecast_poster(cfg, sink, home),
             )
             try:
                 await gateway.run(home.clock, home.speed, stop, home.controller)

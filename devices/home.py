@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from devices.actuators import BatterySetPoint, ChargerProfile, InverterLimit
@@ -17,11 +17,11 @@ from devices.openadr_ven import OpenAdrVen
 from devices.outbox import Outbox
 from devices.readers import OcppReader, RegisterReader, SimReader
 from devices.signals import SeenSignals
-from devices.sim.base import MeteredDevice
+from devices.sim.base import STEP_SECONDS, MeteredDevice
 from devices.sim.battery import Battery, BatteryConfig, BatteryRules
 from devices.sim.clock import AcceleratedClock, Clock
 from devices.sim.ev_charger import EvChargerConfig, EvChargerModel, SimChargePoint
-from devices.sim.flex import Dryer, DryerConfig, Thermostat, ThermostatConfig, ev_plan_for_day
+from devices.sim.flex import Dryer, DryerConfig, EvPlan, Thermostat, ThermostatConfig, ev_plan_for_day
 from devices.sim.load import HouseholdLoad, LoadConfig
 from devices.sim.pv import PvConfig, PvPlant
 from devices.sim.sunspec_server import ImageSource, SunSpecSimServer, battery_image, inverter_image, meter_image
@@ -43,6 +43,10 @@ class Home:
     sim_clock: Clock | None = None  # the simulated day's clock, when it differs from `clock`
     central: OcppCentralSystem | None = None  # the EV chargers' central system
     enforcer: LimitEnforcer | None = None  # holds the devices to the grid's instructions
+    # the simulated time of a ledger time (None: the same clock) and the simulated energy's
+    # divisor into the ledger's units (real_time_ledger: the speed), for the gateway's forecasts
+    to_sim: Callable[[float], float] | None = None
+    energy_divisor: float = 1.0
 
 
 def _simulated(cfg: GatewayConfig, clock: Clock) -> dict[str, MeteredDevice]:
@@ -68,9 +72,14 @@ def _make(kind: str, seed: int, start: float, d: DeviceConfig | None = None) -> 
         rules = BatteryRules(15, 30, 20)
         if d is not None and d.charge_at_or_below and d.discharge_at_or_above:
             rules = BatteryRules(d.charge_at_or_below, d.discharge_at_or_above, d.reserve_pct)
-        return Battery(BatteryConfig(), rules, start)
+        battery = BatteryConfig()
+        if d is not None and d.initial_soc_pct:
+            battery = BatteryConfig(initial_soc_wh=battery.capacity_wh * d.initial_soc_pct // 100)
+        return Battery(battery, rules, start)
     if kind == "ev":
-        return EvChargerModel(EvChargerConfig(), start)
+        return EvChargerModel(
+            EvChargerConfig(price_limit=d.max_price) if d is not None and d.max_price else EvChargerConfig(), start
+        )
     if kind == "dryer":
         cfg = DryerConfig(max_price=d.max_price) if d is not None and d.max_price else DryerConfig()
         return Dryer(cfg, start)
@@ -81,14 +90,42 @@ def _make(kind: str, seed: int, start: float, d: DeviceConfig | None = None) -> 
     raise ValueError(f"unknown simulated device kind {kind!r}")
 
 
-async def _drive_charger(url: str, cp_id: str, model: EvChargerModel, clock: Clock, *, seed: int, speed: float) -> None:
-    async with SimChargePoint.connected(url, cp_id, model, clock) as cp:
+def _ev_plan(d: DeviceConfig, seed: int) -> Callable[[int], EvPlan]:
+    """The charger's session of a simulated day: the configured one, else the seeded evening's."""
+    if not d.need_wh:
+        return lambda day: ev_plan_for_day(seed, day)
+    return lambda day: EvPlan(day + int(d.arrive_hour * 3600), day + int(d.depart_hour * 3600), d.need_wh)
+
+
+async def _drive_charger(
+    url: str,
+    cp_id: str,
+    model: EvChargerModel,
+    clock: Clock,
+    *,
+    plan_for: Callable[[int], EvPlan],
+    speed: float,
+    stamp: Callable[[float], float] | None = None,
+) -> None:
+    async with SimChargePoint.connected(url, cp_id, model, clock, stamp) as cp:
         while True:
             day = int(clock.now()) // 86400 * 86400
             if model.plan is None or model.plan.depart < clock.now():
-                model.plan = ev_plan_for_day(seed, day)
+                model.plan = plan_for(day)
             await cp.tick()
             await asyncio.sleep(300 / speed)
+
+
+async def _keep_time(devices: dict[str, MeteredDevice], clock: Clock, speed: float) -> None:
+    """Advance the simulated devices (but the EV chargers, which their charge point drives) to
+    the simulated time every step: a device integrates its power lazily, when read, so without
+    this a price or limit applied now would count from its last reading on."""
+    steppers = [d for d in devices.values() if not isinstance(d, EvChargerModel)]
+    while True:
+        now = clock.now()
+        for device in steppers:
+            device.advance_to(now)
+        await asyncio.sleep(max(0.05, STEP_SECONDS / speed))
 
 
 @contextlib.asynccontextmanager
@@ -103,10 +140,22 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
     # The clock readings are stamped with and the controller follows: the simulated one, or
     # real time when the simulated day only drives the devices (real_time_ledger).
     ledger_clock, ledger_speed = clock, speed
+    to_sim: Callable[[float], float] | None = None
+    to_ledger: Callable[[float], float] | None = None
     if sim is not None and sim.real_time_ledger:
         ledger_clock, ledger_speed = AcceleratedClock(time.time(), 1.0), 1.0
+        sim_at, ledger_at = clock.now(), ledger_clock.now()
+
+        def to_sim(t: float) -> float:
+            return sim_at + (t - ledger_at) * speed
+
+        def to_ledger(t: float) -> float:
+            return ledger_at + (t - sim_at) / speed
+
         for simulated in devices.values():
             simulated.energy_divisor = speed
+            if isinstance(simulated, Battery):  # its capacity in the ledger's units too
+                simulated.scale_capacity(speed)
     central = OcppCentralSystem(*_host_port(cfg.ocpp_listen), outbox=outbox)
     servers: list[SunSpecSimServer] = []
     tasks: list[asyncio.Task[None]] = []
@@ -139,7 +188,15 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
                     url = f"ws://127.0.0.1:{central.port}"
                     tasks.append(
                         asyncio.create_task(
-                            _drive_charger(url, d.charge_point_id, dev, clock, seed=sim.seed if sim else 0, speed=speed)
+                            _drive_charger(
+                                url,
+                                d.charge_point_id,
+                                dev,
+                                clock,
+                                plan_for=_ev_plan(d, sim.seed if sim else 0),
+                                speed=speed,
+                                stamp=to_ledger,
+                            )
                         )
                     )
             else:
@@ -159,6 +216,8 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
         controller = HomeController(followers, sheddables, holdables=flexible, deferrables=deferrable)
         enforcer = LimitEnforcer(controller, actuators, ledger_clock.now, speed=ledger_speed)
         tasks.append(asyncio.create_task(enforcer.run()))
+        if devices:
+            tasks.append(asyncio.create_task(_keep_time(devices, clock, speed)))
         seen = SeenSignals()  # a DR event or price from both the VEN and the bridge is applied once
         if cfg.vtn_url and cfg.signals in ("openadr", "both"):
             ven = OpenAdrVen(cfg.ven_name or "gateway", cfg.vtn_url)
@@ -178,6 +237,8 @@ async def start_home(cfg: GatewayConfig, outbox: Outbox | None = None) -> AsyncI
             sim_clock=clock,
             central=central,
             enforcer=enforcer,
+            to_sim=to_sim,
+            energy_divisor=speed if to_sim is not None else 1.0,
         )
     finally:
         for task in tasks:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gridledger.forecasts.v1 import forecasts_pb2
 from gridwire.reading import Reading
 
 from devices.records import SignedReading
@@ -78,6 +79,15 @@ class MemorySink:
         self._keys = verify
         self._chain_id = chain_id
         self.submits = 0
+        self.forecasts: list[list[forecasts_pb2.PostForecast]] = []  # each post's messages, in order
+
+    async def post_forecasts(self, messages: Sequence[forecasts_pb2.PostForecast]) -> int:
+        """Record one forecasts tx (devices.forecaster.ForecastSink); the height it "committed" in."""
+        if not self.available:
+            raise SinkUnavailableError("ledger offline (simulated)")
+        self.height += 1
+        self.forecasts.append(list(messages))
+        return self.height
 
     async def submit(self, batch: Sequence[SignedReading]) -> list[ReadingResult]:
         """Apply the batch (see ReadingSink.submit)."""

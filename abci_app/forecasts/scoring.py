@@ -2,13 +2,18 @@
 
 Scoring. An interval [I, I + L) is scored once, `forecasts.error_grace_seconds` after it
 ends (late readings), in time order; the cursor `scored_before` is the start of the next
-interval to score. The devices scored are those with a posted forecast for I and those with
-interval energy recorded for I, in device-id order; each is scored against its expected
-energy (keeper.expected: posted, else the fallback; a device whose expectation is NONE is
-not scored). Its `DayError` of day ⌊I ÷ 86400⌋ adds the forecast and metered energy and
-|forecast export − metered export| + |forecast import − metered import|, counting the
+interval to score. The devices scored are those with a posted forecast for I, those with
+interval energy recorded for I, and those with energy recorded for one of the intervals the
+fallback looks at (I − k × `forecasts.fallback_period_seconds`, k = 1..`forecasts.fallback_days`),
+in device-id order: a fallback expectation met by no energy at all (a PV that produced nothing
+where it did yesterday, a device that stopped reporting) is forecast error like any other.
+Each is scored against its expected energy (keeper.expected: posted, else the fallback; a
+device whose expectation is NONE is not scored). Its `DayError` of day ⌊I ÷ 86400⌋ adds
+the forecast and metered energy and |forecast export − metered export| +
+|forecast import − metered import|, counting the
 interval as posted or fallback. At most SCORE_BATCH intervals per block; stretches of time
-with neither forecasts nor energy are skipped in one step (and an idle chain writes nothing).
+with neither forecasts nor energy (nor energy a fallback day earlier) are skipped in one
+step (and an idle chain writes nothing).
 
 Pruning (retention). Posted forecasts of intervals already scored and starting before block
 time − `forecasts.retention_seconds`, and daily errors of days ending before it, are deleted,
@@ -23,7 +28,7 @@ from itertools import islice
 from abci_app.devices import keeper as devices
 from abci_app.devices.params import SETTLEMENT_INTERVAL
 from abci_app.forecasts import events, keeper, keys
-from abci_app.forecasts.params import ERROR_GRACE, RETENTION
+from abci_app.forecasts.params import ERROR_GRACE, FALLBACK_DAYS, FALLBACK_PERIOD, RETENTION
 from abci_app.forecasts.records import FALLBACK, NONE, DayError
 from abci_app.keys import u64
 from abci_app.params import domain_param
@@ -41,9 +46,13 @@ DAY = 86_400
 
 def score_interval(store: Branch, start: int) -> tuple[int, int]:
     """Score every device of the interval starting at `start` (module doc); (devices, Σ error)."""
-    ids = sorted(set(keeper.iter_interval_devices(store, start)) | set(devices.iter_energy_devices(store, start)))
     scored = total = 0
-    for device_id in ids:
+    ids = set(keeper.iter_interval_devices(store, start)) | set(devices.iter_energy_devices(store, start))
+    day_length = domain_param(store, FALLBACK_PERIOD)
+    for k in range(1, domain_param(store, FALLBACK_DAYS) + 1):
+        if start - k * day_length >= 0:  # the fallback's days: an expectation without energy today
+            ids.update(devices.iter_energy_devices(store, start - k * day_length))
+    for device_id in sorted(ids):
         if devices.get_device(store, device_id) is None:
             continue
         exp = keeper.expected(store, device_id, start)
@@ -76,12 +85,15 @@ def score_interval(store: Branch, start: int) -> tuple[int, int]:
 
 
 def _next_work(store: Branch, cursor: int) -> int | None:
-    """The earliest start ≥ cursor of a posted forecast or recorded energy (None: none)."""
+    """The earliest start ≥ cursor of a posted forecast, of recorded energy, or of an interval
+    whose fallback looks at recorded energy (k fallback days later; None: none)."""
     row = next(iter(store.iter_range(keys.by_interval_prefix(cursor), prefix_end(keys.BY_INTERVAL))), None)
     hints = [int.from_bytes(row[0][1:9], "big")] if row is not None else []
-    energy = devices.next_energy_start(store, cursor)
-    if energy is not None:
-        hints.append(energy)
+    day_length = domain_param(store, FALLBACK_PERIOD)
+    for k in range(domain_param(store, FALLBACK_DAYS) + 1):
+        energy = devices.next_energy_start(store, max(0, cursor - k * day_length))
+        if energy is not None:
+            hints.append(max(cursor, energy + k * day_length))
     return min(hints) if hints else None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from devices.records import Registers
 from devices.sim.base import STEP_SECONDS, MeteredDevice
@@ -61,6 +61,16 @@ class Battery(MeteredDevice):
         """The reserve the owner keeps, in mWh."""
         return self.cfg.capacity_wh * 1000 * self.rules.reserve_pct // 100
 
+    def scale_capacity(self, divisor: float) -> None:
+        """Divide the capacity and the state of charge by `divisor` (with `energy_divisor`: a
+        demonstration's battery in real-time energy, so a simulated day's charging fills it)."""
+        self.cfg = replace(
+            self.cfg,
+            capacity_wh=max(1, round(self.cfg.capacity_wh / divisor)),
+            initial_soc_wh=round(self.cfg.initial_soc_wh / divisor),
+        )
+        self.soc_mwh = round(self.soc_mwh / divisor)
+
     def mode(self) -> str:
         """'charge', 'discharge' or 'idle' for the current price and state of charge."""
         if self.price <= self.rules.charge_at_or_below and self.soc_mwh < self.cfg.capacity_wh * 1000:
@@ -70,15 +80,16 @@ class Battery(MeteredDevice):
         return "idle"
 
     def power_w(self, t: float) -> float:
-        """Positive while charging, negative while discharging; limited so one step cannot overshoot."""
+        """Positive while charging, negative while discharging; limited so one step cannot overshoot
+        (a step's energy is power × seconds ÷ `energy_divisor`)."""
         mode = self.mode()
         if mode == "charge":
             room = self.cfg.capacity_wh * 1000 - self.soc_mwh
-            limit = room * _PPM / self._sqrt_eff_ppm * 3.6 / STEP_SECONDS
+            limit = room * _PPM / self._sqrt_eff_ppm * 3.6 / STEP_SECONDS * self.energy_divisor
             return float(min(self.cfg.max_charge_w, limit))
         if mode == "discharge":
             avail = self.soc_mwh - self.reserve_mwh
-            limit = avail * self._sqrt_eff_ppm / _PPM * 3.6 / STEP_SECONDS
+            limit = avail * self._sqrt_eff_ppm / _PPM * 3.6 / STEP_SECONDS * self.energy_divisor
             return -float(min(self.cfg.max_discharge_w, limit))
         return 0.0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -123,11 +124,21 @@ def _iso(t: float) -> str:
 class SimChargePoint(ChargePoint):  # type: ignore[misc]
     """The OCPP client side of the simulated charger."""
 
-    def __init__(self, cp_id: str, connection: Any, model: EvChargerModel, clock: Clock) -> None:
+    def __init__(
+        self,
+        cp_id: str,
+        connection: Any,
+        model: EvChargerModel,
+        clock: Clock,
+        stamp: Callable[[float], float] | None = None,
+    ) -> None:
         super().__init__(cp_id, connection)
         self.model = model
         self.clock = clock
         self.transaction_id: int | None = None
+        # the time its messages carry for a simulated time (a real_time_ledger demonstration:
+        # the ledger's time, so a session's hours are the ledger's); None: the simulated time
+        self.stamp = stamp or (lambda t: t)
 
     @on(Action.set_charging_profile)
     def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any) -> Any:
@@ -177,12 +188,16 @@ class SimChargePoint(ChargePoint):  # type: ignore[misc]
         register = self.model.imported.wh
         if self.transaction_id is None and self.model.plugged(now):
             res = await self.call(
-                call.StartTransaction(connector_id=1, id_tag="driver-1", meter_start=register, timestamp=_iso(now))
+                call.StartTransaction(
+                    connector_id=1, id_tag="driver-1", meter_start=register, timestamp=_iso(self.stamp(now))
+                )
             )
             self.transaction_id = int(res.transaction_id)
         elif self.transaction_id is not None and not self.model.plugged(now):
             await self.call(
-                call.StopTransaction(meter_stop=register, timestamp=_iso(now), transaction_id=self.transaction_id)
+                call.StopTransaction(
+                    meter_stop=register, timestamp=_iso(self.stamp(now)), transaction_id=self.transaction_id
+                )
             )
             self.transaction_id = None
         elif self.transaction_id is not None:
@@ -195,18 +210,20 @@ class SimChargePoint(ChargePoint):  # type: ignore[misc]
                 call.MeterValues(
                     connector_id=1,
                     transaction_id=self.transaction_id,
-                    meter_value=[{"timestamp": _iso(now), "sampled_value": [sampled]}],
+                    meter_value=[{"timestamp": _iso(self.stamp(now)), "sampled_value": [sampled]}],
                 )
             )
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def connected(cls, url: str, cp_id: str, model: EvChargerModel, clock: Clock) -> Any:
+    async def connected(
+        cls, url: str, cp_id: str, model: EvChargerModel, clock: Clock, stamp: Callable[[float], float] | None = None
+    ) -> Any:
         """Connect to `url/cp_id`, boot, and yield the running charge point; disconnects on exit."""
         async with websockets.connect(
             f"{url.rstrip('/')}/{cp_id}", subprotocols=[websockets.Subprotocol("ocpp1.6")]
         ) as ws:
-            cp = cls(cp_id, ws, model, clock)
+            cp = cls(cp_id, ws, model, clock, stamp)
             reader = asyncio.create_task(cp.start())
             try:
                 await cp.boot()

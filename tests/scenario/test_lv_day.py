@@ -262,11 +262,12 @@ def test_without_forecasts_rules_wait_a_day_then_trade_the_fallback(run_b: Run) 
         score = result.forecast_errors[device][day2]
         today, yesterday = metered[96:192], metered[:96]
         assert score.intervals_posted == 0
-        assert score.intervals_fallback == sum(1 for w in today if w)  # intervals with energy are scored
-        # only intervals with energy recorded today are scored (see the xfail below)
-        scored = [k for k, w in enumerate(today) if w]
-        assert (score.forecast_export_wh, score.metered_export_wh) == (sum(yesterday[k] for k in scored), sum(today))
-        assert score.error_wh == sum(abs(today[k] - yesterday[k]) for k in scored)
+        # scored: the intervals with energy today or in the fallback's day (yesterday), so a
+        # fallback expectation met by no energy at all counts too
+        scored = [k for k in range(96) if today[k] or yesterday[k]]
+        assert score.intervals_fallback == len(scored)
+        assert (score.forecast_export_wh, score.metered_export_wh) == (sum(yesterday), sum(today))
+        assert score.error_wh == sum(abs(today[k] - yesterday[k]) for k in range(96))
     print(
         f"\nno forecasts: sell orders by rules per day {result.sell_orders_by_rules}, "
         f"no_forecast alerts on day one {sum(len(v) for v in _day_one_no_forecast(run, result).values())}"
@@ -281,20 +282,19 @@ def test_no_history_before_the_first_reading(run_b: Run) -> None:
         assert intervals == set(range(96)), rule
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger: forecast scoring (forecasts/scoring.py) scores a device in an interval only when it has "
-    "a posted forecast or recorded energy there, so a fallback expectation met by no energy at all (a PV "
-    "that produced nothing where yesterday it did) never counts as forecast error",
-)
 def test_fallback_expectations_without_energy_are_scored(run_b: Run) -> None:
-    """Day two's fallback forecast of each PV is its day-one export; scored in full, the
-    forecast total is the whole of day one and the error Σ |today − yesterday| over all intervals."""
+    """Day two's fallback forecast of each PV is its day-one export; scored in full (also where
+    the PV delivered nothing today), the forecast total is the whole of day one and the error
+    Σ |today − yesterday| over all intervals, including those with no energy today."""
     run, result = run_b
     day2 = run.interval(96) // 86_400
     for device, metered in result.pv_metered.items():
         score = result.forecast_errors[device][day2]
-        assert score.forecast_export_wh == sum(metered[:96]), device
+        today, yesterday = metered[96:192], metered[:96]
+        assert score.forecast_export_wh == sum(yesterday), device
+        unmet = [k for k in range(96) if yesterday[k] and not today[k]]
+        assert score.intervals_fallback >= len(unmet)
+        assert score.error_wh >= sum(yesterday[k] for k in unmet), device
 
 
 def test_december_the_limit_never_binds(december: Run) -> None:

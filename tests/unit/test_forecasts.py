@@ -231,6 +231,25 @@ def test_forecast_error_is_scored_per_day_and_readable(driver: AppDriver, consor
     assert m.d.query(f"/forecasts/pv-a/{iv}/97").code == Code.QUERY_BAD_REQUEST
 
 
+def test_a_fallback_met_by_no_energy_is_scored(driver: AppDriver, consortium: Consortium) -> None:
+    """A PV that exported 300 Wh at noon yesterday and nothing today (readings cover the day, no
+    energy recorded) is scored against its fallback: 300 Wh of error, the interval counted."""
+    m = Market(driver, consortium)
+    m.setup()
+    noon = GENESIS_TIME + 12 * 3600
+    _history(m, noon, [300])
+    today = noon + DAY
+    m.until(today + L)
+    m.reading(m.alice, "pv-a", 1, noon + L, today + L, 0, 300)  # registers unchanged: nothing today
+    assert view(m, "pv-a", today).source == fpb.FORECAST_SOURCE_FALLBACK
+    evs = m.until(today + L + GRACE + L)
+    assert (str(today), "1", "300") in [
+        (a["interval"], a["devices"], a["error_wh"]) for t, a in evs if t == "forecast_scored"
+    ]
+    err = fpb.ForecastError.FromString(m.d.query(f"/forecast_error/pv-a/{today // DAY}").value)
+    assert (err.intervals_fallback, err.forecast_export_wh, err.metered_export_wh, err.error_wh) == (1, 300, 0, 300)
+
+
 def test_old_forecasts_and_errors_are_pruned(consortium: Consortium) -> None:
     """Scored forecasts and day errors older than forecasts.retention_seconds are deleted, oldest first."""
     driver = AppDriver(consortium, params={"forecasts.retention_seconds": DAY})
