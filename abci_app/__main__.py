@@ -15,6 +15,7 @@ from abci_app import pins
 from abci_app.app import GridLedgerApp
 from abci_app.logging_setup import configure_logging
 from abci_app.server import serve
+from abci_app.statesync.store import SnapshotStore
 from abci_app.store.backend import CorruptStateError
 from abci_app.store.sqlite import SQLiteBackend
 
@@ -39,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         "--address", type=listen_address, default="tcp://127.0.0.1:26658", help="tcp://host:port or unix:///path"
     )
     parser.add_argument("--home", type=Path, required=True, help="folder for the app's state database")
+    parser.add_argument(
+        "--no-snapshots",
+        action="store_true",
+        help="take no state sync snapshots (by default they go to HOME/snapshots at the governed interval)",
+    )
     parser.add_argument("--log-format", choices=["console", "json"], default="console")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
@@ -60,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     db = args.home / "state.sqlite"
     try:
-        app = GridLedgerApp(SQLiteBackend(db))
+        snapshots = None if args.no_snapshots else SnapshotStore(args.home / "snapshots")
+        app = GridLedgerApp(SQLiteBackend(db), snapshots=snapshots)
         started = time.perf_counter()
         keys = app.state.verify()
         log.info("state_verified", keys=keys, ms=round((time.perf_counter() - started) * 1000, 1))
