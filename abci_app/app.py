@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from abci_app import chain, crypto, faults
+from abci_app import chain, crypto, faults, metrics
 from abci_app.codec import DecodedTx, tx_hash
 from abci_app.domain import BlockHook, QueryResult
 from abci_app.errors import CODESPACE, Code, TxError
@@ -459,11 +459,13 @@ def _run_hook(domain: str, name: str, hook: BlockHook, branch: Branch, block: Bl
     """Run a block hook on its own branch: its writes are kept only if it returns; a hook
     that raises leaves no writes, a `hook_failed` event records it, and the block goes on."""
     hook_branch = branch.branch()
+    started = time.perf_counter()
     try:
         events = hook(hook_branch, block)
     except Exception as exc:  # a hook bug must not halt the chain
         log.error("hook_failed", domain=domain, hook=name, error=type(exc).__name__, detail=str(exc)[:200])
         return [Event.of("hook_failed", domain=domain, hook=name, error=f"{type(exc).__name__}: {str(exc)[:200]}")]
+    metrics.hook_ran(domain, name, time.perf_counter() - started, events)
     hook_branch.merge_into(branch)
     return events
 

@@ -7,7 +7,8 @@
     python -m clients.localnet resync NODE --home .localnet   # wipe node NODE, rejoin by state sync
 
 Node i listens on p2p base+100i, rpc base+1+100i, abci base+2+100i, and its gRPC bridge on
-base+3+100i (base 26656). An app and its node are started, and restarted, together. Tests
+base+3+100i (base 26656); Prometheus metrics of its app on base+4+100i and of CometBFT on
+base+5+100i (http://127.0.0.1:PORT/metrics). An app and its node are started, and restarted, together. Tests
 use the `Localnet` class directly with their own folder and a free port range.
 """
 
@@ -49,6 +50,8 @@ class NodePorts:
     rpc: int
     abci: int
     bridge: int
+    metrics: int  # the app's Prometheus endpoint
+    comet_metrics: int  # CometBFT's Prometheus endpoint
 
 
 def _ephemeral_port_floor() -> int:
@@ -68,7 +71,7 @@ def free_base_port(n: int = 4, *, start: int = 27000, stop: int | None = None) -
         raise RuntimeError(f"no room for {n} nodes between ports {start} and {stop}")
     first = (os.getpid() * 37) % len(bases)  # concurrent test runs start at different places
     for base in bases[first:] + bases[:first]:
-        if all(_port_free(base + 100 * i + k) for i in range(n) for k in range(4)):
+        if all(_port_free(base + 100 * i + k) for i in range(n) for k in range(6)):
             return base
     raise RuntimeError("no free port range found")
 
@@ -141,7 +144,9 @@ class Localnet:
 
     def ports(self, i: int) -> NodePorts:
         base = self.base_port + 100 * i
-        return NodePorts(p2p=base, rpc=base + 1, abci=base + 2, bridge=base + 3)
+        return NodePorts(
+            p2p=base, rpc=base + 1, abci=base + 2, bridge=base + 3, metrics=base + 4, comet_metrics=base + 5
+        )
 
     def node_home(self, i: int) -> Path:
         return self.home / f"node{i}"
@@ -215,6 +220,8 @@ class Localnet:
             ("consensus", "timeout_propose", '"1s"'),
             ("consensus", "timeout_commit", f'"{self.timeout_commit}"'),
             ("tx_index", "indexer", '"kv"'),
+            ("instrumentation", "prometheus", "true"),
+            ("instrumentation", "prometheus_listen_addr", f'"127.0.0.1:{p.comet_metrics}"'),
         ]
         for section, key, value in settings:
             text = set_toml(text, section, key, value)
@@ -309,7 +316,7 @@ class Localnet:
         p = self.ports(i)
         log = open(self.log_path(i, "app"), "ab")  # noqa: SIM115 - owned by the child process
         cmd = [self.python, "-m", "abci_app", "--address", f"tcp://127.0.0.1:{p.abci}"]
-        cmd += ["--home", str(self.app_home(i)), "--log-format", "json"]
+        cmd += ["--home", str(self.app_home(i)), "--log-format", "json", "--metrics", f"127.0.0.1:{p.metrics}"]
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, **(env or {})})
         log.close()
         self.apps[i] = proc
@@ -540,6 +547,9 @@ def print_endpoints(net: Localnet) -> None:
         print(
             f"  node{i}: rpc http://127.0.0.1:{p.rpc}  p2p 127.0.0.1:{p.p2p}  "
             f"abci tcp://127.0.0.1:{p.abci}  grpc bridge 127.0.0.1:{p.bridge}  height {net.height(i)}"
+        )
+        print(
+            f"         metrics: app http://127.0.0.1:{p.metrics}/metrics  cometbft http://127.0.0.1:{p.comet_metrics}/metrics"
         )
     print(f"  keys and certificates: {net.home / 'consortium'}")
     print(f"  logs: {net.home / 'logs'}    stop: make localnet-stop")

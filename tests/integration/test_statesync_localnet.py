@@ -10,6 +10,7 @@ import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf.message import Message
 from gridwire.reading import Reading
 
 from clients import devices as dc
@@ -44,7 +45,7 @@ def _energy_state(net: Localnet, wallet: Wallet) -> None:
     rpc = net.rpc(0)
     alice, gateway = c.member("community-a/alice"), c.member("community-a/gateway")
     keys = {d: Ed25519PrivateKey.from_private_bytes(bytes([i + 7]) * 32) for i, d in enumerate(("ss-pv", "ss-meter"))}
-    msgs = [dc.register_site("alice-home", "feeder-a", "nl")]
+    msgs: list[Message] = [dc.register_site("alice-home", "feeder-a", "nl")]
     for device, key in keys.items():
         kind = "pv" if device == "ss-pv" else "meter"
         pub = dc.device_public_key(key)
