@@ -60,7 +60,7 @@ class SnapshotStore:
         try:
             built = fmt.build(state.iter_range(b"", None), height, state.app_hash, chunk_bytes=self.chunk_bytes)
             self._write(height, built)
-        except (OSError, fmt.FormatError) as exc:
+        except Exception as exc:  # a full disk, a state too large: the block is committed, only the snapshot is lost
             log.error("snapshot_failed", height=height, error=type(exc).__name__, detail=str(exc)[:200])
             return None
         self.prune(keep_recent)

@@ -71,8 +71,8 @@ def _energy_state(net: Localnet, wallet: Wallet) -> None:
     _commit(rpc, wallet.sign(gateway, dc.submit_readings(readings)))
 
 
-def _app_log(net: Localnet, offset: int) -> list[dict[str, object]]:
-    lines = net.log_path(NODE, "app").read_bytes()[offset:].decode(errors="replace").splitlines()
+def _app_log(net: Localnet, offset: int, node: int = NODE) -> list[dict[str, object]]:
+    lines = net.log_path(node, "app").read_bytes()[offset:].decode(errors="replace").splitlines()
     out = []
     for line in lines:
         try:
@@ -128,7 +128,11 @@ def test_a_wiped_validator_rejoins_by_state_sync_faster_than_by_replay(localnet_
     assert_app_agrees(net, NODE, reference=0)
     status = net.rpc(NODE).status()
     assert int(status["sync_info"]["earliest_block_height"]) > 1
+    taken = [e for e in _app_log(net, 0, node=0) if e.get("event") == "snapshot_taken"]
+    assert taken
+    figures = [(e["height"], e["keys"], e["bytes"], e["ms"]) for e in taken]
     print(
+        f"\nsnapshots on node0 (height, keys, bytes, ms): {figures}"
         f"\njoin of a wiped validator at height ~{replay_from}: replay {replay_s:.1f} s "
         f"(reached {replay_height}); at height ~{sync_from}: state sync {sync_s:.1f} s "
         f"(snapshot {snap_height}, trusted height {trust}, reached {sync_height})"

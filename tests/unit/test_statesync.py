@@ -259,3 +259,17 @@ def test_the_app_snapshots_at_the_governed_interval_keeps_the_newest_and_serves_
     for _ in range(4):
         off.block([])
     assert off.app.list_snapshots(abci.RequestListSnapshots()).snapshots == []
+
+
+def test_a_snapshot_that_cannot_be_written_costs_the_snapshot_not_the_block(
+    consortium: Consortium, tmp_path: Path
+) -> None:
+    """With the snapshot folder unwritable (a file in its place) the blocks still commit."""
+    blocker = tmp_path / "snaps"
+    blocker.write_text("not a folder")
+    d = AppDriver(consortium, params={SNAPSHOT_INTERVAL: 1})
+    d.app.snapshots = SnapshotStore(blocker)
+    for _ in range(2):
+        d.block([])
+    assert d.app.state.height == 2
+    assert d.app.list_snapshots(abci.RequestListSnapshots()).snapshots == []
