@@ -14,7 +14,9 @@ import structlog
 from abci_app import pins
 from abci_app.app import GridLedgerApp
 from abci_app.logging_setup import configure_logging
+from abci_app.metrics import Metrics, parse_listen
 from abci_app.server import serve
+from abci_app.statesync.store import SnapshotStore
 from abci_app.store.backend import CorruptStateError
 from abci_app.store.sqlite import SQLiteBackend
 
@@ -33,12 +35,32 @@ def listen_address(text: str) -> str:
     return text
 
 
+def metrics_address(text: str) -> tuple[str, int]:
+    """The metrics listen address HOST:PORT."""
+    try:
+        return parse_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m abci_app", description=__doc__)
     parser.add_argument(
         "--address", type=listen_address, default="tcp://127.0.0.1:26658", help="tcp://host:port or unix:///path"
     )
     parser.add_argument("--home", type=Path, required=True, help="folder for the app's state database")
+    parser.add_argument(
+        "--no-snapshots",
+        action="store_true",
+        help="take no state sync snapshots (by default they go to HOME/snapshots at the governed interval)",
+    )
+    parser.add_argument(
+        "--metrics",
+        type=metrics_address,
+        default=None,
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (off by default)",
+    )
     parser.add_argument("--log-format", choices=["console", "json"], default="console")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
@@ -60,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     db = args.home / "state.sqlite"
     try:
-        app = GridLedgerApp(SQLiteBackend(db))
+        snapshots = None if args.no_snapshots else SnapshotStore(args.home / "snapshots")
+        app = GridLedgerApp(SQLiteBackend(db), snapshots=snapshots)
         started = time.perf_counter()
         keys = app.state.verify()
         log.info("state_verified", keys=keys, ms=round((time.perf_counter() - started) * 1000, 1))
@@ -70,6 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         log.error("refusing_to_start", reason=f"cannot open the state database: {exc}", database=str(db))
         return 3
+    if args.metrics is not None:
+        host, port = args.metrics
+        observer = Metrics()
+        observer.instrument(app)
+        try:
+            observer.serve(host, port)
+        except OSError as exc:
+            log.error("refusing_to_start", reason=f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}")
+            return 2
+        log.info("metrics_listening", url=f"http://{host}:{port}/metrics")
     log.info("starting", height=app.state.height, app_hash=app.state.app_hash.hex()[:16], database=str(db))
     try:
         with contextlib.suppress(KeyboardInterrupt):

@@ -18,16 +18,19 @@ import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 from gridwire.contract import chain as chain_contract
 
-from abci_app import chain, crypto, faults
+from abci_app import chain, crypto, faults, metrics
 from abci_app.codec import DecodedTx, tx_hash
 from abci_app.domain import BlockHook, QueryResult
 from abci_app.errors import CODESPACE, Code, TxError
 from abci_app.executor import TxOutcome, check_envelope, check_limits, execute
 from abci_app.framing import encode_uvarint
 from abci_app.genesis import apply_genesis
-from abci_app.params import Params, load_params
+from abci_app.governance.params import SNAPSHOT_INTERVAL, SNAPSHOT_KEEP_RECENT
+from abci_app.params import Params, domain_param, load_params
 from abci_app.pb import abci, crypto_keys, crypto_proof, state_pb2
 from abci_app.registry import DOMAINS, QUERIES
+from abci_app.statesync.restore import Restorer
+from abci_app.statesync.store import SnapshotStore
 from abci_app.store.backend import Backend
 from abci_app.store.branch import Branch, KVReader
 from abci_app.store.state import CommittedState
@@ -65,8 +68,11 @@ def _time_ns(ts: Timestamp) -> int:
 
 
 class GridLedgerApp:
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, *, snapshots: SnapshotStore | None = None) -> None:
         self.state = CommittedState(backend)
+        # state sync: where this node keeps the snapshots it serves (None: it serves none)
+        self.snapshots = snapshots
+        self._restorer = Restorer(self.state)
         self._genesis: Branch | None = None  # InitChain's writes until the first Commit
         self._initial_height = 1  # the chain's first height (an exported chain's next height)
         self._block: Branch | None = None
@@ -391,7 +397,17 @@ class GridLedgerApp:
             ms=round((time.perf_counter() - self._block_started) * 1000, 1),
             app_hash=app_hash.hex()[:16],
         )
+        self._maybe_snapshot()
         return abci.ResponseCommit(retain_height=0)
+
+    def _maybe_snapshot(self) -> None:
+        """After committing a multiple of the governed snapshot interval, snapshot the committed
+        state (synchronously: nothing else touches the state until the next FinalizeBlock)."""
+        if self.snapshots is None:
+            return
+        interval = domain_param(self.state, SNAPSHOT_INTERVAL)
+        if interval > 0 and self.state.height % interval == 0:
+            self.snapshots.take(self.state, domain_param(self.state, SNAPSHOT_KEEP_RECENT))
 
     # -- vote extensions (not used: empty, and only empty ones are accepted) -------------------
 
@@ -403,19 +419,29 @@ class GridLedgerApp:
         status = abci.ResponseVerifyVoteExtension.ACCEPT if ok else abci.ResponseVerifyVoteExtension.REJECT
         return abci.ResponseVerifyVoteExtension(status=status)
 
-    # -- connection: snapshot (state sync is not offered: nodes sync by replaying blocks) ----
+    # -- connection: snapshot (state sync: abci_app/statesync) -----------------------------------
 
     def list_snapshots(self, req: abci.RequestListSnapshots) -> abci.ResponseListSnapshots:
-        return abci.ResponseListSnapshots()
-
-    def offer_snapshot(self, req: abci.RequestOfferSnapshot) -> abci.ResponseOfferSnapshot:
-        return abci.ResponseOfferSnapshot(result=abci.ResponseOfferSnapshot.REJECT)
+        resp = abci.ResponseListSnapshots()
+        for snap in self.snapshots.list() if self.snapshots is not None else []:
+            resp.snapshots.add(
+                height=snap.height, format=snap.format, chunks=snap.chunks, hash=snap.hash, metadata=snap.metadata
+            )
+        return resp
 
     def load_snapshot_chunk(self, req: abci.RequestLoadSnapshotChunk) -> abci.ResponseLoadSnapshotChunk:
-        return abci.ResponseLoadSnapshotChunk()
+        chunk = b"" if self.snapshots is None else self.snapshots.chunk(req.height, req.format, req.chunk)
+        return abci.ResponseLoadSnapshotChunk(chunk=chunk)
+
+    def offer_snapshot(self, req: abci.RequestOfferSnapshot) -> abci.ResponseOfferSnapshot:
+        return abci.ResponseOfferSnapshot(result=self._restorer.offer(req.snapshot, req.app_hash))  # type: ignore[arg-type]
 
     def apply_snapshot_chunk(self, req: abci.RequestApplySnapshotChunk) -> abci.ResponseApplySnapshotChunk:
-        return abci.ResponseApplySnapshotChunk(result=abci.ResponseApplySnapshotChunk.ABORT)
+        resp = self._restorer.apply(req.index, req.chunk, req.sender)
+        if resp.result == abci.ResponseApplySnapshotChunk.ACCEPT and self.state.height > 0:
+            self._genesis = None
+            self.check_state = Branch(self.state)  # the restored state is the committed state now
+        return resp
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -434,11 +460,13 @@ def _run_hook(domain: str, name: str, hook: BlockHook, branch: Branch, block: Bl
     """Run a block hook on its own branch: its writes are kept only if it returns; a hook
     that raises leaves no writes, a `hook_failed` event records it, and the block goes on."""
     hook_branch = branch.branch()
+    started = time.perf_counter()
     try:
         events = hook(hook_branch, block)
     except Exception as exc:  # a hook bug must not halt the chain
         log.error("hook_failed", domain=domain, hook=name, error=type(exc).__name__, detail=str(exc)[:200])
         return [Event.of("hook_failed", domain=domain, hook=name, error=f"{type(exc).__name__}: {str(exc)[:200]}")]
+    metrics.hook_ran(domain, name, time.perf_counter() - started, events)
     hook_branch.merge_into(branch)
     return events
 

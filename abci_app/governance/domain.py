@@ -5,7 +5,7 @@ from __future__ import annotations
 from gridledger.governance.v1 import governance_pb2
 
 from abci_app.domain import Domain, MessageSpec
-from abci_app.governance import events, genesis, handlers, keys, messages, queries
+from abci_app.governance import events, genesis, handlers, keys, messages, params, queries
 from abci_app.governance.errors import ERROR_RANGE, GovernanceCode
 
 __all__ = ["DOMAIN"]
@@ -29,5 +29,6 @@ DOMAIN = Domain(
     genesis_sections=genesis.SECTIONS,
     genesis_import=genesis.import_genesis,
     genesis_export=genesis.export_genesis,
+    params=params.PARAMS,
     begin_block=handlers.expire_due_proposals,
 )

@@ -4,9 +4,11 @@
     python -m clients.ops.localnet start  --home .localnet   # init if needed, start, wait, print endpoints
     python -m clients.ops.localnet stop   --home .localnet
     python -m clients.ops.localnet status --home .localnet
+    python -m clients.ops.localnet resync NODE --home .localnet   # wipe node NODE, rejoin by state sync
 
 Node i listens on p2p base+100i, rpc base+1+100i, abci base+2+100i, and its gRPC bridge on
-base+3+100i (base 26656). An app and its node are started, and restarted, together. Tests
+base+3+100i (base 26656); Prometheus metrics of its app on base+4+100i and of CometBFT on
+base+5+100i (http://127.0.0.1:PORT/metrics). An app and its node are started, and restarted, together. Tests
 use the `Localnet` class directly with their own folder and a free port range.
 """
 
@@ -38,6 +40,8 @@ __all__ = ["Localnet", "NodePorts", "free_base_port"]
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BASE_PORT = 26656
 DEFAULT_CHAIN_ID = "gridledger-localnet"
+SNAPSHOT_INTERVAL = "governance.snapshot_interval_blocks"  # the app's governed snapshot interval
+DEFAULT_SNAPSHOT_INTERVAL = 100
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class NodePorts:
     rpc: int
     abci: int
     bridge: int
+    metrics: int  # the app's Prometheus endpoint
+    comet_metrics: int  # CometBFT's Prometheus endpoint
 
 
 def _ephemeral_port_floor() -> int:
@@ -65,7 +71,7 @@ def free_base_port(n: int = 4, *, start: int = 27000, stop: int | None = None) -
         raise RuntimeError(f"no room for {n} nodes between ports {start} and {stop}")
     first = (os.getpid() * 37) % len(bases)  # concurrent test runs start at different places
     for base in bases[first:] + bases[:first]:
-        if all(_port_free(base + 100 * i + k) for i in range(n) for k in range(4)):
+        if all(_port_free(base + 100 * i + k) for i in range(n) for k in range(6)):
             return base
     raise RuntimeError("no free port range found")
 
@@ -138,7 +144,9 @@ class Localnet:
 
     def ports(self, i: int) -> NodePorts:
         base = self.base_port + 100 * i
-        return NodePorts(p2p=base, rpc=base + 1, abci=base + 2, bridge=base + 3)
+        return NodePorts(
+            p2p=base, rpc=base + 1, abci=base + 2, bridge=base + 3, metrics=base + 4, comet_metrics=base + 5
+        )
 
     def node_home(self, i: int) -> Path:
         return self.home / f"node{i}"
@@ -179,7 +187,7 @@ class Localnet:
         genesis_path = self.node_home(0) / "config" / "genesis.json"
         genesis = json.loads(genesis_path.read_text())
         genesis["chain_id"] = self.chain_id
-        genesis["app_state"] = c.app_state(params)
+        genesis["app_state"] = c.app_state({SNAPSHOT_INTERVAL: DEFAULT_SNAPSHOT_INTERVAL, **(params or {})})
         for i in range(self.n):
             (self.node_home(i) / "config" / "genesis.json").write_text(json.dumps(genesis, indent=2))
         (self.home / "logs").mkdir(exist_ok=True)
@@ -195,7 +203,8 @@ class Localnet:
         settings = [
             ("", "proxy_app", proxy_app),
             ("", "moniker", f'"node{i}"'),
-            ("", "log_level", '"main:info,state:info,consensus:error,p2p:error,*:error"'),
+            ("", "log_level", '"main:info,state:info,statesync:info,consensus:error,p2p:error,*:error"'),
+            ("blocksync", "version", '"v0"'),  # a node behind catches up by block sync (after state sync too)
             ("rpc", "laddr", f'"tcp://127.0.0.1:{p.rpc}"'),
             ("rpc", "max_open_connections", "1000"),
             ("rpc", "timeout_broadcast_tx_commit", '"30s"'),
@@ -211,6 +220,8 @@ class Localnet:
             ("consensus", "timeout_propose", '"1s"'),
             ("consensus", "timeout_commit", f'"{self.timeout_commit}"'),
             ("tx_index", "indexer", '"kv"'),
+            ("instrumentation", "prometheus", "true"),
+            ("instrumentation", "prometheus_listen_addr", f'"127.0.0.1:{p.comet_metrics}"'),
         ]
         for section, key, value in settings:
             text = set_toml(text, section, key, value)
@@ -249,13 +260,63 @@ class Localnet:
         ids = [node_id(self.node_home(j)) for j in range(self.n)]
         self._configure(i, ids, peers=not isolated)
 
+    # -- state sync ------------------------------------------------------------------------
+
+    def snapshot_interval(self) -> int:
+        genesis = json.loads((self.node_home(0) / "config" / "genesis.json").read_text())
+        return int(genesis["app_state"].get("params", {}).get(SNAPSHOT_INTERVAL, 0))
+
+    def configure_statesync(self, i: int, servers: list[int]) -> int:
+        """Point node i's [statesync] at two running nodes' RPC, trusting a header one of them
+        serves now (two snapshot intervals below its tip, so the newest snapshots are above it);
+        the trusted height."""
+        tip = self.rpc(servers[0]).height()
+        trust_height = max(1, tip - 2 * max(1, self.snapshot_interval()))
+        trust_hash = self.rpc(servers[0]).block(trust_height)["block_id"]["hash"]
+        path = self.node_home(i) / "config" / "config.toml"
+        text = path.read_text()
+        rpc = ",".join(f"127.0.0.1:{self.ports(j).rpc}" for j in servers[:2])
+        settings = [
+            ("enable", "true"),
+            ("rpc_servers", f'"{rpc}"'),
+            ("trust_height", str(trust_height)),
+            ("trust_hash", f'"{trust_hash}"'),
+            ("trust_period", '"168h0m0s"'),
+            ("discovery_time", '"5s"'),
+        ]
+        for key, value in settings:
+            text = set_toml(text, "statesync", key, value)
+        path.write_text(text)
+        return trust_height
+
+    def wipe(self, i: int) -> None:
+        """Delete node i's chain data and its app's state and snapshots (the node must be
+        stopped); its keys, config and signing state (priv_validator_state.json) stay."""
+        data = self.node_home(i) / "data"
+        for entry in data.iterdir() if data.exists() else []:
+            if entry.name == "priv_validator_state.json":
+                continue
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        shutil.rmtree(self.app_home(i), ignore_errors=True)
+
+    def resync(self, i: int) -> int:
+        """Stop node i, wipe it, and start it again to rejoin by state sync; the trusted height."""
+        servers = [j for j in range(self.n) if j != i and self.height(j) is not None]
+        if len(servers) < 2:
+            raise RuntimeError("state sync needs two other running nodes to serve snapshots and light blocks")
+        self.stop_pair(i)
+        self.wipe(i)
+        trust_height = self.configure_statesync(i, servers)
+        self.start_pair(i)
+        return trust_height
+
     # -- processes -----------------------------------------------------------------------
 
     def start_app(self, i: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         p = self.ports(i)
         log = open(self.log_path(i, "app"), "ab")  # noqa: SIM115 - owned by the child process
         cmd = [self.python, "-m", "abci_app", "--address", f"tcp://127.0.0.1:{p.abci}"]
-        cmd += ["--home", str(self.app_home(i)), "--log-format", "json"]
+        cmd += ["--home", str(self.app_home(i)), "--log-format", "json", "--metrics", f"127.0.0.1:{p.metrics}"]
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, **(env or {})})
         log.close()
         self.apps[i] = proc
@@ -422,6 +483,14 @@ def supervise(home: Path) -> int:
     print(f"supervisor: started {net.n} validators and their gRPC bridges", flush=True)
     while not stopping:
         time.sleep(0.5)
+        for request in sorted(home.glob("resync-*.request")):
+            i = int(request.stem.removeprefix("resync-"))
+            request.unlink(missing_ok=True)
+            try:
+                trust = net.resync(i)
+                print(f"supervisor: node{i} wiped; rejoining by state sync (trusted height {trust})", flush=True)
+            except (RuntimeError, OSError, RPCError, KeyError) as exc:
+                print(f"supervisor: resync of node{i} failed: {exc}", flush=True)
         for i in range(net.n):
             bridge = net.bridges.get(i)
             if not stopping and (bridge is None or bridge.poll() is not None):
@@ -479,6 +548,9 @@ def print_endpoints(net: Localnet) -> None:
             f"  node{i}: rpc http://127.0.0.1:{p.rpc}  p2p 127.0.0.1:{p.p2p}  "
             f"abci tcp://127.0.0.1:{p.abci}  grpc bridge 127.0.0.1:{p.bridge}  height {net.height(i)}"
         )
+        print(
+            f"         metrics: app http://127.0.0.1:{p.metrics}/metrics  cometbft http://127.0.0.1:{p.comet_metrics}/metrics"
+        )
     print(f"  keys and certificates: {net.home / 'consortium'}")
     print(f"  logs: {net.home / 'logs'}    stop: make localnet-stop")
 
@@ -505,6 +577,36 @@ def stop(home: Path) -> int:
     return 0
 
 
+def resync(home: Path, i: int, *, timeout: float = 300.0) -> int:
+    """Wipe node i and rejoin it by state sync (through the supervisor when one runs); wait
+    until it is back at the tip and print how long that took."""
+    net = _load(home)
+    if not 0 <= i < net.n:
+        print(f"no node{i}: the localnet has nodes 0..{net.n - 1}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    if _supervisor_pid(home) is not None:
+        (home / f"resync-{i}.request").write_text("")
+    else:
+        others = [j for j in range(net.n) if j != i]
+        if sum(net.height(j) is not None for j in others) < 2:
+            net.wipe(i)  # nothing running: the next start syncs by replay, or configure state sync by hand
+            print(f"node{i} wiped; start the localnet with two other nodes up to rejoin it by state sync")
+            return 0
+        net.resync(i)
+    other = next(j for j in range(net.n) if j != i)
+    time.sleep(2)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        h, tip = net.height(i), net.height(other)
+        if h is not None and tip is not None and h >= tip - 1:
+            print(f"node{i} rejoined by state sync at height {h} in {time.monotonic() - started:.1f} s")
+            return 0
+        time.sleep(0.5)
+    print(f"node{i} did not reach the tip within {timeout:.0f} s; see {net.log_path(i, 'cometbft')}", file=sys.stderr)
+    return 1
+
+
 def status(home: Path) -> int:
     if not (home / "localnet.json").exists():
         print(f"no localnet in {home}")
@@ -522,7 +624,8 @@ def status(home: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m clients.ops.localnet")
-    parser.add_argument("command", choices=["init", "start", "stop", "status", "supervise"])
+    parser.add_argument("command", choices=["init", "start", "stop", "status", "supervise", "resync"])
+    parser.add_argument("node", nargs="?", type=int, help="resync: the node to wipe and rejoin by state sync")
     parser.add_argument("--home", type=Path, default=Path(".localnet"))
     parser.add_argument("--base-port", type=int, default=DEFAULT_BASE_PORT, help="p2p port of node0 (init only)")
     parser.add_argument("--validators", type=int, default=4, help="number of validators (init only)")
@@ -539,6 +642,10 @@ def main(argv: list[str] | None = None) -> int:
         return stop(home) if home.exists() else 0
     if args.command == "status":
         return status(home)
+    if args.command == "resync":
+        if args.node is None:
+            parser.error("resync needs the node's number, e.g. `resync 3`")
+        return resync(home, args.node)
     return supervise(home)
 
 

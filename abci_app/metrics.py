@@ -1,0 +1,238 @@
+"""Prometheus metrics of one app process (prometheus-client), for operators; off by default.
+
+`python -m abci_app --metrics 127.0.0.1:PORT` serves them at http://127.0.0.1:PORT/metrics.
+`Metrics.instrument(app)` wraps the app's ABCI methods of one instance (timing them and
+reading their answers: no consensus code changes behaviour or reads a clock for them), and
+`hook_ran` is the one call inside the block (abci_app/app.py `_run_hook`). Everything here
+observes; nothing it records flows back into the state.
+
+Series (all `gridledger_`): block_phase_seconds{phase} (prepare, process, finalize, commit),
+block_height, txs_total{domain,code}, checktx_total{code}, mempool_pending_txs{signer} (the
+MEMPOOL_TOP signers with most txs pending, the rest as signer="other"), readings_total{outcome},
+hook_seconds{domain,hook}, clearing_seconds, intervals_cleared_total, settlement_lag_seconds,
+alerts_total{reason}, certificates_issued_total, certificates_issued_wh_total,
+hook_failures_total{domain,hook}, snapshots_total, snapshot_seconds, snapshot_bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIServer
+
+from google.protobuf.message import DecodeError
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from abci_app.pb import abci, tx_pb2
+from abci_app.registry import DOMAINS
+from abci_app.types import Event
+
+if TYPE_CHECKING:
+    from abci_app.app import GridLedgerApp
+
+__all__ = ["MEMPOOL_TOP", "Metrics", "hook_ran", "parse_listen"]
+
+MEMPOOL_TOP = 10  # signers named in mempool_pending_txs; the others are summed as "other"
+_PHASES = {
+    "prepare_proposal": "prepare",
+    "process_proposal": "process",
+    "finalize_block": "finalize",
+    "commit": "commit",
+}
+_BLOCK_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_READING_EVENTS = {"reading_accepted": "accepted", "reading_rejected": "rejected", "reading_duplicate": "duplicate"}
+_active: list[Metrics] = []  # the instrumented app's metrics (at most one per process)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """HOST:PORT → (host, port); raises ValueError for anything else."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65_535:
+        raise ValueError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:26660)")
+    return host, int(port)
+
+
+def hook_ran(domain: str, hook: str, seconds: float, events: Iterable[Event]) -> None:
+    """A domain's block hook took `seconds` (no-op unless an instrumented app runs here)."""
+    if _active:
+        _active[0].observe_hook(domain, hook, seconds, events)
+
+
+def _domain_of(raw: bytes, known: frozenset[str]) -> str:
+    """The domain of a tx's first message (by its protobuf package), "invalid" if undecodable."""
+    try:
+        body = tx_pb2.TxBody.FromString(tx_pb2.Tx.FromString(raw).body)
+    except (DecodeError, ValueError):
+        return "invalid"
+    if not body.messages:
+        return "none"
+    parts = body.messages[0].type_url.rpartition("/")[2].split(".")
+    domain = parts[1] if len(parts) > 2 and parts[0] == "gridledger" else ""
+    return domain if domain in known else "unknown"
+
+
+class _MempoolCollector(Collector):
+    """mempool_pending_txs{signer}, read from the app at scrape time (bounded cardinality)."""
+
+    def __init__(self) -> None:
+        self.app: GridLedgerApp | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "gridledger_mempool_pending_txs",
+            "Txs pending in this node's mempool per signer (top signers)",
+            labels=["signer"],
+        )
+        pending: list[tuple[bytes, int]] = []
+        app = self.app
+        for _ in range(3):  # the ABCI thread may change the counter while we copy it
+            try:
+                pending = list(app._pending.items()) if app is not None else []
+                break
+            except RuntimeError:
+                continue
+        pending.sort(key=lambda kv: (-kv[1], kv[0]))
+        for address, n in pending[:MEMPOOL_TOP]:
+            family.add_metric([address.hex()], n)
+        family.add_metric(["other"], sum(n for _, n in pending[MEMPOOL_TOP:]))
+        yield family
+
+
+class Metrics:
+    """The series of one app; its own registry, so tests may make several."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = registry or CollectorRegistry()
+        self.phase = Histogram(
+            "gridledger_block_phase_seconds", "Time per ABCI block phase", ["phase"], registry=r, buckets=_BLOCK_BUCKETS
+        )
+        self.height = Gauge("gridledger_block_height", "Last committed height", registry=r)
+        self.txs = Counter(
+            "gridledger_txs", "Txs executed in blocks, by domain and result code", ["domain", "code"], registry=r
+        )
+        self.checktx = Counter("gridledger_checktx", "CheckTx answers by code (0: admitted)", ["code"], registry=r)
+        self.readings = Counter("gridledger_readings", "Meter readings by outcome", ["outcome"], registry=r)
+        self.hook = Histogram(
+            "gridledger_hook_seconds",
+            "Time of each domain's block hook",
+            ["domain", "hook"],
+            registry=r,
+            buckets=_BLOCK_BUCKETS,
+        )
+        self.clearing = Histogram(
+            "gridledger_clearing_seconds", "Time of the market's end-of-block hook in blocks that cleared an interval",
+            registry=r, buckets=_BLOCK_BUCKETS,
+        )  # fmt: skip
+        self.cleared = Counter("gridledger_intervals_cleared", "Market intervals cleared", registry=r)
+        self.settlement_lag = Gauge(
+            "gridledger_settlement_lag_seconds", "Block time minus the start of the last settled interval", registry=r
+        )
+        self.alerts = Counter("gridledger_alerts", "Alerts raised to traders, by reason", ["reason"], registry=r)
+        self.certificates = Counter("gridledger_certificates_issued", "Certificate bundles issued", registry=r)
+        self.certificates_wh = Counter("gridledger_certificates_issued_wh", "Wh of certificates issued", registry=r)
+        self.hook_failures = Counter(
+            "gridledger_hook_failures", "Block hooks that raised (their writes dropped)", ["domain", "hook"], registry=r
+        )
+        self.snapshots = Counter("gridledger_snapshots", "State sync snapshots taken", registry=r)
+        self.snapshot_seconds = Gauge("gridledger_snapshot_seconds", "Time the last snapshot took", registry=r)
+        self.snapshot_bytes = Gauge("gridledger_snapshot_bytes", "Size of the last snapshot", registry=r)
+        self._mempool = _MempoolCollector()
+        r.register(self._mempool)
+        self._domains: frozenset[str] = frozenset()
+
+    # -- wiring ------------------------------------------------------------------------------
+
+    def instrument(self, app: GridLedgerApp) -> None:
+        """Wrap this app instance's ABCI methods (and its snapshot store) to feed the series,
+        and make `hook_ran` report here."""
+        self._domains = frozenset(d.name for d in DOMAINS)
+        self._mempool.app = app
+        for method, phase in _PHASES.items():
+            setattr(app, method, self._timed(getattr(app, method), phase))
+        observers: dict[str, Callable[[Any, Any], None]] = {
+            "finalize_block": self._finalized,
+            "check_tx": lambda _req, resp: self.checktx.labels(str(resp.code)).inc(),
+            "commit": lambda _req, _resp: self.height.set(app.state.height),
+        }
+        for method, observe in observers.items():
+            setattr(app, method, self._after(getattr(app, method), observe))
+        if app.snapshots is not None:
+            take = app.snapshots.take
+
+            @functools.wraps(take)
+            def taken(*args: Any, **kwargs: Any) -> Any:
+                out = take(*args, **kwargs)
+                if out is not None:
+                    self.snapshots.inc()
+                    self.snapshot_seconds.set(out.ms / 1000)
+                    self.snapshot_bytes.set(out.total_bytes)
+                return out
+
+            setattr(app.snapshots, "take", taken)  # noqa: B010 - wrapping this instance's method
+        _active[:] = [self]
+
+    def serve(self, host: str, port: int) -> WSGIServer:
+        """Serve /metrics on host:port in a daemon thread (port 0: any free port)."""
+        server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        return server
+
+    def _timed(self, fn: Callable[[Any], Any], phase: str) -> Callable[[Any], Any]:
+        histogram = self.phase.labels(phase)
+
+        @functools.wraps(fn)
+        def timed(req: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(req)
+            finally:
+                histogram.observe(time.perf_counter() - started)
+
+        return timed
+
+    @staticmethod
+    def _after(fn: Callable[[Any], Any], observe: Callable[[Any, Any], None]) -> Callable[[Any], Any]:
+        @functools.wraps(fn)
+        def wrapped(req: Any) -> Any:
+            resp = fn(req)
+            observe(req, resp)
+            return resp
+
+        return wrapped
+
+    # -- observations ---------------------------------------------------------------------------
+
+    def observe_hook(self, domain: str, hook: str, seconds: float, events: Iterable[Event]) -> None:
+        self.hook.labels(domain, hook).observe(seconds)
+        if domain == "market" and hook == "end_block" and any(e.type == "interval_cleared" for e in events):
+            self.clearing.observe(seconds)
+
+    def _finalized(self, req: abci.RequestFinalizeBlock, resp: abci.ResponseFinalizeBlock) -> None:
+        for raw, result in zip(req.txs, resp.tx_results, strict=False):
+            self.txs.labels(_domain_of(raw, self._domains), str(result.code)).inc()
+            self._events(result.events, req.time.seconds)
+        self._events(resp.events, req.time.seconds)
+
+    def _events(self, events: Iterable[abci.Event], block_time: int) -> None:
+        for e in events:
+            kind = e.type
+            outcome = _READING_EVENTS.get(kind)
+            if outcome is not None:
+                self.readings.labels(outcome).inc()
+            elif kind == "interval_cleared":
+                self.cleared.inc()
+            elif kind in ("alert", "interval_settled", "bundle_issued", "hook_failed"):
+                attrs = {a.key: a.value for a in e.attributes}
+                if kind == "alert":
+                    self.alerts.labels(attrs.get("reason", "")[:40]).inc()
+                elif kind == "interval_settled" and attrs.get("interval", "").isdigit():
+                    self.settlement_lag.set(block_time - int(attrs["interval"]))
+                elif kind == "bundle_issued":
+                    self.certificates.inc()
+                    wh = attrs.get("wh", "")
+                    self.certificates_wh.inc(int(wh) if wh.isdigit() else 0)
+                else:
+                    self.hook_failures.labels(attrs.get("domain", "")[:40], attrs.get("hook", "")[:40]).inc()

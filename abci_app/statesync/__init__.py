@@ -1,0 +1,1 @@
+"""State sync: snapshots of the committed state, served to and restored by other nodes over ABCI."""
