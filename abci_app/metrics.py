@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import functools
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from wsgiref.simple_server import WSGIServer
 
 from google.protobuf.message import DecodeError
@@ -31,8 +32,15 @@ from abci_app.pb import abci, tx_pb2
 from abci_app.registry import DOMAINS
 from abci_app.types import Event
 
-if TYPE_CHECKING:
-    from abci_app.app import GridLedgerApp
+
+class InstrumentedApp(Protocol):
+    """What the metrics read of the ABCI app (abci_app.app.GridLedgerApp), named here so that
+    this module does not import the app that calls `hook_ran` (no import circle)."""
+
+    state: Any  # .height: the last committed height
+    snapshots: Any  # None, or a snapshot store whose .take(...) is wrapped
+    _pending: collections.Counter[bytes]  # pending txs per signer in this node's mempool
+
 
 __all__ = ["MEMPOOL_TOP", "Metrics", "hook_ran", "parse_listen"]
 
@@ -79,7 +87,7 @@ class _MempoolCollector(Collector):
     """mempool_pending_txs{signer}, read from the app at scrape time (bounded cardinality)."""
 
     def __init__(self) -> None:
-        self.app: GridLedgerApp | None = None
+        self.app: InstrumentedApp | None = None
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
@@ -146,7 +154,7 @@ class Metrics:
 
     # -- wiring ------------------------------------------------------------------------------
 
-    def instrument(self, app: GridLedgerApp) -> None:
+    def instrument(self, app: InstrumentedApp) -> None:
         """Wrap this app instance's ABCI methods (and its snapshot store) to feed the series,
         and make `hook_ran` report here."""
         self._domains = frozenset(d.name for d in DOMAINS)
