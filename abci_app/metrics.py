@@ -16,9 +16,9 @@ hook_failures_total{domain,hook}, snapshots_total, snapshot_seconds, snapshot_by
 
 from __future__ import annotations
 
+import collections
 import functools
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 from wsgiref.simple_server import WSGIServer
