@@ -1,0 +1,1 @@
+"""Servers beside the nodes: the gRPC bridge/API and the web dashboard."""
