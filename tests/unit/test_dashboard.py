@@ -151,7 +151,7 @@ def test_all_nodes_down_is_a_503(client: TestClient, nodes: list[FakeRpc]) -> No
 
 
 def test_home_resolves_org_and_name_and_shows_the_accept_command(client: TestClient) -> None:
-    """A member named org/name is found on chain; its balance is read and each open alert carries the gridctl command."""
+    """A member named org/name is found on chain; its balance is read and open alerts carry the gridctl command."""
     d = client.get("/api/home", params={"member": "community-a/alice"}).json()
     assert d["address"] == ALICE.hex()
     assert d["balance"] == 1234
@@ -181,7 +181,7 @@ def test_home_refuses_bad_members(
 
 
 def test_market_curves_and_clearing(client: TestClient) -> None:
-    """The current interval's book becomes cumulative supply (rising) and demand (falling) curves beside its clearing."""
+    """The current interval's book becomes cumulative supply (rising) and demand (falling) curves with its clearing."""
     d = client.get("/api/market").json()
     assert d["interval"] == NOW - NOW % INTERVAL
     assert d["curves"]["supply"] == [{"wh": 200, "price": 500}, {"wh": 500, "price": 900}]
@@ -228,7 +228,7 @@ def test_certificates_refuse_bad_filters(client: TestClient, params: dict[str, s
 def test_audit_verifies_an_export_and_rejects_a_tampered_one(client: TestClient) -> None:
     """A real export (signed by a changing validator set) verifies from the genesis set's hash; one with its
     retirement's Wh changed does not, and a malformed anchor is refused."""
-    from tests.unit.test_export_trust import GENESIS, RID, _exported  # noqa: PLC0415
+    from tests.unit.test_export_trust import GENESIS, RID, _exported
 
     _node, _light, export = _exported()
     text = json_format.MessageToJson(export)
