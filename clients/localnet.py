@@ -32,6 +32,7 @@ from typing import Any
 
 from clients.consortium import Consortium, demo_consortium
 from clients.rpc import CometRPC, RPCError
+from clients.servers.dashboard.launch import PORT_OFFSET, dashboard_url, start_dashboard
 
 __all__ = ["Localnet", "NodePorts", "free_base_port"]
 
@@ -419,7 +420,10 @@ def supervise(home: Path) -> int:
     net.start()
     for i in range(net.n):
         net.start_bridge(i)
-    print(f"supervisor: started {net.n} validators and their gRPC bridges", flush=True)
+    rpcs = [f"http://127.0.0.1:{net.ports(i).rpc}" for i in range(net.n)]
+    web = start_dashboard(rpcs, net.base_port + PORT_OFFSET, home / "logs" / "dashboard.log", label=str(home))
+    net._write_pid("dashboard", web.pid)
+    print(f"supervisor: started {net.n} validators, their gRPC bridges and the dashboard", flush=True)
     while not stopping:
         time.sleep(0.5)
         for i in range(net.n):
@@ -440,6 +444,7 @@ def supervise(home: Path) -> int:
                 net.start_pair(i)
             except RuntimeError as exc:
                 print(f"supervisor: restart of node{i} failed: {exc}", flush=True)
+    web.terminate()
     net.stop()
     (home / "pids" / "supervisor.pid").unlink(missing_ok=True)
     print("supervisor: stopped", flush=True)
@@ -479,6 +484,7 @@ def print_endpoints(net: Localnet) -> None:
             f"  node{i}: rpc http://127.0.0.1:{p.rpc}  p2p 127.0.0.1:{p.p2p}  "
             f"abci tcp://127.0.0.1:{p.abci}  grpc bridge 127.0.0.1:{p.bridge}  height {net.height(i)}"
         )
+    print(f"  dashboard: {dashboard_url(net.base_port)}")
     print(f"  keys and certificates: {net.home / 'consortium'}")
     print(f"  logs: {net.home / 'logs'}    stop: make localnet-stop")
 

@@ -19,10 +19,13 @@ from gridledger.market.v1 import market_pb2
 from starlette.testclient import TestClient
 
 from clients.api_signals import SignalFilter
+from clients.consortium import Consortium
 from clients.rpc import RPCError
 from clients.servers.dashboard.app import create_app
 from clients.servers.dashboard.live import Feed, Subscriber, messages_of_new_block
 from clients.servers.dashboard.nodes import NodePool
+from tests.support.driver import AppDriver
+from tests.unit.helpers import balance
 
 ALICE = bytes(range(20))
 INTERVAL = 900
@@ -312,3 +315,32 @@ def test_a_full_subscriber_loses_messages_not_the_feed() -> None:
         return sub.dropped
 
     assert asyncio.run(run()) > 0
+
+
+class DriverRpc:
+    """A node whose queries are answered by the real app (in-process, tests/support/driver)."""
+
+    url = "http://driver"
+
+    def __init__(self, driver: AppDriver) -> None:
+        self.driver = driver
+
+    def call(self, method: str, **params: Any) -> Any:
+        raise RPCError(f"{method}: the in-process app has no CometBFT RPC")
+
+    def abci_query(self, path: str, data: bytes = b"", *, height: int = 0, prove: bool = False) -> dict[str, Any]:
+        r = self.driver.query(path)
+        return {"code": r.code, "log": r.log, "value": base64.b64encode(r.value).decode()}
+
+
+def test_home_reads_a_real_members_state(driver: AppDriver, consortium: Consortium) -> None:
+    """Against the real app's queries, bob's page carries his on-chain balance and his empty lists."""
+    bob = consortium.member("community-a/bob")
+    driver.block([])  # the genesis state committed
+    client = TestClient(create_app(NodePool([DriverRpc(driver)])))
+    r = client.get("/api/home", params={"member": "community-a/bob"})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["address"] == bob.address.hex()
+    assert d["balance"] == balance(driver, bob)
+    assert d["orders"] == [] and d["alerts"] == []

@@ -116,7 +116,7 @@ def resolve_member(pool: NodePool, ref: tuple[str, str] | bytes) -> bytes:
     org, name = ref
     members = pool.query_list(f"/members/{org}", identity_pb2.MemberList).members
     for m in members:
-        if m.common_name == name:
+        if m.common_name in (name, f"{name}.{org}"):  # certificates name members NAME.ORG
             return bytes(m.address)
     raise BadInputError("no member with that name in that organisation")
 
@@ -149,12 +149,13 @@ def home(pool: NodePool, address: bytes) -> dict[str, Any]:
         if site is not None:
             sites.append(to_json(site))
     alerts = _items(pool.query_list(f"/alerts/{who}", market_pb2.AlertList))
-    ref = f"{member.org_id}/{member.common_name}"
+    ref = f"{member.org_id}/{member.common_name.removesuffix('.' + member.org_id)}"
     for a in alerts:
         if not a["accepted"]:
             a["accept_command"] = f"gridctl --as {ref} accept {a['alert_id']} --limit <new price per kWh>"
     return {
         "address": who,
+        "ref": ref,
         "member": to_json(member),
         "balance": int.from_bytes(balance_raw or b"", "big"),
         "sites": sites,

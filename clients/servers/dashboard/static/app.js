@@ -123,7 +123,8 @@ async function loadHome(member) {
   document.getElementById("home-body").hidden = false;
   const m = d.member;
   const summary = document.getElementById("home-summary");
-  summary.textContent = `${m.org_id}/${m.common_name} · ${d.address} · balance ${d.balance} minor units · roles ${m.roles.join(", ")}`;
+  summary.dataset.ref = d.ref;
+  summary.textContent = `${d.ref} · ${d.address} · balance ${d.balance} minor units · roles ${m.roles.join(", ")}`;
   summary.dataset.balance = d.balance;
   table("home-alerts", d.alerts, ["alert_id", "rule_id", "reason", "interval_start", "best_price", "accepted", "accept_command"], "alerts");
   table("home-sites", d.sites, ["site_id", "feeder", "grid_region"], "sites");
@@ -156,7 +157,7 @@ async function loadHome(member) {
 function showLiveAlert(msg) {
   const a = msg.attributes;
   const list = document.getElementById("home-live-alerts");
-  const who = document.getElementById("home-summary").textContent.split(" · ")[0];
+  const who = document.getElementById("home-summary").dataset.ref;
   const cmd = `gridctl --as ${who} accept ${a.alert_id} --limit <new price per kWh>`;
   list.prepend(el("li", { class: "live-alert", "data-alert-id": a.alert_id },
     `height ${msg.height}: alert ${a.alert_id} (rule ${a.rule_id || "-"}, ${a.reason || ""}) — accept new terms with: `,
