@@ -343,4 +343,5 @@ def test_home_reads_a_real_members_state(driver: AppDriver, consortium: Consorti
     d = r.json()
     assert d["address"] == bob.address.hex()
     assert d["balance"] == balance(driver, bob)
-    assert d["orders"] == [] and d["alerts"] == []
+    assert d["orders"] == []
+    assert d["alerts"] == []
