@@ -147,7 +147,13 @@ def test_home_shows_the_member_and_an_alert_arrives_live(page: Any, dashboard: s
         net, *bob, "rule", "set", "buy", "--site", "dash-b", "--limit", "500", "--max-wh-per-interval", "100",
         "--max-wh-per-day", "100000", "--daily-budget", "100000",
     )  # fmt: skip
-    page.wait_for_selector("#home-live-alerts li", timeout=90_000)
+    try:
+        page.wait_for_selector("#home-live-alerts li", timeout=150_000)
+    except playwright_sync.TimeoutError as exc:
+        stored = gridctl(net, *bob, "alerts")["items"]
+        raise AssertionError(
+            f"no live alert on the page; alerts on chain: {stored}; status: {page.locator('#status').inner_text()}"
+        ) from exc
     text = page.locator("#home-live-alerts li").first.inner_text()
     alerts = gridctl(net, *bob, "alerts")["items"]
     assert any(f"alert {a['alert_id']} (rule {rule['rule_id']}" in text for a in alerts)
