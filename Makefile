@@ -17,7 +17,9 @@ export PATH := $(CURDIR)/bin:$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
-setup: $(STAMPS)/venv $(COMETBFT) $(STAMPS)/gen ## virtualenv, packages, CometBFT $(COMETBFT_VERSION), generated code (idempotent)
+DASHBOARD := clients/servers/dashboard
+
+setup: $(STAMPS)/venv $(COMETBFT) $(STAMPS)/gen $(STAMPS)/dashboard ## virtualenv, packages, CometBFT $(COMETBFT_VERSION), generated code, the dashboard's chart library and browser (idempotent)
 
 $(STAMPS)/venv: pyproject.toml requirements.lock
 	@mkdir -p $(STAMPS)
@@ -47,6 +49,15 @@ $(COMETBFT):
 $(STAMPS)/gen: $(STAMPS)/venv proto/generate.py $(shell find proto -name '*.proto') Makefile
 	$(PY) proto/generate.py
 	$(PY) -c 'import site,sys; open(site.getsitepackages()[0]+"/gridledger_gen.pth","w").write("\n".join(sys.argv[1:])+"\n")' $(CURDIR)/.gen/python $(CURDIR)/proto
+	@touch $@
+
+# The dashboard's chart library from its committed lock (into the git-ignored node_modules, served by
+# the dashboard itself: no CDN), and Debian's chromium for its browser tests (Playwright's own
+# browsers are never downloaded).
+$(STAMPS)/dashboard: $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd $(DASHBOARD) && npm ci --no-audit --no-fund --omit-lockfile-registry-resolved
+	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
 	@touch $@
 
 localnet: setup ## start (or resume) the 4-validator localnet on 127.0.0.1

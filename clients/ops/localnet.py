@@ -34,6 +34,7 @@ from typing import Any
 
 from clients.ops.consortium import Consortium, demo_consortium
 from clients.rpc import CometRPC, RPCError
+from clients.servers.dashboard.launch import PORT_OFFSET, dashboard_url, start_dashboard
 
 __all__ = ["Localnet", "NodePorts", "free_base_port"]
 
@@ -480,7 +481,10 @@ def supervise(home: Path) -> int:
     net.start()
     for i in range(net.n):
         net.start_bridge(i)
-    print(f"supervisor: started {net.n} validators and their gRPC bridges", flush=True)
+    rpcs = [f"http://127.0.0.1:{net.ports(i).rpc}" for i in range(net.n)]
+    web = start_dashboard(rpcs, net.base_port + PORT_OFFSET, home / "logs" / "dashboard.log", label=str(home))
+    net._write_pid("dashboard", web.pid)
+    print(f"supervisor: started {net.n} validators, their gRPC bridges and the dashboard", flush=True)
     while not stopping:
         time.sleep(0.5)
         for request in sorted(home.glob("resync-*.request")):
@@ -509,6 +513,7 @@ def supervise(home: Path) -> int:
                 net.start_pair(i)
             except RuntimeError as exc:
                 print(f"supervisor: restart of node{i} failed: {exc}", flush=True)
+    web.terminate()
     net.stop()
     (home / "pids" / "supervisor.pid").unlink(missing_ok=True)
     print("supervisor: stopped", flush=True)
@@ -551,6 +556,7 @@ def print_endpoints(net: Localnet) -> None:
         print(
             f"         metrics: app http://127.0.0.1:{p.metrics}/metrics  cometbft http://127.0.0.1:{p.comet_metrics}/metrics"
         )
+    print(f"  dashboard: {dashboard_url(net.base_port)}")
     print(f"  keys and certificates: {net.home / 'consortium'}")
     print(f"  logs: {net.home / 'logs'}    stop: make localnet-stop")
 

@@ -1,4 +1,5 @@
-"""The bridge and its gRPC APIs: the server side of the client library (`python -m clients.servers`).
+"""Servers beside the nodes: the bridge and its gRPC APIs (`python -m clients.servers`), the
+EnergyTag read-only endpoint and the web dashboard (`dashboard/`).
 
 `node` (the link to one CometBFT node, shared by every API), `bridge` (the Bridge API), `api_tx`,
 `api_gateway` and `api_reads` (one typed API each), `api_status` (ledger codes as gRPC statuses),

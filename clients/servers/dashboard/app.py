@@ -1,0 +1,200 @@
+"""The dashboard's ASGI app (Starlette): the page, its static files and charting library, the
+JSON reads of each view and the server-sent-event stream of live updates.
+
+No keys and no state of its own: every answer is read from the nodes when asked (through a
+`NodePool`, failing over), and the live stream comes from the nodes' websockets (`Feed`).
+Bad input gets HTTP 400 with {"error": message} and reads nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from clients.servers.dashboard import inputs, views
+from clients.servers.dashboard.inputs import BadInputError
+from clients.servers.dashboard.live import Feed
+from clients.servers.dashboard.nodes import AllNodesDownError, NodePool, QueryError
+from clients.signals import SignalFilter
+
+__all__ = ["CHART_JS", "create_app"]
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+CHART_JS = HERE / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
+MAX_AUDIT_BYTES = 4 * 1024 * 1024
+BUNDLE_FILTERS = ("owner", "device", "hour", "status")
+STATUSES = ("active", "retired", "suspended", "revoked", "consumed_by_storage", "expired")
+KEEPALIVE_SECONDS = 10.0
+CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'"
+
+
+class _Headers(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _read(fn: Callable[[], dict[str, Any]]) -> JSONResponse:
+    """Run a view's reads in a worker thread and answer JSON (400 bad input, 503 no node)."""
+    try:
+        return JSONResponse(await run_in_threadpool(fn))
+    except BadInputError as exc:
+        return _error(400, str(exc))
+    except QueryError as exc:
+        return _error(400, f"the chain refused the query (code {exc.code}): {exc.log[:200]}")
+    except AllNodesDownError as exc:
+        return _error(503, str(exc)[:500])
+
+
+def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
+    """The dashboard over `pool` (reads) and `feed` (live updates; none: the stream only keeps alive)."""
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    async def chart_js(request: Request) -> Response:
+        if not CHART_JS.exists():
+            return PlainTextResponse("Chart.js is not installed: run make setup", status_code=404)
+        return FileResponse(CHART_JS, media_type="text/javascript")
+
+    async def network(request: Request) -> Response:
+        return await _read(lambda: views.network(pool))
+
+    async def home(request: Request) -> Response:
+        try:
+            ref = inputs.member_ref(request.query_params.get("member"))
+        except BadInputError as exc:
+            return _error(400, str(exc))
+        return await _read(lambda: views.home(pool, views.resolve_member(pool, ref)))
+
+    async def market(request: Request) -> Response:
+        try:
+            raw = request.query_params.get("interval")
+            interval = inputs.number(raw, "interval") if raw else None
+        except BadInputError as exc:
+            return _error(400, str(exc))
+        return await _read(lambda: views.market(pool, interval))
+
+    async def certificates(request: Request) -> Response:
+        given = [(k, request.query_params[k]) for k in BUNDLE_FILTERS if request.query_params.get(k)]
+        if len(given) != 1:
+            return _error(400, "filter by exactly one of owner, device, hour, status")
+        kind, raw = given[0]
+        try:
+            if kind == "owner":
+                ref = inputs.member_ref(raw)
+                return await _read(lambda: views.certificates(pool, "owner", views.resolve_member(pool, ref).hex()))
+            if kind == "hour":
+                value = str(inputs.number(raw, "hour"))
+            elif kind == "status":
+                if raw not in STATUSES:
+                    raise BadInputError("status must be one of " + ", ".join(STATUSES))
+                value = raw
+            else:
+                value = inputs.token(raw, "device id")
+        except BadInputError as exc:
+            return _error(400, str(exc))
+        return await _read(lambda: views.certificates(pool, kind, value))
+
+    async def bundle(request: Request) -> Response:
+        try:
+            bundle_id = inputs.number(request.path_params["bundle_id"], "bundle id", minimum=1)
+        except BadInputError as exc:
+            return _error(400, str(exc))
+        return await _read(lambda: views.bundle_lineage(pool, bundle_id))
+
+    async def grid(request: Request) -> Response:
+        return await _read(lambda: views.grid(pool))
+
+    async def audit(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_AUDIT_BYTES:
+            return _error(413, "the export is too large")
+        try:
+            data = json.loads(body)
+            export, anchor = data["export"], data["anchor"]
+            if not isinstance(export, str) or not isinstance(anchor, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return _error(400, 'send {"export": "<export JSON>", "anchor": "<genesis JSON or hash>"}')
+        return await _read(lambda: views.verify_export(export, anchor))
+
+    async def events(request: Request) -> Response:
+        owner = request.query_params.get("owner", "")
+        try:
+            if owner:
+                owner = inputs.hex_bytes(owner, "owner", size=20).hex()
+            limit = inputs.number(request.query_params.get("limit"), "limit", default=0)
+        except BadInputError as exc:
+            return _error(400, str(exc))
+        sub = feed.subscribe(SignalFilter(owner=owner)) if feed is not None else None
+        if feed is not None and sub is None:
+            return _error(503, "too many live streams; try again later")
+
+        async def stream() -> AsyncIterator[str]:
+            sent = 0
+            try:
+                yield "retry: 2000\n\n"
+                while not limit or sent < limit:
+                    if sub is None:
+                        await asyncio.sleep(KEEPALIVE_SECONDS)
+                        yield ": keepalive\n\n"
+                        continue
+                    try:
+                        message = await asyncio.wait_for(sub.queue.get(), timeout=KEEPALIVE_SECONDS)
+                    except TimeoutError:
+                        yield ": keepalive\n\n"
+                        continue
+                    yield f"event: {message['type']}\ndata: {json.dumps(message, sort_keys=True)}\n\n"
+                    sent += 1
+            finally:
+                if feed is not None and sub is not None:
+                    feed.unsubscribe(sub)
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if feed is not None:
+            feed.start()
+        try:
+            yield
+        finally:
+            if feed is not None:
+                await feed.stop()
+
+    routes = [
+        Route("/", index),
+        Route("/vendor/chart.js", chart_js),
+        Route("/api/network", network),
+        Route("/api/home", home),
+        Route("/api/market", market),
+        Route("/api/certificates", certificates),
+        Route("/api/bundle/{bundle_id}", bundle),
+        Route("/api/grid", grid),
+        Route("/api/audit", audit, methods=["POST"]),
+        Route("/api/events", events),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(_Headers)], lifespan=lifespan)

@@ -1,0 +1,331 @@
+// gridledger dashboard: hash-routed views over the dashboard's JSON reads, live updates by
+// server-sent events. Text is always inserted as text (never as HTML).
+"use strict";
+
+const VIEWS = ["network", "home", "market", "certificates", "grid", "audit"];
+const charts = {};
+let events = null;
+let eventsOwner = null;
+let lastNetworkLoad = 0;
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+function short(v) {
+  const s = String(v);
+  return /^[0-9a-f]{40,}$/i.test(s) ? s.slice(0, 10) + "…" : s;
+}
+
+function cell(v) {
+  if (v === null || v === undefined) return "";
+  if (Array.isArray(v)) return v.map(short).join(", ");
+  if (typeof v === "object") return JSON.stringify(v);
+  return short(v);
+}
+
+// A table of `rows` with `columns` (all keys of the first row when none given).
+function table(target, rows, columns, caption, onRow) {
+  const box = document.getElementById(target);
+  box.replaceChildren();
+  if (!rows || rows.length === 0) {
+    box.append(el("p", { class: "empty", text: "none" }));
+    return;
+  }
+  const cols = columns || Object.keys(rows[0]);
+  const t = el("table", {});
+  if (caption) t.append(el("caption", { text: caption }));
+  const head = el("tr", {});
+  for (const c of cols) head.append(el("th", { scope: "col", text: c }));
+  t.append(el("thead", {}, head));
+  const body = el("tbody", {});
+  for (const r of rows) {
+    const tr = el("tr", {});
+    for (const c of cols) tr.append(el("td", { "data-col": c, text: cell(r[c]) }));
+    if (onRow) {
+      tr.tabIndex = 0;
+      tr.classList.add("pick");
+      tr.addEventListener("click", () => onRow(r));
+      tr.addEventListener("keydown", (e) => { if (e.key === "Enter") onRow(r); });
+    }
+    body.append(tr);
+  }
+  t.append(body);
+  box.append(el("div", { class: "scroll" }, t));
+}
+
+function setError(id, message) {
+  document.getElementById(id).textContent = message || "";
+}
+
+async function getJSON(url, errorId, options) {
+  setError(errorId, "");
+  let res;
+  try {
+    res = await fetch(url, options);
+  } catch (e) {
+    setError(errorId, "the dashboard server cannot be reached");
+    return null;
+  }
+  const data = await res.json().catch(() => ({ error: "bad answer from the dashboard server" }));
+  if (!res.ok) {
+    setError(errorId, data.error || ("HTTP " + res.status));
+    return null;
+  }
+  return data;
+}
+
+function chart(id, config) {
+  if (typeof Chart === "undefined") return;
+  if (charts[id]) charts[id].destroy();
+  config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options);
+  charts[id] = new Chart(document.getElementById(id), config);
+}
+
+// ---- Network ----------------------------------------------------------------------------
+async function loadNetwork() {
+  lastNetworkLoad = Date.now();
+  const d = await getJSON("/api/network", "network-error");
+  if (!d) return;
+  const agree = d.agreement.agree ? "agree" : "DISAGREE";
+  document.getElementById("network-summary").textContent =
+    `chain ${d.chain_id} · height ${d.height} · reading from ${d.reading_from} · failovers ${d.failovers} · ` +
+    `mempool ${d.mempool} txs · app hashes at height ${d.agreement.height}: ${agree}`;
+  document.getElementById("network-summary").dataset.height = d.height;
+  document.getElementById("network-summary").dataset.readingFrom = d.reading_from;
+  table("network-nodes", d.nodes.map((n) => ({
+    node: n.url, up: n.up ? "up" : "DOWN", moniker: n.moniker || "", height: n.height ?? "",
+    app_hash: n.app_hash ? n.app_hash.slice(0, 16) : "",
+  })), ["node", "up", "moniker", "height", "app_hash"], "nodes");
+  table("network-validators", d.validators, ["address", "voting_power"], "validators");
+  table("network-proposals", d.proposals, ["id", "title", "proposer_org", "status", "yes_orgs", "no_orgs"], "proposals");
+  const blocks = d.blocks.filter((b) => b.seconds !== undefined);
+  chart("chart-blocks", {
+    type: "bar",
+    data: {
+      labels: blocks.map((b) => b.height),
+      datasets: [{ label: "seconds since the block before", data: blocks.map((b) => b.seconds) }],
+    },
+    options: { scales: { x: { title: { display: true, text: "height" } }, y: { title: { display: true, text: "s" } } } },
+  });
+}
+
+// ---- Home -------------------------------------------------------------------------------
+async function loadHome(member) {
+  const d = await getJSON("/api/home?member=" + encodeURIComponent(member), "home-error");
+  if (!d) return;
+  document.getElementById("home-body").hidden = false;
+  const m = d.member;
+  const summary = document.getElementById("home-summary");
+  summary.dataset.ref = d.ref;
+  summary.textContent = `${d.ref} · ${d.address} · balance ${d.balance} minor units · roles ${m.roles.join(", ")}`;
+  summary.dataset.balance = d.balance;
+  table("home-alerts", d.alerts, ["alert_id", "rule_id", "reason", "interval_start", "best_price", "accepted", "accept_command"], "alerts");
+  table("home-sites", d.sites, ["site_id", "feeder", "grid_region"], "sites");
+  table("home-devices", d.devices, ["device_id", "site_id", "kind", "nameplate_w", "energy_source", "suspended"], "devices");
+  table("home-orders", d.orders, ["order_id", "side", "interval_start", "energy_wh", "limit_price", "status", "filled_wh", "escrow"], "orders");
+  table("home-fills", d.fills, ["order_id", "side", "interval_start", "energy_wh", "price", "fee_per_kwh", "feeder"], "fills");
+  table("home-rules", d.rules, ["rule_id", "kind", "site_id", "limit_price", "max_wh_per_interval", "day_wh", "day_spent"], "rules");
+  table("home-statements", d.statements, ["interval_start", "bought_wh", "sold_wh", "paid", "received", "fees"], "statements");
+  chart("chart-soc", {
+    type: "bar",
+    data: {
+      labels: d.batteries.map((b) => b.device_id),
+      datasets: [{ label: "state of charge (%)", data: d.batteries.map((b) => b.capacity_wh ? (b.soc_mwh / 10 / b.capacity_wh) : 0) }],
+    },
+    options: { scales: { y: { min: 0, max: 100 } } },
+  });
+  chart("chart-statements", {
+    type: "bar",
+    data: {
+      labels: d.statements.map((s) => s.interval_start),
+      datasets: [
+        { label: "bought Wh", data: d.statements.map((s) => s.bought_wh) },
+        { label: "sold Wh", data: d.statements.map((s) => s.sold_wh) },
+      ],
+    },
+  });
+  follow(d.address);
+}
+
+function showLiveAlert(msg) {
+  const a = msg.attributes;
+  const list = document.getElementById("home-live-alerts");
+  const who = document.getElementById("home-summary").dataset.ref;
+  const cmd = `gridctl --as ${who} accept ${a.alert_id} --limit <new price per kWh>`;
+  list.prepend(el("li", { class: "live-alert", "data-alert-id": a.alert_id },
+    `height ${msg.height}: alert ${a.alert_id} (rule ${a.rule_id || "-"}, ${a.reason || ""}) — accept new terms with: `,
+    el("code", { text: cmd })));
+}
+
+// ---- Market -----------------------------------------------------------------------------
+async function loadMarket(interval) {
+  const q = interval ? "?interval=" + encodeURIComponent(interval) : "";
+  const d = await getJSON("/api/market" + q, "market-error");
+  if (!d) return;
+  const c = d.clearing;
+  const s = document.getElementById("market-summary");
+  s.textContent = `interval ${d.interval} (${d.interval_seconds} s) · ` + (c
+    ? `pool price ${c.pool_price} per kWh · ${c.total_wh} Wh cleared · demand ${c.demand_wh} Wh · supply ${c.supply_wh} Wh`
+    : "not cleared yet") + (d.upstream ? ` · upstream bought ${d.upstream.bought_wh} Wh, sold ${d.upstream.sold_wh} Wh` : "");
+  s.dataset.interval = d.interval;
+  table("market-feeders", c ? c.feeders : [], ["feeder", "local_price", "local_wh", "pool_import_wh", "pool_export_wh", "curtailed_wh"], "feeders");
+  table("market-book", d.book, ["order_id", "side", "energy_wh", "limit_price", "feeder", "status"], "open orders");
+  const step = (pts) => pts.map((p) => ({ x: p.wh, y: p.price }));
+  chart("chart-curves", {
+    type: "line",
+    data: {
+      datasets: [
+        { label: "supply (sell limit)", data: step(d.curves.supply), stepped: true },
+        { label: "demand (buy limit)", data: step(d.curves.demand), stepped: true },
+      ].concat(c && c.pool_cleared ? [{ label: "clearing", data: [{ x: c.pool_wh, y: c.pool_price }], pointRadius: 6, showLine: false }] : []),
+    },
+    options: { scales: { x: { type: "linear", title: { display: true, text: "Wh" } }, y: { title: { display: true, text: "price per kWh" } } } },
+  });
+  chart("chart-day", {
+    data: {
+      labels: d.day.map((r) => r.interval),
+      datasets: [
+        { type: "line", label: "pool price", data: d.day.map((r) => r.pool_price), yAxisID: "y" },
+        { type: "line", label: "max price", data: d.day.map((r) => r.max_price), yAxisID: "y" },
+        { type: "line", label: "min price", data: d.day.map((r) => r.min_price), yAxisID: "y" },
+        { type: "bar", label: "volume Wh", data: d.day.map((r) => r.total_wh), yAxisID: "wh" },
+        { type: "bar", label: "upstream Wh", data: d.day.map((r) => r.upstream_wh), yAxisID: "wh" },
+      ],
+    },
+    options: { scales: { y: { position: "left" }, wh: { position: "right" } } },
+  });
+}
+
+// ---- Certificates -----------------------------------------------------------------------
+async function loadCertificates(kind, value) {
+  const d = await getJSON(`/api/certificates?${encodeURIComponent(kind)}=${encodeURIComponent(value)}`, "cert-error");
+  if (!d) return;
+  table("cert-table", d.bundles, ["bundle_id", "device_id", "hour_start", "wh", "owner", "status", "energy_source", "parent_id"], "bundles", (b) => loadLineage(b.bundle_id));
+  const sources = [...new Set(d.issued_per_hour.flatMap((h) => Object.keys(h.by_source)))];
+  chart("chart-issued", {
+    type: "bar",
+    data: {
+      labels: d.issued_per_hour.map((h) => h.hour),
+      datasets: sources.map((s) => ({ label: s, data: d.issued_per_hour.map((h) => h.by_source[s] || 0) })),
+    },
+    options: { scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: "Wh" } } } },
+  });
+}
+
+async function loadLineage(bundleId) {
+  const d = await getJSON("/api/bundle/" + encodeURIComponent(bundleId), "cert-error");
+  if (!d) return;
+  const rows = d.chain.flatMap((h) => h.entries.map((e) => ({ bundle: h.bundle_id, ...e })));
+  table("cert-lineage", rows, ["bundle", "action", "height", "wh", "from", "to", "other_bundle"], `lineage of bundle ${bundleId}`);
+}
+
+// ---- Grid -------------------------------------------------------------------------------
+function flowColour(f) {
+  const limit = Math.max(f.import_limit_wh, f.export_limit_wh);
+  if (!f.has_limit || limit === 0) return "#5b8def";
+  const used = Math.max(f.import_wh, f.export_wh) / limit;
+  return used >= 1 ? "#c0392b" : used >= 0.8 ? "#e67e22" : "#27ae60";
+}
+
+async function loadGrid() {
+  const d = await getJSON("/api/grid", "grid-error");
+  if (!d) return;
+  table("grid-feeders", d.limits, null, "feeder limits");
+  table("grid-dr", d.dr_events, null, "demand-response events");
+  chart("chart-flows", {
+    type: "bar",
+    data: {
+      labels: d.flows.map((f) => `${f.feeder} @${f.interval}`),
+      datasets: [{
+        label: "pool flow Wh (green < 80 % of limit, orange < 100 %, red at limit; blue: no limit)",
+        data: d.flows.map((f) => Math.max(f.import_wh, f.export_wh)),
+        backgroundColor: d.flows.map(flowColour),
+      }, { label: "curtailed Wh", data: d.flows.map((f) => f.curtailed_wh) }],
+    },
+  });
+}
+
+// ---- Audit ------------------------------------------------------------------------------
+async function verifyExport(exportText, anchor) {
+  const box = document.getElementById("audit-result");
+  box.replaceChildren();
+  const d = await getJSON("/api/audit", "audit-error", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ export: exportText, anchor }),
+  });
+  if (!d) return;
+  if (d.verified) {
+    table("audit-result", [d.retirement], null, "the proven retirement");
+    box.prepend(el("p", { class: "ok", id: "audit-verdict", text: `VERIFIED: retirement ${d.retirement.retirement_id} at height ${d.height} of ${d.chain_id}` }));
+  } else {
+    box.append(el("p", { class: "error", id: "audit-verdict", text: "NOT VERIFIED: " + d.reason }));
+  }
+}
+
+// ---- live updates -----------------------------------------------------------------------
+function follow(owner) {
+  if (events && eventsOwner === owner) return;
+  if (events) events.close();
+  eventsOwner = owner;
+  events = new EventSource("/api/events" + (owner ? "?owner=" + owner : ""));
+  events.addEventListener("block", (e) => {
+    const b = JSON.parse(e.data);
+    const status = document.getElementById("status");
+    status.textContent = `live · height ${b.height} · ${b.txs} txs · events from ${b.source}`;
+    status.dataset.height = b.height;
+    if (currentView() === "network" && Date.now() - lastNetworkLoad > 2000) loadNetwork();
+  });
+  events.addEventListener("signal", (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.signal === "alert" && owner) showLiveAlert(msg);
+  });
+  events.onerror = () => { document.getElementById("status").textContent = "live stream interrupted; reconnecting…"; };
+}
+
+// ---- routing ----------------------------------------------------------------------------
+function currentView() {
+  const v = location.hash.replace("#", "").split("?")[0];
+  return VIEWS.includes(v) ? v : "network";
+}
+
+function show() {
+  const v = currentView();
+  for (const name of VIEWS) document.getElementById("view-" + name).hidden = name !== v;
+  for (const a of document.querySelectorAll("nav a")) {
+    if (a.getAttribute("href") === "#" + v) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  if (v === "network") loadNetwork();
+  if (v === "market") loadMarket(document.getElementById("market-interval").value.trim());
+  if (v === "certificates") loadCertificates(document.getElementById("cert-kind").value, document.getElementById("cert-value").value.trim());
+  if (v === "grid") loadGrid();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("home-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadHome(document.getElementById("home-member").value.trim());
+  });
+  document.getElementById("market-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadMarket(document.getElementById("market-interval").value.trim());
+  });
+  document.getElementById("cert-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadCertificates(document.getElementById("cert-kind").value, document.getElementById("cert-value").value.trim());
+  });
+  document.getElementById("audit-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    verifyExport(document.getElementById("audit-export").value, document.getElementById("audit-anchor").value);
+  });
+  window.addEventListener("hashchange", show);
+  follow(null);
+  show();
+});

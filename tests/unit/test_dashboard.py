@@ -1,0 +1,347 @@
+"""The dashboard's ASGI app against fake nodes (Starlette's TestClient): each view's reads,
+failover to the next node, refusal of bad input before any read, the offline audit of a
+retirement export, and the live stream's messages."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from typing import Any
+
+import pytest
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from gridledger.certificates.v1 import certificates_pb2
+from gridledger.governance.v1 import governance_pb2
+from gridledger.identity.v1 import identity_pb2
+from gridledger.market.v1 import market_pb2
+from starlette.testclient import TestClient
+
+from clients.ops.consortium import Consortium
+from clients.rpc import RPCError
+from clients.servers.dashboard.app import create_app
+from clients.servers.dashboard.live import Feed, Subscriber, messages_of_new_block
+from clients.servers.dashboard.nodes import NodePool
+from clients.signals import SignalFilter
+from tests.support.driver import AppDriver
+from tests.unit.helpers import balance
+
+ALICE = bytes(range(20))
+INTERVAL = 900
+NOW = 1_700_000_100  # chain time: interval start 1_699_999_200
+
+
+class FakeRpc:
+    """A node answering CometBFT RPC from canned data; `down` makes every call fail; `calls` logs them."""
+
+    def __init__(self, url: str, records: dict[str, Message | bytes], *, height: int = 10) -> None:
+        self.url = url
+        self.records = records
+        self.height = height
+        self.down = False
+        self.calls: list[str] = []
+
+    def call(self, method: str, **params: Any) -> Any:
+        self.calls.append(method)
+        if self.down:
+            raise RPCError(f"{method} on {self.url}: connection refused")
+        if method == "status":
+            return {
+                "node_info": {"network": "test-chain", "moniker": self.url[-5:]},
+                "sync_info": {
+                    "latest_block_height": str(self.height),
+                    "latest_app_hash": "AB" * 32,
+                    "latest_block_time": "2023-11-14T22:15:00.123456789Z",
+                    "catching_up": False,
+                },
+            }
+        if method == "validators":
+            return {"validators": [{"address": "AA" * 20, "voting_power": "10", "pub_key": {"value": "x"}}]}
+        if method == "block":
+            return {"block": {"header": {"app_hash": "CD" * 32}}}
+        if method == "blockchain":
+            return {
+                "block_metas": [
+                    {"header": {"height": str(h), "time": f"2023-11-14T22:15:{h:02d}.000Z"}, "num_txs": "1"}
+                    for h in range(int(params["minHeight"]), int(params["maxHeight"]) + 1)
+                ]
+            }
+        if method == "num_unconfirmed_txs":
+            return {"n_txs": "3"}
+        raise AssertionError(f"unexpected RPC {method}")
+
+    def abci_query(self, path: str, data: bytes = b"", *, height: int = 0, prove: bool = False) -> dict[str, Any]:
+        self.calls.append(path)
+        if self.down:
+            raise RPCError(f"abci_query on {self.url}: connection refused")
+        record = self.records.get(path)
+        if record is None:
+            return {"code": 91, "log": "not found"}
+        raw = record if isinstance(record, bytes) else record.SerializeToString()
+        return {"code": 0, "value": base64.b64encode(raw).decode()}
+
+
+def _records() -> dict[str, Message | bytes]:
+    member = identity_pb2.Member(address=ALICE, org_id="community-a", common_name="alice", roles=["prosumer"])
+    interval = NOW - NOW % INTERVAL
+    return {
+        "/param/devices.settlement_interval_seconds": INTERVAL.to_bytes(8, "big"),
+        "/proposals": governance_pb2.ProposalList(proposals=[governance_pb2.Proposal(id=1, title="fees")]),
+        "/members/community-a": identity_pb2.MemberList(members=[member]),
+        f"/member/{ALICE.hex()}": member,
+        f"/balance/{ALICE.hex()}": (1234).to_bytes(8, "big"),
+        f"/alerts/{ALICE.hex()}": market_pb2.AlertList(alerts=[market_pb2.Alert(alert_id=5, owner=ALICE, rule_id=2)]),
+        f"/book/{interval}": market_pb2.OrderList(
+            orders=[
+                market_pb2.Order(order_id=1, side=market_pb2.SIDE_SELL, energy_wh=300, limit_price=900),
+                market_pb2.Order(order_id=2, side=market_pb2.SIDE_SELL, energy_wh=200, limit_price=500),
+                market_pb2.Order(order_id=3, side=market_pb2.SIDE_BUY, energy_wh=400, limit_price=1200),
+            ]
+        ),
+        f"/clearing/{interval}": market_pb2.ClearingResult(interval_start=interval, pool_price=900, total_wh=400),
+        "/bundles/status/active": certificates_pb2.BundleList(
+            bundles=[certificates_pb2.Bundle(bundle_id=4, hour_start=3600, end_wh=700, energy_source="solar")]
+        ),
+    }
+
+
+@pytest.fixture
+def nodes() -> list[FakeRpc]:
+    return [FakeRpc("http://127.0.0.1:1", _records()), FakeRpc("http://127.0.0.1:2", _records(), height=11)]
+
+
+@pytest.fixture
+def client(nodes: list[FakeRpc]) -> TestClient:
+    return TestClient(create_app(NodePool(nodes)))
+
+
+def test_network_lists_validators_nodes_blocks_and_proposals(client: TestClient) -> None:
+    """The network view carries the validator set, each node's height, block gaps, mempool and proposals."""
+    d = client.get("/api/network").json()
+    assert d["height"] == 10
+    assert d["validators"] == [{"address": "AA" * 20, "voting_power": 10, "pub_key": "x"}]
+    assert [n["height"] for n in d["nodes"]] == [10, 11]
+    assert d["agreement"] == {
+        "height": 10,
+        "hashes": {"http://127.0.0.1:1": "CD" * 32, "http://127.0.0.1:2": "CD" * 32},
+        "agree": True,
+    }
+    assert d["blocks"][-1]["height"] == 10
+    assert d["blocks"][-1]["seconds"] == 1.0
+    assert d["mempool"] == 3
+    assert d["proposals"][0]["title"] == "fees"
+    assert d["reading_from"] == "http://127.0.0.1:1"
+
+
+def test_reads_fail_over_when_the_node_is_down(client: TestClient, nodes: list[FakeRpc]) -> None:
+    """With its node down the dashboard answers from the next node, says so, and marks the node down."""
+    nodes[0].down = True
+    d = client.get("/api/network").json()
+    assert d["reading_from"] == "http://127.0.0.1:2"
+    assert d["failovers"] == 1
+    assert [n["up"] for n in d["nodes"]] == [False, True]
+    assert client.get("/api/home", params={"member": "community-a/alice"}).status_code == 200
+
+
+def test_all_nodes_down_is_a_503(client: TestClient, nodes: list[FakeRpc]) -> None:
+    """When no node answers, the page gets 503 and a message, not a crash."""
+    for n in nodes:
+        n.down = True
+    r = client.get("/api/network")
+    assert r.status_code == 503
+    assert "no node answered" in r.json()["error"]
+
+
+def test_home_resolves_org_and_name_and_shows_the_accept_command(client: TestClient) -> None:
+    """A member named org/name is found on chain; its balance is read and open alerts carry the gridctl command."""
+    d = client.get("/api/home", params={"member": "community-a/alice"}).json()
+    assert d["address"] == ALICE.hex()
+    assert d["balance"] == 1234
+    assert d["alerts"][0]["accept_command"] == "gridctl --as community-a/alice accept 5 --limit <new price per kWh>"
+    assert client.get("/api/home", params={"member": ALICE.hex()}).json()["balance"] == 1234
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"member": "zz" * 20}, "40 hex digits"),
+        ({"member": "<script>alert(1)</script>"}, "organisation must be"),
+        ({"member": '"; DROP TABLE x'}, "40 hex digits"),
+        ({"member": "community-a/<img src=x>"}, "member name must be"),
+        ({"member": "community-a/nobody"}, "no member with that name"),
+        ({}, "40 hex digits"),
+    ],
+)
+def test_home_refuses_bad_members(
+    client: TestClient, nodes: list[FakeRpc], params: dict[str, str], message: str
+) -> None:
+    """A malformed or hostile member reference gets a 400 with a clear message and the node sees no member read."""
+    r = client.get("/api/home", params=params)
+    assert r.status_code == 400
+    assert message in r.json()["error"]
+    assert not any(c.startswith("/member/") for c in nodes[0].calls)
+
+
+def test_market_curves_and_clearing(client: TestClient) -> None:
+    """The current interval's book becomes cumulative supply (rising) and demand (falling) curves with its clearing."""
+    d = client.get("/api/market").json()
+    assert d["interval"] == NOW - NOW % INTERVAL
+    assert d["curves"]["supply"] == [{"wh": 200, "price": 500}, {"wh": 500, "price": 900}]
+    assert d["curves"]["demand"] == [{"wh": 400, "price": 1200}]
+    assert d["clearing"]["pool_price"] == 900
+    assert d["day"][-1]["total_wh"] == 400
+
+
+@pytest.mark.parametrize(
+    ("interval", "message"),
+    [
+        ("-900", "must not be negative"),
+        ("12abc", "whole number"),
+        ("901", "multiple of 900"),
+        ("9" * 30, "whole number"),
+    ],
+)
+def test_market_refuses_bad_intervals(client: TestClient, nodes: list[FakeRpc], interval: str, message: str) -> None:
+    """A negative, non-numeric, misaligned or huge interval is refused with a clear message and no book is read."""
+    r = client.get("/api/market", params={"interval": interval})
+    assert r.status_code == 400
+    assert message in r.json()["error"]
+    assert not any(c.startswith("/book/") for c in nodes[0].calls)
+
+
+def test_certificates_filter_and_issued_per_hour(client: TestClient) -> None:
+    """Bundles listed by status carry their Wh, and the issued Wh is summed per hour and source."""
+    d = client.get("/api/certificates", params={"status": "active"}).json()
+    assert [(b["bundle_id"], b["wh"]) for b in d["bundles"]] == [(4, 700)]
+    assert d["issued_per_hour"] == [{"hour": 3600, "by_source": {"solar": 700}}]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"status": "gone"}, {"device": "../../x"}, {"hour": "-1"}, {"status": "active", "device": "d"}, {}],
+)
+def test_certificates_refuse_bad_filters(client: TestClient, params: dict[str, str]) -> None:
+    """Unknown statuses, hostile ids, negative hours and zero or two filters are refused."""
+    r = client.get("/api/certificates", params=params)
+    assert r.status_code == 400
+    assert r.json()["error"]
+
+
+def test_audit_verifies_an_export_and_rejects_a_tampered_one(client: TestClient) -> None:
+    """A real export (signed by a changing validator set) verifies from the genesis set's hash; one with its
+    retirement's Wh changed does not, and a malformed anchor is refused."""
+    from tests.unit.test_export_trust import GENESIS, RID, _exported
+
+    _node, _light, export = _exported()
+    text = json_format.MessageToJson(export)
+    ok = client.post("/api/audit", json={"export": text, "anchor": GENESIS.hex()}).json()
+    assert ok["verified"] is True
+    assert ok["retirement"]["retirement_id"] == RID
+    tampered = json.loads(text)
+    tampered["retirement"]["wh"] = "999"
+    bad = client.post("/api/audit", json={"export": json.dumps(tampered), "anchor": GENESIS.hex()}).json()
+    assert bad["verified"] is False
+    other = client.post("/api/audit", json={"export": text, "anchor": "00" * 32}).json()
+    assert other["verified"] is False
+    r = client.post("/api/audit", json={"export": text, "anchor": "not a hash"})
+    assert r.status_code == 400
+    assert "trust anchor" in r.json()["error"]
+    assert client.post("/api/audit", json={"export": "{", "anchor": GENESIS.hex()}).status_code == 400
+
+
+def test_the_page_and_its_headers(client: TestClient) -> None:
+    """The page is served with a content security policy that allows no inline or foreign scripts."""
+    r = client.get("/")
+    assert r.status_code == 200
+    assert 'src="/vendor/chart.js"' in r.text
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert client.get("/static/app.js").status_code == 200
+
+
+def _new_block(height: int, owner: bytes) -> dict[str, Any]:
+    alert = {
+        "type": "alert",
+        "attributes": [{"key": "owner", "value": owner.hex()}, {"key": "alert_id", "value": "9"}],
+    }
+    return {
+        "block": {"header": {"height": str(height), "time": "t"}, "data": {"txs": []}},
+        "result_finalize_block": {"tx_results": [], "events": [alert]},
+    }
+
+
+def test_block_messages_carry_only_the_subscribers_alerts() -> None:
+    """A block's alert reaches its owner's stream and not another member's; both get the block."""
+    mine = messages_of_new_block(_new_block(7, ALICE), SignalFilter(owner=ALICE.hex()), "n0")
+    theirs = messages_of_new_block(_new_block(7, ALICE), SignalFilter(owner="11" * 20), "n0")
+    assert [m["type"] for m in mine] == ["block", "signal"]
+    assert mine[1]["attributes"]["alert_id"] == "9"
+    assert [m["type"] for m in theirs] == ["block"]
+
+
+class _PrimedFeed(Feed):
+    """A feed whose new subscribers find one block already published (no websocket)."""
+
+    def subscribe(self, who: SignalFilter) -> Subscriber | None:
+        sub = super().subscribe(who)
+        assert sub is not None
+        for m in messages_of_new_block(_new_block(8, ALICE), who, "n0"):
+            sub.queue.put_nowait(m)
+        return sub
+
+
+def test_event_stream_sends_blocks_and_alerts(nodes: list[FakeRpc]) -> None:
+    """The SSE stream sends the block and the owner's alert as named events, then ends at its limit."""
+    feed = _PrimedFeed([])
+    client = TestClient(create_app(NodePool(nodes), feed))
+    with client.stream("GET", "/api/events", params={"owner": ALICE.hex(), "limit": "2"}) as r:
+        body = "".join(r.iter_text())
+    assert "event: block" in body
+    assert "event: signal" in body
+    assert '"alert_id": "9"' in body
+    assert feed.subscribers == set()
+    assert client.get("/api/events", params={"owner": "nothex"}).status_code == 400
+
+
+def test_a_full_subscriber_loses_messages_not_the_feed() -> None:
+    """A subscriber that does not read is dropped messages; publishing never blocks."""
+
+    async def run() -> int:
+        feed = Feed([])
+        sub = feed.subscribe(SignalFilter())
+        assert sub is not None
+        for h in range(300):
+            feed.publish(_new_block(h + 1, ALICE), "n0")
+        return sub.dropped
+
+    assert asyncio.run(run()) > 0
+
+
+class DriverRpc:
+    """A node whose queries are answered by the real app (in-process, tests/support/driver)."""
+
+    url = "http://driver"
+
+    def __init__(self, driver: AppDriver) -> None:
+        self.driver = driver
+
+    def call(self, method: str, **params: Any) -> Any:
+        raise RPCError(f"{method}: the in-process app has no CometBFT RPC")
+
+    def abci_query(self, path: str, data: bytes = b"", *, height: int = 0, prove: bool = False) -> dict[str, Any]:
+        r = self.driver.query(path)
+        return {"code": r.code, "log": r.log, "value": base64.b64encode(r.value).decode()}
+
+
+def test_home_reads_a_real_members_state(driver: AppDriver, consortium: Consortium) -> None:
+    """Against the real app's queries, bob's page carries his on-chain balance and his empty lists."""
+    bob = consortium.member("community-a/bob")
+    driver.block([])  # the genesis state committed
+    client = TestClient(create_app(NodePool([DriverRpc(driver)])))
+    r = client.get("/api/home", params={"member": "community-a/bob"})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["address"] == bob.address.hex()
+    assert d["balance"] == balance(driver, bob)
+    assert d["orders"] == []
+    assert d["alerts"] == []
