@@ -52,10 +52,10 @@ __all__ = ["GENESIS_PARAMS", "PROSUMERS", "EnergyDriver", "setup_energy"]
 PERIOD = 20  # settlement interval = certificate period, seconds of block time
 GATE = 4
 GRACE = 12  # certificates.issuance_grace_seconds
-READING_SECONDS = 10
+READING_SECONDS = 5
 GENESIS_PARAMS = {
     "devices.settlement_interval_seconds": PERIOD,
-    "devices.min_reading_seconds": READING_SECONDS // 2,
+    "devices.min_reading_seconds": READING_SECONDS,
     "market.gate_closure_seconds": GATE,
     "market.settlement_grace_seconds": 8,
     "certificates.period_seconds": PERIOD,
@@ -64,7 +64,7 @@ GENESIS_PARAMS = {
 PROSUMERS = ("community-a/alice", "community-a/bob", "community-b/carol", "community-b/dave")
 DEVICES = 2  # per prosumer: a PV and a meter
 # shares of a prosumer's txs that are not due readings (the rest are transfers)
-ORDER, RULE, RESEND = 0.12, 0.04, 0.04
+ORDER, RULE, RESEND = 0.2, 0.05, 0.05
 
 
 @dataclass(frozen=True)
@@ -203,8 +203,8 @@ class EnergyDriver:
                 problems.append(f"/reading/{device} answered code {code}")
                 continue
             if not _wait(lambda: followed() >= height, 20.0):  # noqa: B023 - called at once
-                problems.append(f"the follower did not reach height {height} to check {device}")
-                continue
+                problems.append(f"the follower did not reach height {height} to check the readings")
+                break
             with self.lock:
                 history = [a for a in self.accepted[device] if a.height <= height]
             last = history[-1] if history else None
@@ -217,7 +217,8 @@ class EnergyDriver:
             doubled = len(self.stats.doubled)
         if doubled:
             problems.append(f"{doubled} readings accepted twice")
-        return f"{n} accepted, {doubled} doubled"
+        lost = sum(1 for p in problems if "last reading" in p)
+        return f"{n} accepted: lost {lost}, doubled {doubled}"
 
     def _check_certificates(self, rpc: CometRPC, followed: Callable[[], int], problems: list[str]) -> str:
         status = rpc.status()["sync_info"]
@@ -253,7 +254,8 @@ class EnergyDriver:
             self._verified_to[pv] = cut.end
             total += accepted
         self.stats.verified_wh = total
-        return f"issued = exported: {total} Wh"
+        bad = sum(1 for p in problems if "Wh issued" in p)
+        return f"issued = exported {total} Wh" if not bad else f"{bad} PVs differ; issued = exported {total} Wh"
 
     def check_final(self, blocks: dict[int, BlockRecord], records: list[TxRecord]) -> list[str]:
         """On the final chain: every reading seen accepted is accepted exactly once, and every
@@ -315,7 +317,7 @@ def setup_energy(
     rpc: CometRPC, chain_id: str, members: dict[str, Identity], device_ca: DeviceCA, seed: int
 ) -> EnergyDriver:
     """Tariffs and fees, the prosumers' sites, certified PVs, meters and buy rules, then the
-    certifier's commissioning (each tx waited for); readings start at the first period
+    certifier's commissioning (each tx waited for); readings start at the first reading
     boundary after the commissioning block."""
 
     def signer(ref: str, lane: int) -> Signer:
@@ -342,7 +344,7 @@ def setup_energy(
         height = r.height or height
     header = rpc.call("header", height=str(height))["header"]
     committed = parse_rfc3339_ns(header["time"]) // 1_000_000_000
-    load.readings_start = (committed // PERIOD + 1) * PERIOD
+    load.readings_start = (committed // READING_SECONDS + 1) * READING_SECONDS
     for m, s in enumerate(load.members):
         value = base64.b64decode(rpc.abci_query(f"/rules/{s.address.hex()}").get("value") or "")
         rules = market_pb2.RuleList.FromString(value).rules

@@ -265,9 +265,9 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = print) -> ChaosRepo
         tip = cnet.tip()
         if not follower.wait_height(tip, timeout=60):
             report.problems.append("the chain follower fell behind")
+        checks("at the end")  # the follower still running: the energy checks compare with its blocks
         follower.stop()
         report.forks = list(follower.forks)
-        checks("at the end")
 
         heights = cnet.heights()
         final = min(h for h in heights.values() if h is not None) if all(heights.values()) else 0
@@ -478,10 +478,10 @@ def render(report: ChaosReport) -> str:
         nodes = ",".join(map(str, f.nodes))
         lines.append(f"{k:>3} {f.started:>7.1f}  {f.kind:<32} {nodes:<7} {f.held_s:>5.1f}s {rec:>9}  {notes}")
     lines += ["", "checks after each fault", "-----------------------"]
-    lines.append(f"{'when':<26} {'money':<16} {'readings (lost/doubled)':<26} certificates")
+    lines.append(f"{'when':<30} {'money conserved':<16} {'readings':<32} certificates (finished periods)")
     for c in report.checks:
         flag = "  PROBLEM: " + "; ".join(c.problems[:3]) if c.problems else ""
-        lines.append(f"{c.when[:26]:<26} {c.money:<16} {c.readings:<26} {c.certificates}{flag}")
+        lines.append(f"{c.when[:30]:<30} {c.money:<16} {c.readings:<32} {c.certificates}{flag}")
     kinds = Counter(f.kind for f in report.faults)
     recoveries = [f.recovery_s for f in report.faults if f.recovery_s is not None]
     lines += ["", "summary", "-------"]
