@@ -286,10 +286,10 @@ class EnergyDriver:
             if code != 0:
                 continue
             self.stats.resends_committed += 1
-            kinds = [e[0] for e in events]
-            if kinds == ["reading_duplicate"] or (kinds and set(kinds) == {"reading_duplicate"}):
+            kinds = [e[0] for e in events if e[0].startswith("reading_")]
+            if kinds == ["reading_duplicate"]:
                 self.stats.resends_duplicate += 1
-            elif "reading_duplicate" not in kinds:
+            else:
                 problems.append(f"resend {r.hash[:16]} ({r.signer} #{r.nonce}) answered {kinds}, not reading_duplicate")
         return problems
 

@@ -59,7 +59,8 @@ def test_a_committed_resend_must_come_back_as_a_duplicate() -> None:
         TxRecord(tx_hash_hex(bad), PROSUMERS[0], 4, bad, 0.0, "resend"),
     ]
     dup: Event = ("reading_duplicate", (("device", "e0-pv"), ("seq", "1")))
-    final = {9: _block(9, [good, bad], [(dup,), (_accepted("e0-pv", 2, 1_020, 6),)])}
+    message: Event = ("message", (("action", "submit_readings"),))
+    final = {9: _block(9, [good, bad], [(message, dup), (message, _accepted("e0-pv", 2, 1_020, 6))])}
     problems = driver.check_final(final, records)
     assert driver.stats.resends_committed == 2
     assert driver.stats.resends_duplicate == 1
