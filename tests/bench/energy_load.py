@@ -155,6 +155,15 @@ class EnergyLoad:
             out.append(self.members[m].sign(self.chain_id, self._messages(kind, m, interval), kind))
         return out
 
+    def messages(self, kind: str, m: int, interval: int) -> list[Message]:
+        """The messages of one `workload` tx of `kind` ("readings": the next reading of each of
+        member `m`'s devices) for member `m`; orders are for `interval`."""
+        return self._messages(kind, m, interval)
+
+    def next_reading_end(self, m: int) -> int:
+        """When member `m`'s next readings (one per device, taken together) end."""
+        return self.readings_start + (self.devices[m][0].seq + 1) * self.reading_seconds
+
     def _messages(self, kind: str, m: int, interval: int) -> list[Message]:
         rng = self.rng
         if kind == "readings":

@@ -16,6 +16,7 @@ from clients.rpc import CometRPC, RPCError
 __all__ = [
     "BlockRecord",
     "ChainFollower",
+    "Event",
     "app_info",
     "block_hashes",
     "fetch_block",
@@ -41,6 +42,19 @@ def parse_rfc3339_ns(text: str) -> int:
     return seconds * 1_000_000_000 + int((frac + "000000000")[:9])
 
 
+Event = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def _events(raw: list[dict[str, Any]] | None) -> tuple[Event, ...]:
+    return tuple(
+        (
+            str(e.get("type", "")),
+            tuple((str(a.get("key", "")), str(a.get("value", ""))) for a in e.get("attributes") or []),
+        )
+        for e in raw or []
+    )
+
+
 @dataclass(frozen=True)
 class BlockRecord:
     height: int
@@ -50,6 +64,9 @@ class BlockRecord:
     txs: tuple[bytes, ...]
     codes: tuple[int, ...]
     evidence: int
+    # per tx: its events (type, attributes); and FinalizeBlock's own (end-block) events
+    tx_events: tuple[tuple[Event, ...], ...] = ()
+    block_events: tuple[Event, ...] = ()
 
     def tx_hashes(self) -> list[str]:
         return [tx_hash_hex(t) for t in self.txs]
@@ -60,9 +77,13 @@ def fetch_block(rpc: CometRPC, height: int, *, results: bool = True) -> BlockRec
     header = b["block"]["header"]
     txs = tuple(base64.b64decode(t) for t in b["block"]["data"]["txs"] or [])
     codes: tuple[int, ...] = ()
-    if results and txs:
+    tx_events: tuple[tuple[Event, ...], ...] = ()
+    block_events: tuple[Event, ...] = ()
+    if results:
         r = rpc.call("block_results", height=str(height))
         codes = tuple(int(x.get("code", 0)) for x in r.get("txs_results") or [])
+        tx_events = tuple(_events(x.get("events")) for x in r.get("txs_results") or [])
+        block_events = _events(r.get("finalize_block_events"))
     return BlockRecord(
         height=int(header["height"]),
         block_hash=b["block_id"]["hash"],
@@ -71,6 +92,8 @@ def fetch_block(rpc: CometRPC, height: int, *, results: bool = True) -> BlockRec
         txs=txs,
         codes=codes,
         evidence=len(b["block"]["evidence"]["evidence"] or []),
+        tx_events=tx_events,
+        block_events=block_events,
     )
 
 
@@ -85,6 +108,7 @@ class ChainFollower:
     rpcs: dict[int, CometRPC]
     on_tx: Callable[[str, int, int, int], None]
     available: Callable[[], Iterable[int]]
+    on_block: Callable[[BlockRecord], None] | None = None  # called once per block, in height order
     blocks: dict[int, BlockRecord] = field(default_factory=dict)
     forks: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -144,6 +168,8 @@ class ChainFollower:
                     self.forks.append(f"height {rec.height}: {known.block_hash} vs {rec.block_hash} (node{node})")
                 return
             self.blocks[rec.height] = rec
+        if self.on_block is not None:
+            self.on_block(rec)
         for i, raw in enumerate(rec.txs):
             code = rec.codes[i] if i < len(rec.codes) else -1
             self.on_tx(tx_hash_hex(raw), rec.height, code, node)

@@ -38,6 +38,7 @@ class TxRecord:
     nonce: int
     raw: bytes
     created: float
+    kind: str = "transfer"  # or the energy driver's kind (readings, order, rule, resend), mint, burn
     sent_to: list[int] = field(default_factory=list)  # every node it was submitted to
     accepted_by: set[int] = field(default_factory=set)  # nodes whose CheckTx returned 0
     accepted_at: float | None = None
@@ -117,6 +118,7 @@ class LoadGenerator:
         window: int = 6,
         resubmit_after: float = 8.0,
         seed: int = 0,
+        energy: Callable[[str, random.Random], tuple[str, list[Message]] | None] | None = None,
     ) -> None:
         self.chain_id = chain_id
         self.signers = signers
@@ -129,6 +131,7 @@ class LoadGenerator:
         self.window = window
         self.resubmit_after = resubmit_after
         self.seed = seed
+        self.energy = energy  # a signer's energy tx (kind, messages), or None for the usual mix
         self.records: dict[str, TxRecord] = {}
         self.lock = threading.Lock()
         self._stop = threading.Event()
@@ -165,17 +168,20 @@ class LoadGenerator:
 
     # -- one worker per signer ---------------------------------------------------------------
 
-    def _make_tx(self, name: str, nonce: int, rnd: random.Random) -> bytes:
+    def _make_tx(self, name: str, nonce: int, rnd: random.Random) -> tuple[bytes, str]:
         ident = self.signers[name]
         others = [a for a in self.recipients if a != ident.address]
         to = rnd.choice(others)
-        if name in self.issuers and nonce % 3 == 0:
-            messages: list[Message] = [accounts_pb2.Mint(to=to, amount=rnd.randint(1, 50))]
+        made = self.energy(name, rnd) if self.energy is not None else None
+        if made is not None:
+            kind, messages = made
+        elif name in self.issuers and nonce % 3 == 0:
+            kind, messages = "mint", [accounts_pb2.Mint(to=to, amount=rnd.randint(1, 50))]
         elif name in self.issuers and nonce % 3 == 1:
-            messages = [accounts_pb2.Burn(amount=rnd.randint(1, 20))]
+            kind, messages = "burn", [accounts_pb2.Burn(amount=rnd.randint(1, 20))]
         else:
-            messages = [accounts_pb2.Transfer(to=to, amount=rnd.randint(1, 9))]
-        return sign_tx(ident.key, self.chain_id, nonce, messages, memo=f"chaos {name} #{nonce}")
+            kind, messages = "transfer", [accounts_pb2.Transfer(to=to, amount=rnd.randint(1, 9))]
+        return sign_tx(ident.key, self.chain_id, nonce, messages, memo=f"chaos {name} #{nonce}"), kind
 
     def _pick_node(self, rnd: random.Random, avoid: set[int]) -> int | None:
         nodes = [i for i in self.available() if i not in avoid]
@@ -263,8 +269,8 @@ class LoadGenerator:
             # New txs, within the window and the shared rate.
             if not self._paused.is_set() and len(pending) < self.window and self.bucket.take():
                 nonce += 1
-                raw = self._make_tx(name, nonce, rnd)
-                rec = TxRecord(tx_hash_hex(raw), name, nonce, raw, time.monotonic())
+                raw, kind = self._make_tx(name, nonce, rnd)
+                rec = TxRecord(tx_hash_hex(raw), name, nonce, raw, time.monotonic(), kind)
                 with self.lock:
                     self.records[rec.hash] = rec
                 pending.append(rec)

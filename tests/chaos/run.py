@@ -43,9 +43,11 @@ from typing import Any
 from cryptography.x509.oid import NameOID
 
 from abci_app.params import Params
+from abci_app.registry import TABLES
 from clients.ops.localnet import Localnet, free_base_port
 from tests.chaos.chain import ChainFollower, app_info
 from tests.chaos.checks import ChainCheck, app_hash_mismatch, final_chain_check, money_invariant
+from tests.chaos.energy import GENESIS_PARAMS, EnergyDriver, EnergyStats, setup_energy
 from tests.chaos.faults import CRASH_POINTS, FAULTS, FaultResult, FloodPlan, Timing, choose_nodes
 from tests.chaos.flood import RssSampler
 from tests.chaos.load import LoadGenerator, TxRecord, account_nonce, fund_members
@@ -94,6 +96,17 @@ class ChaosConfig:
 
 
 @dataclass
+class CheckRow:
+    """What the checks found on the live nodes at one point (after a fault)."""
+
+    when: str
+    money: str = "ok"
+    readings: str = "-"
+    certificates: str = "-"
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ChaosReport:
     faults: list[FaultResult] = field(default_factory=list)
     submitted: int = 0
@@ -113,6 +126,10 @@ class ChaosReport:
     final_height: int = 0
     seconds: float = 0.0
     app_rss_mib: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # node → first, peak, last
+    checks: list[CheckRow] = field(default_factory=list)
+    energy: EnergyStats | None = None
+    energy_problems: list[str] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)  # committed txs by kind
 
     @property
     def unrecovered(self) -> int:
@@ -124,6 +141,7 @@ class ChaosReport:
             not self.lost
             and self.app_hash_mismatches == 0
             and not self.invariant_violations
+            and not self.energy_problems
             and not self.forks
             and self.evidence == 0
             and self.unrecovered == 0
@@ -144,7 +162,7 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = print) -> ChaosRepo
     report = ChaosReport()
     started = time.monotonic()
     net = Localnet(home, base_port=free_base_port())
-    net.init()
+    net.init(params=GENESIS_PARAMS)
     say(f"chaos: localnet in {home} (base port {net.base_port}), seed {cfg.seed}, {cfg.minutes} min of faults")
     cnet = ChaosNet(net)
     follower: ChainFollower | None = None
@@ -158,6 +176,9 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = print) -> ChaosRepo
         issuers = {ref for ref, m in members.items() if "issuer" in _roles(m)}
         funding = fund_members(cnet.rpcs[0], net.chain_id, members, "utility/treasury")
         accounts = [m.address for _r, m in sorted(members.items())]
+        energy = setup_energy(cnet.rpcs[0], net.chain_id, members, consortium.device_ca(), cfg.seed)
+        # money: every member's balance and the domains' escrow (module) accounts
+        money_accounts = accounts + sorted(TABLES.module_accounts)
         cnet.flood_plan = FloodPlan(
             chain_id=net.chain_id,
             signers=tuple(members[r] for r in FLOOD_SIGNERS),
@@ -180,13 +201,15 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = print) -> ChaosRepo
             rate=cfg.rate,
             window=cfg.window,
             seed=cfg.seed,
+            energy=energy.make,
         )
-        follower = ChainFollower(cnet.rpcs, load.on_committed, cnet.available)
+        follower = ChainFollower(cnet.rpcs, load.on_committed, cnet.available, on_block=energy.on_block)
         follower.start()
         load.start()
         say(f"chaos: load started: {len(signers)} signers, {cfg.rate:g} tx/s offered")
         time.sleep(5)
-        _check_all(cnet, accounts, report, "before the first fault")
+        checks = _Checks(cnet, money_accounts, report, energy, follower)
+        checks("before the first fault")
 
         deadline = time.monotonic() + cfg.minutes * 60
         rotation: list[str] = []
@@ -230,20 +253,21 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = print) -> ChaosRepo
             rec = f"{res.recovery_s:.1f}s" if res.recovery_s is not None else "NOT RECOVERED"
             extra = "; ".join(res.details + res.problems)
             say(f"chaos:           recovered in {rec}  {extra}")
-            _check_all(cnet, accounts, report, f"after {kind}")
+            checks(f"after #{len(report.faults)} {kind}")
 
         say("chaos: faults done; draining the load")
         load.stop_submitting()
         _drain(load, cfg.drain_s)
         load.stop()
+        say("chaos: load stopped; waiting for every node to reach the tip")
         if cnet.wait_caught_up(list(range(net.n)), timeout=120) is None:
             report.problems.append(f"nodes did not converge at the end: {cnet.heights()}")
         tip = cnet.tip()
         if not follower.wait_height(tip, timeout=60):
             report.problems.append("the chain follower fell behind")
+        checks("at the end")  # the follower still running: the energy checks compare with its blocks
         follower.stop()
         report.forks = list(follower.forks)
-        _check_all(cnet, accounts, report, "at the end")
 
         heights = cnet.heights()
         final = min(h for h in heights.values() if h is not None) if all(heights.values()) else 0
@@ -254,6 +278,8 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = print) -> ChaosRepo
         report.app_hash_mismatches += check.app_hash_mismatches
         report.evidence = check.evidence
         _account_txs(report, load.snapshot(), follower, check, started)
+        report.energy_problems += [f"final chain: {p}" for p in energy.check_final(check.blocks, load.snapshot())]
+        report.energy = energy.stats
         say(f"chaos: replaying {final} blocks in {len(cfg.replay_envs)} fresh processes")
         _replay_all(report, net, check, cfg.replay_envs, home)
     finally:
@@ -275,16 +301,39 @@ def _roles(ident: Any) -> list[str]:
     return [a.value for a in ident.cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)]
 
 
-def _check_all(net: ChaosNet, accounts: list[bytes], report: ChaosReport, when: str) -> None:
-    for i in net.available():
-        problem = money_invariant(net.rpcs[i], accounts)
-        if problem:
-            report.invariant_violations.append(f"{when}: node{i}: {problem}")
-        mismatch, problem = app_hash_mismatch(net.rpcs, i)
-        if mismatch:
-            report.app_hash_mismatches += 1
-        if problem:
-            report.problems.append(f"{when}: {problem}")
+@dataclass
+class _Checks:
+    """The checks on live nodes: on every available node the money invariant and its app
+    hash; on one of them the readings and certificates against the followed blocks."""
+
+    net: ChaosNet
+    accounts: list[bytes]
+    report: ChaosReport
+    energy: EnergyDriver
+    follower: ChainFollower
+
+    def __call__(self, when: str) -> None:
+        row = CheckRow(when)
+        nodes = list(self.net.available())
+        for i in nodes:
+            problem = money_invariant(self.net.rpcs[i], self.accounts)
+            if problem:
+                self.report.invariant_violations.append(f"{when}: node{i}: {problem}")
+                row.money = "FAIL"
+            mismatch, problem = app_hash_mismatch(self.net.rpcs, i)
+            if mismatch:
+                self.report.app_hash_mismatches += 1
+            if problem:
+                self.report.problems.append(f"{when}: {problem}")
+        if row.money == "ok":
+            row.money = f"ok on {len(nodes)} nodes"
+        if nodes:
+            problems, row.readings, row.certificates = self.energy.check_live(
+                self.net.rpcs[nodes[0]], lambda: self.follower.height
+            )
+            row.problems = problems
+            self.report.energy_problems += [f"{when}: node{nodes[0]}: {p}" for p in problems]
+        self.report.checks.append(row)
 
 
 def _drain(load: LoadGenerator, seconds: float) -> None:
@@ -314,6 +363,7 @@ def _account_txs(
         by_signer.setdefault(r.signer, []).append(r)
     top_committed = {s: max((r.nonce for r in rs if r.hash in in_chain), default=0) for s, rs in by_signer.items()}
     report.submitted = len(records)
+    report.kinds = Counter(r.kind for r in records if r.hash in in_chain)
     report.resubmitted = sum(1 for r in records if len(r.sent_to) > 1)
     for r in records:
         if r.accepted_by:
@@ -427,6 +477,11 @@ def render(report: ChaosReport) -> str:
         notes = "; ".join(f.details + [f"PROBLEM: {p}" for p in f.problems])
         nodes = ",".join(map(str, f.nodes))
         lines.append(f"{k:>3} {f.started:>7.1f}  {f.kind:<32} {nodes:<7} {f.held_s:>5.1f}s {rec:>9}  {notes}")
+    lines += ["", "checks after each fault", "-----------------------"]
+    lines.append(f"{'when':<30} {'money conserved':<16} {'readings':<32} certificates (finished periods)")
+    for c in report.checks:
+        flag = "  PROBLEM: " + "; ".join(c.problems[:3]) if c.problems else ""
+        lines.append(f"{c.when[:30]:<30} {c.money:<16} {c.readings:<32} {c.certificates}{flag}")
     kinds = Counter(f.kind for f in report.faults)
     recoveries = [f.recovery_s for f in report.faults if f.recovery_s is not None]
     lines += ["", "summary", "-------"]
@@ -442,6 +497,8 @@ def render(report: ChaosReport) -> str:
         ("never accepted", _reasons(report.never_accepted)),
         ("APP-HASH MISMATCHES", str(report.app_hash_mismatches)),
         ("INVARIANT VIOLATIONS", str(len(report.invariant_violations))),
+        ("committed txs by kind", ", ".join(f"{k} {n}" for k, n in sorted(report.kinds.items())) or "-"),
+        *_energy_rows(report),
         ("forks / double-sign evidence", f"{len(report.forks)} / {report.evidence}"),
         ("final height (all nodes)", str(report.final_height)),
         ("app RSS MiB first/peak/last", _rss(report.app_rss_mib)),
@@ -454,12 +511,31 @@ def render(report: ChaosReport) -> str:
     for title, items in (
         ("lost", report.lost),
         ("invariant violations", report.invariant_violations),
+        ("energy problems", report.energy_problems),
         ("forks", report.forks),
         ("problems", report.problems),
     ):
         if items:
             lines += ["", f"{title}:"] + [f"  {x}" for x in items[:50]]
     return "\n".join(lines)
+
+
+def _energy_rows(report: ChaosReport) -> list[tuple[str, str]]:
+    e = report.energy
+    if e is None:
+        return [("energy", "not run")]
+    rejected = ", ".join(f"code {c} ×{n}" for c, n in sorted(e.readings_rejected.items())) or "none"
+    return [
+        ("readings signed / accepted", f"{e.readings_signed} / {e.readings_accepted} (rejected: {rejected})"),
+        ("READINGS LOST / DOUBLED", f"{len(e.lost)} / {len(e.doubled)}"),
+        ("resent readings → duplicate", f"{e.resends_committed} committed, {e.resends_duplicate} reading_duplicate"),
+        ("intervals cleared / settled", f"{e.cleared} / {e.settled}"),
+        (
+            "certificates issued",
+            f"{e.bundles} bundles, {e.issued_wh} Wh; last check: issued = exported {e.verified_wh} Wh",
+        ),
+        ("ENERGY CHECK PROBLEMS", str(len(report.energy_problems))),
+    ]
 
 
 def _rss(rss: dict[int, tuple[int, int, int]]) -> str:

@@ -20,6 +20,7 @@ def test_short_chaos_run_loses_nothing_and_agrees(tmp_path: Path) -> None:
     cut off from its peers: every fault recovers, no tx seen committed is missing from any
     node's chain, no app hash differs (live, across nodes, and in replays under other
     PYTHONHASHSEED/LC_ALL/TZ), the money invariant holds on every node after every fault,
+    no device reading is lost or accepted twice, certificates match the PVs' accepted export,
     and no double-sign evidence appears."""
     cfg = ChaosConfig(
         minutes=6.0,
@@ -51,4 +52,9 @@ def test_short_chaos_run_loses_nothing_and_agrees(tmp_path: Path) -> None:
     assert len(report.replays) == 2
     assert all(r["mismatches"] == [] and r["heights"] == report.final_height + 1 for r in report.replays)
     assert report.problems == []
+    assert report.energy is not None
+    assert report.energy.readings_accepted > 0
+    assert report.energy.lost == []
+    assert report.energy.doubled == []
+    assert report.energy_problems == []
     assert report.ok
