@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         "--address", type=listen_address, default="tcp://127.0.0.1:26658", help="tcp://host:port or unix:///path"
     )
     parser.add_argument("--home", type=Path, required=True, help="folder for the app's state database")
+    parser.add_argument(
+        "--private-queries",
+        action="store_true",
+        help="refuse households' data (readings, statements, ...) on plain abci_query; serve it on /signed/...",
+    )
     parser.add_argument("--log-format", choices=["console", "json"], default="console")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     db = args.home / "state.sqlite"
     try:
         app = GridLedgerApp(SQLiteBackend(db))
+        app.private_queries = args.private_queries
         started = time.perf_counter()
         keys = app.state.verify()
         log.info("state_verified", keys=keys, ms=round((time.perf_counter() - started) * 1000, 1))

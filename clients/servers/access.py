@@ -27,7 +27,7 @@ import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from gridwire.contract.certificates import Paths as CertificatesPaths
 from gridwire.contract.chain import Paths as ChainPaths
@@ -35,9 +35,6 @@ from gridwire.contract.devices import Paths as DevicesPaths
 from gridwire.contract.forecasts import Paths as ForecastsPaths
 from gridwire.contract.grid import Paths as GridPaths
 from gridwire.contract.market import Paths as MarketPaths
-
-if TYPE_CHECKING:
-    from clients.servers.auth import AuthenticatedMember
 
 __all__ = [
     "AUDITOR_ROLE",
@@ -52,6 +49,17 @@ __all__ = [
 
 AUDITOR_ROLE = "auditor"
 OPERATOR_ROLE = "operator"
+
+
+class AuthenticatedMember(Protocol):
+    """The caller as `clients.servers.auth` authenticated it: its address and roles."""
+
+    @property
+    def address(self) -> bytes: ...
+
+    @property
+    def roles(self) -> tuple[str, ...]: ...
+
 
 CALLER: contextvars.ContextVar[AuthenticatedMember | None] = contextvars.ContextVar("gridledger_caller", default=None)
 
