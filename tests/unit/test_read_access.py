@@ -29,6 +29,7 @@ from gridledger.market.v1 import market_pb2
 
 from clients.bridge_client import bridge_credentials
 from clients.pki import Identity, new_org_ca
+from clients.read_request import sign_read_request
 from clients.servers.access import PRIVATE_ROOTS, Access, Subject
 from clients.servers.api_reads import READS
 from clients.servers.bridge import BridgeService
@@ -57,9 +58,11 @@ class FakeNode:
     members: dict[str, identity_pb2.Member]
     records: dict[str, Message]
     queries: list[str] = field(default_factory=list)
+    data: list[bytes] = field(default_factory=list)
 
     def abci_query(self, path: str, data: bytes = b"", *, height: int = 0, prove: bool = False) -> dict[str, Any]:
         self.queries.append(path)
+        self.data.append(data)
         kind, _, ident = path.strip("/").partition("/")
         if kind == "org" and ident == self.org.org_id:
             return _ok(self.org)
@@ -255,3 +258,15 @@ def test_a_device_that_does_not_exist_is_refused_not_revealed(net: Net) -> None:
     request = reads_pb2.ById(id="nobody")
     code = _code(net, "neighbour", "/gridledger.api.v1.DevicesApi/GetLastReading", request, devices_pb2.ReadingState)
     assert code is grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_the_bridge_forwards_a_members_signed_read_request(net: Net) -> None:
+    """Bridge.Query of /signed/<path> passes the member's signed request to the node unchanged (the node checks it)."""
+    owner = net.who["owner"]
+    path, data = sign_read_request(owner.key, "test-chain", f"/reading/{DEVICE}")
+    request = bridge_pb2.QueryRequest(path=path, data=data)
+    net.node.queries.clear()
+    net.node.data.clear()
+    _code(net, "neighbour", "/gridledger.bridge.v1.Bridge/Query", request, bridge_pb2.QueryResponse)
+    assert net.node.queries[-1] == path
+    assert net.node.data[-1] == data

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pytest
 from gridwire.contract.chain import Code
+from gridwire.contract.identity import IdentityCode
 from gridwire.contract.market import Paths as MarketPaths
 from gridwire.read_request import MAX_LIFETIME_S, ReadRequest
 
 from abci_app.read_access import PRIVATE_ROOTS
 from clients.grid import set_tariffs
+from clients.identity import grant_role
 from clients.ops.consortium import Consortium
 from clients.read_request import sign_read_request
 from tests.support.driver import AppDriver
@@ -134,3 +136,12 @@ def test_a_node_without_the_switch_answers_plainly(consortium: Consortium) -> No
     driver = AppDriver(consortium)
     alice = consortium.member("community-a/alice").address.hex()
     assert driver.query(MarketPaths.STATEMENTS(alice)).code == 0
+
+
+def test_an_org_cannot_make_its_own_members_auditors(node: AppDriver, consortium: Consortium) -> None:
+    """A community admin granting the auditor role its org lacks is ROLE_NOT_ALLOWED; the member still reads nothing."""
+    admin, bob = consortium.member("community-a/admin"), consortium.member("community-a/bob")
+    result = node.block([signed(node, admin, grant_role(bob.address, "auditor"))])
+    assert result.check_codes[0] == IdentityCode.ROLE_NOT_ALLOWED  # refused already at CheckTx
+    path = MarketPaths.STATEMENTS(consortium.member("community-a/alice").address.hex())
+    assert _read(node, "community-a/bob", path) == Code.READ_DENIED
