@@ -5,18 +5,22 @@ kind of refusal. The app is driven as a node started with --private-queries."""
 from __future__ import annotations
 
 import pytest
+from gridledger.devices.v1 import devices_pb2
 from gridwire.contract.chain import Code
+from gridwire.contract.devices import Paths as DevicesPaths
 from gridwire.contract.identity import IdentityCode
 from gridwire.contract.market import Paths as MarketPaths
 from gridwire.read_request import MAX_LIFETIME_S, ReadRequest
 
 from abci_app.read_access import PRIVATE_ROOTS
+from clients import devices as dc
 from clients.grid import set_tariffs
 from clients.identity import grant_role
 from clients.ops.consortium import Consortium
 from clients.read_request import sign_read_request
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed
+from tests.unit.test_market import L, Market, _deliver, key
 
 
 @pytest.fixture
@@ -145,3 +149,26 @@ def test_an_org_cannot_make_its_own_members_auditors(node: AppDriver, consortium
     assert result.check_codes[0] == IdentityCode.ROLE_NOT_ALLOWED  # refused already at CheckTx
     path = MarketPaths.STATEMENTS(consortium.member("community-a/alice").address.hex())
     assert _read(node, "community-a/bob", path) == Code.READ_DENIED
+
+
+def test_feeder_aggregates_are_public_and_hide_small_feeders(driver: AppDriver, consortium: Consortium) -> None:
+    """/feeder_energy sums a feeder's devices in an interval for anyone, and refuses a sum of fewer than three."""
+    driver.app.private_queries = True
+    m = Market(driver, consortium)
+    m.setup()
+    m.ok(m.alice, dc.register_device("meter-a", "site-a", "meter", dc.device_public_key(key(4)), 20_000))
+    iv = m.upcoming()
+    m.until(iv + L + 10)
+    _deliver(m, iv, 600, 450)
+    assert driver.query(DevicesPaths.FEEDER_ENERGY("feeder-1", iv)).code == Code.QUERY_PRIVATE  # two devices only
+    m.until(iv + 2 * L + 10)
+    m.reading(m.alice, "meter-a", 4, iv, iv + L, 2_000, 0)  # meter-a's baseline
+    m.reading(m.alice, "meter-a", 4, iv + L, iv + 2 * L, 2_100, 0)
+    m.reading(m.alice, "pv-a", 1, iv + L, iv + 2 * L, 0, 1_600 + 300)
+    m.reading(m.bob, "meter-b", 2, iv + L, iv + 2 * L, 5_450 + 200, 0)
+    answer = driver.query(DevicesPaths.FEEDER_ENERGY("feeder-1", iv + L))
+    assert answer.code == 0, answer.log
+    total = devices_pb2.IntervalEnergy.FromString(answer.value)
+    assert (total.import_wh, total.export_wh) == (100 + 200, 300)
+    assert driver.query(DevicesPaths.ENERGY("meter-b", iv)).code == Code.QUERY_PRIVATE  # a household's own
+    assert driver.query(DevicesPaths.FEEDER_ENERGY("feeder-9", iv)).code == 0  # nothing recorded: zero
