@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -42,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--private-queries",
         action="store_true",
-        help="refuse households' data (readings, statements, ...) on plain abci_query; serve it on /signed/...",
+        default=os.environ.get("GRIDLEDGER_PRIVATE_QUERIES", "") == "1",
+        help="refuse households' data (readings, statements, ...) on plain abci_query; serve it on /signed/... "
+        "(default: the environment's GRIDLEDGER_PRIVATE_QUERIES=1)",
     )
     parser.add_argument("--log-format", choices=["console", "json"], default="console")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
