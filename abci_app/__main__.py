@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="HOST:PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics (off by default)",
     )
+    parser.add_argument(
+        "--private-queries",
+        action="store_true",
+        default=os.environ.get("GRIDLEDGER_PRIVATE_QUERIES", "") == "1",
+        help="refuse households' data (readings, statements, ...) on plain abci_query; serve it on /signed/... "
+        "(default: the environment's GRIDLEDGER_PRIVATE_QUERIES=1)",
+    )
     parser.add_argument("--log-format", choices=["console", "json"], default="console")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
@@ -84,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         snapshots = None if args.no_snapshots else SnapshotStore(args.home / "snapshots")
         app = GridLedgerApp(SQLiteBackend(db), snapshots=snapshots)
+        app.private_queries = args.private_queries
         started = time.perf_counter()
         keys = app.state.verify()
         log.info("state_verified", keys=keys, ms=round((time.perf_counter() - started) * 1000, 1))

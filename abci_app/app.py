@@ -18,7 +18,7 @@ import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 from gridwire.contract import chain as chain_contract
 
-from abci_app import chain, crypto, faults, metrics
+from abci_app import chain, crypto, faults, metrics, read_access
 from abci_app.codec import DecodedTx, tx_hash
 from abci_app.domain import BlockHook, QueryResult
 from abci_app.errors import CODESPACE, Code, TxError
@@ -88,6 +88,9 @@ class GridLedgerApp:
         # signer address → txs of it in this node's mempool (rebuilt by RECHECK after each
         # Commit), so one member flooding valid txs cannot crowd out the others.
         self._pending: Counter[bytes] = Counter()
+        # Refuse households' data on the plain query path (abci_app/read_access.py): a node setting
+        # (`--private-queries`), not consensus (queries change no state). /signed is always served.
+        self.private_queries = False
 
     # -- connection: info ----------------------------------------------------------------
 
@@ -115,6 +118,16 @@ class GridLedgerApp:
             path, _, query_string = req.path.partition("?")
             parts = [p for p in path.split("/") if p]
             options = dict(parse_qsl(query_string, keep_blank_values=True))
+            if parts and parts[0] == chain_contract.Paths.SIGNED.root:
+                parts = parts[1:]
+                inner = "/" + req.path.partition("/signed/")[2]
+                if not parts or not read_access.is_private(parts[0]):
+                    raise TxError(Code.QUERY_BAD_REQUEST, f"/signed serves the private roots only: {inner[:100]}")
+                read_access.authorise_signed_read(self.state, parts, inner, int(req.height), req.data)
+            elif parts and self.private_queries and read_access.is_private(parts[0]):
+                raise TxError(
+                    Code.QUERY_PRIVATE, f"/{parts[0]} is private: query /signed/... with a signed read request"
+                )
             result = self._route_query(parts, options, req.data)
         except TxError as exc:
             return abci.ResponseQuery(code=exc.code, log=exc.log, height=height, codespace=CODESPACE)

@@ -47,7 +47,7 @@ __all__ = [
 # Registration order is execution order of block hooks and genesis import.
 DOMAINS: tuple[Domain, ...] = (IDENTITY, GOVERNANCE, ACCOUNTS, DEVICES, GRID, CERTIFICATES, FORECASTS, MARKET)
 
-CHAIN_QUERY_PATHS = frozenset({chain_contract.Paths.STORE.root})
+CHAIN_QUERY_PATHS = frozenset({chain_contract.Paths.STORE.root, chain_contract.Paths.SIGNED.root})
 CHAIN_GENESIS_SECTIONS = frozenset({"params", "nonces"})
 CHAIN_EVENTS = chain_contract.EVENTS
 

@@ -1,11 +1,13 @@
 """Queries: /device/<id>, /site/<id>, /reading/<id>, /energy/<id>/<interval start> (provable
 records), /devices/owner/<address> and /devices/feeder/<feeder> (paginated DeviceList),
+/feeder_energy/<feeder>/<interval start> (the public per-feeder aggregate),
 /battery/<id> (BatteryView: capacity, state of charge, rules), /commissioning/<id> (the
 device's Commissioning attestation in force, provable; absent: none)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import islice
 
 from gridledger.devices.v1 import devices_pb2
 from gridwire.contract.devices import Paths
@@ -14,6 +16,7 @@ from abci_app.devices import keeper, keys
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.errors import Code, TxError
 from abci_app.query_util import address_arg, args_exactly, id_arg, int_arg, page, record
+from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
 
 __all__ = ["QUERIES"]
@@ -41,6 +44,29 @@ def energy(store: KVReader, args: list[str], options: Mapping[str, str]) -> Quer
     """/energy/<device id>/<interval start>: the device's energy in that interval (provable)."""
     device_id, start = args_exactly(args, 2, "/energy/<device id>/<interval start>")
     return record(store, keys.energy(id_arg(device_id, "device id"), int_arg(start, "interval start")))
+
+
+MIN_AGGREGATE_DEVICES = 3  # a feeder sum of fewer devices would be one household's series
+MAX_AGGREGATE_DEVICES = 20_000  # bounds the work of one query
+
+
+def feeder_energy(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/feeder_energy/<feeder>/<interval start>: the public aggregate (issue 21): the sum of the
+    import and export Wh recorded in that interval by the devices now on the feeder, as an
+    IntervalEnergy. A feeder with fewer than MIN_AGGREGATE_DEVICES devices that recorded energy in
+    the interval answers QUERY_PRIVATE (the sum would be a household's own); not provable (a sum)."""
+    feeder, start = args_exactly(args, 2, "/feeder_energy/<feeder>/<interval start>")
+    prefix = keys.by_feeder_prefix(id_arg(feeder, "feeder"))
+    interval = int_arg(start, "interval start")
+    imported = exported = counted = 0
+    for key, _value in islice(store.iter_range(prefix, prefix_end(prefix)), MAX_AGGREGATE_DEVICES):
+        found = keeper.get_energy(store, key[len(prefix) + 1 :].decode(), interval)
+        if found is not None:
+            imported, exported, counted = imported + found.import_wh, exported + found.export_wh, counted + 1
+    if 0 < counted < MIN_AGGREGATE_DEVICES:
+        raise TxError(Code.QUERY_PRIVATE, f"fewer than {MIN_AGGREGATE_DEVICES} devices on {feeder} in this interval")
+    total = devices_pb2.IntervalEnergy(interval_start=interval, import_wh=imported, export_wh=exported)
+    return QueryResult(total.SerializeToString(deterministic=True))
 
 
 def devices(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
@@ -96,5 +122,6 @@ QUERIES: dict[str, QueryHandler] = {
     Paths.SITE.root: site,
     Paths.READING.root: reading,
     Paths.ENERGY.root: energy,
+    Paths.FEEDER_ENERGY.root: feeder_energy,
     Paths.BATTERY.root: battery,
 }

@@ -37,6 +37,7 @@ from gridwire.contract.identity import Paths as IdentityPaths
 from gridwire.contract.market import Paths as MarketPaths
 from gridwire.contract.paths import page_suffix
 
+from clients.servers.access import CALLER, Access, Subject, denial, owner_of
 from clients.servers.api_export import export_handler
 from clients.servers.api_status import status_for
 
@@ -167,6 +168,8 @@ class ReadRpc:
     request: type[Message]
     response: type[Message]
     path: Callable[[Any], str]
+    access: Access  # who may read it (clients.servers.access); every row declares one
+    subject: Subject  # whose data it is
 
 
 def _import(name: str) -> type[Message]:
@@ -180,102 +183,117 @@ G = grid_api_pb2
 M = market_api_pb2
 C = certificates_api_pb2
 F = forecasts_api_pb2
+PUB, OWN, OS, OPA = Access.PUBLIC, Access.OWNER, Access.OWNER_OR_SUPPLIER, Access.OPERATOR_AGGREGATE
+NONE, RECORD = Subject(), Subject(from_record=True)
+BY_OWNER, BY_MEMBER = Subject(field="owner"), Subject(field="member")
+DEV, DEVICE_ID = Subject(device_field="id"), Subject(device_field="device_id")
+# Orders and the book are public (a pseudonymous bid in a public auction); fills, statements, matching
+# and scores are settled metered energy: a household's consumption, so owner-or-supplier.
 READS: tuple[ReadRpc, ...] = (
     ReadRpc("IdentityApi", "GetMember", R.ByAddress, _import("gridledger.identity.v1.Member"),
-            lambda r: IdentityPaths.MEMBER(_addr(r.address))),
+            lambda r: IdentityPaths.MEMBER(_addr(r.address)), PUB, NONE),
     ReadRpc("IdentityApi", "ListMembers", R.ListMembersRequest, _import("gridledger.identity.v1.MemberList"),
-            lambda r: IdentityPaths.MEMBERS(_id(r.org_id, 'org_id')) + _page(r.page)),
+            lambda r: IdentityPaths.MEMBERS(_id(r.org_id, 'org_id')) + _page(r.page), PUB, NONE),
     ReadRpc("IdentityApi", "GetOrg", R.ById, _import("gridledger.identity.v1.Org"),
-            lambda r: IdentityPaths.ORG(_id(r.id, 'id'))),
+            lambda r: IdentityPaths.ORG(_id(r.id, 'id')), PUB, NONE),
     ReadRpc("IdentityApi", "ListOrgs", R.PageRequest, _import("gridledger.identity.v1.OrgList"),
-            lambda r: IdentityPaths.ORGS() + _page(r)),
+            lambda r: IdentityPaths.ORGS() + _page(r), PUB, NONE),
     ReadRpc("GovernanceApi", "GetProposal", R.ByNumber, _import("gridledger.governance.v1.Proposal"),
-            lambda r: GovernancePaths.PROPOSAL(_number(r.id))),
+            lambda r: GovernancePaths.PROPOSAL(_number(r.id)), PUB, NONE),
     ReadRpc("GovernanceApi", "ListProposals", R.PageRequest, _import("gridledger.governance.v1.ProposalList"),
-            lambda r: GovernancePaths.PROPOSALS() + _page(r)),
+            lambda r: GovernancePaths.PROPOSALS() + _page(r), PUB, NONE),
     ReadRpc("GovernanceApi", "GetParams", R.Empty, _import("gridledger.state.v1.Params"),
-            lambda r: GovernancePaths.PARAMS()),
+            lambda r: GovernancePaths.PARAMS(), PUB, NONE),
     ReadRpc("GovernanceApi", "ListValidators", R.Empty, _import("gridledger.governance.v1.ValidatorList"),
-            lambda r: GovernancePaths.VALIDATORS()),
+            lambda r: GovernancePaths.VALIDATORS(), PUB, NONE),
     ReadRpc("AccountsApi", "GetAccount", R.ByAddress, _import("gridledger.accounts.v1.AccountView"),
-            lambda r: AccountsPaths.ACCOUNT(_addr(r.address))),
+            lambda r: AccountsPaths.ACCOUNT(_addr(r.address)), PUB, NONE),
     ReadRpc("AccountsApi", "GetSupply", R.Empty, _import("gridledger.accounts.v1.SupplyView"),
-            lambda r: AccountsPaths.SUPPLY()),
+            lambda r: AccountsPaths.SUPPLY(), PUB, NONE),
     ReadRpc("DevicesApi", "GetDevice", R.ById, _import("gridledger.devices.v1.Device"),
-            lambda r: DevicesPaths.DEVICE(_id(r.id, 'id'))),
+            lambda r: DevicesPaths.DEVICE(_id(r.id, 'id')), PUB, NONE),
     ReadRpc("DevicesApi", "GetSite", R.ById, _import("gridledger.devices.v1.Site"),
-            lambda r: DevicesPaths.SITE(_id(r.id, 'id'))),
-    ReadRpc("DevicesApi", "ListDevices", R.ListDevicesRequest, _import("gridledger.devices.v1.DeviceList"), _devices),
+            lambda r: DevicesPaths.SITE(_id(r.id, 'id')), PUB, NONE),
+    ReadRpc("DevicesApi", "ListDevices", R.ListDevicesRequest, _import("gridledger.devices.v1.DeviceList"), _devices,
+            PUB, NONE),
     ReadRpc("DevicesApi", "GetLastReading", R.ById, _import("gridledger.devices.v1.ReadingState"),
-            lambda r: DevicesPaths.READING(_id(r.id, 'id'))),
+            lambda r: DevicesPaths.READING(_id(r.id, 'id')), OS, DEV),
     ReadRpc("DevicesApi", "GetIntervalEnergy", R.IntervalEnergyRequest, _import("gridledger.devices.v1.IntervalEnergy"),
-            lambda r: DevicesPaths.ENERGY(_id(r.device_id, 'device_id'), _time(r.interval_start, 'interval_start'))),
+            lambda r: DevicesPaths.ENERGY(_id(r.device_id, 'device_id'), _time(r.interval_start, 'interval_start')),
+            OS, DEVICE_ID),
     ReadRpc("DevicesApi", "GetBattery", R.ById, _import("gridledger.devices.v1.BatteryView"),
-            lambda r: DevicesPaths.BATTERY(_id(r.id, 'id'))),
-    ReadRpc("GridApi", "GetTariffs", R.Empty, _import("gridledger.grid.v1.Tariffs"), lambda r: GridPaths.TARIFFS()),
-    ReadRpc("GridApi", "GetGridFees", R.Empty, _import("gridledger.grid.v1.GridFees"), lambda r: GridPaths.FEES()),
+            lambda r: DevicesPaths.BATTERY(_id(r.id, 'id')), OS, DEV),
+    ReadRpc("GridApi", "GetTariffs", R.Empty, _import("gridledger.grid.v1.Tariffs"), lambda r: GridPaths.TARIFFS(),
+            PUB, NONE),
+    ReadRpc("GridApi", "GetGridFees", R.Empty, _import("gridledger.grid.v1.GridFees"), lambda r: GridPaths.FEES(),
+            PUB, NONE),
     ReadRpc("GridApi", "GetFeederLimit", R.ById, _import("gridledger.grid.v1.FeederLimit"),
-            lambda r: GridPaths.FEEDER(_id(r.id, 'id'))),
+            lambda r: GridPaths.FEEDER(_id(r.id, 'id')), PUB, NONE),
     ReadRpc("GridApi", "ListFeederLimits", R.PageRequest, _import("gridledger.grid.v1.FeederLimitList"),
-            lambda r: GridPaths.FEEDERS() + _page(r)),
+            lambda r: GridPaths.FEEDERS() + _page(r), PUB, NONE),
     ReadRpc("GridApi", "GetDrEvent", R.ById, _import("gridledger.grid.v1.DrEvent"),
-            lambda r: GridPaths.DR(_id(r.id, 'id'))),
+            lambda r: GridPaths.DR(_id(r.id, 'id')), PUB, NONE),
     ReadRpc("GridApi", "ListDrEvents", R.PageRequest, _import("gridledger.grid.v1.DrEventList"),
-            lambda r: GridPaths.DR_EVENTS() + _page(r)),
+            lambda r: GridPaths.DR_EVENTS() + _page(r), PUB, NONE),
     ReadRpc("GridApi", "ListDrEnrolments", G.ListDrEnrolmentsRequest, _import("gridledger.grid.v1.DrEnrolmentList"),
-            lambda r: GridPaths.DR_ENROLMENTS(_id(r.event_id, 'event_id')) + _page(r.page)),
+            lambda r: GridPaths.DR_ENROLMENTS(_id(r.event_id, 'event_id')) + _page(r.page), PUB, NONE),
     ReadRpc("ForecastsApi", "GetForecast", F.ForecastRequest, _import("gridledger.forecasts.v1.ForecastViewList"),
-            _forecasts),
+            _forecasts, OS, DEVICE_ID),
     ReadRpc("ForecastsApi", "GetPostedForecast", R.IntervalEnergyRequest, _import("gridledger.forecasts.v1.Forecast"),
             lambda r: ForecastsPaths.FORECAST_POSTED(_id(r.device_id, "device_id"),
-                                                     _time(r.interval_start, "interval_start"))),
+                                                     _time(r.interval_start, "interval_start")), OS, DEVICE_ID),
     ReadRpc("ForecastsApi", "GetForecastError", F.ForecastErrorRequest,
             _import("gridledger.forecasts.v1.ForecastError"),
-            lambda r: ForecastsPaths.FORECAST_ERROR(_id(r.device_id, 'device_id'), _time(r.day, 'day'))),
+            lambda r: ForecastsPaths.FORECAST_ERROR(_id(r.device_id, 'device_id'), _time(r.day, 'day')), OS, DEVICE_ID),
     ReadRpc("ForecastsApi", "ListForecastErrors", F.ByDevice, _import("gridledger.forecasts.v1.ForecastErrorList"),
-            lambda r: ForecastsPaths.FORECAST_ERRORS(_id(r.device_id, 'device_id')) + _page(r.page)),
+            lambda r: ForecastsPaths.FORECAST_ERRORS(_id(r.device_id, 'device_id')) + _page(r.page), OS, DEVICE_ID),
     ReadRpc("MarketApi", "GetOrder", R.ByNumber, _import("gridledger.market.v1.Order"),
-            lambda r: MarketPaths.ORDER(_number(r.id))),
+            lambda r: MarketPaths.ORDER(_number(r.id)), PUB, NONE),
     ReadRpc("MarketApi", "ListOrders", M.ByOwner, _import("gridledger.market.v1.OrderList"),
-            lambda r: MarketPaths.ORDERS(_addr(r.owner, 'owner')) + _page(r.page)),
+            lambda r: MarketPaths.ORDERS(_addr(r.owner, 'owner')) + _page(r.page), PUB, NONE),
     ReadRpc("MarketApi", "ListBook", M.BookRequest, _import("gridledger.market.v1.OrderList"),
-            lambda r: MarketPaths.BOOK(_time(r.interval_start, 'interval_start')) + _page(r.page)),
+            lambda r: MarketPaths.BOOK(_time(r.interval_start, 'interval_start')) + _page(r.page), PUB, NONE),
     ReadRpc("MarketApi", "GetClearing", M.IntervalRequest, _import("gridledger.market.v1.ClearingResult"),
-            lambda r: MarketPaths.CLEARING(_time(r.interval_start, 'interval_start'))),
+            lambda r: MarketPaths.CLEARING(_time(r.interval_start, 'interval_start')), PUB, NONE),
     ReadRpc("MarketApi", "ListFills", M.ByOwner, _import("gridledger.market.v1.FillList"),
-            lambda r: MarketPaths.FILLS(_addr(r.owner, 'owner')) + _page(r.page)),
+            lambda r: MarketPaths.FILLS(_addr(r.owner, 'owner')) + _page(r.page), OS, BY_OWNER),
     ReadRpc("MarketApi", "GetRule", R.ByNumber, _import("gridledger.market.v1.Rule"),
-            lambda r: MarketPaths.RULE(_number(r.id))),
+            lambda r: MarketPaths.RULE(_number(r.id)), OWN, RECORD),
     ReadRpc("MarketApi", "ListRules", M.ByOwner, _import("gridledger.market.v1.RuleList"),
-            lambda r: MarketPaths.RULES(_addr(r.owner, 'owner')) + _page(r.page)),
+            lambda r: MarketPaths.RULES(_addr(r.owner, 'owner')) + _page(r.page), OWN, BY_OWNER),
     ReadRpc("MarketApi", "GetAlert", R.ByNumber, _import("gridledger.market.v1.Alert"),
-            lambda r: MarketPaths.ALERT(_number(r.id))),
+            lambda r: MarketPaths.ALERT(_number(r.id)), OWN, RECORD),
     ReadRpc("MarketApi", "ListAlerts", M.ByOwner, _import("gridledger.market.v1.AlertList"),
-            lambda r: MarketPaths.ALERTS(_addr(r.owner, 'owner')) + _page(r.page)),
+            lambda r: MarketPaths.ALERTS(_addr(r.owner, 'owner')) + _page(r.page), OWN, BY_OWNER),
     ReadRpc("MarketApi", "GetStatement", M.StatementRequest, _import("gridledger.market.v1.Statement"),
-            lambda r: MarketPaths.STATEMENT(_addr(r.owner, 'owner'), _time(r.interval_start, 'interval_start'))),
+            lambda r: MarketPaths.STATEMENT(_addr(r.owner, 'owner'), _time(r.interval_start, 'interval_start')),
+            OS, BY_OWNER),
     ReadRpc("MarketApi", "ListStatements", M.ByOwner, _import("gridledger.market.v1.StatementList"),
-            lambda r: MarketPaths.STATEMENTS(_addr(r.owner, 'owner')) + _page(r.page)),
+            lambda r: MarketPaths.STATEMENTS(_addr(r.owner, 'owner')) + _page(r.page), OS, BY_OWNER),
     ReadRpc("MarketApi", "GetUpstream", M.IntervalRequest, _import("gridledger.market.v1.UpstreamTrade"),
-            lambda r: MarketPaths.UPSTREAM(_time(r.interval_start, 'interval_start'))),
+            lambda r: MarketPaths.UPSTREAM(_time(r.interval_start, 'interval_start')), PUB, NONE),
     ReadRpc("MarketApi", "ListInstructions", M.BookRequest, _import("gridledger.market.v1.GridInstructionList"),
-            lambda r: MarketPaths.INSTRUCTIONS(_time(r.interval_start, 'interval_start')) + _page(r.page)),
+            lambda r: MarketPaths.INSTRUCTIONS(_time(r.interval_start, 'interval_start')) + _page(r.page), OPA, NONE),
     ReadRpc("MarketApi", "GetInstruction", M.InstructionRequest, _import("gridledger.market.v1.GridInstruction"),
-            lambda r: MarketPaths.INSTRUCTIONS(_time(r.interval_start, 'interval_start'), _id(r.site_id, 'site_id'))),
+            lambda r: MarketPaths.INSTRUCTIONS(_time(r.interval_start, 'interval_start'), _id(r.site_id, 'site_id')),
+            OS, RECORD),
     ReadRpc("CertificatesApi", "GetBundle", R.ByNumber, _import("gridledger.certificates.v1.Bundle"),
-            lambda r: CertificatesPaths.BUNDLE(_number(r.id))),
+            lambda r: CertificatesPaths.BUNDLE(_number(r.id)), PUB, NONE),
     ReadRpc("CertificatesApi", "ListBundles", C.ListBundlesRequest, _import("gridledger.certificates.v1.BundleList"),
-            _bundles),
+            _bundles, PUB, NONE),
     ReadRpc("CertificatesApi", "GetBundleHistory", R.ByNumber,
             _import("gridledger.certificates.v1.BundleHistoryView"),
-            lambda r: CertificatesPaths.BUNDLE_HISTORY(_number(r.id))),
+            lambda r: CertificatesPaths.BUNDLE_HISTORY(_number(r.id)), PUB, NONE),
     ReadRpc("CertificatesApi", "GetRetirement", R.ByNumber, _import("gridledger.certificates.v1.Retirement"),
-            lambda r: CertificatesPaths.RETIREMENT(_number(r.id))),
+            lambda r: CertificatesPaths.RETIREMENT(_number(r.id)), PUB, NONE),
     ReadRpc("CertificatesApi", "GetMatching", C.MemberHourRequest, _import("gridledger.certificates.v1.Matching"),
-            lambda r: CertificatesPaths.MATCHING(_addr(r.member, 'member'), _hour(r.hour_start, 'hour_start'))),
-    ReadRpc("CertificatesApi", "GetScore", C.ScoreRequest, _import("gridledger.certificates.v1.Score"), _score),
+            lambda r: CertificatesPaths.MATCHING(_addr(r.member, 'member'), _hour(r.hour_start, 'hour_start')),
+            OS, BY_MEMBER),
+    ReadRpc("CertificatesApi", "GetScore", C.ScoreRequest, _import("gridledger.certificates.v1.Score"), _score,
+            OS, BY_MEMBER),
     ReadRpc("CertificatesApi", "GetResidual", C.ResidualRequest, _import("gridledger.certificates.v1.Residual"),
-            lambda r: CertificatesPaths.RESIDUAL(_id(r.grid_region, 'grid_region'), _hour(r.hour_start, 'hour_start'))),
+            lambda r: CertificatesPaths.RESIDUAL(_id(r.grid_region, 'grid_region'), _hour(r.hour_start, 'hour_start')),
+            PUB, NONE),
 )  # fmt: skip
 
 
@@ -286,12 +304,26 @@ def _handler(bridge: NodeLink, rpc: ReadRpc) -> Callable[..., Any]:
         except BadRequestError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             raise
+        caller = CALLER.get()
+
+        async def query(at: str) -> tuple[int, bytes]:
+            found = await bridge.node_or_abort(context, bridge.rpc.abci_query, at)
+            return int(found.get("code", 0)), base64.b64decode(found.get("value") or "")
+
+        if caller is not None and not rpc.subject.from_record:
+            refused = await denial(rpc.access, caller, await owner_of(rpc.subject, request, query), query)
+            if refused:
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED, refused)
         answer = await bridge.node_or_abort(context, bridge.rpc.abci_query, path)
         code = int(answer.get("code", 0))
         if code != 0:
             log = str(answer.get("log", ""))
             await context.abort(status_for(code, log), log)
         raw = base64.b64decode(answer.get("value") or "")
+        if caller is not None and rpc.subject.from_record and raw:
+            refused = await denial(rpc.access, caller, _record_owner(rpc, raw), query)
+            if refused:
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED, refused)
         if not raw and rpc.method.startswith("Get") and not _always_present(rpc):
             await context.abort(grpc.StatusCode.NOT_FOUND, f"nothing at {path}")
         try:
@@ -301,6 +333,14 @@ def _handler(bridge: NodeLink, rpc: ReadRpc) -> Callable[..., Any]:
             raise
 
     return handle
+
+
+def _record_owner(rpc: ReadRpc, raw: bytes) -> bytes | None:
+    """The `owner` of a record read by number (None when it cannot be decoded)."""
+    try:
+        return bytes(getattr(rpc.response.FromString(raw), "owner"))  # noqa: B009
+    except (DecodeError, AttributeError):
+        return None
 
 
 def _always_present(rpc: ReadRpc) -> bool:

@@ -41,6 +41,7 @@ from gridwire.address import address_of
 from gridwire.contract.identity import Paths as IdentityPaths
 
 from clients.member_auth import CERT_KEY, NONCE_KEY, SIG_KEY, TIME_KEY, auth_message
+from clients.servers.access import CALLER
 
 try:
     from gridledger.identity.v1.identity_pb2 import Member, Org  # type: ignore[import-not-found,import-untyped,unused-ignore]
@@ -173,9 +174,26 @@ class MemberAuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return handler
         metadata = dict(details.invocation_metadata or ())
         try:
-            await self.verifier.verify(method, metadata)
+            member = await self.verifier.verify(method, metadata)
         except AuthError as exc:
             return _abort_handler(handler, exc.code, str(exc))
         except (OSError, RuntimeError) as exc:  # the node could not be asked
             return _abort_handler(handler, grpc.StatusCode.UNAVAILABLE, f"cannot check the member: {exc}")
-        return handler
+        return _as_caller(handler, member)
+
+
+def _as_caller(handler: grpc.RpcMethodHandler, member: AuthenticatedMember) -> grpc.RpcMethodHandler:
+    """`handler` (a unary call) run with `member` as the call's `clients.servers.access.CALLER`, which
+    the read rules see; streams are passed through as they are."""
+    if handler.unary_unary is not None:
+        inner = handler.unary_unary
+
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            token = CALLER.set(member)
+            try:
+                return await inner(request, context)
+            finally:
+                CALLER.reset(token)
+
+        return grpc.unary_unary_rpc_method_handler(unary, handler.request_deserializer, handler.response_serializer)
+    return handler

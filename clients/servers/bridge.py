@@ -20,6 +20,7 @@ from gridledger.state.v1 import state_pb2
 
 from clients.proof import ProofError, verify_query_response
 from clients.rpc import BroadcastResult, RPCError
+from clients.servers.access import CALLER, raw_query_denial
 from clients.servers.events import HubFullError, QueryRejectedError, SubscriptionLostError
 from clients.servers.node import MAX_EVENT_QUERY, MAX_PATH, MAX_QUERY_DATA, MAX_TX_BYTES, NodeLink, abort_for_rpc_error
 
@@ -73,6 +74,10 @@ class BridgeService(NodeLink, bridge_pb2_grpc.BridgeServicer):
     ) -> bridge_pb2.QueryResponse:
         if not request.path.startswith("/") or len(request.path) > MAX_PATH or len(request.data) > MAX_QUERY_DATA:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"path must start with / and be ≤ {MAX_PATH} chars")
+        caller = CALLER.get()
+        refused = raw_query_denial(caller, request.path) if caller is not None else None
+        if refused:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, refused)
         r = await self.node_or_abort(
             context, lambda: self.rpc.abci_query(request.path, request.data, prove=request.prove)
         )

@@ -389,6 +389,11 @@ def test_error_codes_pinned() -> None:
         "QUERY_NOT_FOUND": 91,
         "QUERY_BAD_REQUEST": 92,
         "QUERY_HEIGHT_UNAVAILABLE": 93,
+        "QUERY_PRIVATE": 94,
+        "READ_EXPIRED": 95,
+        "READ_BAD_SIGNATURE": 96,
+        "READ_WRONG_PATH": 97,
+        "READ_DENIED": 98,
     }
     codes = {c.name: int(c) for enum in (Code, IdentityCode, GovernanceCode, AccountsCode) for c in enum}
     assert codes == pinned

@@ -57,6 +57,11 @@ class Code(IntEnum):
     QUERY_NOT_FOUND = 91
     QUERY_BAD_REQUEST = 92
     QUERY_HEIGHT_UNAVAILABLE = 93
+    QUERY_PRIVATE = 94  # a household's data on the plain path: ask through /signed with a signed read request
+    READ_EXPIRED = 95  # the signed read request's expiry is before the last block's time
+    READ_BAD_SIGNATURE = 96  # not signed by the key it names, or that key is no enrolled, unrevoked member
+    READ_WRONG_PATH = 97  # the signed request is for another path or height than the query asks
+    READ_DENIED = 98  # a valid reader the access rules do not allow to read this path
 
 
 # ---- event types
@@ -73,3 +78,4 @@ class Paths:
     """The chain's own query roots (abci_app/app.py answers them)."""
 
     STORE = QueryRoot("store")  # /store/<hex key>: a raw state value, with a proof
+    SIGNED = QueryRoot("signed")  # /signed/<private path>: data carries the reader's signed read request

@@ -136,4 +136,5 @@ class Paths:
     SITE = QueryRoot("site")
     READING = QueryRoot("reading")
     ENERGY = QueryRoot("energy")
+    FEEDER_ENERGY = QueryRoot("feeder_energy")  # public: a feeder's summed import/export in an interval
     BATTERY = QueryRoot("battery")

@@ -1,0 +1,174 @@
+"""Who reads what over abci_query (issue 21): private roots refused on the plain path, served on
+/signed to a read request signed by a member the rules allow, with a specific code for every
+kind of refusal. The app is driven as a node started with --private-queries."""
+
+from __future__ import annotations
+
+import pytest
+from gridledger.devices.v1 import devices_pb2
+from gridwire.contract.chain import Code
+from gridwire.contract.devices import Paths as DevicesPaths
+from gridwire.contract.identity import IdentityCode
+from gridwire.contract.market import Paths as MarketPaths
+from gridwire.read_request import MAX_LIFETIME_S, ReadRequest
+
+from abci_app.read_access import PRIVATE_ROOTS
+from clients import devices as dc
+from clients.grid import set_tariffs
+from clients.identity import grant_role
+from clients.ops.consortium import Consortium
+from clients.read_request import sign_read_request
+from tests.support.driver import AppDriver
+from tests.unit.helpers import signed
+from tests.unit.test_market import L, Market, _deliver, key
+
+
+@pytest.fixture
+def node(consortium: Consortium) -> AppDriver:
+    driver = AppDriver(consortium)
+    driver.app.private_queries = True
+    operator, supplier = consortium.member("gridop/control"), consortium.member("utility/treasury")
+    tariffs = set_tariffs(
+        supplier.address, retail=300, feed_in=80, imbalance_short=400, imbalance_long=40, export_penalty=0
+    )
+    assert driver.block([signed(driver, operator, tariffs)]).tx_results[0].code == 0
+    return driver
+
+
+def _read(node: AppDriver, who: str, path: str, *, expiry: int | None = None, as_path: str | None = None) -> int:
+    """The code of `who` reading `path` with a signed request (made for `as_path` when given)."""
+    key = node.consortium.member(who).key
+    until = node.time + 60 if expiry is None else expiry
+    query_path, data = sign_read_request(key, node.chain_id, as_path or path, expiry=until)
+    if as_path is not None:
+        query_path = "/signed" + path
+    return node.query(query_path, data=data).code
+
+
+def test_private_roots_are_refused_on_the_plain_path(node: AppDriver, consortium: Consortium) -> None:
+    """Statements, alerts, rules and raw store keys answer QUERY_PRIVATE to anyone on the RPC; public roots answer."""
+    alice = consortium.member("community-a/alice").address.hex()
+    for path in (MarketPaths.STATEMENTS(alice), MarketPaths.ALERTS(alice), MarketPaths.RULES(alice), "/store/00"):
+        answer = node.query(path)
+        assert answer.code == Code.QUERY_PRIVATE, path
+        assert not answer.value
+    assert node.query("/tariffs").code == 0
+    assert {"reading", "energy", "statement", "alert", "forecasts", "store"} <= PRIVATE_ROOTS
+
+
+def test_the_owner_reads_its_own_with_a_proof(node: AppDriver, consortium: Consortium) -> None:
+    """Alice's signed request reads her statements list, and a signed record read carries the key and its proof."""
+    alice = consortium.member("community-a/alice")
+    assert _read(node, "community-a/alice", MarketPaths.STATEMENTS(alice.address.hex())) == 0
+    path = MarketPaths.STATEMENT(alice.address.hex(), 900)
+    query_path, data = sign_read_request(alice.key, node.chain_id, path, expiry=node.time + 60)
+    answer = node.query(query_path, data=data, prove=True)
+    assert answer.code == Code.QUERY_NOT_FOUND  # no statement yet: the proof shows its absence
+    assert answer.key
+    assert len(answer.proof_ops.ops) == 1
+
+
+def test_a_neighbour_is_denied_and_the_supplier_and_auditor_read(node: AppDriver, consortium: Consortium) -> None:
+    """Bob cannot read Alice's statements (READ_DENIED); the supplier of last resort and an auditor can."""
+    path = MarketPaths.STATEMENTS(consortium.member("community-a/alice").address.hex())
+    assert _read(node, "community-a/bob", path) == Code.READ_DENIED
+    assert _read(node, "utility/treasury", path) == 0
+    assert _read(node, "certissuer/registry", path) == 0
+
+
+def test_the_supplier_does_not_read_alerts_or_rules(node: AppDriver, consortium: Consortium) -> None:
+    """Alerts and rules are the owner's (and auditors'): the supplier is READ_DENIED."""
+    alice = consortium.member("community-a/alice").address.hex()
+    for path in (MarketPaths.ALERTS(alice), MarketPaths.RULES(alice)):
+        assert _read(node, "utility/treasury", path) == Code.READ_DENIED, path
+        assert _read(node, "community-a/alice", path) == 0, path
+
+
+def test_raw_store_is_for_auditors_only(node: AppDriver) -> None:
+    """/signed/store/<key> is READ_DENIED to a household and served to an auditor."""
+    assert _read(node, "community-a/alice", "/store/00") == Code.READ_DENIED
+    assert _read(node, "utility/ops", "/store/00") in (0, Code.QUERY_NOT_FOUND)
+
+
+def test_a_request_replayed_after_its_expiry_is_refused(node: AppDriver, consortium: Consortium) -> None:
+    """A request valid at one block is READ_EXPIRED once a later block's time has passed its expiry."""
+    alice = consortium.member("community-a/alice")
+    path = MarketPaths.STATEMENTS(alice.address.hex())
+    query_path, data = sign_read_request(alice.key, node.chain_id, path, expiry=node.time + 5)
+    assert node.query(query_path, data=data).code == 0
+    node.block([], seconds=10)
+    assert node.query(query_path, data=data).code == Code.READ_EXPIRED
+    assert _read(node, "community-a/alice", path, expiry=node.time + MAX_LIFETIME_S + 1) == Code.QUERY_BAD_REQUEST
+
+
+def test_a_request_signed_by_another_key_is_refused(node: AppDriver, consortium: Consortium) -> None:
+    """Bob's signature under Alice's public key, or a key of no member, is READ_BAD_SIGNATURE."""
+    alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
+    path = MarketPaths.STATEMENTS(alice.address.hex())
+    expiry = node.time + 60
+    forged = ReadRequest(
+        alice.public_key, bob.key.sign(ReadRequest.message(node.chain_id, path, 0, expiry)), expiry, 0, path
+    )
+    assert node.query("/signed" + path, data=forged.encode()).code == Code.READ_BAD_SIGNATURE
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    stranger = Ed25519PrivateKey.generate()
+    query_path, data = sign_read_request(stranger, node.chain_id, path, expiry=expiry)
+    assert node.query(query_path, data=data).code == Code.READ_BAD_SIGNATURE
+
+
+def test_a_request_for_another_path_or_chain_is_refused(node: AppDriver, consortium: Consortium) -> None:
+    """A request for Alice's alerts does not read her statements (READ_WRONG_PATH); another chain's does not verify."""
+    alice = consortium.member("community-a/alice")
+    hexed = alice.address.hex()
+    code = _read(node, "community-a/alice", MarketPaths.STATEMENTS(hexed), as_path=MarketPaths.ALERTS(hexed))
+    assert code == Code.READ_WRONG_PATH
+    path = MarketPaths.STATEMENTS(hexed)
+    query_path, data = sign_read_request(alice.key, "another-chain", path, expiry=node.time + 60)
+    assert node.query(query_path, data=data).code == Code.READ_BAD_SIGNATURE
+
+
+def test_signed_serves_only_private_roots_and_needs_a_request(node: AppDriver) -> None:
+    """/signed of a public root, or without a request, is QUERY_BAD_REQUEST."""
+    assert node.query("/signed/tariffs").code == Code.QUERY_BAD_REQUEST
+    assert node.query("/signed/statements/" + "00" * 20).code == Code.QUERY_BAD_REQUEST
+    assert node.query("/signed").code == Code.QUERY_BAD_REQUEST
+
+
+def test_a_node_without_the_switch_answers_plainly(consortium: Consortium) -> None:
+    """Without --private-queries the plain path answers as before (the default, for existing nodes)."""
+    driver = AppDriver(consortium)
+    alice = consortium.member("community-a/alice").address.hex()
+    assert driver.query(MarketPaths.STATEMENTS(alice)).code == 0
+
+
+def test_an_org_cannot_make_its_own_members_auditors(node: AppDriver, consortium: Consortium) -> None:
+    """A community admin granting the auditor role its org lacks is ROLE_NOT_ALLOWED; the member still reads nothing."""
+    admin, bob = consortium.member("community-a/admin"), consortium.member("community-a/bob")
+    result = node.block([signed(node, admin, grant_role(bob.address, "auditor"))])
+    assert result.check_codes[0] == IdentityCode.ROLE_NOT_ALLOWED  # refused already at CheckTx
+    path = MarketPaths.STATEMENTS(consortium.member("community-a/alice").address.hex())
+    assert _read(node, "community-a/bob", path) == Code.READ_DENIED
+
+
+def test_feeder_aggregates_are_public_and_hide_small_feeders(driver: AppDriver, consortium: Consortium) -> None:
+    """/feeder_energy sums a feeder's devices in an interval for anyone, and refuses a sum of fewer than three."""
+    driver.app.private_queries = True
+    m = Market(driver, consortium)
+    m.setup()
+    m.ok(m.alice, dc.register_device("meter-a", "site-a", "meter", dc.device_public_key(key(4)), 20_000))
+    iv = m.upcoming()
+    m.until(iv + L + 10)
+    _deliver(m, iv, 600, 450)
+    assert driver.query(DevicesPaths.FEEDER_ENERGY("feeder-1", iv)).code == Code.QUERY_PRIVATE  # two devices only
+    m.until(iv + 2 * L + 10)
+    m.reading(m.alice, "meter-a", 4, iv, iv + L, 2_000, 0)  # meter-a's baseline
+    m.reading(m.alice, "meter-a", 4, iv + L, iv + 2 * L, 2_100, 0)
+    m.reading(m.alice, "pv-a", 1, iv + L, iv + 2 * L, 0, 1_600 + 300)
+    m.reading(m.bob, "meter-b", 2, iv + L, iv + 2 * L, 5_450 + 200, 0)
+    answer = driver.query(DevicesPaths.FEEDER_ENERGY("feeder-1", iv + L))
+    assert answer.code == 0, answer.log
+    total = devices_pb2.IntervalEnergy.FromString(answer.value)
+    assert (total.import_wh, total.export_wh) == (100 + 200, 300)
+    assert driver.query(DevicesPaths.ENERGY("meter-b", iv)).code == Code.QUERY_PRIVATE  # a household's own
+    assert driver.query(DevicesPaths.FEEDER_ENERGY("feeder-9", iv)).code == 0  # nothing recorded: zero
