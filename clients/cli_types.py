@@ -123,9 +123,24 @@ def text(low: int, high: int, what: str) -> Callable[[str], str]:
     return convert
 
 
+def utf8_text(low: int, high: int, what: str) -> Callable[[str], str]:
+    """A converter for text of `low`..`high` bytes in UTF-8 (the ledger bounds ids in bytes, and a
+    device signs its id length-prefixed in one byte), without control characters."""
+
+    def convert(value: str) -> str:
+        size = len(value.encode())
+        if not low <= size <= high or any(ord(c) < 32 for c in value):
+            raise argparse.ArgumentTypeError(f"{value[:40]!r}…: {what}: {low} to {high} bytes of printable UTF-8")
+        return value
+
+    convert.__name__ = what.replace(" ", "_")
+    return convert
+
+
 LATITUDE_UDEG = int_in(-90_000_000, 90_000_000, "a latitude in micro-degrees")
 LONGITUDE_UDEG = int_in(-180_000_000, 180_000_000, "a longitude in micro-degrees")
 CERT_NAME = text(1, 64, "a certificate name field")
+DEVICE_ID = utf8_text(1, 64, "a device id")  # the ledger's MAX_TEXT (abci_app/devices/messages.py)
 ED25519_PUBLIC_KEY = hex_bytes(32, "an Ed25519 public key")
 
 

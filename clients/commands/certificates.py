@@ -13,7 +13,7 @@ from gridwire.contract.certificates import Paths as CertificatesPaths
 
 from clients import certificates as build
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
-from clients.cli_types import UsageError, count, unix_seconds, watt_hours
+from clients.cli_types import DEVICE_ID, UsageError, count, unix_seconds, watt_hours
 from clients.commands.devices import tx_event_rows
 
 __all__ = ["register"]
@@ -187,21 +187,23 @@ def register(add: AddCommand) -> None:
         ("revoke", cmd_revoke, "certifier: revoke a device's active and suspended bundles from an hour on"),
     ):
         p = cert(name, fn, help_)
-        p.add_argument("device_id")
+        p.add_argument("device_id", type=DEVICE_ID)
         p.add_argument("from_hour", type=unix_seconds)
     p = cert("reinstate", cmd_reinstate, "certifier: lift a device's suspension (not a revocation) from an hour on")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument(
         "--from-hour", type=unix_seconds, required=True, help="not after the standing suspension's first hour"
     )
-    cert("oversight", cmd_oversight, "a device's standing suspension or revocation").add_argument("device_id")
+    cert("oversight", cmd_oversight, "a device's standing suspension or revocation").add_argument(
+        "device_id", type=DEVICE_ID
+    )
     p = cert("release-held", cmd_release_held, "certifier: issue a device-hour's PV energy held above the clear sky")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("hour", type=unix_seconds)
     p = cert(
         "reject-held", cmd_reject_held, "certifier: never issue a device-hour's PV energy held above the clear sky"
     )
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("hour", type=unix_seconds)
     p.add_argument("--reason", default="")
 

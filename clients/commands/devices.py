@@ -17,6 +17,7 @@ from gridwire.reading import Reading
 from clients import devices as build
 from clients.cli_support import AddCommand, Context, action_group, add_paging, load_private_key, page_query, to_json
 from clients.cli_types import (
+    DEVICE_ID,
     ED25519_PUBLIC_KEY,
     LATITUDE_UDEG,
     LONGITUDE_UDEG,
@@ -307,7 +308,7 @@ def register(add: AddCommand) -> None:
 
     device = action_group(add, "device", "the device registry")
     p = device("register", cmd_device_register, "site owner: register a device on the site with its own Ed25519 key")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("--site", required=True)
     p.add_argument("--kind", required=True, choices=sorted(build.KINDS))
     p.add_argument("--key-file", help="the device's private key (PEM); only its public key is sent")
@@ -326,36 +327,40 @@ def register(add: AddCommand) -> None:
     p.add_argument("--max-discharge-w", type=power_w, default=0, help="batteries")
     p.add_argument("--efficiency-bp", type=basis_points, default=0, help="batteries: round trip, basis points")
     _cert_options(p)
-    device("show", cmd_device_show, "a device").add_argument("device_id")
+    device("show", cmd_device_show, "a device").add_argument("device_id", type=DEVICE_ID)
     p = device("list", cmd_device_list, "devices by owner or feeder")
     p.add_argument("--owner", default="")
     p.add_argument("--feeder", default="")
     add_paging(p)
     p = device("suspend", cmd_device_suspend, "owner or operator: suspend a device")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("--reason", default="")
-    device("reinstate", cmd_device_reinstate, "owner or operator: reinstate a device").add_argument("device_id")
+    device("reinstate", cmd_device_reinstate, "owner or operator: reinstate a device").add_argument(
+        "device_id", type=DEVICE_ID
+    )
     p = device("transfer", cmd_device_transfer, "owner: give a device to another member")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("new_owner")
     p = device("rotate-key", cmd_device_rotate, "owner: replace the device's key (the old one is refused from now)")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("--new-key", required=True, help="the new private key file (PEM); only its public key is sent")
     _cert_options(p)
     p = device("commission", cmd_device_commission, "certifier: attest a certified pv, wind or battery commissioned")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("--valid-from", type=unix_seconds, required=True, help="unix seconds")
     p.add_argument(
         "--expiry", type=unix_seconds, required=True, help="unix seconds (the attestation covers [from, expiry))"
     )
     p = device("withdraw-commissioning", cmd_device_withdraw, "certifier: withdraw a device's attestation")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("--reason", default="")
-    device("commissioning", cmd_device_commissioning, "a device's commissioning attestation").add_argument("device_id")
+    device("commissioning", cmd_device_commissioning, "a device's commissioning attestation").add_argument(
+        "device_id", type=DEVICE_ID
+    )
 
     reading = action_group(add, "reading", "device-signed meter readings")
     p = reading("submit", cmd_reading_submit, "sign a reading with the device's key file and submit it")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("--device-key", required=True, help="the device's private key (PEM)")
     p.add_argument("--seq", type=count, default=0, help="default: the last accepted + 1")
     p.add_argument("--start", type=unix_seconds, required=True, help="interval start, unix seconds")
@@ -365,16 +370,16 @@ def register(add: AddCommand) -> None:
     p.add_argument("--charged-wh", type=watt_hours, default=0, help="batteries: cumulative")
     p.add_argument("--discharged-wh", type=watt_hours, default=0, help="batteries: cumulative")
     p.add_argument("--soc-wh", type=watt_hours, default=0, help="batteries: state of charge as reported")
-    reading("show", cmd_reading_show, "a device's last accepted reading").add_argument("device_id")
+    reading("show", cmd_reading_show, "a device's last accepted reading").add_argument("device_id", type=DEVICE_ID)
 
     p = add("energy", cmd_energy, "a device's import and export in one settlement interval")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("interval_start", type=unix_seconds)
 
     battery = action_group(add, "battery", "batteries: state of charge and owner rules")
-    battery("show", cmd_battery_show, "capacity, state of charge and rules").add_argument("device_id")
+    battery("show", cmd_battery_show, "capacity, state of charge and rules").add_argument("device_id", type=DEVICE_ID)
     p = battery("rules", cmd_battery_rules, "owner: set the battery's rules")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("--charge-below", type=price, required=True, help="charge at a price <= P (minor units/kWh)")
     p.add_argument("--discharge-above", type=price, required=True, help="discharge at a price >= Q (minor units/kWh)")
     p.add_argument(

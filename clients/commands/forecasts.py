@@ -9,7 +9,7 @@ from gridledger.forecasts.v1 import forecasts_pb2
 from gridwire.contract.forecasts import Paths as ForecastsPaths
 
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
-from clients.cli_types import count, positive_count, unix_seconds, watt_hours
+from clients.cli_types import DEVICE_ID, count, positive_count, unix_seconds, watt_hours
 from clients.forecasts import SOURCE_NAMES, post_forecast
 
 __all__ = ["parse_slots", "register"]
@@ -67,16 +67,16 @@ def register(add: AddCommand) -> None:
     p: argparse.ArgumentParser
     forecast = action_group(add, "forecast", "device forecasts: posted, fallback from readings, error per day")
     p = forecast("post", cmd_post, "owner or gateway: post a device's forecast for coming intervals")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("--first", type=unix_seconds, required=True, help="first interval start (unix seconds, aligned)")
     p.add_argument(
         "--slots", type=parse_slots, required=True, help="EXPORT_WH[:IMPORT_WH],… one per consecutive interval"
     )
     p = forecast("show", cmd_show, "what the ledger expects of a device, and from which source")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("interval", type=unix_seconds, help="first interval start (unix seconds, aligned)")
     p.add_argument("--count", type=positive_count, default=1, help="consecutive intervals (default 1)")
     p = forecast("error", cmd_error, "a device's forecast error per day (one day with DAY)")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p.add_argument("day", type=count, nargs="?", help="UTC day number (interval start ÷ 86400)")
     add_paging(p)

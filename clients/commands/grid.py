@@ -9,7 +9,7 @@ from gridwire.contract.grid import Paths as GridPaths
 
 from clients import grid as build
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
-from clients.cli_types import price, unix_seconds, watt_hours
+from clients.cli_types import DEVICE_ID, price, unix_seconds, watt_hours
 
 __all__ = ["register"]
 
@@ -149,11 +149,11 @@ def register(add: AddCommand) -> None:
     p.add_argument("--reduction-wh", type=watt_hours, required=True, help="requested reduction")
     p.add_argument("--reward", type=price, required=True, help="minor units per kWh reduced")
     p = dr("join", cmd_dr_join, "device owner: put a device in its feeder's programme (before events)")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p = dr("leave", cmd_dr_leave, "device owner: take a device out of the programme")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     p = dr("enrol", cmd_dr_enrol, "device owner: enrol a programme device before the event starts")
     p.add_argument("event_id")
-    p.add_argument("device_id")
+    p.add_argument("device_id", type=DEVICE_ID)
     dr("show", cmd_dr_show, "an event and its enrolments").add_argument("event_id")
     add_paging(dr("list", cmd_dr_list, "every demand-response event"))
