@@ -14,7 +14,6 @@ import asyncio
 import base64
 import hashlib
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,13 +32,12 @@ from clients.commands.market import bridge_channel_credentials
 from clients.gridctl import build_parser
 from clients.pki import Identity, new_org_ca
 from clients.rpc import BroadcastResult
-from clients.servers.bridge import BridgeService
 from clients.servers.node import BridgeConfig
-from clients.servers.server import build_server
 from devices.config import parse_config
 from devices.gateway import build_sink
 from devices.sink import Outcome, SinkUnavailableError
 from tests.devices.helpers import signed
+from tests.support.bridge_server import serving_bridge
 from tests.support.tls import self_signed_server_tls
 
 CHAIN = "test-chain"  # the helpers' readings are signed for it
@@ -129,35 +127,8 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
     )
     port = _free_port()
     config = BridgeConfig(f"127.0.0.1:{port}", "http://127.0.0.1:9", tls_cert=cert, tls_key=key, member_auth=True)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop: asyncio.Event | None = None
-
-    async def serve() -> None:
-        nonlocal stop
-        stop = asyncio.Event()
-        service = BridgeService(config)
-        service.rpc = node  # type: ignore[assignment]
-        server, _health = build_server(config, service)
-        await server.start()
-        started.set()
-        try:
-            await stop.wait()
-        finally:
-            await server.stop(None)
-            await service.hub.close()
-            service.pool.shutdown(wait=False, cancel_futures=True)
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    assert started.wait(10)
-    try:
+    with serving_bridge(config, node):
         yield Bridge(port, node, cert, folder, gateway)
-    finally:
-        assert stop is not None
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
 
 
 def _gateway_config(b: Bridge, **gateway: Any) -> Any:

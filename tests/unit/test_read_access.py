@@ -9,10 +9,8 @@ operator and an auditor.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,9 +30,8 @@ from clients.pki import Identity, new_org_ca
 from clients.read_request import sign_read_request
 from clients.servers.access import PRIVATE_ROOTS, Access, Subject
 from clients.servers.api_reads import READS
-from clients.servers.bridge import BridgeService
 from clients.servers.node import BridgeConfig
-from clients.servers.server import build_server
+from tests.support.bridge_server import serving_bridge
 from tests.support.tls import self_signed_server_tls
 
 ORG = "community-a"
@@ -122,35 +119,8 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
     )
     port = _free_port()
     config = BridgeConfig(f"127.0.0.1:{port}", "http://127.0.0.1:9", tls_cert=cert, tls_key=key, member_auth=True)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop: asyncio.Event | None = None
-
-    async def serve() -> None:
-        nonlocal stop
-        stop = asyncio.Event()
-        service = BridgeService(config)
-        service.rpc = node  # type: ignore[assignment]
-        server, _health = build_server(config, service)
-        await server.start()
-        started.set()
-        try:
-            await stop.wait()
-        finally:
-            await server.stop(None)
-            await service.hub.close()
-            service.pool.shutdown(wait=False, cancel_futures=True)
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    assert started.wait(10)
-    try:
+    with serving_bridge(config, node):
         yield Net(port, node, cert.read_bytes(), who)
-    finally:
-        assert stop is not None
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
 
 
 def _call(net: Net, caller: str, method: str, request: Message, response: type[Message]) -> Message:
