@@ -75,6 +75,7 @@ from clients.ops.localnet import Localnet, free_base_port
 from clients.proof import ProofError
 from clients.retirement_export import verify_retirement_export
 from clients.rpc import CometRPC
+from clients.servers.dashboard.launch import PORT_OFFSET, dashboard_url, start_dashboard
 from devices.keys import DeviceKey
 from devices.vtn import DR_LEVEL, DrEventSpec, Vtn
 
@@ -164,6 +165,7 @@ class Demo:
         self.clients: dict[str, GridClient] = {}
         self.homes: list[Home] = []
         self.vtn: Vtn | None = None
+        self.dashboard: subprocess.Popen[bytes] | None = None
         self.vtn_queue: asyncio.Queue[DrEventSpec] = asyncio.Queue()
         self.accepted_alerts: set[int] = set()
         self.readings = 0
@@ -213,6 +215,11 @@ class Demo:
             self.net.start_bridge(i)
         self.consortium = self.net.consortium()
         self.story.say(f"chain {self.net.chain_id} is up; bridges on {[self.net.ports(i).bridge for i in range(4)]}")
+        rpcs = [f"http://127.0.0.1:{self.net.ports(i).rpc}" for i in range(self.net.n)]
+        log = self.net.home / "logs" / "dashboard.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.dashboard = start_dashboard(rpcs, self.net.base_port + PORT_OFFSET, log, label=str(self.home))
+        self.story.say(f"watch the day in a browser: {dashboard_url(self.net.base_port)}")
 
     def grid_operator(self) -> None:
         supplier = self.address("utility/treasury")
@@ -924,13 +931,14 @@ class Demo:
             self.stop()
 
     def stop(self) -> None:
-        for h in self.homes:
-            if h.process is not None and h.process.poll() is None:
-                h.process.send_signal(signal.SIGTERM)
+        children = [h.process for h in self.homes] + [self.dashboard]
+        for process in children:
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
                 try:
-                    h.process.wait(timeout=15)
+                    process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
-                    h.process.kill()
+                    process.kill()
         self.net.stop()
         self.story.say("stopped everything the demo started")
 
