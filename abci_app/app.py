@@ -28,7 +28,7 @@ from abci_app.genesis import apply_genesis
 from abci_app.governance.params import SNAPSHOT_INTERVAL, SNAPSHOT_KEEP_RECENT
 from abci_app.params import Params, domain_param, load_params
 from abci_app.pb import abci, crypto_keys, crypto_proof, state_pb2
-from abci_app.registry import DOMAINS, QUERIES
+from abci_app.registry import DOMAINS, QUERIES, TABLES
 from abci_app.statesync.restore import Restorer
 from abci_app.statesync.store import SnapshotStore
 from abci_app.store.backend import Backend
@@ -52,6 +52,16 @@ class RequestRefusedError(Exception):
     """A consensus request this app cannot take at all (e.g. FinalizeBlock before InitChain,
     a block time before 1970): answered with a clear exception response, nothing applied,
     and the process keeps running."""
+
+
+def _domain_of(tx: DecodedTx | None) -> str:
+    """The domain that handles a tx's first message: "invalid" when the tx did not decode,
+    "none" when it has no messages."""
+    if tx is None:
+        return "invalid"
+    if not tx.messages:
+        return "none"
+    return TABLES.record_domains.get(type(tx.messages[0]), "unknown")
 
 
 def _add_events(target: Any, events: tuple[Event, ...] | list[Event]) -> None:
@@ -79,6 +89,9 @@ class GridLedgerApp:
         self._block_height = 0
         self._block_txs = 0
         self._block_failed = 0
+        # The domain of each tx of the last finalized block (its first message's; "invalid" when
+        # it did not decode), for the metrics, which would otherwise decode every tx again.
+        self.block_tx_domains: list[str] = []
         self._block_started = 0.0
         self.check_state = Branch(self.state)
         self._check_block_cache: tuple[Branch, BlockInfo] | None = None
@@ -352,6 +365,7 @@ class GridLedgerApp:
         meter = BlockMeter(base)  # the state before the block, as ProcessProposal judged it
         updates: list[ValidatorUpdate] = []
         failed = 0
+        tx_domains: list[str] = []
         verified = self._verified
         for raw in req.txs:
             digest = tx_hash(raw)
@@ -359,6 +373,7 @@ class GridLedgerApp:
                 branch, block, raw, verified=verified.pop(digest, None), digest=digest, block_meter=meter
             )
             result = results.add()
+            tx_domains.append(_domain_of(out.tx))
             if out.ok:
                 _add_events(result.events, out.events)
                 updates.extend(out.validator_updates)
@@ -382,6 +397,7 @@ class GridLedgerApp:
         self._block_height = req.height
         self._block_txs = len(req.txs)
         self._block_failed = failed
+        self.block_tx_domains = tx_domains
         faults.fault_point("after_finalize_block")
         _add_events(resp.events, block_events)
         for u in _last_update_per_key(updates):
