@@ -12,7 +12,7 @@ LOCALNET_HOME ?= .localnet
 
 export PATH := $(CURDIR)/bin:$(PATH)
 
-.PHONY: help setup lock localnet localnet-stop localnet-reset localnet-status test test-fast bench bench-quick bench-smoke chaos chaos-quick demo lint format clean
+.PHONY: help setup lock localnet localnet-stop localnet-reset localnet-status test test-fast bench bench-quick bench-smoke bench-utility chaos chaos-quick demo lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -84,6 +84,9 @@ bench: setup ## full benchmark: localnet throughput/latency vs kvstore, in-proce
 
 bench-quick: setup ## short benchmark run (< 3 min) to keep the harness working
 	$(PY) -m tests.bench.run --mode quick
+
+bench-utility: setup ## the utility-scale run alone: a million meters' readings (1,111/s) for 10 minutes on a localnet
+	$(PY) -m tests.bench.run --mode full --only utility
 
 bench-smoke: setup ## every benchmark part and path at tiny sizes (about 2 min; CI): fails only if the harness breaks
 	$(PY) -m tests.bench.run --mode smoke
