@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from gridwire.contract.governance import UPGRADE_NAME_PATTERN
+
 from abci_app.governance import keys
 from abci_app.governance.records import AppliedUpgrade, UpgradePlan
 from abci_app.store.backend import prefix_end
@@ -29,7 +31,7 @@ __all__ = [
 MAX_INFO_BYTES = 1_024
 # The upgrade whose migration adds `action_kind` to proposals; once it ran, new proposals carry it too.
 PROPOSAL_KINDS = "proposal-kinds"
-_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_NAME = re.compile(UPGRADE_NAME_PATTERN)
 
 
 def is_upgrade_name(text: str) -> bool:

@@ -30,6 +30,7 @@ __all__ = [
     "UPGRADE_APPLIED",
     "UPGRADE_CANCELLED",
     "UPGRADE_INFO_FILE",
+    "UPGRADE_NAME_PATTERN",
     "UPGRADE_SCHEDULED",
     "VALIDATOR_UPDATED",
     "GovernanceCode",
@@ -57,6 +58,7 @@ EXIT_UPGRADE_NEEDED = 10
 # The app implements a planned upgrade whose height is still ahead: it refuses to start; run the
 # previous version until the height.
 EXIT_UPGRADE_TOO_EARLY = 11
+UPGRADE_NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,63}"  # an upgrade's name (safe as a folder name)
 UPGRADE_INFO_FILE = "upgrade-info.json"  # {"name", "height", "info"} of the upgrade due, in the app's home
 
 
