@@ -66,9 +66,15 @@ class StartRefusal:
 
 def start_refusal(committed: KVReader, height: int, migrations: Mapping[str, Migration]) -> StartRefusal | None:
     """Why an app must not start on a state committed at `height`, or None. Too old: the plan is
-    due at the next height and this app lacks its migration (it would stop there anyway). Too new:
-    the app implements a planned upgrade whose height is still more than one block ahead (it must
-    not run blocks before the height as the new version; run the previous version until then)."""
+    due at the next height and this app lacks its migration (it would stop there anyway), or the
+    chain already ran an upgrade this app does not implement (an old version restarted after the
+    upgrade). Too new: the app implements a planned upgrade whose height is still more than one
+    block ahead (it must not run blocks before the height as the new version; run the previous
+    version until then)."""
+    for applied in upgrades.iter_applied(committed):
+        if applied.name not in migrations:
+            ran = UpgradePlan(applied.name, applied.height, "it ran already on this chain", 0)
+            return StartRefusal(EXIT_UPGRADE_NEEDED, needed_message(ran), ran)
     plan = upgrades.get_plan(committed)
     if plan is None:
         return None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from abci_app.app import GridLedgerApp
 from abci_app.governance.upgrades import PROPOSAL_KINDS
 from abci_app.pb import abci
 from abci_app.store.sqlite import SQLiteBackend
+from clients.cli_types import UsageError
+from clients.commands.governance import build_proposal
 from clients.ops import upgrade_switch
 from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
@@ -122,3 +125,14 @@ def test_a_prepared_installation_replaces_the_program(tmp_path: Path) -> None:
     assert cmd == ["/opt/gridledger-v3/bin/python", "-m", "abci_app", *ARGS, "--upgrades", "v3"]
     with pytest.raises(ValueError, match="upgrade name"):
         upgrade_switch.prepare(tmp_path, "../escape")
+
+
+def test_gridctl_builds_upgrade_proposals() -> None:
+    """`gridctl propose upgrade|cancel-upgrade` build the ScheduleUpgrade and CancelUpgrade actions."""
+    base = {"title": "", "org_id": "", "capabilities": "", "pub_key": None, "power": 10, "value": 0, "info": "v2"}
+    up = build_proposal(argparse.Namespace(kind="upgrade", name="v2", height=900, **base))
+    assert up.schedule_upgrade == governance_pb2.ScheduleUpgrade(name="v2", height=900, info="v2")
+    cancel = build_proposal(argparse.Namespace(kind="cancel-upgrade", name="v2", height=0, **base))
+    assert cancel.cancel_upgrade.name == "v2"
+    with pytest.raises(UsageError, match="--height"):
+        build_proposal(argparse.Namespace(kind="upgrade", name="v2", height=0, **base))

@@ -327,6 +327,14 @@ def test_start_refuses_a_version_too_old_or_too_new(driver: AppDriver, consortiu
     assert late.exit_code == EXIT_UPGRADE_NEEDED
     assert late.reason == f"UPGRADE NEEDED {PROPOSAL_KINDS} at height {height} (release 0.2.0)"
     assert start_refusal(state, state.height, new) is None
+    _upgrade_to_new_version(driver)
+    _blocks_until(driver, height + 1)
+    state = driver.app.state
+    assert start_refusal(state, state.height, new) is None
+    restarted_old = start_refusal(state, state.height, old)  # the old version restarted after the upgrade
+    assert restarted_old is not None
+    assert restarted_old.exit_code == EXIT_UPGRADE_NEEDED
+    assert restarted_old.plan.name == PROPOSAL_KINDS
 
 
 def test_unknown_staged_upgrade_names_are_refused() -> None:
