@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -35,6 +37,9 @@ from abci_app.store.backend import Backend
 from abci_app.store.branch import Branch, KVReader
 from abci_app.store.state import CommittedState
 from abci_app.types import BlockInfo, Event, ValidatorUpdate
+from abci_app.upgrades.migration import Migration
+from abci_app.upgrades.registry import migrations as registered_migrations
+from abci_app.upgrades.runner import run_due_upgrade
 from abci_app.work import BlockMeter
 
 __all__ = ["APP_VERSION", "GridLedgerApp", "RequestRefusedError"]
@@ -104,6 +109,10 @@ class GridLedgerApp:
         # Refuse households' data on the plain query path (abci_app/read_access.py): a node setting
         # (`--private-queries`), not consensus (queries change no state). /signed is always served.
         self.private_queries = False
+        # The upgrades this app implements (abci_app/upgrades/registry.py; `--upgrades` adds staged
+        # ones), and where it tells its supervisor which upgrade it stopped for (None: nowhere).
+        self.migrations: Mapping[str, Migration] = registered_migrations()
+        self.upgrade_info_path: Path | None = None
 
     # -- connection: info ----------------------------------------------------------------
 
@@ -355,7 +364,8 @@ class GridLedgerApp:
         block = BlockInfo(chain.chain_id(base), req.height, time_ns)
         chain.set_block_time_ns(branch, time_ns)
 
-        block_events: list[Event] = []
+        # A planned upgrade due at this height runs first (or raises UpgradeNeeded: nothing staged).
+        block_events: list[Event] = run_due_upgrade(branch, block, self.migrations)
         for d in DOMAINS:
             if d.begin_block is not None:
                 block_events.extend(_run_hook(d.name, "begin_block", d.begin_block, branch, block))

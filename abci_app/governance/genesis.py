@@ -1,6 +1,12 @@
-"""Governance's genesis section `governance`: proposals (with their votes) and the id counter.
+"""Governance's genesis section `governance`: proposals (with their votes), the id counter, and
+the software upgrades (the pending plan, the applied ones).
 
-    "governance": {"proposals": [Proposal as JSON], "last_proposal_id": 7}
+    "governance": {"proposals": [Proposal as JSON], "last_proposal_id": 7,
+                   "upgrade_plan": UpgradePlan as JSON,  "applied_upgrades": [AppliedUpgrade as JSON]}
+
+`upgrade_plan` and `applied_upgrades` appear only when there is one (absent: none). A plan's
+height must be at least the chain's first height (it then runs, or stops an app without its
+migration, at that height); an applied upgrade never runs again on the imported chain.
 
 Proposals use the protobuf JSON mapping of `gridledger.governance.v1.Proposal` (bytes in
 base64; `action` is the serialised SubmitProposal); an org's vote is its id in `yesOrgs` or
@@ -26,9 +32,9 @@ from gridledger.governance.v1 import governance_pb2
 
 from abci_app.domain import GenesisError
 from abci_app.errors import TxError
-from abci_app.governance import keeper, keys
+from abci_app.governance import keeper, keys, upgrades
 from abci_app.governance.messages import MAX_PROPOSAL_ID, action_from_proto
-from abci_app.governance.records import Proposal, Status
+from abci_app.governance.records import AppliedUpgrade, Proposal, Status, UpgradePlan
 from abci_app.identity.keeper import get_member, get_org
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
@@ -94,13 +100,47 @@ def _proposal(store: Branch, item: Any, where: str) -> Proposal:
     return p
 
 
+def _parse(item: Any, message: Any, where: str) -> Any:
+    if not isinstance(item, dict):
+        raise GenesisError(f"{where}: expected an object")
+    try:
+        return ParseDict(item, message)
+    except (ParseError, TypeError, ValueError) as exc:
+        raise GenesisError(f"{where}: {exc}") from exc
+
+
+def _upgrades(store: Branch, block: BlockInfo, section: Mapping[str, Any]) -> None:
+    """The applied upgrades (sorted by key, unique), then the pending plan."""
+    items = section.get("applied_upgrades", [])
+    if not isinstance(items, list):
+        raise GenesisError("governance.applied_upgrades: expected a list")
+    for i, item in enumerate(items):
+        where = f"governance.applied_upgrades[{i}]"
+        pb = _parse(item, governance_pb2.AppliedUpgrade(), where)
+        if not upgrades.is_upgrade_name(pb.name) or not 1 <= pb.height < 1 << 62:
+            raise GenesisError(f"{where}: expected a valid name and a positive height")
+        if upgrades.is_applied(store, pb.name):
+            raise GenesisError(f"{where}: duplicate upgrade {pb.name!r}")
+        upgrades.mark_applied(store, AppliedUpgrade(pb.name, pb.height))
+    if "upgrade_plan" not in section:
+        return
+    where = "governance.upgrade_plan"
+    pb = _parse(section["upgrade_plan"], governance_pb2.UpgradePlan(), where)
+    if not upgrades.is_upgrade_name(pb.name) or upgrades.is_applied(store, pb.name):
+        raise GenesisError(f"{where}.name: expected a valid name of an upgrade that has not run")
+    if not block.height <= pb.height < 1 << 62 or len(pb.info.encode()) > upgrades.MAX_INFO_BYTES:
+        raise GenesisError(f"{where}: expected a height of at least {block.height} and a short info")
+    upgrades.set_plan(store, UpgradePlan(pb.name, pb.height, pb.info, pb.proposal_id))
+
+
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
     section = sections.get("governance", {})
     if not isinstance(section, dict):
         raise GenesisError("governance: expected an object")
-    unknown = set(section) - {"proposals", "last_proposal_id"}
+    unknown = set(section) - {"proposals", "last_proposal_id", "upgrade_plan", "applied_upgrades"}
     if unknown:
         raise GenesisError(f"governance: unknown fields {sorted(unknown)}")
+    _upgrades(store, block, section)
     items = section.get("proposals", [])
     if not isinstance(items, list):
         raise GenesisError("governance.proposals: expected a list")
@@ -120,13 +160,20 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
 
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
-    """Every proposal in id order, and the last id handed out."""
+    """Every proposal in id order, the last id handed out, and the upgrades (when there are any)."""
     raw = store.get(keys.proposal_seq())
-    return {
-        "governance": {
-            "proposals": [
-                MessageToDict(governance_pb2.Proposal.FromString(p.encode())) for p in keeper.iter_proposals(store)
-            ],
-            "last_proposal_id": 0 if raw is None else int.from_bytes(raw, "big"),
-        }
+    section: dict[str, Any] = {
+        "proposals": [
+            MessageToDict(governance_pb2.Proposal.FromString(p.encode())) for p in keeper.iter_proposals(store)
+        ],
+        "last_proposal_id": 0 if raw is None else int.from_bytes(raw, "big"),
     }
+    plan = upgrades.get_plan(store)
+    if plan is not None:
+        section["upgrade_plan"] = MessageToDict(governance_pb2.UpgradePlan.FromString(plan.encode()))
+    applied = [
+        MessageToDict(governance_pb2.AppliedUpgrade.FromString(a.encode())) for a in upgrades.iter_applied(store)
+    ]
+    if applied:
+        section["applied_upgrades"] = applied
+    return {"governance": section}

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clients.ops import upgrade_switch
 from clients.ops.consortium import Consortium, demo_consortium
 from clients.rpc import CometRPC, RPCError
 from clients.servers.dashboard.launch import PORT_OFFSET, dashboard_url, start_dashboard
@@ -316,8 +317,10 @@ class Localnet:
     def start_app(self, i: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         p = self.ports(i)
         log = open(self.log_path(i, "app"), "ab")  # noqa: SIM115 - owned by the child process
-        cmd = [self.python, "-m", "abci_app", "--address", f"tcp://127.0.0.1:{p.abci}"]
-        cmd += ["--home", str(self.app_home(i)), "--log-format", "json", "--metrics", f"127.0.0.1:{p.metrics}"]
+        args = ["--address", f"tcp://127.0.0.1:{p.abci}", "--home", str(self.app_home(i))]
+        args += ["--log-format", "json", "--metrics", f"127.0.0.1:{p.metrics}"]
+        # the version to run: this code, or the new version once an upgrade switched the home over
+        cmd = upgrade_switch.app_command(self.app_home(i), [self.python, "-m", "abci_app"], args)
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, **(env or {})})
         log.close()
         self.apps[i] = proc
@@ -412,6 +415,22 @@ class Localnet:
             return node is not None and node.poll() is None
         return node is not None and app is not None and node.poll() is None and app.poll() is None
 
+    def revive(self, i: int) -> upgrade_switch.Decision:
+        """Node i's pair is down (either process exited): stop what is left of it and, unless the
+        upgrade switch says to leave it down, start it again — as the new version when its app
+        stopped for a due upgrade whose new version is prepared (clients/ops/upgrade_switch.py)."""
+        app = self.apps.get(i)
+        status = app.poll() if app is not None else None
+        self.stop_pair(i)
+        decision = upgrade_switch.Decision("restart")
+        if status is not None and self.app == "gridledger":
+            decision = upgrade_switch.after_exit(self.app_home(i), status)
+        if decision.action != "stop":
+            self.start_pair(i)
+        elif app is not None:
+            self.apps[i] = app  # left down: keep its exit status for the next look
+        return decision
+
     def _write_pid(self, name: str, pid: int) -> None:
         folder = self.home / "pids"
         folder.mkdir(exist_ok=True)
@@ -478,6 +497,7 @@ def supervise(home: Path) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     restarts: dict[int, list[float]] = {i: [] for i in range(net.n)}
+    held: dict[int, str] = {}  # why a node is left down (an upgrade it waits for), printed once
     net.start()
     for i in range(net.n):
         net.start_bridge(i)
@@ -506,13 +526,18 @@ def supervise(home: Path) -> int:
             recent = [t for t in restarts[i] if now - t < 60]
             if len(recent) >= 5:
                 continue  # crash-looping: leave it down, the operator reads the logs
-            restarts[i] = [*recent, now]
-            print(f"supervisor: node{i} pair exited; restarting both", flush=True)
-            net.stop_pair(i)
             try:
-                net.start_pair(i)
+                decision = net.revive(i)
             except RuntimeError as exc:
+                restarts[i] = [*recent, now]
                 print(f"supervisor: restart of node{i} failed: {exc}", flush=True)
+                continue
+            if decision.action == "restart":
+                restarts[i] = [*recent, now]
+                print(f"supervisor: node{i} pair exited; restarted both", flush=True)
+            elif decision.message != held.get(i):
+                print(f"supervisor: node{i}: {decision.message}", flush=True)
+            held[i] = decision.message if decision.action == "stop" else ""
     web.terminate()
     net.stop()
     (home / "pids" / "supervisor.pid").unlink(missing_ok=True)
