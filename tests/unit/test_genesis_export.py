@@ -380,8 +380,10 @@ def test_hand_written_sections_keep_working(consortium: Consortium) -> None:
     store = Branch(_Empty())
     apply_genesis(store, BlockInfo("c", 1, 1_767_225_600 * 10**9), json.dumps(state).encode(), [])
     exported, fresh = export_and_import(store)
-    assert exported["grid"]["tariffs"]["updated_at"] == 1_767_225_600
-    assert exported["grid"]["fees"]["updated_at"] == 1_767_225_600
+    assert (
+        exported["grid"]["tariffs"]["updated_at"] == "1767225600"
+    )  # protobuf JSON mapping: 64-bit integers as strings
+    assert exported["grid"]["fees"]["updated_at"] == "1767225600"
     assert exported["governance"] == {"proposals": [], "last_proposal_id": 0}
     assert all(o["admitted_at"] == 1_767_225_600 for o in exported["orgs"])
     for name in FAITHFUL:
