@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 from abci_app.domain import GenesisError
 from abci_app.types import Address
 
-__all__ = ["address_at", "hex_address", "object_at", "parse_sections", "sections_json"]
+__all__ = ["address_at", "hex_address", "object_at", "parse_sections", "parse_top_sections", "sections_json"]
 
 ADDRESS_BYTES = 20
 M = TypeVar("M", bound=Message)
@@ -53,6 +53,14 @@ def parse_sections(sections: Mapping[str, Any], message: M, where: str) -> M:
         return ParseDict(dict(sections), message)
     except (ParseError, TypeError, ValueError, AttributeError) as exc:
         raise GenesisError(f"{where}: {exc}") from exc
+
+
+def parse_top_sections(sections: Mapping[str, Any], message: M) -> M:
+    """Like `parse_sections` for a domain that owns several top-level sections of app_state:
+    each is parsed into its field of `message`, and a GenesisError names the section first."""
+    for name in sorted(sections):
+        parse_sections({name: sections[name]}, message, name)
+    return message
 
 
 def sections_json(message: Message) -> dict[str, Any]:

@@ -362,7 +362,10 @@ def test_bad_sections_are_refused_naming_the_field(built: AppDriver) -> None:
     bad(
         lambda d: d["devices"]["energy"][0].update(deviceId="x" * 300), r"devices\.energy\[0\]: unknown device 'x{64}'$"
     )
-    bad(lambda d: d["orgs"][0].update(admitted_at="yesterday"), r"orgs\[0\]\.admitted_at: expected an integer")
+    bad(
+        lambda d: d["orgs"][0].update(admitted_at="yesterday"),
+        r"^orgs: Failed to parse orgs field: Failed to parse admitted_at field",
+    )
     bad(lambda d: d["members"][0].update(roles=["king"]), r"members\[0\]\.roles")
     bad(lambda d: d["revoked_certs"][0].update(org_id="nobody"), r"revoked_certs\[0\]\.org_id: unknown org")
 
@@ -388,7 +391,7 @@ def test_hand_written_sections_keep_working(consortium: Consortium) -> None:
     )  # protobuf JSON mapping: 64-bit integers as strings
     assert exported["grid"]["fees"]["updated_at"] == "1767225600"
     assert exported["governance"] == {"proposals": [], "last_proposal_id": 0}
-    assert all(o["admitted_at"] == 1_767_225_600 for o in exported["orgs"])
+    assert all(o["admitted_at"] == "1767225600" for o in exported["orgs"])
     for name in FAITHFUL:
         assert differences(_domain(name), store, fresh) == [], name
     # absent fees are not written on import (they read as zero)
