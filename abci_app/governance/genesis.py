@@ -2,8 +2,9 @@
 
     "governance": {"proposals": [Proposal as JSON], "last_proposal_id": 7}
 
-Proposals use the protobuf JSON mapping of `gridledger.governance.v1.Proposal` (bytes in
-base64; `action` is the serialised SubmitProposal); an org's vote is its id in `yesOrgs` or
+The section is `gridledger.governance.v1.GenesisState` in protobuf's JSON mapping (bytes in
+base64, 64-bit integers as strings or numbers, an export writes strings; a proposal's `action`
+is the serialised SubmitProposal); an org's vote is its id in `yesOrgs` or
 `noOrgs`. `last_proposal_id` is the last id handed out (0: none yet; absent: the highest
 imported id), so a proposal submitted after the import never reuses an id. The deadline
 index follows from the proposals (an open proposal expires at its deadline). An export
@@ -20,12 +21,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from google.protobuf.message import DecodeError
+from gridledger.governance.v1 import genesis_pb2 as gpb
 from gridledger.governance.v1 import governance_pb2
 
 from abci_app.domain import GenesisError
 from abci_app.errors import TxError
+from abci_app.genesis_fields import object_at, parse_sections, sections_json
 from abci_app.governance import keeper, keys
 from abci_app.governance.messages import MAX_PROPOSAL_ID, action_from_proto
 from abci_app.governance.records import Proposal, Status
@@ -64,13 +66,7 @@ def _action(raw: bytes, status: Status, where: str) -> None:
             raise GenesisError(f"{where}.action: {exc.log}") from exc
 
 
-def _proposal(store: Branch, item: Any, where: str) -> Proposal:
-    if not isinstance(item, dict):
-        raise GenesisError(f"{where}: expected an object")
-    try:
-        pb = ParseDict(item, governance_pb2.Proposal())
-    except (ParseError, TypeError, ValueError) as exc:
-        raise GenesisError(f"{where}: {exc}") from exc
+def _proposal(store: Branch, pb: governance_pb2.Proposal, where: str) -> Proposal:
     if int(pb.status) not in {int(s) for s in Status}:
         raise GenesisError(f"{where}.status: expected one of {[governance_pb2.ProposalStatus.Name(s) for s in Status]}")
     status = Status(pb.status)
@@ -95,22 +91,16 @@ def _proposal(store: Branch, item: Any, where: str) -> Proposal:
 
 
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
-    section = sections.get("governance", {})
-    if not isinstance(section, dict):
-        raise GenesisError("governance: expected an object")
-    unknown = set(section) - {"proposals", "last_proposal_id"}
-    if unknown:
-        raise GenesisError(f"governance: unknown fields {sorted(unknown)}")
-    items = section.get("proposals", [])
-    if not isinstance(items, list):
-        raise GenesisError("governance.proposals: expected a list")
+    """Store each proposal (checked against identity) and the id counter; GenesisError names
+    the first field that is wrong."""
+    section = parse_sections(object_at(sections.get("governance", {}), "governance"), gpb.GenesisState(), "governance")
     highest = 0
-    for i, item in enumerate(items):
+    for i, item in enumerate(section.proposals):
         p = _proposal(store, item, f"governance.proposals[{i}]")
         keeper.put_proposal(store, p)
         highest = max(highest, p.id)
-    last = section.get("last_proposal_id", highest)
-    if not isinstance(last, int) or isinstance(last, bool) or not highest <= last <= MAX_PROPOSAL_ID:
+    last = section.last_proposal_id if section.HasField("last_proposal_id") else highest
+    if not highest <= last <= MAX_PROPOSAL_ID:
         raise GenesisError(
             f"governance.last_proposal_id: expected an integer in [{highest}, {MAX_PROPOSAL_ID}] "
             "(at least the highest proposal id)"
@@ -122,11 +112,8 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
 def export_genesis(store: KVReader) -> dict[str, Any]:
     """Every proposal in id order, and the last id handed out."""
     raw = store.get(keys.proposal_seq())
-    return {
-        "governance": {
-            "proposals": [
-                MessageToDict(governance_pb2.Proposal.FromString(p.encode())) for p in keeper.iter_proposals(store)
-            ],
-            "last_proposal_id": 0 if raw is None else int.from_bytes(raw, "big"),
-        }
-    }
+    section = gpb.GenesisState(
+        proposals=[governance_pb2.Proposal.FromString(p.encode()) for p in keeper.iter_proposals(store)],
+        last_proposal_id=0 if raw is None else int.from_bytes(raw, "big"),
+    )
+    return {"governance": sections_json(section)}

@@ -193,7 +193,7 @@ def test_identity_governance_accounts_devices_and_grid_are_faithful(built: AppDr
         "PROPOSAL_STATUS_PASSED",
         "PROPOSAL_STATUS_VOTING",
     ]
-    assert exported["governance"]["last_proposal_id"] == 2
+    assert exported["governance"]["last_proposal_id"] == "2"
     assert exported["revoked_certs"]
 
 
@@ -279,13 +279,13 @@ def test_an_open_demand_response_event_and_its_escrow_round_trip(driver: AppDriv
     _open_dr_event(driver, consortium)
     state: KVReader = driver.app.state
     exported, fresh = export_and_import(state, chain_id=driver.chain_id)
-    assert {"address": DR_ESCROW.hex(), "amount": 300} in exported["balances"]
+    assert {"address": DR_ESCROW.hex(), "amount": "300"} in exported["balances"]
     for name in FAITHFUL:
         assert differences(_domain(name), state, fresh) == [], name
     assert check_invariants(fresh) == []
     short = copy.deepcopy(exported)
     short["balances"] = [b for b in exported["balances"] if b["address"] != DR_ESCROW.hex()]
-    short["supply"]["minted"] -= 300
+    short["supply"]["minted"] = int(short["supply"]["minted"]) - 300
     _refused(short, r"grid.dr_events: the unsettled events' budgets total 300, .* holds 0")
 
 
@@ -390,7 +390,7 @@ def test_hand_written_sections_keep_working(consortium: Consortium) -> None:
         exported["grid"]["tariffs"]["updated_at"] == "1767225600"
     )  # protobuf JSON mapping: 64-bit integers as strings
     assert exported["grid"]["fees"]["updated_at"] == "1767225600"
-    assert exported["governance"] == {"proposals": [], "last_proposal_id": 0}
+    assert exported["governance"] == {"last_proposal_id": "0"}  # empty lists are left out
     assert all(o["admitted_at"] == "1767225600" for o in exported["orgs"])
     for name in FAITHFUL:
         assert differences(_domain(name), store, fresh) == [], name

@@ -139,7 +139,7 @@ def _import_with_escrow(driver: AppDriver, exported: dict[str, Any]) -> tuple[Br
     escrow = accounts.balance(state, ESCROW_ADDRESS)
     others = {k: v for k, v in exported.items() if k != "market"}
     others["balances"] = [b for b in exported["balances"] if b["address"] != ESCROW_ADDRESS.hex()]
-    others["supply"] = {**exported["supply"], "minted": exported["supply"]["minted"] - escrow}
+    others["supply"] = {**exported["supply"], "minted": int(exported["supply"]["minted"]) - escrow}
     fresh = Branch(_Empty())
     block = BlockInfo(driver.chain_id, 1, driver.time * 1_000_000_000)
     validators = [ValidatorUpdate(k, p) for k, p in iter_validators(state)]
