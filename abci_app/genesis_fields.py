@@ -1,9 +1,10 @@
 """Readers of genesis JSON shared by the domains' genesis sections: each returns the value in
 its Python type or raises GenesisError naming the field (`where.name`).
 
-A domain's sections are one typed proto message (`GenesisState` in its proto package) read and
-written with protobuf's JSON mapping (`parse_sections`, `sections_json`): the message carries
-the shape, the domain's code checks what the chain's rules keep true."""
+A domain's sections are one typed proto message (`GenesisState` in its proto package) read
+and written with protobuf's JSON mapping (`parse_section`, `parse_top_sections`,
+`sections_json`): the message carries the shape, the domain's code checks what the chain's
+rules keep true."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from google.protobuf.message import Message
 from abci_app.domain import GenesisError
 from abci_app.types import Address
 
-__all__ = ["address_at", "hex_address", "object_at", "parse_sections", "parse_top_sections", "sections_json"]
+__all__ = [
+    "address_at",
+    "hex_address",
+    "object_at",
+    "parse_section",
+    "parse_top_sections",
+    "sections_json",
+]
 
 ADDRESS_BYTES = 20
 M = TypeVar("M", bound=Message)
@@ -45,21 +53,27 @@ def hex_address(text: str, where: str) -> Address:
     return Address(raw)
 
 
-def parse_sections(sections: Mapping[str, Any], message: M, where: str) -> M:
-    """The domain's `sections` (app_state's top-level fields it owns) as its GenesisState
-    `message`, by protobuf's JSON mapping; a GenesisError `where: ...` names the field
-    json_format refused (unknown fields, wrong types, out-of-range integers)."""
+def _parse(sections: Mapping[str, Any], message: M, where: str) -> M:
+    """`sections` (JSON) merged into `message` by protobuf's JSON mapping; a GenesisError
+    `where: ...` names the field json_format refused (unknown fields, wrong types, out-of-range
+    integers)."""
     try:
         return ParseDict(dict(sections), message)
     except (ParseError, TypeError, ValueError, AttributeError) as exc:
         raise GenesisError(f"{where}: {exc}") from exc
 
 
+def parse_section(sections: Mapping[str, Any], name: str, message: M) -> M:
+    """The domain's one top-level section `name` (absent: empty) as its GenesisState `message`;
+    GenesisError `name: ...` when it is not an object or json_format refuses a field."""
+    return _parse(object_at(sections.get(name, {}), name), message, name)
+
+
 def parse_top_sections(sections: Mapping[str, Any], message: M) -> M:
-    """Like `parse_sections` for a domain that owns several top-level sections of app_state:
+    """Like `parse_section` for a domain that owns several top-level sections of app_state:
     each is parsed into its field of `message`, and a GenesisError names the section first."""
     for name in sorted(sections):
-        parse_sections({name: sections[name]}, message, name)
+        _parse({name: sections[name]}, message, name)
     return message
 
 

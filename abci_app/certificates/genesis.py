@@ -86,7 +86,7 @@ from abci_app.certificates.registry_records import (
 from abci_app.devices.keeper import get_device
 from abci_app.devices.records import Device, DeviceId
 from abci_app.domain import GenesisError
-from abci_app.genesis_fields import hex_address, object_at, parse_sections, sections_json
+from abci_app.genesis_fields import hex_address, parse_section, sections_json
 from abci_app.identity.keeper import get_member
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import Address, BlockInfo
@@ -466,7 +466,7 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     first field that is wrong."""
     if "certificates" not in sections:
         return
-    section = parse_sections(object_at(sections["certificates"], "certificates"), gpb.GenesisState(), "certificates")
+    section = parse_section(sections, "certificates", gpb.GenesisState())
     issued = _issued(store, section.issued)
     retirements = [_retirement(store, x, f"certificates.retirements[{i}]") for i, x in enumerate(section.retirements)]
     _unique([r.retirement_id for r in retirements], "retirements")

@@ -54,7 +54,7 @@ from abci_app.devices.records import (
     Site,
 )
 from abci_app.domain import GenesisError
-from abci_app.genesis_fields import object_at, parse_sections, sections_json
+from abci_app.genesis_fields import parse_section, sections_json
 from abci_app.identity.keeper import get_device_ca, get_member
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
@@ -282,7 +282,7 @@ def _commissionings(store: Branch, section: gpb.GenesisState) -> None:
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
     """Import the `devices` section (every part optional; an unknown part is a GenesisError naming
     it), rebuilding records and indexes exactly as export wrote them."""
-    section = parse_sections(object_at(sections.get("devices", {}), "devices"), gpb.GenesisState(), "devices")
+    section = parse_section(sections, "devices", gpb.GenesisState())
     for part in (
         _sites,
         _devices,

@@ -25,7 +25,7 @@ from abci_app.forecasts.invariants import error_problem
 from abci_app.forecasts.messages import MAX_WH
 from abci_app.forecasts.records import DayError, Forecast
 from abci_app.forecasts.scoring import CURSOR
-from abci_app.genesis_fields import object_at, parse_sections, sections_json
+from abci_app.genesis_fields import parse_section, sections_json
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
 
@@ -42,7 +42,7 @@ def _known(store: Branch, device_id: str, where: str) -> None:
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
     """Store each forecast and daily error (checked against the devices section) and the
     scoring cursor; GenesisError names the first field that is wrong."""
-    section = parse_sections(object_at(sections.get("forecasts", {}), "forecasts"), gpb.GenesisState(), "forecasts")
+    section = parse_section(sections, "forecasts", gpb.GenesisState())
     for i, item in enumerate(section.forecasts):
         where = f"forecasts.forecasts[{i}]"
         f = Forecast.from_proto(item)

@@ -27,7 +27,7 @@ from gridledger.governance.v1 import governance_pb2
 
 from abci_app.domain import GenesisError
 from abci_app.errors import TxError
-from abci_app.genesis_fields import object_at, parse_sections, sections_json
+from abci_app.genesis_fields import parse_section, sections_json
 from abci_app.governance import keeper, keys
 from abci_app.governance.messages import MAX_PROPOSAL_ID, action_from_proto
 from abci_app.governance.records import Proposal, Status
@@ -93,7 +93,7 @@ def _proposal(store: Branch, pb: governance_pb2.Proposal, where: str) -> Proposa
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
     """Store each proposal (checked against identity) and the id counter; GenesisError names
     the first field that is wrong."""
-    section = parse_sections(object_at(sections.get("governance", {}), "governance"), gpb.GenesisState(), "governance")
+    section = parse_section(sections, "governance", gpb.GenesisState())
     highest = 0
     for i, item in enumerate(section.proposals):
         p = _proposal(store, item, f"governance.proposals[{i}]")

@@ -32,7 +32,7 @@ from gridledger.grid.v1 import grid_pb2
 from abci_app.accounts.keeper import balance
 from abci_app.devices.keeper import get_device
 from abci_app.domain import GenesisError
-from abci_app.genesis_fields import hex_address, object_at, parse_sections, sections_json
+from abci_app.genesis_fields import hex_address, parse_section, sections_json
 from abci_app.grid import keeper, keys
 from abci_app.grid.messages import MAX_PRICE, MAX_WH, UNLIMITED_WH
 from abci_app.grid.params import MAX_DR_BUDGET, MAX_DR_CLAIM, MAX_DR_SECONDS, PARAMS
@@ -205,7 +205,7 @@ def _demand_response(store: Branch, grid: gpb.GenesisState) -> None:
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
     """Import the `grid` section (every part optional), rebuilding records and indexes exactly as
     export wrote them; a GenesisError names the first bad field."""
-    grid = parse_sections(object_at(sections.get("grid", {}), "grid"), gpb.GenesisState(), "grid")
+    grid = parse_section(sections, "grid", gpb.GenesisState())
     if grid.HasField("tariffs"):
         _tariffs(store, block, grid.tariffs)
     if grid.HasField("fees"):

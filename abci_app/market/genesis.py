@@ -38,7 +38,7 @@ from gridledger.market.v1 import market_pb2
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
 from abci_app.domain import GenesisError
-from abci_app.genesis_fields import object_at, parse_sections, sections_json
+from abci_app.genesis_fields import parse_section, sections_json
 from abci_app.identity.keeper import get_member
 from abci_app.market import keeper
 from abci_app.market.clearing import ABSORB, LOCAL, POOL
@@ -291,7 +291,7 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     """Check the `market` section against identity, accounts and devices and write it through
     the keeper (indexes, book and escrow marks rebuilt); GenesisError names the first field
     that is wrong."""
-    section = parse_sections(object_at(sections.get("market", {}), "market"), gpb.GenesisState(), "market")
+    section = parse_section(sections, "market", gpb.GenesisState())
     orders = _orders(store, section.orders)
     clearings = _clearings(store, section.clearings)
     held = sum(o.escrow for o in orders.values()) + _upstream(store, section.upstream, clearings)
