@@ -28,7 +28,7 @@ from abci_app.grid.keys import DR_ESCROW
 from abci_app.pb import abci, crypto_keys
 from abci_app.registry import DOMAINS, check_invariants
 from abci_app.store.branch import Branch, KVReader
-from abci_app.types import BlockInfo
+from abci_app.types import BlockInfo, ValidatorUpdate
 from clients import devices as dc
 from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
@@ -195,6 +195,27 @@ def test_identity_governance_accounts_devices_and_grid_are_faithful(built: AppDr
     ]
     assert exported["governance"]["last_proposal_id"] == "2"
     assert exported["revoked_certs"]
+
+
+def _numbers(value: Any) -> Any:
+    """`value` with every all-digit string written as a JSON number."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else value
+
+
+def test_an_export_with_its_integers_as_json_numbers_imports_the_same(built: AppDriver) -> None:
+    """Exports from before the typed sections wrote their integers as numbers: they import to the same keys."""
+    exported, fresh = _export(built)
+    old_style = _numbers(exported)
+    assert old_style["governance"]["last_proposal_id"] == 2
+    store = Branch(_Empty())
+    block = BlockInfo(built.chain_id, 1, built.time * 1_000_000_000)
+    validators = [ValidatorUpdate(k, p) for k, p in iter_validators(built.app.state)]
+    apply_genesis(store, block, json.dumps(old_style).encode(), validators)
+    assert dict(store.iter_range(b"", None)) == dict(fresh.iter_range(b"", None))
 
 
 def test_the_export_of_an_import_is_the_same_export(built: AppDriver) -> None:
