@@ -94,7 +94,7 @@ from abci_app.types import Address, BlockInfo
 __all__ = ["SECTIONS", "export_genesis", "import_genesis"]
 
 SECTIONS = ("certificates",)
-COUNTERS = ("bundle", "retirement", "expiry_cursor", PENDING_COUNTER, "expiry_next_id", SCR, SDR, RECURRING)
+COUNTERS = tuple(f.name for f in gpb.Counters.DESCRIPTOR.fields)
 BATTERY = 4  # gridledger.devices.v1.DeviceKind
 R = TypeVar("R")
 

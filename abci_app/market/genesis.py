@@ -73,7 +73,7 @@ __all__ = ["COUNTERS", "SECTIONS", "export_genesis", "import_genesis"]
 BATTERY = 4
 
 SECTIONS = ("market",)
-COUNTERS = ("alert", "order", "rule", "rules_interval", "settled_interval")
+COUNTERS = tuple(f.name for f in gpb.Counters.DESCRIPTOR.fields)
 """The names kept under the COUNTER prefix: the id sequences and the hook's interval marks."""
 
 R = TypeVar("R")

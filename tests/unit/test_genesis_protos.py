@@ -12,6 +12,11 @@ from gridledger.devices.v1 import genesis_pb2 as devices_genesis
 from gridledger.grid.v1 import genesis_pb2 as grid_genesis
 from gridledger.market.v1 import genesis_pb2 as market_genesis
 
+from abci_app.certificates.dvp import PENDING_COUNTER
+from abci_app.certificates.genesis import COUNTERS as CERTIFICATE_COUNTERS
+from abci_app.certificates.keys import RECURRING, SCR, SDR
+from abci_app.market.genesis import COUNTERS as MARKET_COUNTERS
+
 ENTRIES: list[tuple[type[Message], type[Message]]] = [
     (devices_genesis.DeviceReading, devices_pb2.ReadingState),
     (devices_genesis.DeviceBattery, devices_pb2.BatteryState),
@@ -50,3 +55,11 @@ def test_the_sections_keep_the_json_names_genesis_files_use() -> None:
     )
     assert "pruned_before" in names["devices"]
     assert all(name == name.lower() for section in names.values() for name in section)
+
+
+def test_the_counters_messages_name_the_keepers_counters() -> None:
+    """Each counter a keeper keeps under its COUNTER prefix has a field of the same name to travel in."""
+    assert {"bundle", "retirement", "expiry_cursor", "expiry_next_id", PENDING_COUNTER, SCR, SDR, RECURRING} == set(
+        CERTIFICATE_COUNTERS
+    )
+    assert set(MARKET_COUNTERS) == {"alert", "order", "rule", "rules_interval", "settled_interval"}
