@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clients.ops.consortium import Consortium
 from clients.ops.localnet import Localnet
 from clients.rpc import CometRPC
 
@@ -43,6 +44,8 @@ __all__ = [
     "Impairment",
     "NamespaceRPC",
     "Sandbox",
+    "clear_commands",
+    "hosts_of",
     "impair_commands",
     "make_homes",
     "pick_subnet",
@@ -77,16 +80,16 @@ def taken_octets(namespaces: Iterable[str]) -> set[int]:
     out = set()
     for name in namespaces:
         m = _NAME.match(name)
-        if m:
+        if m and int(m.group(1)) <= 255:
             out.add(int(m.group(1)))
     return out
 
 
 def pick_subnet(seed: int, taken: set[int], routes: Iterable[ipaddress.IPv4Network] = ()) -> ipaddress.IPv4Network:
     """A /24 of POOL whose third octet no other sandbox uses and which overlaps none of `routes`
-    (the root namespace's); the search starts at `seed` (the pid: concurrent runs start apart)
-    and skips .0 and .255."""
-    clashing = [r for r in routes if r.overlaps(POOL)]
+    (the root namespace's, other than ones covering the whole pool); the search starts at `seed`
+    (the pid: concurrent runs start apart) and skips .0 and .255."""
+    clashing = [r for r in routes if r.overlaps(POOL) and not POOL.subnet_of(r)]  # a default route clashes with none
     for step in range(254):
         octet = 1 + (seed + step) % 254
         net = ipaddress.IPv4Network(f"10.213.{octet}.0/24")
@@ -367,12 +370,20 @@ class HostNet(Localnet):
         return NamespaceRPC(url, self.sandbox.pool(self.on(i).netns), timeout=timeout)
 
 
-def make_homes(home: Path, sandbox: Sandbox, *, n: int, params: dict[str, int], **kwargs: Any) -> HostNet:
+def make_homes(
+    home: Path,
+    sandbox: Sandbox,
+    *,
+    n: int,
+    params: dict[str, int],
+    consortium: Consortium | None = None,
+    **kwargs: Any,
+) -> HostNet:
     """Node homes for n orgs, node i on sandbox host i at its address, from one genesis (the
     localnet's tooling: keys, CometBFT configs bound to the host's address, peers, app_state).
 
     The one place a node home is made; `gridctl node init` can take its place.
     """
     net = HostNet(home, sandbox, n=n, **kwargs)
-    net.init(params=params)
+    net.init(params=params, consortium=consortium)
     return net
