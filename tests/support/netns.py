@@ -25,9 +25,10 @@ import ipaddress
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ __all__ = [
     "sandbox_names",
     "setup_commands",
     "skip_reason",
+    "stale_namespaces",
     "taken_octets",
 ]
 
@@ -82,6 +84,16 @@ def taken_octets(namespaces: Iterable[str]) -> set[int]:
         m = _NAME.match(name)
         if m and int(m.group(1)) <= 255:
             out.add(int(m.group(1)))
+    return out
+
+
+def stale_namespaces(namespaces: Iterable[str], alive: Callable[[int], bool]) -> list[str]:
+    """The namespaces of sandboxes whose creating process is gone (a run killed before its cleanup)."""
+    out = []
+    for name in namespaces:
+        m = _NAME.match(name)
+        if m and not alive(int(m.group(2))):
+            out.append(name)
     return out
 
 
@@ -247,6 +259,24 @@ def skip_reason() -> str | None:
     return None
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _delete_namespace(name: str) -> None:
+    """Kill every process in namespace `name` (only sandbox namespaces are passed), then delete it."""
+    for pid in _run(["ip", "netns", "pids", name], check=False).stdout.split():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid), signal.SIGKILL)
+    _run(["ip", "netns", "del", name], check=False)
+
+
 def _enter_netns(name: str) -> None:
     """Move the calling thread into namespace `name` (network namespaces are per thread)."""
     fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
@@ -282,6 +312,9 @@ class Sandbox:
 
     @staticmethod
     def create(n: int) -> Sandbox:
+        """Make the switch and n hosts (first deleting sandboxes whose creating process died)."""
+        for name in stale_namespaces(_netns_list(), _pid_alive):
+            _delete_namespace(name)
         subnet = pick_subnet(os.getpid(), taken_octets(_netns_list()), _root_routes())
         switch, names = sandbox_names(subnet.network_address.packed[2], os.getpid(), n)
         box = Sandbox(subnet, switch, hosts_of(subnet, names))
@@ -330,14 +363,10 @@ class Sandbox:
         for pool in self._pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
         self._pools.clear()
+        existing = set(_netns_list())
         for name in [h.netns for h in self.hosts] + [self.switch]:
-            if name not in _netns_list():
-                continue
-            pids = _run(["ip", "netns", "pids", name], check=False).stdout.split()
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), 9)
-            _run(["ip", "netns", "del", name], check=False)
+            if name in existing:
+                _delete_namespace(name)
 
     def leftovers(self) -> list[str]:
         """The sandbox's namespaces that still exist (empty after `destroy`)."""

@@ -16,6 +16,7 @@ from tests.support.netns import (
     pick_subnet,
     sandbox_names,
     setup_commands,
+    stale_namespaces,
     taken_octets,
 )
 
@@ -141,3 +142,9 @@ def test_impairment_bounds() -> None:
         Impairment(loss_pct=101)
     with pytest.raises(ValueError, match="bad impairment"):
         Impairment(delay_ms=-1)
+
+
+def test_stale_sandboxes_are_those_whose_creator_is_gone() -> None:
+    """Only sandbox namespaces whose pid is dead are reaped; foreign namespaces never are."""
+    names = ["glns7p42sw", "glns7p42h0", "glns9p43h1", "glnsprobe44", "mine", "glns7p42hx"]
+    assert stale_namespaces(names, lambda pid: pid == 43) == ["glns7p42sw", "glns7p42h0"]
