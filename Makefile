@@ -19,7 +19,7 @@ help: ## list the targets
 
 DASHBOARD := clients/servers/dashboard
 
-setup: $(STAMPS)/venv $(COMETBFT) $(STAMPS)/gen $(STAMPS)/dashboard ## virtualenv, packages, CometBFT $(COMETBFT_VERSION), generated code, the dashboard's chart library and browser (idempotent)
+setup: $(STAMPS)/venv $(COMETBFT) $(STAMPS)/gen $(STAMPS)/dashboard $(STAMPS)/netns ## virtualenv, packages, CometBFT $(COMETBFT_VERSION), generated code, the dashboard's chart library and browser (idempotent)
 
 $(STAMPS)/venv: pyproject.toml requirements.lock
 	@mkdir -p $(STAMPS)
@@ -54,6 +54,13 @@ $(STAMPS)/gen: $(STAMPS)/venv proto/generate.py $(shell find proto -name '*.prot
 # The dashboard's chart library from its committed lock (into the git-ignored node_modules, served by
 # the dashboard itself: no CDN), and Debian's chromium for its browser tests (Playwright's own
 # browsers are never downloaded).
+# iptables for the network-namespace test's link loss and partitions where the kernel has no
+# netem qdisc (tests/support/netns.py); only as root, where that test can run at all.
+$(STAMPS)/netns:
+	@mkdir -p $(STAMPS)
+	command -v iptables-legacy >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update && apt-get install -y iptables; }
+	@touch $@
+
 $(STAMPS)/dashboard: $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
 	@mkdir -p $(STAMPS)
 	cd $(DASHBOARD) && npm ci --no-audit --no-fund --omit-lockfile-registry-resolved
