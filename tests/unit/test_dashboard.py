@@ -1,17 +1,21 @@
 """The dashboard's ASGI app against fake nodes (Starlette's TestClient): each view's reads,
-failover to the next node, refusal of bad input before any read, the offline audit of a
-retirement export, and the live stream's messages."""
+failover to the next node, refusal of bad input before any read, the page's own (JavaScript)
+audit of a retirement export run under node, and the live stream's messages."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from gridledger.api.v1 import certificates_api_pb2
 from gridledger.certificates.v1 import certificates_pb2
 from gridledger.governance.v1 import governance_pb2
 from gridledger.identity.v1 import identity_pb2
@@ -228,26 +232,90 @@ def test_certificates_refuse_bad_filters(client: TestClient, params: dict[str, s
     assert r.json()["error"]
 
 
-def test_audit_verifies_an_export_and_rejects_a_tampered_one(client: TestClient) -> None:
-    """A real export (signed by a changing validator set) verifies from the genesis set's hash; one with its
-    retirement's Wh changed does not, and a malformed anchor is refused."""
+NODE = shutil.which("node")
+NOBLE = Path(__file__).resolve().parents[2] / "clients" / "servers" / "dashboard" / "node_modules" / "@noble"
+HARNESS = Path(__file__).resolve().parents[1] / "support" / "verify_export.mjs"
+needs_node = pytest.mark.skipif(
+    NODE is None or not (NOBLE / "ed25519").is_dir(), reason="node and the dashboard's npm packages (make setup)"
+)
+
+
+def page_verifies(client: TestClient, export: str, anchor: str) -> dict[str, Any]:
+    """The verdict of the page's own verifier (static/verify.js, run by node with the page's libraries)."""
+    contract = client.get("/api/audit-contract").json()
+    payload = json.dumps({"contract": contract, "export": export, "anchor": anchor})
+    r = subprocess.run(
+        [str(NODE), str(HARNESS)], input=payload, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    verdict: dict[str, Any] = json.loads(r.stdout)
+    return verdict
+
+
+def test_audit_contract_is_the_retirement_layout(client: TestClient) -> None:
+    """The layout the page's verifier decodes is the contract's key prefix and every Retirement field."""
+    from gridwire.contract.certificates import retirement_key
+
+    c = client.get("/api/audit-contract").json()
+    assert bytes.fromhex(c["retirement_key_prefix"]) + (7).to_bytes(8, "big") == retirement_key(7)
+    names = [f["name"] for f in c["retirement_fields"]]
+    assert names == [f.name for f in certificates_pb2.Retirement.DESCRIPTOR.fields]
+    assert {f["kind"] for f in c["retirement_fields"]} <= {"uint64", "bytes", "string"}
+    assert client.post("/api/audit", json={}).status_code in (404, 405)
+
+
+@needs_node
+def test_the_pages_verifier_accepts_a_real_export_and_rejects_tampering(client: TestClient) -> None:
+    """The in-browser verifier accepts an export signed by a changing validator set from the genesis set's
+    hash (and from the exported header's hash), and rejects a changed amount, a changed record, a forged
+    signature, a wrong anchor and a malformed one, each with a plain reason."""
     from tests.unit.test_export_trust import GENESIS, RID, _exported
 
     _node, _light, export = _exported()
     text = json_format.MessageToJson(export)
-    ok = client.post("/api/audit", json={"export": text, "anchor": GENESIS.hex()}).json()
-    assert ok["verified"] is True
-    assert ok["retirement"]["retirement_id"] == RID
-    tampered = json.loads(text)
-    tampered["retirement"]["wh"] = "999"
-    bad = client.post("/api/audit", json={"export": json.dumps(tampered), "anchor": GENESIS.hex()}).json()
-    assert bad["verified"] is False
-    other = client.post("/api/audit", json={"export": text, "anchor": "00" * 32}).json()
-    assert other["verified"] is False
-    r = client.post("/api/audit", json={"export": text, "anchor": "not a hash"})
-    assert r.status_code == 400
-    assert "trust anchor" in r.json()["error"]
-    assert client.post("/api/audit", json={"export": "{", "anchor": GENESIS.hex()}).status_code == 400
+    ok = page_verifies(client, text, GENESIS.hex())
+    assert ok["verified"] is True, ok
+    assert ok["retirement"]["retirement_id"] == str(RID)
+    assert ok["retirement"]["wh"] == str(export.retirement.wh)
+    assert "3 trust step" in ok["trust"]
+    assert page_verifies(client, text, export.header_hash.hex())["verified"] is True
+
+    amount = json.loads(text)
+    amount["retirement"]["wh"] = "999"
+    bad = page_verifies(client, json.dumps(amount), GENESIS.hex())
+    assert (bad["verified"], "wh = 999" in bad["reason"]) == (False, True)
+
+    record = certificates_api_pb2.RetirementExport()
+    record.CopyFrom(export)
+    record.retirement.wh = 999
+    record.record = record.retirement.SerializeToString()
+    bad = page_verifies(client, json_format.MessageToJson(record), GENESIS.hex())
+    assert (bad["verified"], bad["reason"]) == (False, "the Merkle proof does not match the app hash")
+
+    forged = json.loads(text)
+    signed = json.loads(forged["signedHeaderJson"])
+    sig = next(s for s in signed["commit"]["signatures"] if s["signature"])
+    raw = bytearray(base64.b64decode(sig["signature"]))
+    raw[5] ^= 1
+    sig["signature"] = base64.b64encode(bytes(raw)).decode()
+    forged["signedHeaderJson"] = json.dumps(signed)
+    bad = page_verifies(client, json.dumps(forged), GENESIS.hex())
+    assert (bad["verified"], "bad precommit signature" in bad["reason"]) == (False, True)
+
+    assert page_verifies(client, text, "00" * 32)["verified"] is False
+    bad = page_verifies(client, text, "not a hash")
+    assert (bad["verified"], "trust anchor" in bad["reason"]) == (False, True)
+    assert page_verifies(client, "{", GENESIS.hex()) == {"verified": False, "reason": "the export is not JSON"}
+
+
+@needs_node
+def test_the_page_serves_its_crypto_libraries(client: TestClient) -> None:
+    """Ed25519 and SHA-2 come from the dashboard itself as JavaScript modules (no CDN)."""
+    for path in ("/vendor/noble-ed25519/index.js", "/vendor/noble-hashes/sha2.js", "/static/verify.js"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert "javascript" in r.headers["content-type"]
+    assert '<script type="module" src="/static/audit.js">' in client.get("/").text
 
 
 def test_the_page_and_its_headers(client: TestClient) -> None:

@@ -3,7 +3,8 @@ JSON reads of each view and the server-sent-event stream of live updates.
 
 No keys and no state of its own: every answer is read from the nodes when asked (through a
 `NodePool`, failing over), and the live stream comes from the nodes' websockets (`Feed`).
-Bad input gets HTTP 400 with {"error": message} and reads nothing.
+Bad input gets HTTP 400 with {"error": message} and reads nothing. A retirement export is
+verified by the page itself (static/verify.js, in the browser), not here.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ __all__ = ["CHART_JS", "create_app"]
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 CHART_JS = HERE / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
-MAX_AUDIT_BYTES = 4 * 1024 * 1024
+NOBLE = HERE / "node_modules" / "@noble"  # Ed25519 and SHA-2 for the page's own audit (static/verify.js)
 BUNDLE_FILTERS = ("owner", "device", "hour", "status")
 STATUSES = ("active", "retired", "suspended", "revoked", "consumed_by_storage", "expired")
 KEEPALIVE_SECONDS = 10.0
@@ -127,18 +128,8 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
     async def grid(request: Request) -> Response:
         return await _read(lambda: views.grid(pool))
 
-    async def audit(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_AUDIT_BYTES:
-            return _error(413, "the export is too large")
-        try:
-            data = json.loads(body)
-            export, anchor = data["export"], data["anchor"]
-            if not isinstance(export, str) or not isinstance(anchor, str):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            return _error(400, 'send {"export": "<export JSON>", "anchor": "<genesis JSON or hash>"}')
-        return await _read(lambda: views.verify_export(export, anchor))
+    async def audit_contract(request: Request) -> Response:
+        return JSONResponse(views.audit_contract())
 
     async def events(request: Request) -> Response:
         owner = request.query_params.get("owner", "")
@@ -193,8 +184,10 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
         Route("/api/certificates", certificates),
         Route("/api/bundle/{bundle_id}", bundle),
         Route("/api/grid", grid),
-        Route("/api/audit", audit, methods=["POST"]),
+        Route("/api/audit-contract", audit_contract),
         Route("/api/events", events),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/vendor/noble-ed25519", StaticFiles(directory=NOBLE / "ed25519", check_dir=False), name="ed25519"),
+        Mount("/vendor/noble-hashes", StaticFiles(directory=NOBLE / "hashes", check_dir=False), name="hashes"),
     ]
     return Starlette(routes=routes, middleware=[Middleware(_Headers)], lifespan=lifespan)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 from typing import Any
 
+from google.protobuf.descriptor import FieldDescriptor
 from gridledger.certificates.v1 import certificates_pb2 as cert_pb
 from gridledger.devices.v1 import devices_pb2
 from gridledger.governance.v1 import governance_pb2
@@ -17,6 +17,7 @@ from gridledger.identity.v1 import identity_pb2
 from gridledger.market.v1 import market_pb2
 from gridwire.contract.accounts import Paths as AccountsPaths
 from gridwire.contract.certificates import Paths as CertificatesPaths
+from gridwire.contract.certificates import retirement_key
 from gridwire.contract.devices import Paths as DevicesPaths
 from gridwire.contract.governance import Paths as GovernancePaths
 from gridwire.contract.grid import Paths as GridPaths
@@ -28,6 +29,7 @@ from clients.servers.dashboard.inputs import BadInputError
 from clients.servers.dashboard.nodes import NodePool
 
 __all__ = [
+    "audit_contract",
     "bundle_lineage",
     "certificates",
     "grid",
@@ -35,7 +37,6 @@ __all__ = [
     "market",
     "network",
     "resolve_member",
-    "verify_export",
 ]
 
 DAY_INTERVALS = 48  # intervals shown on the day charts (the latest ones)
@@ -300,42 +301,19 @@ def grid(pool: NodePool) -> dict[str, Any]:
     }
 
 
-def verify_export(export_json: str, anchor: str) -> dict[str, Any]:
-    """Verify a retirement export (the JSON of CertificatesApi.ExportRetirement's answer) from a
-    trust anchor: a genesis file's JSON or a trusted validator set hash (64 hex digits). Done on
-    the dashboard's server with clients.retirement_export.verify_retirement_export; it reads nothing
-    from any node, so a lying node cannot change the answer."""
-    from google.protobuf import json_format  # noqa: PLC0415
-
-    from clients.lightclient import genesis_validator_set_hash  # noqa: PLC0415
-    from clients.proof import ProofError  # noqa: PLC0415
-    from clients.retirement_export import verify_retirement_export  # noqa: PLC0415
-
-    from gridledger.api.v1 import certificates_api_pb2  # noqa: PLC0415  # isort: skip
-
-    anchor = anchor.strip()
-    if anchor.startswith("{"):
-        try:
-            trusted = genesis_validator_set_hash(json.loads(anchor))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise BadInputError(f"the trust anchor is not a genesis file: {type(exc).__name__}") from exc
-    else:
-        if len(anchor) != 64 or any(c not in "0123456789abcdefABCDEF" for c in anchor):
-            raise BadInputError("the trust anchor must be a genesis file or a 64-hex-digit validator set hash")
-        trusted = bytes.fromhex(anchor)
-    try:
-        export = json_format.Parse(export_json, certificates_api_pb2.RetirementExport())
-    except json_format.ParseError as exc:
-        raise BadInputError("the export is not a retirement export in JSON form") from exc
-    try:
-        retirement = verify_retirement_export(export, trusted)
-    except (ProofError, ValueError) as exc:
-        return {"verified": False, "reason": str(exc)[:300]}
-    return {
-        "verified": True,
-        "height": export.height,
-        "chain_id": export.chain_id,
-        "app_hash": export.app_hash.hex(),
-        "retirement": to_json(retirement),
-        "trusted_validator_set_hash": trusted.hex(),
+def audit_contract() -> dict[str, Any]:
+    """What the page's own verifier (static/verify.js) needs of the chain's layout, taken from the
+    contract and the generated protobuf descriptors (never written out twice): the state key
+    prefix of a retirement and the Retirement record's fields (number, name, JSON name, kind:
+    uint64, bytes or string). Reads nothing from any node."""
+    kinds = {
+        FieldDescriptor.TYPE_UINT64: "uint64",
+        FieldDescriptor.TYPE_BYTES: "bytes",
+        FieldDescriptor.TYPE_STRING: "string",
     }
+    fields = []
+    for f in cert_pb.Retirement.DESCRIPTOR.fields:
+        if f.type not in kinds or f.is_repeated:
+            raise TypeError(f"Retirement.{f.name} has a type the page's verifier does not decode")
+        fields.append({"number": f.number, "name": f.name, "json_name": f.json_name, "kind": kinds[f.type]})
+    return {"retirement_key_prefix": retirement_key(0)[:-8].hex(), "retirement_fields": fields}

@@ -252,23 +252,6 @@ async function loadGrid() {
   });
 }
 
-// ---- Audit ------------------------------------------------------------------------------
-async function verifyExport(exportText, anchor) {
-  const box = document.getElementById("audit-result");
-  box.replaceChildren();
-  const d = await getJSON("/api/audit", "audit-error", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ export: exportText, anchor }),
-  });
-  if (!d) return;
-  if (d.verified) {
-    table("audit-result", [d.retirement], null, "the proven retirement");
-    box.prepend(el("p", { class: "ok", id: "audit-verdict", text: `VERIFIED: retirement ${d.retirement.retirement_id} at height ${d.height} of ${d.chain_id}` }));
-  } else {
-    box.append(el("p", { class: "error", id: "audit-verdict", text: "NOT VERIFIED: " + d.reason }));
-  }
-}
-
 // ---- live updates -----------------------------------------------------------------------
 function follow(owner) {
   if (events && eventsOwner === owner) return;
@@ -320,10 +303,6 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("cert-form").addEventListener("submit", (e) => {
     e.preventDefault();
     loadCertificates(document.getElementById("cert-kind").value, document.getElementById("cert-value").value.trim());
-  });
-  document.getElementById("audit-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    verifyExport(document.getElementById("audit-export").value, document.getElementById("audit-anchor").value);
   });
   window.addEventListener("hashchange", show);
   follow(null);
