@@ -413,3 +413,57 @@ def test_home_reads_a_real_members_state(driver: AppDriver, consortium: Consorti
     assert d["balance"] == balance(driver, bob)
     assert d["orders"] == []
     assert d["alerts"] == []
+
+
+def test_actions_show_the_exact_gridctl_command(client: TestClient) -> None:
+    """Accepting new terms, placing and cancelling an order and setting a rule each give the gridctl argv
+    of the member's own key, filled in from the form (irrelevant fields left out)."""
+
+    def argv(**form: str) -> list[str]:
+        r = client.get("/api/command", params={"member": "community-a/bob", **form})
+        assert r.status_code == 200, r.text
+        assert r.json()["command"] == " ".join(r.json()["argv"])
+        result: list[str] = r.json()["argv"]
+        return result
+
+    who = ["gridctl", "--as", "community-a/bob"]
+    assert argv(action="accept", alert_id="5", limit="600") == [*who, "accept", "5", "--limit", "600"]
+    assert argv(action="order-cancel", order_id="12") == [*who, "order", "cancel", "12"]
+    assert argv(action="order-place", side="buy", interval="1800", energy_wh="300", limit="700", site="s1") == [
+        *who, "order", "place", "buy", "1800", "300", "700", "--site", "s1",
+    ]  # fmt: skip
+    assert argv(action="order-place", side="sell", interval="1800", energy_wh="300", limit="0", device="pv-1")[-2:] == [
+        "--device",
+        "pv-1",
+    ]
+    assert argv(action="rule-set", kind="buy", limit="500", site="s1", max_wh_per_interval="100") == [
+        *who, "rule", "set", "buy", "--limit", "500", "--site", "s1", "--max-wh-per-interval", "100",
+    ]  # fmt: skip
+
+
+PLACE = {"action": "order-place", "side": "buy", "interval": "60", "energy_wh": "1", "limit": "1", "site": "s1"}
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"action": "accept", "alert_id": "5", "limit": "-1"}, "must not be negative"),
+        ({"action": "accept", "alert_id": "5", "limit": "1.5"}, "whole number"),
+        ({"action": "accept", "alert_id": "0", "limit": "5"}, "alert id must be between 1"),
+        ({**PLACE, "site": "a;rm -rf ~"}, "site id must be"),
+        ({**PLACE, "side": "sideways"}, "side must be"),
+        ({**PLACE, "energy_wh": "-300"}, "energy (Wh) must not be negative"),
+        ({"action": "rule-set", "kind": "buy", "limit": "5", "device": "<img src=x>"}, "device id must be"),
+        ({"action": "rule-set", "kind": "steal", "limit": "5"}, "rule kind must be"),
+        ({"action": "transfer", "limit": "5"}, "action must be one of"),
+        ({"action": "order-cancel", "order_id": "9" * 40}, "whole number"),
+        ({"action": "order-cancel", "order_id": "1", "member": "00" * 20}, "as org/name"),
+        ({"action": "order-cancel", "order_id": "1", "member": "a/$(id)"}, "member name must be"),
+    ],
+)  # fmt: skip
+def test_actions_refuse_bad_values_with_a_clear_message(client: TestClient, form: dict[str, str], message: str) -> None:
+    """A malformed value, a negative price or a hostile string gets a 400 with a clear message and no command."""
+    r = client.get("/api/command", params={"member": "community-a/bob", **form})
+    assert r.status_code == 400
+    assert message in r.json()["error"]
+    assert "command" not in r.json()

@@ -25,7 +25,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from clients.servers.dashboard import inputs, views
+from clients.servers.dashboard import actions, inputs, views
 from clients.servers.dashboard.inputs import BadInputError
 from clients.servers.dashboard.live import Feed
 from clients.servers.dashboard.nodes import AllNodesDownError, NodePool, QueryError
@@ -128,6 +128,16 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
     async def grid(request: Request) -> Response:
         return await _read(lambda: views.grid(pool))
 
+    async def command(request: Request) -> Response:
+        form = {k: v for k, v in request.query_params.items() if len(v) <= 200}
+        if len(form) != len(request.query_params):
+            return _error(400, "a value is too long")
+        try:
+            argv = actions.command(form.pop("action", None), form)
+        except BadInputError as exc:
+            return _error(400, str(exc))
+        return JSONResponse({"argv": argv, "command": actions.shell(argv)})
+
     async def audit_contract(request: Request) -> Response:
         return JSONResponse(views.audit_contract())
 
@@ -185,6 +195,7 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
         Route("/api/bundle/{bundle_id}", bundle),
         Route("/api/grid", grid),
         Route("/api/audit-contract", audit_contract),
+        Route("/api/command", command),
         Route("/api/events", events),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/vendor/noble-ed25519", StaticFiles(directory=NOBLE / "ed25519", check_dir=False), name="ed25519"),

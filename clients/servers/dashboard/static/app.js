@@ -126,7 +126,7 @@ async function loadHome(member) {
   summary.dataset.ref = d.ref;
   summary.textContent = `${d.ref} · ${d.address} · balance ${d.balance} minor units · roles ${m.roles.join(", ")}`;
   summary.dataset.balance = d.balance;
-  table("home-alerts", d.alerts, ["alert_id", "rule_id", "reason", "interval_start", "best_price", "accepted", "accept_command"], "alerts");
+  table("home-alerts", d.alerts, ["alert_id", "rule_id", "reason", "interval_start", "best_price", "accepted", "accept_command"], "alerts (pick one to accept new terms)", (a) => prefillAccept(a.alert_id));
   table("home-sites", d.sites, ["site_id", "feeder", "grid_region"], "sites");
   table("home-devices", d.devices, ["device_id", "site_id", "kind", "nameplate_w", "energy_source", "suspended"], "devices");
   table("home-orders", d.orders, ["order_id", "side", "interval_start", "energy_wh", "limit_price", "status", "filled_wh", "escrow"], "orders");
@@ -154,6 +154,12 @@ async function loadHome(member) {
   follow(d.address);
 }
 
+function acceptButton(alertId) {
+  const b = el("button", { type: "button", class: "accept", text: "accept new terms…" });
+  b.addEventListener("click", () => prefillAccept(alertId));
+  return b;
+}
+
 function showLiveAlert(msg) {
   const a = msg.attributes;
   const list = document.getElementById("home-live-alerts");
@@ -161,7 +167,38 @@ function showLiveAlert(msg) {
   const cmd = `gridctl --as ${who} accept ${a.alert_id} --limit <new price per kWh>`;
   list.prepend(el("li", { class: "live-alert", "data-alert-id": a.alert_id },
     `height ${msg.height}: alert ${a.alert_id} (rule ${a.rule_id || "-"}, ${a.reason || ""}) — accept new terms with: `,
-    el("code", { text: cmd })));
+    el("code", { text: cmd }), " ", acceptButton(a.alert_id)));
+}
+
+// ---- Actions (the gridctl command to run; the dashboard signs nothing) -------------------
+function showActionFields() {
+  const action = document.getElementById("action-kind").value;
+  for (const span of document.querySelectorAll("#action-form [data-for]")) {
+    span.hidden = !span.dataset.for.split(" ").includes(action);
+  }
+}
+
+async function showCommand() {
+  const out = document.getElementById("action-command");
+  out.textContent = "";
+  delete out.dataset.command;
+  const q = new URLSearchParams({ member: document.getElementById("home-summary").dataset.ref || "" });
+  for (const input of document.querySelectorAll("#action-form select, #action-form input")) {
+    if (input.id === "action-kind" || !input.closest("[data-for]").hidden) {
+      if (input.value.trim() !== "") q.set(input.name, input.value.trim());
+    }
+  }
+  const d = await getJSON("/api/command?" + q.toString(), "action-error");
+  if (!d) return;
+  out.textContent = d.command;
+  out.dataset.argv = JSON.stringify(d.argv);
+}
+
+function prefillAccept(alertId) {
+  document.getElementById("action-kind").value = "accept";
+  document.getElementById("action-alert").value = alertId;
+  showActionFields();
+  document.getElementById("action-limit").focus();
 }
 
 // ---- Market -----------------------------------------------------------------------------
@@ -304,6 +341,12 @@ document.addEventListener("DOMContentLoaded", () => {
     e.preventDefault();
     loadCertificates(document.getElementById("cert-kind").value, document.getElementById("cert-value").value.trim());
   });
+  document.getElementById("action-kind").addEventListener("change", showActionFields);
+  document.getElementById("action-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    showCommand();
+  });
+  showActionFields();
   window.addEventListener("hashchange", show);
   follow(null);
   show();
