@@ -36,6 +36,7 @@ __all__ = ["CHART_JS", "create_app"]
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 CHART_JS = HERE / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
+CHART_MATRIX = HERE / "node_modules" / "chartjs-chart-matrix" / "dist" / "chartjs-chart-matrix.min.js"  # heat-maps
 NOBLE = HERE / "node_modules" / "@noble"  # Ed25519 and SHA-2 for the page's own audit (static/verify.js)
 BUNDLE_FILTERS = ("owner", "device", "hour", "status")
 STATUSES = ("active", "retired", "suspended", "revoked", "consumed_by_storage", "expired")
@@ -79,6 +80,11 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
             return PlainTextResponse("Chart.js is not installed: run make setup", status_code=404)
         return FileResponse(CHART_JS, media_type="text/javascript")
 
+    async def chart_matrix(request: Request) -> Response:
+        if not CHART_MATRIX.exists():
+            return PlainTextResponse("chartjs-chart-matrix is not installed: run make setup", status_code=404)
+        return FileResponse(CHART_MATRIX, media_type="text/javascript")
+
     async def network(request: Request) -> Response:
         return await _read(lambda: views.network(pool))
 
@@ -117,6 +123,13 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
         except BadInputError as exc:
             return _error(400, str(exc))
         return await _read(lambda: views.certificates(pool, kind, value))
+
+    async def matching(request: Request) -> Response:
+        try:
+            ref = inputs.member_ref(request.query_params.get("member"))
+        except BadInputError as exc:
+            return _error(400, str(exc))
+        return await _read(lambda: views.matching(pool, views.resolve_member(pool, ref)))
 
     async def bundle(request: Request) -> Response:
         try:
@@ -193,6 +206,8 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
         Route("/api/market", market),
         Route("/api/certificates", certificates),
         Route("/api/bundle/{bundle_id}", bundle),
+        Route("/api/matching", matching),
+        Route("/vendor/chartjs-chart-matrix.js", chart_matrix),
         Route("/api/grid", grid),
         Route("/api/audit-contract", audit_contract),
         Route("/api/command", command),

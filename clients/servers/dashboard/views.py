@@ -4,6 +4,7 @@ shows can be checked against gridctl value for value."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 from typing import Any
@@ -25,8 +26,9 @@ from gridwire.contract.identity import Paths as IdentityPaths
 from gridwire.contract.market import Paths as MarketPaths
 
 from clients.cli_support import to_json
+from clients.servers.dashboard import history
 from clients.servers.dashboard.inputs import BadInputError
-from clients.servers.dashboard.nodes import NodePool
+from clients.servers.dashboard.nodes import NodePool, QueryError
 
 __all__ = [
     "audit_contract",
@@ -35,6 +37,7 @@ __all__ = [
     "grid",
     "home",
     "market",
+    "matching",
     "network",
     "resolve_member",
 ]
@@ -135,8 +138,9 @@ def _items(view: Any) -> list[dict[str, Any]]:
 
 
 def home(pool: NodePool, address: bytes) -> dict[str, Any]:
-    """One member's page: balance, membership, sites and devices (with battery state of charge),
-    orders, fills, rules, alerts (with the gridctl command that accepts new terms), statements."""
+    """One member's page: balance, membership, sites and devices (with battery state of charge
+    now and over the last day), forecasts against metered energy per device, orders, fills,
+    rules, alerts (with the gridctl command that accepts new terms), statements."""
     who = address.hex()
     member = pool.query(IdentityPaths.MEMBER(who), identity_pb2.Member)
     if member is None:
@@ -156,6 +160,15 @@ def home(pool: NodePool, address: bytes) -> dict[str, Any]:
         site = pool.query(DevicesPaths.SITE(site_id), devices_pb2.Site) if site_id else None
         if site is not None:
             sites.append(to_json(site))
+    now = _chain_now(pool)
+    length = max(1, param(pool, "devices.settlement_interval_seconds"))
+    for b in batteries:
+        b["history"] = history.soc_history(pool, b["device_id"], now)
+    forecasts = []
+    for d in devices[: history.MAX_DEVICES]:
+        with contextlib.suppress(QueryError):  # a device the forecasts domain does not serve
+            rows = history.forecasts_against_readings(pool, d["device_id"], now - now % length, length)
+            forecasts.append({"device_id": d["device_id"], "rows": rows})
     alerts = _items(pool.query_list(MarketPaths.ALERTS(who), market_pb2.AlertList))
     ref = f"{member.org_id}/{member.common_name.removesuffix('.' + member.org_id)}"
     for a in alerts:
@@ -169,12 +182,29 @@ def home(pool: NodePool, address: bytes) -> dict[str, Any]:
         "sites": sites,
         "devices": devices,
         "batteries": batteries,
+        "forecasts": forecasts,
         "orders": orders,
         "fills": _items(pool.query_list(MarketPaths.FILLS(who), market_pb2.FillList)),
         "rules": rules,
         "alerts": alerts,
         "statements": _items(pool.query_list(MarketPaths.STATEMENTS(who), market_pb2.StatementList)),
     }
+
+
+def matching(pool: NodePool, address: bytes) -> dict[str, Any]:
+    """A consumer's hourly matching heat-map, 24/7 score and the residual mix of the grid regions
+    of their sites (clients.servers.dashboard.history.matching)."""
+    if pool.query(IdentityPaths.MEMBER(address.hex()), identity_pb2.Member) is None:
+        raise BadInputError("no member with that address")
+    period = max(1, param(pool, "certificates.period_seconds"))
+    now = _chain_now(pool)
+    devices = _items(pool.query_list(DevicesPaths.DEVICES("owner", address.hex()), devices_pb2.DeviceList))
+    regions: list[str] = []
+    for site_id in sorted({d["site_id"] for d in devices if d["site_id"]}):
+        site = pool.query(DevicesPaths.SITE(site_id), devices_pb2.Site)
+        if site is not None and site.grid_region and site.grid_region not in regions:
+            regions.append(site.grid_region)
+    return history.matching(pool, address, regions, now - now % period, period)
 
 
 def _curves(orders: list[dict[str, Any]]) -> dict[str, list[dict[str, int]]]:
