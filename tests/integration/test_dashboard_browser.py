@@ -261,6 +261,8 @@ def test_certificates_grid_and_audit_views(page: Any, dashboard: str, net: Local
     limits = gridctl(net, "feeder", "list")["items"]
     assert page.locator("#grid-feeders td[data-col=feeder]").all_inner_texts() == [f["feeder"] for f in limits]
     assert "fdash" in [f["feeder"] for f in limits]
+    feeder = page.locator("#grid-oneline .feeder[data-feeder='fdash']")
+    assert "limits now import 5000 / export 4000 Wh" in (feeder.get_attribute("aria-label") or "")
     shot(page, "grid")
     page.goto(dashboard + "/#audit")
     page.wait_for_selector("#audit-form[data-ready]")
@@ -376,6 +378,32 @@ def test_audit_verifies_a_real_export_in_the_browser(page: Any, dashboard: str, 
         page.click("#audit-form button")
         page.wait_for_selector(f"#audit-verdict.error:has-text('NOT VERIFIED'):has-text('{reason}')")
     shot(page, "audit-rejected")
+
+
+def test_alices_forecasts_matching_heatmap_and_residual_mix(
+    page: Any, dashboard: str, net: Localnet, pv_hour: int
+) -> None:
+    """After the audit test's retirement: Alice's page charts her PV's forecasts against its readings; her
+    matching heat-map's 24/7 score is the one gridctl computes over the same hours; her region's residual
+    mix is charted, and gridctl shows the 50 Wh claimed in the PV's hour."""
+    page.goto(dashboard + "/#home")
+    page.fill("#home-member", "community-a/alice")
+    page.click("#home-form button")
+    page.wait_for_selector(f"#home-forecasts canvas[aria-label*='{PV}']")
+    shot(page, "home-forecasts")
+    page.goto(dashboard + "/#certificates")
+    page.fill("#match-member", "community-a/alice")
+    page.click("#match-form button")
+    page.wait_for_selector("#match-score[data-score-bp]")
+    score = page.locator("#match-score")
+    expected = gridctl(
+        net, "score", "community-a/alice", score.get_attribute("data-from") or "", score.get_attribute("data-to") or ""
+    )
+    assert score.get_attribute("data-score-bp") == str(expected["score_bp"])
+    page.wait_for_selector("#match-residual h4:text-is('nl')")
+    assert gridctl(net, "residual", "nl", str(pv_hour))["claimed_wh"] == 50
+    page.locator("#match-body").scroll_into_view_if_needed()
+    shot(page, "certificates-matching")
 
 
 def test_the_page_keeps_working_with_its_node_killed(page: Any, dashboard: str, net: Localnet) -> None:

@@ -299,6 +299,8 @@ async function loadMatching(member) {
     ? `24/7 score ${(sc.score_bp / 100).toFixed(2)} % · ${sc.matched_wh} of ${sc.consumption_wh} Wh consumed matched hour by hour over ${d.hours.length} periods`
     : `24/7 score: no consumption metered over the last ${d.hours.length} periods`;
   score.dataset.scoreBp = sc ? sc.score_bp : 0;
+  score.dataset.from = sc ? sc.from_hour : "";
+  score.dataset.to = sc ? sc.to_hour : "";
   const period = d.period_seconds;
   const day = 24 * period;
   const first = d.hours[0].hour;
@@ -387,9 +389,9 @@ function oneLine(d, interval) {
   for (const name of feeders) {
     const f = flows.get(name) || { feeder: name, import_wh: 0, export_wh: 0, curtailed_wh: 0, has_limit: false, import_limit_wh: 0, export_limit_wh: 0 };
     const l = limits.get(name);
-    if (!flows.has(name) && l) Object.assign(f, { has_limit: true, import_limit_wh: l.import_wh ?? 0, export_limit_wh: l.export_wh ?? 0 });
-    const limitText = f.has_limit ? `limits import ${f.import_limit_wh} / export ${f.export_limit_wh} Wh` : "no limit";
-    const text = `${name}: import ${f.import_wh} Wh, export ${f.export_wh} Wh, ${limitText}` + (f.curtailed_wh ? `, ${f.curtailed_wh} Wh curtailed` : "");
+    const then = f.has_limit ? `limits in that interval import ${f.import_limit_wh} / export ${f.export_limit_wh} Wh` : "no limit in that interval";
+    const now = l ? ` · limits now import ${l.import_wh} / export ${l.export_wh} Wh` : "";
+    const text = `${name}: import ${f.import_wh} Wh, export ${f.export_wh} Wh, ${then}${now}` + (f.curtailed_wh ? `, ${f.curtailed_wh} Wh curtailed` : "");
     row.append(el("div", { class: "feeder", role: "img", "aria-label": text, "data-feeder": name, "data-colour": flowColour(f) },
       el("div", { class: "line" }), el("div", { class: "label", text })));
     row.lastChild.firstChild.style.background = flowColour(f);
