@@ -61,8 +61,9 @@ def net(module_localnet_factory: NetFactory) -> Localnet:
     return module_localnet_factory("dashboard", n=4, params=PARAMS)
 
 
-PV = "pv-dash"
+PV, METER, BATTERY = "pv-dash", "meter-dash", "bat-dash"
 PV_W = 1_000_000
+SOCS = (5_000, 5_090, 5_135)  # Wh, as the battery reports its state of charge
 
 
 def _tx(net: Localnet, ref: str, *msgs: Any) -> None:
@@ -74,24 +75,32 @@ def _tx(net: Localnet, ref: str, *msgs: Any) -> None:
 
 @pytest.fixture(scope="module")
 def pv_hour(net: Localnet) -> int:
-    """Alice's commissioned PV with an hour (a 20 s certificate period here) of signed readings, posted
-    before the other tests run so that its certificates are issued by the time the audit test retires
-    some: the production hour's start."""
+    """Alice's commissioned PV, her meter and her battery with an hour (a 20 s certificate period here) of
+    signed readings, posted before the other tests run so that the PV's certificates are issued by the time
+    the audit test retires some: the production hour's start."""
     c = net.consortium()
-    key = DeviceKey.generate()
+    key, meter, battery = DeviceKey.generate(), DeviceKey.generate(), DeviceKey.generate()
     cert = c.device_ca().issue_device_cert(PV, "pv", key.public_bytes, PV_W)
     _tx(net, "community-a/alice", dc.register_site("dash-a", "fdash", "nl"), dc.register_device(
         PV, "dash-a", "pv", key.public_bytes, PV_W, grid_region="nl", country="NL", energy_source="solar",
-        device_cert=cert))  # fmt: skip
+        device_cert=cert), dc.register_device(METER, "dash-a", "meter", meter.public_bytes, PV_W),
+        dc.register_device(BATTERY, "dash-a", "battery", battery.public_bytes, PV_W, capacity_wh=10_000,
+                           max_charge_w=100_000, max_discharge_w=100_000, efficiency_bp=9_000))  # fmt: skip
     _tx(net, CERTIFIER, *commission_msgs(PV))
     hour = (int(time.time()) // INTERVAL + 2) * INTERVAL
     half = INTERVAL // 2
+    spans = [(hour - half, hour), (hour, hour + half), (hour + half, hour + INTERVAL)]
     readings = [
-        Reading(PV, 1, hour - half, hour, 0, 1_000),  # the baseline
-        Reading(PV, 2, hour, hour + half, 0, 1_100),
-        Reading(PV, 3, hour + half, hour + INTERVAL, 0, 1_200),
-    ]
-    _tx(net, "community-a/alice", dc.submit_readings([dc.sign_reading(key.private, net.chain_id, r) for r in readings]))
+        dc.sign_reading(key.private, net.chain_id, Reading(PV, i + 1, a, b, 0, e))
+        for i, ((a, b), e) in enumerate(zip(spans, (1_000, 1_100, 1_200), strict=True))
+    ]  # the first: baseline
+    readings += [
+        dc.sign_reading(meter.private, net.chain_id, Reading(METER, i + 1, a, b, w, 0))
+        for i, ((a, b), w) in enumerate(zip(spans, (500, 540, 580), strict=True))
+    ]  # 80 Wh used in the hour
+    readings += [dc.sign_reading(battery.private, net.chain_id, Reading(BATTERY, i + 1, a, b, w, 0, w, 0, soc))
+                 for i, ((a, b), w, soc) in enumerate(zip(spans, (0, 100, 150), SOCS, strict=True))]  # fmt: skip
+    _tx(net, "community-a/alice", dc.submit_readings(readings))
     return hour
 
 
@@ -383,13 +392,16 @@ def test_audit_verifies_a_real_export_in_the_browser(page: Any, dashboard: str, 
 def test_alices_forecasts_matching_heatmap_and_residual_mix(
     page: Any, dashboard: str, net: Localnet, pv_hour: int
 ) -> None:
-    """After the audit test's retirement: Alice's page charts her PV's forecasts against its readings; her
-    matching heat-map's 24/7 score is the one gridctl computes over the same hours; her region's residual
-    mix is charted, and gridctl shows the 50 Wh claimed in the PV's hour."""
+    """After the audit test's retirement: Alice's page charts her battery's state of charge as it signed it
+    and her PV's forecasts against its readings; her matching heat-map's 24/7 score is the one gridctl
+    computes over the same hours (her 50 Wh claimed of the 80 Wh her meter read); her region's residual mix
+    is charted, and gridctl shows the 50 Wh claimed in the PV's hour."""
     page.goto(dashboard + "/#home")
     page.fill("#home-member", "community-a/alice")
     page.click("#home-form button")
     page.wait_for_selector(f"#home-forecasts canvas[aria-label*='{PV}']")
+    soc = page.locator("#chart-soc-day")
+    assert soc.get_attribute("data-points") == ",".join(str(100 * w // 10_000) for w in SOCS)
     shot(page, "home-forecasts")
     page.goto(dashboard + "/#certificates")
     page.fill("#match-member", "community-a/alice")
@@ -400,6 +412,7 @@ def test_alices_forecasts_matching_heatmap_and_residual_mix(
         net, "score", "community-a/alice", score.get_attribute("data-from") or "", score.get_attribute("data-to") or ""
     )
     assert score.get_attribute("data-score-bp") == str(expected["score_bp"])
+    assert (expected["matched_wh"], expected["consumption_wh"]) == (50, 80)
     page.wait_for_selector("#match-residual h4:text-is('nl')")
     assert gridctl(net, "residual", "nl", str(pv_hour))["claimed_wh"] == 50
     page.locator("#match-body").scroll_into_view_if_needed()

@@ -123,6 +123,12 @@ async function loadHome(member) {
   document.getElementById("home-body").hidden = false;
   const m = d.member;
   const summary = document.getElementById("home-summary");
+  if (summary.dataset.ref !== d.ref) {  // another member: nothing of the previous one stays on the page
+    document.getElementById("home-live-alerts").replaceChildren();
+    document.getElementById("action-command").textContent = "";
+    delete document.getElementById("action-command").dataset.argv;
+    setError("action-error", "");
+  }
   summary.dataset.ref = d.ref;
   summary.textContent = `${d.ref} · ${d.address} · balance ${d.balance} minor units · roles ${m.roles.join(", ")}`;
   summary.dataset.balance = d.balance;
@@ -154,6 +160,8 @@ async function loadHome(member) {
     },
     options: { scales: { y: { min: 0, max: 100, title: { display: true, text: "%" } }, x: { title: { display: true, text: "UTC" } } } },
   });
+  document.getElementById("chart-soc-day").dataset.points =
+    d.batteries.flatMap((b) => b.history.map((p) => (b.capacity_wh ? Math.floor((100 * p.soc_wh) / b.capacity_wh) : 0))).join(",");
   const fbox = document.getElementById("home-forecasts");
   fbox.replaceChildren();
   if (!d.forecasts.length) fbox.append(el("p", { class: "empty", text: "no devices" }));
@@ -334,8 +342,14 @@ async function loadMatching(member) {
         } } },
       },
       scales: {
-        x: { type: "linear", min: -0.5, max: 23.5, offset: false, ticks: { stepSize: 1 }, title: { display: true, text: "period of the day" } },
-        y: { type: "linear", min: -0.5, max: days - 0.5, offset: false, reverse: true, ticks: { stepSize: 1 }, title: { display: true, text: "day (0: oldest)" } },
+        x: {
+          type: "linear", min: -0.5, max: 23.5, offset: false, title: { display: true, text: "period of the day" },
+          afterBuildTicks: (axis) => { axis.ticks = [...Array(24).keys()].map((v) => ({ value: v })); },
+        },
+        y: {
+          type: "linear", min: -0.5, max: days - 0.5, offset: false, reverse: true, title: { display: true, text: "day (0: oldest)" },
+          afterBuildTicks: (axis) => { axis.ticks = [...Array(days).keys()].map((v) => ({ value: v })); },
+        },
       },
     },
   });
