@@ -398,7 +398,7 @@ class DriverRpc:
     def call(self, method: str, **params: Any) -> Any:
         if method == "status":  # the chain time is all the views ask of it
             stamp = dt.datetime.fromtimestamp(self.driver.time, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            return {"sync_info": {"latest_block_time": stamp}}
+            return {"node_info": {"network": self.driver.chain_id}, "sync_info": {"latest_block_time": stamp}}
         raise RPCError(f"{method}: the in-process app has no CometBFT RPC")
 
     def abci_query(self, path: str, data: bytes = b"", *, height: int = 0, prove: bool = False) -> dict[str, Any]:
@@ -535,3 +535,98 @@ def test_soc_history_comes_from_the_batterys_accepted_readings() -> None:
 
     pool = NodePool([TxIndex("http://127.0.0.1:1", {})])
     assert soc_history(pool, "bat", now) == [{"time": now - 600, "soc_wh": 400}, {"time": now - 60, "soc_wh": 700}]
+
+
+SIGN_HARNESS = Path(__file__).resolve().parents[1] / "support" / "sign_tx.mjs"
+
+
+def page_signs(client: TestClient, pem: str, action: str, values: dict[str, str], nonce: int = 7) -> dict[str, str]:
+    """The tx the page's own code (static/txcodec.js, run by node with the page's Ed25519) signs."""
+    contract = client.get("/api/sign-contract").json()
+    payload = {"pem": pem, "chain_id": "gridledger-test", "nonce": nonce, "contract": contract, "action": action}
+    r = subprocess.run(
+        [str(NODE), str(SIGN_HARNESS)],
+        input=json.dumps({**payload, "values": values}),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    answer: dict[str, str] = json.loads(r.stdout)
+    return answer
+
+
+@needs_node
+def test_the_page_signs_the_same_bytes_as_gridctl(client: TestClient) -> None:
+    """Accepting new terms and cancelling an order, signed in the page from a PKCS#8 key file, are byte for byte
+    the transactions clients.tx signs (Ed25519 is deterministic); a damaged key or a negative price is refused."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from clients import market as mc
+    from clients.tx import sign_tx
+
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    accept = page_signs(client, pem, "accept", {"alert_id": "5", "new_limit_price": "3300"})
+    assert base64.b64decode(accept["tx"]) == sign_tx(key, "gridledger-test", 7, [mc.accept_terms(5, 3300)])
+    cancel = page_signs(client, pem, "order-cancel", {"order_id": "12"}, nonce=300)
+    assert base64.b64decode(cancel["tx"]) == sign_tx(key, "gridledger-test", 300, [mc.cancel(12)])
+    zero = page_signs(client, pem, "accept", {"alert_id": "5", "new_limit_price": "0"})  # proto3 omits 0 alike
+    assert base64.b64decode(zero["tx"]) == sign_tx(key, "gridledger-test", 7, [mc.accept_terms(5, 0)])
+    damaged = pem.replace(pem.splitlines()[1][:8], "AAAAAAAA")
+    assert "not an Ed25519 private key" in page_signs(client, damaged, "accept", {"alert_id": "5"})["error"]
+    assert "PKCS#8 PEM" in page_signs(client, "ssh-ed25519 AAAA", "accept", {"alert_id": "5"})["error"]
+    negative = page_signs(client, pem, "accept", {"alert_id": "5", "new_limit_price": "-1"})
+    assert negative == {"error": "new_limit_price must not be negative"}
+
+
+class Relaying(FakeRpc):
+    """A node that takes broadcast txs into its mempool and commits them when first asked for them."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, {})
+        self.sent: list[bytes] = []
+        self.asked = 0
+
+    def call(self, method: str, **params: Any) -> Any:
+        if method == "broadcast_tx_sync":
+            self.sent.append(base64.b64decode(params["tx"]))
+            return {"code": 0, "log": "", "hash": "AB" * 32}
+        if method == "tx":
+            self.asked += 1
+            if self.asked == 1:
+                raise RPCError("tx: tx (ABAB) not found")
+            return {"height": "42", "tx_result": {"code": 0, "log": ""}}
+        return super().call(method, **params)
+
+
+def test_broadcast_relays_a_signed_tx_and_refuses_anything_else() -> None:
+    """A well-formed signed tx is relayed unchanged and its commit reported (a not-yet-committed answer is not a
+    node failure); bytes that are not a signed tx, or not base64, are refused before any node is asked."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from clients import market as mc
+    from clients.tx import sign_tx
+
+    node = Relaying("http://127.0.0.1:1")
+    pool = NodePool([node])
+    client = TestClient(create_app(pool))
+    raw = sign_tx(Ed25519PrivateKey.generate(), "gridledger-test", 1, [mc.cancel(3)])
+    r = client.post("/api/broadcast", json={"tx": base64.b64encode(raw).decode()})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"hash": "AB" * 32, "code": 0, "log": "", "height": 42, "committed": True}
+    assert node.sent == [raw]
+    assert pool.failovers == 0
+    for bad, message in (
+        (base64.b64encode(raw[:-3]).decode(), "not a signed transaction"),
+        ("not base64!", "not base64"),
+        ("", "1 to"),
+    ):
+        r = client.post("/api/broadcast", json={"tx": bad})
+        assert (r.status_code, message in r.json()["error"]) == (400, True)
+    assert client.post("/api/broadcast", json={"tx": 5}).status_code == 400
+    assert node.sent == [raw]

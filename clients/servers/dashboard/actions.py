@@ -1,6 +1,8 @@
 """The member's actions on the Home view (accept new terms, place or cancel an order, set a
 rule) as the exact `gridctl` command to run: the dashboard holds no keys and signs nothing, so
 the page shows the command, filled in from its form, for the member to run with their own key.
+Accepting new terms and cancelling an order can instead be signed in the page itself
+(static/sign.js, with the layout `sign_contract` gives) and relayed (relay.py).
 
 Every value is checked first (inputs.*): a malformed value, a negative price or a hostile string
 gets BadInputError with a clear message and no command. The command is quoted for a POSIX shell
@@ -12,14 +14,19 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 
+from google.protobuf.descriptor import FieldDescriptor
+from gridledger.market.v1 import market_pb2
+from gridwire.tx import type_url
+
 from clients.market import RULE_KINDS
 from clients.servers.dashboard import inputs
 from clients.servers.dashboard.inputs import BadInputError
 
-__all__ = ["ACTIONS", "command", "shell"]
+__all__ = ["ACTIONS", "SIGNED_IN_PAGE", "command", "shell", "sign_contract"]
 
 ACTIONS = ("accept", "order-place", "order-cancel", "rule-set")
 SIDES = ("buy", "sell")
+SIGNED_IN_PAGE = {"accept": market_pb2.AcceptTerms, "order-cancel": market_pb2.CancelOrder}
 RULE_LIMITS = (  # optional whole-number options of `gridctl rule set`, by form field
     ("max_wh_per_interval", "--max-wh-per-interval", "max Wh per interval"),
     ("max_wh_per_day", "--max-wh-per-day", "max Wh per day"),
@@ -76,3 +83,16 @@ def command(action: str | None, form: Mapping[str, str]) -> list[str]:
 def shell(argv: list[str]) -> str:
     """`argv` as one line for a POSIX shell."""
     return shlex.join(argv)
+
+
+def sign_contract() -> dict[str, dict[str, object]]:
+    """What the page needs to build the messages it signs itself (static/txcodec.js), from the
+    generated descriptors: per action the message's Any type URL and its fields' numbers (all
+    whole numbers: uint64)."""
+    out: dict[str, dict[str, object]] = {}
+    for action, cls in SIGNED_IN_PAGE.items():
+        fields = cls.DESCRIPTOR.fields
+        if any(f.type != FieldDescriptor.TYPE_UINT64 or f.is_repeated for f in fields):
+            raise TypeError(f"{cls.DESCRIPTOR.full_name} has fields the page does not encode")
+        out[action] = {"type_url": type_url(cls), "fields": {f.name: f.number for f in fields}}
+    return out

@@ -4,7 +4,8 @@ JSON reads of each view and the server-sent-event stream of live updates.
 No keys and no state of its own: every answer is read from the nodes when asked (through a
 `NodePool`, failing over), and the live stream comes from the nodes' websockets (`Feed`).
 Bad input gets HTTP 400 with {"error": message} and reads nothing. A retirement export is
-verified by the page itself (static/verify.js, in the browser), not here.
+verified by the page itself (static/verify.js, in the browser), not here; a transaction is signed
+in the page (static/sign.js) with a key that never leaves it, and only relayed here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from clients.servers.dashboard import actions, inputs, views
+from clients.servers.dashboard import actions, inputs, relay, views
 from clients.servers.dashboard.inputs import BadInputError
 from clients.servers.dashboard.live import Feed
 from clients.servers.dashboard.nodes import AllNodesDownError, NodePool, QueryError
@@ -151,6 +152,21 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
             return _error(400, str(exc))
         return JSONResponse({"argv": argv, "command": actions.shell(argv)})
 
+    async def broadcast(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > 2 * relay.MAX_TX_BYTES:
+            return _error(413, "the signed transaction is too large")
+        try:
+            tx = json.loads(body)["tx"]
+            if not isinstance(tx, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return _error(400, 'send {"tx": "<signed transaction, base64>"}')
+        return await _read(lambda: relay.relay(pool, tx))
+
+    async def sign_contract(request: Request) -> Response:
+        return JSONResponse(actions.sign_contract())
+
     async def audit_contract(request: Request) -> Response:
         return JSONResponse(views.audit_contract())
 
@@ -211,6 +227,8 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
         Route("/api/grid", grid),
         Route("/api/audit-contract", audit_contract),
         Route("/api/command", command),
+        Route("/api/broadcast", broadcast, methods=["POST"]),
+        Route("/api/sign-contract", sign_contract),
         Route("/api/events", events),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/vendor/noble-ed25519", StaticFiles(directory=NOBLE / "ed25519", check_dir=False), name="ed25519"),

@@ -10,6 +10,7 @@ import itertools
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
+from gridledger.accounts.v1 import accounts_pb2
 from gridledger.certificates.v1 import certificates_pb2 as cert_pb
 from gridledger.devices.v1 import devices_pb2
 from gridledger.governance.v1 import governance_pb2
@@ -146,6 +147,7 @@ def home(pool: NodePool, address: bytes) -> dict[str, Any]:
     if member is None:
         raise BadInputError("no member with that address")
     balance_raw = pool.query_raw(AccountsPaths.BALANCE(who))
+    account = pool.query(AccountsPaths.ACCOUNT(who), accounts_pb2.AccountView)
     devices = _items(pool.query_list(DevicesPaths.DEVICES("owner", who), devices_pb2.DeviceList))
     batteries = []
     for d in devices:
@@ -179,6 +181,8 @@ def home(pool: NodePool, address: bytes) -> dict[str, Any]:
         "ref": ref,
         "member": to_json(member),
         "balance": int.from_bytes(balance_raw or b"", "big"),
+        "nonce": account.nonce if account is not None else 0,  # for a tx signed in the page
+        "chain_id": pool.call("status")["node_info"]["network"],
         "sites": sites,
         "devices": devices,
         "batteries": batteries,

@@ -126,12 +126,16 @@ async function loadHome(member) {
   if (summary.dataset.ref !== d.ref) {  // another member: nothing of the previous one stays on the page
     document.getElementById("home-live-alerts").replaceChildren();
     document.getElementById("action-command").textContent = "";
+    document.getElementById("action-result").textContent = "";
     delete document.getElementById("action-command").dataset.argv;
     setError("action-error", "");
   }
   summary.dataset.ref = d.ref;
   summary.textContent = `${d.ref} · ${d.address} · balance ${d.balance} minor units · roles ${m.roles.join(", ")}`;
   summary.dataset.balance = d.balance;
+  summary.dataset.address = d.address;
+  summary.dataset.nonce = d.nonce;
+  summary.dataset.chainId = d.chain_id;
   table("home-alerts", d.alerts, ["alert_id", "rule_id", "reason", "interval_start", "best_price", "accepted", "accept_command"], "alerts (pick one to accept new terms)", (a) => prefillAccept(a.alert_id));
   table("home-sites", d.sites, ["site_id", "feeder", "grid_region"], "sites");
   table("home-devices", d.devices, ["device_id", "site_id", "kind", "nameplate_w", "energy_source", "suspended"], "devices");
@@ -220,6 +224,7 @@ function showActionFields() {
 }
 
 async function showCommand() {
+  document.getElementById("action-result").textContent = "";
   const out = document.getElementById("action-command");
   out.textContent = "";
   delete out.dataset.command;
