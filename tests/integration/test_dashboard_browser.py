@@ -315,6 +315,40 @@ def test_accepting_new_terms_from_the_page_commits_a_tx(page: Any, dashboard: st
     )
 
 
+def test_cancelling_an_order_signed_in_the_page_commits_a_tx(page: Any, dashboard: str, net: Localnet) -> None:
+    """Carol loads her key file in the page (a malformed file and Bob's key are refused plainly, a negative
+    order id gets a message), signs the cancellation of her open order there and it commits."""
+    carol = ["--as", "community-b/carol"]
+    open_orders = [o for o in gridctl(net, *carol, "order", "list")["items"] if o["status"] == "ORDER_STATUS_OPEN"]
+    assert open_orders, "the market test's order is not open"
+    order_id = str(open_orders[0]["order_id"])
+    members = net.home / "consortium"
+    page.goto(dashboard + "/#home")
+    page.fill("#home-member", "community-b/carol")
+    page.click("#home-form button")
+    page.wait_for_selector("#home-summary[data-ref='community-b/carol']")
+    page.wait_for_selector("#action-sign[data-ready]")
+    page.set_input_files("#key-file", str(net.node_home(0) / "config" / "genesis.json"))
+    page.wait_for_selector("#key-status.error:has-text('PKCS#8 PEM')")
+    page.set_input_files("#key-file", str(members / "community-a" / "members" / "bob.key.pem"))
+    page.wait_for_selector("#key-status.ok")
+    page.select_option("#action-kind", "order-cancel")
+    page.fill("#action-order", order_id)
+    page.click("#action-sign")
+    page.wait_for_selector('#action-error:has-text("this key is not community-b/carol\'s")')
+    page.set_input_files("#key-file", str(members / "community-b" / "members" / "carol.key.pem"))
+    address = page.locator("#home-summary").get_attribute("data-address")
+    page.wait_for_selector(f"#key-status[data-address='{address}']")
+    page.fill("#action-order", "-3")
+    page.click("#action-sign")
+    page.wait_for_selector("#action-error:has-text('order id must not be negative')")
+    page.fill("#action-order", order_id)
+    page.click("#action-sign")
+    page.wait_for_selector("#action-result.ok:has-text('committed at height')")
+    shot(page, "home-signed")
+    assert gridctl(net, "order", "show", order_id)["status"] == "ORDER_STATUS_CANCELLED"
+
+
 def _export_a_retirement(net: Localnet, hour: int) -> str:
     """Alice retires 50 Wh of her PV's issued certificates (gridctl) and an auditor exports the
     retirement through node 2's bridge: the export's protobuf JSON."""
