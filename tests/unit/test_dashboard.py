@@ -27,6 +27,7 @@ from starlette.testclient import TestClient
 from clients.ops.consortium import Consortium
 from clients.rpc import RPCError
 from clients.servers.dashboard.app import create_app
+from clients.servers.dashboard.inputs import BadInputError
 from clients.servers.dashboard.live import Feed, Subscriber, messages_of_new_block
 from clients.servers.dashboard.nodes import NodePool
 from clients.signals import SignalFilter
@@ -505,7 +506,7 @@ def _readings_tx(device: str, seqs_socs: list[tuple[int, int, int]]) -> str:
 
 def test_soc_history_comes_from_the_batterys_accepted_readings() -> None:
     """The state of charge over the day is what the battery signed in readings the chain accepted: a rejected
-    reading, a failed tx and a reading older than a day are left out."""
+    reading, a failed tx and a reading older than a day are left out; a hostile device id is refused."""
     from clients.servers.dashboard.history import soc_history
 
     now = 1_000_000
@@ -535,6 +536,8 @@ def test_soc_history_comes_from_the_batterys_accepted_readings() -> None:
 
     pool = NodePool([TxIndex("http://127.0.0.1:1", {})])
     assert soc_history(pool, "bat", now) == [{"time": now - 600, "soc_wh": 400}, {"time": now - 60, "soc_wh": 700}]
+    with pytest.raises(BadInputError):
+        soc_history(pool, "bat' OR tx.height>0", now)  # never reaches the tx index's query syntax
 
 
 SIGN_HARNESS = Path(__file__).resolve().parents[1] / "support" / "sign_tx.mjs"

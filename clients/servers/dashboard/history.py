@@ -24,6 +24,7 @@ from gridwire.contract.forecasts import Paths as ForecastsPaths
 from gridwire.tx import type_url
 
 from clients.cli_support import to_json
+from clients.servers.dashboard import inputs
 from clients.servers.dashboard.nodes import NodePool
 
 __all__ = ["forecasts_against_readings", "matching", "soc_history"]
@@ -52,6 +53,7 @@ def soc_history(pool: NodePool, device_id: str, now: int) -> list[dict[str, int]
     """[{time, soc_wh}] of battery `device_id` over the day before `now` (chain time), ascending:
     each accepted reading's end and the state of charge the battery signed in it. Readings the
     chain rejected (no reading_accepted event for their seq in the tx) are left out."""
+    inputs.token(device_id, "device id")  # the chain's ids are tokens: nothing can reach the query's syntax
     points: dict[int, int] = {}
     for page in range(1, SOC_PAGES + 1):
         found = pool.call(
