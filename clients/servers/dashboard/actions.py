@@ -15,6 +15,7 @@ import shlex
 from collections.abc import Mapping
 
 from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 from gridledger.market.v1 import market_pb2
 from gridwire.tx import type_url
 
@@ -26,7 +27,7 @@ __all__ = ["ACTIONS", "SIGNED_IN_PAGE", "command", "shell", "sign_contract"]
 
 ACTIONS = ("accept", "order-place", "order-cancel", "rule-set")
 SIDES = ("buy", "sell")
-SIGNED_IN_PAGE = {"accept": market_pb2.AcceptTerms, "order-cancel": market_pb2.CancelOrder}
+SIGNED_IN_PAGE: dict[str, type[Message]] = {"accept": market_pb2.AcceptTerms, "order-cancel": market_pb2.CancelOrder}
 RULE_LIMITS = (  # optional whole-number options of `gridctl rule set`, by form field
     ("max_wh_per_interval", "--max-wh-per-interval", "max Wh per interval"),
     ("max_wh_per_day", "--max-wh-per-day", "max Wh per day"),
