@@ -51,8 +51,8 @@ $(STAMPS)/gen: $(STAMPS)/venv proto/generate.py $(shell find proto -name '*.prot
 	$(PY) -c 'import site,sys; open(site.getsitepackages()[0]+"/gridledger_gen.pth","w").write("\n".join(sys.argv[1:])+"\n")' $(CURDIR)/.gen/python $(CURDIR)/proto
 	@touch $@
 
-# The dashboard's chart library from its committed lock (into the git-ignored node_modules, served by
-# the dashboard itself: no CDN), and Debian's chromium for its browser tests (Playwright's own
+# The dashboard's chart libraries and the Ed25519/SHA-2 its page verifies and signs with, from its
+# committed lock (into the git-ignored node_modules, served by the dashboard itself: no CDN), and Debian's chromium for its browser tests (Playwright's own
 # browsers are never downloaded).
 # iptables for the network-namespace test's link loss and partitions where the kernel has no
 # netem qdisc (tests/support/netns.py); only as root, where that test can run at all.

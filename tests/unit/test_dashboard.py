@@ -1,17 +1,23 @@
 """The dashboard's ASGI app against fake nodes (Starlette's TestClient): each view's reads,
-failover to the next node, refusal of bad input before any read, the offline audit of a
-retirement export, and the live stream's messages."""
+failover to the next node, refusal of bad input before any read, the page's own (JavaScript)
+audit of a retirement export run under node, and the live stream's messages."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
+import itertools
 import json
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from gridledger.api.v1 import certificates_api_pb2
 from gridledger.certificates.v1 import certificates_pb2
 from gridledger.governance.v1 import governance_pb2
 from gridledger.identity.v1 import identity_pb2
@@ -21,6 +27,7 @@ from starlette.testclient import TestClient
 from clients.ops.consortium import Consortium
 from clients.rpc import RPCError
 from clients.servers.dashboard.app import create_app
+from clients.servers.dashboard.inputs import BadInputError
 from clients.servers.dashboard.live import Feed, Subscriber, messages_of_new_block
 from clients.servers.dashboard.nodes import NodePool
 from clients.signals import SignalFilter
@@ -228,26 +235,90 @@ def test_certificates_refuse_bad_filters(client: TestClient, params: dict[str, s
     assert r.json()["error"]
 
 
-def test_audit_verifies_an_export_and_rejects_a_tampered_one(client: TestClient) -> None:
-    """A real export (signed by a changing validator set) verifies from the genesis set's hash; one with its
-    retirement's Wh changed does not, and a malformed anchor is refused."""
+NODE = shutil.which("node")
+NOBLE = Path(__file__).resolve().parents[2] / "clients" / "servers" / "dashboard" / "node_modules" / "@noble"
+HARNESS = Path(__file__).resolve().parents[1] / "support" / "verify_export.mjs"
+needs_node = pytest.mark.skipif(
+    NODE is None or not (NOBLE / "ed25519").is_dir(), reason="node and the dashboard's npm packages (make setup)"
+)
+
+
+def page_verifies(client: TestClient, export: str, anchor: str) -> dict[str, Any]:
+    """The verdict of the page's own verifier (static/verify.js, run by node with the page's libraries)."""
+    contract = client.get("/api/audit-contract").json()
+    payload = json.dumps({"contract": contract, "export": export, "anchor": anchor})
+    r = subprocess.run(
+        [str(NODE), str(HARNESS)], input=payload, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    verdict: dict[str, Any] = json.loads(r.stdout)
+    return verdict
+
+
+def test_audit_contract_is_the_retirement_layout(client: TestClient) -> None:
+    """The layout the page's verifier decodes is the contract's key prefix and every Retirement field."""
+    from gridwire.contract.certificates import retirement_key
+
+    c = client.get("/api/audit-contract").json()
+    assert bytes.fromhex(c["retirement_key_prefix"]) + (7).to_bytes(8, "big") == retirement_key(7)
+    names = [f["name"] for f in c["retirement_fields"]]
+    assert names == [f.name for f in certificates_pb2.Retirement.DESCRIPTOR.fields]
+    assert {f["kind"] for f in c["retirement_fields"]} <= {"uint64", "bytes", "string"}
+    assert client.post("/api/audit", json={}).status_code in (404, 405)
+
+
+@needs_node
+def test_the_pages_verifier_accepts_a_real_export_and_rejects_tampering(client: TestClient) -> None:
+    """The in-browser verifier accepts an export signed by a changing validator set from the genesis set's
+    hash (and from the exported header's hash), and rejects a changed amount, a changed record, a forged
+    signature, a wrong anchor and a malformed one, each with a plain reason."""
     from tests.unit.test_export_trust import GENESIS, RID, _exported
 
     _node, _light, export = _exported()
     text = json_format.MessageToJson(export)
-    ok = client.post("/api/audit", json={"export": text, "anchor": GENESIS.hex()}).json()
-    assert ok["verified"] is True
-    assert ok["retirement"]["retirement_id"] == RID
-    tampered = json.loads(text)
-    tampered["retirement"]["wh"] = "999"
-    bad = client.post("/api/audit", json={"export": json.dumps(tampered), "anchor": GENESIS.hex()}).json()
-    assert bad["verified"] is False
-    other = client.post("/api/audit", json={"export": text, "anchor": "00" * 32}).json()
-    assert other["verified"] is False
-    r = client.post("/api/audit", json={"export": text, "anchor": "not a hash"})
-    assert r.status_code == 400
-    assert "trust anchor" in r.json()["error"]
-    assert client.post("/api/audit", json={"export": "{", "anchor": GENESIS.hex()}).status_code == 400
+    ok = page_verifies(client, text, GENESIS.hex())
+    assert ok["verified"] is True, ok
+    assert ok["retirement"]["retirement_id"] == str(RID)
+    assert ok["retirement"]["wh"] == str(export.retirement.wh)
+    assert "3 trust step" in ok["trust"]
+    assert page_verifies(client, text, export.header_hash.hex())["verified"] is True
+
+    amount = json.loads(text)
+    amount["retirement"]["wh"] = "999"
+    bad = page_verifies(client, json.dumps(amount), GENESIS.hex())
+    assert (bad["verified"], "wh = 999" in bad["reason"]) == (False, True)
+
+    record = certificates_api_pb2.RetirementExport()
+    record.CopyFrom(export)
+    record.retirement.wh = 999
+    record.record = record.retirement.SerializeToString()
+    bad = page_verifies(client, json_format.MessageToJson(record), GENESIS.hex())
+    assert (bad["verified"], bad["reason"]) == (False, "the Merkle proof does not match the app hash")
+
+    forged = json.loads(text)
+    signed = json.loads(forged["signedHeaderJson"])
+    sig = next(s for s in signed["commit"]["signatures"] if s["signature"])
+    raw = bytearray(base64.b64decode(sig["signature"]))
+    raw[5] ^= 1
+    sig["signature"] = base64.b64encode(bytes(raw)).decode()
+    forged["signedHeaderJson"] = json.dumps(signed)
+    bad = page_verifies(client, json.dumps(forged), GENESIS.hex())
+    assert (bad["verified"], "bad precommit signature" in bad["reason"]) == (False, True)
+
+    assert page_verifies(client, text, "00" * 32)["verified"] is False
+    bad = page_verifies(client, text, "not a hash")
+    assert (bad["verified"], "trust anchor" in bad["reason"]) == (False, True)
+    assert page_verifies(client, "{", GENESIS.hex()) == {"verified": False, "reason": "the export is not JSON"}
+
+
+@needs_node
+def test_the_page_serves_its_crypto_libraries(client: TestClient) -> None:
+    """Ed25519 and SHA-2 come from the dashboard itself as JavaScript modules (no CDN)."""
+    for path in ("/vendor/noble-ed25519/index.js", "/vendor/noble-hashes/sha2.js", "/static/verify.js"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert "javascript" in r.headers["content-type"]
+    assert '<script type="module" src="/static/audit.js">' in client.get("/").text
 
 
 def test_the_page_and_its_headers(client: TestClient) -> None:
@@ -326,6 +397,9 @@ class DriverRpc:
         self.driver = driver
 
     def call(self, method: str, **params: Any) -> Any:
+        if method == "status":  # the chain time is all the views ask of it
+            stamp = dt.datetime.fromtimestamp(self.driver.time, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return {"node_info": {"network": self.driver.chain_id}, "sync_info": {"latest_block_time": stamp}}
         raise RPCError(f"{method}: the in-process app has no CometBFT RPC")
 
     def abci_query(self, path: str, data: bytes = b"", *, height: int = 0, prove: bool = False) -> dict[str, Any]:
@@ -345,3 +419,217 @@ def test_home_reads_a_real_members_state(driver: AppDriver, consortium: Consorti
     assert d["balance"] == balance(driver, bob)
     assert d["orders"] == []
     assert d["alerts"] == []
+
+
+def test_actions_show_the_exact_gridctl_command(client: TestClient) -> None:
+    """Accepting new terms, placing and cancelling an order and setting a rule each give the gridctl argv
+    of the member's own key, filled in from the form (irrelevant fields left out)."""
+
+    def argv(**form: str) -> list[str]:
+        r = client.get("/api/command", params={"member": "community-a/bob", **form})
+        assert r.status_code == 200, r.text
+        assert r.json()["command"] == " ".join(r.json()["argv"])
+        result: list[str] = r.json()["argv"]
+        return result
+
+    who = ["gridctl", "--as", "community-a/bob"]
+    assert argv(action="accept", alert_id="5", limit="600") == [*who, "accept", "5", "--limit", "600"]
+    assert argv(action="order-cancel", order_id="12") == [*who, "order", "cancel", "12"]
+    assert argv(action="order-place", side="buy", interval="1800", energy_wh="300", limit="700", site="s1") == [
+        *who, "order", "place", "buy", "1800", "300", "700", "--site", "s1",
+    ]  # fmt: skip
+    assert argv(action="order-place", side="sell", interval="1800", energy_wh="300", limit="0", device="pv-1")[-2:] == [
+        "--device",
+        "pv-1",
+    ]
+    assert argv(action="rule-set", kind="buy", limit="500", site="s1", max_wh_per_interval="100") == [
+        *who, "rule", "set", "buy", "--limit", "500", "--site", "s1", "--max-wh-per-interval", "100",
+    ]  # fmt: skip
+
+
+PLACE = {"action": "order-place", "side": "buy", "interval": "60", "energy_wh": "1", "limit": "1", "site": "s1"}
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"action": "accept", "alert_id": "5", "limit": "-1"}, "must not be negative"),
+        ({"action": "accept", "alert_id": "5", "limit": "1.5"}, "whole number"),
+        ({"action": "accept", "alert_id": "0", "limit": "5"}, "alert id must be between 1"),
+        ({**PLACE, "site": "a;rm -rf ~"}, "site id must be"),
+        ({**PLACE, "side": "sideways"}, "side must be"),
+        ({**PLACE, "energy_wh": "-300"}, "energy (Wh) must not be negative"),
+        ({"action": "rule-set", "kind": "buy", "limit": "5", "device": "<img src=x>"}, "device id must be"),
+        ({"action": "rule-set", "kind": "steal", "limit": "5"}, "rule kind must be"),
+        ({"action": "transfer", "limit": "5"}, "action must be one of"),
+        ({"action": "order-cancel", "order_id": "9" * 40}, "whole number"),
+        ({"action": "order-cancel", "order_id": "1", "member": "00" * 20}, "as org/name"),
+        ({"action": "order-cancel", "order_id": "1", "member": "a/$(id)"}, "member name must be"),
+    ],
+)  # fmt: skip
+def test_actions_refuse_bad_values_with_a_clear_message(client: TestClient, form: dict[str, str], message: str) -> None:
+    """A malformed value, a negative price or a hostile string gets a 400 with a clear message and no command."""
+    r = client.get("/api/command", params={"member": "community-a/bob", **form})
+    assert r.status_code == 400
+    assert message in r.json()["error"]
+    assert "command" not in r.json()
+
+
+def test_matching_heatmap_score_and_residual_from_the_real_app(driver: AppDriver, consortium: Consortium) -> None:
+    """A consumer's matching view asks the real app for 3 x 24 periods, their 24/7 score over them and the
+    residual mix of their regions; an unknown member or a hostile one is refused."""
+    driver.block([])
+    client = TestClient(create_app(NodePool([DriverRpc(driver)])))
+    r = client.get("/api/matching", params={"member": "community-a/bob"})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    hours = [c["hour"] for c in d["hours"]]
+    assert len(hours) == 72
+    assert all(b - a == d["period_seconds"] for a, b in itertools.pairwise(hours))
+    assert d["score"]["from_hour"] == hours[0]
+    assert d["score"]["to_hour"] == hours[-1] + d["period_seconds"]
+    assert d["residual"] == {}  # bob has no sites, so no region
+    assert client.get("/api/matching", params={"member": "00" * 20}).status_code == 400
+    assert client.get("/api/matching", params={"member": "a/<script>"}).status_code == 400
+
+
+def _readings_tx(device: str, seqs_socs: list[tuple[int, int, int]]) -> str:
+    """A committed SubmitReadings tx (base64) carrying `device`'s readings (seq, end, soc_wh)."""
+    from gridledger.devices.v1 import devices_pb2
+    from gridledger.tx.v1 import tx_pb2
+    from gridwire.tx import pack
+
+    readings = [devices_pb2.SignedReading(device_id=device, seq=q, end=end, soc_wh=soc) for q, end, soc in seqs_socs]
+    body = tx_pb2.TxBody(chain_id="c", messages=[pack(devices_pb2.SubmitReadings(readings=readings))])
+    return base64.b64encode(tx_pb2.Tx(body=body.SerializeToString()).SerializeToString()).decode()
+
+
+def test_soc_history_comes_from_the_batterys_accepted_readings() -> None:
+    """The state of charge over the day is what the battery signed in readings the chain accepted: a rejected
+    reading, a failed tx and a reading older than a day are left out; a hostile device id is refused."""
+    from clients.servers.dashboard.history import soc_history
+
+    now = 1_000_000
+
+    def accepted(*seqs: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "reading_accepted",
+                "attributes": [{"key": "device", "value": "bat"}, {"key": "seq", "value": str(q)}],
+            }
+            for q in seqs
+        ]
+
+    class TxIndex(FakeRpc):
+        def call(self, method: str, **params: Any) -> Any:
+            assert (method, params["query"]) == ("tx_search", "reading_accepted.device='bat'")
+            txs = [
+                {
+                    "tx": _readings_tx("bat", [(5, now - 60, 700), (6, now - 30, 900)]),
+                    "tx_result": {"events": accepted(5)},
+                },
+                {"tx": _readings_tx("bat", [(4, now - 600, 400)]), "tx_result": {"code": 0, "events": accepted(4)}},
+                {"tx": _readings_tx("bat", [(3, now - 900, 999)]), "tx_result": {"code": 7, "events": accepted(3)}},
+                {"tx": _readings_tx("bat", [(1, now - 90_000, 100)]), "tx_result": {"events": accepted(1)}},
+            ]
+            return {"txs": txs, "total_count": str(len(txs))}
+
+    pool = NodePool([TxIndex("http://127.0.0.1:1", {})])
+    assert soc_history(pool, "bat", now) == [{"time": now - 600, "soc_wh": 400}, {"time": now - 60, "soc_wh": 700}]
+    with pytest.raises(BadInputError):
+        soc_history(pool, "bat' OR tx.height>0", now)  # never reaches the tx index's query syntax
+
+
+SIGN_HARNESS = Path(__file__).resolve().parents[1] / "support" / "sign_tx.mjs"
+
+
+def page_signs(client: TestClient, pem: str, action: str, values: dict[str, str], nonce: int = 7) -> dict[str, str]:
+    """The tx the page's own code (static/txcodec.js, run by node with the page's Ed25519) signs."""
+    contract = client.get("/api/sign-contract").json()
+    payload = {"pem": pem, "chain_id": "gridledger-test", "nonce": nonce, "contract": contract, "action": action}
+    r = subprocess.run(
+        [str(NODE), str(SIGN_HARNESS)],
+        input=json.dumps({**payload, "values": values}),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    answer: dict[str, str] = json.loads(r.stdout)
+    return answer
+
+
+@needs_node
+def test_the_page_signs_the_same_bytes_as_gridctl(client: TestClient) -> None:
+    """Accepting new terms and cancelling an order, signed in the page from a PKCS#8 key file, are byte for byte
+    the transactions clients.tx signs (Ed25519 is deterministic); a damaged key or a negative price is refused."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from clients import market as mc
+    from clients.tx import sign_tx
+
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    accept = page_signs(client, pem, "accept", {"alert_id": "5", "new_limit_price": "3300"})
+    assert base64.b64decode(accept["tx"]) == sign_tx(key, "gridledger-test", 7, [mc.accept_terms(5, 3300)])
+    cancel = page_signs(client, pem, "order-cancel", {"order_id": "12"}, nonce=300)
+    assert base64.b64decode(cancel["tx"]) == sign_tx(key, "gridledger-test", 300, [mc.cancel(12)])
+    zero = page_signs(client, pem, "accept", {"alert_id": "5", "new_limit_price": "0"})  # proto3 omits 0 alike
+    assert base64.b64decode(zero["tx"]) == sign_tx(key, "gridledger-test", 7, [mc.accept_terms(5, 0)])
+    damaged = pem.replace(pem.splitlines()[1][:8], "AAAAAAAA")
+    assert "not an Ed25519 private key" in page_signs(client, damaged, "accept", {"alert_id": "5"})["error"]
+    assert "PKCS#8 PEM" in page_signs(client, "ssh-ed25519 AAAA", "accept", {"alert_id": "5"})["error"]
+    negative = page_signs(client, pem, "accept", {"alert_id": "5", "new_limit_price": "-1"})
+    assert negative == {"error": "new_limit_price must not be negative"}
+
+
+class Relaying(FakeRpc):
+    """A node that takes broadcast txs into its mempool and commits them when first asked for them."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, {})
+        self.sent: list[bytes] = []
+        self.asked = 0
+
+    def call(self, method: str, **params: Any) -> Any:
+        if method == "broadcast_tx_sync":
+            self.sent.append(base64.b64decode(params["tx"]))
+            return {"code": 0, "log": "", "hash": "AB" * 32}
+        if method == "tx":
+            self.asked += 1
+            if self.asked == 1:
+                raise RPCError("tx: tx (ABAB) not found")
+            return {"height": "42", "tx_result": {"code": 0, "log": ""}}
+        return super().call(method, **params)
+
+
+def test_broadcast_relays_a_signed_tx_and_refuses_anything_else() -> None:
+    """A well-formed signed tx is relayed unchanged and its commit reported (a not-yet-committed answer is not a
+    node failure); bytes that are not a signed tx, or not base64, are refused before any node is asked."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from clients import market as mc
+    from clients.tx import sign_tx
+
+    node = Relaying("http://127.0.0.1:1")
+    pool = NodePool([node])
+    client = TestClient(create_app(pool))
+    raw = sign_tx(Ed25519PrivateKey.generate(), "gridledger-test", 1, [mc.cancel(3)])
+    r = client.post("/api/broadcast", json={"tx": base64.b64encode(raw).decode()})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"hash": "AB" * 32, "code": 0, "log": "", "height": 42, "committed": True}
+    assert node.sent == [raw]
+    assert pool.failovers == 0
+    for bad, message in (
+        (base64.b64encode(raw[:-3]).decode(), "not a signed transaction"),
+        ("not base64!", "not base64"),
+        ("", "1 to"),
+    ):
+        r = client.post("/api/broadcast", json={"tx": bad})
+        assert (r.status_code, message in r.json()["error"]) == (400, True)
+    assert client.post("/api/broadcast", json={"tx": 5}).status_code == 400
+    assert node.sent == [raw]

@@ -3,7 +3,9 @@ JSON reads of each view and the server-sent-event stream of live updates.
 
 No keys and no state of its own: every answer is read from the nodes when asked (through a
 `NodePool`, failing over), and the live stream comes from the nodes' websockets (`Feed`).
-Bad input gets HTTP 400 with {"error": message} and reads nothing.
+Bad input gets HTTP 400 with {"error": message} and reads nothing. A retirement export is
+verified by the page itself (static/verify.js, in the browser), not here; a transaction is signed
+in the page (static/sign.js) with a key that never leaves it, and only relayed here.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from clients.servers.dashboard import inputs, views
+from clients.servers.dashboard import actions, inputs, relay, views
 from clients.servers.dashboard.inputs import BadInputError
 from clients.servers.dashboard.live import Feed
 from clients.servers.dashboard.nodes import AllNodesDownError, NodePool, QueryError
@@ -35,7 +37,8 @@ __all__ = ["CHART_JS", "create_app"]
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 CHART_JS = HERE / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
-MAX_AUDIT_BYTES = 4 * 1024 * 1024
+CHART_MATRIX = HERE / "node_modules" / "chartjs-chart-matrix" / "dist" / "chartjs-chart-matrix.min.js"  # heat-maps
+NOBLE = HERE / "node_modules" / "@noble"  # Ed25519 and SHA-2 for the page's own audit (static/verify.js)
 BUNDLE_FILTERS = ("owner", "device", "hour", "status")
 STATUSES = ("active", "retired", "suspended", "revoked", "consumed_by_storage", "expired")
 KEEPALIVE_SECONDS = 10.0
@@ -78,6 +81,11 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
             return PlainTextResponse("Chart.js is not installed: run make setup", status_code=404)
         return FileResponse(CHART_JS, media_type="text/javascript")
 
+    async def chart_matrix(request: Request) -> Response:
+        if not CHART_MATRIX.exists():
+            return PlainTextResponse("chartjs-chart-matrix is not installed: run make setup", status_code=404)
+        return FileResponse(CHART_MATRIX, media_type="text/javascript")
+
     async def network(request: Request) -> Response:
         return await _read(lambda: views.network(pool))
 
@@ -117,6 +125,13 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
             return _error(400, str(exc))
         return await _read(lambda: views.certificates(pool, kind, value))
 
+    async def matching(request: Request) -> Response:
+        try:
+            ref = inputs.member_ref(request.query_params.get("member"))
+        except BadInputError as exc:
+            return _error(400, str(exc))
+        return await _read(lambda: views.matching(pool, views.resolve_member(pool, ref)))
+
     async def bundle(request: Request) -> Response:
         try:
             bundle_id = inputs.number(request.path_params["bundle_id"], "bundle id", minimum=1)
@@ -127,18 +142,33 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
     async def grid(request: Request) -> Response:
         return await _read(lambda: views.grid(pool))
 
-    async def audit(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_AUDIT_BYTES:
-            return _error(413, "the export is too large")
+    async def command(request: Request) -> Response:
+        form = {k: v for k, v in request.query_params.items() if len(v) <= 200}
+        if len(form) != len(request.query_params):
+            return _error(400, "a value is too long")
         try:
-            data = json.loads(body)
-            export, anchor = data["export"], data["anchor"]
-            if not isinstance(export, str) or not isinstance(anchor, str):
+            argv = actions.command(form.pop("action", None), form)
+        except BadInputError as exc:
+            return _error(400, str(exc))
+        return JSONResponse({"argv": argv, "command": actions.shell(argv)})
+
+    async def broadcast(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > 2 * relay.MAX_TX_BYTES:
+            return _error(413, "the signed transaction is too large")
+        try:
+            tx = json.loads(body)["tx"]
+            if not isinstance(tx, str):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
-            return _error(400, 'send {"export": "<export JSON>", "anchor": "<genesis JSON or hash>"}')
-        return await _read(lambda: views.verify_export(export, anchor))
+            return _error(400, 'send {"tx": "<signed transaction, base64>"}')
+        return await _read(lambda: relay.relay(pool, tx))
+
+    async def sign_contract(request: Request) -> Response:
+        return JSONResponse(actions.sign_contract())
+
+    async def audit_contract(request: Request) -> Response:
+        return JSONResponse(views.audit_contract())
 
     async def events(request: Request) -> Response:
         owner = request.query_params.get("owner", "")
@@ -192,9 +222,16 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
         Route("/api/market", market),
         Route("/api/certificates", certificates),
         Route("/api/bundle/{bundle_id}", bundle),
+        Route("/api/matching", matching),
+        Route("/vendor/chartjs-chart-matrix.js", chart_matrix),
         Route("/api/grid", grid),
-        Route("/api/audit", audit, methods=["POST"]),
+        Route("/api/audit-contract", audit_contract),
+        Route("/api/command", command),
+        Route("/api/broadcast", broadcast, methods=["POST"]),
+        Route("/api/sign-contract", sign_contract),
         Route("/api/events", events),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/vendor/noble-ed25519", StaticFiles(directory=NOBLE / "ed25519", check_dir=False), name="ed25519"),
+        Mount("/vendor/noble-hashes", StaticFiles(directory=NOBLE / "hashes", check_dir=False), name="hashes"),
     ]
     return Starlette(routes=routes, middleware=[Middleware(_Headers)], lifespan=lifespan)

@@ -4,11 +4,13 @@ shows can be checked against gridctl value for value."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
-import json
 from typing import Any
 
+from google.protobuf.descriptor import FieldDescriptor
+from gridledger.accounts.v1 import accounts_pb2
 from gridledger.certificates.v1 import certificates_pb2 as cert_pb
 from gridledger.devices.v1 import devices_pb2
 from gridledger.governance.v1 import governance_pb2
@@ -17,6 +19,7 @@ from gridledger.identity.v1 import identity_pb2
 from gridledger.market.v1 import market_pb2
 from gridwire.contract.accounts import Paths as AccountsPaths
 from gridwire.contract.certificates import Paths as CertificatesPaths
+from gridwire.contract.certificates import retirement_key
 from gridwire.contract.devices import Paths as DevicesPaths
 from gridwire.contract.governance import Paths as GovernancePaths
 from gridwire.contract.grid import Paths as GridPaths
@@ -24,18 +27,20 @@ from gridwire.contract.identity import Paths as IdentityPaths
 from gridwire.contract.market import Paths as MarketPaths
 
 from clients.cli_support import to_json
+from clients.servers.dashboard import history
 from clients.servers.dashboard.inputs import BadInputError
-from clients.servers.dashboard.nodes import NodePool
+from clients.servers.dashboard.nodes import NodePool, QueryError
 
 __all__ = [
+    "audit_contract",
     "bundle_lineage",
     "certificates",
     "grid",
     "home",
     "market",
+    "matching",
     "network",
     "resolve_member",
-    "verify_export",
 ]
 
 DAY_INTERVALS = 48  # intervals shown on the day charts (the latest ones)
@@ -134,13 +139,15 @@ def _items(view: Any) -> list[dict[str, Any]]:
 
 
 def home(pool: NodePool, address: bytes) -> dict[str, Any]:
-    """One member's page: balance, membership, sites and devices (with battery state of charge),
-    orders, fills, rules, alerts (with the gridctl command that accepts new terms), statements."""
+    """One member's page: balance, membership, sites and devices (with battery state of charge
+    now and over the last day), forecasts against metered energy per device, orders, fills,
+    rules, alerts (with the gridctl command that accepts new terms), statements."""
     who = address.hex()
     member = pool.query(IdentityPaths.MEMBER(who), identity_pb2.Member)
     if member is None:
         raise BadInputError("no member with that address")
     balance_raw = pool.query_raw(AccountsPaths.BALANCE(who))
+    account = pool.query(AccountsPaths.ACCOUNT(who), accounts_pb2.AccountView)
     devices = _items(pool.query_list(DevicesPaths.DEVICES("owner", who), devices_pb2.DeviceList))
     batteries = []
     for d in devices:
@@ -155,6 +162,15 @@ def home(pool: NodePool, address: bytes) -> dict[str, Any]:
         site = pool.query(DevicesPaths.SITE(site_id), devices_pb2.Site) if site_id else None
         if site is not None:
             sites.append(to_json(site))
+    now = _chain_now(pool)
+    length = max(1, param(pool, "devices.settlement_interval_seconds"))
+    for b in batteries:
+        b["history"] = history.soc_history(pool, b["device_id"], now)
+    forecasts = []
+    for d in devices[: history.MAX_DEVICES]:
+        with contextlib.suppress(QueryError):  # a device the forecasts domain does not serve
+            rows = history.forecasts_against_readings(pool, d["device_id"], now - now % length, length)
+            forecasts.append({"device_id": d["device_id"], "rows": rows})
     alerts = _items(pool.query_list(MarketPaths.ALERTS(who), market_pb2.AlertList))
     ref = f"{member.org_id}/{member.common_name.removesuffix('.' + member.org_id)}"
     for a in alerts:
@@ -165,15 +181,34 @@ def home(pool: NodePool, address: bytes) -> dict[str, Any]:
         "ref": ref,
         "member": to_json(member),
         "balance": int.from_bytes(balance_raw or b"", "big"),
+        "nonce": account.nonce if account is not None else 0,  # for a tx signed in the page
+        "chain_id": pool.call("status")["node_info"]["network"],
         "sites": sites,
         "devices": devices,
         "batteries": batteries,
+        "forecasts": forecasts,
         "orders": orders,
         "fills": _items(pool.query_list(MarketPaths.FILLS(who), market_pb2.FillList)),
         "rules": rules,
         "alerts": alerts,
         "statements": _items(pool.query_list(MarketPaths.STATEMENTS(who), market_pb2.StatementList)),
     }
+
+
+def matching(pool: NodePool, address: bytes) -> dict[str, Any]:
+    """A consumer's hourly matching heat-map, 24/7 score and the residual mix of the grid regions
+    of their sites (clients.servers.dashboard.history.matching)."""
+    if pool.query(IdentityPaths.MEMBER(address.hex()), identity_pb2.Member) is None:
+        raise BadInputError("no member with that address")
+    period = max(1, param(pool, "certificates.period_seconds"))
+    now = _chain_now(pool)
+    devices = _items(pool.query_list(DevicesPaths.DEVICES("owner", address.hex()), devices_pb2.DeviceList))
+    regions: list[str] = []
+    for site_id in sorted({d["site_id"] for d in devices if d["site_id"]}):
+        site = pool.query(DevicesPaths.SITE(site_id), devices_pb2.Site)
+        if site is not None and site.grid_region and site.grid_region not in regions:
+            regions.append(site.grid_region)
+    return history.matching(pool, address, regions, now - now % period, period)
 
 
 def _curves(orders: list[dict[str, Any]]) -> dict[str, list[dict[str, int]]]:
@@ -300,42 +335,19 @@ def grid(pool: NodePool) -> dict[str, Any]:
     }
 
 
-def verify_export(export_json: str, anchor: str) -> dict[str, Any]:
-    """Verify a retirement export (the JSON of CertificatesApi.ExportRetirement's answer) from a
-    trust anchor: a genesis file's JSON or a trusted validator set hash (64 hex digits). Done on
-    the dashboard's server with clients.retirement_export.verify_retirement_export; it reads nothing
-    from any node, so a lying node cannot change the answer."""
-    from google.protobuf import json_format  # noqa: PLC0415
-
-    from clients.lightclient import genesis_validator_set_hash  # noqa: PLC0415
-    from clients.proof import ProofError  # noqa: PLC0415
-    from clients.retirement_export import verify_retirement_export  # noqa: PLC0415
-
-    from gridledger.api.v1 import certificates_api_pb2  # noqa: PLC0415  # isort: skip
-
-    anchor = anchor.strip()
-    if anchor.startswith("{"):
-        try:
-            trusted = genesis_validator_set_hash(json.loads(anchor))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise BadInputError(f"the trust anchor is not a genesis file: {type(exc).__name__}") from exc
-    else:
-        if len(anchor) != 64 or any(c not in "0123456789abcdefABCDEF" for c in anchor):
-            raise BadInputError("the trust anchor must be a genesis file or a 64-hex-digit validator set hash")
-        trusted = bytes.fromhex(anchor)
-    try:
-        export = json_format.Parse(export_json, certificates_api_pb2.RetirementExport())
-    except json_format.ParseError as exc:
-        raise BadInputError("the export is not a retirement export in JSON form") from exc
-    try:
-        retirement = verify_retirement_export(export, trusted)
-    except (ProofError, ValueError) as exc:
-        return {"verified": False, "reason": str(exc)[:300]}
-    return {
-        "verified": True,
-        "height": export.height,
-        "chain_id": export.chain_id,
-        "app_hash": export.app_hash.hex(),
-        "retirement": to_json(retirement),
-        "trusted_validator_set_hash": trusted.hex(),
+def audit_contract() -> dict[str, Any]:
+    """What the page's own verifier (static/verify.js) needs of the chain's layout, taken from the
+    contract and the generated protobuf descriptors (never written out twice): the state key
+    prefix of a retirement and the Retirement record's fields (number, name, JSON name, kind:
+    uint64, bytes or string). Reads nothing from any node."""
+    kinds = {
+        FieldDescriptor.TYPE_UINT64: "uint64",
+        FieldDescriptor.TYPE_BYTES: "bytes",
+        FieldDescriptor.TYPE_STRING: "string",
     }
+    fields = []
+    for f in cert_pb.Retirement.DESCRIPTOR.fields:
+        if f.type not in kinds or f.is_repeated:
+            raise TypeError(f"Retirement.{f.name} has a type the page's verifier does not decode")
+        fields.append({"number": f.number, "name": f.name, "json_name": f.json_name, "kind": kinds[f.type]})
+    return {"retirement_key_prefix": retirement_key(0)[:-8].hex(), "retirement_fields": fields}

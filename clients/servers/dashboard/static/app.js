@@ -123,10 +123,20 @@ async function loadHome(member) {
   document.getElementById("home-body").hidden = false;
   const m = d.member;
   const summary = document.getElementById("home-summary");
+  if (summary.dataset.ref !== d.ref) {  // another member: nothing of the previous one stays on the page
+    document.getElementById("home-live-alerts").replaceChildren();
+    document.getElementById("action-command").textContent = "";
+    document.getElementById("action-result").textContent = "";
+    delete document.getElementById("action-command").dataset.argv;
+    setError("action-error", "");
+  }
   summary.dataset.ref = d.ref;
   summary.textContent = `${d.ref} · ${d.address} · balance ${d.balance} minor units · roles ${m.roles.join(", ")}`;
   summary.dataset.balance = d.balance;
-  table("home-alerts", d.alerts, ["alert_id", "rule_id", "reason", "interval_start", "best_price", "accepted", "accept_command"], "alerts");
+  summary.dataset.address = d.address;
+  summary.dataset.nonce = d.nonce;
+  summary.dataset.chainId = d.chain_id;
+  table("home-alerts", d.alerts, ["alert_id", "rule_id", "reason", "interval_start", "best_price", "accepted", "accept_command"], "alerts (pick one to accept new terms)", (a) => prefillAccept(a.alert_id));
   table("home-sites", d.sites, ["site_id", "feeder", "grid_region"], "sites");
   table("home-devices", d.devices, ["device_id", "site_id", "kind", "nameplate_w", "energy_source", "suspended"], "devices");
   table("home-orders", d.orders, ["order_id", "side", "interval_start", "energy_wh", "limit_price", "status", "filled_wh", "escrow"], "orders");
@@ -141,6 +151,41 @@ async function loadHome(member) {
     },
     options: { scales: { y: { min: 0, max: 100 } } },
   });
+  const hhmm = (t) => new Date(t * 1000).toISOString().slice(11, 16);
+  const socTimes = [...new Set(d.batteries.flatMap((b) => b.history.map((p) => p.time)))].sort((a, b) => a - b);
+  chart("chart-soc-day", {
+    type: "line",
+    data: {
+      labels: socTimes.map(hhmm),
+      datasets: d.batteries.map((b) => {
+        const at = new Map(b.history.map((p) => [p.time, b.capacity_wh ? (100 * p.soc_wh) / b.capacity_wh : 0]));
+        return { label: `${b.device_id} state of charge (%)`, data: socTimes.map((t) => at.get(t) ?? null), spanGaps: true };
+      }),
+    },
+    options: { scales: { y: { min: 0, max: 100, title: { display: true, text: "%" } }, x: { title: { display: true, text: "UTC" } } } },
+  });
+  document.getElementById("chart-soc-day").dataset.points =
+    d.batteries.flatMap((b) => b.history.map((p) => (b.capacity_wh ? Math.floor((100 * p.soc_wh) / b.capacity_wh) : 0))).join(",");
+  const fbox = document.getElementById("home-forecasts");
+  fbox.replaceChildren();
+  if (!d.forecasts.length) fbox.append(el("p", { class: "empty", text: "no devices" }));
+  for (const f of d.forecasts) {
+    const id = "chart-forecast-" + f.device_id.replace(/[^A-Za-z0-9_-]/g, "_");
+    fbox.append(el("h4", { text: f.device_id }),
+      el("div", { class: "chart" }, el("canvas", { id, role: "img", "aria-label": `Forecast against metered energy of ${f.device_id} per interval` })));
+    chart(id, {
+      data: {
+        labels: f.rows.map((r) => hhmm(r.interval)),
+        datasets: [
+          { type: "bar", label: "metered export Wh", data: f.rows.map((r) => r.metered_export_wh) },
+          { type: "bar", label: "metered import Wh", data: f.rows.map((r) => r.metered_import_wh) },
+          { type: "line", label: "forecast export Wh", data: f.rows.map((r) => r.forecast_export_wh) },
+          { type: "line", label: "forecast import Wh", data: f.rows.map((r) => r.forecast_import_wh) },
+        ],
+      },
+      options: { scales: { y: { title: { display: true, text: "Wh" } } } },
+    });
+  }
   chart("chart-statements", {
     type: "bar",
     data: {
@@ -154,6 +199,12 @@ async function loadHome(member) {
   follow(d.address);
 }
 
+function acceptButton(alertId) {
+  const b = el("button", { type: "button", class: "accept", text: "accept new terms…" });
+  b.addEventListener("click", () => prefillAccept(alertId));
+  return b;
+}
+
 function showLiveAlert(msg) {
   const a = msg.attributes;
   const list = document.getElementById("home-live-alerts");
@@ -161,7 +212,39 @@ function showLiveAlert(msg) {
   const cmd = `gridctl --as ${who} accept ${a.alert_id} --limit <new price per kWh>`;
   list.prepend(el("li", { class: "live-alert", "data-alert-id": a.alert_id },
     `height ${msg.height}: alert ${a.alert_id} (rule ${a.rule_id || "-"}, ${a.reason || ""}) — accept new terms with: `,
-    el("code", { text: cmd })));
+    el("code", { text: cmd }), " ", acceptButton(a.alert_id)));
+}
+
+// ---- Actions (the gridctl command to run; the dashboard signs nothing) -------------------
+function showActionFields() {
+  const action = document.getElementById("action-kind").value;
+  for (const span of document.querySelectorAll("#action-form [data-for]")) {
+    span.hidden = !span.dataset.for.split(" ").includes(action);
+  }
+}
+
+async function showCommand() {
+  document.getElementById("action-result").textContent = "";
+  const out = document.getElementById("action-command");
+  out.textContent = "";
+  delete out.dataset.command;
+  const q = new URLSearchParams({ member: document.getElementById("home-summary").dataset.ref || "" });
+  for (const input of document.querySelectorAll("#action-form select, #action-form input")) {
+    if (input.id === "action-kind" || !input.closest("[data-for]").hidden) {
+      if (input.value.trim() !== "") q.set(input.name, input.value.trim());
+    }
+  }
+  const d = await getJSON("/api/command?" + q.toString(), "action-error");
+  if (!d) return;
+  out.textContent = d.command;
+  out.dataset.argv = JSON.stringify(d.argv);
+}
+
+function prefillAccept(alertId) {
+  document.getElementById("action-kind").value = "accept";
+  document.getElementById("action-alert").value = alertId;
+  showActionFields();
+  document.getElementById("action-limit").focus();
 }
 
 // ---- Market -----------------------------------------------------------------------------
@@ -219,6 +302,87 @@ async function loadCertificates(kind, value) {
   });
 }
 
+async function loadMatching(member) {
+  const d = await getJSON("/api/matching?member=" + encodeURIComponent(member), "match-error");
+  if (!d) return;
+  document.getElementById("match-body").hidden = false;
+  const sc = d.score;
+  const score = document.getElementById("match-score");
+  score.textContent = sc && sc.consumption_wh
+    ? `24/7 score ${(sc.score_bp / 100).toFixed(2)} % · ${sc.matched_wh} of ${sc.consumption_wh} Wh consumed matched hour by hour over ${d.hours.length} periods`
+    : `24/7 score: no consumption metered over the last ${d.hours.length} periods`;
+  score.dataset.scoreBp = sc ? sc.score_bp : 0;
+  score.dataset.from = sc ? sc.from_hour : "";
+  score.dataset.to = sc ? sc.to_hour : "";
+  const period = d.period_seconds;
+  const day = 24 * period;
+  const first = d.hours[0].hour;
+  const cells = d.hours.map((c) => ({
+    x: ((c.hour - first) % day) / period, y: Math.floor((c.hour - first) / day), v: c.covered_bp / 100,
+    consumption: c.consumption_wh, claimed: c.claimed_wh, hour: c.hour,
+  }));
+  const days = Math.ceil(d.hours.length / 24);
+  chart("chart-heatmap", {
+    type: "matrix",
+    data: {
+      datasets: [{
+        label: "matched share of consumption (%)",
+        data: cells,
+        backgroundColor: (ctx) => {
+          const c = ctx.dataset.data[ctx.dataIndex];
+          if (!c || !c.consumption) return "#e5e8ec";
+          return `hsl(${Math.round(1.2 * c.v)}, 70%, 50%)`;
+        },
+        borderColor: "#fff", borderWidth: 1,
+        width: ({ chart: ch }) => (ch.chartArea ? ch.chartArea.width / 24 - 1 : 10),
+        height: ({ chart: ch }) => (ch.chartArea ? ch.chartArea.height / days - 1 : 10),
+      }],
+    },
+    options: {
+      plugins: {
+        legend: { display: false },
+        tooltip: { callbacks: { title: () => "", label: (ctx) => {
+          const c = ctx.raw;
+          return `${new Date(c.hour * 1000).toISOString().slice(0, 16)} UTC: ${c.v} % (${c.claimed} Wh claimed, ${c.consumption} Wh used)`;
+        } } },
+      },
+      scales: {
+        x: {
+          type: "linear", min: -0.5, max: 23.5, offset: false, title: { display: true, text: "period of the day" },
+          afterBuildTicks: (axis) => { axis.ticks = [...Array(24).keys()].map((v) => ({ value: v })); },
+        },
+        y: {
+          type: "linear", min: -0.5, max: days - 0.5, offset: false, reverse: true, title: { display: true, text: "day (0: oldest)" },
+          afterBuildTicks: (axis) => { axis.ticks = [...Array(days).keys()].map((v) => ({ value: v })); },
+        },
+      },
+    },
+  });
+  const box = document.getElementById("match-residual");
+  box.replaceChildren();
+  const regions = Object.keys(d.residual);
+  if (!regions.length) box.append(el("p", { class: "empty", text: "the consumer has no site in a grid region" }));
+  for (const region of regions) {
+    const rows = d.residual[region];
+    const id = "chart-residual-" + region.replace(/[^A-Za-z0-9_-]/g, "_");
+    box.append(el("h4", { text: region }),
+      el("div", { class: "chart" }, el("canvas", { id, role: "img", "aria-label": `Residual mix of grid region ${region}: issued certificates claimed, stored, revoked and unclaimed per period` })));
+    chart(id, {
+      type: "bar",
+      data: {
+        labels: rows.map((r) => new Date(r.hour_start * 1000).toISOString().slice(11, 16)),
+        datasets: [
+          { label: "claimed Wh", data: rows.map((r) => r.claimed_wh) },
+          { label: "consumed by storage Wh", data: rows.map((r) => r.consumed_by_storage_wh) },
+          { label: "revoked Wh", data: rows.map((r) => r.revoked_wh) },
+          { label: "residual (unclaimed) Wh", data: rows.map((r) => r.residual_wh) },
+        ],
+      },
+      options: { scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: "Wh" } } } },
+    });
+  }
+}
+
 async function loadLineage(bundleId) {
   const d = await getJSON("/api/bundle/" + encodeURIComponent(bundleId), "cert-error");
   if (!d) return;
@@ -234,9 +398,37 @@ function flowColour(f) {
   return used >= 1 ? "#c0392b" : used >= 0.8 ? "#e67e22" : "#27ae60";
 }
 
+function oneLine(d, interval) {
+  const box = document.getElementById("grid-oneline");
+  box.replaceChildren();
+  const limits = new Map(d.limits.map((l) => [l.feeder, l]));
+  const flows = new Map(d.flows.filter((f) => f.interval === interval).map((f) => [f.feeder, f]));
+  const feeders = [...new Set([...limits.keys(), ...flows.keys()])].sort();
+  const row = el("div", { class: "feeders" });
+  for (const name of feeders) {
+    const f = flows.get(name) || { feeder: name, import_wh: 0, export_wh: 0, curtailed_wh: 0, has_limit: false, import_limit_wh: 0, export_limit_wh: 0 };
+    const l = limits.get(name);
+    const then = f.has_limit ? `limits in that interval import ${f.import_limit_wh} / export ${f.export_limit_wh} Wh` : "no limit in that interval";
+    const now = l ? ` · limits now import ${l.import_wh} / export ${l.export_wh} Wh` : "";
+    const text = `${name}: import ${f.import_wh} Wh, export ${f.export_wh} Wh, ${then}${now}` + (f.curtailed_wh ? `, ${f.curtailed_wh} Wh curtailed` : "");
+    row.append(el("div", { class: "feeder", role: "img", "aria-label": text, "data-feeder": name, "data-colour": flowColour(f) },
+      el("div", { class: "line" }), el("div", { class: "label", text })));
+    row.lastChild.firstChild.style.background = flowColour(f);
+  }
+  box.append(el("div", { class: "upstream", text: "upstream grid / substation" }), el("div", { class: "bus", role: "presentation" }), row,
+    el("p", { class: "legend", text: "green: below 80 % of the feeder's limit · orange: 80-100 % · red: at its limit · blue: no limit" }));
+}
+
 async function loadGrid() {
   const d = await getJSON("/api/grid", "grid-error");
   if (!d) return;
+  const intervals = [...new Set(d.flows.map((f) => f.interval))].sort((a, b) => b - a);
+  const select = document.getElementById("grid-interval");
+  const chosen = Number(select.value) || intervals[0];
+  select.replaceChildren(...intervals.map((i) => el("option", { value: String(i), text: new Date(i * 1000).toISOString().slice(0, 16) + " UTC" })));
+  if (intervals.includes(chosen)) select.value = String(chosen);
+  select.onchange = () => oneLine(d, Number(select.value));
+  oneLine(d, intervals.length ? Number(select.value) : null);
   table("grid-feeders", d.limits, null, "feeder limits");
   table("grid-dr", d.dr_events, null, "demand-response events");
   chart("chart-flows", {
@@ -250,23 +442,6 @@ async function loadGrid() {
       }, { label: "curtailed Wh", data: d.flows.map((f) => f.curtailed_wh) }],
     },
   });
-}
-
-// ---- Audit ------------------------------------------------------------------------------
-async function verifyExport(exportText, anchor) {
-  const box = document.getElementById("audit-result");
-  box.replaceChildren();
-  const d = await getJSON("/api/audit", "audit-error", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ export: exportText, anchor }),
-  });
-  if (!d) return;
-  if (d.verified) {
-    table("audit-result", [d.retirement], null, "the proven retirement");
-    box.prepend(el("p", { class: "ok", id: "audit-verdict", text: `VERIFIED: retirement ${d.retirement.retirement_id} at height ${d.height} of ${d.chain_id}` }));
-  } else {
-    box.append(el("p", { class: "error", id: "audit-verdict", text: "NOT VERIFIED: " + d.reason }));
-  }
 }
 
 // ---- live updates -----------------------------------------------------------------------
@@ -317,14 +492,20 @@ document.addEventListener("DOMContentLoaded", () => {
     e.preventDefault();
     loadMarket(document.getElementById("market-interval").value.trim());
   });
+  document.getElementById("match-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadMatching(document.getElementById("match-member").value.trim());
+  });
   document.getElementById("cert-form").addEventListener("submit", (e) => {
     e.preventDefault();
     loadCertificates(document.getElementById("cert-kind").value, document.getElementById("cert-value").value.trim());
   });
-  document.getElementById("audit-form").addEventListener("submit", (e) => {
+  document.getElementById("action-kind").addEventListener("change", showActionFields);
+  document.getElementById("action-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    verifyExport(document.getElementById("audit-export").value, document.getElementById("audit-anchor").value);
+    showCommand();
   });
+  showActionFields();
   window.addEventListener("hashchange", show);
   follow(null);
   show();
