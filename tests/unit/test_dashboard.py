@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 from gridledger.api.v1 import certificates_api_pb2
 from gridledger.certificates.v1 import certificates_pb2
 from gridledger.governance.v1 import governance_pb2
+from gridledger.grid.v1 import grid_pb2
 from gridledger.identity.v1 import identity_pb2
 from gridledger.market.v1 import market_pb2
 from starlette.testclient import TestClient
@@ -215,6 +216,29 @@ def test_market_refuses_bad_intervals(client: TestClient, nodes: list[FakeRpc], 
     assert r.status_code == 400
     assert message in r.json()["error"]
     assert not any(c.startswith("/book/") for c in nodes[0].calls)
+
+
+def test_grid_lists_dr_events_with_each_enrolments_baseline_and_delivered_reduction(nodes: list[FakeRpc]) -> None:
+    """The Grid view carries every DR event and, per event, its enrolled devices' baseline,
+    measured use, delivered reduction and reward, as the chain stores them."""
+    event = grid_pb2.DrEvent(event_id="ev1", feeder="f1", requested_reduction_wh=500, reward_per_kwh=200)
+    enrolment = grid_pb2.DrEnrolment(
+        event_id="ev1", device_id="hp-1", baseline_wh=900, actual_wh=600, reduction_wh=300, reward=60, measured=True
+    )
+    for node in nodes:
+        node.records["/dr_events"] = grid_pb2.DrEventList(events=[event])
+        node.records["/dr_enrolments/ev1?limit=100"] = grid_pb2.DrEnrolmentList(enrolments=[enrolment])
+    with TestClient(create_app(NodePool(nodes))) as client:
+        body = client.get("/api/grid").json()
+    assert [e["event_id"] for e in body["dr_events"]] == ["ev1"]
+    (row,) = body["dr_enrolments"]
+    assert (row["device_id"], row["baseline_wh"], row["actual_wh"], row["reduction_wh"], row["reward"]) == (
+        "hp-1",
+        900,
+        600,
+        300,
+        60,
+    )
 
 
 def test_certificates_filter_and_issued_per_hour(client: TestClient) -> None:

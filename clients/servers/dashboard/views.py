@@ -25,6 +25,7 @@ from gridwire.contract.governance import Paths as GovernancePaths
 from gridwire.contract.grid import Paths as GridPaths
 from gridwire.contract.identity import Paths as IdentityPaths
 from gridwire.contract.market import Paths as MarketPaths
+from gridwire.contract.paths import page_suffix
 
 from clients.cli_support import to_json
 from clients.servers.dashboard import history
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 DAY_INTERVALS = 48  # intervals shown on the day charts (the latest ones)
+DR_EVENTS_SHOWN = 10  # demand-response events whose enrolments the Grid view lists (the last in id order)
+DR_ENROLMENTS_SHOWN = 100  # enrolments listed per event (the first page)
 BLOCKS_SHOWN = 20
 
 
@@ -303,7 +306,8 @@ def bundle_lineage(pool: NodePool, bundle_id: int) -> dict[str, Any]:
 
 def grid(pool: NodePool) -> dict[str, Any]:
     """Feeder limits, each feeder's cleared flows against them over the latest intervals
-    (with curtailed Wh), and demand-response events."""
+    (with curtailed Wh), demand-response events, and the enrolled devices of the latest events
+    with their baselines, measured use, delivered reduction and reward."""
     length = max(1, param(pool, "devices.settlement_interval_seconds"))
     now = _chain_now(pool)
     latest = now - now % length
@@ -327,11 +331,19 @@ def grid(pool: NodePool) -> dict[str, Any]:
                     "export_limit_wh": f.export_limit_wh,
                 }
             )
+    events = _items(pool.query_list(GridPaths.DR_EVENTS(), grid_pb2.DrEventList))
+    enrolments: list[dict[str, Any]] = []
+    for event in events[-DR_EVENTS_SHOWN:]:
+        view = pool.query_list(
+            GridPaths.DR_ENROLMENTS(event["event_id"]) + page_suffix(DR_ENROLMENTS_SHOWN), grid_pb2.DrEnrolmentList
+        )
+        enrolments += _items(view)
     return {
         "interval_seconds": length,
         "limits": limits,
         "flows": flows,
-        "dr_events": _items(pool.query_list(GridPaths.DR_EVENTS(), grid_pb2.DrEventList)),
+        "dr_events": events,
+        "dr_enrolments": enrolments,
     }
 
 

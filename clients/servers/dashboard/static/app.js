@@ -431,6 +431,12 @@ async function loadGrid() {
   oneLine(d, intervals.length ? Number(select.value) : null);
   table("grid-feeders", d.limits, null, "feeder limits");
   table("grid-dr", d.dr_events, null, "demand-response events");
+  table(
+    "grid-dr-enrolments",
+    d.dr_enrolments,
+    ["event_id", "device_id", "baseline_wh", "actual_wh", "reduction_wh", "claim", "reward", "measured", "settled"],
+    "enrolled devices: baseline, measured use, delivered reduction and reward",
+  );
   chart("chart-flows", {
     type: "bar",
     data: {
