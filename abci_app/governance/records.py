@@ -1,4 +1,5 @@
-"""The stored proposal record."""
+"""The stored proposal record: `gridledger.governance.v1.Proposal`, field by field
+(abci_app/proto_record.py); `decode(raw).encode() == raw`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from gridledger.governance.v1 import governance_pb2
+
+from abci_app.proto_record import ProtoRecord, proto_record
 
 __all__ = ["Proposal", "Status"]
 
@@ -18,8 +21,9 @@ class Status(IntEnum):
     FAILED = governance_pb2.PROPOSAL_STATUS_FAILED
 
 
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Proposal:
+class Proposal(ProtoRecord[governance_pb2.Proposal]):
     id: int
     proposer: bytes
     proposer_org: str
@@ -31,35 +35,3 @@ class Proposal:
     yes_orgs: tuple[str, ...]
     no_orgs: tuple[str, ...]
     result: str
-
-    def encode(self) -> bytes:
-        return governance_pb2.Proposal(
-            id=self.id,
-            proposer=self.proposer,
-            proposer_org=self.proposer_org,
-            title=self.title,
-            action=self.action,
-            submitted_at=self.submitted_at,
-            deadline=self.deadline,
-            status=int(self.status),  # type: ignore[arg-type]
-            yes_orgs=self.yes_orgs,
-            no_orgs=self.no_orgs,
-            result=self.result,
-        ).SerializeToString()
-
-    @staticmethod
-    def decode(raw: bytes) -> Proposal:
-        pb = governance_pb2.Proposal.FromString(raw)
-        return Proposal(
-            id=pb.id,
-            proposer=pb.proposer,
-            proposer_org=pb.proposer_org,
-            title=pb.title,
-            action=pb.action,
-            submitted_at=pb.submitted_at,
-            deadline=pb.deadline,
-            status=Status(pb.status),
-            yes_orgs=tuple(pb.yes_orgs),
-            no_orgs=tuple(pb.no_orgs),
-            result=pb.result,
-        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from abci_app.identity import keys
-from abci_app.identity.records import DeviceCa, Member, Org, decode_device_ca, decode_member, decode_org
+from abci_app.identity.records import DeviceCa, Member, Org
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
@@ -30,7 +30,7 @@ def get_org(store: KVReader, org_id: str) -> Org | None:
     if len(org_id.encode()) > 255:
         return None  # no org id is that long (ids are [a-z0-9-]{2,32})
     raw = store.get(keys.org(org_id))
-    return None if raw is None else decode_org(raw)
+    return None if raw is None else Org.decode(raw)
 
 
 def put_org(store: Branch, org: Org) -> None:
@@ -39,7 +39,7 @@ def put_org(store: Branch, org: Org) -> None:
 
 def iter_orgs(store: KVReader) -> Iterator[Org]:
     for _k, v in store.iter_range(keys.org_prefix(), prefix_end(keys.org_prefix())):
-        yield decode_org(v)
+        yield Org.decode(v)
 
 
 def active_org_ids(store: KVReader) -> list[str]:
@@ -48,12 +48,12 @@ def active_org_ids(store: KVReader) -> list[str]:
 
 def get_member(store: KVReader, address: bytes) -> Member | None:
     raw = store.get(keys.member(address))
-    return None if raw is None else decode_member(raw)
+    return None if raw is None else Member.decode(raw)
 
 
 def iter_members(store: KVReader) -> Iterator[Member]:
     for _k, v in store.iter_range(keys.member_prefix(), prefix_end(keys.member_prefix())):
-        yield decode_member(v)
+        yield Member.decode(v)
 
 
 def put_member(store: Branch, member: Member) -> None:
@@ -82,7 +82,7 @@ def get_device_ca(store: KVReader, ca_id: str) -> DeviceCa | None:
     if not 1 <= len(ca_id.encode()) <= 255:
         return None
     raw = store.get(keys.device_ca(ca_id))
-    return None if raw is None else decode_device_ca(raw)
+    return None if raw is None else DeviceCa.decode(raw)
 
 
 def put_device_ca(store: Branch, ca: DeviceCa) -> None:
@@ -93,4 +93,4 @@ def iter_device_cas(store: KVReader) -> Iterator[DeviceCa]:
     """Every device CA ever admitted (revoked ones included), in id order."""
     prefix = keys.device_ca_prefix()
     for _k, v in store.iter_range(prefix, prefix_end(prefix)):
-        yield decode_device_ca(v)
+        yield DeviceCa.decode(v)
