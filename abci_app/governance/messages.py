@@ -106,6 +106,8 @@ def _capabilities(names: list[str]) -> tuple[str, ...]:
 
 
 def action_from_proto(m: governance_pb2.SubmitProposal) -> Action:
+    """The proposal's action (exactly one of its oneof), every field bounded: INVALID_ARGUMENT for a bad
+    field, INVALID_PROPOSAL for none."""
     kind = m.WhichOneof("action")
     if kind == "admit_org":
         a = m.admit_org
@@ -143,12 +145,15 @@ def action_from_proto(m: governance_pb2.SubmitProposal) -> Action:
 
 
 def submit_proposal_from_proto(m: governance_pb2.SubmitProposal) -> SubmitProposal:
+    """A SubmitProposal with a title of at most 256 bytes, its checked action and the message's canonical
+    bytes (what the proposal stores and executes later)."""
     return SubmitProposal(
         text_field(m.title, "title", 256), action_from_proto(m), m.SerializeToString(deterministic=True)
     )
 
 
 def vote_from_proto(m: governance_pb2.Vote) -> Vote:
+    """A Vote on a proposal id of at most MAX_PROPOSAL_ID (INVALID_ARGUMENT above)."""
     if m.proposal_id > MAX_PROPOSAL_ID:
         raise TxError(Code.INVALID_ARGUMENT, f"proposal id must be at most {MAX_PROPOSAL_ID}")
     return Vote(m.proposal_id, m.approve)

@@ -27,6 +27,7 @@ __all__ = [
 
 
 def get_org(store: KVReader, org_id: str) -> Org | None:
+    """The org `org_id`, or None (also for ids longer than any org id can be)."""
     if len(org_id.encode()) > 255:
         return None  # no org id is that long (ids are [a-z0-9-]{2,32})
     raw = store.get(keys.org(org_id))
@@ -34,34 +35,42 @@ def get_org(store: KVReader, org_id: str) -> Org | None:
 
 
 def put_org(store: Branch, org: Org) -> None:
+    """Store the org under its id (replacing the previous record)."""
     store.set(keys.org(org.org_id), org.encode())
 
 
 def iter_orgs(store: KVReader) -> Iterator[Org]:
+    """Every org, active or removed, in key order."""
     for _k, v in store.iter_range(keys.org_prefix(), prefix_end(keys.org_prefix())):
         yield Org.decode(v)
 
 
 def active_org_ids(store: KVReader) -> list[str]:
+    """The ids of the orgs that are still active (the electorate of governance), in key order."""
     return [o.org_id for o in iter_orgs(store) if o.active]
 
 
 def get_member(store: KVReader, address: bytes) -> Member | None:
+    """The member with `address`, or None."""
     raw = store.get(keys.member(address))
     return None if raw is None else Member.decode(raw)
 
 
 def iter_members(store: KVReader) -> Iterator[Member]:
+    """Every member, revoked ones included, in address order."""
     for _k, v in store.iter_range(keys.member_prefix(), prefix_end(keys.member_prefix())):
         yield Member.decode(v)
 
 
 def put_member(store: Branch, member: Member) -> None:
+    """Store the member and index it under its org (the /members/<org> query reads the index)."""
     store.set(keys.member(member.address), member.encode())
     store.set(keys.member_by_org(member.org_id, member.address), b"")
 
 
 def is_cert_revoked(store: KVReader, org_id: str, serial: bytes) -> bool:
+    """Whether the certificate `serial` of `org_id` was revoked: a revoked certificate can never enrol
+    again."""
     return store.get(keys.revoked_cert(org_id, serial)) is not None
 
 
@@ -74,6 +83,7 @@ def iter_revoked_certs(store: KVReader) -> Iterator[tuple[str, bytes]]:
 
 
 def revoke_cert(store: Branch, org_id: str, serial: bytes) -> None:
+    """Mark the certificate `serial` of `org_id` revoked, for good."""
     store.set(keys.revoked_cert(org_id, serial), b"\x01")
 
 
@@ -86,6 +96,7 @@ def get_device_ca(store: KVReader, ca_id: str) -> DeviceCa | None:
 
 
 def put_device_ca(store: Branch, ca: DeviceCa) -> None:
+    """Store the device CA under its id (replacing the previous record)."""
     store.set(keys.device_ca(ca.ca_id), ca.encode())
 
 

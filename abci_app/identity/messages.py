@@ -47,16 +47,23 @@ class RevokeRole:
 
 
 def enroll_member_from_proto(m: identity_pb2.EnrollMember) -> EnrollMember:
+    """An EnrollMember carrying a DER certificate of at most MAX_CERT_BYTES (checked against the org's CA
+    by the handler)."""
     return EnrollMember(bytes_field(m.certificate_der, "certificate_der", MAX_CERT_BYTES))
 
 
 def revoke_member_from_proto(m: identity_pb2.RevokeMember) -> RevokeMember:
+    """A RevokeMember of a 20-byte address, with a reason of at most 256 bytes."""
     return RevokeMember(address_field(m.member, "member"), text_field(m.reason, "reason", 256))
 
 
 def grant_role_from_proto(m: identity_pb2.GrantRole) -> GrantRole:
+    """A GrantRole of a 20-byte address and a role name of at most 32 bytes (the handler checks it names a
+    role)."""
     return GrantRole(address_field(m.member, "member"), text_field(m.role, "role", 32))
 
 
 def revoke_role_from_proto(m: identity_pb2.RevokeRole) -> RevokeRole:
+    """A RevokeRole of a 20-byte address and a role name of at most 32 bytes (the handler checks it names a
+    role)."""
     return RevokeRole(address_field(m.member, "member"), text_field(m.role, "role", 32))

@@ -47,6 +47,7 @@ class Member(ProtoRecord[identity_pb2.Member]):
     enrolled_at: int
 
     def has_role(self, role: str) -> bool:
+        """Whether the member holds `role` (its roles are sorted and unique)."""
         return role in self.roles
 
 
@@ -64,4 +65,5 @@ class DeviceCa(ProtoRecord[identity_pb2.DeviceCa]):
 
     @property
     def revoked(self) -> bool:
+        """Whether governance revoked the CA (keys it certified are then untrusted)."""
         return self.revoked_at != 0

@@ -25,6 +25,7 @@ class Role(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Role | None:
+        """The role named `text`, or None for a name that is no role."""
         try:
             return cls(text)
         except ValueError:
