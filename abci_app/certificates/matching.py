@@ -101,6 +101,8 @@ def consumption(store: KVReader, member: bytes, hour_start: int, meters: list[st
 
 
 def matching(store: KVReader, member: bytes, hour_start: int, meters: list[str] | None = None) -> MatchingView:
+    """The member's metered consumption in the hour, the certificates retired for it then, and the matched
+    share in basis points (min(claimed, used) / used; 0 without consumption)."""
     used = consumption(store, member, hour_start, meters)
     got = keeper.claimed(store, member, hour_start)
     bp = min(got, used) * 10_000 // used if used else 0
@@ -120,6 +122,8 @@ def score(store: KVReader, member: bytes, from_hour: int, to_hour: int) -> Score
 
 
 def residual(store: KVReader, region: str, hour_start: int) -> ResidualView:
+    """The region's certificates of the hour by fate (retired, consumed by storage, revoked or withdrawn)
+    and what remains unclaimed: issued = the sum of those."""
     by_status = {RETIRED: 0, CONSUMED: 0, REVOKED: 0}
     issued = 0
     for b in keeper.iter_hour_bundles(store, hour_start):

@@ -67,12 +67,16 @@ class ReinstateBundles:
 
 
 def transfer_from_proto(m: pb.TransferCertificates) -> TransferCertificates:
+    """A TransferCertificates of a positive bundle id and Wh to a 20-byte address (INVALID_ARGUMENT
+    otherwise)."""
     return TransferCertificates(
         positive_field(m.bundle_id, "bundle_id"), positive_field(m.wh, "wh"), address_field(m.to, "to")
     )
 
 
 def retire_from_proto(m: pb.RetireCertificates) -> RetireCertificates:
+    """A RetireCertificates of a positive bundle id and Wh for a 20-byte beneficiary, a purpose of at most
+    128 bytes and a consumption period start < end <= start + MAX_CONSUMPTION_SECONDS."""
     start = nonneg_field(m.consumption_start, "consumption_start", MAX_AMOUNT)
     end = nonneg_field(m.consumption_end, "consumption_end", MAX_AMOUNT)
     if not start < end <= start + MAX_CONSUMPTION_SECONDS:
@@ -96,14 +100,17 @@ def _hour(value: int) -> int:
 
 
 def suspend_from_proto(m: pb.SuspendBundles) -> SuspendBundles:
+    """A SuspendBundles of a device id and a production hour to suspend from."""
     return SuspendBundles(id_field(m.device_id, "device_id"), _hour(m.from_hour))
 
 
 def revoke_from_proto(m: pb.RevokeBundles) -> RevokeBundles:
+    """A RevokeBundles of a device id and a production hour to revoke from."""
     return RevokeBundles(id_field(m.device_id, "device_id"), _hour(m.from_hour))
 
 
 def reinstate_from_proto(m: pb.ReinstateBundles) -> ReinstateBundles:
+    """A ReinstateBundles of a device id and a production hour to reinstate from."""
     return ReinstateBundles(id_field(m.device_id, "device_id"), _hour(m.from_hour))
 
 
@@ -121,12 +128,14 @@ class RejectHeldGeneration:
 
 
 def release_held_from_proto(m: pb.ReleaseHeldGeneration) -> ReleaseHeldGeneration:
+    """A ReleaseHeldGeneration of a device id and the start of the held hour."""
     return ReleaseHeldGeneration(
         id_field(m.device_id, "device_id"), nonneg_field(m.hour_start, "hour_start", MAX_AMOUNT)
     )
 
 
 def reject_held_from_proto(m: pb.RejectHeldGeneration) -> RejectHeldGeneration:
+    """A RejectHeldGeneration of a device id, the start of the held hour and a reason of at most 128 bytes."""
     return RejectHeldGeneration(
         id_field(m.device_id, "device_id"),
         nonneg_field(m.hour_start, "hour_start", MAX_AMOUNT),

@@ -83,6 +83,7 @@ class TransferAcceptance(ProtoRecord[pb.TransferAcceptance]):
     allowed: tuple[Address, ...] = ()
 
     def accepts(self, sender: bytes) -> bool:
+        """Whether `sender` may transfer certificates to the member (anyone when not restricted)."""
         return not self.restricted or sender in self.allowed
 
 
