@@ -25,13 +25,16 @@ class ExpectedEnergy(Protocol):
     """A device's expected energy in an interval and its source (POSTED, FALLBACK, NO_FORECAST)."""
 
     @property
-    def source(self) -> int: ...
+    def source(self) -> int:
+        """Where the expectation comes from: a FORECAST_SOURCE number (posted, fallback or none)."""
 
     @property
-    def export_wh(self) -> int: ...
+    def export_wh(self) -> int:
+        """The Wh the device is expected to export in the interval."""
 
     @property
-    def import_wh(self) -> int: ...
+    def import_wh(self) -> int:
+        """The Wh the device is expected to import in the interval."""
 
 
 class ForecastsKeeper(Protocol):

@@ -94,6 +94,9 @@ def _optional_id(text: str, name: str) -> str:
 
 
 def place_order_from_proto(m: market_pb2.PlaceOrder) -> PlaceOrder:
+    """A PlaceOrder of a known side (a buy names a site and no device, a sell its delivering device),
+    interval, energy and price within their bounds, a buy's price at least 1 (INVALID_ARGUMENT
+    otherwise)."""
     if m.side not in (BUY, SELL):
         raise TxError(Code.INVALID_ARGUMENT, "side must be SIDE_BUY or SIDE_SELL")
     if m.side == BUY and (not m.site_id or m.device_id):
@@ -114,6 +117,7 @@ def place_order_from_proto(m: market_pb2.PlaceOrder) -> PlaceOrder:
 
 
 def cancel_order_from_proto(m: market_pb2.CancelOrder) -> CancelOrder:
+    """A CancelOrder of a positive order id."""
     return CancelOrder(positive_field(m.order_id, "order_id"))
 
 
@@ -158,10 +162,12 @@ def set_rule_from_proto(m: market_pb2.SetRule) -> SetRule:
 
 
 def remove_rule_from_proto(m: market_pb2.RemoveRule) -> RemoveRule:
+    """A RemoveRule of a positive rule id."""
     return RemoveRule(positive_field(m.rule_id, "rule_id"))
 
 
 def accept_terms_from_proto(m: market_pb2.AcceptTerms) -> AcceptTerms:
+    """An AcceptTerms of a positive alert id and new limit price."""
     return AcceptTerms(positive_field(m.alert_id, "alert_id"), positive_field(m.new_limit_price, "new_limit_price"))
 
 
