@@ -24,17 +24,23 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Mint:
+    """Create `amount` new money for `to` (issuers only)."""
+
     to: Address
     amount: int
 
 
 @dataclass(frozen=True, slots=True)
 class Burn:
+    """Destroy `amount` of the signer's own money (issuers only)."""
+
     amount: int
 
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
+    """Move `amount` of the signer's money to the member `to`."""
+
     to: Address
     amount: int
 

@@ -46,6 +46,9 @@ METER = 1  # gridledger.devices.v1.DeviceKind
 
 @dataclass(frozen=True, slots=True)
 class MatchingView:
+    """A member's hour: metered consumption, certificates claimed for it, and the covered share in basis
+    points."""
+
     member: bytes
     hour_start: int
     consumption_wh: int
@@ -55,6 +58,9 @@ class MatchingView:
 
 @dataclass(frozen=True, slots=True)
 class ScoreView:
+    """A member's hourly matching over [from_hour, to_hour): consumption, matched Wh (hour by hour) and the
+    score in basis points."""
+
     member: bytes
     from_hour: int
     to_hour: int
@@ -65,6 +71,8 @@ class ScoreView:
 
 @dataclass(frozen=True, slots=True)
 class ResidualView:
+    """A region's certificates of one hour by fate; residual_wh is what nobody claimed."""
+
     grid_region: str
     hour_start: int
     issued_wh: int = 0

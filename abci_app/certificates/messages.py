@@ -33,6 +33,8 @@ MAX_CONSUMPTION_SECONDS = 31 * 86_400  # a claim's consumption period: at most 3
 
 @dataclass(frozen=True, slots=True)
 class TransferCertificates:
+    """Move `wh` Wh of bundle `bundle_id` to member `to`."""
+
     bundle_id: int
     wh: int
     to: Address
@@ -40,6 +42,9 @@ class TransferCertificates:
 
 @dataclass(frozen=True, slots=True)
 class RetireCertificates:
+    """Retire `wh` Wh of bundle `bundle_id` for `beneficiary`'s consumption in [consumption_start,
+    consumption_end)."""
+
     bundle_id: int
     wh: int
     beneficiary: Address
@@ -50,18 +55,24 @@ class RetireCertificates:
 
 @dataclass(frozen=True, slots=True)
 class SuspendBundles:
+    """Suspend the device's bundles from production hour `from_hour` on (certifiers)."""
+
     device_id: str
     from_hour: int
 
 
 @dataclass(frozen=True, slots=True)
 class RevokeBundles:
+    """Revoke the device's bundles from production hour `from_hour` on (certifiers)."""
+
     device_id: str
     from_hour: int
 
 
 @dataclass(frozen=True, slots=True)
 class ReinstateBundles:
+    """Lift the device's suspension from production hour `from_hour` on (certifiers)."""
+
     device_id: str
     from_hour: int
 
@@ -116,12 +127,16 @@ def reinstate_from_proto(m: pb.ReinstateBundles) -> ReinstateBundles:
 
 @dataclass(frozen=True, slots=True)
 class ReleaseHeldGeneration:
+    """Issue the generation held above the clear-sky bound of a device-hour (certifiers)."""
+
     device_id: str
     hour_start: int
 
 
 @dataclass(frozen=True, slots=True)
 class RejectHeldGeneration:
+    """Refuse for good the generation held above the clear-sky bound of a device-hour (certifiers)."""
+
     device_id: str
     hour_start: int
     reason: str

@@ -38,34 +38,47 @@ MAX_RECURRENCES = 366 * 24  # a standing instruction's count and its every_hours
 
 @dataclass(frozen=True, slots=True)
 class LockCertificates:
+    """Lock `wh` Wh of the signer's bundle `bundle_id`."""
+
     bundle_id: int
     wh: int
 
 
 @dataclass(frozen=True, slots=True)
 class ReserveCertificates:
+    """Reserve `wh` Wh of the signer's bundle `bundle_id` for a later cancellation."""
+
     bundle_id: int
     wh: int
 
 
 @dataclass(frozen=True, slots=True)
 class ReleaseCertificates:
+    """Release the signer's locked or reserved bundle `bundle_id`."""
+
     bundle_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class WithdrawCertificates:
+    """Withdraw bundle `bundle_id` for good, giving the reason (certifiers)."""
+
     bundle_id: int
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class ClaimCertificates:
+    """Record the beneficiary's claim of retirement `retirement_id`."""
+
     retirement_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetTransferAcceptance:
+    """Restrict or open who may transfer certificates to the signer; add `allow` to and remove `disallow`
+    from its allow-list."""
+
     restricted: bool
     allow: tuple[Address, ...]
     disallow: tuple[Address, ...]
@@ -73,6 +86,9 @@ class SetTransferAcceptance:
 
 @dataclass(frozen=True, slots=True)
 class CreateRecurringAction:
+    """A standing transfer to / cancellation for `target` of up to `wh` Wh per run, from `first_hour`,
+    every `every_hours` hours, `count` times."""
+
     kind: RecurringKind
     target: Address
     wh: int
@@ -84,6 +100,8 @@ class CreateRecurringAction:
 
 @dataclass(frozen=True, slots=True)
 class CancelRecurringAction:
+    """Delete the signer's standing instruction `action_id`."""
+
     action_id: int
 
 

@@ -34,6 +34,8 @@ MAX_PROPOSAL_ID = (1 << 63) - 1
 
 @dataclass(frozen=True, slots=True)
 class AdmitOrg:
+    """Admit an org with its root CA and the roles its members may hold."""
+
     org_id: str
     name: str
     root_ca_der: bytes
@@ -42,29 +44,40 @@ class AdmitOrg:
 
 @dataclass(frozen=True, slots=True)
 class RemoveOrg:
+    """Deactivate org `org_id` (its members can no longer sign)."""
+
     org_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class UpdateValidator:
+    """Set a validator's voting power (0 removes it)."""
+
     pub_key: bytes
     power: int
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeParam:
+    """Set the governed parameter `name` to `value` (within its declared bounds)."""
+
     name: str
     value: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetOrgCapabilities:
+    """Replace the roles an org's members may hold besides admin."""
+
     org_id: str
     capabilities: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class AdmitDeviceCa:
+    """Admit a device CA (an org's, or a manufacturer's with org_id '') whose certified device keys are
+    trusted."""
+
     ca_id: str
     name: str
     org_id: str  # '' : a manufacturer's CA
@@ -73,6 +86,8 @@ class AdmitDeviceCa:
 
 @dataclass(frozen=True, slots=True)
 class RevokeDeviceCa:
+    """Revoke device CA `ca_id`."""
+
     ca_id: str
 
 
@@ -81,6 +96,9 @@ Action = AdmitOrg | RemoveOrg | UpdateValidator | ChangeParam | SetOrgCapabiliti
 
 @dataclass(frozen=True, slots=True)
 class SubmitProposal:
+    """Open a proposal titled `title` to execute `action`; `raw` is the message's canonical bytes, which
+    the proposal stores."""
+
     title: str
     action: Action
     raw: bytes  # the protobuf message as signed, kept in the proposal record
@@ -88,6 +106,8 @@ class SubmitProposal:
 
 @dataclass(frozen=True, slots=True)
 class Vote:
+    """The signer's org's vote on proposal `proposal_id`."""
+
     proposal_id: int
     approve: bool
 

@@ -14,6 +14,8 @@ __all__ = ["Proposal", "Status"]
 
 
 class Status(IntEnum):
+    """A proposal's status (the numbers of gridledger.governance.v1.ProposalStatus; consensus)."""
+
     VOTING = governance_pb2.PROPOSAL_STATUS_VOTING
     PASSED = governance_pb2.PROPOSAL_STATUS_PASSED
     REJECTED = governance_pb2.PROPOSAL_STATUS_REJECTED
@@ -24,6 +26,9 @@ class Status(IntEnum):
 @proto_record()
 @dataclass(frozen=True, slots=True)
 class Proposal(ProtoRecord[governance_pb2.Proposal]):
+    """A proposal: who opened it and when, its action's bytes, its deadline and status, the orgs that voted
+    yes and no (sorted), and what executing it gave."""
+
     id: int
     proposer: bytes
     proposer_org: str

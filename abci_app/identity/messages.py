@@ -25,23 +25,31 @@ MAX_CERT_BYTES = 8_192
 
 @dataclass(frozen=True, slots=True)
 class EnrollMember:
+    """Enrol the signer with a member certificate issued by its org's CA."""
+
     certificate_der: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class RevokeMember:
+    """Revoke member `member` and its certificate (its org's admins)."""
+
     member: Address
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class GrantRole:
+    """Grant `role` to member `member` (its org's admins)."""
+
     member: Address
     role: str
 
 
 @dataclass(frozen=True, slots=True)
 class RevokeRole:
+    """Take `role` from member `member` (its org's admins)."""
+
     member: Address
     role: str
 

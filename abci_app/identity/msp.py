@@ -27,6 +27,9 @@ __all__ = ["MemberCert", "is_org_id", "parse_ca_cert", "parse_member_cert", "ver
 
 @dataclass(frozen=True, slots=True)
 class MemberCert:
+    """What a member certificate says: the Ed25519 key, org, common name, roles, serial and validity
+    (seconds)."""
+
     public_key: bytes
     org_id: str
     common_name: str

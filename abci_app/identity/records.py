@@ -20,6 +20,9 @@ __all__ = ["DeviceCa", "Member", "Org"]
 @proto_record(cached=4096)
 @dataclass(frozen=True, slots=True)
 class Org(ProtoRecord[identity_pb2.Org]):
+    """An org: its name, root CA, whether it is active, when it was admitted, and the roles its members may
+    hold besides admin (sorted)."""
+
     org_id: OrgId
     name: str
     root_ca_der: bytes
@@ -35,6 +38,9 @@ class Org(ProtoRecord[identity_pb2.Org]):
 @proto_record(cached=65_536)
 @dataclass(frozen=True, slots=True)
 class Member(ProtoRecord[identity_pb2.Member]):
+    """An enrolled member: its key and org, roles (sorted, unique), certificate serial and validity,
+    whether it is revoked, and when it enrolled."""
+
     address: Address
     public_key: bytes
     org_id: OrgId

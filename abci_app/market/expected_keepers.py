@@ -38,6 +38,8 @@ class ExpectedEnergy(Protocol):
 
 
 class ForecastsKeeper(Protocol):
+    """What the market needs of the forecasts domain: a device's expected energy in an interval."""
+
     def expected(self, store: KVReader, device_id: str, interval_start: int, /) -> ExpectedEnergy:
         """The device's expected energy in the interval (never fails for a registered device)."""
         ...

@@ -41,6 +41,9 @@ RULE_BUY, RULE_SELL, RULE_DEFERRABLE, RULE_THERMOSTAT = (
 
 @dataclass(frozen=True, slots=True)
 class PlaceOrder:
+    """An order to buy (for a site) or sell (from a device) `energy_wh` Wh in the interval at `limit_price`
+    per kWh."""
+
     side: int
     interval_start: int
     energy_wh: int
@@ -51,11 +54,15 @@ class PlaceOrder:
 
 @dataclass(frozen=True, slots=True)
 class CancelOrder:
+    """Cancel the signer's open order `order_id`."""
+
     order_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetRule:
+    """Create (rule_id 0) or replace the signer's standing rule, with its terms."""
+
     rule_id: int
     kind: int
     site_id: str
@@ -73,17 +80,25 @@ class SetRule:
 
 @dataclass(frozen=True, slots=True)
 class RemoveRule:
+    """Delete the signer's standing rule `rule_id`."""
+
     rule_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class AcceptTerms:
+    """Answer alert `alert_id` with new terms for its rule: the new daily budget for a
+    BUDGET_SPENT alert, else the new limit price."""
+
     alert_id: int
     new_limit_price: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetSiteChargingConsent:
+    """The site owner's cap on what the rules of battery `device_id` may spend of her money per day and per
+    kWh."""
+
     device_id: str
     max_spend_per_day: int  # 0: withdraw the consent
     max_price_per_kwh: int

@@ -99,6 +99,9 @@ ALERT_REASON_NAMES: Final[dict[int, str]] = {
 @proto_record(cached=65_536)
 @dataclass(frozen=True, slots=True)
 class Order(ProtoRecord[market_pb2.Order]):
+    """An order: its terms (side, interval, Wh, limit price, device or site, feeder), then its money and
+    outcome (escrow, status, filled Wh, refunds, cost)."""
+
     order_id: OrderId
     owner: Address
     side: int  # BUY or SELL
@@ -258,6 +261,9 @@ class Fill(ProtoRecord[market_pb2.Fill]):
 @proto_record()
 @dataclass(frozen=True, slots=True)
 class FeederClearing(ProtoRecord[market_pb2.FeederClearing]):
+    """One feeder's part of a stored clearing result: zone price, local and pool volumes, curtailment, and
+    the limit in force."""
+
     feeder: str
     local_price: int = 0
     local_wh: int = 0
@@ -273,6 +279,9 @@ class FeederClearing(ProtoRecord[market_pb2.FeederClearing]):
 @proto_record()
 @dataclass(frozen=True, slots=True)
 class ClearingResult(ProtoRecord[market_pb2.ClearingResult]):
+    """An interval's clearing: pool price and volume, totals, each feeder's part (in stored order), and
+    whether it settled."""
+
     interval_start: int
     pool_price: int = 0
     pool_wh: int = 0
