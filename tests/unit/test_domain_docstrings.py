@@ -53,6 +53,7 @@ def test_the_check_finds_a_missing_docstring(tmp_path: Path) -> None:
     src = tmp_path / "m.py"
     src.write_text(
         'def a() -> None:\n    pass\n\n\ndef _b() -> None:\n    pass\n\n\ndef c() -> None:\n    """Doc."""\n\n\n'
-        'class D:\n    """Doc."""\n\n    def e(self) -> None:\n        pass\n\n    def _f(self) -> None:\n        pass\n'
+        'class D:\n    """Doc."""\n\n    def e(self) -> None:\n        pass\n\n'
+        "    def _f(self) -> None:\n        pass\n"
     )
     assert undocumented(src) == ["m.py:1 a", "m.py:16 D.e"]
