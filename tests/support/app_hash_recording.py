@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import pytest
+from google.protobuf.message import Message
 
 from abci_app.app import GridLedgerApp
 from abci_app.logging_setup import configure_logging
@@ -97,7 +98,7 @@ def _chains(path: Path) -> Iterator[tuple[str, list[dict[str, str]]]]:
         yield tests[app_id], apps[app_id]
 
 
-_REQUESTS = {
+_REQUESTS: dict[str, type[Message]] = {
     "init_chain": abci.RequestInitChain,
     "finalize_block": abci.RequestFinalizeBlock,
     "commit": abci.RequestCommit,
