@@ -175,9 +175,12 @@ class _Plan:
 
 
 def _plan(cls: type, overrides: Mapping[str, str | Derived]) -> _Plan:
-    message: type[Message] = next(
-        typing.get_args(b)[0] for b in getattr(cls, "__orig_bases__", ()) if typing.get_origin(b) is ProtoRecord
+    message: type[Message] | None = next(
+        (typing.get_args(b)[0] for b in getattr(cls, "__orig_bases__", ()) if typing.get_origin(b) is ProtoRecord),
+        None,
     )
+    if message is None:
+        raise TypeError(f"{cls.__name__}: a @proto_record class derives from ProtoRecord[<its message>]")
     descriptor = message.DESCRIPTOR
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]

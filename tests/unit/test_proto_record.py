@@ -131,3 +131,13 @@ def test_renamed_and_derived_fields_are_stored_under_their_message_fields() -> N
     pb = record.to_proto()
     assert (pb.unpaid, pb.imbalance_short_per_kwh, pb.imbalance_long_per_kwh) == (14, 8, 9)
     assert Estimate.decode(record.encode()) == record
+
+
+def test_a_record_must_name_its_message() -> None:
+    """A record that does not derive from ProtoRecord[<message>] is refused with a readable error."""
+    with pytest.raises(TypeError, match="derives from ProtoRecord"):
+
+        @proto_record()
+        @dataclass(frozen=True, slots=True)
+        class Loose:  # type: ignore[type-var]
+            soc_mwh: int
