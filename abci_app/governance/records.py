@@ -1,5 +1,8 @@
-"""The stored proposal record: `gridledger.governance.v1.Proposal`, field by field
-(abci_app/proto_record.py); `decode(raw).encode() == raw`."""
+"""The stored records of governance: proposals, the pending upgrade plan, applied upgrades.
+
+Each encodes field by field (abci_app/proto_record.py) to the `gridledger.governance.v1`
+message of the same name; `decode(raw).encode() == raw`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from gridledger.governance.v1 import governance_pb2
 
 from abci_app.proto_record import ProtoRecord, proto_record
 
-__all__ = ["Proposal", "Status"]
+__all__ = ["AppliedUpgrade", "Proposal", "Status", "UpgradePlan"]
 
 
 class Status(IntEnum):
@@ -40,3 +43,24 @@ class Proposal(ProtoRecord[governance_pb2.Proposal]):
     yes_orgs: tuple[str, ...]
     no_orgs: tuple[str, ...]
     result: str
+    action_kind: str = ""  # set once the upgrade "proposal-kinds" ran (abci_app/upgrades/proposal_kinds.py)
+
+
+@proto_record()
+@dataclass(frozen=True, slots=True)
+class UpgradePlan(ProtoRecord[governance_pb2.UpgradePlan]):
+    """The pending software upgrade: at block `height` the migration `name` runs (or the app stops)."""
+
+    name: str
+    height: int
+    info: str
+    proposal_id: int
+
+
+@proto_record()
+@dataclass(frozen=True, slots=True)
+class AppliedUpgrade(ProtoRecord[governance_pb2.AppliedUpgrade]):
+    """An upgrade whose migration ran at `height` (it never runs again)."""
+
+    name: str
+    height: int

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clients.ops import upgrade_switch
 from clients.ops.consortium import Consortium, demo_consortium
 from clients.rpc import CometRPC, RPCError
 from clients.servers.dashboard.launch import PORT_OFFSET, dashboard_url, start_dashboard
@@ -155,8 +156,21 @@ class Localnet:
     def app_home(self, i: int) -> Path:
         return self.home / f"node{i}" / "app"
 
+    def host(self, i: int) -> str:
+        """The address node i binds its p2p and RPC ports to, and its peers dial (a subclass
+        placing nodes on other hosts overrides it; the app's ABCI port stays on 127.0.0.1)."""
+        return "127.0.0.1"
+
+    def command(self, i: int, argv: list[str]) -> list[str]:
+        """How node i's processes are launched (a subclass wraps them, e.g. in `ip netns exec`)."""
+        return argv
+
+    def listening(self, i: int, port: int) -> bool:
+        """Whether something listens on 127.0.0.1:`port` where node i's processes run."""
+        return _port_open(port)
+
     def rpc(self, i: int, timeout: float = 10.0) -> CometRPC:
-        return CometRPC(f"http://127.0.0.1:{self.ports(i).rpc}", timeout=timeout)
+        return CometRPC(f"http://{self.host(i)}:{self.ports(i).rpc}", timeout=timeout)
 
     def log_path(self, i: int, what: str) -> Path:
         return self.home / "logs" / f"node{i}.{what}.log"
@@ -199,17 +213,17 @@ class Localnet:
         path = self.node_home(i) / "config" / "config.toml"
         text = path.read_text()
         p = self.ports(i)
-        peer_list = ",".join(f"{ids[j]}@127.0.0.1:{self.ports(j).p2p}" for j in range(self.n) if j != i and peers)
+        peer_list = ",".join(f"{ids[j]}@{self.host(j)}:{self.ports(j).p2p}" for j in range(self.n) if j != i and peers)
         proxy_app = '"kvstore"' if self.app == "kvstore" else f'"tcp://127.0.0.1:{p.abci}"'
         settings = [
             ("", "proxy_app", proxy_app),
             ("", "moniker", f'"node{i}"'),
             ("", "log_level", '"main:info,state:info,statesync:info,consensus:error,p2p:error,*:error"'),
             ("blocksync", "version", '"v0"'),  # a node behind catches up by block sync (after state sync too)
-            ("rpc", "laddr", f'"tcp://127.0.0.1:{p.rpc}"'),
+            ("rpc", "laddr", f'"tcp://{self.host(i)}:{p.rpc}"'),
             ("rpc", "max_open_connections", "1000"),
             ("rpc", "timeout_broadcast_tx_commit", '"30s"'),
-            ("p2p", "laddr", f'"tcp://127.0.0.1:{p.p2p}"'),
+            ("p2p", "laddr", f'"tcp://{self.host(i)}:{p.p2p}"'),
             ("p2p", "persistent_peers", f'"{peer_list}"'),
             ("p2p", "allow_duplicate_ip", "true"),
             ("p2p", "addr_book_strict", "false"),
@@ -276,7 +290,7 @@ class Localnet:
         trust_hash = self.rpc(servers[0]).block(trust_height)["block_id"]["hash"]
         path = self.node_home(i) / "config" / "config.toml"
         text = path.read_text()
-        rpc = ",".join(f"127.0.0.1:{self.ports(j).rpc}" for j in servers[:2])
+        rpc = ",".join(f"{self.host(j)}:{self.ports(j).rpc}" for j in servers[:2])
         settings = [
             ("enable", "true"),
             ("rpc_servers", f'"{rpc}"'),
@@ -316,14 +330,17 @@ class Localnet:
     def start_app(self, i: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         p = self.ports(i)
         log = open(self.log_path(i, "app"), "ab")  # noqa: SIM115 - owned by the child process
-        cmd = [self.python, "-m", "abci_app", "--address", f"tcp://127.0.0.1:{p.abci}"]
-        cmd += ["--home", str(self.app_home(i)), "--log-format", "json", "--metrics", f"127.0.0.1:{p.metrics}"]
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, **(env or {})})
+        args = ["--address", f"tcp://127.0.0.1:{p.abci}", "--home", str(self.app_home(i))]
+        args += ["--log-format", "json", "--metrics", f"127.0.0.1:{p.metrics}"]
+        # the version to run: this code, or the new version once an upgrade switched the home over
+        cmd = upgrade_switch.app_command(self.app_home(i), [self.python, "-m", "abci_app"], args)
+        env = {**os.environ, **(env or {})}
+        proc = subprocess.Popen(self.command(i, cmd), stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
         log.close()
         self.apps[i] = proc
         self._write_pid(f"node{i}.app", proc.pid)
         deadline = time.monotonic() + 30
-        while not _port_open(p.abci):
+        while not self.listening(i, p.abci):
             if proc.poll() is not None:
                 raise RuntimeError(f"app {i} exited with {proc.returncode}; see {self.log_path(i, 'app')}")
             if time.monotonic() > deadline:
@@ -333,9 +350,8 @@ class Localnet:
 
     def start_node(self, i: int) -> subprocess.Popen[bytes]:
         log = open(self.log_path(i, "cometbft"), "ab")  # noqa: SIM115 - owned by the child process
-        proc = subprocess.Popen(
-            [self.cometbft, "node", "--home", str(self.node_home(i))], stdout=log, stderr=subprocess.STDOUT
-        )
+        cmd = self.command(i, [self.cometbft, "node", "--home", str(self.node_home(i))])
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.nodes[i] = proc
         self._write_pid(f"node{i}.cometbft", proc.pid)
@@ -346,9 +362,9 @@ class Localnet:
         p = self.ports(i)
         log = open(self.log_path(i, "bridge"), "ab")  # noqa: SIM115 - owned by the child process
         cmd = [self.python, "-m", "clients.servers", "--listen", f"127.0.0.1:{p.bridge}"]
-        cmd += ["--node", f"http://127.0.0.1:{p.rpc}", "--log-format", "json"]
+        cmd += ["--node", f"http://{self.host(i)}:{p.rpc}", "--log-format", "json"]
         cmd += ["--genesis", str(self.node_home(i) / "config" / "genesis.json")]
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        proc = subprocess.Popen(self.command(i, cmd), stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         log.close()
         self.bridges[i] = proc
         self._write_pid(f"node{i}.bridge", proc.pid)
@@ -411,6 +427,22 @@ class Localnet:
         if self.app == "kvstore":
             return node is not None and node.poll() is None
         return node is not None and app is not None and node.poll() is None and app.poll() is None
+
+    def revive(self, i: int) -> upgrade_switch.Decision:
+        """Node i's pair is down (either process exited): stop what is left of it and, unless the
+        upgrade switch says to leave it down, start it again — as the new version when its app
+        stopped for a due upgrade whose new version is prepared (clients/ops/upgrade_switch.py)."""
+        app = self.apps.get(i)
+        status = app.poll() if app is not None else None
+        self.stop_pair(i)
+        decision = upgrade_switch.Decision("restart")
+        if status is not None and self.app == "gridledger":
+            decision = upgrade_switch.after_exit(self.app_home(i), status)
+        if decision.action != "stop":
+            self.start_pair(i)
+        elif app is not None:
+            self.apps[i] = app  # left down: keep its exit status for the next look
+        return decision
 
     def _write_pid(self, name: str, pid: int) -> None:
         folder = self.home / "pids"
@@ -478,6 +510,7 @@ def supervise(home: Path) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     restarts: dict[int, list[float]] = {i: [] for i in range(net.n)}
+    held: dict[int, str] = {}  # why a node is left down (an upgrade it waits for), printed once
     net.start()
     for i in range(net.n):
         net.start_bridge(i)
@@ -506,13 +539,18 @@ def supervise(home: Path) -> int:
             recent = [t for t in restarts[i] if now - t < 60]
             if len(recent) >= 5:
                 continue  # crash-looping: leave it down, the operator reads the logs
-            restarts[i] = [*recent, now]
-            print(f"supervisor: node{i} pair exited; restarting both", flush=True)
-            net.stop_pair(i)
             try:
-                net.start_pair(i)
+                decision = net.revive(i)
             except RuntimeError as exc:
+                restarts[i] = [*recent, now]
                 print(f"supervisor: restart of node{i} failed: {exc}", flush=True)
+                continue
+            if decision.action == "restart":
+                restarts[i] = [*recent, now]
+                print(f"supervisor: node{i} pair exited; restarted both", flush=True)
+            elif decision.message != held.get(i):
+                print(f"supervisor: node{i}: {decision.message}", flush=True)
+            held[i] = decision.message if decision.action == "stop" else ""
     web.terminate()
     net.stop()
     (home / "pids" / "supervisor.pid").unlink(missing_ok=True)
