@@ -24,15 +24,12 @@ from tests.support.record_strategies import record_strategy
 
 __all__ = ["RECORD_MODULES", "capture", "record_cases"]
 
-RECORD_MODULES = (
-    "abci_app.certificates.records",
-    "abci_app.certificates.registry_records",
-    "abci_app.devices.records",
-    "abci_app.forecasts.records",
-    "abci_app.governance.records",
-    "abci_app.grid.records",
-    "abci_app.identity.records",
-    "abci_app.market.records",
+# every domain's records modules (records.py, *_records.py), so a new domain's records are covered
+RECORD_MODULES = tuple(
+    sorted(
+        f"abci_app.{p.parent.name}.{p.stem}"
+        for p in (Path(__file__).resolve().parents[2] / "abci_app").glob("*/*records.py")
+    )
 )
 # record class -> its message's name where they differ
 _MESSAGE_NAMES = {"Expected": "ForecastView", "DayError": "ForecastError"}
