@@ -36,6 +36,8 @@ def mint(ctx: TxContext, msg: Mint) -> None:
 
 
 def burn(ctx: TxContext, msg: Burn) -> None:
+    """Burn: an issuer destroys `amount` of its own balance; the burned total grows by the same amount, so
+    money stays conserved."""
     issuer = require_role(ctx, Role.ISSUER)
     keeper.subtract(ctx.store, issuer.address, msg.amount)
     keeper.add_supply(ctx.store, "burned", msg.amount)
@@ -43,6 +45,8 @@ def burn(ctx: TxContext, msg: Burn) -> None:
 
 
 def transfer(ctx: TxContext, msg: Transfer) -> None:
+    """Transfer: a member moves `amount` of its balance to an enrolled, unrevoked member of an active org;
+    the sum of balances is unchanged."""
     sender = require_member(ctx)
     _require_recipient(ctx, msg.to)
     keeper.subtract(ctx.store, sender.address, msg.amount)

@@ -15,6 +15,7 @@ __all__ = ["add", "add_supply", "balance", "iter_balances", "subtract", "supply"
 
 
 def balance(store: KVReader, address: bytes) -> int:
+    """The balance of `address` in minor units (0 for an address never credited)."""
     raw = store.get(keys.balance(address))
     return 0 if raw is None else int.from_bytes(raw, "big")
 
@@ -28,6 +29,8 @@ def _set(store: Branch, address: bytes, amount: int) -> None:
 
 
 def add(store: Branch, address: bytes, amount: int) -> int:
+    """Credit `amount` to `address` and return the new balance; AMOUNT_OVERFLOW (nothing written) if it
+    would exceed MAX_AMOUNT."""
     new = balance(store, address) + amount
     if new > MAX_AMOUNT:
         raise TxError(AccountsCode.AMOUNT_OVERFLOW, f"balance of {address.hex()} would exceed {MAX_AMOUNT}")
@@ -36,6 +39,8 @@ def add(store: Branch, address: bytes, amount: int) -> int:
 
 
 def subtract(store: Branch, address: bytes, amount: int) -> int:
+    """Debit `amount` from `address` and return the new balance; INSUFFICIENT_FUNDS (nothing written) if
+    the balance is smaller. Balances never go negative."""
     have = balance(store, address)
     if have < amount:
         raise TxError(AccountsCode.INSUFFICIENT_FUNDS, f"balance of {address.hex()} is {have}, needs {amount}")
@@ -44,11 +49,14 @@ def subtract(store: Branch, address: bytes, amount: int) -> int:
 
 
 def supply(store: KVReader, kind: str) -> int:
+    """The running total of `kind` ('minted' or 'burned'): money conservation is minted - burned = sum of
+    balances."""
     raw = store.get(keys.supply(kind))
     return 0 if raw is None else int.from_bytes(raw, "big")
 
 
 def add_supply(store: Branch, kind: str, amount: int) -> None:
+    """Add `amount` to the `kind` total; AMOUNT_OVERFLOW (nothing written) past MAX_AMOUNT."""
     new = supply(store, kind) + amount
     if new > MAX_AMOUNT:
         raise TxError(AccountsCode.AMOUNT_OVERFLOW, f"{kind} supply would exceed {MAX_AMOUNT}")
@@ -56,5 +64,6 @@ def add_supply(store: Branch, kind: str, amount: int) -> None:
 
 
 def iter_balances(store: KVReader) -> Iterator[tuple[bytes, int]]:
+    """Every (address, balance) with a stored balance, in address byte order."""
     for k, v in store.iter_range(keys.balance_prefix(), prefix_end(keys.balance_prefix())):
         yield k[1:], int.from_bytes(v, "big")

@@ -14,10 +14,12 @@ KEY_PREFIXES = frozenset({BALANCE[0], SUPPLY[0]})
 
 
 def balance_prefix() -> bytes:
+    """The prefix of every balance key (iterate it for all balances)."""
     return BALANCE
 
 
 def balance(address: bytes) -> bytes:
+    """The key of `address`'s balance: the prefix and the 20-byte address."""
     return BALANCE + address
 
 

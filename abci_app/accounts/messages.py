@@ -24,17 +24,23 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Mint:
+    """Create `amount` new money for `to` (issuers only)."""
+
     to: Address
     amount: int
 
 
 @dataclass(frozen=True, slots=True)
 class Burn:
+    """Destroy `amount` of the signer's own money (issuers only)."""
+
     amount: int
 
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
+    """Move `amount` of the signer's money to the member `to`."""
+
     to: Address
     amount: int
 
@@ -49,12 +55,17 @@ def amount_field(value: int, name: str) -> int:
 
 
 def mint_from_proto(m: accounts_pb2.Mint) -> Mint:
+    """A Mint with a 20-byte recipient (INVALID_ARGUMENT) and a positive amount (INVALID_AMOUNT) up to
+    MAX_AMOUNT (AMOUNT_OVERFLOW)."""
     return Mint(address_field(m.to, "to"), amount_field(m.amount, "amount"))
 
 
 def burn_from_proto(m: accounts_pb2.Burn) -> Burn:
+    """A Burn with a positive amount (INVALID_AMOUNT) up to MAX_AMOUNT (AMOUNT_OVERFLOW)."""
     return Burn(amount_field(m.amount, "amount"))
 
 
 def transfer_from_proto(m: accounts_pb2.Transfer) -> Transfer:
+    """A Transfer with a 20-byte recipient (INVALID_ARGUMENT) and a positive amount (INVALID_AMOUNT) up to
+    MAX_AMOUNT (AMOUNT_OVERFLOW)."""
     return Transfer(address_field(m.to, "to"), amount_field(m.amount, "amount"))

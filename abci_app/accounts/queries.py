@@ -17,11 +17,14 @@ __all__ = ["QUERIES"]
 
 
 def balance(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/balance/<address hex>: the stored balance (8 bytes big-endian), provable against the app hash; not
+    found for an address never credited."""
     (address,) = args_exactly(args, 1, "/balance/<address hex>")
     return record(store, keys.balance(address_arg(address)))
 
 
 def account(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/account/<address hex>: an AccountView with the balance and the last used nonce (0 for none)."""
     (text,) = args_exactly(args, 1, "/account/<address hex>")
     address = address_arg(text)
     raw_nonce = store.get(chain_keys.nonce(address))
@@ -34,6 +37,7 @@ def account(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
 
 
 def supply(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/supply: a SupplyView of the minted and burned totals."""
     args_exactly(args, 0, "/supply")
     view = accounts_pb2.SupplyView(minted=keeper.supply(store, "minted"), burned=keeper.supply(store, "burned"))
     return QueryResult(view.SerializeToString())

@@ -130,6 +130,8 @@ def _movable(ctx: TxContext, bundle_id: int, wh: int, statuses: tuple[BundleStat
 
 
 def transfer_certificates(ctx: TxContext, msg: TransferCertificates) -> None:
+    """TransferCertificates: the owner moves `wh` Wh of an active bundle to an enrolled, unrevoked member
+    that accepts certificates from it (cutting the bundle when wh is less than its volume)."""
     require_member(ctx)
     b = _movable(ctx, msg.bundle_id, msg.wh)
     member = get_member(ctx.store, msg.to)
@@ -140,6 +142,8 @@ def transfer_certificates(ctx: TxContext, msg: TransferCertificates) -> None:
 
 
 def retire_certificates(ctx: TxContext, msg: RetireCertificates) -> None:
+    """RetireCertificates: the owner retires `wh` Wh of an active or reserved bundle for a beneficiary and
+    consumption period; the retirement is stored for good as a provable claim."""
     require_member(ctx)
     b = _movable(ctx, msg.bundle_id, msg.wh, (ACTIVE, RESERVED))  # the Registry API cancels reserved ones too
     claim = ops.Claim(msg.beneficiary, msg.purpose, msg.consumption_start, msg.consumption_end)
@@ -290,6 +294,9 @@ def _emit_standing(ctx: TxContext, event: str, record: StandingOversight) -> Non
 
 
 def suspend_bundles(ctx: TxContext, msg: SuspendBundles) -> None:
+    """SuspendBundles: a certifier suspends the device's bundles of hours >= from_hour (and those derived
+    from them through storage) and keeps a standing suspension for bundles issued later, all or nothing
+    (refused above the work cap)."""
     _oversee(
         ctx, msg.device_id, msg.from_hour, sources=(ACTIVE, LOCKED, RESERVED), status=SUSPENDED,
         event=events.BUNDLE_SUSPENDED,
@@ -297,6 +304,9 @@ def suspend_bundles(ctx: TxContext, msg: SuspendBundles) -> None:
 
 
 def revoke_bundles(ctx: TxContext, msg: RevokeBundles) -> None:
+    """RevokeBundles: a certifier revokes the device's bundles of hours >= from_hour (and those derived
+    from them through storage) for good, and keeps a standing revocation for bundles issued later, all
+    or nothing (refused above the work cap)."""
     _oversee(
         ctx,
         msg.device_id,
@@ -352,6 +362,8 @@ def _suspension_flagged(ctx: TxContext, b: Bundle) -> bool:
 
 
 def reinstate_bundles(ctx: TxContext, msg: ReinstateBundles) -> None:
+    """ReinstateBundles: a certifier lifts a suspension from from_hour on (the whole suspended range:
+    PARTIAL_REINSTATE otherwise); revoked hours are never reinstated (OVERSIGHT_REVOKED)."""
     require_role(ctx, Role.CERTIFIER)
     device_id = DeviceId(msg.device_id)
     if get_device(ctx.store, device_id) is None:

@@ -69,6 +69,8 @@ BATTERY = 4
 
 
 def issued_within_generation(store: KVReader) -> str | None:
+    """The first device-hour (not yet pruned) with more certificates issued than its verified generation (a
+    battery's: its discharge), or None."""
     pruned = devices.pruned_before(store)
     for device_id, hour, issued in keeper.iter_issued(store):
         if hour < pruned:
@@ -82,6 +84,8 @@ def issued_within_generation(store: KVReader) -> str | None:
 
 
 def generators_issue_once(store: KVReader) -> str | None:
+    """The first device-hour with certificates that could not have been issued (unknown device, not a
+    renewable generator, before commissioning, or above its eligible generation), or None."""
     pruned = devices.pruned_before(store)
     for device_id, hour, issued in keeper.iter_issued(store):
         dev = devices.get_device(store, device_id)
@@ -100,6 +104,8 @@ def generators_issue_once(store: KVReader) -> str | None:
 
 
 def bundles_tile_issued(store: KVReader) -> str | None:
+    """None when the bundles of every device-hour tile [0, issued) exactly, without gaps or overlaps, and
+    the device index points at each; else the first breach."""
     expected = {(d, h): n for d, h, n in keeper.iter_issued(store)}
     covered: dict[tuple[str, int], int] = {}
     indexed = 0
@@ -126,6 +132,8 @@ def _count(store: KVReader, prefix: bytes) -> int:
 
 
 def storage_lineage_indexed(store: KVReader) -> str | None:
+    """None when every bundle with an origin is in the origin index (and nothing else is), and every
+    storage lot's oversight and source index are consistent; else the first breach."""
     with_origin = 0
     for b in keeper.iter_bundles(store):
         if b.origin_device:
@@ -162,6 +170,8 @@ def _breach(record: StandingOversight, b: Bundle, hour: int) -> str | None:
 
 
 def standing_oversight_holds(store: KVReader) -> str | None:
+    """None when every standing oversight is well formed and every bundle it covers (own or derived through
+    storage) is held in the status it demands; else the first breach."""
     for record in keeper.iter_oversights(store):
         device = record.device_id
         if keeper.get_oversight(store, device) != record:
@@ -185,6 +195,8 @@ def standing_oversight_holds(store: KVReader) -> str | None:
 
 
 def pending_deliveries_well_formed(store: KVReader) -> str | None:
+    """None when every pending delivery is stored under its key, owes a positive volume, has an id the
+    counter allocated, and is between two distinct members; else the first breach."""
     last = dict(keeper.iter_counters(store)).get(PENDING_COUNTER, 0)
     prefix = keys.pending_delivery_prefix()
     for k, v in store.iter_range(prefix, prefix_end(prefix)):

@@ -81,7 +81,8 @@ __all__ = [
 class Sink(Protocol):
     """Where events go: a TxContext, or an EventSink in a block hook."""
 
-    def emit(self, type_: str, **attrs: object) -> None: ...
+    def emit(self, type_: str, **attrs: object) -> None:
+        """Record an event of type `type_` with `attrs` (each a string once emitted)."""
 
 
 class EventSink:
@@ -91,6 +92,7 @@ class EventSink:
         self.events: list[Event] = []
 
     def emit(self, type_: str, **attrs: object) -> None:
+        """Append the event to `events`, in emission order."""
         self.events.append(Event.of(type_, **attrs))
 
 
@@ -112,6 +114,7 @@ def peek_counter(store: KVReader, name: str) -> int:
 
 
 def set_counter(store: Branch, name: str, value: int) -> None:
+    """Set the named counter (an id sequence or a cursor) to `value`."""
     store.set(keys.counter(name), value.to_bytes(8, "big"))
 
 
@@ -125,10 +128,12 @@ def iter_counters(store: KVReader) -> Iterator[tuple[str, int]]:
 
 
 def volume(b: Bundle) -> int:
+    """The Wh the bundle holds: end_wh - start_wh."""
     return b.end_wh - b.start_wh
 
 
 def get_bundle(store: KVReader, bundle_id: int) -> Bundle | None:
+    """The bundle with `bundle_id`, or None (never issued, or merged away)."""
     raw = store.get(keys.bundle(bundle_id))
     return None if raw is None else Bundle.decode(raw)
 
@@ -170,6 +175,7 @@ def _delete_bundle(store: Branch, b: Bundle) -> None:
 
 
 def get_history(store: KVReader, bundle_id: int) -> BundleHistory | None:
+    """The stored history of bundle `bundle_id`, or None."""
     raw = store.get(keys.history(bundle_id))
     return None if raw is None else BundleHistory.decode(raw)
 
@@ -182,6 +188,7 @@ def iter_histories(store: KVReader) -> Iterator[BundleHistory]:
 
 
 def put_history(store: Branch, h: BundleHistory) -> None:
+    """Store a bundle's history under its id (replacing the previous one)."""
     store.set(keys.history(h.bundle_id), h.encode())
 
 
@@ -212,6 +219,8 @@ def issued_wh(store: KVReader, device_id: str, hour_start: int) -> int:
 
 
 def set_issued(store: Branch, device_id: str, hour_start: int, wh: int) -> None:
+    """Record that `wh` Wh of certificates were issued for the device-hour in total (the volume invariants
+    check against)."""
     store.set(keys.issued(device_id, hour_start), wh.to_bytes(8, "big"))
 
 
@@ -331,6 +340,8 @@ def iter_derived_bundles(store: KVReader, device_id: str, from_hour: int = 0) ->
 
 
 def iter_hour_bundles(store: KVReader, hour_start: int) -> Iterator[Bundle]:
+    """The bundles of production hour `hour_start`, in index order (entries whose bundle is gone are
+    skipped)."""
     prefix = keys.by_hour_prefix(hour_start)
     for k, _v in store.iter_range(prefix, prefix_end(prefix)):
         b = get_bundle(store, int.from_bytes(k[-8:], "big"))
@@ -339,11 +350,13 @@ def iter_hour_bundles(store: KVReader, hour_start: int) -> Iterator[Bundle]:
 
 
 def get_retirement(store: KVReader, retirement_id: int) -> Retirement | None:
+    """The retirement record `retirement_id`, or None."""
     raw = store.get(keys.retirement(retirement_id))
     return None if raw is None else Retirement.decode(raw)
 
 
 def put_retirement(store: Branch, r: Retirement) -> None:
+    """Store a retirement record under its id (retirements are kept forever: they are the provable claims)."""
     store.set(keys.retirement(r.retirement_id), r.encode())
 
 
@@ -355,6 +368,7 @@ def iter_retirements(store: KVReader) -> Iterator[Retirement]:
 
 
 def next_retirement_id(store: Branch) -> RetirementId:
+    """Allocate the next retirement id (1, 2, ...; never reused)."""
     return RetirementId(next_counter(store, "retirement"))
 
 
@@ -371,6 +385,7 @@ def iter_claims(store: KVReader) -> Iterator[tuple[Address, int, int]]:
 
 
 def add_claim(store: Branch, beneficiary: bytes, hour_start: int, wh: int) -> None:
+    """Add `wh` to what `beneficiary` claimed for production hour `hour_start` (nothing is written for 0)."""
     if wh:
         key = keys.claim(beneficiary, hour_start)
         store.set(key, (_u64(store, key) + wh).to_bytes(8, "big"))
@@ -411,6 +426,7 @@ def get_hold(store: KVReader, device_id: str, hour_start: int) -> ClearSkyHold |
 
 
 def put_hold(store: Branch, hold: ClearSkyHold) -> None:
+    """Store the clear-sky hold of its device-hour (replacing the previous one)."""
     store.set(keys.clear_sky_hold(hold.device_id, hold.hour_start), hold.encode())
 
 

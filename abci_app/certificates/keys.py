@@ -98,102 +98,130 @@ KEY_PREFIXES = frozenset(
 
 
 def bundle(bundle_id: int) -> bytes:
+    """The key of bundle `bundle_id` (big-endian ids: key order is id order)."""
     return BUNDLE + u64(bundle_id)
 
 
 def by_owner_prefix(owner: bytes, hour_start: int | None = None) -> bytes:
+    """The prefix of `owner`'s bundle index (of one production hour, when given)."""
     return BY_OWNER + owner + (b"" if hour_start is None else u64(hour_start))
 
 
 def by_owner(owner: bytes, hour_start: int, bundle_id: int) -> bytes:
+    """The owner index entry of a bundle: owner, production hour, bundle id."""
     return BY_OWNER + owner + u64(hour_start) + u64(bundle_id)
 
 
 def by_device_prefix(device_id: str, hour_start: int | None = None) -> bytes:
+    """The prefix of `device_id`'s bundle index (of one production hour, when given)."""
     return BY_DEVICE + lp(device_id) + (b"" if hour_start is None else u64(hour_start))
 
 
 def by_device(device_id: str, hour_start: int, start_wh: int) -> bytes:
+    """The device index entry of a bundle: device, production hour, first Wh (so a device-hour's bundles
+    scan in Wh order)."""
     return BY_DEVICE + lp(device_id) + u64(hour_start) + u64(start_wh)
 
 
 def by_hour_prefix(hour_start: int | None = None) -> bytes:
+    """The prefix of the production-hour index (of one hour, when given)."""
     return BY_HOUR + (b"" if hour_start is None else u64(hour_start))
 
 
 def by_hour(hour_start: int, bundle_id: int) -> bytes:
+    """The production-hour index entry of a bundle."""
     return BY_HOUR + u64(hour_start) + u64(bundle_id)
 
 
 def by_origin_prefix(device_id: str) -> bytes:
+    """The prefix of the storage-origin index of generation device `device_id`."""
     return BY_ORIGIN + lp(device_id)
 
 
 def by_origin(device_id: str, hour_start: int, bundle_id: int) -> bytes:
+    """The origin index entry of a storage certificate: the generation device and hour it came from, then
+    its id."""
     return BY_ORIGIN + lp(device_id) + u64(hour_start) + u64(bundle_id)
 
 
 def by_status_prefix(status: int) -> bytes:
+    """The prefix of the index of bundles in `status`."""
     return BY_STATUS + bytes((status,))
 
 
 def by_status(status: int, bundle_id: int) -> bytes:
+    """The status index entry of a bundle."""
     return BY_STATUS + bytes((status,)) + u64(bundle_id)
 
 
 def issued_prefix() -> bytes:
+    """The prefix of every device-hour's issued total."""
     return ISSUED
 
 
 def issued(device_id: str, hour_start: int) -> bytes:
+    """The key of the Wh issued for a device-hour."""
     return ISSUED + lp(device_id) + u64(hour_start)
 
 
 def history(bundle_id: int) -> bytes:
+    """The key of bundle `bundle_id`'s history."""
     return HISTORY + u64(bundle_id)
 
 
 def retirement(retirement_id: int) -> bytes:
+    """The key of retirement `retirement_id`."""
     return RETIREMENT + u64(retirement_id)
 
 
 def claim(beneficiary: bytes, hour_start: int) -> bytes:
+    """The key of the Wh `beneficiary` claimed for production hour `hour_start`."""
     return CLAIM + beneficiary + u64(hour_start)
 
 
 def lot_prefix(battery_id: str) -> bytes:
+    """The prefix of battery `battery_id`'s storage lots (in sequence order)."""
     return LOT + lp(battery_id)
 
 
 def lot(battery_id: str, seq: int) -> bytes:
+    """The key of the battery's lot `seq`."""
     return LOT + lp(battery_id) + u64(seq)
 
 
 def lot_by_source_prefix(device_id: str) -> bytes:
+    """The prefix of the lots holding generation of device `device_id`."""
     return LOT_BY_SOURCE + lp(device_id)
 
 
 def lot_by_source(device_id: str, hour_start: int, battery_id: str, seq: int) -> bytes:
+    """The source index entry of a lot: source device and hour, then battery and lot sequence."""
     return LOT_BY_SOURCE + lp(device_id) + u64(hour_start) + lp(battery_id) + u64(seq)
 
 
 def storage(battery_id: str) -> bytes:
+    """The key of battery `battery_id`'s lot FIFO and counters."""
     return STORAGE + lp(battery_id)
 
 
 def storage_done(battery_id: str, hour_start: int) -> bytes:
+    """The key of the charge and discharge storage accounting processed for a battery-hour."""
     return STORAGE_DONE + lp(battery_id) + u64(hour_start)
 
 
 def counter(name: str) -> bytes:
+    """The key of the domain's named counter `name` (also the prefix of the collections named by a counter
+    name)."""
     return COUNTER + lp(name)
 
 
 def oversight_prefix() -> bytes:
+    """The prefix of every standing oversight."""
     return OVERSIGHT
 
 
 def oversight(device_id: str) -> bytes:
+    """The key of the certifier's standing oversight of `device_id`."""
     return OVERSIGHT + lp(device_id)
 
 
@@ -204,56 +232,70 @@ def pending_delivery_prefix(hour_start: int | None = None, seller: bytes = b"") 
 
 
 def pending_delivery(hour_start: int, seller: bytes, delivery_id: int) -> bytes:
+    """The key of a pending delivery: production hour, seller, delivery id."""
     return counter(PENDING_DELIVERY) + u64(hour_start) + seller + u64(delivery_id)
 
 
 def clear_sky_hold_prefix() -> bytes:
+    """The prefix of every clear-sky hold."""
     return counter(CLEAR_SKY_HOLD)
 
 
 def clear_sky_hold(device_id: str, hour_start: int) -> bytes:
+    """The key of the clear-sky hold of a device-hour."""
     return counter(CLEAR_SKY_HOLD) + lp(device_id) + u64(hour_start)
 
 
 def scr_prefix() -> bytes:
+    """The prefix of every storage charge record."""
     return counter(SCR)
 
 
 def scr(scr_id: int) -> bytes:
+    """The key of storage charge record `scr_id`."""
     return counter(SCR) + u64(scr_id)
 
 
 def sdr_prefix() -> bytes:
+    """The prefix of every storage discharge record."""
     return counter(SDR)
 
 
 def sdr(sdr_id: int) -> bytes:
+    """The key of storage discharge record `sdr_id`."""
     return counter(SDR) + u64(sdr_id)
 
 
 def acceptance_prefix() -> bytes:
+    """The prefix of every transfer acceptance."""
     return counter(ACCEPT)
 
 
 def acceptance(member: bytes) -> bytes:
+    """The key of `member`'s transfer acceptance."""
     return counter(ACCEPT) + member
 
 
 def recurring_prefix() -> bytes:
+    """The prefix of every standing instruction."""
     return counter(RECURRING)
 
 
 def recurring(action_id: int) -> bytes:
+    """The key of standing instruction `action_id`."""
     return counter(RECURRING) + u64(action_id)
 
 
 def recurring_due_prefix() -> bytes:
+    """The prefix of the standing instructions' due index."""
     return counter(RECURRING_DUE)
 
 
 def recurring_due(next_hour: int, action_id: int) -> bytes:
+    """The due index entry of a standing instruction: next hour first, so due ones scan in time order."""
     return counter(RECURRING_DUE) + u64(next_hour) + u64(action_id)
 
 
 def registry_info() -> bytes:
+    """The key of the registry's EnergyTag description."""
     return counter(REGISTRY) + b"info"

@@ -46,6 +46,9 @@ METER = 1  # gridledger.devices.v1.DeviceKind
 
 @dataclass(frozen=True, slots=True)
 class MatchingView:
+    """A member's hour: metered consumption, certificates claimed for it, and the covered share in basis
+    points."""
+
     member: bytes
     hour_start: int
     consumption_wh: int
@@ -55,6 +58,9 @@ class MatchingView:
 
 @dataclass(frozen=True, slots=True)
 class ScoreView:
+    """A member's hourly matching over [from_hour, to_hour): consumption, matched Wh (hour by hour) and the
+    score in basis points."""
+
     member: bytes
     from_hour: int
     to_hour: int
@@ -65,6 +71,8 @@ class ScoreView:
 
 @dataclass(frozen=True, slots=True)
 class ResidualView:
+    """A region's certificates of one hour by fate; residual_wh is what nobody claimed."""
+
     grid_region: str
     hour_start: int
     issued_wh: int = 0
@@ -101,6 +109,8 @@ def consumption(store: KVReader, member: bytes, hour_start: int, meters: list[st
 
 
 def matching(store: KVReader, member: bytes, hour_start: int, meters: list[str] | None = None) -> MatchingView:
+    """The member's metered consumption in the hour, the certificates retired for it then, and the matched
+    share in basis points (min(claimed, used) / used; 0 without consumption)."""
     used = consumption(store, member, hour_start, meters)
     got = keeper.claimed(store, member, hour_start)
     bp = min(got, used) * 10_000 // used if used else 0
@@ -120,6 +130,8 @@ def score(store: KVReader, member: bytes, from_hour: int, to_hour: int) -> Score
 
 
 def residual(store: KVReader, region: str, hour_start: int) -> ResidualView:
+    """The region's certificates of the hour by fate (retired, consumed by storage, revoked or withdrawn)
+    and what remains unclaimed: issued = the sum of those."""
     by_status = {RETIRED: 0, CONSUMED: 0, REVOKED: 0}
     issued = 0
     for b in keeper.iter_hour_bundles(store, hour_start):

@@ -33,6 +33,8 @@ MAX_CONSUMPTION_SECONDS = 31 * 86_400  # a claim's consumption period: at most 3
 
 @dataclass(frozen=True, slots=True)
 class TransferCertificates:
+    """Move `wh` Wh of bundle `bundle_id` to member `to`."""
+
     bundle_id: int
     wh: int
     to: Address
@@ -40,6 +42,9 @@ class TransferCertificates:
 
 @dataclass(frozen=True, slots=True)
 class RetireCertificates:
+    """Retire `wh` Wh of bundle `bundle_id` for `beneficiary`'s consumption in [consumption_start,
+    consumption_end)."""
+
     bundle_id: int
     wh: int
     beneficiary: Address
@@ -50,29 +55,39 @@ class RetireCertificates:
 
 @dataclass(frozen=True, slots=True)
 class SuspendBundles:
+    """Suspend the device's bundles from production hour `from_hour` on (certifiers)."""
+
     device_id: str
     from_hour: int
 
 
 @dataclass(frozen=True, slots=True)
 class RevokeBundles:
+    """Revoke the device's bundles from production hour `from_hour` on (certifiers)."""
+
     device_id: str
     from_hour: int
 
 
 @dataclass(frozen=True, slots=True)
 class ReinstateBundles:
+    """Lift the device's suspension from production hour `from_hour` on (certifiers)."""
+
     device_id: str
     from_hour: int
 
 
 def transfer_from_proto(m: pb.TransferCertificates) -> TransferCertificates:
+    """A TransferCertificates of a positive bundle id and Wh to a 20-byte address (INVALID_ARGUMENT
+    otherwise)."""
     return TransferCertificates(
         positive_field(m.bundle_id, "bundle_id"), positive_field(m.wh, "wh"), address_field(m.to, "to")
     )
 
 
 def retire_from_proto(m: pb.RetireCertificates) -> RetireCertificates:
+    """A RetireCertificates of a positive bundle id and Wh for a 20-byte beneficiary, a purpose of at most
+    128 bytes and a consumption period start < end <= start + MAX_CONSUMPTION_SECONDS."""
     start = nonneg_field(m.consumption_start, "consumption_start", MAX_AMOUNT)
     end = nonneg_field(m.consumption_end, "consumption_end", MAX_AMOUNT)
     if not start < end <= start + MAX_CONSUMPTION_SECONDS:
@@ -96,37 +111,46 @@ def _hour(value: int) -> int:
 
 
 def suspend_from_proto(m: pb.SuspendBundles) -> SuspendBundles:
+    """A SuspendBundles of a device id and a production hour to suspend from."""
     return SuspendBundles(id_field(m.device_id, "device_id"), _hour(m.from_hour))
 
 
 def revoke_from_proto(m: pb.RevokeBundles) -> RevokeBundles:
+    """A RevokeBundles of a device id and a production hour to revoke from."""
     return RevokeBundles(id_field(m.device_id, "device_id"), _hour(m.from_hour))
 
 
 def reinstate_from_proto(m: pb.ReinstateBundles) -> ReinstateBundles:
+    """A ReinstateBundles of a device id and a production hour to reinstate from."""
     return ReinstateBundles(id_field(m.device_id, "device_id"), _hour(m.from_hour))
 
 
 @dataclass(frozen=True, slots=True)
 class ReleaseHeldGeneration:
+    """Issue the generation held above the clear-sky bound of a device-hour (certifiers)."""
+
     device_id: str
     hour_start: int
 
 
 @dataclass(frozen=True, slots=True)
 class RejectHeldGeneration:
+    """Refuse for good the generation held above the clear-sky bound of a device-hour (certifiers)."""
+
     device_id: str
     hour_start: int
     reason: str
 
 
 def release_held_from_proto(m: pb.ReleaseHeldGeneration) -> ReleaseHeldGeneration:
+    """A ReleaseHeldGeneration of a device id and the start of the held hour."""
     return ReleaseHeldGeneration(
         id_field(m.device_id, "device_id"), nonneg_field(m.hour_start, "hour_start", MAX_AMOUNT)
     )
 
 
 def reject_held_from_proto(m: pb.RejectHeldGeneration) -> RejectHeldGeneration:
+    """A RejectHeldGeneration of a device id, the start of the held hour and a reason of at most 128 bytes."""
     return RejectHeldGeneration(
         id_field(m.device_id, "device_id"),
         nonneg_field(m.hour_start, "hour_start", MAX_AMOUNT),

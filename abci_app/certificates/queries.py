@@ -40,31 +40,39 @@ def _hour(store: KVReader, text: str, name: str) -> int:
 
 
 def bundle(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/bundle/<id>: the stored Bundle, provable against the app hash."""
     (bundle_id,) = args_exactly(args, 1, "/bundle/<id>")
     return record(store, keys.bundle(int_arg(bundle_id, "bundle id")))
 
 
 def retirement(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/retirement/<id>: the stored Retirement, provable against the app hash."""
     (rid,) = args_exactly(args, 1, "/retirement/<id>")
     return record(store, keys.retirement(int_arg(rid, "retirement id")))
 
 
 def issued(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/cert_issued/<device>/<hour>: the Wh issued for that device-hour (8 bytes big-endian), provable."""
     device_id, hour = args_exactly(args, 2, "/cert_issued/<device>/<hour>")
     return record(store, keys.issued(id_arg(device_id, "device id"), _hour(store, hour, "hour")))
 
 
 def oversight(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/oversight/<device>: the certifier's standing oversight of the device, provable; not found when
+    there is none."""
     (device_id,) = args_exactly(args, 1, "/oversight/<device>")
     return record(store, keys.oversight(id_arg(device_id, "device id")))
 
 
 def clear_sky_hold(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/clear_sky_hold/<device>/<hour>: the ClearSkyHold of that device-hour, provable."""
     device_id, hour = args_exactly(args, 2, "/clear_sky_hold/<device>/<hour>")
     return record(store, keys.clear_sky_hold(id_arg(device_id, "device id"), _hour(store, hour, "hour")))
 
 
 def bundles(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/bundles/owner|device|hour|status/<value>: one page of bundles through that index (BundleList with
+    the next page's cursor); QUERY_BAD_REQUEST for another index or an unknown status."""
     usage = "/bundles/owner/<address hex> | device/<id> | hour/<hour start> | status/<name>"
     kind, value = args_exactly(args, 2, usage)
     if kind == "owner":
@@ -88,6 +96,8 @@ def bundles(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
 
 
 def history(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/bundle_history/<id>: the histories of the bundle and of its ancestors (the bundles it was cut
+    from), nearest first, at most MAX_ANCESTORS; not found for an unknown bundle."""
     (bundle_id,) = args_exactly(args, 1, "/bundle_history/<id>")
     b = keeper.get_bundle(store, int_arg(bundle_id, "bundle id"))
     if b is None:
@@ -105,12 +115,16 @@ def history(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
 
 
 def matching_q(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/matching/<member>/<hour>: the member's consumption in that hour and the certificates retired for it
+    (a Matching view)."""
     member, hour = args_exactly(args, 2, "/matching/<member address hex>/<hour start>")
     view = matching.matching(store, address_arg(member), _hour(store, hour, "hour"))
     return QueryResult(pb.Matching(**asdict(view)).SerializeToString(deterministic=True))
 
 
 def score(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/score/<member>/<from hour>/<to hour>: the member's hourly matching score over at most
+    MAX_SCORE_HOURS hours (QUERY_BAD_REQUEST for a wider or reversed range)."""
     member, start, end = args_exactly(args, 3, "/score/<member address hex>/<from hour>/<to hour>")
     lo, hi = _hour(store, start, "from"), _hour(store, end, "to")
     if not lo <= hi <= lo + MAX_SCORE_HOURS * period(store):
@@ -120,12 +134,16 @@ def score(store: KVReader, args: list[str], options: Mapping[str, str]) -> Query
 
 
 def residual(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/residual/<grid region>/<hour>: the region's generation in that hour without certificates retired
+    against it (a Residual view)."""
     region, hour = args_exactly(args, 2, "/residual/<grid region>/<hour start>")
     view = matching.residual(store, id_arg(region, "grid region"), _hour(store, hour, "hour"))
     return QueryResult(pb.Residual(**asdict(view)).SerializeToString(deterministic=True))
 
 
 def pending_deliveries(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/pending_deliveries[/<hour start>]: one page of the deliveries versus payment still owed (of one
+    production hour when given), in key order."""
     if len(args) > 1:
         raise TxError(Code.QUERY_BAD_REQUEST, "usage: /pending_deliveries[/<hour start>]")
     prefix = keys.pending_delivery_prefix(_hour(store, args[0], "hour") if args else None)

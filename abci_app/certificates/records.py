@@ -2,7 +2,7 @@
 
 Each record encodes to the protobuf message of `gridledger.certificates.v1` of the same
 name (Bundle, HistoryEntry, BundleHistory, Retirement, StorageLot, StorageState,
-StandingOversight, PendingDelivery), and
+StandingOversight, PendingDelivery), field by field as abci_app/proto_record.py maps them, and
 those bytes are the provable query answers and feed the app hash: `decode(raw).encode()
 == raw` for every stored record. None of them has a singular submessage; a history's
 entries are a tuple in stored order (an all-default entry still encodes, as an empty
@@ -18,6 +18,7 @@ from typing import NewType
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
 from abci_app.devices.records import DeviceId
+from abci_app.proto_record import ProtoRecord, proto_record
 from abci_app.types import Address
 
 __all__ = [
@@ -94,8 +95,9 @@ STATUS_NAMES: dict[int, str] = {
 }
 
 
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Bundle:
+class Bundle(ProtoRecord[pb.Bundle]):
     """Wh [start_wh, end_wh) of the certificates of one device-hour. For storage
     certificates `device_id`/`hour_start` are the battery and the discharge hour, and
     origin_* name the generation that went in."""
@@ -121,66 +123,10 @@ class Bundle:
     origin_hour: int = 0
     sdr_id: int = 0  # a storage certificate: its storage discharge record
 
-    def to_proto(self) -> pb.Bundle:
-        return pb.Bundle(
-            bundle_id=self.bundle_id,
-            device_id=self.device_id,
-            hour_start=self.hour_start,
-            start_wh=self.start_wh,
-            end_wh=self.end_wh,
-            owner=self.owner,
-            status=int(self.status),  # type: ignore[arg-type]
-            energy_source=self.energy_source,
-            technology=self.technology,
-            country=self.country,
-            grid_region=self.grid_region,
-            commissioning_date=self.commissioning_date,
-            issued_height=self.issued_height,
-            parent_id=self.parent_id,
-            retirement_id=self.retirement_id,
-            storage_device=self.storage_device,
-            storage=self.storage,
-            origin_device=self.origin_device,
-            origin_hour=self.origin_hour,
-            sdr_id=self.sdr_id,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(m: pb.Bundle) -> Bundle:
-        """ValueError for a status number BundleStatus does not have."""
-        return Bundle(
-            bundle_id=BundleId(m.bundle_id),
-            device_id=DeviceId(m.device_id),
-            hour_start=m.hour_start,
-            start_wh=m.start_wh,
-            end_wh=m.end_wh,
-            owner=Address(m.owner),
-            status=BundleStatus(m.status),
-            energy_source=m.energy_source,
-            technology=m.technology,
-            country=m.country,
-            grid_region=m.grid_region,
-            commissioning_date=m.commissioning_date,
-            issued_height=m.issued_height,
-            parent_id=BundleId(m.parent_id),
-            retirement_id=RetirementId(m.retirement_id),
-            storage_device=DeviceId(m.storage_device),
-            storage=m.storage,
-            origin_device=DeviceId(m.origin_device),
-            origin_hour=m.origin_hour,
-            sdr_id=m.sdr_id,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> Bundle:
-        return Bundle.from_proto(pb.Bundle.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class HistoryEntry:
+class HistoryEntry(ProtoRecord[pb.HistoryEntry]):
     """One step of a bundle's history. `from_` is the message's field `from` (a Python
     keyword); `other_bundle` is the other bundle of a split, cut or merge, or the
     retirement id of a retirement."""
@@ -193,53 +139,19 @@ class HistoryEntry:
     to: bytes = b""
     other_bundle: int = 0
 
-    def to_proto(self) -> pb.HistoryEntry:
-        return pb.HistoryEntry(
-            action=self.action,
-            height=self.height,
-            time=self.time,
-            wh=self.wh,
-            to=self.to,
-            other_bundle=self.other_bundle,
-            **{"from": self.from_},
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(m: pb.HistoryEntry) -> HistoryEntry:
-        return HistoryEntry(m.action, m.height, m.time, m.wh, getattr(m, "from"), m.to, m.other_bundle)
-
-    @staticmethod
-    def decode(raw: bytes) -> HistoryEntry:
-        return HistoryEntry.from_proto(pb.HistoryEntry.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class BundleHistory:
+class BundleHistory(ProtoRecord[pb.BundleHistory]):
     """A bundle's compact history, kept as long as the bundle (for retired bundles forever)."""
 
     bundle_id: BundleId
     entries: tuple[HistoryEntry, ...] = ()
 
-    def to_proto(self) -> pb.BundleHistory:
-        return pb.BundleHistory(bundle_id=self.bundle_id, entries=[e.to_proto() for e in self.entries])
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(m: pb.BundleHistory) -> BundleHistory:
-        return BundleHistory(BundleId(m.bundle_id), tuple(HistoryEntry.from_proto(e) for e in m.entries))
-
-    @staticmethod
-    def decode(raw: bytes) -> BundleHistory:
-        return BundleHistory.from_proto(pb.BundleHistory.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Retirement:
+class Retirement(ProtoRecord[pb.Retirement]):
     """A provable claim: `wh` of bundle `bundle_id` retired by `owner` for `beneficiary`'s
     consumption in [consumption_start, consumption_end)."""
 
@@ -260,57 +172,10 @@ class Retirement:
     claimed_height: int = 0  # the beneficiary's claim (ClaimCertificates): its block, 0 before
     claimed_time: int = 0
 
-    def to_proto(self) -> pb.Retirement:
-        return pb.Retirement(
-            retirement_id=self.retirement_id,
-            bundle_id=self.bundle_id,
-            wh=self.wh,
-            owner=self.owner,
-            beneficiary=self.beneficiary,
-            purpose=self.purpose,
-            consumption_start=self.consumption_start,
-            consumption_end=self.consumption_end,
-            height=self.height,
-            time=self.time,
-            device_id=self.device_id,
-            hour_start=self.hour_start,
-            energy_source=self.energy_source,
-            grid_region=self.grid_region,
-            claimed_height=self.claimed_height,
-            claimed_time=self.claimed_time,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(m: pb.Retirement) -> Retirement:
-        return Retirement(
-            retirement_id=RetirementId(m.retirement_id),
-            bundle_id=BundleId(m.bundle_id),
-            wh=m.wh,
-            owner=Address(m.owner),
-            beneficiary=Address(m.beneficiary),
-            purpose=m.purpose,
-            consumption_start=m.consumption_start,
-            consumption_end=m.consumption_end,
-            height=m.height,
-            time=m.time,
-            device_id=DeviceId(m.device_id),
-            hour_start=m.hour_start,
-            energy_source=m.energy_source,
-            grid_region=m.grid_region,
-            claimed_height=m.claimed_height,
-            claimed_time=m.claimed_time,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> Retirement:
-        return Retirement.from_proto(pb.Retirement.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class StorageLot:
+class StorageLot(ProtoRecord[pb.StorageLot]):
     """A battery's stored energy not yet discharged: input Wh [in_start, in_end) of its
     lifetime charge counter, with the attributes of the certificates consumed for it
     (device_id empty: energy without certificates). `device_id`/`hour_start` name the
@@ -330,48 +195,10 @@ class StorageLot:
     oversight: BundleStatus = BundleStatus.UNSPECIFIED
     scr_id: int = 0  # the storage charge record of the certificates consumed for it (0: none)
 
-    def to_proto(self) -> pb.StorageLot:
-        return pb.StorageLot(
-            in_start=self.in_start,
-            in_end=self.in_end,
-            device_id=self.device_id,
-            hour_start=self.hour_start,
-            energy_source=self.energy_source,
-            technology=self.technology,
-            country=self.country,
-            grid_region=self.grid_region,
-            commissioning_date=self.commissioning_date,
-            oversight=int(self.oversight),  # type: ignore[arg-type]
-            scr_id=self.scr_id,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(m: pb.StorageLot) -> StorageLot:
-        """ValueError for an oversight number BundleStatus does not have."""
-        return StorageLot(
-            m.in_start,
-            m.in_end,
-            DeviceId(m.device_id),
-            m.hour_start,
-            m.energy_source,
-            m.technology,
-            m.country,
-            m.grid_region,
-            m.commissioning_date,
-            BundleStatus(m.oversight),
-            m.scr_id,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> StorageLot:
-        return StorageLot.from_proto(pb.StorageLot.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class StandingOversight:
+class StandingOversight(ProtoRecord[pb.StandingOversight]):
     """The certifier's standing oversight of a device: hours ≥ from_hour are under
     `status` (SUSPENDED or REVOKED), for the bundles that exist and for those issued later,
     until it is lifted. With status SUSPENDED, a `revoked_from_hour` above 0 (and then
@@ -414,26 +241,6 @@ class StandingOversight:
             return StandingOversight(device_id, revoked_from, REVOKED)
         return None
 
-    def to_proto(self) -> pb.StandingOversight:
-        return pb.StandingOversight(
-            device_id=self.device_id,
-            from_hour=self.from_hour,
-            status=int(self.status),  # type: ignore[arg-type]
-            revoked_from_hour=self.revoked_from_hour,
-        )
-
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(m: pb.StandingOversight) -> StandingOversight:
-        """ValueError for a status number BundleStatus does not have."""
-        return StandingOversight(DeviceId(m.device_id), m.from_hour, BundleStatus(m.status), m.revoked_from_hour)
-
-    @staticmethod
-    def decode(raw: bytes) -> StandingOversight:
-        return StandingOversight.from_proto(pb.StandingOversight.FromString(raw))
-
 
 class HoldStatus(IntEnum):
     """gridledger.certificates.v1.HoldStatus."""
@@ -444,8 +251,9 @@ class HoldStatus(IntEnum):
     REJECTED = 3  # rejected by the certifier: never issued
 
 
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class ClearSkyHold:
+class ClearSkyHold(ProtoRecord[pb.ClearSkyHold]):
     """PV generation of a device-hour above the clear-sky bound of its site and hour
     (issuance.py): eligible is at most bound_wh + released_wh; held_wh is the recorded
     generation above that, awaiting the certifier (HELD) or refused for good (REJECTED)."""
@@ -457,33 +265,10 @@ class ClearSkyHold:
     released_wh: int
     status: HoldStatus
 
-    def to_proto(self) -> pb.ClearSkyHold:
-        return pb.ClearSkyHold(
-            device_id=self.device_id,
-            hour_start=self.hour_start,
-            bound_wh=self.bound_wh,
-            held_wh=self.held_wh,
-            released_wh=self.released_wh,
-            status=int(self.status),  # type: ignore[arg-type]
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(m: pb.ClearSkyHold) -> ClearSkyHold:
-        """ValueError for a status number HoldStatus does not have."""
-        return ClearSkyHold(
-            DeviceId(m.device_id), m.hour_start, m.bound_wh, m.held_wh, m.released_wh, HoldStatus(m.status)
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> ClearSkyHold:
-        return ClearSkyHold.from_proto(pb.ClearSkyHold.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class StorageState:
+class StorageState(ProtoRecord[pb.StorageState]):
     """A battery's lot FIFO [head, tail) and its lifetime input and output counters."""
 
     head: int = 0  # first lot's sequence number
@@ -491,23 +276,10 @@ class StorageState:
     in_total: int = 0  # input Wh ever charged (as lots)
     out_total: int = 0  # output Wh ever discharged and accounted for
 
-    def to_proto(self) -> pb.StorageState:
-        return pb.StorageState(head=self.head, tail=self.tail, in_total=self.in_total, out_total=self.out_total)
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(m: pb.StorageState) -> StorageState:
-        return StorageState(m.head, m.tail, m.in_total, m.out_total)
-
-    @staticmethod
-    def decode(raw: bytes) -> StorageState:
-        return StorageState.from_proto(pb.StorageState.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class PendingDelivery:
+class PendingDelivery(ProtoRecord[pb.PendingDelivery]):
     """A delivery versus payment still owed (dvp.py): `wh` Wh of the seller's certificates of
     production hour `hour_start` for the buyer (retired for the buyer with retire_for_buyer),
     from the settlement of `interval` (0: not given), recorded at block `height`."""
@@ -520,35 +292,3 @@ class PendingDelivery:
     retire_for_buyer: bool = False
     interval: int = 0
     height: int = 0
-
-    def to_proto(self) -> pb.PendingDelivery:
-        return pb.PendingDelivery(
-            delivery_id=self.delivery_id,
-            seller=self.seller,
-            buyer=self.buyer,
-            hour_start=self.hour_start,
-            wh=self.wh,
-            retire_for_buyer=self.retire_for_buyer,
-            interval=self.interval,
-            height=self.height,
-        )
-
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(m: pb.PendingDelivery) -> PendingDelivery:
-        return PendingDelivery(
-            m.delivery_id,
-            Address(m.seller),
-            Address(m.buyer),
-            m.hour_start,
-            m.wh,
-            m.retire_for_buyer,
-            m.interval,
-            m.height,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> PendingDelivery:
-        return PendingDelivery.from_proto(pb.PendingDelivery.FromString(raw))

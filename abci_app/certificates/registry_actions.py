@@ -99,10 +99,14 @@ def _hold(ctx: TxContext, bundle_id: int, wh: int, status: BundleStatus, event: 
 
 
 def lock_certificates(ctx: TxContext, msg: LockCertificates) -> None:
+    """LockCertificates: the owner locks `wh` Wh of an active bundle (cut off when less than its volume);
+    locked Wh cannot move until released."""
     _hold(ctx, msg.bundle_id, msg.wh, LOCKED, events.BUNDLE_LOCKED)
 
 
 def reserve_certificates(ctx: TxContext, msg: ReserveCertificates) -> None:
+    """ReserveCertificates: the owner reserves `wh` Wh of an active bundle (cut off when less than its
+    volume) for a later cancellation; they cannot move until released or retired."""
     _hold(ctx, msg.bundle_id, msg.wh, RESERVED, events.BUNDLE_RESERVED)
 
 
@@ -120,6 +124,9 @@ def _released_status(store: KVReader, b: Bundle, now: int) -> BundleStatus:
 
 
 def release_certificates(ctx: TxContext, msg: ReleaseCertificates) -> None:
+    """ReleaseCertificates: the owner releases a locked or reserved bundle, which becomes what it would be
+    now (revoked or suspended under a standing oversight, expired past the expiry age, else active and
+    merged with its neighbours)."""
     require_member(ctx)
     b = _owned(ctx, msg.bundle_id)
     if b.status not in (LOCKED, RESERVED):
@@ -134,6 +141,8 @@ def release_certificates(ctx: TxContext, msg: ReleaseCertificates) -> None:
 
 
 def withdraw_certificates(ctx: TxContext, msg: WithdrawCertificates) -> None:
+    """WithdrawCertificates: a certifier (the issuing body) withdraws an active, locked, reserved,
+    suspended or expired bundle for good (NOT_WITHDRAWABLE otherwise)."""
     certifier = require_role(ctx, Role.CERTIFIER)
     b = keeper.get_bundle(ctx.store, msg.bundle_id)
     if b is None:
@@ -151,6 +160,8 @@ def withdraw_certificates(ctx: TxContext, msg: WithdrawCertificates) -> None:
 
 
 def claim_certificates(ctx: TxContext, msg: ClaimCertificates) -> None:
+    """ClaimCertificates: the beneficiary of a retirement records its claim once (block height and time) in
+    the retirement and the bundle's history."""
     require_member(ctx)
     r = keeper.get_retirement(ctx.store, msg.retirement_id)
     if r is None:
@@ -182,6 +193,8 @@ def require_acceptance(store: KVReader, to: bytes, sender: bytes) -> None:
 
 
 def set_transfer_acceptance(ctx: TxContext, msg: SetTransferAcceptance) -> None:
+    """SetTransferAcceptance: a member restricts or opens who may transfer certificates to it and edits its
+    allow-list (at most MAX_ALLOWED senders, kept sorted and unique)."""
     member = require_member(ctx)
     old = registry_keeper.get_acceptance(ctx.store, member.address)
     allowed = set(() if old is None else old.allowed) | set(msg.allow)
@@ -201,6 +214,8 @@ def set_transfer_acceptance(ctx: TxContext, msg: SetTransferAcceptance) -> None:
 
 
 def create_recurring_action(ctx: TxContext, msg: CreateRecurringAction) -> None:
+    """CreateRecurringAction: a member sets up a standing transfer (to an enrolled, unrevoked member that
+    accepts from it) or cancellation of its certificates, from a first hour on the certificate period."""
     member = require_member(ctx)
     length = period(ctx.store)
     if msg.first_hour % length:
@@ -239,6 +254,7 @@ def create_recurring_action(ctx: TxContext, msg: CreateRecurringAction) -> None:
 
 
 def cancel_recurring_action(ctx: TxContext, msg: CancelRecurringAction) -> None:
+    """CancelRecurringAction: the owner deletes its standing instruction."""
     require_member(ctx)
     action = registry_keeper.get_recurring(ctx.store, msg.action_id)
     if action is None:

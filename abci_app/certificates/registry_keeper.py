@@ -48,11 +48,13 @@ def _values(store: KVReader, prefix: bytes) -> Iterator[bytes]:
 
 
 def get_scr(store: KVReader, scr_id: int) -> StorageChargeRecord | None:
+    """The storage charge record `scr_id`, or None."""
     raw = store.get(keys.scr(scr_id))
     return None if raw is None else StorageChargeRecord.decode(raw)
 
 
 def put_scr(store: Branch, record: StorageChargeRecord) -> None:
+    """Store a storage charge record under its id (kept as the storage lineage)."""
     store.set(keys.scr(record.scr_id), record.encode())
 
 
@@ -62,11 +64,13 @@ def iter_scrs(store: KVReader) -> Iterator[StorageChargeRecord]:
 
 
 def get_sdr(store: KVReader, sdr_id: int) -> StorageDischargeRecord | None:
+    """The storage discharge record `sdr_id`, or None."""
     raw = store.get(keys.sdr(sdr_id))
     return None if raw is None else StorageDischargeRecord.decode(raw)
 
 
 def put_sdr(store: Branch, record: StorageDischargeRecord) -> None:
+    """Store a storage discharge record under its id (kept as the storage lineage)."""
     store.set(keys.sdr(record.sdr_id), record.encode())
 
 
@@ -76,6 +80,7 @@ def iter_sdrs(store: KVReader) -> Iterator[StorageDischargeRecord]:
 
 
 def get_acceptance(store: KVReader, member: bytes) -> TransferAcceptance | None:
+    """The member's transfer acceptance, or None (it accepts from anyone)."""
     raw = store.get(keys.acceptance(member))
     return None if raw is None else TransferAcceptance.decode(raw)
 
@@ -101,6 +106,7 @@ def accepts(store: KVReader, recipient: bytes, sender: bytes) -> bool:
 
 
 def get_recurring(store: KVReader, action_id: int) -> RecurringAction | None:
+    """The standing instruction `action_id`, or None."""
     raw = store.get(keys.recurring(action_id))
     return None if raw is None else RecurringAction.decode(raw)
 
@@ -114,6 +120,7 @@ def put_recurring(store: Branch, action: RecurringAction, old: RecurringAction |
 
 
 def delete_recurring(store: Branch, action: RecurringAction) -> None:
+    """Delete a standing instruction with its due-index entry (so the index stays in step)."""
     store.delete(keys.recurring(action.action_id))
     store.delete(keys.recurring_due(action.next_hour, action.action_id))
 
@@ -139,6 +146,7 @@ def registry_info(store: KVReader) -> RegistryInfo:
 
 
 def set_registry_info(store: Branch, info: RegistryInfo) -> None:
+    """Store the registry's EnergyTag description (issuing body, country, connected grid)."""
     store.set(keys.registry_info(), info.encode())
 
 

@@ -38,34 +38,47 @@ MAX_RECURRENCES = 366 * 24  # a standing instruction's count and its every_hours
 
 @dataclass(frozen=True, slots=True)
 class LockCertificates:
+    """Lock `wh` Wh of the signer's bundle `bundle_id`."""
+
     bundle_id: int
     wh: int
 
 
 @dataclass(frozen=True, slots=True)
 class ReserveCertificates:
+    """Reserve `wh` Wh of the signer's bundle `bundle_id` for a later cancellation."""
+
     bundle_id: int
     wh: int
 
 
 @dataclass(frozen=True, slots=True)
 class ReleaseCertificates:
+    """Release the signer's locked or reserved bundle `bundle_id`."""
+
     bundle_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class WithdrawCertificates:
+    """Withdraw bundle `bundle_id` for good, giving the reason (certifiers)."""
+
     bundle_id: int
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class ClaimCertificates:
+    """Record the beneficiary's claim of retirement `retirement_id`."""
+
     retirement_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetTransferAcceptance:
+    """Restrict or open who may transfer certificates to the signer; add `allow` to and remove `disallow`
+    from its allow-list."""
+
     restricted: bool
     allow: tuple[Address, ...]
     disallow: tuple[Address, ...]
@@ -73,6 +86,9 @@ class SetTransferAcceptance:
 
 @dataclass(frozen=True, slots=True)
 class CreateRecurringAction:
+    """A standing transfer to / cancellation for `target` of up to `wh` Wh per run, from `first_hour`,
+    every `every_hours` hours, `count` times."""
+
     kind: RecurringKind
     target: Address
     wh: int
@@ -84,26 +100,33 @@ class CreateRecurringAction:
 
 @dataclass(frozen=True, slots=True)
 class CancelRecurringAction:
+    """Delete the signer's standing instruction `action_id`."""
+
     action_id: int
 
 
 def lock_from_proto(m: pb.LockCertificates) -> LockCertificates:
+    """A LockCertificates of a positive bundle id and Wh."""
     return LockCertificates(positive_field(m.bundle_id, "bundle_id"), positive_field(m.wh, "wh"))
 
 
 def reserve_from_proto(m: pb.ReserveCertificates) -> ReserveCertificates:
+    """A ReserveCertificates of a positive bundle id and Wh."""
     return ReserveCertificates(positive_field(m.bundle_id, "bundle_id"), positive_field(m.wh, "wh"))
 
 
 def release_from_proto(m: pb.ReleaseCertificates) -> ReleaseCertificates:
+    """A ReleaseCertificates of a positive bundle id."""
     return ReleaseCertificates(positive_field(m.bundle_id, "bundle_id"))
 
 
 def withdraw_from_proto(m: pb.WithdrawCertificates) -> WithdrawCertificates:
+    """A WithdrawCertificates of a positive bundle id with a reason of at most 128 bytes."""
     return WithdrawCertificates(positive_field(m.bundle_id, "bundle_id"), text_field(m.reason, "reason", 128))
 
 
 def claim_from_proto(m: pb.ClaimCertificates) -> ClaimCertificates:
+    """A ClaimCertificates of a positive retirement id."""
     return ClaimCertificates(positive_field(m.retirement_id, "retirement_id"))
 
 
@@ -115,6 +138,8 @@ def _addresses(values: object, name: str) -> tuple[Address, ...]:
 
 
 def set_acceptance_from_proto(m: pb.SetTransferAcceptance) -> SetTransferAcceptance:
+    """A SetTransferAcceptance whose allow and disallow lists are 20-byte addresses, none in both
+    (INVALID_ARGUMENT)."""
     allow, disallow = _addresses(m.allow, "allow"), _addresses(m.disallow, "disallow")
     if set(allow) & set(disallow):
         raise TxError(Code.INVALID_ARGUMENT, "an address is both allowed and disallowed")
@@ -122,6 +147,8 @@ def set_acceptance_from_proto(m: pb.SetTransferAcceptance) -> SetTransferAccepta
 
 
 def create_recurring_from_proto(m: pb.CreateRecurringAction) -> CreateRecurringAction:
+    """A CreateRecurringAction of kind transfer or cancel, a 20-byte target, positive Wh, and an interval
+    and count in [1, MAX_RECURRENCES]."""
     if int(m.kind) not in (RecurringKind.TRANSFER, RecurringKind.CANCEL):
         raise TxError(Code.INVALID_ARGUMENT, "kind: expected transfer or cancel")
     every = nonneg_field(m.every_hours, "every_hours", MAX_RECURRENCES)
@@ -140,4 +167,5 @@ def create_recurring_from_proto(m: pb.CreateRecurringAction) -> CreateRecurringA
 
 
 def cancel_recurring_from_proto(m: pb.CancelRecurringAction) -> CancelRecurringAction:
+    """A CancelRecurringAction of a positive action id."""
     return CancelRecurringAction(positive_field(m.action_id, "action_id"))

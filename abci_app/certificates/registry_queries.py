@@ -24,26 +24,32 @@ MAX_HOPS = 16
 
 
 def scr(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/scr/<id>: the StorageChargeRecord, provable against the app hash."""
     (scr_id,) = args_exactly(args, 1, "/scr/<id>")
     return record(store, keys.scr(int_arg(scr_id, "scr id")))
 
 
 def sdr(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/sdr/<id>: the StorageDischargeRecord, provable against the app hash."""
     (sdr_id,) = args_exactly(args, 1, "/sdr/<id>")
     return record(store, keys.sdr(int_arg(sdr_id, "sdr id")))
 
 
 def registry_info(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/registry_info: the registry's RegistryInfo, provable against the app hash."""
     args_exactly(args, 0, "/registry_info")
     return record(store, keys.registry_info())
 
 
 def recurring_action(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/recurring_action/<id>: the standing RecurringAction, provable against the app hash."""
     (action_id,) = args_exactly(args, 1, "/recurring_action/<id>")
     return record(store, keys.recurring(int_arg(action_id, "action id")))
 
 
 def transfer_acceptance(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/transfer_acceptance/<member>: the member's TransferAcceptance, provable; not found when it accepts
+    from anyone."""
     (member,) = args_exactly(args, 1, "/transfer_acceptance/<member address hex>")
     return record(store, keys.acceptance(address_arg(member)))
 
@@ -70,6 +76,8 @@ def lineage(store: KVReader, bundle_id: int) -> pb.StorageLineage:
 
 
 def storage_lineage(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/storage_lineage/<bundle id>: the charge and discharge records linking a storage certificate to the
+    generation that went in (QUERY_NOT_FOUND for an unknown bundle)."""
     (bundle_id,) = args_exactly(args, 1, "/storage_lineage/<bundle id>")
     bid = int_arg(bundle_id, "bundle id")
     if keeper.get_bundle(store, bid) is None:

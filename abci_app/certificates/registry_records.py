@@ -3,19 +3,18 @@
 StorageChargeRecord / StorageDischargeRecord (the EnergyTag SCR and SDR: storage lineage),
 TransferAcceptance (a member's allow-list of senders), RecurringAction (a standing
 transfer or cancellation) and RegistryInfo (issuing body, country, connected grid). Each
-encodes to the `gridledger.certificates.v1` message of the same name, field for field (the
-dataclass fields are the message's fields, in order), and `decode(raw).encode() == raw`.
+encodes to the `gridledger.certificates.v1` message of the same name, field for field
+(abci_app/proto_record.py), and `decode(raw).encode() == raw`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, ClassVar, Self, cast
 
-from google.protobuf.message import Message
 from gridledger.certificates.v1 import certificates_pb2 as pb
 
+from abci_app.proto_record import ProtoRecord, proto_record
 from abci_app.types import Address
 
 __all__ = [
@@ -36,50 +35,12 @@ class RecurringKind(IntEnum):
     CANCEL = 2
 
 
-class _Record:
-    """Field-for-field protobuf encoding of a frozen dataclass (`MESSAGE` names the message)."""
-
-    MESSAGE: ClassVar[type[Message]]
-
-    def to_proto(self) -> Any:
-        values: dict[str, Any] = {}
-        for f in fields(cast(Any, self)):
-            v = getattr(self, f.name)
-            values[f.name] = (
-                [bytes(x) for x in v] if isinstance(v, tuple) else (int(v) if isinstance(v, IntEnum) else v)
-            )
-        return self.MESSAGE(**values)
-
-    def encode(self) -> bytes:
-        return bytes(self.to_proto().SerializeToString(deterministic=True))
-
-    @classmethod
-    def from_proto(cls, m: Any) -> Self:
-        """ValueError for an enum number the record's enum does not have."""
-        values = []
-        for f in fields(cast(Any, cls)):
-            v = getattr(m, f.name)
-            if f.type == "RecurringKind":
-                v = RecurringKind(v)
-            elif f.type == "Address":
-                v = Address(v)
-            elif f.type == "tuple[Address, ...]":
-                v = tuple(Address(x) for x in v)
-            values.append(v)
-        return cls(*values)
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Self:
-        return cls.from_proto(cls.MESSAGE.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class StorageChargeRecord(_Record):
+class StorageChargeRecord(ProtoRecord[pb.StorageChargeRecord]):
     """EnergyTag SCR: `wh` of bundle `bundle_id` (its Wh [start_wh, end_wh) in device-hour
     bundle_device/bundle_hour) consumed by `battery` charging in charging_hour, into lot
     `lot_seq`; the generation behind it is source_device/source_hour."""
-
-    MESSAGE: ClassVar[type[Message]] = pb.StorageChargeRecord
 
     scr_id: int
     battery: str
@@ -96,12 +57,11 @@ class StorageChargeRecord(_Record):
     bundle_hour: int
 
 
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class StorageDischargeRecord(_Record):
+class StorageDischargeRecord(ProtoRecord[pb.StorageDischargeRecord]):
     """EnergyTag SDR: `wh` storage certificates (bundle `bundle_id`) issued on `battery`
     discharging in discharging_hour from the energy that came in with SCR `scr_id`."""
-
-    MESSAGE: ClassVar[type[Message]] = pb.StorageDischargeRecord
 
     sdr_id: int
     battery: str
@@ -112,28 +72,27 @@ class StorageDischargeRecord(_Record):
     efficiency_bp: int
 
 
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class TransferAcceptance(_Record):
+class TransferAcceptance(ProtoRecord[pb.TransferAcceptance]):
     """Who may transfer certificates to `member`: anyone (not restricted) or the `allowed`
     senders (in byte order, unique)."""
-
-    MESSAGE: ClassVar[type[Message]] = pb.TransferAcceptance
 
     member: Address
     restricted: bool
     allowed: tuple[Address, ...] = ()
 
     def accepts(self, sender: bytes) -> bool:
+        """Whether `sender` may transfer certificates to the member (anyone when not restricted)."""
         return not self.restricted or sender in self.allowed
 
 
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class RecurringAction(_Record):
+class RecurringAction(ProtoRecord[pb.RecurringAction]):
     """A standing instruction of `owner`: up to `wh` of its active certificates of production
     hour next_hour, transferred to / retired for `target`, then the hour every_hours periods
     later, `remaining` more times."""
-
-    MESSAGE: ClassVar[type[Message]] = pb.RecurringAction
 
     action_id: int
     owner: Address
@@ -146,11 +105,10 @@ class RecurringAction(_Record):
     purpose: str = ""
 
 
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class RegistryInfo(_Record):
+class RegistryInfo(ProtoRecord[pb.RegistryInfo]):
     """The registry in EnergyTag terms (genesis `certificates.registry`)."""
-
-    MESSAGE: ClassVar[type[Message]] = pb.RegistryInfo
 
     issuing_body: str = ""
     country: str = ""

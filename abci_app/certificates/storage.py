@@ -74,11 +74,14 @@ __all__ = [
 
 
 def get_state(store: KVReader, battery_id: str) -> StorageState:
+    """The battery's lot FIFO and lifetime counters (all zero for a battery that never stored certified
+    energy)."""
     raw = store.get(keys.storage(battery_id))
     return StorageState() if raw is None else StorageState.decode(raw)
 
 
 def put_state(store: Branch, battery_id: str, state: StorageState) -> None:
+    """Store the battery's lot FIFO and lifetime counters."""
     store.set(keys.storage(battery_id), state.encode())
 
 
@@ -90,6 +93,7 @@ def iter_states(store: KVReader) -> Iterator[tuple[DeviceId, StorageState]]:
 
 
 def get_lot(store: KVReader, battery_id: str, seq: int) -> StorageLot | None:
+    """The battery's lot with sequence number `seq`, or None (discharged, or never made)."""
     raw = store.get(keys.lot(battery_id, seq))
     return None if raw is None else StorageLot.decode(raw)
 
@@ -103,6 +107,7 @@ def put_lot(store: Branch, battery_id: str, seq: int, lot: StorageLot) -> None:
 
 
 def delete_lot(store: Branch, battery_id: str, seq: int, lot: StorageLot) -> None:
+    """Delete a lot and its entry in the source index (so the index stays in step)."""
     store.delete(keys.lot(battery_id, seq))
     if lot.device_id:
         store.delete(keys.lot_by_source(lot.device_id, lot.hour_start, battery_id, seq))
@@ -138,6 +143,8 @@ def storage_done(store: KVReader, battery_id: str, hour_start: int) -> tuple[int
 
 
 def set_storage_done(store: Branch, battery_id: str, hour_start: int, charged: int, discharged: int) -> None:
+    """Record the Wh charged and discharged that storage accounting has processed for the battery-hour (so
+    it is never counted twice)."""
     store.set(keys.storage_done(battery_id, hour_start), charged.to_bytes(8, "big") + discharged.to_bytes(8, "big"))
 
 

@@ -2,7 +2,8 @@
 
 Each record encodes to the protobuf message of `gridledger.devices.v1` of the same name
 (Site, Device, BatterySpec, ReadingState, IntervalEnergy, BatteryState, BatteryRules,
-Commissioning), and
+Commissioning), field by field as abci_app/proto_record.py maps them (a device and a
+reading state decode cached by their bytes: every reading reads both), and
 those bytes are the provable query answers: `decode(raw).encode() == raw` for every stored
 record. A device's `battery` keeps the submessage's presence (None: absent), since a
 present but empty spec encodes to different bytes than an absent one; a site's `location`
@@ -12,11 +13,11 @@ keeps the presence of its optional latitude and longitude the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import NewType
+from typing import Any, NewType
 
 from gridledger.devices.v1 import devices_pb2
 
+from abci_app.proto_record import Derived, ProtoRecord, proto_record
 from abci_app.types import Address
 
 __all__ = [
@@ -37,8 +38,20 @@ DeviceId = NewType("DeviceId", str)
 SiteId = NewType("SiteId", str)
 
 
+def _write_location(location: tuple[int, int] | None) -> dict[str, Any]:
+    return {} if location is None else {"latitude_udeg": location[0], "longitude_udeg": location[1]}
+
+
+def _read_location(pb: devices_pb2.Site) -> tuple[int, int] | None:
+    return (pb.latitude_udeg, pb.longitude_udeg) if pb.HasField("latitude_udeg") else None
+
+
+_LOCATION = Derived(("latitude_udeg", "longitude_udeg"), _write_location, _read_location)
+
+
+@proto_record(location=_LOCATION)
 @dataclass(frozen=True, slots=True)
-class Site:
+class Site(ProtoRecord[devices_pb2.Site]):
     """A registered site: its owner, feeder and grid region, when it was registered, and its
     location when given."""
 
@@ -49,33 +62,10 @@ class Site:
     registered_at: int
     location: tuple[int, int] | None = None  # (latitude, longitude) in micro-degrees; None: not given
 
-    def to_proto(self) -> devices_pb2.Site:
-        pb = devices_pb2.Site(
-            site_id=self.site_id,
-            owner=self.owner,
-            feeder=self.feeder,
-            grid_region=self.grid_region,
-            registered_at=self.registered_at,
-        )
-        if self.location is not None:
-            pb.latitude_udeg, pb.longitude_udeg = self.location
-        return pb
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: devices_pb2.Site) -> Site:
-        location = (pb.latitude_udeg, pb.longitude_udeg) if pb.HasField("latitude_udeg") else None
-        return Site(SiteId(pb.site_id), Address(pb.owner), pb.feeder, pb.grid_region, pb.registered_at, location)
-
-    @staticmethod
-    def decode(raw: bytes) -> Site:
-        return Site.from_proto(devices_pb2.Site.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class BatterySpec:
+class BatterySpec(ProtoRecord[devices_pb2.BatterySpec]):
     """A battery's capacity, power limits and round-trip efficiency (basis points), as registered."""
 
     capacity_wh: int
@@ -83,32 +73,14 @@ class BatterySpec:
     max_discharge_w: int
     efficiency_bp: int  # round-trip efficiency, 1..10000 basis points
 
-    def to_proto(self) -> devices_pb2.BatterySpec:
-        return devices_pb2.BatterySpec(
-            capacity_wh=self.capacity_wh,
-            max_charge_w=self.max_charge_w,
-            max_discharge_w=self.max_discharge_w,
-            efficiency_bp=self.efficiency_bp,
-        )
-
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: devices_pb2.BatterySpec) -> BatterySpec:
-        return BatterySpec(pb.capacity_wh, pb.max_charge_w, pb.max_discharge_w, pb.efficiency_bp)
-
-    @staticmethod
-    def decode(raw: bytes) -> BatterySpec:
-        return BatterySpec.from_proto(devices_pb2.BatterySpec.FromString(raw))
-
 
 NO_BATTERY = BatterySpec(0, 0, 0, 0)
 """What an absent spec reads as (a battery-kind device without one, possible only from genesis)."""
 
 
+@proto_record(cached=65_536)
 @dataclass(frozen=True, slots=True)
-class Device:
+class Device(ProtoRecord[devices_pb2.Device]):
     """A registered device: its site, owner, kind, current key and nameplate, its attributes for
     certificates, its gateway, battery spec and certificate, and whether it is suspended."""
 
@@ -131,66 +103,10 @@ class Device:
     cert_ca_id: str = ""  # the device CA that certified its key ('' : uncertified, devcert.py)
     cert_serial: bytes = b""
 
-    def to_proto(self) -> devices_pb2.Device:
-        pb = devices_pb2.Device(
-            device_id=self.device_id,
-            site_id=self.site_id,
-            owner=self.owner,
-            kind=self.kind,  # type: ignore[arg-type]
-            public_key=self.public_key,
-            nameplate_w=self.nameplate_w,
-            energy_source=self.energy_source,
-            technology=self.technology,
-            commissioning_date=self.commissioning_date,
-            country=self.country,
-            grid_region=self.grid_region,
-            feeder=self.feeder,
-            gateway=self.gateway,
-            suspended=self.suspended,
-            registered_at=self.registered_at,
-            cert_ca_id=self.cert_ca_id,
-            cert_serial=self.cert_serial,
-        )
-        if self.battery is not None:
-            pb.battery.CopyFrom(self.battery.to_proto())
-        return pb
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: devices_pb2.Device) -> Device:
-        return Device(
-            device_id=DeviceId(pb.device_id),
-            site_id=SiteId(pb.site_id),
-            owner=Address(pb.owner),
-            kind=int(pb.kind),
-            public_key=pb.public_key,
-            nameplate_w=pb.nameplate_w,
-            energy_source=pb.energy_source,
-            technology=pb.technology,
-            commissioning_date=pb.commissioning_date,
-            country=pb.country,
-            grid_region=pb.grid_region,
-            feeder=pb.feeder,
-            gateway=pb.gateway,
-            battery=BatterySpec.from_proto(pb.battery) if pb.HasField("battery") else None,
-            suspended=pb.suspended,
-            registered_at=pb.registered_at,
-            cert_ca_id=pb.cert_ca_id,
-            cert_serial=pb.cert_serial,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> Device:
-        """The device stored as `raw`; shared between readers of the same bytes (the record
-        and its battery spec are frozen): a reading reads its device in CheckTx, the work
-        meters and FinalizeBlock."""
-        return _decode_device(raw)
-
-
+@proto_record(cached=65_536)
 @dataclass(frozen=True, slots=True)
-class ReadingState:
+class ReadingState(ProtoRecord[devices_pb2.ReadingState]):
     """The last accepted reading of a device (what duplicate and order checks need)."""
 
     seq: int
@@ -211,25 +127,6 @@ class ReadingState:
     # the end of the first accepted reading: energy is recorded from then on (0: not known)
     reporting_since: int = 0
 
-    def to_proto(self) -> devices_pb2.ReadingState:
-        return devices_pb2.ReadingState(
-            seq=self.seq,
-            start=self.start,
-            end=self.end,
-            import_wh=self.import_wh,
-            export_wh=self.export_wh,
-            charged_wh=self.charged_wh,
-            discharged_wh=self.discharged_wh,
-            soc_wh=self.soc_wh,
-            hash=self.hash,
-            window_start=self.window_start,
-            window_import_wh=self.window_import_wh,
-            window_export_wh=self.window_export_wh,
-            window_charged_wh=self.window_charged_wh,
-            window_discharged_wh=self.window_discharged_wh,
-            reporting_since=self.reporting_since,
-        )
-
     def registers(self) -> tuple[int, int, int, int]:
         """(import, export, charged, discharged) Wh: the cumulative registers of the reading."""
         return (self.import_wh, self.export_wh, self.charged_wh, self.discharged_wh)
@@ -238,85 +135,28 @@ class ReadingState:
         """(import, export, charged, discharged) Wh at the nameplate window's anchor."""
         return (self.window_import_wh, self.window_export_wh, self.window_charged_wh, self.window_discharged_wh)
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
 
-    @staticmethod
-    def from_proto(pb: devices_pb2.ReadingState) -> ReadingState:
-        return ReadingState(
-            pb.seq,
-            pb.start,
-            pb.end,
-            pb.import_wh,
-            pb.export_wh,
-            pb.charged_wh,
-            pb.discharged_wh,
-            pb.soc_wh,
-            pb.hash,
-            pb.window_start,
-            pb.window_import_wh,
-            pb.window_export_wh,
-            pb.window_charged_wh,
-            pb.window_discharged_wh,
-            pb.reporting_since,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> ReadingState:
-        """The reading state stored as `raw`; shared between readers of the same bytes (the
-        record is frozen): each reading reads its device's last one in CheckTx, in the work
-        meters of the proposal checks and of FinalizeBlock, and in its handler."""
-        return _decode_reading_state(raw)
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class IntervalEnergy:
+class IntervalEnergy(ProtoRecord[devices_pb2.IntervalEnergy]):
     """Energy of one device in one settlement interval."""
 
     interval_start: int
     import_wh: int = 0
     export_wh: int = 0
 
-    def to_proto(self) -> devices_pb2.IntervalEnergy:
-        return devices_pb2.IntervalEnergy(
-            interval_start=self.interval_start, import_wh=self.import_wh, export_wh=self.export_wh
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: devices_pb2.IntervalEnergy) -> IntervalEnergy:
-        return IntervalEnergy(pb.interval_start, pb.import_wh, pb.export_wh)
-
-    @staticmethod
-    def decode(raw: bytes) -> IntervalEnergy:
-        return IntervalEnergy.from_proto(devices_pb2.IntervalEnergy.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class BatteryState:
+class BatteryState(ProtoRecord[devices_pb2.BatteryState]):
     """A battery's state of charge, in mWh (0 to its capacity × 1000, an invariant)."""
 
     soc_mwh: int
 
-    def to_proto(self) -> devices_pb2.BatteryState:
-        return devices_pb2.BatteryState(soc_mwh=self.soc_mwh)
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: devices_pb2.BatteryState) -> BatteryState:
-        return BatteryState(pb.soc_mwh)
-
-    @staticmethod
-    def decode(raw: bytes) -> BatteryState:
-        return BatteryState.from_proto(devices_pb2.BatteryState.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class BatteryRules:
+class BatteryRules(ProtoRecord[devices_pb2.BatteryRules]):
     """A battery owner's rules: prices below which it charges and above which it discharges, the
     reserve it keeps, green-only charging and community sharing."""
 
@@ -326,29 +166,10 @@ class BatteryRules:
     green_only: bool
     community: bool
 
-    def to_proto(self) -> devices_pb2.BatteryRules:
-        return devices_pb2.BatteryRules(
-            charge_below_price=self.charge_below_price,
-            discharge_above_price=self.discharge_above_price,
-            reserve_bp=self.reserve_bp,
-            green_only=self.green_only,
-            community=self.community,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: devices_pb2.BatteryRules) -> BatteryRules:
-        return BatteryRules(pb.charge_below_price, pb.discharge_above_price, pb.reserve_bp, pb.green_only, pb.community)
-
-    @staticmethod
-    def decode(raw: bytes) -> BatteryRules:
-        return BatteryRules.from_proto(devices_pb2.BatteryRules.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Commissioning:
+class Commissioning(ProtoRecord[devices_pb2.Commissioning]):
     """A certifier's attestation that it commissioned a device: it covers [valid_from, expiry)."""
 
     device_id: DeviceId
@@ -361,36 +182,3 @@ class Commissioning:
     def covers(self, start: int, end: int) -> bool:
         """Whether [start, end) lies inside the attestation."""
         return self.valid_from <= start and end <= self.expiry
-
-    def to_proto(self) -> devices_pb2.Commissioning:
-        return devices_pb2.Commissioning(
-            device_id=self.device_id,
-            certifier=self.certifier,
-            certifier_org=self.certifier_org,
-            valid_from=self.valid_from,
-            expiry=self.expiry,
-            attested_at=self.attested_at,
-        )
-
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: devices_pb2.Commissioning) -> Commissioning:
-        return Commissioning(
-            DeviceId(pb.device_id), Address(pb.certifier), pb.certifier_org, pb.valid_from, pb.expiry, pb.attested_at
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> Commissioning:
-        return Commissioning.from_proto(devices_pb2.Commissioning.FromString(raw))
-
-
-@lru_cache(maxsize=65_536)
-def _decode_device(raw: bytes) -> Device:
-    return Device.from_proto(devices_pb2.Device.FromString(raw))
-
-
-@lru_cache(maxsize=65_536)
-def _decode_reading_state(raw: bytes) -> ReadingState:
-    return ReadingState.from_proto(devices_pb2.ReadingState.FromString(raw))

@@ -41,6 +41,8 @@ def indexes_in_step(store: KVReader) -> str | None:
 
 
 def errors_bounded(store: KVReader) -> str | None:
+    """The first daily error that cannot be (error above forecast + metered energy, or no scored interval),
+    or None when every one can."""
     for e in keeper.iter_day_errors(store):
         problem = error_problem(e)
         if problem is not None:

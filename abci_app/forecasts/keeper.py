@@ -49,6 +49,7 @@ __all__ = [
 
 
 def get_forecast(store: KVReader, device_id: str, interval_start: int) -> Forecast | None:
+    """The forecast posted for `device_id` and the interval starting at `interval_start`, or None."""
     raw = store.get(keys.forecast(device_id, interval_start))
     return None if raw is None else Forecast.decode(raw)
 
@@ -60,6 +61,7 @@ def put_forecast(store: Branch, forecast: Forecast) -> None:
 
 
 def delete_forecast(store: Branch, device_id: str, interval_start: int) -> None:
+    """Delete a posted forecast and its time-index entry together (the index stays in step)."""
     store.delete(keys.forecast(device_id, interval_start))
     store.delete(keys.by_interval(interval_start, device_id))
 
@@ -78,26 +80,31 @@ def iter_interval_devices(store: KVReader, interval_start: int) -> Iterator[str]
 
 
 def get_day_error(store: KVReader, device_id: str, day: int) -> DayError | None:
+    """The device's forecast error summed over UTC day `day`, or None (not scored that day)."""
     raw = store.get(keys.day_error(device_id, day))
     return None if raw is None else DayError.decode(raw)
 
 
 def put_day_error(store: Branch, error: DayError) -> None:
+    """Store a daily error with its pruning-index entry (by day, so old days are pruned in order)."""
     store.set(keys.day_error(error.device_id, error.day), error.encode())
     store.set(keys.error_age(error.day, error.device_id), b"")
 
 
 def iter_day_errors(store: KVReader) -> Iterator[DayError]:
+    """Every stored daily error, by device then day."""
     for _k, v in store.iter_range(keys.DAY_ERROR, prefix_end(keys.DAY_ERROR)):
         yield DayError.decode(v)
 
 
 def get_misc(store: KVReader, name: str) -> int | None:
+    """The domain's named counter or cursor `name`, or None when never set."""
     raw = store.get(keys.misc(name))
     return None if raw is None else int.from_bytes(raw, "big")
 
 
 def set_misc(store: Branch, name: str, value: int) -> None:
+    """Set the domain's named counter or cursor `name` (8 bytes big-endian)."""
     store.set(keys.misc(name), value.to_bytes(8, "big"))
 
 

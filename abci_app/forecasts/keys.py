@@ -30,32 +30,41 @@ KEY_PREFIXES = frozenset(p[0] for p in (FORECAST, BY_INTERVAL, DAY_ERROR, ERROR_
 
 
 def forecast_prefix(device_id: str) -> bytes:
+    """The prefix of `device_id`'s posted forecasts."""
     return FORECAST + lp(device_id)
 
 
 def forecast(device_id: str, interval_start: int) -> bytes:
+    """The key of `device_id`'s forecast for the interval starting at `interval_start` (big-endian:
+    interval order)."""
     return FORECAST + lp(device_id) + u64(interval_start)
 
 
 def by_interval_prefix(interval_start: int | None = None) -> bytes:
+    """The prefix of the forecasts' time index (of one interval, when given)."""
     return BY_INTERVAL if interval_start is None else BY_INTERVAL + u64(interval_start)
 
 
 def by_interval(interval_start: int, device_id: str) -> bytes:
+    """The time-index key of a posted forecast: interval first, so expiry scans in time order."""
     return BY_INTERVAL + u64(interval_start) + lp(device_id)
 
 
 def day_error_prefix(device_id: str) -> bytes:
+    """The prefix of `device_id`'s daily errors."""
     return DAY_ERROR + lp(device_id)
 
 
 def day_error(device_id: str, day: int) -> bytes:
+    """The key of `device_id`'s error on UTC day `day`."""
     return DAY_ERROR + lp(device_id) + u64(day)
 
 
 def error_age(day: int, device_id: str) -> bytes:
+    """The pruning-index key of a daily error: day first, so pruning scans the oldest days first."""
     return ERROR_AGE + u64(day) + lp(device_id)
 
 
 def misc(name: str) -> bytes:
+    """The key of the domain's named counter or cursor `name`."""
     return MISC + lp(name)

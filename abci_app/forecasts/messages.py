@@ -18,6 +18,9 @@ MAX_TIME = 1 << 40
 
 @dataclass(frozen=True, slots=True)
 class PostForecast:
+    """A device's forecast for consecutive intervals from `first_interval`: (export Wh, import Wh) per
+    interval."""
+
     device_id: str
     first_interval: int
     slots: tuple[tuple[int, int], ...]  # (export Wh, import Wh) per interval, in order

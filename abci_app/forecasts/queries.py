@@ -48,12 +48,16 @@ def _interval(store: KVReader, text: str) -> int:
 
 
 def forecast(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/forecast/<device>/<interval start>: a ForecastView of what the ledger expects of the device then
+    and where it comes from (posted, fallback or none)."""
     device, start = args_exactly(args, 2, "/forecast/<device>/<interval start>")
     device_id = _device(store, device)
     return QueryResult(keeper.expected(store, device_id, _interval(store, start)).to_proto().SerializeToString())
 
 
 def forecasts(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/forecasts/<device>/<first interval>/<count>: the ForecastViews of `count` consecutive intervals (at
+    most the domain's MAX_INTERVALS)."""
     device, first, count = args_exactly(args, 3, "/forecasts/<device>/<first interval>/<count>")
     device_id = _device(store, device)
     start = _interval(store, first)
@@ -64,16 +68,22 @@ def forecasts(store: KVReader, args: list[str], options: Mapping[str, str]) -> Q
 
 
 def forecast_posted(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/forecast_posted/<device>/<interval start>: the posted Forecast itself, provable against the app
+    hash."""
     device, start = args_exactly(args, 2, "/forecast_posted/<device>/<interval start>")
     return record(store, keys.forecast(id_arg(device, "device"), int_arg(start, "interval", MAX_TIME)))
 
 
 def forecast_error(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/forecast_error/<device>/<day>: the stored ForecastError of that UTC day, provable against the app
+    hash."""
     device, day = args_exactly(args, 2, "/forecast_error/<device>/<day>")
     return record(store, keys.day_error(id_arg(device, "device"), int_arg(day, "day", MAX_TIME)))
 
 
 def forecast_errors(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/forecast_errors/<device>: one page of the device's daily errors in day order (ForecastErrorList
+    with the next page's cursor)."""
     (device,) = args_exactly(args, 1, "/forecast_errors/<device>")
     prefix = keys.day_error_prefix(id_arg(device, "device"))
     items, cursor = page(store, prefix, options, lambda _k, v: forecasts_pb2.ForecastError.FromString(v))

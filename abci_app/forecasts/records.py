@@ -1,4 +1,9 @@
-"""Forecasts records (frozen) and their stored protobuf encoding."""
+"""Forecasts records (frozen) and their stored protobuf encoding.
+
+Each encodes field by field (abci_app/proto_record.py) to its `gridledger.forecasts.v1`
+message: Forecast to Forecast, DayError to ForecastError, Expected to the query answer
+ForecastView; `decode(raw).encode() == raw`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Final
 
 from gridledger.forecasts.v1 import forecasts_pb2
 
+from abci_app.proto_record import ProtoRecord, proto_record
 from abci_app.types import Address
 
 __all__ = ["FALLBACK", "NONE", "POSTED", "SOURCE_NAMES", "DayError", "Expected", "Forecast"]
@@ -17,8 +23,9 @@ NONE: Final = int(forecasts_pb2.FORECAST_SOURCE_NONE)
 SOURCE_NAMES: Final[dict[int, str]] = {POSTED: "posted", FALLBACK: "fallback", NONE: "none"}
 
 
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Forecast:
+class Forecast(ProtoRecord[forecasts_pb2.Forecast]):
     """A posted forecast of one device for one interval."""
 
     device_id: str
@@ -28,30 +35,10 @@ class Forecast:
     posted_at: int
     poster: Address
 
-    def to_proto(self) -> forecasts_pb2.Forecast:
-        return forecasts_pb2.Forecast(
-            device_id=self.device_id,
-            interval_start=self.interval_start,
-            export_wh=self.export_wh,
-            import_wh=self.import_wh,
-            posted_at=self.posted_at,
-            poster=self.poster,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: forecasts_pb2.Forecast) -> Forecast:
-        return Forecast(pb.device_id, pb.interval_start, pb.export_wh, pb.import_wh, pb.posted_at, Address(pb.poster))
-
-    @staticmethod
-    def decode(raw: bytes) -> Forecast:
-        return Forecast.from_proto(forecasts_pb2.Forecast.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Expected:
+class Expected(ProtoRecord[forecasts_pb2.ForecastView]):
     """What the ledger expects of a device in an interval and where it comes from (`source`:
     POSTED, FALLBACK or NONE; with NONE both energies are 0)."""
 
@@ -63,20 +50,10 @@ class Expected:
     posted_at: int = 0
     days_used: int = 0
 
-    def to_proto(self) -> forecasts_pb2.ForecastView:
-        return forecasts_pb2.ForecastView(
-            device_id=self.device_id,
-            interval_start=self.interval_start,
-            source=self.source,  # type: ignore[arg-type]
-            export_wh=self.export_wh,
-            import_wh=self.import_wh,
-            posted_at=self.posted_at,
-            days_used=self.days_used,
-        )
 
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class DayError:
+class DayError(ProtoRecord[forecasts_pb2.ForecastError]):
     """One device's forecast error on one UTC day, summed over its scored intervals."""
 
     device_id: str
@@ -88,37 +65,3 @@ class DayError:
     metered_export_wh: int = 0
     metered_import_wh: int = 0
     error_wh: int = 0
-
-    def to_proto(self) -> forecasts_pb2.ForecastError:
-        return forecasts_pb2.ForecastError(
-            device_id=self.device_id,
-            day=self.day,
-            intervals_posted=self.intervals_posted,
-            intervals_fallback=self.intervals_fallback,
-            forecast_export_wh=self.forecast_export_wh,
-            forecast_import_wh=self.forecast_import_wh,
-            metered_export_wh=self.metered_export_wh,
-            metered_import_wh=self.metered_import_wh,
-            error_wh=self.error_wh,
-        )
-
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: forecasts_pb2.ForecastError) -> DayError:
-        return DayError(
-            pb.device_id,
-            pb.day,
-            pb.intervals_posted,
-            pb.intervals_fallback,
-            pb.forecast_export_wh,
-            pb.forecast_import_wh,
-            pb.metered_export_wh,
-            pb.metered_import_wh,
-            pb.error_wh,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> DayError:
-        return DayError.from_proto(forecasts_pb2.ForecastError.FromString(raw))

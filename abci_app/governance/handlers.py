@@ -157,6 +157,8 @@ def _execute(ctx: TxContext, action: Action, proposal_id: int) -> None:
 
 
 def submit_proposal(ctx: TxContext, msg: SubmitProposal) -> None:
+    """SubmitProposal: an org admin opens a proposal whose action is checked now (so a proposal that could
+    never execute is refused); it votes until block time + the voting period."""
     admin = require_role(ctx, Role.ADMIN)
     _check_action(ctx, msg.action)
     pid = keeper.next_proposal_id(ctx.store)
@@ -187,6 +189,9 @@ def submit_proposal(ctx: TxContext, msg: SubmitProposal) -> None:
 
 
 def vote(ctx: TxContext, msg: Vote) -> None:
+    """Vote: an org admin casts its org's one vote on an open proposal; the tally then executes the action
+    (on its own branch: a failing action leaves no writes and marks the proposal FAILED) once the yes
+    votes of active orgs exceed the quorum, or rejects it once that is out of reach."""
     admin = require_role(ctx, Role.ADMIN)
     proposal = keeper.get_proposal(ctx.store, msg.proposal_id)
     if proposal is None:

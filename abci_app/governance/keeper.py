@@ -21,11 +21,14 @@ __all__ = [
 
 
 def get_proposal(store: KVReader, proposal_id: int) -> Proposal | None:
+    """The proposal with `proposal_id`, or None."""
     raw = store.get(keys.proposal(proposal_id))
     return None if raw is None else Proposal.decode(raw)
 
 
 def put_proposal(store: Branch, p: Proposal) -> None:
+    """Store the proposal and keep its deadline index in step: indexed while VOTING (so expiry finds it),
+    unindexed once decided."""
     store.set(keys.proposal(p.id), p.encode())
     index = keys.proposal_deadline(p.deadline, p.id)
     if p.status == Status.VOTING:
@@ -35,6 +38,7 @@ def put_proposal(store: Branch, p: Proposal) -> None:
 
 
 def next_proposal_id(store: Branch) -> int:
+    """Allocate the next proposal id (1, 2, ...): never reused, also after a proposal is decided."""
     raw = store.get(keys.proposal_seq())
     n = 1 if raw is None else int.from_bytes(raw, "big") + 1
     store.set(keys.proposal_seq(), n.to_bytes(8, "big"))
@@ -42,6 +46,7 @@ def next_proposal_id(store: Branch) -> int:
 
 
 def iter_proposals(store: KVReader) -> Iterator[Proposal]:
+    """Every stored proposal, in id order."""
     for _k, v in store.iter_range(keys.proposal_prefix(), prefix_end(keys.proposal_prefix())):
         yield Proposal.decode(v)
 
@@ -54,6 +59,7 @@ def due_proposal_ids(store: KVReader, now: int) -> list[int]:
 
 
 def set_validator(store: Branch, pub_key: bytes, power: int) -> None:
+    """Set a validator's voting power; power 0 removes it."""
     if power == 0:
         store.delete(keys.validator(pub_key))
     else:
@@ -61,5 +67,6 @@ def set_validator(store: Branch, pub_key: bytes, power: int) -> None:
 
 
 def iter_validators(store: KVReader) -> Iterator[tuple[bytes, int]]:
+    """Every (Ed25519 public key, power) of the validator set, in key byte order."""
     for k, v in store.iter_range(keys.validator_prefix(), prefix_end(keys.validator_prefix())):
         yield k[1:], int.from_bytes(v, "big")

@@ -31,40 +31,51 @@ KEY_PREFIXES = frozenset(
 
 
 def proposal_prefix() -> bytes:
+    """The prefix of every proposal key."""
     return PROPOSAL
 
 
 def proposal(proposal_id: int) -> bytes:
+    """The key of proposal `proposal_id` (big-endian: id order is key order)."""
     return PROPOSAL + u64(proposal_id)
 
 
 def proposal_seq() -> bytes:
+    """The key of the last allocated proposal id."""
     return PROPOSAL_SEQ
 
 
 def proposal_deadline_prefix() -> bytes:
+    """The prefix of the open proposals' deadline index."""
     return PROPOSAL_DEADLINE
 
 
 def proposal_deadline(deadline: int, proposal_id: int) -> bytes:
+    """The deadline index key of an open proposal: deadline then id, so a range scan finds the due ones in
+    order."""
     return PROPOSAL_DEADLINE + u64(deadline) + u64(proposal_id)
 
 
 def validator_prefix() -> bytes:
+    """The prefix of every validator key."""
     return VALIDATOR
 
 
 def validator(pub_key: bytes) -> bytes:
+    """The key of the validator with Ed25519 public key `pub_key`."""
     return VALIDATOR + pub_key
 
 
 def upgrade_plan() -> bytes:
+    """The key of the pending upgrade plan (at most one)."""
     return UPGRADE_PLAN
 
 
 def applied_upgrade_prefix() -> bytes:
+    """The prefix of every applied upgrade."""
     return APPLIED_UPGRADE
 
 
 def applied_upgrade(name: str) -> bytes:
+    """The key of the applied upgrade `name`."""
     return APPLIED_UPGRADE + lp(name)

@@ -37,6 +37,8 @@ MAX_PROPOSAL_ID = (1 << 63) - 1
 
 @dataclass(frozen=True, slots=True)
 class AdmitOrg:
+    """Admit an org with its root CA and the roles its members may hold."""
+
     org_id: str
     name: str
     root_ca_der: bytes
@@ -45,29 +47,40 @@ class AdmitOrg:
 
 @dataclass(frozen=True, slots=True)
 class RemoveOrg:
+    """Deactivate org `org_id` (its members can no longer sign)."""
+
     org_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class UpdateValidator:
+    """Set a validator's voting power (0 removes it)."""
+
     pub_key: bytes
     power: int
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeParam:
+    """Set the governed parameter `name` to `value` (within its declared bounds)."""
+
     name: str
     value: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetOrgCapabilities:
+    """Replace the roles an org's members may hold besides admin."""
+
     org_id: str
     capabilities: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class AdmitDeviceCa:
+    """Admit a device CA (an org's, or a manufacturer's with org_id '') whose certified device keys are
+    trusted."""
+
     ca_id: str
     name: str
     org_id: str  # '' : a manufacturer's CA
@@ -76,11 +89,15 @@ class AdmitDeviceCa:
 
 @dataclass(frozen=True, slots=True)
 class RevokeDeviceCa:
+    """Revoke device CA `ca_id`."""
+
     ca_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class ScheduleUpgrade:
+    """Plan the software upgrade `name` at block `height`, with `info` for the operators."""
+
     name: str
     height: int
     info: str
@@ -88,6 +105,8 @@ class ScheduleUpgrade:
 
 @dataclass(frozen=True, slots=True)
 class CancelUpgrade:
+    """Cancel the pending upgrade `name`."""
+
     name: str
 
 
@@ -106,6 +125,9 @@ Action = (
 
 @dataclass(frozen=True, slots=True)
 class SubmitProposal:
+    """Open a proposal titled `title` to execute `action`; `raw` is the message's canonical bytes, which
+    the proposal stores."""
+
     title: str
     action: Action
     raw: bytes  # the protobuf message as signed, kept in the proposal record
@@ -114,6 +136,8 @@ class SubmitProposal:
 
 @dataclass(frozen=True, slots=True)
 class Vote:
+    """The signer's org's vote on proposal `proposal_id`."""
+
     proposal_id: int
     approve: bool
 
@@ -132,6 +156,8 @@ def _capabilities(names: list[str]) -> tuple[str, ...]:
 
 
 def action_from_proto(m: governance_pb2.SubmitProposal) -> Action:
+    """The proposal's action (exactly one of its oneof), every field bounded: INVALID_ARGUMENT for a bad
+    field, INVALID_PROPOSAL for none."""
     kind = m.WhichOneof("action")
     if kind == "admit_org":
         a = m.admit_org
@@ -180,6 +206,8 @@ def _upgrade_name(text: str) -> str:
 
 
 def submit_proposal_from_proto(m: governance_pb2.SubmitProposal) -> SubmitProposal:
+    """A SubmitProposal with a title of at most 256 bytes, its checked action and the message's canonical
+    bytes (what the proposal stores and executes later)."""
     return SubmitProposal(
         text_field(m.title, "title", 256),
         action_from_proto(m),
@@ -189,6 +217,7 @@ def submit_proposal_from_proto(m: governance_pb2.SubmitProposal) -> SubmitPropos
 
 
 def vote_from_proto(m: governance_pb2.Vote) -> Vote:
+    """A Vote on a proposal id of at most MAX_PROPOSAL_ID (INVALID_ARGUMENT above)."""
     if m.proposal_id > MAX_PROPOSAL_ID:
         raise TxError(Code.INVALID_ARGUMENT, f"proposal id must be at most {MAX_PROPOSAL_ID}")
     return Vote(m.proposal_id, m.approve)

@@ -22,11 +22,13 @@ __all__ = ["QUERIES"]
 
 
 def proposal(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/proposal/<id>: the stored Proposal, provable against the app hash."""
     (pid,) = args_exactly(args, 1, "/proposal/<id>")
     return record(store, keys.proposal(int_arg(pid, "proposal id", MAX_PROPOSAL_ID)))
 
 
 def proposals(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/proposals: one page of proposals in id order (ProposalList, with the next page's cursor)."""
     args_exactly(args, 0, "/proposals")
     items, cursor = page(store, keys.proposal_prefix(), options, lambda _k, v: governance_pb2.Proposal.FromString(v))
     out = governance_pb2.ProposalList(proposals=items, page=tx_pb2.PageInfo(next=cursor))
@@ -34,6 +36,7 @@ def proposals(store: KVReader, args: list[str], options: Mapping[str, str]) -> Q
 
 
 def validators(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/validators: the validator set as the app tracks it (ValidatorList, in key order)."""
     args_exactly(args, 0, "/validators")
     out = governance_pb2.ValidatorList(
         validators=[governance_pb2.ValidatorEntry(pub_key_ed25519=k, power=p) for k, p in keeper.iter_validators(store)]
@@ -42,6 +45,7 @@ def validators(store: KVReader, args: list[str], options: Mapping[str, str]) -> 
 
 
 def params(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/params: the stored chain parameters, provable against the app hash."""
     args_exactly(args, 0, "/params")
     return record(store, chain_keys.params())
 

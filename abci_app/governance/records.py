@@ -1,4 +1,8 @@
-"""The stored records: proposals, the pending upgrade plan, applied upgrades."""
+"""The stored records of governance: proposals, the pending upgrade plan, applied upgrades.
+
+Each encodes field by field (abci_app/proto_record.py) to the `gridledger.governance.v1`
+message of the same name; `decode(raw).encode() == raw`.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,14 @@ from enum import IntEnum
 
 from gridledger.governance.v1 import governance_pb2
 
+from abci_app.proto_record import ProtoRecord, proto_record
+
 __all__ = ["AppliedUpgrade", "Proposal", "Status", "UpgradePlan"]
 
 
 class Status(IntEnum):
+    """A proposal's status (the numbers of gridledger.governance.v1.ProposalStatus; consensus)."""
+
     VOTING = governance_pb2.PROPOSAL_STATUS_VOTING
     PASSED = governance_pb2.PROPOSAL_STATUS_PASSED
     REJECTED = governance_pb2.PROPOSAL_STATUS_REJECTED
@@ -18,8 +26,12 @@ class Status(IntEnum):
     FAILED = governance_pb2.PROPOSAL_STATUS_FAILED
 
 
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Proposal:
+class Proposal(ProtoRecord[governance_pb2.Proposal]):
+    """A proposal: who opened it and when, its action's bytes, its deadline and status, the orgs that voted
+    yes and no (sorted), and what executing it gave."""
+
     id: int
     proposer: bytes
     proposer_org: str
@@ -33,43 +45,10 @@ class Proposal:
     result: str
     action_kind: str = ""  # set once the upgrade "proposal-kinds" ran (abci_app/upgrades/proposal_kinds.py)
 
-    def encode(self) -> bytes:
-        return governance_pb2.Proposal(
-            id=self.id,
-            proposer=self.proposer,
-            proposer_org=self.proposer_org,
-            title=self.title,
-            action=self.action,
-            submitted_at=self.submitted_at,
-            deadline=self.deadline,
-            status=int(self.status),  # type: ignore[arg-type]
-            yes_orgs=self.yes_orgs,
-            no_orgs=self.no_orgs,
-            result=self.result,
-            action_kind=self.action_kind,
-        ).SerializeToString()
 
-    @staticmethod
-    def decode(raw: bytes) -> Proposal:
-        pb = governance_pb2.Proposal.FromString(raw)
-        return Proposal(
-            id=pb.id,
-            proposer=pb.proposer,
-            proposer_org=pb.proposer_org,
-            title=pb.title,
-            action=pb.action,
-            submitted_at=pb.submitted_at,
-            deadline=pb.deadline,
-            status=Status(pb.status),
-            yes_orgs=tuple(pb.yes_orgs),
-            no_orgs=tuple(pb.no_orgs),
-            result=pb.result,
-            action_kind=pb.action_kind,
-        )
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class UpgradePlan:
+class UpgradePlan(ProtoRecord[governance_pb2.UpgradePlan]):
     """The pending software upgrade: at block `height` the migration `name` runs (or the app stops)."""
 
     name: str
@@ -77,28 +56,11 @@ class UpgradePlan:
     info: str
     proposal_id: int
 
-    def encode(self) -> bytes:
-        return governance_pb2.UpgradePlan(
-            name=self.name, height=self.height, info=self.info, proposal_id=self.proposal_id
-        ).SerializeToString()
 
-    @staticmethod
-    def decode(raw: bytes) -> UpgradePlan:
-        pb = governance_pb2.UpgradePlan.FromString(raw)
-        return UpgradePlan(pb.name, pb.height, pb.info, pb.proposal_id)
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class AppliedUpgrade:
+class AppliedUpgrade(ProtoRecord[governance_pb2.AppliedUpgrade]):
     """An upgrade whose migration ran at `height` (it never runs again)."""
 
     name: str
     height: int
-
-    def encode(self) -> bytes:
-        return governance_pb2.AppliedUpgrade(name=self.name, height=self.height).SerializeToString()
-
-    @staticmethod
-    def decode(raw: bytes) -> AppliedUpgrade:
-        pb = governance_pb2.AppliedUpgrade.FromString(raw)
-        return AppliedUpgrade(pb.name, pb.height)

@@ -46,10 +46,12 @@ def get_plan(store: KVReader) -> UpgradePlan | None:
 
 
 def set_plan(store: Branch, plan: UpgradePlan) -> None:
+    """Store the pending upgrade plan, replacing any earlier one."""
     store.set(keys.upgrade_plan(), plan.encode())
 
 
 def clear_plan(store: Branch) -> None:
+    """Delete the pending upgrade plan (nothing if none)."""
     store.delete(keys.upgrade_plan())
 
 
@@ -59,6 +61,7 @@ def is_applied(store: KVReader, name: str) -> bool:
 
 
 def mark_applied(store: Branch, applied: AppliedUpgrade) -> None:
+    """Record that the upgrade's migration ran, at its height: it never runs again."""
     store.set(keys.applied_upgrade(applied.name), applied.encode())
 
 

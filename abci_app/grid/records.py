@@ -1,4 +1,8 @@
-"""Grid records (frozen) and their stored protobuf encoding."""
+"""Grid records (frozen) and their stored protobuf encoding.
+
+Each encodes field by field (abci_app/proto_record.py) to the `gridledger.grid.v1` message
+of the same name; `decode(raw).encode() == raw`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import dataclass
 
 from gridledger.grid.v1 import grid_pb2
 
+from abci_app.proto_record import ProtoRecord, proto_record
 from abci_app.types import Address
 
 __all__ = [
@@ -25,8 +30,9 @@ __all__ = [
 OPEN, MEASURING, PAYING = 0, 1, 2
 
 
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Tariffs:
+class Tariffs(ProtoRecord[grid_pb2.Tariffs]):
     """The supplier of last resort, the operator receiving grid fees, and prices per kWh."""
 
     supplier: Address
@@ -38,56 +44,20 @@ class Tariffs:
     updated_at: int
     export_penalty_per_kwh: int = 0  # export above a grid instruction's cap (settlement.py)
 
-    def encode(self) -> bytes:
-        return grid_pb2.Tariffs(
-            supplier=self.supplier,
-            operator=self.operator,
-            retail_per_kwh=self.retail_per_kwh,
-            feed_in_per_kwh=self.feed_in_per_kwh,
-            imbalance_short_per_kwh=self.imbalance_short_per_kwh,
-            imbalance_long_per_kwh=self.imbalance_long_per_kwh,
-            updated_at=self.updated_at,
-            export_penalty_per_kwh=self.export_penalty_per_kwh,
-        ).SerializeToString()
 
-    @staticmethod
-    def decode(raw: bytes) -> Tariffs:
-        pb = grid_pb2.Tariffs.FromString(raw)
-        return Tariffs(
-            Address(pb.supplier),
-            Address(pb.operator),
-            pb.retail_per_kwh,
-            pb.feed_in_per_kwh,
-            pb.imbalance_short_per_kwh,
-            pb.imbalance_long_per_kwh,
-            pb.updated_at,
-            pb.export_penalty_per_kwh,
-        )
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class GridFees:
+class GridFees(ProtoRecord[grid_pb2.GridFees]):
     """The grid fees per kWh: within one feeder and across feeders, and when they were last set."""
 
     intra_feeder_per_kwh: int
     inter_feeder_per_kwh: int
     updated_at: int = 0
 
-    def encode(self) -> bytes:
-        return grid_pb2.GridFees(
-            intra_feeder_per_kwh=self.intra_feeder_per_kwh,
-            inter_feeder_per_kwh=self.inter_feeder_per_kwh,
-            updated_at=self.updated_at,
-        ).SerializeToString()
 
-    @staticmethod
-    def decode(raw: bytes) -> GridFees:
-        pb = grid_pb2.GridFees.FromString(raw)
-        return GridFees(pb.intra_feeder_per_kwh, pb.inter_feeder_per_kwh, pb.updated_at)
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class FeederLimit:
+class FeederLimit(ProtoRecord[grid_pb2.FeederLimit]):
     """Per delivery interval: the most energy the market may bring into the feeder from other
     feeders (`import_wh`) and send out of it (`export_wh`)."""
 
@@ -95,19 +65,10 @@ class FeederLimit:
     import_wh: int
     export_wh: int
 
-    def encode(self) -> bytes:
-        return grid_pb2.FeederLimit(
-            feeder=self.feeder, import_wh=self.import_wh, export_wh=self.export_wh
-        ).SerializeToString()
 
-    @staticmethod
-    def decode(raw: bytes) -> FeederLimit:
-        pb = grid_pb2.FeederLimit.FromString(raw)
-        return FeederLimit(pb.feeder, pb.import_wh, pb.export_wh)
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class DrEvent:
+class DrEvent(ProtoRecord[grid_pb2.DrEvent]):
     """A demand-response event: its feeder, window, requested reduction and reward, the budget
     escrowed for it, and how far its (possibly multi-block) settlement has gone."""
 
@@ -126,47 +87,10 @@ class DrEvent:
     cursor: str = ""
     total_claim: int = 0
 
-    def encode(self) -> bytes:
-        return grid_pb2.DrEvent(
-            event_id=self.event_id,
-            feeder=self.feeder,
-            start=self.start,
-            end=self.end,
-            requested_reduction_wh=self.requested_reduction_wh,
-            reward_per_kwh=self.reward_per_kwh,
-            operator=self.operator,
-            budget=self.budget,
-            settled=self.settled,
-            paid=self.paid,
-            announced_at=self.announced_at,
-            stage=self.stage,
-            cursor=self.cursor,
-            total_claim=self.total_claim,
-        ).SerializeToString()
 
-    @staticmethod
-    def decode(raw: bytes) -> DrEvent:
-        pb = grid_pb2.DrEvent.FromString(raw)
-        return DrEvent(
-            pb.event_id,
-            pb.feeder,
-            pb.start,
-            pb.end,
-            pb.requested_reduction_wh,
-            pb.reward_per_kwh,
-            Address(pb.operator),
-            pb.budget,
-            pb.settled,
-            pb.paid,
-            pb.announced_at,
-            pb.stage,
-            pb.cursor,
-            pb.total_claim,
-        )
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class DrEnrolment:
+class DrEnrolment(ProtoRecord[grid_pb2.DrEnrolment]):
     """A device enrolled in an event: its owner and, once measured, baseline, actual energy,
     reduction and reward."""
 
@@ -182,41 +106,10 @@ class DrEnrolment:
     measured: bool = False
     claim: int = 0
 
-    def encode(self) -> bytes:
-        return grid_pb2.DrEnrolment(
-            event_id=self.event_id,
-            device_id=self.device_id,
-            owner=self.owner,
-            baseline_wh=self.baseline_wh,
-            actual_wh=self.actual_wh,
-            reduction_wh=self.reduction_wh,
-            reward=self.reward,
-            settled=self.settled,
-            sealed_until=self.sealed_until,
-            measured=self.measured,
-            claim=self.claim,
-        ).SerializeToString()
 
-    @staticmethod
-    def decode(raw: bytes) -> DrEnrolment:
-        pb = grid_pb2.DrEnrolment.FromString(raw)
-        return DrEnrolment(
-            pb.event_id,
-            pb.device_id,
-            Address(pb.owner),
-            pb.baseline_wh,
-            pb.actual_wh,
-            pb.reduction_wh,
-            pb.reward,
-            pb.settled,
-            pb.sealed_until,
-            pb.measured,
-            pb.claim,
-        )
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class DrMember:
+class DrMember(ProtoRecord[grid_pb2.DrMember]):
     """A device in its feeder's demand-response programme (indexed under that feeder)."""
 
     device_id: str
@@ -224,31 +117,12 @@ class DrMember:
     owner: Address
     joined_at: int
 
-    def encode(self) -> bytes:
-        return grid_pb2.DrMember(
-            device_id=self.device_id, feeder=self.feeder, owner=self.owner, joined_at=self.joined_at
-        ).SerializeToString()
 
-    @staticmethod
-    def decode(raw: bytes) -> DrMember:
-        pb = grid_pb2.DrMember.FromString(raw)
-        return DrMember(pb.device_id, pb.feeder, Address(pb.owner), pb.joined_at)
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class DrSnapshot:
+class DrSnapshot(ProtoRecord[grid_pb2.DrSnapshot]):
     """How far a programme member's accepted readings reached when an event was announced."""
 
     event_id: str
     device_id: str
     sealed_until: int
-
-    def encode(self) -> bytes:
-        return grid_pb2.DrSnapshot(
-            event_id=self.event_id, device_id=self.device_id, sealed_until=self.sealed_until
-        ).SerializeToString()
-
-    @staticmethod
-    def decode(raw: bytes) -> DrSnapshot:
-        pb = grid_pb2.DrSnapshot.FromString(raw)
-        return DrSnapshot(pb.event_id, pb.device_id, pb.sealed_until)

@@ -85,6 +85,8 @@ def _target(ctx: TxContext, address: bytes) -> Member:
 
 
 def revoke_member(ctx: TxContext, msg: RevokeMember) -> None:
+    """RevokeMember: an admin of the member's org revokes it and its certificate, for good (the key can no
+    longer sign and the certificate never enrols again)."""
     member = _target(ctx, msg.member)
     keeper.put_member(ctx.store, replace(member, revoked=True))
     keeper.revoke_cert(ctx.store, member.org_id, member.cert_serial)
@@ -116,6 +118,8 @@ def grant_role(ctx: TxContext, msg: GrantRole) -> None:
 
 
 def revoke_role(ctx: TxContext, msg: RevokeRole) -> None:
+    """RevokeRole: an admin of the member's org takes a role the unrevoked member holds (ROLE_NOT_HELD
+    otherwise)."""
     member = _target(ctx, msg.member)
     role = _role(msg.role)
     if role.value not in member.roles:

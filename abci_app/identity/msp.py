@@ -27,6 +27,9 @@ __all__ = ["MemberCert", "is_org_id", "parse_ca_cert", "parse_member_cert", "ver
 
 @dataclass(frozen=True, slots=True)
 class MemberCert:
+    """What a member certificate says: the Ed25519 key, org, common name, roles, serial and validity
+    (seconds)."""
+
     public_key: bytes
     org_id: str
     common_name: str
@@ -70,6 +73,9 @@ def parse_ca_cert(der: bytes) -> x509.Certificate:
 
 
 def parse_member_cert(der: bytes) -> MemberCert:
+    """The member certificate's Ed25519 key, org (its one O, an org id), common name, roles (its OUs that
+    name roles), serial and validity; CERT_INVALID for anything else. Does not check the issuer: the
+    handler verifies it against the org's CA."""
     cert = _load(der, "member certificate")
     key = cert.public_key()
     if not isinstance(key, Ed25519PublicKey):
@@ -104,6 +110,8 @@ def verify_issued_by(cert: x509.Certificate, ca_der: bytes) -> None:
 
 
 def check_validity(mc: MemberCert, now: int) -> None:
+    """CERT_NOT_YET_VALID before the certificate's not_before, CERT_EXPIRED after its not_after (block
+    time, seconds)."""
     if now < mc.not_before:
         raise TxError(Code.CERT_NOT_YET_VALID, f"certificate valid from {mc.not_before}, block time is {now}")
     if now > mc.not_after:

@@ -18,11 +18,13 @@ __all__ = ["QUERIES"]
 
 
 def org(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/org/<org id>: the stored Org, provable against the app hash."""
     (org_id,) = args_exactly(args, 1, "/org/<org id>")
     return record(store, keys.org(id_arg(org_id, "org id")))
 
 
 def orgs(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/orgs: one page of orgs in key order (OrgList, with the next page's cursor)."""
     args_exactly(args, 0, "/orgs")
     items, cursor = page(store, keys.org_prefix(), options, lambda _k, v: identity_pb2.Org.FromString(v))
     out = identity_pb2.OrgList(orgs=items, page=tx_pb2.PageInfo(next=cursor))
@@ -30,11 +32,13 @@ def orgs(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryR
 
 
 def member(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/member/<address hex>: the stored Member, provable against the app hash."""
     (address,) = args_exactly(args, 1, "/member/<address hex>")
     return record(store, keys.member(address_arg(address)))
 
 
 def members(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/members/<org id>: one page of that org's members (MemberList, with the next page's cursor)."""
     (org_id,) = args_exactly(args, 1, "/members/<org id>")
     prefix = keys.member_by_org_prefix(id_arg(org_id, "org id"))
 

@@ -1,19 +1,28 @@
-"""Org and member records (frozen) and their stored encoding."""
+"""Org, member and device-CA records (frozen) and their stored encoding.
+
+Each encodes field by field (abci_app/proto_record.py) to the `gridledger.identity.v1`
+message of the same name; `decode(raw).encode() == raw`. Decoding is cached by the bytes:
+every tx reads its signer's member record and org.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from gridledger.identity.v1 import identity_pb2
 
+from abci_app.proto_record import ProtoRecord, proto_record
 from abci_app.types import Address, OrgId
 
-__all__ = ["DeviceCa", "Member", "Org", "decode_device_ca", "decode_member", "decode_org"]
+__all__ = ["DeviceCa", "Member", "Org"]
 
 
+@proto_record(cached=4096)
 @dataclass(frozen=True, slots=True)
-class Org:
+class Org(ProtoRecord[identity_pb2.Org]):
+    """An org: its name, root CA, whether it is active, when it was admitted, and the roles its members may
+    hold besides admin (sorted)."""
+
     org_id: OrgId
     name: str
     root_ca_der: bytes
@@ -25,25 +34,13 @@ class Org:
         """Whether members of this org may hold `role` (admin always)."""
         return role == "admin" or role in self.capabilities
 
-    def encode(self) -> bytes:
-        return identity_pb2.Org(
-            org_id=self.org_id,
-            name=self.name,
-            root_ca_der=self.root_ca_der,
-            active=self.active,
-            admitted_at=self.admitted_at,
-            capabilities=self.capabilities,
-        ).SerializeToString()
 
-
-@lru_cache(maxsize=4096)
-def decode_org(raw: bytes) -> Org:
-    pb = identity_pb2.Org.FromString(raw)
-    return Org(OrgId(pb.org_id), pb.name, pb.root_ca_der, pb.active, pb.admitted_at, tuple(pb.capabilities))
-
-
+@proto_record(cached=65_536)
 @dataclass(frozen=True, slots=True)
-class Member:
+class Member(ProtoRecord[identity_pb2.Member]):
+    """An enrolled member: its key and org, roles (sorted, unique), certificate serial and validity,
+    whether it is revoked, and when it enrolled."""
+
     address: Address
     public_key: bytes
     org_id: OrgId
@@ -56,43 +53,13 @@ class Member:
     enrolled_at: int
 
     def has_role(self, role: str) -> bool:
+        """Whether the member holds `role` (its roles are sorted and unique)."""
         return role in self.roles
 
-    def encode(self) -> bytes:
-        return identity_pb2.Member(
-            address=self.address,
-            public_key=self.public_key,
-            org_id=self.org_id,
-            roles=self.roles,
-            cert_serial=self.cert_serial,
-            not_before=self.not_before,
-            not_after=self.not_after,
-            revoked=self.revoked,
-            common_name=self.common_name,
-            enrolled_at=self.enrolled_at,
-        ).SerializeToString()
 
-
-@lru_cache(maxsize=65536)
-def decode_member(raw: bytes) -> Member:
-    """Decoded members are cached by their bytes: the hot path reads the signer every tx."""
-    pb = identity_pb2.Member.FromString(raw)
-    return Member(
-        address=Address(pb.address),
-        public_key=pb.public_key,
-        org_id=OrgId(pb.org_id),
-        roles=tuple(pb.roles),
-        cert_serial=pb.cert_serial,
-        not_before=pb.not_before,
-        not_after=pb.not_after,
-        revoked=pb.revoked,
-        common_name=pb.common_name,
-        enrolled_at=pb.enrolled_at,
-    )
-
-
+@proto_record(cached=1024)
 @dataclass(frozen=True, slots=True)
-class DeviceCa:
+class DeviceCa(ProtoRecord[identity_pb2.DeviceCa]):
     """A device CA governance admitted: an org's (org_id set) or a manufacturer's (org_id '')."""
 
     ca_id: str
@@ -104,20 +71,5 @@ class DeviceCa:
 
     @property
     def revoked(self) -> bool:
+        """Whether governance revoked the CA (keys it certified are then untrusted)."""
         return self.revoked_at != 0
-
-    def encode(self) -> bytes:
-        return identity_pb2.DeviceCa(
-            ca_id=self.ca_id,
-            name=self.name,
-            org_id=self.org_id,
-            ca_der=self.ca_der,
-            admitted_at=self.admitted_at,
-            revoked_at=self.revoked_at,
-        ).SerializeToString()
-
-
-@lru_cache(maxsize=1024)
-def decode_device_ca(raw: bytes) -> DeviceCa:
-    pb = identity_pb2.DeviceCa.FromString(raw)
-    return DeviceCa(pb.ca_id, pb.name, pb.org_id, pb.ca_der, pb.admitted_at, pb.revoked_at)

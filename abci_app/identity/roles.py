@@ -15,6 +15,8 @@ __all__ = ["DEFAULT_CAPABILITIES", "Role", "parse_capabilities"]
 
 
 class Role(StrEnum):
+    """The roles a member may hold (their names are consensus: they are stored in member records)."""
+
     ADMIN = "admin"
     OPERATOR = "operator"  # grid operation: tariffs, fees, feeder limits, demand response
     PROSUMER = "prosumer"
@@ -25,6 +27,7 @@ class Role(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Role | None:
+        """The role named `text`, or None for a name that is no role."""
         try:
             return cls(text)
         except ValueError:

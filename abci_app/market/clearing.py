@@ -106,6 +106,9 @@ UPSTREAM_SELL = (1 << 64) - 1
 
 
 class BookEntry(NamedTuple):
+    """One order as clearing sees it: side, limit price per kWh, Wh, feeder and whether its supply is
+    renewable."""
+
     order_id: int
     side: int
     limit: int  # buyers: all-in price per kWh; sellers: lowest acceptable price
@@ -115,6 +118,9 @@ class BookEntry(NamedTuple):
 
 
 class Leg(NamedTuple):
+    """Part of an order's fill: LOCAL (inside its feeder), POOL (across feeders) or ABSORB, its Wh, energy
+    price and (buyers) grid fee per kWh."""
+
     order_id: int
     leg: int  # LOCAL, POOL or ABSORB
     energy: int
@@ -133,6 +139,9 @@ class Upstream(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class FeederOutcome:
+    """One feeder's result of a clearing: its zone price, local and pool volumes, and what its limit
+    curtailed."""
+
     feeder: str
     local_price: int  # the zone's price σ_f (meaningful when anything on the feeder traded)
     local_wh: int  # Wh bought on the feeder from its own sellers (community storage included)
@@ -144,6 +153,9 @@ class FeederOutcome:
 
 @dataclass(frozen=True, slots=True)
 class ClearOutcome:
+    """A clearing's result: every order's legs, the pool price and volume, each feeder's outcome, the Wh
+    limits kept from trading, and the upstream grid's trades."""
+
     legs: list[Leg]
     pool_price: int
     pool_wh: int

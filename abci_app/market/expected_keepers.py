@@ -25,16 +25,21 @@ class ExpectedEnergy(Protocol):
     """A device's expected energy in an interval and its source (POSTED, FALLBACK, NO_FORECAST)."""
 
     @property
-    def source(self) -> int: ...
+    def source(self) -> int:
+        """Where the expectation comes from: a FORECAST_SOURCE number (posted, fallback or none)."""
 
     @property
-    def export_wh(self) -> int: ...
+    def export_wh(self) -> int:
+        """The Wh the device is expected to export in the interval."""
 
     @property
-    def import_wh(self) -> int: ...
+    def import_wh(self) -> int:
+        """The Wh the device is expected to import in the interval."""
 
 
 class ForecastsKeeper(Protocol):
+    """What the market needs of the forecasts domain: a device's expected energy in an interval."""
+
     def expected(self, store: KVReader, device_id: str, interval_start: int, /) -> ExpectedEnergy:
         """The device's expected energy in the interval (never fails for a registered device)."""
         ...

@@ -68,6 +68,8 @@ def place_order(ctx: TxContext, msg: PlaceOrder) -> None:
 
 
 def cancel_order(ctx: TxContext, msg: CancelOrder) -> None:
+    """CancelOrder: the owner cancels an open order before its gate closes; the whole escrow goes back and
+    the order's capacity is freed."""
     member = require_member(ctx)
     order = orders.cancel(ctx.store, ctx.block.time, member.address, msg.order_id)
     ctx.emit(events.ORDER_CANCELLED, order_id=order.order_id, refunded=order.refunded)

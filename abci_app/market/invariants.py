@@ -34,6 +34,8 @@ __all__ = [
 
 
 def escrow_matches_orders(store: KVReader) -> str | None:
+    """None when the market escrow account holds exactly the escrow of the open and cleared-but-unsettled
+    orders plus the upstream grid's unsettled payments; else the difference."""
     held = 0
     for order_id in keeper.iter_book_orders(store):
         order = keeper.get_order(store, order_id)
@@ -58,6 +60,8 @@ def _pending_intervals(store: KVReader) -> list[int]:
 
 
 def fills_within_limits(store: KVReader) -> str | None:
+    """None when every unsettled fill respects its order's limit (a buy: price + fee <= bid; a sell: price
+    >= ask); else the first breach."""
     for interval in _pending_intervals(store):
         for f in keeper.iter_fills(store, interval):
             if f.side == BUY and f.price + f.fee_per_kwh > f.limit_price:
@@ -68,6 +72,8 @@ def fills_within_limits(store: KVReader) -> str | None:
 
 
 def feeder_limits_respected(store: KVReader) -> str | None:
+    """None when no unsettled clearing moved more pool energy into or out of a limited feeder than its
+    limit; else the first breach."""
     for interval in _pending_intervals(store):
         result = keeper.get_clearing(store, interval)
         if result is None:
@@ -79,6 +85,8 @@ def feeder_limits_respected(store: KVReader) -> str | None:
 
 
 def open_counts_match_book(store: KVReader) -> str | None:
+    """None when the per-(interval, owner) open-order counts equal the orders on the book; else a few of
+    the differences."""
     want: dict[tuple[int, bytes], int] = {}
     for order_id in keeper.iter_book_orders(store):
         order = keeper.get_order(store, order_id)
@@ -96,6 +104,9 @@ def open_counts_match_book(store: KVReader) -> str | None:
 
 
 def upstream_trades_balance(store: KVReader) -> str | None:
+    """None when every unsettled upstream trade only buys or only sells, is paid and earns exactly its
+    volume at its price (and fee), and matches the cross-feeder fills it stands against; else the first
+    breach."""
     for interval in _pending_intervals(store):
         t = keeper.get_upstream(store, interval)
         if t is None or t.settled:

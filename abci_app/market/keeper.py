@@ -111,6 +111,7 @@ def iter_counters(store: KVReader) -> Iterator[tuple[str, int]]:
 
 
 def set_counter(store: Branch, name: str, value: int) -> None:
+    """Set the named counter (an id sequence or a cursor) to `value`."""
     store.set(keys.counter(name), u64(value))
 
 
@@ -121,6 +122,7 @@ def iter_orders(store: KVReader) -> Iterator[Order]:
 
 
 def get_order(store: KVReader, order_id: int) -> Order | None:
+    """The order `order_id` as stored (decoded once per distinct bytes), or None."""
     raw = store.get(keys.order(order_id))
     return None if raw is None else Order.decode(raw)
 
@@ -137,6 +139,7 @@ def put_order(store: Branch, order: Order, *, new: bool = False) -> None:
 
 
 def remove_from_book(store: Branch, interval: int, order_id: int) -> None:
+    """Take the order off the interval's open book (the order record itself stays)."""
     store.delete(keys.book(interval, order_id))
 
 
@@ -243,6 +246,7 @@ def put_settled(store: Branch, orders: Sequence[tuple[int, bytes]]) -> None:
 
 
 def set_settle_due(store: Branch, interval: int, order_id: int, due: bool) -> None:
+    """Mark the order due for the interval's settlement, or unmark it."""
     if due:
         store.set(keys.settle_due(interval, order_id), b"")
     else:
@@ -250,6 +254,7 @@ def set_settle_due(store: Branch, interval: int, order_id: int, due: bool) -> No
 
 
 def get_committed(store: KVReader, interval: int, device_id: str) -> int:
+    """The Wh the device's sell orders have committed for the interval (0 when none)."""
     raw = store.get(keys.committed(interval, device_id))
     return 0 if raw is None else int.from_bytes(raw, "big")
 
@@ -286,15 +291,18 @@ def clear_open_counts(store: Branch, interval: int) -> None:
 
 
 def get_clearing(store: KVReader, interval: int) -> ClearingResult | None:
+    """The clearing result of the interval, or None (not cleared yet)."""
     raw = store.get(keys.clearing(interval))
     return None if raw is None else ClearingResult.decode(raw)
 
 
 def put_clearing(store: Branch, result: ClearingResult) -> None:
+    """Store the interval's clearing result (replacing the previous one)."""
     store.set(keys.clearing(result.interval_start), result.encode())
 
 
 def put_fill(store: Branch, fill: Fill, leg: int) -> None:
+    """Store one leg of an order's fill and index it under its owner."""
     store.set(keys.fill(fill.interval_start, fill.order_id, leg), fill.encode())
     store.set(keys.fills_by_owner(fill.owner, fill.interval_start, fill.order_id, leg), b"")
 
@@ -312,6 +320,7 @@ def iter_clearings(store: KVReader) -> Iterator[ClearingResult]:
 
 
 def iter_fills(store: KVReader, interval: int) -> Iterator[Fill]:
+    """Every fill of the interval, in order id then leg order."""
     prefix = keys.fill_prefix(interval)
     for _k, v in store.iter_range(prefix, prefix_end(prefix)):
         yield Fill.decode(v)
@@ -329,16 +338,19 @@ def iter_buy_fees(store: KVReader, interval: int) -> Iterator[tuple[bytes, int]]
 
 
 def get_rule(store: KVReader, rule_id: int) -> Rule | None:
+    """The standing rule `rule_id`, or None."""
     raw = store.get(keys.rule(rule_id))
     return None if raw is None else Rule.decode(raw)
 
 
 def put_rule(store: Branch, rule: Rule) -> None:
+    """Store the rule and index it under its owner."""
     store.set(keys.rule(rule.rule_id), rule.encode())
     store.set(keys.rules_by_owner(rule.owner, rule.rule_id), b"")
 
 
 def delete_rule(store: Branch, rule: Rule) -> None:
+    """Delete the rule and its owner index entry together."""
     store.delete(keys.rule(rule.rule_id))
     store.delete(keys.rules_by_owner(rule.owner, rule.rule_id))
 
@@ -350,17 +362,20 @@ def iter_rules(store: KVReader) -> Iterator[Rule]:
 
 
 def iter_owner_rules(store: KVReader, owner: bytes) -> Iterator[int]:
+    """The rule ids of `owner`, ascending."""
     prefix = keys.owner_prefix(keys.RULES_BY_OWNER, owner)
     for k, _v in store.iter_range(prefix, prefix_end(prefix)):
         yield int.from_bytes(k[-8:], "big")
 
 
 def get_alert(store: KVReader, alert_id: int) -> Alert | None:
+    """The alert `alert_id`, or None."""
     raw = store.get(keys.alert(alert_id))
     return None if raw is None else Alert.decode(raw)
 
 
 def put_alert(store: Branch, alert: Alert) -> None:
+    """Store the alert and index it under its owner."""
     store.set(keys.alert(alert.alert_id), alert.encode())
     store.set(keys.alerts_by_owner(alert.owner, alert.alert_id), b"")
 
@@ -378,24 +393,29 @@ def iter_statements(store: KVReader) -> Iterator[Statement]:
 
 
 def get_statement(store: KVReader, owner: bytes, interval: int) -> Statement | None:
+    """The owner's settlement statement of the interval, or None."""
     raw = store.get(keys.statement(owner, interval))
     return None if raw is None else Statement.decode(raw)
 
 
 def put_statement(store: Branch, statement: Statement) -> None:
+    """Store the owner's statement of its interval (replacing the previous one)."""
     store.set(keys.statement(statement.owner, statement.interval_start), statement.encode())
 
 
 def get_consent(store: KVReader, device_id: str) -> ChargingConsent | None:
+    """The site owner's charging consent for battery `device_id`, or None."""
     raw = store.get(keys.consent(device_id))
     return None if raw is None else ChargingConsent.decode(raw)
 
 
 def put_consent(store: Branch, consent: ChargingConsent) -> None:
+    """Store the charging consent under its battery (replacing the previous one)."""
     store.set(keys.consent(consent.device_id), consent.encode())
 
 
 def delete_consent(store: Branch, device_id: str) -> None:
+    """Delete the charging consent of battery `device_id` (nothing if none)."""
     store.delete(keys.consent(device_id))
 
 
@@ -406,10 +426,13 @@ def iter_consents(store: KVReader) -> Iterator[ChargingConsent]:
 
 
 def put_estimate(store: Branch, est: SettlementEstimate) -> None:
+    """Store a position settled on an estimate, under its interval, side, target and owner (awaiting late
+    data)."""
     store.set(keys.estimate(est.interval_start, est.side, est.target, est.owner), est.encode())
 
 
 def delete_estimate(store: Branch, est: SettlementEstimate) -> None:
+    """Delete a settlement estimate once corrected or expired."""
     store.delete(keys.estimate(est.interval_start, est.side, est.target, est.owner))
 
 
@@ -433,6 +456,7 @@ def get_upstream(store: KVReader, interval: int) -> UpstreamTrade | None:
 
 
 def put_upstream(store: Branch, trade: UpstreamTrade) -> None:
+    """Store the upstream grid's trade of its interval."""
     store.set(keys.upstream(trade.interval_start), trade.encode())
 
 
@@ -443,11 +467,13 @@ def iter_upstream(store: KVReader) -> Iterator[UpstreamTrade]:
 
 
 def get_instruction(store: KVReader, interval: int, site_id: str) -> GridInstruction | None:
+    """The grid instruction for the site in the interval, or None (no caps)."""
     raw = store.get(keys.instruction(interval, site_id))
     return None if raw is None else GridInstruction.decode(raw)
 
 
 def put_instruction(store: Branch, instruction: GridInstruction) -> None:
+    """Store the site's grid instruction of its interval."""
     store.set(keys.instruction(instruction.interval_start, instruction.site_id), instruction.encode())
 
 

@@ -86,18 +86,22 @@ KEY_PREFIXES = frozenset(
 
 
 def order(order_id: int) -> bytes:
+    """The key of order `order_id` (big-endian ids: key order is id order)."""
     return ORDER + u64(order_id)
 
 
 def book_prefix(interval: int) -> bytes:
+    """The prefix of the interval's open book."""
     return BOOK + u64(interval)
 
 
 def book(interval: int, order_id: int) -> bytes:
+    """The open-book entry of an order in its interval."""
     return BOOK + u64(interval) + u64(order_id)
 
 
 def orders_by_owner(owner: bytes, order_id: int) -> bytes:
+    """The owner index entry of an order."""
     return ORDERS_BY_OWNER + owner + u64(order_id)
 
 
@@ -107,70 +111,87 @@ def owner_prefix(collection: bytes, owner: bytes) -> bytes:
 
 
 def clearing(interval: int) -> bytes:
+    """The key of the interval's clearing result."""
     return CLEARING + u64(interval)
 
 
 def fill_prefix(interval: int) -> bytes:
+    """The prefix of the interval's fills."""
     return FILL + u64(interval)
 
 
 def fill(interval: int, order_id: int, leg: int) -> bytes:
+    """The key of one leg of an order's fill in its interval."""
     return FILL + u64(interval) + u64(order_id) + bytes((leg,))
 
 
 def fills_by_owner(owner: bytes, interval: int, order_id: int, leg: int) -> bytes:
+    """The owner index entry of a fill leg: owner, interval, order, leg."""
     return FILLS_BY_OWNER + owner + u64(interval) + u64(order_id) + bytes((leg,))
 
 
 def rule_prefix() -> bytes:
+    """The prefix of every standing rule."""
     return RULE
 
 
 def rule(rule_id: int) -> bytes:
+    """The key of rule `rule_id`."""
     return RULE + u64(rule_id)
 
 
 def rules_by_owner(owner: bytes, rule_id: int) -> bytes:
+    """The owner index entry of a rule."""
     return RULES_BY_OWNER + owner + u64(rule_id)
 
 
 def alert(alert_id: int) -> bytes:
+    """The key of alert `alert_id`."""
     return ALERT + u64(alert_id)
 
 
 def alerts_by_owner(owner: bytes, alert_id: int) -> bytes:
+    """The owner index entry of an alert."""
     return ALERTS_BY_OWNER + owner + u64(alert_id)
 
 
 def statement(owner: bytes, interval: int) -> bytes:
+    """The key of `owner`'s statement of the interval."""
     return STATEMENT + owner + u64(interval)
 
 
 def counter(name: str) -> bytes:
+    """The key of the domain's named counter `name`."""
     return COUNTER + lp(name)
 
 
 def settle_due_prefix(interval: int) -> bytes:
+    """The prefix of the orders due for the interval's settlement."""
     return SETTLE_DUE + u64(interval)
 
 
 def settle_due(interval: int, order_id: int) -> bytes:
+    """The entry marking an order due for its interval's settlement."""
     return SETTLE_DUE + u64(interval) + u64(order_id)
 
 
 def committed(interval: int, device_id: str) -> bytes:
+    """The key of the Wh a device's sell orders committed for the interval."""
     return COMMITTED + u64(interval) + lp(device_id)
 
 
 def open_count_prefix(interval: int) -> bytes:
+    """The prefix of the interval's open-order counts."""
     return OPEN_COUNT + u64(interval)
 
 
 def open_count(interval: int, owner: bytes) -> bytes:
+    """The key of `owner`'s open-order count in the interval."""
     return OPEN_COUNT + u64(interval) + owner
 
 
 def consent(device_id: str) -> bytes:
+    """The key of the charging consent for battery `device_id`."""
     return CONSENT + lp(device_id)
 
 
@@ -180,16 +201,20 @@ def estimate_prefix(interval: int | None = None) -> bytes:
 
 
 def estimate(interval: int, side: int, target: str, owner: bytes) -> bytes:
+    """The key of a settlement estimate: interval, side, target (site or device), owner."""
     return ESTIMATE + u64(interval) + bytes((side,)) + lp(target) + owner
 
 
 def upstream(interval: int) -> bytes:
+    """The key of the upstream grid's trade of the interval."""
     return UPSTREAM + u64(interval)
 
 
 def instruction_prefix(interval: int) -> bytes:
+    """The prefix of the interval's grid instructions."""
     return INSTRUCTION + u64(interval)
 
 
 def instruction(interval: int, site_id: str) -> bytes:
+    """The key of the site's grid instruction of the interval."""
     return INSTRUCTION + u64(interval) + site_id.encode()

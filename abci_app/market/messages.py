@@ -41,6 +41,9 @@ RULE_BUY, RULE_SELL, RULE_DEFERRABLE, RULE_THERMOSTAT = (
 
 @dataclass(frozen=True, slots=True)
 class PlaceOrder:
+    """An order to buy (for a site) or sell (from a device) `energy_wh` Wh in the interval at `limit_price`
+    per kWh."""
+
     side: int
     interval_start: int
     energy_wh: int
@@ -51,11 +54,15 @@ class PlaceOrder:
 
 @dataclass(frozen=True, slots=True)
 class CancelOrder:
+    """Cancel the signer's open order `order_id`."""
+
     order_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetRule:
+    """Create (rule_id 0) or replace the signer's standing rule, with its terms."""
+
     rule_id: int
     kind: int
     site_id: str
@@ -73,17 +80,25 @@ class SetRule:
 
 @dataclass(frozen=True, slots=True)
 class RemoveRule:
+    """Delete the signer's standing rule `rule_id`."""
+
     rule_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class AcceptTerms:
+    """Answer alert `alert_id` with new terms for its rule: the new daily budget for a
+    BUDGET_SPENT alert, else the new limit price."""
+
     alert_id: int
     new_limit_price: int
 
 
 @dataclass(frozen=True, slots=True)
 class SetSiteChargingConsent:
+    """The site owner's cap on what the rules of battery `device_id` may spend of her money per day and per
+    kWh."""
+
     device_id: str
     max_spend_per_day: int  # 0: withdraw the consent
     max_price_per_kwh: int
@@ -94,6 +109,9 @@ def _optional_id(text: str, name: str) -> str:
 
 
 def place_order_from_proto(m: market_pb2.PlaceOrder) -> PlaceOrder:
+    """A PlaceOrder of a known side (a buy names a site and no device, a sell its delivering device),
+    interval, energy and price within their bounds, a buy's price at least 1 (INVALID_ARGUMENT
+    otherwise)."""
     if m.side not in (BUY, SELL):
         raise TxError(Code.INVALID_ARGUMENT, "side must be SIDE_BUY or SIDE_SELL")
     if m.side == BUY and (not m.site_id or m.device_id):
@@ -114,6 +132,7 @@ def place_order_from_proto(m: market_pb2.PlaceOrder) -> PlaceOrder:
 
 
 def cancel_order_from_proto(m: market_pb2.CancelOrder) -> CancelOrder:
+    """A CancelOrder of a positive order id."""
     return CancelOrder(positive_field(m.order_id, "order_id"))
 
 
@@ -158,10 +177,12 @@ def set_rule_from_proto(m: market_pb2.SetRule) -> SetRule:
 
 
 def remove_rule_from_proto(m: market_pb2.RemoveRule) -> RemoveRule:
+    """A RemoveRule of a positive rule id."""
     return RemoveRule(positive_field(m.rule_id, "rule_id"))
 
 
 def accept_terms_from_proto(m: market_pb2.AcceptTerms) -> AcceptTerms:
+    """An AcceptTerms of a positive alert id and new limit price."""
     return AcceptTerms(positive_field(m.alert_id, "alert_id"), positive_field(m.new_limit_price, "new_limit_price"))
 
 

@@ -56,10 +56,13 @@ def interval_length(store: KVReader) -> int:
 
 
 def gate_closure(store: KVReader) -> int:
+    """Seconds before an interval starts at which its book closes (governed, 0..86,400)."""
     return domain_param(store, GATE_CLOSURE)
 
 
 def max_open_orders(store: KVReader) -> int:
+    """The open orders one member may hold for one interval, its rules' included (governed), which bounds
+    gate closure's work."""
     return domain_param(store, MAX_OPEN_ORDERS)
 
 
@@ -69,10 +72,13 @@ def max_price(store: KVReader) -> int:
 
 
 def correction_window(store: KVReader) -> int:
+    """Seconds after an interval's settlement deadline during which late data still corrects a settlement
+    on an estimate (governed)."""
     return domain_param(store, CORRECTION_WINDOW)
 
 
 def settlement_grace(store: KVReader) -> int:
+    """Seconds settlement waits after an interval ends for late readings (governed)."""
     return domain_param(store, SETTLEMENT_GRACE)
 
 

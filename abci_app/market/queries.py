@@ -27,41 +27,50 @@ M = TypeVar("M", bound=Message)
 
 
 def order(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/order/<id>: the stored Order, provable against the app hash."""
     (text,) = args_exactly(args, 1, "/order/<id>")
     return record(store, keys.order(int_arg(text, "order id")))
 
 
 def rule(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/rule/<id>: the stored standing Rule, provable against the app hash."""
     (text,) = args_exactly(args, 1, "/rule/<id>")
     return record(store, keys.rule(int_arg(text, "rule id")))
 
 
 def alert(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/alert/<id>: the stored Alert, provable against the app hash."""
     (text,) = args_exactly(args, 1, "/alert/<id>")
     return record(store, keys.alert(int_arg(text, "alert id")))
 
 
 def clearing(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/clearing/<interval start>: the interval's ClearingResult, provable; not found before clearing."""
     (text,) = args_exactly(args, 1, "/clearing/<interval start>")
     return record(store, keys.clearing(int_arg(text, "interval start")))
 
 
 def statement(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/statement/<address>/<interval start>: the member's settlement Statement of the interval, provable."""
     owner, interval = args_exactly(args, 2, "/statement/<address hex>/<interval start>")
     return record(store, keys.statement(address_arg(owner), int_arg(interval, "interval start")))
 
 
 def charging_consent(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/charging_consent/<battery device id>: the site owner's ChargingConsent for the battery, provable."""
     (device_id,) = args_exactly(args, 1, "/charging_consent/<battery device id>")
     return record(store, keys.consent(id_arg(device_id, "device id")))
 
 
 def upstream(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/upstream/<interval start>: the upstream grid's UpstreamTrade of the interval, provable."""
     (text,) = args_exactly(args, 1, "/upstream/<interval start>")
     return record(store, keys.upstream(int_arg(text, "interval start")))
 
 
 def instructions(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/instructions/<interval start>[/<site id>]: the site's GridInstruction (provable), or one page of
+    the interval's instructions in site order."""
     if len(args) not in (1, 2):
         raise TxError(Code.QUERY_BAD_REQUEST, "usage: /instructions/<interval start>[/<site id>]")
     interval = int_arg(args[0], "interval start")
@@ -81,6 +90,8 @@ def _stored(store: KVReader, key: bytes, message: type[M]) -> M | None:
 
 
 def book(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/book/<interval start>: one page of the interval's open orders in order id order (OrderList with the
+    next page's cursor)."""
     (text,) = args_exactly(args, 1, "/book/<interval start>")
     prefix = keys.book_prefix(int_arg(text, "interval start"))
     items, cursor = page(store, prefix, options, lambda k, _v: _stored(store, keys.ORDER + k[9:17], market_pb2.Order))

@@ -1,7 +1,9 @@
 """Stored records of the market (frozen) and their stored protobuf encoding.
 
 Each record encodes to the protobuf message of `gridledger.market.v1` of the same name
-(Order, Fill, FeederClearing, ClearingResult, Statement, Rule, Alert), and those bytes are
+(Order, Fill, FeederClearing, ClearingResult, Statement, Rule, Alert, …), field by field as
+abci_app/proto_record.py maps them (a settlement estimate's prices and a grid instruction's
+caps are declared where they differ), and those bytes are
 the provable query answers and feed the app hash: `decode(raw).encode() == raw` for every
 stored record. The market's records have no optional submessages; a clearing result's
 `feeders` is a tuple, in stored order. Enum fields are kept as plain ints (the numbers of
@@ -12,11 +14,11 @@ the protobuf module; the clearing engine works on its own `BookEntry` tuples.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Final, NewType
+from typing import Any, Final, NewType
 
 from gridledger.market.v1 import market_pb2
 
+from abci_app.proto_record import Derived, ProtoRecord, proto_record
 from abci_app.types import Address
 
 __all__ = [
@@ -94,8 +96,12 @@ ALERT_REASON_NAMES: Final[dict[int, str]] = {
 """An alert reason's number → its name in events ("price_above_limit", …)."""
 
 
+@proto_record(cached=65_536)
 @dataclass(frozen=True, slots=True)
-class Order:
+class Order(ProtoRecord[market_pb2.Order]):
+    """An order: its terms (side, interval, Wh, limit price, device or site, feeder), then its money and
+    outcome (escrow, status, filled Wh, refunds, cost)."""
+
     order_id: OrderId
     owner: Address
     side: int  # BUY or SELL
@@ -113,30 +119,6 @@ class Order:
     renewable: bool = False
     refunded: int = 0  # escrow returned so far
     cost: int = 0  # buyers: what the fills cost (energy + fees); sellers: what they earn
-
-    def to_proto(self) -> market_pb2.Order:
-        return market_pb2.Order(
-            order_id=self.order_id,
-            owner=self.owner,
-            side=self.side,  # type: ignore[arg-type]
-            interval_start=self.interval_start,
-            energy_wh=self.energy_wh,
-            limit_price=self.limit_price,
-            device_id=self.device_id,
-            site_id=self.site_id,
-            feeder=self.feeder,
-            escrow=self.escrow,
-            rule_id=self.rule_id,
-            status=self.status,  # type: ignore[arg-type]
-            filled_wh=self.filled_wh,
-            placed_at=self.placed_at,
-            renewable=self.renewable,
-            refunded=self.refunded,
-            cost=self.cost,
-        )
-
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
 
     def with_outcome(self, escrow: int, refunded: int, filled_wh: int, cost: int, status: int) -> Order:
         """This order with its money, fill and status as clearing or settlement leaves it
@@ -161,34 +143,6 @@ class Order:
             refunded,
             cost,
         )
-
-    @staticmethod
-    def from_proto(pb: market_pb2.Order) -> Order:
-        return Order(
-            order_id=OrderId(pb.order_id),
-            owner=Address(pb.owner),
-            side=int(pb.side),
-            interval_start=pb.interval_start,
-            energy_wh=pb.energy_wh,
-            limit_price=pb.limit_price,
-            device_id=pb.device_id,
-            site_id=pb.site_id,
-            feeder=pb.feeder,
-            escrow=pb.escrow,
-            rule_id=RuleId(pb.rule_id),
-            status=int(pb.status),
-            filled_wh=pb.filled_wh,
-            placed_at=pb.placed_at,
-            renewable=pb.renewable,
-            refunded=pb.refunded,
-            cost=pb.cost,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> Order:
-        """The order stored as `raw`; shared between readers of the same bytes (the record is
-        frozen), since clearing, settlement and the invariants read each order many times."""
-        return _decode_order(raw)
 
 
 class StoredOrder:
@@ -236,7 +190,7 @@ class StoredOrder:
 
     def record(self) -> Order:
         """The whole order as stored (`Order.decode` of its bytes)."""
-        return _decode_order(self.raw)
+        return Order.decode(self.raw)
 
     def encode_outcome(self, escrow: int, refunded: int, filled_wh: int, cost: int, status: int) -> bytes:
         """The order's stored bytes with its money, fill and status changed (the attributes
@@ -250,8 +204,9 @@ class StoredOrder:
         return pb.SerializeToString(deterministic=True)
 
 
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(ProtoRecord[market_pb2.Fill]):
     """One leg of an order's fill: local (inside its feeder) or pool (across feeders)."""
 
     order_id: OrderId
@@ -264,23 +219,6 @@ class Fill:
     limit_price: int = 0
     feeder: str = ""
     cross_feeder: bool = False
-
-    def to_proto(self) -> market_pb2.Fill:
-        return market_pb2.Fill(
-            order_id=self.order_id,
-            owner=self.owner,
-            side=self.side,  # type: ignore[arg-type]
-            interval_start=self.interval_start,
-            energy_wh=self.energy_wh,
-            price=self.price,
-            fee_per_kwh=self.fee_per_kwh,
-            limit_price=self.limit_price,
-            feeder=self.feeder,
-            cross_feeder=self.cross_feeder,
-        )
-
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
 
     @staticmethod
     def encode_fields(  # noqa: PLR0917 - a fill's fields, in field order
@@ -319,28 +257,13 @@ class Fill:
             return None
         return pb.owner, pb.energy_wh * pb.fee_per_kwh // 1000
 
-    @staticmethod
-    def from_proto(pb: market_pb2.Fill) -> Fill:
-        return Fill(
-            order_id=OrderId(pb.order_id),
-            owner=Address(pb.owner),
-            side=int(pb.side),
-            interval_start=pb.interval_start,
-            energy_wh=pb.energy_wh,
-            price=pb.price,
-            fee_per_kwh=pb.fee_per_kwh,
-            limit_price=pb.limit_price,
-            feeder=pb.feeder,
-            cross_feeder=pb.cross_feeder,
-        )
 
-    @staticmethod
-    def decode(raw: bytes) -> Fill:
-        return Fill.from_proto(market_pb2.Fill.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class FeederClearing:
+class FeederClearing(ProtoRecord[market_pb2.FeederClearing]):
+    """One feeder's part of a stored clearing result: zone price, local and pool volumes, curtailment, and
+    the limit in force."""
+
     feeder: str
     local_price: int = 0
     local_wh: int = 0
@@ -352,45 +275,13 @@ class FeederClearing:
     import_limit_wh: int = 0
     export_limit_wh: int = 0
 
-    def to_proto(self) -> market_pb2.FeederClearing:
-        return market_pb2.FeederClearing(
-            feeder=self.feeder,
-            local_price=self.local_price,
-            local_wh=self.local_wh,
-            pool_import_wh=self.pool_import_wh,
-            pool_export_wh=self.pool_export_wh,
-            curtailed_wh=self.curtailed_wh,
-            local_cleared=self.local_cleared,
-            has_limit=self.has_limit,
-            import_limit_wh=self.import_limit_wh,
-            export_limit_wh=self.export_limit_wh,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: market_pb2.FeederClearing) -> FeederClearing:
-        return FeederClearing(
-            feeder=pb.feeder,
-            local_price=pb.local_price,
-            local_wh=pb.local_wh,
-            pool_import_wh=pb.pool_import_wh,
-            pool_export_wh=pb.pool_export_wh,
-            curtailed_wh=pb.curtailed_wh,
-            local_cleared=pb.local_cleared,
-            has_limit=pb.has_limit,
-            import_limit_wh=pb.import_limit_wh,
-            export_limit_wh=pb.export_limit_wh,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> FeederClearing:
-        return FeederClearing.from_proto(market_pb2.FeederClearing.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class ClearingResult:
+class ClearingResult(ProtoRecord[market_pb2.ClearingResult]):
+    """An interval's clearing: pool price and volume, totals, each feeder's part (in stored order), and
+    whether it settled."""
+
     interval_start: int
     pool_price: int = 0
     pool_wh: int = 0
@@ -404,49 +295,10 @@ class ClearingResult:
     pool_cleared: bool = False
     settled: bool = False
 
-    def to_proto(self) -> market_pb2.ClearingResult:
-        return market_pb2.ClearingResult(
-            interval_start=self.interval_start,
-            pool_price=self.pool_price,
-            pool_wh=self.pool_wh,
-            total_wh=self.total_wh,
-            buy_orders=self.buy_orders,
-            sell_orders=self.sell_orders,
-            demand_wh=self.demand_wh,
-            supply_wh=self.supply_wh,
-            feeders=[f.to_proto() for f in self.feeders],
-            cleared_height=self.cleared_height,
-            pool_cleared=self.pool_cleared,
-            settled=self.settled,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: market_pb2.ClearingResult) -> ClearingResult:
-        return ClearingResult(
-            interval_start=pb.interval_start,
-            pool_price=pb.pool_price,
-            pool_wh=pb.pool_wh,
-            total_wh=pb.total_wh,
-            buy_orders=pb.buy_orders,
-            sell_orders=pb.sell_orders,
-            demand_wh=pb.demand_wh,
-            supply_wh=pb.supply_wh,
-            feeders=tuple(FeederClearing.from_proto(f) for f in pb.feeders),
-            cleared_height=pb.cleared_height,
-            pool_cleared=pb.pool_cleared,
-            settled=pb.settled,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> ClearingResult:
-        return ClearingResult.from_proto(market_pb2.ClearingResult.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Statement:
+class Statement(ProtoRecord[market_pb2.Statement]):
     """A member's money and energy of one settled interval."""
 
     owner: Address
@@ -472,69 +324,10 @@ class Statement:
     penalty_wh: int = 0  # metered export above a grid instruction's cap
     penalty_paid: int = 0  # to the supplier at the export penalty price
 
-    def to_proto(self) -> market_pb2.Statement:
-        return market_pb2.Statement(
-            owner=self.owner,
-            interval_start=self.interval_start,
-            bought_wh=self.bought_wh,
-            sold_wh=self.sold_wh,
-            paid=self.paid,
-            received=self.received,
-            fees=self.fees,
-            imbalance_paid=self.imbalance_paid,
-            imbalance_received=self.imbalance_received,
-            refunds=self.refunds,
-            delivered_wh=self.delivered_wh,
-            consumed_wh=self.consumed_wh,
-            unpaid=self.unpaid,
-            retail_wh=self.retail_wh,
-            retail_paid=self.retail_paid,
-            feed_in_wh=self.feed_in_wh,
-            feed_in_received=self.feed_in_received,
-            unreceived=self.unreceived,
-            estimates=self.estimates,
-            corrections=self.corrections,
-            penalty_wh=self.penalty_wh,
-            penalty_paid=self.penalty_paid,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: market_pb2.Statement) -> Statement:
-        return Statement(
-            owner=Address(pb.owner),
-            interval_start=pb.interval_start,
-            bought_wh=pb.bought_wh,
-            sold_wh=pb.sold_wh,
-            paid=pb.paid,
-            received=pb.received,
-            fees=pb.fees,
-            imbalance_paid=pb.imbalance_paid,
-            imbalance_received=pb.imbalance_received,
-            refunds=pb.refunds,
-            delivered_wh=pb.delivered_wh,
-            consumed_wh=pb.consumed_wh,
-            unpaid=pb.unpaid,
-            retail_wh=pb.retail_wh,
-            retail_paid=pb.retail_paid,
-            feed_in_wh=pb.feed_in_wh,
-            feed_in_received=pb.feed_in_received,
-            unreceived=pb.unreceived,
-            estimates=pb.estimates,
-            corrections=pb.corrections,
-            penalty_wh=pb.penalty_wh,
-            penalty_paid=pb.penalty_paid,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> Statement:
-        return Statement.from_proto(market_pb2.Statement.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(ProtoRecord[market_pb2.Rule]):
     """A standing rule (its terms, then the state it keeps between intervals)."""
 
     rule_id: RuleId
@@ -559,65 +352,10 @@ class Rule:
     created_at: int = 0
     margin_bp: int = 0  # (a term) sell and buy rules trade the forecast less this share
 
-    def to_proto(self) -> market_pb2.Rule:
-        return market_pb2.Rule(
-            rule_id=self.rule_id,
-            owner=self.owner,
-            kind=self.kind,  # type: ignore[arg-type]
-            site_id=self.site_id,
-            device_id=self.device_id,
-            limit_price=self.limit_price,
-            max_wh_per_interval=self.max_wh_per_interval,
-            max_wh_per_day=self.max_wh_per_day,
-            daily_budget=self.daily_budget,
-            energy_wh=self.energy_wh,
-            deadline=self.deadline,
-            band_low_price=self.band_low_price,
-            min_wh_per_interval=self.min_wh_per_interval,
-            last_interval=self.last_interval,
-            day=self.day,
-            day_wh=self.day_wh,
-            day_spent=self.day_spent,
-            done_wh=self.done_wh,
-            created_at=self.created_at,
-            margin_bp=self.margin_bp,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: market_pb2.Rule) -> Rule:
-        return Rule(
-            rule_id=RuleId(pb.rule_id),
-            owner=Address(pb.owner),
-            kind=int(pb.kind),
-            site_id=pb.site_id,
-            device_id=pb.device_id,
-            limit_price=pb.limit_price,
-            max_wh_per_interval=pb.max_wh_per_interval,
-            max_wh_per_day=pb.max_wh_per_day,
-            daily_budget=pb.daily_budget,
-            energy_wh=pb.energy_wh,
-            deadline=pb.deadline,
-            band_low_price=pb.band_low_price,
-            min_wh_per_interval=pb.min_wh_per_interval,
-            last_interval=pb.last_interval,
-            day=pb.day,
-            day_wh=pb.day_wh,
-            day_spent=pb.day_spent,
-            done_wh=pb.done_wh,
-            created_at=pb.created_at,
-            margin_bp=pb.margin_bp,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> Rule:
-        return Rule.from_proto(market_pb2.Rule.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class Alert:
+class Alert(ProtoRecord[market_pb2.Alert]):
     """A standing rule that could not be met, or an order a feeder limit cut, tells its owner why."""
 
     alert_id: AlertId
@@ -631,45 +369,10 @@ class Alert:
     accepted_price: int = 0
     order_id: OrderId = OrderId(0)  # the order a feeder limit cut (0: about a rule)
 
-    def to_proto(self) -> market_pb2.Alert:
-        return market_pb2.Alert(
-            alert_id=self.alert_id,
-            owner=self.owner,
-            rule_id=self.rule_id,
-            reason=self.reason,  # type: ignore[arg-type]
-            interval_start=self.interval_start,
-            best_price=self.best_price,
-            created_at=self.created_at,
-            accepted=self.accepted,
-            accepted_price=self.accepted_price,
-            order_id=self.order_id,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: market_pb2.Alert) -> Alert:
-        return Alert(
-            alert_id=AlertId(pb.alert_id),
-            owner=Address(pb.owner),
-            rule_id=RuleId(pb.rule_id),
-            reason=int(pb.reason),
-            interval_start=pb.interval_start,
-            best_price=pb.best_price,
-            created_at=pb.created_at,
-            accepted=pb.accepted,
-            accepted_price=pb.accepted_price,
-            order_id=OrderId(pb.order_id),
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> Alert:
-        return Alert.from_proto(market_pb2.Alert.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class UpstreamTrade:
+class UpstreamTrade(ProtoRecord[market_pb2.UpstreamTrade]):
     """The upstream grid (the supplier of last resort) in one interval's clearing."""
 
     interval_start: int
@@ -683,49 +386,27 @@ class UpstreamTrade:
     curtailed_wh: int = 0
     settled: bool = False
 
-    def to_proto(self) -> market_pb2.UpstreamTrade:
-        return market_pb2.UpstreamTrade(
-            interval_start=self.interval_start,
-            supplier=self.supplier,
-            bought_wh=self.bought_wh,
-            sold_wh=self.sold_wh,
-            price=self.price,
-            fee_per_kwh=self.fee_per_kwh,
-            paid=self.paid,
-            earned=self.earned,
-            curtailed_wh=self.curtailed_wh,
-            settled=self.settled,
-        )
-
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: market_pb2.UpstreamTrade) -> UpstreamTrade:
-        return UpstreamTrade(
-            interval_start=pb.interval_start,
-            supplier=Address(pb.supplier),
-            bought_wh=pb.bought_wh,
-            sold_wh=pb.sold_wh,
-            price=pb.price,
-            fee_per_kwh=pb.fee_per_kwh,
-            paid=pb.paid,
-            earned=pb.earned,
-            curtailed_wh=pb.curtailed_wh,
-            settled=pb.settled,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> UpstreamTrade:
-        return UpstreamTrade.from_proto(market_pb2.UpstreamTrade.FromString(raw))
-
 
 EXPORT_LIMIT_REASON: Final = "feeder_export_limit"
 IMPORT_LIMIT_REASON: Final = "feeder_import_limit"
 
 
+def _cap(flag: str, value: str) -> Derived:
+    """A cap kept as a flag beside its value (proto3 has no presence for them): None is
+    unlimited (flag false, value 0)."""
+
+    def write(cap: int | None) -> dict[str, Any]:
+        return {flag: cap is not None, value: cap or 0}
+
+    def read(pb: Any) -> int | None:
+        return getattr(pb, value) if getattr(pb, flag) else None
+
+    return Derived((flag, value), write, read)
+
+
+@proto_record(export_cap_w=_cap("export_capped", "export_cap_w"), import_cap_w=_cap("import_capped", "import_cap_w"))
 @dataclass(frozen=True, slots=True)
-class GridInstruction:
+class GridInstruction(ProtoRecord[market_pb2.GridInstruction]):
     """A site's caps for one interval after clearing curtailed its feeder (None: unlimited)."""
 
     interval_start: int
@@ -740,49 +421,10 @@ class GridInstruction:
     import_cap_wh: int = 0
     curtailed_wh: int = 0
 
-    def to_proto(self) -> market_pb2.GridInstruction:
-        return market_pb2.GridInstruction(
-            interval_start=self.interval_start,
-            interval_end=self.interval_end,
-            feeder=self.feeder,
-            site_id=self.site_id,
-            owner=self.owner,
-            export_capped=self.export_cap_w is not None,
-            export_cap_w=self.export_cap_w or 0,
-            export_cap_wh=self.export_cap_wh,
-            import_capped=self.import_cap_w is not None,
-            import_cap_w=self.import_cap_w or 0,
-            import_cap_wh=self.import_cap_wh,
-            reason=self.reason,
-            curtailed_wh=self.curtailed_wh,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: market_pb2.GridInstruction) -> GridInstruction:
-        return GridInstruction(
-            interval_start=pb.interval_start,
-            interval_end=pb.interval_end,
-            feeder=pb.feeder,
-            site_id=pb.site_id,
-            owner=Address(pb.owner),
-            reason=pb.reason,
-            export_cap_w=pb.export_cap_w if pb.export_capped else None,
-            export_cap_wh=pb.export_cap_wh,
-            import_cap_w=pb.import_cap_w if pb.import_capped else None,
-            import_cap_wh=pb.import_cap_wh,
-            curtailed_wh=pb.curtailed_wh,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> GridInstruction:
-        return GridInstruction.from_proto(market_pb2.GridInstruction.FromString(raw))
-
-
+@proto_record()
 @dataclass(frozen=True, slots=True)
-class ChargingConsent:
+class ChargingConsent(ProtoRecord[market_pb2.ChargingConsent]):
     """A site owner's signed cap on what the rules of a battery on her site may spend of her
     money (SetSiteChargingConsent), and what they have escrowed on `day`."""
 
@@ -795,41 +437,10 @@ class ChargingConsent:
     day_spent: int = 0
     set_at: int = 0
 
-    def to_proto(self) -> market_pb2.ChargingConsent:
-        return market_pb2.ChargingConsent(
-            device_id=self.device_id,
-            site_id=self.site_id,
-            site_owner=self.site_owner,
-            max_spend_per_day=self.max_spend_per_day,
-            max_price_per_kwh=self.max_price_per_kwh,
-            day=self.day,
-            day_spent=self.day_spent,
-            set_at=self.set_at,
-        )
 
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: market_pb2.ChargingConsent) -> ChargingConsent:
-        return ChargingConsent(
-            device_id=pb.device_id,
-            site_id=pb.site_id,
-            site_owner=Address(pb.site_owner),
-            max_spend_per_day=pb.max_spend_per_day,
-            max_price_per_kwh=pb.max_price_per_kwh,
-            day=pb.day,
-            day_spent=pb.day_spent,
-            set_at=pb.set_at,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> ChargingConsent:
-        return ChargingConsent.from_proto(market_pb2.ChargingConsent.FromString(raw))
-
-
+@proto_record(short_price="imbalance_short_per_kwh", long_price="imbalance_long_per_kwh")
 @dataclass(frozen=True, slots=True)
-class SettlementEstimate:
+class SettlementEstimate(ProtoRecord[market_pb2.SettlementEstimate]):
     """A position settled on an estimate, awaiting late data (settlement.py)."""
 
     interval_start: int
@@ -841,42 +452,3 @@ class SettlementEstimate:
     unpaid: int = 0
     short_price: int = 0  # the imbalance prices it was settled at
     long_price: int = 0
-
-    def to_proto(self) -> market_pb2.SettlementEstimate:
-        return market_pb2.SettlementEstimate(
-            interval_start=self.interval_start,
-            owner=self.owner,
-            side=self.side,  # type: ignore[arg-type]
-            target=self.target,
-            traded_wh=self.traded_wh,
-            estimated_wh=self.estimated_wh,
-            unpaid=self.unpaid,
-            imbalance_short_per_kwh=self.short_price,
-            imbalance_long_per_kwh=self.long_price,
-        )
-
-    def encode(self) -> bytes:
-        return self.to_proto().SerializeToString(deterministic=True)
-
-    @staticmethod
-    def from_proto(pb: market_pb2.SettlementEstimate) -> SettlementEstimate:
-        return SettlementEstimate(
-            interval_start=pb.interval_start,
-            owner=Address(pb.owner),
-            side=int(pb.side),
-            target=pb.target,
-            traded_wh=pb.traded_wh,
-            estimated_wh=pb.estimated_wh,
-            unpaid=pb.unpaid,
-            short_price=pb.imbalance_short_per_kwh,
-            long_price=pb.imbalance_long_per_kwh,
-        )
-
-    @staticmethod
-    def decode(raw: bytes) -> SettlementEstimate:
-        return SettlementEstimate.from_proto(market_pb2.SettlementEstimate.FromString(raw))
-
-
-@lru_cache(maxsize=65_536)
-def _decode_order(raw: bytes) -> Order:
-    return Order.from_proto(market_pb2.Order.FromString(raw))
