@@ -1,0 +1,319 @@
+"""`gridctl node start`: run a node's processes together and keep them running.
+
+Started in order: the app (until it listens for CometBFT), CometBFT, the gRPC bridge, the
+dashboard (when enabled). The app and CometBFT are one unit: when either exits, both are
+stopped and started again. A unit that fails is restarted after an exponential backoff
+(tenacity); after `supervisor.max_restarts` quick failures in a row (each run shorter than
+`supervisor.healthy_after_s`) the supervisor gives up, stops everything and exits 1. SIGTERM or
+SIGINT stops the children (dashboard, bridge, CometBFT, app: SIGTERM, then SIGKILL to the child's
+process group after `supervisor.stop_timeout_s`) and exits 0. An app exiting with
+UPGRADE_NEEDED_EXIT_CODE is restarted at once with the command `select_app_command` chooses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_when_event_set, wait_exponential
+
+from clients.node.children import (
+    UPGRADE_NEEDED_EXIT_CODE,
+    app_command,
+    bridge_command,
+    comet_command,
+    dashboard_command,
+    select_app_command,
+)
+from clients.node.cometconfig import apply_settings
+from clients.node.config import NodeConfig, effective_lines
+from clients.node.init import comet_config_settings
+from clients.node.layout import NodeHome
+
+__all__ = ["ChildFailedError", "Supervisor"]
+
+REPO = Path(__file__).resolve().parents[2]
+ABCI_WAIT_S = 60.0
+
+
+class ChildFailedError(RuntimeError):
+    """A supervised unit exited (or could not start) while the supervisor was not stopping."""
+
+
+def _stdout_line(line: str) -> None:
+    """The supervisor's own output: one line to stdout, flushed (the journal under systemd)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _port_open(listen: str) -> bool:
+    host, _, port = listen.rpartition(":")
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else host.strip("[]")  # noqa: S104 - a listen address
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+class Supervisor:
+    """The processes of one node home; `run()` blocks until stopped and returns the exit status."""
+
+    def __init__(
+        self,
+        home: Path,
+        config: NodeConfig,
+        sources: Mapping[str, str],
+        *,
+        out: Callable[[str], None] | None = None,
+    ) -> None:
+        self.home = NodeHome(home)
+        self.config = config
+        self.sources = dict(sources)
+        self.out = out or _stdout_line
+        self.stopping = threading.Event()
+        self.failed: list[str] = []
+        self._consensus_up = threading.Event()
+        self._lock = threading.Lock()
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._last_app_exit: int | None = None
+
+    # -- commands ----------------------------------------------------------------------
+
+    def app_cmd(self) -> list[str]:
+        c = self.config
+        current = app_command(c.node_python, abci=f"tcp://{c.abci_listen}", home=self.home.app, metrics=c.app_metrics)
+        return select_app_command(current, self._last_app_exit, self.home.root)
+
+    def bridge_cmd(self) -> list[str]:
+        c = self.config
+        return bridge_command(
+            c.node_python,
+            listen=c.bridge_listen,
+            rpc_url=c.rpc_url(),
+            genesis=self.home.genesis,
+            tls_cert=c.bridge_tls_cert,
+            tls_key=c.bridge_tls_key,
+            member_auth=c.bridge_member_auth,
+        )
+
+    def dashboard_cmd(self) -> list[str]:
+        host, _, port = self.config.dashboard_listen.rpartition(":")
+        return dashboard_command(
+            self.config.node_python,
+            rpc_urls=[self.config.rpc_url()],
+            host=host,
+            port=int(port),
+            label=str(self.home.root),
+        )
+
+    # -- children ----------------------------------------------------------------------
+
+    def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+        with open(self.home.log(name), "ab") as log:
+            # its own process group: a terminal's ^C reaches only the supervisor, and a stuck
+            # child is killed with everything it started
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, process_group=0)
+        with self._lock:
+            self._procs[name] = proc
+        self.home.pidfile(name).write_text(str(proc.pid))
+        self.out(f"supervisor: {name} started (pid {proc.pid}), log {self.home.log(name)}")
+        return proc
+
+    def _stop_child(self, name: str) -> None:
+        with self._lock:
+            proc = self._procs.pop(name, None)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            try:
+                proc.wait(timeout=self.config.supervisor_stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                self.out(
+                    f"supervisor: {name} did not stop in {self.config.supervisor_stop_timeout_s:g}s; killing its group"
+                )
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of its group (it may have gone already)
+        proc.wait()
+        self.home.pidfile(name).unlink(missing_ok=True)
+
+    def _wait_any(self, procs: Mapping[str, subprocess.Popen[bytes]], healthy: threading.Event | None) -> str | None:
+        """Block until one of `procs` exits (its name) or the supervisor stops (None)."""
+        started = time.monotonic()
+        while not self.stopping.wait(0.2):
+            ran = time.monotonic() - started
+            if healthy is not None and not healthy.is_set() and ran >= self.config.supervisor_healthy_after_s:
+                healthy.set()
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    return name
+        return None
+
+    # -- units -------------------------------------------------------------------------
+
+    def _run_consensus(self, healthy: threading.Event) -> None:
+        """One run of the app and CometBFT: returns when stopping; raises ChildFailedError when one exits."""
+        app = self._spawn("app", self.app_cmd())
+        deadline = time.monotonic() + ABCI_WAIT_S
+        while not _port_open(self.config.abci_listen):
+            if self.stopping.is_set():
+                self._stop_child("app")
+                return
+            if app.poll() is not None or time.monotonic() > deadline:
+                self._last_app_exit = app.poll()
+                self._stop_child("app")
+                raise ChildFailedError(
+                    f"app did not listen on {self.config.abci_listen} (exit status {app.returncode})"
+                )
+            time.sleep(0.05)
+        apply_settings(self.home.comet_config, comet_config_settings(self.config))
+        comet = self._spawn("cometbft", comet_command(self.config.node_cometbft, self.home.cometbft))
+        self._consensus_up.set()
+        exited = self._wait_any({"app": app, "cometbft": comet}, healthy)
+        if exited is not None:
+            code = {"app": app, "cometbft": comet}[exited].returncode
+            self.out(
+                f"supervisor: {exited} exited with status {code}; stopping {'cometbft' if exited == 'app' else 'app'}"
+            )
+        self._stop_child("cometbft")
+        self._stop_child("app")
+        if exited is None:
+            return
+        self._last_app_exit = app.returncode
+        if app.returncode == UPGRADE_NEEDED_EXIT_CODE:
+            self.out("supervisor: the app asks for an upgrade; starting the command select_app_command chooses")
+            healthy.set()  # not a failure: restart at once with a fresh count
+        raise ChildFailedError(f"{exited} exited with status {code}")
+
+    def _run_simple(self, name: str, cmd: Callable[[], list[str]]) -> Callable[[threading.Event], None]:
+        def run(healthy: threading.Event) -> None:
+            proc = self._spawn(name, cmd())
+            exited = self._wait_any({name: proc}, healthy)
+            self._stop_child(name)
+            if exited is not None:
+                raise ChildFailedError(f"{name} exited with status {proc.returncode}")
+
+        return run
+
+    def _keep_running(self, unit: str, run_once: Callable[[threading.Event], None]) -> None:
+        """Run `run_once` again after each failure, with backoff; give up (and stop the node) after
+        max_restarts quick failures in a row."""
+        c = self.config
+        while not self.stopping.is_set():
+            healthy = threading.Event()
+
+            def before_sleep(state: Any) -> None:
+                wait = state.next_action.sleep if state.next_action else 0
+                self.out(f"supervisor: {unit} failed ({state.outcome.exception()}); restart in {wait:.1f}s")
+
+            retrying = Retrying(
+                stop=stop_after_attempt(c.supervisor_max_restarts + 1) | stop_when_event_set(self.stopping),
+                wait=wait_exponential(multiplier=c.supervisor_backoff_initial_s, max=c.supervisor_backoff_max_s),
+                retry=retry_if_exception(_quick_failure),
+                sleep=self._backoff_sleep,
+                before_sleep=before_sleep,
+                reraise=True,
+            )
+            try:
+                retrying(self._healthy_or_raise, run_once, healthy)
+            except ChildFailedError as exc:
+                if self.stopping.is_set():
+                    return
+                if healthy.is_set():
+                    self.out(f"supervisor: {unit} ran well before it failed ({exc}); restarting")
+                    continue
+                self.out(
+                    f"supervisor: {unit} keeps failing ({exc}); giving up after {c.supervisor_max_restarts} restarts"
+                )
+                self.failed.append(unit)
+                self.stopping.set()
+                return
+            except Exception as exc:  # a bug or an OS error starting a child: stop the node, say why
+                self.out(f"supervisor: {unit} could not be run: {type(exc).__name__}: {exc}")
+                self.failed.append(unit)
+                self.stopping.set()
+                return
+
+    def _backoff_sleep(self, seconds: float) -> None:
+        """Tenacity's sleep between restarts, cut short when the supervisor stops."""
+        self.stopping.wait(seconds)
+
+    @staticmethod
+    def _healthy_or_raise(run_once: Callable[[threading.Event], None], healthy: threading.Event) -> None:
+        """One attempt; a failure after a healthy run leaves the retry loop (and resets the count)."""
+        try:
+            run_once(healthy)
+        except ChildFailedError:
+            if healthy.is_set():
+                raise _FailedAfterHealthyRunError() from None
+            raise
+
+    # -- the whole node ----------------------------------------------------------------
+
+    def run(self) -> int:
+        """Start the node's processes and supervise them until SIGTERM/SIGINT (0) or a unit keeps failing (1)."""
+        c = self.config
+        self.out(f"gridledger node {c.node_moniker} (org {c.node_org or '-'}, chain {c.node_chain_id or '-'})")
+        self.out(f"home {self.home.root}; effective configuration (node.toml < GRIDLEDGER_* environment):")
+        for line in effective_lines(c, self.sources):
+            self.out(f"  {line}")
+        for folder in (self.home.logs, self.home.run, self.home.app):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.home.pidfile("supervisor").write_text(str(os.getpid()))
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            self.out(f"supervisor: {signal.Signals(signum).name} received; stopping")
+            self.stopping.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        units: list[tuple[str, Callable[[threading.Event], None]]] = [("consensus", self._run_consensus)]
+        if c.bridge_enabled:
+            units.append(("bridge", self._run_simple("bridge", self.bridge_cmd)))
+        if c.dashboard_enabled:
+            units.append(("dashboard", self._run_simple("dashboard", self.dashboard_cmd)))
+        threads: list[threading.Thread] = []
+        try:
+            for unit, run_once in units:
+                if threads:  # the bridge and dashboard start once the app and CometBFT run
+                    while not (self._consensus_up.wait(0.2) or self.stopping.is_set()):
+                        pass
+                if self.stopping.is_set():
+                    break
+                thread = threading.Thread(target=self._keep_running, args=(unit, run_once), name=unit, daemon=True)
+                thread.start()
+                threads.append(thread)
+            while not self.stopping.wait(0.5):
+                pass
+        finally:
+            self.stopping.set()
+            for thread in reversed(threads):  # dashboard, bridge, then CometBFT and the app
+                thread.join()
+            for name in list(self._procs):
+                self._stop_child(name)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.home.pidfile("supervisor").unlink(missing_ok=True)
+        if self.failed:
+            self.out(f"supervisor: stopped; {', '.join(self.failed)} kept failing (see {self.home.logs})")
+            return 1
+        self.out("supervisor: stopped")
+        return 0
+
+
+class _FailedAfterHealthyRunError(ChildFailedError):
+    """A unit failed after running well: not retried by this round of backoff, a fresh round starts."""
+
+
+def _quick_failure(exc: BaseException) -> bool:
+    return isinstance(exc, ChildFailedError) and not isinstance(exc, _FailedAfterHealthyRunError)
