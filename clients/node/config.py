@@ -45,7 +45,7 @@ def _f(section: str, default: Any = dataclasses.MISSING) -> Any:
     return dataclasses.field(default=default, metadata={"section": section})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NodeConfig:
     """Everything `gridctl node start` needs besides the files in the home. A field `p2p_listen`
     is key `listen` of section [p2p] in node.toml and GRIDLEDGER_P2P_LISTEN in the environment."""

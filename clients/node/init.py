@@ -95,6 +95,31 @@ def _copy_secret(src: Path, dst: Path) -> str:
     return str(dst)
 
 
+def _write_cometbft(
+    root: NodeHome, config: NodeConfig, genesis: Path, node_key: Path | None, validator_key: Path | None
+) -> None:
+    """CometBFT's home: the given keys (else new ones), the genesis as given, config.toml from `config`."""
+    config_dir = root.cometbft / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    if node_key is not None:
+        _copy_secret(node_key, config_dir / "node_key.json")
+    if validator_key is not None:
+        _copy_secret(validator_key, config_dir / "priv_validator_key.json")
+        state = root.cometbft / "data" / "priv_validator_state.json"
+        if not state.exists():  # a fresh signing state: this home has signed nothing yet
+            state.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(state.parent, 0o700)
+            state.write_text(json.dumps({"height": "0", "round": 0, "step": 0}, indent=2))
+    shutil.copyfile(genesis, root.genesis)
+    # `cometbft init` keeps the keys and genesis found and adds what is missing (keys, config.toml, signing state)
+    done = subprocess.run(
+        [config.node_cometbft, "init", "--home", str(root.cometbft)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise NodeInitError(f"cometbft init failed: {done.stderr.strip() or done.stdout.strip()}")
+    apply_settings(root.comet_config, comet_config_settings(config))
+
+
 def init_node(
     home: Path,
     *,
@@ -181,20 +206,13 @@ def init_node(
         if given is not None and not given.is_file():
             raise NodeInitError(f"{given} is not a file")
 
-    config_dir = root.cometbft / "config"
-    config_dir.mkdir(parents=True, exist_ok=True)
-    if node_key is not None:
-        _copy_secret(node_key, config_dir / "node_key.json")
-    if validator_key is not None:
-        _copy_secret(validator_key, config_dir / "priv_validator_key.json")
-    shutil.copyfile(genesis, root.genesis)
-    # `cometbft init` keeps the keys and genesis found and adds what is missing (keys, config.toml, signing state)
-    done = subprocess.run(
-        [config.node_cometbft, "init", "--home", str(root.cometbft)], capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise NodeInitError(f"cometbft init failed: {done.stderr.strip() or done.stdout.strip()}")
-    apply_settings(root.comet_config, comet_config_settings(config))
+    fresh = not root.root.exists()
+    try:
+        _write_cometbft(root, config, genesis, node_key, validator_key)
+    except BaseException:
+        if fresh:
+            shutil.rmtree(root.root, ignore_errors=True)
+        raise
     for folder in (root.app, root.logs, root.run):
         folder.mkdir(parents=True, exist_ok=True)
     if member_key is not None and member_cert is not None:
