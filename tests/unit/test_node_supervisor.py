@@ -3,6 +3,7 @@ keeps failing, stopping a running unit, and the app-command hook for governed up
 
 from __future__ import annotations
 
+import configparser
 import sys
 import threading
 from dataclasses import replace
@@ -98,3 +99,17 @@ def test_the_app_command_hook_keeps_the_configured_command(tmp_path: Path) -> No
     sup, _lines = _supervisor(tmp_path)
     assert sup.app_cmd()[1:3] == ["-m", "abci_app"]
     assert "tcp://127.0.0.1:3" in sup.app_cmd()
+
+
+def test_the_systemd_unit_runs_the_supervisor_and_lets_it_stop_its_children() -> None:
+    """ops/systemd/gridledger-node.service starts `gridctl node start --home`, sends SIGTERM to the
+    supervisor alone (KillMode=mixed) and restarts it only when it exits with a failure."""
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read(Path(__file__).resolve().parents[2] / "ops" / "systemd" / "gridledger-node.service")
+    service = unit["Service"]
+    assert service["ExecStart"].split()[1:4] == ["node", "start", "--home"]
+    assert service["ExecStart"].split()[0].endswith("/gridctl")
+    assert service["KillMode"] == "mixed"
+    assert service["Restart"] == "on-failure"
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
