@@ -113,3 +113,15 @@ def test_the_systemd_unit_runs_the_supervisor_and_lets_it_stop_its_children() ->
     assert service["KillMode"] == "mixed"
     assert service["Restart"] == "on-failure"
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_run_exits_1_when_the_app_keeps_failing(tmp_path: Path) -> None:
+    """A whole supervisor run whose app cannot start (its interpreter exits at once) prints the
+    effective configuration, gives up after max_restarts and returns 1 with no child left."""
+    sup, lines = _supervisor(tmp_path, node_python="/bin/false", bridge_enabled=False)
+    assert sup.run() == 1
+    assert "  node.python = \"/bin/false\"  (default)" in lines
+    assert sum("app started" in line for line in lines) == 3
+    assert "kept failing" in lines[-1]
+    assert sup._procs == {}
+    assert not NodeHome(tmp_path).pidfile("supervisor").exists()
