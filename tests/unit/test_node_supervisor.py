@@ -120,7 +120,7 @@ def test_run_exits_1_when_the_app_keeps_failing(tmp_path: Path) -> None:
     effective configuration, gives up after max_restarts and returns 1 with no child left."""
     sup, lines = _supervisor(tmp_path, node_python="/bin/false", bridge_enabled=False)
     assert sup.run() == 1
-    assert "  node.python = \"/bin/false\"  (default)" in lines
+    assert '  node.python = "/bin/false"  (default)' in lines
     assert sum("app started" in line for line in lines) == 3
     assert "kept failing" in lines[-1]
     assert sup._procs == {}
