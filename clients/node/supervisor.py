@@ -86,6 +86,8 @@ class Supervisor:
         self._lock = threading.Lock()
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._last_app_exit: int | None = None
+        self._local = threading.local()  # `stop`: the Event ending the current thread's unit
+        self._unit_stops: dict[str, threading.Event] = {}
 
     # -- commands ----------------------------------------------------------------------
 
@@ -148,10 +150,15 @@ class Supervisor:
         proc.wait()
         self.home.pidfile(name).unlink(missing_ok=True)
 
+    def _unit_stop(self) -> threading.Event:
+        """The event that ends the calling thread's unit (the supervisor's own outside a unit)."""
+        event: threading.Event = getattr(self._local, "stop", self.stopping)
+        return event
+
     def _wait_any(self, procs: Mapping[str, subprocess.Popen[bytes]], healthy: threading.Event | None) -> str | None:
         """Block until one of `procs` exits (its name) or the supervisor stops (None)."""
         started = time.monotonic()
-        while not self.stopping.wait(0.2):
+        while not self._unit_stop().wait(0.2):
             ran = time.monotonic() - started
             if healthy is not None and not healthy.is_set() and ran >= self.config.supervisor_healthy_after_s:
                 healthy.set()
@@ -167,7 +174,7 @@ class Supervisor:
         app = self._spawn("app", self.app_cmd())
         deadline = time.monotonic() + ABCI_WAIT_S
         while not _port_open(self.config.abci_listen):
-            if self.stopping.is_set():
+            if self._unit_stop().is_set():
                 self._stop_child("app")
                 return
             if app.poll() is not None or time.monotonic() > deadline:
@@ -210,7 +217,8 @@ class Supervisor:
         """Run `run_once` again after each failure, with backoff; give up (and stop the node) after
         max_restarts quick failures in a row."""
         c = self.config
-        while not self.stopping.is_set():
+        self._local.stop = self._unit_stops.setdefault(unit, threading.Event())
+        while not self._unit_stop().is_set():
             healthy = threading.Event()
 
             def before_sleep(state: Any) -> None:
@@ -218,7 +226,7 @@ class Supervisor:
                 self.out(f"supervisor: {unit} failed ({state.outcome.exception()}); restart in {wait:.1f}s")
 
             retrying = Retrying(
-                stop=stop_after_attempt(c.supervisor_max_restarts + 1) | stop_when_event_set(self.stopping),
+                stop=stop_after_attempt(c.supervisor_max_restarts + 1) | stop_when_event_set(self._unit_stop()),
                 wait=wait_exponential(multiplier=c.supervisor_backoff_initial_s, max=c.supervisor_backoff_max_s),
                 retry=retry_if_exception(_quick_failure),
                 sleep=self._backoff_sleep,
@@ -228,7 +236,7 @@ class Supervisor:
             try:
                 retrying(self._healthy_or_raise, run_once, healthy)
             except ChildFailedError as exc:
-                if self.stopping.is_set():
+                if self._unit_stop().is_set():
                     return
                 if healthy.is_set():
                     self.out(f"supervisor: {unit} ran well before it failed ({exc}); restarting")
@@ -247,7 +255,7 @@ class Supervisor:
 
     def _backoff_sleep(self, seconds: float) -> None:
         """Tenacity's sleep between restarts, cut short when the supervisor stops."""
-        self.stopping.wait(seconds)
+        self._unit_stop().wait(seconds)
 
     @staticmethod
     def _healthy_or_raise(run_once: Callable[[threading.Event], None], healthy: threading.Event) -> None:
@@ -297,7 +305,8 @@ class Supervisor:
                 pass
         finally:
             self.stopping.set()
-            for thread in reversed(threads):  # dashboard, bridge, then CometBFT and the app
+            for thread in reversed(threads):  # dashboard, bridge, then CometBFT and the app, one after the other
+                self._unit_stops.setdefault(thread.name, threading.Event()).set()
                 thread.join()
             for name in list(self._procs):
                 self._stop_child(name)

@@ -60,7 +60,7 @@ def test_a_unit_that_ran_well_is_restarted_with_a_fresh_count(tmp_path: Path) ->
     def stop_after_third_run() -> None:
         while not (runs.exists() and len(runs.read_text()) >= 3):
             sup.stopping.wait(0.05)
-        sup.stopping.set()
+        sup._unit_stops.setdefault("bridge", threading.Event()).set()
 
     watcher = threading.Thread(target=stop_after_third_run)
     watcher.start()
@@ -71,7 +71,7 @@ def test_a_unit_that_ran_well_is_restarted_with_a_fresh_count(tmp_path: Path) ->
 
 
 def test_stopping_ends_a_running_child(tmp_path: Path) -> None:
-    """When the supervisor stops, a running child is terminated and the unit is not a failure."""
+    """When its unit is stopped, a running child is terminated and the unit is not a failure."""
     sup, _lines = _supervisor(tmp_path)
     unit = sup._run_simple("dashboard", lambda: [sys.executable, "-c", "import time; time.sleep(120)"])
     pidfile = NodeHome(tmp_path).pidfile("dashboard")
@@ -79,7 +79,7 @@ def test_stopping_ends_a_running_child(tmp_path: Path) -> None:
     def stop_once_started() -> None:
         while not pidfile.exists():
             sup.stopping.wait(0.02)
-        sup.stopping.set()
+        sup._unit_stops.setdefault("dashboard", threading.Event()).set()
 
     watcher = threading.Thread(target=stop_once_started)
     watcher.start()
