@@ -10,7 +10,7 @@ from pathlib import Path
 from clients.cli_support import AddCommand, Context, action_group
 from clients.cli_types import UsageError
 from clients.node.config import ConfigError, load_config
-from clients.node.init import NodeInitError, init_node
+from clients.node.init import NodeInitError, init_node, make_keys
 from clients.node.status import node_status
 from clients.node.supervisor import Supervisor
 
@@ -88,6 +88,23 @@ def cmd_node_init(ctx: Context, args: argparse.Namespace) -> None:
             "start": f"gridctl node start --home {result.home}",
         },
         title="node home",
+    )
+
+
+def cmd_node_keys(ctx: Context, args: argparse.Namespace) -> None:
+    try:
+        keys = make_keys(args.node_home, cometbft=args.cometbft or "")
+    except NodeInitError as exc:
+        raise UsageError(str(exc)) from exc
+    name = args.name or args.node_home.resolve().name
+    ctx.show(
+        {
+            "home": str(args.node_home.resolve()),
+            "node_id": keys.node_id,
+            "validator_address": keys.validator_address,
+            "genesis_validator": keys.genesis_validator(name, args.power),
+        },
+        title="node keys (public parts: give them to the consortium for its genesis)",
     )
 
 
@@ -169,6 +186,14 @@ def register(add: AddCommand) -> None:
     p.add_argument("--timeout-commit", default="1s", help="CometBFT consensus.timeout_commit (default 1s)")
     p.add_argument("--cometbft", help="the CometBFT binary (default: cometbft on PATH, else bin/cometbft)")
     p.add_argument("--force", action="store_true", help="rewrite an existing home's configuration (keys and data stay)")
+
+    p = node("keys", cmd_node_keys, "make the node's CometBFT keys before the genesis exists; print their public parts")
+    p.add_argument(
+        "--home", dest="node_home", type=Path, required=True, help="the node home (`node init` keeps the keys)"
+    )
+    p.add_argument("--name", help="the validator's name in the genesis (default: the home folder's name)")
+    p.add_argument("--power", type=int, default=10, help="its voting power in the genesis entry (default 10)")
+    p.add_argument("--cometbft", help="the CometBFT binary (default: cometbft on PATH, else bin/cometbft)")
 
     p = node("start", cmd_node_start, "run CometBFT, the app, the bridge (and dashboard) of a node home, supervised")
     p.add_argument("--home", dest="node_home", type=Path, required=True)

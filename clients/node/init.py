@@ -4,6 +4,7 @@ settings, the org's member key material when given, and node.toml (see clients/n
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ from clients.node.cometconfig import validator_key as read_validator_key
 from clients.node.config import CONFIG_FILE, NodeConfig, check_listen, write_config
 from clients.node.layout import NodeHome
 
-__all__ = ["InitResult", "NodeInitError", "comet_config_settings", "init_node", "read_genesis"]
+__all__ = ["InitResult", "NodeInitError", "NodeKeys", "comet_config_settings", "init_node", "make_keys", "read_genesis"]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,6 +96,69 @@ def _copy_secret(src: Path, dst: Path) -> str:
     return str(dst)
 
 
+def _fresh_sign_state(root: NodeHome, state: dict[str, Any]) -> None:
+    """Write the validator's signing state unless one exists (a home that signed nothing yet)."""
+    path = root.cometbft / "data" / "priv_validator_state.json"
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    path.write_text(json.dumps(state, indent=2))
+    os.chmod(path, 0o600)
+
+
+def _cometbft_binary(given: str) -> str:
+    binary = given or shutil.which("cometbft") or str(REPO / "bin" / "cometbft")
+    if not Path(binary).is_file():
+        raise NodeInitError(f"no CometBFT binary at {binary} (put cometbft on PATH or give --cometbft)")
+    return binary
+
+
+@dataclass(frozen=True)
+class NodeKeys:
+    node_id: str
+    validator_address: str
+    validator_pub_key: bytes
+
+    def genesis_validator(self, name: str, power: int) -> dict[str, Any]:
+        """The entry for genesis.json's `validators` list naming this node's validator key."""
+        return {
+            "address": self.validator_address,
+            "pub_key": {"type": "tendermint/PubKeyEd25519", "value": base64.b64encode(self.validator_pub_key).decode()},
+            "power": str(power),
+            "name": name,
+        }
+
+
+def make_keys(home: Path, *, cometbft: str = "") -> NodeKeys:
+    """Make the node's CometBFT keys in `home` (kept if they exist) before any genesis: what an org
+    hands the consortium for the founding genesis is `NodeKeys.genesis_validator` (public keys only).
+    A later `init_node` on the same home keeps these keys. Nothing else is written (no genesis)."""
+    root = NodeHome(home)
+    binary = _cometbft_binary(cometbft)
+    config_dir = root.cometbft / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(config_dir, 0o700)
+    if not (config_dir / "node_key.json").exists():
+        done = subprocess.run(
+            [binary, "gen-node-key", "--home", str(root.cometbft)], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise NodeInitError(f"cometbft gen-node-key failed: {done.stderr.strip()}")
+        (config_dir / "config.toml").unlink(missing_ok=True)  # `node init` writes the real one
+    key_file = config_dir / "priv_validator_key.json"
+    if not key_file.exists():
+        done = subprocess.run([binary, "gen-validator"], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise NodeInitError(f"cometbft gen-validator failed: {done.stderr.strip()}")
+        made = json.loads(done.stdout)  # holds the private key: written owner-only, never printed
+        key_file.touch(mode=0o600)
+        key_file.write_text(json.dumps(made["Key"], indent=2))
+        _fresh_sign_state(root, made["LastSignState"])
+    address, pub_key = read_validator_key(root.cometbft)
+    return NodeKeys(node_id=node_id(root.cometbft), validator_address=address, validator_pub_key=pub_key)
+
+
 def _write_cometbft(
     root: NodeHome, config: NodeConfig, genesis: Path, node_key: Path | None, validator_key: Path | None
 ) -> None:
@@ -105,11 +169,8 @@ def _write_cometbft(
         _copy_secret(node_key, config_dir / "node_key.json")
     if validator_key is not None:
         _copy_secret(validator_key, config_dir / "priv_validator_key.json")
-        state = root.cometbft / "data" / "priv_validator_state.json"
-        if not state.exists():  # a fresh signing state: this home has signed nothing yet
-            state.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(state.parent, 0o700)
-            state.write_text(json.dumps({"height": "0", "round": 0, "step": 0}, indent=2))
+    if (config_dir / "priv_validator_key.json").exists():
+        _fresh_sign_state(root, {"height": "0", "round": 0, "step": 0})
     shutil.copyfile(genesis, root.genesis)
     # `cometbft init` keeps the keys and genesis found and adds what is missing (keys, config.toml, signing state)
     done = subprocess.run(
@@ -175,7 +236,7 @@ def init_node(
         node_moniker=moniker,
         node_org=org,
         node_chain_id=str(genesis_doc["chain_id"]),
-        node_cometbft=cometbft or shutil.which("cometbft") or str(REPO / "bin" / "cometbft"),
+        node_cometbft=_cometbft_binary(cometbft),
         node_python=python,
         p2p_listen=p2p or f"{host}:{ports.p2p}",
         p2p_external=external,
@@ -198,8 +259,6 @@ def init_node(
         statesync_trust_hash=trust_hash,
     )
     config.validate()
-    if not Path(config.node_cometbft).is_file():
-        raise NodeInitError(f"no CometBFT binary at {config.node_cometbft} (put cometbft on PATH or give --cometbft)")
     if (member_key is None) != (member_cert is None):
         raise NodeInitError("--member-key and --member-cert go together")
     for given in (node_key, validator_key, member_key, member_cert, bridge_tls_cert, bridge_tls_key):

@@ -283,3 +283,24 @@ def test_the_printed_configuration_hides_secrets(tmp_path: Path) -> None:
     assert "bridge.tls_key = <set>" in text
     assert 'p2p.listen = "10.0.0.1:26656"  (env)' in text
     assert len(lines) == len(NodeConfig.__dataclass_fields__)
+
+
+def test_keys_before_the_genesis_are_kept_by_init(tmp_path: Path, consortium: Path) -> None:
+    """`gridctl node keys` makes an org's keys without any genesis and prints only public parts;
+    a genesis naming its validator entry makes the later `node init` of that home a genesis validator."""
+    home = tmp_path / "newco"
+    done = _gridctl("--json", "node", "keys", "--home", str(home), "--name", "newco")
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    private = json.loads((home / "cometbft" / "config" / "priv_validator_key.json").read_text())["priv_key"]["value"]
+    assert private not in done.stdout
+    assert not (home / "cometbft" / "config" / "genesis.json").exists()
+    assert not (home / "node.toml").exists()
+    genesis = json.loads(_genesis(consortium).read_text())
+    genesis["validators"].append(shown["genesis_validator"])
+    founding = tmp_path / "genesis.json"
+    founding.write_text(json.dumps(genesis))
+    result = init_node(home, genesis=founding, host="10.0.0.7", moniker="newco", cometbft=COMETBFT)
+    assert result.node_id == shown["node_id"]
+    assert result.validator_address == shown["validator_address"]
+    assert result.in_genesis_validators
