@@ -180,6 +180,9 @@ class Supervisor:
             if app.poll() is not None or time.monotonic() > deadline:
                 self._last_app_exit = app.poll()
                 self._stop_child("app")
+                if self._last_app_exit == UPGRADE_NEEDED_EXIT_CODE:
+                    self.out("supervisor: the app asks for an upgrade at start; starting the command chosen for it")
+                    healthy.set()  # not a failure: the next run uses select_app_command's choice at once
                 raise ChildFailedError(
                     f"app did not listen on {self.config.abci_listen} (exit status {app.returncode})"
                 )

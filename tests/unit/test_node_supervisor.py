@@ -125,3 +125,23 @@ def test_run_exits_1_when_the_app_keeps_failing(tmp_path: Path) -> None:
     assert "kept failing" in lines[-1]
     assert sup._procs == {}
     assert not NodeHome(tmp_path).pidfile("supervisor").exists()
+
+
+def test_an_upgrade_exit_is_restarted_at_once_without_counting_a_failure(tmp_path: Path) -> None:
+    """An app exiting with UPGRADE_NEEDED_EXIT_CODE is started again (with the hook's command) even
+    with max_restarts 0, and the hook sees that exit status."""
+    seen: list[int | None] = []
+    script = f"raise SystemExit({UPGRADE_NEEDED_EXIT_CODE})"
+    sup, lines = _supervisor(tmp_path, supervisor_max_restarts=0, node_python=sys.executable)
+
+    def app_cmd() -> list[str]:
+        seen.append(sup._last_app_exit)
+        if len(seen) >= 3:
+            sup._unit_stops["consensus"].set()
+        return [sys.executable, "-c", script]
+
+    sup.app_cmd = app_cmd  # type: ignore[method-assign]
+    sup._keep_running("consensus", sup._run_consensus)
+    assert sup.failed == []
+    assert seen[:3] == [None, UPGRADE_NEEDED_EXIT_CODE, UPGRADE_NEEDED_EXIT_CODE]
+    assert sum("asks for an upgrade" in line for line in lines) >= 2
