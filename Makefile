@@ -12,14 +12,14 @@ LOCALNET_HOME ?= .localnet
 
 export PATH := $(CURDIR)/bin:$(PATH)
 
-.PHONY: help setup lock localnet localnet-stop localnet-reset localnet-status test test-fast bench bench-quick bench-smoke chaos chaos-quick demo lint format clean
+.PHONY: help setup lock localnet localnet-stop localnet-reset localnet-status test test-fast bench bench-quick bench-smoke bench-utility chaos chaos-quick demo lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
 DASHBOARD := clients/servers/dashboard
 
-setup: $(STAMPS)/venv $(COMETBFT) $(STAMPS)/gen $(STAMPS)/dashboard ## virtualenv, packages, CometBFT $(COMETBFT_VERSION), generated code, the dashboard's chart library and browser (idempotent)
+setup: $(STAMPS)/venv $(COMETBFT) $(STAMPS)/gen $(STAMPS)/dashboard $(STAMPS)/netns ## virtualenv, packages, CometBFT $(COMETBFT_VERSION), generated code, the dashboard's chart library and browser (idempotent)
 
 $(STAMPS)/venv: pyproject.toml requirements.lock
 	@mkdir -p $(STAMPS)
@@ -54,6 +54,13 @@ $(STAMPS)/gen: $(STAMPS)/venv proto/generate.py $(shell find proto -name '*.prot
 # The dashboard's chart library from its committed lock (into the git-ignored node_modules, served by
 # the dashboard itself: no CDN), and Debian's chromium for its browser tests (Playwright's own
 # browsers are never downloaded).
+# iptables for the network-namespace test's link loss and partitions where the kernel has no
+# netem qdisc (tests/support/netns.py); only as root, where that test can run at all.
+$(STAMPS)/netns:
+	@mkdir -p $(STAMPS)
+	command -v iptables-legacy >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update && apt-get install -y iptables; }
+	@touch $@
+
 $(STAMPS)/dashboard: $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
 	@mkdir -p $(STAMPS)
 	cd $(DASHBOARD) && npm ci --no-audit --no-fund --omit-lockfile-registry-resolved
@@ -84,6 +91,9 @@ bench: setup ## full benchmark: localnet throughput/latency vs kvstore, in-proce
 
 bench-quick: setup ## short benchmark run (< 3 min) to keep the harness working
 	$(PY) -m tests.bench.run --mode quick
+
+bench-utility: setup ## the utility-scale run alone: a million meters' readings (1,111/s) for 10 minutes on a localnet
+	$(PY) -m tests.bench.run --mode full --only utility
 
 bench-smoke: setup ## every benchmark part and path at tiny sizes (about 2 min; CI): fails only if the harness breaks
 	$(PY) -m tests.bench.run --mode smoke

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import structlog
+from gridwire.contract.governance import EXIT_UPGRADE_NEEDED, UPGRADE_INFO_FILE
 
 from abci_app import pins
 from abci_app.app import GridLedgerApp
@@ -20,6 +21,8 @@ from abci_app.server import serve
 from abci_app.statesync.store import SnapshotStore
 from abci_app.store.backend import CorruptStateError
 from abci_app.store.sqlite import SQLiteBackend
+from abci_app.upgrades.registry import migrations
+from abci_app.upgrades.runner import start_refusal, write_upgrade_info
 
 
 def listen_address(text: str) -> str:
@@ -69,6 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         help="refuse households' data (readings, statements, ...) on plain abci_query; serve it on /signed/... "
         "(default: the environment's GRIDLEDGER_PRIVATE_QUERIES=1)",
     )
+    parser.add_argument(
+        "--upgrades",
+        default=os.environ.get("GRIDLEDGER_UPGRADES", ""),
+        metavar="NAME[,NAME]",
+        help="switch on these staged upgrades' migrations (abci_app/upgrades/registry.py): run as the version "
+        "that implements them (default: the environment's GRIDLEDGER_UPGRADES). The supervisor's switch "
+        "(clients/ops/upgrade_switch.py) sets it when an upgrade is due",
+    )
     parser.add_argument("--log-format", choices=["console", "json"], default="console")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
@@ -88,11 +99,18 @@ def main(argv: list[str] | None = None) -> int:
             "refusing_to_start", reason=f"cannot create the home folder: {exc.strerror or exc}", home=str(args.home)
         )
         return 2
+    try:
+        implemented = migrations([n for n in args.upgrades.split(",") if n.strip()] if args.upgrades else [])
+    except ValueError as exc:
+        log.error("refusing_to_start", reason=str(exc))
+        return 2
     db = args.home / "state.sqlite"
     try:
         snapshots = None if args.no_snapshots else SnapshotStore(args.home / "snapshots")
         app = GridLedgerApp(SQLiteBackend(db), snapshots=snapshots)
         app.private_queries = args.private_queries
+        app.migrations = implemented
+        app.upgrade_info_path = args.home / UPGRADE_INFO_FILE
         started = time.perf_counter()
         keys = app.state.verify()
         log.info("state_verified", keys=keys, ms=round((time.perf_counter() - started) * 1000, 1))
@@ -102,6 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         log.error("refusing_to_start", reason=f"cannot open the state database: {exc}", database=str(db))
         return 3
+    refusal = start_refusal(app.state, app.state.height, app.migrations)
+    if refusal is not None:
+        # too old: the next height needs an upgrade this version lacks; too new: its height is ahead
+        log.error(refusal.reason, upgrade=refusal.plan.name, height=refusal.plan.height, exit_code=refusal.exit_code)
+        if refusal.exit_code == EXIT_UPGRADE_NEEDED:
+            write_upgrade_info(app.upgrade_info_path, refusal.plan)
+        return refusal.exit_code
+    if app.migrations:
+        log.info("upgrades_implemented", upgrades=sorted(app.migrations))
     if args.metrics is not None:
         host, port = args.metrics
         observer = Metrics()

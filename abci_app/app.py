@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,13 +30,16 @@ from abci_app.genesis import apply_genesis
 from abci_app.governance.params import SNAPSHOT_INTERVAL, SNAPSHOT_KEEP_RECENT
 from abci_app.params import Params, domain_param, load_params
 from abci_app.pb import abci, crypto_keys, crypto_proof, state_pb2
-from abci_app.registry import DOMAINS, QUERIES
+from abci_app.registry import DOMAINS, QUERIES, TABLES
 from abci_app.statesync.restore import Restorer
 from abci_app.statesync.store import SnapshotStore
 from abci_app.store.backend import Backend
 from abci_app.store.branch import Branch, KVReader
 from abci_app.store.state import CommittedState
 from abci_app.types import BlockInfo, Event, ValidatorUpdate
+from abci_app.upgrades.migration import Migration
+from abci_app.upgrades.registry import migrations as registered_migrations
+from abci_app.upgrades.runner import run_due_upgrade
 from abci_app.work import BlockMeter
 
 __all__ = ["APP_VERSION", "GridLedgerApp", "RequestRefusedError"]
@@ -52,6 +57,16 @@ class RequestRefusedError(Exception):
     """A consensus request this app cannot take at all (e.g. FinalizeBlock before InitChain,
     a block time before 1970): answered with a clear exception response, nothing applied,
     and the process keeps running."""
+
+
+def _domain_of(tx: DecodedTx | None) -> str:
+    """The domain that handles a tx's first message: "invalid" when the tx did not decode,
+    "none" when it has no messages."""
+    if tx is None:
+        return "invalid"
+    if not tx.messages:
+        return "none"
+    return TABLES.record_domains.get(type(tx.messages[0]), "unknown")
 
 
 def _add_events(target: Any, events: tuple[Event, ...] | list[Event]) -> None:
@@ -79,6 +94,9 @@ class GridLedgerApp:
         self._block_height = 0
         self._block_txs = 0
         self._block_failed = 0
+        # The domain of each tx of the last finalized block (its first message's; "invalid" when
+        # it did not decode), for the metrics, which would otherwise decode every tx again.
+        self.block_tx_domains: list[str] = []
         self._block_started = 0.0
         self.check_state = Branch(self.state)
         self._check_block_cache: tuple[Branch, BlockInfo] | None = None
@@ -91,6 +109,10 @@ class GridLedgerApp:
         # Refuse households' data on the plain query path (abci_app/read_access.py): a node setting
         # (`--private-queries`), not consensus (queries change no state). /signed is always served.
         self.private_queries = False
+        # The upgrades this app implements (abci_app/upgrades/registry.py; `--upgrades` adds staged
+        # ones), and where it tells its supervisor which upgrade it stopped for (None: nowhere).
+        self.migrations: Mapping[str, Migration] = registered_migrations()
+        self.upgrade_info_path: Path | None = None
 
     # -- connection: info ----------------------------------------------------------------
 
@@ -342,7 +364,8 @@ class GridLedgerApp:
         block = BlockInfo(chain.chain_id(base), req.height, time_ns)
         chain.set_block_time_ns(branch, time_ns)
 
-        block_events: list[Event] = []
+        # A planned upgrade due at this height runs first (or raises UpgradeNeeded: nothing staged).
+        block_events: list[Event] = run_due_upgrade(branch, block, self.migrations)
         for d in DOMAINS:
             if d.begin_block is not None:
                 block_events.extend(_run_hook(d.name, "begin_block", d.begin_block, branch, block))
@@ -352,6 +375,7 @@ class GridLedgerApp:
         meter = BlockMeter(base)  # the state before the block, as ProcessProposal judged it
         updates: list[ValidatorUpdate] = []
         failed = 0
+        tx_domains: list[str] = []
         verified = self._verified
         for raw in req.txs:
             digest = tx_hash(raw)
@@ -359,6 +383,7 @@ class GridLedgerApp:
                 branch, block, raw, verified=verified.pop(digest, None), digest=digest, block_meter=meter
             )
             result = results.add()
+            tx_domains.append(_domain_of(out.tx))
             if out.ok:
                 _add_events(result.events, out.events)
                 updates.extend(out.validator_updates)
@@ -382,6 +407,7 @@ class GridLedgerApp:
         self._block_height = req.height
         self._block_txs = len(req.txs)
         self._block_failed = failed
+        self.block_tx_domains = tx_domains
         faults.fault_point("after_finalize_block")
         _add_events(resp.events, block_events)
         for u in _last_update_per_key(updates):

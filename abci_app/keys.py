@@ -5,7 +5,7 @@ numeric order; variable-length strings are length-prefixed so one id is never a 
 of another's keys. Reverse indexes are explicit collections of their own.
 Prefixes are consensus: never reuse one. The chain keeps 0x00 (meta), 0x01 (params) and
 0x06 (nonces); each domain declares its own prefixes (the registry refuses overlaps):
-identity 0x02-0x05 and 0x0D, accounts 0x07-0x08, governance 0x09-0x0C, devices 0x20-0x2F,
+identity 0x02-0x05 and 0x0D, accounts 0x07-0x08, governance 0x09-0x0C and 0x0E-0x0F, devices 0x20-0x2F,
 market 0x40-0x4F, certificates 0x50-0x5F.
 """
 

@@ -23,13 +23,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 from wsgiref.simple_server import WSGIServer
 
-from google.protobuf.message import DecodeError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from abci_app.pb import abci, tx_pb2
-from abci_app.registry import DOMAINS
+from abci_app.pb import abci
 from abci_app.types import Event
 
 
@@ -40,6 +38,7 @@ class InstrumentedApp(Protocol):
     state: Any  # .height: the last committed height
     snapshots: Any  # None, or a snapshot store whose .take(...) is wrapped
     _pending: collections.Counter[bytes]  # pending txs per signer in this node's mempool
+    block_tx_domains: list[str]  # the domain of each tx of the last finalized block
 
 
 __all__ = ["MEMPOOL_TOP", "Metrics", "hook_ran", "parse_listen"]
@@ -68,19 +67,6 @@ def hook_ran(domain: str, hook: str, seconds: float, events: Iterable[Event]) ->
     """A domain's block hook took `seconds` (no-op unless an instrumented app runs here)."""
     if _active:
         _active[0].observe_hook(domain, hook, seconds, events)
-
-
-def _domain_of(raw: bytes, known: frozenset[str]) -> str:
-    """The domain of a tx's first message (by its protobuf package), "invalid" if undecodable."""
-    try:
-        body = tx_pb2.TxBody.FromString(tx_pb2.Tx.FromString(raw).body)
-    except (DecodeError, ValueError):
-        return "invalid"
-    if not body.messages:
-        return "none"
-    parts = body.messages[0].type_url.rpartition("/")[2].split(".")
-    domain = parts[1] if len(parts) > 2 and parts[0] == "gridledger" else ""
-    return domain if domain in known else "unknown"
 
 
 class _MempoolCollector(Collector):
@@ -150,14 +136,14 @@ class Metrics:
         self.snapshot_bytes = Gauge("gridledger_snapshot_bytes", "Size of the last snapshot", registry=r)
         self._mempool = _MempoolCollector()
         r.register(self._mempool)
-        self._domains: frozenset[str] = frozenset()
+        self._app: InstrumentedApp | None = None
 
     # -- wiring ------------------------------------------------------------------------------
 
     def instrument(self, app: InstrumentedApp) -> None:
         """Wrap this app instance's ABCI methods (and its snapshot store) to feed the series,
         and make `hook_ran` report here."""
-        self._domains = frozenset(d.name for d in DOMAINS)
+        self._app = app
         self._mempool.app = app
         for method, phase in _PHASES.items():
             setattr(app, method, self._timed(getattr(app, method), phase))
@@ -219,8 +205,8 @@ class Metrics:
             self.clearing.observe(seconds)
 
     def _finalized(self, req: abci.RequestFinalizeBlock, resp: abci.ResponseFinalizeBlock) -> None:
-        for raw, result in zip(req.txs, resp.tx_results, strict=False):
-            self.txs.labels(_domain_of(raw, self._domains), str(result.code)).inc()
+        for domain, result in zip(self._app.block_tx_domains if self._app else (), resp.tx_results, strict=False):
+            self.txs.labels(domain, str(result.code)).inc()
             self._events(result.events, req.time.seconds)
         self._events(resp.events, req.time.seconds)
 

@@ -75,6 +75,7 @@ class Tables:
     error_names: dict[int, str]
     params: dict[str, ParamSpec]
     module_accounts: dict[bytes, str]  # address → owning domain
+    record_domains: dict[type, str]  # record type → the domain that handles it
 
 
 def _claim(owner: dict[Any, str], items: Iterable[Any], domain: str, what: str) -> None:
@@ -97,7 +98,7 @@ def assemble(domains: tuple[Domain, ...]) -> Tables:
     param_names: dict[str, str] = dict.fromkeys(PARAM_BOUNDS, "chain")
     names: dict[str, str] = {}
     records: dict[type, str] = {}
-    tables = Tables({}, {}, {}, {}, {int(c): c.name for c in Code}, {}, {})
+    tables = Tables({}, {}, {}, {}, {int(c): c.name for c in Code}, {}, {}, records)
     for d in domains:
         _claim(names, [d.name], d.name, "domain name")
         _claim(prefixes, d.key_prefixes, d.name, "key prefix")

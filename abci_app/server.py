@@ -9,15 +9,17 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 from google.protobuf.message import DecodeError
+from gridwire.contract.governance import EXIT_UPGRADE_NEEDED
 
 from abci_app.app import GridLedgerApp, RequestRefusedError
 from abci_app.errors import CODESPACE, Code
 from abci_app.framing import FrameError, encode_uvarint, split_frames
 from abci_app.pb import abci
+from abci_app.upgrades.runner import UpgradeNeeded, write_upgrade_info
 
 __all__ = ["AbciProtocol", "serve"]
 
@@ -107,6 +109,8 @@ class AbciProtocol(asyncio.Protocol):
         except RequestRefusedError as exc:
             log.error("request_refused", request=kind, reason=str(exc))
             return abci.Response(exception=abci.ResponseException(error=f"{kind} refused: {exc}"))
+        except UpgradeNeeded as exc:
+            self._stop_for_upgrade(exc)
         except Exception as exc:
             log.exception("abci_request_failed", request=kind)
             if kind in _FATAL:
@@ -127,6 +131,20 @@ class AbciProtocol(asyncio.Protocol):
         # message first (a FinalizeBlock response holds every tx result and event).
         body: bytes = result.SerializeToString()
         return _RESPONSE_TAGS[kind] + encode_uvarint(len(body)) + body
+
+    def _stop_for_upgrade(self, exc: UpgradeNeeded) -> NoReturn:
+        """Stop before executing the upgrade's height, unanswered: nothing of it was staged, so
+        nothing of it is committed; CometBFT keeps the decided block and replays it to the new
+        version (abci_app/upgrades/runner.py)."""
+        log.error(str(exc), upgrade=exc.plan.name, height=exc.plan.height, info=exc.plan.info)
+        if self._app.upgrade_info_path is not None:
+            try:
+                write_upgrade_info(self._app.upgrade_info_path, exc.plan)
+            except OSError as err:
+                log.error("upgrade_info_not_written", path=str(self._app.upgrade_info_path), error=str(err))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_UPGRADE_NEEDED)
 
     def _drop(self, reason: str) -> None:
         log.error("abci_connection_dropped", peer=self._peer, reason=reason)

@@ -9,7 +9,16 @@ from collections.abc import Sequence
 
 from gridledger.governance.v1 import governance_pb2
 
-__all__ = ["admit_org", "change_param", "remove_org", "set_capabilities", "update_validator", "vote"]
+__all__ = [
+    "admit_org",
+    "cancel_upgrade",
+    "change_param",
+    "remove_org",
+    "schedule_upgrade",
+    "set_capabilities",
+    "update_validator",
+    "vote",
+]
 
 G = governance_pb2
 
@@ -41,6 +50,17 @@ def set_capabilities(title: str, org_id: str, capabilities: Sequence[str]) -> G.
 def change_param(title: str, name: str, value: int) -> G.SubmitProposal:
     """Propose a governed parameter's new value (within its declared bounds)."""
     return G.SubmitProposal(title=title, change_param=G.ChangeParam(name=name, value=value))
+
+
+def schedule_upgrade(title: str, name: str, height: int, info: str) -> G.SubmitProposal:
+    """Propose a software upgrade `name` at block `height` (every node must run a version
+    implementing it from that height; `info` tells operators where to get it)."""
+    return G.SubmitProposal(title=title, schedule_upgrade=G.ScheduleUpgrade(name=name, height=height, info=info))
+
+
+def cancel_upgrade(title: str, name: str) -> G.SubmitProposal:
+    """Propose cancelling the pending upgrade plan `name` before its height."""
+    return G.SubmitProposal(title=title, cancel_upgrade=G.CancelUpgrade(name=name))
 
 
 def vote(proposal_id: int, approve: bool) -> G.Vote:

@@ -7,7 +7,8 @@ A balance belongs to a genesis member or to a module account a domain declares
 (`Domain.module_accounts`: the market's and the grid's escrow). Without `supply`, the
 balances are what genesis mints; with it (a chain restarted from an export), the counters
 are taken as they were, and minted − burned must equal the balances' total, so an export
-can neither create nor lose money.
+can neither create nor lose money. The sections are `gridledger.accounts.v1.GenesisState` in
+protobuf's JSON mapping (amounts as numbers or strings; an export writes strings).
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gridledger.accounts.v1 import genesis_pb2 as gpb
+
 from abci_app.accounts import keeper, keys
 from abci_app.codec_util import MAX_AMOUNT
 from abci_app.domain import GenesisError
 from abci_app.errors import TxError
+from abci_app.genesis_fields import hex_address, parse_top_sections, sections_json
 from abci_app.identity.keeper import get_member
 from abci_app.store.branch import Branch, KVReader
-from abci_app.types import Address, BlockInfo
+from abci_app.types import BlockInfo
 
 __all__ = ["MODULE_ACCOUNTS", "SECTIONS", "export_genesis", "import_genesis"]
 
@@ -32,9 +36,8 @@ SUPPLY_KINDS = ("minted", "burned")
 MODULE_ACCOUNTS: dict[bytes, str] = {}
 
 
-def _amount(value: Any, where: str, *, positive: bool) -> int:
-    low = 1 if positive else 0
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= MAX_AMOUNT:
+def _amount(value: int, where: str, *, positive: bool) -> int:
+    if value > MAX_AMOUNT or (positive and value == 0):
         kind = "a positive" if positive else "a non-negative"
         raise GenesisError(f"{where}: expected {kind} integer up to {MAX_AMOUNT}")
     return value
@@ -42,20 +45,13 @@ def _amount(value: Any, where: str, *, positive: bool) -> int:
 
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
     """Credit each balance to a genesis member or module account; set the supply counters."""
-    balances = sections.get("balances", [])
-    if not isinstance(balances, list):
-        raise GenesisError("balances: expected a list")
+    state = parse_top_sections(sections, gpb.GenesisState())
     total = 0
     seen: set[bytes] = set()
-    for i, b in enumerate(balances):
+    for i, b in enumerate(state.balances):
         where = f"balances[{i}]"
-        if not isinstance(b, dict):
-            raise GenesisError(f"{where}: expected an object")
-        try:
-            address = Address(bytes.fromhex(str(b.get("address", ""))))
-        except ValueError as exc:
-            raise GenesisError(f"{where}.address: not hex") from exc
-        amount = _amount(b.get("amount"), f"{where}.amount", positive=True)
+        address = hex_address(b.address, f"{where}.address")
+        amount = _amount(b.amount, f"{where}.amount", positive=True)
         if address in seen:
             raise GenesisError(f"{where}: {address.hex()} has a balance already")
         seen.add(address)
@@ -66,29 +62,30 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         except TxError as exc:
             raise GenesisError(f"{where}: {exc.log}") from exc
         total += amount
-    supply = sections.get("supply")
-    if supply is None:
+    if not state.HasField("supply"):
         if total:
             try:
                 keeper.add_supply(store, "minted", total)
             except TxError as exc:
                 raise GenesisError(f"balances: {exc.log}") from exc
         return
-    if not isinstance(supply, dict) or set(supply) - set(SUPPLY_KINDS):
-        raise GenesisError(f"supply: expected an object with {' and '.join(SUPPLY_KINDS)}")
-    counters = {kind: _amount(supply.get(kind, 0), f"supply.{kind}", positive=False) for kind in SUPPLY_KINDS}
+    supply = state.supply
+    counters = {kind: _amount(getattr(supply, kind), f"supply.{kind}", positive=False) for kind in SUPPLY_KINDS}
     if counters["minted"] - counters["burned"] != total:
         raise GenesisError(
             f"supply: minted {counters['minted']} − burned {counters['burned']} is not the balances' total {total}"
         )
     for kind in SUPPLY_KINDS:
-        if kind in supply:
+        if supply.HasField(kind):
             store.set(keys.supply(kind), counters[kind].to_bytes(8, "big"))
 
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
     """Every non-zero balance and the supply counters that exist."""
-    return {
-        "balances": [{"address": a.hex(), "amount": n} for a, n in keeper.iter_balances(store)],
-        "supply": {k: keeper.supply(store, k) for k in SUPPLY_KINDS if store.get(keys.supply(k)) is not None},
-    }
+    state = gpb.GenesisState(
+        balances=[gpb.GenesisBalance(address=a.hex(), amount=n) for a, n in keeper.iter_balances(store)],
+        supply=gpb.Supply(
+            **{k: keeper.supply(store, k) for k in SUPPLY_KINDS if store.get(keys.supply(k)) is not None}
+        ),
+    )
+    return sections_json(state)

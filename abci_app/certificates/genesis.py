@@ -21,8 +21,9 @@ tallies, retirements and hourly claims, battery storage and the counters.
       "recurring": [RecurringAction as JSON]                    (standing transfers and cancellations)
     }
 
-Records use the protobuf JSON mapping of `gridledger.certificates.v1` (bytes in base64); every
-part is optional. The import checks what the chain's rules keep true: owners are genesis
+The section is `gridledger.certificates.v1.GenesisState` in protobuf's JSON mapping (bytes in
+base64, 64-bit integers as strings or numbers; an export writes strings); every part is
+optional. The import checks what the chain's rules keep true: owners are genesis
 members and devices are registered (the devices section is imported first); the bundles of a
 device-hour tile [0, issued) exactly (no overlap, no gap, nothing beyond the issued volume); a
 retired bundle and its retirement record name each other; a battery's lots are its FIFO
@@ -48,12 +49,11 @@ changed since (and claims credited under the earlier split-over-hours rule stay 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
-from google.protobuf.message import Message
 from gridledger.certificates.v1 import certificates_pb2 as pb
+from gridledger.certificates.v1 import genesis_pb2 as gpb
 
 from abci_app.certificates import keeper, keys, registry_keeper, storage
 from abci_app.certificates.dvp import PENDING_COUNTER
@@ -86,7 +86,7 @@ from abci_app.certificates.registry_records import (
 from abci_app.devices.keeper import get_device
 from abci_app.devices.records import Device, DeviceId
 from abci_app.domain import GenesisError
-from abci_app.genesis_fields import address_at, object_at
+from abci_app.genesis_fields import hex_address, parse_section, sections_json
 from abci_app.identity.keeper import get_member
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import Address, BlockInfo
@@ -94,65 +94,9 @@ from abci_app.types import Address, BlockInfo
 __all__ = ["SECTIONS", "export_genesis", "import_genesis"]
 
 SECTIONS = ("certificates",)
-FIELDS = (
-    "bundles",
-    "issued",
-    "histories",
-    "retirements",
-    "claims",
-    "storage",
-    "counters",
-    "oversights",
-    "pending_deliveries",
-    "clear_sky_holds",
-    "registry",
-    "scrs",
-    "sdrs",
-    "acceptances",
-    "recurring",
-)
-COUNTERS = ("bundle", "retirement", "expiry_cursor", PENDING_COUNTER, "expiry_next_id", SCR, SDR, RECURRING)
+COUNTERS = tuple(f.name for f in gpb.Counters.DESCRIPTOR.fields)
 BATTERY = 4  # gridledger.devices.v1.DeviceKind
-_U64 = 1 << 64
-M = TypeVar("M", bound=Message)
-
-
-# ---- shapes -------------------------------------------------------------------------
-
-
-def _list(obj: Mapping[str, Any], name: str, where: str) -> list[Any]:
-    items = obj.get(name, [])
-    if not isinstance(items, list):
-        raise GenesisError(f"{where}.{name}: expected a list")
-    return items
-
-
-def _uint(obj: Mapping[str, Any], name: str, where: str, *, low: int = 0) -> int:
-    value = obj.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value < _U64:
-        raise GenesisError(f"{where}.{name}: expected an integer in [{low}, 2^64)")
-    return value
-
-
-def _text(obj: Mapping[str, Any], name: str, where: str) -> str:
-    value = obj.get(name)
-    if not isinstance(value, str) or not value:
-        raise GenesisError(f"{where}.{name}: expected a non-empty string")
-    return value
-
-
-def _only(obj: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
-    unknown = sorted(set(obj) - set(known))
-    if unknown:
-        raise GenesisError(f"{where}: unknown fields {unknown}; known: {list(known)}")
-
-
-def _parse(item: Any, message: M, where: str) -> M:
-    obj = object_at(item, where)
-    try:
-        return ParseDict(obj, message)
-    except (ParseError, TypeError, ValueError) as exc:
-        raise GenesisError(f"{where}: {exc}") from exc
+R = TypeVar("R")
 
 
 def _registered(store: KVReader, device_id: str) -> Device | None:
@@ -173,24 +117,22 @@ def _member(store: KVReader, address: bytes, where: str) -> None:
 # ---- parts --------------------------------------------------------------------------
 
 
-def _issued(store: KVReader, items: list[Any]) -> dict[tuple[str, int], tuple[int, int]]:
+def _issued(store: KVReader, items: Sequence[gpb.IssuedTally]) -> dict[tuple[str, int], tuple[int, int]]:
     """(device, hour) → (issued Wh, index in the list)."""
     out: dict[tuple[str, int], tuple[int, int]] = {}
-    for i, item in enumerate(items):
+    for i, x in enumerate(items):
         where = f"certificates.issued[{i}]"
-        obj = object_at(item, where)
-        _only(obj, ("device_id", "hour_start", "wh"), where)
-        device_id, hour = _text(obj, "device_id", where), _uint(obj, "hour_start", where)
-        wh = _uint(obj, "wh", where, low=1)
-        _device(store, device_id, where)
-        if (device_id, hour) in out:
-            raise GenesisError(f"{where}: duplicate device-hour {device_id!r} {hour}")
-        out[device_id, hour] = (wh, i)
+        if x.wh == 0:
+            raise GenesisError(f"{where}.wh: expected a volume above 0")
+        _device(store, x.device_id, where)
+        if (x.device_id, x.hour_start) in out:
+            raise GenesisError(f"{where}: duplicate device-hour {x.device_id!r} {x.hour_start}")
+        out[x.device_id, x.hour_start] = (x.wh, i)
     return out
 
 
-def _retirement(store: KVReader, item: Any, where: str) -> Retirement:
-    r = Retirement.from_proto(_parse(item, pb.Retirement(), where))
+def _retirement(store: KVReader, m: pb.Retirement, where: str) -> Retirement:
+    r = Retirement.from_proto(m)
     if r.retirement_id == 0:
         raise GenesisError(f"{where}.retirementId: expected an id above 0")
     if r.wh == 0:
@@ -204,8 +146,7 @@ def _retirement(store: KVReader, item: Any, where: str) -> Retirement:
     return r
 
 
-def _bundle(store: KVReader, item: Any, where: str) -> Bundle:
-    m = _parse(item, pb.Bundle(), where)
+def _bundle(store: KVReader, m: pb.Bundle, where: str) -> Bundle:
     try:
         b = Bundle.from_proto(m)
     except ValueError as exc:
@@ -284,36 +225,36 @@ def _unique(ids: list[int], name: str) -> None:
         seen.add(n)
 
 
-def _histories(items: list[Any], bundle_ids: set[BundleId]) -> list[BundleHistory]:
+def _histories(items: Sequence[pb.BundleHistory], bundle_ids: set[BundleId]) -> list[BundleHistory]:
     out = []
-    for i, item in enumerate(items):
-        where = f"certificates.histories[{i}]"
-        h = BundleHistory.from_proto(_parse(item, pb.BundleHistory(), where))
+    for i, m in enumerate(items):
+        h = BundleHistory.from_proto(m)
         if h.bundle_id not in bundle_ids:
-            raise GenesisError(f"{where}.bundleId: bundle {h.bundle_id} is not in certificates.bundles")
+            raise GenesisError(
+                f"certificates.histories[{i}].bundleId: bundle {h.bundle_id} is not in certificates.bundles"
+            )
         out.append(h)
     _unique([h.bundle_id for h in out], "histories")
     return out
 
 
-def _claims(items: list[Any]) -> list[tuple[Address, int, int]]:
+def _claims(items: Sequence[gpb.HourClaim]) -> list[tuple[Address, int, int]]:
     out: dict[tuple[Address, int], int] = {}
-    for i, item in enumerate(items):
+    for i, x in enumerate(items):
         where = f"certificates.claims[{i}]"
-        obj = object_at(item, where)
-        _only(obj, ("beneficiary", "hour_start", "wh"), where)
-        key = (address_at(obj, "beneficiary", where), _uint(obj, "hour_start", where))
+        key = (hex_address(x.beneficiary, f"{where}.beneficiary"), x.hour_start)
         if key in out:
             raise GenesisError(f"{where}: duplicate beneficiary-hour {key[0].hex()} {key[1]}")
-        out[key] = _uint(obj, "wh", where, low=1)
+        if x.wh == 0:
+            raise GenesisError(f"{where}.wh: expected a volume above 0")
+        out[key] = x.wh
     return [(a, h, wh) for (a, h), wh in out.items()]
 
 
 _StorageEntry = tuple[DeviceId, StorageState | None, list[StorageLot], list[tuple[int, int, int]]]
 
 
-def _lot(store: KVReader, item: Any, where: str) -> StorageLot:
-    m = _parse(item, pb.StorageLot(), where)
+def _lot(store: KVReader, m: pb.StorageLot, where: str) -> StorageLot:
     try:
         lot = StorageLot.from_proto(m)
     except ValueError as exc:
@@ -327,7 +268,7 @@ def _lot(store: KVReader, item: Any, where: str) -> StorageLot:
     return lot
 
 
-def _lots(store: KVReader, items: list[Any], state: StorageState | None, where: str) -> list[StorageLot]:
+def _lots(store: KVReader, items: Sequence[pb.StorageLot], state: StorageState | None, where: str) -> list[StorageLot]:
     lots = [_lot(store, x, f"{where}.lots[{i}]") for i, x in enumerate(items)]
     if state is None:
         if lots:
@@ -345,46 +286,34 @@ def _lots(store: KVReader, items: list[Any], state: StorageState | None, where: 
     return lots
 
 
-def _storage(store: KVReader, items: list[Any]) -> list[_StorageEntry]:
+def _storage(store: KVReader, items: Sequence[gpb.BatteryStorage]) -> list[_StorageEntry]:
     out: list[_StorageEntry] = []
     seen: set[str] = set()
-    for i, item in enumerate(items):
+    for i, x in enumerate(items):
         where = f"certificates.storage[{i}]"
-        obj = object_at(item, where)
-        _only(obj, ("battery", "state", "lots", "done"), where)
-        battery = _text(obj, "battery", where)
-        device = _registered(store, battery)
-        if device is None or device.kind != BATTERY:
-            raise GenesisError(f"{where}.battery: {battery[:64]!r} is not a registered battery")
-        if battery in seen:
-            raise GenesisError(f"{where}.battery: duplicate battery {battery!r}")
-        seen.add(battery)
-        state = None
-        if "state" in obj:
-            state = StorageState.from_proto(_parse(obj["state"], pb.StorageState(), f"{where}.state"))
-        lots = _lots(store, _list(obj, "lots", where), state, where)
+        _battery(store, x.battery, where)
+        if x.battery in seen:
+            raise GenesisError(f"{where}.battery: duplicate battery {x.battery!r}")
+        seen.add(x.battery)
+        state = StorageState.from_proto(x.state) if x.HasField("state") else None
+        lots = _lots(store, x.lots, state, where)
         done: dict[int, tuple[int, int]] = {}
-        for j, d in enumerate(_list(obj, "done", where)):
-            w = f"{where}.done[{j}]"
-            _only(object_at(d, w), ("hour_start", "charged_wh", "discharged_wh"), w)
-            hour = _uint(d, "hour_start", w)
-            if hour in done:
-                raise GenesisError(f"{w}.hour_start: duplicate hour {hour}")
-            done[hour] = (_uint(d, "charged_wh", w), _uint(d, "discharged_wh", w))
-        out.append((DeviceId(battery), state, lots, [(h, c, dc) for h, (c, dc) in done.items()]))
+        for j, d in enumerate(x.done):
+            if d.hour_start in done:
+                raise GenesisError(f"{where}.done[{j}].hour_start: duplicate hour {d.hour_start}")
+            done[d.hour_start] = (d.charged_wh, d.discharged_wh)
+        out.append((DeviceId(x.battery), state, lots, [(h, c, dc) for h, (c, dc) in done.items()]))
     return out
 
 
 def _counters(
-    value: Any,
+    counters: gpb.Counters,
     bundles: list[Bundle],
     retirements: list[Retirement],
     pending: list[PendingDelivery],
     more: tuple[tuple[str, int], ...] = (),
 ) -> dict[str, int]:
-    obj = object_at(value, "certificates.counters")
-    _only(obj, COUNTERS, "certificates.counters")
-    out = {name: _uint(obj, name, "certificates.counters") for name in COUNTERS if name in obj}
+    out: dict[str, int] = {name: getattr(counters, name) for name in COUNTERS if counters.HasField(name)}
     for name, used in (
         ("bundle", max((b.bundle_id for b in bundles), default=0)),
         ("retirement", max((r.retirement_id for r in retirements), default=0)),
@@ -399,12 +328,11 @@ def _counters(
     return out
 
 
-def _oversights(store: KVReader, items: list[Any]) -> list[StandingOversight]:
+def _oversights(store: KVReader, items: Sequence[pb.StandingOversight]) -> list[StandingOversight]:
     out: list[StandingOversight] = []
     seen: set[str] = set()
-    for i, item in enumerate(items):
+    for i, m in enumerate(items):
         where = f"certificates.oversights[{i}]"
-        m = _parse(item, pb.StandingOversight(), where)
         try:
             record = StandingOversight.from_proto(m)
         except ValueError as exc:
@@ -421,11 +349,11 @@ def _oversights(store: KVReader, items: list[Any]) -> list[StandingOversight]:
     return out
 
 
-def _pending(store: KVReader, items: list[Any]) -> list[PendingDelivery]:
+def _pending(store: KVReader, items: Sequence[pb.PendingDelivery]) -> list[PendingDelivery]:
     out: list[PendingDelivery] = []
-    for i, item in enumerate(items):
+    for i, m in enumerate(items):
         where = f"certificates.pending_deliveries[{i}]"
-        p = PendingDelivery.from_proto(_parse(item, pb.PendingDelivery(), where))
+        p = PendingDelivery.from_proto(m)
         if p.delivery_id == 0:
             raise GenesisError(f"{where}.deliveryId: expected an id above 0")
         if p.wh == 0:
@@ -439,12 +367,11 @@ def _pending(store: KVReader, items: list[Any]) -> list[PendingDelivery]:
     return out
 
 
-def _holds(store: KVReader, items: list[Any]) -> list[ClearSkyHold]:
+def _holds(store: KVReader, items: Sequence[pb.ClearSkyHold]) -> list[ClearSkyHold]:
     out: list[ClearSkyHold] = []
     seen: set[tuple[str, int]] = set()
-    for i, item in enumerate(items):
+    for i, m in enumerate(items):
         where = f"certificates.clear_sky_holds[{i}]"
-        m = _parse(item, pb.ClearSkyHold(), where)
         try:
             hold = ClearSkyHold.from_proto(m)
         except ValueError as exc:
@@ -459,12 +386,12 @@ def _holds(store: KVReader, items: list[Any]) -> list[ClearSkyHold]:
     return out
 
 
-def _ids(items: list[Any], message: M, where: str, decode: Any, id_name: str) -> list[Any]:
+def _ids(items: Sequence[Any], where: str, decode: Callable[[Any], R], id_name: str) -> list[tuple[str, R]]:
     out = []
-    for i, item in enumerate(items):
+    for i, m in enumerate(items):
         w = f"certificates.{where}[{i}]"
         try:
-            rec = decode(_parse(item, message.__class__(), w))
+            rec = decode(m)
         except ValueError as exc:
             raise GenesisError(f"{w}: {exc}") from exc
         if getattr(rec, id_name) == 0:
@@ -480,28 +407,28 @@ def _battery(store: KVReader, battery: str, where: str) -> None:
         raise GenesisError(f"{where}.battery: {battery[:64]!r} is not a registered battery")
 
 
-def _scrs(store: KVReader, items: list[Any]) -> list[StorageChargeRecord]:
+def _scrs(store: KVReader, items: Sequence[pb.StorageChargeRecord]) -> list[StorageChargeRecord]:
     out = []
-    for w, r in _ids(items, pb.StorageChargeRecord(), "scrs", StorageChargeRecord.from_proto, "scr_id"):
+    for w, r in _ids(items, "scrs", StorageChargeRecord.from_proto, "scr_id"):
         _battery(store, r.battery, w)
         out.append(r)
     return out
 
 
-def _sdrs(store: KVReader, items: list[Any]) -> list[StorageDischargeRecord]:
+def _sdrs(store: KVReader, items: Sequence[pb.StorageDischargeRecord]) -> list[StorageDischargeRecord]:
     out = []
-    for w, r in _ids(items, pb.StorageDischargeRecord(), "sdrs", StorageDischargeRecord.from_proto, "sdr_id"):
+    for w, r in _ids(items, "sdrs", StorageDischargeRecord.from_proto, "sdr_id"):
         _battery(store, r.battery, w)
         out.append(r)
     return out
 
 
-def _acceptances(store: KVReader, items: list[Any]) -> list[TransferAcceptance]:
+def _acceptances(store: KVReader, items: Sequence[pb.TransferAcceptance]) -> list[TransferAcceptance]:
     out: list[TransferAcceptance] = []
     seen: set[bytes] = set()
-    for i, item in enumerate(items):
+    for i, m in enumerate(items):
         where = f"certificates.acceptances[{i}]"
-        a = TransferAcceptance.from_proto(_parse(item, pb.TransferAcceptance(), where))
+        a = TransferAcceptance.from_proto(m)
         _member(store, a.member, f"{where}.member")
         if a.member in seen:
             raise GenesisError(f"{where}.member: duplicate member {a.member.hex()}")
@@ -516,9 +443,9 @@ def _acceptances(store: KVReader, items: list[Any]) -> list[TransferAcceptance]:
     return out
 
 
-def _recurring(store: KVReader, items: list[Any]) -> list[RecurringAction]:
+def _recurring(store: KVReader, items: Sequence[pb.RecurringAction]) -> list[RecurringAction]:
     out = []
-    for w, a in _ids(items, pb.RecurringAction(), "recurring", RecurringAction.from_proto, "action_id"):
+    for w, a in _ids(items, "recurring", RecurringAction.from_proto, "action_id"):
         _member(store, a.owner, f"{w}.owner")
         if a.kind not in (RecurringKind.TRANSFER, RecurringKind.CANCEL):
             raise GenesisError(f"{w}.kind: expected transfer or cancel")
@@ -530,49 +457,40 @@ def _recurring(store: KVReader, items: list[Any]) -> list[RecurringAction]:
     return out
 
 
-def _registry(value: Any) -> RegistryInfo | None:
-    if value is None:
-        return None
-    return RegistryInfo.from_proto(_parse(value, pb.RegistryInfo(), "certificates.registry"))
-
-
 # ---- import / export ----------------------------------------------------------------
 
 
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
+    """Check the `certificates` section against the devices and identity sections and the
+    chain's rules, then write it through the keeper (indexes rebuilt); GenesisError names the
+    first field that is wrong."""
     if "certificates" not in sections:
         return
-    section = object_at(sections["certificates"], "certificates")
-    _only(section, FIELDS, "certificates")
-    issued = _issued(store, _list(section, "issued", "certificates"))
-    retirements = [
-        _retirement(store, x, f"certificates.retirements[{i}]")
-        for i, x in enumerate(_list(section, "retirements", "certificates"))
-    ]
+    section = parse_section(sections, "certificates", gpb.GenesisState())
+    issued = _issued(store, section.issued)
+    retirements = [_retirement(store, x, f"certificates.retirements[{i}]") for i, x in enumerate(section.retirements)]
     _unique([r.retirement_id for r in retirements], "retirements")
-    bundles = [
-        _bundle(store, x, f"certificates.bundles[{i}]") for i, x in enumerate(_list(section, "bundles", "certificates"))
-    ]
+    bundles = [_bundle(store, x, f"certificates.bundles[{i}]") for i, x in enumerate(section.bundles)]
     _unique([b.bundle_id for b in bundles], "bundles")
     _tile(bundles, issued)
     _cross_check(bundles, retirements)
-    histories = _histories(_list(section, "histories", "certificates"), {b.bundle_id for b in bundles})
-    claims = _claims(_list(section, "claims", "certificates"))
-    batteries = _storage(store, _list(section, "storage", "certificates"))
-    oversights = _oversights(store, _list(section, "oversights", "certificates"))
-    pending = _pending(store, _list(section, "pending_deliveries", "certificates"))
-    holds = _holds(store, _list(section, "clear_sky_holds", "certificates"))
-    registry = _registry(section.get("registry"))
-    scrs = _scrs(store, _list(section, "scrs", "certificates"))
-    sdrs = _sdrs(store, _list(section, "sdrs", "certificates"))
-    acceptances = _acceptances(store, _list(section, "acceptances", "certificates"))
-    recurring = _recurring(store, _list(section, "recurring", "certificates"))
+    histories = _histories(section.histories, {b.bundle_id for b in bundles})
+    claims = _claims(section.claims)
+    batteries = _storage(store, section.storage)
+    oversights = _oversights(store, section.oversights)
+    pending = _pending(store, section.pending_deliveries)
+    holds = _holds(store, section.clear_sky_holds)
+    registry = RegistryInfo.from_proto(section.registry) if section.HasField("registry") else None
+    scrs = _scrs(store, section.scrs)
+    sdrs = _sdrs(store, section.sdrs)
+    acceptances = _acceptances(store, section.acceptances)
+    recurring = _recurring(store, section.recurring)
     used = (
         (SCR, max((r.scr_id for r in scrs), default=0)),
         (SDR, max((r.sdr_id for r in sdrs), default=0)),
         (RECURRING, max((a.action_id for a in recurring), default=0)),
     )
-    counters = _counters(section.get("counters", {}), bundles, retirements, pending, used)
+    counters = _counters(section.counters, bundles, retirements, pending, used)
 
     for b in bundles:
         keeper.put_bundle(store, b)
@@ -613,51 +531,36 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         raise GenesisError(f"certificates.oversights: does not hold: {breach}")
 
 
-def _storage_export(store: KVReader) -> list[dict[str, Any]]:
-    states = dict(storage.iter_states(store))
-    lots: dict[str, list[dict[str, Any]]] = {}
+def _storage_export(store: KVReader) -> list[gpb.BatteryStorage]:
+    out: dict[str, gpb.BatteryStorage] = {}
+    for battery, state in storage.iter_states(store):
+        out.setdefault(battery, gpb.BatteryStorage(battery=battery)).state.CopyFrom(state.to_proto())
     for battery, _seq, lot in storage.iter_lots(store):  # in sequence order per battery
-        lots.setdefault(battery, []).append(MessageToDict(lot.to_proto()))
-    done: dict[str, list[dict[str, int]]] = {}
+        out.setdefault(battery, gpb.BatteryStorage(battery=battery)).lots.append(lot.to_proto())
     for battery, hour, charged, discharged in storage.iter_storage_done(store):
-        done.setdefault(battery, []).append({"hour_start": hour, "charged_wh": charged, "discharged_wh": discharged})
-    out = []
-    for name in sorted(states.keys() | lots.keys() | done.keys()):
-        entry: dict[str, Any] = {"battery": name}
-        if name in states:
-            entry["state"] = MessageToDict(states[DeviceId(name)].to_proto())
-        entry["lots"] = lots.get(name, [])
-        entry["done"] = done.get(name, [])
-        out.append(entry)
-    return out
+        done = gpb.StorageDone(hour_start=hour, charged_wh=charged, discharged_wh=discharged)
+        out.setdefault(battery, gpb.BatteryStorage(battery=battery)).done.append(done)
+    return [out[name] for name in sorted(out)]
 
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
     """Every stored certificates record, tally, claim and counter (indexes follow from the bundles)."""
-    return {
-        "certificates": {
-            "bundles": [MessageToDict(b.to_proto()) for b in keeper.iter_bundles(store)],
-            "issued": [{"device_id": d, "hour_start": h, "wh": wh} for d, h, wh in keeper.iter_issued(store)],
-            "histories": [MessageToDict(h.to_proto()) for h in keeper.iter_histories(store)],
-            "retirements": [MessageToDict(r.to_proto()) for r in keeper.iter_retirements(store)],
-            "claims": [{"beneficiary": a.hex(), "hour_start": h, "wh": wh} for a, h, wh in keeper.iter_claims(store)],
-            "storage": _storage_export(store),
-            "counters": dict(keeper.iter_counters(store)),
-            "oversights": [MessageToDict(r.to_proto()) for r in keeper.iter_oversights(store)],
-            "pending_deliveries": [MessageToDict(p.to_proto()) for p in keeper.iter_pending_deliveries(store)],
-            "clear_sky_holds": [MessageToDict(h.to_proto()) for h in keeper.iter_holds(store)],
-            **_registry_export(store),
-        }
-    }
-
-
-def _registry_export(store: KVReader) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "scrs": [MessageToDict(r.to_proto()) for r in registry_keeper.iter_scrs(store)],
-        "sdrs": [MessageToDict(r.to_proto()) for r in registry_keeper.iter_sdrs(store)],
-        "acceptances": [MessageToDict(a.to_proto()) for a in registry_keeper.iter_acceptances(store)],
-        "recurring": [MessageToDict(a.to_proto()) for a in registry_keeper.iter_recurring(store)],
-    }
+    section = gpb.GenesisState(
+        bundles=[b.to_proto() for b in keeper.iter_bundles(store)],
+        issued=[gpb.IssuedTally(device_id=d, hour_start=h, wh=wh) for d, h, wh in keeper.iter_issued(store)],
+        histories=[h.to_proto() for h in keeper.iter_histories(store)],
+        retirements=[r.to_proto() for r in keeper.iter_retirements(store)],
+        claims=[gpb.HourClaim(beneficiary=a.hex(), hour_start=h, wh=wh) for a, h, wh in keeper.iter_claims(store)],
+        storage=_storage_export(store),
+        counters=gpb.Counters(**dict(keeper.iter_counters(store))),
+        oversights=[r.to_proto() for r in keeper.iter_oversights(store)],
+        pending_deliveries=[p.to_proto() for p in keeper.iter_pending_deliveries(store)],
+        clear_sky_holds=[h.to_proto() for h in keeper.iter_holds(store)],
+        scrs=[r.to_proto() for r in registry_keeper.iter_scrs(store)],
+        sdrs=[r.to_proto() for r in registry_keeper.iter_sdrs(store)],
+        acceptances=[a.to_proto() for a in registry_keeper.iter_acceptances(store)],
+        recurring=[a.to_proto() for a in registry_keeper.iter_recurring(store)],
+    )
     if store.get(keys.registry_info()) is not None:
-        out["registry"] = MessageToDict(registry_keeper.registry_info(store).to_proto())
-    return out
+        section.registry.CopyFrom(registry_keeper.registry_info(store).to_proto())
+    return {"certificates": sections_json(section)}

@@ -17,8 +17,8 @@
   "commissionings":  [Commissioning as JSON]                    certifiers' attestations in force
 }
 
-Records use the protobuf JSON mapping of `gridledger.devices.v1` (camelCase names, bytes in
-base64, 64-bit integers as strings or numbers); the other entries follow the same style.
+The section is `gridledger.devices.v1.GenesisState` in protobuf's JSON mapping (camelCase
+names, bytes in base64, 64-bit integers as strings or numbers; an export writes strings).
 Every part is optional. The indexes follow from the records: owner, feeder and site indexes
 from the devices, the community-battery index from the rules, the pruning index from the
 interval energy and hour flows, each device's recent-retired-keys index (the keys a reading's
@@ -32,14 +32,12 @@ duplicate or a replayed sequence, never counted twice.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeGuard, TypeVar
 
-from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from google.protobuf.message import Message
 from gridledger.devices.v1 import devices_pb2
+from gridledger.devices.v1 import genesis_pb2 as gpb
 
 from abci_app.devices import keeper, keys
 from abci_app.devices.commissioning import COMMISSIONED_KINDS, iter_commissionings, put_commissioning
@@ -56,6 +54,7 @@ from abci_app.devices.records import (
     Site,
 )
 from abci_app.domain import GenesisError
+from abci_app.genesis_fields import parse_section, sections_json
 from abci_app.identity.keeper import get_device_ca, get_member
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
@@ -65,73 +64,36 @@ __all__ = ["SECTIONS", "export_genesis", "import_genesis"]
 
 SECTIONS = ("devices",)
 BATTERY = 4
-_U64 = 1 << 64
-_PARTS = (
-    "sites",
-    "devices",
-    "retired_keys",
-    "readings",
-    "recent_readings",
-    "batteries",
-    "battery_rules",
-    "energy",
-    "hour_flows",
-    "pending_hours",
-    "site_energy",
-    "pruned_before",
-    "commissionings",
-)
+M = TypeVar("M", bound=Message)
 
 
 # ---- reading the section ---------------------------------------------------------------
 
 
-def _items(section: Mapping[str, Any], name: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(where, entry) of each entry of the list `name`."""
-    items = section.get(name, [])
-    if not isinstance(items, list):
-        raise GenesisError(f"devices.{name}: expected a list")
-    for i, item in enumerate(items):
-        where = f"devices.{name}[{i}]"
-        if not isinstance(item, dict):
-            raise GenesisError(f"{where}: expected an object")
-        yield where, item
+def _as(record: type[M], entry: Message) -> M:
+    """A per-device entry as its record message (the same field numbers; device_id, field 100,
+    is not one of the record's)."""
+    m = record.FromString(entry.SerializeToString())
+    m.DiscardUnknownFields()
+    return m
 
 
-M = TypeVar("M", bound=Message)
+def _entry(entry: type[M], device_id: str, record: Message) -> M:
+    """A stored record as its per-device entry."""
+    m = entry.FromString(record.SerializeToString())
+    m.device_id = device_id  # type: ignore[attr-defined]
+    return m
 
 
-def _parse(item: dict[str, Any], pb: M, where: str) -> M:
-    try:
-        return ParseDict(item, pb)
-    except (ParseError, TypeError, ValueError) as exc:
-        raise GenesisError(f"{where}: {exc}") from exc
-
-
-def _uint(item: Mapping[str, Any], name: str, where: str) -> int:
-    """An unsigned 64-bit integer, as a JSON number or a decimal string (protobuf's JSON style)."""
-    value = item.get(name, 0)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < _U64:
-        raise GenesisError(f"{where}.{name}: expected an unsigned 64-bit integer")
+def _bytes(value: bytes, where: str, size: int) -> bytes:
+    if len(value) != size:
+        raise GenesisError(f"{where}: expected {size} bytes")
     return value
 
 
-def _b64(item: Mapping[str, Any], name: str, where: str, size: int) -> bytes:
-    value = item.get(name, "")
-    try:
-        raw = base64.b64decode(str(value), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise GenesisError(f"{where}.{name}: not base64") from exc
-    if len(raw) != size:
-        raise GenesisError(f"{where}.{name}: expected {size} bytes")
-    return raw
-
-
-def _short(value: Any) -> Any:
+def _short(value: str) -> str:
     """An id as an error message quotes it (at most 64 characters)."""
-    return value[:64] if isinstance(value, str) else value
+    return value[:64]
 
 
 def _is_id(value: object) -> TypeGuard[str]:
@@ -139,14 +101,12 @@ def _is_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and 1 <= len(value.encode()) <= 255
 
 
-def _device(store: Branch, item: Mapping[str, Any], where: str) -> tuple[Device, dict[str, Any]]:
-    """The registered device an entry names by `deviceId`, and the entry without it."""
-    rest = dict(item)
-    device_id = rest.pop("deviceId", None)
+def _device(store: Branch, device_id: str, where: str) -> Device:
+    """The registered device an entry names by `deviceId`."""
     device = keeper.get_device(store, device_id) if _is_id(device_id) else None
     if device is None:
         raise GenesisError(f"{where}: unknown device {_short(device_id)!r}")
-    return device, rest
+    return device
 
 
 def _once(seen: set[tuple[object, ...]], key: tuple[object, ...], where: str, what: str) -> None:
@@ -155,26 +115,32 @@ def _once(seen: set[tuple[object, ...]], key: tuple[object, ...], where: str, wh
     seen.add(key)
 
 
+def _items(section: gpb.GenesisState, name: str) -> Iterator[tuple[str, Any]]:
+    """(where, entry) of each entry of the list `name`."""
+    for i, item in enumerate(getattr(section, name)):
+        yield f"devices.{name}[{i}]", item
+
+
 # ---- importing each part -----------------------------------------------------------------
 
 
-def _sites(store: Branch, section: Mapping[str, Any]) -> None:
-    for where, item in _items(section, "sites"):
-        site = Site.from_proto(_parse(item, devices_pb2.Site(), where))
+def _sites(store: Branch, section: gpb.GenesisState) -> None:
+    for where, m in _items(section, "sites"):
+        site = Site.from_proto(m)
         if not _is_id(site.site_id) or keeper.get_site(store, site.site_id) is not None:
             raise GenesisError(f"{where}.siteId: missing or duplicate site id {_short(site.site_id)!r}")
         if get_member(store, site.owner) is None:
             raise GenesisError(f"{where}: owner is not a genesis member")
-        lat, lon = site.location or (0, 0)
-        problem = location_error("latitudeUdeg" in item, lat, "longitudeUdeg" in item, lon)
+        has_lat, has_lon = m.HasField("latitude_udeg"), m.HasField("longitude_udeg")
+        problem = location_error(has_lat, m.latitude_udeg, has_lon, m.longitude_udeg)
         if problem is not None:
             raise GenesisError(f"{where}: {problem}")
         keeper.put_site(store, site)
 
 
-def _devices(store: Branch, section: Mapping[str, Any]) -> None:
-    for where, item in _items(section, "devices"):
-        device = Device.from_proto(_parse(item, devices_pb2.Device(), where))
+def _devices(store: Branch, section: gpb.GenesisState) -> None:
+    for where, m in _items(section, "devices"):
+        device = Device.from_proto(m)
         if not _is_id(device.device_id) or keeper.get_device(store, device.device_id) is not None:
             raise GenesisError(f"{where}.deviceId: missing or duplicate device id {_short(device.device_id)!r}")
         if get_member(store, device.owner) is None:
@@ -192,21 +158,21 @@ def _devices(store: Branch, section: Mapping[str, Any]) -> None:
         keeper.put_device(store, device)
 
 
-def _retired_keys(store: Branch, section: Mapping[str, Any]) -> None:
+def _retired_keys(store: Branch, section: gpb.GenesisState) -> None:
     seen: set[tuple[object, ...]] = set()
-    for where, item in _items(section, "retired_keys"):
-        device, rest = _device(store, item, where)
-        public_key = _b64(rest, "publicKey", where, 32)
+    for where, m in _items(section, "retired_keys"):
+        device = _device(store, m.device_id, where)
+        public_key = _bytes(m.public_key, f"{where}.publicKey", 32)
         _once(seen, (device.device_id, public_key), where, "retired key")
         if public_key == device.public_key:
             raise GenesisError(f"{where}.publicKey: the device's current key cannot be retired")
-        keeper.retire_key(store, device.device_id, public_key, _uint(rest, "retiredAt", where))
+        keeper.retire_key(store, device.device_id, public_key, m.retired_at)
 
 
-def _readings(store: Branch, section: Mapping[str, Any]) -> None:
-    for where, item in _items(section, "readings"):
-        device, rest = _device(store, item, where)
-        state = ReadingState.from_proto(_parse(rest, devices_pb2.ReadingState(), where))
+def _readings(store: Branch, section: gpb.GenesisState) -> None:
+    for where, m in _items(section, "readings"):
+        device = _device(store, m.device_id, where)
+        state = ReadingState.from_proto(_as(devices_pb2.ReadingState, m))
         if keeper.get_reading(store, device.device_id) is not None:
             raise GenesisError(f"{where}: duplicate reading state of device {device.device_id!r}")
         if len(state.hash) != 32:
@@ -220,11 +186,11 @@ def _readings(store: Branch, section: Mapping[str, Any]) -> None:
         keeper.put_reading(store, device.device_id, state)
 
 
-def _recent_readings(store: Branch, section: Mapping[str, Any]) -> None:
+def _recent_readings(store: Branch, section: gpb.GenesisState) -> None:
     seen: set[tuple[object, ...]] = set()
-    for where, item in _items(section, "recent_readings"):
-        device, rest = _device(store, item, where)
-        seq, digest = _uint(rest, "seq", where), _b64(rest, "hash", where, 32)
+    for where, m in _items(section, "recent_readings"):
+        device = _device(store, m.device_id, where)
+        seq, digest = m.seq, _bytes(m.hash, f"{where}.hash", 32)
         last = keeper.get_reading(store, device.device_id)
         if last is None or seq > last.seq:
             raise GenesisError(f"{where}.seq: {seq} is after the device's last accepted reading")
@@ -241,11 +207,11 @@ def _battery(device: Device, where: str) -> int:
     return (device.battery or NO_BATTERY).capacity_wh * 1000
 
 
-def _batteries(store: Branch, section: Mapping[str, Any]) -> None:
-    for where, item in _items(section, "batteries"):
-        device, rest = _device(store, item, where)
+def _batteries(store: Branch, section: gpb.GenesisState) -> None:
+    for where, m in _items(section, "batteries"):
+        device = _device(store, m.device_id, where)
         capacity = _battery(device, where)
-        state = BatteryState.from_proto(_parse(rest, devices_pb2.BatteryState(), where))
+        state = BatteryState.from_proto(_as(devices_pb2.BatteryState, m))
         if keeper.get_battery(store, device.device_id) is not None:
             raise GenesisError(f"{where}: duplicate state of battery {device.device_id!r}")
         if state.soc_mwh > capacity:
@@ -253,11 +219,11 @@ def _batteries(store: Branch, section: Mapping[str, Any]) -> None:
         keeper.put_battery(store, device.device_id, state.soc_mwh)
 
 
-def _battery_rules(store: Branch, section: Mapping[str, Any]) -> None:
-    for where, item in _items(section, "battery_rules"):
-        device, rest = _device(store, item, where)
+def _battery_rules(store: Branch, section: gpb.GenesisState) -> None:
+    for where, m in _items(section, "battery_rules"):
+        device = _device(store, m.device_id, where)
         _battery(device, where)
-        rules = BatteryRules.from_proto(_parse(rest, devices_pb2.BatteryRules(), where))
+        rules = BatteryRules.from_proto(_as(devices_pb2.BatteryRules, m))
         if keeper.get_rules(store, device.device_id) is not None:
             raise GenesisError(f"{where}: duplicate rules of battery {device.device_id!r}")
         if rules.reserve_bp > 10_000:
@@ -266,42 +232,41 @@ def _battery_rules(store: Branch, section: Mapping[str, Any]) -> None:
         keeper.set_community(store, device.device_id, rules.community)
 
 
-def _energy(store: Branch, section: Mapping[str, Any]) -> None:
-    for where, item in _items(section, "energy"):
-        device, rest = _device(store, item, where)
-        energy = IntervalEnergy.from_proto(_parse(rest, devices_pb2.IntervalEnergy(), where))
+def _energy(store: Branch, section: gpb.GenesisState) -> None:
+    for where, m in _items(section, "energy"):
+        device = _device(store, m.device_id, where)
+        energy = IntervalEnergy.from_proto(_as(devices_pb2.IntervalEnergy, m))
         if keeper.get_energy(store, device.device_id, energy.interval_start) is not None:
             raise GenesisError(f"{where}: duplicate interval {energy.interval_start} of device {device.device_id!r}")
         keeper.put_energy(store, device.device_id, energy)
 
 
-def _hour_flows(store: Branch, section: Mapping[str, Any]) -> None:
-    for where, item in _items(section, "hour_flows"):
-        device, rest = _device(store, item, where)
-        hour = _uint(rest, "hourStart", where)
-        if store.get(keys.hour_flow(device.device_id, hour)) is not None:
-            raise GenesisError(f"{where}: duplicate hour {hour} of device {device.device_id!r}")
-        flow = HourFlow(*(_uint(rest, name, where) for name in ("exportWh", "chargedWh", "dischargedWh")))
-        keeper.put_hour_flow(store, device.device_id, hour, flow)
+def _hour_flows(store: Branch, section: gpb.GenesisState) -> None:
+    for where, m in _items(section, "hour_flows"):
+        device = _device(store, m.device_id, where)
+        if store.get(keys.hour_flow(device.device_id, m.hour_start)) is not None:
+            raise GenesisError(f"{where}: duplicate hour {m.hour_start} of device {device.device_id!r}")
+        keeper.put_hour_flow(
+            store, device.device_id, m.hour_start, HourFlow(m.export_wh, m.charged_wh, m.discharged_wh)
+        )
 
 
-def _markers(store: Branch, section: Mapping[str, Any]) -> None:
+def _markers(store: Branch, section: gpb.GenesisState) -> None:
     """Device-hours pending issuance and sites with energy awaiting settlement."""
-    for where, item in _items(section, "pending_hours"):
-        device, rest = _device(store, item, where)
-        store.set(keys.pending(_uint(rest, "hourStart", where), device.device_id), b"")
-    for where, item in _items(section, "site_energy"):
-        site_id = item.get("siteId")
-        if not _is_id(site_id) or keeper.get_site(store, site_id) is None:
-            raise GenesisError(f"{where}: unknown site {_short(site_id)!r}")
-        store.set(keys.site_energy(_uint(item, "intervalStart", where), site_id), b"")
-    if "pruned_before" in section:
-        keeper.set_pruned_before(store, _uint(section, "pruned_before", "devices"))
+    for where, m in _items(section, "pending_hours"):
+        device = _device(store, m.device_id, where)
+        store.set(keys.pending(m.hour_start, device.device_id), b"")
+    for where, m in _items(section, "site_energy"):
+        if not _is_id(m.site_id) or keeper.get_site(store, m.site_id) is None:
+            raise GenesisError(f"{where}: unknown site {_short(m.site_id)!r}")
+        store.set(keys.site_energy(m.interval_start, m.site_id), b"")
+    if section.HasField("pruned_before"):
+        keeper.set_pruned_before(store, section.pruned_before)
 
 
-def _commissionings(store: Branch, section: Mapping[str, Any]) -> None:
-    for where, item in _items(section, "commissionings"):
-        c = Commissioning.from_proto(_parse(item, devices_pb2.Commissioning(), where))
+def _commissionings(store: Branch, section: gpb.GenesisState) -> None:
+    for where, m in _items(section, "commissionings"):
+        c = Commissioning.from_proto(m)
         device = keeper.get_device(store, c.device_id) if _is_id(c.device_id) else None
         if device is None or device.kind not in COMMISSIONED_KINDS or not device.cert_ca_id:
             raise GenesisError(f"{where}: {_short(c.device_id)!r} is not a certified pv, wind or battery")
@@ -317,12 +282,7 @@ def _commissionings(store: Branch, section: Mapping[str, Any]) -> None:
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
     """Import the `devices` section (every part optional; an unknown part is a GenesisError naming
     it), rebuilding records and indexes exactly as export wrote them."""
-    section = sections.get("devices", {})
-    if not isinstance(section, dict):
-        raise GenesisError("devices: expected an object")
-    unknown = set(section) - set(_PARTS)
-    if unknown:
-        raise GenesisError(f"devices: unknown fields {sorted(unknown)}; known: {list(_PARTS)}")
+    section = parse_section(sections, "devices", gpb.GenesisState())
     for part in (
         _sites,
         _devices,
@@ -351,53 +311,54 @@ def _rows(store: KVReader, prefix: bytes) -> Iterator[tuple[str, bytes, bytes]]:
         yield k[start : start + n].decode(), k[start + n :], v
 
 
-def _with_device(device_id: str, record: Message) -> dict[str, Any]:
-    return {"deviceId": device_id, **MessageToDict(record)}
-
-
-def _b64text(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
-
-
-def _hour_flow(device_id: str, hour: bytes, raw: bytes) -> dict[str, Any]:
+def _hour_flow(device_id: str, hour: bytes, raw: bytes) -> gpb.HourFlow:
     export_wh, charged_wh, discharged_wh = (int.from_bytes(raw[i : i + 8], "big") for i in (0, 8, 16))
-    return {
-        "deviceId": device_id,
-        "hourStart": int.from_bytes(hour, "big"),
-        "exportWh": export_wh,
-        "chargedWh": charged_wh,
-        "dischargedWh": discharged_wh,
-    }
+    return gpb.HourFlow(
+        device_id=device_id,
+        hour_start=int.from_bytes(hour, "big"),
+        export_wh=export_wh,
+        charged_wh=charged_wh,
+        discharged_wh=discharged_wh,
+    )
 
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
     """Every record of the domain in key order (see the module doc)."""
-    out: dict[str, Any] = {
-        "sites": [MessageToDict(s.to_proto()) for s in keeper.iter_sites(store)],
-        "devices": [MessageToDict(d.to_proto()) for d in keeper.iter_devices(store)],
-        "retired_keys": [
-            {"deviceId": d, "publicKey": _b64text(key), "retiredAt": int.from_bytes(v, "big")}
+    section = gpb.GenesisState(
+        sites=[s.to_proto() for s in keeper.iter_sites(store)],
+        devices=[d.to_proto() for d in keeper.iter_devices(store)],
+        retired_keys=[
+            gpb.RetiredKey(device_id=d, public_key=key, retired_at=int.from_bytes(v, "big"))
             for d, key, v in _rows(store, keys.RETIRED)
         ],
-        "readings": [_with_device(d, ReadingState.decode(v).to_proto()) for d, _r, v in _rows(store, keys.READING)],
-        "recent_readings": [
-            {"deviceId": d, "seq": int.from_bytes(v[:8], "big"), "hash": _b64text(v[8:])}
+        readings=[
+            _entry(gpb.DeviceReading, d, ReadingState.decode(v).to_proto()) for d, _r, v in _rows(store, keys.READING)
+        ],
+        recent_readings=[
+            gpb.RecentReading(device_id=d, seq=int.from_bytes(v[:8], "big"), hash=v[8:])
             for d, _slot, v in _rows(store, keys.RECENT)
         ],
-        "batteries": [_with_device(d, BatteryState.decode(v).to_proto()) for d, _r, v in _rows(store, keys.BATTERY)],
-        "battery_rules": [_with_device(d, BatteryRules.decode(v).to_proto()) for d, _r, v in _rows(store, keys.RULES)],
-        "energy": [_with_device(d, IntervalEnergy.decode(v).to_proto()) for d, _r, v in _rows(store, keys.ENERGY)],
-        "hour_flows": [_hour_flow(d, hour, v) for d, hour, v in _rows(store, keys.HOUR_FLOW)],
-        "pending_hours": [
-            {"deviceId": k[10:].decode(), "hourStart": int.from_bytes(k[1:9], "big")}
+        batteries=[
+            _entry(gpb.DeviceBattery, d, BatteryState.decode(v).to_proto()) for d, _r, v in _rows(store, keys.BATTERY)
+        ],
+        battery_rules=[
+            _entry(gpb.DeviceBatteryRules, d, BatteryRules.decode(v).to_proto())
+            for d, _r, v in _rows(store, keys.RULES)
+        ],
+        energy=[
+            _entry(gpb.DeviceEnergy, d, IntervalEnergy.decode(v).to_proto()) for d, _r, v in _rows(store, keys.ENERGY)
+        ],
+        hour_flows=[_hour_flow(d, hour, v) for d, hour, v in _rows(store, keys.HOUR_FLOW)],
+        pending_hours=[
+            gpb.PendingHour(device_id=k[10:].decode(), hour_start=int.from_bytes(k[1:9], "big"))
             for k, _v in store.iter_range(keys.PENDING, prefix_end(keys.PENDING))
         ],
-        "site_energy": [
-            {"siteId": k[10:].decode(), "intervalStart": int.from_bytes(k[1:9], "big")}
+        site_energy=[
+            gpb.SiteEnergy(site_id=k[10:].decode(), interval_start=int.from_bytes(k[1:9], "big"))
             for k, _v in store.iter_range(keys.SITE_ENERGY, prefix_end(keys.SITE_ENERGY))
         ],
-    }
+        commissionings=[c.to_proto() for c in iter_commissionings(store)],
+    )
     if keeper.has_pruned_before(store):
-        out["pruned_before"] = keeper.pruned_before(store)
-    out["commissionings"] = [MessageToDict(c.to_proto()) for c in iter_commissionings(store)]
-    return {"devices": out}
+        section.pruned_before = keeper.pruned_before(store)
+    return {"devices": sections_json(section)}

@@ -9,28 +9,31 @@ from gridledger.governance.v1 import governance_pb2
 from abci_app.auth import require_role
 from abci_app.context import TxContext
 from abci_app.errors import TxError
-from abci_app.governance import events, keeper
+from abci_app.governance import events, keeper, upgrades
 from abci_app.governance.errors import GovernanceCode
 from abci_app.governance.messages import (
     Action,
     AdmitDeviceCa,
     AdmitOrg,
+    CancelUpgrade,
     ChangeParam,
     RemoveOrg,
     RevokeDeviceCa,
+    ScheduleUpgrade,
     SetOrgCapabilities,
     SubmitProposal,
     UpdateValidator,
     Vote,
     action_from_proto,
 )
-from abci_app.governance.records import Proposal, Status
+from abci_app.governance.params import MAX_UPGRADE_DELAY
+from abci_app.governance.records import Proposal, Status, UpgradePlan
 from abci_app.identity import keeper as identity
 from abci_app.identity.errors import IdentityCode
 from abci_app.identity.msp import parse_ca_cert
 from abci_app.identity.records import DeviceCa, Org
 from abci_app.identity.roles import Role
-from abci_app.params import PARAM_BOUNDS, load_params, save_params, set_domain_param
+from abci_app.params import PARAM_BOUNDS, domain_param, load_params, save_params, set_domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event, OrgId, ValidatorUpdate
 
@@ -73,13 +76,41 @@ def _check_action(ctx: TxContext, action: Action) -> None:
         ca = identity.get_device_ca(store, action.ca_id)
         if ca is None or ca.revoked:
             raise TxError(IdentityCode.UNKNOWN_DEVICE_CA, f"no admitted, unrevoked device CA {action.ca_id!r}")
+    elif isinstance(action, ScheduleUpgrade | CancelUpgrade):
+        _check_upgrade(ctx, action)
     elif action.name in PARAM_BOUNDS:
         load_params(store).with_value(action.name, action.value)
     else:
         set_domain_param(store.branch(), action.name, action.value)  # validates only
 
 
-def _execute(ctx: TxContext, action: Action) -> None:
+def _check_upgrade(ctx: TxContext, action: ScheduleUpgrade | CancelUpgrade) -> None:
+    """A plan's height is in the future and bounded, one plan at a time, a name runs once; a
+    cancel names the pending plan."""
+    store = ctx.store
+    plan = upgrades.get_plan(store)
+    if isinstance(action, CancelUpgrade):
+        if plan is None or plan.name != action.name:
+            pending = "no upgrade is planned" if plan is None else f"the pending plan is {plan.name!r}"
+            raise TxError(GovernanceCode.UNKNOWN_UPGRADE_PLAN, f"no pending upgrade {action.name!r}: {pending}")
+        return
+    if upgrades.is_applied(store, action.name):
+        raise TxError(GovernanceCode.UPGRADE_ALREADY_APPLIED, f"upgrade {action.name!r} ran already")
+    if plan is not None:
+        raise TxError(
+            GovernanceCode.UPGRADE_PLAN_PENDING,
+            f"upgrade {plan.name!r} is planned at height {plan.height}; cancel it first",
+        )
+    delay = domain_param(store, MAX_UPGRADE_DELAY)
+    if not ctx.block.height < action.height <= ctx.block.height + delay:
+        raise TxError(
+            GovernanceCode.UPGRADE_HEIGHT_INVALID,
+            f"upgrade height {action.height} must be above the current height {ctx.block.height} "
+            f"and at most {delay} blocks ahead ({MAX_UPGRADE_DELAY})",
+        )
+
+
+def _execute(ctx: TxContext, action: Action, proposal_id: int) -> None:
     _check_action(ctx, action)
     store = ctx.store
     if isinstance(action, AdmitOrg):
@@ -109,6 +140,14 @@ def _execute(ctx: TxContext, action: Action) -> None:
         assert revoked is not None
         identity.put_device_ca(store, replace(revoked, revoked_at=max(ctx.block.time, 1)))
         ctx.emit(events.DEVICE_CA_REVOKED, ca=revoked.ca_id)
+    elif isinstance(action, ScheduleUpgrade):
+        upgrades.set_plan(store, UpgradePlan(action.name, action.height, action.info, proposal_id))
+        ctx.emit(events.UPGRADE_SCHEDULED, name=action.name, height=action.height, info=action.info)
+    elif isinstance(action, CancelUpgrade):
+        cancelled = upgrades.get_plan(store)
+        assert cancelled is not None
+        upgrades.clear_plan(store)
+        ctx.emit(events.UPGRADE_CANCELLED, name=cancelled.name, height=cancelled.height)
     elif isinstance(action, ChangeParam):
         if action.name in PARAM_BOUNDS:
             save_params(store, load_params(store).with_value(action.name, action.value))
@@ -133,6 +172,8 @@ def submit_proposal(ctx: TxContext, msg: SubmitProposal) -> None:
         yes_orgs=(),
         no_orgs=(),
         result="",
+        # the new record layout, from the height at which its upgrade ran
+        action_kind=msg.kind if upgrades.is_applied(ctx.store, upgrades.PROPOSAL_KINDS) else "",
     )
     keeper.put_proposal(ctx.store, proposal)
     ctx.emit(
@@ -175,7 +216,7 @@ def _tally(ctx: TxContext, proposal: Proposal) -> Proposal:
         outer = ctx.store
         ctx.store = outer.branch()
         try:
-            _execute(ctx, action)
+            _execute(ctx, action, proposal.id)
         except TxError as exc:
             ctx.store = outer
             ctx.emit(events.PROPOSAL_FAILED, proposal_id=proposal.id, code=int(exc.code), reason=exc.log)

@@ -9,6 +9,7 @@ from gridledger.governance.v1 import governance_pb2
 from abci_app.codec_util import bytes_field, text_field
 from abci_app.errors import Code, TxError
 from abci_app.governance.errors import GovernanceCode
+from abci_app.governance.upgrades import MAX_INFO_BYTES, is_upgrade_name
 from abci_app.identity.msp import is_org_id
 from abci_app.identity.roles import parse_capabilities
 
@@ -16,9 +17,11 @@ __all__ = [
     "Action",
     "AdmitDeviceCa",
     "AdmitOrg",
+    "CancelUpgrade",
     "ChangeParam",
     "RemoveOrg",
     "RevokeDeviceCa",
+    "ScheduleUpgrade",
     "SetOrgCapabilities",
     "SubmitProposal",
     "UpdateValidator",
@@ -76,7 +79,29 @@ class RevokeDeviceCa:
     ca_id: str
 
 
-Action = AdmitOrg | RemoveOrg | UpdateValidator | ChangeParam | SetOrgCapabilities | AdmitDeviceCa | RevokeDeviceCa
+@dataclass(frozen=True, slots=True)
+class ScheduleUpgrade:
+    name: str
+    height: int
+    info: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelUpgrade:
+    name: str
+
+
+Action = (
+    AdmitOrg
+    | RemoveOrg
+    | UpdateValidator
+    | ChangeParam
+    | SetOrgCapabilities
+    | AdmitDeviceCa
+    | RevokeDeviceCa
+    | ScheduleUpgrade
+    | CancelUpgrade
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +109,7 @@ class SubmitProposal:
     title: str
     action: Action
     raw: bytes  # the protobuf message as signed, kept in the proposal record
+    kind: str = ""  # the action's oneof field name (e.g. "admit_org")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +165,26 @@ def action_from_proto(m: governance_pb2.SubmitProposal) -> Action:
         )
     if kind == "revoke_device_ca":
         return RevokeDeviceCa(_org_id(m.revoke_device_ca.ca_id))
+    if kind == "schedule_upgrade":
+        plan = m.schedule_upgrade
+        return ScheduleUpgrade(_upgrade_name(plan.name), plan.height, text_field(plan.info, "info", MAX_INFO_BYTES))
+    if kind == "cancel_upgrade":
+        return CancelUpgrade(_upgrade_name(m.cancel_upgrade.name))
     raise TxError(GovernanceCode.INVALID_PROPOSAL, "proposal has no action")
+
+
+def _upgrade_name(text: str) -> str:
+    if not is_upgrade_name(text):
+        raise TxError(Code.INVALID_ARGUMENT, f"upgrade name {text[:70]!r} must match [a-z0-9][a-z0-9._-]{{0,63}}")
+    return text
 
 
 def submit_proposal_from_proto(m: governance_pb2.SubmitProposal) -> SubmitProposal:
     return SubmitProposal(
-        text_field(m.title, "title", 256), action_from_proto(m), m.SerializeToString(deterministic=True)
+        text_field(m.title, "title", 256),
+        action_from_proto(m),
+        m.SerializeToString(deterministic=True),
+        m.WhichOneof("action") or "",
     )
 
 

@@ -1,4 +1,5 @@
-"""Queries: /proposal/<id>, /proposals (paginated), /validators, /params, /param/<name>."""
+"""Queries: /proposal/<id>, /proposals (paginated), /validators, /params, /param/<name>, /upgrade_plan,
+/applied_upgrades."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from gridwire.contract.governance import Paths
 from abci_app import keys as chain_keys
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.errors import Code, TxError
-from abci_app.governance import keeper, keys
+from abci_app.governance import keeper, keys, upgrades
 from abci_app.governance.messages import MAX_PROPOSAL_ID
 from abci_app.params import DOMAIN_PARAMS, domain_param
 from abci_app.query_util import args_exactly, int_arg, page, record
@@ -53,10 +54,27 @@ def param(store: KVReader, args: list[str], options: Mapping[str, str]) -> Query
     return QueryResult(domain_param(store, name).to_bytes(8, "big", signed=True))
 
 
+def upgrade_plan(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """The pending UpgradePlan (provable; not found: no upgrade is planned)."""
+    args_exactly(args, 0, "/upgrade_plan")
+    return record(store, keys.upgrade_plan())
+
+
+def applied_upgrades(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """Every applied upgrade and its height (AppliedUpgradeList)."""
+    args_exactly(args, 0, "/applied_upgrades")
+    out = governance_pb2.AppliedUpgradeList(
+        upgrades=[governance_pb2.AppliedUpgrade(name=a.name, height=a.height) for a in upgrades.iter_applied(store)]
+    )
+    return QueryResult(out.SerializeToString())
+
+
 QUERIES: dict[str, QueryHandler] = {
     Paths.PROPOSAL.root: proposal,
     Paths.PROPOSALS.root: proposals,
     Paths.VALIDATORS.root: validators,
     Paths.PARAMS.root: params,
     Paths.PARAM.root: param,
+    Paths.UPGRADE_PLAN.root: upgrade_plan,
+    Paths.APPLIED_UPGRADES.root: applied_upgrades,
 }

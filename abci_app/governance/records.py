@@ -1,4 +1,4 @@
-"""The stored proposal record."""
+"""The stored records: proposals, the pending upgrade plan, applied upgrades."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from enum import IntEnum
 
 from gridledger.governance.v1 import governance_pb2
 
-__all__ = ["Proposal", "Status"]
+__all__ = ["AppliedUpgrade", "Proposal", "Status", "UpgradePlan"]
 
 
 class Status(IntEnum):
@@ -31,6 +31,7 @@ class Proposal:
     yes_orgs: tuple[str, ...]
     no_orgs: tuple[str, ...]
     result: str
+    action_kind: str = ""  # set once the upgrade "proposal-kinds" ran (abci_app/upgrades/proposal_kinds.py)
 
     def encode(self) -> bytes:
         return governance_pb2.Proposal(
@@ -45,6 +46,7 @@ class Proposal:
             yes_orgs=self.yes_orgs,
             no_orgs=self.no_orgs,
             result=self.result,
+            action_kind=self.action_kind,
         ).SerializeToString()
 
     @staticmethod
@@ -62,4 +64,41 @@ class Proposal:
             yes_orgs=tuple(pb.yes_orgs),
             no_orgs=tuple(pb.no_orgs),
             result=pb.result,
+            action_kind=pb.action_kind,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradePlan:
+    """The pending software upgrade: at block `height` the migration `name` runs (or the app stops)."""
+
+    name: str
+    height: int
+    info: str
+    proposal_id: int
+
+    def encode(self) -> bytes:
+        return governance_pb2.UpgradePlan(
+            name=self.name, height=self.height, info=self.info, proposal_id=self.proposal_id
+        ).SerializeToString()
+
+    @staticmethod
+    def decode(raw: bytes) -> UpgradePlan:
+        pb = governance_pb2.UpgradePlan.FromString(raw)
+        return UpgradePlan(pb.name, pb.height, pb.info, pb.proposal_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedUpgrade:
+    """An upgrade whose migration ran at `height` (it never runs again)."""
+
+    name: str
+    height: int
+
+    def encode(self) -> bytes:
+        return governance_pb2.AppliedUpgrade(name=self.name, height=self.height).SerializeToString()
+
+    @staticmethod
+    def decode(raw: bytes) -> AppliedUpgrade:
+        pb = governance_pb2.AppliedUpgrade.FromString(raw)
+        return AppliedUpgrade(pb.name, pb.height)

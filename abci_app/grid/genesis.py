@@ -7,10 +7,10 @@
              "dr_events": [DrEvent as JSON], "dr_enrolments": [DrEnrolment as JSON],
              "dr_members": [DrMember as JSON], "dr_snapshots": [DrSnapshot as JSON]}
 
+The section is `gridledger.grid.v1.GenesisState` in protobuf's JSON mapping (bytes in base64,
+64-bit integers as strings or numbers, an export writes strings; addresses in tariffs in hex).
 Every part is optional: absent tariffs stay unpublished and absent fees read as zero (neither
-is written); `updated_at` defaults to the genesis block time. Demand-response events and
-enrolments, programme members and announcement snapshots use the protobuf JSON mapping of
-`gridledger.grid.v1` (bytes in base64); the settlement index follows from the events (an
+is written); `updated_at` defaults to the genesis block time. The settlement index follows from the events (an
 unsettled event is due at its end) and the members-by-feeder index from the members. An export
 carries every stored record, so importing it rebuilds the grid key range byte for byte.
 
@@ -22,18 +22,17 @@ amount is its enrolments' rewards.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from google.protobuf.message import DecodeError
+from gridledger.grid.v1 import genesis_pb2 as gpb
 from gridledger.grid.v1 import grid_pb2
 
 from abci_app.accounts.keeper import balance
 from abci_app.devices.keeper import get_device
 from abci_app.domain import GenesisError
-from abci_app.genesis_fields import address_at, object_at
+from abci_app.genesis_fields import hex_address, parse_section, sections_json
 from abci_app.grid import keeper, keys
 from abci_app.grid.messages import MAX_PRICE, MAX_WH, UNLIMITED_WH
 from abci_app.grid.params import MAX_DR_BUDGET, MAX_DR_CLAIM, MAX_DR_SECONDS, PARAMS
@@ -56,69 +55,53 @@ _MAX_TIME = 1 << 63
 MAX_ENROLMENTS_EVER = PARAMS["grid.max_enrolments_per_event"].high
 
 
-def _nonneg(obj: Mapping[str, Any], name: str, where: str, high: int = MAX_WH) -> int:
-    value = obj.get(name, 0)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
-        raise GenesisError(f"{where}.{name}: expected an integer in [0, {high}]")
+def _at_most(value: int, high: int, where: str) -> int:
+    if value > high:
+        raise GenesisError(f"{where}: expected an integer in [0, {high}]")
     return value
 
 
-def _updated_at(obj: Mapping[str, Any], where: str, block: BlockInfo) -> int:
-    return _nonneg(obj, "updated_at", where, _MAX_TIME - 1) if "updated_at" in obj else block.time
+def _updated_at(m: gpb.GenesisTariffs | gpb.GenesisFees, where: str, block: BlockInfo) -> int:
+    return _at_most(m.updated_at, _MAX_TIME - 1, f"{where}.updated_at") if m.HasField("updated_at") else block.time
 
 
-def _list(grid: Mapping[str, Any], name: str) -> list[Any]:
-    items = grid.get(name, [])
-    if not isinstance(items, list):
-        raise GenesisError(f"grid.{name}: expected a list")
-    return items
-
-
-def _tariffs(store: Branch, block: BlockInfo, t: dict[str, Any]) -> None:
+def _tariffs(store: Branch, block: BlockInfo, t: gpb.GenesisTariffs) -> None:
     where = "grid.tariffs"
-    prices = {p: _nonneg(t, p, where, MAX_PRICE) for p in _PRICES}
-    supplier, operator = address_at(t, "supplier", where), address_at(t, "operator", where)
+    prices = {p: _at_most(getattr(t, p), MAX_PRICE, f"{where}.{p}") for p in _PRICES}
+    supplier, operator = hex_address(t.supplier, f"{where}.supplier"), hex_address(t.operator, f"{where}.operator")
     keeper.put_tariffs(store, Tariffs(supplier, operator, **prices, updated_at=_updated_at(t, where, block)))
 
 
-def _fees(store: Branch, block: BlockInfo, f: dict[str, Any]) -> None:
+def _fees(store: Branch, block: BlockInfo, f: gpb.GenesisFees) -> None:
     where = "grid.fees"
-    intra = _nonneg(f, "intra_feeder_per_kwh", where, MAX_PRICE)
-    inter = _nonneg(f, "inter_feeder_per_kwh", where, MAX_PRICE)
+    intra = _at_most(f.intra_feeder_per_kwh, MAX_PRICE, f"{where}.intra_feeder_per_kwh")
+    inter = _at_most(f.inter_feeder_per_kwh, MAX_PRICE, f"{where}.inter_feeder_per_kwh")
     if intra > inter:
         raise GenesisError(f"{where}: the intra-feeder fee must not exceed the inter-feeder fee")
     keeper.put_fees(store, GridFees(intra, inter, _updated_at(f, where, block)))
 
 
-def _feeder_limits(store: Branch, limits: list[Any]) -> None:
+def _feeder_limits(store: Branch, limits: Sequence[gpb.GenesisFeederLimit]) -> None:
     for i, lim in enumerate(limits):
         where = f"grid.feeder_limits[{i}]"
-        feeder = object_at(lim, where).get("feeder")
-        if not isinstance(feeder, str) or not 1 <= len(feeder.encode()) <= 64:
+        if not 1 <= len(lim.feeder.encode()) <= 64:
             raise GenesisError(f"{where}.feeder: expected a feeder name of 1 to 64 bytes")
-        if keeper.get_feeder_limit(store, feeder) is not None:
-            raise GenesisError(f"{where}.feeder: duplicate feeder {feeder!r}")
-        sides = _side(lim, "import_wh", where), _side(lim, "export_wh", where)
-        keeper.put_feeder_limit(store, FeederLimit(feeder, *sides))
+        if keeper.get_feeder_limit(store, lim.feeder) is not None:
+            raise GenesisError(f"{where}.feeder: duplicate feeder {lim.feeder!r}")
+        sides = _side(lim.import_wh, f"{where}.import_wh"), _side(lim.export_wh, f"{where}.export_wh")
+        keeper.put_feeder_limit(store, FeederLimit(lim.feeder, *sides))
 
 
-def _side(lim: Mapping[str, Any], name: str, where: str) -> int:
+def _side(value: int, where: str) -> int:
     """A limit side: at most MAX_WH, or UNLIMITED_WH (SetFeederLimit's unlimited side)."""
-    return UNLIMITED_WH if lim.get(name) == UNLIMITED_WH else _nonneg(lim, name, where)
+    return UNLIMITED_WH if value == UNLIMITED_WH else _at_most(value, MAX_WH, where)
 
 
 _Pb = grid_pb2.DrEvent | grid_pb2.DrEnrolment | grid_pb2.DrMember | grid_pb2.DrSnapshot
 
 
-def _parse(item: Any, pb: _Pb, where: str) -> bytes:
-    try:
-        return ParseDict(object_at(item, where), pb).SerializeToString()
-    except (ParseError, TypeError, ValueError) as exc:
-        raise GenesisError(f"{where}: {exc}") from exc
-
-
-def _dr_event(store: Branch, item: Any, where: str) -> DrEvent:
-    e = DrEvent.decode(_parse(item, grid_pb2.DrEvent(), where))
+def _dr_event(store: Branch, item: grid_pb2.DrEvent, where: str) -> DrEvent:
+    e = DrEvent.decode(item.SerializeToString())
     if not 1 <= len(e.event_id.encode()) <= 64:
         raise GenesisError(f"{where}.eventId: expected an id of 1 to 64 bytes")
     if keeper.get_dr_event(store, e.event_id) is not None:
@@ -144,8 +127,8 @@ def _dr_event(store: Branch, item: Any, where: str) -> DrEvent:
     return e
 
 
-def _dr_enrolment(store: Branch, item: Any, where: str) -> tuple[DrEnrolment, DrEvent]:
-    en = DrEnrolment.decode(_parse(item, grid_pb2.DrEnrolment(), where))
+def _dr_enrolment(store: Branch, item: grid_pb2.DrEnrolment, where: str) -> tuple[DrEnrolment, DrEvent]:
+    en = DrEnrolment.decode(item.SerializeToString())
     event = keeper.get_dr_event(store, en.event_id) if 1 <= len(en.event_id.encode()) <= 64 else None
     if event is None:
         raise GenesisError(f"{where}: unknown event {en.event_id[:64]!r}")
@@ -166,10 +149,10 @@ def _dr_enrolment(store: Branch, item: Any, where: str) -> tuple[DrEnrolment, Dr
     return en, event
 
 
-def _members(store: Branch, items: list[Any]) -> None:
+def _members(store: Branch, items: Sequence[grid_pb2.DrMember]) -> None:
     for i, item in enumerate(items):
         where = f"grid.dr_members[{i}]"
-        m = DrMember.decode(_parse(item, grid_pb2.DrMember(), where))
+        m = DrMember.decode(item.SerializeToString())
         if not 1 <= len(m.device_id.encode()) <= 255 or get_device(store, m.device_id) is None:
             raise GenesisError(f"{where}: unknown device {m.device_id[:64]!r}")
         if keeper.get_dr_member(store, m.device_id) is not None:
@@ -179,10 +162,10 @@ def _members(store: Branch, items: list[Any]) -> None:
         keeper.put_dr_member(store, m)
 
 
-def _snapshots(store: Branch, items: list[Any]) -> None:
+def _snapshots(store: Branch, items: Sequence[grid_pb2.DrSnapshot]) -> None:
     for i, item in enumerate(items):
         where = f"grid.dr_snapshots[{i}]"
-        snap = DrSnapshot.decode(_parse(item, grid_pb2.DrSnapshot(), where))
+        snap = DrSnapshot.decode(item.SerializeToString())
         event = keeper.get_dr_event(store, snap.event_id) if 1 <= len(snap.event_id.encode()) <= 64 else None
         if event is None or event.settled:
             raise GenesisError(f"{where}: no unsettled event {snap.event_id[:64]!r}")
@@ -195,15 +178,15 @@ def _snapshots(store: Branch, items: list[Any]) -> None:
         keeper.put_dr_snapshot(store, snap)
 
 
-def _demand_response(store: Branch, grid: Mapping[str, Any]) -> None:
+def _demand_response(store: Branch, grid: gpb.GenesisState) -> None:
     open_budgets = 0
-    for i, item in enumerate(_list(grid, "dr_events")):
-        event = _dr_event(store, item, f"grid.dr_events[{i}]")
+    for i, e in enumerate(grid.dr_events):
+        event = _dr_event(store, e, f"grid.dr_events[{i}]")
         keeper.put_dr_event(store, event)
         open_budgets += 0 if event.settled else event.budget - event.paid
     rewards: dict[str, int] = {}
-    for i, item in enumerate(_list(grid, "dr_enrolments")):
-        enrolment, event = _dr_enrolment(store, item, f"grid.dr_enrolments[{i}]")
+    for i, en in enumerate(grid.dr_enrolments):
+        enrolment, event = _dr_enrolment(store, en, f"grid.dr_enrolments[{i}]")
         keeper.put_dr_enrolment(store, enrolment)
         rewards[event.event_id] = rewards.get(event.event_id, 0) + enrolment.reward
     prefix = keys.dr_event_prefix()
@@ -222,22 +205,22 @@ def _demand_response(store: Branch, grid: Mapping[str, Any]) -> None:
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
     """Import the `grid` section (every part optional), rebuilding records and indexes exactly as
     export wrote them; a GenesisError names the first bad field."""
-    grid = object_at(sections.get("grid", {}), "grid")
-    if grid.get("tariffs") is not None:
-        _tariffs(store, block, object_at(grid["tariffs"], "grid.tariffs"))
-    if grid.get("fees") is not None:
-        _fees(store, block, object_at(grid["fees"], "grid.fees"))
-    _feeder_limits(store, _list(grid, "feeder_limits"))
+    grid = parse_section(sections, "grid", gpb.GenesisState())
+    if grid.HasField("tariffs"):
+        _tariffs(store, block, grid.tariffs)
+    if grid.HasField("fees"):
+        _fees(store, block, grid.fees)
+    _feeder_limits(store, grid.feeder_limits)
     _demand_response(store, grid)
-    _members(store, _list(grid, "dr_members"))
-    _snapshots(store, _list(grid, "dr_snapshots"))
+    _members(store, grid.dr_members)
+    _snapshots(store, grid.dr_snapshots)
 
 
-def _records(store: KVReader, prefix: bytes, pb: type[_Pb]) -> list[dict[str, Any]]:
+def _records(store: KVReader, prefix: bytes, pb: type[_Pb]) -> list[Any]:
     out = []
     for _k, raw in store.iter_range(prefix, prefix_end(prefix)):
         try:
-            out.append(MessageToDict(pb.FromString(raw)))
+            out.append(pb.FromString(raw))
         except DecodeError as exc:  # pragma: no cover - stored records decode
             raise GenesisError(f"grid: a stored {pb.DESCRIPTOR.name} does not decode: {exc}") from exc
     return out
@@ -245,26 +228,30 @@ def _records(store: KVReader, prefix: bytes, pb: type[_Pb]) -> list[dict[str, An
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
     """Every stored grid record; fees only once set (absent fees read as zero)."""
-    out: dict[str, Any] = {}
+    prefix = keys.feeder_limit_prefix()
+    limits = [FeederLimit.decode(v) for _k, v in store.iter_range(prefix, prefix_end(prefix))]
+    section = gpb.GenesisState(
+        feeder_limits=[
+            gpb.GenesisFeederLimit(feeder=x.feeder, import_wh=x.import_wh, export_wh=x.export_wh) for x in limits
+        ],
+        dr_events=_records(store, keys.dr_event_prefix(), grid_pb2.DrEvent),
+        dr_enrolments=_records(store, keys.DR_ENROLMENT, grid_pb2.DrEnrolment),
+        dr_members=_records(store, keys.DR_MEMBER, grid_pb2.DrMember),
+        dr_snapshots=_records(store, keys.DR_SNAPSHOT, grid_pb2.DrSnapshot),
+    )
     t = keeper.get_tariffs(store)
     if t is not None:
-        out["tariffs"] = {
-            "supplier": t.supplier.hex(),
-            "operator": t.operator.hex(),
-            **{p: getattr(t, p) for p in _PRICES},
-            "updated_at": t.updated_at,
-        }
+        prices = {p: getattr(t, p) for p in _PRICES}
+        section.tariffs.CopyFrom(
+            gpb.GenesisTariffs(supplier=t.supplier.hex(), operator=t.operator.hex(), **prices, updated_at=t.updated_at)
+        )
     if store.get(keys.fees()) is not None:
         fees = keeper.get_fees(store)
-        out["fees"] = {
-            "intra_feeder_per_kwh": fees.intra_feeder_per_kwh,
-            "inter_feeder_per_kwh": fees.inter_feeder_per_kwh,
-            "updated_at": fees.updated_at,
-        }
-    prefix = keys.feeder_limit_prefix()
-    out["feeder_limits"] = [asdict(FeederLimit.decode(v)) for _k, v in store.iter_range(prefix, prefix_end(prefix))]
-    out["dr_events"] = _records(store, keys.dr_event_prefix(), grid_pb2.DrEvent)
-    out["dr_enrolments"] = _records(store, keys.DR_ENROLMENT, grid_pb2.DrEnrolment)
-    out["dr_members"] = _records(store, keys.DR_MEMBER, grid_pb2.DrMember)
-    out["dr_snapshots"] = _records(store, keys.DR_SNAPSHOT, grid_pb2.DrSnapshot)
-    return {"grid": out}
+        section.fees.CopyFrom(
+            gpb.GenesisFees(
+                intra_feeder_per_kwh=fees.intra_feeder_per_kwh,
+                inter_feeder_per_kwh=fees.inter_feeder_per_kwh,
+                updated_at=fees.updated_at,
+            )
+        )
+    return {"grid": sections_json(section)}

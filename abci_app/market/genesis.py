@@ -14,7 +14,8 @@ counter, so a chain restarted from an export carries the market on where it stop
   "instructions": [GridInstruction as JSON],      (grid instructions per interval and site)
   "counters":   {"order": 12, "rule": 2, "alert": 3, "rules_interval": …, "settled_interval": …}
 }
-(protobuf JSON mapping, bytes in base64, as devices has them; every list is optional)
+(`gridledger.market.v1.GenesisState` in protobuf's JSON mapping: bytes in base64, 64-bit
+integers as strings or numbers, an export writes strings; every part is optional)
 
 The import writes records through the keeper, which rebuilds what derives from them: the
 owner indexes, the book (OPEN orders), the settle-due marks (CLEARED orders) and the Wh each
@@ -28,16 +29,16 @@ unsettled upstream trades' payments) that disagrees with the market escrow accou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
-from google.protobuf.message import Message
+from gridledger.market.v1 import genesis_pb2 as gpb
 from gridledger.market.v1 import market_pb2
 
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
 from abci_app.domain import GenesisError
+from abci_app.genesis_fields import parse_section, sections_json
 from abci_app.identity.keeper import get_member
 from abci_app.market import keeper
 from abci_app.market.clearing import ABSORB, LOCAL, POOL
@@ -72,30 +73,16 @@ __all__ = ["COUNTERS", "SECTIONS", "export_genesis", "import_genesis"]
 BATTERY = 4
 
 SECTIONS = ("market",)
-LISTS = (
-    "orders",
-    "clearings",
-    "fills",
-    "rules",
-    "alerts",
-    "statements",
-    "consents",
-    "estimates",
-    "upstream",
-    "instructions",
-)
-COUNTERS = ("alert", "order", "rule", "rules_interval", "settled_interval")
+COUNTERS = tuple(f.name for f in gpb.Counters.DESCRIPTOR.fields)
 """The names kept under the COUNTER prefix: the id sequences and the hook's interval marks."""
 
 R = TypeVar("R")
 
 
-def _parse(item: Any, message: Message, decode: Callable[[Any], R], where: str) -> R:
-    if not isinstance(item, dict):
-        raise GenesisError(f"{where}: expected an object")
+def _decode(decode: Callable[[Any], R], message: Any, where: str) -> R:
     try:
-        return decode(ParseDict(item, message))
-    except (ParseError, TypeError, ValueError) as exc:
+        return decode(message)
+    except ValueError as exc:
         raise GenesisError(f"{where}: {exc}") from exc
 
 
@@ -104,11 +91,11 @@ def _member(store: Branch, owner: bytes, where: str) -> None:
         raise GenesisError(f"{where}: owner {owner.hex()} is not a genesis member")
 
 
-def _orders(store: Branch, items: list[Any]) -> dict[int, Order]:
+def _orders(store: Branch, items: Sequence[market_pb2.Order]) -> dict[int, Order]:
     out: dict[int, Order] = {}
     for i, item in enumerate(items):
         where = f"market.orders[{i}]"
-        o = _parse(item, market_pb2.Order(), Order.from_proto, where)
+        o = _decode(Order.from_proto, item, where)
         if o.order_id == 0 or o.order_id in out:
             raise GenesisError(f"{where}: order id {o.order_id} is zero or repeated")
         _member(store, o.owner, where)
@@ -135,13 +122,13 @@ def _orders(store: Branch, items: list[Any]) -> dict[int, Order]:
     return out
 
 
-def _upstream(store: Branch, items: list[Any], clearings: set[int]) -> int:
+def _upstream(store: Branch, items: Sequence[market_pb2.UpstreamTrade], clearings: set[int]) -> int:
     """Store the upstream trades; returns what the unsettled ones hold in escrow."""
     seen: set[int] = set()
     held = 0
     for i, item in enumerate(items):
         where = f"market.upstream[{i}]"
-        t = _parse(item, market_pb2.UpstreamTrade(), UpstreamTrade.from_proto, where)
+        t = _decode(UpstreamTrade.from_proto, item, where)
         if t.interval_start in seen or t.interval_start not in clearings:
             raise GenesisError(f"{where}: interval {t.interval_start} is repeated or has no clearing result")
         _member(store, t.supplier, where)
@@ -151,11 +138,11 @@ def _upstream(store: Branch, items: list[Any], clearings: set[int]) -> int:
     return held
 
 
-def _instructions(store: Branch, items: list[Any]) -> None:
+def _instructions(store: Branch, items: Sequence[market_pb2.GridInstruction]) -> None:
     seen: set[tuple[int, str]] = set()
     for i, item in enumerate(items):
         where = f"market.instructions[{i}]"
-        g = _parse(item, market_pb2.GridInstruction(), GridInstruction.from_proto, where)
+        g = _decode(GridInstruction.from_proto, item, where)
         if (g.interval_start, g.site_id) in seen:
             raise GenesisError(f"{where}: repeated")
         if devices.get_site(store, g.site_id) is None:
@@ -167,11 +154,11 @@ def _instructions(store: Branch, items: list[Any]) -> None:
         keeper.put_instruction(store, g)
 
 
-def _clearings(store: Branch, items: list[Any]) -> set[int]:
+def _clearings(store: Branch, items: Sequence[market_pb2.ClearingResult]) -> set[int]:
     seen: set[int] = set()
     for i, item in enumerate(items):
         where = f"market.clearings[{i}]"
-        c = _parse(item, market_pb2.ClearingResult(), ClearingResult.from_proto, where)
+        c = _decode(ClearingResult.from_proto, item, where)
         if c.interval_start in seen:
             raise GenesisError(f"{where}: interval {c.interval_start} is repeated")
         seen.add(c.interval_start)
@@ -179,16 +166,16 @@ def _clearings(store: Branch, items: list[Any]) -> set[int]:
     return seen
 
 
-def _fills(store: Branch, items: list[Any], orders: Mapping[int, Order], clearings: set[int]) -> None:
+def _fills(store: Branch, items: Sequence[gpb.LegFill], orders: Mapping[int, Order], clearings: set[int]) -> None:
     seen: set[tuple[int, int, int]] = set()
     for i, item in enumerate(items):
         where = f"market.fills[{i}]"
-        if not isinstance(item, dict) or set(item) != {"leg", "fill"}:
-            raise GenesisError(f'{where}: expected {{"leg": …, "fill": …}}')
-        leg = item["leg"]
-        if leg not in (LOCAL, POOL, ABSORB) or isinstance(leg, bool):
+        leg = item.leg
+        if not item.HasField("leg") or leg not in (LOCAL, POOL, ABSORB):
             raise GenesisError(f"{where}.leg: expected {LOCAL}, {POOL} or {ABSORB}")
-        f = _parse(item["fill"], market_pb2.Fill(), Fill.from_proto, f"{where}.fill")
+        if not item.HasField("fill"):
+            raise GenesisError(f"{where}.fill: missing")
+        f = _decode(Fill.from_proto, item.fill, f"{where}.fill")
         order = orders.get(f.order_id)
         if order is None:
             raise GenesisError(f"{where}: unknown order {f.order_id}")
@@ -202,11 +189,11 @@ def _fills(store: Branch, items: list[Any], orders: Mapping[int, Order], clearin
         keeper.put_fill(store, f, leg)
 
 
-def _rules(store: Branch, items: list[Any]) -> set[int]:
+def _rules(store: Branch, items: Sequence[market_pb2.Rule]) -> set[int]:
     seen: set[int] = set()
     for i, item in enumerate(items):
         where = f"market.rules[{i}]"
-        r = _parse(item, market_pb2.Rule(), Rule.from_proto, where)
+        r = _decode(Rule.from_proto, item, where)
         if r.rule_id == 0 or r.rule_id in seen:
             raise GenesisError(f"{where}: rule id {r.rule_id} is zero or repeated")
         _member(store, r.owner, where)
@@ -221,12 +208,12 @@ def _rules(store: Branch, items: list[Any]) -> set[int]:
     return seen
 
 
-def _alerts(store: Branch, items: list[Any]) -> set[int]:
+def _alerts(store: Branch, items: Sequence[market_pb2.Alert]) -> set[int]:
     """(An alert may outlive its rule: a removed rule's alerts stay.)"""
     seen: set[int] = set()
     for i, item in enumerate(items):
         where = f"market.alerts[{i}]"
-        a = _parse(item, market_pb2.Alert(), Alert.from_proto, where)
+        a = _decode(Alert.from_proto, item, where)
         if a.alert_id == 0 or a.alert_id in seen:
             raise GenesisError(f"{where}: alert id {a.alert_id} is zero or repeated")
         _member(store, a.owner, where)
@@ -237,11 +224,11 @@ def _alerts(store: Branch, items: list[Any]) -> set[int]:
     return seen
 
 
-def _statements(store: Branch, items: list[Any]) -> None:
+def _statements(store: Branch, items: Sequence[market_pb2.Statement]) -> None:
     seen: set[tuple[bytes, int]] = set()
     for i, item in enumerate(items):
         where = f"market.statements[{i}]"
-        s = _parse(item, market_pb2.Statement(), Statement.from_proto, where)
+        s = _decode(Statement.from_proto, item, where)
         _member(store, s.owner, where)
         if (s.owner, s.interval_start) in seen:
             raise GenesisError(f"{where}: repeated")
@@ -249,13 +236,13 @@ def _statements(store: Branch, items: list[Any]) -> None:
         keeper.put_statement(store, s)
 
 
-def _consents(store: Branch, items: list[Any]) -> None:
+def _consents(store: Branch, items: Sequence[market_pb2.ChargingConsent]) -> None:
     """A consent names a battery, is signed by a member, has a cap and a price (≥ 1: the hooks
     divide by it); one per battery."""
     seen: set[str] = set()
     for i, item in enumerate(items):
         where = f"market.consents[{i}]"
-        c = _parse(item, market_pb2.ChargingConsent(), ChargingConsent.from_proto, where)
+        c = _decode(ChargingConsent.from_proto, item, where)
         _member(store, c.site_owner, where)
         if not c.max_spend_per_day or not 1 <= c.max_price_per_kwh <= MAX_PRICE:
             raise GenesisError(
@@ -272,11 +259,11 @@ def _consents(store: Branch, items: list[Any]) -> None:
         keeper.put_consent(store, c)
 
 
-def _estimates(store: Branch, items: list[Any]) -> None:
+def _estimates(store: Branch, items: Sequence[market_pb2.SettlementEstimate]) -> None:
     seen: set[tuple[int, int, str, bytes]] = set()
     for i, item in enumerate(items):
         where = f"market.estimates[{i}]"
-        e = _parse(item, market_pb2.SettlementEstimate(), SettlementEstimate.from_proto, where)
+        e = _decode(SettlementEstimate.from_proto, item, where)
         _member(store, e.owner, where)
         if e.side not in (BUY, SELL):
             raise GenesisError(f"{where}: side {e.side} is neither buy nor sell")
@@ -290,66 +277,52 @@ def _estimates(store: Branch, items: list[Any]) -> None:
         keeper.put_estimate(store, e)
 
 
-def _counters(store: Branch, raw: Any, used: Mapping[str, set[int]]) -> None:
-    if not isinstance(raw, dict):
-        raise GenesisError("market.counters: expected an object")
-    for name in sorted(raw):
-        value = raw[name]
-        if name not in COUNTERS:
-            raise GenesisError(f"market.counters.{name}: unknown; known: {list(COUNTERS)}")
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << 64:
-            raise GenesisError(f"market.counters.{name}: expected an integer in [0, 2^64)")
-        keeper.set_counter(store, name, value)
+def _counters(store: Branch, counters: gpb.Counters, used: Mapping[str, set[int]]) -> None:
+    for name in COUNTERS:
+        if counters.HasField(name):
+            keeper.set_counter(store, name, getattr(counters, name))
     for name, ids in sorted(used.items()):
-        last = raw.get(name, 0)
+        last = getattr(counters, name)
         if ids and last < max(ids):
             raise GenesisError(f"market.counters.{name}: {last} is behind the {name} ids in use (up to {max(ids)})")
 
 
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
-    section = sections.get("market", {})
-    if not isinstance(section, dict):
-        raise GenesisError("market: expected an object")
-    unknown = set(section) - {*LISTS, "counters"}
-    if unknown:
-        raise GenesisError(f"market: unknown fields {sorted(unknown)}; known: {[*LISTS, 'counters']}")
-    lists: dict[str, list[Any]] = {}
-    for name in LISTS:
-        items = section.get(name, [])
-        if not isinstance(items, list):
-            raise GenesisError(f"market.{name}: expected a list")
-        lists[name] = items
-    orders = _orders(store, lists["orders"])
-    clearings = _clearings(store, lists["clearings"])
-    held = sum(o.escrow for o in orders.values()) + _upstream(store, lists["upstream"], clearings)
+    """Check the `market` section against identity, accounts and devices and write it through
+    the keeper (indexes, book and escrow marks rebuilt); GenesisError names the first field
+    that is wrong."""
+    section = parse_section(sections, "market", gpb.GenesisState())
+    orders = _orders(store, section.orders)
+    clearings = _clearings(store, section.clearings)
+    held = sum(o.escrow for o in orders.values()) + _upstream(store, section.upstream, clearings)
     have = accounts.balance(store, keeper.ESCROW_ADDRESS)
     if held != have:
         raise GenesisError(
             f"market.orders: the orders and the upstream grid hold {held} in escrow, the escrow account {have}"
         )
-    _instructions(store, lists["instructions"])
-    _fills(store, lists["fills"], orders, clearings)
-    rules = _rules(store, lists["rules"])
-    alerts = _alerts(store, lists["alerts"])
-    _statements(store, lists["statements"])
-    _consents(store, lists["consents"])
-    _estimates(store, lists["estimates"])
-    _counters(store, section.get("counters", {}), {"order": set(orders), "rule": rules, "alert": alerts})
+    _instructions(store, section.instructions)
+    _fills(store, section.fills, orders, clearings)
+    rules = _rules(store, section.rules)
+    alerts = _alerts(store, section.alerts)
+    _statements(store, section.statements)
+    _consents(store, section.consents)
+    _estimates(store, section.estimates)
+    _counters(store, section.counters, {"order": set(orders), "rule": rules, "alert": alerts})
 
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
-    return {
-        "market": {
-            "orders": [MessageToDict(o.to_proto()) for o in keeper.iter_orders(store)],
-            "clearings": [MessageToDict(c.to_proto()) for c in keeper.iter_clearings(store)],
-            "fills": [{"leg": leg, "fill": MessageToDict(f.to_proto())} for f, leg in keeper.iter_all_fills(store)],
-            "rules": [MessageToDict(r.to_proto()) for r in keeper.iter_rules(store)],
-            "alerts": [MessageToDict(a.to_proto()) for a in keeper.iter_alerts(store)],
-            "statements": [MessageToDict(s.to_proto()) for s in keeper.iter_statements(store)],
-            "consents": [MessageToDict(c.to_proto()) for c in keeper.iter_consents(store)],
-            "estimates": [MessageToDict(e.to_proto()) for e in keeper.iter_estimates(store)],
-            "upstream": [MessageToDict(t.to_proto()) for t in keeper.iter_upstream(store)],
-            "instructions": [MessageToDict(g.to_proto()) for g in keeper.iter_instructions(store)],
-            "counters": dict(keeper.iter_counters(store)),
-        }
-    }
+    """Every stored market record and counter, in key order."""
+    section = gpb.GenesisState(
+        orders=[o.to_proto() for o in keeper.iter_orders(store)],
+        clearings=[c.to_proto() for c in keeper.iter_clearings(store)],
+        fills=[gpb.LegFill(leg=leg, fill=f.to_proto()) for f, leg in keeper.iter_all_fills(store)],
+        rules=[r.to_proto() for r in keeper.iter_rules(store)],
+        alerts=[a.to_proto() for a in keeper.iter_alerts(store)],
+        statements=[s.to_proto() for s in keeper.iter_statements(store)],
+        consents=[c.to_proto() for c in keeper.iter_consents(store)],
+        estimates=[e.to_proto() for e in keeper.iter_estimates(store)],
+        upstream=[t.to_proto() for t in keeper.iter_upstream(store)],
+        instructions=[g.to_proto() for g in keeper.iter_instructions(store)],
+        counters=gpb.Counters(**dict(keeper.iter_counters(store))),
+    )
+    return {"market": sections_json(section)}

@@ -13,7 +13,7 @@ from clients.cli_types import ED25519_PUBLIC_KEY, UsageError, count
 
 __all__ = ["register"]
 
-KINDS = ["admit-org", "remove-org", "validator", "param", "capabilities"]
+KINDS = ["admit-org", "remove-org", "validator", "param", "capabilities", "upgrade", "cancel-upgrade"]
 
 
 def _split(text: str) -> list[str]:
@@ -47,6 +47,12 @@ def build_proposal(args: argparse.Namespace) -> governance_pb2.SubmitProposal:
         return build.update_validator(title, args.pub_key or b"", args.power)
     if args.kind == "capabilities":
         return build.set_capabilities(title, args.org_id, _split(args.capabilities))
+    if args.kind == "upgrade":
+        if not args.name or not args.height:
+            raise UsageError("upgrade needs --name and --height")
+        return build.schedule_upgrade(title, args.name, args.height, args.info)
+    if args.kind == "cancel-upgrade":
+        return build.cancel_upgrade(title, args.name)
     return build.change_param(title, args.name, args.value)
 
 
@@ -66,12 +72,16 @@ def register(add: AddCommand) -> None:
     p.add_argument("kind", choices=KINDS)
     p.add_argument("--title", default="")
     p.add_argument("--org-id", default="")
-    p.add_argument("--name", default="", help="org name (admit-org) or parameter name (param)")
+    p.add_argument(
+        "--name", default="", help="org name (admit-org), parameter (param), upgrade name (upgrade, cancel-upgrade)"
+    )
     p.add_argument("--ca-cert", help="admit-org: the org's root CA certificate (PEM)")
     p.add_argument("--capabilities", default="", help="admit-org, capabilities: roles, comma separated")
     p.add_argument("--pub-key", type=ED25519_PUBLIC_KEY, help="validator: Ed25519 public key, hex")
     p.add_argument("--power", type=count, default=10)
     p.add_argument("--value", type=count, default=0)
+    p.add_argument("--height", type=count, default=0, help="upgrade: the block height at which it runs")
+    p.add_argument("--info", default="", help="upgrade: release notes for operators (where to get the new version)")
     p = add("vote", cmd_vote, "admin: vote on a proposal for your org")
     p.add_argument("id", type=count)
     p.add_argument("choice", choices=["yes", "no"])

@@ -6,8 +6,10 @@ stopped and started again. A unit that fails is restarted after an exponential b
 (tenacity); after `supervisor.max_restarts` quick failures in a row (each run shorter than
 `supervisor.healthy_after_s`) the supervisor gives up, stops everything and exits 1. SIGTERM or
 SIGINT stops the children (dashboard, bridge, CometBFT, app: SIGTERM, then SIGKILL to the child's
-process group after `supervisor.stop_timeout_s`) and exits 0. An app exiting with
-UPGRADE_NEEDED_EXIT_CODE is restarted at once with the command `select_app_command` chooses.
+process group after `supervisor.stop_timeout_s`) and exits 0. Governed upgrades go through
+clients/node/upgrade_switch.py: the app command is its `app_command`, and an app that exits is
+judged by its `after_exit` (switched to the prepared new version: restarted at once; new version
+missing or started too early: left down, watched, restarted once the operator fixed it).
 """
 
 from __future__ import annotations
@@ -26,14 +28,8 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_when_event_set, wait_exponential
 
-from clients.node.children import (
-    UPGRADE_NEEDED_EXIT_CODE,
-    app_command,
-    bridge_command,
-    comet_command,
-    dashboard_command,
-    select_app_command,
-)
+from clients.node import upgrade_switch
+from clients.node.children import app_args, bridge_command, comet_command, dashboard_command
 from clients.node.cometconfig import apply_settings
 from clients.node.config import NodeConfig, effective_lines
 from clients.node.init import comet_config_settings
@@ -43,6 +39,7 @@ __all__ = ["ChildFailedError", "Supervisor"]
 
 REPO = Path(__file__).resolve().parents[2]
 ABCI_WAIT_S = 60.0
+UPGRADE_POLL_S = 2.0  # how often an app left down for an upgrade looks for the new version
 
 
 class ChildFailedError(RuntimeError):
@@ -85,16 +82,17 @@ class Supervisor:
         self._consensus_up = threading.Event()
         self._lock = threading.Lock()
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._last_app_exit: int | None = None
         self._local = threading.local()  # `stop`: the Event ending the current thread's unit
         self._unit_stops: dict[str, threading.Event] = {}
 
     # -- commands ----------------------------------------------------------------------
 
     def app_cmd(self) -> list[str]:
+        """The app command to run now: this version, or the new one once a governed upgrade switched
+        the app home over (upgrade_switch.app_command)."""
         c = self.config
-        current = app_command(c.node_python, abci=f"tcp://{c.abci_listen}", home=self.home.app, metrics=c.app_metrics)
-        return select_app_command(current, self._last_app_exit, self.home.root)
+        args = app_args(abci=f"tcp://{c.abci_listen}", home=self.home.app, metrics=c.app_metrics)
+        return upgrade_switch.app_command(self.home.app, [c.node_python, "-m", "abci_app"], args)
 
     def bridge_cmd(self) -> list[str]:
         c = self.config
@@ -171,18 +169,16 @@ class Supervisor:
 
     def _run_consensus(self, healthy: threading.Event) -> None:
         """One run of the app and CometBFT: returns when stopping; raises ChildFailedError when one exits."""
-        app = self._spawn("app", self.app_cmd())
+        cmd = self.app_cmd()
+        app = self._spawn("app", cmd)
         deadline = time.monotonic() + ABCI_WAIT_S
         while not _port_open(self.config.abci_listen):
             if self._unit_stop().is_set():
                 self._stop_child("app")
                 return
             if app.poll() is not None or time.monotonic() > deadline:
-                self._last_app_exit = app.poll()
                 self._stop_child("app")
-                if self._last_app_exit == UPGRADE_NEEDED_EXIT_CODE:
-                    self.out("supervisor: the app asks for an upgrade at start; starting the command chosen for it")
-                    healthy.set()  # not a failure: the next run uses select_app_command's choice at once
+                self._after_app_exit(app.wait(), cmd, healthy)
                 raise ChildFailedError(
                     f"app did not listen on {self.config.abci_listen} (exit status {app.returncode})"
                 )
@@ -193,18 +189,31 @@ class Supervisor:
         exited = self._wait_any({"app": app, "cometbft": comet}, healthy)
         if exited is not None:
             code = {"app": app, "cometbft": comet}[exited].returncode
-            self.out(
-                f"supervisor: {exited} exited with status {code}; stopping {'cometbft' if exited == 'app' else 'app'}"
-            )
+            other = "cometbft" if exited == "app" else "app"
+            self.out(f"supervisor: {exited} exited with status {code}; stopping {other}")
         self._stop_child("cometbft")
         self._stop_child("app")
         if exited is None:
             return
-        self._last_app_exit = app.returncode
-        if app.returncode == UPGRADE_NEEDED_EXIT_CODE:
-            self.out("supervisor: the app asks for an upgrade; starting the command select_app_command chooses")
-            healthy.set()  # not a failure: restart at once with a fresh count
+        if exited == "app":
+            self._after_app_exit(app.wait(), cmd, healthy)
         raise ChildFailedError(f"{exited} exited with status {code}")
+
+    def _after_app_exit(self, status: int, cmd: list[str], healthy: threading.Event) -> None:
+        """Act on the upgrade switch's decision for an app that exited with `status`: switched to a
+        new version (restart at once, not a failure), or left down until the operator prepares the
+        new version or changes the switch (then restart at once), or an ordinary failure."""
+        decision = upgrade_switch.after_exit(self.home.app, status)
+        if decision.action == "upgraded":
+            self.out(f"supervisor: {decision.message}")
+            healthy.set()
+        elif decision.action == "stop":
+            self.out(f"supervisor: app left down: {decision.message}")
+            while not self._unit_stop().wait(UPGRADE_POLL_S):
+                if self.app_cmd() != cmd or upgrade_switch.after_exit(self.home.app, status).action != "stop":
+                    self.out("supervisor: the upgrade switch changed; starting the app again")
+                    break
+            healthy.set()
 
     def _run_simple(self, name: str, cmd: Callable[[], list[str]]) -> Callable[[threading.Event], None]:
         def run(healthy: threading.Event) -> None:

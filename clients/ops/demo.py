@@ -68,6 +68,7 @@ from gridwire.contract.paths import page_suffix
 from clients import certificates as cc
 from clients import devices as dc
 from clients import market as mc
+from clients import session_claim
 from clients.client import GridClient, TxFailedError
 from clients.lightclient import genesis_validator_set_hash
 from clients.ops.consortium import TEST_DEVICE_CA, Consortium
@@ -77,6 +78,7 @@ from clients.retirement_export import verify_retirement_export
 from clients.rpc import CometRPC
 from clients.servers.dashboard.launch import PORT_OFFSET, dashboard_url, start_dashboard
 from devices.keys import DeviceKey
+from devices.outbox import Outbox
 from devices.vtn import DR_LEVEL, DrEventSpec, Vtn
 
 __all__ = ["main"]
@@ -781,11 +783,40 @@ class Demo:
                     f"{m.covered_bp / 100:.1f} % covered by local solar",
                     at=hour,
                 )
+        self.ev_claim_report()
         self.audit_a_retirement(carol)
         raw = self.query(Certificates.SCORE(carol, t0, end))
         if raw:
             score = certificates_pb2.Score.FromString(raw)
             self.story.say(f"Carol's 24/7 score over the day: {score.score_bp / 100:.1f} %")
+
+    def ev_claim_report(self) -> None:
+        """Alice's EV sessions as her gateway recorded their certificate claims, beside what the
+        ledger holds under each claim's purpose. A claim stays pending until the ledger's clock
+        passes its hours' issuance grace (devices/session_claims.py), which the shortened day
+        does not reach: the share shown is what was covered so far, 0 % when the market had
+        already sold every certificate of the session's hours."""
+        home = next(h for h in self.homes if h.name == "alice-home")
+        path = home.folder / "state" / "outbox.sqlite"
+        if not path.exists():
+            return
+        with Outbox(path) as outbox:
+            claims = outbox.claims()
+        alice = self.address("community-a/alice")
+        for c in claims:
+            purpose = session_claim.purpose_of(c.claim.session_id)
+            on_ledger = 0
+            for rid in c.retirement_ids:
+                raw = self.query(Certificates.RETIREMENT(rid))
+                r = certificates_pb2.Retirement.FromString(raw) if raw else certificates_pb2.Retirement()
+                if r.purpose == purpose and r.beneficiary == alice:
+                    on_ledger += r.wh
+            self.story.say(
+                f"EV session {c.claim.session_id}: charged {kwh(c.claim.wh)}, claim {c.state} after {c.attempts} "
+                f"attempt(s): {kwh(c.covered_wh)} covered by Alice's certificates of its hours "
+                f"({c.share_bp / 100:.1f} % local solar); the ledger holds {kwh(on_ledger)} retired under "
+                f"'{purpose}' in {len(c.retirement_ids)} retirement(s)"
+            )
 
     def _fills(self, owner: bytes) -> list[Any]:
         out: list[Any] = []

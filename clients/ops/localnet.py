@@ -28,7 +28,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from clients.node.children import app_command, bridge_command, comet_command
+from clients.node import upgrade_switch
+from clients.node.children import app_args, bridge_command, comet_command
 from clients.node.cometconfig import (
     NodePorts,
     apply_settings,
@@ -128,8 +129,21 @@ class Localnet:
     def app_home(self, i: int) -> Path:
         return self.home / f"node{i}" / "app"
 
+    def host(self, i: int) -> str:
+        """The address node i binds its p2p and RPC ports to, and its peers dial (a subclass
+        placing nodes on other hosts overrides it; the app's ABCI port stays on 127.0.0.1)."""
+        return "127.0.0.1"
+
+    def command(self, i: int, argv: list[str]) -> list[str]:
+        """How node i's processes are launched (a subclass wraps them, e.g. in `ip netns exec`)."""
+        return argv
+
+    def listening(self, i: int, port: int) -> bool:
+        """Whether something listens on 127.0.0.1:`port` where node i's processes run."""
+        return _port_open(port)
+
     def rpc(self, i: int, timeout: float = 10.0) -> CometRPC:
-        return CometRPC(f"http://127.0.0.1:{self.ports(i).rpc}", timeout=timeout)
+        return CometRPC(f"http://{self.host(i)}:{self.ports(i).rpc}", timeout=timeout)
 
     def log_path(self, i: int, what: str) -> Path:
         return self.home / "logs" / f"node{i}.{what}.log"
@@ -170,12 +184,12 @@ class Localnet:
 
     def _configure(self, i: int, ids: list[str], *, peers: bool = True) -> None:
         p = self.ports(i)
-        peer_list = [f"{ids[j]}@127.0.0.1:{self.ports(j).p2p}" for j in range(self.n) if j != i and peers]
+        peer_list = [f"{ids[j]}@{self.host(j)}:{self.ports(j).p2p}" for j in range(self.n) if j != i and peers]
         settings = node_settings(
             moniker=f"node{i}",
             proxy_app="kvstore" if self.app == "kvstore" else f"tcp://127.0.0.1:{p.abci}",
-            p2p_laddr=f"127.0.0.1:{p.p2p}",
-            rpc_laddr=f"127.0.0.1:{p.rpc}",
+            p2p_laddr=f"{self.host(i)}:{p.p2p}",
+            rpc_laddr=f"{self.host(i)}:{p.rpc}",
             peers=peer_list,
             prometheus_addr=f"127.0.0.1:{p.comet_metrics}",
             timeout_commit=self.timeout_commit,
@@ -228,7 +242,7 @@ class Localnet:
         trust_hash = self.rpc(servers[0]).block(trust_height)["block_id"]["hash"]
         settings = statesync_settings(
             enable=True,
-            rpc_servers=[f"127.0.0.1:{self.ports(j).rpc}" for j in servers[:2]],
+            rpc_servers=[f"{self.host(j)}:{self.ports(j).rpc}" for j in servers[:2]],
             trust_height=trust_height,
             trust_hash=trust_hash,
         )
@@ -261,15 +275,16 @@ class Localnet:
     def start_app(self, i: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         p = self.ports(i)
         log = open(self.log_path(i, "app"), "ab")  # noqa: SIM115 - owned by the child process
-        cmd = app_command(
-            self.python, abci=f"tcp://127.0.0.1:{p.abci}", home=self.app_home(i), metrics=f"127.0.0.1:{p.metrics}"
-        )
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, **(env or {})})
+        args = app_args(abci=f"tcp://127.0.0.1:{p.abci}", home=self.app_home(i), metrics=f"127.0.0.1:{p.metrics}")
+        # the version to run: this code, or the new version once an upgrade switched the home over
+        cmd = upgrade_switch.app_command(self.app_home(i), [self.python, "-m", "abci_app"], args)
+        env = {**os.environ, **(env or {})}
+        proc = subprocess.Popen(self.command(i, cmd), stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
         log.close()
         self.apps[i] = proc
         self._write_pid(f"node{i}.app", proc.pid)
         deadline = time.monotonic() + 30
-        while not _port_open(p.abci):
+        while not self.listening(i, p.abci):
             if proc.poll() is not None:
                 raise RuntimeError(f"app {i} exited with {proc.returncode}; see {self.log_path(i, 'app')}")
             if time.monotonic() > deadline:
@@ -279,7 +294,8 @@ class Localnet:
 
     def start_node(self, i: int) -> subprocess.Popen[bytes]:
         log = open(self.log_path(i, "cometbft"), "ab")  # noqa: SIM115 - owned by the child process
-        proc = subprocess.Popen(comet_command(self.cometbft, self.node_home(i)), stdout=log, stderr=subprocess.STDOUT)
+        cmd = self.command(i, comet_command(self.cometbft, self.node_home(i)))
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.nodes[i] = proc
         self._write_pid(f"node{i}.cometbft", proc.pid)
@@ -292,10 +308,10 @@ class Localnet:
         cmd = bridge_command(
             self.python,
             listen=f"127.0.0.1:{p.bridge}",
-            rpc_url=f"http://127.0.0.1:{p.rpc}",
+            rpc_url=f"http://{self.host(i)}:{p.rpc}",
             genesis=self.node_home(i) / "config" / "genesis.json",
         )
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        proc = subprocess.Popen(self.command(i, cmd), stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         log.close()
         self.bridges[i] = proc
         self._write_pid(f"node{i}.bridge", proc.pid)
@@ -358,6 +374,22 @@ class Localnet:
         if self.app == "kvstore":
             return node is not None and node.poll() is None
         return node is not None and app is not None and node.poll() is None and app.poll() is None
+
+    def revive(self, i: int) -> upgrade_switch.Decision:
+        """Node i's pair is down (either process exited): stop what is left of it and, unless the
+        upgrade switch says to leave it down, start it again — as the new version when its app
+        stopped for a due upgrade whose new version is prepared (clients/ops/upgrade_switch.py)."""
+        app = self.apps.get(i)
+        status = app.poll() if app is not None else None
+        self.stop_pair(i)
+        decision = upgrade_switch.Decision("restart")
+        if status is not None and self.app == "gridledger":
+            decision = upgrade_switch.after_exit(self.app_home(i), status)
+        if decision.action != "stop":
+            self.start_pair(i)
+        elif app is not None:
+            self.apps[i] = app  # left down: keep its exit status for the next look
+        return decision
 
     def _write_pid(self, name: str, pid: int) -> None:
         folder = self.home / "pids"
@@ -425,6 +457,7 @@ def supervise(home: Path) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     restarts: dict[int, list[float]] = {i: [] for i in range(net.n)}
+    held: dict[int, str] = {}  # why a node is left down (an upgrade it waits for), printed once
     net.start()
     for i in range(net.n):
         net.start_bridge(i)
@@ -453,13 +486,18 @@ def supervise(home: Path) -> int:
             recent = [t for t in restarts[i] if now - t < 60]
             if len(recent) >= 5:
                 continue  # crash-looping: leave it down, the operator reads the logs
-            restarts[i] = [*recent, now]
-            print(f"supervisor: node{i} pair exited; restarting both", flush=True)
-            net.stop_pair(i)
             try:
-                net.start_pair(i)
+                decision = net.revive(i)
             except RuntimeError as exc:
+                restarts[i] = [*recent, now]
                 print(f"supervisor: restart of node{i} failed: {exc}", flush=True)
+                continue
+            if decision.action == "restart":
+                restarts[i] = [*recent, now]
+                print(f"supervisor: node{i} pair exited; restarted both", flush=True)
+            elif decision.message != held.get(i):
+                print(f"supervisor: node{i}: {decision.message}", flush=True)
+            held[i] = decision.message if decision.action == "stop" else ""
     web.terminate()
     net.stop()
     (home / "pids" / "supervisor.pid").unlink(missing_ok=True)

@@ -43,6 +43,7 @@ from tests.bench.energy import certificate_costs, market_costs, mixed_load_costs
 from tests.bench.inprocess import InProcessConfig, run_inprocess, trie_costs
 from tests.bench.localnet_bench import NetConfig, run_kvstore, run_ours
 from tests.bench.readings import inprocess_reading_costs, signature_limit, state_bytes_per_device_day
+from tests.bench.utility import METERS_RATE, UtilityConfig, run_utility
 from tests.bench.worst_block import worst_block_costs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,7 +126,15 @@ MODES = {
     ),
 }
 
-PARTS = ("inprocess", "readings", "energy", "clearing", "worstblock", "trie", "localnet", "kvstore")
+PARTS = ("inprocess", "readings", "energy", "clearing", "worstblock", "trie", "localnet", "kvstore", "utility")
+
+# the utility-scale run (a million meters' readings, tests/bench/utility.py) per mode: smoke only
+# proves its path works; `make bench-utility` is the full mode's part alone (10 minutes)
+UTILITY = {
+    "smoke": UtilityConfig(target_rate=100, duration=6, warmup=2, window=3, gateways=4, devices_per_gateway=10),
+    "quick": UtilityConfig(duration=30, warmup=5, window=10, gateways=20),
+    "full": UtilityConfig(),
+}
 # (readings in-process, readings per tx, devices for the state-growth day) per mode
 READINGS = {"smoke": (100, 20, 3), "quick": (1_000, 100, 50), "full": (5_000, 100, 200)}
 # (orders in the cleared interval, timed runs of each hook, PV devices for the certificates day,
@@ -324,8 +333,34 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         )
     _energy_rows(results, add)
     _clearing_rows(results, add)
+    _utility_rows(results, add)
     _worst_block_rows(results, add)
     return out
+
+
+def _utility_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
+    u = results.get("utility")
+    if not u:
+        return
+    target = u["target_readings_s"]
+    add(
+        f"utility scale: readings/s committed, {u['meters']:,} meters behind {u['gateways']} gateways, "
+        f"{u['duration_s']:.0f}s open loop",
+        u["readings_s"],
+        f">= {target:,.0f} sustained",
+        u["sustained"],
+    )
+    add("  per window (readings/s)", ", ".join(f"{w:,.0f}" for w in u["windows_readings_s"]))
+    add("  batch latency p50 / p99", f"{_fmt(u['latency_ms']['p50'])} / {_fmt(u['latency_ms']['p99'])} ms")
+    per = u["cpu_ms_per_reading_per_node"]
+    add(
+        "  CPU ms per reading per node: app / cometbft",
+        f"{per.get('app', 0):.3f} / {per.get('cometbft', 0):.3f}",
+    )
+    add(
+        "  failed batches / never committed / meters whose last seq on node 0 differs",
+        f"{u['failed_batches']} / {u['never_committed_batches']} / {u['devices_whose_last_seq_on_node0_differs']}",
+    )
 
 
 def _clearing_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
@@ -541,6 +576,9 @@ def main(argv: list[str] | None = None) -> int:
             if shape is None:
                 shape = _default_shape(mode.net)
             results["kvstore"] = run_kvstore(mode.net, work / "kvstore", shape, rate or 500.0, log)
+        if "utility" in parts:
+            log(f"utility scale: a million meters' readings ({METERS_RATE:,.0f}/s) on a fresh localnet:")
+            results["utility"] = run_utility(UTILITY[args.mode], mode.net, work / "utility", log)
     except KeyboardInterrupt:
         log("interrupted: every process the bench started has been stopped")
         status = 130

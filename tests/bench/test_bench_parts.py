@@ -27,6 +27,7 @@ from clients.ops.consortium import Consortium
 from clients.ops.loadgen import BlockSeen, LoadTx, Mix, PhaseResult, Population, Sent, kvstore_txs
 from clients.tx import sign_tx
 from tests.bench.localnet_bench import summarize
+from tests.bench.run import rows
 from tests.support.driver import AppDriver
 
 # -- the load generator --------------------------------------------------------------------------
@@ -304,3 +305,27 @@ def test_every_mode_sizes_every_part_and_smoke_goes_through_several_setup_waves(
     smoke = run.MODES["smoke"].net
     assert smoke.members > 2 * smoke.setup_wave  # the enrolments go in at least three waves
     assert run.WORST_BLOCK["smoke"][1]  # and the extreme parameters run, as in full
+
+
+def test_the_utility_row_says_not_met_when_one_window_falls_short() -> None:
+    """The utility-scale verdict comes from its `sustained` flag and every window is listed."""
+    base: dict[str, Any] = {
+        "target_readings_s": 1111.1,
+        "meters": 5000,
+        "gateways": 50,
+        "duration_s": 600.0,
+        "readings_s": 1050.0,
+        "windows_readings_s": [1111.0, 980.0],
+        "sustained": False,
+        "latency_ms": {"p50": 900.0, "p99": 2500.0},
+        "cpu_ms_per_reading_per_node": {"app": 0.3, "cometbft": 0.5},
+        "failed_batches": 0,
+        "never_committed_batches": 0,
+        "devices_whose_last_seq_on_node0_differs": 0,
+    }
+    table = rows({"utility": base})
+    head = next(r for r in table if r[0].startswith("utility scale"))
+    assert head[3] == "NOT MET"
+    assert any(r[1] == "1,111, 980" for r in table)
+    met = rows({"utility": {**base, "windows_readings_s": [1111.0, 1100.0], "sustained": True}})
+    assert next(r for r in met if r[0].startswith("utility scale"))[3] == "met"

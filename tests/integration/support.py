@@ -12,11 +12,13 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 from gridledger.accounts.v1 import accounts_pb2
+from gridledger.governance.v1 import governance_pb2
 
 from abci_app.errors import Code
+from abci_app.governance.errors import GovernanceCode
 from clients.ops.localnet import Localnet
 from clients.pki import Identity
-from clients.rpc import CometRPC, RPCError
+from clients.rpc import BroadcastResult, CometRPC, RPCError
 from clients.tx import sign_tx
 
 __all__ = [
@@ -29,6 +31,9 @@ __all__ = [
     "heal",
     "log_tails",
     "max_height",
+    "proposal",
+    "submit_proposal",
+    "vote_until_passed",
     "wait_until",
 ]
 
@@ -183,3 +188,58 @@ class LoadGenerator:
         for tx_hash in self.accepted:
             found = rpc.wait_tx(tx_hash, timeout=timeout)
             assert int(found["tx_result"]["code"]) == 0, found["tx_result"]
+
+
+# -- governance through the chain (the admission flow the localnet and namespace tests share) --------------------
+
+
+def proposal(rpc: CometRPC, pid: int) -> governance_pb2.Proposal:
+    """Proposal `pid` as the node's app answers `/proposal/<id>`."""
+    r = rpc.abci_query(f"/proposal/{pid}")
+    assert int(r.get("code", 0)) == 0, r
+    return governance_pb2.Proposal.FromString(base64.b64decode(r["value"]))
+
+
+def submit_proposal(
+    net: Localnet, wallet: Wallet, who: Identity, title: str, *, nodes: list[int] | None = None, **action: object
+) -> int:
+    """Submit a proposal through node 0; its id, read from the committed tx's events, once every
+    one of `nodes` (default: all) has its block (so votes sent through them find it)."""
+    sp = governance_pb2.SubmitProposal(title=title, **action)  # type: ignore[arg-type]
+    rpc = net.rpc(0)
+    r = rpc.broadcast_commit(wallet.sign(who, sp))
+    assert r.code == 0, r.log
+    found = rpc.wait_tx(r.hash)
+    (event,) = [e for e in found["tx_result"]["events"] if e["type"] == "proposal_submitted"]
+    attrs = {a["key"]: a["value"] for a in event["attributes"]}
+    net.wait_height(r.height + 1, nodes, timeout=30)
+    return int(attrs["proposal_id"])
+
+
+def vote_until_passed(
+    net: Localnet, wallet: Wallet, voters: list[Identity], pid: int, needed: int, *, nodes: list[int] | None = None
+) -> None:
+    """Voters approve in turn: the proposal stays open until the `needed`-th yes, passes with it, then closes.
+
+    Each vote goes through the next of `nodes` (default: every node), whose state is then read
+    (it has committed the vote's block when broadcast_tx_commit returns); at the end node 0 has
+    the passing block too.
+    """
+    via = nodes if nodes is not None else list(range(net.n))
+    passed_at = 0
+    for k, voter in enumerate(voters, start=1):
+        node = via[k % len(via)]
+        vote = governance_pb2.Vote(proposal_id=pid, approve=True)
+        r: BroadcastResult = net.rpc(node).broadcast_commit(wallet.sign(voter, vote))
+        status = proposal(net.rpc(node), pid).status
+        if k < needed:
+            assert r.code == 0, r.log
+            assert status == governance_pb2.PROPOSAL_STATUS_VOTING, k
+        elif k == needed:
+            assert r.code == 0, r.log
+            assert status == governance_pb2.PROPOSAL_STATUS_PASSED
+            passed_at = r.height
+        else:
+            assert r.code == GovernanceCode.PROPOSAL_CLOSED, r
+    assert passed_at > 0
+    net.wait_height(passed_at + 1, [0], timeout=30)  # block H+1 exists only once H is committed

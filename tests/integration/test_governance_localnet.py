@@ -8,65 +8,22 @@ import pytest
 from gridledger.governance.v1 import governance_pb2
 from gridledger.identity.v1 import identity_pb2
 
-from abci_app.governance.errors import GovernanceCode
 from abci_app.identity.errors import IdentityCode
-from clients.ops.localnet import Localnet
-from clients.pki import Identity, new_org_ca
-from clients.rpc import BroadcastResult, CometRPC
+from clients.pki import new_org_ca
+from clients.rpc import CometRPC
 from tests.integration.conftest import NetFactory
-from tests.integration.support import Wallet, assert_same_app_hashes, max_height, wait_until
+from tests.integration.support import (
+    Wallet,
+    assert_same_app_hashes,
+    max_height,
+    submit_proposal,
+    vote_until_passed,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
 FOUNDING_ADMINS = ("utility/admin", "gridop/admin", "certissuer/admin", "community-a/admin", "community-b/admin")
-
-
-def _proposal(rpc: CometRPC, pid: int) -> governance_pb2.Proposal:
-    r = rpc.abci_query(f"/proposal/{pid}")
-    assert int(r.get("code", 0)) == 0, r
-    return governance_pb2.Proposal.FromString(base64.b64decode(r["value"]))
-
-
-def _submit(net: Localnet, wallet: Wallet, who: Identity, title: str, **action: object) -> int:
-    """Submit a proposal through node 0; its id, read from the committed tx's events."""
-    sp = governance_pb2.SubmitProposal(title=title, **action)  # type: ignore[arg-type]
-    rpc = net.rpc(0)
-    r = rpc.broadcast_commit(wallet.sign(who, sp))
-    assert r.code == 0, r.log
-    found = rpc.wait_tx(r.hash)
-    (event,) = [e for e in found["tx_result"]["events"] if e["type"] == "proposal_submitted"]
-    attrs = {a["key"]: a["value"] for a in event["attributes"]}
-    net.wait_height(r.height + 1, timeout=30)  # every node knows the proposal before votes reach them
-    return int(attrs["proposal_id"])
-
-
-def _vote(net: Localnet, wallet: Wallet, who: Identity, pid: int, node: int) -> BroadcastResult:
-    vote = governance_pb2.Vote(proposal_id=pid, approve=True)
-    return net.rpc(node).broadcast_commit(wallet.sign(who, vote))
-
-
-def _vote_until_passed(net: Localnet, wallet: Wallet, voters: list[Identity], pid: int, needed: int) -> None:
-    """Voters approve in turn: the proposal stays open until the `needed`-th yes, passes with it, then closes.
-
-    Each vote goes through another node, whose state is then read (it has committed the vote's
-    block when broadcast_tx_commit returns); at the end node 0 has the passing block too.
-    """
-    passed_at = 0
-    for k, voter in enumerate(voters, start=1):
-        node = k % net.n
-        r = _vote(net, wallet, voter, pid, node=node)
-        status = _proposal(net.rpc(node), pid).status
-        if k < needed:
-            assert r.code == 0, r.log
-            assert status == governance_pb2.PROPOSAL_STATUS_VOTING, k
-        elif k == needed:
-            assert r.code == 0, r.log
-            assert status == governance_pb2.PROPOSAL_STATUS_PASSED
-            passed_at = r.height
-        else:
-            assert r.code == GovernanceCode.PROPOSAL_CLOSED, r
-    assert passed_at > 0
-    net.wait_height(passed_at + 1, [0], timeout=30)  # block H+1 exists only once H is committed
 
 
 def _signers(rpc: CometRPC, height: int) -> set[str]:
@@ -90,9 +47,9 @@ def test_new_org_then_new_validator_by_governance(localnet_factory: NetFactory) 
     assert early.code == IdentityCode.UNKNOWN_ORG  # no such org yet
 
     admit = governance_pb2.AdmitOrg(org_id="newco", name="New Co", root_ca_der=newco.cert_der)
-    pid = _submit(net, wallet, admins[0], "admit newco", admit_org=admit)
+    pid = submit_proposal(net, wallet, admins[0], "admit newco", admit_org=admit)
     # five founding orgs: yes * 3 > 2 * 5 needs four votes; the fifth finds the proposal closed
-    _vote_until_passed(net, wallet, admins, pid, needed=4)
+    vote_until_passed(net, wallet, admins, pid, needed=4)
     org = rpc.abci_query("/org/newco")
     assert int(org.get("code", 0)) == 0
     assert identity_pb2.Org.FromString(base64.b64decode(org["value"])).active
@@ -120,9 +77,9 @@ def test_new_org_then_new_validator_by_governance(localnet_factory: NetFactory) 
     # -- 4. governance makes it a validator --------------------------------------------------------
     power = int(rpc.validators()[0]["voting_power"])
     update = governance_pb2.UpdateValidator(pub_key_ed25519=net.validator_pub_key(i), power=power)
-    pid2 = _submit(net, wallet, newco_admin, "validator for newco", update_validator=update)
+    pid2 = submit_proposal(net, wallet, newco_admin, "validator for newco", update_validator=update)
     # six orgs now: yes * 3 > 2 * 6 needs five votes
-    _vote_until_passed(net, wallet, [newco_admin, *admins], pid2, needed=5)
+    vote_until_passed(net, wallet, [newco_admin, *admins], pid2, needed=5)
     listed = governance_pb2.ValidatorList.FromString(base64.b64decode(rpc.abci_query("/validators")["value"]))
     assert net.validator_pub_key(i) in {v.pub_key_ed25519 for v in listed.validators}
 

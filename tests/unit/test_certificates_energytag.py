@@ -349,7 +349,11 @@ BAD_ENERGYTAG = [
     ("scr id 0", lambda c: c["scrs"][0].update(scrId="0"), r"^certificates\.scrs\[0\]: expected an id above 0"),
     ("scr twice", lambda c: c["scrs"].append(c["scrs"][0]), r"^certificates\.scrs\[2\]: duplicate id"),
     ("scr not a battery", lambda c: c["scrs"][0].update(battery="pv-1"), r"^certificates\.scrs\[0\]\.battery"),
-    ("sdr unknown field", lambda c: c["sdrs"][0].update(nope=1), r"^certificates\.sdrs\[0\]: .*nope"),
+    (
+        "sdr unknown field",
+        lambda c: c["sdrs"][0].update(nope=1),
+        r'^certificates: .*no field named "nope" at "GenesisState\.sdrs\[0\]"',
+    ),
     (
         "acceptance unsorted",
         lambda c: c["acceptances"][0].update(allowed=["AQEBAQEBAQEBAQEBAQEBAQEBAQE=", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="]),
@@ -367,7 +371,11 @@ BAD_ENERGYTAG = [
         lambda c: c["counters"].update(recurring=0),
         r"^certificates\.counters\.recurring: 0 is below id 1",
     ),
-    ("registry unknown field", lambda c: c.update(registry={"nope": "x"}), r"^certificates\.registry: .*nope"),
+    (
+        "registry unknown field",
+        lambda c: c.update(registry={"nope": "x"}),
+        r'^certificates: .*no field named "nope" at "GenesisState\.registry"',
+    ),
 ]
 
 

@@ -114,7 +114,7 @@ def test_supply_counters_and_nonces_travel_and_are_checked(consortium: Consortiu
     driver.block([signed(driver, alice, transfer(treasury, 5)), signed(driver, treasury, burn(40))])
     driver.block([signed(driver, alice, transfer(treasury, 6))])
     exported, fresh = export_and_import(driver.app.state)
-    assert exported["supply"]["burned"] == 40
+    assert exported["supply"]["burned"] == "40"  # protobuf JSON mapping: 64-bit integers as strings
     assert {"address": alice.address.hex(), "nonce": 2} in exported["nonces"]
     accounts_domain = next(d for d in DOMAINS if d.name == "accounts")
     assert differences(accounts_domain, driver.app.state, fresh) == []
@@ -128,7 +128,10 @@ def test_supply_counters_and_nonces_travel_and_are_checked(consortium: Consortiu
             apply_genesis(Branch(_Empty()), BlockInfo("c", 1, 0), json.dumps(doc).encode(), [])
 
     refused(lambda d: d["supply"].update(burned=39), r"supply: minted .* is not the balances' total")
-    refused(lambda d: d["supply"].update(minted=-1), r"supply\.minted: expected a non-negative integer")
+    refused(
+        lambda d: d["supply"].update(minted=-1),
+        r"^supply: .*Failed to parse minted field: Value out of range",
+    )
     refused(lambda d: d["balances"].append({"address": "ab" * 20, "amount": 1}), r"neither a genesis member nor")
     refused(lambda d: d["balances"].append(dict(d["balances"][0])), r"has a balance already")
     refused(lambda d: d["nonces"].append(dict(d["nonces"][0])), r"nonces\[\d+\]: .* has a nonce already")

@@ -465,7 +465,7 @@ def test_hostile_genesis_upstream_and_instructions_are_refused(driver: AppDriver
         ("instructions", [{**ins, "siteId": "nowhere"}], r"^market\.instructions\[0\]: unknown site 'nowhere'$"),
         ("instructions", [{**ins, "intervalEnd": ins["intervalStart"]}], r"an empty interval$"),
         ("instructions", [ins, ins], r"^market\.instructions\[1\]: repeated$"),
-        ("instructions", [{**ins, "exportCapW": "-1"}], r"^market\.instructions\[0\]: "),
+        ("instructions", [{**ins, "exportCapW": "-1"}], r"^market: Failed to parse instructions field: .*exportCapW"),
         ("upstream", [{**up, "intervalStart": "1"}], r"^market\.upstream\[0\]: interval 1 is repeated or has no"),
         ("upstream", [up, up], r"^market\.upstream\[1\]: interval \d+ is repeated"),
         ("upstream", [{**up, "paid": str(int(up["paid"]) + 1)}], r"the upstream grid hold \d+ in escrow"),

@@ -74,7 +74,13 @@ def test_a_scrape_shows_block_phases_txs_readings_mempool_and_snapshots(
     replayed = Reading("pv-m", 1, start + 900, start + 1800, 0, 300)  # seq 1 again
     readings = [dc.sign_reading(key, driver.chain_id, r) for r in (*good, replayed)]
     broke = signed(driver, bob, transfer(alice, 10**15))  # more than bob has
-    txs = [signed(driver, gateway, dc.submit_readings(readings)), signed(driver, alice, transfer(bob, 5)), broke]
+    garbage = b"\x0a\xff not a tx"
+    txs = [
+        signed(driver, gateway, dc.submit_readings(readings)),
+        signed(driver, alice, transfer(bob, 5)),
+        broke,
+        garbage,
+    ]
     driver.block(txs, check=False)  # a proposer may include a tx that fails (skips PrepareProposal)
     driver.block([])
     pending = [signed(driver, alice, transfer(bob, 1)) for _ in range(3)]
@@ -93,6 +99,7 @@ def test_a_scrape_shows_block_phases_txs_readings_mempool_and_snapshots(
     assert _value(s, "gridledger_txs_total", domain="accounts", code="0") == 1
     failed = [lab for (n, lab), v in s.items() if n == "gridledger_txs_total" and ("domain", "accounts") in lab and v]
     assert len(failed) == 2  # code 0 and bob's failure code
+    assert sum(v for (n, lab), v in s.items() if n == "gridledger_txs_total" and ("domain", "invalid") in lab) == 1
     assert _value(s, "gridledger_readings_total", outcome="accepted") == 2
     assert _value(s, "gridledger_readings_total", outcome="rejected") == 1
     assert _value(s, "gridledger_checktx_total", code="0") >= 3

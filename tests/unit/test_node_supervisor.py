@@ -1,15 +1,18 @@
 """The node supervisor's restart policy on stand-in children: backoff and giving up on a unit that
-keeps failing, stopping a running unit, and the app-command hook for governed upgrades."""
+keeps failing, stopping a running unit, and governed upgrades through the upgrade switch."""
 
 from __future__ import annotations
 
 import configparser
+import json
 import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
 
-from clients.node.children import UPGRADE_NEEDED_EXIT_CODE, select_app_command
+from gridwire.contract.governance import EXIT_UPGRADE_NEEDED, UPGRADE_INFO_FILE
+
+from clients.node import upgrade_switch
 from clients.node.config import NodeConfig
 from clients.node.layout import NodeHome
 from clients.node.supervisor import Supervisor
@@ -90,15 +93,18 @@ def test_stopping_ends_a_running_child(tmp_path: Path) -> None:
     assert sup._procs == {}
 
 
-def test_the_app_command_hook_keeps_the_configured_command(tmp_path: Path) -> None:
-    """select_app_command returns the configured app command, at the first start and after an
-    upgrade-needed exit (until governed upgrades define their layout)."""
-    current = [sys.executable, "-m", "abci_app", "--home", str(tmp_path)]
-    assert select_app_command(current, None, tmp_path) == current
-    assert select_app_command(current, UPGRADE_NEEDED_EXIT_CODE, tmp_path) == current
+def test_the_app_command_follows_the_upgrade_switch(tmp_path: Path) -> None:
+    """The app command is this version's `python -m abci_app` with the node's addresses, and once
+    the app home is switched to an upgrade it names that upgrade (and its own program, if any)."""
     sup, _lines = _supervisor(tmp_path)
     assert sup.app_cmd()[1:3] == ["-m", "abci_app"]
     assert "tcp://127.0.0.1:3" in sup.app_cmd()
+    assert "--upgrades" not in sup.app_cmd()
+    upgrade_switch.prepare(tmp_path / "app", "v2", ["/opt/gridledger-v2/bin/python", "-m", "abci_app"])
+    (tmp_path / "app" / UPGRADE_INFO_FILE).write_text(json.dumps({"name": "v2", "height": 9, "info": ""}))
+    assert upgrade_switch.after_exit(tmp_path / "app", EXIT_UPGRADE_NEEDED).action == "upgraded"
+    assert sup.app_cmd()[0] == "/opt/gridledger-v2/bin/python"
+    assert sup.app_cmd()[-2:] == ["--upgrades", "v2"]
 
 
 def test_the_systemd_unit_runs_the_supervisor_and_lets_it_stop_its_children() -> None:
@@ -127,21 +133,60 @@ def test_run_exits_1_when_the_app_keeps_failing(tmp_path: Path) -> None:
     assert not NodeHome(tmp_path).pidfile("supervisor").exists()
 
 
-def test_an_upgrade_exit_is_restarted_at_once_without_counting_a_failure(tmp_path: Path) -> None:
-    """An app exiting with UPGRADE_NEEDED_EXIT_CODE is started again (with the hook's command) even
-    with max_restarts 0, and the hook sees that exit status."""
-    seen: list[int | None] = []
-    script = f"raise SystemExit({UPGRADE_NEEDED_EXIT_CODE})"
-    sup, lines = _supervisor(tmp_path, supervisor_max_restarts=0, node_python=sys.executable)
+def test_an_app_stopping_for_a_prepared_upgrade_is_restarted_as_the_new_version(tmp_path: Path) -> None:
+    """An app exiting with EXIT_UPGRADE_NEEDED for an upgrade whose new version is prepared is
+    started again at once as the new version, even with max_restarts 0 (not a failure)."""
+    calls = tmp_path / "calls"
+    stand_in = tmp_path / "stand-in-app"
+    info = json.dumps({"name": "v2", "height": 9, "info": "demo"})
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {calls}\n'
+        f"echo '{info}' > {tmp_path / 'app' / UPGRADE_INFO_FILE}\n"
+        f"exit {EXIT_UPGRADE_NEEDED}\n"
+    )
+    stand_in.chmod(0o755)
+    sup, lines = _supervisor(tmp_path, supervisor_max_restarts=0, node_python=str(stand_in))
+    (tmp_path / "app").mkdir()
+    upgrade_switch.prepare(tmp_path / "app", "v2")
 
-    def app_cmd() -> list[str]:
-        seen.append(sup._last_app_exit)
-        if len(seen) >= 3:
-            sup._unit_stops["consensus"].set()
-        return [sys.executable, "-c", script]
+    def stop_after_two_runs() -> None:
+        while not (calls.exists() and len(calls.read_text().splitlines()) >= 2):
+            sup.stopping.wait(0.05)
+        sup._unit_stops.setdefault("consensus", threading.Event()).set()
 
-    sup.app_cmd = app_cmd  # type: ignore[method-assign]
+    watcher = threading.Thread(target=stop_after_two_runs)
+    watcher.start()
     sup._keep_running("consensus", sup._run_consensus)
+    watcher.join()
+    runs = calls.read_text().splitlines()
     assert sup.failed == []
-    assert seen[:3] == [None, UPGRADE_NEEDED_EXIT_CODE, UPGRADE_NEEDED_EXIT_CODE]
-    assert sum("asks for an upgrade" in line for line in lines) >= 2
+    assert "--upgrades" not in runs[0]
+    assert runs[1].endswith("--upgrades v2")
+    assert any("upgrade v2 at height 9" in line for line in lines)
+
+
+def test_an_app_stopping_for_a_missing_new_version_is_left_down(tmp_path: Path) -> None:
+    """An app stopping for an upgrade whose new version is not installed stays down (no restart,
+    no failure) and the supervisor says where to install it."""
+    stand_in = tmp_path / "stand-in-app"
+    info = json.dumps({"name": "v3", "height": 9, "info": ""})
+    stand_in.write_text(
+        f"#!/bin/sh\necho '{info}' > {tmp_path / 'app' / UPGRADE_INFO_FILE}\nexit {EXIT_UPGRADE_NEEDED}\n"
+    )
+    stand_in.chmod(0o755)
+    sup, lines = _supervisor(tmp_path, node_python=str(stand_in))
+    (tmp_path / "app").mkdir()
+
+    def stop_once_left_down() -> None:
+        while not any("left down" in line for line in lines):
+            sup.stopping.wait(0.05)
+        sup._unit_stops.setdefault("consensus", threading.Event()).set()
+
+    watcher = threading.Thread(target=stop_once_left_down)
+    watcher.start()
+    sup._keep_running("consensus", sup._run_consensus)
+    watcher.join()
+    assert sup.failed == []
+    assert sum("app started" in line for line in lines) == 1
+    assert any("UPGRADE NEEDED v3" in line and "upgrades/v3" in line for line in lines)

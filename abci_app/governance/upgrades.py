@@ -1,0 +1,69 @@
+"""State access for software upgrades: the pending plan (at most one) and the applied upgrades.
+
+A plan is set by a passed ScheduleUpgrade and removed by a passed CancelUpgrade or when its
+migration runs at its height (abci_app/upgrades/runner.py), which also records it as applied.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from gridwire.contract.governance import UPGRADE_NAME_PATTERN
+
+from abci_app.governance import keys
+from abci_app.governance.records import AppliedUpgrade, UpgradePlan
+from abci_app.store.backend import prefix_end
+from abci_app.store.branch import Branch, KVReader
+
+__all__ = [
+    "MAX_INFO_BYTES",
+    "PROPOSAL_KINDS",
+    "clear_plan",
+    "get_plan",
+    "is_applied",
+    "is_upgrade_name",
+    "iter_applied",
+    "mark_applied",
+    "set_plan",
+]
+
+MAX_INFO_BYTES = 1_024
+# The upgrade whose migration adds `action_kind` to proposals; once it ran, new proposals carry it too.
+PROPOSAL_KINDS = "proposal-kinds"
+_NAME = re.compile(UPGRADE_NAME_PATTERN)
+
+
+def is_upgrade_name(text: str) -> bool:
+    """True if `text` is a valid upgrade name: [a-z0-9][a-z0-9._-]{0,63} (safe as a folder name)."""
+    return _NAME.fullmatch(text) is not None
+
+
+def get_plan(store: KVReader) -> UpgradePlan | None:
+    """The pending upgrade plan, or None."""
+    raw = store.get(keys.upgrade_plan())
+    return None if raw is None else UpgradePlan.decode(raw)
+
+
+def set_plan(store: Branch, plan: UpgradePlan) -> None:
+    store.set(keys.upgrade_plan(), plan.encode())
+
+
+def clear_plan(store: Branch) -> None:
+    store.delete(keys.upgrade_plan())
+
+
+def is_applied(store: KVReader, name: str) -> bool:
+    """True once the upgrade `name`'s migration ran on this chain."""
+    return store.get(keys.applied_upgrade(name)) is not None
+
+
+def mark_applied(store: Branch, applied: AppliedUpgrade) -> None:
+    store.set(keys.applied_upgrade(applied.name), applied.encode())
+
+
+def iter_applied(store: KVReader) -> Iterator[AppliedUpgrade]:
+    """Applied upgrades in key order (by name length, then name)."""
+    start = keys.applied_upgrade_prefix()
+    for _k, v in store.iter_range(start, prefix_end(start)):
+        yield AppliedUpgrade.decode(v)

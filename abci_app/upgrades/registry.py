@@ -1,0 +1,38 @@
+"""The migrations this app implements, registered once, by upgrade name.
+
+`RELEASED` are the upgrades this release implements: always on. `STAGED` are the next version's
+upgrades, shipped in this tree but switched on only per node (`python -m abci_app --upgrades NAME`,
+or GRIDLEDGER_UPGRADES): a node without the switch is the old version, which stops at the plan's
+height; with it, the new version, which runs the migration there. A release moves an upgrade from
+STAGED to RELEASED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from abci_app.upgrades import proposal_kinds
+from abci_app.upgrades.migration import Migration
+
+__all__ = ["RELEASED", "STAGED", "migrations"]
+
+RELEASED: tuple[Migration, ...] = ()
+STAGED: tuple[Migration, ...] = (proposal_kinds.MIGRATION,)
+
+_names = [m.name for m in (*RELEASED, *STAGED)]
+if len(_names) != len(set(_names)):
+    raise RuntimeError(f"an upgrade name is registered twice: {sorted(_names)}")
+
+
+def migrations(enabled: Iterable[str] = ()) -> dict[str, Migration]:
+    """The released migrations plus the staged ones named in `enabled`, by name; ValueError names
+    an unknown upgrade."""
+    staged = {m.name: m for m in STAGED}
+    out = {m.name: m for m in RELEASED}
+    for name in enabled:
+        if name in out:
+            continue
+        if name not in staged:
+            raise ValueError(f"unknown upgrade {name!r}; this app implements {sorted([*out, *staged])}")
+        out[name] = staged[name]
+    return out
