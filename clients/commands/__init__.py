@@ -17,6 +17,7 @@ from clients.commands import (
     identity,
     keys,
     market,
+    node,
 )
 
 __all__ = ["COMMAND_GROUPS"]
@@ -34,4 +35,5 @@ COMMAND_GROUPS: tuple[Callable[[AddCommand], None], ...] = (
     certificates.register,
     energytag.register,
     keys.register,
+    node.register,
 )

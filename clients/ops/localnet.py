@@ -15,12 +15,9 @@ use the `Localnet` class directly with their own folder and a free port range.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -28,32 +25,32 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clients.ops import upgrade_switch
+from clients.node import upgrade_switch
+from clients.node.children import app_args, bridge_command, comet_command
+from clients.node.cometconfig import (
+    NodePorts,
+    apply_settings,
+    node_id,
+    node_settings,
+    ports_from_base,
+    set_toml,
+    statesync_settings,
+    validator_key,
+)
 from clients.ops.consortium import Consortium, demo_consortium
 from clients.rpc import CometRPC, RPCError
 from clients.servers.dashboard.launch import PORT_OFFSET, dashboard_url, start_dashboard
 
-__all__ = ["Localnet", "NodePorts", "free_base_port"]
+__all__ = ["Localnet", "NodePorts", "free_base_port", "node_id", "set_toml"]
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BASE_PORT = 26656
 DEFAULT_CHAIN_ID = "gridledger-localnet"
 SNAPSHOT_INTERVAL = "governance.snapshot_interval_blocks"  # the app's governed snapshot interval
 DEFAULT_SNAPSHOT_INTERVAL = 100
-
-
-@dataclass(frozen=True)
-class NodePorts:
-    p2p: int
-    rpc: int
-    abci: int
-    bridge: int
-    metrics: int  # the app's Prometheus endpoint
-    comet_metrics: int  # CometBFT's Prometheus endpoint
 
 
 def _ephemeral_port_floor() -> int:
@@ -94,27 +91,6 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def set_toml(text: str, section: str, key: str, value: str) -> str:
-    """Replace `key = ...` inside `[section]` ("" = top level) of a CometBFT config.toml."""
-    lines = text.split("\n")
-    current = ""
-    for i, line in enumerate(lines):
-        header = re.match(r"^\[([^\]]+)\]\s*$", line)
-        if header:
-            current = header.group(1)
-            continue
-        if current == section and re.match(rf"^{re.escape(key)}\s*=", line):
-            lines[i] = f"{key} = {value}"
-            return "\n".join(lines)
-    raise KeyError(f"{section}.{key} not found in config.toml")
-
-
-def node_id(node_home: Path) -> str:
-    key = json.loads((node_home / "config" / "node_key.json").read_text())
-    raw = base64.b64decode(key["priv_key"]["value"])
-    return hashlib.sha256(raw[32:]).digest()[:20].hex()
-
-
 class Localnet:
     def __init__(
         self,
@@ -145,10 +121,7 @@ class Localnet:
     # -- layout ------------------------------------------------------------------------
 
     def ports(self, i: int) -> NodePorts:
-        base = self.base_port + 100 * i
-        return NodePorts(
-            p2p=base, rpc=base + 1, abci=base + 2, bridge=base + 3, metrics=base + 4, comet_metrics=base + 5
-        )
+        return ports_from_base(self.base_port + 100 * i)
 
     def node_home(self, i: int) -> Path:
         return self.home / f"node{i}"
@@ -210,37 +183,18 @@ class Localnet:
         (self.home / "localnet.json").write_text(json.dumps(meta, indent=2))
 
     def _configure(self, i: int, ids: list[str], *, peers: bool = True) -> None:
-        path = self.node_home(i) / "config" / "config.toml"
-        text = path.read_text()
         p = self.ports(i)
-        peer_list = ",".join(f"{ids[j]}@{self.host(j)}:{self.ports(j).p2p}" for j in range(self.n) if j != i and peers)
-        proxy_app = '"kvstore"' if self.app == "kvstore" else f'"tcp://127.0.0.1:{p.abci}"'
-        settings = [
-            ("", "proxy_app", proxy_app),
-            ("", "moniker", f'"node{i}"'),
-            ("", "log_level", '"main:info,state:info,statesync:info,consensus:error,p2p:error,*:error"'),
-            ("blocksync", "version", '"v0"'),  # a node behind catches up by block sync (after state sync too)
-            ("rpc", "laddr", f'"tcp://{self.host(i)}:{p.rpc}"'),
-            ("rpc", "max_open_connections", "1000"),
-            ("rpc", "timeout_broadcast_tx_commit", '"30s"'),
-            ("p2p", "laddr", f'"tcp://{self.host(i)}:{p.p2p}"'),
-            ("p2p", "persistent_peers", f'"{peer_list}"'),
-            ("p2p", "allow_duplicate_ip", "true"),
-            ("p2p", "addr_book_strict", "false"),
-            ("p2p", "pex", "false"),
-            ("p2p", "send_rate", "52428800"),
-            ("p2p", "recv_rate", "52428800"),
-            ("mempool", "size", "50000"),
-            ("mempool", "cache_size", "100000"),
-            ("consensus", "timeout_propose", '"1s"'),
-            ("consensus", "timeout_commit", f'"{self.timeout_commit}"'),
-            ("tx_index", "indexer", '"kv"'),
-            ("instrumentation", "prometheus", "true"),
-            ("instrumentation", "prometheus_listen_addr", f'"127.0.0.1:{p.comet_metrics}"'),
-        ]
-        for section, key, value in settings:
-            text = set_toml(text, section, key, value)
-        path.write_text(text)
+        peer_list = [f"{ids[j]}@{self.host(j)}:{self.ports(j).p2p}" for j in range(self.n) if j != i and peers]
+        settings = node_settings(
+            moniker=f"node{i}",
+            proxy_app="kvstore" if self.app == "kvstore" else f"tcp://127.0.0.1:{p.abci}",
+            p2p_laddr=f"{self.host(i)}:{p.p2p}",
+            rpc_laddr=f"{self.host(i)}:{p.rpc}",
+            peers=peer_list,
+            prometheus_addr=f"127.0.0.1:{p.comet_metrics}",
+            timeout_commit=self.timeout_commit,
+        )
+        apply_settings(self.node_home(i) / "config" / "config.toml", settings)
 
     def add_node(self) -> int:
         """Create node `n` (a full node, not a validator) for the running net: same genesis, peers to all; its index.
@@ -262,13 +216,11 @@ class Localnet:
 
     def validator_pub_key(self, i: int) -> bytes:
         """Node i's 32-byte Ed25519 consensus public key."""
-        key = json.loads((self.node_home(i) / "config" / "priv_validator_key.json").read_text())
-        return base64.b64decode(key["pub_key"]["value"])
+        return validator_key(self.node_home(i))[1]
 
     def validator_address(self, i: int) -> str:
         """Node i's validator address (upper-case hex, as CometBFT's RPC prints it)."""
-        key = json.loads((self.node_home(i) / "config" / "priv_validator_key.json").read_text())
-        return str(key["address"]).upper()
+        return validator_key(self.node_home(i))[0]
 
     def isolate(self, i: int, isolated: bool) -> None:
         """Rewrite node i's peer list: empty (cut off from its peers at its next start) or full."""
@@ -288,20 +240,13 @@ class Localnet:
         tip = self.rpc(servers[0]).height()
         trust_height = max(1, tip - 2 * max(1, self.snapshot_interval()))
         trust_hash = self.rpc(servers[0]).block(trust_height)["block_id"]["hash"]
-        path = self.node_home(i) / "config" / "config.toml"
-        text = path.read_text()
-        rpc = ",".join(f"{self.host(j)}:{self.ports(j).rpc}" for j in servers[:2])
-        settings = [
-            ("enable", "true"),
-            ("rpc_servers", f'"{rpc}"'),
-            ("trust_height", str(trust_height)),
-            ("trust_hash", f'"{trust_hash}"'),
-            ("trust_period", '"168h0m0s"'),
-            ("discovery_time", '"5s"'),
-        ]
-        for key, value in settings:
-            text = set_toml(text, "statesync", key, value)
-        path.write_text(text)
+        settings = statesync_settings(
+            enable=True,
+            rpc_servers=[f"{self.host(j)}:{self.ports(j).rpc}" for j in servers[:2]],
+            trust_height=trust_height,
+            trust_hash=trust_hash,
+        )
+        apply_settings(self.node_home(i) / "config" / "config.toml", settings)
         return trust_height
 
     def wipe(self, i: int) -> None:
@@ -330,8 +275,7 @@ class Localnet:
     def start_app(self, i: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         p = self.ports(i)
         log = open(self.log_path(i, "app"), "ab")  # noqa: SIM115 - owned by the child process
-        args = ["--address", f"tcp://127.0.0.1:{p.abci}", "--home", str(self.app_home(i))]
-        args += ["--log-format", "json", "--metrics", f"127.0.0.1:{p.metrics}"]
+        args = app_args(abci=f"tcp://127.0.0.1:{p.abci}", home=self.app_home(i), metrics=f"127.0.0.1:{p.metrics}")
         # the version to run: this code, or the new version once an upgrade switched the home over
         cmd = upgrade_switch.app_command(self.app_home(i), [self.python, "-m", "abci_app"], args)
         env = {**os.environ, **(env or {})}
@@ -350,7 +294,7 @@ class Localnet:
 
     def start_node(self, i: int) -> subprocess.Popen[bytes]:
         log = open(self.log_path(i, "cometbft"), "ab")  # noqa: SIM115 - owned by the child process
-        cmd = self.command(i, [self.cometbft, "node", "--home", str(self.node_home(i))])
+        cmd = self.command(i, comet_command(self.cometbft, self.node_home(i)))
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.nodes[i] = proc
@@ -361,9 +305,12 @@ class Localnet:
         """The gRPC bridge beside node i (stateless; it may start before its node is up)."""
         p = self.ports(i)
         log = open(self.log_path(i, "bridge"), "ab")  # noqa: SIM115 - owned by the child process
-        cmd = [self.python, "-m", "clients.servers", "--listen", f"127.0.0.1:{p.bridge}"]
-        cmd += ["--node", f"http://{self.host(i)}:{p.rpc}", "--log-format", "json"]
-        cmd += ["--genesis", str(self.node_home(i) / "config" / "genesis.json")]
+        cmd = bridge_command(
+            self.python,
+            listen=f"127.0.0.1:{p.bridge}",
+            rpc_url=f"http://{self.host(i)}:{p.rpc}",
+            genesis=self.node_home(i) / "config" / "genesis.json",
+        )
         proc = subprocess.Popen(self.command(i, cmd), stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         log.close()
         self.bridges[i] = proc

@@ -12,7 +12,7 @@ from gridledger.governance.v1 import governance_pb2
 from gridwire.contract.governance import EXIT_UPGRADE_NEEDED, Paths
 
 from abci_app.governance.upgrades import PROPOSAL_KINDS
-from clients.ops import upgrade_switch
+from clients.node import upgrade_switch
 from clients.ops.localnet import Localnet
 from clients.rpc import CometRPC
 from tests.integration.conftest import NetFactory

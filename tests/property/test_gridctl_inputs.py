@@ -135,6 +135,8 @@ def _value(draw: st.DrawFn, action: argparse.Action, home: Path, tmp: Path) -> t
         return str(tmp / f"out-{draw(st.integers(0, 10**9))}.pem"), False
     if action.dest == "timeout":
         return "0.1", False
+    if action.dest == "node_home":  # `gridctl node ...` writes node homes: only ever under tmp
+        return str(tmp / f"node-{draw(st.integers(0, 10**9))}"), False
     return draw(st.sampled_from(["pv-1", "site-1", "F1", "x" * 300, "bad id!", "", "next"])), False
 
 

@@ -1,5 +1,5 @@
 """The upgrade halt as a supervisor sees it: the app's exit code and upgrade-info file, and the switch
-(clients/ops/upgrade_switch.py) that picks the version to run next."""
+(clients/node/upgrade_switch.py) that picks the version to run next."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from abci_app.pb import abci
 from abci_app.store.sqlite import SQLiteBackend
 from clients.cli_types import UsageError
 from clients.commands.governance import build_proposal
-from clients.ops import upgrade_switch
+from clients.node import upgrade_switch
 from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
 from tests.unit.helpers import proposal, signed, submit, vote
