@@ -83,7 +83,7 @@ from devices.vtn import DR_LEVEL, DrEventSpec, Vtn
 
 __all__ = ["main"]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 INTERVAL = 20  # seconds of block time per delivery interval = one simulated hour
 SPEED = 3600 / INTERVAL
 FIRST_HOUR, LAST_HOUR = 6, 22

@@ -46,7 +46,7 @@ from clients.servers.dashboard.launch import PORT_OFFSET, dashboard_url, start_d
 
 __all__ = ["Localnet", "NodePorts", "free_base_port", "node_id", "set_toml"]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BASE_PORT = 26656
 DEFAULT_CHAIN_ID = "gridledger-localnet"
 SNAPSHOT_INTERVAL = "governance.snapshot_interval_blocks"  # the app's governed snapshot interval
