@@ -201,6 +201,30 @@ def test_market_curves_and_clearing(client: TestClient) -> None:
     assert d["day"][-1]["total_wh"] == 400
 
 
+def test_market_day_prices_min_max_and_volume_weighted_average(nodes: list[FakeRpc]) -> None:
+    """Per interval: the lowest and highest clearing price over the feeders' auctions and the pool,
+    and their average weighted by the Wh each cleared (floor, integers only)."""
+    interval = NOW - NOW % INTERVAL
+    clearing = market_pb2.ClearingResult(
+        interval_start=interval,
+        pool_price=900,
+        pool_wh=100,
+        pool_cleared=True,
+        total_wh=400,
+        feeders=[
+            market_pb2.FeederClearing(feeder="f1", local_price=700, local_wh=200, local_cleared=True),
+            market_pb2.FeederClearing(feeder="f2", local_price=1000, local_wh=100, local_cleared=True),
+            market_pb2.FeederClearing(feeder="f3", local_price=5, local_wh=0, local_cleared=False),
+        ],
+    )
+    for node in nodes:
+        node.records[f"/clearing/{interval}"] = clearing
+    with TestClient(create_app(NodePool(nodes))) as client:
+        row = client.get("/api/market").json()["day"][-1]
+    assert (row["min_price"], row["max_price"]) == (700, 1000)
+    assert row["avg_price"] == (700 * 200 + 1000 * 100 + 900 * 100) // 400
+
+
 @pytest.mark.parametrize(
     ("interval", "message"),
     [

@@ -247,6 +247,9 @@ def market(pool: NodePool, interval: int | None) -> dict[str, Any]:
             continue
         u = pool.query(MarketPaths.UPSTREAM(start), market_pb2.UpstreamTrade)
         prices = [f.local_price for f in c.feeders if f.local_cleared] + ([c.pool_price] if c.pool_cleared else [])
+        legs = [(f.local_price, f.local_wh) for f in c.feeders if f.local_cleared]
+        legs += [(c.pool_price, c.pool_wh)] if c.pool_cleared else []
+        traded = sum(wh for _p, wh in legs)
         upstream_wh = (u.bought_wh + u.sold_wh) if u is not None else 0
         day.append(
             {
@@ -254,6 +257,8 @@ def market(pool: NodePool, interval: int | None) -> dict[str, Any]:
                 "pool_price": c.pool_price,
                 "min_price": min(prices, default=0),
                 "max_price": max(prices, default=0),
+                # volume-weighted over the feeders' local auctions and the pool (floor)
+                "avg_price": sum(p * wh for p, wh in legs) // traded if traded else 0,
                 "total_wh": c.total_wh,
                 "upstream_wh": upstream_wh,
             }

@@ -277,6 +277,7 @@ async function loadMarket(interval) {
       datasets: [
         { type: "line", label: "pool price", data: d.day.map((r) => r.pool_price), yAxisID: "y" },
         { type: "line", label: "max price", data: d.day.map((r) => r.max_price), yAxisID: "y" },
+        { type: "line", label: "average price (volume-weighted)", data: d.day.map((r) => r.avg_price), yAxisID: "y" },
         { type: "line", label: "min price", data: d.day.map((r) => r.min_price), yAxisID: "y" },
         { type: "bar", label: "volume Wh", data: d.day.map((r) => r.total_wh), yAxisID: "wh" },
         { type: "bar", label: "upstream Wh", data: d.day.map((r) => r.upstream_wh), yAxisID: "wh" },
