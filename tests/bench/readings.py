@@ -93,7 +93,9 @@ class ReadingsLoad:
         ]
         self._rr = 0
 
-    def setup_txs(self) -> list[LoadTx]:
+    def setup_txs(self, per_tx: int = 50) -> list[LoadTx]:
+        """Each member registers its site and its meters, `per_tx` messages a tx at most (the
+        default max_msgs_per_tx is 64); a member's txs go in nonce order, so its site comes first."""
         out = []
         for i, signer in enumerate(self.members):
             msgs: list[Message] = [dc.register_site(f"bsite-{i}", f"feeder-{i % 4}", "bench")]
@@ -101,7 +103,7 @@ class ReadingsLoad:
                 dc.register_device(d.device_id, f"bsite-{i}", "meter", dc.device_public_key(d.key), 10_000)
                 for d in self.devices[i]
             ]
-            out.append(signer.sign(self.chain_id, msgs, "register"))
+            out += [signer.sign(self.chain_id, msgs[k : k + per_tx], "register") for k in range(0, len(msgs), per_tx)]
         return out
 
     def batches(self, n: int) -> list[LoadTx]:
