@@ -110,6 +110,11 @@ def _signer(store: Branch, tx: DecodedTx, now: int) -> Member | None:
     return member
 
 
+def _check_tx_work(work: int, limit: int) -> None:
+    if work > limit:
+        raise TxError(Code.WORK_LIMIT_EXCEEDED, f"the tx's work is {work} units, the limit per tx is {limit}")
+
+
 def execute(
     store: Branch,
     block: BlockInfo,
@@ -143,12 +148,16 @@ def execute(
             raise TxError(
                 Code.NONCE_TOO_LOW, f"nonce {tx.nonce} is not above the last used {int.from_bytes(last, 'big')}"
             )
-        work = tx_work(store, tx, params)
         limit = tx_limit(params)
-        if work > limit:
-            raise TxError(Code.WORK_LIMIT_EXCEEDED, f"the tx's work is {work} units, the limit per tx is {limit}")
-        if block_meter is not None:
+        if block_meter is None:
+            _check_tx_work(tx_work(store, tx, params), limit)
+        else:
+            # The block meter's cost first (no side effects): when it proves the per-tx meter
+            # within the limit (BlockMeter.covers), that check cannot fail and is skipped;
+            # otherwise it runs as before, and fails first, as before.
             added, seen = block_meter.cost(tx)
+            if not block_meter.covers(store, tx, seen, limit):
+                _check_tx_work(tx_work(store, tx, params), limit)
             if block_meter.total + added > block_meter.budget:
                 raise TxError(
                     Code.WORK_LIMIT_EXCEEDED,
