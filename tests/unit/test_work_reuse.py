@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.timestamp_pb2 import Timestamp
 from gridwire.reading import Reading
@@ -206,3 +207,31 @@ def test_no_bound_when_the_branch_periods_differ_or_a_migration_ran(consortium: 
     assert not meter.covers(branch, tx, pending, 10_000)
     migrated = BlockMeter(driver.app.state, bounds_tx_work=False)
     assert not migrated.covers(Branch(driver.app.state), tx, migrated.cost(tx)[1], 10_000)
+
+
+def test_finalize_block_meters_nothing_again_after_process_proposal(
+    consortium: Consortium, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After ProcessProposal accepted a block of readings, its FinalizeBlock reads no device for the
+    work meter (costs reused, per-tx meter vouched for); a replaying node's reads each device once."""
+    proposer, keys = _chain(consortium)
+    replayer, _ = _chain(consortium)
+    seqs: dict[str, int] = {}
+    txs = [_readings_tx(proposer, keys, [(i, -DAY + 600, 900)], seqs, 100 + i) for i in range(N_DEVICES)]
+    reads = [0]
+    device = BlockMeter._device
+
+    def counted(self: BlockMeter, r: Any, pending: Any) -> Any:
+        reads[0] += 1
+        return device(self, r, pending)
+
+    proc = abci.RequestProcessProposal(txs=txs, height=proposer.height + 1)
+    proc.time.CopyFrom(Timestamp(seconds=proposer.time + 5))
+    assert proposer.app.process_proposal(proc).status == abci.ResponseProcessProposal.ACCEPT
+    monkeypatch.setattr(BlockMeter, "_device", counted)
+    proposed = _finalize(proposer, txs, propose=False)  # ProcessProposal ran just above
+    assert reads[0] == 0
+    replayed = _finalize(replayer, txs, propose=False)
+    assert reads[0] == N_DEVICES  # the block meter only: each tx's own meter was vouched for
+    assert _results(proposed) == _results(replayed) == [(0, "")] * N_DEVICES
+    assert proposed.app_hash == replayed.app_hash
