@@ -119,7 +119,8 @@ class GridLedgerApp:
         # The epoch changes whenever the committed state does (Commit, InitChain, a restored
         # snapshot), so a cost is reused only for the same txs against the same state.
         self._state_epoch = 0
-        self._proposal_costs: dict[tuple[int, int, tuple[bytes, ...]], list[Cost]] = {}
+        # (A list compared by ==, not a dict keyed by the txs: no hashing of whole blocks.)
+        self._proposal_costs: list[tuple[int, int, tuple[bytes, ...], list[Cost]]] = []
 
     # -- connection: info ----------------------------------------------------------------
 
@@ -334,9 +335,8 @@ class GridLedgerApp:
         if not ok:
             log.warning("proposal_rejected", height=req.height, txs=len(req.txs), work=meter.total)
         else:
-            while len(self._proposal_costs) >= PROPOSAL_COSTS_KEPT:  # a few rounds of one height
-                del self._proposal_costs[next(iter(self._proposal_costs))]
-            self._proposal_costs[(self._state_epoch, req.height, txs)] = costs
+            del self._proposal_costs[: 1 - PROPOSAL_COSTS_KEPT]  # keep a few rounds of one height
+            self._proposal_costs.append((self._state_epoch, req.height, txs, costs))
         status = abci.ResponseProcessProposal.ACCEPT if ok else abci.ResponseProcessProposal.REJECT
         return abci.ResponseProcessProposal(status=status)
 
@@ -393,7 +393,7 @@ class GridLedgerApp:
         # ProcessProposal accepted exactly these txs on this state (never for another block,
         # nor on replay, where it did not run). A migration in the block may rewrite readings
         # or parameters, so then every tx's own meter is computed (BlockMeter.covers).
-        known = self._proposal_costs.get((self._state_epoch, req.height, tuple(req.txs)))
+        known = self._known_costs(req.height, tuple(req.txs))
         meter = BlockMeter(base, known=known, bounds_tx_work=not upgraded)
         updates: list[ValidatorUpdate] = []
         failed = 0
@@ -508,6 +508,14 @@ class GridLedgerApp:
         return resp
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _known_costs(self, height: int, txs: tuple[bytes, ...]) -> list[Cost] | None:
+        """ProcessProposal's costs of exactly these txs at this height on the current committed
+        state, or None (never processed here: replay, another block, another state)."""
+        for epoch, h, proposed, costs in reversed(self._proposal_costs):
+            if epoch == self._state_epoch and h == height and proposed == txs:
+                return costs
+        return None
 
     def _new_state_epoch(self) -> None:
         """The committed state changed: no cost ProcessProposal measured on the old one is reused."""
