@@ -41,6 +41,10 @@ Where it is checked:
   same meter on the same state and fails (WORK_LIMIT_EXCEEDED) every tx that would take the
   block above it, so a Byzantine proposer's excess does no work, and an honest proposal
   (built by the same meter from the same state) never has such a failure.
+- FinalizeBlock shortcuts, which change no result: the block meter takes ProcessProposal's
+  per-tx costs when that accepted exactly these txs on the same committed state (`known`), and
+  the per-tx meter is skipped when the block meter's device states prove it within the limit
+  (`BlockMeter.covers`); a replaying node (no ProcessProposal) computes everything.
 
 The end-block hooks' work is bounded on their own (issuance: certificates.max_issuance_per_block;
 expiry: MAX_EXPIRY_PER_BLOCK; pruning: PRUNE_BATCH; market: open orders per member and
