@@ -13,7 +13,7 @@ from pathlib import Path
 import structlog
 from gridwire.contract.governance import EXIT_UPGRADE_NEEDED, UPGRADE_INFO_FILE
 
-from abci_app import pins
+from abci_app import gc_policy, pins
 from abci_app.app import GridLedgerApp
 from abci_app.logging_setup import configure_logging
 from abci_app.metrics import Metrics, parse_listen
@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             log.error("refusing_to_start", reason=f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}")
             return 2
         log.info("metrics_listening", url=f"http://{host}:{port}/metrics")
+    # the loaded state leaves the automatic collections (abci_app/gc_policy.py; no effect on results)
+    gc_policy.install(app)
     log.info("starting", height=app.state.height, app_hash=app.state.app_hash.hex()[:16], database=str(db))
     try:
         with contextlib.suppress(KeyboardInterrupt):

@@ -40,13 +40,14 @@ from abci_app.types import BlockInfo, Event, ValidatorUpdate
 from abci_app.upgrades.migration import Migration
 from abci_app.upgrades.registry import migrations as registered_migrations
 from abci_app.upgrades.runner import run_due_upgrade
-from abci_app.work import BlockMeter
+from abci_app.work import BlockMeter, Cost
 
 __all__ = ["APP_VERSION", "GridLedgerApp", "RequestRefusedError"]
 
 APP_VERSION = 1
 PROOF_OP_TYPE = "gridledger:trie16"
 VERIFIED_CACHE_LIMIT = 200_000
+PROPOSAL_COSTS_KEPT = 4  # accepted proposals whose work-meter costs FinalizeBlock may reuse
 MAX_QUERY_PATH = 1_024
 
 log = structlog.get_logger("gridledger.app")
@@ -113,6 +114,13 @@ class GridLedgerApp:
         # ones), and where it tells its supervisor which upgrade it stopped for (None: nowhere).
         self.migrations: Mapping[str, Migration] = registered_migrations()
         self.upgrade_info_path: Path | None = None
+        # ProcessProposal's work-meter costs per tx of the proposals it accepted, keyed by
+        # (state epoch, height, txs), for FinalizeBlock of the same block (BlockMeter `known`).
+        # The epoch changes whenever the committed state does (Commit, InitChain, a restored
+        # snapshot), so a cost is reused only for the same txs against the same state.
+        self._state_epoch = 0
+        # (A list compared by ==, not a dict keyed by the txs: no hashing of whole blocks.)
+        self._proposal_costs: list[tuple[int, int, tuple[bytes, ...], list[Cost]]] = []
 
     # -- connection: info ----------------------------------------------------------------
 
@@ -211,7 +219,7 @@ class GridLedgerApp:
             return self._share_exceeded(signer)
         block = self._check_block()
         branch = self.check_state.branch()
-        out = execute(branch, block, raw, verified=verified, digest=digest)
+        out = execute(branch, block, raw, verified=verified, digest=digest, events=False)
         if not out.ok:
             if verified is not None:
                 del self._verified[digest]
@@ -270,6 +278,7 @@ class GridLedgerApp:
         validators = [ValidatorUpdate(v.pub_key.ed25519, v.power) for v in req.validators]
         apply_genesis(branch, block, req.app_state_bytes, validators)
         self._genesis = branch
+        self._new_state_epoch()
         self._initial_height = max(1, req.initial_height)
         self.check_state = Branch(branch)
         app_hash = self.state.stage(branch.writes)
@@ -310,17 +319,24 @@ class GridLedgerApp:
         params, chain_id = self._committed_params()
         meter = BlockMeter(self._committed(), params)
         ok = True
-        for raw in req.txs:
+        txs = tuple(req.txs)
+        costs: list[Cost] = []
+        for raw in txs:
             decoded = self._stateless_ok(raw, params, chain_id, req.height)
             if decoded is None:
                 ok = False
                 break
-            meter.add(decoded)
+            cost = meter.cost(decoded)
+            meter.commit(*cost)
+            costs.append(cost)
             if meter.total > meter.budget:
                 ok = False
                 break
         if not ok:
             log.warning("proposal_rejected", height=req.height, txs=len(req.txs), work=meter.total)
+        else:
+            del self._proposal_costs[: 1 - PROPOSAL_COSTS_KEPT]  # keep a few rounds of one height
+            self._proposal_costs.append((self._state_epoch, req.height, txs, costs))
         status = abci.ResponseProcessProposal.ACCEPT if ok else abci.ResponseProcessProposal.REJECT
         return abci.ResponseProcessProposal(status=status)
 
@@ -366,19 +382,26 @@ class GridLedgerApp:
 
         # A planned upgrade due at this height runs first (or raises UpgradeNeeded: nothing staged).
         block_events: list[Event] = run_due_upgrade(branch, block, self.migrations)
+        upgraded = bool(block_events)
         for d in DOMAINS:
             if d.begin_block is not None:
                 block_events.extend(_run_hook(d.name, "begin_block", d.begin_block, branch, block))
 
         resp = abci.ResponseFinalizeBlock()
         results = resp.tx_results
-        meter = BlockMeter(base)  # the state before the block, as ProcessProposal judged it
+        # The state before the block, as ProcessProposal judged it; its costs are reused when
+        # ProcessProposal accepted exactly these txs on this state (never for another block,
+        # nor on replay, where it did not run). A migration in the block may rewrite readings
+        # or parameters, so then every tx's own meter is computed (BlockMeter.covers).
+        known = self._known_costs(req.height, tuple(req.txs))
+        meter = BlockMeter(base, known=known, bounds_tx_work=not upgraded)
         updates: list[ValidatorUpdate] = []
         failed = 0
         tx_domains: list[str] = []
         verified = self._verified
-        for raw in req.txs:
+        for position, raw in enumerate(req.txs):
             digest = tx_hash(raw)
+            meter.at(position)
             out: TxOutcome = execute(
                 branch, block, raw, verified=verified.pop(digest, None), digest=digest, block_meter=meter
             )
@@ -425,6 +448,7 @@ class GridLedgerApp:
         faults.fault_point("commit_after_write")
         self._genesis = None
         self._block = None
+        self._new_state_epoch()
         self.check_state = Branch(self.state)
         # RECHECK re-admits (and recounts) every tx still in the mempool.
         self._pending.clear()
@@ -479,10 +503,24 @@ class GridLedgerApp:
         resp = self._restorer.apply(req.index, req.chunk, req.sender)
         if resp.result == abci.ResponseApplySnapshotChunk.ACCEPT and self.state.height > 0:
             self._genesis = None
+            self._new_state_epoch()
             self.check_state = Branch(self.state)  # the restored state is the committed state now
         return resp
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _known_costs(self, height: int, txs: tuple[bytes, ...]) -> list[Cost] | None:
+        """ProcessProposal's costs of exactly these txs at this height on the current committed
+        state, or None (never processed here: replay, another block, another state)."""
+        for epoch, h, proposed, costs in reversed(self._proposal_costs):
+            if epoch == self._state_epoch and h == height and proposed == txs:
+                return costs
+        return None
+
+    def _new_state_epoch(self) -> None:
+        """The committed state changed: no cost ProcessProposal measured on the old one is reused."""
+        self._state_epoch += 1
+        self._proposal_costs.clear()
 
     def _committed(self) -> KVReader:
         # Committed state, never the mempool's branch: a governance vote checked into the

@@ -25,6 +25,9 @@ class TxContext:
     signer: Member | None  # None only while a key enrols itself
     events: list[Event] = field(default_factory=list)
     validator_updates: list[ValidatorUpdate] = field(default_factory=list)
+    # False where nobody reads the events (CheckTx answers no events): `emit` then records nothing
+    record_events: bool = True
 
     def emit(self, type_: str, **attrs: object) -> None:
-        self.events.append(Event.of(type_, **attrs))
+        if self.record_events:
+            self.events.append(Event.of(type_, **attrs))

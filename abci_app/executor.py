@@ -110,6 +110,11 @@ def _signer(store: Branch, tx: DecodedTx, now: int) -> Member | None:
     return member
 
 
+def _check_tx_work(work: int, limit: int) -> None:
+    if work > limit:
+        raise TxError(Code.WORK_LIMIT_EXCEEDED, f"the tx's work is {work} units, the limit per tx is {limit}")
+
+
 def execute(
     store: Branch,
     block: BlockInfo,
@@ -118,6 +123,7 @@ def execute(
     verified: DecodedTx | None = None,
     digest: bytes | None = None,
     block_meter: BlockMeter | None = None,
+    events: bool = True,
 ) -> TxOutcome:
     """Apply `raw` to `store` (only if it succeeds, plus the nonce once accepted).
 
@@ -125,6 +131,8 @@ def execute(
     otherwise the tx is decoded and its signature verified here. `block_meter` is the block's
     work meter (FinalizeBlock): a tx that would take it above its budget fails with
     WORK_LIMIT_EXCEEDED and is not counted; an accepted envelope is counted in it.
+    Without `events` (CheckTx, whose answer carries none) the outcome has no events; nothing
+    else differs.
     """
     params = load_params(store)
     chain_id = chain.chain_id(store)
@@ -143,12 +151,16 @@ def execute(
             raise TxError(
                 Code.NONCE_TOO_LOW, f"nonce {tx.nonce} is not above the last used {int.from_bytes(last, 'big')}"
             )
-        work = tx_work(store, tx, params)
         limit = tx_limit(params)
-        if work > limit:
-            raise TxError(Code.WORK_LIMIT_EXCEEDED, f"the tx's work is {work} units, the limit per tx is {limit}")
-        if block_meter is not None:
+        if block_meter is None:
+            _check_tx_work(tx_work(store, tx, params), limit)
+        else:
+            # The block meter's cost first (no side effects): when it proves the per-tx meter
+            # within the limit (BlockMeter.covers), that check cannot fail and is skipped;
+            # otherwise it runs as before, and fails first, as before.
             added, seen = block_meter.cost(tx)
+            if not block_meter.covers(store, tx, seen, limit):
+                _check_tx_work(tx_work(store, tx, params), limit)
             if block_meter.total + added > block_meter.budget:
                 raise TxError(
                     Code.WORK_LIMIT_EXCEEDED,
@@ -162,7 +174,7 @@ def execute(
         return _internal(exc, "envelope", tx)
 
     store.set(nonce_key, tx.nonce.to_bytes(8, "big"))
-    ctx = TxContext(store.branch(), block, params, tx.signer, tx.signer_address, signer)
+    ctx = TxContext(store.branch(), block, params, tx.signer, tx.signer_address, signer, record_events=events)
     try:
         for msg in tx.messages:
             HANDLERS[type(msg)](ctx, msg)
@@ -171,11 +183,13 @@ def execute(
     except Exception as exc:  # a handler bug fails this tx, never the block
         return _internal(exc, "handler", tx)
     ctx.store.merge_into(store)
+    if not events:
+        return TxOutcome(0, "", (), tuple(ctx.validator_updates), tx)
     # One `message` event per tx, so a member's txs are found by `message.sender='<address>'`.
     messages = tx.messages
     if len(messages) == 1:
         actions = ACTIONS[type(messages[0])]
     else:
         actions = ",".join(sorted({ACTIONS[type(m)] for m in messages}))
-    events = (Event.of(chain_contract.MESSAGE, sender=tx.signer_address.hex(), action=actions), *ctx.events)
-    return TxOutcome(0, "", events, tuple(ctx.validator_updates), tx)
+    tx_events = (Event.of(chain_contract.MESSAGE, sender=tx.signer_address.hex(), action=actions), *ctx.events)
+    return TxOutcome(0, "", tx_events, tuple(ctx.validator_updates), tx)

@@ -41,6 +41,10 @@ Where it is checked:
   same meter on the same state and fails (WORK_LIMIT_EXCEEDED) every tx that would take the
   block above it, so a Byzantine proposer's excess does no work, and an honest proposal
   (built by the same meter from the same state) never has such a failure.
+- FinalizeBlock shortcuts, which change no result: the block meter takes ProcessProposal's
+  per-tx costs when that accepted exactly these txs on the same committed state (`known`), and
+  the per-tx meter is skipped when the block meter's device states prove it within the limit
+  (`BlockMeter.covers`); a replaying node (no ProcessProposal) computes everything.
 
 The end-block hooks' work is bounded on their own (issuance: certificates.max_issuance_per_block;
 expiry: MAX_EXPIRY_PER_BLOCK; pruning: PRUNE_BATCH; market: open orders per member and
@@ -49,6 +53,7 @@ interval), not by this meter.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
 
 from abci_app.certificates.params import period
@@ -68,6 +73,7 @@ __all__ = [
     "READING_WORK",
     "TX_WORK",
     "BlockMeter",
+    "Cost",
     "periods",
     "tx_limit",
     "tx_work",
@@ -115,26 +121,36 @@ class _Device:
         return READING_WORK * self.count + INTERVAL_WORK * intervals + HOUR_WORK * hours
 
 
+Cost = tuple[int, dict[str, _Device]]  # what a tx adds to a meter, and its devices' states after it
+
+
 class BlockMeter:
     """The work of a sequence of txs (a tx, or a block's txs in order), all against `store`:
     `add` returns what a tx adds to the total (never negative: the bound only grows).
     `budget` is max_block_work in `store` (a vote inside the block changes the next block's);
     a caller that has `store`'s params already passes them."""
 
-    def __init__(self, store: KVReader, params: Params | None = None) -> None:
+    def __init__(
+        self,
+        store: KVReader,
+        params: Params | None = None,
+        *,
+        known: Sequence[Cost] | None = None,
+        bounds_tx_work: bool = False,
+    ) -> None:
         self._store = store
         self.budget = (params or load_params(store)).max_block_work
         self._periods: tuple[int, int] | None = None  # read at the first reading: most txs have none
         self._devices: dict[str, _Device] = {}
         self.total = 0
-
-    @property
-    def _interval(self) -> int:
-        return self._lengths()[0]
-
-    @property
-    def _hour(self) -> int:
-        return self._lengths()[1]
+        # `known`: the costs a meter on the same `store` gave the same txs in the same order
+        # (ProcessProposal's, see `cost`); `_position` is the block position of the tx being
+        # metered (`at`), `_counted` how many txs were committed so far.
+        self._known = known
+        self._position = 0
+        self._counted = 0
+        # whether `covers` may vouch for the per-tx check (see there)
+        self.bounds_tx_work = bounds_tx_work
 
     def _lengths(self) -> tuple[int, int]:
         """(settlement interval, certificate period) of the state the meter reads."""
@@ -157,32 +173,81 @@ class BlockMeter:
         pending[r.device_id] = d
         return d
 
-    def cost(self, tx: DecodedTx) -> tuple[int, dict[str, _Device]]:
-        """What `tx` would add, and the devices' states after it (for `commit`)."""
+    def at(self, position: int) -> None:
+        """The next `cost` is of the tx at `position` of the sequence `known` was made for."""
+        self._position = position
+
+    def cost(self, tx: DecodedTx) -> Cost:
+        """What `tx` would add, and the devices' states after it (for `commit`).
+
+        With `known`, the tx at `position` (`at`) takes its known cost when every tx before it
+        was committed here: the meter's state is then the known meter's before that tx (the
+        same store, the same txs committed in the same order), and `cost` is a function of
+        that state and the tx alone. Once a tx of the sequence was not committed, every later
+        cost is computed. The known device states are never modified (`_device` copies a
+        committed device before changing it), so sharing them is safe."""
+        known = self._known
+        if known is not None and self._counted == self._position < len(known):
+            return known[self._position]
         added = TX_WORK + MESSAGE_WORK * len(tx.messages)
         pending: dict[str, _Device] = {}
         for msg in tx.messages:
             if not isinstance(msg, SubmitReadings):
                 added += ITEM_WORK * _items(msg)
                 continue
+            interval, hour = self._lengths()
             for r in msg.readings:
                 d = self._device(r, pending)
                 d.least_start = min(d.least_start, r.start)
                 d.latest_end = max(d.latest_end, r.end)
                 d.count += 1
                 window = max(d.floor(), r.end - DAY)
-                d.each_intervals += periods(window, r.end, self._interval)
-                d.each_hours += periods(window, r.end, self._hour)
-        for device_id, d in pending.items():
-            seen = self._devices.get(device_id)
-            before = 0 if seen is None else seen.work(self._interval, self._hour)
-            added += d.work(self._interval, self._hour) - before
+                d.each_intervals += periods(window, r.end, interval)
+                d.each_hours += periods(window, r.end, hour)
+        if pending:
+            interval, hour = self._lengths()
+            for device_id, d in pending.items():
+                seen = self._devices.get(device_id)
+                before = 0 if seen is None else seen.work(interval, hour)
+                added += d.work(interval, hour) - before
         return added, pending
 
     def commit(self, added: int, pending: dict[str, _Device]) -> None:
         """Count a tx whose `cost` was (added, pending)."""
         self.total += added
         self._devices.update(pending)
+        self._counted += 1
+
+    def covers(self, store: KVReader, tx: DecodedTx, pending: dict[str, _Device], limit: int) -> bool:
+        """True only if `tx_work(store, tx) <= limit` is certain, where `store` is the block's
+        branch the tx runs on and `pending` is this tx's `cost` on this meter (the state before
+        the block); False means "compute it". Used by FinalizeBlock to skip the per-tx meter.
+
+        Why the bound holds (only with `bounds_tx_work`, which FinalizeBlock sets unless a
+        migration ran in the block, and only when `store`'s settlement interval and certificate
+        period are this meter's): the flat part (TX_WORK, MESSAGE_WORK, ITEM_WORK) is the
+        same in both; for each device D of the tx, `pending[D]` counts every reading of D in
+        the block so far, this tx's included, with a floor no later than the one `tx_work`
+        uses on `store`: a device's reading state is only written by an accepted reading
+        (never deleted, its end only grows; a reading starts at or after the last end), so
+        D's last end on `store` is its end in the state before the block, or the end of a
+        reading accepted earlier in the block, whose start the meter already counted, or
+        absent (then `tx_work` takes the least start of this tx's readings, which the meter
+        also counted). Each reading's window is then at least as long here, the counts and
+        the latest end at least as large, and `_Device.work` only grows with all of them,
+        so Σ pending[D].work bounds the readings' part of `tx_work(store, tx)`."""
+        if not self.bounds_tx_work:
+            return False
+        bound = TX_WORK + MESSAGE_WORK * len(tx.messages)
+        for msg in tx.messages:
+            if not isinstance(msg, SubmitReadings):
+                bound += ITEM_WORK * _items(msg)
+        if pending:
+            if (domain_param(store, SETTLEMENT_INTERVAL), period(store)) != self._lengths():
+                return False
+            interval, hour = self._lengths()
+            bound += sum(d.work(interval, hour) for d in pending.values())
+        return bound <= limit
 
     def add(self, tx: DecodedTx) -> int:
         """Count `tx`; what it added."""
