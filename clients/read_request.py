@@ -28,9 +28,7 @@ def sign_read_request(
     return signed_path(path), ReadRequest(public, signature, until, height, path).encode()
 
 
-def sign_read_grant(
-    key: Ed25519PrivateKey, chain_id: str, reader_key: bytes, *, expiry: int | None = None
-) -> bytes:
+def sign_read_grant(key: Ed25519PrivateKey, chain_id: str, reader_key: bytes, *, expiry: int | None = None) -> bytes:
     """An encoded read grant by `key`'s member letting `reader_key` (a bridge's read key) read as
     that member until `expiry` (unix seconds; default GRANT_LIFETIME_S from now)."""
     until = int(time.time()) + GRANT_LIFETIME_S if expiry is None else expiry

@@ -75,9 +75,8 @@ class ReadGrant:
     @staticmethod
     def message(chain_id: str, member_key: bytes, reader_key: bytes, expiry: int) -> bytes:
         """The exact bytes a member signs to let `reader_key` read as it until `expiry` on `chain_id`."""
-        return b"\x00".join(
-            [GRANT_DOMAIN, chain_id.encode(), member_key.hex().encode(), reader_key.hex().encode(), str(expiry).encode()]
-        )
+        keys = [member_key.hex().encode(), reader_key.hex().encode()]
+        return b"\x00".join([GRANT_DOMAIN, chain_id.encode(), *keys, str(expiry).encode()])
 
 
 @dataclass(frozen=True)
