@@ -3,6 +3,9 @@
 // action in the form (accept new terms, cancel an order), signs it with Ed25519 and asks the
 // dashboard to relay the signed bytes to a node (/api/broadcast). Other actions show their
 // gridctl command (app.js).
+// The same key signs read grants: "the dashboard's read key may read as me for 30 minutes"
+// (gridwire/read_request.py, ReadGrant), sent with the Home and matching requests so the dashboard
+// can read the member's private data from nodes that keep it private; it cannot forge one.
 import * as ed from "/vendor/noble-ed25519/index.js";
 import { sha256, sha512 } from "/vendor/noble-hashes/sha2.js";
 import { TxError, envelope, seedFromPem, toB64, toHex, txBody, wholeNumber } from "/static/txcodec.js";
@@ -12,6 +15,37 @@ let key = null; // {seed, pub, address}
 let contract = null;
 
 const $ = (id) => document.getElementById(id);
+const GRANT_LIFETIME_S = 1800; // half the chain's MAX_GRANT_LIFETIME_S
+let grant = null; // {reader, until, b64} for the loaded key
+
+function fromHex(h) { return Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16)); }
+function join(...parts) {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let i = 0;
+  for (const p of parts) { out.set(p, i); i += p.length; }
+  return out;
+}
+
+// The read grant for the dashboard's read key, base64 (null: no key loaded or no read key known).
+async function readGrant() {
+  if (!key) return null;
+  const now = Math.floor(Date.now() / 1000);
+  if (grant && grant.address === key.address && grant.until - 300 > now) return grant.b64;
+  const info = await (await fetch("/api/read-key")).json().catch(() => null);
+  if (!info || !info.read_key) return null;
+  const reader = fromHex(info.read_key);
+  const until = now + GRANT_LIFETIME_S;
+  const enc = new TextEncoder();
+  const zero = Uint8Array.of(0);
+  const message = join(enc.encode("gridledger.read-grant.v1"), zero, enc.encode(info.chain_id), zero,
+    enc.encode(toHex(key.pub)), zero, enc.encode(toHex(reader)), zero, enc.encode(String(until)));
+  const expiry = new Uint8Array(8);
+  new DataView(expiry.buffer).setBigUint64(0, BigInt(until));
+  const b64 = toB64(join(key.pub, ed.sign(message, key.seed), expiry, reader));
+  grant = { address: key.address, until, b64 };
+  return b64;
+}
+window.gridledgerReadGrant = readGrant;
 
 function say(id, text, ok) {
   const node = $(id);
@@ -27,6 +61,8 @@ function loadKey(text) {
     key = { seed, pub, address: toHex(sha256(pub).slice(0, 20)) };
     say("key-status", `key loaded for address ${key.address} (kept in this page only)`, true);
     $("key-status").dataset.address = key.address;
+    grant = null;
+    if ($("home-summary").dataset.address) $("home-form").requestSubmit(); // read the private parts now
   } catch (e) {
     say("key-status", e instanceof TxError ? e.message : "the key could not be read", false);
     delete $("key-status").dataset.address;
@@ -85,6 +121,6 @@ $("key-file").addEventListener("change", async (e) => {
   if (file) loadKey(await file.text());
   e.target.value = ""; // the file's content lives only in `key`
 });
-$("key-forget").addEventListener("click", () => { key = null; say("key-status", "no key loaded", true); delete $("key-status").dataset.address; });
+$("key-forget").addEventListener("click", () => { key = null; grant = null; say("key-status", "no key loaded", true); delete $("key-status").dataset.address; });
 $("action-sign").addEventListener("click", signAndSubmit);
 $("action-sign").dataset.ready = "1";
