@@ -651,6 +651,35 @@ def page_signs(client: TestClient, pem: str, action: str, values: dict[str, str]
 
 
 @needs_node
+def test_the_page_signs_the_same_read_grant_as_the_client_library() -> None:
+    """The read grant the page signs from a key file is byte for byte the client library's (Ed25519 is
+    deterministic), so the app accepts it as the member's."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    reader = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    payload = {"pem": pem, "chain_id": "gridledger-test", "grant": {"reader": reader.hex(), "until": 1_800_000_000}}
+    r = subprocess.run(
+        [str(NODE), str(SIGN_HARNESS)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    expected = sign_read_grant(key, "gridledger-test", reader, expiry=1_800_000_000)
+    assert base64.b64decode(json.loads(r.stdout)["grant"]) == expected
+
+
+@needs_node
 def test_the_page_signs_the_same_bytes_as_gridctl(client: TestClient) -> None:
     """Accepting new terms and cancelling an order, signed in the page from a PKCS#8 key file, are byte for byte
     the transactions clients.tx signs (Ed25519 is deterministic); a damaged key or a negative price is refused."""

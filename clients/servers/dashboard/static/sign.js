@@ -8,7 +8,7 @@
 // can read the member's private data from nodes that keep it private; it cannot forge one.
 import * as ed from "/vendor/noble-ed25519/index.js";
 import { sha256, sha512 } from "/vendor/noble-hashes/sha2.js";
-import { TxError, envelope, seedFromPem, toB64, toHex, txBody, wholeNumber } from "/static/txcodec.js";
+import { TxError, envelope, fromHex, readGrantBytes, seedFromPem, toB64, toHex, txBody, wholeNumber } from "/static/txcodec.js";
 
 ed.hashes.sha512 = sha512;
 let key = null; // {seed, pub, address}
@@ -18,13 +18,6 @@ const $ = (id) => document.getElementById(id);
 const GRANT_LIFETIME_S = 1800; // half the chain's MAX_GRANT_LIFETIME_S
 let grant = null; // {reader, until, b64} for the loaded key
 
-function fromHex(h) { return Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16)); }
-function join(...parts) {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let i = 0;
-  for (const p of parts) { out.set(p, i); i += p.length; }
-  return out;
-}
 
 // The read grant for the dashboard's read key, base64 (null: no key loaded or no read key known).
 async function readGrant() {
@@ -33,15 +26,9 @@ async function readGrant() {
   if (grant && grant.address === key.address && grant.until - 300 > now) return grant.b64;
   const info = await (await fetch("/api/read-key")).json().catch(() => null);
   if (!info || !info.read_key) return null;
-  const reader = fromHex(info.read_key);
   const until = now + GRANT_LIFETIME_S;
-  const enc = new TextEncoder();
-  const zero = Uint8Array.of(0);
-  const message = join(enc.encode("gridledger.read-grant.v1"), zero, enc.encode(info.chain_id), zero,
-    enc.encode(toHex(key.pub)), zero, enc.encode(toHex(reader)), zero, enc.encode(String(until)));
-  const expiry = new Uint8Array(8);
-  new DataView(expiry.buffer).setBigUint64(0, BigInt(until));
-  const b64 = toB64(join(key.pub, ed.sign(message, key.seed), expiry, reader));
+  const seed = key.seed;
+  const b64 = toB64(readGrantBytes(key.pub, info.chain_id, fromHex(info.read_key), until, (m) => ed.sign(m, seed)));
   grant = { address: key.address, until, b64 };
   return b64;
 }
