@@ -1,6 +1,7 @@
 """Who reads what over abci_query (issue 21): private roots refused on the plain path, served on
 /signed to a read request signed by a member the rules allow, with a specific code for every
-kind of refusal. The app is driven as a node started with --private-queries."""
+kind of refusal, and read grants: a reader key (a bridge's) reading as the member who granted it. The app
+is driven as a node is started by default (private queries on)."""
 
 from __future__ import annotations
 
@@ -135,10 +136,13 @@ def test_signed_serves_only_private_roots_and_needs_a_request(node: AppDriver) -
     assert node.query("/signed").code == Code.QUERY_BAD_REQUEST
 
 
-def test_a_node_without_the_switch_answers_plainly(consortium: Consortium) -> None:
-    """Without --private-queries the plain path answers as before (the default, for existing nodes)."""
+def test_private_is_the_default_and_public_queries_is_the_escape(consortium: Consortium) -> None:
+    """A new app keeps households' data private; switched to public queries (--public-queries) the plain path
+    answers as it did before issue 21."""
     driver = AppDriver(consortium)
     alice = consortium.member("community-a/alice").address.hex()
+    assert driver.query(MarketPaths.STATEMENTS(alice)).code == Code.QUERY_PRIVATE
+    driver.app.private_queries = False
     assert driver.query(MarketPaths.STATEMENTS(alice)).code == 0
 
 
