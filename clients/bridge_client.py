@@ -90,7 +90,7 @@ def bridge_credentials(
     def bridge_info() -> tuple[str, bytes]:
         """The bridge's chain id and read key, from Bridge.Status (authenticated, without a grant)."""
         with grpc.secure_channel(target, grpc.composite_channel_credentials(tls, signer)) as channel:
-            status = bridge_pb2_grpc.BridgeStub(channel).Status(bridge_pb2.StatusRequest(), timeout=10)
+            status = bridge_pb2_grpc.BridgeStub(channel).Status(bridge_pb2.StatusRequest(), timeout=10)  # type: ignore[no-untyped-call]
         return str(status.chain_id), bytes(status.read_key)
 
     grants = ReadGrants(key, bridge_info)

@@ -461,6 +461,7 @@ class DriverRpc:
 def _now_driver(consortium: Consortium) -> AppDriver:
     """An app whose chain time is the wall clock's (read grants and requests expire by it), genesis committed."""
     driver = AppDriver(consortium, genesis_time=int(time.time()))
+    driver.app.private_queries = True  # as every node runs by default
     driver.block([])
     return driver
 

@@ -15,7 +15,9 @@ from gridwire.contract.identity import IdentityCode
 from gridwire.contract.market import Paths as MarketPaths
 from gridwire.read_request import MAX_GRANT_LIFETIME_S, MAX_LIFETIME_S, ReadGrant, ReadRequest
 
+from abci_app.app import GridLedgerApp
 from abci_app.read_access import PRIVATE_ROOTS
+from abci_app.store.backend import MemoryBackend
 from clients import devices as dc
 from clients.grid import set_tariffs
 from clients.identity import grant_role, revoke_member
@@ -139,7 +141,9 @@ def test_signed_serves_only_private_roots_and_needs_a_request(node: AppDriver) -
 def test_private_is_the_default_and_public_queries_is_the_escape(consortium: Consortium) -> None:
     """A new app keeps households' data private; switched to public queries (--public-queries) the plain path
     answers as it did before issue 21."""
+    assert GridLedgerApp(MemoryBackend()).private_queries  # what `python -m abci_app` starts unless told otherwise
     driver = AppDriver(consortium)
+    driver.app.private_queries = True
     alice = consortium.member("community-a/alice").address.hex()
     assert driver.query(MarketPaths.STATEMENTS(alice)).code == Code.QUERY_PRIVATE
     driver.app.private_queries = False
