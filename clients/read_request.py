@@ -1,7 +1,9 @@
 """Signed read requests, the client side: a member asks a node for its own (or its customers')
 data on `/signed/<path>` (the ledger's rules: abci_app/read_access.py; the format:
 gridwire.read_request). `GridClient.query_raw` signs one transparently when a node started with
-`--private-queries` answers QUERY_PRIVATE, so callers of the client library do not change."""
+`--private-queries` answers QUERY_PRIVATE, so callers of the client library do not change.
+`sign_read_grant` makes a member's read grant for a bridge's (or the dashboard's) read key, and
+`sign_granted_read` the request that reader key sends under it."""
 
 from __future__ import annotations
 
