@@ -28,9 +28,9 @@ from gridwire.contract.market import Paths as MarketPaths
 
 from clients.bridge_client import bridge_credentials, bridge_server_certificate
 from clients.identity import revoke_role
-from clients.member_auth import member_call_credentials
+from clients.member_auth import GRANT_KEY, member_call_credentials
 from clients.ops.consortium import Consortium
-from clients.read_request import sign_read_request
+from clients.read_request import sign_read_grant, sign_read_request
 from clients.servers.node import BridgeConfig
 from tests.support.bridge_server import serving_bridge
 from tests.support.driver import AppDriver
@@ -192,3 +192,43 @@ def test_the_operator_reads_feeder_views_and_no_households_data(net: Net) -> Non
     code = _code(net, "gridop/control", "/gridledger.api.v1.MarketApi/ListInstructions", listing,
                  market_pb2.GridInstructionList)  # fmt: skip
     assert code is grpc.StatusCode.OK
+
+
+def _call_with_grant(net: Net, who: str, grant: bytes) -> tuple[grpc.StatusCode, str]:
+    """Alice's statements read by `who` sending `grant` by hand (no grant from the client library)."""
+    me = net.consortium.member(who)
+    server = bridge_server_certificate(net.target, net.ca_pem)
+    creds = grpc.composite_channel_credentials(
+        grpc.ssl_channel_credentials(root_certificates=net.ca_pem), member_call_credentials(me.key, me.cert_der, server)
+    )
+    with grpc.secure_channel(net.target, creds) as channel:
+        call = channel.unary_unary(
+            STATEMENTS, request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=market_pb2.StatementList.FromString,
+        )  # fmt: skip
+        try:
+            call(_by_owner(net, "community-a/alice"), timeout=10, metadata=((GRANT_KEY, grant),))
+        except grpc.RpcError as exc:
+            return exc.code(), str(exc.details())
+    return grpc.StatusCode.OK, ""
+
+
+def test_the_bridge_refuses_a_grant_that_is_not_the_callers_or_not_for_it(net: Net) -> None:
+    """A grant of another member (Alice's, sent by an auditor, whom the bridge's rules let read her statements)
+    is PERMISSION_DENIED, a grant for another read key UNAUTHENTICATED, both before the node is asked; Alice's
+    own grant for this bridge reads."""
+    alice = net.consortium.member("community-a/alice")
+    status = _call(net, "community-a/alice", "/gridledger.bridge.v1.Bridge/Status", bridge_pb2.StatusRequest(),
+                   bridge_pb2.StatusResponse)  # fmt: skip
+    chain_id = net.node.driver.chain_id
+    alices = sign_read_grant(alice.key, chain_id, status.read_key)
+    net.node.paths.clear()
+    code, why = _call_with_grant(net, "utility/ops", alices)
+    assert code is grpc.StatusCode.PERMISSION_DENIED
+    assert "not the calling member's" in why
+    other = sign_read_grant(alice.key, chain_id, b"\x07" * 32)
+    code, why = _call_with_grant(net, "community-a/alice", other)
+    assert code is grpc.StatusCode.UNAUTHENTICATED
+    assert "another bridge read key" in why
+    assert not any(p.startswith("/signed") for p in net.node.paths)
+    assert _call_with_grant(net, "community-a/alice", alices) == (grpc.StatusCode.OK, "")
