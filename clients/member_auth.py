@@ -46,12 +46,13 @@ CERT_KEY, TIME_KEY, NONCE_KEY, SIG_KEY = (
 )
 GRANT_KEY = "gridledger-read-grant-bin"
 RENEW_S = 300  # renew a grant this long before it expires; ask a bridge with no read key again after this
+RETRY_S = 10  # ask again this soon when the bridge could not be asked (it may be starting)
 
 
 class ReadGrants:
     """A member's read grant for one bridge: made when first needed from the bridge's chain id and
     read key (`bridge_info`, e.g. Bridge.Status), renewed before it expires. None when the bridge
-    has no read key or cannot be asked (asked again after RENEW_S)."""
+    has no read key (asked again after RENEW_S) or cannot be asked (again after RETRY_S)."""
 
     def __init__(self, key: Ed25519PrivateKey, bridge_info: Callable[[], tuple[str, bytes]]) -> None:
         self._key, self._info = key, bridge_info
@@ -68,6 +69,7 @@ class ReadGrants:
             chain_id, read_key = self._info()
         except Exception:  # the bridge is not reachable yet: the call goes without, its public reads work
             self._grant = None
+            self._renew_at = now + RETRY_S
             return None
         if len(read_key) != 32:
             self._grant = None
