@@ -232,3 +232,35 @@ def test_the_bridge_refuses_a_grant_that_is_not_the_callers_or_not_for_it(net: N
     assert "another bridge read key" in why
     assert not any(p.startswith("/signed") for p in net.node.paths)
     assert _call_with_grant(net, "community-a/alice", alices) == (grpc.StatusCode.OK, "")
+
+
+def test_the_client_library_makes_one_grant_per_bridge_read_key() -> None:
+    """ReadGrants signs a grant for the bridge's read key once and reuses it; a bridge without a read key,
+    or one that cannot be asked, gets none (the call goes without, public reads still work)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from gridwire.read_request import ReadGrant
+
+    from clients.member_auth import ReadGrants
+
+    key, asked = Ed25519PrivateKey.generate(), []
+    reader = b"\x05" * 32
+
+    def info() -> tuple[str, bytes]:
+        asked.append(1)
+        return "chain-x", reader
+
+    grants = ReadGrants(key, info)
+    first = grants.current()
+    assert first is not None
+    assert grants.current() == first
+    assert len(asked) == 1
+    decoded = ReadGrant.decode(first)
+    assert decoded is not None
+    assert decoded.reader_key == reader
+    assert decoded.member_key == key.public_key().public_bytes_raw()
+
+    def down() -> tuple[str, bytes]:
+        raise OSError("connection refused")
+
+    assert ReadGrants(key, down).current() is None
+    assert ReadGrants(key, lambda: ("chain-x", b"")).current() is None
