@@ -65,12 +65,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="HOST:PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics (off by default)",
     )
-    parser.add_argument(
+    privacy = parser.add_mutually_exclusive_group()
+    privacy.add_argument(
         "--private-queries",
+        dest="private_queries",
         action="store_true",
-        default=os.environ.get("GRIDLEDGER_PRIVATE_QUERIES", "") == "1",
+        default=os.environ.get("GRIDLEDGER_PRIVATE_QUERIES", "1") != "0",
         help="refuse households' data (readings, statements, ...) on plain abci_query; serve it on /signed/... "
-        "(default: the environment's GRIDLEDGER_PRIVATE_QUERIES=1)",
+        "to signed read requests (the default, unless the environment sets GRIDLEDGER_PRIVATE_QUERIES=0)",
+    )
+    privacy.add_argument(
+        "--public-queries",
+        dest="private_queries",
+        action="store_false",
+        help="answer households' data on plain abci_query to whoever reaches the RPC (experiments only)",
     )
     parser.add_argument(
         "--upgrades",
@@ -141,7 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         log.info("metrics_listening", url=f"http://{host}:{port}/metrics")
     # the loaded state leaves the automatic collections (abci_app/gc_policy.py; no effect on results)
     gc_policy.install(app)
-    log.info("starting", height=app.state.height, app_hash=app.state.app_hash.hex()[:16], database=str(db))
+    log.info(
+        "starting",
+        height=app.state.height,
+        app_hash=app.state.app_hash.hex()[:16],
+        database=str(db),
+        private_queries=app.private_queries,
+    )
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(app, args.address))

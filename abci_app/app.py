@@ -108,8 +108,9 @@ class GridLedgerApp:
         # Commit), so one member flooding valid txs cannot crowd out the others.
         self._pending: Counter[bytes] = Counter()
         # Refuse households' data on the plain query path (abci_app/read_access.py): a node setting
-        # (`--private-queries`), not consensus (queries change no state). /signed is always served.
-        self.private_queries = False
+        # (on by default; `--public-queries` turns it off), not consensus (queries change no state).
+        # /signed is always served.
+        self.private_queries = True
         # The upgrades this app implements (abci_app/upgrades/registry.py; `--upgrades` adds staged
         # ones), and where it tells its supervisor which upgrade it stopped for (None: nowhere).
         self.migrations: Mapping[str, Migration] = registered_migrations()

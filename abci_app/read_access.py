@@ -15,6 +15,13 @@ their plain path. They are served under `/signed/<path>` when the query's data i
   `operator`) for the per-interval instruction list; auditors (role `auditor`, with the org's
   capability) for everything.
 
+A request may instead be signed by a reader key (a bridge's) and carry a member's read grant
+(`gridwire.read_request.ReadGrant`): then the grant must be signed by an enrolled, unrevoked
+member's key and name the request's key as its reader (READ_BAD_GRANT), and not have expired at
+the last block's time (READ_EXPIRED; expiring more than MAX_GRANT_LIFETIME_S later is
+QUERY_BAD_REQUEST); the access rules are then those of the member who granted it, so the reader
+reads exactly what that member could, and nothing once the member is revoked.
+
 Deterministic: no wall clock, only committed state. The answer (value, key, proof) is the plain
 path's, so a reader who may read a record also gets its proof.
 """
@@ -26,7 +33,7 @@ from gridwire.contract.chain import Paths as ChainPaths
 from gridwire.contract.devices import Paths as DevicesPaths
 from gridwire.contract.forecasts import Paths as ForecastsPaths
 from gridwire.contract.market import Paths as MarketPaths
-from gridwire.read_request import MAX_LIFETIME_S, ReadRequest
+from gridwire.read_request import MAX_GRANT_LIFETIME_S, MAX_LIFETIME_S, ReadGrant, ReadRequest
 
 from abci_app import chain
 from abci_app.crypto import address_of, verify
@@ -132,13 +139,11 @@ def authorise_signed_read(store: KVReader, parts: list[str], query_path: str, he
             Code.READ_WRONG_PATH, f"the read request is for {request.path[:200]!r} at height {request.height}"
         )
     chain_id = chain.chain_id(store)
-    message = ReadRequest.message(chain_id, request.path, request.height, request.expiry)
+    message = ReadRequest.message(chain_id, request.path, request.height, request.expiry, request.grant)
     if len(request.public_key) != 32 or not verify(request.public_key, request.signature, message):
         raise TxError(Code.READ_BAD_SIGNATURE, "the read request's signature does not verify with its key")
-    member = get_member(store, address_of(request.public_key))
-    if member is None or member.revoked or member.public_key != request.public_key:
-        raise TxError(Code.READ_BAD_SIGNATURE, "the read request's key is not an enrolled, unrevoked member's")
     now = chain.block_time_ns(store) // 1_000_000_000
+    member = _granting_member(store, chain_id, request, now) if request.grant else _signing_member(store, request)
     if request.expiry < now:
         raise TxError(Code.READ_EXPIRED, f"the read request expired at {request.expiry}, the last block is at {now}")
     if request.expiry > now + MAX_LIFETIME_S:
@@ -148,3 +153,34 @@ def authorise_signed_read(store: KVReader, parts: list[str], query_path: str, he
     refused = _denial(store, member, parts)
     if refused:
         raise TxError(Code.READ_DENIED, refused)
+
+
+def _signing_member(store: KVReader, request: ReadRequest) -> Member:
+    """The enrolled, unrevoked member whose key signed `request` (READ_BAD_SIGNATURE otherwise)."""
+    member = get_member(store, address_of(request.public_key))
+    if member is None or member.revoked or member.public_key != request.public_key:
+        raise TxError(Code.READ_BAD_SIGNATURE, "the read request's key is not an enrolled, unrevoked member's")
+    return member
+
+
+def _granting_member(store: KVReader, chain_id: str, request: ReadRequest, now: int) -> Member:
+    """The member whose grant `request` carries; raises the specific TxError unless the grant is that
+    member's, names the request's key as reader, and is in force at `now` (the last block's time)."""
+    grant = ReadGrant.decode(request.grant)
+    if grant is None:
+        raise TxError(Code.READ_BAD_GRANT, "the read grant is malformed")
+    if grant.reader_key != request.public_key:
+        raise TxError(Code.READ_BAD_GRANT, "the read grant names another reader key than the request's signer")
+    signed = ReadGrant.message(chain_id, grant.member_key, grant.reader_key, grant.expiry)
+    if not verify(grant.member_key, grant.signature, signed):
+        raise TxError(Code.READ_BAD_GRANT, "the read grant's signature does not verify with the member's key")
+    member = get_member(store, address_of(grant.member_key))
+    if member is None or member.revoked or member.public_key != grant.member_key:
+        raise TxError(Code.READ_BAD_GRANT, "the read grant's key is not an enrolled, unrevoked member's")
+    if grant.expiry < now:
+        raise TxError(Code.READ_EXPIRED, f"the read grant expired at {grant.expiry}, the last block is at {now}")
+    if grant.expiry > now + MAX_GRANT_LIFETIME_S:
+        raise TxError(
+            Code.QUERY_BAD_REQUEST, f"a read grant may expire at most {MAX_GRANT_LIFETIME_S} s after the last block"
+        )
+    return member

@@ -24,8 +24,9 @@ import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
+from gridledger.bridge.v1 import bridge_pb2, bridge_pb2_grpc
 
-from clients.member_auth import member_call_credentials
+from clients.member_auth import ReadGrants, member_call_credentials
 
 __all__ = ["bridge_credentials", "bridge_server_certificate", "load_certificate_der", "split_target"]
 
@@ -71,7 +72,10 @@ def bridge_credentials(
 ) -> grpc.ChannelCredentials:
     """Channel credentials for a TLS bridge at `target` whose certificate `ca_pem` vouches for,
     with member authentication on every call when `member_key` and `member_cert_der` are given
-    (the signature is bound to `server_cert_der`, or to the certificate the bridge presents)."""
+    (the signature is bound to `server_cert_der`, or to the certificate the bridge presents). Calls
+    then also carry the member's read grant for the bridge's read key (asked by Bridge.Status when
+    first needed, renewed before it expires), so the bridge's typed reads of the member's own data
+    work against a node that keeps households' data private."""
     tls = grpc.ssl_channel_credentials(root_certificates=ca_pem)
     if member_key is None and member_cert_der is None:
         return tls
@@ -80,4 +84,14 @@ def bridge_credentials(
     server: bytes | Callable[[], bytes] = (
         server_cert_der if server_cert_der is not None else (lambda: bridge_server_certificate(target, ca_pem))
     )
-    return grpc.composite_channel_credentials(tls, member_call_credentials(member_key, member_cert_der, server))
+    signer = member_call_credentials(member_key, member_cert_der, server)
+    cert_der, key = member_cert_der, member_key
+
+    def bridge_info() -> tuple[str, bytes]:
+        """The bridge's chain id and read key, from Bridge.Status (authenticated, without a grant)."""
+        with grpc.secure_channel(target, grpc.composite_channel_credentials(tls, signer)) as channel:
+            status = bridge_pb2_grpc.BridgeStub(channel).Status(bridge_pb2.StatusRequest(), timeout=10)  # type: ignore[no-untyped-call]
+        return str(status.chain_id), bytes(status.read_key)
+
+    grants = ReadGrants(key, bridge_info)
+    return grpc.composite_channel_credentials(tls, member_call_credentials(key, cert_der, server, grants))

@@ -291,16 +291,24 @@ class Context:
             return self._client
         return GridClient(self.rpc, self.chain_id, None)
 
+    def reader(self) -> GridClient:
+        """The client reads go through: with the caller's key when one is given (--as, --key), so a
+        household's private data (statements, readings, ...) is read with a signed read request as
+        that member; without one, public data only (the node refuses the rest: QUERY_PRIVATE)."""
+        if getattr(self._args, "key", None) or getattr(self._args, "as_member", None):
+            return self.client()
+        return self.client(signing=False)
+
     # -- queries and transactions -------------------------------------------------------------
 
     def query(self, path: str, cls: type[M], *, what: str = "") -> M:
         """The record at `path` decoded as `cls`; NotFoundError when the node has none."""
         try:
-            raw = self.client(signing=False).query_raw(path)
+            raw = self.reader().query_raw(path)
         except QueryFailedError as exc:
             if exc.code == QUERY_NOT_FOUND:
                 raise NotFoundError(f"{what or path} not found") from exc
-            raise
+            raise _private_hint(exc) from exc
         if not raw:
             raise NotFoundError(f"{what or path} not found")
         return cls.FromString(raw)
@@ -314,7 +322,10 @@ class Context:
 
     def query_list(self, path: str, cls: type[M]) -> M:
         """A (possibly empty) list view at `path`."""
-        return cls.FromString(self.client(signing=False).query_raw(path))
+        try:
+            return cls.FromString(self.reader().query_raw(path))
+        except QueryFailedError as exc:
+            raise _private_hint(exc) from exc
 
     def submit(self, *messages: Message, memo: str = "") -> BroadcastResult:
         """Sign the messages with the signer's key, broadcast and wait for the commit
@@ -380,3 +391,10 @@ class Context:
         self.show(data, title="committed")
         if events:
             self.show(events, title="events")
+
+
+def _private_hint(exc: QueryFailedError) -> Exception:
+    """A household's data refused for want of a key says how to read it; other failures as they are."""
+    if exc.code == Code.QUERY_PRIVATE:
+        return UsageError(f"{exc.path} is a household's private data: read it with --as ORG/NAME or --key FILE")
+    return exc

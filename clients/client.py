@@ -52,6 +52,7 @@ class QueryFailedError(RuntimeError):
     def __init__(self, path: str, code: int, log: str) -> None:
         super().__init__(f"query {path} failed with code {code}: {log}")
         self.code = code
+        self.path = path
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from gridledger.grid.v1 import grid_pb2
 from gridledger.market.v1 import market_pb2
 from gridwire.contract.accounts import Paths as Accounts
 from gridwire.contract.certificates import Paths as Certificates
+from gridwire.contract.chain import Code
 from gridwire.contract.devices import Paths as Devices
 from gridwire.contract.forecasts import Paths as Forecasts
 from gridwire.contract.market import Paths as Market
@@ -74,6 +75,7 @@ from clients.lightclient import genesis_validator_set_hash
 from clients.ops.consortium import TEST_DEVICE_CA, Consortium
 from clients.ops.localnet import Localnet, free_base_port
 from clients.proof import ProofError
+from clients.read_request import sign_read_request
 from clients.retirement_export import verify_retirement_export
 from clients.rpc import CometRPC
 from clients.servers.dashboard.launch import PORT_OFFSET, dashboard_url, start_dashboard
@@ -200,8 +202,16 @@ class Demo:
         assert self.consortium is not None
         return self.consortium.member(ref).address
 
-    def query(self, path: str) -> bytes:
-        r = self.client("gridop/control").rpc.abci_query(path)
+    def query(self, path: str, reader: str = "gridop/control") -> bytes:
+        """The value at `path` (b"" when absent or refused), read as member `reader`. The nodes keep
+        households' data private, so a private path is asked again as a read request signed by the
+        reader's key: a member reads its own; the grid operator's control member is also the demo's
+        auditor, which reads the rest (devices' energy, batteries, fills, forecast errors)."""
+        client = self.client(reader)
+        r = client.rpc.abci_query(path)
+        if int(r.get("code", 0)) == Code.QUERY_PRIVATE and client.key is not None:
+            signed, data = sign_read_request(client.key, client.chain_id, path)
+            r = client.rpc.abci_query(signed, data)
         return base64.b64decode(r.get("value") or "") if int(r.get("code", 0)) == 0 else b""
 
     # -- setup -------------------------------------------------------------------------------
@@ -759,7 +769,7 @@ class Demo:
         for ref in ("community-a/alice", "community-b/carol", "utility/treasury", "gridop/control"):
             totals: dict[str, int] = {}
             for interval in range(t0, end, INTERVAL):
-                raw = self.query(Market.STATEMENT(self.address(ref), interval))
+                raw = self.query(Market.STATEMENT(self.address(ref), interval), reader=ref)  # its own statement
                 if raw:
                     st = market_pb2.Statement.FromString(raw)
                     for f, v in st.ListFields():
@@ -775,7 +785,7 @@ class Demo:
         self.forecast_report()
         self.story.say(f"Carol retired {kwh(retired)} of certificates; her hourly matching (consumption vs claims):")
         for hour in range(t0, end, INTERVAL):
-            raw = self.query(Certificates.MATCHING(carol, hour))
+            raw = self.query(Certificates.MATCHING(carol, hour), reader="community-b/carol")  # with her own key
             if raw:
                 m = certificates_pb2.Matching.FromString(raw)
                 self.story.say(
@@ -785,7 +795,7 @@ class Demo:
                 )
         self.ev_claim_report()
         self.audit_a_retirement(carol)
-        raw = self.query(Certificates.SCORE(carol, t0, end))
+        raw = self.query(Certificates.SCORE(carol, t0, end), reader="community-b/carol")
         if raw:
             score = certificates_pb2.Score.FromString(raw)
             self.story.say(f"Carol's 24/7 score over the day: {score.score_bp / 100:.1f} %")

@@ -16,9 +16,11 @@ from the device it names (the device's owner, read from `/device/<id>`), or, for
 fetched by number, from the record's own `owner` field (checked before the record is returned).
 
 The rules apply to members authenticated by `clients.servers.auth.MemberAuthInterceptor`
-(`--member-auth`), which puts the caller in `CALLER` for the call. A bridge started without
-member authentication knows no caller: it serves whoever reaches it, as the node's RPC does,
-and must only be reachable by its operator (README, "Who reads what").
+(`--member-auth`), which puts the caller in `CALLER` for the call; the node then reads the data
+under the caller's read grant (`clients.servers.granted_reads`) with the same rules again. A
+bridge started without member authentication knows no caller: it serves whoever reaches it what
+the node's RPC serves (public data, since nodes keep households' data private by default), and
+must only be reachable by its operator (README, "Who reads what").
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from gridwire.contract.paths import page_suffix
 from clients.servers.access import CALLER, Access, Subject, denial, owner_of
 from clients.servers.api_export import export_handler
 from clients.servers.api_status import status_for
+from clients.servers.granted_reads import query_for_caller
 
 if TYPE_CHECKING:
     from clients.servers.node import NodeLink
@@ -314,7 +315,7 @@ def _handler(bridge: NodeLink, rpc: ReadRpc) -> Callable[..., Any]:
             refused = await denial(rpc.access, caller, await owner_of(rpc.subject, request, query), query)
             if refused:
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED, refused)
-        answer = await bridge.node_or_abort(context, bridge.rpc.abci_query, path)
+        answer = await query_for_caller(bridge, context, path)
         code = int(answer.get("code", 0))
         if code != 0:
             log = str(answer.get("log", ""))

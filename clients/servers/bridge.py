@@ -22,6 +22,7 @@ from clients.proof import ProofError, verify_query_response
 from clients.rpc import BroadcastResult, RPCError
 from clients.servers.access import CALLER, raw_query_denial
 from clients.servers.events import HubFullError, QueryRejectedError, SubscriptionLostError
+from clients.servers.granted_reads import query_for_caller, read_public_key
 from clients.servers.node import MAX_EVENT_QUERY, MAX_PATH, MAX_QUERY_DATA, MAX_TX_BYTES, NodeLink, abort_for_rpc_error
 
 __all__ = ["BridgeService"]
@@ -40,6 +41,7 @@ class BridgeService(NodeLink, bridge_pb2_grpc.BridgeServicer):
             height=int(s["sync_info"]["latest_block_height"]),
             app_hash=bytes.fromhex(s["sync_info"]["latest_app_hash"]),
             catching_up=bool(s["sync_info"]["catching_up"]),
+            read_key=read_public_key(self.read_key) if self.read_key is not None else b"",
         )
 
     async def Broadcast(  # noqa: N802
@@ -78,9 +80,7 @@ class BridgeService(NodeLink, bridge_pb2_grpc.BridgeServicer):
         refused = raw_query_denial(caller, request.path) if caller is not None else None
         if refused:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, refused)
-        r = await self.node_or_abort(
-            context, lambda: self.rpc.abci_query(request.path, request.data, prove=request.prove)
-        )
+        r = await query_for_caller(self, context, request.path, request.data, prove=request.prove)
         out = bridge_pb2.QueryResponse(
             code=int(r.get("code", 0)),
             log=r.get("log", ""),

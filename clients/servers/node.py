@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gridwire.tx import MAX_TX_BYTES
 
 from clients.proof import HeaderVerifier, TrustedNodeHeaders
@@ -35,6 +36,7 @@ class BridgeConfig:
     tls_cert: Path | None = None  # PEM chain; with tls_key, the bridge speaks TLS only
     tls_key: Path | None = None
     member_auth: bool = False  # require a consortium member's certificate on every call (needs TLS)
+    read_key: Path | None = None  # PEM Ed25519 key members' read grants name (default: a new one per start)
     genesis: Path | None = None  # verify headers with a light client from this genesis (else trust the node)
     max_concurrent_rpcs: int = 256
     node_threads: int = 16  # threads making quick calls to the node
@@ -54,6 +56,17 @@ class NodeLink:
         ws_url = config.node_url.replace("http://", "ws://").replace("https://", "wss://").rstrip("/") + "/websocket"
         self.hub = EventHub(ws_url, max_subscribers=config.max_subscribers)
         self.commit_waits = 0
+        # The key this bridge signs granted reads with (clients.servers.granted_reads): only with
+        # member authentication, since only then does it know whose grant a call carries.
+        self.read_key: Ed25519PrivateKey | None = _read_key(config) if config.member_auth else None
+        self._chain_id = ""
+
+    async def chain_id(self, context: grpc.aio.ServicerContext) -> str:
+        """The node's chain id (asked once)."""
+        if not self._chain_id:
+            status = await self.node_or_abort(context, self.rpc.status)
+            self._chain_id = str(status["node_info"]["network"])
+        return self._chain_id
 
     async def node(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking node call on the bridge's own pool."""
@@ -90,6 +103,17 @@ class NodeLink:
             self.commit_waits -= 1
         await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"tx {tx_hash_hex} not committed within {budget:.1f}s")
         raise AssertionError("unreachable")
+
+
+def _read_key(config: BridgeConfig) -> Ed25519PrivateKey:
+    if config.read_key is None:
+        return Ed25519PrivateKey.generate()
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key  # noqa: PLC0415
+
+    key = load_pem_private_key(config.read_key.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{config.read_key} is not an Ed25519 private key")
+    return key
 
 
 async def abort_for_rpc_error(context: grpc.aio.ServicerContext, exc: RPCError) -> None:

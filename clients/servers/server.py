@@ -40,6 +40,7 @@ from clients.servers.api_reads import add_read_services, read_service_names
 from clients.servers.api_tx import TxApiService
 from clients.servers.auth import MemberAuthInterceptor, MemberVerifier
 from clients.servers.bridge import BridgeService
+from clients.servers.granted_reads import read_public_key
 from clients.servers.node import BridgeConfig
 
 __all__ = ["build_server", "main", "serve"]
@@ -125,6 +126,15 @@ async def serve(config: BridgeConfig, ready: asyncio.Event | None = None, servic
     await server.start()
     watcher = asyncio.create_task(_watch_node(service, health_servicer))
     log.info("bridge_listening", listen=config.listen, node=config.node_url, tls=config.tls_cert is not None)
+    if service.read_key is None:
+        log.warning(
+            "bridge_reads_public_only",
+            reason="no --member-auth: the bridge knows no caller and holds no read grants, so a node keeping "
+            "households' data private (the default) refuses its reads of readings, statements, alerts, ...",
+        )
+    else:
+        public = read_public_key(service.read_key).hex()
+        log.info("bridge_read_key", read_key=public, persistent=config.read_key is not None)
     if ready is not None:
         ready.set()
     try:
@@ -157,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls-cert", type=existing_file, help="PEM certificate chain: serve TLS only")
     parser.add_argument("--tls-key", type=existing_file, help="PEM private key of --tls-cert")
     parser.add_argument("--member-auth", action="store_true", help="require a member certificate on every call")
+    parser.add_argument(
+        "--read-key",
+        type=existing_file,
+        help="PEM Ed25519 key members' read grants name (with --member-auth; default: a new key per start)",
+    )
     parser.add_argument("--genesis", type=existing_file, help="check proofs with a light client trusting this genesis")
     parser.add_argument("--max-subscribers", type=positive_count, default=64)
     parser.add_argument("--max-commit-waits", type=positive_count, default=128)
@@ -171,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         member_auth=args.member_auth,
+        read_key=args.read_key,
         genesis=args.genesis,
         max_subscribers=args.max_subscribers,
         max_commit_waits=args.max_commit_waits,

@@ -34,6 +34,11 @@ PV_KEY = DeviceKey.generate()
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Localnet]:
     home = tmp_path_factory.mktemp("api") / "net"
     localnet = Localnet(home, n=1, base_port=free_base_port(1), timeout_commit="200ms")
+    # The localnet's bridge runs without member authentication, so it holds no members' read grants and
+    # a private node would refuse its reads of households' data; these tests are about the API's wiring,
+    # so the node answers them plainly (--public-queries). Granted reads: tests/unit/test_read_grants_bridge.py.
+    public = pytest.MonkeyPatch()
+    public.setenv("GRIDLEDGER_PRIVATE_QUERIES", "0")
     localnet.init()
     try:
         localnet.start()
@@ -42,6 +47,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Localnet]:
         yield localnet
     finally:
         localnet.stop()
+        public.undo()
 
 
 @pytest.fixture(scope="module")

@@ -219,8 +219,14 @@ def test_home_shows_the_member_and_an_alert_arrives_live(page: Any, dashboard: s
     alerts = gridctl(net, *bob, "alerts")["items"]
     assert any(f"alert {a['alert_id']} (rule {rule['rule_id']}" in text for a in alerts)
     assert "gridctl --as community-a/bob accept" in text
-    page.click("#home-form button")  # reload: the rule and the stored alert are listed
+    page.click("#home-form button")  # reload without Bob's key: his rules and alerts are private on the nodes
+    page.wait_for_selector('#home-private:has-text("private: load the member\'s key to read this")')
+    assert "rules" in (page.locator("#home-private").get_attribute("data-private") or "")
+    key_file = net.home / "consortium" / "community-a" / "members" / "bob.key.pem"
+    page.wait_for_selector("#action-sign[data-ready]")
+    page.set_input_files("#key-file", str(key_file))  # the page signs a read grant and reloads
     page.wait_for_selector(f"#home-rules td[data-col=rule_id]:text-is('{rule['rule_id']}')")
+    assert page.locator("#home-private").inner_text() == ""
     page.wait_for_selector("#home-alerts td[data-col=accept_command]")
     shot(page, "home")
     page.set_viewport_size({"width": 390, "height": 844})
@@ -291,6 +297,9 @@ def test_accepting_new_terms_from_the_page_commits_a_tx(page: Any, dashboard: st
     page.goto(dashboard + "/#home")
     page.fill("#home-member", "community-a/bob")
     page.click("#home-form button")
+    page.wait_for_selector("#home-summary[data-ref='community-a/bob']")
+    page.wait_for_selector("#action-sign[data-ready]")
+    page.set_input_files("#key-file", str(net.home / "consortium" / "community-a" / "members" / "bob.key.pem"))
     row = page.locator("#home-alerts tbody tr", has=page.locator(f"td[data-col=alert_id]:text-is('{alert_id}')"))
     row.click()
     assert page.input_value("#action-alert") == alert_id
@@ -433,6 +442,10 @@ def test_alices_forecasts_matching_heatmap_and_residual_mix(
     page.goto(dashboard + "/#home")
     page.fill("#home-member", "community-a/alice")
     page.click("#home-form button")
+    page.wait_for_selector("#home-summary[data-ref='community-a/alice']")
+    page.wait_for_selector("#action-sign[data-ready]")
+    # her battery, forecasts and matching are private on the nodes: the page reads them under her read grant
+    page.set_input_files("#key-file", str(net.home / "consortium" / "community-a" / "members" / "alice.key.pem"))
     page.wait_for_selector(f"#home-forecasts canvas[aria-label*='{PV}']")
     soc = page.locator("#chart-soc-day")
     assert soc.get_attribute("data-points") == ",".join(str(100 * w // 10_000) for w in SOCS)
@@ -443,8 +456,9 @@ def test_alices_forecasts_matching_heatmap_and_residual_mix(
     page.wait_for_selector("#match-score[data-score-bp]")
     score = page.locator("#match-score")
     expected = gridctl(
-        net, "score", "community-a/alice", score.get_attribute("data-from") or "", score.get_attribute("data-to") or ""
-    )
+        net, "--as", "community-a/alice", "score", "community-a/alice", score.get_attribute("data-from") or "",
+        score.get_attribute("data-to") or "",
+    )  # fmt: skip
     assert score.get_attribute("data-score-bp") == str(expected["score_bp"])
     assert (expected["matched_wh"], expected["consumption_wh"]) == (50, 80)
     page.wait_for_selector("#match-residual h4:text-is('nl')")

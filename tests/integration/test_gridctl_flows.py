@@ -112,11 +112,15 @@ def test_site_device_reading_in_both_forms(cli: Cli, tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 0, err
     assert "accepted" in out
-    last = cli.json("reading", "show", "flows-pv")
+    alice = ("--as", "community-a/alice")  # readings are private on the node: the owner reads them with her key
+    code, _, err = cli.table("reading", "show", "flows-pv")
+    assert code != 0
+    assert "private" in err
+    last = cli.json(*alice, "reading", "show", "flows-pv")
     assert (last["seq"], last["export_wh"], last["end"]) == (2, 110, start + 2 * INTERVAL)
-    energy = cli.json("energy", "flows-pv", str(start + INTERVAL))
+    energy = cli.json(*alice, "energy", "flows-pv", str(start + INTERVAL))
     assert energy["export_wh"] == 10
-    code, out, _ = cli.table("energy", "flows-pv", str(start + INTERVAL))
+    code, out, _ = cli.table(*alice, "energy", "flows-pv", str(start + INTERVAL))
     assert "10 Wh" in out
 
     # a reading signed by another key is kept out, with its reason code in the answer
@@ -128,7 +132,7 @@ def test_site_device_reading_in_both_forms(cli: Cli, tmp_path: Path) -> None:
     )  # fmt: skip
     assert forged["outcome"] == "rejected"
     assert forged["reject_code"] > 0
-    assert cli.json("reading", "show", "flows-pv")["seq"] == 2
+    assert cli.json(*alice, "reading", "show", "flows-pv")["seq"] == 2
 
 
 def test_operator_sets_tariffs_and_fees(cli: Cli) -> None:

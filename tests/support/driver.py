@@ -58,6 +58,10 @@ class AppDriver:
         self.chain_id = chain_id
         self.backend = backend or MemoryBackend()
         self.app = GridLedgerApp(self.backend)
+        # Domain tests read state through `query` as the harness, not as a member: households' data is
+        # answered on its plain path here. Tests of who reads what switch privacy back on (the app's
+        # and every node's default): tests/unit/test_read_access_chain.py, test_read_grants_bridge.py.
+        self.app.private_queries = False
         self.height = self.app.state.height
         self.time = genesis_time + self.height * BLOCK_SECONDS
         self.nonces: dict[bytes, int] = {}

@@ -11,10 +11,12 @@ import itertools
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from gridledger.api.v1 import certificates_api_pb2
@@ -26,6 +28,7 @@ from gridledger.market.v1 import market_pb2
 from starlette.testclient import TestClient
 
 from clients.ops.consortium import Consortium
+from clients.read_request import sign_read_grant
 from clients.rpc import RPCError
 from clients.servers.dashboard.app import create_app
 from clients.servers.dashboard.inputs import BadInputError
@@ -451,22 +454,54 @@ class DriverRpc:
         raise RPCError(f"{method}: the in-process app has no CometBFT RPC")
 
     def abci_query(self, path: str, data: bytes = b"", *, height: int = 0, prove: bool = False) -> dict[str, Any]:
-        r = self.driver.query(path)
+        r = self.driver.query(path, data=data, prove=prove)
         return {"code": r.code, "log": r.log, "value": base64.b64encode(r.value).decode()}
 
 
-def test_home_reads_a_real_members_state(driver: AppDriver, consortium: Consortium) -> None:
+def _now_driver(consortium: Consortium) -> AppDriver:
+    """An app whose chain time is the wall clock's (read grants and requests expire by it), genesis committed."""
+    driver = AppDriver(consortium, genesis_time=int(time.time()))
+    driver.app.private_queries = True  # as every node runs by default
+    driver.block([])
+    return driver
+
+
+def _grant_header(pool: NodePool, driver: AppDriver, key: Ed25519PrivateKey) -> dict[str, str]:
+    """The header a member's page sends: its read grant for the dashboard's read key."""
+    grant = sign_read_grant(key, driver.chain_id, pool.read_public_key())
+    return {"X-Gridledger-Read-Grant": base64.b64encode(grant).decode()}
+
+
+def test_home_reads_a_real_members_state(consortium: Consortium) -> None:
     """Against the real app's queries, bob's page carries his on-chain balance and his empty lists."""
     bob = consortium.member("community-a/bob")
-    driver.block([])  # the genesis state committed
-    client = TestClient(create_app(NodePool([DriverRpc(driver)])))
-    r = client.get("/api/home", params={"member": "community-a/bob"})
+    driver = _now_driver(consortium)
+    pool = NodePool([DriverRpc(driver)])
+    client = TestClient(create_app(pool))
+    r = client.get("/api/home", params={"member": "community-a/bob"}, headers=_grant_header(pool, driver, bob.key))
     assert r.status_code == 200, r.text
     d = r.json()
     assert d["address"] == bob.address.hex()
     assert d["balance"] == balance(driver, bob)
     assert d["orders"] == []
     assert d["alerts"] == []
+    assert d["private"] == []
+
+
+def test_home_without_the_members_grant_says_what_is_private(consortium: Consortium) -> None:
+    """Without a grant, or with alice's grant for bob's page, bob's public data shows and his alerts, rules, fills
+    and statements are marked private instead of failing the page."""
+    driver = _now_driver(consortium)
+    pool = NodePool([DriverRpc(driver)])
+    client = TestClient(create_app(pool))
+    alice = consortium.member("community-a/alice")
+    for headers in ({}, _grant_header(pool, driver, alice.key)):
+        r = client.get("/api/home", params={"member": "community-a/bob"}, headers=headers)
+        assert r.status_code == 200, r.text
+        d = r.json()
+        assert {"alerts", "rules", "fills", "statements"} <= set(d["private"])
+        assert d["balance"] == balance(driver, consortium.member("community-a/bob"))
+    assert client.get("/api/read-key").json()["read_key"] == pool.read_public_key().hex()
 
 
 def test_actions_show_the_exact_gridctl_command(client: TestClient) -> None:
@@ -523,13 +558,21 @@ def test_actions_refuse_bad_values_with_a_clear_message(client: TestClient, form
     assert "command" not in r.json()
 
 
-def test_matching_heatmap_score_and_residual_from_the_real_app(driver: AppDriver, consortium: Consortium) -> None:
-    """A consumer's matching view asks the real app for 3 x 24 periods, their 24/7 score over them and the
-    residual mix of their regions; an unknown member or a hostile one is refused."""
-    driver.block([])
-    client = TestClient(create_app(NodePool([DriverRpc(driver)])))
-    r = client.get("/api/matching", params={"member": "community-a/bob"})
+def test_matching_heatmap_score_and_residual_from_the_real_app(consortium: Consortium) -> None:
+    """A consumer's matching view asks the real app (under bob's read grant) for 3 x 24 periods, their 24/7 score
+    over them and the residual mix of their regions; without the grant it is private; an unknown member or a
+    hostile one is refused."""
+    driver = _now_driver(consortium)
+    pool = NodePool([DriverRpc(driver)])
+    client = TestClient(create_app(pool))
+    hidden = client.get("/api/matching", params={"member": "community-a/bob"})
+    assert hidden.status_code == 200, hidden.text
+    assert hidden.json()["private"] is True
+    assert hidden.json()["hours"] == []
+    headers = _grant_header(pool, driver, consortium.member("community-a/bob").key)
+    r = client.get("/api/matching", params={"member": "community-a/bob"}, headers=headers)
     assert r.status_code == 200, r.text
+    assert r.json()["private"] is False
     d = r.json()
     hours = [c["hour"] for c in d["hours"]]
     assert len(hours) == 72
@@ -606,6 +649,35 @@ def page_signs(client: TestClient, pem: str, action: str, values: dict[str, str]
     assert r.returncode == 0, r.stderr
     answer: dict[str, str] = json.loads(r.stdout)
     return answer
+
+
+@needs_node
+def test_the_page_signs_the_same_read_grant_as_the_client_library() -> None:
+    """The read grant the page signs from a key file is byte for byte the client library's (Ed25519 is
+    deterministic), so the app accepts it as the member's."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    reader = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    payload = {"pem": pem, "chain_id": "gridledger-test", "grant": {"reader": reader.hex(), "until": 1_800_000_000}}
+    r = subprocess.run(
+        [str(NODE), str(SIGN_HARNESS)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    expected = sign_read_grant(key, "gridledger-test", reader, expiry=1_800_000_000)
+    assert base64.b64decode(json.loads(r.stdout)["grant"]) == expected
 
 
 @needs_node

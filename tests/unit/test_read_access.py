@@ -24,6 +24,7 @@ from gridledger.devices.v1 import devices_pb2
 from gridledger.grid.v1 import grid_pb2
 from gridledger.identity.v1 import identity_pb2
 from gridledger.market.v1 import market_pb2
+from gridwire.read_request import ReadGrant, ReadRequest
 
 from clients.bridge_client import bridge_credentials
 from clients.pki import Identity, new_org_ca
@@ -60,6 +61,7 @@ class FakeNode:
     def abci_query(self, path: str, data: bytes = b"", *, height: int = 0, prove: bool = False) -> dict[str, Any]:
         self.queries.append(path)
         self.data.append(data)
+        path = path.removeprefix("/signed")  # a granted read: the app's checks of it are in test_read_grants_bridge
         kind, _, ident = path.strip("/").partition("/")
         if kind == "org" and ident == self.org.org_id:
             return _ok(self.org)
@@ -68,6 +70,10 @@ class FakeNode:
         if path in self.records:
             return _ok(self.records[path])
         return {"code": 91, "log": "QUERY_NOT_FOUND: nothing here"}
+
+    def status(self) -> dict[str, Any]:
+        return {"node_info": {"network": "test-chain"}, "sync_info": {"latest_block_height": "1",
+                "latest_app_hash": "", "catching_up": False}}  # fmt: skip
 
 
 @dataclass
@@ -240,3 +246,18 @@ def test_the_bridge_forwards_a_members_signed_read_request(net: Net) -> None:
     _code(net, "neighbour", "/gridledger.bridge.v1.Bridge/Query", request, bridge_pb2.QueryResponse)
     assert net.node.queries[-1] == path
     assert net.node.data[-1] == data
+
+
+def test_the_bridge_reads_a_members_data_under_the_members_grant(net: Net) -> None:
+    """The owner's typed read reaches the node as /signed/<path> signed by the bridge's read key, carrying the
+    owner's grant for that key; the same read without member auth data would be the plain path."""
+    net.node.queries.clear()
+    net.node.data.clear()
+    assert _code(net, "owner", *READING) is grpc.StatusCode.OK
+    assert net.node.queries[-1] == f"/signed/reading/{DEVICE}"
+    request = ReadRequest.decode(net.node.data[-1])
+    assert request is not None
+    grant = ReadGrant.decode(request.grant)
+    assert grant is not None
+    assert grant.member_key == net.who["owner"].public_key
+    assert grant.reader_key == request.public_key  # the bridge's own key signed the request

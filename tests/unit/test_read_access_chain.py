@@ -1,23 +1,28 @@
 """Who reads what over abci_query (issue 21): private roots refused on the plain path, served on
 /signed to a read request signed by a member the rules allow, with a specific code for every
-kind of refusal. The app is driven as a node started with --private-queries."""
+kind of refusal, and read grants: a reader key (a bridge's) reading as the member who granted it. The app
+is driven as a node is started by default (private queries on)."""
 
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from gridledger.devices.v1 import devices_pb2
 from gridwire.contract.chain import Code
 from gridwire.contract.devices import Paths as DevicesPaths
 from gridwire.contract.identity import IdentityCode
 from gridwire.contract.market import Paths as MarketPaths
-from gridwire.read_request import MAX_LIFETIME_S, ReadRequest
+from gridwire.read_request import MAX_GRANT_LIFETIME_S, MAX_LIFETIME_S, ReadGrant, ReadRequest
 
+from abci_app.app import GridLedgerApp
 from abci_app.read_access import PRIVATE_ROOTS
+from abci_app.store.backend import MemoryBackend
 from clients import devices as dc
 from clients.grid import set_tariffs
-from clients.identity import grant_role
+from clients.identity import grant_role, revoke_member
 from clients.ops.consortium import Consortium
-from clients.read_request import sign_read_request
+from clients.read_request import sign_granted_read, sign_read_grant, sign_read_request
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed
 from tests.unit.test_market import L, Market, _deliver, key
@@ -110,8 +115,6 @@ def test_a_request_signed_by_another_key_is_refused(node: AppDriver, consortium:
         alice.public_key, bob.key.sign(ReadRequest.message(node.chain_id, path, 0, expiry)), expiry, 0, path
     )
     assert node.query("/signed" + path, data=forged.encode()).code == Code.READ_BAD_SIGNATURE
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     stranger = Ed25519PrivateKey.generate()
     query_path, data = sign_read_request(stranger, node.chain_id, path, expiry=expiry)
     assert node.query(query_path, data=data).code == Code.READ_BAD_SIGNATURE
@@ -135,10 +138,15 @@ def test_signed_serves_only_private_roots_and_needs_a_request(node: AppDriver) -
     assert node.query("/signed").code == Code.QUERY_BAD_REQUEST
 
 
-def test_a_node_without_the_switch_answers_plainly(consortium: Consortium) -> None:
-    """Without --private-queries the plain path answers as before (the default, for existing nodes)."""
+def test_private_is_the_default_and_public_queries_is_the_escape(consortium: Consortium) -> None:
+    """A new app keeps households' data private; switched to public queries (--public-queries) the plain path
+    answers as it did before issue 21."""
+    assert GridLedgerApp(MemoryBackend()).private_queries  # what `python -m abci_app` starts unless told otherwise
     driver = AppDriver(consortium)
+    driver.app.private_queries = True
     alice = consortium.member("community-a/alice").address.hex()
+    assert driver.query(MarketPaths.STATEMENTS(alice)).code == Code.QUERY_PRIVATE
+    driver.app.private_queries = False
     assert driver.query(MarketPaths.STATEMENTS(alice)).code == 0
 
 
@@ -172,3 +180,99 @@ def test_feeder_aggregates_are_public_and_hide_small_feeders(driver: AppDriver, 
     assert (total.import_wh, total.export_wh) == (100 + 200, 300)
     assert driver.query(DevicesPaths.ENERGY("meter-b", iv)).code == Code.QUERY_PRIVATE  # a household's own
     assert driver.query(DevicesPaths.FEEDER_ENERGY("feeder-9", iv)).code == 0  # nothing recorded: zero
+
+
+def _bridge_key() -> tuple[Ed25519PrivateKey, bytes]:
+    reader = Ed25519PrivateKey.generate()
+    return reader, reader.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def test_a_bridge_with_a_grant_reads_the_same_bytes_and_proof(node: AppDriver, consortium: Consortium) -> None:
+    """A bridge key holding Alice's grant reads her statement with the same value, key and proof as Alice herself."""
+    alice = consortium.member("community-a/alice")
+    reader, reader_public = _bridge_key()
+    grant = sign_read_grant(alice.key, node.chain_id, reader_public, expiry=node.time + 600)
+    for path in (MarketPaths.STATEMENTS(alice.address.hex()), MarketPaths.STATEMENT(alice.address.hex(), 900)):
+        own_path, own_data = sign_read_request(alice.key, node.chain_id, path, expiry=node.time + 60)
+        via_path, via_data = sign_granted_read(reader, node.chain_id, path, grant, expiry=node.time + 60)
+        own, via = node.query(own_path, data=own_data, prove=True), node.query(via_path, data=via_data, prove=True)
+        assert via.code == own.code, via.log
+        assert via.code in (0, Code.QUERY_NOT_FOUND), via.log
+        assert (via.value, via.key, via.proof_ops) == (own.value, own.key, own.proof_ops)
+
+
+def _granted_code(node: AppDriver, grant: bytes, path: str, reader: Ed25519PrivateKey) -> int:
+    query_path, data = sign_granted_read(reader, node.chain_id, path, grant, expiry=node.time + 60)
+    return node.query(query_path, data=data).code
+
+
+def test_a_grant_for_another_bridge_key_is_refused(node: AppDriver, consortium: Consortium) -> None:
+    """A bridge presenting a grant Alice gave to another bridge key is READ_BAD_GRANT."""
+    alice = consortium.member("community-a/alice")
+    reader, _ = _bridge_key()
+    _, other_public = _bridge_key()
+    grant = sign_read_grant(alice.key, node.chain_id, other_public, expiry=node.time + 600)
+    assert _granted_code(node, grant, MarketPaths.STATEMENTS(alice.address.hex()), reader) == Code.READ_BAD_GRANT
+
+
+def test_an_expired_or_overlong_grant_is_refused(node: AppDriver, consortium: Consortium) -> None:
+    """A grant is READ_EXPIRED after its expiry by block time, and QUERY_BAD_REQUEST beyond the lifetime bound."""
+    alice = consortium.member("community-a/alice")
+    reader, public = _bridge_key()
+    path = MarketPaths.STATEMENTS(alice.address.hex())
+    grant = sign_read_grant(alice.key, node.chain_id, public, expiry=node.time + 5)
+    assert _granted_code(node, grant, path, reader) == 0
+    node.block([], seconds=10)
+    assert _granted_code(node, grant, path, reader) == Code.READ_EXPIRED
+    overlong = sign_read_grant(alice.key, node.chain_id, public, expiry=node.time + MAX_GRANT_LIFETIME_S + 1)
+    assert _granted_code(node, overlong, path, reader) == Code.QUERY_BAD_REQUEST
+
+
+def test_a_revoked_members_grant_reads_nothing(node: AppDriver, consortium: Consortium) -> None:
+    """Once Alice is revoked, the grant she gave earlier is READ_BAD_GRANT."""
+    alice, admin = consortium.member("community-a/alice"), consortium.member("community-a/admin")
+    reader, public = _bridge_key()
+    path = MarketPaths.STATEMENTS(alice.address.hex())
+    grant = sign_read_grant(alice.key, node.chain_id, public, expiry=node.time + 600)
+    assert _granted_code(node, grant, path, reader) == 0
+    assert node.block([signed(node, admin, revoke_member(alice.address, "left the community"))]).tx_results[0].code == 0
+    assert _granted_code(node, grant, path, reader) == Code.READ_BAD_GRANT
+
+
+def test_a_tampered_grant_or_request_is_refused(node: AppDriver, consortium: Consortium) -> None:
+    """A grant whose expiry or member was changed is READ_BAD_GRANT; a grant swapped under a signed request is
+    READ_BAD_SIGNATURE, as is a request the bridge key did not sign."""
+    alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
+    reader, public = _bridge_key()
+    path = MarketPaths.STATEMENTS(alice.address.hex())
+    grant = ReadGrant.decode(sign_read_grant(alice.key, node.chain_id, public, expiry=node.time + 60))
+    assert grant is not None
+    later = ReadGrant(grant.member_key, grant.signature, grant.expiry + 100, grant.reader_key).encode()
+    assert _granted_code(node, later, path, reader) == Code.READ_BAD_GRANT
+    as_bob = ReadGrant(bob.public_key, grant.signature, grant.expiry, grant.reader_key).encode()
+    assert _granted_code(node, as_bob, path, reader) == Code.READ_BAD_GRANT
+    assert _granted_code(node, b"\x01" * 20, path, reader) == Code.QUERY_BAD_REQUEST  # not a grant at all
+    query_path, data = sign_granted_read(reader, node.chain_id, path, grant.encode(), expiry=node.time + 60)
+    request = ReadRequest.decode(data)
+    assert request is not None
+    bobs = sign_read_grant(bob.key, node.chain_id, public, expiry=node.time + 60)
+    swapped = ReadRequest(request.public_key, request.signature, request.expiry, request.height, path, bobs)
+    assert node.query(query_path, data=swapped.encode()).code == Code.READ_BAD_SIGNATURE
+    stranger, _ = _bridge_key()
+    forged = ReadRequest(public, stranger.sign(b"x"), request.expiry, 0, path, grant.encode())
+    assert node.query(query_path, data=forged.encode()).code == Code.READ_BAD_SIGNATURE
+
+
+def test_a_grant_reads_only_what_its_member_may(node: AppDriver, consortium: Consortium) -> None:
+    """Bob's grant does not read Alice's statements or alerts (READ_DENIED); the supplier's grant reads her
+    statements but not her alerts, as the supplier itself."""
+    alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
+    supplier = consortium.member("utility/treasury")
+    reader, public = _bridge_key()
+    hexed = alice.address.hex()
+    bobs = sign_read_grant(bob.key, node.chain_id, public, expiry=node.time + 600)
+    for path in (MarketPaths.STATEMENTS(hexed), MarketPaths.ALERTS(hexed), "/store/00"):
+        assert _granted_code(node, bobs, path, reader) == Code.READ_DENIED, path
+    suppliers = sign_read_grant(supplier.key, node.chain_id, public, expiry=node.time + 600)
+    assert _granted_code(node, suppliers, MarketPaths.STATEMENTS(hexed), reader) == 0
+    assert _granted_code(node, suppliers, MarketPaths.ALERTS(hexed), reader) == Code.READ_DENIED

@@ -398,6 +398,7 @@ def test_error_codes_pinned() -> None:
         "READ_BAD_SIGNATURE": 96,
         "READ_WRONG_PATH": 97,
         "READ_DENIED": 98,
+        "READ_BAD_GRANT": 99,
     }
     codes = {c.name: int(c) for enum in (Code, IdentityCode, GovernanceCode, AccountsCode) for c in enum}
     assert codes == pinned

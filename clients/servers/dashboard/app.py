@@ -11,6 +11,7 @@ in the page (static/sign.js) with a key that never leaves it, and only relayed h
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
@@ -29,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from clients.servers.dashboard import actions, inputs, relay, views
 from clients.servers.dashboard.inputs import BadInputError
 from clients.servers.dashboard.live import Feed
-from clients.servers.dashboard.nodes import AllNodesDownError, NodePool, QueryError
+from clients.servers.dashboard.nodes import READ_GRANT, AllNodesDownError, NodePool, QueryError
 from clients.signals import SignalFilter
 
 __all__ = ["CHART_JS", "create_app"]
@@ -58,10 +59,31 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-async def _read(fn: Callable[[], dict[str, Any]]) -> JSONResponse:
-    """Run a view's reads in a worker thread and answer JSON (400 bad input, 503 no node)."""
+GRANT_HEADER = "x-gridledger-read-grant"  # base64 of the member's read grant for the dashboard's read key
+
+
+def _grant(request: Request) -> bytes | None:
+    """The read grant the page sent (None: none, or not base64)."""
+    raw = request.headers.get(GRANT_HEADER, "")
     try:
-        return JSONResponse(await run_in_threadpool(fn))
+        return base64.b64decode(raw, validate=True) if raw and len(raw) <= 400 else None
+    except ValueError:
+        return None
+
+
+async def _read(fn: Callable[[], dict[str, Any]], grant: bytes | None = None) -> JSONResponse:
+    """Run a view's reads in a worker thread, private ones under `grant`, and answer JSON (400 bad
+    input, 503 no node)."""
+
+    def under_grant() -> dict[str, Any]:
+        token = READ_GRANT.set(grant)
+        try:
+            return fn()
+        finally:
+            READ_GRANT.reset(token)
+
+    try:
+        return JSONResponse(await run_in_threadpool(under_grant))
     except BadInputError as exc:
         return _error(400, str(exc))
     except QueryError as exc:
@@ -94,7 +116,7 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
             ref = inputs.member_ref(request.query_params.get("member"))
         except BadInputError as exc:
             return _error(400, str(exc))
-        return await _read(lambda: views.home(pool, views.resolve_member(pool, ref)))
+        return await _read(lambda: views.home(pool, views.resolve_member(pool, ref)), _grant(request))
 
     async def market(request: Request) -> Response:
         try:
@@ -130,7 +152,11 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
             ref = inputs.member_ref(request.query_params.get("member"))
         except BadInputError as exc:
             return _error(400, str(exc))
-        return await _read(lambda: views.matching(pool, views.resolve_member(pool, ref)))
+        return await _read(lambda: views.matching(pool, views.resolve_member(pool, ref)), _grant(request))
+
+    async def read_key(request: Request) -> Response:
+        """The chain id and the dashboard's read key, which a member's page grants reads to."""
+        return await _read(lambda: {"chain_id": pool.chain_id(), "read_key": pool.read_public_key().hex()})
 
     async def bundle(request: Request) -> Response:
         try:
@@ -229,6 +255,7 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
         Route("/api/command", command),
         Route("/api/broadcast", broadcast, methods=["POST"]),
         Route("/api/sign-contract", sign_contract),
+        Route("/api/read-key", read_key),
         Route("/api/events", events),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/vendor/noble-ed25519", StaticFiles(directory=NOBLE / "ed25519", check_dir=False), name="ed25519"),

@@ -4,9 +4,9 @@ shows can be checked against gridctl value for value."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
@@ -30,7 +30,7 @@ from gridwire.contract.paths import page_suffix
 from clients.cli_support import to_json
 from clients.servers.dashboard import history
 from clients.servers.dashboard.inputs import BadInputError
-from clients.servers.dashboard.nodes import NodePool, QueryError
+from clients.servers.dashboard.nodes import NodePool, PrivateDataError, QueryError
 
 __all__ = [
     "audit_contract",
@@ -152,13 +152,26 @@ def home(pool: NodePool, address: bytes) -> dict[str, Any]:
     balance_raw = pool.query_raw(AccountsPaths.BALANCE(who))
     account = pool.query(AccountsPaths.ACCOUNT(who), accounts_pb2.AccountView)
     devices = _items(pool.query_list(DevicesPaths.DEVICES("owner", who), devices_pb2.DeviceList))
-    batteries = []
-    for d in devices:
-        view = pool.query(DevicesPaths.BATTERY(d["device_id"]), devices_pb2.BatteryView)
-        if view is not None:
-            batteries.append({"device_id": d["device_id"], **to_json(view)})
+    private: list[str] = []  # the sections the node kept private (no read grant from this member's key)
+
+    def guarded(name: str, read: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        try:
+            return read()
+        except PrivateDataError:
+            private.append(name)
+            return []
+
+    def read_batteries() -> list[dict[str, Any]]:
+        found = []
+        for d in devices:
+            view = pool.query(DevicesPaths.BATTERY(d["device_id"]), devices_pb2.BatteryView)
+            if view is not None:
+                found.append({"device_id": d["device_id"], **to_json(view)})
+        return found
+
+    batteries = guarded("batteries", read_batteries)
     orders = _items(pool.query_list(MarketPaths.ORDERS(who), market_pb2.OrderList))
-    rules = _items(pool.query_list(MarketPaths.RULES(who), market_pb2.RuleList))
+    rules = guarded("rules", lambda: _items(pool.query_list(MarketPaths.RULES(who), market_pb2.RuleList)))
     site_ids = sorted({d["site_id"] for d in devices} | {r["site_id"] for r in rules} | {o["site_id"] for o in orders})
     sites = []
     for site_id in site_ids:
@@ -171,10 +184,16 @@ def home(pool: NodePool, address: bytes) -> dict[str, Any]:
         b["history"] = history.soc_history(pool, b["device_id"], now)
     forecasts = []
     for d in devices[: history.MAX_DEVICES]:
-        with contextlib.suppress(QueryError):  # a device the forecasts domain does not serve
+        try:
             rows = history.forecasts_against_readings(pool, d["device_id"], now - now % length, length)
-            forecasts.append({"device_id": d["device_id"], "rows": rows})
-    alerts = _items(pool.query_list(MarketPaths.ALERTS(who), market_pb2.AlertList))
+        except PrivateDataError:
+            if "forecasts" not in private:
+                private.append("forecasts")
+            continue
+        except QueryError:  # a device the forecasts domain does not serve
+            continue
+        forecasts.append({"device_id": d["device_id"], "rows": rows})
+    alerts = guarded("alerts", lambda: _items(pool.query_list(MarketPaths.ALERTS(who), market_pb2.AlertList)))
     ref = f"{member.org_id}/{member.common_name.removesuffix('.' + member.org_id)}"
     for a in alerts:
         if not a["accepted"]:
@@ -191,10 +210,13 @@ def home(pool: NodePool, address: bytes) -> dict[str, Any]:
         "batteries": batteries,
         "forecasts": forecasts,
         "orders": orders,
-        "fills": _items(pool.query_list(MarketPaths.FILLS(who), market_pb2.FillList)),
+        "fills": guarded("fills", lambda: _items(pool.query_list(MarketPaths.FILLS(who), market_pb2.FillList))),
         "rules": rules,
         "alerts": alerts,
-        "statements": _items(pool.query_list(MarketPaths.STATEMENTS(who), market_pb2.StatementList)),
+        "statements": guarded(
+            "statements", lambda: _items(pool.query_list(MarketPaths.STATEMENTS(who), market_pb2.StatementList))
+        ),
+        "private": private,
     }
 
 
@@ -211,7 +233,11 @@ def matching(pool: NodePool, address: bytes) -> dict[str, Any]:
         site = pool.query(DevicesPaths.SITE(site_id), devices_pb2.Site)
         if site is not None and site.grid_region and site.grid_region not in regions:
             regions.append(site.grid_region)
-    return history.matching(pool, address, regions, now - now % period, period)
+    try:
+        return {**history.matching(pool, address, regions, now - now % period, period), "private": False}
+    except PrivateDataError:  # a household's matching: only under the member's read grant
+        return {"member": address.hex(), "period_seconds": period, "hours": [], "score": None, "residual": {},
+                "private": True}  # fmt: skip
 
 
 def _curves(orders: list[dict[str, Any]]) -> dict[str, list[dict[str, int]]]:

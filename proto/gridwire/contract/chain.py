@@ -62,6 +62,8 @@ class Code(IntEnum):
     READ_BAD_SIGNATURE = 96  # not signed by the key it names, or that key is no enrolled, unrevoked member
     READ_WRONG_PATH = 97  # the signed request is for another path or height than the query asks
     READ_DENIED = 98  # a valid reader the access rules do not allow to read this path
+    READ_BAD_GRANT = 99  # the read grant is not the member's (tampered), names another reader key, or its member
+    # is not an enrolled, unrevoked member (an expired grant is READ_EXPIRED)
 
 
 # ---- event types

@@ -116,10 +116,21 @@ async function loadNetwork() {
   });
 }
 
+// The request options carrying the loaded key's read grant (sign.js), for households' private data.
+async function withGrant() {
+  const g = window.gridledgerReadGrant ? await window.gridledgerReadGrant().catch(() => null) : null;
+  return g ? { headers: { "X-Gridledger-Read-Grant": g } } : undefined;
+}
+
+const PRIVATE_NOTE = "private: load the member's key to read this";
+
 // ---- Home -------------------------------------------------------------------------------
 async function loadHome(member) {
-  const d = await getJSON("/api/home?member=" + encodeURIComponent(member), "home-error");
+  const d = await getJSON("/api/home?member=" + encodeURIComponent(member), "home-error", await withGrant());
   if (!d) return;
+  const priv = document.getElementById("home-private");
+  priv.textContent = d.private.length ? `${PRIVATE_NOTE} (${d.private.join(", ")})` : "";
+  priv.dataset.private = d.private.join(",");
   document.getElementById("home-body").hidden = false;
   const m = d.member;
   const summary = document.getElementById("home-summary");
@@ -304,8 +315,11 @@ async function loadCertificates(kind, value) {
 }
 
 async function loadMatching(member) {
-  const d = await getJSON("/api/matching?member=" + encodeURIComponent(member), "match-error");
+  const d = await getJSON("/api/matching?member=" + encodeURIComponent(member), "match-error", await withGrant());
   if (!d) return;
+  const priv = document.getElementById("match-private");
+  priv.textContent = d.private ? `${PRIVATE_NOTE} (matching and score)` : "";
+  if (d.private) { document.getElementById("match-body").hidden = true; return; }
   document.getElementById("match-body").hidden = false;
   const sc = d.score;
   const score = document.getElementById("match-score");

@@ -3,15 +3,36 @@
 // action in the form (accept new terms, cancel an order), signs it with Ed25519 and asks the
 // dashboard to relay the signed bytes to a node (/api/broadcast). Other actions show their
 // gridctl command (app.js).
+// The same key signs read grants: "the dashboard's read key may read as me for 30 minutes"
+// (gridwire/read_request.py, ReadGrant), sent with the Home and matching requests so the dashboard
+// can read the member's private data from nodes that keep it private; it cannot forge one.
 import * as ed from "/vendor/noble-ed25519/index.js";
 import { sha256, sha512 } from "/vendor/noble-hashes/sha2.js";
-import { TxError, envelope, seedFromPem, toB64, toHex, txBody, wholeNumber } from "/static/txcodec.js";
+import { TxError, envelope, fromHex, readGrantBytes, seedFromPem, toB64, toHex, txBody, wholeNumber } from "/static/txcodec.js";
 
 ed.hashes.sha512 = sha512;
 let key = null; // {seed, pub, address}
 let contract = null;
 
 const $ = (id) => document.getElementById(id);
+const GRANT_LIFETIME_S = 1800; // half the chain's MAX_GRANT_LIFETIME_S
+let grant = null; // {reader, until, b64} for the loaded key
+
+
+// The read grant for the dashboard's read key, base64 (null: no key loaded or no read key known).
+async function readGrant() {
+  if (!key) return null;
+  const now = Math.floor(Date.now() / 1000);
+  if (grant && grant.address === key.address && grant.until - 300 > now) return grant.b64;
+  const info = await (await fetch("/api/read-key")).json().catch(() => null);
+  if (!info || !info.read_key) return null;
+  const until = now + GRANT_LIFETIME_S;
+  const seed = key.seed;
+  const b64 = toB64(readGrantBytes(key.pub, info.chain_id, fromHex(info.read_key), until, (m) => ed.sign(m, seed)));
+  grant = { address: key.address, until, b64 };
+  return b64;
+}
+window.gridledgerReadGrant = readGrant;
 
 function say(id, text, ok) {
   const node = $(id);
@@ -27,6 +48,8 @@ function loadKey(text) {
     key = { seed, pub, address: toHex(sha256(pub).slice(0, 20)) };
     say("key-status", `key loaded for address ${key.address} (kept in this page only)`, true);
     $("key-status").dataset.address = key.address;
+    grant = null;
+    if ($("home-summary").dataset.address) $("home-form").requestSubmit(); // read the private parts now
   } catch (e) {
     say("key-status", e instanceof TxError ? e.message : "the key could not be read", false);
     delete $("key-status").dataset.address;
@@ -85,6 +108,6 @@ $("key-file").addEventListener("change", async (e) => {
   if (file) loadKey(await file.text());
   e.target.value = ""; // the file's content lives only in `key`
 });
-$("key-forget").addEventListener("click", () => { key = null; say("key-status", "no key loaded", true); delete $("key-status").dataset.address; });
+$("key-forget").addEventListener("click", () => { key = null; grant = null; say("key-status", "no key loaded", true); delete $("key-status").dataset.address; });
 $("action-sign").addEventListener("click", signAndSubmit);
 $("action-sign").dataset.ready = "1";

@@ -71,3 +71,17 @@ export function txBody(chainId, signer, nonce, spec, values) {
 export function envelope(body, signature) {
   return concat(fBytes(1, body), fBytes(2, signature));
 }
+
+// A member's read grant (gridwire/read_request.py, ReadGrant): "reader may read as me until `until`"
+// on `chainId`, signed by `sign(message)` with the member's key `pub`:
+// pub (32) | signature (64) | until (8, big-endian) | reader (32).
+export function readGrantBytes(pub, chainId, reader, until, sign) {
+  const zero = Uint8Array.of(0);
+  const message = concat(enc.encode("gridledger.read-grant.v1"), zero, enc.encode(chainId), zero,
+    enc.encode(toHex(pub)), zero, enc.encode(toHex(reader)), zero, enc.encode(String(until)));
+  const expiry = new Uint8Array(8);
+  new DataView(expiry.buffer).setBigUint64(0, BigInt(until));
+  return concat(pub, sign(message), expiry, reader);
+}
+
+export function fromHex(h) { return Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16)); }
