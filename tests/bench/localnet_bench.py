@@ -33,11 +33,13 @@ from clients.ops.loadgen import (
     param_value,
 )
 from clients.ops.localnet import Localnet, free_base_port, set_toml
+from clients.read_request import sign_read_request
+from clients.rpc import CometRPC
 from tests.bench.energy_load import EnergyLoad
 from tests.bench.procstat import ProcSampler
 from tests.bench.readings import ReadingsLoad
 
-__all__ = ["BenchBrokenError", "NetConfig", "cometbft_settings", "run_kvstore", "run_ours"]
+__all__ = ["BenchBrokenError", "NetConfig", "cometbft_settings", "private_value", "run_kvstore", "run_ours"]
 
 # A device reads only from its registration on (READING_BEFORE_REGISTRATION), and the devices of
 # the readings and energy phases are registered during the run: their readings start then and
@@ -141,6 +143,16 @@ def _pids(net: Localnet) -> dict[str, int]:
     pids = {f"cometbft{i}": p.pid for i, p in net.nodes.items()}
     pids.update({f"app{i}": p.pid for i, p in net.apps.items()})
     return pids
+
+
+AUDITOR = "utility/ops"  # the consortium's auditor: reads households' data for the bench's checks
+
+
+def private_value(net: Localnet, rpc: CometRPC, path: str) -> bytes:
+    """The value at a private path (households' data: nodes answer QUERY_PRIVATE on the plain
+    path), read with a request the consortium's auditor signs; b"" when absent."""
+    signed, data = sign_read_request(net.consortium().member(AUDITOR).key, net.chain_id, path)
+    return base64.b64decode(rpc.abci_query(signed, data).get("value") or "")
 
 
 def _pct(xs: Sequence[float], q: float) -> float:
@@ -384,7 +396,7 @@ async def _readings_phase(
     rpc = net.rpc(0)
     mismatched = 0
     for m in range(len(members)):
-        value = base64.b64decode(rpc.abci_query(f"/reading/{load.devices[m][0].device_id}").get("value") or "")
+        value = private_value(net, rpc, f"/reading/{load.devices[m][0].device_id}")
         if (devices_pb2.ReadingState.FromString(value).seq if value else 0) != expected[m]:
             mismatched += 1
     return {
@@ -427,7 +439,7 @@ async def _energy_phase(
     await _setup_step(sub, "the certifier commissions the PVs", load.commission_txs(), log, wave=cfg.setup_wave)
     load.readings_start = int(time.time()) + 1  # after the registrations committed
     for m, signer in enumerate(members):
-        value = base64.b64decode(rpc.abci_query(f"/rules/{signer.address.hex()}").get("value") or "")
+        value = private_value(net, rpc, f"/rules/{signer.address.hex()}")
         rules = market_pb2.RuleList.FromString(value).rules
         load.rule_ids[m] = rules[0].rule_id if rules else 0
     # the orders' interval: its gate (5 min before it starts) closes after the phase and a margin

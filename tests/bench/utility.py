@@ -17,7 +17,6 @@ nothing commits raises BenchBrokenError; a slow run is a figure, never a failure
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from tests.bench.localnet_bench import (
     _presign,
     _setup_step,
     _start,
+    private_value,
     summarize,
 )
 from tests.bench.procstat import ProcSampler
@@ -124,7 +124,7 @@ async def _run(cfg: UtilityConfig, net_cfg: NetConfig, net: Localnet, log: Log) 
         raise BenchBrokenError(f"utility run: no batch committed ({summary['rpc_errors']})")
     mismatched = 0
     for g in range(len(gateways)):
-        value = base64.b64decode(rpc.abci_query(Devices.READING(load.devices[g][0].device_id)).get("value") or "")
+        value = private_value(net, rpc, Devices.READING(load.devices[g][0].device_id))
         if (devices_pb2.ReadingState.FromString(value).seq if value else 0) != committed_batches[g]:
             mismatched += 1
     readings_s = summary["committed_ok_tps"] * per_tx

@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.message import Message
 from gridledger.devices.v1 import devices_pb2
@@ -41,6 +42,7 @@ from abci_app.market.params import next_open_interval
 from clients import devices as dc
 from clients.ops.loadgen import Signer
 from clients.pki import DeviceCA, Identity
+from clients.read_request import sign_read_request
 from clients.rpc import CometRPC, RPCError
 from tests.bench.energy_load import EnergyLoad
 from tests.chaos.chain import BlockRecord, parse_rfc3339_ns
@@ -62,6 +64,7 @@ GENESIS_PARAMS = {
     "certificates.issuance_grace_seconds": GRACE,
 }
 PROSUMERS = ("community-a/alice", "community-a/bob", "community-b/carol", "community-b/dave")
+AUDITOR = "utility/ops"  # reads the devices' private reading state for the checks
 DEVICES = 2  # per prosumer: a PV and a meter
 # shares of a prosumer's txs that are not due readings (the rest are transfers)
 ORDER, RULE, RESEND = 0.2, 0.05, 0.05
@@ -100,8 +103,10 @@ class EnergyDriver:
     """Makes the prosumers' energy txs for the load (`make`), follows what the chain accepted
     (`on_block`) and checks it (`check_live`, `check_final`). Thread-safe."""
 
-    def __init__(self, load: EnergyLoad, refs: tuple[str, ...]) -> None:
+    def __init__(self, load: EnergyLoad, refs: tuple[str, ...], reader: PrivateReader | None = None) -> None:
         self.load = load
+        # households' data (a device's reading state) is private on the nodes: read as an auditor
+        self.read = reader or _plain_query
         self.member = {ref: m for m, ref in enumerate(refs)}
         self.device_member = {d.device_id: m for m, ds in enumerate(load.devices) for d in ds}
         self.pvs = [ds[0].device_id for ds in load.devices]
@@ -194,7 +199,7 @@ class EnergyDriver:
     def _check_readings(self, rpc: CometRPC, followed: Callable[[], int], problems: list[str]) -> str:
         n = 0
         for device in sorted(self.device_member):
-            r = rpc.abci_query(f"/reading/{device}")
+            r = self.read(rpc, f"/reading/{device}")
             code, height = int(r.get("code", 0)), int(r.get("height", 0))
             state = None
             if code == 0:
@@ -294,6 +299,24 @@ class EnergyDriver:
         return problems
 
 
+PrivateReader = Callable[[CometRPC, str], dict[str, Any]]
+
+
+def _plain_query(rpc: CometRPC, path: str) -> dict[str, Any]:
+    return rpc.abci_query(path)
+
+
+def auditor_reader(chain_id: str, auditor: Identity) -> PrivateReader:
+    """Private paths read as `auditor` (a member holding the auditor role): a read request it
+    signs for each query (`/signed/<path>`, clients.read_request), answered like the plain path."""
+
+    def read(rpc: CometRPC, path: str) -> dict[str, Any]:
+        signed, data = sign_read_request(auditor.key, chain_id, path)
+        return rpc.abci_query(signed, data)
+
+    return read
+
+
 def _u64_query(rpc: CometRPC, path: str) -> int:
     r = rpc.abci_query(path)
     code = int(r.get("code", 0))
@@ -336,6 +359,7 @@ def setup_energy(
         certifier=signer(CERTIFIER, 101),
         reading_seconds=READING_SECONDS,
     )
+    read = auditor_reader(chain_id, members[AUDITOR])
     height = 0
     for tx in [*load.setup_txs(), *load.commission_txs()]:
         r = rpc.broadcast_commit(tx.raw)
@@ -346,7 +370,7 @@ def setup_energy(
     committed = parse_rfc3339_ns(header["time"]) // 1_000_000_000
     load.readings_start = (committed // READING_SECONDS + 1) * READING_SECONDS
     for m, s in enumerate(load.members):
-        value = base64.b64decode(rpc.abci_query(f"/rules/{s.address.hex()}").get("value") or "")
+        value = base64.b64decode(read(rpc, f"/rules/{s.address.hex()}").get("value") or "")
         rules = market_pb2.RuleList.FromString(value).rules
         load.rule_ids[m] = rules[0].rule_id if rules else 0
-    return EnergyDriver(load, PROSUMERS)
+    return EnergyDriver(load, PROSUMERS, read)
