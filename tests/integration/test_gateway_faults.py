@@ -16,6 +16,7 @@ the devices domain's `/reading/<id>` last sequence.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import signal
 import sqlite3
@@ -28,10 +29,13 @@ from pathlib import Path
 import grpc
 import pytest
 from gridledger.api.v1 import reads_pb2, reads_pb2_grpc, tx_pb2, tx_pb2_grpc
+from gridledger.devices.v1 import devices_pb2
+from gridwire.contract.devices import Paths as DevicesPaths
 
 from clients import devices as dc
 from clients.ops.localnet import Localnet
 from clients.pki import Identity
+from clients.read_request import sign_read_request
 from clients.rpc import CometRPC
 from clients.tx import sign_tx
 from devices.keys import DeviceKey
@@ -204,7 +208,6 @@ def test_every_reading_committed_exactly_once_through_outages(localnet_factory: 
     assert len(rows) > signed_before_kill
     assert time.monotonic() - t0 > 30
     rpc = net.rpc(1)
-    devices = reads_pb2_grpc.DevicesApiStub(grpc.insecure_channel(f"127.0.0.1:{net.ports(1).bridge}"))  # type: ignore[no-untyped-call]
     for device_id in DEVICES:
         mine = [r for r in rows if r[0] == device_id]
         logged = [r[1] for r in mine]
@@ -220,4 +223,8 @@ def test_every_reading_committed_exactly_once_through_outages(localnet_factory: 
         repeats = [s for s, n in Counter(on_chain).items() if n > 1]
         assert repeats == []
         assert sorted(on_chain) == logged
-        assert devices.GetLastReading(reads_pb2.ById(id=device_id)).seq == logged[-1]
+        # the device's reading state is private (nodes are private by default): Alice, its owner,
+        # reads it on the node with a read request she signs
+        path, data = sign_read_request(alice.key, net.chain_id, DevicesPaths.READING(device_id))
+        state = devices_pb2.ReadingState.FromString(base64.b64decode(rpc.abci_query(path, data)["value"]))
+        assert state.seq == logged[-1]
