@@ -1,6 +1,6 @@
 """`make chaos`: a 4-validator localnet under steady signed load while faults hit it.
 
-    python -m tests.chaos.run --minutes 15 [--seed N] [--rate TX_PER_S] [--home DIR] [--keep]
+    python -m tests.chaos.run --minutes 15 [--pace quick|full] [--seed N] [--rate TX_PER_S] [--home DIR] [--keep]
 
 One fault after another, at random times, from a shuffled rotation of: kill -9 of a
 validator, kill -9 of the current proposer, kill -9 of an app alone, SIGSTOP/SIGCONT,
@@ -582,12 +582,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, default=None, help="localnet folder (default: a new temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the localnet folder (logs) after a passing run")
     parser.add_argument("--faults", default=",".join(ROTATION), help=f"comma-separated rotation from {ROTATION}")
+    parser.add_argument(
+        "--pace",
+        choices=("quick", "full"),
+        default=None,
+        help="fault holds and gaps: quick (short holds, 2-5 s gaps; the default up to 3 minutes) "
+        "or full (holds up to 60 s, 5-20 s gaps); a long run at the quick pace injects the most faults",
+    )
     args = parser.parse_args(argv)
     kinds = tuple(k for k in args.faults.split(",") if k)
     unknown = [k for k in kinds if k not in ROTATION]
     if unknown:
         parser.error(f"unknown fault kinds {unknown}")
-    quick = args.minutes <= 3
+    quick = args.pace == "quick" if args.pace else args.minutes <= 3
     timing = Timing(isolate_s=(10.0, 15.0), flood_s=8.0) if quick else Timing()
     cfg = ChaosConfig(
         minutes=args.minutes,
