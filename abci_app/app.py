@@ -25,6 +25,7 @@ from abci_app.codec import DecodedTx, tx_hash
 from abci_app.domain import BlockHook, QueryResult
 from abci_app.errors import CODESPACE, Code, TxError
 from abci_app.executor import TxOutcome, check_envelope, check_limits, execute
+from abci_app.executor import recheck as recheck_envelope
 from abci_app.framing import encode_uvarint
 from abci_app.genesis import apply_genesis
 from abci_app.governance.params import SNAPSHOT_INTERVAL, SNAPSHOT_KEEP_RECENT
@@ -220,7 +221,11 @@ class GridLedgerApp:
             return self._share_exceeded(signer)
         block = self._check_block()
         branch = self.check_state.branch()
-        out = execute(branch, block, raw, verified=verified, digest=digest, events=False)
+        if recheck and verified is not None:
+            # Only what a block can have changed about the envelope (executor.recheck).
+            out = recheck_envelope(branch, block, len(raw), verified)
+        else:
+            out = execute(branch, block, raw, verified=verified, digest=digest, events=False)
         if not out.ok:
             if verified is not None:
                 del self._verified[digest]

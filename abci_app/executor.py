@@ -35,7 +35,7 @@ from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event, ValidatorUpdate
 from abci_app.work import BlockMeter, tx_limit, tx_work
 
-__all__ = ["TxOutcome", "check_envelope", "check_limits", "execute"]
+__all__ = ["TxOutcome", "check_envelope", "check_limits", "execute", "recheck"]
 
 log = structlog.get_logger("gridledger.executor")
 
@@ -108,6 +108,36 @@ def _signer(store: Branch, tx: DecodedTx, now: int) -> Member | None:
     if org is None or not org.active:
         raise TxError(Code.ORG_INACTIVE, f"signer's org {member.org_id} is not an active org")
     return member
+
+
+def recheck(store: Branch, block: BlockInfo, size: int, tx: DecodedTx) -> TxOutcome:
+    """RECHECK of a tx this node already admitted (decoded, signature verified): whether a
+    committed block has made its envelope unacceptable, at the cost of a few state reads.
+
+    Checked again: the chain's limits and the tx's timeout, the signer's membership (revoked,
+    expired, org deactivated) and the nonce, which is consumed on `store` so the signer's later
+    pending txs are judged in order. Not run again: the tx's work meter and its messages. A tx
+    whose messages a block made fail (funds spent, a gate closed, a reading superseded) stays
+    pending until a block carries it; there it fails with its code like any other, its nonce is
+    consumed and the next RECHECK drops it. That is the mempool's contract anyway (another
+    node's mempool, or a Byzantine proposer, can put such a tx in a block), and FinalizeBlock
+    judges every tx in full. Re-executing every pending tx after each block made the backlog's
+    cost grow with its size (tests/bench/utility.py)."""
+    try:
+        check_limits(tx, size, load_params(store), chain.chain_id(store), block.height)
+        _signer(store, tx, block.time)
+        nonce_key = keys.nonce(tx.signer_address)
+        last = store.get(nonce_key)
+        if last is not None and tx.nonce <= int.from_bytes(last, "big"):
+            raise TxError(
+                Code.NONCE_TOO_LOW, f"nonce {tx.nonce} is not above the last used {int.from_bytes(last, 'big')}"
+            )
+    except TxError as exc:
+        return _fail(exc, tx)
+    except Exception as exc:  # no input may crash a validator
+        return _internal(exc, "envelope", tx)
+    store.set(nonce_key, tx.nonce.to_bytes(8, "big"))
+    return TxOutcome(0, "", tx=tx)
 
 
 def _check_tx_work(work: int, limit: int) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from gridledger.identity.v1 import identity_pb2
 
 from abci_app import crypto
 from abci_app.accounts import keys as account_keys
@@ -166,23 +167,42 @@ def test_recheck_and_finalize_skip_verified_signatures(
     assert len(calls) == 1
 
 
-def test_recheck_still_checks_state(driver: AppDriver, consortium: Consortium) -> None:
-    """RECHECK skips the signature but not the state: a tx whose nonce a block used, or whose funds went, is evicted."""
+def test_recheck_judges_the_envelope_against_the_new_state(driver: AppDriver, consortium: Consortium) -> None:
+    """RECHECK evicts a tx whose nonce a block used, whose timeout passed or whose signer was revoked."""
+    app = driver.app
+    alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
+    carol = consortium.member("community-b/carol")
+    driver.block([])
+    waiting = signed(driver, alice, transfer(bob, 5), nonce=1)
+    timing_out = signed(driver, carol, transfer(bob, 1), nonce=1, timeout_height=driver.height + 1)
+    bob_waiting = signed(driver, bob, transfer(alice, 1), nonce=1)
+    for raw in (waiting, timing_out, bob_waiting):
+        assert _check(app, raw).code == 0
+    # Another proposer's block uses alice's nonce 1 for a different tx, and bob is revoked.
+    other = signed(driver, alice, transfer(carol, 6), nonce=1)
+    revoke = identity_pb2.RevokeMember(member=bob.address, reason="lost device")
+    admin = consortium.member("community-a/admin")
+    assert driver.block([other, signed(driver, admin, revoke)], check=False).codes == (0, 0)
+    assert _check(app, waiting, abci.RECHECK).code == Code.NONCE_TOO_LOW
+    assert _check(app, bob_waiting, abci.RECHECK).code == Code.MEMBER_REVOKED
+    driver.block([])  # one height more: carol's tx is past its timeout
+    assert _check(app, timing_out, abci.RECHECK).code == Code.TX_TIMED_OUT
+    # The mempool's state was reset to the committed one: a fresh nonce passes again.
+    assert _check(app, signed(driver, alice, transfer(carol, 5), nonce=2)).code == 0
+
+
+def test_recheck_runs_no_messages_and_the_block_judges_them(driver: AppDriver, consortium: Consortium) -> None:
+    """RECHECK keeps a tx whose funds a block spent (its messages are not re-run); the block fails it with its code."""
     app = driver.app
     alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
     driver.block([])
-    waiting = signed(driver, alice, transfer(bob, 5), nonce=1)
     spend_all = signed(driver, bob, transfer(alice, balance(driver, bob)), nonce=1)
     bob_waiting = signed(driver, bob, transfer(alice, 1), nonce=2)
-    assert _check(app, waiting).code == 0
-    assert _check(app, bob_waiting).code == 0
-    # Another proposer's block uses alice's nonce 1 for a different tx, and bob empties his account.
-    other = signed(driver, alice, transfer(consortium.member("community-b/carol"), 6), nonce=1)
-    assert driver.block([other, spend_all], check=False).codes == (0, 0)
-    assert _check(app, waiting, abci.RECHECK).code == Code.NONCE_TOO_LOW
-    assert _check(app, bob_waiting, abci.RECHECK).code == AccountsCode.INSUFFICIENT_FUNDS
-    # The mempool's state was reset to the committed one: a fresh nonce passes again.
-    assert _check(app, signed(driver, alice, transfer(bob, 5), nonce=2)).code == 0
+    assert _check(app, bob_waiting).code == 0  # bob has the funds now
+    assert driver.block([spend_all], check=False).codes == (0,)  # another node's mempool had this one
+    assert _check(app, bob_waiting, abci.RECHECK).code == 0  # the envelope is still good: nonce 2, bob a member
+    assert driver.block([bob_waiting], check=False).codes == (AccountsCode.INSUFFICIENT_FUNDS,)
+    assert _check(app, bob_waiting, abci.RECHECK).code == Code.NONCE_TOO_LOW  # its nonce is consumed
 
 
 def _run_blocks(driver: AppDriver, consortium: Consortium, n: int) -> list[bytes]:
