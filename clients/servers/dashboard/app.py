@@ -111,12 +111,16 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
     async def network(request: Request) -> Response:
         return await _read(lambda: views.network(pool))
 
-    async def home(request: Request) -> Response:
+    async def member_view(request: Request, view: Callable[[NodePool, bytes], Any]) -> Response:
+        """One member's private view (`?member=ORG/NAME` or an address), read under their grant."""
         try:
             ref = inputs.member_ref(request.query_params.get("member"))
         except BadInputError as exc:
             return _error(400, str(exc))
-        return await _read(lambda: views.home(pool, views.resolve_member(pool, ref)), _grant(request))
+        return await _read(lambda: view(pool, views.resolve_member(pool, ref)), _grant(request))
+
+    async def home(request: Request) -> Response:
+        return await member_view(request, views.home)
 
     async def market(request: Request) -> Response:
         try:
@@ -148,11 +152,7 @@ def create_app(pool: NodePool, feed: Feed | None = None) -> Starlette:
         return await _read(lambda: views.certificates(pool, kind, value))
 
     async def matching(request: Request) -> Response:
-        try:
-            ref = inputs.member_ref(request.query_params.get("member"))
-        except BadInputError as exc:
-            return _error(400, str(exc))
-        return await _read(lambda: views.matching(pool, views.resolve_member(pool, ref)), _grant(request))
+        return await member_view(request, views.matching)
 
     async def read_key(request: Request) -> Response:
         """The chain id and the dashboard's read key, which a member's page grants reads to."""
