@@ -96,7 +96,7 @@ bench-utility: setup ## the utility-scale run alone: a million meters' readings 
 	$(PY) -m tests.bench.run --mode full --only utility
 
 bench-smoke: setup ## every benchmark part and path at tiny sizes (about 2 min; CI): fails only if the harness breaks
-	$(PY) -m tests.bench.run --mode smoke
+	$(PY) -m tests.bench.run --mode smoke --profile
 
 chaos: setup ## long fault-injection run (kill, pause, partition, wipe) under load
 	$(PY) -m tests.chaos.run --minutes 15

@@ -36,6 +36,8 @@ from clients.ops.localnet import Localnet, free_base_port, set_toml
 from clients.read_request import sign_read_request
 from clients.rpc import CometRPC
 from tests.bench.energy_load import EnergyLoad
+from tests.bench.node_profile import NodeProfiler
+from tests.bench.node_profile import render as render_profile
 from tests.bench.procstat import ProcSampler
 from tests.bench.readings import ReadingsLoad
 
@@ -90,6 +92,9 @@ class NetConfig:
     # setup txs in flight at once: at most half a signer's mempool share (max_pending_txs_per_signer);
     # smoke mode sets it small so its tiny setup still goes through several waves
     setup_wave: int = 500
+    # `--profile`: node 0 is profiled (py-spy on its app, CometBFT's pprof) during the measured
+    # phases, the raw profiles and their summaries written here (tests/bench/node_profile.py)
+    profile_dir: Path | None = None
 
 
 def _start(home: Path, app: str, cfg: NetConfig, log: Log) -> Localnet:
@@ -101,6 +106,8 @@ def _start(home: Path, app: str, cfg: NetConfig, log: Log) -> Localnet:
         for name, value in cfg.comet:
             section, _, key = name.rpartition(".")
             text = set_toml(text, section, key, value)
+        if i == 0 and cfg.profile_dir is not None:
+            text = set_toml(text, "rpc", "pprof_laddr", f'"{pprof_address(net)}"')
         path.write_text(text)
     log(f"  starting a 4-validator localnet ({app}) in {home} on ports {net.base_port}+")
     net.start()
@@ -110,6 +117,29 @@ def _start(home: Path, app: str, cfg: NetConfig, log: Log) -> Localnet:
         net.stop()
         raise
     return net
+
+
+def pprof_address(net: Localnet) -> str:
+    """Node 0's pprof listener when profiling: base port + 6, outside every node's own six ports
+    (free_base_port spaces localnets so that no other one uses it)."""
+    return f"127.0.0.1:{net.base_port + 6}"
+
+
+def profiling(net: Localnet, cfg: NetConfig, name: str, seconds: float) -> NodeProfiler | None:
+    """A started profiler of node 0 for a phase of `seconds`, or None when not profiling."""
+    if cfg.profile_dir is None:
+        return None
+    prof = NodeProfiler(net.apps[0].pid, pprof_address(net), cfg.profile_dir, name, seconds)
+    prof.start()
+    return prof
+
+
+def profiled(prof: NodeProfiler | None, name: str, summary: dict[str, Any], log: Log) -> None:
+    """Waits for `prof`, puts its summary into the phase's `summary` and logs it."""
+    if prof is not None:
+        summary["profile"] = prof.finish()
+        for line in render_profile(name, summary["profile"]):
+            log(line)
 
 
 def cometbft_settings(net: Localnet) -> dict[str, Any]:
@@ -313,8 +343,10 @@ async def _run_ours(cfg: NetConfig, net: Localnet, log: Log) -> tuple[dict[str, 
             txs = await _presign(pop.workload, budget, cfg.mix)
             log(f"  pre-signed {len(txs)} txs in {time.monotonic() - t:.1f}s ({_kinds(txs)})")
             log(f"  saturation: {cfg.warmup:.0f}s warm-up + {cfg.duration:.0f}s window ...")
+            prof = profiling(net, cfg, "transfers", cfg.warmup + cfg.duration)
             sat = await _phase(sub, txs, rate=None, warmup=cfg.warmup, duration=cfg.duration, cfg=cfg)
             sat_sum = summarize(sat, sampler)
+            profiled(prof, "saturation (the transfers mix)", sat_sum, log)
             log(f"    committed {sat_sum['committed_ok_tps']} tx/s ok ({sat_sum['committed_tps']} tx/s in blocks)")
             if not sat_sum["committed_ok_tps"]:
                 raise BenchBrokenError(f"nothing committed at saturation: {sat_sum['rpc_errors']}")
@@ -448,8 +480,10 @@ async def _energy_phase(
     t = time.monotonic()
     txs = await _presign(load.workload, n, interval)
     log(f"  energy: pre-signed {n} txs in {time.monotonic() - t:.1f}s ({_kinds(txs)}), orders for {interval}")
+    prof = profiling(net, cfg, "energy", 3 + cfg.energy_duration)
     res = await _phase(sub, txs, rate=None, warmup=3, duration=cfg.energy_duration, cfg=cfg)
     summary = summarize(res, sampler)
+    profiled(prof, "the energy mix", summary, log)
     committed: dict[str, int] = {}
     for tx, sent in zip(txs, res.sent, strict=False):
         if sent.code == 0 and sent.committed is not None:
@@ -516,8 +550,10 @@ async def _run_kvstore(cfg: NetConfig, net: Localnet, shape: Sequence[LoadTx], r
         async with Submitter(ports) as sub:
             await sub.wait_blocks(1)
             log(f"  saturation: {cfg.warmup:.0f}s warm-up + {cfg.duration:.0f}s window ...")
+            prof = profiling(net, cfg, "transfers", cfg.warmup + cfg.duration)
             sat = await _phase(sub, txs, rate=None, warmup=cfg.warmup, duration=cfg.duration, cfg=cfg)
             sat_sum = summarize(sat, sampler)
+            profiled(prof, "saturation (the transfers mix)", sat_sum, log)
             log(f"    committed {sat_sum['committed_ok_tps']} tx/s")
             if not sat_sum["committed_ok_tps"]:
                 raise BenchBrokenError(f"kvstore: nothing committed at saturation: {sat_sum['rpc_errors']}")

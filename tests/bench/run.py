@@ -486,7 +486,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--mode", choices=sorted(MODES), default="quick")
     parser.add_argument("--only", nargs="+", choices=PARTS, help="run only these parts")
-    parser.add_argument("--profile", action="store_true", help="write cProfile reports of the in-process paths")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="write cProfile reports of the in-process paths, and profile node 0 of the localnets "
+        "(py-spy on its app, CometBFT's pprof) during their measured phases",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the localnet folders (logs) under .bench/work-*")
     parser.add_argument(
         "--comet",
@@ -517,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     profile_dir = results_dir / f"profile-{stamp}" if args.profile else None
     if profile_dir is not None:
         profile_dir.mkdir(parents=True)
+        mode = Mode(mode.inprocess, replace(mode.net, profile_dir=profile_dir))
     started = time.monotonic()
     results: dict[str, Any] = {
         "mode": args.mode,

@@ -329,3 +329,28 @@ def test_the_utility_row_says_not_met_when_one_window_falls_short() -> None:
     assert any(r[1] == "1,111, 980" for r in table)
     met = rows({"utility": {**base, "windows_readings_s": [1111.0, 1100.0], "sustained": True}})
     assert next(r for r in met if r[0].startswith("utility scale"))[3] == "met"
+
+
+# -- node profiles (--profile) ---------------------------------------------------------------------
+
+
+def test_collapsed_stacks_summarize_own_and_inclusive_time_per_function() -> None:
+    """py-spy's collapsed stacks add up per function (lines dropped), own time by the innermost frame."""
+    from tests.bench.node_profile import summarize_collapsed
+
+    text = "\n".join(
+        [
+            "main (/x/abci_app/server.py:10);check_tx (/x/abci_app/app.py:200);verify (/x/abci_app/crypto.py:81) 6",
+            "main (/x/abci_app/server.py:10);check_tx (/x/abci_app/app.py:210);verify (/x/abci_app/crypto.py:82) 2",
+            "main (/x/abci_app/server.py:12);select (/usr/lib/python3.11/selectors.py:468) 2",
+            "garbage line",
+        ]
+    )
+    out = summarize_collapsed(text)
+    assert out["samples"] == 10
+    assert out["own"][0] == ("verify (abci_app/crypto.py)", 80.0)
+    assert ("select (lib/python3.11/selectors.py)", 20.0) in out["own"]
+    inclusive = dict(out["inclusive"])
+    assert "main (abci_app/server.py)" not in inclusive  # the plumbing around every request
+    assert inclusive["check_tx (abci_app/app.py)"] == 80.0
+    assert "select (lib/python3.11/selectors.py)" not in inclusive  # not the project's own

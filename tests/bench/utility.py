@@ -37,6 +37,8 @@ from tests.bench.localnet_bench import (
     _setup_step,
     _start,
     private_value,
+    profiled,
+    profiling,
     summarize,
 )
 from tests.bench.procstat import ProcSampler
@@ -93,6 +95,7 @@ async def _run(cfg: UtilityConfig, net_cfg: NetConfig, net: Localnet, log: Log) 
                 f"{n * per_tx:,} readings in {time.monotonic() - t:.0f}s; offering {cfg.target_rate:,.0f} readings/s "
                 f"for {cfg.warmup:.0f}s + {cfg.duration:.0f}s ..."
             )
+            prof = profiling(net, net_cfg, "utility", cfg.warmup + cfg.duration)
             res = await sub.run(
                 txs,
                 rate=batch_rate,
@@ -103,6 +106,7 @@ async def _run(cfg: UtilityConfig, net_cfg: NetConfig, net: Localnet, log: Log) 
                 drain_timeout=net_cfg.drain_timeout,
             )
         summary = summarize(res, sampler)
+        profiled(prof, "the utility readings", summary, log)
     finally:
         sampler.stop()
 
