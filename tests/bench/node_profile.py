@@ -74,7 +74,7 @@ class NodeProfiler:
 
     Missing tools are said, not fatal: a run without py-spy or without `go` still measures."""
 
-    def __init__(self, app_pid: int, pprof_addr: str | None, out_dir: Path, name: str, seconds: float) -> None:
+    def __init__(self, app_pid: int | None, pprof_addr: str | None, out_dir: Path, name: str, seconds: float) -> None:
         self.app_pid = app_pid
         self.pprof_addr = pprof_addr
         self.out_dir = out_dir
@@ -95,7 +95,7 @@ class NodeProfiler:
     def start(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        if Path(spy).exists():
+        if self.app_pid is not None and Path(spy).exists():
             cmd = [spy, "record", "--pid", str(self.app_pid), "--rate", str(PYSPY_RATE), "--duration"]
             cmd += [str(self.seconds), "--format", "raw", "--nonblocking", "--output", str(self.collapsed_path)]
             self._spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -113,7 +113,9 @@ class NodeProfiler:
 
     def finish(self) -> dict[str, Any]:
         out: dict[str, Any] = {"seconds": self.seconds}
-        if self._spy is None:
+        if self.app_pid is None:
+            pass  # no app process (kvstore)
+        elif self._spy is None:
             out["app"] = "py-spy is not installed (make setup installs it)"
         else:
             try:
