@@ -269,6 +269,11 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         if ours and ktps:
             ratio = ours["saturation"]["committed_ok_tps"] / ktps
             add("ours / kvstore throughput ratio", round(ratio, 3), ">= 0.6", ratio >= 0.6)
+            ours_p50, kv_p50 = ours["latency"]["latency_ms"]["p50"], kv["latency"]["latency_ms"]["p50"]
+            if not math.isnan(ours_p50) and not math.isnan(kv_p50) and kv_p50 > 0:  # both measured
+                lat_ratio = ours_p50 / kv_p50
+                what = "ours / kvstore latency p50 at the same open-loop rate"
+                add(what, round(lat_ratio, 2), "<= 1.2", lat_ratio <= 1.2)
             ours_est = ours["saturation"].get("cpu_bound_tps_estimate")
             kv_est = kv["saturation"].get("cpu_bound_tps_estimate")
             if ours_est and kv_est:
