@@ -13,9 +13,9 @@ from gridledger.grid.v1 import genesis_pb2 as grid_genesis
 from gridledger.market.v1 import genesis_pb2 as market_genesis
 
 from abci_app.certificates.dvp import PENDING_COUNTER
-from abci_app.certificates.prune import ARCHIVE_HOUR, ARCHIVE_HOUR_ID, ARCHIVE_RETIREMENT
 from abci_app.certificates.genesis import COUNTERS as CERTIFICATE_COUNTERS
 from abci_app.certificates.keys import RECURRING, SCR, SDR
+from abci_app.certificates.prune import ARCHIVE_HOUR, ARCHIVE_HOUR_ID, ARCHIVE_RETIREMENT
 from abci_app.market.genesis import COUNTERS as MARKET_COUNTERS
 
 ENTRIES: list[tuple[type[Message], type[Message]]] = [
