@@ -59,7 +59,7 @@ def archived_block(event_type: str, attributes: Mapping[str, str]) -> ArchivedBl
         raise ProofError(f"expected a {CERTIFICATES_ARCHIVED} event, got {event_type!r}")
     try:
         height = int(attributes["height"])
-        records = tuple(unpack_records(bytes.fromhex(attributes["records"])))
+        records = tuple(unpack_records(bytes.fromhex(attributes["archive"])))
         count, root = int(attributes["count"]), bytes.fromhex(attributes["root"])
     except (KeyError, ValueError) as exc:
         raise ProofError(f"malformed archive event: {exc}") from exc

@@ -30,7 +30,7 @@ block with nothing due writes nothing (a chain younger than its retention hashes
 Commitment. The records a block removes (each state key with the value it held, in removal
 order) are committed to in state under COUNTER lp("archive") u64(height) as
 gridwire.archive's binary Merkle root and count (40 bytes), and published, outside consensus,
-in the block's `certificates_archived` event (its `records`: the packed records in order),
+in the block's `certificates_archived` event (its `archive`: the packed records in order),
 which CometBFT keeps in the block results. An auditor proves a pruned record from that archive
 (clients/archive.py): record → audit path → the commitment's root and count → the commitment
 key's trie proof → the app hash of a signed header.
@@ -186,6 +186,6 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
             retirements=out.retirements,
             bundles=out.bundles,
             issued=out.issued,
-            records=b"".join(pack_record(k, v) for k, v in out.records).hex(),
+            archive=b"".join(pack_record(k, v) for k, v in out.records).hex(),
         )
     ]

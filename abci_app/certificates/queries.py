@@ -71,7 +71,8 @@ def archive_commitment(store: KVReader, args: list[str], options: Mapping[str, s
 
 
 def issued(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
-    """/cert_issued/<device>/<hour>: the Wh issued for that device-hour (8 bytes big-endian), provable."""
+    """/cert_issued/<device>/<hour>: the Wh issued for that device-hour (8 bytes big-endian; once pruning
+    archived some of its bundles, 16: issued, then the Wh archived), provable."""
     device_id, hour = args_exactly(args, 2, "/cert_issued/<device>/<hour>")
     return record(store, keys.issued(id_arg(device_id, "device id"), _hour(store, hour, "hour")))
 

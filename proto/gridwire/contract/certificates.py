@@ -104,7 +104,7 @@ OVERSIGHT_LIFTED = "oversight_lifted"
 CERTIFICATES_DELIVERED = "certificates_delivered"
 CERTIFICATES_DELIVERY_DROPPED = "certificates_delivery_dropped"
 GENERATION_WITHHELD = "generation_withheld"
-CERTIFICATES_ARCHIVED = "certificates_archived"  # a block's pruning: commitment height, count, root, records
+CERTIFICATES_ARCHIVED = "certificates_archived"  # a block's pruning: height, count, root, archive (the records)
 HELD_GENERATION_RELEASED = "held_generation_released"
 HELD_GENERATION_REJECTED = "held_generation_rejected"
 # EnergyTag GC Registry API actions (registry_actions.py, recurring.py)
