@@ -21,11 +21,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridwire.archive import audit_path, decode_commitment, leaf_hash, merkle_root, root_from_path, unpack_records
-from gridwire.contract.certificates import CERTIFICATES_ARCHIVED, archive_commitment_key
+from gridwire.contract.certificates import CERTIFICATES_ARCHIVED, Paths, archive_commitment_key
 
-from clients.proof import ProofError, verify_query_response
+from clients.proof import HeaderVerifier, ProofError, verify_query_response
+from clients.rpc import CometRPC
 
-__all__ = ["ArchiveProof", "ArchivedBlock", "archived_block", "prove_record", "verify_archived_record"]
+__all__ = [
+    "ArchiveProof",
+    "ArchivedBlock",
+    "archived_block",
+    "fetch_archived",
+    "prove_record",
+    "verify_archived_record",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +109,21 @@ def verify_archived_record(proof: ArchiveProof, commitment_answer: dict[str, Any
 
 def _path(path: Sequence[bytes]) -> list[bytes]:
     return [bytes(p) for p in path]
+
+
+def fetch_archived(rpc: CometRPC, height: int, key: bytes, verifier: HeaderVerifier) -> ArchiveProof:
+    """Prove the record under `key` that block `height` archived, from an untrusted node: its archive
+    from the block results, its commitment with a trie proof at the node's latest height (commitments
+    stay in state), checked against the app hash `verifier` verified. ProofError when any step fails."""
+    results = rpc.block_results(height)
+    found = [e for e in results.get("finalize_block_events") or [] if e.get("type") == CERTIFICATES_ARCHIVED]
+    if not found:
+        raise ProofError(f"block {height} archived nothing (no {CERTIFICATES_ARCHIVED} event in its results)")
+    attributes = {str(a.get("key")): str(a.get("value")) for a in found[0].get("attributes") or []}
+    proof = prove_record(archived_block(CERTIFICATES_ARCHIVED, attributes), key)
+    answer = rpc.abci_query(Paths.ARCHIVE_COMMITMENT(height), prove=True)
+    at = int(answer.get("height") or 0)
+    if at <= 0:
+        raise ProofError(f"the commitment answer names no height (code {answer.get('code')}: {answer.get('log')})")
+    verify_archived_record(proof, answer, verifier.committing_app_hash(at))
+    return proof

@@ -157,3 +157,41 @@ def test_commitment_queries_refuse_bad_arguments_without_failing(driver: AppDriv
     assert missing.code != 0
     assert missing.proof_ops.ops
     assert keys.archive_commitment(5) == keys.counter(keys.ARCHIVE) + (5).to_bytes(8, "big")
+
+
+class _NodeOf:
+    """The RPC calls fetch_archived makes, answered from an in-process chain (an untrusted node)."""
+
+    def __init__(self, driver: AppDriver, results: dict[int, BlockResult]) -> None:
+        self.driver, self.results = driver, results
+
+    def block_results(self, height: int) -> dict[str, Any]:
+        events = self.results[height].response.events
+        return {"finalize_block_events": [MessageToDict(e, preserving_proto_field_name=True) for e in events]}
+
+    def abci_query(self, path: str, data: bytes = b"", *, height: int = 0, prove: bool = False) -> dict[str, Any]:
+        return MessageToDict(self.driver.query(path, prove=prove))
+
+
+class _Headers:
+    def __init__(self, app_hash: bytes) -> None:
+        self.app_hash = app_hash
+
+    def committing_app_hash(self, height: int, *, timeout: float = 10.0) -> bytes:
+        return self.app_hash
+
+
+def test_fetch_archived_proves_a_retirement_from_a_node_and_refuses_a_block_that_archived_nothing(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """The client proves an archived retirement from block results and the commitment, later on."""
+    record = _retired_chain(driver, consortium)
+    pruning = driver.block([], seconds=RETAIN + DAY)
+    later = driver.block([])  # the commitment stays in state: proven at the latest height
+    node = _NodeOf(driver, {pruning.height: pruning, later.height: later})
+    proof = archive.fetch_archived(node, pruning.height, retirement_key(1), _Headers(later.app_hash))  # type: ignore[arg-type]
+    assert proof.value == record
+    with pytest.raises(ProofError, match="archived nothing"):
+        archive.fetch_archived(node, later.height, retirement_key(1), _Headers(later.app_hash))  # type: ignore[arg-type]
+    with pytest.raises(ProofError):
+        archive.fetch_archived(node, pruning.height, retirement_key(1), _Headers(pruning.app_hash))  # type: ignore[arg-type]
