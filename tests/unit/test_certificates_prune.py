@@ -21,11 +21,13 @@ from abci_app.certificates.prune import PRUNE_BATCH
 from abci_app.registry import DOMAINS, check_invariants
 from abci_app.store.backend import prefix_end
 from clients import archive
+from clients import certificates as cc
 from clients.certificates import retire
 from clients.ops.consortium import Consortium
 from clients.proof import ProofError
 from tests.support.driver import AppDriver, BlockResult
 from tests.support.genesis_roundtrip import differences, export_and_import
+from tests.unit.helpers import signed
 from tests.unit.test_certificates import pv_day_start
 from tests.unit.test_certificates_support import H0, ok
 
@@ -195,3 +197,18 @@ def test_fetch_archived_proves_a_retirement_from_a_node_and_refuses_a_block_that
         archive.fetch_archived(node, later.height, retirement_key(1), _Headers(later.app_hash))  # type: ignore[arg-type]
     with pytest.raises(ProofError):
         archive.fetch_archived(node, pruning.height, retirement_key(1), _Headers(pruning.app_hash))  # type: ignore[arg-type]
+
+
+def test_claiming_an_archived_retirement_fails_with_a_clear_code_even_from_a_hostile_proposer(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """A claim of a pruned retirement, proposed as is, fails RECORD_ARCHIVED and the block archives nothing more."""
+    _retired_chain(driver, consortium)
+    driver.block([], seconds=RETAIN + DAY)
+    bob = consortium.member("community-a/bob")
+    result = driver.block([signed(driver, bob, cc.claim(1)), b"\xff" * 40], check=False)
+    assert result.tx_results[0].code == CertificatesCode.RECORD_ARCHIVED
+    assert result.tx_results[1].code != 0  # the garbage tx fails on its own
+    assert "archived" in result.tx_results[0].log
+    assert _archived(result) == []
+    assert check_invariants(driver.app.state) == []
