@@ -15,7 +15,7 @@ from gridwire.contract.certificates import retirement_key
 from clients import certificates as build
 from clients.archive import fetch_archived
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
-from clients.cli_types import DEVICE_ID, UsageError, count, unix_seconds, watt_hours
+from clients.cli_types import DEVICE_ID, UsageError, count, positive_count, unix_seconds, watt_hours
 from clients.commands.devices import tx_event_rows
 from clients.trust_anchor import trust_anchor
 
@@ -159,8 +159,19 @@ def cmd_residual(ctx: Context, args: argparse.Namespace) -> None:
     ctx.show(data, title="residual generation")
 
 
+def _state_key(text: str) -> bytes:
+    """An archived state key: 1 to 1,024 bytes in hex."""
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not hex; a state key: 1 to 1,024 bytes in hex") from None
+    if not 1 <= len(key) <= 1024:
+        raise argparse.ArgumentTypeError(f"a state key is 1 to 1,024 bytes, got {len(key)}")
+    return key
+
+
 def cmd_archived(ctx: Context, args: argparse.Namespace) -> None:
-    key = retirement_key(args.retirement) if args.retirement else bytes.fromhex(args.key)
+    key = retirement_key(args.retirement) if args.retirement else args.key
     if not key:
         raise UsageError("give --retirement ID or --key HEX")
     anchor = trust_anchor(ctx.rpc, args)  # --genesis / --trusted-height+hash, else the node's (warned)
@@ -189,9 +200,9 @@ def register(add: AddCommand) -> None:
     add_paging(p)
     cert("show", cmd_show, "one bundle").add_argument("bundle_id", type=count)
     p = cert("archived", cmd_archived, "prove a record pruning archived: from block HEIGHT's archive and commitment")
-    p.add_argument("height", type=count, help="the block that archived it (its certificates_archived event)")
-    p.add_argument("--retirement", type=count, default=0, help="a retirement id")
-    p.add_argument("--key", default="", help="or any archived state key, in hex")
+    p.add_argument("height", type=positive_count, help="the block that archived it (its certificates_archived event)")
+    p.add_argument("--retirement", type=positive_count, default=0, help="a retirement id")
+    p.add_argument("--key", type=_state_key, default=b"", help="or any archived state key, in hex")
     cert("history", cmd_history, "a bundle's history: issue, splits, transfers, retirement").add_argument(
         "bundle_id", type=count
     )
