@@ -71,13 +71,18 @@ def _domain_of(tx: DecodedTx | None) -> str:
     return TABLES.record_domains.get(type(tx.messages[0]), "unknown")
 
 
+# Attributes kept in the block results but not in CometBFT's event index: the archive a block's
+# pruning publishes (certificates_archived `archive`, up to a few hundred kB) is read by height.
+_UNINDEXED = frozenset({"archive"})
+
+
 def _add_events(target: Any, events: tuple[Event, ...] | list[Event]) -> None:
     """Append `events` to a repeated `abci.Event` field, building the messages in place
     (about half the cost of constructing them and copying them in)."""
     for e in events:
         attributes = target.add(type=e.type).attributes
         for k, v in e.attributes:
-            attributes.add(key=k, value=v, index=True)
+            attributes.add(key=k, value=v, index=k not in _UNINDEXED)
 
 
 def _time_ns(ts: Timestamp) -> int:

@@ -12,6 +12,7 @@ from abci_app.certificates import (
     issuance,
     keys,
     messages,
+    prune,
     queries,
     registry_actions,
     registry_messages,
@@ -20,6 +21,8 @@ from abci_app.certificates import (
 from abci_app.certificates.errors import ERROR_RANGE, CertificatesCode
 from abci_app.certificates.params import PARAMS
 from abci_app.domain import Domain, MessageSpec
+from abci_app.store.branch import Branch
+from abci_app.types import BlockInfo, Event
 
 __all__ = ["DOMAIN"]
 
@@ -50,6 +53,13 @@ _REGISTRY_SPECS = (
         _ra.cancel_recurring_action,
     ),
 )
+
+
+def end_block(store: Branch, block: BlockInfo) -> list[Event]:
+    """Issuance, storage, deliveries, standing instructions and expiry (issuance.py), then pruning of
+    what is past its retention (prune.py)."""
+    return issuance.end_block(store, block) + prune.end_block(store, block)
+
 
 DOMAIN = Domain(
     name="certificates",
@@ -91,7 +101,7 @@ DOMAIN = Domain(
     genesis_import=genesis.import_genesis,
     genesis_export=genesis.export_genesis,
     params=PARAMS,
-    end_block=issuance.end_block,
+    end_block=end_block,
     invariants=(
         invariants.issued_within_generation,
         invariants.generators_issue_once,

@@ -40,6 +40,12 @@ certifier; also `status` held or rejected). The certifier's ReleaseHeldGeneratio
 held_generation_released (device, hour, wh, by) and then the bundle_issued of the
 released Wh; RejectHeldGeneration emits held_generation_rejected (device, hour, wh, by,
 reason).
+
+Pruning (prune.py), in the end-block hook: certificates_archived once per block that removes
+records from live state: height (the block, whose archive commitment key holds root and count),
+count, root (hex), retirements, bundles, issued (how many of each left), and archive (hex of the
+removed records' gridwire.archive.pack_record bytes, in removal order: the archive an auditor
+proves a record from).
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ from gridwire.contract.certificates import (
     BUNDLE_SUSPENDED,
     BUNDLE_TRANSFERRED,
     BUNDLE_WITHDRAWN,
+    CERTIFICATES_ARCHIVED,
     CERTIFICATES_DELIVERED,
     CERTIFICATES_DELIVERY_DROPPED,
     EVENTS,
@@ -101,6 +108,7 @@ __all__ = [
     "BUNDLE_SUSPENDED",
     "BUNDLE_TRANSFERRED",
     "BUNDLE_WITHDRAWN",
+    "CERTIFICATES_ARCHIVED",
     "CERTIFICATES_DELIVERED",
     "CERTIFICATES_DELIVERY_DROPPED",
     "EVENTS",

@@ -19,13 +19,18 @@ tallies, retirements and hourly claims, battery storage and the counters.
       "scrs": [StorageChargeRecord as JSON], "sdrs": [StorageDischargeRecord as JSON]   (storage lineage)
       "acceptances": [TransferAcceptance as JSON]               (members accepting transfers from an allow-list only)
       "recurring": [RecurringAction as JSON]                    (standing transfers and cancellations)
+      "archive_commitments": [{"height": 812, "root": base64, "count": 1400}]  (what pruning archived, prune.py)
     }
+
+An issued tally may carry "pruned_wh": the Wh of its device-hour's bundles pruning archived.
 
 The section is `gridledger.certificates.v1.GenesisState` in protobuf's JSON mapping (bytes in
 base64, 64-bit integers as strings or numbers; an export writes strings); every part is
 optional. The import checks what the chain's rules keep true: owners are genesis
 members and devices are registered (the devices section is imported first); the bundles of a
-device-hour tile [0, issued) exactly (no overlap, no gap, nothing beyond the issued volume); a
+device-hour tile [0, issued) exactly (no overlap, no gap, nothing beyond the issued volume), or,
+where pruned_wh is above 0, do not overlap and hold issued − pruned_wh Wh; an archive commitment
+has a 32-byte root, a count above 0 and a height of its own; a
 retired bundle and its retirement record name each other; a battery's lots are its FIFO
 [head, tail) of contiguous input ranges ending at its input total; a storage certificate's
 origin device and a lot's source device are registered, and a lot's oversight is none,
@@ -49,11 +54,12 @@ changed since (and claims credited under the earlier split-over-hours rule stay 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridledger.certificates.v1 import genesis_pb2 as gpb
+from gridwire.archive import decode_commitment, encode_commitment
 
 from abci_app.certificates import keeper, keys, registry_keeper, storage
 from abci_app.certificates.dvp import PENDING_COUNTER
@@ -88,6 +94,7 @@ from abci_app.devices.records import Device, DeviceId
 from abci_app.domain import GenesisError
 from abci_app.genesis_fields import hex_address, parse_section, sections_json
 from abci_app.identity.keeper import get_member
+from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import Address, BlockInfo
 
@@ -124,6 +131,8 @@ def _issued(store: KVReader, items: Sequence[gpb.IssuedTally]) -> dict[tuple[str
         where = f"certificates.issued[{i}]"
         if x.wh == 0:
             raise GenesisError(f"{where}.wh: expected a volume above 0")
+        if x.pruned_wh > x.wh:
+            raise GenesisError(f"{where}.pruned_wh: {x.pruned_wh} is above the {x.wh} Wh issued")
         _device(store, x.device_id, where)
         if (x.device_id, x.hour_start) in out:
             raise GenesisError(f"{where}: duplicate device-hour {x.device_id!r} {x.hour_start}")
@@ -164,8 +173,11 @@ def _bundle(store: KVReader, m: pb.Bundle, where: str) -> Bundle:
     return b
 
 
-def _tile(bundles: list[Bundle], issued: dict[tuple[str, int], tuple[int, int]]) -> None:
-    """The bundles of every device-hour tile [0, issued) exactly."""
+def _tile(
+    bundles: list[Bundle], issued: dict[tuple[str, int], tuple[int, int]], pruned: Mapping[tuple[str, int], int]
+) -> None:
+    """The bundles of every device-hour tile [0, issued) exactly; where pruning archived some of them,
+    the live ones are disjoint within [0, issued) and hold issued − pruned Wh."""
     ranges: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
     for i, b in enumerate(bundles):
         where = f"certificates.bundles[{i}]"
@@ -179,6 +191,10 @@ def _tile(bundles: list[Bundle], issued: dict[tuple[str, int], tuple[int, int]])
             )
         ranges.setdefault(dh, []).append((b.start_wh, b.end_wh, i))
     for (device_id, hour), (wh, j) in sorted(issued.items()):
+        gone = pruned.get((device_id, hour), 0)
+        if gone:
+            _disjoint((device_id, hour), wh, gone, j, sorted(ranges.get((device_id, hour), [])))
+            continue
         covered = 0
         for start, end, i in sorted(ranges.get((device_id, hour), [])):
             if start != covered:
@@ -189,6 +205,35 @@ def _tile(bundles: list[Bundle], issued: dict[tuple[str, int], tuple[int, int]])
             raise GenesisError(
                 f"certificates.issued[{j}]: the bundles of {device_id!r} {hour} cover {covered} of its {wh} Wh"
             )
+
+
+def _disjoint(dh: tuple[str, int], wh: int, gone: int, j: int, ranges: list[tuple[int, int, int]]) -> None:
+    """A device-hour with archived bundles: its live ranges do not overlap and hold wh − gone Wh."""
+    device_id, hour = dh
+    end_before, live = 0, 0
+    for start, end, i in ranges:
+        if start < end_before:
+            raise GenesisError(f"certificates.bundles[{i}]: [{start}, {end}) overlaps the bundle before it")
+        end_before, live = end, live + end - start
+    if live + gone != wh:
+        raise GenesisError(
+            f"certificates.issued[{j}]: the bundles of {device_id!r} {hour} hold {live} Wh, "
+            f"and {gone} Wh were archived, of its {wh} Wh"
+        )
+
+
+def _commitments(items: Sequence[gpb.ArchiveCommitment]) -> list[tuple[int, bytes]]:
+    """(height, stored commitment) of each archive commitment: a 32-byte root, a count above 0, one per
+    height."""
+    out: dict[int, bytes] = {}
+    for i, c in enumerate(items):
+        where = f"certificates.archive_commitments[{i}]"
+        if len(c.root) != 32 or c.count == 0:
+            raise GenesisError(f"{where}: expected a 32-byte root and a count above 0")
+        if c.height in out:
+            raise GenesisError(f"{where}: duplicate height {c.height}")
+        out[c.height] = encode_commitment(c.root, c.count)
+    return sorted(out.items())
 
 
 def _cross_check(bundles: list[Bundle], retirements: list[Retirement]) -> None:
@@ -468,11 +513,13 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         return
     section = parse_section(sections, "certificates", gpb.GenesisState())
     issued = _issued(store, section.issued)
+    pruned = {(x.device_id, x.hour_start): x.pruned_wh for x in section.issued if x.pruned_wh}
+    commitments = _commitments(section.archive_commitments)
     retirements = [_retirement(store, x, f"certificates.retirements[{i}]") for i, x in enumerate(section.retirements)]
     _unique([r.retirement_id for r in retirements], "retirements")
     bundles = [_bundle(store, x, f"certificates.bundles[{i}]") for i, x in enumerate(section.bundles)]
     _unique([b.bundle_id for b in bundles], "bundles")
-    _tile(bundles, issued)
+    _tile(bundles, issued, pruned)
     _cross_check(bundles, retirements)
     histories = _histories(section.histories, {b.bundle_id for b in bundles})
     claims = _claims(section.claims)
@@ -495,7 +542,9 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     for b in bundles:
         keeper.put_bundle(store, b)
     for (device_id, hour), (wh, _i) in issued.items():
-        keeper.set_issued(store, device_id, hour, wh)
+        keeper.set_issued_tally(store, device_id, hour, wh, pruned.get((device_id, hour), 0))
+    for height, commitment in commitments:
+        store.set(keys.archive_commitment(height), commitment)
     for h in histories:
         keeper.put_history(store, h)
     for r in retirements:
@@ -543,11 +592,20 @@ def _storage_export(store: KVReader) -> list[gpb.BatteryStorage]:
     return [out[name] for name in sorted(out)]
 
 
+def _iter_commitments(store: KVReader) -> Iterator[tuple[bytes, tuple[bytes, int]]]:
+    prefix = keys.archive_commitment_prefix()
+    for k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield k, decode_commitment(v)
+
+
 def export_genesis(store: KVReader) -> dict[str, Any]:
     """Every stored certificates record, tally, claim and counter (indexes follow from the bundles)."""
     section = gpb.GenesisState(
         bundles=[b.to_proto() for b in keeper.iter_bundles(store)],
-        issued=[gpb.IssuedTally(device_id=d, hour_start=h, wh=wh) for d, h, wh in keeper.iter_issued(store)],
+        issued=[
+            gpb.IssuedTally(device_id=d, hour_start=h, wh=wh, pruned_wh=p)
+            for d, h, wh, p in keeper.iter_issued_tallies(store)
+        ],
         histories=[h.to_proto() for h in keeper.iter_histories(store)],
         retirements=[r.to_proto() for r in keeper.iter_retirements(store)],
         claims=[gpb.HourClaim(beneficiary=a.hex(), hour_start=h, wh=wh) for a, h, wh in keeper.iter_claims(store)],
@@ -560,6 +618,10 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
         sdrs=[r.to_proto() for r in registry_keeper.iter_sdrs(store)],
         acceptances=[a.to_proto() for a in registry_keeper.iter_acceptances(store)],
         recurring=[a.to_proto() for a in registry_keeper.iter_recurring(store)],
+        archive_commitments=[
+            gpb.ArchiveCommitment(height=int.from_bytes(k[-8:], "big"), root=root, count=count)
+            for k, (root, count) in _iter_commitments(store)
+        ],
     )
     if store.get(keys.registry_info()) is not None:
         section.registry.CopyFrom(registry_keeper.registry_info(store).to_proto())

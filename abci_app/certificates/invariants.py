@@ -13,7 +13,8 @@
   skipped before the pruning watermark, as above).
 - bundles_tile_issued: the bundles of every device-hour tile [0, issued) exactly, so
   active + retired + suspended + revoked + consumed + expired = issued and no Wh is in two
-  bundles; every stored bundle is in the device-hour index.
+  bundles; every stored bundle is in the device-hour index. Where pruning archived bundles
+  (prune.py), their Wh are the device-hour's pruned tally: live + pruned = issued, no overlap.
 - storage_lineage_indexed: the lineage oversight follows is complete. Every bundle with an
   origin has its origin index entry and every entry names such a bundle; every lot with
   certificates has its source index entry and every entry names such a lot; a lot's
@@ -104,10 +105,12 @@ def generators_issue_once(store: KVReader) -> str | None:
 
 
 def bundles_tile_issued(store: KVReader) -> str | None:
-    """None when the bundles of every device-hour tile [0, issued) exactly, without gaps or overlaps, and
-    the device index points at each; else the first breach."""
-    expected = {(d, h): n for d, h, n in keeper.iter_issued(store)}
+    """None when the bundles of every device-hour tile [0, issued) exactly, without gaps or overlaps (where
+    pruning archived some of them: the live ones do not overlap and hold issued − pruned Wh), and the
+    device index points at each; else the first breach."""
+    expected = {(d, h): (n, p) for d, h, n, p in keeper.iter_issued_tallies(store)}
     covered: dict[tuple[str, int], int] = {}
+    live: dict[tuple[str, int], int] = {}
     indexed = 0
     prefix = keys.by_device_prefix("")[:1]
     for k, v in store.iter_range(prefix, prefix_end(prefix)):
@@ -116,11 +119,17 @@ def bundles_tile_issued(store: KVReader) -> str | None:
         if b is None or keys.by_device(b.device_id, b.hour_start, b.start_wh) != k:
             return f"index entry {k.hex()} points at a missing or moved bundle"
         dh = (b.device_id, b.hour_start)
-        if b.start_wh != covered.get(dh, 0) or b.end_wh <= b.start_wh:
+        issued, pruned = expected.get(dh, (0, 0))
+        at = covered.get(dh, 0)
+        if b.end_wh <= b.start_wh or b.start_wh < at or (not pruned and b.start_wh != at) or b.end_wh > issued:
             return f"{dh}: bundle {b.bundle_id} [{b.start_wh}, {b.end_wh}) leaves a gap or overlaps"
         covered[dh] = b.end_wh
-    if covered != expected:
-        return f"bundles cover {len(covered)} device-hours differently from the issued tallies"
+        live[dh] = live.get(dh, 0) + b.end_wh - b.start_wh
+    for dh, (issued, pruned) in expected.items():
+        if live.get(dh, 0) + pruned != issued:
+            return f"{dh}: bundles hold {live.get(dh, 0)} Wh and {pruned} Wh were archived, of {issued} Wh issued"
+    if not covered.keys() <= expected.keys():
+        return f"bundles cover {len(covered)} device-hours, not all with an issued tally"
     stored = sum(1 for _ in store.iter_range(keys.bundle(0)[:1], prefix_end(keys.bundle(0)[:1])))
     if stored != indexed:
         return f"{stored} bundles stored but {indexed} indexed"

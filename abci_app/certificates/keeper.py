@@ -39,6 +39,7 @@ __all__ = [
     "add_history",
     "claimed",
     "cut",
+    "delete_bundle",
     "get_bundle",
     "get_history",
     "get_hold",
@@ -56,6 +57,7 @@ __all__ = [
     "iter_holds",
     "iter_hour_bundles",
     "iter_issued",
+    "iter_issued_tallies",
     "iter_oversights",
     "iter_pending_deliveries",
     "iter_retirements",
@@ -66,6 +68,7 @@ __all__ = [
     "owner_hour_bundles",
     "peek_counter",
     "pending_for",
+    "pruned_wh",
     "put_bundle",
     "put_history",
     "put_hold",
@@ -74,6 +77,7 @@ __all__ = [
     "put_retirement",
     "set_counter",
     "set_issued",
+    "set_issued_tally",
     "volume",
 ]
 
@@ -168,6 +172,11 @@ def put_bundle(store: Branch, b: Bundle, old: Bundle | None = None) -> None:
         store.set(keys.by_origin(b.origin_device, b.origin_hour, b.bundle_id), b"")
 
 
+def delete_bundle(store: Branch, b: Bundle) -> None:
+    """Remove the bundle, its index entries and its history from state."""
+    _delete_bundle(store, b)
+
+
 def _delete_bundle(store: Branch, b: Bundle) -> None:
     _unindex(store, b)
     store.delete(keys.bundle(b.bundle_id))
@@ -220,16 +229,40 @@ def issued_wh(store: KVReader, device_id: str, hour_start: int) -> int:
 
 def set_issued(store: Branch, device_id: str, hour_start: int, wh: int) -> None:
     """Record that `wh` Wh of certificates were issued for the device-hour in total (the volume invariants
-    check against)."""
-    store.set(keys.issued(device_id, hour_start), wh.to_bytes(8, "big"))
+    check against), keeping its pruned tally."""
+    key = keys.issued(device_id, hour_start)
+    raw = store.get(key)
+    store.set(key, wh.to_bytes(8, "big") + (raw[8:16] if raw is not None else b""))
+
+
+def pruned_wh(store: KVReader, device_id: str, hour_start: int) -> int:
+    """Wh of the device-hour's bundles pruning archived (prune.py); 0 when none."""
+    raw = store.get(keys.issued(device_id, hour_start))
+    return 0 if raw is None or len(raw) < 16 else int.from_bytes(raw[8:16], "big")
+
+
+def set_issued_tally(store: Branch, device_id: str, hour_start: int, wh: int, pruned: int) -> None:
+    """Store the device-hour's issued Wh and, when above 0, the Wh of its bundles already archived
+    (u64 issued, then u64 pruned: a device-hour nothing was pruned of keeps its 8-byte value)."""
+    tail = pruned.to_bytes(8, "big") if pruned else b""
+    store.set(keys.issued(device_id, hour_start), wh.to_bytes(8, "big") + tail)
 
 
 def iter_issued(store: KVReader) -> Iterator[tuple[DeviceId, int, int]]:
     """(device id, hour start, issued Wh) of every issued device-hour, in key order."""
+    for device_id, hour, wh, _pruned in iter_issued_tallies(store):
+        yield device_id, hour, wh
+
+
+def iter_issued_tallies(store: KVReader) -> Iterator[tuple[DeviceId, int, int, int]]:
+    """(device id, hour start, issued Wh, pruned Wh) of every issued device-hour still in state, in key
+    order."""
     prefix = keys.issued_prefix()
     for k, v in store.iter_range(prefix, prefix_end(prefix)):
         n = k[1]
-        yield DeviceId(k[2 : 2 + n].decode()), int.from_bytes(k[2 + n : 10 + n], "big"), int.from_bytes(v, "big")
+        pruned = int.from_bytes(v[8:16], "big") if len(v) >= 16 else 0
+        hour = int.from_bytes(k[2 + n : 10 + n], "big")
+        yield DeviceId(k[2 : 2 + n].decode()), hour, int.from_bytes(v[:8], "big"), pruned
 
 
 def issue(store: Branch, block: BlockInfo, template: Bundle, wh: int) -> Bundle:
@@ -356,7 +389,8 @@ def get_retirement(store: KVReader, retirement_id: int) -> Retirement | None:
 
 
 def put_retirement(store: Branch, r: Retirement) -> None:
-    """Store a retirement record under its id (retirements are kept forever: they are the provable claims)."""
+    """Store a retirement record under its id (kept until its retention has passed; then prune.py archives
+    it, and it stays provable from the archive commitment)."""
     store.set(keys.retirement(r.retirement_id), r.encode())
 
 

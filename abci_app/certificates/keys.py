@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gridwire.contract.certificates import RETIREMENT_PREFIX
+from gridwire.contract.certificates import ARCHIVE_COMMITMENT_PREFIX, RETIREMENT_PREFIX
 
 from abci_app.keys import lp, u64
 
@@ -10,6 +10,8 @@ __all__ = [
     "KEY_PREFIXES",
     "acceptance",
     "acceptance_prefix",
+    "archive_commitment",
+    "archive_commitment_prefix",
     "bundle",
     "by_device",
     "by_device_prefix",
@@ -78,12 +80,14 @@ CLEAR_SKY_HOLD = "clear_sky_hold"
 #   COUNTER lp("recurring") u64(id) → RecurringAction        (ids from the counter "recurring")
 #   COUNTER lp("recurring_due") u64(next hour) u64(id) → ''  (the standing instructions by due hour)
 #   COUNTER lp("registry") "info" → RegistryInfo
+#   COUNTER lp("archive") u64(height) → root(32) u64(count)  (prune.py: what block `height` archived)
 SCR = "scr"
 SDR = "sdr"
 ACCEPT = "accept"
 RECURRING = "recurring"
 RECURRING_DUE = "recurring_due"
 REGISTRY = "registry"
+ARCHIVE = "archive"
 # storage lineage, for oversight (a certifier acting on a device reaches what came from it)
 BY_ORIGIN = b"\x5d"  # lp(origin device) u64(origin hour) u64(id) → ''  (every bundle with an origin)
 LOT_BY_SOURCE = b"\x5e"  # lp(source device) u64(source hour) lp(battery) u64(seq) → ''  (certified lots)
@@ -299,3 +303,14 @@ def recurring_due(next_hour: int, action_id: int) -> bytes:
 def registry_info() -> bytes:
     """The key of the registry's EnergyTag description."""
     return counter(REGISTRY) + b"info"
+
+
+def archive_commitment_prefix() -> bytes:
+    """The prefix of every archive commitment (in height order): COUNTER lp(ARCHIVE), as the contract
+    spells it for clients."""
+    return ARCHIVE_COMMITMENT_PREFIX
+
+
+def archive_commitment(height: int) -> bytes:
+    """The key of the archive commitment of block `height` (gridwire/contract/certificates.py)."""
+    return ARCHIVE_COMMITMENT_PREFIX + u64(height)

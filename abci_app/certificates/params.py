@@ -5,7 +5,7 @@ from __future__ import annotations
 from abci_app.params import ParamSpec, domain_param
 from abci_app.store.branch import KVReader
 
-__all__ = ["EXPIRY", "GRACE", "MAX_ISSUANCE", "PARAMS", "PERIOD", "period"]
+__all__ = ["EXPIRY", "GRACE", "MAX_ISSUANCE", "PARAMS", "PERIOD", "RETENTION", "period"]
 
 GRACE = "certificates.issuance_grace_seconds"
 EXPIRY = "certificates.expiry_seconds"
@@ -13,6 +13,7 @@ EXPIRY = "certificates.expiry_seconds"
 # demonstrations on an accelerated clock (`make demo`)
 PERIOD = "certificates.period_seconds"
 MAX_ISSUANCE = "certificates.max_issuance_per_block"
+RETENTION = "certificates.retention_seconds"
 PARAMS = {
     # after an hour ends, how long issuance waits for a device's data to complete
     GRACE: ParamSpec(3_600, 0, 30 * 86_400),
@@ -25,6 +26,11 @@ PARAMS = {
     # device-hours the end-block hook issues (or accounts, for a battery) per block; the rest
     # stay queued, oldest first, for the next blocks (issuance_queue.py)
     MAX_ISSUANCE: ParamSpec(500, 10, 2_000),
+    # how long a final record stays in live state before pruning archives it (prune.py): a
+    # retirement (and its retired bundle) this long after it was made, an expired, withdrawn or
+    # revoked bundle this long after its production hour's expiry age; a genesis for a
+    # demonstration or a test goes down to an hour
+    RETENTION: ParamSpec(90 * 86_400, 86_400, 10 * 365 * 86_400, genesis_low=3_600),
 }
 
 

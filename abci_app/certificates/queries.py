@@ -6,7 +6,9 @@
 revocation of the device; no value when there is none); /pending_deliveries[/<hour>]
 (paginated PendingDeliveryList: delivery versus payment still owed, see dvp.py);
 /clear_sky_hold/<device>/<hour> (provable ClearSkyHold: PV generation of the device-hour held
-above the clear-sky bound; no value when there is none)."""
+above the clear-sky bound; no value when there is none); /archive_commitment/<height> (provable
+commitment, root and count, of the records block `height` pruned, prune.py). A retirement that
+pruning archived answers RECORD_ARCHIVED, saying so (prove it from the archive instead)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from dataclasses import asdict
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridwire.contract.certificates import Paths
 
-from abci_app.certificates import keeper, keys, matching
+from abci_app.certificates import keeper, keys, matching, prune
+from abci_app.certificates.errors import CertificatesCode
 from abci_app.certificates.params import period
 from abci_app.certificates.records import STATUS_NAMES, Bundle, PendingDelivery
 from abci_app.domain import QueryHandler, QueryResult
@@ -48,11 +51,28 @@ def bundle(store: KVReader, args: list[str], options: Mapping[str, str]) -> Quer
 def retirement(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     """/retirement/<id>: the stored Retirement, provable against the app hash."""
     (rid,) = args_exactly(args, 1, "/retirement/<id>")
-    return record(store, keys.retirement(int_arg(rid, "retirement id")))
+    retirement_id = int_arg(rid, "retirement id")
+    found = record(store, keys.retirement(retirement_id))
+    if found.value is None and 0 < retirement_id <= prune.archived_retirement(store):
+        raise TxError(
+            CertificatesCode.RECORD_ARCHIVED,
+            f"retirement {retirement_id} left live state after its retention (retirements up to "
+            f"{prune.archived_retirement(store)} are archived): prove it from the certificates_archived event of "
+            f"the block that pruned it against that block's /archive_commitment/<height>",
+        )
+    return found
+
+
+def archive_commitment(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/archive_commitment/<height>: the archive commitment (root, count) of block `height`, provable;
+    not found when that block archived nothing."""
+    (height,) = args_exactly(args, 1, "/archive_commitment/<height>")
+    return record(store, keys.archive_commitment(int_arg(height, "height")))
 
 
 def issued(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
-    """/cert_issued/<device>/<hour>: the Wh issued for that device-hour (8 bytes big-endian), provable."""
+    """/cert_issued/<device>/<hour>: the Wh issued for that device-hour (8 bytes big-endian; once pruning
+    archived some of its bundles, 16: issued, then the Wh archived), provable."""
     device_id, hour = args_exactly(args, 2, "/cert_issued/<device>/<hour>")
     return record(store, keys.issued(id_arg(device_id, "device id"), _hour(store, hour, "hour")))
 
@@ -167,4 +187,5 @@ QUERIES: dict[str, QueryHandler] = {
     Paths.OVERSIGHT.root: oversight,
     Paths.PENDING_DELIVERIES.root: pending_deliveries,
     Paths.CLEAR_SKY_HOLD.root: clear_sky_hold,
+    Paths.ARCHIVE_COMMITMENT.root: archive_commitment,
 }

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from abci_app.auth import require_member, require_role
-from abci_app.certificates import events, keeper, ops, registry_keeper
+from abci_app.certificates import events, keeper, ops, prune, registry_keeper
 from abci_app.certificates.errors import CertificatesCode
 from abci_app.certificates.keys import RECURRING
 from abci_app.certificates.params import EXPIRY, period
@@ -164,6 +164,11 @@ def claim_certificates(ctx: TxContext, msg: ClaimCertificates) -> None:
     the retirement and the bundle's history."""
     require_member(ctx)
     r = keeper.get_retirement(ctx.store, msg.retirement_id)
+    if r is None and 0 < msg.retirement_id <= prune.archived_retirement(ctx.store):
+        raise TxError(
+            CertificatesCode.RECORD_ARCHIVED,
+            f"retirement {msg.retirement_id} was archived after its retention: it can no longer be claimed",
+        )
     if r is None:
         raise TxError(CertificatesCode.UNKNOWN_RETIREMENT, f"retirement {msg.retirement_id} does not exist")
     if r.beneficiary != ctx.signer_address:

@@ -1,6 +1,6 @@
 """Certificates gridctl commands: bundles (list, show, history, transfer, retire), the issuing
 body's suspension, revocation and reinstatement and a device's standing oversight, hourly
-matching, the 24/7 score and the residual."""
+matching, the 24/7 score and the residual; the proof of a record pruning archived."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from typing import Any
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridwire.contract import chain
 from gridwire.contract.certificates import Paths as CertificatesPaths
+from gridwire.contract.certificates import retirement_key
 
 from clients import certificates as build
+from clients.archive import fetch_archived
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
-from clients.cli_types import DEVICE_ID, UsageError, count, unix_seconds, watt_hours
+from clients.cli_types import DEVICE_ID, UsageError, count, positive_count, unix_seconds, watt_hours
 from clients.commands.devices import tx_event_rows
+from clients.trust_anchor import trust_anchor
 
 __all__ = ["register"]
 
@@ -156,6 +159,34 @@ def cmd_residual(ctx: Context, args: argparse.Namespace) -> None:
     ctx.show(data, title="residual generation")
 
 
+def _state_key(text: str) -> bytes:
+    """An archived state key: 1 to 1,024 bytes in hex."""
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not hex; a state key: 1 to 1,024 bytes in hex") from None
+    if not 1 <= len(key) <= 1024:
+        raise argparse.ArgumentTypeError(f"a state key is 1 to 1,024 bytes, got {len(key)}")
+    return key
+
+
+def cmd_archived(ctx: Context, args: argparse.Namespace) -> None:
+    key = retirement_key(args.retirement) if args.retirement else args.key
+    if not key:
+        raise UsageError("give --retirement ID or --key HEX")
+    anchor = trust_anchor(ctx.rpc, args)  # --genesis / --trusted-height+hash, else the node's (warned)
+    proof = fetch_archived(ctx.rpc, args.height, key, anchor.light)
+    data: dict[str, Any] = {
+        "height": proof.height, "key": proof.key.hex(), "position": proof.position, "count": proof.count,
+        "proof": "verified",
+    }  # fmt: skip
+    if key[:1] == retirement_key(0)[:1]:
+        data.update(to_json(pb.Retirement.FromString(proof.value)))
+    else:
+        data["value"] = proof.value.hex()
+    ctx.show({**data, **anchor.fields()}, title="archived record")
+
+
 def register(add: AddCommand) -> None:
     p: argparse.ArgumentParser
     cert = action_group(add, "cert", "renewable energy certificate bundles (Wh ranges of one device-hour)")
@@ -168,6 +199,10 @@ def register(add: AddCommand) -> None:
     p.add_argument("--status", choices=STATUSES)
     add_paging(p)
     cert("show", cmd_show, "one bundle").add_argument("bundle_id", type=count)
+    p = cert("archived", cmd_archived, "prove a record pruning archived: from block HEIGHT's archive and commitment")
+    p.add_argument("height", type=positive_count, help="the block that archived it (its certificates_archived event)")
+    p.add_argument("--retirement", type=positive_count, default=0, help="a retirement id")
+    p.add_argument("--key", type=_state_key, default=b"", help="or any archived state key, in hex")
     cert("history", cmd_history, "a bundle's history: issue, splits, transfers, retirement").add_argument(
         "bundle_id", type=count
     )

@@ -26,19 +26,27 @@ from google.protobuf.message import Message
 from gridledger.accounts.v1 import accounts_pb2
 from gridledger.grid.v1 import grid_pb2
 from gridledger.market.v1 import market_pb2
+from gridwire.contract.certificates import CERTIFICATES_ARCHIVED
+from gridwire.contract.devices import ENERGY_PRUNED
 from gridwire.reading import Reading
 
 import abci_app.app as app_module
 from abci_app import gc_policy
+from abci_app.certificates import keeper as cert_keeper
+from abci_app.certificates.params import RETENTION
+from abci_app.devices import keys as dev_keys
+from abci_app.devices.prune import retention as device_retention
 from abci_app.market import close as close_module
 from abci_app.market import hooks as market_hooks
 from abci_app.market import keys as market_keys
 from abci_app.market.params import next_open_interval
+from abci_app.params import domain_param
 from abci_app.pb import abci
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch
 from abci_app.store.sqlite import SQLiteBackend
 from abci_app.types import BlockInfo
+from clients import certificates as cc
 from clients import devices as dc
 from clients import market as mc
 from clients.ops.consortium import Consortium
@@ -304,10 +312,21 @@ def _size(driver: AppDriver, lo: int, hi: int) -> int:
 def certificate_costs(consortium: Consortium, devices: int, log: Log) -> dict[str, Any]:
     """`devices` PV devices each report every 15 minutes for a day (device-signed, 100
     readings per tx): the certificates hook's time per reading and per issued device-hour,
-    and the state one device adds in the day (certificates and devices domains)."""
+    the state one device adds in the day (certificates and devices domains), and what of it
+    stays after the retention windows (`_after_retention`)."""
     driver = AppDriver(consortium)
     driver.block([])
+    dev_empty = _size(driver, *DEVICE_PREFIXES)
     owner = consortium.member("community-a/alice")
+    # tariffs: the market settles every interval, so the devices' pruning is not held back for it
+    tariffs = grid_pb2.SetTariffs(
+        supplier=consortium.member("utility/treasury").address,
+        retail_per_kwh=30,
+        feed_in_per_kwh=5,
+        imbalance_short_per_kwh=40,
+        imbalance_long_per_kwh=2,
+    )
+    _ok(driver, [signed(driver, consortium.member("gridop/control"), tariffs)], "tariffs")
     keys = [(f"cpv-{i}", Ed25519PrivateKey.generate()) for i in range(devices)]
     txs = []
     for chunk in range(0, devices, 60):
@@ -356,14 +375,80 @@ def certificate_costs(consortium: Consortium, devices: int, log: Log) -> dict[st
         "cert_bytes_per_device_day": round(cert_bytes),
         "device_bytes_per_device_day": round(dev_bytes),
         "million_devices_year_tb": round((cert_bytes + dev_bytes) * 1_000_000 * 365 / 1e12, 2),
+        **_after_retention(driver, keys, (certs0, devs0, dev_empty), dev_bytes),
     }
     log(
         f"  certificates: issuance {out['issuance_us_per_reading']} µs/reading "
         f"({out['issuance_us_per_device_hour']} µs per device-hour); per PV device-day "
         f"{out['cert_bytes_per_device_day']:,} bytes of certificates + {out['device_bytes_per_device_day']:,} "
-        f"of devices; a million devices a year: {out['million_devices_year_tb']} TB"
+        f"of devices; a million devices a year without pruning: {out['million_devices_year_tb']} TB"
+    )
+    log(
+        f"  after the retention windows ({out['cert_retention_days']} days after retirement, devices "
+        f"{out['device_retention_days']} days): per PV device-day {out['cert_bytes_after_window']:,} bytes of "
+        f"certificates + {out['device_bytes_after_window']:,} of devices stay ({out['bytes_after_window']:,}); "
+        f"devices {out['device_bytes_per_device']:,} bytes per device (constant); retired day "
+        f"{out['cert_bytes_per_retired_day']:,} bytes live within the window; a million devices a year, steady "
+        f"state: {out['million_devices_year_tb_pruned']} TB ({out['million_devices_year_tb_one_day_retention']} TB "
+        "with certificates kept a day after retirement)"
     )
     return out
+
+
+def _after_retention(
+    driver: AppDriver, devices: list[tuple[str, Ed25519PrivateKey]], sizes: tuple[int, int, int], dev_day: float
+) -> dict[str, Any]:
+    """The bounded-state figures of issue 16: the owner retires the day's certificates (one
+    retirement per device-hour, for another member: hourly matching), then block time moves past
+    every retention window with the hooks running until nothing more is pruned; what stays per
+    device-day, the devices' constant per device, and the steady state of a million devices for a
+    year: per-device constant + what lives within the windows + the per-day residue × 365."""
+    n = len(devices)
+    certs0, devs0, dev_empty = sizes  # before the day (both domains), and the devices' before registration
+    consortium = driver.consortium
+    owner = consortium.member("community-a/alice")
+    beneficiary = consortium.member("community-a/bob").address
+    state = driver.app.state
+    for device_id, _k in devices:
+        bundles = list(cert_keeper.iter_device_bundles(state, device_id))
+        msgs: list[Message] = [
+            cc.retire(b.bundle_id, b.end_wh - b.start_wh, beneficiary, (b.hour_start, b.hour_start + 3600))
+            for b in bundles
+        ]
+        _ok(driver, [signed(driver, owner, *msgs)], "retirement of a PV device-day")
+    cert_retired = (_size(driver, *CERT_PREFIXES) - certs0) / n
+    cert_days = domain_param(driver.app.state, RETENTION) / 86_400
+    dev_days = device_retention(driver.app.state) / 86_400
+    driver.block([], seconds=int(max(cert_days, dev_days) + 1) * 86_400)
+    quiet = 0
+    while quiet < 2:  # the hooks prune a bounded batch per block: run blocks until two do nothing
+        result = driver.block([])
+        pruned = {e.type for e in result.response.events} & {CERTIFICATES_ARCHIVED, ENERGY_PRUNED}
+        quiet = 0 if pruned else quiet + 1
+    cert_after = (_size(driver, *CERT_PREFIXES) - certs0) / n
+    dev_after = (_size(driver, *DEVICE_PREFIXES) - devs0) / n
+    per_device = (_size(driver, *DEVICE_PREFIXES) - dev_empty) / n
+    # what stays of a device-day after every window: the certificates' residue, and whatever of the
+    # devices' day is still there beyond the per-device records the next day overwrites (the devices'
+    # time-ordered index is empty once every interval record of the day is pruned)
+    ages = sum(1 for _ in driver.app.state.iter_range(dev_keys.age_prefix(), prefix_end(dev_keys.age_prefix())))
+    dev_day_after = dev_after if ages else 0.0
+    window = cert_retired * cert_days + dev_day * dev_days  # what lives within the windows, per device
+    steady = per_device + window + (cert_after + dev_day_after) * 365
+    shortest = steady - cert_retired * (cert_days - 1)  # with the governed minimum retention, a day
+    return {
+        "cert_retention_days": round(cert_days),
+        "device_retention_days": round(dev_days),
+        "cert_bytes_per_retired_day": round(cert_retired),
+        "cert_bytes_after_window": round(cert_after),
+        "device_bytes_after_window": round(dev_day_after),
+        "bytes_after_window": round(cert_after + dev_day_after),
+        "device_bytes_per_device": round(per_device),
+        "device_index_left": ages,
+        "steady_bytes_per_device": round(steady),
+        "million_devices_year_tb_pruned": round(steady * 1_000_000 / 1e12, 3),
+        "million_devices_year_tb_one_day_retention": round(shortest * 1_000_000 / 1e12, 3),
+    }
 
 
 def mixed_load_costs(consortium: Consortium, n: int, log: Log) -> dict[str, Any]:

@@ -421,7 +421,22 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
         add("  per issued device-hour", c["issuance_us_per_device_hour"], "", None, " µs")
         add("certificate state bytes per PV device-day (0x50-0x5F)", c["cert_bytes_per_device_day"], "bounded")
         add("  devices-domain bytes of that device-day", c["device_bytes_per_device_day"])
-        add("  a million PV devices for a year (both domains)", c["million_devices_year_tb"], "", None, " TB")
+        add("  a million PV devices for a year, nothing pruned (both domains)", c["million_devices_year_tb"], "", None,
+            " TB")  # fmt: skip
+        if "bytes_after_window" in c:
+            after = c["bytes_after_window"]
+            days = (c["cert_retention_days"], c["device_retention_days"])
+            windows = f"certificates {days[0]} days after retirement, devices {days[1]}"
+            add(f"state per PV device-day after its retention windows ({windows} days)", after, "<= 1,000",
+                after <= 1000)  # fmt: skip
+            add("  of it certificates / devices", f"{_fmt(c['cert_bytes_after_window'])} / "
+                f"{_fmt(c['device_bytes_after_window'])}")  # fmt: skip
+            add("  devices state per PV device (constant, not per day)", c["device_bytes_per_device"])
+            add("  a retired device-day's certificates while within their window", c["cert_bytes_per_retired_day"])
+            tb = c["million_devices_year_tb_pruned"]
+            add("  a million PV devices for a year, steady state with pruning", tb, "<= 0.5 TB", tb <= 0.5, " TB")
+            add("  the same, certificates kept a day after retirement", c["million_devices_year_tb_one_day_retention"],
+                "", None, " TB")  # fmt: skip
         inproc = en.get("mixed")
         if inproc:
             kinds = ", ".join(f"{k} {v:,}" for k, v in inproc["checktx_us"].items())

@@ -41,6 +41,12 @@ def test_certificate_costs_issue_every_hour_and_count_state(consortium: Consorti
     assert out["cert_bytes_per_device_day"] > 24 * 50  # at least a bundle of some bytes per hour
     assert out["device_bytes_per_device_day"] > 0
     assert out["million_devices_year_tb"] > 0
+    # past every retention window: the day's certificates were retired and archived, its readings pruned
+    assert out["device_index_left"] == 0
+    assert out["device_bytes_after_window"] == 0
+    assert 0 < out["cert_bytes_after_window"] < out["cert_bytes_per_device_day"]
+    assert out["device_bytes_per_device"] > 0
+    assert 0 < out["million_devices_year_tb_one_day_retention"] < out["million_devices_year_tb_pruned"]
 
 
 SWAPPED = ((close_module, "clear"), (market_hooks, "close_interval"), (market_hooks, "settle_interval"))
@@ -79,6 +85,15 @@ def test_energy_rows_are_printed_with_their_targets() -> None:
         "cert_bytes_per_device_day": 6000,
         "device_bytes_per_device_day": 10000,
         "million_devices_year_tb": 5.8,
+        "cert_retention_days": 90,
+        "device_retention_days": 35,
+        "cert_bytes_after_window": 300,
+        "device_bytes_after_window": 0,
+        "bytes_after_window": 300,
+        "device_bytes_per_device": 5000,
+        "cert_bytes_per_retired_day": 10000,
+        "million_devices_year_tb_pruned": 1.4,
+        "million_devices_year_tb_one_day_retention": 0.5,
     }
     mixed = {"txs": 10, "checktx_us": {"order": 150, "readings": 1200}, "block_us_per_tx": 300}
     out = rows({"energy": {"market": market, "market_memory": market, "certificates": certs, "mixed": mixed}})
@@ -88,6 +103,9 @@ def test_energy_rows_are_printed_with_their_targets() -> None:
     assert by_what["the whole gate-closure step (book, clearing, fills, orders, refunds)"][3] == "NOT MET"
     assert "10,010 fills" in next(w for w in by_what if w.startswith("settling"))
     assert by_what["certificate state bytes per PV device-day (0x50-0x5F)"][1:3] == ("6,000", "bounded")
+    after = next(r for w, r in by_what.items() if w.startswith("state per PV device-day after its retention windows"))
+    assert after[1:] == ("300", "<= 1,000", "met")
+    assert by_what["a million PV devices for a year, steady state with pruning"][2:] == ("<= 0.5 TB", "NOT MET")
     assert "mixed energy load in process: CheckTx µs per tx (order 150, readings 1,200)" in by_what
 
 

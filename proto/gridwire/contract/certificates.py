@@ -10,6 +10,7 @@ from enum import IntEnum
 from gridwire.contract.paths import QueryRoot
 
 __all__ = [
+    "ARCHIVE_COMMITMENT_PREFIX",
     "BUNDLE_CLAIMED",
     "BUNDLE_CONSUMED",
     "BUNDLE_EXPIRED",
@@ -25,6 +26,7 @@ __all__ = [
     "BUNDLE_SUSPENDED",
     "BUNDLE_TRANSFERRED",
     "BUNDLE_WITHDRAWN",
+    "CERTIFICATES_ARCHIVED",
     "CERTIFICATES_DELIVERED",
     "CERTIFICATES_DELIVERY_DROPPED",
     "ERROR_RANGE",
@@ -50,6 +52,7 @@ __all__ = [
     "VIA_STORAGE",
     "CertificatesCode",
     "Paths",
+    "archive_commitment_key",
     "retirement_key",
 ]
 
@@ -79,6 +82,7 @@ class CertificatesCode(IntEnum):
     NOT_ACTION_OWNER = 268  # only the owner of a standing instruction cancels it
     ALLOW_LIST_FULL = 269  # more than MAX_ALLOWED senders on one allow-list
     BAD_RECURRENCE = 270  # first_hour not a production-hour boundary
+    RECORD_ARCHIVED = 271  # the record left live state after its retention (prune.py): prove it from the archive
 
 
 # ---- events: tx events and end-block hook events (which carry what: abci_app/certificates/events.py)
@@ -100,6 +104,7 @@ OVERSIGHT_LIFTED = "oversight_lifted"
 CERTIFICATES_DELIVERED = "certificates_delivered"
 CERTIFICATES_DELIVERY_DROPPED = "certificates_delivery_dropped"
 GENERATION_WITHHELD = "generation_withheld"
+CERTIFICATES_ARCHIVED = "certificates_archived"  # a block's pruning: height, count, root, archive (the records)
 HELD_GENERATION_RELEASED = "held_generation_released"
 HELD_GENERATION_REJECTED = "held_generation_rejected"
 # EnergyTag GC Registry API actions (registry_actions.py, recurring.py)
@@ -147,6 +152,7 @@ EVENTS = REGISTRY_EVENTS | frozenset(
         GENERATION_WITHHELD,
         HELD_GENERATION_RELEASED,
         HELD_GENERATION_REJECTED,
+        CERTIFICATES_ARCHIVED,
     }
 )
 VIA_DVP = "dvp"  # the `via` attribute of a pending delivery's events
@@ -170,6 +176,7 @@ class Paths:
     OVERSIGHT = QueryRoot("oversight")
     PENDING_DELIVERIES = QueryRoot("pending_deliveries")
     CLEAR_SKY_HOLD = QueryRoot("clear_sky_hold")
+    ARCHIVE_COMMITMENT = QueryRoot("archive_commitment")  # /archive_commitment/<height>: provable commitment
     # EnergyTag registry views (abci_app/certificates/registry_queries.py)
     SCR = QueryRoot("scr")
     SDR = QueryRoot("sdr")
@@ -186,3 +193,13 @@ RETIREMENT_PREFIX = b"\x57"  # u64(retirement id) → Retirement
 def retirement_key(retirement_id: int) -> bytes:
     """The state key of retirement `retirement_id`, proven by `/retirement/<id>`."""
     return RETIREMENT_PREFIX + retirement_id.to_bytes(8, "big")
+
+
+# COUNTER (0x5c) lp("archive") u64(height) → gridwire.archive commitment (root, count) of what the
+# certificates' pruning removed in block `height` (abci_app/certificates/prune.py)
+ARCHIVE_COMMITMENT_PREFIX = b"\x5c\x07archive"
+
+
+def archive_commitment_key(height: int) -> bytes:
+    """The state key of the archive commitment of block `height`, proven by `/archive_commitment/<height>`."""
+    return ARCHIVE_COMMITMENT_PREFIX + height.to_bytes(8, "big")

@@ -1,0 +1,191 @@
+"""Bounded certificates state: final records leave live state after their retention, provably.
+
+Retention T = `certificates.retention_seconds` (governed; 90 days by default). An end-block hook,
+after issuance, expiry and the other steps (issuance.py), removes:
+
+- retirements made T ago or more (`time` + T ≤ block time), in retirement id order (ids are
+  allocated in block order, so id order is time order; the sweep stops at the first younger
+  one), each with its retired bundle (still retired by it): the bundle record, its owner,
+  device-hour, hour, status and origin index entries and its history;
+- expired, withdrawn and revoked bundles (with their index entries and history) of production
+  hours that reached the expiry age T ago or more: hours h with h + period + expiry + T ≤ block
+  time, and only hours the expiry step has fully examined (below its cursor), in (hour, id)
+  order. By then every bundle of the hour is final except suspended ones (a certifier may still
+  reinstate them), storage-consumed ones (their storage charge record names them: storage
+  lineage) and retired ones whose retirement the first sweep has not reached: those stay.
+
+A pruned bundle's volume is added to its device-hour's pruned tally (the ISSUED value grows to
+u64 issued, u64 pruned), so the volume invariants still account for every issued Wh: live
+bundles + pruned = issued. When all of a device-hour's Wh are pruned and the hour ended before
+the devices' pruning watermark (devices/prune.py: no reading of the hour can arrive any more,
+so it can never be issued again), the ISSUED entry is removed too; otherwise it stays, 16 bytes.
+
+Work per block is bounded: at most PRUNE_BATCH retirements and bundle-hour rows are examined
+(about 8 keys removed per bundle). Two cursors, both counters, say where the sweeps resume:
+`archive_retirement` (the last retirement id archived) and `archive_hour` / `archive_hour_id`
+(the production hour and the first bundle id in it not yet examined). Everything is decided
+from state and block time in key order: a proposer cannot make a node prune differently, and a
+block with nothing due writes nothing (a chain younger than its retention hashes as before).
+
+Commitment. The records a block removes (each state key with the value it held, in removal
+order) are committed to in state under COUNTER lp("archive") u64(height) as
+gridwire.archive's binary Merkle root and count (40 bytes), and published, outside consensus,
+in the block's `certificates_archived` event (its `archive`: the packed records in order),
+which CometBFT keeps in the block results. An auditor proves a pruned record from that archive
+(clients/archive.py): record → audit path → the commitment's root and count → the commitment
+key's trie proof → the app hash of a signed header.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+
+from gridwire.archive import encode_commitment, leaf_hash, merkle_root, pack_record
+
+from abci_app.certificates import events, keeper, keys
+from abci_app.certificates.params import EXPIRY, RETENTION, period
+from abci_app.certificates.records import EXPIRED, RETIRED, REVOKED, WITHDRAWN, Bundle, Retirement
+from abci_app.devices import keeper as devices
+from abci_app.keys import u64
+from abci_app.params import domain_param
+from abci_app.store.backend import prefix_end
+from abci_app.store.branch import Branch, KVReader
+from abci_app.types import BlockInfo, Event
+
+__all__ = [
+    "ARCHIVE_HOUR",
+    "ARCHIVE_HOUR_ID",
+    "ARCHIVE_RETIREMENT",
+    "PRUNE_BATCH",
+    "archived_retirement",
+    "end_block",
+]
+
+PRUNE_BATCH = 200  # retirements + bundle rows examined per block
+ARCHIVE_RETIREMENT = "archive_retirement"  # counter: the last retirement id archived
+ARCHIVE_HOUR = "archive_hour"  # counter: the production hour the hour sweep resumes at
+ARCHIVE_HOUR_ID = "archive_hour_id"  # counter: the first bundle id of that hour not yet examined
+_AGED_OUT = (EXPIRED, WITHDRAWN, REVOKED)
+
+
+class _Removal:
+    """The records one block removes, in removal order, and what kinds they were."""
+
+    def __init__(self, store: Branch) -> None:
+        self.store = store
+        self.records: list[tuple[bytes, bytes]] = []
+        self.retirements = 0
+        self.bundles = 0
+        self.issued = 0
+
+    def remove(self, key: bytes) -> None:
+        value = self.store.get(key)
+        if value is not None:
+            self.records.append((key, value))
+            self.store.delete(key)
+
+    def bundle(self, b: Bundle) -> None:
+        store = self.store
+        for key in (
+            keys.bundle(b.bundle_id),
+            keys.history(b.bundle_id),
+            keys.by_owner(b.owner, b.hour_start, b.bundle_id),
+            keys.by_device(b.device_id, b.hour_start, b.start_wh),
+            keys.by_hour(b.hour_start, b.bundle_id),
+            keys.by_status(b.status, b.bundle_id),
+        ):
+            self.remove(key)
+        if b.origin_device:
+            self.remove(keys.by_origin(b.origin_device, b.origin_hour, b.bundle_id))
+        self.bundles += 1
+        issued = keeper.issued_wh(store, b.device_id, b.hour_start)
+        pruned = keeper.pruned_wh(store, b.device_id, b.hour_start) + keeper.volume(b)
+        keeper.set_issued_tally(store, b.device_id, b.hour_start, issued, pruned)
+        if pruned >= issued and b.hour_start + period(store) <= devices.pruned_before(store):
+            self.remove(keys.issued(b.device_id, b.hour_start))
+            self.issued += 1
+
+
+def archived_retirement(store: KVReader) -> int:
+    """Retirements with an id up to this one have left live state (0: none yet)."""
+    return keeper.peek_counter(store, ARCHIVE_RETIREMENT)
+
+
+def _retirements(store: Branch, before: int, out: _Removal, budget: int) -> int:
+    """Archive retirements made at or before `before` (and their bundles), oldest id first; the
+    budget left."""
+    start = keys.retirement(archived_retirement(store) + 1)
+    rows = list(islice(store.iter_range(start, prefix_end(keys.RETIREMENT)), budget))
+    last = 0
+    for k, v in rows:
+        r = Retirement.decode(v)
+        if r.time > before:
+            break
+        out.remove(k)
+        out.retirements += 1
+        b = keeper.get_bundle(store, r.bundle_id)
+        if b is not None and b.status == RETIRED and b.retirement_id == r.retirement_id:
+            out.bundle(b)
+        last = r.retirement_id
+        budget -= 1
+    if last:
+        keeper.set_counter(store, ARCHIVE_RETIREMENT, last)
+    return budget
+
+
+def _hours(store: Branch, block: BlockInfo, retention: int, out: _Removal, budget: int) -> None:
+    """Archive the aged-out bundles of hours past expiry + retention that expiry has examined."""
+    expiry_cursor = store.get(keys.counter("expiry_cursor"))
+    if expiry_cursor is None:
+        return
+    limit = block.time - domain_param(store, EXPIRY) - period(store) - retention
+    limit = min(limit, int.from_bytes(expiry_cursor, "big") - 1)
+    hour = keeper.peek_counter(store, ARCHIVE_HOUR)
+    if limit < 0 or hour > limit:
+        return
+    first_id = keeper.peek_counter(store, ARCHIVE_HOUR_ID)
+    rows_in = store.iter_range(keys.by_hour(hour, first_id), keys.by_hour_prefix() + u64(limit + 1))
+    rows = list(islice(rows_in, budget + 1))
+    more = len(rows) > budget
+    rows = rows[:budget]
+    if not rows:
+        return
+    for k, _v in rows:
+        b = keeper.get_bundle(store, int.from_bytes(k[-8:], "big"))
+        if b is not None and b.status in _AGED_OUT:
+            out.bundle(b)
+    last_hour = int.from_bytes(rows[-1][0][1:9], "big")
+    if more:  # the sweep stays in this hour, after the last bundle examined
+        keeper.set_counter(store, ARCHIVE_HOUR, last_hour)
+        keeper.set_counter(store, ARCHIVE_HOUR_ID, int.from_bytes(rows[-1][0][-8:], "big") + 1)
+        return
+    keeper.set_counter(store, ARCHIVE_HOUR, last_hour + 1)
+    if first_id:
+        store.delete(keys.counter(ARCHIVE_HOUR_ID))
+
+
+def end_block(store: Branch, block: BlockInfo) -> list[Event]:
+    """Archive what is past its retention (module doc), at most PRUNE_BATCH rows; when anything
+    left live state, store the block's archive commitment and emit certificates_archived with
+    the records. A block with nothing due writes nothing."""
+    retention = domain_param(store, RETENTION)
+    out = _Removal(store)
+    budget = _retirements(store, block.time - retention, out, PRUNE_BATCH)
+    if budget > 0:
+        _hours(store, block, retention, out, budget)
+    if not out.records:
+        return []
+    root = merkle_root([leaf_hash(k, v) for k, v in out.records])
+    store.set(keys.archive_commitment(block.height), encode_commitment(root, len(out.records)))
+    return [
+        Event.of(
+            events.CERTIFICATES_ARCHIVED,
+            height=block.height,
+            count=len(out.records),
+            root=root.hex(),
+            retirements=out.retirements,
+            bundles=out.bundles,
+            issued=out.issued,
+            archive=b"".join(pack_record(k, v) for k, v in out.records).hex(),
+        )
+    ]

@@ -1,0 +1,214 @@
+"""Certificates pruning: final records leave live state after their retention and stay provable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from google.protobuf.json_format import MessageToDict
+from gridledger.certificates.v1 import certificates_pb2 as pb
+from gridwire.archive import audit_path, leaf_hash, merkle_root, root_from_path
+from gridwire.contract.certificates import (
+    ARCHIVE_COMMITMENT_PREFIX,
+    CERTIFICATES_ARCHIVED,
+    CertificatesCode,
+    retirement_key,
+)
+
+from abci_app.certificates import keeper, keys
+from abci_app.certificates.params import RETENTION
+from abci_app.certificates.prune import PRUNE_BATCH
+from abci_app.registry import DOMAINS, check_invariants
+from abci_app.store.backend import prefix_end
+from clients import archive
+from clients import certificates as cc
+from clients.certificates import retire
+from clients.ops.consortium import Consortium
+from clients.proof import ProofError
+from tests.support.driver import AppDriver, BlockResult
+from tests.support.genesis_roundtrip import differences, export_and_import
+from tests.unit.helpers import signed
+from tests.unit.test_certificates import pv_day_start
+from tests.unit.test_certificates_support import H0, ok
+
+DAY = 86_400
+RETAIN = 90 * DAY  # the governed default
+CERTIFICATES = next(d for d in DOMAINS if d.name == "certificates")
+
+
+def _archived(result: BlockResult) -> list[dict[str, str]]:
+    return [{a.key: a.value for a in e.attributes} for e in result.response.events if e.type == CERTIFICATES_ARCHIVED]
+
+
+def _retired_chain(driver: AppDriver, consortium: Consortium, pieces: int = 1) -> bytes:
+    """pv-1's hour H0 (3000 Wh) issued to alice; alice retires `pieces` single Wh of it for bob. Returns
+    retirement 1's stored bytes."""
+    pv_day_start(driver, consortium)
+    alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
+    (bundle,) = keeper.owner_hour_bundles(driver.app.state, alice.address, H0)
+    msgs = [retire(bundle.bundle_id, 1, bob.address, (H0, H0 + 3600)) for _ in range(pieces)]
+    for i in range(0, pieces, 50):
+        ok(driver, alice, *msgs[i : i + 50])
+    value = driver.query("/retirement/1").value
+    assert value
+    return value
+
+
+def test_an_auditor_verifies_a_pruned_retirement_from_the_archive_and_the_commitment(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """After its retention a retirement leaves live state; the archive event proves it against the app hash."""
+    record = _retired_chain(driver, consortium)
+    young = driver.block([], seconds=RETAIN - 3 * 3600)  # not yet: nothing archived, nothing written
+    assert _archived(young) == []
+    commitments = driver.app.state.iter_range(ARCHIVE_COMMITMENT_PREFIX, prefix_end(ARCHIVE_COMMITMENT_PREFIX))
+    assert not any(True for _ in commitments)
+    result = driver.block([], seconds=3 * 3600)
+    (event,) = _archived(result)
+    assert (event["retirements"], event["bundles"]) == ("1", "1")
+    assert driver.app.state.get(retirement_key(1)) is None
+    answer = driver.query("/retirement/1")
+    assert answer.code == CertificatesCode.RECORD_ARCHIVED
+    assert "archived" in answer.log
+
+    block = archive.archived_block(CERTIFICATES_ARCHIVED, event)
+    proof = archive.prove_record(block, retirement_key(1))
+    commitment = MessageToDict(driver.query(f"/archive_commitment/{block.height}", prove=True))
+    value = archive.verify_archived_record(proof, commitment, result.app_hash)
+    assert value == record
+    assert pb.Retirement.FromString(value).retirement_id == 1
+
+    tampered_record = pb.Retirement.FromString(record)
+    tampered_record.wh += 1
+    forged = archive.ArchiveProof(
+        proof.height, proof.key, tampered_record.SerializeToString(), proof.position, proof.count, proof.path
+    )
+    with pytest.raises(ProofError, match="does not lead to the commitment"):
+        archive.verify_archived_record(forged, commitment, result.app_hash)
+    moved = archive.ArchiveProof(proof.height, proof.key, proof.value, proof.position + 1, proof.count, proof.path)
+    with pytest.raises(ProofError):
+        archive.verify_archived_record(moved, commitment, result.app_hash)
+    with pytest.raises(ProofError, match="does not match app hash"):
+        archive.verify_archived_record(proof, commitment, b"\x00" * 32)
+    with pytest.raises(ProofError, match="own count and root"):
+        archive.archived_block(CERTIFICATES_ARCHIVED, {**event, "root": "00" * 32})
+
+
+def test_pruned_state_round_trips_through_genesis_and_keeps_its_invariants(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """The pruned tally, the cursor and the commitment travel in the export, byte for byte."""
+    _retired_chain(driver, consortium)
+    driver.block([], seconds=RETAIN + DAY)
+    state = driver.app.state
+    assert keeper.pruned_wh(state, "pv-1", H0) == 1  # the retired Wh left; 2999 stay live
+    exported, fresh = export_and_import(state)
+    section: dict[str, Any] = exported["certificates"]
+    assert [x.get("pruned_wh") for x in section["issued"] if x["hour_start"] == str(H0)] == ["1"]
+    assert len(section["archive_commitments"]) == 1
+    assert section["counters"]["archive_retirement"] == "1"
+    assert differences(CERTIFICATES, state, fresh) == []
+    assert check_invariants(fresh) == []
+
+
+def test_a_blocks_pruning_is_bounded_and_resumes_in_order(driver: AppDriver, consortium: Consortium) -> None:
+    """More retirements than PRUNE_BATCH due at once are archived over several blocks, oldest first."""
+    pieces = PRUNE_BATCH + 50
+    _retired_chain(driver, consortium, pieces)
+    first = _archived(driver.block([], seconds=RETAIN + DAY))
+    second = _archived(driver.block([]))
+    assert [e["retirements"] for e in first + second] == [str(PRUNE_BATCH), "50"]
+    assert _archived(driver.block([])) == []
+    assert keeper.peek_counter(driver.app.state, "archive_retirement") == pieces
+    assert not any(True for _ in keeper.iter_retirements(driver.app.state))
+
+
+def test_aged_out_bundles_leave_after_expiry_and_retention(consortium: Consortium) -> None:
+    """An expired bundle is archived once its hour is past expiry + retention; its Wh stay in the tally."""
+    driver = AppDriver(consortium, params={"certificates.expiry_seconds": 4 * 3600, RETENTION: 3600})
+    pv_day_start(driver, consortium)
+    (bundle,) = [b for b in keeper.iter_bundles(driver.app.state) if b.hour_start == H0]
+    driver.block([], seconds=H0 + 3600 + 4 * 3600 - driver.time + 10)  # expired now
+    assert keeper.get_bundle(driver.app.state, bundle.bundle_id).status == pb.BUNDLE_STATUS_EXPIRED  # type: ignore[union-attr]
+    (event,) = _archived(driver.block([], seconds=3600))
+    assert event["bundles"] == "1"
+    state = driver.app.state
+    assert keeper.get_bundle(state, bundle.bundle_id) is None
+    assert keeper.get_history(state, bundle.bundle_id) is None
+    assert keeper.pruned_wh(state, "pv-1", H0) == keeper.issued_wh(state, "pv-1", H0) == 3000
+    assert driver.query(f"/bundle/{bundle.bundle_id}").code != 0
+
+
+def test_the_merkle_tree_proves_every_position_and_nothing_else() -> None:
+    """Every leaf of trees of 1..17 leaves leads to the root through its path; a neighbour's leaf does not."""
+    for n in range(1, 18):
+        leaves = [leaf_hash(bytes([i]), b"v") for i in range(n)]
+        root = merkle_root(leaves)
+        for i in range(n):
+            path = audit_path(leaves, i)
+            assert root_from_path(leaves[i], i, n, path) == root
+            if n > 1:
+                assert root_from_path(leaves[(i + 1) % n], i, n, path) != root
+
+
+def test_commitment_queries_refuse_bad_arguments_without_failing(driver: AppDriver) -> None:
+    """A malformed /archive_commitment answers a bad-request code; an unknown height is not found."""
+    assert driver.query("/archive_commitment/abc").code != 0
+    assert driver.query("/archive_commitment/1/2").code != 0
+    missing = driver.query("/archive_commitment/99", prove=True)
+    assert missing.code != 0
+    assert missing.proof_ops.ops
+    assert keys.archive_commitment(5) == keys.counter(keys.ARCHIVE) + (5).to_bytes(8, "big")
+
+
+class _NodeOf:
+    """The RPC calls fetch_archived makes, answered from an in-process chain (an untrusted node)."""
+
+    def __init__(self, driver: AppDriver, results: dict[int, BlockResult]) -> None:
+        self.driver, self.results = driver, results
+
+    def block_results(self, height: int) -> dict[str, Any]:
+        events = self.results[height].response.events
+        return {"finalize_block_events": [MessageToDict(e, preserving_proto_field_name=True) for e in events]}
+
+    def abci_query(self, path: str, data: bytes = b"", *, height: int = 0, prove: bool = False) -> dict[str, Any]:
+        return MessageToDict(self.driver.query(path, prove=prove))
+
+
+class _Headers:
+    def __init__(self, app_hash: bytes) -> None:
+        self.app_hash = app_hash
+
+    def committing_app_hash(self, height: int, *, timeout: float = 10.0) -> bytes:
+        return self.app_hash
+
+
+def test_fetch_archived_proves_a_retirement_from_a_node_and_refuses_a_block_that_archived_nothing(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """The client proves an archived retirement from block results and the commitment, later on."""
+    record = _retired_chain(driver, consortium)
+    pruning = driver.block([], seconds=RETAIN + DAY)
+    later = driver.block([])  # the commitment stays in state: proven at the latest height
+    node = _NodeOf(driver, {pruning.height: pruning, later.height: later})
+    proof = archive.fetch_archived(node, pruning.height, retirement_key(1), _Headers(later.app_hash))  # type: ignore[arg-type]
+    assert proof.value == record
+    with pytest.raises(ProofError, match="archived nothing"):
+        archive.fetch_archived(node, later.height, retirement_key(1), _Headers(later.app_hash))  # type: ignore[arg-type]
+    with pytest.raises(ProofError):
+        archive.fetch_archived(node, pruning.height, retirement_key(1), _Headers(pruning.app_hash))  # type: ignore[arg-type]
+
+
+def test_claiming_an_archived_retirement_fails_with_a_clear_code_even_from_a_hostile_proposer(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """A claim of a pruned retirement, proposed as is, fails RECORD_ARCHIVED and the block archives nothing more."""
+    _retired_chain(driver, consortium)
+    driver.block([], seconds=RETAIN + DAY)
+    bob = consortium.member("community-a/bob")
+    result = driver.block([signed(driver, bob, cc.claim(1)), b"\xff" * 40], check=False)
+    assert result.tx_results[0].code == CertificatesCode.RECORD_ARCHIVED
+    assert result.tx_results[1].code != 0  # the garbage tx fails on its own
+    assert "archived" in result.tx_results[0].log
+    assert _archived(result) == []
+    assert check_invariants(driver.app.state) == []
