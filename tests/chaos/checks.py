@@ -92,20 +92,31 @@ class ChainCheck:
     evidence: int = 0
 
 
+def _earliest_block(rpc: CometRPC) -> int:
+    try:
+        return max(1, int(rpc.status()["sync_info"]["earliest_block_height"]))
+    except (RPCError, KeyError, ValueError):
+        return 1
+
+
 def final_chain_check(rpcs: dict[int, CometRPC], height: int, reference: int) -> ChainCheck:
-    """Every block 1..height from the reference node; every other node must hold the same
-    block hashes (hence the same txs and header app hashes), and each app's own last app
+    """Every block 1..height from the reference node (which must hold them all); every other
+    node must hold the same block hashes (hence the same txs and header app hashes) from its
+    earliest block (1, or a state-synced node's snapshot height), and each app's own last app
     hash must match the chain."""
     blocks = {h: fetch_block(rpcs[reference], h) for h in range(1, height + 1)}
     check = ChainCheck(height, reference, blocks)
     check.evidence = sum(b.evidence for b in blocks.values())
     for i, rpc in rpcs.items():
+        # A node that joined by state sync holds blocks from its snapshot's height on (its
+        # state below is the snapshot's, verified against the header app hash it restored to).
+        low = 1 if i == reference else _earliest_block(rpc)
         try:
-            theirs = block_hashes(rpc, 1, height)
+            theirs = block_hashes(rpc, low, height)
         except RPCError as exc:
             check.problems.append(f"node{i}: cannot read its chain: {exc}")
             continue
-        for h in range(1, height + 1):
+        for h in range(low, height + 1):
             if h not in theirs:
                 check.problems.append(f"node{i}: missing block {h}")
                 break
