@@ -187,6 +187,8 @@ def _fills(store: Branch, items: Sequence[gpb.LegFill], orders: Mapping[int, Ord
             raise GenesisError(f"{where}: repeated")
         seen.add((f.interval_start, f.order_id, leg))
         keeper.put_fill(store, f, leg)
+        if order.status == CLEARED and f.side == BUY and f.fee_per_kwh:  # what settlement charges as fees
+            keeper.add_settle_fee(store, f.interval_start, f.order_id, f.energy_wh * f.fee_per_kwh // 1000)
 
 
 def _rules(store: Branch, items: Sequence[market_pb2.Rule]) -> set[int]:

@@ -36,6 +36,7 @@ __all__ = [
     "ESCROW_ADDRESS",
     "add_committed",
     "add_open_count",
+    "add_settle_fee",
     "book_intervals_due",
     "clear_open_counts",
     "delete_consent",
@@ -56,7 +57,6 @@ __all__ = [
     "iter_all_fills",
     "iter_book",
     "iter_book_orders",
-    "iter_buy_fees",
     "iter_clearings",
     "iter_consents",
     "iter_counters",
@@ -162,20 +162,21 @@ def take_from_book(store: Branch, interval: int, order_ids: Sequence[int]) -> li
 def put_cleared(
     store: Branch,
     interval: int,
-    orders: Sequence[tuple[int, int, bytes]],
+    orders: Sequence[tuple[int, int, bytes, int]],
     fills: Sequence[tuple[int, bytes, int, bytes]],
 ) -> None:
-    """Store the interval's orders after clearing (`(order id, status, stored bytes)`, none
-    OPEN: they left the book), mark the CLEARED ones as awaiting settlement, and store the
-    fills (`(order id, owner, leg, stored bytes)`) with their owner index: the writes of
-    `put_order`, `set_settle_due` and `put_fill`, in one pass."""
+    """Store the interval's orders after clearing (`(order id, status, stored bytes, grid fee
+    its buy fills owe)`, none OPEN: they left the book), mark the CLEARED ones as awaiting
+    settlement (with their fee), and store the fills (`(order id, owner, leg, stored bytes)`)
+    with their owner index: the writes of `put_order`, `set_settle_due` and `put_fill`, in one
+    pass."""
     set_ = store.set
     order_prefix, due_prefix = keys.ORDER, keys.settle_due_prefix(interval)
-    for order_id, status, encoded in orders:
+    for order_id, status, encoded, fee in orders:
         oid = order_id.to_bytes(8, "big")
         set_(order_prefix + oid, encoded)
         if status == CLEARED:
-            set_(due_prefix + oid, b"")
+            set_(due_prefix + oid, u64(fee) if fee else b"")
     fill_prefix = keys.fill_prefix(interval)
     iv = u64(interval)
     by_owner = keys.FILLS_BY_OWNER
@@ -220,19 +221,20 @@ def iter_settle_due(store: KVReader, interval: int | None = None) -> Iterator[tu
         yield int.from_bytes(k[1:9], "big"), int.from_bytes(k[9:17], "big")
 
 
-def take_settle_due(store: Branch, interval: int) -> list[bytes]:
-    """The stored bytes of the interval's orders awaiting settlement, in id order, their
-    marks removed (a mark whose order is missing is only removed)."""
+def take_settle_due(store: Branch, interval: int) -> list[tuple[bytes, int]]:
+    """(stored bytes, grid fee its buy fills owe) of the interval's orders awaiting
+    settlement, in id order, their marks removed (a mark whose order is missing is only
+    removed)."""
     prefix = keys.settle_due_prefix(interval)
-    marks = [k for k, _v in store.iter_range(prefix, prefix_end(prefix))]
+    marks = list(store.iter_range(prefix, prefix_end(prefix)))
     get, delete = store.get, store.delete
     order_prefix = keys.ORDER
     out = []
-    for k in marks:
+    for k, v in marks:
         delete(k)
         raw = get(order_prefix + k[9:17])
         if raw is not None:
-            out.append(raw)
+            out.append((raw, int.from_bytes(v, "big")))
     return out
 
 
@@ -246,11 +248,20 @@ def put_settled(store: Branch, orders: Sequence[tuple[int, bytes]]) -> None:
 
 
 def set_settle_due(store: Branch, interval: int, order_id: int, due: bool) -> None:
-    """Mark the order due for the interval's settlement, or unmark it."""
+    """Mark the order due for the interval's settlement (no fee yet), or unmark it."""
     if due:
         store.set(keys.settle_due(interval, order_id), b"")
     else:
         store.delete(keys.settle_due(interval, order_id))
+
+
+def add_settle_fee(store: Branch, interval: int, order_id: int, fee: int) -> None:
+    """Add `fee` to the grid fee an order marked due for settlement owes (what its buy fills'
+    fees sum to; nothing when the order is not marked)."""
+    key = keys.settle_due(interval, order_id)
+    raw = store.get(key)
+    if raw is not None and fee:
+        store.set(key, u64(int.from_bytes(raw, "big") + fee))
 
 
 def get_committed(store: KVReader, interval: int, device_id: str) -> int:
@@ -324,17 +335,6 @@ def iter_fills(store: KVReader, interval: int) -> Iterator[Fill]:
     prefix = keys.fill_prefix(interval)
     for _k, v in store.iter_range(prefix, prefix_end(prefix)):
         yield Fill.decode(v)
-
-
-def iter_buy_fees(store: KVReader, interval: int) -> Iterator[tuple[bytes, int]]:
-    """(owner, grid fee) of each buy fill of the interval that carries a fee, in key order
-    (`Fill.buy_fee`: what settlement charges, without decoding whole records)."""
-    prefix = keys.fill_prefix(interval)
-    buy_fee = Fill.buy_fee
-    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
-        owed = buy_fee(v)
-        if owed is not None:
-            yield owed
 
 
 def get_rule(store: KVReader, rule_id: int) -> Rule | None:

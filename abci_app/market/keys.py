@@ -54,7 +54,8 @@ ALERT = b"\x48"  # u64(alert) → Alert
 ALERTS_BY_OWNER = b"\x49"  # owner(20) u64(alert) → ''
 STATEMENT = b"\x4a"  # owner(20) u64(interval) → Statement
 COUNTER = b"\x4b"  # lp(name) → u64 last id used
-SETTLE_DUE = b"\x4c"  # u64(interval) u64(order) → '' (cleared orders awaiting settlement)
+# u64(interval) u64(order) → u64 grid fee its buy fills owe ('' when none): cleared orders awaiting settlement
+SETTLE_DUE = b"\x4c"
 COMMITTED = b"\x4d"  # u64(interval) lp(device) → u64 Wh offered by open/cleared sell orders
 OPEN_COUNT = b"\x4e"  # u64(interval) owner(20) → u64 the owner's open orders of the interval
 SUBFAMILIES = b"\x4f"  # the last market prefix, shared by sub-prefixes (one tag byte each):
