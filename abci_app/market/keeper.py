@@ -36,7 +36,6 @@ __all__ = [
     "ESCROW_ADDRESS",
     "add_committed",
     "add_open_count",
-    "add_settle_fee",
     "book_intervals_due",
     "clear_open_counts",
     "delete_consent",
@@ -79,12 +78,12 @@ __all__ = [
     "put_instruction",
     "put_order",
     "put_rule",
+    "put_settle_due",
     "put_settled",
     "put_statement",
     "put_upstream",
     "remove_from_book",
     "set_counter",
-    "set_settle_due",
     "settle_intervals_due",
     "take_from_book",
     "take_settle_due",
@@ -94,6 +93,7 @@ __all__ = [
 # stays inside Σ balances and the accounts' conservation invariant holds unchanged.
 ESCROW_ADDRESS = Address(hashlib.sha256(b"market/escrow").digest()[:20])
 _ENTRY = struct.Struct(">BQQB")
+_DUE = struct.Struct(">QQ")  # a settle-due entry: order id, grid fee its buy fills owe
 
 
 def next_id(store: Branch, name: str) -> int:
@@ -171,12 +171,10 @@ def put_cleared(
     with their owner index: the writes of `put_order`, `set_settle_due` and `put_fill`, in one
     pass."""
     set_ = store.set
-    order_prefix, due_prefix = keys.ORDER, keys.settle_due_prefix(interval)
-    for order_id, status, encoded, fee in orders:
-        oid = order_id.to_bytes(8, "big")
-        set_(order_prefix + oid, encoded)
-        if status == CLEARED:
-            set_(due_prefix + oid, u64(fee) if fee else b"")
+    order_prefix = keys.ORDER
+    for order_id, _status, encoded, _fee in orders:
+        set_(order_prefix + order_id.to_bytes(8, "big"), encoded)
+    put_settle_due(store, interval, [(order_id, fee) for order_id, status, _raw, fee in orders if status == CLEARED])
     fill_prefix = keys.fill_prefix(interval)
     iv = u64(interval)
     by_owner = keys.FILLS_BY_OWNER
@@ -215,26 +213,51 @@ def settle_intervals_due(store: KVReader, ended_before: int) -> list[int]:
 
 
 def iter_settle_due(store: KVReader, interval: int | None = None) -> Iterator[tuple[int, int]]:
-    """(interval, order id) of cleared orders awaiting settlement (of one interval, or all)."""
-    prefix = keys.SETTLE_DUE if interval is None else keys.settle_due_prefix(interval)
-    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
-        yield int.from_bytes(k[1:9], "big"), int.from_bytes(k[9:17], "big")
+    """(interval, order id) of cleared orders awaiting settlement (of one interval, or all), in
+    interval then id order."""
+    if interval is None:
+        rows = list(store.iter_range(keys.SETTLE_DUE, prefix_end(keys.SETTLE_DUE)))
+    else:
+        raw = store.get(keys.settle_due(interval))
+        rows = [] if raw is None else [(keys.settle_due(interval), raw)]
+    for k, v in rows:
+        at = int.from_bytes(k[1:9], "big")
+        for order_id, _fee in _DUE.iter_unpack(v):
+            yield at, order_id
+
+
+def _due_entries(store: KVReader, interval: int) -> list[tuple[int, int]]:
+    raw = store.get(keys.settle_due(interval))
+    return [] if raw is None else list(_DUE.iter_unpack(raw))
+
+
+def put_settle_due(store: Branch, interval: int, entries: Sequence[tuple[int, int]]) -> None:
+    """Mark the orders `entries` (`(order id, grid fee its buy fills owe)`) due for the
+    interval's settlement, with the ones already marked (one record per interval, in id
+    order; an order marked again keeps its last fee)."""
+    if not entries:
+        return
+    merged = dict(_due_entries(store, interval))
+    merged.update(entries)
+    pack = _DUE.pack
+    store.set(keys.settle_due(interval), b"".join([pack(oid, merged[oid]) for oid in sorted(merged)]))
 
 
 def take_settle_due(store: Branch, interval: int) -> list[tuple[bytes, int]]:
     """(stored bytes, grid fee its buy fills owe) of the interval's orders awaiting
     settlement, in id order, their marks removed (a mark whose order is missing is only
     removed)."""
-    prefix = keys.settle_due_prefix(interval)
-    marks = list(store.iter_range(prefix, prefix_end(prefix)))
-    get, delete = store.get, store.delete
+    entries = _due_entries(store, interval)
+    if not entries:
+        return []
+    store.delete(keys.settle_due(interval))
+    get = store.get
     order_prefix = keys.ORDER
     out = []
-    for k, v in marks:
-        delete(k)
-        raw = get(order_prefix + k[9:17])
+    for order_id, fee in entries:
+        raw = get(order_prefix + order_id.to_bytes(8, "big"))
         if raw is not None:
-            out.append((raw, int.from_bytes(v, "big")))
+            out.append((raw, fee))
     return out
 
 
@@ -245,23 +268,6 @@ def put_settled(store: Branch, orders: Sequence[tuple[int, bytes]]) -> None:
     order_prefix = keys.ORDER
     for order_id, encoded in orders:
         set_(order_prefix + order_id.to_bytes(8, "big"), encoded)
-
-
-def set_settle_due(store: Branch, interval: int, order_id: int, due: bool) -> None:
-    """Mark the order due for the interval's settlement (no fee yet), or unmark it."""
-    if due:
-        store.set(keys.settle_due(interval, order_id), b"")
-    else:
-        store.delete(keys.settle_due(interval, order_id))
-
-
-def add_settle_fee(store: Branch, interval: int, order_id: int, fee: int) -> None:
-    """Add `fee` to the grid fee an order marked due for settlement owes (what its buy fills'
-    fees sum to; nothing when the order is not marked)."""
-    key = keys.settle_due(interval, order_id)
-    raw = store.get(key)
-    if raw is not None and fee:
-        store.set(key, u64(int.from_bytes(raw, "big") + fee))
 
 
 def get_committed(store: KVReader, interval: int, device_id: str) -> int:

@@ -37,7 +37,6 @@ __all__ = [
     "rule_prefix",
     "rules_by_owner",
     "settle_due",
-    "settle_due_prefix",
     "statement",
     "upstream",
 ]
@@ -54,7 +53,7 @@ ALERT = b"\x48"  # u64(alert) → Alert
 ALERTS_BY_OWNER = b"\x49"  # owner(20) u64(alert) → ''
 STATEMENT = b"\x4a"  # owner(20) u64(interval) → Statement
 COUNTER = b"\x4b"  # lp(name) → u64 last id used
-# u64(interval) u64(order) → u64 grid fee its buy fills owe ('' when none): cleared orders awaiting settlement
+# u64(interval) → the cleared orders awaiting settlement, (u64 order, u64 grid fee its buy fills owe) each, in id order
 SETTLE_DUE = b"\x4c"
 COMMITTED = b"\x4d"  # u64(interval) lp(device) → u64 Wh offered by open/cleared sell orders
 OPEN_COUNT = b"\x4e"  # u64(interval) owner(20) → u64 the owner's open orders of the interval
@@ -166,14 +165,9 @@ def counter(name: str) -> bytes:
     return COUNTER + lp(name)
 
 
-def settle_due_prefix(interval: int) -> bytes:
-    """The prefix of the orders due for the interval's settlement."""
+def settle_due(interval: int) -> bytes:
+    """The key of the interval's record of orders due for settlement."""
     return SETTLE_DUE + u64(interval)
-
-
-def settle_due(interval: int, order_id: int) -> bytes:
-    """The entry marking an order due for its interval's settlement."""
-    return SETTLE_DUE + u64(interval) + u64(order_id)
 
 
 def committed(interval: int, device_id: str) -> bytes:
