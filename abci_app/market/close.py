@@ -130,14 +130,14 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     # limit cut the pool, for the grid instructions); each order's stored bytes are read as plain
     # protobuf fields and rewritten with its outcome (`Order.with_outcome(…).encode()`: proto3
     # writes set fields in field order and omits zeros), each fill written from the numbers
-    # (`Fill.encode_fields`, one template per order).
+    # (`Fill.encode_fields`, one message reused).
     all_orders = bool(outcome.curtailed)
     done: list[Order] = []
     stored: list[tuple[int, int, bytes, int]] = []  # (order id, status, stored bytes, buy fills' fee)
     fills: list[tuple[int, bytes, int, bytes]] = []  # (order id, owner, leg, stored bytes)
     buy_side = BUY
     from_string = market_pb2.Order.FromString
-    new_fill = market_pb2.Fill
+    fill = market_pb2.Fill(interval_start=interval)
     taken = keeper.take_from_book(store, interval, [e.order_id for e in book])
     keeper.clear_open_counts(store, interval)
     for e, raw in zip(book, taken, strict=True):
@@ -172,22 +172,19 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
         status = CLEARED if mine else UNFILLED
         order_id = pb.order_id
         if mine:
-            # settlement charges each buy leg's fee rounded down (what Fill.buy_fee reads)
-            template = new_fill(
-                order_id=order_id,
-                owner=owner,
-                side=e.side,  # type: ignore[arg-type]
-                interval_start=interval,
-                limit_price=e.limit,
-                feeder=e.feeder,
-            )
+            # one Fill message for every fill of the interval, all its fields set for each
+            fill.order_id = order_id
+            fill.owner = owner
+            fill.side = e.side  # type: ignore[assignment]
+            fill.limit_price = e.limit
+            fill.feeder = e.feeder
             for leg in mine:
-                template.energy_wh = leg.energy
-                template.price = leg.price
-                template.fee_per_kwh = leg.fee
-                template.cross_feeder = leg.leg == 1
-                fills.append((order_id, owner, leg.leg, template.SerializeToString(deterministic=True)))
-                if e.side == buy_side and leg.fee:
+                fill.energy_wh = leg.energy
+                fill.price = leg.price
+                fill.fee_per_kwh = leg.fee
+                fill.cross_feeder = leg.leg == 1
+                fills.append((order_id, owner, leg.leg, fill.SerializeToString(deterministic=True)))
+                if e.side == buy_side and leg.fee:  # settlement charges each buy leg's fee rounded down
                     fee += leg.energy * leg.fee // 1000
         if pb.rule_id or all_orders:
             order = _cleared(Order.decode(raw), escrow, refunded, filled, cost, status)

@@ -190,9 +190,15 @@ def iter_book(store: KVReader, interval: int) -> list[BookEntry]:
     out = []
     unpack = _ENTRY.unpack_from
     size = _ENTRY.size
+    new = tuple.__new__  # BookEntry(…) without its Python-level constructor (runs per order)
+    feeders: dict[bytes, str] = {}
     for k, v in store.iter_range(prefix, prefix_end(prefix)):
         side, limit, energy, renewable = unpack(v)
-        out.append(BookEntry(int.from_bytes(k[9:17], "big"), side, limit, energy, v[size:].decode(), bool(renewable)))
+        tail = v[size:]
+        feeder = feeders.get(tail)
+        if feeder is None:
+            feeder = feeders[tail] = tail.decode()
+        out.append(new(BookEntry, (int.from_bytes(k[9:17], "big"), side, limit, energy, feeder, renewable == 1)))
     return out
 
 
