@@ -96,7 +96,7 @@ def _cleared(  # noqa: PLR0917 - what clearing decides for one order
 
 def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
     """Clear `interval` (its gate has closed) and store everything clearing decides."""
-    book = keeper.iter_book(store, interval)
+    book, raws = keeper.read_book(store, interval)
     fees = grid.get_fees(store)
     limits: dict[str, tuple[int, int]] = {}
     for f in sorted({e.feeder for e in book}):
@@ -138,11 +138,9 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     buy_side = BUY
     from_string = market_pb2.Order.FromString
     fill = market_pb2.Fill(interval_start=interval)
-    taken = keeper.take_from_book(store, interval, [e.order_id for e in book])
+    keeper.remove_book(store, interval, [e.order_id for e in book])
     keeper.clear_open_counts(store, interval)
-    for e, raw in zip(book, taken, strict=True):
-        if raw is None:  # pragma: no cover - the book and the orders are kept in step
-            continue
+    for e, raw in zip(book, raws, strict=True):
         # the book entry carries the order's side, energy, limit and feeder (written from it)
         pb = from_string(raw)
         owner = pb.owner

@@ -189,11 +189,11 @@ def _fills(store: Branch, items: Sequence[gpb.LegFill], orders: Mapping[int, Ord
         keeper.put_fill(store, f, leg)
         if order.status == CLEARED and f.side == BUY and f.fee_per_kwh:  # what settlement charges as fees
             fees[f.order_id] = fees.get(f.order_id, 0) + f.energy_wh * f.fee_per_kwh // 1000
-    due: dict[int, list[tuple[int, int]]] = {}  # interval → its cleared orders (id, fee), in id order
+    due: dict[int, list[tuple[int, int, bytes]]] = {}  # interval → its cleared orders (id, fee, bytes), id order
     for order_id in sorted(orders):
         o = orders[order_id]
         if o.status == CLEARED:
-            due.setdefault(o.interval_start, []).append((order_id, fees.get(order_id, 0)))
+            due.setdefault(o.interval_start, []).append((order_id, fees.get(order_id, 0), o.encode()))
     for interval, entries in sorted(due.items()):
         keeper.put_settle_due(store, interval, entries)
 

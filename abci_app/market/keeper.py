@@ -54,7 +54,7 @@ __all__ = [
     "get_upstream",
     "iter_alerts",
     "iter_all_fills",
-    "iter_book",
+    "iter_book_copies",
     "iter_book_orders",
     "iter_clearings",
     "iter_consents",
@@ -65,6 +65,7 @@ __all__ = [
     "iter_orders",
     "iter_owner_rules",
     "iter_rules",
+    "iter_settle_copies",
     "iter_settle_due",
     "iter_statements",
     "iter_upstream",
@@ -82,18 +83,21 @@ __all__ = [
     "put_settled",
     "put_statement",
     "put_upstream",
+    "read_book",
+    "remove_book",
     "remove_from_book",
     "set_counter",
     "settle_intervals_due",
-    "take_from_book",
     "take_settle_due",
 ]
 
 # The market's escrow account: a module address no key can sign for, so escrowed money
 # stays inside Σ balances and the accounts' conservation invariant holds unchanged.
 ESCROW_ADDRESS = Address(hashlib.sha256(b"market/escrow").digest()[:20])
-_ENTRY = struct.Struct(">BQQB")
-_DUE = struct.Struct(">QQ")  # a settle-due entry: order id, grid fee its buy fills owe
+# a book entry: side, limit, Wh, renewable, feeder length (then the feeder, then the order's bytes)
+_ENTRY = struct.Struct(">BQQBH")
+# a settle-due entry: order id, grid fee its buy fills owe, length of the order's bytes (then them)
+_DUE = struct.Struct(">QQI")
 
 
 def next_id(store: Branch, name: str) -> int:
@@ -130,12 +134,14 @@ def get_order(store: KVReader, order_id: int) -> Order | None:
 def put_order(store: Branch, order: Order, *, new: bool = False) -> None:
     """Store `order` (a `new` one also in its owner's index); an OPEN order is in its
     interval's book, and callers remove it from the book when it leaves that state."""
-    store.set(keys.order(order.order_id), order.encode())
+    raw = order.encode()
+    store.set(keys.order(order.order_id), raw)
     if new:
         store.set(keys.orders_by_owner(order.owner, order.order_id), b"")
     if order.status == OPEN:
-        entry = _ENTRY.pack(order.side, order.limit_price, order.energy_wh, int(order.renewable))
-        store.set(keys.book(order.interval_start, order.order_id), entry + order.feeder.encode())
+        feeder = order.feeder.encode()
+        head = _ENTRY.pack(order.side, order.limit_price, order.energy_wh, int(order.renewable), len(feeder))
+        store.set(keys.book(order.interval_start, order.order_id), head + feeder + raw)
 
 
 def remove_from_book(store: Branch, interval: int, order_id: int) -> None:
@@ -143,20 +149,13 @@ def remove_from_book(store: Branch, interval: int, order_id: int) -> None:
     store.delete(keys.book(interval, order_id))
 
 
-def take_from_book(store: Branch, interval: int, order_ids: Sequence[int]) -> list[bytes | None]:
-    """The stored bytes of the orders `order_ids` of the interval's book, each removed from
-    the book (an id whose order is missing is left alone: None). Gate closure reads every
-    order once (`StoredOrder` reads and rewrites them)."""
-    get, delete = store.get, store.delete
-    order_prefix, book_prefix = keys.ORDER, keys.book_prefix(interval)
-    out: list[bytes | None] = []
+def remove_book(store: Branch, interval: int, order_ids: Sequence[int]) -> None:
+    """Take the orders `order_ids` off the interval's open book (gate closure: the order
+    records themselves are rewritten by the caller)."""
+    delete = store.delete
+    book_prefix = keys.book_prefix(interval)
     for order_id in order_ids:
-        oid = order_id.to_bytes(8, "big")
-        raw = get(order_prefix + oid)
-        if raw is not None:
-            delete(book_prefix + oid)
-        out.append(raw)
-    return out
+        delete(book_prefix + order_id.to_bytes(8, "big"))
 
 
 def put_cleared(
@@ -174,7 +173,9 @@ def put_cleared(
     order_prefix = keys.ORDER
     for order_id, _status, encoded, _fee in orders:
         set_(order_prefix + order_id.to_bytes(8, "big"), encoded)
-    put_settle_due(store, interval, [(order_id, fee) for order_id, status, _raw, fee in orders if status == CLEARED])
+    put_settle_due(
+        store, interval, [(order_id, fee, raw) for order_id, status, raw, fee in orders if status == CLEARED]
+    )
     fill_prefix = keys.fill_prefix(interval)
     iv = u64(interval)
     by_owner = keys.FILLS_BY_OWNER
@@ -184,22 +185,32 @@ def put_cleared(
         set_(by_owner + owner + iv + tail, b"")
 
 
-def iter_book(store: KVReader, interval: int) -> list[BookEntry]:
-    """The interval's open orders as clearing entries, in order-id order."""
+def read_book(store: KVReader, interval: int) -> tuple[list[BookEntry], list[bytes]]:
+    """The interval's open orders as clearing entries and their stored bytes (the book keeps a
+    copy: gate closure reads the whole book in one range scan), both in order-id order."""
     prefix = keys.book_prefix(interval)
     out = []
+    raws = []
     unpack = _ENTRY.unpack_from
     size = _ENTRY.size
     new = tuple.__new__  # BookEntry(…) without its Python-level constructor (runs per order)
     feeders: dict[bytes, str] = {}
     for k, v in store.iter_range(prefix, prefix_end(prefix)):
-        side, limit, energy, renewable = unpack(v)
-        tail = v[size:]
+        side, limit, energy, renewable, length = unpack(v)
+        tail = v[size : size + length]
         feeder = feeders.get(tail)
         if feeder is None:
             feeder = feeders[tail] = tail.decode()
         out.append(new(BookEntry, (int.from_bytes(k[9:17], "big"), side, limit, energy, feeder, renewable == 1)))
-    return out
+        raws.append(v[size + length :])
+    return out, raws
+
+
+def iter_book_copies(store: KVReader) -> Iterator[tuple[int, bytes]]:
+    """(order id, the order's stored bytes as the book keeps them) of every open order."""
+    size = _ENTRY.size
+    for k, v in store.iter_range(keys.BOOK, prefix_end(keys.BOOK)):
+        yield int.from_bytes(k[9:17], "big"), v[size + _ENTRY.unpack_from(v)[4] :]
 
 
 def iter_book_orders(store: KVReader) -> Iterator[int]:
@@ -221,6 +232,13 @@ def settle_intervals_due(store: KVReader, ended_before: int) -> list[int]:
 def iter_settle_due(store: KVReader, interval: int | None = None) -> Iterator[tuple[int, int]]:
     """(interval, order id) of cleared orders awaiting settlement (of one interval, or all), in
     interval then id order."""
+    for at, order_id, _fee, _raw in iter_settle_copies(store, interval):
+        yield at, order_id
+
+
+def iter_settle_copies(store: KVReader, interval: int | None = None) -> Iterator[tuple[int, int, int, bytes]]:
+    """(interval, order id, grid fee its buy fills owe, the order's stored bytes as the record
+    keeps them) of cleared orders awaiting settlement (of one interval, or all)."""
     if interval is None:
         rows = list(store.iter_range(keys.SETTLE_DUE, prefix_end(keys.SETTLE_DUE)))
     else:
@@ -228,43 +246,51 @@ def iter_settle_due(store: KVReader, interval: int | None = None) -> Iterator[tu
         rows = [] if raw is None else [(keys.settle_due(interval), raw)]
     for k, v in rows:
         at = int.from_bytes(k[1:9], "big")
-        for order_id, _fee in _DUE.iter_unpack(v):
-            yield at, order_id
+        for order_id, fee, order in _due_entries(v):
+            yield at, order_id, fee, order
 
 
-def _due_entries(store: KVReader, interval: int) -> list[tuple[int, int]]:
-    raw = store.get(keys.settle_due(interval))
-    return [] if raw is None else list(_DUE.iter_unpack(raw))
+def _due_entries(v: bytes) -> list[tuple[int, int, bytes]]:
+    """The entries of a settle-due record: (order id, fee, order bytes)."""
+    out = []
+    unpack = _DUE.unpack_from
+    size = _DUE.size
+    i, n = 0, len(v)
+    while i < n:
+        order_id, fee, length = unpack(v, i)
+        i += size
+        out.append((order_id, fee, v[i : i + length]))
+        i += length
+    return out
 
 
-def put_settle_due(store: Branch, interval: int, entries: Sequence[tuple[int, int]]) -> None:
-    """Mark the orders `entries` (`(order id, grid fee its buy fills owe)`) due for the
-    interval's settlement, with the ones already marked (one record per interval, in id
-    order; an order marked again keeps its last fee)."""
+def put_settle_due(store: Branch, interval: int, entries: Sequence[tuple[int, int, bytes]]) -> None:
+    """Mark the orders `entries` (`(order id, grid fee its buy fills owe, stored bytes)`) due
+    for the interval's settlement, with the ones already marked: one record per interval, in
+    id order, keeping a copy of each order's stored bytes (settlement reads them with one
+    read); an order marked again keeps its last entry."""
     if not entries:
         return
-    merged = dict(_due_entries(store, interval))
-    merged.update(entries)
+    key = keys.settle_due(interval)
+    have = store.get(key)
+    merged = {} if have is None else {oid: (fee, raw) for oid, fee, raw in _due_entries(have)}
+    for oid, fee, raw in entries:
+        merged[oid] = (fee, raw)
     pack = _DUE.pack
-    store.set(keys.settle_due(interval), b"".join([pack(oid, merged[oid]) for oid in sorted(merged)]))
+    store.set(
+        key, b"".join([pack(oid, merged[oid][0], len(merged[oid][1])) + merged[oid][1] for oid in sorted(merged)])
+    )
 
 
 def take_settle_due(store: Branch, interval: int) -> list[tuple[bytes, int]]:
     """(stored bytes, grid fee its buy fills owe) of the interval's orders awaiting
-    settlement, in id order, their marks removed (a mark whose order is missing is only
-    removed)."""
-    entries = _due_entries(store, interval)
-    if not entries:
+    settlement, in id order, their record removed."""
+    key = keys.settle_due(interval)
+    raw = store.get(key)
+    if raw is None:
         return []
-    store.delete(keys.settle_due(interval))
-    get = store.get
-    order_prefix = keys.ORDER
-    out = []
-    for order_id, fee in entries:
-        raw = get(order_prefix + order_id.to_bytes(8, "big"))
-        if raw is not None:
-            out.append((raw, fee))
-    return out
+    store.delete(key)
+    return [(order, fee) for _oid, fee, order in _due_entries(raw)]
 
 
 def put_settled(store: Branch, orders: Sequence[tuple[int, bytes]]) -> None:
