@@ -126,13 +126,14 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     unsold: dict[str, int] = {}  # device → Wh of its unfilled sell orders (capacity freed)
     evs: list[Event] = []
     demand = supply = buys = sells = 0
-    # Records are built only where logic reads them (rule orders; every order when a feeder
-    # limit cut the pool, for the grid instructions); each order's stored bytes are read as plain
-    # protobuf fields and rewritten with its outcome (`Order.with_outcome(…).encode()`: proto3
-    # writes set fields in field order and omits zeros), each fill written from the numbers
-    # (`Fill.encode_fields`, one message reused).
-    all_orders = bool(outcome.curtailed)
-    done: list[Order] = []
+    # Records are built only where logic reads them (rule orders, orders a feeder limit cut);
+    # each order's stored bytes (the book's copy) are read as plain protobuf fields and
+    # rewritten with its outcome (`Order.with_outcome(…).encode()`: proto3 writes set fields in
+    # field order and omits zeros), each fill written from the numbers (`Fill.encode_fields`,
+    # one message reused).
+    curtailed = outcome.curtailed
+    done: list[Order] = []  # the orders a feeder limit cut, as clearing leaves them
+    traded: dict[str, dict[int, int]] = {}  # when a limit cut: site → side → Wh filled (grid instructions)
     stored: list[tuple[int, int, bytes, int]] = []  # (order id, status, stored bytes, buy fills' fee)
     fills: list[tuple[int, bytes, int, bytes]] = []  # (order id, owner, leg, stored bytes)
     buy_side = BUY
@@ -184,9 +185,14 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
                 fills.append((order_id, owner, leg.leg, fill.SerializeToString(deterministic=True)))
                 if e.side == buy_side and leg.fee:  # settlement charges each buy leg's fee rounded down
                     fee += leg.energy * leg.fee // 1000
-        if pb.rule_id or all_orders:
+        cut = curtailed.get(order_id, 0) if curtailed else 0
+        if curtailed and filled:
+            sides = traded.setdefault(pb.site_id, {})
+            sides[e.side] = sides.get(e.side, 0) + filled
+        if pb.rule_id or cut:
             order = _cleared(Order.decode(raw), escrow, refunded, filled, cost, status)
-            done.append(order)
+            if cut:
+                done.append(order)
             if order.rule_id:
                 evs.extend(_rule_updates(store, block, order, outcome, no_seller, best.get(order.feeder)))
         pb.escrow = escrow
@@ -201,10 +207,11 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     if outcome.curtailed:
         sold_at = {fo.feeder: fo.local_price for fo in outcome.feeders}  # each zone's own price
         length = interval_length(store)
-        evs.extend(instruct_curtailed(store, block.time, interval, length, done, outcome, limits, best, sold_at))
+        evs.extend(
+            instruct_curtailed(store, block.time, interval, length, done, traded, outcome, limits, best, sold_at)
+        )
     orders.refund_many(store, refunds)
-    for device_id in sorted(unsold):
-        keeper.add_committed(store, interval, device_id, -unsold[device_id])
+    keeper.free_committed(store, interval, unsold)
 
     for owner in sorted(refunds):
         st = keeper.get_statement(store, owner, interval) or Statement(owner=Address(owner), interval_start=interval)

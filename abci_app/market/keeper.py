@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from abci_app.keys import u64
 from abci_app.market import keys
@@ -42,6 +42,7 @@ __all__ = [
     "delete_estimate",
     "delete_rule",
     "estimates_before",
+    "free_committed",
     "get_alert",
     "get_clearing",
     "get_committed",
@@ -315,6 +316,20 @@ def add_committed(store: Branch, interval: int, device_id: str, delta: int) -> N
         store.set(keys.committed(interval, device_id), u64(n))
     else:
         store.delete(keys.committed(interval, device_id))
+
+
+def free_committed(store: Branch, interval: int, freed: Mapping[str, int]) -> None:
+    """Take `freed` (device → Wh) off what the devices have on offer for `interval`, device by
+    device in id order (what `add_committed(…, -Wh)` per device does, never below zero)."""
+    get, set_, delete = store.get, store.set, store.delete
+    for device_id in sorted(freed):
+        key = keys.committed(interval, device_id)
+        raw = get(key)
+        n = max(0, (0 if raw is None else int.from_bytes(raw, "big")) - freed[device_id])
+        if n:
+            set_(key, u64(n))
+        else:
+            delete(key)
 
 
 def get_open_count(store: KVReader, interval: int, owner: bytes) -> int:

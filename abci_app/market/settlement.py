@@ -269,8 +269,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         accounts.subtract(store, keeper.ESCROW_ADDRESS, escrow_out)
     for owner in sorted(earned):
         accounts.add(store, owner, earned[owner])
-    for device_id in sorted(freed):
-        keeper.add_committed(store, interval, device_id, -freed[device_id])
+    keeper.free_committed(store, interval, freed)
     if pool - paid_out:
         accounts.add(store, tariffs.operator, pool - paid_out)
 
