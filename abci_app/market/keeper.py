@@ -274,13 +274,18 @@ def put_settle_due(store: Branch, interval: int, entries: Sequence[tuple[int, in
         return
     key = keys.settle_due(interval)
     have = store.get(key)
-    merged = {} if have is None else {oid: (fee, raw) for oid, fee, raw in _due_entries(have)}
-    for oid, fee, raw in entries:
-        merged[oid] = (fee, raw)
+    if have is not None:  # (a book cleared again: orders a genesis left open in a closed gate)
+        merged = {oid: (fee, raw) for oid, fee, raw in _due_entries(have)}
+        merged.update((oid, (fee, raw)) for oid, fee, raw in entries)
+        entries = [(oid, *merged[oid]) for oid in sorted(merged)]
+    else:
+        entries = sorted(entries, key=_first)
     pack = _DUE.pack
-    store.set(
-        key, b"".join([pack(oid, merged[oid][0], len(merged[oid][1])) + merged[oid][1] for oid in sorted(merged)])
-    )
+    store.set(key, b"".join([pack(oid, fee, len(raw)) + raw for oid, fee, raw in entries]))
+
+
+def _first(entry: tuple[int, int, bytes]) -> int:
+    return entry[0]
 
 
 def take_settle_due(store: Branch, interval: int) -> list[tuple[bytes, int]]:
