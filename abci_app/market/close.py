@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from gridledger.market.v1 import market_pb2
+
 from abci_app.grid import keeper as grid
 from abci_app.market import events, keeper, orders
 from abci_app.market.alerts import raise_alert
@@ -28,10 +30,8 @@ from abci_app.market.records import (
     AlertReason,
     ClearingResult,
     FeederClearing,
-    Fill,
     Order,
     Statement,
-    StoredOrder,
 )
 from abci_app.market.upstream import record_upstream, upstream_of
 from abci_app.params import domain_param
@@ -96,7 +96,7 @@ def _cleared(  # noqa: PLR0917 - what clearing decides for one order
 
 def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
     """Clear `interval` (its gate has closed) and store everything clearing decides."""
-    book = keeper.iter_book(store, interval)
+    book, raws = keeper.read_book(store, interval)
     fees = grid.get_fees(store)
     limits: dict[str, tuple[int, int]] = {}
     for f in sorted({e.feeder for e in book}):
@@ -126,29 +126,32 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     unsold: dict[str, int] = {}  # device → Wh of its unfilled sell orders (capacity freed)
     evs: list[Event] = []
     demand = supply = buys = sells = 0
-    # Records are built only where logic reads them (rule orders; every order when a feeder
-    # limit cut the pool, for the grid instructions); the stored bytes of every order and
-    # fill are written straight from the numbers (`StoredOrder`, `Fill.encode_fields`).
-    all_orders = bool(outcome.curtailed)
-    done: list[Order] = []
-    stored: list[tuple[int, int, bytes]] = []  # (order id, status, stored bytes)
+    # Records are built only where logic reads them (rule orders, orders a feeder limit cut);
+    # each order's stored bytes (the book's copy) are read as plain protobuf fields and
+    # rewritten with its outcome (`Order.with_outcome(…).encode()`: proto3 writes set fields in
+    # field order and omits zeros), each fill written from the numbers (`Fill.encode_fields`,
+    # one message reused).
+    curtailed = outcome.curtailed
+    done: list[Order] = []  # the orders a feeder limit cut, as clearing leaves them
+    traded: dict[str, dict[int, int]] = {}  # when a limit cut: site → side → Wh filled (grid instructions)
+    stored: list[tuple[int, int, bytes, int]] = []  # (order id, status, stored bytes, buy fills' fee)
     fills: list[tuple[int, bytes, int, bytes]] = []  # (order id, owner, leg, stored bytes)
     buy_side = BUY
-    encode_fill = Fill.encode_fields
-    taken = keeper.take_from_book(store, interval, [e.order_id for e in book])
+    from_string = market_pb2.Order.FromString
+    fill = market_pb2.Fill(interval_start=interval)
+    keeper.remove_book(store, interval, [e.order_id for e in book])
     keeper.clear_open_counts(store, interval)
-    for e, raw in zip(book, taken, strict=True):
-        if raw is None:  # pragma: no cover - the book and the orders are kept in step
-            continue
-        placed = StoredOrder(raw)
-        # the book entry carries the order's side and energy (read as plain ints)
+    for e, raw in zip(book, raws, strict=True):
+        # the book entry carries the order's side, energy, limit and feeder (written from it)
+        pb = from_string(raw)
+        owner = pb.owner
         mine = legs.get(e.order_id, ())
-        filled = value = fee_value = 0
+        filled = value = fee_value = fee = 0
         for leg in mine:
             filled += leg.energy
             value += leg.energy * leg.price
             fee_value += leg.energy * leg.fee
-        escrow, refunded = placed.escrow, placed.refunded
+        escrow, refunded = pb.escrow, pb.refunded
         if e.side == buy_side:
             buys += 1
             demand += e.energy
@@ -158,51 +161,57 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
                 escrow -= back
                 refunded += back
             if back > 0:
-                refunds[placed.owner] = refunds.get(placed.owner, 0) + back
+                refunds[owner] = refunds.get(owner, 0) + back
         else:
             sells += 1
             supply += e.energy
             cost = value // 1000
             if not mine:
-                unsold[placed.device_id] = unsold.get(placed.device_id, 0) + e.energy
+                unsold[pb.device_id] = unsold.get(pb.device_id, 0) + e.energy
         status = CLEARED if mine else UNFILLED
-        order_id = placed.order_id
-        stored.append((order_id, status, placed.encode_outcome(escrow, refunded, filled, cost, status)))
-        for leg in mine:
-            fills.append(
-                (
-                    order_id,
-                    placed.owner,
-                    leg.leg,
-                    encode_fill(
-                        order_id,
-                        placed.owner,
-                        placed.side,
-                        interval,
-                        leg.energy,
-                        leg.price,
-                        leg.fee,
-                        placed.limit_price,
-                        placed.feeder,
-                        leg.leg == 1,
-                    ),
-                )
-            )
-        if placed.rule_id or all_orders:
-            order = _cleared(placed.record(), escrow, refunded, filled, cost, status)
-            done.append(order)
+        order_id = pb.order_id
+        if mine:
+            # one Fill message for every fill of the interval, all its fields set for each
+            fill.order_id = order_id
+            fill.owner = owner
+            fill.side = e.side  # type: ignore[assignment]
+            fill.limit_price = e.limit
+            fill.feeder = e.feeder
+            for leg in mine:
+                fill.energy_wh = leg.energy
+                fill.price = leg.price
+                fill.fee_per_kwh = leg.fee
+                fill.cross_feeder = leg.leg == 1
+                fills.append((order_id, owner, leg.leg, fill.SerializeToString(deterministic=True)))
+                if e.side == buy_side and leg.fee:  # settlement charges each buy leg's fee rounded down
+                    fee += leg.energy * leg.fee // 1000
+        cut = curtailed.get(order_id, 0) if curtailed else 0
+        if curtailed and filled:
+            sides = traded.setdefault(pb.site_id, {})
+            sides[e.side] = sides.get(e.side, 0) + filled
+        if pb.rule_id or cut:
+            order = _cleared(Order.decode(raw), escrow, refunded, filled, cost, status)
+            if cut:
+                done.append(order)
             if order.rule_id:
                 evs.extend(_rule_updates(store, block, order, outcome, no_seller, best.get(order.feeder)))
+        pb.escrow = escrow
+        pb.refunded = refunded
+        pb.filled_wh = filled
+        pb.cost = cost
+        pb.status = status  # type: ignore[assignment]
+        stored.append((order_id, status, pb.SerializeToString(deterministic=True), fee))
     keeper.put_cleared(store, interval, stored, fills)
     if supplier is not None:
         record_upstream(store, interval, supplier, outcome, fees.inter_feeder_per_kwh)
     if outcome.curtailed:
         sold_at = {fo.feeder: fo.local_price for fo in outcome.feeders}  # each zone's own price
         length = interval_length(store)
-        evs.extend(instruct_curtailed(store, block.time, interval, length, done, outcome, limits, best, sold_at))
+        evs.extend(
+            instruct_curtailed(store, block.time, interval, length, done, traded, outcome, limits, best, sold_at)
+        )
     orders.refund_many(store, refunds)
-    for device_id in sorted(unsold):
-        keeper.add_committed(store, interval, device_id, -unsold[device_id])
+    keeper.free_committed(store, interval, unsold)
 
     for owner in sorted(refunds):
         st = keeper.get_statement(store, owner, interval) or Statement(owner=Address(owner), interval_start=interval)

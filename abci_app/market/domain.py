@@ -47,5 +47,6 @@ DOMAIN = Domain(
         invariants.feeder_limits_respected,
         invariants.open_counts_match_book,
         invariants.upstream_trades_balance,
+        invariants.copies_match_orders,
     ),
 )

@@ -113,8 +113,6 @@ def _orders(store: Branch, items: Sequence[market_pb2.Order]) -> dict[int, Order
             raise GenesisError(f"{where}: a sell order names its device")
         out[o.order_id] = o
         keeper.put_order(store, o, new=True)
-        if o.status == CLEARED:
-            keeper.set_settle_due(store, o.interval_start, o.order_id, True)
         if o.side == SELL and o.status in (OPEN, CLEARED):
             keeper.add_committed(store, o.interval_start, o.device_id, o.energy_wh)
         if o.status == OPEN:
@@ -167,7 +165,9 @@ def _clearings(store: Branch, items: Sequence[market_pb2.ClearingResult]) -> set
 
 
 def _fills(store: Branch, items: Sequence[gpb.LegFill], orders: Mapping[int, Order], clearings: set[int]) -> None:
+    """The fills, then the cleared orders' settle-due marks (with what their buy fills owe)."""
     seen: set[tuple[int, int, int]] = set()
+    fees: dict[int, int] = {}
     for i, item in enumerate(items):
         where = f"market.fills[{i}]"
         leg = item.leg
@@ -187,6 +187,15 @@ def _fills(store: Branch, items: Sequence[gpb.LegFill], orders: Mapping[int, Ord
             raise GenesisError(f"{where}: repeated")
         seen.add((f.interval_start, f.order_id, leg))
         keeper.put_fill(store, f, leg)
+        if order.status == CLEARED and f.side == BUY and f.fee_per_kwh:  # what settlement charges as fees
+            fees[f.order_id] = fees.get(f.order_id, 0) + f.energy_wh * f.fee_per_kwh // 1000
+    due: dict[int, list[tuple[int, int, bytes]]] = {}  # interval → its cleared orders (id, fee, bytes), id order
+    for order_id in sorted(orders):
+        o = orders[order_id]
+        if o.status == CLEARED:
+            due.setdefault(o.interval_start, []).append((order_id, fees.get(order_id, 0), o.encode()))
+    for interval, entries in sorted(due.items()):
+        keeper.put_settle_due(store, interval, entries)
 
 
 def _rules(store: Branch, items: Sequence[market_pb2.Rule]) -> set[int]:

@@ -71,13 +71,15 @@ def instruct_curtailed(  # noqa: PLR0917 - internal, called once per clearing
     interval: int,
     length: int,
     done: Sequence[Order],
+    traded: Mapping[str, Mapping[int, int]],
     outcome: ClearOutcome,
     limits: Mapping[str, tuple[int, int]],
     buyer_best: Mapping[str, int],
     seller_best: Mapping[str, int],
 ) -> list[Event]:
     """The instructions, their events and the alerts of one clearing (see the module doc);
-    `done` are the interval's orders as clearing left them, `limits` the feeder limits of the
+    `done` are the interval's orders a limit cut as clearing left them (in id order), `traded`
+    site → side → Wh filled over all the interval's orders, `limits` the feeder limits of the
     clearing (import Wh, export Wh), `*_best` the best prices per feeder."""
     if not outcome.curtailed:
         return []
@@ -85,7 +87,6 @@ def instruct_curtailed(  # noqa: PLR0917 - internal, called once per clearing
     bound_in = {f.feeder for f in outcome.feeders if f.feeder in limits and f.pool_import_wh >= limits[f.feeder][0]}
     evs: list[Event] = []
     cut: dict[str, dict[int, int]] = {}  # site → side → Wh cut
-    traded: dict[str, dict[int, int]] = {}  # site → side → Wh filled
     where: dict[str, tuple[str, Address]] = {}
     for o in done:
         q = outcome.curtailed.get(o.order_id, 0)
@@ -94,9 +95,6 @@ def instruct_curtailed(  # noqa: PLR0917 - internal, called once per clearing
             where.setdefault(o.site_id, (o.feeder, o.owner))
             best = (buyer_best if o.side == BUY else seller_best).get(o.feeder, 0)
             evs.append(raise_order_alert(store, now, o, AlertReason.FEEDER_LIMIT, interval, best))
-        if o.filled_wh:
-            sides = traded.setdefault(o.site_id, {})
-            sides[o.side] = sides.get(o.side, 0) + o.filled_wh
     for site_id in sorted(cut, key=str.encode):
         sides = cut[site_id]
         feeder, owner = where[site_id]

@@ -13,6 +13,8 @@
   by members + what the grid sold.
 - Each member's count of open orders per interval (what the per-interval cap reads) is
   the number of its orders in that interval's book.
+- The copies of orders that the book and the settle-due records keep (what gate closure and
+  settlement read) are byte for byte the orders' records.
 (Settled intervals were checked while they awaited settlement; the checks stay bounded.)
 """
 
@@ -25,6 +27,7 @@ from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
 
 __all__ = [
+    "copies_match_orders",
     "escrow_matches_orders",
     "feeder_limits_respected",
     "fills_within_limits",
@@ -124,4 +127,16 @@ def upstream_trades_balance(store: KVReader) -> str | None:
                 sold += f.energy_wh if f.side == SELL else 0
         if bought + t.bought_wh != sold + t.sold_wh:
             return f"interval {interval}: pool bought {bought} + upstream {t.bought_wh} != sold {sold} + {t.sold_wh}"
+    return None
+
+
+def copies_match_orders(store: KVReader) -> str | None:
+    """None when every open order's copy in the book and every cleared order's copy in its
+    interval's settle-due record equal the order's stored record; else the first that differs."""
+    for order_id, raw in keeper.iter_book_copies(store):
+        if store.get(keys.order(order_id)) != raw:
+            return f"the book's copy of order {order_id} differs from the order"
+    for interval, order_id, _fee, raw in keeper.iter_settle_copies(store):
+        if store.get(keys.order(order_id)) != raw:
+            return f"interval {interval}'s settle-due copy of order {order_id} differs from the order"
     return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from abci_app.keys import u64
 from abci_app.market import keys
@@ -42,6 +42,7 @@ __all__ = [
     "delete_estimate",
     "delete_rule",
     "estimates_before",
+    "free_committed",
     "get_alert",
     "get_clearing",
     "get_committed",
@@ -54,9 +55,8 @@ __all__ = [
     "get_upstream",
     "iter_alerts",
     "iter_all_fills",
-    "iter_book",
+    "iter_book_copies",
     "iter_book_orders",
-    "iter_buy_fees",
     "iter_clearings",
     "iter_consents",
     "iter_counters",
@@ -66,6 +66,7 @@ __all__ = [
     "iter_orders",
     "iter_owner_rules",
     "iter_rules",
+    "iter_settle_copies",
     "iter_settle_due",
     "iter_statements",
     "iter_upstream",
@@ -79,21 +80,25 @@ __all__ = [
     "put_instruction",
     "put_order",
     "put_rule",
+    "put_settle_due",
     "put_settled",
     "put_statement",
     "put_upstream",
+    "read_book",
+    "remove_book",
     "remove_from_book",
     "set_counter",
-    "set_settle_due",
     "settle_intervals_due",
-    "take_from_book",
     "take_settle_due",
 ]
 
 # The market's escrow account: a module address no key can sign for, so escrowed money
 # stays inside Σ balances and the accounts' conservation invariant holds unchanged.
 ESCROW_ADDRESS = Address(hashlib.sha256(b"market/escrow").digest()[:20])
-_ENTRY = struct.Struct(">BQQB")
+# a book entry: side, limit, Wh, renewable, feeder length (then the feeder, then the order's bytes)
+_ENTRY = struct.Struct(">BQQBH")
+# a settle-due entry: order id, grid fee its buy fills owe, length of the order's bytes (then them)
+_DUE = struct.Struct(">QQI")
 
 
 def next_id(store: Branch, name: str) -> int:
@@ -130,12 +135,14 @@ def get_order(store: KVReader, order_id: int) -> Order | None:
 def put_order(store: Branch, order: Order, *, new: bool = False) -> None:
     """Store `order` (a `new` one also in its owner's index); an OPEN order is in its
     interval's book, and callers remove it from the book when it leaves that state."""
-    store.set(keys.order(order.order_id), order.encode())
+    raw = order.encode()
+    store.set(keys.order(order.order_id), raw)
     if new:
         store.set(keys.orders_by_owner(order.owner, order.order_id), b"")
     if order.status == OPEN:
-        entry = _ENTRY.pack(order.side, order.limit_price, order.energy_wh, int(order.renewable))
-        store.set(keys.book(order.interval_start, order.order_id), entry + order.feeder.encode())
+        feeder = order.feeder.encode()
+        head = _ENTRY.pack(order.side, order.limit_price, order.energy_wh, int(order.renewable), len(feeder))
+        store.set(keys.book(order.interval_start, order.order_id), head + feeder + raw)
 
 
 def remove_from_book(store: Branch, interval: int, order_id: int) -> None:
@@ -143,39 +150,33 @@ def remove_from_book(store: Branch, interval: int, order_id: int) -> None:
     store.delete(keys.book(interval, order_id))
 
 
-def take_from_book(store: Branch, interval: int, order_ids: Sequence[int]) -> list[bytes | None]:
-    """The stored bytes of the orders `order_ids` of the interval's book, each removed from
-    the book (an id whose order is missing is left alone: None). Gate closure reads every
-    order once (`StoredOrder` reads and rewrites them)."""
-    get, delete = store.get, store.delete
-    order_prefix, book_prefix = keys.ORDER, keys.book_prefix(interval)
-    out: list[bytes | None] = []
+def remove_book(store: Branch, interval: int, order_ids: Sequence[int]) -> None:
+    """Take the orders `order_ids` off the interval's open book (gate closure: the order
+    records themselves are rewritten by the caller)."""
+    delete = store.delete
+    book_prefix = keys.book_prefix(interval)
     for order_id in order_ids:
-        oid = order_id.to_bytes(8, "big")
-        raw = get(order_prefix + oid)
-        if raw is not None:
-            delete(book_prefix + oid)
-        out.append(raw)
-    return out
+        delete(book_prefix + order_id.to_bytes(8, "big"))
 
 
 def put_cleared(
     store: Branch,
     interval: int,
-    orders: Sequence[tuple[int, int, bytes]],
+    orders: Sequence[tuple[int, int, bytes, int]],
     fills: Sequence[tuple[int, bytes, int, bytes]],
 ) -> None:
-    """Store the interval's orders after clearing (`(order id, status, stored bytes)`, none
-    OPEN: they left the book), mark the CLEARED ones as awaiting settlement, and store the
-    fills (`(order id, owner, leg, stored bytes)`) with their owner index: the writes of
-    `put_order`, `set_settle_due` and `put_fill`, in one pass."""
+    """Store the interval's orders after clearing (`(order id, status, stored bytes, grid fee
+    its buy fills owe)`, none OPEN: they left the book), mark the CLEARED ones as awaiting
+    settlement (with their fee), and store the fills (`(order id, owner, leg, stored bytes)`)
+    with their owner index: the writes of `put_order`, `set_settle_due` and `put_fill`, in one
+    pass."""
     set_ = store.set
-    order_prefix, due_prefix = keys.ORDER, keys.settle_due_prefix(interval)
-    for order_id, status, encoded in orders:
-        oid = order_id.to_bytes(8, "big")
-        set_(order_prefix + oid, encoded)
-        if status == CLEARED:
-            set_(due_prefix + oid, b"")
+    order_prefix = keys.ORDER
+    for order_id, _status, encoded, _fee in orders:
+        set_(order_prefix + order_id.to_bytes(8, "big"), encoded)
+    put_settle_due(
+        store, interval, [(order_id, fee, raw) for order_id, status, raw, fee in orders if status == CLEARED]
+    )
     fill_prefix = keys.fill_prefix(interval)
     iv = u64(interval)
     by_owner = keys.FILLS_BY_OWNER
@@ -185,16 +186,32 @@ def put_cleared(
         set_(by_owner + owner + iv + tail, b"")
 
 
-def iter_book(store: KVReader, interval: int) -> list[BookEntry]:
-    """The interval's open orders as clearing entries, in order-id order."""
+def read_book(store: KVReader, interval: int) -> tuple[list[BookEntry], list[bytes]]:
+    """The interval's open orders as clearing entries and their stored bytes (the book keeps a
+    copy: gate closure reads the whole book in one range scan), both in order-id order."""
     prefix = keys.book_prefix(interval)
     out = []
+    raws = []
     unpack = _ENTRY.unpack_from
     size = _ENTRY.size
+    new = tuple.__new__  # BookEntry(…) without its Python-level constructor (runs per order)
+    feeders: dict[bytes, str] = {}
     for k, v in store.iter_range(prefix, prefix_end(prefix)):
-        side, limit, energy, renewable = unpack(v)
-        out.append(BookEntry(int.from_bytes(k[9:17], "big"), side, limit, energy, v[size:].decode(), bool(renewable)))
-    return out
+        side, limit, energy, renewable, length = unpack(v)
+        tail = v[size : size + length]
+        feeder = feeders.get(tail)
+        if feeder is None:
+            feeder = feeders[tail] = tail.decode()
+        out.append(new(BookEntry, (int.from_bytes(k[9:17], "big"), side, limit, energy, feeder, renewable == 1)))
+        raws.append(v[size + length :])
+    return out, raws
+
+
+def iter_book_copies(store: KVReader) -> Iterator[tuple[int, bytes]]:
+    """(order id, the order's stored bytes as the book keeps them) of every open order."""
+    size = _ENTRY.size
+    for k, v in store.iter_range(keys.BOOK, prefix_end(keys.BOOK)):
+        yield int.from_bytes(k[9:17], "big"), v[size + _ENTRY.unpack_from(v)[4] :]
 
 
 def iter_book_orders(store: KVReader) -> Iterator[int]:
@@ -214,26 +231,72 @@ def settle_intervals_due(store: KVReader, ended_before: int) -> list[int]:
 
 
 def iter_settle_due(store: KVReader, interval: int | None = None) -> Iterator[tuple[int, int]]:
-    """(interval, order id) of cleared orders awaiting settlement (of one interval, or all)."""
-    prefix = keys.SETTLE_DUE if interval is None else keys.settle_due_prefix(interval)
-    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
-        yield int.from_bytes(k[1:9], "big"), int.from_bytes(k[9:17], "big")
+    """(interval, order id) of cleared orders awaiting settlement (of one interval, or all), in
+    interval then id order."""
+    for at, order_id, _fee, _raw in iter_settle_copies(store, interval):
+        yield at, order_id
 
 
-def take_settle_due(store: Branch, interval: int) -> list[bytes]:
-    """The stored bytes of the interval's orders awaiting settlement, in id order, their
-    marks removed (a mark whose order is missing is only removed)."""
-    prefix = keys.settle_due_prefix(interval)
-    marks = [k for k, _v in store.iter_range(prefix, prefix_end(prefix))]
-    get, delete = store.get, store.delete
-    order_prefix = keys.ORDER
+def iter_settle_copies(store: KVReader, interval: int | None = None) -> Iterator[tuple[int, int, int, bytes]]:
+    """(interval, order id, grid fee its buy fills owe, the order's stored bytes as the record
+    keeps them) of cleared orders awaiting settlement (of one interval, or all)."""
+    if interval is None:
+        rows = list(store.iter_range(keys.SETTLE_DUE, prefix_end(keys.SETTLE_DUE)))
+    else:
+        raw = store.get(keys.settle_due(interval))
+        rows = [] if raw is None else [(keys.settle_due(interval), raw)]
+    for k, v in rows:
+        at = int.from_bytes(k[1:9], "big")
+        for order_id, fee, order in _due_entries(v):
+            yield at, order_id, fee, order
+
+
+def _due_entries(v: bytes) -> list[tuple[int, int, bytes]]:
+    """The entries of a settle-due record: (order id, fee, order bytes)."""
     out = []
-    for k in marks:
-        delete(k)
-        raw = get(order_prefix + k[9:17])
-        if raw is not None:
-            out.append(raw)
+    unpack = _DUE.unpack_from
+    size = _DUE.size
+    i, n = 0, len(v)
+    while i < n:
+        order_id, fee, length = unpack(v, i)
+        i += size
+        out.append((order_id, fee, v[i : i + length]))
+        i += length
     return out
+
+
+def put_settle_due(store: Branch, interval: int, entries: Sequence[tuple[int, int, bytes]]) -> None:
+    """Mark the orders `entries` (`(order id, grid fee its buy fills owe, stored bytes)`) due
+    for the interval's settlement, with the ones already marked: one record per interval, in
+    id order, keeping a copy of each order's stored bytes (settlement reads them with one
+    read); an order marked again keeps its last entry."""
+    if not entries:
+        return
+    key = keys.settle_due(interval)
+    have = store.get(key)
+    if have is not None:  # (a book cleared again: orders a genesis left open in a closed gate)
+        merged = {oid: (fee, raw) for oid, fee, raw in _due_entries(have)}
+        merged.update((oid, (fee, raw)) for oid, fee, raw in entries)
+        entries = [(oid, *merged[oid]) for oid in sorted(merged)]
+    else:
+        entries = sorted(entries, key=_first)
+    pack = _DUE.pack
+    store.set(key, b"".join([pack(oid, fee, len(raw)) + raw for oid, fee, raw in entries]))
+
+
+def _first(entry: tuple[int, int, bytes]) -> int:
+    return entry[0]
+
+
+def take_settle_due(store: Branch, interval: int) -> list[tuple[bytes, int]]:
+    """(stored bytes, grid fee its buy fills owe) of the interval's orders awaiting
+    settlement, in id order, their record removed."""
+    key = keys.settle_due(interval)
+    raw = store.get(key)
+    if raw is None:
+        return []
+    store.delete(key)
+    return [(order, fee) for _oid, fee, order in _due_entries(raw)]
 
 
 def put_settled(store: Branch, orders: Sequence[tuple[int, bytes]]) -> None:
@@ -243,14 +306,6 @@ def put_settled(store: Branch, orders: Sequence[tuple[int, bytes]]) -> None:
     order_prefix = keys.ORDER
     for order_id, encoded in orders:
         set_(order_prefix + order_id.to_bytes(8, "big"), encoded)
-
-
-def set_settle_due(store: Branch, interval: int, order_id: int, due: bool) -> None:
-    """Mark the order due for the interval's settlement, or unmark it."""
-    if due:
-        store.set(keys.settle_due(interval, order_id), b"")
-    else:
-        store.delete(keys.settle_due(interval, order_id))
 
 
 def get_committed(store: KVReader, interval: int, device_id: str) -> int:
@@ -266,6 +321,20 @@ def add_committed(store: Branch, interval: int, device_id: str, delta: int) -> N
         store.set(keys.committed(interval, device_id), u64(n))
     else:
         store.delete(keys.committed(interval, device_id))
+
+
+def free_committed(store: Branch, interval: int, freed: Mapping[str, int]) -> None:
+    """Take `freed` (device → Wh) off what the devices have on offer for `interval`, device by
+    device in id order (what `add_committed(…, -Wh)` per device does, never below zero)."""
+    get, set_, delete = store.get, store.set, store.delete
+    for device_id in sorted(freed):
+        key = keys.committed(interval, device_id)
+        raw = get(key)
+        n = max(0, (0 if raw is None else int.from_bytes(raw, "big")) - freed[device_id])
+        if n:
+            set_(key, u64(n))
+        else:
+            delete(key)
 
 
 def get_open_count(store: KVReader, interval: int, owner: bytes) -> int:
@@ -324,17 +393,6 @@ def iter_fills(store: KVReader, interval: int) -> Iterator[Fill]:
     prefix = keys.fill_prefix(interval)
     for _k, v in store.iter_range(prefix, prefix_end(prefix)):
         yield Fill.decode(v)
-
-
-def iter_buy_fees(store: KVReader, interval: int) -> Iterator[tuple[bytes, int]]:
-    """(owner, grid fee) of each buy fill of the interval that carries a fee, in key order
-    (`Fill.buy_fee`: what settlement charges, without decoding whole records)."""
-    prefix = keys.fill_prefix(interval)
-    buy_fee = Fill.buy_fee
-    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
-        owed = buy_fee(v)
-        if owed is not None:
-            yield owed
 
 
 def get_rule(store: KVReader, rule_id: int) -> Rule | None:

@@ -37,13 +37,13 @@ __all__ = [
     "rule_prefix",
     "rules_by_owner",
     "settle_due",
-    "settle_due_prefix",
     "statement",
     "upstream",
 ]
 
 ORDER = b"\x40"  # u64(order) → Order
-BOOK = b"\x41"  # u64(interval) u64(order) → packed book entry (open orders until clearing)
+# u64(interval) u64(order) → packed book entry + the order's stored bytes (open orders until clearing)
+BOOK = b"\x41"
 ORDERS_BY_OWNER = b"\x42"  # owner(20) u64(order) → ''
 CLEARING = b"\x43"  # u64(interval) → ClearingResult
 FILL = b"\x44"  # u64(interval) u64(order) u8(leg) → Fill
@@ -54,7 +54,9 @@ ALERT = b"\x48"  # u64(alert) → Alert
 ALERTS_BY_OWNER = b"\x49"  # owner(20) u64(alert) → ''
 STATEMENT = b"\x4a"  # owner(20) u64(interval) → Statement
 COUNTER = b"\x4b"  # lp(name) → u64 last id used
-SETTLE_DUE = b"\x4c"  # u64(interval) u64(order) → '' (cleared orders awaiting settlement)
+# u64(interval) → the cleared orders awaiting settlement, in id order: u64 order, u64 grid fee its buy
+# fills owe, u32 length and the order's stored bytes each
+SETTLE_DUE = b"\x4c"
 COMMITTED = b"\x4d"  # u64(interval) lp(device) → u64 Wh offered by open/cleared sell orders
 OPEN_COUNT = b"\x4e"  # u64(interval) owner(20) → u64 the owner's open orders of the interval
 SUBFAMILIES = b"\x4f"  # the last market prefix, shared by sub-prefixes (one tag byte each):
@@ -165,14 +167,9 @@ def counter(name: str) -> bytes:
     return COUNTER + lp(name)
 
 
-def settle_due_prefix(interval: int) -> bytes:
-    """The prefix of the orders due for the interval's settlement."""
+def settle_due(interval: int) -> bytes:
+    """The key of the interval's record of orders due for settlement."""
     return SETTLE_DUE + u64(interval)
-
-
-def settle_due(interval: int, order_id: int) -> bytes:
-    """The entry marking an order due for its interval's settlement."""
-    return SETTLE_DUE + u64(interval) + u64(order_id)
 
 
 def committed(interval: int, device_id: str) -> bytes:

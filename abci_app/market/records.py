@@ -51,7 +51,6 @@ __all__ = [
     "RuleId",
     "SettlementEstimate",
     "Statement",
-    "StoredOrder",
     "UpstreamTrade",
 ]
 
@@ -145,65 +144,6 @@ class Order(ProtoRecord[market_pb2.Order]):
         )
 
 
-class StoredOrder:
-    """A stored order opened for gate closure or settlement, which read a few of its fields
-    and rewrite its outcome for every order of a book: the fields as plain attributes, and
-    `encode_outcome` giving exactly `record().with_outcome(…).encode()` (proto3 writes set
-    fields in field order and omits zeros) without building the record; `record()` builds it
-    (cached by bytes) where logic needs the whole order."""
-
-    __slots__ = (
-        "_pb",
-        "cost",
-        "device_id",
-        "energy_wh",
-        "escrow",
-        "feeder",
-        "filled_wh",
-        "limit_price",
-        "order_id",
-        "owner",
-        "raw",
-        "refunded",
-        "rule_id",
-        "side",
-        "site_id",
-    )
-
-    def __init__(self, raw: bytes) -> None:
-        pb = market_pb2.Order.FromString(raw)
-        self._pb = pb
-        self.raw = raw
-        self.order_id = OrderId(pb.order_id)
-        self.owner = Address(pb.owner)
-        self.side = int(pb.side)
-        self.energy_wh = pb.energy_wh
-        self.limit_price = pb.limit_price
-        self.device_id = pb.device_id
-        self.site_id = pb.site_id
-        self.feeder = pb.feeder
-        self.escrow = pb.escrow
-        self.rule_id = RuleId(pb.rule_id)
-        self.filled_wh = pb.filled_wh
-        self.refunded = pb.refunded
-        self.cost = pb.cost
-
-    def record(self) -> Order:
-        """The whole order as stored (`Order.decode` of its bytes)."""
-        return Order.decode(self.raw)
-
-    def encode_outcome(self, escrow: int, refunded: int, filled_wh: int, cost: int, status: int) -> bytes:
-        """The order's stored bytes with its money, fill and status changed (the attributes
-        keep the stored values)."""
-        pb = self._pb
-        pb.escrow = escrow
-        pb.refunded = refunded
-        pb.filled_wh = filled_wh
-        pb.cost = cost
-        pb.status = status  # type: ignore[assignment]
-        return pb.SerializeToString(deterministic=True)
-
-
 @proto_record()
 @dataclass(frozen=True, slots=True)
 class Fill(ProtoRecord[market_pb2.Fill]):
@@ -247,15 +187,6 @@ class Fill(ProtoRecord[market_pb2.Fill]):
             feeder=feeder,
             cross_feeder=cross_feeder,
         ).SerializeToString(deterministic=True)
-
-    @staticmethod
-    def buy_fee(raw: bytes) -> tuple[bytes, int] | None:
-        """(owner, grid fee owed) of the fill stored as `raw` if it is a buy leg with a fee
-        (energy × fee ÷ 1000, floored), else None — what settlement reads of each fill."""
-        pb = market_pb2.Fill.FromString(raw)
-        if pb.side != BUY or not pb.fee_per_kwh:
-            return None
-        return pb.owner, pb.energy_wh * pb.fee_per_kwh // 1000
 
 
 @proto_record()

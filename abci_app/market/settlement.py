@@ -65,6 +65,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from gridledger.market.v1 import market_pb2
+
 from abci_app.accounts import keeper as accounts
 from abci_app.certificates.params import period
 from abci_app.devices import keeper as devices
@@ -76,7 +78,7 @@ from abci_app.keys import u64
 from abci_app.market import events, keeper, keys
 from abci_app.market.instructions import penalise_export, take_excess
 from abci_app.market.params import correction_window, interval_length, settlement_grace
-from abci_app.market.records import BUY, SELL, SETTLED, SettlementEstimate, StoredOrder
+from abci_app.market.records import BUY, SELL, SETTLED, SettlementEstimate
 from abci_app.market.retail import (
     METER,
     StatementSums,
@@ -218,31 +220,45 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
     earned: dict[bytes, int] = {}  # seller → Σ cost of its sell orders
     freed: dict[str, int] = {}  # device → Σ Wh of its sell orders
     settled: list[tuple[int, bytes]] = []  # (order id, stored bytes)
-    for raw in keeper.take_settle_due(store, interval):
-        order = StoredOrder(raw)
-        if order.side == BUY:
-            escrow_out = (escrow_out or 0) + order.cost
-            pool += order.cost
-            add_to_statement(stmts, order.owner, interval, paid=order.cost, bought_wh=order.filled_wh)
-            bought[(order.owner, order.site_id)] = bought.get((order.owner, order.site_id), 0) + order.filled_wh
-            rest = order.energy_wh - order.filled_wh
-            unfilled[(order.owner, order.site_id)] = unfilled.get((order.owner, order.site_id), 0) + rest
-            settled.append(
-                (order.order_id, order.encode_outcome(0, order.refunded, order.filled_wh, order.cost, SETTLED))
-            )
+    # each member's sums over its orders ([paid, bought Wh, fees, received, sold Wh]), added to
+    # its statement once after the loop (the same totals as one addition per order)
+    sums: dict[bytes, list[int]] = {}
+    from_string = market_pb2.Order.FromString
+    for raw, fee in keeper.take_settle_due(store, interval):
+        # the stored order read as plain fields and rewritten SETTLED (a buyer's escrow, all
+        # that is left of it its cost, leaves it): `Order.with_outcome(…).encode()`
+        pb = from_string(raw)
+        owner, cost, filled = pb.owner, pb.cost, pb.filled_wh
+        mine = sums.get(owner)
+        if mine is None:
+            mine = sums[owner] = [0, 0, 0, 0, 0]
+        if pb.side == BUY:
+            escrow_out = (escrow_out or 0) + cost
+            pool += cost
+            mine[0] += cost
+            mine[1] += filled
+            mine[2] += fee
+            site = (owner, pb.site_id)
+            bought[site] = bought.get(site, 0) + filled
+            unfilled[site] = unfilled.get(site, 0) + pb.energy_wh - filled
+            pb.escrow = 0
         else:
-            earned[order.owner] = earned.get(order.owner, 0) + order.cost
-            paid_out += order.cost
-            add_to_statement(stmts, order.owner, interval, received=order.cost, sold_wh=order.filled_wh)
-            sold[(order.owner, order.device_id)] = sold.get((order.owner, order.device_id), 0) + order.filled_wh
-            sell_sites.add(order.site_id)
-            freed[order.device_id] = freed.get(order.device_id, 0) + order.energy_wh
-            settled.append(
-                (
-                    order.order_id,
-                    order.encode_outcome(order.escrow, order.refunded, order.filled_wh, order.cost, SETTLED),
-                )
-            )
+            earned[owner] = earned.get(owner, 0) + cost
+            paid_out += cost
+            mine[3] += cost
+            mine[4] += filled
+            device_id = pb.device_id
+            sold[(owner, device_id)] = sold.get((owner, device_id), 0) + filled
+            sell_sites.add(pb.site_id)
+            freed[device_id] = freed.get(device_id, 0) + pb.energy_wh
+        pb.status = SETTLED  # type: ignore[assignment]
+        settled.append((pb.order_id, pb.SerializeToString(deterministic=True)))
+    for owner, (paid, bought_wh, fees, received, sold_wh) in sums.items():
+        if paid or bought_wh or fees:
+            add_to_statement(stmts, owner, interval, paid=paid, bought_wh=bought_wh, fees=fees)
+        if received or sold_wh:
+            add_to_statement(stmts, owner, interval, received=received, sold_wh=sold_wh)
+        add_to_statement(stmts, owner, interval)
     keeper.put_settled(store, settled)
     up_paid, up_earned = settle_upstream(store, stmts, interval)
     if up_paid:
@@ -253,10 +269,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         accounts.subtract(store, keeper.ESCROW_ADDRESS, escrow_out)
     for owner in sorted(earned):
         accounts.add(store, owner, earned[owner])
-    for device_id in sorted(freed):
-        keeper.add_committed(store, interval, device_id, -freed[device_id])
-    for owner, fee in keeper.iter_buy_fees(store, interval):
-        add_to_statement(stmts, owner, interval, fees=fee)
+    keeper.free_committed(store, interval, freed)
     if pool - paid_out:
         accounts.add(store, tariffs.operator, pool - paid_out)
 

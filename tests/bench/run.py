@@ -404,8 +404,10 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
         n = m["orders"]
         add(f"market clearing, {n:,} orders: matching step in the end-block hook", m["clearing_match_ms"], "<= 20 ms",
             m["clearing_match_ms"] <= 20, " ms")  # fmt: skip
+        # issue 16: the whole step, first run included (the worse of the median and the first run)
+        close_worst = max(m["clearing_close_ms"], m["clearing_close_first_ms"])
         add("  the whole gate-closure step (book, clearing, fills, orders, refunds)", m["clearing_close_ms"],
-            "<= 20 ms", m["clearing_close_ms"] <= 20, " ms")  # fmt: skip
+            "<= 20 ms", close_worst <= 20, f" ms (first run {m['clearing_close_first_ms']} ms)")  # fmt: skip
         add("  the market's whole end-block hook that block", m["clearing_hook_ms"], "", None, " ms")
         add("  gate-closure step, first run (orders read from SQLite, not the cache)",
             m["clearing_close_first_ms"], "", None, " ms")  # fmt: skip
@@ -413,8 +415,9 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
         if mem:
             add("  matching / gate-closure step on an in-memory store",
                 f"{_fmt(mem['clearing_match_ms'])} / {_fmt(mem['clearing_close_ms'])} ms")  # fmt: skip
-        add(f"settling {m['settle_fills']:,} fills (settlement in the end-block hook)", m["settle_ms"], "", None,
-            f" ms ({m['settle_us_per_fill']} µs/fill)")  # fmt: skip
+        settle_worst = max(m["settle_ms"], m["settle_first_ms"])
+        add(f"settling {m['settle_fills']:,} fills (settlement in the end-block hook)", m["settle_ms"], "<= 20 ms",
+            settle_worst <= 20, f" ms ({m['settle_us_per_fill']} µs/fill)")  # fmt: skip
         add("  first run (SQLite) / on an in-memory store", f"{_fmt(m['settle_first_ms'])} / "
             f"{_fmt(mem['settle_ms']) if mem else '-'} ms")  # fmt: skip
         add("certificate issuance per PV reading (15-min readings)", c["issuance_us_per_reading"], "", None, " µs")
