@@ -254,6 +254,9 @@ def run_chaos(cfg: ChaosConfig, say: Callable[[str], None] = print) -> ChaosRepo
             extra = "; ".join(res.details + res.problems)
             say(f"chaos:           recovered in {rec}  {extra}")
             checks(f"after #{len(report.faults)} {kind}")
+            row = report.checks[-1]
+            flag = f"  PROBLEM: {'; '.join(row.problems[:3])}" if row.problems else ""
+            say(f"chaos:           checks: money {row.money}; readings {row.readings}; {row.certificates}{flag}")
 
         say("chaos: faults done; draining the load")
         load.stop_submitting()
@@ -325,13 +328,14 @@ class _Checks:
                 self.report.app_hash_mismatches += 1
             if problem:
                 self.report.problems.append(f"{when}: {problem}")
+                row.problems.append(problem)
         if row.money == "ok":
             row.money = f"ok on {len(nodes)} nodes"
         if nodes:
             problems, row.readings, row.certificates = self.energy.check_live(
                 self.net.rpcs[nodes[0]], lambda: self.follower.height
             )
-            row.problems = problems
+            row.problems += problems
             self.report.energy_problems += [f"{when}: node{nodes[0]}: {p}" for p in problems]
         self.report.checks.append(row)
 
