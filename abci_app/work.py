@@ -256,11 +256,20 @@ class BlockMeter:
         return added
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # message record type → its field names (fields() is slow)
+
+
 def _items(msg: object) -> int:
     """How many items the lists (tuples) of a message record carry, in total."""
-    if not is_dataclass(msg):
-        return 0
-    return sum(len(v) for f in fields(msg) if isinstance(v := getattr(msg, f.name), tuple))
+    names = _FIELD_NAMES.get(type(msg))
+    if names is None:
+        names = _FIELD_NAMES[type(msg)] = tuple(f.name for f in fields(msg)) if is_dataclass(msg) else ()
+    total = 0
+    for name in names:
+        value = getattr(msg, name)
+        if isinstance(value, tuple):
+            total += len(value)
+    return total
 
 
 def tx_work(store: KVReader, tx: DecodedTx, params: Params | None = None) -> int:
