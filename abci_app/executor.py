@@ -126,18 +126,22 @@ def recheck(store: Branch, block: BlockInfo, size: int, tx: DecodedTx) -> TxOutc
     try:
         check_limits(tx, size, load_params(store), chain.chain_id(store), block.height)
         _signer(store, tx, block.time)
-        nonce_key = keys.nonce(tx.signer_address)
-        last = store.get(nonce_key)
-        if last is not None and tx.nonce <= int.from_bytes(last, "big"):
-            raise TxError(
-                Code.NONCE_TOO_LOW, f"nonce {tx.nonce} is not above the last used {int.from_bytes(last, 'big')}"
-            )
+        nonce_key = _unused_nonce(store, tx)
     except TxError as exc:
         return _fail(exc, tx)
     except Exception as exc:  # no input may crash a validator
         return _internal(exc, "envelope", tx)
     store.set(nonce_key, tx.nonce.to_bytes(8, "big"))
     return TxOutcome(0, "", tx=tx)
+
+
+def _unused_nonce(store: Branch, tx: DecodedTx) -> bytes:
+    """The signer's nonce key, once `tx`'s nonce is above the last one used (NONCE_TOO_LOW otherwise)."""
+    nonce_key = keys.nonce(tx.signer_address)
+    last = store.get(nonce_key)
+    if last is not None and tx.nonce <= int.from_bytes(last, "big"):
+        raise TxError(Code.NONCE_TOO_LOW, f"nonce {tx.nonce} is not above the last used {int.from_bytes(last, 'big')}")
+    return nonce_key
 
 
 def _check_tx_work(work: int, limit: int) -> None:
@@ -175,12 +179,7 @@ def execute(
         else:
             check_limits(tx, len(raw), params, chain_id, block.height)
         signer = _signer(store, tx, block.time)
-        nonce_key = keys.nonce(tx.signer_address)
-        last = store.get(nonce_key)
-        if last is not None and tx.nonce <= int.from_bytes(last, "big"):
-            raise TxError(
-                Code.NONCE_TOO_LOW, f"nonce {tx.nonce} is not above the last used {int.from_bytes(last, 'big')}"
-            )
+        nonce_key = _unused_nonce(store, tx)
         limit = tx_limit(params)
         if block_meter is None:
             _check_tx_work(tx_work(store, tx, params), limit)
