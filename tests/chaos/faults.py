@@ -24,7 +24,7 @@ __all__ = ["CRASH_POINTS", "FAULTS", "FaultResult", "FloodPlan", "Timing"]
 
 CRASH_POINTS = ("after_finalize_block", "commit_before_write", "commit_mid_write", "commit_after_write")
 RECOVERY_TIMEOUT = 180.0
-STATE_SYNC_ABOVE = 600  # blocks: a wiped node re-syncs by state sync above this height, by replay below
+STATE_SYNC_ABOVE = 400  # blocks: a wiped node re-syncs by state sync above this height, by replay below
 # A wiped validator restarts only once the others have committed this many heights past
 # the last height it signed (see `wipe`).
 WIPE_SAFETY_MARGIN = 3
