@@ -40,7 +40,7 @@ from abci_app.store.state import CommittedState
 from abci_app.types import BlockInfo, Event, ValidatorUpdate
 from abci_app.upgrades.migration import Migration
 from abci_app.upgrades.registry import migrations as registered_migrations
-from abci_app.upgrades.runner import run_due_upgrade
+from abci_app.upgrades.runner import refuse_unrunnable, run_due_upgrade
 from abci_app.work import BlockMeter, Cost
 
 __all__ = ["APP_VERSION", "GridLedgerApp", "RequestRefusedError"]
@@ -94,7 +94,7 @@ class GridLedgerApp:
         self.state = CommittedState(backend)
         # state sync: where this node keeps the snapshots it serves (None: it serves none)
         self.snapshots = snapshots
-        self._restorer = Restorer(self.state)
+        self._restorer = Restorer(self.state, vet=self._vet_restored)
         self._genesis: Branch | None = None  # InitChain's writes until the first Commit
         self._initial_height = 1  # the chain's first height (an exported chain's next height)
         self._block: Branch | None = None
@@ -519,6 +519,12 @@ class GridLedgerApp:
         return resp
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _vet_restored(self, restored: KVReader, height: int) -> None:
+        """Refuse (RefusedState) a verified snapshot this version must not run on, before it is
+        written: the same rule as at start (an upgrade it lacks ran, or is due next; or one it
+        implements is still ahead)."""
+        refuse_unrunnable(restored, height, self.migrations)
 
     def _known_costs(self, height: int, txs: tuple[bytes, ...]) -> list[Cost] | None:
         """ProcessProposal's costs of exactly these txs at this height on the current committed

@@ -18,8 +18,9 @@ from gridwire.contract.governance import EXIT_UPGRADE_NEEDED
 from abci_app.app import GridLedgerApp, RequestRefusedError
 from abci_app.errors import CODESPACE, Code
 from abci_app.framing import FrameError, encode_uvarint, split_frames
+from abci_app.governance.records import UpgradePlan
 from abci_app.pb import abci
-from abci_app.upgrades.runner import UpgradeNeeded, write_upgrade_info
+from abci_app.upgrades.runner import RefusedState, UpgradeNeeded, write_upgrade_info
 
 __all__ = ["AbciProtocol", "serve"]
 
@@ -111,6 +112,8 @@ class AbciProtocol(asyncio.Protocol):
             return abci.Response(exception=abci.ResponseException(error=f"{kind} refused: {exc}"))
         except UpgradeNeeded as exc:
             self._stop_for_upgrade(exc)
+        except RefusedState as exc:
+            self._stop_refused(exc)
         except Exception as exc:
             log.exception("abci_request_failed", request=kind)
             if kind in _FATAL:
@@ -137,14 +140,26 @@ class AbciProtocol(asyncio.Protocol):
         nothing of it is committed; CometBFT keeps the decided block and replays it to the new
         version (abci_app/upgrades/runner.py)."""
         log.error(str(exc), upgrade=exc.plan.name, height=exc.plan.height, info=exc.plan.info)
-        if self._app.upgrade_info_path is not None:
+        self._exit_for(exc.plan, EXIT_UPGRADE_NEEDED)
+
+    def _stop_refused(self, exc: RefusedState) -> NoReturn:
+        """Stop, unanswered, rather than install a restored state this version must not run on
+        (nothing was written): with the code it would exit with at start, so the supervisor
+        starts the right version, which restores again."""
+        r = exc.refusal
+        log.error(r.reason, upgrade=r.plan.name, height=r.plan.height, exit_code=r.exit_code, during="state_sync")
+        self._exit_for(r.plan, r.exit_code)
+
+    def _exit_for(self, plan: UpgradePlan, code: int) -> NoReturn:
+        """Tell the supervisor which upgrade is due (when one is) and exit with `code`."""
+        if code == EXIT_UPGRADE_NEEDED and self._app.upgrade_info_path is not None:
             try:
-                write_upgrade_info(self._app.upgrade_info_path, exc.plan)
+                write_upgrade_info(self._app.upgrade_info_path, plan)
             except OSError as err:
                 log.error("upgrade_info_not_written", path=str(self._app.upgrade_info_path), error=str(err))
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(EXIT_UPGRADE_NEEDED)
+        os._exit(code)
 
     def _drop(self, reason: str) -> None:
         log.error("abci_connection_dropped", peer=self._peer, reason=reason)

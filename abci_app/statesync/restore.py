@@ -7,17 +7,23 @@ another chunk's bytes, oversized) is RETRY with that chunk refetched from anothe
 metadata that contradicts the offer is REJECT; a snapshot whose chunks match their hashes but
 do not decode, or rebuild another app hash, is REJECT_SNAPSHOT (its metadata lied); a chunk
 with no snapshot accepted, or a failure to write, is ABORT. Nothing a peer sends raises.
+
+Before the verified state is written, `vet` (the app's) may refuse it: an old version restoring
+a snapshot taken after an upgrade it lacks must stop as it would at start, not run on a state
+it cannot read. Its exception propagates with nothing written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 
 import structlog
 
 from abci_app.pb import abci
 from abci_app.statesync import format as fmt
+from abci_app.store.branch import Branch, KVReader
 from abci_app.store.state import CommittedState
 
 __all__ = ["Restorer"]
@@ -26,14 +32,16 @@ log = structlog.get_logger("gridledger.statesync")
 
 Offer = abci.ResponseOfferSnapshot
 Apply = abci.ResponseApplySnapshotChunk
+Vet = Callable[[KVReader, int], None]  # raises if the restored state (at a height) must not be run
 
 
 class Restorer:
     """The snapshot being restored (at most one); the state is written only once the last
     chunk has arrived and the rebuilt app hash matches."""
 
-    def __init__(self, state: CommittedState) -> None:
+    def __init__(self, state: CommittedState, vet: Vet | None = None) -> None:
         self.state = state
+        self._vet = vet
         self._reset()
 
     def _reset(self) -> None:
@@ -126,6 +134,15 @@ class Restorer:
             return self._reject(
                 f"restored state hashes to {root.hex()[:16]}, not the trusted {self._app_hash.hex()[:16]}"
             )
+        if self._vet is not None:
+            restored = Branch(self.state)  # the state is empty (`offer` refuses otherwise): the restored keys
+            restored.writes.update(self._writes)
+            try:
+                self._vet(restored, self._height)
+            except BaseException:
+                self.state.discard_staged()
+                self._reset()
+                raise
         try:
             self.state.commit(self._height)
         except Exception as exc:  # a full disk: nothing usable was written (one transaction)

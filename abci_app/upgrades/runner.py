@@ -24,7 +24,16 @@ from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, Event
 from abci_app.upgrades.migration import Migration
 
-__all__ = ["StartRefusal", "UpgradeNeeded", "needed_message", "run_due_upgrade", "start_refusal", "write_upgrade_info"]
+__all__ = [
+    "RefusedState",
+    "StartRefusal",
+    "UpgradeNeeded",
+    "needed_message",
+    "refuse_unrunnable",
+    "run_due_upgrade",
+    "start_refusal",
+    "write_upgrade_info",
+]
 
 
 class UpgradeNeeded(Exception):  # noqa: N818 - a halt signal, not an error of the request
@@ -89,6 +98,22 @@ def start_refusal(committed: KVReader, height: int, migrations: Mapping[str, Mig
         )
         return StartRefusal(EXIT_UPGRADE_TOO_EARLY, reason, plan)
     return None
+
+
+class RefusedState(Exception):  # noqa: N818 - a stop signal, like UpgradeNeeded
+    """A state this version must not run on (`start_refusal`), met where it would otherwise be
+    installed: a state sync restore. The process stops as it would at start, with the same code."""
+
+    def __init__(self, refusal: StartRefusal) -> None:
+        super().__init__(refusal.reason)
+        self.refusal = refusal
+
+
+def refuse_unrunnable(state: KVReader, height: int, migrations: Mapping[str, Migration]) -> None:
+    """Raise RefusedState if this version must not run on `state` committed at `height`."""
+    refusal = start_refusal(state, height, migrations)
+    if refusal is not None:
+        raise RefusedState(refusal)
 
 
 def write_upgrade_info(path: Path, plan: UpgradePlan) -> None:

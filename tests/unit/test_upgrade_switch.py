@@ -17,7 +17,9 @@ from abci_app import server
 from abci_app.app import GridLedgerApp
 from abci_app.governance.upgrades import PROPOSAL_KINDS
 from abci_app.pb import abci
+from abci_app.statesync.store import SnapshotStore
 from abci_app.store.sqlite import SQLiteBackend
+from abci_app.upgrades.registry import migrations
 from clients.cli_types import UsageError
 from clients.commands.governance import build_proposal
 from clients.node import upgrade_switch
@@ -136,3 +138,61 @@ def test_gridctl_builds_upgrade_proposals() -> None:
     assert cancel.cancel_upgrade.name == "v2"
     with pytest.raises(UsageError, match="--height"):
         build_proposal(argparse.Namespace(kind="upgrade", name="v2", height=0, **base))
+
+
+def test_an_old_version_restoring_a_snapshot_from_after_the_upgrade_stops_and_writes_nothing(
+    tmp_path: Path, consortium: Consortium, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """State sync of a snapshot taken after an upgrade: the old version verifies it, then exits
+    unanswered with EXIT_UPGRADE_NEEDED and upgrade-info instead of installing it (its state stays
+    empty); the new version restores the same chunks to the same app hash."""
+    chain = tmp_path / "chain"
+    chain.mkdir()
+    height = _plan_upgrade(chain, consortium, ahead=12, run_to_height=True)
+    backend = SQLiteBackend(chain / "state.sqlite")
+    driver = AppDriver(consortium, backend=backend)
+    driver.app.migrations = migrations([PROPOSAL_KINDS])
+    while driver.height < height + 2:
+        driver.block([])
+    snapshots = SnapshotStore(tmp_path / "snapshots")
+    assert snapshots.take(driver.app.state, 2) is not None
+    (listed,) = snapshots.list()
+    snapshot = abci.Snapshot(
+        height=listed.height, format=listed.format, chunks=listed.chunks, hash=listed.hash, metadata=listed.metadata
+    )
+    chunks = [snapshots.chunk(listed.height, listed.format, i) for i in range(listed.chunks)]
+    app_hash = driver.app.state.app_hash
+
+    def exit_(code: int) -> None:
+        raise SystemExit(code)
+
+    def apply(i: int) -> abci.Request:
+        return abci.Request(apply_snapshot_chunk=abci.RequestApplySnapshotChunk(index=i, chunk=chunks[i]))
+
+    monkeypatch.setattr("abci_app.server.os._exit", exit_)
+    old = GridLedgerApp(SQLiteBackend(tmp_path / "old.sqlite"))  # the released version: no migration
+    old.upgrade_info_path = tmp_path / UPGRADE_INFO_FILE
+    protocol = server.AbciProtocol(old, server._dispatch_table(old))
+    offered = protocol._handle(
+        abci.Request(offer_snapshot=abci.RequestOfferSnapshot(snapshot=snapshot, app_hash=app_hash))
+    )
+    assert isinstance(offered, bytes)
+    assert abci.Response.FromString(offered).offer_snapshot.result == abci.ResponseOfferSnapshot.ACCEPT
+    for i in range(len(chunks) - 1):
+        assert protocol._handle(apply(i)) is not None
+    with pytest.raises(SystemExit) as exited:
+        protocol._handle(apply(len(chunks) - 1))
+    assert exited.value.code == EXIT_UPGRADE_NEEDED
+    assert json.loads(old.upgrade_info_path.read_text())["name"] == PROPOSAL_KINDS
+    assert (old.state.height, old.state.app_hash) == (0, b"")
+    assert SQLiteBackend(tmp_path / "old.sqlite").meta() is None  # nothing of the snapshot was written
+
+    new = GridLedgerApp(SQLiteBackend(tmp_path / "new.sqlite"))
+    new.migrations = migrations([PROPOSAL_KINDS])
+    offer = new.offer_snapshot(abci.RequestOfferSnapshot(snapshot=snapshot, app_hash=app_hash))
+    assert offer.result == abci.ResponseOfferSnapshot.ACCEPT
+    results = [
+        new.apply_snapshot_chunk(abci.RequestApplySnapshotChunk(index=i, chunk=c)).result for i, c in enumerate(chunks)
+    ]
+    assert set(results) == {abci.ResponseApplySnapshotChunk.ACCEPT}
+    assert (new.state.height, new.state.app_hash) == (height + 2, app_hash)
