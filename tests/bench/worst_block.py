@@ -32,6 +32,7 @@ from clients import devices as dc
 from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.bench.energy import timed_hooks
+from tests.bench.readings import all_accepted
 from tests.support.devices import CERTIFIER, certify, commission_msgs
 from tests.support.driver import AppDriver
 from tests.unit.helpers import signed
@@ -92,8 +93,7 @@ class AttackDevices:
         ]
         txs = [signed(driver, owner, dc.submit_readings(first[c : c + 100])) for c in range(0, n, 100)]
         driver.block([], seconds=60)
-        if any(driver.block(txs).codes):
-            raise RuntimeError("first readings failed")
+        all_accepted(driver.block(txs), n, "first readings")
         driver.block([], seconds=self.first_end + DAY - driver.time)  # a day later
 
     def day_readings(self) -> list[Any]:
@@ -144,6 +144,7 @@ def worst_block(driver: AppDriver, txs: list[bytes]) -> dict[str, Any]:
     readings = sum(
         len(m.readings) for raw in block_txs for m in decode_tx(raw).messages if isinstance(m, SubmitReadings)
     )
+    all_accepted(resp, readings, "the worst block's readings")
     issued = sum(1 for e in resp.events if e.type == "bundle_issued")
     return {
         "txs_sent": len(txs),
