@@ -75,10 +75,11 @@ class MemoryBackend:
     def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
         if self._sorted is None:
             self._sorted = sorted(self._kv)
-        keys = self._sorted
+        keys = self._sorted  # a commit replaces the list, never changes it
         i = bisect.bisect_left(keys, start)
         j = len(keys) if end is None else bisect.bisect_left(keys, end)
-        for k in keys[i:j]:
+        for n in range(i, j):  # no copy of the range: a caller may take only its first rows
+            k = keys[n]
             yield k, self._kv[k]
 
     def get_node(self, path: bytes) -> bytes | None:

@@ -21,6 +21,18 @@ __all__ = ["SQLiteBackend"]
 
 SCHEMA_VERSION = 1
 
+# Range reads (iter_range): from a key inclusive / after the last key read, bounded or to the end.
+_RANGE_FROM = {
+    False: "SELECT k, v FROM kv WHERE k>=? AND k<? ORDER BY k LIMIT ?",
+    True: "SELECT k, v FROM kv WHERE k>=? ORDER BY k LIMIT ?",
+}
+_RANGE_AFTER = {
+    False: "SELECT k, v FROM kv WHERE k>? AND k<? ORDER BY k LIMIT ?",
+    True: "SELECT k, v FROM kv WHERE k>? ORDER BY k LIMIT ?",
+}
+_FIRST_PAGE = 16
+_MAX_PAGE = 8192
+
 
 class SQLiteBackend:
     def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
@@ -53,12 +65,21 @@ class SQLiteBackend:
         return None if row is None else bytes(row[0])
 
     def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
-        if end is None:
-            cur = self._db.execute("SELECT k, v FROM kv WHERE k>=? ORDER BY k", (start,))
-        else:
-            cur = self._db.execute("SELECT k, v FROM kv WHERE k>=? AND k<? ORDER BY k", (start, end))
-        for k, v in cur.fetchall():
-            yield bytes(k), bytes(v)
+        """Items with start <= key < end in key order, read in pages: the first small, then
+        growing, so a caller that takes the first rows of a long range (`next(...)`, `islice`)
+        reads those and not the range (a hook that looks for the earliest due record must not
+        cost the size of the index). No statement stays open between pages."""
+        db = self._db
+        bound: tuple[bytes, ...] = () if end is None else (end,)
+        rows = db.execute(_RANGE_FROM[end is None], (start, *bound, _FIRST_PAGE)).fetchall()
+        page = _FIRST_PAGE
+        while True:
+            for k, v in rows:
+                yield bytes(k), bytes(v)
+            if len(rows) < page:
+                return
+            page = min(page * 8, _MAX_PAGE)
+            rows = db.execute(_RANGE_AFTER[end is None], (rows[-1][0], *bound, page)).fetchall()
 
     def get_node(self, path: bytes) -> bytes | None:
         row = self._db.execute("SELECT n FROM nodes WHERE p=?", (path,)).fetchone()

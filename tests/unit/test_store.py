@@ -158,6 +158,29 @@ def test_sqlite_reopen_restores_height_app_hash_and_values(tmp_path: Path) -> No
         backend.close()
 
 
+def test_sqlite_range_reads_page_through_long_ranges_and_take_only_what_is_used(tmp_path: Path) -> None:
+    """iter_range gives every item of a long range once, in key order, bounded or to the end and from
+    any start; a caller taking the first item reads one small page, not the range."""
+    backend = SQLiteBackend(tmp_path / "state.sqlite")
+    try:
+        items = {b"a%05d" % i: b"%d" % i for i in range(0, 30_000, 3)}
+        items[b"b"] = b"after"
+        backend.commit(CommitBatch(kv=dict(items), nodes={}, meta=CommitMeta(1, b"h")))
+        keys = sorted(items)
+        assert list(backend.iter_range(b"a", b"b")) == [(k, items[k]) for k in keys if k < b"b"]
+        assert list(backend.iter_range(b"a00100", None)) == [(k, items[k]) for k in keys if k >= b"a00100"]
+        assert list(backend.iter_range(b"a00100", b"a00103")) == [(b"a00102", b"102")]
+        assert list(backend.iter_range(b"c", None)) == []
+        statements: list[str] = []
+        backend._db.set_trace_callback(statements.append)
+        assert next(iter(backend.iter_range(b"a", None))) == (b"a00000", b"0")
+        assert [st for st in statements if st.startswith("SELECT")] == [
+            "SELECT k, v FROM kv WHERE k>=x'61' ORDER BY k LIMIT 16"
+        ]
+    finally:
+        backend.close()
+
+
 def test_sqlite_commit_that_fails_midway_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Commit that raises inside the write transaction leaves the previous height, app hash and state on disk."""
     path = tmp_path / "state.sqlite"
