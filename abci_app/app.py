@@ -230,7 +230,7 @@ class GridLedgerApp:
             # Only what a block can have changed about the envelope (executor.recheck).
             out = recheck_envelope(branch, block, len(raw), verified)
         else:
-            out = execute(branch, block, raw, verified=verified, digest=digest, events=False)
+            out = execute(branch, block, raw, verified=verified, digest=digest, events=False, admission=True)
         if not out.ok:
             if verified is not None:
                 del self._verified[digest]

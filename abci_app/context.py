@@ -27,6 +27,9 @@ class TxContext:
     validator_updates: list[ValidatorUpdate] = field(default_factory=list)
     # False where nobody reads the events (CheckTx answers no events): `emit` then records nothing
     record_events: bool = True
+    # True in CheckTx (admission to the mempool): a handler whose items are judged one by one
+    # and never fail the tx may leave the items' state changes to FinalizeBlock (see there)
+    admission: bool = False
 
     def emit(self, type_: str, **attrs: object) -> None:
         if self.record_events:

@@ -158,6 +158,7 @@ def execute(
     digest: bytes | None = None,
     block_meter: BlockMeter | None = None,
     events: bool = True,
+    admission: bool = False,
 ) -> TxOutcome:
     """Apply `raw` to `store` (only if it succeeds, plus the nonce once accepted).
 
@@ -165,8 +166,9 @@ def execute(
     otherwise the tx is decoded and its signature verified here. `block_meter` is the block's
     work meter (FinalizeBlock): a tx that would take it above its budget fails with
     WORK_LIMIT_EXCEEDED and is not counted; an accepted envelope is counted in it.
-    Without `events` (CheckTx, whose answer carries none) the outcome has no events; nothing
-    else differs.
+    Without `events` (CheckTx, whose answer carries none) the outcome has no events. With
+    `admission` (CheckTx) handlers may skip state changes no tx's code depends on
+    (TxContext.admission); the code, log and every other write are the same.
     """
     params = load_params(store)
     chain_id = chain.chain_id(store)
@@ -203,7 +205,9 @@ def execute(
         return _internal(exc, "envelope", tx)
 
     store.set(nonce_key, tx.nonce.to_bytes(8, "big"))
-    ctx = TxContext(store.branch(), block, params, tx.signer, tx.signer_address, signer, record_events=events)
+    ctx = TxContext(
+        store.branch(), block, params, tx.signer, tx.signer_address, signer, record_events=events, admission=admission
+    )
     try:
         for msg in tx.messages:
             HANDLERS[type(msg)](ctx, msg)

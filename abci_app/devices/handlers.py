@@ -400,6 +400,25 @@ def _verify_signer(store: Branch, device: Device, signature: bytes, message: byt
     raise _RejectedError(DevicesCode.BAD_READING_SIGNATURE, "the device's registered key did not sign this reading")
 
 
+def _admitted(store: Branch, chain_id: str, msg: SubmitReadings) -> SubmitReadings:
+    """CheckTx's share of `msg` (submit_readings): the battery readings to apply in full; every
+    other reading of a registered device has its signature checked against the device's key
+    here (the result is cached for FinalizeBlock, which judges it)."""
+    batteries = []
+    for r in msg.readings:
+        device = keeper.get_device(store, r.device_id)
+        if device is None:
+            continue
+        if device.kind == BATTERY:
+            batteries.append(r)
+            continue
+        reading = Reading(
+            r.device_id, r.seq, r.start, r.end, r.import_wh, r.export_wh, r.charged_wh, r.discharged_wh, r.soc_wh
+        )
+        verify_cached(bytes(device.public_key), r.signature, reading_sign_bytes(chain_id, reading))
+    return replace(msg, readings=tuple(batteries))
+
+
 def within(delta_wh: int, power_w: int, seconds: int) -> bool:
     """Whether a register delta of `delta_wh` Wh over `seconds` s is possible at `power_w` W:
     exactly when it is at most 0 or 3600 × (delta − 1) < power × seconds (the energy, at most
@@ -566,8 +585,19 @@ def _apply_reading(ctx: TxContext, r: SignedReading, rules: _ReadingRules) -> in
 
 
 def submit_readings(ctx: TxContext, msg: SubmitReadings) -> None:
-    """The tx fails only if the signer is not a member; each reading is judged on its own."""
+    """The tx fails only if the signer is not a member; each reading is judged on its own.
+
+    In CheckTx (`ctx.admission`) a reading of a device other than a battery is only checked
+    against its device's key, which verifies its signature once, ahead of the block (the
+    verification cache), and is otherwise left to FinalizeBlock: no reading changes the tx's
+    code, and no check of another tx reads what a meter's or a generator's reading writes
+    (their sell orders are bounded by nameplate). A battery's reading is applied in full,
+    because a sell order of its owner may rest on the charge it reports."""
     require_member(ctx)
+    if ctx.admission:
+        msg = _admitted(ctx.store, ctx.block.chain_id, msg)
+        if not msg.readings:
+            return
     rules = _ReadingRules.of(ctx.store)
     for r in msg.readings:
         try:

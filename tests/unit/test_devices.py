@@ -11,10 +11,12 @@ from gridwire.reading import Reading
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from abci_app import crypto
 from abci_app.devices import keeper as devices_keeper
 from abci_app.devices.errors import DevicesCode
 from abci_app.devices.handlers import apportion
 from abci_app.errors import Code
+from abci_app.pb import abci
 from clients import devices as dc
 from clients.ops.consortium import Consortium
 from clients.pki import Identity
@@ -289,3 +291,61 @@ def test_physically_impossible_devices_are_refused(driver: AppDriver, consortium
     )  # fmt: skip
     assert _run(driver, alice, big_battery)[0] == Code.INVALID_ARGUMENT
     assert _run(driver, alice, dc.register_device("pv-9", "site-a", "pv", key, 1_000_000_000))[0] == 0
+
+
+def _check(driver: AppDriver, raw: bytes) -> int:
+    return driver.app.check_tx(abci.RequestCheckTx(tx=raw, type=abci.NEW)).code
+
+
+def test_checktx_verifies_a_generators_reading_and_leaves_the_rest_to_the_block(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """In CheckTx a PV's reading has its signature verified (once: the block reuses the verdict)
+    and writes nothing to the mempool's state; the block judges it in full, a forged one too."""
+    _setup(driver, consortium)
+    alice = consortium.member("community-a/alice")
+    assert _submit(driver, alice, _key(2), _r("pv-2", 1, T - 1800, T - 900, 0, exp=0)) == [("reading_accepted", "1")]
+    good = signed(
+        driver,
+        alice,
+        dc.submit_readings([dc.sign_reading(_key(2), driver.chain_id, _r("pv-2", 2, T - 900, T - 600, 0, exp=100))]),
+    )
+    before = crypto.verify_cached.cache_info()
+    assert _check(driver, good) == 0
+    checked = crypto.verify_cached.cache_info()
+    assert checked.misses == before.misses + 1  # the reading's signature, verified in CheckTx
+    last = devices_keeper.get_reading(driver.app.check_state, "pv-2")
+    assert last is not None
+    assert last.seq == 1  # nothing of the reading in the mempool's state
+    result = driver.block([good], check=False)
+    assert crypto.verify_cached.cache_info().misses == checked.misses  # the block verified nothing again
+    evs = [(e.type, {a.key: a.value for a in e.attributes}) for e in result.tx_results[0].events]
+    assert _reading_events(evs) == [("reading_accepted", "2")]
+    forged = Reading("pv-2", 3, T - 600, T - 300, 0, 200)
+    bad = dc.submit_readings([dc.sign_reading(_key(9), driver.chain_id, forged)])
+    raw = signed(driver, alice, bad)
+    assert _check(driver, raw) == 0  # a reading never fails its tx, in CheckTx as in a block
+    evs = [
+        (e.type, {a.key: a.value for a in e.attributes}) for e in driver.block([raw], check=False).tx_results[0].events
+    ]
+    assert _reading_events(evs) == [("reading_rejected", str(int(DevicesCode.BAD_READING_SIGNATURE)))]
+
+
+def test_checktx_applies_a_batterys_reading(driver: AppDriver, consortium: Consortium) -> None:
+    """A battery's reading is applied in CheckTx: its owner's sell order, checked next, sees the
+    charge it reports."""
+    kb = _key(5)
+    bat = dc.register_device(
+        "bat-1", "site-a", "battery", dc.device_public_key(kb), 5_000,
+        capacity_wh=10_000, max_charge_w=5_000, max_discharge_w=5_000, efficiency_bp=10_000,
+    )  # fmt: skip
+    _setup(driver, consortium, bat)
+    alice = consortium.member("community-a/alice")
+    first = _r("bat-1", 1, T - 1800, T - 900, 0, charged_wh=0, discharged_wh=0, soc_wh=1_000)
+    assert _submit(driver, alice, kb, first) == [("reading_accepted", "1")]
+    charged = _r("bat-1", 2, T - 900, T, 0, charged_wh=1_000, discharged_wh=0, soc_wh=2_000)
+    raw = signed(driver, alice, dc.submit_readings([dc.sign_reading(kb, driver.chain_id, charged)]))
+    assert _check(driver, raw) == 0
+    state = devices_keeper.get_battery(driver.app.check_state, "bat-1")
+    assert state is not None
+    assert state.soc_mwh == 2_000_000
