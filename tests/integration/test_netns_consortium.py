@@ -4,9 +4,10 @@ Four orgs' validators start from one genesis, each on its own host (namespace) a
 its host's address. Under a steady load — signed transfers, and the chaos run's energy load:
 two prosumers' gateway batches of device-signed readings of a certified PV and a meter, market
 orders, rule updates and resends of accepted readings — the links are faulted for real: a
-lossy, slow link; one host cut off at the switch (3 of 4 keep committing); a 2|2 split at the
-switch ({host0, host1} | {host2, host3}: each half still reaches itself, nothing crosses; no
-2/3 on either side: the chain halts, no height, no disagreement, and resumes when it heals).
+lossy, slow link; one host cut off at the switch (3 of 4 keep committing); two hosts isolated,
+each alone; a 2|2 split at the switch ({host0, host1} | {host2, host3}: each half still reaches
+itself, nothing crosses). In both of the last two no side has 2/3: the chain halts, no height,
+no disagreement, and resumes when the links heal.
 Then a fifth org is admitted by governance, its node on the fifth host joins by state sync
 (timed against a fresh node joining by replay at the same height) and is voted in as a
 validator. At the end every tx the load saw committed is in the chain exactly once on every
@@ -24,7 +25,7 @@ from __future__ import annotations
 import base64
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from gridledger.accounts.v1 import accounts_pb2
@@ -58,6 +59,7 @@ INTERVAL = 20  # blocks between state sync snapshots
 LOAD_SIGNERS = ("community-a/alice", "community-a/bob")  # the prosumers: transfers and the energy load
 HALVES = ([0, 1], [2, 3])  # the split: hosts (and founders) on each side
 SEED = 18
+HOLD_S = 8.0  # a halt is watched this long after the fault for a height committed without 2/3
 
 
 def four_orgs() -> Consortium:
@@ -139,6 +141,32 @@ def _settled(net: HostNet) -> dict[int, int | None] | None:
     return before if _heights(net, FOUNDERS) == before else None
 
 
+def _halt(
+    net: HostNet, since: float, what: str, during: Callable[[], None] | None = None
+) -> tuple[dict[int, int | None], float]:
+    """Wait until the founders' heights stop, run `during`, hold until HOLD_S after `since`; assert that
+    no founder committed meanwhile and all hold one app hash at the lowest halted height.
+    Returns the halted heights and the seconds since `since`."""
+    halted = wait_until(lambda: _settled(net), timeout=40, what=f"the chain to stop ({what})", interval=0)
+    if during is not None:
+        during()
+    time.sleep(max(0.0, HOLD_S - (time.monotonic() - since)))
+    after = _heights(net, FOUNDERS)
+    moved = {i: (halted[i], h) for i, h in after.items() if h is not None and h != halted[i]}
+    assert not moved, f"{what}: heights committed without 2/3 (before, after): {moved}"
+    top = min(h for h in halted.values() if h is not None)
+    hashes = {i: net.rpc(i).app_hash_at(top).hex() for i in FOUNDERS}
+    assert len(set(hashes.values())) == 1, f"{what}: app hashes differ at {top}: {hashes}"
+    return halted, time.monotonic() - since
+
+
+def _resume(net: HostNet, halted: dict[int, int | None], healed: float) -> tuple[float, int]:
+    """Seconds from `healed` until every founder is level above the halt, and that height."""
+    halt_height = max(h for h in halted.values() if h is not None)
+    resumed = wait_until(lambda: _level(net, FOUNDERS, halt_height + 1), timeout=180, what="the chain to resume")
+    return time.monotonic() - healed, resumed
+
+
 def _supply(net: HostNet, i: int) -> int:
     """minted − burned as node i's app answers /supply."""
     r = net.rpc(i).abci_query("/supply")
@@ -150,8 +178,8 @@ def _supply(net: HostNet, i: int) -> int:
 def test_consortium_across_namespaces_survives_link_faults_and_admits_an_org(
     hostnet: HostNet, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Four hosts: 3 of 4 keep going, a 2|2 split halts and resumes; a fifth org joins by state sync; nothing acked
-    is lost, no reading lost or doubled."""
+    """Four hosts: 3 of 4 keep going, 2 isolated or a 2|2 split halt and resume; a fifth org joins by state
+    sync; nothing acked is lost, no reading lost or doubled."""
     net, box = hostnet, sandbox
     began = time.monotonic()
     figures: list[str] = [f"sandbox {box.subnet}: switch {box.switch}, netem in kernel: {box.netem}"]
@@ -218,37 +246,44 @@ def test_consortium_across_namespaces_survives_link_faults_and_admits_an_org(
                 f"{time.monotonic() - healed:.1f} s after the link came up"
             )
 
+            # -- two hosts isolated, each alone (100% loss on its link): no 2/3; halts, then resumes ---
+            isolated = time.monotonic()
+            for k in (2, 3):
+                box.impair(box.hosts[k], Impairment(loss_pct=100))
+                cut.add(k)
+            halted, halted_s = _halt(net, isolated, "2 of 4 isolated")
+            healed = time.monotonic()
+            for k in (2, 3):
+                box.clear(box.hosts[k])
+                cut.discard(k)
+            tip_s, resumed = _resume(net, halted, healed)
+            figures.append(
+                f"2 of 4 isolated (each alone): halted at {halted} for {halted_s:.1f} s; time to tip after the "
+                f"links healed {tip_s:.1f} s (all 4 at {resumed})"
+            )
+
             # -- a 2|2 split at the switch: each half whole, none with 2/3; halts, then resumes -------
             # Every node still answers the load and the follower (they reach it inside its host).
             left, right = ([box.hosts[k] for k in half] for half in HALVES)
-            box.split(left, right)
             split_at = time.monotonic()
-            halted = wait_until(lambda: _settled(net), timeout=40, what="the chain to stop at 2|2", interval=0)
+            box.split(left, right)
 
             def reach(i: int, j: int) -> bool:  # node i's host opens a TCP connection to node j's p2p port
                 return box.port_open(net.on(i), net.host(j), net.ports(j).p2p, timeout=0.5)
 
             inside = [(i, j) for half in HALVES for i in half for j in half if i != j]
             across = [(i, j) for i in FOUNDERS for j in FOUNDERS if (i in HALVES[0]) != (j in HALVES[0])]
-            wait_until(lambda: all(reach(i, j) for i, j in inside), timeout=20, what="each half to reach itself")
-            crossed = [(i, j) for i, j in across if reach(i, j)]
-            assert not crossed, f"connections crossed the split: {crossed}"
-            still = time.monotonic()
-            time.sleep(max(0.0, 8 - (still - split_at)))
-            after = _heights(net, FOUNDERS)
-            moved = {i: (halted[i], h) for i, h in after.items() if h is not None and h != halted[i]}
-            assert not moved, f"heights committed without 2/3 (before, after): {moved}"
-            top = min(h for h in halted.values() if h is not None)
-            hashes = {i: net.rpc(i).app_hash_at(top).hex() for i in FOUNDERS}
-            assert len(set(hashes.values())) == 1, f"app hashes differ at {top} during the split: {hashes}"
-            halted_s = time.monotonic() - split_at
+            crossed: list[tuple[int, int]] = []
+
+            def connectivity() -> None:
+                wait_until(lambda: all(reach(i, j) for i, j in inside), timeout=20, what="each half to reach itself")
+                crossed.extend((i, j) for i, j in across if reach(i, j))
+                assert not crossed, f"connections crossed the split: {crossed}"
+
+            halted, halted_s = _halt(net, split_at, "2|2 split", connectivity)
             healed = time.monotonic()
             box.heal()
-            halt_height = max(h for h in halted.values() if h is not None)
-            resumed = wait_until(
-                lambda: _level(net, FOUNDERS, halt_height + 1), timeout=180, what="the chain to resume"
-            )
-            tip_s = time.monotonic() - healed
+            tip_s, resumed = _resume(net, halted, healed)
             figures.append(
                 f"2|2 split {{0,1}}|{{2,3}} at the switch: halted at {halted} for {halted_s:.1f} s; inside each "
                 f"half {len(inside)} of {len(inside)} p2p connections open, across {len(crossed)} of {len(across)}; "
