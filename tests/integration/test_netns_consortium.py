@@ -16,7 +16,8 @@ money (members and the escrow accounts) is conserved and every node holds the sa
 and app hashes. The genesis is the chaos run's energy genesis (short settlement intervals and
 certificate periods, so certificates are issued during the test).
 
-Skipped, with the reason, where the machine cannot make namespaces (not root, no iproute2).
+Skipped, with the reason, where the machine cannot make namespaces or filter the switch (not root, no
+iproute2, no nftables bridge filtering).
 Run alone: `flock /work/wt/heavy.lock python -m pytest -q -s tests/integration/test_netns_consortium.py`.
 """
 
