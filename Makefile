@@ -55,10 +55,12 @@ $(STAMPS)/gen: $(STAMPS)/venv proto/generate.py $(shell find proto -name '*.prot
 # committed lock (into the git-ignored node_modules, served by the dashboard itself: no CDN), and Debian's chromium for its browser tests (Playwright's own
 # browsers are never downloaded).
 # iptables for the network-namespace test's link loss and partitions where the kernel has no
-# netem qdisc (tests/support/netns.py); only as root, where that test can run at all.
+# netem qdisc, nftables for its 2|2 split at the switch (tests/support/netns.py); only as root,
+# where that test can run at all.
 $(STAMPS)/netns:
 	@mkdir -p $(STAMPS)
 	command -v iptables-legacy >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update && apt-get install -y iptables; }
+	command -v nft >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update && apt-get install -y nftables; }
 	@touch $@
 
 $(STAMPS)/dashboard: $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json

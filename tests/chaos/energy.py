@@ -337,9 +337,15 @@ def _wait(cond: Callable[[], bool], timeout: float) -> bool:
 
 
 def setup_energy(
-    rpc: CometRPC, chain_id: str, members: dict[str, Identity], device_ca: DeviceCA, seed: int
+    rpc: CometRPC,
+    chain_id: str,
+    members: dict[str, Identity],
+    device_ca: DeviceCA,
+    seed: int,
+    *,
+    prosumers: tuple[str, ...] = PROSUMERS,
 ) -> EnergyDriver:
-    """Tariffs and fees, the prosumers' sites, certified PVs, meters and buy rules, then the
+    """Tariffs and fees, the `prosumers`' sites, certified PVs, meters and buy rules, then the
     certifier's commissioning (each tx waited for); readings start at the first reading
     boundary after the commissioning block."""
 
@@ -349,7 +355,7 @@ def setup_energy(
 
     load = EnergyLoad(
         chain_id,
-        [signer(ref, k) for k, ref in enumerate(PROSUMERS)],
+        [signer(ref, k) for k, ref in enumerate(prosumers)],
         signer("gridop/control", 100),
         DEVICES,
         0,
@@ -373,4 +379,4 @@ def setup_energy(
         value = base64.b64decode(read(rpc, f"/rules/{s.address.hex()}").get("value") or "")
         rules = market_pb2.RuleList.FromString(value).rules
         load.rule_ids[m] = rules[0].rule_id if rules else 0
-    return EnergyDriver(load, PROSUMERS, read)
+    return EnergyDriver(load, prosumers, read)

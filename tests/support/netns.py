@@ -9,7 +9,10 @@ Faults are real link faults: `cut` takes the host's switch port down (the cable 
 switch: the host keeps its own address, so a process on it can still be asked what it sees),
 `impair` adds loss and delay — by `tc netem` where the kernel has it, else by iptables'
 `statistic` match (random loss, or all of it for a partition) and a `tbf` slow link (queueing
-delay) — and `clear` removes them.
+delay) — and `clear` removes them. `split` partitions the hosts into two halves at the switch
+itself: an nftables bridge-family table in the switch namespace drops every frame the bridge
+would forward from a port of one half to a port of the other (ARP included), while frames
+between ports of one half pass; `heal` deletes the table.
 
 The test process reaches a host's ports from a thread that has entered that host's namespace
 (`setns`), as an operator logged in on the host would: `HostNet` is a `Localnet` whose nodes run
@@ -46,6 +49,7 @@ __all__ = [
     "NamespaceRPC",
     "Sandbox",
     "clear_commands",
+    "heal_commands",
     "hosts_of",
     "impair_commands",
     "make_homes",
@@ -53,12 +57,14 @@ __all__ = [
     "sandbox_names",
     "setup_commands",
     "skip_reason",
+    "split_commands",
     "stale_namespaces",
     "taken_octets",
 ]
 
 POOL = ipaddress.IPv4Network("10.213.0.0/16")  # every sandbox's /24 is inside it
 PREFIX = "glns"  # every namespace a sandbox makes starts with it
+SPLIT_TABLE = "glsplit"  # the switch's nftables bridge table that makes a split
 _CLONE_NEWNET = 0x40000000
 _NAME = re.compile(rf"^{PREFIX}(\d{{1,3}})p(\d+)(?:sw|h\d+)$")
 
@@ -208,6 +214,38 @@ def clear_commands(switch: str, host: Host) -> list[list[str]]:
     ]
 
 
+def split_commands(switch: str, halves: tuple[list[Host], list[Host]]) -> list[list[str]]:
+    """Commands that partition the switch into two halves: nothing is forwarded between a port of
+    one half and a port of the other (both ways), frames within a half are forwarded as before.
+
+    An nftables table of the bridge family in the switch namespace, one chain on the bridge's
+    forward hook, one drop rule per direction matching input and output port; the host's own
+    namespaces and the root namespace are not touched. Hosts in neither half stay reachable from both.
+    """
+    a, b = halves
+    if not a or not b:
+        raise ValueError("a split needs two non-empty halves")
+    if {h.port for h in a} & {h.port for h in b}:
+        raise ValueError("a host cannot be in both halves")
+    nft = ["ip", "netns", "exec", switch, "nft"]
+
+    def ports(hosts: list[Host]) -> str:
+        return "{ " + ", ".join(f'"{h.port}"' for h in hosts) + " }"
+
+    chain = ["bridge", SPLIT_TABLE, "cross"]
+    return [
+        [*nft, "add", "table", "bridge", SPLIT_TABLE],
+        [*nft, "add", "chain", *chain, "{ type filter hook forward priority 0; policy accept; }"],
+        [*nft, "add", "rule", *chain, "iifname", ports(a), "oifname", ports(b), "drop"],
+        [*nft, "add", "rule", *chain, "iifname", ports(b), "oifname", ports(a), "drop"],
+    ]
+
+
+def heal_commands(switch: str) -> list[list[str]]:
+    """The command that removes a split (deletes the switch's split table; fails if there was none)."""
+    return [["ip", "netns", "exec", switch, "nft", "delete", "table", "bridge", SPLIT_TABLE]]
+
+
 # -- the machine ----------------------------------------------------------------------------------
 
 
@@ -240,13 +278,23 @@ def _probe_netem(namespace: str) -> bool:
     return ok.returncode == 0
 
 
+def _probe_nft_bridge(namespace: str) -> str | None:
+    """Why nftables cannot filter a bridge's forwarding in `namespace` (a fresh one), or None."""
+    for cmd in split_commands(namespace, ([Host(0, namespace, "")], [Host(1, namespace, "")]))[:2]:
+        r = _run(cmd, check=False)
+        if r.returncode != 0:
+            return f"nftables cannot filter bridged frames here: {r.stderr.strip()}"
+    return None
+
+
 def skip_reason() -> str | None:
-    """Why namespace tests cannot run here (not root, no `ip`/`tc`, `ip netns` refused), or None."""
+    """Why namespace tests cannot run here (not root, no `ip`/`tc`/`nft`, `ip netns` refused, no
+    way to drop packets, no nftables bridge filtering), or None."""
     if os.geteuid() != 0:
         return "network namespaces need root"
-    for tool in ("ip", "tc"):
+    for tool, package in (("ip", "iproute2"), ("tc", "iproute2"), ("nft", "nftables")):
         if shutil.which(tool) is None:
-            return f"`{tool}` (iproute2) is not installed"
+            return f"`{tool}` ({package}) is not installed"
     probe = f"{PREFIX}probe{os.getpid()}"
     made = _run(["ip", "netns", "add", probe], check=False)
     if made.returncode != 0:
@@ -254,9 +302,9 @@ def skip_reason() -> str | None:
     try:
         if not _probe_netem(probe) and shutil.which("iptables-legacy") is None:
             return "neither `tc netem` (kernel module) nor iptables-legacy for link loss"
+        return _probe_nft_bridge(probe)
     finally:
         _run(["ip", "netns", "del", probe], check=False)
-    return None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -333,10 +381,12 @@ class Sandbox:
             self._pools[netns] = ThreadPoolExecutor(8, f"ns-{netns}", initializer=_enter_netns, initargs=(netns,))
         return self._pools[netns]
 
-    def port_open(self, host: Host, address: str, port: int) -> bool:
+    def port_open(self, host: Host, address: str, port: int, *, timeout: float = 0.2) -> bool:
+        """Whether a TCP connection from `host` to address:port is accepted within `timeout` seconds."""
+
         def probe() -> bool:
             with socket.socket() as s:
-                s.settimeout(0.2)
+                s.settimeout(timeout)
                 return s.connect_ex((address, port)) == 0
 
         return self.pool(host.netns).submit(probe).result()
@@ -354,6 +404,16 @@ class Sandbox:
 
     def clear(self, host: Host) -> None:
         for cmd in clear_commands(self.switch, host):
+            _run(cmd, check=False)
+
+    def split(self, a: list[Host], b: list[Host]) -> None:
+        """Partition the switch: no frame crosses between hosts `a` and hosts `b` until `heal`."""
+        for cmd in split_commands(self.switch, (a, b)):
+            _run(cmd)
+
+    def heal(self) -> None:
+        """Remove a split (no-op without one)."""
+        for cmd in heal_commands(self.switch):
             _run(cmd, check=False)
 
     # -- teardown ---------------------------------------------------------------------------------

@@ -11,11 +11,13 @@ from tests.support.netns import (
     Host,
     Impairment,
     clear_commands,
+    heal_commands,
     hosts_of,
     impair_commands,
     pick_subnet,
     sandbox_names,
     setup_commands,
+    split_commands,
     stale_namespaces,
     taken_octets,
 )
@@ -134,6 +136,55 @@ def test_clear_undoes_every_kind_of_impairment() -> None:
     assert ["tc", "-n", H.netns, "qdisc", "del", "dev", "eth0", "root"] in cmds
     assert ["tc", "-n", SW, "qdisc", "del", "dev", "p2", "root"] in cmds
     assert sum("-F" in c for c in cmds) == 2
+
+
+def _four() -> list[Host]:
+    return hosts_of(ipaddress.IPv4Network("10.213.7.0/24"), [f"glns7p42h{k}" for k in range(4)])
+
+
+def test_a_split_drops_what_the_switch_forwards_between_the_halves_both_ways() -> None:
+    """A 2|2 split is a bridge-family nftables table in the switch namespace: a forward-hook chain
+    and one drop rule per direction, from one half's ports to the other's."""
+    h = _four()
+    cmds = split_commands(SW, ([h[0], h[1]], [h[2], h[3]]))
+    assert all(c[:5] == ["ip", "netns", "exec", SW, "nft"] for c in cmds)
+    nft = [" ".join(c[5:]) for c in cmds]
+    assert nft == [
+        "add table bridge glsplit",
+        "add chain bridge glsplit cross { type filter hook forward priority 0; policy accept; }",
+        'add rule bridge glsplit cross iifname { "p0", "p1" } oifname { "p2", "p3" } drop',
+        'add rule bridge glsplit cross iifname { "p2", "p3" } oifname { "p0", "p1" } drop',
+    ]
+    assert not any(h[0].netns in c or h[2].netns in c for c in cmds), "a split touches no host namespace"
+
+
+def test_a_split_never_drops_within_a_half() -> None:
+    """No rule names a port of one half on both its input and its output side."""
+    h = _four()
+    for a, b in (([h[0], h[1]], [h[2], h[3]]), ([h[3]], [h[0], h[1], h[2]])):
+        for cmd in split_commands(SW, (a, b))[2:]:
+            rule = " ".join(cmd)
+            iif, oif = rule.split("iifname")[1].split("oifname")
+            ins = {x.port for x in a + b if f'"{x.port}"' in iif}
+            outs = {x.port for x in a + b if f'"{x.port}"' in oif}
+            assert ins
+            assert outs
+            assert not ins & outs
+            assert ins in ({x.port for x in a}, {x.port for x in b})
+
+
+def test_a_split_needs_two_disjoint_nonempty_halves() -> None:
+    """An empty half, or a host in both halves, is refused."""
+    h = _four()
+    with pytest.raises(ValueError, match="non-empty"):
+        split_commands(SW, ([h[0]], []))
+    with pytest.raises(ValueError, match="both halves"):
+        split_commands(SW, ([h[0], h[1]], [h[1], h[2]]))
+
+
+def test_heal_deletes_the_split_table_in_the_switch() -> None:
+    """Healing removes the whole table the split made, in the switch namespace only."""
+    assert heal_commands(SW) == [["ip", "netns", "exec", SW, "nft", "delete", "table", "bridge", "glsplit"]]
 
 
 def test_impairment_bounds() -> None:
