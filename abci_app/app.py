@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 from gridwire.contract import chain as chain_contract
+from gridwire.contract.all import INDEXED_ATTRIBUTES
 
 from abci_app import chain, crypto, faults, metrics, read_access
 from abci_app.codec import DecodedTx, tx_hash
@@ -78,11 +79,17 @@ _UNINDEXED = frozenset({"archive"})
 
 def _add_events(target: Any, events: tuple[Event, ...] | list[Event]) -> None:
     """Append `events` to a repeated `abci.Event` field, building the messages in place
-    (about half the cost of constructing them and copying them in)."""
+    (about half the cost of constructing them and copying them in). An attribute is indexed
+    unless it is `_UNINDEXED` or its event type indexes only others (INDEXED_ATTRIBUTES)."""
     for e in events:
         attributes = target.add(type=e.type).attributes
-        for k, v in e.attributes:
-            attributes.add(key=k, value=v, index=k not in _UNINDEXED)
+        only = INDEXED_ATTRIBUTES.get(e.type)
+        if only is None:
+            for k, v in e.attributes:
+                attributes.add(key=k, value=v, index=k not in _UNINDEXED)
+        else:
+            for k, v in e.attributes:
+                attributes.add(key=k, value=v, index=k in only)
 
 
 def _time_ns(ts: Timestamp) -> int:

@@ -349,3 +349,24 @@ def test_checktx_applies_a_batterys_reading(driver: AppDriver, consortium: Conso
     state = devices_keeper.get_battery(driver.app.check_state, "bat-1")
     assert state is not None
     assert state.soc_mwh == 2_000_000
+
+
+def test_a_readings_events_are_indexed_by_device_only(driver: AppDriver, consortium: Consortium) -> None:
+    """CometBFT indexes a reading's outcome event by its device (and a rejection by its code) and
+    nothing else, so each reading costs a node one index write; every attribute stays in the results."""
+    _setup(driver, consortium)
+    alice = consortium.member("community-a/alice")
+    good = dc.sign_reading(_key(2), driver.chain_id, _r("pv-2", 1, T - 1800, T - 900, 0))
+    forged = dc.sign_reading(_key(9), driver.chain_id, _r("pv-2", 2, T - 900, T - 600, 0))
+    result = driver.block([signed(driver, alice, dc.submit_readings([good, forged, good]))], check=False)
+    indexed = {
+        e.type: ({a.key for a in e.attributes if a.index}, {a.key for a in e.attributes})
+        for e in result.tx_results[0].events
+    }
+    assert indexed["reading_accepted"] == (
+        {"device"},
+        {"device", "seq", "start", "end", "import_wh", "export_wh", "span_start"},
+    )
+    assert indexed["reading_rejected"] == ({"device", "code"}, {"device", "seq", "code", "reason"})
+    assert indexed["reading_duplicate"] == ({"device"}, {"device", "seq", "status"})
+    assert indexed["message"][0] == indexed["message"][1] == {"sender", "action"}  # other events: every attribute

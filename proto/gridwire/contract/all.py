@@ -7,7 +7,7 @@ from types import ModuleType
 
 from gridwire.contract import accounts, certificates, chain, devices, forecasts, governance, grid, identity, market
 
-__all__ = ["ALL_CODES", "CODE_ENUMS", "DOMAINS", "ERROR_RANGES"]
+__all__ = ["ALL_CODES", "CODE_ENUMS", "DOMAINS", "ERROR_RANGES", "INDEXED_ATTRIBUTES"]
 
 # domain name → its contract module (the names and order of abci_app/registry.py's DOMAINS)
 DOMAINS: dict[str, ModuleType] = {
@@ -43,3 +43,8 @@ ERROR_RANGES: dict[str, tuple[tuple[int, int], ...]] = {
 
 # every declared code (the chain's OK included), in code order
 ALL_CODES: tuple[IntEnum, ...] = tuple(sorted((c for e in CODE_ENUMS for c in e), key=int))
+
+# event type → the only attributes CometBFT indexes (types not named index every attribute)
+INDEXED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    event_type: keys for module in DOMAINS.values() for event_type, keys in getattr(module, "INDEXED", {}).items()
+}

@@ -25,6 +25,7 @@ __all__ = [
     "ENERGY_PRUNED",
     "ERROR_RANGE",
     "EVENTS",
+    "INDEXED",
     "READING_ACCEPTED",
     "READING_DUPLICATE",
     "READING_REJECTED",
@@ -124,6 +125,16 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     READING_ACCEPTED: ("device", "seq"),
     READING_DUPLICATE: ("device", "seq"),
     READING_REJECTED: ("device", "seq", "code", "reason"),  # code: a DevicesCode
+}
+
+# CometBFT's event index keeps only these attributes of these event types (all other attributes
+# of every event are indexed): a reading is found by its device (`reading_accepted.device='…'`),
+# and each indexed attribute costs every node one index write per reading. The others stay in the
+# block results, where tx_search and block_results return them whole.
+INDEXED: dict[str, frozenset[str]] = {
+    READING_ACCEPTED: frozenset({"device"}),
+    READING_DUPLICATE: frozenset({"device"}),
+    READING_REJECTED: frozenset({"device", "code"}),
 }
 
 
