@@ -69,6 +69,14 @@ def _submit(driver: AppDriver, who: Identity, key: Ed25519PrivateKey, *readings:
     return _reading_events(_ok(driver, who, batch))
 
 
+def _battery(key: Ed25519PrivateKey, capacity_wh: int) -> Message:
+    """Registration of alice's battery bat-1 on site-a (5 kW each way, lossless)."""
+    return dc.register_device(
+        "bat-1", "site-a", "battery", dc.device_public_key(key), 5_000,
+        capacity_wh=capacity_wh, max_charge_w=5_000, max_discharge_w=5_000, efficiency_bp=10_000,
+    )  # fmt: skip
+
+
 def test_every_rejection_has_its_code(driver: AppDriver, consortium: Consortium) -> None:
     _setup(driver, consortium)
     alice = consortium.member("community-a/alice")
@@ -120,11 +128,7 @@ def test_every_rejection_has_its_code(driver: AppDriver, consortium: Consortium)
 
 def test_battery_soc_out_of_bounds_and_rules(driver: AppDriver, consortium: Consortium) -> None:
     kb = _key(5)
-    bat = dc.register_device(
-        "bat-1", "site-a", "battery", dc.device_public_key(kb), 5_000,
-        capacity_wh=1_000, max_charge_w=5_000, max_discharge_w=5_000, efficiency_bp=10_000,
-    )  # fmt: skip
-    _setup(driver, consortium, bat)
+    _setup(driver, consortium, _battery(kb, 1_000))
     alice = consortium.member("community-a/alice")
     first = _r("bat-1", 1, T - 3600, T - 2700, 0, charged_wh=0, discharged_wh=0, soc_wh=900)
     over = _r("bat-1", 2, T - 2700, T - 1800, 0, charged_wh=101, discharged_wh=0, soc_wh=1000)
@@ -332,14 +336,10 @@ def test_checktx_verifies_a_generators_reading_and_leaves_the_rest_to_the_block(
 
 
 def test_checktx_applies_a_batterys_reading(driver: AppDriver, consortium: Consortium) -> None:
-    """A battery's reading is applied in CheckTx: its owner's sell order, checked next, sees the
-    charge it reports."""
+    """A battery's reading is applied in CheckTx: the mempool's state holds the charge it reports,
+    which bounds its owner's sell order checked next (orders.deliverable_wh)."""
     kb = _key(5)
-    bat = dc.register_device(
-        "bat-1", "site-a", "battery", dc.device_public_key(kb), 5_000,
-        capacity_wh=10_000, max_charge_w=5_000, max_discharge_w=5_000, efficiency_bp=10_000,
-    )  # fmt: skip
-    _setup(driver, consortium, bat)
+    _setup(driver, consortium, _battery(kb, 10_000))
     alice = consortium.member("community-a/alice")
     first = _r("bat-1", 1, T - 1800, T - 900, 0, charged_wh=0, discharged_wh=0, soc_wh=1_000)
     assert _submit(driver, alice, kb, first) == [("reading_accepted", "1")]
