@@ -8,225 +8,299 @@ of keys, never on the order they were written. Hashes (domain-separated):
     internal = SHA-256(0x01 || child_0 || ... || child_15)   (empty child: 32 zero bytes)
 
 The root hash of the whole state is the app hash. Nodes are stored by their nibble path;
-a block's changes are staged copy-on-write and only the touched paths are re-hashed.
 `prove` gives the 16 child hashes of every node on the key's path; `gridwire.proof.verify_proof`
 (shared with clients) recomputes the root from them.
+
+In memory the trie is a tree of nodes linked directly (no lookups by path), loaded lazily
+from the backend. A node is `(buf, kids)`: `buf` is the bytearray 0x01 || child_0 || ... ||
+child_15, so the node's hash is SHA-256(buf) in one call, and `kids` its 16 slots: None
+(empty), bytes (a leaf: 0x00 || key hash || value hash, whose SHA-256 is the leaf hash), a
+node, or STUB (a node not loaded yet). A block's writes are sorted by key hash and merged
+into the tree in one descent: the writes under a node are applied to a copy of it (the
+committed tree is never changed, so a discarded block leaves no trace), each touched node is
+hashed once, and shared prefixes are walked once per block instead of once per write.
 """
 
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
+from typing import Final, TypeAlias
 
 from gridwire.proof import EMPTY_ROOT, ZERO, Proof, leaf_hash, verify_proof
 from gridwire.proof import nibble as _nibble
-from gridwire.proof import node_hash as _hash_children
 
 __all__ = ["EMPTY_ROOT", "ZERO", "Proof", "Trie", "leaf_hash", "verify_proof"]
 
 _sha256 = hashlib.sha256
-LEAF = 1
-NODE = 2
+# Stored node encoding, per slot: 0 (empty) | 1, key hash, value hash (leaf) | 2, child hash (node).
+LEAF: Final = 1
+NODE: Final = 2
+STUB: Final = 0  # a kids slot holding an internal node that is not loaded yet
 
-# slot: None (empty) | (LEAF, hash, key_hash, value_hash) | (NODE, hash)
-Slot = tuple[int, bytes] | tuple[int, bytes, bytes, bytes] | None
-Node = list[Slot]
+Slot: TypeAlias = "None | bytes | int | Node"
+Node: TypeAlias = "tuple[bytearray, list[Slot]]"
+
+_EMPTY_BUF: Final = b"\x01" + ZERO * 16
+_NIBBLE_BYTES: Final = tuple(bytes((n,)) for n in range(16))
+# Above this many writes under one node, a child's group is found by bisection, not by scanning.
+_SCAN_MAX: Final = 8
 
 
-def _children_bytes(node: Node) -> bytes:
-    return b"".join([ZERO if s is None else s[1] for s in node])
-
-
-def _node_hash(node: Node) -> bytes:
-    return _hash_children(_children_bytes(node))
+def _empty_node() -> Node:
+    return bytearray(_EMPTY_BUF), [None] * 16
 
 
 def _encode(node: Node) -> bytes:
+    """The stored form of a node (unchanged since the first release: consensus-neutral, but
+    every existing database holds it)."""
+    buf, kids = node
     out = bytearray()
-    for s in node:
+    for nib, s in enumerate(kids):
         if s is None:
             out.append(0)
-        elif s[0] == LEAF:
-            out.append(LEAF)
-            out += s[2] + s[3]  # type: ignore[misc]
+        elif type(s) is bytes:
+            out += s
+            out[-65] = LEAF
         else:
             out.append(NODE)
-            out += s[1]
+            off = 1 + 32 * nib
+            out += buf[off : off + 32]
     return bytes(out)
 
 
 def _decode(raw: bytes) -> Node:
-    node: Node = []
+    """A stored node; raises IndexError (or ValueError) when `raw` is truncated."""
+    kids: list[Slot] = []
+    parts = [b"\x01"]
     i = 0
     for _ in range(16):
         kind = raw[i]
-        i += 1
         if kind == 0:
-            node.append(None)
+            kids.append(None)
+            parts.append(ZERO)
+            i += 1
         elif kind == LEAF:
-            kh, vh = raw[i : i + 32], raw[i + 32 : i + 64]
-            i += 64
-            node.append((LEAF, leaf_hash(kh, vh), kh, vh))
+            leaf = b"\x00" + raw[i + 1 : i + 65]
+            kids.append(leaf)
+            parts.append(_sha256(leaf).digest())
+            i += 65
         else:
-            node.append((NODE, raw[i : i + 32]))
-            i += 32
-    return node
+            kids.append(STUB)
+            parts.append(raw[i + 1 : i + 33])
+            i += 33
+    if i > len(raw):
+        raise ValueError("truncated trie node")
+    return bytearray(b"".join(parts)), kids
+
+
+def _collapsed(kids: list[Slot]) -> tuple[bool, Slot]:
+    """Whether a non-root node with these kids leaves the canonical shape, and what replaces
+    it in its parent: a node with no child goes, one with a single leaf and nothing else is
+    replaced by that leaf."""
+    empty = kids.count(None)
+    if empty < 15:
+        return False, None
+    if empty == 16:
+        return True, None
+    only = next(s for s in kids if s is not None)
+    return type(only) is bytes, only
 
 
 class Trie:
-    """Committed nodes (loaded lazily from the backend) plus the staged block's changes."""
+    """The committed tree (loaded lazily from the backend) plus the staged block's copies."""
 
     def __init__(self, load_node: Callable[[bytes], bytes | None]) -> None:
         self._load = load_node
-        self._committed: dict[bytes, Node] = {}
-        self._pending: dict[bytes, Node | None] = {}
-        self._dirty: set[bytes] = set()
-        root = self._get_committed(b"")
-        self._committed_root = EMPTY_ROOT if root is None else _node_hash(root)
+        raw = load_node(b"")
+        self._committed: Node | None = None if raw is None else _decode(raw)
+        self._committed_root = EMPTY_ROOT if self._committed is None else _sha256(self._committed[0]).digest()
+        self._node = self._committed  # the staged tree's root
         self._root = self._committed_root
-
-    # -- node access -------------------------------------------------------------------
-
-    def _get_committed(self, path: bytes) -> Node | None:
-        node = self._committed.get(path)
-        if node is None:
-            raw = self._load(path)
-            if raw is None:
-                return None
-            node = _decode(raw)
-            self._committed[path] = node
-        return node
-
-    def _get(self, path: bytes) -> Node | None:
-        if path in self._pending:
-            return self._pending[path]
-        return self._get_committed(path)
-
-    def _mutable(self, path: bytes) -> Node:
-        node = self._pending.get(path)
-        if node is not None:
-            return node
-        base = self._get_committed(path) if path not in self._pending else None
-        node = [None] * 16 if base is None else list(base)
-        self._pending[path] = node
-        return node
+        # The staged block's nodes by path (None: the node at that path is gone). Each is a
+        # private copy, changed in place while the block is staged.
+        self._staged: dict[bytes, Node | None] = {}
 
     # -- updates -----------------------------------------------------------------------
 
     def update(self, key_hash: bytes, value_hash: bytes) -> None:
-        path = b""
-        depth = 0
-        node = self._mutable(path)
-        while True:
-            nib = _nibble(key_hash, depth)
-            slot = node[nib]
-            if slot is None or (slot[0] == LEAF and slot[2] == key_hash):  # type: ignore[misc]
-                node[nib] = (LEAF, leaf_hash(key_hash, value_hash), key_hash, value_hash)
-                self._dirty.add(path)
-                return
-            child_path = path + bytes((nib,))
-            if slot[0] == LEAF:
-                # Another key's leaf: push it one level down and keep descending.
-                child: Node = [None] * 16
-                child[_nibble(slot[2], depth + 1)] = slot  # type: ignore[misc]
-                self._pending[child_path] = child
-                node[nib] = (NODE, ZERO)
-                node = child
-            else:
-                node = self._mutable(child_path)
-            path = child_path
-            depth += 1
+        """Stage one write (the root is re-hashed at once; `apply` batches a block's writes)."""
+        self._write([key_hash], [value_hash])
 
     def delete(self, key_hash: bytes) -> None:
-        path = b""
-        depth = 0
-        node = self._get(path)
-        trail: list[bytes] = []
-        while node is not None:
-            nib = _nibble(key_hash, depth)
-            slot = node[nib]
-            if slot is None:
-                return
-            if slot[0] == LEAF:
-                if slot[2] != key_hash:  # type: ignore[misc]
-                    return
-                break
-            trail.append(path)
-            path += bytes((nib,))
-            depth += 1
-            node = self._get(path)
-        if node is None:
-            return
-        node = self._mutable(path)
-        node[_nibble(key_hash, depth)] = None
-        self._dirty.add(path)
-        # Keep the shape canonical: a non-root node left with no child, or with a single
-        # leaf and nothing else, is replaced in its parent by that leaf (or by nothing).
-        while trail:
-            filled = [s for s in node if s is not None]
-            if len(filled) > 1 or (filled and filled[0][0] == NODE):
-                return
-            replacement = filled[0] if filled else None
-            self._pending[path] = None
-            self._dirty.discard(path)
-            parent_path = trail.pop()
-            parent = self._mutable(parent_path)
-            parent[path[-1]] = replacement
-            self._dirty.add(parent_path)
-            path, node = parent_path, parent
+        """Stage one delete (a key that is not in the trie changes nothing)."""
+        self._write([key_hash], [None])
 
     def apply(self, writes: Mapping[bytes, bytes | None]) -> bytes:
         """Stage a block's writes (None deletes) and return the new root hash."""
-        for key in sorted(writes):
-            value = writes[key]
-            kh = _sha256(key).digest()
-            if value is None:
-                self.delete(kh)
+        pairs = {
+            _sha256(key).digest(): None if value is None else _sha256(value).digest() for key, value in writes.items()
+        }
+        khs = sorted(pairs)
+        self._write(khs, [pairs[kh] for kh in khs])
+        return self._root
+
+    def _write(self, khs: list[bytes], vhs: list[bytes | None]) -> None:
+        """Merge writes sorted by key hash into the staged tree and re-hash the root."""
+        if not khs or (self._node is None and all(v is None for v in vhs)):
+            return  # nothing can change (and an empty trie stays without a root node)
+        root = self._staged.get(b"")
+        if root is None:
+            base = self._node
+            root = _empty_node() if base is None else (bytearray(base[0]), base[1].copy())
+            self._staged[b""] = root
+            self._node = root
+        self._merge(root, b"", 0, khs, vhs, 0, len(khs))
+        self._root = _sha256(root[0]).digest()
+
+    def _merge(
+        self, node: Node, path: bytes, depth: int, khs: list[bytes], vhs: list[bytes | None], lo: int, hi: int
+    ) -> None:
+        """Apply the writes khs[lo:hi] (all under `path`, sorted) to `node`, a staged copy, and
+        update the child hashes in its buf (the caller hashes the node itself)."""
+        buf, kids = node
+        staged = self._staged
+        bi = depth >> 1
+        shift = 0 if depth & 1 else 4
+        i = lo
+        while i < hi:
+            kh = khs[i]
+            b = kh[bi]
+            nib = (b >> shift) & 15
+            # khs[i:j]: the writes under this child (sorted, so one run).
+            if i + 1 == hi or nib == 15:
+                j = hi
+            elif hi - i <= _SCAN_MAX:
+                j = i + 1
+                while j < hi and (khs[j][bi] >> shift) & 15 == nib:
+                    j += 1
             else:
-                self.update(kh, _sha256(value).digest())
-        return self.root_hash()
+                bound = kh[:bi] + bytes(((nib + 1) << 4 if shift else (b & 0xF0) | (nib + 1),))
+                j = bisect_left(khs, bound, i + 1, hi)
+            slot = kids[nib]
+            off = 1 + 32 * nib
+            if j == i + 1 and (slot is None or (type(slot) is bytes and slot.startswith(kh, 1))):
+                # One write at an empty slot or at its own leaf.
+                vh = vhs[i]
+                if vh is not None:
+                    leaf = b"\x00" + kh + vh
+                    kids[nib] = leaf
+                    buf[off : off + 32] = _sha256(leaf).digest()
+                elif slot is not None:
+                    kids[nib] = None
+                    buf[off : off + 32] = ZERO
+                i = j
+                continue
+            child_path = path + _NIBBLE_BYTES[nib]
+            if j == i + 1 and type(slot) is bytes:
+                # One write at another key's leaf: a new key splits the slot, a delete changes nothing.
+                vh = vhs[i]
+                if vh is not None:
+                    child, h = self._pair(slot, bytes(buf[off : off + 32]), b"\x00" + kh + vh, child_path, depth + 1)
+                    kids[nib] = child
+                    buf[off : off + 32] = h
+                i = j
+                continue
+            if slot is None or type(slot) is bytes:
+                # Writes below an empty slot or another key's leaf: what remains there are the
+                # new values and the old leaf (unless written); two or more make a new node.
+                entries = {khs[k]: vh for k in range(i, j) if (vh := vhs[k]) is not None}
+                if slot is not None:
+                    okh = slot[1:33]
+                    if not any(khs[k] == okh for k in range(i, j)):
+                        entries[okh] = slot[33:]
+                if not entries:
+                    kids[nib] = None
+                    buf[off : off + 32] = ZERO
+                elif len(entries) == 1:
+                    ((ekh, evh),) = entries.items()
+                    leaf = b"\x00" + ekh + evh
+                    kids[nib] = leaf
+                    buf[off : off + 32] = _sha256(leaf).digest()
+                else:
+                    sub = sorted(entries)
+                    child = _empty_node()
+                    self._merge(child, child_path, depth + 1, sub, [entries[k] for k in sub], 0, len(sub))
+                    staged[child_path] = child
+                    kids[nib] = child
+                    buf[off : off + 32] = _sha256(child[0]).digest()
+                i = j
+                continue
+            maybe = staged.get(child_path)
+            if maybe is not None:
+                child = maybe  # already copied in this block
+            elif type(slot) is tuple:
+                child = (bytearray(slot[0]), slot[1].copy())
+            else:
+                child = self._load_node(child_path)  # freshly decoded: private already
+            self._merge(child, child_path, depth + 1, khs, vhs, i, j)
+            gone = False
+            if child[1].count(None) >= 15:
+                gone, replacement = _collapsed(child[1])
+            if gone:
+                staged[child_path] = None
+                kids[nib] = replacement
+                buf[off : off + 32] = _sha256(replacement).digest() if type(replacement) is bytes else ZERO
+            else:
+                staged[child_path] = child
+                kids[nib] = child
+                buf[off : off + 32] = _sha256(child[0]).digest()
+            i = j
+
+    def _pair(self, a: bytes, a_hash: bytes, b: bytes, path: bytes, depth: int) -> tuple[Node, bytes]:
+        """Stage the new subtree at `path` (at `depth`) that holds just the leaves `a` (whose hash
+        is `a_hash`) and `b`; returns its top node and that node's hash."""
+        shared: list[int] = []
+        d = depth
+        while True:
+            x, y = a[1 + (d >> 1)], b[1 + (d >> 1)]
+            x, y = (x >> 4, y >> 4) if d & 1 == 0 else (x & 15, y & 15)
+            if x != y:
+                break
+            shared.append(x)
+            d += 1
+        node = _empty_node()
+        buf, kids = node
+        kids[x], kids[y] = a, b
+        buf[1 + 32 * x : 33 + 32 * x] = a_hash
+        buf[1 + 32 * y : 33 + 32 * y] = _sha256(b).digest()
+        p = path + bytes(shared)
+        self._staged[p] = node
+        h = _sha256(buf).digest()
+        for n in reversed(shared):
+            parent = _empty_node()
+            parent[1][n] = node
+            parent[0][1 + 32 * n : 33 + 32 * n] = h
+            p = p[:-1]
+            self._staged[p] = parent
+            node, h = parent, _sha256(parent[0]).digest()
+        return node, h
+
+    def _load_node(self, path: bytes) -> Node:
+        raw = self._load(path)
+        if raw is None:
+            raise RuntimeError(f"trie node missing at path {path.hex()}")
+        return _decode(raw)
 
     def root_hash(self) -> bytes:
-        if not self._dirty:
-            return self._root
-        levels: dict[int, set[bytes]] = {}
-        for p in self._dirty:
-            levels.setdefault(len(p), set()).add(p)
-        for depth in range(max(levels), -1, -1):
-            for p in levels.get(depth, ()):
-                node = self._get(p)
-                if node is None:
-                    continue
-                h = _node_hash(node)
-                if depth == 0:
-                    self._root = h
-                else:
-                    parent_path = p[:-1]
-                    self._mutable(parent_path)[p[-1]] = (NODE, h)
-                    levels.setdefault(depth - 1, set()).add(parent_path)
-        self._dirty.clear()
+        """The staged tree's root hash (the committed one when nothing is staged)."""
         return self._root
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def take_staged(self) -> dict[bytes, bytes | None]:
         """Serialise the staged nodes for the backend and make them the committed ones."""
-        self.root_hash()
-        out: dict[bytes, bytes | None] = {}
-        for path, node in self._pending.items():
-            if node is None:
-                out[path] = None
-                self._committed.pop(path, None)
-            else:
-                out[path] = _encode(node)
-                self._committed[path] = node
-        self._pending.clear()
+        out = {path: None if node is None else _encode(node) for path, node in self._staged.items()}
+        self._staged = {}
+        self._committed = self._node
         self._committed_root = self._root
         return out
 
     def discard_staged(self) -> None:
-        self._pending.clear()
-        self._dirty.clear()
+        """Drop the staged block: the committed tree was never changed."""
+        self._staged = {}
+        self._node = self._committed
         self._root = self._committed_root
 
     @property
@@ -246,27 +320,27 @@ class Trie:
         while stack:
             path, raw = stack.pop()
             try:
-                node = _decode(raw)
-            except IndexError as exc:
+                buf, kids = _decode(raw)
+            except (IndexError, ValueError) as exc:
                 raise ValueError(f"trie node at path {path.hex()} is truncated") from exc
-            for nib, slot in enumerate(node):
+            for nib, slot in enumerate(kids):
                 if slot is None:
                     continue
                 child_path = path + bytes((nib,))
-                if slot[0] == LEAF:
-                    kh = slot[2]  # type: ignore[misc]
+                if type(slot) is bytes:
+                    kh = slot[1:33]
                     if any(_nibble(kh, depth) != child_path[depth] for depth in range(len(child_path))):
                         raise ValueError(f"leaf at path {child_path.hex()} is not on its key's path")
-                    leaves[kh] = slot[3]  # type: ignore[misc]
+                    leaves[kh] = slot[33:]
                     continue
                 child = self._load(child_path)
                 if child is None:
                     raise ValueError(f"trie node at path {child_path.hex()} is missing")
                 try:
-                    child_hash = _node_hash(_decode(child))
-                except IndexError as exc:
+                    child_hash = _sha256(_decode(child)[0]).digest()
+                except (IndexError, ValueError) as exc:
                     raise ValueError(f"trie node at path {child_path.hex()} is truncated") from exc
-                if child_hash != slot[1]:
+                if child_hash != buf[1 + 32 * nib : 33 + 32 * nib]:
                     raise ValueError(f"trie node at path {child_path.hex()} does not match its parent's hash")
                 stack.append((child_path, child))
         return leaves
@@ -279,19 +353,21 @@ class Trie:
         levels: list[bytes] = []
         path = b""
         depth = 0
-        node = self._get_committed(path) or [None] * 16
+        node = self._committed or _empty_node()
         while True:
-            levels.append(_children_bytes(node))
-            slot = node[_nibble(kh, depth)]
+            buf, kids = node
+            levels.append(bytes(buf[1:]))
+            nib = _nibble(kh, depth)
+            slot = kids[nib]
             if slot is None:
                 return Proof(tuple(levels))
-            if slot[0] == LEAF:
-                if slot[2] == kh:  # type: ignore[misc]
+            if type(slot) is bytes:
+                if slot.startswith(kh, 1):
                     return Proof(tuple(levels))
-                return Proof(tuple(levels), slot[2], slot[3])  # type: ignore[misc]
-            path += bytes((_nibble(kh, depth),))
+                return Proof(tuple(levels), slot[1:33], slot[33:])
+            path += _NIBBLE_BYTES[nib]
+            if type(slot) is not tuple:
+                slot = self._load_node(path)
+                kids[nib] = slot  # a committed node: only fills in what was not loaded yet
+            node = slot
             depth += 1
-            child = self._get_committed(path)
-            if child is None:
-                raise RuntimeError(f"trie node missing at path {path.hex()}")
-            node = child
