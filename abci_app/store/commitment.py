@@ -11,14 +11,14 @@ The root hash of the whole state is the app hash. Nodes are stored by their nibb
 `prove` gives the 16 child hashes of every node on the key's path; `gridwire.proof.verify_proof`
 (shared with clients) recomputes the root from them.
 
-In memory the trie is a tree of nodes linked directly (no lookups by path), loaded lazily
-from the backend. A node is `(buf, kids)`: `buf` is the bytearray 0x01 || child_0 || ... ||
-child_15, so the node's hash is SHA-256(buf) in one call, and `kids` its 16 slots: None
-(empty), bytes (a leaf: 0x00 || key hash || value hash, whose SHA-256 is the leaf hash), a
-node, or STUB (a node not loaded yet). A block's writes are sorted by key hash and merged
-into the tree in one descent: the writes under a node are applied to a copy of it (the
-committed tree is never changed, so a discarded block leaves no trace), each touched node is
-hashed once, and shared prefixes are walked once per block instead of once per write.
+In memory a node is one flat bytearray (no Python object per child, so copying a node is one
+memcpy and the garbage collector has nothing to traverse): its first 513 bytes are
+0x01 || child_0 || ... || child_15, whose SHA-256 is the node's hash, then 16 slot records of
+65 bytes: a kind (0 empty, 1 leaf, 2 internal node) and, for a leaf, its key hash and value
+hash, which is exactly a leaf slot's stored form. A block's writes are sorted by key hash and
+merged in one descent from the root: the writes under a node are applied to a private copy of
+it (the committed nodes never change, so a discarded block leaves no trace), each touched node
+is hashed once, and shared prefixes are walked once per block rather than once per write.
 """
 
 from __future__ import annotations
@@ -34,93 +34,81 @@ from gridwire.proof import nibble as _nibble
 __all__ = ["EMPTY_ROOT", "ZERO", "Proof", "Trie", "leaf_hash", "verify_proof"]
 
 _sha256 = hashlib.sha256
-# Stored node encoding, per slot: 0 (empty) | 1, key hash, value hash (leaf) | 2, child hash (node).
+# Slot kinds, in memory and in the stored encoding (per slot: 0 | 1, key hash, value hash | 2, child hash).
+EMPTY: Final = 0
 LEAF: Final = 1
 NODE: Final = 2
-STUB: Final = 0  # a kids slot holding an internal node that is not loaded yet
 
-Slot: TypeAlias = "None | bytes | int | Node"
-Node: TypeAlias = "tuple[bytearray, list[Slot]]"
-
-_EMPTY_BUF: Final = b"\x01" + ZERO * 16
+Node: TypeAlias = bytearray
+_HASHED: Final = 1 + 16 * 32  # mem[:_HASHED] is what the node's hash is taken of
+_REC: Final = 65  # a slot record: kind, key hash, value hash
+_SIZE: Final = _HASHED + 16 * _REC
+_EMPTY_NODE: Final = b"\x01" + ZERO * 16 + bytes(16 * _REC)
 _NIBBLE_BYTES: Final = tuple(bytes((n,)) for n in range(16))
-# Above this many writes under one node, a child's group is found by bisection, not by scanning.
+# Above this many writes under one node, a child's run of writes is found by bisection.
 _SCAN_MAX: Final = 8
 
 
-def _empty_node() -> Node:
-    return bytearray(_EMPTY_BUF), [None] * 16
-
-
-def _encode(node: Node) -> bytes:
-    """The stored form of a node (unchanged since the first release: consensus-neutral, but
-    every existing database holds it)."""
-    buf, kids = node
-    out = bytearray()
-    for nib, s in enumerate(kids):
-        if s is None:
-            out.append(0)
-        elif type(s) is bytes:
-            out += s
-            out[-65] = LEAF
+def _encode(mem: Node) -> bytes:
+    """A node's stored form (unchanged since the first release: every database holds it)."""
+    parts: list[bytes | bytearray] = []
+    for nib in range(16):
+        rec = _HASHED + _REC * nib
+        kind = mem[rec]
+        if kind == EMPTY:
+            parts.append(b"\x00")
+        elif kind == LEAF:
+            parts.append(mem[rec : rec + _REC])
         else:
-            out.append(NODE)
-            off = 1 + 32 * nib
-            out += buf[off : off + 32]
-    return bytes(out)
+            parts.append(b"\x02")
+            parts.append(mem[1 + 32 * nib : 33 + 32 * nib])
+    return b"".join(parts)
 
 
 def _decode(raw: bytes) -> Node:
-    """A stored node; raises IndexError (or ValueError) when `raw` is truncated."""
-    kids: list[Slot] = []
-    parts = [b"\x01"]
+    """A stored node in memory; raises IndexError or ValueError when `raw` is cut short."""
+    mem = bytearray(_EMPTY_NODE)
     i = 0
-    for _ in range(16):
+    for nib in range(16):
         kind = raw[i]
-        if kind == 0:
-            kids.append(None)
-            parts.append(ZERO)
+        if kind == EMPTY:
             i += 1
-        elif kind == LEAF:
-            leaf = b"\x00" + raw[i + 1 : i + 65]
-            kids.append(leaf)
-            parts.append(_sha256(leaf).digest())
-            i += 65
+            continue
+        rec = _HASHED + _REC * nib
+        if kind == LEAF:
+            mem[rec : rec + _REC] = raw[i : i + _REC]
+            mem[1 + 32 * nib : 33 + 32 * nib] = _sha256(b"\x00" + raw[i + 1 : i + _REC]).digest()
+            i += _REC
         else:
-            kids.append(STUB)
-            parts.append(raw[i + 1 : i + 33])
+            mem[rec] = NODE
+            mem[1 + 32 * nib : 33 + 32 * nib] = raw[i + 1 : i + 33]
             i += 33
-    if i > len(raw):
+    if i > len(raw) or len(mem) != _SIZE:
         raise ValueError("truncated trie node")
-    return bytearray(b"".join(parts)), kids
-
-
-def _collapsed(kids: list[Slot]) -> tuple[bool, Slot]:
-    """Whether a non-root node with these kids leaves the canonical shape, and what replaces
-    it in its parent: a node with no child goes, one with a single leaf and nothing else is
-    replaced by that leaf."""
-    empty = kids.count(None)
-    if empty < 15:
-        return False, None
-    if empty == 16:
-        return True, None
-    only = next(s for s in kids if s is not None)
-    return type(only) is bytes, only
+    return mem
 
 
 class Trie:
-    """The committed tree (loaded lazily from the backend) plus the staged block's copies."""
+    """Committed nodes (loaded lazily from the backend, then cached) plus the staged block's copies."""
 
     def __init__(self, load_node: Callable[[bytes], bytes | None]) -> None:
         self._load = load_node
-        raw = load_node(b"")
-        self._committed: Node | None = None if raw is None else _decode(raw)
-        self._committed_root = EMPTY_ROOT if self._committed is None else _sha256(self._committed[0]).digest()
-        self._node = self._committed  # the staged tree's root
-        self._root = self._committed_root
-        # The staged block's nodes by path (None: the node at that path is gone). Each is a
-        # private copy, changed in place while the block is staged.
+        self._committed: dict[bytes, Node] = {}
+        # The staged block's nodes by path (None: the node there is gone); private copies.
         self._staged: dict[bytes, Node | None] = {}
+        self._deletes = False
+        root = self._get_committed(b"")
+        self._committed_root = EMPTY_ROOT if root is None else _sha256(root[:_HASHED]).digest()
+        self._root = self._committed_root
+
+    def _get_committed(self, path: bytes) -> Node | None:
+        mem = self._committed.get(path)
+        if mem is None:
+            raw = self._load(path)
+            if raw is None:
+                return None
+            mem = self._committed[path] = _decode(raw)
+        return mem
 
     # -- updates -----------------------------------------------------------------------
 
@@ -142,24 +130,22 @@ class Trie:
         return self._root
 
     def _write(self, khs: list[bytes], vhs: list[bytes | None]) -> None:
-        """Merge writes sorted by key hash into the staged tree and re-hash the root."""
-        if not khs or (self._node is None and all(v is None for v in vhs)):
-            return  # nothing can change (and an empty trie stays without a root node)
+        """Merge writes sorted by key hash into the staged nodes and re-hash the root."""
         root = self._staged.get(b"")
         if root is None:
-            base = self._node
-            root = _empty_node() if base is None else (bytearray(base[0]), base[1].copy())
-            self._staged[b""] = root
-            self._node = root
+            base = self._get_committed(b"")
+            if not khs or (base is None and all(v is None for v in vhs)):
+                return  # nothing can change (and an empty trie stays without a root node)
+            root = self._staged[b""] = bytearray(_EMPTY_NODE if base is None else base)
+        self._deletes = None in vhs  # without deletes no node can lose children
         self._merge(root, b"", 0, khs, vhs, 0, len(khs))
-        self._root = _sha256(root[0]).digest()
+        self._root = _sha256(root[:_HASHED]).digest()
 
     def _merge(
-        self, node: Node, path: bytes, depth: int, khs: list[bytes], vhs: list[bytes | None], lo: int, hi: int
+        self, mem: Node, path: bytes, depth: int, khs: list[bytes], vhs: list[bytes | None], lo: int, hi: int
     ) -> None:
-        """Apply the writes khs[lo:hi] (all under `path`, sorted) to `node`, a staged copy, and
-        update the child hashes in its buf (the caller hashes the node itself)."""
-        buf, kids = node
+        """Apply the writes khs[lo:hi] (sorted, all under `path`) to the staged node `mem` and
+        update its child hashes (the caller hashes `mem` itself)."""
         staged = self._staged
         bi = depth >> 1
         shift = 0 if depth & 1 else 4
@@ -168,7 +154,7 @@ class Trie:
             kh = khs[i]
             b = kh[bi]
             nib = (b >> shift) & 15
-            # khs[i:j]: the writes under this child (sorted, so one run).
+            # khs[i:j]: the run of writes under this child.
             if i + 1 == hi or nib == 15:
                 j = hi
             elif hi - i <= _SCAN_MAX:
@@ -178,80 +164,77 @@ class Trie:
             else:
                 bound = kh[:bi] + bytes(((nib + 1) << 4 if shift else (b & 0xF0) | (nib + 1),))
                 j = bisect_left(khs, bound, i + 1, hi)
-            slot = kids[nib]
+            rec = _HASHED + _REC * nib
             off = 1 + 32 * nib
-            if j == i + 1 and (slot is None or (type(slot) is bytes and slot.startswith(kh, 1))):
-                # One write at an empty slot or at its own leaf.
+            kind = mem[rec]
+            if j == i + 1 and kind != NODE:
                 vh = vhs[i]
-                if vh is not None:
-                    leaf = b"\x00" + kh + vh
-                    kids[nib] = leaf
-                    buf[off : off + 32] = _sha256(leaf).digest()
-                elif slot is not None:
-                    kids[nib] = None
-                    buf[off : off + 32] = ZERO
+                if kind == EMPTY or mem.startswith(kh, rec + 1):  # an empty slot or the key's own leaf
+                    if vh is not None:
+                        kv = kh + vh
+                        mem[rec : rec + _REC] = b"\x01" + kv
+                        mem[off : off + 32] = _sha256(b"\x00" + kv).digest()
+                    elif kind:
+                        mem[rec] = EMPTY
+                        mem[off : off + 32] = ZERO
+                elif vh is not None:  # a new key at another key's leaf: a subtree of the two
+                    h = self._pair(mem[rec : rec + _REC], mem[off : off + 32], b"\x01" + kh + vh, path, nib, depth + 1)
+                    mem[rec] = NODE
+                    mem[off : off + 32] = h
                 i = j
                 continue
             child_path = path + _NIBBLE_BYTES[nib]
-            if j == i + 1 and type(slot) is bytes:
-                # One write at another key's leaf: a new key splits the slot, a delete changes nothing.
-                vh = vhs[i]
-                if vh is not None:
-                    child, h = self._pair(slot, bytes(buf[off : off + 32]), b"\x00" + kh + vh, child_path, depth + 1)
-                    kids[nib] = child
-                    buf[off : off + 32] = h
-                i = j
-                continue
-            if slot is None or type(slot) is bytes:
-                # Writes below an empty slot or another key's leaf: what remains there are the
-                # new values and the old leaf (unless written); two or more make a new node.
+            if kind != NODE:
+                # Several writes at an empty slot or a leaf: what stays there is their values and
+                # the old leaf (unless written); two or more make a new subtree.
                 entries = {khs[k]: vh for k in range(i, j) if (vh := vhs[k]) is not None}
-                if slot is not None:
-                    okh = slot[1:33]
+                if kind == LEAF:
+                    okh = bytes(mem[rec + 1 : rec + 33])
                     if not any(khs[k] == okh for k in range(i, j)):
-                        entries[okh] = slot[33:]
-                if not entries:
-                    kids[nib] = None
-                    buf[off : off + 32] = ZERO
-                elif len(entries) == 1:
-                    ((ekh, evh),) = entries.items()
-                    leaf = b"\x00" + ekh + evh
-                    kids[nib] = leaf
-                    buf[off : off + 32] = _sha256(leaf).digest()
-                else:
+                        entries[okh] = bytes(mem[rec + 33 : rec + _REC])
+                if len(entries) >= 2:
                     sub = sorted(entries)
-                    child = _empty_node()
+                    child = staged[child_path] = bytearray(_EMPTY_NODE)
                     self._merge(child, child_path, depth + 1, sub, [entries[k] for k in sub], 0, len(sub))
-                    staged[child_path] = child
-                    kids[nib] = child
-                    buf[off : off + 32] = _sha256(child[0]).digest()
+                    mem[rec] = NODE
+                    mem[off : off + 32] = _sha256(child[:_HASHED]).digest()
+                elif entries:
+                    ((ekh, evh),) = entries.items()
+                    kv = ekh + evh
+                    mem[rec : rec + _REC] = b"\x01" + kv
+                    mem[off : off + 32] = _sha256(b"\x00" + kv).digest()
+                else:
+                    mem[rec] = EMPTY
+                    mem[off : off + 32] = ZERO
                 i = j
                 continue
-            maybe = staged.get(child_path)
-            if maybe is not None:
-                child = maybe  # already copied in this block
-            elif type(slot) is tuple:
-                child = (bytearray(slot[0]), slot[1].copy())
-            else:
-                child = self._load_node(child_path)  # freshly decoded: private already
-            self._merge(child, child_path, depth + 1, khs, vhs, i, j)
-            gone = False
-            if child[1].count(None) >= 15:
-                gone, replacement = _collapsed(child[1])
-            if gone:
+            node = staged.get(child_path)
+            if node is None:
+                base = self._get_committed(child_path)
+                if base is None:
+                    raise RuntimeError(f"trie node missing at path {child_path.hex()}")
+                node = staged[child_path] = bytearray(base)
+            self._merge(node, child_path, depth + 1, khs, vhs, i, j)
+            kinds = node[_HASHED::_REC] if self._deletes else b""
+            if kinds.count(EMPTY) >= 15 and kinds.count(NODE) == 0:
+                # Canonical shape: a node left with no child, or with one leaf and nothing else,
+                # is replaced in its parent by that leaf (or by nothing).
                 staged[child_path] = None
-                kids[nib] = replacement
-                buf[off : off + 32] = _sha256(replacement).digest() if type(replacement) is bytes else ZERO
+                if kinds.count(LEAF):
+                    n = kinds.index(LEAF)
+                    mem[rec : rec + _REC] = node[_HASHED + _REC * n : _HASHED + _REC * (n + 1)]
+                    mem[off : off + 32] = node[1 + 32 * n : 33 + 32 * n]
+                else:
+                    mem[rec] = EMPTY
+                    mem[off : off + 32] = ZERO
             else:
-                staged[child_path] = child
-                kids[nib] = child
-                buf[off : off + 32] = _sha256(child[0]).digest()
+                mem[off : off + 32] = _sha256(node[:_HASHED]).digest()
             i = j
 
-    def _pair(self, a: bytes, a_hash: bytes, b: bytes, path: bytes, depth: int) -> tuple[Node, bytes]:
-        """Stage the new subtree at `path` (at `depth`) that holds just the leaves `a` (whose hash
-        is `a_hash`) and `b`; returns its top node and that node's hash."""
-        shared: list[int] = []
+    def _pair(self, a: bytearray, a_hash: bytearray, b: bytes, path: bytes, nib: int, depth: int) -> bytes:
+        """Stage the new subtree below `path` + `nib` (at `depth`) holding just the leaf records
+        `a` (whose leaf hash is `a_hash`) and `b`; returns the subtree's hash."""
+        shared = [nib]
         d = depth
         while True:
             x, y = a[1 + (d >> 1)], b[1 + (d >> 1)]
@@ -260,47 +243,47 @@ class Trie:
                 break
             shared.append(x)
             d += 1
-        node = _empty_node()
-        buf, kids = node
-        kids[x], kids[y] = a, b
-        buf[1 + 32 * x : 33 + 32 * x] = a_hash
-        buf[1 + 32 * y : 33 + 32 * y] = _sha256(b).digest()
+        mem = bytearray(_EMPTY_NODE)
+        mem[_HASHED + _REC * x : _HASHED + _REC * (x + 1)] = a
+        mem[1 + 32 * x : 33 + 32 * x] = a_hash
+        mem[_HASHED + _REC * y : _HASHED + _REC * (y + 1)] = b
+        mem[1 + 32 * y : 33 + 32 * y] = _sha256(b"\x00" + b[1:]).digest()
         p = path + bytes(shared)
-        self._staged[p] = node
-        h = _sha256(buf).digest()
-        for n in reversed(shared):
-            parent = _empty_node()
-            parent[1][n] = node
-            parent[0][1 + 32 * n : 33 + 32 * n] = h
+        self._staged[p] = mem
+        h = _sha256(mem[:_HASHED]).digest()
+        for n in reversed(shared[1:]):
+            mem = bytearray(_EMPTY_NODE)
+            mem[_HASHED + _REC * n] = NODE
+            mem[1 + 32 * n : 33 + 32 * n] = h
             p = p[:-1]
-            self._staged[p] = parent
-            node, h = parent, _sha256(parent[0]).digest()
-        return node, h
-
-    def _load_node(self, path: bytes) -> Node:
-        raw = self._load(path)
-        if raw is None:
-            raise RuntimeError(f"trie node missing at path {path.hex()}")
-        return _decode(raw)
+            self._staged[p] = mem
+            h = _sha256(mem[:_HASHED]).digest()
+        return h
 
     def root_hash(self) -> bytes:
-        """The staged tree's root hash (the committed one when nothing is staged)."""
+        """The staged root hash (the committed one when nothing is staged)."""
         return self._root
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def take_staged(self) -> dict[bytes, bytes | None]:
         """Serialise the staged nodes for the backend and make them the committed ones."""
-        out = {path: None if node is None else _encode(node) for path, node in self._staged.items()}
+        out: dict[bytes, bytes | None] = {}
+        committed = self._committed
+        for path, mem in self._staged.items():
+            if mem is None:
+                out[path] = None
+                committed.pop(path, None)
+            else:
+                out[path] = _encode(mem)
+                committed[path] = mem
         self._staged = {}
-        self._committed = self._node
         self._committed_root = self._root
         return out
 
     def discard_staged(self) -> None:
-        """Drop the staged block: the committed tree was never changed."""
+        """Drop the staged block: the committed nodes were never changed."""
         self._staged = {}
-        self._node = self._committed
         self._root = self._committed_root
 
     @property
@@ -320,27 +303,29 @@ class Trie:
         while stack:
             path, raw = stack.pop()
             try:
-                buf, kids = _decode(raw)
+                mem = _decode(raw)
             except (IndexError, ValueError) as exc:
                 raise ValueError(f"trie node at path {path.hex()} is truncated") from exc
-            for nib, slot in enumerate(kids):
-                if slot is None:
+            for nib in range(16):
+                rec = _HASHED + _REC * nib
+                kind = mem[rec]
+                if kind == EMPTY:
                     continue
                 child_path = path + bytes((nib,))
-                if type(slot) is bytes:
-                    kh = slot[1:33]
+                if kind == LEAF:
+                    kh = bytes(mem[rec + 1 : rec + 33])
                     if any(_nibble(kh, depth) != child_path[depth] for depth in range(len(child_path))):
                         raise ValueError(f"leaf at path {child_path.hex()} is not on its key's path")
-                    leaves[kh] = slot[33:]
+                    leaves[kh] = bytes(mem[rec + 33 : rec + _REC])
                     continue
                 child = self._load(child_path)
                 if child is None:
                     raise ValueError(f"trie node at path {child_path.hex()} is missing")
                 try:
-                    child_hash = _sha256(_decode(child)[0]).digest()
+                    child_hash = _sha256(_decode(child)[:_HASHED]).digest()
                 except (IndexError, ValueError) as exc:
                     raise ValueError(f"trie node at path {child_path.hex()} is truncated") from exc
-                if child_hash != buf[1 + 32 * nib : 33 + 32 * nib]:
+                if child_hash != mem[1 + 32 * nib : 33 + 32 * nib]:
                     raise ValueError(f"trie node at path {child_path.hex()} does not match its parent's hash")
                 stack.append((child_path, child))
         return leaves
@@ -353,21 +338,21 @@ class Trie:
         levels: list[bytes] = []
         path = b""
         depth = 0
-        node = self._committed or _empty_node()
+        mem = self._get_committed(path) or bytearray(_EMPTY_NODE)
         while True:
-            buf, kids = node
-            levels.append(bytes(buf[1:]))
+            levels.append(bytes(mem[1:_HASHED]))
             nib = _nibble(kh, depth)
-            slot = kids[nib]
-            if slot is None:
+            rec = _HASHED + _REC * nib
+            kind = mem[rec]
+            if kind == EMPTY:
                 return Proof(tuple(levels))
-            if type(slot) is bytes:
-                if slot.startswith(kh, 1):
+            if kind == LEAF:
+                if mem.startswith(kh, rec + 1):
                     return Proof(tuple(levels))
-                return Proof(tuple(levels), slot[1:33], slot[33:])
+                return Proof(tuple(levels), bytes(mem[rec + 1 : rec + 33]), bytes(mem[rec + 33 : rec + _REC]))
             path += _NIBBLE_BYTES[nib]
-            if type(slot) is not tuple:
-                slot = self._load_node(path)
-                kids[nib] = slot  # a committed node: only fills in what was not loaded yet
-            node = slot
             depth += 1
+            child = self._get_committed(path)
+            if child is None:
+                raise RuntimeError(f"trie node missing at path {path.hex()}")
+            mem = child

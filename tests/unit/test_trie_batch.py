@@ -122,7 +122,8 @@ def test_a_reopened_trie_loads_nodes_lazily_to_the_same_results() -> None:
 
 def test_deletes_of_absent_keys_store_nothing_in_an_empty_trie() -> None:
     """An empty trie stays without a root node when a block only deletes keys it never had."""
-    trie = Trie({}.get)
+    stored: dict[bytes, bytes] = {}
+    trie = Trie(stored.get)
     assert trie.apply({b"a": None, b"b": None}) == EMPTY_ROOT
     assert trie.take_staged() == {}
 
