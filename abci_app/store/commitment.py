@@ -141,7 +141,7 @@ class Trie:
         self._merge(root, b"", 0, khs, vhs, 0, len(khs))
         self._root = _sha256(root[:_HASHED]).digest()
 
-    def _merge(
+    def _merge(  # noqa: PLR0917 - a hot recursion: positional arguments are the cheapest
         self, mem: Node, path: bytes, depth: int, khs: list[bytes], vhs: list[bytes | None], lo: int, hi: int
     ) -> None:
         """Apply the writes khs[lo:hi] (sorted, all under `path`) to the staged node `mem` and
@@ -231,7 +231,9 @@ class Trie:
                 mem[off : off + 32] = _sha256(node[:_HASHED]).digest()
             i = j
 
-    def _pair(self, a: bytearray, a_hash: bytearray, b: bytes, path: bytes, nib: int, depth: int) -> bytes:
+    def _pair(  # noqa: PLR0917 - positional, like _merge that calls it
+        self, a: bytearray, a_hash: bytearray, b: bytes, path: bytes, nib: int, depth: int
+    ) -> bytes:
         """Stage the new subtree below `path` + `nib` (at `depth`) holding just the leaf records
         `a` (whose leaf hash is `a_hash`) and `b`; returns the subtree's hash."""
         shared = [nib]

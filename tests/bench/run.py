@@ -3,9 +3,10 @@
 full (`make bench`): in-process app costs (CheckTx, RECHECK, FinalizeBlock with signatures
 already verified and in replay, Commit; readings; market clearing and settlement inside the
 end-block hook, certificate issuance and state per PV device-day; trie update cost at
-10k/100k/1M/10M keys, about 100 s of which building the 10 M-key trie takes 90), then the 4-validator localnet with gridledger (saturation over 60 s,
-latency at half that rate, device readings, a mixed energy load) and the same load shape
-against CometBFT's built-in kvstore on the same node settings.
+10k/100k/1M/10M keys, about 100 s, 90 of them building the 10 M-key trie), then the 4-validator
+localnet with gridledger (saturation over 60 s, latency at half that rate, device readings, a
+mixed energy load) and the same load shape against CometBFT's built-in kvstore on the same node
+settings.
 The worst legal block (issue 19): day-long readings up to the block's work budget, FinalizeBlock
 + Commit, at the default and (full mode) the extreme parameters governance may set.
 quick (`make bench-quick`, < 3 min): the same parts, briefly. smoke (`make bench-smoke`, CI, about

@@ -38,10 +38,10 @@ def _blocks() -> list[dict[bytes, bytes | None]]:
     """Blocks that insert, update, delete (down to collapsing nodes) and delete absent keys."""
     keys = [b"k%d" % i for i in range(600)]
     return [
-        {k: b"v0" for k in keys[:400]},
-        {**{k: b"v1" for k in keys[::3]}, **{k: None for k in keys[1:400:2]}, **{k: b"new" for k in keys[400:500]}},
-        {**{k: None for k in keys[:450]}, b"absent": None, keys[599]: b"late"},
-        {k: None for k in keys},
+        dict.fromkeys(keys[:400], b"v0"),
+        {**dict.fromkeys(keys[::3], b"v1"), **dict.fromkeys(keys[1:400:2]), **dict.fromkeys(keys[400:500], b"new")},
+        {**dict.fromkeys(keys[:450]), b"absent": None, keys[599]: b"late"},
+        dict.fromkeys(keys),
     ]
 
 
