@@ -52,12 +52,11 @@ _SCAN_MAX: Final = 8
 def _encode(mem: Node) -> bytes:
     """A node's stored form (unchanged since the first release: every database holds it)."""
     parts: list[bytes | bytearray] = []
-    for nib in range(16):
-        rec = _HASHED + _REC * nib
-        kind = mem[rec]
+    for nib, kind in enumerate(mem[_HASHED::_REC]):
         if kind == EMPTY:
             parts.append(b"\x00")
         elif kind == LEAF:
+            rec = _HASHED + _REC * nib
             parts.append(mem[rec : rec + _REC])
         else:
             parts.append(b"\x02")
