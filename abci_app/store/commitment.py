@@ -8,225 +8,283 @@ of keys, never on the order they were written. Hashes (domain-separated):
     internal = SHA-256(0x01 || child_0 || ... || child_15)   (empty child: 32 zero bytes)
 
 The root hash of the whole state is the app hash. Nodes are stored by their nibble path;
-a block's changes are staged copy-on-write and only the touched paths are re-hashed.
 `prove` gives the 16 child hashes of every node on the key's path; `gridwire.proof.verify_proof`
 (shared with clients) recomputes the root from them.
+
+In memory a node is one flat bytearray (no Python object per child, so copying a node is one
+memcpy and the garbage collector has nothing to traverse): its first 513 bytes are
+0x01 || child_0 || ... || child_15, whose SHA-256 is the node's hash, then 16 slot records of
+65 bytes: a kind (0 empty, 1 leaf, 2 internal node) and, for a leaf, its key hash and value
+hash, which is exactly a leaf slot's stored form. A block's writes are sorted by key hash and
+merged in one descent from the root: the writes under a node are applied to a private copy of
+it (the committed nodes never change, so a discarded block leaves no trace), each touched node
+is hashed once, and shared prefixes are walked once per block rather than once per write.
 """
 
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
+from typing import Final, TypeAlias
 
 from gridwire.proof import EMPTY_ROOT, ZERO, Proof, leaf_hash, verify_proof
 from gridwire.proof import nibble as _nibble
-from gridwire.proof import node_hash as _hash_children
 
 __all__ = ["EMPTY_ROOT", "ZERO", "Proof", "Trie", "leaf_hash", "verify_proof"]
 
 _sha256 = hashlib.sha256
-LEAF = 1
-NODE = 2
+# Slot kinds, in memory and in the stored encoding (per slot: 0 | 1, key hash, value hash | 2, child hash).
+EMPTY: Final = 0
+LEAF: Final = 1
+NODE: Final = 2
 
-# slot: None (empty) | (LEAF, hash, key_hash, value_hash) | (NODE, hash)
-Slot = tuple[int, bytes] | tuple[int, bytes, bytes, bytes] | None
-Node = list[Slot]
+Node: TypeAlias = bytearray
+_HASHED: Final = 1 + 16 * 32  # mem[:_HASHED] is what the node's hash is taken of
+_REC: Final = 65  # a slot record: kind, key hash, value hash
+_SIZE: Final = _HASHED + 16 * _REC
+_EMPTY_NODE: Final = b"\x01" + ZERO * 16 + bytes(16 * _REC)
+_NIBBLE_BYTES: Final = tuple(bytes((n,)) for n in range(16))
+# Above this many writes under one node, a child's run of writes is found by bisection.
+_SCAN_MAX: Final = 8
 
 
-def _children_bytes(node: Node) -> bytes:
-    return b"".join([ZERO if s is None else s[1] for s in node])
-
-
-def _node_hash(node: Node) -> bytes:
-    return _hash_children(_children_bytes(node))
-
-
-def _encode(node: Node) -> bytes:
-    out = bytearray()
-    for s in node:
-        if s is None:
-            out.append(0)
-        elif s[0] == LEAF:
-            out.append(LEAF)
-            out += s[2] + s[3]  # type: ignore[misc]
+def _encode(mem: Node) -> bytes:
+    """A node's stored form (unchanged since the first release: every database holds it)."""
+    parts: list[bytes | bytearray] = []
+    for nib, kind in enumerate(mem[_HASHED::_REC]):
+        if kind == EMPTY:
+            parts.append(b"\x00")
+        elif kind == LEAF:
+            rec = _HASHED + _REC * nib
+            parts.append(mem[rec : rec + _REC])
         else:
-            out.append(NODE)
-            out += s[1]
-    return bytes(out)
+            parts.append(b"\x02")
+            parts.append(mem[1 + 32 * nib : 33 + 32 * nib])
+    return b"".join(parts)
 
 
 def _decode(raw: bytes) -> Node:
-    node: Node = []
+    """A stored node in memory; raises IndexError or ValueError when `raw` is cut short."""
+    mem = bytearray(_EMPTY_NODE)
     i = 0
-    for _ in range(16):
+    for nib in range(16):
         kind = raw[i]
-        i += 1
-        if kind == 0:
-            node.append(None)
-        elif kind == LEAF:
-            kh, vh = raw[i : i + 32], raw[i + 32 : i + 64]
-            i += 64
-            node.append((LEAF, leaf_hash(kh, vh), kh, vh))
+        if kind == EMPTY:
+            i += 1
+            continue
+        rec = _HASHED + _REC * nib
+        if kind == LEAF:
+            mem[rec : rec + _REC] = raw[i : i + _REC]
+            mem[1 + 32 * nib : 33 + 32 * nib] = _sha256(b"\x00" + raw[i + 1 : i + _REC]).digest()
+            i += _REC
         else:
-            node.append((NODE, raw[i : i + 32]))
-            i += 32
-    return node
+            mem[rec] = NODE
+            mem[1 + 32 * nib : 33 + 32 * nib] = raw[i + 1 : i + 33]
+            i += 33
+    if i > len(raw) or len(mem) != _SIZE:
+        raise ValueError("truncated trie node")
+    return mem
 
 
 class Trie:
-    """Committed nodes (loaded lazily from the backend) plus the staged block's changes."""
+    """Committed nodes (loaded lazily from the backend, then cached) plus the staged block's copies."""
 
     def __init__(self, load_node: Callable[[bytes], bytes | None]) -> None:
         self._load = load_node
         self._committed: dict[bytes, Node] = {}
-        self._pending: dict[bytes, Node | None] = {}
-        self._dirty: set[bytes] = set()
+        # The staged block's nodes by path (None: the node there is gone); private copies.
+        self._staged: dict[bytes, Node | None] = {}
+        self._deletes = False
         root = self._get_committed(b"")
-        self._committed_root = EMPTY_ROOT if root is None else _node_hash(root)
+        self._committed_root = EMPTY_ROOT if root is None else _sha256(root[:_HASHED]).digest()
         self._root = self._committed_root
 
-    # -- node access -------------------------------------------------------------------
-
     def _get_committed(self, path: bytes) -> Node | None:
-        node = self._committed.get(path)
-        if node is None:
+        mem = self._committed.get(path)
+        if mem is None:
             raw = self._load(path)
             if raw is None:
                 return None
-            node = _decode(raw)
-            self._committed[path] = node
-        return node
-
-    def _get(self, path: bytes) -> Node | None:
-        if path in self._pending:
-            return self._pending[path]
-        return self._get_committed(path)
-
-    def _mutable(self, path: bytes) -> Node:
-        node = self._pending.get(path)
-        if node is not None:
-            return node
-        base = self._get_committed(path) if path not in self._pending else None
-        node = [None] * 16 if base is None else list(base)
-        self._pending[path] = node
-        return node
+            mem = self._committed[path] = _decode(raw)
+        return mem
 
     # -- updates -----------------------------------------------------------------------
 
     def update(self, key_hash: bytes, value_hash: bytes) -> None:
-        path = b""
-        depth = 0
-        node = self._mutable(path)
-        while True:
-            nib = _nibble(key_hash, depth)
-            slot = node[nib]
-            if slot is None or (slot[0] == LEAF and slot[2] == key_hash):  # type: ignore[misc]
-                node[nib] = (LEAF, leaf_hash(key_hash, value_hash), key_hash, value_hash)
-                self._dirty.add(path)
-                return
-            child_path = path + bytes((nib,))
-            if slot[0] == LEAF:
-                # Another key's leaf: push it one level down and keep descending.
-                child: Node = [None] * 16
-                child[_nibble(slot[2], depth + 1)] = slot  # type: ignore[misc]
-                self._pending[child_path] = child
-                node[nib] = (NODE, ZERO)
-                node = child
-            else:
-                node = self._mutable(child_path)
-            path = child_path
-            depth += 1
+        """Stage one write (the root is re-hashed at once; `apply` batches a block's writes)."""
+        self._write([key_hash], [value_hash])
 
     def delete(self, key_hash: bytes) -> None:
-        path = b""
-        depth = 0
-        node = self._get(path)
-        trail: list[bytes] = []
-        while node is not None:
-            nib = _nibble(key_hash, depth)
-            slot = node[nib]
-            if slot is None:
-                return
-            if slot[0] == LEAF:
-                if slot[2] != key_hash:  # type: ignore[misc]
-                    return
-                break
-            trail.append(path)
-            path += bytes((nib,))
-            depth += 1
-            node = self._get(path)
-        if node is None:
-            return
-        node = self._mutable(path)
-        node[_nibble(key_hash, depth)] = None
-        self._dirty.add(path)
-        # Keep the shape canonical: a non-root node left with no child, or with a single
-        # leaf and nothing else, is replaced in its parent by that leaf (or by nothing).
-        while trail:
-            filled = [s for s in node if s is not None]
-            if len(filled) > 1 or (filled and filled[0][0] == NODE):
-                return
-            replacement = filled[0] if filled else None
-            self._pending[path] = None
-            self._dirty.discard(path)
-            parent_path = trail.pop()
-            parent = self._mutable(parent_path)
-            parent[path[-1]] = replacement
-            self._dirty.add(parent_path)
-            path, node = parent_path, parent
+        """Stage one delete (a key that is not in the trie changes nothing)."""
+        self._write([key_hash], [None])
 
     def apply(self, writes: Mapping[bytes, bytes | None]) -> bytes:
         """Stage a block's writes (None deletes) and return the new root hash."""
-        for key in sorted(writes):
-            value = writes[key]
-            kh = _sha256(key).digest()
-            if value is None:
-                self.delete(kh)
+        pairs = {
+            _sha256(key).digest(): None if value is None else _sha256(value).digest() for key, value in writes.items()
+        }
+        khs = sorted(pairs)
+        self._write(khs, [pairs[kh] for kh in khs])
+        return self._root
+
+    def _write(self, khs: list[bytes], vhs: list[bytes | None]) -> None:
+        """Merge writes sorted by key hash into the staged nodes and re-hash the root."""
+        root = self._staged.get(b"")
+        if root is None:
+            base = self._get_committed(b"")
+            if not khs or (base is None and all(v is None for v in vhs)):
+                return  # nothing can change (and an empty trie stays without a root node)
+            root = self._staged[b""] = bytearray(_EMPTY_NODE if base is None else base)
+        self._deletes = None in vhs  # without deletes no node can lose children
+        self._merge(root, b"", 0, khs, vhs, 0, len(khs))
+        self._root = _sha256(root[:_HASHED]).digest()
+
+    def _merge(  # noqa: PLR0917 - a hot recursion: positional arguments are the cheapest
+        self, mem: Node, path: bytes, depth: int, khs: list[bytes], vhs: list[bytes | None], lo: int, hi: int
+    ) -> None:
+        """Apply the writes khs[lo:hi] (sorted, all under `path`) to the staged node `mem` and
+        update its child hashes (the caller hashes `mem` itself)."""
+        staged = self._staged
+        bi = depth >> 1
+        shift = 0 if depth & 1 else 4
+        i = lo
+        while i < hi:
+            kh = khs[i]
+            b = kh[bi]
+            nib = (b >> shift) & 15
+            # khs[i:j]: the run of writes under this child.
+            if i + 1 == hi or nib == 15:
+                j = hi
+            elif hi - i <= _SCAN_MAX:
+                j = i + 1
+                while j < hi and (khs[j][bi] >> shift) & 15 == nib:
+                    j += 1
             else:
-                self.update(kh, _sha256(value).digest())
-        return self.root_hash()
+                bound = kh[:bi] + bytes(((nib + 1) << 4 if shift else (b & 0xF0) | (nib + 1),))
+                j = bisect_left(khs, bound, i + 1, hi)
+            rec = _HASHED + _REC * nib
+            off = 1 + 32 * nib
+            kind = mem[rec]
+            if j == i + 1 and kind != NODE:
+                vh = vhs[i]
+                if kind == EMPTY or mem.startswith(kh, rec + 1):  # an empty slot or the key's own leaf
+                    if vh is not None:
+                        kv = kh + vh
+                        mem[rec : rec + _REC] = b"\x01" + kv
+                        mem[off : off + 32] = _sha256(b"\x00" + kv).digest()
+                    elif kind:
+                        mem[rec] = EMPTY
+                        mem[off : off + 32] = ZERO
+                elif vh is not None:  # a new key at another key's leaf: a subtree of the two
+                    h = self._pair(mem[rec : rec + _REC], mem[off : off + 32], b"\x01" + kh + vh, path, nib, depth + 1)
+                    mem[rec] = NODE
+                    mem[off : off + 32] = h
+                i = j
+                continue
+            child_path = path + _NIBBLE_BYTES[nib]
+            if kind != NODE:
+                # Several writes at an empty slot or a leaf: what stays there is their values and
+                # the old leaf (unless written); two or more make a new subtree.
+                entries = {khs[k]: vh for k in range(i, j) if (vh := vhs[k]) is not None}
+                if kind == LEAF:
+                    okh = bytes(mem[rec + 1 : rec + 33])
+                    if not any(khs[k] == okh for k in range(i, j)):
+                        entries[okh] = bytes(mem[rec + 33 : rec + _REC])
+                if len(entries) >= 2:
+                    sub = sorted(entries)
+                    child = staged[child_path] = bytearray(_EMPTY_NODE)
+                    self._merge(child, child_path, depth + 1, sub, [entries[k] for k in sub], 0, len(sub))
+                    mem[rec] = NODE
+                    mem[off : off + 32] = _sha256(child[:_HASHED]).digest()
+                elif entries:
+                    ((ekh, evh),) = entries.items()
+                    kv = ekh + evh
+                    mem[rec : rec + _REC] = b"\x01" + kv
+                    mem[off : off + 32] = _sha256(b"\x00" + kv).digest()
+                else:
+                    mem[rec] = EMPTY
+                    mem[off : off + 32] = ZERO
+                i = j
+                continue
+            node = staged.get(child_path)
+            if node is None:
+                base = self._get_committed(child_path)
+                if base is None:
+                    raise RuntimeError(f"trie node missing at path {child_path.hex()}")
+                node = staged[child_path] = bytearray(base)
+            self._merge(node, child_path, depth + 1, khs, vhs, i, j)
+            kinds = node[_HASHED::_REC] if self._deletes else b""
+            if kinds.count(EMPTY) >= 15 and kinds.count(NODE) == 0:
+                # Canonical shape: a node left with no child, or with one leaf and nothing else,
+                # is replaced in its parent by that leaf (or by nothing).
+                staged[child_path] = None
+                if kinds.count(LEAF):
+                    n = kinds.index(LEAF)
+                    mem[rec : rec + _REC] = node[_HASHED + _REC * n : _HASHED + _REC * (n + 1)]
+                    mem[off : off + 32] = node[1 + 32 * n : 33 + 32 * n]
+                else:
+                    mem[rec] = EMPTY
+                    mem[off : off + 32] = ZERO
+            else:
+                mem[off : off + 32] = _sha256(node[:_HASHED]).digest()
+            i = j
+
+    def _pair(  # noqa: PLR0917 - positional, like _merge that calls it
+        self, a: bytearray, a_hash: bytearray, b: bytes, path: bytes, nib: int, depth: int
+    ) -> bytes:
+        """Stage the new subtree below `path` + `nib` (at `depth`) holding just the leaf records
+        `a` (whose leaf hash is `a_hash`) and `b`; returns the subtree's hash."""
+        shared = [nib]
+        d = depth
+        while True:
+            x, y = a[1 + (d >> 1)], b[1 + (d >> 1)]
+            x, y = (x >> 4, y >> 4) if d & 1 == 0 else (x & 15, y & 15)
+            if x != y:
+                break
+            shared.append(x)
+            d += 1
+        mem = bytearray(_EMPTY_NODE)
+        mem[_HASHED + _REC * x : _HASHED + _REC * (x + 1)] = a
+        mem[1 + 32 * x : 33 + 32 * x] = a_hash
+        mem[_HASHED + _REC * y : _HASHED + _REC * (y + 1)] = b
+        mem[1 + 32 * y : 33 + 32 * y] = _sha256(b"\x00" + b[1:]).digest()
+        p = path + bytes(shared)
+        self._staged[p] = mem
+        h = _sha256(mem[:_HASHED]).digest()
+        for n in reversed(shared[1:]):
+            mem = bytearray(_EMPTY_NODE)
+            mem[_HASHED + _REC * n] = NODE
+            mem[1 + 32 * n : 33 + 32 * n] = h
+            p = p[:-1]
+            self._staged[p] = mem
+            h = _sha256(mem[:_HASHED]).digest()
+        return h
 
     def root_hash(self) -> bytes:
-        if not self._dirty:
-            return self._root
-        levels: dict[int, set[bytes]] = {}
-        for p in self._dirty:
-            levels.setdefault(len(p), set()).add(p)
-        for depth in range(max(levels), -1, -1):
-            for p in levels.get(depth, ()):
-                node = self._get(p)
-                if node is None:
-                    continue
-                h = _node_hash(node)
-                if depth == 0:
-                    self._root = h
-                else:
-                    parent_path = p[:-1]
-                    self._mutable(parent_path)[p[-1]] = (NODE, h)
-                    levels.setdefault(depth - 1, set()).add(parent_path)
-        self._dirty.clear()
+        """The staged root hash (the committed one when nothing is staged)."""
         return self._root
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def take_staged(self) -> dict[bytes, bytes | None]:
         """Serialise the staged nodes for the backend and make them the committed ones."""
-        self.root_hash()
         out: dict[bytes, bytes | None] = {}
-        for path, node in self._pending.items():
-            if node is None:
+        committed = self._committed
+        for path, mem in self._staged.items():
+            if mem is None:
                 out[path] = None
-                self._committed.pop(path, None)
+                committed.pop(path, None)
             else:
-                out[path] = _encode(node)
-                self._committed[path] = node
-        self._pending.clear()
+                out[path] = _encode(mem)
+                committed[path] = mem
+        self._staged = {}
         self._committed_root = self._root
         return out
 
     def discard_staged(self) -> None:
-        self._pending.clear()
-        self._dirty.clear()
+        """Drop the staged block: the committed nodes were never changed."""
+        self._staged = {}
         self._root = self._committed_root
 
     @property
@@ -246,27 +304,29 @@ class Trie:
         while stack:
             path, raw = stack.pop()
             try:
-                node = _decode(raw)
-            except IndexError as exc:
+                mem = _decode(raw)
+            except (IndexError, ValueError) as exc:
                 raise ValueError(f"trie node at path {path.hex()} is truncated") from exc
-            for nib, slot in enumerate(node):
-                if slot is None:
+            for nib in range(16):
+                rec = _HASHED + _REC * nib
+                kind = mem[rec]
+                if kind == EMPTY:
                     continue
                 child_path = path + bytes((nib,))
-                if slot[0] == LEAF:
-                    kh = slot[2]  # type: ignore[misc]
+                if kind == LEAF:
+                    kh = bytes(mem[rec + 1 : rec + 33])
                     if any(_nibble(kh, depth) != child_path[depth] for depth in range(len(child_path))):
                         raise ValueError(f"leaf at path {child_path.hex()} is not on its key's path")
-                    leaves[kh] = slot[3]  # type: ignore[misc]
+                    leaves[kh] = bytes(mem[rec + 33 : rec + _REC])
                     continue
                 child = self._load(child_path)
                 if child is None:
                     raise ValueError(f"trie node at path {child_path.hex()} is missing")
                 try:
-                    child_hash = _node_hash(_decode(child))
-                except IndexError as exc:
+                    child_hash = _sha256(_decode(child)[:_HASHED]).digest()
+                except (IndexError, ValueError) as exc:
                     raise ValueError(f"trie node at path {child_path.hex()} is truncated") from exc
-                if child_hash != slot[1]:
+                if child_hash != mem[1 + 32 * nib : 33 + 32 * nib]:
                     raise ValueError(f"trie node at path {child_path.hex()} does not match its parent's hash")
                 stack.append((child_path, child))
         return leaves
@@ -279,19 +339,21 @@ class Trie:
         levels: list[bytes] = []
         path = b""
         depth = 0
-        node = self._get_committed(path) or [None] * 16
+        mem = self._get_committed(path) or bytearray(_EMPTY_NODE)
         while True:
-            levels.append(_children_bytes(node))
-            slot = node[_nibble(kh, depth)]
-            if slot is None:
+            levels.append(bytes(mem[1:_HASHED]))
+            nib = _nibble(kh, depth)
+            rec = _HASHED + _REC * nib
+            kind = mem[rec]
+            if kind == EMPTY:
                 return Proof(tuple(levels))
-            if slot[0] == LEAF:
-                if slot[2] == kh:  # type: ignore[misc]
+            if kind == LEAF:
+                if mem.startswith(kh, rec + 1):
                     return Proof(tuple(levels))
-                return Proof(tuple(levels), slot[2], slot[3])  # type: ignore[misc]
-            path += bytes((_nibble(kh, depth),))
+                return Proof(tuple(levels), bytes(mem[rec + 1 : rec + 33]), bytes(mem[rec + 33 : rec + _REC]))
+            path += _NIBBLE_BYTES[nib]
             depth += 1
             child = self._get_committed(path)
             if child is None:
                 raise RuntimeError(f"trie node missing at path {path.hex()}")
-            node = child
+            mem = child

@@ -18,7 +18,10 @@ class CommittedState:
 
     def __init__(self, backend: Backend, *, cache_limit: int = 1_000_000) -> None:
         self.backend = backend
-        self.trie = Trie(backend.get_node)
+        try:
+            self.trie = Trie(backend.get_node)
+        except (IndexError, ValueError) as exc:
+            raise CorruptStateError(f"the state trie's root node is damaged: {exc}") from exc
         self._cache: dict[bytes, bytes | None] = {}
         self._cache_limit = cache_limit
         self._staged: Mapping[bytes, bytes | None] | None = None

@@ -3,9 +3,10 @@
 full (`make bench`): in-process app costs (CheckTx, RECHECK, FinalizeBlock with signatures
 already verified and in replay, Commit; readings; market clearing and settlement inside the
 end-block hook, certificate issuance and state per PV device-day; trie update cost at
-10k/100k/1M keys), then the 4-validator localnet with gridledger (saturation over 60 s,
-latency at half that rate, device readings, a mixed energy load) and the same load shape
-against CometBFT's built-in kvstore on the same node settings.
+10k/100k/1M/10M keys, about 100 s, 90 of them building the 10 M-key trie), then the 4-validator
+localnet with gridledger (saturation over 60 s, latency at half that rate, device readings, a
+mixed energy load) and the same load shape against CometBFT's built-in kvstore on the same node
+settings.
 The worst legal block (issue 19): day-long readings up to the block's work budget, FinalizeBlock
 + Commit, at the default and (full mode) the extreme parameters governance may set.
 quick (`make bench-quick`, < 3 min): the same parts, briefly. smoke (`make bench-smoke`, CI, about
@@ -106,7 +107,7 @@ MODES = {
             members=2000,
             block_txs=10_000,
             blocks=3,
-            trie_sizes=(10_000, 100_000, 1_000_000),
+            trie_sizes=(10_000, 100_000, 1_000_000, 10_000_000),
             trie_block=10_000,
             mix=Mix(),
         ),
@@ -303,7 +304,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             row["apply_root_ms"],
             "",
             None,
-            f" ms ({row['us_per_write']} µs/write)",
+            f" ms ({row['us_per_write']} µs/write, {row['node_hashes_per_write']} node hashes/write)",
         )
     rd = results.get("readings")
     limit = rd["signature"]["limit_readings_s"] if rd else None
