@@ -400,6 +400,14 @@ def _verify_signer(store: Branch, device: Device, signature: bytes, message: byt
     raise _RejectedError(DevicesCode.BAD_READING_SIGNATURE, "the device's registered key did not sign this reading")
 
 
+def _sign_bytes(chain_id: str, r: SignedReading) -> bytes:
+    """The bytes the device signed for reading `r` on this chain."""
+    reading = Reading(
+        r.device_id, r.seq, r.start, r.end, r.import_wh, r.export_wh, r.charged_wh, r.discharged_wh, r.soc_wh
+    )
+    return reading_sign_bytes(chain_id, reading)
+
+
 def _admitted(store: Branch, chain_id: str, msg: SubmitReadings) -> SubmitReadings:
     """CheckTx's share of `msg` (submit_readings): the battery readings to apply in full; every
     other reading of a registered device has its signature checked against the device's key
@@ -412,10 +420,7 @@ def _admitted(store: Branch, chain_id: str, msg: SubmitReadings) -> SubmitReadin
         if device.kind == BATTERY:
             batteries.append(r)
             continue
-        reading = Reading(
-            r.device_id, r.seq, r.start, r.end, r.import_wh, r.export_wh, r.charged_wh, r.discharged_wh, r.soc_wh
-        )
-        verify_cached(bytes(device.public_key), r.signature, reading_sign_bytes(chain_id, reading))
+        verify_cached(bytes(device.public_key), r.signature, _sign_bytes(chain_id, r))
     return replace(msg, readings=tuple(batteries))
 
 
@@ -469,10 +474,7 @@ def _apply_reading(ctx: TxContext, r: SignedReading, rules: _ReadingRules) -> in
     device = keeper.get_device(store, r.device_id)
     if device is None:
         raise _RejectedError(DevicesCode.UNKNOWN_DEVICE, "device is not registered")
-    reading = Reading(
-        r.device_id, r.seq, r.start, r.end, r.import_wh, r.export_wh, r.charged_wh, r.discharged_wh, r.soc_wh
-    )
-    message = reading_sign_bytes(ctx.block.chain_id, reading)
+    message = _sign_bytes(ctx.block.chain_id, r)
     _verify_signer(store, device, r.signature, message)
     if device.suspended:
         raise _RejectedError(DevicesCode.DEVICE_SUSPENDED, "device is suspended")
