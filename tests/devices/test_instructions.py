@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -443,13 +446,36 @@ async def _until(condition: Callable[[], object], timeout: float = 60.0) -> None
             await asyncio.sleep(0.02)
 
 
-def test_a_restarted_gateway_still_applies_the_instruction_and_releases_it_at_its_end(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_restarted_gateway_still_applies_the_instruction_and_releases_it_at_its_end(tmp_path: Path) -> None:
     """Through start_home: the stream's instruction for this site caps the simulated inverter
     (another site's and a hostile one change nothing); after a restart mid-instruction the kept
-    instruction is applied again to the new process's inverter, and released at interval_end."""
-    monkeypatch.setattr(bridge_signals, "RECONNECT_FIRST_S", 0.05)
+    instruction is applied again to the new process's inverter, and released at interval_end.
+
+    The scenario runs in its own interpreter, as a gateway does: grpc.aio keeps per-process
+    state bound to the event loops that used it, and after the other tests' loops in this
+    process a gRPC call here could wait forever (seen twice on a loaded machine)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.devices.test_instructions", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    limit, pct, again, released_at = got["limit"], got["pct"], got["again"], got["released_at"]
+    assert limit is not None
+    assert 1499 <= limit <= 1500  # this site's cap: not Bob's 10 W, not the hostile one
+    assert pct == 1500 * 10_000 // 4600
+    assert again == limit
+    assert released_at >= T + 600
+    assert got["second_from_heights"] == [5]
+
+
+def _restart_scenario(tmp_path: Path) -> dict[str, object]:
+    """The restarted-gateway scenario (run by the test above in a fresh interpreter)."""
+    bridge_signals.RECONNECT_FIRST_S = 0.05
     start = T
     mine = _grid_instruction(interval=start - 900, interval_end=start + 600)  # 10 wall seconds at speed 60
     others = _grid_instruction(site="bob-home", owner="cd" * 20, export_cap_w=10, interval=start - 900)
@@ -508,9 +534,14 @@ def test_a_restarted_gateway_still_applies_the_instruction_and_releases_it_at_it
         return await first(), await second()
 
     (limit, pct), (again, released_at) = asyncio.run(both())
-    assert limit is not None
-    assert 1499 <= limit <= 1500  # this site's cap: not Bob's 10 W, not the hostile one
-    assert pct == 1500 * 10_000 // 4600
-    assert again == limit
-    assert released_at >= start + 600
-    assert [r.from_height for r in second_bridge.requests] == [5]
+    return {
+        "limit": limit,
+        "pct": pct,
+        "again": again,
+        "released_at": released_at,
+        "second_from_heights": [r.from_height for r in second_bridge.requests],
+    }
+
+
+if __name__ == "__main__":  # the restart scenario, in the interpreter the test started
+    print(json.dumps(_restart_scenario(Path(sys.argv[1]))))
