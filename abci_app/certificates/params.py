@@ -5,7 +5,7 @@ from __future__ import annotations
 from abci_app.params import ParamSpec, domain_param
 from abci_app.store.branch import KVReader
 
-__all__ = ["EXPIRY", "GRACE", "MAX_ISSUANCE", "PARAMS", "PERIOD", "RETENTION", "period"]
+__all__ = ["EXPIRY", "GRACE", "MAX_ISSUANCE", "PARAMS", "PERIOD", "PRUNE_PER_BLOCK", "RETENTION", "period"]
 
 GRACE = "certificates.issuance_grace_seconds"
 EXPIRY = "certificates.expiry_seconds"
@@ -14,6 +14,7 @@ EXPIRY = "certificates.expiry_seconds"
 PERIOD = "certificates.period_seconds"
 MAX_ISSUANCE = "certificates.max_issuance_per_block"
 RETENTION = "certificates.retention_seconds"
+PRUNE_PER_BLOCK = "certificates.prune_per_block"
 PARAMS = {
     # after an hour ends, how long issuance waits for a device's data to complete
     GRACE: ParamSpec(3_600, 0, 30 * 86_400),
@@ -31,6 +32,12 @@ PARAMS = {
     # revoked bundle this long after its production hour's expiry age; a genesis for a
     # demonstration or a test goes down to an hour
     RETENTION: ParamSpec(90 * 86_400, 86_400, 10 * 365 * 86_400, genesis_low=3_600),
+    # retirements and bundle rows pruning examines per block at most (prune.py; about 8 keys
+    # removed per bundle). A million PV devices issue about 12 million hourly bundles a day,
+    # which leave as retirements or aged-out bundles: up to about 280 rows a second. 1,000 a
+    # block keeps up at a block a second with room to catch up; a cap below the daily volume
+    # would let state grow without end
+    PRUNE_PER_BLOCK: ParamSpec(1_000, 50, 10_000),
 }
 
 

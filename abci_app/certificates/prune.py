@@ -20,8 +20,9 @@ bundles + pruned = issued. When all of a device-hour's Wh are pruned and the hou
 the devices' pruning watermark (devices/prune.py: no reading of the hour can arrive any more,
 so it can never be issued again), the ISSUED entry is removed too; otherwise it stays, 16 bytes.
 
-Work per block is bounded: at most PRUNE_BATCH retirements and bundle-hour rows are examined
-(about 8 keys removed per bundle). Two cursors, both counters, say where the sweeps resume:
+Work per block is bounded: at most `certificates.prune_per_block` retirements and bundle-hour
+rows are examined (governed, 1,000 by default: a million PV devices' rows due each block, with
+room to catch up; about 8 keys removed per bundle). Two cursors, both counters, say where the sweeps resume:
 `archive_retirement` (the last retirement id archived) and `archive_hour` / `archive_hour_id`
 (the production hour and the first bundle id in it not yet examined). Everything is decided
 from state and block time in key order: a proposer cannot make a node prune differently, and a
@@ -43,7 +44,7 @@ from itertools import islice
 from gridwire.archive import encode_commitment, leaf_hash, merkle_root, pack_record
 
 from abci_app.certificates import events, keeper, keys
-from abci_app.certificates.params import EXPIRY, RETENTION, period
+from abci_app.certificates.params import EXPIRY, PRUNE_PER_BLOCK, RETENTION, period
 from abci_app.certificates.records import EXPIRED, RETIRED, REVOKED, WITHDRAWN, Bundle, Retirement
 from abci_app.devices import keeper as devices
 from abci_app.keys import u64
@@ -56,12 +57,10 @@ __all__ = [
     "ARCHIVE_HOUR",
     "ARCHIVE_HOUR_ID",
     "ARCHIVE_RETIREMENT",
-    "PRUNE_BATCH",
     "archived_retirement",
     "end_block",
 ]
 
-PRUNE_BATCH = 200  # retirements + bundle rows examined per block
 ARCHIVE_RETIREMENT = "archive_retirement"  # counter: the last retirement id archived
 ARCHIVE_HOUR = "archive_hour"  # counter: the production hour the hour sweep resumes at
 ARCHIVE_HOUR_ID = "archive_hour_id"  # counter: the first bundle id of that hour not yet examined
@@ -165,12 +164,12 @@ def _hours(store: Branch, block: BlockInfo, retention: int, out: _Removal, budge
 
 
 def end_block(store: Branch, block: BlockInfo) -> list[Event]:
-    """Archive what is past its retention (module doc), at most PRUNE_BATCH rows; when anything
-    left live state, store the block's archive commitment and emit certificates_archived with
-    the records. A block with nothing due writes nothing."""
+    """Archive what is past its retention (module doc), at most `certificates.prune_per_block`
+    rows; when anything left live state, store the block's archive commitment and emit
+    certificates_archived with the records. A block with nothing due writes nothing."""
     retention = domain_param(store, RETENTION)
     out = _Removal(store)
-    budget = _retirements(store, block.time - retention, out, PRUNE_BATCH)
+    budget = _retirements(store, block.time - retention, out, domain_param(store, PRUNE_PER_BLOCK))
     if budget > 0:
         _hours(store, block, retention, out, budget)
     if not out.records:

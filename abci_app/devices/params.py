@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from abci_app.params import ParamSpec
 
-__all__ = ["ENERGY_RETENTION", "FUTURE_ALLOWANCE", "MIN_READING", "PARAMS", "SETTLEMENT_INTERVAL"]
+__all__ = ["ENERGY_RETENTION", "FUTURE_ALLOWANCE", "MIN_READING", "PARAMS", "PRUNE_PER_BLOCK", "SETTLEMENT_INTERVAL"]
 
 FUTURE_ALLOWANCE = "devices.future_allowance_seconds"
 SETTLEMENT_INTERVAL = "devices.settlement_interval_seconds"
 ENERGY_RETENTION = "devices.energy_retention_seconds"
 MIN_READING = "devices.min_reading_seconds"
+PRUNE_PER_BLOCK = "devices.prune_per_block"
 PARAMS = {
     # how far past block time a reading's interval may end (clock skew of devices)
     FUTURE_ALLOWANCE: ParamSpec(300, 0, 3_600),
@@ -25,4 +26,9 @@ PARAMS = {
     # window (handlers.py) it bounds a register's 1 Wh quantisation allowance
     # (below 60 s only for demonstrations on an accelerated clock, `make demo`)
     MIN_READING: ParamSpec(60, 1, 900),
+    # interval energy and hour-flow records pruning deletes per block at most (prune.py). A
+    # million meters reading every 15 minutes create about 1,111 records a second (plus their
+    # generators' hour flows): 5,000 a block keeps up at a block a second with room to catch
+    # up after a halt; each record is two deletes in the end-block hook
+    PRUNE_PER_BLOCK: ParamSpec(5_000, 100, 20_000),
 }

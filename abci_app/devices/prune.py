@@ -23,7 +23,9 @@ data. The watermark `pruned_before` is the highest horizon pruning has used: rec
 starting before it may be gone, and none are recorded any more (a reading that old is past
 every reader's window). A block with nothing older than the horizon writes nothing.
 
-Work per block is bounded: an end-block hook deletes at most PRUNE_BATCH records, oldest
+Work per block is bounded: an end-block hook deletes at most `devices.prune_per_block`
+records (governed, 5,000 by default: at a million meters the records due each block, with room
+to catch up after a halt; a cap below the daily volume would let state grow without end), oldest
 first, taken from the time-ordered index AGE (u64 start, kind, device) that add_energy and
 add_hour_flow write when they create a record; the index itself is the cursor (what is
 left before the watermark is what is still to delete). Each device's state then stops
@@ -36,7 +38,7 @@ from itertools import islice
 
 from abci_app.certificates.params import GRACE, period
 from abci_app.devices import events, keeper, keys
-from abci_app.devices.params import ENERGY_RETENTION, SETTLEMENT_INTERVAL
+from abci_app.devices.params import ENERGY_RETENTION, PRUNE_PER_BLOCK, SETTLEMENT_INTERVAL
 from abci_app.forecasts.params import ERROR_GRACE, FALLBACK_DAYS, FALLBACK_PERIOD
 from abci_app.grid.params import BASELINE_DAYS, BASELINE_PERIOD, DR_GRACE, MAX_DR_SECONDS
 from abci_app.keys import u64
@@ -45,9 +47,7 @@ from abci_app.params import domain_param
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, Event
 
-__all__ = ["PRUNE_BATCH", "end_block", "horizon", "retention"]
-
-PRUNE_BATCH = 500
+__all__ = ["end_block", "horizon", "retention"]
 
 
 def retention(store: KVReader) -> int:
@@ -80,7 +80,7 @@ def horizon(store: KVReader, now: int) -> int:
 
 def end_block(store: Branch, block: BlockInfo) -> list[Event]:
     """When the oldest record is before the horizon: raise the watermark to the horizon and
-    delete at most PRUNE_BATCH records before it, oldest first. A block with nothing to prune
+    delete at most `devices.prune_per_block` records before it, oldest first. A block with nothing to prune
     writes nothing."""
     first = keeper.oldest_marked(store, keys.age_prefix())
     if first is None:
@@ -90,7 +90,8 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
         return []
     if h > keeper.pruned_before(store):
         keeper.set_pruned_before(store, h)
-    due = list(islice(store.iter_range(keys.age_prefix(), keys.age_prefix() + u64(h)), PRUNE_BATCH))
+    batch = domain_param(store, PRUNE_PER_BLOCK)
+    due = list(islice(store.iter_range(keys.age_prefix(), keys.age_prefix() + u64(h)), batch))
     for k, _v in due:
         start = int.from_bytes(k[1:9], "big")
         device_id = k[11:].decode()

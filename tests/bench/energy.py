@@ -33,10 +33,12 @@ from gridwire.reading import Reading
 import abci_app.app as app_module
 from abci_app import gc_policy
 from abci_app.certificates import keeper as cert_keeper
+from abci_app.certificates.params import PRUNE_PER_BLOCK as CERTIFICATES_PRUNE_PER_BLOCK
 from abci_app.certificates.params import RETENTION
 from abci_app.codec import decode_tx
 from abci_app.devices import keys as dev_keys
 from abci_app.devices.messages import SubmitReadings
+from abci_app.devices.params import PRUNE_PER_BLOCK as DEVICES_PRUNE_PER_BLOCK
 from abci_app.devices.prune import retention as device_retention
 from abci_app.market import close as close_module
 from abci_app.market import hooks as market_hooks
@@ -58,7 +60,7 @@ from clients.pki import Identity
 from tests.bench.energy_load import EnergyLoad
 from tests.bench.readings import all_accepted
 from tests.support.devices import CERTIFIER, certify, commission_msgs
-from tests.support.driver import GENESIS_TIME, AppDriver
+from tests.support.driver import GENESIS_TIME, AppDriver, BlockResult
 from tests.unit.helpers import signed
 
 __all__ = ["HookTimer", "certificate_costs", "market_costs", "mixed_load_costs", "timed_hooks"]
@@ -399,6 +401,14 @@ def certificate_costs(consortium: Consortium, devices: int, log: Log) -> dict[st
         f"state: {out['million_devices_year_tb_pruned']} TB ({out['million_devices_year_tb_one_day_retention']} TB "
         "with certificates kept a day after retirement)"
     )
+    log(
+        f"  pruning at a million such devices: devices {out['prune_devices_rows_per_s_million']:,} records/s "
+        f"against {out['prune_devices_per_block']:,} per block, certificates "
+        f"{out['prune_certificates_rows_per_s_million']:,} rows/s against {out['prune_certificates_per_block']:,} "
+        f"per block; the hooks' CPU {out['prune_devices_us_per_record']} µs per device record, "
+        f"{out['prune_certificates_us_per_row']} µs per certificate row (a full batch "
+        f"{out['prune_devices_full_batch_ms']} / {out['prune_certificates_full_batch_ms']} ms)"
+    )
     return out
 
 
@@ -424,14 +434,34 @@ def _after_retention(
         ]
         _ok(driver, [signed(driver, owner, *msgs)], "retirement of a PV device-day")
     cert_retired = (_size(driver, *CERT_PREFIXES) - certs0) / n
+    # what the pruning hooks must remove per device-day: the devices' records (one index entry
+    # each) and the certificates' rows (each retirement takes its retired bundle with it)
+    age_end = prefix_end(dev_keys.age_prefix())
+    dev_rows = sum(1 for _ in state.iter_range(dev_keys.age_prefix(), age_end)) / n
+    cert_rows = sum(1 for _ in cert_keeper.iter_retirements(state)) / n
     cert_days = domain_param(driver.app.state, RETENTION) / 86_400
     dev_days = device_retention(driver.app.state) / 86_400
-    driver.block([], seconds=int(max(cert_days, dev_days) + 1) * 86_400)
-    quiet = 0
-    while quiet < 2:  # the hooks prune a bounded batch per block: run blocks until two do nothing
-        result = driver.block([])
-        pruned = {e.type for e in result.response.events} & {CERTIFICATES_ARCHIVED, ENERGY_PRUNED}
-        quiet = 0 if pruned else quiet + 1
+    removed = {ENERGY_PRUNED: 0, CERTIFICATES_ARCHIVED: 0}  # device records, certificate rows
+
+    def count(result: BlockResult) -> bool:
+        for e in result.response.events:
+            attrs = {a.key: a.value for a in e.attributes}
+            if e.type == ENERGY_PRUNED:
+                removed[e.type] += int(attrs["records"])
+            elif e.type == CERTIFICATES_ARCHIVED:
+                removed[e.type] += int(attrs["retirements"]) + int(attrs["bundles"])
+        return any(e.type in removed for e in result.response.events)
+
+    with timed_hooks() as timer:
+        count(driver.block([], seconds=int(max(cert_days, dev_days) + 1) * 86_400))
+        quiet = 0
+        while quiet < 2:  # the hooks prune a bounded batch per block: run blocks until two do nothing
+            quiet = 0 if count(driver.block([])) else quiet + 1
+    # CPU per removed record in the hooks (the retention jump's block includes the other hooks'
+    # catch-up, so this is an upper bound; the trie re-hashes the deletes after the hooks, which
+    # this leaves out), and a full batch at the governed cap
+    dev_us = timer.total("devices.end_block") * 1e6 / max(1, removed[ENERGY_PRUNED])
+    cert_us = timer.total("certificates.end_block") * 1e6 / max(1, removed[CERTIFICATES_ARCHIVED])
     cert_after = (_size(driver, *CERT_PREFIXES) - certs0) / n
     dev_after = (_size(driver, *DEVICE_PREFIXES) - devs0) / n
     per_device = (_size(driver, *DEVICE_PREFIXES) - dev_empty) / n
@@ -443,7 +473,20 @@ def _after_retention(
     window = cert_retired * cert_days + dev_day * dev_days  # what lives within the windows, per device
     steady = per_device + window + (cert_after + dev_day_after) * 365
     shortest = steady - cert_retired * (cert_days - 1)  # with the governed minimum retention, a day
+    million_per_s = 1_000_000 / 86_400  # device-days a second at a million devices
+    dev_cap = domain_param(state, DEVICES_PRUNE_PER_BLOCK)
+    cert_cap = domain_param(state, CERTIFICATES_PRUNE_PER_BLOCK)
     return {
+        # pruning keeps up with a million such devices when its cap per block (at a block a
+        # second) is at least what they create a second
+        "prune_devices_rows_per_s_million": round(dev_rows * million_per_s),
+        "prune_devices_per_block": dev_cap,
+        "prune_certificates_rows_per_s_million": round(cert_rows * million_per_s),
+        "prune_certificates_per_block": cert_cap,
+        "prune_devices_us_per_record": round(dev_us, 1),
+        "prune_certificates_us_per_row": round(cert_us, 1),
+        "prune_devices_full_batch_ms": round(dev_us * dev_cap / 1000, 1),
+        "prune_certificates_full_batch_ms": round(cert_us * cert_cap / 1000, 1),
         "cert_retention_days": round(cert_days),
         "device_retention_days": round(dev_days),
         "cert_bytes_per_retired_day": round(cert_retired),

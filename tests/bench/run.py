@@ -453,6 +453,18 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
             add("  a million PV devices for a year, steady state with pruning", tb, "<= 0.5 TB", tb <= 0.5, " TB")
             add("  the same, certificates kept a day after retirement", c["million_devices_year_tb_one_day_retention"],
                 "", None, " TB")  # fmt: skip
+        if "prune_devices_per_block" in c:
+            # steady state holds only if pruning removes at least what a million devices create
+            for what, rate, cap in (
+                ("devices records", c["prune_devices_rows_per_s_million"], c["prune_devices_per_block"]),
+                ("certificates rows", c["prune_certificates_rows_per_s_million"], c["prune_certificates_per_block"]),
+            ):
+                add(f"  pruning keeps up at a million devices: {what} due per second / pruned per block at most",
+                    f"{_fmt(rate)} / {_fmt(cap)}", "cap >= due at a block/s", cap >= rate)  # fmt: skip
+            full = f"{_fmt(c['prune_devices_full_batch_ms'])} / {_fmt(c['prune_certificates_full_batch_ms'])} ms"
+            add("  pruning hooks' CPU per device record / certificate row, before the trie (a full batch)",
+                f"{_fmt(c['prune_devices_us_per_record'])} / {_fmt(c['prune_certificates_us_per_row'])} µs "
+                f"({full})")  # fmt: skip
         inproc = en.get("mixed")
         if inproc:
             kinds = ", ".join(f"{k} {v:,}" for k, v in inproc["checktx_us"].items())

@@ -16,8 +16,8 @@ from gridwire.contract.certificates import (
 )
 
 from abci_app.certificates import keeper, keys
-from abci_app.certificates.params import RETENTION
-from abci_app.certificates.prune import PRUNE_BATCH
+from abci_app.certificates.params import PRUNE_PER_BLOCK, RETENTION
+from abci_app.params import DOMAIN_PARAMS, domain_param
 from abci_app.registry import DOMAINS, check_invariants
 from abci_app.store.backend import prefix_end
 from clients import archive
@@ -111,13 +111,26 @@ def test_pruned_state_round_trips_through_genesis_and_keeps_its_invariants(
     assert check_invariants(fresh) == []
 
 
-def test_a_blocks_pruning_is_bounded_and_resumes_in_order(driver: AppDriver, consortium: Consortium) -> None:
-    """More retirements than PRUNE_BATCH due at once are archived over several blocks, oldest first."""
-    pieces = PRUNE_BATCH + 50
+def test_the_default_batch_keeps_up_with_a_million_pv_devices(driver: AppDriver) -> None:
+    """A million PV devices issue about 12 million hourly bundles a day, which leave as
+    retirements or aged-out bundles (at most 24 million rows a day); the default batch examines
+    more than three times that per block at a block a second."""
+    batch = domain_param(driver.app.state, PRUNE_PER_BLOCK)
+    assert batch == DOMAIN_PARAMS[PRUNE_PER_BLOCK].default == 1_000
+    assert batch >= 3 * -(-24_000_000 // DAY)
+    assert (DOMAIN_PARAMS[PRUNE_PER_BLOCK].low, DOMAIN_PARAMS[PRUNE_PER_BLOCK].high) == (50, 10_000)
+
+
+def test_a_blocks_pruning_is_bounded_and_resumes_in_order(consortium: Consortium) -> None:
+    """More retirements than `certificates.prune_per_block` due at once are archived over
+    several blocks, oldest first."""
+    batch = 120
+    driver = AppDriver(consortium, params={PRUNE_PER_BLOCK: batch})
+    pieces = batch + 50
     _retired_chain(driver, consortium, pieces)
     first = _archived(driver.block([], seconds=RETAIN + DAY))
     second = _archived(driver.block([]))
-    assert [e["retirements"] for e in first + second] == [str(PRUNE_BATCH), "50"]
+    assert [e["retirements"] for e in first + second] == [str(batch), "50"]
     assert _archived(driver.block([])) == []
     assert keeper.peek_counter(driver.app.state, "archive_retirement") == pieces
     assert not any(True for _ in keeper.iter_retirements(driver.app.state))

@@ -1,5 +1,5 @@
 """Bounded devices state: interval energy and hour flows older than the retention are pruned,
-at most PRUNE_BATCH records per block, oldest first; recent ones stay; nothing is pruned while
+at most `devices.prune_per_block` records per block, oldest first; recent ones stay; nothing is pruned while
 settlement or issuance still has to read it; the watermark refuses energy that old."""
 
 from __future__ import annotations
@@ -7,7 +7,9 @@ from __future__ import annotations
 from gridledger.grid.v1 import grid_pb2
 
 from abci_app.devices import keeper, keys
-from abci_app.devices.prune import PRUNE_BATCH, retention
+from abci_app.devices.params import PRUNE_PER_BLOCK
+from abci_app.devices.prune import retention
+from abci_app.params import DOMAIN_PARAMS, domain_param
 from abci_app.store.backend import prefix_end
 from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
@@ -32,15 +34,25 @@ def _pruned(evs: list[tuple[str, dict[str, str]]]) -> int:
     return sum(int(a["records"]) for t, a in evs if t == "energy_pruned")
 
 
-def test_old_records_are_pruned_in_bounded_batches_and_recent_ones_stay(
-    driver: AppDriver, consortium: Consortium
-) -> None:
-    """Five day-long PV readings make 5 × (96 intervals + 24 hours) = 600 records. 36 days
-    later a block prunes the oldest 500, the next the last 100; a fresh reading's records stay
+def test_the_default_batch_keeps_up_with_a_million_meters(driver: AppDriver) -> None:
+    """A million meters reading every 15 minutes create 1,111 interval records a second; the
+    default batch prunes more than three times that per block at a block a second (room to
+    catch up after a halt), and governance cannot set it below what a small consortium needs
+    nor so high that one block's pruning is unbounded."""
+    batch = domain_param(driver.app.state, PRUNE_PER_BLOCK)
+    assert batch == DOMAIN_PARAMS[PRUNE_PER_BLOCK].default == 5_000
+    assert batch >= 3 * -(-1_000_000 * 96 // DAY)
+    assert (DOMAIN_PARAMS[PRUNE_PER_BLOCK].low, DOMAIN_PARAMS[PRUNE_PER_BLOCK].high) == (100, 20_000)
+
+
+def test_old_records_are_pruned_in_bounded_batches_and_recent_ones_stay(consortium: Consortium) -> None:
+    """With `devices.prune_per_block` at 500, five day-long PV readings make 5 × (96 intervals
+    + 24 hours) = 600 records. 36 days later a block prunes the oldest 500, the next the last
+    100; a fresh reading's records stay
     (its span reaches back 36 days to the last reading's end: only the last day is recorded,
     with its share floor(36_000 / 36) = 1000 Wh: 10 Wh in each of 95 intervals, 50 in the
     last one, 41 Wh in each of 23 hours, 57 in the last)."""
-    m = _market(driver, consortium)
+    m = _market(AppDriver(consortium, params={PRUNE_PER_BLOCK: 500}), consortium)
     t0 = m.d.time - m.d.time % DAY
     m.reading(m.alice, "pv-a", 1, t0 - 6 * DAY, t0 - 5 * DAY, 0, 0)  # the baseline counts nothing
     for i in range(5):
@@ -52,8 +64,7 @@ def test_old_records_are_pruned_in_bounded_batches_and_recent_ones_stay(
     now = t0 + 36 * DAY
     fresh = now - now % L
     m.until(now)
-    assert _count(m, keys.age_prefix()) == 100  # that block pruned the oldest PRUNE_BATCH
-    assert PRUNE_BATCH == 500
+    assert _count(m, keys.age_prefix()) == 100  # that block pruned the oldest 500
     assert keeper.get_energy(m.d.app.state, "pv-a", t0 - L) is not None  # the newest old one is still there
     m.reading(m.alice, "pv-a", 1, fresh - L, fresh, 0, 480_000 + 36_000)  # its block prunes the last 100
     assert _count(m, keys.age_prefix()) == 96 + 24  # the fresh day's intervals and hours

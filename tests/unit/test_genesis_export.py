@@ -21,6 +21,7 @@ from gridwire.reading import Reading
 from abci_app.devices import keeper as devices
 from abci_app.devices import keys as dkeys
 from abci_app.devices.errors import DevicesCode
+from abci_app.devices.params import PRUNE_PER_BLOCK
 from abci_app.domain import Domain, GenesisError
 from abci_app.genesis import apply_genesis
 from abci_app.governance.keeper import iter_validators
@@ -422,9 +423,10 @@ def test_hand_written_sections_keep_working(consortium: Consortium) -> None:
     assert "fees" not in export_and_import(store)[0]["grid"]
 
 
-def test_a_state_in_the_middle_of_pruning_round_trips(driver: AppDriver, consortium: Consortium) -> None:
-    """The watermark, and the records (with their pruning index) still to delete before it."""
-    m = Market(driver, consortium)
+def test_a_state_in_the_middle_of_pruning_round_trips(consortium: Consortium) -> None:
+    """The watermark, and the records (with their pruning index) still to delete before it
+    (at most 500 records pruned per block: 600 are due)."""
+    m = Market(AppDriver(consortium, params={PRUNE_PER_BLOCK: 500}), consortium)
     m.setup()
     m.until(m.d.time + 7 * DAY)  # the readings below start after pv-a's registration
     t0 = m.d.time - m.d.time % DAY
