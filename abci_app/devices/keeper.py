@@ -35,7 +35,7 @@ __all__ = [
     "is_retired",
     "iter_community_batteries",
     "iter_devices",
-    "iter_energy_devices",
+    "iter_energy_device_keys",
     "iter_energy_sites",
     "iter_owner_devices",
     "iter_owner_sites",
@@ -411,12 +411,13 @@ def clear_pending(store: Branch, hour_start: int, device_id: str) -> None:
 # ---- interval energy by time (the forecasts domain scores forecasts against it) ------------
 
 
-def iter_energy_devices(store: KVReader, interval_start: int) -> Iterator[str]:
-    """Ids of the devices with interval energy recorded for the interval starting at
-    `interval_start`, in key order (read from the pruning index: one range scan)."""
+def iter_energy_device_keys(store: KVReader, interval_start: int, after: bytes = b"") -> Iterator[bytes]:
+    """lp(device id) of each device with interval energy recorded for the interval starting at
+    `interval_start`, in key order, after the lp(device id) `after` (b"": from the first)."""
     prefix = keys.age_prefix() + u64(interval_start) + bytes((AGE_ENERGY,))
-    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
-        yield k[len(prefix) + 1 :].decode()
+    start = prefix + after + b"\x00" if after else prefix
+    for k, _v in store.iter_range(start, prefix_end(prefix)):
+        yield k[len(prefix) :]
 
 
 def next_energy_start(store: KVReader, at_or_after: int) -> int | None:

@@ -1,14 +1,15 @@
 """The genesis section `forecasts`:
 
     "forecasts": {"forecasts": [Forecast as protobuf JSON], "errors": [ForecastError as JSON],
-                  "scored_before": 1767225600}
+                  "scored_before": 1767225600, "scored_device": "meter-7"}
 
 The section is `gridledger.forecasts.v1.GenesisState` in protobuf's JSON mapping (64-bit
 integers as strings or numbers; an export writes strings). Every part is optional. Forecasts
 name registered devices, at most once per (device, interval), with a 20-byte poster; errors
 name registered devices, at most once per (device, day), with error_wh ≤ the forecast plus
-the metered energy. An export carries every stored
-record and the scoring cursor in key order, so importing it rebuilds the key range byte for byte.
+the metered energy; scored_device (the last device scored of the interval at scored_before,
+while that interval is scored over several blocks) is a device id of 1-255 bytes. An export
+carries every stored record and the scoring cursors in key order, so importing it rebuilds the key range byte for byte.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from abci_app.forecasts import keeper
 from abci_app.forecasts.invariants import error_problem
 from abci_app.forecasts.messages import MAX_WH
 from abci_app.forecasts.records import DayError, Forecast
-from abci_app.forecasts.scoring import CURSOR
+from abci_app.forecasts.scoring import CURSOR, DEVICE_CURSOR
 from abci_app.genesis_fields import parse_section, sections_json
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
@@ -64,6 +65,12 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         keeper.put_day_error(store, e)
     if section.HasField("scored_before"):
         keeper.set_misc(store, CURSOR, section.scored_before)
+    if section.HasField("scored_device"):
+        if not section.HasField("scored_before"):
+            raise GenesisError("forecasts.scored_device: needs scored_before (the interval it is in)")
+        if not 1 <= len(section.scored_device.encode()) <= 255:
+            raise GenesisError("forecasts.scored_device: not a device id (1-255 bytes)")
+        keeper.set_text(store, DEVICE_CURSOR, section.scored_device)
 
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
@@ -75,4 +82,7 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
     cursor = keeper.get_misc(store, CURSOR)
     if cursor is not None:
         section.scored_before = cursor
+    device = keeper.get_text(store, DEVICE_CURSOR)
+    if device is not None:
+        section.scored_device = device
     return {"forecasts": sections_json(section)}

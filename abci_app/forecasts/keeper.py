@@ -38,13 +38,15 @@ __all__ = [
     "get_day_error",
     "get_forecast",
     "get_misc",
+    "get_text",
     "iter_day_errors",
     "iter_forecasts",
-    "iter_interval_devices",
+    "iter_interval_device_keys",
     "lower_median",
     "put_day_error",
     "put_forecast",
     "set_misc",
+    "set_text",
 ]
 
 
@@ -72,11 +74,27 @@ def iter_forecasts(store: KVReader) -> Iterator[Forecast]:
         yield Forecast.decode(v)
 
 
-def iter_interval_devices(store: KVReader, interval_start: int) -> Iterator[str]:
-    """Ids of the devices with a posted forecast for the interval, in key order."""
+def iter_interval_device_keys(store: KVReader, interval_start: int, after: bytes = b"") -> Iterator[bytes]:
+    """lp(device id) of each device with a posted forecast for the interval, in key order, after
+    the lp(device id) `after` (b"": from the first)."""
     prefix = keys.by_interval_prefix(interval_start)
-    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
-        yield k[len(prefix) + 1 :].decode()
+    start = prefix + after + b"\x00" if after else prefix
+    for k, _v in store.iter_range(start, prefix_end(prefix)):
+        yield k[len(prefix) :]
+
+
+def get_text(store: KVReader, name: str) -> str | None:
+    """The domain's named text cursor `name`, or None when not set."""
+    raw = store.get(keys.misc(name))
+    return None if raw is None else raw.decode()
+
+
+def set_text(store: Branch, name: str, value: str | None) -> None:
+    """Set the domain's named text cursor `name` (None: delete it)."""
+    if value is None:
+        store.delete(keys.misc(name))
+    else:
+        store.set(keys.misc(name), value.encode())
 
 
 def get_day_error(store: KVReader, device_id: str, day: int) -> DayError | None:

@@ -17,10 +17,14 @@ from gridledger.market.v1 import market_pb2 as mpb
 
 from abci_app.domain import GenesisError
 from abci_app.errors import Code
+from abci_app.forecasts import keeper
 from abci_app.forecasts.domain import DOMAIN as FORECASTS
 from abci_app.forecasts.errors import ForecastsCode
+from abci_app.forecasts.params import PRUNE_PER_BLOCK, SCORE_PER_BLOCK
+from abci_app.forecasts.scoring import CURSOR, DEVICE_CURSOR
 from abci_app.genesis import apply_genesis, export_genesis
 from abci_app.governance.keeper import iter_validators
+from abci_app.params import DOMAIN_PARAMS, domain_param
 from abci_app.registry import check_invariants
 from abci_app.store.backend import MemoryBackend
 from abci_app.store.branch import Branch
@@ -248,6 +252,99 @@ def test_a_fallback_met_by_no_energy_is_scored(driver: AppDriver, consortium: Co
     ]
     err = fpb.ForecastError.FromString(m.d.query(f"/forecast_error/pv-a/{today // DAY}").value)
     assert (err.intervals_fallback, err.forecast_export_wh, err.metered_export_wh, err.error_wh) == (1, 300, 0, 300)
+
+
+def _three_scored(consortium: Consortium, **params: int) -> tuple[Market, int, list[list[tuple[str, str, str, str]]]]:
+    """pv-a, meter-b and meter-c each post a forecast for one interval and meter it (errors 80,
+    150 and 50 Wh); then, from the block its grace ends, four blocks 10 s apart. Returns the
+    market, the interval and each block's forecast_scored events (interval, devices, error,
+    complete)."""
+    m = Market(AppDriver(consortium, params=params), consortium)
+    m.setup()
+    iv = m.upcoming() + L
+    m.ok(m.alice, fc.post_forecast("pv-a", iv, [(500, 0)]))
+    m.ok(m.bob, fc.post_forecast("meter-b", iv, [(0, 150)]))
+    m.ok(m.carol, fc.post_forecast("meter-c", iv, [(0, 150)]))
+    m.until(iv + L)
+    for who, device, n, imp, exp in (
+        (m.alice, "pv-a", 1, 0, 420),
+        (m.bob, "meter-b", 2, 300, 0),
+        (m.carol, "meter-c", 3, 200, 0),
+    ):
+        m.reading(who, device, n, iv - L, iv, 0, 0)
+        m.reading(who, device, n, iv, iv + L, imp, exp)
+    blocks = []
+    for i in range(4):
+        evs = m.until(iv + L + GRACE + 10 * i)
+        blocks.append(
+            [(a["interval"], a["devices"], a["error_wh"], a["complete"]) for t, a in evs if t == "forecast_scored"]
+        )
+    return m, iv, blocks
+
+
+def _errors(m: Market, iv: int) -> list[bytes]:
+    return [m.d.query(f"/forecast_error/{d}/{iv // DAY}").value for d in ("pv-a", "meter-b", "meter-c")]
+
+
+def test_the_default_budgets_keep_up_with_a_million_devices(driver: AppDriver) -> None:
+    """A million devices make about 1,111 device-intervals a second to score and (posting every
+    interval) as many forecasts to prune: the defaults exceed that per block at a block a second,
+    and governance keeps them bounded."""
+    state = driver.app.state
+    per_s = -(-1_000_000 * 96 // DAY)
+    assert domain_param(state, SCORE_PER_BLOCK) == 3_000 >= 2 * per_s
+    assert domain_param(state, PRUNE_PER_BLOCK) == 5_000 >= 2 * per_s
+    assert (DOMAIN_PARAMS[SCORE_PER_BLOCK].low, DOMAIN_PARAMS[SCORE_PER_BLOCK].high) == (100, 20_000)
+    assert (DOMAIN_PARAMS[PRUNE_PER_BLOCK].low, DOMAIN_PARAMS[PRUNE_PER_BLOCK].high) == (100, 20_000)
+
+
+def test_an_interval_with_more_devices_than_the_block_budget_is_scored_over_several_blocks(
+    consortium: Consortium,
+) -> None:
+    """With forecasts.score_per_block at 1 the three devices are scored one a block, in key
+    order of lp(device id) (pv-a's id is the shortest); the interval's cursor moves on only with
+    the last one, the day errors end as when one block scores all three, and an export taken
+    mid-interval carries the device cursor."""
+    whole, iv, whole_blocks = _three_scored(consortium)
+    assert whole_blocks == [[(str(iv), "3", "280", "true")], [], [], []]
+    capped, iv2, blocks = _three_scored(consortium, **{"forecasts.score_per_block": 1})
+    assert iv2 == iv
+    assert blocks == [
+        [(str(iv), "1", "80", "false")],
+        [(str(iv), "1", "150", "false")],
+        [(str(iv), "1", "50", "true")],
+        [],
+    ]
+    assert _errors(capped, iv) == _errors(whole, iv)
+    assert all(_errors(whole, iv))
+    state = capped.d.app.state
+    assert keeper.get_text(state, DEVICE_CURSOR) is None  # done: no device cursor left
+    assert keeper.get_misc(state, CURSOR) == iv + L
+    assert check_invariants(state) == []
+
+
+def test_a_state_scored_half_way_through_an_interval_round_trips(
+    consortium: Consortium,
+) -> None:
+    """Exported after the first of three scoring blocks, the state carries scored_device, and
+    the imported state holds the same keys."""
+    m = Market(AppDriver(consortium, params={"forecasts.score_per_block": 1}), consortium)
+    m.setup()
+    iv = m.upcoming() + L
+    m.ok(m.alice, fc.post_forecast("pv-a", iv, [(500, 0)]))
+    m.ok(m.bob, fc.post_forecast("meter-b", iv, [(0, 150)]))
+    m.until(iv + L)
+    for who, device, n, imp, exp in ((m.alice, "pv-a", 1, 0, 420), (m.bob, "meter-b", 2, 300, 0)):
+        m.reading(who, device, n, iv - L, iv, 0, 0)
+        m.reading(who, device, n, iv, iv + L, imp, exp)
+    m.until(iv + L + GRACE)
+    state = m.d.app.state
+    assert keeper.get_text(state, DEVICE_CURSOR) == "pv-a"
+    assert keeper.get_misc(state, CURSOR) == iv  # the interval is not done
+    exported, fresh = export_and_import(state)
+    assert exported["forecasts"]["scored_device"] == "pv-a"
+    assert exported["forecasts"]["scored_before"] == str(iv)
+    assert differences(FORECASTS, state, fresh) == []
 
 
 def test_old_forecasts_and_errors_are_pruned(consortium: Consortium) -> None:
