@@ -14,6 +14,14 @@ blocks in the same order, so 9,600 device-hours made ready at once are issued ov
 before the batteries, and an hour's batteries only once every ready generator of that hour
 is taken — in this block or an earlier one — so a battery still consumes the certificates of
 its hour issued before it, as when everything was issued in one block.
+
+The scan is bounded too: at most EXAMINE_FACTOR × the cap pending entries are examined per
+block (ready or not). Right after an hour ends a million PV devices' device-hours are pending
+and most are not ready until their devices report past the hour (or the issuance grace
+passes); an unbounded scan would read every one of them in every block until then. With the
+bound, entries that are not ready yet at the front of the queue can hold the ones behind them
+back, but only until the grace makes them ready: issuance is delayed by at most the grace,
+never skipped.
 """
 
 from __future__ import annotations
@@ -26,16 +34,19 @@ from abci_app.params import domain_param
 from abci_app.store.branch import KVReader
 from abci_app.types import BlockInfo
 
-__all__ = ["BATTERY", "due"]
+__all__ = ["BATTERY", "EXAMINE_FACTOR", "due"]
 
 BATTERY = 4
+EXAMINE_FACTOR = 4  # pending entries examined per block, per device-hour the cap lets it take
 
 
 def due(store: KVReader, block: BlockInfo, ready: Callable[[int, str], bool]) -> list[tuple[int, str]]:
     """The (hour start, device id) pairs to take in this block: pending device-hours that
     ended by block time and are `ready`, in queue order (see the module doc), at most
-    `certificates.max_issuance_per_block` of them. Deterministic: a function of the state."""
+    `certificates.max_issuance_per_block` of them, from at most EXAMINE_FACTOR times as many
+    entries examined. Deterministic: a function of the state."""
     left = domain_param(store, MAX_ISSUANCE)
+    examine = EXAMINE_FACTOR * left
     out: list[tuple[int, str]] = []
     hour: int | None = None
     batteries: list[tuple[int, str]] = []
@@ -48,6 +59,10 @@ def due(store: KVReader, block: BlockInfo, ready: Callable[[int, str], bool]) ->
         batteries.clear()
 
     for h, device_id in devices.iter_pending_hours(store, block.time):
+        if examine <= 0:
+            # the scan's bound: this hour's batteries wait, as when the cap cuts its generators
+            return out
+        examine -= 1
         if h != hour:
             if hour is not None:
                 close_hour()

@@ -4,6 +4,8 @@ over in durable state that genesis export/import keeps byte for byte."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import Message
@@ -158,3 +160,41 @@ def test_expiry_is_capped_per_block_and_resumes_inside_an_hour(
     assert cut_seen
     # the 72 active bundles, once each (each device's open hour is issued after the grace, already expired)
     assert len(expired) == len(set(expired)) == 72
+
+
+def test_the_scan_examines_a_bounded_number_of_pending_entries(consortium: Consortium) -> None:
+    """Right after an hour ends most device-hours are not ready: a block examines at most
+    EXAMINE_FACTOR × the cap entries. With 12 PVs' 4 hours pending (48 entries) and the cap at
+    10 (40 examined), ready entries behind 40 not-ready ones wait and the last 8 are not read;
+    with 35 not-ready ones in front, the 5 ready ones within the bound are taken."""
+    driver = AppDriver(consortium)
+    driver.block([])
+    attack = AttackDevices(driver, consortium.member(ATTACKER), 12, prefix="s")
+    store = Branch(driver.app.state)
+    set_domain_param(store, MAX_ISSUANCE, CAP)
+    hours = [3600 * (1000 + k) for k in range(4)]
+    for device_id, _k in attack.keys:
+        for hour in hours:
+            devices_keeper.add_hour_flow(store, device_id, hour, devices_keeper.HourFlow(1, 0, 0))
+    queue = list(devices_keeper.iter_pending_hours(store, FAR))
+    assert len(queue) == 48
+    block = BlockInfo(driver.chain_id, driver.height + 1, FAR * 1_000_000_000)
+    assert issuance_queue.EXAMINE_FACTOR * CAP == 40
+    examined: list[tuple[int, str]] = []
+
+    def late(n: int) -> Callable[[int, str], bool]:
+        """The first `n` entries in queue order are not ready (their devices have not
+        reported past the hour yet)."""
+
+        def ready(h: int, device_id: str) -> bool:
+            examined.append((h, device_id))
+            return (h, device_id) not in queue[:n]
+
+        return ready
+
+    assert issuance_queue.due(store, block, late(40)) == []
+    assert examined == queue[:40]  # the other 8 were not read at all
+    examined.clear()
+    assert issuance_queue.due(store, block, late(35)) == queue[35:40]
+    assert examined == queue[:40]
+    assert issuance_queue.due(store, block, late(0)) == queue[:CAP]
