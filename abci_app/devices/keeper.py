@@ -233,10 +233,12 @@ def put_energy(store: Branch, device_id: str, energy: IntervalEnergy) -> None:
 # ---- sites with energy per interval: the queue market settlement reads and clears --------
 
 
-def iter_energy_sites(store: KVReader, interval_start: int) -> Iterator[str]:
-    """Ids of the sites with a device whose energy was recorded for the interval, in key order."""
+def iter_energy_sites(store: KVReader, interval_start: int, after: str | None = None) -> Iterator[str]:
+    """Ids of the sites with a device whose energy was recorded for the interval, in key order
+    (of lp(site id)), only those after the site `after` when given."""
     prefix = keys.site_energy_prefix(interval_start)
-    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+    start = prefix if after is None else keys.site_energy(interval_start, after) + b"\x00"
+    for k, _v in store.iter_range(start, prefix_end(prefix)):
         yield k[len(prefix) + 1 :].decode()
 
 

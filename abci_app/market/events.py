@@ -17,6 +17,7 @@ from gridwire.contract.market import (
     RULE_SET,
     RULE_SKIPPED,
     SETTLED_ON_ESTIMATE,
+    SITES_SETTLED,
     TERMS_ACCEPTED,
 )
 
@@ -35,5 +36,6 @@ __all__ = [
     "RULE_SET",
     "RULE_SKIPPED",
     "SETTLED_ON_ESTIMATE",
+    "SITES_SETTLED",
     "TERMS_ACCEPTED",
 ]

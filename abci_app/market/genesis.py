@@ -12,7 +12,8 @@ counter, so a chain restarted from an export carries the market on where it stop
   "estimates":  [SettlementEstimate as JSON],
   "upstream":   [UpstreamTrade as JSON],          (the upstream grid's trade per interval)
   "instructions": [GridInstruction as JSON],      (grid instructions per interval and site)
-  "counters":   {"order": 12, "rule": 2, "alert": 3, "rules_interval": …, "settled_interval": …}
+  "counters":   {"order": 12, "rule": 2, "alert": 3, "rules_interval": …, "settled_interval": …},
+  "sites_in_settlement": [SitesInSettlement as JSON] (intervals whose sites settle over blocks)
 }
 (`gridledger.market.v1.GenesisState` in protobuf's JSON mapping: bytes in base64, 64-bit
 integers as strings or numbers, an export writes strings; every part is optional)
@@ -62,6 +63,7 @@ from abci_app.market.records import (
     Order,
     Rule,
     SettlementEstimate,
+    SitesInSettlement,
     Statement,
     UpstreamTrade,
 )
@@ -286,6 +288,21 @@ def _estimates(store: Branch, items: Sequence[market_pb2.SettlementEstimate]) ->
         keeper.put_estimate(store, e)
 
 
+def _sites_in_settlement(store: Branch, items: Sequence[market_pb2.SitesInSettlement]) -> None:
+    seen: set[int] = set()
+    for i, item in enumerate(items):
+        where = f"market.sites_in_settlement[{i}]"
+        due = _decode(SitesInSettlement.from_proto, item, where)
+        if due.interval_start in seen:
+            raise GenesisError(f"{where}: repeated interval {due.interval_start}")
+        seen.add(due.interval_start)
+        sites = [due.after_site, *due.buy_sites, *due.sell_sites, *(p.site_id for p in due.penalised)]
+        for site_id in sites:
+            if not 1 <= len(site_id.encode()) <= 255:
+                raise GenesisError(f"{where}: {site_id[:64]!r} is not a site id (1-255 bytes)")
+        keeper.put_sites_in_settlement(store, due)
+
+
 def _counters(store: Branch, counters: gpb.Counters, used: Mapping[str, set[int]]) -> None:
     for name in COUNTERS:
         if counters.HasField(name):
@@ -316,6 +333,7 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     _statements(store, section.statements)
     _consents(store, section.consents)
     _estimates(store, section.estimates)
+    _sites_in_settlement(store, section.sites_in_settlement)
     _counters(store, section.counters, {"order": set(orders), "rule": rules, "alert": alerts})
 
 
@@ -333,5 +351,6 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
         upstream=[t.to_proto() for t in keeper.iter_upstream(store)],
         instructions=[g.to_proto() for g in keeper.iter_instructions(store)],
         counters=gpb.Counters(**dict(keeper.iter_counters(store))),
+        sites_in_settlement=[d.to_proto() for d in keeper.iter_sites_in_settlement(store)],
     )
     return {"market": sections_json(section)}

@@ -6,7 +6,9 @@ interval (the first whose gate is still open) is new, every standing rule places
 order for it — after (1), so rules see the last clearing — then the community bids and
 the batteries' own rules (batteries.py); (3) every interval whose end +
 settlement grace ≤ block time and that has cleared orders or sites with recorded energy
-(the devices domain's marks) is settled, oldest first — for an interval already settled,
+(the devices domain's marks) is settled, oldest first, with at most
+`market.settle_sites_per_block` sites settled outside the market in the block (an interval
+with more goes on in the next blocks; later intervals wait) — for an interval already settled,
 a late reading's mark corrects the positions settled on an estimate (settlement.py); (4)
 estimates whose correction window has ended are final.
 """
@@ -21,7 +23,7 @@ from abci_app.market.close import close_interval
 from abci_app.market.keeper import book_intervals_due, settle_intervals_due
 from abci_app.market.params import COMMUNITY_MODE, gate_closure, interval_length, next_open_interval, settlement_grace
 from abci_app.market.rules import run_rules
-from abci_app.market.settlement import finalise_estimates, settle_interval
+from abci_app.market.settlement import SiteBudget, finalise_estimates, settle_interval
 from abci_app.params import domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event
@@ -48,7 +50,10 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
         evs.extend(battery_orders(store, block, upcoming, length, community_mode=community))
     if now >= length + settlement_grace(store):
         upto = now - length - settlement_grace(store)
+        budget = SiteBudget(store)  # sites settled outside the market, shared by the intervals
         for interval in sorted(set(settle_intervals_due(store, upto)) | set(devices.energy_intervals(store, upto))):
-            evs.extend(settle_interval(store, block, interval))
+            if budget.left < 1:
+                break  # the rest settle in the next blocks, in order
+            evs.extend(settle_interval(store, block, interval, budget))
     evs.extend(finalise_estimates(store, now))
     return evs

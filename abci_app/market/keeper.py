@@ -24,6 +24,7 @@ from abci_app.market.records import (
     Order,
     Rule,
     SettlementEstimate,
+    SitesInSettlement,
     Statement,
     UpstreamTrade,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "delete_consent",
     "delete_estimate",
     "delete_rule",
+    "delete_sites_in_settlement",
     "estimates_before",
     "free_committed",
     "get_alert",
@@ -51,6 +53,7 @@ __all__ = [
     "get_open_count",
     "get_order",
     "get_rule",
+    "get_sites_in_settlement",
     "get_statement",
     "get_upstream",
     "iter_alerts",
@@ -68,6 +71,7 @@ __all__ = [
     "iter_rules",
     "iter_settle_copies",
     "iter_settle_due",
+    "iter_sites_in_settlement",
     "iter_statements",
     "iter_upstream",
     "next_id",
@@ -82,6 +86,7 @@ __all__ = [
     "put_rule",
     "put_settle_due",
     "put_settled",
+    "put_sites_in_settlement",
     "put_statement",
     "put_upstream",
     "read_book",
@@ -481,6 +486,29 @@ def iter_consents(store: KVReader) -> Iterator[ChargingConsent]:
     """Every charging consent, in device-id key order."""
     for _k, v in store.iter_range(keys.CONSENT, prefix_end(keys.CONSENT)):
         yield ChargingConsent.decode(v)
+
+
+def get_sites_in_settlement(store: KVReader, interval: int) -> SitesInSettlement | None:
+    """The interval's sites still settling over several blocks, or None (none are)."""
+    raw = store.get(keys.sites_in_settlement(interval))
+    return None if raw is None else SitesInSettlement.decode(raw)
+
+
+def put_sites_in_settlement(store: Branch, due: SitesInSettlement) -> None:
+    """Store where the interval's site settlement resumes next block."""
+    store.set(keys.sites_in_settlement(due.interval_start), due.encode())
+
+
+def delete_sites_in_settlement(store: Branch, interval: int) -> None:
+    """The interval's sites are all settled."""
+    store.delete(keys.sites_in_settlement(interval))
+
+
+def iter_sites_in_settlement(store: KVReader) -> Iterator[SitesInSettlement]:
+    """Every interval whose sites are settling over several blocks, oldest first."""
+    prefix = keys.SITES_IN_SETTLEMENT
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield SitesInSettlement.decode(v)
 
 
 def put_estimate(store: Branch, est: SettlementEstimate) -> None:

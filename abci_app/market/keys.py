@@ -12,6 +12,7 @@ __all__ = [
     "OPEN_COUNT",
     "ORDER",
     "SETTLE_DUE",
+    "SITES_IN_SETTLEMENT",
     "UPSTREAM",
     "alert",
     "alerts_by_owner",
@@ -37,6 +38,7 @@ __all__ = [
     "rule_prefix",
     "rules_by_owner",
     "settle_due",
+    "sites_in_settlement",
     "statement",
     "upstream",
 ]
@@ -64,6 +66,7 @@ CONSENT = SUBFAMILIES + b"\x01"  # lp(device) → ChargingConsent
 ESTIMATE = SUBFAMILIES + b"\x02"  # u64(interval) u8(side) lp(target) owner(20) → SettlementEstimate
 UPSTREAM = SUBFAMILIES + b"\x03"  # u64(interval) → UpstreamTrade
 INSTRUCTION = SUBFAMILIES + b"\x04"  # u64(interval) site id (raw bytes, so key order is site order) → GridInstruction
+SITES_IN_SETTLEMENT = SUBFAMILIES + b"\x05"  # u64(interval) → SitesInSettlement
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (
@@ -215,3 +218,8 @@ def instruction_prefix(interval: int) -> bytes:
 def instruction(interval: int, site_id: str) -> bytes:
     """The key of the site's grid instruction of the interval."""
     return INSTRUCTION + u64(interval) + site_id.encode()
+
+
+def sites_in_settlement(interval: int) -> bytes:
+    """The key of the interval's SitesInSettlement (while its sites settle over several blocks)."""
+    return SITES_IN_SETTLEMENT + u64(interval)

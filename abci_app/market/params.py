@@ -15,6 +15,7 @@ __all__ = [
     "MAX_PRICE_PARAM",
     "PARAMS",
     "SETTLEMENT_GRACE",
+    "SETTLE_SITES",
     "correction_window",
     "gate_closure",
     "interval_length",
@@ -30,6 +31,7 @@ COMMUNITY_MODE = "market.community_mode"
 MAX_OPEN_ORDERS = "market.max_open_orders_per_interval"
 MAX_PRICE_PARAM = "market.max_price_per_kwh"
 CORRECTION_WINDOW = "market.correction_window_seconds"
+SETTLE_SITES = "market.settle_sites_per_block"
 MAX_AHEAD_SECONDS = 7 * 86_400  # orders for at most a week ahead
 PARAMS = {
     # the book of an interval closes this long before the interval starts
@@ -47,6 +49,12 @@ PARAMS = {
     # after settlement on an estimate (a meter or seller's device had not reported), late data
     # arriving this long after the settlement deadline (end + grace) still corrects it
     CORRECTION_WINDOW: ParamSpec(86_400, 0, 7 * 86_400),
+    # sites whose energy outside the market (retail, feed-in) one block settles at most: an
+    # interval of a million metered sites settles over several blocks (settlement.py), here 400,
+    # within half an interval at a block a second (a million sites a 15-minute interval are about
+    # 1,111 a second), each adding about 150 ms of hook work; a test's or a demonstration's
+    # genesis may go down to 1
+    SETTLE_SITES: ParamSpec(2_500, 100, 50_000, genesis_low=1),
 }
 
 

@@ -50,6 +50,8 @@ __all__ = [
     "Rule",
     "RuleId",
     "SettlementEstimate",
+    "SitePenalty",
+    "SitesInSettlement",
     "Statement",
     "UpstreamTrade",
 ]
@@ -383,3 +385,26 @@ class SettlementEstimate(ProtoRecord[market_pb2.SettlementEstimate]):
     unpaid: int = 0
     short_price: int = 0  # the imbalance prices it was settled at
     long_price: int = 0
+
+
+@proto_record()
+@dataclass(frozen=True, slots=True)
+class SitePenalty(ProtoRecord[market_pb2.SitePenalty]):
+    """Metered export of a site above a grid instruction's cap (not paid as feed-in)."""
+
+    site_id: str
+    wh: int
+
+
+@proto_record()
+@dataclass(frozen=True, slots=True)
+class SitesInSettlement(ProtoRecord[market_pb2.SitesInSettlement]):
+    """An interval whose sites outside the market settle over several blocks (settlement.py):
+    the last site settled, and the sites still to settle that traded in the market or exported
+    above a cap (each settled differently from a plain site)."""
+
+    interval_start: int
+    after_site: str
+    buy_sites: tuple[str, ...] = ()
+    sell_sites: tuple[str, ...] = ()
+    penalised: tuple[SitePenalty, ...] = ()

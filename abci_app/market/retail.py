@@ -26,6 +26,7 @@ estimate are corrected by late data, settlement.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import islice
 
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
@@ -117,10 +118,22 @@ def settle_sites(  # noqa: PLR0917 - internal, called once per interval
     *,
     supplier_eligible: bool = True,
     penalised: Mapping[str, int] | None = None,
-) -> None:
-    """Settle every marked site's energy outside the market (see the module doc); the export
-    `penalised` above a grid instruction's cap (site → Wh) is not feed-in."""
-    for site_id in list(devices.iter_energy_sites(store, interval)):
+    after: str | None = None,
+    budget: int | None = None,
+) -> tuple[int, str | None]:
+    """Settle the marked sites' energy outside the market (see the module doc), in key order,
+    those after the site `after` only (None: from the first), at most `budget` (≥ 1) of them
+    (None: all); the export `penalised` above a grid instruction's cap (site → Wh) is not
+    feed-in. Returns how many sites it settled, and the last one when marked sites remain after
+    it (else None)."""
+    if budget is not None and budget < 1:
+        raise ValueError("settle_sites needs a budget of at least one site")
+    sites = devices.iter_energy_sites(store, interval, after)
+    marked = list(sites if budget is None else islice(sites, budget + 1))
+    more = budget is not None and len(marked) > budget
+    if more:
+        marked = marked[:budget]
+    for site_id in marked:
         devices.clear_site_energy(store, interval, site_id)
         site = devices.get_site(store, site_id)
         if site is None:  # pragma: no cover - sites are never deleted
@@ -138,3 +151,4 @@ def settle_sites(  # noqa: PLR0917 - internal, called once per interval
         if feed_in_wh:
             paid, owed = pay_from_supplier(store, t, supplier_eligible, owner, feed_in_wh * t.feed_in_per_kwh // 1000)
             add_to_statement(stmts, owner, interval, feed_in_wh=feed_in_wh, feed_in_received=paid, unreceived=owed)
+    return len(marked), (marked[-1] if more else None)

@@ -52,6 +52,18 @@ later still records its energy but moves no money, as for any reading after sett
 Energy outside the market (retail, feed-in) is not estimated: it is settled on what was
 recorded by the deadline.
 
+Sites over several blocks. A block settles at most `market.settle_sites_per_block` sites'
+energy outside the market (hooks.py shares the budget among the intervals it settles): the
+interval's orders, upstream trade and certificates settle in its first block with the first
+sites in key order (of lp(site id)); when marked sites remain, a SitesInSettlement record keeps
+the last site settled and, of the sites still to settle, those with filled buy or sell orders
+or an export penalty (settled differently from a plain site), and the next blocks go on from
+there (a `sites_settled` event each) with the tariffs and supplier eligibility of their own
+block, as any settlement uses its block's, adding to the members' statements. A late reading
+that marks a site already settled is not settled again: it is dropped once the interval's sites
+are done, as after any settlement. An interval whose sites fit in one block settles exactly as
+before (a million metered sites: 400 blocks at the default 2,500).
+
 Authorisation (whose signature moves what). No money moves here that a signature did not
 commit to: buyers' escrow was signed over by their PlaceOrder (or their rule's SetRule, or a
 site owner's consent for a leased battery); sellers are paid for orders their device's owner
@@ -63,7 +75,7 @@ only from a seller whose own device delivered energy to a buyer who paid for it.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from gridledger.market.v1 import market_pb2
 
@@ -77,8 +89,8 @@ from abci_app.grid.supplier import supplier_problem
 from abci_app.keys import u64
 from abci_app.market import events, keeper, keys
 from abci_app.market.instructions import penalise_export, take_excess
-from abci_app.market.params import correction_window, interval_length, settlement_grace
-from abci_app.market.records import BUY, SELL, SETTLED, SettlementEstimate
+from abci_app.market.params import SETTLE_SITES, correction_window, interval_length, settlement_grace
+from abci_app.market.records import BUY, SELL, SETTLED, SettlementEstimate, SitePenalty, SitesInSettlement, Statement
 from abci_app.market.retail import (
     METER,
     StatementSums,
@@ -90,11 +102,13 @@ from abci_app.market.retail import (
     statement_of,
 )
 from abci_app.market.upstream import settle_upstream
+from abci_app.params import domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo, Event
 
 __all__ = [
     "RETAIL_MARK",
+    "SiteBudget",
     "correct_estimates",
     "deliver_certificates",
     "finalise_estimates",
@@ -194,13 +208,104 @@ def imbalance_owed(side: int, traded: int, metered: int, short_price: int, long_
     return -(-short * long_price // 1000)
 
 
-def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
-    """Settle every cleared order of `interval` and its sites' energy outside the market;
-    postponed while no tariffs are published; an interval already settled only drops the
-    marks of late readings."""
+class SiteBudget:
+    """Sites one block may still settle outside the market (`market.settle_sites_per_block`),
+    shared by the intervals the block settles."""
+
+    def __init__(self, store: Branch) -> None:
+        self.left = domain_param(store, SETTLE_SITES)
+
+
+def _lp_order(site_id: str) -> tuple[int, bytes]:
+    """A site's place in the key order of lp(site id): length first, then bytes."""
+    raw = site_id.encode()
+    return len(raw), raw
+
+
+def _sum_statements(have: Statement, more: Statement) -> Statement:
+    """`have` with every amount of `more` added (the same member and interval)."""
+    added = {
+        f.name: getattr(have, f.name) + getattr(more, f.name)
+        for f in fields(Statement)
+        if f.name not in {"owner", "interval_start"}
+    }
+    return replace(have, **added)
+
+
+def _sites_left(
+    interval: int,
+    last: str,
+    buy_sites: frozenset[str],
+    sell_sites: frozenset[str],
+    penalised: dict[str, int],
+) -> SitesInSettlement:
+    """Where the interval's sites resume: after `last`, with the special sites still ahead."""
+    at = _lp_order(last)
+    return SitesInSettlement(
+        interval_start=interval,
+        after_site=last,
+        buy_sites=tuple(sorted((s for s in buy_sites if _lp_order(s) > at), key=_lp_order)),
+        sell_sites=tuple(sorted((s for s in sell_sites if _lp_order(s) > at), key=_lp_order)),
+        penalised=tuple(
+            SitePenalty(s, wh)
+            for s, wh in sorted(penalised.items(), key=lambda kv: _lp_order(kv[0]))
+            if _lp_order(s) > at
+        ),
+    )
+
+
+def _settle_more_sites(
+    store: Branch, block: BlockInfo, tariffs: Tariffs, due: SitesInSettlement, budget: SiteBudget
+) -> list[Event]:
+    """The next sites of an interval whose sites settle over several blocks (module doc)."""
+    interval = due.interval_start
+    buy, sell = frozenset(due.buy_sites), frozenset(due.sell_sites)
+    penalised = {p.site_id: p.wh for p in due.penalised}
+    stmts: StatementSums = {}
+    count, last = settle_sites(
+        store,
+        tariffs,
+        stmts,
+        interval,
+        buy,
+        sell,
+        supplier_eligible=supplier_problem(store, tariffs.supplier, block.time) is None,
+        penalised=penalised,
+        after=due.after_site,
+        budget=budget.left,
+    )
+    budget.left -= count
+    for owner in sorted(stmts):
+        more = statement_of(stmts, owner, interval)
+        have = keeper.get_statement(store, owner, interval)
+        keeper.put_statement(store, more if have is None else _sum_statements(have, more))
+    if last is None:
+        keeper.delete_sites_in_settlement(store, interval)
+    else:
+        keeper.put_sites_in_settlement(store, _sites_left(interval, last, buy, sell, penalised))
+    return [
+        Event.of(
+            events.SITES_SETTLED,
+            interval=interval,
+            sites=count,
+            members=len(stmts),
+            complete=str(last is None).lower(),
+        )
+    ]
+
+
+def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: SiteBudget | None = None) -> list[Event]:
+    """Settle every cleared order of `interval` and its sites' energy outside the market (the
+    sites at most `budget`'s a block, module doc); postponed while no tariffs are published; an
+    interval already settled only drops the marks of late readings."""
     tariffs = grid.get_tariffs(store)
     if tariffs is None:
         return []
+    if budget is None:
+        budget = SiteBudget(store)
+    pending = keeper.get_sites_in_settlement(store, interval)
+    if pending is not None:
+        return _settle_more_sites(store, block, tariffs, pending, budget)
     raw = store.get(keys.counter(RETAIL_MARK))
     done = -1 if raw is None else int.from_bytes(raw, "big")
     if interval <= done and not any(True for _ in keeper.iter_settle_due(store, interval)):
@@ -323,16 +428,23 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int) -> list[Even
         add_to_statement(stmts, est.owner, interval, estimates=1)
         evs.append(_estimate_event(events.SETTLED_ON_ESTIMATE, est, est.estimated_wh))
 
-    settle_sites(
+    buy_sites = frozenset(s for _o, s in bought)
+    count, last = settle_sites(
         store,
         tariffs,
         stmts,
         interval,
-        frozenset(s for _o, s in bought),
+        buy_sites,
         frozenset(sell_sites),
         supplier_eligible=eligible,
         penalised=penalised,
+        budget=budget.left,
     )
+    budget.left -= count
+    if last is not None:
+        keeper.put_sites_in_settlement(
+            store, _sites_left(interval, last, buy_sites, frozenset(sell_sites), dict(penalised))
+        )
     if interval > done:
         store.set(keys.counter(RETAIL_MARK), u64(interval))
 

@@ -44,6 +44,7 @@ from tests.bench.energy import certificate_costs, market_costs, mixed_load_costs
 from tests.bench.inprocess import InProcessConfig, run_inprocess, trie_costs
 from tests.bench.localnet_bench import NetConfig, run_kvstore, run_ours
 from tests.bench.readings import inprocess_reading_costs, signature_limit, state_bytes_per_device_day
+from tests.bench.sites import site_settlement_costs
 from tests.bench.utility import METERS_RATE, UtilityConfig, run_utility
 from tests.bench.worst_block import worst_block_costs
 
@@ -141,6 +142,8 @@ READINGS = {"smoke": (100, 20, 3), "quick": (1_000, 100, 50), "full": (5_000, 10
 # (orders in the cleared interval, timed runs of each hook, PV devices for the certificates day,
 # txs of the in-process mixed energy load)
 ENERGY = {"smoke": (300, 1, 3, 60), "quick": (10_000, 3, 50, 1_000), "full": (10_000, 5, 200, 1_000)}
+# metered sites settled outside the market, and the per-block cap (None: the governed default)
+SITES = {"smoke": (300, 100), "quick": (6_000, None), "full": (20_000, None)}
 # (attacker's devices, also at the extreme parameters) per mode
 WORST_BLOCK = {"smoke": (10, True), "quick": (300, False), "full": (400, True)}
 
@@ -465,6 +468,14 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
             add("  pruning hooks' CPU per device record / certificate row, before the trie (a full batch)",
                 f"{_fmt(c['prune_devices_us_per_record'])} / {_fmt(c['prune_certificates_us_per_row'])} µs "
                 f"({full})")  # fmt: skip
+        sites = en.get("sites")
+        if sites:
+            worst = f"{sites['blocks']} / {_fmt(sites['worst_block_ms'])} ms"
+            add(f"settling {sites['sites']:,} metered sites outside the market: blocks (at most "
+                f"{sites['per_block']:,} a block) / worst block", worst, "bounded per block")  # fmt: skip
+            add("  CPU per site; a million sites: blocks / in one block as before",
+                f"{_fmt(sites['us_per_site'])} µs; {sites['million_sites_blocks']:,} / "
+                f"{_fmt(sites['million_sites_one_block_s'])} s")  # fmt: skip
         inproc = en.get("mixed")
         if inproc:
             kinds = ", ".join(f"{k} {v:,}" for k, v in inproc["checktx_us"].items())
@@ -610,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
                 "market_memory": market_costs(consortium, orders, log, rounds=rounds),
                 "certificates": certificate_costs(consortium, pv_devices, log),
                 "mixed": mixed_load_costs(consortium, mixed_txs, log),
+                "sites": site_settlement_costs(*SITES[args.mode][:1], log, per_block=SITES[args.mode][1]),
             }
         if "clearing" in parts:
             log("clearing across feeders with binding limits (in-process, issue 22):")

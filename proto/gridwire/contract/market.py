@@ -26,6 +26,7 @@ __all__ = [
     "RULE_SET",
     "RULE_SKIPPED",
     "SETTLED_ON_ESTIMATE",
+    "SITES_SETTLED",
     "TERMS_ACCEPTED",
     "MarketCode",
     "Paths",
@@ -80,6 +81,8 @@ ESTIMATE_CORRECTED = "estimate_corrected"
 ESTIMATE_FINAL = "estimate_final"
 # clearing curtailed the site's feeder: its caps for the interval (the gateway applies them)
 GRID_INSTRUCTION = "grid_instruction"
+# the next sites of an interval whose energy outside the market settles over several blocks
+SITES_SETTLED = "sites_settled"
 EVENTS = frozenset(
     {
         ORDER_PLACED,
@@ -96,6 +99,7 @@ EVENTS = frozenset(
         ESTIMATE_CORRECTED,
         ESTIMATE_FINAL,
         GRID_INSTRUCTION,
+        SITES_SETTLED,
     }
 )
 

@@ -1,0 +1,107 @@
+"""Settling metered sites outside the market (retail and feed-in at the tariffs), in process.
+
+A utility's interval holds every metered site's energy: a million sites every 15 minutes.
+The market's end-block hook settles at most `market.settle_sites_per_block` of them a block
+(settlement.py); this part builds `sites` sites with a meter and energy in one interval (the
+state written through the keepers, not by txs), runs the hook block after block from the
+settlement deadline until the interval is done, and reports the CPU per site and the worst
+block (the hook's own work; the trie re-hashes the block's writes afterwards, which this
+leaves out). Before the budget, one block settled the whole interval.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import abci_app.registry  # noqa: F401 - publishes the domains' parameters
+from abci_app.accounts import keeper as accounts
+from abci_app.devices import keeper as devices
+from abci_app.devices.records import Device, DeviceId, Site, SiteId
+from abci_app.grid import keeper as grid
+from abci_app.grid.records import Tariffs
+from abci_app.market import hooks
+from abci_app.market.params import SETTLE_SITES
+from abci_app.params import domain_param, set_domain_param
+from abci_app.store.backend import MemoryBackend
+from abci_app.store.branch import Branch
+from abci_app.types import Address, BlockInfo
+
+__all__ = ["site_settlement_costs"]
+
+METER = 1  # gridledger.devices.v1.DeviceKind METER
+INTERVAL = 1_767_225_600 + 86_400
+CLOCK = time.process_time
+
+
+def _sites(store: Branch, n: int) -> None:
+    supplier, operator = Address(b"\x01" * 20), Address(b"\x02" * 20)
+    grid.put_tariffs(store, Tariffs(supplier, operator, 30, 5, 40, 2, 0))
+    accounts.add(store, supplier, 10**15)
+    for i in range(n):
+        owner = Address((i + 16).to_bytes(20, "big"))
+        accounts.add(store, owner, 10**9)
+        site = SiteId(f"site-{i:07d}")
+        devices.put_site(store, Site(site, owner, "feeder-1", "nl-north", 0))
+        meter = DeviceId(f"meter-{i:07d}")
+        devices.put_device(
+            store,
+            Device(
+                meter,
+                site,
+                owner,
+                METER,
+                bytes(32),
+                20_000,
+                "",
+                "",
+                0,
+                "NL",
+                "nl-north",
+                "feeder-1",
+                b"",
+                None,
+                False,
+                0,
+            ),
+        )
+        # importers pay retail, every third site exports (feed-in)
+        devices.add_energy(store, meter, INTERVAL, 300 + i % 7, 200 if i % 3 == 0 else 0, site, pruned_before=0)
+
+
+def site_settlement_costs(sites: int, log: Callable[[str], None], *, per_block: int | None = None) -> dict[str, Any]:
+    """`sites` metered sites with energy in one interval settled by the market's hook, block
+    after block (at most `per_block` a block: the governed default unless given)."""
+    store = Branch(MemoryBackend())
+    if per_block is not None:
+        set_domain_param(store, SETTLE_SITES, per_block, genesis=True)
+    _sites(store, sites)
+    cap = domain_param(store, SETTLE_SITES)
+    t = INTERVAL + 900 + 900  # end + settlement grace
+    blocks: list[float] = []
+    while True:
+        block = BlockInfo("bench", 100 + len(blocks), (t + 5 * len(blocks)) * 1_000_000_000)
+        started = CLOCK()
+        hooks.end_block(store, block)
+        blocks.append(CLOCK() - started)
+        settled = sites - sum(1 for _ in devices.iter_energy_sites(store, INTERVAL))
+        if settled == sites or len(blocks) > sites // max(1, cap) + 5:
+            break
+    if settled != sites:
+        raise RuntimeError(f"site settlement bench: {settled} of {sites} sites settled")
+    out = {
+        "sites": sites,
+        "per_block": cap,
+        "blocks": len(blocks),
+        "us_per_site": round(sum(blocks) * 1e6 / sites, 1),
+        "worst_block_ms": round(max(blocks) * 1000, 1),
+        "million_sites_blocks": -(-1_000_000 // cap),
+        "million_sites_one_block_s": round(sum(blocks) / sites * 1_000_000, 1),
+    }
+    log(
+        f"  {sites:,} metered sites settled outside the market: {out['blocks']} blocks of at most {cap:,}, "
+        f"{out['us_per_site']} µs per site, worst block {out['worst_block_ms']} ms (a million sites: "
+        f"{out['million_sites_blocks']} blocks; in one block, as before, about {out['million_sites_one_block_s']} s)"
+    )
+    return out
