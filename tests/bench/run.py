@@ -143,7 +143,7 @@ READINGS = {"smoke": (100, 20, 3), "quick": (1_000, 100, 50), "full": (5_000, 10
 # txs of the in-process mixed energy load)
 ENERGY = {"smoke": (300, 1, 3, 60), "quick": (10_000, 3, 50, 1_000), "full": (10_000, 5, 200, 1_000)}
 # metered sites settled outside the market, and the per-block cap (None: the governed default)
-SITES = {"smoke": (300, 100), "quick": (6_000, None), "full": (20_000, None)}
+SITES = {"smoke": (300, 100), "quick": (6_000, None), "full": (20_000, None)}  # the scoring cap is the same
 # (attacker's devices, also at the extreme parameters) per mode
 WORST_BLOCK = {"smoke": (10, True), "quick": (300, False), "full": (400, True)}
 
@@ -476,6 +476,9 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
             add("  CPU per site; a million sites: blocks / in one block as before",
                 f"{_fmt(sites['us_per_site'])} µs; {sites['million_sites_blocks']:,} / "
                 f"{_fmt(sites['million_sites_one_block_s'])} s")  # fmt: skip
+            add(f"  their forecasts scored: blocks (at most {sites['score_per_block']:,} a block) / worst block; "
+                "CPU per device", f"{sites['score_blocks']} / {_fmt(sites['score_worst_block_ms'])} ms; "
+                f"{_fmt(sites['score_us_per_device'])} µs", "bounded per block")  # fmt: skip
         inproc = en.get("mixed")
         if inproc:
             kinds = ", ".join(f"{k} {v:,}" for k, v in inproc["checktx_us"].items())
@@ -621,7 +624,9 @@ def main(argv: list[str] | None = None) -> int:
                 "market_memory": market_costs(consortium, orders, log, rounds=rounds),
                 "certificates": certificate_costs(consortium, pv_devices, log),
                 "mixed": mixed_load_costs(consortium, mixed_txs, log),
-                "sites": site_settlement_costs(*SITES[args.mode][:1], log, per_block=SITES[args.mode][1]),
+                "sites": site_settlement_costs(
+                    SITES[args.mode][0], log, per_block=SITES[args.mode][1], score_per_block=SITES[args.mode][1]
+                ),
             }
         if "clearing" in parts:
             log("clearing across feeders with binding limits (in-process, issue 22):")

@@ -1,4 +1,5 @@
-"""Settling metered sites outside the market (retail and feed-in at the tariffs), in process.
+"""The end-block work a utility's meters make each interval, in process: settling metered sites
+outside the market (retail and feed-in at the tariffs) and scoring their forecasts.
 
 A utility's interval holds every metered site's energy: a million sites every 15 minutes.
 The market's end-block hook settles at most `market.settle_sites_per_block` of them a block
@@ -6,7 +7,9 @@ The market's end-block hook settles at most `market.settle_sites_per_block` of t
 state written through the keepers, not by txs), runs the hook block after block from the
 settlement deadline until the interval is done, and reports the CPU per site and the worst
 block (the hook's own work; the trie re-hashes the block's writes afterwards, which this
-leaves out). Before the budget, one block settled the whole interval.
+leaves out). Before the budget, one block settled the whole interval. Each meter also posted a
+forecast for the interval, and the forecasts' hook scores them at most
+`forecasts.score_per_block` a block (before: every device of the interval in one block).
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ import abci_app.registry  # noqa: F401 - publishes the domains' parameters
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
 from abci_app.devices.records import Device, DeviceId, Site, SiteId
+from abci_app.forecasts import keeper as forecasts
+from abci_app.forecasts import scoring
+from abci_app.forecasts.params import ERROR_GRACE, SCORE_PER_BLOCK
+from abci_app.forecasts.records import Forecast
 from abci_app.grid import keeper as grid
 from abci_app.grid.records import Tariffs
 from abci_app.market import hooks
@@ -68,14 +75,42 @@ def _sites(store: Branch, n: int) -> None:
         )
         # importers pay retail, every third site exports (feed-in)
         devices.add_energy(store, meter, INTERVAL, 300 + i % 7, 200 if i % 3 == 0 else 0, site, pruned_before=0)
+        forecasts.put_forecast(store, Forecast(meter, INTERVAL, 0, 310, INTERVAL - 3_600, owner))
+    forecasts.set_misc(store, scoring.CURSOR, INTERVAL)  # the scorer's cursor: this interval is next
 
 
-def site_settlement_costs(sites: int, log: Callable[[str], None], *, per_block: int | None = None) -> dict[str, Any]:
+def _scoring(store: Branch, n: int) -> dict[str, Any]:
+    """Score the interval's forecasts block after block (after its error grace)."""
+    cap = domain_param(store, SCORE_PER_BLOCK)
+    t = INTERVAL + 900 + domain_param(store, ERROR_GRACE)
+    blocks: list[float] = []
+    scored = 0
+    while (forecasts.get_misc(store, scoring.CURSOR) or 0) <= INTERVAL and len(blocks) <= n // cap + 5:
+        started = CLOCK()
+        evs = scoring.end_block(store, BlockInfo("bench", 1_000 + len(blocks), (t + 5 * len(blocks)) * 1_000_000_000))
+        blocks.append(CLOCK() - started)
+        scored += sum(int(dict(e.attributes)["devices"]) for e in evs if e.type == "forecast_scored")
+    if scored != n:
+        raise RuntimeError(f"forecast scoring bench: {scored} of {n} devices scored")
+    return {
+        "score_per_block": cap,
+        "score_blocks": len(blocks),
+        "score_us_per_device": round(sum(blocks) * 1e6 / n, 1),
+        "score_worst_block_ms": round(max(blocks) * 1000, 1),
+    }
+
+
+def site_settlement_costs(
+    sites: int, log: Callable[[str], None], *, per_block: int | None = None, score_per_block: int | None = None
+) -> dict[str, Any]:
     """`sites` metered sites with energy in one interval settled by the market's hook, block
-    after block (at most `per_block` a block: the governed default unless given)."""
+    after block (at most `per_block` a block: the governed default unless given), then their
+    forecasts scored (at most `score_per_block` a block, likewise)."""
     store = Branch(MemoryBackend())
     if per_block is not None:
         set_domain_param(store, SETTLE_SITES, per_block, genesis=True)
+    if score_per_block is not None:
+        set_domain_param(store, SCORE_PER_BLOCK, score_per_block, genesis=True)
     _sites(store, sites)
     cap = domain_param(store, SETTLE_SITES)
     t = INTERVAL + 900 + 900  # end + settlement grace
@@ -90,7 +125,9 @@ def site_settlement_costs(sites: int, log: Callable[[str], None], *, per_block: 
             break
     if settled != sites:
         raise RuntimeError(f"site settlement bench: {settled} of {sites} sites settled")
+    scored = _scoring(store, sites)
     out = {
+        **scored,
         "sites": sites,
         "per_block": cap,
         "blocks": len(blocks),
@@ -103,5 +140,9 @@ def site_settlement_costs(sites: int, log: Callable[[str], None], *, per_block: 
         f"  {sites:,} metered sites settled outside the market: {out['blocks']} blocks of at most {cap:,}, "
         f"{out['us_per_site']} µs per site, worst block {out['worst_block_ms']} ms (a million sites: "
         f"{out['million_sites_blocks']} blocks; in one block, as before, about {out['million_sites_one_block_s']} s)"
+    )
+    log(
+        f"  their forecasts scored: {out['score_blocks']} blocks of at most {out['score_per_block']:,}, "
+        f"{out['score_us_per_device']} µs per device, worst block {out['score_worst_block_ms']} ms"
     )
     return out
