@@ -29,11 +29,10 @@ from tests.unit.test_market import GATE, GRACE, L, Market, key
 DAY = 86_400
 
 
-def _day(consortium: Consortium, **params: int) -> tuple[Market, int, list[list[tuple[str, dict[str, str]]]]]:
+def _before_deadline(consortium: Consortium, **params: int) -> tuple[Market, int]:
     """bob buys 400 Wh of alice's PV (site-b's import is his position, its export feed-in),
-    carol only imports (retail); alice's site also has a meter that reports the interval only
-    after the first settlement block. Returns the market, the interval and the events of the
-    settlement deadline's block, of the late reading's block and of three more blocks."""
+    carol only imports (retail); alice's site also has a meter, whose interval reading comes
+    later. The market at the block before the interval's settlement deadline, and the interval."""
     m = Market(AppDriver(consortium, params=params), consortium)
     m.setup()
     m.ok(m.alice, dc.register_device("meter-a", "site-a", "meter", dc.device_public_key(key(9)), 20_000))
@@ -49,6 +48,13 @@ def _day(consortium: Consortium, **params: int) -> tuple[Market, int, list[list[
     m.reading(m.alice, "pv-a", 1, iv, iv + L, 0, 1_400)
     m.reading(m.bob, "meter-b", 2, iv, iv + L, 5_450, 1_300)
     m.reading(m.carol, "meter-c", 3, iv, iv + L, 7_200, 0)
+    return m, iv
+
+
+def _day(consortium: Consortium, **params: int) -> tuple[Market, int, list[list[tuple[str, dict[str, str]]]]]:
+    """`_before_deadline`, then the events of the settlement deadline's block, of the block of
+    meter-a's late reading of the interval and of three more blocks."""
+    m, iv = _before_deadline(consortium, **params)
     blocks = [m.until(iv + L + GRACE)]
     # late: site-a was settled in that block (this block's hook goes on with the next site)
     late = Reading("meter-a", m.seq["meter-a"] + 1, iv + 60, iv + L, 900, 0)
@@ -100,19 +106,7 @@ def test_a_state_exported_half_way_carries_where_the_sites_resume(consortium: Co
     """After the first of three blocks the interval's record says site-a was the last settled
     and site-b (bob's buy position) is still ahead; the export carries it and the import
     rebuilds the market's keys byte for byte."""
-    m = Market(AppDriver(consortium, params={SETTLE_SITES: 1}), consortium)
-    m.setup()
-    iv = m.upcoming()
-    m.order_id(m.alice, mc.sell("pv-a", iv, 400, 10))
-    m.order_id(m.bob, mc.buy("site-b", iv, 400, 30))
-    m.until(iv - GATE)
-    m.until(iv + L + 10)
-    m.reading(m.bob, "meter-b", 2, iv - L, iv, 5_000, 1_000)
-    m.reading(m.carol, "meter-c", 3, iv - L, iv, 7_000, 0)
-    m.reading(m.alice, "pv-a", 1, iv - L, iv, 0, 1_000)
-    m.reading(m.alice, "pv-a", 1, iv, iv + L, 0, 1_400)
-    m.reading(m.bob, "meter-b", 2, iv, iv + L, 5_450, 1_300)
-    m.reading(m.carol, "meter-c", 3, iv, iv + L, 7_200, 0)
+    m, iv = _before_deadline(consortium, **{SETTLE_SITES: 1})
     m.until(iv + L + GRACE)
     state = m.d.app.state
     assert keeper.get_sites_in_settlement(state, iv) == SitesInSettlement(iv, "site-a", ("site-b",), (), ())
