@@ -153,7 +153,8 @@ def _score(store: Branch, now: int) -> list[Event]:
     out: list[Event] = []
     budget = domain_param(store, SCORE_PER_BLOCK)
     resume = keeper.get_text(store, DEVICE_CURSOR)  # mid-interval: the last device examined
-    start = -(-cursor // length) * length
+    # an interval scored half-way goes on where it is (even if governance changed the length)
+    start = cursor if resume is not None else -(-cursor // length) * length
     for _ in range(SCORE_BATCH):
         if start + length > due_end:
             break
