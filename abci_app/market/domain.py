@@ -48,5 +48,6 @@ DOMAIN = Domain(
         invariants.open_counts_match_book,
         invariants.upstream_trades_balance,
         invariants.copies_match_orders,
+        invariants.sites_in_settlement_follow_settlement,
     ),
 )

@@ -15,6 +15,9 @@
   the number of its orders in that interval's book.
 - The copies of orders that the book and the settle-due records keep (what gate closure and
   settlement read) are byte for byte the orders' records.
+- An interval whose sites settle over several blocks has been settled (its orders are not
+  awaiting settlement any more, and the settled mark has reached it), and its sites still
+  to settle lie after its last site settled.
 (Settled intervals were checked while they awaited settlement; the checks stay bounded.)
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 from abci_app.accounts import keeper as accounts
 from abci_app.market import keeper, keys
 from abci_app.market.records import BUY, SELL
+from abci_app.market.settlement import RETAIL_MARK
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
 
@@ -32,6 +36,7 @@ __all__ = [
     "feeder_limits_respected",
     "fills_within_limits",
     "open_counts_match_book",
+    "sites_in_settlement_follow_settlement",
     "upstream_trades_balance",
 ]
 
@@ -139,4 +144,24 @@ def copies_match_orders(store: KVReader) -> str | None:
     for interval, order_id, _fee, raw in keeper.iter_settle_copies(store):
         if store.get(keys.order(order_id)) != raw:
             return f"interval {interval}'s settle-due copy of order {order_id} differs from the order"
+    return None
+
+
+def sites_in_settlement_follow_settlement(store: KVReader) -> str | None:
+    """None when every interval whose sites settle over several blocks was settled first (no
+    order of it awaits settlement, the settled mark is at or past it) and its special sites
+    still ahead come after its last site settled (lp order)."""
+    raw = store.get(keys.counter(RETAIL_MARK))
+    mark = -1 if raw is None else int.from_bytes(raw, "big")
+
+    def order(site: str) -> tuple[int, bytes]:
+        return len(site.encode()), site.encode()
+
+    for due in keeper.iter_sites_in_settlement(store):
+        interval = due.interval_start
+        if interval > mark or any(True for _ in keeper.iter_settle_due(store, interval)):
+            return f"interval {interval} settles its sites before its orders settled"
+        ahead = [*due.buy_sites, *due.sell_sites, *(p.site_id for p in due.penalised)]
+        if any(order(site) <= order(due.after_site) for site in ahead):
+            return f"interval {interval} keeps a special site at or before its last site settled"
     return None

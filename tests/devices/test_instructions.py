@@ -463,7 +463,9 @@ def test_a_restarted_gateway_still_applies_the_instruction_and_releases_it_at_it
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    lines = [x for x in done.stdout.splitlines() if x.startswith(_RESULT)]
+    assert len(lines) == 1, done.stdout[-4000:] + done.stderr[-4000:]
+    got = json.loads(lines[0].removeprefix(_RESULT))
     limit, pct, again, released_at = got["limit"], got["pct"], got["again"], got["released_at"]
     assert limit is not None
     assert 1499 <= limit <= 1500  # this site's cap: not Bob's 10 W, not the hostile one
@@ -471,6 +473,9 @@ def test_a_restarted_gateway_still_applies_the_instruction_and_releases_it_at_it
     assert again == limit
     assert released_at >= T + 600
     assert got["second_from_heights"] == [5]
+
+
+_RESULT = "restart scenario result: "  # the line the scenario's interpreter reports on (logs may follow it)
 
 
 def _restart_scenario(tmp_path: Path) -> dict[str, object]:
@@ -544,4 +549,4 @@ def _restart_scenario(tmp_path: Path) -> dict[str, object]:
 
 
 if __name__ == "__main__":  # the restart scenario, in the interpreter the test started
-    print(json.dumps(_restart_scenario(Path(sys.argv[1]))))
+    print(_RESULT + json.dumps(_restart_scenario(Path(sys.argv[1]))), flush=True)

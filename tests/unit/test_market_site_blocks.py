@@ -12,11 +12,14 @@ from gridwire.reading import Reading
 from abci_app.devices import keys as dkeys
 from abci_app.market import keeper
 from abci_app.market.domain import DOMAIN as MARKET
+from abci_app.market.invariants import sites_in_settlement_follow_settlement
 from abci_app.market.params import SETTLE_SITES
 from abci_app.market.records import SitesInSettlement
+from abci_app.market.settlement import RETAIL_MARK
 from abci_app.params import DOMAIN_PARAMS
 from abci_app.registry import check_invariants
-from abci_app.store.backend import prefix_end
+from abci_app.store.backend import MemoryBackend, prefix_end
+from abci_app.store.branch import Branch
 from clients import devices as dc
 from clients import market as mc
 from clients.ops.consortium import Consortium
@@ -125,3 +128,18 @@ def test_the_default_keeps_up_with_a_million_sites() -> None:
     assert spec.default == 2_500 >= 2 * -(-1_000_000 * 96 // DAY)
     assert -(-1_000_000 // spec.default) <= 900 // 2
     assert (spec.low, spec.high, spec.genesis_low) == (100, 50_000, 1)
+
+
+def test_the_invariant_catches_a_record_out_of_step() -> None:
+    """A SitesInSettlement of an interval not settled yet, or keeping a special site that is
+    not ahead of its cursor, breaks the market's invariant."""
+    store = Branch(MemoryBackend())
+    keeper.set_counter(store, RETAIL_MARK, 1_800)
+    keeper.put_sites_in_settlement(store, SitesInSettlement(900, "site-b", ("site-c",), ("site-bb",), ()))
+    assert sites_in_settlement_follow_settlement(store) is None
+    keeper.put_sites_in_settlement(store, SitesInSettlement(2_700, "site-b", (), (), ()))
+    assert "2700 settles its sites before its orders settled" in str(sites_in_settlement_follow_settlement(store))
+    store = Branch(MemoryBackend())
+    keeper.set_counter(store, RETAIL_MARK, 1_800)
+    keeper.put_sites_in_settlement(store, SitesInSettlement(900, "site-b", ("site-a",), (), ()))
+    assert "at or before its last site settled" in str(sites_in_settlement_follow_settlement(store))
