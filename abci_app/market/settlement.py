@@ -59,7 +59,8 @@ sites in key order (of lp(site id)); when marked sites remain, a SitesInSettleme
 the last site settled and, of the sites still to settle, those with filled buy or sell orders
 or an export penalty (settled differently from a plain site), and the next blocks go on from
 there (a `sites_settled` event each) with the tariffs and supplier eligibility of their own
-block, as any settlement uses its block's, adding to the members' statements. A late reading
+block, as any settlement uses its block's, adding to the members' statements; the interval's
+ClearingResult says `settled` (its statements are final) once its last site is settled. A late reading
 that marks a site already settled is not settled again: it is dropped once the interval's sites
 are done, as after any settlement. An interval whose sites fit in one block settles exactly as
 before (a million metered sites: 400 blocks at the default 2,500).
@@ -254,6 +255,14 @@ def _sites_left(
     )
 
 
+def _mark_settled(store: Branch, interval: int) -> None:
+    """The interval's clearing result (if it had a book) says it is settled: its statements
+    are final."""
+    result = keeper.get_clearing(store, interval)
+    if result is not None:
+        keeper.put_clearing(store, replace(result, settled=True))
+
+
 def _settle_more_sites(
     store: Branch, block: BlockInfo, tariffs: Tariffs, due: SitesInSettlement, budget: SiteBudget
 ) -> list[Event]:
@@ -281,6 +290,7 @@ def _settle_more_sites(
         keeper.put_statement(store, more if have is None else _sum_statements(have, more))
     if last is None:
         keeper.delete_sites_in_settlement(store, interval)
+        _mark_settled(store, interval)
     else:
         keeper.put_sites_in_settlement(store, _sites_left(interval, last, buy, sell, penalised))
     return [
@@ -461,9 +471,8 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
         if have is not None:
             new = replace(new, refunds=new.refunds + have.refunds)
         keeper.put_statement(store, new)
-    result = keeper.get_clearing(store, interval)
-    if result is not None:
-        keeper.put_clearing(store, replace(result, settled=True))
+    if last is None:  # else once its last sites settle (_settle_more_sites)
+        _mark_settled(store, interval)
     return [
         *evs,
         Event.of(

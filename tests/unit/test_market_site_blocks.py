@@ -102,6 +102,7 @@ def test_sites_settle_over_several_blocks_as_in_one(consortium: Consortium) -> N
     assert list(state.iter_range(marks, prefix_end(marks))) == []  # site-a's late mark was dropped
     assert keeper.get_sites_in_settlement(state, iv) is None
     assert list(keeper.iter_sites_in_settlement(state)) == []
+    assert split.clearing(iv).settled  # its statements are final
     assert check_invariants(state) == []
 
 
@@ -113,6 +114,7 @@ def test_a_state_exported_half_way_carries_where_the_sites_resume(consortium: Co
     m.until(iv + L + GRACE)
     state = m.d.app.state
     assert keeper.get_sites_in_settlement(state, iv) == SitesInSettlement(iv, "site-a", ("site-b",), (), ())
+    assert not m.clearing(iv).settled  # orders settled, statements not final yet
     exported, fresh = export_and_import(state)
     assert exported["market"]["sites_in_settlement"] == [
         {"intervalStart": str(iv), "afterSite": "site-a", "buySites": ["site-b"]}
