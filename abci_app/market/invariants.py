@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 from abci_app.accounts import keeper as accounts
+from abci_app.keys import lp
 from abci_app.market import keeper, keys
 from abci_app.market.records import BUY, SELL
 from abci_app.market.settlement import RETAIL_MARK
@@ -154,14 +155,11 @@ def sites_in_settlement_follow_settlement(store: KVReader) -> str | None:
     raw = store.get(keys.counter(RETAIL_MARK))
     mark = -1 if raw is None else int.from_bytes(raw, "big")
 
-    def order(site: str) -> tuple[int, bytes]:
-        return len(site.encode()), site.encode()
-
     for due in keeper.iter_sites_in_settlement(store):
         interval = due.interval_start
         if interval > mark or any(True for _ in keeper.iter_settle_due(store, interval)):
             return f"interval {interval} settles its sites before its orders settled"
         ahead = [*due.buy_sites, *due.sell_sites, *(p.site_id for p in due.penalised)]
-        if any(order(site) <= order(due.after_site) for site in ahead):
+        if any(lp(site) <= lp(due.after_site) for site in ahead):
             return f"interval {interval} keeps a special site at or before its last site settled"
     return None

@@ -87,7 +87,7 @@ from abci_app.errors import TxError
 from abci_app.grid import keeper as grid
 from abci_app.grid.records import Tariffs
 from abci_app.grid.supplier import supplier_problem
-from abci_app.keys import u64
+from abci_app.keys import lp, u64
 from abci_app.market import events, keeper, keys
 from abci_app.market.instructions import penalise_export, take_excess
 from abci_app.market.params import SETTLE_SITES, correction_window, interval_length, settlement_grace
@@ -217,12 +217,6 @@ class SiteBudget:
         self.left = domain_param(store, SETTLE_SITES)
 
 
-def _lp_order(site_id: str) -> tuple[int, bytes]:
-    """A site's place in the key order of lp(site id): length first, then bytes."""
-    raw = site_id.encode()
-    return len(raw), raw
-
-
 def _sum_statements(have: Statement, more: Statement) -> Statement:
     """`have` with every amount of `more` added (the same member and interval)."""
     added = {
@@ -240,17 +234,16 @@ def _sites_left(
     sell_sites: frozenset[str],
     penalised: dict[str, int],
 ) -> SitesInSettlement:
-    """Where the interval's sites resume: after `last`, with the special sites still ahead."""
-    at = _lp_order(last)
+    """Where the interval's sites resume: after `last`, with the special sites still ahead (in
+    the key order of the site marks: lp(site id))."""
+    at = lp(last)
     return SitesInSettlement(
         interval_start=interval,
         after_site=last,
-        buy_sites=tuple(sorted((s for s in buy_sites if _lp_order(s) > at), key=_lp_order)),
-        sell_sites=tuple(sorted((s for s in sell_sites if _lp_order(s) > at), key=_lp_order)),
+        buy_sites=tuple(sorted((s for s in buy_sites if lp(s) > at), key=lp)),
+        sell_sites=tuple(sorted((s for s in sell_sites if lp(s) > at), key=lp)),
         penalised=tuple(
-            SitePenalty(s, wh)
-            for s, wh in sorted(penalised.items(), key=lambda kv: _lp_order(kv[0]))
-            if _lp_order(s) > at
+            SitePenalty(s, wh) for s, wh in sorted(penalised.items(), key=lambda kv: lp(kv[0])) if lp(s) > at
         ),
     )
 
