@@ -57,7 +57,10 @@ ReleaseHeldGeneration and RejectHeldGeneration (certifier only) decide a clear-s
 (issuance.py) whose status is held: release adds its held Wh to what the device-hour may
 issue and issues them at once (to the device's owner, as issuance would); reject leaves
 them unissued for good. A device-hour without a hold is UNKNOWN_HOLD; a hold already
-released or rejected with nothing newly held is HOLD_DECIDED.
+released or rejected with nothing newly held is HOLD_DECIDED. The decision window closes when
+the devices' pruning watermark passes the hour's start (HOLD_LAPSED): the hour's recorded
+generation may be gone, so a release could no longer issue what it names, and what is held
+stays unissued; pruning then archives the hold (prune.py).
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ from abci_app.certificates.records import (
 )
 from abci_app.certificates.registry_actions import require_acceptance
 from abci_app.context import TxContext
-from abci_app.devices.keeper import get_device
+from abci_app.devices.keeper import get_device, pruned_before
 from abci_app.devices.records import DeviceId
 from abci_app.errors import TxError
 from abci_app.identity.keeper import get_member
@@ -422,6 +425,14 @@ def _still_held(store: KVReader, b: Bundle) -> bool:
 
 def _open_hold(ctx: TxContext, device_id: str, hour_start: int) -> ClearSkyHold:
     require_role(ctx, Role.CERTIFIER)
+    watermark = pruned_before(ctx.store)
+    if hour_start < watermark:
+        raise TxError(
+            CertificatesCode.HOLD_LAPSED,
+            f"hour {hour_start} of device {device_id!r} started before the devices' pruning watermark "
+            f"{watermark}: its recorded generation may be gone, so its hold can no longer be decided "
+            "(what it holds is never issued)",
+        )
     hold = keeper.get_hold(ctx.store, device_id, hour_start)
     if hold is None:
         raise TxError(CertificatesCode.UNKNOWN_HOLD, f"no clear-sky hold of device {device_id!r} hour {hour_start}")

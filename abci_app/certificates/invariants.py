@@ -32,6 +32,8 @@
 - pending_deliveries_well_formed: every pending delivery (dvp.py) is stored under its key
   (production hour, seller, id), owes Wh > 0, has an id at most the pending_delivery
   counter, and a seller and a buyer that are members and differ.
+- clear_sky_holds_indexed: the clear-sky holds and their production-hour index (which pruning
+  walks, prune.py) name the same device-hours.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from abci_app.store.branch import KVReader
 
 __all__ = [
     "bundles_tile_issued",
+    "clear_sky_holds_indexed",
     "generators_issue_once",
     "issued_within_generation",
     "pending_deliveries_well_formed",
@@ -174,6 +177,18 @@ def _breach(record: StandingOversight, b: Bundle, hour: int) -> str | None:
     if held is not None and b.status in _ALLOWED_UNDER[held]:
         return (
             f"bundle {b.bundle_id} of {record.device_id!r} hour {hour} is {b.status.name} under a standing {held.name}"
+        )
+    return None
+
+
+def clear_sky_holds_indexed(store: KVReader) -> str | None:
+    """See the module doc."""
+    holds = {(h.hour_start, h.device_id) for h in keeper.iter_holds(store)}
+    indexed = set(keeper.iter_hold_ages(store))
+    if holds != indexed:
+        return (
+            f"clear-sky holds not in the hour index: {sorted(holds - indexed)[:3]}; index entries without a "
+            f"hold: {sorted(indexed - holds)[:3]}"
         )
     return None
 

@@ -28,6 +28,7 @@ from abci_app.certificates.records import (
     StandingOversight,
 )
 from abci_app.devices.records import DeviceId
+from abci_app.keys import u64
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import Address, BlockInfo, Event
@@ -54,6 +55,7 @@ __all__ = [
     "iter_derived_bundles",
     "iter_device_bundles",
     "iter_histories",
+    "iter_hold_ages",
     "iter_holds",
     "iter_hour_bundles",
     "iter_issued",
@@ -460,8 +462,22 @@ def get_hold(store: KVReader, device_id: str, hour_start: int) -> ClearSkyHold |
 
 
 def put_hold(store: Branch, hold: ClearSkyHold) -> None:
-    """Store the clear-sky hold of its device-hour (replacing the previous one)."""
-    store.set(keys.clear_sky_hold(hold.device_id, hold.hour_start), hold.encode())
+    """Store the clear-sky hold of its device-hour (replacing the previous one); a new hold is
+    also entered in the production-hour index that pruning walks."""
+    key = keys.clear_sky_hold(hold.device_id, hold.hour_start)
+    if store.get(key) is None:
+        store.set(keys.clear_sky_hold_age(hold.hour_start, hold.device_id), b"")
+    store.set(key, hold.encode())
+
+
+def iter_hold_ages(store: KVReader, before_hour: int | None = None) -> Iterator[tuple[int, str]]:
+    """(production hour, device) of every clear-sky hold (of hours before `before_hour`), in
+    hour order, from the index."""
+    prefix = keys.clear_sky_hold_age_prefix()
+    end = prefix_end(prefix) if before_hour is None else prefix + u64(max(0, before_hour))
+    n = len(prefix)
+    for k, _v in store.iter_range(prefix, end):
+        yield int.from_bytes(k[n : n + 8], "big"), k[n + 9 :].decode()
 
 
 def iter_holds(store: KVReader) -> Iterator[ClearSkyHold]:

@@ -25,6 +25,8 @@ __all__ = [
     "by_status_prefix",
     "claim",
     "clear_sky_hold",
+    "clear_sky_hold_age",
+    "clear_sky_hold_age_prefix",
     "clear_sky_hold_prefix",
     "counter",
     "history",
@@ -73,6 +75,9 @@ PENDING_DELIVERY = "dvp"
 # Likewise the clear-sky holds (issuance.py), in device then production-hour order:
 #   COUNTER lp("clear_sky_hold") lp(device) u64(hour) → ClearSkyHold
 CLEAR_SKY_HOLD = "clear_sky_hold"
+# and their production-hour order, which pruning walks (prune.py):
+#   COUNTER lp("clear_sky_hold_age") u64(hour) lp(device) → ''
+CLEAR_SKY_HOLD_AGE = "clear_sky_hold_age"
 # The EnergyTag records (registry_keeper.py), sub-families of COUNTER too:
 #   COUNTER lp("scr") u64(id) → StorageChargeRecord          (ids from the counter "scr")
 #   COUNTER lp("sdr") u64(id) → StorageDischargeRecord       (ids from the counter "sdr")
@@ -248,6 +253,16 @@ def clear_sky_hold_prefix() -> bytes:
 def clear_sky_hold(device_id: str, hour_start: int) -> bytes:
     """The key of the clear-sky hold of a device-hour."""
     return counter(CLEAR_SKY_HOLD) + lp(device_id) + u64(hour_start)
+
+
+def clear_sky_hold_age_prefix() -> bytes:
+    """The prefix of the clear-sky holds' production-hour index."""
+    return counter(CLEAR_SKY_HOLD_AGE)
+
+
+def clear_sky_hold_age(hour_start: int, device_id: str) -> bytes:
+    """The production-hour index entry of the clear-sky hold of a device-hour."""
+    return counter(CLEAR_SKY_HOLD_AGE) + u64(hour_start) + lp(device_id)
 
 
 def scr_prefix() -> bytes:

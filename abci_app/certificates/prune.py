@@ -20,8 +20,14 @@ bundles + pruned = issued. When all of a device-hour's Wh are pruned and the hou
 the devices' pruning watermark (devices/prune.py: no reading of the hour can arrive any more,
 so it can never be issued again), the ISSUED entry is removed too; otherwise it stays, 16 bytes.
 
-Work per block is bounded: at most `certificates.prune_per_block` retirements and bundle-hour
-rows are examined (governed, 1,000 by default: a million PV devices' rows due each block, with
+Clear-sky holds (issuance.py) leave by the same rule: a hold whose production hour ended before the
+devices' pruning watermark, with its production-hour index entry, whatever its status. Its hour
+can never be issued again, and the certifier could no longer decide it (HOLD_LAPSED, handlers.py:
+the recorded generation it would release may be gone). They are swept in hour order after the
+other two sweeps, from the index, which is its own cursor.
+
+Work per block is bounded: at most `certificates.prune_per_block` retirements, bundle-hour
+rows and holds are examined (governed, 1,000 by default: a million PV devices' rows due each block, with
 room to catch up; about 8 keys removed per bundle). Two cursors, both counters, say where the sweeps resume:
 `archive_retirement` (the last retirement id archived) and `archive_hour` / `archive_hour_id`
 (the production hour and the first bundle id in it not yet examined). Everything is decided
@@ -76,6 +82,7 @@ class _Removal:
         self.retirements = 0
         self.bundles = 0
         self.issued = 0
+        self.holds = 0
 
     def remove(self, key: bytes) -> None:
         value = self.store.get(key)
@@ -132,23 +139,24 @@ def _retirements(store: Branch, before: int, out: _Removal, budget: int) -> int:
     return budget
 
 
-def _hours(store: Branch, block: BlockInfo, retention: int, out: _Removal, budget: int) -> None:
-    """Archive the aged-out bundles of hours past expiry + retention that expiry has examined."""
+def _hours(store: Branch, block: BlockInfo, retention: int, out: _Removal, budget: int) -> int:
+    """Archive the aged-out bundles of hours past expiry + retention that expiry has examined; the
+    budget left."""
     expiry_cursor = store.get(keys.counter("expiry_cursor"))
     if expiry_cursor is None:
-        return
+        return budget
     limit = block.time - domain_param(store, EXPIRY) - period(store) - retention
     limit = min(limit, int.from_bytes(expiry_cursor, "big") - 1)
     hour = keeper.peek_counter(store, ARCHIVE_HOUR)
     if limit < 0 or hour > limit:
-        return
+        return budget
     first_id = keeper.peek_counter(store, ARCHIVE_HOUR_ID)
     rows_in = store.iter_range(keys.by_hour(hour, first_id), keys.by_hour_prefix() + u64(limit + 1))
     rows = list(islice(rows_in, budget + 1))
     more = len(rows) > budget
     rows = rows[:budget]
     if not rows:
-        return
+        return budget
     for k, _v in rows:
         b = keeper.get_bundle(store, int.from_bytes(k[-8:], "big"))
         if b is not None and b.status in _AGED_OUT:
@@ -157,10 +165,21 @@ def _hours(store: Branch, block: BlockInfo, retention: int, out: _Removal, budge
     if more:  # the sweep stays in this hour, after the last bundle examined
         keeper.set_counter(store, ARCHIVE_HOUR, last_hour)
         keeper.set_counter(store, ARCHIVE_HOUR_ID, int.from_bytes(rows[-1][0][-8:], "big") + 1)
-        return
+        return 0
     keeper.set_counter(store, ARCHIVE_HOUR, last_hour + 1)
     if first_id:
         store.delete(keys.counter(ARCHIVE_HOUR_ID))
+    return budget - len(rows)
+
+
+def _holds(store: Branch, out: _Removal, budget: int) -> None:
+    """Archive the clear-sky holds of hours that ended before the devices' pruning watermark,
+    oldest hour first, at most `budget`."""
+    before = devices.pruned_before(store) - period(store) + 1  # hour + period <= watermark
+    for hour, device_id in list(islice(keeper.iter_hold_ages(store, before), budget)):
+        out.remove(keys.clear_sky_hold(device_id, hour))
+        out.remove(keys.clear_sky_hold_age(hour, device_id))
+        out.holds += 1
 
 
 def end_block(store: Branch, block: BlockInfo) -> list[Event]:
@@ -171,7 +190,9 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
     out = _Removal(store)
     budget = _retirements(store, block.time - retention, out, domain_param(store, PRUNE_PER_BLOCK))
     if budget > 0:
-        _hours(store, block, retention, out, budget)
+        budget = _hours(store, block, retention, out, budget)
+    if budget > 0:
+        _holds(store, out, budget)
     if not out.records:
         return []
     root = merkle_root([leaf_hash(k, v) for k, v in out.records])
@@ -185,6 +206,7 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
             retirements=out.retirements,
             bundles=out.bundles,
             issued=out.issued,
+            holds=out.holds,
             archive=b"".join(pack_record(k, v) for k, v in out.records).hex(),
         )
     ]

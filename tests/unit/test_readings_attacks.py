@@ -11,23 +11,29 @@ from dataclasses import replace
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from gridledger.certificates.v1 import certificates_pb2 as cpb
 from gridledger.devices.v1 import devices_pb2
+from gridledger.grid.v1 import grid_pb2
+from gridwire.contract.certificates import CERTIFICATES_ARCHIVED
 from gridwire.reading import Reading
 
 from abci_app.certificates import invariants, issuance
 from abci_app.certificates import keeper as certificates
+from abci_app.certificates import keys as certkeys
 from abci_app.certificates.errors import CertificatesCode
 from abci_app.certificates.keeper import EventSink
 from abci_app.certificates.records import ACTIVE, NO_BUNDLE, Bundle, HoldStatus
 from abci_app.devices import clearsky
 from abci_app.devices import keeper as devices
 from abci_app.devices.errors import DevicesCode
+from abci_app.devices.prune import retention
 from abci_app.errors import Code
 from abci_app.registry import check_invariants
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
+from clients import archive
 from clients import devices as dc
 from clients.ops.consortium import Consortium
 from clients.pki import Identity
@@ -374,6 +380,83 @@ def test_pv_energy_above_the_clear_sky_bound_is_held_for_the_certifier(
     released = cpb.ClearSkyHold.FromString(answer.value)
     assert (released.released_wh, released.held_wh, released.status) == (1_000, 0, cpb.HOLD_STATUS_RELEASED)
     assert answer.proof_ops.ops
+    assert check_invariants(driver.app.state) == []
+
+
+@HOSTILE
+def test_a_hold_lapses_with_its_hours_recorded_energy_and_leaves_live_state_provably(
+    driver: AppDriver, consortium: Consortium, hostile: bool
+) -> None:
+    """Two night hours of a PV in Amsterdam are held (3000 and 1000 Wh). Once the devices'
+    pruning has passed them, their recorded generation may be gone: a release would issue
+    nothing while its event announced the Wh, so release and reject answer HOLD_LAPSED, and
+    certificates pruning archives both holds with their hour-index entries (certificates_archived
+    holds=2); an auditor proves a hold from the archive against the commitment and app hash."""
+    gridop = consortium.member("gridop/control")
+    tariffs = grid_pb2.SetTariffs(
+        supplier=consortium.member("utility/treasury").address,
+        retail_per_kwh=30,
+        feed_in_per_kwh=5,
+        imbalance_short_per_kwh=40,
+        imbalance_long_per_kwh=2,
+    )  # the market settles the intervals, so the devices' pruning is not held back for them
+    assert _block(driver, gridop, tariffs, hostile=False)[0] == 0
+    alice = _setup(
+        driver, consortium,
+        dc.register_site("site-l", "feeder-1", "nl", location=AMSTERDAM),
+        _device("pv-l", "pv", 7, 5_000, site="site-l", energy_source="solar"),
+        commissioned=["pv-l"],
+    )  # fmt: skip
+    certifier = consortium.member("certissuer/registry")
+    driver.block([], seconds=2 * HOUR + 100)
+    readings = [
+        Reading("pv-l", 1, H - 60, H, 0, 0),
+        Reading("pv-l", 2, H, H + HOUR, 0, 3_000),
+        Reading("pv-l", 3, H + HOUR, H + 2 * HOUR, 0, 4_000),
+        Reading("pv-l", 4, H + 2 * HOUR, H + 2 * HOUR + 60, 0, 4_000),
+    ]
+    assert [o for o, _ in _submit(driver, alice, 7, *readings, hostile=hostile)] == ["accepted"] * 4
+    _settle_issuance(driver)
+    hold_keys = [certkeys.clear_sky_hold("pv-l", h) for h in (H, H + HOUR)]
+    stored = [driver.app.state.get(k) for k in hold_keys]
+    assert all(stored)
+    assert list(certificates.iter_hold_ages(driver.app.state)) == [(H, "pv-l"), (H + HOUR, "pv-l")]
+
+    archived: list[dict[str, str]] = []
+    results = [driver.block([], seconds=retention(driver.app.state) + 3 * HOUR)]
+    for _ in range(5):  # pruning is bounded per block: a few blocks until nothing is left
+        if devices.pruned_before(driver.app.state) >= H + 2 * HOUR and not any(
+            True for _ in certificates.iter_hold_ages(driver.app.state)
+        ):
+            break
+        results.append(driver.block([]))
+    for result in results:
+        archived += [
+            {a.key: a.value for a in e.attributes} for e in result.response.events if e.type == CERTIFICATES_ARCHIVED
+        ]
+    assert devices.pruned_before(driver.app.state) >= H + 2 * HOUR
+    for msg in (
+        cpb.ReleaseHeldGeneration(device_id="pv-l", hour_start=H),
+        cpb.RejectHeldGeneration(device_id="pv-l", hour_start=H + HOUR, reason="late"),
+    ):
+        code, evs = _block(driver, certifier, msg, hostile=hostile)
+        assert code == CertificatesCode.HOLD_LAPSED
+        assert not [t for t, _ in evs if t.startswith("held_generation")]
+    assert _bundles(driver, "pv-l") == []
+    assert [driver.app.state.get(k) for k in hold_keys] == [None, None]
+    assert list(certificates.iter_hold_ages(driver.app.state)) == []
+    assert sum(int(e["holds"]) for e in archived) == 2
+
+    (event,) = [e for e in archived if int(e["holds"])]
+    block = archive.archived_block(CERTIFICATES_ARCHIVED, event)
+    at = next(r for r in results if any(e.type == CERTIFICATES_ARCHIVED for e in r.response.events))
+    assert at.height == block.height
+    last = driver.block([])
+    commitment = MessageToDict(driver.query(f"/archive_commitment/{block.height}", prove=True))
+    value = archive.verify_archived_record(archive.prove_record(block, hold_keys[0]), commitment, last.app_hash)
+    assert value == stored[0]
+    held = cpb.ClearSkyHold.FromString(value)
+    assert (held.held_wh, held.status) == (3_000, cpb.HOLD_STATUS_HELD)
     assert check_invariants(driver.app.state) == []
 
 

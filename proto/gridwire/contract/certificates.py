@@ -83,6 +83,7 @@ class CertificatesCode(IntEnum):
     ALLOW_LIST_FULL = 269  # more than MAX_ALLOWED senders on one allow-list
     BAD_RECURRENCE = 270  # first_hour not a production-hour boundary
     RECORD_ARCHIVED = 271  # the record left live state after its retention (prune.py): prove it from the archive
+    HOLD_LAPSED = 272  # the hold's hour is past the devices' retention: its generation may be pruned, never issued
 
 
 # ---- events: tx events and end-block hook events (which carry what: abci_app/certificates/events.py)
