@@ -111,6 +111,6 @@ DOMAIN = Domain(
         invariants.pending_deliveries_well_formed,
         invariants.storage_records_trace,
         invariants.recurring_actions_indexed,
-        invariants.clear_sky_holds_indexed,
+        invariants.hour_indexes_complete,
     ),
 )

@@ -32,8 +32,9 @@
 - pending_deliveries_well_formed: every pending delivery (dvp.py) is stored under its key
   (production hour, seller, id), owes Wh > 0, has an id at most the pending_delivery
   counter, and a seller and a buyer that are members and differ.
-- clear_sky_holds_indexed: the clear-sky holds and their production-hour index (which pruning
-  walks, prune.py) name the same device-hours.
+- hour_indexes_complete: the clear-sky holds and their production-hour index (which pruning
+  walks, prune.py) name the same device-hours; the hourly-matching claims and theirs name the
+  same beneficiary-hours.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ from abci_app.store.branch import KVReader
 
 __all__ = [
     "bundles_tile_issued",
-    "clear_sky_holds_indexed",
     "generators_issue_once",
+    "hour_indexes_complete",
     "issued_within_generation",
     "pending_deliveries_well_formed",
     "recurring_actions_indexed",
@@ -181,7 +182,7 @@ def _breach(record: StandingOversight, b: Bundle, hour: int) -> str | None:
     return None
 
 
-def clear_sky_holds_indexed(store: KVReader) -> str | None:
+def hour_indexes_complete(store: KVReader) -> str | None:
     """See the module doc."""
     holds = {(h.hour_start, h.device_id) for h in keeper.iter_holds(store)}
     indexed = set(keeper.iter_hold_ages(store))
@@ -189,6 +190,13 @@ def clear_sky_holds_indexed(store: KVReader) -> str | None:
         return (
             f"clear-sky holds not in the hour index: {sorted(holds - indexed)[:3]}; index entries without a "
             f"hold: {sorted(indexed - holds)[:3]}"
+        )
+    claims = {(h, a) for a, h, _wh in keeper.iter_claims(store)}
+    claim_index = set(keeper.iter_claim_ages(store))
+    if claims != claim_index:
+        return (
+            f"claims not in the hour index: {sorted(claims - claim_index)[:3]}; index entries without a "
+            f"claim: {sorted(claim_index - claims)[:3]}"
         )
     return None
 

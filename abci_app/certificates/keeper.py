@@ -50,6 +50,7 @@ __all__ = [
     "issue",
     "issued_wh",
     "iter_bundles",
+    "iter_claim_ages",
     "iter_claims",
     "iter_counters",
     "iter_derived_bundles",
@@ -421,10 +422,24 @@ def iter_claims(store: KVReader) -> Iterator[tuple[Address, int, int]]:
 
 
 def add_claim(store: Branch, beneficiary: bytes, hour_start: int, wh: int) -> None:
-    """Add `wh` to what `beneficiary` claimed for production hour `hour_start` (nothing is written for 0)."""
+    """Add `wh` to what `beneficiary` claimed for production hour `hour_start` (nothing is written for 0);
+    a new beneficiary-hour is also entered in the production-hour index that pruning walks."""
     if wh:
         key = keys.claim(beneficiary, hour_start)
-        store.set(key, (_u64(store, key) + wh).to_bytes(8, "big"))
+        have = _u64(store, key)
+        if not have:
+            store.set(keys.claim_age(hour_start, beneficiary), b"")
+        store.set(key, (have + wh).to_bytes(8, "big"))
+
+
+def iter_claim_ages(store: KVReader, before_hour: int | None = None) -> Iterator[tuple[int, Address]]:
+    """(production hour, beneficiary) of every claim (of hours before `before_hour`), in hour order, from
+    the index."""
+    prefix = keys.claim_age_prefix()
+    end = prefix_end(prefix) if before_hour is None else prefix + u64(max(0, before_hour))
+    n = len(prefix)
+    for k, _v in store.iter_range(prefix, end):
+        yield int.from_bytes(k[n : n + 8], "big"), Address(k[n + 8 :])
 
 
 def get_oversight(store: KVReader, device_id: str) -> StandingOversight | None:

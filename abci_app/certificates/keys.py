@@ -24,6 +24,8 @@ __all__ = [
     "by_status",
     "by_status_prefix",
     "claim",
+    "claim_age",
+    "claim_age_prefix",
     "clear_sky_hold",
     "clear_sky_hold_age",
     "clear_sky_hold_age_prefix",
@@ -78,6 +80,9 @@ CLEAR_SKY_HOLD = "clear_sky_hold"
 # and their production-hour order, which pruning walks (prune.py):
 #   COUNTER lp("clear_sky_hold_age") u64(hour) lp(device) → ''
 CLEAR_SKY_HOLD_AGE = "clear_sky_hold_age"
+# The claims' production-hour order, which pruning walks (prune.py):
+#   COUNTER lp("claim_age") u64(hour) beneficiary(20) → ''
+CLAIM_AGE = "claim_age"
 # The EnergyTag records (registry_keeper.py), sub-families of COUNTER too:
 #   COUNTER lp("scr") u64(id) → StorageChargeRecord          (ids from the counter "scr")
 #   COUNTER lp("sdr") u64(id) → StorageDischargeRecord       (ids from the counter "sdr")
@@ -253,6 +258,16 @@ def clear_sky_hold_prefix() -> bytes:
 def clear_sky_hold(device_id: str, hour_start: int) -> bytes:
     """The key of the clear-sky hold of a device-hour."""
     return counter(CLEAR_SKY_HOLD) + lp(device_id) + u64(hour_start)
+
+
+def claim_age_prefix() -> bytes:
+    """The prefix of the claims' production-hour index."""
+    return counter(CLAIM_AGE)
+
+
+def claim_age(hour_start: int, beneficiary: bytes) -> bytes:
+    """The production-hour index entry of a beneficiary-hour's claim."""
+    return counter(CLAIM_AGE) + u64(hour_start) + beneficiary
 
 
 def clear_sky_hold_age_prefix() -> bytes:

@@ -9,6 +9,7 @@ from abci_app.certificates import events, keeper
 from abci_app.certificates.keeper import Sink
 from abci_app.certificates.params import period
 from abci_app.certificates.records import RETIRED, STATUS_NAMES, Bundle, BundleStatus, Retirement
+from abci_app.devices import keeper as devices
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo
 
@@ -54,7 +55,8 @@ def retire(
     """Retire the first `wh` Wh of active bundle `b` for `claim`'s beneficiary, purpose and
     consumption period (final); stores the provable retirement record and credits the volume
     to the beneficiary's hourly claim of the certificate's production hour, if that hour
-    overlaps the consumption period (`counts_for`)."""
+    overlaps the consumption period (`counts_for`) and its metered consumption is still live
+    (it ends after the devices' pruning watermark)."""
     piece = keeper.cut(store, block, b, wh)
     r = Retirement(
         retirement_id=keeper.next_retirement_id(store),
@@ -76,7 +78,9 @@ def retire(
     keeper.put_retirement(store, r)
     keeper.add_history(store, piece.bundle_id, block, "retired", wh, to=r.beneficiary, other_bundle=r.retirement_id)
     hour = counts_for(r, period(store))
-    if hour is not None:
+    # an hour whose consumption the devices' pruning has passed has nothing left to match against
+    # (prune.py archives its claims; the matching queries refuse it)
+    if hour is not None and hour + period(store) > devices.pruned_before(store):
         keeper.add_claim(store, r.beneficiary, hour, wh)
     sink.emit(
         events.BUNDLE_RETIRED,

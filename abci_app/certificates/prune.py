@@ -20,11 +20,14 @@ bundles + pruned = issued. When all of a device-hour's Wh are pruned and the hou
 the devices' pruning watermark (devices/prune.py: no reading of the hour can arrive any more,
 so it can never be issued again), the ISSUED entry is removed too; otherwise it stays, 16 bytes.
 
-Clear-sky holds (issuance.py) leave by the same rule: a hold whose production hour ended before the
-devices' pruning watermark, with its production-hour index entry, whatever its status. Its hour
-can never be issued again, and the certifier could no longer decide it (HOLD_LAPSED, handlers.py:
-the recorded generation it would release may be gone). They are swept in hour order after the
-other two sweeps, from the index, which is its own cursor.
+Clear-sky holds (issuance.py) and hourly-matching claims (matching.py) leave by the same rule:
+those of a production hour that ended before the devices' pruning watermark, each with its
+production-hour index entry. A hold's hour can never be issued again, and the certifier could no
+longer decide it (HOLD_LAPSED, handlers.py: the recorded generation it would release may be
+gone), whatever its status. A claim's hour has no metered consumption left to match it against:
+the matching queries refuse such hours (RECORD_ARCHIVED), and a later retirement for one adds no
+claim (ops.retire). They are swept in hour order after the other two sweeps, holds first, from
+their indexes, which are their own cursors.
 
 Work per block is bounded: at most `certificates.prune_per_block` retirements, bundle-hour
 rows and holds are examined (governed, 1,000 by default: a million PV devices' rows due each block, with
@@ -83,6 +86,7 @@ class _Removal:
         self.bundles = 0
         self.issued = 0
         self.holds = 0
+        self.claims = 0
 
     def remove(self, key: bytes) -> None:
         value = self.store.get(key)
@@ -172,14 +176,18 @@ def _hours(store: Branch, block: BlockInfo, retention: int, out: _Removal, budge
     return budget - len(rows)
 
 
-def _holds(store: Branch, out: _Removal, budget: int) -> None:
-    """Archive the clear-sky holds of hours that ended before the devices' pruning watermark,
-    oldest hour first, at most `budget`."""
+def _behind_watermark(store: Branch, out: _Removal, budget: int) -> None:
+    """Archive the clear-sky holds, then the claims, of hours that ended before the devices'
+    pruning watermark, oldest hour first, at most `budget` of them."""
     before = devices.pruned_before(store) - period(store) + 1  # hour + period <= watermark
     for hour, device_id in list(islice(keeper.iter_hold_ages(store, before), budget)):
         out.remove(keys.clear_sky_hold(device_id, hour))
         out.remove(keys.clear_sky_hold_age(hour, device_id))
         out.holds += 1
+    for hour, beneficiary in list(islice(keeper.iter_claim_ages(store, before), budget - out.holds)):
+        out.remove(keys.claim(beneficiary, hour))
+        out.remove(keys.claim_age(hour, beneficiary))
+        out.claims += 1
 
 
 def end_block(store: Branch, block: BlockInfo) -> list[Event]:
@@ -192,7 +200,7 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
     if budget > 0:
         budget = _hours(store, block, retention, out, budget)
     if budget > 0:
-        _holds(store, out, budget)
+        _behind_watermark(store, out, budget)
     if not out.records:
         return []
     root = merkle_root([leaf_hash(k, v) for k, v in out.records])
@@ -207,6 +215,7 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
             bundles=out.bundles,
             issued=out.issued,
             holds=out.holds,
+            claims=out.claims,
             archive=b"".join(pack_record(k, v) for k, v in out.records).hex(),
         )
     ]

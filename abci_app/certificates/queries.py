@@ -8,7 +8,9 @@ revocation of the device; no value when there is none); /pending_deliveries[/<ho
 /clear_sky_hold/<device>/<hour> (provable ClearSkyHold: PV generation of the device-hour held
 above the clear-sky bound; no value when there is none); /archive_commitment/<height> (provable
 commitment, root and count, of the records block `height` pruned, prune.py). A retirement that
-pruning archived answers RECORD_ARCHIVED, saying so (prove it from the archive instead)."""
+pruning archived answers RECORD_ARCHIVED, saying so (prove it from the archive instead), and so
+do /matching and /score for hours before the devices' pruning watermark (their consumption is
+gone and their claims archived)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from abci_app.certificates import keeper, keys, matching, prune
 from abci_app.certificates.errors import CertificatesCode
 from abci_app.certificates.params import period
 from abci_app.certificates.records import STATUS_NAMES, Bundle, PendingDelivery
+from abci_app.devices import keeper as devices
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.errors import Code, TxError
 from abci_app.query_util import address_arg, args_exactly, id_arg, int_arg, page, record
@@ -134,11 +137,27 @@ def history(store: KVReader, args: list[str], options: Mapping[str, str]) -> Que
     return QueryResult(view.SerializeToString(deterministic=True))
 
 
+def _consumption_live(store: KVReader, hour_start: int) -> None:
+    """RECORD_ARCHIVED for an hour starting before the devices' pruning watermark: its metered
+    consumption may be pruned and its claims archived (prune.py), so a matching view of it would
+    be wrong rather than empty."""
+    watermark = devices.pruned_before(store)
+    if hour_start < watermark:
+        raise TxError(
+            CertificatesCode.RECORD_ARCHIVED,
+            f"hour {hour_start} starts before the devices' pruning watermark {watermark}: its metered "
+            "consumption left live state with the devices' retention and its claims were archived (prove "
+            "them from the certificates_archived events)",
+        )
+
+
 def matching_q(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     """/matching/<member>/<hour>: the member's consumption in that hour and the certificates retired for it
     (a Matching view)."""
     member, hour = args_exactly(args, 2, "/matching/<member address hex>/<hour start>")
-    view = matching.matching(store, address_arg(member), _hour(store, hour, "hour"))
+    hour_start = _hour(store, hour, "hour")
+    _consumption_live(store, hour_start)
+    view = matching.matching(store, address_arg(member), hour_start)
     return QueryResult(pb.Matching(**asdict(view)).SerializeToString(deterministic=True))
 
 
@@ -149,6 +168,7 @@ def score(store: KVReader, args: list[str], options: Mapping[str, str]) -> Query
     lo, hi = _hour(store, start, "from"), _hour(store, end, "to")
     if not lo <= hi <= lo + MAX_SCORE_HOURS * period(store):
         raise TxError(Code.QUERY_BAD_REQUEST, f"need from <= to <= from + {MAX_SCORE_HOURS} hours")
+    _consumption_live(store, lo)
     view = matching.score(store, address_arg(member), lo, hi)
     return QueryResult(pb.Score(**asdict(view)).SerializeToString(deterministic=True))
 

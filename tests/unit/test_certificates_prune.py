@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from google.protobuf.json_format import MessageToDict
 from gridledger.certificates.v1 import certificates_pb2 as pb
+from gridledger.grid.v1 import grid_pb2
 from gridwire.archive import audit_path, leaf_hash, merkle_root, root_from_path
 from gridwire.contract.certificates import (
     ARCHIVE_COMMITMENT_PREFIX,
@@ -17,6 +18,8 @@ from gridwire.contract.certificates import (
 
 from abci_app.certificates import keeper, keys
 from abci_app.certificates.params import PRUNE_PER_BLOCK, RETENTION
+from abci_app.devices import keeper as devices_keeper
+from abci_app.devices.prune import retention
 from abci_app.params import DOMAIN_PARAMS, domain_param
 from abci_app.registry import DOMAINS, check_invariants
 from abci_app.store.backend import prefix_end
@@ -109,6 +112,60 @@ def test_pruned_state_round_trips_through_genesis_and_keeps_its_invariants(
     assert section["counters"]["archive_retirement"] == "1"
     assert differences(CERTIFICATES, state, fresh) == []
     assert check_invariants(fresh) == []
+
+
+def test_claims_leave_with_their_hours_consumption_and_matching_refuses_those_hours(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """Bob's claim on hour H0 lives while the hour's metered consumption does. Once the devices'
+    pruning passes the hour, /matching and /score of it answer RECORD_ARCHIVED (they answered 0
+    consumption before, as if bob had used nothing), the claim leaves live state with its index
+    entry (claims=1) and is proven from the archive, and a later retirement for the hour adds no
+    claim; a recent hour still answers."""
+    tariffs = grid_pb2.SetTariffs(
+        supplier=consortium.member("utility/treasury").address,
+        retail_per_kwh=30,
+        feed_in_per_kwh=5,
+        imbalance_short_per_kwh=40,
+        imbalance_long_per_kwh=2,
+    )  # the market settles the intervals, so the devices' pruning is not held back for them
+    ok(driver, consortium.member("gridop/control"), tariffs)
+    _retired_chain(driver, consortium)
+    alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
+    state = driver.app.state
+    assert keeper.claimed(state, bob.address, H0) == 1
+    assert list(keeper.iter_claim_ages(state)) == [(H0, bob.address)]
+    assert driver.query(f"/matching/{bob.address.hex()}/{H0}").code == 0
+
+    results = [driver.block([], seconds=retention(state) + 3 * 3600)]
+    while len(results) < 6 and any(True for _ in keeper.iter_claim_ages(driver.app.state)):
+        results.append(driver.block([]))  # pruning is bounded per block
+    state = driver.app.state
+    assert devices_keeper.pruned_before(state) >= H0 + 3600
+    assert keeper.claimed(state, bob.address, H0) == 0
+    assert list(keeper.iter_claim_ages(state)) == []
+    events = [(r, e) for r in results for e in _archived(r)]
+    assert sum(int(e["claims"]) for _r, e in events) == 1
+    for path in (f"/matching/{bob.address.hex()}/{H0}", f"/score/{bob.address.hex()}/{H0}/{H0 + 3600}"):
+        answer = driver.query(path)
+        assert answer.code == CertificatesCode.RECORD_ARCHIVED, path
+        assert "watermark" in answer.log
+    recent = (driver.time // 3600) * 3600
+    assert driver.query(f"/matching/{bob.address.hex()}/{recent}").code == 0
+
+    ((result, event),) = [(r, e) for r, e in events if int(e["claims"])]
+    block = archive.archived_block(CERTIFICATES_ARCHIVED, event)
+    assert block.height == result.height
+    last = driver.block([])
+    commitment = MessageToDict(driver.query(f"/archive_commitment/{block.height}", prove=True))
+    proof = archive.prove_record(block, keys.claim(bob.address, H0))
+    assert archive.verify_archived_record(proof, commitment, last.app_hash) == (1).to_bytes(8, "big")
+
+    (bundle,) = keeper.owner_hour_bundles(driver.app.state, alice.address, H0)
+    ok(driver, alice, retire(bundle.bundle_id, 1, bob.address, (H0, H0 + 3600)))
+    assert keeper.claimed(driver.app.state, bob.address, H0) == 0
+    assert list(keeper.iter_claim_ages(driver.app.state)) == []
+    assert check_invariants(driver.app.state) == []
 
 
 def test_the_default_batch_keeps_up_with_a_million_pv_devices(driver: AppDriver) -> None:
