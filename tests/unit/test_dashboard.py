@@ -25,6 +25,7 @@ from gridledger.governance.v1 import governance_pb2
 from gridledger.grid.v1 import grid_pb2
 from gridledger.identity.v1 import identity_pb2
 from gridledger.market.v1 import market_pb2
+from gridwire.contract.certificates import CertificatesCode
 from starlette.testclient import TestClient
 
 from clients.ops.consortium import Consortium
@@ -582,6 +583,41 @@ def test_matching_heatmap_score_and_residual_from_the_real_app(consortium: Conso
     assert d["residual"] == {}  # bob has no sites, so no region
     assert client.get("/api/matching", params={"member": "00" * 20}).status_code == 400
     assert client.get("/api/matching", params={"member": "a/<script>"}).status_code == 400
+
+
+def test_matching_marks_hours_whose_consumption_left_the_ledger_and_scores_the_rest() -> None:
+    """Hours before the devices' pruning watermark answer RECORD_ARCHIVED: their heat-map cells are
+    marked archived (not an error page, not a fake 0 % hour) and the 24/7 score covers the live hours."""
+    from clients.servers.dashboard.history import matching
+
+    period, latest = 3600, 1_800_000_000 - 1_800_000_000 % 3600
+    watermark = latest - 24 * period  # the first two days of the heat-map are behind it
+    member = bytes(20)
+
+    class Pruned(FakeRpc):
+        def abci_query(self, path: str, data: bytes = b"", *, height: int = 0, prove: bool = False) -> dict[str, Any]:
+            root, *args = path.strip("/").split("/")
+            if root in ("matching", "score") and int(args[1]) < watermark:
+                return {"code": int(CertificatesCode.RECORD_ARCHIVED), "log": "before the devices' pruning watermark"}
+            if root == "matching":
+                view = certificates_pb2.Matching(
+                    member=member, hour_start=int(args[1]), consumption_wh=100, claimed_wh=50
+                )
+                return {"code": 0, "value": base64.b64encode(view.SerializeToString()).decode()}
+            if root == "score":
+                score = certificates_pb2.Score(
+                    member=member, from_hour=int(args[1]), to_hour=int(args[2]), consumption_wh=1
+                )
+                return {"code": 0, "value": base64.b64encode(score.SerializeToString()).decode()}
+            return super().abci_query(path, data, height=height, prove=prove)
+
+    d = matching(NodePool([Pruned("http://127.0.0.1:1", {})]), member, [], latest, period)
+    archived = [c["hour"] for c in d["hours"] if c.get("archived")]
+    assert len(d["hours"]) == 72
+    assert archived == [h for h in (c["hour"] for c in d["hours"]) if h < watermark]
+    assert len(archived) == 48
+    assert (int(d["score"]["from_hour"]), int(d["score"]["to_hour"])) == (watermark, latest)
+    assert all(c["consumption_wh"] == 100 for c in d["hours"] if not c.get("archived"))
 
 
 def _readings_tx(device: str, seqs_socs: list[tuple[int, int, int]]) -> str:

@@ -17,6 +17,7 @@ from gridledger.certificates.v1 import certificates_pb2 as cert_pb
 from gridledger.devices.v1 import devices_pb2
 from gridledger.forecasts.v1 import forecasts_pb2
 from gridledger.tx.v1 import tx_pb2
+from gridwire.contract.certificates import CertificatesCode
 from gridwire.contract.certificates import Paths as CertificatesPaths
 from gridwire.contract.devices import READING_ACCEPTED
 from gridwire.contract.devices import Paths as DevicesPaths
@@ -25,7 +26,7 @@ from gridwire.tx import type_url
 
 from clients.cli_support import to_json
 from clients.servers.dashboard import inputs
-from clients.servers.dashboard.nodes import NodePool
+from clients.servers.dashboard.nodes import NodePool, QueryError
 
 __all__ = ["forecasts_against_readings", "matching", "soc_history"]
 
@@ -105,12 +106,21 @@ def forecasts_against_readings(pool: NodePool, device_id: str, latest: int, leng
 
 def matching(pool: NodePool, member: bytes, regions: list[str], latest_hour: int, period: int) -> dict[str, Any]:
     """A consumer's hourly matching over the HEATMAP_DAYS x 24 periods up to the one before
-    `latest_hour` (covered basis points per period, for the heat-map), their 24/7 score over the
-    same periods, and per grid region the residual mix of the last 24 periods."""
+    `latest_hour` (covered basis points per period, for the heat-map; a period whose consumption
+    has left the ledger with the devices' retention is marked archived), their 24/7 score over
+    the periods still live, and per grid region the residual mix of the last 24 periods."""
     hours = [latest_hour - k * period for k in range(HEATMAP_DAYS * 24, 0, -1)]
     cells = []
+    live = []  # the hours whose consumption is still on the ledger (the devices' retention)
     for hour in hours:
-        m = pool.query(CertificatesPaths.MATCHING(member.hex(), hour), cert_pb.Matching)
+        try:
+            m = pool.query(CertificatesPaths.MATCHING(member.hex(), hour), cert_pb.Matching)
+        except QueryError as exc:
+            if exc.code != CertificatesCode.RECORD_ARCHIVED:
+                raise
+            cells.append({"hour": hour, "consumption_wh": 0, "claimed_wh": 0, "covered_bp": 0, "archived": True})
+            continue
+        live.append(hour)
         cells.append(
             {
                 "hour": hour,
@@ -119,7 +129,9 @@ def matching(pool: NodePool, member: bytes, regions: list[str], latest_hour: int
                 "covered_bp": m.covered_bp if m is not None else 0,
             }
         )
-    score = pool.query(CertificatesPaths.SCORE(member.hex(), hours[0], hours[-1] + period), cert_pb.Score)
+    score = (
+        pool.query(CertificatesPaths.SCORE(member.hex(), live[0], hours[-1] + period), cert_pb.Score) if live else None
+    )
     residual = {}
     for region in regions[:MAX_REGIONS]:
         rows = []

@@ -324,7 +324,7 @@ async function loadMatching(member) {
   const sc = d.score;
   const score = document.getElementById("match-score");
   score.textContent = sc && sc.consumption_wh
-    ? `24/7 score ${(sc.score_bp / 100).toFixed(2)} % · ${sc.matched_wh} of ${sc.consumption_wh} Wh consumed matched hour by hour over ${d.hours.length} periods`
+    ? `24/7 score ${(sc.score_bp / 100).toFixed(2)} % · ${sc.matched_wh} of ${sc.consumption_wh} Wh consumed matched hour by hour over ${(sc.to_hour - sc.from_hour) / d.period_seconds} periods`
     : `24/7 score: no consumption metered over the last ${d.hours.length} periods`;
   score.dataset.scoreBp = sc ? sc.score_bp : 0;
   score.dataset.from = sc ? sc.from_hour : "";
