@@ -122,13 +122,8 @@ def test_claims_leave_with_their_hours_consumption_and_matching_refuses_those_ho
     consumption before, as if bob had used nothing), the claim leaves live state with its index
     entry (claims=1) and is proven from the archive, and a later retirement for the hour adds no
     claim; a recent hour still answers."""
-    tariffs = grid_pb2.SetTariffs(
-        supplier=consortium.member("utility/treasury").address,
-        retail_per_kwh=30,
-        feed_in_per_kwh=5,
-        imbalance_short_per_kwh=40,
-        imbalance_long_per_kwh=2,
-    )  # the market settles the intervals, so the devices' pruning is not held back for them
+    # tariffs: the market settles the intervals, so the devices' pruning is not held back for them
+    tariffs = grid_pb2.SetTariffs(supplier=consortium.member("utility/treasury").address, retail_per_kwh=30)
     ok(driver, consortium.member("gridop/control"), tariffs)
     _retired_chain(driver, consortium)
     alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")

@@ -393,13 +393,8 @@ def test_a_hold_lapses_with_its_hours_recorded_energy_and_leaves_live_state_prov
     certificates pruning archives both holds with their hour-index entries (certificates_archived
     holds=2); an auditor proves a hold from the archive against the commitment and app hash."""
     gridop = consortium.member("gridop/control")
-    tariffs = grid_pb2.SetTariffs(
-        supplier=consortium.member("utility/treasury").address,
-        retail_per_kwh=30,
-        feed_in_per_kwh=5,
-        imbalance_short_per_kwh=40,
-        imbalance_long_per_kwh=2,
-    )  # the market settles the intervals, so the devices' pruning is not held back for them
+    # tariffs: the market settles the intervals, so the devices' pruning is not held back for them
+    tariffs = grid_pb2.SetTariffs(supplier=consortium.member("utility/treasury").address, retail_per_kwh=30)
     assert _block(driver, gridop, tariffs, hostile=False)[0] == 0
     alice = _setup(
         driver, consortium,
