@@ -73,6 +73,7 @@ LENGTH, GATE, GRACE = 900, 300, 900  # the genesis defaults: interval, gate clos
 FEEDERS = 8
 PROSUMERS = ("community-a/alice", "community-a/bob", "community-b/carol", "community-b/dave")
 CERT_PREFIXES = (0x50, 0x60)  # the certificates domain's key range
+GOAL_BYTES_PER_DEVICE = 500_000  # design.md §6: a million PV devices for a year within 0.5 TB
 DEVICE_PREFIXES = (0x20, 0x30)  # the devices domain's key range
 
 
@@ -396,10 +397,12 @@ def certificate_costs(consortium: Consortium, devices: int, log: Log) -> dict[st
         f"  after the retention windows ({out['cert_retention_days']} days after retirement, devices "
         f"{out['device_retention_days']} days): per PV device-day {out['cert_bytes_after_window']:,} bytes of "
         f"certificates + {out['device_bytes_after_window']:,} of devices stay ({out['bytes_after_window']:,}); "
-        f"devices {out['device_bytes_per_device']:,} bytes per device (constant); retired day "
+        f"devices {out['device_bytes_per_device']:,} bytes per device (constant) and "
+        f"{out['device_bytes_per_live_day']:,} per live day; retired day "
         f"{out['cert_bytes_per_retired_day']:,} bytes live within the window; a million devices a year, steady "
         f"state: {out['million_devices_year_tb_pruned']} TB ({out['million_devices_year_tb_one_day_retention']} TB "
-        "with certificates kept a day after retirement)"
+        f"with certificates kept a day after retirement; within 0.5 TB up to "
+        f"{out['cert_retention_days_within_goal']} days)"
     )
     log(
         f"  pruning at a million such devices: devices {out['prune_devices_rows_per_s_million']:,} records/s "
@@ -470,9 +473,17 @@ def _after_retention(
     # time-ordered index is empty once every interval record of the day is pruned)
     ages = sum(1 for _ in driver.app.state.iter_range(dev_keys.age_prefix(), prefix_end(dev_keys.age_prefix())))
     dev_day_after = dev_after if ages else 0.0
-    window = cert_retired * cert_days + dev_day * dev_days  # what lives within the windows, per device
+    # what every further day adds to the devices domain while it is live: the day's growth less the
+    # per-device records its first readings created and the next days overwrite (the recent-reading
+    # slots, the reading state: `per_device` already holds them once). Counting the whole first-day
+    # growth for every day of the window, as this did, counted those ~4.8 KB 35 times.
+    dev_recurring = dev_day - dev_after if not ages else dev_day
+    window = cert_retired * cert_days + dev_recurring * dev_days  # what lives within the windows, per device
     steady = per_device + window + (cert_after + dev_day_after) * 365
     shortest = steady - cert_retired * (cert_days - 1)  # with the governed minimum retention, a day
+    # the longest certificate retention (days) at which a million devices stay within 0.5 TB
+    fixed = per_device + dev_recurring * dev_days + (cert_after + dev_day_after) * 365
+    goal_days = max(0, int((GOAL_BYTES_PER_DEVICE - fixed) // cert_retired)) if cert_retired else 0
     million_per_s = 1_000_000 / 86_400  # device-days a second at a million devices
     dev_cap = domain_param(state, DEVICES_PRUNE_PER_BLOCK)
     cert_cap = domain_param(state, CERTIFICATES_PRUNE_PER_BLOCK)
@@ -498,6 +509,8 @@ def _after_retention(
         "steady_bytes_per_device": round(steady),
         "million_devices_year_tb_pruned": round(steady * 1_000_000 / 1e12, 3),
         "million_devices_year_tb_one_day_retention": round(shortest * 1_000_000 / 1e12, 3),
+        "device_bytes_per_live_day": round(dev_recurring),
+        "cert_retention_days_within_goal": goal_days,
     }
 
 

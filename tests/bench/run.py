@@ -451,11 +451,17 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
             add("  of it certificates / devices", f"{_fmt(c['cert_bytes_after_window'])} / "
                 f"{_fmt(c['device_bytes_after_window'])}")  # fmt: skip
             add("  devices state per PV device (constant, not per day)", c["device_bytes_per_device"])
+            if "device_bytes_per_live_day" in c:
+                add("  devices state per PV device-day while live (the window's recurring part)",
+                    c["device_bytes_per_live_day"])  # fmt: skip
             add("  a retired device-day's certificates while within their window", c["cert_bytes_per_retired_day"])
             tb = c["million_devices_year_tb_pruned"]
             add("  a million PV devices for a year, steady state with pruning", tb, "<= 0.5 TB", tb <= 0.5, " TB")
             add("  the same, certificates kept a day after retirement", c["million_devices_year_tb_one_day_retention"],
                 "", None, " TB")  # fmt: skip
+            if "cert_retention_days_within_goal" in c:
+                add("  the longest certificate retention within 0.5 TB", c["cert_retention_days_within_goal"], "",
+                    None, " days")  # fmt: skip
         if "prune_devices_per_block" in c:
             # steady state holds only if pruning removes at least what a million devices create
             for what, rate, cap in (

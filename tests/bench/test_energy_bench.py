@@ -47,6 +47,18 @@ def test_certificate_costs_issue_every_hour_and_count_state(consortium: Consorti
     assert 0 < out["cert_bytes_after_window"] < out["cert_bytes_per_device_day"]
     assert out["device_bytes_per_device"] > 0
     assert 0 < out["million_devices_year_tb_one_day_retention"] < out["million_devices_year_tb_pruned"]
+    # a live day's devices records exclude the per-device records the first readings created
+    assert 0 < out["device_bytes_per_live_day"] < out["device_bytes_per_device_day"]
+    assert out["device_bytes_per_device_day"] - out["device_bytes_per_live_day"] <= out["device_bytes_per_device"]
+    days = out["cert_retention_days_within_goal"]
+    per_device = (
+        out["device_bytes_per_device"]
+        + out["device_bytes_per_live_day"] * out["device_retention_days"]
+        + out["bytes_after_window"] * 365
+    )
+    slack = 400  # the figures are rounded to whole bytes; the residue counts 365 times
+    assert per_device + days * out["cert_bytes_per_retired_day"] <= 500_000 + slack
+    assert per_device + (days + 1) * out["cert_bytes_per_retired_day"] > 500_000 - slack
 
 
 SWAPPED = ((close_module, "clear"), (market_hooks, "close_interval"), (market_hooks, "settle_interval"))
