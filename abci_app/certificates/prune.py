@@ -30,7 +30,7 @@ claim (ops.retire). They are swept in hour order after the other two sweeps, hol
 their indexes, which are their own cursors.
 
 Work per block is bounded: at most `certificates.prune_per_block` retirements, bundle-hour
-rows and holds are examined (governed, 1,000 by default: a million PV devices' rows due each block, with
+rows, holds and claims are examined (governed, 1,000 by default: a million PV devices' rows due each block, with
 room to catch up; about 8 keys removed per bundle). Two cursors, both counters, say where the sweeps resume:
 `archive_retirement` (the last retirement id archived) and `archive_hour` / `archive_hour_id`
 (the production hour and the first bundle id in it not yet examined). Everything is decided

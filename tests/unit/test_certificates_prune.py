@@ -131,6 +131,8 @@ def test_claims_leave_with_their_hours_consumption_and_matching_refuses_those_ho
     assert keeper.claimed(state, bob.address, H0) == 1
     assert list(keeper.iter_claim_ages(state)) == [(H0, bob.address)]
     assert driver.query(f"/matching/{bob.address.hex()}/{H0}").code == 0
+    _exported, fresh = export_and_import(state)  # the claim travels; its index is rebuilt on import
+    assert differences(CERTIFICATES, state, fresh) == []
 
     results = [driver.block([], seconds=retention(state) + 3 * 3600)]
     while len(results) < 6 and any(True for _ in keeper.iter_claim_ages(driver.app.state)):

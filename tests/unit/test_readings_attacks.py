@@ -30,7 +30,7 @@ from abci_app.devices import keeper as devices
 from abci_app.devices.errors import DevicesCode
 from abci_app.devices.prune import retention
 from abci_app.errors import Code
-from abci_app.registry import check_invariants
+from abci_app.registry import DOMAINS, check_invariants
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 from clients import archive
@@ -39,9 +39,11 @@ from clients.ops.consortium import Consortium
 from clients.pki import Identity
 from tests.support.devices import certify, commission
 from tests.support.driver import GENESIS_TIME, AppDriver
+from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import balance, signed
 
 HOUR, DAY = 3600, 86_400
+CERTIFICATES = next(d for d in DOMAINS if d.name == "certificates")
 H = GENESIS_TIME + HOUR  # the first whole hour after the test's registrations
 GW = 1_000_000_000
 Events = list[tuple[str, dict[str, str]]]
@@ -416,6 +418,8 @@ def test_a_hold_lapses_with_its_hours_recorded_energy_and_leaves_live_state_prov
     stored = [driver.app.state.get(k) for k in hold_keys]
     assert all(stored)
     assert list(certificates.iter_hold_ages(driver.app.state)) == [(H, "pv-l"), (H + HOUR, "pv-l")]
+    _exported, fresh = export_and_import(driver.app.state)  # the holds travel; their index is rebuilt
+    assert differences(CERTIFICATES, driver.app.state, fresh) == []
 
     archived: list[dict[str, str]] = []
     results = [driver.block([], seconds=retention(driver.app.state) + 3 * HOUR)]
