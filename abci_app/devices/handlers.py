@@ -297,11 +297,12 @@ def reinstate_device(ctx: TxContext, msg: ReinstateDevice) -> None:
 
 def transfer_device(ctx: TxContext, msg: TransferDevice) -> None:
     """Hand a device to another enrolled, active member, by its owner (its index entries move with
-    it); UNKNOWN_DEVICE, NOT_DEVICE_OWNER, UNKNOWN_OWNER; emits device_transferred."""
+    it, and its owner_since becomes the block time); UNKNOWN_DEVICE, NOT_DEVICE_OWNER,
+    UNKNOWN_OWNER; emits device_transferred."""
     require_member(ctx)
     old = _owned(ctx, msg.device_id)
     _require_active_member(ctx, msg.new_owner, "new owner")
-    keeper.put_device(ctx.store, replace(old, owner=msg.new_owner), old)
+    keeper.put_device(ctx.store, replace(old, owner=msg.new_owner, owner_since=ctx.block.time), old)
     ctx.emit(events.DEVICE_TRANSFERRED, device=msg.device_id, old_owner=old.owner.hex(), owner=msg.new_owner.hex())
 
 

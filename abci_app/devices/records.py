@@ -102,6 +102,13 @@ class Device(ProtoRecord[devices_pb2.Device]):
     registered_at: int
     cert_ca_id: str = ""  # the device CA that certified its key ('' : uncertified, devcert.py)
     cert_serial: bytes = b""
+    owner_since: int = 0  # block time of its last transfer (0: never transferred); see `owned_since`
+
+    @property
+    def owned_since(self) -> int:
+        """The block time since which its current owner has held it: its last transfer, else its
+        registration."""
+        return self.owner_since or self.registered_at
 
 
 @proto_record(cached=65_536)

@@ -45,8 +45,10 @@ escrow pays out exactly the budget.
 Whose signature authorises each movement of money: the operator's PublishDrEvent signature
 moves the budget from the operator into the escrow (DR_ESCROW) and commits it to rewards by
 the rule above; the device owner's EnrolDr signature entitles the owner (and no one else) to
-that device's reward; the hook moves escrowed money only to enrolled owners and back to the
-publishing operator.
+that device's reward, as long as the owner keeps the device: a device transferred since the
+event started (its owner_since) is no longer the enroller's, and its reward is forfeited
+(dr_rewarded with reward 0, forfeited device_transferred) and returns to the operator; the hook
+moves escrowed money only to enrolled owners and back to the publishing operator.
 
 Bounded work (params.py): an event covers at most MAX_DR_INTERVALS (96) settlement
 intervals; publishing reads and writes at most max_dr_members_per_feeder (≤ 2,000) records;
@@ -128,6 +130,7 @@ __all__ = [
     "set_grid_fees",
     "set_tariffs",
     "settle_dr_events",
+    "still_held",
 ]
 
 
@@ -462,11 +465,21 @@ def reward_for(claim: int, total_claim: int, budget: int) -> int:
     return claim if total_claim <= budget else claim * budget // total_claim
 
 
+def still_held(store: Branch, event: DrEvent, enrolment: DrEnrolment) -> bool:
+    """Whether the enrolling owner has held the device, without a transfer, since before the event
+    started. A device handed on after enrolment was not the enroller's to curtail (or it was
+    sold on before the reward was paid): its reward is forfeited and returns to the operator
+    with the rest of the budget; nobody else signed up for it."""
+    device = devices.get_device(store, enrolment.device_id)
+    return device is not None and device.owner == enrolment.owner and device.owned_since <= event.start
+
+
 def _pay(store: Branch, event: DrEvent, steps: int, out: list[Event]) -> tuple[DrEvent, int, bool]:
     batch, done = _take(keeper.iter_dr_enrolments_after(store, event.event_id, event.cursor), steps)
     paid = event.paid
     for enrolment in batch:
-        reward = reward_for(enrolment.claim, event.total_claim, event.budget)
+        held = still_held(store, event, enrolment)
+        reward = reward_for(enrolment.claim, event.total_claim, event.budget) if held else 0
         if reward:
             accounts.subtract(store, DR_ESCROW, reward)
             accounts.add(store, enrolment.owner, reward)
@@ -483,6 +496,7 @@ def _pay(store: Branch, event: DrEvent, steps: int, out: list[Event]) -> tuple[D
                 reduction_wh=enrolment.reduction_wh,
                 claim=enrolment.claim,
                 reward=reward,
+                forfeited="" if held else "device_transferred",
             )
         )
     cursor = batch[-1].device_id if batch else event.cursor

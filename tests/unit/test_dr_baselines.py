@@ -237,6 +237,45 @@ def test_a_short_budget_is_shared_pro_rata(consortium: Consortium, inject: bool)
     assert w.money() == money
 
 
+@pytest.mark.parametrize("inject", [False, True], ids=["mempool", "finalize-block"])
+def test_a_reward_is_not_paid_to_an_enroller_who_handed_the_device_on(consortium: Consortium, inject: bool) -> None:
+    """carol enrols her meter and transfers it to bob before the event starts; bob's household
+    curtails (80 Wh). The enrolment was carol's commitment for a device she no longer holds and
+    bob never enrolled: the 80 of its claim go to neither (dr_rewarded reward 0, forfeited) and
+    return to the operator; dave, who kept his meter, is paid his 40."""
+    w = _world(consortium, inject)
+    money = w.money()
+    _publish(w, 1_000, 1_000)  # a budget of 1,000: every claim fits
+    for device, who in (("dave-meter", w.dave), ("carol-meter", w.carol)):
+        assert w.send(who, grid_pb2.EnrolDr(event_id="peak", device_id=device)) == 0
+    handover = devices_pb2.TransferDevice(device_id="carol-meter", new_owner=w.bob.address)
+    assert w.send(w.carol, handover) == 0
+    before = {x.address: balance(w.driver, x) for x in (w.carol, w.dave, w.bob, w.operator)}
+    w.until(S + L)
+    for (device, who), wh in zip((("carol-meter", w.bob), ("dave-meter", w.dave)), (100, 60), strict=True):
+        total = wh * 5
+        readings = (Reading(device, 12, S - DAY + L, S, total, 0), Reading(device, 13, S, S + L, total + 20, 0))
+        assert w.read(who, device, *readings) == ["reading_accepted"] * 2
+    result = w.driver.block([], seconds=S + L + 900 + 1 - w.driver.time)
+    rewarded = {
+        a["device"]: (a["reward"], a["forfeited"])
+        for e in result.response.events
+        if e.type == "dr_rewarded"
+        for a in [{x.key: x.value for x in e.attributes}]
+    }
+    assert rewarded == {"carol-meter": ("0", "device_transferred"), "dave-meter": ("40", "")}
+    settled = _enrolments(w)
+    assert (settled["carol-meter"].claim, settled["carol-meter"].reward) == (80, 0)
+    assert (settled["dave-meter"].claim, settled["dave-meter"].reward) == (40, 40)
+    assert balance(w.driver, w.carol) == before[w.carol.address]
+    assert balance(w.driver, w.bob) == before[w.bob.address]
+    assert balance(w.driver, w.dave) == before[w.dave.address] + 40
+    assert balance(w.driver, w.operator) == before[w.operator.address] + 1_000 - 40
+    event = grid_pb2.DrEvent.FromString(w.driver.query("/dr/peak").value)
+    assert (event.settled, event.paid, event.total_claim) == (True, 40, 120)
+    assert w.money() == money
+
+
 def test_programme_membership_rules(consortium: Consortium) -> None:
     """Only the owner joins or leaves; a second join is DR_ALREADY_MEMBER, leaving twice
     DR_NOT_MEMBER, and a full programme DR_PROGRAMME_FULL; a device that left before the
