@@ -98,7 +98,7 @@ from abci_app.certificates.records import (
 )
 from abci_app.certificates.registry_actions import require_acceptance
 from abci_app.context import TxContext
-from abci_app.devices.keeper import get_device, pruned_before
+from abci_app.devices.keeper import get_device, may_be_pruned, pruned_before
 from abci_app.devices.records import DeviceId
 from abci_app.errors import TxError
 from abci_app.identity.keeper import get_member
@@ -425,12 +425,11 @@ def _still_held(store: KVReader, b: Bundle) -> bool:
 
 def _open_hold(ctx: TxContext, device_id: str, hour_start: int) -> ClearSkyHold:
     require_role(ctx, Role.CERTIFIER)
-    watermark = pruned_before(ctx.store)
-    if hour_start < watermark:
+    if may_be_pruned(ctx.store, hour_start):
         raise TxError(
             CertificatesCode.HOLD_LAPSED,
             f"hour {hour_start} of device {device_id!r} started before the devices' pruning watermark "
-            f"{watermark}: its recorded generation may be gone, so its hold can no longer be decided "
+            f"{pruned_before(ctx.store)}: its recorded generation may be gone, so its hold can no longer be decided "
             "(what it holds is never issued)",
         )
     hold = keeper.get_hold(ctx.store, device_id, hour_start)

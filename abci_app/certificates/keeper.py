@@ -432,14 +432,20 @@ def add_claim(store: Branch, beneficiary: bytes, hour_start: int, wh: int) -> No
         store.set(key, (have + wh).to_bytes(8, "big"))
 
 
-def iter_claim_ages(store: KVReader, before_hour: int | None = None) -> Iterator[tuple[int, Address]]:
-    """(production hour, beneficiary) of every claim (of hours before `before_hour`), in hour order, from
-    the index."""
-    prefix = keys.claim_age_prefix()
+def _hour_index(store: KVReader, prefix: bytes, before_hour: int | None) -> Iterator[tuple[int, bytes]]:
+    """(hour, the rest of the key) of an index keyed prefix u64(hour) …, in hour order (hours before
+    `before_hour` only, when given)."""
     end = prefix_end(prefix) if before_hour is None else prefix + u64(max(0, before_hour))
     n = len(prefix)
     for k, _v in store.iter_range(prefix, end):
-        yield int.from_bytes(k[n : n + 8], "big"), Address(k[n + 8 :])
+        yield int.from_bytes(k[n : n + 8], "big"), k[n + 8 :]
+
+
+def iter_claim_ages(store: KVReader, before_hour: int | None = None) -> Iterator[tuple[int, Address]]:
+    """(production hour, beneficiary) of every claim (of hours before `before_hour`), in hour order, from
+    the index."""
+    for hour, beneficiary in _hour_index(store, keys.claim_age_prefix(), before_hour):
+        yield hour, Address(beneficiary)
 
 
 def get_oversight(store: KVReader, device_id: str) -> StandingOversight | None:
@@ -488,11 +494,8 @@ def put_hold(store: Branch, hold: ClearSkyHold) -> None:
 def iter_hold_ages(store: KVReader, before_hour: int | None = None) -> Iterator[tuple[int, str]]:
     """(production hour, device) of every clear-sky hold (of hours before `before_hour`), in
     hour order, from the index."""
-    prefix = keys.clear_sky_hold_age_prefix()
-    end = prefix_end(prefix) if before_hour is None else prefix + u64(max(0, before_hour))
-    n = len(prefix)
-    for k, _v in store.iter_range(prefix, end):
-        yield int.from_bytes(k[n : n + 8], "big"), k[n + 9 :].decode()
+    for hour, device in _hour_index(store, keys.clear_sky_hold_age_prefix(), before_hour):
+        yield hour, device[1:].decode()  # lp(device): its length byte, then the id
 
 
 def iter_holds(store: KVReader) -> Iterator[ClearSkyHold]:

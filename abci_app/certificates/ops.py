@@ -56,7 +56,7 @@ def retire(
     consumption period (final); stores the provable retirement record and credits the volume
     to the beneficiary's hourly claim of the certificate's production hour, if that hour
     overlaps the consumption period (`counts_for`) and its metered consumption is still live
-    (it ends after the devices' pruning watermark)."""
+    (it starts at or after the devices' pruning watermark)."""
     piece = keeper.cut(store, block, b, wh)
     r = Retirement(
         retirement_id=keeper.next_retirement_id(store),
@@ -78,9 +78,9 @@ def retire(
     keeper.put_retirement(store, r)
     keeper.add_history(store, piece.bundle_id, block, "retired", wh, to=r.beneficiary, other_bundle=r.retirement_id)
     hour = counts_for(r, period(store))
-    # an hour whose consumption the devices' pruning has passed has nothing left to match against
-    # (prune.py archives its claims; the matching queries refuse it)
-    if hour is not None and hour + period(store) > devices.pruned_before(store):
+    # an hour whose consumption the devices' pruning may have removed has nothing left to match
+    # against (the matching queries refuse it; prune.py archives its claims)
+    if hour is not None and not devices.may_be_pruned(store, hour):
         keeper.add_claim(store, r.beneficiary, hour, wh)
     sink.emit(
         events.BUNDLE_RETIRED,

@@ -141,11 +141,11 @@ def _consumption_live(store: KVReader, hour_start: int) -> None:
     """RECORD_ARCHIVED for an hour starting before the devices' pruning watermark: its metered
     consumption may be pruned and its claims archived (prune.py), so a matching view of it would
     be wrong rather than empty."""
-    watermark = devices.pruned_before(store)
-    if hour_start < watermark:
+    if devices.may_be_pruned(store, hour_start):
         raise TxError(
             CertificatesCode.RECORD_ARCHIVED,
-            f"hour {hour_start} starts before the devices' pruning watermark {watermark}: its metered "
+            f"hour {hour_start} starts before the devices' pruning watermark {devices.pruned_before(store)}: its "
+            "metered "
             "consumption left live state with the devices' retention and its claims were archived (prove "
             "them from the certificates_archived events)",
         )

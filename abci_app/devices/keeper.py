@@ -43,6 +43,7 @@ __all__ = [
     "iter_retired",
     "iter_site_devices",
     "iter_sites",
+    "may_be_pruned",
     "next_energy_start",
     "oldest_marked",
     "pruned_before",
@@ -271,6 +272,12 @@ def pruned_before(store: KVReader) -> int:
     are never recorded again); 0 until pruning first runs."""
     raw = store.get(keys.misc(_WATERMARK))
     return 0 if raw is None else int.from_bytes(raw, "big")
+
+
+def may_be_pruned(store: KVReader, start: int) -> bool:
+    """Whether records starting at `start` may be gone: it is before the pruning watermark. What
+    reads an interval or hour of energy (a hold's release, hourly matching) stops there."""
+    return start < pruned_before(store)
 
 
 _pruned_before = pruned_before  # for add_energy, whose keyword argument has the same name
