@@ -300,6 +300,9 @@ def _sites_in_settlement(store: Branch, items: Sequence[market_pb2.SitesInSettle
         for site_id in sites:
             if not 1 <= len(site_id.encode()) <= 255:
                 raise GenesisError(f"{where}: {site_id[:64]!r} is not a site id (1-255 bytes)")
+        stray = sorted({e.site_id for e in due.market_export} - set(due.sell_sites))
+        if stray:
+            raise GenesisError(f"{where}: market export of {stray[0][:64]!r}, which is not among its sell sites")
         keeper.put_sites_in_settlement(store, due)
 
 

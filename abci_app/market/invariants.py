@@ -151,7 +151,8 @@ def copies_match_orders(store: KVReader) -> str | None:
 def sites_in_settlement_follow_settlement(store: KVReader) -> str | None:
     """None when every interval whose sites settle over several blocks was settled first (no
     order of it awaits settlement, the settled mark is at or past it) and its special sites
-    still ahead come after its last site settled (lp order)."""
+    still ahead come after its last site settled (lp order), the sold devices' export named
+    only for its sell sites."""
     raw = store.get(keys.counter(RETAIL_MARK))
     mark = -1 if raw is None else int.from_bytes(raw, "big")
 
@@ -162,4 +163,6 @@ def sites_in_settlement_follow_settlement(store: KVReader) -> str | None:
         ahead = [*due.buy_sites, *due.sell_sites, *(p.site_id for p in due.penalised)]
         if any(lp(site) <= lp(due.after_site) for site in ahead):
             return f"interval {interval} keeps a special site at or before its last site settled"
+        if not {e.site_id for e in due.market_export} <= set(due.sell_sites):
+            return f"interval {interval} keeps the market export of a site that sold nothing"
     return None

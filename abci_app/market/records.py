@@ -50,6 +50,7 @@ __all__ = [
     "Rule",
     "RuleId",
     "SettlementEstimate",
+    "SiteExport",
     "SitePenalty",
     "SitesInSettlement",
     "Statement",
@@ -398,6 +399,15 @@ class SitePenalty(ProtoRecord[market_pb2.SitePenalty]):
 
 @proto_record()
 @dataclass(frozen=True, slots=True)
+class SiteExport(ProtoRecord[market_pb2.SiteExport]):
+    """Export of a site's devices that sold in the interval's market (settled there, not feed-in)."""
+
+    site_id: str
+    wh: int
+
+
+@proto_record()
+@dataclass(frozen=True, slots=True)
 class SitesInSettlement(ProtoRecord[market_pb2.SitesInSettlement]):
     """An interval whose sites outside the market settle over several blocks (settlement.py):
     the last site settled, and the sites still to settle that traded in the market or exported
@@ -407,4 +417,5 @@ class SitesInSettlement(ProtoRecord[market_pb2.SitesInSettlement]):
     after_site: str
     buy_sites: tuple[str, ...] = ()
     sell_sites: tuple[str, ...] = ()
-    penalised: tuple[SitePenalty, ...] = ()
+    penalised: tuple[SitePenalty, ...] = ()  # what is left of each site's penalised export
+    market_export: tuple[SiteExport, ...] = ()  # per sell site whose sold devices all reported

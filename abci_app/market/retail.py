@@ -10,11 +10,15 @@ meters imported and exported in the interval:
 - import side: a site with a buy position in the interval settles its deviation as
   imbalance (settlement.py); otherwise all of I is retail: the site's owner pays the
   supplier ceil(I × retail_per_kwh / 1000) (at most its balance, the rest is `unpaid`);
-- export side: a site with a device that sold in the interval settles its deviation as
-  imbalance; otherwise all of E is feed-in: the supplier pays the owner
-  floor(E × feed_in_per_kwh / 1000) (at most the supplier's balance; nothing when the
-  supplier is no longer eligible, grid/supplier.py); what it does not pay is recorded on
-  the owner's statement as `unreceived`.
+- export side: the export of the site's devices that sold in the interval (M, their own
+  readings) is settled by the market and its imbalance, whoever owns them: a battery leased
+  to someone else sells its own export, not the site owner's. What the meters exported
+  beyond it, E − M less the export penalised above a grid instruction's cap, is feed-in:
+  the supplier pays the owner floor(Wh × feed_in_per_kwh / 1000) (at most the supplier's
+  balance; nothing when the supplier is no longer eligible, grid/supplier.py); what it
+  does not pay is recorded on the owner's statement as `unreceived`. A site with a sold
+  device that had not reported by the deadline gets no feed-in (its sale is settled on an
+  estimate, corrected later; the site's export is not split before that).
 
 So every Wh through a meter is settled once: by the market, by imbalance, or by tariff.
 Members pay rounded up and receive rounded down. Marks of an interval already settled
@@ -118,14 +122,16 @@ def settle_sites(  # noqa: PLR0917 - internal, called once per interval
     *,
     supplier_eligible: bool = True,
     penalised: Mapping[str, int] | None = None,
+    market_export: Mapping[str, int] | None = None,
     after: str | None = None,
     budget: int | None = None,
 ) -> tuple[int, str | None]:
     """Settle the marked sites' energy outside the market (see the module doc), in key order,
     those after the site `after` only (None: from the first), at most `budget` (≥ 1) of them
-    (None: all); the export `penalised` above a grid instruction's cap (site → Wh) is not
-    feed-in. Returns how many sites it settled, and the last one when marked sites remain after
-    it (else None)."""
+    (None: all). Not feed-in: the export `penalised` above a grid instruction's cap (site → Wh)
+    and `market_export`, the export of a sell site's sold devices (site → Wh; a sell site it
+    does not name gets no feed-in). Returns how many sites it settled, and the last one when
+    marked sites remain after it (else None)."""
     if budget is not None and budget < 1:
         raise ValueError("settle_sites needs a budget of at least one site")
     sites = devices.iter_energy_sites(store, interval, after)
@@ -140,7 +146,7 @@ def settle_sites(  # noqa: PLR0917 - internal, called once per interval
             continue
         has_meter, imported, exported = metered(store, site_id, interval)
         retail_wh = 0 if site_id in buy_sites else imported
-        feed_in_wh = 0 if site_id in sell_sites else max(0, exported - (penalised or {}).get(site_id, 0))
+        feed_in_wh = _feed_in(site_id, exported, sell_sites, market_export or {}, penalised or {})
         if not has_meter or not (retail_wh or feed_in_wh):
             continue
         owner = bytes(site.owner)
@@ -152,3 +158,16 @@ def settle_sites(  # noqa: PLR0917 - internal, called once per interval
             paid, owed = pay_from_supplier(store, t, supplier_eligible, owner, feed_in_wh * t.feed_in_per_kwh // 1000)
             add_to_statement(stmts, owner, interval, feed_in_wh=feed_in_wh, feed_in_received=paid, unreceived=owed)
     return len(marked), (marked[-1] if more else None)
+
+
+def _feed_in(
+    site_id: str,
+    exported: int,
+    sell_sites: frozenset[str],
+    market_export: Mapping[str, int],
+    penalised: Mapping[str, int],
+) -> int:
+    """The Wh of the site's metered export `exported` that is feed-in (module doc)."""
+    if site_id in sell_sites and site_id not in market_export:
+        return 0  # a sold device has not reported: its sale is on an estimate
+    return max(0, exported - market_export.get(site_id, 0) - penalised.get(site_id, 0))

@@ -19,8 +19,9 @@ branch is kept only if it returns.
   longer eligible (grid/supplier.py: revoked, or its org lost the issuer capability since
   the tariffs were set) is charged nothing: all it owes is `unreceived`.
 - Energy outside the market (retail.py): every site the devices domain marked as having
-  energy in the interval settles its meters' import at the retail tariff and export at the
-  feed-in tariff, for each side on which the site has no market position.
+  energy in the interval settles its meters' import at the retail tariff when the site has no
+  buy position, and its export beyond what its sold devices exported at the feed-in tariff
+  (the site owner's, also when a device that sold there is someone else's).
 - The upstream grid's trade of the interval (upstream.py) settles with the market positions:
   its escrowed payment joins the pool, it is paid what it sold like any seller.
 - A site with a grid instruction's export cap (instructions.py) pays the export penalty for
@@ -57,7 +58,8 @@ energy outside the market (hooks.py shares the budget among the intervals it set
 interval's orders, upstream trade and certificates settle in its first block with the first
 sites in key order (of lp(site id)); when marked sites remain, a SitesInSettlement record keeps
 the last site settled and, of the sites still to settle, those with filled buy or sell orders
-or an export penalty (settled differently from a plain site), and the next blocks go on from
+(with the export of the sold devices) or an export penalty (settled differently from a plain
+site), and the next blocks go on from
 there (a `sites_settled` event each) with the tariffs and supplier eligibility of their own
 block, as any settlement uses its block's, adding to the members' statements; the interval's
 ClearingResult says `settled` (its statements are final) once its last site is settled. A late reading
@@ -76,6 +78,7 @@ only from a seller whose own device delivered energy to a buyer who paid for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields, replace
 
 from gridledger.market.v1 import market_pb2
@@ -91,7 +94,16 @@ from abci_app.keys import lp, u64
 from abci_app.market import events, keeper, keys
 from abci_app.market.instructions import penalise_export, take_excess
 from abci_app.market.params import SETTLE_SITES, correction_window, interval_length, settlement_grace
-from abci_app.market.records import BUY, SELL, SETTLED, SettlementEstimate, SitePenalty, SitesInSettlement, Statement
+from abci_app.market.records import (
+    BUY,
+    SELL,
+    SETTLED,
+    SettlementEstimate,
+    SiteExport,
+    SitePenalty,
+    SitesInSettlement,
+    Statement,
+)
 from abci_app.market.retail import (
     METER,
     StatementSums,
@@ -232,7 +244,9 @@ def _sites_left(
     last: str,
     buy_sites: frozenset[str],
     sell_sites: frozenset[str],
-    penalised: dict[str, int],
+    *,
+    penalised: Mapping[str, int],
+    market_export: Mapping[str, int],
 ) -> SitesInSettlement:
     """Where the interval's sites resume: after `last`, with the special sites still ahead (in
     the key order of the site marks: lp(site id))."""
@@ -242,10 +256,14 @@ def _sites_left(
         after_site=last,
         buy_sites=tuple(sorted((s for s in buy_sites if lp(s) > at), key=lp)),
         sell_sites=tuple(sorted((s for s in sell_sites if lp(s) > at), key=lp)),
-        penalised=tuple(
-            SitePenalty(s, wh) for s, wh in sorted(penalised.items(), key=lambda kv: lp(kv[0])) if lp(s) > at
-        ),
+        penalised=tuple(SitePenalty(s, wh) for s, wh in sorted(penalised.items(), key=_by_site) if wh and lp(s) > at),
+        market_export=tuple(SiteExport(s, wh) for s, wh in sorted(market_export.items(), key=_by_site) if lp(s) > at),
     )
+
+
+def _by_site(item: tuple[str, int]) -> bytes:
+    """A (site id, Wh) pair's place in the key order of the site marks."""
+    return lp(item[0])
 
 
 def _mark_settled(store: Branch, interval: int) -> None:
@@ -263,6 +281,7 @@ def _settle_more_sites(
     interval = due.interval_start
     buy, sell = frozenset(due.buy_sites), frozenset(due.sell_sites)
     penalised = {p.site_id: p.wh for p in due.penalised}
+    market_export = {e.site_id: e.wh for e in due.market_export}
     stmts: StatementSums = {}
     count, last = settle_sites(
         store,
@@ -273,6 +292,7 @@ def _settle_more_sites(
         sell,
         supplier_eligible=supplier_problem(store, tariffs.supplier, block.time) is None,
         penalised=penalised,
+        market_export=market_export,
         after=due.after_site,
         budget=budget.left,
     )
@@ -285,7 +305,9 @@ def _settle_more_sites(
         keeper.delete_sites_in_settlement(store, interval)
         _mark_settled(store, interval)
     else:
-        keeper.put_sites_in_settlement(store, _sites_left(interval, last, buy, sell, penalised))
+        keeper.put_sites_in_settlement(
+            store, _sites_left(interval, last, buy, sell, penalised=penalised, market_export=market_export)
+        )
     return [
         Event.of(
             events.SITES_SETTLED,
@@ -320,7 +342,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
     bought: dict[tuple[bytes, str], int] = {}
     unfilled: dict[tuple[bytes, str], int] = {}  # what the site's buys asked for and did not get
     sold: dict[tuple[bytes, str], int] = {}
-    sell_sites: set[str] = set()
+    seller_site: dict[str, str] = {}  # sold device → its site
     pool = paid_out = 0
     # Money and capacity move once per account and device after the loop: the balances and
     # the capacity end exactly as one move per order would leave them.
@@ -357,7 +379,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
             mine[4] += filled
             device_id = pb.device_id
             sold[(owner, device_id)] = sold.get((owner, device_id), 0) + filled
-            sell_sites.add(pb.site_id)
+            seller_site[device_id] = pb.site_id
             freed[device_id] = freed.get(device_id, 0) + pb.energy_wh
         pb.status = SETTLED  # type: ignore[assignment]
         settled.append((pb.order_id, pb.SerializeToString(deterministic=True)))
@@ -387,7 +409,10 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
     estimated: list[tuple[SettlementEstimate, int]] = []  # (estimate, its unpaid), flagged below
     backed: dict[bytes, int] = {}
     penalised = penalise_export(store, tariffs, stmts, interval)
-    excess = dict(penalised)
+    excess = dict(penalised)  # what the sellers' surplus does not take is not feed-in either
+    market_export: dict[str, int] = {}  # sell site → its sold devices' export (retail.py)
+    unreported: set[str] = set()  # sell sites with a sold device not reported
+    counted: set[str] = set()
     for (owner, device_id), wh in sorted(sold.items()):
         energy = devices.get_energy(store, device_id, interval)
         exported = 0 if energy is None else energy.export_wh  # not reported: what was recorded
@@ -395,8 +420,13 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
         add_to_statement(stmts, owner, interval, delivered_wh=exported)
         long_wh = take_excess(store, excess, device_id, exported - wh)
         unpaid = _imbalance(store, tariffs, stmts, owner, interval, wh - exported, long_wh, eligible)
+        site_id = seller_site[device_id]
+        if device_id not in counted:  # a device's export counts once, whoever sold from it
+            counted.add(device_id)
+            market_export[site_id] = market_export.get(site_id, 0) + exported
         if not _reported(store, device_id, end):
             estimated.append((SettlementEstimate(interval, Address(owner), SELL, device_id, wh, exported), unpaid))
+            unreported.add(site_id)
     for (owner, site_id), wh in sorted(bought.items()):
         meters = [
             d
@@ -432,21 +462,25 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
         evs.append(_estimate_event(events.SETTLED_ON_ESTIMATE, est, est.estimated_wh))
 
     buy_sites = frozenset(s for _o, s in bought)
+    sell_sites = frozenset(market_export)
+    for site_id in unreported:
+        del market_export[site_id]
     count, last = settle_sites(
         store,
         tariffs,
         stmts,
         interval,
         buy_sites,
-        frozenset(sell_sites),
+        sell_sites,
         supplier_eligible=eligible,
-        penalised=penalised,
+        penalised=excess,
+        market_export=market_export,
         budget=budget.left,
     )
     budget.left -= count
     if last is not None:
         keeper.put_sites_in_settlement(
-            store, _sites_left(interval, last, buy_sites, frozenset(sell_sites), dict(penalised))
+            store, _sites_left(interval, last, buy_sites, sell_sites, penalised=excess, market_export=market_export)
         )
     if interval > done:
         store.set(keys.counter(RETAIL_MARK), u64(interval))

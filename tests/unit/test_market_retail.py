@@ -4,14 +4,24 @@ once (market, imbalance or tariff), late readings after settlement change nothin
 
 from __future__ import annotations
 
+import pytest
 from gridledger.grid.v1 import grid_pb2
+from gridwire.reading import Reading
 
 from abci_app.devices import keys as dkeys
+from abci_app.market import keeper
+from abci_app.market.domain import DOMAIN as MARKET
+from abci_app.market.params import SETTLE_SITES
+from abci_app.market.records import SiteExport
+from clients import devices as dc
 from clients import market as mc
 from clients.ops.consortium import Consortium
+from clients.pki import Identity
 from tests.support.driver import AppDriver
+from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import balance
-from tests.unit.test_market import GATE, GRACE, L, Market
+from tests.unit.test_market import GATE, GRACE, L, Market, key
+from tests.unit.test_market_authority import _device, _transfer
 
 RETAIL, FEED_IN = 30, 5
 
@@ -118,3 +128,87 @@ def test_without_tariffs_energy_waits_and_settles_once_published(driver: AppDriv
     m.until(m.d.time + 1)
     assert (m.statement(m.carol, iv).retail_wh, m.statement(m.carol, iv).retail_paid) == (500, 15)
     assert _marks(m) == []
+
+
+def _battery_reading(m: Market, who: Identity, device: str, n: int, span: tuple[int, int], **registers: int) -> None:
+    """A battery's signed reading over `span` (its registers and state of charge as keywords)."""
+    seq = m.seq.get(device, 0) + 1
+    m.seq[device] = seq
+    r = Reading(device, seq, span[0], span[1], **{"import_wh": 0, "export_wh": 0, **registers})
+    evs = m.ok(who, dc.submit_readings([dc.sign_reading(key(n), m.d.chain_id, r)]))
+    assert [t for t, _ in evs if t.startswith("reading_")] == ["reading_accepted"], evs
+
+
+def _leased_sale(m: Market, *, battery_reports: bool = True) -> int:
+    """bob's site-b has his meter and his battery bat-b, leased to alice (transferred to her).
+    alice sells 400 Wh from bat-b in the interval, carol buys 400 (both clear at 20). In the
+    interval bat-b exports its 400 Wh, and bob's rooftop PV (no device of its own) 600 more
+    beyond his house's use: meter-b imports 200 and exports 1,000. alice's PV (site-a, no
+    meter) reports too, so site-a comes first in the sites' key order. The interval."""
+    m.setup()
+    _device(m, m.bob, "bat-b", "site-b", "battery", 7, 4_000, battery=True)
+    _transfer(m, "bat-b", m.bob, m.alice)
+    t = m.d.time
+    m.until(t + 120)
+    _battery_reading(m, m.alice, "bat-b", 7, (t + 1, t + 120), soc_wh=5_000)
+    iv = m.upcoming()
+    m.order_id(m.alice, mc.sell("bat-b", iv, 400, 10))
+    m.order_id(m.carol, mc.buy("site-c", iv, 400, 30))
+    m.until(iv + L + 10)
+    _baselines(m, iv)
+    m.reading(m.alice, "pv-a", 1, iv - L, iv, 0, 1_000)
+    m.reading(m.alice, "pv-a", 1, iv, iv + L, 0, 1_300)
+    m.reading(m.bob, "meter-b", 2, iv, iv + L, 5_200, 2_000)
+    m.reading(m.carol, "meter-c", 3, iv, iv + L, 7_400, 0)
+    if battery_reports:
+        _battery_reading(m, m.alice, "bat-b", 7, (t + 120, iv))
+        _battery_reading(m, m.alice, "bat-b", 7, (iv, iv + L), export_wh=400, discharged_wh=400)
+    return iv
+
+
+@pytest.mark.parametrize("sites_per_block", [None, 1], ids=["one-block", "a-site-a-block"])
+def test_a_leased_battery_sells_its_own_export_and_the_site_owner_keeps_his_feed_in(
+    consortium: Consortium, sites_per_block: int | None
+) -> None:
+    """alice sells what her leased battery exported (400 Wh, paid 8); bob, whose site it
+    stands on, is paid feed-in for the rest of his meter's export: 1,000 - 400 = 600 Wh,
+    floor(600 × 5 / 1000) = 3, and pays retail for his import (ceil(200 × 30 / 1000) = 6).
+    Before, any sale from a site withheld its owner's whole feed-in. The same when the sites
+    settle one a block (site-b then waits in the continuation record with its sold export)."""
+    params = {} if sites_per_block is None else {SETTLE_SITES: sites_per_block}
+    m = Market(AppDriver(consortium, params=params), consortium)
+    iv = _leased_sale(m)
+    before = {who: balance(m.d, who) for who in (m.alice, m.bob, m.carol, m.supplier)}
+    m.until(iv + L + GRACE)
+    if sites_per_block is not None:
+        due = keeper.get_sites_in_settlement(m.d.app.state, iv)
+        assert due is not None
+        assert (due.sell_sites, due.market_export) == (("site-b",), (SiteExport("site-b", 400),))
+        exported, fresh = export_and_import(m.d.app.state)  # a state exported half-way carries it
+        assert exported["market"]["sites_in_settlement"][0]["marketExport"] == [{"siteId": "site-b", "wh": "400"}]
+        assert differences(MARKET, m.d.app.state, fresh) == []
+        for _ in range(3):
+            m.until(m.d.time + 10)
+        assert keeper.get_sites_in_settlement(m.d.app.state, iv) is None
+    a, b, c = m.statement(m.alice, iv), m.statement(m.bob, iv), m.statement(m.carol, iv)
+    assert (a.sold_wh, a.received, a.delivered_wh, a.feed_in_wh) == (400, 8, 400, 0)
+    assert (b.feed_in_wh, b.feed_in_received, b.retail_wh, b.retail_paid) == (600, 3, 200, 6)
+    assert (b.sold_wh, b.received, b.imbalance_paid) == (0, 0, 0)
+    assert (c.bought_wh, c.paid, c.consumed_wh, c.retail_wh) == (400, 8, 400, 0)
+    assert balance(m.d, m.alice) == before[m.alice] + 8
+    assert balance(m.d, m.bob) == before[m.bob] + 3 - 6
+    assert balance(m.d, m.supplier) == before[m.supplier] - 3 + 6
+
+
+def test_a_site_whose_sold_device_has_not_reported_gets_no_feed_in_yet(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """The leased battery has not reported by the deadline: alice's sale is settled on an
+    estimate (nothing delivered yet), and bob's export is not split: no feed-in for site-b
+    in this interval (retail for his import as always)."""
+    m = Market(driver, consortium)
+    iv = _leased_sale(m, battery_reports=False)
+    m.until(iv + L + GRACE)
+    a, b = m.statement(m.alice, iv), m.statement(m.bob, iv)
+    assert (a.sold_wh, a.delivered_wh, a.estimates) == (400, 0, 1)
+    assert (b.feed_in_wh, b.feed_in_received, b.retail_wh, b.retail_paid) == (0, 0, 200, 6)
