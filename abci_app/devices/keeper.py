@@ -326,10 +326,12 @@ def set_community(store: Branch, device_id: str, community: bool) -> None:
         store.delete(keys.misc(_COMMUNITY, device_id))
 
 
-def iter_community_batteries(store: KVReader) -> Iterator[str]:
-    """Ids of the batteries whose rules are flagged `community`, in key order."""
+def iter_community_batteries(store: KVReader, after: str = "") -> Iterator[str]:
+    """Ids of the batteries whose rules are flagged `community` (those after `after`), in key
+    order (of lp(device id))."""
     prefix = keys.misc(_COMMUNITY)
-    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+    start = prefix + lp(after) + b"\x00" if after else prefix
+    for k, _v in store.iter_range(start, prefix_end(prefix)):
         yield k[len(prefix) + 1 :].decode()
 
 

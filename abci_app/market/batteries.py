@@ -36,7 +36,8 @@ Authorisation (whose signature moves what):
   the battery is hers, otherwise only by her SetSiteChargingConsent and within it;
 - nobody else's: no order is placed for a member who could not sign a PlaceOrder now.
 
-Work: one pass over the batteries with rules per interval, at most two orders each.
+Work: one pass over the batteries with rules per interval, at most two orders each, spread
+over blocks with the rules (placement.py).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from abci_app.devices import keeper as devices
 from abci_app.devices import keys as dkeys
 from abci_app.devices.records import NO_BATTERY, BatteryRules, Device
 from abci_app.errors import TxError
+from abci_app.keys import lp
 from abci_app.market import keeper, orders
 from abci_app.market.consent import charging_terms, record_spend
 from abci_app.market.params import max_price
@@ -57,14 +59,16 @@ from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo, Event
 
-__all__ = ["battery_orders"]
+__all__ = ["battery_order", "battery_orders", "battery_rules"]
 
 BATTERY = 4
 
 
-def _battery_rules(store: Branch) -> Iterator[tuple[str, BatteryRules]]:
-    """(device id, rules) of every battery with rules, in key (device-id) order."""
-    for k, v in store.iter_range(dkeys.RULES, prefix_end(dkeys.RULES)):
+def battery_rules(store: Branch, after: str = "") -> Iterator[tuple[str, BatteryRules]]:
+    """(device id, rules) of every battery with rules (those after `after`), in key order (of
+    lp(device id))."""
+    start = dkeys.RULES + lp(after) + b"\x00" if after else dkeys.RULES
+    for k, v in store.iter_range(start, prefix_end(dkeys.RULES)):
         yield k[2 : 2 + k[1]].decode(), BatteryRules.decode(v)
 
 
@@ -112,48 +116,65 @@ def _place(  # noqa: PLR0917 - internal, the order's fields
 
 
 def battery_orders(store: Branch, block: BlockInfo, interval: int, length: int, *, community_mode: bool) -> list[Event]:
-    """Every battery's rule orders for `interval` (see the module doc)."""
+    """Every battery's rule orders for `interval` (see the module doc), all at once (the market's
+    hook spreads them over blocks: placement.py)."""
+    evs: list[Event] = []
+    for device_id, rules in list(battery_rules(store)):
+        evs.extend(battery_order(store, block, device_id, rules, interval, length, community_mode=community_mode))
+    return evs
+
+
+def battery_order(  # noqa: PLR0917 - the battery, its rules and the interval
+    store: Branch,
+    block: BlockInfo,
+    device_id: str,
+    rules: BatteryRules,
+    interval: int,
+    length: int,
+    *,
+    community_mode: bool,
+) -> list[Event]:
+    """The battery's rule orders for `interval`: a sell and a buy at most (see the module doc)."""
     evs: list[Event] = []
     limit = max_price(store)
-    for device_id, rules in list(_battery_rules(store)):
-        device = devices.get_device(store, device_id)
-        if device is None or device.kind != BATTERY or device.suspended:
-            continue
-        q, p = rules.discharge_above_price, rules.charge_below_price
-        if q > limit:
-            evs.append(skipped(device.owner, interval, "price_above_limit", device=device_id))
-        elif q:
-            energy = orders.deliverable_wh(store, device, length) - keeper.get_committed(store, interval, device_id)
-            if energy > 0:
-                evs.extend(_place(store, block, device, device.owner, SELL, interval, energy, q))
-        if not p or (q and p >= q) or (community_mode and rules.community) or (rules.green_only and not community_mode):
-            continue
-        site = devices.get_site(store, device.site_id)
-        state = devices.get_battery(store, device_id)
-        spec = device.battery or NO_BATTERY
-        room = spec.capacity_wh - (0 if state is None else state.soc_mwh // 1000)
-        energy = min(room, spec.max_charge_w * length // 3600)
-        if site is None or energy <= 0:
-            continue
-        if p > limit:
-            evs.append(skipped(site.owner, interval, "price_above_limit", device=device_id))
-            continue
-        terms = charging_terms(store, device, site, interval, p)
-        if terms.reason:
-            evs.append(skipped(site.owner, interval, terms.reason, device=device_id))
-            continue
-        evs.extend(
-            _place(
-                store,
-                block,
-                device,
-                terms.payer,
-                BUY,
-                interval,
-                energy,
-                terms.price,
-                renewable=rules.green_only,
-                max_escrow=terms.max_escrow,
-            )
+    device = devices.get_device(store, device_id)
+    if device is None or device.kind != BATTERY or device.suspended:
+        return evs
+    q, p = rules.discharge_above_price, rules.charge_below_price
+    if q > limit:
+        evs.append(skipped(device.owner, interval, "price_above_limit", device=device_id))
+    elif q:
+        energy = orders.deliverable_wh(store, device, length) - keeper.get_committed(store, interval, device_id)
+        if energy > 0:
+            evs.extend(_place(store, block, device, device.owner, SELL, interval, energy, q))
+    if not p or (q and p >= q) or (community_mode and rules.community) or (rules.green_only and not community_mode):
+        return evs
+    site = devices.get_site(store, device.site_id)
+    state = devices.get_battery(store, device_id)
+    spec = device.battery or NO_BATTERY
+    room = spec.capacity_wh - (0 if state is None else state.soc_mwh // 1000)
+    energy = min(room, spec.max_charge_w * length // 3600)
+    if site is None or energy <= 0:
+        return evs
+    if p > limit:
+        evs.append(skipped(site.owner, interval, "price_above_limit", device=device_id))
+        return evs
+    terms = charging_terms(store, device, site, interval, p)
+    if terms.reason:
+        evs.append(skipped(site.owner, interval, terms.reason, device=device_id))
+        return evs
+    evs.extend(
+        _place(
+            store,
+            block,
+            device,
+            terms.payer,
+            BUY,
+            interval,
+            energy,
+            terms.price,
+            renewable=rules.green_only,
+            max_escrow=terms.max_escrow,
         )
+    )
     return evs

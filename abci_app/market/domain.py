@@ -49,5 +49,6 @@ DOMAIN = Domain(
         invariants.upstream_trades_balance,
         invariants.copies_match_orders,
         invariants.sites_in_settlement_follow_settlement,
+        invariants.rules_pass_follows_mark,
     ),
 )

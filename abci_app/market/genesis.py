@@ -14,6 +14,8 @@ counter, so a chain restarted from an export carries the market on where it stop
   "instructions": [GridInstruction as JSON],      (grid instructions per interval and site)
   "counters":   {"order": 12, "rule": 2, "alert": 3, "rules_interval": …, "settled_interval": …},
   "sites_in_settlement": [SitesInSettlement as JSON] (intervals whose sites settle over blocks)
+  "rules_in_placement": RulesInPlacement as JSON (the upcoming interval's rules' pass, when it
+                        goes on over blocks)
 }
 (`gridledger.market.v1.GenesisState` in protobuf's JSON mapping: bytes in base64, 64-bit
 integers as strings or numbers, an export writes strings; every part is optional)
@@ -51,6 +53,7 @@ from abci_app.market.records import (
     EXPORT_LIMIT_REASON,
     IMPORT_LIMIT_REASON,
     OPEN,
+    PLACEMENT_STAGES,
     RULE_BUY,
     RULE_THERMOSTAT,
     SELL,
@@ -62,6 +65,7 @@ from abci_app.market.records import (
     GridInstruction,
     Order,
     Rule,
+    RulesInPlacement,
     SettlementEstimate,
     SitesInSettlement,
     Statement,
@@ -306,6 +310,18 @@ def _sites_in_settlement(store: Branch, items: Sequence[market_pb2.SitesInSettle
         keeper.put_sites_in_settlement(store, due)
 
 
+def _rules_in_placement(store: Branch, item: market_pb2.RulesInPlacement, counters: gpb.Counters) -> None:
+    where = "market.rules_in_placement"
+    cursor = _decode(RulesInPlacement.from_proto, item, where)
+    if not 0 <= cursor.stage < len(PLACEMENT_STAGES):
+        raise GenesisError(f"{where}: stage {cursor.stage} is not 0-{len(PLACEMENT_STAGES) - 1} {PLACEMENT_STAGES}")
+    if not counters.HasField("rules_interval") or counters.rules_interval != cursor.interval_start:
+        raise GenesisError(f"{where}: interval {cursor.interval_start} is not the counters' rules_interval")
+    if len(cursor.after_device.encode()) > 255:
+        raise GenesisError(f"{where}: {cursor.after_device[:64]!r} is not a device id (at most 255 bytes)")
+    keeper.put_rules_in_placement(store, cursor)
+
+
 def _counters(store: Branch, counters: gpb.Counters, used: Mapping[str, set[int]]) -> None:
     for name in COUNTERS:
         if counters.HasField(name):
@@ -338,6 +354,8 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     _estimates(store, section.estimates)
     _sites_in_settlement(store, section.sites_in_settlement)
     _counters(store, section.counters, {"order": set(orders), "rule": rules, "alert": alerts})
+    if section.HasField("rules_in_placement"):
+        _rules_in_placement(store, section.rules_in_placement, section.counters)
 
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
@@ -356,4 +374,7 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
         counters=gpb.Counters(**dict(keeper.iter_counters(store))),
         sites_in_settlement=[d.to_proto() for d in keeper.iter_sites_in_settlement(store)],
     )
+    cursor = keeper.get_rules_in_placement(store)
+    if cursor is not None:
+        section.rules_in_placement.CopyFrom(cursor.to_proto())
     return {"market": sections_json(section)}

@@ -2,9 +2,11 @@
 
 Order within a block: (1) every interval whose gate has closed (start − gate closure ≤
 block time) and still has open orders is cleared, oldest first; (2) when the upcoming
-interval (the first whose gate is still open) is new, every standing rule places its
-order for it — after (1), so rules see the last clearing — then the community bids and
-the batteries' own rules (batteries.py); (3) every interval whose end +
+interval (the first whose gate is still open) is new, the rules' pass for it starts: every
+standing rule places its order for it — after (1), so rules see the last clearing — then the
+community bids and the batteries' own rules (batteries.py), at most
+`market.rules_per_block` of them a block, the pass going on in the next blocks
+(placement.py); (3) every interval whose end +
 settlement grace ≤ block time and that has cleared orders or sites with recorded energy
 (the devices domain's marks) is settled, oldest first, with at most
 `market.settle_sites_per_block` sites settled outside the market in the block (an interval
@@ -18,19 +20,15 @@ from __future__ import annotations
 from abci_app.devices import keeper as devices
 from abci_app.keys import u64
 from abci_app.market import keys
-from abci_app.market.batteries import battery_orders
 from abci_app.market.close import close_interval
 from abci_app.market.keeper import book_intervals_due, settle_intervals_due
-from abci_app.market.params import COMMUNITY_MODE, gate_closure, interval_length, next_open_interval, settlement_grace
-from abci_app.market.rules import run_rules
+from abci_app.market.params import gate_closure, interval_length, next_open_interval, settlement_grace
+from abci_app.market.placement import RULES_MARK, continue_pass, start_pass
 from abci_app.market.settlement import SiteBudget, finalise_estimates, settle_interval
-from abci_app.params import domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo, Event
 
 __all__ = ["end_block"]
-
-RULES_MARK = "rules_interval"
 
 
 def end_block(store: Branch, block: BlockInfo) -> list[Event]:
@@ -45,9 +43,9 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
     mark = store.get(keys.counter(RULES_MARK))
     if mark is None or int.from_bytes(mark, "big") < upcoming:
         store.set(keys.counter(RULES_MARK), u64(upcoming))
-        evs.extend(run_rules(store, block, upcoming))
-        community = domain_param(store, COMMUNITY_MODE) == 1
-        evs.extend(battery_orders(store, block, upcoming, length, community_mode=community))
+        evs.extend(start_pass(store, block, upcoming))
+    else:
+        evs.extend(continue_pass(store, block))
     if now >= length + settlement_grace(store):
         upto = now - length - settlement_grace(store)
         budget = SiteBudget(store)  # sites settled outside the market, shared by the intervals

@@ -18,6 +18,8 @@
 - An interval whose sites settle over several blocks has been settled (its orders are not
   awaiting settlement any more, and the settled mark has reached it), and its sites still
   to settle lie after its last site settled.
+- The rules' pass going on over several blocks is the one of the interval whose rules have
+  started (the rules mark), in one of its stages.
 (Settled intervals were checked while they awaited settlement; the checks stay bounded.)
 """
 
@@ -26,7 +28,8 @@ from __future__ import annotations
 from abci_app.accounts import keeper as accounts
 from abci_app.keys import lp
 from abci_app.market import keeper, keys
-from abci_app.market.records import BUY, SELL
+from abci_app.market.placement import RULES_MARK
+from abci_app.market.records import BUY, PLACEMENT_STAGES, SELL
 from abci_app.market.settlement import RETAIL_MARK
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
@@ -37,6 +40,7 @@ __all__ = [
     "feeder_limits_respected",
     "fills_within_limits",
     "open_counts_match_book",
+    "rules_pass_follows_mark",
     "sites_in_settlement_follow_settlement",
     "upstream_trades_balance",
 ]
@@ -165,4 +169,18 @@ def sites_in_settlement_follow_settlement(store: KVReader) -> str | None:
             return f"interval {interval} keeps a special site at or before its last site settled"
         if not {e.site_id for e in due.market_export} <= set(due.sell_sites):
             return f"interval {interval} keeps the market export of a site that sold nothing"
+    return None
+
+
+def rules_pass_follows_mark(store: KVReader) -> str | None:
+    """None when no rules' pass is going on, or it is the upcoming interval's (see the module doc)."""
+    cursor = keeper.get_rules_in_placement(store)
+    if cursor is None:
+        return None
+    raw = store.get(keys.counter(RULES_MARK))
+    mark = None if raw is None else int.from_bytes(raw, "big")
+    if cursor.interval_start != mark:
+        return f"a rules' pass for interval {cursor.interval_start} goes on while the rules mark is {mark}"
+    if not 0 <= cursor.stage < len(PLACEMENT_STAGES):
+        return f"the rules' pass is in stage {cursor.stage}, none of {PLACEMENT_STAGES}"
     return None

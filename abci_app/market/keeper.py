@@ -23,6 +23,7 @@ from abci_app.market.records import (
     GridInstruction,
     Order,
     Rule,
+    RulesInPlacement,
     SettlementEstimate,
     SitesInSettlement,
     Statement,
@@ -42,6 +43,7 @@ __all__ = [
     "delete_consent",
     "delete_estimate",
     "delete_rule",
+    "delete_rules_in_placement",
     "delete_sites_in_settlement",
     "estimates_before",
     "free_committed",
@@ -53,6 +55,7 @@ __all__ = [
     "get_open_count",
     "get_order",
     "get_rule",
+    "get_rules_in_placement",
     "get_sites_in_settlement",
     "get_statement",
     "get_upstream",
@@ -84,6 +87,7 @@ __all__ = [
     "put_instruction",
     "put_order",
     "put_rule",
+    "put_rules_in_placement",
     "put_settle_due",
     "put_settled",
     "put_sites_in_settlement",
@@ -418,9 +422,9 @@ def delete_rule(store: Branch, rule: Rule) -> None:
     store.delete(keys.rules_by_owner(rule.owner, rule.rule_id))
 
 
-def iter_rules(store: KVReader) -> Iterator[Rule]:
-    """Every rule, in id order."""
-    for _k, v in store.iter_range(keys.RULE, prefix_end(keys.RULE)):
+def iter_rules(store: KVReader, after: int = 0) -> Iterator[Rule]:
+    """Every rule (with an id above `after`), in id order."""
+    for _k, v in store.iter_range(keys.rule(after + 1) if after else keys.RULE, prefix_end(keys.RULE)):
         yield Rule.decode(v)
 
 
@@ -502,6 +506,22 @@ def put_sites_in_settlement(store: Branch, due: SitesInSettlement) -> None:
 def delete_sites_in_settlement(store: Branch, interval: int) -> None:
     """The interval's sites are all settled."""
     store.delete(keys.sites_in_settlement(interval))
+
+
+def get_rules_in_placement(store: KVReader) -> RulesInPlacement | None:
+    """Where the upcoming interval's rules' pass resumes, or None (no pass is going on)."""
+    raw = store.get(keys.RULES_IN_PLACEMENT)
+    return None if raw is None else RulesInPlacement.decode(raw)
+
+
+def put_rules_in_placement(store: Branch, cursor: RulesInPlacement) -> None:
+    """Store where the rules' pass resumes next block."""
+    store.set(keys.RULES_IN_PLACEMENT, cursor.encode())
+
+
+def delete_rules_in_placement(store: Branch) -> None:
+    """The rules' pass is over (finished, or its interval's gate closed)."""
+    store.delete(keys.RULES_IN_PLACEMENT)
 
 
 def iter_sites_in_settlement(store: KVReader) -> Iterator[SitesInSettlement]:

@@ -11,6 +11,7 @@ __all__ = [
     "KEY_PREFIXES",
     "OPEN_COUNT",
     "ORDER",
+    "RULES_IN_PLACEMENT",
     "SETTLE_DUE",
     "SITES_IN_SETTLEMENT",
     "UPSTREAM",
@@ -67,6 +68,7 @@ ESTIMATE = SUBFAMILIES + b"\x02"  # u64(interval) u8(side) lp(target) owner(20) 
 UPSTREAM = SUBFAMILIES + b"\x03"  # u64(interval) → UpstreamTrade
 INSTRUCTION = SUBFAMILIES + b"\x04"  # u64(interval) site id (raw bytes, so key order is site order) → GridInstruction
 SITES_IN_SETTLEMENT = SUBFAMILIES + b"\x05"  # u64(interval) → SitesInSettlement
+RULES_IN_PLACEMENT = SUBFAMILIES + b"\x06"  # → RulesInPlacement (one record: the upcoming interval's pass)
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (

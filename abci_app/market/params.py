@@ -14,6 +14,7 @@ __all__ = [
     "MAX_OPEN_ORDERS",
     "MAX_PRICE_PARAM",
     "PARAMS",
+    "RULES_PER_BLOCK",
     "SETTLEMENT_GRACE",
     "SETTLE_SITES",
     "correction_window",
@@ -32,6 +33,7 @@ MAX_OPEN_ORDERS = "market.max_open_orders_per_interval"
 MAX_PRICE_PARAM = "market.max_price_per_kwh"
 CORRECTION_WINDOW = "market.correction_window_seconds"
 SETTLE_SITES = "market.settle_sites_per_block"
+RULES_PER_BLOCK = "market.rules_per_block"
 MAX_AHEAD_SECONDS = 7 * 86_400  # orders for at most a week ahead
 PARAMS = {
     # the book of an interval closes this long before the interval starts
@@ -55,6 +57,11 @@ PARAMS = {
     # 1,111 a second), each adding about 150 ms of hook work; a test's or a demonstration's
     # genesis may go down to 1
     SETTLE_SITES: ParamSpec(2_500, 100, 50_000, genesis_low=1),
+    # standing rules, community bids and batteries with rules that place their orders for the
+    # upcoming interval in one block at most: a million of them place over 400 blocks, within
+    # the interval's open gate at a block a second (placement.py); a test's genesis may go
+    # down to 1
+    RULES_PER_BLOCK: ParamSpec(2_500, 100, 50_000, genesis_low=1),
 }
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "EXPORT_LIMIT_REASON",
     "IMPORT_LIMIT_REASON",
     "OPEN",
+    "PLACEMENT_STAGES",
     "RULE_BUY",
     "RULE_DEFERRABLE",
     "RULE_SELL",
@@ -49,6 +50,7 @@ __all__ = [
     "OrderId",
     "Rule",
     "RuleId",
+    "RulesInPlacement",
     "SettlementEstimate",
     "SiteExport",
     "SitePenalty",
@@ -395,6 +397,22 @@ class SitePenalty(ProtoRecord[market_pb2.SitePenalty]):
 
     site_id: str
     wh: int
+
+
+# the stages of the rules' pass, by RulesInPlacement.stage (placement.py)
+PLACEMENT_STAGES = ("rules", "community_bids", "batteries")
+
+
+@proto_record()
+@dataclass(frozen=True, slots=True)
+class RulesInPlacement(ProtoRecord[market_pb2.RulesInPlacement]):
+    """Where the rules' pass for the upcoming interval resumes next block (placement.py):
+    stage RULES after rule `after_rule`, COMMUNITY or BATTERIES after device `after_device`."""
+
+    interval_start: int
+    stage: int
+    after_rule: int = 0
+    after_device: str = ""
 
 
 @proto_record()

@@ -1,7 +1,8 @@
 """Standing rules become orders: once per delivery interval, before its gate closes.
 
 When the upcoming interval changes (the previous gate has just closed), every rule places
-at most one order for it, on its own branch (a rule that cannot place leaves no writes):
+at most one order for it, on its own branch (a rule that cannot place leaves no writes), at
+most `market.rules_per_block` rules, community bids and batteries a block (placement.py):
 
 - BUY: min(max_wh_per_interval, what is left of max_wh_per_day, the forecast need) at the
   limit, the forecast need being the site's meters' expected import in the interval
@@ -76,7 +77,17 @@ from abci_app.params import domain_param
 from abci_app.store.branch import Branch
 from abci_app.types import Address, BlockInfo, Event
 
-__all__ = ["after_margin", "last_price", "offer_wh", "owner_problem", "run_rules", "site_need", "skipped"]
+__all__ = [
+    "after_margin",
+    "community_bid",
+    "last_price",
+    "offer_wh",
+    "owner_problem",
+    "place_rule",
+    "run_rules",
+    "site_need",
+    "skipped",
+]
 
 REASON = AlertReason
 BATTERY = 4
@@ -238,71 +249,75 @@ def _run_rule(store: Branch, block: BlockInfo, rule: Rule, interval: int, length
     return evs
 
 
-def _community_bids(store: Branch, block: BlockInfo, interval: int, length: int) -> list[Event]:
-    """Each community battery's renewable-only bid for `interval` (see the module doc)."""
-    evs: list[Event] = []
-    for device_id in list(devices.iter_community_batteries(store)):
-        device = devices.get_device(store, device_id)
-        rules = devices.get_rules(store, device_id)
-        site = None if device is None else devices.get_site(store, device.site_id)
-        if device is None or rules is None or site is None or device.suspended or not rules.charge_below_price:
-            continue
-        why = owner_problem(store, site.owner, block.time)
-        if why is None and rules.charge_below_price > max_price(store):
-            why = "price_above_limit"
-        terms = charging_terms(store, device, site, interval, rules.charge_below_price)
-        if why is None and terms.reason:
-            why = terms.reason
-        if why is not None:
-            evs.append(skipped(site.owner, interval, why, device=device_id))
-            continue
-        state = devices.get_battery(store, device_id)
-        spec = device.battery or NO_BATTERY
-        room = spec.capacity_wh - (0 if state is None else state.soc_mwh // 1000)
-        energy = min(room, spec.max_charge_w * length // 3600)
-        if terms.max_escrow is not None:
-            energy = min(energy, terms.max_escrow * 1000 // terms.price)
-        if energy <= 0:
-            continue
-        branch = store.branch()
-        try:
-            order = orders.place(
-                branch,
-                block.time,
-                Address(terms.payer),
-                BUY,
-                interval,
-                energy,
-                terms.price,
-                site_id=device.site_id,
-            )
-        except TxError:
-            continue
-        # renewable only: a community storage bid
-        keeper.put_order(branch, replace(order, renewable=True, device_id=device_id))
-        if terms.max_escrow is not None:
-            record_spend(branch, device, interval, order.escrow)
-        branch.merge_into(store)
-    return evs
+def community_bid(store: Branch, block: BlockInfo, device_id: str, interval: int, length: int) -> list[Event]:
+    """The community battery's renewable-only bid for `interval` (see the module doc)."""
+    device = devices.get_device(store, device_id)
+    rules = devices.get_rules(store, device_id)
+    site = None if device is None else devices.get_site(store, device.site_id)
+    if device is None or rules is None or site is None or device.suspended or not rules.charge_below_price:
+        return []
+    why = owner_problem(store, site.owner, block.time)
+    if why is None and rules.charge_below_price > max_price(store):
+        why = "price_above_limit"
+    terms = charging_terms(store, device, site, interval, rules.charge_below_price)
+    if why is None and terms.reason:
+        why = terms.reason
+    if why is not None:
+        return [skipped(site.owner, interval, why, device=device_id)]
+    state = devices.get_battery(store, device_id)
+    spec = device.battery or NO_BATTERY
+    room = spec.capacity_wh - (0 if state is None else state.soc_mwh // 1000)
+    energy = min(room, spec.max_charge_w * length // 3600)
+    if terms.max_escrow is not None:
+        energy = min(energy, terms.max_escrow * 1000 // terms.price)
+    if energy <= 0:
+        return []
+    branch = store.branch()
+    try:
+        order = orders.place(
+            branch,
+            block.time,
+            Address(terms.payer),
+            BUY,
+            interval,
+            energy,
+            terms.price,
+            site_id=device.site_id,
+        )
+    except TxError:
+        return []
+    # renewable only: a community storage bid
+    keeper.put_order(branch, replace(order, renewable=True, device_id=device_id))
+    if terms.max_escrow is not None:
+        record_spend(branch, device, interval, order.escrow)
+    branch.merge_into(store)
+    return []
+
+
+def place_rule(store: Branch, block: BlockInfo, rule: Rule, interval: int, length: int) -> list[Event]:
+    """The rule's order for `interval` (the upcoming one), once per rule and interval: nothing
+    for a rule that already placed for it; a `rule_skipped` event and no writes when its owner
+    could not sign the order or its price is above the market's limit now."""
+    if rule.last_interval >= interval:
+        return []
+    why = owner_problem(store, rule.owner, block.time)
+    if why is None and rule.limit_price > max_price(store):
+        why = "price_above_limit"
+    if why is not None:
+        # nothing placed, nothing written: the pass meets each rule once per upcoming interval
+        return [skipped(rule.owner, interval, why, rule_id=rule.rule_id)]
+    return _run_rule(store, block, rule, interval, length)
 
 
 def run_rules(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
     """Place every rule's order for `interval` (the upcoming one), once per rule; then, in
-    community mode, the community batteries' bids."""
+    community mode, the community batteries' bids; all at once (the market's hook spreads
+    them over blocks: placement.py)."""
     length = interval_length(store)
-    limit = max_price(store)
     evs: list[Event] = []
     for rule in list(keeper.iter_rules(store)):
-        if rule.last_interval >= interval:
-            continue
-        why = owner_problem(store, rule.owner, block.time)
-        if why is None and rule.limit_price > limit:
-            why = "price_above_limit"
-        if why is not None:
-            # nothing placed, nothing written: the hook runs once per upcoming interval
-            evs.append(skipped(rule.owner, interval, why, rule_id=rule.rule_id))
-            continue
-        evs.extend(_run_rule(store, block, rule, interval, length))
+        evs.extend(place_rule(store, block, rule, interval, length))
     if domain_param(store, COMMUNITY_MODE) == 1:
-        evs.extend(_community_bids(store, block, interval, length))
+        for device_id in list(devices.iter_community_batteries(store)):
+            evs.extend(community_bid(store, block, device_id, interval, length))
     return evs

@@ -22,6 +22,7 @@ __all__ = [
     "INTERVAL_SETTLED",
     "ORDER_CANCELLED",
     "ORDER_PLACED",
+    "RULES_UNPLACED",
     "RULE_REMOVED",
     "RULE_SET",
     "RULE_SKIPPED",
@@ -83,6 +84,9 @@ ESTIMATE_FINAL = "estimate_final"
 GRID_INSTRUCTION = "grid_instruction"
 # the next sites of an interval whose energy outside the market settles over several blocks
 SITES_SETTLED = "sites_settled"
+# the gate of an interval closed before its rules' pass over several blocks finished: the rules,
+# community bids and batteries after where it stopped placed nothing for it
+RULES_UNPLACED = "rules_unplaced"
 EVENTS = frozenset(
     {
         ORDER_PLACED,
@@ -100,6 +104,7 @@ EVENTS = frozenset(
         ESTIMATE_FINAL,
         GRID_INSTRUCTION,
         SITES_SETTLED,
+        RULES_UNPLACED,
     }
 )
 
