@@ -47,6 +47,8 @@ __all__ = [
     "get_oversight",
     "get_retirement",
     "held_status",
+    "index_claim",
+    "index_hold",
     "issue",
     "issued_wh",
     "iter_bundles",
@@ -432,6 +434,18 @@ def add_claim(store: Branch, beneficiary: bytes, hour_start: int, wh: int) -> No
         store.set(key, (have + wh).to_bytes(8, "big"))
 
 
+def index_claim(store: Branch, beneficiary: bytes, hour_start: int) -> bool:
+    """Enter the beneficiary-hour's claim in the production-hour index pruning walks unless it is there
+    already (an entry present is left as it is); True if the entry was written. add_claim indexes every
+    new claim itself; this is for claims stored before the index existed (the upgrade "hour-indexes",
+    abci_app/upgrades/hour_indexes.py)."""
+    key = keys.claim_age(hour_start, beneficiary)
+    if store.get(key) is not None:
+        return False
+    store.set(key, b"")
+    return True
+
+
 def _hour_index(store: KVReader, prefix: bytes, before_hour: int | None) -> Iterator[tuple[int, bytes]]:
     """(hour, the rest of the key) of an index keyed prefix u64(hour) …, in hour order (hours before
     `before_hour` only, when given)."""
@@ -489,6 +503,18 @@ def put_hold(store: Branch, hold: ClearSkyHold) -> None:
     if store.get(key) is None:
         store.set(keys.clear_sky_hold_age(hold.hour_start, hold.device_id), b"")
     store.set(key, hold.encode())
+
+
+def index_hold(store: Branch, device_id: str, hour_start: int) -> bool:
+    """Enter the device-hour's clear-sky hold in the production-hour index pruning walks unless it is
+    there already (an entry present is left as it is); True if the entry was written. put_hold indexes
+    every new hold itself; this is for holds stored before the index existed (the upgrade
+    "hour-indexes", abci_app/upgrades/hour_indexes.py)."""
+    key = keys.clear_sky_hold_age(hour_start, device_id)
+    if store.get(key) is not None:
+        return False
+    store.set(key, b"")
+    return True
 
 
 def iter_hold_ages(store: KVReader, before_hour: int | None = None) -> Iterator[tuple[int, str]]:

@@ -17,6 +17,7 @@ from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
 __all__ = [
+    "HOUR_INDEXES",
     "MAX_INFO_BYTES",
     "PROPOSAL_KINDS",
     "clear_plan",
@@ -31,6 +32,9 @@ __all__ = [
 MAX_INFO_BYTES = 1_024
 # The upgrade whose migration adds `action_kind` to proposals; once it ran, new proposals carry it too.
 PROPOSAL_KINDS = "proposal-kinds"
+# The upgrade whose migration enters the clear-sky holds and hourly-matching claims stored before their
+# production-hour indexes existed in those indexes (abci_app/upgrades/hour_indexes.py).
+HOUR_INDEXES = "hour-indexes"
 _NAME = re.compile(UPGRADE_NAME_PATTERN)
 
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from abci_app.upgrades import proposal_kinds
+from abci_app.upgrades import hour_indexes, proposal_kinds
 from abci_app.upgrades.migration import Migration
 
 __all__ = ["RELEASED", "STAGED", "migrations"]
 
-RELEASED: tuple[Migration, ...] = ()
+# hour-indexes: this version writes the hour indexes (and prunes from them) whatever the switch, so it
+# is the version that needs them built; a node of it refuses a chain that planned the upgrade further
+# than the next block (run the previous version until then), and a chain that never plans it never
+# runs it.
+RELEASED: tuple[Migration, ...] = (hour_indexes.MIGRATION,)
 STAGED: tuple[Migration, ...] = (proposal_kinds.MIGRATION,)
 
 _names = [m.name for m in (*RELEASED, *STAGED)]
