@@ -59,7 +59,8 @@ PARAMS = {
     SETTLE_SITES: ParamSpec(2_500, 100, 50_000, genesis_low=1),
     # standing rules, community bids and batteries with rules that place their orders for the
     # upcoming interval in one block at most: a million of them place over 400 blocks, within
-    # the interval's open gate at a block a second (placement.py); a test's genesis may go
+    # the interval's open gate at a block a second (placement.py), each block adding about
+    # 150 ms of hook work (a buy rule's order about 60 µs in process); a test's genesis may go
     # down to 1
     RULES_PER_BLOCK: ParamSpec(2_500, 100, 50_000, genesis_low=1),
 }
