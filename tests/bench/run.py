@@ -44,6 +44,7 @@ from tests.bench.energy import certificate_costs, market_costs, mixed_load_costs
 from tests.bench.inprocess import InProcessConfig, run_inprocess, trie_costs
 from tests.bench.localnet_bench import NetConfig, run_kvstore, run_ours
 from tests.bench.readings import inprocess_reading_costs, signature_limit, state_bytes_per_device_day
+from tests.bench.rules_pass import rules_pass_costs
 from tests.bench.sites import site_settlement_costs
 from tests.bench.utility import METERS_RATE, UtilityConfig, run_utility
 from tests.bench.worst_block import worst_block_costs
@@ -485,6 +486,14 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
             add(f"  their forecasts scored: blocks (at most {sites['score_per_block']:,} a block) / worst block; "
                 "CPU per device", f"{sites['score_blocks']} / {_fmt(sites['score_worst_block_ms'])} ms; "
                 f"{_fmt(sites['score_us_per_device'])} µs", "bounded per block")  # fmt: skip
+        rules = en.get("rules")
+        if rules:
+            worst = f"{rules['blocks']} / {_fmt(rules['worst_block_ms'])} ms"
+            add(f"rules' pass: {rules['rules']} buy rules placing their orders, blocks (at most "
+                f"{rules['per_block']} a block) / worst block", worst, "bounded per block")  # fmt: skip
+            add(f"  CPU per rule; a block at the default {rules['default_per_block']:,}; a million rules: blocks / "
+                "in one block as before", f"{_fmt(rules['us_per_rule'])} µs; {_fmt(rules['default_block_ms'])} ms; "
+                f"{rules['million_rules_blocks']:,} / {_fmt(rules['million_rules_one_block_s'])} s")  # fmt: skip
         inproc = en.get("mixed")
         if inproc:
             kinds = ", ".join(f"{k} {v:,}" for k, v in inproc["checktx_us"].items())
@@ -633,6 +642,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sites": site_settlement_costs(
                     SITES[args.mode][0], log, per_block=SITES[args.mode][1], score_per_block=SITES[args.mode][1]
                 ),
+                "rules": rules_pass_costs(consortium, log),
             }
         if "clearing" in parts:
             log("clearing across feeders with binding limits (in-process, issue 22):")

@@ -4,7 +4,9 @@ really clear and settle, certificates are really issued, and the originals come 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from gridledger.market.v1 import market_pb2 as mpb
 
 from abci_app.market import close as close_module
@@ -14,6 +16,7 @@ from clients.ops.consortium import Consortium
 from clients.ops.loadgen import Population, Signer
 from tests.bench.energy import certificate_costs, market_costs, mixed_load_costs, timed_hooks
 from tests.bench.energy_load import EnergyLoad, EnergyMix
+from tests.bench.rules_pass import rules_pass_costs
 from tests.bench.run import _energy_rows, rows
 from tests.support.devices import CERTIFIER
 from tests.support.driver import AppDriver
@@ -79,7 +82,8 @@ def test_timed_hooks_restores_the_originals() -> None:
     assert [getattr(module, name) for module, name in SWAPPED] == before
 
 
-def test_energy_rows_are_printed_with_their_targets() -> None:
+def _energy_results() -> dict[str, Any]:
+    """An energy part's results as the bench writes them (made-up figures)."""
     market = {
         "orders": 10_000,
         "clearing_match_ms": 15.0,
@@ -108,7 +112,11 @@ def test_energy_rows_are_printed_with_their_targets() -> None:
         "million_devices_year_tb_one_day_retention": 0.5,
     }
     mixed = {"txs": 10, "checktx_us": {"order": 150, "readings": 1200}, "block_us_per_tx": 300}
-    out = rows({"energy": {"market": market, "market_memory": market, "certificates": certs, "mixed": mixed}})
+    return {"market": market, "market_memory": market, "certificates": certs, "mixed": mixed}
+
+
+def test_energy_rows_are_printed_with_their_targets() -> None:
+    out = rows({"energy": _energy_results()})
     by_what = {r[0].strip(): r for r in out}
     match = by_what["market clearing, 10,000 orders: matching step in the end-block hook"]
     assert match[2:] == ("<= 20 ms", "met")
@@ -182,3 +190,19 @@ def test_mixed_energy_rows_show_rate_shares_and_readings() -> None:
     assert "committed shares: order 30%, readings 40%, rule 10%, transfer 20%" in by_what
     assert by_what["of which device readings per second (batches × readings each)"] == 800
     assert by_what["txs failed in blocks (should be 0)"] == 0
+
+
+def test_the_rules_pass_part_places_every_rule_over_blocks_and_prints_its_rows(consortium: Consortium) -> None:
+    """The bench's rules' pass at a budget of 32: the 128 buy rules really place their orders
+    (the part raises otherwise) over five blocks (the fifth finds the stages empty), each
+    block's hook timed; the rows give the bound and the projections from the measured cost."""
+    out = rules_pass_costs(consortium, lambda _line: None)
+    assert (out["rules"], out["per_block"], out["blocks"]) == (128, 32, 5)
+    assert out["us_per_rule"] > 0
+    assert out["worst_block_ms"] > 0
+    assert out["default_block_ms"] == pytest.approx(out["us_per_rule"] * 2_500 / 1000, abs=0.1)
+    assert out["million_rules_blocks"] == 400
+    by_what = {r[0].strip(): r for r in rows({"energy": {**_energy_results(), "rules": out}})}
+    assert by_what["rules' pass: 128 buy rules placing their orders, blocks (at most 32 a block) / worst block"][2] == (
+        "bounded per block"
+    )
