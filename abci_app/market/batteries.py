@@ -119,8 +119,11 @@ def battery_orders(store: Branch, block: BlockInfo, interval: int, length: int, 
     """Every battery's rule orders for `interval` (see the module doc), all at once (the market's
     hook spreads them over blocks: placement.py)."""
     evs: list[Event] = []
+    limit = max_price(store)
     for device_id, rules in list(battery_rules(store)):
-        evs.extend(battery_order(store, block, device_id, rules, interval, length, community_mode=community_mode))
+        evs.extend(
+            battery_order(store, block, device_id, rules, interval, length, limit=limit, community_mode=community_mode)
+        )
     return evs
 
 
@@ -132,11 +135,11 @@ def battery_order(  # noqa: PLR0917 - the battery, its rules and the interval
     interval: int,
     length: int,
     *,
+    limit: int,
     community_mode: bool,
 ) -> list[Event]:
     """The battery's rule orders for `interval`: a sell and a buy at most (see the module doc)."""
     evs: list[Event] = []
-    limit = max_price(store)
     device = devices.get_device(store, device_id)
     if device is None or device.kind != BATTERY or device.suspended:
         return evs

@@ -30,7 +30,7 @@ from itertools import islice
 from abci_app.devices import keeper as devices
 from abci_app.market import events, keeper
 from abci_app.market.batteries import battery_order, battery_rules
-from abci_app.market.params import COMMUNITY_MODE, RULES_PER_BLOCK, interval_length
+from abci_app.market.params import COMMUNITY_MODE, RULES_PER_BLOCK, interval_length, max_price
 from abci_app.market.records import PLACEMENT_STAGES, RulesInPlacement
 from abci_app.market.rules import community_bid, place_rule
 from abci_app.params import domain_param
@@ -75,25 +75,30 @@ def _run(store: Branch, block: BlockInfo, cursor: RulesInPlacement) -> list[Even
     interval, stage = cursor.interval_start, cursor.stage
     after_rule, after_device = cursor.after_rule, cursor.after_device
     budget = domain_param(store, RULES_PER_BLOCK)
-    length = interval_length(store)
+    # read once a block: governance changes parameters in txs, never during the hook
+    length, limit = interval_length(store), max_price(store)
+    community = domain_param(store, COMMUNITY_MODE) == 1
     evs: list[Event] = []
     while budget > 0 and stage <= BATTERIES:
         met = 0
         if stage == RULES:
             for rule in list(islice(keeper.iter_rules(store, after_rule), budget)):
-                evs.extend(place_rule(store, block, rule, interval, length))
+                evs.extend(place_rule(store, block, rule, interval, length, limit))
                 after_rule = rule.rule_id
                 met += 1
         elif stage == COMMUNITY:
-            if domain_param(store, COMMUNITY_MODE) == 1:
+            if community:
                 for device_id in list(islice(devices.iter_community_batteries(store, after_device), budget)):
-                    evs.extend(community_bid(store, block, device_id, interval, length))
+                    evs.extend(community_bid(store, block, device_id, interval, length, limit))
                     after_device = device_id
                     met += 1
         else:
-            community = domain_param(store, COMMUNITY_MODE) == 1
             for device_id, rules in list(islice(battery_rules(store, after_device), budget)):
-                evs.extend(battery_order(store, block, device_id, rules, interval, length, community_mode=community))
+                evs.extend(
+                    battery_order(
+                        store, block, device_id, rules, interval, length, limit=limit, community_mode=community
+                    )
+                )
                 after_device = device_id
                 met += 1
         budget -= met

@@ -249,15 +249,18 @@ def _run_rule(store: Branch, block: BlockInfo, rule: Rule, interval: int, length
     return evs
 
 
-def community_bid(store: Branch, block: BlockInfo, device_id: str, interval: int, length: int) -> list[Event]:
-    """The community battery's renewable-only bid for `interval` (see the module doc)."""
+def community_bid(  # noqa: PLR0917 - the battery and the pass's interval, length and price limit
+    store: Branch, block: BlockInfo, device_id: str, interval: int, length: int, limit: int
+) -> list[Event]:
+    """The community battery's renewable-only bid for `interval` (see the module doc), `limit`
+    the market's price limit now."""
     device = devices.get_device(store, device_id)
     rules = devices.get_rules(store, device_id)
     site = None if device is None else devices.get_site(store, device.site_id)
     if device is None or rules is None or site is None or device.suspended or not rules.charge_below_price:
         return []
     why = owner_problem(store, site.owner, block.time)
-    if why is None and rules.charge_below_price > max_price(store):
+    if why is None and rules.charge_below_price > limit:
         why = "price_above_limit"
     terms = charging_terms(store, device, site, interval, rules.charge_below_price)
     if why is None and terms.reason:
@@ -294,14 +297,16 @@ def community_bid(store: Branch, block: BlockInfo, device_id: str, interval: int
     return []
 
 
-def place_rule(store: Branch, block: BlockInfo, rule: Rule, interval: int, length: int) -> list[Event]:
+def place_rule(  # noqa: PLR0917 - the rule and the pass's interval, length and price limit
+    store: Branch, block: BlockInfo, rule: Rule, interval: int, length: int, limit: int
+) -> list[Event]:
     """The rule's order for `interval` (the upcoming one), once per rule and interval: nothing
     for a rule that already placed for it; a `rule_skipped` event and no writes when its owner
-    could not sign the order or its price is above the market's limit now."""
+    could not sign the order or its price is above the market's limit now (`limit`)."""
     if rule.last_interval >= interval:
         return []
     why = owner_problem(store, rule.owner, block.time)
-    if why is None and rule.limit_price > max_price(store):
+    if why is None and rule.limit_price > limit:
         why = "price_above_limit"
     if why is not None:
         # nothing placed, nothing written: the pass meets each rule once per upcoming interval
@@ -313,11 +318,11 @@ def run_rules(store: Branch, block: BlockInfo, interval: int) -> list[Event]:
     """Place every rule's order for `interval` (the upcoming one), once per rule; then, in
     community mode, the community batteries' bids; all at once (the market's hook spreads
     them over blocks: placement.py)."""
-    length = interval_length(store)
+    length, limit = interval_length(store), max_price(store)
     evs: list[Event] = []
     for rule in list(keeper.iter_rules(store)):
-        evs.extend(place_rule(store, block, rule, interval, length))
+        evs.extend(place_rule(store, block, rule, interval, length, limit))
     if domain_param(store, COMMUNITY_MODE) == 1:
         for device_id in list(devices.iter_community_batteries(store)):
-            evs.extend(community_bid(store, block, device_id, interval, length))
+            evs.extend(community_bid(store, block, device_id, interval, length, limit))
     return evs

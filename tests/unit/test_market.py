@@ -110,11 +110,13 @@ class Market:
         return [(e.type, {a.key: a.value for a in e.attributes}) for e in resp.events]
 
     def reading(  # noqa: PLR0917 - a reading's fields in their order
-        self, who: Identity, device: str, n: int, start: int, end: int, imp: int, exp: int
+        self, who: Identity, device: str, n: int, start: int, end: int, imp: int, exp: int, **battery: int
     ) -> None:
+        """Sign and submit the device's next reading (a battery's registers and state of charge
+        as `battery` keywords) and check it is accepted."""
         seq = self.seq.get(device, 0) + 1
         self.seq[device] = seq
-        r = Reading(device, seq, start, end, imp, exp)
+        r = Reading(device, seq, start, end, imp, exp, **battery)
         evs = self.ok(who, dc.submit_readings([dc.sign_reading(key(n), self.d.chain_id, r)]))
         assert [t for t, _ in evs if t.startswith("reading_")] == ["reading_accepted"], evs
 

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import pytest
 from gridledger.grid.v1 import grid_pb2
-from gridwire.reading import Reading
 
 from abci_app.devices import keys as dkeys
 from abci_app.market import keeper
 from abci_app.market.domain import DOMAIN as MARKET
 from abci_app.market.params import SETTLE_SITES
 from abci_app.market.records import SiteExport
-from clients import devices as dc
 from clients import market as mc
 from clients.ops.consortium import Consortium
-from clients.pki import Identity
 from tests.support.driver import AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.helpers import balance
-from tests.unit.test_market import GATE, GRACE, L, Market, key
+from tests.unit.test_market import GATE, GRACE, L, Market
 from tests.unit.test_market_authority import _device, _transfer
 
 RETAIL, FEED_IN = 30, 5
@@ -130,15 +127,6 @@ def test_without_tariffs_energy_waits_and_settles_once_published(driver: AppDriv
     assert _marks(m) == []
 
 
-def _battery_reading(m: Market, who: Identity, device: str, n: int, span: tuple[int, int], **registers: int) -> None:
-    """A battery's signed reading over `span` (its registers and state of charge as keywords)."""
-    seq = m.seq.get(device, 0) + 1
-    m.seq[device] = seq
-    r = Reading(device, seq, span[0], span[1], **{"import_wh": 0, "export_wh": 0, **registers})
-    evs = m.ok(who, dc.submit_readings([dc.sign_reading(key(n), m.d.chain_id, r)]))
-    assert [t for t, _ in evs if t.startswith("reading_")] == ["reading_accepted"], evs
-
-
 def _leased_sale(m: Market, *, battery_reports: bool = True) -> int:
     """bob's site-b has his meter and his battery bat-b, leased to alice (transferred to her).
     alice sells 400 Wh from bat-b in the interval, carol buys 400 (both clear at 20). In the
@@ -150,7 +138,7 @@ def _leased_sale(m: Market, *, battery_reports: bool = True) -> int:
     _transfer(m, "bat-b", m.bob, m.alice)
     t = m.d.time
     m.until(t + 120)
-    _battery_reading(m, m.alice, "bat-b", 7, (t + 1, t + 120), soc_wh=5_000)
+    m.reading(m.alice, "bat-b", 7, t + 1, t + 120, 0, 0, soc_wh=5_000)
     iv = m.upcoming()
     m.order_id(m.alice, mc.sell("bat-b", iv, 400, 10))
     m.order_id(m.carol, mc.buy("site-c", iv, 400, 30))
@@ -161,8 +149,8 @@ def _leased_sale(m: Market, *, battery_reports: bool = True) -> int:
     m.reading(m.bob, "meter-b", 2, iv, iv + L, 5_200, 2_000)
     m.reading(m.carol, "meter-c", 3, iv, iv + L, 7_400, 0)
     if battery_reports:
-        _battery_reading(m, m.alice, "bat-b", 7, (t + 120, iv))
-        _battery_reading(m, m.alice, "bat-b", 7, (iv, iv + L), export_wh=400, discharged_wh=400)
+        m.reading(m.alice, "bat-b", 7, t + 120, iv, 0, 0)
+        m.reading(m.alice, "bat-b", 7, iv, iv + L, 0, 400, discharged_wh=400)
     return iv
 
 
