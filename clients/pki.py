@@ -60,8 +60,10 @@ class _KeyAndCert:
         key_pem = self.key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        (folder / f"{stem}.key.pem").write_bytes(key_pem)
-        (folder / f"{stem}.key.pem").chmod(0o600)
+        key_file = folder / f"{stem}.key.pem"
+        key_file.touch(mode=0o600, exist_ok=True)
+        key_file.chmod(0o600)  # owner-only before the key is in it
+        key_file.write_bytes(key_pem)
         (folder / f"{stem}.cert.pem").write_text(self.cert_pem)
 
 

@@ -12,6 +12,7 @@ from clients.commands import (
     devices,
     energytag,
     forecasts,
+    genesis,
     governance,
     grid,
     identity,
@@ -35,5 +36,6 @@ COMMAND_GROUPS: tuple[Callable[[AddCommand], None], ...] = (
     certificates.register,
     energytag.register,
     keys.register,
+    genesis.register,
     node.register,
 )

@@ -1,9 +1,11 @@
-"""One node per org: four homes made by `gridctl node init` from one consortium genesis, each run by
-`gridctl node start`; they make blocks and agree, a killed app is restarted by its supervisor and
-its node catches up, and SIGTERM leaves no process behind."""
+"""One node per org: four orgs found a consortium with gridctl (`node keys`, `genesis assemble`),
+and four homes made by `gridctl node init` from that genesis, each run by `gridctl node start`,
+make blocks and agree; a killed app is restarted by its supervisor and its node catches up, and
+SIGTERM leaves no process behind."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -15,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from clients.node.cometconfig import node_id
-from clients.ops.localnet import Localnet, free_base_port
+from clients.ops.localnet import free_base_port
+from clients.pki import new_org_ca
 from clients.rpc import CometRPC, RPCError
 from tests.integration.support import COMETBFT
 
@@ -80,24 +82,50 @@ def _processes_naming(text: str) -> list[int]:
     return found
 
 
+def _found(tmp_path: Path, homes: list[Path]) -> tuple[Path, list[str]]:
+    """The founding as four orgs and a coordinator do it: each org's root CA and admin certificate
+    (offline, made here with the library `gridctl ca init` / `csr sign` use) and its node's keys
+    (`gridctl node keys`); the coordinator's founding file and `gridctl genesis assemble`.
+    Returns the genesis and the node ids."""
+    folder = tmp_path / "founding"
+    folder.mkdir()
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    text = 'chain_id = "founded-by-gridctl"\n'
+    ids = []
+    for i, home in enumerate(homes):
+        org = f"org{i}"
+        ca = new_org_ca(org, name=f"Org {i} root CA", not_before=start)
+        (folder / f"{org}.ca.pem").write_text(ca.cert_pem)
+        (folder / f"{org}.admin.pem").write_text(ca.issue(f"admin.{org}", ["admin"], not_before=start).cert_pem)
+        keys = _gridctl("--json", "node", "keys", "--home", str(home), "--name", org)
+        assert keys.returncode == 0, keys.stderr
+        (folder / f"{org}.validator.json").write_text(keys.stdout)
+        ids.append(json.loads(keys.stdout)["node_id"])
+        text += f'[[org]]\nid = "{org}"\nca_cert = "{org}.ca.pem"\ncapabilities = ["prosumer"]\n'
+        text += f'[[member]]\ncert = "{org}.admin.pem"\nbalance = {1000 * (i + 1)}\n'
+        text += f'[[validator]]\nentry = "{org}.validator.json"\n'
+    (folder / "founding.toml").write_text(text)
+    genesis = folder / "genesis.json"
+    made = _gridctl("--json", "genesis", "assemble", str(folder / "founding.toml"), "--out", str(genesis))
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["ledger_check"] == f"genesis OK ({N} orgs, {N} members, {N} validators)"
+    return genesis, ids
+
+
 def test_four_org_nodes_from_one_genesis_run_supervised(tmp_path: Path) -> None:
-    """Four `gridctl node init` homes from one genesis run under `gridctl node start`: blocks with
-    agreeing app hashes, a SIGKILLed app restarted and caught up, SIGTERM stops all children."""
-    gen = tmp_path / "consortium"
-    Localnet(gen, n=N, cometbft=COMETBFT).init()  # the genesis and the validators' keys (never started)
-    genesis = gen / "node0" / "config" / "genesis.json"
+    """Four orgs found a consortium with gridctl alone (CAs, node keys, `genesis assemble`); their
+    `gridctl node init` homes run under `gridctl node start`: blocks with agreeing app hashes, the
+    founding members enrolled, a SIGKILLed app restarted and caught up, SIGTERM stops all children."""
+    homes = [tmp_path / f"org{i}" for i in range(N)]
+    genesis, ids = _found(tmp_path, homes)
     base = free_base_port(N)
     p2p = [base + 100 * i for i in range(N)]
-    ids = [node_id(gen / f"node{i}") for i in range(N)]
-    homes = [tmp_path / f"org{i}" for i in range(N)]
     for i, home in enumerate(homes):
         peers = ",".join(f"{ids[j]}@127.0.0.1:{p2p[j]}" for j in range(N) if j != i)
         extra = ["--dashboard"] if i == 0 else []
         done = _gridctl(
             "--json", "node", "init", "--home", str(home), "--genesis", str(genesis), "--host", "127.0.0.1",
-            "--base-port", str(p2p[i]), "--peers", peers, "--org", f"org{i}", "--timeout-commit", "300ms",
-            "--node-key", str(gen / f"node{i}" / "config" / "node_key.json"),
-            "--validator-key", str(gen / f"node{i}" / "config" / "priv_validator_key.json"), *extra,
+            "--base-port", str(p2p[i]), "--peers", peers, "--org", f"org{i}", "--timeout-commit", "300ms", *extra,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["genesis_validator"] is True
@@ -122,6 +150,9 @@ def test_four_org_nodes_from_one_genesis_run_supervised(tmp_path: Path) -> None:
         assert len(hashes) == 1, hashes
         out = (tmp_path / "supervisor1.log").read_text()
         assert "supervisor.backoff_initial_s = 0.2  (env)" in out
+        orgs = _gridctl("--json", "--node", f"http://127.0.0.1:{p2p[2] + 1}", "orgs")
+        assert orgs.returncode == 0, orgs.stderr
+        assert sorted(o["org_id"] for o in json.loads(orgs.stdout)) == [f"org{i}" for i in range(N)]
 
         status = _gridctl("--json", "node", "status", "--home", str(homes[0]))
         assert status.returncode == 0, status.stderr

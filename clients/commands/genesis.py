@@ -1,0 +1,134 @@
+"""Founding commands: `gridctl ca init` makes an org's root CA offline; `gridctl genesis assemble`
+makes the consortium's genesis.json from a founding file (clients/founding.py) and has the
+ledger's own genesis import check it. Nothing is signed for or sent to a chain."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+
+from clients.cli_support import AddCommand, Context, action_group
+from clients.cli_types import CERT_NAME, UsageError
+from clients.founding import FoundingError, assemble, genesis_bytes
+from clients.pki import new_org_ca
+
+__all__ = ["register"]
+
+# The ledger's own import of a genesis file (abci_app/genesis.py), run as a program: gridctl
+# imports nothing from the app, and this is the check every node makes at InitChain.
+_LEDGER_CHECK = ("-m", "abci_app.genesis")
+
+
+def _digest(ctx: Context, data: bytes) -> str:
+    """SHA-256 of `data`: plain hex with --json, else in groups of 8 (read aloud to compare)."""
+    hexed = hashlib.sha256(data).hexdigest()
+    return hexed if ctx.json else " ".join(hexed[i : i + 8] for i in range(0, 64, 8))
+
+
+def cmd_ca_init(ctx: Context, args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    key_file, cert_file = out / "ca.key.pem", out / "ca.cert.pem"
+    if (key_file.exists() or cert_file.exists()) and not args.force:
+        raise UsageError(f"{out} already holds a CA; refusing to overwrite it (--force replaces it)")
+    # valid from the start of today (UTC): a genesis later today, and the members it signs, are inside it
+    start = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    name = args.name or (f"{args.org} root CA" if len(args.org) <= 56 else args.org)  # a CN is ≤ 64
+    ca = new_org_ca(args.org, name=name, not_before=start)
+    key_pem = ca.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        key_file.touch(mode=0o600, exist_ok=True)
+        key_file.chmod(0o600)  # owner-only before the key is written
+        key_file.write_bytes(key_pem)
+        cert_file.write_text(ca.cert_pem)
+    except OSError as exc:
+        raise UsageError(f"cannot write the CA to {out}: {exc.strerror or exc}") from exc
+    ctx.show(
+        {
+            "org": args.org,
+            "subject": ca.cert.subject.rfc4514_string(),
+            "key": str(key_file),
+            "certificate": str(cert_file),
+            "sha256": _digest(ctx, ca.cert_der),
+            "not_before": ca.cert.not_valid_before_utc.isoformat(),
+            "not_after": ca.cert.not_valid_after_utc.isoformat(),
+        },
+        title="org root CA (keep the key offline; give the certificate and its sha256 to the consortium)",
+    )
+
+
+def _ledger_check(path: Path) -> str:
+    """The ledger's verdict on the genesis file at `path`: its summary, or UsageError with its reason."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*sys.path, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, *_LEDGER_CHECK, str(path)], capture_output=True, text=True, timeout=120, check=False, env=env
+    )
+    if done.returncode:
+        reason = (done.stderr or done.stdout).strip().splitlines()
+        raise UsageError(f"the ledger refuses this genesis: {reason[-1] if reason else f'exit {done.returncode}'}")
+    return done.stdout.strip()
+
+
+def cmd_genesis_assemble(ctx: Context, args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UsageError(f"{out} exists; refusing to overwrite a genesis (--force replaces it)")
+    try:
+        founded = assemble(Path(args.founding_file))
+    except FoundingError as exc:
+        raise UsageError(f"{args.founding_file}: {exc}") from exc
+    data = genesis_bytes(founded.doc)
+    # checked before anything is written where the orgs will look for it
+    with tempfile.TemporaryDirectory(prefix="gridledger-genesis-") as tmp:
+        trial = Path(tmp) / "genesis.json"
+        trial.write_bytes(data)
+        verdict = _ledger_check(trial)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    for warning in founded.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    app_state = founded.doc["app_state"]
+    ctx.show(
+        {
+            "file": str(out),
+            "sha256": _digest(ctx, data),
+            "chain_id": founded.doc["chain_id"],
+            "genesis_time": founded.doc["genesis_time"],
+            "orgs": [o["org_id"] for o in app_state["orgs"]],
+            "members": len(app_state["members"]),
+            "validators": [v["name"] or v["address"] for v in founded.doc["validators"]],
+            "total_power": founded.total_power,
+            "ledger_check": verdict.rsplit(": ", 1)[-1],
+            **({"warnings": list(founded.warnings)} if ctx.json else {}),  # (else on stderr)
+        },
+        title="founding genesis (every org checks the sha256 before `gridctl node init`)",
+    )
+
+
+def register(add: AddCommand) -> None:
+    p: argparse.ArgumentParser
+    ca = action_group(add, "ca", "an org's root CA, made and kept offline")
+    p = ca("init", cmd_ca_init, "make a new org root CA (Ed25519, self-signed): ca.key.pem (owner-only), ca.cert.pem")
+    p.add_argument("out", help="the folder to write it to (`gridctl csr sign --ca-dir` reads it)")
+    p.add_argument("--org", required=True, type=CERT_NAME, help="the org id (the certificate's O)")
+    p.add_argument("--name", type=CERT_NAME, help="the CA's common name (default: '<org> root CA')")
+    p.add_argument("--force", action="store_true", help="replace a CA already in the folder")
+
+    genesis = action_group(add, "genesis", "the consortium's founding genesis")
+    p = genesis("assemble", cmd_genesis_assemble, "make genesis.json from a founding file (TOML) and check it")
+    p.add_argument("founding_file", help="the founding file: orgs, members, device CAs, validators, params")
+    p.add_argument("--out", default="genesis.json", help="where to write it (default genesis.json)")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
