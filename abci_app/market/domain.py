@@ -50,5 +50,6 @@ DOMAIN = Domain(
         invariants.copies_match_orders,
         invariants.sites_in_settlement_follow_settlement,
         invariants.rules_pass_follows_mark,
+        invariants.withheld_feed_in_follows_settlement,
     ),
 )

@@ -16,6 +16,7 @@ counter, so a chain restarted from an export carries the market on where it stop
   "sites_in_settlement": [SitesInSettlement as JSON] (intervals whose sites settle over blocks)
   "rules_in_placement": RulesInPlacement as JSON (the upcoming interval's rules' pass, when it
                         goes on over blocks)
+  "withheld_feed_in": [WithheldFeedIn as JSON] (sell sites' feed-in awaiting a sold device's data)
 }
 (`gridledger.market.v1.GenesisState` in protobuf's JSON mapping: bytes in base64, 64-bit
 integers as strings or numbers, an export writes strings; every part is optional)
@@ -70,6 +71,7 @@ from abci_app.market.records import (
     SitesInSettlement,
     Statement,
     UpstreamTrade,
+    WithheldFeedIn,
 )
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
@@ -292,6 +294,24 @@ def _estimates(store: Branch, items: Sequence[market_pb2.SettlementEstimate]) ->
         keeper.put_estimate(store, e)
 
 
+def _withheld_feed_in(store: Branch, items: Sequence[market_pb2.WithheldFeedIn]) -> None:
+    seen: set[tuple[int, str]] = set()
+    for i, item in enumerate(items):
+        where = f"market.withheld_feed_in[{i}]"
+        w = _decode(WithheldFeedIn.from_proto, item, where)
+        if devices.get_site(store, w.site_id) is None:
+            raise GenesisError(f"{where}: unknown site {w.site_id[:64]!r}")
+        if not w.waiting_devices or list(w.waiting_devices) != sorted(set(w.waiting_devices)):
+            raise GenesisError(f"{where}: waiting_devices must be a non-empty sorted list without repeats")
+        for device_id in w.waiting_devices:
+            if devices.get_device(store, device_id) is None:
+                raise GenesisError(f"{where}: unknown device {device_id[:64]!r}")
+        if (w.interval_start, w.site_id) in seen:
+            raise GenesisError(f"{where}: repeated")
+        seen.add((w.interval_start, w.site_id))
+        keeper.put_withheld_feed_in(store, w)
+
+
 def _sites_in_settlement(store: Branch, items: Sequence[market_pb2.SitesInSettlement]) -> None:
     seen: set[int] = set()
     for i, item in enumerate(items):
@@ -352,6 +372,7 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     _statements(store, section.statements)
     _consents(store, section.consents)
     _estimates(store, section.estimates)
+    _withheld_feed_in(store, section.withheld_feed_in)
     _sites_in_settlement(store, section.sites_in_settlement)
     _counters(store, section.counters, {"order": set(orders), "rule": rules, "alert": alerts})
     if section.HasField("rules_in_placement"):
@@ -373,6 +394,7 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
         instructions=[g.to_proto() for g in keeper.iter_instructions(store)],
         counters=gpb.Counters(**dict(keeper.iter_counters(store))),
         sites_in_settlement=[d.to_proto() for d in keeper.iter_sites_in_settlement(store)],
+        withheld_feed_in=[w.to_proto() for w in keeper.iter_withheld_feed_in(store)],
     )
     cursor = keeper.get_rules_in_placement(store)
     if cursor is not None:

@@ -11,8 +11,9 @@ settlement grace ≤ block time and that has cleared orders or sites with record
 (the devices domain's marks) is settled, oldest first, with at most
 `market.settle_sites_per_block` sites settled outside the market in the block (an interval
 with more goes on in the next blocks; later intervals wait) — for an interval already settled,
-a late reading's mark corrects the positions settled on an estimate (settlement.py); (4)
-estimates whose correction window has ended are final.
+a late reading's mark corrects the positions settled on an estimate (settlement.py) and pays
+the feed-in withheld for them (feed_in.py); (4) estimates and withheld feed-in whose correction
+window has ended are final.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from abci_app.devices import keeper as devices
 from abci_app.keys import u64
 from abci_app.market import keys
 from abci_app.market.close import close_interval
+from abci_app.market.feed_in import finalise_withheld
 from abci_app.market.keeper import book_intervals_due, settle_intervals_due
 from abci_app.market.params import gate_closure, interval_length, next_open_interval, settlement_grace
 from abci_app.market.placement import RULES_MARK, continue_pass, start_pass
@@ -54,4 +56,5 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
                 break  # the rest settle in the next blocks, in order
             evs.extend(settle_interval(store, block, interval, budget))
     evs.extend(finalise_estimates(store, now))
+    evs.extend(finalise_withheld(store, now))
     return evs

@@ -20,6 +20,8 @@
   to settle lie after its last site settled.
 - The rules' pass going on over several blocks is the one of the interval whose rules have
   started (the rules mark), in one of its stages.
+- Feed-in withheld for a sold device's late data is of a settled interval and waits for at
+  least one device.
 (Settled intervals were checked while they awaited settlement; the checks stay bounded.)
 """
 
@@ -43,6 +45,7 @@ __all__ = [
     "rules_pass_follows_mark",
     "sites_in_settlement_follow_settlement",
     "upstream_trades_balance",
+    "withheld_feed_in_follows_settlement",
 ]
 
 
@@ -183,4 +186,19 @@ def rules_pass_follows_mark(store: KVReader) -> str | None:
         return f"a rules' pass for interval {cursor.interval_start} goes on while the rules mark is {mark}"
     if not 0 <= cursor.stage < len(PLACEMENT_STAGES):
         return f"the rules' pass is in stage {cursor.stage}, none of {PLACEMENT_STAGES}"
+    return None
+
+
+def withheld_feed_in_follows_settlement(store: KVReader) -> str | None:
+    """None when every withheld feed-in is of an interval already settled (the settled mark is
+    at or past it) and waits for at least one device, named once, in order."""
+    raw = store.get(keys.counter(RETAIL_MARK))
+    mark = -1 if raw is None else int.from_bytes(raw, "big")
+    for w in keeper.iter_withheld_feed_in(store):
+        if w.interval_start > mark:
+            return f"site {w.site_id!r} has feed-in withheld for interval {w.interval_start}, not settled yet"
+        if not w.waiting_devices or list(w.waiting_devices) != sorted(set(w.waiting_devices)):
+            return (
+                f"site {w.site_id!r}'s withheld feed-in of interval {w.interval_start} waits for no device, or unsorted"
+            )
     return None

@@ -28,6 +28,7 @@ from abci_app.market.records import (
     SitesInSettlement,
     Statement,
     UpstreamTrade,
+    WithheldFeedIn,
 )
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
@@ -45,6 +46,7 @@ __all__ = [
     "delete_rule",
     "delete_rules_in_placement",
     "delete_sites_in_settlement",
+    "delete_withheld_feed_in",
     "estimates_before",
     "free_committed",
     "get_alert",
@@ -77,6 +79,7 @@ __all__ = [
     "iter_sites_in_settlement",
     "iter_statements",
     "iter_upstream",
+    "iter_withheld_feed_in",
     "next_id",
     "put_alert",
     "put_cleared",
@@ -93,12 +96,14 @@ __all__ = [
     "put_sites_in_settlement",
     "put_statement",
     "put_upstream",
+    "put_withheld_feed_in",
     "read_book",
     "remove_book",
     "remove_from_book",
     "set_counter",
     "settle_intervals_due",
     "take_settle_due",
+    "withheld_feed_in_before",
 ]
 
 # The market's escrow account: a module address no key can sign for, so escrowed money
@@ -540,6 +545,29 @@ def put_estimate(store: Branch, est: SettlementEstimate) -> None:
 def delete_estimate(store: Branch, est: SettlementEstimate) -> None:
     """Delete a settlement estimate once corrected or expired."""
     store.delete(keys.estimate(est.interval_start, est.side, est.target, est.owner))
+
+
+def put_withheld_feed_in(store: Branch, w: WithheldFeedIn) -> None:
+    """Store a sell site's withheld feed-in, under its interval and site."""
+    store.set(keys.withheld_feed_in(w.interval_start, w.site_id), w.encode())
+
+
+def delete_withheld_feed_in(store: Branch, w: WithheldFeedIn) -> None:
+    """Delete a withheld feed-in once paid or past the correction window."""
+    store.delete(keys.withheld_feed_in(w.interval_start, w.site_id))
+
+
+def iter_withheld_feed_in(store: KVReader, interval: int | None = None) -> Iterator[WithheldFeedIn]:
+    """The withheld feed-ins (of one interval, or all), in interval then lp(site) order."""
+    prefix = keys.withheld_feed_in_prefix(interval)
+    for _k, v in store.iter_range(prefix, prefix_end(prefix)):
+        yield WithheldFeedIn.decode(v)
+
+
+def withheld_feed_in_before(store: KVReader, interval: int) -> list[WithheldFeedIn]:
+    """The withheld feed-ins of intervals starting before `interval`, oldest first."""
+    start = keys.withheld_feed_in_prefix()
+    return [WithheldFeedIn.decode(v) for _k, v in store.iter_range(start, start + u64(interval))]
 
 
 def iter_estimates(store: KVReader, interval: int | None = None) -> Iterator[SettlementEstimate]:

@@ -42,6 +42,8 @@ __all__ = [
     "sites_in_settlement",
     "statement",
     "upstream",
+    "withheld_feed_in",
+    "withheld_feed_in_prefix",
 ]
 
 ORDER = b"\x40"  # u64(order) → Order
@@ -69,6 +71,7 @@ UPSTREAM = SUBFAMILIES + b"\x03"  # u64(interval) → UpstreamTrade
 INSTRUCTION = SUBFAMILIES + b"\x04"  # u64(interval) site id (raw bytes, so key order is site order) → GridInstruction
 SITES_IN_SETTLEMENT = SUBFAMILIES + b"\x05"  # u64(interval) → SitesInSettlement
 RULES_IN_PLACEMENT = SUBFAMILIES + b"\x06"  # → RulesInPlacement (one record: the upcoming interval's pass)
+WITHHELD_FEED_IN = SUBFAMILIES + b"\x07"  # u64(interval) lp(site) → WithheldFeedIn
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (
@@ -205,6 +208,16 @@ def estimate_prefix(interval: int | None = None) -> bytes:
 def estimate(interval: int, side: int, target: str, owner: bytes) -> bytes:
     """The key of a settlement estimate: interval, side, target (site or device), owner."""
     return ESTIMATE + u64(interval) + bytes((side,)) + lp(target) + owner
+
+
+def withheld_feed_in(interval: int, site_id: str) -> bytes:
+    """The key of a sell site's withheld feed-in of the interval."""
+    return WITHHELD_FEED_IN + u64(interval) + lp(site_id)
+
+
+def withheld_feed_in_prefix(interval: int | None = None) -> bytes:
+    """The prefix of every withheld feed-in, or of one interval's."""
+    return WITHHELD_FEED_IN if interval is None else WITHHELD_FEED_IN + u64(interval)
 
 
 def upstream(interval: int) -> bytes:

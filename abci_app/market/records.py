@@ -57,6 +57,7 @@ __all__ = [
     "SitesInSettlement",
     "Statement",
     "UpstreamTrade",
+    "WithheldFeedIn",
 ]
 
 OrderId = NewType("OrderId", int)
@@ -437,3 +438,20 @@ class SitesInSettlement(ProtoRecord[market_pb2.SitesInSettlement]):
     sell_sites: tuple[str, ...] = ()
     penalised: tuple[SitePenalty, ...] = ()  # what is left of each site's penalised export
     market_export: tuple[SiteExport, ...] = ()  # per sell site whose sold devices all reported
+
+
+@proto_record()
+@dataclass(frozen=True, slots=True)
+class WithheldFeedIn(ProtoRecord[market_pb2.WithheldFeedIn]):
+    """A sell site's feed-in withheld at settlement while sold devices there (`waiting_devices`,
+    sorted) had not reported: paid when their data arrives within the correction window
+    (feed_in.py), at the deadline's `feed_in_per_kwh`, for the site's metered export less
+    `reported_export_wh` (the sold devices that had reported), the waiting devices' export and
+    `penalised_wh`."""
+
+    interval_start: int
+    site_id: str
+    waiting_devices: tuple[str, ...]
+    reported_export_wh: int = 0
+    penalised_wh: int = 0
+    feed_in_per_kwh: int = 0

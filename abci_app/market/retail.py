@@ -17,24 +17,28 @@ meters imported and exported in the interval:
   the supplier pays the owner floor(Wh × feed_in_per_kwh / 1000) (at most the supplier's
   balance; nothing when the supplier is no longer eligible, grid/supplier.py); what it
   does not pay is recorded on the owner's statement as `unreceived`. A site with a sold
-  device that had not reported by the deadline gets no feed-in (its sale is settled on an
-  estimate, corrected later; the site's export is not split before that).
+  device that had not reported by the deadline gets no feed-in yet (its sale is settled on an
+  estimate, corrected later; the site's export is not split before that): feed_in.py pays it
+  when the device's data arrives within the correction window.
 
 So every Wh through a meter is settled once: by the market, by imbalance, or by tariff.
 Members pay rounded up and receive rounded down. Marks of an interval already settled
 (a reading arriving after settlement) are dropped without settling retail or feed-in: that
 is final with what had arrived by end + grace (only market positions settled on an
-estimate are corrected by late data, settlement.py).
+estimate and the feed-in withheld for them are corrected by late data, settlement.py and
+feed_in.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from itertools import islice
 
 from abci_app.accounts import keeper as accounts
 from abci_app.devices import keeper as devices
 from abci_app.grid.records import Tariffs
+from abci_app.market import keeper
 from abci_app.market.records import Statement
 from abci_app.store.branch import Branch
 from abci_app.types import Address
@@ -43,9 +47,11 @@ __all__ = [
     "METER",
     "StatementSums",
     "add_to_statement",
+    "amend_statement",
     "drop_marks",
     "pay",
     "pay_from_supplier",
+    "reported",
     "settle_sites",
     "statement_of",
 ]
@@ -88,6 +94,21 @@ def add_to_statement(stmts: StatementSums, owner: bytes, interval: int, **amount
 def statement_of(stmts: StatementSums, owner: bytes, interval: int) -> Statement:
     """The member's Statement record of the interval from its sums."""
     return Statement(owner=Address(owner), interval_start=interval, **stmts[owner])
+
+
+def amend_statement(store: Branch, stmts: StatementSums, owner: bytes, interval: int) -> None:
+    """Add the member's sums in `stmts` to its stored statement of the interval, each amount
+    kept at zero or above (whatever a genesis file put in the statement): a correction after the
+    interval was settled."""
+    have = keeper.get_statement(store, owner, interval) or statement_of({owner: {}}, owner, interval)
+    amended = {name: max(0, getattr(have, name) + value) for name, value in sorted(stmts[owner].items())}
+    keeper.put_statement(store, replace(have, **amended))
+
+
+def reported(store: Branch, device_id: str, end: int) -> bool:
+    """The device's last accepted reading ends at or after `end` (it has reported up to it)."""
+    state = devices.get_reading(store, device_id)
+    return state is not None and state.end >= end
 
 
 def metered(store: Branch, site_id: str, interval: int) -> tuple[bool, int, int]:

@@ -51,7 +51,8 @@ not follow a correction (a late-delivered seller keeps its device's certificates
 window ends without the data, the estimate is final (`estimate_final`): a reading arriving
 later still records its energy but moves no money, as for any reading after settlement.
 Energy outside the market (retail, feed-in) is not estimated: it is settled on what was
-recorded by the deadline.
+recorded by the deadline, except the feed-in of a site whose sold device had not reported,
+which is withheld until that device's data arrives within the same window (feed_in.py).
 
 Sites over several blocks. A block settles at most `market.settle_sites_per_block` sites'
 energy outside the market (hooks.py shares the budget among the intervals it settles): the
@@ -92,6 +93,7 @@ from abci_app.grid.records import Tariffs
 from abci_app.grid.supplier import supplier_problem
 from abci_app.keys import lp, u64
 from abci_app.market import events, keeper, keys
+from abci_app.market.feed_in import release_feed_in, withhold_feed_in
 from abci_app.market.instructions import penalise_export, take_excess
 from abci_app.market.params import SETTLE_SITES, correction_window, interval_length, settlement_grace
 from abci_app.market.records import (
@@ -108,9 +110,11 @@ from abci_app.market.retail import (
     METER,
     StatementSums,
     add_to_statement,
+    amend_statement,
     drop_marks,
     pay,
     pay_from_supplier,
+    reported,
     settle_sites,
     statement_of,
 )
@@ -204,12 +208,6 @@ def _retail(store: Branch, t: Tariffs, stmts: StatementSums, owner: bytes, inter
     imbalance price: a buy that is partly filled never costs more than one that is not."""
     paid, unpaid = pay(store, owner, t.supplier, -(-wh * t.retail_per_kwh // 1000))
     add_to_statement(stmts, owner, interval, retail_wh=wh, retail_paid=paid, unpaid=unpaid)
-
-
-def _reported(store: Branch, device_id: str, end: int) -> bool:
-    """The device's last accepted reading ends at or after `end` (it has reported up to it)."""
-    state = devices.get_reading(store, device_id)
-    return state is not None and state.end >= end
 
 
 def imbalance_owed(side: int, traded: int, metered: int, short_price: int, long_price: int) -> int:
@@ -330,11 +328,15 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
         budget = SiteBudget(store)
     pending = keeper.get_sites_in_settlement(store, interval)
     if pending is not None:
-        return _settle_more_sites(store, block, tariffs, pending, budget)
+        more = _settle_more_sites(store, block, tariffs, pending, budget)
+        if keeper.get_sites_in_settlement(store, interval) is None:  # its last sites: feed-in can follow
+            more.extend(release_feed_in(store, block, tariffs, interval))
+        return more
     raw = store.get(keys.counter(RETAIL_MARK))
     done = -1 if raw is None else int.from_bytes(raw, "big")
     if interval <= done and not any(True for _ in keeper.iter_settle_due(store, interval)):
         corrected = correct_estimates(store, block, tariffs, interval)
+        corrected.extend(release_feed_in(store, block, tariffs, interval))
         drop_marks(store, interval)
         return corrected
     eligible = supplier_problem(store, tariffs.supplier, block.time) is None
@@ -411,7 +413,8 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
     penalised = penalise_export(store, tariffs, stmts, interval)
     excess = dict(penalised)  # what the sellers' surplus does not take is not feed-in either
     market_export: dict[str, int] = {}  # sell site → its sold devices' export (retail.py)
-    unreported: set[str] = set()  # sell sites with a sold device not reported
+    waiting: dict[str, set[str]] = {}  # sell site → its sold devices not reported (feed-in withheld)
+    reported_export: dict[str, int] = {}  # sell site → the export of its sold devices that had reported
     counted: set[str] = set()
     for (owner, device_id), wh in sorted(sold.items()):
         energy = devices.get_energy(store, device_id, interval)
@@ -421,12 +424,15 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
         long_wh = take_excess(store, excess, device_id, exported - wh)
         unpaid = _imbalance(store, tariffs, stmts, owner, interval, wh - exported, long_wh, eligible)
         site_id = seller_site[device_id]
+        on_time = reported(store, device_id, end)
         if device_id not in counted:  # a device's export counts once, whoever sold from it
             counted.add(device_id)
             market_export[site_id] = market_export.get(site_id, 0) + exported
-        if not _reported(store, device_id, end):
+            if on_time:
+                reported_export[site_id] = reported_export.get(site_id, 0) + exported
+        if not on_time:
             estimated.append((SettlementEstimate(interval, Address(owner), SELL, device_id, wh, exported), unpaid))
-            unreported.add(site_id)
+            waiting.setdefault(site_id, set()).add(device_id)
     for (owner, site_id), wh in sorted(bought.items()):
         meters = [
             d
@@ -439,7 +445,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
         for m in meters:
             energy = devices.get_energy(store, m.device_id, interval)
             consumed += 0 if energy is None else energy.import_wh
-        missing = not all(_reported(store, m.device_id, end) for m in meters)
+        missing = not all(reported(store, m.device_id, end) for m in meters)
         if missing:  # the energy it bought counts as consumed
             consumed = max(consumed, wh)
         add_to_statement(stmts, owner, interval, consumed_wh=consumed)
@@ -463,8 +469,9 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
 
     buy_sites = frozenset(s for _o, s in bought)
     sell_sites = frozenset(market_export)
-    for site_id in unreported:
+    for site_id in waiting:
         del market_export[site_id]
+    withhold_feed_in(store, tariffs, interval, waiting, reported_export, excess)
     count, last = settle_sites(
         store,
         tariffs,
@@ -530,7 +537,7 @@ def _metered_now(store: Branch, est: SettlementEstimate, end: int) -> int | None
     """The estimate's energy as metered now (buyer: its site's meters' import; seller: its
     device's export), or None while some of it has still not reported."""
     if est.side == SELL:
-        if not _reported(store, est.target, end):
+        if not reported(store, est.target, end):
             return None
         energy = devices.get_energy(store, est.target, est.interval_start)
         return 0 if energy is None else energy.export_wh
@@ -539,7 +546,7 @@ def _metered_now(store: Branch, est: SettlementEstimate, end: int) -> int | None
         d = devices.get_device(store, device_id)
         if d is None or d.kind != METER:
             continue
-        if not _reported(store, device_id, end):
+        if not reported(store, device_id, end):
             return None
         energy = devices.get_energy(store, device_id, est.interval_start)
         total += 0 if energy is None else energy.import_wh
@@ -576,10 +583,7 @@ def correct_estimates(store: Branch, block: BlockInfo, tariffs: Tariffs, interva
             add_to_statement(stmts, est.owner, interval, consumed_wh=energy, corrections=1)
         else:
             add_to_statement(stmts, est.owner, interval, delivered_wh=energy, corrections=1)
-        sums = stmts[est.owner]
-        # never below zero, whatever a genesis file put in the statement
-        fields = {name: max(0, getattr(have, name) + value) for name, value in sorted(sums.items())}
-        keeper.put_statement(store, replace(have, **fields))
+        amend_statement(store, stmts, est.owner, interval)
         evs.append(_estimate_event(events.ESTIMATE_CORRECTED, est, metered, owed_delta=delta))
     return evs
 

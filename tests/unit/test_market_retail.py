@@ -4,14 +4,26 @@ once (market, imbalance or tariff), late readings after settlement change nothin
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from gridledger.grid.v1 import grid_pb2
 
+from abci_app.devices import keeper as devices
 from abci_app.devices import keys as dkeys
+from abci_app.domain import GenesisError
+from abci_app.genesis import apply_genesis
+from abci_app.governance.keeper import iter_validators
 from abci_app.market import keeper
 from abci_app.market.domain import DOMAIN as MARKET
-from abci_app.market.params import SETTLE_SITES
-from abci_app.market.records import SiteExport
+from abci_app.market.invariants import withheld_feed_in_follows_settlement
+from abci_app.market.params import CORRECTION_WINDOW, SETTLE_SITES
+from abci_app.market.records import SiteExport, WithheldFeedIn
+from abci_app.params import domain_param
+from abci_app.store.backend import MemoryBackend
+from abci_app.store.branch import Branch
+from abci_app.store.state import CommittedState
+from abci_app.types import BlockInfo, ValidatorUpdate
 from clients import market as mc
 from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
@@ -127,6 +139,13 @@ def test_without_tariffs_energy_waits_and_settles_once_published(driver: AppDriv
     assert _marks(m) == []
 
 
+def _last_end(m: Market, device_id: str) -> int:
+    """Where the device's next reading must start: its last accepted reading's end."""
+    state = devices.get_reading(m.d.app.state, device_id)
+    assert state is not None
+    return state.end
+
+
 def _leased_sale(m: Market, *, battery_reports: bool = True) -> int:
     """bob's site-b has his meter and his battery bat-b, leased to alice (transferred to her).
     alice sells 400 Wh from bat-b in the interval, carol buys 400 (both clear at 20). In the
@@ -200,3 +219,99 @@ def test_a_site_whose_sold_device_has_not_reported_gets_no_feed_in_yet(
     a, b = m.statement(m.alice, iv), m.statement(m.bob, iv)
     assert (a.sold_wh, a.delivered_wh, a.estimates) == (400, 0, 1)
     assert (b.feed_in_wh, b.feed_in_received, b.retail_wh, b.retail_paid) == (0, 0, 200, 6)
+
+
+@pytest.mark.parametrize("sites_per_block", [None, 1], ids=["one-block", "a-site-a-block"])
+def test_the_withheld_feed_in_is_paid_when_the_sold_device_reports_late(
+    consortium: Consortium, sites_per_block: int | None
+) -> None:
+    """The battery reports after the deadline but within the correction window: alice's
+    estimate is corrected (her 400 Wh delivered), and bob is paid the feed-in withheld from him,
+    600 Wh at 5 = 3, once, with a correction on his statement: what he gets had the battery
+    reported in time. Until then the record names the waiting battery and survives an export and
+    import; the invariants hold after every block. The same when the sites settle one a block."""
+    params = {} if sites_per_block is None else {SETTLE_SITES: sites_per_block}
+    m = Market(AppDriver(consortium, params=params), consortium)
+    iv = _leased_sale(m, battery_reports=False)
+    m.until(iv + L + GRACE)
+    while keeper.get_sites_in_settlement(m.d.app.state, iv) is not None:
+        m.until(m.d.time + 10)
+    (held,) = keeper.iter_withheld_feed_in(m.d.app.state)
+    assert held == WithheldFeedIn(iv, "site-b", ("bat-b",), reported_export_wh=0, penalised_wh=0, feed_in_per_kwh=5)
+    exported, fresh = export_and_import(m.d.app.state)
+    assert exported["market"]["withheld_feed_in"][0]["waitingDevices"] == ["bat-b"]
+    assert differences(MARKET, m.d.app.state, fresh) == []
+    assert m.statement(m.bob, iv).feed_in_wh == 0
+    bob, alice, supplier = (balance(m.d, who) for who in (m.bob, m.alice, m.supplier))
+
+    m.until(m.d.time + 60)
+    m.reading(m.alice, "bat-b", 7, _last_end(m, "bat-b"), iv, 0, 0)  # (ending at iv: no energy in iv)
+    assert list(keeper.iter_withheld_feed_in(m.d.app.state)) == [held]  # still waiting for the interval itself
+    m.reading(m.alice, "bat-b", 7, iv, iv + L, 0, 400, discharged_wh=400)
+    assert list(keeper.iter_withheld_feed_in(m.d.app.state)) == []
+    a, b = m.statement(m.alice, iv), m.statement(m.bob, iv)
+    assert (a.delivered_wh, a.corrections) == (400, 1)
+    assert (b.feed_in_wh, b.feed_in_received, b.corrections, b.retail_wh) == (600, 3, 1, 200)
+    assert balance(m.d, m.bob) == bob + 3
+    refund = balance(m.d, m.alice) - alice  # her shortfall, charged at the deadline, comes back
+    assert refund > 0
+    assert balance(m.d, m.supplier) == supplier - 3 - refund
+    m.until(m.d.time + 60)  # nothing is paid twice
+    assert m.statement(m.bob, iv).feed_in_received == 3
+
+
+def test_withheld_feed_in_is_final_after_the_correction_window(driver: AppDriver, consortium: Consortium) -> None:
+    """The battery's data arrives only after the correction window: the record is dropped when
+    the window ends (`feed_in_final`), and the late reading moves no money."""
+    m = Market(driver, consortium)
+    iv = _leased_sale(m, battery_reports=False)
+    m.until(iv + L + GRACE)
+    assert len(list(keeper.iter_withheld_feed_in(m.d.app.state))) == 1
+    window = domain_param(m.d.app.state, CORRECTION_WINDOW)
+    evs = m.until(iv + L + GRACE + window + 1)
+    assert [(a["site"], a["waiting"]) for t, a in evs if t == "feed_in_final"] == [("site-b", "bat-b")]
+    assert list(keeper.iter_withheld_feed_in(m.d.app.state)) == []
+    bob = balance(m.d, m.bob)
+    m.reading(m.alice, "bat-b", 7, _last_end(m, "bat-b"), iv, 0, 0)
+    m.reading(m.alice, "bat-b", 7, iv, iv + L, 0, 400, discharged_wh=400)
+    assert balance(m.d, m.bob) == bob
+    assert m.statement(m.bob, iv).feed_in_wh == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"waitingDevices": []}, "waiting_devices must be a non-empty sorted list"),
+        ({"waitingDevices": ["pv-a", "bat-b"]}, "waiting_devices must be a non-empty sorted list"),
+        ({"waitingDevices": ["ghost"]}, "unknown device 'ghost'"),
+        ({"siteId": "nowhere"}, "unknown site 'nowhere'"),
+    ],
+)
+def test_a_genesis_with_a_wrong_withheld_feed_in_is_refused(
+    driver: AppDriver, consortium: Consortium, change: dict[str, object], named: str
+) -> None:
+    m = Market(driver, consortium)
+    iv = _leased_sale(m, battery_reports=False)
+    m.until(iv + L + GRACE)
+    exported, _fresh = export_and_import(m.d.app.state)
+    exported["market"]["withheld_feed_in"][0].update(change)
+    validators = [ValidatorUpdate(pub_key, power) for pub_key, power in iter_validators(m.d.app.state)]
+    with pytest.raises(GenesisError, match=named):
+        apply_genesis(
+            Branch(CommittedState(MemoryBackend())).branch(),
+            BlockInfo("x", 1, 0),
+            json.dumps(exported).encode(),
+            validators,
+        )
+
+
+def test_the_invariant_catches_feed_in_withheld_for_an_interval_not_settled(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    m = Market(driver, consortium)
+    iv = _leased_sale(m, battery_reports=False)
+    m.until(iv + L + GRACE)
+    store = Branch(m.d.app.state).branch()
+    assert withheld_feed_in_follows_settlement(store) is None
+    keeper.put_withheld_feed_in(store, WithheldFeedIn(iv + 4 * L, "site-b", ("bat-b",)))
+    assert "not settled yet" in (withheld_feed_in_follows_settlement(store) or "")

@@ -17,6 +17,8 @@ __all__ = [
     "ESTIMATE_CORRECTED",
     "ESTIMATE_FINAL",
     "EVENTS",
+    "FEED_IN_FINAL",
+    "FEED_IN_RELEASED",
     "GRID_INSTRUCTION",
     "INTERVAL_CLEARED",
     "INTERVAL_SETTLED",
@@ -80,6 +82,9 @@ CHARGING_CONSENT_SET = "charging_consent_set"
 SETTLED_ON_ESTIMATE = "settled_on_estimate"
 ESTIMATE_CORRECTED = "estimate_corrected"
 ESTIMATE_FINAL = "estimate_final"
+# a sell site's withheld feed-in paid once its sold devices' late data arrived, or dropped
+FEED_IN_RELEASED = "feed_in_released"
+FEED_IN_FINAL = "feed_in_final"
 # clearing curtailed the site's feeder: its caps for the interval (the gateway applies them)
 GRID_INSTRUCTION = "grid_instruction"
 # the next sites of an interval whose energy outside the market settles over several blocks
@@ -102,6 +107,8 @@ EVENTS = frozenset(
         SETTLED_ON_ESTIMATE,
         ESTIMATE_CORRECTED,
         ESTIMATE_FINAL,
+        FEED_IN_RELEASED,
+        FEED_IN_FINAL,
         GRID_INSTRUCTION,
         SITES_SETTLED,
         RULES_UNPLACED,
