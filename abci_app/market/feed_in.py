@@ -74,17 +74,25 @@ def _export(store: Branch, device_id: str, interval: int) -> int:
     return 0 if energy is None else energy.export_wh
 
 
-def release_feed_in(store: Branch, block: BlockInfo, tariffs: Tariffs, interval: int) -> list[Event]:
-    """Pay the interval's withheld feed-ins whose waiting devices have all reported, while the
-    correction window is open (module doc); the others wait (or are dropped by
-    `finalise_withheld`)."""
+def release_feed_in(
+    store: Branch, block: BlockInfo, tariffs: Tariffs, interval: int, sites: Iterable[str] | None = None
+) -> list[Event]:
+    """Pay the interval's withheld feed-ins (of the `sites` a late reading marked, or all) whose
+    waiting devices have all reported, while the correction window is open (module doc); the
+    others wait (or are dropped by `finalise_withheld`). Reads one record per marked site, so a
+    block's work follows the late readings in it, not the interval's withheld sites."""
     length = interval_length(store)
     end = interval + length
     if block.time > end + settlement_grace(store) + correction_window(store):
         return []
+    if sites is None:
+        held = list(keeper.iter_withheld_feed_in(store, interval))
+    else:
+        found = (keeper.get_withheld_feed_in(store, interval, site_id) for site_id in sites)
+        held = [w for w in found if w is not None]
     eligible = supplier_problem(store, tariffs.supplier, block.time) is None
     evs: list[Event] = []
-    for w in list(keeper.iter_withheld_feed_in(store, interval)):
+    for w in held:
         if not all(reported(store, d, end) for d in w.waiting_devices):
             continue
         keeper.delete_withheld_feed_in(store, w)

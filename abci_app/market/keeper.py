@@ -61,6 +61,7 @@ __all__ = [
     "get_sites_in_settlement",
     "get_statement",
     "get_upstream",
+    "get_withheld_feed_in",
     "iter_alerts",
     "iter_all_fills",
     "iter_book_copies",
@@ -550,6 +551,12 @@ def delete_estimate(store: Branch, est: SettlementEstimate) -> None:
 def put_withheld_feed_in(store: Branch, w: WithheldFeedIn) -> None:
     """Store a sell site's withheld feed-in, under its interval and site."""
     store.set(keys.withheld_feed_in(w.interval_start, w.site_id), w.encode())
+
+
+def get_withheld_feed_in(store: KVReader, interval: int, site_id: str) -> WithheldFeedIn | None:
+    """The site's withheld feed-in of the interval, or None."""
+    raw = store.get(keys.withheld_feed_in(interval, site_id))
+    return None if raw is None else WithheldFeedIn.decode(raw)
 
 
 def delete_withheld_feed_in(store: Branch, w: WithheldFeedIn) -> None:

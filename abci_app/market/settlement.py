@@ -330,13 +330,14 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
     if pending is not None:
         more = _settle_more_sites(store, block, tariffs, pending, budget)
         if keeper.get_sites_in_settlement(store, interval) is None:  # its last sites: feed-in can follow
-            more.extend(release_feed_in(store, block, tariffs, interval))
+            more.extend(release_feed_in(store, block, tariffs, interval))  # (once an interval: all of it)
         return more
     raw = store.get(keys.counter(RETAIL_MARK))
     done = -1 if raw is None else int.from_bytes(raw, "big")
     if interval <= done and not any(True for _ in keeper.iter_settle_due(store, interval)):
         corrected = correct_estimates(store, block, tariffs, interval)
-        corrected.extend(release_feed_in(store, block, tariffs, interval))
+        marked = list(devices.iter_energy_sites(store, interval))  # where late readings arrived
+        corrected.extend(release_feed_in(store, block, tariffs, interval, marked))
         drop_marks(store, interval)
         return corrected
     eligible = supplier_problem(store, tariffs.supplier, block.time) is None

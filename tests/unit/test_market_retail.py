@@ -315,3 +315,28 @@ def test_the_invariant_catches_feed_in_withheld_for_an_interval_not_settled(
     assert withheld_feed_in_follows_settlement(store) is None
     keeper.put_withheld_feed_in(store, WithheldFeedIn(iv + 4 * L, "site-b", ("bat-b",)))
     assert "not settled yet" in (withheld_feed_in_follows_settlement(store) or "")
+
+
+def test_a_late_reading_while_the_sites_still_settle_over_blocks_releases_the_feed_in_at_the_end(
+    consortium: Consortium,
+) -> None:
+    """One site a block: site-a settles at the deadline; the battery's late data lands in the
+    next block, the one that settles site-b (its mark is consumed there, the feed-in still
+    withheld); when the last site has settled, the withheld feed-in is paid: bob gets his 600 Wh
+    (3), once."""
+    m = Market(AppDriver(consortium, params={SETTLE_SITES: 1}), consortium)
+    iv = _leased_sale(m, battery_reports=False)
+    m.reading(m.alice, "bat-b", 7, _last_end(m, "bat-b"), iv, 0, 0)  # up to the interval: not reported yet
+    m.until(iv + L + GRACE)
+    due = keeper.get_sites_in_settlement(m.d.app.state, iv)
+    assert due is not None
+    assert due.after_site == "site-a"
+    m.reading(m.alice, "bat-b", 7, iv, iv + L, 0, 400, discharged_wh=400)  # its block settles site-b
+    assert m.statement(m.bob, iv).feed_in_wh == 0
+    assert keeper.get_sites_in_settlement(m.d.app.state, iv) is not None
+    while keeper.get_sites_in_settlement(m.d.app.state, iv) is not None:
+        m.until(m.d.time + 10)
+    m.until(m.d.time + 10)
+    assert list(keeper.iter_withheld_feed_in(m.d.app.state)) == []
+    b = m.statement(m.bob, iv)
+    assert (b.feed_in_wh, b.feed_in_received, b.corrections, b.retail_wh, b.retail_paid) == (600, 3, 1, 200, 6)
