@@ -335,8 +335,8 @@ def assemble(founding_file: Path, *, now: dt.datetime | None = None) -> Founding
     Guarantees: every member certificate is signed by its own org's listed CA; no org, member,
     device CA or validator is listed twice; every validator entry's address is its key's; the
     lists are in a fixed order (orgs by id, members by address, device CAs by id, validators by
-    address), so the same
-    founding material gives the same bytes whoever assembles it (with the same genesis_time)."""
+    address), so the same founding material gives the same bytes whoever assembles it (with the
+    same genesis_time)."""
     try:
         spec = tomllib.loads(founding_file.read_text())
     except OSError as exc:

@@ -21,10 +21,10 @@ from clients.ops.localnet import free_base_port
 from clients.pki import new_org_ca
 from clients.rpc import CometRPC, RPCError
 from tests.integration.support import COMETBFT
+from tests.support.gridctl import REPO, run_gridctl
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 N = 4
 
 
@@ -33,15 +33,7 @@ def _env() -> dict[str, str]:
 
 
 def _gridctl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "clients.gridctl", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=_env(),
-    )
+    return run_gridctl(*args, binaries=COMETBFT.parent)
 
 
 def _wait(cond: Callable[[], bool], timeout: float, what: str) -> None:

@@ -8,10 +8,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,8 +25,8 @@ from abci_app.store.state import CommittedState
 from abci_app.types import BlockInfo, ValidatorUpdate
 from clients.founding import FoundingError, assemble, genesis_bytes
 from clients.pki import OrgCA, new_org_ca
+from tests.support.gridctl import run_gridctl
 
-REPO = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
 START = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
 
@@ -198,34 +195,22 @@ def test_genesis_time_needs_a_time_zone(founders: Founders) -> None:
     )
 
 
-def _gridctl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "clients.gridctl", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-
-
 def test_gridctl_makes_a_ca_and_assembles_only_what_the_ledger_accepts(founders: Founders, tmp_path: Path) -> None:
     """`ca init` writes an owner-only key and refuses to overwrite it; `genesis assemble` writes the
     file with its SHA-256, and a parameter the ledger refuses (out of its governed range) leaves no
     file and says why."""
-    made = _gridctl("--json", "ca", "init", str(tmp_path / "ca"), "--org", "newco", "--name", "NewCo root CA")
+    made = run_gridctl("--json", "ca", "init", str(tmp_path / "ca"), "--org", "newco", "--name", "NewCo root CA")
     assert made.returncode == 0, made.stderr
     shown = json.loads(made.stdout)
     cert = x509.load_pem_x509_certificate((tmp_path / "ca" / "ca.cert.pem").read_bytes())
     assert shown["sha256"] == hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
     assert stat.S_IMODE((tmp_path / "ca" / "ca.key.pem").stat().st_mode) == 0o600
-    again = _gridctl("ca", "init", str(tmp_path / "ca"), "--org", "newco")
+    again = run_gridctl("ca", "init", str(tmp_path / "ca"), "--org", "newco")
     assert again.returncode == 2
     assert "refusing to overwrite" in again.stderr
 
     out = tmp_path / "genesis.json"
-    done = _gridctl("--json", "genesis", "assemble", str(founders.write()), "--out", str(out))
+    done = run_gridctl("--json", "genesis", "assemble", str(founders.write()), "--out", str(out))
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
@@ -233,7 +218,7 @@ def test_gridctl_makes_a_ca_and_assembles_only_what_the_ledger_accepts(founders:
     assert sorted(answer["validators"]) == ["community", "gridop", "spare", "utility"]
 
     bad = tmp_path / "bad.json"
-    refused = _gridctl(
+    refused = run_gridctl(
         "genesis",
         "assemble",
         str(founders.write(extra='[params]\n"market.rules_per_block" = 50001\n')),

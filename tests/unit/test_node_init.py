@@ -4,10 +4,8 @@ node.toml, the GRIDLEDGER_* environment over it, and the refusals of wrong input
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -18,8 +16,8 @@ from clients.node.cometconfig import node_id
 from clients.node.config import ConfigError, NodeConfig, effective_lines, load_config, write_config
 from clients.node.init import NodeInitError, init_node
 from clients.ops.localnet import Localnet
+from tests.support.gridctl import REPO, run_gridctl
 
-REPO = Path(__file__).resolve().parents[2]
 COMETBFT = shutil.which("cometbft") or str(REPO / "bin" / "cometbft")
 PEERS = [f"{'a' * 40}@10.0.0.2:26656", f"{'b' * 40}@node-c.example.org:26656"]
 
@@ -39,16 +37,7 @@ def _genesis(consortium: Path) -> Path:
 
 
 def _gridctl(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{Path(COMETBFT).parent}:{os.environ.get('PATH', '')}"}
-    return subprocess.run(
-        [sys.executable, "-m", "clients.gridctl", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    return run_gridctl(*args, binaries=Path(COMETBFT).parent)
 
 
 def _config_toml(home: Path) -> dict[str, object]:
