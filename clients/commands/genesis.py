@@ -1,12 +1,14 @@
 """Founding commands: `gridctl ca init` makes an org's root CA offline; `gridctl genesis assemble`
 makes the consortium's genesis.json from a founding file (clients/founding.py) and has the
-ledger's own genesis import check it. Nothing is signed for or sent to a chain."""
+ledger's own genesis import check it; `gridctl genesis check` gives a received file the same
+check and its SHA-256. Nothing is signed for or sent to a chain."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -118,6 +120,35 @@ def cmd_genesis_assemble(ctx: Context, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_genesis_check(ctx: Context, args: argparse.Namespace) -> None:
+    path = Path(args.genesis_file)
+    try:
+        data = path.read_bytes()
+        doc = json.loads(data)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise UsageError(f"{path} is not JSON") from exc
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path} is not a genesis document")
+    verdict = _ledger_check(path)
+    app_state = doc.get("app_state") or {}
+    validators = doc.get("validators") or []
+    ctx.show(
+        {
+            "file": str(path),
+            "sha256": _digest(ctx, data),
+            "chain_id": doc.get("chain_id", ""),
+            "genesis_time": doc.get("genesis_time", ""),
+            "orgs": [o.get("org_id", "") for o in app_state.get("orgs", [])],
+            "validators": [v.get("name") or v.get("address", "") for v in validators],
+            "total_power": sum(int(v.get("power", 0)) for v in validators),
+            "ledger_check": verdict.rsplit(": ", 1)[-1],
+        },
+        title="genesis (compare the sha256 with the other orgs' before `gridctl node init`)",
+    )
+
+
 def register(add: AddCommand) -> None:
     p: argparse.ArgumentParser
     ca = action_group(add, "ca", "an org's root CA, made and kept offline")
@@ -132,3 +163,5 @@ def register(add: AddCommand) -> None:
     p.add_argument("founding_file", help="the founding file: orgs, members, device CAs, validators, params")
     p.add_argument("--out", default="genesis.json", help="where to write it (default genesis.json)")
     p.add_argument("--force", action="store_true", help="replace an existing file")
+    p = genesis("check", cmd_genesis_check, "a received genesis.json: the ledger's verdict and the file's SHA-256")
+    p.add_argument("genesis_file")

@@ -197,8 +197,9 @@ def test_genesis_time_needs_a_time_zone(founders: Founders) -> None:
 
 def test_gridctl_makes_a_ca_and_assembles_only_what_the_ledger_accepts(founders: Founders, tmp_path: Path) -> None:
     """`ca init` writes an owner-only key and refuses to overwrite it; `genesis assemble` writes the
-    file with its SHA-256, and a parameter the ledger refuses (out of its governed range) leaves no
-    file and says why."""
+    file with its SHA-256, which `genesis check` of the received file repeats (a tampered one is
+    refused); a parameter the ledger refuses (out of its governed range) leaves no file and says
+    why."""
     made = run_gridctl("--json", "ca", "init", str(tmp_path / "ca"), "--org", "newco", "--name", "NewCo root CA")
     assert made.returncode == 0, made.stderr
     shown = json.loads(made.stdout)
@@ -216,6 +217,17 @@ def test_gridctl_makes_a_ca_and_assembles_only_what_the_ledger_accepts(founders:
     assert answer["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert answer["ledger_check"] == "genesis OK (3 orgs, 6 members, 4 validators)"
     assert sorted(answer["validators"]) == ["community", "gridop", "spare", "utility"]
+
+    checked = run_gridctl("--json", "genesis", "check", str(out))
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["sha256"] == answer["sha256"]
+    assert json.loads(checked.stdout)["ledger_check"] == answer["ledger_check"]
+    tampered = json.loads(out.read_text())
+    tampered["app_state"]["balances"][0]["amount"] = "-5"
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered))
+    refused_check = run_gridctl("genesis", "check", str(tmp_path / "tampered.json"))
+    assert refused_check.returncode == 2
+    assert "the ledger refuses this genesis" in refused_check.stderr
 
     bad = tmp_path / "bad.json"
     refused = run_gridctl(
