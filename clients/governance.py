@@ -29,6 +29,17 @@ def admit_org(title: str, org_id: str, name: str, root_ca_der: bytes, capabiliti
     return G.SubmitProposal(title=title, admit_org=action)
 
 
+def admit_device_ca(title: str, ca_id: str, name: str, org_id: str, ca_der: bytes) -> G.SubmitProposal:
+    """Propose admitting a device CA (DER) under `ca_id`: an org's own (`org_id`) or a maker's ('')."""
+    action = G.AdmitDeviceCa(ca_id=ca_id, name=name, org_id=org_id, ca_der=ca_der)
+    return G.SubmitProposal(title=title, admit_device_ca=action)
+
+
+def revoke_device_ca(title: str, ca_id: str) -> G.SubmitProposal:
+    """Propose revoking a device CA: the devices it certified are no longer certified."""
+    return G.SubmitProposal(title=title, revoke_device_ca=G.RevokeDeviceCa(ca_id=ca_id))
+
+
 def remove_org(title: str, org_id: str) -> G.SubmitProposal:
     """Propose removing an org (its members can no longer sign)."""
     return G.SubmitProposal(title=title, remove_org=G.RemoveOrg(org_id=org_id))

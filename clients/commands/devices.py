@@ -31,7 +31,7 @@ from clients.cli_types import (
 )
 from clients.pki import TEST_DEVICE_CA, DeviceCA
 
-__all__ = ["register", "tx_event_rows"]
+__all__ = ["device_key_arg", "register", "tx_event_rows"]
 
 DEVICE_COLUMNS = ["device_id", "kind", "owner", "site_id", "feeder", "nameplate_w", "energy_source", "suspended"]
 
@@ -72,7 +72,9 @@ def cmd_site_move(ctx: Context, args: argparse.Namespace) -> None:
 # -- devices ----------------------------------------------------------------------------------
 
 
-def _public_key(args: argparse.Namespace) -> bytes:
+def device_key_arg(args: argparse.Namespace) -> bytes:
+    """The device's raw Ed25519 public key from --key-file (its private key: only the public half
+    is used) or --public-key HEX."""
     if args.key_file:
         return build.device_public_key(load_private_key(args.key_file))
     if args.public_key:
@@ -113,7 +115,7 @@ def _device_cert(  # noqa: PLR0917 - the bound fields
 
 
 def cmd_device_register(ctx: Context, args: argparse.Namespace) -> None:
-    public_key = _public_key(args)
+    public_key = device_key_arg(args)
     msg = build.register_device(
         args.device_id,
         args.site,

@@ -10,23 +10,34 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from clients import devices as build
 from clients.cli_support import AddCommand, Context, action_group
-from clients.cli_types import CERT_NAME, UsageError
+from clients.cli_types import CERT_NAME, DEVICE_ID, ED25519_PUBLIC_KEY, UsageError, int_in, power_w
+from clients.commands.devices import device_key_arg
 from clients.founding import FoundingError, assemble, genesis_bytes
-from clients.pki import new_org_ca
+from clients.pki import DeviceCA, new_device_ca, new_org_ca
 
 __all__ = ["register"]
 
 # The ledger's own import of a genesis file (abci_app/genesis.py), run as a program: gridctl
 # imports nothing from the app, and this is the check every node makes at InitChain.
 _LEDGER_CHECK = ("-m", "abci_app.genesis")
+
+
+def _ca_id(text: str) -> str:
+    """A device CA id as the ledger admits it: [a-z0-9-]{2,32}."""
+    if not re.fullmatch(r"[a-z0-9-]{2,32}", text):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a device CA id ([a-z0-9-], 2-32 characters)")
+    return text
 
 
 def _digest(ctx: Context, data: bytes) -> str:
@@ -66,6 +77,66 @@ def cmd_ca_init(ctx: Context, args: argparse.Namespace) -> None:
             "not_after": ca.cert.not_valid_after_utc.isoformat(),
         },
         title="org root CA (keep the key offline; give the certificate and its sha256 to the consortium)",
+    )
+
+
+def cmd_ca_init_device(ctx: Context, args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    if ((out / "device-ca.key.pem").exists() or (out / "device-ca.cert.pem").exists()) and not args.force:
+        raise UsageError(f"{out} already holds a device CA; refusing to overwrite it (--force replaces it)")
+    start = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    name = args.name or (f"{args.ca_id} device CA" if len(args.ca_id) <= 54 else args.ca_id)  # a CN is ≤ 64
+    ca = new_device_ca(args.ca_id, org_id=args.org or "", name=name, not_before=start)
+    try:
+        ca.save(out)
+    except OSError as exc:
+        raise UsageError(f"cannot write the device CA to {out}: {exc.strerror or exc}") from exc
+    ctx.show(
+        {
+            "ca_id": args.ca_id,
+            "org": args.org or "(a manufacturer's)",
+            "subject": ca.cert.subject.rfc4514_string(),
+            "certificate": str(out / "device-ca.cert.pem"),
+            "sha256": _digest(ctx, ca.cert_der),
+            "not_after": ca.cert.not_valid_after_utc.isoformat(),
+        },
+        title="device CA (the consortium admits it: a founding [[device_ca]], or `propose admit-device-ca`)",
+    )
+
+
+def cmd_ca_issue_device(ctx: Context, args: argparse.Namespace) -> None:
+    folder = Path(args.ca_dir)
+    try:
+        ca = DeviceCA.load(folder, folder.name)
+    except (OSError, ValueError, TypeError) as exc:
+        raise UsageError(f"--ca-dir {folder}: no device CA there (device-ca.key.pem, device-ca.cert.pem)") from exc
+    public = device_key_arg(args)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)  # (clock skew)
+    der = ca.issue_device_cert(
+        args.device_id,
+        args.kind,
+        public,
+        args.nameplate_w,
+        not_before=start,
+        not_after=start + dt.timedelta(days=365 * args.years),
+    )
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        Path(args.out).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+    ctx.show(
+        {
+            "file": args.out,
+            "device_id": args.device_id,
+            "kind": args.kind,
+            "nameplate_w": args.nameplate_w,
+            "public_key": public.hex(),
+            "issuer": cert.issuer.rfc4514_string(),
+            "serial": format(cert.serial_number, "x"),
+            "not_after": cert.not_valid_after_utc.isoformat(),
+        },
+        title="device certificate (`gridctl device register … --device-cert FILE`)",
     )
 
 
@@ -157,6 +228,26 @@ def register(add: AddCommand) -> None:
     p.add_argument("--org", required=True, type=CERT_NAME, help="the org id (the certificate's O)")
     p.add_argument("--name", type=CERT_NAME, help="the CA's common name (default: '<org> root CA')")
     p.add_argument("--force", action="store_true", help="replace a CA already in the folder")
+
+    p = ca(
+        "init-device", cmd_ca_init_device, "make a new device CA (a maker's or an org's): device-ca.key.pem, .cert.pem"
+    )
+    p.add_argument("out", help="the folder to write it to (`ca issue-device --ca-dir` reads it)")
+    p.add_argument(
+        "--ca-id", required=True, type=_ca_id, help="the id the consortium admits it under ([a-z0-9-]{2,32})"
+    )
+    p.add_argument("--org", type=CERT_NAME, help="the org operating it (default: none, a manufacturer's)")
+    p.add_argument("--name", type=CERT_NAME, help="the CA's common name (default: '<ca id> device CA')")
+    p.add_argument("--force", action="store_true", help="replace a device CA already in the folder")
+    p = ca("issue-device", cmd_ca_issue_device, "device CA: a device certificate binding its id, kind, key, nameplate")
+    p.add_argument("device_id", type=DEVICE_ID)
+    p.add_argument("out", help="the certificate file to write (PEM)")
+    p.add_argument("--ca-dir", required=True, help="the device CA's folder (from `ca init-device`)")
+    p.add_argument("--kind", required=True, choices=sorted(build.KINDS))
+    p.add_argument("--key-file", help="the device's private key (PEM); only its public key is used")
+    p.add_argument("--public-key", type=ED25519_PUBLIC_KEY, help="the device's Ed25519 public key, hex")
+    p.add_argument("--nameplate-w", type=power_w, required=True)
+    p.add_argument("--years", type=int_in(1, 30, "years"), default=10, help="validity (default 10)")
 
     genesis = action_group(add, "genesis", "the consortium's founding genesis")
     p = genesis("assemble", cmd_genesis_assemble, "make genesis.json from a founding file (TOML) and check it")

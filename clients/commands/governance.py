@@ -13,7 +13,17 @@ from clients.cli_types import ED25519_PUBLIC_KEY, UsageError, count
 
 __all__ = ["register"]
 
-KINDS = ["admit-org", "remove-org", "validator", "param", "capabilities", "upgrade", "cancel-upgrade"]
+KINDS = [
+    "admit-org",
+    "remove-org",
+    "validator",
+    "param",
+    "capabilities",
+    "upgrade",
+    "cancel-upgrade",
+    "admit-device-ca",
+    "revoke-device-ca",
+]
 
 
 def _split(text: str) -> list[str]:
@@ -41,6 +51,16 @@ def build_proposal(args: argparse.Namespace) -> governance_pb2.SubmitProposal:
         ca = load_certificate(args.ca_cert, "CA certificate")
         der = ca.public_bytes(serialization.Encoding.DER)
         return build.admit_org(title, args.org_id, args.name or args.org_id, der, _split(args.capabilities))
+    if args.kind == "admit-device-ca":
+        if not args.ca_cert or not args.ca_id:
+            raise UsageError("admit-device-ca needs --ca-id and --ca-cert")
+        ca = load_certificate(args.ca_cert, "device CA certificate")
+        der = ca.public_bytes(serialization.Encoding.DER)
+        return build.admit_device_ca(title, args.ca_id, args.name or args.ca_id, args.org_id, der)
+    if args.kind == "revoke-device-ca":
+        if not args.ca_id:
+            raise UsageError("revoke-device-ca needs --ca-id")
+        return build.revoke_device_ca(title, args.ca_id)
     if args.kind == "remove-org":
         return build.remove_org(title, args.org_id)
     if args.kind == "validator":
@@ -73,9 +93,13 @@ def register(add: AddCommand) -> None:
     p.add_argument("--title", default="")
     p.add_argument("--org-id", default="")
     p.add_argument(
-        "--name", default="", help="org name (admit-org), parameter (param), upgrade name (upgrade, cancel-upgrade)"
+        "--name",
+        default="",
+        help="org name (admit-org), device CA name (admit-device-ca), parameter (param), upgrade name (upgrade, "
+        "cancel-upgrade)",
     )
-    p.add_argument("--ca-cert", help="admit-org: the org's root CA certificate (PEM)")
+    p.add_argument("--ca-cert", help="admit-org, admit-device-ca: the org's root CA or the device CA certificate (PEM)")
+    p.add_argument("--ca-id", default="", help="admit-device-ca, revoke-device-ca: the device CA's id")
     p.add_argument("--capabilities", default="", help="admit-org, capabilities: roles, comma separated")
     p.add_argument("--pub-key", type=ED25519_PUBLIC_KEY, help="validator: Ed25519 public key, hex")
     p.add_argument("--power", type=count, default=10)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from google.protobuf.message import Message
 from gridledger.certificates.v1 import certificates_pb2 as cpb
@@ -34,11 +37,15 @@ from abci_app.store.branch import Branch
 from abci_app.types import BlockInfo
 from clients import devices as dc
 from clients import market as mc
+from clients.commands.governance import build_proposal
+from clients.gridctl import build_parser
+from clients.keys_cli import generate_key
 from clients.ops.consortium import TEST_DEVICE_CA, Consortium
 from clients.pki import Identity, build_device_cert, new_device_ca
 from tests.support.devices import CERTIFIER, FOREVER, certified_generator, certify, commission
 from tests.support.driver import GENESIS_TIME, AppDriver
 from tests.support.genesis_roundtrip import differences, export_and_import
+from tests.support.gridctl import run_gridctl
 from tests.unit.helpers import balance, signed, submit, vote
 from tests.unit.test_market import Market
 
@@ -444,3 +451,50 @@ def test_only_the_attesting_org_withdraws_and_a_withdrawn_capability_commissions
     caps = governance_pb2.SetOrgCapabilities(org_id="utility", capabilities=["auditor", "issuer"])
     propose_and_pass(driver, consortium, set_org_capabilities=caps)
     assert outcome(driver, ops, dc.commission_device("pv-1", 0, FOREVER), hostile=True) == Code.UNAUTHORIZED
+
+
+def test_a_makers_device_ca_made_and_admitted_with_gridctl_certifies_its_devices(
+    driver: AppDriver, consortium: Consortium, tmp_path: Path
+) -> None:
+    """A maker makes its device CA (`gridctl ca init-device`) and a certificate for a PV's key
+    (`gridctl ca issue-device`, from the PV's key file); `gridctl propose admit-device-ca` builds
+    the proposal that passes; the site owner registers the PV with that certificate, certified by
+    the maker's CA. A certificate issued for another nameplate is refused as the ledger says."""
+    made = run_gridctl("--json", "ca", "init-device", str(tmp_path / "acme"), "--ca-id", "acme-pv", "--name", "Acme PV")
+    assert made.returncode == 0, made.stderr
+    bad_id = run_gridctl("ca", "init-device", str(tmp_path / "x"), "--ca-id", "Acme PV")
+    assert bad_id.returncode == 2
+    assert "not a device CA id" in bad_id.stderr
+    key = generate_key(tmp_path / "pv.key.pem")
+    for name, nameplate in (("pv.pem", "5000"), ("other.pem", "9000")):
+        issued = run_gridctl(
+            "--json", "ca", "issue-device", "pv-acme", str(tmp_path / name), "--ca-dir", str(tmp_path / "acme"),
+            "--kind", "pv", "--key-file", str(tmp_path / "pv.key.pem"), "--nameplate-w", nameplate,
+        )  # fmt: skip
+        assert issued.returncode == 0, issued.stderr
+        assert json.loads(issued.stdout)["public_key"] == dc.device_public_key(key).hex()
+
+    argv = [
+        "propose",
+        "admit-device-ca",
+        "--ca-id",
+        "acme-pv",
+        "--ca-cert",
+        str(tmp_path / "acme" / "device-ca.cert.pem"),
+    ]
+    proposal = build_proposal(build_parser().parse_args(argv))
+    assert proposal.admit_device_ca.name == "acme-pv"
+    assert propose_and_pass(driver, consortium, admit_device_ca=proposal.admit_device_ca).status == (
+        governance_pb2.PROPOSAL_STATUS_PASSED
+    )
+    driver.block([], seconds=max(1, int(time.time()) - driver.time))  # block time now: the CA dates from today
+    m = Market(driver, consortium)
+    m.setup()
+
+    def der(name: str) -> bytes:
+        return x509.load_pem_x509_certificate((tmp_path / name).read_bytes()).public_bytes(Encoding.DER)
+
+    assert m.run(m.alice, pv("pv-acme", key, 5_000, der("other.pem")))[0] == DevicesCode.DEVICE_CERT_NAMEPLATE_MISMATCH
+    m.ok(m.alice, pv("pv-acme", key, 5_000, der("pv.pem")))
+    device = devices_pb2.Device.FromString(driver.query("/device/pv-acme").value)
+    assert device.cert_ca_id == "acme-pv"
