@@ -53,9 +53,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
-from gridwire.address import address_of
+
+from clients.keys_cli import CsrError, member_address
 
 __all__ = ["FoundingError", "FoundingGenesis", "assemble", "genesis_bytes"]
 
@@ -133,17 +133,6 @@ def _subject(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> list[str]:
     return [str(a.value) for a in cert.subject.get_attributes_for_oid(oid)]
 
 
-def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
-    key = ca.public_key()
-    if not isinstance(key, Ed25519PublicKey) or cert.issuer != ca.subject:
-        return False
-    try:
-        key.verify(cert.signature, cert.tbs_certificate_bytes)
-    except InvalidSignature:
-        return False
-    return True
-
-
 def _genesis_time(raw: object, now: dt.datetime) -> str:
     if raw is None:
         when = now
@@ -208,12 +197,14 @@ def _members(
         orgs = _subject(cert, NameOID.ORGANIZATION_NAME)
         if len(orgs) != 1 or orgs[0] not in cas:
             raise FoundingError(f"{where}: the certificate's org {orgs} is not a founding org")
-        if not _signed_by(cert, cas[orgs[0]]):
-            raise FoundingError(f"{where}: the certificate is not signed by the root CA of {orgs[0]!r}")
-        public = cert.public_key()
-        if not isinstance(public, Ed25519PublicKey):
-            raise FoundingError(f"{where}: member keys are Ed25519")
-        address = address_of(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).hex()
+        try:
+            cert.verify_directly_issued_by(cas[orgs[0]])
+        except (ValueError, TypeError, InvalidSignature) as exc:
+            raise FoundingError(f"{where}: the certificate is not signed by the root CA of {orgs[0]!r}") from exc
+        try:
+            address = member_address(cert).hex()
+        except CsrError as exc:
+            raise FoundingError(f"{where}: {exc}") from exc
         if any(a == address for a, _m in members):
             raise FoundingError(f"{where}: the member {address} is listed twice")
         members.append((address, {"certificate_pem": _pem(cert)}))

@@ -299,9 +299,13 @@ def _settle_more_sites(
         more = statement_of(stmts, owner, interval)
         have = keeper.get_statement(store, owner, interval)
         keeper.put_statement(store, more if have is None else _sum_statements(have, more))
+    released: list[Event] = []
     if last is None:
         keeper.delete_sites_in_settlement(store, interval)
         _mark_settled(store, interval)
+        # its last sites settled: feed-in withheld for late data that has since arrived follows
+        # (once an interval, all of it; later late readings release their own sites)
+        released = release_feed_in(store, block, tariffs, interval)
     else:
         keeper.put_sites_in_settlement(
             store, _sites_left(interval, last, buy, sell, penalised=penalised, market_export=market_export)
@@ -313,7 +317,8 @@ def _settle_more_sites(
             sites=count,
             members=len(stmts),
             complete=str(last is None).lower(),
-        )
+        ),
+        *released,
     ]
 
 
@@ -328,10 +333,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
         budget = SiteBudget(store)
     pending = keeper.get_sites_in_settlement(store, interval)
     if pending is not None:
-        more = _settle_more_sites(store, block, tariffs, pending, budget)
-        if keeper.get_sites_in_settlement(store, interval) is None:  # its last sites: feed-in can follow
-            more.extend(release_feed_in(store, block, tariffs, interval))  # (once an interval: all of it)
-        return more
+        return _settle_more_sites(store, block, tariffs, pending, budget)
     raw = store.get(keys.counter(RETAIL_MARK))
     done = -1 if raw is None else int.from_bytes(raw, "big")
     if interval <= done and not any(True for _ in keeper.iter_settle_due(store, interval)):

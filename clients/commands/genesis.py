@@ -46,24 +46,21 @@ def _digest(ctx: Context, data: bytes) -> str:
     return hexed if ctx.json else " ".join(hexed[i : i + 8] for i in range(0, 64, 8))
 
 
+def _start_of_today() -> dt.datetime:
+    """Where a new CA's validity starts: today 00:00 UTC, so a genesis later today and the
+    certificates it signs lie inside it."""
+    return dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def cmd_ca_init(ctx: Context, args: argparse.Namespace) -> None:
     out = Path(args.out)
     key_file, cert_file = out / "ca.key.pem", out / "ca.cert.pem"
     if (key_file.exists() or cert_file.exists()) and not args.force:
         raise UsageError(f"{out} already holds a CA; refusing to overwrite it (--force replaces it)")
-    # valid from the start of today (UTC): a genesis later today, and the members it signs, are inside it
-    start = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     name = args.name or (f"{args.org} root CA" if len(args.org) <= 56 else args.org)  # a CN is ≤ 64
-    ca = new_org_ca(args.org, name=name, not_before=start)
-    key_pem = ca.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    ca = new_org_ca(args.org, name=name, not_before=_start_of_today())
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        key_file.touch(mode=0o600, exist_ok=True)
-        key_file.chmod(0o600)  # owner-only before the key is written
-        key_file.write_bytes(key_pem)
-        cert_file.write_text(ca.cert_pem)
+        ca.save(out)  # the key owner-only before it is written (pki.py)
     except OSError as exc:
         raise UsageError(f"cannot write the CA to {out}: {exc.strerror or exc}") from exc
     ctx.show(
@@ -84,9 +81,8 @@ def cmd_ca_init_device(ctx: Context, args: argparse.Namespace) -> None:
     out = Path(args.out)
     if ((out / "device-ca.key.pem").exists() or (out / "device-ca.cert.pem").exists()) and not args.force:
         raise UsageError(f"{out} already holds a device CA; refusing to overwrite it (--force replaces it)")
-    start = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     name = args.name or (f"{args.ca_id} device CA" if len(args.ca_id) <= 54 else args.ca_id)  # a CN is ≤ 64
-    ca = new_device_ca(args.ca_id, org_id=args.org or "", name=name, not_before=start)
+    ca = new_device_ca(args.ca_id, org_id=args.org or "", name=name, not_before=_start_of_today())
     try:
         ca.save(out)
     except OSError as exc:
