@@ -112,5 +112,6 @@ DOMAIN = Domain(
         invariants.storage_records_trace,
         invariants.recurring_actions_indexed,
         invariants.hour_indexes_complete,
+        invariants.retired_bundles_ahead_of_pruning,
     ),
 )

@@ -236,13 +236,16 @@ def _commitments(items: Sequence[gpb.ArchiveCommitment]) -> list[tuple[int, byte
     return sorted(out.items())
 
 
-def _cross_check(bundles: list[Bundle], retirements: list[Retirement]) -> None:
+def _cross_check(bundles: list[Bundle], retirements: list[Retirement], compacted: int) -> None:
     """A retired bundle and its retirement record name each other and agree (retired Wh
-    never change: not their owner, range or device-hour)."""
+    never change: not their owner, range or device-hour). A retirement with an id up to
+    `compacted` (prune.py's retired-bundle cursor) may have no bundle: it left live state."""
     by_id = {b.bundle_id: b for b in bundles}
     retired_by = {r.retirement_id: r for r in retirements}
     for i, r in enumerate(retirements):
         b = by_id.get(r.bundle_id)
+        if b is None and r.retirement_id <= compacted:
+            continue
         if (
             b is None
             or b.status != RETIRED
@@ -260,6 +263,17 @@ def _cross_check(bundles: list[Bundle], retirements: list[Retirement]) -> None:
                 f"certificates.bundles[{i}]: retired, but retirement {b.retirement_id} "
                 "is not in certificates.retirements"
             )
+        if b.status == RETIRED and b.retirement_id <= compacted:
+            raise GenesisError(
+                f"certificates.bundles[{i}]: retired by retirement {b.retirement_id}, whose bundle pruning "
+                f"has archived (counters.archive_retired_bundle {compacted})"
+            )
+
+
+def _compacted(counters: gpb.Counters) -> int:
+    """The retirements whose bundles pruning has archived: up to the larger of its two retirement
+    cursors (prune.archived_retired_bundle)."""
+    return max(counters.archive_retired_bundle, counters.archive_retirement)
 
 
 def _unique(ids: list[int], name: str) -> None:
@@ -520,7 +534,7 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     bundles = [_bundle(store, x, f"certificates.bundles[{i}]") for i, x in enumerate(section.bundles)]
     _unique([b.bundle_id for b in bundles], "bundles")
     _tile(bundles, issued, pruned)
-    _cross_check(bundles, retirements)
+    _cross_check(bundles, retirements, _compacted(section.counters))
     histories = _histories(section.histories, {b.bundle_id for b in bundles})
     claims = _claims(section.claims)
     batteries = _storage(store, section.storage)

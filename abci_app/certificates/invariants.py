@@ -32,6 +32,9 @@
 - pending_deliveries_well_formed: every pending delivery (dvp.py) is stored under its key
   (production hour, seller, id), owes Wh > 0, has an id at most the pending_delivery
   counter, and a seller and a buyer that are members and differ.
+- retired_bundles_ahead_of_pruning: every live retired bundle is retired by a stored retirement
+  record that names it, with an id above pruning's retired-bundle cursor (prune.py: a bundle
+  whose retirement the sweep passed has left live state, so none is left behind for ever).
 - hour_indexes_complete: the clear-sky holds and their production-hour index (which pruning
   walks, prune.py) name the same device-hours; the hourly-matching claims and theirs name the
   same beneficiary-hours.
@@ -39,12 +42,13 @@
 
 from __future__ import annotations
 
-from abci_app.certificates import keeper, keys, registry_keeper, storage
+from abci_app.certificates import keeper, keys, prune, registry_keeper, storage
 from abci_app.certificates.dvp import PENDING_COUNTER
 from abci_app.certificates.issuance import eligible_generation
 from abci_app.certificates.records import (
     ACTIVE,
     CONSUMED,
+    RETIRED,
     REVOKED,
     SUSPENDED,
     Bundle,
@@ -65,6 +69,7 @@ __all__ = [
     "issued_within_generation",
     "pending_deliveries_well_formed",
     "recurring_actions_indexed",
+    "retired_bundles_ahead_of_pruning",
     "standing_oversight_holds",
     "storage_lineage_indexed",
     "storage_records_trace",
@@ -275,4 +280,21 @@ def recurring_actions_indexed(store: KVReader) -> str | None:
             return f"standing instruction {a.action_id}: no due entry for hour {a.next_hour}"
     if _count(store, keys.recurring_due_prefix()) != len(actions):
         return "the due index of standing instructions has entries without an instruction"
+    return None
+
+
+def retired_bundles_ahead_of_pruning(store: KVReader) -> str | None:
+    """The first live retired bundle whose retirement record is missing, names another bundle, or
+    is one pruning's retired-bundle sweep has passed; None when there is none."""
+    compacted = prune.archived_retired_bundle(store)
+    prefix = keys.by_status_prefix(RETIRED)
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        b = keeper.get_bundle(store, int.from_bytes(k[-8:], "big"))
+        if b is None:
+            return f"status index entry {k.hex()} names a missing bundle"
+        r = keeper.get_retirement(store, b.retirement_id)
+        if r is None or r.bundle_id != b.bundle_id:
+            return f"retired bundle {b.bundle_id}: retirement {b.retirement_id} is missing or names another bundle"
+        if b.retirement_id <= compacted:
+            return f"retired bundle {b.bundle_id} is still live, but pruning passed its retirement {b.retirement_id}"
     return None

@@ -1,12 +1,22 @@
 """Bounded certificates state: final records leave live state after their retention, provably.
 
-Retention T = `certificates.retention_seconds` (governed; 90 days by default). An end-block hook,
-after issuance, expiry and the other steps (issuance.py), removes:
+Retention T = `certificates.retention_seconds` (governed; 90 days by default) and, for a retired
+bundle, B = min(`certificates.retired_bundle_retention_seconds`, T) (governed; a day by default).
+An end-block hook, after issuance, expiry and the other steps (issuance.py), removes:
 
-- retirements made T ago or more (`time` + T ≤ block time), in retirement id order (ids are
-  allocated in block order, so id order is time order; the sweep stops at the first younger
-  one), each with its retired bundle (still retired by it): the bundle record, its owner,
-  device-hour, hour, status and origin index entries and its history;
+- the retired bundles of retirements made B ago or more (`time` + B ≤ block time), in retirement
+  id order (ids are allocated in block order, so id order is time order; the sweep stops at the
+  first younger one), each bundle still retired by its retirement: the bundle record, its owner,
+  device-hour, hour, status and origin index entries and its history. The retirement record
+  stays: it names the bundle, its device-hour, source, region, Wh, owner and beneficiary, and is
+  the provable claim for the rest of T. Retired bundles are most of what a PV device-day leaves
+  in state (about 300 of a retired device-hour's 420 bytes), so they leave first;
+- the issued tallies of the device-hours of retirements made before the devices' pruning
+  watermark, in the same order, each when all of its Wh are pruned (below): a retirement made
+  at t retired Wh of an hour that had ended by t, so by then no reading of that hour can come;
+- retirements made T ago or more, in the same order, each with its retired bundle if B's sweep
+  left it (it never does while B ≤ T: that sweep runs first and is always ahead), and then the
+  device-hour's issued tally when final (below);
 - expired, withdrawn and revoked bundles (with their index entries and history) of production
   hours that reached the expiry age T ago or more: hours h with h + period + expiry + T ≤ block
   time, and only hours the expiry step has fully examined (below its cursor), in (hour, id)
@@ -18,7 +28,10 @@ A pruned bundle's volume is added to its device-hour's pruned tally (the ISSUED 
 u64 issued, u64 pruned), so the volume invariants still account for every issued Wh: live
 bundles + pruned = issued. When all of a device-hour's Wh are pruned and the hour ended before
 the devices' pruning watermark (devices/prune.py: no reading of the hour can arrive any more,
-so it can never be issued again), the ISSUED entry is removed too; otherwise it stays, 16 bytes.
+so it can never be issued again), the ISSUED entry is removed too: when its last bundle leaves
+or, for a bundle that left at B (before the watermark passed its hour), when the watermark
+passes the retirement of a bundle of it (or that retirement leaves at T); otherwise it stays,
+16 bytes.
 
 Clear-sky holds (issuance.py) and hourly-matching claims (matching.py) leave by the same rule:
 those of a production hour that ended before the devices' pruning watermark, each with its
@@ -31,9 +44,11 @@ their indexes, which are their own cursors.
 
 Work per block is bounded: at most `certificates.prune_per_block` retirements, bundle-hour
 rows, holds and claims are examined (governed, 1,000 by default: a million PV devices' rows due each block, with
-room to catch up; about 8 keys removed per bundle). Two cursors, both counters, say where the sweeps resume:
-`archive_retirement` (the last retirement id archived) and `archive_hour` / `archive_hour_id`
-(the production hour and the first bundle id in it not yet examined). Everything is decided
+room to catch up; about 8 keys removed per bundle). Four cursors, all counters, say where the sweeps
+resume: `archive_retired_bundle` (the last retirement id whose bundle was archived),
+`archive_tally` (the last retirement id whose device-hour's tally was examined), both read as at
+least the next, `archive_retirement` (the last retirement id archived), and `archive_hour` /
+`archive_hour_id` (the production hour and the first bundle id in it not yet examined). Everything is decided
 from state and block time in key order: a proposer cannot make a node prune differently, and a
 block with nothing due writes nothing (a chain younger than its retention hashes as before).
 
@@ -48,12 +63,13 @@ key's trie proof → the app hash of a signed header.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import islice
 
 from gridwire.archive import encode_commitment, leaf_hash, merkle_root, pack_record
 
 from abci_app.certificates import events, keeper, keys
-from abci_app.certificates.params import EXPIRY, PRUNE_PER_BLOCK, RETENTION, period
+from abci_app.certificates.params import EXPIRY, PRUNE_PER_BLOCK, RETENTION, RETIRED_BUNDLE_RETENTION, period
 from abci_app.certificates.records import EXPIRED, RETIRED, REVOKED, WITHDRAWN, Bundle, Retirement
 from abci_app.devices import keeper as devices
 from abci_app.keys import u64
@@ -65,12 +81,17 @@ from abci_app.types import BlockInfo, Event
 __all__ = [
     "ARCHIVE_HOUR",
     "ARCHIVE_HOUR_ID",
+    "ARCHIVE_RETIRED_BUNDLE",
     "ARCHIVE_RETIREMENT",
+    "ARCHIVE_TALLY",
+    "archived_retired_bundle",
     "archived_retirement",
     "end_block",
 ]
 
 ARCHIVE_RETIREMENT = "archive_retirement"  # counter: the last retirement id archived
+ARCHIVE_RETIRED_BUNDLE = "archive_retired_bundle"  # counter: the last retirement id whose bundle was archived
+ARCHIVE_TALLY = "archive_tally"  # counter: the last retirement id whose device-hour's tally was examined
 ARCHIVE_HOUR = "archive_hour"  # counter: the production hour the hour sweep resumes at
 ARCHIVE_HOUR_ID = "archive_hour_id"  # counter: the first bundle id of that hour not yet examined
 _AGED_OUT = (EXPIRED, WITHDRAWN, REVOKED)
@@ -111,8 +132,18 @@ class _Removal:
         issued = keeper.issued_wh(store, b.device_id, b.hour_start)
         pruned = keeper.pruned_wh(store, b.device_id, b.hour_start) + keeper.volume(b)
         keeper.set_issued_tally(store, b.device_id, b.hour_start, issued, pruned)
-        if pruned >= issued and b.hour_start + period(store) <= devices.pruned_before(store):
-            self.remove(keys.issued(b.device_id, b.hour_start))
+        self.tally_if_final(b.device_id, b.hour_start)
+
+    def tally_if_final(self, device_id: str, hour_start: int) -> None:
+        """Remove the device-hour's issued tally when every Wh of it is pruned and no reading of its
+        hour can arrive any more (the hour ended before the devices' pruning watermark), so it can
+        never be issued again."""
+        store = self.store
+        key = keys.issued(device_id, hour_start)
+        if store.get(key) is None or hour_start + period(store) > devices.pruned_before(store):
+            return
+        if keeper.pruned_wh(store, device_id, hour_start) >= keeper.issued_wh(store, device_id, hour_start):
+            self.remove(key)
             self.issued += 1
 
 
@@ -121,9 +152,49 @@ def archived_retirement(store: KVReader) -> int:
     return keeper.peek_counter(store, ARCHIVE_RETIREMENT)
 
 
+def archived_retired_bundle(store: KVReader) -> int:
+    """The bundles of retirements with an id up to this one have left live state (0: none yet); never
+    below archived_retirement."""
+    return max(keeper.peek_counter(store, ARCHIVE_RETIRED_BUNDLE), archived_retirement(store))
+
+
+def _retired_bundle(store: Branch, r: Retirement, out: _Removal) -> None:
+    b = keeper.get_bundle(store, r.bundle_id)
+    if b is not None and b.status == RETIRED and b.retirement_id == r.retirement_id:
+        out.bundle(b)
+
+
+def _tally_step(store: Branch, r: Retirement, out: _Removal) -> None:
+    out.tally_if_final(r.device_id, r.hour_start)
+
+
+def _sweep(  # noqa: PLR0917 - internal
+    store: Branch,
+    cursor: str,
+    before: int,
+    step: Callable[[Branch, Retirement, _Removal], None],
+    out: _Removal,
+    budget: int,
+) -> int:
+    """Apply `step` to each retirement made before or at `before` after the `cursor` counter (read as
+    at least archived_retirement), oldest id first, leaving the records; the budget left."""
+    done = max(keeper.peek_counter(store, cursor), archived_retirement(store))
+    last = 0
+    for _k, v in islice(store.iter_range(keys.retirement(done + 1), prefix_end(keys.RETIREMENT)), budget):
+        r = Retirement.decode(v)
+        if r.time > before:
+            break
+        step(store, r, out)
+        last = r.retirement_id
+        budget -= 1
+    if last:
+        keeper.set_counter(store, cursor, last)
+    return budget
+
+
 def _retirements(store: Branch, before: int, out: _Removal, budget: int) -> int:
-    """Archive retirements made at or before `before` (and their bundles), oldest id first; the
-    budget left."""
+    """Archive retirements made at or before `before` (with their bundles, if still there, and then
+    their device-hours' issued tallies when final), oldest id first; the budget left."""
     start = keys.retirement(archived_retirement(store) + 1)
     rows = list(islice(store.iter_range(start, prefix_end(keys.RETIREMENT)), budget))
     last = 0
@@ -133,9 +204,8 @@ def _retirements(store: Branch, before: int, out: _Removal, budget: int) -> int:
             break
         out.remove(k)
         out.retirements += 1
-        b = keeper.get_bundle(store, r.bundle_id)
-        if b is not None and b.status == RETIRED and b.retirement_id == r.retirement_id:
-            out.bundle(b)
+        _retired_bundle(store, r, out)
+        out.tally_if_final(r.device_id, r.hour_start)
         last = r.retirement_id
         budget -= 1
     if last:
@@ -195,8 +265,14 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
     rows; when anything left live state, store the block's archive commitment and emit
     certificates_archived with the records. A block with nothing due writes nothing."""
     retention = domain_param(store, RETENTION)
+    bundle_retention = min(domain_param(store, RETIRED_BUNDLE_RETENTION), retention)
     out = _Removal(store)
-    budget = _retirements(store, block.time - retention, out, domain_param(store, PRUNE_PER_BLOCK))
+    budget = domain_param(store, PRUNE_PER_BLOCK)
+    budget = _sweep(store, ARCHIVE_RETIRED_BUNDLE, block.time - bundle_retention, _retired_bundle, out, budget)
+    if budget > 0:  # a retirement made at t is of an hour that ended by t
+        budget = _sweep(store, ARCHIVE_TALLY, devices.pruned_before(store), _tally_step, out, budget)
+    if budget > 0:
+        budget = _retirements(store, block.time - retention, out, budget)
     if budget > 0:
         budget = _hours(store, block, retention, out, budget)
     if budget > 0:

@@ -34,7 +34,7 @@ import abci_app.app as app_module
 from abci_app import gc_policy
 from abci_app.certificates import keeper as cert_keeper
 from abci_app.certificates.params import PRUNE_PER_BLOCK as CERTIFICATES_PRUNE_PER_BLOCK
-from abci_app.certificates.params import RETENTION
+from abci_app.certificates.params import RETENTION, RETIRED_BUNDLE_RETENTION
 from abci_app.codec import decode_tx
 from abci_app.devices import keys as dev_keys
 from abci_app.devices.messages import SubmitReadings
@@ -57,6 +57,7 @@ from clients import market as mc
 from clients.ops.consortium import Consortium
 from clients.ops.loadgen import Population, Signer
 from clients.pki import Identity
+from devices.sim.pv import PvConfig, clear_sky_ac_w
 from tests.bench.energy_load import EnergyLoad
 from tests.bench.readings import all_accepted
 from tests.support.devices import CERTIFIER, certify, commission_msgs
@@ -398,11 +399,14 @@ def certificate_costs(consortium: Consortium, devices: int, log: Log) -> dict[st
         f"{out['device_retention_days']} days): per PV device-day {out['cert_bytes_after_window']:,} bytes of "
         f"certificates + {out['device_bytes_after_window']:,} of devices stay ({out['bytes_after_window']:,}); "
         f"devices {out['device_bytes_per_device']:,} bytes per device (constant) and "
-        f"{out['device_bytes_per_live_day']:,} per live day; retired day "
-        f"{out['cert_bytes_per_retired_day']:,} bytes live within the window; a million devices a year, steady "
-        f"state: {out['million_devices_year_tb_pruned']} TB ({out['million_devices_year_tb_one_day_retention']} TB "
-        f"with certificates kept a day after retirement; within 0.5 TB up to "
-        f"{out['cert_retention_days_within_goal']} days)"
+        f"{out['device_bytes_per_live_day']:,} per live day; a retired day (24 device-hours) "
+        f"{out['cert_bytes_per_retired_day']:,} bytes for {out['retired_bundle_days']} days, then "
+        f"{out['cert_bytes_per_retired_day_compacted']:,} (its bundles archived), then "
+        f"{out['cert_bytes_per_retired_day_retirements']:,} (its retirements alone); a million PV devices "
+        f"({out['pv_producing_hours_per_day']} producing hours a day) a year, steady state: "
+        f"{out['million_devices_year_tb_pruned']} TB ({out['million_devices_year_tb_every_hour']} TB issued every "
+        f"hour, {out['million_devices_year_tb_one_day_retention']} TB with retirements kept a day; within 0.5 TB "
+        f"up to {out['cert_retention_days_within_goal']} days)"
     )
     log(
         f"  pruning at a million such devices: devices {out['prune_devices_rows_per_s_million']:,} records/s "
@@ -415,14 +419,38 @@ def certificate_costs(consortium: Consortium, devices: int, log: Log) -> dict[st
     return out
 
 
+def pv_producing_hours_per_day(step_days: int = 5) -> float:
+    """The mean number of hours a day in which a PV array makes at least 1 Wh (a device-hour that
+    is issued a bundle), over a year at the simulated PV's site (52.4° N; pvlib's clear sky, so
+    an upper bound: clouds never add an hour), sampling every `step_days`-th day of 2026."""
+    year_start = (GENESIS_TIME // 86_400) * 86_400
+    days = range(0, 365, step_days)
+    cfg = PvConfig()
+    hours = 0
+    for d in days:
+        minutes = clear_sky_ac_w(cfg, year_start + d * 86_400)
+        hours += sum(1 for h in range(24) if sum(minutes[h * 60 : (h + 1) * 60]) >= 60)  # W-minutes: 1 Wh
+    return hours / len(days)
+
+
+def _prune_until_quiet(driver: AppDriver, seconds: int, count: Callable[[BlockResult], bool]) -> None:
+    """Move block time on by `seconds`, then run empty blocks until two in a row prune nothing (the
+    hooks prune a bounded batch per block)."""
+    count(driver.block([], seconds=seconds))
+    quiet = 0
+    while quiet < 2:
+        quiet = 0 if count(driver.block([])) else quiet + 1
+
+
 def _after_retention(
     driver: AppDriver, devices: list[tuple[str, Ed25519PrivateKey]], sizes: tuple[int, int, int], dev_day: float
 ) -> dict[str, Any]:
     """The bounded-state figures of issue 16: the owner retires the day's certificates (one
     retirement per device-hour, for another member: hourly matching), then block time moves past
-    every retention window with the hooks running until nothing more is pruned; what stays per
-    device-day, the devices' constant per device, and the steady state of a million devices for a
-    year: per-device constant + what lives within the windows + the per-day residue × 365."""
+    the retired bundles' window (they leave, their retirements stay), then past every retention
+    window, with the hooks running until nothing more is pruned; what stays per device-day, the
+    devices' constant per device, and the steady state of a million devices for a year:
+    per-device constant + what lives within the windows + the per-day residue × 365."""
     n = len(devices)
     certs0, devs0, dev_empty = sizes  # before the day (both domains), and the devices' before registration
     consortium = driver.consortium
@@ -437,12 +465,15 @@ def _after_retention(
         ]
         _ok(driver, [signed(driver, owner, *msgs)], "retirement of a PV device-day")
     cert_retired = (_size(driver, *CERT_PREFIXES) - certs0) / n
+    retired_at = driver.time  # the last retirement's block: every windows' step below finds them all due at once
     # what the pruning hooks must remove per device-day: the devices' records (one index entry
-    # each) and the certificates' rows (each retirement takes its retired bundle with it)
+    # each) and the certificates' rows (each retirement is examined three times: when its retired
+    # bundle leaves, when the devices' watermark passes it, and when it leaves)
     age_end = prefix_end(dev_keys.age_prefix())
     dev_rows = sum(1 for _ in state.iter_range(dev_keys.age_prefix(), age_end)) / n
-    cert_rows = sum(1 for _ in cert_keeper.iter_retirements(state)) / n
+    cert_rows = 3 * sum(1 for _ in cert_keeper.iter_retirements(state)) / n
     cert_days = domain_param(driver.app.state, RETENTION) / 86_400
+    bundle_days = min(domain_param(driver.app.state, RETIRED_BUNDLE_RETENTION) / 86_400, cert_days)
     dev_days = device_retention(driver.app.state) / 86_400
     removed = {ENERGY_PRUNED: 0, CERTIFICATES_ARCHIVED: 0}  # device records, certificate rows
 
@@ -456,10 +487,13 @@ def _after_retention(
         return any(e.type in removed for e in result.response.events)
 
     with timed_hooks() as timer:
-        count(driver.block([], seconds=int(max(cert_days, dev_days) + 1) * 86_400))
-        quiet = 0
-        while quiet < 2:  # the hooks prune a bounded batch per block: run blocks until two do nothing
-            quiet = 0 if count(driver.block([])) else quiet + 1
+        # the retired bundles leave (their retirement records, tallies and claims stay)
+        _prune_until_quiet(driver, retired_at + int(bundle_days * 86_400) + 1 - driver.time, count)
+        cert_compacted = (_size(driver, *CERT_PREFIXES) - certs0) / n
+        # the devices' watermark passes the retirements: their tallies and claims leave
+        _prune_until_quiet(driver, retired_at + int(dev_days + 1) * 86_400 - driver.time, count)
+        cert_retirements = (_size(driver, *CERT_PREFIXES) - certs0) / n
+        _prune_until_quiet(driver, retired_at + int(max(cert_days, dev_days) + 1) * 86_400 - driver.time, count)
     # CPU per removed record in the hooks (the retention jump's block includes the other hooks'
     # catch-up, so this is an upper bound; the trie re-hashes the deletes after the hooks, which
     # this leaves out), and a full batch at the governed cap
@@ -478,12 +512,25 @@ def _after_retention(
     # slots, the reading state: `per_device` already holds them once). Counting the whole first-day
     # growth for every day of the window, as this did, counted those ~4.8 KB 35 times.
     dev_recurring = dev_day - dev_after if not ages else dev_day
-    window = cert_retired * cert_days + dev_recurring * dev_days  # what lives within the windows, per device
-    steady = per_device + window + (cert_after + dev_day_after) * 365
-    shortest = steady - cert_retired * (cert_days - 1)  # with the governed minimum retention, a day
-    # the longest certificate retention (days) at which a million devices stay within 0.5 TB
-    fixed = per_device + dev_recurring * dev_days + (cert_after + dev_day_after) * 365
-    goal_days = max(0, int((GOAL_BYTES_PER_DEVICE - fixed) // cert_retired)) if cert_retired else 0
+    # a million devices in steady state, per device: the constant, the devices' live days, the
+    # retired certificates' days (their bundles for the bundle window, then the retirements, tallies
+    # and claims until the devices' watermark passes them, then the retirements alone until the
+    # retention) and the residue of every day of the year. The certificates' part is of
+    # a device issued every hour of the day (24 bundles); a PV array is issued only the hours it
+    # generates in, `pv_hours` a day over a year, so its certificate bytes scale by pv_hours / 24.
+    pv_hours = pv_producing_hours_per_day()
+
+    def steady(hours: float, days: float) -> float:
+        """Bytes per device: a device issued `hours` device-hours a day, retirements kept `days` days."""
+        live = min(bundle_days, days)
+        marked = max(live, min(dev_days + 1, days))  # when the watermark has passed the retirements
+        kept = cert_retired * live + cert_compacted * (marked - live) + cert_retirements * (days - marked)
+        cert_window = kept * hours / 24
+        return per_device + dev_recurring * dev_days + cert_window + (cert_after + dev_day_after) * 365
+
+    goal_days = 0  # the longest certificate retention (days) at which a million PV devices stay within 0.5 TB
+    while goal_days < 3650 and steady(pv_hours, goal_days + 1) <= GOAL_BYTES_PER_DEVICE:
+        goal_days += 1
     million_per_s = 1_000_000 / 86_400  # device-days a second at a million devices
     dev_cap = domain_param(state, DEVICES_PRUNE_PER_BLOCK)
     cert_cap = domain_param(state, CERTIFICATES_PRUNE_PER_BLOCK)
@@ -499,16 +546,21 @@ def _after_retention(
         "prune_devices_full_batch_ms": round(dev_us * dev_cap / 1000, 1),
         "prune_certificates_full_batch_ms": round(cert_us * cert_cap / 1000, 1),
         "cert_retention_days": round(cert_days),
+        "retired_bundle_days": round(bundle_days, 2),
         "device_retention_days": round(dev_days),
         "cert_bytes_per_retired_day": round(cert_retired),
+        "cert_bytes_per_retired_day_compacted": round(cert_compacted),
+        "cert_bytes_per_retired_day_retirements": round(cert_retirements),
         "cert_bytes_after_window": round(cert_after),
         "device_bytes_after_window": round(dev_day_after),
         "bytes_after_window": round(cert_after + dev_day_after),
         "device_bytes_per_device": round(per_device),
         "device_index_left": ages,
-        "steady_bytes_per_device": round(steady),
-        "million_devices_year_tb_pruned": round(steady * 1_000_000 / 1e12, 3),
-        "million_devices_year_tb_one_day_retention": round(shortest * 1_000_000 / 1e12, 3),
+        "pv_producing_hours_per_day": round(pv_hours, 2),
+        "steady_bytes_per_device": round(steady(pv_hours, cert_days)),
+        "million_devices_year_tb_pruned": round(steady(pv_hours, cert_days) * 1_000_000 / 1e12, 3),
+        "million_devices_year_tb_every_hour": round(steady(24, cert_days) * 1_000_000 / 1e12, 3),
+        "million_devices_year_tb_one_day_retention": round(steady(pv_hours, 1) * 1_000_000 / 1e12, 3),
         "device_bytes_per_live_day": round(dev_recurring),
         "cert_retention_days_within_goal": goal_days,
     }

@@ -455,9 +455,21 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
             if "device_bytes_per_live_day" in c:
                 add("  devices state per PV device-day while live (the window's recurring part)",
                     c["device_bytes_per_live_day"])  # fmt: skip
-            add("  a retired device-day's certificates while within their window", c["cert_bytes_per_retired_day"])
+            add("  a retired device-day's certificates (24 device-hours), bundles live",
+                c["cert_bytes_per_retired_day"])  # fmt: skip
+            if "cert_bytes_per_retired_day_compacted" in c:
+                add(f"  the same once its bundles left ({c['retired_bundle_days']} days after retirement)",
+                    c["cert_bytes_per_retired_day_compacted"])  # fmt: skip
+                add(f"  then once the devices' watermark passed it ({c['device_retention_days']} days), until the "
+                    "retention", c["cert_bytes_per_retired_day_retirements"])  # fmt: skip
             tb = c["million_devices_year_tb_pruned"]
-            add("  a million PV devices for a year, steady state with pruning", tb, "<= 0.5 TB", tb <= 0.5, " TB")
+            pv_hours = c.get("pv_producing_hours_per_day")
+            hours = f" ({pv_hours} producing hours a day)" if pv_hours else ""
+            add(f"  a million PV devices{hours} for a year, steady state with pruning", tb, "<= 0.5 TB", tb <= 0.5,
+                " TB")  # fmt: skip
+            if "million_devices_year_tb_every_hour" in c:
+                add("  the same, generators issued every hour of the day", c["million_devices_year_tb_every_hour"], "",
+                    None, " TB")  # fmt: skip
             add("  the same, certificates kept a day after retirement", c["million_devices_year_tb_one_day_retention"],
                 "", None, " TB")  # fmt: skip
             if "cert_retention_days_within_goal" in c:

@@ -53,15 +53,35 @@ def test_certificate_costs_issue_every_hour_and_count_state(consortium: Consorti
     # a live day's devices records exclude the per-device records the first readings created
     assert 0 < out["device_bytes_per_live_day"] < out["device_bytes_per_device_day"]
     assert out["device_bytes_per_device_day"] - out["device_bytes_per_live_day"] <= out["device_bytes_per_device"]
+    # the retired bundles leave a day after retirement: the retirements, tallies and claims stay
+    assert 0 < out["cert_bytes_per_retired_day_compacted"] < out["cert_bytes_per_retired_day"] / 2
+    # then the devices' watermark passes them: their tallies and claims leave, the retirements stay
+    assert 0 < out["cert_bytes_per_retired_day_retirements"] < out["cert_bytes_per_retired_day_compacted"]
+    assert out["retired_bundle_days"] == 1
+    hours = out["pv_producing_hours_per_day"]
+    assert 8 < hours < 16  # a year's mean at 52° N: never 24
+    assert out["million_devices_year_tb_pruned"] < out["million_devices_year_tb_every_hour"]
     days = out["cert_retention_days_within_goal"]
-    per_device = (
+    fixed = (
         out["device_bytes_per_device"]
         + out["device_bytes_per_live_day"] * out["device_retention_days"]
         + out["bytes_after_window"] * 365
     )
+
+    marked = out["device_retention_days"] + 1  # the watermark has passed the day's retirements
+
+    def steady(d: int) -> float:
+        kept = (
+            out["cert_bytes_per_retired_day"]
+            + out["cert_bytes_per_retired_day_compacted"] * (min(d, marked) - 1)
+            + out["cert_bytes_per_retired_day_retirements"] * max(0, d - marked)
+        )
+        return float(fixed + kept * hours / 24)
+
     slack = 400  # the figures are rounded to whole bytes; the residue counts 365 times
-    assert per_device + days * out["cert_bytes_per_retired_day"] <= 500_000 + slack
-    assert per_device + (days + 1) * out["cert_bytes_per_retired_day"] > 500_000 - slack
+    assert steady(days) <= 500_000 + slack
+    assert steady(days + 1) > 500_000 - slack
+    assert abs(steady(out["cert_retention_days"]) - out["steady_bytes_per_device"]) <= slack
 
 
 SWAPPED = ((close_module, "clear"), (market_hooks, "close_interval"), (market_hooks, "settle_interval"))

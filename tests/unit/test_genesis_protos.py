@@ -15,7 +15,13 @@ from gridledger.market.v1 import genesis_pb2 as market_genesis
 from abci_app.certificates.dvp import PENDING_COUNTER
 from abci_app.certificates.genesis import COUNTERS as CERTIFICATE_COUNTERS
 from abci_app.certificates.keys import RECURRING, SCR, SDR
-from abci_app.certificates.prune import ARCHIVE_HOUR, ARCHIVE_HOUR_ID, ARCHIVE_RETIREMENT
+from abci_app.certificates.prune import (
+    ARCHIVE_HOUR,
+    ARCHIVE_HOUR_ID,
+    ARCHIVE_RETIRED_BUNDLE,
+    ARCHIVE_RETIREMENT,
+    ARCHIVE_TALLY,
+)
 from abci_app.market.genesis import COUNTERS as MARKET_COUNTERS
 
 ENTRIES: list[tuple[type[Message], type[Message]]] = [
@@ -62,6 +68,6 @@ def test_the_counters_messages_name_the_keepers_counters() -> None:
     """Each counter a keeper keeps under its COUNTER prefix has a field of the same name to travel in."""
     assert {
         "bundle", "retirement", "expiry_cursor", "expiry_next_id", PENDING_COUNTER, SCR, SDR, RECURRING,
-        ARCHIVE_RETIREMENT, ARCHIVE_HOUR, ARCHIVE_HOUR_ID,
+        ARCHIVE_RETIREMENT, ARCHIVE_HOUR, ARCHIVE_HOUR_ID, ARCHIVE_RETIRED_BUNDLE, ARCHIVE_TALLY,
     } == set(CERTIFICATE_COUNTERS)  # fmt: skip
     assert set(MARKET_COUNTERS) == {"alert", "order", "rule", "rules_interval", "settled_interval"}
