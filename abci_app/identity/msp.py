@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
+from gridwire.contract.identity import is_org_id
 
 from abci_app.errors import Code as ChainCode
 from abci_app.errors import TxError
@@ -38,11 +39,6 @@ class MemberCert:
     not_before: int
     not_after: int
     cert: x509.Certificate
-
-
-def is_org_id(text: str) -> bool:
-    """Org ids are [a-z0-9-]{2,32}."""
-    return 2 <= len(text) <= 32 and all(c.isascii() and (c.islower() or c.isdigit() or c == "-") for c in text)
 
 
 def _seconds(dt: datetime) -> int:

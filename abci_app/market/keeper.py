@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from abci_app.keys import u64
 from abci_app.market import keys
@@ -104,6 +104,7 @@ __all__ = [
     "set_counter",
     "settle_intervals_due",
     "take_settle_due",
+    "target_estimates",
     "withheld_feed_in_before",
 ]
 
@@ -582,6 +583,16 @@ def iter_estimates(store: KVReader, interval: int | None = None) -> Iterator[Set
     prefix = keys.estimate_prefix(interval)
     for _k, v in store.iter_range(prefix, prefix_end(prefix)):
         yield SettlementEstimate.decode(v)
+
+
+def target_estimates(store: KVReader, interval: int, targets: Iterable[tuple[int, str]]) -> list[SettlementEstimate]:
+    """The interval's estimates of these (side, target) pairs (a buy's site, a sale's device), in key
+    order, as iter_estimates would list them; reads only those targets' keys."""
+    found: dict[bytes, bytes] = {}
+    for side, target in targets:
+        prefix = keys.estimate(interval, side, target, b"")
+        found.update(store.iter_range(prefix, prefix_end(prefix)))
+    return [SettlementEstimate.decode(found[k]) for k in sorted(found)]
 
 
 def estimates_before(store: KVReader, interval: int) -> list[SettlementEstimate]:

@@ -40,7 +40,9 @@ grow (the energy recorded so far is at most the truth):
 Each such position counts in its Statement's `estimates`, a `settled_on_estimate` event names
 it, and a SettlementEstimate record (with the imbalance prices used) is kept. When late data
 arrives within `market.correction_window_seconds` after the deadline (a late reading marks
-the site, and the hook calls settle_interval for the settled interval), an estimate whose
+the site, and the hook calls settle_interval for the settled interval; only the marked
+sites' estimates are read, and all of them once when an interval whose sites settled over
+blocks completes, since settling a site consumed its mark), an estimate whose
 meters (buyer) or device (seller) have now reported is corrected: the imbalance is computed
 again on the metered energy and only the difference moves between the owner and the
 supplier (a refund first forgives what the estimate left `unpaid`; the supplier pays the
@@ -79,7 +81,7 @@ only from a seller whose own device delivered energy to a buyer who paid for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
 
 from gridledger.market.v1 import market_pb2
@@ -303,9 +305,10 @@ def _settle_more_sites(
     if last is None:
         keeper.delete_sites_in_settlement(store, interval)
         _mark_settled(store, interval)
-        # its last sites settled: feed-in withheld for late data that has since arrived follows
-        # (once an interval, all of it; later late readings release their own sites)
-        released = release_feed_in(store, block, tariffs, interval)
+        # its last sites settled: estimates and feed-in withheld for late data that has since
+        # arrived follow (once an interval, all of them; later late readings do their own sites)
+        released = correct_estimates(store, block, tariffs, interval, None)
+        released.extend(release_feed_in(store, block, tariffs, interval))
     else:
         keeper.put_sites_in_settlement(
             store, _sites_left(interval, last, buy, sell, penalised=penalised, market_export=market_export)
@@ -337,8 +340,8 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
     raw = store.get(keys.counter(RETAIL_MARK))
     done = -1 if raw is None else int.from_bytes(raw, "big")
     if interval <= done and not any(True for _ in keeper.iter_settle_due(store, interval)):
-        corrected = correct_estimates(store, block, tariffs, interval)
         marked = list(devices.iter_energy_sites(store, interval))  # where late readings arrived
+        corrected = correct_estimates(store, block, tariffs, interval, marked)
         corrected.extend(release_feed_in(store, block, tariffs, interval, marked))
         drop_marks(store, interval)
         return corrected
@@ -556,15 +559,27 @@ def _metered_now(store: Branch, est: SettlementEstimate, end: int) -> int | None
     return total
 
 
-def correct_estimates(store: Branch, block: BlockInfo, tariffs: Tariffs, interval: int) -> list[Event]:
+def correct_estimates(
+    store: Branch, block: BlockInfo, tariffs: Tariffs, interval: int, marked: Sequence[str] | None
+) -> list[Event]:
     """Correct the interval's estimates whose data has now arrived, while the correction window
-    is open (see the module doc); the others wait (or are finalised by `finalise_estimates`)."""
+    is open (see the module doc); the others wait (or are finalised by `finalise_estimates`).
+    Data arrives by readings, which mark their sites (`marked`): only the estimates of those
+    sites (a buy's site, a sale's device on it) are read, so a late reading costs its own
+    site's estimates, not the interval's. None: all of them (once, when an interval whose sites
+    settled over blocks completes, since settling a site consumed its marks)."""
     length = interval_length(store)
     if block.time > interval + length + settlement_grace(store) + correction_window(store):
         return []
     eligible = supplier_problem(store, tariffs.supplier, block.time) is None
     evs: list[Event] = []
-    for est in list(keeper.iter_estimates(store, interval)):
+    if marked is None:
+        found = list(keeper.iter_estimates(store, interval))
+    else:
+        targets = [(BUY, site) for site in marked]
+        targets += [(SELL, d) for site in marked for d in devices.iter_site_devices(store, site)]
+        found = keeper.target_estimates(store, interval, targets)
+    for est in found:
         metered = _metered_now(store, est, interval + length)
         if metered is None:
             continue

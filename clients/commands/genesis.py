@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from gridwire.contract.identity import is_org_id
 
 from clients import devices as build
 from clients.cli_support import AddCommand, Context, action_group
@@ -35,8 +35,15 @@ _LEDGER_CHECK = ("-m", "abci_app.genesis")
 
 def _ca_id(text: str) -> str:
     """A device CA id as the ledger admits it: [a-z0-9-]{2,32}."""
-    if not re.fullmatch(r"[a-z0-9-]{2,32}", text):
+    if not is_org_id(text):
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a device CA id ([a-z0-9-], 2-32 characters)")
+    return text
+
+
+def _org_id(text: str) -> str:
+    """An org id as the ledger admits it (a certificate's O): [a-z0-9-]{2,32}."""
+    if not is_org_id(text):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an org id ([a-z0-9-], 2-32 characters)")
     return text
 
 
@@ -221,7 +228,7 @@ def register(add: AddCommand) -> None:
     ca = action_group(add, "ca", "an org's root CA, made and kept offline")
     p = ca("init", cmd_ca_init, "make a new org root CA (Ed25519, self-signed): ca.key.pem (owner-only), ca.cert.pem")
     p.add_argument("out", help="the folder to write it to (`gridctl csr sign --ca-dir` reads it)")
-    p.add_argument("--org", required=True, type=CERT_NAME, help="the org id (the certificate's O)")
+    p.add_argument("--org", required=True, type=_org_id, help="the org id (the certificate's O; [a-z0-9-]{2,32})")
     p.add_argument("--name", type=CERT_NAME, help="the CA's common name (default: '<org> root CA')")
     p.add_argument("--force", action="store_true", help="replace a CA already in the folder")
 
@@ -232,7 +239,7 @@ def register(add: AddCommand) -> None:
     p.add_argument(
         "--ca-id", required=True, type=_ca_id, help="the id the consortium admits it under ([a-z0-9-]{2,32})"
     )
-    p.add_argument("--org", type=CERT_NAME, help="the org operating it (default: none, a manufacturer's)")
+    p.add_argument("--org", type=_org_id, help="the org operating it (default: none, a manufacturer's)")
     p.add_argument("--name", type=CERT_NAME, help="the CA's common name (default: '<ca id> device CA')")
     p.add_argument("--force", action="store_true", help="replace a device CA already in the folder")
     p = ca("issue-device", cmd_ca_issue_device, "device CA: a device certificate binding its id, kind, key, nameplate")

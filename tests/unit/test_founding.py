@@ -196,7 +196,8 @@ def test_genesis_time_needs_a_time_zone(founders: Founders) -> None:
 
 
 def test_gridctl_makes_a_ca_and_assembles_only_what_the_ledger_accepts(founders: Founders, tmp_path: Path) -> None:
-    """`ca init` writes an owner-only key and refuses to overwrite it; `genesis assemble` writes the
+    """`ca init` writes an owner-only key, refuses to overwrite it and refuses an org id the ledger
+    would refuse; `genesis assemble` writes the
     file with its SHA-256, which `genesis check` of the received file repeats (a tampered one is
     refused); a parameter the ledger refuses (out of its governed range) leaves no file and says
     why."""
@@ -209,6 +210,11 @@ def test_gridctl_makes_a_ca_and_assembles_only_what_the_ledger_accepts(founders:
     again = run_gridctl("ca", "init", str(tmp_path / "ca"), "--org", "newco")
     assert again.returncode == 2
     assert "refusing to overwrite" in again.stderr
+    for org in ("NewCo", "n", "new_co", "x" * 33):  # ids the ledger would refuse at genesis
+        wrong = run_gridctl("ca", "init", str(tmp_path / "wrong"), "--org", org)
+        assert wrong.returncode == 2, org
+        assert "is not an org id" in wrong.stderr
+    assert not (tmp_path / "wrong").exists()
 
     out = tmp_path / "genesis.json"
     done = run_gridctl("--json", "genesis", "assemble", str(founders.write()), "--out", str(out))

@@ -5,6 +5,7 @@ once (market, imbalance or tariff), late readings after settlement change nothin
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from gridledger.grid.v1 import grid_pb2
@@ -18,12 +19,12 @@ from abci_app.market import keeper
 from abci_app.market.domain import DOMAIN as MARKET
 from abci_app.market.invariants import withheld_feed_in_follows_settlement
 from abci_app.market.params import CORRECTION_WINDOW, SETTLE_SITES
-from abci_app.market.records import SiteExport, WithheldFeedIn
+from abci_app.market.records import BUY, SELL, SettlementEstimate, SiteExport, WithheldFeedIn
 from abci_app.params import domain_param
 from abci_app.store.backend import MemoryBackend
 from abci_app.store.branch import Branch
 from abci_app.store.state import CommittedState
-from abci_app.types import BlockInfo, ValidatorUpdate
+from abci_app.types import Address, BlockInfo, ValidatorUpdate
 from clients import market as mc
 from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
@@ -323,7 +324,8 @@ def test_a_late_reading_while_the_sites_still_settle_over_blocks_releases_the_fe
     """One site a block: site-a settles at the deadline; the battery's late data lands in the
     next block, the one that settles site-b (its mark is consumed there, the feed-in still
     withheld); when the last site has settled, the withheld feed-in is paid: bob gets his 600 Wh
-    (3), once."""
+    (3), once; and alice's sale, settled on an estimate at the deadline, is corrected then too
+    (400 Wh delivered, her shortfall refunded), though no later reading marks site-b again."""
     m = Market(AppDriver(consortium, params={SETTLE_SITES: 1}), consortium)
     iv = _leased_sale(m, battery_reports=False)
     m.reading(m.alice, "bat-b", 7, _last_end(m, "bat-b"), iv, 0, 0)  # up to the interval: not reported yet
@@ -331,6 +333,8 @@ def test_a_late_reading_while_the_sites_still_settle_over_blocks_releases_the_fe
     due = keeper.get_sites_in_settlement(m.d.app.state, iv)
     assert due is not None
     assert due.after_site == "site-a"
+    assert [e.target for e in keeper.iter_estimates(m.d.app.state, iv)] == ["bat-b"]
+    alice = balance(m.d, m.alice)
     m.reading(m.alice, "bat-b", 7, iv, iv + L, 0, 400, discharged_wh=400)  # its block settles site-b
     assert m.statement(m.bob, iv).feed_in_wh == 0
     assert keeper.get_sites_in_settlement(m.d.app.state, iv) is not None
@@ -340,3 +344,46 @@ def test_a_late_reading_while_the_sites_still_settle_over_blocks_releases_the_fe
     assert list(keeper.iter_withheld_feed_in(m.d.app.state)) == []
     b = m.statement(m.bob, iv)
     assert (b.feed_in_wh, b.feed_in_received, b.corrections, b.retail_wh, b.retail_paid) == (600, 3, 1, 200, 6)
+    assert list(keeper.iter_estimates(m.d.app.state, iv)) == []
+    a = m.statement(m.alice, iv)
+    assert (a.sold_wh, a.delivered_wh, a.corrections, a.estimates) == (400, 400, 1, 1)
+    assert balance(m.d, m.alice) > alice  # the imbalance charged for the undelivered 400 Wh comes back
+
+
+class _CountingReader:
+    """A store reader that records every key its range scans yield."""
+
+    def __init__(self, inner: Branch) -> None:
+        self.inner = inner
+        self.read: list[bytes] = []
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.inner.get(key)
+
+    def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        for k, v in self.inner.iter_range(start, end):
+            self.read.append(k)
+            yield k, v
+
+
+def test_a_late_reading_reads_only_its_own_sites_estimates() -> None:
+    """The estimates a late reading may correct are read by target (its site's buys, its site's
+    devices' sales), in the key order of all the interval's estimates, without reading any other
+    target's (a target whose id extends another's is another target)."""
+    store = Branch(MemoryBackend())
+    owners = [Address(bytes([n]) * 20) for n in (1, 2)]
+    made = [
+        SettlementEstimate(900, owners[0], SELL, "bat-b", 400, 0),
+        SettlementEstimate(900, owners[1], SELL, "bat-b", 100, 0),
+        SettlementEstimate(900, owners[0], SELL, "bat-b2", 300, 0),
+        SettlementEstimate(900, owners[1], BUY, "site-b", 200, 200),
+        SettlementEstimate(900, owners[1], BUY, "site-c", 200, 200),
+        SettlementEstimate(1800, owners[0], SELL, "bat-b", 50, 0),
+    ]
+    for est in made:
+        keeper.put_estimate(store, est)
+    reader = _CountingReader(store)
+    found = keeper.target_estimates(reader, 900, [(SELL, "bat-b"), (BUY, "site-b")])
+    assert found == [e for e in keeper.iter_estimates(store, 900) if e.target in {"bat-b", "site-b"}]
+    assert found == [made[3], made[0], made[1]]  # BUY sorts before SELL, then target, then owner
+    assert len(reader.read) == 3

@@ -18,9 +18,16 @@ __all__ = [
     "ROLE_REVOKED",
     "IdentityCode",
     "Paths",
+    "is_org_id",
 ]
 
 ERROR_RANGE = (20, 39)
+
+
+def is_org_id(text: str) -> bool:
+    """Whether `text` can be an org id (also a device CA id): [a-z0-9-], 2 to 32 characters (a
+    certificate's O names its org by it; the ledger refuses any other)."""
+    return 2 <= len(text) <= 32 and all(c.isascii() and (c.islower() or c.isdigit() or c == "-") for c in text)
 
 
 class IdentityCode(IntEnum):
