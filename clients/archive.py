@@ -23,6 +23,7 @@ from typing import Any
 from gridwire.archive import audit_path, decode_commitment, leaf_hash, merkle_root, root_from_path, unpack_records
 from gridwire.contract.certificates import CERTIFICATES_ARCHIVED, Paths, archive_commitment_key
 
+from clients.lightclient import header_seconds
 from clients.proof import HeaderVerifier, ProofError, verify_query_response
 from clients.rpc import CometRPC
 
@@ -31,6 +32,7 @@ __all__ = [
     "ArchivedBlock",
     "archived_block",
     "fetch_archived",
+    "find_archiving_block",
     "prove_record",
     "verify_archived_record",
 ]
@@ -127,3 +129,41 @@ def fetch_archived(rpc: CometRPC, height: int, key: bytes, verifier: HeaderVerif
         raise ProofError(f"the commitment answer names no height (code {answer.get('code')}: {answer.get('log')})")
     verify_archived_record(proof, answer, verifier.committing_app_hash(at))
     return proof
+
+
+def _archive_of(rpc: CometRPC, height: int) -> ArchivedBlock | None:
+    results = rpc.block_results(height)
+    for e in results.get("finalize_block_events") or []:
+        if e.get("type") == CERTIFICATES_ARCHIVED:
+            attributes = {str(a.get("key")): str(a.get("value")) for a in e.get("attributes") or []}
+            return archived_block(CERTIFICATES_ARCHIVED, attributes)
+    return None
+
+
+def find_archiving_block(rpc: CometRPC, key: bytes, since: int, *, scan: int = 200) -> int:
+    """The block that archived the record under `key`, found from unix time `since` (when it became
+    due: a retired bundle at its retirement's time + certificates.retired_bundle_retention_seconds,
+    a retirement at its time + certificates.retention_seconds): the first block the node keeps
+    whose header time is at or after it (a binary search over headers), then forward through at
+    most `scan` blocks' archives (pruning is bounded per block, so a backlog may delay it).
+    Nothing here is trusted: a lying node can only make the search fail, since fetch_archived then
+    proves the record against a verified app hash. ProofError when no block in reach archived it."""
+    sync = rpc.status().get("sync_info") or {}
+    low, high = max(1, int(sync.get("earliest_block_height") or 1)), rpc.height()
+
+    def time_of(height: int) -> int:
+        return header_seconds(str(rpc.block(height)["block"]["header"]["time"]))
+
+    if low > high:
+        raise ProofError("the node holds no blocks")
+    while low < high:  # the first height at or after `since` (or the latest)
+        mid = (low + high) // 2
+        if time_of(mid) < since:
+            low = mid + 1
+        else:
+            high = mid
+    for height in range(low, min(low + scan, rpc.height() + 1)):
+        block = _archive_of(rpc, height)
+        if block is not None and any(k == key for k, _v in block.records):
+            return height
+    raise ProofError(f"no block from {low} to {low + scan - 1} archived the record under key {key.hex()}")

@@ -67,6 +67,7 @@ __all__ = [
     "Validator",
     "genesis_validator_set_hash",
     "header_hash",
+    "header_seconds",
     "simple_merkle_root",
     "validator_set_hash",
     "verify_commit",
@@ -119,6 +120,11 @@ def _timestamp(text: str) -> timestamp_pb2.Timestamp:
     except ValueError as exc:
         raise UntrustedHeaderError(f"bad time {text!r}") from exc
     return timestamp_pb2.Timestamp(seconds=calendar.timegm(parsed.timetuple()), nanos=int(frac.ljust(9, "0") or 0))
+
+
+def header_seconds(text: str) -> int:
+    """The unix seconds of a header's RFC 3339 UTC time (UntrustedHeaderError when it is not one)."""
+    return int(_timestamp(text).seconds)
 
 
 def _hex(text: Any) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gridwire.contract.certificates import ARCHIVE_COMMITMENT_PREFIX, RETIREMENT_PREFIX
+from gridwire.contract.certificates import ARCHIVE_COMMITMENT_PREFIX, BUNDLE_PREFIX, HISTORY_PREFIX, RETIREMENT_PREFIX
 
 from abci_app.keys import lp, u64
 
@@ -56,13 +56,13 @@ __all__ = [
     "storage_done",
 ]
 
-BUNDLE = b"\x50"  # u64(id) → Bundle
+BUNDLE = BUNDLE_PREFIX  # u64(id) → Bundle (gridwire/contract/certificates.py)
 BY_OWNER = b"\x51"  # owner(20) u64(hour) u64(id) → ''
 BY_DEVICE = b"\x52"  # lp(device) u64(hour) u64(start_wh) → u64(id)  (a device-hour's ranges in order)
 BY_HOUR = b"\x53"  # u64(hour) u64(id) → ''
 BY_STATUS = b"\x54"  # u8(status) u64(id) → ''
 ISSUED = b"\x55"  # lp(device) u64(hour) → u64 Wh issued for the device-hour
-HISTORY = b"\x56"  # u64(id) → BundleHistory
+HISTORY = HISTORY_PREFIX  # u64(id) → BundleHistory (gridwire/contract/certificates.py)
 RETIREMENT = RETIREMENT_PREFIX  # u64(retirement id) → Retirement (gridwire/contract/certificates.py)
 CLAIM = b"\x58"  # beneficiary(20) u64(hour) → u64 retired Wh of production hour `hour` claimed for it (ops.counts_for)
 LOT = b"\x59"  # lp(battery) u64(seq) → StorageLot

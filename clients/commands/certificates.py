@@ -9,11 +9,18 @@ from typing import Any
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridwire.contract import chain
+from gridwire.contract.certificates import (
+    BUNDLE_PREFIX,
+    HISTORY_PREFIX,
+    RETIREMENT_PREFIX,
+    bundle_key,
+    history_key,
+    retirement_key,
+)
 from gridwire.contract.certificates import Paths as CertificatesPaths
-from gridwire.contract.certificates import retirement_key
 
 from clients import certificates as build
-from clients.archive import fetch_archived
+from clients.archive import fetch_archived, find_archiving_block
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
 from clients.cli_types import DEVICE_ID, UsageError, count, positive_count, unix_seconds, watt_hours
 from clients.commands.devices import tx_event_rows
@@ -170,18 +177,41 @@ def _state_key(text: str) -> bytes:
     return key
 
 
+def _archived_key(args: argparse.Namespace) -> bytes:
+    given = [
+        key
+        for key, wanted in (
+            (retirement_key(args.retirement), args.retirement),
+            (bundle_key(args.bundle), args.bundle),
+            (history_key(args.history), args.history),
+            (args.key, args.key),
+        )
+        if wanted
+    ]
+    if len(given) != 1:
+        raise UsageError("give one of --retirement ID, --bundle ID, --history ID or --key HEX")
+    return given[0]
+
+
 def cmd_archived(ctx: Context, args: argparse.Namespace) -> None:
-    key = retirement_key(args.retirement) if args.retirement else args.key
-    if not key:
-        raise UsageError("give --retirement ID or --key HEX")
+    key = _archived_key(args)
+    if not args.height and args.since is None:
+        raise UsageError("give the HEIGHT that archived it, or --since the time it became due")
     anchor = trust_anchor(ctx.rpc, args)  # --genesis / --trusted-height+hash, else the node's (warned)
-    proof = fetch_archived(ctx.rpc, args.height, key, anchor.light)
+    height = args.height or find_archiving_block(ctx.rpc, key, args.since)
+    proof = fetch_archived(ctx.rpc, height, key, anchor.light)
     data: dict[str, Any] = {
         "height": proof.height, "key": proof.key.hex(), "position": proof.position, "count": proof.count,
         "proof": "verified",
     }  # fmt: skip
-    if key[:1] == retirement_key(0)[:1]:
-        data.update(to_json(pb.Retirement.FromString(proof.value)))
+    decoders = {
+        RETIREMENT_PREFIX: pb.Retirement.FromString,
+        BUNDLE_PREFIX: pb.Bundle.FromString,
+        HISTORY_PREFIX: pb.BundleHistory.FromString,
+    }
+    decode = decoders.get(key[:1])
+    if decode is not None:
+        data.update(to_json(decode(proof.value)))
     else:
         data["value"] = proof.value.hex()
     ctx.show({**data, **anchor.fields()}, title="archived record")
@@ -200,8 +230,20 @@ def register(add: AddCommand) -> None:
     add_paging(p)
     cert("show", cmd_show, "one bundle").add_argument("bundle_id", type=count)
     p = cert("archived", cmd_archived, "prove a record pruning archived: from block HEIGHT's archive and commitment")
-    p.add_argument("height", type=positive_count, help="the block that archived it (its certificates_archived event)")
+    p.add_argument(
+        "height", type=positive_count, nargs="?", default=0,
+        help="the block that archived it (its certificates_archived event); or give --since",
+    )  # fmt: skip
+    p.add_argument(
+        "--since", type=unix_seconds,
+        help="find the block from this time on (when it was due: a retired bundle a day after its retirement, "
+        "a retirement its retention after it)",
+    )  # fmt: skip
     p.add_argument("--retirement", type=positive_count, default=0, help="a retirement id")
+    p.add_argument(
+        "--bundle", type=positive_count, default=0, help="a bundle id (a retired bundle leaves before its retirement)"
+    )
+    p.add_argument("--history", type=positive_count, default=0, help="a bundle id: its history")
     p.add_argument("--key", type=_state_key, default=b"", help="or any archived state key, in hex")
     cert("history", cmd_history, "a bundle's history: issue, splits, transfers, retirement").add_argument(
         "bundle_id", type=count

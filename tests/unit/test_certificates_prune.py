@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from typing import Any
 
@@ -15,6 +16,8 @@ from gridwire.contract.certificates import (
     ARCHIVE_COMMITMENT_PREFIX,
     CERTIFICATES_ARCHIVED,
     CertificatesCode,
+    bundle_key,
+    history_key,
     retirement_key,
 )
 
@@ -447,3 +450,50 @@ def test_the_invariant_catches_a_retired_bundle_left_behind_by_pruning(
     assert invariants.retired_bundles_ahead_of_pruning(state) is None
     keeper.set_counter(state, ARCHIVE_RETIRED_BUNDLE, 1)
     assert "pruning passed its retirement 1" in (invariants.retired_bundles_ahead_of_pruning(state) or "")
+
+
+class _ArchiveNode(_NodeOf):
+    """An untrusted node keeping the blocks from `earliest` on: headers (their times), results, queries."""
+
+    def __init__(self, driver: AppDriver, blocks: dict[int, tuple[int, BlockResult]]) -> None:
+        super().__init__(driver, {h: r for h, (_t, r) in blocks.items()})
+        self.times = {h: t for h, (t, _r) in blocks.items()}
+
+    def status(self) -> dict[str, Any]:
+        return {"sync_info": {"earliest_block_height": str(min(self.times))}}
+
+    def height(self) -> int:
+        return max(self.times)
+
+    def block(self, height: int) -> dict[str, Any]:
+        stamp = dt.datetime.fromtimestamp(self.times[height], dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.123Z")
+        return {"block": {"header": {"time": stamp}}}
+
+
+def test_an_auditor_finds_and_proves_a_retired_bundle_from_when_it_was_due(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """From the retirement's time + the retired bundles' retention, the client finds the block that
+    archived the bundle (header times, then that block's archive) and proves the bundle and its
+    history against the app hash; a search from after it finds nothing."""
+    _retired_chain(driver, consortium)
+    state = driver.app.state
+    (piece,) = [b for b in keeper.iter_bundles(state) if b.status == RETIRED]
+    (r,) = keeper.iter_retirements(state)
+    piece_bytes = state.get(keys.bundle(piece.bundle_id))
+    blocks: dict[int, tuple[int, BlockResult]] = {}
+    for seconds in (60, DAY // 2, DAY // 2, 600, 600, 600):
+        result = driver.block([], seconds=seconds)
+        blocks[result.height] = (driver.time, result)
+    node = _ArchiveNode(driver, blocks)
+    (archiving,) = [h for h, (_t, res) in blocks.items() if _archived(res)]
+    assert archiving == max(blocks) - 3
+    found = archive.find_archiving_block(node, bundle_key(piece.bundle_id), r.time + DAY)  # type: ignore[arg-type]
+    assert found == archiving
+    assert archive.find_archiving_block(node, history_key(piece.bundle_id), r.time + 60) == archiving  # type: ignore[arg-type]
+    headers = _Headers(blocks[max(blocks)][1].app_hash)
+    proof = archive.fetch_archived(node, found, bundle_key(piece.bundle_id), headers)  # type: ignore[arg-type]
+    assert proof.value == piece_bytes
+    assert pb.Bundle.FromString(proof.value).retirement_id == r.retirement_id
+    with pytest.raises(ProofError, match="archived the record"):
+        archive.find_archiving_block(node, bundle_key(piece.bundle_id), r.time + DAY + 1200)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ __all__ = [
     "BUNDLE_ISSUED",
     "BUNDLE_LOCKED",
     "BUNDLE_MERGED",
+    "BUNDLE_PREFIX",
     "BUNDLE_REINSTATED",
     "BUNDLE_RELEASED",
     "BUNDLE_RESERVED",
@@ -34,6 +35,7 @@ __all__ = [
     "GENERATION_WITHHELD",
     "HELD_GENERATION_REJECTED",
     "HELD_GENERATION_RELEASED",
+    "HISTORY_PREFIX",
     "OVERSIGHT_LIFTED",
     "OVERSIGHT_SET",
     "REASON_ABOVE_CLEAR_SKY",
@@ -53,6 +55,8 @@ __all__ = [
     "CertificatesCode",
     "Paths",
     "archive_commitment_key",
+    "bundle_key",
+    "history_key",
     "retirement_key",
 ]
 
@@ -188,7 +192,19 @@ class Paths:
 
 
 # State keys a client needs to check a proof (abci_app/certificates/keys.py builds the others).
+BUNDLE_PREFIX = b"\x50"  # u64(bundle id) → Bundle
+HISTORY_PREFIX = b"\x56"  # u64(bundle id) → BundleHistory
 RETIREMENT_PREFIX = b"\x57"  # u64(retirement id) → Retirement
+
+
+def bundle_key(bundle_id: int) -> bytes:
+    """The state key of bundle `bundle_id`, proven by `/bundle/<id>` (and in the archive once it left)."""
+    return BUNDLE_PREFIX + bundle_id.to_bytes(8, "big")
+
+
+def history_key(bundle_id: int) -> bytes:
+    """The state key of bundle `bundle_id`'s history (in the archive once the bundle left)."""
+    return HISTORY_PREFIX + bundle_id.to_bytes(8, "big")
 
 
 def retirement_key(retirement_id: int) -> bytes:
