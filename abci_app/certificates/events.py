@@ -43,8 +43,9 @@ reason).
 
 Pruning (prune.py), in the end-block hook: certificates_archived once per block that removes
 records from live state: height (the block, whose archive commitment key holds root and count),
-count, root (hex), retirements, bundles, issued, holds, claims (how many of each left: issued
-tallies, clear-sky holds, beneficiary-hour claims), and archive (hex of the
+count, root (hex), retirements, bundles, issued, holds, claims, residuals (how many of each left:
+issued tallies, clear-sky holds, beneficiary-hour claims, the residual mix's archived retired Wh
+per hour and region), and archive (hex of the
 removed records' gridwire.archive.pack_record bytes, in removal order: the archive an auditor
 proves a record from).
 """

@@ -20,6 +20,8 @@ tallies, retirements and hourly claims, battery storage and the counters.
       "acceptances": [TransferAcceptance as JSON]               (members accepting transfers from an allow-list only)
       "recurring": [RecurringAction as JSON]                    (standing transfers and cancellations)
       "archive_commitments": [{"height": 812, "root": base64, "count": 1400}]  (what pruning archived, prune.py)
+      "residual_retired": [{"hour_start": 1767225600, "region": "nl-north", "wh": 750}]  (retired Wh whose bundles
+                                                                 pruning archived: the residual mix counts them)
     }
 
 An issued tally may carry "pruned_wh": the Wh of its device-hour's bundles pruning archived.
@@ -65,6 +67,7 @@ from abci_app.certificates import keeper, keys, registry_keeper, storage
 from abci_app.certificates.dvp import PENDING_COUNTER
 from abci_app.certificates.invariants import standing_oversight_holds
 from abci_app.certificates.keys import RECURRING, SCR, SDR
+from abci_app.certificates.params import period
 from abci_app.certificates.records import (
     RETIRED,
     REVOKED,
@@ -295,6 +298,23 @@ def _histories(items: Sequence[pb.BundleHistory], bundle_ids: set[BundleId]) -> 
         out.append(h)
     _unique([h.bundle_id for h in out], "histories")
     return out
+
+
+def _residual_retired(store: KVReader, items: Sequence[gpb.ResidualRetired]) -> list[tuple[int, str, int]]:
+    out: dict[tuple[int, str], int] = {}
+    length = period(store)
+    for i, x in enumerate(items):
+        where = f"certificates.residual_retired[{i}]"
+        if len(x.region.encode()) > 255:
+            raise GenesisError(f"{where}.region: longer than 255 bytes")
+        if x.hour_start % length:
+            raise GenesisError(f"{where}.hour_start: {x.hour_start} is not a multiple of the certificate period")
+        if (x.hour_start, x.region) in out:
+            raise GenesisError(f"{where}: duplicate hour-region {x.hour_start} {x.region[:64]!r}")
+        if x.wh == 0:
+            raise GenesisError(f"{where}.wh: expected a volume above 0")
+        out[(x.hour_start, x.region)] = x.wh
+    return [(h, r, wh) for (h, r), wh in sorted(out.items())]
 
 
 def _claims(items: Sequence[gpb.HourClaim]) -> list[tuple[Address, int, int]]:
@@ -537,6 +557,7 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     _cross_check(bundles, retirements, _compacted(section.counters))
     histories = _histories(section.histories, {b.bundle_id for b in bundles})
     claims = _claims(section.claims)
+    residual_retired = _residual_retired(store, section.residual_retired)
     batteries = _storage(store, section.storage)
     oversights = _oversights(store, section.oversights)
     pending = _pending(store, section.pending_deliveries)
@@ -565,6 +586,8 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
         keeper.put_retirement(store, r)
     for beneficiary, hour, wh in claims:
         keeper.add_claim(store, beneficiary, hour, wh)
+    for hour, region, wh in residual_retired:
+        keeper.add_residual_retired(store, hour, region, wh)
     for battery, state, lots, done in batteries:
         if state is not None:
             storage.put_state(store, battery, state)
@@ -623,6 +646,9 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
         histories=[h.to_proto() for h in keeper.iter_histories(store)],
         retirements=[r.to_proto() for r in keeper.iter_retirements(store)],
         claims=[gpb.HourClaim(beneficiary=a.hex(), hour_start=h, wh=wh) for a, h, wh in keeper.iter_claims(store)],
+        residual_retired=[
+            gpb.ResidualRetired(hour_start=h, region=r, wh=wh) for h, r, wh in keeper.iter_residual_retired(store)
+        ],
         storage=_storage_export(store),
         counters=gpb.Counters(**dict(keeper.iter_counters(store))),
         oversights=[r.to_proto() for r in keeper.iter_oversights(store)],

@@ -38,6 +38,7 @@ __all__ = [
     "Sink",
     "add_claim",
     "add_history",
+    "add_residual_retired",
     "claimed",
     "cut",
     "delete_bundle",
@@ -65,6 +66,7 @@ __all__ = [
     "iter_issued_tallies",
     "iter_oversights",
     "iter_pending_deliveries",
+    "iter_residual_retired",
     "iter_retirements",
     "merge_around",
     "merge_next",
@@ -80,6 +82,7 @@ __all__ = [
     "put_oversight",
     "put_pending_delivery",
     "put_retirement",
+    "residual_retired_wh",
     "set_counter",
     "set_issued",
     "set_issued_tally",
@@ -453,6 +456,28 @@ def _hour_index(store: KVReader, prefix: bytes, before_hour: int | None) -> Iter
     n = len(prefix)
     for k, _v in store.iter_range(prefix, end):
         yield int.from_bytes(k[n : n + 8], "big"), k[n + 8 :]
+
+
+def residual_retired_wh(store: KVReader, hour_start: int, region: str) -> int:
+    """Retired Wh of the production hour in `region` whose bundles pruning archived (0: none)."""
+    return _u64(store, keys.residual_retired(hour_start, region))
+
+
+def add_residual_retired(store: Branch, hour_start: int, region: str, wh: int) -> None:
+    """Add `wh` retired Wh of the production hour in `region` whose bundle left live state."""
+    if wh:
+        key = keys.residual_retired(hour_start, region)
+        store.set(key, (_u64(store, key) + wh).to_bytes(8, "big"))
+
+
+def iter_residual_retired(store: KVReader, before_hour: int | None = None) -> Iterator[tuple[int, str, int]]:
+    """(production hour, region, archived retired Wh) of every entry (of hours before `before_hour`), in
+    hour order."""
+    prefix = keys.residual_retired_prefix()
+    end = prefix_end(prefix) if before_hour is None else prefix + u64(max(0, before_hour))
+    for k, v in store.iter_range(prefix, end):
+        rest = k[len(prefix) :]
+        yield int.from_bytes(rest[:8], "big"), rest[9 : 9 + rest[8]].decode(), int.from_bytes(v[:8], "big")
 
 
 def iter_claim_ages(store: KVReader, before_hour: int | None = None) -> Iterator[tuple[int, Address]]:

@@ -47,6 +47,8 @@ __all__ = [
     "recurring_due_prefix",
     "recurring_prefix",
     "registry_info",
+    "residual_retired",
+    "residual_retired_prefix",
     "retirement",
     "scr",
     "scr_prefix",
@@ -83,6 +85,10 @@ CLEAR_SKY_HOLD_AGE = "clear_sky_hold_age"
 # The claims' production-hour order, which pruning walks (prune.py):
 #   COUNTER lp("claim_age") u64(hour) beneficiary(20) → ''
 CLAIM_AGE = "claim_age"
+# The retired Wh that left live state with their bundles, per production hour and grid region,
+# which the residual mix still counts (matching.residual); in hour order, so pruning walks them:
+#   COUNTER lp("residual_retired") u64(hour) lp(region) → u64 Wh
+RESIDUAL_RETIRED = "residual_retired"
 # The EnergyTag records (registry_keeper.py), sub-families of COUNTER too:
 #   COUNTER lp("scr") u64(id) → StorageChargeRecord          (ids from the counter "scr")
 #   COUNTER lp("sdr") u64(id) → StorageDischargeRecord       (ids from the counter "sdr")
@@ -344,3 +350,14 @@ def archive_commitment_prefix() -> bytes:
 def archive_commitment(height: int) -> bytes:
     """The key of the archive commitment of block `height` (gridwire/contract/certificates.py)."""
     return ARCHIVE_COMMITMENT_PREFIX + u64(height)
+
+
+def residual_retired_prefix(hour_start: int | None = None) -> bytes:
+    """The prefix of the archived retired Wh per production hour and region (of one hour, when given)."""
+    head = counter(RESIDUAL_RETIRED)
+    return head if hour_start is None else head + u64(hour_start)
+
+
+def residual_retired(hour_start: int, region: str) -> bytes:
+    """The key of the retired Wh of production hour `hour_start` in `region` whose bundles left live state."""
+    return counter(RESIDUAL_RETIRED) + u64(hour_start) + lp(region)

@@ -131,9 +131,11 @@ def score(store: KVReader, member: bytes, from_hour: int, to_hour: int) -> Score
 
 def residual(store: KVReader, region: str, hour_start: int) -> ResidualView:
     """The region's certificates of the hour by fate (retired, consumed by storage, revoked or withdrawn)
-    and what remains unclaimed: issued = the sum of those."""
-    by_status = {RETIRED: 0, CONSUMED: 0, REVOKED: 0}
-    issued = 0
+    and what remains unclaimed: issued = the sum of those. Retired bundles that left live state
+    count by their archived Wh (prune.py), so the view does not change when they leave."""
+    archived = keeper.residual_retired_wh(store, hour_start, region)  # retired bundles that left live state
+    by_status = {RETIRED: archived, CONSUMED: 0, REVOKED: 0}
+    issued = archived
     for b in keeper.iter_hour_bundles(store, hour_start):
         if b.grid_region != region:
             continue

@@ -33,14 +33,20 @@ or, for a bundle that left at B (before the watermark passed its hour), when the
 passes the retirement of a bundle of it (or that retirement leaves at T); otherwise it stays,
 16 bytes.
 
-Clear-sky holds (issuance.py) and hourly-matching claims (matching.py) leave by the same rule:
-those of a production hour that ended before the devices' pruning watermark, each with its
-production-hour index entry. A hold's hour can never be issued again, and the certifier could no
+A retired bundle's Wh, when it leaves, are added to its production hour's and region's archived
+retired Wh (COUNTER lp("residual_retired") u64(hour) lp(region)), so the residual mix of the hour
+(matching.residual) still counts them issued and claimed.
+
+Clear-sky holds (issuance.py), hourly-matching claims (matching.py) and those archived retired Wh
+leave by the same rule: those of a production hour that ended before the devices' pruning
+watermark, the first two each with its production-hour index entry (the last are keyed by hour
+first: their own index). A hold's hour can never be issued again, and the certifier could no
 longer decide it (HOLD_LAPSED, handlers.py: the recorded generation it would release may be
 gone), whatever its status. A claim's hour has no metered consumption left to match it against:
 the matching queries refuse such hours (RECORD_ARCHIVED), and a later retirement for one adds no
-claim (ops.retire). They are swept in hour order after the other two sweeps, holds first, from
-their indexes, which are their own cursors.
+claim (ops.retire); /residual refuses them too, its archived retired Wh gone. They are swept
+in hour order after the other sweeps, holds first, from their indexes, which are their own
+cursors.
 
 Work per block is bounded: at most `certificates.prune_per_block` retirements, bundle-hour
 rows, holds and claims are examined (governed, 1,000 by default: a million PV devices' rows due each block, with
@@ -108,6 +114,7 @@ class _Removal:
         self.issued = 0
         self.holds = 0
         self.claims = 0
+        self.residuals = 0
 
     def remove(self, key: bytes) -> None:
         value = self.store.get(key)
@@ -129,6 +136,8 @@ class _Removal:
         if b.origin_device:
             self.remove(keys.by_origin(b.origin_device, b.origin_hour, b.bundle_id))
         self.bundles += 1
+        if b.status == RETIRED:  # the residual mix of its hour still counts it as claimed
+            keeper.add_residual_retired(store, b.hour_start, b.grid_region, keeper.volume(b))
         issued = keeper.issued_wh(store, b.device_id, b.hour_start)
         pruned = keeper.pruned_wh(store, b.device_id, b.hour_start) + keeper.volume(b)
         keeper.set_issued_tally(store, b.device_id, b.hour_start, issued, pruned)
@@ -247,8 +256,9 @@ def _hours(store: Branch, block: BlockInfo, retention: int, out: _Removal, budge
 
 
 def _behind_watermark(store: Branch, out: _Removal, budget: int) -> None:
-    """Archive the clear-sky holds, then the claims, of hours that ended before the devices'
-    pruning watermark, oldest hour first, at most `budget` of them."""
+    """Archive the clear-sky holds, then the claims, then the residual mix's archived retired Wh, of
+    hours that ended before the devices' pruning watermark, oldest hour first, at most `budget` of
+    them."""
     before = devices.pruned_before(store) - period(store) + 1  # hour + period <= watermark
     for hour, device_id in list(islice(keeper.iter_hold_ages(store, before), budget)):
         out.remove(keys.clear_sky_hold(device_id, hour))
@@ -258,6 +268,10 @@ def _behind_watermark(store: Branch, out: _Removal, budget: int) -> None:
         out.remove(keys.claim(beneficiary, hour))
         out.remove(keys.claim_age(hour, beneficiary))
         out.claims += 1
+    left = budget - out.holds - out.claims
+    for hour, region, _wh in list(islice(keeper.iter_residual_retired(store, before), left)):
+        out.remove(keys.residual_retired(hour, region))
+        out.residuals += 1
 
 
 def end_block(store: Branch, block: BlockInfo) -> list[Event]:
@@ -292,6 +306,7 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
             issued=out.issued,
             holds=out.holds,
             claims=out.claims,
+            residuals=out.residuals,
             archive=b"".join(pack_record(k, v) for k, v in out.records).hex(),
         )
     ]

@@ -9,8 +9,8 @@ revocation of the device; no value when there is none); /pending_deliveries[/<ho
 above the clear-sky bound; no value when there is none); /archive_commitment/<height> (provable
 commitment, root and count, of the records block `height` pruned, prune.py). A retirement that
 pruning archived answers RECORD_ARCHIVED, saying so (prove it from the archive instead), and so
-do /matching and /score for hours before the devices' pruning watermark (their consumption is
-gone and their claims archived)."""
+do /matching, /score and /residual for hours before the devices' pruning watermark (their
+consumption is gone, their claims and the residual mix's archived retired Wh archived)."""
 
 from __future__ import annotations
 
@@ -145,9 +145,8 @@ def _consumption_live(store: KVReader, hour_start: int) -> None:
         raise TxError(
             CertificatesCode.RECORD_ARCHIVED,
             f"hour {hour_start} starts before the devices' pruning watermark {devices.pruned_before(store)}: its "
-            "metered "
-            "consumption left live state with the devices' retention and its claims were archived (prove "
-            "them from the certificates_archived events)",
+            "metered consumption left live state with the devices' retention, and its claims and archived "
+            "retired Wh were archived (prove them from the certificates_archived events)",
         )
 
 
@@ -175,9 +174,11 @@ def score(store: KVReader, args: list[str], options: Mapping[str, str]) -> Query
 
 def residual(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     """/residual/<grid region>/<hour>: the region's generation in that hour without certificates retired
-    against it (a Residual view)."""
+    against it (a Residual view); RECORD_ARCHIVED for an hour before the devices' pruning watermark."""
     region, hour = args_exactly(args, 2, "/residual/<grid region>/<hour start>")
-    view = matching.residual(store, id_arg(region, "grid region"), _hour(store, hour, "hour"))
+    hour_start = _hour(store, hour, "hour")
+    _consumption_live(store, hour_start)  # its archived retired Wh leave then (prune.py)
+    view = matching.residual(store, id_arg(region, "grid region"), hour_start)
     return QueryResult(pb.Residual(**asdict(view)).SerializeToString(deterministic=True))
 
 

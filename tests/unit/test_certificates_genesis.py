@@ -129,9 +129,10 @@ def test_export_then_import_rebuilds_every_certificates_key(exported: tuple[AppD
         f"BUNDLE_STATUS_{s}" for s in ("ACTIVE", "RETIRED", "SUSPENDED", "REVOKED", "CONSUMED_BY_STORAGE", "EXPIRED")
     }
     # the EnergyTag records (registry, SCR/SDR, acceptances, recurring) round-trip in test_certificates_energytag.py,
-    # the archive commitments (a chain past its retention) in test_certificates_prune.py
+    # the archive commitments and the residual mix's archived retired Wh (a chain past its retired
+    # bundles' retention) in test_certificates_prune.py
     fields = [f.json_name for f in GenesisState.DESCRIPTOR.fields]
-    skipped = ("registry", "acceptances", "recurring", "archive_commitments")
+    skipped = ("registry", "acceptances", "recurring", "archive_commitments", "residual_retired")
     assert {len(section[n]) > 0 for n in fields if n not in skipped} == {True}
     (battery,) = section["storage"]
     assert (battery["battery"], len(battery["lots"]), len(battery["done"])) == ("bat-1", 1, 3)
@@ -320,6 +321,21 @@ BAD_SECTIONS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "claim twice",
         lambda c: c["claims"].append(c["claims"][0]),
         r"^certificates\.claims\[\d+\]: duplicate beneficiary-hour",
+    ),
+    (
+        "residual off the period",
+        _set("residual_retired", [{"hour_start": "1767225601", "region": "nl-north", "wh": "5"}]),
+        r"^certificates\.residual_retired\[0\]\.hour_start: 1767225601 is not a multiple",
+    ),
+    (
+        "residual empty",
+        _set("residual_retired", [{"hour_start": "1767225600", "region": "nl-north", "wh": "0"}]),
+        r"^certificates\.residual_retired\[0\]\.wh: expected a volume above 0",
+    ),
+    (
+        "residual twice",
+        _set("residual_retired", [{"hour_start": "1767225600", "region": "nl-north", "wh": "5"}] * 2),
+        r"^certificates\.residual_retired\[1\]: duplicate hour-region",
     ),
     (
         "not a battery",

@@ -497,3 +497,37 @@ def test_an_auditor_finds_and_proves_a_retired_bundle_from_when_it_was_due(
     assert pb.Bundle.FromString(proof.value).retirement_id == r.retirement_id
     with pytest.raises(ProofError, match="archived the record"):
         archive.find_archiving_block(node, bundle_key(piece.bundle_id), r.time + DAY + 1200)  # type: ignore[arg-type]
+
+
+def test_the_residual_mix_is_the_same_after_retired_bundles_leave(driver: AppDriver, consortium: Consortium) -> None:
+    """/residual of an hour counts a retired bundle that left live state by its archived Wh, so its
+    answer is the same before and after; once the devices' watermark passes the hour those Wh leave
+    too (provably) and /residual answers RECORD_ARCHIVED, as /matching does, not a wrong mix."""
+    _retire_whole_hour(driver, consortium)
+    path = f"/residual/nl-north/{H0}"
+    before = pb.Residual.FromString(driver.query(path).value)
+    assert (before.issued_wh, before.claimed_wh, before.residual_wh) == (3000, 3000, 0)
+    retired_at = driver.time
+    driver.block([], seconds=DAY + 3600)
+    state = driver.app.state
+    assert not list(state.iter_range(*_span(keys.by_status_prefix(RETIRED))))
+    assert list(keeper.iter_residual_retired(state)) == [(H0, "nl-north", 3000)]
+    assert pb.Residual.FromString(driver.query(path).value) == before
+    exported, fresh = export_and_import(state)
+    assert exported["certificates"]["residual_retired"] == [{"hour_start": str(H0), "region": "nl-north", "wh": "3000"}]
+    assert differences(CERTIFICATES, state, fresh) == []
+
+    results = [driver.block([], seconds=retired_at + retention(state) + 3 * 3600 - driver.time)]
+    while len(results) < 8 and any(True for _ in keeper.iter_residual_retired(driver.app.state)):
+        results.append(driver.block([]))
+    assert list(keeper.iter_residual_retired(driver.app.state)) == []
+    (event,) = [e for r in results for e in _archived(r) if int(e["residuals"])]
+    assert event["residuals"] == "1"
+    proof = archive.prove_record(
+        archive.archived_block(CERTIFICATES_ARCHIVED, event), keys.residual_retired(H0, "nl-north")
+    )
+    assert proof.value == (3000).to_bytes(8, "big")
+    answer = driver.query(path)
+    assert answer.code == CertificatesCode.RECORD_ARCHIVED
+    assert "watermark" in answer.log
+    assert check_invariants(driver.app.state) == []

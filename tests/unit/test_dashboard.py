@@ -587,7 +587,8 @@ def test_matching_heatmap_score_and_residual_from_the_real_app(consortium: Conso
 
 def test_matching_marks_hours_whose_consumption_left_the_ledger_and_scores_the_rest() -> None:
     """Hours before the devices' pruning watermark answer RECORD_ARCHIVED: their heat-map cells are
-    marked archived (not an error page, not a fake 0 % hour) and the 24/7 score covers the live hours."""
+    marked archived (not an error page, not a fake 0 % hour) and the 24/7 score covers the live hours;
+    the residual mix leaves out the hours it answers RECORD_ARCHIVED for."""
     from clients.servers.dashboard.history import matching
 
     period, latest = 3600, 1_800_000_000 - 1_800_000_000 % 3600
@@ -599,6 +600,11 @@ def test_matching_marks_hours_whose_consumption_left_the_ledger_and_scores_the_r
             root, *args = path.strip("/").split("/")
             if root in ("matching", "score") and int(args[1]) < watermark:
                 return {"code": int(CertificatesCode.RECORD_ARCHIVED), "log": "before the devices' pruning watermark"}
+            if root == "residual":  # as if the watermark had moved on 12 hours by then
+                if int(args[1]) < watermark + 12 * period:
+                    return {"code": int(CertificatesCode.RECORD_ARCHIVED), "log": "before the watermark"}
+                mix = certificates_pb2.Residual(grid_region=args[0], hour_start=int(args[1]), issued_wh=10)
+                return {"code": 0, "value": base64.b64encode(mix.SerializeToString()).decode()}
             if root == "matching":
                 view = certificates_pb2.Matching(
                     member=member, hour_start=int(args[1]), consumption_wh=100, claimed_wh=50
@@ -611,13 +617,15 @@ def test_matching_marks_hours_whose_consumption_left_the_ledger_and_scores_the_r
                 return {"code": 0, "value": base64.b64encode(score.SerializeToString()).decode()}
             return super().abci_query(path, data, height=height, prove=prove)
 
-    d = matching(NodePool([Pruned("http://127.0.0.1:1", {})]), member, [], latest, period)
+    d = matching(NodePool([Pruned("http://127.0.0.1:1", {})]), member, ["nl-north"], latest, period)
     archived = [c["hour"] for c in d["hours"] if c.get("archived")]
     assert len(d["hours"]) == 72
     assert archived == [h for h in (c["hour"] for c in d["hours"]) if h < watermark]
     assert len(archived) == 48
     assert (int(d["score"]["from_hour"]), int(d["score"]["to_hour"])) == (watermark, latest)
     assert all(c["consumption_wh"] == 100 for c in d["hours"] if not c.get("archived"))
+    # the residual mix of the last 24 periods: the ones whose mix left the ledger are left out
+    assert [int(r["hour_start"]) for r in d["residual"]["nl-north"]] == [latest - k * period for k in range(12, 0, -1)]
 
 
 def _readings_tx(device: str, seqs_socs: list[tuple[int, int, int]]) -> str:

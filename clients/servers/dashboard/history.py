@@ -108,7 +108,8 @@ def matching(pool: NodePool, member: bytes, regions: list[str], latest_hour: int
     """A consumer's hourly matching over the HEATMAP_DAYS x 24 periods up to the one before
     `latest_hour` (covered basis points per period, for the heat-map; a period whose consumption
     has left the ledger with the devices' retention is marked archived), their 24/7 score over
-    the periods still live, and per grid region the residual mix of the last 24 periods."""
+    the periods still live, and per grid region the residual mix of those of the last 24 periods
+    still live."""
     hours = [latest_hour - k * period for k in range(HEATMAP_DAYS * 24, 0, -1)]
     cells = []
     live = []  # the hours whose consumption is still on the ledger (the devices' retention)
@@ -136,7 +137,12 @@ def matching(pool: NodePool, member: bytes, regions: list[str], latest_hour: int
     for region in regions[:MAX_REGIONS]:
         rows = []
         for hour in hours[-24:]:
-            r = pool.query(CertificatesPaths.RESIDUAL(region, hour), cert_pb.Residual)
+            try:
+                r = pool.query(CertificatesPaths.RESIDUAL(region, hour), cert_pb.Residual)
+            except QueryError as exc:  # an hour behind the devices' watermark: its mix left the ledger
+                if exc.code != CertificatesCode.RECORD_ARCHIVED:
+                    raise
+                continue
             if r is not None:
                 rows.append(to_json(r))
         residual[region] = rows
