@@ -7,8 +7,10 @@ certificate periods it overlaps by seconds (the ledger's rule: floor, remainder 
 period); for each period the owner's ACTIVE bundles of that production hour are retired, up to
 the period's share, with purpose "ev-charging <session id>" and consumption period = the session
 ∩ the period, all in one transaction. The purpose makes the claim idempotent: what is already
-retired under it counts against each period's share, so a repeated claim retires nothing more,
-and a later claim (after more of the hour's certificates were issued) only tops up.
+retired under it (the owner's retirements of those hours, which the ledger lists for the whole
+retention, though the retired bundles themselves leave after a day) counts against each
+period's share, so a repeated claim retires nothing more, and a later claim (after more of the
+hour's certificates were issued) only tops up.
 
 A resend after an unknown outcome (the node timed out after the tx went out) is harmless too:
 the signer's nonce is fixed before the owner's bundles are read, so a tx of an earlier attempt
@@ -130,14 +132,24 @@ def owner_bundles(client: GridClient, owner: bytes, first_hour: int, last_hour: 
         after = page.next
 
 
-def _claimed(client: GridClient, bundles: list[pb.Bundle], purpose: str, owner: bytes) -> list[pb.Retirement]:
-    out: list[pb.Retirement] = []
-    for b in bundles:
-        if b.status == pb.BUNDLE_STATUS_RETIRED and b.retirement_id:
-            r = pb.Retirement.FromString(client.query_raw(CertificatesPaths.RETIREMENT(b.retirement_id)))
-            if r.purpose == purpose and r.beneficiary == owner:
-                out.append(r)
-    return out
+def owner_retirements(client: GridClient, owner: bytes, first_hour: int, last_hour: int) -> list[pb.Retirement]:
+    """The owner's retirements of certificates of production hours in [first_hour, last_hour], from
+    the ledger's owner index of retirements (they stay there for the whole retention; the retired
+    bundles leave after a day), paged in (hour, id) order from `first_hour`."""
+    found: list[pb.Retirement] = []
+    after = ((first_hour - 1).to_bytes(8, "big") + b"\xff" * 8).hex() if first_hour > 0 else ""
+    while True:
+        path = CertificatesPaths.RETIREMENTS("owner", owner) + page_suffix(PAGE, after)
+        page = pb.RetirementList.FromString(client.query_raw(path))
+        found.extend(r for r in page.retirements if first_hour <= r.hour_start <= last_hour)
+        if not page.next or any(r.hour_start > last_hour for r in page.retirements):
+            return found
+        after = page.next
+
+
+def _claimed(client: GridClient, owner: bytes, hours: tuple[int, int], purpose: str) -> list[pb.Retirement]:
+    """The retirements made under `purpose` for the owner itself, of certificates of those hours."""
+    return [r for r in owner_retirements(client, owner, *hours) if r.purpose == purpose and r.beneficiary == owner]
 
 
 def claim_session(client: GridClient, session: FinishedSession) -> ClaimRecord:
@@ -169,7 +181,7 @@ def _claim_once(client: GridClient, session: FinishedSession) -> ClaimRecord:
 
     bundles = owner_bundles(client, s.owner, first, last)
     done: dict[int, int] = {}
-    for r in _claimed(client, bundles, purpose, s.owner):
+    for r in _claimed(client, s.owner, (first, last), purpose):
         done[r.hour_start] = done.get(r.hour_start, 0) + r.wh
     active = sorted(
         (b for b in bundles if b.status == pb.BUNDLE_STATUS_ACTIVE and b.owner == s.owner),
@@ -189,8 +201,7 @@ def _claim_once(client: GridClient, session: FinishedSession) -> ClaimRecord:
             need -= take
     if messages:
         client.submit(list(messages))
-        bundles = owner_bundles(client, s.owner, first, last)
-    claimed = _claimed(client, bundles, purpose, s.owner)
+    claimed = _claimed(client, s.owner, (first, last), purpose)
     covered = min(s.wh, sum(r.wh for r in claimed))
     return ClaimRecord(
         session=s,

@@ -113,5 +113,6 @@ DOMAIN = Domain(
         invariants.recurring_actions_indexed,
         invariants.hour_indexes_complete,
         invariants.retired_bundles_ahead_of_pruning,
+        invariants.retirements_indexed_by_owner,
     ),
 )

@@ -32,6 +32,8 @@
 - pending_deliveries_well_formed: every pending delivery (dvp.py) is stored under its key
   (production hour, seller, id), owes Wh > 0, has an id at most the pending_delivery
   counter, and a seller and a buyer that are members and differ.
+- retirements_indexed_by_owner: the retirements and their owner index name the same retirements,
+  each under its owner and production hour.
 - retired_bundles_ahead_of_pruning: every live retired bundle is retired by a stored retirement
   record that names it, with an id above pruning's retired-bundle cursor (prune.py: a bundle
   whose retirement the sweep passed has left live state, so none is left behind for ever).
@@ -70,6 +72,7 @@ __all__ = [
     "pending_deliveries_well_formed",
     "recurring_actions_indexed",
     "retired_bundles_ahead_of_pruning",
+    "retirements_indexed_by_owner",
     "standing_oversight_holds",
     "storage_lineage_indexed",
     "storage_records_trace",
@@ -297,4 +300,16 @@ def retired_bundles_ahead_of_pruning(store: KVReader) -> str | None:
             return f"retired bundle {b.bundle_id}: retirement {b.retirement_id} is missing or names another bundle"
         if b.retirement_id <= compacted:
             return f"retired bundle {b.bundle_id} is still live, but pruning passed its retirement {b.retirement_id}"
+    return None
+
+
+def retirements_indexed_by_owner(store: KVReader) -> str | None:
+    """See the module doc."""
+    stored = {(r.owner, r.hour_start, r.retirement_id) for r in keeper.iter_retirements(store)}
+    indexed = set(keeper.iter_owner_retirement_ids(store))
+    if stored != indexed:
+        return (
+            f"retirements not in the owner index: {sorted(stored - indexed)[:3]}; index entries without a "
+            f"retirement: {sorted(indexed - stored)[:3]}"
+        )
     return None

@@ -50,6 +50,7 @@ __all__ = [
     "held_status",
     "index_claim",
     "index_hold",
+    "index_retirement",
     "issue",
     "issued_wh",
     "iter_bundles",
@@ -65,6 +66,7 @@ __all__ = [
     "iter_issued",
     "iter_issued_tallies",
     "iter_oversights",
+    "iter_owner_retirement_ids",
     "iter_pending_deliveries",
     "iter_residual_retired",
     "iter_retirements",
@@ -398,8 +400,25 @@ def get_retirement(store: KVReader, retirement_id: int) -> Retirement | None:
 
 def put_retirement(store: Branch, r: Retirement) -> None:
     """Store a retirement record under its id (kept until its retention has passed; then prune.py archives
-    it, and it stays provable from the archive commitment)."""
-    store.set(keys.retirement(r.retirement_id), r.encode())
+    it, and it stays provable from the archive commitment), a new one also in its owner's index."""
+    key = keys.retirement(r.retirement_id)
+    if store.get(key) is None:
+        index_retirement(store, r)
+    store.set(key, r.encode())
+
+
+def index_retirement(store: Branch, r: Retirement) -> None:
+    """Enter the retirement in its owner's index (by production hour), as put_retirement does for a new
+    one; for retirements stored before the index existed (the upgrade "retirement-owner-index")."""
+    store.set(keys.retirement_by_owner(r.owner, r.hour_start, r.retirement_id), b"")
+
+
+def iter_owner_retirement_ids(store: KVReader) -> Iterator[tuple[Address, int, int]]:
+    """(owner, production hour, retirement id) of every entry of the retirements' owner index, in key order."""
+    prefix = keys.retirement_by_owner_prefix()
+    n = len(prefix)
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        yield Address(k[n : n + 20]), int.from_bytes(k[n + 20 : n + 28], "big"), int.from_bytes(k[n + 28 :], "big")
 
 
 def iter_retirements(store: KVReader) -> Iterator[Retirement]:

@@ -50,6 +50,8 @@ __all__ = [
     "residual_retired",
     "residual_retired_prefix",
     "retirement",
+    "retirement_by_owner",
+    "retirement_by_owner_prefix",
     "scr",
     "scr_prefix",
     "sdr",
@@ -89,6 +91,11 @@ CLAIM_AGE = "claim_age"
 # which the residual mix still counts (matching.residual); in hour order, so pruning walks them:
 #   COUNTER lp("residual_retired") u64(hour) lp(region) → u64 Wh
 RESIDUAL_RETIRED = "residual_retired"
+# The retirements by owner and production hour, kept as long as the retirement record: a wallet's
+# retirement history, and what an EV session's claim counts against (its retired bundles leave
+# after a day, prune.py). A short name: one entry per retirement.
+#   COUNTER lp("rbo") owner(20) u64(hour) u64(retirement id) → ''
+RETIREMENTS_BY_OWNER = "rbo"
 # The EnergyTag records (registry_keeper.py), sub-families of COUNTER too:
 #   COUNTER lp("scr") u64(id) → StorageChargeRecord          (ids from the counter "scr")
 #   COUNTER lp("sdr") u64(id) → StorageDischargeRecord       (ids from the counter "sdr")
@@ -361,3 +368,16 @@ def residual_retired_prefix(hour_start: int | None = None) -> bytes:
 def residual_retired(hour_start: int, region: str) -> bytes:
     """The key of the retired Wh of production hour `hour_start` in `region` whose bundles left live state."""
     return counter(RESIDUAL_RETIRED) + u64(hour_start) + lp(region)
+
+
+def retirement_by_owner_prefix(owner: bytes | None = None, hour_start: int | None = None) -> bytes:
+    """The prefix of the retirements' owner index (of one owner, and one production hour, when given)."""
+    head = counter(RETIREMENTS_BY_OWNER)
+    if owner is None:
+        return head
+    return head + owner + (b"" if hour_start is None else u64(hour_start))
+
+
+def retirement_by_owner(owner: bytes, hour_start: int, retirement_id: int) -> bytes:
+    """The owner index entry of a retirement: owner, production hour, retirement id."""
+    return counter(RETIREMENTS_BY_OWNER) + owner + u64(hour_start) + u64(retirement_id)

@@ -14,9 +14,9 @@ An end-block hook, after issuance, expiry and the other steps (issuance.py), rem
 - the issued tallies of the device-hours of retirements made before the devices' pruning
   watermark, in the same order, each when all of its Wh are pruned (below): a retirement made
   at t retired Wh of an hour that had ended by t, so by then no reading of that hour can come;
-- retirements made T ago or more, in the same order, each with its retired bundle if B's sweep
-  left it (it never does while B ≤ T: that sweep runs first and is always ahead), and then the
-  device-hour's issued tally when final (below);
+- retirements made T ago or more (with their owner index entries), in the same order, each with
+  its retired bundle if B's sweep left it (it never does while B ≤ T: that sweep runs first and
+  is always ahead), and then the device-hour's issued tally when final (below);
 - expired, withdrawn and revoked bundles (with their index entries and history) of production
   hours that reached the expiry age T ago or more: hours h with h + period + expiry + T ≤ block
   time, and only hours the expiry step has fully examined (below its cursor), in (hour, id)
@@ -212,6 +212,7 @@ def _retirements(store: Branch, before: int, out: _Removal, budget: int) -> int:
         if r.time > before:
             break
         out.remove(k)
+        out.remove(keys.retirement_by_owner(r.owner, r.hour_start, r.retirement_id))
         out.retirements += 1
         _retired_bundle(store, r, out)
         out.tally_if_final(r.device_id, r.hour_start)

@@ -1,5 +1,6 @@
 """Queries: /bundle/<id>, /retirement/<id>, /cert_issued/<device>/<hour> (provable records);
-/bundles/{owner,device,hour,status}/<value> (paginated BundleList); /bundle_history/<id>
+/bundles/{owner,device,hour,status}/<value> (paginated BundleList); /retirements/owner/<address>[/<hour>]
+(paginated RetirementList: the owner's retirements by production hour, as long as they are live); /bundle_history/<id>
 (BundleHistoryView: the bundle's history, then its ancestors'); /matching/<member>/<hour>,
 /score/<member>/<from>/<to>, /residual/<region>/<hour> (views, see matching.py);
 /oversight/<device> (provable StandingOversight: the certifier's standing suspension or
@@ -64,6 +65,24 @@ def retirement(store: KVReader, args: list[str], options: Mapping[str, str]) -> 
             f"the block that pruned it against that block's /archive_commitment/<height>",
         )
     return found
+
+
+def retirements(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/retirements/owner/<address hex>[/<hour>]: one page of the owner's retirements still in live state
+    (of one production hour when given), in hour then id order (a RetirementList with the next page's
+    cursor); QUERY_BAD_REQUEST otherwise."""
+    usage = "/retirements/owner/<address hex>[/<hour start>]"
+    if len(args) not in (2, 3) or args[0] != "owner":
+        raise TxError(Code.QUERY_BAD_REQUEST, f"usage: {usage}")
+    hour = _hour(store, args[2], "hour") if len(args) == 3 else None
+    prefix = keys.retirement_by_owner_prefix(address_arg(args[1]), hour)
+
+    def decode(key: bytes, _value: bytes) -> pb.Retirement | None:
+        r = keeper.get_retirement(store, int.from_bytes(key[-8:], "big"))
+        return None if r is None else r.to_proto()
+
+    items, cursor = page(store, prefix, options, decode)
+    return QueryResult(pb.RetirementList(retirements=items, next=cursor).SerializeToString(deterministic=True))
 
 
 def archive_commitment(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
@@ -201,6 +220,7 @@ QUERIES: dict[str, QueryHandler] = {
     Paths.BUNDLES.root: bundles,
     Paths.BUNDLE_HISTORY.root: history,
     Paths.RETIREMENT.root: retirement,
+    Paths.RETIREMENTS.root: retirements,
     Paths.CERT_ISSUED.root: issued,
     Paths.MATCHING.root: matching_q,
     Paths.SCORE.root: score,

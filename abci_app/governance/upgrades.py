@@ -20,6 +20,7 @@ __all__ = [
     "HOUR_INDEXES",
     "MAX_INFO_BYTES",
     "PROPOSAL_KINDS",
+    "RETIRED_BUNDLES_FIRST",
     "clear_plan",
     "get_plan",
     "is_applied",
@@ -35,6 +36,9 @@ PROPOSAL_KINDS = "proposal-kinds"
 # The upgrade whose migration enters the clear-sky holds and hourly-matching claims stored before their
 # production-hour indexes existed in those indexes (abci_app/upgrades/hour_indexes.py).
 HOUR_INDEXES = "hour-indexes"
+# The upgrade from which retired bundles leave live state ahead of their retirements, whose migration
+# enters the retirements stored before in their owners' index (abci_app/upgrades/retired_bundles_first.py).
+RETIRED_BUNDLES_FIRST = "retired-bundles-first"
 _NAME = re.compile(UPGRADE_NAME_PATTERN)
 
 

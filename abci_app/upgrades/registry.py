@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from abci_app.upgrades import hour_indexes, proposal_kinds
+from abci_app.upgrades import hour_indexes, proposal_kinds, retired_bundles_first
 from abci_app.upgrades.migration import Migration
 
 __all__ = ["RELEASED", "STAGED", "migrations"]
@@ -20,7 +20,8 @@ __all__ = ["RELEASED", "STAGED", "migrations"]
 # is the version that needs them built; a node of it refuses a chain that planned the upgrade further
 # than the next block (run the previous version until then), and a chain that never plans it never
 # runs it.
-RELEASED: tuple[Migration, ...] = (hour_indexes.MIGRATION,)
+# retired-bundles-first: the same, for the retirements' owner index and the retired bundles' earlier pruning.
+RELEASED: tuple[Migration, ...] = (hour_indexes.MIGRATION, retired_bundles_first.MIGRATION)
 STAGED: tuple[Migration, ...] = (proposal_kinds.MIGRATION,)
 
 _names = [m.name for m in (*RELEASED, *STAGED)]

@@ -61,6 +61,17 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> None:
     ctx.show_page([bundle_row(b) for b in view.bundles], view.next, title="bundles", columns=BUNDLE_COLUMNS)
 
 
+RETIREMENT_COLUMNS = ["retirement_id", "bundle_id", "device_id", "hour_start", "wh", "beneficiary", "purpose"]
+
+
+def cmd_retirements(ctx: Context, args: argparse.Namespace) -> None:
+    owner = ctx.address(args.owner).hex()
+    path = CertificatesPaths.RETIREMENTS("owner", owner, *([args.hour] if args.hour else []))
+    view = ctx.query_list(path + page_query(args), pb.RetirementList)
+    rows = [{"retirement_id": r.retirement_id, **to_json(r)} for r in view.retirements]
+    ctx.show_page(rows, view.next, title="retirements", columns=RETIREMENT_COLUMNS)
+
+
 def cmd_show(ctx: Context, args: argparse.Namespace) -> None:
     bundle = ctx.query(CertificatesPaths.BUNDLE(args.bundle_id), pb.Bundle, what=f"bundle {args.bundle_id}")
     ctx.show(bundle_row(bundle), title=f"bundle {args.bundle_id}")
@@ -229,6 +240,14 @@ def register(add: AddCommand) -> None:
     p.add_argument("--status", choices=STATUSES)
     add_paging(p)
     cert("show", cmd_show, "one bundle").add_argument("bundle_id", type=count)
+    p = cert(
+        "retirements", cmd_retirements, "an owner's retirements (for the retention; a retired bundle leaves sooner)"
+    )
+    p.add_argument("--owner", required=True, help="hex address or ORG/NAME")
+    p.add_argument(
+        "--hour", type=unix_seconds, default=0, help="production hour start (unix seconds, multiple of 3600)"
+    )
+    add_paging(p)
     p = cert("archived", cmd_archived, "prove a record pruning archived: from block HEIGHT's archive and commitment")
     p.add_argument(
         "height", type=positive_count, nargs="?", default=0,

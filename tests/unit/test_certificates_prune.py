@@ -531,3 +531,35 @@ def test_the_residual_mix_is_the_same_after_retired_bundles_leave(driver: AppDri
     assert answer.code == CertificatesCode.RECORD_ARCHIVED
     assert "watermark" in answer.log
     assert check_invariants(driver.app.state) == []
+
+
+def test_an_owners_retirements_are_listed_for_their_retention(consortium: Consortium) -> None:
+    """/retirements/owner/<address>[/<hour>] pages the owner's retirements in (hour, id) order while
+    they are live, also after their retired bundles left; once a retirement leaves at the retention,
+    so does its index entry (archived with it); bad arguments are refused."""
+    driver = AppDriver(consortium)
+    _retired_chain(driver, consortium, pieces=5)
+    alice = consortium.member("community-a/alice").address.hex()
+
+    def listed(path: str) -> tuple[list[int], str]:
+        answer = driver.query(path)
+        assert answer.code == 0, answer.log
+        page = pb.RetirementList.FromString(answer.value)
+        return [r.retirement_id for r in page.retirements], page.next
+
+    first, cursor = listed(f"/retirements/owner/{alice}?limit=3")
+    assert first == [1, 2, 3]
+    rest, end = listed(f"/retirements/owner/{alice}?limit=3&after={cursor}")
+    assert (rest, end) == ([4, 5], "")
+    driver.block([], seconds=DAY + 60)  # the retired bundles leave; the retirements stay listed
+    assert not [b for b in keeper.iter_bundles(driver.app.state) if b.status == RETIRED]
+    assert listed(f"/retirements/owner/{alice}/{H0}")[0] == [1, 2, 3, 4, 5]
+    assert listed(f"/retirements/owner/{alice}/{H0 + 3600}")[0] == []
+    for bad in (f"/retirements/device/{alice}", f"/retirements/owner/{alice}/{H0 + 1}", "/retirements/owner/zz"):
+        assert driver.query(bad).code != 0, bad
+    (event,) = _archived(driver.block([], seconds=RETAIN))
+    assert event["retirements"] == "5"
+    block = archive.archived_block(CERTIFICATES_ARCHIVED, event)
+    assert keys.retirement_by_owner(bytes.fromhex(alice), H0, 5) in dict(block.records)
+    assert listed(f"/retirements/owner/{alice}")[0] == []
+    assert check_invariants(driver.app.state) == []

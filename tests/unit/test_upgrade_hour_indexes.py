@@ -223,7 +223,7 @@ def test_this_version_waits_for_the_planned_height(driver: AppDriver, consortium
     """Released, not staged: on a chain that planned the upgrade further than the next block this
     version refuses to start (the previous version, which implements no upgrade, runs until then),
     and one block before the height it starts."""
-    assert [m.name for m in RELEASED] == [HOUR_INDEXES]
+    assert HOUR_INDEXES in [m.name for m in RELEASED]
     assert HOUR_INDEXES not in [m.name for m in STAGED]
     driver.block([])
     height = driver.height + 20

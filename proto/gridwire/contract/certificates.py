@@ -174,6 +174,7 @@ class Paths:
     BUNDLES = QueryRoot("bundles")
     BUNDLE_HISTORY = QueryRoot("bundle_history")
     RETIREMENT = QueryRoot("retirement")
+    RETIREMENTS = QueryRoot("retirements")  # /retirements/owner/<address hex>[/<hour>]: RetirementList
     CERT_ISSUED = QueryRoot("cert_issued")
     MATCHING = QueryRoot("matching")
     SCORE = QueryRoot("score")
