@@ -409,7 +409,7 @@ def put_retirement(store: Branch, r: Retirement) -> None:
 
 def index_retirement(store: Branch, r: Retirement) -> None:
     """Enter the retirement in its owner's index (by production hour), as put_retirement does for a new
-    one; for retirements stored before the index existed (the upgrade "retirement-owner-index")."""
+    one; for retirements stored before the index existed (the upgrade "retired-bundles-first")."""
     store.set(keys.retirement_by_owner(r.owner, r.hour_start, r.retirement_id), b"")
 
 

@@ -136,7 +136,9 @@ class _Removal:
         if b.origin_device:
             self.remove(keys.by_origin(b.origin_device, b.origin_hour, b.bundle_id))
         self.bundles += 1
-        if b.status == RETIRED:  # the residual mix of its hour still counts it as claimed
+        if b.status == RETIRED and not devices.may_be_pruned(store, b.hour_start):
+            # the residual mix of its hour still counts it as claimed (an hour before the watermark
+            # has no mix any more: /residual refuses it)
             keeper.add_residual_retired(store, b.hour_start, b.grid_region, keeper.volume(b))
         issued = keeper.issued_wh(store, b.device_id, b.hour_start)
         pruned = keeper.pruned_wh(store, b.device_id, b.hour_start) + keeper.volume(b)
