@@ -132,6 +132,11 @@ def _bundles(r: certificates_api_pb2.ListBundlesRequest) -> str:
     return CertificatesPaths.BUNDLES(*where) + _page(r.page)
 
 
+def _retirements(r: certificates_api_pb2.ListRetirementsRequest) -> str:
+    hour = (str(_hour(r.hour_start, "hour_start")),) if r.hour_start else ()
+    return CertificatesPaths.RETIREMENTS("owner", _addr(r.owner, "owner"), *hour) + _page(r.page)
+
+
 def _score(r: certificates_api_pb2.ScoreRequest) -> str:
     lo, hi = _hour(r.from_hour, "from_hour"), _hour(r.to_hour, "to_hour")
     if not lo <= hi <= lo + MAX_SCORE_HOURS * HOUR:  # the ledger bounds it by its own period too
@@ -287,6 +292,8 @@ READS: tuple[ReadRpc, ...] = (
             lambda r: CertificatesPaths.BUNDLE_HISTORY(_number(r.id)), PUB, NONE),
     ReadRpc("CertificatesApi", "GetRetirement", R.ByNumber, _import("gridledger.certificates.v1.Retirement"),
             lambda r: CertificatesPaths.RETIREMENT(_number(r.id)), PUB, NONE),
+    ReadRpc("CertificatesApi", "ListRetirements", C.ListRetirementsRequest,
+            _import("gridledger.certificates.v1.RetirementList"), _retirements, PUB, NONE),
     ReadRpc("CertificatesApi", "GetMatching", C.MemberHourRequest, _import("gridledger.certificates.v1.Matching"),
             lambda r: CertificatesPaths.MATCHING(_addr(r.member, 'member'), _hour(r.hour_start, 'hour_start')),
             OS, BY_MEMBER),

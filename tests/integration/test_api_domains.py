@@ -306,6 +306,10 @@ def test_certificates_reads_and_a_retirement_export_checked_offline(
     rid, piece = int(retired["retirement"]), int(retired["bundle"])
     record = certs.GetRetirement(reads_pb2.ByNumber(id=rid))
     assert (record.wh, record.beneficiary, record.device_id) == (50, world.bob.address, "pv-a")
+    listed = certs.ListRetirements(
+        certificates_api_pb2.ListRetirementsRequest(owner=world.alice.address, hour_start=world.hour)
+    ).retirements
+    assert list(listed) == [record]
     retired_list = certs.ListBundles(by(status=certificates_pb2.BUNDLE_STATUS_RETIRED)).bundles
     assert [b.bundle_id for b in retired_list] == [piece]
     history = certs.GetBundleHistory(reads_pb2.ByNumber(id=piece))
