@@ -77,9 +77,9 @@ def _held_and_claimed(driver: AppDriver, consortium: Consortium) -> tuple[Addres
     return Address(alice.address), Address(bob.address)
 
 
-def _plan(driver: AppDriver, consortium: Consortium, height: int) -> None:
-    """Plan HOUR_INDEXES at `height` by a proposal the admins of four orgs pass."""
-    action = governance_pb2.ScheduleUpgrade(name=HOUR_INDEXES, height=height, info="gridledger with hour indexes")
+def _plan(driver: AppDriver, consortium: Consortium, height: int, name: str = HOUR_INDEXES) -> None:
+    """Plan upgrade `name` at `height` by a proposal the admins of four orgs pass."""
+    action = governance_pb2.ScheduleUpgrade(name=name, height=height, info=f"gridledger with {name}")
     result = driver.block([signed(driver, consortium.member("utility/admin"), submit("up", schedule_upgrade=action))])
     assert result.codes == (0,), result.tx_results[0].log
     (event,) = [e for e in result.tx_results[0].events if e.type == "proposal_submitted"]

@@ -6,7 +6,6 @@ lists them and retired bundles leave a day after their retirement."""
 from __future__ import annotations
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
-from gridledger.governance.v1 import governance_pb2
 
 from abci_app.certificates import keeper, keys
 from abci_app.certificates.invariants import retirements_indexed_by_owner
@@ -20,24 +19,11 @@ from abci_app.upgrades.registry import RELEASED, STAGED
 from clients.certificates import retire
 from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
-from tests.unit.helpers import proposal, signed, submit, vote
 from tests.unit.test_certificates import pv_day_start
 from tests.unit.test_certificates_support import H0, ok
-from tests.unit.test_upgrade_hour_indexes import ORGS, _everything, _restart, _rewrite_committed
+from tests.unit.test_upgrade_hour_indexes import _everything, _plan, _restart, _rewrite_committed
 
 DAY = 86_400
-
-
-def _plan(driver: AppDriver, consortium: Consortium, height: int) -> None:
-    """Plan RETIRED_BUNDLES_FIRST at `height` by a proposal the admins of four orgs pass."""
-    action = governance_pb2.ScheduleUpgrade(name=RETIRED_BUNDLES_FIRST, height=height, info="retired bundles first")
-    result = driver.block([signed(driver, consortium.member("utility/admin"), submit("up", schedule_upgrade=action))])
-    assert result.codes == (0,), result.tx_results[0].log
-    (event,) = [e for e in result.tx_results[0].events if e.type == "proposal_submitted"]
-    pid = int({a.key: a.value for a in event.attributes}["proposal_id"])
-    for org in ORGS:
-        assert driver.block([signed(driver, consortium.member(f"{org}/admin"), vote(pid))]).codes == (0,)
-    assert proposal(driver, pid).status == governance_pb2.PROPOSAL_STATUS_PASSED
 
 
 def test_the_upgrade_indexes_the_previous_versions_retirements_and_nothing_else(
@@ -53,7 +39,7 @@ def test_the_upgrade_indexes_the_previous_versions_retirements_and_nothing_else(
     hour = (H0, H0 + 3600)
     ok(driver, alice, retire(bundle.bundle_id, 1, bob.address, hour), retire(bundle.bundle_id, 2, bob.address, hour))
     height = driver.height + 20
-    _plan(driver, consortium, height)
+    _plan(driver, consortium, height, RETIRED_BUNDLES_FIRST)
     while driver.height < height - 1:
         driver.block([])
 
