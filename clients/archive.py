@@ -117,12 +117,10 @@ def fetch_archived(rpc: CometRPC, height: int, key: bytes, verifier: HeaderVerif
     """Prove the record under `key` that block `height` archived, from an untrusted node: its archive
     from the block results, its commitment with a trie proof at the node's latest height (commitments
     stay in state), checked against the app hash `verifier` verified. ProofError when any step fails."""
-    results = rpc.block_results(height)
-    found = [e for e in results.get("finalize_block_events") or [] if e.get("type") == CERTIFICATES_ARCHIVED]
-    if not found:
+    block = _archive_of(rpc, height)
+    if block is None:
         raise ProofError(f"block {height} archived nothing (no {CERTIFICATES_ARCHIVED} event in its results)")
-    attributes = {str(a.get("key")): str(a.get("value")) for a in found[0].get("attributes") or []}
-    proof = prove_record(archived_block(CERTIFICATES_ARCHIVED, attributes), key)
+    proof = prove_record(block, key)
     answer = rpc.abci_query(Paths.ARCHIVE_COMMITMENT(height), prove=True)
     at = int(answer.get("height") or 0)
     if at <= 0:
@@ -132,6 +130,7 @@ def fetch_archived(rpc: CometRPC, height: int, key: bytes, verifier: HeaderVerif
 
 
 def _archive_of(rpc: CometRPC, height: int) -> ArchivedBlock | None:
+    """Block `height`'s archive, from its results' certificates_archived event (None: it archived nothing)."""
     results = rpc.block_results(height)
     for e in results.get("finalize_block_events") or []:
         if e.get("type") == CERTIFICATES_ARCHIVED:

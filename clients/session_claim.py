@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import calendar
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridwire.contract.certificates import Paths as CertificatesPaths
@@ -60,6 +62,17 @@ __all__ = [
 PERIOD_PARAM = "certificates.period_seconds"
 GRACE_PARAM = "certificates.issuance_grace_seconds"
 PAGE = 100
+
+
+class _OfHour(Protocol):
+    """A listed record of one production hour (a bundle, a retirement)."""
+
+    @property
+    def hour_start(self) -> int: ...
+
+
+_T = TypeVar("_T", bound=_OfHour)
+_Page = tuple[list[_T], str]  # a page's items and the next page's cursor ('' at the end)
 BP = 10_000
 
 
@@ -114,37 +127,43 @@ def chain_time(client: GridClient) -> int:
     return calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
 
 
-def owner_bundles(client: GridClient, owner: bytes, first_hour: int, last_hour: int) -> list[pb.Bundle]:
-    """The owner's bundles (any status) of production hours in [first_hour, last_hour].
-
-    The owner index is ordered by (hour, bundle id), so the first page starts at `first_hour`
-    (a cursor just past hour first_hour - 1) and paging stops after `last_hour`."""
-    found: list[pb.Bundle] = []
+def _of_hours(
+    client: GridClient, path: str, decode: Callable[[bytes], _Page[_T]], first_hour: int, last_hour: int
+) -> list[_T]:
+    """The items of the owner-keyed list at `path` (ordered by (production hour, id)) of production hours in
+    [first_hour, last_hour]: the first page starts at `first_hour` (a cursor just past hour
+    first_hour - 1) and paging stops after `last_hour`."""
+    found: list[_T] = []
     after = ((first_hour - 1).to_bytes(8, "big") + b"\xff" * 8).hex() if first_hour > 0 else ""
     while True:
-        path = CertificatesPaths.BUNDLES("owner", owner) + page_suffix(PAGE, after)
-        page = pb.BundleList.FromString(client.query_raw(path))
-        for b in page.bundles:
-            if first_hour <= b.hour_start <= last_hour:
-                found.append(b)
-        if not page.next or any(b.hour_start > last_hour for b in page.bundles):
+        items, cursor = decode(client.query_raw(path + page_suffix(PAGE, after)))
+        found.extend(x for x in items if first_hour <= x.hour_start <= last_hour)
+        if not cursor or any(x.hour_start > last_hour for x in items):
             return found
-        after = page.next
+        after = cursor
+
+
+def _bundle_page(raw: bytes) -> _Page[pb.Bundle]:
+    page = pb.BundleList.FromString(raw)
+    return list(page.bundles), page.next
+
+
+def _retirement_page(raw: bytes) -> _Page[pb.Retirement]:
+    page = pb.RetirementList.FromString(raw)
+    return list(page.retirements), page.next
+
+
+def owner_bundles(client: GridClient, owner: bytes, first_hour: int, last_hour: int) -> list[pb.Bundle]:
+    """The owner's bundles (any status) of production hours in [first_hour, last_hour]."""
+    return _of_hours(client, CertificatesPaths.BUNDLES("owner", owner), _bundle_page, first_hour, last_hour)
 
 
 def owner_retirements(client: GridClient, owner: bytes, first_hour: int, last_hour: int) -> list[pb.Retirement]:
     """The owner's retirements of certificates of production hours in [first_hour, last_hour], from
     the ledger's owner index of retirements (they stay there for the whole retention; the retired
-    bundles leave after a day), paged in (hour, id) order from `first_hour`."""
-    found: list[pb.Retirement] = []
-    after = ((first_hour - 1).to_bytes(8, "big") + b"\xff" * 8).hex() if first_hour > 0 else ""
-    while True:
-        path = CertificatesPaths.RETIREMENTS("owner", owner) + page_suffix(PAGE, after)
-        page = pb.RetirementList.FromString(client.query_raw(path))
-        found.extend(r for r in page.retirements if first_hour <= r.hour_start <= last_hour)
-        if not page.next or any(r.hour_start > last_hour for r in page.retirements):
-            return found
-        after = page.next
+    bundles leave after a day)."""
+    path = CertificatesPaths.RETIREMENTS("owner", owner)
+    return _of_hours(client, path, _retirement_page, first_hour, last_hour)
 
 
 def _claimed(client: GridClient, owner: bytes, hours: tuple[int, int], purpose: str) -> list[pb.Retirement]:

@@ -44,6 +44,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from abci_app.certificates import keeper, keys, prune, registry_keeper, storage
 from abci_app.certificates.dvp import PENDING_COUNTER
 from abci_app.certificates.issuance import eligible_generation
@@ -190,23 +192,24 @@ def _breach(record: StandingOversight, b: Bundle, hour: int) -> str | None:
     return None
 
 
+def _index_mismatch(records: set[Any], index: set[Any], what: str, which: str) -> str | None:
+    """None when the records and their index entries name the same keys; else the first few of each
+    side that the other lacks."""
+    if records == index:
+        return None
+    return (
+        f"{what}s not in the {which} index: {sorted(records - index)[:3]}; index entries without a "
+        f"{what}: {sorted(index - records)[:3]}"
+    )
+
+
 def hour_indexes_complete(store: KVReader) -> str | None:
     """See the module doc."""
     holds = {(h.hour_start, h.device_id) for h in keeper.iter_holds(store)}
-    indexed = set(keeper.iter_hold_ages(store))
-    if holds != indexed:
-        return (
-            f"clear-sky holds not in the hour index: {sorted(holds - indexed)[:3]}; index entries without a "
-            f"hold: {sorted(indexed - holds)[:3]}"
-        )
     claims = {(h, a) for a, h, _wh in keeper.iter_claims(store)}
-    claim_index = set(keeper.iter_claim_ages(store))
-    if claims != claim_index:
-        return (
-            f"claims not in the hour index: {sorted(claims - claim_index)[:3]}; index entries without a "
-            f"claim: {sorted(claim_index - claims)[:3]}"
-        )
-    return None
+    return _index_mismatch(holds, set(keeper.iter_hold_ages(store)), "clear-sky hold", "hour") or _index_mismatch(
+        claims, set(keeper.iter_claim_ages(store)), "claim", "hour"
+    )
 
 
 def standing_oversight_holds(store: KVReader) -> str | None:
@@ -306,10 +309,4 @@ def retired_bundles_ahead_of_pruning(store: KVReader) -> str | None:
 def retirements_indexed_by_owner(store: KVReader) -> str | None:
     """See the module doc."""
     stored = {(r.owner, r.hour_start, r.retirement_id) for r in keeper.iter_retirements(store)}
-    indexed = set(keeper.iter_owner_retirement_ids(store))
-    if stored != indexed:
-        return (
-            f"retirements not in the owner index: {sorted(stored - indexed)[:3]}; index entries without a "
-            f"retirement: {sorted(indexed - stored)[:3]}"
-        )
-    return None
+    return _index_mismatch(stored, set(keeper.iter_owner_retirement_ids(store)), "retirement", "owner")

@@ -188,10 +188,11 @@ def _sweep(  # noqa: PLR0917 - internal
     budget: int,
 ) -> int:
     """Apply `step` to each retirement made before or at `before` after the `cursor` counter (read as
-    at least archived_retirement), oldest id first, leaving the records; the budget left."""
+    at least archived_retirement), oldest id first; the budget left."""
     done = max(keeper.peek_counter(store, cursor), archived_retirement(store))
     last = 0
-    for _k, v in islice(store.iter_range(keys.retirement(done + 1), prefix_end(keys.RETIREMENT)), budget):
+    # read before stepping: a step may delete the very rows the range covers
+    for _k, v in list(islice(store.iter_range(keys.retirement(done + 1), prefix_end(keys.RETIREMENT)), budget)):
         r = Retirement.decode(v)
         if r.time > before:
             break
@@ -203,26 +204,14 @@ def _sweep(  # noqa: PLR0917 - internal
     return budget
 
 
-def _retirements(store: Branch, before: int, out: _Removal, budget: int) -> int:
-    """Archive retirements made at or before `before` (with their bundles, if still there, and then
-    their device-hours' issued tallies when final), oldest id first; the budget left."""
-    start = keys.retirement(archived_retirement(store) + 1)
-    rows = list(islice(store.iter_range(start, prefix_end(keys.RETIREMENT)), budget))
-    last = 0
-    for k, v in rows:
-        r = Retirement.decode(v)
-        if r.time > before:
-            break
-        out.remove(k)
-        out.remove(keys.retirement_by_owner(r.owner, r.hour_start, r.retirement_id))
-        out.retirements += 1
-        _retired_bundle(store, r, out)
-        out.tally_if_final(r.device_id, r.hour_start)
-        last = r.retirement_id
-        budget -= 1
-    if last:
-        keeper.set_counter(store, ARCHIVE_RETIREMENT, last)
-    return budget
+def _retirement(store: Branch, r: Retirement, out: _Removal) -> None:
+    """Archive retirement `r` with its owner index entry, then its bundle if still there and its
+    device-hour's issued tally when final."""
+    out.remove(keys.retirement(r.retirement_id))
+    out.remove(keys.retirement_by_owner(r.owner, r.hour_start, r.retirement_id))
+    out.retirements += 1
+    _retired_bundle(store, r, out)
+    out.tally_if_final(r.device_id, r.hour_start)
 
 
 def _hours(store: Branch, block: BlockInfo, retention: int, out: _Removal, budget: int) -> int:
@@ -289,7 +278,7 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
     if budget > 0:  # a retirement made at t is of an hour that ended by t
         budget = _sweep(store, ARCHIVE_TALLY, devices.pruned_before(store), _tally_step, out, budget)
     if budget > 0:
-        budget = _retirements(store, block.time - retention, out, budget)
+        budget = _sweep(store, ARCHIVE_RETIREMENT, block.time - retention, _retirement, out, budget)
     if budget > 0:
         budget = _hours(store, block, retention, out, budget)
     if budget > 0:
