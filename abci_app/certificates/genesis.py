@@ -56,13 +56,14 @@ changed since (and claims credited under the earlier split-over-hours rule stay 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from gridledger.certificates.v1 import certificates_pb2 as pb
 from gridledger.certificates.v1 import genesis_pb2 as gpb
-from gridwire.archive import decode_commitment, encode_commitment
+from gridledger.state.v1 import state_pb2
 
+from abci_app.archive import commitments_from_genesis, iter_commitments
 from abci_app.certificates import keeper, keys, registry_keeper, storage
 from abci_app.certificates.dvp import PENDING_COUNTER
 from abci_app.certificates.invariants import standing_oversight_holds
@@ -97,7 +98,6 @@ from abci_app.devices.records import Device, DeviceId
 from abci_app.domain import GenesisError
 from abci_app.genesis_fields import hex_address, parse_section, sections_json
 from abci_app.identity.keeper import get_member
-from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import Address, BlockInfo
 
@@ -223,20 +223,6 @@ def _disjoint(dh: tuple[str, int], wh: int, gone: int, j: int, ranges: list[tupl
             f"certificates.issued[{j}]: the bundles of {device_id!r} {hour} hold {live} Wh, "
             f"and {gone} Wh were archived, of its {wh} Wh"
         )
-
-
-def _commitments(items: Sequence[gpb.ArchiveCommitment]) -> list[tuple[int, bytes]]:
-    """(height, stored commitment) of each archive commitment: a 32-byte root, a count above 0, one per
-    height."""
-    out: dict[int, bytes] = {}
-    for i, c in enumerate(items):
-        where = f"certificates.archive_commitments[{i}]"
-        if len(c.root) != 32 or c.count == 0:
-            raise GenesisError(f"{where}: expected a 32-byte root and a count above 0")
-        if c.height in out:
-            raise GenesisError(f"{where}: duplicate height {c.height}")
-        out[c.height] = encode_commitment(c.root, c.count)
-    return sorted(out.items())
 
 
 def _cross_check(bundles: list[Bundle], retirements: list[Retirement], compacted: int) -> None:
@@ -548,7 +534,7 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     section = parse_section(sections, "certificates", gpb.GenesisState())
     issued = _issued(store, section.issued)
     pruned = {(x.device_id, x.hour_start): x.pruned_wh for x in section.issued if x.pruned_wh}
-    commitments = _commitments(section.archive_commitments)
+    commitments = commitments_from_genesis(section.archive_commitments, "certificates.archive_commitments")
     retirements = [_retirement(store, x, f"certificates.retirements[{i}]") for i, x in enumerate(section.retirements)]
     _unique([r.retirement_id for r in retirements], "retirements")
     bundles = [_bundle(store, x, f"certificates.bundles[{i}]") for i, x in enumerate(section.bundles)]
@@ -629,12 +615,6 @@ def _storage_export(store: KVReader) -> list[gpb.BatteryStorage]:
     return [out[name] for name in sorted(out)]
 
 
-def _iter_commitments(store: KVReader) -> Iterator[tuple[bytes, tuple[bytes, int]]]:
-    prefix = keys.archive_commitment_prefix()
-    for k, v in store.iter_range(prefix, prefix_end(prefix)):
-        yield k, decode_commitment(v)
-
-
 def export_genesis(store: KVReader) -> dict[str, Any]:
     """Every stored certificates record, tally, claim and counter (indexes follow from the bundles)."""
     section = gpb.GenesisState(
@@ -659,8 +639,8 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
         acceptances=[a.to_proto() for a in registry_keeper.iter_acceptances(store)],
         recurring=[a.to_proto() for a in registry_keeper.iter_recurring(store)],
         archive_commitments=[
-            gpb.ArchiveCommitment(height=int.from_bytes(k[-8:], "big"), root=root, count=count)
-            for k, (root, count) in _iter_commitments(store)
+            state_pb2.ArchiveCommitment(height=height, root=root, count=count)
+            for height, root, count in iter_commitments(store, keys.archive_commitment_prefix())
         ],
     )
     if store.get(keys.registry_info()) is not None:

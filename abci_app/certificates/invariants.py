@@ -44,8 +44,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from abci_app.certificates import keeper, keys, prune, registry_keeper, storage
 from abci_app.certificates.dvp import PENDING_COUNTER
 from abci_app.certificates.issuance import eligible_generation
@@ -63,6 +61,7 @@ from abci_app.certificates.records import (
 from abci_app.devices import keeper as devices
 from abci_app.devices.feed import is_renewable
 from abci_app.identity.keeper import get_member
+from abci_app.index_check import index_mismatch
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
 
@@ -192,22 +191,11 @@ def _breach(record: StandingOversight, b: Bundle, hour: int) -> str | None:
     return None
 
 
-def _index_mismatch(records: set[Any], index: set[Any], what: str, which: str) -> str | None:
-    """None when the records and their index entries name the same keys; else the first few of each
-    side that the other lacks."""
-    if records == index:
-        return None
-    return (
-        f"{what}s not in the {which} index: {sorted(records - index)[:3]}; index entries without a "
-        f"{what}: {sorted(index - records)[:3]}"
-    )
-
-
 def hour_indexes_complete(store: KVReader) -> str | None:
     """See the module doc."""
     holds = {(h.hour_start, h.device_id) for h in keeper.iter_holds(store)}
     claims = {(h, a) for a, h, _wh in keeper.iter_claims(store)}
-    return _index_mismatch(holds, set(keeper.iter_hold_ages(store)), "clear-sky hold", "hour") or _index_mismatch(
+    return index_mismatch(holds, set(keeper.iter_hold_ages(store)), "clear-sky hold", "hour") or index_mismatch(
         claims, set(keeper.iter_claim_ages(store)), "claim", "hour"
     )
 
@@ -309,4 +297,4 @@ def retired_bundles_ahead_of_pruning(store: KVReader) -> str | None:
 def retirements_indexed_by_owner(store: KVReader) -> str | None:
     """See the module doc."""
     stored = {(r.owner, r.hour_start, r.retirement_id) for r in keeper.iter_retirements(store)}
-    return _index_mismatch(stored, set(keeper.iter_owner_retirement_ids(store)), "retirement", "owner")
+    return index_mismatch(stored, set(keeper.iter_owner_retirement_ids(store)), "retirement", "owner")

@@ -72,8 +72,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import islice
 
-from gridwire.archive import encode_commitment, leaf_hash, merkle_root, pack_record
-
+from abci_app.archive import ArchiveBatch
 from abci_app.certificates import events, keeper, keys
 from abci_app.certificates.params import EXPIRY, PRUNE_PER_BLOCK, RETENTION, RETIRED_BUNDLE_RETENTION, period
 from abci_app.certificates.records import EXPIRED, RETIRED, REVOKED, WITHDRAWN, Bundle, Retirement
@@ -103,24 +102,17 @@ ARCHIVE_HOUR_ID = "archive_hour_id"  # counter: the first bundle id of that hour
 _AGED_OUT = (EXPIRED, WITHDRAWN, REVOKED)
 
 
-class _Removal:
+class _Removal(ArchiveBatch):
     """The records one block removes, in removal order, and what kinds they were."""
 
     def __init__(self, store: Branch) -> None:
-        self.store = store
-        self.records: list[tuple[bytes, bytes]] = []
+        super().__init__(store)
         self.retirements = 0
         self.bundles = 0
         self.issued = 0
         self.holds = 0
         self.claims = 0
         self.residuals = 0
-
-    def remove(self, key: bytes) -> None:
-        value = self.store.get(key)
-        if value is not None:
-            self.records.append((key, value))
-            self.store.delete(key)
 
     def bundle(self, b: Bundle) -> None:
         store = self.store
@@ -283,22 +275,14 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
         budget = _hours(store, block, retention, out, budget)
     if budget > 0:
         _behind_watermark(store, out, budget)
-    if not out.records:
-        return []
-    root = merkle_root([leaf_hash(k, v) for k, v in out.records])
-    store.set(keys.archive_commitment(block.height), encode_commitment(root, len(out.records)))
-    return [
-        Event.of(
-            events.CERTIFICATES_ARCHIVED,
-            height=block.height,
-            count=len(out.records),
-            root=root.hex(),
-            retirements=out.retirements,
-            bundles=out.bundles,
-            issued=out.issued,
-            holds=out.holds,
-            claims=out.claims,
-            residuals=out.residuals,
-            archive=b"".join(pack_record(k, v) for k, v in out.records).hex(),
-        )
-    ]
+    return out.commit(
+        events.CERTIFICATES_ARCHIVED,
+        keys.archive_commitment(block.height),
+        block.height,
+        retirements=out.retirements,
+        bundles=out.bundles,
+        issued=out.issued,
+        holds=out.holds,
+        claims=out.claims,
+        residuals=out.residuals,
+    )

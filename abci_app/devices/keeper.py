@@ -11,7 +11,7 @@ from abci_app.keys import lp, u64
 from abci_app.params import domain_param
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
-from abci_app.store.scan import distinct_times
+from abci_app.store.scan import distinct_times, first_time
 
 __all__ = [
     "AGE_ENERGY",
@@ -257,8 +257,7 @@ def clear_site_energy(store: Branch, interval_start: int, site_id: str) -> None:
 def oldest_marked(store: KVReader, prefix: bytes) -> int | None:
     """The u64 time right after `prefix` in its first key (the oldest entry of a
     time-ordered index), or None when the index is empty."""
-    row = next(iter(store.iter_range(prefix, prefix_end(prefix))), None)
-    return None if row is None else int.from_bytes(row[0][len(prefix) : len(prefix) + 8], "big")
+    return first_time(store, prefix)
 
 
 # ---- pruning: a watermark and a time-ordered index (prune.py) --------------------------

@@ -18,6 +18,7 @@ from abci_app.store.branch import Branch, KVReader
 
 __all__ = [
     "HOUR_INDEXES",
+    "MARKET_RETENTION",
     "MAX_INFO_BYTES",
     "PROPOSAL_KINDS",
     "RETIRED_BUNDLES_FIRST",
@@ -39,6 +40,10 @@ HOUR_INDEXES = "hour-indexes"
 # The upgrade from which retired bundles leave live state ahead of their retirements, whose migration
 # enters the retirements stored before in their owners' index (abci_app/upgrades/retired_bundles_first.py).
 RETIRED_BUNDLES_FIRST = "retired-bundles-first"
+# The upgrade from which settled market intervals leave live state after market.retention_seconds,
+# whose migration enters the statements stored before in their interval's index
+# (abci_app/upgrades/market_retention.py).
+MARKET_RETENTION = "market-retention"
 _NAME = re.compile(UPGRADE_NAME_PATTERN)
 
 

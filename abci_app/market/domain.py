@@ -51,5 +51,7 @@ DOMAIN = Domain(
         invariants.sites_in_settlement_follow_settlement,
         invariants.rules_pass_follows_mark,
         invariants.withheld_feed_in_follows_settlement,
+        invariants.statements_indexed_by_interval,
+        invariants.archived_behind_cursors,
     ),
 )

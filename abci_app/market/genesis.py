@@ -17,6 +17,7 @@ counter, so a chain restarted from an export carries the market on where it stop
   "rules_in_placement": RulesInPlacement as JSON (the upcoming interval's rules' pass, when it
                         goes on over blocks)
   "withheld_feed_in": [WithheldFeedIn as JSON] (sell sites' feed-in awaiting a sold device's data)
+  "archive_commitments": [{"height": 812, "root": base64, "count": 1400}]  (what pruning archived, prune.py)
 }
 (`gridledger.market.v1.GenesisState` in protobuf's JSON mapping: bytes in base64, 64-bit
 integers as strings or numbers, an export writes strings; every part is optional)
@@ -27,7 +28,8 @@ device has on offer per interval (Σ energy of its OPEN and CLEARED sell orders)
 owner's count of OPEN orders per interval (what market.max_open_orders_per_interval caps). It runs after
 identity, accounts and devices, and refuses (GenesisError naming the field) an owner that is
 not a member, an order whose site or device is unknown, a fill that does not match its order
-or clearing, duplicates, counters behind the ids in use, and escrow (the orders' and the
+or clearing, duplicates, counters behind the ids in use, an order or alert id pruning's cursor has passed (it
+left live state: counters.archive_order, archive_alert), and escrow (the orders' and the
 unsettled upstream trades' payments) that disagrees with the market escrow account's balance.
 """
 
@@ -38,13 +40,15 @@ from typing import Any, TypeVar
 
 from gridledger.market.v1 import genesis_pb2 as gpb
 from gridledger.market.v1 import market_pb2
+from gridledger.state.v1 import state_pb2
 
 from abci_app.accounts import keeper as accounts
+from abci_app.archive import commitments_from_genesis, iter_commitments
 from abci_app.devices import keeper as devices
 from abci_app.domain import GenesisError
 from abci_app.genesis_fields import parse_section, sections_json
 from abci_app.identity.keeper import get_member
-from abci_app.market import keeper
+from abci_app.market import keeper, keys
 from abci_app.market.clearing import ABSORB, LOCAL, POOL
 from abci_app.market.messages import MAX_PRICE
 from abci_app.market.records import (
@@ -350,6 +354,12 @@ def _counters(store: Branch, counters: gpb.Counters, used: Mapping[str, set[int]
         last = getattr(counters, name)
         if ids and last < max(ids):
             raise GenesisError(f"market.counters.{name}: {last} is behind the {name} ids in use (up to {max(ids)})")
+        archived = getattr(counters, f"archive_{name}", 0)
+        if ids and min(ids) <= archived:
+            raise GenesisError(
+                f"market.{name}s: {name} {min(ids)} is live, but pruning archived every {name} up to "
+                f"{archived} (counters.archive_{name})"
+            )
 
 
 def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any]) -> None:
@@ -377,6 +387,8 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     _counters(store, section.counters, {"order": set(orders), "rule": rules, "alert": alerts})
     if section.HasField("rules_in_placement"):
         _rules_in_placement(store, section.rules_in_placement, section.counters)
+    for height, commitment in commitments_from_genesis(section.archive_commitments, "market.archive_commitments"):
+        store.set(keys.archive_commitment(height), commitment)
 
 
 def export_genesis(store: KVReader) -> dict[str, Any]:
@@ -395,6 +407,10 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
         counters=gpb.Counters(**dict(keeper.iter_counters(store))),
         sites_in_settlement=[d.to_proto() for d in keeper.iter_sites_in_settlement(store)],
         withheld_feed_in=[w.to_proto() for w in keeper.iter_withheld_feed_in(store)],
+        archive_commitments=[
+            state_pb2.ArchiveCommitment(height=height, root=root, count=count)
+            for height, root, count in iter_commitments(store, keys.ARCHIVE)
+        ],
     )
     cursor = keeper.get_rules_in_placement(store)
     if cursor is not None:

@@ -13,14 +13,15 @@ settlement grace ≤ block time and that has cleared orders or sites with record
 with more goes on in the next blocks; later intervals wait) — for an interval already settled,
 a late reading's mark corrects the positions settled on an estimate (settlement.py) and pays
 the feed-in withheld for them (feed_in.py); (4) estimates and withheld feed-in whose correction
-window has ended are final.
+window has ended are final; (5) settled intervals' records past the retention leave live
+state, provably (prune.py).
 """
 
 from __future__ import annotations
 
 from abci_app.devices import keeper as devices
 from abci_app.keys import u64
-from abci_app.market import keys
+from abci_app.market import keys, prune
 from abci_app.market.close import close_interval
 from abci_app.market.feed_in import finalise_withheld
 from abci_app.market.keeper import book_intervals_due, settle_intervals_due
@@ -57,4 +58,5 @@ def end_block(store: Branch, block: BlockInfo) -> list[Event]:
             evs.extend(settle_interval(store, block, interval, budget))
     evs.extend(finalise_estimates(store, now))
     evs.extend(finalise_withheld(store, now))
+    evs.extend(prune.end_block(store, block))
     return evs

@@ -22,19 +22,25 @@
   started (the rules mark), in one of its stages.
 - Feed-in withheld for a sold device's late data is of a settled interval and waits for at
   least one device.
+- Every statement is in its interval's index and every entry of the index names a statement
+  (pruning archives statements by it).
+- Pruning's cursors are behind every live order and alert: none with an id up to
+  archive_order or archive_alert is in live state.
 (Settled intervals were checked while they awaited settlement; the checks stay bounded.)
 """
 
 from __future__ import annotations
 
 from abci_app.accounts import keeper as accounts
+from abci_app.index_check import index_mismatch
 from abci_app.keys import lp
-from abci_app.market import keeper, keys
+from abci_app.market import keeper, keys, prune
 from abci_app.market.placement import RULES_MARK
 from abci_app.market.records import BUY, PLACEMENT_STAGES, SELL
 from abci_app.market.settlement import RETAIL_MARK
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
+from abci_app.store.scan import first_time
 
 __all__ = [
     "copies_match_orders",
@@ -201,4 +207,21 @@ def withheld_feed_in_follows_settlement(store: KVReader) -> str | None:
             return (
                 f"site {w.site_id!r}'s withheld feed-in of interval {w.interval_start} waits for no device, or unsorted"
             )
+    return None
+
+
+def statements_indexed_by_interval(store: KVReader) -> str | None:
+    """See the module doc."""
+    stored = {(s.interval_start, bytes(s.owner)) for s in keeper.iter_statements(store)}
+    return index_mismatch(stored, set(keeper.iter_statement_index(store)), "statement", "interval")
+
+
+def archived_behind_cursors(store: KVReader) -> str | None:
+    """See the module doc."""
+    swept = ((keys.ORDER, prune.ARCHIVE_ORDER, "order"), (keys.ALERT, prune.ARCHIVE_ALERT, "alert"))
+    for prefix, cursor, what in swept:
+        last = prune.counter(store, cursor)
+        first = first_time(store, prefix)  # the lowest id (ids are u64 right after the prefix)
+        if first is not None and first <= last:
+            return f"{what} {first} is live, but pruning archived every {what} up to {last}"
     return None

@@ -62,6 +62,7 @@ __all__ = [
     "get_statement",
     "get_upstream",
     "get_withheld_feed_in",
+    "index_statement",
     "iter_alerts",
     "iter_all_fills",
     "iter_book_copies",
@@ -78,6 +79,7 @@ __all__ = [
     "iter_settle_copies",
     "iter_settle_due",
     "iter_sites_in_settlement",
+    "iter_statement_index",
     "iter_statements",
     "iter_upstream",
     "iter_withheld_feed_in",
@@ -473,8 +475,24 @@ def get_statement(store: KVReader, owner: bytes, interval: int) -> Statement | N
 
 
 def put_statement(store: Branch, statement: Statement) -> None:
-    """Store the owner's statement of its interval (replacing the previous one)."""
-    store.set(keys.statement(statement.owner, statement.interval_start), statement.encode())
+    """Store the owner's statement of its interval (replacing the previous one), a new one also in
+    its interval's index (prune.py archives an interval's statements by it)."""
+    key = keys.statement(statement.owner, statement.interval_start)
+    if store.get(key) is None:
+        index_statement(store, statement.interval_start, statement.owner)
+    store.set(key, statement.encode())
+
+
+def index_statement(store: Branch, interval: int, owner: bytes) -> None:
+    """Enter `owner`'s statement of the interval in the interval's index."""
+    store.set(keys.statement_by_interval(interval, owner), b"")
+
+
+def iter_statement_index(store: KVReader) -> Iterator[tuple[int, bytes]]:
+    """(interval, owner) of every entry of the statements' interval index, in key order."""
+    prefix = keys.STATEMENTS_BY_INTERVAL
+    for k, _v in store.iter_range(prefix, prefix_end(prefix)):
+        yield int.from_bytes(k[2:10], "big"), k[10:]
 
 
 def get_consent(store: KVReader, device_id: str) -> ChargingConsent | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abci_app.keys import lp, u64
 
 __all__ = [
+    "ARCHIVE",
     "BOOK",
     "FILLS_BY_OWNER",
     "INSTRUCTION",
@@ -14,9 +15,11 @@ __all__ = [
     "RULES_IN_PLACEMENT",
     "SETTLE_DUE",
     "SITES_IN_SETTLEMENT",
+    "STATEMENTS_BY_INTERVAL",
     "UPSTREAM",
     "alert",
     "alerts_by_owner",
+    "archive_commitment",
     "book",
     "book_prefix",
     "clearing",
@@ -41,6 +44,7 @@ __all__ = [
     "settle_due",
     "sites_in_settlement",
     "statement",
+    "statement_by_interval",
     "upstream",
     "withheld_feed_in",
     "withheld_feed_in_prefix",
@@ -72,6 +76,8 @@ INSTRUCTION = SUBFAMILIES + b"\x04"  # u64(interval) site id (raw bytes, so key 
 SITES_IN_SETTLEMENT = SUBFAMILIES + b"\x05"  # u64(interval) → SitesInSettlement
 RULES_IN_PLACEMENT = SUBFAMILIES + b"\x06"  # → RulesInPlacement (one record: the upcoming interval's pass)
 WITHHELD_FEED_IN = SUBFAMILIES + b"\x07"  # u64(interval) lp(site) → WithheldFeedIn
+STATEMENTS_BY_INTERVAL = SUBFAMILIES + b"\x08"  # u64(interval) owner(20) → '' (prune.py sweeps statements by it)
+ARCHIVE = SUBFAMILIES + b"\x09"  # u64(height) → root(32) u64(count): what block `height`'s pruning archived
 KEY_PREFIXES = frozenset(
     p[0]
     for p in (
@@ -238,3 +244,13 @@ def instruction(interval: int, site_id: str) -> bytes:
 def sites_in_settlement(interval: int) -> bytes:
     """The key of the interval's SitesInSettlement (while its sites settle over several blocks)."""
     return SITES_IN_SETTLEMENT + u64(interval)
+
+
+def statement_by_interval(interval: int, owner: bytes) -> bytes:
+    """The interval index entry of `owner`'s statement of the interval."""
+    return STATEMENTS_BY_INTERVAL + u64(interval) + owner
+
+
+def archive_commitment(height: int) -> bytes:
+    """The key of the archive commitment of what block `height`'s pruning removed (prune.py)."""
+    return ARCHIVE + u64(height)

@@ -14,6 +14,8 @@ __all__ = [
     "MAX_OPEN_ORDERS",
     "MAX_PRICE_PARAM",
     "PARAMS",
+    "PRUNE_PER_BLOCK",
+    "RETENTION",
     "RULES_PER_BLOCK",
     "SETTLEMENT_GRACE",
     "SETTLE_SITES",
@@ -34,6 +36,8 @@ MAX_PRICE_PARAM = "market.max_price_per_kwh"
 CORRECTION_WINDOW = "market.correction_window_seconds"
 SETTLE_SITES = "market.settle_sites_per_block"
 RULES_PER_BLOCK = "market.rules_per_block"
+RETENTION = "market.retention_seconds"
+PRUNE_PER_BLOCK = "market.prune_per_block"
 MAX_AHEAD_SECONDS = 7 * 86_400  # orders for at most a week ahead
 PARAMS = {
     # the book of an interval closes this long before the interval starts
@@ -63,6 +67,15 @@ PARAMS = {
     # 150 ms of hook work (a buy rule's order about 60 µs in process); a test's genesis may go
     # down to 1
     RULES_PER_BLOCK: ParamSpec(2_500, 100, 50_000, genesis_low=1),
+    # a settled interval's records (its orders, fills, statements, clearing result, upstream trade,
+    # grid instructions) and alerts leave live state this long after the interval's correction
+    # window ends, provably (prune.py): 35 days keep a monthly bill's intervals live until it is
+    # out, as the devices keep their interval energy; a million metered sites' statements are
+    # about 0.3 TB at 35 days (make bench); a test's genesis may go down to 0
+    RETENTION: ParamSpec(35 * 86_400, 86_400, 10 * 365 * 86_400, genesis_low=0),
+    # rows pruning examines at most per block (prune.py): a million metered sites' statements of
+    # an interval are about 1,111 a second, with room to catch up; a test's genesis may go down to 1
+    PRUNE_PER_BLOCK: ParamSpec(5_000, 100, 100_000, genesis_low=1),
 }
 
 

@@ -4,7 +4,9 @@
 GridInstruction) (provable records); /book/<interval> (open orders, OrderList);
 /instructions/<interval> (the interval's grid instructions in site order,
 GridInstructionList); /orders|fills|rules|alerts|statements/<address> (a member's); lists
-are paginated: ?limit=&after=."""
+are paginated: ?limit=&after=; /market_archive_commitment/<height> (provable: what the block's pruning
+archived). A record pruning archived (prune.py) is answered RECORD_ARCHIVED: prove it from the
+block's market_archived event against that commitment (clients/archive.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,11 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 from gridledger.market.v1 import market_pb2
-from gridwire.contract.market import Paths
+from gridwire.contract.market import MarketCode, Paths
 
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.errors import Code, TxError
-from abci_app.market import keys
+from abci_app.market import keys, prune
 from abci_app.query_util import address_arg, args_exactly, id_arg, int_arg, page, record
 from abci_app.store.branch import KVReader
 
@@ -26,10 +28,42 @@ __all__ = ["QUERIES"]
 M = TypeVar("M", bound=Message)
 
 
+_PROVE = (
+    "prove it from the market_archived event of the block that pruned it against that block's "
+    "/market_archive_commitment/<height>"
+)
+
+
+def _by_id(store: KVReader, key: bytes, what: str, record_id: int, cursor: str) -> QueryResult:
+    """The record at `key`, or RECORD_ARCHIVED when it is absent and pruning's `cursor` passed its id."""
+    found = record(store, key)
+    last = prune.counter(store, cursor)
+    if found.value is None and 0 < record_id <= last:
+        raise TxError(
+            MarketCode.RECORD_ARCHIVED,
+            f"{what} {record_id} left live state after its retention ({what}s up to {last} are archived): {_PROVE}",
+        )
+    return found
+
+
+def _of_interval(store: KVReader, key: bytes, what: str, interval: int) -> QueryResult:
+    """The record at `key`, or RECORD_ARCHIVED when it is absent and its interval is before the last
+    pruning cutoff (it left live state, or never was: the archive says which)."""
+    found = record(store, key)
+    before = prune.archived_before(store)
+    if found.value is None and interval < before:
+        raise TxError(
+            MarketCode.RECORD_ARCHIVED,
+            f"the {what} of interval {interval} is not in live state: intervals before {before} are archived; {_PROVE}",
+        )
+    return found
+
+
 def order(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
-    """/order/<id>: the stored Order, provable against the app hash."""
+    """/order/<id>: the stored Order, provable against the app hash; RECORD_ARCHIVED once pruned."""
     (text,) = args_exactly(args, 1, "/order/<id>")
-    return record(store, keys.order(int_arg(text, "order id")))
+    order_id = int_arg(text, "order id")
+    return _by_id(store, keys.order(order_id), "order", order_id, prune.ARCHIVE_ORDER)
 
 
 def rule(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
@@ -39,21 +73,24 @@ def rule(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryR
 
 
 def alert(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
-    """/alert/<id>: the stored Alert, provable against the app hash."""
+    """/alert/<id>: the stored Alert, provable against the app hash; RECORD_ARCHIVED once pruned."""
     (text,) = args_exactly(args, 1, "/alert/<id>")
-    return record(store, keys.alert(int_arg(text, "alert id")))
+    alert_id = int_arg(text, "alert id")
+    return _by_id(store, keys.alert(alert_id), "alert", alert_id, prune.ARCHIVE_ALERT)
 
 
 def clearing(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     """/clearing/<interval start>: the interval's ClearingResult, provable; not found before clearing."""
     (text,) = args_exactly(args, 1, "/clearing/<interval start>")
-    return record(store, keys.clearing(int_arg(text, "interval start")))
+    interval = int_arg(text, "interval start")
+    return _of_interval(store, keys.clearing(interval), "clearing result", interval)
 
 
 def statement(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     """/statement/<address>/<interval start>: the member's settlement Statement of the interval, provable."""
-    owner, interval = args_exactly(args, 2, "/statement/<address hex>/<interval start>")
-    return record(store, keys.statement(address_arg(owner), int_arg(interval, "interval start")))
+    owner, text = args_exactly(args, 2, "/statement/<address hex>/<interval start>")
+    interval = int_arg(text, "interval start")
+    return _of_interval(store, keys.statement(address_arg(owner), interval), "statement", interval)
 
 
 def charging_consent(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
@@ -65,7 +102,8 @@ def charging_consent(store: KVReader, args: list[str], options: Mapping[str, str
 def upstream(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     """/upstream/<interval start>: the upstream grid's UpstreamTrade of the interval, provable."""
     (text,) = args_exactly(args, 1, "/upstream/<interval start>")
-    return record(store, keys.upstream(int_arg(text, "interval start")))
+    interval = int_arg(text, "interval start")
+    return _of_interval(store, keys.upstream(interval), "upstream trade", interval)
 
 
 def instructions(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
@@ -75,12 +113,19 @@ def instructions(store: KVReader, args: list[str], options: Mapping[str, str]) -
         raise TxError(Code.QUERY_BAD_REQUEST, "usage: /instructions/<interval start>[/<site id>]")
     interval = int_arg(args[0], "interval start")
     if len(args) == 2:
-        return record(store, keys.instruction(interval, id_arg(args[1], "site id")))
+        return _of_interval(store, keys.instruction(interval, id_arg(args[1], "site id")), "instruction", interval)
     prefix = keys.instruction_prefix(interval)
     items, cursor = page(store, prefix, options, lambda _k, v: market_pb2.GridInstruction.FromString(v))
     return QueryResult(
         market_pb2.GridInstructionList(instructions=items, next=cursor).SerializeToString(deterministic=True)
     )
+
+
+def archive_commitment(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/market_archive_commitment/<height>: the archive commitment (root, count) of what block `height`'s
+    pruning removed, provable; not found for a block that archived nothing."""
+    (height,) = args_exactly(args, 1, "/market_archive_commitment/<height>")
+    return record(store, keys.archive_commitment(int_arg(height, "height")))
 
 
 def _stored(store: KVReader, key: bytes, message: type[M]) -> M | None:
@@ -145,6 +190,7 @@ QUERIES: dict[str, QueryHandler] = {
     Paths.BOOK.root: book,
     Paths.UPSTREAM.root: upstream,
     Paths.INSTRUCTIONS.root: instructions,
+    Paths.ARCHIVE_COMMITMENT.root: archive_commitment,
     Paths.ORDERS.root: _owner_list(
         keys.ORDERS_BY_OWNER, "/orders/<address hex>", _order, lambda i, c: market_pb2.OrderList(orders=i, next=c)
     ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from abci_app.upgrades import hour_indexes, proposal_kinds, retired_bundles_first
+from abci_app.upgrades import hour_indexes, market_retention, proposal_kinds, retired_bundles_first
 from abci_app.upgrades.migration import Migration
 
 __all__ = ["RELEASED", "STAGED", "migrations"]
@@ -21,7 +21,12 @@ __all__ = ["RELEASED", "STAGED", "migrations"]
 # than the next block (run the previous version until then), and a chain that never plans it never
 # runs it.
 # retired-bundles-first: the same, for the retirements' owner index and the retired bundles' earlier pruning.
-RELEASED: tuple[Migration, ...] = (hour_indexes.MIGRATION, retired_bundles_first.MIGRATION)
+# market-retention: the same, for the statements' interval index and the market's pruning.
+RELEASED: tuple[Migration, ...] = (
+    hour_indexes.MIGRATION,
+    retired_bundles_first.MIGRATION,
+    market_retention.MIGRATION,
+)
 STAGED: tuple[Migration, ...] = (proposal_kinds.MIGRATION,)
 
 _names = [m.name for m in (*RELEASED, *STAGED)]

@@ -20,11 +20,11 @@ from gridwire.contract.certificates import (
 from gridwire.contract.certificates import Paths as CertificatesPaths
 
 from clients import certificates as build
-from clients.archive import fetch_archived, find_archiving_block
+from clients.archive import CERTIFICATES
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
 from clients.cli_types import DEVICE_ID, UsageError, count, positive_count, unix_seconds, watt_hours
+from clients.commands.archived import add_archived_arguments, one_key, show_archived
 from clients.commands.devices import tx_event_rows
-from clients.trust_anchor import trust_anchor
 
 __all__ = ["register"]
 
@@ -177,55 +177,20 @@ def cmd_residual(ctx: Context, args: argparse.Namespace) -> None:
     ctx.show(data, title="residual generation")
 
 
-def _state_key(text: str) -> bytes:
-    """An archived state key: 1 to 1,024 bytes in hex."""
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not hex; a state key: 1 to 1,024 bytes in hex") from None
-    if not 1 <= len(key) <= 1024:
-        raise argparse.ArgumentTypeError(f"a state key is 1 to 1,024 bytes, got {len(key)}")
-    return key
-
-
-def _archived_key(args: argparse.Namespace) -> bytes:
-    given = [
-        key
-        for key, wanted in (
-            (retirement_key(args.retirement), args.retirement),
-            (bundle_key(args.bundle), args.bundle),
-            (history_key(args.history), args.history),
-            (args.key, args.key),
-        )
-        if wanted
-    ]
-    if len(given) != 1:
-        raise UsageError("give one of --retirement ID, --bundle ID, --history ID or --key HEX")
-    return given[0]
-
-
 def cmd_archived(ctx: Context, args: argparse.Namespace) -> None:
-    key = _archived_key(args)
-    if not args.height and args.since is None:
-        raise UsageError("give the HEIGHT that archived it, or --since the time it became due")
-    anchor = trust_anchor(ctx.rpc, args)  # --genesis / --trusted-height+hash, else the node's (warned)
-    height = args.height or find_archiving_block(ctx.rpc, key, args.since)
-    proof = fetch_archived(ctx.rpc, height, key, anchor.light)
-    data: dict[str, Any] = {
-        "height": proof.height, "key": proof.key.hex(), "position": proof.position, "count": proof.count,
-        "proof": "verified",
-    }  # fmt: skip
+    given = [
+        (retirement_key(args.retirement), args.retirement),
+        (bundle_key(args.bundle), args.bundle),
+        (history_key(args.history), args.history),
+        (args.key, args.key),
+    ]
+    key = one_key(given, "--retirement ID, --bundle ID, --history ID or --key HEX")
     decoders = {
         RETIREMENT_PREFIX: pb.Retirement.FromString,
         BUNDLE_PREFIX: pb.Bundle.FromString,
         HISTORY_PREFIX: pb.BundleHistory.FromString,
     }
-    decode = decoders.get(key[:1])
-    if decode is not None:
-        data.update(to_json(decode(proof.value)))
-    else:
-        data["value"] = proof.value.hex()
-    ctx.show({**data, **anchor.fields()}, title="archived record")
+    show_archived(ctx, args, key, CERTIFICATES, decoders)
 
 
 def register(add: AddCommand) -> None:
@@ -249,21 +214,16 @@ def register(add: AddCommand) -> None:
     )
     add_paging(p)
     p = cert("archived", cmd_archived, "prove a record pruning archived: from block HEIGHT's archive and commitment")
-    p.add_argument(
-        "height", type=positive_count, nargs="?", default=0,
-        help="the block that archived it (its certificates_archived event); or give --since",
-    )  # fmt: skip
-    p.add_argument(
-        "--since", type=unix_seconds,
-        help="find the block from this time on (when it was due: a retired bundle a day after its retirement, "
-        "a retirement its retention after it)",
-    )  # fmt: skip
+    add_archived_arguments(
+        p,
+        event="certificates_archived",
+        due="a retired bundle a day after its retirement, a retirement its retention after it",
+    )
     p.add_argument("--retirement", type=positive_count, default=0, help="a retirement id")
     p.add_argument(
         "--bundle", type=positive_count, default=0, help="a bundle id (a retired bundle leaves before its retirement)"
     )
     p.add_argument("--history", type=positive_count, default=0, help="a bundle id: its history")
-    p.add_argument("--key", type=_state_key, default=b"", help="or any archived state key, in hex")
     cert("history", cmd_history, "a bundle's history: issue, splits, transfers, retirement").add_argument(
         "bundle_id", type=count
     )

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from google.protobuf.message import Message
 from gridledger.market.v1 import market_pb2
 from gridwire.contract import market as market_contract
 from gridwire.contract.market import Paths as MarketPaths
 
 from clients import market as build
 from clients.alert_watch import alerts_from_bridge, alerts_from_node
+from clients.archive import MARKET
 from clients.cli_support import (
     AddCommand,
     Context,
@@ -26,6 +29,7 @@ from clients.cli_support import (
     to_json,
 )
 from clients.cli_types import UsageError, basis_points, count, money, positive_count, price, unix_seconds, watt_hours
+from clients.commands.archived import add_archived_arguments, one_key, show_archived
 from clients.commands.devices import tx_event_rows
 
 if TYPE_CHECKING:
@@ -255,6 +259,27 @@ def cmd_accept(ctx: Context, args: argparse.Namespace) -> None:
     ctx.done(result, alert_id=args.alert_id, new_limit_price=args.limit)
 
 
+def cmd_archived(ctx: Context, args: argparse.Namespace) -> None:
+    if bool(args.statement) != bool(args.interval):
+        raise UsageError("a statement is named by --statement MEMBER and --interval START together")
+    statement = market_contract.statement_key(ctx.address(args.statement), args.interval) if args.statement else b""
+    given = [
+        (market_contract.order_key(args.order), args.order),
+        (market_contract.alert_key(args.alert), args.alert),
+        (market_contract.clearing_key(args.clearing), args.clearing),
+        (statement, args.statement),
+        (args.key, args.key),
+    ]
+    key = one_key(given, "--order ID, --alert ID, --clearing START, --statement MEMBER --interval START or --key HEX")
+    decoders: dict[bytes, Callable[[bytes], Message]] = {
+        market_contract.ORDER_PREFIX: market_pb2.Order.FromString,
+        market_contract.ALERT_PREFIX: market_pb2.Alert.FromString,
+        market_contract.CLEARING_PREFIX: market_pb2.ClearingResult.FromString,
+        market_contract.STATEMENT_PREFIX: market_pb2.Statement.FromString,
+    }
+    show_archived(ctx, args, key, MARKET, decoders)
+
+
 def cmd_statement(ctx: Context, args: argparse.Namespace) -> None:
     member = _member(ctx, args.member)
     if args.interval:
@@ -333,6 +358,17 @@ def register(add: AddCommand) -> None:
     p = add("accept", cmd_accept, "accept new terms for an alert's rule")
     p.add_argument("alert_id", type=count)
     p.add_argument("--limit", type=price, required=True, help="the rule's new limit price, minor units/kWh")
+    p = add("market-archived", cmd_archived, "prove a market record pruning archived: from block HEIGHT's archive")
+    add_archived_arguments(
+        p,
+        event="market_archived",
+        due="its interval's end + settlement grace + correction window + market.retention_seconds",
+    )
+    p.add_argument("--order", type=positive_count, default=0, help="an order id")
+    p.add_argument("--alert", type=positive_count, default=0, help="an alert id")
+    p.add_argument("--clearing", type=unix_seconds, default=0, help="an interval's clearing result")
+    p.add_argument("--statement", default="", help="a member's statement (with --interval)")
+    p.add_argument("--interval", type=unix_seconds, default=0, help="the statement's interval start")
     p = add("statement", cmd_statement, "a member's statements (default: the signer's)")
     p.add_argument("member", nargs="?", default="")
     p.add_argument("--interval", type=unix_seconds, default=0, help="one interval's statement")

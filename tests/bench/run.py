@@ -498,6 +498,19 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
             add(f"  their forecasts scored: blocks (at most {sites['score_per_block']:,} a block) / worst block; "
                 "CPU per device", f"{sites['score_blocks']} / {_fmt(sites['score_worst_block_ms'])} ms; "
                 f"{_fmt(sites['score_us_per_device'])} µs", "bounded per block")  # fmt: skip
+            if "market_bytes_per_site_interval" in sites:
+                add("  their market state per site-interval (a statement and its index entry) / left after the "
+                    "retention", f"{_fmt(sites['market_bytes_per_site_interval'])} B / "
+                    f"{_fmt(sites['market_bytes_left'])} B for the interval")  # fmt: skip
+                add(f"  a million metered sites: market state at the {sites['market_retention_days']:g}-day retention"
+                    " / kept for ever, a year", f"{_fmt(sites['million_sites_market_tb'])} / "
+                    f"{_fmt(sites['million_sites_market_tb_year_unpruned'])} TB")  # fmt: skip
+                add(f"  market pruning: blocks (at most {sites['market_prune_per_block']:,} rows) / worst block; "
+                    "CPU per site; rows due per second at a million sites", f"{sites['market_prune_blocks']} / "
+                    f"{_fmt(sites['market_prune_worst_block_ms'])} ms; {_fmt(sites['market_prune_us_per_site'])} µs;"
+                    f" {_fmt(sites['million_sites_market_rows_per_s'])}",
+                    f"the default cap ({sites['market_prune_default_per_block']:,}) >= due at a block/s",
+                    sites["market_prune_default_per_block"] >= sites["million_sites_market_rows_per_s"])  # fmt: skip
         rules = en.get("rules")
         if rules:
             worst = f"{rules['blocks']} / {_fmt(rules['worst_block_ms'])} ms"

@@ -10,6 +10,12 @@ block (the hook's own work; the trie re-hashes the block's writes afterwards, wh
 leaves out). Before the budget, one block settled the whole interval. Each meter also posted a
 forecast for the interval, and the forecasts' hook scores them at most
 `forecasts.score_per_block` a block (before: every device of the interval in one block).
+
+Then the market state those sites left: the bytes of the interval's statements (one per site,
+with its interval index entry) in live state, and, once the interval is past the market's
+retention, the hook's pruning archiving them block after block (at most
+`market.prune_per_block` rows a block) and what stays (the commitments): a million metered sites
+at 15 minutes for the 90-day retention, and what a year would have kept before pruning.
 """
 
 from __future__ import annotations
@@ -29,7 +35,15 @@ from abci_app.forecasts.records import Forecast
 from abci_app.grid import keeper as grid
 from abci_app.grid.records import Tariffs
 from abci_app.market import hooks
-from abci_app.market.params import SETTLE_SITES
+from abci_app.market.params import PARAMS as MARKET_PARAMS
+from abci_app.market.params import (
+    PRUNE_PER_BLOCK,
+    RETENTION,
+    SETTLE_SITES,
+    correction_window,
+    interval_length,
+    settlement_grace,
+)
 from abci_app.params import domain_param, set_domain_param
 from abci_app.store.backend import MemoryBackend
 from abci_app.store.branch import Branch
@@ -100,6 +114,52 @@ def _scoring(store: Branch, n: int) -> dict[str, Any]:
     }
 
 
+MARKET_KEYS = (b"\x40", b"\x50")  # every market key (prefixes 0x40-0x4F)
+MILLION = 1_000_000
+
+
+def _market_bytes(store: Branch) -> int:
+    return sum(len(k) + len(v) for k, v in store.iter_range(*MARKET_KEYS))
+
+
+def _pruning(store: Branch, sites: int, per_block: int | None) -> dict[str, Any]:
+    """The interval's market state, then its pruning once past the retention, block after block."""
+    if per_block is not None:
+        set_domain_param(store, PRUNE_PER_BLOCK, per_block, genesis=True)
+    cap = domain_param(store, PRUNE_PER_BLOCK)
+    live = _market_bytes(store)
+    length = interval_length(store)
+    days = domain_param(store, RETENTION) / 86_400
+    due = INTERVAL + length + settlement_grace(store) + correction_window(store) + domain_param(store, RETENTION)
+    blocks: list[float] = []
+    while len(blocks) <= 2 * sites // cap + 5:
+        block = BlockInfo("bench", 10_000 + len(blocks), (due + 5 * len(blocks)) * 1_000_000_000)
+        started = CLOCK()
+        archived = [e for e in hooks.end_block(store, block) if e.type == "market_archived"]
+        blocks.append(CLOCK() - started)
+        if not archived and len(blocks) > 1:
+            break
+    left = _market_bytes(store)
+    if next(iter(store.iter_range(b"\x4a", b"\x4b")), None) is not None:
+        raise RuntimeError("market pruning bench: statements were left in live state")
+    per_site = (live - left) / sites
+    intervals_a_day = 86_400 / length
+    return {
+        "market_prune_per_block": cap,
+        "market_prune_default_per_block": MARKET_PARAMS[PRUNE_PER_BLOCK].default,
+        "market_bytes_per_site_interval": round(per_site, 1),
+        "market_bytes_left": left,
+        "market_prune_blocks": len(blocks) - 1,
+        "market_prune_us_per_site": round(sum(blocks) * 1e6 / sites, 1),
+        "market_prune_worst_block_ms": round(max(blocks) * 1000, 1),
+        "market_retention_days": days,
+        "million_sites_market_tb": round(MILLION * per_site * intervals_a_day * days / 1e12, 2),
+        "million_sites_market_tb_year_unpruned": round(MILLION * per_site * intervals_a_day * 365 / 1e12, 2),
+        # rows a million sites' statements make due per second (one row per statement), against the cap
+        "million_sites_market_rows_per_s": round(MILLION / length, 0),
+    }
+
+
 def site_settlement_costs(
     sites: int, log: Callable[[str], None], *, per_block: int | None = None, score_per_block: int | None = None
 ) -> dict[str, Any]:
@@ -126,8 +186,10 @@ def site_settlement_costs(
     if settled != sites:
         raise RuntimeError(f"site settlement bench: {settled} of {sites} sites settled")
     scored = _scoring(store, sites)
+    pruned = _pruning(store, sites, per_block)
     out = {
         **scored,
+        **pruned,
         "sites": sites,
         "per_block": cap,
         "blocks": len(blocks),
@@ -144,5 +206,13 @@ def site_settlement_costs(
     log(
         f"  their forecasts scored: {out['score_blocks']} blocks of at most {out['score_per_block']:,}, "
         f"{out['score_us_per_device']} µs per device, worst block {out['score_worst_block_ms']} ms"
+    )
+    log(
+        f"  their market state: {out['market_bytes_per_site_interval']} bytes per site-interval; past the retention "
+        f"archived in {out['market_prune_blocks']} blocks of at most {out['market_prune_per_block']:,} rows, "
+        f"{out['market_prune_us_per_site']} µs per site, worst block {out['market_prune_worst_block_ms']} ms, "
+        f"{out['market_bytes_left']} bytes left; a million sites: {out['million_sites_market_tb']} TB at the "
+        f"{out['market_retention_days']:g}-day retention (kept for ever: {out['million_sites_market_tb_year_unpruned']}"
+        " TB a year)"
     )
     return out

@@ -23,6 +23,7 @@ from abci_app.certificates.prune import (
     ARCHIVE_TALLY,
 )
 from abci_app.market.genesis import COUNTERS as MARKET_COUNTERS
+from abci_app.market.prune import ARCHIVE_ALERT, ARCHIVE_INTERVAL, ARCHIVE_ORDER
 
 ENTRIES: list[tuple[type[Message], type[Message]]] = [
     (devices_genesis.DeviceReading, devices_pb2.ReadingState),
@@ -70,4 +71,6 @@ def test_the_counters_messages_name_the_keepers_counters() -> None:
         "bundle", "retirement", "expiry_cursor", "expiry_next_id", PENDING_COUNTER, SCR, SDR, RECURRING,
         ARCHIVE_RETIREMENT, ARCHIVE_HOUR, ARCHIVE_HOUR_ID, ARCHIVE_RETIRED_BUNDLE, ARCHIVE_TALLY,
     } == set(CERTIFICATE_COUNTERS)  # fmt: skip
-    assert set(MARKET_COUNTERS) == {"alert", "order", "rule", "rules_interval", "settled_interval"}
+    assert set(MARKET_COUNTERS) == {
+        "alert", "order", "rule", "rules_interval", "settled_interval", ARCHIVE_ORDER, ARCHIVE_ALERT, ARCHIVE_INTERVAL,
+    }  # fmt: skip

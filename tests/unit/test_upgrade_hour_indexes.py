@@ -6,7 +6,7 @@ after which pruning archives the records as it archives its own."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from gridledger.governance.v1 import governance_pb2
 from gridledger.grid.v1 import grid_pb2
@@ -115,6 +115,41 @@ def _finalize(app: GridLedgerApp, height: int, time_s: int) -> None:
 
 def _everything(state: CommittedState) -> dict[bytes, bytes]:
     return dict(state.iter_range(b"", None))
+
+
+def migrate_index_at_plan(  # noqa: PLR0917 - the one flow of every index-building upgrade's test
+    driver: AppDriver,
+    consortium: Consortium,
+    migration: Migration,
+    entries: list[bytes],
+    invariant: Callable[[CommittedState], str | None],
+    refusal: str,
+) -> None:
+    """Plan `migration`'s upgrade 20 blocks on, delete the index `entries` from the state committed
+    just before its height (as the previous version left it: `invariant` then says `refusal`), restart
+    on this version and run the plan's block: the runner records the upgrade, the invariant holds, the
+    entries are back, and running the migration again changes nothing."""
+    height = driver.height + 20
+    _plan(driver, consortium, height, migration.name)
+    while driver.height < height - 1:
+        driver.block([])
+    _rewrite_committed(driver.app.state, *entries)
+    _restart(driver)
+    state = driver.app.state
+    assert (invariant(state) or "").startswith(refusal)
+    before = _everything(state)
+    assert migration.name in driver.app.migrations  # released: on in this version without a switch
+    result = driver.block([])  # the driver checks every invariant after it
+    assert result.height == height
+    assert [e.type for e in result.response.events][:1] == ["upgrade_applied"]
+    state = driver.app.state
+    assert [(a.name, a.height) for a in upgrades.iter_applied(state)] == [(migration.name, height)]
+    assert invariant(state) is None
+    assert set(entries) <= set(_everything(state)) - set(before)
+    store = Branch(state)
+    block = BlockInfo(driver.chain_id, driver.height + 1, (driver.time + 1) * 1_000_000_000)
+    assert migration.apply(store, block) == []
+    assert all(state.get(k) == v for k, v in store.writes.items())  # a second run changes nothing
 
 
 def test_the_upgrade_indexes_the_previous_versions_holds_and_claims_and_nothing_else(

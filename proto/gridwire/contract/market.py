@@ -11,8 +11,11 @@ from gridwire.contract.paths import QueryRoot
 
 __all__ = [
     "ALERT",
+    "ALERT_PREFIX",
+    "ARCHIVE_COMMITMENT_PREFIX",
     "ATTRIBUTES",
     "CHARGING_CONSENT_SET",
+    "CLEARING_PREFIX",
     "ERROR_RANGE",
     "ESTIMATE_CORRECTED",
     "ESTIMATE_FINAL",
@@ -22,17 +25,25 @@ __all__ = [
     "GRID_INSTRUCTION",
     "INTERVAL_CLEARED",
     "INTERVAL_SETTLED",
+    "MARKET_ARCHIVED",
     "ORDER_CANCELLED",
     "ORDER_PLACED",
+    "ORDER_PREFIX",
     "RULES_UNPLACED",
     "RULE_REMOVED",
     "RULE_SET",
     "RULE_SKIPPED",
     "SETTLED_ON_ESTIMATE",
     "SITES_SETTLED",
+    "STATEMENT_PREFIX",
     "TERMS_ACCEPTED",
     "MarketCode",
     "Paths",
+    "alert_key",
+    "archive_commitment_key",
+    "clearing_key",
+    "order_key",
+    "statement_key",
 ]
 
 ERROR_RANGE = (200, 249)
@@ -62,6 +73,7 @@ class MarketCode(IntEnum):
     )
     PRICE_ABOVE_LIMIT = 219  # a price above market.max_price_per_kwh
     NOT_A_BATTERY = 220  # a charging consent names a device that is not a battery
+    RECORD_ARCHIVED = 221  # the record left live state after its retention (prune.py): prove it from the archive
 
 
 # ---- event types
@@ -89,6 +101,8 @@ FEED_IN_FINAL = "feed_in_final"
 GRID_INSTRUCTION = "grid_instruction"
 # the next sites of an interval whose energy outside the market settles over several blocks
 SITES_SETTLED = "sites_settled"
+# a block's pruning archived settled intervals' records (prune.py): their commitment and the records
+MARKET_ARCHIVED = "market_archived"
 # the gate of an interval closed before its rules' pass over several blocks finished: the rules,
 # community bids and batteries after where it stopped placed nothing for it
 RULES_UNPLACED = "rules_unplaced"
@@ -112,6 +126,7 @@ EVENTS = frozenset(
         GRID_INSTRUCTION,
         SITES_SETTLED,
         RULES_UNPLACED,
+        MARKET_ARCHIVED,
     }
 )
 
@@ -142,3 +157,43 @@ class Paths:
     RULES = QueryRoot("rules")
     ALERTS = QueryRoot("alerts")
     STATEMENTS = QueryRoot("statements")
+    # /market_archive_commitment/<height>: the provable commitment of what the block's pruning archived
+    ARCHIVE_COMMITMENT = QueryRoot("market_archive_commitment")
+
+
+# SUBFAMILIES (0x4f) 0x09 u64(height) → gridwire.archive commitment (root, count) of what the
+# market's pruning removed in block `height` (abci_app/market/prune.py)
+ARCHIVE_COMMITMENT_PREFIX = b"\x4f\x09"
+
+
+def archive_commitment_key(height: int) -> bytes:
+    """The state key of the market's archive commitment of block `height`, proven by
+    `/market_archive_commitment/<height>`."""
+    return ARCHIVE_COMMITMENT_PREFIX + height.to_bytes(8, "big")
+
+
+# the state keys of the records an auditor proves from the market's archive (abci_app/market/keys.py)
+ORDER_PREFIX = b"\x40"  # u64(order id) → Order
+CLEARING_PREFIX = b"\x43"  # u64(interval start) → ClearingResult
+ALERT_PREFIX = b"\x48"  # u64(alert id) → Alert
+STATEMENT_PREFIX = b"\x4a"  # owner(20) u64(interval start) → Statement
+
+
+def order_key(order_id: int) -> bytes:
+    """The state key of order `order_id`."""
+    return ORDER_PREFIX + order_id.to_bytes(8, "big")
+
+
+def clearing_key(interval: int) -> bytes:
+    """The state key of the interval's clearing result."""
+    return CLEARING_PREFIX + interval.to_bytes(8, "big")
+
+
+def alert_key(alert_id: int) -> bytes:
+    """The state key of alert `alert_id`."""
+    return ALERT_PREFIX + alert_id.to_bytes(8, "big")
+
+
+def statement_key(owner: bytes, interval: int) -> bytes:
+    """The state key of `owner`'s statement of the interval."""
+    return STATEMENT_PREFIX + owner + interval.to_bytes(8, "big")
