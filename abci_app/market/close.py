@@ -33,6 +33,7 @@ from abci_app.market.records import (
     Order,
     Statement,
 )
+from abci_app.market.settle_due import SettleDueBuilder
 from abci_app.market.upstream import record_upstream, upstream_of
 from abci_app.params import domain_param
 from abci_app.store.branch import Branch
@@ -134,7 +135,8 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
     curtailed = outcome.curtailed
     done: list[Order] = []  # the orders a feeder limit cut, as clearing leaves them
     traded: dict[str, dict[int, int]] = {}  # when a limit cut: site → side → Wh filled (grid instructions)
-    stored: list[tuple[int, int, bytes, int]] = []  # (order id, status, stored bytes, buy fills' fee)
+    stored: list[tuple[int, bytes]] = []  # (order id, stored bytes)
+    due = SettleDueBuilder()  # the CLEARED orders as settlement stores them, and its sums
     fills: list[tuple[int, bytes, int, bytes]] = []  # (order id, owner, leg, stored bytes)
     buy_side = BUY
     from_string = market_pb2.Order.FromString
@@ -200,8 +202,10 @@ def close_interval(store: Branch, block: BlockInfo, interval: int) -> list[Event
         pb.filled_wh = filled
         pb.cost = cost
         pb.status = status  # type: ignore[assignment]
-        stored.append((order_id, status, pb.SerializeToString(deterministic=True), fee))
-    keeper.put_cleared(store, interval, stored, fills)
+        stored.append((order_id, pb.SerializeToString(deterministic=True)))
+        if mine:
+            due.add(pb, fee)  # (pb becomes the order as settled)
+    keeper.put_cleared(store, interval, stored, fills, due)
     if supplier is not None:
         record_upstream(store, interval, supplier, outcome, fees.inter_feeder_per_kwh)
     if outcome.curtailed:

@@ -77,6 +77,7 @@ from abci_app.market.records import (
     UpstreamTrade,
     WithheldFeedIn,
 )
+from abci_app.market.settle_due import SettleDueBuilder
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo
 
@@ -201,13 +202,13 @@ def _fills(store: Branch, items: Sequence[gpb.LegFill], orders: Mapping[int, Ord
         keeper.put_fill(store, f, leg)
         if order.status == CLEARED and f.side == BUY and f.fee_per_kwh:  # what settlement charges as fees
             fees[f.order_id] = fees.get(f.order_id, 0) + f.energy_wh * f.fee_per_kwh // 1000
-    due: dict[int, list[tuple[int, int, bytes]]] = {}  # interval → its cleared orders (id, fee, bytes), id order
+    due: dict[int, SettleDueBuilder] = {}  # interval → its cleared orders, as gate closure records them
     for order_id in sorted(orders):
         o = orders[order_id]
         if o.status == CLEARED:
-            due.setdefault(o.interval_start, []).append((order_id, fees.get(order_id, 0), o.encode()))
-    for interval, entries in sorted(due.items()):
-        keeper.put_settle_due(store, interval, entries)
+            due.setdefault(o.interval_start, SettleDueBuilder()).add(o.to_proto(), fees.get(order_id, 0))
+    for interval, builder in sorted(due.items()):
+        keeper.put_settle_due(store, interval, builder)
 
 
 def _rules(store: Branch, items: Sequence[market_pb2.Rule]) -> set[int]:

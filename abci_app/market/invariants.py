@@ -13,8 +13,9 @@
   by members + what the grid sold.
 - Each member's count of open orders per interval (what the per-interval cap reads) is
   the number of its orders in that interval's book.
-- The copies of orders that the book and the settle-due records keep (what gate closure and
-  settlement read) are byte for byte the orders' records.
+- The copies of orders that the book keeps (what gate closure reads) are byte for byte the
+  orders' records, and each settle-due record (what settlement writes and moves money by) is
+  byte for byte the one its interval's CLEARED orders and buy fills make (settle_due.py).
 - An interval whose sites settle over several blocks has been settled (its orders are not
   awaiting settlement any more, and the settled mark has reached it), and its sites still
   to settle lie after its last site settled.
@@ -31,12 +32,15 @@
 
 from __future__ import annotations
 
+from gridledger.market.v1 import market_pb2
+
 from abci_app.accounts import keeper as accounts
 from abci_app.index_check import index_mismatch
 from abci_app.keys import lp
 from abci_app.market import keeper, keys, prune
 from abci_app.market.placement import RULES_MARK
-from abci_app.market.records import BUY, PLACEMENT_STAGES, SELL
+from abci_app.market.records import BUY, CLEARED, PLACEMENT_STAGES, SELL
+from abci_app.market.settle_due import SettleDueBuilder
 from abci_app.market.settlement import RETAIL_MARK
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import KVReader
@@ -150,14 +154,25 @@ def upstream_trades_balance(store: KVReader) -> str | None:
 
 
 def copies_match_orders(store: KVReader) -> str | None:
-    """None when every open order's copy in the book and every cleared order's copy in its
-    interval's settle-due record equal the order's stored record; else the first that differs."""
+    """None when every open order's copy in the book equals the order's stored record and every
+    settle-due record is the one its interval's cleared orders make; else the first that differs."""
     for order_id, raw in keeper.iter_book_copies(store):
         if store.get(keys.order(order_id)) != raw:
             return f"the book's copy of order {order_id} differs from the order"
-    for interval, order_id, _fee, raw in keeper.iter_settle_copies(store):
-        if store.get(keys.order(order_id)) != raw:
-            return f"interval {interval}'s settle-due copy of order {order_id} differs from the order"
+    for interval, due in keeper.iter_settle_records(store):
+        fees: dict[int, int] = {}
+        for f in keeper.iter_fills(store, interval):
+            if f.side == BUY and f.fee_per_kwh:
+                fees[f.order_id] = fees.get(f.order_id, 0) + f.energy_wh * f.fee_per_kwh // 1000
+        rebuilt = SettleDueBuilder()
+        for order_id in due.order_ids:
+            stored = store.get(keys.order(order_id))
+            order = None if stored is None else market_pb2.Order.FromString(stored)
+            if order is None or order.status != CLEARED or order.interval_start != interval:
+                return f"interval {interval}'s settle-due record names order {order_id}, not cleared in it"
+            rebuilt.add(order, fees.get(order_id, 0))
+        if rebuilt.encode() != store.get(keys.settle_due(interval)):
+            return f"interval {interval}'s settle-due record differs from what its cleared orders make"
     return None
 
 
@@ -171,7 +186,7 @@ def sites_in_settlement_follow_settlement(store: KVReader) -> str | None:
 
     for due in keeper.iter_sites_in_settlement(store):
         interval = due.interval_start
-        if interval > mark or any(True for _ in keeper.iter_settle_due(store, interval)):
+        if interval > mark or keeper.has_settle_due(store, interval):
             return f"interval {interval} settles its sites before its orders settled"
         ahead = [*due.buy_sites, *due.sell_sites, *(p.site_id for p in due.penalised)]
         if any(lp(site) <= lp(due.after_site) for site in ahead):

@@ -14,7 +14,6 @@ from abci_app.keys import u64
 from abci_app.market import keys
 from abci_app.market.clearing import BookEntry
 from abci_app.market.records import (
-    CLEARED,
     OPEN,
     Alert,
     ChargingConsent,
@@ -30,6 +29,8 @@ from abci_app.market.records import (
     UpstreamTrade,
     WithheldFeedIn,
 )
+from abci_app.market.settle_due import Due, SettleDueBuilder
+from abci_app.market.settle_due import decode as decode_due
 from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 from abci_app.store.scan import distinct_times
@@ -62,6 +63,7 @@ __all__ = [
     "get_statement",
     "get_upstream",
     "get_withheld_feed_in",
+    "has_settle_due",
     "index_statement",
     "iter_alerts",
     "iter_all_fills",
@@ -76,8 +78,8 @@ __all__ = [
     "iter_orders",
     "iter_owner_rules",
     "iter_rules",
-    "iter_settle_copies",
     "iter_settle_due",
+    "iter_settle_records",
     "iter_sites_in_settlement",
     "iter_statement_index",
     "iter_statements",
@@ -115,8 +117,6 @@ __all__ = [
 ESCROW_ADDRESS = Address(hashlib.sha256(b"market/escrow").digest()[:20])
 # a book entry: side, limit, Wh, renewable, feeder length (then the feeder, then the order's bytes)
 _ENTRY = struct.Struct(">BQQBH")
-# a settle-due entry: order id, grid fee its buy fills owe, length of the order's bytes (then them)
-_DUE = struct.Struct(">QQI")
 
 
 def next_id(store: Branch, name: str) -> int:
@@ -180,21 +180,19 @@ def remove_book(store: Branch, interval: int, order_ids: Sequence[int]) -> None:
 def put_cleared(
     store: Branch,
     interval: int,
-    orders: Sequence[tuple[int, int, bytes, int]],
+    orders: Sequence[tuple[int, bytes]],
     fills: Sequence[tuple[int, bytes, int, bytes]],
+    due: SettleDueBuilder,
 ) -> None:
-    """Store the interval's orders after clearing (`(order id, status, stored bytes, grid fee
-    its buy fills owe)`, none OPEN: they left the book), mark the CLEARED ones as awaiting
-    settlement (with their fee), and store the fills (`(order id, owner, leg, stored bytes)`)
-    with their owner index: the writes of `put_order`, `set_settle_due` and `put_fill`, in one
-    pass."""
+    """Store the interval's orders after clearing (`(order id, stored bytes)`, none OPEN: they left
+    the book), the settle-due record of its CLEARED ones (`due`), and the fills (`(order id, owner,
+    leg, stored bytes)`) with their owner index: the writes of `put_order`, `put_settle_due` and
+    `put_fill`, in one pass."""
     set_ = store.set
     order_prefix = keys.ORDER
-    for order_id, _status, encoded, _fee in orders:
+    for order_id, encoded in orders:
         set_(order_prefix + order_id.to_bytes(8, "big"), encoded)
-    put_settle_due(
-        store, interval, [(order_id, fee, raw) for order_id, status, raw, fee in orders if status == CLEARED]
-    )
+    put_settle_due(store, interval, due)
     fill_prefix = keys.fill_prefix(interval)
     iv = u64(interval)
     by_owner = keys.FILLS_BY_OWNER
@@ -251,79 +249,55 @@ def settle_intervals_due(store: KVReader, ended_before: int) -> list[int]:
 def iter_settle_due(store: KVReader, interval: int | None = None) -> Iterator[tuple[int, int]]:
     """(interval, order id) of cleared orders awaiting settlement (of one interval, or all), in
     interval then id order."""
-    for at, order_id, _fee, _raw in iter_settle_copies(store, interval):
-        yield at, order_id
+    for at, due in iter_settle_records(store, interval):
+        for order_id in due.order_ids:
+            yield at, order_id
 
 
-def iter_settle_copies(store: KVReader, interval: int | None = None) -> Iterator[tuple[int, int, int, bytes]]:
-    """(interval, order id, grid fee its buy fills owe, the order's stored bytes as the record
-    keeps them) of cleared orders awaiting settlement (of one interval, or all)."""
+def iter_settle_records(store: KVReader, interval: int | None = None) -> Iterator[tuple[int, Due]]:
+    """(interval, settle-due record) of the intervals awaiting settlement (one, or all), in order."""
     if interval is None:
         rows = list(store.iter_range(keys.SETTLE_DUE, prefix_end(keys.SETTLE_DUE)))
     else:
         raw = store.get(keys.settle_due(interval))
         rows = [] if raw is None else [(keys.settle_due(interval), raw)]
     for k, v in rows:
-        at = int.from_bytes(k[1:9], "big")
-        for order_id, fee, order in _due_entries(v):
-            yield at, order_id, fee, order
+        yield int.from_bytes(k[1:9], "big"), decode_due(v)
 
 
-def _due_entries(v: bytes) -> list[tuple[int, int, bytes]]:
-    """The entries of a settle-due record: (order id, fee, order bytes)."""
-    out = []
-    unpack = _DUE.unpack_from
-    size = _DUE.size
-    i, n = 0, len(v)
-    while i < n:
-        order_id, fee, length = unpack(v, i)
-        i += size
-        out.append((order_id, fee, v[i : i + length]))
-        i += length
-    return out
+def has_settle_due(store: KVReader, interval: int) -> bool:
+    """True while orders of `interval` await settlement."""
+    return store.get(keys.settle_due(interval)) is not None
 
 
-def put_settle_due(store: Branch, interval: int, entries: Sequence[tuple[int, int, bytes]]) -> None:
-    """Mark the orders `entries` (`(order id, grid fee its buy fills owe, stored bytes)`) due
-    for the interval's settlement, with the ones already marked: one record per interval, in
-    id order, keeping a copy of each order's stored bytes (settlement reads them with one
-    read); an order marked again keeps its last entry."""
-    if not entries:
+def put_settle_due(store: Branch, interval: int, due: SettleDueBuilder) -> None:
+    """Mark the orders `due` holds due for the interval's settlement, with the ones already marked
+    (a book cleared again: orders a genesis left open in a closed gate): one record per interval
+    (settle_due.py)."""
+    if not due:
         return
     key = keys.settle_due(interval)
     have = store.get(key)
-    if have is not None:  # (a book cleared again: orders a genesis left open in a closed gate)
-        merged = {oid: (fee, raw) for oid, fee, raw in _due_entries(have)}
-        merged.update((oid, (fee, raw)) for oid, fee, raw in entries)
-        entries = [(oid, *merged[oid]) for oid in sorted(merged)]
-    else:
-        entries = sorted(entries, key=_first)
-    pack = _DUE.pack
-    store.set(key, b"".join([pack(oid, fee, len(raw)) + raw for oid, fee, raw in entries]))
+    if have is not None:
+        due.add_due(decode_due(have))
+    store.set(key, due.encode())
 
 
-def _first(entry: tuple[int, int, bytes]) -> int:
-    return entry[0]
-
-
-def take_settle_due(store: Branch, interval: int) -> list[tuple[bytes, int]]:
-    """(stored bytes, grid fee its buy fills owe) of the interval's orders awaiting
-    settlement, in id order, their record removed."""
+def take_settle_due(store: Branch, interval: int) -> Due | None:
+    """The interval's settle-due record, removed; None when no order of it awaits settlement."""
     key = keys.settle_due(interval)
     raw = store.get(key)
     if raw is None:
-        return []
+        return None
     store.delete(key)
-    return [(order, fee) for _oid, fee, order in _due_entries(raw)]
+    return decode_due(raw)
 
 
-def put_settled(store: Branch, orders: Sequence[tuple[int, bytes]]) -> None:
-    """Store orders that are no longer OPEN (`(order id, stored bytes)`: what `put_order`
-    writes for them)."""
-    set_ = store.set
-    order_prefix = keys.ORDER
-    for order_id, encoded in orders:
-        set_(order_prefix + order_id.to_bytes(8, "big"), encoded)
+def put_settled(store: Branch, order_ids: Sequence[int], settled: Sequence[bytes]) -> None:
+    """Store the orders `order_ids` as `settled` (their bytes as settled: what `put_order` writes for
+    them), in one pass."""
+    prefix = keys.ORDER
+    store.set_many(zip([prefix + i.to_bytes(8, "big") for i in order_ids], settled, strict=True))
 
 
 def get_committed(store: KVReader, interval: int, device_id: str) -> int:

@@ -84,8 +84,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
 
-from gridledger.market.v1 import market_pb2
-
 from abci_app.accounts import keeper as accounts
 from abci_app.certificates.params import period
 from abci_app.devices import keeper as devices
@@ -101,7 +99,6 @@ from abci_app.market.params import SETTLE_SITES, correction_window, interval_len
 from abci_app.market.records import (
     BUY,
     SELL,
-    SETTLED,
     SettlementEstimate,
     SiteExport,
     SitePenalty,
@@ -339,7 +336,7 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
         return _settle_more_sites(store, block, tariffs, pending, budget)
     raw = store.get(keys.counter(RETAIL_MARK))
     done = -1 if raw is None else int.from_bytes(raw, "big")
-    if interval <= done and not any(True for _ in keeper.iter_settle_due(store, interval)):
+    if interval <= done and not keeper.has_settle_due(store, interval):
         marked = list(devices.iter_energy_sites(store, interval))  # where late readings arrived
         corrected = correct_estimates(store, block, tariffs, interval, marked)
         corrected.extend(release_feed_in(store, block, tariffs, interval, marked))
@@ -352,52 +349,32 @@ def settle_interval(store: Branch, block: BlockInfo, interval: int, budget: Site
     sold: dict[tuple[bytes, str], int] = {}
     seller_site: dict[str, str] = {}  # sold device → its site
     pool = paid_out = 0
-    # Money and capacity move once per account and device after the loop: the balances and
-    # the capacity end exactly as one move per order would leave them.
+    # Money and capacity move once per account and device: the balances and the capacity end exactly
+    # as one move per order would leave them. Gate closure summed the orders (settle_due.py).
     escrow_out: int | None = None  # Σ buyers' cost (None: no buy order)
     earned: dict[bytes, int] = {}  # seller → Σ cost of its sell orders
     freed: dict[str, int] = {}  # device → Σ Wh of its sell orders
-    settled: list[tuple[int, bytes]] = []  # (order id, stored bytes)
-    # each member's sums over its orders ([paid, bought Wh, fees, received, sold Wh]), added to
-    # its statement once after the loop (the same totals as one addition per order)
-    sums: dict[bytes, list[int]] = {}
-    from_string = market_pb2.Order.FromString
-    for raw, fee in keeper.take_settle_due(store, interval):
-        # the stored order read as plain fields and rewritten SETTLED (a buyer's escrow, all
-        # that is left of it its cost, leaves it): `Order.with_outcome(…).encode()`
-        pb = from_string(raw)
-        owner, cost, filled = pb.owner, pb.cost, pb.filled_wh
-        mine = sums.get(owner)
-        if mine is None:
-            mine = sums[owner] = [0, 0, 0, 0, 0]
-        if pb.side == BUY:
-            escrow_out = (escrow_out or 0) + cost
-            pool += cost
-            mine[0] += cost
-            mine[1] += filled
-            mine[2] += fee
-            site = (owner, pb.site_id)
-            bought[site] = bought.get(site, 0) + filled
-            unfilled[site] = unfilled.get(site, 0) + pb.energy_wh - filled
-            pb.escrow = 0
-        else:
-            earned[owner] = earned.get(owner, 0) + cost
-            paid_out += cost
-            mine[3] += cost
-            mine[4] += filled
-            device_id = pb.device_id
-            sold[(owner, device_id)] = sold.get((owner, device_id), 0) + filled
-            seller_site[device_id] = pb.site_id
-            freed[device_id] = freed.get(device_id, 0) + pb.energy_wh
-        pb.status = SETTLED  # type: ignore[assignment]
-        settled.append((pb.order_id, pb.SerializeToString(deterministic=True)))
-    for owner, (paid, bought_wh, fees, received, sold_wh) in sums.items():
-        if paid or bought_wh or fees:
-            add_to_statement(stmts, owner, interval, paid=paid, bought_wh=bought_wh, fees=fees)
-        if received or sold_wh:
-            add_to_statement(stmts, owner, interval, received=received, sold_wh=sold_wh)
-        add_to_statement(stmts, owner, interval)
-    keeper.put_settled(store, settled)
+    due = keeper.take_settle_due(store, interval)
+    if due is not None:
+        keeper.put_settled(store, due.order_ids, due.settled)
+        for owner, paid, bought_wh, fees, received, sold_wh in due.owners:
+            if paid or bought_wh or fees:
+                add_to_statement(stmts, owner, interval, paid=paid, bought_wh=bought_wh, fees=fees)
+            if received or sold_wh:
+                add_to_statement(stmts, owner, interval, received=received, sold_wh=sold_wh)
+                earned[owner] = received
+            add_to_statement(stmts, owner, interval)
+            pool += paid
+            paid_out += received
+        for owner, site_id, bought_wh, unfilled_wh in due.buy_sites:
+            bought[(owner, site_id)] = bought_wh
+            unfilled[(owner, site_id)] = unfilled_wh
+        if due.buy_sites:
+            escrow_out = pool
+        for owner, device_id, site_id, sold_wh, offered_wh in due.sold_devices:
+            sold[(owner, device_id)] = sold_wh
+            seller_site[device_id] = site_id
+            freed[device_id] = freed.get(device_id, 0) + offered_wh
     up_paid, up_earned = settle_upstream(store, stmts, interval)
     if up_paid:
         escrow_out = (escrow_out or 0) + up_paid

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from abci_app.store.backend import prefix_end
@@ -67,6 +67,14 @@ class Branch:
                 self._dirty.add(head)
             self._size += 1
         writes[key] = value
+
+    def set_many(self, items: Iterable[tuple[bytes, bytes]]) -> None:
+        """`set` of every (key, value) of `items`, in order, in one pass."""
+        if self._index:
+            for key, value in items:
+                self.set(key, value)
+        else:
+            self.writes.update(items)
 
     def delete(self, key: bytes) -> None:
         if self._index and key not in self.writes:

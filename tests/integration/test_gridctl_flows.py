@@ -2,7 +2,8 @@
 sites, devices and device-signed readings from a key file; tariffs set by the grid operator;
 orders and the book; certificates issued from PV readings, transferred and shown; a new
 member's key, CSR, certificate signed by the org CA and enrolment; alerts followed live and
-answered with new terms; a failed tx naming its code and exiting 2.
+answered with new terms; a failed tx naming its code and exiting 2; a statement past the market's
+(one-minute) retention answered RECORD_ARCHIVED and proven from the archive by `market-archived`.
 
 The chain runs on accelerated clocks (20 s delivery intervals and certificate periods, 4 s
 gate closure, 5 s minimum readings) so that a standing rule meets its gate closure within
@@ -34,6 +35,9 @@ PARAMS = {
     "market.settlement_grace_seconds": 8,
     "certificates.period_seconds": INTERVAL,  # genesis may go below 900 s
     "devices.min_reading_seconds": 5,
+    # settled intervals leave live state a minute after their settlement (the last test proves one)
+    "market.retention_seconds": 60,
+    "market.correction_window_seconds": 0,
 }
 HOUR = INTERVAL  # the certificate "hour" of this chain
 PV2_W = 1_000_000  # 1500 Wh in one 20 s period is within it (3600 × 1499 < PV2_W × 20)
@@ -312,3 +316,49 @@ def test_capabilities_proposal_is_submitted_and_listed(cli: Cli) -> None:
     assert (mine[0]["proposer_org"], mine[0]["yes_orgs"]) == ("utility", [])
     assert cli.json("--as", "utility/admin", "vote", str(mine[0]["id"]), "yes")["vote"] == "yes"
     assert cli.json("proposals", "--id", str(mine[0]["id"]))[0]["yes_orgs"] == ["utility"]
+
+
+def test_a_statement_past_the_retention_is_proven_from_the_archive(cli: Cli, tmp_path: Path) -> None:
+    """A meter's reading settles at the retail tariff into a statement; a minute after its settlement the
+    statement leaves live state (its query answers RECORD_ARCHIVED, exit 1), and `market-archived`
+    finds the block that archived it from when it was due and proves it against the app hash: the
+    same statement, byte for byte in its fields."""
+    key = tmp_path / "meter.pem"
+    cli.json("keys", "generate", str(key))
+    alice = ("--as", "community-a/alice")
+    assert cli.json(*alice, "site", "register", "flows-z", "--feeder", "fz")["code"] == 0
+    registered = cli.json(
+        *alice, "device", "register", "flows-m", "--site", "flows-z", "--kind", "meter", "--key-file", str(key),
+        "--nameplate-w", "20000",
+    )  # fmt: skip
+    assert registered["code"] == 0
+    now = cli.chain_time()
+    first = now - now % INTERVAL + INTERVAL
+    start = first + INTERVAL  # the first reading sets the register's baseline; the second's 100 Wh settle
+    for begin, register in ((first, 10), (start, 110)):
+        reading = cli.json(
+            *alice, "reading", "submit", "flows-m", "--device-key", str(key),
+            "--start", str(begin), "--end", str(begin + INTERVAL), "--import-wh", str(register),
+        )  # fmt: skip
+        assert reading["outcome"] == "accepted"
+    statement: dict[str, Any] = {}
+    deadline = time.monotonic() + 120
+    while not statement and time.monotonic() < deadline:  # settled at start + INTERVAL + the grace
+        code, out, _ = cli.table("--json", *alice, "statement", "--interval", str(start))  # private: hers
+        statement = json.loads(out) if code == 0 else {}
+        time.sleep(1)
+    assert statement.get("retail_wh") == 100, statement
+    due = start + INTERVAL + PARAMS["market.settlement_grace_seconds"] + PARAMS["market.retention_seconds"]
+    code, err = 0, ""
+    while time.monotonic() < deadline + 120:
+        code, _, err = cli.table(*alice, "statement", "--interval", str(start))
+        if code != 0:
+            break
+        time.sleep(2)
+    assert code == 1, err
+    assert "RECORD_ARCHIVED" in err or "221" in err, err
+    assert cli.chain_time() >= due
+    proven = cli.json("market-archived", "--since", str(due), "--statement", "community-a/alice",
+                      "--interval", str(start))  # fmt: skip
+    assert proven["proof"] == "verified"
+    assert {k: proven[k] for k in statement} == statement

@@ -128,7 +128,7 @@ def test_an_interval_awaiting_settlement_holds_pruning_back(consortium: Consorti
     driver = AppDriver(consortium, params=FAST)
     build_market(driver, consortium)
     state = driver.app.state
-    due = [t for t, *_ in keeper.iter_settle_copies(state)]
+    due = [t for t, _order in keeper.iter_settle_due(state)]
     assert due, "the scenario leaves a cleared interval awaiting settlement"
     assert prune.cutoff(state, driver.time + 10**9) <= min(due)
     assert prune.cutoff(state, driver.time) <= driver.time - L - GRACE + 1

@@ -6,7 +6,7 @@ after which pruning archives the records as it archives its own."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from gridledger.governance.v1 import governance_pb2
 from gridledger.grid.v1 import grid_pb2
@@ -89,12 +89,15 @@ def _plan(driver: AppDriver, consortium: Consortium, height: int, name: str = HO
     assert proposal(driver, pid).status == governance_pb2.PROPOSAL_STATUS_PASSED
 
 
-def _rewrite_committed(state: CommittedState, *deleted: bytes) -> None:
-    """Commit the state again at its height with `deleted` keys removed."""
+def _rewrite_committed(state: CommittedState, *deleted: bytes, replaced: Mapping[bytes, bytes] | None = None) -> None:
+    """Commit the state again at its height with `deleted` keys removed and `replaced` keys rewritten."""
     store = Branch(state)
     for key in deleted:
         assert store.get(key) is not None, key.hex()
         store.delete(key)
+    for key, value in (replaced or {}).items():
+        assert store.get(key) is not None, key.hex()
+        store.set(key, value)
     state.stage(store.writes)
     state.commit(state.height)
 
@@ -124,6 +127,7 @@ def migrate_index_at_plan(  # noqa: PLR0917 - the one flow of every index-buildi
     entries: list[bytes],
     invariant: Callable[[CommittedState], str | None],
     refusal: str,
+    replaced: Mapping[bytes, bytes] | None = None,
 ) -> None:
     """Plan `migration`'s upgrade 20 blocks on, delete the index `entries` from the state committed
     just before its height (as the previous version left it: `invariant` then says `refusal`), restart
@@ -133,7 +137,8 @@ def migrate_index_at_plan(  # noqa: PLR0917 - the one flow of every index-buildi
     _plan(driver, consortium, height, migration.name)
     while driver.height < height - 1:
         driver.block([])
-    _rewrite_committed(driver.app.state, *entries)
+    now = {k: driver.app.state.get(k) for k in (replaced or {})}
+    _rewrite_committed(driver.app.state, *entries, replaced=replaced)
     _restart(driver)
     state = driver.app.state
     assert (invariant(state) or "").startswith(refusal)
@@ -146,6 +151,7 @@ def migrate_index_at_plan(  # noqa: PLR0917 - the one flow of every index-buildi
     assert [(a.name, a.height) for a in upgrades.iter_applied(state)] == [(migration.name, height)]
     assert invariant(state) is None
     assert set(entries) <= set(_everything(state)) - set(before)
+    assert {k: state.get(k) for k in now} == now
     store = Branch(state)
     block = BlockInfo(driver.chain_id, driver.height + 1, (driver.time + 1) * 1_000_000_000)
     assert migration.apply(store, block) == []
