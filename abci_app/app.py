@@ -73,7 +73,8 @@ def _domain_of(tx: DecodedTx | None) -> str:
 
 
 # Attributes kept in the block results but not in CometBFT's event index: the archive a block's
-# pruning publishes (certificates_archived `archive`, up to a few hundred kB) is read by height.
+# pruning publishes (certificates_archived and market_archived `archive`, up to a few hundred kB) is
+# read by height.
 _UNINDEXED = frozenset({"archive"})
 
 
