@@ -235,7 +235,7 @@ def archived_behind_cursors(store: KVReader) -> str | None:
     """See the module doc."""
     swept = ((keys.ORDER, prune.ARCHIVE_ORDER, "order"), (keys.ALERT, prune.ARCHIVE_ALERT, "alert"))
     for prefix, cursor, what in swept:
-        last = prune.counter(store, cursor)
+        last = keeper.peek_counter(store, cursor)
         first = first_time(store, prefix)  # the lowest id (ids are u64 right after the prefix)
         if first is not None and first <= last:
             return f"{what} {first} is live, but pruning archived every {what} up to {last}"

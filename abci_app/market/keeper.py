@@ -86,6 +86,7 @@ __all__ = [
     "iter_upstream",
     "iter_withheld_feed_in",
     "next_id",
+    "peek_counter",
     "put_alert",
     "put_cleared",
     "put_clearing",
@@ -131,6 +132,12 @@ def iter_counters(store: KVReader) -> Iterator[tuple[str, int]]:
     """(name, last value) of every sequence and mark kept under COUNTER, in key order."""
     for k, v in store.iter_range(keys.COUNTER, prefix_end(keys.COUNTER)):
         yield k[2 : 2 + k[1]].decode(), int.from_bytes(v, "big")
+
+
+def peek_counter(store: KVReader, name: str) -> int:
+    """The named counter's value (an id sequence's last id, a cursor), 0 when not set."""
+    raw = store.get(keys.counter(name))
+    return 0 if raw is None else int.from_bytes(raw, "big")
 
 
 def set_counter(store: Branch, name: str, value: int) -> None:

@@ -57,7 +57,7 @@ from abci_app.store.branch import Branch, KVReader
 from abci_app.store.scan import first_time
 from abci_app.types import BlockInfo, Event
 
-__all__ = ["ARCHIVE_ALERT", "ARCHIVE_INTERVAL", "ARCHIVE_ORDER", "archived_before", "counter", "cutoff", "end_block"]
+__all__ = ["ARCHIVE_ALERT", "ARCHIVE_INTERVAL", "ARCHIVE_ORDER", "archived_before", "cutoff", "end_block"]
 
 ARCHIVE_ORDER = "archive_order"  # counter: the last order id archived
 ARCHIVE_ALERT = "archive_alert"  # counter: the last alert id archived
@@ -75,16 +75,10 @@ class _Batch(ArchiveBatch):
         self.counts = {"statements": 0, "fills": 0, "orders": 0, "clearings": 0, "alerts": 0}
 
 
-def counter(store: KVReader, name: str) -> int:
-    """The value of pruning's counter `name` (ARCHIVE_ORDER, …), 0 when not set."""
-    raw = store.get(keys.counter(name))
-    return 0 if raw is None else int.from_bytes(raw, "big")
-
-
 def archived_before(store: KVReader) -> int:
     """Intervals before this have had their records archived as far as the last pruning block's
     cutoff went (0: none)."""
-    return counter(store, ARCHIVE_INTERVAL)
+    return keeper.peek_counter(store, ARCHIVE_INTERVAL)
 
 
 def cutoff(store: KVReader, now: int) -> int:
@@ -144,7 +138,7 @@ def _by_id(  # noqa: PLR0917 - internal
 ) -> int:
     """Archive records keyed `prefix` u64(id) in id order from the cursor while `due` (given the
     record's bytes) returns the owner index key to archive with it; stop at the first it refuses."""
-    last = counter(store, cursor)
+    last = keeper.peek_counter(store, cursor)
     rows = list(islice(store.iter_range(prefix + u64(last + 1), prefix_end(prefix)), budget))
     for k, v in rows:
         index = due(v)
@@ -154,7 +148,7 @@ def _by_id(  # noqa: PLR0917 - internal
         out.remove(index)
         last = int.from_bytes(k[len(prefix) :], "big")
         budget -= 1
-    if last != counter(store, cursor):
+    if last != keeper.peek_counter(store, cursor):
         keeper.set_counter(store, cursor, last)
     return budget
 

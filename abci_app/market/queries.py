@@ -19,7 +19,7 @@ from gridwire.contract.market import MarketCode, Paths
 
 from abci_app.domain import QueryHandler, QueryResult
 from abci_app.errors import Code, TxError
-from abci_app.market import keys, prune
+from abci_app.market import keeper, keys, prune
 from abci_app.query_util import address_arg, args_exactly, id_arg, int_arg, page, record
 from abci_app.store.branch import KVReader
 
@@ -37,7 +37,7 @@ _PROVE = (
 def _by_id(store: KVReader, key: bytes, what: str, record_id: int, cursor: str) -> QueryResult:
     """The record at `key`, or RECORD_ARCHIVED when it is absent and pruning's `cursor` passed its id."""
     found = record(store, key)
-    last = prune.counter(store, cursor)
+    last = keeper.peek_counter(store, cursor)
     if found.value is None and 0 < record_id <= last:
         raise TxError(
             MarketCode.RECORD_ARCHIVED,

@@ -23,8 +23,6 @@ from abci_app.market.records import BUY, SETTLED
 
 __all__ = ["Due", "SettleDueBuilder", "decode"]
 
-_SETTLED = SETTLED
-
 
 @dataclass(frozen=True, slots=True)
 class Due:
@@ -76,7 +74,7 @@ class SettleDueBuilder:
                 held = self.sold_devices[device] = (order.site_id, [0, 0])
             held[1][0] += filled
             held[1][1] += order.energy_wh
-        order.status = _SETTLED  # type: ignore[assignment]
+        order.status = SETTLED  # type: ignore[assignment]
         self.orders[order.order_id] = order.SerializeToString(deterministic=True)
 
     def add_due(self, due: Due) -> None:
