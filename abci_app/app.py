@@ -484,12 +484,18 @@ class GridLedgerApp:
 
     def _maybe_snapshot(self) -> None:
         """After committing a multiple of the governed snapshot interval, snapshot the committed
-        state (synchronously: nothing else touches the state until the next FinalizeBlock)."""
+        state on a worker thread, from a view pinned at this commit (statesync/store.py): Commit
+        returns at once, and the blocks that follow never wait for the snapshot."""
         if self.snapshots is None:
             return
         interval = domain_param(self.state, SNAPSHOT_INTERVAL)
         if interval > 0 and self.state.height % interval == 0:
-            self.snapshots.take(self.state, domain_param(self.state, SNAPSHOT_KEEP_RECENT))
+            try:
+                view = self.state.pinned()
+            except Exception as exc:  # the block is committed; only this snapshot is lost
+                log.error("snapshot_failed", height=self.state.height, error=type(exc).__name__, detail=str(exc)[:200])
+                return
+            self.snapshots.start(view, domain_param(self.state, SNAPSHOT_KEEP_RECENT))
 
     # -- vote extensions (not used: empty, and only empty ones are accepted) -------------------
 

@@ -11,7 +11,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Backend", "CommitBatch", "CommitMeta", "CorruptStateError", "MemoryBackend", "prefix_end"]
+__all__ = [
+    "Backend",
+    "CommitBatch",
+    "CommitMeta",
+    "CorruptStateError",
+    "MemoryBackend",
+    "PinnedView",
+    "prefix_end",
+]
 
 
 class CorruptStateError(RuntimeError):
@@ -44,6 +52,25 @@ def prefix_end(prefix: bytes) -> bytes | None:
     return None
 
 
+class PinnedView(Protocol):
+    """A read-only view of the state as one commit left it, unaffected by later commits: what a
+    worker thread reads a snapshot from while the node goes on committing blocks."""
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def app_hash(self) -> bytes: ...
+
+    def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        """State items with start <= key < end, in key order, as of the pinned commit."""
+        ...
+
+    def close(self) -> None:
+        """Release the view (idempotent)."""
+        ...
+
+
 class Backend(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
 
@@ -54,6 +81,11 @@ class Backend(Protocol):
     def get_node(self, path: bytes) -> bytes | None: ...
 
     def meta(self) -> CommitMeta | None: ...
+
+    def pinned(self) -> PinnedView:
+        """A view of the last commit that later commits leave as it is (call it between
+        commits); CorruptStateError if nothing was committed yet."""
+        ...
 
     def commit(self, batch: CommitBatch) -> None: ...
 
@@ -88,6 +120,16 @@ class MemoryBackend:
     def meta(self) -> CommitMeta | None:
         return self._meta
 
+    def pinned(self) -> PinnedView:
+        """A copy of the committed key/values (tests only: it costs the size of the state)."""
+        if self._meta is None:
+            raise CorruptStateError("nothing is committed yet: no view to pin")
+        copy = MemoryBackend()
+        copy._kv = dict(self._kv)
+        copy._sorted = None
+        copy._meta = self._meta
+        return _MemoryView(copy, self._meta)
+
     def commit(self, batch: CommitBatch) -> None:
         for k, v in batch.kv.items():
             if v is None:
@@ -101,6 +143,28 @@ class MemoryBackend:
                 self._nodes[p] = n
         self._meta = batch.meta
         self._sorted = None
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class _MemoryView:
+    """MemoryBackend.pinned's view: a private copy of the state."""
+
+    _copy: MemoryBackend
+    _meta: CommitMeta
+
+    @property
+    def height(self) -> int:
+        return self._meta.height
+
+    @property
+    def app_hash(self) -> bytes:
+        return self._meta.app_hash
+
+    def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        return self._copy.iter_range(start, end)
 
     def close(self) -> None:
         pass

@@ -17,7 +17,7 @@ from pathlib import Path
 from abci_app.faults import fault_point
 from abci_app.store.backend import CommitBatch, CommitMeta, CorruptStateError
 
-__all__ = ["SQLiteBackend"]
+__all__ = ["SQLiteBackend", "SQLiteView"]
 
 SCHEMA_VERSION = 1
 
@@ -65,33 +65,31 @@ class SQLiteBackend:
         return None if row is None else bytes(row[0])
 
     def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
-        """Items with start <= key < end in key order, read in pages: the first small, then
-        growing, so a caller that takes the first rows of a long range (`next(...)`, `islice`)
-        reads those and not the range (a hook that looks for the earliest due record must not
-        cost the size of the index). No statement stays open between pages."""
-        db = self._db
-        bound: tuple[bytes, ...] = () if end is None else (end,)
-        rows = db.execute(_RANGE_FROM[end is None], (start, *bound, _FIRST_PAGE)).fetchall()
-        page = _FIRST_PAGE
-        while True:
-            for k, v in rows:
-                yield bytes(k), bytes(v)
-            if len(rows) < page:
-                return
-            page = min(page * 8, _MAX_PAGE)
-            rows = db.execute(_RANGE_AFTER[end is None], (rows[-1][0], *bound, page)).fetchall()
+        """Items with start <= key < end in key order, read in pages (`_pages`)."""
+        return _pages(self._db, start, end)
 
     def get_node(self, path: bytes) -> bytes | None:
         row = self._db.execute("SELECT n FROM nodes WHERE p=?", (path,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def meta(self) -> CommitMeta | None:
-        rows = dict(self._db.execute("SELECT k, v FROM meta WHERE k IN ('height','app_hash')").fetchall())
-        if "height" not in rows:
-            return None
-        if "app_hash" not in rows:
-            raise CorruptStateError(f"state database {self.path} has a height but no app hash")
-        return CommitMeta(height=int(bytes(rows["height"]).decode()), app_hash=bytes(rows["app_hash"]))
+        return _meta(self._db, self.path)
+
+    def pinned(self) -> SQLiteView:
+        """A view of the last commit on a connection of its own, inside a read transaction: WAL
+        mode keeps what that transaction sees while this connection commits further blocks."""
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA query_only=ON")
+            db.execute("BEGIN")
+            meta = _meta(db, self.path)  # the first read starts the transaction's snapshot
+        except BaseException:
+            db.close()
+            raise
+        if meta is None:
+            db.close()
+            raise CorruptStateError(f"state database {self.path} has nothing committed: no view to pin")
+        return SQLiteView(db, meta)
 
     def commit(self, batch: CommitBatch) -> None:
         db = self._db
@@ -118,3 +116,50 @@ class SQLiteBackend:
 
     def close(self) -> None:
         self._db.close()
+
+
+class SQLiteView:
+    """SQLiteBackend.pinned's view: its own connection, held in one read transaction until
+    `close`. While it is open, SQLite cannot checkpoint the WAL past it, so the WAL file grows
+    with the blocks committed meanwhile and shrinks back at the checkpoints after it."""
+
+    def __init__(self, db: sqlite3.Connection, meta: CommitMeta) -> None:
+        self._db: sqlite3.Connection | None = db
+        self.height = meta.height
+        self.app_hash = meta.app_hash
+
+    def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        if self._db is None:
+            raise RuntimeError("the pinned view is closed")
+        return _pages(self._db, start, end)
+
+    def close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()  # ends the read transaction
+
+
+def _meta(db: sqlite3.Connection, path: str) -> CommitMeta | None:
+    rows = dict(db.execute("SELECT k, v FROM meta WHERE k IN ('height','app_hash')").fetchall())
+    if "height" not in rows:
+        return None
+    if "app_hash" not in rows:
+        raise CorruptStateError(f"state database {path} has a height but no app hash")
+    return CommitMeta(height=int(bytes(rows["height"]).decode()), app_hash=bytes(rows["app_hash"]))
+
+
+def _pages(db: sqlite3.Connection, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+    """Items with start <= key < end in key order, read in pages: the first small, then
+    growing, so a caller that takes the first rows of a long range (`next(...)`, `islice`)
+    reads those and not the range (a hook that looks for the earliest due record must not
+    cost the size of the index). No statement stays open between pages."""
+    bound: tuple[bytes, ...] = () if end is None else (end,)
+    rows = db.execute(_RANGE_FROM[end is None], (start, *bound, _FIRST_PAGE)).fetchall()
+    page = _FIRST_PAGE
+    while True:
+        for k, v in rows:
+            yield bytes(k), bytes(v)
+        if len(rows) < page:
+            return
+        page = min(page * 8, _MAX_PAGE)
+        rows = db.execute(_RANGE_AFTER[end is None], (rows[-1][0], *bound, page)).fetchall()

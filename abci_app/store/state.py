@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 
-from abci_app.store.backend import Backend, CommitBatch, CommitMeta, CorruptStateError
+from abci_app.store.backend import Backend, CommitBatch, CommitMeta, CorruptStateError, PinnedView
 from abci_app.store.commitment import Proof, Trie
 
 __all__ = ["CommittedState"]
@@ -45,6 +45,17 @@ class CommittedState:
 
     def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
         return self.backend.iter_range(start, end)
+
+    def pinned(self) -> PinnedView:
+        """A view of this committed state (height and app hash included) that the following
+        commits leave as it is, for a reader on another thread (a state sync snapshot)."""
+        view = self.backend.pinned()
+        if (view.height, view.app_hash) != (self.height, self.app_hash):
+            view.close()
+            raise CorruptStateError(
+                f"the database's last commit is height {view.height}, this state is at {self.height}"
+            )
+        return view
 
     def stage(self, writes: Mapping[bytes, bytes | None]) -> bytes:
         """Stage a finalized block's writes; returns the app hash the block results in."""

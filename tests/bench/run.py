@@ -383,6 +383,13 @@ def _utility_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
         "  failed batches / never committed / meters whose last seq on node 0 differs",
         f"{u['failed_batches']} / {u['never_committed_batches']} / {u['devices_whose_last_seq_on_node0_differs']}",
     )
+    snaps = u.get("snapshots_node0") or []
+    if snaps or u.get("snapshots_skipped_node0"):
+        add(
+            "  state sync snapshots on node 0 (on a worker thread): taken, largest, slowest; skipped",
+            f"{len(snaps)}, {max((x['keys'] or 0 for x in snaps), default=0):,} keys, "
+            f"{max((x['ms'] or 0 for x in snaps), default=0):,.0f} ms; {u.get('snapshots_skipped_node0', 0)}",
+        )
 
 
 def _clearing_rows(results: dict[str, Any], add: Callable[..., None]) -> None:

@@ -9,14 +9,16 @@ reports far more often than every 15 minutes, which costs the ledger the same pe
 
 Reported: committed readings/s in each window of `window` seconds (and whether every window
 reached the target: "sustained"), batch latency, the mempool backlog at the end, CPU
-milliseconds per committed reading per node (app and CometBFT, from /proc), and a check that
-node 0 holds, for every device, the last sequence the run saw committed. A run in which
+milliseconds per committed reading per node (app and CometBFT, from /proc), a check that
+node 0 holds, for every device, the last sequence the run saw committed, and the state sync
+snapshots node 0 wrote meanwhile (from its log: height, keys, ms on the worker thread). A run in which
 nothing commits raises BenchBrokenError; a slow run is a figure, never a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,6 +139,7 @@ async def _run(cfg: UtilityConfig, net_cfg: NetConfig, net: Localnet, log: Log) 
         k: round(cores[k] * 1000 / readings_s / net.n, 3) for k in ("app", "cometbft") if k in cores and readings_s
     }
     mempool_end = res.mempool[-1][1] if res.mempool else []
+    snapshots, skipped = _snapshots(net.log_path(0, "app"))
     out = {
         "target_readings_s": round(cfg.target_rate, 1),
         "meters": len(gateways) * per_tx,
@@ -153,10 +156,37 @@ async def _run(cfg: UtilityConfig, net_cfg: NetConfig, net: Localnet, log: Log) 
         "cpu_ms_per_reading_per_node": per_reading_node,
         "devices_whose_last_seq_on_node0_differs": mismatched,
         "exhausted_presigned": summary["exhausted_presigned"],
+        "snapshots_node0": snapshots,
+        "snapshots_skipped_node0": skipped,
     }
     log(
         f"    committed {readings_s:,.0f} readings/s against {cfg.target_rate:,.0f} offered "
         f"({'sustained' if out['sustained'] else 'NOT sustained'}; per {cfg.window:.0f}s: {windows}); "
         f"p50 {summary['latency_ms']['p50']} ms; CPU per reading per node {per_reading_node} ms"
     )
+    if snapshots or skipped:
+        taken = ", ".join(f"height {x['height']}: {x['keys']:,} keys in {x['ms']:,.0f} ms" for x in snapshots)
+        log(f"    node 0's state sync snapshots (worker thread): {taken or 'none'}; skipped {skipped}")
     return out
+
+
+def _snapshots(app_log: Path) -> tuple[list[dict[str, Any]], int]:
+    """The snapshots the app's JSON log says it wrote (height, keys, ms), and how many it skipped."""
+    taken: list[dict[str, Any]] = []
+    skipped = 0
+    try:
+        lines = app_log.read_text(errors="replace").splitlines()
+    except OSError:
+        return taken, skipped
+    for line in lines:
+        if "snapshot_" not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("event") == "snapshot_taken":
+            taken.append({k: entry.get(k) for k in ("height", "keys", "ms")})
+        elif entry.get("event") == "snapshot_skipped":
+            skipped += 1
+    return taken, skipped

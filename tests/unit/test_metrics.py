@@ -61,6 +61,8 @@ def test_a_scrape_shows_block_phases_txs_readings_mempool_and_snapshots(
     """Phases counted once per block, txs by domain and code, readings by outcome, the mempool
     share of the signer with pending txs, snapshots and the height all read back."""
     driver, url = served
+    snapshots = driver.app.snapshots
+    assert snapshots is not None
     alice, bob = consortium.member("community-a/alice"), consortium.member("community-a/bob")
     gateway = consortium.member("community-a/gateway")
     key = Ed25519PrivateKey.from_private_bytes(b"\x05" * 32)
@@ -68,6 +70,7 @@ def test_a_scrape_shows_block_phases_txs_readings_mempool_and_snapshots(
     driver.block([signed(driver, alice, dc.register_site("site-m", "feeder-1", "nl"))])
     pv = dc.register_device("pv-m", "site-m", "pv", dc.device_public_key(key), 5_000, gateway=gateway.address)
     driver.block([signed(driver, alice, pv)])
+    assert snapshots.wait(30)  # height 3's, written on its worker thread
     start = ((driver.time // 900) + 1) * 900
     driver.block([], seconds=start + 1800 - driver.time)
     good = [Reading("pv-m", 1, start, start + 900, 0, 100), Reading("pv-m", 2, start + 900, start + 1800, 0, 200)]
@@ -87,6 +90,7 @@ def test_a_scrape_shows_block_phases_txs_readings_mempool_and_snapshots(
     for raw in pending:
         assert driver.app.check_tx(abci.RequestCheckTx(tx=raw)).code == 0
     hook_ran("market", "end_block", 0.01, ())  # reaches the instrumented app's series
+    assert snapshots.wait(30)  # height 6's
 
     s = _scrape(url)
     blocks = driver.height

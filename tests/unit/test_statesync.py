@@ -247,18 +247,20 @@ def test_the_app_snapshots_at_the_governed_interval_keeps_the_newest_and_serves_
     """With interval 2 and keep 2, seven blocks leave snapshots at heights 6 and 4, listed
     newest first over ABCI with loadable chunks; with the interval at 0 none are taken."""
     d = AppDriver(consortium, params={SNAPSHOT_INTERVAL: 2, SNAPSHOT_KEEP_RECENT: 2})
-    d.app.snapshots = SnapshotStore(tmp_path / "snaps")
+    d.app.snapshots = store = SnapshotStore(tmp_path / "snaps")
     for _ in range(7):
         d.block([])
+        assert store.wait(30)  # each is written on a worker thread
     listed = d.app.list_snapshots(abci.RequestListSnapshots()).snapshots
     assert [x.height for x in listed] == [6, 4]
     chunk = d.app.load_snapshot_chunk(abci.RequestLoadSnapshotChunk(height=6, format=1, chunk=0)).chunk
     assert hashlib.sha256(chunk).digest() == fmt.decode_metadata(listed[0].metadata).chunk_hashes[0]
     assert d.app.load_snapshot_chunk(abci.RequestLoadSnapshotChunk(height=5, format=1, chunk=0)).chunk == b""
     off = AppDriver(consortium)
-    off.app.snapshots = SnapshotStore(tmp_path / "off")
+    off.app.snapshots = off_store = SnapshotStore(tmp_path / "off")
     for _ in range(4):
         off.block([])
+    assert off_store.wait(30)
     assert off.app.list_snapshots(abci.RequestListSnapshots()).snapshots == []
 
 
@@ -269,8 +271,9 @@ def test_a_snapshot_that_cannot_be_written_costs_the_snapshot_not_the_block(
     blocker = tmp_path / "snaps"
     blocker.write_text("not a folder")
     d = AppDriver(consortium, params={SNAPSHOT_INTERVAL: 1})
-    d.app.snapshots = SnapshotStore(blocker)
+    d.app.snapshots = store = SnapshotStore(blocker)
     for _ in range(2):
         d.block([])
+        assert store.wait(30)
     assert d.app.state.height == 2
     assert d.app.list_snapshots(abci.RequestListSnapshots()).snapshots == []
