@@ -30,6 +30,7 @@ __all__ = [
     "build",
     "decode_chunk",
     "decode_metadata",
+    "entry_record",
     "snapshot_hash",
 ]
 
@@ -42,6 +43,9 @@ MAX_CHUNK_BYTES = 10 * 1024 * 1024
 # MAX_CHUNKS x chunk size); a state too large for it is not snapshotted.
 MAX_CHUNKS = 4_096
 _ENTRY_TAG = b"\x0a"  # ChunkV1.entries: field 1, length-delimited
+_KEY_TAG = b"\x0a"  # Entry.key: field 1, length-delimited
+_VALUE_TAG = b"\x12"  # Entry.value: field 2, length-delimited
+_ONE_BYTE = tuple(bytes((n,)) for n in range(0x80))  # the varints of 0..127
 
 
 class FormatError(ValueError):
@@ -74,8 +78,7 @@ def build(
         if last is not None and key <= last:
             raise FormatError(f"snapshot keys must ascend strictly: {key.hex()} after {last.hex()}")
         last = key
-        entry = snapshot_pb2.Entry(key=key, value=value).SerializeToString()
-        record = _ENTRY_TAG + encode_uvarint(len(entry)) + entry
+        record = entry_record(key, value)
         if current and size + len(record) > chunk_bytes:
             chunks.append(b"".join(current))
             current, size = [], 0
@@ -95,6 +98,23 @@ def build(
         total_bytes=sum(len(c) for c in chunks),
     )
     return Built(meta.SerializeToString(deterministic=True), tuple(chunks), count)
+
+
+def _varint(n: int) -> bytes:
+    return _ONE_BYTE[n] if n < 0x80 else encode_uvarint(n)
+
+
+def entry_record(key: bytes, value: bytes) -> bytes:
+    """One `entries` field of a chunk holding Entry{key, value}: the bytes protobuf's encoder
+    writes for it (an empty field, proto3's default, left out), built directly, because the
+    message object cost more than half of a snapshot's time per key."""
+    entry = b"".join(
+        (
+            _KEY_TAG + _varint(len(key)) + key if key else b"",
+            _VALUE_TAG + _varint(len(value)) + value if value else b"",
+        )
+    )
+    return _ENTRY_TAG + _varint(len(entry)) + entry
 
 
 def snapshot_hash(metadata: bytes) -> bytes:

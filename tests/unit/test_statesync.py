@@ -16,6 +16,7 @@ from gridledger.governance.v1 import governance_pb2
 from gridledger.snapshot.v1 import snapshot_pb2
 
 from abci_app.app import GridLedgerApp
+from abci_app.framing import encode_uvarint
 from abci_app.governance.params import SNAPSHOT_INTERVAL, SNAPSHOT_KEEP_RECENT
 from abci_app.pb import abci
 from abci_app.statesync import format as fmt
@@ -277,3 +278,20 @@ def test_a_snapshot_that_cannot_be_written_costs_the_snapshot_not_the_block(
         assert store.wait(30)
     assert d.app.state.height == 2
     assert d.app.list_snapshots(abci.RequestListSnapshots()).snapshots == []
+
+
+@pytest.mark.parametrize("key_len", [0, 1, 127, 128, 16_383, 16_384])
+@pytest.mark.parametrize("value_len", [0, 1, 126, 127, 128, 300_000])
+def test_a_chunk_entry_is_the_bytes_protobuf_writes(key_len: int, value_len: int) -> None:
+    """The directly built chunk entry equals protobuf's encoding of Entry{key, value} in its
+    ChunkV1 field, across the varint length boundaries and the empty (left out) fields, and
+    decodes back to the same key and value."""
+    key, value = bytes(range(256)) * (key_len // 256) + b"k" * (key_len % 256), b"\x00v" * (value_len // 2)
+    value += b"v" * (value_len - len(value))
+    entry = snapshot_pb2.Entry(key=key, value=value).SerializeToString(deterministic=True)
+    assert fmt.entry_record(key, value) == snapshot_pb2.ChunkV1(
+        entries=[snapshot_pb2.Entry(key=key, value=value)]
+    ).SerializeToString(deterministic=True)
+    assert fmt.entry_record(key, value) == b"\x0a" + encode_uvarint(len(entry)) + entry
+    if key:
+        assert fmt.decode_chunk(fmt.entry_record(key, value), None) == [(key, value)]
