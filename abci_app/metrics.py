@@ -11,7 +11,8 @@ block_height, txs_total{domain,code}, checktx_total{code}, mempool_pending_txs{s
 MEMPOOL_TOP signers with most txs pending, the rest as signer="other"), readings_total{outcome},
 hook_seconds{domain,hook}, clearing_seconds, intervals_cleared_total, settlement_lag_seconds,
 alerts_total{reason}, certificates_issued_total, certificates_issued_wh_total,
-hook_failures_total{domain,hook}, snapshots_total, snapshot_seconds, snapshot_bytes.
+hook_failures_total{domain,hook}, snapshots_total, snapshots_skipped_total (due while the last was
+still being written), snapshot_seconds, snapshot_bytes.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class InstrumentedApp(Protocol):
     this module does not import the app that calls `hook_ran` (no import circle)."""
 
     state: Any  # .height: the last committed height
-    snapshots: Any  # None, or a snapshot store whose .take(...) is wrapped
+    snapshots: Any  # None, or a snapshot store whose .take(...) and .start(...) are wrapped
     _pending: collections.Counter[bytes]  # pending txs per signer in this node's mempool
     block_tx_domains: list[str]  # the domain of each tx of the last finalized block
 
@@ -132,6 +133,9 @@ class Metrics:
             "gridledger_hook_failures", "Block hooks that raised (their writes dropped)", ["domain", "hook"], registry=r
         )
         self.snapshots = Counter("gridledger_snapshots", "State sync snapshots taken", registry=r)
+        self.snapshots_skipped = Counter(
+            "gridledger_snapshots_skipped", "Snapshots due while the last was still being written", registry=r
+        )
         self.snapshot_seconds = Gauge("gridledger_snapshot_seconds", "Time the last snapshot took", registry=r)
         self.snapshot_bytes = Gauge("gridledger_snapshot_bytes", "Size of the last snapshot", registry=r)
         self._mempool = _MempoolCollector()
@@ -167,6 +171,16 @@ class Metrics:
                 return out
 
             setattr(app.snapshots, "take", taken)  # noqa: B010 - wrapping this instance's method
+            start = app.snapshots.start
+
+            @functools.wraps(start)
+            def started(*args: Any, **kwargs: Any) -> Any:
+                ok = start(*args, **kwargs)
+                if not ok:
+                    self.snapshots_skipped.inc()
+                return ok
+
+            setattr(app.snapshots, "start", started)  # noqa: B010 - wrapping this instance's method
         _active[:] = [self]
 
     def serve(self, host: str, port: int) -> WSGIServer:

@@ -8,8 +8,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from abci_app.governance.params import SNAPSHOT_INTERVAL, SNAPSHOT_KEEP_RECENT
+from abci_app.metrics import Metrics
 from abci_app.pb import abci
 from abci_app.statesync import format as fmt
 from abci_app.statesync.store import SnapshotSource, SnapshotStore, Taken
@@ -68,8 +70,8 @@ def test_commit_does_not_wait_for_a_snapshot_and_one_due_meanwhile_is_skipped(
     consortium: Consortium, tmp_path: Path
 ) -> None:
     """With a snapshot every block and the first one held on its worker, three more blocks commit
-    while it is unfinished; the snapshots due meanwhile are skipped (one is written at a time),
-    and once released the first is listed, at its own height and app hash."""
+    while it is unfinished; the snapshots due meanwhile are skipped (one is written at a time) and
+    counted in the metrics, and once released the first is listed, at its own height and app hash."""
     driver = AppDriver(
         consortium,
         backend=SQLiteBackend(tmp_path / "state.sqlite"),
@@ -87,6 +89,8 @@ def test_commit_does_not_wait_for_a_snapshot_and_one_due_meanwhile_is_skipped(
 
     setattr(store, "take", held)  # noqa: B010 - hold this instance's worker
     driver.app.snapshots = store
+    metrics = Metrics(CollectorRegistry())
+    metrics.instrument(driver.app)  # counts the snapshots taken and skipped
     driver.block([])
     first, first_hash = driver.app.state.height, driver.app.state.app_hash
     _transfers(driver, consortium, 3)
@@ -95,6 +99,9 @@ def test_commit_does_not_wait_for_a_snapshot_and_one_due_meanwhile_is_skipped(
     release.set()
     assert store.wait(30)
     assert began == [first]
+    # the three blocks' snapshots, due while it was held
+    assert metrics.registry.get_sample_value("gridledger_snapshots_skipped_total") == 3
+    assert metrics.registry.get_sample_value("gridledger_snapshots_total") == 1
     listed = driver.app.list_snapshots(abci.RequestListSnapshots()).snapshots
     assert [s.height for s in listed] == [first]
     assert fmt.decode_metadata(listed[0].metadata).app_hash == first_hash
