@@ -79,7 +79,8 @@ class SnapshotStore:
 
     def start(self, view: PinnedView, keep_recent: int) -> bool:
         """Take the snapshot of `view` on a worker thread, which closes the view when done.
-        False (the view closed at once) when the last snapshot is still being written."""
+        False (the view closed at once) when the last snapshot is still being written, or when
+        no thread can be started (logged as snapshot_failed)."""
         worker = self._worker
         if worker is not None and worker.is_alive():
             log.warning("snapshot_skipped", height=view.height, reason=f"{worker.name} is still being written")
@@ -88,8 +89,13 @@ class SnapshotStore:
         worker = threading.Thread(
             target=self._take_and_close, args=(view, keep_recent), name=f"snapshot {view.height}", daemon=True
         )
+        try:
+            worker.start()
+        except RuntimeError as exc:  # no thread to be had: the block is committed, only the snapshot is lost
+            log.error("snapshot_failed", height=view.height, error=type(exc).__name__, detail=str(exc)[:200])
+            view.close()
+            return False
         self._worker = worker
-        worker.start()
         return True
 
     def _take_and_close(self, view: PinnedView, keep_recent: int) -> None:

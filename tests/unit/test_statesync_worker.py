@@ -15,7 +15,7 @@ from abci_app.metrics import Metrics
 from abci_app.pb import abci
 from abci_app.statesync import format as fmt
 from abci_app.statesync.store import SnapshotSource, SnapshotStore, Taken
-from abci_app.store.backend import CorruptStateError, MemoryBackend
+from abci_app.store.backend import CorruptStateError, MemoryBackend, PinnedView
 from abci_app.store.sqlite import SQLiteBackend
 from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
@@ -117,3 +117,41 @@ def test_nothing_committed_has_no_view_to_pin() -> None:
     """Pinning before the first commit is refused with the corrupt-state error, not an empty view."""
     with pytest.raises(CorruptStateError):
         MemoryBackend().pinned()
+
+
+def test_a_snapshot_without_a_thread_costs_the_snapshot_not_the_block(
+    consortium: Consortium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When no worker thread can be started, the block still commits, the pinned view is released
+    and nothing is listed; the next due snapshot is taken."""
+    driver = AppDriver(consortium, backend=SQLiteBackend(tmp_path / "state.sqlite"), params={SNAPSHOT_INTERVAL: 1})
+    store = SnapshotStore(tmp_path / "snaps")
+    driver.app.snapshots = store
+    closed: list[int] = []
+    pinned = driver.app.state.pinned
+
+    def tracked() -> PinnedView:
+        view = pinned()
+        close = view.close
+
+        def closing() -> None:
+            closed.append(view.height)
+            close()
+
+        setattr(view, "close", closing)  # noqa: B010 - observe this view's release
+        return view
+
+    monkeypatch.setattr(driver.app.state, "pinned", tracked)
+
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    driver.block([])
+    height = driver.app.state.height
+    assert closed == [height]
+    assert driver.app.list_snapshots(abci.RequestListSnapshots()).snapshots == []
+    monkeypatch.undo()
+    driver.block([])
+    assert store.wait(30)
+    assert [s.height for s in driver.app.list_snapshots(abci.RequestListSnapshots()).snapshots] == [height + 1]
