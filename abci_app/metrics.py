@@ -159,28 +159,9 @@ class Metrics:
         for method, observe in observers.items():
             setattr(app, method, self._after(getattr(app, method), observe))
         if app.snapshots is not None:
-            take = app.snapshots.take
-
-            @functools.wraps(take)
-            def taken(*args: Any, **kwargs: Any) -> Any:
-                out = take(*args, **kwargs)
-                if out is not None:
-                    self.snapshots.inc()
-                    self.snapshot_seconds.set(out.ms / 1000)
-                    self.snapshot_bytes.set(out.total_bytes)
-                return out
-
-            setattr(app.snapshots, "take", taken)  # noqa: B010 - wrapping this instance's method
-            start = app.snapshots.start
-
-            @functools.wraps(start)
-            def started(*args: Any, **kwargs: Any) -> Any:
-                ok = start(*args, **kwargs)
-                if not ok:
-                    self.snapshots_skipped.inc()
-                return ok
-
-            setattr(app.snapshots, "start", started)  # noqa: B010 - wrapping this instance's method
+            # this instance's store: its worker calls self.take, so the snapshots it writes count
+            for method, observe in (("take", self._snapshot_taken), ("start", self._snapshot_started)):
+                setattr(app.snapshots, method, self._after(getattr(app.snapshots, method), observe))
         _active[:] = [self]
 
     def serve(self, host: str, port: int) -> WSGIServer:
@@ -202,14 +183,26 @@ class Metrics:
         return timed
 
     @staticmethod
-    def _after(fn: Callable[[Any], Any], observe: Callable[[Any, Any], None]) -> Callable[[Any], Any]:
+    def _after(fn: Callable[..., Any], observe: Callable[[Any, Any], None]) -> Callable[..., Any]:
+        """`fn` (a method of one instance), then `observe(first argument, result)`."""
+
         @functools.wraps(fn)
-        def wrapped(req: Any) -> Any:
-            resp = fn(req)
-            observe(req, resp)
-            return resp
+        def wrapped(first: Any, *rest: Any) -> Any:
+            out = fn(first, *rest)
+            observe(first, out)
+            return out
 
         return wrapped
+
+    def _snapshot_taken(self, _view: Any, taken: Any) -> None:
+        if taken is not None:  # a statesync Taken; None: the snapshot failed
+            self.snapshots.inc()
+            self.snapshot_seconds.set(taken.ms / 1000)
+            self.snapshot_bytes.set(taken.total_bytes)
+
+    def _snapshot_started(self, _view: Any, started: bool) -> None:
+        if not started:  # due while the last was still being written
+            self.snapshots_skipped.inc()
 
     # -- observations ---------------------------------------------------------------------------
 

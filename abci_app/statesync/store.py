@@ -22,17 +22,15 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import structlog
 
 from abci_app.statesync import format as fmt
-from abci_app.store.backend import PinnedView
+from abci_app.store.backend import CommitView, PinnedView
 
-__all__ = ["SnapshotSource", "SnapshotStore", "Taken"]
+__all__ = ["SnapshotStore", "Taken"]
 
 log = structlog.get_logger("gridledger.statesync")
 MAX_LISTED = 10  # ListSnapshots offers at most this many (the newest)
@@ -54,18 +52,6 @@ class Stored:
     chunks: int
     hash: bytes
     metadata: bytes
-
-
-class SnapshotSource(Protocol):
-    """What a snapshot is read from: a committed state (its height, app hash and items)."""
-
-    @property
-    def height(self) -> int: ...
-
-    @property
-    def app_hash(self) -> bytes: ...
-
-    def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]: ...
 
 
 class SnapshotStore:
@@ -112,7 +98,7 @@ class SnapshotStore:
         worker.join(timeout)
         return not worker.is_alive()
 
-    def take(self, state: SnapshotSource, keep_recent: int) -> Taken | None:
+    def take(self, state: CommitView, keep_recent: int) -> Taken | None:
         """Write a snapshot of `state` (at its height and app hash), then keep only the
         `keep_recent` newest snapshots. `state` must not change meanwhile: a pinned view (as
         `start` gives it), or the committed state between Commit and the next FinalizeBlock."""

@@ -15,6 +15,7 @@ __all__ = [
     "Backend",
     "CommitBatch",
     "CommitMeta",
+    "CommitView",
     "CorruptStateError",
     "MemoryBackend",
     "PinnedView",
@@ -52,9 +53,9 @@ def prefix_end(prefix: bytes) -> bytes | None:
     return None
 
 
-class PinnedView(Protocol):
-    """A read-only view of the state as one commit left it, unaffected by later commits: what a
-    worker thread reads a snapshot from while the node goes on committing blocks."""
+class CommitView(Protocol):
+    """A committed state read as a whole: its height, app hash and items (the committed state
+    itself between Commit and the next FinalizeBlock, or a pinned view)."""
 
     @property
     def height(self) -> int: ...
@@ -63,8 +64,13 @@ class PinnedView(Protocol):
     def app_hash(self) -> bytes: ...
 
     def iter_range(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
-        """State items with start <= key < end, in key order, as of the pinned commit."""
+        """State items with start <= key < end, in key order, as of that commit."""
         ...
+
+
+class PinnedView(CommitView, Protocol):
+    """A read-only view of the state as one commit left it, unaffected by later commits: what a
+    worker thread reads a snapshot from while the node goes on committing blocks."""
 
     def close(self) -> None:
         """Release the view (idempotent)."""

@@ -83,12 +83,11 @@ class SQLiteBackend:
             db.execute("PRAGMA query_only=ON")
             db.execute("BEGIN")
             meta = _meta(db, self.path)  # the first read starts the transaction's snapshot
+            if meta is None:
+                raise CorruptStateError(f"state database {self.path} has nothing committed: no view to pin")
         except BaseException:
             db.close()
             raise
-        if meta is None:
-            db.close()
-            raise CorruptStateError(f"state database {self.path} has nothing committed: no view to pin")
         return SQLiteView(db, meta)
 
     def commit(self, batch: CommitBatch) -> None:

@@ -14,8 +14,8 @@ from abci_app.governance.params import SNAPSHOT_INTERVAL, SNAPSHOT_KEEP_RECENT
 from abci_app.metrics import Metrics
 from abci_app.pb import abci
 from abci_app.statesync import format as fmt
-from abci_app.statesync.store import SnapshotSource, SnapshotStore, Taken
-from abci_app.store.backend import CorruptStateError, MemoryBackend, PinnedView
+from abci_app.statesync.store import SnapshotStore, Taken
+from abci_app.store.backend import CommitView, CorruptStateError, MemoryBackend, PinnedView
 from abci_app.store.sqlite import SQLiteBackend
 from clients.ops.consortium import Consortium
 from tests.support.driver import AppDriver
@@ -82,7 +82,7 @@ def test_commit_does_not_wait_for_a_snapshot_and_one_due_meanwhile_is_skipped(
     began: list[int] = []
     take = store.take
 
-    def held(state: SnapshotSource, keep_recent: int) -> Taken | None:
+    def held(state: CommitView, keep_recent: int) -> Taken | None:
         began.append(state.height)
         release.wait(30)
         return take(state, keep_recent)
