@@ -47,8 +47,9 @@ Where it is checked:
   (`BlockMeter.covers`); a replaying node (no ProcessProposal) computes everything.
 
 The end-block hooks' work is bounded on their own (issuance: certificates.max_issuance_per_block;
-expiry: MAX_EXPIRY_PER_BLOCK; pruning: devices.prune_per_block, certificates.prune_per_block and
-market.prune_per_block; market: open orders per member and interval), not by this meter.
+expiry: MAX_EXPIRY_PER_BLOCK; pruning: devices.prune_per_block, certificates.prune_per_block,
+market.prune_per_block and grid.dr_prune_per_block; market: open orders per member and interval), not
+by this meter.
 """
 
 from __future__ import annotations

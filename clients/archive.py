@@ -1,7 +1,7 @@
 """Prove a record that pruning removed from live state (abci_app/certificates/prune.py,
-abci_app/market/prune.py).
+abci_app/market/prune.py, abci_app/grid/prune.py).
 
-Each pruning domain is an `ArchiveSource`: CERTIFICATES or MARKET. The archive of block H is its
+Each pruning domain is an `ArchiveSource`: CERTIFICATES, MARKET or GRID. The archive of block H is its
 `<domain>_archived` event (CometBFT's block results of H): the removed records, packed in removal
 order. The commitment of H is in state under the domain's commitment key of H: the Merkle root
 and count of those records (gridwire/archive.py).
@@ -10,9 +10,9 @@ An auditor checks, for one record:
 1. the record is at `position` of the archive, and its audit path leads from its leaf to a root;
 2. that root and the archive's count are the commitment's, as stored;
 3. the commitment is what the state under a verified app hash holds at its key (a trie proof,
-   `/archive_commitment/<H>` or `/market_archive_commitment/<H>` with prove=true, against the app
-   hash of a header the auditor trusts: clients.lightclient, or the retirement export's chain of
-   signatures).
+   `/archive_commitment/<H>`, `/market_archive_commitment/<H>` or `/grid_archive_commitment/<H>`
+   with prove=true, against the app hash of a header the auditor trusts: clients.lightclient, or
+   the retirement export's chain of signatures).
 
 A changed record, position, path, count, commitment or app hash fails one of these steps.
 """
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridwire.archive import audit_path, decode_commitment, leaf_hash, merkle_root, root_from_path, unpack_records
-from gridwire.contract import certificates, market
+from gridwire.contract import certificates, grid, market
 from gridwire.contract.paths import QueryRoot
 
 from clients.lightclient import header_seconds
@@ -33,6 +33,7 @@ from clients.rpc import CometRPC
 
 __all__ = [
     "CERTIFICATES",
+    "GRID",
     "MARKET",
     "ArchiveProof",
     "ArchiveSource",
@@ -58,6 +59,7 @@ CERTIFICATES = ArchiveSource(
     certificates.CERTIFICATES_ARCHIVED, certificates.Paths.ARCHIVE_COMMITMENT, certificates.archive_commitment_key
 )
 MARKET = ArchiveSource(market.MARKET_ARCHIVED, market.Paths.ARCHIVE_COMMITMENT, market.archive_commitment_key)
+GRID = ArchiveSource(grid.GRID_ARCHIVED, grid.Paths.ARCHIVE_COMMITMENT, grid.archive_commitment_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from abci_app.store.backend import prefix_end
 from abci_app.store.branch import Branch, KVReader
 
 __all__ = [
+    "DR_RETENTION",
     "HOUR_INDEXES",
     "MARKET_RETENTION",
     "MAX_INFO_BYTES",
@@ -44,6 +45,10 @@ RETIRED_BUNDLES_FIRST = "retired-bundles-first"
 # whose migration enters the statements stored before in their interval's index
 # (abci_app/upgrades/market_retention.py).
 MARKET_RETENTION = "market-retention"
+# The upgrade from which settled demand-response events' enrolments leave live state after
+# grid.dr_retention_seconds, whose migration enters the events settled before in the pruning index
+# (abci_app/upgrades/dr_retention.py).
+DR_RETENTION = "dr-retention"
 _NAME = re.compile(UPGRADE_NAME_PATTERN)
 
 

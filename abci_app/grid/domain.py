@@ -5,7 +5,7 @@ from __future__ import annotations
 from gridledger.grid.v1 import grid_pb2
 
 from abci_app.domain import Domain, MessageSpec
-from abci_app.grid import events, genesis, handlers, invariants, keys, messages, params, queries
+from abci_app.grid import events, genesis, handlers, hooks, invariants, keys, messages, params, queries
 from abci_app.grid.errors import ERROR_RANGE, GridCode
 
 __all__ = ["DOMAIN"]
@@ -59,6 +59,10 @@ DOMAIN = Domain(
     genesis_import=genesis.import_genesis,
     genesis_export=genesis.export_genesis,
     params=params.PARAMS,
-    end_block=handlers.settle_dr_events,
-    invariants=(invariants.dr_escrow_matches_open_budgets,),
+    end_block=hooks.end_block,
+    invariants=(
+        invariants.dr_escrow_matches_open_budgets,
+        invariants.settled_dr_events_indexed,
+        invariants.archived_dr_events_hold_no_enrolments,
+    ),
 )

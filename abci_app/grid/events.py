@@ -11,6 +11,7 @@ from gridwire.contract.grid import (
     DR_REWARDED,
     EVENTS,
     FEEDER_LIMIT_SET,
+    GRID_ARCHIVED,
     GRID_FEES_SET,
     TARIFFS_SET,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "DR_REWARDED",
     "EVENTS",
     "FEEDER_LIMIT_SET",
+    "GRID_ARCHIVED",
     "GRID_FEES_SET",
     "TARIFFS_SET",
 ]

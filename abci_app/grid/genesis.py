@@ -5,19 +5,22 @@
              "fees": {"intra_feeder_per_kwh": 10, "inter_feeder_per_kwh": 30, "updated_at": ...},
              "feeder_limits": [{"feeder": "f1", "import_wh": 50000, "export_wh": 50000}],
              "dr_events": [DrEvent as JSON], "dr_enrolments": [DrEnrolment as JSON],
-             "dr_members": [DrMember as JSON], "dr_snapshots": [DrSnapshot as JSON]}
+             "dr_members": [DrMember as JSON], "dr_snapshots": [DrSnapshot as JSON],
+             "archive_commitments": [{"height": 812, "root": base64, "count": 40}]}  (prune.py)
 
 The section is `gridledger.grid.v1.GenesisState` in protobuf's JSON mapping (bytes in base64,
 64-bit integers as strings or numbers, an export writes strings; addresses in tariffs in hex).
 Every part is optional: absent tariffs stay unpublished and absent fees read as zero (neither
 is written); `updated_at` defaults to the genesis block time. The settlement index follows from the events (an
-unsettled event is due at its end) and the members-by-feeder index from the members. An export
-carries every stored record, so importing it rebuilds the grid key range byte for byte.
+unsettled event is due at its end), as does the pruning index (a settled event not yet archived), and
+the members-by-feeder index from the members. An archived event has no enrolments (they left live
+state: prune.py). An export carries every stored record and archive commitment, so importing it
+rebuilds the grid key range byte for byte.
 
 What unsettled events have left of their budgets (budget − paid: settlement may be carried
 over blocks) is held by the escrow account (`keys.DR_ESCROW`), which the accounts section
 carries; the import checks that the escrow holds exactly that, and that every event's paid
-amount is its enrolments' rewards.
+amount is its enrolments' rewards (an archived event's rewards left with its enrolments).
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from typing import Any
 from google.protobuf.message import DecodeError
 from gridledger.grid.v1 import genesis_pb2 as gpb
 from gridledger.grid.v1 import grid_pb2
+from gridledger.state.v1 import state_pb2
 
 from abci_app.accounts.keeper import balance
+from abci_app.archive import commitments_from_genesis, iter_commitments
 from abci_app.devices.keeper import get_device
 from abci_app.domain import GenesisError
 from abci_app.genesis_fields import hex_address, parse_section, sections_json
@@ -118,6 +123,8 @@ def _dr_event(store: Branch, item: grid_pb2.DrEvent, where: str) -> DrEvent:
         raise GenesisError(f"{where}.budget: above {MAX_DR_BUDGET}")
     if e.stage > PAYING:
         raise GenesisError(f"{where}.stage: expected 0 (open), 1 (measuring) or 2 (paying)")
+    if e.archived and not e.settled:
+        raise GenesisError(f"{where}.archived: only a settled event's enrolments are archived")
     if e.paid > e.budget or (e.paid and not e.settled and e.stage != PAYING):
         raise GenesisError(f"{where}.paid: more than the budget, or paid before settlement")
     if e.total_claim > MAX_ENROLMENTS_EVER * MAX_DR_CLAIM:
@@ -134,6 +141,8 @@ def _dr_enrolment(store: Branch, item: grid_pb2.DrEnrolment, where: str) -> tupl
         raise GenesisError(f"{where}: unknown event {en.event_id[:64]!r}")
     if not 1 <= len(en.device_id.encode()) <= 255 or get_device(store, en.device_id) is None:
         raise GenesisError(f"{where}: unknown device {en.device_id[:64]!r}")
+    if event.archived:
+        raise GenesisError(f"{where}: event {en.event_id!r} is archived (its enrolments left live state)")
     if keeper.get_dr_enrolment(store, en.event_id, en.device_id) is not None:
         raise GenesisError(f"{where}: device {en.device_id!r} is enrolled twice in {en.event_id!r}")
     if len(en.owner) != 20:
@@ -192,7 +201,7 @@ def _demand_response(store: Branch, grid: gpb.GenesisState) -> None:
     prefix = keys.dr_event_prefix()
     for _k, raw in store.iter_range(prefix, prefix_end(prefix)):
         event = DrEvent.decode(raw)
-        if rewards.get(event.event_id, 0) != event.paid:
+        if not event.archived and rewards.get(event.event_id, 0) != event.paid:
             raise GenesisError(f"grid.dr_events: {event.event_id!r} paid {event.paid}, not its enrolments' rewards")
     held = balance(store, keys.DR_ESCROW)
     if held != open_budgets:
@@ -214,6 +223,8 @@ def import_genesis(store: Branch, block: BlockInfo, sections: Mapping[str, Any])
     _demand_response(store, grid)
     _members(store, grid.dr_members)
     _snapshots(store, grid.dr_snapshots)
+    for height, commitment in commitments_from_genesis(grid.archive_commitments, "grid.archive_commitments"):
+        store.set(keys.archive_commitment(height), commitment)
 
 
 def _records(store: KVReader, prefix: bytes, pb: type[_Pb]) -> list[Any]:
@@ -238,6 +249,10 @@ def export_genesis(store: KVReader) -> dict[str, Any]:
         dr_enrolments=_records(store, keys.DR_ENROLMENT, grid_pb2.DrEnrolment),
         dr_members=_records(store, keys.DR_MEMBER, grid_pb2.DrMember),
         dr_snapshots=_records(store, keys.DR_SNAPSHOT, grid_pb2.DrSnapshot),
+        archive_commitments=[
+            state_pb2.ArchiveCommitment(height=height, root=root, count=count)
+            for height, root, count in iter_commitments(store, keys.ARCHIVE)
+        ],
     )
     t = keeper.get_tariffs(store)
     if t is not None:

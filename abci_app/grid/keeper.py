@@ -35,6 +35,7 @@ __all__ = [
     "put_tariffs",
     "remove_dr_member",
     "remove_feeder_limit",
+    "settled_dr_events",
 ]
 
 
@@ -85,14 +86,28 @@ def get_dr_event(store: KVReader, event_id: str) -> DrEvent | None:
 
 
 def put_dr_event(store: Branch, event: DrEvent) -> None:
-    """Store the event and keep the settlement index in step: an unsettled event is due at its end,
-    a settled one leaves the index."""
+    """Store the event and keep the settlement and pruning indexes in step: an unsettled event is
+    due at its end; a settled one leaves the settlement index for the pruning index, which it
+    leaves once archived."""
     store.set(keys.dr_event(event.event_id), event.encode())
     due = keys.dr_due(event.end, event.event_id)
     if event.settled:
         store.delete(due)
+        settled = keys.dr_settled(event.end, event.event_id)
+        if event.archived:
+            store.delete(settled)
+        else:
+            store.set(settled, b"")
     else:
         store.set(due, b"")
+
+
+def settled_dr_events(store: KVReader, ended_by: int, limit: int) -> list[str]:
+    """Ids of settled events with live enrolments that ended at or before `ended_by`, in end-time
+    order (at most `limit` of them: reads at most `limit` keys)."""
+    start = keys.dr_settled_prefix()
+    end = keys.dr_settled(ended_by + 1, "")
+    return [k[10 : 10 + k[9]].decode() for k, _v in islice(store.iter_range(start, end), limit)]
 
 
 def due_dr_events(store: KVReader, now: int, limit: int) -> list[str]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from gridwire.contract.grid import ARCHIVE_COMMITMENT_PREFIX, ENROLMENT_PREFIX
+
 from abci_app.keys import lp, u64
 
 __all__ = [
+    "ARCHIVE",
     "DR_ESCROW",
     "KEY_PREFIXES",
+    "archive_commitment",
     "dr_due",
     "dr_due_prefix",
     "dr_enrolment",
@@ -17,6 +21,8 @@ __all__ = [
     "dr_feeder_member_prefix",
     "dr_member",
     "dr_member_prefix",
+    "dr_settled",
+    "dr_settled_prefix",
     "dr_snapshot",
     "dr_snapshot_prefix",
     "feeder_limit",
@@ -29,11 +35,13 @@ TARIFFS = b"\x60"
 FEES = b"\x61"
 FEEDER_LIMIT = b"\x62"
 DR_EVENT = b"\x63"
-DR_ENROLMENT = b"\x64"
+DR_ENROLMENT = ENROLMENT_PREFIX  # b"\x64" (gridwire's contract: an auditor proves enrolments)
 DR_DUE = b"\x65"  # settlement index: event end ‖ event id
 DR_MEMBER = b"\x66"  # lp(device) → DrMember (the feeder's demand-response programme)
 DR_FEEDER_MEMBER = b"\x67"  # lp(feeder) lp(device) → '' (members by feeder, for the snapshot)
 DR_SNAPSHOT = b"\x68"  # lp(event) lp(device) → DrSnapshot (reading end at the announcement)
+DR_SETTLED = b"\x69"  # pruning index: event end ‖ event id of settled events whose enrolments are live
+ARCHIVE = ARCHIVE_COMMITMENT_PREFIX  # b"\x6a" u64(height) → root(32) u64(count): what block `height`'s pruning archived
 KEY_PREFIXES = frozenset(
     {
         TARIFFS[0],
@@ -45,6 +53,8 @@ KEY_PREFIXES = frozenset(
         DR_MEMBER[0],
         DR_FEEDER_MEMBER[0],
         DR_SNAPSHOT[0],
+        DR_SETTLED[0],
+        ARCHIVE[0],
     }
 )
 
@@ -131,3 +141,18 @@ def dr_snapshot_prefix(event_id: str) -> bytes:
 def dr_snapshot(event_id: str, device_id: str) -> bytes:
     """The key of one member's snapshot for an event."""
     return dr_snapshot_prefix(event_id) + lp(device_id)
+
+
+def dr_settled_prefix() -> bytes:
+    """The prefix of the pruning index (ordered by event end)."""
+    return DR_SETTLED
+
+
+def dr_settled(end: int, event_id: str) -> bytes:
+    """The pruning-index entry of a settled event ending at `end` whose enrolments are still live."""
+    return DR_SETTLED + u64(end) + lp(event_id)
+
+
+def archive_commitment(height: int) -> bytes:
+    """The key of the archive commitment of what block `height`'s pruning removed."""
+    return ARCHIVE + u64(height)

@@ -11,6 +11,9 @@ domain, the expensive part):
   block (measuring one enrolment reads at most MAX_DR_INTERVALS records; paying one reads
   none), and carries the rest over: at most 200 × 96 = 19,200 reads per block at the
   extreme legal parameters (DR_MAX_READS_PER_BLOCK), 50 × 96 = 4,800 with the defaults.
+- Pruning (prune.py) removes at most `grid.dr_prune_per_block` enrolments and archived events
+  per block: settled events' enrolments leave live state `grid.dr_retention_seconds` after
+  their settlement became due.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ __all__ = [
     "MAX_ENROLMENTS",
     "MAX_MEMBERS",
     "PARAMS",
+    "PRUNE_PER_BLOCK",
+    "RETENTION",
     "SETTLEMENTS_PER_BLOCK",
 ]
 
@@ -40,6 +45,8 @@ DR_GRACE = "grid.dr_settlement_grace_seconds"
 MAX_ENROLMENTS = "grid.max_enrolments_per_event"
 MAX_MEMBERS = "grid.max_dr_members_per_feeder"
 SETTLEMENTS_PER_BLOCK = "grid.dr_settlements_per_block"
+RETENTION = "grid.dr_retention_seconds"
+PRUNE_PER_BLOCK = "grid.dr_prune_per_block"
 MAX_DR_SECONDS = 24 * 3600
 # an event covers at most this many settlement intervals (a day of 15-minute intervals),
 # whatever the settlement interval: with 10-second intervals an event lasts at most 960 s
@@ -56,6 +63,11 @@ PARAMS = {
     MAX_MEMBERS: ParamSpec(1_000, 1, 2_000),
     # enrolment steps (measure or pay one enrolment) the settlement hook takes per block
     SETTLEMENTS_PER_BLOCK: ParamSpec(50, 1, 200),
+    # how long a settled event's enrolments stay in live state (the market keeps its records as long)
+    RETENTION: ParamSpec(35 * 86_400, 86_400, 10 * 365 * 86_400, genesis_low=0),
+    # enrolments and events pruning handles at most per block: an event has at most
+    # grid.max_enrolments_per_event (≤ 1,000) enrolments; a test's genesis may go down to 1
+    PRUNE_PER_BLOCK: ParamSpec(2_000, 100, 100_000, genesis_low=1),
 }
 
 DR_MAX_READS_PER_ENROLMENT = PARAMS[BASELINE_DAYS].high * MAX_DR_INTERVALS

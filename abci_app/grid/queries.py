@@ -1,5 +1,8 @@
 """Queries: /tariffs, /fees, /feeder/<feeder>, /feeders, /dr/<event id>, /dr_events,
-/dr_enrolments/<event id>, /dr_member/<device id> (lists paginated)."""
+/dr_enrolments/<event id>, /dr_member/<device id> (lists paginated), /grid_archive_commitment/<height>.
+
+An archived event's enrolments left live state (prune.py): /dr_enrolments answers
+DR_ENROLMENTS_ARCHIVED, and each is proven from the archive of the block that removed it."""
 
 from __future__ import annotations
 
@@ -7,11 +10,12 @@ from collections.abc import Mapping
 
 from gridledger.grid.v1 import grid_pb2
 from gridledger.tx.v1 import tx_pb2
-from gridwire.contract.grid import Paths
+from gridwire.contract.grid import GridCode, Paths
 
 from abci_app.domain import QueryHandler, QueryResult
-from abci_app.grid import keys
-from abci_app.query_util import args_exactly, id_arg, page, record
+from abci_app.errors import TxError
+from abci_app.grid import keeper, keys
+from abci_app.query_util import args_exactly, id_arg, int_arg, page, record
 from abci_app.store.branch import KVReader
 
 __all__ = ["QUERIES"]
@@ -57,8 +61,16 @@ def dr_events(store: KVReader, args: list[str], options: Mapping[str, str]) -> Q
 
 def dr_enrolments(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
     """/dr_enrolments/<event id>: one page of the event's enrolments, in device key order."""
-    (event_id,) = args_exactly(args, 1, "/dr_enrolments/<event id>")
-    prefix = keys.dr_enrolment_prefix(id_arg(event_id, "event id"))
+    (arg,) = args_exactly(args, 1, "/dr_enrolments/<event id>")
+    event_id = id_arg(arg, "event id")
+    event = keeper.get_dr_event(store, event_id)
+    if event is not None and event.archived:
+        raise TxError(
+            GridCode.DR_ENROLMENTS_ARCHIVED,
+            f"the enrolments of DR event {event_id!r} left live state after its retention: prove each from the "
+            "grid_archived event of the block that pruned it against that block's /grid_archive_commitment/<height>",
+        )
+    prefix = keys.dr_enrolment_prefix(event_id)
     items, cursor = page(store, prefix, options, lambda _k, v: grid_pb2.DrEnrolment.FromString(v))
     return QueryResult(
         grid_pb2.DrEnrolmentList(enrolments=items, page=tx_pb2.PageInfo(next=cursor)).SerializeToString()
@@ -71,6 +83,13 @@ def dr_member(store: KVReader, args: list[str], options: Mapping[str, str]) -> Q
     return record(store, keys.dr_member(id_arg(device_id, "device id")))
 
 
+def archive_commitment(store: KVReader, args: list[str], options: Mapping[str, str]) -> QueryResult:
+    """/grid_archive_commitment/<height>: the archive commitment (root, count) of what block `height`'s
+    pruning removed, provable; not found for a block that archived nothing."""
+    (height,) = args_exactly(args, 1, "/grid_archive_commitment/<height>")
+    return record(store, keys.archive_commitment(int_arg(height, "height")))
+
+
 QUERIES: dict[str, QueryHandler] = {
     Paths.TARIFFS.root: tariffs,
     Paths.FEES.root: fees,
@@ -80,4 +99,5 @@ QUERIES: dict[str, QueryHandler] = {
     Paths.DR_EVENTS.root: dr_events,
     Paths.DR_ENROLMENTS.root: dr_enrolments,
     Paths.DR_MEMBER.root: dr_member,
+    Paths.ARCHIVE_COMMITMENT.root: archive_commitment,
 }

@@ -86,6 +86,7 @@ class DrEvent(ProtoRecord[grid_pb2.DrEvent]):
     stage: int = OPEN
     cursor: str = ""
     total_claim: int = 0
+    archived: bool = False  # settled, and its enrolments left live state (prune.py)
 
 
 @proto_record()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from abci_app.upgrades import hour_indexes, market_retention, proposal_kinds, retired_bundles_first
+from abci_app.upgrades import dr_retention, hour_indexes, market_retention, proposal_kinds, retired_bundles_first
 from abci_app.upgrades.migration import Migration
 
 __all__ = ["RELEASED", "STAGED", "migrations"]
@@ -22,10 +22,12 @@ __all__ = ["RELEASED", "STAGED", "migrations"]
 # runs it.
 # retired-bundles-first: the same, for the retirements' owner index and the retired bundles' earlier pruning.
 # market-retention: the same, for the statements' interval index and the market's pruning.
+# dr-retention: the same, for the settled demand-response events' pruning index and the grid's pruning.
 RELEASED: tuple[Migration, ...] = (
     hour_indexes.MIGRATION,
     retired_bundles_first.MIGRATION,
     market_retention.MIGRATION,
+    dr_retention.MIGRATION,
 )
 STAGED: tuple[Migration, ...] = (proposal_kinds.MIGRATION,)
 

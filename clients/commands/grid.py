@@ -5,15 +5,20 @@ from __future__ import annotations
 import argparse
 
 from gridledger.grid.v1 import grid_pb2
+from gridwire.contract import grid as grid_contract
 from gridwire.contract.grid import Paths as GridPaths
 
 from clients import grid as build
+from clients.archive import GRID
 from clients.cli_support import AddCommand, Context, action_group, add_paging, page_query, to_json
-from clients.cli_types import DEVICE_ID, price, unix_seconds, watt_hours
+from clients.cli_types import DEVICE_ID, UsageError, price, unix_seconds, watt_hours
+from clients.commands.archived import add_archived_arguments, one_key, show_archived
 
 __all__ = ["register"]
 
-DR_COLUMNS = ["event_id", "feeder", "start", "end", "requested_reduction_wh", "reward_per_kwh", "budget", "settled"]
+DR_COLUMNS = [
+    "event_id", "feeder", "start", "end", "requested_reduction_wh", "reward_per_kwh", "budget", "settled", "archived",
+]  # fmt: skip
 
 
 def cmd_tariff_set(ctx: Context, args: argparse.Namespace) -> None:
@@ -97,6 +102,9 @@ def cmd_dr_leave(ctx: Context, args: argparse.Namespace) -> None:
 
 def cmd_dr_show(ctx: Context, args: argparse.Namespace) -> None:
     event = ctx.query(GridPaths.DR(args.event_id), grid_pb2.DrEvent, what=f"demand-response event {args.event_id!r}")
+    if event.archived:  # its enrolments left live state: `gridctl dr archived` proves each
+        ctx.show(to_json(event), title=f"demand-response event {args.event_id} (enrolments archived)")
+        return
     enrolments = ctx.query_list(GridPaths.DR_ENROLMENTS(args.event_id), grid_pb2.DrEnrolmentList)
     rows = [to_json(e) for e in enrolments.enrolments]
     if ctx.json:
@@ -111,6 +119,15 @@ def cmd_dr_show(ctx: Context, args: argparse.Namespace) -> None:
 def cmd_dr_list(ctx: Context, args: argparse.Namespace) -> None:
     view = ctx.query_list(GridPaths.DR_EVENTS() + page_query(args), grid_pb2.DrEventList)
     ctx.show_page([to_json(e) for e in view.events], view.page.next, title="demand-response events", columns=DR_COLUMNS)
+
+
+def cmd_dr_archived(ctx: Context, args: argparse.Namespace) -> None:
+    if bool(args.event_id) != bool(args.device_id):
+        raise UsageError("an enrolment is named by --event ID and --device ID together")
+    enrolment = grid_contract.enrolment_key(args.event_id, args.device_id) if args.event_id else b""
+    key = one_key([(enrolment, args.event_id), (args.key, args.key)], "--event ID --device ID or --key HEX")
+    decoders = {grid_contract.ENROLMENT_PREFIX: grid_pb2.DrEnrolment.FromString}
+    show_archived(ctx, args, key, GRID, decoders)
 
 
 def register(add: AddCommand) -> None:
@@ -157,3 +174,9 @@ def register(add: AddCommand) -> None:
     p.add_argument("device_id", type=DEVICE_ID)
     dr("show", cmd_dr_show, "an event and its enrolments").add_argument("event_id")
     add_paging(dr("list", cmd_dr_list, "every demand-response event"))
+    p = dr("archived", cmd_dr_archived, "prove an enrolment pruning archived: from block HEIGHT's archive")
+    p.add_argument("--event", dest="event_id", help="the event's id (with --device)")
+    p.add_argument("--device", dest="device_id", type=DEVICE_ID, help="the enrolled device")
+    add_archived_arguments(
+        p, event="grid_archived", due="the event's end + grid.dr_settlement_grace_seconds + grid.dr_retention_seconds"
+    )

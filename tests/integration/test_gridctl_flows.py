@@ -3,7 +3,8 @@ sites, devices and device-signed readings from a key file; tariffs set by the gr
 orders and the book; certificates issued from PV readings, transferred and shown; a new
 member's key, CSR, certificate signed by the org CA and enrolment; alerts followed live and
 answered with new terms; a failed tx naming its code and exiting 2; a statement past the market's
-(90-second) retention answered RECORD_ARCHIVED and proven from the archive by `market-archived`.
+(90-second) retention answered RECORD_ARCHIVED and proven from the archive by `market-archived`; a
+demand-response enrolment past the grid's (60-second) retention proven by `dr archived`.
 
 The chain runs on accelerated clocks (20 s delivery intervals and certificate periods, 4 s
 gate closure, 5 s minimum readings) so that a standing rule meets its gate closure within
@@ -39,6 +40,12 @@ PARAMS = {
     # alert leaves about two minutes after it was raised, well after the alerts test has answered it
     "market.retention_seconds": 90,
     "market.correction_window_seconds": 0,
+    # a device may enrol in demand response 10 s after its registration; a settled event's
+    # enrolments leave live state 60 s after its settlement (the last test proves one)
+    "grid.dr_baseline_days": 1,
+    "grid.dr_baseline_period_seconds": 10,
+    "grid.dr_settlement_grace_seconds": 4,
+    "grid.dr_retention_seconds": 60,
 }
 HOUR = INTERVAL  # the certificate "hour" of this chain
 PV2_W = 1_000_000  # 1500 Wh in one 20 s period is within it (3600 × 1499 < PV2_W × 20)
@@ -319,20 +326,27 @@ def test_capabilities_proposal_is_submitted_and_listed(cli: Cli) -> None:
     assert cli.json("proposals", "--id", str(mine[0]["id"]))[0]["yes_orgs"] == ["utility"]
 
 
+def _alices_meter(cli: Cli, tmp_path: Path, device: str, *, site: str, feeder: str) -> Path:
+    """Register a site of alice's on `feeder` and a meter `device` there with a new key; its key file."""
+    key = tmp_path / f"{device}.pem"
+    cli.json("keys", "generate", str(key))
+    alice = ("--as", "community-a/alice")
+    assert cli.json(*alice, "site", "register", site, "--feeder", feeder)["code"] == 0
+    registered = cli.json(
+        *alice, "device", "register", device, "--site", site, "--kind", "meter", "--key-file", str(key),
+        "--nameplate-w", "20000",
+    )  # fmt: skip
+    assert registered["code"] == 0
+    return key
+
+
 def test_a_statement_past_the_retention_is_proven_from_the_archive(cli: Cli, tmp_path: Path) -> None:
     """A meter's reading settles at the retail tariff into a statement; 90 s after its settlement the
     statement leaves live state (its query answers RECORD_ARCHIVED, exit 1), and `market-archived`
     finds the block that archived it from when it was due and proves it against the app hash: the
     same statement, byte for byte in its fields."""
-    key = tmp_path / "meter.pem"
-    cli.json("keys", "generate", str(key))
     alice = ("--as", "community-a/alice")
-    assert cli.json(*alice, "site", "register", "flows-z", "--feeder", "fz")["code"] == 0
-    registered = cli.json(
-        *alice, "device", "register", "flows-m", "--site", "flows-z", "--kind", "meter", "--key-file", str(key),
-        "--nameplate-w", "20000",
-    )  # fmt: skip
-    assert registered["code"] == 0
+    key = _alices_meter(cli, tmp_path, "flows-m", site="flows-z", feeder="fz")
     now = cli.chain_time()
     first = now - now % INTERVAL + INTERVAL
     start = first + INTERVAL  # the first reading sets the register's baseline; the second's 100 Wh settle
@@ -363,3 +377,38 @@ def test_a_statement_past_the_retention_is_proven_from_the_archive(cli: Cli, tmp
                       "--interval", str(start))  # fmt: skip
     assert proven["proof"] == "verified"
     assert {k: proven[k] for k in statement} == statement
+
+
+def test_an_enrolment_past_the_retention_is_proven_from_the_archive(cli: Cli, tmp_path: Path) -> None:
+    """The operator publishes an event, a member's meter enrols; after the event settles and the
+    grid's retention passes, `dr show` says the event is archived (its enrolments left live state)
+    and `dr archived` finds the block that archived the enrolment from when it was due and proves it
+    against the app hash."""
+    alice = ("--as", "community-a/alice")
+    _alices_meter(cli, tmp_path, "flows-dr-m", site="flows-dr", feeder="fdr")
+    assert cli.json(*alice, "dr", "join", "flows-dr-m")["code"] == 0
+    time.sleep(12)  # registered a baseline window (1 × 10 s) before the announcement
+    now = cli.chain_time()
+    start = now - now % INTERVAL + 2 * INTERVAL
+    published = cli.json(
+        "--as", "gridop/control", "dr", "publish", "flows-peak", "--feeder", "fdr", "--start", str(start),
+        "--end", str(start + INTERVAL), "--reduction-wh", "100", "--reward", "10",
+    )  # fmt: skip
+    assert published["code"] == 0
+    assert cli.json(*alice, "dr", "enrol", "flows-peak", "flows-dr-m")["code"] == 0
+    enrolled = cli.json("dr", "show", "flows-peak")["enrolments"]
+    assert [e["device_id"] for e in enrolled] == ["flows-dr-m"]
+    due = start + INTERVAL + PARAMS["grid.dr_settlement_grace_seconds"] + PARAMS["grid.dr_retention_seconds"]
+    event: dict[str, Any] = {}
+    deadline = time.monotonic() + (due - now) + 120
+    while not event.get("archived") and time.monotonic() < deadline:
+        event = cli.json("dr", "show", "flows-peak")
+        time.sleep(2)
+    assert event.get("archived"), event
+    assert event.get("settled"), event
+    assert "enrolments" not in event
+    assert cli.chain_time() >= due
+    proven = cli.json("dr", "archived", "--since", str(due), "--event", "flows-peak", "--device", "flows-dr-m")
+    assert proven["proof"] == "verified"
+    assert (proven["event_id"], proven["device_id"]) == ("flows-peak", "flows-dr-m")
+    assert proven["settled"]

@@ -17,7 +17,7 @@ from abci_app.governance.keeper import iter_validators
 from abci_app.store.branch import Branch, KVReader
 from abci_app.types import BlockInfo, ValidatorUpdate
 
-__all__ = ["differences", "export_and_import"]
+__all__ = ["differences", "export_and_import", "import_exported"]
 
 
 class _Empty:
@@ -34,10 +34,18 @@ def export_and_import(
     """The exported app_state (after a JSON round trip, as a genesis file carries it) and a
     fresh store that imported it with the same validator set."""
     exported = json.loads(json.dumps(export_genesis(state)))
+    return exported, import_exported(state, exported, chain_id=chain_id, time_ns=time_ns)
+
+
+def import_exported(
+    state: KVReader, exported: dict[str, Any], *, chain_id: str = "gridledger-export", time_ns: int = 0
+) -> Branch:
+    """A fresh store that imported the app_state `exported` (an export of `state`, possibly edited)
+    with `state`'s validator set; GenesisError names what it refuses."""
     validators = [ValidatorUpdate(pub_key, power) for pub_key, power in iter_validators(state)]
     fresh = Branch(_Empty())
     apply_genesis(fresh, BlockInfo(chain_id, 1, time_ns), json.dumps(exported).encode(), validators)
-    return exported, fresh
+    return fresh
 
 
 def _range(store: KVReader, prefix: int) -> dict[bytes, bytes]:

@@ -248,17 +248,20 @@ def test_market_refuses_bad_intervals(client: TestClient, nodes: list[FakeRpc], 
 
 def test_grid_lists_dr_events_with_each_enrolments_baseline_and_delivered_reduction(nodes: list[FakeRpc]) -> None:
     """The Grid view carries every DR event and, per event, its enrolled devices' baseline,
-    measured use, delivered reduction and reward, as the chain stores them."""
+    measured use, delivered reduction and reward, as the chain stores them; an archived event's
+    enrolments left live state, so they are not asked for (the chain would refuse)."""
+    old = grid_pb2.DrEvent(event_id="ev0", feeder="f1", settled=True, archived=True)
     event = grid_pb2.DrEvent(event_id="ev1", feeder="f1", requested_reduction_wh=500, reward_per_kwh=200)
     enrolment = grid_pb2.DrEnrolment(
         event_id="ev1", device_id="hp-1", baseline_wh=900, actual_wh=600, reduction_wh=300, reward=60, measured=True
     )
     for node in nodes:
-        node.records["/dr_events"] = grid_pb2.DrEventList(events=[event])
+        node.records["/dr_events"] = grid_pb2.DrEventList(events=[old, event])
         node.records["/dr_enrolments/ev1?limit=100"] = grid_pb2.DrEnrolmentList(enrolments=[enrolment])
     with TestClient(create_app(NodePool(nodes))) as client:
         body = client.get("/api/grid").json()
-    assert [e["event_id"] for e in body["dr_events"]] == ["ev1"]
+    assert [e["event_id"] for e in body["dr_events"]] == ["ev0", "ev1"]
+    assert not any(c.startswith("/dr_enrolments/ev0") for node in nodes for c in node.calls)
     (row,) = body["dr_enrolments"]
     assert (row["device_id"], row["baseline_wh"], row["actual_wh"], row["reduction_wh"], row["reward"]) == (
         "hp-1",

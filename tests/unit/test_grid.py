@@ -154,14 +154,10 @@ def test_demand_response_enrolment_rules(driver: AppDriver, consortium: Consorti
     assert _code(driver, alice, late) == GridCode.DR_ENROLMENT_CLOSED
 
 
-def test_demand_response_enrolments_per_event_are_capped(consortium: Consortium) -> None:
-    """grid.max_enrolments_per_event bounds the settlement hook's work: the enrolment beyond
-    it is DR_TOO_MANY_ENROLMENTS, another event still has room, and settlement rewards the
-    enrolled devices only."""
-    driver = AppDriver(
-        consortium,
-        params={"grid.max_enrolments_per_event": 2, "grid.dr_baseline_days": 1, "grid.dr_baseline_period_seconds": 10},
-    )
+def programme_meters(driver: AppDriver, consortium: Consortium) -> tuple[Identity, Identity]:
+    """Alice's meters meter-a, meter-2 and meter-3 on feeder-1, all in its DR programme and
+    registered 10 s ago (a baseline window when `grid.dr_baseline_period_seconds` is 10 and
+    `grid.dr_baseline_days` 1); returns the grid operator and alice."""
     driver.block([])
     operator = consortium.member("gridop/control")
     alice = _meter_site(driver, consortium)
@@ -170,6 +166,18 @@ def test_demand_response_enrolments_per_event_are_capped(consortium: Consortium)
         register = dc.register_device(f"meter-{n}", "home-a", "meter", key, 10_000)
         assert _code(driver, alice, register, grid_pb2.JoinDrProgramme(device_id=f"meter-{n}")) == 0
     _until(driver, driver.time + 10)
+    return operator, alice
+
+
+def test_demand_response_enrolments_per_event_are_capped(consortium: Consortium) -> None:
+    """grid.max_enrolments_per_event bounds the settlement hook's work: the enrolment beyond
+    it is DR_TOO_MANY_ENROLMENTS, another event still has room, and settlement rewards the
+    enrolled devices only."""
+    driver = AppDriver(
+        consortium,
+        params={"grid.max_enrolments_per_event": 2, "grid.dr_baseline_days": 1, "grid.dr_baseline_period_seconds": 10},
+    )
+    operator, alice = programme_meters(driver, consortium)
     start = T0 + 1800
     events = [
         grid_pb2.PublishDrEvent(

@@ -10,7 +10,6 @@ import copy
 import json
 
 import pytest
-from google.protobuf.json_format import MessageToDict
 from gridledger.market.v1 import market_pb2 as mpb
 from gridwire.contract import market as contract
 from gridwire.contract.market import MARKET_ARCHIVED, MarketCode
@@ -26,6 +25,7 @@ from abci_app.store.scan import first_time
 from clients import archive, gridctl
 from clients.ops.consortium import Consortium
 from clients.proof import ProofError
+from tests.support.archive_check import Archiving, archived_events, proven_records
 from tests.support.driver import AppDriver, BlockResult
 from tests.support.genesis_roundtrip import differences, export_and_import
 from tests.unit.test_certificates_prune import _ArchiveNode, _Headers
@@ -35,11 +35,10 @@ from tests.unit.test_market_genesis import _import_with_escrow, build_market
 # a retention of four intervals and no correction window: an interval is due 5 L + GRACE after it ends
 RETAIN = 4 * L
 FAST = {RETENTION: RETAIN, "market.correction_window_seconds": 0}
-Archiving = list[tuple[BlockResult, dict[bytes, bytes]]]  # a block that archived, the market's rows before it
 
 
 def _archived(result: BlockResult) -> list[dict[str, str]]:
-    return [{a.key: a.value for a in e.attributes} for e in result.response.events if e.type == MARKET_ARCHIVED]
+    return archived_events(result, archive.MARKET)
 
 
 def _market_rows(state: KVReader) -> dict[bytes, bytes]:
@@ -88,17 +87,7 @@ def test_a_settled_interval_leaves_live_state_and_is_proven_from_the_archive(
     assert state.get(keys.clearing(first)) is None
     assert next(iter(state.iter_range(keys.fill_prefix(first), keys.fill_prefix(first + 1))), None) is None
 
-    archived: dict[bytes, bytes] = {}
-    for result, rows in archiving:
-        (event,) = _archived(result)
-        block = archive.archived_block(MARKET_ARCHIVED, event, archive.MARKET)
-        commitment = MessageToDict(driver.query(f"/market_archive_commitment/{block.height}", prove=True))
-        for key, value in block.records:
-            assert rows.get(key) == value, f"{key.hex()} was not what live state held"
-            assert driver.app.state.get(key) is None
-            proof = archive.prove_record(block, key)
-            assert archive.verify_archived_record(proof, commitment, driver.app.state.app_hash, archive.MARKET) == value
-            archived[key] = value
+    archived = proven_records(driver, archiving, archive.MARKET)
     assert keys.clearing(first) in archived
     assert {keys.statement(owner, first) for owner in owners} <= archived.keys()
     assert {keys.order(o.order_id) for o in settled} <= archived.keys()

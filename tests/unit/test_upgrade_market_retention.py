@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import struct
 
-from abci_app.governance.upgrades import HOUR_INDEXES, MARKET_RETENTION, RETIRED_BUNDLES_FIRST
+from abci_app.governance.upgrades import DR_RETENTION, HOUR_INDEXES, MARKET_RETENTION, RETIRED_BUNDLES_FIRST
 from abci_app.market import keeper, keys
 from abci_app.market.invariants import statements_indexed_by_interval
 from abci_app.market.params import RETENTION
@@ -64,6 +64,6 @@ def test_the_upgrade_indexes_the_previous_versions_statements_and_nothing_else(c
 
 
 def test_the_released_upgrades_are_on_without_a_switch() -> None:
-    """Released, not staged: this version runs the three migrations at their planned heights."""
-    assert [m.name for m in RELEASED] == [HOUR_INDEXES, RETIRED_BUNDLES_FIRST, MARKET_RETENTION]
-    assert MARKET_RETENTION not in [m.name for m in STAGED]
+    """Released, not staged: this version runs the four migrations at their planned heights."""
+    assert [m.name for m in RELEASED] == [HOUR_INDEXES, RETIRED_BUNDLES_FIRST, MARKET_RETENTION, DR_RETENTION]
+    assert not {MARKET_RETENTION, DR_RETENTION} & {m.name for m in STAGED}

@@ -365,6 +365,8 @@ def grid(pool: NodePool) -> dict[str, Any]:
     events = _items(pool.query_list(GridPaths.DR_EVENTS(), grid_pb2.DrEventList))
     enrolments: list[dict[str, Any]] = []
     for event in events[-DR_EVENTS_SHOWN:]:
+        if event.get("archived"):  # its enrolments left live state (abci_app/grid/prune.py)
+            continue
         view = pool.query_list(
             GridPaths.DR_ENROLMENTS(event["event_id"]) + page_suffix(DR_ENROLMENTS_SHOWN), grid_pb2.DrEnrolmentList
         )
