@@ -40,6 +40,7 @@ from abci_app.logging_setup import configure_logging
 from clients.ops.consortium import demo_consortium
 from clients.ops.loadgen import LoadTx, Mix
 from tests.bench.clearing import FEEDER_COUNTS, clearing_costs
+from tests.bench.dr_state import dr_state_costs
 from tests.bench.energy import certificate_costs, market_costs, mixed_load_costs
 from tests.bench.inprocess import InProcessConfig, run_inprocess, trie_costs
 from tests.bench.localnet_bench import NetConfig, run_kvstore, run_ours
@@ -145,6 +146,8 @@ READINGS = {"smoke": (100, 20, 3), "quick": (1_000, 100, 50), "full": (5_000, 10
 ENERGY = {"smoke": (300, 1, 3, 60), "quick": (10_000, 3, 50, 1_000), "full": (10_000, 5, 200, 1_000)}
 # metered sites settled outside the market, and the per-block cap (None: the governed default)
 SITES = {"smoke": (300, 100), "quick": (6_000, None), "full": (20_000, None)}  # the scoring cap is the same
+# settled demand-response enrolments pruned, and the per-block cap (None: the governed default)
+DR_STATE = {"smoke": (300, 100), "quick": (5_000, None), "full": (20_000, None)}
 # (attacker's devices, also at the extreme parameters) per mode
 WORST_BLOCK = {"smoke": (10, True), "quick": (300, False), "full": (400, True)}
 
@@ -518,6 +521,15 @@ def _energy_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
                     f" {_fmt(sites['million_sites_market_rows_per_s'])}",
                     f"the default cap ({sites['market_prune_default_per_block']:,}) >= due at a block/s",
                     sites["market_prune_default_per_block"] >= sites["million_sites_market_rows_per_s"])  # fmt: skip
+        dr = en.get("dr")
+        if dr:
+            add(f"demand response: state per settled enrolment / left per event after the {dr['retention_days']:g}-day "
+                "retention", f"{_fmt(dr['bytes_per_enrolment'])} B / {_fmt(dr['bytes_left_per_event'])} B")  # fmt: skip
+            add("  a million devices in an event a day: enrolments at the retention / kept for ever, a year",
+                f"{_fmt(dr['million_devices_gb'])} / {_fmt(dr['million_devices_gb_year_unpruned'])} GB")  # fmt: skip
+            add(f"  DR pruning of {dr['enrolments']:,} enrolments: blocks (at most {dr['per_block']:,} steps) / worst "
+                "block; CPU per enrolment", f"{dr['blocks']} / {_fmt(dr['worst_block_ms'])} ms; "
+                f"{_fmt(dr['us_per_enrolment'])} µs", "bounded per block")  # fmt: skip
         rules = en.get("rules")
         if rules:
             worst = f"{rules['blocks']} / {_fmt(rules['worst_block_ms'])} ms"
@@ -675,6 +687,7 @@ def main(argv: list[str] | None = None) -> int:
                     SITES[args.mode][0], log, per_block=SITES[args.mode][1], score_per_block=SITES[args.mode][1]
                 ),
                 "rules": rules_pass_costs(consortium, log),
+                "dr": dr_state_costs(DR_STATE[args.mode][0], log, per_block=DR_STATE[args.mode][1]),
             }
         if "clearing" in parts:
             log("clearing across feeders with binding limits (in-process, issue 22):")

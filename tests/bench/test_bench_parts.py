@@ -300,11 +300,25 @@ def test_every_mode_sizes_every_part_and_smoke_goes_through_several_setup_waves(
     """Every bench mode has sizes for every part, and smoke's member setup needs several waves."""
     from tests.bench import run
 
-    for table in (run.READINGS, run.ENERGY, run.WORST_BLOCK):
+    for table in (run.READINGS, run.ENERGY, run.WORST_BLOCK, run.SITES, run.DR_STATE):
         assert set(table) == set(run.MODES)
     smoke = run.MODES["smoke"].net
     assert smoke.members > 2 * smoke.setup_wave  # the enrolments go in at least three waves
     assert run.WORST_BLOCK["smoke"][1]  # and the extreme parameters run, as in full
+
+
+def test_the_dr_state_part_prunes_every_event_within_its_per_block_bound() -> None:
+    """Three events' worth of settled enrolments leave live state in as many blocks as the steps need
+    (enrolments + the events' marks, 100 a block), and what stays per event is far less than one
+    event's enrolments."""
+    from tests.bench.dr_state import dr_state_costs
+
+    out = dr_state_costs(2_500, lambda _line: None, per_block=100)
+    assert out["events"] == 3
+    assert out["blocks"] == -(-(2_500 + 3) // 100)
+    assert 80 < out["bytes_per_enrolment"] < 200
+    assert out["bytes_left_per_event"] < 0.05 * 1_000 * out["bytes_per_enrolment"]
+    assert out["million_devices_gb"] < out["million_devices_gb_year_unpruned"]
 
 
 def test_the_utility_row_says_not_met_when_one_window_falls_short() -> None:
