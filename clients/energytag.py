@@ -235,6 +235,15 @@ class Registry:
             "beneficiary": r.beneficiary.hex(),
             "certificate_quantity": r.wh,
             "source_certificate_issuance_id": issuance_id(r.device_id, r.hour_start),
+            # the cancelled certificates' ids (retirements recorded before the dr-retention version name none)
+            **(
+                {
+                    "source_certificate_certificate_bundle_id_range_start": r.end_wh - r.wh,
+                    "source_certificate_certificate_bundle_id_range_end": r.end_wh - 1,
+                }
+                if r.end_wh
+                else {}
+            ),
             "certificate_period_start": _time(r.consumption_start),
             "certificate_period_end": _time(r.consumption_end),
             "action_request_datetime": _time(r.time),

@@ -113,6 +113,7 @@ DOMAIN = Domain(
         invariants.recurring_actions_indexed,
         invariants.hour_indexes_complete,
         invariants.retired_bundles_ahead_of_pruning,
+        invariants.retired_ranges_disjoint,
         invariants.retirements_indexed_by_owner,
     ),
 )

@@ -154,6 +154,8 @@ def _retirement(store: KVReader, m: pb.Retirement, where: str) -> Retirement:
         raise GenesisError(f"{where}.beneficiary: expected a 20-byte address")
     if not r.consumption_start < r.consumption_end:
         raise GenesisError(f"{where}: the consumption period must satisfy start < end")
+    if r.end_wh and r.end_wh < r.wh:
+        raise GenesisError(f"{where}.endWh: the retired range [endWh − wh, endWh) starts below 0")
     _device(store, r.device_id, where)
     return r
 
@@ -241,10 +243,11 @@ def _cross_check(bundles: list[Bundle], retirements: list[Retirement], compacted
             or b.retirement_id != r.retirement_id
             or keeper.volume(b) != r.wh
             or (b.device_id, b.hour_start, b.owner) != (r.device_id, r.hour_start, r.owner)
+            or (r.end_wh and r.end_wh != b.end_wh)
         ):
             raise GenesisError(
                 f"certificates.retirements[{i}]: bundle {r.bundle_id} is not a retired bundle of {r.wh} Wh "
-                f"with retirementId {r.retirement_id} of the same device-hour and owner"
+                f"with retirementId {r.retirement_id} of the same device-hour, owner and range"
             )
     for i, b in enumerate(bundles):
         if b.status == RETIRED and b.retirement_id not in retired_by:

@@ -37,12 +37,19 @@
 - retired_bundles_ahead_of_pruning: every live retired bundle is retired by a stored retirement
   record that names it, with an id above pruning's retired-bundle cursor (prune.py: a bundle
   whose retirement the sweep passed has left live state, so none is left behind for ever).
+- retired_ranges_disjoint: a retirement names the Wh it retired ([end_wh − wh, end_wh) of its
+  device-hour's counter, when it recorded them), within the hour's issued Wh (while its tally is
+  live), and no two
+  retirements of a device-hour name the same Wh (an auditor's check that nothing was claimed
+  twice); a live retired bundle's range is its retirement's.
 - hour_indexes_complete: the clear-sky holds and their production-hour index (which pruning
   walks, prune.py) name the same device-hours; the hourly-matching claims and theirs name the
   same beneficiary-hours.
 """
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 from abci_app.certificates import keeper, keys, prune, registry_keeper, storage
 from abci_app.certificates.dvp import PENDING_COUNTER
@@ -73,6 +80,7 @@ __all__ = [
     "pending_deliveries_well_formed",
     "recurring_actions_indexed",
     "retired_bundles_ahead_of_pruning",
+    "retired_ranges_disjoint",
     "retirements_indexed_by_owner",
     "standing_oversight_holds",
     "storage_lineage_indexed",
@@ -298,3 +306,27 @@ def retirements_indexed_by_owner(store: KVReader) -> str | None:
     """See the module doc."""
     stored = {(r.owner, r.hour_start, r.retirement_id) for r in keeper.iter_retirements(store)}
     return index_mismatch(stored, set(keeper.iter_owner_retirement_ids(store)), "retirement", "owner")
+
+
+def retired_ranges_disjoint(store: KVReader) -> str | None:
+    """See the module doc: the first retirement whose range is out of its hour's issued Wh, overlaps
+    another's, or is not its live retired bundle's; None when there is none."""
+    issued = {(device_id, hour): wh for device_id, hour, wh in keeper.iter_issued(store)}
+    ranges: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
+    for r in keeper.iter_retirements(store):
+        start = r.start_wh
+        if start is None:
+            continue
+        tally = issued.get((r.device_id, r.hour_start))  # None once the hour's tally left (prune.py)
+        if start < 0 or (tally is not None and r.end_wh > tally):
+            return f"retirement {r.retirement_id}: Wh [{start}, {r.end_wh}) are not all issued for its device-hour"
+        b = keeper.get_bundle(store, r.bundle_id)
+        if b is not None and b.status == RETIRED and (b.start_wh, b.end_wh) != (start, r.end_wh):
+            return f"retirement {r.retirement_id}: its range is not its retired bundle {b.bundle_id}'s"
+        ranges.setdefault((r.device_id, r.hour_start), []).append((start, r.end_wh, r.retirement_id))
+    for (device_id, hour), spans in ranges.items():
+        spans.sort()
+        for (_s, end, first), (start, _e, second) in pairwise(spans):
+            if start < end:
+                return f"{device_id} hour {hour}: retirements {first} and {second} both retired Wh from {start}"
+    return None

@@ -73,6 +73,7 @@ def retire(
         hour_start=piece.hour_start,
         energy_source=piece.energy_source,
         grid_region=piece.grid_region,
+        end_wh=piece.end_wh,
     )
     keeper.put_bundle(store, replace(piece, status=RETIRED, retirement_id=r.retirement_id), piece)
     keeper.put_retirement(store, r)

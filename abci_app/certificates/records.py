@@ -171,6 +171,14 @@ class Retirement(ProtoRecord[pb.Retirement]):
     grid_region: str
     claimed_height: int = 0  # the beneficiary's claim (ClaimCertificates): its block, 0 before
     claimed_time: int = 0
+    # the retired Wh are [end_wh − wh, end_wh) of the device-hour's counter (0: retired before the
+    # dr-retention version, which recorded no range)
+    end_wh: int = 0
+
+    @property
+    def start_wh(self) -> int | None:
+        """The first retired Wh of the device-hour's counter, or None when no range was recorded."""
+        return self.end_wh - self.wh if self.end_wh else None
 
 
 @proto_record()

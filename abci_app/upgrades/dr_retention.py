@@ -12,6 +12,10 @@ writes the index entry of every stored settled event, in key order, and nothing 
 already present is written again, unchanged). Genesis import builds the index itself; a chain that
 began on this version never plans it. Consensus rules: state only, key order, no clock.
 
+The same version records in each new retirement the Wh it retired (Retirement.end_wh, the
+certificates' ids); a retirement stored before keeps none (0), which every reader takes as "no
+range recorded": the migration does not guess ranges for them.
+
 Its work is one read of every stored event (a few a day per feeder), in the block at the plan's
 height; the pruning that follows is bounded per block and catches up over the next blocks.
 """

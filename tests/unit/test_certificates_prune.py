@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -41,7 +42,7 @@ from clients.certificates import retire
 from clients.ops.consortium import Consortium
 from clients.proof import ProofError
 from tests.support.driver import AppDriver, BlockResult
-from tests.support.genesis_roundtrip import differences, export_and_import
+from tests.support.genesis_roundtrip import differences, export_and_import, import_exported
 from tests.unit.helpers import signed
 from tests.unit.test_certificates import pv_day_start
 from tests.unit.test_certificates_support import H0, ok
@@ -563,3 +564,44 @@ def test_an_owners_retirements_are_listed_for_their_retention(consortium: Consor
     assert keys.retirement_by_owner(bytes.fromhex(alice), H0, 5) in dict(block.records)
     assert listed(f"/retirements/owner/{alice}")[0] == []
     assert check_invariants(driver.app.state) == []
+
+
+def test_a_retirement_names_the_wh_it_retired_and_no_two_name_the_same(
+    driver: AppDriver, consortium: Consortium
+) -> None:
+    """Three single-Wh retirements of one hour name three adjacent Wh, each its retired bundle's range,
+    and keep naming them after the bundles left live state; the invariant retired_ranges_disjoint
+    refuses a retirement naming Wh another names, Wh the hour never issued, or a range that is not
+    its live bundle's; genesis refuses a retirement whose range is not its bundle's."""
+    _retired_chain(driver, consortium, pieces=3)
+    state = driver.app.state
+    retirements = list(keeper.iter_retirements(state))
+    pieces = {b.bundle_id: b for b in keeper.iter_bundles(state) if b.status == RETIRED}
+    assert sorted(r.end_wh for r in retirements) == [1, 2, 3]
+    assert all(
+        (r.start_wh, r.end_wh) == (pieces[r.bundle_id].start_wh, pieces[r.bundle_id].end_wh) for r in retirements
+    )
+    assert invariants.retired_ranges_disjoint(state) is None
+
+    first, second = retirements[0], retirements[1]
+    twice = Branch(state)
+    keeper.put_retirement(twice, replace(second, end_wh=first.end_wh))
+    twice.delete(keys.bundle(second.bundle_id))  # (as once it left live state)
+    assert "both retired Wh from" in (invariants.retired_ranges_disjoint(twice) or "")
+    beyond = Branch(state)
+    keeper.put_retirement(beyond, replace(first, end_wh=3_001))
+    assert "are not all issued" in (invariants.retired_ranges_disjoint(beyond) or "")
+    moved = Branch(state)
+    keeper.put_retirement(moved, replace(first, end_wh=first.end_wh + 10))
+    assert "is not its retired bundle" in (invariants.retired_ranges_disjoint(moved) or "")
+
+    exported, _fresh = export_and_import(state)
+    exported["certificates"]["retirements"][0]["endWh"] = "7"
+    with pytest.raises(GenesisError, match=r"certificates\.retirements\[0\]: .* device-hour, owner and range"):
+        import_exported(state, exported)
+
+    driver.block([], seconds=DAY + 60)  # the retired bundles leave live state; the retirements stay
+    state = driver.app.state
+    assert not [b for b in keeper.iter_bundles(state) if b.status == RETIRED]
+    assert sorted(r.end_wh for r in keeper.iter_retirements(state)) == [1, 2, 3]
+    assert invariants.retired_ranges_disjoint(state) is None

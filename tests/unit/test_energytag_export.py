@@ -219,6 +219,12 @@ def test_statuses_map_claimed_locked_and_withdrawn(served: tuple[AppDriver, str,
     assert (c["certificate_period_start"], c["source_certificate_issuance_id"]) == (
         time(H0 + HOUR), f"pv-1-{time(H0 + HOUR)}"
     )  # fmt: skip
+    # the cancelled certificates' ids: the retired bundle's Wh range, for as long as the retirement is kept
+    bundle = pb.Bundle.FromString(driver.query(f"/bundle/{r.bundle_id}").value)
+    assert r.end_wh == bundle.end_wh
+    first, last = (c[f"source_certificate_certificate_bundle_id_range_{end}"] for end in ("start", "end"))
+    assert (first, last) == (bundle.start_wh, bundle.end_wh - 1)
+    assert bundle.end_wh - bundle.start_wh == c["certificate_quantity"]
 
 
 def test_the_query_response_filters_by_owner_and_status(served: tuple[AppDriver, str, dict[str, int]]) -> None:
