@@ -105,21 +105,19 @@ def put_dr_event(store: Branch, event: DrEvent) -> None:
 def settled_dr_events(store: KVReader, ended_by: int, limit: int) -> list[str]:
     """Ids of settled events with live enrolments that ended at or before `ended_by`, in end-time
     order (at most `limit` of them: reads at most `limit` keys)."""
-    start = keys.dr_settled_prefix()
-    end = keys.dr_settled(ended_by + 1, "")
-    return [k[10 : 10 + k[9]].decode() for k, _v in islice(store.iter_range(start, end), limit)]
+    return _event_ids(store, keys.dr_settled_prefix(), keys.dr_settled(ended_by + 1, ""), limit)
 
 
 def due_dr_events(store: KVReader, now: int, limit: int) -> list[str]:
     """Ids of unsettled events that ended at or before `now`, in end-time order (at most
     `limit` of them: reads at most `limit` keys)."""
-    start = keys.dr_due_prefix()
-    end = keys.dr_due(now + 1, "")
-    out = []
-    for k, _v in islice(store.iter_range(start, end), limit):
-        n = k[9]
-        out.append(k[10 : 10 + n].decode())
-    return out
+    return _event_ids(store, keys.dr_due_prefix(), keys.dr_due(now + 1, ""), limit)
+
+
+def _event_ids(store: KVReader, start: bytes, end: bytes, limit: int) -> list[str]:
+    """The event ids of an index keyed prefix(1) u64(end) lp(event id), from `start` up to `end`
+    (at most `limit`: reads at most `limit` keys)."""
+    return [k[10 : 10 + k[9]].decode() for k, _v in islice(store.iter_range(start, end), limit)]
 
 
 def get_dr_enrolment(store: KVReader, event_id: str, device_id: str) -> DrEnrolment | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gridwire.contract.grid import ARCHIVE_COMMITMENT_PREFIX, ENROLMENT_PREFIX
+from gridwire.contract.grid import ARCHIVE_COMMITMENT_PREFIX, ENROLMENT_PREFIX, archive_commitment_key
 
 from abci_app.keys import lp, u64
 
@@ -154,5 +154,6 @@ def dr_settled(end: int, event_id: str) -> bytes:
 
 
 def archive_commitment(height: int) -> bytes:
-    """The key of the archive commitment of what block `height`'s pruning removed."""
-    return ARCHIVE + u64(height)
+    """The key of the archive commitment of what block `height`'s pruning removed (the contract's,
+    which auditors' clients build)."""
+    return archive_commitment_key(height)

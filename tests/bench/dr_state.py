@@ -20,7 +20,7 @@ from typing import Any
 
 import abci_app.registry  # noqa: F401 - publishes the domains' parameters
 from abci_app.grid import hooks, keeper
-from abci_app.grid.params import DR_GRACE, PRUNE_PER_BLOCK, RETENTION
+from abci_app.grid.params import DR_GRACE, MAX_ENROLMENTS, PARAMS, PRUNE_PER_BLOCK, RETENTION
 from abci_app.grid.records import PAYING, DrEnrolment, DrEvent
 from abci_app.params import domain_param, set_domain_param
 from abci_app.store.backend import MemoryBackend
@@ -30,7 +30,7 @@ from abci_app.types import Address, BlockInfo
 __all__ = ["dr_state_costs"]
 
 GRID_KEYS = (b"\x60", b"\x70")  # every grid key (prefixes 0x60-0x6F)
-PER_EVENT = 1_000  # grid.max_enrolments_per_event's highest value
+PER_EVENT = PARAMS[MAX_ENROLMENTS].high  # the most enrolments an event may have (1,000)
 START = 1_767_225_600 + 86_400
 END = START + 3_600
 MILLION = 1_000_000
