@@ -41,11 +41,11 @@ PARAMS = {
     "market.retention_seconds": 90,
     "market.correction_window_seconds": 0,
     # a device may enrol in demand response 10 s after its registration; a settled event's
-    # enrolments leave live state 60 s after its settlement (the last test proves one)
+    # enrolments leave live state 20 s after its settlement (the last test proves one)
     "grid.dr_baseline_days": 1,
     "grid.dr_baseline_period_seconds": 10,
     "grid.dr_settlement_grace_seconds": 4,
-    "grid.dr_retention_seconds": 60,
+    "grid.dr_retention_seconds": 20,
 }
 HOUR = INTERVAL  # the certificate "hour" of this chain
 PV2_W = 1_000_000  # 1500 Wh in one 20 s period is within it (3600 × 1499 < PV2_W × 20)
@@ -340,11 +340,9 @@ def _alices_meter(cli: Cli, tmp_path: Path, device: str, *, site: str, feeder: s
     return key
 
 
-def test_a_statement_past_the_retention_is_proven_from_the_archive(cli: Cli, tmp_path: Path) -> None:
-    """A meter's reading settles at the retail tariff into a statement; 90 s after its settlement the
-    statement leaves live state (its query answers RECORD_ARCHIVED, exit 1), and `market-archived`
-    finds the block that archived it from when it was due and proves it against the app hash: the
-    same statement, byte for byte in its fields."""
+def _settling_reading(cli: Cli, tmp_path: Path) -> int:
+    """A meter of alice's reads a baseline, then 100 Wh that settle at the retail tariff into her
+    statement of the returned interval."""
     alice = ("--as", "community-a/alice")
     key = _alices_meter(cli, tmp_path, "flows-m", site="flows-z", feeder="fz")
     now = cli.chain_time()
@@ -356,6 +354,44 @@ def test_a_statement_past_the_retention_is_proven_from_the_archive(cli: Cli, tmp
             "--start", str(begin), "--end", str(begin + INTERVAL), "--import-wh", str(register),
         )  # fmt: skip
         assert reading["outcome"] == "accepted"
+    return start
+
+
+def _enrolled_event(cli: Cli, tmp_path: Path) -> int:
+    """The operator publishes an event and a meter of alice's enrols; returns when its enrolments are
+    due to leave live state."""
+    alice = ("--as", "community-a/alice")
+    _alices_meter(cli, tmp_path, "flows-dr-m", site="flows-dr", feeder="fdr")
+    assert cli.json(*alice, "dr", "join", "flows-dr-m")["code"] == 0
+    time.sleep(12)  # registered a baseline window (1 × 10 s) before the announcement
+    now = cli.chain_time()
+    start = now - now % INTERVAL + 2 * INTERVAL
+    published = cli.json(
+        "--as", "gridop/control", "dr", "publish", "flows-peak", "--feeder", "fdr", "--start", str(start),
+        "--end", str(start + INTERVAL), "--reduction-wh", "100", "--reward", "10",
+    )  # fmt: skip
+    assert published["code"] == 0
+    assert cli.json(*alice, "dr", "enrol", "flows-peak", "flows-dr-m")["code"] == 0
+    enrolled = cli.json("dr", "show", "flows-peak")["enrolments"]
+    assert [e["device_id"] for e in enrolled] == ["flows-dr-m"]
+    return start + INTERVAL + PARAMS["grid.dr_settlement_grace_seconds"] + PARAMS["grid.dr_retention_seconds"]
+
+
+def test_statements_and_enrolments_past_their_retention_are_proven_from_the_archive(cli: Cli, tmp_path: Path) -> None:
+    """(Both in one test, so the chain's two retentions are waited out together.)
+
+    A meter's reading settles at the retail tariff into a statement; 90 s after its settlement the
+    statement leaves live state (its query answers RECORD_ARCHIVED, exit 1), and `market-archived`
+    finds the block that archived it from when it was due and proves it against the app hash: the
+    same statement, byte for byte in its fields.
+
+    The operator publishes an event, a member's meter enrols; after the event settles and the
+    grid's retention passes, `dr show` says the event is archived (its enrolments left live state)
+    and `dr archived` finds the block that archived the enrolment from when it was due and proves it
+    against the app hash."""
+    alice = ("--as", "community-a/alice")
+    start = _settling_reading(cli, tmp_path)
+    dr_due = _enrolled_event(cli, tmp_path)
     statement: dict[str, Any] = {}
     deadline = time.monotonic() + 120
     while not statement and time.monotonic() < deadline:  # settled at start + INTERVAL + the grace
@@ -378,37 +414,16 @@ def test_a_statement_past_the_retention_is_proven_from_the_archive(cli: Cli, tmp
     assert proven["proof"] == "verified"
     assert {k: proven[k] for k in statement} == statement
 
-
-def test_an_enrolment_past_the_retention_is_proven_from_the_archive(cli: Cli, tmp_path: Path) -> None:
-    """The operator publishes an event, a member's meter enrols; after the event settles and the
-    grid's retention passes, `dr show` says the event is archived (its enrolments left live state)
-    and `dr archived` finds the block that archived the enrolment from when it was due and proves it
-    against the app hash."""
-    alice = ("--as", "community-a/alice")
-    _alices_meter(cli, tmp_path, "flows-dr-m", site="flows-dr", feeder="fdr")
-    assert cli.json(*alice, "dr", "join", "flows-dr-m")["code"] == 0
-    time.sleep(12)  # registered a baseline window (1 × 10 s) before the announcement
-    now = cli.chain_time()
-    start = now - now % INTERVAL + 2 * INTERVAL
-    published = cli.json(
-        "--as", "gridop/control", "dr", "publish", "flows-peak", "--feeder", "fdr", "--start", str(start),
-        "--end", str(start + INTERVAL), "--reduction-wh", "100", "--reward", "10",
-    )  # fmt: skip
-    assert published["code"] == 0
-    assert cli.json(*alice, "dr", "enrol", "flows-peak", "flows-dr-m")["code"] == 0
-    enrolled = cli.json("dr", "show", "flows-peak")["enrolments"]
-    assert [e["device_id"] for e in enrolled] == ["flows-dr-m"]
-    due = start + INTERVAL + PARAMS["grid.dr_settlement_grace_seconds"] + PARAMS["grid.dr_retention_seconds"]
     event: dict[str, Any] = {}
-    deadline = time.monotonic() + (due - now) + 120
+    deadline = time.monotonic() + max(0, dr_due - cli.chain_time()) + 120
     while not event.get("archived") and time.monotonic() < deadline:
         event = cli.json("dr", "show", "flows-peak")
         time.sleep(2)
     assert event.get("archived"), event
     assert event.get("settled"), event
     assert "enrolments" not in event
-    assert cli.chain_time() >= due
-    proven = cli.json("dr", "archived", "--since", str(due), "--event", "flows-peak", "--device", "flows-dr-m")
+    assert cli.chain_time() >= dr_due
+    proven = cli.json("dr", "archived", "--since", str(dr_due), "--event", "flows-peak", "--device", "flows-dr-m")
     assert proven["proof"] == "verified"
     assert (proven["event_id"], proven["device_id"]) == ("flows-peak", "flows-dr-m")
     assert proven["settled"]
