@@ -83,10 +83,11 @@ localnet-status: setup ## heights and app hashes of the localnet's nodes
 
 test: setup ## lint, type-check and the whole test suite (what CI runs)
 	$(MAKE) --no-print-directory lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not integration" -n 2
+	$(PY) -m pytest -q -m integration
 
 test-fast: setup ## unit tests only (no CometBFT processes)
-	$(PY) -m pytest -q -m "not integration"
+	$(PY) -m pytest -q -m "not integration" -n 2
 
 bench: setup ## full benchmark: localnet throughput/latency vs kvstore, in-process app costs
 	$(PY) -m tests.bench.run --mode full
