@@ -470,13 +470,17 @@ class Submitter:
         inflight: int | None = 10_000,
         inflight_seconds: float | None = None,
         drain_timeout: float = 30.0,
+        drain_stall: float | None = None,
         tick: float = 0.002,
     ) -> PhaseResult:
         """Submit `txs` in order, open loop at `rate` tx/s (None: saturation), for `warmup +
         duration` seconds or until the txs run out; then wait for the outstanding ones to
         commit. `inflight` caps the txs submitted but neither committed nor rejected (needed
         at saturation; None: no cap); with `inflight_seconds` the cap grows to that many
-        seconds' worth of the commit rate over the last 3 s, so a faster chain is kept busy."""
+        seconds' worth of the commit rate over the last 3 s, so a faster chain is kept busy.
+        With `drain_stall` the wait for the outstanding txs lasts while they keep committing (up to
+        `drain_timeout`), ending once none has for `drain_stall` seconds: a saturated chain's
+        backlog drains, and a stuck one is not waited on."""
         if rate is None and inflight is None:
             raise ValueError("saturation needs an inflight cap")
         phase = self._phase = _Phase()
@@ -528,7 +532,7 @@ class Submitter:
                 i += 1
             await asyncio.sleep(tick)
         submit_ended = time.monotonic()
-        await self._drain(phase, submit_ended, drain_timeout)
+        await self._drain(phase, submit_ended, drain_timeout, drain_stall)
         return PhaseResult(
             txs=txs[: len(sent_list)],
             sent=sent_list,
@@ -543,15 +547,21 @@ class Submitter:
             exhausted=exhausted,
         )
 
-    async def _drain(self, phase: _Phase, since: float, timeout: float) -> None:
-        """Wait until every accepted tx is committed, the mempools stay empty, or `timeout`."""
+    async def _drain(self, phase: _Phase, since: float, timeout: float, stall: float | None = None) -> None:
+        """Wait until every accepted tx is committed, the mempools stay empty, `timeout`, or (with
+        `stall`) `stall` seconds in which no tx committed or was rejected."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        done, moved = phase.done, time.monotonic()
+        while (now := time.monotonic()) < deadline:
             if not any(s.ack is None or s.ack == 0 for s in phase.pending.values()):
                 return
             samples = [sizes for t, sizes in phase.mempool if t > since][-2:]
             if len(samples) == 2 and not any(sum(sizes) for sizes in samples):
                 return  # nothing left anywhere: the rest was dropped (CheckTx rejections unseen by async)
+            if phase.done != done:
+                done, moved = phase.done, now
+            elif stall is not None and now - moved >= stall:
+                return
             await asyncio.sleep(0.1)
 
 

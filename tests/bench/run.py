@@ -382,6 +382,11 @@ def _utility_rows(results: dict[str, Any], add: Callable[..., None]) -> None:
         "  CPU ms per reading per node: app / cometbft",
         f"{per.get('app', 0):.3f} / {per.get('cometbft', 0):.3f}",
     )
+    if "drain_s" in u:
+        add(
+            "  backlog at the window's end: batches, seconds to drain",
+            f"{u['backlog_batches_at_window_end']:,}, {u['drain_s']:.0f} s",
+        )
     add(
         "  failed batches / never committed / meters whose last seq on node 0 differs",
         f"{u['failed_batches']} / {u['never_committed_batches']} / {u['devices_whose_last_seq_on_node0_differs']}",

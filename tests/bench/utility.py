@@ -8,7 +8,9 @@ gateway), for `duration` seconds after a warm-up. The devices stand in for the m
 reports far more often than every 15 minutes, which costs the ledger the same per reading.
 
 Reported: committed readings/s in each window of `window` seconds (and whether every window
-reached the target: "sustained"), batch latency, the mempool backlog at the end, CPU
+reached the target: "sustained"), batch latency, the backlog at the end of the window and how
+long it took to drain (a saturated chain falls behind the offer; the run waits while the backlog
+keeps committing, so every batch it sent is accounted for), the mempools at the end, CPU
 milliseconds per committed reading per node (app and CometBFT, from /proc), a check that
 node 0 holds, for every device, the last sequence the run saw committed, and the state sync
 snapshots node 0 wrote meanwhile (from its log: height, keys, ms on the worker thread). A run in which
@@ -61,6 +63,8 @@ class UtilityConfig:
     window: float = 60.0  # seconds per reported window
     gateways: int = 50
     devices_per_gateway: int = 100  # readings per batch tx
+    drain_cap: float = 600.0  # at most this long to drain the backlog after the measured window
+    drain_stall: float = 30.0  # ... ending once no batch committed for this long
 
 
 def run_utility(cfg: UtilityConfig, net_cfg: NetConfig, home: Path, log: Log) -> dict[str, Any]:
@@ -105,7 +109,8 @@ async def _run(cfg: UtilityConfig, net_cfg: NetConfig, net: Localnet, log: Log) 
                 duration=cfg.duration,
                 inflight=None,
                 inflight_seconds=None,
-                drain_timeout=net_cfg.drain_timeout,
+                drain_timeout=cfg.drain_cap,
+                drain_stall=cfg.drain_stall,
             )
         summary = summarize(res, sampler)
         profiled(prof, "the utility readings", summary, log)
@@ -139,6 +144,11 @@ async def _run(cfg: UtilityConfig, net_cfg: NetConfig, net: Localnet, log: Log) 
         k: round(cores[k] * 1000 / readings_s / net.n, 3) for k in ("app", "cometbft") if k in cores and readings_s
     }
     mempool_end = res.mempool[-1][1] if res.mempool else []
+    backlog = sum(
+        1
+        for s in res.sent
+        if s.ack in (None, 0) and (s.committed is None or s.committed > res.submit_ended) and s.code in (-1, 0)
+    )
     snapshots, skipped = _snapshots(net.log_path(0, "app"))
     out = {
         "target_readings_s": round(cfg.target_rate, 1),
@@ -150,6 +160,8 @@ async def _run(cfg: UtilityConfig, net_cfg: NetConfig, net: Localnet, log: Log) 
         "windows_readings_s": windows,
         "sustained": bool(windows) and min(windows) >= SUSTAINED_SHARE * cfg.target_rate,
         "latency_ms": summary["latency_ms"],
+        "backlog_batches_at_window_end": backlog,
+        "drain_s": round(res.ended - res.submit_ended, 1),
         "mempool_at_end": mempool_end,
         "never_committed_batches": summary["never_committed"],
         "failed_batches": sum(summary["failed_in_block"].values()),
@@ -162,7 +174,9 @@ async def _run(cfg: UtilityConfig, net_cfg: NetConfig, net: Localnet, log: Log) 
     log(
         f"    committed {readings_s:,.0f} readings/s against {cfg.target_rate:,.0f} offered "
         f"({'sustained' if out['sustained'] else 'NOT sustained'}; per {cfg.window:.0f}s: {windows}); "
-        f"p50 {summary['latency_ms']['p50']} ms; CPU per reading per node {per_reading_node} ms"
+        f"p50 {summary['latency_ms']['p50']} ms; CPU per reading per node {per_reading_node} ms; "
+        f"{backlog:,} batches behind at the window's end, drained in {out['drain_s']:.0f}s "
+        f"({out['never_committed_batches']} never committed)"
     )
     if snapshots or skipped:
         taken = ", ".join(f"height {x['height']}: {x['keys']:,} keys in {x['ms']:,.0f} ms" for x in snapshots)
