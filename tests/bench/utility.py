@@ -144,11 +144,8 @@ async def _run(cfg: UtilityConfig, net_cfg: NetConfig, net: Localnet, log: Log) 
         k: round(cores[k] * 1000 / readings_s / net.n, 3) for k in ("app", "cometbft") if k in cores and readings_s
     }
     mempool_end = res.mempool[-1][1] if res.mempool else []
-    backlog = sum(
-        1
-        for s in res.sent
-        if s.ack in (None, 0) and (s.committed is None or s.committed > res.submit_ended) and s.code in (-1, 0)
-    )
+    # batches accepted (or unanswered) but not committed when submission ended
+    backlog = sum(1 for s in res.sent if s.ack in (None, 0) and (s.committed is None or s.committed > res.submit_ended))
     snapshots, skipped = _snapshots(net.log_path(0, "app"))
     out = {
         "target_readings_s": round(cfg.target_rate, 1),

@@ -67,6 +67,7 @@ class BlockRecord:
     # per tx: its events (type, attributes); and FinalizeBlock's own (end-block) events
     tx_events: tuple[tuple[Event, ...], ...] = ()
     block_events: tuple[Event, ...] = ()
+    logs: tuple[str, ...] = ()  # per tx: its result's log
 
     def tx_hashes(self) -> list[str]:
         return [tx_hash_hex(t) for t in self.txs]
@@ -79,9 +80,11 @@ def fetch_block(rpc: CometRPC, height: int, *, results: bool = True) -> BlockRec
     codes: tuple[int, ...] = ()
     tx_events: tuple[tuple[Event, ...], ...] = ()
     block_events: tuple[Event, ...] = ()
+    logs: tuple[str, ...] = ()
     if results:
         r = rpc.call("block_results", height=str(height))
         codes = tuple(int(x.get("code", 0)) for x in r.get("txs_results") or [])
+        logs = tuple(str(x.get("log", "")) for x in r.get("txs_results") or [])
         tx_events = tuple(_events(x.get("events")) for x in r.get("txs_results") or [])
         block_events = _events(r.get("finalize_block_events"))
     return BlockRecord(
@@ -94,6 +97,7 @@ def fetch_block(rpc: CometRPC, height: int, *, results: bool = True) -> BlockRec
         evidence=len(b["block"]["evidence"]["evidence"] or []),
         tx_events=tx_events,
         block_events=block_events,
+        logs=logs,
     )
 
 

@@ -8,7 +8,6 @@ result with its own code, blocks keep committing and every app hash agrees.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 
 import pytest
@@ -18,6 +17,7 @@ from abci_app.errors import Code
 from abci_app.identity.errors import IdentityCode
 from clients.rpc import CometRPC
 from clients.tx import sign_tx
+from tests.chaos.chain import fetch_block
 from tests.integration.conftest import NetFactory
 from tests.integration.support import Wallet, assert_same_app_hashes, max_height, wait_until
 
@@ -62,11 +62,5 @@ def test_poisonous_proposals_neither_halt_nor_fork(localnet_factory: NetFactory)
 
 def _results_of(rpc: CometRPC, tx: bytes, up_to: int) -> list[tuple[int, str]]:
     """(code, log) of every landing of `tx` in blocks 1..`up_to`, oldest first."""
-    found: list[tuple[int, str]] = []
-    for height in range(1, up_to + 1):
-        txs = [base64.b64decode(t) for t in rpc.block(height)["block"]["data"].get("txs") or []]
-        if tx not in txs:
-            continue
-        outcomes = rpc.block_results(height).get("txs_results") or []
-        found += [(int(outcomes[i].get("code", 0)), outcomes[i].get("log", "")) for i, t in enumerate(txs) if t == tx]
-    return found
+    blocks = [fetch_block(rpc, height) for height in range(1, up_to + 1)]
+    return [(b.codes[i], b.logs[i]) for b in blocks for i, t in enumerate(b.txs) if t == tx]
